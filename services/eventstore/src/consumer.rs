@@ -1,0 +1,479 @@
+//! Durable JetStream consumers for projections and process managers.
+//!
+//! Each event is applied inside the consumer's own Postgres transaction
+//! together with the last applied version of its source stream, and the
+//! message is acknowledged only after that transaction commits. So:
+//! - a redelivered or re-published event (version ≤ checkpoint) is skipped;
+//! - an event that arrives ahead of its predecessors (version > checkpoint+1)
+//!   first gets the missing versions read from the owning store and applied in
+//!   order;
+//! - an event the handler cannot apply (or a message that is no event at all)
+//!   is recorded in `poison_messages`, the checkpoint moves past it so the
+//!   stream is not stuck, and the message is `Term`ed; an operator replays it
+//!   with [`Consumer::replay_poison`] once the handler is fixed.
+//!
+//! Messages of different streams are applied concurrently; one stream's
+//! messages always one after another, in order.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_nats::jetstream::{self, AckKind, consumer::pull};
+use async_trait::async_trait;
+use futures::StreamExt as _;
+use prost::Message as _;
+use sqlx::postgres::PgConnection;
+use sqlx::{Acquire as _, PgPool};
+use tokio_util::sync::CancellationToken;
+use yiciban_proto::events::v1::EventEnvelope;
+
+use crate::error::{ConsumerError, StoreError};
+use crate::migrate::validate_schema_name;
+use crate::store::EventStore;
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Why a handler did not apply an event.
+#[derive(Debug, thiserror::Error)]
+pub enum HandlerError {
+    /// The event can never be applied as it is (bad payload, impossible
+    /// state): record it for an operator and move on.
+    #[error("poison event: {0}")]
+    Poison(#[source] BoxError),
+    /// Something outside failed (a gRPC call, the database): try again later.
+    #[error("transient failure: {0}")]
+    Retry(#[source] BoxError),
+}
+
+impl HandlerError {
+    pub fn poison(e: impl Into<BoxError>) -> Self {
+        HandlerError::Poison(e.into())
+    }
+    pub fn retry(e: impl Into<BoxError>) -> Self {
+        HandlerError::Retry(e.into())
+    }
+}
+
+impl From<sqlx::Error> for HandlerError {
+    fn from(e: sqlx::Error) -> Self {
+        HandlerError::Retry(Box::new(e))
+    }
+}
+
+/// Applies events to a projection or reacts to them (a process manager).
+#[async_trait]
+pub trait Handler: Send + Sync + 'static {
+    /// Applies one event inside the consumer's transaction `conn`. Called at
+    /// most once per (stream, version) whose effect commits.
+    async fn apply(&self, conn: &mut PgConnection, event: &EventEnvelope) -> Result<(), HandlerError>;
+}
+
+/// Reads missing versions of a stream from the store that owns it.
+#[async_trait]
+pub trait GapSource: Send + Sync + 'static {
+    /// Versions `from..=to` of `stream_id`, owned by service `source`.
+    async fn read(&self, source: &str, stream_id: &str, from: u64, to: u64) -> Result<Vec<EventEnvelope>, BoxError>;
+}
+
+/// Fills gaps by reading the owning services' event stores directly
+/// (read-only; each store is named by its service).
+#[derive(Debug, Clone, Default)]
+pub struct StoreGaps {
+    stores: HashMap<String, EventStore>,
+}
+
+impl StoreGaps {
+    pub fn new(stores: impl IntoIterator<Item = EventStore>) -> Self {
+        StoreGaps {
+            stores: stores.into_iter().map(|s| (s.source().to_owned(), s)).collect(),
+        }
+    }
+}
+
+#[async_trait]
+impl GapSource for StoreGaps {
+    async fn read(&self, source: &str, stream_id: &str, from: u64, to: u64) -> Result<Vec<EventEnvelope>, BoxError> {
+        let store = self
+            .stores
+            .get(source)
+            .ok_or_else(|| format!("no event store is known for source {source:?}"))?;
+        let events = store.read_stream_range(stream_id, from, to).await?;
+        Ok(events.iter().map(|e| e.to_envelope(source)).collect())
+    }
+}
+
+/// Settings of one durable consumer.
+#[derive(Debug, Clone)]
+pub struct ConsumerSettings {
+    /// Durable consumer name (also the checkpoint key).
+    pub name: String,
+    /// JetStream stream to read.
+    pub stream: String,
+    /// Subject filter (one filter: nats-server 2.9 has no multi-filter).
+    pub filter_subject: String,
+    /// Streams applied concurrently.
+    pub concurrency: usize,
+    /// How long JetStream waits for an ack before redelivering.
+    pub ack_wait: Duration,
+}
+
+/// What happened to one message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Applied, with this many events filled in from the store first.
+    Applied { filled: usize },
+    /// Already applied earlier: skipped.
+    Duplicate,
+    /// Recorded as poison.
+    Poisoned,
+}
+
+/// A poison message as an operator sees it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct PoisonMessage {
+    pub id: i64,
+    pub consumer: String,
+    pub subject: String,
+    pub event_id: Option<String>,
+    pub stream_id: Option<String>,
+    pub stream_version: Option<i64>,
+    pub error: String,
+    pub recorded_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// A durable JetStream consumer applying events through a [`Handler`].
+pub struct Consumer<H> {
+    settings: ConsumerSettings,
+    pool: PgPool,
+    schema: String,
+    js: jetstream::Context,
+    handler: Arc<H>,
+    gaps: Arc<dyn GapSource>,
+}
+
+impl<H> std::fmt::Debug for Consumer<H> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Consumer").field("settings", &self.settings).field("schema", &self.schema).finish()
+    }
+}
+
+impl<H: Handler> Consumer<H> {
+    /// A consumer keeping its checkpoints and poison messages in `schema`
+    /// (migrated with [`crate::migrate::EVENT_STORE`]).
+    pub fn new(
+        settings: ConsumerSettings,
+        pool: PgPool,
+        schema: &str,
+        js: jetstream::Context,
+        handler: Arc<H>,
+        gaps: Arc<dyn GapSource>,
+    ) -> Result<Self, StoreError> {
+        validate_schema_name(schema)?;
+        Ok(Consumer { settings, pool, schema: schema.to_owned(), js, handler, gaps })
+    }
+
+    fn js_err(&self, what: &'static str) -> impl FnOnce(BoxError) -> ConsumerError + '_ {
+        move |source| ConsumerError::JetStream { consumer: self.settings.name.clone(), what, source }
+    }
+
+    /// Creates the durable consumer if absent and returns it.
+    pub async fn durable(&self) -> Result<jetstream::consumer::Consumer<pull::Config>, ConsumerError> {
+        let stream = self.js.get_stream(&self.settings.stream).await.map_err(|e| self.js_err("looking up the stream")(e.into()))?;
+        let config = pull::Config {
+            durable_name: Some(self.settings.name.clone()),
+            filter_subject: self.settings.filter_subject.clone(),
+            ack_policy: jetstream::consumer::AckPolicy::Explicit,
+            ack_wait: self.settings.ack_wait,
+            max_ack_pending: 20_000,
+            deliver_policy: jetstream::consumer::DeliverPolicy::All,
+            ..Default::default()
+        };
+        stream
+            .get_or_create_consumer(&self.settings.name, config)
+            .await
+            .map_err(|e| self.js_err("creating the durable consumer")(e.into()))
+    }
+
+    /// Messages the durable consumer has not yet delivered (consumer lag).
+    pub async fn pending(&self) -> Result<u64, ConsumerError> {
+        let mut consumer = self.durable().await?;
+        let info = consumer.info().await.map_err(|e| self.js_err("reading consumer info")(e.into()))?;
+        Ok(info.num_pending + info.num_ack_pending as u64)
+    }
+
+    /// Runs until `shutdown`, applying messages as they arrive.
+    pub async fn run(self, shutdown: CancellationToken) -> Result<(), ConsumerError> {
+        let this = Arc::new(self);
+        loop {
+            if shutdown.is_cancelled() {
+                return Ok(());
+            }
+            match this.clone().run_once(shutdown.clone()).await {
+                Ok(()) => return Ok(()),
+                Err(e) => {
+                    tracing::warn!(consumer = %this.settings.name, error = %e, "consumer interrupted; reconnecting");
+                    tokio::select! {
+                        _ = shutdown.cancelled() => return Ok(()),
+                        _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                    }
+                }
+            }
+        }
+    }
+
+    async fn run_once(self: Arc<Self>, shutdown: CancellationToken) -> Result<(), ConsumerError> {
+        let consumer = self.durable().await?;
+        let messages = consumer.messages().await.map_err(|e| self.js_err("pulling messages")(e.into()))?;
+        let mut chunks = messages.ready_chunks(512);
+        loop {
+            let chunk = tokio::select! {
+                _ = shutdown.cancelled() => return Ok(()),
+                chunk = chunks.next() => chunk,
+            };
+            let Some(chunk) = chunk else {
+                return Err(self.js_err("message stream ended")("the server closed the pull".into()));
+            };
+            let mut by_stream: Vec<Vec<jetstream::Message>> = Vec::new();
+            let mut index: HashMap<String, usize> = HashMap::new();
+            for message in chunk {
+                let message = message.map_err(|e| self.js_err("receiving a message")(e.into()))?;
+                let key = message
+                    .headers
+                    .as_ref()
+                    .and_then(|h| h.get(crate::relay::HEADER_STREAM_ID))
+                    .map(|v| v.to_string())
+                    .unwrap_or_default();
+                let slot = *index.entry(key).or_insert_with(|| {
+                    by_stream.push(Vec::new());
+                    by_stream.len() - 1
+                });
+                by_stream[slot].push(message);
+            }
+            let this = self.clone();
+            futures::stream::iter(by_stream)
+                .for_each_concurrent(self.settings.concurrency.max(1), |group| {
+                    let this = this.clone();
+                    async move {
+                        for message in group {
+                            this.handle_message(message).await;
+                        }
+                    }
+                })
+                .await;
+        }
+    }
+
+    /// Applies one message and acknowledges it as its outcome says.
+    async fn handle_message(&self, message: jetstream::Message) {
+        let result = match EventEnvelope::decode(message.payload.clone()) {
+            Ok(envelope) if !envelope.stream_id.is_empty() && envelope.stream_version > 0 => {
+                let span = tracing::info_span!(
+                    "apply event",
+                    consumer = %self.settings.name,
+                    event_type = %envelope.event_type,
+                    case_id = %envelope.case_id,
+                );
+                crate::trace::set_parent_from_headers(&span, message.headers.as_ref());
+                tracing::Instrument::instrument(self.process(&envelope, &message.subject), span).await
+            }
+            Ok(_) => self.record_undecodable(&message, "the envelope names no stream or version").await,
+            Err(e) => self.record_undecodable(&message, &format!("not an EventEnvelope: {e}")).await,
+        };
+        let ack = match result {
+            Ok(Outcome::Poisoned) => AckKind::Term,
+            Ok(_) => AckKind::Ack,
+            Err(e) => {
+                let attempt = message.info().map(|i| i.delivered).unwrap_or(1).max(1) as u32;
+                let delay = Duration::from_millis(200 * 2u64.pow(attempt.min(7)));
+                tracing::warn!(consumer = %self.settings.name, error = %e, attempt, "event not applied; will retry");
+                AckKind::Nak(Some(delay))
+            }
+        };
+        if let Err(e) = message.ack_with(ack).await {
+            // A lost ack means a redelivery, which the checkpoint makes harmless.
+            tracing::debug!(error = %e, "ack not sent");
+        }
+    }
+
+    /// Applies `envelope` (and any gap before it) with its checkpoint in one
+    /// transaction. Public so tests and replays can drive it without NATS.
+    pub async fn process(&self, envelope: &EventEnvelope, subject: &str) -> Result<Outcome, ConsumerError> {
+        match self.process_attempt(envelope, subject, false).await? {
+            Attempt::Done(outcome) => Ok(outcome),
+            // A poison event inside the batch: redo it with a savepoint per
+            // event so the others still commit.
+            Attempt::HitPoison => match self.process_attempt(envelope, subject, true).await? {
+                Attempt::Done(outcome) => Ok(outcome),
+                Attempt::HitPoison => unreachable!("isolated attempts record poison instead"),
+            },
+        }
+    }
+
+    async fn process_attempt(&self, envelope: &EventEnvelope, subject: &str, isolate: bool) -> Result<Attempt, ConsumerError> {
+        let s = &self.schema;
+        let name = &self.settings.name;
+        let mut tx = self.pool.begin().await.map_err(StoreError::db("starting a consumer transaction"))?;
+        sqlx::query(&format!(
+            "INSERT INTO {s}.consumer_checkpoints (consumer, stream_id, version) VALUES ($1, $2, 0) ON CONFLICT DO NOTHING"
+        ))
+        .bind(name)
+        .bind(&envelope.stream_id)
+        .execute(&mut *tx)
+        .await
+        .map_err(StoreError::db("creating a checkpoint"))?;
+        let last: i64 = sqlx::query_scalar(&format!(
+            "SELECT version FROM {s}.consumer_checkpoints WHERE consumer = $1 AND stream_id = $2 FOR UPDATE"
+        ))
+        .bind(name)
+        .bind(&envelope.stream_id)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(StoreError::db("reading a checkpoint"))?;
+        let last = last as u64;
+        if envelope.stream_version <= last {
+            return Ok(Attempt::Done(Outcome::Duplicate));
+        }
+        let mut batch = Vec::new();
+        if envelope.stream_version > last + 1 {
+            let missing = self
+                .gaps
+                .read(&envelope.source, &envelope.stream_id, last + 1, envelope.stream_version - 1)
+                .await
+                .map_err(|source| ConsumerError::GapFill { stream: envelope.stream_id.clone(), source })?;
+            let contiguous = missing.iter().enumerate().all(|(i, e)| e.stream_version == last + 1 + i as u64)
+                && missing.len() as u64 == envelope.stream_version - last - 1;
+            if !contiguous {
+                return Err(ConsumerError::GapFill {
+                    stream: envelope.stream_id.clone(),
+                    source: format!(
+                        "the owning store returned {} of versions {}..={}",
+                        missing.len(),
+                        last + 1,
+                        envelope.stream_version - 1
+                    )
+                    .into(),
+                });
+            }
+            batch.extend(missing);
+        }
+        let filled = batch.len();
+        batch.push(envelope.clone());
+        let mut poisoned_current = false;
+        for event in &batch {
+            let result = if isolate {
+                let mut sp = tx.begin().await.map_err(StoreError::db("starting a savepoint"))?;
+                let r = self.handler.apply(&mut sp, event).await;
+                if r.is_ok() {
+                    sp.commit().await.map_err(StoreError::db("releasing a savepoint"))?;
+                }
+                r
+            } else {
+                self.handler.apply(&mut tx, event).await
+            };
+            match result {
+                Ok(()) => {}
+                Err(HandlerError::Retry(e)) => return Err(ConsumerError::Handler(e)),
+                Err(HandlerError::Poison(e)) if isolate => {
+                    tracing::error!(consumer = %name, event_id = %event.event_id, error = %e, "poison event recorded");
+                    self.insert_poison(&mut tx, subject, None, Some(event), &event.encode_to_vec(), &e.to_string())
+                        .await?;
+                    poisoned_current |= event.event_id == envelope.event_id;
+                }
+                Err(HandlerError::Poison(_)) => return Ok(Attempt::HitPoison),
+            }
+        }
+        sqlx::query(&format!(
+            "UPDATE {s}.consumer_checkpoints SET version = $3 WHERE consumer = $1 AND stream_id = $2"
+        ))
+        .bind(name)
+        .bind(&envelope.stream_id)
+        .bind(envelope.stream_version as i64)
+        .execute(&mut *tx)
+        .await
+        .map_err(StoreError::db("advancing a checkpoint"))?;
+        tx.commit().await.map_err(StoreError::db("committing a consumer transaction"))?;
+        Ok(Attempt::Done(if poisoned_current { Outcome::Poisoned } else { Outcome::Applied { filled } }))
+    }
+
+    async fn insert_poison(
+        &self,
+        conn: &mut PgConnection,
+        subject: &str,
+        nats_sequence: Option<u64>,
+        event: Option<&EventEnvelope>,
+        payload: &[u8],
+        error: &str,
+    ) -> Result<(), ConsumerError> {
+        sqlx::query(&format!(
+            "INSERT INTO {}.poison_messages (consumer, subject, nats_sequence, event_id, stream_id, stream_version, payload, error)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            self.schema
+        ))
+        .bind(&self.settings.name)
+        .bind(subject)
+        .bind(nats_sequence.map(|s| s as i64))
+        .bind(event.map(|e| e.event_id.clone()))
+        .bind(event.map(|e| e.stream_id.clone()))
+        .bind(event.map(|e| e.stream_version as i64))
+        .bind(payload)
+        .bind(error)
+        .execute(conn)
+        .await
+        .map_err(StoreError::db("recording a poison message"))?;
+        Ok(())
+    }
+
+    async fn record_undecodable(&self, message: &jetstream::Message, error: &str) -> Result<Outcome, ConsumerError> {
+        tracing::error!(consumer = %self.settings.name, subject = %message.subject, error, "poison message recorded");
+        let seq = message.info().ok().map(|i| i.stream_sequence);
+        let mut conn = self.pool.acquire().await.map_err(StoreError::db("recording a poison message"))?;
+        self.insert_poison(&mut conn, &message.subject, seq, None, &message.payload, error).await?;
+        Ok(Outcome::Poisoned)
+    }
+
+    /// Poison messages not yet replayed, oldest first.
+    pub async fn poison_messages(&self) -> Result<Vec<PoisonMessage>, ConsumerError> {
+        let rows = sqlx::query_as::<_, PoisonMessage>(&format!(
+            "SELECT id, consumer, subject, event_id, stream_id, stream_version, error, recorded_at
+             FROM {}.poison_messages WHERE consumer = $1 AND replayed_at IS NULL ORDER BY id",
+            self.schema
+        ))
+        .bind(&self.settings.name)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(StoreError::db("listing poison messages"))?;
+        Ok(rows)
+    }
+
+    /// Applies a recorded poison event again (after the handler was fixed) and
+    /// marks it replayed. Fails, changing nothing, if it is still poison.
+    pub async fn replay_poison(&self, id: i64) -> Result<(), ConsumerError> {
+        let mut tx = self.pool.begin().await.map_err(StoreError::db("starting a replay"))?;
+        let payload: Option<Vec<u8>> = sqlx::query_scalar(&format!(
+            "SELECT payload FROM {}.poison_messages WHERE id = $1 AND consumer = $2 AND replayed_at IS NULL FOR UPDATE",
+            self.schema
+        ))
+        .bind(id)
+        .bind(&self.settings.name)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(StoreError::db("reading a poison message"))?;
+        let payload = payload.ok_or_else(|| StoreError::Invalid(format!("no open poison message {id} for {}", self.settings.name)))?;
+        let envelope = EventEnvelope::decode(payload.as_slice())
+            .map_err(|e| StoreError::Invalid(format!("poison message {id} is not an event and cannot be replayed: {e}")))?;
+        self.handler.apply(&mut tx, &envelope).await.map_err(|e| ConsumerError::Handler(e.into()))?;
+        sqlx::query(&format!("UPDATE {}.poison_messages SET replayed_at = now() WHERE id = $1", self.schema))
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(StoreError::db("marking a poison message replayed"))?;
+        tx.commit().await.map_err(StoreError::db("committing a replay"))?;
+        Ok(())
+    }
+}
+
+enum Attempt {
+    Done(Outcome),
+    HitPoison,
+}

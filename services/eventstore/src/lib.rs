@@ -1,0 +1,27 @@
+#![forbid(unsafe_code)]
+//! The event store of yiciban and what moves its events: append with an
+//! expected version and idempotency keys ([`EventStore`]), the outbox relay to
+//! NATS JetStream ([`Relay`]) and durable consumers for projections and
+//! process managers ([`Consumer`]).
+
+pub mod consumer;
+pub mod error;
+pub mod migrate;
+pub mod model;
+pub mod relay;
+pub mod store;
+pub mod subjects;
+pub mod trace;
+pub mod upcast;
+
+pub use consumer::{Consumer, ConsumerSettings, GapSource, Handler, HandlerError, Outcome, StoreGaps};
+pub use error::{ConsumerError, RelayError, StoreError};
+pub use migrate::{EVENT_STORE, Migrations, migrate};
+pub use model::{
+    AppendOutcome, Checkpoint, EventMetadata, ExpectedVersion, IdempotencyRecord, NewEvent, StoredEvent,
+    request_fingerprint,
+};
+pub use relay::{Relay, RelaySettings};
+pub use store::EventStore;
+pub use subjects::{StreamSettings, Subjects};
+pub use upcast::{UpcastError, Upcasters};

@@ -1,0 +1,153 @@
+//! Schema migrations, embedded in the binaries and run at start-up. Each
+//! service owns one Postgres schema; the event store's tables and the
+//! service's own read-model tables are migrated into it as separate
+//! components, each with its own numbered steps, under an advisory lock so
+//! replicas starting together do not race.
+
+use sqlx::PgPool;
+
+use crate::error::StoreError;
+
+/// A named list of migration steps (version, SQL). `{schema}` in the SQL is
+/// replaced by the schema name. Steps are applied once, in order, and never
+/// edited after they shipped.
+#[derive(Debug, Clone, Copy)]
+pub struct Migrations {
+    pub component: &'static str,
+    pub steps: &'static [(i32, &'static str)],
+}
+
+/// Validates a schema name: lower-case ASCII letters, digits and `_`, starting
+/// with a letter (it is interpolated into SQL, so nothing else is allowed).
+pub fn validate_schema_name(schema: &str) -> Result<(), StoreError> {
+    let ok = !schema.is_empty()
+        && schema.len() <= 48
+        && schema.starts_with(|c: char| c.is_ascii_lowercase())
+        && schema.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if ok {
+        Ok(())
+    } else {
+        Err(StoreError::Invalid(format!(
+            "schema name {schema:?} must be lower-case letters, digits and '_', starting with a letter"
+        )))
+    }
+}
+
+/// Creates `schema` if needed and applies the missing steps of each component.
+#[tracing::instrument(skip_all, fields(schema = %schema), err)]
+pub async fn migrate(pool: &PgPool, schema: &str, components: &[Migrations]) -> Result<(), StoreError> {
+    validate_schema_name(schema)?;
+    let mut tx = pool.begin().await.map_err(StoreError::db("starting the migration"))?;
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))")
+        .bind(format!("yiciban-migrate-{schema}"))
+        .execute(&mut *tx)
+        .await
+        .map_err(StoreError::db("taking the migration lock"))?;
+    sqlx::query(&format!("CREATE SCHEMA IF NOT EXISTS {schema}"))
+        .execute(&mut *tx)
+        .await
+        .map_err(StoreError::db("creating the schema"))?;
+    sqlx::query(&format!(
+        "CREATE TABLE IF NOT EXISTS {schema}.schema_migrations (
+            component TEXT NOT NULL,
+            version INT NOT NULL,
+            applied_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+            PRIMARY KEY (component, version))"
+    ))
+    .execute(&mut *tx)
+    .await
+    .map_err(StoreError::db("creating the migrations table"))?;
+    for component in components {
+        let applied: Vec<i32> = sqlx::query_scalar(&format!(
+            "SELECT version FROM {schema}.schema_migrations WHERE component = $1"
+        ))
+        .bind(component.component)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(StoreError::db("reading applied migrations"))?;
+        for (version, sql) in component.steps {
+            if applied.contains(version) {
+                continue;
+            }
+            tracing::info!(component = component.component, version, "applying migration");
+            sqlx::raw_sql(&sql.replace("{schema}", schema))
+                .execute(&mut *tx)
+                .await
+                .map_err(StoreError::db("applying a migration"))?;
+            sqlx::query(&format!(
+                "INSERT INTO {schema}.schema_migrations (component, version) VALUES ($1, $2)"
+            ))
+            .bind(component.component)
+            .bind(version)
+            .execute(&mut *tx)
+            .await
+            .map_err(StoreError::db("recording a migration"))?;
+        }
+    }
+    tx.commit().await.map_err(StoreError::db("committing the migration"))
+}
+
+/// The event store's own tables: events, outbox, idempotency keys, consumer
+/// checkpoints and poison messages.
+pub const EVENT_STORE: Migrations = Migrations {
+    component: "eventstore",
+    steps: &[(
+        1,
+        r#"
+CREATE TABLE {schema}.events (
+    position        BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    -- id of the writing transaction: commit-safe readers order by (tx_id, position)
+    tx_id           BIGINT NOT NULL DEFAULT (pg_current_xact_id()::text::bigint),
+    event_id        UUID NOT NULL UNIQUE,
+    stream_id       TEXT NOT NULL,
+    stream_version  BIGINT NOT NULL CHECK (stream_version > 0),
+    case_id         UUID NOT NULL,
+    event_type      TEXT NOT NULL,
+    schema_version  INT NOT NULL,
+    department      TEXT,
+    payload         BYTEA NOT NULL,
+    metadata        JSONB NOT NULL,
+    recorded_at     TIMESTAMPTZ NOT NULL DEFAULT clock_timestamp(),
+    CONSTRAINT events_stream_version_key UNIQUE (stream_id, stream_version)
+);
+CREATE INDEX events_commit_order ON {schema}.events (tx_id, position);
+CREATE INDEX events_case ON {schema}.events (case_id, position);
+
+-- positions not yet acknowledged by JetStream
+CREATE TABLE {schema}.outbox (
+    position BIGINT PRIMARY KEY REFERENCES {schema}.events (position)
+);
+
+CREATE TABLE {schema}.idempotency_keys (
+    key           TEXT PRIMARY KEY,
+    request_hash  TEXT NOT NULL,
+    response      BYTEA NOT NULL,
+    created_at    TIMESTAMPTZ NOT NULL DEFAULT now()
+);
+
+-- last version of each source stream a consumer has applied
+CREATE TABLE {schema}.consumer_checkpoints (
+    consumer   TEXT NOT NULL,
+    stream_id  TEXT NOT NULL,
+    version    BIGINT NOT NULL,
+    PRIMARY KEY (consumer, stream_id)
+);
+
+-- messages a consumer could not apply: kept for an operator to inspect and replay
+CREATE TABLE {schema}.poison_messages (
+    id             BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    consumer       TEXT NOT NULL,
+    subject        TEXT NOT NULL,
+    nats_sequence  BIGINT,
+    event_id       TEXT,
+    stream_id      TEXT,
+    stream_version BIGINT,
+    payload        BYTEA NOT NULL,
+    error          TEXT NOT NULL,
+    recorded_at    TIMESTAMPTZ NOT NULL DEFAULT now(),
+    replayed_at    TIMESTAMPTZ
+);
+CREATE INDEX poison_open ON {schema}.poison_messages (consumer) WHERE replayed_at IS NULL;
+"#,
+    )],
+};

@@ -1,0 +1,308 @@
+//! The outbox relay: publishes every appended event to NATS JetStream with
+//! `Nats-Msg-Id` = event id and the command's W3C trace context in the
+//! headers, awaits JetStream's ack, and only then deletes the outbox row.
+//!
+//! Killed between the ack and the delete, the next relay publishes the same
+//! event again and JetStream drops it as a duplicate (inside the stream's
+//! duplicate window; consumers are idempotent beyond it). One relay per
+//! schema is active at a time (a Postgres advisory lock), so replicas can run
+//! side by side and the publication order of a stream is its version order.
+//! Postgres is the ledger: any range of positions can be re-published.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+
+use async_nats::HeaderMap;
+use async_nats::jetstream::{self, context::PublishAckFuture};
+use futures::future::join_all;
+use prost::Message as _;
+use sqlx::Connection as _;
+use sqlx::postgres::{PgConnection, PgListener};
+use tokio_util::sync::CancellationToken;
+
+use crate::error::{RelayError, StoreError};
+use crate::model::StoredEvent;
+use crate::store::EventStore;
+use crate::subjects::{StreamSettings, Subjects};
+
+/// Header naming the event type (so filters need not decode the payload).
+pub const HEADER_EVENT_TYPE: &str = "Yiciban-Event-Type";
+/// Header naming the stream id.
+pub const HEADER_STREAM_ID: &str = "Yiciban-Stream-Id";
+/// Header with the stream version.
+pub const HEADER_STREAM_VERSION: &str = "Yiciban-Stream-Version";
+
+/// Tuning of the relay.
+#[derive(Debug, Clone)]
+pub struct RelaySettings {
+    /// Events published per round trip.
+    pub batch_size: i64,
+    /// How long to wait for a commit notification before looking anyway.
+    pub idle_poll: Duration,
+    /// The JetStream stream's durability settings.
+    pub stream: StreamSettings,
+}
+
+impl Default for RelaySettings {
+    fn default() -> Self {
+        RelaySettings {
+            batch_size: 256,
+            idle_poll: Duration::from_millis(500),
+            stream: StreamSettings::default(),
+        }
+    }
+}
+
+/// Counters of a relay, for metrics.
+#[derive(Debug, Default)]
+pub struct RelayStats {
+    /// Events acknowledged by JetStream.
+    pub published: AtomicU64,
+    /// Of those, how many JetStream reported as duplicates.
+    pub duplicates: AtomicU64,
+}
+
+/// Publishes one service's outbox to JetStream.
+#[derive(Clone)]
+pub struct Relay {
+    store: EventStore,
+    js: jetstream::Context,
+    subjects: Subjects,
+    settings: RelaySettings,
+    stats: Arc<RelayStats>,
+    crash_after_ack: Arc<AtomicBool>,
+}
+
+impl std::fmt::Debug for Relay {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Relay").field("store", &self.store).field("subjects", &self.subjects).finish()
+    }
+}
+
+impl Relay {
+    pub fn new(store: EventStore, js: jetstream::Context, subjects: Subjects, settings: RelaySettings) -> Self {
+        Relay {
+            store,
+            js,
+            subjects,
+            settings,
+            stats: Arc::default(),
+            crash_after_ack: Arc::default(),
+        }
+    }
+
+    /// Fault injection for crash tests: the next batch stops after JetStream
+    /// acknowledged it and before the outbox rows are deleted, as if the
+    /// process had been killed there.
+    #[doc(hidden)]
+    pub fn crash_after_ack_before_mark(&self) {
+        self.crash_after_ack.store(true, Ordering::SeqCst);
+    }
+
+    pub fn stats(&self) -> Arc<RelayStats> {
+        self.stats.clone()
+    }
+
+    /// Creates the JetStream stream if it is absent (an existing one is used as it is).
+    pub async fn ensure_stream(&self) -> Result<(), RelayError> {
+        let config = self.settings.stream.config(&self.subjects);
+        let name = config.name.clone();
+        self.js
+            .get_or_create_stream(config)
+            .await
+            .map_err(|e| RelayError::EnsureStream { stream: name, source: Box::new(e) })?;
+        Ok(())
+    }
+
+    /// Number of events waiting in the outbox.
+    pub async fn backlog(&self) -> Result<i64, RelayError> {
+        let n: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM {}.outbox", self.store.schema()))
+            .fetch_one(self.store.pool())
+            .await
+            .map_err(StoreError::db("counting the outbox"))?;
+        Ok(n)
+    }
+
+    /// Publishes one batch of the outbox; returns how many events it published.
+    #[tracing::instrument(skip_all, fields(schema = %self.store.schema()), err(level = "warn"))]
+    pub async fn relay_once(&self) -> Result<usize, RelayError> {
+        let schema = self.store.schema();
+        let positions: Vec<i64> =
+            sqlx::query_scalar(&format!("SELECT position FROM {schema}.outbox ORDER BY position LIMIT $1"))
+                .bind(self.settings.batch_size)
+                .fetch_all(self.store.pool())
+                .await
+                .map_err(StoreError::db("reading the outbox"))?;
+        let (Some(&first), Some(&last)) = (positions.first(), positions.last()) else {
+            return Ok(0);
+        };
+        let events = self.store.read_positions(first, last, self.settings.batch_size).await?;
+        let events: Vec<StoredEvent> =
+            events.into_iter().filter(|e| positions.binary_search(&e.position).is_ok()).collect();
+        let acked = self.publish_all(&events).await;
+        if self.crash_after_ack.swap(false, Ordering::SeqCst) {
+            return Err(RelayError::InjectedCrash("after ack, before mark"));
+        }
+        let (done, failure) = match acked {
+            Ok(()) => (events.iter().map(|e| e.position).collect::<Vec<_>>(), None),
+            Err((done, e)) => (done, Some(e)),
+        };
+        sqlx::query(&format!("DELETE FROM {schema}.outbox WHERE position = ANY($1)"))
+            .bind(&done)
+            .execute(self.store.pool())
+            .await
+            .map_err(StoreError::db("marking events published"))?;
+        match failure {
+            Some(e) => Err(e),
+            None => Ok(done.len()),
+        }
+    }
+
+    /// Publishes the events in order and awaits every ack. On failure returns
+    /// the positions that were acknowledged and the first error.
+    async fn publish_all(&self, events: &[StoredEvent]) -> Result<(), (Vec<i64>, RelayError)> {
+        let mut pending: Vec<(i64, uuid::Uuid, String, PublishAckFuture)> = Vec::with_capacity(events.len());
+        let mut error = None;
+        for event in events {
+            let subject = self.subjects.event(
+                event.department.as_deref(),
+                self.store.source(),
+                &event.metadata.case_id,
+                &event.event_type,
+            );
+            let payload = event.to_envelope(self.store.source()).encode_to_vec();
+            match self.js.publish_with_headers(subject.clone(), headers_for(event), payload.into()).await {
+                Ok(fut) => pending.push((event.position, event.event_id, subject, fut)),
+                Err(e) => {
+                    error = Some(RelayError::Publish { event_id: event.event_id, subject, source: Box::new(e) });
+                    break;
+                }
+            }
+        }
+        let results = join_all(pending.into_iter().map(|(pos, id, subject, fut)| async move {
+            (pos, id, subject, fut.await)
+        }))
+        .await;
+        let mut done = Vec::with_capacity(results.len());
+        for (pos, event_id, subject, result) in results {
+            match result {
+                Ok(ack) => {
+                    self.stats.published.fetch_add(1, Ordering::Relaxed);
+                    if ack.duplicate {
+                        self.stats.duplicates.fetch_add(1, Ordering::Relaxed);
+                    }
+                    done.push(pos);
+                }
+                Err(e) => {
+                    if error.is_none() {
+                        error = Some(RelayError::Publish { event_id, subject, source: Box::new(e) });
+                    }
+                }
+            }
+        }
+        match error {
+            None => Ok(()),
+            Some(e) => Err((done, e)),
+        }
+    }
+
+    /// Re-publishes every stored event with a position in `from..=to`
+    /// (creating the JetStream stream first if it is gone); returns how many.
+    /// Consumers converge: they apply each stream version once.
+    #[tracing::instrument(skip(self), err)]
+    pub async fn republish_range(&self, from: i64, to: i64) -> Result<u64, RelayError> {
+        self.ensure_stream().await?;
+        let mut next = from;
+        let mut count = 0u64;
+        loop {
+            let events = self.store.read_positions(next, to, self.settings.batch_size).await?;
+            let Some(last) = events.last() else { break };
+            next = last.position + 1;
+            self.publish_all(&events).await.map_err(|(_, e)| e)?;
+            count += events.len() as u64;
+        }
+        Ok(count)
+    }
+
+    /// Runs until `shutdown`: waits to become the schema's active relay, then
+    /// publishes on every commit notification (and every `idle_poll` anyway).
+    pub async fn run(self, shutdown: CancellationToken) -> Result<(), RelayError> {
+        let schema = self.store.schema().to_owned();
+        let options = self.store.pool().connect_options();
+        // The lock lives as long as this dedicated connection.
+        let lock_conn = loop {
+            let mut conn = PgConnection::connect_with(&options)
+                .await
+                .map_err(StoreError::db("connecting for the relay lock"))?;
+            let got: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock(hashtext($1))")
+                .bind(format!("yiciban-relay-{schema}"))
+                .fetch_one(&mut conn)
+                .await
+                .map_err(StoreError::db("taking the relay lock"))?;
+            if got {
+                break conn;
+            }
+            drop(conn);
+            tokio::select! {
+                _ = shutdown.cancelled() => return Ok(()),
+                _ = tokio::time::sleep(Duration::from_secs(2)) => {}
+            }
+        };
+        tracing::info!(%schema, "outbox relay active");
+        self.ensure_stream().await?;
+        let mut listener = PgListener::connect_with(self.store.pool())
+            .await
+            .map_err(StoreError::db("listening for commits"))?;
+        listener
+            .listen(&format!("{schema}_outbox"))
+            .await
+            .map_err(StoreError::db("listening for commits"))?;
+        let mut failures = 0u32;
+        loop {
+            if shutdown.is_cancelled() {
+                break;
+            }
+            match self.relay_once().await {
+                Ok(n) if n as i64 >= self.settings.batch_size => {
+                    failures = 0;
+                    continue;
+                }
+                Ok(_) => failures = 0,
+                Err(e) => {
+                    failures += 1;
+                    tracing::warn!(error = %e, failures, "relay batch failed; retrying");
+                    let backoff = Duration::from_millis(100 * 2u64.pow(failures.min(6)));
+                    tokio::select! {
+                        _ = shutdown.cancelled() => break,
+                        _ = tokio::time::sleep(backoff) => {}
+                    }
+                    if matches!(e, RelayError::Publish { .. }) {
+                        // The stream may have been deleted under us.
+                        let _ = self.ensure_stream().await;
+                    }
+                    continue;
+                }
+            }
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                _ = listener.recv() => {}
+                _ = tokio::time::sleep(self.settings.idle_poll) => {}
+            }
+        }
+        let _ = lock_conn.close().await;
+        Ok(())
+    }
+}
+
+fn headers_for(event: &StoredEvent) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    headers.insert(async_nats::header::NATS_MESSAGE_ID, event.event_id.to_string().as_str());
+    headers.insert(HEADER_EVENT_TYPE, event.event_type.as_str());
+    headers.insert(HEADER_STREAM_ID, event.stream_id.as_str());
+    headers.insert(HEADER_STREAM_VERSION, event.stream_version.to_string().as_str());
+    for (k, v) in &event.metadata.trace {
+        headers.insert(k.as_str(), v.as_str());
+    }
+    headers
+}

@@ -1,0 +1,399 @@
+//! The append-only event store of one service schema.
+//!
+//! # Commit-safe global order
+//! Positions come from an identity column, so they are handed out at insert
+//! time, not at commit time: a transaction can take position 10, stay open,
+//! and commit after position 11 is already visible. A reader that checkpoints
+//! on "last position seen" would skip 10 for ever. We therefore store the id
+//! of the writing transaction (`tx_id`) with every event and read in
+//! `(tx_id, position)` order, only rows whose `tx_id` is below the `xmin` of
+//! the reader's snapshot: every transaction below `xmin` has finished
+//! (committed or rolled back), so no row can appear later behind the
+//! checkpoint. We chose this over serialising appends with a global lock
+//! because appends to different cases must not wait on each other (the
+//! benchmark's throughput depends on it); the price is that a long-open
+//! writer holds readers back, which is the correct behaviour.
+//!
+//! Within one stream, `(tx_id, position)` order must agree with version
+//! order. An append takes its transaction id first and refuses (as a version
+//! conflict) to write behind a head event written by a younger transaction;
+//! the retry gets a younger id.
+
+use sqlx::postgres::PgRow;
+use sqlx::{PgPool, Postgres, Row, Transaction};
+use uuid::Uuid;
+
+use crate::error::StoreError;
+use crate::migrate::validate_schema_name;
+use crate::model::{AppendOutcome, Checkpoint, EventMetadata, ExpectedVersion, IdempotencyRecord, NewEvent, StoredEvent};
+use crate::upcast::Upcasters;
+
+/// How often `append` retries internally for [`ExpectedVersion::Any`].
+const ANY_VERSION_RETRIES: usize = 8;
+
+/// The event store of one service: its schema in Postgres.
+#[derive(Clone)]
+pub struct EventStore {
+    pool: PgPool,
+    schema: String,
+    source: String,
+    upcasters: Upcasters,
+    sql: std::sync::Arc<Sql>,
+}
+
+impl std::fmt::Debug for EventStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EventStore").field("schema", &self.schema).field("source", &self.source).finish()
+    }
+}
+
+/// The store's SQL, with the schema name filled in once.
+struct Sql {
+    head: String,
+    insert: String,
+    outbox: String,
+    notify: String,
+    idem_insert: String,
+    idem_lookup: String,
+    read_stream: String,
+    read_all: String,
+    read_range: String,
+    read_case: String,
+}
+
+const COLUMNS: &str = "position, tx_id, event_id, stream_id, stream_version, event_type, schema_version, department, payload, metadata, recorded_at";
+
+impl Sql {
+    fn new(s: &str) -> Sql {
+        Sql {
+            head: format!(
+                "SELECT stream_version, tx_id FROM {s}.events WHERE stream_id = $1 ORDER BY stream_version DESC LIMIT 1"
+            ),
+            insert: format!(
+                "INSERT INTO {s}.events (event_id, stream_id, stream_version, case_id, event_type, schema_version, department, payload, metadata)
+                 SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::bigint[], $4::uuid[], $5::text[], $6::int[], $7::text[], $8::bytea[], $9::jsonb[])
+                 RETURNING position"
+            ),
+            outbox: format!("INSERT INTO {s}.outbox (position) SELECT * FROM UNNEST($1::bigint[])"),
+            notify: format!("SELECT pg_notify('{s}_outbox', '')"),
+            idem_insert: format!(
+                "INSERT INTO {s}.idempotency_keys (key, request_hash, response) VALUES ($1, $2, $3) ON CONFLICT (key) DO NOTHING RETURNING key"
+            ),
+            idem_lookup: format!("SELECT request_hash, response FROM {s}.idempotency_keys WHERE key = $1"),
+            read_stream: format!(
+                "SELECT {COLUMNS} FROM {s}.events WHERE stream_id = $1 AND stream_version >= $2 AND stream_version <= $3 ORDER BY stream_version"
+            ),
+            read_all: format!(
+                "SELECT {COLUMNS} FROM {s}.events
+                 WHERE (tx_id, position) > ($1, $2)
+                   AND tx_id < pg_snapshot_xmin(pg_current_snapshot())::text::bigint
+                 ORDER BY tx_id, position LIMIT $3"
+            ),
+            read_range: format!(
+                "SELECT {COLUMNS} FROM {s}.events WHERE position >= $1 AND position <= $2 ORDER BY position LIMIT $3"
+            ),
+            read_case: format!("SELECT {COLUMNS} FROM {s}.events WHERE case_id = $1 ORDER BY tx_id, position"),
+        }
+    }
+}
+
+/// Postgres' unique-violation SQLSTATE.
+const UNIQUE_VIOLATION: &str = "23505";
+
+impl EventStore {
+    /// A store on `schema` (already migrated with [`crate::migrate::EVENT_STORE`])
+    /// owned by the service named `source` (e.g. "intake").
+    pub fn new(pool: PgPool, schema: &str, source: &str) -> Result<Self, StoreError> {
+        validate_schema_name(schema)?;
+        Ok(EventStore {
+            pool,
+            schema: schema.to_owned(),
+            source: source.to_owned(),
+            upcasters: Upcasters::new(),
+            sql: std::sync::Arc::new(Sql::new(schema)),
+        })
+    }
+
+    /// Registers the upcasters applied when events are read back.
+    pub fn with_upcasters(mut self, upcasters: Upcasters) -> Self {
+        self.upcasters = upcasters;
+        self
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    pub fn schema(&self) -> &str {
+        &self.schema
+    }
+
+    /// The owning service's name, as in `EventEnvelope.source`.
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    /// Looks up an idempotency key before deciding a command: `Ok(Some(response))`
+    /// when the same request was already handled, `Ok(None)` when the key is
+    /// new, [`StoreError::IdempotencyKeyReused`] when it was used for another request.
+    pub async fn lookup_idempotency(&self, key: &str, request_hash: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let row: Option<(String, Vec<u8>)> = sqlx::query_as(&self.sql.idem_lookup)
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(StoreError::db("looking up an idempotency key"))?;
+        match row {
+            None => Ok(None),
+            Some((hash, response)) if hash == request_hash => Ok(Some(response)),
+            Some(_) => Err(StoreError::IdempotencyKeyReused { key: key.to_owned() }),
+        }
+    }
+
+    /// Appends `events` to `stream_id` if it is at `expected`, with their
+    /// outbox rows and the idempotency key, in one transaction.
+    #[tracing::instrument(skip_all, fields(stream = %stream_id, events = events.len()), err(level = "debug"))]
+    pub async fn append(
+        &self,
+        stream_id: &str,
+        expected: ExpectedVersion,
+        events: &[NewEvent],
+        metadata: &EventMetadata,
+        idempotency: Option<&IdempotencyRecord>,
+    ) -> Result<AppendOutcome, StoreError> {
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            let mut tx = self.pool.begin().await.map_err(StoreError::db("starting an append"))?;
+            match self.append_in(&mut tx, stream_id, expected, events, metadata, idempotency).await {
+                Ok(AppendOutcome::Appended { version, positions }) => {
+                    match tx.commit().await {
+                        Ok(()) => return Ok(AppendOutcome::Appended { version, positions }),
+                        Err(e) => return Err(StoreError::db("committing an append")(e)),
+                    }
+                }
+                Ok(replayed) => return Ok(replayed),
+                Err(StoreError::VersionConflict { .. })
+                    if expected == ExpectedVersion::Any && attempts < ANY_VERSION_RETRIES =>
+                {
+                    continue;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Appends inside the caller's transaction, so a service can write its own
+    /// tables atomically with its events. On [`AppendOutcome::Replayed`] and
+    /// on error the caller must roll back.
+    pub async fn append_in(
+        &self,
+        tx: &mut Transaction<'_, Postgres>,
+        stream_id: &str,
+        expected: ExpectedVersion,
+        events: &[NewEvent],
+        metadata: &EventMetadata,
+        idempotency: Option<&IdempotencyRecord>,
+    ) -> Result<AppendOutcome, StoreError> {
+        if stream_id.is_empty() {
+            return Err(StoreError::Invalid("the stream id is empty".into()));
+        }
+        if events.is_empty() {
+            return Err(StoreError::Invalid(format!("nothing to append to {stream_id}")));
+        }
+        // Take the transaction id before reading the head (see the module docs).
+        let my_tx: i64 = sqlx::query_scalar("SELECT pg_current_xact_id()::text::bigint")
+            .fetch_one(&mut **tx)
+            .await
+            .map_err(StoreError::db("taking a transaction id"))?;
+        let head: Option<(i64, i64)> = sqlx::query_as(&self.sql.head)
+            .bind(stream_id)
+            .fetch_optional(&mut **tx)
+            .await
+            .map_err(StoreError::db("reading the stream head"))?;
+        let (actual, head_tx) = head.map(|(v, t)| (v as u64, t)).unwrap_or((0, 0));
+        let conflict = || StoreError::VersionConflict {
+            stream: stream_id.to_owned(),
+            expected,
+            actual,
+        };
+        if !expected.matches(actual) || head_tx > my_tx {
+            return Err(conflict());
+        }
+
+        let n = events.len();
+        let metadata_json = serde_json::to_value(metadata).expect("metadata serialises");
+        let mut ids = Vec::with_capacity(n);
+        let mut streams = Vec::with_capacity(n);
+        let mut versions = Vec::with_capacity(n);
+        let mut cases = Vec::with_capacity(n);
+        let mut types = Vec::with_capacity(n);
+        let mut schema_versions = Vec::with_capacity(n);
+        let mut departments = Vec::with_capacity(n);
+        let mut payloads = Vec::with_capacity(n);
+        let mut metas = Vec::with_capacity(n);
+        for (i, e) in events.iter().enumerate() {
+            ids.push(e.event_id);
+            streams.push(stream_id.to_owned());
+            versions.push((actual + 1 + i as u64) as i64);
+            cases.push(metadata.case_id);
+            types.push(e.event_type.clone());
+            schema_versions.push(e.schema_version as i32);
+            departments.push(e.department.clone());
+            payloads.push(e.payload.clone());
+            metas.push(metadata_json.clone());
+        }
+        let inserted = sqlx::query_scalar::<_, i64>(&self.sql.insert)
+            .bind(&ids)
+            .bind(&streams)
+            .bind(&versions)
+            .bind(&cases)
+            .bind(&types)
+            .bind(&schema_versions)
+            .bind(&departments)
+            .bind(&payloads)
+            .bind(&metas)
+            .fetch_all(&mut **tx)
+            .await;
+        let positions = match inserted {
+            Ok(p) => p,
+            Err(sqlx::Error::Database(db)) if db.code().as_deref() == Some(UNIQUE_VIOLATION) => {
+                if db.constraint() == Some("events_stream_version_key") {
+                    return Err(conflict());
+                }
+                return Err(StoreError::Invalid(format!(
+                    "an event id of this append is already stored ({})",
+                    db.message()
+                )));
+            }
+            Err(e) => return Err(StoreError::db("inserting events")(e)),
+        };
+        sqlx::query(&self.sql.outbox)
+            .bind(&positions)
+            .execute(&mut **tx)
+            .await
+            .map_err(StoreError::db("writing the outbox"))?;
+        if let Some(idem) = idempotency {
+            let fresh: Option<String> = sqlx::query_scalar(&self.sql.idem_insert)
+                .bind(&idem.key)
+                .bind(&idem.request_hash)
+                .bind(&idem.response)
+                .fetch_optional(&mut **tx)
+                .await
+                .map_err(StoreError::db("storing the idempotency key"))?;
+            if fresh.is_none() {
+                // Another request with this key committed first: report what it did.
+                let row: Option<(String, Vec<u8>)> = sqlx::query_as(&self.sql.idem_lookup)
+                    .bind(&idem.key)
+                    .fetch_optional(&mut **tx)
+                    .await
+                    .map_err(StoreError::db("reading the idempotency key"))?;
+                return match row {
+                    Some((hash, response)) if hash == idem.request_hash => Ok(AppendOutcome::Replayed { response }),
+                    _ => Err(StoreError::IdempotencyKeyReused { key: idem.key.clone() }),
+                };
+            }
+        }
+        sqlx::query(&self.sql.notify)
+            .execute(&mut **tx)
+            .await
+            .map_err(StoreError::db("notifying the relay"))?;
+        Ok(AppendOutcome::Appended {
+            version: actual + n as u64,
+            positions,
+        })
+    }
+
+    /// Reads the events of a stream from `from_version` (1-based) on, upcast.
+    pub async fn read_stream(&self, stream_id: &str, from_version: u64) -> Result<Vec<StoredEvent>, StoreError> {
+        self.read_stream_range(stream_id, from_version, u64::MAX >> 1).await
+    }
+
+    /// Reads versions `from..=to` of a stream, upcast.
+    pub async fn read_stream_range(&self, stream_id: &str, from: u64, to: u64) -> Result<Vec<StoredEvent>, StoreError> {
+        let rows = sqlx::query(&self.sql.read_stream)
+            .bind(stream_id)
+            .bind(from.max(1) as i64)
+            .bind(to.min(i64::MAX as u64) as i64)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(StoreError::db("reading a stream"))?;
+        rows.iter().map(|r| self.decode(r)).collect()
+    }
+
+    /// The current version of a stream (0 when it has no events).
+    pub async fn stream_version(&self, stream_id: &str) -> Result<u64, StoreError> {
+        let head: Option<(i64, i64)> = sqlx::query_as(&self.sql.head)
+            .bind(stream_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(StoreError::db("reading the stream head"))?;
+        Ok(head.map(|(v, _)| v as u64).unwrap_or(0))
+    }
+
+    /// Reads up to `limit` events after `after`, in commit-safe order: an event
+    /// whose transaction is still open is never returned and never skipped; it
+    /// is returned by a later call once its transaction has committed.
+    pub async fn read_all(&self, after: Checkpoint, limit: i64) -> Result<Vec<StoredEvent>, StoreError> {
+        let rows = sqlx::query(&self.sql.read_all)
+            .bind(after.tx_id)
+            .bind(after.position)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(StoreError::db("reading all events"))?;
+        rows.iter().map(|r| self.decode(r)).collect()
+    }
+
+    /// Reads events by position range (inclusive), for re-publishing.
+    pub async fn read_positions(&self, from: i64, to: i64, limit: i64) -> Result<Vec<StoredEvent>, StoreError> {
+        let rows = sqlx::query(&self.sql.read_range)
+            .bind(from)
+            .bind(to)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(StoreError::db("reading a position range"))?;
+        rows.iter().map(|r| self.decode(r)).collect()
+    }
+
+    /// Every event of one case in this store, in commit order.
+    pub async fn read_case(&self, case_id: Uuid) -> Result<Vec<StoredEvent>, StoreError> {
+        let rows = sqlx::query(&self.sql.read_case)
+            .bind(case_id)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(StoreError::db("reading a case"))?;
+        rows.iter().map(|r| self.decode(r)).collect()
+    }
+
+    fn decode(&self, row: &PgRow) -> Result<StoredEvent, StoreError> {
+        let event_id: Uuid = row.get("event_id");
+        let event_type: String = row.get("event_type");
+        let stored_version = row.get::<i32, _>("schema_version") as u32;
+        let (schema_version, payload) = self
+            .upcasters
+            .upcast(&event_type, stored_version, row.get("payload"))
+            .map_err(|source| StoreError::Upcast {
+                event_id,
+                event_type: event_type.clone(),
+                schema_version: stored_version,
+                source,
+            })?;
+        let metadata: serde_json::Value = row.get("metadata");
+        let metadata =
+            serde_json::from_value(metadata).map_err(|source| StoreError::Metadata { event_id, source })?;
+        Ok(StoredEvent {
+            position: row.get("position"),
+            tx_id: row.get("tx_id"),
+            event_id,
+            stream_id: row.get("stream_id"),
+            stream_version: row.get::<i64, _>("stream_version") as u64,
+            event_type,
+            schema_version,
+            payload,
+            department: row.get("department"),
+            metadata,
+            recorded_at: row.get("recorded_at"),
+        })
+    }
+}

@@ -1,0 +1,8 @@
+//! Integration tests of the event store, relay and consumer against the real
+//! Postgres and the real NATS JetStream.
+
+mod append;
+mod commit_order;
+mod consumer;
+mod helpers;
+mod relay;

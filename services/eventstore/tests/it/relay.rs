@@ -1,0 +1,120 @@
+//! The outbox relay: a crash between JetStream's ack and the outbox delete,
+//! and re-publishing a range after the broker lost the stream.
+
+use std::time::Duration;
+
+use uuid::Uuid;
+use yiciban_eventstore::{EventStore, ExpectedVersion, Relay, RelayError, RelaySettings};
+use yiciban_testkit::{TestDb, TestNats, eventually};
+
+use crate::helpers::{applied, event, meta, recorder, store};
+
+async fn append_cases(store: &EventStore, cases: usize, events_per_case: usize) -> Vec<String> {
+    let mut streams = Vec::new();
+    for _ in 0..cases {
+        let case = Uuid::new_v4();
+        let stream = format!("case-{case}");
+        for v in 0..events_per_case {
+            store.append(&stream, ExpectedVersion::Exact(v as u64), &[event("Step")], &meta(case), None).await.unwrap();
+        }
+        streams.push(stream);
+    }
+    streams
+}
+
+async fn stream_messages(nats: &TestNats) -> u64 {
+    let mut stream = nats.js.get_stream(nats.subjects.stream_name()).await.unwrap();
+    stream.info().await.unwrap().state.messages
+}
+
+#[tokio::test]
+async fn a_relay_killed_between_ack_and_mark_publishes_again_without_a_duplicate_effect() {
+    let db = TestDb::new(10).await;
+    let nats = TestNats::new().await;
+    let store = store(&db, "intake").await;
+    append_cases(&store, 4, 5).await;
+
+    let relay = Relay::new(store.clone(), nats.js.clone(), nats.subjects.clone(), RelaySettings::default());
+    relay.ensure_stream().await.unwrap();
+    relay.crash_after_ack_before_mark();
+    let crash = relay.relay_once().await;
+    assert!(matches!(crash, Err(RelayError::InjectedCrash(_))), "{crash:?}");
+    assert_eq!(relay.backlog().await.unwrap(), 20, "nothing was marked published");
+    assert_eq!(stream_messages(&nats).await, 20, "but JetStream has them");
+
+    // The restarted relay publishes all 20 again; JetStream drops them.
+    let restarted = Relay::new(store.clone(), nats.js.clone(), nats.subjects.clone(), RelaySettings::default());
+    assert_eq!(restarted.relay_once().await.unwrap(), 20);
+    assert_eq!(restarted.stats().duplicates.load(std::sync::atomic::Ordering::Relaxed), 20);
+    assert_eq!(restarted.backlog().await.unwrap(), 0);
+    assert_eq!(stream_messages(&nats).await, 20, "no duplicate message in the stream");
+
+    // Downstream, each event has exactly one effect.
+    let (consumer, _) = recorder(&db, &nats, "proj", "recorder", vec![store.clone()]).await;
+    let token = tokio_util::sync::CancellationToken::new();
+    let run = tokio::spawn(consumer.run(token.clone()));
+    let rows = eventually("20 applied events", Duration::from_secs(20), || async {
+        let rows = applied(&db, "proj").await;
+        (rows.len() >= 20).then_some(rows)
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    token.cancel();
+    run.await.unwrap().unwrap();
+    assert_eq!(applied(&db, "proj").await.len(), 20);
+    let distinct: std::collections::HashSet<_> = rows.iter().collect();
+    assert_eq!(distinct.len(), 20);
+}
+
+#[tokio::test]
+async fn republishing_a_range_after_the_stream_was_deleted_lets_consumers_converge() {
+    let db = TestDb::new(20).await;
+    let nats = TestNats::new().await;
+    let store = store(&db, "intake").await;
+    let streams = append_cases(&store, 5, 4).await;
+    let relay = Relay::new(store.clone(), nats.js.clone(), nats.subjects.clone(), RelaySettings::default());
+    relay.ensure_stream().await.unwrap();
+    assert_eq!(relay.relay_once().await.unwrap(), 20);
+
+    let (first, _) = recorder(&db, &nats, "proj_a", "proj-a", vec![store.clone()]).await;
+    let token = tokio_util::sync::CancellationToken::new();
+    let run = tokio::spawn(first.run(token.clone()));
+    eventually("the first projection to catch up", Duration::from_secs(20), || async {
+        (applied(&db, "proj_a").await.len() == 20).then_some(())
+    })
+    .await;
+    token.cancel();
+    run.await.unwrap().unwrap();
+
+    // The broker loses everything; more events are appended meanwhile.
+    nats.js.delete_stream(nats.subjects.stream_name()).await.unwrap();
+    let case = crate::helpers::case_of(&streams[0]);
+    store.append(&streams[0], ExpectedVersion::Exact(4), &[event("Late")], &meta(case), None).await.unwrap();
+    let max: i64 = sqlx::query_scalar("SELECT max(position) FROM intake.events").fetch_one(&db.pool).await.unwrap();
+    assert_eq!(relay.republish_range(1, max).await.unwrap(), 21);
+    assert_eq!(relay.relay_once().await.unwrap(), 1, "the outbox row of the late event is still published once");
+    assert_eq!(stream_messages(&nats).await, 21);
+
+    // The old projection resumes; a new one starts from zero: both converge.
+    let (again, _) = recorder(&db, &nats, "proj_a", "proj-a", vec![store.clone()]).await;
+    let (fresh, _) = recorder(&db, &nats, "proj_b", "proj-b", vec![store.clone()]).await;
+    let token = tokio_util::sync::CancellationToken::new();
+    let runs = [tokio::spawn(again.run(token.clone())), tokio::spawn(fresh.run(token.clone()))];
+    eventually("both projections to converge", Duration::from_secs(20), || async {
+        let a = applied(&db, "proj_a").await;
+        let b = applied(&db, "proj_b").await;
+        (a.len() == 21 && b.len() == 21).then_some(())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    token.cancel();
+    for r in runs {
+        r.await.unwrap().unwrap();
+    }
+    let mut a = applied(&db, "proj_a").await;
+    let mut b = applied(&db, "proj_b").await;
+    a.sort();
+    b.sort();
+    assert_eq!(a, b, "same state, no event applied twice");
+    assert_eq!(a.len(), 21);
+}

@@ -1,0 +1,55 @@
+#![forbid(unsafe_code)]
+//! The wire contracts of yiciban, generated from `proto/` at build time.
+//! One module per versioned proto package; `FILE_DESCRIPTOR_SET` feeds gRPC
+//! reflection.
+
+/// The encoded descriptor set of every yiciban proto, for gRPC reflection.
+pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/yiciban_descriptor.bin"));
+
+pub mod common {
+    pub mod v1 {
+        tonic::include_proto!("yiciban.common.v1");
+    }
+}
+
+pub mod events {
+    pub mod v1 {
+        tonic::include_proto!("yiciban.events.v1");
+    }
+}
+
+pub mod catalog {
+    pub mod v1 {
+        tonic::include_proto!("yiciban.catalog.v1");
+    }
+}
+
+pub mod intake {
+    pub mod v1 {
+        tonic::include_proto!("yiciban.intake.v1");
+    }
+}
+
+pub mod routing {
+    pub mod v1 {
+        tonic::include_proto!("yiciban.routing.v1");
+    }
+}
+
+pub mod tasks {
+    pub mod v1 {
+        tonic::include_proto!("yiciban.tasks.v1");
+    }
+}
+
+pub mod issuance {
+    pub mod v1 {
+        tonic::include_proto!("yiciban.issuance.v1");
+    }
+}
+
+pub mod tracking {
+    pub mod v1 {
+        tonic::include_proto!("yiciban.tracking.v1");
+    }
+}

@@ -85,19 +85,14 @@ pub struct StoreGaps {
 
 impl StoreGaps {
     pub fn new(stores: impl IntoIterator<Item = EventStore>) -> Self {
-        StoreGaps {
-            stores: stores.into_iter().map(|s| (s.source().to_owned(), s)).collect(),
-        }
+        StoreGaps { stores: stores.into_iter().map(|s| (s.source().to_owned(), s)).collect() }
     }
 }
 
 #[async_trait]
 impl GapSource for StoreGaps {
     async fn read(&self, source: &str, stream_id: &str, from: u64, to: u64) -> Result<Vec<EventEnvelope>, BoxError> {
-        let store = self
-            .stores
-            .get(source)
-            .ok_or_else(|| format!("no event store is known for source {source:?}"))?;
+        let store = self.stores.get(source).ok_or_else(|| format!("no event store is known for source {source:?}"))?;
         let events = store.read_stream_range(stream_id, from, to).await?;
         Ok(events.iter().map(|e| e.to_envelope(source)).collect())
     }
@@ -179,7 +174,11 @@ impl<H: Handler> Consumer<H> {
 
     /// Creates the durable consumer if absent and returns it.
     pub async fn durable(&self) -> Result<jetstream::consumer::Consumer<pull::Config>, ConsumerError> {
-        let stream = self.js.get_stream(&self.settings.stream).await.map_err(|e| self.js_err("looking up the stream")(e.into()))?;
+        let stream = self
+            .js
+            .get_stream(&self.settings.stream)
+            .await
+            .map_err(|e| self.js_err("looking up the stream")(e.into()))?;
         let config = pull::Config {
             durable_name: Some(self.settings.name.clone()),
             filter_subject: self.settings.filter_subject.clone(),
@@ -310,7 +309,12 @@ impl<H: Handler> Consumer<H> {
         }
     }
 
-    async fn process_attempt(&self, envelope: &EventEnvelope, subject: &str, isolate: bool) -> Result<Attempt, ConsumerError> {
+    async fn process_attempt(
+        &self,
+        envelope: &EventEnvelope,
+        subject: &str,
+        isolate: bool,
+    ) -> Result<Attempt, ConsumerError> {
         let s = &self.schema;
         let name = &self.settings.name;
         let mut tx = self.pool.begin().await.map_err(StoreError::db("starting a consumer transaction"))?;
@@ -459,9 +463,11 @@ impl<H: Handler> Consumer<H> {
         .fetch_optional(&mut *tx)
         .await
         .map_err(StoreError::db("reading a poison message"))?;
-        let payload = payload.ok_or_else(|| StoreError::Invalid(format!("no open poison message {id} for {}", self.settings.name)))?;
-        let envelope = EventEnvelope::decode(payload.as_slice())
-            .map_err(|e| StoreError::Invalid(format!("poison message {id} is not an event and cannot be replayed: {e}")))?;
+        let payload = payload
+            .ok_or_else(|| StoreError::Invalid(format!("no open poison message {id} for {}", self.settings.name)))?;
+        let envelope = EventEnvelope::decode(payload.as_slice()).map_err(|e| {
+            StoreError::Invalid(format!("poison message {id} is not an event and cannot be replayed: {e}"))
+        })?;
         self.handler.apply(&mut tx, &envelope).await.map_err(|e| ConsumerError::Handler(e.into()))?;
         sqlx::query(&format!("UPDATE {}.poison_messages SET replayed_at = now() WHERE id = $1", self.schema))
             .bind(id)

@@ -11,11 +11,7 @@ pub enum StoreError {
     /// The stream was not at the version the command was decided against.
     /// Nothing was written; decide again on fresh state and retry.
     #[error("stream {stream} is at version {actual}, the command expected {expected}")]
-    VersionConflict {
-        stream: String,
-        expected: ExpectedVersion,
-        actual: u64,
-    },
+    VersionConflict { stream: String, expected: ExpectedVersion, actual: u64 },
     /// The idempotency key was first used with a different request. Nothing
     /// was written.
     #[error("idempotency key {key:?} was already used for a different request")]

@@ -58,13 +58,12 @@ pub async fn migrate(pool: &PgPool, schema: &str, components: &[Migrations]) -> 
     .await
     .map_err(StoreError::db("creating the migrations table"))?;
     for component in components {
-        let applied: Vec<i32> = sqlx::query_scalar(&format!(
-            "SELECT version FROM {schema}.schema_migrations WHERE component = $1"
-        ))
-        .bind(component.component)
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(StoreError::db("reading applied migrations"))?;
+        let applied: Vec<i32> =
+            sqlx::query_scalar(&format!("SELECT version FROM {schema}.schema_migrations WHERE component = $1"))
+                .bind(component.component)
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(StoreError::db("reading applied migrations"))?;
         for (version, sql) in component.steps {
             if applied.contains(version) {
                 continue;
@@ -74,14 +73,12 @@ pub async fn migrate(pool: &PgPool, schema: &str, components: &[Migrations]) -> 
                 .execute(&mut *tx)
                 .await
                 .map_err(StoreError::db("applying a migration"))?;
-            sqlx::query(&format!(
-                "INSERT INTO {schema}.schema_migrations (component, version) VALUES ($1, $2)"
-            ))
-            .bind(component.component)
-            .bind(version)
-            .execute(&mut *tx)
-            .await
-            .map_err(StoreError::db("recording a migration"))?;
+            sqlx::query(&format!("INSERT INTO {schema}.schema_migrations (component, version) VALUES ($1, $2)"))
+                .bind(component.component)
+                .bind(version)
+                .execute(&mut *tx)
+                .await
+                .map_err(StoreError::db("recording a migration"))?;
         }
     }
     tx.commit().await.map_err(StoreError::db("committing the migration"))

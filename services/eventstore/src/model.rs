@@ -168,10 +168,7 @@ pub struct StoredEvent {
 impl StoredEvent {
     /// The commit-safe checkpoint just after this event.
     pub fn checkpoint(&self) -> Checkpoint {
-        Checkpoint {
-            tx_id: self.tx_id,
-            position: self.position,
-        }
+        Checkpoint { tx_id: self.tx_id, position: self.position }
     }
 
     /// The wire envelope published on NATS, naming the owning service.

@@ -46,11 +46,7 @@ pub struct RelaySettings {
 
 impl Default for RelaySettings {
     fn default() -> Self {
-        RelaySettings {
-            batch_size: 256,
-            idle_poll: Duration::from_millis(500),
-            stream: StreamSettings::default(),
-        }
+        RelaySettings { batch_size: 256, idle_poll: Duration::from_millis(500), stream: StreamSettings::default() }
     }
 }
 
@@ -82,14 +78,7 @@ impl std::fmt::Debug for Relay {
 
 impl Relay {
     pub fn new(store: EventStore, js: jetstream::Context, subjects: Subjects, settings: RelaySettings) -> Self {
-        Relay {
-            store,
-            js,
-            subjects,
-            settings,
-            stats: Arc::default(),
-            crash_after_ack: Arc::default(),
-        }
+        Relay { store, js, subjects, settings, stats: Arc::default(), crash_after_ack: Arc::default() }
     }
 
     /// Fault injection for crash tests: the next batch stops after JetStream
@@ -180,10 +169,9 @@ impl Relay {
                 }
             }
         }
-        let results = join_all(pending.into_iter().map(|(pos, id, subject, fut)| async move {
-            (pos, id, subject, fut.await)
-        }))
-        .await;
+        let results =
+            join_all(pending.into_iter().map(|(pos, id, subject, fut)| async move { (pos, id, subject, fut.await) }))
+                .await;
         let mut done = Vec::with_capacity(results.len());
         for (pos, event_id, subject, result) in results {
             match result {
@@ -232,9 +220,8 @@ impl Relay {
         let options = self.store.pool().connect_options();
         // The lock lives as long as this dedicated connection.
         let lock_conn = loop {
-            let mut conn = PgConnection::connect_with(&options)
-                .await
-                .map_err(StoreError::db("connecting for the relay lock"))?;
+            let mut conn =
+                PgConnection::connect_with(&options).await.map_err(StoreError::db("connecting for the relay lock"))?;
             let got: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock(hashtext($1))")
                 .bind(format!("yiciban-relay-{schema}"))
                 .fetch_one(&mut conn)
@@ -251,13 +238,9 @@ impl Relay {
         };
         tracing::info!(%schema, "outbox relay active");
         self.ensure_stream().await?;
-        let mut listener = PgListener::connect_with(self.store.pool())
-            .await
-            .map_err(StoreError::db("listening for commits"))?;
-        listener
-            .listen(&format!("{schema}_outbox"))
-            .await
-            .map_err(StoreError::db("listening for commits"))?;
+        let mut listener =
+            PgListener::connect_with(self.store.pool()).await.map_err(StoreError::db("listening for commits"))?;
+        listener.listen(&format!("{schema}_outbox")).await.map_err(StoreError::db("listening for commits"))?;
         let mut failures = 0u32;
         loop {
             if shutdown.is_cancelled() {

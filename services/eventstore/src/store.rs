@@ -25,7 +25,9 @@ use uuid::Uuid;
 
 use crate::error::StoreError;
 use crate::migrate::validate_schema_name;
-use crate::model::{AppendOutcome, Checkpoint, EventMetadata, ExpectedVersion, IdempotencyRecord, NewEvent, StoredEvent};
+use crate::model::{
+    AppendOutcome, Checkpoint, EventMetadata, ExpectedVersion, IdempotencyRecord, NewEvent, StoredEvent,
+};
 use crate::upcast::Upcasters;
 
 /// How often `append` retries internally for [`ExpectedVersion::Any`].
@@ -165,12 +167,10 @@ impl EventStore {
             attempts += 1;
             let mut tx = self.pool.begin().await.map_err(StoreError::db("starting an append"))?;
             match self.append_in(&mut tx, stream_id, expected, events, metadata, idempotency).await {
-                Ok(AppendOutcome::Appended { version, positions }) => {
-                    match tx.commit().await {
-                        Ok(()) => return Ok(AppendOutcome::Appended { version, positions }),
-                        Err(e) => return Err(StoreError::db("committing an append")(e)),
-                    }
-                }
+                Ok(AppendOutcome::Appended { version, positions }) => match tx.commit().await {
+                    Ok(()) => return Ok(AppendOutcome::Appended { version, positions }),
+                    Err(e) => return Err(StoreError::db("committing an append")(e)),
+                },
                 Ok(replayed) => return Ok(replayed),
                 Err(StoreError::VersionConflict { .. })
                     if expected == ExpectedVersion::Any && attempts < ANY_VERSION_RETRIES =>
@@ -211,11 +211,7 @@ impl EventStore {
             .await
             .map_err(StoreError::db("reading the stream head"))?;
         let (actual, head_tx) = head.map(|(v, t)| (v as u64, t)).unwrap_or((0, 0));
-        let conflict = || StoreError::VersionConflict {
-            stream: stream_id.to_owned(),
-            expected,
-            actual,
-        };
+        let conflict = || StoreError::VersionConflict { stream: stream_id.to_owned(), expected, actual };
         if !expected.matches(actual) || head_tx > my_tx {
             return Err(conflict());
         }
@@ -293,14 +289,8 @@ impl EventStore {
                 };
             }
         }
-        sqlx::query(&self.sql.notify)
-            .execute(&mut **tx)
-            .await
-            .map_err(StoreError::db("notifying the relay"))?;
-        Ok(AppendOutcome::Appended {
-            version: actual + n as u64,
-            positions,
-        })
+        sqlx::query(&self.sql.notify).execute(&mut **tx).await.map_err(StoreError::db("notifying the relay"))?;
+        Ok(AppendOutcome::Appended { version: actual + n as u64, positions })
     }
 
     /// Reads the events of a stream from `from_version` (1-based) on, upcast.
@@ -370,18 +360,12 @@ impl EventStore {
         let event_id: Uuid = row.get("event_id");
         let event_type: String = row.get("event_type");
         let stored_version = row.get::<i32, _>("schema_version") as u32;
-        let (schema_version, payload) = self
-            .upcasters
-            .upcast(&event_type, stored_version, row.get("payload"))
-            .map_err(|source| StoreError::Upcast {
-                event_id,
-                event_type: event_type.clone(),
-                schema_version: stored_version,
-                source,
+        let (schema_version, payload) =
+            self.upcasters.upcast(&event_type, stored_version, row.get("payload")).map_err(|source| {
+                StoreError::Upcast { event_id, event_type: event_type.clone(), schema_version: stored_version, source }
             })?;
         let metadata: serde_json::Value = row.get("metadata");
-        let metadata =
-            serde_json::from_value(metadata).map_err(|source| StoreError::Metadata { event_id, source })?;
+        let metadata = serde_json::from_value(metadata).map_err(|source| StoreError::Metadata { event_id, source })?;
         Ok(StoredEvent {
             position: row.get("position"),
             tx_id: row.get("tx_id"),

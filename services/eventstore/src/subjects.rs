@@ -26,9 +26,7 @@ impl Subjects {
     /// unique prefix each). It must be a single valid token.
     pub fn new(prefix: &str) -> Result<Self, String> {
         if !valid_token(prefix) {
-            return Err(format!(
-                "NATS subject prefix {prefix:?} must be one token of letters, digits, '-' or '_'"
-            ));
+            return Err(format!("NATS subject prefix {prefix:?} must be one token of letters, digits, '-' or '_'"));
         }
         Ok(Subjects { prefix: prefix.to_owned() })
     }
@@ -119,7 +117,10 @@ mod tests {
         let filter = s.department_events("health");
         assert!(matches(&filter, &own));
         assert!(!matches(&filter, &other));
-        assert_eq!(s.event(None, "intake", &case, "ApplicationSubmitted"), format!("yc.evt._.intake.{case}.ApplicationSubmitted"));
+        assert_eq!(
+            s.event(None, "intake", &case, "ApplicationSubmitted"),
+            format!("yc.evt._.intake.{case}.ApplicationSubmitted")
+        );
     }
 
     #[test]

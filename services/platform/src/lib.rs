@@ -1,1 +1,15 @@
 #![forbid(unsafe_code)]
+//! Platform glue every yiciban service uses: typed configuration, telemetry,
+//! bearer-token auth, gRPC server and client plumbing (health, reflection,
+//! trace propagation), error-to-status mapping and process runtime.
+
+pub mod auth;
+pub mod config;
+pub mod grpc;
+pub mod runtime;
+pub mod status;
+pub mod telemetry;
+
+pub use auth::{Authenticator, Caller, Role};
+pub use config::CommonConfig;
+pub use status::FieldViolation;

@@ -52,7 +52,10 @@ async fn a_replayed_idempotency_key_returns_the_first_result_and_a_reused_one_is
     assert!(matches!(out, Ok(AppendOutcome::Appended { version: 1, .. })), "{out:?}");
 
     // Replay: same key, same request -> the first response, nothing written.
-    assert_eq!(store.lookup_idempotency("client-key-1", &first.request_hash).await.unwrap(), Some(first.response.clone()));
+    assert_eq!(
+        store.lookup_idempotency("client-key-1", &first.request_hash).await.unwrap(),
+        Some(first.response.clone())
+    );
     let replay = store.append(&stream, ExpectedVersion::Any, &[event("Submitted")], &meta(case), Some(&first)).await;
     assert_eq!(replay.unwrap(), AppendOutcome::Replayed { response: b"case number 1".to_vec() });
 
@@ -83,7 +86,13 @@ async fn concurrent_requests_with_one_idempotency_key_write_once() {
             // Different streams: only the key can stop the duplicates.
             let case = Uuid::new_v4();
             store
-                .append(&format!("case-{case}"), ExpectedVersion::NoStream, &[event("Submitted")], &meta(case), Some(&record))
+                .append(
+                    &format!("case-{case}"),
+                    ExpectedVersion::NoStream,
+                    &[event("Submitted")],
+                    &meta(case),
+                    Some(&record),
+                )
                 .await
         }
     }))

@@ -64,7 +64,10 @@ async fn a_checkpointing_reader_sees_exactly_the_committed_events_despite_late_c
                 };
                 let events = vec![event("A"), event("B")];
                 let mut tx = store.pool().begin().await.unwrap();
-                match store.append_in(&mut tx, &stream, ExpectedVersion::Any, &events, &meta(case_of(&stream)), None).await {
+                match store
+                    .append_in(&mut tx, &stream, ExpectedVersion::Any, &events, &meta(case_of(&stream)), None)
+                    .await
+                {
                     Ok(AppendOutcome::Appended { .. }) => {}
                     Err(StoreError::VersionConflict { .. }) => {
                         tx.rollback().await.unwrap();

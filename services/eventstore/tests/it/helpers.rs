@@ -9,8 +9,8 @@ use async_trait::async_trait;
 use sqlx::postgres::PgConnection;
 use uuid::Uuid;
 use yiciban_eventstore::{
-    Consumer, ConsumerSettings, EVENT_STORE, EventMetadata, EventStore, Handler, HandlerError, Migrations,
-    NewEvent, StoreGaps, migrate,
+    Consumer, ConsumerSettings, EVENT_STORE, EventMetadata, EventStore, Handler, HandlerError, Migrations, NewEvent,
+    StoreGaps, migrate,
 };
 use yiciban_proto::events::v1::EventEnvelope;
 use yiciban_testkit::{TestDb, TestNats};
@@ -75,15 +75,12 @@ impl Handler for Recorder {
         if e.event_type == "Poison" && !self.fixed.load(Ordering::SeqCst) {
             return Err(HandlerError::poison("this projection does not understand Poison yet"));
         }
-        sqlx::query(&format!(
-            "INSERT INTO {}.applied (stream_id, version, event_id) VALUES ($1, $2, $3)",
-            self.schema
-        ))
-        .bind(&e.stream_id)
-        .bind(e.stream_version as i64)
-        .bind(&e.event_id)
-        .execute(conn)
-        .await?;
+        sqlx::query(&format!("INSERT INTO {}.applied (stream_id, version, event_id) VALUES ($1, $2, $3)", self.schema))
+            .bind(&e.stream_id)
+            .bind(e.stream_version as i64)
+            .bind(&e.event_id)
+            .execute(conn)
+            .await?;
         Ok(())
     }
 }
@@ -98,7 +95,8 @@ pub async fn recorder(
     stores: Vec<EventStore>,
 ) -> (Consumer<Recorder>, Arc<Recorder>) {
     migrate(&db.pool, schema, &[EVENT_STORE, PROJECTION]).await.expect("migrate projection");
-    let handler = Arc::new(Recorder { schema: schema.into(), fixed: AtomicBool::new(false), fail_next: AtomicBool::new(false) });
+    let handler =
+        Arc::new(Recorder { schema: schema.into(), fixed: AtomicBool::new(false), fail_next: AtomicBool::new(false) });
     let consumer = Consumer::new(
         ConsumerSettings {
             name: name.into(),

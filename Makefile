@@ -1,0 +1,42 @@
+# yiciban — the two commands a newcomer needs are `make run` and `make test`.
+SHELL := /bin/bash
+export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres
+export NATS_URL ?= nats://127.0.0.1:4222
+CARGO ?= cargo
+
+.PHONY: run test infra infra-down lint fmt build
+
+## run: start Postgres and NATS if none answers, then the whole system
+run: infra
+	@echo "==> building the services"
+	$(CARGO) build --release --bins
+	@echo "==> starting yiciban (Ctrl-C stops it)"
+	./target/release/yiciban-dev
+
+## test: every test, against the real Postgres and NATS (started if absent)
+test: infra
+	@echo "==> running the tests (Postgres at $(DATABASE_URL), NATS at $(NATS_URL))"
+	@if $(CARGO) nextest --version >/dev/null 2>&1; then \
+		$(CARGO) nextest run --workspace --no-fail-fast --failure-output final; \
+	else \
+		$(CARGO) test --workspace --no-fail-fast; \
+	fi
+
+## infra: make sure a Postgres and a NATS JetStream answer (start local ones if not)
+infra:
+	@deploy/local/infra.sh up
+
+## infra-down: stop what `make infra` started (never the machine's own services)
+infra-down:
+	@deploy/local/infra.sh down
+
+## lint: formatting and clippy, warnings are errors
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+fmt:
+	$(CARGO) fmt --all
+
+build:
+	$(CARGO) build --workspace --all-targets

@@ -1,0 +1,210 @@
+//! Typed configuration from environment variables. Defaults live in code;
+//! every value can be overridden by a `YICIBAN_`-prefixed variable (the
+//! well-known `DATABASE_URL`, `NATS_URL` and `OTEL_EXPORTER_OTLP_ENDPOINT` are
+//! read as they are). A bad value is an error that names the variable.
+
+use std::net::SocketAddr;
+use std::str::FromStr;
+use std::time::Duration;
+
+use secrecy::SecretString;
+
+/// A configuration value that could not be used.
+#[derive(Debug, thiserror::Error)]
+#[error("environment variable {variable}={value:?} is invalid: {reason}")]
+pub struct ConfigError {
+    pub variable: String,
+    pub value: String,
+    pub reason: String,
+}
+
+/// Reads variables from a source (the process environment, or a map in tests:
+/// no `std::env::set_var`).
+pub trait Source {
+    fn get(&self, name: &str) -> Option<String>;
+}
+
+/// The process environment.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ProcessEnv;
+
+impl Source for ProcessEnv {
+    fn get(&self, name: &str) -> Option<String> {
+        std::env::var(name).ok().filter(|v| !v.is_empty())
+    }
+}
+
+impl Source for std::collections::HashMap<String, String> {
+    fn get(&self, name: &str) -> Option<String> {
+        self.get(name).cloned()
+    }
+}
+
+/// Reads `name` and parses it, or returns `default` when unset.
+pub fn var<T: FromStr>(src: &dyn Source, name: &str, default: T) -> Result<T, ConfigError>
+where
+    T::Err: std::fmt::Display,
+{
+    match src.get(name) {
+        None => Ok(default),
+        Some(value) => {
+            value.parse().map_err(|e: T::Err| ConfigError { variable: name.to_owned(), reason: e.to_string(), value })
+        }
+    }
+}
+
+/// Reads a duration written as seconds with an optional unit (`500ms`, `30s`, `5m`, `2h`).
+pub fn duration(src: &dyn Source, name: &str, default: Duration) -> Result<Duration, ConfigError> {
+    let Some(value) = src.get(name) else { return Ok(default) };
+    parse_duration(&value).ok_or_else(|| ConfigError {
+        variable: name.to_owned(),
+        value,
+        reason: "expected a number with a unit: ms, s, m or h (e.g. 30s)".into(),
+    })
+}
+
+fn parse_duration(v: &str) -> Option<Duration> {
+    let v = v.trim();
+    let (num, unit) = v.split_at(v.find(|c: char| !c.is_ascii_digit()).unwrap_or(v.len()));
+    let n: u64 = num.parse().ok()?;
+    Some(match unit {
+        "ms" => Duration::from_millis(n),
+        "" | "s" => Duration::from_secs(n),
+        "m" => Duration::from_secs(n * 60),
+        "h" => Duration::from_secs(n * 3600),
+        _ => return None,
+    })
+}
+
+/// How logs are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// One JSON object per line, with span fields (trace ids) — for machines.
+    Json,
+    /// Readable text — for people.
+    Text,
+}
+
+impl FromStr for LogFormat {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "json" => Ok(LogFormat::Json),
+            "text" => Ok(LogFormat::Text),
+            other => Err(format!("expected json or text, got {other:?}")),
+        }
+    }
+}
+
+/// What every service needs to start.
+#[derive(Debug, Clone)]
+pub struct CommonConfig {
+    /// `DATABASE_URL`: the Postgres holding the service's schema.
+    pub database_url: SecretString,
+    /// `YICIBAN_DB_MAX_CONNECTIONS`.
+    pub db_max_connections: u32,
+    /// `NATS_URL`.
+    pub nats_url: String,
+    /// `YICIBAN_NATS_PREFIX`: first token of every subject (default `yiciban`).
+    pub nats_prefix: String,
+    /// `YICIBAN_STREAM_REPLICAS`: JetStream replicas of the case-event stream.
+    pub stream_replicas: usize,
+    /// `YICIBAN_STREAM_DUPLICATE_WINDOW`: JetStream de-duplication window.
+    pub stream_duplicate_window: Duration,
+    /// `YICIBAN_GRPC_ADDR`: where the gRPC server listens.
+    pub grpc_addr: SocketAddr,
+    /// `YICIBAN_JWT_SECRET`: HMAC key of the bearer tokens.
+    pub jwt_secret: SecretString,
+    /// `OTEL_EXPORTER_OTLP_ENDPOINT`: traces are exported there when set.
+    pub otlp_endpoint: Option<String>,
+    /// `YICIBAN_LOG_FORMAT`: json or text.
+    pub log_format: LogFormat,
+}
+
+/// The development signing key; never used where `YICIBAN_JWT_SECRET` is set.
+pub const DEV_JWT_SECRET: &str = "yiciban-local-development-secret-change-me";
+
+impl CommonConfig {
+    /// Reads the common settings; `default_port` is the service's own port.
+    pub fn from_source(src: &dyn Source, default_port: u16) -> Result<Self, ConfigError> {
+        let database_url: String = var(src, "DATABASE_URL", "postgres://postgres@127.0.0.1:5432/yiciban".to_owned())?;
+        if !database_url.starts_with("postgres://") && !database_url.starts_with("postgresql://") {
+            return Err(ConfigError {
+                variable: "DATABASE_URL".into(),
+                value: "(hidden)".into(),
+                reason: "expected a postgres:// URL".into(),
+            });
+        }
+        let nats_url: String = var(src, "NATS_URL", "nats://127.0.0.1:4222".to_owned())?;
+        let nats_prefix: String = var(src, "YICIBAN_NATS_PREFIX", "yiciban".to_owned())?;
+        yiciban_eventstore::Subjects::new(&nats_prefix).map_err(|reason| ConfigError {
+            variable: "YICIBAN_NATS_PREFIX".into(),
+            value: nats_prefix.clone(),
+            reason,
+        })?;
+        Ok(CommonConfig {
+            database_url: SecretString::from(database_url),
+            db_max_connections: var(src, "YICIBAN_DB_MAX_CONNECTIONS", 10)?,
+            nats_url,
+            nats_prefix,
+            stream_replicas: var(src, "YICIBAN_STREAM_REPLICAS", 1)?,
+            stream_duplicate_window: duration(src, "YICIBAN_STREAM_DUPLICATE_WINDOW", Duration::from_secs(600))?,
+            grpc_addr: var(src, "YICIBAN_GRPC_ADDR", SocketAddr::from(([127, 0, 0, 1], default_port)))?,
+            jwt_secret: SecretString::from(var(src, "YICIBAN_JWT_SECRET", DEV_JWT_SECRET.to_owned())?),
+            otlp_endpoint: src.get("OTEL_EXPORTER_OTLP_ENDPOINT"),
+            log_format: var(src, "YICIBAN_LOG_FORMAT", LogFormat::Text)?,
+        })
+    }
+
+    /// Reads from the process environment.
+    pub fn from_env(default_port: u16) -> Result<Self, ConfigError> {
+        Self::from_source(&ProcessEnv, default_port)
+    }
+
+    /// The JetStream stream settings named by this configuration.
+    pub fn stream_settings(&self) -> yiciban_eventstore::StreamSettings {
+        yiciban_eventstore::StreamSettings {
+            replicas: self.stream_replicas,
+            duplicate_window: self.stream_duplicate_window,
+            ..Default::default()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn defaults_apply_when_nothing_is_set() {
+        let c = CommonConfig::from_source(&env(&[]), 50051).unwrap();
+        assert_eq!(c.grpc_addr.port(), 50051);
+        assert_eq!(c.nats_prefix, "yiciban");
+        assert_eq!(c.log_format, LogFormat::Text);
+    }
+
+    #[test]
+    fn a_bad_value_names_its_variable() {
+        let err = CommonConfig::from_source(&env(&[("YICIBAN_GRPC_ADDR", "not-an-address")]), 1).unwrap_err();
+        assert_eq!(err.variable, "YICIBAN_GRPC_ADDR");
+        assert!(err.to_string().contains("YICIBAN_GRPC_ADDR"), "{err}");
+        let err = CommonConfig::from_source(&env(&[("YICIBAN_NATS_PREFIX", "a.b")]), 1).unwrap_err();
+        assert_eq!(err.variable, "YICIBAN_NATS_PREFIX");
+        let err = CommonConfig::from_source(&env(&[("YICIBAN_STREAM_DUPLICATE_WINDOW", "ten")]), 1).unwrap_err();
+        assert_eq!(err.variable, "YICIBAN_STREAM_DUPLICATE_WINDOW");
+    }
+
+    #[test]
+    fn durations_take_units() {
+        assert_eq!(parse_duration("500ms"), Some(Duration::from_millis(500)));
+        assert_eq!(parse_duration("2m"), Some(Duration::from_secs(120)));
+        assert_eq!(parse_duration("7"), Some(Duration::from_secs(7)));
+        assert_eq!(parse_duration("7 days"), None);
+    }
+}

@@ -1,0 +1,82 @@
+//! Logs and traces. A tracing subscriber writes JSON (with the span fields,
+//! trace ids included) or readable text; an OpenTelemetry tracer provider
+//! gives every span a trace id and exports over OTLP when
+//! `OTEL_EXPORTER_OTLP_ENDPOINT` is set. The W3C trace-context propagator is
+//! installed globally, so context crosses gRPC metadata and NATS headers.
+
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_otlp::WithExportConfig as _;
+use opentelemetry_sdk::trace::{SdkTracerProvider, SpanExporter};
+use tracing_subscriber::layer::SubscriberExt as _;
+use tracing_subscriber::util::SubscriberInitExt as _;
+use tracing_subscriber::{EnvFilter, Layer as _};
+
+use crate::config::LogFormat;
+
+/// Keeps the tracer provider alive; flushes spans when dropped.
+#[derive(Debug)]
+pub struct TelemetryGuard {
+    provider: SdkTracerProvider,
+}
+
+impl Drop for TelemetryGuard {
+    fn drop(&mut self) {
+        let _ = self.provider.shutdown();
+    }
+}
+
+/// Installs logging and tracing for `service`. Returns an error if the OTLP
+/// exporter cannot be built.
+pub fn init(service: &str, format: LogFormat, otlp_endpoint: Option<&str>) -> anyhow::Result<TelemetryGuard> {
+    let mut builder = SdkTracerProvider::builder()
+        .with_resource(opentelemetry_sdk::Resource::builder().with_service_name(service.to_owned()).build());
+    if let Some(endpoint) = otlp_endpoint {
+        let exporter = opentelemetry_otlp::SpanExporter::builder()
+            .with_tonic()
+            .with_endpoint(endpoint)
+            .build()
+            .map_err(|e| anyhow::anyhow!("building the OTLP exporter for {endpoint}: {e}"))?;
+        builder = builder.with_batch_exporter(exporter);
+    }
+    install(service, format, builder.build())
+}
+
+/// Installs tracing with a given exporter (tests use an in-memory one).
+pub fn init_with_exporter<E: SpanExporter + 'static>(service: &str, exporter: E) -> anyhow::Result<TelemetryGuard> {
+    let provider = SdkTracerProvider::builder()
+        .with_resource(opentelemetry_sdk::Resource::builder().with_service_name(service.to_owned()).build())
+        .with_simple_exporter(exporter)
+        .build();
+    install(service, LogFormat::Text, provider)
+}
+
+fn install(service: &str, format: LogFormat, provider: SdkTracerProvider) -> anyhow::Result<TelemetryGuard> {
+    opentelemetry::global::set_text_map_propagator(opentelemetry_sdk::propagation::TraceContextPropagator::new());
+    let tracer = provider.tracer(service.to_owned());
+    opentelemetry::global::set_tracer_provider(provider.clone());
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,async_nats=warn,h2=warn,tower=warn"));
+    let fmt = match format {
+        LogFormat::Json => {
+            tracing_subscriber::fmt::layer().json().with_current_span(true).with_span_list(false).boxed()
+        }
+        LogFormat::Text => tracing_subscriber::fmt::layer().with_target(false).boxed(),
+    };
+    tracing_subscriber::registry()
+        .with(filter)
+        .with(fmt)
+        .with(tracing_opentelemetry::layer().with_tracer(tracer))
+        .try_init()
+        .map_err(|e| anyhow::anyhow!("installing the tracing subscriber: {e}"))?;
+    Ok(TelemetryGuard { provider })
+}
+
+/// The current span's trace id as hex (empty when not sampled).
+pub fn current_trace_id() -> String {
+    use opentelemetry::trace::TraceContextExt as _;
+    use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+    let context = tracing::Span::current().context();
+    let span = context.span();
+    let sc = span.span_context();
+    if sc.is_valid() { sc.trace_id().to_string() } else { String::new() }
+}

@@ -4,6 +4,7 @@
 //! trace propagation), error-to-status mapping and process runtime.
 
 pub mod auth;
+pub mod clock;
 pub mod config;
 pub mod grpc;
 pub mod runtime;
@@ -11,5 +12,6 @@ pub mod status;
 pub mod telemetry;
 
 pub use auth::{Authenticator, Caller, Role};
+pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::CommonConfig;
 pub use status::FieldViolation;

@@ -1,0 +1,418 @@
+//! The validated catalog model: departments, packages (一件事) with their
+//! items, materials, step graph and merged form, and the guide texts. Values
+//! of these types come only out of the loader, so they are always consistent
+//! (known departments, acyclic steps, unique codes).
+
+use serde::Serialize;
+
+use crate::values::{DepartmentCode, ItemCode, MaterialId, PackageId};
+
+/// A department taking part in packages (部门).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Department {
+    /// ASCII code used in APIs and NATS subjects.
+    pub code: DepartmentCode,
+    /// Chinese name, e.g. "市场监督管理局".
+    pub name: String,
+    /// English name.
+    pub name_en: String,
+}
+
+/// Who a package serves (服务对象).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PackageTarget {
+    /// Natural persons (个人).
+    Person,
+    /// Companies and organisations (法人, 个体工商户).
+    Company,
+    /// Both.
+    Both,
+}
+
+impl PackageTarget {
+    /// Reads the catalog's Chinese label: "个人", "法人/个体工商户",
+    /// "个人/法人", "个人（单位代办）"… A label naming both persons and
+    /// organisations, or a person's package an employer may file (单位代办),
+    /// serves both.
+    pub fn from_label(label: &str) -> Option<PackageTarget> {
+        let person = label.contains("个人");
+        let company = label.contains("法人") || label.contains("单位") || label.contains("企业");
+        match (person, company) {
+            (true, true) => Some(PackageTarget::Both),
+            (true, false) => Some(PackageTarget::Person),
+            (false, true) => Some(PackageTarget::Company),
+            (false, false) => None,
+        }
+    }
+
+    /// True when a package for `self` serves an applicant of `kind`.
+    pub fn serves(self, kind: PackageTarget) -> bool {
+        self == PackageTarget::Both || self == kind
+    }
+}
+
+/// One material as one item lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ItemMaterial {
+    /// Material id, shared by every item that needs the same document.
+    pub id: MaterialId,
+    /// Name, e.g. "父母双方居民身份证".
+    pub name: String,
+    /// Must be present for the item (unless committed or owed).
+    pub required: bool,
+    /// Helps, never required.
+    pub optional: bool,
+    /// A signed commitment may replace it (告知承诺).
+    pub commitment_allowed: bool,
+    /// May be handed in later (容缺受理).
+    pub deficiency_allowed: bool,
+    /// Where it is fetched from instead of the applicant (免提交), if anywhere.
+    pub shared_source: Option<String>,
+    /// Remarks; may be empty.
+    pub note: String,
+}
+
+/// One approval item (事项) of a package, handled by one department.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Item {
+    /// Item code.
+    pub code: ItemCode,
+    /// Name.
+    pub name: String,
+    /// Department that handles it.
+    pub department: DepartmentCode,
+    /// Item type, e.g. "行政许可".
+    pub item_type: String,
+    /// Promised time in working days (承诺时限); 0 = on the spot.
+    pub promised_days: u32,
+    /// Statutory time in working days (法定时限), when the law sets one.
+    pub legal_days: Option<u32>,
+    /// The applicant chooses whether to include it (可选事项).
+    pub optional: bool,
+    /// Remarks; may be empty.
+    pub note: String,
+    /// Its materials, each id once.
+    pub materials: Vec<ItemMaterial>,
+}
+
+/// One step of the step graph: carries out one item once the steps it
+/// depends on are done.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Step {
+    /// Step id, e.g. "s3".
+    pub id: String,
+    /// The item it carries out.
+    pub item_code: ItemCode,
+    /// Steps it waits for; empty = starts at once.
+    pub depends_on: Vec<String>,
+}
+
+/// The kind of a form field and how its value is validated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FieldKind {
+    /// One line of text, at most [`FieldKind::MAX_STRING`] characters.
+    String,
+    /// Longer text, at most [`FieldKind::MAX_TEXT`] characters.
+    Text,
+    /// A non-negative number.
+    Number,
+    /// A non-negative whole number.
+    Integer,
+    /// Yes or no.
+    Boolean,
+    /// A calendar date `YYYY-MM-DD`.
+    Date,
+    /// An RFC 3339 date-time.
+    DateTime,
+    /// One of `options`.
+    Enum,
+    /// A non-empty set of `options` (JSON array, no repeats).
+    MultiEnum,
+    /// A mainland mobile number `1[3-9]` + 9 digits.
+    Phone,
+    /// A resident ID number, check digit verified.
+    IdCard,
+    /// A non-empty list of resident ID numbers.
+    IdCardList,
+    /// A unified social credit code, check character verified.
+    Uscc,
+}
+
+impl FieldKind {
+    /// Longest value of a `string` field, in characters.
+    pub const MAX_STRING: usize = 200;
+    /// Longest value of a `text` field, in characters.
+    pub const MAX_TEXT: usize = 2000;
+
+    /// Reads the catalog's kind name ("string", "datetime", "id_card"…).
+    pub fn parse(s: &str) -> Option<FieldKind> {
+        Some(match s {
+            "string" => FieldKind::String,
+            "text" => FieldKind::Text,
+            "number" => FieldKind::Number,
+            "integer" => FieldKind::Integer,
+            "boolean" => FieldKind::Boolean,
+            "date" => FieldKind::Date,
+            "datetime" => FieldKind::DateTime,
+            "enum" => FieldKind::Enum,
+            "multi_enum" => FieldKind::MultiEnum,
+            "phone" => FieldKind::Phone,
+            "id_card" => FieldKind::IdCard,
+            "id_card_list" => FieldKind::IdCardList,
+            "uscc" => FieldKind::Uscc,
+            _ => return None,
+        })
+    }
+
+    /// The catalog's (and the wire contract's) name of the kind.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FieldKind::String => "string",
+            FieldKind::Text => "text",
+            FieldKind::Number => "number",
+            FieldKind::Integer => "integer",
+            FieldKind::Boolean => "boolean",
+            FieldKind::Date => "date",
+            FieldKind::DateTime => "datetime",
+            FieldKind::Enum => "enum",
+            FieldKind::MultiEnum => "multi_enum",
+            FieldKind::Phone => "phone",
+            FieldKind::IdCard => "id_card",
+            FieldKind::IdCardList => "id_card_list",
+            FieldKind::Uscc => "uscc",
+        }
+    }
+
+    /// The kind in words for the applicant, e.g. "日期（YYYY-MM-DD）".
+    pub fn label(self) -> &'static str {
+        match self {
+            FieldKind::String => "文本",
+            FieldKind::Text => "长文本",
+            FieldKind::Number => "数字",
+            FieldKind::Integer => "整数",
+            FieldKind::Boolean => "是/否",
+            FieldKind::Date => "日期（YYYY-MM-DD）",
+            FieldKind::DateTime => "日期时间（RFC 3339）",
+            FieldKind::Enum => "单选",
+            FieldKind::MultiEnum => "多选",
+            FieldKind::Phone => "手机号码",
+            FieldKind::IdCard => "公民身份号码",
+            FieldKind::IdCardList => "公民身份号码（可多个）",
+            FieldKind::Uscc => "统一社会信用代码",
+        }
+    }
+
+    /// True for kinds whose values come from `options`.
+    pub fn has_options(self) -> bool {
+        matches!(self, FieldKind::Enum | FieldKind::MultiEnum)
+    }
+}
+
+/// One field of the merged application form (一套表单).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FormField {
+    /// Key in the form data, e.g. "newborn_name".
+    pub key: String,
+    /// Label shown to the applicant, e.g. "新生儿姓名".
+    pub label: String,
+    /// Kind and validation rule.
+    pub kind: FieldKind,
+    /// The form is incomplete without it.
+    pub required: bool,
+    /// Allowed values of enum kinds; empty otherwise.
+    pub options: Vec<String>,
+    /// Where the value is pre-filled from, e.g. "电子户口簿".
+    pub prefill_source: Option<String>,
+}
+
+/// The guide fields (办事指南要素) beyond items, materials and form: the
+/// catalog's defaults, overridden per package where the package says more.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct GuideText {
+    /// Legal basis (设定依据).
+    pub legal_basis: Vec<String>,
+    /// Conditions of acceptance (受理条件).
+    pub conditions: Vec<String>,
+    /// When an application is not accepted (不予受理情形).
+    pub not_accepted_conditions: Vec<String>,
+    /// Fees (是否收费).
+    pub fees: String,
+    /// Place (办理地点).
+    pub place: String,
+    /// Office hours (办理时间).
+    pub hours: String,
+    /// Channels (办理方式).
+    pub channels: Vec<String>,
+    /// Remedies (救济途径).
+    pub remedies: String,
+    /// Supervision and complaints (监督投诉).
+    pub complaints: String,
+}
+
+/// A "one thing" package (一件事): items of several departments done
+/// together under one lead department.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Package {
+    /// Package id.
+    pub id: PackageId,
+    /// Chinese name.
+    pub name: String,
+    /// English name.
+    pub name_en: String,
+    /// Who it serves.
+    pub target: PackageTarget,
+    /// Who it serves, as the catalog words it (e.g. "个人（单位代办）").
+    pub target_label: String,
+    /// Which national or regional list it comes from.
+    pub national_batch: String,
+    /// Lead department (牵头部门).
+    pub lead_department: DepartmentCode,
+    /// Every department taking part, lead included.
+    pub departments: Vec<DepartmentCode>,
+    /// The bundled items.
+    pub items: Vec<Item>,
+    /// The step graph (acyclic, one step per item).
+    pub steps: Vec<Step>,
+    /// The merged form.
+    pub form_fields: Vec<FormField>,
+    /// Promised time of the whole package in working days (承诺办结时限);
+    /// never shorter than `critical_path_days`.
+    pub promised_total_days: u32,
+    /// Longest chain of the step graph in working days (all items included).
+    pub critical_path_days: u32,
+    /// The items on that chain, in order.
+    pub critical_path: Vec<ItemCode>,
+    /// How the promise is derived, in words.
+    pub total_days_basis: String,
+    /// Phone for questions (咨询电话).
+    pub consultation_phone: String,
+    /// Where the package's data comes from.
+    pub provenance_note: String,
+    /// The remaining guide fields.
+    pub guide_text: GuideText,
+}
+
+/// One material of the merged list (一次告知): every item's material once,
+/// with the items that use it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MergedMaterial {
+    /// Material id.
+    pub id: MaterialId,
+    /// Name.
+    pub name: String,
+    /// Required by at least one item that is part of the application.
+    pub required: bool,
+    /// Not required.
+    pub optional: bool,
+    /// Every item using it lets a commitment replace it.
+    pub commitment_allowed: bool,
+    /// Every item using it lets it come later (容缺).
+    pub deficiency_allowed: bool,
+    /// The applicant hands it in; false when fetched from a shared source.
+    pub applicant_must_submit: bool,
+    /// The shared source, when it is fetched (免提交).
+    pub shared_source: Option<String>,
+    /// Items that use it, in item order.
+    pub used_by: Vec<ItemCode>,
+    /// Remarks of the items, joined; may be empty.
+    pub note: String,
+}
+
+impl Package {
+    /// The item with `code`.
+    pub fn item(&self, code: &ItemCode) -> Option<&Item> {
+        self.items.iter().find(|i| &i.code == code)
+    }
+
+    /// The items an application covers: every non-optional item plus the
+    /// chosen optional ones, in catalog order.
+    pub fn items_for<'a>(&'a self, chosen_optional: &'a [ItemCode]) -> impl Iterator<Item = &'a Item> + 'a {
+        self.items.iter().filter(move |i| !i.optional || chosen_optional.contains(&i.code))
+    }
+
+    /// The merged material list of the guide: over all items; a material is
+    /// required when a non-optional item requires it (materials of optional
+    /// items become required only when the item is chosen).
+    pub fn merged_materials(&self) -> Vec<MergedMaterial> {
+        merge(self.items.iter().map(|i| (i, !i.optional)))
+    }
+
+    /// The merged material list of an application covering the non-optional
+    /// items and `chosen_optional`: materials of items not covered are left
+    /// out, and a material is required when a covered item requires it.
+    pub fn materials_for(&self, chosen_optional: &[ItemCode]) -> Vec<MergedMaterial> {
+        merge(self.items_for(chosen_optional).map(|i| (i, true)))
+    }
+
+    /// The departments of the items using material `id` (post-check of a
+    /// commitment), each once, in item order.
+    pub fn departments_using(&self, id: &MaterialId, chosen_optional: &[ItemCode]) -> Vec<DepartmentCode> {
+        let mut out: Vec<DepartmentCode> = Vec::new();
+        for item in self.items_for(chosen_optional) {
+            if item.materials.iter().any(|m| &m.id == id) && !out.contains(&item.department) {
+                out.push(item.department.clone());
+            }
+        }
+        out
+    }
+
+    /// Sum of the items' statutory days (法定时限) and how many items have none.
+    pub fn statutory_days(&self) -> (u32, usize) {
+        let sum = self.items.iter().filter_map(|i| i.legal_days).sum();
+        (sum, self.items.iter().filter(|i| i.legal_days.is_none()).count())
+    }
+
+    /// Sum of the items' promised days, as if done one after another.
+    pub fn sequential_days(&self) -> u32 {
+        self.items.iter().map(|i| i.promised_days).sum()
+    }
+
+    /// True when `code` names one of the package's departments.
+    pub fn involves(&self, code: &DepartmentCode) -> bool {
+        self.departments.contains(code)
+    }
+}
+
+/// Merges materials over `(item, counts_for_required)` pairs.
+fn merge<'a>(items: impl Iterator<Item = (&'a Item, bool)>) -> Vec<MergedMaterial> {
+    let mut out: Vec<MergedMaterial> = Vec::new();
+    for (item, counts) in items {
+        for m in &item.materials {
+            let required = counts && m.required;
+            match out.iter_mut().find(|o| o.id == m.id) {
+                Some(o) => {
+                    o.required |= required;
+                    o.optional = !o.required;
+                    o.commitment_allowed &= m.commitment_allowed;
+                    o.deficiency_allowed &= m.deficiency_allowed;
+                    if o.shared_source.is_none() {
+                        o.shared_source.clone_from(&m.shared_source);
+                    }
+                    o.applicant_must_submit = o.shared_source.is_none();
+                    o.used_by.push(item.code.clone());
+                    if !m.note.is_empty() && !o.note.contains(&m.note) {
+                        if !o.note.is_empty() {
+                            o.note.push('；');
+                        }
+                        o.note.push_str(&m.note);
+                    }
+                }
+                None => out.push(MergedMaterial {
+                    id: m.id.clone(),
+                    name: m.name.clone(),
+                    required,
+                    optional: !required,
+                    commitment_allowed: m.commitment_allowed,
+                    deficiency_allowed: m.deficiency_allowed,
+                    applicant_must_submit: m.shared_source.is_none(),
+                    shared_source: m.shared_source.clone(),
+                    used_by: vec![item.code.clone()],
+                    note: m.note.clone(),
+                }),
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,204 @@
+//! Catalog tests: the seed loads, bad catalogs name their entry, search,
+//! schema and markdown.
+
+use serde_json::{Value, json};
+
+use super::*;
+
+fn seed_value() -> Value {
+    serde_json::from_str(SEED_JSON).unwrap()
+}
+
+fn problems_of(v: &Value) -> Vec<CatalogProblem> {
+    match Catalog::from_json(&v.to_string()) {
+        Err(CatalogError::Invalid(problems)) => problems,
+        other => panic!("expected an invalid catalog, got {other:?}"),
+    }
+}
+
+fn package_mut<'a>(v: &'a mut Value, id: &str) -> &'a mut Value {
+    v["packages"].as_array_mut().unwrap().iter_mut().find(|p| p["id"] == id).unwrap()
+}
+
+#[test]
+fn the_seed_catalog_loads_with_all_eight_packages() {
+    let catalog = Catalog::seed().unwrap();
+    assert_eq!(catalog.version(), "2026.1");
+    assert_eq!(catalog.packages().len(), 8);
+    for p in catalog.packages() {
+        assert!(p.promised_total_days >= p.critical_path_days, "{}", p.id);
+        assert!(!p.guide_text.legal_basis.is_empty());
+    }
+    let newborn = catalog.package("newborn-birth").unwrap();
+    assert_eq!(newborn.critical_path_days, 5);
+    let path: Vec<&str> = newborn.critical_path.iter().map(|c| c.as_str()).collect();
+    // NB-04 and NB-05 tie at one day each; the first in step order is reported
+    assert_eq!(path, ["DEMO-NB-01", "DEMO-NB-03", "DEMO-NB-04"]);
+}
+
+#[test]
+fn merged_materials_are_deduplicated_with_the_items_using_them() {
+    let catalog = Catalog::seed().unwrap();
+    let newborn = catalog.package("newborn-birth").unwrap();
+    let merged = newborn.merged_materials();
+    assert_eq!(merged.len(), 9);
+    let ids = merged.iter().find(|m| m.id.as_str() == "m_parents_id").unwrap();
+    assert_eq!(ids.used_by.len(), 3);
+    assert!(!ids.applicant_must_submit);
+    // the bank card is needed only once the optional item NB-07 is chosen
+    let bank = merged.iter().find(|m| m.id.as_str() == "m_bank_card").unwrap();
+    assert!(!bank.required);
+    let nb07 = crate::values::ItemCode::parse("DEMO-NB-07").unwrap();
+    let chosen = newborn.materials_for(std::slice::from_ref(&nb07));
+    assert!(chosen.iter().find(|m| m.id.as_str() == "m_bank_card").unwrap().required);
+    assert!(!newborn.materials_for(&[]).iter().any(|m| m.id.as_str() == "m_bank_card"));
+}
+
+#[test]
+fn an_unknown_department_is_an_error_naming_the_item() {
+    let mut v = seed_value();
+    package_mut(&mut v, "open-restaurant")["items"][1]["department"] = json!("nowhere");
+    let problems = problems_of(&v);
+    assert!(problems.contains(&CatalogProblem::UnknownDepartment {
+        entry: "packages[open-restaurant].items[DEMO-CY-02].department".into(),
+        code: "nowhere".into(),
+    }));
+}
+
+#[test]
+fn an_unknown_lead_department_is_an_error_naming_the_package() {
+    let mut v = seed_value();
+    package_mut(&mut v, "retirement")["lead_department"] = json!("pension-office");
+    let problems = problems_of(&v);
+    assert!(problems.iter().any(|p| matches!(p, CatalogProblem::UnknownDepartment { entry, .. }
+        if entry == "packages[retirement].lead_department")));
+}
+
+#[test]
+fn a_cyclic_step_graph_is_an_error_naming_the_steps() {
+    let mut v = seed_value();
+    package_mut(&mut v, "newborn-birth")["steps"][0]["depends_on"] = json!(["s3"]);
+    let problems = problems_of(&v);
+    let cycle = problems.iter().find_map(|p| match p {
+        CatalogProblem::CyclicSteps { entry, cycle } if entry == "packages[newborn-birth].steps" => Some(cycle),
+        _ => None,
+    });
+    assert_eq!(cycle.unwrap(), &["s1", "s3", "s1"]);
+}
+
+#[test]
+fn duplicate_item_codes_are_an_error_naming_the_item() {
+    let mut v = seed_value();
+    let p = package_mut(&mut v, "enterprise-info-change");
+    p["items"][2]["code"] = json!("DEMO-BG-02");
+    let problems = problems_of(&v);
+    assert!(problems.contains(&CatalogProblem::Duplicate {
+        entry: "packages[enterprise-info-change].items[DEMO-BG-02]".into(),
+        what: "item code",
+        code: "DEMO-BG-02".into(),
+    }));
+}
+
+#[test]
+fn duplicate_package_ids_department_codes_and_field_keys_are_errors() {
+    let mut v = seed_value();
+    let copy = v["packages"][0].clone();
+    v["packages"].as_array_mut().unwrap().push(copy);
+    let dept = v["departments"][0].clone();
+    v["departments"].as_array_mut().unwrap().push(dept);
+    let field = package_mut(&mut v, "retirement")["form_fields"][0].clone();
+    package_mut(&mut v, "retirement")["form_fields"].as_array_mut().unwrap().push(field);
+    let entries: Vec<String> = problems_of(&v).iter().map(|p| p.entry().to_owned()).collect();
+    assert!(entries.contains(&"packages[newborn-birth]".to_owned()), "{entries:?}");
+    assert!(entries.contains(&"departments[samr]".to_owned()), "{entries:?}");
+    assert!(entries.contains(&"packages[retirement].form_fields[applicant_id_no]".to_owned()), "{entries:?}");
+}
+
+#[test]
+fn a_promised_total_below_the_critical_path_is_an_error_naming_the_package() {
+    let mut v = seed_value();
+    package_mut(&mut v, "retirement")["promised_total_days"] = json!(10);
+    let problems = problems_of(&v);
+    assert!(problems.contains(&CatalogProblem::PromisedBelowCriticalPath {
+        entry: "packages[retirement].promised_total_days".into(),
+        promised: 10,
+        critical_path: 14,
+        path: vec!["DEMO-TX-01".into(), "DEMO-TX-03".into(), "DEMO-TX-04".into()],
+    }));
+    let message = CatalogError::Invalid(problems).to_string();
+    assert!(message.contains("packages[retirement].promised_total_days"), "{message}");
+}
+
+#[test]
+fn a_declared_merged_list_that_the_items_contradict_is_an_error() {
+    let mut v = seed_value();
+    package_mut(&mut v, "newborn-birth")["merged_materials"][1]["deficiency_allowed"] = json!(true);
+    let problems = problems_of(&v);
+    assert!(problems.iter().any(|p| matches!(p, CatalogProblem::Mismatch { entry, what: "deficiency_allowed", .. }
+        if entry == "packages[newborn-birth].merged_materials[m_birth_cert_form]")));
+}
+
+#[test]
+fn every_problem_is_reported_at_once() {
+    let mut v = seed_value();
+    package_mut(&mut v, "newborn-birth")["items"][0]["department"] = json!("x");
+    package_mut(&mut v, "retirement")["promised_total_days"] = json!(1);
+    package_mut(&mut v, "open-restaurant")["form_fields"][0]["type"] = json!("colour");
+    assert!(problems_of(&v).len() >= 3);
+}
+
+#[test]
+fn packages_are_found_by_name_department_and_keyword() {
+    let catalog = Catalog::seed().unwrap();
+    let ids = |q: PackageQuery| catalog.search(&q).iter().map(|p| p.id.to_string()).collect::<Vec<_>>();
+    assert_eq!(ids(PackageQuery { name: Some("餐饮".into()), ..Default::default() }), ["open-restaurant"]);
+    let tax = ids(PackageQuery { department: Some("tax".parse().unwrap()), ..Default::default() });
+    assert!(tax.contains(&"newborn-birth".to_owned()) && tax.contains(&"resale-housing-transfer".to_owned()));
+    assert_eq!(ids(PackageQuery { keyword: Some("结婚证".into()), ..Default::default() }), ["newborn-birth"]);
+    let persons = ids(PackageQuery { target: Some(PackageTarget::Person), ..Default::default() });
+    assert!(persons.contains(&"newborn-birth".to_owned()) && !persons.contains(&"open-restaurant".to_owned()));
+    assert_eq!(ids(PackageQuery::default()).len(), 8);
+}
+
+#[test]
+fn the_form_schema_is_draft_2020_12_with_chinese_titles_and_formats() {
+    let catalog = Catalog::seed().unwrap();
+    let schema = catalog.guide("newborn-birth").unwrap().form_schema();
+    assert_eq!(schema["$schema"], "https://json-schema.org/draft/2020-12/schema");
+    assert_eq!(schema["$id"], "urn:yiciban:catalog:2026.1:package:newborn-birth:form");
+    assert_eq!(schema["additionalProperties"], false);
+    assert_eq!(schema["properties"]["newborn_name"]["title"], "新生儿姓名");
+    assert_eq!(schema["properties"]["newborn_gender"]["enum"], json!(["男", "女"]));
+    assert_eq!(schema["properties"]["birth_datetime"]["format"], "date-time");
+    assert_eq!(schema["properties"]["mother_id_no"]["format"], "id_card");
+    assert_eq!(schema["properties"]["mobile_mother"]["pattern"], "^1[3-9][0-9]{9}$");
+    assert_eq!(schema["properties"]["birth_hospital"]["x-prefill-source"], "助产机构出生信息");
+    assert!(schema["required"].as_array().unwrap().contains(&json!("newborn_name")));
+    assert!(!schema["required"].as_array().unwrap().contains(&json!("bank_account")));
+    let hiring = catalog.guide("employee-hiring").unwrap().form_schema();
+    assert_eq!(hiring["properties"]["hire_date"]["format"], "date");
+}
+
+#[test]
+fn the_printable_guide_lists_materials_form_steps_and_time_promise() {
+    let catalog = Catalog::seed().unwrap();
+    let guide = catalog.guide("open-restaurant").unwrap();
+    let md = guide.to_markdown();
+    assert!(md.starts_with("# 开办餐饮店一件事办事指南"));
+    for needle in [
+        "## 设定依据",
+        "食品安全管理制度",
+        "可容缺",
+        "可承诺",
+        "免提交（电子营业执照（免提交））",
+        "统一社会信用代码（`uscc`）",
+        "承诺办结时限：13 个工作日",
+        "关键路径：DEMO-CY-01 → DEMO-CY-06，共 10 个工作日",
+        "各事项法定时限合计：40 个工作日",
+        "选择可选事项时必要",
+        "0472-0000000",
+    ] {
+        assert!(md.contains(needle), "missing {needle:?} in\n{md}");
+    }
+    assert_eq!(guide.printable_file_name(), "open-restaurant-guide.md");
+}

@@ -1,15 +1,19 @@
 #![forbid(unsafe_code)]
-//! `casectl`, the staff's command-line client of yiciban.
+//! `casectl`, the staff's command-line client of yiciban: tokens for local
+//! use, the catalog's guides and forms, submitting an application at the
+//! window and looking a case up.
 
-use std::time::Duration;
+mod catalog;
+mod connect;
+mod intake;
 
 use clap::{Parser, Subcommand};
-use secrecy::SecretString;
-use yiciban_platform::{Authenticator, Role};
 
 #[derive(Debug, Parser)]
 #[command(name = "casectl", version, about = "The staff's command-line client of yiciban (一次办)")]
-struct Cli {
+pub struct Cli {
+    #[command(flatten)]
+    pub connection: connect::Connection,
     #[command(subcommand)]
     command: Command,
 }
@@ -19,44 +23,58 @@ enum Command {
     /// Bearer tokens for local use.
     Token {
         #[command(subcommand)]
-        command: TokenCommand,
+        command: connect::TokenCommand,
+    },
+    /// The one-time notice (办事指南): find packages, read a guide, download the form.
+    Guide {
+        #[command(subcommand)]
+        command: catalog::GuideCommand,
+    },
+    /// Submit an application at the window (一次受理).
+    Submit(intake::SubmitArgs),
+    /// Supplement owed materials (补正 / 容缺补齐).
+    Supplement(intake::SupplementArgs),
+    /// Withdraw an application.
+    Withdraw(intake::WithdrawArgs),
+    /// Prints the nats-server authorization block: a user per department of
+    /// the catalog, allowed to read only its own department's events.
+    NatsConfig {
+        /// The deployment's subject prefix.
+        #[arg(long, default_value = "yiciban")]
+        prefix: String,
+    },
+    /// Show a case as intake holds it.
+    Case {
+        /// The case id printed by `submit`.
+        case_id: String,
     },
 }
 
-#[derive(Debug, Subcommand)]
-enum TokenCommand {
-    /// Mints a token signed with YICIBAN_JWT_SECRET (the development key when unset).
-    Mint {
-        /// clerk, agent, officer, supervisor, admin, applicant or service.
-        #[arg(long)]
-        role: Role,
-        /// Staff login, service name or applicant account.
-        #[arg(long)]
-        sub: String,
-        /// Department code (required for agents), e.g. samr.
-        #[arg(long)]
-        department: Option<String>,
-        /// The applicant's ID number or credit code (required for applicants).
-        #[arg(long)]
-        identity: Option<String>,
-        /// Validity in hours.
-        #[arg(long, default_value_t = 12)]
-        hours: u64,
-        /// Signing key.
-        #[arg(long, env = "YICIBAN_JWT_SECRET", hide_env_values = true, default_value = yiciban_platform::config::DEV_JWT_SECRET)]
-        secret: String,
-    },
-}
-
-fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
-    match cli.command {
-        Command::Token { command: TokenCommand::Mint { role, sub, department, identity, hours, secret } } => {
-            let auth = Authenticator::new(&SecretString::from(secret));
-            let token =
-                auth.mint(&sub, role, department.as_deref(), identity.as_deref(), Duration::from_secs(hours * 3600))?;
-            println!("{token}");
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    match run(Cli::parse()).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("casectl: {e:#}");
+            std::process::ExitCode::FAILURE
         }
     }
-    Ok(())
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Token { command } => connect::token(command),
+        Command::Guide { command } => catalog::run(&cli.connection, command).await,
+        Command::Submit(args) => intake::submit(&cli.connection, args).await,
+        Command::Supplement(args) => intake::supplement(&cli.connection, args).await,
+        Command::Withdraw(args) => intake::withdraw(&cli.connection, args).await,
+        Command::NatsConfig { prefix } => {
+            let subjects = yiciban_eventstore::Subjects::new(&prefix).map_err(anyhow::Error::msg)?;
+            let catalog = yiciban_domain::catalog::Catalog::seed()?;
+            let codes: Vec<&str> = catalog.departments().iter().map(|d| d.code.as_str()).collect();
+            print!("{}", subjects.authorization_config(&codes));
+            Ok(())
+        }
+        Command::Case { case_id } => intake::show(&cli.connection, &case_id).await,
+    }
 }

@@ -21,6 +21,31 @@ pub async fn connect_db(config: &CommonConfig) -> anyhow::Result<PgPool> {
         .context("connecting to Postgres at DATABASE_URL")
 }
 
+/// Creates the database named in `DATABASE_URL` if it does not exist yet
+/// (connecting to the server's `postgres` database to do so). For local runs.
+pub async fn ensure_database(config: &CommonConfig) -> anyhow::Result<()> {
+    use sqlx::ConnectOptions as _;
+    use sqlx::Connection as _;
+    let options: sqlx::postgres::PgConnectOptions =
+        config.database_url.expose_secret().parse().context("parsing DATABASE_URL")?;
+    let name = options.get_database().unwrap_or("postgres").to_owned();
+    if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        anyhow::bail!("DATABASE_URL names database {name:?}; use letters, digits and '_' only");
+    }
+    let mut conn =
+        options.clone().database("postgres").connect().await.context("connecting to Postgres at DATABASE_URL")?;
+    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+        .bind(&name)
+        .fetch_one(&mut conn)
+        .await?;
+    if !exists {
+        tracing::info!(database = %name, "creating the database");
+        sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.context("creating the database")?;
+    }
+    let _ = conn.close().await;
+    Ok(())
+}
+
 /// Connects to NATS, naming the client after the service.
 pub async fn connect_nats(config: &CommonConfig, service: &str) -> anyhow::Result<async_nats::Client> {
     async_nats::ConnectOptions::new()

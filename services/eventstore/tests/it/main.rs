@@ -4,5 +4,6 @@
 mod append;
 mod commit_order;
 mod consumer;
+mod department_feed;
 mod helpers;
 mod relay;

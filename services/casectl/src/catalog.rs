@@ -1,0 +1,105 @@
+//! `casectl guide ...`: list and search packages, show a guide, download the
+//! form's JSON Schema and the printable guide.
+
+use clap::Subcommand;
+use yiciban_proto::catalog::v1 as pb;
+use yiciban_proto::catalog::v1::catalog_service_client::CatalogServiceClient;
+
+use crate::connect::{Connection, explain};
+
+#[derive(Debug, Subcommand)]
+pub enum GuideCommand {
+    /// Lists packages, optionally filtered.
+    List {
+        #[arg(long)]
+        keyword: Option<String>,
+        #[arg(long)]
+        department: Option<String>,
+    },
+    /// Shows one package's guide: items, materials, form, time limit.
+    Show { package_id: String },
+    /// Prints the merged application form as JSON Schema.
+    Form { package_id: String },
+    /// Prints the printable guide (Markdown, or HTML with --html).
+    Print {
+        package_id: String,
+        #[arg(long)]
+        html: bool,
+    },
+}
+
+pub async fn run(conn: &Connection, command: GuideCommand) -> anyhow::Result<()> {
+    let mut client = CatalogServiceClient::new(conn.channel().await?);
+    match command {
+        GuideCommand::List { keyword, department } => {
+            let r = client
+                .list_packages(pb::ListPackagesRequest {
+                    keyword: keyword.unwrap_or_default(),
+                    department: department.unwrap_or_default(),
+                    page_size: 200,
+                    ..Default::default()
+                })
+                .await
+                .map_err(explain)?
+                .into_inner();
+            println!("{:<28} {:<6} {:<10} NAME", "PACKAGE", "DAYS", "LEAD");
+            for p in r.packages {
+                println!("{:<28} {:<6} {:<10} {}", p.package_id, p.promised_working_days, p.lead_department, p.name);
+            }
+            println!("(catalog {})", r.catalog_version);
+        }
+        GuideCommand::Show { package_id } => {
+            let g = client
+                .get_guide(pb::GetGuideRequest { package_id })
+                .await
+                .map_err(explain)?
+                .into_inner()
+                .guide
+                .ok_or_else(|| anyhow::anyhow!("the server sent no guide"))?;
+            let lead = g.lead_department.map(|d| d.name).unwrap_or_default();
+            println!("{} ({})  — 牵头部门 {lead}", g.name, g.package_id);
+            println!("承诺时限 {} 个工作日 ({})", g.promised_working_days, g.promised_days_basis);
+            println!("\n事项 items:");
+            for i in &g.items {
+                let optional = if i.optional { " (可选)" } else { "" };
+                println!("  {:<12} {:<18} {} 日  {}{optional}", i.code, i.department, i.promised_working_days, i.name);
+            }
+            println!("\n材料 materials (S = submit, D = 容缺 allowed, C = 告知承诺 allowed):");
+            for m in &g.materials {
+                let flags = format!(
+                    "{}{}{}",
+                    if m.applicant_must_submit { "S" } else { "-" },
+                    if m.deficiency_allowed { "D" } else { "-" },
+                    if m.commitment_allowed { "C" } else { "-" }
+                );
+                let need = if m.required { "必需" } else { "可选" };
+                println!("  {flags} {:<22} {need}  {}", m.id, m.name);
+            }
+            println!("\n表单 form fields (* required):");
+            for f in &g.form_fields {
+                let star = if f.required { "*" } else { " " };
+                let options = if f.options.is_empty() { String::new() } else { format!(" [{}]", f.options.join("/")) };
+                println!("  {star}{:<22} {:<10} {}{options}", f.key, f.kind, f.label);
+            }
+            println!("\n咨询电话 {}", g.consultation_phone);
+        }
+        GuideCommand::Form { package_id } => {
+            let r = client
+                .get_application_form_schema(pb::GetApplicationFormSchemaRequest { package_id, ..Default::default() })
+                .await
+                .map_err(explain)?
+                .into_inner();
+            println!("{}", r.json_schema);
+        }
+        GuideCommand::Print { package_id, html } => {
+            let format = if html { pb::PrintableFormat::Html } else { pb::PrintableFormat::Markdown };
+            let r = client
+                .get_printable_guide(pb::GetPrintableGuideRequest { package_id, format: format as i32 })
+                .await
+                .map_err(explain)?
+                .into_inner();
+            print!("{}", r.content);
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,293 @@
+//! `casectl submit | supplement | withdraw | case`: the window's work.
+
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use clap::{Args, ValueEnum};
+use sha2::Digest as _;
+use yiciban_proto::common::v1 as common;
+use yiciban_proto::intake::v1 as pb;
+use yiciban_proto::intake::v1::intake_service_client::IntakeServiceClient;
+
+use crate::connect::{Connection, explain};
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Kind {
+    Person,
+    Company,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ChannelArg {
+    Window,
+    Online,
+    Hotline,
+}
+
+#[derive(Debug, Args)]
+pub struct SubmitArgs {
+    /// Package id, e.g. newborn-birth (see `casectl guide list`).
+    #[arg(long)]
+    package: String,
+    /// Person (resident ID number) or company (unified social credit code).
+    #[arg(long, value_enum, default_value = "person")]
+    applicant: Kind,
+    /// Applicant's name.
+    #[arg(long)]
+    name: String,
+    /// Resident ID number or unified social credit code.
+    #[arg(long)]
+    id: String,
+    /// Contact phone.
+    #[arg(long)]
+    phone: String,
+    /// Contact person (companies).
+    #[arg(long, default_value = "")]
+    contact: String,
+    /// The filled form: a JSON object keyed by field (see `casectl guide form`).
+    #[arg(long)]
+    form: PathBuf,
+    /// A material as id=FILE; its hash and size are computed here. Repeatable.
+    #[arg(long = "material", value_name = "ID=FILE")]
+    materials: Vec<String>,
+    /// A material to hand in later (容缺). Repeatable.
+    #[arg(long = "deficiency", value_name = "ID")]
+    deficiencies: Vec<String>,
+    /// A commitment (告知承诺) instead of a proof, as id=TEXT. Repeatable.
+    #[arg(long = "commitment", value_name = "ID=TEXT")]
+    commitments: Vec<String>,
+    /// Optional items to include. Repeatable.
+    #[arg(long = "optional-item", value_name = "CODE")]
+    optional_items: Vec<String>,
+    /// Mail the results: "recipient,phone,province,city,district,address". Default: window pick-up.
+    #[arg(long)]
+    mail: Option<String>,
+    #[arg(long, value_enum, default_value = "window")]
+    channel: ChannelArg,
+    /// Idempotency key; repeat it to retry the same submission safely.
+    #[arg(long)]
+    key: Option<String>,
+}
+
+fn material_ref(spec: &str) -> anyhow::Result<common::MaterialRef> {
+    let (id, path) = spec.split_once('=').context("--material takes ID=FILE")?;
+    let bytes = std::fs::read(path).with_context(|| format!("reading material file {path}"))?;
+    let file_name =
+        std::path::Path::new(path).file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
+    let content_type = match path.rsplit('.').next() {
+        Some("pdf") => "application/pdf",
+        Some("jpg" | "jpeg") => "image/jpeg",
+        Some("png") => "image/png",
+        _ => "application/octet-stream",
+    };
+    let sha = hex::encode(sha2::Sha256::digest(&bytes));
+    Ok(common::MaterialRef {
+        material_id: id.to_owned(),
+        file_name,
+        content_type: content_type.to_owned(),
+        storage_key: format!("sha256/{sha}"),
+        sha256_hex: sha,
+        size_bytes: bytes.len() as u64,
+    })
+}
+
+fn to_value(v: &serde_json::Value) -> prost_types::Value {
+    use prost_types::value::Kind as K;
+    let kind = match v {
+        serde_json::Value::Null => K::NullValue(0),
+        serde_json::Value::Bool(b) => K::BoolValue(*b),
+        serde_json::Value::Number(n) => K::NumberValue(n.as_f64().unwrap_or_default()),
+        serde_json::Value::String(s) => K::StringValue(s.clone()),
+        serde_json::Value::Array(a) => {
+            K::ListValue(prost_types::ListValue { values: a.iter().map(to_value).collect() })
+        }
+        serde_json::Value::Object(o) => {
+            K::StructValue(prost_types::Struct { fields: o.iter().map(|(k, v)| (k.clone(), to_value(v))).collect() })
+        }
+    };
+    prost_types::Value { kind: Some(kind) }
+}
+
+fn date(d: &Option<common::Date>) -> String {
+    d.as_ref().map(|d| format!("{:04}-{:02}-{:02}", d.year, d.month, d.day)).unwrap_or_else(|| "-".into())
+}
+
+pub async fn submit(conn: &Connection, a: SubmitArgs) -> anyhow::Result<()> {
+    let text = std::fs::read_to_string(&a.form).with_context(|| format!("reading the form {}", a.form.display()))?;
+    let json: serde_json::Value = serde_json::from_str(&text).context("the form must be a JSON object")?;
+    let serde_json::Value::Object(fields) = json else { anyhow::bail!("the form must be a JSON object") };
+    let delivery = match &a.mail {
+        None => {
+            common::DeliveryPreference { method: common::DeliveryMethod::WindowPickup as i32, ..Default::default() }
+        }
+        Some(spec) => {
+            let p: Vec<&str> = spec.splitn(6, ',').map(str::trim).collect();
+            let [recipient, phone, province, city, district, line] = p[..] else {
+                anyhow::bail!("--mail takes \"recipient,phone,province,city,district,address\"");
+            };
+            common::DeliveryPreference {
+                method: common::DeliveryMethod::Mail as i32,
+                mail_address: Some(common::PostalAddress {
+                    recipient_name: recipient.into(),
+                    recipient_phone: phone.into(),
+                    province: province.into(),
+                    city: city.into(),
+                    district: district.into(),
+                    address_line: line.into(),
+                    postal_code: String::new(),
+                }),
+                pickup_hall: String::new(),
+            }
+        }
+    };
+    let key = a.key.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let request = pb::SubmitApplicationRequest {
+        idempotency_key: key.clone(),
+        package_id: a.package,
+        applicant: Some(common::Applicant {
+            kind: match a.applicant {
+                Kind::Person => common::ApplicantKind::Person,
+                Kind::Company => common::ApplicantKind::Company,
+            } as i32,
+            name: a.name,
+            id_number: a.id,
+            phone: a.phone,
+            contact_name: a.contact,
+        }),
+        form_data: Some(prost_types::Struct { fields: fields.iter().map(|(k, v)| (k.clone(), to_value(v))).collect() }),
+        materials: a.materials.iter().map(|m| material_ref(m)).collect::<anyhow::Result<_>>()?,
+        commitments: a
+            .commitments
+            .iter()
+            .map(|c| {
+                let (id, text) = c.split_once('=').context("--commitment takes ID=TEXT")?;
+                Ok(pb::RequestedCommitment { material_id: id.into(), commitment_text: text.into(), signed_form: None })
+            })
+            .collect::<anyhow::Result<_>>()?,
+        deficiencies: a
+            .deficiencies
+            .iter()
+            .map(|id| pb::RequestedDeficiency { material_id: id.clone(), promised_by: None })
+            .collect(),
+        optional_item_codes: a.optional_items,
+        delivery: Some(delivery),
+        channel: match a.channel {
+            ChannelArg::Window => common::Channel::Window,
+            ChannelArg::Online => common::Channel::Online,
+            ChannelArg::Hotline => common::Channel::Hotline,
+        } as i32,
+    };
+    let mut client = IntakeServiceClient::new(conn.channel().await?);
+    let r = client.submit_application(request).await.map_err(explain)?.into_inner();
+    let decision = match r.decision() {
+        pb::AcceptanceDecision::Accepted => "受理 accepted",
+        pb::AcceptanceDecision::AcceptedWithDeficiency => "容缺受理 accepted with deficiency",
+        pb::AcceptanceDecision::NotAccepted => "不予受理 not accepted",
+        pb::AcceptanceDecision::Unspecified => "undecided",
+    };
+    println!("case number  {}", r.case_number);
+    println!("case id      {}", r.case_id);
+    println!("decision     {decision}  (notice {})", r.notice_number);
+    if r.decision() != pb::AcceptanceDecision::NotAccepted {
+        println!("promised     {} working days, by {}", r.promised_working_days, date(&r.promised_by));
+    }
+    for d in &r.deficiencies {
+        println!("owes         {} ({}) by {}", d.material_id, d.material_name, date(&d.due_by));
+    }
+    for c in &r.commitments {
+        println!("commitment   {} — post-check by {}", c.material_id, c.post_check_department);
+    }
+    for reason in &r.reasons {
+        println!("reason       [{}] {}: {}", reason.code, reason.path, reason.message);
+    }
+    println!("(idempotency key {key}: repeat it with --key to retry safely)");
+    Ok(())
+}
+
+#[derive(Debug, Args)]
+pub struct SupplementArgs {
+    case_id: String,
+    /// A material as id=FILE. Repeatable.
+    #[arg(long = "material", value_name = "ID=FILE", required = true)]
+    materials: Vec<String>,
+    #[arg(long)]
+    key: Option<String>,
+}
+
+pub async fn supplement(conn: &Connection, a: SupplementArgs) -> anyhow::Result<()> {
+    let mut client = IntakeServiceClient::new(conn.channel().await?);
+    let r = client
+        .supplement_materials(pb::SupplementMaterialsRequest {
+            idempotency_key: a.key.unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
+            case_id: a.case_id,
+            materials: a.materials.iter().map(|m| material_ref(m)).collect::<anyhow::Result<_>>()?,
+            ..Default::default()
+        })
+        .await
+        .map_err(explain)?
+        .into_inner();
+    println!("cleared      {}", r.cleared_material_ids.join(", "));
+    for d in &r.remaining_deficiencies {
+        println!("still owes   {} by {}", d.material_id, date(&d.due_by));
+    }
+    Ok(())
+}
+
+#[derive(Debug, Args)]
+pub struct WithdrawArgs {
+    case_id: String,
+    #[arg(long, default_value = "申请人主动撤回")]
+    reason: String,
+    #[arg(long)]
+    key: Option<String>,
+}
+
+pub async fn withdraw(conn: &Connection, a: WithdrawArgs) -> anyhow::Result<()> {
+    let mut client = IntakeServiceClient::new(conn.channel().await?);
+    let r = client
+        .withdraw_application(pb::WithdrawApplicationRequest {
+            idempotency_key: a.key.unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
+            case_id: a.case_id,
+            reason: a.reason,
+            ..Default::default()
+        })
+        .await
+        .map_err(explain)?
+        .into_inner();
+    println!("withdrawn (version {})", r.version);
+    Ok(())
+}
+
+pub async fn show(conn: &Connection, case_id: &str) -> anyhow::Result<()> {
+    let mut client = IntakeServiceClient::new(conn.channel().await?);
+    let c = client
+        .get_case(pb::GetCaseRequest { case_id: case_id.into() })
+        .await
+        .map_err(explain)?
+        .into_inner()
+        .case
+        .context("the server sent no case")?;
+    println!("case number  {}", c.case_number);
+    println!("package      {}", c.package_id);
+    println!("status       {:?}", c.status());
+    if let Some(a) = &c.applicant {
+        println!("applicant    {} ({})", a.name, a.id_number);
+    }
+    println!("officer      {}", if c.officer_id.is_empty() { "-" } else { &c.officer_id });
+    println!("promised     {} working days, by {}", c.promised_working_days, date(&c.promised_by));
+    println!("items        {}", c.item_codes.join(", "));
+    for d in &c.deficiencies {
+        let m = d.deficiency.as_ref();
+        let state = if d.cleared { format!("cleared {}", date(&d.cleared_on)) } else { "open".into() };
+        println!(
+            "deficiency   {} due {} — {state}",
+            m.map(|m| m.material_id.as_str()).unwrap_or(""),
+            date(&m.and_then(|m| m.due_by))
+        );
+    }
+    for r in &c.reasons {
+        println!("reason       [{}] {}: {}", r.code, r.path, r.message);
+    }
+    println!("version      {}", c.version);
+    Ok(())
+}

@@ -2,6 +2,8 @@
 SHELL := /bin/bash
 export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 export NATS_URL ?= nats://127.0.0.1:4222
+# `make run` keeps its data in its own database on the same server
+RUN_DATABASE_URL ?= $(patsubst %/postgres,%/yiciban,$(DATABASE_URL))
 CARGO ?= cargo
 
 .PHONY: run test infra infra-down lint fmt build
@@ -10,8 +12,8 @@ CARGO ?= cargo
 run: infra
 	@echo "==> building the services"
 	$(CARGO) build --release --bins
-	@echo "==> starting yiciban (Ctrl-C stops it)"
-	./target/release/yiciban-dev
+	@echo "==> starting yiciban (Ctrl-C stops it); data in database yiciban"
+	DATABASE_URL=$(RUN_DATABASE_URL) ./target/release/yiciban-dev
 
 ## test: every test, against the real Postgres and NATS (started if absent)
 test: infra

@@ -1,1 +1,2 @@
 #![forbid(unsafe_code)]
+//! Cross-service journeys live in `journeys/`; this library is empty.

@@ -6,6 +6,8 @@
 /// The encoded descriptor set of every yiciban proto, for gRPC reflection.
 pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/yiciban_descriptor.bin"));
 
+pub mod convert;
+
 pub mod common {
     pub mod v1 {
         tonic::include_proto!("yiciban.common.v1");

@@ -98,6 +98,7 @@ impl Drop for TestDb {
 /// A NATS subject prefix of its own for one test; its JetStream stream is
 /// deleted with the handle.
 pub struct TestNats {
+    url: String,
     pub client: async_nats::Client,
     pub js: async_nats::jetstream::Context,
     pub subjects: Subjects,
@@ -122,18 +123,25 @@ impl TestNats {
             .unwrap_or_else(|e| panic!("cannot reach NATS at {url} ({e}); run `make infra`"));
         let js = async_nats::jetstream::new(client.clone());
         let subjects = Subjects::new(&format!("t{}", short_id())).expect("valid prefix");
-        TestNats { client, js, subjects }
+        TestNats { url: url.to_owned(), client, js, subjects }
     }
 }
 
 impl Drop for TestNats {
     fn drop(&mut self) {
-        let js = self.js.clone();
+        let url = self.url.clone();
         let stream = self.subjects.stream_name();
+        // The test's client lives on the test's runtime, which may be blocked
+        // on this drop: delete the stream over a connection of our own.
         let _ = std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
             rt.block_on(async move {
-                let _ = tokio::time::timeout(Duration::from_secs(5), js.delete_stream(&stream)).await;
+                let _ = tokio::time::timeout(Duration::from_secs(5), async {
+                    if let Ok(client) = async_nats::connect(&url).await {
+                        let _ = async_nats::jetstream::new(client).delete_stream(&stream).await;
+                    }
+                })
+                .await;
             });
         })
         .join();

@@ -211,7 +211,12 @@ mod tests {
         let v = validate_form(&fields("resale-housing-transfer"), data.as_object().unwrap());
         assert_eq!(
             paths(&v),
-            ["form_data.seller_id_nos[1]", "form_data.buyer_id_nos", "form_data.price_yuan", "form_data.utility_transfer[1]"]
+            [
+                "form_data.seller_id_nos[1]",
+                "form_data.buyer_id_nos",
+                "form_data.price_yuan",
+                "form_data.utility_transfer[1]"
+            ]
         );
         let data = json!({
             "employer_uscc": "91350100M000100Y44", "employee_name": "李四", "employee_id_no": "11010519491231002X",

@@ -60,9 +60,15 @@ pub(super) fn submit(state: &State, cmd: Submit) -> Result<Vec<Event>, DomainErr
         let path = format!("materials[{i}]");
         let Some(r) = validate::material_ref(m, &path, cmd.max_material_bytes, &mut v) else { continue };
         if find(&r.material_id).is_none() {
-            v.push(format!("{path}.material_id"), "多余材料：本次申请不需要该材料");
+            v.push(
+                format!("{path}.material_id"),
+                format!(
+                    "多余材料：本次申请不需要材料 {} (extra material: not needed by this application)",
+                    r.material_id
+                ),
+            );
         } else if materials.iter().any(|x| x.material_id == r.material_id) {
-            v.push(format!("{path}.material_id"), "材料重复提交，同一材料请合并为一个文件");
+            v.push(format!("{path}.material_id"), format!("材料 {} 重复提交，同一材料请合并为一个文件", r.material_id));
         } else {
             materials.push(r);
         }

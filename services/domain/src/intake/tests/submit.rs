@@ -245,7 +245,10 @@ fn form_field_violations_are_rejected_all_at_once() {
     draft.form_data.insert("mobile_mother".into(), json!("10000000000"));
     draft.form_data.insert("nickname".into(), json!("宝宝"));
     let rejection = given(vec![]).when(submit(draft, CreditStatus::Good)).then_rejected();
-    assert_eq!(rejection.fields(), ["form_data.nickname", "form_data.newborn_name", "form_data.newborn_gender", "form_data.mobile_mother"]);
+    assert_eq!(
+        rejection.fields(),
+        ["form_data.nickname", "form_data.newborn_name", "form_data.newborn_gender", "form_data.mobile_mother"]
+    );
 }
 
 #[test]

@@ -1,0 +1,57 @@
+//! The intake service's configuration: the common settings plus its own.
+
+use yiciban_platform::CommonConfig;
+use yiciban_platform::config::{ConfigError, ProcessEnv, Source, duration, var};
+
+/// Default gRPC port of the intake service.
+pub const DEFAULT_PORT: u16 = 50051;
+
+#[derive(Debug, Clone)]
+pub struct IntakeConfig {
+    pub common: CommonConfig,
+    /// `YICIBAN_INTAKE_SCHEMA`: the Postgres schema it owns.
+    pub schema: String,
+    /// `YICIBAN_MAX_MATERIAL_BYTES`: larger materials are refused.
+    pub max_material_bytes: u64,
+    /// `YICIBAN_DEFICIENCY_DAYS`: working days an applicant has to supply a
+    /// deficient material (capped by the package's promised total).
+    pub deficiency_days: u32,
+    /// `YICIBAN_OFFICERS`: the case officers, `id:name,id:name`.
+    pub officers: Vec<(String, String)>,
+    /// `YICIBAN_EXPIRY_SCAN`: how often expired deficiencies are looked for.
+    pub expiry_scan: std::time::Duration,
+}
+
+impl IntakeConfig {
+    pub fn from_source(src: &dyn Source) -> Result<Self, ConfigError> {
+        let officers_raw: String =
+            var(src, "YICIBAN_OFFICERS", "officer-001:王专员,officer-002:李专员,officer-003:张专员".to_owned())?;
+        let mut officers = Vec::new();
+        for entry in officers_raw.split(',').filter(|e| !e.trim().is_empty()) {
+            let (id, name) = entry.split_once(':').ok_or_else(|| ConfigError {
+                variable: "YICIBAN_OFFICERS".into(),
+                value: officers_raw.clone(),
+                reason: format!("entry {entry:?} must be id:name"),
+            })?;
+            officers.push((id.trim().to_owned(), name.trim().to_owned()));
+        }
+        let schema: String = var(src, "YICIBAN_INTAKE_SCHEMA", "intake".to_owned())?;
+        yiciban_eventstore::migrate::validate_schema_name(&schema).map_err(|e| ConfigError {
+            variable: "YICIBAN_INTAKE_SCHEMA".into(),
+            value: schema.clone(),
+            reason: e.to_string(),
+        })?;
+        Ok(IntakeConfig {
+            common: CommonConfig::from_source(src, DEFAULT_PORT)?,
+            schema,
+            max_material_bytes: var(src, "YICIBAN_MAX_MATERIAL_BYTES", 20 * 1024 * 1024)?,
+            deficiency_days: var(src, "YICIBAN_DEFICIENCY_DAYS", 5)?,
+            officers,
+            expiry_scan: duration(src, "YICIBAN_EXPIRY_SCAN", std::time::Duration::from_secs(60))?,
+        })
+    }
+
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_source(&ProcessEnv)
+    }
+}

@@ -1,0 +1,9 @@
+//! The gRPC face of intake: CatalogService and IntakeService, and the
+//! command plumbing they share.
+
+mod catalog;
+pub mod commands;
+mod intake;
+
+pub use catalog::CatalogApi;
+pub use intake::IntakeApi;

@@ -1,0 +1,174 @@
+//! The intake schema's own tables as functions: case numbers allocated in the
+//! submission's transaction, the case index, the credit list and the
+//! least-loaded officer.
+
+use chrono::NaiveDate;
+use sqlx::postgres::PgConnection;
+use sqlx::{PgPool, Row as _};
+use uuid::Uuid;
+
+/// Allocates the next case sequence of `day` inside the caller's transaction.
+/// The row stays locked until the transaction ends, and a rollback gives the
+/// number back: numbers are unique and gapless per day.
+pub async fn next_case_sequence(conn: &mut PgConnection, schema: &str, day: NaiveDate) -> sqlx::Result<u32> {
+    let n: i32 = sqlx::query_scalar(&format!(
+        "INSERT INTO {schema}.case_numbers (day, last) VALUES ($1, 1)
+         ON CONFLICT (day) DO UPDATE SET last = {schema}.case_numbers.last + 1
+         RETURNING last"
+    ))
+    .bind(day)
+    .fetch_one(conn)
+    .await?;
+    Ok(n as u32)
+}
+
+/// A row of the case index.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexedCase {
+    pub case_id: Uuid,
+    pub case_number: String,
+    pub package_id: String,
+    pub applicant_key: String,
+    pub officer_id: Option<String>,
+    pub status: String,
+    pub open: bool,
+    pub deficiency_deadline: Option<NaiveDate>,
+    pub version: i64,
+}
+
+/// Inserts or replaces the index row of a case (in the command's transaction).
+pub async fn upsert_case(conn: &mut PgConnection, schema: &str, c: &IndexedCase) -> sqlx::Result<()> {
+    sqlx::query(&format!(
+        "INSERT INTO {schema}.case_index
+            (case_id, case_number, package_id, applicant_key, officer_id, status, open, deficiency_deadline, version, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, now())
+         ON CONFLICT (case_id) DO UPDATE SET
+            officer_id = EXCLUDED.officer_id, status = EXCLUDED.status, open = EXCLUDED.open,
+            deficiency_deadline = EXCLUDED.deficiency_deadline, version = EXCLUDED.version, updated_at = now()"
+    ))
+    .bind(c.case_id)
+    .bind(&c.case_number)
+    .bind(&c.package_id)
+    .bind(&c.applicant_key)
+    .bind(&c.officer_id)
+    .bind(&c.status)
+    .bind(c.open)
+    .bind(c.deficiency_deadline)
+    .bind(c.version)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The index row of a case.
+pub async fn find_case(pool: &PgPool, schema: &str, case_id: Uuid) -> sqlx::Result<Option<IndexedCase>> {
+    let row = sqlx::query(&format!(
+        "SELECT case_id, case_number, package_id, applicant_key, officer_id, status, open, deficiency_deadline, version
+         FROM {schema}.case_index WHERE case_id = $1"
+    ))
+    .bind(case_id)
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.map(|r| IndexedCase {
+        case_id: r.get("case_id"),
+        case_number: r.get("case_number"),
+        package_id: r.get("package_id"),
+        applicant_key: r.get("applicant_key"),
+        officer_id: r.get("officer_id"),
+        status: r.get("status"),
+        open: r.get("open"),
+        deficiency_deadline: r.get("deficiency_deadline"),
+        version: r.get("version"),
+    }))
+}
+
+/// Open cases whose deficiency deadline is before `today` (they end).
+pub async fn expired_deficiencies(pool: &PgPool, schema: &str, today: NaiveDate) -> sqlx::Result<Vec<Uuid>> {
+    sqlx::query_scalar(&format!(
+        "SELECT case_id FROM {schema}.case_index WHERE open AND deficiency_deadline < $1 ORDER BY deficiency_deadline"
+    ))
+    .bind(today)
+    .fetch_all(pool)
+    .await
+}
+
+/// Credit status as stored: good, normal or dishonest (unlisted = normal).
+pub async fn credit_status(pool: &PgPool, schema: &str, identity_key: &str) -> sqlx::Result<(String, i64)> {
+    let row: Option<(String, i64)> =
+        sqlx::query_as(&format!("SELECT status, version FROM {schema}.credit_list WHERE identity_key = $1"))
+            .bind(identity_key)
+            .fetch_optional(pool)
+            .await?;
+    Ok(row.unwrap_or_else(|| ("normal".to_owned(), 0)))
+}
+
+/// Sets a credit status if the entry is at `expected` (0 = not listed, None =
+/// don't check); returns the new version or `None` on a version mismatch.
+pub async fn set_credit_status(
+    pool: &PgPool,
+    schema: &str,
+    identity_key: &str,
+    status: &str,
+    reason: &str,
+    by: &str,
+    expected: Option<i64>,
+) -> sqlx::Result<Option<i64>> {
+    let mut tx = pool.begin().await?;
+    let current: Option<i64> =
+        sqlx::query_scalar(&format!("SELECT version FROM {schema}.credit_list WHERE identity_key = $1 FOR UPDATE"))
+            .bind(identity_key)
+            .fetch_optional(&mut *tx)
+            .await?;
+    let current = current.unwrap_or(0);
+    if expected.is_some_and(|e| e != current) {
+        return Ok(None);
+    }
+    sqlx::query(&format!(
+        "INSERT INTO {schema}.credit_list (identity_key, status, reason, version, updated_by, updated_at)
+         VALUES ($1, $2, $3, $4, $5, now())
+         ON CONFLICT (identity_key) DO UPDATE SET status = $2, reason = $3, version = $4, updated_by = $5, updated_at = now()"
+    ))
+    .bind(identity_key)
+    .bind(status)
+    .bind(reason)
+    .bind(current + 1)
+    .bind(by)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(Some(current + 1))
+}
+
+/// Makes sure the officers exist (from configuration).
+pub async fn seed_officers(pool: &PgPool, schema: &str, officers: &[(String, String)]) -> sqlx::Result<()> {
+    for (id, name) in officers {
+        sqlx::query(&format!(
+            "INSERT INTO {schema}.officers (officer_id, name) VALUES ($1, $2) ON CONFLICT (officer_id) DO UPDATE SET name = $2"
+        ))
+        .bind(id)
+        .bind(name)
+        .execute(pool)
+        .await?;
+    }
+    Ok(())
+}
+
+/// The least-loaded officer of the package's team (fewest open cases; ties by
+/// id), inside the assigning transaction.
+pub async fn least_loaded_officer(
+    conn: &mut PgConnection,
+    schema: &str,
+    package_id: &str,
+) -> sqlx::Result<Option<(String, String)>> {
+    sqlx::query_as(&format!(
+        "SELECT o.officer_id, o.name FROM {schema}.officers o
+         LEFT JOIN {schema}.case_index c ON c.officer_id = o.officer_id AND c.open
+         WHERE cardinality(o.packages) = 0 OR $1 = ANY(o.packages)
+         GROUP BY o.officer_id, o.name
+         ORDER BY count(c.case_id), o.officer_id
+         LIMIT 1"
+    ))
+    .bind(package_id)
+    .fetch_optional(conn)
+    .await
+}

@@ -1,0 +1,60 @@
+//! The intake schema's own tables, beside the event store's: the per-day case
+//! number counter, an index of cases (for officer load, deficiency deadlines
+//! and authorisation), the credit list and the officers' team.
+
+use yiciban_eventstore::Migrations;
+
+pub const INTAKE: Migrations = Migrations {
+    component: "intake",
+    steps: &[(
+        1,
+        r#"
+-- gapless per day: the row is locked and bumped in the submission's transaction
+CREATE TABLE {schema}.case_numbers (
+    day   DATE PRIMARY KEY,
+    last  INT NOT NULL
+);
+
+CREATE TABLE {schema}.case_index (
+    case_id              UUID PRIMARY KEY,
+    case_number          TEXT NOT NULL UNIQUE,
+    package_id           TEXT NOT NULL,
+    -- hex SHA-256 of the applicant's identity: applicants see their own cases
+    applicant_key        TEXT NOT NULL,
+    officer_id           TEXT,
+    status               TEXT NOT NULL,
+    open                 BOOLEAN NOT NULL,
+    deficiency_deadline  DATE,
+    version              BIGINT NOT NULL,
+    updated_at           TIMESTAMPTZ NOT NULL DEFAULT now()
+);
+CREATE INDEX case_index_officer ON {schema}.case_index (officer_id) WHERE open;
+CREATE INDEX case_index_deadline ON {schema}.case_index (deficiency_deadline) WHERE deficiency_deadline IS NOT NULL;
+CREATE INDEX case_index_applicant ON {schema}.case_index (applicant_key);
+
+-- 信用名单: applicants not listed are 'normal'
+CREATE TABLE {schema}.credit_list (
+    identity_key  TEXT PRIMARY KEY,
+    status        TEXT NOT NULL CHECK (status IN ('good', 'normal', 'dishonest')),
+    reason        TEXT NOT NULL DEFAULT '',
+    version       BIGINT NOT NULL,
+    updated_by    TEXT NOT NULL,
+    updated_at    TIMESTAMPTZ NOT NULL DEFAULT now()
+);
+
+-- the case officers (专人); an empty package list means every package
+CREATE TABLE {schema}.officers (
+    officer_id  TEXT PRIMARY KEY,
+    name        TEXT NOT NULL,
+    packages    TEXT[] NOT NULL DEFAULT '{}'
+);
+"#,
+    )],
+};
+
+/// Hex SHA-256 of an applicant identity (ID number or credit code), so the
+/// index can match applicants without keeping their numbers in it.
+pub fn identity_key(identity: &str) -> String {
+    use sha2::Digest as _;
+    hex::encode(sha2::Sha256::digest(identity.trim().to_ascii_uppercase().as_bytes()))
+}

@@ -1,0 +1,91 @@
+//! `spawn_app()`: the real intake service on port 0 with its own database and
+//! NATS prefix, a manual clock, and typed clients carrying minted tokens.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+use tonic::codegen::InterceptedService;
+use tonic::transport::Channel;
+use yiciban_intake::{Intake, IntakeConfig};
+use yiciban_platform::grpc::ClientAuth;
+use yiciban_platform::{Authenticator, ManualClock, Role};
+use yiciban_proto::catalog::v1::catalog_service_client::CatalogServiceClient;
+use yiciban_proto::intake::v1::intake_service_client::IntakeServiceClient;
+use yiciban_testkit::{TestDb, TestNats};
+
+pub type Intake_ = IntakeServiceClient<InterceptedService<Channel, ClientAuth>>;
+pub type Catalog_ = CatalogServiceClient<InterceptedService<Channel, ClientAuth>>;
+
+pub struct TestApp {
+    pub db: TestDb,
+    pub nats: TestNats,
+    pub clock: ManualClock,
+    pub intake: Arc<Intake>,
+    pub channel: Channel,
+    auth: Authenticator,
+    shutdown: CancellationToken,
+}
+
+/// 2026-03-16 10:00 +08:00, a Monday and a working day.
+pub fn monday_morning() -> chrono::DateTime<chrono::Utc> {
+    "2026-03-16T02:00:00Z".parse().unwrap()
+}
+
+pub async fn spawn_app() -> TestApp {
+    let db = TestDb::new(10).await;
+    let nats = TestNats::new().await;
+    let clock = ManualClock::new(monday_morning());
+    let mut env = std::collections::HashMap::new();
+    env.insert("YICIBAN_GRPC_ADDR".to_owned(), "127.0.0.1:0".to_owned());
+    env.insert("YICIBAN_NATS_PREFIX".to_owned(), nats.subjects.prefix().to_owned());
+    env.insert("YICIBAN_JWT_SECRET".to_owned(), "test-secret".to_owned());
+    env.insert("YICIBAN_MAX_MATERIAL_BYTES".to_owned(), "1048576".to_owned());
+    env.insert("YICIBAN_EXPIRY_SCAN".to_owned(), "1h".to_owned());
+    let config = IntakeConfig::from_source(&env).expect("config");
+    let auth = Authenticator::new(&config.common.jwt_secret);
+    let app = yiciban_intake::build_with(config, Arc::new(clock.clone()), db.pool.clone(), nats.js.clone())
+        .await
+        .expect("build intake");
+    let addr = app.local_addr();
+    let intake = app.intake();
+    let shutdown = CancellationToken::new();
+    tokio::spawn(app.run_until_stopped(shutdown.clone()));
+    let channel = Channel::from_shared(format!("http://{addr}"))
+        .unwrap()
+        .connect_timeout(Duration::from_secs(5))
+        .connect()
+        .await
+        .expect("connect to intake");
+    TestApp { db, nats, clock, intake, channel, auth, shutdown }
+}
+
+impl TestApp {
+    pub fn token(&self, role: Role, sub: &str, department: Option<&str>, identity: Option<&str>) -> String {
+        self.auth.mint(sub, role, department, identity, Duration::from_secs(3600)).unwrap()
+    }
+
+    pub fn intake_as(&self, token: &str) -> Intake_ {
+        IntakeServiceClient::with_interceptor(self.channel.clone(), ClientAuth::new(Some(token)))
+    }
+
+    pub fn clerk(&self) -> Intake_ {
+        self.intake_as(&self.token(Role::Clerk, "clerk-001", None, None))
+    }
+
+    pub fn catalog(&self) -> Catalog_ {
+        let t = self.token(Role::Clerk, "clerk-001", None, None);
+        CatalogServiceClient::with_interceptor(self.channel.clone(), ClientAuth::new(Some(&t)))
+    }
+
+    /// Events stored in the intake schema.
+    pub async fn event_count(&self) -> i64 {
+        sqlx::query_scalar("SELECT count(*) FROM intake.events").fetch_one(&self.db.pool).await.unwrap()
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}

@@ -1,0 +1,149 @@
+//! After acceptance: supplements, the deficiency deadline, withdrawal and
+//! who may read a case.
+
+use chrono::Duration as Days;
+use tonic::Code;
+use yiciban_platform::Role;
+use yiciban_proto::common::v1::CaseStatus;
+use yiciban_proto::intake::v1 as pb;
+
+use crate::fixtures::{COMPANY_USCC, deficiency, material, newborn, restaurant};
+use crate::helpers::{TestApp, spawn_app};
+
+async fn owing_site_layout(app: &TestApp) -> pb::SubmitApplicationResponse {
+    let mut req = restaurant("owing", &["m_site_layout"]);
+    req.deficiencies.push(deficiency("m_site_layout"));
+    app.clerk().submit_application(req).await.unwrap().into_inner()
+}
+
+async fn case(app: &TestApp, case_id: &str) -> pb::Case {
+    app.clerk().get_case(pb::GetCaseRequest { case_id: case_id.into() }).await.unwrap().into_inner().case.unwrap()
+}
+
+#[tokio::test]
+async fn supplementing_the_owed_material_clears_the_deficiency() {
+    let app = spawn_app().await;
+    let submitted = owing_site_layout(&app).await;
+    let r = app
+        .clerk()
+        .supplement_materials(pb::SupplementMaterialsRequest {
+            idempotency_key: "sup-1".into(),
+            case_id: submitted.case_id.clone(),
+            expected_version: submitted.version,
+            materials: vec![material("m_site_layout")],
+            supplement_request_id: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(r.cleared_material_ids, vec!["m_site_layout".to_owned()]);
+    assert!(r.remaining_deficiencies.is_empty());
+    let c = case(&app, &submitted.case_id).await;
+    assert_eq!(c.status(), CaseStatus::Accepted, "{c:?}");
+    assert!(c.deficiencies.iter().all(|d| d.cleared));
+
+    // The same material again owes nothing: refused, nothing stored.
+    let before = app.event_count().await;
+    let err = app
+        .clerk()
+        .supplement_materials(pb::SupplementMaterialsRequest {
+            idempotency_key: "sup-2".into(),
+            case_id: submitted.case_id.clone(),
+            materials: vec![material("m_site_layout")],
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::FailedPrecondition, "{err:?}");
+    assert_eq!(app.event_count().await, before);
+}
+
+#[tokio::test]
+async fn a_deficiency_not_supplied_by_its_deadline_ends_the_case_once() {
+    let app = spawn_app().await;
+    let submitted = owing_site_layout(&app).await;
+    let due = submitted.deficiencies[0].due_by.unwrap();
+    assert_eq!((due.year, due.month, due.day), (2026, 3, 23));
+
+    // On the due date the case is still alive.
+    app.clock.advance(Days::days(7)); // 2026-03-23
+    assert_eq!(yiciban_intake::expiry::sweep(&app.intake).await.unwrap(), 0);
+    assert_eq!(case(&app, &submitted.case_id).await.status(), CaseStatus::AcceptedWithDeficiency);
+
+    // The day after, it ends — once, however often the sweep runs.
+    app.clock.advance(Days::days(1));
+    assert_eq!(yiciban_intake::expiry::sweep(&app.intake).await.unwrap(), 1);
+    assert_eq!(yiciban_intake::expiry::sweep(&app.intake).await.unwrap(), 0);
+    let c = case(&app, &submitted.case_id).await;
+    assert_eq!(c.status(), CaseStatus::Terminated, "{c:?}");
+    let terminations: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM intake.events WHERE event_type = 'CaseTerminated'")
+            .fetch_one(&app.db.pool)
+            .await
+            .unwrap();
+    assert_eq!(terminations, 1);
+}
+
+#[tokio::test]
+async fn a_withdrawn_case_cannot_be_withdrawn_again() {
+    let app = spawn_app().await;
+    let s = app.clerk().submit_application(newborn("k")).await.unwrap().into_inner();
+    let w = app
+        .clerk()
+        .withdraw_application(pb::WithdrawApplicationRequest {
+            idempotency_key: "w1".into(),
+            case_id: s.case_id.clone(),
+            expected_version: s.version,
+            reason: "申请人主动撤回".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(w.version, s.version + 1);
+    assert_eq!(case(&app, &s.case_id).await.status(), CaseStatus::Withdrawn);
+    let err = app
+        .clerk()
+        .withdraw_application(pb::WithdrawApplicationRequest {
+            idempotency_key: "w2".into(),
+            case_id: s.case_id.clone(),
+            reason: "again".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::FailedPrecondition);
+    // A stale expected version is a conflict.
+    let err = app
+        .clerk()
+        .withdraw_application(pb::WithdrawApplicationRequest {
+            idempotency_key: "w3".into(),
+            case_id: s.case_id,
+            expected_version: 1,
+            reason: "stale".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::Aborted);
+}
+
+#[tokio::test]
+async fn an_officer_reads_only_their_own_cases_and_sees_personal_data_masked() {
+    let app = spawn_app().await;
+    let s = owing_site_layout(&app).await;
+    let own = app.intake_as(&app.token(Role::Officer, "officer-001", None, None));
+    let c = own.clone().get_case(pb::GetCaseRequest { case_id: s.case_id.clone() }).await.unwrap().into_inner();
+    let applicant = c.case.unwrap().applicant.unwrap();
+    assert_ne!(applicant.id_number, COMPANY_USCC, "masked for the officer");
+    assert!(applicant.id_number.contains('*'), "{}", applicant.id_number);
+
+    let other = app.intake_as(&app.token(Role::Officer, "officer-002", None, None));
+    let err = other.clone().get_case(pb::GetCaseRequest { case_id: s.case_id.clone() }).await.unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied);
+    let agent = app.intake_as(&app.token(Role::Agent, "agent-1", Some("samr"), None));
+    let err = agent.clone().get_case(pb::GetCaseRequest { case_id: s.case_id.clone() }).await.unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied);
+    let err = app.clerk().get_case(pb::GetCaseRequest { case_id: "not-a-uuid".into() }).await.unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument);
+    let err = app.clerk().get_case(pb::GetCaseRequest { case_id: uuid::Uuid::new_v4().to_string() }).await.unwrap_err();
+    assert_eq!(err.code(), Code::NotFound);
+}

@@ -1,0 +1,8 @@
+//! Integration tests of the intake service: the real service on port 0 with
+//! its own database and NATS prefix, driven over gRPC.
+
+mod catalog;
+mod fixtures;
+mod helpers;
+mod lifecycle;
+mod submit;

@@ -1,0 +1,133 @@
+//! A case submitted at the window reaches NATS as envelopes that any
+//! department system can decode from the published contract alone.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_nats::jetstream::consumer::pull;
+use futures::StreamExt as _;
+use prost::Message as _;
+use tonic::transport::Channel;
+use yiciban_platform::grpc::ClientAuth;
+use yiciban_platform::{Authenticator, ManualClock, Role};
+use yiciban_proto::common::v1 as common;
+use yiciban_proto::events::v1::{self as events, EventEnvelope};
+use yiciban_proto::intake::v1 as pb;
+use yiciban_proto::intake::v1::intake_service_client::IntakeServiceClient;
+use yiciban_testkit::{TestDb, TestNats};
+
+fn s(v: &str) -> prost_types::Value {
+    prost_types::Value { kind: Some(prost_types::value::Kind::StringValue(v.into())) }
+}
+
+#[tokio::test]
+async fn an_accepted_case_is_published_as_decodable_envelopes_in_stream_order() {
+    let db = TestDb::new(10).await;
+    let nats = TestNats::new().await;
+    let env: HashMap<String, String> = [
+        ("YICIBAN_GRPC_ADDR", "127.0.0.1:0"),
+        ("YICIBAN_NATS_PREFIX", nats.subjects.prefix()),
+        ("YICIBAN_JWT_SECRET", "journey-secret"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    let config = yiciban_intake::IntakeConfig::from_source(&env).unwrap();
+    let clock = ManualClock::new("2026-09-29T02:00:00Z".parse().unwrap());
+    let app = yiciban_intake::build_with(config, Arc::new(clock), db.pool.clone(), nats.js.clone()).await.unwrap();
+    let addr = app.local_addr();
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    tokio::spawn(app.run_until_stopped(shutdown.clone()));
+
+    let token = Authenticator::new(&"journey-secret".to_owned().into())
+        .mint("clerk-007", Role::Clerk, None, None, Duration::from_secs(600))
+        .unwrap();
+    let channel = Channel::from_shared(format!("http://{addr}")).unwrap().connect().await.unwrap();
+    let mut intake = IntakeServiceClient::with_interceptor(channel, ClientAuth::new(Some(&token)));
+    let form = [
+        ("newborn_name", "张小宝"),
+        ("newborn_gender", "女"),
+        ("birth_datetime", "2026-09-27T08:30:00+08:00"),
+        ("birth_hospital", "包头市妇幼保健院"),
+        ("mother_id_no", "11010519491231002X"),
+        ("father_id_no", "150203198801011236"),
+        ("hukou_follow", "随母"),
+        ("householder_name", "王丽"),
+        ("hukou_address", "内蒙古包头市昆都仑区某街道1号"),
+        ("insured_address", "内蒙古包头市昆都仑区某街道1号"),
+        ("mobile_mother", "13800000000"),
+        ("delivery_method", "窗口领取"),
+    ];
+    let submitted = intake
+        .submit_application(pb::SubmitApplicationRequest {
+            idempotency_key: "journey-1".into(),
+            package_id: "newborn-birth".into(),
+            applicant: Some(common::Applicant {
+                kind: common::ApplicantKind::Person as i32,
+                name: "王丽".into(),
+                id_number: "11010519491231002X".into(),
+                phone: "13800000000".into(),
+                contact_name: String::new(),
+            }),
+            form_data: Some(prost_types::Struct { fields: form.iter().map(|(k, v)| (k.to_string(), s(v))).collect() }),
+            materials: vec![common::MaterialRef {
+                material_id: "m_birth_cert_form".into(),
+                file_name: "form.pdf".into(),
+                content_type: "application/pdf".into(),
+                sha256_hex: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08".into(),
+                size_bytes: 1000,
+                storage_key: "uploads/form.pdf".into(),
+            }],
+            delivery: Some(common::DeliveryPreference {
+                method: common::DeliveryMethod::WindowPickup as i32,
+                ..Default::default()
+            }),
+            channel: common::Channel::Window as i32,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(submitted.decision(), pb::AcceptanceDecision::Accepted);
+    // Accepted on 2026-09-29: five working days skip the National Day holiday.
+    let by = submitted.promised_by.unwrap();
+    assert_eq!((by.year, by.month, by.day), (2026, 10, 12));
+
+    // An outsider reads the case-level events of the stream.
+    let stream = tokio::time::timeout(Duration::from_secs(20), async {
+        loop {
+            if let Ok(s) = nats.js.get_stream(nats.subjects.stream_name()).await {
+                return s;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .unwrap();
+    let consumer = stream
+        .create_consumer(pull::Config {
+            filter_subject: format!("{}.evt._.>", nats.subjects.prefix()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let mut envelopes = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while envelopes.len() < 3 && tokio::time::Instant::now() < deadline {
+        let mut batch = consumer.fetch().max_messages(10).expires(Duration::from_millis(500)).messages().await.unwrap();
+        while let Some(Ok(m)) = batch.next().await {
+            envelopes.push(EventEnvelope::decode(m.payload.clone()).unwrap());
+        }
+    }
+    let types: Vec<&str> = envelopes.iter().map(|e| e.event_type.as_str()).collect();
+    assert_eq!(types, ["ApplicationSubmitted", "ApplicationAccepted", "OfficerAssigned"]);
+    assert!(envelopes.iter().all(|e| e.case_id == submitted.case_id && e.source == "intake"));
+    assert_eq!(envelopes.iter().map(|e| e.stream_version).collect::<Vec<_>>(), [1, 2, 3]);
+    let actor = envelopes[0].actor.clone().unwrap();
+    assert_eq!((actor.subject.as_str(), actor.role()), ("clerk-007", common::Role::Clerk));
+    assert_eq!(envelopes[0].channel(), common::Channel::Window);
+    let accepted = events::ApplicationAccepted::decode(envelopes[1].payload.as_slice()).unwrap();
+    assert_eq!(accepted.case_number, submitted.case_number);
+    shutdown.cancel();
+}

@@ -12,7 +12,21 @@ use yiciban_domain::intake::{
 };
 use yiciban_domain::values::id_number_check_char;
 
+use chrono::{DateTime, NaiveDate, Utc};
+use prost::Message;
+use prost_types::value::Kind;
+use serde_json::Value;
+use yiciban_domain::intake::{
+    ApplicantKind, ApplicationDraft, ApplicationNotAccepted, ApplicationWithdrawn, CaseTerminated, Channel,
+    DeficiencyCleared, DeliveryMethod, DeliveryPreference, Event, MaterialRef, MaterialsSupplemented, OfficerAssigned,
+    Reason, ReasonCode, State, TerminationReason,
+};
+use yiciban_domain::values::{CaseNumber, MaterialId, PackageId};
+
 use super::*;
+use crate::common::v1 as pb;
+use crate::events::v1 as ev;
+use crate::intake::v1 as api;
 
 const MOTHER_ID: &str = "11010519491231002X";
 const COMPANY_USCC: &str = "91350100M000100Y43";

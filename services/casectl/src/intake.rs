@@ -47,7 +47,7 @@ pub struct SubmitArgs {
     /// The filled form: a JSON object keyed by field (see `casectl guide form`).
     #[arg(long)]
     form: PathBuf,
-    /// A material as id=FILE; its hash and size are computed here. Repeatable.
+    /// A material as id=FILE; the file is uploaded (stored once, by hash). Repeatable.
     #[arg(long = "material", value_name = "ID=FILE")]
     materials: Vec<String>,
     /// A material to hand in later (容缺). Repeatable.
@@ -69,7 +69,13 @@ pub struct SubmitArgs {
     key: Option<String>,
 }
 
-fn material_ref(spec: &str) -> anyhow::Result<common::MaterialRef> {
+type Client = IntakeServiceClient<
+    tonic::codegen::InterceptedService<tonic::transport::Channel, yiciban_platform::grpc::ClientAuth>,
+>;
+
+/// Uploads a material's file (its content is stored once, by hash) and
+/// returns the reference to submit.
+async fn material_ref(client: &mut Client, spec: &str) -> anyhow::Result<common::MaterialRef> {
     let (id, path) = spec.split_once('=').context("--material takes ID=FILE")?;
     let bytes = std::fs::read(path).with_context(|| format!("reading material file {path}"))?;
     let file_name =
@@ -80,15 +86,29 @@ fn material_ref(spec: &str) -> anyhow::Result<common::MaterialRef> {
         Some("png") => "image/png",
         _ => "application/octet-stream",
     };
-    let sha = hex::encode(sha2::Sha256::digest(&bytes));
-    Ok(common::MaterialRef {
-        material_id: id.to_owned(),
-        file_name,
-        content_type: content_type.to_owned(),
-        storage_key: format!("sha256/{sha}"),
-        sha256_hex: sha,
-        size_bytes: bytes.len() as u64,
-    })
+    let sha256_hex = hex::encode(sha2::Sha256::digest(&bytes));
+    let stored = client
+        .upload_material(pb::UploadMaterialRequest {
+            file_name,
+            content_type: content_type.into(),
+            content: bytes,
+            sha256_hex,
+        })
+        .await
+        .map_err(explain)
+        .with_context(|| format!("uploading {path}"))?
+        .into_inner()
+        .material
+        .context("the server returned no reference")?;
+    Ok(common::MaterialRef { material_id: id.to_owned(), ..stored })
+}
+
+async fn material_refs(client: &mut Client, specs: &[String]) -> anyhow::Result<Vec<common::MaterialRef>> {
+    let mut out = Vec::with_capacity(specs.len());
+    for spec in specs {
+        out.push(material_ref(client, spec).await?);
+    }
+    Ok(out)
 }
 
 fn to_value(v: &serde_json::Value) -> prost_types::Value {
@@ -141,6 +161,8 @@ pub async fn submit(conn: &Connection, a: SubmitArgs) -> anyhow::Result<()> {
         }
     };
     let key = a.key.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let mut client = IntakeServiceClient::new(conn.channel().await?);
+    let materials = material_refs(&mut client, &a.materials).await?;
     let request = pb::SubmitApplicationRequest {
         idempotency_key: key.clone(),
         package_id: a.package,
@@ -155,7 +177,7 @@ pub async fn submit(conn: &Connection, a: SubmitArgs) -> anyhow::Result<()> {
             contact_name: a.contact,
         }),
         form_data: Some(prost_types::Struct { fields: fields.iter().map(|(k, v)| (k.clone(), to_value(v))).collect() }),
-        materials: a.materials.iter().map(|m| material_ref(m)).collect::<anyhow::Result<_>>()?,
+        materials,
         commitments: a
             .commitments
             .iter()
@@ -177,7 +199,6 @@ pub async fn submit(conn: &Connection, a: SubmitArgs) -> anyhow::Result<()> {
             ChannelArg::Hotline => common::Channel::Hotline,
         } as i32,
     };
-    let mut client = IntakeServiceClient::new(conn.channel().await?);
     let r = client.submit_application(request).await.map_err(explain)?.into_inner();
     let decision = match r.decision() {
         pb::AcceptanceDecision::Accepted => "受理 accepted",
@@ -216,11 +237,12 @@ pub struct SupplementArgs {
 
 pub async fn supplement(conn: &Connection, a: SupplementArgs) -> anyhow::Result<()> {
     let mut client = IntakeServiceClient::new(conn.channel().await?);
+    let materials = material_refs(&mut client, &a.materials).await?;
     let r = client
         .supplement_materials(pb::SupplementMaterialsRequest {
             idempotency_key: a.key.unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
             case_id: a.case_id,
-            materials: a.materials.iter().map(|m| material_ref(m)).collect::<anyhow::Result<_>>()?,
+            materials,
             ..Default::default()
         })
         .await

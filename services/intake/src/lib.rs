@@ -119,9 +119,12 @@ impl App {
         health.set_serving::<IntakeServiceServer<grpc::IntakeApi>>().await;
         health.set_serving::<CatalogServiceServer<grpc::CatalogApi>>().await;
         let auth = self.auth.clone();
-        let intake_api = IntakeServiceServer::with_interceptor(grpc::IntakeApi::new(self.intake.clone()), move |r| {
-            auth.intercept(r)
-        });
+        // Room for one material of the maximum size plus the envelope.
+        let max_message = (self.intake.max_material_bytes as usize).saturating_add(1 << 20);
+        let intake_api = tonic::service::interceptor::InterceptedService::new(
+            IntakeServiceServer::new(grpc::IntakeApi::new(self.intake.clone())).max_decoding_message_size(max_message),
+            move |r| auth.intercept(r),
+        );
         let auth = self.auth.clone();
         let catalog_api =
             CatalogServiceServer::with_interceptor(grpc::CatalogApi::new(self.intake.catalog.clone()), move |r| {

@@ -172,3 +172,40 @@ pub async fn least_loaded_officer(
     .fetch_optional(conn)
     .await
 }
+
+/// Stores a material's content once per hash.
+pub async fn put_blob(
+    pool: &PgPool,
+    schema: &str,
+    sha256: &str,
+    content_type: &str,
+    content: &[u8],
+    by: &str,
+) -> sqlx::Result<()> {
+    sqlx::query(&format!(
+        "INSERT INTO {schema}.material_blobs (sha256, size_bytes, content_type, content, uploaded_by)
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (sha256) DO NOTHING"
+    ))
+    .bind(sha256)
+    .bind(content.len() as i64)
+    .bind(content_type)
+    .bind(content)
+    .bind(by)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// Sizes of the stored blobs among `hashes` (hash → size).
+pub async fn blob_sizes(
+    pool: &PgPool,
+    schema: &str,
+    hashes: &[String],
+) -> sqlx::Result<std::collections::HashMap<String, i64>> {
+    let rows: Vec<(String, i64)> =
+        sqlx::query_as(&format!("SELECT sha256, size_bytes FROM {schema}.material_blobs WHERE sha256 = ANY($1)"))
+            .bind(hashes)
+            .fetch_all(pool)
+            .await?;
+    Ok(rows.into_iter().collect())
+}

@@ -6,9 +6,10 @@ use yiciban_eventstore::Migrations;
 
 pub const INTAKE: Migrations = Migrations {
     component: "intake",
-    steps: &[(
-        1,
-        r#"
+    steps: &[
+        (
+            1,
+            r#"
 -- gapless per day: the row is locked and bumped in the submission's transaction
 CREATE TABLE {schema}.case_numbers (
     day   DATE PRIMARY KEY,
@@ -49,7 +50,22 @@ CREATE TABLE {schema}.officers (
     packages    TEXT[] NOT NULL DEFAULT '{}'
 );
 "#,
-    )],
+        ),
+        (
+            2,
+            r#"
+-- material content, stored once per SHA-256; events carry only the reference
+CREATE TABLE {schema}.material_blobs (
+    sha256        TEXT PRIMARY KEY,
+    size_bytes    BIGINT NOT NULL,
+    content_type  TEXT NOT NULL,
+    content       BYTEA NOT NULL,
+    uploaded_by   TEXT NOT NULL,
+    uploaded_at   TIMESTAMPTZ NOT NULL DEFAULT now()
+);
+"#,
+        ),
+    ],
 };
 
 /// Hex SHA-256 of an applicant identity (ID number or credit code), so the

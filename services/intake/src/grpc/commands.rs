@@ -44,6 +44,21 @@ pub fn domain_status(error: DomainError) -> Status {
     }
 }
 
+/// Like [`domain_status`], adding violations found outside the domain (so a
+/// refusal still lists every problem at once); with no domain error, the
+/// extra violations alone.
+pub fn refuse(error: Option<DomainError>, extra: Vec<FieldViolation>) -> Status {
+    match error {
+        Some(DomainError::Rejected(mut r)) => {
+            r.violations
+                .extend(extra.into_iter().map(|v| yiciban_domain::intake::FieldViolation::new(v.field, v.description)));
+            domain_status(DomainError::Rejected(r))
+        }
+        Some(other) => domain_status(other),
+        None => invalid_argument("the request refers to material content that is not stored", &extra),
+    }
+}
+
 /// Reads a case's events back into its state. `NOT_FOUND` for an unknown case.
 pub async fn load(intake: &Intake, case_id: Uuid) -> Result<State, Status> {
     let stored = intake.store.read_stream(&stream_of(case_id), 1).await.map_err(from_store)?;

@@ -156,6 +156,7 @@ impl IntakeService for IntakeApi {
             return Ok(Response::new(r));
         }
         let intake = &self.intake;
+        let missing_content = super::materials::check_references(intake, "materials", &req.materials).await?;
         let guide = intake.catalog.guide(req.package_id.trim());
         let (credit, _) = repo::credit_status(intake.store.pool(), intake.schema(), &identity_key(&claimed))
             .await
@@ -185,8 +186,11 @@ impl IntakeService for IntakeApi {
             max_material_bytes: intake.max_material_bytes,
         };
         // A refusal rolls the transaction back: the case number is given back.
-        let mut events =
-            Application::decide(&State::default(), Command::Submit(submit)).map_err(commands::domain_status)?;
+        let mut events = match Application::decide(&State::default(), Command::Submit(submit)) {
+            Ok(_) if !missing_content.is_empty() => return Err(commands::refuse(None, missing_content)),
+            Ok(events) => events,
+            Err(e) => return Err(commands::refuse(Some(e), missing_content)),
+        };
         let mut state = events.iter().fold(State::default(), Application::evolve);
         if state.status.is_accepted() {
             let package = state.package_id.as_ref().map(|p| p.as_str().to_owned()).unwrap_or_default();
@@ -241,6 +245,10 @@ impl IntakeService for IntakeApi {
         let case_id = parse_case_id(&req.case_id)?;
         self.may_act_on(&caller, case_id, "supplement materials").await?;
         let idem = idempotency(&req.idempotency_key, &req, &caller.subject)?;
+        let missing_content = super::materials::check_references(&self.intake, "materials", &req.materials).await?;
+        if !missing_content.is_empty() {
+            return Err(commands::refuse(None, missing_content));
+        }
         let channel = if caller.role == Role::Applicant { common::Channel::Online } else { common::Channel::Window };
         let command = Command::SupplementMaterials(SupplementMaterials {
             materials: req.materials.iter().map(convert::material_input_from_pb).collect(),
@@ -377,6 +385,25 @@ impl IntakeService for IntakeApi {
         let mut case = convert::case_to_pb(&state, masked);
         case.case_id = case_id.to_string();
         Ok(Response::new(pb::GetCaseResponse { case: Some(case) }))
+    }
+
+    async fn upload_material(
+        &self,
+        request: Request<pb::UploadMaterialRequest>,
+    ) -> Result<Response<pb::UploadMaterialResponse>, Status> {
+        let caller = Caller::of(&request)?;
+        caller.require(&[Role::Clerk, Role::Applicant], "upload materials")?;
+        let r = request.into_inner();
+        let material = super::materials::upload(
+            &self.intake,
+            &caller.subject,
+            &r.file_name,
+            &r.content_type,
+            &r.content,
+            &r.sha256_hex,
+        )
+        .await?;
+        Ok(Response::new(pb::UploadMaterialResponse { material: Some(material) }))
     }
 
     async fn update_credit_status(

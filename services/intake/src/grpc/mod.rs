@@ -4,6 +4,7 @@
 mod catalog;
 pub mod commands;
 mod intake;
+mod materials;
 
 pub use catalog::CatalogApi;
 pub use intake::IntakeApi;

@@ -5,4 +5,5 @@ mod catalog;
 mod fixtures;
 mod helpers;
 mod lifecycle;
+mod materials;
 mod submit;

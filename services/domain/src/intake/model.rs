@@ -35,7 +35,7 @@ pub enum Channel {
     Window,
     /// The online portal or app.
     Online,
-    /// The 12345 hotline (not a submission channel).
+    /// The 12345 hotline: a clerk takes the application over the phone.
     Hotline,
     /// A yiciban service itself (not a submission channel).
     System,

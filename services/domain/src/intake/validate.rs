@@ -57,11 +57,11 @@ pub(super) fn applicant(input: &ApplicantInput, v: &mut Violations) -> Option<Ap
     })
 }
 
-/// Only the window and the online portal take submissions.
+/// The window, the online portal and the 12345 hotline take submissions.
 pub(super) fn submission_channel(channel: Option<Channel>, v: &mut Violations) {
     match channel {
-        Some(Channel::Window | Channel::Online) => {}
-        Some(Channel::Hotline | Channel::System) => v.push("channel", "申请只能通过综合窗口或网上办理提交"),
+        Some(Channel::Window | Channel::Online | Channel::Hotline) => {}
+        Some(Channel::System) => v.push("channel", "申请只能通过综合窗口、网上办理或12345热线提交"),
         None => v.push("channel", "申请渠道不能为空"),
     }
 }

@@ -225,3 +225,17 @@ async fn callers_outside_their_role_are_refused() {
     assert_eq!(err.code(), Code::Unauthenticated);
     assert_eq!(app.event_count().await, 3, "only the applicant's own submission was stored");
 }
+
+#[tokio::test]
+async fn a_clerk_takes_an_application_over_the_hotline_and_the_channel_is_recorded() {
+    let app = spawn_app().await;
+    let mut req = newborn("k1");
+    req.channel = yiciban_proto::common::v1::Channel::Hotline as i32;
+    let r = app.clerk().submit_application(req).await.unwrap().into_inner();
+    assert_eq!(r.decision(), pb::AcceptanceDecision::Accepted);
+    let channel: String = sqlx::query_scalar("SELECT metadata->>'channel' FROM intake.events WHERE stream_version = 1")
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(channel, "CHANNEL_HOTLINE");
+}

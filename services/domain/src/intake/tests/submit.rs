@@ -322,7 +322,7 @@ fn mail_without_an_address_and_pickup_with_one_are_rejected() {
 
 #[test]
 fn only_the_window_and_online_take_submissions() {
-    for channel in [None, Some(Channel::Hotline), Some(Channel::System)] {
+    for channel in [None, Some(Channel::System)] {
         let mut draft = newborn();
         draft.channel = channel;
         assert_eq!(given(vec![]).when(submit(draft, CreditStatus::Good)).then_rejected().fields(), ["channel"]);

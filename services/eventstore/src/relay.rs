@@ -123,12 +123,10 @@ impl Relay {
                 .fetch_all(self.store.pool())
                 .await
                 .map_err(StoreError::db("reading the outbox"))?;
-        let (Some(&first), Some(&last)) = (positions.first(), positions.last()) else {
+        if positions.is_empty() {
             return Ok(0);
-        };
-        let events = self.store.read_positions(first, last, self.settings.batch_size).await?;
-        let events: Vec<StoredEvent> =
-            events.into_iter().filter(|e| positions.binary_search(&e.position).is_ok()).collect();
+        }
+        let events = self.store.read_listed(&positions).await?;
         let acked = self.publish_all(&events).await;
         if self.crash_after_ack.swap(false, Ordering::SeqCst) {
             return Err(RelayError::InjectedCrash("after ack, before mark"));

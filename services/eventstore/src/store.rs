@@ -61,6 +61,7 @@ struct Sql {
     read_all: String,
     read_range: String,
     read_case: String,
+    read_listed: String,
 }
 
 const COLUMNS: &str = "position, tx_id, event_id, stream_id, stream_version, event_type, schema_version, department, payload, metadata, recorded_at";
@@ -95,6 +96,7 @@ impl Sql {
                 "SELECT {COLUMNS} FROM {s}.events WHERE position >= $1 AND position <= $2 ORDER BY position LIMIT $3"
             ),
             read_case: format!("SELECT {COLUMNS} FROM {s}.events WHERE case_id = $1 ORDER BY tx_id, position"),
+            read_listed: format!("SELECT {COLUMNS} FROM {s}.events WHERE position = ANY($1) ORDER BY position"),
         }
     }
 }
@@ -343,6 +345,16 @@ impl EventStore {
             .fetch_all(&self.pool)
             .await
             .map_err(StoreError::db("reading a position range"))?;
+        rows.iter().map(|r| self.decode(r)).collect()
+    }
+
+    /// The events at exactly these positions, in position order.
+    pub async fn read_listed(&self, positions: &[i64]) -> Result<Vec<StoredEvent>, StoreError> {
+        let rows = sqlx::query(&self.sql.read_listed)
+            .bind(positions)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(StoreError::db("reading listed positions"))?;
         rows.iter().map(|r| self.decode(r)).collect()
     }
 

@@ -11,7 +11,6 @@ use tokio_stream::wrappers::TcpListenerStream;
 use tokio_util::sync::CancellationToken;
 use tonic::Request;
 use tonic::metadata::{MetadataKey, MetadataMap, MetadataValue};
-use tonic::server::NamedService;
 use tonic::service::Interceptor;
 use tonic_health::server::HealthReporter;
 use tracing::Instrument as _;
@@ -141,11 +140,6 @@ pub fn standard_services() -> anyhow::Result<(
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1()?;
     Ok((reporter, health, reflection))
-}
-
-/// Marks `S` serving in the health service.
-pub async fn set_serving<S: NamedService>(reporter: &HealthReporter) {
-    reporter.set_serving::<S>().await;
 }
 
 /// Serves `router` on `listener` until `shutdown` is cancelled, then drains

@@ -7,4 +7,5 @@
 
 pub mod catalog;
 pub mod intake;
+pub mod routing;
 pub mod values;

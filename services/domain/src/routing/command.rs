@@ -1,0 +1,116 @@
+//! Commands of the routing aggregate, with the facts looked up by the
+//! service: the package, fresh task ids, working-day results and dates.
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+use uuid::Uuid;
+
+use super::event::ResultDocument;
+use crate::catalog::Package;
+use crate::values::{CaseNumber, DepartmentCode, ItemCode};
+
+/// Fresh task ids offered by the service: step id → task id.
+pub type TaskIds = BTreeMap<String, Uuid>;
+
+/// A command to the routing aggregate.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    /// Plan an accepted case.
+    PlanCase(PlanCase),
+    /// Record the outcome of a step's task.
+    RecordTaskOutcome(RecordTaskOutcome),
+    /// The lead department confirms the denial (不予许可).
+    ConfirmDenial(ConfirmDenial),
+}
+
+/// Plan an accepted case (intake's ApplicationAccepted).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlanCase {
+    /// The case number.
+    pub case_number: CaseNumber,
+    /// Fact: the case's package in the catalog version the case keeps.
+    pub package: Package,
+    /// The optional items chosen; steps of the others are left out.
+    pub optional_item_codes: Vec<ItemCode>,
+    /// Fact: the acceptance day (the clock starts on it).
+    pub accepted_on: NaiveDate,
+    /// Fact: the last day the case is promised by — `accepted_on` plus the
+    /// plan's promised working days (see [`super::plan_steps`]) on the
+    /// working-day calendar.
+    pub promised_by: NaiveDate,
+    /// Fact: fresh task ids, at least for the steps without dependencies.
+    pub task_ids: TaskIds,
+}
+
+/// Facts about the day of a possible decision, computed by the service on
+/// the working-day calendar each time (used only if the case is decided).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecisionFacts {
+    /// Today, in China.
+    pub today: NaiveDate,
+    /// Working days used since acceptance, stopped time excluded.
+    pub working_days_used: u32,
+    /// The last day to issue and serve the documents (行政许可法第44条).
+    pub issue_by: NaiveDate,
+}
+
+/// The outcome of a step's task (from the task service's events).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TaskOutcome {
+    /// TaskApproved, with the result documents (possibly none).
+    Approved {
+        /// The documents the item results in.
+        results: Vec<ResultDocument>,
+    },
+    /// TaskDenied.
+    Denied {
+        /// Why, in plain Chinese; not empty.
+        reason: String,
+        /// The legal provision relied on.
+        legal_basis: String,
+    },
+    /// TaskReturnedForSupplement: every missing thing at once (一次性告知).
+    ReturnedForSupplement {
+        /// The supplement request.
+        supplement_request_id: String,
+        /// Every material id or form field asked for; not empty.
+        missing: Vec<String>,
+    },
+    /// TaskResumed after the applicant's supplement.
+    Resumed {
+        /// Fact: working days the clock stood still in this stop.
+        stopped_working_days: u32,
+        /// Fact: the new promised day (the old one moved by the stop).
+        promised_by: NaiveDate,
+    },
+}
+
+/// Record a task's outcome.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordTaskOutcome {
+    /// The step.
+    pub step_id: String,
+    /// Its task.
+    pub task_id: Uuid,
+    /// What happened.
+    pub outcome: TaskOutcome,
+    /// Fact: fresh task ids for steps that may become dispatchable.
+    pub task_ids: TaskIds,
+    /// Fact: today's figures, in case the case is decided now.
+    pub decision: DecisionFacts,
+}
+
+/// The lead department confirms the denial of the case.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConfirmDenial {
+    /// The confirming department; must be the lead department.
+    pub department: DepartmentCode,
+    /// The statement to the applicant, with the right to administrative
+    /// review or litigation (复议、诉讼); not empty.
+    pub explanation: String,
+    /// The denial decision to serve (不予许可决定书).
+    pub decision_document: ResultDocument,
+    /// Fact: today's figures.
+    pub decision: DecisionFacts,
+}

@@ -6,7 +6,7 @@
 
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_otlp::WithExportConfig as _;
-use opentelemetry_sdk::trace::{SdkTracerProvider, SpanExporter};
+use opentelemetry_sdk::trace::SdkTracerProvider;
 use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::util::SubscriberInitExt as _;
 use tracing_subscriber::{EnvFilter, Layer as _};
@@ -39,15 +39,6 @@ pub fn init(service: &str, format: LogFormat, otlp_endpoint: Option<&str>) -> an
         builder = builder.with_batch_exporter(exporter);
     }
     install(service, format, builder.build())
-}
-
-/// Installs tracing with a given exporter (tests use an in-memory one).
-pub fn init_with_exporter<E: SpanExporter + 'static>(service: &str, exporter: E) -> anyhow::Result<TelemetryGuard> {
-    let provider = SdkTracerProvider::builder()
-        .with_resource(opentelemetry_sdk::Resource::builder().with_service_name(service.to_owned()).build())
-        .with_simple_exporter(exporter)
-        .build();
-    install(service, LogFormat::Text, provider)
 }
 
 fn install(service: &str, format: LogFormat, provider: SdkTracerProvider) -> anyhow::Result<TelemetryGuard> {

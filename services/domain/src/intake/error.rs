@@ -54,18 +54,7 @@ impl Rejection {
     }
 }
 
-/// How the edge should answer a [`DomainError`] (the gRPC status family).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ErrorKind {
-    /// INVALID_ARGUMENT, with the field violations as rich details.
-    InvalidArgument,
-    /// FAILED_PRECONDITION: the case's state does not allow the command.
-    FailedPrecondition,
-    /// ALREADY_EXISTS: the case was submitted already.
-    AlreadyExists,
-    /// NOT_FOUND: no case in this stream.
-    NotFound,
-}
+pub use crate::error_kind::ErrorKind;
 
 /// Why the intake aggregate refused a command. Nothing is recorded for any
 /// of them.

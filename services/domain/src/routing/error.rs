@@ -5,18 +5,7 @@ use uuid::Uuid;
 use super::state::PlanStatus;
 use crate::values::DepartmentCode;
 
-/// How the edge answers a [`RoutingError`] (the gRPC status family).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ErrorKind {
-    /// INVALID_ARGUMENT: the command is malformed or lacks a fact.
-    InvalidArgument,
-    /// FAILED_PRECONDITION: the plan's state does not allow the command.
-    FailedPrecondition,
-    /// ALREADY_EXISTS: the case is planned already.
-    AlreadyExists,
-    /// NOT_FOUND: no plan, step or task of that id.
-    NotFound,
-}
+pub use crate::error_kind::ErrorKind;
 
 /// Why the routing aggregate refused a command.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

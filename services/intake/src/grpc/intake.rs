@@ -87,17 +87,6 @@ fn credit_from_db(s: &str) -> CreditStatus {
     }
 }
 
-fn decision_of(state: &State) -> pb::AcceptanceDecision {
-    use yiciban_domain::intake::Status as S;
-    match state.status {
-        S::Accepted => pb::AcceptanceDecision::Accepted,
-        S::AcceptedWithDeficiency => pb::AcceptanceDecision::AcceptedWithDeficiency,
-        S::NotAccepted => pb::AcceptanceDecision::NotAccepted,
-        _ if state.reasons.is_empty() && state.accepted_on.is_some() => pb::AcceptanceDecision::Accepted,
-        _ => pb::AcceptanceDecision::Unspecified,
-    }
-}
-
 fn submit_response(case_id: Uuid, state: &State, events: &[Event]) -> pb::SubmitApplicationResponse {
     let notice_number = events
         .iter()
@@ -110,7 +99,7 @@ fn submit_response(case_id: Uuid, state: &State, events: &[Event]) -> pb::Submit
     pb::SubmitApplicationResponse {
         case_id: case_id.to_string(),
         case_number: state.case_number.as_ref().map(ToString::to_string).unwrap_or_default(),
-        decision: decision_of(state) as i32,
+        decision: convert::decision_to_pb(state) as i32,
         reasons: state.reasons.iter().map(convert::reason_to_pb).collect(),
         deficiencies: state.deficiencies.iter().map(|d| convert::deficiency_to_pb(&d.deficiency)).collect(),
         commitments: state.commitments.iter().map(convert::commitment_to_pb).collect(),
@@ -232,7 +221,7 @@ impl IntakeService for IntakeApi {
             repo::upsert_case(&mut tx, intake.schema(), &row).await.map_err(|e| internal("indexing the case", &e))?;
         }
         tx.commit().await.map_err(|e| internal("committing the submission", &e))?;
-        tracing::info!(case_number = %response.case_number, decision = ?decision_of(&state), "application decided");
+        tracing::info!(case_number = %response.case_number, decision = ?convert::decision_to_pb(&state), "application decided");
         Ok(Response::new(response))
     }
 

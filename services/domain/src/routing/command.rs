@@ -6,8 +6,10 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 use uuid::Uuid;
 
+use super::event::CancelReason;
 use super::event::ResultDocument;
 use crate::catalog::Package;
+use crate::intake::Commitment;
 use crate::values::{CaseNumber, DepartmentCode, ItemCode};
 
 /// Fresh task ids offered by the service: step id → task id.
@@ -22,6 +24,15 @@ pub enum Command {
     RecordTaskOutcome(RecordTaskOutcome),
     /// The lead department confirms the denial (不予许可).
     ConfirmDenial(ConfirmDenial),
+    /// The case ended at intake (withdrawn, terminated): stop the plan.
+    EndPlan(EndPlan),
+}
+
+/// Stop the plan of a case that ended before a decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EndPlan {
+    /// Why: [`CancelReason::CaseWithdrawn`] or [`CancelReason::CaseTerminated`].
+    pub reason: CancelReason,
 }
 
 /// Plan an accepted case (intake's ApplicationAccepted).
@@ -41,6 +52,8 @@ pub struct PlanCase {
     pub promised_by: NaiveDate,
     /// Fact: fresh task ids, at least for the steps without dependencies.
     pub task_ids: TaskIds,
+    /// The commitments accepted at intake, to hand to the post-checking steps.
+    pub commitments: Vec<Commitment>,
 }
 
 /// Facts about the day of a possible decision, computed by the service on

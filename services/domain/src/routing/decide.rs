@@ -3,16 +3,19 @@
 
 use std::collections::BTreeMap;
 
-use super::command::{Command, ConfirmDenial, DecisionFacts, PlanCase, RecordTaskOutcome, TaskIds, TaskOutcome};
+use super::command::{
+    Command, ConfirmDenial, DecisionFacts, EndPlan, PlanCase, RecordTaskOutcome, TaskIds, TaskOutcome,
+};
 use super::error::RoutingError;
 use super::event::{
-    CaseClockResumed, CaseClockStopped, CaseDecided, CaseHandedToIssuance, CaseOutcome, CasePlanned, ClockStopReason,
-    Event, PlannedStep, ResultDocumentKind, StepCancelled, StepDenial, StepDispatched, StepOutcome,
-    StepOutcomeRecorded,
+    CancelReason, CaseClockResumed, CaseClockStopped, CaseDecided, CaseHandedToIssuance, CaseOutcome, CasePlanned,
+    ClockStopReason, Event, PlanEnded, PlannedStep, ResultDocumentKind, StepCancelled, StepDenial, StepDispatched,
+    StepOutcome, StepOutcomeRecorded,
 };
 use super::state::{Plan, PlanStatus, StepStatus, evolve};
 use crate::catalog::Package;
-use crate::values::ItemCode;
+use crate::intake::Commitment;
+use crate::values::{DepartmentCode, ItemCode};
 
 /// Decides a command against the plan: the events to append, or why not.
 /// Pure and synchronous.
@@ -21,6 +24,24 @@ pub fn decide(plan: &Plan, command: Command) -> Result<Vec<Event>, RoutingError>
         Command::PlanCase(cmd) => plan_case(plan, cmd),
         Command::RecordTaskOutcome(cmd) => record_outcome(plan, cmd),
         Command::ConfirmDenial(cmd) => confirm_denial(plan, cmd),
+        Command::EndPlan(cmd) => end_plan(plan, cmd),
+    }
+}
+
+/// Hands each commitment to the step whose task post-checks it: the first
+/// step of its post-check department, or the lead department's first step
+/// when the plan has no step of that department (or the first step when it
+/// has neither). Every commitment lands on exactly one step.
+pub fn assign_commitments(steps: &mut [PlannedStep], lead: &DepartmentCode, commitments: Vec<Commitment>) {
+    for commitment in commitments {
+        let target = steps
+            .iter()
+            .position(|s| s.department == commitment.post_check_department)
+            .or_else(|| steps.iter().position(|s| &s.department == lead))
+            .or(if steps.is_empty() { None } else { Some(0) });
+        if let Some(i) = target {
+            steps[i].commitments.push(commitment);
+        }
     }
 }
 
@@ -54,6 +75,7 @@ pub fn plan_steps(package: &Package, chosen_optional: &[ItemCode]) -> Result<(Ve
             department: i.department.clone(),
             depends_on: s.depends_on.iter().filter(|d| ids.contains(&d.as_str())).cloned().collect(),
             promised_working_days: i.promised_days,
+            commitments: Vec::new(),
         })
         .collect();
     let days = critical_path_days(&steps).min(package.promised_total_days);
@@ -86,7 +108,8 @@ fn plan_case(plan: &Plan, cmd: PlanCase) -> Result<Vec<Event>, RoutingError> {
     if plan.status != PlanStatus::New {
         return Err(RoutingError::AlreadyPlanned);
     }
-    let (steps, promised_working_days) = plan_steps(&cmd.package, &cmd.optional_item_codes)?;
+    let (mut steps, promised_working_days) = plan_steps(&cmd.package, &cmd.optional_item_codes)?;
+    assign_commitments(&mut steps, &cmd.package.lead_department, cmd.commitments);
     if cmd.promised_by < cmd.accepted_on {
         return Err(RoutingError::Invalid {
             field: "promised_by", description: "承诺办结日期不能早于受理日期"
@@ -99,6 +122,7 @@ fn plan_case(plan: &Plan, cmd: PlanCase) -> Result<Vec<Event>, RoutingError> {
         steps,
         promised_working_days,
         promised_by: cmd.promised_by,
+        accepted_on: cmd.accepted_on,
     });
     let next = evolve(plan.clone(), &planned);
     let mut events = vec![planned];
@@ -176,7 +200,7 @@ fn record_outcome(plan: &Plan, cmd: RecordTaskOutcome) -> Result<Vec<Event>, Rou
     if repeated {
         return Ok(Vec::new());
     }
-    if plan.status.outcome().is_some() {
+    if plan.status != PlanStatus::Running {
         return Err(RoutingError::AlreadyDecided { status: plan.status });
     }
     let allowed = matches!(
@@ -283,7 +307,7 @@ fn confirm_denial(plan: &Plan, cmd: ConfirmDenial) -> Result<Vec<Event>, Routing
     let (Some(lead), Some(case_number)) = (&plan.lead_department, &plan.case_number) else {
         return Err(RoutingError::NoSuchPlan);
     };
-    if plan.status.outcome().is_some() {
+    if plan.status != PlanStatus::Running {
         return Err(RoutingError::AlreadyDecided { status: plan.status });
     }
     if &cmd.department != lead {
@@ -321,6 +345,7 @@ fn confirm_denial(plan: &Plan, cmd: ConfirmDenial) -> Result<Vec<Event>, Routing
             step_id: s.step.step_id.clone(),
             task_id: s.status.task_id().expect("an open step has a task"),
             department: s.step.department.clone(),
+            reason: CancelReason::CaseDenied,
         }));
     }
     events.push(Event::CaseHandedToIssuance(CaseHandedToIssuance {
@@ -329,5 +354,34 @@ fn confirm_denial(plan: &Plan, cmd: ConfirmDenial) -> Result<Vec<Event>, Routing
         documents: vec![cmd.decision_document],
         issue_by: cmd.decision.issue_by,
     }));
+    Ok(events)
+}
+
+/// The case ended at intake before a decision: cancel every open task and
+/// stop the plan. A plan already decided or ended is left as it is (no
+/// events): its tasks are closed or in issuance's hands.
+fn end_plan(plan: &Plan, cmd: EndPlan) -> Result<Vec<Event>, RoutingError> {
+    if cmd.reason == CancelReason::CaseDenied {
+        return Err(RoutingError::Invalid {
+            field: "reason", description: "不予许可须由牵头部门确认，不能直接终止"
+        });
+    }
+    match plan.status {
+        PlanStatus::New => return Err(RoutingError::NoSuchPlan),
+        PlanStatus::Running => {}
+        PlanStatus::Decided(_) | PlanStatus::HandedToIssuance(_) | PlanStatus::Ended(_) => return Ok(Vec::new()),
+    }
+    let mut events: Vec<Event> = plan
+        .open_steps()
+        .map(|s| {
+            Event::StepCancelled(StepCancelled {
+                step_id: s.step.step_id.clone(),
+                task_id: s.status.task_id().expect("an open step has a task"),
+                department: s.step.department.clone(),
+                reason: cmd.reason,
+            })
+        })
+        .collect();
+    events.push(Event::PlanEnded(PlanEnded { reason: cmd.reason }));
     Ok(events)
 }

@@ -70,7 +70,7 @@ pub enum RoutingError {
         step_id: String,
     },
     /// The case was decided already.
-    #[error("the case is decided already ({status:?})")]
+    #[error("the case is no longer open: it was decided or ended ({status:?})")]
     AlreadyDecided {
         /// The plan's status.
         status: PlanStatus,

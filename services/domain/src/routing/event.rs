@@ -8,6 +8,7 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::intake::Commitment;
 use crate::values::{CaseNumber, DepartmentCode, ItemCode, PackageId};
 
 /// An event of the plan stream.
@@ -30,6 +31,8 @@ pub enum Event {
     StepCancelled(StepCancelled),
     /// See [`CaseHandedToIssuance`].
     CaseHandedToIssuance(CaseHandedToIssuance),
+    /// See [`PlanEnded`].
+    PlanEnded(PlanEnded),
 }
 
 impl Event {
@@ -44,6 +47,7 @@ impl Event {
             Event::CaseDecided(_) => "CaseDecided",
             Event::StepCancelled(_) => "StepCancelled",
             Event::CaseHandedToIssuance(_) => "CaseHandedToIssuance",
+            Event::PlanEnded(_) => "PlanEnded",
         }
     }
 }
@@ -64,6 +68,10 @@ pub struct PlannedStep {
     pub depends_on: Vec<String>,
     /// The item's promised working days; 0 = on the spot.
     pub promised_working_days: u32,
+    /// Commitments this step's task post-checks after approval (each
+    /// commitment goes to exactly one step, see [`super::assign_commitments`]).
+    #[serde(default)]
+    pub commitments: Vec<Commitment>,
 }
 
 /// The case was planned (联办方案).
@@ -81,6 +89,8 @@ pub struct CasePlanned {
     pub promised_working_days: u32,
     /// Last day (inclusive) on which the case is on time.
     pub promised_by: NaiveDate,
+    /// The acceptance day: the case clock counts from it.
+    pub accepted_on: NaiveDate,
 }
 
 /// A step was handed to its department: its task is to be created.
@@ -252,8 +262,19 @@ pub struct CaseDecided {
     pub on_time: bool,
 }
 
-/// An open task is to be cancelled: the case was decided without it (not in
-/// the proto yet).
+/// Why an open task is cancelled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum CancelReason {
+    /// The case was denied on another item.
+    CaseDenied,
+    /// The applicant withdrew the application.
+    CaseWithdrawn,
+    /// The case was terminated.
+    CaseTerminated,
+}
+
+/// An open task is to be cancelled: the case was decided or ended without it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StepCancelled {
     /// The step.
@@ -262,6 +283,16 @@ pub struct StepCancelled {
     pub task_id: Uuid,
     /// Its department.
     pub department: DepartmentCode,
+    /// Why.
+    pub reason: CancelReason,
+}
+
+/// The case ended before a decision (withdrawn or terminated at intake): the
+/// plan stops; its open tasks are cancelled (StepCancelled before it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanEnded {
+    /// Why: withdrawn or terminated.
+    pub reason: CancelReason,
 }
 
 /// The decided case went to the one-window issuance (一窗出件).

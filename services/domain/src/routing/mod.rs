@@ -47,13 +47,13 @@ mod error;
 mod event;
 mod state;
 
-pub use command::{Command, ConfirmDenial, DecisionFacts, PlanCase, RecordTaskOutcome, TaskIds, TaskOutcome};
-pub use decide::{decide, plan_steps};
+pub use command::{Command, ConfirmDenial, DecisionFacts, EndPlan, PlanCase, RecordTaskOutcome, TaskIds, TaskOutcome};
+pub use decide::{assign_commitments, decide, plan_steps};
 pub use error::{ErrorKind, RoutingError};
 pub use event::{
-    CaseClockResumed, CaseClockStopped, CaseDecided, CaseHandedToIssuance, CaseOutcome, CasePlanned, ClockStopReason,
-    Event, PlannedStep, ResultDocument, ResultDocumentKind, StepCancelled, StepDenial, StepDispatched, StepOutcome,
-    StepOutcomeRecorded,
+    CancelReason, CaseClockResumed, CaseClockStopped, CaseDecided, CaseHandedToIssuance, CaseOutcome, CasePlanned,
+    ClockStopReason, Event, PlanEnded, PlannedStep, ResultDocument, ResultDocumentKind, StepCancelled, StepDenial,
+    StepDispatched, StepOutcome, StepOutcomeRecorded,
 };
 pub use state::{ClockStop, Plan, PlanStatus, StepState, StepStatus, evolve};
 

@@ -3,7 +3,7 @@
 use chrono::NaiveDate;
 use uuid::Uuid;
 
-use super::event::{CaseOutcome, ClockStopReason, Event, PlannedStep, ResultDocument, StepOutcome};
+use super::event::{CancelReason, CaseOutcome, ClockStopReason, Event, PlannedStep, ResultDocument, StepOutcome};
 use crate::values::{CaseNumber, DepartmentCode, PackageId};
 
 /// Where the plan is.
@@ -18,6 +18,8 @@ pub enum PlanStatus {
     Decided(CaseOutcome),
     /// Decided and handed to issuance.
     HandedToIssuance(CaseOutcome),
+    /// Ended before a decision (withdrawn or terminated at intake).
+    Ended(CancelReason),
 }
 
 impl PlanStatus {
@@ -130,6 +132,8 @@ pub struct Plan {
     pub promised_by: Option<NaiveDate>,
     /// Set while the case clock is stopped.
     pub clock_stop: Option<ClockStop>,
+    /// The acceptance day, once planned.
+    pub accepted_on: Option<NaiveDate>,
 }
 
 impl Plan {
@@ -175,6 +179,7 @@ pub fn evolve(mut plan: Plan, event: &Event) -> Plan {
             plan.steps = e.steps.iter().map(|s| StepState { step: s.clone(), status: StepStatus::Pending }).collect();
             plan.promised_working_days = e.promised_working_days;
             plan.promised_by = Some(e.promised_by);
+            plan.accepted_on = Some(e.accepted_on);
         }
         Event::StepDispatched(e) => {
             if let Some(s) = plan.step_mut(&e.step_id) {
@@ -218,6 +223,10 @@ pub fn evolve(mut plan: Plan, event: &Event) -> Plan {
             }
         }
         Event::CaseHandedToIssuance(e) => plan.status = PlanStatus::HandedToIssuance(e.outcome),
+        Event::PlanEnded(e) => {
+            plan.status = PlanStatus::Ended(e.reason);
+            plan.clock_stop = None;
+        }
     }
     plan
 }

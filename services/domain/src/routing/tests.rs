@@ -60,6 +60,7 @@ fn plan(package_id: &str, optional: &[&str]) -> Command {
         accepted_on: date(2026, 1, 15),
         promised_by: date(2026, 2, 5),
         task_ids: ids(),
+        commitments: Vec::new(),
     })
 }
 
@@ -580,4 +581,71 @@ fn events_serialise_with_their_message_name_and_round_trip() {
         assert_eq!(json["type"], e.event_type());
         assert_eq!(&serde_json::from_value::<Event>(json).unwrap(), e);
     }
+}
+
+fn commitment(material: &str, dept_code: &str) -> crate::intake::Commitment {
+    crate::intake::Commitment {
+        material_id: crate::values::MaterialId::parse(material).unwrap(),
+        material_name: material.into(),
+        commitment_text: "本人承诺所提供信息真实有效".into(),
+        post_check_department: dept(dept_code),
+        post_check_by: None,
+    }
+}
+
+#[test]
+fn each_commitment_goes_to_the_first_step_of_its_post_check_department_or_else_the_lead() {
+    let Command::PlanCase(mut cmd) = restaurant() else { unreachable!() };
+    cmd.commitments = vec![commitment("m_site_layout", "fire"), commitment("m_lease", "nowhere")];
+    let events = given(vec![]).when(Command::PlanCase(cmd)).then_ok();
+    let Event::CasePlanned(planned) = &events[0] else { unreachable!() };
+    let holders: Vec<(&str, Vec<&str>)> = planned
+        .steps
+        .iter()
+        .filter(|s| !s.commitments.is_empty())
+        .map(|s| (s.step_id.as_str(), s.commitments.iter().map(|c| c.material_id.as_str()).collect()))
+        .collect();
+    // fire handles s4; "nowhere" has no step, so the lead department (samr, s1) checks it.
+    assert_eq!(holders, [("s1", vec!["m_lease"]), ("s4", vec!["m_site_layout"])]);
+}
+
+#[test]
+fn a_withdrawn_case_cancels_its_open_tasks_and_ends_the_plan() {
+    let given_events = history(vec![restaurant(), approve(RESTAURANT, "s1"), return_for("s3", "sr-1")]);
+    let events =
+        given(given_events.clone()).when(Command::EndPlan(EndPlan { reason: CancelReason::CaseWithdrawn })).then_ok();
+    assert_eq!(
+        types(&events),
+        ["StepCancelled", "StepCancelled", "StepCancelled", "StepCancelled", "StepCancelled", "PlanEnded"]
+    );
+    assert!(events.iter().all(|e| match e {
+        Event::StepCancelled(c) => c.reason == CancelReason::CaseWithdrawn,
+        _ => true,
+    }));
+    let state = events.iter().fold(Routing::replay(&given_events), evolve);
+    assert_eq!(state.status, PlanStatus::Ended(CancelReason::CaseWithdrawn));
+    assert!(!state.clock_stopped());
+    // Late outcomes are refused, and ending again records nothing.
+    let mut all = given_events;
+    all.extend(events);
+    assert_eq!(
+        given(all.clone())
+            .when(approve(RESTAURANT, "s2"))
+            .then_error(RoutingError::AlreadyDecided { status: PlanStatus::Ended(CancelReason::CaseWithdrawn) }),
+        ErrorKind::FailedPrecondition
+    );
+    given(all).when(Command::EndPlan(EndPlan { reason: CancelReason::CaseTerminated })).then(vec![]);
+}
+
+#[test]
+fn a_plan_is_not_ended_as_denied_nor_before_it_exists() {
+    let kind = given(history(vec![restaurant()]))
+        .when(Command::EndPlan(EndPlan { reason: CancelReason::CaseDenied }))
+        .then_error(RoutingError::Invalid {
+            field: "reason", description: "不予许可须由牵头部门确认，不能直接终止"
+        });
+    assert_eq!(kind, ErrorKind::InvalidArgument);
+    given(vec![])
+        .when(Command::EndPlan(EndPlan { reason: CancelReason::CaseWithdrawn }))
+        .then_error(RoutingError::NoSuchPlan);
 }

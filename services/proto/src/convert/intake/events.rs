@@ -242,23 +242,23 @@ pub(super) fn withdrawn_to_pb(e: &ApplicationWithdrawn) -> ev::ApplicationWithdr
 
 // Strict wire → domain values (stored events).
 
-pub(super) fn invalid(field: impl Into<String>, reason: impl ToString) -> ConvertError {
+pub(crate) fn invalid(field: impl Into<String>, reason: impl ToString) -> ConvertError {
     ConvertError::Invalid { field: field.into(), reason: reason.to_string() }
 }
 
-pub(super) fn checked<T>(at: &str, field: &str, value: Result<T, ValueError>) -> Result<T, ConvertError> {
+pub(crate) fn checked<T>(at: &str, field: &str, value: Result<T, ValueError>) -> Result<T, ConvertError> {
     value.map_err(|e| invalid(format!("{at}.{field}"), e))
 }
 
-pub(super) fn required<'a, T>(at: &str, field: &str, value: Option<&'a T>) -> Result<&'a T, ConvertError> {
+pub(crate) fn required<'a, T>(at: &str, field: &str, value: Option<&'a T>) -> Result<&'a T, ConvertError> {
     value.ok_or_else(|| invalid(format!("{at}.{field}"), "missing"))
 }
 
-pub(super) fn date(at: &str, field: &str, value: Option<&pb::Date>) -> Result<NaiveDate, ConvertError> {
+pub(crate) fn date(at: &str, field: &str, value: Option<&pb::Date>) -> Result<NaiveDate, ConvertError> {
     date_from_pb(required(at, field, value)?).ok_or_else(|| invalid(format!("{at}.{field}"), "not a calendar date"))
 }
 
-pub(super) fn codes<T>(
+pub(crate) fn codes<T>(
     at: &str,
     field: &str,
     values: &[String],
@@ -343,7 +343,8 @@ pub(super) fn deficiency_from_pb(at: &str, d: &pb::Deficiency) -> Result<Deficie
     })
 }
 
-pub(super) fn commitment_from_pb(at: &str, c: &pb::Commitment) -> Result<Commitment, ConvertError> {
+/// A commitment from the wire, validated; `at` names it in errors.
+pub fn commitment_from_pb(at: &str, c: &pb::Commitment) -> Result<Commitment, ConvertError> {
     Ok(Commitment {
         material_id: checked(at, "material_id", MaterialId::parse(&c.material_id))?,
         material_name: c.material_name.clone(),

@@ -19,15 +19,18 @@ mod request;
 mod values;
 
 pub use case::*;
+pub use events::commitment_from_pb;
+pub(crate) use events::{checked, date, invalid};
 pub use events::{decode_event, encode_event};
 pub use request::*;
 pub use values::*;
 
-/// Why a stored intake event could not be turned back into a domain event.
+/// Why a stored event could not be turned back into a domain event (shared by
+/// every area's conversions).
 #[derive(Debug, thiserror::Error)]
 pub enum ConvertError {
     /// The event type names no intake event.
-    #[error("unknown intake event type {0:?}")]
+    #[error("unknown event type {0:?}")]
     UnknownEventType(String),
     /// The payload is not a valid protobuf encoding of its message.
     #[error("cannot decode the {event_type} payload")]

@@ -2,7 +2,8 @@
 //! The pure domain of yiciban: validated values (ID numbers, credit codes,
 //! case numbers, codes), the catalog of "one thing" packages with their
 //! guides, the intake aggregate that decides acceptance and the routing plan
-//! that dispatches the departments' steps. No I/O: facts
+//! that dispatches the departments' steps, and the department task with its
+//! working-day clock. No I/O: facts
 //! from outside (the guide, the applicant's credit status, working-day
 //! deadlines, the time) are looked up by the services and passed in.
 
@@ -10,6 +11,7 @@ pub mod catalog;
 pub mod error_kind;
 pub mod intake;
 pub mod routing;
+pub mod tasks;
 pub mod values;
 
 pub use error_kind::ErrorKind;

@@ -8,3 +8,5 @@
 //! violation at once.
 
 pub mod intake;
+pub mod routing;
+pub mod tasks;

@@ -102,6 +102,9 @@ pub fn inject_trace_context(metadata: &mut MetadataMap) {
 #[derive(Clone)]
 pub struct ClientAuth {
     bearer: Option<MetadataValue<tonic::metadata::Ascii>>,
+    /// For service-to-service calls: a fresh short-lived service token is
+    /// minted for every call (HMAC, microseconds), so none ever expires in use.
+    service: Option<(crate::Authenticator, String)>,
 }
 
 impl std::fmt::Debug for ClientAuth {
@@ -112,14 +115,40 @@ impl std::fmt::Debug for ClientAuth {
 
 impl ClientAuth {
     pub fn new(token: Option<&str>) -> Self {
-        ClientAuth { bearer: token.and_then(|t| format!("Bearer {t}").parse().ok()) }
+        ClientAuth { bearer: token.and_then(|t| format!("Bearer {t}").parse().ok()), service: None }
     }
+
+    /// Calls as the service `subject` (role `service`), with tokens minted
+    /// from the deployment's signing key.
+    pub fn service(auth: crate::Authenticator, subject: &str) -> Self {
+        ClientAuth { bearer: None, service: Some((auth, subject.to_owned())) }
+    }
+}
+
+/// A channel to `url` that connects on first use and reconnects by itself:
+/// a peer that is down makes calls fail with `UNAVAILABLE` (which process
+/// managers retry), not the caller's start-up.
+pub fn lazy_channel(url: &str) -> anyhow::Result<tonic::transport::Channel> {
+    Ok(tonic::transport::Endpoint::from_shared(url.to_owned())
+        .map_err(|e| anyhow::anyhow!("{url:?} is not a valid gRPC address: {e}"))?
+        .connect_timeout(std::time::Duration::from_secs(2))
+        .timeout(std::time::Duration::from_secs(30))
+        .connect_lazy())
 }
 
 impl Interceptor for ClientAuth {
     fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, tonic::Status> {
         if let Some(b) = &self.bearer {
             request.metadata_mut().insert("authorization", b.clone());
+        }
+        if let Some((auth, subject)) = &self.service {
+            let token = auth
+                .mint(subject, crate::Role::Service, None, None, std::time::Duration::from_secs(300))
+                .map_err(|e| tonic::Status::internal(format!("minting the service token: {e}")))?;
+            let value = format!("Bearer {token}")
+                .parse()
+                .map_err(|_| tonic::Status::internal("the service token is not valid metadata"))?;
+            request.metadata_mut().insert("authorization", value);
         }
         inject_trace_context(request.metadata_mut());
         Ok(request)

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod clock;
 pub mod config;
 pub mod grpc;
+pub mod idempotency;
 pub mod runtime;
 pub mod status;
 pub mod telemetry;

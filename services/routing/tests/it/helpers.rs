@@ -1,0 +1,103 @@
+//! `spawn_app()`: the real routing service with a manual clock and clients
+//! carrying minted tokens.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+use tonic::codegen::InterceptedService;
+use tonic::transport::Channel;
+use yiciban_platform::grpc::ClientAuth;
+use yiciban_platform::{Authenticator, ManualClock, Role};
+use yiciban_proto::common::v1 as common;
+use yiciban_proto::routing::v1::{self as pb, routing_service_client::RoutingServiceClient};
+use yiciban_testkit::{TestDb, TestNats};
+
+pub type Client = RoutingServiceClient<InterceptedService<Channel, ClientAuth>>;
+
+pub struct TestApp {
+    pub db: TestDb,
+    /// Kept for its prefix's lifetime (the stream is deleted on drop).
+    pub _nats: TestNats,
+    pub clock: ManualClock,
+    channel: Channel,
+    auth: Authenticator,
+    shutdown: CancellationToken,
+}
+
+/// 2026-09-28 10:00 +08:00, the Monday before the National Day holiday.
+pub fn monday_before_national_day() -> chrono::DateTime<chrono::Utc> {
+    "2026-09-28T02:00:00Z".parse().unwrap()
+}
+
+pub async fn spawn_app() -> TestApp {
+    let db = TestDb::new(10).await;
+    let nats = TestNats::new().await;
+    let clock = ManualClock::new(monday_before_national_day());
+    let env: std::collections::HashMap<String, String> = [
+        ("YICIBAN_GRPC_ADDR", "127.0.0.1:0"),
+        ("YICIBAN_NATS_PREFIX", nats.subjects.prefix()),
+        ("YICIBAN_JWT_SECRET", "test-secret"),
+        ("YICIBAN_TASKS_URL", "http://127.0.0.1:9"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    let config = yiciban_routing::RoutingConfig::from_source(&env).expect("config");
+    let auth = Authenticator::new(&config.common.jwt_secret);
+    let app = yiciban_routing::build_with(config, Arc::new(clock.clone()), db.pool.clone(), nats.js.clone())
+        .await
+        .expect("build routing");
+    let addr = app.local_addr();
+    let shutdown = CancellationToken::new();
+    tokio::spawn(app.run_until_stopped(shutdown.clone()));
+    let channel = Channel::from_shared(format!("http://{addr}"))
+        .unwrap()
+        .connect_timeout(Duration::from_secs(5))
+        .connect()
+        .await
+        .expect("connect to routing");
+    TestApp { db, _nats: nats, clock, channel, auth, shutdown }
+}
+
+impl TestApp {
+    pub fn as_(&self, role: Role, sub: &str, department: Option<&str>) -> Client {
+        let token = self.auth.mint(sub, role, department, None, Duration::from_secs(3600)).unwrap();
+        RoutingServiceClient::with_interceptor(self.channel.clone(), ClientAuth::new(Some(&token)))
+    }
+
+    pub fn service(&self) -> Client {
+        self.as_(Role::Service, "intake", None)
+    }
+
+    /// Events stored in the routing schema.
+    pub async fn event_count(&self) -> i64 {
+        sqlx::query_scalar("SELECT count(*) FROM routing.events").fetch_one(&self.db.pool).await.unwrap()
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+pub fn date(y: i32, m: u32, d: u32) -> common::Date {
+    common::Date { year: y, month: m as i32, day: d as i32 }
+}
+
+/// PlanCase for the restaurant package with the tobacco licence chosen.
+pub fn plan_restaurant(case_id: &str, key: &str) -> pb::PlanCaseRequest {
+    pb::PlanCaseRequest {
+        idempotency_key: key.into(),
+        case_id: case_id.into(),
+        expected_version: 0,
+        case_number: "YCB-20260928-000001".into(),
+        package_id: "open-restaurant".into(),
+        item_codes: ["DEMO-CY-01", "DEMO-CY-02", "DEMO-CY-03", "DEMO-CY-04", "DEMO-CY-05", "DEMO-CY-06"]
+            .map(String::from)
+            .to_vec(),
+        accepted_on: Some(date(2026, 9, 28)),
+        commitments: vec![],
+    }
+}

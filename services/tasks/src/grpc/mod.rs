@@ -1,0 +1,158 @@
+//! The gRPC face of the task service: TaskService. Each RPC parses its
+//! request (every malformed field at once), authorises the caller, and runs
+//! its command through [`crate::commands::execute`]; the handlers live by
+//! concern in `create`, `work` and `queries`.
+
+mod access;
+mod create;
+mod queries;
+mod work;
+
+use std::sync::Arc;
+
+use tonic::{Request, Response, Status};
+use uuid::Uuid;
+use yiciban_domain::tasks::{Command, Event, Task};
+use yiciban_platform::Caller;
+use yiciban_proto::tasks::v1 as pb;
+use yiciban_proto::tasks::v1::task_service_server::TaskService;
+
+use crate::Tasks;
+use crate::commands::{self, Loaded, Run, Target};
+
+/// The TaskService RPCs.
+#[derive(Debug, Clone)]
+pub struct TasksApi {
+    tasks: Arc<Tasks>,
+}
+
+impl TasksApi {
+    /// The RPCs over the service state.
+    pub fn new(tasks: Arc<Tasks>) -> Self {
+        TasksApi { tasks }
+    }
+
+    /// Runs a command on an existing task for `caller`, idempotently.
+    async fn run<M: prost::Message, R: prost::Message + Default>(
+        &self,
+        caller: &Caller,
+        task_id: Uuid,
+        expected: u64,
+        (key, request): (&str, &M),
+        command: impl FnOnce(&Loaded) -> Result<Command, Status>,
+        respond: impl FnOnce(&Task, &[Event]) -> R,
+    ) -> Result<Response<R>, Status> {
+        let idempotency = commands::idempotency(key, request, &caller.subject)?;
+        let actor = caller.actor();
+        let run = Run { target: Target::Existing(task_id), expected, actor: &actor, idempotency: Some(idempotency) };
+        let done = commands::execute(&self.tasks, run, command, respond).await?;
+        Ok(Response::new(done.into_inner()))
+    }
+}
+
+/// A UUID field, or `INVALID_ARGUMENT` naming it.
+fn uuid_field(field: &str, raw: &str) -> Result<Uuid, Status> {
+    yiciban_proto::convert::tasks::parse_uuid(field, raw).map_err(|v| commands::refuse(vec![v]))
+}
+
+#[tonic::async_trait]
+impl TaskService for TasksApi {
+    #[tracing::instrument(skip_all, fields(task_id = %request.get_ref().task_id, case_id = %request.get_ref().case_id))]
+    async fn create_task(
+        &self,
+        request: Request<pb::CreateTaskRequest>,
+    ) -> Result<Response<pb::CreateTaskResponse>, Status> {
+        let caller = Caller::of(&request)?;
+        create::create_task(&self.tasks, &caller, request.into_inner()).await.map(Response::new)
+    }
+
+    async fn list_inbox(
+        &self,
+        request: Request<pb::ListInboxRequest>,
+    ) -> Result<Response<pb::ListInboxResponse>, Status> {
+        let caller = Caller::of(&request)?;
+        queries::list_inbox(&self.tasks, &caller, request.into_inner()).await.map(Response::new)
+    }
+
+    async fn get_task(&self, request: Request<pb::GetTaskRequest>) -> Result<Response<pb::GetTaskResponse>, Status> {
+        let caller = Caller::of(&request)?;
+        queries::get_task(&self.tasks, &caller, request.into_inner()).await.map(Response::new)
+    }
+
+    #[tracing::instrument(skip_all, fields(task_id = %request.get_ref().task_id))]
+    async fn claim_task(
+        &self,
+        request: Request<pb::ClaimTaskRequest>,
+    ) -> Result<Response<pb::ClaimTaskResponse>, Status> {
+        let caller = Caller::of(&request)?;
+        work::claim(self, &caller, request.into_inner()).await
+    }
+
+    #[tracing::instrument(skip_all, fields(task_id = %request.get_ref().task_id))]
+    async fn approve_task(
+        &self,
+        request: Request<pb::ApproveTaskRequest>,
+    ) -> Result<Response<pb::ApproveTaskResponse>, Status> {
+        let caller = Caller::of(&request)?;
+        work::approve(self, &caller, request.into_inner()).await
+    }
+
+    #[tracing::instrument(skip_all, fields(task_id = %request.get_ref().task_id))]
+    async fn deny_task(&self, request: Request<pb::DenyTaskRequest>) -> Result<Response<pb::DenyTaskResponse>, Status> {
+        let caller = Caller::of(&request)?;
+        work::deny(self, &caller, request.into_inner()).await
+    }
+
+    #[tracing::instrument(skip_all, fields(task_id = %request.get_ref().task_id))]
+    async fn return_for_supplement(
+        &self,
+        request: Request<pb::ReturnForSupplementRequest>,
+    ) -> Result<Response<pb::ReturnForSupplementResponse>, Status> {
+        let caller = Caller::of(&request)?;
+        work::return_for_supplement(self, &caller, request.into_inner()).await
+    }
+
+    #[tracing::instrument(skip_all, fields(task_id = %request.get_ref().task_id))]
+    async fn resume_task(
+        &self,
+        request: Request<pb::ResumeTaskRequest>,
+    ) -> Result<Response<pb::ResumeTaskResponse>, Status> {
+        let caller = Caller::of(&request)?;
+        work::resume(self, &caller, request.into_inner()).await
+    }
+
+    #[tracing::instrument(skip_all, fields(task_id = %request.get_ref().task_id))]
+    async fn transfer_task(
+        &self,
+        request: Request<pb::TransferTaskRequest>,
+    ) -> Result<Response<pb::TransferTaskResponse>, Status> {
+        let caller = Caller::of(&request)?;
+        work::transfer(self, &caller, request.into_inner()).await
+    }
+
+    #[tracing::instrument(skip_all, fields(task_id = %request.get_ref().task_id))]
+    async fn cancel_task(
+        &self,
+        request: Request<pb::CancelTaskRequest>,
+    ) -> Result<Response<pb::CancelTaskResponse>, Status> {
+        let caller = Caller::of(&request)?;
+        work::cancel(self, &caller, request.into_inner()).await
+    }
+
+    #[tracing::instrument(skip_all, fields(task_id = %request.get_ref().task_id))]
+    async fn record_post_check(
+        &self,
+        request: Request<pb::RecordPostCheckRequest>,
+    ) -> Result<Response<pb::RecordPostCheckResponse>, Status> {
+        let caller = Caller::of(&request)?;
+        work::record_post_check(self, &caller, request.into_inner()).await
+    }
+
+    async fn list_case_tasks(
+        &self,
+        request: Request<pb::ListCaseTasksRequest>,
+    ) -> Result<Response<pb::ListCaseTasksResponse>, Status> {
+        let caller = Caller::of(&request)?;
+        queries::list_case_tasks(&self.tasks, &caller, request.into_inner()).await.map(Response::new)
+    }
+}

@@ -1,0 +1,165 @@
+//! The reads: a department's inbox (filtered, most urgent first, paged),
+//! one task, and every task of a case. Working days used are counted at read
+//! time from each open task's clock.
+
+use prost::Message as _;
+use tonic::Status;
+use yiciban_calendar::CaseClock;
+use yiciban_domain::tasks::{FieldViolation, TaskStatus};
+use yiciban_platform::status::internal;
+use yiciban_platform::{Caller, Role};
+use yiciban_proto::convert::intake::date_from_pb;
+use yiciban_proto::convert::tasks::{task_state_from_pb, warning_from_pb};
+use yiciban_proto::tasks::v1 as pb;
+
+use super::access::may_read;
+use super::uuid_field;
+use crate::Tasks;
+use crate::commands::{self, warning_rank};
+use crate::deadlines::working_days_used;
+use crate::repo::{self, InboxFilter, StoredTask};
+
+/// Page size when none is asked.
+const DEFAULT_PAGE: u32 = 50;
+/// Largest page.
+const MAX_PAGE: u32 = 500;
+
+const OPEN_STATES: [TaskStatus; 3] = [TaskStatus::Pending, TaskStatus::InProgress, TaskStatus::WaitingForSupplement];
+
+fn to_message(tasks: &Tasks, stored: StoredTask) -> Result<pb::Task, Status> {
+    let mut task = pb::Task::decode(stored.task.as_slice()).map_err(|e| internal("reading an indexed task", &e))?;
+    if stored.open {
+        let clock: Option<CaseClock> =
+            serde_json::from_value(stored.clock).map_err(|e| internal("reading a task's clock", &e))?;
+        if let Some(clock) = clock {
+            task.working_days_used = working_days_used(&clock, tasks.clock.now(), &tasks.calendar);
+        }
+    }
+    Ok(task)
+}
+
+/// ListInbox.
+pub async fn list_inbox(
+    tasks: &Tasks,
+    caller: &Caller,
+    req: pb::ListInboxRequest,
+) -> Result<pb::ListInboxResponse, Status> {
+    caller.require(
+        &[Role::Agent, Role::Officer, Role::Supervisor, Role::Clerk, Role::Admin, Role::Service],
+        "read department inboxes",
+    )?;
+    let mut v = Vec::new();
+    let asked = req.department.trim();
+    let department = match (caller.role, caller.department.as_deref()) {
+        (Role::Agent, Some(own)) if asked.is_empty() || asked == own => own.to_owned(),
+        (Role::Agent, own) => {
+            return Err(Status::permission_denied(format!(
+                "an agent of {:?} reads only its own department's inbox, not {asked:?}",
+                own.unwrap_or_default()
+            )));
+        }
+        _ if asked.is_empty() => {
+            v.push(FieldViolation::new("department", "须指明部门代码"));
+            String::new()
+        }
+        _ => asked.to_owned(),
+    };
+    let mut states = Vec::new();
+    for (i, s) in req.states.iter().enumerate() {
+        match task_state_from_pb(*s) {
+            Some(state) => states.push(state.as_str().to_owned()),
+            None => v.push(FieldViolation::new(format!("states[{i}]"), "不是有效的环节状态")),
+        }
+    }
+    if states.is_empty() {
+        states = OPEN_STATES.iter().map(|s| s.as_str().to_owned()).collect();
+    }
+    let due_before = match &req.due_before {
+        None => None,
+        Some(d) => {
+            let parsed = date_from_pb(d);
+            if parsed.is_none() {
+                v.push(FieldViolation::new("due_before", "不是有效的日期"));
+            }
+            parsed
+        }
+    };
+    let min_warning = match req.min_warning {
+        0 => 0,
+        w => match warning_from_pb(w) {
+            Some(level) => warning_rank(Some(level)),
+            None => {
+                v.push(FieldViolation::new("min_warning", "不是有效的预警等级"));
+                0
+            }
+        },
+    };
+    if req.page_size > MAX_PAGE {
+        v.push(FieldViolation::new("page_size", format!("每页最多{MAX_PAGE}条")));
+    }
+    let offset: i64 = if req.page_token.is_empty() {
+        0
+    } else {
+        req.page_token.parse().unwrap_or_else(|_| {
+            v.push(FieldViolation::new("page_token", "须为上一页返回的 next_page_token"));
+            0
+        })
+    };
+    if !v.is_empty() {
+        return Err(commands::refuse(v));
+    }
+    let size = if req.page_size == 0 { DEFAULT_PAGE } else { req.page_size };
+    let filter = InboxFilter {
+        department,
+        states,
+        due_before,
+        package_id: Some(req.package_id.trim().to_owned()).filter(|p| !p.is_empty()),
+        assignee: Some(req.assignee.trim().to_owned()).filter(|a| !a.is_empty()),
+        min_warning,
+    };
+    let (rows, total) = repo::inbox(tasks.store.pool(), tasks.schema(), &filter, offset, i64::from(size))
+        .await
+        .map_err(|e| internal("reading the inbox", &e))?;
+    let next = offset + rows.len() as i64;
+    let tasks_pb = rows.into_iter().map(|r| to_message(tasks, r)).collect::<Result<Vec<_>, _>>()?;
+    Ok(pb::ListInboxResponse {
+        tasks: tasks_pb,
+        next_page_token: if next < total { next.to_string() } else { String::new() },
+        total_count: u32::try_from(total).unwrap_or(u32::MAX),
+    })
+}
+
+/// GetTask.
+pub async fn get_task(tasks: &Tasks, caller: &Caller, req: pb::GetTaskRequest) -> Result<pb::GetTaskResponse, Status> {
+    let task_id = uuid_field("task_id", &req.task_id)?;
+    let loaded = commands::load_existing(tasks, task_id).await?;
+    may_read(caller, &loaded.task)?;
+    Ok(pb::GetTaskResponse {
+        task: Some(commands::task_message(tasks, loaded.case_id, &loaded.task, tasks.clock.now())),
+    })
+}
+
+/// ListCaseTasks: every task of the case; an agent sees its department's,
+/// or all when its department leads the case.
+pub async fn list_case_tasks(
+    tasks: &Tasks,
+    caller: &Caller,
+    req: pb::ListCaseTasksRequest,
+) -> Result<pb::ListCaseTasksResponse, Status> {
+    let case_id = uuid_field("case_id", &req.case_id)?;
+    let only = match caller.role {
+        Role::Applicant => return Err(Status::permission_denied("applicants follow their case at intake")),
+        Role::Agent => {
+            let own = caller.department.clone().unwrap_or_default();
+            let lead = repo::case_lead_department(tasks.store.pool(), tasks.schema(), case_id)
+                .await
+                .map_err(|e| internal("reading the case's tasks", &e))?;
+            if lead.as_deref() == Some(own.as_str()) { None } else { Some(own) }
+        }
+        _ => None,
+    };
+    let rows = repo::case_tasks(tasks.store.pool(), tasks.schema(), case_id, only.as_deref())
+        .await
+        .map_err(|e| internal("reading the case's tasks", &e))?;
+    Ok(pb::ListCaseTasksResponse { tasks: rows.into_iter().map(|r| to_message(tasks, r)).collect::<Result<_, _>>()? })
+}

@@ -1,0 +1,124 @@
+//! The tasks → routing process manager: a durable JetStream consumer of the
+//! task service's own events that reports every outcome routing plans by
+//! (approved, denied, returned for supplement, resumed, revoked) with
+//! `RoutingService.RecordTaskOutcome`. The idempotency key is derived from
+//! the event id, so a redelivery after a crash at any point records nothing
+//! twice; routing also ignores an outcome it already holds.
+
+use async_trait::async_trait;
+use prost::Message;
+use sqlx::PgConnection;
+use tonic::Code;
+use tonic::codegen::InterceptedService;
+use tonic::transport::Channel;
+use yiciban_eventstore::{Handler, HandlerError};
+use yiciban_platform::grpc::ClientAuth;
+use yiciban_proto::events::v1::{self as ev, EventEnvelope};
+use yiciban_proto::routing::v1::{self as routing, routing_service_client::RoutingServiceClient};
+
+/// The routing client as the task service uses it.
+pub type RoutingClient = RoutingServiceClient<InterceptedService<Channel, ClientAuth>>;
+
+/// Durable consumer name of this process manager.
+pub const CONSUMER: &str = "tasks-to-routing";
+
+/// Reports task outcomes to routing.
+#[derive(Debug, Clone)]
+pub struct Reporter {
+    routing: RoutingClient,
+}
+
+impl Reporter {
+    pub fn new(routing: RoutingClient) -> Self {
+        Reporter { routing }
+    }
+}
+
+fn decode<M: Message + Default>(envelope: &EventEnvelope) -> Result<M, HandlerError> {
+    M::decode(envelope.payload.as_slice())
+        .map_err(|e| HandlerError::poison(format!("{} is not a valid payload: {e}", envelope.event_type)))
+}
+
+/// The routing request reporting `envelope`, or `None` for events routing
+/// does not plan by (claims, transfers, warnings, cancellations it caused…).
+pub fn outcome_request(envelope: &EventEnvelope) -> Result<Option<routing::RecordTaskOutcomeRequest>, HandlerError> {
+    use routing::TaskOutcome as O;
+    let mut request = routing::RecordTaskOutcomeRequest {
+        idempotency_key: format!("outcome-{}", envelope.event_id),
+        case_id: envelope.case_id.clone(),
+        source_event_id: envelope.event_id.clone(),
+        ..Default::default()
+    };
+    match envelope.event_type.as_str() {
+        "TaskApproved" => {
+            let e: ev::TaskApproved = decode(envelope)?;
+            request.task_id = e.task_id;
+            request.set_outcome(O::Approved);
+            request.result = e.result;
+        }
+        "TaskDenied" => {
+            let e: ev::TaskDenied = decode(envelope)?;
+            request.task_id = e.task_id;
+            request.set_outcome(O::Denied);
+            request.reason = e.reason;
+            request.legal_basis = e.legal_basis;
+        }
+        "TaskReturnedForSupplement" => {
+            let e: ev::TaskReturnedForSupplement = decode(envelope)?;
+            request.task_id = e.task_id;
+            request.set_outcome(O::ReturnedForSupplement);
+            request.supplement_request_id = e.supplement_request_id;
+            request.missing = e
+                .items
+                .into_iter()
+                .map(|i| if i.material_id.is_empty() { i.field_path } else { i.material_id })
+                .filter(|m| !m.is_empty())
+                .collect();
+            if request.missing.is_empty() {
+                // A return itemised by requirement text only: name the request.
+                request.missing.push(format!("supplement:{}", request.supplement_request_id));
+            }
+        }
+        "TaskResumed" => {
+            let e: ev::TaskResumed = decode(envelope)?;
+            request.task_id = e.task_id;
+            request.set_outcome(O::Resumed);
+            request.supplement_request_id = e.supplement_request_id;
+        }
+        "ApprovalRevoked" => {
+            let e: ev::ApprovalRevoked = decode(envelope)?;
+            request.task_id = e.task_id;
+            request.set_outcome(O::Revoked);
+            request.reason = e.reason;
+            request.legal_basis = e.legal_basis;
+        }
+        _ => return Ok(None),
+    }
+    Ok(Some(request))
+}
+
+#[async_trait]
+impl Handler for Reporter {
+    async fn apply(&self, _conn: &mut PgConnection, envelope: &EventEnvelope) -> Result<(), HandlerError> {
+        let Some(request) = outcome_request(envelope)? else { return Ok(()) };
+        let task_id = request.task_id.clone();
+        match self.routing.clone().record_task_outcome(request).await {
+            Ok(_) => Ok(()),
+            // The case was decided or ended meanwhile (a task approved while
+            // a denial was confirmed): the plan no longer takes outcomes.
+            Err(s) if s.code() == Code::FailedPrecondition => {
+                tracing::warn!(%task_id, reason = s.message(), "outcome not taken by routing");
+                Ok(())
+            }
+            Err(s) => {
+                let message = format!("reporting task {task_id}: {:?} {}", s.code(), s.message());
+                match s.code() {
+                    Code::InvalidArgument | Code::PermissionDenied | Code::Unauthenticated => {
+                        Err(HandlerError::poison(message))
+                    }
+                    _ => Err(HandlerError::retry(message)),
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,140 @@
+//! The SLA watcher: a durable timer per task (its yellow and red instants,
+//! kept in the transaction of every append, NULL while the clock is stopped
+//! or the level was raised) and a sweep that raises every warning due, yellow
+//! before red, through the same command path as the RPCs. Each warning's
+//! idempotency key is `warn-<task>-<level>` and the aggregate records a level
+//! only once, so sweeps that overlap, repeat or catch up after a restart
+//! raise each warning exactly once.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+use yiciban_domain::tasks::{Command, Warn, WarningLevel};
+use yiciban_eventstore::request_fingerprint;
+use yiciban_proto::common::v1 as common;
+use yiciban_proto::tasks::v1 as pb;
+
+use crate::Tasks;
+use crate::commands::{Executed, Run, Target, execute, load};
+use crate::deadlines::{overdue_days, working_days_used};
+use crate::repo;
+
+/// The subject recorded on warnings.
+pub const WATCHER: &str = "tasks-sla-watcher";
+
+/// Tasks looked at per sweep round.
+const BATCH: i64 = 200;
+
+/// Rounds of [`BATCH`] tasks per sweep at most.
+const MAX_ROUNDS: usize = 50;
+
+/// What one sweep raised.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SweepReport {
+    /// Yellow warnings raised now.
+    pub yellow: usize,
+    /// Red warnings (with escalation) raised now.
+    pub red: usize,
+}
+
+/// Sweeps at start (catching up after a restart) and then every `every`,
+/// until `shutdown`.
+pub async fn run(tasks: Arc<Tasks>, every: Duration, shutdown: CancellationToken) {
+    loop {
+        match sweep_once(&tasks, tasks.clock.now()).await {
+            Ok(SweepReport { yellow: 0, red: 0 }) => {}
+            Ok(r) => tracing::info!(yellow = r.yellow, red = r.red, "task warnings raised"),
+            Err(e) => tracing::warn!(error = %format!("{e:#}"), "SLA sweep failed; will retry"),
+        }
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(every) => {}
+        }
+    }
+}
+
+/// Raises every warning due at `now`: for each task, yellow before red.
+pub async fn sweep_once(tasks: &Tasks, now: DateTime<Utc>) -> anyhow::Result<SweepReport> {
+    let mut report = SweepReport::default();
+    // Bounded, so a timer that keeps losing a race cannot hold the sweep.
+    for _ in 0..MAX_ROUNDS {
+        let due = repo::due_timers(tasks.store.pool(), tasks.schema(), now, BATCH).await?;
+        let round = due.len();
+        for timer in due {
+            if timer.yellow && raise(tasks, timer.task_id, timer.case_id, WarningLevel::Yellow, now).await? {
+                report.yellow += 1;
+            }
+            if timer.red && raise(tasks, timer.task_id, timer.case_id, WarningLevel::Red, now).await? {
+                report.red += 1;
+            }
+        }
+        // Every timer looked at is cleared or moved past `now`.
+        if round < BATCH as usize {
+            break;
+        }
+    }
+    Ok(report)
+}
+
+/// Raises one warning; `false` when it was raised before or no longer
+/// applies (the task closed or its clock stopped meanwhile).
+async fn raise(
+    tasks: &Tasks,
+    task_id: Uuid,
+    case_id: Uuid,
+    level: WarningLevel,
+    now: DateTime<Utc>,
+) -> anyhow::Result<bool> {
+    let name = match level {
+        WarningLevel::Yellow => "yellow",
+        WarningLevel::Red => "red",
+    };
+    let key = format!("warn-{task_id}-{name}");
+    let officer_id = if level == WarningLevel::Red { tasks.officers.officer_of(case_id).await } else { String::new() };
+    let actor =
+        common::Actor { subject: WATCHER.into(), role: common::Role::Service as i32, department: String::new() };
+    let run = Run {
+        target: Target::Existing(task_id),
+        expected: 0,
+        actor: &actor,
+        idempotency: Some((key.clone(), request_fingerprint(key.as_bytes()))),
+    };
+    let calendar = tasks.calendar.clone();
+    let result = execute(
+        tasks,
+        run,
+        |loaded| {
+            let limit = loaded.task.created.as_ref().map_or(0, |c| c.promised_working_days);
+            let (used, overdue) = loaded
+                .task
+                .clock
+                .as_ref()
+                .map(|c| (working_days_used(c, now, &calendar), overdue_days(c, limit, now, &calendar)))
+                .unwrap_or_default();
+            Ok(Command::Warn(Warn { level, working_days_used: used, overdue_working_days: overdue, officer_id }))
+        },
+        // The recorded answer: the version after the warning, 0 = nothing new.
+        |task, events| pb::ClaimTaskResponse { version: if events.is_empty() { 0 } else { task.version } },
+    )
+    .await;
+    match result {
+        Ok(Executed::Done(r)) => Ok(r.version != 0),
+        Ok(Executed::Replayed(_)) => Ok(false),
+        Err(s)
+            if matches!(s.code(), tonic::Code::FailedPrecondition | tonic::Code::Aborted | tonic::Code::NotFound) =>
+        {
+            tracing::info!(%task_id, level = name, reason = s.message(), "warning not raised");
+            // The timer must not stay due: rewrite it from the task as it is.
+            if let Some(loaded) = load(tasks, task_id).await.map_err(|s| anyhow::anyhow!("{}", s.message()))? {
+                crate::commands::refresh_timers(tasks, task_id, &loaded)
+                    .await
+                    .map_err(|s| anyhow::anyhow!("{}", s.message()))?;
+            }
+            Ok(false)
+        }
+        Err(s) => Err(anyhow::anyhow!("raising the {name} warning of task {task_id}: {}", s.message())),
+    }
+}

@@ -20,6 +20,11 @@ pub struct IntakeConfig {
     pub officers: Vec<(String, String)>,
     /// `YICIBAN_EXPIRY_SCAN`: how often expired deficiencies are looked for.
     pub expiry_scan: std::time::Duration,
+    /// `YICIBAN_ROUTING_URL`: the routing service, which plans accepted cases.
+    pub routing_url: String,
+    /// `YICIBAN_TASKS_URL`: the department-task service (supplement requests
+    /// are looked up there, supplemented tasks resumed).
+    pub tasks_url: String,
 }
 
 impl IntakeConfig {
@@ -48,6 +53,8 @@ impl IntakeConfig {
             deficiency_days: var(src, "YICIBAN_DEFICIENCY_DAYS", 5)?,
             officers,
             expiry_scan: duration(src, "YICIBAN_EXPIRY_SCAN", std::time::Duration::from_secs(60))?,
+            routing_url: var(src, "YICIBAN_ROUTING_URL", "http://127.0.0.1:50052".to_owned())?,
+            tasks_url: var(src, "YICIBAN_TASKS_URL", "http://127.0.0.1:50053".to_owned())?,
         })
     }
 

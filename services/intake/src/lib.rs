@@ -8,6 +8,7 @@
 pub mod config;
 pub mod expiry;
 pub mod grpc;
+pub mod handoff;
 pub mod repo;
 pub mod schema;
 
@@ -19,10 +20,15 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use yiciban_calendar::WorkingCalendar;
 use yiciban_domain::catalog::Catalog;
-use yiciban_eventstore::{EVENT_STORE, EventStore, Relay, RelaySettings, Subjects, migrate};
+use yiciban_eventstore::{
+    Consumer, ConsumerSettings, EVENT_STORE, EventStore, Relay, RelaySettings, StoreGaps, Subjects, migrate,
+};
+use yiciban_platform::grpc::{ClientAuth, lazy_channel};
 use yiciban_platform::{Authenticator, Clock};
 use yiciban_proto::catalog::v1::catalog_service_server::CatalogServiceServer;
 use yiciban_proto::intake::v1::intake_service_server::IntakeServiceServer;
+use yiciban_proto::routing::v1::routing_service_client::RoutingServiceClient;
+use yiciban_proto::tasks::v1::task_service_client::TaskServiceClient;
 
 pub use config::IntakeConfig;
 
@@ -35,6 +41,8 @@ pub struct Intake {
     pub clock: Arc<dyn Clock>,
     pub max_material_bytes: u64,
     pub deficiency_days: u32,
+    /// The department-task service, asked about open supplement requests.
+    pub tasks: handoff::TasksClient,
 }
 
 impl Intake {
@@ -48,6 +56,7 @@ pub struct App {
     listener: TcpListener,
     intake: Arc<Intake>,
     relay: Relay,
+    handoff: Consumer<handoff::Handoff>,
     auth: Authenticator,
     expiry_scan: std::time::Duration,
 }
@@ -74,14 +83,38 @@ pub async fn build_with(
 ) -> anyhow::Result<App> {
     migrate(&pool, &config.schema, &[EVENT_STORE, schema::INTAKE]).await.context("migrating the intake schema")?;
     repo::seed_officers(&pool, &config.schema, &config.officers).await.context("seeding the officers")?;
-    let store = EventStore::new(pool, &config.schema, "intake")?;
+    let store = EventStore::new(pool.clone(), &config.schema, "intake")?;
     let subjects = Subjects::new(&config.common.nats_prefix).map_err(anyhow::Error::msg)?;
     let relay = Relay::new(
         store.clone(),
-        js,
-        subjects,
+        js.clone(),
+        subjects.clone(),
         RelaySettings { stream: config.common.stream_settings(), ..Default::default() },
     );
+    relay.ensure_stream().await.context("creating the case-event stream")?;
+    let auth = Authenticator::new(&config.common.jwt_secret);
+    let tasks = TaskServiceClient::with_interceptor(
+        lazy_channel(&config.tasks_url)?,
+        ClientAuth::service(auth.clone(), "intake"),
+    );
+    let routing = RoutingServiceClient::with_interceptor(
+        lazy_channel(&config.routing_url)?,
+        ClientAuth::service(auth.clone(), "intake"),
+    );
+    let handoff = Consumer::new(
+        ConsumerSettings {
+            name: handoff::CONSUMER.into(),
+            stream: subjects.stream_name(),
+            filter_subject: subjects.source_events("intake"),
+            concurrency: 16,
+            ack_wait: std::time::Duration::from_secs(10),
+        },
+        pool.clone(),
+        &config.schema,
+        js,
+        Arc::new(handoff::Handoff::new(routing, tasks.clone())),
+        Arc::new(StoreGaps::new([store.clone()])),
+    )?;
     let catalog = Catalog::seed().context("loading the seed catalog")?;
     let listener = TcpListener::bind(config.common.grpc_addr)
         .await
@@ -95,9 +128,11 @@ pub async fn build_with(
             clock,
             max_material_bytes: config.max_material_bytes,
             deficiency_days: config.deficiency_days,
+            tasks,
         }),
         relay,
-        auth: Authenticator::new(&config.common.jwt_secret),
+        handoff,
+        auth,
         expiry_scan: config.expiry_scan,
     })
 }
@@ -112,7 +147,8 @@ impl App {
         self.intake.clone()
     }
 
-    /// Serves gRPC, runs the relay and the deficiency-expiry sweep until
+    /// Serves gRPC, runs the relay, the intake → routing process manager and
+    /// the deficiency-expiry sweep until
     /// `shutdown`, then drains.
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let (health, health_service, reflection) = yiciban_platform::grpc::standard_services()?;
@@ -137,11 +173,13 @@ impl App {
             .add_service(catalog_api);
         let relay = tokio::spawn(self.relay.clone().run(shutdown.clone()));
         let expiry = tokio::spawn(expiry::run(self.intake.clone(), self.expiry_scan, shutdown.clone()));
+        let handoff = tokio::spawn(self.handoff.run(shutdown.clone()));
         tracing::info!(addr = %self.listener.local_addr()?, "intake serving");
         yiciban_platform::grpc::serve(router, self.listener, shutdown.clone()).await?;
         shutdown.cancel();
         relay.await?.context("outbox relay")?;
         expiry.await?;
+        handoff.await?.context("intake → routing process manager")?;
         Ok(())
     }
 }

@@ -74,31 +74,14 @@ pub async fn load(intake: &Intake, case_id: Uuid) -> Result<State, Status> {
     Ok(state)
 }
 
-/// The idempotency key of a request, checked and fingerprinted. The caller's
-/// subject is part of the fingerprint: one key cannot replay someone else's
-/// request.
+/// See [`yiciban_platform::idempotency::key_and_fingerprint`].
 pub fn idempotency<M: Message>(key: &str, request: &M, subject: &str) -> Result<(String, String), Status> {
-    let key = key.trim();
-    if key.is_empty() || key.len() > 200 {
-        return Err(invalid_argument(
-            "idempotency_key is required",
-            &[FieldViolation {
-                field: "idempotency_key".into(),
-                description: "give every new request a fresh key of 1 to 200 characters (a UUID is fine) and reuse it only to retry the same request".into(),
-            }],
-        ));
-    }
-    let mut bytes = request.encode_to_vec();
-    bytes.extend_from_slice(subject.as_bytes());
-    Ok((key.to_owned(), request_fingerprint(&bytes)))
+    yiciban_platform::idempotency::key_and_fingerprint(key, request, subject)
 }
 
 /// Returns the stored response of a replayed request, if this is one.
 pub async fn replayed<R: Message + Default>(intake: &Intake, key: &str, hash: &str) -> Result<Option<R>, Status> {
-    match intake.store.lookup_idempotency(key, hash).await.map_err(from_store)? {
-        None => Ok(None),
-        Some(bytes) => R::decode(bytes.as_slice()).map(Some).map_err(|e| internal("reading a stored response", &e)),
-    }
+    yiciban_platform::idempotency::replayed(&intake.store, key, hash).await
 }
 
 /// The index row that mirrors `state`.

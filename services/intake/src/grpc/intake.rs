@@ -239,10 +239,15 @@ impl IntakeService for IntakeApi {
             return Err(commands::refuse(None, missing_content));
         }
         let channel = if caller.role == Role::Applicant { common::Channel::Online } else { common::Channel::Window };
+        let request_id = req.supplement_request_id.trim();
+        let supplement_request = if request_id.is_empty() {
+            None
+        } else {
+            Some(crate::handoff::open_supplement_request(&self.intake.tasks, &req.case_id, request_id).await?)
+        };
         let command = Command::SupplementMaterials(SupplementMaterials {
             materials: req.materials.iter().map(convert::material_input_from_pb).collect(),
-            // Supplement requests of department tasks arrive with routing.
-            supplement_request: None,
+            supplement_request,
             now: self.intake.clock.now(),
             max_material_bytes: self.intake.max_material_bytes,
         });

@@ -42,6 +42,9 @@ pub async fn spawn_app() -> TestApp {
     env.insert("YICIBAN_JWT_SECRET".to_owned(), "test-secret".to_owned());
     env.insert("YICIBAN_MAX_MATERIAL_BYTES".to_owned(), "1048576".to_owned());
     env.insert("YICIBAN_EXPIRY_SCAN".to_owned(), "1h".to_owned());
+    // No routing or task service in these tests: hand-offs wait (port 9 refuses).
+    env.insert("YICIBAN_ROUTING_URL".to_owned(), "http://127.0.0.1:9".to_owned());
+    env.insert("YICIBAN_TASKS_URL".to_owned(), "http://127.0.0.1:9".to_owned());
     let config = IntakeConfig::from_source(&env).expect("config");
     let auth = Authenticator::new(&config.common.jwt_secret);
     let app = yiciban_intake::build_with(config, Arc::new(clock.clone()), db.pool.clone(), nats.js.clone())

@@ -1,6 +1,7 @@
-//! Where casectl connects and as whom: `--server`, and either `--token`
-//! (`YICIBAN_TOKEN`) or, for local use, a token minted on the spot for
-//! `--as role[:login[:department]]` with the development key.
+//! Where casectl connects and as whom: `--server` (intake), `--tasks-addr`,
+//! `--routing-addr`, and either `--token` (`YICIBAN_TOKEN`) or, for local
+//! use, a token minted on the spot for `--as role[:login[:department]]` with
+//! the development key. Also the one place gRPC errors become messages.
 
 use std::time::Duration;
 
@@ -13,10 +14,17 @@ use yiciban_platform::grpc::ClientAuth;
 use yiciban_platform::{Authenticator, Role};
 
 #[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Connection")]
 pub struct Connection {
     /// gRPC address of the intake service.
     #[arg(long, global = true, env = "YICIBAN_INTAKE", default_value = "http://127.0.0.1:50051")]
     pub server: String,
+    /// gRPC address of the department-task service.
+    #[arg(long, global = true, env = "YICIBAN_TASKS_ADDR", default_value = "http://127.0.0.1:50053")]
+    pub tasks_addr: String,
+    /// gRPC address of the routing service.
+    #[arg(long, global = true, env = "YICIBAN_ROUTING_ADDR", default_value = "http://127.0.0.1:50052")]
+    pub routing_addr: String,
     /// Bearer token; when absent one is minted for --as.
     #[arg(long, global = true, env = "YICIBAN_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
@@ -49,17 +57,80 @@ impl Connection {
         )?)
     }
 
-    /// A channel to the server with the token on every call.
-    pub async fn channel(&self) -> anyhow::Result<InterceptedService<Channel, ClientAuth>> {
+    /// The staff login the calls are made as: the `--as` login, or the
+    /// subject of `--token` (read, not verified: the server verifies).
+    pub fn login(&self) -> anyhow::Result<String> {
+        match &self.token {
+            Some(token) => subject_of(token).context("cannot read the login from --token; name it with --assignee"),
+            None => {
+                let mut parts = self.act_as.split(':');
+                let role = parts.next().unwrap_or("clerk");
+                Ok(parts.next().map(str::to_owned).unwrap_or_else(|| format!("{role}-local")))
+            }
+        }
+    }
+
+    /// A channel to the intake service with the token on every call.
+    pub async fn channel(&self) -> anyhow::Result<AuthChannel> {
+        self.channel_to(&self.server, "--server").await
+    }
+
+    /// A channel to the department-task service.
+    pub async fn tasks_channel(&self) -> anyhow::Result<AuthChannel> {
+        self.channel_to(&self.tasks_addr, "--tasks-addr").await
+    }
+
+    /// A channel to the routing service.
+    pub async fn routing_channel(&self) -> anyhow::Result<AuthChannel> {
+        self.channel_to(&self.routing_addr, "--routing-addr").await
+    }
+
+    /// A channel to `address` (given by `flag`) carrying the bearer token and
+    /// the trace context on every call.
+    async fn channel_to(&self, address: &str, flag: &str) -> anyhow::Result<AuthChannel> {
         let token = self.token()?;
-        let channel = Channel::from_shared(self.server.clone())
-            .context("--server is not a URL")?
+        let channel = Channel::from_shared(address.to_owned())
+            .with_context(|| format!("{flag} {address:?} is not a URL"))?
             .connect_timeout(Duration::from_secs(5))
             .connect()
             .await
-            .with_context(|| format!("cannot reach {}; is `make run` running?", self.server))?;
+            .with_context(|| format!("cannot reach {address}; is `make run` running?"))?;
         Ok(InterceptedService::new(channel, ClientAuth::new(Some(&token))))
     }
+}
+
+/// A channel whose calls carry the bearer token and trace context.
+pub type AuthChannel = InterceptedService<Channel, ClientAuth>;
+
+/// The `sub` claim of a JWT, read without verifying the signature.
+fn subject_of(token: &str) -> Option<String> {
+    let payload = base64url_decode(token.split('.').nth(1)?)?;
+    let claims: serde_json::Value = serde_json::from_slice(&payload).ok()?;
+    claims.get("sub")?.as_str().map(str::to_owned)
+}
+
+/// Decodes unpadded (or padded) base64url, as JWT segments are written.
+fn base64url_decode(text: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(text.len() * 3 / 4);
+    let (mut buffer, mut bits) = (0u32, 0u32);
+    for c in text.trim_end_matches('=').bytes() {
+        let value = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'-' | b'+' => 62,
+            b'_' | b'/' => 63,
+            _ => return None,
+        };
+        buffer = (buffer << 6) | u32::from(value);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((buffer >> bits) as u8);
+            buffer &= (1 << bits) - 1;
+        }
+    }
+    Some(out)
 }
 
 #[derive(Debug, Subcommand)]
@@ -70,7 +141,7 @@ pub enum TokenCommand {
         #[arg(long)]
         role: Role,
         /// Staff login, service name or applicant account.
-        #[arg(long)]
+        #[arg(long, visible_alias = "subject")]
         sub: String,
         /// Department code (required for agents), e.g. samr.
         #[arg(long)]
@@ -108,4 +179,103 @@ pub fn explain(status: tonic::Status) -> anyhow::Error {
         text.push_str(&format!("\n  - {}: {}", v.field, v.description));
     }
     anyhow::anyhow!(text)
+}
+
+/// The options every command (as opposed to a query) takes.
+#[derive(Debug, Clone, Args)]
+pub struct CommandOptions {
+    /// Idempotency key; default a fresh UUID. Repeat a printed key to retry safely.
+    #[arg(long, value_name = "KEY")]
+    pub idempotency_key: Option<String>,
+    /// The stream version last seen (ABORTED if it moved on); 0 = don't check.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub expected_version: u64,
+}
+
+impl CommandOptions {
+    /// The key given, or a fresh UUID.
+    pub fn key(&self) -> String {
+        self.idempotency_key.clone().unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
+    }
+}
+
+/// [`explain`] for a command sent with `key`: when the outcome is unknown
+/// (the call may or may not have been recorded), says how to retry safely.
+pub fn explain_command(status: tonic::Status, key: &str) -> anyhow::Error {
+    use tonic::Code;
+    let unknown = matches!(
+        status.code(),
+        Code::Unavailable | Code::DeadlineExceeded | Code::Unknown | Code::Cancelled | Code::Internal
+    );
+    let error = explain(status);
+    if unknown { error.context(format!("outcome unknown; retry safely with --idempotency-key {key}")) } else { error }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn connection(token: Option<&str>, act_as: &str) -> Connection {
+        Connection {
+            server: String::new(),
+            tasks_addr: String::new(),
+            routing_addr: String::new(),
+            token: token.map(str::to_owned),
+            act_as: act_as.into(),
+            secret: yiciban_platform::config::DEV_JWT_SECRET.into(),
+        }
+    }
+
+    #[test]
+    fn the_login_is_the_one_named_in_as() {
+        assert_eq!(connection(None, "agent:agent-samr-1:samr").login().unwrap(), "agent-samr-1");
+        assert_eq!(connection(None, "officer").login().unwrap(), "officer-local");
+    }
+
+    #[test]
+    fn the_login_of_a_given_token_is_its_subject() {
+        let token = Authenticator::new(&SecretString::from("another key"))
+            .mint("agent-samr-7", Role::Agent, Some("samr"), None, Duration::from_secs(60))
+            .unwrap();
+        assert_eq!(connection(Some(&token), "clerk").login().unwrap(), "agent-samr-7");
+        assert!(connection(Some("not-a-token"), "clerk").login().is_err());
+    }
+
+    #[test]
+    fn base64url_decodes_with_and_without_padding() {
+        assert_eq!(base64url_decode("eyJzdWIiOiJhIn0").unwrap(), br#"{"sub":"a"}"#);
+        assert_eq!(base64url_decode("YQ==").unwrap(), b"a");
+        assert_eq!(base64url_decode("_-8").unwrap(), [0xff, 0xef]);
+        assert!(base64url_decode("a b").is_none());
+    }
+
+    #[test]
+    fn an_agent_token_is_minted_with_its_department_under_subject() {
+        #[derive(clap::Parser)]
+        struct T {
+            #[command(subcommand)]
+            c: TokenCommand,
+        }
+        let t = <T as clap::Parser>::try_parse_from([
+            "t",
+            "mint",
+            "--role",
+            "agent",
+            "--department",
+            "samr",
+            "--subject",
+            "agent-samr-1",
+        ])
+        .unwrap();
+        let TokenCommand::Mint { role, sub, department, .. } = t.c;
+        assert_eq!((role, sub.as_str(), department.as_deref()), (Role::Agent, "agent-samr-1", Some("samr")));
+    }
+
+    #[test]
+    fn an_unknown_outcome_names_the_key_to_retry_with() {
+        let e = explain_command(tonic::Status::unavailable("connection reset"), "k-1");
+        assert!(format!("{e:#}").contains("--idempotency-key k-1"), "{e:#}");
+        let e = explain_command(tonic::Status::failed_precondition("not claimed"), "k-1");
+        assert_eq!(format!("{e:#}"), "FailedPrecondition: not claimed");
+    }
 }

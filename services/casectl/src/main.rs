@@ -1,11 +1,15 @@
 #![forbid(unsafe_code)]
 //! `casectl`, the staff's command-line client of yiciban: tokens for local
 //! use, the catalog's guides and forms, submitting an application at the
-//! window and looking a case up.
+//! window and looking a case up, the departments' task inbox and commands,
+//! and a case's routing plan.
 
 mod catalog;
 mod connect;
 mod intake;
+mod routing;
+mod tasks;
+mod text;
 
 use clap::{Parser, Subcommand};
 
@@ -15,11 +19,11 @@ pub struct Cli {
     #[command(flatten)]
     pub connection: connect::Connection,
     #[command(subcommand)]
-    command: Command,
+    pub(crate) command: Command,
 }
 
 #[derive(Debug, Subcommand)]
-enum Command {
+pub(crate) enum Command {
     /// Bearer tokens for local use.
     Token {
         #[command(subcommand)]
@@ -48,6 +52,10 @@ enum Command {
         /// The case id printed by `submit`.
         case_id: String,
     },
+    #[command(flatten)]
+    Tasks(tasks::TaskCommand),
+    #[command(flatten)]
+    Routing(routing::RoutingCommand),
 }
 
 #[tokio::main]
@@ -76,5 +84,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Case { case_id } => intake::show(&cli.connection, &case_id).await,
+        Command::Tasks(command) => tasks::run(&cli.connection, command).await,
+        Command::Routing(command) => routing::run(&cli.connection, command).await,
     }
 }

@@ -2,10 +2,34 @@
 //! `yiciban-dev`: every service of yiciban in one process, each on its own
 //! port, against the Postgres at `DATABASE_URL` and the NATS at `NATS_URL`
 //! (`make run` starts local ones when none answers). Stops on Ctrl-C.
+//!
+//! Intake listens on `YICIBAN_GRPC_ADDR` (default 127.0.0.1:50051), routing
+//! on the next port, the department-task service on the one after; each is
+//! told where the others are.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context as _;
+use yiciban_platform::config::{ProcessEnv, Source};
+
+/// The process environment with the addresses of the services filled in.
+struct DevEnv {
+    grpc_addr: SocketAddr,
+    urls: [(&'static str, String); 3],
+}
+
+impl Source for DevEnv {
+    fn get(&self, name: &str) -> Option<String> {
+        if name == "YICIBAN_GRPC_ADDR" {
+            return Some(self.grpc_addr.to_string());
+        }
+        if let Some((_, url)) = self.urls.iter().find(|(n, _)| *n == name) {
+            return Some(url.clone());
+        }
+        ProcessEnv.get(name)
+    }
+}
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -17,17 +41,40 @@ async fn main() -> anyhow::Result<()> {
     )?;
     let shutdown = yiciban_platform::runtime::shutdown_on_signal();
     let clock: Arc<dyn yiciban_platform::Clock> = Arc::new(yiciban_platform::SystemClock);
-
     yiciban_platform::runtime::ensure_database(&intake_config.common).await?;
-    let intake = yiciban_intake::build(intake_config, clock.clone()).await.context("starting intake")?;
-    let intake_addr = intake.local_addr();
+
+    let base = intake_config.common.grpc_addr;
+    let at = |offset: u16| SocketAddr::new(base.ip(), base.port() + offset);
+    let urls = [
+        ("YICIBAN_INTAKE_URL", format!("http://{}", at(0))),
+        ("YICIBAN_ROUTING_URL", format!("http://{}", at(1))),
+        ("YICIBAN_TASKS_URL", format!("http://{}", at(2))),
+    ];
+    let env = |offset| DevEnv { grpc_addr: at(offset), urls: urls.clone() };
+
+    let intake = yiciban_intake::build(yiciban_intake::IntakeConfig::from_source(&env(0))?, clock.clone())
+        .await
+        .context("starting intake")?;
+    let routing = yiciban_routing::build(yiciban_routing::RoutingConfig::from_source(&env(1))?, clock.clone())
+        .await
+        .context("starting routing")?;
+    let tasks = yiciban_tasks::build(yiciban_tasks::TasksConfig::from_source(&env(2))?, clock.clone())
+        .await
+        .context("starting the department-task service")?;
 
     println!("yiciban is running:");
-    println!("  intake + catalog  grpc://{intake_addr}");
+    println!("  intake + catalog   grpc://{}", intake.local_addr());
+    println!("  routing            grpc://{}", routing.local_addr());
+    println!("  department tasks   grpc://{}", tasks.local_addr());
     println!("mint a token with: cargo run -q -p casectl -- token mint --role clerk --sub clerk-001");
     println!("stop with Ctrl-C");
 
     let intake = tokio::spawn(intake.run_until_stopped(shutdown.clone()));
-    intake.await?.context("intake stopped")?;
+    let routing = tokio::spawn(routing.run_until_stopped(shutdown.clone()));
+    let tasks = tokio::spawn(tasks.run_until_stopped(shutdown.clone()));
+    let (i, r, t) = tokio::join!(intake, routing, tasks);
+    i?.context("intake stopped")?;
+    r?.context("routing stopped")?;
+    t?.context("the department-task service stopped")?;
     Ok(())
 }

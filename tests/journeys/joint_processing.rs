@@ -121,6 +121,10 @@ async fn a_newborn_case_runs_its_parallel_and_dependent_steps_to_issuance() {
     let stack = Stack::start("2026-09-29T02:00:00Z").await;
     let case_id = submit(&stack, "nb-1").await;
     let planned = eventually("the case is planned", WAIT, || plan(&stack, &case_id)).await;
+    // The clock keeps the promise made at acceptance: 5 working days from
+    // Tuesday 29 September, across the National Day holiday.
+    assert_eq!(planned.promised_working_days, 5);
+    assert_eq!(planned.promised_by, Some(common::Date { year: 2026, month: 10, day: 12 }));
     let graph: Vec<(String, Vec<String>)> =
         planned.steps.iter().map(|s| (s.step_id.clone(), s.depends_on.clone())).collect();
 

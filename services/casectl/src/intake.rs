@@ -231,6 +231,10 @@ pub struct SupplementArgs {
     /// A material as id=FILE. Repeatable.
     #[arg(long = "material", value_name = "ID=FILE", required = true)]
     materials: Vec<String>,
+    /// The supplement request answered (from a task's return, 补正通知); the
+    /// waiting task resumes and its clock runs again.
+    #[arg(long, value_name = "REQUEST_ID")]
+    request: Option<String>,
     #[arg(long)]
     key: Option<String>,
 }
@@ -243,12 +247,14 @@ pub async fn supplement(conn: &Connection, a: SupplementArgs) -> anyhow::Result<
             idempotency_key: a.key.unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
             case_id: a.case_id,
             materials,
+            supplement_request_id: a.request.unwrap_or_default(),
             ..Default::default()
         })
         .await
         .map_err(explain)?
         .into_inner();
-    println!("cleared      {}", r.cleared_material_ids.join(", "));
+    let cleared = if r.cleared_material_ids.is_empty() { "-".to_owned() } else { r.cleared_material_ids.join(", ") };
+    println!("cleared      {cleared}");
     for d in &r.remaining_deficiencies {
         println!("still owes   {} by {}", d.material_id, date(&d.due_by));
     }

@@ -79,6 +79,7 @@ impl Handler for Handoff {
                     item_codes: a.item_codes.iter().map(|c| c.as_str().to_owned()).collect(),
                     accepted_on: Some(convert::date_to_pb(a.accepted_on)),
                     commitments: a.commitments.iter().map(convert::commitment_to_pb).collect(),
+                    promised_working_days: a.promised_working_days,
                 };
                 match self.routing.clone().plan_case(request).await {
                     Ok(_) => Ok(()),

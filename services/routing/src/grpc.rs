@@ -124,7 +124,9 @@ impl RoutingService for RoutingApi {
         let (Some(package), Some(case_number), Some(accepted_on)) = (package, case_number, accepted_on) else {
             return Err(Status::internal("a checked request lost a field"));
         };
-        let (_, days) = plan_steps(&package, &optional).map_err(crate::commands::domain_status)?;
+        let (_, critical_path) = plan_steps(&package, &optional).map_err(crate::commands::domain_status)?;
+        let promised = (req.promised_working_days > 0).then_some(req.promised_working_days);
+        let days = promised.unwrap_or(critical_path);
         let promised_by = self.routing.calendar.add_working_days_date(accepted_on, days).value;
         let meta = self.metadata(case_id, &caller, &idem.0, "");
         let done = execute(
@@ -140,6 +142,7 @@ impl RoutingService for RoutingApi {
                     promised_by,
                     task_ids: fresh_task_ids(package.steps.iter().map(|s| s.id.as_str())),
                     commitments: commitments.clone(),
+                    promised_working_days: promised,
                 }))
             },
             meta,

@@ -54,6 +54,10 @@ pub struct PlanCase {
     pub task_ids: TaskIds,
     /// The commitments accepted at intake, to hand to the post-checking steps.
     pub commitments: Vec<Commitment>,
+    /// The promise made to the applicant at acceptance (承诺办结时限), when
+    /// known: it binds the case clock. `None` = the plan's own critical path
+    /// (see [`super::plan_steps`]).
+    pub promised_working_days: Option<u32>,
 }
 
 /// Facts about the day of a possible decision, computed by the service on

@@ -108,7 +108,8 @@ fn plan_case(plan: &Plan, cmd: PlanCase) -> Result<Vec<Event>, RoutingError> {
     if plan.status != PlanStatus::New {
         return Err(RoutingError::AlreadyPlanned);
     }
-    let (mut steps, promised_working_days) = plan_steps(&cmd.package, &cmd.optional_item_codes)?;
+    let (mut steps, critical_path) = plan_steps(&cmd.package, &cmd.optional_item_codes)?;
+    let promised_working_days = cmd.promised_working_days.unwrap_or(critical_path);
     assign_commitments(&mut steps, &cmd.package.lead_department, cmd.commitments);
     if cmd.promised_by < cmd.accepted_on {
         return Err(RoutingError::Invalid {

@@ -61,6 +61,7 @@ fn plan(package_id: &str, optional: &[&str]) -> Command {
         promised_by: date(2026, 2, 5),
         task_ids: ids(),
         commitments: Vec::new(),
+        promised_working_days: None,
     })
 }
 

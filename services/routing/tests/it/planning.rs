@@ -272,3 +272,16 @@ async fn a_withdrawn_case_cancels_its_open_tasks() {
     denied.reason = common::TaskCancelReason::CaseDenied as i32;
     assert_eq!(routing.end_plan(denied).await.unwrap_err().code(), Code::InvalidArgument);
 }
+
+#[tokio::test]
+async fn the_promise_made_at_acceptance_binds_the_case_clock() {
+    let app = spawn_app().await;
+    let case_id = Uuid::now_v7().to_string();
+    let mut request = plan_restaurant(&case_id, "plan-1");
+    request.promised_working_days = 13;
+    let plan = app.service().plan_case(request).await.unwrap().into_inner().plan.unwrap();
+    assert_eq!(plan.promised_working_days, 13);
+    // 13 working days from Monday 28 September: 29, 30 September, 8, 9, 10
+    // (make-up Saturday), 12–16, 19, 20, 21 October.
+    assert_eq!(plan.promised_by, Some(date(2026, 10, 21)));
+}

@@ -260,3 +260,44 @@ async fn a_supplement_stops_the_clock_until_it_arrives_and_a_confirmed_denial_ca
     assert_eq!(plan.outcome, common::CaseOutcome::Denied as i32);
     assert!(plan.handed_to_issuance);
 }
+
+#[tokio::test]
+async fn an_overdue_task_escalates_once_to_the_lead_department_and_the_case_officer() {
+    use prost::Message as _;
+
+    let stack = Stack::start("2026-09-29T02:00:00Z").await;
+    let case_id = submit(&stack, "nb-3").await;
+    let officer = stack
+        .intake(Role::Clerk, "clerk-001")
+        .get_case(intake::GetCaseRequest { case_id: case_id.clone() })
+        .await
+        .unwrap()
+        .into_inner()
+        .case
+        .unwrap()
+        .officer_id;
+    assert!(!officer.is_empty(), "intake assigns an officer at acceptance");
+    eventually("the first tasks", WAIT, || async { (case_tasks(&stack, &case_id).await.len() >= 2).then_some(()) })
+        .await;
+
+    // Three weeks later nothing was done: every open task is overdue.
+    stack.clock.set("2026-10-20T02:00:00Z".parse().unwrap());
+    let sla = stack.tasks_state.clone().unwrap();
+    sla.sweep_sla().await.unwrap();
+    sla.sweep_sla().await.unwrap();
+    let open = case_tasks(&stack, &case_id).await;
+    assert!(open.iter().all(|t| t.warning == common::WarningLevel::Red as i32 && t.escalated));
+    let rows: Vec<Vec<u8>> =
+        sqlx::query_scalar("SELECT payload FROM tasks.events WHERE event_type = 'TaskEscalated' ORDER BY position")
+            .fetch_all(&stack.db.pool)
+            .await
+            .unwrap();
+    assert_eq!(rows.len(), open.len(), "one escalation per task, however often the watcher sweeps");
+    let planned = plan(&stack, &case_id).await.unwrap();
+    for row in rows {
+        let e = yiciban_proto::events::v1::TaskEscalated::decode(row.as_slice()).unwrap();
+        assert_eq!(e.lead_department, planned.lead_department);
+        assert_eq!(e.officer_id, officer);
+        assert!(e.overdue_working_days >= 1);
+    }
+}

@@ -46,6 +46,8 @@ pub struct Stack {
     ports: HashMap<Service, u16>,
     running: HashMap<Service, Running>,
     auth: Authenticator,
+    /// The running task service's state (its SLA watcher is swept by hand).
+    pub tasks_state: Option<Arc<yiciban_tasks::Tasks>>,
 }
 
 fn free_port() -> u16 {
@@ -65,6 +67,7 @@ impl Stack {
             ports,
             running: HashMap::new(),
             auth: Authenticator::new(&SECRET.to_owned().into()),
+            tasks_state: None,
         };
         for s in [Service::Tasks, Service::Routing, Service::Intake] {
             stack.spawn(s).await;
@@ -101,6 +104,7 @@ impl Stack {
         let (pool, js) = (self.db.pool.clone(), self.nats.js.clone());
         let shutdown = CancellationToken::new();
         let token = shutdown.clone();
+        let mut tasks_state = None;
         // A port just released by a killed service may take a moment to bind.
         let handle = tokio::time::timeout(Duration::from_secs(10), async {
             loop {
@@ -119,9 +123,10 @@ impl Stack {
                     }
                     Service::Tasks => {
                         let config = yiciban_tasks::TasksConfig::from_source(&env).unwrap();
-                        yiciban_tasks::build_with(config, clock.clone(), pool.clone(), js.clone())
-                            .await
-                            .map(|app| tokio::spawn(app.run_until_stopped(token.clone())))
+                        yiciban_tasks::build_with(config, clock.clone(), pool.clone(), js.clone()).await.map(|app| {
+                            tasks_state = Some(app.tasks());
+                            tokio::spawn(app.run_until_stopped(token.clone()))
+                        })
                     }
                 };
                 match built {
@@ -135,6 +140,9 @@ impl Stack {
         })
         .await
         .unwrap_or_else(|_| panic!("{s:?} did not start"));
+        if tasks_state.is_some() {
+            self.tasks_state = tasks_state;
+        }
         self.running.insert(s, Running { handle, shutdown });
     }
 

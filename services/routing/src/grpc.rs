@@ -210,17 +210,21 @@ impl RoutingService for RoutingApi {
                 // The facts are computed on the loaded plan below.
                 None
             }
-            // Cancellations come from the plan itself (StepCancelled), and a
-            // revocation after a failed post-check does not reopen a decided
-            // case: recorded by the task service, nothing to plan.
-            pb::TaskOutcome::Cancelled | pb::TaskOutcome::Revoked => None,
+            pb::TaskOutcome::Revoked => {
+                if req.reason.trim().is_empty() {
+                    v.push(violation("reason", "a revocation states its reason"));
+                }
+                Some(TaskOutcome::Revoked { reason: req.reason.clone(), legal_basis: req.legal_basis.clone() })
+            }
+            // Cancellations come from the plan itself (StepCancelled).
+            pb::TaskOutcome::Cancelled => None,
             pb::TaskOutcome::Unspecified => {
                 v.push(violation("outcome", "say what happened: APPROVED, DENIED, RETURNED_FOR_SUPPLEMENT, RESUMED…"));
                 None
             }
         };
         refuse("the task outcome cannot be recorded as sent; correct every listed field", v)?;
-        if matches!(kind, pb::TaskOutcome::Cancelled | pb::TaskOutcome::Revoked) {
+        if kind == pb::TaskOutcome::Cancelled {
             let loaded = load(&self.routing, case_id).await?;
             planned(&loaded, case_id)?;
             tracing::info!(%case_id, %task_id, outcome = ?kind, "task outcome needs no planning");

@@ -8,8 +8,8 @@ use std::time::Duration;
 use anyhow::Context as _;
 use tonic::transport::{Channel, Endpoint};
 use uuid::Uuid;
+use yiciban_platform::Authenticator;
 use yiciban_platform::grpc::ClientAuth;
-use yiciban_platform::{Authenticator, Role};
 use yiciban_proto::intake::v1::GetCaseRequest;
 use yiciban_proto::intake::v1::intake_service_client::IntakeServiceClient;
 
@@ -56,11 +56,8 @@ impl OfficerLookup {
     }
 
     async fn ask(&self, channel: Channel, case_id: Uuid) -> anyhow::Result<String> {
-        let token = self
-            .auth
-            .mint(SERVICE_SUBJECT, Role::Service, None, None, Duration::from_secs(300))
-            .context("minting the service token")?;
-        let mut client = IntakeServiceClient::with_interceptor(channel, ClientAuth::new(Some(&token)));
+        let mut client =
+            IntakeServiceClient::with_interceptor(channel, ClientAuth::service(self.auth.clone(), SERVICE_SUBJECT));
         let case = client
             .get_case(GetCaseRequest { case_id: case_id.to_string() })
             .await

@@ -94,6 +94,15 @@ pub enum TaskOutcome {
         /// Every material id or form field asked for; not empty.
         missing: Vec<String>,
     },
+    /// ApprovalRevoked after a failed post-check (承诺不实): while the case
+    /// runs, the step counts as denied and awaits the lead department; a
+    /// decided case is not reopened (no events).
+    Revoked {
+        /// Why, in plain Chinese; not empty.
+        reason: String,
+        /// The legal provision relied on.
+        legal_basis: String,
+    },
     /// TaskResumed after the applicant's supplement.
     Resumed {
         /// Fact: working days the clock stood still in this stop.

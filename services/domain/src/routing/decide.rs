@@ -153,7 +153,7 @@ fn dispatch_ready(plan: &Plan, task_ids: &TaskIds) -> Result<Vec<Event>, Routing
 
 fn validate_outcome(outcome: &TaskOutcome) -> Result<(), RoutingError> {
     match outcome {
-        TaskOutcome::Denied { reason, .. } if reason.trim().is_empty() => {
+        TaskOutcome::Denied { reason, .. } | TaskOutcome::Revoked { reason, .. } if reason.trim().is_empty() => {
             Err(RoutingError::Invalid { field: "outcome.reason", description: "不予许可必须说明理由" })
         }
         TaskOutcome::ReturnedForSupplement { supplement_request_id, missing } => {
@@ -179,6 +179,9 @@ fn record_outcome(plan: &Plan, cmd: RecordTaskOutcome) -> Result<Vec<Event>, Rou
     if plan.status == PlanStatus::New {
         return Err(RoutingError::NoSuchPlan);
     }
+    if matches!(cmd.outcome, TaskOutcome::Revoked { .. }) && plan.status.outcome().is_some() {
+        return Ok(Vec::new());
+    }
     let step_id = cmd.step_id;
     let step = plan.step(&step_id).ok_or_else(|| RoutingError::UnknownStep { step_id: step_id.clone() })?;
     let Some(task_id) = step.status.task_id() else {
@@ -191,6 +194,7 @@ fn record_outcome(plan: &Plan, cmd: RecordTaskOutcome) -> Result<Vec<Event>, Rou
     let repeated = match (&step.status, &cmd.outcome) {
         (StepStatus::Approved { .. }, TaskOutcome::Approved { .. })
         | (StepStatus::Denied { .. }, TaskOutcome::Denied { .. })
+        | (StepStatus::Denied { .. }, TaskOutcome::Revoked { .. })
         | (StepStatus::Dispatched { .. }, TaskOutcome::Resumed { .. }) => true,
         (
             StepStatus::ReturnedForSupplement { supplement_request_id: had, .. },
@@ -208,6 +212,7 @@ fn record_outcome(plan: &Plan, cmd: RecordTaskOutcome) -> Result<Vec<Event>, Rou
         (&step.status, &cmd.outcome),
         (StepStatus::Dispatched { .. }, TaskOutcome::Approved { .. })
             | (StepStatus::Dispatched { .. }, TaskOutcome::Denied { .. })
+            | (StepStatus::Approved { .. }, TaskOutcome::Revoked { .. })
             | (StepStatus::Dispatched { .. }, TaskOutcome::ReturnedForSupplement { .. })
             | (StepStatus::ReturnedForSupplement { .. }, TaskOutcome::Resumed { .. })
     );
@@ -217,7 +222,7 @@ fn record_outcome(plan: &Plan, cmd: RecordTaskOutcome) -> Result<Vec<Event>, Rou
 
     let (outcome, resume_facts) = match cmd.outcome {
         TaskOutcome::Approved { results } => (StepOutcome::Approved { results }, None),
-        TaskOutcome::Denied { reason, legal_basis } => {
+        TaskOutcome::Denied { reason, legal_basis } | TaskOutcome::Revoked { reason, legal_basis } => {
             (StepOutcome::Denied { reason: reason.trim().to_owned(), legal_basis: legal_basis.trim().to_owned() }, None)
         }
         TaskOutcome::ReturnedForSupplement { supplement_request_id, missing } => {

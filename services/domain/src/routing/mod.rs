@@ -38,6 +38,9 @@
 //! - returned for supplement (every missing thing at once): the case clock
 //!   stops, unless another task already waits on the applicant;
 //! - resumed: the task runs again; the clock resumes once no task waits.
+//! - revoked (an approval withdrawn after a failed post-check, 承诺不实):
+//!   while the case runs the step counts as denied; a decided case is not
+//!   reopened.
 //!
 //! The same outcome delivered again yields no events (`Ok(vec![])`).
 

@@ -650,3 +650,39 @@ fn a_plan_is_not_ended_as_denied_nor_before_it_exists() {
         .when(Command::EndPlan(EndPlan { reason: CancelReason::CaseWithdrawn }))
         .then_error(RoutingError::NoSuchPlan);
 }
+
+fn revoke(step: &str) -> Command {
+    outcome(
+        step,
+        TaskOutcome::Revoked {
+            reason: "承诺的经营场所证明与事实不符".into(),
+            legal_basis: "《行政许可法》第六十九条".into(),
+        },
+    )
+}
+
+#[test]
+fn a_revoked_approval_counts_as_a_denial_while_the_case_runs() {
+    let given_events = history(vec![restaurant(), approve(RESTAURANT, "s1"), approve(RESTAURANT, "s2")]);
+    let state =
+        given(given_events.clone()).when(revoke("s2")).then(vec![Event::StepOutcomeRecorded(StepOutcomeRecorded {
+            step_id: "s2".into(),
+            task_id: task("s2"),
+            outcome: StepOutcome::Denied {
+                reason: "承诺的经营场所证明与事实不符".into(),
+                legal_basis: "《行政许可法》第六十九条".into(),
+            },
+        })]);
+    assert!(state.has_denial(), "the lead department now confirms the denial");
+    let mut all = given_events;
+    all.extend(given(all.clone()).when(revoke("s2")).then_ok());
+    given(all).when(revoke("s2")).then(vec![]);
+}
+
+#[test]
+fn a_revocation_does_not_reopen_a_decided_case() {
+    let all: Vec<Command> = std::iter::once(restaurant())
+        .chain(["s1", "s2", "s3", "s4", "s5", "s6"].map(|s| approve(RESTAURANT, s)))
+        .collect();
+    given(history(all)).when(revoke("s2")).then(vec![]);
+}

@@ -41,7 +41,8 @@ async fn an_accepted_case_is_published_as_decodable_envelopes_in_stream_order() 
         .unwrap();
     let channel = Channel::from_shared(format!("http://{addr}")).unwrap().connect().await.unwrap();
     let mut intake = IntakeServiceClient::with_interceptor(channel, ClientAuth::new(Some(&token)));
-    let submitted = intake.submit_application(crate::fixtures::newborn("journey-1")).await.unwrap().into_inner();
+    let submitted =
+        intake.submit_application(yiciban_testkit::applications::newborn("journey-1")).await.unwrap().into_inner();
     assert_eq!(submitted.decision(), pb::AcceptanceDecision::Accepted);
     // Accepted on 2026-09-29: five working days skip the National Day holiday.
     let by = submitted.promised_by.unwrap();

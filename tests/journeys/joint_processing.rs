@@ -18,7 +18,7 @@ const WAIT: Duration = Duration::from_secs(30);
 pub async fn submit(stack: &Stack, key: &str) -> String {
     let submitted = stack
         .intake(Role::Clerk, "clerk-001")
-        .submit_application(crate::fixtures::newborn(key))
+        .submit_application(yiciban_testkit::applications::newborn(key))
         .await
         .unwrap()
         .into_inner();
@@ -300,4 +300,66 @@ async fn an_overdue_task_escalates_once_to_the_lead_department_and_the_case_offi
         assert_eq!(e.officer_id, officer);
         assert!(e.overdue_working_days >= 1);
     }
+}
+
+#[tokio::test]
+async fn a_commitment_is_post_checked_by_its_department_and_an_untrue_one_revokes_the_approval() {
+    use yiciban_testkit::applications::{commitment, restaurant};
+
+    let stack = Stack::start("2026-09-29T02:00:00Z").await;
+    let mut application = restaurant("cy-1", &["m_fire_plan"]);
+    application.commitments = vec![commitment("m_fire_plan")];
+    let submitted = stack.intake(Role::Clerk, "clerk-001").submit_application(application).await.unwrap().into_inner();
+    let case_id = submitted.case_id;
+
+    // The first round (licence check, health exams), then the fire safety
+    // inspection among the dependents: it carries the commitment.
+    let fire = loop {
+        let pending: Vec<tasks::Task> = eventually("pending tasks", WAIT, || async {
+            let t: Vec<_> = case_tasks(&stack, &case_id)
+                .await
+                .into_iter()
+                .filter(|t| t.state == common::TaskState::Pending as i32)
+                .collect();
+            (!t.is_empty()).then_some(t)
+        })
+        .await;
+        if let Some(fire) = pending.iter().find(|t| t.department == "fire") {
+            break fire.clone();
+        }
+        for t in &pending {
+            approve(&stack, t).await;
+        }
+    };
+    assert_eq!(fire.commitments.len(), 1);
+    assert_eq!(fire.commitments[0].material_id, "m_fire_plan");
+    approve(&stack, &fire).await;
+    let approved = case_tasks(&stack, &case_id).await.into_iter().find(|t| t.task_id == fire.task_id).unwrap();
+    assert_eq!(approved.post_check, tasks::PostCheckState::Pending as i32);
+
+    // The inspection finds the commitment untrue and revokes the approval.
+    let checked = stack
+        .agent("fire")
+        .record_post_check(tasks::RecordPostCheckRequest {
+            idempotency_key: "post-check-1".into(),
+            task_id: fire.task_id.clone(),
+            expected_version: 0,
+            passed: false,
+            material_ids: vec![],
+            finding: "现场无灭火和应急疏散预案，承诺不实".into(),
+            checked_on: None,
+            revoke_approval: true,
+            legal_basis: "《行政许可法》第六十九条".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(checked.revoked);
+    let pending = eventually("routing counts the revoked step as denied", WAIT, || async {
+        plan(&stack, &case_id).await.filter(|p| p.denial_pending_confirmation)
+    })
+    .await;
+    let step = pending.steps.iter().find(|s| s.task_id == fire.task_id).unwrap();
+    assert_eq!(step.state, routing::StepState::Denied as i32);
+    assert_eq!(step.denial_legal_basis, "《行政许可法》第六十九条");
 }

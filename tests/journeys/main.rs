@@ -1,7 +1,6 @@
 //! Journeys across services and the bus, as an outsider sees them.
 
 mod crash;
-mod fixtures;
 mod intake_to_the_bus;
 mod joint_processing;
 mod stack;

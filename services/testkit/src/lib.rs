@@ -4,6 +4,8 @@
 //! stream, and both are removed when the handle is dropped — also when the
 //! test panics — so tests run in parallel and leave nothing behind.
 
+pub mod applications;
+
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};

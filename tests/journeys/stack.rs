@@ -87,6 +87,7 @@ impl Stack {
             ("YICIBAN_INTAKE_URL", self.url(Service::Intake)),
             ("YICIBAN_ROUTING_URL", self.url(Service::Routing)),
             ("YICIBAN_TASKS_URL", self.url(Service::Tasks)),
+            ("YICIBAN_ISSUANCE_URL", "http://127.0.0.1:9".to_owned()),
             ("YICIBAN_EXPIRY_SCAN", "1h".to_owned()),
             ("YICIBAN_SLA_SCAN", "1h".to_owned()),
         ]

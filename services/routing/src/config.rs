@@ -14,6 +14,9 @@ pub struct RoutingConfig {
     /// `YICIBAN_TASKS_URL`: the department-task service, where dispatched
     /// steps become tasks.
     pub tasks_url: String,
+    /// `YICIBAN_ISSUANCE_URL`: the issuance service, which decided cases are
+    /// handed to.
+    pub issuance_url: String,
     /// `YICIBAN_ISSUE_DAYS`: working days from the decision to issue and
     /// serve the documents (行政许可法第44条: 10).
     pub issue_days: u32,
@@ -31,6 +34,7 @@ impl RoutingConfig {
             common: CommonConfig::from_source(src, DEFAULT_PORT)?,
             schema,
             tasks_url: var(src, "YICIBAN_TASKS_URL", "http://127.0.0.1:50053".to_owned())?,
+            issuance_url: var(src, "YICIBAN_ISSUANCE_URL", "http://127.0.0.1:50054".to_owned())?,
             issue_days: var(src, "YICIBAN_ISSUE_DAYS", 10)?,
         })
     }

@@ -5,12 +5,12 @@
 //! (dependents, supplements stopping the case clock, denials confirmed by the
 //! lead department), decides the case and hands it to issuance. It owns the
 //! plan stream (`plan-<case id>`) in its own schema, publishes through the
-//! outbox relay, and runs the routing → tasks process manager.
+//! outbox relay, and runs its hand-offs to the task service and issuance.
 
 pub mod commands;
 pub mod config;
-pub mod dispatch;
 pub mod grpc;
+pub mod handoff;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -26,6 +26,7 @@ use yiciban_eventstore::{
 };
 use yiciban_platform::grpc::ClientAuth;
 use yiciban_platform::{Authenticator, Clock};
+use yiciban_proto::issuance::v1::issuance_service_client::IssuanceServiceClient;
 use yiciban_proto::routing::v1::routing_service_server::RoutingServiceServer;
 use yiciban_proto::tasks::v1::task_service_client::TaskServiceClient;
 
@@ -47,7 +48,7 @@ pub struct App {
     listener: TcpListener,
     routing: Arc<Routing>,
     relay: Relay,
-    dispatcher: Consumer<dispatch::Dispatcher>,
+    dispatcher: Consumer<handoff::Dispatcher>,
     auth: Authenticator,
 }
 
@@ -94,9 +95,13 @@ pub async fn build_with(
         yiciban_platform::grpc::lazy_channel(&config.tasks_url)?,
         ClientAuth::service(auth.clone(), "routing"),
     );
+    let issuance = IssuanceServiceClient::with_interceptor(
+        yiciban_platform::grpc::lazy_channel(&config.issuance_url)?,
+        ClientAuth::service(auth.clone(), "routing"),
+    );
     let dispatcher = Consumer::new(
         ConsumerSettings {
-            name: dispatch::CONSUMER.into(),
+            name: handoff::CONSUMER.into(),
             stream: subjects.stream_name(),
             filter_subject: subjects.source_events("routing"),
             concurrency: 16,
@@ -105,7 +110,7 @@ pub async fn build_with(
         pool,
         &config.schema,
         js,
-        Arc::new(dispatch::Dispatcher::new(routing.clone(), tasks)),
+        Arc::new(handoff::Dispatcher::new(routing.clone(), tasks, issuance)),
         Arc::new(StoreGaps::new([store])),
     )?;
     let listener = TcpListener::bind(config.common.grpc_addr)
@@ -124,7 +129,7 @@ impl App {
         self.routing.clone()
     }
 
-    /// Serves gRPC, runs the relay and the routing → tasks process manager
+    /// Serves gRPC, runs the relay and the hand-offs to tasks and issuance
     /// until `shutdown`, then drains.
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let (health, health_service, reflection) = yiciban_platform::grpc::standard_services()?;
@@ -141,7 +146,7 @@ impl App {
         yiciban_platform::grpc::serve(router, self.listener, shutdown.clone()).await?;
         shutdown.cancel();
         relay.await?.context("outbox relay")?;
-        dispatcher.await?.context("routing → tasks process manager")?;
+        dispatcher.await?.context("routing hand-offs (tasks, issuance)")?;
         Ok(())
     }
 }

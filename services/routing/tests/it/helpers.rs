@@ -39,6 +39,7 @@ pub async fn spawn_app() -> TestApp {
         ("YICIBAN_NATS_PREFIX", nats.subjects.prefix()),
         ("YICIBAN_JWT_SECRET", "test-secret"),
         ("YICIBAN_TASKS_URL", "http://127.0.0.1:9"),
+        ("YICIBAN_ISSUANCE_URL", "http://127.0.0.1:9"),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v.to_owned()))

@@ -1,8 +1,10 @@
-//! The routing → tasks process manager: a durable JetStream consumer of the
-//! plan events that turns every `StepDispatched` into `TaskService.CreateTask`
-//! and every `StepCancelled` into `TaskService.CancelTask`. The idempotency
-//! key comes from the task id, so a redelivery after a crash (before or
-//! after the call, before or after the ack) creates or cancels nothing twice.
+//! The routing hand-offs: a durable JetStream consumer of the plan events
+//! that turns every `StepDispatched` into `TaskService.CreateTask`, every
+//! `StepCancelled` into `TaskService.CancelTask`, and every
+//! `CaseHandedToIssuance` into `IssuanceService.PrepareIssuance`. The
+//! idempotency keys come from the task id or the event id, so a redelivery
+//! after a crash (before or after the call, before or after the ack) creates,
+//! cancels or hands over nothing twice.
 
 use std::sync::Arc;
 
@@ -13,12 +15,13 @@ use tonic::codegen::InterceptedService;
 use tonic::transport::Channel;
 use uuid::Uuid;
 use yiciban_calendar::date_in_china;
-use yiciban_domain::routing::{Event, StepCancelled, StepDispatched};
+use yiciban_domain::routing::{CaseHandedToIssuance, Event, StepCancelled, StepDispatched};
 use yiciban_eventstore::{Handler, HandlerError};
 use yiciban_platform::grpc::ClientAuth;
 use yiciban_proto::convert::intake::{commitment_to_pb, date_to_pb};
-use yiciban_proto::convert::routing::{cancel_reason_to_pb, decode_event};
+use yiciban_proto::convert::routing::{cancel_reason_to_pb, decode_event, outcome_kind_to_pb, result_document_to_pb};
 use yiciban_proto::events::v1::EventEnvelope;
+use yiciban_proto::issuance::v1::{self as issuance, issuance_service_client::IssuanceServiceClient};
 use yiciban_proto::tasks::v1::{self as tasks, task_service_client::TaskServiceClient};
 
 use crate::Routing;
@@ -27,19 +30,46 @@ use crate::commands::load;
 /// The task service client as the process manager uses it.
 pub type TasksClient = TaskServiceClient<InterceptedService<Channel, ClientAuth>>;
 
-/// Durable consumer name of this process manager.
-pub const CONSUMER: &str = "routing-to-tasks";
+/// The issuance client as the process manager uses it.
+pub type IssuanceClient = IssuanceServiceClient<InterceptedService<Channel, ClientAuth>>;
 
-/// Creates and cancels the tasks the plans ask for.
+/// Durable consumer name of this process manager.
+pub const CONSUMER: &str = "routing-handoff";
+
+/// Creates and cancels the tasks the plans ask for and hands decided cases
+/// to issuance.
 #[derive(Debug, Clone)]
 pub struct Dispatcher {
     routing: Arc<Routing>,
     tasks: TasksClient,
+    issuance: IssuanceClient,
 }
 
 impl Dispatcher {
-    pub fn new(routing: Arc<Routing>, tasks: TasksClient) -> Self {
-        Dispatcher { routing, tasks }
+    pub fn new(routing: Arc<Routing>, tasks: TasksClient, issuance: IssuanceClient) -> Self {
+        Dispatcher { routing, tasks, issuance }
+    }
+
+    async fn hand_over(
+        &self,
+        case_id: Uuid,
+        envelope: &EventEnvelope,
+        h: &CaseHandedToIssuance,
+    ) -> Result<(), HandlerError> {
+        let request = issuance::PrepareIssuanceRequest {
+            idempotency_key: format!("prepare-{}", envelope.event_id),
+            case_id: case_id.to_string(),
+            expected_version: 0,
+            case_number: h.case_number.to_string(),
+            outcome: outcome_kind_to_pb(h.outcome) as i32,
+            documents: h.documents.iter().map(result_document_to_pb).collect(),
+            issue_by: Some(date_to_pb(h.issue_by)),
+        };
+        match self.issuance.clone().prepare_issuance(request).await {
+            Ok(_) => Ok(()),
+            Err(s) if s.code() == Code::AlreadyExists => Ok(()),
+            Err(s) => Err(classify("handing over the case", case_id, s)),
+        }
     }
 
     async fn create(&self, case_id: Uuid, envelope: &EventEnvelope, d: &StepDispatched) -> Result<(), HandlerError> {
@@ -81,7 +111,7 @@ impl Dispatcher {
                 tracing::info!(task_id = %d.task_id, "task existed already");
                 Ok(())
             }
-            Err(s) => Err(classify("creating", d.task_id, s)),
+            Err(s) => Err(classify("creating the task", d.task_id, s)),
         }
     }
 
@@ -100,14 +130,14 @@ impl Dispatcher {
                 tracing::info!(task_id = %c.task_id, reason = s.message(), "task not cancelled");
                 Ok(())
             }
-            Err(s) => Err(classify("cancelling", c.task_id, s)),
+            Err(s) => Err(classify("cancelling the task", c.task_id, s)),
         }
     }
 }
 
 /// A refusal that will never change is poison; anything else is retried.
-fn classify(what: &str, task_id: Uuid, status: tonic::Status) -> HandlerError {
-    let message = format!("{what} task {task_id}: {:?} {}", status.code(), status.message());
+fn classify(what: &str, id: Uuid, status: tonic::Status) -> HandlerError {
+    let message = format!("{what} ({id}): {:?} {}", status.code(), status.message());
     match status.code() {
         Code::InvalidArgument | Code::PermissionDenied | Code::Unauthenticated => HandlerError::poison(message),
         _ => HandlerError::retry(message),
@@ -117,7 +147,7 @@ fn classify(what: &str, task_id: Uuid, status: tonic::Status) -> HandlerError {
 #[async_trait]
 impl Handler for Dispatcher {
     async fn apply(&self, _conn: &mut PgConnection, envelope: &EventEnvelope) -> Result<(), HandlerError> {
-        if !matches!(envelope.event_type.as_str(), "StepDispatched" | "StepCancelled") {
+        if !matches!(envelope.event_type.as_str(), "StepDispatched" | "StepCancelled" | "CaseHandedToIssuance") {
             return Ok(());
         }
         let case_id = Uuid::parse_str(&envelope.case_id).map_err(|e| HandlerError::poison(e.to_string()))?;
@@ -125,6 +155,7 @@ impl Handler for Dispatcher {
         match &event {
             Event::StepDispatched(d) => self.create(case_id, envelope, d).await,
             Event::StepCancelled(c) => self.cancel(c).await,
+            Event::CaseHandedToIssuance(h) => self.hand_over(case_id, envelope, h).await,
             _ => Ok(()),
         }
     }

@@ -153,6 +153,20 @@ async fn a_newborn_case_runs_its_parallel_and_dependent_steps_to_issuance() {
     assert!(tasks.iter().all(|t| t.state == common::TaskState::Approved as i32));
     let handed = stack.count("SELECT count(*) FROM routing.events WHERE event_type = 'CaseHandedToIssuance'").await;
     assert_eq!(handed, 1);
+
+    // The journey shows in the metrics: commands by RPC and code, the
+    // relays' publications and lag, the hand-off consumers' messages.
+    let metrics = yiciban_metrics::render();
+    for expected in [
+        "yiciban_grpc_requests_total{service=\"yiciban.tasks.v1.TaskService\",method=\"ApproveTask\",code=\"Ok\"}",
+        "yiciban_grpc_request_duration_seconds_bucket{service=\"yiciban.routing.v1.RoutingService\",method=\"PlanCase\",le=\"+Inf\"}",
+        "yiciban_relay_published_total{source=\"tasks\"}",
+        "yiciban_relay_lag_seconds_count{source=\"routing\"}",
+        "yiciban_consumer_messages_total{consumer=\"tasks-to-routing\",outcome=\"applied\"}",
+        "yiciban_consumer_pending{consumer=\"routing-handoff\"}",
+    ] {
+        assert!(metrics.contains(expected), "{expected} missing from\n{metrics}");
+    }
 }
 
 #[tokio::test]

@@ -5,7 +5,8 @@
 //!
 //! Intake listens on `YICIBAN_GRPC_ADDR` (default 127.0.0.1:50051), routing
 //! on the next port, the department-task service on the one after; each is
-//! told where the others are.
+//! told where the others are. Metrics of the whole process are served once,
+//! on `YICIBAN_METRICS_ADDR` (default 127.0.0.1:9464).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -17,12 +18,17 @@ use yiciban_platform::config::{ProcessEnv, Source};
 struct DevEnv {
     grpc_addr: SocketAddr,
     urls: [(&'static str, String); 3],
+    /// Only one service of the process serves the (process-wide) metrics.
+    metrics_addr: Option<String>,
 }
 
 impl Source for DevEnv {
     fn get(&self, name: &str) -> Option<String> {
         if name == "YICIBAN_GRPC_ADDR" {
             return Some(self.grpc_addr.to_string());
+        }
+        if name == "YICIBAN_METRICS_ADDR" {
+            return self.metrics_addr.clone();
         }
         if let Some((_, url)) = self.urls.iter().find(|(n, _)| *n == name) {
             return Some(url.clone());
@@ -50,7 +56,13 @@ async fn main() -> anyhow::Result<()> {
         ("YICIBAN_ROUTING_URL", format!("http://{}", at(1))),
         ("YICIBAN_TASKS_URL", format!("http://{}", at(2))),
     ];
-    let env = |offset| DevEnv { grpc_addr: at(offset), urls: urls.clone() };
+    // Metrics of every service of the process on one port (default 9464).
+    let metrics = ProcessEnv.get("YICIBAN_METRICS_ADDR").unwrap_or_else(|| format!("{}:9464", base.ip()));
+    let env = |offset| DevEnv {
+        grpc_addr: at(offset),
+        urls: urls.clone(),
+        metrics_addr: (offset == 0).then(|| metrics.clone()),
+    };
 
     let intake = yiciban_intake::build(yiciban_intake::IntakeConfig::from_source(&env(0))?, clock.clone())
         .await
@@ -66,6 +78,7 @@ async fn main() -> anyhow::Result<()> {
     println!("  intake + catalog   grpc://{}", intake.local_addr());
     println!("  routing            grpc://{}", routing.local_addr());
     println!("  department tasks   grpc://{}", tasks.local_addr());
+    println!("  metrics            http://{metrics}/metrics");
     println!("mint a token with: cargo run -q -p casectl -- token mint --role clerk --sub clerk-001");
     println!("stop with Ctrl-C");
 

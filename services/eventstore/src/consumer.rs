@@ -279,6 +279,35 @@ impl<H: Handler> Consumer<H> {
             Ok(_) => self.record_undecodable(&message, "the envelope names no stream or version").await,
             Err(e) => self.record_undecodable(&message, &format!("not an EventEnvelope: {e}")).await,
         };
+        let consumer = [("consumer", self.settings.name.as_str())];
+        if let Ok(info) = message.info() {
+            yiciban_metrics::gauge(
+                "yiciban_consumer_pending",
+                "Messages the durable consumer has not delivered yet (consumer lag).",
+                &consumer,
+                info.pending as f64,
+            );
+            let now = chrono::Utc::now().timestamp_nanos_opt().unwrap_or(0) as i128;
+            let lag = (now - info.published.unix_timestamp_nanos()).max(0) as f64 / 1e9;
+            yiciban_metrics::observe(
+                "yiciban_consumer_lag_seconds",
+                "Time from an event's publication to its application by a consumer.",
+                &consumer,
+                lag,
+            );
+        }
+        let outcome = match &result {
+            Ok(Outcome::Poisoned) => "poisoned",
+            Ok(Outcome::Duplicate) => "duplicate",
+            Ok(_) => "applied",
+            Err(_) => "retried",
+        };
+        yiciban_metrics::counter(
+            "yiciban_consumer_messages_total",
+            "Messages handled by a consumer, by outcome (applied, duplicate, retried, poisoned).",
+            &[("consumer", self.settings.name.as_str()), ("outcome", outcome)],
+            1,
+        );
         let ack = match result {
             Ok(Outcome::Poisoned) => AckKind::Term,
             Ok(_) => AckKind::Ack,

@@ -135,6 +135,23 @@ impl Relay {
             Ok(()) => (events.iter().map(|e| e.position).collect::<Vec<_>>(), None),
             Err((done, e)) => (done, Some(e)),
         };
+        let source = [("source", self.store.source())];
+        let now = chrono::Utc::now();
+        for e in events.iter().filter(|e| done.contains(&e.position)) {
+            let lag = (now - e.recorded_at).num_microseconds().unwrap_or(0).max(0) as f64 / 1e6;
+            yiciban_metrics::observe(
+                "yiciban_relay_lag_seconds",
+                "Time from an event's commit to its JetStream ack.",
+                &source,
+                lag,
+            );
+        }
+        yiciban_metrics::counter(
+            "yiciban_relay_published_total",
+            "Events published to JetStream by the outbox relay.",
+            &source,
+            done.len() as u64,
+        );
         sqlx::query(&format!("DELETE FROM {schema}.outbox WHERE position = ANY($1)"))
             .bind(&done)
             .execute(self.store.pool())
@@ -243,6 +260,14 @@ impl Relay {
         loop {
             if shutdown.is_cancelled() {
                 break;
+            }
+            if let Ok(backlog) = self.backlog().await {
+                yiciban_metrics::gauge(
+                    "yiciban_outbox_backlog",
+                    "Events committed but not yet published.",
+                    &[("source", self.store.source())],
+                    backlog as f64,
+                );
             }
             match self.relay_once().await {
                 Ok(n) if n as i64 >= self.settings.batch_size => {

@@ -58,6 +58,7 @@ pub struct App {
     relay: Relay,
     handoff: Consumer<handoff::Handoff>,
     auth: Authenticator,
+    metrics_addr: Option<SocketAddr>,
     expiry_scan: std::time::Duration,
 }
 
@@ -133,6 +134,7 @@ pub async fn build_with(
         relay,
         handoff,
         auth,
+        metrics_addr: config.common.metrics_addr,
         expiry_scan: config.expiry_scan,
     })
 }
@@ -152,6 +154,11 @@ impl App {
     /// `shutdown`, then drains.
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let (health, health_service, reflection) = yiciban_platform::grpc::standard_services()?;
+        if let Some(addr) = self.metrics_addr {
+            yiciban_metrics::start(addr, shutdown.clone())
+                .await
+                .with_context(|| format!("binding the metrics port {addr}"))?;
+        }
         health.set_serving::<IntakeServiceServer<grpc::IntakeApi>>().await;
         health.set_serving::<CatalogServiceServer<grpc::CatalogApi>>().await;
         let auth = self.auth.clone();

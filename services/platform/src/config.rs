@@ -119,6 +119,9 @@ pub struct CommonConfig {
     pub otlp_endpoint: Option<String>,
     /// `YICIBAN_LOG_FORMAT`: json or text.
     pub log_format: LogFormat,
+    /// `YICIBAN_METRICS_ADDR`: where `GET /metrics` (Prometheus text) is
+    /// served; unset = not served.
+    pub metrics_addr: Option<SocketAddr>,
 }
 
 /// The development signing key; never used where `YICIBAN_JWT_SECRET` is set.
@@ -153,6 +156,14 @@ impl CommonConfig {
             jwt_secret: SecretString::from(var(src, "YICIBAN_JWT_SECRET", DEV_JWT_SECRET.to_owned())?),
             otlp_endpoint: src.get("OTEL_EXPORTER_OTLP_ENDPOINT"),
             log_format: var(src, "YICIBAN_LOG_FORMAT", LogFormat::Text)?,
+            metrics_addr: match src.get("YICIBAN_METRICS_ADDR").filter(|v| !v.trim().is_empty()) {
+                None => None,
+                Some(v) => Some(v.trim().parse().map_err(|_| ConfigError {
+                    variable: "YICIBAN_METRICS_ADDR".into(),
+                    value: v.clone(),
+                    reason: "expected host:port, e.g. 0.0.0.0:9090".into(),
+                })?),
+            },
         })
     }
 

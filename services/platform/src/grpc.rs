@@ -45,9 +45,9 @@ impl Extractor for HeaderExtractor<'_> {
     }
 }
 
-impl<S, B> tower::Service<http::Request<B>> for TraceService<S>
+impl<S, B, ResBody> tower::Service<http::Request<B>> for TraceService<S>
 where
-    S: tower::Service<http::Request<B>> + Clone + Send + 'static,
+    S: tower::Service<http::Request<B>, Response = http::Response<ResBody>> + Clone + Send + 'static,
     S::Future: Send + 'static,
     B: Send + 'static,
 {
@@ -78,7 +78,39 @@ where
         // The clone that was polled ready serves this call (tower's rule).
         let mut inner = self.inner.clone();
         std::mem::swap(&mut self.inner, &mut inner);
-        Box::pin(async move { inner.call(req).await }.instrument(span))
+        let (service, method) = (service.to_owned(), method.to_owned());
+        let started = std::time::Instant::now();
+        Box::pin(
+            async move {
+                let result = inner.call(req).await;
+                // Errors are trailers-only responses: grpc-status in the headers.
+                let code = match &result {
+                    Ok(response) => response
+                        .headers()
+                        .get("grpc-status")
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(|v| v.parse::<i32>().ok())
+                        .map(|c| format!("{:?}", tonic::Code::from_i32(c)))
+                        .unwrap_or_else(|| "Ok".to_owned()),
+                    Err(_) => "TransportError".to_owned(),
+                };
+                let labels = [("service", service.as_str()), ("method", method.as_str())];
+                yiciban_metrics::observe(
+                    "yiciban_grpc_request_duration_seconds",
+                    "Latency of gRPC calls served, by RPC.",
+                    &labels,
+                    started.elapsed().as_secs_f64(),
+                );
+                yiciban_metrics::counter(
+                    "yiciban_grpc_requests_total",
+                    "gRPC calls served, by RPC and status code.",
+                    &[("service", service.as_str()), ("method", method.as_str()), ("code", code.as_str())],
+                    1,
+                );
+                result
+            }
+            .instrument(span),
+        )
     }
 }
 

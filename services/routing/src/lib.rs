@@ -50,6 +50,7 @@ pub struct App {
     relay: Relay,
     dispatcher: Consumer<handoff::Dispatcher>,
     auth: Authenticator,
+    metrics_addr: Option<SocketAddr>,
 }
 
 impl std::fmt::Debug for App {
@@ -116,7 +117,7 @@ pub async fn build_with(
     let listener = TcpListener::bind(config.common.grpc_addr)
         .await
         .with_context(|| format!("binding the gRPC port {}", config.common.grpc_addr))?;
-    Ok(App { listener, routing, relay, dispatcher, auth })
+    Ok(App { listener, routing, relay, dispatcher, auth, metrics_addr: config.common.metrics_addr })
 }
 
 impl App {
@@ -133,6 +134,11 @@ impl App {
     /// until `shutdown`, then drains.
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let (health, health_service, reflection) = yiciban_platform::grpc::standard_services()?;
+        if let Some(addr) = self.metrics_addr {
+            yiciban_metrics::start(addr, shutdown.clone())
+                .await
+                .with_context(|| format!("binding the metrics port {addr}"))?;
+        }
         health.set_serving::<RoutingServiceServer<grpc::RoutingApi>>().await;
         let auth = self.auth.clone();
         let api = RoutingServiceServer::with_interceptor(grpc::RoutingApi::new(self.routing.clone()), move |r| {

@@ -69,6 +69,7 @@ pub struct App {
     relay: Relay,
     reporter: Consumer<report::Reporter>,
     auth: Authenticator,
+    metrics_addr: Option<SocketAddr>,
     sla_scan: std::time::Duration,
 }
 
@@ -138,6 +139,7 @@ pub async fn build_with(
         relay,
         reporter,
         auth,
+        metrics_addr: config.common.metrics_addr,
         sla_scan: config.sla_scan,
     })
 }
@@ -158,6 +160,11 @@ impl App {
     /// then drains.
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let (health, health_service, reflection) = yiciban_platform::grpc::standard_services()?;
+        if let Some(addr) = self.metrics_addr {
+            yiciban_metrics::start(addr, shutdown.clone())
+                .await
+                .with_context(|| format!("binding the metrics port {addr}"))?;
+        }
         health.set_serving::<TaskServiceServer<grpc::TasksApi>>().await;
         let auth = self.auth.clone();
         let api =

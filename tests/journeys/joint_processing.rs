@@ -154,6 +154,30 @@ async fn a_newborn_case_runs_its_parallel_and_dependent_steps_to_issuance() {
     let handed = stack.count("SELECT count(*) FROM routing.events WHERE event_type = 'CaseHandedToIssuance'").await;
     assert_eq!(handed, 1);
 
+    // The officer's read model followed the whole way.
+    let summary = eventually("tracking shows the hand-over", WAIT, || async {
+        stack
+            .tracking(Role::Supervisor, "sup-1", None)
+            .get_case_summary(yiciban_proto::tracking::v1::GetCaseSummaryRequest { case_id: case_id.clone() })
+            .await
+            .ok()
+            .and_then(|r| r.into_inner().summary)
+            .filter(|s| s.outcome == common::CaseOutcome::Approved as i32 && s.holders.is_empty())
+    })
+    .await;
+    assert_eq!(summary.applicant_display, "王*");
+    let timeline = stack
+        .tracking(Role::Supervisor, "sup-1", None)
+        .get_timeline(yiciban_proto::tracking::v1::GetTimelineRequest {
+            case_id: case_id.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let created = timeline.entries.iter().filter(|e| e.event_type == "TaskCreated").count();
+    assert_eq!(created, plan.steps.len(), "every task on the one timeline");
+
     // The journey shows in the metrics: commands by RPC and code, the
     // relays' publications and lag, the hand-off consumers' messages.
     let metrics = yiciban_metrics::render();

@@ -4,3 +4,4 @@ mod crash;
 mod intake_to_the_bus;
 mod joint_processing;
 mod stack;
+mod traces;

@@ -18,11 +18,13 @@ use yiciban_platform::{Authenticator, ManualClock, Role};
 use yiciban_proto::intake::v1::intake_service_client::IntakeServiceClient;
 use yiciban_proto::routing::v1::routing_service_client::RoutingServiceClient;
 use yiciban_proto::tasks::v1::task_service_client::TaskServiceClient;
+use yiciban_proto::tracking::v1::tracking_service_client::TrackingServiceClient;
 use yiciban_testkit::{TestDb, TestNats};
 
 pub type Intake = IntakeServiceClient<InterceptedService<Channel, ClientAuth>>;
 pub type Routing = RoutingServiceClient<InterceptedService<Channel, ClientAuth>>;
 pub type Tasks = TaskServiceClient<InterceptedService<Channel, ClientAuth>>;
+pub type Tracking = TrackingServiceClient<InterceptedService<Channel, ClientAuth>>;
 
 const SECRET: &str = "journey-secret";
 
@@ -32,6 +34,7 @@ pub enum Service {
     Intake,
     Routing,
     Tasks,
+    Tracking,
 }
 
 struct Running {
@@ -59,7 +62,8 @@ impl Stack {
     pub async fn start(now: &str) -> Stack {
         let db = TestDb::new(30).await;
         let nats = TestNats::new().await;
-        let ports = [Service::Intake, Service::Routing, Service::Tasks].map(|s| (s, free_port())).into();
+        let ports =
+            [Service::Intake, Service::Routing, Service::Tasks, Service::Tracking].map(|s| (s, free_port())).into();
         let mut stack = Stack {
             db,
             nats,
@@ -69,7 +73,7 @@ impl Stack {
             auth: Authenticator::new(&SECRET.to_owned().into()),
             tasks_state: None,
         };
-        for s in [Service::Tasks, Service::Routing, Service::Intake] {
+        for s in [Service::Tracking, Service::Tasks, Service::Routing, Service::Intake] {
             stack.spawn(s).await;
         }
         stack
@@ -119,6 +123,12 @@ impl Stack {
                     Service::Routing => {
                         let config = yiciban_routing::RoutingConfig::from_source(&env).unwrap();
                         yiciban_routing::build_with(config, clock.clone(), pool.clone(), js.clone())
+                            .await
+                            .map(|app| tokio::spawn(app.run_until_stopped(token.clone())))
+                    }
+                    Service::Tracking => {
+                        let config = yiciban_tracking::TrackingConfig::from_source(&env).unwrap();
+                        yiciban_tracking::build_with(config, clock.clone(), pool.clone(), js.clone())
                             .await
                             .map(|app| tokio::spawn(app.run_until_stopped(token.clone())))
                     }
@@ -181,6 +191,13 @@ impl Stack {
     pub fn tasks(&self, role: Role, sub: &str, department: Option<&str>) -> Tasks {
         TaskServiceClient::with_interceptor(
             self.channel(Service::Tasks),
+            ClientAuth::new(Some(&self.token(role, sub, department))),
+        )
+    }
+
+    pub fn tracking(&self, role: Role, sub: &str, department: Option<&str>) -> Tracking {
+        TrackingServiceClient::with_interceptor(
+            self.channel(Service::Tracking),
             ClientAuth::new(Some(&self.token(role, sub, department))),
         )
     }

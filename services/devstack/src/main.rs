@@ -73,11 +73,15 @@ async fn main() -> anyhow::Result<()> {
     let tasks = yiciban_tasks::build(yiciban_tasks::TasksConfig::from_source(&env(2))?, clock.clone())
         .await
         .context("starting the department-task service")?;
+    let tracking = yiciban_tracking::build(yiciban_tracking::TrackingConfig::from_source(&env(4))?, clock.clone())
+        .await
+        .context("starting tracking")?;
 
     println!("yiciban is running:");
     println!("  intake + catalog   grpc://{}", intake.local_addr());
     println!("  routing            grpc://{}", routing.local_addr());
     println!("  department tasks   grpc://{}", tasks.local_addr());
+    println!("  tracking           grpc://{}", tracking.local_addr());
     println!("  metrics            http://{metrics}/metrics");
     println!("mint a token with: cargo run -q -p casectl -- token mint --role clerk --sub clerk-001");
     println!("stop with Ctrl-C");
@@ -85,9 +89,11 @@ async fn main() -> anyhow::Result<()> {
     let intake = tokio::spawn(intake.run_until_stopped(shutdown.clone()));
     let routing = tokio::spawn(routing.run_until_stopped(shutdown.clone()));
     let tasks = tokio::spawn(tasks.run_until_stopped(shutdown.clone()));
-    let (i, r, t) = tokio::join!(intake, routing, tasks);
+    let tracking = tokio::spawn(tracking.run_until_stopped(shutdown.clone()));
+    let (i, r, t, k) = tokio::join!(intake, routing, tasks, tracking);
     i?.context("intake stopped")?;
     r?.context("routing stopped")?;
     t?.context("the department-task service stopped")?;
+    k?.context("tracking stopped")?;
     Ok(())
 }

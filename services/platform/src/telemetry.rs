@@ -41,6 +41,20 @@ pub fn init(service: &str, format: LogFormat, otlp_endpoint: Option<&str>) -> an
     install(service, format, builder.build())
 }
 
+/// Installs logging and tracing for `service` with every finished span
+/// handed at once to `exporter` (tests pass an in-memory exporter).
+pub fn init_with_exporter(
+    service: &str,
+    format: LogFormat,
+    exporter: impl opentelemetry_sdk::trace::SpanExporter + 'static,
+) -> anyhow::Result<TelemetryGuard> {
+    let provider = SdkTracerProvider::builder()
+        .with_resource(opentelemetry_sdk::Resource::builder().with_service_name(service.to_owned()).build())
+        .with_simple_exporter(exporter)
+        .build();
+    install(service, format, provider)
+}
+
 fn install(service: &str, format: LogFormat, provider: SdkTracerProvider) -> anyhow::Result<TelemetryGuard> {
     opentelemetry::global::set_text_map_propagator(opentelemetry_sdk::propagation::TraceContextPropagator::new());
     let tracer = provider.tracer(service.to_owned());

@@ -47,6 +47,8 @@ pub struct Loaded {
     /// the applicant); `None` before the plan exists.
     pub clock: Option<CaseClock>,
     pub decided_at: Option<DateTime<Utc>>,
+    /// The decision's figures once decided: working days used, on time.
+    pub decision: Option<(u32, bool)>,
 }
 
 impl Loaded {
@@ -68,7 +70,10 @@ impl Loaded {
                     let _ = clock.resume(at.max(clock.last_transition()));
                 }
             }
-            Event::CaseDecided(_) => self.decided_at = Some(at),
+            Event::CaseDecided(d) => {
+                self.decided_at = Some(at);
+                self.decision = Some((d.working_days_used, d.on_time));
+            }
             _ => {}
         }
         self.plan = Aggregate::evolve(std::mem::take(&mut self.plan), event);

@@ -56,6 +56,8 @@ impl Dispatcher {
         envelope: &EventEnvelope,
         h: &CaseHandedToIssuance,
     ) -> Result<(), HandlerError> {
+        let loaded = load(&self.routing, case_id).await.map_err(|s| HandlerError::retry(s.message().to_owned()))?;
+        let (working_days_used, decided_on_time) = loaded.decision.unwrap_or((0, false));
         let request = issuance::PrepareIssuanceRequest {
             idempotency_key: format!("prepare-{}", envelope.event_id),
             case_id: case_id.to_string(),
@@ -64,6 +66,8 @@ impl Dispatcher {
             outcome: outcome_kind_to_pb(h.outcome) as i32,
             documents: h.documents.iter().map(result_document_to_pb).collect(),
             issue_by: Some(date_to_pb(h.issue_by)),
+            working_days_used,
+            decided_on_time,
         };
         match self.issuance.clone().prepare_issuance(request).await {
             Ok(_) => Ok(()),

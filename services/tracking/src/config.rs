@@ -1,0 +1,95 @@
+//! The tracking service's configuration: the common settings plus its own.
+
+use secrecy::SecretString;
+use yiciban_platform::CommonConfig;
+use yiciban_platform::config::{ConfigError, ProcessEnv, Source, var};
+
+/// Default gRPC port of the tracking service.
+pub const DEFAULT_PORT: u16 = 50055;
+
+/// The development salt of the applicant identity hash; never used where
+/// `YICIBAN_TRACKING_IDENTITY_SALT` is set.
+pub const DEV_IDENTITY_SALT: &str = "yiciban-tracking-local-development-salt";
+
+/// The services whose stores hold case events, in the order of
+/// `YICIBAN_SOURCE_SCHEMAS`.
+pub const SOURCES: [&str; 4] = ["intake", "routing", "tasks", "issuance"];
+
+/// Everything the tracking service reads at start.
+#[derive(Debug, Clone)]
+pub struct TrackingConfig {
+    /// Database, NATS, port, token secret, telemetry.
+    pub common: CommonConfig,
+    /// `YICIBAN_TRACKING_SCHEMA`: the Postgres schema it owns (default `tracking`).
+    pub schema: String,
+    /// `YICIBAN_SOURCE_SCHEMAS`: the schemas of the intake, routing, tasks and
+    /// issuance stores in the same database, comma-separated in that order
+    /// (default `intake,routing,tasks,issuance`). Read only, and only to fill
+    /// gaps in a stream.
+    pub source_schemas: Vec<(String, String)>,
+    /// `YICIBAN_TRACKING_IDENTITY_SALT`: salt of the hash by which the read
+    /// model recognises an applicant's own case (it never stores the number).
+    pub identity_salt: SecretString,
+}
+
+impl TrackingConfig {
+    /// Reads and validates the configuration from `src`.
+    pub fn from_source(src: &dyn Source) -> Result<Self, ConfigError> {
+        let schema: String = var(src, "YICIBAN_TRACKING_SCHEMA", "tracking".to_owned())?;
+        yiciban_eventstore::migrate::validate_schema_name(&schema).map_err(|e| ConfigError {
+            variable: "YICIBAN_TRACKING_SCHEMA".into(),
+            value: schema.clone(),
+            reason: e.to_string(),
+        })?;
+        let raw: String = var(src, "YICIBAN_SOURCE_SCHEMAS", SOURCES.join(","))?;
+        let schemas: Vec<String> = raw.split(',').map(|s| s.trim().to_owned()).collect();
+        let bad =
+            |reason: String| ConfigError { variable: "YICIBAN_SOURCE_SCHEMAS".into(), value: raw.clone(), reason };
+        if schemas.len() != SOURCES.len() {
+            return Err(bad(format!(
+                "expected {} schema names, for {} in that order",
+                SOURCES.len(),
+                SOURCES.join(", ")
+            )));
+        }
+        for s in &schemas {
+            yiciban_eventstore::migrate::validate_schema_name(s).map_err(|e| bad(e.to_string()))?;
+        }
+        let salt: String = var(src, "YICIBAN_TRACKING_IDENTITY_SALT", DEV_IDENTITY_SALT.to_owned())?;
+        Ok(TrackingConfig {
+            common: CommonConfig::from_source(src, DEFAULT_PORT)?,
+            schema,
+            source_schemas: SOURCES.iter().map(|s| (*s).to_owned()).zip(schemas).collect(),
+            identity_salt: SecretString::from(salt),
+        })
+    }
+
+    /// Reads the configuration from the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_source(&ProcessEnv)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    #[test]
+    fn defaults_name_the_owning_schemas_and_the_port() {
+        let c = TrackingConfig::from_source(&HashMap::new()).unwrap();
+        assert_eq!(c.schema, "tracking");
+        assert_eq!(c.common.grpc_addr.port(), DEFAULT_PORT);
+        let pairs: Vec<(&str, &str)> = c.source_schemas.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+        assert_eq!(pairs, [("intake", "intake"), ("routing", "routing"), ("tasks", "tasks"), ("issuance", "issuance")]);
+    }
+
+    #[test]
+    fn a_bad_source_schema_list_names_its_variable() {
+        for value in ["intake,routing", "intake,routing,tasks,Bad-Name"] {
+            let env: HashMap<String, String> = [("YICIBAN_SOURCE_SCHEMAS".to_owned(), value.to_owned())].into();
+            assert_eq!(TrackingConfig::from_source(&env).unwrap_err().variable, "YICIBAN_SOURCE_SCHEMAS");
+        }
+    }
+}

@@ -1,0 +1,232 @@
+//! The reads of the tracking tables: one case (by id or number), a page of
+//! its timeline, an officer's worklist, a department's queue and the overdue
+//! board. Documents come back as the projection's types; the callers turn
+//! them into wire messages with the figures of "now".
+
+use sqlx::{PgPool, Row as _};
+use uuid::Uuid;
+
+use crate::projection::{CaseView, TaskView, TimelineEntry};
+
+/// Why a read failed.
+#[derive(Debug, thiserror::Error)]
+pub enum RepoError {
+    #[error("database error while {0}")]
+    Db(&'static str, #[source] sqlx::Error),
+    #[error("a stored {0} document is unreadable")]
+    Document(&'static str, #[source] serde_json::Error),
+}
+
+fn db(context: &'static str) -> impl FnOnce(sqlx::Error) -> RepoError {
+    move |e| RepoError::Db(context, e)
+}
+
+fn case_doc(doc: serde_json::Value) -> Result<CaseView, RepoError> {
+    serde_json::from_value(doc).map_err(|e| RepoError::Document("case view", e))
+}
+
+/// A task with the fields of its case a queue shows.
+#[derive(Debug, Clone)]
+pub struct TaskListing {
+    pub case_id: Uuid,
+    pub case_number: String,
+    pub package_id: String,
+    pub lead_department: String,
+    pub officer_id: String,
+    pub task: TaskView,
+}
+
+/// The read side of one tracking schema.
+#[derive(Debug, Clone)]
+pub struct Repo {
+    pool: PgPool,
+    schema: String,
+}
+
+impl Repo {
+    pub fn new(pool: PgPool, schema: &str) -> Self {
+        Repo { pool, schema: schema.to_owned() }
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    pub fn schema(&self) -> &str {
+        &self.schema
+    }
+
+    /// One case; `None` when no event of it was applied yet.
+    pub async fn case(&self, case_id: Uuid) -> Result<Option<CaseView>, RepoError> {
+        let doc: Option<serde_json::Value> =
+            sqlx::query_scalar(&format!("SELECT doc FROM {}.case_views WHERE case_id = $1", self.schema))
+                .bind(case_id)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db("reading a case"))?;
+        doc.map(case_doc).transpose()
+    }
+
+    /// The case with this number.
+    pub async fn case_by_number(&self, case_number: &str) -> Result<Option<CaseView>, RepoError> {
+        let doc: Option<serde_json::Value> = sqlx::query_scalar(&format!(
+            "SELECT doc FROM {}.case_views WHERE case_number = $1 ORDER BY updated_at DESC LIMIT 1",
+            self.schema
+        ))
+        .bind(case_number)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db("finding a case by number"))?;
+        doc.map(case_doc).transpose()
+    }
+
+    /// Up to `limit` timeline entries of a case from `offset` on (oldest
+    /// first), the entry before them (for the time since it), and how many
+    /// entries the case has.
+    pub async fn timeline(
+        &self,
+        case_id: Uuid,
+        offset: i64,
+        limit: i64,
+    ) -> Result<(Option<TimelineEntry>, Vec<TimelineEntry>, i64), RepoError> {
+        let from = (offset - 1).max(0);
+        let rows = sqlx::query(&format!(
+            "SELECT entry, count(*) OVER () AS total FROM {}.timeline WHERE case_id = $1
+             ORDER BY occurred_at, seq OFFSET $2 LIMIT $3",
+            self.schema
+        ))
+        .bind(case_id)
+        .bind(from)
+        .bind(limit + (offset - from))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db("reading a timeline"))?;
+        let total = rows.first().map_or(0, |r| r.get::<i64, _>("total"));
+        let mut entries = rows
+            .into_iter()
+            .map(|r| serde_json::from_value(r.get("entry")).map_err(|e| RepoError::Document("timeline entry", e)))
+            .collect::<Result<Vec<TimelineEntry>, _>>()?;
+        let previous = if offset > from && !entries.is_empty() { Some(entries.remove(0)) } else { None };
+        Ok((previous, entries, total))
+    }
+
+    /// The cases an officer follows in `statuses` (empty = the open ones) at
+    /// or above `min_warning`, most urgent first: red, yellow, then by
+    /// promised date.
+    pub async fn worklist(
+        &self,
+        officer_id: &str,
+        statuses: &[&str],
+        min_warning: i16,
+        offset: i64,
+        limit: i64,
+    ) -> Result<(Vec<CaseView>, i64), RepoError> {
+        let rows = sqlx::query(&format!(
+            "SELECT doc, count(*) OVER () AS total FROM {}.case_views
+             WHERE officer_id = $1
+               AND (CASE WHEN cardinality($2::text[]) = 0 THEN open ELSE status = ANY($2) END)
+               AND warning >= $3
+             ORDER BY warning DESC, promised_by ASC NULLS LAST, case_number
+             OFFSET $4 LIMIT $5",
+            self.schema
+        ))
+        .bind(officer_id)
+        .bind(statuses)
+        .bind(min_warning)
+        .bind(offset)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db("reading a worklist"))?;
+        let total = rows.first().map_or(0, |r| r.get::<i64, _>("total"));
+        let cases = rows.into_iter().map(|r| case_doc(r.get("doc"))).collect::<Result<Vec<_>, _>>()?;
+        Ok((cases, total))
+    }
+
+    /// A department's tasks in `states`, of `package_id` if given, most
+    /// urgent first: warning, due date, age.
+    pub async fn department_queue(
+        &self,
+        department: &str,
+        states: &[&str],
+        package_id: Option<&str>,
+        offset: i64,
+        limit: i64,
+    ) -> Result<(Vec<TaskListing>, i64), RepoError> {
+        let rows = sqlx::query(&format!(
+            "SELECT t.doc, t.case_id, c.case_number, c.package_id, c.lead_department, c.officer_id,
+                    count(*) OVER () AS total
+             FROM {s}.task_rows t JOIN {s}.case_views c ON c.case_id = t.case_id
+             WHERE t.department = $1 AND t.state = ANY($2) AND ($3::text IS NULL OR c.package_id = $3)
+             ORDER BY t.warning DESC, t.due_by ASC NULLS LAST, t.created_at, t.task_id
+             OFFSET $4 LIMIT $5",
+            s = self.schema
+        ))
+        .bind(department)
+        .bind(states)
+        .bind(package_id)
+        .bind(offset)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db("reading a department queue"))?;
+        listings(rows)
+    }
+
+    /// Open tasks at or above `min_level` (of one department if given), red
+    /// first, then by due date; with the yellow and red counts over all pages.
+    pub async fn overdue(
+        &self,
+        department: Option<&str>,
+        min_level: i16,
+        offset: i64,
+        limit: i64,
+    ) -> Result<(Vec<TaskListing>, i64, i64), RepoError> {
+        let counts = sqlx::query(&format!(
+            "SELECT count(*) FILTER (WHERE warning = 1) AS yellow, count(*) FILTER (WHERE warning = 2) AS red
+             FROM {}.task_rows WHERE open AND warning >= $1 AND ($2::text IS NULL OR department = $2)",
+            self.schema
+        ))
+        .bind(min_level)
+        .bind(department)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(db("counting warned tasks"))?;
+        let rows = sqlx::query(&format!(
+            "SELECT t.doc, t.case_id, c.case_number, c.package_id, c.lead_department, c.officer_id,
+                    count(*) OVER () AS total
+             FROM {s}.task_rows t JOIN {s}.case_views c ON c.case_id = t.case_id
+             WHERE t.open AND t.warning >= $1 AND ($2::text IS NULL OR t.department = $2)
+             ORDER BY t.warning DESC, t.due_by ASC NULLS LAST, t.created_at, t.task_id
+             OFFSET $3 LIMIT $4",
+            s = self.schema
+        ))
+        .bind(min_level)
+        .bind(department)
+        .bind(offset)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db("reading the overdue board"))?;
+        let (tasks, _) = listings(rows)?;
+        Ok((tasks, counts.get("yellow"), counts.get("red")))
+    }
+}
+
+fn listings(rows: Vec<sqlx::postgres::PgRow>) -> Result<(Vec<TaskListing>, i64), RepoError> {
+    let total = rows.first().map_or(0, |r| r.get::<i64, _>("total"));
+    let tasks = rows
+        .into_iter()
+        .map(|r| {
+            Ok(TaskListing {
+                case_id: r.get("case_id"),
+                case_number: r.get("case_number"),
+                package_id: r.get("package_id"),
+                lead_department: r.get("lead_department"),
+                officer_id: r.get("officer_id"),
+                task: serde_json::from_value(r.get("doc")).map_err(|e| RepoError::Document("task", e))?,
+            })
+        })
+        .collect::<Result<Vec<_>, RepoError>>()?;
+    Ok((tasks, total))
+}

@@ -1,0 +1,422 @@
+//! `spawn_app()`: the owning services' event stores in their own schemas of a
+//! fresh database, an outbox relay for each publishing on a private NATS
+//! prefix, and the real tracking service on port 0 with a manual clock;
+//! typed clients carrying minted tokens; and builders of the events.v1
+//! payloads of one case.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use prost::{Message, Name};
+use tokio_util::sync::CancellationToken;
+use tonic::codegen::InterceptedService;
+use tonic::transport::Channel;
+use uuid::Uuid;
+use yiciban_eventstore::{
+    Consumer, EVENT_STORE, EventMetadata, EventStore, ExpectedVersion, NewEvent, Relay, RelaySettings, migrate,
+};
+use yiciban_platform::grpc::ClientAuth;
+use yiciban_platform::{Authenticator, ManualClock, Role};
+use yiciban_proto::common::v1 as common;
+use yiciban_proto::events::v1 as ev;
+use yiciban_proto::events::v1::EventEnvelope;
+use yiciban_proto::tracking::v1 as pb;
+use yiciban_proto::tracking::v1::tracking_service_client::TrackingServiceClient;
+use yiciban_testkit::{TestDb, TestNats};
+use yiciban_tracking::{Projector, TrackingConfig};
+
+pub type Client = TrackingServiceClient<InterceptedService<Channel, ClientAuth>>;
+
+pub const ID_NUMBER: &str = "11010519491231002X";
+pub const PHONE: &str = "13800000000";
+pub const STREET: &str = "阿尔丁大街1号";
+pub const NAME: &str = "王小明";
+
+/// An instant in China time, e.g. `cst("2026-01-05T09:00")`.
+pub fn cst(text: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(&format!("{text}:00+08:00")).unwrap().with_timezone(&Utc)
+}
+
+pub fn day(y: i32, m: u32, d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, d).unwrap()
+}
+
+pub fn pd(y: i32, m: u32, d: u32) -> Option<common::Date> {
+    Some(yiciban_proto::convert::intake::date_to_pb(day(y, m, d)))
+}
+
+pub struct TestApp {
+    pub db: TestDb,
+    /// Kept for its drop: the JetStream stream goes with the test.
+    _nats: TestNats,
+    pub clock: ManualClock,
+    pub stores: HashMap<&'static str, EventStore>,
+    pub consumer: Consumer<Projector>,
+    channel: Channel,
+    auth: Authenticator,
+    shutdown: CancellationToken,
+}
+
+fn config(nats: &TestNats) -> TrackingConfig {
+    let mut env = HashMap::new();
+    env.insert("YICIBAN_GRPC_ADDR".to_owned(), "127.0.0.1:0".to_owned());
+    env.insert("YICIBAN_NATS_PREFIX".to_owned(), nats.subjects.prefix().to_owned());
+    env.insert("YICIBAN_JWT_SECRET".to_owned(), "test-secret".to_owned());
+    env.insert("YICIBAN_TRACKING_IDENTITY_SALT".to_owned(), "test-salt".to_owned());
+    TrackingConfig::from_source(&env).expect("config")
+}
+
+/// Starts everything; `relays` = false leaves the owning stores' outboxes
+/// unpublished, so a test can hand events to the consumer itself.
+pub async fn spawn_app(relays: bool) -> TestApp {
+    let db = TestDb::new(20).await;
+    let nats = TestNats::new().await;
+    let clock = ManualClock::new(cst("2026-01-05T09:00"));
+    let shutdown = CancellationToken::new();
+    let mut stores = HashMap::new();
+    for source in ["intake", "routing", "tasks", "issuance"] {
+        migrate(&db.pool, source, &[EVENT_STORE]).await.expect("migrate an owning store");
+        let store = EventStore::new(db.pool.clone(), source, source).unwrap();
+        if relays {
+            let relay = Relay::new(store.clone(), nats.js.clone(), nats.subjects.clone(), RelaySettings::default());
+            relay.ensure_stream().await.unwrap();
+            tokio::spawn(relay.run(shutdown.clone()));
+        }
+        stores.insert(source, store);
+    }
+    let config = config(&nats);
+    let auth = Authenticator::new(&config.common.jwt_secret);
+    let app = yiciban_tracking::build_with(config, Arc::new(clock.clone()), db.pool.clone(), nats.js.clone())
+        .await
+        .expect("build tracking");
+    let addr = app.local_addr();
+    let consumer = app.consumer().unwrap();
+    tokio::spawn(app.run_until_stopped(shutdown.clone()));
+    let channel = Channel::from_shared(format!("http://{addr}"))
+        .unwrap()
+        .connect_timeout(Duration::from_secs(5))
+        .connect()
+        .await
+        .expect("connect to tracking");
+    TestApp { db, _nats: nats, clock, stores, consumer, channel, auth, shutdown }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+/// Who acts: a subject in a role, of a department for agents.
+#[derive(Debug, Clone, Copy)]
+pub struct By(pub &'static str, pub common::Role, pub &'static str);
+
+pub const CLERK: By = By("clerk-001", common::Role::Clerk, "");
+pub const SERVICE: By = By("routing", common::Role::Service, "");
+pub const AGENT: By = By("agent-samr-1", common::Role::Agent, "samr");
+pub const APPLICANT: By = By("applicant-ref-1", common::Role::Applicant, "");
+
+impl TestApp {
+    pub fn client(&self, role: Role, sub: &str, department: Option<&str>, identity: Option<&str>) -> Client {
+        let token = self.auth.mint(sub, role, department, identity, Duration::from_secs(3600)).unwrap();
+        TrackingServiceClient::with_interceptor(self.channel.clone(), ClientAuth::new(Some(&token)))
+    }
+
+    pub fn supervisor(&self) -> Client {
+        self.client(Role::Supervisor, "supervisor-001", None, None)
+    }
+
+    pub fn officer(&self, sub: &str) -> Client {
+        self.client(Role::Officer, sub, None, None)
+    }
+
+    pub fn agent(&self, department: &str) -> Client {
+        self.client(Role::Agent, &format!("agent-{department}-9"), Some(department), None)
+    }
+
+    pub fn applicant(&self, identity: &str) -> Client {
+        self.client(Role::Applicant, "applicant-ref-1", None, Some(identity))
+    }
+
+    /// Appends `message` to `stream` in the store owning it (by the stream's
+    /// prefix: case-, plan-, task-, issuance-), by `by` at `at` (on
+    /// `department`'s subject if given); returns the stored envelope.
+    pub async fn append<M: Message + Name>(
+        &self,
+        stream: &str,
+        case_id: Uuid,
+        by: By,
+        at: &str,
+        department: Option<&str>,
+        message: &M,
+    ) -> EventEnvelope {
+        let source = match stream.split('-').next() {
+            Some("case") => "intake",
+            Some("plan") => "routing",
+            Some("task") => "tasks",
+            _ => "issuance",
+        };
+        let store = &self.stores[source];
+        let actor = common::Actor { subject: by.0.into(), role: by.1 as i32, department: by.2.into() };
+        let metadata = EventMetadata::new(case_id, &actor, common::Channel::Window, cst(at));
+        let mut event = NewEvent::from_message(message);
+        if let Some(d) = department {
+            event = event.for_department(d);
+        }
+        store.append(stream, ExpectedVersion::Any, &[event.clone()], &metadata, None).await.expect("append");
+        let stored = store.read_stream(stream, 1).await.unwrap();
+        stored.into_iter().find(|e| e.event_id == event.event_id).unwrap().to_envelope(source)
+    }
+
+    pub async fn summary(&self, client: &mut Client, case_id: Uuid) -> Result<pb::CaseSummary, tonic::Status> {
+        client
+            .get_case_summary(pb::GetCaseSummaryRequest { case_id: case_id.to_string() })
+            .await
+            .map(|r| r.into_inner().summary.unwrap())
+    }
+
+    /// Waits until the summary satisfies `check`.
+    pub async fn summary_when(
+        &self,
+        case_id: Uuid,
+        what: &str,
+        check: impl Fn(&pb::CaseSummary) -> bool,
+    ) -> pb::CaseSummary {
+        yiciban_testkit::eventually(what, Duration::from_secs(20), || async {
+            self.summary(&mut self.supervisor(), case_id).await.ok().filter(|s| check(s))
+        })
+        .await
+    }
+
+    pub async fn timeline(&self, case_id: Uuid) -> Vec<pb::TimelineEntry> {
+        self.supervisor()
+            .get_timeline(pb::GetTimelineRequest { case_id: case_id.to_string(), ..Default::default() })
+            .await
+            .unwrap()
+            .into_inner()
+            .entries
+    }
+
+    /// (case_views, task_rows, timeline) row counts and the case document.
+    pub async fn snapshot(&self, case_id: Uuid) -> (i64, i64, i64, serde_json::Value) {
+        let count = |table: &'static str| async move {
+            sqlx::query_scalar::<_, i64>(&format!("SELECT count(*) FROM tracking.{table}"))
+                .fetch_one(&self.db.pool)
+                .await
+                .unwrap()
+        };
+        let doc = sqlx::query_scalar("SELECT doc FROM tracking.case_views WHERE case_id = $1")
+            .bind(case_id)
+            .fetch_one(&self.db.pool)
+            .await
+            .unwrap();
+        (count("case_views").await, count("task_rows").await, count("timeline").await, doc)
+    }
+}
+
+/// One case's streams and the payloads of its life.
+#[derive(Debug, Clone, Copy)]
+pub struct Case {
+    pub id: Uuid,
+    pub task: Uuid,
+    pub number: &'static str,
+}
+
+impl Case {
+    pub fn new(number: &'static str) -> Case {
+        Case { id: Uuid::now_v7(), task: Uuid::now_v7(), number }
+    }
+
+    pub fn case_stream(&self) -> String {
+        format!("case-{}", self.id)
+    }
+
+    pub fn plan_stream(&self) -> String {
+        format!("plan-{}", self.id)
+    }
+
+    pub fn task_stream(&self) -> String {
+        format!("task-{}", self.task)
+    }
+
+    pub fn submitted(&self) -> ev::ApplicationSubmitted {
+        ev::ApplicationSubmitted {
+            case_number: self.number.into(),
+            package_id: "open-restaurant".into(),
+            catalog_version: "2026.1".into(),
+            applicant: Some(common::Applicant {
+                kind: common::ApplicantKind::Person as i32,
+                name: NAME.into(),
+                id_number: ID_NUMBER.into(),
+                phone: PHONE.into(),
+                contact_name: String::new(),
+            }),
+            delivery: Some(common::DeliveryPreference {
+                method: common::DeliveryMethod::Mail as i32,
+                mail_address: Some(common::PostalAddress {
+                    recipient_name: NAME.into(),
+                    recipient_phone: PHONE.into(),
+                    province: "内蒙古自治区".into(),
+                    city: "包头市".into(),
+                    district: "昆都仑区".into(),
+                    address_line: STREET.into(),
+                    postal_code: "014010".into(),
+                }),
+                pickup_hall: String::new(),
+            }),
+            ..Default::default()
+        }
+    }
+
+    pub fn accepted(&self) -> ev::ApplicationAccepted {
+        ev::ApplicationAccepted {
+            case_number: self.number.into(),
+            package_id: "open-restaurant".into(),
+            notice_number: "SL-1".into(),
+            accepted_on: pd(2026, 1, 5),
+            item_codes: vec!["DEMO-CY-02".into()],
+            lead_department: "samr".into(),
+            promised_working_days: 10,
+            promised_by: pd(2026, 1, 19),
+            ..Default::default()
+        }
+    }
+
+    pub fn officer(&self, officer_id: &str) -> ev::OfficerAssigned {
+        ev::OfficerAssigned { officer_id: officer_id.into(), officer_name: "李明".into(), ..Default::default() }
+    }
+
+    pub fn planned(&self) -> ev::CasePlanned {
+        ev::CasePlanned {
+            case_number: self.number.into(),
+            package_id: "open-restaurant".into(),
+            lead_department: "samr".into(),
+            promised_working_days: 10,
+            promised_by: pd(2026, 1, 19),
+            accepted_on: pd(2026, 1, 5),
+            ..Default::default()
+        }
+    }
+
+    pub fn dispatched(&self) -> ev::StepDispatched {
+        ev::StepDispatched {
+            step_id: "s2".into(),
+            task_id: self.task.to_string(),
+            item_code: "DEMO-CY-02".into(),
+            department: "samr".into(),
+        }
+    }
+
+    pub fn task_created(&self) -> ev::TaskCreated {
+        ev::TaskCreated {
+            task_id: self.task.to_string(),
+            case_number: self.number.into(),
+            package_id: "open-restaurant".into(),
+            step_id: "s2".into(),
+            item_code: "DEMO-CY-02".into(),
+            item_name: "食品经营许可".into(),
+            department: "samr".into(),
+            promised_working_days: 5,
+            due_by: pd(2026, 1, 12),
+            warn_on: pd(2026, 1, 9),
+            lead_department: "samr".into(),
+            ..Default::default()
+        }
+    }
+
+    pub fn claimed(&self) -> ev::TaskClaimed {
+        ev::TaskClaimed { task_id: self.task.to_string(), assignee: "agent-samr-1".into() }
+    }
+
+    pub fn returned(&self) -> ev::TaskReturnedForSupplement {
+        ev::TaskReturnedForSupplement {
+            task_id: self.task.to_string(),
+            supplement_request_id: "0190f3c2-7a1e-7c3e-8f00-00000000beef".into(),
+            items: vec![common::SupplementItem {
+                material_id: "m_site_layout".into(),
+                field_path: String::new(),
+                requirement: "经营场所平面图未标明操作间面积".into(),
+            }],
+            due_by: pd(2026, 1, 16),
+        }
+    }
+
+    pub fn case_clock_stopped(&self) -> ev::CaseClockStopped {
+        ev::CaseClockStopped {
+            reason: ev::ClockStopReason::Supplement as i32,
+            task_id: self.task.to_string(),
+            supplement_request_id: "0190f3c2-7a1e-7c3e-8f00-00000000beef".into(),
+        }
+    }
+
+    pub fn supplemented(&self) -> ev::MaterialsSupplemented {
+        ev::MaterialsSupplemented {
+            supplement_request_id: "0190f3c2-7a1e-7c3e-8f00-00000000beef".into(),
+            task_id: self.task.to_string(),
+            ..Default::default()
+        }
+    }
+
+    pub fn resumed(&self) -> ev::TaskResumed {
+        ev::TaskResumed {
+            task_id: self.task.to_string(),
+            supplement_request_id: "0190f3c2-7a1e-7c3e-8f00-00000000beef".into(),
+            stopped_working_days: 3,
+            due_by: pd(2026, 1, 15),
+            warn_on: pd(2026, 1, 14),
+        }
+    }
+
+    pub fn case_clock_resumed(&self) -> ev::CaseClockResumed {
+        ev::CaseClockResumed { task_id: self.task.to_string(), stopped_working_days: 3, promised_by: pd(2026, 1, 22) }
+    }
+
+    pub fn warned(&self, level: common::WarningLevel) -> ev::TaskWarned {
+        ev::TaskWarned {
+            task_id: self.task.to_string(),
+            level: level as i32,
+            due_by: pd(2026, 1, 15),
+            working_days_used: 5,
+            promised_working_days: 5,
+        }
+    }
+
+    pub fn approved(&self) -> ev::TaskApproved {
+        ev::TaskApproved {
+            task_id: self.task.to_string(),
+            result: Some(common::ResultDocument {
+                kind: common::ResultDocumentKind::Licence as i32,
+                name: "食品经营许可证".into(),
+                number: "JY11502030000123".into(),
+                issuing_department: "samr".into(),
+                item_code: "DEMO-CY-02".into(),
+                physical: true,
+                ..Default::default()
+            }),
+            working_days_used: 6,
+            on_time: false,
+            ..Default::default()
+        }
+    }
+
+    pub fn decided(&self) -> ev::CaseDecided {
+        ev::CaseDecided {
+            case_number: self.number.into(),
+            outcome: common::CaseOutcome::Approved as i32,
+            working_days_used: 6,
+            on_time: true,
+            ..Default::default()
+        }
+    }
+
+    pub fn handed_over(&self) -> ev::CaseHandedToIssuance {
+        ev::CaseHandedToIssuance {
+            case_number: self.number.into(),
+            outcome: common::CaseOutcome::Approved as i32,
+            issue_by: pd(2026, 1, 30),
+            ..Default::default()
+        }
+    }
+}

@@ -25,6 +25,9 @@ pub struct Connection {
     /// gRPC address of the routing service.
     #[arg(long, global = true, env = "YICIBAN_ROUTING_ADDR", default_value = "http://127.0.0.1:50052")]
     pub routing_addr: String,
+    /// gRPC address of the tracking service.
+    #[arg(long, global = true, env = "YICIBAN_TRACKING_ADDR", default_value = "http://127.0.0.1:50055")]
+    pub tracking_addr: String,
     /// Bearer token; when absent one is minted for --as.
     #[arg(long, global = true, env = "YICIBAN_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
@@ -83,6 +86,11 @@ impl Connection {
     /// A channel to the routing service.
     pub async fn routing_channel(&self) -> anyhow::Result<AuthChannel> {
         self.channel_to(&self.routing_addr, "--routing-addr").await
+    }
+
+    /// A channel to the tracking service.
+    pub async fn tracking_channel(&self) -> anyhow::Result<AuthChannel> {
+        self.channel_to(&self.tracking_addr, "--tracking-addr").await
     }
 
     /// A channel to `address` (given by `flag`) carrying the bearer token and
@@ -220,6 +228,7 @@ mod tests {
             server: String::new(),
             tasks_addr: String::new(),
             routing_addr: String::new(),
+            tracking_addr: String::new(),
             token: token.map(str::to_owned),
             act_as: act_as.into(),
             secret: yiciban_platform::config::DEV_JWT_SECRET.into(),

@@ -10,6 +10,7 @@ mod intake;
 mod routing;
 mod tasks;
 mod text;
+mod tracking;
 
 use clap::{Parser, Subcommand};
 
@@ -56,6 +57,8 @@ pub(crate) enum Command {
     Tasks(tasks::TaskCommand),
     #[command(flatten)]
     Routing(routing::RoutingCommand),
+    #[command(flatten)]
+    Tracking(tracking::TrackingCommand),
 }
 
 #[tokio::main]
@@ -86,5 +89,6 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Case { case_id } => intake::show(&cli.connection, &case_id).await,
         Command::Tasks(command) => tasks::run(&cli.connection, command).await,
         Command::Routing(command) => routing::run(&cli.connection, command).await,
+        Command::Tracking(command) => tracking::run(&cli.connection, command).await,
     }
 }

@@ -1,0 +1,238 @@
+//! `casectl timeline | worklist | overdue`: the case officer's views over the
+//! tracking service (`--tracking-addr`): one case's full-process timeline,
+//! an officer's cases most urgent first, and the yellow/red board.
+
+use anyhow::Context as _;
+use clap::Subcommand;
+use yiciban_proto::common::v1 as common;
+use yiciban_proto::tracking::v1 as pb;
+use yiciban_proto::tracking::v1::tracking_service_client::TrackingServiceClient;
+
+use crate::connect::{Connection, explain};
+use crate::text::{self, date, or_dash, timestamp};
+
+#[derive(Debug, Subcommand)]
+pub enum TrackingCommand {
+    /// A case's full-process timeline (全流程): every step of every department, in order.
+    Timeline {
+        /// Id of the case (UUID) or its case number (YCB-…).
+        case: String,
+    },
+    /// An officer's cases, most urgent first (default: the caller's own).
+    Worklist {
+        /// Staff login of the officer (supervisors only).
+        #[arg(long)]
+        officer: Option<String>,
+    },
+    /// Tasks with a yellow or red card (黄牌/红牌), red first.
+    Overdue {
+        /// Only this department (an agent always sees its own).
+        #[arg(long)]
+        department: Option<String>,
+    },
+}
+
+pub async fn run(conn: &Connection, command: TrackingCommand) -> anyhow::Result<()> {
+    let mut client = TrackingServiceClient::new(conn.tracking_channel().await?);
+    match command {
+        TrackingCommand::Timeline { case } => {
+            let case_id = if case.starts_with("YCB-") {
+                client
+                    .find_case_by_number(pb::FindCaseByNumberRequest { case_number: case })
+                    .await
+                    .map_err(explain)?
+                    .into_inner()
+                    .summary
+                    .context("tracking sent no case")?
+                    .case_id
+            } else {
+                case
+            };
+            let mut entries = Vec::new();
+            let mut token = String::new();
+            let summary = loop {
+                let page = client
+                    .get_timeline(pb::GetTimelineRequest {
+                        case_id: case_id.clone(),
+                        page_size: 1000,
+                        page_token: token,
+                    })
+                    .await
+                    .map_err(explain)?
+                    .into_inner();
+                entries.extend(page.entries);
+                if page.next_page_token.is_empty() {
+                    break page.summary;
+                }
+                token = page.next_page_token;
+            };
+            if let Some(s) = &summary {
+                print!("{}", summary_text(s));
+            }
+            print!("{}", timeline_table(&entries));
+        }
+        TrackingCommand::Worklist { officer } => {
+            let page = client
+                .officer_worklist(pb::OfficerWorklistRequest {
+                    officer_id: officer.unwrap_or_default(),
+                    page_size: 500,
+                    ..Default::default()
+                })
+                .await
+                .map_err(explain)?
+                .into_inner();
+            let rows: Vec<Vec<String>> = page
+                .cases
+                .iter()
+                .map(|c| {
+                    vec![
+                        c.case_number.clone(),
+                        status_name(c.status()).to_owned(),
+                        warning(c.warning()).to_owned(),
+                        date(c.promised_by.as_ref()),
+                        format!("{}/{}", c.working_days_used, c.promised_working_days),
+                        holders(c),
+                        c.owed_by_applicant.join("; "),
+                    ]
+                })
+                .collect();
+            print!(
+                "{}",
+                text::table(&["CASE", "STATUS", "WARNING", "PROMISED BY", "DAYS", "HELD BY", "APPLICANT OWES"], &rows)
+            );
+            println!("{} case(s)", page.total_count);
+        }
+        TrackingCommand::Overdue { department } => {
+            let page = client
+                .overdue_board(pb::OverdueBoardRequest {
+                    department: department.unwrap_or_default(),
+                    page_size: 500,
+                    ..Default::default()
+                })
+                .await
+                .map_err(explain)?
+                .into_inner();
+            let rows: Vec<Vec<String>> = page
+                .entries
+                .iter()
+                .map(|e| {
+                    let t = e.task.clone().unwrap_or_default();
+                    vec![
+                        warning(t.warning()).to_owned(),
+                        t.case_number.clone(),
+                        t.department.clone(),
+                        or_dash(&t.assignee).to_owned(),
+                        date(t.due_by.as_ref()),
+                        e.overdue_working_days.to_string(),
+                        if e.escalated { format!("→ {}", e.lead_department) } else { "-".into() },
+                        format!("{} {}", t.item_code, t.item_name),
+                    ]
+                })
+                .collect();
+            print!(
+                "{}",
+                text::table(&["CARD", "CASE", "DEPT", "ASSIGNEE", "DUE", "OVERDUE", "ESCALATED", "ITEM"], &rows)
+            );
+            println!("{} red, {} yellow", page.red_count, page.yellow_count);
+        }
+    }
+    Ok(())
+}
+
+fn warning(level: common::WarningLevel) -> &'static str {
+    match level {
+        common::WarningLevel::Unspecified => "-",
+        common::WarningLevel::Yellow => "🟡 yellow",
+        common::WarningLevel::Red => "🔴 red",
+    }
+}
+
+fn status_name(status: common::CaseStatus) -> &'static str {
+    match status {
+        common::CaseStatus::Unspecified => "-",
+        common::CaseStatus::Submitted => "submitted 已申报",
+        common::CaseStatus::Accepted => "accepted 已受理",
+        common::CaseStatus::AcceptedWithDeficiency => "accepted with deficiency 容缺受理",
+        common::CaseStatus::NotAccepted => "not accepted 不予受理",
+        common::CaseStatus::InJointProcessing => "in joint processing 联办中",
+        common::CaseStatus::WaitingForSupplement => "waiting for supplement 补正中",
+        common::CaseStatus::Approved => "approved 准予",
+        common::CaseStatus::Denied => "denied 不予许可",
+        common::CaseStatus::Issued => "issued 已出件",
+        common::CaseStatus::Closed => "closed 办结",
+        common::CaseStatus::Withdrawn => "withdrawn 撤回",
+        common::CaseStatus::Terminated => "terminated 终止",
+    }
+}
+
+fn holders(c: &pb::CaseSummary) -> String {
+    if c.holders.is_empty() {
+        return "-".into();
+    }
+    c.holders.iter().map(|h| format!("{} ({}d)", h.department, h.working_days_held)).collect::<Vec<_>>().join(", ")
+}
+
+/// The header of a timeline: who holds the case and how its clock stands.
+pub fn summary_text(s: &pb::CaseSummary) -> String {
+    let clock = if s.clock_stopped { "stopped (补正)" } else { "running" };
+    format!(
+        "case          {} ({})\npackage       {}\napplicant     {}\nstatus        {}\nofficer       {}\nclock         {} of {} working days used, promised by {}, {}\nheld by       {}\n\n",
+        s.case_number,
+        s.case_id,
+        s.package_name,
+        s.applicant_display,
+        status_name(s.status()),
+        or_dash(&s.officer_id),
+        s.working_days_used,
+        s.promised_working_days,
+        date(s.promised_by.as_ref()),
+        clock,
+        holders(s),
+    )
+}
+
+/// Every entry as a table row: when, department, working days the step took, what.
+pub fn timeline_table(entries: &[pb::TimelineEntry]) -> String {
+    let rows: Vec<Vec<String>> = entries
+        .iter()
+        .map(|e| {
+            vec![
+                timestamp(e.occurred_at.as_ref()),
+                or_dash(&e.department).to_owned(),
+                e.working_days_since_previous.to_string(),
+                e.summary.clone(),
+            ]
+        })
+        .collect();
+    text::table(&["WHEN", "DEPT", "+DAYS", "WHAT"], &rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_timeline_reads_as_a_table_of_steps() {
+        let entries = vec![
+            pb::TimelineEntry {
+                event_type: "ApplicationAccepted".into(),
+                occurred_at: Some(prost_types::Timestamp { seconds: 1_790_000_000, nanos: 0 }),
+                summary: "窗口 clerk-001 受理".into(),
+                ..Default::default()
+            },
+            pb::TimelineEntry {
+                event_type: "TaskClaimed".into(),
+                department: "samr".into(),
+                working_days_since_previous: 2,
+                summary: "市场监督管理局 agent-samr-1 认领 食品经营许可".into(),
+                ..Default::default()
+            },
+        ];
+        let table = timeline_table(&entries);
+        let lines: Vec<&str> = table.lines().collect();
+        assert_eq!(lines.len(), 3);
+        assert!(lines[0].starts_with("WHEN"));
+        assert!(lines[1].contains("窗口 clerk-001 受理"));
+        assert!(lines[2].contains("samr") && lines[2].contains("  2  "));
+    }
+}

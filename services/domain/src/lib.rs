@@ -10,6 +10,7 @@
 pub mod catalog;
 pub mod error_kind;
 pub mod intake;
+pub mod issuance;
 pub mod routing;
 pub mod tasks;
 pub mod values;

@@ -8,5 +8,6 @@
 //! violation at once.
 
 pub mod intake;
+pub mod issuance;
 pub mod routing;
 pub mod tasks;

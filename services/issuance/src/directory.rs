@@ -1,0 +1,228 @@
+//! What the issuance service asks other services about a case, behind one
+//! trait: the delivery preference and the applicant's identity (intake's
+//! GetCase, as a service, so unmasked) and the approved results of tasks
+//! (the task service's ListCaseTasks). The binary uses [`GrpcDirectory`];
+//! tests and the development stack may hand in a fixed [`InMemoryDirectory`].
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use chrono::NaiveDate;
+use tonic::Status;
+use tonic::codegen::InterceptedService;
+use tonic::transport::Channel;
+use uuid::Uuid;
+use yiciban_domain::issuance::{DeliveryMethod, ResultDocument};
+use yiciban_platform::Authenticator;
+use yiciban_platform::grpc::{ClientAuth, lazy_channel};
+use yiciban_proto::common::v1 as pb;
+use yiciban_proto::convert::intake::date_from_pb;
+use yiciban_proto::convert::issuance::delivery_method_from_pb;
+use yiciban_proto::convert::routing::result_document_from_pb;
+use yiciban_proto::intake::v1::GetCaseRequest;
+use yiciban_proto::intake::v1::intake_service_client::IntakeServiceClient;
+use yiciban_proto::tasks::v1::ListCaseTasksRequest;
+use yiciban_proto::tasks::v1::task_service_client::TaskServiceClient;
+
+/// The subject of the service token the issuance service calls with.
+pub const SERVICE_SUBJECT: &str = "issuance";
+
+/// The applicant as intake recorded it. Personal data: never logged (its
+/// `Debug` shows the kind only).
+#[derive(Clone, PartialEq, Eq)]
+pub struct ApplicantIdentity {
+    /// Person or company.
+    pub kind: pb::ApplicantKind,
+    /// Name (a person's) or registered name (a company's).
+    pub name: String,
+    /// Resident ID number or unified social credit code.
+    pub id_number: String,
+    /// A company's contact person; empty for persons.
+    pub contact_name: String,
+}
+
+impl std::fmt::Debug for ApplicantIdentity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApplicantIdentity").field("kind", &self.kind).finish_non_exhaustive()
+    }
+}
+
+/// What issuance needs to know of a case from intake (and its lead
+/// department from the task service).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseFacts {
+    /// The case number.
+    pub case_number: String,
+    /// The delivery method chosen in the application.
+    pub method: DeliveryMethod,
+    /// The hall for a pick-up; empty = the accepting hall.
+    pub pickup_hall: String,
+    /// For mail: an address is on file (it stays with the application).
+    pub has_mail_address: bool,
+    /// The applicant.
+    pub applicant: ApplicantIdentity,
+    /// Promised working days.
+    pub promised_working_days: u32,
+    /// Promised last day, if accepted.
+    pub promised_by: Option<NaiveDate>,
+    /// The case's lead department, if known.
+    pub lead_department: Option<String>,
+}
+
+/// One task asked for by IssueEarly.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TaskResult {
+    /// Approved with this result document.
+    Approved(ResultDocument),
+    /// The task exists but is not approved.
+    NotApproved,
+    /// No such task in the case.
+    Unknown,
+}
+
+/// Looks cases up in the services that own them. Errors are gRPC statuses
+/// to hand on: NOT_FOUND for an unknown case, UNAVAILABLE when a peer is
+/// down.
+#[tonic::async_trait]
+pub trait CaseDirectory: Send + Sync + std::fmt::Debug {
+    /// The delivery preference and applicant of a case.
+    async fn delivery_and_applicant(&self, case_id: Uuid) -> Result<CaseFacts, Status>;
+
+    /// The approved result of each of `task_ids` of the case, in order.
+    async fn approved_results(&self, case_id: Uuid, task_ids: &[Uuid]) -> Result<Vec<TaskResult>, Status>;
+}
+
+type IntakeClient = IntakeServiceClient<InterceptedService<Channel, ClientAuth>>;
+type TasksClient = TaskServiceClient<InterceptedService<Channel, ClientAuth>>;
+
+/// The directory over intake's and the task service's gRPC APIs.
+#[derive(Debug, Clone)]
+pub struct GrpcDirectory {
+    intake: IntakeClient,
+    tasks: TasksClient,
+}
+
+impl GrpcDirectory {
+    /// Clients to `intake_url` and `tasks_url` (connected lazily), calling
+    /// with service tokens minted by `auth`.
+    pub fn new(intake_url: &str, tasks_url: &str, auth: Authenticator) -> anyhow::Result<Self> {
+        Ok(GrpcDirectory {
+            intake: IntakeServiceClient::with_interceptor(
+                lazy_channel(intake_url)?,
+                ClientAuth::service(auth.clone(), SERVICE_SUBJECT),
+            ),
+            tasks: TaskServiceClient::with_interceptor(
+                lazy_channel(tasks_url)?,
+                ClientAuth::service(auth, SERVICE_SUBJECT),
+            ),
+        })
+    }
+
+    async fn tasks_of(&self, case_id: Uuid) -> Result<Vec<yiciban_proto::tasks::v1::Task>, Status> {
+        Ok(self
+            .tasks
+            .clone()
+            .list_case_tasks(ListCaseTasksRequest { case_id: case_id.to_string() })
+            .await?
+            .into_inner()
+            .tasks)
+    }
+}
+
+#[tonic::async_trait]
+impl CaseDirectory for GrpcDirectory {
+    async fn delivery_and_applicant(&self, case_id: Uuid) -> Result<CaseFacts, Status> {
+        let case = self
+            .intake
+            .clone()
+            .get_case(GetCaseRequest { case_id: case_id.to_string() })
+            .await?
+            .into_inner()
+            .case
+            .ok_or_else(|| Status::not_found(format!("intake knows no case {case_id}")))?;
+        let delivery = case.delivery.unwrap_or_default();
+        let method = delivery_method_from_pb(delivery.method)
+            .ok_or_else(|| Status::failed_precondition("the application names no delivery method"))?;
+        let applicant = case.applicant.unwrap_or_default();
+        let lead_department = match self.tasks_of(case_id).await {
+            Ok(tasks) => tasks.first().map(|t| t.lead_department.clone()).filter(|d| !d.is_empty()),
+            Err(e) => {
+                tracing::warn!(%case_id, code = ?e.code(), "could not ask the task service for the lead department");
+                None
+            }
+        };
+        Ok(CaseFacts {
+            case_number: case.case_number,
+            method,
+            pickup_hall: delivery.pickup_hall,
+            has_mail_address: delivery.mail_address.is_some(),
+            applicant: ApplicantIdentity {
+                kind: applicant.kind(),
+                name: applicant.name,
+                id_number: applicant.id_number,
+                contact_name: applicant.contact_name,
+            },
+            promised_working_days: case.promised_working_days,
+            promised_by: case.promised_by.as_ref().and_then(date_from_pb),
+            lead_department,
+        })
+    }
+
+    async fn approved_results(&self, case_id: Uuid, task_ids: &[Uuid]) -> Result<Vec<TaskResult>, Status> {
+        let tasks = self.tasks_of(case_id).await?;
+        Ok(task_ids
+            .iter()
+            .map(|id| match tasks.iter().find(|t| t.task_id == id.to_string()) {
+                None => TaskResult::Unknown,
+                Some(t) if t.state == pb::TaskState::Approved as i32 => t
+                    .result
+                    .as_ref()
+                    .and_then(|d| result_document_from_pb("result", d).ok())
+                    .map_or(TaskResult::NotApproved, TaskResult::Approved),
+                Some(_) => TaskResult::NotApproved,
+            })
+            .collect())
+    }
+}
+
+/// A fixed directory held in memory (tests, demos): cases and tasks are
+/// put in by the caller.
+#[derive(Debug, Clone, Default)]
+pub struct InMemoryDirectory {
+    cases: Arc<Mutex<HashMap<Uuid, CaseFacts>>>,
+    tasks: Arc<Mutex<HashMap<(Uuid, Uuid), TaskResult>>>,
+}
+
+impl InMemoryDirectory {
+    /// An empty directory.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Puts (or replaces) a case.
+    pub fn put_case(&self, case_id: Uuid, facts: CaseFacts) {
+        self.cases.lock().expect("directory lock").insert(case_id, facts);
+    }
+
+    /// Puts (or replaces) a task of a case.
+    pub fn put_task(&self, case_id: Uuid, task_id: Uuid, result: TaskResult) {
+        self.tasks.lock().expect("directory lock").insert((case_id, task_id), result);
+    }
+}
+
+#[tonic::async_trait]
+impl CaseDirectory for InMemoryDirectory {
+    async fn delivery_and_applicant(&self, case_id: Uuid) -> Result<CaseFacts, Status> {
+        self.cases
+            .lock()
+            .expect("directory lock")
+            .get(&case_id)
+            .cloned()
+            .ok_or_else(|| Status::not_found(format!("intake knows no case {case_id}")))
+    }
+
+    async fn approved_results(&self, case_id: Uuid, task_ids: &[Uuid]) -> Result<Vec<TaskResult>, Status> {
+        let tasks = self.tasks.lock().expect("directory lock");
+        Ok(task_ids.iter().map(|t| tasks.get(&(case_id, *t)).cloned().unwrap_or(TaskResult::Unknown)).collect())
+    }
+}

@@ -1,0 +1,178 @@
+//! Batches and their way to the applicant over gRPC: mail end to end, the
+//! window with an authorised agent (and a stranger refused), a failed
+//! delivery back to the window, and early partial issuance.
+
+use tonic::Code;
+use yiciban_domain::issuance::DeliveryMethod;
+use yiciban_proto::common::v1 as common;
+use yiciban_proto::issuance::v1 as pb;
+
+use crate::helpers::*;
+
+#[tokio::test]
+async fn a_case_delivered_by_mail_is_prepared_mailed_signed_for_and_closed() {
+    let app = spawn_app().await;
+    let case_id = app.new_case(DeliveryMethod::Mail);
+    let prepared = app.prepare(case_id, vec![licence("JY1"), fire_certificate("XF1")]).await;
+    assert_eq!((prepared.batch_number, prepared.version), (1, 1));
+    assert_eq!(prepared.method, common::DeliveryMethod::Mail as i32);
+    // Routing's hand-over redelivered under the same key: the first answer.
+    let again = app
+        .service()
+        .prepare_issuance(app.prepare_request(case_id, vec![licence("JY1"), fire_certificate("XF1")]))
+        .await;
+    assert_eq!(again.unwrap().into_inner(), prepared);
+
+    let issuance = app.get(case_id).await;
+    assert_eq!(issuance.batches[0].state, pb::BatchState::Prepared as i32);
+    assert!(issuance.batches[0].final_batch && !issuance.closed);
+
+    app.mail(case_id, 1, "EMS1001").await;
+    app.clock.set(cst("2026-10-17T15:00"));
+    let delivered = app.deliver(case_id, 1, "EMS1001").await;
+    assert!(delivered.case_closed);
+    assert_eq!(delivered.version, 4);
+    assert_eq!(app.event_types(case_id).await, ["IssuancePrepared", "Mailed", "Delivered", "CaseClosed"]);
+
+    let issuance = app.get(case_id).await;
+    assert!(issuance.closed);
+    assert_eq!(issuance.closed_on, Some(pb_date(day(2026, 10, 17))));
+    assert_eq!(issuance.outcome, common::CaseOutcome::Approved as i32);
+    let batch = &issuance.batches[0];
+    assert_eq!((batch.state, batch.tracking_number.as_str()), (pb::BatchState::Delivered as i32, "EMS1001"));
+    let closed: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM issuance.issuance_cases WHERE case_id = $1 AND closed_on = '2026-10-17'",
+    )
+    .bind(case_id)
+    .fetch_one(&app.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(closed, 1, "the read row knows the closing day");
+}
+
+#[tokio::test]
+async fn an_agent_with_a_power_of_attorney_picks_up_at_the_window_and_a_stranger_is_refused() {
+    let app = spawn_app().await;
+    let case_id = app.new_case(DeliveryMethod::WindowPickup);
+    let prepared = app.prepare(case_id, vec![licence("JY2")]).await;
+    assert_eq!(prepared.method, common::DeliveryMethod::WindowPickup as i32);
+    app.clerk().notify_pickup(notify_request(case_id, 1)).await.unwrap();
+    let before = app.version(case_id).await;
+
+    let stranger = collector(common::CollectorKind::Applicant, STRANGER_ID, false);
+    let err = app.clerk().confirm_pickup(pickup_request(case_id, 1, stranger)).await.unwrap_err();
+    assert_eq!(err.code(), Code::FailedPrecondition, "{err:?}");
+    let no_attorney = collector(common::CollectorKind::Agent, STRANGER_ID, false);
+    let err = app.clerk().confirm_pickup(pickup_request(case_id, 1, no_attorney)).await.unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument, "{err:?}");
+    let err = app
+        .service()
+        .confirm_pickup(pickup_request(case_id, 1, collector(common::CollectorKind::Agent, STRANGER_ID, true)))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied, "only clerks hand over: {err:?}");
+    assert_eq!(app.version(case_id).await, before, "refusals record nothing");
+
+    let agent = collector(common::CollectorKind::Agent, STRANGER_ID, true);
+    let done = app.clerk().confirm_pickup(pickup_request(case_id, 1, agent)).await.unwrap().into_inner();
+    assert!(done.case_closed);
+    let issuance = app.get(case_id).await;
+    assert_eq!(issuance.batches[0].collector_kind, common::CollectorKind::Agent as i32);
+    // The collector's ID number is kept only masked and hashed.
+    let payloads: Vec<Vec<u8>> =
+        sqlx::query_scalar("SELECT payload FROM issuance.events WHERE event_type = 'PickedUp'")
+            .fetch_all(&app.db.pool)
+            .await
+            .unwrap();
+    let text = String::from_utf8_lossy(&payloads[0]).into_owned();
+    assert!(!text.contains(STRANGER_ID) && text.contains("1101**********002X"), "{text}");
+}
+
+#[tokio::test]
+async fn the_applicant_in_person_collects_with_a_matching_id_number() {
+    let app = spawn_app().await;
+    let case_id = app.new_case(DeliveryMethod::WindowPickup);
+    app.prepare(case_id, vec![licence("JY3")]).await;
+    let me = collector(common::CollectorKind::Applicant, &APPLICANT_ID.to_lowercase(), false);
+    let done = app.clerk().confirm_pickup(pickup_request(case_id, 1, me)).await.unwrap().into_inner();
+    assert!(done.case_closed);
+}
+
+#[tokio::test]
+async fn a_failed_delivery_returns_the_batch_to_the_window_where_it_is_collected() {
+    let app = spawn_app().await;
+    let case_id = app.new_case(DeliveryMethod::Mail);
+    app.prepare(case_id, vec![licence("JY4")]).await;
+    app.mail(case_id, 1, "EMS2001").await;
+    let failed = app
+        .service()
+        .record_delivery_failure(pb::RecordDeliveryFailureRequest {
+            idempotency_key: key(),
+            case_id: case_id.to_string(),
+            expected_version: 2,
+            batch_number: 1,
+            tracking_number: "EMS2001".into(),
+            reason: common::DeliveryFailureReason::RecipientUnreachable as i32,
+            detail: "三次投递无人签收".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!((failed.attempt, failed.version), (1, 3));
+    let issuance = app.get(case_id).await;
+    assert_eq!(issuance.batches[0].state, pb::BatchState::DeliveryFailed as i32);
+    assert!(!issuance.closed);
+    // The courier cannot deliver what failed; the window can hand it over.
+    let err = app.service().record_delivery(delivery_request(case_id, 1, "EMS2001")).await.unwrap_err();
+    assert_eq!(err.code(), Code::FailedPrecondition);
+    app.clerk().notify_pickup(notify_request(case_id, 1)).await.unwrap();
+    let me = collector(common::CollectorKind::Applicant, APPLICANT_ID, false);
+    let done = app.clerk().confirm_pickup(pickup_request(case_id, 1, me)).await.unwrap().into_inner();
+    assert!(done.case_closed);
+    assert_eq!(
+        app.event_types(case_id).await,
+        ["IssuancePrepared", "Mailed", "DeliveryFailed", "PickupNotified", "PickedUp", "Delivered", "CaseClosed"]
+    );
+    let issuance = app.get(case_id).await;
+    assert_eq!(issuance.batches[0].method, common::DeliveryMethod::WindowPickup as i32);
+}
+
+#[tokio::test]
+async fn results_approved_early_go_out_without_closing_the_case_and_the_final_batch_leaves_them_out() {
+    let app = spawn_app().await;
+    let case_id = app.new_case(DeliveryMethod::WindowPickup);
+    let licence_task = app.approved_task(case_id, &licence("JY5"));
+    let pending_task = uuid::Uuid::now_v7();
+    app.directory.put_task(case_id, pending_task, yiciban_issuance::TaskResult::NotApproved);
+    let early = |task_ids: Vec<String>| pb::IssueEarlyRequest {
+        idempotency_key: key(),
+        case_id: case_id.to_string(),
+        expected_version: 0,
+        task_ids,
+        reason: "申请人急需许可证办理银行开户".into(),
+        method: common::DeliveryMethod::Unspecified as i32,
+    };
+    let err = app.clerk().issue_early(early(vec![pending_task.to_string()])).await.unwrap_err();
+    assert_eq!(err.code(), Code::FailedPrecondition, "{err:?}");
+    let err = app.clerk().issue_early(early(vec![uuid::Uuid::now_v7().to_string()])).await.unwrap_err();
+    assert_eq!(err.code(), Code::NotFound, "{err:?}");
+
+    let issued = app.clerk().issue_early(early(vec![licence_task.to_string()])).await.unwrap().into_inner();
+    assert_eq!((issued.batch_number, issued.documents.len(), issued.version), (1, 1, 1));
+    let me = collector(common::CollectorKind::Applicant, APPLICANT_ID, false);
+    let picked = app.clerk().confirm_pickup(pickup_request(case_id, 1, me.clone())).await.unwrap().into_inner();
+    assert!(!picked.case_closed, "an early batch never closes the case");
+    let issuance = app.get(case_id).await;
+    assert!(issuance.batches[0].early && !issuance.closed);
+    assert_eq!(issuance.outcome, common::CaseOutcome::Unspecified as i32);
+
+    let prepared = app.prepare(case_id, vec![licence("JY5"), fire_certificate("XF5")]).await;
+    assert_eq!(prepared.batch_number, 2);
+    let issuance = app.get(case_id).await;
+    let numbers: Vec<_> = issuance.batches[1].documents.iter().map(|d| d.number.as_str()).collect();
+    assert_eq!(numbers, ["XF5"], "what went out early is left out of the final batch");
+    let err = app.clerk().issue_early(early(vec![licence_task.to_string()])).await.unwrap_err();
+    assert_eq!(err.code(), Code::FailedPrecondition, "no early batch after the final one");
+    let done = app.clerk().confirm_pickup(pickup_request(case_id, 2, me)).await.unwrap().into_inner();
+    assert!(done.case_closed);
+}

@@ -2,6 +2,7 @@
 
 mod crash;
 mod intake_to_the_bus;
+mod issuance;
 mod joint_processing;
 mod stack;
 mod traces;

@@ -16,6 +16,7 @@ use tonic::transport::Channel;
 use yiciban_platform::grpc::ClientAuth;
 use yiciban_platform::{Authenticator, ManualClock, Role};
 use yiciban_proto::intake::v1::intake_service_client::IntakeServiceClient;
+use yiciban_proto::issuance::v1::issuance_service_client::IssuanceServiceClient;
 use yiciban_proto::routing::v1::routing_service_client::RoutingServiceClient;
 use yiciban_proto::tasks::v1::task_service_client::TaskServiceClient;
 use yiciban_proto::tracking::v1::tracking_service_client::TrackingServiceClient;
@@ -25,6 +26,7 @@ pub type Intake = IntakeServiceClient<InterceptedService<Channel, ClientAuth>>;
 pub type Routing = RoutingServiceClient<InterceptedService<Channel, ClientAuth>>;
 pub type Tasks = TaskServiceClient<InterceptedService<Channel, ClientAuth>>;
 pub type Tracking = TrackingServiceClient<InterceptedService<Channel, ClientAuth>>;
+pub type Issuance = IssuanceServiceClient<InterceptedService<Channel, ClientAuth>>;
 
 const SECRET: &str = "journey-secret";
 
@@ -34,6 +36,7 @@ pub enum Service {
     Intake,
     Routing,
     Tasks,
+    Issuance,
     Tracking,
 }
 
@@ -62,8 +65,9 @@ impl Stack {
     pub async fn start(now: &str) -> Stack {
         let db = TestDb::new(30).await;
         let nats = TestNats::new().await;
-        let ports =
-            [Service::Intake, Service::Routing, Service::Tasks, Service::Tracking].map(|s| (s, free_port())).into();
+        let ports = [Service::Intake, Service::Routing, Service::Tasks, Service::Issuance, Service::Tracking]
+            .map(|s| (s, free_port()))
+            .into();
         let mut stack = Stack {
             db,
             nats,
@@ -73,7 +77,7 @@ impl Stack {
             auth: Authenticator::new(&SECRET.to_owned().into()),
             tasks_state: None,
         };
-        for s in [Service::Tracking, Service::Tasks, Service::Routing, Service::Intake] {
+        for s in [Service::Tracking, Service::Issuance, Service::Tasks, Service::Routing, Service::Intake] {
             stack.spawn(s).await;
         }
         stack
@@ -91,7 +95,7 @@ impl Stack {
             ("YICIBAN_INTAKE_URL", self.url(Service::Intake)),
             ("YICIBAN_ROUTING_URL", self.url(Service::Routing)),
             ("YICIBAN_TASKS_URL", self.url(Service::Tasks)),
-            ("YICIBAN_ISSUANCE_URL", "http://127.0.0.1:9".to_owned()),
+            ("YICIBAN_ISSUANCE_URL", self.url(Service::Issuance)),
             ("YICIBAN_EXPIRY_SCAN", "1h".to_owned()),
             ("YICIBAN_SLA_SCAN", "1h".to_owned()),
         ]
@@ -123,6 +127,12 @@ impl Stack {
                     Service::Routing => {
                         let config = yiciban_routing::RoutingConfig::from_source(&env).unwrap();
                         yiciban_routing::build_with(config, clock.clone(), pool.clone(), js.clone())
+                            .await
+                            .map(|app| tokio::spawn(app.run_until_stopped(token.clone())))
+                    }
+                    Service::Issuance => {
+                        let config = yiciban_issuance::IssuanceConfig::from_source(&env).unwrap();
+                        yiciban_issuance::build_with(config, clock.clone(), pool.clone(), js.clone())
                             .await
                             .map(|app| tokio::spawn(app.run_until_stopped(token.clone())))
                     }
@@ -193,6 +203,11 @@ impl Stack {
             self.channel(Service::Tasks),
             ClientAuth::new(Some(&self.token(role, sub, department))),
         )
+    }
+
+    pub fn issuance(&self, role: Role, sub: &str, identity: Option<&str>) -> Issuance {
+        let token = self.auth.mint(sub, role, None, identity, Duration::from_secs(3600)).unwrap();
+        IssuanceServiceClient::with_interceptor(self.channel(Service::Issuance), ClientAuth::new(Some(&token)))
     }
 
     pub fn tracking(&self, role: Role, sub: &str, department: Option<&str>) -> Tracking {

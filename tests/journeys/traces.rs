@@ -15,7 +15,7 @@ use yiciban_platform::config::LogFormat;
 use yiciban_proto::common::v1 as common;
 use yiciban_testkit::eventually;
 
-use crate::joint_processing::{approve, case_tasks, plan};
+use crate::joint_processing::{approve, approve_everything, case_tasks, plan};
 use crate::stack::Stack;
 
 const WAIT: Duration = Duration::from_secs(30);
@@ -75,6 +75,19 @@ async fn a_submission_and_an_approval_each_make_one_connected_trace_across_the_s
     })
     .await;
     assert!(plan(&stack, &case_id).await.is_some());
+
+    // The departments finish: the last approval's trace reaches issuance.
+    approve_everything(&stack, &case_id).instrument(tracing::info_span!("departments finish")).await;
+    eventually("issuance prepared the batch", WAIT, || async {
+        stack
+            .issuance(Role::Clerk, "clerk-001", None)
+            .get_issuance(yiciban_proto::issuance::v1::GetIssuanceRequest { case_id: case_id.clone() })
+            .await
+            .ok()
+            .and_then(|r| r.into_inner().issuance)
+            .filter(|i| !i.batches.is_empty())
+    })
+    .await;
     // The consumer's spans close after their ack: give them a moment.
     tokio::time::sleep(Duration::from_millis(300)).await;
 
@@ -104,6 +117,18 @@ async fn a_submission_and_an_approval_each_make_one_connected_trace_across_the_s
         assert!(names.iter().any(|n| n == expected), "{expected} not in the approval's trace: {names:?}");
     }
     assert!(connected(&spans, approval), "the approval's trace is one tree");
+
+    let (finish, names) = trace_of(&spans, "departments finish");
+    for expected in [
+        "yiciban.routing.v1.RoutingService/RecordTaskOutcome",
+        "apply event/routing-handoff",
+        "yiciban.issuance.v1.IssuanceService/PrepareIssuance",
+        "yiciban.intake.v1.IntakeService/GetCase",
+        "apply event/tracking-projection",
+    ] {
+        assert!(names.iter().any(|n| n == expected), "{expected} not in the hand-over's trace: {names:?}");
+    }
+    assert!(connected(&spans, finish), "the hand-over's trace is one tree");
 
     // Spans carry the case, never the applicant's identity or phone.
     let text = format!("{spans:?}");

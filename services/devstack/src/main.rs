@@ -3,9 +3,9 @@
 //! port, against the Postgres at `DATABASE_URL` and the NATS at `NATS_URL`
 //! (`make run` starts local ones when none answers). Stops on Ctrl-C.
 //!
-//! Intake listens on `YICIBAN_GRPC_ADDR` (default 127.0.0.1:50051), routing
-//! on the next port, the department-task service on the one after; each is
-//! told where the others are. Metrics of the whole process are served once,
+//! Intake listens on `YICIBAN_GRPC_ADDR` (default 127.0.0.1:50051), routing,
+//! the department-task service, issuance and tracking on the next four ports;
+//! each is told where the others are. Metrics of the whole process are served once,
 //! on `YICIBAN_METRICS_ADDR` (default 127.0.0.1:9464).
 
 use std::net::SocketAddr;
@@ -17,7 +17,7 @@ use yiciban_platform::config::{ProcessEnv, Source};
 /// The process environment with the addresses of the services filled in.
 struct DevEnv {
     grpc_addr: SocketAddr,
-    urls: [(&'static str, String); 3],
+    urls: [(&'static str, String); 4],
     /// Only one service of the process serves the (process-wide) metrics.
     metrics_addr: Option<String>,
 }
@@ -55,6 +55,7 @@ async fn main() -> anyhow::Result<()> {
         ("YICIBAN_INTAKE_URL", format!("http://{}", at(0))),
         ("YICIBAN_ROUTING_URL", format!("http://{}", at(1))),
         ("YICIBAN_TASKS_URL", format!("http://{}", at(2))),
+        ("YICIBAN_ISSUANCE_URL", format!("http://{}", at(3))),
     ];
     // Metrics of every service of the process on one port (default 9464).
     let metrics = ProcessEnv.get("YICIBAN_METRICS_ADDR").unwrap_or_else(|| format!("{}:9464", base.ip()));
@@ -73,6 +74,9 @@ async fn main() -> anyhow::Result<()> {
     let tasks = yiciban_tasks::build(yiciban_tasks::TasksConfig::from_source(&env(2))?, clock.clone())
         .await
         .context("starting the department-task service")?;
+    let issuance = yiciban_issuance::build(yiciban_issuance::IssuanceConfig::from_source(&env(3))?, clock.clone())
+        .await
+        .context("starting issuance")?;
     let tracking = yiciban_tracking::build(yiciban_tracking::TrackingConfig::from_source(&env(4))?, clock.clone())
         .await
         .context("starting tracking")?;
@@ -81,6 +85,7 @@ async fn main() -> anyhow::Result<()> {
     println!("  intake + catalog   grpc://{}", intake.local_addr());
     println!("  routing            grpc://{}", routing.local_addr());
     println!("  department tasks   grpc://{}", tasks.local_addr());
+    println!("  issuance           grpc://{}", issuance.local_addr());
     println!("  tracking           grpc://{}", tracking.local_addr());
     println!("  metrics            http://{metrics}/metrics");
     println!("mint a token with: cargo run -q -p casectl -- token mint --role clerk --sub clerk-001");
@@ -89,11 +94,13 @@ async fn main() -> anyhow::Result<()> {
     let intake = tokio::spawn(intake.run_until_stopped(shutdown.clone()));
     let routing = tokio::spawn(routing.run_until_stopped(shutdown.clone()));
     let tasks = tokio::spawn(tasks.run_until_stopped(shutdown.clone()));
+    let issuance = tokio::spawn(issuance.run_until_stopped(shutdown.clone()));
     let tracking = tokio::spawn(tracking.run_until_stopped(shutdown.clone()));
-    let (i, r, t, k) = tokio::join!(intake, routing, tasks, tracking);
+    let (i, r, t, s, k) = tokio::join!(intake, routing, tasks, issuance, tracking);
     i?.context("intake stopped")?;
     r?.context("routing stopped")?;
     t?.context("the department-task service stopped")?;
+    s?.context("issuance stopped")?;
     k?.context("tracking stopped")?;
     Ok(())
 }

@@ -314,7 +314,14 @@ impl<H: Handler> Consumer<H> {
             Err(e) => {
                 let attempt = message.info().map(|i| i.delivered).unwrap_or(1).max(1) as u32;
                 let delay = Duration::from_millis(200 * 2u64.pow(attempt.min(7)));
-                tracing::warn!(consumer = %self.settings.name, error = %e, attempt, "event not applied; will retry");
+                let mut error = e.to_string();
+                let mut source = std::error::Error::source(&e);
+                while let Some(s) = source {
+                    error.push_str(": ");
+                    error.push_str(&s.to_string());
+                    source = s.source();
+                }
+                tracing::warn!(consumer = %self.settings.name, %error, attempt, "event not applied; will retry");
                 AckKind::Nak(Some(delay))
             }
         };

@@ -6,7 +6,7 @@ use chrono::NaiveDate;
 use serde::Serialize;
 
 use super::event::Event;
-use super::model::{Applicant, Commitment, Deficiency, MaterialRef, Reason, TerminationReason};
+use super::model::{Applicant, Commitment, Deficiency, DeliveryPreference, MaterialRef, Reason, TerminationReason};
 use crate::values::{CaseNumber, DepartmentCode, ItemCode, PackageId};
 
 /// Intake's view of a case's status.
@@ -76,6 +76,10 @@ pub struct State {
     pub catalog_version: Option<String>,
     /// The applicant (personal data).
     pub applicant: Option<Applicant>,
+    /// The form as submitted (personal data).
+    pub form_data: serde_json::Map<String, serde_json::Value>,
+    /// How the results are to be handed over (address: personal data).
+    pub delivery: Option<DeliveryPreference>,
     /// Items covered (set at acceptance).
     pub item_codes: Vec<ItemCode>,
     /// Lead department (set at acceptance).
@@ -124,6 +128,8 @@ pub fn evolve(mut state: State, event: &Event) -> State {
             state.package_id = Some(e.package_id.clone());
             state.catalog_version = Some(e.catalog_version.clone());
             state.applicant = Some(e.applicant.clone());
+            state.form_data.clone_from(&e.form_data);
+            state.delivery = Some(e.delivery.clone());
             state.materials.clone_from(&e.materials);
         }
         Event::ApplicationAccepted(e) => {

@@ -45,10 +45,10 @@ pub fn decision_to_pb(state: &State) -> api::AcceptanceDecision {
 /// it; the caller fills it). With `mask_personal_data` the applicant's name,
 /// ID number, phone and contact are masked by the domain's masking.
 ///
-/// The state does not keep the form, the delivery preference, the channel or
-/// the submission time: `form_data`, `delivery`, `channel` and
-/// `submitted_at` are left unset (see [`form_data_to_pb`] and
-/// [`delivery_to_pb`] for a caller that has them).
+/// The form is given only unmasked (it is personal data throughout); the
+/// delivery address is masked with the applicant. The state does not keep
+/// the channel or the submission time: `channel` and `submitted_at` are left
+/// unset.
 pub fn case_to_pb(state: &State, mask_personal_data: bool) -> api::Case {
     api::Case {
         case_id: String::new(),
@@ -61,7 +61,7 @@ pub fn case_to_pb(state: &State, mask_personal_data: bool) -> api::Case {
             .applicant
             .as_ref()
             .map(|a| if mask_personal_data { masked_applicant_to_pb(&a.masked()) } else { applicant_to_pb(a) }),
-        form_data: None,
+        form_data: (!mask_personal_data).then(|| form_data_to_pb(&state.form_data)),
         materials: state.materials.iter().map(material_ref_to_pb).collect(),
         deficiencies: state
             .deficiencies
@@ -74,7 +74,7 @@ pub fn case_to_pb(state: &State, mask_personal_data: bool) -> api::Case {
             .collect(),
         commitments: state.commitments.iter().map(commitment_to_pb).collect(),
         item_codes: strings(&state.item_codes, ItemCode::as_str),
-        delivery: None,
+        delivery: state.delivery.as_ref().map(|d| delivery_to_pb(d, mask_personal_data)),
         channel: pb::Channel::Unspecified as i32,
         officer_id: state.officer.as_ref().map(|o| o.id.clone()).unwrap_or_default(),
         submitted_at: None,

@@ -25,6 +25,9 @@ pub struct Connection {
     /// gRPC address of the routing service.
     #[arg(long, global = true, env = "YICIBAN_ROUTING_ADDR", default_value = "http://127.0.0.1:50052")]
     pub routing_addr: String,
+    /// gRPC address of the issuance service.
+    #[arg(long, global = true, env = "YICIBAN_ISSUANCE_ADDR", default_value = "http://127.0.0.1:50054")]
+    pub issuance_addr: String,
     /// gRPC address of the tracking service.
     #[arg(long, global = true, env = "YICIBAN_TRACKING_ADDR", default_value = "http://127.0.0.1:50055")]
     pub tracking_addr: String,
@@ -86,6 +89,11 @@ impl Connection {
     /// A channel to the routing service.
     pub async fn routing_channel(&self) -> anyhow::Result<AuthChannel> {
         self.channel_to(&self.routing_addr, "--routing-addr").await
+    }
+
+    /// A channel to the issuance service.
+    pub async fn issuance_channel(&self) -> anyhow::Result<AuthChannel> {
+        self.channel_to(&self.issuance_addr, "--issuance-addr").await
     }
 
     /// A channel to the tracking service.
@@ -229,6 +237,7 @@ mod tests {
             tasks_addr: String::new(),
             routing_addr: String::new(),
             tracking_addr: String::new(),
+            issuance_addr: String::new(),
             token: token.map(str::to_owned),
             act_as: act_as.into(),
             secret: yiciban_platform::config::DEV_JWT_SECRET.into(),

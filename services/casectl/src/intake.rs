@@ -69,13 +69,13 @@ pub struct SubmitArgs {
     key: Option<String>,
 }
 
-type Client = IntakeServiceClient<
+pub type Client = IntakeServiceClient<
     tonic::codegen::InterceptedService<tonic::transport::Channel, yiciban_platform::grpc::ClientAuth>,
 >;
 
 /// Uploads a material's file (its content is stored once, by hash) and
 /// returns the reference to submit.
-async fn material_ref(client: &mut Client, spec: &str) -> anyhow::Result<common::MaterialRef> {
+pub async fn material_ref(client: &mut Client, spec: &str) -> anyhow::Result<common::MaterialRef> {
     let (id, path) = spec.split_once('=').context("--material takes ID=FILE")?;
     let bytes = std::fs::read(path).with_context(|| format!("reading material file {path}"))?;
     let file_name =

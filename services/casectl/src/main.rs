@@ -7,6 +7,7 @@
 mod catalog;
 mod connect;
 mod intake;
+mod issuance;
 mod routing;
 mod tasks;
 mod text;
@@ -58,6 +59,8 @@ pub(crate) enum Command {
     #[command(flatten)]
     Routing(routing::RoutingCommand),
     #[command(flatten)]
+    Issuance(issuance::IssuanceCommand),
+    #[command(flatten)]
     Tracking(tracking::TrackingCommand),
 }
 
@@ -89,6 +92,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Case { case_id } => intake::show(&cli.connection, &case_id).await,
         Command::Tasks(command) => tasks::run(&cli.connection, command).await,
         Command::Routing(command) => routing::run(&cli.connection, command).await,
+        Command::Issuance(command) => issuance::run(&cli.connection, command).await,
         Command::Tracking(command) => tracking::run(&cli.connection, command).await,
     }
 }

@@ -42,3 +42,13 @@ fmt:
 
 build:
 	$(CARGO) build --workspace --all-targets
+
+.PHONY: images deploy-check
+
+## images: one container image per service (docker or podman; without one, checks the binaries the Dockerfile copies)
+images:
+	@CARGO=$(CARGO) bash deploy/images.sh
+
+## deploy-check: render every deploy/ overlay, validate it against the Kubernetes schemas, lint it with checkov (offline)
+deploy-check:
+	@bash deploy/validate.sh

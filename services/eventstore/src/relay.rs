@@ -138,6 +138,12 @@ impl Relay {
         let source = [("source", self.store.source())];
         let now = chrono::Utc::now();
         for e in events.iter().filter(|e| done.contains(&e.position)) {
+            yiciban_metrics::counter(
+                "yiciban_case_events_total",
+                "Case events published, by source and event type (case throughput).",
+                &[("source", self.store.source()), ("event_type", e.event_type.as_str())],
+                1,
+            );
             let lag = (now - e.recorded_at).num_microseconds().unwrap_or(0).max(0) as f64 / 1e6;
             yiciban_metrics::observe(
                 "yiciban_relay_lag_seconds",

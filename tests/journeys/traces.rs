@@ -1,8 +1,10 @@
-//! One trace per journey step: the applicant's submission continues through
-//! intake, the outbox and NATS, routing's plan and the task service's
-//! CreateTask; an agent's approval continues through the task events into
-//! routing's RecordTaskOutcome and the next dispatch. Spans name cases and
-//! RPCs, never personal data.
+//! One trace per person's action, linked to the case's first: the
+//! applicant's submission continues through intake, the outbox and NATS,
+//! routing's plan, the task service's CreateTask and the tracking
+//! projection; an agent's approval continues through the task events into
+//! routing's RecordTaskOutcome, the next dispatch, issuance and tracking, and
+//! links back to the submission's trace. Spans name cases and RPCs, never
+//! personal data.
 
 use std::collections::HashSet;
 use std::time::Duration;
@@ -42,6 +44,14 @@ fn connected(spans: &[SpanData], trace: TraceId) -> bool {
         spans.iter().filter(|s| s.span_context.trace_id() == trace).map(|s| s.span_context.span_id()).collect();
     let roots = spans.iter().filter(|s| s.span_context.trace_id() == trace && !ids.contains(&s.parent_span_id)).count();
     roots == 1
+}
+
+/// Some span of trace `from` carries a link into trace `to`.
+fn linked(spans: &[SpanData], from: TraceId, to: TraceId) -> bool {
+    spans
+        .iter()
+        .filter(|s| s.span_context.trace_id() == from)
+        .any(|s| s.links.iter().any(|l| l.span_context.trace_id() == to))
 }
 
 #[tokio::test]
@@ -117,6 +127,8 @@ async fn a_submission_and_an_approval_each_make_one_connected_trace_across_the_s
         assert!(names.iter().any(|n| n == expected), "{expected} not in the approval's trace: {names:?}");
     }
     assert!(connected(&spans, approval), "the approval's trace is one tree");
+    // …and is explicitly linked to the submission's trace, where the task began.
+    assert!(linked(&spans, approval, submit), "the approval's trace links to the submission's");
 
     let (finish, names) = trace_of(&spans, "departments finish");
     for expected in [
@@ -129,6 +141,7 @@ async fn a_submission_and_an_approval_each_make_one_connected_trace_across_the_s
         assert!(names.iter().any(|n| n == expected), "{expected} not in the hand-over's trace: {names:?}");
     }
     assert!(connected(&spans, finish), "the hand-over's trace is one tree");
+    assert!(linked(&spans, finish, submit), "the hand-over's trace links to the submission's");
 
     // Spans carry the case, never the applicant's identity or phone.
     let text = format!("{spans:?}");

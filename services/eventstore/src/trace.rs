@@ -41,3 +41,31 @@ pub fn current_trace_context() -> BTreeMap<String, String> {
     opentelemetry::global::get_text_map_propagator(|p| p.inject_context(&context, &mut MapInjector(&mut map)));
     map
 }
+
+struct MapExtractor<'a>(&'a BTreeMap<String, String>);
+
+impl Extractor for MapExtractor<'_> {
+    fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).map(String::as_str)
+    }
+    fn keys(&self) -> Vec<&str> {
+        self.0.keys().map(String::as_str).collect()
+    }
+}
+
+/// Links the current span to the trace stored with an event (its W3C
+/// context in the event metadata): a later action on a case — an agent's
+/// approval, started by a person in a trace of its own — points back to the
+/// trace in which the case's stream began.
+pub fn link_current_span_to(stored: &BTreeMap<String, String>) {
+    use opentelemetry::trace::TraceContextExt as _;
+    if stored.is_empty() {
+        return;
+    }
+    let context = opentelemetry::global::get_text_map_propagator(|p| p.extract(&MapExtractor(stored)));
+    let span_context = context.span().span_context().clone();
+    let current = tracing::Span::current();
+    if span_context.is_valid() && current.context().span().span_context().trace_id() != span_context.trace_id() {
+        current.add_link(span_context);
+    }
+}

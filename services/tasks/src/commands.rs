@@ -62,6 +62,8 @@ pub async fn load(tasks: &Tasks, task_id: Uuid) -> Result<Option<Loaded>, Status
     let stored = tasks.store.read_stream(&stream_of(task_id), 1).await.map_err(from_store)?;
     let Some(first) = stored.first() else { return Ok(None) };
     let case_id = first.metadata.case_id;
+    // An action on the task links back to the trace that created it.
+    yiciban_eventstore::trace::link_current_span_to(&first.metadata.trace);
     let mut task = Task::default();
     for e in &stored {
         let event = convert::decode_event(&e.event_type, &e.payload, e.metadata.occurred_at)

@@ -30,6 +30,9 @@ pub struct TrackingConfig {
     /// `YICIBAN_TRACKING_IDENTITY_SALT`: salt of the hash by which the read
     /// model recognises an applicant's own case (it never stores the number).
     pub identity_salt: SecretString,
+    /// `YICIBAN_TRACKING_REBUILD_PAUSE_MS`: pause after each event a rebuild
+    /// replays, to spare the database under load (default 0).
+    pub rebuild_pause: std::time::Duration,
 }
 
 impl TrackingConfig {
@@ -56,11 +59,13 @@ impl TrackingConfig {
             yiciban_eventstore::migrate::validate_schema_name(s).map_err(|e| bad(e.to_string()))?;
         }
         let salt: String = var(src, "YICIBAN_TRACKING_IDENTITY_SALT", DEV_IDENTITY_SALT.to_owned())?;
+        let pause: u64 = var(src, "YICIBAN_TRACKING_REBUILD_PAUSE_MS", 0)?;
         Ok(TrackingConfig {
             common: CommonConfig::from_source(src, DEFAULT_PORT)?,
             schema,
             source_schemas: SOURCES.iter().map(|s| (*s).to_owned()).zip(schemas).collect(),
             identity_salt: SecretString::from(salt),
+            rebuild_pause: std::time::Duration::from_millis(pause),
         })
     }
 

@@ -4,14 +4,17 @@
 //! models in its own schema — the case summary, the task rows of the queues
 //! and the overdue board, and the full timeline — idempotently, in order per
 //! stream, filling gaps from the owning stores (read only). TrackingService
-//! answers the queries over them with per-role authorization. Monthly
-//! statistics, rebuilds, the staff console and casectl's tracking commands
-//! come later; their RPCs answer UNIMPLEMENTED.
+//! answers the queries over them with per-role authorization, the monthly
+//! statistics (computed from the case read models) and their CSV, and
+//! rebuilds of the read models beside the live ones with an atomic
+//! switch-over (see [`rebuild`]). The staff console and casectl's tracking
+//! commands come later.
 
 pub mod config;
 pub mod grpc;
 pub mod projection;
 pub mod projector;
+pub mod rebuild;
 pub mod repo;
 pub mod schema;
 
@@ -33,6 +36,7 @@ use yiciban_proto::tracking::v1::tracking_service_server::TrackingServiceServer;
 pub use config::TrackingConfig;
 pub use projection::Names;
 pub use projector::{CONSUMER, Projector};
+pub use rebuild::Rebuilder;
 pub use repo::Repo;
 
 /// The service's shared state, handed to every RPC.
@@ -43,6 +47,12 @@ pub struct Tracking {
     pub calendar: Arc<WorkingCalendar>,
     /// "Now", injected.
     pub clock: Arc<dyn Clock>,
+    /// Rebuilds of the read models.
+    pub rebuilder: Arc<Rebuilder>,
+    /// Catalog names (statistics labels).
+    pub names: Arc<Names>,
+    /// Cancelled at shutdown: running rebuilds stop with it.
+    pub shutdown: CancellationToken,
     identity_salt: SecretString,
 }
 
@@ -93,7 +103,18 @@ pub async fn build_with(
     pool: sqlx::PgPool,
     js: async_nats::jetstream::Context,
 ) -> anyhow::Result<App> {
-    migrate(&pool, &config.schema, &[EVENT_STORE, schema::TRACKING]).await.context("migrating the tracking schema")?;
+    migrate(&pool, &config.schema, &[EVENT_STORE, schema::TRACKING, schema::CONTROL])
+        .await
+        .context("migrating the tracking schema")?;
+    // After a rebuild the active read models are in another schema: keep it
+    // migrated too.
+    let active: String = sqlx::query_scalar(&format!("SELECT active FROM {}.read_model", config.schema))
+        .fetch_one(&pool)
+        .await
+        .context("reading the active read model")?;
+    if active != config.schema {
+        migrate(&pool, &active, &[EVENT_STORE, schema::TRACKING]).await.context("migrating the active read model")?;
+    }
     let subjects = Subjects::new(&config.common.nats_prefix).map_err(anyhow::Error::msg)?;
     // The case-event stream is created by whichever service starts first.
     js.get_or_create_stream(config.common.stream_settings().config(&subjects))
@@ -107,7 +128,9 @@ pub async fn build_with(
         .context("naming the owning stores")?;
     let catalog = Catalog::seed().context("loading the catalog")?;
     let names = Arc::new(Names::from_catalog(&catalog));
-    let projector = Arc::new(Projector::new(&config.schema, names, config.identity_salt.clone()));
+    let gaps: Arc<dyn GapSource> = Arc::new(StoreGaps::new(stores.clone()));
+    let projector = Arc::new(Projector::new(&config.schema, names.clone(), config.identity_salt.clone(), gaps.clone()));
+    let rebuilder = Arc::new(Rebuilder::new(pool.clone(), projector.clone(), stores, config.rebuild_pause));
     let settings = ConsumerSettings {
         name: CONSUMER.into(),
         stream: subjects.stream_name(),
@@ -124,6 +147,9 @@ pub async fn build_with(
             repo: Repo::new(pool.clone(), &config.schema),
             calendar: Arc::new(WorkingCalendar::china()),
             clock,
+            rebuilder,
+            names,
+            shutdown: CancellationToken::new(),
             identity_salt: config.identity_salt,
         }),
         auth: Authenticator::new(&config.common.jwt_secret),
@@ -133,7 +159,7 @@ pub async fn build_with(
         js,
         settings,
         projector,
-        gaps: Arc::new(StoreGaps::new(stores)),
+        gaps,
     })
 }
 
@@ -180,6 +206,23 @@ impl App {
         let router =
             yiciban_platform::grpc::server().add_service(health_service).add_service(reflection).add_service(api);
         let projection = tokio::spawn(consumer.run(shutdown.clone()));
+        // A rebuild left running by a previous process carries on.
+        let rebuilder = self.tracking.rebuilder.clone();
+        let rebuilds = self.tracking.shutdown.clone();
+        tokio::spawn(async move {
+            tokio::select! {
+                result = rebuilder.resume() => if let Err(e) = result {
+                    tracing::error!(error = %e, "resuming a rebuild failed");
+                },
+                () = rebuilds.cancelled() => {}
+            }
+        });
+        let stop_rebuilds = self.tracking.shutdown.clone();
+        let outer = shutdown.clone();
+        tokio::spawn(async move {
+            outer.cancelled().await;
+            stop_rebuilds.cancel();
+        });
         tracing::info!(addr = %self.listener.local_addr()?, "tracking serving");
         yiciban_platform::grpc::serve(router, self.listener, shutdown.clone()).await?;
         shutdown.cancel();

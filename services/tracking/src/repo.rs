@@ -3,6 +3,7 @@
 //! board. Documents come back as the projection's types; the callers turn
 //! them into wire messages with the figures of "now".
 
+use chrono::{DateTime, Utc};
 use sqlx::{PgPool, Row as _};
 use uuid::Uuid;
 
@@ -52,14 +53,38 @@ impl Repo {
         &self.pool
     }
 
+    /// The configured schema (the control tables).
     pub fn schema(&self) -> &str {
         &self.schema
+    }
+
+    /// The schema whose read models the queries read now: the configured one
+    /// until a rebuild switched over to its own.
+    pub async fn active(&self) -> Result<String, RepoError> {
+        sqlx::query_scalar(&format!("SELECT active FROM {}.read_model", self.schema))
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db("reading the active read model"))
+    }
+
+    /// Every case with an event at or after `since` (for the statistics of
+    /// a month starting then).
+    pub async fn cases_since(&self, since: DateTime<Utc>) -> Result<Vec<CaseView>, RepoError> {
+        let docs: Vec<serde_json::Value> = sqlx::query_scalar(&format!(
+            "SELECT doc FROM {}.case_views WHERE last_event_at >= $1 ORDER BY case_id",
+            self.active().await?
+        ))
+        .bind(since)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db("reading the cases of a month"))?;
+        docs.into_iter().map(case_doc).collect()
     }
 
     /// One case; `None` when no event of it was applied yet.
     pub async fn case(&self, case_id: Uuid) -> Result<Option<CaseView>, RepoError> {
         let doc: Option<serde_json::Value> =
-            sqlx::query_scalar(&format!("SELECT doc FROM {}.case_views WHERE case_id = $1", self.schema))
+            sqlx::query_scalar(&format!("SELECT doc FROM {}.case_views WHERE case_id = $1", self.active().await?))
                 .bind(case_id)
                 .fetch_optional(&self.pool)
                 .await
@@ -71,7 +96,7 @@ impl Repo {
     pub async fn case_by_number(&self, case_number: &str) -> Result<Option<CaseView>, RepoError> {
         let doc: Option<serde_json::Value> = sqlx::query_scalar(&format!(
             "SELECT doc FROM {}.case_views WHERE case_number = $1 ORDER BY updated_at DESC LIMIT 1",
-            self.schema
+            self.active().await?
         ))
         .bind(case_number)
         .fetch_optional(&self.pool)
@@ -93,7 +118,7 @@ impl Repo {
         let rows = sqlx::query(&format!(
             "SELECT entry, count(*) OVER () AS total FROM {}.timeline WHERE case_id = $1
              ORDER BY occurred_at, seq OFFSET $2 LIMIT $3",
-            self.schema
+            self.active().await?
         ))
         .bind(case_id)
         .bind(from)
@@ -128,7 +153,7 @@ impl Repo {
                AND warning >= $3
              ORDER BY warning DESC, promised_by ASC NULLS LAST, case_number
              OFFSET $4 LIMIT $5",
-            self.schema
+            self.active().await?
         ))
         .bind(officer_id)
         .bind(statuses)
@@ -160,7 +185,7 @@ impl Repo {
              WHERE t.department = $1 AND t.state = ANY($2) AND ($3::text IS NULL OR c.package_id = $3)
              ORDER BY t.warning DESC, t.due_by ASC NULLS LAST, t.created_at, t.task_id
              OFFSET $4 LIMIT $5",
-            s = self.schema
+            s = self.active().await?
         ))
         .bind(department)
         .bind(states)
@@ -185,7 +210,7 @@ impl Repo {
         let counts = sqlx::query(&format!(
             "SELECT count(*) FILTER (WHERE warning = 1) AS yellow, count(*) FILTER (WHERE warning = 2) AS red
              FROM {}.task_rows WHERE open AND warning >= $1 AND ($2::text IS NULL OR department = $2)",
-            self.schema
+            self.active().await?
         ))
         .bind(min_level)
         .bind(department)
@@ -199,7 +224,7 @@ impl Repo {
              WHERE t.open AND t.warning >= $1 AND ($2::text IS NULL OR t.department = $2)
              ORDER BY t.warning DESC, t.due_by ASC NULLS LAST, t.created_at, t.task_id
              OFFSET $3 LIMIT $4",
-            s = self.schema
+            s = self.active().await?
         ))
         .bind(min_level)
         .bind(department)

@@ -8,9 +8,10 @@ use yiciban_eventstore::Migrations;
 /// Migrations of the tracking read models.
 pub const TRACKING: Migrations = Migrations {
     component: "tracking",
-    steps: &[(
-        1,
-        r#"
+    steps: &[
+        (
+            1,
+            r#"
 CREATE TABLE {schema}.case_views (
     case_id          UUID PRIMARY KEY,
     -- the CaseView document
@@ -58,6 +59,55 @@ CREATE TABLE {schema}.timeline (
     entry        JSONB NOT NULL
 );
 CREATE INDEX timeline_case ON {schema}.timeline (case_id, occurred_at, seq);
+"#,
+        ),
+        (
+            2,
+            r#"
+-- when the latest event of the case occurred: the monthly statistics read the
+-- cases with an event in or after the month
+ALTER TABLE {schema}.case_views ADD COLUMN last_event_at TIMESTAMPTZ;
+UPDATE {schema}.case_views SET last_event_at = (doc->>'last_event_at')::timestamptz;
+CREATE INDEX case_views_last_event ON {schema}.case_views (last_event_at);
+"#,
+        ),
+    ],
+};
+
+/// Migrations of the control tables, in the configured schema only: which
+/// schema holds the read models queries use (`active`) and which one a
+/// rebuild is filling (`shadow`), and the rebuilds with their progress.
+pub const CONTROL: Migrations = Migrations {
+    component: "tracking-control",
+    steps: &[(
+        1,
+        r#"
+CREATE TABLE {schema}.read_model (
+    singleton  BOOLEAN PRIMARY KEY DEFAULT TRUE CHECK (singleton),
+    -- the schema the queries read and the live consumer writes
+    active     TEXT NOT NULL,
+    -- the schema a running rebuild fills (one at a time)
+    shadow     TEXT,
+    rebuild_id UUID
+);
+INSERT INTO {schema}.read_model (active) VALUES ('{schema}');
+
+CREATE SEQUENCE {schema}.rebuild_numbers;
+
+CREATE TABLE {schema}.rebuilds (
+    rebuild_id       UUID PRIMARY KEY,
+    idempotency_key  TEXT NOT NULL UNIQUE,
+    request_hash     TEXT NOT NULL,
+    projection       TEXT NOT NULL,
+    target_schema    TEXT NOT NULL,
+    -- running, completed, failed
+    state            TEXT NOT NULL,
+    events_applied   BIGINT NOT NULL DEFAULT 0,
+    events_total     BIGINT NOT NULL DEFAULT 0,
+    started_at       TIMESTAMPTZ NOT NULL,
+    finished_at      TIMESTAMPTZ,
+    error            TEXT NOT NULL DEFAULT ''
+);
 "#,
     )],
 };

@@ -1,8 +1,9 @@
 //! The gRPC face of the tracking service: TrackingService. Each query parses
 //! its request (every malformed field at once, as INVALID_ARGUMENT with field
 //! violations), authorises the caller (see [`access`]), reads the tables and
-//! evaluates the time-dependent figures at the injected clock's now.
-//! Statistics and rebuilds answer UNIMPLEMENTED until they are built.
+//! evaluates the time-dependent figures at the injected clock's now. The
+//! monthly statistics are computed from the case read models; rebuilds run
+//! in the background (see [`crate::rebuild`]).
 
 mod access;
 mod wire;
@@ -18,7 +19,8 @@ use yiciban_proto::tracking::v1 as pb;
 use yiciban_proto::tracking::v1::tracking_service_server::TrackingService;
 
 use crate::Tracking;
-use crate::projection::{CaseStatus, CaseView, TaskState, Warning};
+use crate::projection::{CaseStatus, CaseView, TaskState, Warning, stats};
+use crate::rebuild::{PROJECTIONS, RebuildError};
 use access::{case_not_found, list_department, may_read};
 
 /// Default page of the lists.
@@ -54,6 +56,21 @@ impl TrackingApi {
             .ok_or_else(|| case_not_found(&what))?;
         may_read(caller, &view, self.tracking.identity_salt(), &what)?;
         Ok(view)
+    }
+
+    /// The statistics of a requested month: the period parsed (malformed or
+    /// future: INVALID_ARGUMENT), the cases with an event since its start
+    /// read, the figures computed.
+    async fn report(&self, period: &str, department: &str, package_id: &str) -> Result<stats::Report, Status> {
+        let month = stats::parse_period(period, self.tracking.clock.now())
+            .map_err(|e| refuse(&[violation("period", e.to_string())]))?;
+        let cases =
+            self.tracking.repo.cases_since(month.start()).await.map_err(|e| internal("reading the cases", &e))?;
+        let filter = stats::Filter {
+            department: Some(department.trim().to_owned()).filter(|d| !d.is_empty()),
+            package_id: Some(package_id.trim().to_owned()).filter(|p| !p.is_empty()),
+        };
+        Ok(stats::monthly_report(&cases, month, &filter, &self.tracking.names))
     }
 
     fn summary(&self, view: &CaseView) -> pb::CaseSummary {
@@ -100,13 +117,6 @@ fn next_token(offset: i64, returned: usize, total: i64) -> String {
 
 fn count(n: i64) -> u32 {
     u32::try_from(n.max(0)).unwrap_or(u32::MAX)
-}
-
-/// Statistics and rebuilds come with the second half of issue 6.
-fn not_yet(what: &str) -> Status {
-    Status::unimplemented(format!(
-        "{what} is not available yet: it comes with the tracking service's statistics and rebuild, after the case projections"
-    ))
 }
 
 #[tonic::async_trait]
@@ -307,35 +317,100 @@ impl TrackingService for TrackingApi {
         }))
     }
 
+    #[tracing::instrument(skip_all)]
     async fn monthly_statistics(
         &self,
         request: Request<pb::MonthlyStatisticsRequest>,
     ) -> Result<Response<pb::MonthlyStatisticsResponse>, Status> {
-        Caller::of(&request)?;
-        Err(not_yet("MonthlyStatistics (the monthly office report)"))
+        let caller = Caller::of(&request)?;
+        caller.require(&[Role::Supervisor, Role::Admin], "read the monthly statistics")?;
+        let req = request.into_inner();
+        let report = self.report(&req.period, &req.department, &req.package_id).await?;
+        Ok(Response::new(pb::MonthlyStatisticsResponse {
+            report: Some(wire::report(&report, self.tracking.clock.now())),
+        }))
     }
 
+    #[tracing::instrument(skip_all)]
     async fn export_monthly_statistics_csv(
         &self,
         request: Request<pb::ExportMonthlyStatisticsCsvRequest>,
     ) -> Result<Response<pb::ExportMonthlyStatisticsCsvResponse>, Status> {
-        Caller::of(&request)?;
-        Err(not_yet("ExportMonthlyStatisticsCsv (the monthly report as CSV)"))
+        let caller = Caller::of(&request)?;
+        caller.require(&[Role::Supervisor, Role::Admin], "export the monthly statistics")?;
+        let req = request.into_inner();
+        let report = self.report(&req.period, &req.department, &req.package_id).await?;
+        Ok(Response::new(pb::ExportMonthlyStatisticsCsvResponse {
+            content: stats::to_csv(&report).into_bytes(),
+            content_type: "text/csv; charset=utf-8".into(),
+            file_name: format!("yiciban-statistics-{}.csv", report.period),
+        }))
     }
 
+    #[tracing::instrument(skip_all)]
     async fn start_rebuild(
         &self,
         request: Request<pb::StartRebuildRequest>,
     ) -> Result<Response<pb::StartRebuildResponse>, Status> {
-        Caller::of(&request)?;
-        Err(not_yet("StartRebuild (rebuilding the read models beside the live ones)"))
+        let caller = Caller::of(&request)?;
+        caller.require(&[Role::Admin], "rebuild the read models")?;
+        let req = request.into_inner();
+        let mut v = Vec::new();
+        let key = req.idempotency_key.trim();
+        if key.is_empty() || key.chars().count() > 128 {
+            v.push(violation("idempotency_key", "须为1至128个字符"));
+        }
+        let projection = req.projection.trim();
+        if !projection.is_empty() && !PROJECTIONS.contains(&projection) {
+            v.push(violation("projection", format!("须为空（全部）或以下之一：{}", PROJECTIONS.join("、"))));
+        }
+        if !v.is_empty() {
+            return Err(refuse(&v));
+        }
+        let rebuilder = self.tracking.rebuilder.clone();
+        let (id, new) = rebuilder.start(key, projection, self.tracking.clock.now()).await.map_err(|e| match e {
+            RebuildError::Running(id) => Status::failed_precondition(format!(
+                "rebuild {id} is running; start another after it completed (GetRebuildProgress)"
+            )),
+            RebuildError::KeyReused => {
+                Status::already_exists("the idempotency key was used for a different rebuild request")
+            }
+            other => internal("starting a rebuild", &other),
+        })?;
+        if new {
+            let shutdown = self.tracking.shutdown.clone();
+            tokio::spawn(async move {
+                tokio::select! {
+                    result = rebuilder.run(id) => if let Err(e) = result {
+                        tracing::error!(rebuild_id = %id, error = %e, "rebuild failed");
+                    },
+                    () = shutdown.cancelled() => {}
+                }
+            });
+        }
+        Ok(Response::new(pb::StartRebuildResponse { rebuild_id: id.to_string() }))
     }
 
+    #[tracing::instrument(skip_all, fields(rebuild_id = %request.get_ref().rebuild_id))]
     async fn get_rebuild_progress(
         &self,
         request: Request<pb::GetRebuildProgressRequest>,
     ) -> Result<Response<pb::GetRebuildProgressResponse>, Status> {
-        Caller::of(&request)?;
-        Err(not_yet("GetRebuildProgress"))
+        let caller = Caller::of(&request)?;
+        caller.require(&[Role::Admin], "read rebuild progress")?;
+        let req = request.into_inner();
+        let mut v = Vec::new();
+        let id = parse_uuid(&mut v, "rebuild_id", &req.rebuild_id);
+        if !v.is_empty() {
+            return Err(refuse(&v));
+        }
+        let progress = self
+            .tracking
+            .rebuilder
+            .progress(id)
+            .await
+            .map_err(|e| internal("reading a rebuild", &e))?
+            .ok_or_else(|| Status::not_found(format!("no rebuild {id}")))?;
+        Ok(Response::new(wire::rebuild_progress(&progress)))
     }
 }

@@ -8,7 +8,9 @@ use yiciban_proto::common::v1 as common;
 use yiciban_proto::convert::intake::{date_to_pb, timestamp};
 use yiciban_proto::tracking::v1 as pb;
 
+use crate::projection::stats::{Report, Row};
 use crate::projection::{CaseView, TaskView, TimelineEntry};
+use crate::rebuild::Progress;
 use crate::repo::TaskListing;
 
 /// The summary of a case at `now`.
@@ -121,5 +123,76 @@ pub fn timeline_entry(
         summary: entry.summary.clone(),
         working_days_since_previous: previous
             .map_or(0, |p| view.working_days_between(p.occurred_at, entry.occurred_at, calendar)),
+    }
+}
+
+/// One row of the statistics.
+pub fn statistics_row(row: &Row) -> pb::StatisticsRow {
+    pb::StatisticsRow {
+        key: row.key.clone(),
+        label: row.label.clone(),
+        submitted: row.submitted,
+        accepted: row.accepted,
+        accepted_with_deficiency: row.accepted_with_deficiency,
+        not_accepted: row.not_accepted,
+        decided: row.decided,
+        approved: row.approved,
+        denied: row.denied,
+        withdrawn: row.withdrawn,
+        terminated: row.terminated,
+        closed: row.closed,
+        decided_on_time: row.decided_on_time,
+        on_time_rate: row.on_time_rate(),
+        average_working_days: row.average_working_days(),
+        tasks_finished: row.tasks_finished,
+        tasks_on_time: row.tasks_on_time,
+        task_on_time_rate: row.task_on_time_rate(),
+        yellow_warnings: row.yellow_warnings,
+        red_warnings: row.red_warnings,
+        ratings: row.ratings,
+        bad_ratings: row.bad_ratings,
+        invalid_ratings: row.invalid_ratings,
+        satisfaction_rate: row.satisfaction_rate(),
+        rectifications_opened: row.rectifications_opened,
+        rectifications_closed: row.rectifications_closed,
+        rectifications_closed_on_time: row.rectifications_closed_on_time,
+        return_visits: row.return_visits,
+        return_visits_reached: row.return_visits_reached,
+        bad_rating_visit_rate: row.bad_rating_visit_rate(),
+        commitments: row.commitments,
+        ratings_by_score: row.ratings_by_score.to_vec(),
+        rectifications_open: row.rectifications_open,
+    }
+}
+
+/// The statistics of a month, computed at `now`.
+pub fn report(report: &Report, now: DateTime<Utc>) -> pb::MonthlyReport {
+    pb::MonthlyReport {
+        period: report.period.to_string(),
+        total: Some(statistics_row(&report.total)),
+        by_department: report.by_department.iter().map(statistics_row).collect(),
+        by_package: report.by_package.iter().map(statistics_row).collect(),
+        generated_at: Some(timestamp(now)),
+        as_of: report.as_of.map(timestamp),
+    }
+}
+
+/// The progress of a rebuild.
+pub fn rebuild_progress(p: &Progress) -> pb::GetRebuildProgressResponse {
+    let state = match p.state.as_str() {
+        "running" => pb::RebuildState::Running,
+        "completed" => pb::RebuildState::Completed,
+        "failed" => pb::RebuildState::Failed,
+        _ => pb::RebuildState::Unspecified,
+    };
+    pb::GetRebuildProgressResponse {
+        rebuild_id: p.rebuild_id.to_string(),
+        projection: p.projection.clone(),
+        state: state as i32,
+        events_applied: u64::try_from(p.events_applied).unwrap_or_default(),
+        events_total: u64::try_from(p.events_total).unwrap_or_default(),
+        started_at: Some(timestamp(p.started_at)),
+        finished_at: p.finished_at.map(timestamp),
+        error: p.error.clone(),
     }
 }

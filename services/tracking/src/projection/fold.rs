@@ -13,8 +13,8 @@ use yiciban_proto::convert::intake::date_from_pb;
 use super::decode::{Decoded, EventInfo, Fact};
 use super::text::summary;
 use super::view::{
-    Acceptance, CaseView, ClockStop, Outcome, OwedDeficiency, Rating, SupplementNeed, SupplementRequest, TaskState,
-    TaskView, Warning,
+    Acceptance, CaseView, ClockStop, Outcome, OwedDeficiency, Rating, Rectification, ReturnVisit, SupplementNeed,
+    SupplementRequest, TaskState, TaskView, Warning,
 };
 use super::{Context, TimelineEntry};
 
@@ -65,6 +65,21 @@ impl CaseView {
         task
     }
 
+    fn rectification(&mut self, id: &str) -> &mut Rectification {
+        if let Some(i) = self.rectifications.iter().position(|r| r.rectification_id == id) {
+            return &mut self.rectifications[i];
+        }
+        self.rectifications.push(Rectification {
+            rectification_id: id.to_owned(),
+            department: String::new(),
+            opened_at: None,
+            due_by: None,
+            closed_at: None,
+            closed_on_time: false,
+        });
+        self.rectifications.last_mut().expect("just pushed")
+    }
+
     fn answer_supplement(&mut self, request_id: &str) {
         if request_id.is_empty() {
             return;
@@ -106,6 +121,7 @@ pub fn apply(view: &mut CaseView, event: &Decoded, ctx: &Context<'_>) -> Timelin
             view.acceptance =
                 if e.deficiencies.is_empty() { Acceptance::Accepted } else { Acceptance::AcceptedWithDeficiency };
             view.accepted_on = date(&e.accepted_on).or(view.accepted_on);
+            view.commitments = view.commitments.max(e.commitments.len() as u32);
             fill(&mut view.lead_department, &e.lead_department);
             if view.promised_working_days == 0 {
                 view.promised_working_days = e.promised_working_days;
@@ -127,6 +143,7 @@ pub fn apply(view: &mut CaseView, event: &Decoded, ctx: &Context<'_>) -> Timelin
         Fact::ApplicationNotAccepted(e) => {
             view.fill_case(&e.case_number, &e.package_id, ctx);
             view.acceptance = Acceptance::NotAccepted;
+            view.not_accepted_at.get_or_insert(at);
         }
         Fact::OfficerAssigned(e) => {
             view.officer_id = e.officer_id.clone();
@@ -193,6 +210,7 @@ pub fn apply(view: &mut CaseView, event: &Decoded, ctx: &Context<'_>) -> Timelin
             view.outcome = outcome(e.outcome);
             view.decided_at.get_or_insert(at);
             view.decided_working_days = Some(e.working_days_used);
+            view.decided_on_time = Some(e.on_time);
         }
         Fact::CaseHandedToIssuance(e) => {
             fill(&mut view.case_number, &e.case_number);
@@ -239,6 +257,7 @@ pub fn apply(view: &mut CaseView, event: &Decoded, ctx: &Context<'_>) -> Timelin
             task.state = TaskState::Approved;
             task.finished_at = Some(at);
             task.final_working_days = Some(e.working_days_used);
+            task.finished_on_time = Some(e.on_time);
         }
         Fact::TaskDenied(e) => {
             let task = view.task(&e.task_id, info);
@@ -290,6 +309,11 @@ pub fn apply(view: &mut CaseView, event: &Decoded, ctx: &Context<'_>) -> Timelin
             let level = Warning::from_pb(e.level).unwrap_or_default();
             let task = view.task(&e.task_id, info);
             task.warning = task.warning.max(level);
+            match level {
+                Warning::Yellow => _ = task.yellow_at.get_or_insert(at),
+                Warning::Red => _ = task.red_at.get_or_insert(at),
+                Warning::None => {}
+            }
             if task.promised_working_days == 0 {
                 task.promised_working_days = e.promised_working_days;
             }
@@ -335,7 +359,14 @@ pub fn apply(view: &mut CaseView, event: &Decoded, ctx: &Context<'_>) -> Timelin
         }
         Fact::RatingReceived(e) => {
             if !view.ratings.iter().any(|r| r.rating_id == e.rating_id) {
-                view.ratings.push(Rating { rating_id: e.rating_id.clone(), score: e.score, at, valid: true });
+                view.ratings.push(Rating {
+                    rating_id: e.rating_id.clone(),
+                    score: e.score,
+                    at,
+                    valid: true,
+                    department: e.department.clone(),
+                    real_name: e.real_name,
+                });
             }
         }
         Fact::RatingMarkedInvalid(e) => {
@@ -343,13 +374,33 @@ pub fn apply(view: &mut CaseView, event: &Decoded, ctx: &Context<'_>) -> Timelin
                 rating.valid = false;
             }
         }
-        Fact::RectificationOpened(_)
-        | Fact::RectificationVerified(_)
+        Fact::RectificationOpened(e) => {
+            let r = view.rectification(&e.rectification_id);
+            fill(&mut r.department, &e.responsible_department);
+            r.opened_at.get_or_insert(at);
+            r.due_by = r.due_by.or(date(&e.due_by));
+        }
+        Fact::RectificationClosed(e) => {
+            let r = view.rectification(&e.rectification_id);
+            if r.closed_at.is_none() {
+                r.closed_at = Some(at);
+                r.closed_on_time = e.on_time;
+            }
+        }
+        Fact::ReturnVisitRecorded(e) => {
+            if !view.return_visits.iter().any(|v| v.visit_id == e.visit_id) {
+                let visited = e
+                    .visited_at
+                    .as_ref()
+                    .and_then(|t| chrono::DateTime::from_timestamp(t.seconds, t.nanos.max(0) as u32))
+                    .unwrap_or(at);
+                view.return_visits.push(ReturnVisit { visit_id: e.visit_id.clone(), at: visited, reached: e.reached });
+            }
+        }
+        Fact::RectificationVerified(_)
         | Fact::RectificationRectified(_)
         | Fact::RectificationExplained(_)
-        | Fact::RectificationClosed(_)
         | Fact::ReturnVisitSampled(_)
-        | Fact::ReturnVisitRecorded(_)
         | Fact::Other => {}
     }
     if view.last_event_at.is_none_or(|last| at >= last) {

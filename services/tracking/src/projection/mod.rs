@@ -6,6 +6,7 @@
 
 mod decode;
 mod fold;
+pub mod stats;
 mod text;
 mod view;
 
@@ -21,8 +22,8 @@ use yiciban_domain::catalog::Catalog;
 pub use decode::{DecodeError, Decoded, EventInfo, Fact};
 pub use fold::{apply, identity_key};
 pub use view::{
-    Acceptance, CaseStatus, CaseView, ClockStop, Outcome, OwedDeficiency, Rating, SupplementNeed, SupplementRequest,
-    TaskState, TaskView, Warning, whole_days,
+    Acceptance, CaseStatus, CaseView, ClockStop, Outcome, OwedDeficiency, Rating, Rectification, ReturnVisit,
+    SupplementNeed, SupplementRequest, TaskState, TaskView, Warning, whole_days,
 };
 
 /// Display names from the catalog: packages, items and departments.

@@ -162,7 +162,12 @@ pub fn summary(view: &CaseView, event: &Decoded, names: &Names) -> String {
             e.promised_working_days,
             date(&e.promised_by)
         ),
-        Fact::StepDispatched(e) => format!("派发 {} 至 {}", item(&e.task_id), dept(&e.department)),
+        // The catalog's name of the item, whatever the task stream said
+        // before or after: the same line in any arrival order.
+        Fact::StepDispatched(e) => {
+            let name = names.item(&e.item_code).map_or_else(|| item(&e.task_id), str::to_owned);
+            format!("派发 {name} 至 {}", dept(&e.department))
+        }
         Fact::StepOutcomeRecorded(e) => {
             let what = match e.outcome() {
                 ev::StepOutcome::Approved => "准予",

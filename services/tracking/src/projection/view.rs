@@ -272,6 +272,32 @@ pub struct Rating {
     pub score: u32,
     pub at: DateTime<Utc>,
     pub valid: bool,
+    /// Department the rating concerns; empty = the whole case (the window).
+    #[serde(default)]
+    pub department: String,
+    /// A real-name rating (实名评价): a bad one must get a return visit.
+    #[serde(default)]
+    pub real_name: bool,
+}
+
+/// A rectification (整改) of a bad rating or a complaint.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rectification {
+    pub rectification_id: String,
+    /// Department responsible; empty when only its closing was seen.
+    pub department: String,
+    pub opened_at: Option<DateTime<Utc>>,
+    pub due_by: Option<NaiveDate>,
+    pub closed_at: Option<DateTime<Utc>>,
+    pub closed_on_time: bool,
+}
+
+/// A return visit (回访) recorded for the case.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReturnVisit {
+    pub visit_id: String,
+    pub at: DateTime<Utc>,
+    pub reached: bool,
 }
 
 /// One department task of the case.
@@ -299,6 +325,15 @@ pub struct TaskView {
     pub finished_at: Option<DateTime<Utc>>,
     /// Working days the task used, as its final event said.
     pub final_working_days: Option<u32>,
+    /// Whether its final event said it was on time.
+    #[serde(default)]
+    pub finished_on_time: Option<bool>,
+    /// When the first yellow warning was raised (statistics).
+    #[serde(default)]
+    pub yellow_at: Option<DateTime<Utc>>,
+    /// When the first red warning was raised (statistics).
+    #[serde(default)]
+    pub red_at: Option<DateTime<Utc>>,
 }
 
 impl TaskView {
@@ -373,6 +408,19 @@ pub struct CaseView {
     pub last_event_at: Option<DateTime<Utc>>,
     /// Events folded in.
     pub events_applied: u64,
+    /// When intake refused it (不予受理), for the monthly statistics.
+    #[serde(default)]
+    pub not_accepted_at: Option<DateTime<Utc>>,
+    /// Proofs replaced by commitments (告知承诺) at acceptance.
+    #[serde(default)]
+    pub commitments: u32,
+    /// Whether the decision said it was on time.
+    #[serde(default)]
+    pub decided_on_time: Option<bool>,
+    #[serde(default)]
+    pub rectifications: Vec<Rectification>,
+    #[serde(default)]
+    pub return_visits: Vec<ReturnVisit>,
 }
 
 impl CaseView {

@@ -94,7 +94,7 @@ async fn officers_agents_and_applicants_see_only_their_own_cases() {
 }
 
 #[tokio::test]
-async fn bad_requests_name_every_field_and_what_is_not_built_yet_says_so() {
+async fn bad_requests_name_every_field() {
     let app = spawn_app(false).await;
     let fields = |status: tonic::Status| {
         assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
@@ -135,15 +135,14 @@ async fn bad_requests_name_every_field_and_what_is_not_built_yet_says_so() {
 
     let err = app
         .supervisor()
-        .monthly_statistics(pb::MonthlyStatisticsRequest { period: "2026-01".into(), ..Default::default() })
+        .monthly_statistics(pb::MonthlyStatisticsRequest { period: "2026-1".into(), ..Default::default() })
         .await
         .unwrap_err();
-    assert_eq!(err.code(), Code::Unimplemented);
-    assert!(err.message().contains("not available yet"), "{}", err.message());
+    assert_eq!(fields(err), ["period"]);
     let err = app
         .client(Role::Admin, "admin-1", None, None)
-        .start_rebuild(pb::StartRebuildRequest { idempotency_key: "k".into(), projection: String::new() })
+        .start_rebuild(pb::StartRebuildRequest { idempotency_key: String::new(), projection: String::new() })
         .await
         .unwrap_err();
-    assert_eq!(err.code(), Code::Unimplemented);
+    assert_eq!(fields(err), ["idempotency_key"]);
 }

@@ -59,8 +59,8 @@ pub struct TestApp {
     shutdown: CancellationToken,
 }
 
-fn config(nats: &TestNats) -> TrackingConfig {
-    let mut env = HashMap::new();
+fn config(nats: &TestNats, extra: &[(&str, &str)]) -> TrackingConfig {
+    let mut env: HashMap<String, String> = extra.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
     env.insert("YICIBAN_GRPC_ADDR".to_owned(), "127.0.0.1:0".to_owned());
     env.insert("YICIBAN_NATS_PREFIX".to_owned(), nats.subjects.prefix().to_owned());
     env.insert("YICIBAN_JWT_SECRET".to_owned(), "test-secret".to_owned());
@@ -71,6 +71,11 @@ fn config(nats: &TestNats) -> TrackingConfig {
 /// Starts everything; `relays` = false leaves the owning stores' outboxes
 /// unpublished, so a test can hand events to the consumer itself.
 pub async fn spawn_app(relays: bool) -> TestApp {
+    spawn_app_with(relays, &[]).await
+}
+
+/// Like [`spawn_app`] with more configuration variables.
+pub async fn spawn_app_with(relays: bool, extra: &[(&str, &str)]) -> TestApp {
     let db = TestDb::new(20).await;
     let nats = TestNats::new().await;
     let clock = ManualClock::new(cst("2026-01-05T09:00"));
@@ -86,7 +91,7 @@ pub async fn spawn_app(relays: bool) -> TestApp {
         }
         stores.insert(source, store);
     }
-    let config = config(&nats);
+    let config = config(&nats, extra);
     let auth = Authenticator::new(&config.common.jwt_secret);
     let app = yiciban_tracking::build_with(config, Arc::new(clock.clone()), db.pool.clone(), nats.js.clone())
         .await
@@ -126,6 +131,10 @@ impl TestApp {
 
     pub fn supervisor(&self) -> Client {
         self.client(Role::Supervisor, "supervisor-001", None, None)
+    }
+
+    pub fn admin(&self) -> Client {
+        self.client(Role::Admin, "admin-001", None, None)
     }
 
     pub fn officer(&self, sub: &str) -> Client {

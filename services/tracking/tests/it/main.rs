@@ -7,3 +7,5 @@ mod access;
 mod delivery;
 mod helpers;
 mod journey;
+mod rebuild;
+mod statistics;

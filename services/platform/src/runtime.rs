@@ -79,21 +79,6 @@ pub fn split_credentials(url: &str) -> (String, Option<(String, String)>) {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::split_credentials;
-
-    #[test]
-    fn credentials_in_the_nats_url_are_taken_out_of_it() {
-        assert_eq!(split_credentials("nats://127.0.0.1:4222"), ("nats://127.0.0.1:4222".to_owned(), None));
-        assert_eq!(
-            split_credentials("nats://yiciban:s3cr@t@nats:4222"),
-            ("nats://nats:4222".to_owned(), Some(("yiciban".to_owned(), "s3cr@t".to_owned())))
-        );
-        assert_eq!(split_credentials("tls://svc@nats:4222").1, Some(("svc".to_owned(), String::new())));
-    }
-}
-
 /// A token cancelled on SIGTERM or Ctrl-C, so servers drain and exit.
 pub fn shutdown_on_signal() -> CancellationToken {
     let token = CancellationToken::new();
@@ -115,4 +100,19 @@ pub fn shutdown_on_signal() -> CancellationToken {
         t.cancel();
     });
     token
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_credentials;
+
+    #[test]
+    fn credentials_in_the_nats_url_are_taken_out_of_it() {
+        assert_eq!(split_credentials("nats://127.0.0.1:4222"), ("nats://127.0.0.1:4222".to_owned(), None));
+        assert_eq!(
+            split_credentials("nats://yiciban:s3cr@t@nats:4222"),
+            ("nats://nats:4222".to_owned(), Some(("yiciban".to_owned(), "s3cr@t".to_owned())))
+        );
+        assert_eq!(split_credentials("tls://svc@nats:4222").1, Some(("svc".to_owned(), String::new())));
+    }
 }

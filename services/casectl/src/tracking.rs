@@ -30,6 +30,15 @@ pub enum TrackingCommand {
         #[arg(long)]
         department: Option<String>,
     },
+    /// The monthly statistics for the office report (月度统计), per department and package.
+    Report {
+        /// The month, YYYY-MM (China time).
+        #[arg(long)]
+        month: String,
+        /// Write the CSV export to this file instead of printing the table.
+        #[arg(long, value_name = "FILE")]
+        csv: Option<std::path::PathBuf>,
+    },
 }
 
 pub async fn run(conn: &Connection, command: TrackingCommand) -> anyhow::Result<()> {
@@ -135,8 +144,71 @@ pub async fn run(conn: &Connection, command: TrackingCommand) -> anyhow::Result<
             );
             println!("{} red, {} yellow", page.red_count, page.yellow_count);
         }
+        TrackingCommand::Report { month, csv: Some(path) } => {
+            let file = client
+                .export_monthly_statistics_csv(pb::ExportMonthlyStatisticsCsvRequest {
+                    period: month,
+                    ..Default::default()
+                })
+                .await
+                .map_err(explain)?
+                .into_inner();
+            std::fs::write(&path, &file.content).with_context(|| format!("writing {}", path.display()))?;
+            println!("wrote {} ({} bytes)", path.display(), file.content.len());
+        }
+        TrackingCommand::Report { month, csv: None } => {
+            let report = client
+                .monthly_statistics(pb::MonthlyStatisticsRequest { period: month, ..Default::default() })
+                .await
+                .map_err(explain)?
+                .into_inner()
+                .report
+                .context("tracking sent no report")?;
+            print!("{}", report_table(&report));
+        }
     }
     Ok(())
+}
+
+/// One line per total, department and package: the figures of the office report.
+pub fn report_table(report: &pb::MonthlyReport) -> String {
+    let row = |r: &pb::StatisticsRow| {
+        vec![
+            r.label.clone(),
+            r.submitted.to_string(),
+            r.accepted.to_string(),
+            r.accepted_with_deficiency.to_string(),
+            r.commitments.to_string(),
+            r.not_accepted.to_string(),
+            r.closed.to_string(),
+            format!("{:.1}%", r.on_time_rate * 100.0),
+            format!("{:.1}", r.average_working_days),
+            r.ratings_by_score.iter().map(u32::to_string).collect::<Vec<_>>().join("/"),
+            format!("{}/{}", r.rectifications_open, r.rectifications_closed),
+        ]
+    };
+    let rows: Vec<Vec<String>> =
+        report.total.iter().chain(report.by_department.iter()).chain(report.by_package.iter()).map(row).collect();
+    format!(
+        "period {}\n{}",
+        report.period,
+        text::table(
+            &[
+                "",
+                "APPLIED",
+                "ACCEPTED",
+                "DEFICIENCY",
+                "COMMITMENTS",
+                "NOT ACCEPTED",
+                "CLOSED",
+                "ON TIME",
+                "AVG DAYS",
+                "RATINGS 1/2/3/4/5",
+                "RECTIFICATIONS OPEN/CLOSED",
+            ],
+            &rows
+        )
+    )
 }
 
 fn warning(level: common::WarningLevel) -> &'static str {

@@ -351,24 +351,29 @@ async fn a_commitment_is_post_checked_by_its_department_and_an_untrue_one_revoke
     let case_id = submitted.case_id;
 
     // The first round (licence check, health exams), then the fire safety
-    // inspection among the dependents: it carries the commitment.
-    let fire = loop {
-        let pending: Vec<tasks::Task> = eventually("pending tasks", WAIT, || async {
-            let t: Vec<_> = case_tasks(&stack, &case_id)
+    // inspection among the dependents: it carries the commitment. The other
+    // dependents stay open, so the case is still running when the approval
+    // is revoked.
+    let pending = |department: Option<&'static str>| {
+        let (stack, case_id) = (&stack, case_id.clone());
+        async move {
+            case_tasks(stack, &case_id)
                 .await
                 .into_iter()
                 .filter(|t| t.state == common::TaskState::Pending as i32)
-                .collect();
-            (!t.is_empty()).then_some(t)
-        })
-        .await;
-        if let Some(fire) = pending.iter().find(|t| t.department == "fire") {
-            break fire.clone();
-        }
-        for t in &pending {
-            approve(&stack, t).await;
+                .filter(|t| department.is_none_or(|d| t.department == d))
+                .collect::<Vec<_>>()
         }
     };
+    let first = eventually("the first round", WAIT, || async {
+        let t = pending(None).await;
+        (t.len() >= 2).then_some(t)
+    })
+    .await;
+    for t in &first {
+        approve(&stack, t).await;
+    }
+    let fire = eventually("the fire safety inspection", WAIT, || async { pending(Some("fire")).await.pop() }).await;
     assert_eq!(fire.commitments.len(), 1);
     assert_eq!(fire.commitments[0].material_id, "m_fire_plan");
     approve(&stack, &fire).await;

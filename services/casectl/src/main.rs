@@ -12,6 +12,7 @@ mod routing;
 mod tasks;
 mod text;
 mod tracking;
+mod watch;
 
 use clap::{Parser, Subcommand};
 
@@ -49,6 +50,8 @@ pub(crate) enum Command {
         #[arg(long, default_value = "yiciban")]
         prefix: String,
     },
+    /// Follow a department's live event feed, as its own systems see it.
+    Watch(watch::WatchArgs),
     /// Show a case as intake holds it.
     Case {
         /// The case id printed by `submit`.
@@ -89,6 +92,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             print!("{}", subjects.authorization_config(&codes));
             Ok(())
         }
+        Command::Watch(args) => watch::run(args).await,
         Command::Case { case_id } => intake::show(&cli.connection, &case_id).await,
         Command::Tasks(command) => tasks::run(&cli.connection, command).await,
         Command::Routing(command) => routing::run(&cli.connection, command).await,

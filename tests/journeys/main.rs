@@ -1,5 +1,6 @@
 //! Journeys across services and the bus, as an outsider sees them.
 
+mod console;
 mod crash;
 mod intake_to_the_bus;
 mod issuance;

@@ -52,6 +52,8 @@ pub struct Stack {
     ports: HashMap<Service, u16>,
     running: HashMap<Service, Running>,
     auth: Authenticator,
+    /// The tracking service's staff console port (YICIBAN_CONSOLE_ADDR).
+    console_port: u16,
     /// The running task service's state (its SLA watcher is swept by hand).
     pub tasks_state: Option<Arc<yiciban_tasks::Tasks>>,
 }
@@ -75,6 +77,7 @@ impl Stack {
             ports,
             running: HashMap::new(),
             auth: Authenticator::new(&SECRET.to_owned().into()),
+            console_port: free_port(),
             tasks_state: None,
         };
         for s in [Service::Tracking, Service::Issuance, Service::Tasks, Service::Routing, Service::Intake] {
@@ -98,6 +101,7 @@ impl Stack {
             ("YICIBAN_ISSUANCE_URL", self.url(Service::Issuance)),
             ("YICIBAN_EXPIRY_SCAN", "1h".to_owned()),
             ("YICIBAN_SLA_SCAN", "1h".to_owned()),
+            ("YICIBAN_CONSOLE_ADDR", format!("127.0.0.1:{}", self.console_port)),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v))
@@ -174,6 +178,11 @@ impl Stack {
             r.handle.abort();
             let _ = r.handle.await;
         }
+    }
+
+    /// The base URL of the tracking service's staff console.
+    pub fn console_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.console_port)
     }
 
     fn channel(&self, s: Service) -> Channel {

@@ -20,6 +20,8 @@ struct DevEnv {
     urls: [(&'static str, String); 4],
     /// Only one service of the process serves the (process-wide) metrics.
     metrics_addr: Option<String>,
+    /// Only tracking serves the staff console.
+    console_addr: Option<String>,
 }
 
 impl Source for DevEnv {
@@ -29,6 +31,9 @@ impl Source for DevEnv {
         }
         if name == "YICIBAN_METRICS_ADDR" {
             return self.metrics_addr.clone();
+        }
+        if name == "YICIBAN_CONSOLE_ADDR" {
+            return self.console_addr.clone();
         }
         if let Some((_, url)) = self.urls.iter().find(|(n, _)| *n == name) {
             return Some(url.clone());
@@ -59,10 +64,13 @@ async fn main() -> anyhow::Result<()> {
     ];
     // Metrics of every service of the process on one port (default 9464).
     let metrics = ProcessEnv.get("YICIBAN_METRICS_ADDR").unwrap_or_else(|| format!("{}:9464", base.ip()));
+    // The staff console, served by tracking (default 8080).
+    let console = ProcessEnv.get("YICIBAN_CONSOLE_ADDR").unwrap_or_else(|| format!("{}:8080", base.ip()));
     let env = |offset| DevEnv {
         grpc_addr: at(offset),
         urls: urls.clone(),
         metrics_addr: (offset == 0).then(|| metrics.clone()),
+        console_addr: (offset == 4).then(|| console.clone()),
     };
 
     let intake = yiciban_intake::build(yiciban_intake::IntakeConfig::from_source(&env(0))?, clock.clone())
@@ -87,6 +95,11 @@ async fn main() -> anyhow::Result<()> {
     println!("  department tasks   grpc://{}", tasks.local_addr());
     println!("  issuance           grpc://{}", issuance.local_addr());
     println!("  tracking           grpc://{}", tracking.local_addr());
+    if let Some(addr) = tracking.console_addr() {
+        println!(
+            "  staff console      http://{addr}/   (paste a token from `casectl token mint --role supervisor --sub sup-001`)"
+        );
+    }
     println!("  metrics            http://{metrics}/metrics");
     println!("mint a token with: cargo run -q -p casectl -- token mint --role clerk --sub clerk-001");
     println!("stop with Ctrl-C");

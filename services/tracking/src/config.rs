@@ -11,6 +11,10 @@ pub const DEFAULT_PORT: u16 = 50055;
 /// `YICIBAN_TRACKING_IDENTITY_SALT` is set.
 pub const DEV_IDENTITY_SALT: &str = "yiciban-tracking-local-development-salt";
 
+/// Where the binary serves the staff console when `YICIBAN_CONSOLE_ADDR` is
+/// not set.
+pub const DEFAULT_CONSOLE_ADDR: &str = "127.0.0.1:8080";
+
 /// The services whose stores hold case events, in the order of
 /// `YICIBAN_SOURCE_SCHEMAS`.
 pub const SOURCES: [&str; 4] = ["intake", "routing", "tasks", "issuance"];
@@ -33,6 +37,11 @@ pub struct TrackingConfig {
     /// `YICIBAN_TRACKING_REBUILD_PAUSE_MS`: pause after each event a rebuild
     /// replays, to spare the database under load (default 0).
     pub rebuild_pause: std::time::Duration,
+    /// `YICIBAN_CONSOLE_ADDR`: the HTTP address of the staff console (port 0
+    /// picks one; see `App::console_addr`). Unset or `off`: no console
+    /// ([`TrackingConfig::from_env`], the binary's, defaults it to
+    /// [`DEFAULT_CONSOLE_ADDR`]).
+    pub console_addr: Option<std::net::SocketAddr>,
 }
 
 impl TrackingConfig {
@@ -60,18 +69,34 @@ impl TrackingConfig {
         }
         let salt: String = var(src, "YICIBAN_TRACKING_IDENTITY_SALT", DEV_IDENTITY_SALT.to_owned())?;
         let pause: u64 = var(src, "YICIBAN_TRACKING_REBUILD_PAUSE_MS", 0)?;
+        let console: String = var(src, "YICIBAN_CONSOLE_ADDR", String::new())?;
+        let console_addr = match console.trim() {
+            "" | "off" => None,
+            addr => Some(addr.parse().map_err(|e: std::net::AddrParseError| ConfigError {
+                variable: "YICIBAN_CONSOLE_ADDR".into(),
+                value: console.clone(),
+                reason: format!("{e}; expected host:port such as {DEFAULT_CONSOLE_ADDR}, or off"),
+            })?),
+        };
         Ok(TrackingConfig {
             common: CommonConfig::from_source(src, DEFAULT_PORT)?,
             schema,
             source_schemas: SOURCES.iter().map(|s| (*s).to_owned()).zip(schemas).collect(),
             identity_salt: SecretString::from(salt),
             rebuild_pause: std::time::Duration::from_millis(pause),
+            console_addr,
         })
     }
 
-    /// Reads the configuration from the process environment.
+    /// Reads the configuration from the process environment; the console
+    /// is served on [`DEFAULT_CONSOLE_ADDR`] unless `YICIBAN_CONSOLE_ADDR`
+    /// says otherwise (`off`: not at all).
     pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_source(&ProcessEnv)
+        let mut config = Self::from_source(&ProcessEnv)?;
+        if std::env::var_os("YICIBAN_CONSOLE_ADDR").is_none() {
+            config.console_addr = DEFAULT_CONSOLE_ADDR.parse().ok();
+        }
+        Ok(config)
     }
 }
 
@@ -88,6 +113,17 @@ mod tests {
         assert_eq!(c.common.grpc_addr.port(), DEFAULT_PORT);
         let pairs: Vec<(&str, &str)> = c.source_schemas.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
         assert_eq!(pairs, [("intake", "intake"), ("routing", "routing"), ("tasks", "tasks"), ("issuance", "issuance")]);
+        assert_eq!(c.console_addr, None);
+    }
+
+    #[test]
+    fn the_console_address_parses_or_names_its_variable() {
+        let env: HashMap<String, String> = [("YICIBAN_CONSOLE_ADDR".to_owned(), "127.0.0.1:0".to_owned())].into();
+        assert_eq!(TrackingConfig::from_source(&env).unwrap().console_addr, Some("127.0.0.1:0".parse().unwrap()));
+        let env: HashMap<String, String> = [("YICIBAN_CONSOLE_ADDR".to_owned(), "off".to_owned())].into();
+        assert_eq!(TrackingConfig::from_source(&env).unwrap().console_addr, None);
+        let env: HashMap<String, String> = [("YICIBAN_CONSOLE_ADDR".to_owned(), "localhost".to_owned())].into();
+        assert_eq!(TrackingConfig::from_source(&env).unwrap_err().variable, "YICIBAN_CONSOLE_ADDR");
     }
 
     #[test]

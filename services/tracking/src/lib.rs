@@ -7,10 +7,11 @@
 //! answers the queries over them with per-role authorization, the monthly
 //! statistics (computed from the case read models) and their CSV, and
 //! rebuilds of the read models beside the live ones with an atomic
-//! switch-over (see [`rebuild`]). The staff console and casectl's tracking
-//! commands come later.
+//! switch-over (see [`rebuild`]). The staff console (see [`console`]) is
+//! served on its own HTTP port over the same queries and access rules.
 
 pub mod config;
+pub mod console;
 pub mod grpc;
 pub mod projection;
 pub mod projector;
@@ -72,6 +73,7 @@ impl Tracking {
 /// A built tracking service, bound to its port, not yet serving.
 pub struct App {
     listener: TcpListener,
+    console: Option<TcpListener>,
     tracking: Arc<Tracking>,
     auth: Authenticator,
     metrics_addr: Option<SocketAddr>,
@@ -141,8 +143,13 @@ pub async fn build_with(
     let listener = TcpListener::bind(config.common.grpc_addr)
         .await
         .with_context(|| format!("binding the gRPC port {}", config.common.grpc_addr))?;
+    let console = match config.console_addr {
+        Some(addr) => Some(TcpListener::bind(addr).await.with_context(|| format!("binding the console port {addr}"))?),
+        None => None,
+    };
     Ok(App {
         listener,
+        console,
         tracking: Arc::new(Tracking {
             repo: Repo::new(pool.clone(), &config.schema),
             calendar: Arc::new(WorkingCalendar::china()),
@@ -167,6 +174,11 @@ impl App {
     /// The bound address (port 0 in tests becomes a real port).
     pub fn local_addr(&self) -> SocketAddr {
         self.listener.local_addr().expect("bound listener")
+    }
+
+    /// The bound address of the staff console, if it is served.
+    pub fn console_addr(&self) -> Option<SocketAddr> {
+        self.console.as_ref().map(|l| l.local_addr().expect("bound listener"))
     }
 
     /// The service state.
@@ -223,10 +235,23 @@ impl App {
             outer.cancelled().await;
             stop_rebuilds.cancel();
         });
+        let console = self.console.map(|listener| {
+            let router = console::router(self.tracking.clone(), self.auth.clone());
+            let stop = shutdown.clone();
+            if let Ok(addr) = listener.local_addr() {
+                tracing::info!(%addr, "staff console serving at http://{addr}/");
+            }
+            tokio::spawn(async move {
+                axum::serve(listener, router).with_graceful_shutdown(async move { stop.cancelled().await }).await
+            })
+        });
         tracing::info!(addr = %self.listener.local_addr()?, "tracking serving");
         yiciban_platform::grpc::serve(router, self.listener, shutdown.clone()).await?;
         shutdown.cancel();
         projection.await?.context("tracking projection")?;
+        if let Some(console) = console {
+            console.await?.context("staff console")?;
+        }
         Ok(())
     }
 }

@@ -45,7 +45,7 @@ impl TrackingApi {
     }
 
     /// The case `case_id` if the caller may read it; NOT_FOUND otherwise.
-    async fn readable_case(&self, caller: &Caller, case_id: Uuid) -> Result<CaseView, Status> {
+    pub(crate) async fn readable_case(&self, caller: &Caller, case_id: Uuid) -> Result<CaseView, Status> {
         let what = case_id.to_string();
         let view = self
             .tracking

@@ -30,6 +30,12 @@ pub enum TrackingCommand {
         #[arg(long)]
         department: Option<String>,
     },
+    /// Rebuild every read model from the event stores beside the live ones, with a progress bar (admin).
+    Rebuild {
+        /// One read model to name (empty = all; they are rebuilt together anyway).
+        #[arg(long, default_value = "")]
+        projection: String,
+    },
     /// The monthly statistics for the office report (月度统计), per department and package.
     Report {
         /// The month, YYYY-MM (China time).
@@ -144,6 +150,40 @@ pub async fn run(conn: &Connection, command: TrackingCommand) -> anyhow::Result<
             );
             println!("{} red, {} yellow", page.red_count, page.yellow_count);
         }
+        TrackingCommand::Rebuild { projection } => {
+            let started = client
+                .start_rebuild(pb::StartRebuildRequest {
+                    idempotency_key: uuid::Uuid::new_v4().to_string(),
+                    projection,
+                })
+                .await
+                .map_err(explain)?
+                .into_inner();
+            loop {
+                let p = client
+                    .get_rebuild_progress(pb::GetRebuildProgressRequest { rebuild_id: started.rebuild_id.clone() })
+                    .await
+                    .map_err(explain)?
+                    .into_inner();
+                eprint!("\r{}", progress_bar(p.events_applied, p.events_total, 40));
+                match p.state() {
+                    pb::RebuildState::Completed => {
+                        eprintln!();
+                        println!("rebuild {} done: {} events, switched over", p.rebuild_id, p.events_applied);
+                        break;
+                    }
+                    pb::RebuildState::Failed => {
+                        eprintln!();
+                        anyhow::bail!(
+                            "rebuild {} failed: {} (the live read models stay in use)",
+                            p.rebuild_id,
+                            p.error
+                        );
+                    }
+                    _ => tokio::time::sleep(std::time::Duration::from_millis(250)).await,
+                }
+            }
+        }
         TrackingCommand::Report { month, csv: Some(path) } => {
             let file = client
                 .export_monthly_statistics_csv(pb::ExportMonthlyStatisticsCsvRequest {
@@ -208,6 +248,18 @@ pub fn report_table(report: &pb::MonthlyReport) -> String {
             ],
             &rows
         )
+    )
+}
+
+/// `[#####-----]  50% 5/10 events`, `width` characters of bar.
+pub fn progress_bar(done: u64, total: u64, width: usize) -> String {
+    let share = if total == 0 { 0.0 } else { (done.min(total) as f64) / (total as f64) };
+    let filled = (share * width as f64).round() as usize;
+    format!(
+        "[{}{}] {:>3}% {done}/{total} events",
+        "#".repeat(filled),
+        "-".repeat(width - filled),
+        (share * 100.0).round() as u32
     )
 }
 
@@ -282,6 +334,13 @@ pub fn timeline_table(entries: &[pb::TimelineEntry]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_progress_bar_fills_with_the_share_done() {
+        assert_eq!(progress_bar(0, 0, 10), "[----------]   0% 0/0 events");
+        assert_eq!(progress_bar(5, 10, 10), "[#####-----]  50% 5/10 events");
+        assert_eq!(progress_bar(12, 10, 4), "[####] 100% 12/10 events");
+    }
 
     #[test]
     fn a_timeline_reads_as_a_table_of_steps() {

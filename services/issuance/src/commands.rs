@@ -39,18 +39,6 @@ pub fn refuse(violations: Vec<FieldViolation>) -> Status {
     )
 }
 
-/// The idempotency key of a request (1..128 characters), checked and
-/// fingerprinted with the caller's subject.
-pub fn idempotency<M: Message>(key: &str, request: &M, subject: &str) -> Result<(String, String), Status> {
-    if key.trim().chars().count() > 128 {
-        return Err(refuse(vec![FieldViolation::new(
-            "idempotency_key",
-            "give every new request a fresh key of 1 to 128 characters (a UUID is fine)",
-        )]));
-    }
-    yiciban_platform::idempotency::key_and_fingerprint(key, request, subject)
-}
-
 /// Reads a case's issuance events back into its state (empty when none).
 pub async fn load(issuance: &Issuance, case_id: Uuid) -> Result<State, Status> {
     let stored = issuance.store.read_stream(&stream_of(case_id), 1).await.map_err(from_store)?;

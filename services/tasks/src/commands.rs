@@ -9,9 +9,7 @@ use prost::Message;
 use tonic::Status;
 use uuid::Uuid;
 use yiciban_domain::tasks::{Command, ErrorKind, Event, Task, TaskError, Tasks as Aggregate, stream_of};
-use yiciban_eventstore::{
-    AppendOutcome, EventMetadata, ExpectedVersion, IdempotencyRecord, NewEvent, request_fingerprint,
-};
+use yiciban_eventstore::{AppendOutcome, EventMetadata, ExpectedVersion, IdempotencyRecord, NewEvent};
 use yiciban_platform::status::{FieldViolation, from_store, internal, invalid_argument};
 use yiciban_proto::common::v1 as common;
 use yiciban_proto::convert::tasks as convert;
@@ -76,33 +74,6 @@ pub async fn load(tasks: &Tasks, task_id: Uuid) -> Result<Option<Loaded>, Status
 /// Like [`load`], `NOT_FOUND` for an unknown task.
 pub async fn load_existing(tasks: &Tasks, task_id: Uuid) -> Result<Loaded, Status> {
     load(tasks, task_id).await?.ok_or_else(|| Status::not_found(format!("no task {task_id}")))
-}
-
-/// The idempotency key of a request, checked and fingerprinted with the
-/// caller's subject (one key cannot replay someone else's request).
-pub fn idempotency<M: Message>(key: &str, request: &M, subject: &str) -> Result<(String, String), Status> {
-    let key = key.trim();
-    if key.is_empty() || key.chars().count() > 128 {
-        return Err(invalid_argument(
-            "idempotency_key is required",
-            &[FieldViolation {
-                field: "idempotency_key".into(),
-                description: "give every new request a fresh key of 1 to 128 characters (a UUID is fine) and reuse it only to retry the same request".into(),
-            }],
-        ));
-    }
-    let mut bytes = request.encode_to_vec();
-    bytes.extend_from_slice(subject.as_bytes());
-    Ok((key.to_owned(), request_fingerprint(&bytes)))
-}
-
-/// The stored response of a replayed request, if this is one;
-/// `ALREADY_EXISTS` when the key was used for another request.
-pub async fn replayed<R: Message + Default>(tasks: &Tasks, key: &str, hash: &str) -> Result<Option<R>, Status> {
-    match tasks.store.lookup_idempotency(key, hash).await.map_err(from_store)? {
-        None => Ok(None),
-        Some(bytes) => R::decode(bytes.as_slice()).map(Some).map_err(|e| internal("reading a stored response", &e)),
-    }
 }
 
 /// Metadata of a command: who, through which channel, caused by what.
@@ -171,7 +142,7 @@ pub async fn execute<R: Message + Default>(
     respond: impl FnOnce(&Task, &[Event]) -> R,
 ) -> Result<Executed<R>, Status> {
     if let Some((key, hash)) = &run.idempotency
-        && let Some(r) = replayed::<R>(tasks, key, hash).await?
+        && let Some(r) = yiciban_platform::idempotency::replayed::<R>(&tasks.store, key, hash).await?
     {
         return Ok(Executed::Replayed(r));
     }

@@ -74,16 +74,6 @@ pub async fn load(intake: &Intake, case_id: Uuid) -> Result<State, Status> {
     Ok(state)
 }
 
-/// See [`yiciban_platform::idempotency::key_and_fingerprint`].
-pub fn idempotency<M: Message>(key: &str, request: &M, subject: &str) -> Result<(String, String), Status> {
-    yiciban_platform::idempotency::key_and_fingerprint(key, request, subject)
-}
-
-/// Returns the stored response of a replayed request, if this is one.
-pub async fn replayed<R: Message + Default>(intake: &Intake, key: &str, hash: &str) -> Result<Option<R>, Status> {
-    yiciban_platform::idempotency::replayed(&intake.store, key, hash).await
-}
-
 /// The index row that mirrors `state`.
 pub fn index_row(case_id: Uuid, state: &State) -> Option<IndexedCase> {
     let applicant = state.applicant.as_ref()?;
@@ -155,7 +145,7 @@ pub async fn execute<R: Message + Default>(
     respond: impl FnOnce(&State, &[Event]) -> R,
 ) -> Result<Executed<R>, Status> {
     if let Some((key, hash)) = &idem
-        && let Some(r) = replayed::<R>(intake, key, hash).await?
+        && let Some(r) = yiciban_platform::idempotency::replayed::<R>(&intake.store, key, hash).await?
     {
         return Ok(Executed::Replayed(r));
     }

@@ -20,7 +20,9 @@ use yiciban_proto::convert::intake as convert;
 use yiciban_proto::intake::v1 as pb;
 use yiciban_proto::intake::v1::intake_service_server::IntakeService;
 
-use super::commands::{self, execute, idempotency, index_row, replayed, stream_of, to_new_events};
+use yiciban_platform::idempotency::{key_and_fingerprint as idempotency, replayed};
+
+use super::commands::{self, execute, index_row, stream_of, to_new_events};
 use crate::Intake;
 use crate::repo;
 use crate::schema::identity_key;
@@ -141,7 +143,7 @@ impl IntakeService for IntakeApi {
             }
         }
         let (key, hash) = idempotency(&req.idempotency_key, &req, &caller.subject)?;
-        if let Some(r) = replayed::<pb::SubmitApplicationResponse>(&self.intake, &key, &hash).await? {
+        if let Some(r) = replayed::<pb::SubmitApplicationResponse>(&self.intake.store, &key, &hash).await? {
             return Ok(Response::new(r));
         }
         let intake = &self.intake;

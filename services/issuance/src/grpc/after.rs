@@ -11,6 +11,7 @@ use yiciban_domain::issuance::{
     VerifyRectification,
 };
 use yiciban_domain::values::DepartmentCode;
+use yiciban_platform::idempotency::key_and_fingerprint;
 use yiciban_platform::status::internal;
 use yiciban_platform::{Caller, Role};
 use yiciban_proto::convert::intake::date_to_pb;
@@ -75,7 +76,7 @@ pub async fn rate(
     req: pb::RateCaseRequest,
 ) -> Result<Response<pb::RateCaseResponse>, Status> {
     caller.require(&[Role::Applicant, Role::Clerk, Role::Service], "rate a case")?;
-    let idempotency = commands::idempotency(&req.idempotency_key, &req, &caller.subject)?;
+    let idempotency = key_and_fingerprint(&req.idempotency_key, &req, &caller.subject)?;
     let mut v = Violations::default();
     let case_id = v.uuid("case_id", &req.case_id);
     let department = optional_department(&mut v, "department", &req.department);
@@ -134,7 +135,7 @@ pub async fn review_rating(
     req: pb::ReviewRatingRequest,
 ) -> Result<Response<pb::ReviewRatingResponse>, Status> {
     caller.require(&[Role::Supervisor], "review a rating")?;
-    let idempotency = commands::idempotency(&req.idempotency_key, &req, &caller.subject)?;
+    let idempotency = key_and_fingerprint(&req.idempotency_key, &req, &caller.subject)?;
     let mut v = Violations::default();
     let case_id = v.uuid("case_id", &req.case_id);
     let rating_id = v.uuid("rating_id", &req.rating_id);
@@ -174,7 +175,7 @@ pub async fn open_rectification(
     req: pb::OpenRectificationRequest,
 ) -> Result<Response<pb::OpenRectificationResponse>, Status> {
     caller.require(&[Role::Supervisor], "open a rectification")?;
-    let idempotency = commands::idempotency(&req.idempotency_key, &req, &caller.subject)?;
+    let idempotency = key_and_fingerprint(&req.idempotency_key, &req, &caller.subject)?;
     let mut v = Violations::default();
     let case_id = v.uuid("case_id", &req.case_id);
     let department = optional_department(&mut v, "responsible_department", &req.responsible_department);
@@ -217,7 +218,7 @@ pub async fn verify_rectification(
     req: pb::VerifyRectificationRequest,
 ) -> Result<Response<pb::VerifyRectificationResponse>, Status> {
     caller.require(&[Role::Agent, Role::Supervisor], "verify a rectification")?;
-    let idempotency = commands::idempotency(&req.idempotency_key, &req, &caller.subject)?;
+    let idempotency = key_and_fingerprint(&req.idempotency_key, &req, &caller.subject)?;
     let mut v = Violations::default();
     let case_id = v.uuid("case_id", &req.case_id);
     let id = v.uuid("rectification_id", &req.rectification_id);
@@ -252,7 +253,7 @@ pub async fn record_rectification(
     req: pb::RecordRectificationRequest,
 ) -> Result<Response<pb::RecordRectificationResponse>, Status> {
     caller.require(&[Role::Agent, Role::Supervisor], "record a rectification")?;
-    let idempotency = commands::idempotency(&req.idempotency_key, &req, &caller.subject)?;
+    let idempotency = key_and_fingerprint(&req.idempotency_key, &req, &caller.subject)?;
     let mut v = Violations::default();
     let case_id = v.uuid("case_id", &req.case_id);
     let id = v.uuid("rectification_id", &req.rectification_id);
@@ -286,7 +287,7 @@ pub async fn explain_rectification(
     req: pb::ExplainRectificationRequest,
 ) -> Result<Response<pb::ExplainRectificationResponse>, Status> {
     caller.require(&[Role::Agent, Role::Supervisor], "explain a rectification")?;
-    let idempotency = commands::idempotency(&req.idempotency_key, &req, &caller.subject)?;
+    let idempotency = key_and_fingerprint(&req.idempotency_key, &req, &caller.subject)?;
     let mut v = Violations::default();
     let case_id = v.uuid("case_id", &req.case_id);
     let id = v.uuid("rectification_id", &req.rectification_id);
@@ -316,7 +317,7 @@ pub async fn close_rectification(
     req: pb::CloseRectificationRequest,
 ) -> Result<Response<pb::CloseRectificationResponse>, Status> {
     caller.require(&[Role::Supervisor], "close a rectification")?;
-    let idempotency = commands::idempotency(&req.idempotency_key, &req, &caller.subject)?;
+    let idempotency = key_and_fingerprint(&req.idempotency_key, &req, &caller.subject)?;
     let mut v = Violations::default();
     let case_id = v.uuid("case_id", &req.case_id);
     let id = v.uuid("rectification_id", &req.rectification_id);
@@ -352,7 +353,7 @@ pub async fn sample_return_visits(
     req: pb::SampleReturnVisitsRequest,
 ) -> Result<Response<pb::SampleReturnVisitsResponse>, Status> {
     caller.require(&[Role::Supervisor], "sample return visits")?;
-    let (key, hash) = commands::idempotency(&req.idempotency_key, &req, &caller.subject)?;
+    let (key, hash) = key_and_fingerprint(&req.idempotency_key, &req, &caller.subject)?;
     let iss = &api.issuance;
     let mut v = Violations::default();
     let bounds = sampling::month_bounds(req.period.trim());
@@ -461,7 +462,7 @@ pub async fn record_return_visit(
     req: pb::RecordReturnVisitRequest,
 ) -> Result<Response<pb::RecordReturnVisitResponse>, Status> {
     caller.require(&[Role::Supervisor, Role::Officer], "record a return visit")?;
-    let idempotency = commands::idempotency(&req.idempotency_key, &req, &caller.subject)?;
+    let idempotency = key_and_fingerprint(&req.idempotency_key, &req, &caller.subject)?;
     let mut v = Violations::default();
     let case_id = v.uuid("case_id", &req.case_id);
     let visit_id = v.uuid("visit_id", &req.visit_id);

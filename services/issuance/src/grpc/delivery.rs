@@ -9,6 +9,7 @@ use yiciban_domain::issuance::{
     RecordDeliveryFailure, RecordMailing, ResultDocument,
 };
 use yiciban_domain::values::{CaseNumber, IdNumber, mask_name};
+use yiciban_platform::idempotency::key_and_fingerprint;
 use yiciban_platform::{Caller, Role};
 use yiciban_proto::common::v1 as common;
 use yiciban_proto::convert::issuance::{
@@ -20,7 +21,7 @@ use yiciban_proto::convert::tasks::result_document_input;
 use yiciban_proto::issuance::v1 as pb;
 
 use super::{IssuanceApi, Violations};
-use crate::commands::{self, RowFacts};
+use crate::commands::RowFacts;
 use crate::directory::{CaseFacts, TaskResult};
 use crate::pii::{identity_hmac, mask_id_number};
 
@@ -50,7 +51,7 @@ pub async fn prepare(
     req: pb::PrepareIssuanceRequest,
 ) -> Result<Response<pb::PrepareIssuanceResponse>, Status> {
     caller.require(&[Role::Service], "prepare an issuance")?;
-    let idempotency = commands::idempotency(&req.idempotency_key, &req, &caller.subject)?;
+    let idempotency = key_and_fingerprint(&req.idempotency_key, &req, &caller.subject)?;
     let mut v = Violations::default();
     let case_id = v.uuid("case_id", &req.case_id);
     let number = CaseNumber::parse(req.case_number.trim()).map_err(|e| v.add("case_number", e.to_string())).ok();
@@ -116,7 +117,7 @@ pub async fn issue_early(
     req: pb::IssueEarlyRequest,
 ) -> Result<Response<pb::IssueEarlyResponse>, Status> {
     caller.require(&[Role::Clerk, Role::Officer], "issue results early")?;
-    let idempotency = commands::idempotency(&req.idempotency_key, &req, &caller.subject)?;
+    let idempotency = key_and_fingerprint(&req.idempotency_key, &req, &caller.subject)?;
     let mut v = Violations::default();
     let case_id = v.uuid("case_id", &req.case_id);
     if req.task_ids.is_empty() {
@@ -190,7 +191,7 @@ pub async fn notify_pickup(
     req: pb::NotifyPickupRequest,
 ) -> Result<Response<pb::NotifyPickupResponse>, Status> {
     caller.require(&[Role::Clerk, Role::Service], "record a pick-up notice")?;
-    let idempotency = commands::idempotency(&req.idempotency_key, &req, &caller.subject)?;
+    let idempotency = key_and_fingerprint(&req.idempotency_key, &req, &caller.subject)?;
     let mut v = Violations::default();
     let case_id = v.uuid("case_id", &req.case_id);
     v.batch(req.batch_number);
@@ -225,7 +226,7 @@ pub async fn confirm_pickup(
     req: pb::ConfirmPickupRequest,
 ) -> Result<Response<pb::ConfirmPickupResponse>, Status> {
     caller.require(&[Role::Clerk], "confirm a pick-up")?;
-    let idempotency = commands::idempotency(&req.idempotency_key, &req, &caller.subject)?;
+    let idempotency = key_and_fingerprint(&req.idempotency_key, &req, &caller.subject)?;
     let mut v = Violations::default();
     let case_id = v.uuid("case_id", &req.case_id);
     v.batch(req.batch_number);
@@ -294,7 +295,7 @@ pub async fn record_mailing(
     req: pb::RecordMailingRequest,
 ) -> Result<Response<pb::RecordMailingResponse>, Status> {
     caller.require(&[Role::Clerk, Role::Service], "record a mailing")?;
-    let idempotency = commands::idempotency(&req.idempotency_key, &req, &caller.subject)?;
+    let idempotency = key_and_fingerprint(&req.idempotency_key, &req, &caller.subject)?;
     let mut v = Violations::default();
     let case_id = v.uuid("case_id", &req.case_id);
     v.batch(req.batch_number);
@@ -323,7 +324,7 @@ pub async fn record_delivery(
     req: pb::RecordDeliveryRequest,
 ) -> Result<Response<pb::RecordDeliveryResponse>, Status> {
     caller.require(&[Role::Clerk, Role::Service], "record a delivery")?;
-    let idempotency = commands::idempotency(&req.idempotency_key, &req, &caller.subject)?;
+    let idempotency = key_and_fingerprint(&req.idempotency_key, &req, &caller.subject)?;
     let mut v = Violations::default();
     let case_id = v.uuid("case_id", &req.case_id);
     v.batch(req.batch_number);
@@ -368,7 +369,7 @@ pub async fn record_delivery_failure(
     req: pb::RecordDeliveryFailureRequest,
 ) -> Result<Response<pb::RecordDeliveryFailureResponse>, Status> {
     caller.require(&[Role::Clerk, Role::Service], "record a failed delivery")?;
-    let idempotency = commands::idempotency(&req.idempotency_key, &req, &caller.subject)?;
+    let idempotency = key_and_fingerprint(&req.idempotency_key, &req, &caller.subject)?;
     let mut v = Violations::default();
     let case_id = v.uuid("case_id", &req.case_id);
     v.batch(req.batch_number);

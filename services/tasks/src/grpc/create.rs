@@ -102,8 +102,11 @@ pub async fn create_task(
     else {
         return Err(commands::refuse(v));
     };
-    let idempotency = commands::idempotency(&req.idempotency_key, &req, &caller.subject)?;
-    if let Some(r) = commands::replayed::<pb::CreateTaskResponse>(tasks, &idempotency.0, &idempotency.1).await? {
+    let idempotency = yiciban_platform::idempotency::key_and_fingerprint(&req.idempotency_key, &req, &caller.subject)?;
+    if let Some(r) =
+        yiciban_platform::idempotency::replayed::<pb::CreateTaskResponse>(&tasks.store, &idempotency.0, &idempotency.1)
+            .await?
+    {
         return Ok(r);
     }
     let existing = repo::task_of_step(tasks.store.pool(), tasks.schema(), case_id, req.step_id.trim())

@@ -42,7 +42,7 @@ impl TasksApi {
         command: impl FnOnce(&Loaded) -> Result<Command, Status>,
         respond: impl FnOnce(&Task, &[Event]) -> R,
     ) -> Result<Response<R>, Status> {
-        let idempotency = commands::idempotency(key, request, &caller.subject)?;
+        let idempotency = yiciban_platform::idempotency::key_and_fingerprint(key, request, &caller.subject)?;
         let actor = caller.actor();
         let run = Run { target: Target::Existing(task_id), expected, actor: &actor, idempotency: Some(idempotency) };
         let done = commands::execute(&self.tasks, run, command, respond).await?;

@@ -172,6 +172,27 @@ impl<H: Handler> Consumer<H> {
         move |source| ConsumerError::JetStream { consumer: self.settings.name.clone(), what, source }
     }
 
+    /// A process manager (ADR 0004): the durable consumer `name` over the
+    /// events of the service that owns `store`, keeping its checkpoints in
+    /// that service's schema and filling gaps from that same store.
+    pub fn of_own_events(
+        name: &str,
+        store: &EventStore,
+        subjects: &crate::Subjects,
+        js: jetstream::Context,
+        handler: Arc<H>,
+    ) -> Result<Self, StoreError> {
+        let settings = ConsumerSettings {
+            name: name.to_owned(),
+            stream: subjects.stream_name(),
+            filter_subject: subjects.source_events(store.source()),
+            concurrency: 16,
+            ack_wait: Duration::from_secs(10),
+        };
+        let gaps = Arc::new(StoreGaps::new([store.clone()]));
+        Self::new(settings, store.pool().clone(), store.schema(), js, handler, gaps)
+    }
+
     /// Creates the durable consumer if absent and returns it.
     pub async fn durable(&self) -> Result<jetstream::consumer::Consumer<pull::Config>, ConsumerError> {
         let stream = self

@@ -20,9 +20,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use yiciban_calendar::WorkingCalendar;
 use yiciban_domain::catalog::Catalog;
-use yiciban_eventstore::{
-    Consumer, ConsumerSettings, EVENT_STORE, EventStore, Relay, RelaySettings, StoreGaps, Subjects, migrate,
-};
+use yiciban_eventstore::{Consumer, EVENT_STORE, EventStore, Relay, RelaySettings, Subjects, migrate};
 use yiciban_platform::grpc::{ClientAuth, lazy_channel};
 use yiciban_platform::{Authenticator, Clock};
 use yiciban_proto::catalog::v1::catalog_service_server::CatalogServiceServer;
@@ -102,19 +100,12 @@ pub async fn build_with(
         lazy_channel(&config.routing_url)?,
         ClientAuth::service(auth.clone(), "intake"),
     );
-    let handoff = Consumer::new(
-        ConsumerSettings {
-            name: handoff::CONSUMER.into(),
-            stream: subjects.stream_name(),
-            filter_subject: subjects.source_events("intake"),
-            concurrency: 16,
-            ack_wait: std::time::Duration::from_secs(10),
-        },
-        pool.clone(),
-        &config.schema,
+    let handoff = Consumer::of_own_events(
+        handoff::CONSUMER,
+        &store,
+        &subjects,
         js,
         Arc::new(handoff::Handoff::new(routing, tasks.clone())),
-        Arc::new(StoreGaps::new([store.clone()])),
     )?;
     let catalog = Catalog::seed().context("loading the seed catalog")?;
     let listener = TcpListener::bind(config.common.grpc_addr)

@@ -14,16 +14,13 @@ pub mod handoff;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::Context as _;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use yiciban_calendar::WorkingCalendar;
 use yiciban_domain::catalog::Catalog;
-use yiciban_eventstore::{
-    Consumer, ConsumerSettings, EVENT_STORE, EventStore, Relay, RelaySettings, StoreGaps, Subjects, migrate,
-};
+use yiciban_eventstore::{Consumer, EVENT_STORE, EventStore, Relay, RelaySettings, Subjects, migrate};
 use yiciban_platform::grpc::ClientAuth;
 use yiciban_platform::{Authenticator, Clock};
 use yiciban_proto::issuance::v1::issuance_service_client::IssuanceServiceClient;
@@ -100,19 +97,12 @@ pub async fn build_with(
         yiciban_platform::grpc::lazy_channel(&config.issuance_url)?,
         ClientAuth::service(auth.clone(), "routing"),
     );
-    let dispatcher = Consumer::new(
-        ConsumerSettings {
-            name: handoff::CONSUMER.into(),
-            stream: subjects.stream_name(),
-            filter_subject: subjects.source_events("routing"),
-            concurrency: 16,
-            ack_wait: Duration::from_secs(10),
-        },
-        pool,
-        &config.schema,
+    let dispatcher = Consumer::of_own_events(
+        handoff::CONSUMER,
+        &store,
+        &subjects,
         js,
         Arc::new(handoff::Dispatcher::new(routing.clone(), tasks, issuance)),
-        Arc::new(StoreGaps::new([store])),
     )?;
     let listener = TcpListener::bind(config.common.grpc_addr)
         .await

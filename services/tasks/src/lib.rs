@@ -23,9 +23,7 @@ use anyhow::Context as _;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use yiciban_calendar::{Share, WorkingCalendar};
-use yiciban_eventstore::{
-    Consumer, ConsumerSettings, EVENT_STORE, EventStore, Relay, RelaySettings, StoreGaps, Subjects, migrate,
-};
+use yiciban_eventstore::{Consumer, EVENT_STORE, EventStore, Relay, RelaySettings, Subjects, migrate};
 use yiciban_platform::{Authenticator, Clock};
 use yiciban_proto::routing::v1::routing_service_client::RoutingServiceClient;
 use yiciban_proto::tasks::v1::task_service_server::TaskServiceServer;
@@ -108,20 +106,8 @@ pub async fn build_with(
         yiciban_platform::grpc::lazy_channel(&config.routing_url)?,
         yiciban_platform::grpc::ClientAuth::service(auth.clone(), "tasks"),
     );
-    let reporter = Consumer::new(
-        ConsumerSettings {
-            name: report::CONSUMER.into(),
-            stream: subjects.stream_name(),
-            filter_subject: subjects.source_events("tasks"),
-            concurrency: 16,
-            ack_wait: std::time::Duration::from_secs(10),
-        },
-        pool,
-        &config.schema,
-        js,
-        Arc::new(report::Reporter::new(routing)),
-        Arc::new(StoreGaps::new([store.clone()])),
-    )?;
+    let reporter =
+        Consumer::of_own_events(report::CONSUMER, &store, &subjects, js, Arc::new(report::Reporter::new(routing)))?;
     let officers = officers::OfficerLookup::new(config.intake_url.as_deref(), auth.clone())?;
     let listener = TcpListener::bind(config.common.grpc_addr)
         .await

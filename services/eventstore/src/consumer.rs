@@ -67,6 +67,23 @@ pub trait Handler: Send + Sync + 'static {
     /// Applies one event inside the consumer's transaction `conn`. Called at
     /// most once per (stream, version) whose effect commits.
     async fn apply(&self, conn: &mut PgConnection, event: &EventEnvelope) -> Result<(), HandlerError>;
+
+    /// True for a process manager whose only effect is a command to another
+    /// service, idempotent by a key taken from the event: the consumer then
+    /// calls [`Handler::react`] holding no database connection (a connection
+    /// held across a call to a service that calls back would starve both
+    /// pools under load), and advances the checkpoint afterwards in a short
+    /// transaction of its own. A crash in between repeats the command, which
+    /// its idempotency key makes harmless.
+    fn reacts_outside_transactions(&self) -> bool {
+        false
+    }
+
+    /// The effect of an event for a handler that
+    /// [reacts outside transactions](Handler::reacts_outside_transactions).
+    async fn react(&self, event: &EventEnvelope) -> Result<(), HandlerError> {
+        Err(HandlerError::poison(format!("this handler applies {} only inside a transaction", event.event_type)))
+    }
 }
 
 /// Reads missing versions of a stream from the store that owns it.
@@ -355,6 +372,9 @@ impl<H: Handler> Consumer<H> {
     /// Applies `envelope` (and any gap before it) with its checkpoint in one
     /// transaction. Public so tests and replays can drive it without NATS.
     pub async fn process(&self, envelope: &EventEnvelope, subject: &str) -> Result<Outcome, ConsumerError> {
+        if self.handler.reacts_outside_transactions() {
+            return self.react(envelope, subject).await;
+        }
         match self.process_attempt(envelope, subject, false).await? {
             Attempt::Done(outcome) => Ok(outcome),
             // A poison event inside the batch: redo it with a savepoint per
@@ -397,26 +417,7 @@ impl<H: Handler> Consumer<H> {
         }
         let mut batch = Vec::new();
         if envelope.stream_version > last + 1 {
-            let missing = self
-                .gaps
-                .read(&envelope.source, &envelope.stream_id, last + 1, envelope.stream_version - 1)
-                .await
-                .map_err(|source| ConsumerError::GapFill { stream: envelope.stream_id.clone(), source })?;
-            let contiguous = missing.iter().enumerate().all(|(i, e)| e.stream_version == last + 1 + i as u64)
-                && missing.len() as u64 == envelope.stream_version - last - 1;
-            if !contiguous {
-                return Err(ConsumerError::GapFill {
-                    stream: envelope.stream_id.clone(),
-                    source: format!(
-                        "the owning store returned {} of versions {}..={}",
-                        missing.len(),
-                        last + 1,
-                        envelope.stream_version - 1
-                    )
-                    .into(),
-                });
-            }
-            batch.extend(missing);
+            batch = self.fill_gap(envelope, last).await?;
         }
         let filled = batch.len();
         batch.push(envelope.clone());
@@ -455,6 +456,82 @@ impl<H: Handler> Consumer<H> {
         .map_err(StoreError::db("advancing a checkpoint"))?;
         tx.commit().await.map_err(StoreError::db("committing a consumer transaction"))?;
         Ok(Attempt::Done(if poisoned_current { Outcome::Poisoned } else { Outcome::Applied { filled } }))
+    }
+
+    /// [`Consumer::process`] for a handler reacting outside transactions:
+    /// checkpoint read, gap filled and events reacted to without holding a
+    /// connection; poison recorded per event; the checkpoint advanced last
+    /// (never backwards).
+    async fn react(&self, envelope: &EventEnvelope, subject: &str) -> Result<Outcome, ConsumerError> {
+        let s = &self.schema;
+        let name = &self.settings.name;
+        let last: Option<i64> = sqlx::query_scalar(&format!(
+            "SELECT version FROM {s}.consumer_checkpoints WHERE consumer = $1 AND stream_id = $2"
+        ))
+        .bind(name)
+        .bind(&envelope.stream_id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(StoreError::db("reading a checkpoint"))?;
+        let last = last.unwrap_or(0) as u64;
+        if envelope.stream_version <= last {
+            return Ok(Outcome::Duplicate);
+        }
+        let mut batch = Vec::new();
+        if envelope.stream_version > last + 1 {
+            batch = self.fill_gap(envelope, last).await?;
+        }
+        let filled = batch.len();
+        batch.push(envelope.clone());
+        let mut poisoned_current = false;
+        for event in &batch {
+            match self.handler.react(event).await {
+                Ok(()) => {}
+                Err(HandlerError::Retry(e)) => return Err(ConsumerError::Handler(e)),
+                Err(HandlerError::Poison(e)) => {
+                    tracing::error!(consumer = %name, event_id = %event.event_id, error = %e, "poison event recorded");
+                    let mut conn = self.pool.acquire().await.map_err(StoreError::db("recording a poison message"))?;
+                    self.insert_poison(&mut conn, subject, None, Some(event), &event.encode_to_vec(), &e.to_string())
+                        .await?;
+                    poisoned_current |= event.event_id == envelope.event_id;
+                }
+            }
+        }
+        sqlx::query(&format!(
+            "INSERT INTO {s}.consumer_checkpoints (consumer, stream_id, version) VALUES ($1, $2, $3)
+             ON CONFLICT (consumer, stream_id) DO UPDATE SET version = GREATEST({s}.consumer_checkpoints.version, $3)"
+        ))
+        .bind(name)
+        .bind(&envelope.stream_id)
+        .bind(envelope.stream_version as i64)
+        .execute(&self.pool)
+        .await
+        .map_err(StoreError::db("advancing a checkpoint"))?;
+        Ok(if poisoned_current { Outcome::Poisoned } else { Outcome::Applied { filled } })
+    }
+
+    /// Versions `last+1 .. envelope's` of the envelope's stream, from its owning store.
+    async fn fill_gap(&self, envelope: &EventEnvelope, last: u64) -> Result<Vec<EventEnvelope>, ConsumerError> {
+        let missing = self
+            .gaps
+            .read(&envelope.source, &envelope.stream_id, last + 1, envelope.stream_version - 1)
+            .await
+            .map_err(|source| ConsumerError::GapFill { stream: envelope.stream_id.clone(), source })?;
+        let contiguous = missing.iter().enumerate().all(|(i, e)| e.stream_version == last + 1 + i as u64)
+            && missing.len() as u64 == envelope.stream_version - last - 1;
+        if !contiguous {
+            return Err(ConsumerError::GapFill {
+                stream: envelope.stream_id.clone(),
+                source: format!(
+                    "the owning store returned {} of versions {}..={}",
+                    missing.len(),
+                    last + 1,
+                    envelope.stream_version - 1
+                )
+                .into(),
+            });
+        }
+        Ok(missing)
     }
 
     async fn insert_poison(

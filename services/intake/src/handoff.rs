@@ -59,6 +59,15 @@ fn classify(what: &str, case_id: &str, status: tonic::Status) -> HandlerError {
 #[async_trait]
 impl Handler for Handoff {
     async fn apply(&self, _conn: &mut PgConnection, envelope: &EventEnvelope) -> Result<(), HandlerError> {
+        self.react(envelope).await
+    }
+
+    /// Its effect is a command to another service, keyed by the event.
+    fn reacts_outside_transactions(&self) -> bool {
+        true
+    }
+
+    async fn react(&self, envelope: &EventEnvelope) -> Result<(), HandlerError> {
         if !matches!(
             envelope.event_type.as_str(),
             "ApplicationAccepted" | "ApplicationWithdrawn" | "CaseTerminated" | "MaterialsSupplemented"

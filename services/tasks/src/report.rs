@@ -100,6 +100,15 @@ pub fn outcome_request(envelope: &EventEnvelope) -> Result<Option<routing::Recor
 #[async_trait]
 impl Handler for Reporter {
     async fn apply(&self, _conn: &mut PgConnection, envelope: &EventEnvelope) -> Result<(), HandlerError> {
+        self.react(envelope).await
+    }
+
+    /// Its effect is a command to another service, keyed by the event.
+    fn reacts_outside_transactions(&self) -> bool {
+        true
+    }
+
+    async fn react(&self, envelope: &EventEnvelope) -> Result<(), HandlerError> {
         let Some(request) = outcome_request(envelope)? else { return Ok(()) };
         let task_id = request.task_id.clone();
         match self.routing.clone().record_task_outcome(request).await {

@@ -18,7 +18,7 @@ use async_nats::jetstream::{self, context::PublishAckFuture};
 use futures::future::join_all;
 use prost::Message as _;
 use sqlx::Connection as _;
-use sqlx::postgres::{PgConnection, PgListener};
+use sqlx::postgres::PgConnection;
 use tokio_util::sync::CancellationToken;
 
 use crate::error::{RelayError, StoreError};
@@ -33,12 +33,16 @@ pub const HEADER_STREAM_ID: &str = "Yiciban-Stream-Id";
 /// Header with the stream version.
 pub const HEADER_STREAM_VERSION: &str = "Yiciban-Stream-Version";
 
+/// How often the relay counts its backlog for the metrics.
+const BACKLOG_GAUGE_EVERY: Duration = Duration::from_secs(1);
+
 /// Tuning of the relay.
 #[derive(Debug, Clone)]
 pub struct RelaySettings {
     /// Events published per round trip.
     pub batch_size: i64,
-    /// How long to wait for a commit notification before looking anyway.
+    /// How long to wait for a commit of this process before looking anyway
+    /// (events appended by other replicas are found then).
     pub idle_poll: Duration,
     /// The JetStream stream's durability settings.
     pub stream: StreamSettings,
@@ -46,7 +50,7 @@ pub struct RelaySettings {
 
 impl Default for RelaySettings {
     fn default() -> Self {
-        RelaySettings { batch_size: 256, idle_poll: Duration::from_millis(500), stream: StreamSettings::default() }
+        RelaySettings { batch_size: 256, idle_poll: Duration::from_millis(50), stream: StreamSettings::default() }
     }
 }
 
@@ -235,7 +239,9 @@ impl Relay {
     }
 
     /// Runs until `shutdown`: waits to become the schema's active relay, then
-    /// publishes on every commit notification (and every `idle_poll` anyway).
+    /// publishes after every append this process commits (the store wakes
+    /// it; no `NOTIFY`, whose commit-time lock would serialise every
+    /// appending transaction of the database) and every `idle_poll` anyway.
     pub async fn run(self, shutdown: CancellationToken) -> Result<(), RelayError> {
         let schema = self.store.schema().to_owned();
         let options = self.store.pool().connect_options();
@@ -259,15 +265,16 @@ impl Relay {
         };
         tracing::info!(%schema, "outbox relay active");
         self.ensure_stream().await?;
-        let mut listener =
-            PgListener::connect_with(self.store.pool()).await.map_err(StoreError::db("listening for commits"))?;
-        listener.listen(&format!("{schema}_outbox")).await.map_err(StoreError::db("listening for commits"))?;
         let mut failures = 0u32;
+        let mut gauged = tokio::time::Instant::now() - BACKLOG_GAUGE_EVERY;
         loop {
             if shutdown.is_cancelled() {
                 break;
             }
-            if let Ok(backlog) = self.backlog().await {
+            if gauged.elapsed() >= BACKLOG_GAUGE_EVERY
+                && let Ok(backlog) = self.backlog().await
+            {
+                gauged = tokio::time::Instant::now();
                 yiciban_metrics::gauge(
                     "yiciban_outbox_backlog",
                     "Events committed but not yet published.",
@@ -298,7 +305,7 @@ impl Relay {
             }
             tokio::select! {
                 _ = shutdown.cancelled() => break,
-                _ = listener.recv() => {}
+                _ = self.store.appended() => {}
                 _ = tokio::time::sleep(self.settings.idle_poll) => {}
             }
         }

@@ -41,6 +41,8 @@ pub struct EventStore {
     source: String,
     upcasters: Upcasters,
     sql: std::sync::Arc<Sql>,
+    /// Wakes this process's outbox relay after a commit (see [`EventStore::commit`]).
+    appended: std::sync::Arc<tokio::sync::Notify>,
 }
 
 impl std::fmt::Debug for EventStore {
@@ -52,9 +54,8 @@ impl std::fmt::Debug for EventStore {
 /// The store's SQL, with the schema name filled in once.
 struct Sql {
     head: String,
+    version: String,
     insert: String,
-    outbox: String,
-    notify: String,
     idem_insert: String,
     idem_lookup: String,
     read_stream: String,
@@ -69,16 +70,25 @@ const COLUMNS: &str = "position, tx_id, event_id, stream_id, stream_version, eve
 impl Sql {
     fn new(s: &str) -> Sql {
         Sql {
+            // The transaction's id (taken first, see the module docs) and the head.
             head: format!(
-                "SELECT stream_version, tx_id FROM {s}.events WHERE stream_id = $1 ORDER BY stream_version DESC LIMIT 1"
+                "SELECT pg_current_xact_id()::text::bigint, h.stream_version, h.tx_id
+                 FROM (SELECT 1) one LEFT JOIN LATERAL (
+                     SELECT stream_version, tx_id FROM {s}.events WHERE stream_id = $1
+                     ORDER BY stream_version DESC LIMIT 1) h ON TRUE"
             ),
+            version: format!(
+                "SELECT stream_version FROM {s}.events WHERE stream_id = $1 ORDER BY stream_version DESC LIMIT 1"
+            ),
+            // The events and their outbox rows in one statement.
             insert: format!(
-                "INSERT INTO {s}.events (event_id, stream_id, stream_version, case_id, event_type, schema_version, department, payload, metadata)
-                 SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::bigint[], $4::uuid[], $5::text[], $6::int[], $7::text[], $8::bytea[], $9::jsonb[])
-                 RETURNING position"
+                "WITH inserted AS (
+                     INSERT INTO {s}.events (event_id, stream_id, stream_version, case_id, event_type, schema_version, department, payload, metadata)
+                     SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::bigint[], $4::uuid[], $5::text[], $6::int[], $7::text[], $8::bytea[], $9::jsonb[])
+                     RETURNING position),
+                 queued AS (INSERT INTO {s}.outbox (position) SELECT position FROM inserted)
+                 SELECT position FROM inserted ORDER BY position"
             ),
-            outbox: format!("INSERT INTO {s}.outbox (position) SELECT * FROM UNNEST($1::bigint[])"),
-            notify: format!("SELECT pg_notify('{s}_outbox', '')"),
             idem_insert: format!(
                 "INSERT INTO {s}.idempotency_keys (key, request_hash, response) VALUES ($1, $2, $3) ON CONFLICT (key) DO NOTHING RETURNING key"
             ),
@@ -115,6 +125,7 @@ impl EventStore {
             source: source.to_owned(),
             upcasters: Upcasters::new(),
             sql: std::sync::Arc::new(Sql::new(schema)),
+            appended: std::sync::Arc::default(),
         })
     }
 
@@ -169,7 +180,7 @@ impl EventStore {
             attempts += 1;
             let mut tx = self.pool.begin().await.map_err(StoreError::db("starting an append"))?;
             match self.append_in(&mut tx, stream_id, expected, events, metadata, idempotency).await {
-                Ok(AppendOutcome::Appended { version, positions }) => match tx.commit().await {
+                Ok(AppendOutcome::Appended { version, positions }) => match self.commit(tx).await {
                     Ok(()) => return Ok(AppendOutcome::Appended { version, positions }),
                     Err(e) => return Err(StoreError::db("committing an append")(e)),
                 },
@@ -184,9 +195,25 @@ impl EventStore {
         }
     }
 
+    /// Commits a transaction that appended with [`EventStore::append_in`] and
+    /// wakes this process's outbox relay, which then publishes at once
+    /// (another process's relay finds the events at its next poll).
+    pub async fn commit(&self, tx: Transaction<'_, Postgres>) -> Result<(), sqlx::Error> {
+        tx.commit().await?;
+        self.appended.notify_one();
+        Ok(())
+    }
+
+    /// Resolves when this process committed an append since the last call
+    /// (the relay's wake-up).
+    pub async fn appended(&self) {
+        self.appended.notified().await;
+    }
+
     /// Appends inside the caller's transaction, so a service can write its own
-    /// tables atomically with its events. On [`AppendOutcome::Replayed`] and
-    /// on error the caller must roll back.
+    /// tables atomically with its events; commit it with
+    /// [`EventStore::commit`]. On [`AppendOutcome::Replayed`] and on error the
+    /// caller must roll back.
     pub async fn append_in(
         &self,
         tx: &mut Transaction<'_, Postgres>,
@@ -202,17 +229,13 @@ impl EventStore {
         if events.is_empty() {
             return Err(StoreError::Invalid(format!("nothing to append to {stream_id}")));
         }
-        // Take the transaction id before reading the head (see the module docs).
-        let my_tx: i64 = sqlx::query_scalar("SELECT pg_current_xact_id()::text::bigint")
+        // The transaction id is taken before the head is read (see the module docs).
+        let (my_tx, head_version, head_tx): (i64, Option<i64>, Option<i64>) = sqlx::query_as(&self.sql.head)
+            .bind(stream_id)
             .fetch_one(&mut **tx)
             .await
-            .map_err(StoreError::db("taking a transaction id"))?;
-        let head: Option<(i64, i64)> = sqlx::query_as(&self.sql.head)
-            .bind(stream_id)
-            .fetch_optional(&mut **tx)
-            .await
             .map_err(StoreError::db("reading the stream head"))?;
-        let (actual, head_tx) = head.map(|(v, t)| (v as u64, t)).unwrap_or((0, 0));
+        let (actual, head_tx) = (head_version.unwrap_or(0) as u64, head_tx.unwrap_or(0));
         let conflict = || StoreError::VersionConflict { stream: stream_id.to_owned(), expected, actual };
         if !expected.matches(actual) || head_tx > my_tx {
             return Err(conflict());
@@ -265,11 +288,6 @@ impl EventStore {
             }
             Err(e) => return Err(StoreError::db("inserting events")(e)),
         };
-        sqlx::query(&self.sql.outbox)
-            .bind(&positions)
-            .execute(&mut **tx)
-            .await
-            .map_err(StoreError::db("writing the outbox"))?;
         if let Some(idem) = idempotency {
             let fresh: Option<String> = sqlx::query_scalar(&self.sql.idem_insert)
                 .bind(&idem.key)
@@ -291,7 +309,6 @@ impl EventStore {
                 };
             }
         }
-        sqlx::query(&self.sql.notify).execute(&mut **tx).await.map_err(StoreError::db("notifying the relay"))?;
         Ok(AppendOutcome::Appended { version: actual + n as u64, positions })
     }
 
@@ -314,12 +331,12 @@ impl EventStore {
 
     /// The current version of a stream (0 when it has no events).
     pub async fn stream_version(&self, stream_id: &str) -> Result<u64, StoreError> {
-        let head: Option<(i64, i64)> = sqlx::query_as(&self.sql.head)
+        let head: Option<i64> = sqlx::query_scalar(&self.sql.version)
             .bind(stream_id)
             .fetch_optional(&self.pool)
             .await
             .map_err(StoreError::db("reading the stream head"))?;
-        Ok(head.map(|(v, _)| v as u64).unwrap_or(0))
+        Ok(head.unwrap_or(0) as u64)
     }
 
     /// Reads up to `limit` events after `after`, in commit-safe order: an event

@@ -173,7 +173,7 @@ pub async fn execute<R: Message + Default>(
     write_rows(issuance, &mut tx, case_id, &next, run.facts)
         .await
         .map_err(|e| internal("writing the read rows", &e))?;
-    tx.commit().await.map_err(|e| internal("committing the command", &e))?;
+    issuance.store.commit(tx).await.map_err(|e| internal("committing the command", &e))?;
     Ok(Executed::Done(response))
 }
 

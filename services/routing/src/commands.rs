@@ -253,6 +253,6 @@ async fn execute_once<R: Message + Default>(
             .map(Executed::Replayed)
             .map_err(|e| internal("reading a stored response", &e));
     }
-    tx.commit().await.map_err(|e| internal("committing the command", &e))?;
+    routing.store.commit(tx).await.map_err(|e| internal("committing the command", &e))?;
     Ok(Executed::Done(response))
 }

@@ -210,7 +210,7 @@ pub async fn execute<R: Message + Default>(
     repo::upsert_timers(&mut tx, tasks.schema(), task_id, loaded.case_id, yellow, red)
         .await
         .map_err(|e| internal("setting the SLA timers", &e))?;
-    tx.commit().await.map_err(|e| internal("committing the command", &e))?;
+    tasks.store.commit(tx).await.map_err(|e| internal("committing the command", &e))?;
     Ok(Executed::Done(response))
 }
 

@@ -182,7 +182,7 @@ pub async fn execute<R: Message + Default>(
     if let Some(row) = index_row(case_id, &new_state) {
         repo::upsert_case(&mut tx, intake.schema(), &row).await.map_err(|e| internal("indexing the case", &e))?;
     }
-    tx.commit().await.map_err(|e| internal("committing the command", &e))?;
+    intake.store.commit(tx).await.map_err(|e| internal("committing the command", &e))?;
     Ok(Executed::Done(response))
 }
 

@@ -222,7 +222,7 @@ impl IntakeService for IntakeApi {
         if let Some(row) = index_row(case_id, &state) {
             repo::upsert_case(&mut tx, intake.schema(), &row).await.map_err(|e| internal("indexing the case", &e))?;
         }
-        tx.commit().await.map_err(|e| internal("committing the submission", &e))?;
+        intake.store.commit(tx).await.map_err(|e| internal("committing the submission", &e))?;
         tracing::info!(case_number = %response.case_number, decision = ?convert::decision_to_pb(&state), "application decided");
         Ok(Response::new(response))
     }

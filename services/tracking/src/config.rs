@@ -34,8 +34,10 @@ pub struct TrackingConfig {
     /// `YICIBAN_TRACKING_IDENTITY_SALT`: salt of the hash by which the read
     /// model recognises an applicant's own case (it never stores the number).
     pub identity_salt: SecretString,
-    /// `YICIBAN_TRACKING_REBUILD_PAUSE_MS`: pause after each event a rebuild
-    /// replays, to spare the database under load (default 0).
+    /// `YICIBAN_TRACKING_REBUILD_PAUSE_MS`: pause per event a rebuild
+    /// replays, to spare the database under load (default 0: large batches
+    /// without a pause; otherwise batches of a few events, each followed by
+    /// their pauses).
     pub rebuild_pause: std::time::Duration,
     /// `YICIBAN_CONSOLE_ADDR`: the HTTP address of the staff console (port 0
     /// picks one; see `App::console_addr`). Unset or `off`: no console

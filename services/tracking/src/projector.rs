@@ -11,16 +11,26 @@
 //! owning stores, so it folds every stream in order, without a hole, whether
 //! an event reaches it from the live consumer, a rebuild's replay or its
 //! catch-up.
+//!
+//! Events are folded in memory and written in one statement: the timeline
+//! rows, the case rows, only the task rows the events changed and the
+//! checkpoints. [`Projector::apply_ordered_batch`] does this for many events
+//! at once (the rebuild's replay): it locks the checkpoints and case rows of
+//! the whole batch, folds every event in order, and writes each changed row
+//! once.
 
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
 use secrecy::{ExposeSecret as _, SecretString};
 use sqlx::postgres::PgConnection;
+use uuid::Uuid;
 use yiciban_eventstore::{GapSource, Handler, HandlerError};
 use yiciban_proto::events::v1::EventEnvelope;
 
-use crate::projection::{self, CaseView, Context, Decoded, Names, TaskView};
+use crate::projection::{self, CaseView, Context, Decoded, Names, TaskView, TimelineEntry};
 
 /// Name of the durable consumer (and its checkpoint key).
 pub const CONSUMER: &str = "tracking-projection";
@@ -52,6 +62,11 @@ impl Projector {
         &self.schema
     }
 
+    fn fold(&self, view: &mut CaseView, event: &Decoded) -> TimelineEntry {
+        let salt = self.identity_salt.expose_secret().as_bytes();
+        projection::apply(view, event, &Context { names: &self.names, identity_salt: salt })
+    }
+
     /// The schema an event goes to now. Locks the control row `FOR SHARE`,
     /// so that a switch-over (which takes it `FOR UPDATE`) waits for this
     /// transaction, and the next one writes to the new schema.
@@ -69,70 +84,153 @@ impl Projector {
         target: &str,
         envelope: &EventEnvelope,
     ) -> Result<usize, HandlerError> {
+        self.apply_ordered_batch(conn, target, std::slice::from_ref(envelope)).await
+    }
+
+    /// Applies `envelopes` in the given order as [`Projector::apply_ordered`]
+    /// applies each, in one round of reads and one write: the checkpoints
+    /// and case rows of the batch are locked (those that exist in key order,
+    /// then those created), every event is folded in memory, and each
+    /// changed row is written once. Returns the number of events folded.
+    pub async fn apply_ordered_batch(
+        &self,
+        conn: &mut PgConnection,
+        target: &str,
+        envelopes: &[EventEnvelope],
+    ) -> Result<usize, HandlerError> {
         let retry = HandlerError::retry;
-        sqlx::query(&format!(
-            "INSERT INTO {target}.consumer_checkpoints (consumer, stream_id, version) VALUES ($1, $2, 0)
-             ON CONFLICT DO NOTHING"
-        ))
-        .bind(CONSUMER)
-        .bind(&envelope.stream_id)
-        .execute(&mut *conn)
-        .await
-        .map_err(retry)?;
-        let last: i64 = sqlx::query_scalar(&format!(
-            "SELECT version FROM {target}.consumer_checkpoints WHERE consumer = $1 AND stream_id = $2 FOR UPDATE"
-        ))
-        .bind(CONSUMER)
-        .bind(&envelope.stream_id)
-        .fetch_one(&mut *conn)
-        .await
-        .map_err(retry)?;
-        let last = u64::try_from(last).unwrap_or_default();
-        if envelope.stream_version <= last {
+        if envelopes.is_empty() {
             return Ok(0);
         }
-        let mut batch = Vec::new();
-        if envelope.stream_version > last + 1 {
-            let missing = self
-                .gaps
-                .read(&envelope.source, &envelope.stream_id, last + 1, envelope.stream_version - 1)
-                .await
-                .map_err(HandlerError::Retry)?;
-            let contiguous = missing.len() as u64 == envelope.stream_version - last - 1
-                && missing.iter().enumerate().all(|(i, e)| e.stream_version == last + 1 + i as u64);
-            if !contiguous {
-                return Err(HandlerError::retry(format!(
-                    "the owning store of {} returned {} of versions {}..={}",
-                    envelope.stream_id,
-                    missing.len(),
-                    last + 1,
-                    envelope.stream_version - 1
-                )));
+        let streams: Vec<String> =
+            envelopes.iter().map(|e| e.stream_id.clone()).collect::<BTreeSet<_>>().into_iter().collect();
+        let mut last = lock_checkpoints(conn, target, &streams).await.map_err(retry)?;
+        // The events to fold, in order, each stream without a gap.
+        let mut decoded = Vec::with_capacity(envelopes.len());
+        let mut decode = |event: &EventEnvelope| match Decoded::of(event) {
+            Ok(d) => decoded.push(d),
+            // The live consumer records it as poison; a copy skips it.
+            Err(e) => tracing::warn!(target, event_id = %event.event_id, error = %e, "undecodable event skipped"),
+        };
+        let mut advanced: BTreeMap<&str, u64> = BTreeMap::new();
+        for envelope in envelopes {
+            let at = last.get(&envelope.stream_id).copied().unwrap_or_default();
+            if envelope.stream_version <= at {
+                continue;
             }
-            batch.extend(missing);
+            if envelope.stream_version > at + 1 {
+                let missing = self
+                    .gaps
+                    .read(&envelope.source, &envelope.stream_id, at + 1, envelope.stream_version - 1)
+                    .await
+                    .map_err(HandlerError::Retry)?;
+                let contiguous = missing.len() as u64 == envelope.stream_version - at - 1
+                    && missing.iter().enumerate().all(|(i, e)| e.stream_version == at + 1 + i as u64);
+                if !contiguous {
+                    return Err(HandlerError::retry(format!(
+                        "the owning store of {} returned {} of versions {}..={}",
+                        envelope.stream_id,
+                        missing.len(),
+                        at + 1,
+                        envelope.stream_version - 1
+                    )));
+                }
+                missing.iter().for_each(&mut decode);
+            }
+            decode(envelope);
+            last.insert(envelope.stream_id.clone(), envelope.stream_version);
+            advanced.insert(&envelope.stream_id, envelope.stream_version);
         }
-        batch.push(envelope.clone());
+        let mut writes = Writes::default();
+        for (stream, version) in advanced {
+            writes.ck_streams.push(stream.to_owned());
+            writes.ck_versions.push(version as i64);
+        }
+        let folded = self.fold_batch(conn, target, &decoded, &mut writes).await.map_err(handler_error)?;
+        writes.write(conn, target, false).await.map_err(handler_error)?;
+        Ok(folded)
+    }
+
+    /// Folds `events` (in order) into the case rows of `s`, locked, skipping
+    /// those whose timeline row exists; adds what changed to `writes`.
+    async fn fold_batch(
+        &self,
+        conn: &mut PgConnection,
+        s: &str,
+        events: &[Decoded],
+        writes: &mut Writes,
+    ) -> Result<usize, sqlx::Error> {
+        if events.is_empty() {
+            return Ok(0);
+        }
+        let case_ids: Vec<Uuid> = events.iter().map(|e| e.info.case_id).collect::<BTreeSet<_>>().into_iter().collect();
+        let lock =
+            format!("SELECT case_id, doc FROM {s}.case_views WHERE case_id = ANY($1) ORDER BY case_id FOR UPDATE");
+        let mut docs: Vec<(Uuid, serde_json::Value)> =
+            sqlx::query_as(&lock).bind(&case_ids).fetch_all(&mut *conn).await?;
+        if docs.len() < case_ids.len() {
+            // Rows that do not exist yet: create them empty (a concurrent
+            // creator makes this wait, then do nothing), then lock them.
+            let known: HashSet<Uuid> = docs.iter().map(|(id, _)| *id).collect();
+            let missing: Vec<Uuid> = case_ids.iter().copied().filter(|id| !known.contains(id)).collect();
+            sqlx::query(&format!(
+                "INSERT INTO {s}.case_views (case_id, doc) SELECT id, '{{}}'::jsonb FROM unnest($1::uuid[]) AS id
+                 ORDER BY id ON CONFLICT (case_id) DO NOTHING"
+            ))
+            .bind(&missing)
+            .execute(&mut *conn)
+            .await?;
+            docs.extend(
+                sqlx::query_as::<_, (Uuid, serde_json::Value)>(&lock).bind(&missing).fetch_all(&mut *conn).await?,
+            );
+        }
+        let keys: Vec<String> = events.iter().map(event_key).collect();
+        let seen: Vec<String> =
+            sqlx::query_scalar(&format!("SELECT event_key FROM {s}.timeline WHERE event_key = ANY($1)"))
+                .bind(&keys)
+                .fetch_all(&mut *conn)
+                .await?;
+        let mut seen: HashSet<String> = seen.into_iter().collect();
+        // Each case as loaded (its tasks, to write only the changed ones)
+        // and as folded.
+        let mut cases: HashMap<Uuid, (BTreeMap<String, TaskView>, CaseView, usize)> = HashMap::new();
+        for (case_id, doc) in docs {
+            let view = view_of(doc)?;
+            cases.insert(case_id, (view.tasks.clone(), view, usize::MAX));
+        }
         let mut folded = 0;
-        for event in &batch {
-            match Decoded::of(event) {
-                Ok(decoded) => {
-                    if self.project_into(conn, target, &decoded).await.map_err(handler_error)? {
-                        folded += 1;
+        for (i, (event, key)) in events.iter().zip(keys).enumerate() {
+            if !seen.insert(key.clone()) {
+                continue;
+            }
+            let case_id = event.info.case_id;
+            let (_, view, touched) = cases.entry(case_id).or_default();
+            let entry = self.fold(view, event);
+            *touched = i;
+            writes.timeline(case_id, key, &entry)?;
+            folded += 1;
+        }
+        // Tasks in the order their cases were last folded: a task id two
+        // cases name ends as the later one wrote it.
+        let mut touched: Vec<(usize, Uuid)> =
+            cases.iter().filter(|(_, (_, _, t))| *t != usize::MAX).map(|(id, (_, _, t))| (*t, *id)).collect();
+        touched.sort_unstable();
+        let mut tasks: HashMap<&str, usize> = HashMap::new();
+        for (_, case_id) in &touched {
+            let (before, view, _) = &cases[case_id];
+            writes.case(*case_id, view)?;
+            for (id, task) in &view.tasks {
+                if before.get(id) != Some(task) {
+                    match tasks.get(task.task_id.as_str()) {
+                        Some(&at) => writes.replace_task(at, *case_id, task)?,
+                        None => {
+                            tasks.insert(&task.task_id, writes.task_ids.len());
+                            writes.task(*case_id, task)?;
+                        }
                     }
                 }
-                // The live consumer records it as poison; a copy skips it.
-                Err(e) => tracing::warn!(target, event_id = %event.event_id, error = %e, "undecodable event skipped"),
             }
         }
-        sqlx::query(&format!(
-            "UPDATE {target}.consumer_checkpoints SET version = $3 WHERE consumer = $1 AND stream_id = $2"
-        ))
-        .bind(CONSUMER)
-        .bind(&envelope.stream_id)
-        .bind(envelope.stream_version as i64)
-        .execute(&mut *conn)
-        .await
-        .map_err(retry)?;
         Ok(folded)
     }
 
@@ -147,94 +245,256 @@ impl Projector {
     /// already; returns whether it was.
     pub async fn project_into(&self, conn: &mut PgConnection, s: &str, event: &Decoded) -> Result<bool, sqlx::Error> {
         let case_id = event.info.case_id;
-        // The row may not exist yet: create it empty (a concurrent creator
-        // makes this wait, then do nothing), then lock it.
-        sqlx::query(&format!(
-            "INSERT INTO {s}.case_views (case_id, doc) VALUES ($1, '{{}}'::jsonb) ON CONFLICT (case_id) DO NOTHING"
-        ))
-        .bind(case_id)
-        .execute(&mut *conn)
-        .await?;
-        let doc: serde_json::Value =
-            sqlx::query_scalar(&format!("SELECT doc FROM {s}.case_views WHERE case_id = $1 FOR UPDATE"))
+        let lock = format!("SELECT doc FROM {s}.case_views WHERE case_id = $1 FOR UPDATE");
+        let doc: Option<serde_json::Value> = sqlx::query_scalar(&lock).bind(case_id).fetch_optional(&mut *conn).await?;
+        let doc = match doc {
+            Some(doc) => doc,
+            None => {
+                // The row does not exist yet: create it empty (a concurrent
+                // creator makes this wait, then do nothing), then lock it.
+                sqlx::query(&format!(
+                    "INSERT INTO {s}.case_views (case_id, doc) VALUES ($1, '{{}}'::jsonb) ON CONFLICT (case_id) DO NOTHING"
+                ))
                 .bind(case_id)
-                .fetch_one(&mut *conn)
+                .execute(&mut *conn)
                 .await?;
-        let key = event_key(event);
-        let seen: Option<i64> = sqlx::query_scalar(&format!("SELECT seq FROM {s}.timeline WHERE event_key = $1"))
-            .bind(&key)
-            .fetch_optional(&mut *conn)
-            .await?;
-        if seen.is_some() {
-            return Ok(false);
-        }
-        let mut view: CaseView = if doc.as_object().is_some_and(|o| o.is_empty()) {
-            CaseView::default()
-        } else {
-            serde_json::from_value(doc).map_err(|e| sqlx::Error::Decode(Box::new(e)))?
+                sqlx::query_scalar(&lock).bind(case_id).fetch_one(&mut *conn).await?
+            }
         };
-        let salt = self.identity_salt.expose_secret().as_bytes();
-        let entry = projection::apply(&mut view, event, &Context { names: &self.names, identity_salt: salt });
-        sqlx::query(&format!(
-            "INSERT INTO {s}.timeline (case_id, event_key, occurred_at, entry) VALUES ($1, $2, $3, $4)"
-        ))
-        .bind(case_id)
-        .bind(&key)
-        .bind(entry.occurred_at)
-        .bind(json(&entry)?)
-        .execute(&mut *conn)
-        .await?;
-        let status = view.status();
-        sqlx::query(&format!(
-            "UPDATE {s}.case_views SET doc = $2, case_number = $3, package_id = $4, lead_department = $5,
-                officer_id = $6, status = $7, warning = $8, open = $9, promised_by = $10, last_event_at = $11,
-                updated_at = now()
-             WHERE case_id = $1"
-        ))
-        .bind(case_id)
-        .bind(json(&view)?)
-        .bind(&view.case_number)
-        .bind(&view.package_id)
-        .bind(&view.lead_department)
-        .bind(&view.officer_id)
-        .bind(status.as_str())
-        .bind(view.warning().rank())
-        .bind(!status.is_terminal())
-        .bind(view.promised_by)
-        .bind(view.last_event_at)
-        .execute(&mut *conn)
-        .await?;
-        for task in view.tasks.values() {
-            write_task(conn, s, case_id, task).await?;
+        let mut view = view_of(doc)?;
+        let before = view.tasks.clone();
+        let entry = self.fold(&mut view, event);
+        let mut writes = Writes::default();
+        writes.timeline(case_id, event_key(event), &entry)?;
+        writes.case(case_id, &view)?;
+        for (id, task) in &view.tasks {
+            if before.get(id) != Some(task) {
+                writes.task(case_id, task)?;
+            }
         }
-        Ok(true)
+        // Under the case lock, the timeline row's insert tells whether the
+        // event was applied before; if so, nothing else is written.
+        writes.write(conn, s, true).await
     }
 }
 
-async fn write_task(conn: &mut PgConnection, s: &str, case_id: uuid::Uuid, task: &TaskView) -> sqlx::Result<()> {
-    sqlx::query(&format!(
-            "INSERT INTO {s}.task_rows
-                (task_id, case_id, department, state, open, assignee, warning, escalated, clock_stopped, due_by, created_at, doc, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, now())
-             ON CONFLICT (task_id) DO UPDATE SET
-                department = $3, state = $4, open = $5, assignee = $6, warning = $7, escalated = $8,
-                clock_stopped = $9, due_by = $10, created_at = $11, doc = $12, updated_at = now()"
+/// The rows a fold writes, as the columns of one statement.
+#[derive(Default)]
+struct Writes {
+    case_ids: Vec<Uuid>,
+    docs: Vec<String>,
+    case_numbers: Vec<String>,
+    package_ids: Vec<String>,
+    lead_departments: Vec<String>,
+    officer_ids: Vec<String>,
+    statuses: Vec<&'static str>,
+    warnings: Vec<i16>,
+    opens: Vec<bool>,
+    promised_by: Vec<Option<NaiveDate>>,
+    last_event_at: Vec<Option<DateTime<Utc>>>,
+    task_ids: Vec<String>,
+    task_cases: Vec<Uuid>,
+    departments: Vec<String>,
+    states: Vec<&'static str>,
+    task_opens: Vec<bool>,
+    assignees: Vec<String>,
+    task_warnings: Vec<i16>,
+    escalated: Vec<bool>,
+    clock_stopped: Vec<bool>,
+    due_by: Vec<Option<NaiveDate>>,
+    created_at: Vec<Option<DateTime<Utc>>>,
+    task_docs: Vec<String>,
+    entry_cases: Vec<Uuid>,
+    entry_keys: Vec<String>,
+    entry_at: Vec<DateTime<Utc>>,
+    entries: Vec<String>,
+    ck_streams: Vec<String>,
+    ck_versions: Vec<i64>,
+}
+
+impl Writes {
+    fn case(&mut self, case_id: Uuid, view: &CaseView) -> sqlx::Result<()> {
+        let status = view.status();
+        self.case_ids.push(case_id);
+        self.docs.push(json(view)?);
+        self.case_numbers.push(view.case_number.clone());
+        self.package_ids.push(view.package_id.clone());
+        self.lead_departments.push(view.lead_department.clone());
+        self.officer_ids.push(view.officer_id.clone());
+        self.statuses.push(status.as_str());
+        self.warnings.push(view.warning().rank());
+        self.opens.push(!status.is_terminal());
+        self.promised_by.push(view.promised_by);
+        self.last_event_at.push(view.last_event_at);
+        Ok(())
+    }
+
+    fn task(&mut self, case_id: Uuid, task: &TaskView) -> sqlx::Result<()> {
+        self.task_ids.push(task.task_id.clone());
+        self.task_cases.push(case_id);
+        self.departments.push(task.department.clone());
+        self.states.push(task.state.as_str());
+        self.task_opens.push(task.state.is_open());
+        self.assignees.push(task.assignee.clone());
+        self.task_warnings.push(task.warning.rank());
+        self.escalated.push(task.escalated);
+        self.clock_stopped.push(task.clock_stopped());
+        self.due_by.push(task.due_by);
+        self.created_at.push(task.since);
+        self.task_docs.push(json(task)?);
+        Ok(())
+    }
+
+    /// Puts `task` of `case_id` in place of the task row `at`.
+    fn replace_task(&mut self, at: usize, case_id: Uuid, task: &TaskView) -> sqlx::Result<()> {
+        self.task_cases[at] = case_id;
+        self.departments[at] = task.department.clone();
+        self.states[at] = task.state.as_str();
+        self.task_opens[at] = task.state.is_open();
+        self.assignees[at] = task.assignee.clone();
+        self.task_warnings[at] = task.warning.rank();
+        self.escalated[at] = task.escalated;
+        self.clock_stopped[at] = task.clock_stopped();
+        self.due_by[at] = task.due_by;
+        self.created_at[at] = task.since;
+        self.task_docs[at] = json(task)?;
+        Ok(())
+    }
+
+    fn timeline(&mut self, case_id: Uuid, key: String, entry: &TimelineEntry) -> sqlx::Result<()> {
+        self.entry_cases.push(case_id);
+        self.entry_keys.push(key);
+        self.entry_at.push(entry.occurred_at);
+        self.entries.push(json(entry)?);
+        Ok(())
+    }
+
+    /// Writes everything in one statement: timeline rows (in order), case
+    /// rows, task rows, checkpoints. With `only_if_new`, nothing but the
+    /// timeline rows is written unless one of them was new (the event was
+    /// not applied before); returns whether a timeline row was inserted.
+    async fn write(self, conn: &mut PgConnection, s: &str, only_if_new: bool) -> sqlx::Result<bool> {
+        let when = if only_if_new { "WHERE EXISTS (SELECT FROM entries)" } else { "" };
+        let inserted: i64 = sqlx::query_scalar(&format!(
+            "WITH entries AS (
+                INSERT INTO {s}.timeline (case_id, event_key, occurred_at, entry)
+                SELECT case_id, event_key, occurred_at, entry::jsonb
+                FROM unnest($1::uuid[], $2::text[], $3::timestamptz[], $4::text[])
+                    WITH ORDINALITY AS e (case_id, event_key, occurred_at, entry, n)
+                ORDER BY n
+                ON CONFLICT (event_key) DO NOTHING
+                RETURNING 1
+            ), cases AS (
+                INSERT INTO {s}.case_views AS c (case_id, doc, case_number, package_id, lead_department, officer_id,
+                    status, warning, open, promised_by, last_event_at, updated_at)
+                SELECT case_id, doc::jsonb, case_number, package_id, lead_department, officer_id, status, warning,
+                    open, promised_by, last_event_at, now()
+                FROM unnest($5::uuid[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[],
+                    $12::int2[], $13::bool[], $14::date[], $15::timestamptz[])
+                    AS v (case_id, doc, case_number, package_id, lead_department, officer_id, status, warning, open,
+                        promised_by, last_event_at)
+                {when}
+                ON CONFLICT (case_id) DO UPDATE SET doc = excluded.doc, case_number = excluded.case_number,
+                    package_id = excluded.package_id, lead_department = excluded.lead_department,
+                    officer_id = excluded.officer_id, status = excluded.status, warning = excluded.warning,
+                    open = excluded.open, promised_by = excluded.promised_by, last_event_at = excluded.last_event_at,
+                    updated_at = excluded.updated_at
+            ), tasks AS (
+                INSERT INTO {s}.task_rows (task_id, case_id, department, state, open, assignee, warning, escalated,
+                    clock_stopped, due_by, created_at, doc, updated_at)
+                SELECT task_id, case_id, department, state, open, assignee, warning, escalated, clock_stopped,
+                    due_by, created_at, doc::jsonb, now()
+                FROM unnest($16::text[], $17::uuid[], $18::text[], $19::text[], $20::bool[], $21::text[],
+                    $22::int2[], $23::bool[], $24::bool[], $25::date[], $26::timestamptz[], $27::text[])
+                    AS t (task_id, case_id, department, state, open, assignee, warning, escalated, clock_stopped,
+                        due_by, created_at, doc)
+                {when}
+                ON CONFLICT (task_id) DO UPDATE SET department = excluded.department, state = excluded.state,
+                    open = excluded.open, assignee = excluded.assignee, warning = excluded.warning,
+                    escalated = excluded.escalated, clock_stopped = excluded.clock_stopped, due_by = excluded.due_by,
+                    created_at = excluded.created_at, doc = excluded.doc, updated_at = excluded.updated_at
+            ), checkpoints AS (
+                INSERT INTO {s}.consumer_checkpoints (consumer, stream_id, version)
+                SELECT $28, stream_id, version FROM unnest($29::text[], $30::int8[]) AS k (stream_id, version)
+                ON CONFLICT (consumer, stream_id) DO UPDATE SET version = excluded.version
+            )
+            SELECT count(*) FROM entries"
         ))
-        .bind(&task.task_id)
-        .bind(case_id)
-        .bind(&task.department)
-        .bind(task.state.as_str())
-        .bind(task.state.is_open())
-        .bind(&task.assignee)
-        .bind(task.warning.rank())
-        .bind(task.escalated)
-        .bind(task.clock_stopped())
-        .bind(task.due_by)
-        .bind(task.since)
-        .bind(json(task)?)
-        .execute(conn)
+        .bind(self.entry_cases)
+        .bind(self.entry_keys)
+        .bind(self.entry_at)
+        .bind(self.entries)
+        .bind(self.case_ids)
+        .bind(self.docs)
+        .bind(self.case_numbers)
+        .bind(self.package_ids)
+        .bind(self.lead_departments)
+        .bind(self.officer_ids)
+        .bind(self.statuses)
+        .bind(self.warnings)
+        .bind(self.opens)
+        .bind(self.promised_by)
+        .bind(self.last_event_at)
+        .bind(self.task_ids)
+        .bind(self.task_cases)
+        .bind(self.departments)
+        .bind(self.states)
+        .bind(self.task_opens)
+        .bind(self.assignees)
+        .bind(self.task_warnings)
+        .bind(self.escalated)
+        .bind(self.clock_stopped)
+        .bind(self.due_by)
+        .bind(self.created_at)
+        .bind(self.task_docs)
+        .bind(CONSUMER)
+        .bind(self.ck_streams)
+        .bind(self.ck_versions)
+        .fetch_one(conn)
         .await?;
-    Ok(())
+        Ok(inserted > 0)
+    }
+}
+
+/// Locks the checkpoints of `streams` (sorted) in `s`, creating those
+/// missing at version 0 (a concurrent creator makes this wait, then do
+/// nothing); returns the versions applied.
+async fn lock_checkpoints(
+    conn: &mut PgConnection,
+    s: &str,
+    streams: &[String],
+) -> Result<HashMap<String, u64>, sqlx::Error> {
+    let lock = format!(
+        "SELECT stream_id, version FROM {s}.consumer_checkpoints WHERE consumer = $1 AND stream_id = ANY($2)
+         ORDER BY stream_id FOR UPDATE"
+    );
+    let mut found: Vec<(String, i64)> =
+        sqlx::query_as(&lock).bind(CONSUMER).bind(streams).fetch_all(&mut *conn).await?;
+    if found.len() < streams.len() {
+        let known: HashSet<&str> = found.iter().map(|(s, _)| s.as_str()).collect();
+        let missing: Vec<&str> = streams.iter().map(String::as_str).filter(|s| !known.contains(s)).collect();
+        sqlx::query(&format!(
+            "INSERT INTO {s}.consumer_checkpoints (consumer, stream_id, version)
+             SELECT $1, stream_id, 0 FROM unnest($2::text[]) AS stream_id ORDER BY stream_id ON CONFLICT DO NOTHING"
+        ))
+        .bind(CONSUMER)
+        .bind(&missing)
+        .execute(&mut *conn)
+        .await?;
+        let more: Vec<(String, i64)> =
+            sqlx::query_as(&lock).bind(CONSUMER).bind(&missing).fetch_all(&mut *conn).await?;
+        found.extend(more);
+    }
+    Ok(found.into_iter().map(|(stream, v)| (stream, u64::try_from(v).unwrap_or_default())).collect())
+}
+
+/// The case view a stored document holds (`{}`: a row created empty).
+fn view_of(doc: serde_json::Value) -> sqlx::Result<CaseView> {
+    if doc.as_object().is_some_and(|o| o.is_empty()) {
+        Ok(CaseView::default())
+    } else {
+        serde_json::from_value(doc).map_err(|e| sqlx::Error::Decode(Box::new(e)))
+    }
 }
 
 /// A stored document we cannot read back, or one we cannot write: no retry
@@ -246,8 +506,8 @@ fn handler_error(e: sqlx::Error) -> HandlerError {
     }
 }
 
-fn json<T: serde::Serialize>(value: &T) -> sqlx::Result<serde_json::Value> {
-    serde_json::to_value(value).map_err(|e| sqlx::Error::Encode(Box::new(e)))
+fn json<T: serde::Serialize>(value: &T) -> sqlx::Result<String> {
+    serde_json::to_string(value).map_err(|e| sqlx::Error::Encode(Box::new(e)))
 }
 
 /// What identifies an event across redeliveries and re-publications.

@@ -4,8 +4,10 @@
 //! (`<schema>_rebuild_<n>`, the same migrations as the live one) and records
 //! it in `read_model.shadow` (one rebuild at a time). [`Rebuilder::run`]
 //! replays every stored event of the owning stores (`read_all` of each,
-//! merged by recorded time) through the same fold into the shadow, one
-//! transaction per event, counting progress in `rebuilds`, and keeps reading
+//! merged by recorded time) through the same fold into the shadow, in
+//! batches of a few thousand events (one transaction each, committed
+//! asynchronously: a crashed rebuild resumes from the shadow's checkpoints),
+//! counting progress in `rebuilds`, and keeps reading
 //! until every store is read dry — so the events recorded meanwhile are
 //! replayed too, in recorded order. The live consumer meanwhile keeps
 //! applying events to the active read models, which the queries keep
@@ -27,6 +29,7 @@ use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 use uuid::Uuid;
 use yiciban_eventstore::{Checkpoint, EVENT_STORE, EventStore, StoredEvent, migrate};
+use yiciban_proto::events::v1::EventEnvelope;
 
 use crate::projector::{CONSUMER, Projector};
 use crate::schema::TRACKING;
@@ -35,10 +38,12 @@ use crate::schema::TRACKING;
 /// rebuilds all of them.
 pub const PROJECTIONS: [&str; 5] = ["case_summary", "timeline", "task_rows", "worklists", "statistics"];
 
-/// Events replayed between two progress updates.
-const PROGRESS_EVERY: u64 = 100;
+/// Events replayed in one transaction (progress is recorded with each).
+const REPLAY_BATCH: usize = 4000;
+/// Events replayed in one transaction when the replay is paced.
+const PACED_BATCH: usize = 8;
 /// Events read from a store at once.
-const READ_BATCH: i64 = 500;
+const READ_BATCH: i64 = 5000;
 
 /// Why a rebuild did not start or failed.
 #[derive(Debug, thiserror::Error)]
@@ -121,9 +126,32 @@ struct Cursor<'a> {
     dry: bool,
 }
 
+impl Cursor<'_> {
+    /// Reads the next events into the buffer; returns whether there were
+    /// any (else the store is dry for now).
+    async fn read(&mut self) -> Result<bool, RebuildError> {
+        let events = self
+            .store
+            .read_all(self.after, READ_BATCH)
+            .await
+            .map_err(|e| RebuildError::Other(format!("reading the {} store: {e}", self.store.source())))?;
+        let more = match events.last() {
+            Some(last) => {
+                self.after = last.checkpoint();
+                true
+            }
+            None => false,
+        };
+        self.dry = !more;
+        self.buffer.extend(events);
+        Ok(more)
+    }
+}
+
 impl Rebuilder {
     /// A rebuilder replaying `stores` through `projector`, pausing `pause`
-    /// after each event.
+    /// per replayed event (zero: replays in large batches; otherwise in
+    /// small ones, each followed by its events' pauses).
     pub fn new(pool: PgPool, projector: Arc<Projector>, stores: Vec<EventStore>, pause: std::time::Duration) -> Self {
         Rebuilder { pool, projector, stores, pause }
     }
@@ -309,81 +337,54 @@ impl Rebuilder {
             .iter()
             .map(|store| Cursor { store, after: Checkpoint::default(), buffer: VecDeque::new(), dry: false })
             .collect();
+        // Paced (tests): small batches, each followed by a pause per event.
+        let limit = if self.pause.is_zero() { REPLAY_BATCH } else { PACED_BATCH };
         let mut applied = 0u64;
-        loop {
-            for cursor in &mut cursors {
-                if !cursor.buffer.is_empty() || cursor.dry {
-                    continue;
-                }
-                let events =
-                    cursor.store.read_all(cursor.after, READ_BATCH).await.map_err(|e| {
-                        RebuildError::Other(format!("reading the {} store: {e}", cursor.store.source()))
-                    })?;
-                match events.last() {
-                    Some(last) => cursor.after = last.checkpoint(),
-                    None => cursor.dry = true,
-                }
-                cursor.buffer.extend(events);
-            }
-            let next = cursors
-                .iter()
-                .enumerate()
-                .filter_map(|(i, c)| c.buffer.front().map(|e| (e.recorded_at, i)))
-                .min()
-                .map(|(_, i)| i);
-            let Some(i) = next else {
-                // Every store read dry: look once more for events committed
-                // meanwhile, else done.
-                if cursors.iter().all(|c| c.dry) {
-                    let mut more = false;
-                    for cursor in &mut cursors {
-                        let events = cursor.store.read_all(cursor.after, READ_BATCH).await.map_err(|e| {
-                            RebuildError::Other(format!("reading the {} store: {e}", cursor.store.source()))
-                        })?;
-                        if let Some(last) = events.last() {
-                            cursor.after = last.checkpoint();
-                            cursor.dry = false;
-                            more = true;
-                        }
-                        cursor.buffer.extend(events);
-                    }
-                    if !more {
-                        break;
-                    }
-                }
-                continue;
+        let (mut batch, mut more) = next_batch(&mut cursors, limit).await?;
+        while !batch.is_empty() {
+            // The next batch is read while this one is written.
+            let write = self.replay_batch(id, target, &batch, applied + batch.len() as u64);
+            let (next, more_next) = if more {
+                let (written, next) = tokio::join!(write, next_batch(&mut cursors, limit));
+                written?;
+                next?
+            } else {
+                write.await?;
+                (Vec::new(), false)
             };
-            let cursor = &mut cursors[i];
-            let event = cursor.buffer.pop_front().expect("a buffered event");
-            let envelope = event.to_envelope(cursor.store.source());
-            let mut tx = self.pool.begin().await.map_err(db("starting a replay transaction"))?;
-            self.projector
-                .apply_ordered(&mut tx, target, &envelope)
-                .await
-                .map_err(|e| RebuildError::Other(format!("replaying event {}: {e}", envelope.event_id)))?;
-            tx.commit().await.map_err(db("committing a replayed event"))?;
-            applied += 1;
-            if !self.pause.is_zero() {
-                tokio::time::sleep(self.pause).await;
-            }
-            if applied.is_multiple_of(PROGRESS_EVERY) || !self.pause.is_zero() {
-                self.record_progress(id, applied).await?;
-            }
+            applied += batch.len() as u64;
+            (batch, more) = (next, more_next);
         }
-        self.record_progress(id, applied).await?;
+        record_progress(&self.pool, self.control(), id, applied).await?;
         Ok(applied)
     }
 
-    async fn record_progress(&self, id: Uuid, applied: u64) -> Result<(), RebuildError> {
-        sqlx::query(&format!(
-            "UPDATE {}.rebuilds SET events_applied = $2, events_total = greatest(events_total, $2) WHERE rebuild_id = $1",
-            self.control()
-        ))
-        .bind(id)
-        .bind(applied as i64)
-        .execute(&self.pool)
-        .await
-        .map_err(db("recording rebuild progress"))?;
+    /// Folds `batch` into `target` in one transaction, recording `applied`
+    /// events as replayed; then pauses, if pacing, for each event.
+    async fn replay_batch(
+        &self,
+        id: Uuid,
+        target: &str,
+        batch: &[EventEnvelope],
+        applied: u64,
+    ) -> Result<(), RebuildError> {
+        let mut tx = self.pool.begin().await.map_err(db("starting a replay transaction"))?;
+        // A crashed rebuild is failed or resumed from the shadow's
+        // checkpoints, so the replay need not wait for the WAL flush; the
+        // switch-over commits synchronously, which flushes this too.
+        sqlx::query("SET LOCAL synchronous_commit = off")
+            .execute(&mut *tx)
+            .await
+            .map_err(db("starting a replay transaction"))?;
+        self.projector.apply_ordered_batch(&mut tx, target, batch).await.map_err(|e| {
+            let (first, last) = (&batch[0].event_id, &batch[batch.len() - 1].event_id);
+            RebuildError::Other(format!("replaying events {first}..{last}: {e}"))
+        })?;
+        record_progress(&mut *tx, self.control(), id, applied).await?;
+        tx.commit().await.map_err(db("committing replayed events"))?;
+        if !self.pause.is_zero() {
+            tokio::time::sleep(self.pause * batch.len() as u32).await;
+        }
         Ok(())
     }
 
@@ -428,15 +429,12 @@ impl Rebuilder {
             }
         }
         missing.sort_by_key(|(at, _)| *at);
-        let mut caught_up = 0u64;
-        for (_, envelope) in &missing {
-            caught_up += self
-                .projector
-                .apply_ordered(&mut tx, target, envelope)
-                .await
-                .map_err(|e| RebuildError::Other(format!("catching up {}: {e}", envelope.stream_id)))?
-                as u64;
-        }
+        let missing: Vec<EventEnvelope> = missing.into_iter().map(|(_, envelope)| envelope).collect();
+        let caught_up = self
+            .projector
+            .apply_ordered_batch(&mut tx, target, &missing)
+            .await
+            .map_err(|e| RebuildError::Other(format!("catching up: {e}")))? as u64;
         sqlx::query(&format!("UPDATE {c}.read_model SET active = $1, shadow = NULL, rebuild_id = NULL"))
             .bind(target)
             .execute(&mut *tx)
@@ -484,6 +482,73 @@ impl Rebuilder {
         }
         if let Err(e) = sqlx::query(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE")).execute(&self.pool).await {
             tracing::warn!(schema, error = %e, "dropping a rebuild schema failed");
+        }
+    }
+}
+
+async fn record_progress<'c>(
+    conn: impl sqlx::PgExecutor<'c>,
+    control: &str,
+    id: Uuid,
+    applied: u64,
+) -> Result<(), RebuildError> {
+    sqlx::query(&format!(
+        "UPDATE {control}.rebuilds SET events_applied = $2, events_total = greatest(events_total, $2)
+         WHERE rebuild_id = $1"
+    ))
+    .bind(id)
+    .bind(applied as i64)
+    .execute(conn)
+    .await
+    .map_err(db("recording rebuild progress"))?;
+    Ok(())
+}
+
+/// Up to `limit` next events in recorded order, and whether there may be
+/// more (false: every store was read dry).
+async fn next_batch(cursors: &mut [Cursor<'_>], limit: usize) -> Result<(Vec<EventEnvelope>, bool), RebuildError> {
+    let mut batch = Vec::with_capacity(limit);
+    while batch.len() < limit {
+        match next_event(cursors).await? {
+            Some(envelope) => batch.push(envelope),
+            None => return Ok((batch, false)),
+        }
+    }
+    Ok((batch, true))
+}
+
+/// The next event of the stores in recorded order (the earliest of the
+/// stores' next events, each store read in commit order); `None` once every
+/// store is read dry, having looked once more for events committed meanwhile.
+async fn next_event(cursors: &mut [Cursor<'_>]) -> Result<Option<EventEnvelope>, RebuildError> {
+    loop {
+        for cursor in cursors.iter_mut() {
+            if !cursor.buffer.is_empty() || cursor.dry {
+                continue;
+            }
+            cursor.read().await?;
+        }
+        let next = cursors
+            .iter()
+            .enumerate()
+            .filter_map(|(i, c)| c.buffer.front().map(|e| (e.recorded_at, i)))
+            .min()
+            .map(|(_, i)| i);
+        if let Some(i) = next {
+            let cursor = &mut cursors[i];
+            let event = cursor.buffer.pop_front().expect("a buffered event");
+            return Ok(Some(event.to_envelope(cursor.store.source())));
+        }
+        // Every store read dry: look once more for events committed
+        // meanwhile, else done.
+        if cursors.iter().all(|c| c.dry) {
+            let mut more = false;
+            for cursor in cursors.iter_mut() {
+                more |= cursor.read().await?;
+            }
+            if !more {
+                return Ok(None);
+            }
         }
     }
 }

@@ -71,6 +71,14 @@ UPDATE {schema}.case_views SET last_event_at = (doc->>'last_event_at')::timestam
 CREATE INDEX case_views_last_event ON {schema}.case_views (last_event_at);
 "#,
         ),
+        (
+            3,
+            r#"
+-- when the event reached this read model (the officer could see it): with
+-- the event's recorded_at in its store, the projection lag of every event
+ALTER TABLE {schema}.timeline ADD COLUMN projected_at TIMESTAMPTZ NOT NULL DEFAULT clock_timestamp();
+"#,
+        ),
     ],
 };
 

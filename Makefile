@@ -6,7 +6,7 @@ export NATS_URL ?= nats://127.0.0.1:4222
 RUN_DATABASE_URL ?= $(patsubst %/postgres,%/yiciban,$(DATABASE_URL))
 CARGO ?= cargo
 
-.PHONY: run test infra infra-down lint fmt build
+.PHONY: run test bench infra infra-down lint fmt build
 
 ## run: start Postgres and NATS if none answers, then the whole system
 run: infra
@@ -23,6 +23,13 @@ test: infra
 	else \
 		$(CARGO) test --workspace --no-fail-fast; \
 	fi
+
+## bench: the benchmark (docs/BENCHMARKS.md): the whole system under load beside raw Postgres and JetStream baselines
+BENCH_ARGS ?=
+bench: infra
+	@echo "==> building the services and the load generator (release)"
+	$(CARGO) build --release --bins
+	./target/release/yiciban-bench --markdown docs/BENCHMARKS.md $(BENCH_ARGS)
 
 ## infra: make sure a Postgres and a NATS JetStream answer (start local ones if not)
 infra:

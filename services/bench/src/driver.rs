@@ -1,0 +1,306 @@
+//! One complete case, as the people at the window and in the departments
+//! would drive it through gRPC: the clerk submits a newborn application; each
+//! department's agent claims and approves its task as it appears (the
+//! parallel ones at once); the window notifies the applicant and hands the
+//! results out, which closes the case (办结). Every command has its own
+//! idempotency key and its latency is recorded.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, bail};
+use tonic::codegen::InterceptedService;
+use tonic::transport::Channel;
+use yiciban_platform::grpc::ClientAuth;
+use yiciban_platform::{Authenticator, Role};
+use yiciban_proto::common::v1 as common;
+use yiciban_proto::intake::v1::intake_service_client::IntakeServiceClient;
+use yiciban_proto::issuance::v1::{self as issuance, issuance_service_client::IssuanceServiceClient};
+use yiciban_proto::tasks::v1::{self as tasks, task_service_client::TaskServiceClient};
+use yiciban_testkit::applications::{MOTHER_ID, newborn};
+
+use crate::feed::{Feed, Notice};
+
+type Intake = IntakeServiceClient<InterceptedService<Channel, ClientAuth>>;
+type Tasks = TaskServiceClient<InterceptedService<Channel, ClientAuth>>;
+type Issuance = IssuanceServiceClient<InterceptedService<Channel, ClientAuth>>;
+
+/// How long a case may wait for its next step before it counts as stuck.
+const STUCK: Duration = Duration::from_secs(120);
+/// Without a notice, the driver looks anyway this often.
+const LOOK_ANYWAY: Duration = Duration::from_secs(1);
+
+/// Latencies by command (and by query), in milliseconds.
+#[derive(Debug, Default)]
+pub struct Latencies {
+    samples: Mutex<HashMap<&'static str, Vec<f64>>>,
+}
+
+impl Latencies {
+    fn record(&self, name: &'static str, since: Instant) {
+        let ms = since.elapsed().as_secs_f64() * 1000.0;
+        self.samples.lock().expect("latency lock").entry(name).or_default().push(ms);
+    }
+
+    /// The samples by name, and clears them.
+    pub fn take(&self) -> HashMap<&'static str, Vec<f64>> {
+        std::mem::take(&mut *self.samples.lock().expect("latency lock"))
+    }
+}
+
+/// Names of the commands (state changes) the driver sends; the rest are queries.
+pub const COMMANDS: [&str; 5] = ["SubmitApplication", "ClaimTask", "ApproveTask", "NotifyPickup", "ConfirmPickup"];
+
+/// Clients of the services, one HTTP/2 channel each, shared by every case.
+#[derive(Clone)]
+pub struct Driver {
+    intake: Intake,
+    issuance: Issuance,
+    supervisor_tasks: Tasks,
+    tasks_channel: Channel,
+    agents: Arc<Mutex<HashMap<String, Tasks>>>,
+    auth: Authenticator,
+    feed: Feed,
+    /// Distinguishes this run's idempotency keys.
+    run: String,
+    pub latencies: Arc<Latencies>,
+}
+
+impl std::fmt::Debug for Driver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Driver").field("run", &self.run).finish()
+    }
+}
+
+async fn channel(url: &str) -> anyhow::Result<Channel> {
+    tonic::transport::Endpoint::from_shared(url.to_owned())?
+        .connect_timeout(Duration::from_secs(5))
+        .timeout(Duration::from_secs(60))
+        .tcp_nodelay(true)
+        .connect()
+        .await
+        .with_context(|| format!("connecting to {url}"))
+}
+
+impl Driver {
+    pub async fn connect(
+        intake_url: &str,
+        tasks_url: &str,
+        issuance_url: &str,
+        auth: Authenticator,
+        feed: Feed,
+        run: &str,
+    ) -> anyhow::Result<Driver> {
+        let token = |sub: &str, role: Role| -> anyhow::Result<ClientAuth> {
+            let t = auth.mint(sub, role, None, None, Duration::from_secs(6 * 3600))?;
+            Ok(ClientAuth::new(Some(&t)))
+        };
+        let tasks_channel = channel(tasks_url).await?;
+        Ok(Driver {
+            intake: IntakeServiceClient::with_interceptor(channel(intake_url).await?, token("clerk-001", Role::Clerk)?),
+            issuance: IssuanceServiceClient::with_interceptor(
+                channel(issuance_url).await?,
+                token("clerk-001", Role::Clerk)?,
+            ),
+            supervisor_tasks: TaskServiceClient::with_interceptor(
+                tasks_channel.clone(),
+                token("sup-001", Role::Supervisor)?,
+            ),
+            tasks_channel,
+            agents: Arc::default(),
+            auth,
+            feed,
+            run: run.to_owned(),
+            latencies: Arc::default(),
+        })
+    }
+
+    /// The task client of an agent of `department`.
+    fn agent(&self, department: &str) -> anyhow::Result<Tasks> {
+        let mut agents = self.agents.lock().expect("agents lock");
+        if let Some(client) = agents.get(department) {
+            return Ok(client.clone());
+        }
+        let token = self.auth.mint(
+            &format!("agent-{department}"),
+            Role::Agent,
+            Some(department),
+            None,
+            Duration::from_secs(6 * 3600),
+        )?;
+        let client = TaskServiceClient::with_interceptor(self.tasks_channel.clone(), ClientAuth::new(Some(&token)));
+        agents.insert(department.to_owned(), client.clone());
+        Ok(client)
+    }
+
+    /// Drives case number `n` from submission to hand-out; returns the
+    /// number of commands it sent.
+    pub async fn run_case(&self, n: u64) -> anyhow::Result<u64> {
+        let key = |what: &str| format!("{}-{n}-{what}", self.run);
+        let started = Instant::now();
+        let submitted = self
+            .intake
+            .clone()
+            .submit_application(newborn(&key("submit")))
+            .await
+            .context("SubmitApplication")?
+            .into_inner();
+        self.latencies.record("SubmitApplication", started);
+        let mut commands = 1;
+        if submitted.decision() != yiciban_proto::intake::v1::AcceptanceDecision::Accepted {
+            bail!("case {n} was not accepted: {:?}", submitted.reasons);
+        }
+        let case_id = submitted.case_id;
+        let mut notices = self.feed.watch(&case_id);
+        let result = async {
+            let mut handled: HashSet<String> = HashSet::new();
+            let mut prepared = false;
+            let mut last_progress = Instant::now();
+            loop {
+                if !prepared {
+                    let notice = tokio::time::timeout(LOOK_ANYWAY, notices.recv()).await.ok().flatten();
+                    prepared |= notice == Some(Notice::IssuancePrepared);
+                    while let Ok(more) = notices.try_recv() {
+                        prepared |= more == Notice::IssuancePrepared;
+                    }
+                }
+                if prepared {
+                    if let Some(batch) = self.final_batch(&case_id).await? {
+                        commands += self.hand_out(&case_id, batch, &key).await?;
+                        return Ok::<u64, anyhow::Error>(commands);
+                    }
+                } else {
+                    let open = self.pending_tasks(&case_id, &handled).await?;
+                    if !open.is_empty() {
+                        last_progress = Instant::now();
+                        let approvals = open.iter().map(|t| self.claim_and_approve(t, &key));
+                        for done in futures::future::join_all(approvals).await {
+                            commands += done?;
+                        }
+                        handled.extend(open.into_iter().map(|t| t.task_id));
+                        continue;
+                    }
+                }
+                if last_progress.elapsed() > STUCK {
+                    bail!("case {n} ({case_id}) made no progress for {STUCK:?} ({} tasks approved)", handled.len());
+                }
+                if prepared {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+            }
+        }
+        .await;
+        self.feed.forget(&case_id);
+        result
+    }
+
+    /// The case's tasks waiting for a department, not yet handled by us.
+    async fn pending_tasks(&self, case_id: &str, handled: &HashSet<String>) -> anyhow::Result<Vec<tasks::Task>> {
+        let t = Instant::now();
+        let all = self
+            .supervisor_tasks
+            .clone()
+            .list_case_tasks(tasks::ListCaseTasksRequest { case_id: case_id.to_owned() })
+            .await
+            .context("ListCaseTasks")?
+            .into_inner()
+            .tasks;
+        self.latencies.record("ListCaseTasks", t);
+        Ok(all
+            .into_iter()
+            .filter(|t| t.state == common::TaskState::Pending as i32 && !handled.contains(&t.task_id))
+            .collect())
+    }
+
+    async fn claim_and_approve(&self, task: &tasks::Task, key: &impl Fn(&str) -> String) -> anyhow::Result<u64> {
+        let mut agent = self.agent(&task.department)?;
+        let t = Instant::now();
+        agent
+            .claim_task(tasks::ClaimTaskRequest {
+                idempotency_key: key(&format!("claim-{}", task.task_id)),
+                task_id: task.task_id.clone(),
+                expected_version: 0,
+            })
+            .await
+            .with_context(|| format!("ClaimTask {}", task.task_id))?;
+        self.latencies.record("ClaimTask", t);
+        let t = Instant::now();
+        agent
+            .approve_task(tasks::ApproveTaskRequest {
+                idempotency_key: key(&format!("approve-{}", task.task_id)),
+                task_id: task.task_id.clone(),
+                expected_version: 0,
+                result: Some(common::ResultDocument {
+                    kind: common::ResultDocumentKind::Certificate as i32,
+                    name: format!("{}结果", task.item_name),
+                    number: format!("NO-{}-{}", task.item_code, &task.task_id[..8]),
+                    issuing_department: task.department.clone(),
+                    item_code: task.item_code.clone(),
+                    physical: false,
+                    ..Default::default()
+                }),
+                comment: String::new(),
+            })
+            .await
+            .with_context(|| format!("ApproveTask {}", task.task_id))?;
+        self.latencies.record("ApproveTask", t);
+        Ok(2)
+    }
+
+    /// The final batch once issuance has prepared it.
+    async fn final_batch(&self, case_id: &str) -> anyhow::Result<Option<u32>> {
+        let t = Instant::now();
+        let found =
+            self.issuance.clone().get_issuance(issuance::GetIssuanceRequest { case_id: case_id.to_owned() }).await;
+        self.latencies.record("GetIssuance", t);
+        match found {
+            Ok(r) => Ok(r
+                .into_inner()
+                .issuance
+                .and_then(|i| i.batches.iter().find(|b| b.final_batch).map(|b| b.batch_number))),
+            Err(status) if status.code() == tonic::Code::NotFound => Ok(None),
+            Err(status) => Err(status).context("GetIssuance"),
+        }
+    }
+
+    /// The window tells the mother and hands the results to her in person.
+    async fn hand_out(&self, case_id: &str, batch: u32, key: &impl Fn(&str) -> String) -> anyhow::Result<u64> {
+        let mut window = self.issuance.clone();
+        let t = Instant::now();
+        window
+            .notify_pickup(issuance::NotifyPickupRequest {
+                idempotency_key: key("notify"),
+                case_id: case_id.to_owned(),
+                batch_number: batch,
+                channel: common::NotificationChannel::Sms as i32,
+                pickup_location: "政务服务中心一楼综合窗口".into(),
+                ..Default::default()
+            })
+            .await
+            .context("NotifyPickup")?;
+        self.latencies.record("NotifyPickup", t);
+        let t = Instant::now();
+        let picked = window
+            .confirm_pickup(issuance::ConfirmPickupRequest {
+                idempotency_key: key("pickup"),
+                case_id: case_id.to_owned(),
+                batch_number: batch,
+                collector: Some(issuance::CollectorIdentity {
+                    kind: common::CollectorKind::Applicant as i32,
+                    name: "王丽".into(),
+                    id_number: MOTHER_ID.into(),
+                    power_of_attorney: None,
+                }),
+                ..Default::default()
+            })
+            .await
+            .context("ConfirmPickup")?
+            .into_inner();
+        self.latencies.record("ConfirmPickup", t);
+        if !picked.case_closed {
+            bail!("case {case_id} was handed out but not closed");
+        }
+        Ok(2)
+    }
+}

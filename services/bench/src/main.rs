@@ -1,0 +1,379 @@
+#![forbid(unsafe_code)]
+//! `yiciban-bench` (`make bench`): starts every service as its own process
+//! against a database and NATS prefix of its own, drives complete cases
+//! through gRPC, and prints (and with `--markdown`, writes) the figures
+//! beside raw Postgres and JetStream baselines measured in the same run.
+//! It measures; it does not pass or fail on a figure.
+
+mod baseline;
+mod driver;
+mod feed;
+mod observe;
+mod procfs;
+mod progress;
+mod report;
+mod stats;
+mod system;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use clap::Parser;
+use secrecy::SecretString;
+use yiciban_platform::Authenticator;
+use yiciban_testkit::{TestDb, TestNats};
+
+use crate::driver::Driver;
+use crate::report::{Figures, Phase, Setting};
+use crate::system::{System, Wiring};
+
+#[derive(Debug, Parser)]
+#[command(name = "yiciban-bench", about = "Benchmark of the whole system beside raw Postgres and JetStream baselines")]
+struct Args {
+    /// Complete cases in the peak phase.
+    #[arg(long, default_value_t = 2000)]
+    cases: u64,
+    /// Cases driven at once in the peak phase (also the baselines' concurrency).
+    #[arg(long, default_value_t = 48)]
+    concurrency: usize,
+    /// Seconds of load at half the peak case rate (for the lag figures).
+    #[arg(long, default_value_t = 20.0)]
+    half_load_seconds: f64,
+    /// Seconds each baseline loop runs.
+    #[arg(long, default_value_t = 5.0)]
+    baseline_seconds: f64,
+    /// Cases run before measuring (connections, caches).
+    #[arg(long, default_value_t = 50)]
+    warmup: u64,
+    /// Where the service binaries are.
+    #[arg(long, default_value = "target/release")]
+    bin_dir: PathBuf,
+    /// Write the figures into this Markdown file, between its bench markers.
+    #[arg(long)]
+    markdown: Option<PathBuf>,
+    /// Where the services' logs go.
+    #[arg(long, default_value = "target/bench")]
+    log_dir: PathBuf,
+}
+
+const SECRET: &str = "yiciban-bench-secret";
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let machine = procfs::machine();
+    eprintln!("==> yiciban benchmark on {} × {} ({:.0} GiB)", machine.cores, machine.cpu, machine.memory_gib);
+    let db = TestDb::new(8).await;
+    let nats = TestNats::new().await;
+    eprintln!("==> database {} and NATS prefix {} (both removed at the end)", db.name, nats.subjects.prefix());
+    let result = run(&args, machine, &db, &nats).await;
+    drop(nats);
+    drop(db);
+    let figures = result?;
+    let generated = report::render(&figures);
+    println!("{generated}");
+    if let Some(path) = &args.markdown {
+        let document = std::fs::read_to_string(path).unwrap_or_else(|_| "# Benchmarks\n".into());
+        std::fs::write(path, report::splice(&document, &generated))
+            .with_context(|| format!("writing {}", path.display()))?;
+        eprintln!("==> figures written to {}", path.display());
+    }
+    Ok(())
+}
+
+fn database_url(db: &TestDb) -> String {
+    let base = yiciban_testkit::database_url();
+    let (without_query, query) = base.split_once('?').map_or((base.as_str(), None), |(a, b)| (a, Some(b)));
+    let root = without_query.rsplit_once('/').map_or(without_query, |(r, _)| r);
+    match query {
+        Some(q) => format!("{root}/{}?{q}", db.name),
+        None => format!("{root}/{}", db.name),
+    }
+}
+
+async fn setting(args: &Args, machine: procfs::Machine, db: &TestDb, nats: &TestNats) -> anyhow::Result<Setting> {
+    let show = |name: &'static str| async move {
+        sqlx::query_scalar::<_, String>(&format!("SHOW {name}")).fetch_one(&db.pool).await.unwrap_or_default()
+    };
+    let info = nats.client.server_info();
+    let nats_line = procfs::command_line("nats-server")
+        .map(|c| format!("started as `{c}`"))
+        .unwrap_or_else(|| "its command line is not visible here".into());
+    Ok(Setting {
+        date: chrono::Utc::now().format("%Y-%m-%d %H:%M UTC").to_string(),
+        machine,
+        postgres: show("server_version").await,
+        durability: vec![
+            ("Postgres synchronous_commit".into(), show("synchronous_commit").await),
+            (
+                "Postgres fsync / wal_sync_method".into(),
+                format!("{} / {}", show("fsync").await, show("wal_sync_method").await),
+            ),
+            (
+                "JetStream".into(),
+                format!(
+                    "file storage, 1 replica; {nats_line}: no `sync_interval` set, so the server's default applies \
+                     (an ack means written to the OS, fsync at the latest every 2 minutes)"
+                ),
+            ),
+        ],
+        nats: format!("nats-server {}, JetStream {}", info.version, if info.jetstream { "on" } else { "off" }),
+        package: "newborn-birth".into(),
+        cases: args.cases,
+        concurrency: args.concurrency,
+        half_load_seconds: args.half_load_seconds,
+    })
+}
+
+/// CPU seconds of every process that does the work, now.
+fn cpu_now(system: &System) -> Vec<(String, f64)> {
+    let mut cpu: Vec<(String, f64)> = system.usage().into_iter().map(|(n, u)| (n.to_owned(), u.cpu_seconds)).collect();
+    if let Some(pg) = procfs::server_cpu_seconds("postgres") {
+        cpu.push(("postgres (all backends)".into(), pg));
+    }
+    if let Some(n) = procfs::server_cpu_seconds("nats-server") {
+        cpu.push(("nats-server".into(), n));
+    }
+    if let Ok(me) = procfs::usage(std::process::id()) {
+        cpu.push(("load generator".into(), me.cpu_seconds));
+    }
+    cpu
+}
+
+fn cpu_delta(before: &[(String, f64)], after: &[(String, f64)]) -> Vec<(String, f64)> {
+    after.iter().map(|(n, a)| (n.clone(), a - before.iter().find(|(m, _)| m == n).map_or(0.0, |(_, b)| *b))).collect()
+}
+
+async fn run(args: &Args, machine: procfs::Machine, db: &TestDb, nats: &TestNats) -> anyhow::Result<Figures> {
+    let setting = setting(args, machine, db, nats).await?;
+    let wiring = Wiring {
+        bin_dir: args.bin_dir.clone(),
+        database_url: database_url(db),
+        nats_url: yiciban_testkit::nats_url(),
+        nats_prefix: nats.subjects.prefix().to_owned(),
+        jwt_secret: SECRET.into(),
+        log_dir: args.log_dir.clone(),
+    };
+    eprintln!("==> starting intake, routing, tasks, issuance and tracking (logs in {})", args.log_dir.display());
+    let mut system = System::start(&wiring).await?;
+    let auth = Authenticator::new(&SecretString::from(SECRET));
+    let feed = feed::Feed::start(&nats.client, &nats.subjects).await?;
+    let run_id = nats.subjects.prefix().to_owned();
+    let driver = Driver::connect(
+        &system.url("intake"),
+        &system.url("tasks"),
+        &system.url("issuance"),
+        auth.clone(),
+        feed,
+        &run_id,
+    )
+    .await?;
+
+    eprintln!("==> warming up with {} cases", args.warmup);
+    let next = Arc::new(AtomicU64::new(0));
+    closed_loop(&driver, &next, args.warmup, args.concurrency.min(args.warmup.max(1) as usize), "warm-up cases").await;
+    observe::wait_projected(&db.pool, Duration::from_secs(120)).await?;
+    driver.latencies.take();
+
+    eprintln!("==> peak: {} cases, {} at a time", args.cases, args.concurrency);
+    let cpu0 = cpu_now(&system);
+    let events0 = observe::events_total(&db.pool).await?;
+    let sampler = observe::BacklogSampler::start(db.pool.clone());
+    let (t0, wall0) = (chrono::Utc::now(), Instant::now());
+    let outcome = closed_loop(&driver, &next, args.cases, args.concurrency, "cases").await;
+    let (t1, seconds) = (chrono::Utc::now(), wall0.elapsed().as_secs_f64());
+    let cpu1 = cpu_now(&system);
+    let events1 = observe::events_total(&db.pool).await?;
+    let backlog = sampler.finish().await;
+    system.check_alive()?;
+    observe::wait_projected(&db.pool, Duration::from_secs(300)).await?;
+    let mut peak = Phase {
+        cases: outcome.done,
+        failed: outcome.failed,
+        commands: outcome.commands,
+        events: events1 - events0,
+        seconds,
+        latencies: driver.latencies.take(),
+        case_ms: outcome.case_ms,
+        lag_ms: observe::projection_lag(&db.pool, t0, t1).await?,
+        cpu: cpu_delta(&cpu0, &cpu1),
+    };
+    if peak.cases == 0 {
+        anyhow::bail!("no case completed; see the service logs in {}", args.log_dir.display());
+    }
+
+    let half_rate = peak.cases_per_second() / 2.0;
+    eprintln!("==> half the peak rate: {half_rate:.1} cases/s for {:.0} s", args.half_load_seconds);
+    let t2 = chrono::Utc::now();
+    let wall2 = Instant::now();
+    let events2 = observe::events_total(&db.pool).await?;
+    let outcome = open_loop(&driver, &next, half_rate, Duration::from_secs_f64(args.half_load_seconds)).await;
+    let t3 = chrono::Utc::now();
+    observe::wait_projected(&db.pool, Duration::from_secs(300)).await?;
+    let half = Phase {
+        cases: outcome.done,
+        failed: outcome.failed,
+        commands: outcome.commands,
+        events: observe::events_total(&db.pool).await? - events2,
+        seconds: wall2.elapsed().as_secs_f64(),
+        latencies: driver.latencies.take(),
+        case_ms: outcome.case_ms,
+        lag_ms: observe::projection_lag(&db.pool, t2, t3).await?,
+        cpu: Vec::new(),
+    };
+
+    eprintln!("==> rebuilding the tracking read models");
+    let rebuild = observe::rebuild(&system.url("tracking"), &auth, &run_id).await?;
+    progress::done();
+    let memory = system.usage();
+    system.check_alive()?;
+    let payload: Option<f64> = sqlx::query_scalar(&format!(
+        "SELECT avg(length(payload) + length(metadata::text))::float8 FROM ({}) e",
+        observe::STORES.map(|s| format!("SELECT payload, metadata FROM {s}.events")).join(" UNION ALL ")
+    ))
+    .fetch_one(&db.pool)
+    .await?;
+    let payload_bytes = payload.unwrap_or(512.0).round() as usize;
+    eprintln!("==> stopping the services");
+    system.stop().await;
+    peak.cpu.retain(|(_, c)| c.is_finite());
+
+    let secs = Duration::from_secs_f64(args.baseline_seconds);
+    let c = args.concurrency;
+    eprintln!("==> baselines at concurrency {c}, {:.0} s each", args.baseline_seconds);
+    let raw_insert = baseline::raw_insert(&pool_of(db, c).await?, c, secs, payload_bytes).await?;
+    let (append, store) = baseline::store_append(&pool_of(db, c).await?, c, secs, payload_bytes).await?;
+    let relay = baseline::relay_drain(store, nats.js.clone(), &format!("{run_id}r")).await?;
+    let raw_publish = baseline::raw_publish(&nats.js, &format!("{run_id}p"), c, secs, payload_bytes).await?;
+
+    Ok(Figures {
+        setting,
+        peak,
+        half,
+        backlog,
+        rebuild_events: rebuild.events,
+        rebuild_seconds: rebuild.seconds,
+        memory,
+        payload_bytes,
+        raw_insert,
+        append,
+        raw_publish,
+        relay,
+    })
+}
+
+/// A pool of `size` connections to the benchmark's database.
+async fn pool_of(db: &TestDb, size: usize) -> anyhow::Result<sqlx::PgPool> {
+    Ok(sqlx::postgres::PgPoolOptions::new()
+        .max_connections(size as u32)
+        .min_connections(size as u32)
+        .connect_with(db.connect_options())
+        .await?)
+}
+
+/// What a phase of cases did.
+#[derive(Debug, Default)]
+struct Outcome {
+    done: u64,
+    failed: u64,
+    commands: u64,
+    case_ms: Vec<f64>,
+}
+
+#[derive(Default)]
+struct Tally {
+    outcome: std::sync::Mutex<Outcome>,
+    finished: AtomicU64,
+}
+
+impl Tally {
+    fn record(&self, result: anyhow::Result<u64>, started: Instant) {
+        let mut o = self.outcome.lock().expect("tally lock");
+        match result {
+            Ok(commands) => {
+                o.done += 1;
+                o.commands += commands;
+                o.case_ms.push(started.elapsed().as_secs_f64() * 1000.0);
+            }
+            Err(e) => {
+                o.failed += 1;
+                if o.failed <= 5 {
+                    eprintln!("\ncase failed: {e:#}");
+                }
+            }
+        }
+        self.finished.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn take(&self) -> Outcome {
+        std::mem::take(&mut *self.outcome.lock().expect("tally lock"))
+    }
+}
+
+/// `count` cases, `concurrency` at a time, each started when one finishes.
+async fn closed_loop(driver: &Driver, next: &Arc<AtomicU64>, count: u64, concurrency: usize, what: &str) -> Outcome {
+    let tally = Arc::new(Tally::default());
+    let end = next.load(Ordering::SeqCst) + count;
+    let started = Instant::now();
+    let workers: Vec<_> = (0..concurrency)
+        .map(|_| {
+            let (driver, next, tally) = (driver.clone(), next.clone(), tally.clone());
+            tokio::spawn(async move {
+                loop {
+                    let n = next.fetch_add(1, Ordering::SeqCst);
+                    if n >= end {
+                        break;
+                    }
+                    let t = Instant::now();
+                    let result = driver.run_case(n).await;
+                    tally.record(result, t);
+                }
+            })
+        })
+        .collect();
+    let bar = {
+        let (tally, what) = (tally.clone(), what.to_owned());
+        tokio::spawn(async move {
+            loop {
+                progress::show(&what, tally.finished.load(Ordering::Relaxed), count, started.elapsed());
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+        })
+    };
+    futures::future::join_all(workers).await;
+    bar.abort();
+    progress::show(what, tally.finished.load(Ordering::Relaxed), count, started.elapsed());
+    progress::done();
+    // Each worker took one number past the end.
+    next.store(end, Ordering::SeqCst);
+    tally.take()
+}
+
+/// Starts cases at `rate` per second for `duration`, whatever the system's
+/// pace, then waits for them to finish.
+async fn open_loop(driver: &Driver, next: &Arc<AtomicU64>, rate: f64, duration: Duration) -> Outcome {
+    let tally = Arc::new(Tally::default());
+    let total = (rate * duration.as_secs_f64()).round().max(1.0) as u64;
+    let interval = Duration::from_secs_f64(1.0 / rate.max(0.1));
+    let started = Instant::now();
+    let mut ticker = tokio::time::interval(interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    let mut cases = Vec::new();
+    for _ in 0..total {
+        ticker.tick().await;
+        let (driver, tally) = (driver.clone(), tally.clone());
+        let n = next.fetch_add(1, Ordering::SeqCst);
+        cases.push(tokio::spawn(async move {
+            let t = Instant::now();
+            let result = driver.run_case(n).await;
+            tally.record(result, t);
+        }));
+        progress::show("cases started", cases.len() as u64, total, started.elapsed());
+    }
+    futures::future::join_all(cases).await;
+    progress::done();
+    tally.take()
+}

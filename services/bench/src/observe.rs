@@ -1,0 +1,162 @@
+//! What the benchmark reads from the system's own database while and after
+//! it runs: stored events, the outbox backlog, the projection lag of every
+//! event, and a rebuild of the tracking read models.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, bail};
+use chrono::{DateTime, Utc};
+use sqlx::PgPool;
+use tokio_util::sync::CancellationToken;
+use yiciban_platform::grpc::ClientAuth;
+use yiciban_platform::{Authenticator, Role};
+use yiciban_proto::tracking::v1::{self as tracking, tracking_service_client::TrackingServiceClient};
+
+/// The schemas holding an event store (each service's default schema).
+pub const STORES: [&str; 4] = ["intake", "routing", "tasks", "issuance"];
+
+/// Events stored by every service.
+pub async fn events_total(pool: &PgPool) -> anyhow::Result<i64> {
+    let sql = STORES.map(|s| format!("(SELECT count(*) FROM {s}.events)")).join(" + ");
+    Ok(sqlx::query_scalar(&format!("SELECT {sql}")).fetch_one(pool).await?)
+}
+
+/// Events in the tracking timeline (each event once).
+pub async fn projected_total(pool: &PgPool) -> anyhow::Result<i64> {
+    Ok(sqlx::query_scalar("SELECT count(*) FROM tracking.timeline").fetch_one(pool).await?)
+}
+
+/// Waits until tracking has projected every stored event.
+pub async fn wait_projected(pool: &PgPool, timeout: Duration) -> anyhow::Result<()> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let (stored, projected) = (events_total(pool).await?, projected_total(pool).await?);
+        if projected >= stored {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            bail!("tracking projected {projected} of {stored} events within {timeout:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Projection lag of every event recorded in `[from, to)`: from the event's
+/// insert into its store (`recorded_at`, taken inside the appending
+/// transaction) to its timeline row's insert in tracking (`projected_at`,
+/// inside the projecting transaction), in milliseconds.
+pub async fn projection_lag(pool: &PgPool, from: DateTime<Utc>, to: DateTime<Utc>) -> anyhow::Result<Vec<f64>> {
+    let events = STORES
+        .map(|s| {
+            format!(
+                "SELECT event_id::text AS key, recorded_at FROM {s}.events WHERE recorded_at >= $1 AND recorded_at < $2"
+            )
+        })
+        .join(" UNION ALL ");
+    let sql = format!(
+        "SELECT (extract(epoch FROM t.projected_at - e.recorded_at) * 1000)::float8
+         FROM ({events}) e JOIN tracking.timeline t ON t.event_key = e.key"
+    );
+    Ok(sqlx::query_scalar(&sql).bind(from).bind(to).fetch_all(pool).await?)
+}
+
+/// The largest outbox backlog seen per store while sampling.
+#[derive(Debug, Clone, Default)]
+pub struct BacklogPeaks {
+    pub per_store: Vec<(&'static str, i64)>,
+    /// Largest sum over the stores at one sample.
+    pub total: i64,
+    pub samples: u64,
+}
+
+/// Samples every outbox every 50 ms until stopped.
+pub struct BacklogSampler {
+    peaks: Arc<Mutex<BacklogPeaks>>,
+    stop: CancellationToken,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl std::fmt::Debug for BacklogSampler {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("BacklogSampler(..)")
+    }
+}
+
+impl BacklogSampler {
+    pub fn start(pool: PgPool) -> BacklogSampler {
+        let peaks = Arc::new(Mutex::new(BacklogPeaks {
+            per_store: STORES.iter().map(|s| (*s, 0)).collect(),
+            ..Default::default()
+        }));
+        let stop = CancellationToken::new();
+        let sql = format!("SELECT ARRAY[{}]", STORES.map(|s| format!("(SELECT count(*) FROM {s}.outbox)")).join(", "));
+        let (p, s) = (peaks.clone(), stop.clone());
+        let task = tokio::spawn(async move {
+            while !s.is_cancelled() {
+                if let Ok(counts) = sqlx::query_scalar::<_, Vec<i64>>(&sql).fetch_one(&pool).await {
+                    let mut peaks = p.lock().expect("peaks lock");
+                    for ((_, peak), n) in peaks.per_store.iter_mut().zip(&counts) {
+                        *peak = (*peak).max(*n);
+                    }
+                    peaks.total = peaks.total.max(counts.iter().sum());
+                    peaks.samples += 1;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        });
+        BacklogSampler { peaks, stop, task }
+    }
+
+    /// Stops sampling and returns the peaks.
+    pub async fn finish(self) -> BacklogPeaks {
+        self.stop.cancel();
+        let _ = self.task.await;
+        self.peaks.lock().expect("peaks lock").clone()
+    }
+}
+
+/// A rebuild of the tracking read models, timed.
+#[derive(Debug, Clone, Copy)]
+pub struct Rebuild {
+    pub events: u64,
+    pub seconds: f64,
+}
+
+/// Starts a rebuild of every tracking read model as an admin and follows it
+/// to completion.
+pub async fn rebuild(tracking_url: &str, auth: &Authenticator, run: &str) -> anyhow::Result<Rebuild> {
+    let token = auth.mint("admin-bench", Role::Admin, None, None, Duration::from_secs(3600))?;
+    let channel = tonic::transport::Endpoint::from_shared(tracking_url.to_owned())?.connect().await?;
+    let mut client = TrackingServiceClient::with_interceptor(channel, ClientAuth::new(Some(&token)));
+    let clock = Instant::now();
+    let started = client
+        .start_rebuild(tracking::StartRebuildRequest {
+            idempotency_key: format!("{run}-rebuild"),
+            projection: "case_summary".into(),
+        })
+        .await
+        .context("StartRebuild")?
+        .into_inner();
+    loop {
+        let p = client
+            .get_rebuild_progress(tracking::GetRebuildProgressRequest { rebuild_id: started.rebuild_id.clone() })
+            .await
+            .context("GetRebuildProgress")?
+            .into_inner();
+        match p.state() {
+            tracking::RebuildState::Completed => {
+                let seconds = match (p.started_at, p.finished_at) {
+                    (Some(s), Some(f)) => (f.seconds - s.seconds) as f64 + f64::from(f.nanos - s.nanos) / 1e9,
+                    _ => clock.elapsed().as_secs_f64(),
+                };
+                return Ok(Rebuild { events: p.events_applied, seconds });
+            }
+            tracking::RebuildState::Failed => bail!("the rebuild failed: {}", p.error),
+            _ => {
+                crate::progress::show("rebuild", p.events_applied, p.events_total.max(1), clock.elapsed());
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
+}

@@ -1,0 +1,280 @@
+//! The benchmark's figures as a Markdown document section, and writing it
+//! into `docs/BENCHMARKS.md` between its markers.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+
+use crate::baseline::Rate;
+use crate::observe::BacklogPeaks;
+use crate::procfs::{Machine, Usage};
+use crate::stats::{Summary, ratio};
+
+/// Marks the generated part of the benchmark document.
+pub const BEGIN: &str = "<!-- bench:begin (written by `make bench`; edit outside the markers) -->";
+pub const END: &str = "<!-- bench:end -->";
+
+/// The setting of the run.
+#[derive(Debug, Clone)]
+pub struct Setting {
+    pub date: String,
+    pub machine: Machine,
+    pub postgres: String,
+    pub durability: Vec<(String, String)>,
+    pub nats: String,
+    pub package: String,
+    pub cases: u64,
+    pub concurrency: usize,
+    pub half_load_seconds: f64,
+}
+
+/// One phase of load.
+#[derive(Debug, Clone, Default)]
+pub struct Phase {
+    pub cases: u64,
+    pub failed: u64,
+    pub commands: u64,
+    pub events: i64,
+    pub seconds: f64,
+    pub latencies: HashMap<&'static str, Vec<f64>>,
+    /// Whole case, submission to hand-out.
+    pub case_ms: Vec<f64>,
+    pub lag_ms: Vec<f64>,
+    /// CPU seconds used during the phase, per process.
+    pub cpu: Vec<(String, f64)>,
+}
+
+impl Phase {
+    pub fn cases_per_second(&self) -> f64 {
+        crate::stats::rate(self.cases as f64, self.seconds)
+    }
+}
+
+/// Everything measured.
+#[derive(Debug, Clone)]
+pub struct Figures {
+    pub setting: Setting,
+    pub peak: Phase,
+    pub half: Phase,
+    pub backlog: BacklogPeaks,
+    pub rebuild_events: u64,
+    pub rebuild_seconds: f64,
+    pub memory: Vec<(&'static str, Usage)>,
+    pub payload_bytes: usize,
+    pub raw_insert: Rate,
+    pub append: Rate,
+    pub raw_publish: Rate,
+    pub relay: Rate,
+}
+
+fn mib(bytes: u64) -> f64 {
+    bytes as f64 / 1024.0 / 1024.0
+}
+
+fn yes(ok: bool) -> &'static str {
+    if ok { "yes" } else { "**no**" }
+}
+
+/// Renders the figures (between the markers).
+pub fn render(f: &Figures) -> String {
+    let s = &f.setting;
+    let p = &f.peak;
+    let mut out = String::new();
+    let w = &mut out;
+    let _ = writeln!(w, "{BEGIN}");
+    let _ = writeln!(w, "### Latest run: {}\n", s.date);
+    let _ = writeln!(
+        w,
+        "Machine: {} × {} ({} GiB RAM), {}, Linux {}. Everything on it: the five services (one process each), \
+         Postgres, nats-server and the load generator.\n",
+        s.machine.cores,
+        s.machine.cpu,
+        s.machine.memory_gib.round(),
+        s.machine.os,
+        s.machine.kernel
+    );
+    let _ = writeln!(w, "| Setting | Value |\n|---|---|");
+    let _ = writeln!(w, "| Postgres | {} |", s.postgres);
+    for (k, v) in &s.durability {
+        let _ = writeln!(w, "| {k} | {v} |");
+    }
+    let _ = writeln!(w, "| NATS | {} |", s.nats);
+    let _ = writeln!(
+        w,
+        "| Load | {} complete `{}` cases, {} at a time (closed loop), then {:.0} s at half the peak rate (open loop) |",
+        s.cases, s.package, s.concurrency, s.half_load_seconds
+    );
+    let _ = writeln!(w);
+
+    let events_per_case = p.events as f64 / p.cases.max(1) as f64;
+    let commands_per_s = crate::stats::rate(p.commands as f64, p.seconds);
+    let events_per_s = crate::stats::rate(p.events as f64, p.seconds);
+    let lag_half = Summary::of(&f.half.lag_ms);
+    let lag_peak = Summary::of(&p.lag_ms);
+    let rebuild_rate = crate::stats::rate(f.rebuild_events as f64, f.rebuild_seconds);
+    let append_ratio = ratio(f.append.per_second(), f.raw_insert.per_second());
+    let worst_memory = f.memory.iter().map(|(_, u)| u.peak_rss_bytes).max().unwrap_or(0);
+
+    let _ = writeln!(w, "#### Against the targets\n");
+    let _ = writeln!(w, "| Target | Measured | Met |\n|---|---|---|");
+    let _ = writeln!(
+        w,
+        "| ≥ 100 complete cases/s | {:.1} cases/s | {} |",
+        p.cases_per_second(),
+        yes(p.cases_per_second() >= 100.0)
+    );
+    let _ = writeln!(
+        w,
+        "| append ≥ 0.5 × raw INSERT at equal concurrency ({}) | {append_ratio:.2} × | {} |",
+        s.concurrency,
+        yes(append_ratio >= 0.5)
+    );
+    let _ = writeln!(
+        w,
+        "| read-model lag p99 ≤ 50 ms at half the peak load | p99 {:.1} ms (p50 {:.1} ms) | {} |",
+        lag_half.p99,
+        lag_half.p50,
+        yes(lag_half.count > 0 && lag_half.p99 <= 50.0)
+    );
+    let _ =
+        writeln!(w, "| rebuild ≥ 30,000 events/s | {rebuild_rate:.0} events/s | {} |", yes(rebuild_rate >= 30_000.0));
+    let _ = writeln!(
+        w,
+        "| every service < 150 MB peak memory | largest {:.0} MB | {} |",
+        mib(worst_memory),
+        yes(mib(worst_memory) < 150.0)
+    );
+    let _ = writeln!(w);
+
+    let _ = writeln!(w, "#### Throughput at peak ({} at a time)\n", s.concurrency);
+    let _ = writeln!(w, "| Figure | Value |\n|---|---|");
+    let _ = writeln!(w, "| complete cases/s (submission → handed out, closed) | {:.1} |", p.cases_per_second());
+    let _ = writeln!(w, "| commands/s (state-changing gRPC calls) | {commands_per_s:.0} |");
+    let _ = writeln!(w, "| events/s (stored by all services) | {events_per_s:.0} |");
+    let _ = writeln!(
+        w,
+        "| events per case / commands per case | {events_per_case:.1} / {:.1} |",
+        p.commands as f64 / p.cases.max(1) as f64
+    );
+    let _ = writeln!(w, "| cases failed | {} (of {}) |", p.failed, p.cases + p.failed);
+    let _ = writeln!(w, "| outbox backlog peak (all services, sampled every 50 ms) | {} events |", f.backlog.total);
+    let per_store: Vec<String> = f.backlog.per_store.iter().map(|(s, n)| format!("{s} {n}")).collect();
+    let _ = writeln!(w, "| outbox backlog peak per service | {} |", per_store.join(", "));
+    let _ = writeln!(w);
+
+    let _ = writeln!(w, "#### Baselines on the same Postgres and NATS, same concurrency ({})\n", s.concurrency);
+    let _ = writeln!(w, "| Path | ops/s | Ratio to raw |\n|---|---|---|");
+    let _ = writeln!(
+        w,
+        "| raw single-row INSERT (autocommit, {} B payload) | {:.0} | 1.00 |",
+        f.payload_bytes,
+        f.raw_insert.per_second()
+    );
+    let _ = writeln!(
+        w,
+        "| event store append (event + outbox row + notify, one transaction) | {:.0} | {append_ratio:.2} |",
+        f.append.per_second()
+    );
+    let _ = writeln!(
+        w,
+        "| the system's events/s at peak (each also relayed, consumed, projected) | {events_per_s:.0} | {:.2} |",
+        ratio(events_per_s, f.raw_insert.per_second())
+    );
+    let _ = writeln!(w, "| raw JetStream publish, awaiting each ack | {:.0} | 1.00 |", f.raw_publish.per_second());
+    let _ = writeln!(
+        w,
+        "| outbox relay draining a backlog (batches of 256, acks awaited together) | {:.0} | {:.2} |",
+        f.relay.per_second(),
+        ratio(f.relay.per_second(), f.raw_publish.per_second())
+    );
+    let _ = writeln!(w);
+
+    let _ = writeln!(w, "#### Latency at peak (ms)\n");
+    let _ = writeln!(w, "| Call | count | p50 | p95 | p99 | max |\n|---|---|---|---|---|---|");
+    let mut names: Vec<&&str> = p.latencies.keys().collect();
+    names.sort_by_key(|n| (!crate::driver::COMMANDS.contains(n), crate::driver::COMMANDS.iter().position(|c| c == *n)));
+    for name in names {
+        let l = Summary::of(&p.latencies[*name]);
+        let kind = if crate::driver::COMMANDS.contains(name) { "" } else { " (query)" };
+        let _ =
+            writeln!(w, "| {name}{kind} | {} | {:.1} | {:.1} | {:.1} | {:.1} |", l.count, l.p50, l.p95, l.p99, l.max);
+    }
+    let c = Summary::of(&p.case_ms);
+    let _ = writeln!(
+        w,
+        "| whole case, submission → handed out | {} | {:.0} | {:.0} | {:.0} | {:.0} |",
+        c.count, c.p50, c.p95, c.p99, c.max
+    );
+    let _ = writeln!(w);
+
+    let _ = writeln!(w, "#### Commit → tracking read model lag (ms, every event)\n");
+    let _ = writeln!(w, "| Load | events | p50 | p95 | p99 | max |\n|---|---|---|---|---|---|");
+    let _ = writeln!(
+        w,
+        "| half the peak rate ({:.1} cases/s started) | {} | {:.1} | {:.1} | {:.1} | {:.1} |",
+        f.half.cases_per_second(),
+        lag_half.count,
+        lag_half.p50,
+        lag_half.p95,
+        lag_half.p99,
+        lag_half.max
+    );
+    let _ = writeln!(
+        w,
+        "| peak ({} at a time) | {} | {:.1} | {:.1} | {:.1} | {:.1} |",
+        s.concurrency, lag_peak.count, lag_peak.p50, lag_peak.p95, lag_peak.p99, lag_peak.max
+    );
+    let _ = writeln!(w);
+
+    let _ = writeln!(w, "#### Rebuild\n");
+    let _ = writeln!(
+        w,
+        "{} events replayed into a fresh schema and switched over in {:.1} s: **{rebuild_rate:.0} events/s**.\n",
+        f.rebuild_events, f.rebuild_seconds
+    );
+
+    let _ = writeln!(w, "#### Memory and CPU per process\n");
+    let _ = writeln!(w, "| Process | peak RSS (MB) | CPU s at peak | CPU-ms per 1,000 events |\n|---|---|---|---|");
+    let per_k = |cpu: f64| cpu * 1000.0 / (p.events.max(1) as f64 / 1000.0);
+    let mut services_cpu = 0.0;
+    for (name, cpu) in &p.cpu {
+        let memory = f.memory.iter().find(|(n, _)| n == name).map(|(_, u)| format!("{:.0}", mib(u.peak_rss_bytes)));
+        if memory.is_some() {
+            services_cpu += cpu;
+        }
+        let _ = writeln!(w, "| {name} | {} | {cpu:.1} | {:.0} |", memory.unwrap_or_else(|| "–".into()), per_k(*cpu));
+    }
+    let _ = writeln!(w, "| **all five services** | | {services_cpu:.1} | {:.0} |", per_k(services_cpu));
+    let _ = writeln!(
+        w,
+        "\nThe peak phase lasted {:.1} s on {} cores ({:.0} CPU-seconds available).",
+        p.seconds,
+        s.machine.cores,
+        p.seconds * s.machine.cores as f64
+    );
+    let _ = writeln!(w, "{END}");
+    out
+}
+
+/// Replaces the generated part of `document` (or appends it).
+pub fn splice(document: &str, generated: &str) -> String {
+    match (document.find(BEGIN), document.find(END)) {
+        (Some(b), Some(e)) if e > b => {
+            format!("{}{}{}", &document[..b], generated.trim_end(), &document[e + END.len()..])
+        }
+        _ => format!("{}\n\n{}", document.trim_end(), generated),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splicing_replaces_only_the_generated_part() {
+        let doc = format!("# Bench\nintro\n{BEGIN}\nold\n{END}\n\n## Analysis\nkept\n");
+        let new = splice(&doc, &format!("{BEGIN}\nnew\n{END}\n"));
+        assert_eq!(new, format!("# Bench\nintro\n{BEGIN}\nnew\n{END}\n\n## Analysis\nkept\n"));
+        let appended = splice("# Bench\n", &format!("{BEGIN}\nx\n{END}\n"));
+        assert!(appended.starts_with("# Bench\n\n<!-- bench:begin") && appended.ends_with(&format!("{END}\n")));
+    }
+}

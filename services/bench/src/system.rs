@@ -1,0 +1,168 @@
+//! The system under test: every service as its own process (the release
+//! binaries), on free ports, against the benchmark's own database and NATS
+//! prefix, so that each one's CPU and memory can be read from /proc.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use anyhow::{Context as _, bail};
+use tokio::process::{Child, Command};
+use tonic_health::pb::health_check_response::ServingStatus;
+use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
+
+use crate::procfs::{self, Usage};
+
+/// The services, in start order (each finds the others through lazy channels).
+pub const SERVICES: [&str; 5] = ["tracking", "issuance", "tasks", "routing", "intake"];
+
+/// Where the services find their infrastructure.
+#[derive(Debug, Clone)]
+pub struct Wiring {
+    pub bin_dir: PathBuf,
+    pub database_url: String,
+    pub nats_url: String,
+    pub nats_prefix: String,
+    pub jwt_secret: String,
+    pub log_dir: PathBuf,
+}
+
+struct Process {
+    name: &'static str,
+    child: Child,
+    pid: u32,
+}
+
+/// The running services.
+pub struct System {
+    processes: Vec<Process>,
+    urls: Vec<(&'static str, String)>,
+}
+
+impl std::fmt::Debug for System {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("System").field("urls", &self.urls).finish()
+    }
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+impl System {
+    /// Starts every service and waits until each answers its health check.
+    pub async fn start(wiring: &Wiring) -> anyhow::Result<System> {
+        std::fs::create_dir_all(&wiring.log_dir)
+            .with_context(|| format!("creating the log directory {}", wiring.log_dir.display()))?;
+        let mut ports = Vec::new();
+        for name in SERVICES {
+            ports.push((name, free_port()?));
+        }
+        let url = |service: &str| {
+            let port = ports.iter().find(|(n, _)| *n == service).map(|(_, p)| *p).unwrap_or_default();
+            format!("http://127.0.0.1:{port}")
+        };
+        let mut processes = Vec::new();
+        for (name, port) in &ports {
+            let binary = wiring.bin_dir.join(format!("yiciban-{name}"));
+            if !binary.exists() {
+                bail!("{} is missing: build it with `cargo build --release --bins`", binary.display());
+            }
+            let log = std::fs::File::create(wiring.log_dir.join(format!("{name}.log")))?;
+            let mut command = Command::new(&binary);
+            command
+                .env("DATABASE_URL", &wiring.database_url)
+                .env("NATS_URL", &wiring.nats_url)
+                .env("YICIBAN_NATS_PREFIX", &wiring.nats_prefix)
+                .env("YICIBAN_JWT_SECRET", &wiring.jwt_secret)
+                .env("YICIBAN_GRPC_ADDR", format!("127.0.0.1:{port}"))
+                .env("YICIBAN_INTAKE_URL", url("intake"))
+                .env("YICIBAN_ROUTING_URL", url("routing"))
+                .env("YICIBAN_TASKS_URL", url("tasks"))
+                .env("YICIBAN_ISSUANCE_URL", url("issuance"))
+                .env("YICIBAN_METRICS_ADDR", format!("127.0.0.1:{}", free_port()?))
+                .env("YICIBAN_LOG_FORMAT", "text")
+                .env("RUST_LOG", std::env::var("YICIBAN_BENCH_LOG").unwrap_or_else(|_| "warn".into()))
+                .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
+                .stdin(Stdio::null())
+                .stdout(log.try_clone()?)
+                .stderr(log)
+                .kill_on_drop(true);
+            if *name == "tracking" {
+                command.env("YICIBAN_CONSOLE_ADDR", format!("127.0.0.1:{}", free_port()?));
+            }
+            let child = command.spawn().with_context(|| format!("starting {}", binary.display()))?;
+            let pid = child.id().context("the child has no pid")?;
+            processes.push(Process { name, child, pid });
+        }
+        let urls: Vec<(&'static str, String)> = SERVICES.iter().map(|n| (*n, url(n))).collect();
+        let mut system = System { processes, urls };
+        for (name, url) in system.urls.clone() {
+            system.wait_serving(name, &url, &wiring.log_dir).await?;
+        }
+        Ok(system)
+    }
+
+    async fn wait_serving(&mut self, name: &str, url: &str, log_dir: &Path) -> anyhow::Result<()> {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Some(p) = self.processes.iter_mut().find(|p| p.name == name)
+                && let Some(status) = p.child.try_wait()?
+            {
+                bail!("{name} exited ({status}) while starting; see {}/{name}.log", log_dir.display());
+            }
+            let serving = async {
+                let channel = tonic::transport::Endpoint::from_shared(url.to_owned()).ok()?.connect().await.ok()?;
+                let status = HealthClient::new(channel)
+                    .check(HealthCheckRequest { service: String::new() })
+                    .await
+                    .ok()?
+                    .into_inner()
+                    .status;
+                (status == ServingStatus::Serving as i32).then_some(())
+            }
+            .await;
+            if serving.is_some() {
+                return Ok(());
+            }
+            if tokio::time::Instant::now() > deadline {
+                bail!("{name} did not become ready within 60 s; see {}/{name}.log", log_dir.display());
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// The gRPC address of a service.
+    pub fn url(&self, service: &str) -> String {
+        self.urls.iter().find(|(n, _)| *n == service).map(|(_, u)| u.clone()).unwrap_or_default()
+    }
+
+    /// CPU and memory of every service now.
+    pub fn usage(&self) -> Vec<(&'static str, Usage)> {
+        self.processes.iter().map(|p| (p.name, procfs::usage(p.pid).unwrap_or_default())).collect()
+    }
+
+    /// Fails when a service has exited.
+    pub fn check_alive(&mut self) -> anyhow::Result<()> {
+        for p in &mut self.processes {
+            if let Some(status) = p.child.try_wait()? {
+                bail!("{} exited during the run ({status})", p.name);
+            }
+        }
+        Ok(())
+    }
+
+    /// Stops every service (SIGTERM, then SIGKILL after 10 s).
+    pub async fn stop(mut self) {
+        for p in &self.processes {
+            let _ = Command::new("kill").arg("-TERM").arg(p.pid.to_string()).status().await;
+        }
+        for p in &mut self.processes {
+            if tokio::time::timeout(Duration::from_secs(10), p.child.wait()).await.is_err() {
+                let _ = p.child.start_kill();
+                let _ = p.child.wait().await;
+            }
+        }
+    }
+}

@@ -79,6 +79,24 @@ pub trait Handler: Send + Sync + 'static {
         false
     }
 
+    /// True for a projection that can apply many events in one transaction
+    /// ([`Handler::apply_batch`]); the consumer then applies each pulled
+    /// chunk of messages at once, keeping the per-stream checkpoints itself.
+    fn applies_batches(&self) -> bool {
+        false
+    }
+
+    /// Applies `events` (in delivery order, of several streams, each stream
+    /// in version order without a gap, none applied before) inside `conn`.
+    /// A `Poison` error makes the consumer apply the chunk again message by
+    /// message, so the poison one is recorded and the others are applied.
+    async fn apply_batch(&self, conn: &mut PgConnection, events: &[EventEnvelope]) -> Result<(), HandlerError> {
+        for event in events {
+            self.apply(conn, event).await?;
+        }
+        Ok(())
+    }
+
     /// The effect of an event for a handler that
     /// [reacts outside transactions](Handler::reacts_outside_transactions).
     async fn react(&self, event: &EventEnvelope) -> Result<(), HandlerError> {
@@ -287,6 +305,9 @@ impl<H: Handler> Consumer<H> {
                 });
                 by_stream[slot].push(message);
             }
+            if self.handler.applies_batches() && self.apply_chunk(&by_stream).await {
+                continue;
+            }
             let this = self.clone();
             futures::stream::iter(by_stream)
                 .for_each_concurrent(self.settings.concurrency.max(1), |group| {
@@ -299,6 +320,139 @@ impl<H: Handler> Consumer<H> {
                 })
                 .await;
         }
+    }
+
+    /// Applies a chunk of messages in one transaction with their checkpoints
+    /// ([`Handler::applies_batches`]) and acknowledges them. False when the
+    /// chunk must be applied message by message instead (a poison event or
+    /// an undecodable message in it); a transient failure naks the chunk.
+    async fn apply_chunk(&self, by_stream: &[Vec<jetstream::Message>]) -> bool {
+        let mut envelopes = Vec::new();
+        for message in by_stream.iter().flatten() {
+            match EventEnvelope::decode(message.payload.clone()) {
+                Ok(e) if !e.stream_id.is_empty() && e.stream_version > 0 => envelopes.push(e),
+                _ => return false,
+            }
+        }
+        // One span per event in the trace of the command that caused it,
+        // lasting as long as the batch that applied it.
+        let per_event: Vec<tracing::Span> = by_stream
+            .iter()
+            .flatten()
+            .zip(&envelopes)
+            .map(|(message, envelope)| {
+                let span = tracing::info_span!(
+                    "apply event",
+                    consumer = %self.settings.name,
+                    event_type = %envelope.event_type,
+                    case_id = %envelope.case_id,
+                    batch = envelopes.len(),
+                );
+                crate::trace::set_parent_from_headers(&span, message.headers.as_ref());
+                span
+            })
+            .collect();
+        let span = tracing::info_span!("apply events", consumer = %self.settings.name, events = envelopes.len());
+        let result = tracing::Instrument::instrument(self.apply_envelopes(&envelopes), span).await;
+        drop(per_event);
+        let consumer = self.settings.name.as_str();
+        let (ack, outcome) = match result {
+            Ok(()) => (AckKind::Ack, "applied"),
+            Err(HandlerError::Poison(_)) => return false,
+            Err(HandlerError::Retry(e)) => {
+                tracing::warn!(consumer, error = %e, events = envelopes.len(), "events not applied; will retry");
+                (AckKind::Nak(Some(Duration::from_millis(500))), "retried")
+            }
+        };
+        yiciban_metrics::counter(
+            "yiciban_consumer_messages_total",
+            "Messages handled by a consumer, by outcome (applied, duplicate, retried, poisoned).",
+            &[("consumer", consumer), ("outcome", outcome)],
+            envelopes.len() as u64,
+        );
+        let now = chrono::Utc::now().timestamp_nanos_opt().unwrap_or(0) as i128;
+        for message in by_stream.iter().flatten() {
+            if let Ok(info) = message.info() {
+                let lag = (now - info.published.unix_timestamp_nanos()).max(0) as f64 / 1e9;
+                yiciban_metrics::observe(
+                    "yiciban_consumer_lag_seconds",
+                    "Time from an event's publication to its application by a consumer.",
+                    &[("consumer", consumer)],
+                    lag,
+                );
+            }
+            if let Err(e) = message.ack_with(ack.clone()).await {
+                tracing::debug!(error = %e, "ack not sent");
+            }
+        }
+        if let Some(info) = by_stream.iter().flatten().last().and_then(|m| m.info().ok()) {
+            yiciban_metrics::gauge(
+                "yiciban_consumer_pending",
+                "Messages the durable consumer has not delivered yet (consumer lag).",
+                &[("consumer", consumer)],
+                info.pending as f64,
+            );
+        }
+        true
+    }
+
+    /// Applies `envelopes` and advances their streams' checkpoints in one
+    /// transaction: versions at or below a checkpoint are skipped, gaps are
+    /// filled from the owning store.
+    async fn apply_envelopes(&self, envelopes: &[EventEnvelope]) -> Result<(), HandlerError> {
+        let s = &self.schema;
+        let name = &self.settings.name;
+        let mut streams: Vec<String> = envelopes.iter().map(|e| e.stream_id.clone()).collect();
+        streams.sort();
+        streams.dedup();
+        let mut tx = self.pool.begin().await?;
+        // Created and locked in stream order, so that two batches never wait on each other in a cycle.
+        sqlx::query(&format!(
+            "INSERT INTO {s}.consumer_checkpoints (consumer, stream_id, version)
+             SELECT $1, id, 0 FROM unnest($2::text[]) AS id ORDER BY id ON CONFLICT DO NOTHING"
+        ))
+        .bind(name)
+        .bind(&streams)
+        .execute(&mut *tx)
+        .await?;
+        let rows: Vec<(String, i64)> = sqlx::query_as(&format!(
+            "SELECT stream_id, version FROM {s}.consumer_checkpoints
+             WHERE consumer = $1 AND stream_id = ANY($2) ORDER BY stream_id FOR UPDATE"
+        ))
+        .bind(name)
+        .bind(&streams)
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut last: HashMap<String, u64> = rows.into_iter().map(|(id, v)| (id, v as u64)).collect();
+        let mut batch = Vec::with_capacity(envelopes.len());
+        for envelope in envelopes {
+            let at = last.get(&envelope.stream_id).copied().unwrap_or(0);
+            if envelope.stream_version <= at {
+                continue;
+            }
+            if envelope.stream_version > at + 1 {
+                batch.extend(self.fill_gap(envelope, at).await.map_err(HandlerError::retry)?);
+            }
+            batch.push(envelope.clone());
+            last.insert(envelope.stream_id.clone(), envelope.stream_version);
+        }
+        if batch.is_empty() {
+            return Ok(());
+        }
+        self.handler.apply_batch(&mut tx, &batch).await?;
+        let (ids, versions): (Vec<String>, Vec<i64>) = last.into_iter().map(|(id, v)| (id, v as i64)).unzip();
+        sqlx::query(&format!(
+            "UPDATE {s}.consumer_checkpoints c SET version = n.version
+             FROM unnest($2::text[], $3::bigint[]) AS n(stream_id, version)
+             WHERE c.consumer = $1 AND c.stream_id = n.stream_id AND c.version < n.version"
+        ))
+        .bind(name)
+        .bind(&ids)
+        .bind(&versions)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Applies one message and acknowledges it as its outcome says.

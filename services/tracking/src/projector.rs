@@ -532,4 +532,24 @@ impl Handler for Projector {
         }
         Ok(())
     }
+
+    /// A pulled chunk of events is folded in memory and written at once.
+    fn applies_batches(&self) -> bool {
+        true
+    }
+
+    async fn apply_batch(&self, conn: &mut PgConnection, envelopes: &[EventEnvelope]) -> Result<(), HandlerError> {
+        let decoded: Vec<Decoded> =
+            envelopes.iter().map(Decoded::of).collect::<Result<_, _>>().map_err(HandlerError::poison)?;
+        let active = self.active(conn).await.map_err(HandlerError::retry)?;
+        if active == self.schema {
+            // The consumer's own checkpoints ordered these.
+            let mut writes = Writes::default();
+            self.fold_batch(conn, &active, &decoded, &mut writes).await.map_err(handler_error)?;
+            writes.write(conn, &active, false).await.map_err(handler_error)?;
+        } else {
+            self.apply_ordered_batch(conn, &active, envelopes).await?;
+        }
+        Ok(())
+    }
 }

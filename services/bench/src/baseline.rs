@@ -2,7 +2,7 @@
 //! the case drivers, and our own write paths measured the same way:
 //! - a raw single-row INSERT loop (autocommit) into an events-like table,
 //!   beside the event store's `append` of one event (event + outbox row +
-//!   commit notification, one transaction);
+//!   idempotency key, one transaction);
 //! - a raw JetStream publish loop awaiting each ack, beside the outbox relay
 //!   draining what the appends left in the outbox.
 
@@ -14,7 +14,8 @@ use anyhow::Context as _;
 use sqlx::PgPool;
 use uuid::Uuid;
 use yiciban_eventstore::{
-    EVENT_STORE, EventMetadata, EventStore, ExpectedVersion, NewEvent, Relay, RelaySettings, Subjects, migrate,
+    EVENT_STORE, EventMetadata, EventStore, ExpectedVersion, IdempotencyRecord, NewEvent, Relay, RelaySettings,
+    Subjects, migrate,
 };
 use yiciban_proto::common::v1 as common;
 
@@ -103,7 +104,8 @@ pub async fn raw_insert(pool: &PgPool, concurrency: usize, duration: Duration, p
 }
 
 /// The event store's append of one event to a new stream, as every command
-/// of the services does it (with its outbox row and commit notification).
+/// of the services does it: with its outbox row and idempotency key, in one
+/// transaction.
 pub async fn store_append(
     pool: &PgPool,
     concurrency: usize,
@@ -121,7 +123,10 @@ pub async fn store_append(
             let case = Uuid::now_v7();
             let metadata = EventMetadata::new(case, &actor, common::Channel::Window, chrono::Utc::now());
             let event = NewEvent::new("BenchEvent", body.to_vec());
-            store.append(&format!("bench-{case}"), ExpectedVersion::NoStream, &[event], &metadata, None).await?;
+            // Every command stores its idempotency key with its events.
+            let key =
+                IdempotencyRecord { key: format!("bench-{case}"), request_hash: "bench".into(), response: vec![1; 32] };
+            store.append(&format!("bench-{case}"), ExpectedVersion::NoStream, &[event], &metadata, Some(&key)).await?;
             Ok(())
         }
     })

@@ -171,7 +171,7 @@ pub fn render(f: &Figures) -> String {
     );
     let _ = writeln!(
         w,
-        "| event store append (event + outbox row + notify, one transaction) | {:.0} | {append_ratio:.2} |",
+        "| event store append (event + outbox row + idempotency key, one transaction) | {:.0} | {append_ratio:.2} |",
         f.append.per_second()
     );
     let _ = writeln!(

@@ -32,16 +32,6 @@ impl fmt::Display for ExpectedVersion {
     }
 }
 
-impl ExpectedVersion {
-    pub(crate) fn matches(self, actual: u64) -> bool {
-        match self {
-            ExpectedVersion::NoStream => actual == 0,
-            ExpectedVersion::Exact(v) => v == actual,
-            ExpectedVersion::Any => true,
-        }
-    }
-}
-
 /// One event to append: its type and protobuf-encoded payload.
 #[derive(Debug, Clone)]
 pub struct NewEvent {

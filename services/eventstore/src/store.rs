@@ -53,10 +53,8 @@ impl std::fmt::Debug for EventStore {
 
 /// The store's SQL, with the schema name filled in once.
 struct Sql {
-    head: String,
+    append: String,
     version: String,
-    insert: String,
-    idem_insert: String,
     idem_lookup: String,
     read_stream: String,
     read_all: String,
@@ -70,27 +68,41 @@ const COLUMNS: &str = "position, tx_id, event_id, stream_id, stream_version, eve
 impl Sql {
     fn new(s: &str) -> Sql {
         Sql {
-            // The transaction's id (taken first, see the module docs) and the head.
-            head: format!(
-                "SELECT pg_current_xact_id()::text::bigint, h.stream_version, h.tx_id
-                 FROM (SELECT 1) one LEFT JOIN LATERAL (
-                     SELECT stream_version, tx_id FROM {s}.events WHERE stream_id = $1
-                     ORDER BY stream_version DESC LIMIT 1) h ON TRUE"
+            // One statement: the transaction id (see the module docs) and
+            // the stream head; if the expected version matches and no
+            // younger transaction wrote the head, the idempotency key; if
+            // the key is new, the events (versions after the head) and their
+            // outbox rows. Returns the head version, whether it matched,
+            // whether the key was new, and the positions written.
+            append: format!(
+                "WITH me AS MATERIALIZED (SELECT pg_current_xact_id()::text::bigint AS xid),
+                 head AS MATERIALIZED (
+                     SELECT coalesce(h.stream_version, 0) AS version, coalesce(h.tx_id, 0) AS tx_id
+                     FROM (SELECT 1) one LEFT JOIN LATERAL (
+                         SELECT stream_version, tx_id FROM {s}.events WHERE stream_id = $1
+                         ORDER BY stream_version DESC LIMIT 1) h ON TRUE),
+                 ok AS MATERIALIZED (
+                     SELECT head.version FROM head, me
+                     WHERE ($2 < 0 OR head.version = $2) AND head.tx_id <= me.xid),
+                 fresh AS (
+                     INSERT INTO {s}.idempotency_keys (key, request_hash, response)
+                     SELECT $10, $11, $12 FROM ok WHERE $10::text IS NOT NULL
+                     ON CONFLICT (key) DO NOTHING RETURNING key),
+                 inserted AS (
+                     INSERT INTO {s}.events (event_id, stream_id, stream_version, case_id, event_type, schema_version, department, payload, metadata)
+                     SELECT e.id, $1, ok.version + e.n, $4, e.event_type, e.schema_version, e.department, e.payload, $9
+                     FROM ok, UNNEST($3::uuid[], $5::text[], $6::int[], $7::text[], $8::bytea[])
+                         WITH ORDINALITY AS e (id, event_type, schema_version, department, payload, n)
+                     WHERE $10::text IS NULL OR EXISTS (SELECT FROM fresh)
+                     ORDER BY e.n
+                     RETURNING position),
+                 queued AS (INSERT INTO {s}.outbox (position) SELECT position FROM inserted)
+                 SELECT (SELECT version FROM head), EXISTS (SELECT FROM ok),
+                        $10::text IS NULL OR EXISTS (SELECT FROM fresh),
+                        ARRAY(SELECT position FROM inserted ORDER BY position)"
             ),
             version: format!(
                 "SELECT stream_version FROM {s}.events WHERE stream_id = $1 ORDER BY stream_version DESC LIMIT 1"
-            ),
-            // The events and their outbox rows in one statement.
-            insert: format!(
-                "WITH inserted AS (
-                     INSERT INTO {s}.events (event_id, stream_id, stream_version, case_id, event_type, schema_version, department, payload, metadata)
-                     SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::bigint[], $4::uuid[], $5::text[], $6::int[], $7::text[], $8::bytea[], $9::jsonb[])
-                     RETURNING position),
-                 queued AS (INSERT INTO {s}.outbox (position) SELECT position FROM inserted)
-                 SELECT position FROM inserted ORDER BY position"
-            ),
-            idem_insert: format!(
-                "INSERT INTO {s}.idempotency_keys (key, request_hash, response) VALUES ($1, $2, $3) ON CONFLICT (key) DO NOTHING RETURNING key"
             ),
             idem_lookup: format!("SELECT request_hash, response FROM {s}.idempotency_keys WHERE key = $1"),
             read_stream: format!(
@@ -229,87 +241,63 @@ impl EventStore {
         if events.is_empty() {
             return Err(StoreError::Invalid(format!("nothing to append to {stream_id}")));
         }
-        // The transaction id is taken before the head is read (see the module docs).
-        let (my_tx, head_version, head_tx): (i64, Option<i64>, Option<i64>) = sqlx::query_as(&self.sql.head)
-            .bind(stream_id)
-            .fetch_one(&mut **tx)
-            .await
-            .map_err(StoreError::db("reading the stream head"))?;
-        let (actual, head_tx) = (head_version.unwrap_or(0) as u64, head_tx.unwrap_or(0));
-        let conflict = || StoreError::VersionConflict { stream: stream_id.to_owned(), expected, actual };
-        if !expected.matches(actual) || head_tx > my_tx {
-            return Err(conflict());
-        }
-
-        let n = events.len();
+        let expected_version: i64 = match expected {
+            ExpectedVersion::NoStream => 0,
+            ExpectedVersion::Exact(v) => v as i64,
+            ExpectedVersion::Any => -1,
+        };
         let metadata_json = serde_json::to_value(metadata).expect("metadata serialises");
-        let mut ids = Vec::with_capacity(n);
-        let mut streams = Vec::with_capacity(n);
-        let mut versions = Vec::with_capacity(n);
-        let mut cases = Vec::with_capacity(n);
-        let mut types = Vec::with_capacity(n);
-        let mut schema_versions = Vec::with_capacity(n);
-        let mut departments = Vec::with_capacity(n);
-        let mut payloads = Vec::with_capacity(n);
-        let mut metas = Vec::with_capacity(n);
-        for (i, e) in events.iter().enumerate() {
-            ids.push(e.event_id);
-            streams.push(stream_id.to_owned());
-            versions.push((actual + 1 + i as u64) as i64);
-            cases.push(metadata.case_id);
-            types.push(e.event_type.clone());
-            schema_versions.push(e.schema_version as i32);
-            departments.push(e.department.clone());
-            payloads.push(e.payload.clone());
-            metas.push(metadata_json.clone());
-        }
-        let inserted = sqlx::query_scalar::<_, i64>(&self.sql.insert)
+        let ids: Vec<Uuid> = events.iter().map(|e| e.event_id).collect();
+        let types: Vec<&str> = events.iter().map(|e| e.event_type.as_str()).collect();
+        let schema_versions: Vec<i32> = events.iter().map(|e| e.schema_version as i32).collect();
+        let departments: Vec<Option<&str>> = events.iter().map(|e| e.department.as_deref()).collect();
+        let payloads: Vec<&[u8]> = events.iter().map(|e| e.payload.as_slice()).collect();
+        let appended = sqlx::query_as::<_, (i64, bool, bool, Vec<i64>)>(&self.sql.append)
+            .bind(stream_id)
+            .bind(expected_version)
             .bind(&ids)
-            .bind(&streams)
-            .bind(&versions)
-            .bind(&cases)
+            .bind(metadata.case_id)
             .bind(&types)
             .bind(&schema_versions)
             .bind(&departments)
             .bind(&payloads)
-            .bind(&metas)
-            .fetch_all(&mut **tx)
+            .bind(&metadata_json)
+            .bind(idempotency.map(|i| i.key.as_str()))
+            .bind(idempotency.map(|i| i.request_hash.as_str()))
+            .bind(idempotency.map(|i| i.response.as_slice()))
+            .fetch_one(&mut **tx)
             .await;
-        let positions = match inserted {
-            Ok(p) => p,
+        let (actual, version_ok, key_fresh, positions) = match appended {
+            Ok((actual, version_ok, key_fresh, positions)) => (actual as u64, version_ok, key_fresh, positions),
             Err(sqlx::Error::Database(db)) if db.code().as_deref() == Some(UNIQUE_VIOLATION) => {
                 if db.constraint() == Some("events_stream_version_key") {
-                    return Err(conflict());
+                    // A concurrent append took the version first.
+                    let actual = self.stream_version(stream_id).await.unwrap_or_default();
+                    return Err(StoreError::VersionConflict { stream: stream_id.to_owned(), expected, actual });
                 }
                 return Err(StoreError::Invalid(format!(
                     "an event id of this append is already stored ({})",
                     db.message()
                 )));
             }
-            Err(e) => return Err(StoreError::db("inserting events")(e)),
+            Err(e) => return Err(StoreError::db("appending events")(e)),
         };
-        if let Some(idem) = idempotency {
-            let fresh: Option<String> = sqlx::query_scalar(&self.sql.idem_insert)
+        if !version_ok {
+            return Err(StoreError::VersionConflict { stream: stream_id.to_owned(), expected, actual });
+        }
+        if let Some(idem) = idempotency.filter(|_| !key_fresh) {
+            // Another request with this key committed first: report what it did.
+            let row: Option<(String, Vec<u8>)> = sqlx::query_as(&self.sql.idem_lookup)
                 .bind(&idem.key)
-                .bind(&idem.request_hash)
-                .bind(&idem.response)
                 .fetch_optional(&mut **tx)
                 .await
-                .map_err(StoreError::db("storing the idempotency key"))?;
-            if fresh.is_none() {
-                // Another request with this key committed first: report what it did.
-                let row: Option<(String, Vec<u8>)> = sqlx::query_as(&self.sql.idem_lookup)
-                    .bind(&idem.key)
-                    .fetch_optional(&mut **tx)
-                    .await
-                    .map_err(StoreError::db("reading the idempotency key"))?;
-                return match row {
-                    Some((hash, response)) if hash == idem.request_hash => Ok(AppendOutcome::Replayed { response }),
-                    _ => Err(StoreError::IdempotencyKeyReused { key: idem.key.clone() }),
-                };
-            }
+                .map_err(StoreError::db("reading the idempotency key"))?;
+            return match row {
+                Some((hash, response)) if hash == idem.request_hash => Ok(AppendOutcome::Replayed { response }),
+                _ => Err(StoreError::IdempotencyKeyReused { key: idem.key.clone() }),
+            };
         }
-        Ok(AppendOutcome::Appended { version: actual + n as u64, positions })
+        Ok(AppendOutcome::Appended { version: actual + events.len() as u64, positions })
     }
 
     /// Reads the events of a stream from `from_version` (1-based) on, upcast.

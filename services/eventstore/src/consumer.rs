@@ -381,7 +381,7 @@ impl<H: Handler> Consumer<H> {
                     lag,
                 );
             }
-            if let Err(e) = message.ack_with(ack.clone()).await {
+            if let Err(e) = message.ack_with(ack).await {
                 tracing::debug!(error = %e, "ack not sent");
             }
         }

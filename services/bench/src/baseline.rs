@@ -1,6 +1,7 @@
 //! Raw baselines on the same Postgres and NATS, at the same concurrency as
 //! the case drivers, and our own write paths measured the same way:
-//! - a raw single-row INSERT loop (autocommit) into an events-like table,
+//! - a raw single-row INSERT loop (autocommit) into a table shaped exactly
+//!   like the event store's `events` (and one into a bare table),
 //!   beside the event store's `append` of one event (event + outbox row +
 //!   idempotency key, one transaction);
 //! - a raw JetStream publish loop awaiting each ack, beside the outbox relay
@@ -60,47 +61,72 @@ where
     Ok(Rate { ops: done.load(Ordering::Relaxed), seconds: started.elapsed().as_secs_f64() })
 }
 
-/// Raw single-row INSERTs, each its own (autocommitted) transaction, into an
-/// events-like table: the same columns and keys as the event store's
-/// `events`, without its outbox, notification or version check.
-pub async fn raw_insert(pool: &PgPool, concurrency: usize, duration: Duration, payload: usize) -> anyhow::Result<Rate> {
-    sqlx::raw_sql(
-        "CREATE SCHEMA IF NOT EXISTS bench_raw;
-         CREATE TABLE IF NOT EXISTS bench_raw.events (
-             position BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-             event_id UUID NOT NULL UNIQUE,
-             stream_id TEXT NOT NULL,
-             stream_version BIGINT NOT NULL,
-             case_id UUID NOT NULL,
-             event_type TEXT NOT NULL,
-             payload BYTEA NOT NULL,
-             metadata JSONB NOT NULL,
-             recorded_at TIMESTAMPTZ NOT NULL DEFAULT clock_timestamp(),
-             UNIQUE (stream_id, stream_version))",
-    )
-    .execute(pool)
-    .await
-    .context("creating bench_raw.events")?;
+/// The shape of the raw INSERT's table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Table {
+    /// Exactly the event store's `events` table (`LIKE … INCLUDING ALL`:
+    /// the same columns, defaults, keys and indexes), without the outbox,
+    /// the idempotency key, the version check or an explicit transaction.
+    EventsShaped,
+    /// The same columns with only a primary key.
+    Bare,
+}
+
+/// Raw single-row INSERTs of the same row, each its own (autocommitted)
+/// transaction. [`Table::EventsShaped`] needs [`prepare`] first.
+pub async fn raw_insert(
+    pool: &PgPool,
+    table: Table,
+    concurrency: usize,
+    duration: Duration,
+    payload: usize,
+) -> anyhow::Result<Rate> {
+    let (name, ddl) = match table {
+        Table::EventsShaped => {
+            ("bench_raw.events_shaped", "CREATE TABLE bench_raw.events_shaped (LIKE bench_append.events INCLUDING ALL)")
+        }
+        Table::Bare => (
+            "bench_raw.events_bare",
+            "CREATE TABLE bench_raw.events_bare (
+                 position BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                 tx_id BIGINT NOT NULL DEFAULT 0,
+                 event_id UUID NOT NULL, stream_id TEXT NOT NULL, stream_version BIGINT NOT NULL,
+                 case_id UUID NOT NULL, event_type TEXT NOT NULL, schema_version INT NOT NULL,
+                 department TEXT, payload BYTEA NOT NULL, metadata JSONB NOT NULL,
+                 recorded_at TIMESTAMPTZ NOT NULL DEFAULT clock_timestamp())",
+        ),
+    };
+    sqlx::raw_sql(&format!("CREATE SCHEMA IF NOT EXISTS bench_raw; {ddl}"))
+        .execute(pool)
+        .await
+        .with_context(|| format!("creating {name}"))?;
+    let insert = Arc::new(format!(
+        "INSERT INTO {name} (event_id, stream_id, stream_version, case_id, event_type, schema_version, payload, metadata)
+         VALUES ($1, $2, 1, $3, 'BenchEvent', 1, $4, '{{\"actor\":\"bench\"}}')"
+    ));
     let pool = pool.clone();
     let body = Arc::new(vec![7u8; payload]);
     timed(concurrency, duration, move |_, _| {
-        let (pool, body) = (pool.clone(), body.clone());
+        let (pool, body, insert) = (pool.clone(), body.clone(), insert.clone());
         async move {
             let case = Uuid::now_v7();
-            sqlx::query(
-                "INSERT INTO bench_raw.events (event_id, stream_id, stream_version, case_id, event_type, payload, metadata)
-                 VALUES ($1, $2, 1, $3, 'BenchEvent', $4, '{\"actor\":\"bench\"}')",
-            )
-            .bind(Uuid::now_v7())
-            .bind(format!("bench-{case}"))
-            .bind(case)
-            .bind(&body[..])
-            .execute(&pool)
-            .await?;
+            sqlx::query(&insert)
+                .bind(Uuid::now_v7())
+                .bind(format!("bench-{case}"))
+                .bind(case)
+                .bind(&body[..])
+                .execute(&pool)
+                .await?;
             Ok(())
         }
     })
     .await
+}
+
+/// Migrates the event store schema the append baseline writes to.
+pub async fn prepare(pool: &PgPool) -> anyhow::Result<()> {
+    migrate(pool, "bench_append", &[EVENT_STORE]).await?;
+    Ok(())
 }
 
 /// The event store's append of one event to a new stream, as every command
@@ -112,7 +138,6 @@ pub async fn store_append(
     duration: Duration,
     payload: usize,
 ) -> anyhow::Result<(Rate, EventStore)> {
-    migrate(pool, "bench_append", &[EVENT_STORE]).await?;
     let store = EventStore::new(pool.clone(), "bench_append", "bench")?;
     let s = store.clone();
     let body = Arc::new(vec![7u8; payload]);

@@ -244,7 +244,10 @@ async fn run(args: &Args, machine: procfs::Machine, db: &TestDb, nats: &TestNats
     let secs = Duration::from_secs_f64(args.baseline_seconds);
     let c = args.concurrency;
     eprintln!("==> baselines at concurrency {c}, {:.0} s each", args.baseline_seconds);
-    let raw_insert = baseline::raw_insert(&pool_of(db, c).await?, c, secs, payload_bytes).await?;
+    baseline::prepare(&db.pool).await?;
+    let raw_insert =
+        baseline::raw_insert(&pool_of(db, c).await?, baseline::Table::EventsShaped, c, secs, payload_bytes).await?;
+    let raw_bare = baseline::raw_insert(&pool_of(db, c).await?, baseline::Table::Bare, c, secs, payload_bytes).await?;
     let (append, store) = baseline::store_append(&pool_of(db, c).await?, c, secs, payload_bytes).await?;
     let relay = baseline::relay_drain(store, nats.js.clone(), &format!("{run_id}r")).await?;
     let raw_publish = baseline::raw_publish(&nats.js, &format!("{run_id}p"), c, secs, payload_bytes).await?;
@@ -259,6 +262,7 @@ async fn run(args: &Args, machine: procfs::Machine, db: &TestDb, nats: &TestNats
         memory,
         payload_bytes,
         raw_insert,
+        raw_bare,
         append,
         raw_publish,
         relay,

@@ -34,10 +34,6 @@ use crate::store::EventStore;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-/// Transactions a batching consumer applies one pulled chunk in, side by
-/// side (split by case).
-const BATCH_PARTITIONS: usize = 4;
-
 /// Why a handler did not apply an event.
 #[derive(Debug, thiserror::Error)]
 pub enum HandlerError {
@@ -309,7 +305,9 @@ impl<H: Handler> Consumer<H> {
                 });
                 by_stream[slot].push(message);
             }
-            let by_stream = if self.handler.applies_batches() { self.apply_chunk(by_stream).await } else { by_stream };
+            if self.handler.applies_batches() && self.apply_chunk(&by_stream).await {
+                continue;
+            }
             if self.handler.reacts_outside_transactions() {
                 self.react_chunk(by_stream).await;
                 continue;
@@ -328,52 +326,23 @@ impl<H: Handler> Consumer<H> {
         }
     }
 
-    /// Applies a chunk of messages ([`Handler::applies_batches`]): its streams
-    /// split by case into up to [`BATCH_PARTITIONS`] parts, each part applied
-    /// in one transaction with its checkpoints (the parts concurrently: they
-    /// share no case, so no lock), then acknowledged. Returns the stream
-    /// groups to apply message by message instead (an undecodable message or
-    /// a poison event in their part); a transient failure naks the part.
-    async fn apply_chunk(&self, by_stream: Vec<Vec<jetstream::Message>>) -> Vec<Vec<jetstream::Message>> {
-        type Part = Vec<(Vec<jetstream::Message>, Vec<EventEnvelope>)>;
-        let mut parts: Vec<Part> = (0..BATCH_PARTITIONS).map(|_| Vec::new()).collect();
-        let mut fallback = Vec::new();
-        for group in by_stream {
-            let decoded: Option<Vec<EventEnvelope>> = group
-                .iter()
-                .map(|m| {
-                    EventEnvelope::decode(m.payload.clone())
-                        .ok()
-                        .filter(|e| !e.stream_id.is_empty() && e.stream_version > 0)
-                })
-                .collect();
-            match decoded {
-                Some(envelopes) if !envelopes.is_empty() => {
-                    let mut hasher = std::collections::hash_map::DefaultHasher::new();
-                    std::hash::Hash::hash(&envelopes[0].case_id, &mut hasher);
-                    let part = (std::hash::Hasher::finish(&hasher) % BATCH_PARTITIONS as u64) as usize;
-                    parts[part].push((group, envelopes));
-                }
-                _ => fallback.push(group),
+    /// Applies a chunk of messages in one transaction with their checkpoints
+    /// ([`Handler::applies_batches`]) and acknowledges them. False when the
+    /// chunk must be applied message by message instead (a poison event or
+    /// an undecodable message in it); a transient failure naks the chunk.
+    async fn apply_chunk(&self, by_stream: &[Vec<jetstream::Message>]) -> bool {
+        let mut envelopes = Vec::new();
+        for message in by_stream.iter().flatten() {
+            match EventEnvelope::decode(message.payload.clone()) {
+                Ok(e) if !e.stream_id.is_empty() && e.stream_version > 0 => envelopes.push(e),
+                _ => return false,
             }
         }
-        let applied =
-            futures::future::join_all(parts.into_iter().filter(|p| !p.is_empty()).map(|p| self.apply_part(p))).await;
-        fallback.extend(applied.into_iter().flatten());
-        fallback
-    }
-
-    /// One part of a chunk in one transaction; returns its groups when it
-    /// holds a poison event.
-    async fn apply_part(
-        &self,
-        part: Vec<(Vec<jetstream::Message>, Vec<EventEnvelope>)>,
-    ) -> Vec<Vec<jetstream::Message>> {
-        let envelopes: Vec<EventEnvelope> = part.iter().flat_map(|(_, e)| e.iter().cloned()).collect();
-        let messages = || part.iter().flat_map(|(m, _)| m.iter());
         // One span per event in the trace of the command that caused it,
         // lasting as long as the batch that applied it.
-        let per_event: Vec<tracing::Span> = messages()
+        let per_event: Vec<tracing::Span> = by_stream
+            .iter()
+            .flatten()
             .zip(&envelopes)
             .map(|(message, envelope)| {
                 let span = tracing::info_span!(
@@ -393,7 +362,7 @@ impl<H: Handler> Consumer<H> {
         let consumer = self.settings.name.as_str();
         let (ack, outcome) = match result {
             Ok(()) => (AckKind::Ack, "applied"),
-            Err(HandlerError::Poison(_)) => return part.into_iter().map(|(m, _)| m).collect(),
+            Err(HandlerError::Poison(_)) => return false,
             Err(HandlerError::Retry(e)) => {
                 tracing::warn!(consumer, error = %e, events = envelopes.len(), "events not applied; will retry");
                 (AckKind::Nak(Some(Duration::from_millis(500))), "retried")
@@ -406,7 +375,7 @@ impl<H: Handler> Consumer<H> {
             envelopes.len() as u64,
         );
         let now = chrono::Utc::now().timestamp_nanos_opt().unwrap_or(0) as i128;
-        for message in messages() {
+        for message in by_stream.iter().flatten() {
             if let Ok(info) = message.info() {
                 let lag = (now - info.published.unix_timestamp_nanos()).max(0) as f64 / 1e9;
                 yiciban_metrics::observe(
@@ -420,7 +389,7 @@ impl<H: Handler> Consumer<H> {
                 tracing::debug!(error = %e, "ack not sent");
             }
         }
-        if let Some(info) = messages().last().and_then(|m| m.info().ok()) {
+        if let Some(info) = by_stream.iter().flatten().last().and_then(|m| m.info().ok()) {
             yiciban_metrics::gauge(
                 "yiciban_consumer_pending",
                 "Messages the durable consumer has not delivered yet (consumer lag).",
@@ -428,7 +397,7 @@ impl<H: Handler> Consumer<H> {
                 info.pending as f64,
             );
         }
-        Vec::new()
+        true
     }
 
     /// Reacts to a chunk of messages ([`Handler::reacts_outside_transactions`]):

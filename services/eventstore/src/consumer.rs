@@ -14,6 +14,14 @@
 //!
 //! Messages of different streams are applied concurrently; one stream's
 //! messages always one after another, in order.
+//!
+//! Two handler kinds run differently (ADR 0007): a projection that
+//! [applies batches](Handler::applies_batches) gets each pulled chunk in one
+//! transaction with the chunk's checkpoints; a
+//! process manager that [reacts outside transactions](Handler::reacts_outside_transactions)
+//! holds no connection while it calls another service, and its checkpoints
+//! are written after the calls and before the acks (a repeat after a crash
+//! is harmless: the command's idempotency key returns the first result).
 
 use std::collections::HashMap;
 use std::sync::Arc;

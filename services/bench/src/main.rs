@@ -69,7 +69,13 @@ async fn main() -> anyhow::Result<()> {
     let db = TestDb::new(8).await;
     let nats = TestNats::new().await;
     eprintln!("==> database {} and NATS prefix {} (both removed at the end)", db.name, nats.subjects.prefix());
-    let result = run(&args, machine, &db, &nats).await;
+    // Ctrl-C or SIGTERM stops the run cleanly: the services (killed when
+    // their handles drop), the database and the stream are removed.
+    let interrupted = yiciban_platform::runtime::shutdown_on_signal();
+    let result = tokio::select! {
+        result = run(&args, machine, &db, &nats) => result,
+        _ = interrupted.cancelled() => Err(anyhow::anyhow!("interrupted; the services were stopped and the benchmark's database and stream removed")),
+    };
     drop(nats);
     drop(db);
     let figures = result?;

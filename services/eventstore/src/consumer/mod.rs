@@ -40,6 +40,10 @@ use crate::error::{ConsumerError, StoreError};
 use crate::migrate::validate_schema_name;
 use crate::store::EventStore;
 
+mod batch;
+mod poison;
+mod react;
+
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// Why a handler did not apply an event.
@@ -313,9 +317,13 @@ impl<H: Handler> Consumer<H> {
                 });
                 by_stream[slot].push(message);
             }
-            if self.handler.applies_batches() && self.apply_chunk(&by_stream).await {
-                continue;
-            }
+            let by_stream = match self.handler.applies_batches() {
+                true => match self.apply_chunk(by_stream).await {
+                    None => continue,
+                    Some(message_by_message) => message_by_message,
+                },
+                false => by_stream,
+            };
             if self.handler.reacts_outside_transactions() {
                 self.react_chunk(by_stream).await;
                 continue;
@@ -332,268 +340,6 @@ impl<H: Handler> Consumer<H> {
                 })
                 .await;
         }
-    }
-
-    /// Applies a chunk of messages in one transaction with their checkpoints
-    /// ([`Handler::applies_batches`]) and acknowledges them. False when the
-    /// chunk must be applied message by message instead (a poison event or
-    /// an undecodable message in it); a transient failure naks the chunk.
-    async fn apply_chunk(&self, by_stream: &[Vec<jetstream::Message>]) -> bool {
-        let mut envelopes = Vec::new();
-        for message in by_stream.iter().flatten() {
-            match EventEnvelope::decode(message.payload.clone()) {
-                Ok(e) if !e.stream_id.is_empty() && e.stream_version > 0 => envelopes.push(e),
-                _ => return false,
-            }
-        }
-        // One span per event in the trace of the command that caused it,
-        // lasting as long as the batch that applied it.
-        let per_event: Vec<tracing::Span> = by_stream
-            .iter()
-            .flatten()
-            .zip(&envelopes)
-            .map(|(message, envelope)| {
-                let span = tracing::info_span!(
-                    "apply event",
-                    consumer = %self.settings.name,
-                    event_type = %envelope.event_type,
-                    case_id = %envelope.case_id,
-                    batch = envelopes.len(),
-                );
-                crate::trace::set_parent_from_headers(&span, message.headers.as_ref());
-                span
-            })
-            .collect();
-        let span = tracing::info_span!("apply events", consumer = %self.settings.name, events = envelopes.len());
-        let result = tracing::Instrument::instrument(self.apply_envelopes(&envelopes), span).await;
-        drop(per_event);
-        let consumer = self.settings.name.as_str();
-        let (ack, outcome) = match result {
-            Ok(()) => (AckKind::Ack, "applied"),
-            Err(HandlerError::Poison(_)) => return false,
-            Err(HandlerError::Retry(e)) => {
-                tracing::warn!(consumer, error = %e, events = envelopes.len(), "events not applied; will retry");
-                (AckKind::Nak(Some(Duration::from_millis(500))), "retried")
-            }
-        };
-        yiciban_metrics::counter(
-            "yiciban_consumer_messages_total",
-            "Messages handled by a consumer, by outcome (applied, duplicate, retried, poisoned).",
-            &[("consumer", consumer), ("outcome", outcome)],
-            envelopes.len() as u64,
-        );
-        let now = chrono::Utc::now().timestamp_nanos_opt().unwrap_or(0) as i128;
-        for message in by_stream.iter().flatten() {
-            if let Ok(info) = message.info() {
-                let lag = (now - info.published.unix_timestamp_nanos()).max(0) as f64 / 1e9;
-                yiciban_metrics::observe(
-                    "yiciban_consumer_lag_seconds",
-                    "Time from an event's publication to its application by a consumer.",
-                    &[("consumer", consumer)],
-                    lag,
-                );
-            }
-            if let Err(e) = message.ack_with(ack).await {
-                tracing::debug!(error = %e, "ack not sent");
-            }
-        }
-        if let Some(info) = by_stream.iter().flatten().last().and_then(|m| m.info().ok()) {
-            yiciban_metrics::gauge(
-                "yiciban_consumer_pending",
-                "Messages the durable consumer has not delivered yet (consumer lag).",
-                &[("consumer", consumer)],
-                info.pending as f64,
-            );
-        }
-        true
-    }
-
-    /// Reacts to a chunk of messages ([`Handler::reacts_outside_transactions`]):
-    /// the checkpoints of its streams read in one query, each stream's
-    /// messages reacted to in order (streams concurrently), the advanced
-    /// checkpoints written in one statement, then the messages acknowledged.
-    async fn react_chunk(self: &Arc<Self>, by_stream: Vec<Vec<jetstream::Message>>) {
-        let mut groups: Vec<Vec<(jetstream::Message, EventEnvelope)>> = Vec::new();
-        for group in by_stream {
-            let mut decoded = Vec::with_capacity(group.len());
-            for message in group {
-                match EventEnvelope::decode(message.payload.clone()) {
-                    Ok(e) if !e.stream_id.is_empty() && e.stream_version > 0 => decoded.push((message, e)),
-                    Ok(_) => {
-                        let outcome =
-                            self.record_undecodable(&message, "the envelope names no stream or version").await;
-                        self.finish(message, outcome).await;
-                    }
-                    Err(e) => {
-                        let outcome = self.record_undecodable(&message, &format!("not an EventEnvelope: {e}")).await;
-                        self.finish(message, outcome).await;
-                    }
-                }
-            }
-            if !decoded.is_empty() {
-                groups.push(decoded);
-            }
-        }
-        let streams: Vec<String> = groups.iter().map(|g| g[0].1.stream_id.clone()).collect();
-        let last: HashMap<String, u64> = match sqlx::query_as::<_, (String, i64)>(&format!(
-            "SELECT stream_id, version FROM {}.consumer_checkpoints WHERE consumer = $1 AND stream_id = ANY($2)",
-            self.schema
-        ))
-        .bind(&self.settings.name)
-        .bind(&streams)
-        .fetch_all(&self.pool)
-        .await
-        {
-            Ok(rows) => rows.into_iter().map(|(id, v)| (id, v as u64)).collect(),
-            Err(e) => {
-                tracing::warn!(consumer = %self.settings.name, error = %e, "checkpoints unreadable; will retry");
-                for (message, _) in groups.into_iter().flatten() {
-                    self.finish(message, Err(ConsumerError::Handler(format!("reading checkpoints: {e}").into()))).await;
-                }
-                return;
-            }
-        };
-        let last = Arc::new(last);
-        let reacted: Vec<GroupReaction> = futures::stream::iter(groups)
-            .map(|group| {
-                let (this, last) = (self.clone(), last.clone());
-                async move { this.react_group(group, &last).await }
-            })
-            .buffer_unordered(self.settings.concurrency.max(1))
-            .collect()
-            .await;
-        let (ids, versions): (Vec<String>, Vec<i64>) =
-            reacted.iter().filter(|g| g.to > g.from).map(|g| (g.stream.clone(), g.to as i64)).unzip();
-        let written = if ids.is_empty() {
-            Ok(())
-        } else {
-            let s = &self.schema;
-            sqlx::query(&format!(
-                "INSERT INTO {s}.consumer_checkpoints (consumer, stream_id, version)
-                 SELECT $1, id, v FROM unnest($2::text[], $3::bigint[]) AS n(id, v) ORDER BY id
-                 ON CONFLICT (consumer, stream_id) DO UPDATE
-                 SET version = GREATEST({s}.consumer_checkpoints.version, excluded.version)"
-            ))
-            .bind(&self.settings.name)
-            .bind(&ids)
-            .bind(&versions)
-            .execute(&self.pool)
-            .await
-            .map(|_| ())
-        };
-        for group in reacted {
-            for (message, outcome) in group.outcomes {
-                // Reacted but not recorded: a redelivery reacts again, which the command's key makes harmless.
-                let outcome = match &written {
-                    Ok(()) => outcome,
-                    Err(e) => Err(ConsumerError::Handler(format!("advancing checkpoints: {e}").into())),
-                };
-                self.finish(message, outcome).await;
-            }
-        }
-    }
-
-    /// One stream's messages of a chunk, in order, from checkpoint `last`.
-    async fn react_group(
-        &self,
-        group: Vec<(jetstream::Message, EventEnvelope)>,
-        last: &HashMap<String, u64>,
-    ) -> GroupReaction {
-        let stream = group[0].1.stream_id.clone();
-        let from = last.get(&stream).copied().unwrap_or(0);
-        let mut at = from;
-        let mut outcomes = Vec::with_capacity(group.len());
-        let mut failed: Option<String> = None;
-        for (message, envelope) in group {
-            if let Some(reason) = &failed {
-                // An earlier version of the stream failed: this one waits for it.
-                outcomes.push((message, Err(ConsumerError::Handler(reason.clone().into()))));
-                continue;
-            }
-            if envelope.stream_version <= at {
-                outcomes.push((message, Ok(Outcome::Duplicate)));
-                continue;
-            }
-            let span = tracing::info_span!(
-                "apply event",
-                consumer = %self.settings.name,
-                event_type = %envelope.event_type,
-                case_id = %envelope.case_id,
-            );
-            crate::trace::set_parent_from_headers(&span, message.headers.as_ref());
-            let subject = message.subject.to_string();
-            let result = tracing::Instrument::instrument(self.react_from(&envelope, &subject, at), span).await;
-            match result {
-                Ok(outcome) => {
-                    at = envelope.stream_version;
-                    outcomes.push((message, Ok(outcome)));
-                }
-                Err(e) => {
-                    failed = Some(e.to_string());
-                    outcomes.push((message, Err(e)));
-                }
-            }
-        }
-        GroupReaction { stream, from, to: at, outcomes }
-    }
-
-    /// Applies `envelopes` and advances their streams' checkpoints in one
-    /// transaction: versions at or below a checkpoint are skipped, gaps are
-    /// filled from the owning store.
-    async fn apply_envelopes(&self, envelopes: &[EventEnvelope]) -> Result<(), HandlerError> {
-        let s = &self.schema;
-        let name = &self.settings.name;
-        let mut streams: Vec<String> = envelopes.iter().map(|e| e.stream_id.clone()).collect();
-        streams.sort();
-        streams.dedup();
-        let mut tx = self.pool.begin().await?;
-        // Created and locked in stream order, so that two batches never wait on each other in a cycle.
-        sqlx::query(&format!(
-            "INSERT INTO {s}.consumer_checkpoints (consumer, stream_id, version)
-             SELECT $1, id, 0 FROM unnest($2::text[]) AS id ORDER BY id ON CONFLICT DO NOTHING"
-        ))
-        .bind(name)
-        .bind(&streams)
-        .execute(&mut *tx)
-        .await?;
-        let rows: Vec<(String, i64)> = sqlx::query_as(&format!(
-            "SELECT stream_id, version FROM {s}.consumer_checkpoints
-             WHERE consumer = $1 AND stream_id = ANY($2) ORDER BY stream_id FOR UPDATE"
-        ))
-        .bind(name)
-        .bind(&streams)
-        .fetch_all(&mut *tx)
-        .await?;
-        let mut last: HashMap<String, u64> = rows.into_iter().map(|(id, v)| (id, v as u64)).collect();
-        let mut batch = Vec::with_capacity(envelopes.len());
-        for envelope in envelopes {
-            let at = last.get(&envelope.stream_id).copied().unwrap_or(0);
-            if envelope.stream_version <= at {
-                continue;
-            }
-            if envelope.stream_version > at + 1 {
-                batch.extend(self.fill_gap(envelope, at).await.map_err(HandlerError::retry)?);
-            }
-            batch.push(envelope.clone());
-            last.insert(envelope.stream_id.clone(), envelope.stream_version);
-        }
-        if batch.is_empty() {
-            return Ok(());
-        }
-        self.handler.apply_batch(&mut tx, &batch).await?;
-        let (ids, versions): (Vec<String>, Vec<i64>) = last.into_iter().map(|(id, v)| (id, v as i64)).unzip();
-        sqlx::query(&format!(
-            "UPDATE {s}.consumer_checkpoints c SET version = n.version
-             FROM unnest($2::text[], $3::bigint[]) AS n(stream_id, version)
-             WHERE c.consumer = $1 AND c.stream_id = n.stream_id AND c.version < n.version"
-        ))
-        .bind(name)
-        .bind(&ids)
-        .bind(&versions)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(())
     }
 
     /// Applies one message and acknowledges it as its outcome says.
@@ -759,68 +505,6 @@ impl<H: Handler> Consumer<H> {
         Ok(Attempt::Done(if poisoned_current { Outcome::Poisoned } else { Outcome::Applied { filled } }))
     }
 
-    /// [`Consumer::process`] for a handler reacting outside transactions:
-    /// checkpoint read, gap filled and events reacted to without holding a
-    /// connection; poison recorded per event; the checkpoint advanced last
-    /// (never backwards).
-    async fn react(&self, envelope: &EventEnvelope, subject: &str) -> Result<Outcome, ConsumerError> {
-        let s = &self.schema;
-        let name = &self.settings.name;
-        let last: Option<i64> = sqlx::query_scalar(&format!(
-            "SELECT version FROM {s}.consumer_checkpoints WHERE consumer = $1 AND stream_id = $2"
-        ))
-        .bind(name)
-        .bind(&envelope.stream_id)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(StoreError::db("reading a checkpoint"))?;
-        let outcome = self.react_from(envelope, subject, last.unwrap_or(0) as u64).await?;
-        if outcome == Outcome::Duplicate {
-            return Ok(outcome);
-        }
-        sqlx::query(&format!(
-            "INSERT INTO {s}.consumer_checkpoints (consumer, stream_id, version) VALUES ($1, $2, $3)
-             ON CONFLICT (consumer, stream_id) DO UPDATE SET version = GREATEST({s}.consumer_checkpoints.version, $3)"
-        ))
-        .bind(name)
-        .bind(&envelope.stream_id)
-        .bind(envelope.stream_version as i64)
-        .execute(&self.pool)
-        .await
-        .map_err(StoreError::db("advancing a checkpoint"))?;
-        Ok(outcome)
-    }
-
-    /// Reacts to `envelope` (and the versions missing since checkpoint
-    /// `last`) without writing the checkpoint; poison is recorded per event.
-    async fn react_from(&self, envelope: &EventEnvelope, subject: &str, last: u64) -> Result<Outcome, ConsumerError> {
-        let name = &self.settings.name;
-        if envelope.stream_version <= last {
-            return Ok(Outcome::Duplicate);
-        }
-        let mut batch = Vec::new();
-        if envelope.stream_version > last + 1 {
-            batch = self.fill_gap(envelope, last).await?;
-        }
-        let filled = batch.len();
-        batch.push(envelope.clone());
-        let mut poisoned_current = false;
-        for event in &batch {
-            match self.handler.react(event).await {
-                Ok(()) => {}
-                Err(HandlerError::Retry(e)) => return Err(ConsumerError::Handler(e)),
-                Err(HandlerError::Poison(e)) => {
-                    tracing::error!(consumer = %name, event_id = %event.event_id, error = %e, "poison event recorded");
-                    let mut conn = self.pool.acquire().await.map_err(StoreError::db("recording a poison message"))?;
-                    self.insert_poison(&mut conn, subject, None, Some(event), &event.encode_to_vec(), &e.to_string())
-                        .await?;
-                    poisoned_current |= event.event_id == envelope.event_id;
-                }
-            }
-        }
-        Ok(if poisoned_current { Outcome::Poisoned } else { Outcome::Applied { filled } })
-    }
-
     /// Versions `last+1 .. envelope's` of the envelope's stream, from its owning store.
     async fn fill_gap(&self, envelope: &EventEnvelope, last: u64) -> Result<Vec<EventEnvelope>, ConsumerError> {
         let missing = self
@@ -844,93 +528,6 @@ impl<H: Handler> Consumer<H> {
         }
         Ok(missing)
     }
-
-    async fn insert_poison(
-        &self,
-        conn: &mut PgConnection,
-        subject: &str,
-        nats_sequence: Option<u64>,
-        event: Option<&EventEnvelope>,
-        payload: &[u8],
-        error: &str,
-    ) -> Result<(), ConsumerError> {
-        sqlx::query(&format!(
-            "INSERT INTO {}.poison_messages (consumer, subject, nats_sequence, event_id, stream_id, stream_version, payload, error)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            self.schema
-        ))
-        .bind(&self.settings.name)
-        .bind(subject)
-        .bind(nats_sequence.map(|s| s as i64))
-        .bind(event.map(|e| e.event_id.clone()))
-        .bind(event.map(|e| e.stream_id.clone()))
-        .bind(event.map(|e| e.stream_version as i64))
-        .bind(payload)
-        .bind(error)
-        .execute(conn)
-        .await
-        .map_err(StoreError::db("recording a poison message"))?;
-        Ok(())
-    }
-
-    async fn record_undecodable(&self, message: &jetstream::Message, error: &str) -> Result<Outcome, ConsumerError> {
-        tracing::error!(consumer = %self.settings.name, subject = %message.subject, error, "poison message recorded");
-        let seq = message.info().ok().map(|i| i.stream_sequence);
-        let mut conn = self.pool.acquire().await.map_err(StoreError::db("recording a poison message"))?;
-        self.insert_poison(&mut conn, &message.subject, seq, None, &message.payload, error).await?;
-        Ok(Outcome::Poisoned)
-    }
-
-    /// Poison messages not yet replayed, oldest first.
-    pub async fn poison_messages(&self) -> Result<Vec<PoisonMessage>, ConsumerError> {
-        let rows = sqlx::query_as::<_, PoisonMessage>(&format!(
-            "SELECT id, consumer, subject, event_id, stream_id, stream_version, error, recorded_at
-             FROM {}.poison_messages WHERE consumer = $1 AND replayed_at IS NULL ORDER BY id",
-            self.schema
-        ))
-        .bind(&self.settings.name)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(StoreError::db("listing poison messages"))?;
-        Ok(rows)
-    }
-
-    /// Applies a recorded poison event again (after the handler was fixed) and
-    /// marks it replayed. Fails, changing nothing, if it is still poison.
-    pub async fn replay_poison(&self, id: i64) -> Result<(), ConsumerError> {
-        let mut tx = self.pool.begin().await.map_err(StoreError::db("starting a replay"))?;
-        let payload: Option<Vec<u8>> = sqlx::query_scalar(&format!(
-            "SELECT payload FROM {}.poison_messages WHERE id = $1 AND consumer = $2 AND replayed_at IS NULL FOR UPDATE",
-            self.schema
-        ))
-        .bind(id)
-        .bind(&self.settings.name)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(StoreError::db("reading a poison message"))?;
-        let payload = payload
-            .ok_or_else(|| StoreError::Invalid(format!("no open poison message {id} for {}", self.settings.name)))?;
-        let envelope = EventEnvelope::decode(payload.as_slice()).map_err(|e| {
-            StoreError::Invalid(format!("poison message {id} is not an event and cannot be replayed: {e}"))
-        })?;
-        self.handler.apply(&mut tx, &envelope).await.map_err(|e| ConsumerError::Handler(e.into()))?;
-        sqlx::query(&format!("UPDATE {}.poison_messages SET replayed_at = now() WHERE id = $1", self.schema))
-            .bind(id)
-            .execute(&mut *tx)
-            .await
-            .map_err(StoreError::db("marking a poison message replayed"))?;
-        tx.commit().await.map_err(StoreError::db("committing a replay"))?;
-        Ok(())
-    }
-}
-
-/// What reacting to one stream's messages of a chunk did.
-struct GroupReaction {
-    stream: String,
-    /// The checkpoint before and after.
-    from: u64,
-    to: u64,
-    outcomes: Vec<(jetstream::Message, Result<Outcome, ConsumerError>)>,
 }
 
 enum Attempt {

@@ -7,12 +7,16 @@
 //! from outside (the guide, the applicant's credit status, working-day
 //! deadlines, the time) are looked up by the services and passed in.
 
+pub mod aggregate;
 pub mod catalog;
 pub mod error_kind;
 pub mod intake;
 pub mod issuance;
+pub mod refusal;
 pub mod routing;
 pub mod tasks;
 pub mod values;
 
+pub use aggregate::Aggregate;
 pub use error_kind::ErrorKind;
+pub use refusal::Refusal;

@@ -14,7 +14,7 @@ pub mod subjects;
 pub mod trace;
 pub mod upcast;
 
-pub use consumer::{Consumer, ConsumerSettings, GapSource, Handler, HandlerError, Outcome, StoreGaps};
+pub use consumer::{Consumer, ConsumerSettings, GapSource, Handler, HandlerError, Outcome, ProcessManager, StoreGaps};
 pub use error::{ConsumerError, RelayError, StoreError};
 pub use migrate::{EVENT_STORE, Migrations, migrate};
 pub use model::{

@@ -100,6 +100,9 @@ pub struct Caller {
     pub role: Role,
     pub department: Option<String>,
     pub identity: Option<String>,
+    /// The chain a calling service's command continues (see
+    /// [`crate::cause`]); only a caller in the `service` role may name one.
+    pub cause: Option<crate::cause::Cause>,
 }
 
 impl std::fmt::Debug for Caller {
@@ -148,13 +151,18 @@ impl Caller {
         Err(Status::permission_denied(format!("only agents of department {department:?} may {action}")))
     }
 
-    /// Takes the caller the interceptor put into the request.
+    /// Takes the caller the interceptor put into the request, with the
+    /// cause a calling service sent along.
     pub fn of<T>(request: &Request<T>) -> Result<Caller, Status> {
-        request
+        let mut caller = request
             .extensions()
             .get::<Caller>()
             .cloned()
-            .ok_or_else(|| Status::unauthenticated("no verified caller on this request"))
+            .ok_or_else(|| Status::unauthenticated("no verified caller on this request"))?;
+        if caller.role == Role::Service {
+            caller.cause = crate::cause::Cause::from_metadata(request.metadata());
+        }
+        Ok(caller)
     }
 }
 
@@ -217,7 +225,7 @@ impl Authenticator {
     pub fn verify(&self, token: &str) -> Result<Caller, TokenError> {
         let claims = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)?.claims;
         check_complete(&claims)?;
-        Ok(Caller { subject: claims.sub, role: claims.role, department: claims.dept, identity: claims.identity })
+        Ok(Caller { subject: claims.sub, role: claims.role, department: claims.dept, identity: claims.identity, cause: None })
     }
 
     /// The tonic interceptor: `UNAUTHENTICATED` without a valid bearer token.
@@ -298,7 +306,7 @@ mod tests {
 
     #[test]
     fn an_agent_acts_only_for_its_own_department() {
-        let c = Caller { subject: "a".into(), role: Role::Agent, department: Some("samr".into()), identity: None };
+        let c = Caller { subject: "a".into(), role: Role::Agent, department: Some("samr".into()), identity: None, cause: None };
         assert!(c.require_department("samr", &[], "approve").is_ok());
         let e = c.require_department("fire", &[Role::Supervisor], "approve").unwrap_err();
         assert_eq!(e.code(), tonic::Code::PermissionDenied);

@@ -4,15 +4,18 @@
 //! trace propagation), error-to-status mapping and process runtime.
 
 pub mod auth;
+pub mod cause;
 pub mod clock;
 pub mod config;
 pub mod grpc;
 pub mod idempotency;
 pub mod runtime;
+pub mod service;
 pub mod status;
 pub mod telemetry;
 
 pub use auth::{Authenticator, Caller, Role};
+pub use cause::Cause;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::CommonConfig;
 pub use status::FieldViolation;

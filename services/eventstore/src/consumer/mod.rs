@@ -42,7 +42,10 @@ use crate::store::EventStore;
 
 mod batch;
 mod poison;
+mod process_manager;
 mod react;
+
+pub use process_manager::ProcessManager;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -213,6 +216,11 @@ impl<H: Handler> Consumer<H> {
     ) -> Result<Self, StoreError> {
         validate_schema_name(schema)?;
         Ok(Consumer { settings, pool, schema: schema.to_owned(), js, handler, gaps })
+    }
+
+    /// The durable consumer's name.
+    pub fn name(&self) -> &str {
+        &self.settings.name
     }
 
     fn js_err(&self, what: &'static str) -> impl FnOnce(BoxError) -> ConsumerError + '_ {

@@ -1,0 +1,290 @@
+//! The one shell every service runs in. [`ServiceBuilder`] binds the gRPC
+//! port, migrates and opens the service's event store (with its outbox
+//! relay), makes clients that call other services as this service, and
+//! collects the gRPC services (each behind the bearer-token interceptor, each
+//! reported SERVING by `grpc.health.v1`, all visible through reflection), the
+//! process managers and other background jobs, and an optional HTTP router.
+//! [`Service::run_until_stopped`] serves and runs all of it until the
+//! shutdown token is cancelled (SIGTERM, Ctrl-C, or a test), then drains:
+//! in-flight calls finish, every job is told to stop and awaited.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use futures::future::BoxFuture;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tonic::body::Body;
+use tonic::server::NamedService;
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::Channel;
+use tonic_health::server::HealthReporter;
+use yiciban_eventstore::{Consumer, EVENT_STORE, EventStore, Handler, Migrations, Relay, RelaySettings, Subjects};
+
+use crate::auth::Authenticator;
+use crate::config::CommonConfig;
+use crate::grpc::{ClientAuth, TraceLayer, lazy_channel};
+
+type Router = tonic::transport::server::Router<tower::layer::util::Stack<TraceLayer, tower::layer::util::Identity>>;
+type Job = Box<dyn FnOnce(CancellationToken) -> BoxFuture<'static, anyhow::Result<()>> + Send>;
+
+/// A client channel that calls another service as this one (a fresh
+/// short-lived service token and the trace context on every call).
+pub type ServiceChannel = InterceptedService<Channel, ClientAuth>;
+
+/// Connects to the Postgres and NATS a service's configuration names.
+pub async fn connect(
+    common: &CommonConfig,
+    name: &str,
+) -> anyhow::Result<(sqlx::PgPool, async_nats::jetstream::Context)> {
+    let pool = crate::runtime::connect_db(common).await?;
+    let nats = crate::runtime::connect_nats(common, name).await?;
+    Ok((pool, async_nats::jetstream::new(nats)))
+}
+
+/// Assembles a service (see the module docs).
+pub struct ServiceBuilder {
+    name: &'static str,
+    common: CommonConfig,
+    pool: sqlx::PgPool,
+    js: async_nats::jetstream::Context,
+    subjects: Subjects,
+    auth: Authenticator,
+    listener: TcpListener,
+    router: Router,
+    health: HealthReporter,
+    serving: Vec<&'static str>,
+    jobs: Vec<(String, Job)>,
+    http: Option<(TcpListener, axum::Router)>,
+}
+
+impl std::fmt::Debug for ServiceBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServiceBuilder").field("name", &self.name).field("serving", &self.serving).finish()
+    }
+}
+
+impl ServiceBuilder {
+    /// Binds the gRPC port of `common` for the service `name` (port 0 in
+    /// tests becomes a real port), with health and reflection.
+    pub async fn bind(
+        name: &'static str,
+        common: &CommonConfig,
+        pool: sqlx::PgPool,
+        js: async_nats::jetstream::Context,
+    ) -> anyhow::Result<Self> {
+        let subjects = Subjects::new(&common.nats_prefix).map_err(anyhow::Error::msg)?;
+        let listener = TcpListener::bind(common.grpc_addr)
+            .await
+            .with_context(|| format!("binding the gRPC port {}", common.grpc_addr))?;
+        let (health, health_service, reflection) = crate::grpc::standard_services()?;
+        let router = crate::grpc::server().add_service(health_service).add_service(reflection);
+        Ok(ServiceBuilder {
+            name,
+            common: common.clone(),
+            auth: Authenticator::new(&common.jwt_secret),
+            pool,
+            js,
+            subjects,
+            listener,
+            router,
+            health,
+            serving: Vec::new(),
+            jobs: Vec::new(),
+            http: None,
+        })
+    }
+
+    /// The service's name.
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// The Postgres pool.
+    pub fn pool(&self) -> &sqlx::PgPool {
+        &self.pool
+    }
+
+    /// JetStream.
+    pub fn jetstream(&self) -> &async_nats::jetstream::Context {
+        &self.js
+    }
+
+    /// The NATS subjects of this deployment.
+    pub fn subjects(&self) -> &Subjects {
+        &self.subjects
+    }
+
+    /// The verifier of bearer tokens.
+    pub fn auth(&self) -> &Authenticator {
+        &self.auth
+    }
+
+    /// Migrates `schema` with the event store and `own` migrations, opens the
+    /// store as this service's, makes sure the case-event stream exists, and
+    /// runs the outbox relay of the store with the service.
+    pub async fn event_store(&mut self, schema: &str, own: &[Migrations]) -> anyhow::Result<EventStore> {
+        let mut components = vec![EVENT_STORE];
+        components.extend_from_slice(own);
+        yiciban_eventstore::migrate(&self.pool, schema, &components)
+            .await
+            .with_context(|| format!("migrating the {} schema {schema}", self.name))?;
+        let store = EventStore::new(self.pool.clone(), schema, self.name)?;
+        let relay = Relay::new(
+            store.clone(),
+            self.js.clone(),
+            self.subjects.clone(),
+            RelaySettings { stream: self.common.stream_settings(), ..Default::default() },
+        );
+        relay.ensure_stream().await.context("creating the case-event stream")?;
+        self.jobs.push((
+            "outbox relay".to_owned(),
+            Box::new(move |shutdown| Box::pin(async move { Ok(relay.run(shutdown).await?) })),
+        ));
+        Ok(store)
+    }
+
+    /// A channel to the service at `url` that calls as this service; it
+    /// connects on first use, so a peer that is down fails calls with
+    /// `UNAVAILABLE` instead of failing this service's start.
+    pub fn calls(&self, url: &str) -> anyhow::Result<ServiceChannel> {
+        Ok(InterceptedService::new(lazy_channel(url)?, ClientAuth::service(self.auth.clone(), self.name)))
+    }
+
+    /// Serves a gRPC service behind the bearer-token interceptor, reported
+    /// SERVING by health.
+    pub fn grpc<S>(mut self, service: S) -> Self
+    where
+        S: tower::Service<http::Request<Body>, Response = http::Response<Body>, Error = Infallible>
+            + NamedService
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        S::Future: Send + 'static,
+    {
+        let auth = self.auth.clone();
+        self.serving.push(S::NAME);
+        self.router = self.router.add_service(InterceptedService::new(service, move |r| auth.intercept(r)));
+        self
+    }
+
+    /// Runs a durable consumer (a process manager or a projection) with the
+    /// service.
+    pub fn consumer<H: Handler>(self, consumer: Consumer<H>) -> Self {
+        let name = format!("consumer {}", consumer.name());
+        self.job(name, move |shutdown| async move { Ok(consumer.run(shutdown).await?) })
+    }
+
+    /// Runs a background job with the service; it must return soon after
+    /// its token is cancelled.
+    pub fn job<F, Fut>(mut self, name: impl Into<String>, run: F) -> Self
+    where
+        F: FnOnce(CancellationToken) -> Fut + Send + 'static,
+        Fut: Future<Output = anyhow::Result<()>> + Send + 'static,
+    {
+        self.jobs.push((name.into(), Box::new(move |shutdown| Box::pin(run(shutdown)))));
+        self
+    }
+
+    /// Serves `router` over HTTP on `listener` with the service.
+    pub fn http(mut self, listener: TcpListener, router: axum::Router) -> Self {
+        self.http = Some((listener, router));
+        self
+    }
+
+    /// The service, ready to run, with its shared state.
+    pub fn finish<S>(self, state: Arc<S>) -> Service<S> {
+        Service { builder: self, state }
+    }
+}
+
+/// A built service: bound, not serving yet.
+pub struct Service<S> {
+    builder: ServiceBuilder,
+    state: Arc<S>,
+}
+
+impl<S> std::fmt::Debug for Service<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Service").field("name", &self.builder.name).field("addr", &self.builder.listener.local_addr().ok()).finish()
+    }
+}
+
+impl<S: Send + Sync + 'static> Service<S> {
+    /// The bound gRPC address.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.builder.listener.local_addr().expect("a bound listener has an address")
+    }
+
+    /// The bound HTTP address, if the service serves HTTP.
+    pub fn http_addr(&self) -> Option<SocketAddr> {
+        self.builder.http.as_ref().and_then(|(l, _)| l.local_addr().ok())
+    }
+
+    /// The service's shared state (tests drive sweeps through it).
+    pub fn state(&self) -> Arc<S> {
+        self.state.clone()
+    }
+
+    /// Serves and runs every job until `shutdown` is cancelled, then drains.
+    /// A job that fails is logged when it fails and reported at the end.
+    pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        let ServiceBuilder { name, common, listener, router, health, serving, jobs, http, .. } = self.builder;
+        if let Some(addr) = common.metrics_addr {
+            yiciban_metrics::start(addr, shutdown.clone())
+                .await
+                .with_context(|| format!("binding the metrics port {addr}"))?;
+        }
+        for service in &serving {
+            health.set_service_status(*service, tonic_health::ServingStatus::Serving).await;
+        }
+        let mut running = Vec::with_capacity(jobs.len() + 1);
+        for (job, run) in jobs {
+            let future = run(shutdown.clone());
+            let stop = shutdown.clone();
+            running.push((
+                job.clone(),
+                tokio::spawn(async move {
+                    let result = future.await;
+                    if let Err(e) = &result
+                        && !stop.is_cancelled()
+                    {
+                        tracing::error!(service = name, job = %job, error = format!("{e:#}"), "a background job failed");
+                    }
+                    result
+                }),
+            ));
+        }
+        if let Some((listener, router)) = http {
+            if let Ok(addr) = listener.local_addr() {
+                tracing::info!(%addr, "{name} serving HTTP at http://{addr}/");
+            }
+            let stop = shutdown.clone();
+            running.push((
+                "HTTP server".to_owned(),
+                tokio::spawn(async move {
+                    axum::serve(listener, router)
+                        .with_graceful_shutdown(async move { stop.cancelled().await })
+                        .await
+                        .context("serving HTTP")
+                }),
+            ));
+        }
+        tracing::info!(addr = %listener.local_addr()?, "{name} serving");
+        let served = crate::grpc::serve(router, listener, shutdown.clone()).await;
+        shutdown.cancel();
+        let mut failed = None;
+        for (job, handle) in running {
+            let result = handle.await.with_context(|| format!("{name}: {job} panicked")).and_then(|r| r);
+            if let Err(e) = result {
+                failed.get_or_insert(e.context(format!("{name}: {job}")));
+            }
+        }
+        served.with_context(|| format!("{name}: serving gRPC"))?;
+        failed.map_or(Ok(()), Err)
+    }
+}

@@ -149,7 +149,7 @@ impl Stack {
                     Service::Tasks => {
                         let config = yiciban_tasks::TasksConfig::from_source(&env).unwrap();
                         yiciban_tasks::build_with(config, clock.clone(), pool.clone(), js.clone()).await.map(|app| {
-                            tasks_state = Some(app.tasks());
+                            tasks_state = Some(app.state());
                             tokio::spawn(app.run_until_stopped(token.clone()))
                         })
                     }

@@ -349,8 +349,14 @@ impl<C: EventCodec, W: Rows<C::Aggregate>> CommandRunner<C, W> {
             Err(e @ StoreError::VersionConflict { .. }) => return Err(Failure::Conflict(from_store(e))),
             Err(e) => return Err(Failure::Final(from_store(e))),
         }
-        let change =
-            Change { id: loaded.id, case_id: loaded.case_id, before: &loaded.state, after: &after.state, events: &events, at };
+        let change = Change {
+            id: loaded.id,
+            case_id: loaded.case_id,
+            before: &loaded.state,
+            after: &after.state,
+            events: &events,
+            at,
+        };
         self.rows.write(&mut tx, &change, facts).await?;
         self.store.commit(tx).await.map_err(|e| internal("committing the command", &e))?;
         Ok(Executed::Done(response))

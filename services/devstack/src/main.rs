@@ -95,7 +95,7 @@ async fn main() -> anyhow::Result<()> {
     println!("  department tasks   grpc://{}", tasks.local_addr());
     println!("  issuance           grpc://{}", issuance.local_addr());
     println!("  tracking           grpc://{}", tracking.local_addr());
-    if let Some(addr) = tracking.console_addr() {
+    if let Some(addr) = tracking.http_addr() {
         println!(
             "  staff console      http://{addr}/   (paste a token from `casectl token mint --role supervisor --sub sup-001`)"
         );

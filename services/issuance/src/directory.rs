@@ -9,12 +9,9 @@ use std::sync::{Arc, Mutex};
 
 use chrono::NaiveDate;
 use tonic::Status;
-use tonic::codegen::InterceptedService;
-use tonic::transport::Channel;
 use uuid::Uuid;
 use yiciban_domain::issuance::{DeliveryMethod, ResultDocument};
-use yiciban_platform::Authenticator;
-use yiciban_platform::grpc::{ClientAuth, lazy_channel};
+use yiciban_platform::service::ServiceChannel;
 use yiciban_proto::common::v1 as pb;
 use yiciban_proto::convert::intake::date_from_pb;
 use yiciban_proto::convert::issuance::delivery_method_from_pb;
@@ -23,9 +20,6 @@ use yiciban_proto::intake::v1::GetCaseRequest;
 use yiciban_proto::intake::v1::intake_service_client::IntakeServiceClient;
 use yiciban_proto::tasks::v1::ListCaseTasksRequest;
 use yiciban_proto::tasks::v1::task_service_client::TaskServiceClient;
-
-/// The subject of the service token the issuance service calls with.
-pub const SERVICE_SUBJECT: &str = "issuance";
 
 /// The applicant as intake recorded it. Personal data: never logged (its
 /// `Debug` shows the kind only).
@@ -92,8 +86,8 @@ pub trait CaseDirectory: Send + Sync + std::fmt::Debug {
     async fn approved_results(&self, case_id: Uuid, task_ids: &[Uuid]) -> Result<Vec<TaskResult>, Status>;
 }
 
-type IntakeClient = IntakeServiceClient<InterceptedService<Channel, ClientAuth>>;
-type TasksClient = TaskServiceClient<InterceptedService<Channel, ClientAuth>>;
+type IntakeClient = IntakeServiceClient<ServiceChannel>;
+type TasksClient = TaskServiceClient<ServiceChannel>;
 
 /// The directory over intake's and the task service's gRPC APIs.
 #[derive(Debug, Clone)]
@@ -103,19 +97,10 @@ pub struct GrpcDirectory {
 }
 
 impl GrpcDirectory {
-    /// Clients to `intake_url` and `tasks_url` (connected lazily), calling
-    /// with service tokens minted by `auth`.
-    pub fn new(intake_url: &str, tasks_url: &str, auth: Authenticator) -> anyhow::Result<Self> {
-        Ok(GrpcDirectory {
-            intake: IntakeServiceClient::with_interceptor(
-                lazy_channel(intake_url)?,
-                ClientAuth::service(auth.clone(), SERVICE_SUBJECT),
-            ),
-            tasks: TaskServiceClient::with_interceptor(
-                lazy_channel(tasks_url)?,
-                ClientAuth::service(auth, SERVICE_SUBJECT),
-            ),
-        })
+    /// Asks intake and the task service over these channels (which call as
+    /// the issuance service).
+    pub fn new(intake: ServiceChannel, tasks: ServiceChannel) -> Self {
+        GrpcDirectory { intake: IntakeServiceClient::new(intake), tasks: TaskServiceClient::new(tasks) }
     }
 
     async fn tasks_of(&self, case_id: Uuid) -> Result<Vec<yiciban_proto::tasks::v1::Task>, Status> {

@@ -18,18 +18,15 @@ pub mod repo;
 pub mod sampling;
 pub mod schema;
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
-use anyhow::Context as _;
 use chrono::NaiveDate;
 use secrecy::SecretString;
-use tokio::net::TcpListener;
-use tokio_util::sync::CancellationToken;
 use yiciban_calendar::{Share, WorkingCalendar};
 use yiciban_domain::values::DepartmentCode;
-use yiciban_eventstore::{EVENT_STORE, EventStore, Relay, RelaySettings, Subjects, migrate};
-use yiciban_platform::{Authenticator, Clock};
+use yiciban_eventstore::EventStore;
+use yiciban_platform::Clock;
+use yiciban_platform::service::{Service, ServiceBuilder};
 use yiciban_proto::issuance::v1::issuance_service_server::IssuanceServiceServer;
 
 pub use config::IssuanceConfig;
@@ -75,26 +72,13 @@ impl Issuance {
 }
 
 /// A built issuance service, bound to its port, not yet serving.
-pub struct App {
-    listener: TcpListener,
-    issuance: Arc<Issuance>,
-    relay: Relay,
-    auth: Authenticator,
-    metrics_addr: Option<SocketAddr>,
-}
-
-impl std::fmt::Debug for App {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("App").field("addr", &self.listener.local_addr().ok()).finish()
-    }
-}
+pub type App = Service<Issuance>;
 
 /// Connects, migrates, and binds: everything but serving. Intake and the
 /// task service are asked over gRPC ([`GrpcDirectory`]).
 pub async fn build(config: IssuanceConfig, clock: Arc<dyn Clock>) -> anyhow::Result<App> {
-    let pool = yiciban_platform::runtime::connect_db(&config.common).await?;
-    let nats = yiciban_platform::runtime::connect_nats(&config.common, "issuance").await?;
-    build_with(config, clock, pool, async_nats::jetstream::new(nats)).await
+    let (pool, js) = yiciban_platform::service::connect(&config.common, "issuance").await?;
+    build_with(config, clock, pool, js).await
 }
 
 /// Like [`build`] with connections made by the caller (the dev stack).
@@ -104,10 +88,7 @@ pub async fn build_with(
     pool: sqlx::PgPool,
     js: async_nats::jetstream::Context,
 ) -> anyhow::Result<App> {
-    let auth = Authenticator::new(&config.common.jwt_secret);
-    let directory = GrpcDirectory::new(&config.intake_url, &config.tasks_url, auth)
-        .context("configuring the intake and task service clients")?;
-    build_with_directory(config, clock, pool, js, Arc::new(directory)).await
+    assemble(config, clock, pool, js, None).await
 }
 
 /// Like [`build_with`] with the case lookups made by `directory` (tests
@@ -119,69 +100,31 @@ pub async fn build_with_directory(
     js: async_nats::jetstream::Context,
     directory: Arc<dyn CaseDirectory>,
 ) -> anyhow::Result<App> {
-    migrate(&pool, &config.schema, &[EVENT_STORE, schema::ISSUANCE]).await.context("migrating the issuance schema")?;
-    let store = EventStore::new(pool, &config.schema, "issuance")?;
-    let subjects = Subjects::new(&config.common.nats_prefix).map_err(anyhow::Error::msg)?;
-    let relay = Relay::new(
-        store.clone(),
-        js,
-        subjects,
-        RelaySettings { stream: config.common.stream_settings(), ..Default::default() },
-    );
-    relay.ensure_stream().await.context("creating the case-event stream")?;
-    let auth = Authenticator::new(&config.common.jwt_secret);
-    let listener = TcpListener::bind(config.common.grpc_addr)
-        .await
-        .with_context(|| format!("binding the gRPC port {}", config.common.grpc_addr))?;
-    Ok(App {
-        listener,
-        issuance: Arc::new(Issuance {
-            store,
-            calendar: Arc::new(WorkingCalendar::china()),
-            clock,
-            directory,
-            rectification_days: config.rectification_days,
-            return_visit_share: config.return_visit_share,
-            window_department: config.window_department,
-            pii_key: config.pii_key,
-        }),
-        relay,
-        auth,
-        metrics_addr: config.common.metrics_addr,
-    })
+    assemble(config, clock, pool, js, Some(directory)).await
 }
 
-impl App {
-    /// The bound address (port 0 in tests becomes a real port).
-    pub fn local_addr(&self) -> SocketAddr {
-        self.listener.local_addr().expect("bound listener")
-    }
-
-    /// The service state.
-    pub fn issuance(&self) -> Arc<Issuance> {
-        self.issuance.clone()
-    }
-
-    /// Serves gRPC and runs the outbox relay until `shutdown`, then drains.
-    pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
-        let (health, health_service, reflection) = yiciban_platform::grpc::standard_services()?;
-        if let Some(addr) = self.metrics_addr {
-            yiciban_metrics::start(addr, shutdown.clone())
-                .await
-                .with_context(|| format!("binding the metrics port {addr}"))?;
-        }
-        health.set_serving::<IssuanceServiceServer<grpc::IssuanceApi>>().await;
-        let auth = self.auth.clone();
-        let api = IssuanceServiceServer::with_interceptor(grpc::IssuanceApi::new(self.issuance.clone()), move |r| {
-            auth.intercept(r)
-        });
-        let router =
-            yiciban_platform::grpc::server().add_service(health_service).add_service(reflection).add_service(api);
-        let relay = tokio::spawn(self.relay.clone().run(shutdown.clone()));
-        tracing::info!(addr = %self.listener.local_addr()?, "issuance serving");
-        yiciban_platform::grpc::serve(router, self.listener, shutdown.clone()).await?;
-        shutdown.cancel();
-        relay.await?.context("outbox relay")?;
-        Ok(())
-    }
+async fn assemble(
+    config: IssuanceConfig,
+    clock: Arc<dyn Clock>,
+    pool: sqlx::PgPool,
+    js: async_nats::jetstream::Context,
+    directory: Option<Arc<dyn CaseDirectory>>,
+) -> anyhow::Result<App> {
+    let mut shell = ServiceBuilder::bind("issuance", &config.common, pool, js).await?;
+    let store = shell.event_store(&config.schema, &[schema::ISSUANCE]).await?;
+    let directory: Arc<dyn CaseDirectory> = match directory {
+        Some(directory) => directory,
+        None => Arc::new(GrpcDirectory::new(shell.calls(&config.intake_url)?, shell.calls(&config.tasks_url)?)),
+    };
+    let issuance = Arc::new(Issuance {
+        store,
+        calendar: Arc::new(WorkingCalendar::china()),
+        clock,
+        directory,
+        rectification_days: config.rectification_days,
+        return_visit_share: config.return_visit_share,
+        window_department: config.window_department,
+        pii_key: config.pii_key,
+    });
+    Ok(shell.grpc(IssuanceServiceServer::new(grpc::IssuanceApi::new(issuance.clone()))).finish(issuance))
 }

@@ -225,7 +225,13 @@ impl Authenticator {
     pub fn verify(&self, token: &str) -> Result<Caller, TokenError> {
         let claims = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)?.claims;
         check_complete(&claims)?;
-        Ok(Caller { subject: claims.sub, role: claims.role, department: claims.dept, identity: claims.identity, cause: None })
+        Ok(Caller {
+            subject: claims.sub,
+            role: claims.role,
+            department: claims.dept,
+            identity: claims.identity,
+            cause: None,
+        })
     }
 
     /// The tonic interceptor: `UNAUTHENTICATED` without a valid bearer token.
@@ -306,7 +312,13 @@ mod tests {
 
     #[test]
     fn an_agent_acts_only_for_its_own_department() {
-        let c = Caller { subject: "a".into(), role: Role::Agent, department: Some("samr".into()), identity: None, cause: None };
+        let c = Caller {
+            subject: "a".into(),
+            role: Role::Agent,
+            department: Some("samr".into()),
+            identity: None,
+            cause: None,
+        };
         assert!(c.require_department("samr", &[], "approve").is_ok());
         let e = c.require_department("fire", &[Role::Supervisor], "approve").unwrap_err();
         assert_eq!(e.code(), tonic::Code::PermissionDenied);

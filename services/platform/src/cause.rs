@@ -56,8 +56,11 @@ impl Cause {
     /// A command caused by a stored event: the event's chain continues, the
     /// event is the cause.
     pub fn event(envelope: &EventEnvelope) -> Self {
-        let correlation =
-            if envelope.correlation_id.is_empty() { envelope.event_id.clone() } else { envelope.correlation_id.clone() };
+        let correlation = if envelope.correlation_id.is_empty() {
+            envelope.event_id.clone()
+        } else {
+            envelope.correlation_id.clone()
+        };
         Cause { correlation: CorrelationId(correlation), causation: CausationId(envelope.event_id.clone()) }
     }
 
@@ -70,7 +73,10 @@ impl Cause {
                 .and_then(|b| String::from_utf8(b.to_vec()).ok())
                 .filter(|s| !s.is_empty() && s.chars().count() <= 256)
         };
-        Some(Cause { correlation: CorrelationId(read(CORRELATION_HEADER)?), causation: CausationId(read(CAUSATION_HEADER)?) })
+        Some(Cause {
+            correlation: CorrelationId(read(CORRELATION_HEADER)?),
+            causation: CausationId(read(CAUSATION_HEADER)?),
+        })
     }
 
     /// Sends this cause along with an outgoing call.
@@ -101,8 +107,7 @@ mod tests {
 
     #[test]
     fn an_event_continues_its_chain_and_is_the_cause() {
-        let envelope =
-            EventEnvelope { event_id: "e1".into(), correlation_id: "origin".into(), ..Default::default() };
+        let envelope = EventEnvelope { event_id: "e1".into(), correlation_id: "origin".into(), ..Default::default() };
         let cause = Cause::event(&envelope);
         assert_eq!((cause.correlation.as_str(), cause.causation.as_str()), ("origin", "e1"));
         let first = EventEnvelope { event_id: "e0".into(), ..Default::default() };

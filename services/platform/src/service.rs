@@ -210,7 +210,10 @@ pub struct Service<S> {
 
 impl<S> std::fmt::Debug for Service<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Service").field("name", &self.builder.name).field("addr", &self.builder.listener.local_addr().ok()).finish()
+        f.debug_struct("Service")
+            .field("name", &self.builder.name)
+            .field("addr", &self.builder.listener.local_addr().ok())
+            .finish()
     }
 }
 

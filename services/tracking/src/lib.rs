@@ -19,7 +19,6 @@ pub mod rebuild;
 pub mod repo;
 pub mod schema;
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context as _;
@@ -31,7 +30,8 @@ use yiciban_domain::catalog::Catalog;
 use yiciban_eventstore::{
     Consumer, ConsumerSettings, EVENT_STORE, EventStore, GapSource, StoreGaps, Subjects, migrate,
 };
-use yiciban_platform::{Authenticator, Clock};
+use yiciban_platform::Clock;
+use yiciban_platform::service::{Service, ServiceBuilder};
 use yiciban_proto::tracking::v1::tracking_service_server::TrackingServiceServer;
 
 pub use config::TrackingConfig;
@@ -55,6 +55,17 @@ pub struct Tracking {
     /// Cancelled at shutdown: running rebuilds stop with it.
     pub shutdown: CancellationToken,
     identity_salt: SecretString,
+    projection: Projection,
+}
+
+/// What the `tracking-projection` consumer is made of.
+struct Projection {
+    settings: ConsumerSettings,
+    pool: sqlx::PgPool,
+    schema: String,
+    js: async_nats::jetstream::Context,
+    projector: Arc<Projector>,
+    gaps: Arc<dyn GapSource>,
 }
 
 impl std::fmt::Debug for Tracking {
@@ -68,34 +79,30 @@ impl Tracking {
     pub(crate) fn identity_salt(&self) -> &[u8] {
         self.identity_salt.expose_secret().as_bytes()
     }
-}
 
-/// A built tracking service, bound to its port, not yet serving.
-pub struct App {
-    listener: TcpListener,
-    console: Option<TcpListener>,
-    tracking: Arc<Tracking>,
-    auth: Authenticator,
-    metrics_addr: Option<SocketAddr>,
-    pool: sqlx::PgPool,
-    schema: String,
-    js: async_nats::jetstream::Context,
-    settings: ConsumerSettings,
-    projector: Arc<Projector>,
-    gaps: Arc<dyn GapSource>,
-}
-
-impl std::fmt::Debug for App {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("App").field("addr", &self.listener.local_addr().ok()).finish()
+    /// A handle on the `tracking-projection` consumer (same name, checkpoints
+    /// and handler as the one the service runs): tests and operators drive
+    /// [`Consumer::process`] and the poison replays with it.
+    pub fn consumer(&self) -> anyhow::Result<Consumer<Projector>> {
+        let p = &self.projection;
+        Ok(Consumer::new(
+            p.settings.clone(),
+            p.pool.clone(),
+            &p.schema,
+            p.js.clone(),
+            p.projector.clone(),
+            p.gaps.clone(),
+        )?)
     }
 }
 
+/// A built tracking service, bound to its port, not yet serving.
+pub type App = Service<Tracking>;
+
 /// Connects, migrates, and binds: everything but serving.
 pub async fn build(config: TrackingConfig, clock: Arc<dyn Clock>) -> anyhow::Result<App> {
-    let pool = yiciban_platform::runtime::connect_db(&config.common).await?;
-    let nats = yiciban_platform::runtime::connect_nats(&config.common, "tracking").await?;
-    build_with(config, clock, pool, async_nats::jetstream::new(nats)).await
+    let (pool, js) = yiciban_platform::service::connect(&config.common, "tracking").await?;
+    build_with(config, clock, pool, js).await
 }
 
 /// Like [`build`] with connections made by the caller (tests, the dev stack).
@@ -140,118 +147,44 @@ pub async fn build_with(
         concurrency: 16,
         ack_wait: std::time::Duration::from_secs(10),
     };
-    let listener = TcpListener::bind(config.common.grpc_addr)
-        .await
-        .with_context(|| format!("binding the gRPC port {}", config.common.grpc_addr))?;
+    let shell = ServiceBuilder::bind("tracking", &config.common, pool.clone(), js.clone()).await?;
     let console = match config.console_addr {
         Some(addr) => Some(TcpListener::bind(addr).await.with_context(|| format!("binding the console port {addr}"))?),
         None => None,
     };
-    Ok(App {
-        listener,
-        console,
-        tracking: Arc::new(Tracking {
-            repo: Repo::new(pool.clone(), &config.schema),
-            calendar: Arc::new(WorkingCalendar::china()),
-            clock,
-            rebuilder,
-            names,
-            shutdown: CancellationToken::new(),
-            identity_salt: config.identity_salt,
-        }),
-        auth: Authenticator::new(&config.common.jwt_secret),
-        metrics_addr: config.common.metrics_addr,
-        pool,
-        schema: config.schema,
-        js,
-        settings,
-        projector,
-        gaps,
-    })
-}
-
-impl App {
-    /// The bound address (port 0 in tests becomes a real port).
-    pub fn local_addr(&self) -> SocketAddr {
-        self.listener.local_addr().expect("bound listener")
-    }
-
-    /// The bound address of the staff console, if it is served.
-    pub fn console_addr(&self) -> Option<SocketAddr> {
-        self.console.as_ref().map(|l| l.local_addr().expect("bound listener"))
-    }
-
-    /// The service state.
-    pub fn tracking(&self) -> Arc<Tracking> {
-        self.tracking.clone()
-    }
-
-    /// A handle on the `tracking-projection` consumer (same name, checkpoints
-    /// and handler as the one [`App::run_until_stopped`] runs): tests and
-    /// operators drive [`Consumer::process`] and the poison replays with it.
-    pub fn consumer(&self) -> anyhow::Result<Consumer<Projector>> {
-        Ok(Consumer::new(
-            self.settings.clone(),
-            self.pool.clone(),
-            &self.schema,
-            self.js.clone(),
-            self.projector.clone(),
-            self.gaps.clone(),
-        )?)
-    }
-
-    /// Serves gRPC and runs the projection consumer until `shutdown`, then
-    /// drains.
-    pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
-        let (health, health_service, reflection) = yiciban_platform::grpc::standard_services()?;
-        if let Some(addr) = self.metrics_addr {
-            yiciban_metrics::start(addr, shutdown.clone())
-                .await
-                .with_context(|| format!("binding the metrics port {addr}"))?;
-        }
-        health.set_serving::<TrackingServiceServer<grpc::TrackingApi>>().await;
-        let consumer = self.consumer()?;
-        let auth = self.auth.clone();
-        let api = TrackingServiceServer::with_interceptor(grpc::TrackingApi::new(self.tracking.clone()), move |r| {
-            auth.intercept(r)
-        });
-        let router =
-            yiciban_platform::grpc::server().add_service(health_service).add_service(reflection).add_service(api);
-        let projection = tokio::spawn(consumer.run(shutdown.clone()));
-        // A rebuild left running by a previous process carries on.
-        let rebuilder = self.tracking.rebuilder.clone();
-        let rebuilds = self.tracking.shutdown.clone();
-        tokio::spawn(async move {
+    let tracking = Arc::new(Tracking {
+        repo: Repo::new(pool.clone(), &config.schema),
+        calendar: Arc::new(WorkingCalendar::china()),
+        clock,
+        rebuilder,
+        names,
+        shutdown: CancellationToken::new(),
+        identity_salt: config.identity_salt,
+        projection: Projection { settings, pool, schema: config.schema, js, projector, gaps },
+    });
+    let consumer = tracking.consumer()?;
+    let rebuilds = tracking.clone();
+    let mut shell = shell
+        .grpc(TrackingServiceServer::new(grpc::TrackingApi::new(tracking.clone())))
+        .consumer(consumer)
+        .job("rebuilds", move |shutdown| async move {
+            // A rebuild left running by a previous process carries on; the
+            // service's shutdown stops every rebuild.
+            let stop = rebuilds.shutdown.clone();
             tokio::select! {
-                result = rebuilder.resume() => if let Err(e) = result {
+                result = rebuilds.rebuilder.clone().resume() => if let Err(e) = result {
                     tracing::error!(error = %e, "resuming a rebuild failed");
                 },
-                () = rebuilds.cancelled() => {}
+                () = stop.cancelled() => {}
+                () = shutdown.cancelled() => {}
             }
+            shutdown.cancelled().await;
+            stop.cancel();
+            Ok(())
         });
-        let stop_rebuilds = self.tracking.shutdown.clone();
-        let outer = shutdown.clone();
-        tokio::spawn(async move {
-            outer.cancelled().await;
-            stop_rebuilds.cancel();
-        });
-        let console = self.console.map(|listener| {
-            let router = console::router(self.tracking.clone(), self.auth.clone());
-            let stop = shutdown.clone();
-            if let Ok(addr) = listener.local_addr() {
-                tracing::info!(%addr, "staff console serving at http://{addr}/");
-            }
-            tokio::spawn(async move {
-                axum::serve(listener, router).with_graceful_shutdown(async move { stop.cancelled().await }).await
-            })
-        });
-        tracing::info!(addr = %self.listener.local_addr()?, "tracking serving");
-        yiciban_platform::grpc::serve(router, self.listener, shutdown.clone()).await?;
-        shutdown.cancel();
-        projection.await?.context("tracking projection")?;
-        if let Some(console) = console {
-            console.await?.context("staff console")?;
-        }
-        Ok(())
+    if let Some(listener) = console {
+        let router = console::router(tracking.clone(), shell.auth().clone());
+        shell = shell.http(listener, router);
     }
+    Ok(shell.finish(tracking))
 }

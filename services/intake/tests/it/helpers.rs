@@ -51,7 +51,7 @@ pub async fn spawn_app() -> TestApp {
         .await
         .expect("build intake");
     let addr = app.local_addr();
-    let intake = app.intake();
+    let intake = app.state();
     let shutdown = CancellationToken::new();
     tokio::spawn(app.run_until_stopped(shutdown.clone()));
     let channel = Channel::from_shared(format!("http://{addr}"))

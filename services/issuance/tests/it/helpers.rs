@@ -85,7 +85,7 @@ pub async fn spawn_app() -> TestApp {
     .await
     .expect("build issuance");
     let addr = app.local_addr();
-    let issuance = app.issuance();
+    let issuance = app.state();
     let shutdown = CancellationToken::new();
     tokio::spawn(app.run_until_stopped(shutdown.clone()));
     let channel = Channel::from_shared(format!("http://{addr}"))

@@ -75,7 +75,7 @@ async fn start(
         .await
         .expect("build tasks");
     let addr = app.local_addr();
-    let tasks = app.tasks();
+    let tasks = app.state();
     let shutdown = CancellationToken::new();
     tokio::spawn(app.run_until_stopped(shutdown.clone()));
     let channel = Channel::from_shared(format!("http://{addr}"))

@@ -97,7 +97,7 @@ pub async fn spawn_app_with(relays: bool, extra: &[(&str, &str)]) -> TestApp {
         .await
         .expect("build tracking");
     let addr = app.local_addr();
-    let consumer = app.consumer().unwrap();
+    let consumer = app.state().consumer().unwrap();
     tokio::spawn(app.run_until_stopped(shutdown.clone()));
     let channel = Channel::from_shared(format!("http://{addr}"))
         .unwrap()

@@ -92,16 +92,32 @@ pub async fn approve(stack: &Stack, task: &tasks::Task) {
 pub async fn approve_everything(stack: &Stack, case_id: &str) -> Vec<Vec<String>> {
     let mut rounds = Vec::new();
     loop {
+        // A round is every step routing has dispatched and not seen decided,
+        // once each of them has its open task (the tasks of one wave are
+        // created one call after another, so polling the tasks alone could
+        // catch a wave half created).
         let open: Vec<tasks::Task> = eventually("open tasks or the hand-over", WAIT, || async {
-            if plan(stack, case_id).await.is_some_and(|p| p.handed_to_issuance) {
+            let plan = plan(stack, case_id).await?;
+            if plan.handed_to_issuance {
                 return Some(Vec::new());
             }
+            let dispatched: Vec<&str> = plan
+                .steps
+                .iter()
+                .filter(|s| s.state == routing::StepState::Dispatched as i32)
+                .map(|s| s.step_id.as_str())
+                .collect();
             let open: Vec<_> = case_tasks(stack, case_id)
                 .await
                 .into_iter()
-                .filter(|t| t.state == common::TaskState::Pending as i32)
+                .filter(|t| {
+                    t.state == common::TaskState::Pending as i32 || t.state == common::TaskState::InProgress as i32
+                })
                 .collect();
-            (!open.is_empty()).then_some(open)
+            let complete = !dispatched.is_empty()
+                && dispatched.len() == open.len()
+                && dispatched.iter().all(|d| open.iter().any(|t| t.step_id == *d));
+            complete.then_some(open)
         })
         .await;
         if open.is_empty() {

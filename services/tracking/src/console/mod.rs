@@ -19,8 +19,13 @@
 //! | `/overdue?department=` | yellow/red board by department |
 //! | `/report?month=YYYY-MM` | the monthly statistics; `/report.csv?month=` |
 //! | `/login`, `/logout` | the token cookie |
+//!
+//! The handlers here check the caller, call the RPCs and build a page's
+//! view model ([`page`]); its askama template in `templates/` renders it,
+//! escaping every value, and [`respond`] answers it with the CSP.
 
 mod page;
+mod respond;
 
 use std::sync::Arc;
 
@@ -38,7 +43,8 @@ use yiciban_proto::tracking::v1::tracking_service_server::TrackingService as _;
 use crate::Tracking;
 use crate::grpc::TrackingApi;
 use crate::projection::stats::Month;
-use page::{Html, Links};
+use page::{CasePage, ErrorPage, HomePage, Links, LoginPage, OverduePage, ReportPage, WorklistPage, path_segment};
+use respond::{Html, redirect};
 
 /// The console's stylesheet.
 const CSS: &str = include_str!("console.css");
@@ -115,7 +121,7 @@ impl Console {
     /// The verified staff caller of a request, or the page refusing it.
     fn visitor(&self, headers: &HeaderMap, query: &Query) -> Result<Visitor, Response> {
         let Some((token, from_query)) = token_of(headers, query) else {
-            return Err(page::login(
+            return Err(login_page(
                 StatusCode::UNAUTHORIZED,
                 "请先登录（需要工作人员令牌） / Please sign in with a staff token.",
             ));
@@ -123,9 +129,9 @@ impl Console {
         let caller = self
             .auth
             .verify(&token)
-            .map_err(|e| page::login(StatusCode::UNAUTHORIZED, &format!("令牌无效 / Invalid token: {e}")))?;
+            .map_err(|e| login_page(StatusCode::UNAUTHORIZED, &format!("令牌无效 / Invalid token: {e}")))?;
         if caller.role == Role::Applicant {
-            return Err(page::error(
+            return Err(error_page(
                 StatusCode::FORBIDDEN,
                 "仅限工作人员 / Staff only",
                 "申请人请通过办事大厅或小程序查询办件进度。",
@@ -160,7 +166,17 @@ fn failed(status: &Status, links: &Links) -> Response {
         Code::Internal | Code::Unknown | Code::Unavailable => "请稍后再试。 / Please try again later.".to_owned(),
         _ => status.message().to_owned(),
     };
-    page::error(code, title, &detail, links)
+    error_page(code, title, &detail, links)
+}
+
+/// The error page titled `title` explaining `detail`, answered with `code`.
+fn error_page(code: StatusCode, title: &str, detail: &str, links: &Links) -> Response {
+    (code, Html(ErrorPage::new(title, detail, links))).into_response()
+}
+
+/// The sign-in page with `note` (empty: none), answered with `code`.
+fn login_page(code: StatusCode, note: &str) -> Response {
+    (code, Html(LoginPage::new(note))).into_response()
 }
 
 async fn stylesheet() -> Response {
@@ -182,9 +198,9 @@ async fn home(State(c): State<Console>, headers: HeaderMap, RawQuery(raw): RawQu
     };
     let q = query.get("q");
     if !q.is_empty() {
-        return page::redirect(&v.links.href(&format!("/cases/{}", page::path_segment(q)), &[]));
+        return redirect(&v.links.href(&format!("/cases/{}", path_segment(q)), &[]));
     }
-    page::home(&v.links, &v.caller).into_response()
+    Html(HomePage::new(&v.links, &v.caller)).into_response()
 }
 
 async fn case(
@@ -244,7 +260,7 @@ async fn case(
         },
         Err(_) => Vec::new(),
     };
-    page::case(&v.links, &summary, &entries, &stops, &c.tracking.names).into_response()
+    Html(CasePage::new(&v.links, &summary, &entries, &stops, &c.tracking.names)).into_response()
 }
 
 async fn worklist(State(c): State<Console>, headers: HeaderMap, RawQuery(raw): RawQuery) -> Response {
@@ -258,11 +274,11 @@ async fn worklist(State(c): State<Console>, headers: HeaderMap, RawQuery(raw): R
         officer = v.caller.subject.clone();
     }
     if officer.is_empty() {
-        return page::worklist(&v.links, "", None).into_response();
+        return Html(WorklistPage::new(&v.links, "", None)).into_response();
     }
     let request = pb::OfficerWorklistRequest { officer_id: officer.clone(), page_size: 500, ..Default::default() };
     match c.api.officer_worklist(rpc(&v.caller, request)).await {
-        Ok(r) => page::worklist(&v.links, &officer, Some(&r.into_inner())).into_response(),
+        Ok(r) => Html(WorklistPage::new(&v.links, &officer, Some(&r.into_inner()))).into_response(),
         Err(status) => failed(&status, &v.links),
     }
 }
@@ -276,7 +292,7 @@ async fn overdue(State(c): State<Console>, headers: HeaderMap, RawQuery(raw): Ra
     let department = query.get("department").to_owned();
     let request = pb::OverdueBoardRequest { department: department.clone(), page_size: 500, ..Default::default() };
     match c.api.overdue_board(rpc(&v.caller, request)).await {
-        Ok(r) => page::overdue(&v.links, &department, &r.into_inner(), &c.tracking.names).into_response(),
+        Ok(r) => Html(OverduePage::new(&v.links, &department, &r.into_inner(), &c.tracking.names)).into_response(),
         Err(status) => failed(&status, &v.links),
     }
 }
@@ -297,7 +313,7 @@ async fn report(State(c): State<Console>, headers: HeaderMap, RawQuery(raw): Raw
     let request = pb::MonthlyStatisticsRequest { period: month.clone(), ..Default::default() };
     match c.api.monthly_statistics(rpc(&v.caller, request)).await {
         Ok(r) => match r.into_inner().report {
-            Some(report) => page::report(&v.links, &month, &report).into_response(),
+            Some(report) => Html(ReportPage::new(&v.links, &month, &report)).into_response(),
             None => failed(&Status::internal("no report"), &v.links),
         },
         Err(status) => failed(&status, &v.links),
@@ -330,7 +346,7 @@ async fn report_csv(State(c): State<Console>, headers: HeaderMap, RawQuery(raw):
 }
 
 async fn login_form() -> Response {
-    page::login(StatusCode::OK, "")
+    login_page(StatusCode::OK, "")
 }
 
 async fn login(body: String) -> Response {
@@ -338,9 +354,9 @@ async fn login(body: String) -> Response {
     let token = form.get("token");
     // A cookie value carries no separators; a JWT never has them.
     if token.is_empty() || !token.bytes().all(|b| b.is_ascii_graphic() && b != b';' && b != b',' && b != b'"') {
-        return page::login(StatusCode::BAD_REQUEST, "请粘贴有效的令牌 / Paste a valid token.");
+        return login_page(StatusCode::BAD_REQUEST, "请粘贴有效的令牌 / Paste a valid token.");
     }
-    let mut response = page::redirect("/");
+    let mut response = redirect("/");
     if let Ok(cookie) = HeaderValue::from_str(&format!("token={token}; Path=/; HttpOnly; SameSite=Strict")) {
         response.headers_mut().insert(header::SET_COOKIE, cookie);
     }
@@ -348,15 +364,9 @@ async fn login(body: String) -> Response {
 }
 
 async fn logout() -> Response {
-    let mut response = page::redirect("/login");
+    let mut response = redirect("/login");
     response
         .headers_mut()
         .insert(header::SET_COOKIE, HeaderValue::from_static("token=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict"));
     response
-}
-
-impl IntoResponse for Html {
-    fn into_response(self) -> Response {
-        page::respond(StatusCode::OK, self.0)
-    }
 }

@@ -1,4 +1,5 @@
-//! The monthly report as CSV (RFC 4180, UTF-8 with a byte-order mark).
+//! The monthly report as CSV (RFC 4180, UTF-8 with a byte-order mark),
+//! written by the `csv` crate, which does the quoting.
 
 use super::*;
 
@@ -47,17 +48,8 @@ pub const CSV_HEADER: [&str; 41] = [
     "实名差评回访率",
 ];
 
-fn field(out: &mut String, value: &str) {
-    if value.contains([',', '"', '\n', '\r']) {
-        out.push('"');
-        out.push_str(&value.replace('"', "\"\""));
-        out.push('"');
-    } else {
-        out.push_str(value);
-    }
-}
-
-fn csv_row(out: &mut String, period: Month, kind: &str, row: &Row) {
+/// One report row as CSV fields, in the order of [`CSV_HEADER`].
+fn csv_row(period: Month, kind: &str, row: &Row) -> Vec<String> {
     let mut cells: Vec<String> = vec![period.to_string(), kind.to_owned(), row.key.clone(), row.label.clone()];
     let counts = [
         row.submitted,
@@ -94,27 +86,25 @@ fn csv_row(out: &mut String, period: Month, kind: &str, row: &Row) {
     ];
     cells.extend(counts.iter().map(u32::to_string));
     cells.push(format!("{:.4}", row.bad_rating_visit_rate()));
-    debug_assert_eq!(cells.len(), CSV_HEADER.len());
-    for (i, cell) in cells.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        field(out, cell);
-    }
-    out.push_str("\r\n");
+    cells
 }
 
-/// The report as RFC 4180 CSV, UTF-8 with a byte-order mark: the header,
-/// the total, then the department and package rows.
+/// The report as RFC 4180 CSV (CRLF line ends; a field is quoted, with its
+/// quotes doubled, only when it holds a comma, a quote or a line break),
+/// UTF-8 with a byte-order mark so that spreadsheet programs read the
+/// Chinese text: the header, the total, then the department and package rows.
 pub fn to_csv(report: &Report) -> String {
-    let mut out = String::from("\u{feff}");
-    let _ = write!(out, "{}\r\n", CSV_HEADER.join(","));
-    csv_row(&mut out, report.period, "合计", &report.total);
-    for row in &report.by_department {
-        csv_row(&mut out, report.period, "部门", row);
+    let bom = "\u{feff}".as_bytes().to_vec();
+    let mut writer = ::csv::WriterBuilder::new().terminator(::csv::Terminator::CRLF).from_writer(bom);
+    let rows = std::iter::once(("合计", &report.total))
+        .chain(report.by_department.iter().map(|row| ("部门", row)))
+        .chain(report.by_package.iter().map(|row| ("事项包", row)));
+    // The writer writes to memory, and every row has as many fields as the
+    // header (the writer checks; the tests pin it): neither can fail.
+    writer.write_record(CSV_HEADER).expect("the CSV header is written to memory");
+    for (kind, row) in rows {
+        writer.write_record(csv_row(report.period, kind, row)).expect("a CSV row has one field per header column");
     }
-    for row in &report.by_package {
-        csv_row(&mut out, report.period, "事项包", row);
-    }
-    out
+    let bytes = writer.into_inner().expect("the CSV is written to memory");
+    String::from_utf8(bytes).expect("the CSV is made of UTF-8 strings")
 }

@@ -8,7 +8,6 @@
 //! in) and one per package.
 
 use std::collections::BTreeSet;
-use std::fmt::Write as _;
 
 use chrono::{DateTime, Datelike as _, NaiveDate, Utc};
 use yiciban_calendar::date_in_china;

@@ -296,3 +296,17 @@ fn the_csv_has_a_header_and_one_row_per_total_department_and_package_with_plain_
     assert!(lines[2].starts_with("2026-02,部门,samr,"));
     assert!(lines[4].starts_with("2026-02,事项包,open-restaurant,\"包, \"\"引号\"\"\","), "{}", lines[4]);
 }
+
+#[test]
+fn a_name_with_commas_quotes_or_line_breaks_reads_back_whole_from_the_csv() {
+    let g = two_months();
+    let mut r = g.report("2026-02", &Filter::default());
+    let label = "包, \"引号\"\r\n第二行";
+    r.by_package[0].label = label.into();
+    let csv = to_csv(&r);
+    let mut reader = ::csv::ReaderBuilder::new().from_reader(csv.trim_start_matches('\u{feff}').as_bytes());
+    assert_eq!(reader.headers().unwrap().iter().collect::<Vec<_>>(), CSV_HEADER);
+    let records: Vec<::csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(records.len(), 1 + 2 + 1);
+    assert_eq!((&records[3][1], &records[3][3]), ("事项包", label));
+}

@@ -27,6 +27,7 @@ use yiciban_platform::Authenticator;
 use yiciban_testkit::{TestDb, TestNats};
 
 use crate::driver::Driver;
+use crate::progress::Progress;
 use crate::report::{Figures, Phase, Setting};
 use crate::system::{System, Wiring};
 
@@ -233,7 +234,6 @@ async fn run(args: &Args, machine: procfs::Machine, db: &TestDb, nats: &TestNats
 
     eprintln!("==> rebuilding the tracking read models");
     let rebuild = observe::rebuild(&system.url("tracking"), &auth, &run_id).await?;
-    progress::done();
     let memory = system.usage();
     system.check_alive()?;
     let payload: Option<f64> = sqlx::query_scalar(&format!(
@@ -293,13 +293,17 @@ struct Outcome {
     case_ms: Vec<f64>,
 }
 
-#[derive(Default)]
+/// What the cases of a phase did so far, and the phase's progress display.
 struct Tally {
     outcome: std::sync::Mutex<Outcome>,
-    finished: AtomicU64,
+    progress: Progress,
 }
 
 impl Tally {
+    fn new(progress: Progress) -> Tally {
+        Tally { outcome: Default::default(), progress }
+    }
+
     fn record(&self, result: anyhow::Result<u64>, started: Instant) {
         let mut o = self.outcome.lock().expect("tally lock");
         match result {
@@ -311,11 +315,10 @@ impl Tally {
             Err(e) => {
                 o.failed += 1;
                 if o.failed <= 5 {
-                    eprintln!("\ncase failed: {e:#}");
+                    self.progress.note(&format!("case failed: {e:#}"));
                 }
             }
         }
-        self.finished.fetch_add(1, Ordering::Relaxed);
     }
 
     fn take(&self) -> Outcome {
@@ -325,9 +328,8 @@ impl Tally {
 
 /// `count` cases, `concurrency` at a time, each started when one finishes.
 async fn closed_loop(driver: &Driver, next: &Arc<AtomicU64>, count: u64, concurrency: usize, what: &str) -> Outcome {
-    let tally = Arc::new(Tally::default());
+    let tally = Arc::new(Tally::new(Progress::start(what, Some(count))));
     let end = next.load(Ordering::SeqCst) + count;
-    let started = Instant::now();
     let workers: Vec<_> = (0..concurrency)
         .map(|_| {
             let (driver, next, tally) = (driver.clone(), next.clone(), tally.clone());
@@ -340,23 +342,13 @@ async fn closed_loop(driver: &Driver, next: &Arc<AtomicU64>, count: u64, concurr
                     let t = Instant::now();
                     let result = driver.run_case(n).await;
                     tally.record(result, t);
+                    tally.progress.inc();
                 }
             })
         })
         .collect();
-    let bar = {
-        let (tally, what) = (tally.clone(), what.to_owned());
-        tokio::spawn(async move {
-            loop {
-                progress::show(&what, tally.finished.load(Ordering::Relaxed), count, started.elapsed());
-                tokio::time::sleep(Duration::from_millis(250)).await;
-            }
-        })
-    };
     futures::future::join_all(workers).await;
-    bar.abort();
-    progress::show(what, tally.finished.load(Ordering::Relaxed), count, started.elapsed());
-    progress::done();
+    tally.progress.finish();
     // Each worker took one number past the end.
     next.store(end, Ordering::SeqCst);
     tally.take()
@@ -365,25 +357,24 @@ async fn closed_loop(driver: &Driver, next: &Arc<AtomicU64>, count: u64, concurr
 /// Starts cases at `rate` per second for `duration`, whatever the system's
 /// pace, then waits for them to finish.
 async fn open_loop(driver: &Driver, next: &Arc<AtomicU64>, rate: f64, duration: Duration) -> Outcome {
-    let tally = Arc::new(Tally::default());
     let total = (rate * duration.as_secs_f64()).round().max(1.0) as u64;
+    let tally = Arc::new(Tally::new(Progress::start("cases started", Some(total))));
     let interval = Duration::from_secs_f64(1.0 / rate.max(0.1));
-    let started = Instant::now();
     let mut ticker = tokio::time::interval(interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
     let mut cases = Vec::new();
     for _ in 0..total {
         ticker.tick().await;
-        let (driver, tally) = (driver.clone(), tally.clone());
+        let (driver, case_tally) = (driver.clone(), tally.clone());
         let n = next.fetch_add(1, Ordering::SeqCst);
         cases.push(tokio::spawn(async move {
             let t = Instant::now();
             let result = driver.run_case(n).await;
-            tally.record(result, t);
+            case_tally.record(result, t);
         }));
-        progress::show("cases started", cases.len() as u64, total, started.elapsed());
+        tally.progress.inc();
     }
+    tally.progress.finish();
     futures::future::join_all(cases).await;
-    progress::done();
     tally.take()
 }

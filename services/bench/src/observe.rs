@@ -138,6 +138,7 @@ pub async fn rebuild(tracking_url: &str, auth: &Authenticator, run: &str) -> any
         .await
         .context("StartRebuild")?
         .into_inner();
+    let progress = crate::progress::Progress::start("events rebuilt", None);
     loop {
         let p = client
             .get_rebuild_progress(tracking::GetRebuildProgressRequest { rebuild_id: started.rebuild_id.clone() })
@@ -146,6 +147,8 @@ pub async fn rebuild(tracking_url: &str, auth: &Authenticator, run: &str) -> any
             .into_inner();
         match p.state() {
             tracking::RebuildState::Completed => {
+                progress.set(p.events_applied, p.events_total);
+                progress.finish();
                 let seconds = match (p.started_at, p.finished_at) {
                     (Some(s), Some(f)) => (f.seconds - s.seconds) as f64 + f64::from(f.nanos - s.nanos) / 1e9,
                     _ => clock.elapsed().as_secs_f64(),
@@ -154,7 +157,7 @@ pub async fn rebuild(tracking_url: &str, auth: &Authenticator, run: &str) -> any
             }
             tracking::RebuildState::Failed => bail!("the rebuild failed: {}", p.error),
             _ => {
-                crate::progress::show("rebuild", p.events_applied, p.events_total.max(1), clock.elapsed());
+                progress.set(p.events_applied, p.events_total);
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
         }

@@ -10,6 +10,7 @@ use yiciban_proto::intake::v1 as pb;
 use yiciban_proto::intake::v1::intake_service_client::IntakeServiceClient;
 
 use crate::connect::{Connection, explain};
+use crate::text::{date, or_dash};
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum Kind {
@@ -128,10 +129,6 @@ fn to_value(v: &serde_json::Value) -> prost_types::Value {
     prost_types::Value { kind: Some(kind) }
 }
 
-fn date(d: &Option<common::Date>) -> String {
-    d.as_ref().map(|d| format!("{:04}-{:02}-{:02}", d.year, d.month, d.day)).unwrap_or_else(|| "-".into())
-}
-
 pub async fn submit(conn: &Connection, a: SubmitArgs) -> anyhow::Result<()> {
     let text = std::fs::read_to_string(&a.form).with_context(|| format!("reading the form {}", a.form.display()))?;
     let json: serde_json::Value = serde_json::from_str(&text).context("the form must be a JSON object")?;
@@ -210,10 +207,10 @@ pub async fn submit(conn: &Connection, a: SubmitArgs) -> anyhow::Result<()> {
     println!("case id      {}", r.case_id);
     println!("decision     {decision}  (notice {})", r.notice_number);
     if r.decision() != pb::AcceptanceDecision::NotAccepted {
-        println!("promised     {} working days, by {}", r.promised_working_days, date(&r.promised_by));
+        println!("promised     {} working days, by {}", r.promised_working_days, date(r.promised_by.as_ref()));
     }
     for d in &r.deficiencies {
-        println!("owes         {} ({}) by {}", d.material_id, d.material_name, date(&d.due_by));
+        println!("owes         {} ({}) by {}", d.material_id, d.material_name, date(d.due_by.as_ref()));
     }
     for c in &r.commitments {
         println!("commitment   {} — post-check by {}", c.material_id, c.post_check_department);
@@ -256,7 +253,7 @@ pub async fn supplement(conn: &Connection, a: SupplementArgs) -> anyhow::Result<
     let cleared = if r.cleared_material_ids.is_empty() { "-".to_owned() } else { r.cleared_material_ids.join(", ") };
     println!("cleared      {cleared}");
     for d in &r.remaining_deficiencies {
-        println!("still owes   {} by {}", d.material_id, date(&d.due_by));
+        println!("still owes   {} by {}", d.material_id, date(d.due_by.as_ref()));
     }
     Ok(())
 }
@@ -301,16 +298,16 @@ pub async fn show(conn: &Connection, case_id: &str) -> anyhow::Result<()> {
     if let Some(a) = &c.applicant {
         println!("applicant    {} ({})", a.name, a.id_number);
     }
-    println!("officer      {}", if c.officer_id.is_empty() { "-" } else { &c.officer_id });
-    println!("promised     {} working days, by {}", c.promised_working_days, date(&c.promised_by));
+    println!("officer      {}", or_dash(&c.officer_id));
+    println!("promised     {} working days, by {}", c.promised_working_days, date(c.promised_by.as_ref()));
     println!("items        {}", c.item_codes.join(", "));
     for d in &c.deficiencies {
         let m = d.deficiency.as_ref();
-        let state = if d.cleared { format!("cleared {}", date(&d.cleared_on)) } else { "open".into() };
+        let state = if d.cleared { format!("cleared {}", date(d.cleared_on.as_ref())) } else { "open".into() };
         println!(
             "deficiency   {} due {} — {state}",
             m.map(|m| m.material_id.as_str()).unwrap_or(""),
-            date(&m.and_then(|m| m.due_by))
+            date(m.and_then(|m| m.due_by.as_ref()))
         );
     }
     for r in &c.reasons {

@@ -2,6 +2,7 @@
 //! and plain tables aligned by display width (a Chinese character or an
 //! emoji takes two terminal columns).
 
+use unicode_width::UnicodeWidthStr as _;
 use yiciban_proto::common::v1 as common;
 
 /// Parses a calendar day written `YYYY-MM-DD` (clap value parser).
@@ -36,30 +37,10 @@ pub fn or_dash(s: &str) -> &str {
     if s.is_empty() { "-" } else { s }
 }
 
-/// Terminal columns a string takes: East Asian wide characters and emoji
-/// count two, everything else one.
+/// Terminal columns a string takes (Unicode's East Asian Width: a Chinese
+/// character or an emoji takes two, a combining mark none).
 pub fn display_width(s: &str) -> usize {
-    s.chars().map(|c| if is_wide(c) { 2 } else { 1 }).sum()
-}
-
-fn is_wide(c: char) -> bool {
-    matches!(u32::from(c),
-        0x1100..=0x115F
-        | 0x2E80..=0x303E
-        | 0x3041..=0x33FF
-        | 0x3400..=0x4DBF
-        | 0x4E00..=0x9FFF
-        | 0xA000..=0xA4CF
-        | 0xAC00..=0xD7A3
-        | 0xF900..=0xFAFF
-        | 0xFE30..=0xFE4F
-        | 0xFF00..=0xFF60
-        | 0xFFE0..=0xFFE6
-        | 0x1F300..=0x1F64F
-        | 0x1F680..=0x1F6FF
-        | 0x1F7E0..=0x1F7EB
-        | 0x1F900..=0x1F9FF
-        | 0x20000..=0x3FFFD)
+    s.width()
 }
 
 /// Lays out `rows` under `headers`, columns separated by two spaces and

@@ -2,8 +2,11 @@
 //! tracking service (`--tracking-addr`): one case's full-process timeline,
 //! an officer's cases most urgent first, and the yellow/red board.
 
+use std::io::IsTerminal as _;
+
 use anyhow::Context as _;
 use clap::Subcommand;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use yiciban_proto::common::v1 as common;
 use yiciban_proto::tracking::v1 as pb;
 use yiciban_proto::tracking::v1::tracking_service_client::TrackingServiceClient;
@@ -159,21 +162,22 @@ pub async fn run(conn: &Connection, command: TrackingCommand) -> anyhow::Result<
                 .await
                 .map_err(explain)?
                 .into_inner();
+            let bar = rebuild_bar(on_terminal_stderr(), 40);
             loop {
                 let p = client
                     .get_rebuild_progress(pb::GetRebuildProgressRequest { rebuild_id: started.rebuild_id.clone() })
                     .await
                     .map_err(explain)?
                     .into_inner();
-                eprint!("\r{}", progress_bar(p.events_applied, p.events_total, 40));
+                advance(&bar, p.events_applied, p.events_total);
                 match p.state() {
                     pb::RebuildState::Completed => {
-                        eprintln!();
+                        bar.finish();
                         println!("rebuild {} done: {} events, switched over", p.rebuild_id, p.events_applied);
                         break;
                     }
                     pb::RebuildState::Failed => {
-                        eprintln!();
+                        bar.abandon();
                         anyhow::bail!(
                             "rebuild {} failed: {} (the live read models stay in use)",
                             p.rebuild_id,
@@ -251,16 +255,29 @@ pub fn report_table(report: &pb::MonthlyReport) -> String {
     )
 }
 
-/// `[#####-----]  50% 5/10 events`, `width` characters of bar.
-pub fn progress_bar(done: u64, total: u64, width: usize) -> String {
-    let share = if total == 0 { 0.0 } else { (done.min(total) as f64) / (total as f64) };
-    let filled = (share * width as f64).round() as usize;
-    format!(
-        "[{}{}] {:>3}% {done}/{total} events",
-        "#".repeat(filled),
-        "-".repeat(width - filled),
-        (share * 100.0).round() as u32
-    )
+/// Standard error when it is a terminal; otherwise a hidden target, so that
+/// a pipe or a CI log gets no bar at all (the closing line on stdout says
+/// how the rebuild ended).
+fn on_terminal_stderr() -> ProgressDrawTarget {
+    if std::io::stderr().is_terminal() { ProgressDrawTarget::stderr() } else { ProgressDrawTarget::hidden() }
+}
+
+/// The rebuild's bar, `[#####-----]  50% 5/10 events` with `width`
+/// characters of bar.
+fn rebuild_bar(target: ProgressDrawTarget, width: usize) -> ProgressBar {
+    let style = ProgressStyle::with_template(&format!("[{{bar:{width}}}] {{percent:>3}}% {{pos}}/{{len}} events"))
+        .expect("the progress template is valid")
+        .progress_chars("#-");
+    // No length until the rebuild has counted its events: 0 %, not 100 %.
+    ProgressBar::with_draw_target(None, target).with_style(style)
+}
+
+/// Shows `done` of `total` events (a total of 0: not counted yet).
+fn advance(bar: &ProgressBar, done: u64, total: u64) {
+    if total > 0 {
+        bar.set_length(total);
+    }
+    bar.set_position(done);
 }
 
 fn warning(level: common::WarningLevel) -> &'static str {
@@ -334,6 +351,16 @@ pub fn timeline_table(entries: &[pb::TimelineEntry]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The bar as a terminal shows it after `done` of `total` events.
+    fn progress_bar(done: u64, total: u64, width: usize) -> String {
+        let term = indicatif::InMemoryTerm::new(2, 80);
+        let bar = rebuild_bar(ProgressDrawTarget::term_like(Box::new(term.clone())), width);
+        advance(&bar, done, total);
+        // Draws the frame as it stands (finishing would move it to the end).
+        bar.abandon();
+        term.contents()
+    }
 
     #[test]
     fn the_progress_bar_fills_with_the_share_done() {

@@ -53,27 +53,25 @@ where
     }
 }
 
-/// Reads a duration written as seconds with an optional unit (`500ms`, `30s`, `5m`, `2h`).
+/// Reads a duration: bare seconds (`30`) or a number with a unit as
+/// `humantime` reads it (`500ms`, `30s`, `5m`, `2h`, `1h 30m`, `7days`). A
+/// value too large for a [`Duration`] is refused, not wrapped.
 pub fn duration(src: &dyn Source, name: &str, default: Duration) -> Result<Duration, ConfigError> {
     let Some(value) = src.get(name) else { return Ok(default) };
-    parse_duration(&value).ok_or_else(|| ConfigError {
+    parse_duration(&value).map_err(|e| ConfigError {
         variable: name.to_owned(),
+        reason: format!("{e}; expected a number with a unit, e.g. 500ms, 30s, 5m or 2h"),
         value,
-        reason: "expected a number with a unit: ms, s, m or h (e.g. 30s)".into(),
     })
 }
 
-fn parse_duration(v: &str) -> Option<Duration> {
+fn parse_duration(v: &str) -> Result<Duration, humantime::DurationError> {
     let v = v.trim();
-    let (num, unit) = v.split_at(v.find(|c: char| !c.is_ascii_digit()).unwrap_or(v.len()));
-    let n: u64 = num.parse().ok()?;
-    Some(match unit {
-        "ms" => Duration::from_millis(n),
-        "" | "s" => Duration::from_secs(n),
-        "m" => Duration::from_secs(n * 60),
-        "h" => Duration::from_secs(n * 3600),
-        _ => return None,
-    })
+    // Bare digits are seconds, as they always were (humantime wants a unit).
+    if !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()) {
+        return humantime::parse_duration(&format!("{v}s"));
+    }
+    humantime::parse_duration(v)
 }
 
 /// How logs are written.
@@ -213,9 +211,28 @@ mod tests {
 
     #[test]
     fn durations_take_units() {
-        assert_eq!(parse_duration("500ms"), Some(Duration::from_millis(500)));
-        assert_eq!(parse_duration("2m"), Some(Duration::from_secs(120)));
-        assert_eq!(parse_duration("7"), Some(Duration::from_secs(7)));
-        assert_eq!(parse_duration("7 days"), None);
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_duration("7"), Ok(Duration::from_secs(7)));
+        assert!(parse_duration("7 fortnights").is_err());
+    }
+
+    #[test]
+    fn every_duration_in_the_defaults_and_docs_is_read() {
+        for (text, seconds) in [("30s", 30), ("60s", 60), ("600s", 600), ("1h", 3600), (" 5m ", 300), ("0", 0)] {
+            assert_eq!(parse_duration(text), Ok(Duration::from_secs(seconds)), "{text:?}");
+        }
+        for bad in ["", "ten", "-5s", "+5", "5 s s", "1.5.0s"] {
+            assert!(parse_duration(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn a_duration_too_large_to_hold_is_refused_naming_its_variable() {
+        for huge in ["18446744073709551615h", "99999999999999999999", "5124095576030432h"] {
+            let err = CommonConfig::from_source(&env(&[("YICIBAN_STREAM_DUPLICATE_WINDOW", huge)]), 1).unwrap_err();
+            assert_eq!(err.variable, "YICIBAN_STREAM_DUPLICATE_WINDOW", "{huge}");
+            assert!(err.to_string().contains("too large"), "{err}");
+        }
     }
 }

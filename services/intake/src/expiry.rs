@@ -33,7 +33,7 @@ pub async fn sweep(intake: &Intake) -> anyhow::Result<usize> {
     let expired = crate::repo::expired_deficiencies(intake.store.pool(), intake.schema(), today).await?;
     let mut terminated = 0;
     for case_id in expired {
-        if crate::grpc::commands::terminate_for_expired_deficiency(intake, case_id).await? {
+        if crate::commands::terminate_for_expired_deficiency(intake, case_id).await? {
             terminated += 1;
         }
     }

@@ -5,10 +5,11 @@
 //! every reason. It owns the case's application stream (`case-<uuid>`) in its
 //! own schema and publishes through the outbox relay.
 
+pub mod commands;
 pub mod config;
 pub mod expiry;
 pub mod grpc;
-pub mod handoff;
+pub mod process_manager;
 pub mod repo;
 pub mod schema;
 
@@ -37,7 +38,7 @@ pub struct Intake {
     pub max_material_bytes: u64,
     pub deficiency_days: u32,
     /// The department-task service, asked about open supplement requests.
-    pub tasks: handoff::TasksClient,
+    pub tasks: process_manager::TasksClient,
 }
 
 impl Intake {
@@ -67,12 +68,11 @@ pub async fn build_with(
     repo::seed_officers(shell.pool(), &config.schema, &config.officers).await.context("seeding the officers")?;
     let tasks = TaskServiceClient::new(shell.calls(&config.tasks_url)?);
     let routing = RoutingServiceClient::new(shell.calls(&config.routing_url)?);
-    let handoff = Consumer::of_own_events(
-        handoff::CONSUMER,
+    let handoff = Consumer::process_manager(
+        Arc::new(process_manager::IntakeHandoff::new(routing, tasks.clone())),
         &store,
         shell.subjects(),
         shell.jetstream().clone(),
-        Arc::new(handoff::Handoff::new(routing, tasks.clone())),
     )?;
     let catalog = Arc::new(Catalog::seed().context("loading the seed catalog")?);
     let intake = Arc::new(Intake {

@@ -63,6 +63,20 @@ pub fn internal(context: &str, error: &(dyn std::error::Error + 'static)) -> Sta
     ))
 }
 
+/// How a process manager takes a refusal of the service it called: one that
+/// can never change (`INVALID_ARGUMENT`, `PERMISSION_DENIED`,
+/// `UNAUTHENTICATED`) is poison, recorded for an operator; anything else
+/// (`UNAVAILABLE`, `ABORTED`, `INTERNAL`, …) is tried again later.
+pub fn handler_error(context: &str, status: &Status) -> yiciban_eventstore::HandlerError {
+    let message = format!("{context}: {:?} {}", status.code(), status.message());
+    match status.code() {
+        Code::InvalidArgument | Code::PermissionDenied | Code::Unauthenticated => {
+            yiciban_eventstore::HandlerError::poison(message)
+        }
+        _ => yiciban_eventstore::HandlerError::retry(message),
+    }
+}
+
 /// Maps an event-store error at the edge.
 pub fn from_store(error: StoreError) -> Status {
     match &error {
@@ -90,6 +104,15 @@ mod tests {
         assert_eq!(s.code(), Code::InvalidArgument);
         assert_eq!(violations_of(&s), v);
         assert!(s.message().contains("a: x") && s.message().contains("b: y"));
+    }
+
+    #[test]
+    fn refusals_that_never_change_are_poison_and_the_rest_is_retried() {
+        use yiciban_eventstore::HandlerError;
+        assert!(matches!(handler_error("x", &Status::invalid_argument("bad")), HandlerError::Poison(_)));
+        assert!(matches!(handler_error("x", &Status::permission_denied("no")), HandlerError::Poison(_)));
+        assert!(matches!(handler_error("x", &Status::unavailable("down")), HandlerError::Retry(_)));
+        assert!(matches!(handler_error("x", &Status::aborted("moved")), HandlerError::Retry(_)));
     }
 
     #[test]

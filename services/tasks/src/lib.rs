@@ -11,8 +11,8 @@ pub mod config;
 pub mod deadlines;
 pub mod grpc;
 pub mod officers;
+pub mod process_manager;
 pub mod repo;
-pub mod report;
 pub mod schema;
 pub mod sla;
 
@@ -76,12 +76,11 @@ pub async fn build_with(
     let mut shell = ServiceBuilder::bind("tasks", &config.common, pool, js).await?;
     let store = shell.event_store(&config.schema, &[schema::TASKS]).await?;
     let routing = RoutingServiceClient::new(shell.calls(&config.routing_url)?);
-    let reporter = Consumer::of_own_events(
-        report::CONSUMER,
+    let handoff = Consumer::process_manager(
+        Arc::new(process_manager::TasksHandoff::new(routing)),
         &store,
         shell.subjects(),
         shell.jetstream().clone(),
-        Arc::new(report::Reporter::new(routing)),
     )?;
     let officers = officers::OfficerLookup::new(config.intake_url.as_deref(), shell.auth().clone())?;
     let tasks = Arc::new(Tasks {
@@ -96,7 +95,7 @@ pub async fn build_with(
     let every = config.sla_scan;
     Ok(shell
         .grpc(TaskServiceServer::new(grpc::TasksApi::new(tasks.clone())))
-        .consumer(reporter)
+        .consumer(handoff)
         .job("SLA watcher", move |shutdown| async move {
             sla::run(watcher, every, shutdown).await;
             Ok(())

@@ -22,8 +22,8 @@ use yiciban_proto::intake::v1::intake_service_server::IntakeService;
 
 use yiciban_platform::idempotency::{key_and_fingerprint as idempotency, replayed};
 
-use super::commands::{self, execute, index_row, stream_of, to_new_events};
 use crate::Intake;
+use crate::commands::{self, execute, index_row, stream_of, to_new_events};
 use crate::repo;
 use crate::schema::identity_key;
 
@@ -245,7 +245,7 @@ impl IntakeService for IntakeApi {
         let supplement_request = if request_id.is_empty() {
             None
         } else {
-            Some(crate::handoff::open_supplement_request(&self.intake.tasks, &req.case_id, request_id).await?)
+            Some(super::supplements::open_supplement_request(&self.intake.tasks, &req.case_id, request_id).await?)
         };
         let command = Command::SupplementMaterials(SupplementMaterials {
             materials: req.materials.iter().map(convert::material_input_from_pb).collect(),

@@ -2,9 +2,9 @@
 //! command plumbing they share.
 
 mod catalog;
-pub mod commands;
 mod intake;
 mod materials;
+mod supplements;
 
 pub use catalog::CatalogApi;
 pub use intake::IntakeApi;

@@ -1,36 +1,34 @@
-//! The tasks → routing process manager: a durable JetStream consumer of the
-//! task service's own events that reports every outcome routing plans by
-//! (approved, denied, returned for supplement, resumed, revoked) with
-//! `RoutingService.RecordTaskOutcome`. The idempotency key is derived from
-//! the event id, so a redelivery after a crash at any point records nothing
-//! twice; routing also ignores an outcome it already holds.
+//! The task service's process manager (ADR 0004): a durable JetStream
+//! consumer of the task service's own events that reports every outcome
+//! routing plans by (approved, denied, returned for supplement, resumed,
+//! revoked) with `RoutingService.RecordTaskOutcome`. The idempotency key is
+//! derived from the event id and the event travels as the command's cause,
+//! so a redelivery after a crash at any point records nothing twice; routing
+//! also ignores an outcome it already holds.
 
 use async_trait::async_trait;
 use prost::Message;
-use sqlx::PgConnection;
 use tonic::Code;
-use tonic::codegen::InterceptedService;
-use tonic::transport::Channel;
-use yiciban_eventstore::{Handler, HandlerError};
-use yiciban_platform::grpc::ClientAuth;
+use yiciban_eventstore::{HandlerError, ProcessManager};
+use yiciban_platform::Cause;
+use yiciban_platform::service::ServiceChannel;
+use yiciban_platform::status::handler_error;
 use yiciban_proto::events::v1::{self as ev, EventEnvelope};
 use yiciban_proto::routing::v1::{self as routing, routing_service_client::RoutingServiceClient};
 
 /// The routing client as the task service uses it.
-pub type RoutingClient = RoutingServiceClient<InterceptedService<Channel, ClientAuth>>;
-
-/// Durable consumer name of this process manager.
-pub const CONSUMER: &str = "tasks-to-routing";
+pub type RoutingClient = RoutingServiceClient<ServiceChannel>;
 
 /// Reports task outcomes to routing.
 #[derive(Debug, Clone)]
-pub struct Reporter {
+pub struct TasksHandoff {
     routing: RoutingClient,
 }
 
-impl Reporter {
+impl TasksHandoff {
+    /// Reports to routing over this client.
     pub fn new(routing: RoutingClient) -> Self {
-        Reporter { routing }
+        TasksHandoff { routing }
     }
 }
 
@@ -98,20 +96,13 @@ pub fn outcome_request(envelope: &EventEnvelope) -> Result<Option<routing::Recor
 }
 
 #[async_trait]
-impl Handler for Reporter {
-    async fn apply(&self, _conn: &mut PgConnection, envelope: &EventEnvelope) -> Result<(), HandlerError> {
-        self.react(envelope).await
-    }
-
-    /// Its effect is a command to another service, keyed by the event.
-    fn reacts_outside_transactions(&self) -> bool {
-        true
-    }
+impl ProcessManager for TasksHandoff {
+    const NAME: &'static str = "tasks-to-routing";
 
     async fn react(&self, envelope: &EventEnvelope) -> Result<(), HandlerError> {
         let Some(request) = outcome_request(envelope)? else { return Ok(()) };
         let task_id = request.task_id.clone();
-        match self.routing.clone().record_task_outcome(request).await {
+        match self.routing.clone().record_task_outcome(Cause::event(envelope).on(request)).await {
             Ok(_) => Ok(()),
             // The case was decided or ended meanwhile (a task approved while
             // a denial was confirmed): the plan no longer takes outcomes.
@@ -119,15 +110,7 @@ impl Handler for Reporter {
                 tracing::warn!(%task_id, reason = s.message(), "outcome not taken by routing");
                 Ok(())
             }
-            Err(s) => {
-                let message = format!("reporting task {task_id}: {:?} {}", s.code(), s.message());
-                match s.code() {
-                    Code::InvalidArgument | Code::PermissionDenied | Code::Unauthenticated => {
-                        Err(HandlerError::poison(message))
-                    }
-                    _ => Err(HandlerError::retry(message)),
-                }
-            }
+            Err(s) => Err(handler_error(&format!("reporting task {task_id}"), &s)),
         }
     }
 }

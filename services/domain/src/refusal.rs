@@ -18,9 +18,9 @@ pub enum ErrorKind {
     NotFound,
 }
 
-/// An aggregate's refusal of a command. The gRPC edge maps every refusal
-/// through [`Refusal::kind`] in one place, with the violations as rich
-/// details, and the error's message (its `Display`) as the status message.
+/// An aggregate's refusal of a command. The gRPC edge answers it by its
+/// [`Refusal::kind`], with the violations as rich details and the error's
+/// message (its `Display`) as the status message.
 pub trait Refusal: std::error::Error + Send + Sync + 'static {
     /// How the edge answers it.
     fn kind(&self) -> ErrorKind;

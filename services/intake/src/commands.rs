@@ -6,9 +6,8 @@
 use prost::Message;
 use tonic::Status;
 use uuid::Uuid;
-use yiciban_domain::intake::{
-    Application, Command, DomainError, ErrorKind, Event, Identity, State, Status as CaseStatus, Terminate,
-};
+use yiciban_domain::intake::{CaseApplication, Command, DomainError, Event, Identity, Status as CaseStatus, Terminate};
+use yiciban_domain::{Aggregate, ErrorKind, Refusal};
 use yiciban_eventstore::{
     AppendOutcome, EventMetadata, ExpectedVersion, IdempotencyRecord, NewEvent, request_fingerprint,
 };
@@ -19,11 +18,6 @@ use yiciban_proto::convert::intake as convert;
 use crate::Intake;
 use crate::repo::{self, IndexedCase};
 use crate::schema::identity_key;
-
-/// The application stream of a case.
-pub fn stream_of(case_id: Uuid) -> String {
-    format!("case-{case_id}")
-}
 
 /// Maps a domain refusal to its gRPC status (the one place for intake).
 pub fn domain_status(error: DomainError) -> Status {
@@ -50,8 +44,7 @@ pub fn domain_status(error: DomainError) -> Status {
 pub fn refuse(error: Option<DomainError>, extra: Vec<FieldViolation>) -> Status {
     match error {
         Some(DomainError::Rejected(mut r)) => {
-            r.violations
-                .extend(extra.into_iter().map(|v| yiciban_domain::intake::FieldViolation::new(v.field, v.description)));
+            r.violations.extend(extra.into_iter().map(|v| yiciban_domain::FieldViolation::new(v.field, v.description)));
             domain_status(DomainError::Rejected(r))
         }
         Some(other) => domain_status(other),
@@ -60,22 +53,22 @@ pub fn refuse(error: Option<DomainError>, extra: Vec<FieldViolation>) -> Status 
 }
 
 /// Reads a case's events back into its state. `NOT_FOUND` for an unknown case.
-pub async fn load(intake: &Intake, case_id: Uuid) -> Result<State, Status> {
-    let stored = intake.store.read_stream(&stream_of(case_id), 1).await.map_err(from_store)?;
+pub async fn load(intake: &Intake, case_id: Uuid) -> Result<CaseApplication, Status> {
+    let stored = intake.store.read_stream(&CaseApplication::stream_id(case_id), 1).await.map_err(from_store)?;
     if stored.is_empty() {
         return Err(Status::not_found(format!("no case {case_id}")));
     }
-    let mut state = State::default();
+    let mut state = CaseApplication::default();
     for e in &stored {
         let event = convert::decode_event(&e.event_type, &e.payload)
             .map_err(|err| internal("reading the case's events", &err))?;
-        state = Application::evolve(state, &event);
+        state = CaseApplication::evolve(state, &event);
     }
     Ok(state)
 }
 
 /// The index row that mirrors `state`.
-pub fn index_row(case_id: Uuid, state: &State) -> Option<IndexedCase> {
+pub fn index_row(case_id: Uuid, state: &CaseApplication) -> Option<IndexedCase> {
     let applicant = state.applicant.as_ref()?;
     let identity = match &applicant.identity {
         Identity::Person(id) => id.as_str().to_owned(),
@@ -142,7 +135,7 @@ pub async fn execute<R: Message + Default>(
     command: Command,
     metadata: EventMetadata,
     idem: Option<(String, String)>,
-    respond: impl FnOnce(&State, &[Event]) -> R,
+    respond: impl FnOnce(&CaseApplication, &[Event]) -> R,
 ) -> Result<Executed<R>, Status> {
     if let Some((key, hash)) = &idem
         && let Some(r) = yiciban_platform::idempotency::replayed::<R>(&intake.store, key, hash).await?
@@ -156,8 +149,8 @@ pub async fn execute<R: Message + Default>(
             state.version
         )));
     }
-    let events = Application::decide(&state, command).map_err(domain_status)?;
-    let new_state = events.iter().fold(state.clone(), Application::evolve);
+    let events = CaseApplication::decide(&state, command).map_err(domain_status)?;
+    let new_state = events.iter().fold(state.clone(), CaseApplication::evolve);
     let response = respond(&new_state, &events);
     let record =
         idem.map(|(key, request_hash)| IdempotencyRecord { key, request_hash, response: response.encode_to_vec() });
@@ -166,7 +159,7 @@ pub async fn execute<R: Message + Default>(
         .store
         .append_in(
             &mut tx,
-            &stream_of(case_id),
+            &CaseApplication::stream_id(case_id),
             ExpectedVersion::Exact(state.version),
             &to_new_events(&events),
             &metadata,

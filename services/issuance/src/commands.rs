@@ -7,9 +7,8 @@
 use prost::Message;
 use tonic::Status;
 use uuid::Uuid;
-use yiciban_domain::issuance::{
-    Command, ErrorKind, Event, FieldViolation, Issuance as State, IssuanceError, Issuances, stream_of,
-};
+use yiciban_domain::issuance::{CaseIssuance as State, Command, Event, IssuanceError};
+use yiciban_domain::{Aggregate, ErrorKind, FieldViolation, Refusal};
 use yiciban_eventstore::{AppendOutcome, EventMetadata, ExpectedVersion, IdempotencyRecord, NewEvent};
 use yiciban_platform::status::{self, from_store, internal, invalid_argument};
 use yiciban_proto::common::v1 as common;
@@ -41,12 +40,12 @@ pub fn refuse(violations: Vec<FieldViolation>) -> Status {
 
 /// Reads a case's issuance events back into its state (empty when none).
 pub async fn load(issuance: &Issuance, case_id: Uuid) -> Result<State, Status> {
-    let stored = issuance.store.read_stream(&stream_of(case_id), 1).await.map_err(from_store)?;
+    let stored = issuance.store.read_stream(&State::stream_id(case_id), 1).await.map_err(from_store)?;
     let mut state = State::default();
     for e in &stored {
         let event = convert::decode_event(&e.event_type, &e.payload, e.metadata.occurred_at)
             .map_err(|err| internal("reading the issuance events", &err))?;
-        state = Issuances::evolve(state, &event);
+        state = State::evolve(state, &event);
     }
     Ok(state)
 }
@@ -126,11 +125,11 @@ pub async fn execute<R: Message + Default>(
             state.version, run.expected
         )));
     }
-    let events = Issuances::decide(&state, command(&state)?).map_err(domain_status)?;
+    let events = State::decide(&state, command(&state)?).map_err(domain_status)?;
     if events.is_empty() {
         return Ok(Executed::Done(respond(&state, &events)));
     }
-    let next = events.iter().fold(state.clone(), Issuances::evolve);
+    let next = events.iter().fold(state.clone(), State::evolve);
     let response = respond(&next, &events);
     let key = run.idempotency.as_ref().map(|(k, _)| k.clone()).unwrap_or_else(|| format!("issuance-{case_id}"));
     let record = run.idempotency.map(|(key, request_hash)| IdempotencyRecord {
@@ -157,7 +156,7 @@ pub async fn execute<R: Message + Default>(
         .store
         .append_in(
             &mut tx,
-            &stream_of(case_id),
+            &State::stream_id(case_id),
             ExpectedVersion::Exact(state.version),
             &new_events,
             &metadata,

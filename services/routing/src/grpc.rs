@@ -8,7 +8,7 @@ use tonic::{Request, Response, Status};
 use uuid::Uuid;
 use yiciban_calendar::date_in_china;
 use yiciban_domain::routing::{
-    CancelReason, Command, ConfirmDenial, EndPlan, Event, PlanCase, RecordTaskOutcome, ResultDocument,
+    CancelReason, CasePlan, Command, ConfirmDenial, EndPlan, Event, PlanCase, RecordTaskOutcome, ResultDocument,
     ResultDocumentKind, StepStatus, TaskOutcome, plan_steps,
 };
 use yiciban_domain::values::{CaseNumber, DepartmentCode, ItemCode};
@@ -24,7 +24,7 @@ use yiciban_proto::convert::routing::{
 use yiciban_proto::routing::v1::{self as pb, routing_service_server::RoutingService};
 
 use crate::Routing;
-use crate::commands::{Loaded, execute, fresh_task_ids, load};
+use crate::commands::{execute, fresh_task_ids, load};
 
 /// RoutingService over the shared state.
 #[derive(Debug, Clone)]
@@ -69,8 +69,8 @@ fn case_id_of(value: &str) -> Result<Uuid, Status> {
 }
 
 /// The plan, or `NOT_FOUND` when the case was never planned.
-fn planned(loaded: &Loaded, case_id: Uuid) -> Result<(), Status> {
-    if loaded.version == 0 {
+fn planned(plan: &CasePlan, case_id: Uuid) -> Result<(), Status> {
+    if plan.version == 0 {
         Err(Status::not_found(format!("case {case_id} has no plan (it was not accepted, or not yet planned)")))
     } else {
         Ok(())
@@ -148,7 +148,7 @@ impl RoutingService for RoutingApi {
             meta,
             Some(idem),
             |after, _| pb::PlanCaseResponse {
-                plan: Some(plan_to_pb(case_id, &after.plan, after.version, PlanFigures::default())),
+                plan: Some(plan_to_pb(case_id, after, after.version, PlanFigures::default())),
             },
         )
         .await?;
@@ -225,27 +225,28 @@ impl RoutingService for RoutingApi {
         };
         refuse("the task outcome cannot be recorded as sent; correct every listed field", v)?;
         if kind == pb::TaskOutcome::Cancelled {
-            let loaded = load(&self.routing, case_id).await?;
-            planned(&loaded, case_id)?;
+            let plan = load(&self.routing, case_id).await?;
+            planned(&plan, case_id)?;
             tracing::info!(%case_id, %task_id, outcome = ?kind, "task outcome needs no planning");
-            return Ok(Response::new(pb::RecordTaskOutcomeResponse { version: loaded.version, ..Default::default() }));
+            return Ok(Response::new(pb::RecordTaskOutcomeResponse { version: plan.version, ..Default::default() }));
         }
         let meta = self.metadata(case_id, &caller, &idem.0, &req.source_event_id);
-        let now = self.routing.clock.now();
+        // The events' time is the time they are stored under.
+        let now = meta.occurred_at;
         let routing = self.routing.clone();
         let done = execute(
             &self.routing,
             case_id,
             req.expected_version,
-            |loaded| {
-                planned(loaded, case_id)?;
-                let step = loaded.plan.steps.iter().find(|s| s.status.task_id() == Some(task_id)).ok_or_else(|| {
+            |plan| {
+                planned(plan, case_id)?;
+                let step = plan.steps.iter().find(|s| s.status.task_id() == Some(task_id)).ok_or_else(|| {
                     Status::failed_precondition(format!("task {task_id} is not a task this plan dispatched"))
                 })?;
                 let outcome = match &outcome {
                     Some(o) => o.clone(),
                     None => {
-                        let (stopped_working_days, promised_by) = loaded.resume_facts(&routing, now);
+                        let (stopped_working_days, promised_by) = plan.resume_facts(&routing.calendar, now);
                         TaskOutcome::Resumed { stopped_working_days, promised_by }
                     }
                 };
@@ -253,8 +254,9 @@ impl RoutingService for RoutingApi {
                     step_id: step.step.step_id.clone(),
                     task_id,
                     outcome,
-                    task_ids: fresh_task_ids(loaded.plan.undispatched_steps()),
-                    decision: loaded.decision_facts(&routing, now),
+                    task_ids: fresh_task_ids(plan.undispatched_steps()),
+                    decision: plan.decision_facts(&routing.calendar, routing.issue_days, now),
+                    now,
                 }))
             },
             meta,
@@ -289,15 +291,12 @@ impl RoutingService for RoutingApi {
             "read plans",
         )?;
         let case_id = case_id_of(&request.get_ref().case_id)?;
-        let loaded = load(&self.routing, case_id).await?;
-        planned(&loaded, case_id)?;
+        let plan = load(&self.routing, case_id).await?;
+        planned(&plan, case_id)?;
         if caller.role == Role::Agent {
             let department = caller.department.as_deref().unwrap_or_default();
-            let involved = loaded
-                .plan
-                .steps
-                .iter()
-                .any(|s| s.step.department.as_str() == department && s.status != StepStatus::Pending);
+            let involved =
+                plan.steps.iter().any(|s| s.step.department.as_str() == department && s.status != StepStatus::Pending);
             if !involved {
                 return Err(Status::permission_denied(format!(
                     "department {department:?} has no task in case {case_id}; agents read only the plans of cases they work on"
@@ -305,12 +304,10 @@ impl RoutingService for RoutingApi {
             }
         }
         let figures = PlanFigures {
-            working_days_used: loaded.working_days_used(&self.routing, self.routing.clock.now()),
-            decided_at: loaded.decided_at,
+            working_days_used: plan.working_days_used(&self.routing.calendar, self.routing.clock.now()),
+            decided_at: plan.decided_at,
         };
-        Ok(Response::new(pb::GetPlanResponse {
-            plan: Some(plan_to_pb(case_id, &loaded.plan, loaded.version, figures)),
-        }))
+        Ok(Response::new(pb::GetPlanResponse { plan: Some(plan_to_pb(case_id, &plan, plan.version, figures)) }))
     }
 
     async fn confirm_denial(
@@ -331,9 +328,9 @@ impl RoutingService for RoutingApi {
             ));
         }
         refuse("the denial cannot be confirmed as sent; correct every listed field", v)?;
-        let loaded = load(&self.routing, case_id).await?;
-        planned(&loaded, case_id)?;
-        let lead = loaded.plan.lead_department.clone().ok_or_else(|| Status::internal("a plan without a lead"))?;
+        let plan = load(&self.routing, case_id).await?;
+        planned(&plan, case_id)?;
+        let lead = plan.lead_department.clone().ok_or_else(|| Status::internal("a plan without a lead"))?;
         if caller.department.as_deref() != Some(lead.as_str()) {
             return Err(Status::permission_denied(format!(
                 "only agents of the lead department {lead} confirm the denial of case {case_id}"
@@ -341,21 +338,21 @@ impl RoutingService for RoutingApi {
         }
         let department = DepartmentCode::parse(lead.as_str()).map_err(|e| Status::internal(e.to_string()))?;
         let meta = self.metadata(case_id, &caller, &idem.0, "");
-        let now = self.routing.clock.now();
+        // The events' time is the time they are stored under.
+        let now = meta.occurred_at;
         let routing = self.routing.clone();
         let done = execute(
             &self.routing,
             case_id,
             req.expected_version,
-            |loaded| {
-                let denied_item = loaded
-                    .plan
+            |plan| {
+                let denied_item = plan
                     .steps
                     .iter()
                     .find(|s| matches!(s.status, StepStatus::Denied { .. }))
                     .map(|s| s.step.item_code.clone())
                     .ok_or_else(|| Status::failed_precondition("no step of the case was denied; nothing to confirm"))?;
-                let case_number = loaded.plan.case_number.map(|n| n.to_string()).unwrap_or_default();
+                let case_number = plan.case_number.map(|n| n.to_string()).unwrap_or_default();
                 Ok(Command::ConfirmDenial(ConfirmDenial {
                     department: department.clone(),
                     explanation: explanation.clone(),
@@ -369,7 +366,8 @@ impl RoutingService for RoutingApi {
                         valid_until: None,
                         physical: true,
                     },
-                    decision: loaded.decision_facts(&routing, now),
+                    decision: plan.decision_facts(&routing.calendar, routing.issue_days, now),
+                    now,
                 }))
             },
             meta,
@@ -402,13 +400,14 @@ impl RoutingService for RoutingApi {
         let reason = reason.ok_or_else(|| Status::internal("a checked request lost its reason"))?;
         debug_assert_eq!(cancel_reason_to_pb(reason) as i32, req.reason);
         let meta = self.metadata(case_id, &caller, &idem.0, "");
+        let now = meta.occurred_at;
         let done = execute(
             &self.routing,
             case_id,
             0,
-            |loaded| {
-                planned(loaded, case_id)?;
-                Ok(Command::EndPlan(EndPlan { reason }))
+            |plan| {
+                planned(plan, case_id)?;
+                Ok(Command::EndPlan(EndPlan { reason, now }))
             },
             meta,
             Some(idem),

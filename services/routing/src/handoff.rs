@@ -56,8 +56,9 @@ impl Dispatcher {
         envelope: &EventEnvelope,
         h: &CaseHandedToIssuance,
     ) -> Result<(), HandlerError> {
-        let loaded = load(&self.routing, case_id).await.map_err(|s| HandlerError::retry(s.message().to_owned()))?;
-        let (working_days_used, decided_on_time) = loaded.decision.unwrap_or((0, false));
+        let plan = load(&self.routing, case_id).await.map_err(|s| HandlerError::retry(s.message().to_owned()))?;
+        let (working_days_used, decided_on_time) =
+            plan.decision.map_or((0, false), |d| (d.working_days_used, d.on_time));
         let request = issuance::PrepareIssuanceRequest {
             idempotency_key: format!("prepare-{}", envelope.event_id),
             case_id: case_id.to_string(),
@@ -77,8 +78,7 @@ impl Dispatcher {
     }
 
     async fn create(&self, case_id: Uuid, envelope: &EventEnvelope, d: &StepDispatched) -> Result<(), HandlerError> {
-        let loaded = load(&self.routing, case_id).await.map_err(|s| HandlerError::retry(s.message().to_owned()))?;
-        let plan = &loaded.plan;
+        let plan = load(&self.routing, case_id).await.map_err(|s| HandlerError::retry(s.message().to_owned()))?;
         let step = plan
             .step(&d.step_id)
             .ok_or_else(|| HandlerError::poison(format!("the plan of case {case_id} has no step {}", d.step_id)))?;
@@ -87,11 +87,7 @@ impl Dispatcher {
             .and_then(|p| p.item(&step.step.item_code))
             .map(|item| item.materials.iter().map(|m| m.id.as_str().to_owned()).collect())
             .unwrap_or_default();
-        let occurred = envelope
-            .occurred_at
-            .as_ref()
-            .and_then(|t| chrono::DateTime::from_timestamp(t.seconds, t.nanos.max(0) as u32))
-            .unwrap_or_else(|| self.routing.clock.now());
+        let occurred = self.occurred_at(envelope);
         let request = tasks::CreateTaskRequest {
             idempotency_key: format!("create-task-{}", d.task_id),
             case_id: case_id.to_string(),
@@ -117,6 +113,15 @@ impl Dispatcher {
             }
             Err(s) => Err(classify("creating the task", d.task_id, s)),
         }
+    }
+
+    /// When the event happened (now, for an envelope without the time).
+    fn occurred_at(&self, envelope: &EventEnvelope) -> chrono::DateTime<chrono::Utc> {
+        envelope
+            .occurred_at
+            .as_ref()
+            .and_then(|t| chrono::DateTime::from_timestamp(t.seconds, t.nanos.max(0) as u32))
+            .unwrap_or_else(|| self.routing.clock.now())
     }
 
     async fn cancel(&self, c: &StepCancelled) -> Result<(), HandlerError> {
@@ -164,7 +169,8 @@ impl Handler for Dispatcher {
             return Ok(());
         }
         let case_id = Uuid::parse_str(&envelope.case_id).map_err(|e| HandlerError::poison(e.to_string()))?;
-        let event = decode_event(&envelope.event_type, &envelope.payload).map_err(HandlerError::poison)?;
+        let event = decode_event(&envelope.event_type, &envelope.payload, self.occurred_at(envelope))
+            .map_err(HandlerError::poison)?;
         match &event {
             Event::StepDispatched(d) => self.create(case_id, envelope, d).await,
             Event::StepCancelled(c) => self.cancel(c).await,

@@ -8,7 +8,8 @@ use chrono::{DateTime, Utc};
 use prost::Message;
 use tonic::Status;
 use uuid::Uuid;
-use yiciban_domain::tasks::{Command, ErrorKind, Event, Task, TaskError, Tasks as Aggregate, stream_of};
+use yiciban_domain::tasks::{Command, Event, Task, TaskError};
+use yiciban_domain::{Aggregate, ErrorKind, Refusal};
 use yiciban_eventstore::{AppendOutcome, EventMetadata, ExpectedVersion, IdempotencyRecord, NewEvent};
 use yiciban_platform::status::{FieldViolation, from_store, internal, invalid_argument};
 use yiciban_proto::common::v1 as common;
@@ -36,7 +37,7 @@ pub fn domain_status(error: TaskError) -> Status {
 }
 
 /// `INVALID_ARGUMENT` with these violations (request parsing).
-pub fn refuse(violations: Vec<yiciban_domain::tasks::FieldViolation>) -> Status {
+pub fn refuse(violations: Vec<yiciban_domain::FieldViolation>) -> Status {
     invalid_argument(
         "the request is malformed; correct every listed field",
         &violations
@@ -57,7 +58,7 @@ pub struct Loaded {
 
 /// Reads a task's events back into its state; `None` for an empty stream.
 pub async fn load(tasks: &Tasks, task_id: Uuid) -> Result<Option<Loaded>, Status> {
-    let stored = tasks.store.read_stream(&stream_of(task_id), 1).await.map_err(from_store)?;
+    let stored = tasks.store.read_stream(&Task::stream_id(task_id), 1).await.map_err(from_store)?;
     let Some(first) = stored.first() else { return Ok(None) };
     let case_id = first.metadata.case_id;
     // An action on the task links back to the trace that created it.
@@ -184,7 +185,7 @@ pub async fn execute<R: Message + Default>(
         .store
         .append_in(
             &mut tx,
-            &stream_of(task_id),
+            &Task::stream_id(task_id),
             ExpectedVersion::Exact(loaded.task.version),
             &new_events,
             &metadata(tasks, loaded.case_id, run.actor, &key),

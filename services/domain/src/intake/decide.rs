@@ -3,17 +3,18 @@
 //! termination. Submission itself is in `submit`.
 
 use super::command::{AssignOfficer, Command, SupplementMaterials, Terminate, Withdraw, china_date};
-use super::error::{DomainError, Rejection, Violations};
+use super::error::DomainError;
 use super::event::{
     ApplicationWithdrawn, CaseTerminated, DeficiencyCleared, Event, MaterialsSupplemented, OfficerAssigned,
 };
 use super::model::{MaterialRef, TerminationReason};
-use super::state::{State, Status};
+use super::state::{CaseApplication, Status};
 use super::{submit, validate};
+use crate::refusal::{FieldViolation, Rejection, Violations};
 
 /// Decides a command against the case's state: the events to append, or why
 /// not. Pure and synchronous.
-pub fn decide(state: &State, command: Command) -> Result<Vec<Event>, DomainError> {
+pub(super) fn decide(state: &CaseApplication, command: Command) -> Result<Vec<Event>, DomainError> {
     match command {
         Command::Submit(cmd) => submit::submit(state, cmd),
         Command::AssignOfficer(cmd) => assign_officer(state, cmd),
@@ -24,7 +25,7 @@ pub fn decide(state: &State, command: Command) -> Result<Vec<Event>, DomainError
 }
 
 /// Refuses a command on a case that is not accepted and running.
-fn require_running(state: &State, action: &'static str) -> Result<(), DomainError> {
+fn require_running(state: &CaseApplication, action: &'static str) -> Result<(), DomainError> {
     match state.status {
         Status::New => Err(DomainError::NoSuchCase),
         s if s.is_accepted() => Ok(()),
@@ -32,13 +33,13 @@ fn require_running(state: &State, action: &'static str) -> Result<(), DomainErro
     }
 }
 
-fn assign_officer(state: &State, cmd: AssignOfficer) -> Result<Vec<Event>, DomainError> {
+fn assign_officer(state: &CaseApplication, cmd: AssignOfficer) -> Result<Vec<Event>, DomainError> {
     let mut v = Violations::default();
     if cmd.officer_id.trim().is_empty() || cmd.officer_id.chars().count() > 128 {
-        v.push("officer_id", "专人账号不能为空且不超过128个字符");
+        v.add("officer_id", "专人账号不能为空且不超过128个字符");
     }
     if cmd.officer_name.chars().count() > 50 {
-        v.push("officer_name", "专人姓名不能超过50个字符");
+        v.add("officer_name", "专人姓名不能超过50个字符");
     }
     v.finish()?;
     require_running(state, "assign an officer to")?;
@@ -53,17 +54,17 @@ fn assign_officer(state: &State, cmd: AssignOfficer) -> Result<Vec<Event>, Domai
     })])
 }
 
-fn supplement(state: &State, cmd: SupplementMaterials) -> Result<Vec<Event>, DomainError> {
+fn supplement(state: &CaseApplication, cmd: SupplementMaterials) -> Result<Vec<Event>, DomainError> {
     let mut v = Violations::default();
     if cmd.materials.is_empty() {
-        v.push("materials", "至少提交一份材料");
+        v.add("materials", "至少提交一份材料");
     }
     let mut materials: Vec<MaterialRef> = Vec::new();
     for (i, m) in cmd.materials.iter().enumerate() {
         let path = format!("materials[{i}]");
         if let Some(r) = validate::material_ref(m, &path, cmd.max_material_bytes, &mut v) {
             if materials.iter().any(|x| x.material_id == r.material_id) {
-                v.push(format!("{path}.material_id"), "材料重复提交");
+                v.add(format!("{path}.material_id"), "材料重复提交");
             } else {
                 materials.push(r);
             }
@@ -121,10 +122,10 @@ fn supplement(state: &State, cmd: SupplementMaterials) -> Result<Vec<Event>, Dom
     Ok(events)
 }
 
-fn withdraw(state: &State, cmd: Withdraw) -> Result<Vec<Event>, DomainError> {
+fn withdraw(state: &CaseApplication, cmd: Withdraw) -> Result<Vec<Event>, DomainError> {
     if cmd.reason.chars().count() > 500 {
         return Err(Rejection {
-            violations: vec![super::FieldViolation::new("reason", "撤回理由不能超过500个字符")]
+            violations: vec![FieldViolation::new("reason", "撤回理由不能超过500个字符")]
         }
         .into());
     }
@@ -135,14 +136,14 @@ fn withdraw(state: &State, cmd: Withdraw) -> Result<Vec<Event>, DomainError> {
     Ok(vec![Event::ApplicationWithdrawn(ApplicationWithdrawn { reason: cmd.reason.trim().to_owned() })])
 }
 
-fn terminate(state: &State, cmd: Terminate) -> Result<Vec<Event>, DomainError> {
+fn terminate(state: &CaseApplication, cmd: Terminate) -> Result<Vec<Event>, DomainError> {
     let mut v = Violations::default();
     let detail = cmd.detail.trim();
     if detail.is_empty() || detail.chars().count() > 1000 {
-        v.push("detail", "终止说明不能为空且不超过1000个字符");
+        v.add("detail", "终止说明不能为空且不超过1000个字符");
     }
     if cmd.legal_basis.chars().count() > 500 {
-        v.push("legal_basis", "法律依据不能超过500个字符");
+        v.add("legal_basis", "法律依据不能超过500个字符");
     }
     v.finish()?;
     require_running(state, "terminate")?;

@@ -7,54 +7,8 @@
 use chrono::NaiveDate;
 
 use super::state::Status;
+use crate::refusal::{ErrorKind, FieldViolation, Refusal, Rejection};
 use crate::values::MaterialId;
-
-/// One violation of a malformed request: the dotted path of the field and
-/// what is wrong, in plain Chinese. Never contains the offending value (it
-/// may be personal data).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct FieldViolation {
-    /// Path such as `applicant.id_number`, `form.newborn_name`,
-    /// `materials[2].size_bytes`, `materials.m_parents_id` (missing),
-    /// `deficiencies[0].material_id`, `delivery.mail_address`, `package_id`.
-    pub field: String,
-    /// What is wrong, e.g. "公民身份号码校验码错误".
-    pub description: String,
-}
-
-impl FieldViolation {
-    /// A violation of `field`.
-    pub fn new(field: impl Into<String>, description: impl Into<String>) -> Self {
-        FieldViolation { field: field.into(), description: description.into() }
-    }
-}
-
-/// A malformed command, refused with nothing stored; lists every violation
-/// at once (一次性告知), never empty.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("the request has {} field violation(s): {}", .violations.len(), describe(.violations))]
-pub struct Rejection {
-    /// Every violation found.
-    pub violations: Vec<FieldViolation>,
-}
-
-fn describe(violations: &[FieldViolation]) -> String {
-    violations.iter().map(|v| format!("{}: {}", v.field, v.description)).collect::<Vec<_>>().join("; ")
-}
-
-impl Rejection {
-    /// True when some violation concerns `field`.
-    pub fn concerns(&self, field: &str) -> bool {
-        self.violations.iter().any(|v| v.field == field)
-    }
-
-    /// The violated field paths, in order.
-    pub fn fields(&self) -> Vec<&str> {
-        self.violations.iter().map(|v| v.field.as_str()).collect()
-    }
-}
-
-pub use crate::error_kind::ErrorKind;
 
 /// Why the intake aggregate refused a command. Nothing is recorded for any
 /// of them.
@@ -117,9 +71,8 @@ pub enum DomainError {
     NoOverdueDeficiency,
 }
 
-impl DomainError {
-    /// How the edge answers it.
-    pub fn kind(&self) -> ErrorKind {
+impl Refusal for DomainError {
+    fn kind(&self) -> ErrorKind {
         match self {
             DomainError::Rejected(_) => ErrorKind::InvalidArgument,
             DomainError::AlreadySubmitted => ErrorKind::AlreadyExists,
@@ -128,25 +81,17 @@ impl DomainError {
         }
     }
 
+    fn violations(&self) -> &[FieldViolation] {
+        self.rejection().map_or(&[], |r| &r.violations)
+    }
+}
+
+impl DomainError {
     /// The rejection, if the command was malformed.
     pub fn rejection(&self) -> Option<&Rejection> {
         match self {
             DomainError::Rejected(r) => Some(r),
             _ => None,
         }
-    }
-}
-
-/// Collects violations; `finish` turns a non-empty list into a [`Rejection`].
-#[derive(Debug, Default)]
-pub(crate) struct Violations(pub(crate) Vec<FieldViolation>);
-
-impl Violations {
-    pub(crate) fn push(&mut self, field: impl Into<String>, description: impl Into<String>) {
-        self.0.push(FieldViolation::new(field, description));
-    }
-
-    pub(crate) fn finish(self) -> Result<(), Rejection> {
-        if self.0.is_empty() { Ok(()) } else { Err(Rejection { violations: self.0 }) }
     }
 }

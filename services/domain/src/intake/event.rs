@@ -6,7 +6,8 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::model::{Applicant, Commitment, Deficiency, DeliveryPreference, MaterialRef, Reason, TerminationReason};
+use super::model::{Applicant, Deficiency, DeliveryPreference, MaterialRef, Reason, TerminationReason};
+use crate::case::Commitment;
 use crate::values::{CaseNumber, DepartmentCode, ItemCode, MaterialId, PackageId};
 
 /// An event of the intake stream.

@@ -10,8 +10,8 @@ use std::collections::HashSet;
 use chrono::{DateTime, NaiveDate};
 use serde_json::{Map, Value};
 
-use super::error::FieldViolation;
 use crate::catalog::{FieldKind, FormField};
+use crate::refusal::FieldViolation;
 use crate::values::{CreditCode, IdNumber, Phone};
 
 /// Every violation of `data` against `fields`; empty when the form is valid.

@@ -5,7 +5,8 @@
 use chrono::NaiveDate;
 use serde_json::{Map, Value};
 
-use super::model::{ApplicantKind, Channel};
+use super::model::ApplicantKind;
+use crate::case::Channel;
 
 /// An application as submitted (SubmitApplicationRequest without the
 /// idempotency key).

@@ -1,7 +1,8 @@
-//! The intake aggregate (一次受理): one case's application stream, from
-//! submission to acceptance, supplements, withdrawal and termination.
-//! [`decide`] turns a command into events, [`evolve`] folds events into the
-//! [`State`]; both are pure, and every fact from outside (guide, credit
+//! The intake aggregate (一次受理): one case's application stream
+//! `case-<case id>`, from submission to acceptance, supplements, withdrawal
+//! and termination. [`CaseApplication`] is its state and implements
+//! [`Aggregate`]: `decide` turns a command into events, `evolve` folds
+//! events in; both are pure, and every fact from outside (guide, credit
 //! status, case number, time, working-day deadlines) is in the command.
 //!
 //! # Two layers of "no"
@@ -49,8 +50,7 @@ pub use command::{
     AssignOfficer, Command, DEFAULT_MAX_MATERIAL_BYTES, OpenSupplementRequest, Submit, SupplementMaterials, Terminate,
     Withdraw, china_date,
 };
-pub use decide::decide;
-pub use error::{DomainError, ErrorKind, FieldViolation, Rejection};
+pub use error::DomainError;
 pub use event::{
     ApplicationAccepted, ApplicationNotAccepted, ApplicationSubmitted, ApplicationWithdrawn, CaseTerminated,
     DeficiencyCleared, Event, MaterialsSupplemented, OfficerAssigned,
@@ -61,30 +61,32 @@ pub use input::{
     MaterialInput, PostalAddressInput,
 };
 pub use model::{
-    Applicant, ApplicantKind, Channel, Commitment, CreditStatus, Deficiency, DeliveryPreference, Identity,
-    MaskedApplicant, MaterialRef, PostalAddress, Reason, ReasonCode, TerminationReason,
+    Applicant, ApplicantKind, CreditStatus, Deficiency, DeliveryPreference, Identity, MaskedApplicant, MaterialRef,
+    PostalAddress, Reason, ReasonCode, TerminationReason,
 };
-pub use state::{DeficiencyState, Officer, State, Status, evolve};
+pub use state::{CaseApplication, DeficiencyState, Officer, Status};
 pub use submit::{acceptance_notice_number, non_acceptance_notice_number};
 
-/// The intake aggregate: the case's application stream.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Application;
+use crate::aggregate::Aggregate;
+pub use crate::case::{Channel, Commitment};
 
-impl Application {
-    /// See [`decide`].
-    pub fn decide(state: &State, command: Command) -> Result<Vec<Event>, DomainError> {
-        decide(state, command)
+impl Aggregate for CaseApplication {
+    type Command = Command;
+    type Event = Event;
+    type Error = DomainError;
+
+    const STREAM: &'static str = "case";
+
+    fn decide(&self, command: Command) -> Result<Vec<Event>, DomainError> {
+        decide::decide(self, command)
     }
 
-    /// See [`evolve`].
-    pub fn evolve(state: State, event: &Event) -> State {
-        evolve(state, event)
+    fn evolve(self, event: &Event) -> Self {
+        state::evolve(self, event)
     }
 
-    /// Folds a whole stream into its state.
-    pub fn replay<'a>(events: impl IntoIterator<Item = &'a Event>) -> State {
-        events.into_iter().fold(State::default(), evolve)
+    fn version(&self) -> u64 {
+        self.version
     }
 }
 

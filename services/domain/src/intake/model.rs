@@ -1,12 +1,13 @@
 //! The values intake events carry, mirroring `yiciban.common.v1`: applicant,
-//! delivery, material references, deficiencies, commitments and reasons,
-//! plus the credit status and the channel. All validated.
+//! delivery, material references, deficiencies and reasons, plus the credit
+//! status. All validated. The channel and the commitment, which later stages
+//! of the case use too, are in [`crate::case`].
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use crate::catalog::PackageTarget;
-use crate::values::{CreditCode, DepartmentCode, IdNumber, ItemCode, MaterialId, Phone, mask_name};
+use crate::values::{CreditCode, IdNumber, ItemCode, MaterialId, Phone, mask_name};
 
 /// An applicant's credit status (信用状态) from the credit list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -25,20 +26,6 @@ impl CreditStatus {
     pub fn allows_relief(self) -> bool {
         self != CreditStatus::Dishonest
     }
-}
-
-/// Where a command entered the system.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Channel {
-    /// The comprehensive window (综合窗口).
-    Window,
-    /// The online portal or app.
-    Online,
-    /// The 12345 hotline: a clerk takes the application over the phone.
-    Hotline,
-    /// A yiciban service itself (not a submission channel).
-    System,
 }
 
 /// Person or company.
@@ -199,23 +186,6 @@ pub struct Deficiency {
     pub due_by: NaiveDate,
     /// Items that need it.
     pub item_codes: Vec<ItemCode>,
-}
-
-/// A proof replaced by a signed commitment (告知承诺), post-checked by one
-/// department. A material used by items of several departments gives one
-/// commitment per department.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Commitment {
-    /// The material replaced.
-    pub material_id: MaterialId,
-    /// Its catalog name.
-    pub material_name: String,
-    /// The text the applicant signed; 1..2000 characters.
-    pub commitment_text: String,
-    /// The department that checks it afterwards (事后核查).
-    pub post_check_department: DepartmentCode,
-    /// Last day of the post-check; `None` when the catalog sets no limit.
-    pub post_check_by: Option<NaiveDate>,
 }
 
 /// Machine-readable code of a [`Reason`].

@@ -6,7 +6,8 @@ use chrono::NaiveDate;
 use serde::Serialize;
 
 use super::event::Event;
-use super::model::{Applicant, Commitment, Deficiency, DeliveryPreference, MaterialRef, Reason, TerminationReason};
+use super::model::{Applicant, Deficiency, DeliveryPreference, MaterialRef, Reason, TerminationReason};
+use crate::case::Commitment;
 use crate::values::{CaseNumber, DepartmentCode, ItemCode, PackageId};
 
 /// Intake's view of a case's status.
@@ -61,9 +62,10 @@ pub struct Officer {
     pub name: String,
 }
 
-/// The case as intake records it.
+/// The intake aggregate's state: the case as intake records it (see the
+/// module docs of [`crate::intake`]).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct State {
+pub struct CaseApplication {
     /// Status.
     pub status: Status,
     /// Number of events applied (the stream version).
@@ -106,7 +108,7 @@ pub struct State {
     pub withdrawal_reason: Option<String>,
 }
 
-impl State {
+impl CaseApplication {
     /// The deficiencies still open.
     pub fn open_deficiencies(&self) -> impl Iterator<Item = &DeficiencyState> {
         self.deficiencies.iter().filter(|d| d.cleared_on.is_none())
@@ -118,8 +120,8 @@ impl State {
     }
 }
 
-/// Applies one event to the state.
-pub fn evolve(mut state: State, event: &Event) -> State {
+/// Applies one event to the state; every event advances the version by one.
+pub(super) fn evolve(mut state: CaseApplication, event: &Event) -> CaseApplication {
     state.version += 1;
     match event {
         Event::ApplicationSubmitted(e) => {

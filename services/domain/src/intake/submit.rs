@@ -1,5 +1,5 @@
 //! The acceptance decision (一次受理). First the request must be well formed
-//! — every violation is collected and returned as one [`Rejection`], nothing
+//! — every violation is collected and returned as one [`Rejection`](crate::refusal::Rejection), nothing
 //! stored. A well-formed application is then decided on the business rules
 //! (eligibility, credit, which materials allow a commitment or a deficiency):
 //! accepted, accepted with deficiency, or not accepted with every reason.
@@ -7,14 +7,16 @@
 use chrono::NaiveDate;
 
 use super::command::{Submit, china_date};
-use super::error::{DomainError, Rejection, Violations};
+use super::error::DomainError;
 use super::event::{ApplicationAccepted, ApplicationNotAccepted, ApplicationSubmitted, Event};
 use super::form::validate_form;
 use super::input::{CommitmentRequest, DeficiencyRequest};
-use super::model::{ApplicantKind, Commitment, CreditStatus, Deficiency, MaterialRef, Reason, ReasonCode};
-use super::state::{State, Status};
+use super::model::{ApplicantKind, CreditStatus, Deficiency, MaterialRef, Reason, ReasonCode};
+use super::state::{CaseApplication, Status};
 use super::validate;
+use crate::case::Commitment;
 use crate::catalog::{MergedMaterial, Package};
+use crate::refusal::Violations;
 use crate::values::{ItemCode, MaterialId};
 
 /// Number of the acceptance notice (受理通知书) of a case.
@@ -33,7 +35,7 @@ struct Relief<'a, R> {
     request: &'a R,
 }
 
-pub(super) fn submit(state: &State, cmd: Submit) -> Result<Vec<Event>, DomainError> {
+pub(super) fn submit(state: &CaseApplication, cmd: Submit) -> Result<Vec<Event>, DomainError> {
     if state.status != Status::New {
         return Err(DomainError::AlreadySubmitted);
     }
@@ -45,13 +47,13 @@ pub(super) fn submit(state: &State, cmd: Submit) -> Result<Vec<Event>, DomainErr
     let delivery = validate::delivery(&draft.delivery, &mut v);
     let Some(guide) = cmd.guide.as_ref().filter(|g| g.package.id.as_str() == draft.package_id) else {
         // Without the package nothing else can be checked against it.
-        v.push("package_id", "没有该一件事，请核对一件事编码");
-        return Err(Rejection { violations: v.0 }.into());
+        v.add("package_id", "没有该一件事，请核对一件事编码");
+        return Err(v.reject().into());
     };
     let package = &guide.package;
 
     let optional = optional_items(package, &draft.optional_item_codes, &mut v);
-    v.0.extend(validate_form(&package.form_fields, &draft.form_data));
+    v.extend(validate_form(&package.form_fields, &draft.form_data));
     let needed = package.materials_for(&optional);
     let find = |id: &MaterialId| needed.iter().find(|m| &m.id == id);
 
@@ -60,7 +62,7 @@ pub(super) fn submit(state: &State, cmd: Submit) -> Result<Vec<Event>, DomainErr
         let path = format!("materials[{i}]");
         let Some(r) = validate::material_ref(m, &path, cmd.max_material_bytes, &mut v) else { continue };
         if find(&r.material_id).is_none() {
-            v.push(
+            v.add(
                 format!("{path}.material_id"),
                 format!(
                     "多余材料：本次申请不需要材料 {} (extra material: not needed by this application)",
@@ -68,7 +70,7 @@ pub(super) fn submit(state: &State, cmd: Submit) -> Result<Vec<Event>, DomainErr
                 ),
             );
         } else if materials.iter().any(|x| x.material_id == r.material_id) {
-            v.push(format!("{path}.material_id"), format!("材料 {} 重复提交，同一材料请合并为一个文件", r.material_id));
+            v.add(format!("{path}.material_id"), format!("材料 {} 重复提交，同一材料请合并为一个文件", r.material_id));
         } else {
             materials.push(r);
         }
@@ -84,13 +86,13 @@ pub(super) fn submit(state: &State, cmd: Submit) -> Result<Vec<Event>, DomainErr
             _ => None,
         };
         if let Some(problem) = valid_text {
-            v.push(format!("{path}.commitment_text"), problem);
+            v.add(format!("{path}.commitment_text"), problem);
         }
         let Some(material) = relief_material(&c.material_id, &path, &find, &mut v) else { continue };
         if commitments.iter().any(|x| x.material.id == material.id) {
-            v.push(format!("{path}.material_id"), "同一材料重复申请告知承诺");
+            v.add(format!("{path}.material_id"), "同一材料重复申请告知承诺");
         } else if supplied(&material.id) {
-            v.push(format!("{path}.material_id"), "该材料已提交，无需告知承诺");
+            v.add(format!("{path}.material_id"), "该材料已提交，无需告知承诺");
         } else if valid_text.is_none() {
             commitments.push(Relief { material, request: c });
         }
@@ -100,15 +102,15 @@ pub(super) fn submit(state: &State, cmd: Submit) -> Result<Vec<Event>, DomainErr
     for (i, d) in draft.deficiencies.iter().enumerate() {
         let path = format!("deficiencies[{i}]");
         if d.promised_by.is_some_and(|p| p < today) {
-            v.push(format!("{path}.promised_by"), "承诺补齐日期不能早于今天");
+            v.add(format!("{path}.promised_by"), "承诺补齐日期不能早于今天");
         }
         let Some(material) = relief_material(&d.material_id, &path, &find, &mut v) else { continue };
         if deficiencies.iter().any(|x| x.material.id == material.id) {
-            v.push(format!("{path}.material_id"), "同一材料重复申请容缺");
+            v.add(format!("{path}.material_id"), "同一材料重复申请容缺");
         } else if supplied(&material.id) {
-            v.push(format!("{path}.material_id"), "该材料已提交，无需容缺");
+            v.add(format!("{path}.material_id"), "该材料已提交，无需容缺");
         } else if commitments.iter().any(|x| x.material.id == material.id) {
-            v.push(format!("{path}.material_id"), "同一材料不能既告知承诺又容缺");
+            v.add(format!("{path}.material_id"), "同一材料不能既告知承诺又容缺");
         } else {
             deficiencies.push(Relief { material, request: d });
         }
@@ -121,7 +123,7 @@ pub(super) fn submit(state: &State, cmd: Submit) -> Result<Vec<Event>, DomainErr
             || draft.commitments.iter().any(|c| c.material_id == m.id.as_str())
             || draft.deficiencies.iter().any(|d| d.material_id == m.id.as_str());
         if !addressed {
-            v.push(format!("materials.{}", m.id), format!("缺少必要材料：{}", m.name));
+            v.add(format!("materials.{}", m.id), format!("缺少必要材料：{}", m.name));
         }
     }
     v.finish()?;
@@ -193,9 +195,9 @@ fn optional_items(package: &Package, codes: &[String], v: &mut Violations) -> Ve
     for (i, code) in codes.iter().enumerate() {
         let path = format!("optional_item_codes[{i}]");
         match package.items.iter().find(|item| item.code.as_str() == code) {
-            None => v.push(path, "本一件事没有该事项"),
-            Some(item) if !item.optional => v.push(path, "该事项为必办事项，无需选择"),
-            Some(item) if out.contains(&item.code) => v.push(path, "可选事项重复"),
+            None => v.add(path, "本一件事没有该事项"),
+            Some(item) if !item.optional => v.add(path, "该事项为必办事项，无需选择"),
+            Some(item) if out.contains(&item.code) => v.add(path, "可选事项重复"),
             Some(item) => out.push(item.code.clone()),
         }
     }
@@ -211,13 +213,13 @@ fn relief_material<'a>(
 ) -> Option<&'a MergedMaterial> {
     match MaterialId::parse(id) {
         Err(e) => {
-            v.push(format!("{path}.material_id"), e.to_string());
+            v.add(format!("{path}.material_id"), e.to_string());
             None
         }
         Ok(id) => {
             let found = find(&id);
             if found.is_none() {
-                v.push(format!("{path}.material_id"), "本次申请不需要该材料");
+                v.add(format!("{path}.material_id"), "本次申请不需要该材料");
             }
             found
         }

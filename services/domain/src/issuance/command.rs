@@ -8,10 +8,10 @@ use chrono::{DateTime, NaiveDate, Utc};
 use uuid::Uuid;
 
 use super::event::{
-    CaseOutcome, Channel, Collector, DeliveryFailureReason, DeliveryMethod, FileRef, IndicatorScore,
-    InvalidRatingReason, NotificationChannel, RectificationFinding, ResultDocument, ReturnVisitMethod,
-    ReturnVisitSampleReason,
+    Collector, DeliveryFailureReason, DeliveryMethod, FileRef, IndicatorScore, InvalidRatingReason,
+    NotificationChannel, RectificationFinding, ReturnVisitMethod, ReturnVisitSampleReason,
 };
+use crate::case::{CaseOutcome, Channel, ResultDocument};
 use crate::values::{CaseNumber, DepartmentCode};
 
 /// A command to a case's issuance.

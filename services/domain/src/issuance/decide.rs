@@ -12,18 +12,20 @@ use super::command::{
     Prepare, Rate, RecordDelivery, RecordDeliveryFailure, RecordMailing, RecordRectification, RecordReturnVisit,
     ReviewRating, SampleReturnVisit, VerifyRectification,
 };
-use super::error::{FieldViolation, IssuanceError, Rejection};
+use super::error::IssuanceError;
 use super::event::{
     CaseClosed, CollectorKind, Delivered, DeliveryFailed, DeliveryFailureReason, DeliveryMethod, Event,
     IssuancePrepared, Mailed, PickedUp, PickupNotified, RatingMarkedInvalid, RatingReceived, RectificationClosed,
     RectificationExplained, RectificationFinding, RectificationOpened, RectificationRectified, RectificationSource,
-    RectificationVerified, ResultDocument, ReturnVisitRecorded, ReturnVisitSampled,
+    RectificationVerified, ReturnVisitRecorded, ReturnVisitSampled,
 };
-use super::state::{Batch, BatchState, Issuance, Rectification, RectificationState, evolve};
+use super::state::{Batch, BatchState, CaseIssuance, Rectification, RectificationState, evolve};
+use crate::case::ResultDocument;
+use crate::refusal::Violations;
 
 /// Decides a command against the issuance: the events to append, or why
 /// not. Pure and synchronous.
-pub fn decide(state: &Issuance, command: Command) -> Result<Vec<Event>, IssuanceError> {
+pub(super) fn decide(state: &CaseIssuance, command: Command) -> Result<Vec<Event>, IssuanceError> {
     match command {
         Command::Prepare(c) => prepare(state, c),
         Command::IssueEarly(c) => issue_early(state, c),
@@ -44,51 +46,30 @@ pub fn decide(state: &Issuance, command: Command) -> Result<Vec<Event>, Issuance
     }
 }
 
-/// Collects field violations.
-#[derive(Default)]
-struct Violations(Vec<FieldViolation>);
-
-impl Violations {
-    fn add(&mut self, field: impl Into<String>, description: impl Into<String>) {
-        self.0.push(FieldViolation::new(field, description));
+/// A date of the command must not be before today.
+fn not_before(v: &mut Violations, field: &str, date: Option<NaiveDate>, today: NaiveDate, what: &str) {
+    if date.is_some_and(|d| d < today) {
+        v.add(field, format!("{what}不能早于今天"));
     }
+}
 
-    /// `text` trimmed must have 1..=max characters (or 0..=max if optional).
-    fn text(&mut self, field: &str, text: &str, required: bool, max: usize, what: &str) {
-        let n = text.trim().chars().count();
-        if required && n == 0 {
-            self.add(field, format!("{what}不能为空"));
-        } else if n > max {
-            self.add(field, format!("{what}不能超过{max}个字符"));
-        }
+/// The documents of a batch: at least one, each named and numbered once,
+/// valid until no earlier than from.
+fn documents(v: &mut Violations, field: &str, documents: &[ResultDocument]) {
+    if documents.is_empty() {
+        v.add(field, "至少须有一份出件文书（证照、批文或决定书）");
     }
-
-    fn not_before(&mut self, field: &str, date: Option<NaiveDate>, today: NaiveDate, what: &str) {
-        if date.is_some_and(|d| d < today) {
-            self.add(field, format!("{what}不能早于今天"));
+    for (i, d) in documents.iter().enumerate() {
+        v.text(&format!("{field}[{i}].name"), &d.name, true, 100, "文书名称");
+        v.text(&format!("{field}[{i}].number"), &d.number, true, 100, "文书编号");
+        if documents[..i].iter().any(|o| o.number.trim() == d.number.trim() && !d.number.trim().is_empty()) {
+            v.add(format!("{field}[{i}].number"), "文书编号重复");
         }
-    }
-
-    fn documents(&mut self, field: &str, documents: &[ResultDocument]) {
-        if documents.is_empty() {
-            self.add(field, "至少须有一份出件文书（证照、批文或决定书）");
+        if let (Some(from), Some(until)) = (d.valid_from, d.valid_until)
+            && until < from
+        {
+            v.add(format!("{field}[{i}].valid_until"), "有效期截止日不能早于起始日");
         }
-        for (i, d) in documents.iter().enumerate() {
-            self.text(&format!("{field}[{i}].name"), &d.name, true, 100, "文书名称");
-            self.text(&format!("{field}[{i}].number"), &d.number, true, 100, "文书编号");
-            if documents[..i].iter().any(|o| o.number.trim() == d.number.trim() && !d.number.trim().is_empty()) {
-                self.add(format!("{field}[{i}].number"), "文书编号重复");
-            }
-            if let (Some(from), Some(until)) = (d.valid_from, d.valid_until)
-                && until < from
-            {
-                self.add(format!("{field}[{i}].valid_until"), "有效期截止日不能早于起始日");
-            }
-        }
-    }
-
-    fn done(self) -> Result<(), IssuanceError> {
-        if self.0.is_empty() { Ok(()) } else { Err(Rejection { violations: self.0 }.into()) }
     }
 }
 
@@ -103,16 +84,16 @@ fn trimmed(documents: Vec<ResultDocument>) -> Vec<ResultDocument> {
         .collect()
 }
 
-fn existing(state: &Issuance) -> Result<(), IssuanceError> {
+fn existing(state: &CaseIssuance) -> Result<(), IssuanceError> {
     if state.exists() { Ok(()) } else { Err(IssuanceError::NoIssuance) }
 }
 
-fn batch(state: &Issuance, number: u32) -> Result<&Batch, IssuanceError> {
+fn batch(state: &CaseIssuance, number: u32) -> Result<&Batch, IssuanceError> {
     existing(state)?;
     state.batch(number).ok_or(IssuanceError::NoSuchBatch(number))
 }
 
-fn rectification(state: &Issuance, id: uuid::Uuid) -> Result<&Rectification, IssuanceError> {
+fn rectification(state: &CaseIssuance, id: uuid::Uuid) -> Result<&Rectification, IssuanceError> {
     existing(state)?;
     state.rectification(id).ok_or_else(|| IssuanceError::NoSuchRectification(id.to_string()))
 }
@@ -131,7 +112,7 @@ const AT_WINDOW: &str = "a window batch not yet collected, or a batch whose mail
 
 /// `events` followed by CaseClosed when, after them, the final batch is
 /// prepared and every batch is delivered.
-fn closing(state: &Issuance, mut events: Vec<Event>, today: NaiveDate) -> Vec<Event> {
+fn closing(state: &CaseIssuance, mut events: Vec<Event>, today: NaiveDate) -> Vec<Event> {
     let next = events.iter().fold(state.clone(), evolve);
     let done = next.final_batch().is_some() && next.batches.iter().all(|b| b.state == BatchState::Delivered);
     if done && !next.closed() {
@@ -150,10 +131,10 @@ fn closing(state: &Issuance, mut events: Vec<Event>, today: NaiveDate) -> Vec<Ev
     events
 }
 
-fn prepare(state: &Issuance, c: Prepare) -> Result<Vec<Event>, IssuanceError> {
+fn prepare(state: &CaseIssuance, c: Prepare) -> Result<Vec<Event>, IssuanceError> {
     let mut v = Violations::default();
-    v.documents("documents", &c.documents);
-    v.done()?;
+    documents(&mut v, "documents", &c.documents);
+    v.finish()?;
     if state.final_batch().is_some() {
         // Prepared before (a redelivered hand-over): nothing new.
         return Ok(Vec::new());
@@ -194,11 +175,11 @@ fn prepare(state: &Issuance, c: Prepare) -> Result<Vec<Event>, IssuanceError> {
     Ok(vec![prepared])
 }
 
-fn issue_early(state: &Issuance, c: IssueEarly) -> Result<Vec<Event>, IssuanceError> {
+fn issue_early(state: &CaseIssuance, c: IssueEarly) -> Result<Vec<Event>, IssuanceError> {
     let mut v = Violations::default();
-    v.documents("task_ids", &c.documents);
+    documents(&mut v, "task_ids", &c.documents);
     v.text("reason", &c.reason, true, 500, "提前出件理由");
-    v.done()?;
+    v.finish()?;
     if state.final_batch().is_some() {
         return Err(IssuanceError::FinalBatchPrepared);
     }
@@ -223,11 +204,11 @@ fn issue_early(state: &Issuance, c: IssueEarly) -> Result<Vec<Event>, IssuanceEr
     })])
 }
 
-fn notify_pickup(state: &Issuance, c: NotifyPickup) -> Result<Vec<Event>, IssuanceError> {
+fn notify_pickup(state: &CaseIssuance, c: NotifyPickup) -> Result<Vec<Event>, IssuanceError> {
     let mut v = Violations::default();
     v.text("pickup_location", &c.pickup_location, true, 200, "领取地点");
-    v.not_before("pickup_by", c.pickup_by, c.today, "领取期限");
-    v.done()?;
+    not_before(&mut v, "pickup_by", c.pickup_by, c.today, "领取期限");
+    v.finish()?;
     let b = batch(state, c.batch_number)?;
     if !at_window(b) {
         return Err(IssuanceError::WrongBatchState {
@@ -245,7 +226,7 @@ fn notify_pickup(state: &Issuance, c: NotifyPickup) -> Result<Vec<Event>, Issuan
     })])
 }
 
-fn confirm_pickup(state: &Issuance, c: ConfirmPickup) -> Result<Vec<Event>, IssuanceError> {
+fn confirm_pickup(state: &CaseIssuance, c: ConfirmPickup) -> Result<Vec<Event>, IssuanceError> {
     let mut v = Violations::default();
     v.text("collector.name", &c.collector.name_masked, true, 100, "领取人姓名");
     if c.collector.id_number_hmac.trim().is_empty() {
@@ -254,7 +235,7 @@ fn confirm_pickup(state: &Issuance, c: ConfirmPickup) -> Result<Vec<Event>, Issu
     if c.collector.kind == CollectorKind::Agent && c.collector.power_of_attorney.is_none() {
         v.add("collector.power_of_attorney", "代理人领取须提供授权委托书");
     }
-    v.done()?;
+    v.finish()?;
     let b = batch(state, c.batch_number)?;
     if !at_window(b) {
         return Err(IssuanceError::WrongBatchState {
@@ -285,11 +266,11 @@ fn confirm_pickup(state: &Issuance, c: ConfirmPickup) -> Result<Vec<Event>, Issu
     Ok(closing(state, events, date_in_china(c.now)))
 }
 
-fn record_mailing(state: &Issuance, c: RecordMailing) -> Result<Vec<Event>, IssuanceError> {
+fn record_mailing(state: &CaseIssuance, c: RecordMailing) -> Result<Vec<Event>, IssuanceError> {
     let mut v = Violations::default();
     v.text("courier", &c.courier, true, 50, "快递公司");
     v.text("tracking_number", &c.tracking_number, true, 64, "运单号");
-    v.done()?;
+    v.finish()?;
     let b = batch(state, c.batch_number)?;
     let tracking = c.tracking_number.trim();
     if b.state == BatchState::Mailed && b.tracking_number == tracking {
@@ -318,7 +299,7 @@ fn record_mailing(state: &Issuance, c: RecordMailing) -> Result<Vec<Event>, Issu
 
 /// The batch as mailed under `tracking`.
 fn mailed<'a>(
-    state: &'a Issuance,
+    state: &'a CaseIssuance,
     number: u32,
     tracking: &str,
     action: &'static str,
@@ -338,13 +319,13 @@ fn mailed<'a>(
     Ok(b)
 }
 
-fn record_delivery(state: &Issuance, c: RecordDelivery) -> Result<Vec<Event>, IssuanceError> {
+fn record_delivery(state: &CaseIssuance, c: RecordDelivery) -> Result<Vec<Event>, IssuanceError> {
     let mut v = Violations::default();
     v.text("tracking_number", &c.tracking_number, true, 64, "运单号");
     if c.delivered_at > c.now {
         v.add("delivered_at", "签收时间不能晚于现在");
     }
-    v.done()?;
+    v.finish()?;
     let tracking = c.tracking_number.trim();
     if let Ok(b) = batch(state, c.batch_number)
         && b.state == BatchState::Delivered
@@ -365,11 +346,11 @@ fn record_delivery(state: &Issuance, c: RecordDelivery) -> Result<Vec<Event>, Is
     Ok(closing(state, events, date_in_china(c.now)))
 }
 
-fn record_delivery_failure(state: &Issuance, c: RecordDeliveryFailure) -> Result<Vec<Event>, IssuanceError> {
+fn record_delivery_failure(state: &CaseIssuance, c: RecordDeliveryFailure) -> Result<Vec<Event>, IssuanceError> {
     let mut v = Violations::default();
     v.text("tracking_number", &c.tracking_number, true, 64, "运单号");
     v.text("detail", &c.detail, c.reason == DeliveryFailureReason::Other, 1000, "失败说明");
-    v.done()?;
+    v.finish()?;
     let b = mailed(state, c.batch_number, c.tracking_number.trim(), "a delivery failure")?;
     Ok(vec![Event::DeliveryFailed(DeliveryFailed {
         batch_number: b.number,
@@ -380,7 +361,7 @@ fn record_delivery_failure(state: &Issuance, c: RecordDeliveryFailure) -> Result
     })])
 }
 
-fn rate(state: &Issuance, c: Rate) -> Result<Vec<Event>, IssuanceError> {
+fn rate(state: &CaseIssuance, c: Rate) -> Result<Vec<Event>, IssuanceError> {
     let mut v = Violations::default();
     if !(1..=5).contains(&c.score) {
         v.add("score", "评分须为1（非常不满意）至5（非常满意）");
@@ -395,7 +376,7 @@ fn rate(state: &Issuance, c: Rate) -> Result<Vec<Event>, IssuanceError> {
             v.add(format!("indicators[{i}].name"), "指标重复");
         }
     }
-    v.done()?;
+    v.finish()?;
     existing(state)?;
     if !state.any_delivered() {
         return Err(IssuanceError::NotDelivered { action: "a rating" });
@@ -447,10 +428,10 @@ fn rate(state: &Issuance, c: Rate) -> Result<Vec<Event>, IssuanceError> {
     Ok(events)
 }
 
-fn review_rating(state: &Issuance, c: ReviewRating) -> Result<Vec<Event>, IssuanceError> {
+fn review_rating(state: &CaseIssuance, c: ReviewRating) -> Result<Vec<Event>, IssuanceError> {
     let mut v = Violations::default();
     v.text("note", &c.note, true, 1000, "复核意见");
-    v.done()?;
+    v.finish()?;
     existing(state)?;
     let rating = state
         .ratings
@@ -480,11 +461,11 @@ fn review_rating(state: &Issuance, c: ReviewRating) -> Result<Vec<Event>, Issuan
     Ok(events)
 }
 
-fn open_rectification(state: &Issuance, c: OpenRectification) -> Result<Vec<Event>, IssuanceError> {
+fn open_rectification(state: &CaseIssuance, c: OpenRectification) -> Result<Vec<Event>, IssuanceError> {
     let mut v = Violations::default();
     v.text("complaint", &c.complaint, true, 2000, "投诉内容");
-    v.not_before("due_by", Some(c.due_by), c.today, "整改期限");
-    v.done()?;
+    not_before(&mut v, "due_by", Some(c.due_by), c.today, "整改期限");
+    v.finish()?;
     existing(state)?;
     Ok(vec![Event::RectificationOpened(RectificationOpened {
         rectification_id: c.rectification_id,
@@ -500,14 +481,14 @@ fn wrong_state(r: &Rectification, action: &'static str, needed: &'static str) ->
     IssuanceError::WrongRectificationState { id: r.id.to_string(), state: r.state.as_str(), action, needed }
 }
 
-fn verify(state: &Issuance, c: VerifyRectification) -> Result<Vec<Event>, IssuanceError> {
+fn verify(state: &CaseIssuance, c: VerifyRectification) -> Result<Vec<Event>, IssuanceError> {
     let mut v = Violations::default();
     v.text("note", &c.note, true, 2000, "核实情况");
     if c.due_by.is_some() && c.finding != RectificationFinding::JustifiedComplex {
         v.add("due_by", "只有建台账限期整改（JUSTIFIED_COMPLEX）可另定整改期限");
     }
-    v.not_before("due_by", c.due_by, c.today, "整改期限");
-    v.done()?;
+    not_before(&mut v, "due_by", c.due_by, c.today, "整改期限");
+    v.finish()?;
     let r = rectification(state, c.rectification_id)?;
     if r.state != RectificationState::Opened {
         return Err(wrong_state(r, "a verification", "opened"));
@@ -520,10 +501,10 @@ fn verify(state: &Issuance, c: VerifyRectification) -> Result<Vec<Event>, Issuan
     })])
 }
 
-fn rectified(state: &Issuance, c: RecordRectification) -> Result<Vec<Event>, IssuanceError> {
+fn rectified(state: &CaseIssuance, c: RecordRectification) -> Result<Vec<Event>, IssuanceError> {
     let mut v = Violations::default();
     v.text("measures", &c.measures, true, 2000, "整改措施");
-    v.done()?;
+    v.finish()?;
     let r = rectification(state, c.rectification_id)?;
     if r.state != RectificationState::Verified || !r.finding.is_some_and(RectificationFinding::justified) {
         return Err(wrong_state(r, "recording a rectification", "verified as justified"));
@@ -535,11 +516,11 @@ fn rectified(state: &Issuance, c: RecordRectification) -> Result<Vec<Event>, Iss
     })])
 }
 
-fn explained(state: &Issuance, c: ExplainRectification) -> Result<Vec<Event>, IssuanceError> {
+fn explained(state: &CaseIssuance, c: ExplainRectification) -> Result<Vec<Event>, IssuanceError> {
     let mut v = Violations::default();
     v.text("explanation", &c.explanation, true, 2000, "解释说明");
     v.text("legal_basis", &c.legal_basis, true, 500, "法律依据");
-    v.done()?;
+    v.finish()?;
     let r = rectification(state, c.rectification_id)?;
     if r.state != RectificationState::Verified || r.finding != Some(RectificationFinding::NoLegalBasis) {
         return Err(wrong_state(r, "recording an explanation", "verified as without legal basis"));
@@ -551,10 +532,10 @@ fn explained(state: &Issuance, c: ExplainRectification) -> Result<Vec<Event>, Is
     })])
 }
 
-fn close_rectification(state: &Issuance, c: CloseRectification) -> Result<Vec<Event>, IssuanceError> {
+fn close_rectification(state: &CaseIssuance, c: CloseRectification) -> Result<Vec<Event>, IssuanceError> {
     let mut v = Violations::default();
     v.text("note", &c.note, false, 1000, "备注");
-    v.done()?;
+    v.finish()?;
     let r = rectification(state, c.rectification_id)?;
     if !matches!(r.state, RectificationState::Rectified | RectificationState::Explained) {
         return Err(wrong_state(r, "closing", "rectified or explained"));
@@ -576,12 +557,12 @@ pub fn valid_period(period: &str) -> bool {
         && matches!(period[5..].parse::<u32>(), Ok(1..=12))
 }
 
-fn sample(state: &Issuance, c: SampleReturnVisit) -> Result<Vec<Event>, IssuanceError> {
+fn sample(state: &CaseIssuance, c: SampleReturnVisit) -> Result<Vec<Event>, IssuanceError> {
     let mut v = Violations::default();
     if !valid_period(&c.period) {
         v.add("period", "抽样月份应写作 YYYY-MM");
     }
-    v.done()?;
+    v.finish()?;
     existing(state)?;
     if !state.any_delivered() {
         return Err(IssuanceError::NotDelivered { action: "a return visit" });
@@ -598,7 +579,7 @@ fn sample(state: &Issuance, c: SampleReturnVisit) -> Result<Vec<Event>, Issuance
     })])
 }
 
-fn record_visit(state: &Issuance, c: RecordReturnVisit) -> Result<Vec<Event>, IssuanceError> {
+fn record_visit(state: &CaseIssuance, c: RecordReturnVisit) -> Result<Vec<Event>, IssuanceError> {
     let mut v = Violations::default();
     if c.reached && !(1..=5).contains(&c.score) {
         v.add("score", "回访满意度须为1至5");
@@ -610,7 +591,7 @@ fn record_visit(state: &Issuance, c: RecordReturnVisit) -> Result<Vec<Event>, Is
     if c.visited_at > c.now {
         v.add("visited_at", "回访时间不能晚于现在");
     }
-    v.done()?;
+    v.finish()?;
     existing(state)?;
     let visit =
         state.return_visit(c.visit_id).ok_or_else(|| IssuanceError::NoSuchReturnVisit(c.visit_id.to_string()))?;

@@ -1,7 +1,6 @@
 //! Why the issuance aggregate refuses a command; nothing is recorded.
 
-pub use crate::error_kind::ErrorKind;
-pub use crate::intake::{FieldViolation, Rejection};
+use crate::refusal::{ErrorKind, FieldViolation, Refusal, Rejection};
 
 /// Why the issuance aggregate refused a command.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -90,9 +89,8 @@ pub enum IssuanceError {
     ReturnVisitAlreadyRecorded(String),
 }
 
-impl IssuanceError {
-    /// How the edge answers it.
-    pub fn kind(&self) -> ErrorKind {
+impl Refusal for IssuanceError {
+    fn kind(&self) -> ErrorKind {
         match self {
             IssuanceError::Rejected(_) => ErrorKind::InvalidArgument,
             IssuanceError::NoIssuance
@@ -113,8 +111,7 @@ impl IssuanceError {
         }
     }
 
-    /// The field violations of a rejection (empty otherwise).
-    pub fn violations(&self) -> &[FieldViolation] {
+    fn violations(&self) -> &[FieldViolation] {
         match self {
             IssuanceError::Rejected(r) => &r.violations,
             _ => &[],

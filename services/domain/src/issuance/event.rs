@@ -8,8 +8,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-pub use crate::intake::Channel;
-pub use crate::routing::{CaseOutcome, ResultDocument, ResultDocumentKind};
+use crate::case::{CaseOutcome, Channel, ResultDocument};
 use crate::values::{CaseNumber, DepartmentCode};
 
 /// An event of an issuance stream.

@@ -14,10 +14,11 @@
 //! rectified or explained, then closed — a supervisor's review setting a
 //! rating aside, and return visits (回访) sampled by the service.
 //!
-//! [`decide`] and [`evolve`] are pure: the time, today, due dates on the
-//! working-day calendar, the delivery method from the application, whether
-//! the collector is the applicant, the responsible department and fresh ids
-//! are all in the command.
+//! [`CaseIssuance`] is its state and implements [`Aggregate`]; `decide` and
+//! `evolve` are pure: the time, today, due dates on the working-day
+//! calendar, the delivery method from the application, whether the collector
+//! is the applicant, the responsible department and fresh ids are all in the
+//! command.
 
 mod command;
 mod decide;
@@ -30,42 +31,38 @@ pub use command::{
     Prepare, Rate, RecordDelivery, RecordDeliveryFailure, RecordMailing, RecordRectification, RecordReturnVisit,
     ReviewRating, SampleReturnVisit, VerifyRectification,
 };
-pub use decide::{decide, valid_period};
-pub use error::{ErrorKind, FieldViolation, IssuanceError, Rejection};
+pub use decide::valid_period;
+pub use error::IssuanceError;
 pub use event::{
-    CaseClosed, CaseOutcome, Channel, Collector, CollectorKind, Delivered, DeliveryFailed, DeliveryFailureReason,
-    DeliveryMethod, Event, FileRef, IndicatorScore, InvalidRatingReason, IssuancePrepared, Mailed, NotificationChannel,
-    PickedUp, PickupNotified, RatingMarkedInvalid, RatingReceived, RectificationClosed, RectificationExplained,
+    CaseClosed, Collector, CollectorKind, Delivered, DeliveryFailed, DeliveryFailureReason, DeliveryMethod, Event,
+    FileRef, IndicatorScore, InvalidRatingReason, IssuancePrepared, Mailed, NotificationChannel, PickedUp,
+    PickupNotified, RatingMarkedInvalid, RatingReceived, RectificationClosed, RectificationExplained,
     RectificationFinding, RectificationOpened, RectificationRectified, RectificationSource, RectificationVerified,
-    ResultDocument, ResultDocumentKind, ReturnVisitMethod, ReturnVisitRecorded, ReturnVisitSampleReason,
-    ReturnVisitSampled,
+    ReturnVisitMethod, ReturnVisitRecorded, ReturnVisitSampleReason, ReturnVisitSampled,
 };
-pub use state::{Batch, BatchState, Issuance, Rating, Rectification, RectificationState, ReturnVisit, evolve};
+pub use state::{Batch, BatchState, CaseIssuance, Rating, Rectification, RectificationState, ReturnVisit};
 
-/// The issuance aggregate.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Issuances;
+use crate::aggregate::Aggregate;
+pub use crate::case::{CaseOutcome, Channel, ResultDocument, ResultDocumentKind};
 
-impl Issuances {
-    /// See [`decide`].
-    pub fn decide(state: &Issuance, command: Command) -> Result<Vec<Event>, IssuanceError> {
-        decide(state, command)
+impl Aggregate for CaseIssuance {
+    type Command = Command;
+    type Event = Event;
+    type Error = IssuanceError;
+
+    const STREAM: &'static str = "issuance";
+
+    fn decide(&self, command: Command) -> Result<Vec<Event>, IssuanceError> {
+        decide::decide(self, command)
     }
 
-    /// See [`evolve`].
-    pub fn evolve(state: Issuance, event: &Event) -> Issuance {
-        evolve(state, event)
+    fn evolve(self, event: &Event) -> Self {
+        state::evolve(self, event)
     }
 
-    /// Folds a whole stream into its state.
-    pub fn replay<'a>(events: impl IntoIterator<Item = &'a Event>) -> Issuance {
-        events.into_iter().fold(Issuance::default(), evolve)
+    fn version(&self) -> u64 {
+        self.version
     }
-}
-
-/// The stream of a case's issuance.
-pub fn stream_of(case_id: uuid::Uuid) -> String {
-    format!("issuance-{case_id}")
 }
 
 #[cfg(test)]

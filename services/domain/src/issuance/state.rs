@@ -5,9 +5,10 @@ use chrono::{DateTime, NaiveDate, Utc};
 use uuid::Uuid;
 
 use super::event::{
-    CaseOutcome, CollectorKind, DeliveryMethod, Event, InvalidRatingReason, RatingReceived, RectificationFinding,
-    RectificationSource, ResultDocument, ReturnVisitMethod, ReturnVisitSampleReason,
+    CollectorKind, DeliveryMethod, Event, InvalidRatingReason, RatingReceived, RectificationFinding,
+    RectificationSource, ReturnVisitMethod, ReturnVisitSampleReason,
 };
+use crate::case::{CaseOutcome, ResultDocument};
 use crate::values::{CaseNumber, DepartmentCode};
 
 /// Where a batch is.
@@ -153,9 +154,10 @@ pub struct ReturnVisit {
     pub result: Option<(ReturnVisitMethod, bool, u32, String)>,
 }
 
-/// The issuance of one case.
+/// The issuance aggregate's state: the issuance of one case (see the module
+/// docs of [`crate::issuance`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Issuance {
+pub struct CaseIssuance {
     /// Number of events applied (the stream version).
     pub version: u64,
     /// The case number, once a batch exists.
@@ -177,7 +179,7 @@ pub struct Issuance {
     pub return_visits: Vec<ReturnVisit>,
 }
 
-impl Issuance {
+impl CaseIssuance {
     /// True once a batch exists.
     pub fn exists(&self) -> bool {
         !self.batches.is_empty()
@@ -233,8 +235,8 @@ impl Issuance {
 }
 
 /// Folds one event into the issuance. Total: an event that does not fit is
-/// applied as far as it goes.
-pub fn evolve(mut s: Issuance, event: &Event) -> Issuance {
+/// applied as far as it goes. Every event advances the version by one.
+pub(super) fn evolve(mut s: CaseIssuance, event: &Event) -> CaseIssuance {
     s.version += 1;
     match event {
         Event::IssuancePrepared(e) => {

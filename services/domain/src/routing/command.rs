@@ -3,13 +3,12 @@
 
 use std::collections::BTreeMap;
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use uuid::Uuid;
 
 use super::event::CancelReason;
-use super::event::ResultDocument;
+use crate::case::{Commitment, ResultDocument};
 use crate::catalog::Package;
-use crate::intake::Commitment;
 use crate::values::{CaseNumber, DepartmentCode, ItemCode};
 
 /// Fresh task ids offered by the service: step id → task id.
@@ -33,6 +32,8 @@ pub enum Command {
 pub struct EndPlan {
     /// Why: [`CancelReason::CaseWithdrawn`] or [`CancelReason::CaseTerminated`].
     pub reason: CancelReason,
+    /// Fact: the time; a stopped case clock resumes then.
+    pub now: DateTime<Utc>,
 }
 
 /// Plan an accepted case (intake's ApplicationAccepted).
@@ -125,6 +126,8 @@ pub struct RecordTaskOutcome {
     pub task_ids: TaskIds,
     /// Fact: today's figures, in case the case is decided now.
     pub decision: DecisionFacts,
+    /// Fact: the time; the case clock stops, resumes or the case is decided then.
+    pub now: DateTime<Utc>,
 }
 
 /// The lead department confirms the denial of the case.
@@ -139,4 +142,6 @@ pub struct ConfirmDenial {
     pub decision_document: ResultDocument,
     /// Fact: today's figures.
     pub decision: DecisionFacts,
+    /// Fact: the time of the decision.
+    pub now: DateTime<Utc>,
 }

@@ -3,23 +3,24 @@
 
 use std::collections::BTreeMap;
 
+use chrono::{DateTime, Utc};
+
 use super::command::{
     Command, ConfirmDenial, DecisionFacts, EndPlan, PlanCase, RecordTaskOutcome, TaskIds, TaskOutcome,
 };
 use super::error::RoutingError;
 use super::event::{
-    CancelReason, CaseClockResumed, CaseClockStopped, CaseDecided, CaseHandedToIssuance, CaseOutcome, CasePlanned,
-    ClockStopReason, Event, PlanEnded, PlannedStep, ResultDocumentKind, StepCancelled, StepDenial, StepDispatched,
-    StepOutcome, StepOutcomeRecorded,
+    CancelReason, CaseClockResumed, CaseClockStopped, CaseDecided, CaseHandedToIssuance, CasePlanned, ClockStopReason,
+    Event, PlanEnded, PlannedStep, StepCancelled, StepDenial, StepDispatched, StepOutcome, StepOutcomeRecorded,
 };
-use super::state::{Plan, PlanStatus, StepStatus, evolve};
+use super::state::{CasePlan, PlanStatus, StepStatus, evolve};
+use crate::case::{CaseOutcome, Commitment, ResultDocumentKind};
 use crate::catalog::Package;
-use crate::intake::Commitment;
 use crate::values::{DepartmentCode, ItemCode};
 
 /// Decides a command against the plan: the events to append, or why not.
 /// Pure and synchronous.
-pub fn decide(plan: &Plan, command: Command) -> Result<Vec<Event>, RoutingError> {
+pub(super) fn decide(plan: &CasePlan, command: Command) -> Result<Vec<Event>, RoutingError> {
     match command {
         Command::PlanCase(cmd) => plan_case(plan, cmd),
         Command::RecordTaskOutcome(cmd) => record_outcome(plan, cmd),
@@ -104,7 +105,7 @@ fn critical_path_days(steps: &[PlannedStep]) -> u32 {
     steps.iter().map(|s| finish(&s.step_id, steps, &mut memo, 0)).max().unwrap_or(0)
 }
 
-fn plan_case(plan: &Plan, cmd: PlanCase) -> Result<Vec<Event>, RoutingError> {
+fn plan_case(plan: &CasePlan, cmd: PlanCase) -> Result<Vec<Event>, RoutingError> {
     if plan.status != PlanStatus::New {
         return Err(RoutingError::AlreadyPlanned);
     }
@@ -132,7 +133,7 @@ fn plan_case(plan: &Plan, cmd: PlanCase) -> Result<Vec<Event>, RoutingError> {
 }
 
 /// Dispatches every pending step whose prerequisites are all approved.
-fn dispatch_ready(plan: &Plan, task_ids: &TaskIds) -> Result<Vec<Event>, RoutingError> {
+fn dispatch_ready(plan: &CasePlan, task_ids: &TaskIds) -> Result<Vec<Event>, RoutingError> {
     let approved = |id: &String| plan.step(id).is_some_and(|s| matches!(s.status, StepStatus::Approved { .. }));
     plan.steps
         .iter()
@@ -174,7 +175,7 @@ fn validate_outcome(outcome: &TaskOutcome) -> Result<(), RoutingError> {
     }
 }
 
-fn record_outcome(plan: &Plan, cmd: RecordTaskOutcome) -> Result<Vec<Event>, RoutingError> {
+fn record_outcome(plan: &CasePlan, cmd: RecordTaskOutcome) -> Result<Vec<Event>, RoutingError> {
     validate_outcome(&cmd.outcome)?;
     if plan.status == PlanStatus::New {
         return Err(RoutingError::NoSuchPlan);
@@ -239,16 +240,18 @@ fn record_outcome(plan: &Plan, cmd: RecordTaskOutcome) -> Result<Vec<Event>, Rou
     match outcome {
         StepOutcome::Approved { .. } if !next.has_denial() => {
             if next.steps.iter().all(|s| matches!(s.status, StepStatus::Approved { .. })) {
-                events.extend(approve_case(&next, &cmd.decision));
+                events.extend(approve_case(&next, &cmd.decision, cmd.now));
             } else {
                 events.extend(dispatch_ready(&next, &cmd.task_ids)?);
             }
         }
         StepOutcome::ReturnedForSupplement { supplement_request_id, .. } if !plan.clock_stopped() => {
+            clock_may_move(plan, cmd.now)?;
             events.push(Event::CaseClockStopped(CaseClockStopped {
                 reason: ClockStopReason::Supplement,
                 task_id,
                 supplement_request_id,
+                at: cmd.now,
             }));
         }
         StepOutcome::Resumed => {
@@ -256,7 +259,13 @@ fn record_outcome(plan: &Plan, cmd: RecordTaskOutcome) -> Result<Vec<Event>, Rou
             if let (false, true, Some((stopped_working_days, promised_by))) =
                 (still_waiting, plan.clock_stopped(), resume_facts)
             {
-                events.push(Event::CaseClockResumed(CaseClockResumed { task_id, stopped_working_days, promised_by }));
+                clock_may_move(plan, cmd.now)?;
+                events.push(Event::CaseClockResumed(CaseClockResumed {
+                    task_id,
+                    stopped_working_days,
+                    promised_by,
+                    at: cmd.now,
+                }));
             }
         }
         _ => {}
@@ -264,12 +273,24 @@ fn record_outcome(plan: &Plan, cmd: RecordTaskOutcome) -> Result<Vec<Event>, Rou
     Ok(events)
 }
 
-fn on_time(plan: &Plan, facts: &DecisionFacts) -> bool {
+fn on_time(plan: &CasePlan, facts: &DecisionFacts) -> bool {
     plan.promised_by.is_some_and(|by| facts.today <= by)
 }
 
+/// Refuses to stop or resume the case clock at `now` when that is before
+/// the clock's last transition: its history stays in time order, so
+/// `evolve` never meets a transition the clock would refuse.
+fn clock_may_move(plan: &CasePlan, now: DateTime<Utc>) -> Result<(), RoutingError> {
+    match &plan.clock {
+        Some(clock) if now < clock.last_transition() => {
+            Err(RoutingError::ClockOutOfOrder { at: now, last_transition: clock.last_transition() })
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Every step approved: the case is decided approved and handed to issuance.
-fn approve_case(plan: &Plan, facts: &DecisionFacts) -> Vec<Event> {
+fn approve_case(plan: &CasePlan, facts: &DecisionFacts, now: DateTime<Utc>) -> Vec<Event> {
     let case_number = plan.case_number.expect("a running plan has a case number");
     let results: Vec<_> = plan
         .steps
@@ -288,6 +309,7 @@ fn approve_case(plan: &Plan, facts: &DecisionFacts) -> Vec<Event> {
             explanation: String::new(),
             working_days_used: facts.working_days_used,
             on_time: on_time(plan, facts),
+            at: now,
         }),
         Event::CaseHandedToIssuance(CaseHandedToIssuance {
             case_number,
@@ -298,7 +320,7 @@ fn approve_case(plan: &Plan, facts: &DecisionFacts) -> Vec<Event> {
     ]
 }
 
-fn confirm_denial(plan: &Plan, cmd: ConfirmDenial) -> Result<Vec<Event>, RoutingError> {
+fn confirm_denial(plan: &CasePlan, cmd: ConfirmDenial) -> Result<Vec<Event>, RoutingError> {
     let explanation = cmd.explanation.trim();
     if explanation.is_empty() {
         return Err(RoutingError::Invalid {
@@ -345,6 +367,7 @@ fn confirm_denial(plan: &Plan, cmd: ConfirmDenial) -> Result<Vec<Event>, Routing
         explanation: explanation.to_owned(),
         working_days_used: cmd.decision.working_days_used,
         on_time: on_time(plan, &cmd.decision),
+        at: cmd.now,
     })];
     for s in plan.open_steps() {
         events.push(Event::StepCancelled(StepCancelled {
@@ -366,7 +389,7 @@ fn confirm_denial(plan: &Plan, cmd: ConfirmDenial) -> Result<Vec<Event>, Routing
 /// The case ended at intake before a decision: cancel every open task and
 /// stop the plan. A plan already decided or ended is left as it is (no
 /// events): its tasks are closed or in issuance's hands.
-fn end_plan(plan: &Plan, cmd: EndPlan) -> Result<Vec<Event>, RoutingError> {
+fn end_plan(plan: &CasePlan, cmd: EndPlan) -> Result<Vec<Event>, RoutingError> {
     if cmd.reason == CancelReason::CaseDenied {
         return Err(RoutingError::Invalid {
             field: "reason", description: "不予许可须由牵头部门确认，不能直接终止"
@@ -376,6 +399,10 @@ fn end_plan(plan: &Plan, cmd: EndPlan) -> Result<Vec<Event>, RoutingError> {
         PlanStatus::New => return Err(RoutingError::NoSuchPlan),
         PlanStatus::Running => {}
         PlanStatus::Decided(_) | PlanStatus::HandedToIssuance(_) | PlanStatus::Ended(_) => return Ok(Vec::new()),
+    }
+    if plan.clock_stopped() {
+        // Ending the plan resumes the stopped clock.
+        clock_may_move(plan, cmd.now)?;
     }
     let mut events: Vec<Event> = plan
         .open_steps()
@@ -388,6 +415,6 @@ fn end_plan(plan: &Plan, cmd: EndPlan) -> Result<Vec<Event>, RoutingError> {
             })
         })
         .collect();
-    events.push(Event::PlanEnded(PlanEnded { reason: cmd.reason }));
+    events.push(Event::PlanEnded(PlanEnded { reason: cmd.reason, at: cmd.now }));
     Ok(events)
 }

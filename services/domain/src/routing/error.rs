@@ -1,11 +1,11 @@
 //! Why the routing aggregate refuses a command; nothing is recorded.
 
+use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::state::PlanStatus;
+use crate::refusal::{ErrorKind, Refusal};
 use crate::values::DepartmentCode;
-
-pub use crate::error_kind::ErrorKind;
 
 /// Why the routing aggregate refused a command.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -86,11 +86,19 @@ pub enum RoutingError {
         /// The department that tried.
         department: DepartmentCode,
     },
+    /// The command would stop or resume the case clock before its last
+    /// transition (its time is earlier than what the plan recorded).
+    #[error("the case clock last changed at {last_transition}; it cannot stop or resume at the earlier {at}")]
+    ClockOutOfOrder {
+        /// The command's time.
+        at: DateTime<Utc>,
+        /// The clock's last start, stop or resume.
+        last_transition: DateTime<Utc>,
+    },
 }
 
-impl RoutingError {
-    /// How the edge answers it.
-    pub fn kind(&self) -> ErrorKind {
+impl Refusal for RoutingError {
+    fn kind(&self) -> ErrorKind {
         match self {
             RoutingError::NotAnOptionalItem { .. }
             | RoutingError::InconsistentPackage { .. }

@@ -1,14 +1,16 @@
 //! Events of the case's plan stream, field for field as in
 //! `proto/yiciban/events/v1/routing.proto` (case id, actor, time and
 //! department travel in the envelope), plus [`StepOutcomeRecorded`] and
-//! [`StepCancelled`], which the proto does not have yet. Serialised with the
-//! message name as `type`.
+//! [`StepCancelled`], which the proto does not have yet. The events that move
+//! the case clock or decide the case carry the time as `at`: filled from the
+//! envelope's `occurred_at` when read back, never part of the payload.
+//! Serialised with the message name as `type`.
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::intake::Commitment;
+use crate::case::{CaseOutcome, Commitment, ResultDocument};
 use crate::values::{CaseNumber, DepartmentCode, ItemCode, PackageId};
 
 /// An event of the plan stream.
@@ -163,6 +165,8 @@ pub struct CaseClockStopped {
     pub task_id: Uuid,
     /// The supplement request, for a supplement.
     pub supplement_request_id: String,
+    /// When (the envelope's `occurred_at`).
+    pub at: DateTime<Utc>,
 }
 
 /// The case clock runs again (no task waits on the applicant any more).
@@ -174,56 +178,8 @@ pub struct CaseClockResumed {
     pub stopped_working_days: u32,
     /// The new last day on which the case is on time.
     pub promised_by: NaiveDate,
-}
-
-/// Approved or denied.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum CaseOutcome {
-    /// 准予: every step approved.
-    Approved,
-    /// 不予许可: a step denied and the denial confirmed by the lead department.
-    Denied,
-}
-
-/// The kind of a result document.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum ResultDocumentKind {
-    /// 许可证、执照.
-    Licence,
-    /// 证书、证明.
-    Certificate,
-    /// 登记/备案凭证.
-    Registration,
-    /// 决定书, including a 不予许可决定书.
-    Decision,
-    /// 卡.
-    Card,
-    /// Anything else.
-    Other,
-}
-
-/// One result document (审批结果); the proto's `electronic_copy` is left to
-/// the task and issuance services.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ResultDocument {
-    /// What kind.
-    pub kind: ResultDocumentKind,
-    /// Name, e.g. "食品经营许可证".
-    pub name: String,
-    /// Number as printed.
-    pub number: String,
-    /// Issuing department.
-    pub issuing_department: DepartmentCode,
-    /// The item it results from.
-    pub item_code: ItemCode,
-    /// First day of validity; `None` = from issuance.
-    pub valid_from: Option<NaiveDate>,
-    /// Last day of validity; `None` = no expiry.
-    pub valid_until: Option<NaiveDate>,
-    /// A paper document or card must be handed over.
-    pub physical: bool,
+    /// When (the envelope's `occurred_at`).
+    pub at: DateTime<Utc>,
 }
 
 /// One denied step behind a denied case.
@@ -260,6 +216,8 @@ pub struct CaseDecided {
     pub working_days_used: u32,
     /// Decided on or before the promised day.
     pub on_time: bool,
+    /// When (the envelope's `occurred_at`).
+    pub at: DateTime<Utc>,
 }
 
 /// Why an open task is cancelled.
@@ -293,6 +251,8 @@ pub struct StepCancelled {
 pub struct PlanEnded {
     /// Why: withdrawn or terminated.
     pub reason: CancelReason,
+    /// When (the envelope's `occurred_at`); a stopped clock resumes then.
+    pub at: DateTime<Utc>,
 }
 
 /// The decided case went to the one-window issuance (一窗出件).

@@ -1,9 +1,12 @@
-//! The routing aggregate (联办方案): one case's plan stream `plan-<case id>`.
-//! It plans an accepted case from its package's step graph, dispatches the
-//! steps whose prerequisites are approved (steps without any at once, in
-//! parallel), reacts to the task outcomes, runs the case clock and decides
-//! the case. [`decide`] and [`evolve`] are pure; every fact from outside is
-//! in the command.
+//! The routing aggregate (联办方案): one case's plan stream `plan-<case id>`,
+//! whose state is [`CasePlan`]. It plans an accepted case from its package's
+//! step graph, dispatches the steps whose prerequisites are approved (steps
+//! without any at once, in parallel), reacts to the task outcomes, runs the
+//! case clock and decides the case. `decide` and `evolve` ([`Aggregate`])
+//! are pure; every fact from outside (the time included) is in the command.
+//! The clock is part of the state: the clock events and the decision carry
+//! their time, and a command dated before the clock's last transition is
+//! refused ([`RoutingError::ClockOutOfOrder`]).
 //!
 //! # Task ids are facts
 //!
@@ -12,7 +15,7 @@
 //! one UUIDv7 per step it offers). For [`PlanCase`] the service offers an id
 //! for every step of the package (or at least every step without
 //! dependencies); for [`RecordTaskOutcome`] an id for every step of
-//! [`Plan::undispatched_steps`]. Ids of steps that are not dispatched are
+//! [`CasePlan::undispatched_steps`]. Ids of steps that are not dispatched are
 //! ignored; a step to dispatch without an id is refused
 //! ([`RoutingError::MissingTaskId`], INVALID_ARGUMENT). A redelivered
 //! outcome produces no events, so its fresh ids are simply unused.
@@ -51,33 +54,34 @@ mod event;
 mod state;
 
 pub use command::{Command, ConfirmDenial, DecisionFacts, EndPlan, PlanCase, RecordTaskOutcome, TaskIds, TaskOutcome};
-pub use decide::{assign_commitments, decide, plan_steps};
-pub use error::{ErrorKind, RoutingError};
+pub use decide::{assign_commitments, plan_steps};
+pub use error::RoutingError;
 pub use event::{
-    CancelReason, CaseClockResumed, CaseClockStopped, CaseDecided, CaseHandedToIssuance, CaseOutcome, CasePlanned,
-    ClockStopReason, Event, PlanEnded, PlannedStep, ResultDocument, ResultDocumentKind, StepCancelled, StepDenial,
-    StepDispatched, StepOutcome, StepOutcomeRecorded,
+    CancelReason, CaseClockResumed, CaseClockStopped, CaseDecided, CaseHandedToIssuance, CasePlanned, ClockStopReason,
+    Event, PlanEnded, PlannedStep, StepCancelled, StepDenial, StepDispatched, StepOutcome, StepOutcomeRecorded,
 };
-pub use state::{ClockStop, Plan, PlanStatus, StepState, StepStatus, evolve};
+pub use state::{CasePlan, ClockStop, DecisionFigures, PlanStatus, StepState, StepStatus};
 
-/// The routing aggregate: the case's plan stream.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Routing;
+use crate::aggregate::Aggregate;
+pub use crate::case::{CaseOutcome, ResultDocument, ResultDocumentKind};
 
-impl Routing {
-    /// See [`decide`].
-    pub fn decide(state: &Plan, command: Command) -> Result<Vec<Event>, RoutingError> {
-        decide(state, command)
+impl Aggregate for CasePlan {
+    type Command = Command;
+    type Event = Event;
+    type Error = RoutingError;
+
+    const STREAM: &'static str = "plan";
+
+    fn decide(&self, command: Command) -> Result<Vec<Event>, RoutingError> {
+        decide::decide(self, command)
     }
 
-    /// See [`evolve`].
-    pub fn evolve(state: Plan, event: &Event) -> Plan {
-        evolve(state, event)
+    fn evolve(self, event: &Event) -> Self {
+        state::evolve(self, event)
     }
 
-    /// Folds a whole stream into its state.
-    pub fn replay<'a>(events: impl IntoIterator<Item = &'a Event>) -> Plan {
-        events.into_iter().fold(Plan::default(), evolve)
+    fn version(&self) -> u64 {
+        self.version
     }
 }
 

@@ -1,9 +1,15 @@
-//! The plan's state, folded from its events.
+//! The plan's state, folded from its events: the steps and where each is,
+//! the case's decision, and the case clock (from 00:00 of the acceptance day,
+//! stopped while a task waits on the applicant) with the working-day figures
+//! that follow from it on the calendar.
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use uuid::Uuid;
+use yiciban_calendar::{CaseClock, WorkingCalendar, date_in_china, start_of_day};
 
-use super::event::{CancelReason, CaseOutcome, ClockStopReason, Event, PlannedStep, ResultDocument, StepOutcome};
+use super::command::DecisionFacts;
+use super::event::{CancelReason, ClockStopReason, Event, PlannedStep, StepOutcome};
+use crate::case::{CaseOutcome, ResultDocument};
 use crate::values::{CaseNumber, DepartmentCode, PackageId};
 
 /// Where the plan is.
@@ -113,11 +119,23 @@ pub struct ClockStop {
     pub supplement_request_id: String,
 }
 
-/// The state of a case's plan.
+/// The figures a decision recorded (from its `CaseDecided`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DecisionFigures {
+    /// Working days used, stopped time excluded.
+    pub working_days_used: u32,
+    /// Decided on or before the promised day.
+    pub on_time: bool,
+}
+
+/// The routing aggregate's state: a case's plan (see the module docs of
+/// [`crate::routing`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Plan {
+pub struct CasePlan {
     /// Where the plan is.
     pub status: PlanStatus,
+    /// Number of events applied (the stream version).
+    pub version: u64,
     /// The case number, once planned.
     pub case_number: Option<CaseNumber>,
     /// The package, once planned.
@@ -134,9 +152,16 @@ pub struct Plan {
     pub clock_stop: Option<ClockStop>,
     /// The acceptance day, once planned.
     pub accepted_on: Option<NaiveDate>,
+    /// The case clock, once planned: started at 00:00 of the acceptance day,
+    /// stopped and resumed with the clock events.
+    pub clock: Option<CaseClock>,
+    /// When the case was decided.
+    pub decided_at: Option<DateTime<Utc>>,
+    /// The figures of the decision, once decided.
+    pub decision: Option<DecisionFigures>,
 }
 
-impl Plan {
+impl CasePlan {
     /// The step `id`.
     pub fn step(&self, id: &str) -> Option<&StepState> {
         self.steps.iter().find(|s| s.step.step_id == id)
@@ -166,10 +191,84 @@ impl Plan {
     pub fn clock_stopped(&self) -> bool {
         self.clock_stop.is_some()
     }
+
+    /// Working days used by `now`, stopped time excluded; a started day
+    /// counts as used. 0 before the plan exists.
+    pub fn working_days_used(&self, calendar: &WorkingCalendar, now: DateTime<Utc>) -> u32 {
+        self.clock.as_ref().map_or(0, |c| c.elapsed(now, calendar).value.as_days().ceil() as u32)
+    }
+
+    /// The figures of a decision taken `now`, with the documents to be
+    /// issued within `issue_days` working days.
+    pub fn decision_facts(&self, calendar: &WorkingCalendar, issue_days: u32, now: DateTime<Utc>) -> DecisionFacts {
+        let today = date_in_china(now);
+        DecisionFacts {
+            today,
+            working_days_used: self.working_days_used(calendar, now),
+            issue_by: calendar.add_working_days_date(today, issue_days).value,
+        }
+    }
+
+    /// If the clock resumed `now`: the working days it stood still in the
+    /// current stop, and the new last day of the promise. While the clock
+    /// runs (or before the plan exists): no stop and the promise as it is.
+    pub fn resume_facts(&self, calendar: &WorkingCalendar, now: DateTime<Utc>) -> (u32, NaiveDate) {
+        let fallback = self.promised_by.unwrap_or_else(|| date_in_china(now));
+        let Some(clock) = &self.clock else { return (0, fallback) };
+        if clock.is_running() {
+            return (0, fallback);
+        }
+        let stopped_at = clock.last_transition();
+        let stopped = calendar.working_days_between(stopped_at, now).value.whole_days().max(0) as u32;
+        let mut resumed = clock.clone();
+        if resumed.resume(now.max(stopped_at)).is_err() {
+            return (stopped, fallback);
+        }
+        let promised_by =
+            resumed.deadline(self.promised_working_days, calendar).map(|d| last_day(d.value)).unwrap_or(fallback);
+        (stopped, promised_by)
+    }
 }
 
-/// Folds one event into the plan.
-pub fn evolve(mut plan: Plan, event: &Event) -> Plan {
+/// The last calendar day of a deadline instant (24:00 of a day belongs to it).
+fn last_day(deadline: DateTime<Utc>) -> NaiveDate {
+    date_in_china(deadline - TimeDelta::seconds(1))
+}
+
+/// Why the case clock stopped, as the clock records it.
+fn stop_reason(reason: ClockStopReason) -> String {
+    match reason {
+        ClockStopReason::Supplement => "补正",
+        ClockStopReason::SpecialProcedure => "特别程序",
+    }
+    .to_owned()
+}
+
+/// Stops the clock at `at`. The clock's history stays in time order: decide
+/// refuses a command dated before the clock's last transition and emits a
+/// stop only while the clock runs, so the clamp below changes nothing for
+/// the events it decides; it keeps a stream written otherwise countable.
+fn stop_clock(clock: &mut CaseClock, at: DateTime<Utc>, reason: ClockStopReason) {
+    if clock.is_running() {
+        let at = at.max(clock.last_transition());
+        // Cannot fail: the clock runs and `at` is not before its last transition.
+        let _ = clock.stop(at, stop_reason(reason));
+    }
+}
+
+/// Resumes a stopped clock at `at` (a running one is left as it is); see
+/// [`stop_clock`] for the clamp.
+fn resume_clock(clock: &mut CaseClock, at: DateTime<Utc>) {
+    if !clock.is_running() {
+        let at = at.max(clock.last_transition());
+        // Cannot fail: the clock is stopped and `at` is not before its last transition.
+        let _ = clock.resume(at);
+    }
+}
+
+/// Folds one event into the plan; every event advances the version by one.
+pub(super) fn evolve(mut plan: CasePlan, event: &Event) -> CasePlan {
+    plan.version += 1;
     match event {
         Event::CasePlanned(e) => {
             plan.status = PlanStatus::Running;
@@ -180,6 +279,7 @@ pub fn evolve(mut plan: Plan, event: &Event) -> Plan {
             plan.promised_working_days = e.promised_working_days;
             plan.promised_by = Some(e.promised_by);
             plan.accepted_on = Some(e.accepted_on);
+            plan.clock = Some(CaseClock::start(start_of_day(e.accepted_on)));
         }
         Event::StepDispatched(e) => {
             if let Some(s) = plan.step_mut(&e.step_id) {
@@ -211,12 +311,22 @@ pub fn evolve(mut plan: Plan, event: &Event) -> Plan {
                 task_id: e.task_id,
                 supplement_request_id: e.supplement_request_id.clone(),
             });
+            if let Some(clock) = plan.clock.as_mut() {
+                stop_clock(clock, e.at, e.reason);
+            }
         }
         Event::CaseClockResumed(e) => {
             plan.clock_stop = None;
             plan.promised_by = Some(e.promised_by);
+            if let Some(clock) = plan.clock.as_mut() {
+                resume_clock(clock, e.at);
+            }
         }
-        Event::CaseDecided(e) => plan.status = PlanStatus::Decided(e.outcome),
+        Event::CaseDecided(e) => {
+            plan.status = PlanStatus::Decided(e.outcome);
+            plan.decided_at = Some(e.at);
+            plan.decision = Some(DecisionFigures { working_days_used: e.working_days_used, on_time: e.on_time });
+        }
         Event::StepCancelled(e) => {
             if let Some(s) = plan.step_mut(&e.step_id) {
                 s.status = StepStatus::Cancelled { task_id: e.task_id };
@@ -226,6 +336,9 @@ pub fn evolve(mut plan: Plan, event: &Event) -> Plan {
         Event::PlanEnded(e) => {
             plan.status = PlanStatus::Ended(e.reason);
             plan.clock_stop = None;
+            if let Some(clock) = plan.clock.as_mut() {
+                resume_clock(clock, e.at);
+            }
         }
     }
     plan

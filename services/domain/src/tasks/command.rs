@@ -6,7 +6,8 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use uuid::Uuid;
 
-use super::event::{CancelReason, Commitment, ResultDocument, SupplementItem, WarningLevel};
+use super::event::{CancelReason, SupplementItem, WarningLevel};
+use crate::case::{Commitment, ResultDocument};
 use crate::values::{CaseNumber, DepartmentCode, ItemCode, MaterialId, PackageId};
 
 /// A command to a task.

@@ -6,13 +6,14 @@ use super::command::{
     Approve, Cancel, Claim, Command, Create, Deny, PostCheckOutcome, RecordPostCheck, Resume, ReturnForSupplement,
     Transfer, Transferrer, Warn,
 };
-use super::error::{FieldViolation, Rejection, TaskError};
+use super::error::TaskError;
 use super::event::{
     ApprovalRevoked, CancelReason, Event, PostCheckFailed, PostCheckPassed, TaskApproved, TaskCancelled, TaskClaimed,
     TaskCreated, TaskDenied, TaskEscalated, TaskResumed, TaskReturnedForSupplement, TaskTransferred, TaskWarned,
     WarningLevel,
 };
 use super::state::{PostCheck, Task, TaskStatus};
+use crate::refusal::Violations;
 
 /// The remedy notice of a denial when the agent gives none.
 pub const STANDARD_REMEDY_NOTICE: &str =
@@ -20,7 +21,7 @@ pub const STANDARD_REMEDY_NOTICE: &str =
 
 /// Decides a command against the task: the events to append, or why not.
 /// Pure and synchronous.
-pub fn decide(task: &Task, command: Command) -> Result<Vec<Event>, TaskError> {
+pub(super) fn decide(task: &Task, command: Command) -> Result<Vec<Event>, TaskError> {
     match command {
         Command::Create(c) => create(task, c),
         Command::Claim(c) => claim(task, c),
@@ -32,30 +33,6 @@ pub fn decide(task: &Task, command: Command) -> Result<Vec<Event>, TaskError> {
         Command::Cancel(c) => cancel(task, c),
         Command::Warn(c) => warn(task, c),
         Command::RecordPostCheck(c) => post_check(task, c),
-    }
-}
-
-/// Collects field violations.
-#[derive(Default)]
-struct Violations(Vec<FieldViolation>);
-
-impl Violations {
-    fn add(&mut self, field: impl Into<String>, description: impl Into<String>) {
-        self.0.push(FieldViolation::new(field, description));
-    }
-
-    /// `text` trimmed must have 1..=max characters (or 0..=max if optional).
-    fn text(&mut self, field: &str, text: &str, required: bool, max: usize, what: &str) {
-        let n = text.trim().chars().count();
-        if required && n == 0 {
-            self.add(field, format!("{what}不能为空"));
-        } else if n > max {
-            self.add(field, format!("{what}不能超过{max}个字符"));
-        }
-    }
-
-    fn done(self) -> Result<(), TaskError> {
-        if self.0.is_empty() { Ok(()) } else { Err(Rejection { violations: self.0 }.into()) }
     }
 }
 
@@ -100,7 +77,7 @@ fn create(task: &Task, c: Create) -> Result<Vec<Event>, TaskError> {
     for (i, commitment) in c.commitments.iter().enumerate() {
         v.text(&format!("commitments[{i}].commitment_text"), &commitment.commitment_text, true, 2000, "承诺内容");
     }
-    v.done()?;
+    v.finish()?;
     if task.status != TaskStatus::New {
         return Err(TaskError::AlreadyCreated);
     }
@@ -125,7 +102,7 @@ fn create(task: &Task, c: Create) -> Result<Vec<Event>, TaskError> {
 fn claim(task: &Task, c: Claim) -> Result<Vec<Event>, TaskError> {
     let mut v = Violations::default();
     v.text("agent", &c.agent, true, 128, "认领人");
-    v.done()?;
+    v.finish()?;
     let details = created(task)?;
     if details.department != c.agent_department {
         return Err(TaskError::WrongDepartment {
@@ -160,7 +137,7 @@ fn approve(task: &Task, c: Approve) -> Result<Vec<Event>, TaskError> {
             v.add("result.item_code", format!("事项编码应为本环节事项 {}", details.item_code));
         }
     }
-    v.done()?;
+    v.finish()?;
     let details = created(task)?;
     require_assignee(task, &c.by, "approve")?;
     let today = yiciban_calendar::date_in_china(c.now);
@@ -183,7 +160,7 @@ fn deny(task: &Task, c: Deny) -> Result<Vec<Event>, TaskError> {
     v.text("reason", &c.reason, true, 2000, "不予许可理由");
     v.text("legal_basis", &c.legal_basis, true, 500, "法律依据");
     v.text("remedy_notice", &c.remedy_notice, false, 2000, "救济途径告知");
-    v.done()?;
+    v.finish()?;
     let details = created(task)?;
     require_assignee(task, &c.by, "deny")?;
     let remedy = c.remedy_notice.trim();
@@ -219,7 +196,7 @@ fn return_for_supplement(task: &Task, c: ReturnForSupplement) -> Result<Vec<Even
     if c.due_by < yiciban_calendar::date_in_china(c.now) {
         v.add("due_by", "补正期限不能早于今天");
     }
-    v.done()?;
+    v.finish()?;
     let details = created(task)?;
     if task.status == TaskStatus::WaitingForSupplement {
         return Err(TaskError::WrongState {
@@ -252,7 +229,7 @@ fn resume(task: &Task, c: Resume) -> Result<Vec<Event>, TaskError> {
     if c.warn_on > c.due_by {
         v.add("warn_on", "预警日期不能晚于办结期限");
     }
-    v.done()?;
+    v.finish()?;
     let details = created(task)?;
     require_state(task, &[TaskStatus::WaitingForSupplement], "resume", "waiting for a supplement")?;
     match &task.supplement {
@@ -276,7 +253,7 @@ fn transfer(task: &Task, c: Transfer) -> Result<Vec<Event>, TaskError> {
     if task.assignee.as_deref() == Some(c.to_assignee.trim()) {
         v.add("to_assignee", "接办人已是本环节的承办人");
     }
-    v.done()?;
+    v.finish()?;
     let details = created(task)?;
     require_state(task, OPEN, "transfer", "open")?;
     if let Transferrer::Agent(by) = &c.by
@@ -296,7 +273,7 @@ fn transfer(task: &Task, c: Transfer) -> Result<Vec<Event>, TaskError> {
 fn cancel(task: &Task, c: Cancel) -> Result<Vec<Event>, TaskError> {
     let mut v = Violations::default();
     v.text("detail", &c.detail, c.reason == CancelReason::CreatedInError, 1000, "取消说明");
-    v.done()?;
+    v.finish()?;
     let details = created(task)?;
     require_state(task, OPEN, "cancel", "open")?;
     Ok(vec![Event::TaskCancelled(TaskCancelled {
@@ -356,7 +333,7 @@ fn post_check(task: &Task, c: RecordPostCheck) -> Result<Vec<Event>, TaskError> 
             }
         }
     }
-    v.done()?;
+    v.finish()?;
     let details = created(task)?;
     require_state(task, &[TaskStatus::Approved], "record a post-check", "approved")?;
     match task.post_check {

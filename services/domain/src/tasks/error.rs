@@ -1,9 +1,7 @@
 //! Why the task aggregate refuses a command; nothing is recorded.
 
 use super::state::TaskStatus;
-
-pub use crate::error_kind::ErrorKind;
-pub use crate::intake::{FieldViolation, Rejection};
+use crate::refusal::{ErrorKind, FieldViolation, Refusal, Rejection};
 
 /// Why the task aggregate refused a command.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -62,9 +60,8 @@ pub enum TaskError {
     AlreadyPostChecked,
 }
 
-impl TaskError {
-    /// How the edge answers it.
-    pub fn kind(&self) -> ErrorKind {
+impl Refusal for TaskError {
+    fn kind(&self) -> ErrorKind {
         match self {
             TaskError::Rejected(_) => ErrorKind::InvalidArgument,
             TaskError::AlreadyCreated => ErrorKind::AlreadyExists,
@@ -79,8 +76,7 @@ impl TaskError {
         }
     }
 
-    /// The field violations of a rejection (empty otherwise).
-    pub fn violations(&self) -> &[FieldViolation] {
+    fn violations(&self) -> &[FieldViolation] {
         match self {
             TaskError::Rejected(r) => &r.violations,
             _ => &[],

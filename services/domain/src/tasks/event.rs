@@ -8,8 +8,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-pub use crate::intake::Commitment;
-pub use crate::routing::{ResultDocument, ResultDocumentKind};
+use crate::case::{Commitment, ResultDocument};
 use crate::values::{CaseNumber, DepartmentCode, ItemCode, MaterialId, PackageId};
 
 /// An event of a task stream.

@@ -9,9 +9,10 @@
 //! approval with commitments (告知承诺) awaits one post-check, whose failure
 //! may revoke it.
 //!
-//! [`decide`] and [`evolve`] are pure: the time, the working days used and
-//! stopped, the due dates (computed by the service from [`Task::clock`] on the
-//! working-day calendar), fresh ids and the officer are all in the command.
+//! [`Task`] is its state and implements [`Aggregate`]; `decide` and `evolve`
+//! are pure: the time, the working days used and stopped, the due dates
+//! (computed by the service from [`Task::clock`] on the working-day
+//! calendar), fresh ids and the officer are all in the command.
 
 mod command;
 mod decide;
@@ -23,39 +24,36 @@ pub use command::{
     Approve, Cancel, Claim, Command, Create, Deny, PostCheckOutcome, RecordPostCheck, Resume, ReturnForSupplement,
     Transfer, Transferrer, Warn,
 };
-pub use decide::{STANDARD_REMEDY_NOTICE, decide};
-pub use error::{ErrorKind, FieldViolation, Rejection, TaskError};
+pub use decide::STANDARD_REMEDY_NOTICE;
+pub use error::TaskError;
 pub use event::{
-    ApprovalRevoked, CancelReason, Commitment, Event, PostCheckFailed, PostCheckPassed, ResultDocument,
-    ResultDocumentKind, SupplementItem, TaskApproved, TaskCancelled, TaskClaimed, TaskCreated, TaskDenied,
-    TaskEscalated, TaskResumed, TaskReturnedForSupplement, TaskTransferred, TaskWarned, WarningLevel,
+    ApprovalRevoked, CancelReason, Event, PostCheckFailed, PostCheckPassed, SupplementItem, TaskApproved,
+    TaskCancelled, TaskClaimed, TaskCreated, TaskDenied, TaskEscalated, TaskResumed, TaskReturnedForSupplement,
+    TaskTransferred, TaskWarned, WarningLevel,
 };
-pub use state::{OpenSupplement, PostCheck, Task, TaskStatus, evolve};
+pub use state::{OpenSupplement, PostCheck, Task, TaskStatus};
 
-/// The task aggregate.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Tasks;
+use crate::aggregate::Aggregate;
+pub use crate::case::{Commitment, ResultDocument, ResultDocumentKind};
 
-impl Tasks {
-    /// See [`decide`].
-    pub fn decide(state: &Task, command: Command) -> Result<Vec<Event>, TaskError> {
-        decide(state, command)
+impl Aggregate for Task {
+    type Command = Command;
+    type Event = Event;
+    type Error = TaskError;
+
+    const STREAM: &'static str = "task";
+
+    fn decide(&self, command: Command) -> Result<Vec<Event>, TaskError> {
+        decide::decide(self, command)
     }
 
-    /// See [`evolve`].
-    pub fn evolve(state: Task, event: &Event) -> Task {
-        evolve(state, event)
+    fn evolve(self, event: &Event) -> Self {
+        state::evolve(self, event)
     }
 
-    /// Folds a whole stream into its state.
-    pub fn replay<'a>(events: impl IntoIterator<Item = &'a Event>) -> Task {
-        events.into_iter().fold(Task::default(), evolve)
+    fn version(&self) -> u64 {
+        self.version
     }
-}
-
-/// The stream of a task.
-pub fn stream_of(task_id: uuid::Uuid) -> String {
-    format!("task-{task_id}")
 }
 
 #[cfg(test)]

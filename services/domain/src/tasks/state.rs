@@ -8,7 +8,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use uuid::Uuid;
 use yiciban_calendar::CaseClock;
 
-use super::event::{CancelReason, Event, ResultDocument, SupplementItem, TaskCreated, WarningLevel};
+use super::event::{CancelReason, Event, SupplementItem, TaskCreated, WarningLevel};
+use crate::case::ResultDocument;
 
 /// Where a task is.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
@@ -146,8 +147,8 @@ impl Task {
 }
 
 /// Folds one event into the task. Total: an event that does not fit is
-/// applied as far as it goes.
-pub fn evolve(mut task: Task, event: &Event) -> Task {
+/// applied as far as it goes. Every event advances the version by one.
+pub(super) fn evolve(mut task: Task, event: &Event) -> Task {
     task.version += 1;
     match event {
         Event::TaskCreated(e) => {

@@ -2,10 +2,14 @@
 //! task (DEMO-RS-02, department samr, lead department samr, 5 working days)
 //! created Monday 2026-09-28 10:00 +08:00, with one commitment unless said.
 
+use std::collections::BTreeSet;
+
 use chrono::{DateTime, NaiveDate, Utc};
 use uuid::Uuid;
 
 use super::*;
+use crate::refusal::ErrorKind;
+use crate::testing::{self, Given};
 use crate::values::{CaseNumber, DepartmentCode, ItemCode, MaterialId, PackageId};
 
 fn date(y: i32, m: u32, d: u32) -> NaiveDate {
@@ -177,61 +181,9 @@ fn failed(revoke: Option<&str>) -> PostCheckOutcome {
     }
 }
 
-struct Given {
-    state: Task,
-}
-
-fn given(commands: Vec<Command>) -> Given {
-    let mut state = Task::default();
-    for c in commands {
-        let events = Tasks::decide(&state, c).expect("the given command succeeds");
-        state = events.iter().fold(state, evolve);
-    }
-    Given { state }
-}
-
-impl Given {
-    fn when(self, command: Command) -> Then {
-        let result = Tasks::decide(&self.state, command);
-        Then { state: self.state, result }
-    }
-}
-
-struct Then {
-    state: Task,
-    result: Result<Vec<Event>, TaskError>,
-}
-
-impl Then {
-    #[track_caller]
-    fn then(self, expected: Vec<Event>) -> Task {
-        let events = self.result.expect("the command should succeed");
-        assert_eq!(events, expected);
-        events.iter().fold(self.state, evolve)
-    }
-
-    #[track_caller]
-    fn then_ok(self) -> (Vec<Event>, Task) {
-        let events = self.result.expect("the command should succeed");
-        let state = events.iter().fold(self.state, evolve);
-        (events, state)
-    }
-
-    #[track_caller]
-    fn then_error(self, expected: TaskError) -> ErrorKind {
-        let error = self.result.expect_err("the command should fail");
-        assert_eq!(error, expected);
-        error.kind()
-    }
-
-    /// Asserts a rejection naming exactly these fields.
-    #[track_caller]
-    fn then_rejected(self, fields: &[&str]) {
-        let error = self.result.expect_err("the command should be rejected");
-        assert_eq!(error.kind(), ErrorKind::InvalidArgument, "{error}");
-        let TaskError::Rejected(r) = error else { panic!("not a rejection: {error}") };
-        assert_eq!(r.fields(), fields);
-    }
+/// The framework's [`testing::given_commands`] for this aggregate.
+fn given(commands: Vec<Command>) -> Given<Task> {
+    testing::given_commands(commands)
 }
 
 fn types(events: &[Event]) -> Vec<&'static str> {
@@ -685,12 +637,39 @@ fn replaying_the_stream_gives_the_same_state() {
     let mut events = Vec::new();
     let mut state = Task::default();
     for c in commands {
-        let new = Tasks::decide(&state, c).unwrap();
-        state = new.iter().fold(state, evolve);
+        let new = state.decide(c).unwrap();
+        state = new.iter().fold(state, Task::evolve);
         events.extend(new);
     }
-    assert_eq!(Tasks::replay(&events), state);
+    assert_eq!(Task::replay(&events), state);
     assert_eq!(state.version, 6);
     let json = serde_json::to_string(&events).unwrap();
     assert_eq!(serde_json::from_str::<Vec<Event>>(&json).unwrap(), events);
+}
+
+#[test]
+fn every_event_advances_the_version_by_one() {
+    let revoked = failed(Some("《行政许可法》第六十九条"));
+    let passed = PostCheckOutcome::Passed { note: String::new() };
+    let events = [
+        vec![create(), warn(WarningLevel::Yellow), claim(), return_for_supplement(), resume(request_id()), approve()],
+        vec![post_check(revoked, &[])],
+    ]
+    .concat();
+    let events = [
+        testing::history::<Task>(events),
+        testing::history::<Task>(vec![
+            create(),
+            warn(WarningLevel::Red),
+            claim(),
+            transfer(Transferrer::Agent("agent-li".into()), "agent-zhao"),
+            cancel(),
+        ]),
+        testing::history::<Task>(vec![create(), claim(), deny()]),
+        testing::history::<Task>(vec![create(), claim(), approve(), post_check(passed, &[])]),
+    ]
+    .concat();
+    let kinds: BTreeSet<_> = events.iter().map(Event::event_type).collect();
+    assert_eq!(kinds.len(), 13, "every kind of task event: {kinds:?}");
+    testing::assert_version_counts_events::<Task>(&events);
 }

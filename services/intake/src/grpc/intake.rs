@@ -7,8 +7,9 @@ use std::sync::Arc;
 
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
+use yiciban_domain::Aggregate;
 use yiciban_domain::intake::{
-    Application, AssignOfficer, Command, CreditStatus, Event, State, Submit, SupplementMaterials, Terminate,
+    AssignOfficer, CaseApplication, Command, CreditStatus, Event, Submit, SupplementMaterials, Terminate,
     TerminationReason, Withdraw, china_date,
 };
 use yiciban_domain::values::CaseNumber;
@@ -23,7 +24,7 @@ use yiciban_proto::intake::v1::intake_service_server::IntakeService;
 use yiciban_platform::idempotency::{key_and_fingerprint as idempotency, replayed};
 
 use crate::Intake;
-use crate::commands::{self, execute, index_row, stream_of, to_new_events};
+use crate::commands::{self, execute, index_row, to_new_events};
 use crate::repo;
 use crate::schema::identity_key;
 
@@ -89,7 +90,7 @@ fn credit_from_db(s: &str) -> CreditStatus {
     }
 }
 
-fn submit_response(case_id: Uuid, state: &State, events: &[Event]) -> pb::SubmitApplicationResponse {
+fn submit_response(case_id: Uuid, state: &CaseApplication, events: &[Event]) -> pb::SubmitApplicationResponse {
     let notice_number = events
         .iter()
         .find_map(|e| match e {
@@ -177,12 +178,12 @@ impl IntakeService for IntakeApi {
             max_material_bytes: intake.max_material_bytes,
         };
         // A refusal rolls the transaction back: the case number is given back.
-        let mut events = match Application::decide(&State::default(), Command::Submit(submit)) {
+        let mut events = match CaseApplication::decide(&CaseApplication::default(), Command::Submit(submit)) {
             Ok(_) if !missing_content.is_empty() => return Err(commands::refuse(None, missing_content)),
             Ok(events) => events,
             Err(e) => return Err(commands::refuse(Some(e), missing_content)),
         };
-        let mut state = events.iter().fold(State::default(), Application::evolve);
+        let mut state = events.iter().fold(CaseApplication::default(), CaseApplication::evolve);
         if state.status.is_accepted() {
             let package = state.package_id.as_ref().map(|p| p.as_str().to_owned()).unwrap_or_default();
             if let Some((officer_id, officer_name)) = repo::least_loaded_officer(&mut tx, intake.schema(), &package)
@@ -190,9 +191,9 @@ impl IntakeService for IntakeApi {
                 .map_err(|e| internal("choosing the case officer", &e))?
             {
                 let more =
-                    Application::decide(&state, Command::AssignOfficer(AssignOfficer { officer_id, officer_name }))
+                    CaseApplication::decide(&state, Command::AssignOfficer(AssignOfficer { officer_id, officer_name }))
                         .map_err(commands::domain_status)?;
-                state = more.iter().fold(state, Application::evolve);
+                state = more.iter().fold(state, CaseApplication::evolve);
                 events.extend(more);
             }
         }
@@ -206,7 +207,7 @@ impl IntakeService for IntakeApi {
             .store
             .append_in(
                 &mut tx,
-                &stream_of(case_id),
+                &CaseApplication::stream_id(case_id),
                 ExpectedVersion::NoStream,
                 &to_new_events(&events),
                 &self.metadata(case_id, &caller, channel, &key),

@@ -6,7 +6,7 @@ use prost::Message as _;
 use tonic::{Response, Status};
 use uuid::Uuid;
 use yiciban_domain::issuance::{
-    Channel, CloseRectification, Command, Event, ExplainRectification, Issuance as State, OpenRectification, Rate,
+    CaseIssuance as State, Channel, CloseRectification, Command, Event, ExplainRectification, OpenRectification, Rate,
     RecordRectification, RecordReturnVisit, ReturnVisitSampleReason, ReviewRating, SampleReturnVisit,
     VerifyRectification,
 };
@@ -21,7 +21,7 @@ use yiciban_proto::convert::issuance::{
 };
 use yiciban_proto::issuance::v1 as pb;
 
-use super::{IssuanceApi, Violations, case_id_field};
+use super::{IssuanceApi, RequestChecks as _, Violations, case_id_field};
 use crate::commands::{self, RowFacts, Run};
 use crate::pii::identity_hmac;
 use crate::{repo, sampling};

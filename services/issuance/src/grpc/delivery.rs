@@ -20,7 +20,7 @@ use yiciban_proto::convert::routing::result_document_to_pb;
 use yiciban_proto::convert::tasks::result_document_input;
 use yiciban_proto::issuance::v1 as pb;
 
-use super::{IssuanceApi, Violations};
+use super::{IssuanceApi, RequestChecks as _, Violations};
 use crate::commands::RowFacts;
 use crate::directory::{CaseFacts, TaskResult};
 use crate::pii::{identity_hmac, mask_id_number};
@@ -60,7 +60,7 @@ pub async fn prepare(
     for (i, d) in req.documents.iter().enumerate() {
         match result_document_input(&format!("documents[{i}]"), Some(d)) {
             Ok(d) => documents.push(d),
-            Err(violations) => v.0.extend(violations),
+            Err(violations) => v.extend(violations),
         }
     }
     let issue_by = v.date("issue_by", req.issue_by.as_ref());

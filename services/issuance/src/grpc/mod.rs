@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
-use yiciban_domain::issuance::{Command, Event, FieldViolation, Issuance as State};
+use yiciban_domain::issuance::{CaseIssuance as State, Command, Event};
 use yiciban_platform::Caller;
 use yiciban_proto::issuance::v1 as pb;
 use yiciban_proto::issuance::v1::issuance_service_server::IssuanceService;
@@ -59,17 +59,32 @@ impl IssuanceApi {
     }
 }
 
-/// Collects the field violations of a request.
-#[derive(Debug, Default)]
-pub(crate) struct Violations(pub Vec<FieldViolation>);
+pub(crate) use yiciban_domain::Violations;
 
-impl Violations {
-    pub(crate) fn add(&mut self, field: impl Into<String>, description: impl Into<String>) {
-        self.0.push(FieldViolation::new(field, description));
-    }
-
+/// The request-parsing checks of the issuance RPCs, on the domain's
+/// [`Violations`] (so every malformed field is listed at once).
+pub(crate) trait RequestChecks {
     /// A UUID field; `None` (and a violation) when it is not one.
-    pub(crate) fn uuid(&mut self, field: &str, raw: &str) -> Option<Uuid> {
+    fn uuid(&mut self, field: &str, raw: &str) -> Option<Uuid>;
+
+    /// A required enum field converted by `from`.
+    fn required<T>(&mut self, field: &str, value: i32, from: fn(i32) -> Option<T>, what: &str) -> Option<T>;
+
+    /// An optional date field.
+    fn date(&mut self, field: &str, value: Option<&yiciban_proto::common::v1::Date>) -> Option<chrono::NaiveDate>;
+
+    /// An uploaded file reference.
+    fn file(&mut self, field: &str, f: &yiciban_proto::common::v1::MaterialRef);
+
+    /// A batch number (1-based).
+    fn batch(&mut self, batch_number: u32);
+
+    /// `INVALID_ARGUMENT` with every violation, or `Ok`.
+    fn done(self) -> Result<(), Status>;
+}
+
+impl RequestChecks for Violations {
+    fn uuid(&mut self, field: &str, raw: &str) -> Option<Uuid> {
         let parsed = Uuid::parse_str(raw.trim()).ok();
         if parsed.is_none() {
             self.add(field, "须为 UUID");
@@ -77,8 +92,7 @@ impl Violations {
         parsed
     }
 
-    /// A required enum field converted by `from`.
-    pub(crate) fn required<T>(&mut self, field: &str, value: i32, from: fn(i32) -> Option<T>, what: &str) -> Option<T> {
+    fn required<T>(&mut self, field: &str, value: i32, from: fn(i32) -> Option<T>, what: &str) -> Option<T> {
         let parsed = from(value);
         if parsed.is_none() {
             self.add(field, format!("须选择{what}"));
@@ -86,12 +100,7 @@ impl Violations {
         parsed
     }
 
-    /// An optional date field.
-    pub(crate) fn date(
-        &mut self,
-        field: &str,
-        value: Option<&yiciban_proto::common::v1::Date>,
-    ) -> Option<chrono::NaiveDate> {
+    fn date(&mut self, field: &str, value: Option<&yiciban_proto::common::v1::Date>) -> Option<chrono::NaiveDate> {
         let d = value?;
         let parsed = yiciban_proto::convert::intake::date_from_pb(d);
         if parsed.is_none() {
@@ -100,23 +109,20 @@ impl Violations {
         parsed
     }
 
-    /// An uploaded file reference.
-    pub(crate) fn file(&mut self, field: &str, f: &yiciban_proto::common::v1::MaterialRef) {
+    fn file(&mut self, field: &str, f: &yiciban_proto::common::v1::MaterialRef) {
         for (field, description) in yiciban_proto::convert::issuance::file_ref_violations(field, f) {
             self.add(field, description);
         }
     }
 
-    /// A batch number (1-based).
-    pub(crate) fn batch(&mut self, batch_number: u32) {
+    fn batch(&mut self, batch_number: u32) {
         if batch_number == 0 {
             self.add("batch_number", "批次号从1开始");
         }
     }
 
-    /// `INVALID_ARGUMENT` with every violation, or `Ok`.
-    pub(crate) fn done(self) -> Result<(), Status> {
-        if self.0.is_empty() { Ok(()) } else { Err(commands::refuse(self.0)) }
+    fn done(self) -> Result<(), Status> {
+        if self.is_empty() { Ok(()) } else { Err(commands::refuse(self.into_vec())) }
     }
 }
 

@@ -16,8 +16,8 @@ use chrono::{DateTime, Utc};
 use prost::{Message, Name};
 use uuid::Uuid;
 use yiciban_domain::issuance::{
-    Batch, BatchState, CaseClosed, CaseOutcome, Channel, Collector, CollectorKind, Delivered, DeliveryFailed,
-    DeliveryFailureReason, DeliveryMethod, Event, FileRef, IndicatorScore, InvalidRatingReason, Issuance,
+    Batch, BatchState, CaseClosed, CaseIssuance, CaseOutcome, Channel, Collector, CollectorKind, Delivered,
+    DeliveryFailed, DeliveryFailureReason, DeliveryMethod, Event, FileRef, IndicatorScore, InvalidRatingReason,
     IssuancePrepared, Mailed, NotificationChannel, PickedUp, PickupNotified, Rating, RatingMarkedInvalid,
     RatingReceived, Rectification, RectificationClosed, RectificationExplained, RectificationFinding,
     RectificationOpened, RectificationRectified, RectificationSource, RectificationState, RectificationVerified,
@@ -677,7 +677,7 @@ pub fn return_visit_to_pb(v: &ReturnVisit) -> api::ReturnVisit {
 }
 
 /// The `Issuance` message of a case's state.
-pub fn issuance_to_pb(case_id: Uuid, s: &Issuance) -> api::Issuance {
+pub fn issuance_to_pb(case_id: Uuid, s: &CaseIssuance) -> api::Issuance {
     api::Issuance {
         case_id: case_id.to_string(),
         case_number: s.case_number.map(|n| n.to_string()).unwrap_or_default(),

@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, NaiveDate, TimeZone as _, Utc};
 use uuid::Uuid;
+use yiciban_domain::Aggregate;
 use yiciban_domain::issuance::*;
 use yiciban_domain::values::{CaseNumber, DepartmentCode, ItemCode};
 
@@ -241,7 +242,7 @@ fn unspecified_and_unknown_enum_values_are_none_and_known_ones_go_both_ways() {
 
 #[test]
 fn the_read_model_shows_batches_ratings_rectifications_and_visits() {
-    let state = Issuances::replay(&every_event());
+    let state = CaseIssuance::replay(&every_event());
     let pb = issuance_to_pb(id(9), &state);
     assert_eq!(pb.case_id, id(9).to_string());
     assert_eq!(pb.case_number, "YCB-20261008-000007");

@@ -1,13 +1,15 @@
 //! Routing conversions between `yiciban_domain::routing` and the wire: the
 //! plan stream's events ([`encode_event`], [`decode_event`]; decoding
 //! re-validates every value), result documents, and the plan read model
-//! ([`plan_to_pb`]) for `GetPlan`.
+//! ([`plan_to_pb`]) for `GetPlan`. The events' `at` is not in the payload: it
+//! is the envelope's `occurred_at`, handed back to [`decode_event`].
 
+use chrono::{DateTime, Utc};
 use prost::{Message, Name};
 use uuid::Uuid;
 use yiciban_domain::routing::{
-    CancelReason, CaseClockResumed, CaseClockStopped, CaseDecided, CaseHandedToIssuance, CaseOutcome, CasePlanned,
-    ClockStopReason, Event, Plan, PlanEnded, PlanStatus, PlannedStep, ResultDocument, ResultDocumentKind,
+    CancelReason, CaseClockResumed, CaseClockStopped, CaseDecided, CaseHandedToIssuance, CaseOutcome, CasePlan,
+    CasePlanned, ClockStopReason, Event, PlanEnded, PlanStatus, PlannedStep, ResultDocument, ResultDocumentKind,
     StepCancelled, StepDenial, StepDispatched, StepOutcome, StepOutcomeRecorded, StepStatus,
 };
 use yiciban_domain::values::{CaseNumber, DepartmentCode, ItemCode, PackageId};
@@ -79,9 +81,10 @@ pub fn encode_event(event: &Event) -> (&'static str, Vec<u8>) {
     }
 }
 
-/// The plan event of a stored `event_type` and payload: the inverse of
-/// [`encode_event`], every value validated again.
-pub fn decode_event(event_type: &str, payload: &[u8]) -> Result<Event, ConvertError> {
+/// The plan event of a stored `event_type` and payload, recorded at `at`
+/// (the envelope's `occurred_at`): the inverse of [`encode_event`], every
+/// value validated again.
+pub fn decode_event(event_type: &str, payload: &[u8], at: DateTime<Utc>) -> Result<Event, ConvertError> {
     fn message<M: Message + Name + Default>(payload: &[u8]) -> Result<M, ConvertError> {
         M::decode(payload).map_err(|source| ConvertError::Decode { event_type: M::NAME, source })
     }
@@ -105,6 +108,7 @@ pub fn decode_event(event_type: &str, payload: &[u8]) -> Result<Event, ConvertEr
                 reason: stop_reason_from_pb(e.reason).ok_or_else(|| invalid(format!("{AT}.reason"), "not set"))?,
                 task_id: uuid(AT, "task_id", &e.task_id)?,
                 supplement_request_id: e.supplement_request_id,
+                at,
             }))
         }
         ev::CaseClockResumed::NAME => {
@@ -114,9 +118,10 @@ pub fn decode_event(event_type: &str, payload: &[u8]) -> Result<Event, ConvertEr
                 task_id: uuid(AT, "task_id", &e.task_id)?,
                 stopped_working_days: e.stopped_working_days,
                 promised_by: date(AT, "promised_by", e.promised_by.as_ref())?,
+                at,
             }))
         }
-        ev::CaseDecided::NAME => decided_from_pb(&message(payload)?).map(Event::CaseDecided),
+        ev::CaseDecided::NAME => decided_from_pb(&message(payload)?, at).map(Event::CaseDecided),
         ev::StepCancelled::NAME => {
             const AT: &str = "StepCancelled";
             let e: ev::StepCancelled = message(payload)?;
@@ -141,6 +146,7 @@ pub fn decode_event(event_type: &str, payload: &[u8]) -> Result<Event, ConvertEr
             let e: ev::PlanEnded = message(payload)?;
             Ok(Event::PlanEnded(PlanEnded {
                 reason: cancel_reason_from_pb(e.reason).ok_or_else(|| invalid("PlanEnded.reason", "not set"))?,
+                at,
             }))
         }
         other => Err(ConvertError::UnknownEventType(other.to_owned())),
@@ -271,7 +277,7 @@ fn decided_to_pb(e: &CaseDecided) -> ev::CaseDecided {
     }
 }
 
-fn decided_from_pb(e: &ev::CaseDecided) -> Result<CaseDecided, ConvertError> {
+fn decided_from_pb(e: &ev::CaseDecided, at: DateTime<Utc>) -> Result<CaseDecided, ConvertError> {
     const AT: &str = "CaseDecided";
     let denials = e
         .denials
@@ -297,6 +303,7 @@ fn decided_from_pb(e: &ev::CaseDecided) -> Result<CaseDecided, ConvertError> {
         explanation: e.explanation.clone(),
         working_days_used: e.working_days_used,
         on_time: e.on_time,
+        at,
     })
 }
 
@@ -424,7 +431,7 @@ pub struct PlanFigures {
 }
 
 /// The plan read model for `GetPlan`.
-pub fn plan_to_pb(case_id: Uuid, plan: &Plan, version: u64, figures: PlanFigures) -> api::Plan {
+pub fn plan_to_pb(case_id: Uuid, plan: &CasePlan, version: u64, figures: PlanFigures) -> api::Plan {
     let steps = plan
         .steps
         .iter()
@@ -488,6 +495,11 @@ mod tests {
 
     fn date(y: i32, m: u32, d: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(y, m, d).unwrap()
+    }
+
+    /// The envelope's `occurred_at` of every event here.
+    fn at() -> DateTime<Utc> {
+        "2026-03-20T02:00:00Z".parse().unwrap()
     }
 
     fn doc(kind: ResultDocumentKind) -> ResultDocument {
@@ -558,11 +570,13 @@ mod tests {
                 reason: ClockStopReason::Supplement,
                 task_id: task,
                 supplement_request_id: "sr".into(),
+                at: at(),
             }),
             Event::CaseClockResumed(CaseClockResumed {
                 task_id: task,
                 stopped_working_days: 2,
                 promised_by: date(2026, 4, 9),
+                at: at(),
             }),
             Event::CaseDecided(CaseDecided {
                 case_number: CaseNumber::new(date(2026, 3, 16), 1).unwrap(),
@@ -579,6 +593,7 @@ mod tests {
                 explanation: "e".into(),
                 working_days_used: 4,
                 on_time: true,
+                at: at(),
             }),
             Event::StepCancelled(StepCancelled {
                 step_id: "s2".into(),
@@ -592,12 +607,12 @@ mod tests {
                 documents: vec![doc(ResultDocumentKind::Decision)],
                 issue_by: date(2026, 4, 1),
             }),
-            Event::PlanEnded(PlanEnded { reason: CancelReason::CaseWithdrawn }),
+            Event::PlanEnded(PlanEnded { reason: CancelReason::CaseWithdrawn, at: at() }),
         ];
         for event in events {
             let (kind, bytes) = encode_event(&event);
             assert_eq!(kind, event.event_type());
-            assert_eq!(decode_event(kind, &bytes).unwrap(), event);
+            assert_eq!(decode_event(kind, &bytes, at()).unwrap(), event);
         }
     }
 
@@ -610,8 +625,8 @@ mod tests {
             department: "samr".into(),
         }
         .encode_to_vec();
-        let err = decode_event("StepDispatched", &bytes).unwrap_err();
+        let err = decode_event("StepDispatched", &bytes, at()).unwrap_err();
         assert!(err.to_string().contains("StepDispatched.task_id"), "{err}");
-        assert!(matches!(decode_event("Nope", &[]), Err(ConvertError::UnknownEventType(_))));
+        assert!(matches!(decode_event("Nope", &[], at()), Err(ConvertError::UnknownEventType(_))));
     }
 }

@@ -13,10 +13,11 @@
 use chrono::{DateTime, Utc};
 use prost::{Message, Name};
 use uuid::Uuid;
+use yiciban_domain::FieldViolation;
 use yiciban_domain::tasks::{
-    ApprovalRevoked, CancelReason, Event, FieldViolation, PostCheck, PostCheckFailed, PostCheckPassed, ResultDocument,
-    SupplementItem, Task, TaskApproved, TaskCancelled, TaskClaimed, TaskCreated, TaskDenied, TaskEscalated,
-    TaskResumed, TaskReturnedForSupplement, TaskStatus, TaskTransferred, TaskWarned, WarningLevel,
+    ApprovalRevoked, CancelReason, Event, PostCheck, PostCheckFailed, PostCheckPassed, ResultDocument, SupplementItem,
+    Task, TaskApproved, TaskCancelled, TaskClaimed, TaskCreated, TaskDenied, TaskEscalated, TaskResumed,
+    TaskReturnedForSupplement, TaskStatus, TaskTransferred, TaskWarned, WarningLevel,
 };
 use yiciban_domain::values::{CaseNumber, DepartmentCode, ItemCode, MaterialId, PackageId};
 

@@ -3,8 +3,7 @@
 
 use chrono::{DateTime, NaiveDate, TimeZone as _, Utc};
 use uuid::Uuid;
-use yiciban_domain::intake::Commitment;
-use yiciban_domain::routing::ResultDocumentKind;
+use yiciban_domain::Aggregate;
 use yiciban_domain::tasks::*;
 use yiciban_domain::values::{CaseNumber, DepartmentCode, ItemCode, MaterialId, PackageId};
 
@@ -176,9 +175,9 @@ fn an_unknown_type_or_a_bad_value_is_refused_when_read_back() {
 #[test]
 fn the_task_read_model_carries_state_dates_and_the_open_supplement() {
     let events = every_event();
-    let task = Tasks::replay(&events[..2]);
+    let task = Task::replay(&events[..2]);
     let returned = events[5].clone();
-    let task = evolve(task, &returned);
+    let task = task.evolve(&returned);
     let pb = task_to_pb(Uuid::nil(), &task, 2);
     assert_eq!(pb.task_id, id().to_string());
     assert_eq!(pb.state, pb::TaskState::WaitingForSupplement as i32);

@@ -5,8 +5,9 @@
 
 use tonic::Status;
 use yiciban_calendar::{CaseClock, date_in_china};
+use yiciban_domain::FieldViolation;
 use yiciban_domain::intake::Commitment;
-use yiciban_domain::tasks::{Command, Create, FieldViolation};
+use yiciban_domain::tasks::{Command, Create};
 use yiciban_domain::values::{CaseNumber, DepartmentCode, ItemCode, MaterialId, PackageId};
 use yiciban_platform::{Caller, Role};
 use yiciban_proto::common::v1 as common;

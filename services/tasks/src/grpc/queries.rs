@@ -5,7 +5,8 @@
 use prost::Message as _;
 use tonic::Status;
 use yiciban_calendar::CaseClock;
-use yiciban_domain::tasks::{FieldViolation, TaskStatus};
+use yiciban_domain::FieldViolation;
+use yiciban_domain::tasks::TaskStatus;
 use yiciban_platform::status::internal;
 use yiciban_platform::{Caller, Role};
 use yiciban_proto::convert::intake::date_from_pb;

@@ -7,9 +7,10 @@
 use tonic::{Response, Status};
 use uuid::Uuid;
 use yiciban_calendar::date_in_china;
+use yiciban_domain::FieldViolation;
 use yiciban_domain::tasks::{
-    Approve, Cancel, Claim, Command, Deny, FieldViolation, PostCheckOutcome, RecordPostCheck, Resume,
-    ReturnForSupplement, Transfer, Transferrer,
+    Approve, Cancel, Claim, Command, Deny, PostCheckOutcome, RecordPostCheck, Resume, ReturnForSupplement, Transfer,
+    Transferrer,
 };
 use yiciban_platform::{Caller, Role};
 use yiciban_proto::convert::intake::{date_from_pb, date_to_pb};

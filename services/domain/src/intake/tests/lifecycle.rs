@@ -1,6 +1,8 @@
 //! After acceptance: officer assignment, supplements, termination for an
 //! overdue deficiency, withdrawal.
 
+use std::collections::BTreeSet;
+
 use super::*;
 use crate::values::MaterialId;
 
@@ -72,7 +74,7 @@ fn an_officer_is_assigned_only_to_an_accepted_case() {
     given(not_accepted())
         .when(assign("officer-001"))
         .then_error(DomainError::NotAllowed { action: "assign an officer to", status: Status::NotAccepted });
-    assert_eq!(given(vec![]).when(assign(" ")).then_rejected().fields(), ["officer_id"]);
+    given(vec![]).when(assign(" ")).then_rejected(&["officer_id"]);
 }
 
 #[test]
@@ -152,9 +154,10 @@ fn a_supplement_answering_a_waiting_request_says_so() {
 #[test]
 fn an_empty_or_malformed_supplement_is_rejected() {
     let owing = restaurant_owing(&["m_site_layout"]);
-    assert_eq!(given(owing.clone()).when(supplement_on(today(), &[])).then_rejected().fields(), ["materials"]);
-    let rejection = given(owing).when(supplement_on(today(), &["m_site_layout", "m_site_layout"])).then_rejected();
-    assert_eq!(rejection.fields(), ["materials[1].material_id"]);
+    given(owing.clone()).when(supplement_on(today(), &[])).then_rejected(&["materials"]);
+    given(owing)
+        .when(supplement_on(today(), &["m_site_layout", "m_site_layout"]))
+        .then_rejected(&["materials[1].material_id"]);
 }
 
 #[test]
@@ -195,7 +198,7 @@ fn other_terminations_need_a_detail_and_an_open_case() {
     let (events, _) = given(accepted.clone()).when(untrue("承诺不实", false)).then_ok();
     assert!(matches!(&events[..], [Event::CaseTerminated(e)] if e.overdue_material_ids.is_empty()));
     given(accepted.clone()).when(untrue("承诺不实", true)).then_error(DomainError::CaseClosed);
-    assert_eq!(given(accepted).when(untrue("", false)).then_rejected().fields(), ["detail"]);
+    given(accepted).when(untrue("", false)).then_rejected(&["detail"]);
 }
 
 #[test]
@@ -236,4 +239,21 @@ fn a_terminated_case_can_be_neither_withdrawn_nor_supplemented() {
 fn china_dates_follow_utc_plus_eight() {
     let late_utc = Utc.with_ymd_and_hms(2026, 1, 15, 17, 0, 0).unwrap();
     assert_eq!(china_date(late_utc), date(2026, 1, 16));
+}
+
+#[test]
+fn every_event_advances_the_version_by_one() {
+    let owing = restaurant_owing(&["m_site_layout"]);
+    let events = [
+        owing.clone(),
+        given(owing.clone()).when(assign("officer-001")).then_ok().0,
+        given(owing.clone()).when(supplement_on(today(), &["m_site_layout"])).then_ok().0,
+        given(owing.clone()).when(terminate_on(date(2026, 1, 30))).then_ok().0,
+        given(owing).when(withdraw(false)).then_ok().0,
+        not_accepted(),
+    ]
+    .concat();
+    let kinds: BTreeSet<_> = events.iter().map(Event::event_type).collect();
+    assert_eq!(kinds.len(), 8, "every kind of intake event: {kinds:?}");
+    testing::assert_version_counts_events::<CaseApplication>(&events);
 }

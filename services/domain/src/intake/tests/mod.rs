@@ -13,63 +13,13 @@ use serde_json::{Map, Value, json};
 
 use super::*;
 use crate::catalog::Catalog;
+use crate::refusal::FieldViolation;
+use crate::testing::{self, Given};
 use crate::values::{CaseNumber, credit_code_check_char, id_number_check_char};
 
-/// Starts a test from the events already in the stream.
-pub(super) fn given(events: Vec<Event>) -> Given {
-    Given { state: Application::replay(&events) }
-}
-
-/// A stream's state, ready for a command.
-pub(super) struct Given {
-    state: State,
-}
-
-impl Given {
-    /// Decides `command` against the state.
-    pub(super) fn when(self, command: Command) -> Then {
-        let result = Application::decide(&self.state, command);
-        Then { state: self.state, result }
-    }
-}
-
-/// The outcome of a command.
-pub(super) struct Then {
-    state: State,
-    result: Result<Vec<Event>, DomainError>,
-}
-
-impl Then {
-    /// Asserts exactly these events; returns the state after them.
-    #[track_caller]
-    pub(super) fn then(self, expected: Vec<Event>) -> State {
-        let events = self.result.expect("the command should succeed");
-        assert_eq!(events, expected);
-        events.iter().fold(self.state, evolve)
-    }
-
-    /// Asserts success and returns the events and the state after them.
-    #[track_caller]
-    pub(super) fn then_ok(self) -> (Vec<Event>, State) {
-        let events = self.result.expect("the command should succeed");
-        let state = events.iter().fold(self.state, evolve);
-        (events, state)
-    }
-
-    /// Asserts this error.
-    #[track_caller]
-    pub(super) fn then_error(self, expected: DomainError) {
-        assert_eq!(self.result.expect_err("the command should fail"), expected);
-    }
-
-    /// Asserts a rejection and returns it.
-    #[track_caller]
-    pub(super) fn then_rejected(self) -> Rejection {
-        match self.result {
-            Err(DomainError::Rejected(r)) => r,
-            other => panic!("expected a rejection, got {other:?}"),
-        }
-    }
+/// The framework's [`testing::given`] for this aggregate.
+pub(super) fn given(events: Vec<Event>) -> Given<CaseApplication> {
+    testing::given(events)
 }
 
 pub(super) fn catalog() -> &'static Catalog {

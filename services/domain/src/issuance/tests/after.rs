@@ -1,5 +1,7 @@
 //! Ratings, rectifications and return visits.
 
+use std::collections::BTreeSet;
+
 use super::*;
 
 #[test]
@@ -78,15 +80,16 @@ fn a_justified_bad_rating_is_verified_rectified_and_closed_on_time() {
             due_by: date(2026, 10, 26),
         }),
     ]);
-    let state = Given { state }.when(rectify()).then_ok().1;
+    let state = given_state(state).when(rectify()).then_ok().1;
     assert_eq!(state.rectification(rectification_id()).unwrap().state, RectificationState::Rectified);
-    let state =
-        Given { state }.when(close(date(2026, 10, 26))).then(vec![Event::RectificationClosed(RectificationClosed {
+    let state = given_state(state).when(close(date(2026, 10, 26))).then(vec![Event::RectificationClosed(
+        RectificationClosed {
             rectification_id: rectification_id(),
             applicant_satisfied: true,
             note: String::new(),
             on_time: true,
-        })]);
+        },
+    )]);
     assert_eq!(state.rectification(rectification_id()).unwrap().state, RectificationState::Closed);
 }
 
@@ -95,7 +98,7 @@ fn a_complaint_without_legal_basis_is_explained_and_closed_late() {
     let given_commands = badly_rated().into_iter().chain([verify(RectificationFinding::NoLegalBasis, None)]).collect();
     let state = given(given_commands).when(explain()).then_ok().1;
     assert_eq!(state.rectification(rectification_id()).unwrap().state, RectificationState::Explained);
-    let (events, _) = Given { state }.when(close(date(2026, 10, 27))).then_ok();
+    let (events, _) = given_state(state).when(close(date(2026, 10, 27))).then_ok();
     let Event::RectificationClosed(c) = &events[0] else { panic!() };
     assert!(!c.on_time, "closed after the due date");
 }
@@ -192,7 +195,7 @@ fn a_rating_set_aside_closes_its_open_rectification() {
     let Event::RectificationClosed(c) = &events[1] else { panic!() };
     assert!(!c.applicant_satisfied && c.on_time);
     assert_eq!(state.rating().unwrap().invalid, Some(InvalidRatingReason::Malicious));
-    Given { state }.when(review()).then_error(IssuanceError::RatingAlreadyInvalid(rating_id().to_string()));
+    given_state(state).when(review()).then_error(IssuanceError::RatingAlreadyInvalid(rating_id().to_string()));
 }
 
 #[test]
@@ -209,10 +212,10 @@ fn only_a_recorded_rating_can_be_set_aside_and_with_a_note() {
 fn a_delivered_case_is_sampled_once_a_month_and_its_visit_recorded_once() {
     let (events, state) = given(delivered_by_mail()).when(sample("2026-10")).then_ok();
     assert_eq!(types(&events), ["ReturnVisitSampled"]);
-    Given { state: state.clone() }.when(sample("2026-10")).then_nothing();
-    let state = Given { state }.when(record_visit(true, 5)).then_ok().1;
+    given_state(state.clone()).when(sample("2026-10")).then_nothing();
+    let state = given_state(state).when(record_visit(true, 5)).then_ok().1;
     assert!(state.return_visit(visit_id()).unwrap().result.is_some());
-    Given { state }
+    given_state(state)
         .when(record_visit(true, 4))
         .then_error(IssuanceError::ReturnVisitAlreadyRecorded(visit_id().to_string()));
 }
@@ -241,14 +244,41 @@ fn a_visit_score_goes_with_reaching_the_applicant() {
 
 #[test]
 fn replaying_the_stream_gives_the_same_state() {
-    let mut state = Issuance::default();
+    let mut state = CaseIssuance::default();
     let mut all = Vec::new();
     for c in badly_rated() {
-        let events = decide(&state, c).unwrap();
-        state = events.iter().fold(state, evolve);
+        let events = state.decide(c).unwrap();
+        state = events.iter().fold(state, CaseIssuance::evolve);
         all.extend(events);
     }
-    assert_eq!(Issuances::replay(&all), state);
+    assert_eq!(CaseIssuance::replay(&all), state);
     assert_eq!(state.version, all.len() as u64);
-    assert_eq!(stream_of(Uuid::nil()), "issuance-00000000-0000-0000-0000-000000000000");
+    assert_eq!(CaseIssuance::stream_id(Uuid::nil()), "issuance-00000000-0000-0000-0000-000000000000");
+}
+
+#[test]
+fn every_event_advances_the_version_by_one() {
+    let rectified_and_visited = [
+        delivered_by_mail(),
+        vec![rate(1), verify(RectificationFinding::JustifiedSimple, None), rectify(), close(date(2026, 10, 26))],
+        vec![sample("2026-10"), record_visit(true, 5)],
+    ]
+    .concat();
+    let events = [
+        testing::history::<CaseIssuance>(rectified_and_visited),
+        testing::history::<CaseIssuance>([badly_rated(), vec![review()]].concat()),
+        testing::history::<CaseIssuance>(
+            [badly_rated(), vec![verify(RectificationFinding::NoLegalBasis, None), explain()]].concat(),
+        ),
+        testing::history::<CaseIssuance>(vec![prepare(DeliveryMethod::Mail), mail(1, "EMS1001"), fail(1, "EMS1001")]),
+        testing::history::<CaseIssuance>(vec![
+            early(vec![licence()]),
+            notify(1),
+            pickup(1, collector(CollectorKind::Applicant, false), true),
+        ]),
+    ]
+    .concat();
+    let kinds: BTreeSet<_> = events.iter().map(Event::event_type).collect();
+    assert_eq!(kinds.len(), 16, "every kind of issuance event: {kinds:?}");
+    testing::assert_version_counts_events::<CaseIssuance>(&events);
 }

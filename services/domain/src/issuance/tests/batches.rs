@@ -70,13 +70,13 @@ fn an_early_batch_goes_out_without_closing_the_case_and_the_final_batch_leaves_i
     let Event::IssuancePrepared(e) = &events[0] else { panic!("IssuancePrepared") };
     assert!(e.early && !e.final_batch && e.outcome.is_none() && e.issue_by.is_none());
     assert_eq!(e.early_reason, "申请人急需营业执照办理银行开户");
-    let state = Given { state }.when(pickup(1, collector(CollectorKind::Applicant, false), true)).then_ok().1;
+    let state = given_state(state).when(pickup(1, collector(CollectorKind::Applicant, false), true)).then_ok().1;
     assert!(!state.closed(), "an early batch never closes the case");
-    let (events, state) = Given { state }.when(prepare(DeliveryMethod::Mail)).then_ok();
+    let (events, state) = given_state(state).when(prepare(DeliveryMethod::Mail)).then_ok();
     let Event::IssuancePrepared(e) = &events[0] else { panic!("IssuancePrepared") };
     assert_eq!((e.batch_number, e.documents.clone()), (2, vec![fire_approval()]));
-    let state = Given { state }.when(mail(2, "EMS2002")).then_ok().1;
-    let (events, state) = Given { state }.when(deliver(2, "EMS2002")).then_ok();
+    let state = given_state(state).when(mail(2, "EMS2002")).then_ok().1;
+    let (events, state) = given_state(state).when(deliver(2, "EMS2002")).then_ok();
     assert_eq!(types(&events), ["Delivered", "CaseClosed"]);
     assert!(state.closed());
 }
@@ -87,7 +87,8 @@ fn the_case_closes_only_when_every_batch_is_delivered() {
     let given_commands = vec![early(vec![licence()]), prepare(DeliveryMethod::Mail), mail(2, "EMS2002")];
     let (events, state) = given(given_commands).when(deliver(2, "EMS2002")).then_ok();
     assert_eq!(types(&events), ["Delivered"]);
-    let (events, state) = Given { state }.when(pickup(1, collector(CollectorKind::Applicant, false), true)).then_ok();
+    let (events, state) =
+        given_state(state).when(pickup(1, collector(CollectorKind::Applicant, false), true)).then_ok();
     assert_eq!(types(&events), ["PickedUp", "Delivered", "CaseClosed"]);
     assert_eq!(state.closed_on, Some(date(2026, 10, 16)));
 }

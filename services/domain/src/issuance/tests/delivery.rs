@@ -114,7 +114,7 @@ fn a_mailed_batch_signed_for_closes_the_case() {
             tracking_number: "EMS1001".into(),
             document_numbers: vec!["JY11502030000123".into(), "XF2026-0042".into()],
         })]);
-    let (events, state) = Given { state }.when(deliver(1, "EMS1001")).then_ok();
+    let (events, state) = given_state(state).when(deliver(1, "EMS1001")).then_ok();
     assert_eq!(types(&events), ["Delivered", "CaseClosed"]);
     let Event::Delivered(d) = &events[0] else { panic!() };
     assert_eq!((d.method, d.delivered_at), (DeliveryMethod::Mail, cst("2026-10-17T15:30")));
@@ -173,9 +173,10 @@ fn a_failed_delivery_returns_the_batch_to_the_window() {
         }),
     ]);
     assert_eq!(state.batch(1).unwrap().state, BatchState::DeliveryFailed);
-    let state = Given { state }.when(notify(1)).then_ok().1;
+    let state = given_state(state).when(notify(1)).then_ok().1;
     assert_eq!(state.batch(1).unwrap().method, DeliveryMethod::WindowPickup);
-    let (events, state) = Given { state }.when(pickup(1, collector(CollectorKind::Applicant, false), true)).then_ok();
+    let (events, state) =
+        given_state(state).when(pickup(1, collector(CollectorKind::Applicant, false), true)).then_ok();
     assert_eq!(types(&events), ["PickedUp", "Delivered", "CaseClosed"]);
     assert!(state.closed());
 }

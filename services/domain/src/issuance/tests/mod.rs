@@ -7,6 +7,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use uuid::Uuid;
 
 use super::*;
+use crate::refusal::ErrorKind;
+use crate::testing::{self, Given, given_state};
 use crate::values::{CaseNumber, DepartmentCode, ItemCode};
 
 fn date(y: i32, m: u32, d: u32) -> NaiveDate {
@@ -249,66 +251,9 @@ fn delivered_by_mail() -> Vec<Command> {
     vec![prepare(DeliveryMethod::Mail), mail(1, "EMS1001"), deliver(1, "EMS1001")]
 }
 
-struct Given {
-    state: Issuance,
-}
-
-fn given(commands: Vec<Command>) -> Given {
-    let mut state = Issuance::default();
-    for c in commands {
-        let events = Issuances::decide(&state, c).expect("the given command succeeds");
-        state = events.iter().fold(state, evolve);
-    }
-    Given { state }
-}
-
-impl Given {
-    fn when(self, command: Command) -> Then {
-        let result = Issuances::decide(&self.state, command);
-        Then { state: self.state, result }
-    }
-}
-
-struct Then {
-    state: Issuance,
-    result: Result<Vec<Event>, IssuanceError>,
-}
-
-impl Then {
-    #[track_caller]
-    fn then(self, expected: Vec<Event>) -> Issuance {
-        let events = self.result.expect("the command should succeed");
-        assert_eq!(events, expected);
-        events.iter().fold(self.state, evolve)
-    }
-
-    #[track_caller]
-    fn then_ok(self) -> (Vec<Event>, Issuance) {
-        let events = self.result.expect("the command should succeed");
-        let state = events.iter().fold(self.state, evolve);
-        (events, state)
-    }
-
-    #[track_caller]
-    fn then_nothing(self) {
-        assert_eq!(self.result.expect("the command should succeed"), vec![]);
-    }
-
-    #[track_caller]
-    fn then_error(self, expected: IssuanceError) -> ErrorKind {
-        let error = self.result.expect_err("the command should fail");
-        assert_eq!(error, expected);
-        error.kind()
-    }
-
-    /// Asserts a rejection naming exactly these fields.
-    #[track_caller]
-    fn then_rejected(self, fields: &[&str]) {
-        let error = self.result.expect_err("the command should be rejected");
-        assert_eq!(error.kind(), ErrorKind::InvalidArgument, "{error}");
-        let IssuanceError::Rejected(r) = error else { panic!("not a rejection: {error}") };
-        assert_eq!(r.fields(), fields);
-    }
+/// The framework's [`testing::given_commands`] for this aggregate.
+fn given(commands: Vec<Command>) -> Given<CaseIssuance> {
+    testing::given_commands(commands)
 }
 
 fn types(events: &[Event]) -> Vec<&'static str> {

@@ -1,6 +1,6 @@
 //! The case read back for `GetCase`, personal data masked on request.
 
-use yiciban_domain::intake::{State, Status};
+use yiciban_domain::intake::{CaseApplication, Status};
 use yiciban_domain::values::ItemCode;
 
 use crate::common::v1 as pb;
@@ -29,7 +29,7 @@ pub fn case_status_to_pb(status: Status) -> pb::CaseStatus {
 /// when the acceptance owed materials (even once they are all handed in or
 /// the case was later withdrawn or terminated), ACCEPTED, or UNSPECIFIED
 /// before a decision.
-pub fn decision_to_pb(state: &State) -> api::AcceptanceDecision {
+pub fn decision_to_pb(state: &CaseApplication) -> api::AcceptanceDecision {
     if state.status == Status::NotAccepted {
         api::AcceptanceDecision::NotAccepted
     } else if state.accepted_on.is_none() {
@@ -49,7 +49,7 @@ pub fn decision_to_pb(state: &State) -> api::AcceptanceDecision {
 /// delivery address is masked with the applicant. The state does not keep
 /// the channel or the submission time: `channel` and `submitted_at` are left
 /// unset.
-pub fn case_to_pb(state: &State, mask_personal_data: bool) -> api::Case {
+pub fn case_to_pb(state: &CaseApplication, mask_personal_data: bool) -> api::Case {
     api::Case {
         case_id: String::new(),
         case_number: state.case_number.as_ref().map(ToString::to_string).unwrap_or_default(),

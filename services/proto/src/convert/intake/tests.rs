@@ -6,9 +6,10 @@ use std::sync::OnceLock;
 
 use chrono::TimeZone as _;
 use serde_json::json;
+use yiciban_domain::Aggregate;
 use yiciban_domain::catalog::Catalog;
 use yiciban_domain::intake::{
-    Application, Command, CreditStatus, DEFAULT_MAX_MATERIAL_BYTES, DomainError, Submit, SupplementMaterials,
+    CaseApplication, Command, CreditStatus, DEFAULT_MAX_MATERIAL_BYTES, DomainError, Submit, SupplementMaterials,
 };
 use yiciban_domain::values::id_number_check_char;
 
@@ -19,7 +20,7 @@ use serde_json::Value;
 use yiciban_domain::intake::{
     ApplicantKind, ApplicationDraft, ApplicationNotAccepted, ApplicationWithdrawn, CaseTerminated, Channel,
     DeficiencyCleared, DeliveryMethod, DeliveryPreference, Event, MaterialRef, MaterialsSupplemented, OfficerAssigned,
-    Reason, ReasonCode, State, TerminationReason,
+    Reason, ReasonCode, TerminationReason,
 };
 use yiciban_domain::values::{CaseNumber, MaterialId, PackageId};
 
@@ -179,19 +180,16 @@ fn newborn_request() -> api::SubmitApplicationRequest {
 fn submit(req: &api::SubmitApplicationRequest, credit: CreditStatus) -> Result<Vec<Event>, DomainError> {
     let draft = draft_from_pb(req);
     let guide = catalog().guide(&draft.package_id);
-    Application::decide(
-        &State::default(),
-        Command::Submit(Submit {
-            draft,
-            guide,
-            credit,
-            case_number: CaseNumber::parse("YCB-20260115-000123").unwrap(),
-            now: now(),
-            promised_by: day(2026, 2, 3),
-            deficiency_due_by: day(2026, 1, 22),
-            max_material_bytes: DEFAULT_MAX_MATERIAL_BYTES,
-        }),
-    )
+    CaseApplication::default().decide(Command::Submit(Submit {
+        draft,
+        guide,
+        credit,
+        case_number: CaseNumber::parse("YCB-20260115-000123").unwrap(),
+        now: now(),
+        promised_by: day(2026, 2, 3),
+        deficiency_due_by: day(2026, 1, 22),
+        max_material_bytes: DEFAULT_MAX_MATERIAL_BYTES,
+    }))
 }
 
 fn round_trip(event: &Event) {
@@ -447,22 +445,22 @@ fn small_values_convert_both_ways() {
     assert_eq!(reason_to_pb(&reason).code, "CREDIT_RESTRICTED");
 }
 
-fn restaurant_case() -> State {
+fn restaurant_case() -> CaseApplication {
     let mut events = submit(&restaurant_request(), CreditStatus::Good).unwrap();
     events.push(Event::OfficerAssigned(OfficerAssigned {
         officer_id: "liming".into(),
         officer_name: "李明".into(),
         previous_officer_id: None,
     }));
-    let state = Application::replay(&events);
+    let state = CaseApplication::replay(&events);
     let supplement = Command::SupplementMaterials(SupplementMaterials {
         materials: vec![material_input_from_pb(&pb_material("m_site_layout"))],
         supplement_request: None,
         now: now() + chrono::Duration::days(2),
         max_material_bytes: DEFAULT_MAX_MATERIAL_BYTES,
     });
-    events.extend(Application::decide(&state, supplement).unwrap());
-    Application::replay(&events)
+    events.extend(state.decide(supplement).unwrap());
+    CaseApplication::replay(&events)
 }
 
 #[test]
@@ -496,7 +494,7 @@ fn the_case_shows_the_state_in_clear() {
 #[test]
 fn the_case_masks_personal_data_on_request() {
     let events = submit(&newborn_request(), CreditStatus::Normal).unwrap();
-    let case = case_to_pb(&Application::replay(&events), true);
+    let case = case_to_pb(&CaseApplication::replay(&events), true);
     let applicant = case.applicant.unwrap();
     assert_eq!(applicant.name, "王*");
     assert_eq!(applicant.id_number, "110105********002X");
@@ -520,7 +518,7 @@ fn the_case_masks_personal_data_on_request() {
 #[test]
 fn a_refused_case_lists_its_reasons() {
     let events = submit(&restaurant_request(), CreditStatus::Dishonest).unwrap();
-    let case = case_to_pb(&Application::replay(&events), true);
+    let case = case_to_pb(&CaseApplication::replay(&events), true);
     assert_eq!(case.status, pb::CaseStatus::NotAccepted as i32);
     assert_eq!(case.decision, api::AcceptanceDecision::NotAccepted as i32);
     assert!(case.reasons.iter().any(|r| r.code == "CREDIT_RESTRICTED"), "{:?}", case.reasons);

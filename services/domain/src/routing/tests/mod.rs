@@ -2,15 +2,20 @@
 //! "open-restaurant" (s1, then s2 s3 s4 s6 in parallel; s5 independent; s6,
 //! the tobacco licence DEMO-CY-06, is optional and chosen unless said) and
 //! "newborn-birth" (s1 s2 at once; s3 and the optional s4 after s1; s5 s6
-//! after s3; s7 after s5).
+//! after s3; s7 after s5). Accepted on Thursday 2026-01-15; every command
+//! after planning comes on Friday 2026-01-30 unless said. The case clock's
+//! own tests are in `clock`.
 
+use std::collections::BTreeSet;
 use std::sync::OnceLock;
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use uuid::Uuid;
 
 use super::*;
 use crate::catalog::{Catalog, Package};
+use crate::refusal::ErrorKind;
+use crate::testing::{self, Given};
 use crate::values::{CaseNumber, DepartmentCode, ItemCode};
 
 fn catalog() -> &'static Catalog {
@@ -48,6 +53,16 @@ fn ids() -> TaskIds {
     (1..=9).map(|n| (format!("s{n}"), task(&format!("s{n}")))).collect()
 }
 
+/// An instant given in China time, e.g. "2026-01-30T10:00".
+fn cst(text: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(&format!("{text}:00+08:00")).unwrap().with_timezone(&Utc)
+}
+
+/// The time of every command after planning: 30 January, the day of [`facts`].
+fn now() -> DateTime<Utc> {
+    cst("2026-01-30T10:00")
+}
+
 fn facts() -> DecisionFacts {
     DecisionFacts { today: date(2026, 1, 30), working_days_used: 11, issue_by: date(2026, 2, 13) }
 }
@@ -77,6 +92,7 @@ fn outcome(step: &str, outcome: TaskOutcome) -> Command {
         outcome,
         task_ids: ids(),
         decision: facts(),
+        now: now(),
     })
 }
 
@@ -125,6 +141,10 @@ fn resume(step: &str) -> Command {
     outcome(step, TaskOutcome::Resumed { stopped_working_days: 2, promised_by: date(2026, 2, 9) })
 }
 
+fn end(reason: CancelReason) -> Command {
+    Command::EndPlan(EndPlan { reason, now: now() })
+}
+
 fn confirm(by: &str) -> Command {
     Command::ConfirmDenial(ConfirmDenial {
         department: dept(by),
@@ -132,63 +152,20 @@ fn confirm(by: &str) -> Command {
             .into(),
         decision_document: document(ResultDocumentKind::Decision, "不予许可决定书", by, "DEMO-CY-01"),
         decision: facts(),
+        now: now(),
     })
 }
 
-fn given(events: Vec<Event>) -> Given {
-    Given { state: Routing::replay(&events) }
-}
-
-struct Given {
-    state: Plan,
-}
-
-impl Given {
-    fn when(self, command: Command) -> Then {
-        let result = Routing::decide(&self.state, command);
-        Then { state: self.state, result }
-    }
-}
-
-struct Then {
-    state: Plan,
-    result: Result<Vec<Event>, RoutingError>,
-}
-
-impl Then {
-    /// Asserts exactly these events; returns the state after them.
-    #[track_caller]
-    fn then(self, expected: Vec<Event>) -> Plan {
-        let events = self.result.expect("the command should succeed");
-        assert_eq!(events, expected);
-        events.iter().fold(self.state, evolve)
-    }
-
-    /// Asserts success; returns the events.
-    #[track_caller]
-    fn then_ok(self) -> Vec<Event> {
-        self.result.expect("the command should succeed")
-    }
-
-    /// Asserts this error.
-    #[track_caller]
-    fn then_error(self, expected: RoutingError) -> ErrorKind {
-        let error = self.result.expect_err("the command should fail");
-        assert_eq!(error, expected);
-        error.kind()
-    }
+/// The framework's [`testing::given`] for this aggregate.
+fn given(events: Vec<Event>) -> Given<CasePlan> {
+    testing::given(events)
 }
 
 /// Runs `commands` from an empty stream, each of which must succeed, and
 /// returns every event.
 #[track_caller]
 fn history(commands: Vec<Command>) -> Vec<Event> {
-    let mut events = Vec::new();
-    for c in commands {
-        let new = given(events.clone()).when(c).then_ok();
-        events.extend(new);
-    }
-    events
+    testing::history::<CasePlan>(commands)
 }
 
 fn dispatched(events: &[Event]) -> Vec<&str> {
@@ -223,7 +200,7 @@ const NEWBORN: &str = "newborn-birth";
 
 #[test]
 fn planning_dispatches_the_steps_without_dependencies_at_once_in_parallel() {
-    let events = given(vec![]).when(restaurant()).then_ok();
+    let events = given(vec![]).when(restaurant()).then_ok().0;
     assert_eq!(types(&events), ["CasePlanned", "StepDispatched", "StepDispatched"]);
     assert_eq!(events[1..], [dispatch(RESTAURANT, "s1"), dispatch(RESTAURANT, "s5")]);
     let Event::CasePlanned(planned) = &events[0] else { panic!("first event is CasePlanned") };
@@ -241,32 +218,32 @@ fn planning_dispatches_the_steps_without_dependencies_at_once_in_parallel() {
 
 #[test]
 fn an_unchosen_optional_item_is_left_out_of_the_plan() {
-    let events = given(vec![]).when(plan(NEWBORN, &[])).then_ok();
+    let events = given(vec![]).when(plan(NEWBORN, &[])).then_ok().0;
     let Event::CasePlanned(planned) = &events[0] else { panic!("first event is CasePlanned") };
     let steps: Vec<_> = planned.steps.iter().map(|s| s.step_id.as_str()).collect();
     assert_eq!(steps, ["s1", "s2", "s3", "s5", "s6", "s7"]);
     assert_eq!(dispatched(&events), ["s1", "s2"]);
     // After s1: s3 only (s4 = DEMO-NB-07 was not chosen).
-    let after_s1 = given(events).when(approve(NEWBORN, "s1")).then_ok();
+    let after_s1 = given(events).when(approve(NEWBORN, "s1")).then_ok().0;
     assert_eq!(dispatched(&after_s1), ["s3"]);
 }
 
 #[test]
 fn without_the_tobacco_licence_the_restaurant_has_five_steps() {
-    let events = given(vec![]).when(plan(RESTAURANT, &[])).then_ok();
+    let events = given(vec![]).when(plan(RESTAURANT, &[])).then_ok().0;
     let Event::CasePlanned(planned) = &events[0] else { panic!("first event is CasePlanned") };
     assert_eq!(planned.steps.len(), 5);
-    let after_s1 = given(events).when(approve(RESTAURANT, "s1")).then_ok();
+    let after_s1 = given(events).when(approve(RESTAURANT, "s1")).then_ok().0;
     assert_eq!(dispatched(&after_s1), ["s2", "s3", "s4"]);
 }
 
 #[test]
 fn a_chosen_optional_item_is_planned_and_dispatched_after_its_prerequisite() {
-    let events = given(vec![]).when(plan(NEWBORN, &["DEMO-NB-07"])).then_ok();
+    let events = given(vec![]).when(plan(NEWBORN, &["DEMO-NB-07"])).then_ok().0;
     let Event::CasePlanned(planned) = &events[0] else { panic!("first event is CasePlanned") };
     let s4 = planned.steps.iter().find(|s| s.step_id == "s4").expect("s4 planned");
     assert_eq!((s4.item_code.as_str(), s4.department.as_str()), ("DEMO-NB-07", "medins"));
-    let after_s1 = given(events).when(approve(NEWBORN, "s1")).then_ok();
+    let after_s1 = given(events).when(approve(NEWBORN, "s1")).then_ok().0;
     assert_eq!(dispatched(&after_s1), ["s3", "s4"]);
 }
 
@@ -298,7 +275,7 @@ fn a_step_to_dispatch_needs_a_task_id() {
 #[test]
 fn approving_a_prerequisite_dispatches_its_dependents_in_parallel() {
     let given_events = history(vec![restaurant()]);
-    let events = given(given_events).when(approve(RESTAURANT, "s1")).then_ok();
+    let events = given(given_events).when(approve(RESTAURANT, "s1")).then_ok().0;
     assert_eq!(types(&events)[0], "StepOutcomeRecorded");
     assert_eq!(
         events[1..],
@@ -315,15 +292,16 @@ fn approving_a_prerequisite_dispatches_its_dependents_in_parallel() {
 fn a_dependent_waits_for_every_prerequisite() {
     // newborn s7 waits for s5, which waits for s3.
     let given_events = history(vec![plan(NEWBORN, &[]), approve(NEWBORN, "s1"), approve(NEWBORN, "s2")]);
-    let events = given(given_events.clone()).when(approve(NEWBORN, "s3")).then_ok();
+    let events = given(given_events.clone()).when(approve(NEWBORN, "s3")).then_ok().0;
     assert_eq!(dispatched(&events), ["s5", "s6"]);
-    let events = given(history_from(given_events, vec![approve(NEWBORN, "s3")])).when(approve(NEWBORN, "s6")).then_ok();
+    let events =
+        given(history_from(given_events, vec![approve(NEWBORN, "s3")])).when(approve(NEWBORN, "s6")).then_ok().0;
     assert!(dispatched(&events).is_empty(), "s7 still waits for s5");
 }
 
 fn history_from(mut events: Vec<Event>, commands: Vec<Command>) -> Vec<Event> {
     for c in commands {
-        let new = given(events.clone()).when(c).then_ok();
+        let new = given(events.clone()).when(c).then_ok().0;
         events.extend(new);
     }
     events
@@ -339,7 +317,7 @@ fn when_every_step_is_approved_the_case_is_decided_and_handed_to_issuance() {
         approve(RESTAURANT, "s4"),
         approve(RESTAURANT, "s6"),
     ]);
-    let events = given(given_events).when(approve(RESTAURANT, "s5")).then_ok();
+    let events = given(given_events).when(approve(RESTAURANT, "s5")).then_ok().0;
     assert_eq!(types(&events), ["StepOutcomeRecorded", "CaseDecided", "CaseHandedToIssuance"]);
     let Event::CaseDecided(decided) = &events[1] else { unreachable!() };
     assert_eq!(decided.outcome, CaseOutcome::Approved);
@@ -385,16 +363,16 @@ fn the_last_approval_delivered_again_after_the_decision_records_nothing() {
 #[test]
 fn a_denial_waits_for_the_lead_department_which_decides_and_cancels_the_open_tasks() {
     let given_events = history(vec![restaurant(), approve(RESTAURANT, "s1"), deny("s4")]);
-    let state = Routing::replay(&given_events);
+    let state = CasePlan::replay(&given_events);
     assert!(state.has_denial());
     assert_eq!(state.status, PlanStatus::Running);
 
     // Another approval is recorded, but the denied case goes no further.
-    let events = given(given_events.clone()).when(approve(RESTAURANT, "s2")).then_ok();
+    let events = given(given_events.clone()).when(approve(RESTAURANT, "s2")).then_ok().0;
     assert_eq!(types(&events), ["StepOutcomeRecorded"]);
     let given_events = history_from(given_events, vec![approve(RESTAURANT, "s2"), return_for("s3", "sr-1")]);
 
-    let events = given(given_events).when(confirm("samr")).then_ok();
+    let events = given(given_events).when(confirm("samr")).then_ok().0;
     assert_eq!(
         types(&events),
         ["CaseDecided", "StepCancelled", "StepCancelled", "StepCancelled", "CaseHandedToIssuance"]
@@ -477,6 +455,7 @@ fn a_return_for_supplement_stops_the_clock_and_the_resumption_restarts_it() {
             reason: ClockStopReason::Supplement,
             task_id: task("s1"),
             supplement_request_id: "sr-1".into(),
+            at: now(),
         }),
     ]);
     assert!(state.clock_stopped());
@@ -492,6 +471,7 @@ fn a_return_for_supplement_stops_the_clock_and_the_resumption_restarts_it() {
             task_id: task("s1"),
             stopped_working_days: 2,
             promised_by: date(2026, 2, 9),
+            at: now(),
         }),
     ]);
     assert!(!state.clock_stopped());
@@ -502,15 +482,15 @@ fn a_return_for_supplement_stops_the_clock_and_the_resumption_restarts_it() {
 #[test]
 fn the_clock_stops_once_and_resumes_when_no_task_waits_any_more() {
     let given_events = history(vec![restaurant(), return_for("s1", "sr-1")]);
-    let events = given(given_events.clone()).when(return_for("s5", "sr-2")).then_ok();
+    let events = given(given_events.clone()).when(return_for("s5", "sr-2")).then_ok().0;
     assert_eq!(types(&events), ["StepOutcomeRecorded"], "the clock is stopped already");
 
     let given_events = history_from(given_events, vec![return_for("s5", "sr-2")]);
-    let events = given(given_events.clone()).when(resume("s1")).then_ok();
+    let events = given(given_events.clone()).when(resume("s1")).then_ok().0;
     assert_eq!(types(&events), ["StepOutcomeRecorded"], "s5 still waits on the applicant");
 
     let given_events = history_from(given_events, vec![resume("s1")]);
-    let events = given(given_events).when(resume("s5")).then_ok();
+    let events = given(given_events).when(resume("s5")).then_ok().0;
     assert_eq!(types(&events), ["StepOutcomeRecorded", "CaseClockResumed"]);
 }
 
@@ -598,7 +578,7 @@ fn commitment(material: &str, dept_code: &str) -> crate::intake::Commitment {
 fn each_commitment_goes_to_the_first_step_of_its_post_check_department_or_else_the_lead() {
     let Command::PlanCase(mut cmd) = restaurant() else { unreachable!() };
     cmd.commitments = vec![commitment("m_site_layout", "fire"), commitment("m_lease", "nowhere")];
-    let events = given(vec![]).when(Command::PlanCase(cmd)).then_ok();
+    let events = given(vec![]).when(Command::PlanCase(cmd)).then_ok().0;
     let Event::CasePlanned(planned) = &events[0] else { unreachable!() };
     let holders: Vec<(&str, Vec<&str>)> = planned
         .steps
@@ -613,8 +593,7 @@ fn each_commitment_goes_to_the_first_step_of_its_post_check_department_or_else_t
 #[test]
 fn a_withdrawn_case_cancels_its_open_tasks_and_ends_the_plan() {
     let given_events = history(vec![restaurant(), approve(RESTAURANT, "s1"), return_for("s3", "sr-1")]);
-    let events =
-        given(given_events.clone()).when(Command::EndPlan(EndPlan { reason: CancelReason::CaseWithdrawn })).then_ok();
+    let events = given(given_events.clone()).when(end(CancelReason::CaseWithdrawn)).then_ok().0;
     assert_eq!(
         types(&events),
         ["StepCancelled", "StepCancelled", "StepCancelled", "StepCancelled", "StepCancelled", "PlanEnded"]
@@ -623,7 +602,7 @@ fn a_withdrawn_case_cancels_its_open_tasks_and_ends_the_plan() {
         Event::StepCancelled(c) => c.reason == CancelReason::CaseWithdrawn,
         _ => true,
     }));
-    let state = events.iter().fold(Routing::replay(&given_events), evolve);
+    let state = events.iter().fold(CasePlan::replay(&given_events), CasePlan::evolve);
     assert_eq!(state.status, PlanStatus::Ended(CancelReason::CaseWithdrawn));
     assert!(!state.clock_stopped());
     // Late outcomes are refused, and ending again records nothing.
@@ -635,20 +614,18 @@ fn a_withdrawn_case_cancels_its_open_tasks_and_ends_the_plan() {
             .then_error(RoutingError::AlreadyDecided { status: PlanStatus::Ended(CancelReason::CaseWithdrawn) }),
         ErrorKind::FailedPrecondition
     );
-    given(all).when(Command::EndPlan(EndPlan { reason: CancelReason::CaseTerminated })).then(vec![]);
+    given(all).when(end(CancelReason::CaseTerminated)).then(vec![]);
 }
 
 #[test]
 fn a_plan_is_not_ended_as_denied_nor_before_it_exists() {
-    let kind = given(history(vec![restaurant()]))
-        .when(Command::EndPlan(EndPlan { reason: CancelReason::CaseDenied }))
-        .then_error(RoutingError::Invalid {
-            field: "reason", description: "不予许可须由牵头部门确认，不能直接终止"
+    let kind =
+        given(history(vec![restaurant()])).when(end(CancelReason::CaseDenied)).then_error(RoutingError::Invalid {
+            field: "reason",
+            description: "不予许可须由牵头部门确认，不能直接终止",
         });
     assert_eq!(kind, ErrorKind::InvalidArgument);
-    given(vec![])
-        .when(Command::EndPlan(EndPlan { reason: CancelReason::CaseWithdrawn }))
-        .then_error(RoutingError::NoSuchPlan);
+    given(vec![]).when(end(CancelReason::CaseWithdrawn)).then_error(RoutingError::NoSuchPlan);
 }
 
 fn revoke(step: &str) -> Command {
@@ -675,7 +652,7 @@ fn a_revoked_approval_counts_as_a_denial_while_the_case_runs() {
         })]);
     assert!(state.has_denial(), "the lead department now confirms the denial");
     let mut all = given_events;
-    all.extend(given(all.clone()).when(revoke("s2")).then_ok());
+    all.extend(given(all.clone()).when(revoke("s2")).then_ok().0);
     given(all).when(revoke("s2")).then(vec![]);
 }
 
@@ -686,3 +663,23 @@ fn a_revocation_does_not_reopen_a_decided_case() {
         .collect();
     given(history(all)).when(revoke("s2")).then(vec![]);
 }
+
+#[test]
+fn every_event_advances_the_version_by_one() {
+    let denied = history(vec![
+        restaurant(),
+        approve(RESTAURANT, "s1"),
+        deny("s4"),
+        return_for("s3", "sr-1"),
+        resume("s3"),
+        confirm("samr"),
+    ]);
+    let ended = history(vec![restaurant(), end(CancelReason::CaseWithdrawn)]);
+    let events = [denied, ended].concat();
+    let kinds: BTreeSet<_> = events.iter().map(Event::event_type).collect();
+    assert_eq!(kinds.len(), 9, "every kind of plan event: {kinds:?}");
+    testing::assert_version_counts_events::<CasePlan>(&events);
+    assert_eq!(CasePlan::replay(&events).version(), events.len() as u64);
+}
+
+mod clock;

@@ -150,6 +150,7 @@ impl App {
                 .await
                 .with_context(|| format!("binding the metrics port {addr}"))?;
         }
+        let _pool_metrics = yiciban_metrics::observe_pool("intake", self.intake.store.pool().clone());
         health.set_serving::<IntakeServiceServer<grpc::IntakeApi>>().await;
         health.set_serving::<CatalogServiceServer<grpc::CatalogApi>>().await;
         let auth = self.auth.clone();

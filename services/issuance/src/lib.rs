@@ -170,6 +170,7 @@ impl App {
                 .await
                 .with_context(|| format!("binding the metrics port {addr}"))?;
         }
+        let _pool_metrics = yiciban_metrics::observe_pool("issuance", self.issuance.store.pool().clone());
         health.set_serving::<IssuanceServiceServer<grpc::IssuanceApi>>().await;
         let auth = self.auth.clone();
         let api = IssuanceServiceServer::with_interceptor(grpc::IssuanceApi::new(self.issuance.clone()), move |r| {

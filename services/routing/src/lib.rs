@@ -129,6 +129,7 @@ impl App {
                 .await
                 .with_context(|| format!("binding the metrics port {addr}"))?;
         }
+        let _pool_metrics = yiciban_metrics::observe_pool("routing", self.routing.store.pool().clone());
         health.set_serving::<RoutingServiceServer<grpc::RoutingApi>>().await;
         let auth = self.auth.clone();
         let api = RoutingServiceServer::with_interceptor(grpc::RoutingApi::new(self.routing.clone()), move |r| {

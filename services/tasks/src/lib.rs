@@ -151,6 +151,7 @@ impl App {
                 .await
                 .with_context(|| format!("binding the metrics port {addr}"))?;
         }
+        let _pool_metrics = yiciban_metrics::observe_pool("tasks", self.tasks.store.pool().clone());
         health.set_serving::<TaskServiceServer<grpc::TasksApi>>().await;
         let auth = self.auth.clone();
         let api =

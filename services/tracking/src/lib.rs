@@ -209,6 +209,7 @@ impl App {
                 .await
                 .with_context(|| format!("binding the metrics port {addr}"))?;
         }
+        let _pool_metrics = yiciban_metrics::observe_pool("tracking", self.pool.clone());
         health.set_serving::<TrackingServiceServer<grpc::TrackingApi>>().await;
         let consumer = self.consumer()?;
         let auth = self.auth.clone();

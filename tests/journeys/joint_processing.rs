@@ -195,11 +195,12 @@ async fn a_newborn_case_runs_its_parallel_and_dependent_steps_to_issuance() {
     assert_eq!(created, plan.steps.len(), "every task on the one timeline");
 
     // The journey shows in the metrics: commands by RPC and code, the
-    // relays' publications and lag, the hand-off consumers' messages.
+    // relays' publications and lag, the hand-off consumers' messages (labels
+    // in the exporter's order: sorted by name, `le` last).
     let metrics = yiciban_metrics::render();
     for expected in [
-        "yiciban_grpc_requests_total{service=\"yiciban.tasks.v1.TaskService\",method=\"ApproveTask\",code=\"Ok\"}",
-        "yiciban_grpc_request_duration_seconds_bucket{service=\"yiciban.routing.v1.RoutingService\",method=\"PlanCase\",le=\"+Inf\"}",
+        "yiciban_grpc_requests_total{code=\"Ok\",method=\"ApproveTask\",service=\"yiciban.tasks.v1.TaskService\"}",
+        "yiciban_grpc_request_duration_seconds_bucket{method=\"PlanCase\",service=\"yiciban.routing.v1.RoutingService\",le=\"+Inf\"}",
         "yiciban_relay_published_total{source=\"tasks\"}",
         "yiciban_relay_lag_seconds_count{source=\"routing\"}",
         "yiciban_consumer_messages_total{consumer=\"tasks-to-routing\",outcome=\"applied\"}",

@@ -72,6 +72,7 @@ pub struct Relay {
     settings: RelaySettings,
     stats: Arc<RelayStats>,
     crash_after_ack: Arc<AtomicBool>,
+    metrics: yiciban_metrics::OutboxMetrics,
 }
 
 impl std::fmt::Debug for Relay {
@@ -82,7 +83,8 @@ impl std::fmt::Debug for Relay {
 
 impl Relay {
     pub fn new(store: EventStore, js: jetstream::Context, subjects: Subjects, settings: RelaySettings) -> Self {
-        Relay { store, js, subjects, settings, stats: Arc::default(), crash_after_ack: Arc::default() }
+        let metrics = yiciban_metrics::OutboxMetrics::new(store.source());
+        Relay { store, js, subjects, settings, stats: Arc::default(), crash_after_ack: Arc::default(), metrics }
     }
 
     /// Fault injection for crash tests: the next batch stops after JetStream
@@ -139,29 +141,11 @@ impl Relay {
             Ok(()) => (events.iter().map(|e| e.position).collect::<Vec<_>>(), None),
             Err((done, e)) => (done, Some(e)),
         };
-        let source = [("source", self.store.source())];
         let now = chrono::Utc::now();
         for e in events.iter().filter(|e| done.contains(&e.position)) {
-            yiciban_metrics::counter(
-                "yiciban_case_events_total",
-                "Case events published, by source and event type (case throughput).",
-                &[("source", self.store.source()), ("event_type", e.event_type.as_str())],
-                1,
-            );
-            let lag = (now - e.recorded_at).num_microseconds().unwrap_or(0).max(0) as f64 / 1e6;
-            yiciban_metrics::observe(
-                "yiciban_relay_lag_seconds",
-                "Time from an event's commit to its JetStream ack.",
-                &source,
-                lag,
-            );
+            self.metrics.published(&e.event_type, (now - e.recorded_at).to_std().unwrap_or_default());
         }
-        yiciban_metrics::counter(
-            "yiciban_relay_published_total",
-            "Events published to JetStream by the outbox relay.",
-            &source,
-            done.len() as u64,
-        );
+        self.metrics.relayed(done.len() as u64);
         sqlx::query(&format!("DELETE FROM {schema}.outbox WHERE position = ANY($1)"))
             .bind(&done)
             .execute(self.store.pool())
@@ -275,12 +259,7 @@ impl Relay {
                 && let Ok(backlog) = self.backlog().await
             {
                 gauged = tokio::time::Instant::now();
-                yiciban_metrics::gauge(
-                    "yiciban_outbox_backlog",
-                    "Events committed but not yet published.",
-                    &[("source", self.store.source())],
-                    backlog as f64,
-                );
+                self.metrics.backlog(u64::try_from(backlog).unwrap_or(0));
             }
             match self.relay_once().await {
                 Ok(n) if n as i64 >= self.settings.batch_size => {

@@ -1,6 +1,7 @@
 //! gRPC server and client glue: a server that serves on a bound listener with
 //! health (`grpc.health.v1`), reflection, a span per call continuing the
-//! caller's trace, and a drain on shutdown; and a client interceptor that
+//! caller's trace, the call's latency and status in the metrics, and a drain
+//! on shutdown; and a client interceptor that
 //! adds the bearer token and the current trace context to every call.
 
 use std::task::{Context, Poll};
@@ -17,7 +18,8 @@ use tracing::Instrument as _;
 use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 
 /// A tower layer opening one span per gRPC call, child of the trace context
-/// in the request headers.
+/// in the request headers, and recording the call in the RPC metrics under
+/// its route ([`crate::routes`]: an unknown path is one `unknown` series).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct TraceLayer;
 
@@ -78,7 +80,7 @@ where
         // The clone that was polled ready serves this call (tower's rule).
         let mut inner = self.inner.clone();
         std::mem::swap(&mut self.inner, &mut inner);
-        let (service, method) = (service.to_owned(), method.to_owned());
+        let route = crate::routes::known().resolve(&path);
         let started = std::time::Instant::now();
         Box::pin(
             async move {
@@ -90,23 +92,10 @@ where
                         .get("grpc-status")
                         .and_then(|v| v.to_str().ok())
                         .and_then(|v| v.parse::<i32>().ok())
-                        .map(|c| format!("{:?}", tonic::Code::from_i32(c)))
-                        .unwrap_or_else(|| "Ok".to_owned()),
-                    Err(_) => "TransportError".to_owned(),
+                        .map_or("Ok", crate::routes::code_name),
+                    Err(_) => "TransportError",
                 };
-                let labels = [("service", service.as_str()), ("method", method.as_str())];
-                yiciban_metrics::observe(
-                    "yiciban_grpc_request_duration_seconds",
-                    "Latency of gRPC calls served, by RPC.",
-                    &labels,
-                    started.elapsed().as_secs_f64(),
-                );
-                yiciban_metrics::counter(
-                    "yiciban_grpc_requests_total",
-                    "gRPC calls served, by RPC and status code.",
-                    &[("service", service.as_str()), ("method", method.as_str()), ("code", code.as_str())],
-                    1,
-                );
+                route.served(code, started.elapsed());
                 result
             }
             .instrument(span),

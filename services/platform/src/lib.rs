@@ -9,6 +9,7 @@ pub mod clock;
 pub mod config;
 pub mod grpc;
 pub mod idempotency;
+pub mod routes;
 pub mod runtime;
 pub mod service;
 pub mod status;

@@ -236,7 +236,9 @@ impl<S: Send + Sync + 'static> Service<S> {
     /// Serves and runs every job until `shutdown` is cancelled, then drains.
     /// A job that fails is logged when it fails and reported at the end.
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
-        let ServiceBuilder { name, common, listener, router, health, serving, jobs, http, .. } = self.builder;
+        let ServiceBuilder { name, common, pool, listener, router, health, serving, jobs, http, .. } = self.builder;
+        // The pool's size and idle connections, observed while the service runs.
+        let _pool_metrics = yiciban_metrics::observe_pool(name, pool);
         if let Some(addr) = common.metrics_addr {
             yiciban_metrics::start(addr, shutdown.clone())
                 .await

@@ -1,9 +1,12 @@
-//! Logs and traces. A tracing subscriber writes JSON (with the span fields,
-//! trace ids included) or readable text; an OpenTelemetry tracer provider
-//! gives every span a trace id and exports over OTLP when
-//! `OTEL_EXPORTER_OTLP_ENDPOINT` is set. The W3C trace-context propagator is
-//! installed globally, so context crosses gRPC metadata and NATS headers.
+//! Logs, traces and the metrics pipeline. A tracing subscriber writes JSON
+//! (with the span fields, trace ids included) or readable text; an
+//! OpenTelemetry tracer provider gives every span a trace id and exports over
+//! OTLP when `OTEL_EXPORTER_OTLP_ENDPOINT` is set, and so do the metrics
+//! (`yiciban_metrics::init`; they are served on `/metrics` either way). The
+//! W3C trace-context propagator is installed globally, so context crosses
+//! gRPC metadata and NATS headers.
 
+use anyhow::Context as _;
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_otlp::WithExportConfig as _;
 use opentelemetry_sdk::trace::SdkTracerProvider;
@@ -13,10 +16,12 @@ use tracing_subscriber::{EnvFilter, Layer as _};
 
 use crate::config::LogFormat;
 
-/// Keeps the tracer provider alive; flushes spans when dropped.
+/// Keeps the tracer provider and the metrics pipeline alive; flushes spans
+/// (and OTLP metrics) when dropped.
 #[derive(Debug)]
 pub struct TelemetryGuard {
     provider: SdkTracerProvider,
+    _metrics: Option<yiciban_metrics::MetricsGuard>,
 }
 
 impl Drop for TelemetryGuard {
@@ -25,9 +30,11 @@ impl Drop for TelemetryGuard {
     }
 }
 
-/// Installs logging and tracing for `service`. Returns an error if the OTLP
-/// exporter cannot be built.
+/// Installs logging, tracing and the metrics pipeline for `service`. Returns
+/// an error if an OTLP exporter cannot be built.
 pub fn init(service: &str, format: LogFormat, otlp_endpoint: Option<&str>) -> anyhow::Result<TelemetryGuard> {
+    let metrics = yiciban_metrics::init(yiciban_metrics::Export { service, otlp_endpoint })
+        .context("installing the metrics pipeline")?;
     let mut builder = SdkTracerProvider::builder()
         .with_resource(opentelemetry_sdk::Resource::builder().with_service_name(service.to_owned()).build());
     if let Some(endpoint) = otlp_endpoint {
@@ -38,11 +45,12 @@ pub fn init(service: &str, format: LogFormat, otlp_endpoint: Option<&str>) -> an
             .map_err(|e| anyhow::anyhow!("building the OTLP exporter for {endpoint}: {e}"))?;
         builder = builder.with_batch_exporter(exporter);
     }
-    install(service, format, builder.build())
+    install(service, format, builder.build(), Some(metrics))
 }
 
 /// Installs logging and tracing for `service` with every finished span
-/// handed at once to `exporter` (tests pass an in-memory exporter).
+/// handed at once to `exporter` (tests pass an in-memory exporter). The
+/// metrics stay as they are: served on `/metrics`, not exported.
 pub fn init_with_exporter(
     service: &str,
     format: LogFormat,
@@ -52,10 +60,15 @@ pub fn init_with_exporter(
         .with_resource(opentelemetry_sdk::Resource::builder().with_service_name(service.to_owned()).build())
         .with_simple_exporter(exporter)
         .build();
-    install(service, format, provider)
+    install(service, format, provider, None)
 }
 
-fn install(service: &str, format: LogFormat, provider: SdkTracerProvider) -> anyhow::Result<TelemetryGuard> {
+fn install(
+    service: &str,
+    format: LogFormat,
+    provider: SdkTracerProvider,
+    metrics: Option<yiciban_metrics::MetricsGuard>,
+) -> anyhow::Result<TelemetryGuard> {
     opentelemetry::global::set_text_map_propagator(opentelemetry_sdk::propagation::TraceContextPropagator::new());
     let tracer = provider.tracer(service.to_owned());
     opentelemetry::global::set_tracer_provider(provider.clone());
@@ -73,7 +86,7 @@ fn install(service: &str, format: LogFormat, provider: SdkTracerProvider) -> any
         .with(tracing_opentelemetry::layer().with_tracer(tracer))
         .try_init()
         .map_err(|e| anyhow::anyhow!("installing the tracing subscriber: {e}"))?;
-    Ok(TelemetryGuard { provider })
+    Ok(TelemetryGuard { provider, _metrics: metrics })
 }
 
 /// The current span's trace id as hex (empty when not sampled).

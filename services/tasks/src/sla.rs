@@ -56,15 +56,6 @@ pub async fn run(tasks: Arc<Tasks>, every: Duration, shutdown: CancellationToken
     }
 }
 
-fn warned(level: &str) {
-    yiciban_metrics::counter(
-        "yiciban_task_warnings_total",
-        "Task warnings raised by the SLA watcher (yellow at the configured share, red when overdue).",
-        &[("level", level)],
-        1,
-    );
-}
-
 /// Raises every warning due at `now`: for each task, yellow before red.
 pub async fn sweep_once(tasks: &Tasks, now: DateTime<Utc>) -> anyhow::Result<SweepReport> {
     let mut report = SweepReport::default();
@@ -75,11 +66,11 @@ pub async fn sweep_once(tasks: &Tasks, now: DateTime<Utc>) -> anyhow::Result<Swe
         for timer in due {
             if timer.yellow && raise(tasks, timer.task_id, timer.case_id, WarningLevel::Yellow, now).await? {
                 report.yellow += 1;
-                warned("yellow");
+                yiciban_metrics::TaskWarning::Yellow.raised();
             }
             if timer.red && raise(tasks, timer.task_id, timer.case_id, WarningLevel::Red, now).await? {
                 report.red += 1;
-                warned("red");
+                yiciban_metrics::TaskWarning::Red.raised();
             }
         }
         // Every timer looked at is cleared or moved past `now`.

@@ -195,6 +195,7 @@ pub struct Consumer<H> {
     js: jetstream::Context,
     handler: Arc<H>,
     gaps: Arc<dyn GapSource>,
+    metrics: yiciban_metrics::ConsumerMetrics,
 }
 
 impl<H> std::fmt::Debug for Consumer<H> {
@@ -215,7 +216,8 @@ impl<H: Handler> Consumer<H> {
         gaps: Arc<dyn GapSource>,
     ) -> Result<Self, StoreError> {
         validate_schema_name(schema)?;
-        Ok(Consumer { settings, pool, schema: schema.to_owned(), js, handler, gaps })
+        let metrics = yiciban_metrics::ConsumerMetrics::new(&settings.name);
+        Ok(Consumer { settings, pool, schema: schema.to_owned(), js, handler, gaps, metrics })
     }
 
     /// The durable consumer's name.
@@ -372,35 +374,18 @@ impl<H: Handler> Consumer<H> {
     /// Records a message's outcome in the metrics and acknowledges it as the
     /// outcome says (ack, term for poison, nak with back-off for a retry).
     async fn finish(&self, message: jetstream::Message, result: Result<Outcome, ConsumerError>) {
-        let consumer = [("consumer", self.settings.name.as_str())];
         if let Ok(info) = message.info() {
-            yiciban_metrics::gauge(
-                "yiciban_consumer_pending",
-                "Messages the durable consumer has not delivered yet (consumer lag).",
-                &consumer,
-                info.pending as f64,
-            );
+            self.metrics.pending(info.pending);
             let now = chrono::Utc::now().timestamp_nanos_opt().unwrap_or(0) as i128;
-            let lag = (now - info.published.unix_timestamp_nanos()).max(0) as f64 / 1e9;
-            yiciban_metrics::observe(
-                "yiciban_consumer_lag_seconds",
-                "Time from an event's publication to its application by a consumer.",
-                &consumer,
-                lag,
-            );
+            let lag = (now - info.published.unix_timestamp_nanos()).max(0);
+            self.metrics.lag(Duration::from_nanos(u64::try_from(lag).unwrap_or(u64::MAX)));
         }
-        let outcome = match &result {
-            Ok(Outcome::Poisoned) => "poisoned",
-            Ok(Outcome::Duplicate) => "duplicate",
-            Ok(_) => "applied",
-            Err(_) => "retried",
-        };
-        yiciban_metrics::counter(
-            "yiciban_consumer_messages_total",
-            "Messages handled by a consumer, by outcome (applied, duplicate, retried, poisoned).",
-            &[("consumer", self.settings.name.as_str()), ("outcome", outcome)],
-            1,
-        );
+        self.metrics.handled(match &result {
+            Ok(Outcome::Poisoned) => yiciban_metrics::Outcome::Poisoned,
+            Ok(Outcome::Duplicate) => yiciban_metrics::Outcome::Duplicate,
+            Ok(_) => yiciban_metrics::Outcome::Applied,
+            Err(_) => yiciban_metrics::Outcome::Retried,
+        });
         let ack = match result {
             Ok(Outcome::Poisoned) => AckKind::Term,
             Ok(_) => AckKind::Ack,

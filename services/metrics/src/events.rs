@@ -1,0 +1,122 @@
+//! The event pipeline's metrics: what an outbox relay publishes and how far
+//! behind it is, what each durable consumer (projection or process manager)
+//! does with its messages, and the SLA watcher's warnings. Each handle holds
+//! its labels, built once when the relay or consumer is.
+
+use std::time::Duration;
+
+use opentelemetry::KeyValue;
+
+use crate::pipeline::instruments;
+
+/// The metrics of one service's outbox relay, labelled `source`.
+#[derive(Debug, Clone)]
+pub struct OutboxMetrics {
+    source: [KeyValue; 1],
+}
+
+impl OutboxMetrics {
+    /// `source` is the service whose outbox it is (`intake`, `tasks`, …).
+    pub fn new(source: &str) -> Self {
+        OutboxMetrics { source: [KeyValue::new("source", source.to_owned())] }
+    }
+
+    /// One event acknowledged by JetStream, `lag` after its commit:
+    /// `yiciban_case_events_total{source,event_type}` and
+    /// `yiciban_relay_lag_seconds{source}`. The event type is the one label
+    /// value built per call.
+    pub fn published(&self, event_type: &str, lag: Duration) {
+        let m = instruments();
+        let [source] = &self.source;
+        m.case_events.add(1, &[source.clone(), KeyValue::new("event_type", event_type.to_owned())]);
+        m.relay_lag.record(lag.as_secs_f64(), &self.source);
+    }
+
+    /// `events` more published and removed from the outbox
+    /// (`yiciban_relay_published_total{source}`).
+    pub fn relayed(&self, events: u64) {
+        instruments().relay_published.add(events, &self.source);
+    }
+
+    /// Events committed and not yet published (`yiciban_outbox_backlog{source}`).
+    pub fn backlog(&self, events: u64) {
+        instruments().outbox_backlog.record(events, &self.source);
+    }
+}
+
+/// What a consumer did with one message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Applied,
+    Duplicate,
+    Retried,
+    Poisoned,
+}
+
+impl Outcome {
+    /// In discriminant order.
+    const ALL: [Outcome; 4] = [Outcome::Applied, Outcome::Duplicate, Outcome::Retried, Outcome::Poisoned];
+
+    /// The `outcome` label value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Applied => "applied",
+            Outcome::Duplicate => "duplicate",
+            Outcome::Retried => "retried",
+            Outcome::Poisoned => "poisoned",
+        }
+    }
+}
+
+/// The metrics of one durable consumer, labelled `consumer`.
+#[derive(Debug, Clone)]
+pub struct ConsumerMetrics {
+    consumer: [KeyValue; 1],
+    /// `consumer`, `outcome` for each [`Outcome`], indexed by its discriminant.
+    outcomes: [[KeyValue; 2]; 4],
+}
+
+impl ConsumerMetrics {
+    /// `consumer` is the durable consumer's name (`routing-handoff`, …).
+    pub fn new(consumer: &str) -> Self {
+        let label = KeyValue::new("consumer", consumer.to_owned());
+        let outcomes = Outcome::ALL.map(|o| [label.clone(), KeyValue::new("outcome", o.as_str())]);
+        ConsumerMetrics { consumer: [label], outcomes }
+    }
+
+    /// Messages not delivered yet (`yiciban_consumer_pending{consumer}`).
+    pub fn pending(&self, messages: u64) {
+        instruments().consumer_pending.record(messages, &self.consumer);
+    }
+
+    /// Time from a message's publication to its application
+    /// (`yiciban_consumer_lag_seconds{consumer}`).
+    pub fn lag(&self, lag: Duration) {
+        instruments().consumer_lag.record(lag.as_secs_f64(), &self.consumer);
+    }
+
+    /// One message handled (`yiciban_consumer_messages_total{consumer,outcome}`).
+    pub fn handled(&self, outcome: Outcome) {
+        instruments().consumer_messages.add(1, &self.outcomes[outcome as usize]);
+    }
+}
+
+/// A task warning level raised by the SLA watcher.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TaskWarning {
+    /// The configured share of the time limit has passed.
+    Yellow,
+    /// The time limit has passed.
+    Red,
+}
+
+impl TaskWarning {
+    /// One warning raised (`yiciban_task_warnings_total{level}`).
+    pub fn raised(self) {
+        let level = match self {
+            TaskWarning::Yellow => "yellow",
+            TaskWarning::Red => "red",
+        };
+        instruments().task_warnings.add(1, &[KeyValue::new("level", level)]);
+    }
+}

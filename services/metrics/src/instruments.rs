@@ -1,0 +1,117 @@
+//! Every instrument yiciban records, created once per process, with the
+//! bucket boundaries of its histograms.
+//!
+//! Names are OpenTelemetry names (dotted, with a unit); the Prometheus
+//! exporter turns `yiciban.relay.lag` with unit `s` into
+//! `yiciban_relay_lag_seconds` and a counter `yiciban.relay.published` into
+//! `yiciban_relay_published_total`, the names the dashboard and the journeys
+//! read. The test below pins every exposed name.
+
+use opentelemetry::metrics::{Counter, Gauge, Histogram, Meter};
+
+/// Upper bounds (seconds) for RPC latency: sub-millisecond reads up to the
+/// clients' 30 s deadline; only a call that outlived its deadline lands in
+/// `+Inf`.
+pub const RPC_SECONDS: [f64; 16] =
+    [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0];
+
+/// Upper bounds (seconds) for lags (commit → JetStream ack, publication →
+/// applied): milliseconds when all is well, up to a day when a consumer or
+/// the bus was down over a weekend night.
+pub const LAG_SECONDS: [f64; 23] = [
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0, 1800.0,
+    3600.0, 7200.0, 14400.0, 43200.0, 86400.0,
+];
+
+/// The synchronous instruments; the observable ones (process, pools) are
+/// registered by their modules with callbacks.
+pub(crate) struct Instruments {
+    pub grpc_requests: Counter<u64>,
+    pub grpc_duration: Histogram<f64>,
+    pub case_events: Counter<u64>,
+    pub relay_published: Counter<u64>,
+    pub relay_lag: Histogram<f64>,
+    pub outbox_backlog: Gauge<u64>,
+    pub consumer_pending: Gauge<u64>,
+    pub consumer_lag: Histogram<f64>,
+    pub consumer_messages: Counter<u64>,
+    pub task_warnings: Counter<u64>,
+}
+
+impl Instruments {
+    pub fn new(meter: &Meter) -> Self {
+        crate::process::register(meter);
+        crate::pool::register(meter);
+        Instruments {
+            grpc_requests: meter
+                .u64_counter("yiciban.grpc.requests")
+                .with_description("gRPC calls served, by RPC and status code.")
+                .with_unit("{call}")
+                .build(),
+            grpc_duration: meter
+                .f64_histogram("yiciban.grpc.request.duration")
+                .with_description("Latency of gRPC calls served, by RPC.")
+                .with_unit("s")
+                .with_boundaries(RPC_SECONDS.to_vec())
+                .build(),
+            case_events: meter
+                .u64_counter("yiciban.case_events")
+                .with_description("Case events published, by source and event type (case throughput).")
+                .with_unit("{event}")
+                .build(),
+            relay_published: meter
+                .u64_counter("yiciban.relay.published")
+                .with_description("Events published to JetStream by the outbox relay.")
+                .with_unit("{event}")
+                .build(),
+            relay_lag: meter
+                .f64_histogram("yiciban.relay.lag")
+                .with_description("Time from an event's commit to its JetStream ack.")
+                .with_unit("s")
+                .with_boundaries(LAG_SECONDS.to_vec())
+                .build(),
+            outbox_backlog: meter
+                .u64_gauge("yiciban.outbox.backlog")
+                .with_description("Events committed but not yet published.")
+                .with_unit("{event}")
+                .build(),
+            consumer_pending: meter
+                .u64_gauge("yiciban.consumer.pending")
+                .with_description("Messages the durable consumer has not delivered yet (consumer lag).")
+                .with_unit("{message}")
+                .build(),
+            consumer_lag: meter
+                .f64_histogram("yiciban.consumer.lag")
+                .with_description("Time from an event's publication to its application by a consumer.")
+                .with_unit("s")
+                .with_boundaries(LAG_SECONDS.to_vec())
+                .build(),
+            consumer_messages: meter
+                .u64_counter("yiciban.consumer.messages")
+                .with_description("Messages handled by a consumer, by outcome (applied, duplicate, retried, poisoned).")
+                .with_unit("{message}")
+                .build(),
+            task_warnings: meter
+                .u64_counter("yiciban.task.warnings")
+                .with_description(
+                    "Task warnings raised by the SLA watcher (yellow at the configured share, red when overdue).",
+                )
+                .with_unit("{warning}")
+                .build(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rpc_buckets_reach_the_deadline_and_lag_buckets_a_day() {
+        assert_eq!(RPC_SECONDS.first(), Some(&0.0005));
+        assert_eq!(RPC_SECONDS.last(), Some(&30.0));
+        assert_eq!(LAG_SECONDS.last(), Some(&86400.0));
+        assert!(RPC_SECONDS.windows(2).all(|w| w[0] < w[1]));
+        assert!(LAG_SECONDS.windows(2).all(|w| w[0] < w[1]));
+    }
+}

@@ -111,6 +111,11 @@ pub struct CommonConfig {
     pub stream_duplicate_window: Duration,
     /// `YICIBAN_GRPC_ADDR`: where the gRPC server listens.
     pub grpc_addr: SocketAddr,
+    /// Not read from the environment: a listener the caller bound before
+    /// building the service (tests, which must know every port before any
+    /// service starts); when set, the gRPC server serves on it and
+    /// `grpc_addr` is not bound.
+    pub grpc_listener: Option<crate::service::PreBound>,
     /// `YICIBAN_JWT_SECRET`: HMAC key of the bearer tokens.
     pub jwt_secret: SecretString,
     /// `OTEL_EXPORTER_OTLP_ENDPOINT`: traces are exported there when set.
@@ -151,6 +156,7 @@ impl CommonConfig {
             stream_replicas: var(src, "YICIBAN_STREAM_REPLICAS", 1)?,
             stream_duplicate_window: duration(src, "YICIBAN_STREAM_DUPLICATE_WINDOW", Duration::from_secs(600))?,
             grpc_addr: var(src, "YICIBAN_GRPC_ADDR", SocketAddr::from(([127, 0, 0, 1], default_port)))?,
+            grpc_listener: None,
             jwt_secret: SecretString::from(var(src, "YICIBAN_JWT_SECRET", DEV_JWT_SECRET.to_owned())?),
             otlp_endpoint: src.get("OTEL_EXPORTER_OTLP_ENDPOINT"),
             log_format: var(src, "YICIBAN_LOG_FORMAT", LogFormat::Text)?,

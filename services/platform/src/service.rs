@@ -35,6 +35,45 @@ type Job = Box<dyn FnOnce(CancellationToken) -> BoxFuture<'static, anyhow::Resul
 /// short-lived service token and the trace context on every call).
 pub type ServiceChannel = InterceptedService<Channel, ClientAuth>;
 
+/// A listening socket bound by the caller before the service is built, handed
+/// over through the configuration (`CommonConfig::grpc_listener`, the
+/// tracking console's `console_listener`): tests bind every port first, so
+/// services that name each other in their configuration can be built in any
+/// order, and no port is picked, released and bound again (ADR 0013). The
+/// first service built from the configuration takes the socket, and it
+/// closes with that service; copies of the configuration do not keep it
+/// open.
+#[derive(Debug, Clone)]
+pub struct PreBound(Arc<std::sync::Mutex<Option<std::net::TcpListener>>>);
+
+impl PreBound {
+    /// Takes the socket as a tokio listener; fails if a service took it
+    /// already.
+    pub fn listener(&self) -> std::io::Result<TcpListener> {
+        let taken = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take();
+        let listener = taken.ok_or_else(|| {
+            std::io::Error::new(std::io::ErrorKind::AddrInUse, "the listener bound beforehand was taken already")
+        })?;
+        listener.set_nonblocking(true)?;
+        TcpListener::from_std(listener)
+    }
+}
+
+impl From<std::net::TcpListener> for PreBound {
+    fn from(listener: std::net::TcpListener) -> Self {
+        PreBound(Arc::new(std::sync::Mutex::new(Some(listener))))
+    }
+}
+
+/// The listener of a server: the one the caller bound, if any, or `addr`
+/// bound now; `what` names the port in the error.
+pub async fn listen(addr: SocketAddr, pre_bound: Option<&PreBound>, what: &str) -> anyhow::Result<TcpListener> {
+    match pre_bound {
+        Some(bound) => bound.listener().with_context(|| format!("serving {what} on a listener bound beforehand")),
+        None => TcpListener::bind(addr).await.with_context(|| format!("binding {what} {addr}")),
+    }
+}
+
 /// Connects to the Postgres and NATS a service's configuration names.
 pub async fn connect(
     common: &CommonConfig,
@@ -68,8 +107,9 @@ impl std::fmt::Debug for ServiceBuilder {
 }
 
 impl ServiceBuilder {
-    /// Binds the gRPC port of `common` for the service `name` (port 0 in
-    /// tests becomes a real port), with health and reflection.
+    /// Binds the gRPC port of `common` for the service `name` (port 0
+    /// becomes a real port), or takes the listener the caller bound
+    /// beforehand (`common.grpc_listener`), with health and reflection.
     pub async fn bind(
         name: &'static str,
         common: &CommonConfig,
@@ -77,9 +117,7 @@ impl ServiceBuilder {
         js: async_nats::jetstream::Context,
     ) -> anyhow::Result<Self> {
         let subjects = Subjects::new(&common.nats_prefix).map_err(anyhow::Error::msg)?;
-        let listener = TcpListener::bind(common.grpc_addr)
-            .await
-            .with_context(|| format!("binding the gRPC port {}", common.grpc_addr))?;
+        let listener = listen(common.grpc_addr, common.grpc_listener.as_ref(), "the gRPC port").await?;
         let (health, health_service, reflection) = crate::grpc::standard_services()?;
         let router = crate::grpc::server().add_service(health_service).add_service(reflection);
         Ok(ServiceBuilder {
@@ -218,6 +256,11 @@ impl<S> std::fmt::Debug for Service<S> {
 }
 
 impl<S: Send + Sync + 'static> Service<S> {
+    /// The service's name.
+    pub fn name(&self) -> &'static str {
+        self.builder.name
+    }
+
     /// The bound gRPC address.
     pub fn local_addr(&self) -> SocketAddr {
         self.builder.listener.local_addr().expect("a bound listener has an address")

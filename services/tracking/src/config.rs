@@ -44,6 +44,10 @@ pub struct TrackingConfig {
     /// ([`TrackingConfig::from_env`], the binary's, defaults it to
     /// [`DEFAULT_CONSOLE_ADDR`]).
     pub console_addr: Option<std::net::SocketAddr>,
+    /// Not read from the environment: a listener the caller bound before
+    /// building the service (tests); when set, the console is served on it
+    /// and `console_addr` is not bound.
+    pub console_listener: Option<yiciban_platform::service::PreBound>,
 }
 
 impl TrackingConfig {
@@ -87,6 +91,7 @@ impl TrackingConfig {
             identity_salt: SecretString::from(salt),
             rebuild_pause: std::time::Duration::from_millis(pause),
             console_addr,
+            console_listener: None,
         })
     }
 

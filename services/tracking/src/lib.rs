@@ -23,7 +23,6 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use secrecy::{ExposeSecret as _, SecretString};
-use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use yiciban_calendar::WorkingCalendar;
 use yiciban_domain::catalog::Catalog;
@@ -31,7 +30,7 @@ use yiciban_eventstore::{
     Consumer, ConsumerSettings, EVENT_STORE, EventStore, GapSource, StoreGaps, Subjects, migrate,
 };
 use yiciban_platform::Clock;
-use yiciban_platform::service::{Service, ServiceBuilder};
+use yiciban_platform::service::{Service, ServiceBuilder, listen};
 use yiciban_proto::tracking::v1::tracking_service_server::TrackingServiceServer;
 
 pub use config::TrackingConfig;
@@ -148,9 +147,10 @@ pub async fn build_with(
         ack_wait: std::time::Duration::from_secs(10),
     };
     let shell = ServiceBuilder::bind("tracking", &config.common, pool.clone(), js.clone()).await?;
-    let console = match config.console_addr {
-        Some(addr) => Some(TcpListener::bind(addr).await.with_context(|| format!("binding the console port {addr}"))?),
-        None => None,
+    let console = match (config.console_listener, config.console_addr) {
+        (Some(bound), _) => Some(bound.listener().context("serving the console on a listener bound beforehand")?),
+        (None, Some(addr)) => Some(listen(addr, None, "the console port").await?),
+        (None, None) => None,
     };
     let tracking = Arc::new(Tracking {
         repo: Repo::new(pool.clone(), &config.schema),

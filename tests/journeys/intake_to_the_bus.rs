@@ -8,39 +8,33 @@ use std::time::Duration;
 use async_nats::jetstream::consumer::pull;
 use futures::StreamExt as _;
 use prost::Message as _;
-use tonic::transport::Channel;
 use yiciban_platform::grpc::ClientAuth;
 use yiciban_platform::{Authenticator, ManualClock, Role};
 use yiciban_proto::common::v1 as common;
 use yiciban_proto::events::v1::{self as events, EventEnvelope};
 use yiciban_proto::intake::v1 as pb;
 use yiciban_proto::intake::v1::intake_service_client::IntakeServiceClient;
-use yiciban_testkit::{TestDb, TestNats};
+use yiciban_testkit::{TestDb, TestNats, eventually, spawn_service};
 
 #[tokio::test]
 async fn an_accepted_case_is_published_as_decodable_envelopes_in_stream_order() {
     let db = TestDb::new(10).await;
     let nats = TestNats::new().await;
-    let env: HashMap<String, String> = [
-        ("YICIBAN_GRPC_ADDR", "127.0.0.1:0"),
-        ("YICIBAN_NATS_PREFIX", nats.subjects.prefix()),
-        ("YICIBAN_JWT_SECRET", "journey-secret"),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v.to_owned()))
-    .collect();
-    let config = yiciban_intake::IntakeConfig::from_source(&env).unwrap();
+    let env: HashMap<String, String> =
+        [("YICIBAN_NATS_PREFIX", nats.subjects.prefix()), ("YICIBAN_JWT_SECRET", "journey-secret")]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+    let mut config = yiciban_intake::IntakeConfig::from_source(&env).unwrap();
+    config.common.grpc_listener = Some(yiciban_testkit::listener());
     let clock = ManualClock::new("2026-09-29T02:00:00Z".parse().unwrap());
-    let app = yiciban_intake::build_with(config, Arc::new(clock), db.pool.clone(), nats.js.clone()).await.unwrap();
-    let addr = app.local_addr();
-    let shutdown = tokio_util::sync::CancellationToken::new();
-    tokio::spawn(app.run_until_stopped(shutdown.clone()));
+    let app =
+        spawn_service(yiciban_intake::build_with(config, Arc::new(clock), db.pool.clone(), nats.js.clone())).await;
 
     let token = Authenticator::new(&"journey-secret".to_owned().into())
         .mint("clerk-007", Role::Clerk, None, None, Duration::from_secs(600))
         .unwrap();
-    let channel = Channel::from_shared(format!("http://{addr}")).unwrap().connect().await.unwrap();
-    let mut intake = IntakeServiceClient::with_interceptor(channel, ClientAuth::new(Some(&token)));
+    let mut intake = IntakeServiceClient::with_interceptor(app.channel.clone(), ClientAuth::new(Some(&token)));
     let submitted =
         intake.submit_application(yiciban_testkit::applications::newborn("journey-1")).await.unwrap().into_inner();
     assert_eq!(submitted.decision(), pb::AcceptanceDecision::Accepted);
@@ -49,16 +43,10 @@ async fn an_accepted_case_is_published_as_decodable_envelopes_in_stream_order() 
     assert_eq!((by.year, by.month, by.day), (2026, 10, 12));
 
     // An outsider reads the case-level events of the stream.
-    let stream = tokio::time::timeout(Duration::from_secs(20), async {
-        loop {
-            if let Ok(s) = nats.js.get_stream(nats.subjects.stream_name()).await {
-                return s;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+    let stream = eventually("the case-event stream", Duration::from_secs(20), || async {
+        nats.js.get_stream(nats.subjects.stream_name()).await.ok()
     })
-    .await
-    .unwrap();
+    .await;
     let consumer = stream
         .create_consumer(pull::Config {
             filter_subject: format!("{}.evt._.>", nats.subjects.prefix()),
@@ -83,5 +71,4 @@ async fn an_accepted_case_is_published_as_decodable_envelopes_in_stream_order() 
     assert_eq!(envelopes[0].channel(), common::Channel::Window);
     let accepted = events::ApplicationAccepted::decode(envelopes[1].payload.as_slice()).unwrap();
     assert_eq!(accepted.case_number, submitted.case_number);
-    shutdown.cancel();
 }

@@ -3,8 +3,14 @@
 //! own Postgres database and its own NATS subject prefix and JetStream
 //! stream, and both are removed when the handle is dropped — also when the
 //! test panics — so tests run in parallel and leave nothing behind.
+//! [`spawn_service`] is the one way to run a service in a test (on a listener
+//! bound before it starts), and tests wait for conditions ([`eventually`],
+//! [`TestNats::consumer_caught_up`]), never for fixed times.
 
 pub mod applications;
+pub mod service;
+
+pub use service::{ReservedPort, RunningService, ServiceHandle, listener, spawn_service};
 
 use std::time::Duration;
 
@@ -126,6 +132,54 @@ impl TestNats {
         let js = async_nats::jetstream::new(client.clone());
         let subjects = Subjects::new(&format!("t{}", short_id())).expect("valid prefix");
         TestNats { url: url.to_owned(), client, js, subjects }
+    }
+}
+
+impl TestNats {
+    /// Waits until the durable consumer `name` of the test's stream has been
+    /// handed every message its filter matches and has acknowledged them
+    /// all (nothing pending, nothing awaiting an ack): whatever it was going
+    /// to do with the stream so far, it has done. Panics after `timeout`
+    /// saying what it saw last.
+    pub async fn consumer_caught_up(&self, name: &str, timeout: Duration) {
+        self.consumer_info_until(name, "to acknowledge every message", timeout, |i| {
+            i.num_pending == 0 && i.num_ack_pending == 0
+        })
+        .await;
+    }
+
+    /// Waits until the durable consumer `name` has been handed every message
+    /// its filter matches (nothing pending delivery), whether or not its
+    /// handler could finish them yet. Panics after `timeout`.
+    pub async fn consumer_received_all(&self, name: &str, timeout: Duration) {
+        self.consumer_info_until(name, "to receive every message", timeout, |i| i.num_pending == 0).await;
+    }
+
+    async fn consumer_info_until(
+        &self,
+        name: &str,
+        what: &str,
+        timeout: Duration,
+        done: impl Fn(&async_nats::jetstream::consumer::Info) -> bool,
+    ) {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let last = match self.js.get_stream(self.subjects.stream_name()).await {
+                Ok(stream) => match stream.consumer_info(name).await {
+                    Ok(info) if done(&info) => return,
+                    Ok(info) => format!(
+                        "{} pending, {} awaiting an ack, delivered up to stream sequence {}",
+                        info.num_pending, info.num_ack_pending, info.delivered.stream_sequence
+                    ),
+                    Err(e) => format!("no consumer {name}: {e}"),
+                },
+                Err(e) => format!("no stream: {e}"),
+            };
+            if tokio::time::Instant::now() > deadline {
+                panic!("timed out after {timeout:?} waiting for the consumer {name} {what} ({last})");
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 }
 

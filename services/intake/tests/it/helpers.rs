@@ -1,10 +1,10 @@
-//! `spawn_app()`: the real intake service on port 0 with its own database and
-//! NATS prefix, a manual clock, and typed clients carrying minted tokens.
+//! `spawn_app()`: the real intake service (testkit's `spawn_service`) with its
+//! own database and NATS prefix, a manual clock, and typed clients carrying
+//! minted tokens.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio_util::sync::CancellationToken;
 use tonic::codegen::InterceptedService;
 use tonic::transport::Channel;
 use yiciban_intake::{Intake, IntakeConfig};
@@ -12,19 +12,20 @@ use yiciban_platform::grpc::ClientAuth;
 use yiciban_platform::{Authenticator, ManualClock, Role};
 use yiciban_proto::catalog::v1::catalog_service_client::CatalogServiceClient;
 use yiciban_proto::intake::v1::intake_service_client::IntakeServiceClient;
-use yiciban_testkit::{TestDb, TestNats};
+use yiciban_testkit::{ServiceHandle, TestDb, TestNats};
 
 pub type Intake_ = IntakeServiceClient<InterceptedService<Channel, ClientAuth>>;
 pub type Catalog_ = CatalogServiceClient<InterceptedService<Channel, ClientAuth>>;
 
 pub struct TestApp {
+    /// First, so the service stops before its database is dropped.
+    _service: ServiceHandle,
     pub db: TestDb,
     pub nats: TestNats,
     pub clock: ManualClock,
     pub intake: Arc<Intake>,
     pub channel: Channel,
     auth: Authenticator,
-    shutdown: CancellationToken,
 }
 
 /// 2026-03-16 10:00 +08:00, a Monday and a working day.
@@ -37,7 +38,6 @@ pub async fn spawn_app() -> TestApp {
     let nats = TestNats::new().await;
     let clock = ManualClock::new(monday_morning());
     let mut env = std::collections::HashMap::new();
-    env.insert("YICIBAN_GRPC_ADDR".to_owned(), "127.0.0.1:0".to_owned());
     env.insert("YICIBAN_NATS_PREFIX".to_owned(), nats.subjects.prefix().to_owned());
     env.insert("YICIBAN_JWT_SECRET".to_owned(), "test-secret".to_owned());
     env.insert("YICIBAN_MAX_MATERIAL_BYTES".to_owned(), "1048576".to_owned());
@@ -45,22 +45,17 @@ pub async fn spawn_app() -> TestApp {
     // No routing or task service in these tests: hand-offs wait (port 9 refuses).
     env.insert("YICIBAN_ROUTING_URL".to_owned(), "http://127.0.0.1:9".to_owned());
     env.insert("YICIBAN_TASKS_URL".to_owned(), "http://127.0.0.1:9".to_owned());
-    let config = IntakeConfig::from_source(&env).expect("config");
+    let mut config = IntakeConfig::from_source(&env).expect("config");
+    config.common.grpc_listener = Some(yiciban_testkit::listener());
     let auth = Authenticator::new(&config.common.jwt_secret);
-    let app = yiciban_intake::build_with(config, Arc::new(clock.clone()), db.pool.clone(), nats.js.clone())
-        .await
-        .expect("build intake");
-    let addr = app.local_addr();
-    let intake = app.state();
-    let shutdown = CancellationToken::new();
-    tokio::spawn(app.run_until_stopped(shutdown.clone()));
-    let channel = Channel::from_shared(format!("http://{addr}"))
-        .unwrap()
-        .connect_timeout(Duration::from_secs(5))
-        .connect()
-        .await
-        .expect("connect to intake");
-    TestApp { db, nats, clock, intake, channel, auth, shutdown }
+    let app = yiciban_testkit::spawn_service(yiciban_intake::build_with(
+        config,
+        Arc::new(clock.clone()),
+        db.pool.clone(),
+        nats.js.clone(),
+    ))
+    .await;
+    TestApp { _service: app.handle, db, nats, clock, intake: app.state, channel: app.channel, auth }
 }
 
 impl TestApp {
@@ -84,11 +79,5 @@ impl TestApp {
     /// Events stored in the intake schema.
     pub async fn event_count(&self) -> i64 {
         sqlx::query_scalar("SELECT count(*) FROM intake.events").fetch_one(&self.db.pool).await.unwrap()
-    }
-}
-
-impl Drop for TestApp {
-    fn drop(&mut self) {
-        self.shutdown.cancel();
     }
 }

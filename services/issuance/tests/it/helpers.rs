@@ -1,5 +1,5 @@
-//! `spawn_app()`: the real issuance service on port 0 with its own database
-//! and NATS prefix, a manual clock, an in-memory case directory, and typed
+//! `spawn_app()`: the real issuance service (testkit's `spawn_service`) with
+//! its own database and NATS prefix, a manual clock, an in-memory case directory, and typed
 //! clients carrying minted tokens.
 
 use std::collections::HashMap;
@@ -10,7 +10,6 @@ use async_nats::jetstream::consumer::{AckPolicy, DeliverPolicy, pull};
 use chrono::{DateTime, NaiveDate, Utc};
 use futures::StreamExt as _;
 use prost::Message as _;
-use tokio_util::sync::CancellationToken;
 use tonic::codegen::InterceptedService;
 use tonic::transport::Channel;
 use uuid::Uuid;
@@ -22,7 +21,7 @@ use yiciban_proto::common::v1 as common;
 use yiciban_proto::events::v1::EventEnvelope;
 use yiciban_proto::issuance::v1 as pb;
 use yiciban_proto::issuance::v1::issuance_service_client::IssuanceServiceClient;
-use yiciban_testkit::{TestDb, TestNats};
+use yiciban_testkit::{ServiceHandle, TestDb, TestNats};
 
 pub type Client = IssuanceServiceClient<InterceptedService<Channel, ClientAuth>>;
 
@@ -32,6 +31,8 @@ pub const APPLICANT_ID: &str = yiciban_testkit::applications::FATHER_ID;
 pub const STRANGER_ID: &str = yiciban_testkit::applications::MOTHER_ID;
 
 pub struct TestApp {
+    /// First, so the service stops before its database is dropped.
+    _service: ServiceHandle,
     pub db: TestDb,
     pub nats: TestNats,
     pub clock: ManualClock,
@@ -39,7 +40,6 @@ pub struct TestApp {
     pub directory: InMemoryDirectory,
     channel: Channel,
     auth: Authenticator,
-    shutdown: CancellationToken,
 }
 
 /// An instant in China time, e.g. `cst("2026-10-15T10:00")`.
@@ -61,10 +61,11 @@ pub fn key() -> String {
 
 fn config(nats: &TestNats) -> IssuanceConfig {
     let mut env = HashMap::new();
-    env.insert("YICIBAN_GRPC_ADDR".to_owned(), "127.0.0.1:0".to_owned());
     env.insert("YICIBAN_NATS_PREFIX".to_owned(), nats.subjects.prefix().to_owned());
     env.insert("YICIBAN_JWT_SECRET".to_owned(), "test-secret".to_owned());
-    IssuanceConfig::from_source(&env).expect("config")
+    let mut config = IssuanceConfig::from_source(&env).expect("config");
+    config.common.grpc_listener = Some(yiciban_testkit::listener());
+    config
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -75,32 +76,15 @@ pub async fn spawn_app() -> TestApp {
     let directory = InMemoryDirectory::new();
     let config = config(&nats);
     let auth = Authenticator::new(&config.common.jwt_secret);
-    let app = yiciban_issuance::build_with_directory(
+    let app = yiciban_testkit::spawn_service(yiciban_issuance::build_with_directory(
         config,
         Arc::new(clock.clone()),
         db.pool.clone(),
         nats.js.clone(),
         Arc::new(directory.clone()),
-    )
-    .await
-    .expect("build issuance");
-    let addr = app.local_addr();
-    let issuance = app.state();
-    let shutdown = CancellationToken::new();
-    tokio::spawn(app.run_until_stopped(shutdown.clone()));
-    let channel = Channel::from_shared(format!("http://{addr}"))
-        .unwrap()
-        .connect_timeout(Duration::from_secs(5))
-        .connect()
-        .await
-        .expect("connect to issuance");
-    TestApp { db, nats, clock, issuance, directory, channel, auth, shutdown }
-}
-
-impl Drop for TestApp {
-    fn drop(&mut self) {
-        self.shutdown.cancel();
-    }
+    ))
+    .await;
+    TestApp { _service: app.handle, db, nats, clock, issuance: app.state, directory, channel: app.channel, auth }
 }
 
 /// A licence of the restaurant package.

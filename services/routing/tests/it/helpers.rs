@@ -1,28 +1,28 @@
-//! `spawn_app()`: the real routing service with a manual clock and clients
-//! carrying minted tokens.
+//! `spawn_app()`: the real routing service (testkit's `spawn_service`) with a
+//! manual clock and clients carrying minted tokens.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio_util::sync::CancellationToken;
 use tonic::codegen::InterceptedService;
 use tonic::transport::Channel;
 use yiciban_platform::grpc::ClientAuth;
 use yiciban_platform::{Authenticator, ManualClock, Role};
 use yiciban_proto::common::v1 as common;
 use yiciban_proto::routing::v1::{self as pb, routing_service_client::RoutingServiceClient};
-use yiciban_testkit::{TestDb, TestNats};
+use yiciban_testkit::{ServiceHandle, TestDb, TestNats};
 
 pub type Client = RoutingServiceClient<InterceptedService<Channel, ClientAuth>>;
 
 pub struct TestApp {
+    /// First, so the service stops before its database is dropped.
+    _service: ServiceHandle,
     pub db: TestDb,
     /// Kept for its prefix's lifetime (the stream is deleted on drop).
     pub _nats: TestNats,
     pub clock: ManualClock,
     channel: Channel,
     auth: Authenticator,
-    shutdown: CancellationToken,
 }
 
 /// 2026-09-28 10:00 +08:00, the Monday before the National Day holiday.
@@ -35,7 +35,6 @@ pub async fn spawn_app() -> TestApp {
     let nats = TestNats::new().await;
     let clock = ManualClock::new(monday_before_national_day());
     let env: std::collections::HashMap<String, String> = [
-        ("YICIBAN_GRPC_ADDR", "127.0.0.1:0"),
         ("YICIBAN_NATS_PREFIX", nats.subjects.prefix()),
         ("YICIBAN_JWT_SECRET", "test-secret"),
         ("YICIBAN_TASKS_URL", "http://127.0.0.1:9"),
@@ -44,21 +43,17 @@ pub async fn spawn_app() -> TestApp {
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v.to_owned()))
     .collect();
-    let config = yiciban_routing::RoutingConfig::from_source(&env).expect("config");
+    let mut config = yiciban_routing::RoutingConfig::from_source(&env).expect("config");
+    config.common.grpc_listener = Some(yiciban_testkit::listener());
     let auth = Authenticator::new(&config.common.jwt_secret);
-    let app = yiciban_routing::build_with(config, Arc::new(clock.clone()), db.pool.clone(), nats.js.clone())
-        .await
-        .expect("build routing");
-    let addr = app.local_addr();
-    let shutdown = CancellationToken::new();
-    tokio::spawn(app.run_until_stopped(shutdown.clone()));
-    let channel = Channel::from_shared(format!("http://{addr}"))
-        .unwrap()
-        .connect_timeout(Duration::from_secs(5))
-        .connect()
-        .await
-        .expect("connect to routing");
-    TestApp { db, _nats: nats, clock, channel, auth, shutdown }
+    let app = yiciban_testkit::spawn_service(yiciban_routing::build_with(
+        config,
+        Arc::new(clock.clone()),
+        db.pool.clone(),
+        nats.js.clone(),
+    ))
+    .await;
+    TestApp { _service: app.handle, db, _nats: nats, clock, channel: app.channel, auth }
 }
 
 impl TestApp {
@@ -74,12 +69,6 @@ impl TestApp {
     /// Events stored in the routing schema.
     pub async fn event_count(&self) -> i64 {
         sqlx::query_scalar("SELECT count(*) FROM routing.events").fetch_one(&self.db.pool).await.unwrap()
-    }
-}
-
-impl Drop for TestApp {
-    fn drop(&mut self) {
-        self.shutdown.cancel();
     }
 }
 

@@ -1,5 +1,5 @@
-//! `spawn_app()`: the real task service on port 0 with its own database and
-//! NATS prefix, a manual clock, typed clients carrying minted tokens, and a
+//! `spawn_app()`: the real task service (testkit's `spawn_service`) with its
+//! own database and NATS prefix, a manual clock, typed clients carrying minted tokens, and a
 //! restart on the same database.
 
 use std::collections::HashMap;
@@ -10,7 +10,6 @@ use async_nats::jetstream::consumer::{AckPolicy, DeliverPolicy, pull};
 use chrono::{DateTime, NaiveDate, Utc};
 use futures::StreamExt as _;
 use prost::Message as _;
-use tokio_util::sync::CancellationToken;
 use tonic::codegen::InterceptedService;
 use tonic::transport::Channel;
 use uuid::Uuid;
@@ -21,18 +20,19 @@ use yiciban_proto::events::v1::EventEnvelope;
 use yiciban_proto::tasks::v1 as pb;
 use yiciban_proto::tasks::v1::task_service_client::TaskServiceClient;
 use yiciban_tasks::{Tasks, TasksConfig};
-use yiciban_testkit::{TestDb, TestNats};
+use yiciban_testkit::{RunningService, ServiceHandle, TestDb, TestNats};
 
 pub type Client = TaskServiceClient<InterceptedService<Channel, ClientAuth>>;
 
 pub struct TestApp {
+    /// First, so the service stops before its database is dropped.
+    service: ServiceHandle,
     pub db: TestDb,
     pub nats: TestNats,
     pub clock: ManualClock,
     pub tasks: Arc<Tasks>,
     channel: Channel,
     auth: Authenticator,
-    shutdown: CancellationToken,
 }
 
 /// An instant in China time, e.g. `cst("2026-09-28T10:00")`.
@@ -55,53 +55,45 @@ pub fn monday_before_national_day() -> DateTime<Utc> {
 
 fn config(nats: &TestNats) -> TasksConfig {
     let mut env = HashMap::new();
-    env.insert("YICIBAN_GRPC_ADDR".to_owned(), "127.0.0.1:0".to_owned());
     env.insert("YICIBAN_NATS_PREFIX".to_owned(), nats.subjects.prefix().to_owned());
     env.insert("YICIBAN_JWT_SECRET".to_owned(), "test-secret".to_owned());
     env.insert("YICIBAN_SLA_SCAN".to_owned(), "1h".to_owned());
     // No routing service in these tests: outcome reports wait (port 9 refuses).
     env.insert("YICIBAN_ROUTING_URL".to_owned(), "http://127.0.0.1:9".to_owned());
-    TasksConfig::from_source(&env).expect("config")
+    let mut config = TasksConfig::from_source(&env).expect("config");
+    config.common.grpc_listener = Some(yiciban_testkit::listener());
+    config
 }
 
-async fn start(
-    db: &TestDb,
-    nats: &TestNats,
-    clock: &ManualClock,
-) -> (Arc<Tasks>, Channel, Authenticator, CancellationToken) {
+async fn start(db: &TestDb, nats: &TestNats, clock: &ManualClock) -> (RunningService<Tasks>, Authenticator) {
     let config = config(nats);
     let auth = Authenticator::new(&config.common.jwt_secret);
-    let app = yiciban_tasks::build_with(config, Arc::new(clock.clone()), db.pool.clone(), nats.js.clone())
-        .await
-        .expect("build tasks");
-    let addr = app.local_addr();
-    let tasks = app.state();
-    let shutdown = CancellationToken::new();
-    tokio::spawn(app.run_until_stopped(shutdown.clone()));
-    let channel = Channel::from_shared(format!("http://{addr}"))
-        .unwrap()
-        .connect_timeout(Duration::from_secs(5))
-        .connect()
-        .await
-        .expect("connect to tasks");
-    (tasks, channel, auth, shutdown)
+    let app = yiciban_testkit::spawn_service(yiciban_tasks::build_with(
+        config,
+        Arc::new(clock.clone()),
+        db.pool.clone(),
+        nats.js.clone(),
+    ))
+    .await;
+    (app, auth)
 }
 
 pub async fn spawn_app() -> TestApp {
     let db = TestDb::new(10).await;
     let nats = TestNats::new().await;
     let clock = ManualClock::new(monday_before_national_day());
-    let (tasks, channel, auth, shutdown) = start(&db, &nats, &clock).await;
-    TestApp { db, nats, clock, tasks, channel, auth, shutdown }
+    let (app, auth) = start(&db, &nats, &clock).await;
+    TestApp { service: app.handle, db, nats, clock, tasks: app.state, channel: app.channel, auth }
 }
 
 impl TestApp {
-    /// Stops the service and builds a fresh one on the same database and
-    /// NATS prefix (a restart); the clock stays where it is.
+    /// Stops the service (waiting until it has drained) and builds a fresh
+    /// one on the same database and NATS prefix (a restart); the clock stays
+    /// where it is.
     pub async fn restart(&mut self) {
-        self.shutdown.cancel();
-        let (tasks, channel, auth, shutdown) = start(&self.db, &self.nats, &self.clock).await;
-        (self.tasks, self.channel, self.auth, self.shutdown) = (tasks, channel, auth, shutdown);
+        self.service.stop().await.expect("the task service stops cleanly");
+        let (app, auth) = start(&self.db, &self.nats, &self.clock).await;
+        (self.service, self.tasks, self.channel, self.auth) = (app.handle, app.state, app.channel, auth);
     }
 
     pub fn client(&self, role: Role, sub: &str, department: Option<&str>) -> Client {
@@ -178,12 +170,6 @@ impl TestApp {
             out.push((m.subject.to_string(), envelope.event_type));
         }
         out
-    }
-}
-
-impl Drop for TestApp {
-    fn drop(&mut self) {
-        self.shutdown.cancel();
     }
 }
 

@@ -1,6 +1,7 @@
 //! `spawn_app()`: the owning services' event stores in their own schemas of a
 //! fresh database, an outbox relay for each publishing on a private NATS
-//! prefix, and the real tracking service on port 0 with a manual clock;
+//! prefix, and the real tracking service (testkit's `spawn_service`) with a
+//! manual clock;
 //! typed clients carrying minted tokens; and builders of the events.v1
 //! payloads of one case.
 
@@ -10,7 +11,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use prost::{Message, Name};
-use tokio_util::sync::CancellationToken;
+use tokio_util::sync::{CancellationToken, DropGuard};
 use tonic::codegen::InterceptedService;
 use tonic::transport::Channel;
 use uuid::Uuid;
@@ -24,7 +25,7 @@ use yiciban_proto::events::v1 as ev;
 use yiciban_proto::events::v1::EventEnvelope;
 use yiciban_proto::tracking::v1 as pb;
 use yiciban_proto::tracking::v1::tracking_service_client::TrackingServiceClient;
-use yiciban_testkit::{TestDb, TestNats};
+use yiciban_testkit::{ServiceHandle, TestDb, TestNats};
 use yiciban_tracking::{Projector, TrackingConfig};
 
 pub type Client = TrackingServiceClient<InterceptedService<Channel, ClientAuth>>;
@@ -48,6 +49,10 @@ pub fn pd(y: i32, m: u32, d: u32) -> Option<common::Date> {
 }
 
 pub struct TestApp {
+    /// First, so the service and the relays stop before their database is
+    /// dropped.
+    _service: ServiceHandle,
+    _relays: DropGuard,
     pub db: TestDb,
     /// Kept for its drop: the JetStream stream goes with the test.
     _nats: TestNats,
@@ -56,16 +61,16 @@ pub struct TestApp {
     pub consumer: Consumer<Projector>,
     channel: Channel,
     auth: Authenticator,
-    shutdown: CancellationToken,
 }
 
 fn config(nats: &TestNats, extra: &[(&str, &str)]) -> TrackingConfig {
     let mut env: HashMap<String, String> = extra.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
-    env.insert("YICIBAN_GRPC_ADDR".to_owned(), "127.0.0.1:0".to_owned());
     env.insert("YICIBAN_NATS_PREFIX".to_owned(), nats.subjects.prefix().to_owned());
     env.insert("YICIBAN_JWT_SECRET".to_owned(), "test-secret".to_owned());
     env.insert("YICIBAN_TRACKING_IDENTITY_SALT".to_owned(), "test-salt".to_owned());
-    TrackingConfig::from_source(&env).expect("config")
+    let mut config = TrackingConfig::from_source(&env).expect("config");
+    config.common.grpc_listener = Some(yiciban_testkit::listener());
+    config
 }
 
 /// Starts everything; `relays` = false leaves the owning stores' outboxes
@@ -93,24 +98,24 @@ pub async fn spawn_app_with(relays: bool, extra: &[(&str, &str)]) -> TestApp {
     }
     let config = config(&nats, extra);
     let auth = Authenticator::new(&config.common.jwt_secret);
-    let app = yiciban_tracking::build_with(config, Arc::new(clock.clone()), db.pool.clone(), nats.js.clone())
-        .await
-        .expect("build tracking");
-    let addr = app.local_addr();
-    let consumer = app.state().consumer().unwrap();
-    tokio::spawn(app.run_until_stopped(shutdown.clone()));
-    let channel = Channel::from_shared(format!("http://{addr}"))
-        .unwrap()
-        .connect_timeout(Duration::from_secs(5))
-        .connect()
-        .await
-        .expect("connect to tracking");
-    TestApp { db, _nats: nats, clock, stores, consumer, channel, auth, shutdown }
-}
-
-impl Drop for TestApp {
-    fn drop(&mut self) {
-        self.shutdown.cancel();
+    let app = yiciban_testkit::spawn_service(yiciban_tracking::build_with(
+        config,
+        Arc::new(clock.clone()),
+        db.pool.clone(),
+        nats.js.clone(),
+    ))
+    .await;
+    let consumer = app.state.consumer().unwrap();
+    TestApp {
+        _service: app.handle,
+        _relays: shutdown.drop_guard(),
+        db,
+        _nats: nats,
+        clock,
+        stores,
+        consumer,
+        channel: app.channel,
+        auth,
     }
 }
 

@@ -17,6 +17,20 @@ async fn first_tasks(stack: &Stack, case_id: &str) {
     eventually("the first tasks", WAIT, || async { (case_tasks(stack, case_id).await.len() >= 2).then_some(()) }).await;
 }
 
+const DISPATCHED: &str = "SELECT count(*) FROM routing.events WHERE event_type = 'StepDispatched'";
+
+/// Waits until every event of `schema` is published (its outbox is empty) and
+/// the process manager `consumer` reading them has received them all,
+/// whether or not it could finish them yet.
+async fn taken_up(stack: &Stack, schema: &str, consumer: &str) {
+    let outbox = format!("SELECT count(*) FROM {schema}.outbox");
+    eventually(&format!("the {schema} outbox to be published"), WAIT, || async {
+        (stack.count(&outbox).await == 0).then_some(())
+    })
+    .await;
+    stack.nats.consumer_received_all(consumer, WAIT).await;
+}
+
 #[tokio::test]
 async fn killing_any_service_mid_flow_loses_nothing_and_does_nothing_twice() {
     let mut stack = Stack::start("2026-09-29T02:00:00Z").await;
@@ -36,6 +50,7 @@ async fn killing_any_service_mid_flow_loses_nothing_and_does_nothing_twice() {
     // Routing dies; the departments approve the first steps meanwhile: the
     // task service keeps reporting until routing is back.
     stack.kill(Service::Routing).await;
+    let dispatched_before = stack.count(DISPATCHED).await;
     for c in &cases {
         for t in case_tasks(&stack, c).await {
             if t.state == common::TaskState::Pending as i32 {
@@ -43,13 +58,20 @@ async fn killing_any_service_mid_flow_loses_nothing_and_does_nothing_twice() {
             }
         }
     }
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Routing comes back once the task service has taken up the report of
+    // every approval (published, and handed to its process manager).
+    taken_up(&stack, "tasks", "tasks-to-routing").await;
     stack.spawn(Service::Routing).await;
 
-    // The task service dies while routing dispatches the dependent steps.
-    tokio::time::sleep(Duration::from_millis(150)).await;
+    // The task service dies while routing dispatches the dependent steps…
+    eventually("routing to dispatch a dependent step", WAIT, || async {
+        (stack.count(DISPATCHED).await > dispatched_before).then_some(())
+    })
+    .await;
     stack.kill(Service::Tasks).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // …and comes back once routing has taken up the hand-over of every step
+    // it dispatched.
+    taken_up(&stack, "routing", "routing-handoff").await;
     stack.spawn(Service::Tasks).await;
 
     for c in &cases {
@@ -65,7 +87,7 @@ async fn killing_any_service_mid_flow_loses_nothing_and_does_nothing_twice() {
     }
     let planned = stack.count("SELECT count(*) FROM routing.events WHERE event_type = 'CasePlanned'").await;
     let handed = stack.count("SELECT count(*) FROM routing.events WHERE event_type = 'CaseHandedToIssuance'").await;
-    let dispatched = stack.count("SELECT count(*) FROM routing.events WHERE event_type = 'StepDispatched'").await;
+    let dispatched = stack.count(DISPATCHED).await;
     let created = stack.count("SELECT count(*) FROM tasks.events WHERE event_type = 'TaskCreated'").await;
     assert_eq!((planned, handed), (cases.len() as i64, cases.len() as i64));
     assert_eq!(created, dispatched, "every dispatched step became exactly one task");

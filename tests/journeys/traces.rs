@@ -22,6 +22,34 @@ use crate::stack::Stack;
 
 const WAIT: Duration = Duration::from_secs(30);
 
+/// The spans the submission's trace must hold.
+const SUBMISSION: [&str; 6] = [
+    "yiciban.intake.v1.IntakeService/SubmitApplication",
+    "yiciban.routing.v1.RoutingService/PlanCase",
+    "yiciban.tasks.v1.TaskService/CreateTask",
+    "apply event/intake-handoff",
+    "apply event/routing-handoff",
+    "apply event/tracking-projection",
+];
+
+/// The spans the approval's trace must hold.
+const APPROVAL: [&str; 5] = [
+    "yiciban.tasks.v1.TaskService/ApproveTask",
+    "yiciban.routing.v1.RoutingService/RecordTaskOutcome",
+    "yiciban.tasks.v1.TaskService/CreateTask",
+    "apply event/tasks-to-routing",
+    "apply event/tracking-projection",
+];
+
+/// The spans the hand-over's trace must hold.
+const HAND_OVER: [&str; 5] = [
+    "yiciban.routing.v1.RoutingService/RecordTaskOutcome",
+    "apply event/routing-handoff",
+    "yiciban.issuance.v1.IssuanceService/PrepareIssuance",
+    "yiciban.intake.v1.IntakeService/GetCase",
+    "apply event/tracking-projection",
+];
+
 /// The span's name; a consumer's span is named after its consumer, e.g.
 /// "apply event/routing-handoff".
 fn name(span: &SpanData) -> String {
@@ -98,32 +126,33 @@ async fn a_submission_and_an_approval_each_make_one_connected_trace_across_the_s
             .filter(|i| !i.batches.is_empty())
     })
     .await;
-    // The consumer's spans close after their ack: give them a moment.
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // The consumers' spans close after their ack: wait until every span the
+    // three traces must hold has closed.
+    eventually("every expected span to close", WAIT, || async {
+        let spans = exporter.get_finished_spans().unwrap();
+        let closed = |root: &str, expected: &[&str]| {
+            spans.iter().find(|s| name(s) == root).is_some_and(|r| {
+                let trace = r.span_context.trace_id();
+                expected.iter().all(|e| spans.iter().any(|s| s.span_context.trace_id() == trace && name(s) == *e))
+            })
+        };
+        (closed("window submits", &SUBMISSION)
+            && closed("agent approves", &APPROVAL)
+            && closed("departments finish", &HAND_OVER))
+        .then_some(())
+    })
+    .await;
 
     let spans = exporter.get_finished_spans().unwrap();
     let (submit, names) = trace_of(&spans, "window submits");
-    for expected in [
-        "yiciban.intake.v1.IntakeService/SubmitApplication",
-        "yiciban.routing.v1.RoutingService/PlanCase",
-        "yiciban.tasks.v1.TaskService/CreateTask",
-        "apply event/intake-handoff",
-        "apply event/routing-handoff",
-        "apply event/tracking-projection",
-    ] {
+    for expected in SUBMISSION {
         assert!(names.iter().any(|n| n == expected), "{expected} not in the submission's trace: {names:?}");
     }
     assert!(connected(&spans, submit), "the submission's trace is one tree");
 
     let (approval, names) = trace_of(&spans, "agent approves");
     assert_ne!(approval, submit);
-    for expected in [
-        "yiciban.tasks.v1.TaskService/ApproveTask",
-        "yiciban.routing.v1.RoutingService/RecordTaskOutcome",
-        "yiciban.tasks.v1.TaskService/CreateTask",
-        "apply event/tasks-to-routing",
-        "apply event/tracking-projection",
-    ] {
+    for expected in APPROVAL {
         assert!(names.iter().any(|n| n == expected), "{expected} not in the approval's trace: {names:?}");
     }
     assert!(connected(&spans, approval), "the approval's trace is one tree");
@@ -131,13 +160,7 @@ async fn a_submission_and_an_approval_each_make_one_connected_trace_across_the_s
     assert!(linked(&spans, approval, submit), "the approval's trace links to the submission's");
 
     let (finish, names) = trace_of(&spans, "departments finish");
-    for expected in [
-        "yiciban.routing.v1.RoutingService/RecordTaskOutcome",
-        "apply event/routing-handoff",
-        "yiciban.issuance.v1.IssuanceService/PrepareIssuance",
-        "yiciban.intake.v1.IntakeService/GetCase",
-        "apply event/tracking-projection",
-    ] {
+    for expected in HAND_OVER {
         assert!(names.iter().any(|n| n == expected), "{expected} not in the hand-over's trace: {names:?}");
     }
     assert!(connected(&spans, finish), "the hand-over's trace is one tree");

@@ -4,14 +4,14 @@
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use rand::Rng as _;
 use tokio::sync::Mutex;
 use uuid::Uuid;
 use yiciban_eventstore::{AppendOutcome, Checkpoint, ExpectedVersion, StoreError};
-use yiciban_testkit::TestDb;
+use yiciban_testkit::{TestDb, eventually};
 
 use crate::helpers::{case_of, event, meta, store};
 
@@ -26,11 +26,15 @@ async fn a_checkpointing_reader_sees_exactly_the_committed_events_despite_late_c
     let streams: Vec<String> = (0..STREAMS).map(|_| format!("case-{}", Uuid::new_v4())).collect();
     let committed = Arc::new(Mutex::new(HashSet::<Uuid>::new()));
     let writers_done = Arc::new(AtomicBool::new(false));
+    // Pages the reader has read, and writers that have finished.
+    let pages = Arc::new(AtomicUsize::new(0));
+    let finished = Arc::new(AtomicUsize::new(0));
 
     // The reader: checkpoints after every page, like a projection would.
     let reader = {
         let store = store.clone();
         let writers_done = writers_done.clone();
+        let pages = pages.clone();
         tokio::spawn(async move {
             let mut checkpoint = Checkpoint::default();
             let mut seen = Vec::new();
@@ -42,6 +46,7 @@ async fn a_checkpointing_reader_sees_exactly_the_committed_events_despite_late_c
                 }
                 let empty = page.is_empty();
                 seen.extend(page);
+                pages.fetch_add(1, Ordering::SeqCst);
                 if done && empty {
                     return seen;
                 }
@@ -55,6 +60,7 @@ async fn a_checkpointing_reader_sees_exactly_the_committed_events_despite_late_c
         let store = store.clone();
         let streams = streams.clone();
         let committed = committed.clone();
+        let (pages, finished) = (pages.clone(), finished.clone());
         handles.push(tokio::spawn(async move {
             for i in 0..APPENDS_PER_WRITER {
                 let (stream, rollback, hold) = {
@@ -76,8 +82,18 @@ async fn a_checkpointing_reader_sees_exactly_the_committed_events_despite_late_c
                     other => panic!("unexpected append result {other:?}"),
                 }
                 if hold {
-                    // Positions taken, commit seconds later: the gap.
-                    tokio::time::sleep(Duration::from_secs(3)).await;
+                    // Positions taken, commit late: the gap. Late means after
+                    // the other writers have committed events past these
+                    // positions (or finished) and the reader has paged over
+                    // them.
+                    let before = committed.lock().await.len();
+                    let page = pages.load(Ordering::SeqCst);
+                    eventually("later commits read past the held positions", Duration::from_secs(30), || async {
+                        let others = committed.lock().await.len() >= before + 40
+                            || finished.load(Ordering::SeqCst) == WRITERS - 1;
+                        (others && pages.load(Ordering::SeqCst) >= page + 3).then_some(())
+                    })
+                    .await;
                 }
                 if rollback {
                     tx.rollback().await.unwrap();
@@ -86,6 +102,7 @@ async fn a_checkpointing_reader_sees_exactly_the_committed_events_despite_late_c
                     committed.lock().await.extend(events.iter().map(|e| e.event_id));
                 }
             }
+            finished.fetch_add(1, Ordering::SeqCst);
         }));
     }
     for h in handles {

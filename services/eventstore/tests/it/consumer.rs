@@ -55,7 +55,7 @@ async fn a_failed_apply_is_redelivered_and_applied_once() {
     headers.insert(async_nats::header::NATS_MESSAGE_ID, "another-id");
     headers.insert("Yiciban-Stream-Id", stream.as_str());
     nats.js.publish_with_headers(subject, headers, envelope.encode_to_vec().into()).await.unwrap().await.unwrap();
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    nats.consumer_caught_up("proj", Duration::from_secs(20)).await;
     token.cancel();
     run.await.unwrap().unwrap();
     let rows = applied(&db, "proj").await;

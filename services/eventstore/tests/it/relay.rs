@@ -58,7 +58,7 @@ async fn a_relay_killed_between_ack_and_mark_publishes_again_without_a_duplicate
         (rows.len() >= 20).then_some(rows)
     })
     .await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    nats.consumer_caught_up("recorder", Duration::from_secs(20)).await;
     token.cancel();
     run.await.unwrap().unwrap();
     assert_eq!(applied(&db, "proj").await.len(), 20);
@@ -106,7 +106,8 @@ async fn republishing_a_range_after_the_stream_was_deleted_lets_consumers_conver
         (a.len() == 21 && b.len() == 21).then_some(())
     })
     .await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    nats.consumer_caught_up("proj-a", Duration::from_secs(20)).await;
+    nats.consumer_caught_up("proj-b", Duration::from_secs(20)).await;
     token.cancel();
     for r in runs {
         r.await.unwrap().unwrap();

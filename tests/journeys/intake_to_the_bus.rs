@@ -37,6 +37,7 @@ async fn an_accepted_case_is_published_as_decodable_envelopes_in_stream_order() 
     tokio::spawn(app.run_until_stopped(shutdown.clone()));
 
     let token = Authenticator::new(&"journey-secret".to_owned().into())
+        .expect("the test key is usable")
         .mint("clerk-007", Role::Clerk, None, None, Duration::from_secs(600))
         .unwrap();
     let channel = Channel::from_shared(format!("http://{addr}")).unwrap().connect().await.unwrap();

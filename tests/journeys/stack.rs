@@ -76,7 +76,7 @@ impl Stack {
             clock: ManualClock::new(now.parse().unwrap()),
             ports,
             running: HashMap::new(),
-            auth: Authenticator::new(&SECRET.to_owned().into()),
+            auth: Authenticator::new(&SECRET.to_owned().into()).expect("the test key is usable"),
             console_port: free_port(),
             tasks_state: None,
         };

@@ -166,7 +166,7 @@ async fn run(args: &Args, machine: procfs::Machine, db: &TestDb, nats: &TestNats
     };
     eprintln!("==> starting intake, routing, tasks, issuance and tracking (logs in {})", args.log_dir.display());
     let mut system = System::start(&wiring).await?;
-    let auth = Authenticator::new(&SecretString::from(SECRET));
+    let auth = Authenticator::new(&SecretString::from(SECRET))?;
     let feed = feed::Feed::start(&nats.client, &nats.subjects).await?;
     let run_id = nats.subjects.prefix().to_owned();
     let driver = Driver::connect(

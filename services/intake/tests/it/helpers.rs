@@ -46,7 +46,7 @@ pub async fn spawn_app() -> TestApp {
     env.insert("YICIBAN_ROUTING_URL".to_owned(), "http://127.0.0.1:9".to_owned());
     env.insert("YICIBAN_TASKS_URL".to_owned(), "http://127.0.0.1:9".to_owned());
     let config = IntakeConfig::from_source(&env).expect("config");
-    let auth = Authenticator::new(&config.common.jwt_secret);
+    let auth = Authenticator::new(&config.common.jwt_secret).expect("the test key is usable");
     let app = yiciban_intake::build_with(config, Arc::new(clock.clone()), db.pool.clone(), nats.js.clone())
         .await
         .expect("build intake");

@@ -45,7 +45,7 @@ pub async fn spawn_app() -> TestApp {
     .map(|(k, v)| (k.to_owned(), v.to_owned()))
     .collect();
     let config = yiciban_routing::RoutingConfig::from_source(&env).expect("config");
-    let auth = Authenticator::new(&config.common.jwt_secret);
+    let auth = Authenticator::new(&config.common.jwt_secret).expect("the test key is usable");
     let app = yiciban_routing::build_with(config, Arc::new(clock.clone()), db.pool.clone(), nats.js.clone())
         .await
         .expect("build routing");

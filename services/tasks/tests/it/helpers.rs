@@ -70,7 +70,7 @@ async fn start(
     clock: &ManualClock,
 ) -> (Arc<Tasks>, Channel, Authenticator, CancellationToken) {
     let config = config(nats);
-    let auth = Authenticator::new(&config.common.jwt_secret);
+    let auth = Authenticator::new(&config.common.jwt_secret).expect("the test key is usable");
     let app = yiciban_tasks::build_with(config, Arc::new(clock.clone()), db.pool.clone(), nats.js.clone())
         .await
         .expect("build tasks");

@@ -92,7 +92,7 @@ pub async fn spawn_app_with(relays: bool, extra: &[(&str, &str)]) -> TestApp {
         stores.insert(source, store);
     }
     let config = config(&nats, extra);
-    let auth = Authenticator::new(&config.common.jwt_secret);
+    let auth = Authenticator::new(&config.common.jwt_secret).expect("the test key is usable");
     let app = yiciban_tracking::build_with(config, Arc::new(clock.clone()), db.pool.clone(), nats.js.clone())
         .await
         .expect("build tracking");

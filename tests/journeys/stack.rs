@@ -232,7 +232,7 @@ impl Stack {
     }
 
     /// Rows of `table` in `schema` matching `condition`.
-    pub async fn count(&self, sql: &str) -> i64 {
+    pub async fn count(&self, sql: &'static str) -> i64 {
         sqlx::query_scalar(sql).fetch_one(&self.db.pool).await.unwrap()
     }
 }

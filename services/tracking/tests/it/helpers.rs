@@ -14,6 +14,7 @@ use tokio_util::sync::CancellationToken;
 use tonic::codegen::InterceptedService;
 use tonic::transport::Channel;
 use uuid::Uuid;
+use yiciban_eventstore::sql::names_sql;
 use yiciban_eventstore::{
     Consumer, EVENT_STORE, EventMetadata, EventStore, ExpectedVersion, NewEvent, Relay, RelaySettings, migrate,
 };
@@ -211,7 +212,7 @@ impl TestApp {
     /// (case_views, task_rows, timeline) row counts and the case document.
     pub async fn snapshot(&self, case_id: Uuid) -> (i64, i64, i64, serde_json::Value) {
         let count = |table: &'static str| async move {
-            sqlx::query_scalar::<_, i64>(&format!("SELECT count(*) FROM tracking.{table}"))
+            sqlx::query_scalar::<_, i64>(names_sql("SELECT count(*) FROM tracking.{table}", &[("table", table)]))
                 .fetch_one(&self.db.pool)
                 .await
                 .unwrap()

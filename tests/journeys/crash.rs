@@ -23,9 +23,9 @@ const DISPATCHED: &str = "SELECT count(*) FROM routing.events WHERE event_type =
 /// the process manager `consumer` reading them has received them all,
 /// whether or not it could finish them yet.
 async fn taken_up(stack: &Stack, schema: &str, consumer: &str) {
-    let outbox = format!("SELECT count(*) FROM {schema}.outbox");
     eventually(&format!("the {schema} outbox to be published"), WAIT, || async {
-        (stack.count(&outbox).await == 0).then_some(())
+        let outbox = yiciban_eventstore::sql::schema_sql(schema, "SELECT count(*) FROM {schema}.outbox");
+        (stack.count(outbox).await == 0).then_some(())
     })
     .await;
     stack.nats.consumer_received_all(consumer, WAIT).await;

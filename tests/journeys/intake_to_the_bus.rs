@@ -32,6 +32,7 @@ async fn an_accepted_case_is_published_as_decodable_envelopes_in_stream_order() 
         spawn_service(yiciban_intake::build_with(config, Arc::new(clock), db.pool.clone(), nats.js.clone())).await;
 
     let token = Authenticator::new(&"journey-secret".to_owned().into())
+        .expect("the test key is usable")
         .mint("clerk-007", Role::Clerk, None, None, Duration::from_secs(600))
         .unwrap();
     let mut intake = IntakeServiceClient::with_interceptor(app.channel.clone(), ClientAuth::new(Some(&token)));

@@ -66,7 +66,7 @@ impl Stack {
             nats,
             clock: ManualClock::new(now.parse().unwrap()),
             ports,
-            auth: Authenticator::new(&SECRET.to_owned().into()),
+            auth: Authenticator::new(&SECRET.to_owned().into()).expect("the test key is usable"),
             console: ReservedPort::new(),
             tasks_state: None,
         };
@@ -197,7 +197,7 @@ impl Stack {
     }
 
     /// What `sql`, a `SELECT count(*)`, counts.
-    pub async fn count(&self, sql: &str) -> i64 {
+    pub async fn count(&self, sql: impl sqlx::SqlSafeStr) -> i64 {
         sqlx::query_scalar(sql).fetch_one(&self.db.pool).await.unwrap()
     }
 }

@@ -72,6 +72,19 @@ pub enum Table {
     Bare,
 }
 
+/// The raw INSERT of one row into `$table` (a literal: the statement stays a
+/// `&'static str`).
+macro_rules! raw_insert_into {
+    ($table:literal) => {
+        concat!(
+            "INSERT INTO ",
+            $table,
+            " (event_id, stream_id, stream_version, case_id, event_type, schema_version, payload, metadata)
+             VALUES ($1, $2, 1, $3, 'BenchEvent', 1, $4, '{\"actor\":\"bench\"}')"
+        )
+    };
+}
+
 /// Raw single-row INSERTs of the same row, each its own (autocommitted)
 /// transaction. [`Table::EventsShaped`] needs [`prepare`] first.
 pub async fn raw_insert(
@@ -81,36 +94,34 @@ pub async fn raw_insert(
     duration: Duration,
     payload: usize,
 ) -> anyhow::Result<Rate> {
-    let (name, ddl) = match table {
-        Table::EventsShaped => {
-            ("bench_raw.events_shaped", "CREATE TABLE bench_raw.events_shaped (LIKE bench_append.events INCLUDING ALL)")
-        }
+    let (name, ddl, insert) = match table {
+        Table::EventsShaped => (
+            "bench_raw.events_shaped",
+            "CREATE SCHEMA IF NOT EXISTS bench_raw;
+             CREATE TABLE bench_raw.events_shaped (LIKE bench_append.events INCLUDING ALL)",
+            raw_insert_into!("bench_raw.events_shaped"),
+        ),
         Table::Bare => (
             "bench_raw.events_bare",
-            "CREATE TABLE bench_raw.events_bare (
+            "CREATE SCHEMA IF NOT EXISTS bench_raw;
+             CREATE TABLE bench_raw.events_bare (
                  position BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
                  tx_id BIGINT NOT NULL DEFAULT 0,
                  event_id UUID NOT NULL, stream_id TEXT NOT NULL, stream_version BIGINT NOT NULL,
                  case_id UUID NOT NULL, event_type TEXT NOT NULL, schema_version INT NOT NULL,
                  department TEXT, payload BYTEA NOT NULL, metadata JSONB NOT NULL,
                  recorded_at TIMESTAMPTZ NOT NULL DEFAULT clock_timestamp())",
+            raw_insert_into!("bench_raw.events_bare"),
         ),
     };
-    sqlx::raw_sql(&format!("CREATE SCHEMA IF NOT EXISTS bench_raw; {ddl}"))
-        .execute(pool)
-        .await
-        .with_context(|| format!("creating {name}"))?;
-    let insert = Arc::new(format!(
-        "INSERT INTO {name} (event_id, stream_id, stream_version, case_id, event_type, schema_version, payload, metadata)
-         VALUES ($1, $2, 1, $3, 'BenchEvent', 1, $4, '{{\"actor\":\"bench\"}}')"
-    ));
+    sqlx::raw_sql(ddl).execute(pool).await.with_context(|| format!("creating {name}"))?;
     let pool = pool.clone();
     let body = Arc::new(vec![7u8; payload]);
     timed(concurrency, duration, move |_, _| {
-        let (pool, body, insert) = (pool.clone(), body.clone(), insert.clone());
+        let (pool, body) = (pool.clone(), body.clone());
         async move {
             let case = Uuid::now_v7();
-            sqlx::query(&insert)
+            sqlx::query(insert)
                 .bind(Uuid::now_v7())
                 .bind(format!("bench-{case}"))
                 .bind(case)

@@ -103,7 +103,11 @@ fn database_url(db: &TestDb) -> String {
 
 async fn setting(args: &Args, machine: procfs::Machine, db: &TestDb, nats: &TestNats) -> anyhow::Result<Setting> {
     let show = |name: &'static str| async move {
-        sqlx::query_scalar::<_, String>(&format!("SHOW {name}")).fetch_one(&db.pool).await.unwrap_or_default()
+        sqlx::query_scalar::<_, String>("SELECT current_setting($1)")
+            .bind(name)
+            .fetch_one(&db.pool)
+            .await
+            .unwrap_or_default()
     };
     let info = nats.client.server_info();
     let nats_line = procfs::command_line("nats-server")
@@ -166,7 +170,7 @@ async fn run(args: &Args, machine: procfs::Machine, db: &TestDb, nats: &TestNats
     };
     eprintln!("==> starting intake, routing, tasks, issuance and tracking (logs in {})", args.log_dir.display());
     let mut system = System::start(&wiring).await?;
-    let auth = Authenticator::new(&SecretString::from(SECRET));
+    let auth = Authenticator::new(&SecretString::from(SECRET))?;
     let feed = feed::Feed::start(&nats.client, &nats.subjects).await?;
     let run_id = nats.subjects.prefix().to_owned();
     let driver = Driver::connect(
@@ -236,12 +240,7 @@ async fn run(args: &Args, machine: procfs::Machine, db: &TestDb, nats: &TestNats
     let rebuild = observe::rebuild(&system.url("tracking"), &auth, &run_id).await?;
     let memory = system.usage();
     system.check_alive()?;
-    let payload: Option<f64> = sqlx::query_scalar(&format!(
-        "SELECT avg(length(payload) + length(metadata::text))::float8 FROM ({}) e",
-        observe::STORES.map(|s| format!("SELECT payload, metadata FROM {s}.events")).join(" UNION ALL ")
-    ))
-    .fetch_one(&db.pool)
-    .await?;
+    let payload: Option<f64> = sqlx::query_scalar(observe::EVENT_SIZE).fetch_one(&db.pool).await?;
     let payload_bytes = payload.unwrap_or(512.0).round() as usize;
     eprintln!("==> stopping the services");
     system.stop().await;

@@ -16,10 +16,37 @@ use yiciban_proto::tracking::v1::{self as tracking, tracking_service_client::Tra
 /// The schemas holding an event store (each service's default schema).
 pub const STORES: [&str; 4] = ["intake", "routing", "tasks", "issuance"];
 
+// The statements over every store name the schemas of `STORES` as literals
+// (SQL is a `&'static str` unless it goes through `yiciban_eventstore::sql`);
+// a test checks that each names them all.
+
+/// Events stored by every service.
+const EVENTS_TOTAL: &str = "SELECT (SELECT count(*) FROM intake.events) + (SELECT count(*) FROM routing.events) \
+     + (SELECT count(*) FROM tasks.events) + (SELECT count(*) FROM issuance.events)";
+
+/// Projection lag in milliseconds of the events recorded in `[$1, $2)`.
+const PROJECTION_LAG: &str = "SELECT (extract(epoch FROM t.projected_at - e.recorded_at) * 1000)::float8
+     FROM (SELECT event_id::text AS key, recorded_at FROM intake.events WHERE recorded_at >= $1 AND recorded_at < $2
+           UNION ALL
+           SELECT event_id::text, recorded_at FROM routing.events WHERE recorded_at >= $1 AND recorded_at < $2
+           UNION ALL
+           SELECT event_id::text, recorded_at FROM tasks.events WHERE recorded_at >= $1 AND recorded_at < $2
+           UNION ALL
+           SELECT event_id::text, recorded_at FROM issuance.events WHERE recorded_at >= $1 AND recorded_at < $2) e
+     JOIN tracking.timeline t ON t.event_key = e.key";
+
+/// The outbox backlog of each store, in the order of `STORES`.
+const BACKLOG: &str = "SELECT ARRAY[(SELECT count(*) FROM intake.outbox), (SELECT count(*) FROM routing.outbox), \
+     (SELECT count(*) FROM tasks.outbox), (SELECT count(*) FROM issuance.outbox)]";
+
+/// The average stored size of an event (payload and metadata) over every store.
+pub const EVENT_SIZE: &str = "SELECT avg(length(payload) + length(metadata::text))::float8 FROM (
+     SELECT payload, metadata FROM intake.events UNION ALL SELECT payload, metadata FROM routing.events
+     UNION ALL SELECT payload, metadata FROM tasks.events UNION ALL SELECT payload, metadata FROM issuance.events) e";
+
 /// Events stored by every service.
 pub async fn events_total(pool: &PgPool) -> anyhow::Result<i64> {
-    let sql = STORES.map(|s| format!("(SELECT count(*) FROM {s}.events)")).join(" + ");
-    Ok(sqlx::query_scalar(&format!("SELECT {sql}")).fetch_one(pool).await?)
+    Ok(sqlx::query_scalar(EVENTS_TOTAL).fetch_one(pool).await?)
 }
 
 /// Events in the tracking timeline (each event once).
@@ -47,18 +74,7 @@ pub async fn wait_projected(pool: &PgPool, timeout: Duration) -> anyhow::Result<
 /// transaction) to its timeline row's insert in tracking (`projected_at`,
 /// inside the projecting transaction), in milliseconds.
 pub async fn projection_lag(pool: &PgPool, from: DateTime<Utc>, to: DateTime<Utc>) -> anyhow::Result<Vec<f64>> {
-    let events = STORES
-        .map(|s| {
-            format!(
-                "SELECT event_id::text AS key, recorded_at FROM {s}.events WHERE recorded_at >= $1 AND recorded_at < $2"
-            )
-        })
-        .join(" UNION ALL ");
-    let sql = format!(
-        "SELECT (extract(epoch FROM t.projected_at - e.recorded_at) * 1000)::float8
-         FROM ({events}) e JOIN tracking.timeline t ON t.event_key = e.key"
-    );
-    Ok(sqlx::query_scalar(&sql).bind(from).bind(to).fetch_all(pool).await?)
+    Ok(sqlx::query_scalar(PROJECTION_LAG).bind(from).bind(to).fetch_all(pool).await?)
 }
 
 /// The largest outbox backlog seen per store while sampling.
@@ -90,11 +106,10 @@ impl BacklogSampler {
             ..Default::default()
         }));
         let stop = CancellationToken::new();
-        let sql = format!("SELECT ARRAY[{}]", STORES.map(|s| format!("(SELECT count(*) FROM {s}.outbox)")).join(", "));
         let (p, s) = (peaks.clone(), stop.clone());
         let task = tokio::spawn(async move {
             while !s.is_cancelled() {
-                if let Ok(counts) = sqlx::query_scalar::<_, Vec<i64>>(&sql).fetch_one(&pool).await {
+                if let Ok(counts) = sqlx::query_scalar::<_, Vec<i64>>(BACKLOG).fetch_one(&pool).await {
                     let mut peaks = p.lock().expect("peaks lock");
                     for ((_, peak), n) in peaks.per_store.iter_mut().zip(&counts) {
                         *peak = (*peak).max(*n);
@@ -161,5 +176,24 @@ pub async fn rebuild(tracking_url: &str, auth: &Authenticator, run: &str) -> any
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_statements_over_every_store_name_each_store() {
+        for store in STORES {
+            for (name, sql) in
+                [("EVENTS_TOTAL", EVENTS_TOTAL), ("PROJECTION_LAG", PROJECTION_LAG), ("EVENT_SIZE", EVENT_SIZE)]
+            {
+                assert!(sql.contains(&format!("{store}.events")), "{name} does not read {store}.events");
+            }
+        }
+        let order: Vec<usize> =
+            STORES.iter().map(|s| BACKLOG.find(&format!("{s}.outbox")).expect("every outbox")).collect();
+        assert!(order.is_sorted(), "BACKLOG counts the outboxes in the order of STORES");
     }
 }

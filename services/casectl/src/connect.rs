@@ -58,7 +58,7 @@ impl Connection {
         let department = parts.next();
         let identity = if role == Role::Applicant { department } else { None };
         let department = if role == Role::Agent { department } else { None };
-        Ok(Authenticator::new(&SecretString::from(self.secret.clone())).mint(
+        Ok(Authenticator::new(&SecretString::from(self.secret.clone()))?.mint(
             &login,
             role,
             department,
@@ -162,7 +162,7 @@ pub enum TokenCommand {
 
 pub fn token(command: TokenCommand) -> anyhow::Result<()> {
     let TokenCommand::Mint { role, sub, department, identity, hours, secret } = command;
-    let auth = Authenticator::new(&SecretString::from(secret));
+    let auth = Authenticator::new(&SecretString::from(secret))?;
     println!(
         "{}",
         auth.mint(&sub, role, department.as_deref(), identity.as_deref(), Duration::from_secs(hours * 3600))?
@@ -239,6 +239,7 @@ mod tests {
     #[test]
     fn the_login_of_a_given_token_is_its_subject() {
         let token = Authenticator::new(&SecretString::from("another key"))
+            .unwrap()
             .mint("agent-samr-7", Role::Agent, Some("samr"), None, Duration::from_secs(60))
             .unwrap();
         assert_eq!(connection(Some(&token), "clerk").login().unwrap(), "agent-samr-7");

@@ -9,6 +9,7 @@ pub mod error;
 pub mod migrate;
 pub mod model;
 pub mod relay;
+pub mod sql;
 pub mod store;
 pub mod subjects;
 pub mod trace;

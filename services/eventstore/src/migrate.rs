@@ -6,6 +6,8 @@
 
 use sqlx::PgPool;
 
+use crate::sql::schema_sql;
+
 use crate::error::StoreError;
 
 /// A named list of migration steps (version, SQL). `{schema}` in the SQL is
@@ -43,42 +45,48 @@ pub async fn migrate(pool: &PgPool, schema: &str, components: &[Migrations]) -> 
         .execute(&mut *tx)
         .await
         .map_err(StoreError::db("taking the migration lock"))?;
-    sqlx::query(&format!("CREATE SCHEMA IF NOT EXISTS {schema}"))
+    sqlx::query(schema_sql(schema, "CREATE SCHEMA IF NOT EXISTS {schema}"))
         .execute(&mut *tx)
         .await
         .map_err(StoreError::db("creating the schema"))?;
-    sqlx::query(&format!(
+    sqlx::query(schema_sql(
+        schema,
         "CREATE TABLE IF NOT EXISTS {schema}.schema_migrations (
             component TEXT NOT NULL,
             version INT NOT NULL,
             applied_at TIMESTAMPTZ NOT NULL DEFAULT now(),
-            PRIMARY KEY (component, version))"
+            PRIMARY KEY (component, version))",
     ))
     .execute(&mut *tx)
     .await
     .map_err(StoreError::db("creating the migrations table"))?;
     for component in components {
-        let applied: Vec<i32> =
-            sqlx::query_scalar(&format!("SELECT version FROM {schema}.schema_migrations WHERE component = $1"))
-                .bind(component.component)
-                .fetch_all(&mut *tx)
-                .await
-                .map_err(StoreError::db("reading applied migrations"))?;
+        let applied: Vec<i32> = sqlx::query_scalar(schema_sql(
+            schema,
+            "SELECT version FROM {schema}.schema_migrations WHERE component = $1",
+        ))
+        .bind(component.component)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(StoreError::db("reading applied migrations"))?;
         for (version, sql) in component.steps {
             if applied.contains(version) {
                 continue;
             }
             tracing::info!(component = component.component, version, "applying migration");
-            sqlx::raw_sql(&sql.replace("{schema}", schema))
+            sqlx::raw_sql(schema_sql(schema, sql))
                 .execute(&mut *tx)
                 .await
                 .map_err(StoreError::db("applying a migration"))?;
-            sqlx::query(&format!("INSERT INTO {schema}.schema_migrations (component, version) VALUES ($1, $2)"))
-                .bind(component.component)
-                .bind(version)
-                .execute(&mut *tx)
-                .await
-                .map_err(StoreError::db("recording a migration"))?;
+            sqlx::query(schema_sql(
+                schema,
+                "INSERT INTO {schema}.schema_migrations (component, version) VALUES ($1, $2)",
+            ))
+            .bind(component.component)
+            .bind(version)
+            .execute(&mut *tx)
+            .await
+            .map_err(StoreError::db("recording a migration"))?;
         }
     }
     tx.commit().await.map_err(StoreError::db("committing the migration"))

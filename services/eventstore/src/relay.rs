@@ -23,6 +23,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::error::{RelayError, StoreError};
 use crate::model::StoredEvent;
+use crate::sql::schema_sql;
 use crate::store::EventStore;
 use crate::subjects::{StreamSettings, Subjects};
 
@@ -112,7 +113,7 @@ impl Relay {
 
     /// Number of events waiting in the outbox.
     pub async fn backlog(&self) -> Result<i64, RelayError> {
-        let n: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM {}.outbox", self.store.schema()))
+        let n: i64 = sqlx::query_scalar(schema_sql(self.store.schema(), "SELECT count(*) FROM {schema}.outbox"))
             .fetch_one(self.store.pool())
             .await
             .map_err(StoreError::db("counting the outbox"))?;
@@ -124,7 +125,7 @@ impl Relay {
     pub async fn relay_once(&self) -> Result<usize, RelayError> {
         let schema = self.store.schema();
         let positions: Vec<i64> =
-            sqlx::query_scalar(&format!("SELECT position FROM {schema}.outbox ORDER BY position LIMIT $1"))
+            sqlx::query_scalar(schema_sql(schema, "SELECT position FROM {schema}.outbox ORDER BY position LIMIT $1"))
                 .bind(self.settings.batch_size)
                 .fetch_all(self.store.pool())
                 .await
@@ -146,7 +147,7 @@ impl Relay {
             self.metrics.published(&e.event_type, (now - e.recorded_at).to_std().unwrap_or_default());
         }
         self.metrics.relayed(done.len() as u64);
-        sqlx::query(&format!("DELETE FROM {schema}.outbox WHERE position = ANY($1)"))
+        sqlx::query(schema_sql(schema, "DELETE FROM {schema}.outbox WHERE position = ANY($1)"))
             .bind(&done)
             .execute(self.store.pool())
             .await

@@ -20,7 +20,7 @@
 //! the retry gets a younger id.
 
 use sqlx::postgres::PgRow;
-use sqlx::{PgPool, Postgres, Row, Transaction};
+use sqlx::{PgPool, Postgres, Row, SqlStr, Transaction};
 use uuid::Uuid;
 
 use crate::error::StoreError;
@@ -28,6 +28,7 @@ use crate::migrate::validate_schema_name;
 use crate::model::{
     AppendOutcome, Checkpoint, EventMetadata, ExpectedVersion, IdempotencyRecord, NewEvent, StoredEvent,
 };
+use crate::sql::schema_sql;
 use crate::upcast::Upcasters;
 
 /// How often `append` retries internally for [`ExpectedVersion::Any`].
@@ -53,17 +54,26 @@ impl std::fmt::Debug for EventStore {
 
 /// The store's SQL, with the schema name filled in once.
 struct Sql {
-    append: String,
-    version: String,
-    idem_lookup: String,
-    read_stream: String,
-    read_all: String,
-    read_range: String,
-    read_case: String,
-    read_listed: String,
+    append: SqlStr,
+    version: SqlStr,
+    idem_lookup: SqlStr,
+    read_stream: SqlStr,
+    read_all: SqlStr,
+    read_range: SqlStr,
+    read_case: SqlStr,
+    read_listed: SqlStr,
 }
 
-const COLUMNS: &str = "position, tx_id, event_id, stream_id, stream_version, event_type, schema_version, department, payload, metadata, recorded_at";
+/// `SELECT <the columns of a stored event> FROM {schema}.events <rest>`.
+macro_rules! select_events {
+    ($rest:literal) => {
+        concat!(
+            "SELECT position, tx_id, event_id, stream_id, stream_version, event_type, schema_version, department, \
+             payload, metadata, recorded_at FROM {schema}.events ",
+            $rest
+        )
+    };
+}
 
 impl Sql {
     fn new(s: &str) -> Sql {
@@ -74,51 +84,46 @@ impl Sql {
             // the key is new, the events (versions after the head) and their
             // outbox rows. Returns the head version, whether it matched,
             // whether the key was new, and the positions written.
-            append: format!(
+            append: schema_sql(
+                s,
                 "WITH me AS MATERIALIZED (SELECT pg_current_xact_id()::text::bigint AS xid),
                  head AS MATERIALIZED (
                      SELECT coalesce(h.stream_version, 0) AS version, coalesce(h.tx_id, 0) AS tx_id
                      FROM (SELECT 1) one LEFT JOIN LATERAL (
-                         SELECT stream_version, tx_id FROM {s}.events WHERE stream_id = $1
+                         SELECT stream_version, tx_id FROM {schema}.events WHERE stream_id = $1
                          ORDER BY stream_version DESC LIMIT 1) h ON TRUE),
                  ok AS MATERIALIZED (
                      SELECT head.version FROM head, me
                      WHERE ($2 < 0 OR head.version = $2) AND head.tx_id <= me.xid),
                  fresh AS (
-                     INSERT INTO {s}.idempotency_keys (key, request_hash, response)
+                     INSERT INTO {schema}.idempotency_keys (key, request_hash, response)
                      SELECT $10, $11, $12 FROM ok WHERE $10::text IS NOT NULL
                      ON CONFLICT (key) DO NOTHING RETURNING key),
                  inserted AS (
-                     INSERT INTO {s}.events (event_id, stream_id, stream_version, case_id, event_type, schema_version, department, payload, metadata)
+                     INSERT INTO {schema}.events (event_id, stream_id, stream_version, case_id, event_type, schema_version, department, payload, metadata)
                      SELECT e.id, $1, ok.version + e.n, $4, e.event_type, e.schema_version, e.department, e.payload, $9
                      FROM ok, UNNEST($3::uuid[], $5::text[], $6::int[], $7::text[], $8::bytea[])
                          WITH ORDINALITY AS e (id, event_type, schema_version, department, payload, n)
                      WHERE $10::text IS NULL OR EXISTS (SELECT FROM fresh)
                      ORDER BY e.n
                      RETURNING position),
-                 queued AS (INSERT INTO {s}.outbox (position) SELECT position FROM inserted)
+                 queued AS (INSERT INTO {schema}.outbox (position) SELECT position FROM inserted)
                  SELECT (SELECT version FROM head), EXISTS (SELECT FROM ok),
                         $10::text IS NULL OR EXISTS (SELECT FROM fresh),
                         ARRAY(SELECT position FROM inserted ORDER BY position)"
             ),
-            version: format!(
-                "SELECT stream_version FROM {s}.events WHERE stream_id = $1 ORDER BY stream_version DESC LIMIT 1"
+            version: schema_sql(
+                s,
+                "SELECT stream_version FROM {schema}.events WHERE stream_id = $1 ORDER BY stream_version DESC LIMIT 1"
             ),
-            idem_lookup: format!("SELECT request_hash, response FROM {s}.idempotency_keys WHERE key = $1"),
-            read_stream: format!(
-                "SELECT {COLUMNS} FROM {s}.events WHERE stream_id = $1 AND stream_version >= $2 AND stream_version <= $3 ORDER BY stream_version"
-            ),
-            read_all: format!(
-                "SELECT {COLUMNS} FROM {s}.events
-                 WHERE (tx_id, position) > ($1, $2)
+            idem_lookup: schema_sql(s, "SELECT request_hash, response FROM {schema}.idempotency_keys WHERE key = $1"),
+            read_stream: schema_sql(s, select_events!("WHERE stream_id = $1 AND stream_version >= $2 AND stream_version <= $3 ORDER BY stream_version")),
+            read_all: schema_sql(s, select_events!("WHERE (tx_id, position) > ($1, $2)
                    AND tx_id < pg_snapshot_xmin(pg_current_snapshot())::text::bigint
-                 ORDER BY tx_id, position LIMIT $3"
-            ),
-            read_range: format!(
-                "SELECT {COLUMNS} FROM {s}.events WHERE position >= $1 AND position <= $2 ORDER BY position LIMIT $3"
-            ),
-            read_case: format!("SELECT {COLUMNS} FROM {s}.events WHERE case_id = $1 ORDER BY tx_id, position"),
-            read_listed: format!("SELECT {COLUMNS} FROM {s}.events WHERE position = ANY($1) ORDER BY position"),
+                 ORDER BY tx_id, position LIMIT $3")),
+            read_range: schema_sql(s, select_events!("WHERE position >= $1 AND position <= $2 ORDER BY position LIMIT $3")),
+            read_case: schema_sql(s, select_events!("WHERE case_id = $1 ORDER BY tx_id, position")),
+            read_listed: schema_sql(s, select_events!("WHERE position = ANY($1) ORDER BY position")),
         }
     }
 }
@@ -164,7 +169,7 @@ impl EventStore {
     /// when the same request was already handled, `Ok(None)` when the key is
     /// new, [`StoreError::IdempotencyKeyReused`] when it was used for another request.
     pub async fn lookup_idempotency(&self, key: &str, request_hash: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        let row: Option<(String, Vec<u8>)> = sqlx::query_as(&self.sql.idem_lookup)
+        let row: Option<(String, Vec<u8>)> = sqlx::query_as(self.sql.idem_lookup.clone())
             .bind(key)
             .fetch_optional(&self.pool)
             .await
@@ -252,7 +257,7 @@ impl EventStore {
         let schema_versions: Vec<i32> = events.iter().map(|e| e.schema_version as i32).collect();
         let departments: Vec<Option<&str>> = events.iter().map(|e| e.department.as_deref()).collect();
         let payloads: Vec<&[u8]> = events.iter().map(|e| e.payload.as_slice()).collect();
-        let appended = sqlx::query_as::<_, (i64, bool, bool, Vec<i64>)>(&self.sql.append)
+        let appended = sqlx::query_as::<_, (i64, bool, bool, Vec<i64>)>(self.sql.append.clone())
             .bind(stream_id)
             .bind(expected_version)
             .bind(&ids)
@@ -287,7 +292,7 @@ impl EventStore {
         }
         if let Some(idem) = idempotency.filter(|_| !key_fresh) {
             // Another request with this key committed first: report what it did.
-            let row: Option<(String, Vec<u8>)> = sqlx::query_as(&self.sql.idem_lookup)
+            let row: Option<(String, Vec<u8>)> = sqlx::query_as(self.sql.idem_lookup.clone())
                 .bind(&idem.key)
                 .fetch_optional(&mut **tx)
                 .await
@@ -307,7 +312,7 @@ impl EventStore {
 
     /// Reads versions `from..=to` of a stream, upcast.
     pub async fn read_stream_range(&self, stream_id: &str, from: u64, to: u64) -> Result<Vec<StoredEvent>, StoreError> {
-        let rows = sqlx::query(&self.sql.read_stream)
+        let rows = sqlx::query(self.sql.read_stream.clone())
             .bind(stream_id)
             .bind(from.max(1) as i64)
             .bind(to.min(i64::MAX as u64) as i64)
@@ -319,7 +324,7 @@ impl EventStore {
 
     /// The current version of a stream (0 when it has no events).
     pub async fn stream_version(&self, stream_id: &str) -> Result<u64, StoreError> {
-        let head: Option<i64> = sqlx::query_scalar(&self.sql.version)
+        let head: Option<i64> = sqlx::query_scalar(self.sql.version.clone())
             .bind(stream_id)
             .fetch_optional(&self.pool)
             .await
@@ -331,7 +336,7 @@ impl EventStore {
     /// whose transaction is still open is never returned and never skipped; it
     /// is returned by a later call once its transaction has committed.
     pub async fn read_all(&self, after: Checkpoint, limit: i64) -> Result<Vec<StoredEvent>, StoreError> {
-        let rows = sqlx::query(&self.sql.read_all)
+        let rows = sqlx::query(self.sql.read_all.clone())
             .bind(after.tx_id)
             .bind(after.position)
             .bind(limit)
@@ -343,7 +348,7 @@ impl EventStore {
 
     /// Reads events by position range (inclusive), for re-publishing.
     pub async fn read_positions(&self, from: i64, to: i64, limit: i64) -> Result<Vec<StoredEvent>, StoreError> {
-        let rows = sqlx::query(&self.sql.read_range)
+        let rows = sqlx::query(self.sql.read_range.clone())
             .bind(from)
             .bind(to)
             .bind(limit)
@@ -355,7 +360,7 @@ impl EventStore {
 
     /// The events at exactly these positions, in position order.
     pub async fn read_listed(&self, positions: &[i64]) -> Result<Vec<StoredEvent>, StoreError> {
-        let rows = sqlx::query(&self.sql.read_listed)
+        let rows = sqlx::query(self.sql.read_listed.clone())
             .bind(positions)
             .fetch_all(&self.pool)
             .await
@@ -365,7 +370,7 @@ impl EventStore {
 
     /// Every event of one case in this store, in commit order.
     pub async fn read_case(&self, case_id: Uuid) -> Result<Vec<StoredEvent>, StoreError> {
-        let rows = sqlx::query(&self.sql.read_case)
+        let rows = sqlx::query(self.sql.read_case.clone())
             .bind(case_id)
             .fetch_all(&self.pool)
             .await

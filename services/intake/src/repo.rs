@@ -6,15 +6,17 @@ use chrono::NaiveDate;
 use sqlx::postgres::PgConnection;
 use sqlx::{PgPool, Row as _};
 use uuid::Uuid;
+use yiciban_eventstore::sql::schema_sql;
 
 /// Allocates the next case sequence of `day` inside the caller's transaction.
 /// The row stays locked until the transaction ends, and a rollback gives the
 /// number back: numbers are unique and gapless per day.
 pub async fn next_case_sequence(conn: &mut PgConnection, schema: &str, day: NaiveDate) -> sqlx::Result<u32> {
-    let n: i32 = sqlx::query_scalar(&format!(
+    let n: i32 = sqlx::query_scalar(schema_sql(
+        schema,
         "INSERT INTO {schema}.case_numbers (day, last) VALUES ($1, 1)
          ON CONFLICT (day) DO UPDATE SET last = {schema}.case_numbers.last + 1
-         RETURNING last"
+         RETURNING last",
     ))
     .bind(day)
     .fetch_one(conn)
@@ -38,14 +40,13 @@ pub struct IndexedCase {
 
 /// Inserts or replaces the index row of a case (in the command's transaction).
 pub async fn upsert_case(conn: &mut PgConnection, schema: &str, c: &IndexedCase) -> sqlx::Result<()> {
-    sqlx::query(&format!(
+    sqlx::query(schema_sql(schema,
         "INSERT INTO {schema}.case_index
             (case_id, case_number, package_id, applicant_key, officer_id, status, open, deficiency_deadline, version, updated_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, now())
          ON CONFLICT (case_id) DO UPDATE SET
             officer_id = EXCLUDED.officer_id, status = EXCLUDED.status, open = EXCLUDED.open,
-            deficiency_deadline = EXCLUDED.deficiency_deadline, version = EXCLUDED.version, updated_at = now()"
-    ))
+            deficiency_deadline = EXCLUDED.deficiency_deadline, version = EXCLUDED.version, updated_at = now()"))
     .bind(c.case_id)
     .bind(&c.case_number)
     .bind(&c.package_id)
@@ -62,9 +63,10 @@ pub async fn upsert_case(conn: &mut PgConnection, schema: &str, c: &IndexedCase)
 
 /// The index row of a case.
 pub async fn find_case(pool: &PgPool, schema: &str, case_id: Uuid) -> sqlx::Result<Option<IndexedCase>> {
-    let row = sqlx::query(&format!(
+    let row = sqlx::query(schema_sql(
+        schema,
         "SELECT case_id, case_number, package_id, applicant_key, officer_id, status, open, deficiency_deadline, version
-         FROM {schema}.case_index WHERE case_id = $1"
+         FROM {schema}.case_index WHERE case_id = $1",
     ))
     .bind(case_id)
     .fetch_optional(pool)
@@ -84,8 +86,9 @@ pub async fn find_case(pool: &PgPool, schema: &str, case_id: Uuid) -> sqlx::Resu
 
 /// Open cases whose deficiency deadline is before `today` (they end).
 pub async fn expired_deficiencies(pool: &PgPool, schema: &str, today: NaiveDate) -> sqlx::Result<Vec<Uuid>> {
-    sqlx::query_scalar(&format!(
-        "SELECT case_id FROM {schema}.case_index WHERE open AND deficiency_deadline < $1 ORDER BY deficiency_deadline"
+    sqlx::query_scalar(schema_sql(
+        schema,
+        "SELECT case_id FROM {schema}.case_index WHERE open AND deficiency_deadline < $1 ORDER BY deficiency_deadline",
     ))
     .bind(today)
     .fetch_all(pool)
@@ -95,7 +98,7 @@ pub async fn expired_deficiencies(pool: &PgPool, schema: &str, today: NaiveDate)
 /// Credit status as stored: good, normal or dishonest (unlisted = normal).
 pub async fn credit_status(pool: &PgPool, schema: &str, identity_key: &str) -> sqlx::Result<(String, i64)> {
     let row: Option<(String, i64)> =
-        sqlx::query_as(&format!("SELECT status, version FROM {schema}.credit_list WHERE identity_key = $1"))
+        sqlx::query_as(schema_sql(schema, "SELECT status, version FROM {schema}.credit_list WHERE identity_key = $1"))
             .bind(identity_key)
             .fetch_optional(pool)
             .await?;
@@ -114,20 +117,21 @@ pub async fn set_credit_status(
     expected: Option<i64>,
 ) -> sqlx::Result<Option<i64>> {
     let mut tx = pool.begin().await?;
-    let current: Option<i64> =
-        sqlx::query_scalar(&format!("SELECT version FROM {schema}.credit_list WHERE identity_key = $1 FOR UPDATE"))
-            .bind(identity_key)
-            .fetch_optional(&mut *tx)
-            .await?;
+    let current: Option<i64> = sqlx::query_scalar(schema_sql(
+        schema,
+        "SELECT version FROM {schema}.credit_list WHERE identity_key = $1 FOR UPDATE",
+    ))
+    .bind(identity_key)
+    .fetch_optional(&mut *tx)
+    .await?;
     let current = current.unwrap_or(0);
     if expected.is_some_and(|e| e != current) {
         return Ok(None);
     }
-    sqlx::query(&format!(
+    sqlx::query(schema_sql(schema,
         "INSERT INTO {schema}.credit_list (identity_key, status, reason, version, updated_by, updated_at)
          VALUES ($1, $2, $3, $4, $5, now())
-         ON CONFLICT (identity_key) DO UPDATE SET status = $2, reason = $3, version = $4, updated_by = $5, updated_at = now()"
-    ))
+         ON CONFLICT (identity_key) DO UPDATE SET status = $2, reason = $3, version = $4, updated_by = $5, updated_at = now()"))
     .bind(identity_key)
     .bind(status)
     .bind(reason)
@@ -142,9 +146,8 @@ pub async fn set_credit_status(
 /// Makes sure the officers exist (from configuration).
 pub async fn seed_officers(pool: &PgPool, schema: &str, officers: &[(String, String)]) -> sqlx::Result<()> {
     for (id, name) in officers {
-        sqlx::query(&format!(
-            "INSERT INTO {schema}.officers (officer_id, name) VALUES ($1, $2) ON CONFLICT (officer_id) DO UPDATE SET name = $2"
-        ))
+        sqlx::query(schema_sql(schema,
+            "INSERT INTO {schema}.officers (officer_id, name) VALUES ($1, $2) ON CONFLICT (officer_id) DO UPDATE SET name = $2"))
         .bind(id)
         .bind(name)
         .execute(pool)
@@ -160,13 +163,14 @@ pub async fn least_loaded_officer(
     schema: &str,
     package_id: &str,
 ) -> sqlx::Result<Option<(String, String)>> {
-    sqlx::query_as(&format!(
+    sqlx::query_as(schema_sql(
+        schema,
         "SELECT o.officer_id, o.name FROM {schema}.officers o
          LEFT JOIN {schema}.case_index c ON c.officer_id = o.officer_id AND c.open
          WHERE cardinality(o.packages) = 0 OR $1 = ANY(o.packages)
          GROUP BY o.officer_id, o.name
          ORDER BY count(c.case_id), o.officer_id
-         LIMIT 1"
+         LIMIT 1",
     ))
     .bind(package_id)
     .fetch_optional(conn)
@@ -182,9 +186,10 @@ pub async fn put_blob(
     content: &[u8],
     by: &str,
 ) -> sqlx::Result<()> {
-    sqlx::query(&format!(
+    sqlx::query(schema_sql(
+        schema,
         "INSERT INTO {schema}.material_blobs (sha256, size_bytes, content_type, content, uploaded_by)
-         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (sha256) DO NOTHING"
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (sha256) DO NOTHING",
     ))
     .bind(sha256)
     .bind(content.len() as i64)
@@ -202,10 +207,12 @@ pub async fn blob_sizes(
     schema: &str,
     hashes: &[String],
 ) -> sqlx::Result<std::collections::HashMap<String, i64>> {
-    let rows: Vec<(String, i64)> =
-        sqlx::query_as(&format!("SELECT sha256, size_bytes FROM {schema}.material_blobs WHERE sha256 = ANY($1)"))
-            .bind(hashes)
-            .fetch_all(pool)
-            .await?;
+    let rows: Vec<(String, i64)> = sqlx::query_as(schema_sql(
+        schema,
+        "SELECT sha256, size_bytes FROM {schema}.material_blobs WHERE sha256 = ANY($1)",
+    ))
+    .bind(hashes)
+    .fetch_all(pool)
+    .await?;
     Ok(rows.into_iter().collect())
 }

@@ -6,6 +6,7 @@ use chrono::NaiveDate;
 use sqlx::postgres::PgConnection;
 use sqlx::{PgPool, Row as _};
 use uuid::Uuid;
+use yiciban_eventstore::sql::schema_sql;
 
 /// The row of a case, as of one stream version.
 #[derive(Debug, Clone)]
@@ -30,7 +31,8 @@ pub struct CaseRow {
 
 /// Inserts or updates the row of a case (in the command's transaction).
 pub async fn upsert_case(conn: &mut PgConnection, schema: &str, r: &CaseRow) -> sqlx::Result<()> {
-    sqlx::query(&format!(
+    sqlx::query(schema_sql(
+        schema,
         "INSERT INTO {schema}.issuance_cases
             (case_id, case_number, applicant_hmac, lead_department, departments, closed_on, version, issuance)
          VALUES ($1, $2, COALESCE($3, ''), COALESCE($4, ''), $5, $6, $7, $8)
@@ -40,7 +42,7 @@ pub async fn upsert_case(conn: &mut PgConnection, schema: &str, r: &CaseRow) -> 
             lead_department = COALESCE($4, {schema}.issuance_cases.lead_department),
             departments = (SELECT array_agg(DISTINCT d ORDER BY d)
                            FROM unnest({schema}.issuance_cases.departments || EXCLUDED.departments) AS d),
-            closed_on = EXCLUDED.closed_on, version = EXCLUDED.version, issuance = EXCLUDED.issuance"
+            closed_on = EXCLUDED.closed_on, version = EXCLUDED.version, issuance = EXCLUDED.issuance",
     ))
     .bind(r.case_id)
     .bind(&r.case_number)
@@ -76,10 +78,11 @@ pub struct RatingRow {
 
 /// Inserts or updates a rating (in the command's transaction).
 pub async fn upsert_rating(conn: &mut PgConnection, schema: &str, r: &RatingRow) -> sqlx::Result<()> {
-    sqlx::query(&format!(
+    sqlx::query(schema_sql(
+        schema,
         "INSERT INTO {schema}.ratings (rating_id, case_id, score, real_name, department, rated_on, invalid)
          VALUES ($1, $2, $3, $4, $5, $6, $7)
-         ON CONFLICT (rating_id) DO UPDATE SET invalid = EXCLUDED.invalid"
+         ON CONFLICT (rating_id) DO UPDATE SET invalid = EXCLUDED.invalid",
     ))
     .bind(r.rating_id)
     .bind(r.case_id)
@@ -112,10 +115,11 @@ pub struct VisitRow {
 
 /// Inserts or updates a return visit (in the command's transaction).
 pub async fn upsert_visit(conn: &mut PgConnection, schema: &str, v: &VisitRow) -> sqlx::Result<()> {
-    sqlx::query(&format!(
+    sqlx::query(schema_sql(
+        schema,
         "INSERT INTO {schema}.return_visits (visit_id, case_id, period, sample_id, reason, recorded)
          VALUES ($1, $2, $3, $4, $5, $6)
-         ON CONFLICT (visit_id) DO UPDATE SET recorded = EXCLUDED.recorded"
+         ON CONFLICT (visit_id) DO UPDATE SET recorded = EXCLUDED.recorded",
     ))
     .bind(v.visit_id)
     .bind(v.case_id)
@@ -131,11 +135,13 @@ pub async fn upsert_visit(conn: &mut PgConnection, schema: &str, v: &VisitRow) -
 /// The stored keyed hash of a case's applicant and its lead department;
 /// `None` for a case without issuance.
 pub async fn case_identity(pool: &PgPool, schema: &str, case_id: Uuid) -> sqlx::Result<Option<(String, String)>> {
-    let row =
-        sqlx::query(&format!("SELECT applicant_hmac, lead_department FROM {schema}.issuance_cases WHERE case_id = $1"))
-            .bind(case_id)
-            .fetch_optional(pool)
-            .await?;
+    let row = sqlx::query(schema_sql(
+        schema,
+        "SELECT applicant_hmac, lead_department FROM {schema}.issuance_cases WHERE case_id = $1",
+    ))
+    .bind(case_id)
+    .fetch_optional(pool)
+    .await?;
     Ok(row.map(|r| (r.get("applicant_hmac"), r.get("lead_department"))))
 }
 
@@ -161,10 +167,11 @@ pub async fn closed_cases(
     last: NaiveDate,
     department: Option<&str>,
 ) -> sqlx::Result<Vec<Candidate>> {
-    let rows = sqlx::query(&format!(
+    let rows = sqlx::query(schema_sql(
+        schema,
         "SELECT case_id, case_number FROM {schema}.issuance_cases
          WHERE closed_on BETWEEN $1 AND $2 AND ($3::text IS NULL OR $3 = ANY(departments))
-         ORDER BY case_id"
+         ORDER BY case_id",
     ))
     .bind(first)
     .bind(last)
@@ -183,12 +190,13 @@ pub async fn bad_real_name_ratings(
     last: NaiveDate,
     department: Option<&str>,
 ) -> sqlx::Result<Vec<Candidate>> {
-    let rows = sqlx::query(&format!(
+    let rows = sqlx::query(schema_sql(
+        schema,
         "SELECT DISTINCT c.case_id, c.case_number FROM {schema}.ratings r
          JOIN {schema}.issuance_cases c ON c.case_id = r.case_id
          WHERE r.rated_on BETWEEN $1 AND $2 AND r.real_name AND r.score <= 2 AND NOT r.invalid
            AND ($3::text IS NULL OR r.department = $3 OR $3 = ANY(c.departments))
-         ORDER BY c.case_id"
+         ORDER BY c.case_id",
     ))
     .bind(first)
     .bind(last)
@@ -200,8 +208,9 @@ pub async fn bad_real_name_ratings(
 
 /// The cases sampled for `period` already, with their visit and run.
 pub async fn sampled(pool: &PgPool, schema: &str, period: &str) -> sqlx::Result<Vec<VisitRow>> {
-    let rows = sqlx::query(&format!(
-        "SELECT visit_id, case_id, period, sample_id, reason, recorded FROM {schema}.return_visits WHERE period = $1"
+    let rows = sqlx::query(schema_sql(
+        schema,
+        "SELECT visit_id, case_id, period, sample_id, reason, recorded FROM {schema}.return_visits WHERE period = $1",
     ))
     .bind(period)
     .fetch_all(pool)
@@ -221,11 +230,13 @@ pub async fn sampled(pool: &PgPool, schema: &str, period: &str) -> sqlx::Result<
 
 /// The stored run of an idempotency key: its request hash and response.
 pub async fn sample_run(pool: &PgPool, schema: &str, key: &str) -> sqlx::Result<Option<(String, Vec<u8>)>> {
-    let row =
-        sqlx::query(&format!("SELECT request_hash, response FROM {schema}.sample_runs WHERE idempotency_key = $1"))
-            .bind(key)
-            .fetch_optional(pool)
-            .await?;
+    let row = sqlx::query(schema_sql(
+        schema,
+        "SELECT request_hash, response FROM {schema}.sample_runs WHERE idempotency_key = $1",
+    ))
+    .bind(key)
+    .fetch_optional(pool)
+    .await?;
     Ok(row.map(|r| (r.get("request_hash"), r.get("response"))))
 }
 
@@ -237,9 +248,10 @@ pub async fn record_sample_run(
     hash: &str,
     response: &[u8],
 ) -> sqlx::Result<()> {
-    sqlx::query(&format!(
+    sqlx::query(schema_sql(
+        schema,
         "INSERT INTO {schema}.sample_runs (idempotency_key, request_hash, response) VALUES ($1, $2, $3)
-         ON CONFLICT (idempotency_key) DO NOTHING"
+         ON CONFLICT (idempotency_key) DO NOTHING",
     ))
     .bind(key)
     .bind(hash)

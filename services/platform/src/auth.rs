@@ -180,6 +180,24 @@ impl std::fmt::Debug for Authenticator {
     }
 }
 
+/// Why a signing key cannot be used; raised once, when the service (or
+/// casectl) starts, never per request.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    #[error("the token signing key (YICIBAN_JWT_SECRET) is empty")]
+    Empty,
+    /// jsonwebtoken finds its crypto backend from its crate features: exactly
+    /// one of `rust_crypto` (ours, in the workspace Cargo.toml) and
+    /// `aws_lc_rs` must be on. Another crate of the build turning the second
+    /// one on would make every sign and verify panic; this says so at start.
+    #[error(
+        "jsonwebtoken has no crypto backend: exactly one of its features rust_crypto and aws_lc_rs must be enabled in the build"
+    )]
+    NoCryptoBackend,
+    #[error("the token signing key is refused: {0}")]
+    Refused(#[from] jsonwebtoken::errors::Error),
+}
+
 /// Why a token was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum TokenError {
@@ -190,12 +208,24 @@ pub enum TokenError {
 }
 
 impl Authenticator {
-    pub fn new(secret: &SecretString) -> Self {
+    /// An authenticator signing with `secret`; refuses an empty key and a
+    /// build in which jsonwebtoken has no single crypto backend.
+    pub fn new(secret: &SecretString) -> Result<Self, KeyError> {
         let key = secret.expose_secret().as_bytes();
+        if key.is_empty() {
+            return Err(KeyError::Empty);
+        }
+        if jsonwebtoken::crypto::CryptoProvider::try_get_default().is_none() {
+            return Err(KeyError::NoCryptoBackend);
+        }
         let mut validation = Validation::new(Algorithm::HS256);
         validation.set_issuer(&[ISSUER]);
         validation.leeway = 30;
-        Authenticator { encoding: EncodingKey::from_secret(key), decoding: DecodingKey::from_secret(key), validation }
+        Ok(Authenticator {
+            encoding: EncodingKey::from_secret(key)?,
+            decoding: DecodingKey::from_secret(key)?,
+            validation,
+        })
     }
 
     /// Mints a token valid for `ttl`.
@@ -270,7 +300,7 @@ mod tests {
     use super::*;
 
     fn auth() -> Authenticator {
-        Authenticator::new(&SecretString::from("test-secret"))
+        Authenticator::new(&SecretString::from("test-secret")).unwrap()
     }
 
     #[test]
@@ -283,9 +313,31 @@ mod tests {
 
     #[test]
     fn a_token_signed_with_another_key_is_refused() {
-        let other = Authenticator::new(&SecretString::from("other"));
+        let other = Authenticator::new(&SecretString::from("other")).unwrap();
         let t = other.mint("x", Role::Clerk, None, None, Duration::from_secs(60)).unwrap();
         assert!(auth().verify(&t).is_err());
+    }
+
+    #[test]
+    fn an_empty_key_is_refused_at_construction() {
+        assert!(matches!(Authenticator::new(&SecretString::from("")), Err(KeyError::Empty)));
+    }
+
+    #[test]
+    fn a_token_of_another_issuer_is_refused() {
+        let a = auth();
+        let now = chrono::Utc::now().timestamp();
+        let claims = Claims {
+            sub: "x".into(),
+            role: Role::Clerk,
+            dept: None,
+            identity: None,
+            iss: "someone-else".into(),
+            iat: now,
+            exp: now + 60,
+        };
+        let t = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &a.encoding).unwrap();
+        assert!(matches!(a.verify(&t), Err(TokenError::Invalid(_))));
     }
 
     #[test]

@@ -29,8 +29,10 @@ pub async fn ensure_database(config: &CommonConfig) -> anyhow::Result<()> {
     let options: sqlx::postgres::PgConnectOptions =
         config.database_url.expose_secret().parse().context("parsing DATABASE_URL")?;
     let name = options.get_database().unwrap_or("postgres").to_owned();
-    if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-        anyhow::bail!("DATABASE_URL names database {name:?}; use letters, digits and '_' only");
+    if yiciban_eventstore::migrate::validate_schema_name(&name).is_err() {
+        anyhow::bail!(
+            "DATABASE_URL names database {name:?}; use lower-case letters, digits and '_', starting with a letter"
+        );
     }
     let mut conn =
         options.clone().database("postgres").connect().await.context("connecting to Postgres at DATABASE_URL")?;
@@ -40,7 +42,10 @@ pub async fn ensure_database(config: &CommonConfig) -> anyhow::Result<()> {
         .await?;
     if !exists {
         tracing::info!(database = %name, "creating the database");
-        sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.context("creating the database")?;
+        sqlx::query(yiciban_eventstore::sql::names_sql("CREATE DATABASE {database}", &[("database", &name)]))
+            .execute(&mut conn)
+            .await
+            .context("creating the database")?;
     }
     let _ = conn.close().await;
     Ok(())

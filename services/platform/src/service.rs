@@ -123,7 +123,7 @@ impl ServiceBuilder {
         Ok(ServiceBuilder {
             name,
             common: common.clone(),
-            auth: Authenticator::new(&common.jwt_secret),
+            auth: Authenticator::new(&common.jwt_secret)?,
             pool,
             js,
             subjects,

@@ -6,6 +6,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::postgres::PgConnection;
 use sqlx::{PgPool, QueryBuilder, Row as _};
 use uuid::Uuid;
+use yiciban_eventstore::sql::schema_sql;
 
 /// The index row of a task, as of one stream version.
 #[derive(Debug, Clone)]
@@ -49,7 +50,8 @@ pub fn is_duplicate_step(error: &sqlx::Error) -> bool {
 
 /// Inserts or replaces the index row of a task (in the command's transaction).
 pub async fn upsert_index(conn: &mut PgConnection, schema: &str, r: &IndexRow) -> sqlx::Result<()> {
-    sqlx::query(&format!(
+    sqlx::query(schema_sql(
+        schema,
         "INSERT INTO {schema}.task_index
             (task_id, case_id, step_id, department, lead_department, package_id, state, open, assignee,
              warning, due_by, created_at, version, task, clock)
@@ -57,7 +59,7 @@ pub async fn upsert_index(conn: &mut PgConnection, schema: &str, r: &IndexRow) -
          ON CONFLICT (task_id) DO UPDATE SET
             state = EXCLUDED.state, open = EXCLUDED.open, assignee = EXCLUDED.assignee,
             warning = EXCLUDED.warning, due_by = EXCLUDED.due_by, version = EXCLUDED.version,
-            task = EXCLUDED.task, clock = EXCLUDED.clock"
+            task = EXCLUDED.task, clock = EXCLUDED.clock",
     ))
     .bind(r.task_id)
     .bind(r.case_id)
@@ -81,11 +83,14 @@ pub async fn upsert_index(conn: &mut PgConnection, schema: &str, r: &IndexRow) -
 
 /// The task already created for a case's step, if any.
 pub async fn task_of_step(pool: &PgPool, schema: &str, case_id: Uuid, step_id: &str) -> sqlx::Result<Option<Uuid>> {
-    sqlx::query_scalar(&format!("SELECT task_id FROM {schema}.task_index WHERE case_id = $1 AND step_id = $2"))
-        .bind(case_id)
-        .bind(step_id)
-        .fetch_optional(pool)
-        .await
+    sqlx::query_scalar(schema_sql(
+        schema,
+        "SELECT task_id FROM {schema}.task_index WHERE case_id = $1 AND step_id = $2",
+    ))
+    .bind(case_id)
+    .bind(step_id)
+    .fetch_optional(pool)
+    .await
 }
 
 /// Sets the SLA timers of a task (in the command's transaction).
@@ -97,9 +102,10 @@ pub async fn upsert_timers(
     yellow_at: Option<DateTime<Utc>>,
     red_at: Option<DateTime<Utc>>,
 ) -> sqlx::Result<()> {
-    sqlx::query(&format!(
+    sqlx::query(schema_sql(
+        schema,
         "INSERT INTO {schema}.sla_timers (task_id, case_id, yellow_at, red_at) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (task_id) DO UPDATE SET yellow_at = EXCLUDED.yellow_at, red_at = EXCLUDED.red_at"
+         ON CONFLICT (task_id) DO UPDATE SET yellow_at = EXCLUDED.yellow_at, red_at = EXCLUDED.red_at",
     ))
     .bind(task_id)
     .bind(case_id)
@@ -125,11 +131,12 @@ pub struct DueTimer {
 
 /// Tasks with a yellow or red instant at or before `now`, earliest first.
 pub async fn due_timers(pool: &PgPool, schema: &str, now: DateTime<Utc>, limit: i64) -> sqlx::Result<Vec<DueTimer>> {
-    let rows = sqlx::query(&format!(
+    let rows = sqlx::query(schema_sql(
+        schema,
         "SELECT task_id, case_id, yellow_at <= $1 AS yellow, red_at <= $1 AS red FROM {schema}.sla_timers
          WHERE yellow_at <= $1 OR red_at <= $1
          ORDER BY LEAST(yellow_at, red_at), task_id
-         LIMIT $2"
+         LIMIT $2",
     ))
     .bind(now)
     .bind(limit)
@@ -178,7 +185,7 @@ fn stored(r: &sqlx::postgres::PgRow) -> StoredTask {
     StoredTask { task: r.get("task"), clock: r.get("clock"), open: r.get("open") }
 }
 
-fn push_filter(q: &mut QueryBuilder<'_, sqlx::Postgres>, f: &InboxFilter) {
+fn push_filter(q: &mut QueryBuilder<sqlx::Postgres>, f: &InboxFilter) {
     q.push(" WHERE department = ").push_bind(f.department.clone());
     q.push(" AND state = ANY(").push_bind(f.states.clone()).push(")");
     if let Some(d) = f.due_before {
@@ -204,10 +211,10 @@ pub async fn inbox(
     offset: i64,
     limit: i64,
 ) -> sqlx::Result<(Vec<StoredTask>, i64)> {
-    let mut count = QueryBuilder::new(format!("SELECT count(*) FROM {schema}.task_index"));
+    let mut count = QueryBuilder::new(schema_sql(schema, "SELECT count(*) FROM {schema}.task_index").as_str());
     push_filter(&mut count, filter);
     let total: i64 = count.build_query_scalar().fetch_one(pool).await?;
-    let mut q = QueryBuilder::new(format!("SELECT task, clock, open FROM {schema}.task_index"));
+    let mut q = QueryBuilder::new(schema_sql(schema, "SELECT task, clock, open FROM {schema}.task_index").as_str());
     push_filter(&mut q, filter);
     q.push(" ORDER BY warning DESC, due_by, created_at, task_id OFFSET ").push_bind(offset);
     q.push(" LIMIT ").push_bind(limit);
@@ -222,10 +229,11 @@ pub async fn case_tasks(
     case_id: Uuid,
     department: Option<&str>,
 ) -> sqlx::Result<Vec<StoredTask>> {
-    let rows = sqlx::query(&format!(
+    let rows = sqlx::query(schema_sql(
+        schema,
         "SELECT task, clock, open FROM {schema}.task_index
          WHERE case_id = $1 AND ($2::text IS NULL OR department = $2)
-         ORDER BY created_at, task_id"
+         ORDER BY created_at, task_id",
     ))
     .bind(case_id)
     .bind(department)
@@ -236,7 +244,7 @@ pub async fn case_tasks(
 
 /// The lead department of a case with tasks; `None` when it has none.
 pub async fn case_lead_department(pool: &PgPool, schema: &str, case_id: Uuid) -> sqlx::Result<Option<String>> {
-    sqlx::query_scalar(&format!("SELECT lead_department FROM {schema}.task_index WHERE case_id = $1 LIMIT 1"))
+    sqlx::query_scalar(schema_sql(schema, "SELECT lead_department FROM {schema}.task_index WHERE case_id = $1 LIMIT 1"))
         .bind(case_id)
         .fetch_optional(pool)
         .await

@@ -17,6 +17,7 @@ use std::time::Duration;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{ConnectOptions as _, Connection as _, PgPool};
 use yiciban_eventstore::Subjects;
+use yiciban_eventstore::sql::names_sql;
 
 /// `DATABASE_URL`, or the local default.
 pub fn database_url() -> String {
@@ -65,7 +66,10 @@ impl TestDb {
         let mut conn = sqlx::PgConnection::connect_with(&admin)
             .await
             .unwrap_or_else(|e| panic!("cannot reach Postgres at {} ({e}); run `make infra`", database_url()));
-        sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.expect("create test database");
+        sqlx::query(names_sql("CREATE DATABASE {database}", &[("database", &name)]))
+            .execute(&mut conn)
+            .await
+            .expect("create test database");
         let _ = conn.close().await;
         let pool = PgPoolOptions::new()
             .max_connections(max)
@@ -93,8 +97,12 @@ impl Drop for TestDb {
             let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
             rt.block_on(async move {
                 if let Ok(mut conn) = sqlx::PgConnection::connect_with(&admin).await {
-                    let _ =
-                        sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut conn).await;
+                    let _ = sqlx::query(names_sql(
+                        "DROP DATABASE IF EXISTS {database} WITH (FORCE)",
+                        &[("database", &name)],
+                    ))
+                    .execute(&mut conn)
+                    .await;
                     let _ = conn.close().await;
                 }
             });

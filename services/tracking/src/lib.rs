@@ -26,6 +26,7 @@ use secrecy::{ExposeSecret as _, SecretString};
 use tokio_util::sync::CancellationToken;
 use yiciban_calendar::WorkingCalendar;
 use yiciban_domain::catalog::Catalog;
+use yiciban_eventstore::sql::schema_sql;
 use yiciban_eventstore::{
     Consumer, ConsumerSettings, EVENT_STORE, EventStore, GapSource, StoreGaps, Subjects, migrate,
 };
@@ -116,7 +117,7 @@ pub async fn build_with(
         .context("migrating the tracking schema")?;
     // After a rebuild the active read models are in another schema: keep it
     // migrated too.
-    let active: String = sqlx::query_scalar(&format!("SELECT active FROM {}.read_model", config.schema))
+    let active: String = sqlx::query_scalar(schema_sql(&config.schema, "SELECT active FROM {schema}.read_model"))
         .fetch_one(&pool)
         .await
         .context("reading the active read model")?;

@@ -31,6 +31,7 @@ use yiciban_eventstore::{GapSource, Handler, HandlerError};
 use yiciban_proto::events::v1::EventEnvelope;
 
 use crate::projection::{self, CaseView, Context, Decoded, Names, TaskView, TimelineEntry};
+use yiciban_eventstore::sql::schema_sql;
 
 /// Name of the durable consumer (and its checkpoint key).
 pub const CONSUMER: &str = "tracking-projection";
@@ -71,7 +72,13 @@ impl Projector {
     /// so that a switch-over (which takes it `FOR UPDATE`) waits for this
     /// transaction, and the next one writes to the new schema.
     async fn active(&self, conn: &mut PgConnection) -> Result<String, sqlx::Error> {
-        sqlx::query_scalar(&format!("SELECT active FROM {}.read_model FOR SHARE", self.schema)).fetch_one(conn).await
+        let active: String =
+            sqlx::query_scalar(schema_sql(&self.schema, "SELECT active FROM {schema}.read_model FOR SHARE"))
+                .fetch_one(conn)
+                .await?;
+        // Checked again before it is written into SQL (see `Repo::active`).
+        yiciban_eventstore::migrate::validate_schema_name(&active).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
+        Ok(active)
     }
 
     /// Applies `envelope` to the read models of `target` in stream order, by
@@ -164,29 +171,35 @@ impl Projector {
             return Ok(0);
         }
         let case_ids: Vec<Uuid> = events.iter().map(|e| e.info.case_id).collect::<BTreeSet<_>>().into_iter().collect();
-        let lock =
-            format!("SELECT case_id, doc FROM {s}.case_views WHERE case_id = ANY($1) ORDER BY case_id FOR UPDATE");
+        let lock = schema_sql(
+            s,
+            "SELECT case_id, doc FROM {schema}.case_views WHERE case_id = ANY($1) ORDER BY case_id FOR UPDATE",
+        );
         let mut docs: Vec<(Uuid, serde_json::Value)> =
-            sqlx::query_as(&lock).bind(&case_ids).fetch_all(&mut *conn).await?;
+            sqlx::query_as(lock.clone()).bind(&case_ids).fetch_all(&mut *conn).await?;
         if docs.len() < case_ids.len() {
             // Rows that do not exist yet: create them empty (a concurrent
             // creator makes this wait, then do nothing), then lock them.
             let known: HashSet<Uuid> = docs.iter().map(|(id, _)| *id).collect();
             let missing: Vec<Uuid> = case_ids.iter().copied().filter(|id| !known.contains(id)).collect();
-            sqlx::query(&format!(
-                "INSERT INTO {s}.case_views (case_id, doc) SELECT id, '{{}}'::jsonb FROM unnest($1::uuid[]) AS id
-                 ORDER BY id ON CONFLICT (case_id) DO NOTHING"
+            sqlx::query(schema_sql(
+                s,
+                "INSERT INTO {schema}.case_views (case_id, doc) SELECT id, '{}'::jsonb FROM unnest($1::uuid[]) AS id
+                 ORDER BY id ON CONFLICT (case_id) DO NOTHING",
             ))
             .bind(&missing)
             .execute(&mut *conn)
             .await?;
             docs.extend(
-                sqlx::query_as::<_, (Uuid, serde_json::Value)>(&lock).bind(&missing).fetch_all(&mut *conn).await?,
+                sqlx::query_as::<_, (Uuid, serde_json::Value)>(lock.clone())
+                    .bind(&missing)
+                    .fetch_all(&mut *conn)
+                    .await?,
             );
         }
         let keys: Vec<String> = events.iter().map(event_key).collect();
         let seen: Vec<String> =
-            sqlx::query_scalar(&format!("SELECT event_key FROM {s}.timeline WHERE event_key = ANY($1)"))
+            sqlx::query_scalar(schema_sql(s, "SELECT event_key FROM {schema}.timeline WHERE event_key = ANY($1)"))
                 .bind(&keys)
                 .fetch_all(&mut *conn)
                 .await?;
@@ -245,20 +258,20 @@ impl Projector {
     /// already; returns whether it was.
     pub async fn project_into(&self, conn: &mut PgConnection, s: &str, event: &Decoded) -> Result<bool, sqlx::Error> {
         let case_id = event.info.case_id;
-        let lock = format!("SELECT doc FROM {s}.case_views WHERE case_id = $1 FOR UPDATE");
-        let doc: Option<serde_json::Value> = sqlx::query_scalar(&lock).bind(case_id).fetch_optional(&mut *conn).await?;
+        let lock = schema_sql(s, "SELECT doc FROM {schema}.case_views WHERE case_id = $1 FOR UPDATE");
+        let doc: Option<serde_json::Value> =
+            sqlx::query_scalar(lock.clone()).bind(case_id).fetch_optional(&mut *conn).await?;
         let doc = match doc {
             Some(doc) => doc,
             None => {
                 // The row does not exist yet: create it empty (a concurrent
                 // creator makes this wait, then do nothing), then lock it.
-                sqlx::query(&format!(
-                    "INSERT INTO {s}.case_views (case_id, doc) VALUES ($1, '{{}}'::jsonb) ON CONFLICT (case_id) DO NOTHING"
-                ))
+                sqlx::query(schema_sql(s,
+                    "INSERT INTO {schema}.case_views (case_id, doc) VALUES ($1, '{}'::jsonb) ON CONFLICT (case_id) DO NOTHING"))
                 .bind(case_id)
                 .execute(&mut *conn)
                 .await?;
-                sqlx::query_scalar(&lock).bind(case_id).fetch_one(&mut *conn).await?
+                sqlx::query_scalar(lock.clone()).bind(case_id).fetch_one(&mut *conn).await?
             }
         };
         let mut view = view_of(doc)?;
@@ -310,6 +323,62 @@ struct Writes {
     entries: Vec<String>,
     ck_streams: Vec<String>,
     ck_versions: Vec<i64>,
+}
+
+/// The statement of [`Writes::write`], with `$when` after the case and task
+/// rows (a literal, so the statement stays one `&'static str`).
+macro_rules! write_statement {
+    ($when:literal) => {
+        concat!(
+            "WITH entries AS (
+                INSERT INTO {schema}.timeline (case_id, event_key, occurred_at, entry)
+                SELECT case_id, event_key, occurred_at, entry::jsonb
+                FROM unnest($1::uuid[], $2::text[], $3::timestamptz[], $4::text[])
+                    WITH ORDINALITY AS e (case_id, event_key, occurred_at, entry, n)
+                ORDER BY n
+                ON CONFLICT (event_key) DO NOTHING
+                RETURNING 1
+            ), cases AS (
+                INSERT INTO {schema}.case_views AS c (case_id, doc, case_number, package_id, lead_department, officer_id,
+                    status, warning, open, promised_by, last_event_at, updated_at)
+                SELECT case_id, doc::jsonb, case_number, package_id, lead_department, officer_id, status, warning,
+                    open, promised_by, last_event_at, now()
+                FROM unnest($5::uuid[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[],
+                    $12::int2[], $13::bool[], $14::date[], $15::timestamptz[])
+                    AS v (case_id, doc, case_number, package_id, lead_department, officer_id, status, warning, open,
+                        promised_by, last_event_at)
+                ",
+            $when,
+            "
+                ON CONFLICT (case_id) DO UPDATE SET doc = excluded.doc, case_number = excluded.case_number,
+                    package_id = excluded.package_id, lead_department = excluded.lead_department,
+                    officer_id = excluded.officer_id, status = excluded.status, warning = excluded.warning,
+                    open = excluded.open, promised_by = excluded.promised_by, last_event_at = excluded.last_event_at,
+                    updated_at = excluded.updated_at
+            ), tasks AS (
+                INSERT INTO {schema}.task_rows (task_id, case_id, department, state, open, assignee, warning, escalated,
+                    clock_stopped, due_by, created_at, doc, updated_at)
+                SELECT task_id, case_id, department, state, open, assignee, warning, escalated, clock_stopped,
+                    due_by, created_at, doc::jsonb, now()
+                FROM unnest($16::text[], $17::uuid[], $18::text[], $19::text[], $20::bool[], $21::text[],
+                    $22::int2[], $23::bool[], $24::bool[], $25::date[], $26::timestamptz[], $27::text[])
+                    AS t (task_id, case_id, department, state, open, assignee, warning, escalated, clock_stopped,
+                        due_by, created_at, doc)
+                ",
+            $when,
+            "
+                ON CONFLICT (task_id) DO UPDATE SET department = excluded.department, state = excluded.state,
+                    open = excluded.open, assignee = excluded.assignee, warning = excluded.warning,
+                    escalated = excluded.escalated, clock_stopped = excluded.clock_stopped, due_by = excluded.due_by,
+                    created_at = excluded.created_at, doc = excluded.doc, updated_at = excluded.updated_at
+            ), checkpoints AS (
+                INSERT INTO {schema}.consumer_checkpoints (consumer, stream_id, version)
+                SELECT $28, stream_id, version FROM unnest($29::text[], $30::int8[]) AS k (stream_id, version)
+                ON CONFLICT (consumer, stream_id) DO UPDATE SET version = excluded.version
+            )
+            SELECT count(*) FROM entries"
+        )
+    };
 }
 
 impl Writes {
@@ -374,84 +443,41 @@ impl Writes {
     /// timeline rows is written unless one of them was new (the event was
     /// not applied before); returns whether a timeline row was inserted.
     async fn write(self, conn: &mut PgConnection, s: &str, only_if_new: bool) -> sqlx::Result<bool> {
-        let when = if only_if_new { "WHERE EXISTS (SELECT FROM entries)" } else { "" };
-        let inserted: i64 = sqlx::query_scalar(&format!(
-            "WITH entries AS (
-                INSERT INTO {s}.timeline (case_id, event_key, occurred_at, entry)
-                SELECT case_id, event_key, occurred_at, entry::jsonb
-                FROM unnest($1::uuid[], $2::text[], $3::timestamptz[], $4::text[])
-                    WITH ORDINALITY AS e (case_id, event_key, occurred_at, entry, n)
-                ORDER BY n
-                ON CONFLICT (event_key) DO NOTHING
-                RETURNING 1
-            ), cases AS (
-                INSERT INTO {s}.case_views AS c (case_id, doc, case_number, package_id, lead_department, officer_id,
-                    status, warning, open, promised_by, last_event_at, updated_at)
-                SELECT case_id, doc::jsonb, case_number, package_id, lead_department, officer_id, status, warning,
-                    open, promised_by, last_event_at, now()
-                FROM unnest($5::uuid[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[],
-                    $12::int2[], $13::bool[], $14::date[], $15::timestamptz[])
-                    AS v (case_id, doc, case_number, package_id, lead_department, officer_id, status, warning, open,
-                        promised_by, last_event_at)
-                {when}
-                ON CONFLICT (case_id) DO UPDATE SET doc = excluded.doc, case_number = excluded.case_number,
-                    package_id = excluded.package_id, lead_department = excluded.lead_department,
-                    officer_id = excluded.officer_id, status = excluded.status, warning = excluded.warning,
-                    open = excluded.open, promised_by = excluded.promised_by, last_event_at = excluded.last_event_at,
-                    updated_at = excluded.updated_at
-            ), tasks AS (
-                INSERT INTO {s}.task_rows (task_id, case_id, department, state, open, assignee, warning, escalated,
-                    clock_stopped, due_by, created_at, doc, updated_at)
-                SELECT task_id, case_id, department, state, open, assignee, warning, escalated, clock_stopped,
-                    due_by, created_at, doc::jsonb, now()
-                FROM unnest($16::text[], $17::uuid[], $18::text[], $19::text[], $20::bool[], $21::text[],
-                    $22::int2[], $23::bool[], $24::bool[], $25::date[], $26::timestamptz[], $27::text[])
-                    AS t (task_id, case_id, department, state, open, assignee, warning, escalated, clock_stopped,
-                        due_by, created_at, doc)
-                {when}
-                ON CONFLICT (task_id) DO UPDATE SET department = excluded.department, state = excluded.state,
-                    open = excluded.open, assignee = excluded.assignee, warning = excluded.warning,
-                    escalated = excluded.escalated, clock_stopped = excluded.clock_stopped, due_by = excluded.due_by,
-                    created_at = excluded.created_at, doc = excluded.doc, updated_at = excluded.updated_at
-            ), checkpoints AS (
-                INSERT INTO {s}.consumer_checkpoints (consumer, stream_id, version)
-                SELECT $28, stream_id, version FROM unnest($29::text[], $30::int8[]) AS k (stream_id, version)
-                ON CONFLICT (consumer, stream_id) DO UPDATE SET version = excluded.version
-            )
-            SELECT count(*) FROM entries"
-        ))
-        .bind(self.entry_cases)
-        .bind(self.entry_keys)
-        .bind(self.entry_at)
-        .bind(self.entries)
-        .bind(self.case_ids)
-        .bind(self.docs)
-        .bind(self.case_numbers)
-        .bind(self.package_ids)
-        .bind(self.lead_departments)
-        .bind(self.officer_ids)
-        .bind(self.statuses)
-        .bind(self.warnings)
-        .bind(self.opens)
-        .bind(self.promised_by)
-        .bind(self.last_event_at)
-        .bind(self.task_ids)
-        .bind(self.task_cases)
-        .bind(self.departments)
-        .bind(self.states)
-        .bind(self.task_opens)
-        .bind(self.assignees)
-        .bind(self.task_warnings)
-        .bind(self.escalated)
-        .bind(self.clock_stopped)
-        .bind(self.due_by)
-        .bind(self.created_at)
-        .bind(self.task_docs)
-        .bind(CONSUMER)
-        .bind(self.ck_streams)
-        .bind(self.ck_versions)
-        .fetch_one(conn)
-        .await?;
+        let statement =
+            if only_if_new { write_statement!("WHERE EXISTS (SELECT FROM entries)") } else { write_statement!("") };
+        let inserted: i64 = sqlx::query_scalar(schema_sql(s, statement))
+            .bind(self.entry_cases)
+            .bind(self.entry_keys)
+            .bind(self.entry_at)
+            .bind(self.entries)
+            .bind(self.case_ids)
+            .bind(self.docs)
+            .bind(self.case_numbers)
+            .bind(self.package_ids)
+            .bind(self.lead_departments)
+            .bind(self.officer_ids)
+            .bind(self.statuses)
+            .bind(self.warnings)
+            .bind(self.opens)
+            .bind(self.promised_by)
+            .bind(self.last_event_at)
+            .bind(self.task_ids)
+            .bind(self.task_cases)
+            .bind(self.departments)
+            .bind(self.states)
+            .bind(self.task_opens)
+            .bind(self.assignees)
+            .bind(self.task_warnings)
+            .bind(self.escalated)
+            .bind(self.clock_stopped)
+            .bind(self.due_by)
+            .bind(self.created_at)
+            .bind(self.task_docs)
+            .bind(CONSUMER)
+            .bind(self.ck_streams)
+            .bind(self.ck_versions)
+            .fetch_one(conn)
+            .await?;
         Ok(inserted > 0)
     }
 }
@@ -464,25 +490,27 @@ async fn lock_checkpoints(
     s: &str,
     streams: &[String],
 ) -> Result<HashMap<String, u64>, sqlx::Error> {
-    let lock = format!(
-        "SELECT stream_id, version FROM {s}.consumer_checkpoints WHERE consumer = $1 AND stream_id = ANY($2)
-         ORDER BY stream_id FOR UPDATE"
+    let lock = schema_sql(
+        s,
+        "SELECT stream_id, version FROM {schema}.consumer_checkpoints WHERE consumer = $1 AND stream_id = ANY($2)
+         ORDER BY stream_id FOR UPDATE",
     );
     let mut found: Vec<(String, i64)> =
-        sqlx::query_as(&lock).bind(CONSUMER).bind(streams).fetch_all(&mut *conn).await?;
+        sqlx::query_as(lock.clone()).bind(CONSUMER).bind(streams).fetch_all(&mut *conn).await?;
     if found.len() < streams.len() {
         let known: HashSet<&str> = found.iter().map(|(s, _)| s.as_str()).collect();
         let missing: Vec<&str> = streams.iter().map(String::as_str).filter(|s| !known.contains(s)).collect();
-        sqlx::query(&format!(
-            "INSERT INTO {s}.consumer_checkpoints (consumer, stream_id, version)
-             SELECT $1, stream_id, 0 FROM unnest($2::text[]) AS stream_id ORDER BY stream_id ON CONFLICT DO NOTHING"
+        sqlx::query(schema_sql(
+            s,
+            "INSERT INTO {schema}.consumer_checkpoints (consumer, stream_id, version)
+             SELECT $1, stream_id, 0 FROM unnest($2::text[]) AS stream_id ORDER BY stream_id ON CONFLICT DO NOTHING",
         ))
         .bind(CONSUMER)
         .bind(&missing)
         .execute(&mut *conn)
         .await?;
         let more: Vec<(String, i64)> =
-            sqlx::query_as(&lock).bind(CONSUMER).bind(&missing).fetch_all(&mut *conn).await?;
+            sqlx::query_as(lock.clone()).bind(CONSUMER).bind(&missing).fetch_all(&mut *conn).await?;
         found.extend(more);
     }
     Ok(found.into_iter().map(|(stream, v)| (stream, u64::try_from(v).unwrap_or_default())).collect())

@@ -33,6 +33,7 @@ use yiciban_proto::events::v1::EventEnvelope;
 
 use crate::projector::{CONSUMER, Projector};
 use crate::schema::TRACKING;
+use yiciban_eventstore::sql::{names_sql, schema_sql};
 
 /// Read models a rebuild may name; they are folded together, so each
 /// rebuilds all of them.
@@ -171,19 +172,21 @@ impl Rebuilder {
     ) -> Result<(Uuid, bool), RebuildError> {
         let c = self.control();
         let request_hash = yiciban_eventstore::request_fingerprint(projection.as_bytes());
-        let earlier: Option<(Uuid, String)> =
-            sqlx::query_as(&format!("SELECT rebuild_id, request_hash FROM {c}.rebuilds WHERE idempotency_key = $1"))
-                .bind(idempotency_key)
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(db("reading the rebuilds"))?;
+        let earlier: Option<(Uuid, String)> = sqlx::query_as(schema_sql(
+            c,
+            "SELECT rebuild_id, request_hash FROM {schema}.rebuilds WHERE idempotency_key = $1",
+        ))
+        .bind(idempotency_key)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db("reading the rebuilds"))?;
         if let Some((id, hash)) = earlier {
             return if hash == request_hash { Ok((id, false)) } else { Err(RebuildError::KeyReused) };
         }
         if let Some(running) = self.running().await? {
             return Err(RebuildError::Running(running));
         }
-        let n: i64 = sqlx::query_scalar(&format!("SELECT nextval('{c}.rebuild_numbers')"))
+        let n: i64 = sqlx::query_scalar(schema_sql(c, "SELECT nextval('{schema}.rebuild_numbers')"))
             .fetch_one(&self.pool)
             .await
             .map_err(db("numbering a rebuild"))?;
@@ -193,7 +196,7 @@ impl Rebuilder {
             .map_err(|e| RebuildError::Other(format!("migrating {target}: {e}")))?;
         let mut total = 0i64;
         for store in &self.stores {
-            let count: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM {}.events", store.schema()))
+            let count: i64 = sqlx::query_scalar(schema_sql(store.schema(), "SELECT count(*) FROM {schema}.events"))
                 .fetch_one(&self.pool)
                 .await
                 .map_err(db("counting the stored events"))?;
@@ -235,18 +238,17 @@ impl Rebuilder {
         let c = self.control();
         let mut tx = self.pool.begin().await.map_err(db("starting a rebuild"))?;
         let (shadow, running): (Option<String>, Option<Uuid>) =
-            sqlx::query_as(&format!("SELECT shadow, rebuild_id FROM {c}.read_model FOR UPDATE"))
+            sqlx::query_as(schema_sql(c, "SELECT shadow, rebuild_id FROM {schema}.read_model FOR UPDATE"))
                 .fetch_one(&mut *tx)
                 .await
                 .map_err(db("locking the read model"))?;
         if shadow.is_some() {
             return Ok(Registered::Running(running.unwrap_or_default()));
         }
-        let inserted = sqlx::query(&format!(
-            "INSERT INTO {c}.rebuilds (rebuild_id, idempotency_key, request_hash, projection, target_schema, state,
+        let inserted = sqlx::query(schema_sql(c,
+            "INSERT INTO {schema}.rebuilds (rebuild_id, idempotency_key, request_hash, projection, target_schema, state,
                 events_total, started_at)
-             VALUES ($1, $2, $3, $4, $5, 'running', $6, $7) ON CONFLICT (idempotency_key) DO NOTHING"
-        ))
+             VALUES ($1, $2, $3, $4, $5, 'running', $6, $7) ON CONFLICT (idempotency_key) DO NOTHING"))
         .bind(r.id)
         .bind(&r.key)
         .bind(&r.request_hash)
@@ -259,8 +261,9 @@ impl Rebuilder {
         .map_err(db("recording a rebuild"))?;
         if inserted.rows_affected() == 0 {
             // The same key, concurrently.
-            let earlier: Option<Uuid> = sqlx::query_scalar(&format!(
-                "SELECT rebuild_id FROM {c}.rebuilds WHERE idempotency_key = $1 AND request_hash = $2"
+            let earlier: Option<Uuid> = sqlx::query_scalar(schema_sql(
+                c,
+                "SELECT rebuild_id FROM {schema}.rebuilds WHERE idempotency_key = $1 AND request_hash = $2",
             ))
             .bind(&r.key)
             .bind(&r.request_hash)
@@ -269,7 +272,7 @@ impl Rebuilder {
             .map_err(db("reading the rebuilds"))?;
             return earlier.map(Registered::Repeat).ok_or(RebuildError::KeyReused);
         }
-        sqlx::query(&format!("UPDATE {c}.read_model SET shadow = $1, rebuild_id = $2"))
+        sqlx::query(schema_sql(c, "UPDATE {schema}.read_model SET shadow = $1, rebuild_id = $2"))
             .bind(&r.target)
             .bind(r.id)
             .execute(&mut *tx)
@@ -281,20 +284,23 @@ impl Rebuilder {
 
     /// The running rebuild, if any.
     pub async fn running(&self) -> Result<Option<Uuid>, RebuildError> {
-        sqlx::query_scalar(&format!("SELECT rebuild_id FROM {}.read_model WHERE shadow IS NOT NULL", self.control()))
-            .fetch_optional(&self.pool)
-            .await
-            .map(Option::flatten)
-            .map_err(db("reading the read model"))
+        sqlx::query_scalar(schema_sql(
+            self.control(),
+            "SELECT rebuild_id FROM {schema}.read_model WHERE shadow IS NOT NULL",
+        ))
+        .fetch_optional(&self.pool)
+        .await
+        .map(Option::flatten)
+        .map_err(db("reading the read model"))
     }
 
     /// The progress of a rebuild.
     pub async fn progress(&self, id: Uuid) -> Result<Option<Progress>, RebuildError> {
-        sqlx::query_as(&format!(
+        sqlx::query_as(schema_sql(
+            self.control(),
             "SELECT rebuild_id, projection, target_schema, state, events_applied, events_total, started_at,
                     finished_at, error
-             FROM {}.rebuilds WHERE rebuild_id = $1",
-            self.control()
+             FROM {schema}.rebuilds WHERE rebuild_id = $1",
         ))
         .bind(id)
         .fetch_optional(&self.pool)
@@ -309,6 +315,10 @@ impl Rebuilder {
             return Err(RebuildError::Other(format!("no rebuild {id}")));
         };
         let target = progress.target_schema;
+        // Recorded by `start` from a name `migrate` accepted; checked again
+        // before it is written into SQL.
+        yiciban_eventstore::migrate::validate_schema_name(&target)
+            .map_err(|e| RebuildError::Other(format!("rebuild {id} names its schema wrongly: {e}")))?;
         let result = match self.replay(id, &target).await {
             Ok(applied) => self.switch_over(id, &target, applied).await,
             Err(e) => Err(e),
@@ -393,14 +403,15 @@ impl Rebuilder {
     async fn switch_over(&self, id: Uuid, target: &str, applied: u64) -> Result<(), RebuildError> {
         let c = self.control();
         let mut tx = self.pool.begin().await.map_err(db("starting the switch-over"))?;
-        sqlx::query(&format!("SELECT active FROM {c}.read_model FOR UPDATE"))
+        sqlx::query(schema_sql(c, "SELECT active FROM {schema}.read_model FOR UPDATE"))
             .execute(&mut *tx)
             .await
             .map_err(db("locking the read model"))?;
-        let behind: Vec<(String, i64, i64)> = sqlx::query_as(&format!(
-            "SELECT l.stream_id, coalesce(s.version, 0), l.version FROM {c}.consumer_checkpoints l
+        let behind: Vec<(String, i64, i64)> = sqlx::query_as(names_sql(
+            "SELECT l.stream_id, coalesce(s.version, 0), l.version FROM {control}.consumer_checkpoints l
              LEFT JOIN {target}.consumer_checkpoints s ON s.consumer = l.consumer AND s.stream_id = l.stream_id
-             WHERE l.consumer = $1 AND coalesce(s.version, 0) < l.version"
+             WHERE l.consumer = $1 AND coalesce(s.version, 0) < l.version",
+            &[("control", c), ("target", target)],
         ))
         .bind(CONSUMER)
         .fetch_all(&mut *tx)
@@ -435,15 +446,16 @@ impl Rebuilder {
             .apply_ordered_batch(&mut tx, target, &missing)
             .await
             .map_err(|e| RebuildError::Other(format!("catching up: {e}")))? as u64;
-        sqlx::query(&format!("UPDATE {c}.read_model SET active = $1, shadow = NULL, rebuild_id = NULL"))
+        sqlx::query(schema_sql(c, "UPDATE {schema}.read_model SET active = $1, shadow = NULL, rebuild_id = NULL"))
             .bind(target)
             .execute(&mut *tx)
             .await
             .map_err(db("switching over"))?;
-        sqlx::query(&format!(
-            "UPDATE {c}.rebuilds SET state = 'completed', finished_at = now(), events_applied = $2,
+        sqlx::query(schema_sql(
+            c,
+            "UPDATE {schema}.rebuilds SET state = 'completed', finished_at = now(), events_applied = $2,
                 events_total = greatest(events_total, $2)
-             WHERE rebuild_id = $1"
+             WHERE rebuild_id = $1",
         ))
         .bind(id)
         .bind((applied + caught_up) as i64)
@@ -458,13 +470,17 @@ impl Rebuilder {
     async fn fail(&self, id: Uuid, target: &str, error: &str) -> Result<(), RebuildError> {
         let c = self.control();
         let mut tx = self.pool.begin().await.map_err(db("recording a failed rebuild"))?;
-        sqlx::query(&format!("UPDATE {c}.read_model SET shadow = NULL, rebuild_id = NULL WHERE rebuild_id = $1"))
-            .bind(id)
-            .execute(&mut *tx)
-            .await
-            .map_err(db("forgetting the shadow"))?;
-        sqlx::query(&format!(
-            "UPDATE {c}.rebuilds SET state = 'failed', finished_at = now(), error = $2 WHERE rebuild_id = $1"
+        sqlx::query(schema_sql(
+            c,
+            "UPDATE {schema}.read_model SET shadow = NULL, rebuild_id = NULL WHERE rebuild_id = $1",
+        ))
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .map_err(db("forgetting the shadow"))?;
+        sqlx::query(schema_sql(
+            c,
+            "UPDATE {schema}.rebuilds SET state = 'failed', finished_at = now(), error = $2 WHERE rebuild_id = $1",
         ))
         .bind(id)
         .bind(error)
@@ -480,7 +496,9 @@ impl Rebuilder {
         if schema == self.control() {
             return;
         }
-        if let Err(e) = sqlx::query(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE")).execute(&self.pool).await {
+        if let Err(e) =
+            sqlx::query(schema_sql(schema, "DROP SCHEMA IF EXISTS {schema} CASCADE")).execute(&self.pool).await
+        {
             tracing::warn!(schema, error = %e, "dropping a rebuild schema failed");
         }
     }
@@ -492,9 +510,10 @@ async fn record_progress<'c>(
     id: Uuid,
     applied: u64,
 ) -> Result<(), RebuildError> {
-    sqlx::query(&format!(
-        "UPDATE {control}.rebuilds SET events_applied = $2, events_total = greatest(events_total, $2)
-         WHERE rebuild_id = $1"
+    sqlx::query(schema_sql(
+        control,
+        "UPDATE {schema}.rebuilds SET events_applied = $2, events_total = greatest(events_total, $2)
+         WHERE rebuild_id = $1",
     ))
     .bind(id)
     .bind(applied as i64)

@@ -8,6 +8,7 @@ use sqlx::{PgPool, Row as _};
 use uuid::Uuid;
 
 use crate::projection::{CaseView, TaskView, TimelineEntry};
+use yiciban_eventstore::sql::schema_sql;
 
 /// Why a read failed.
 #[derive(Debug, thiserror::Error)]
@@ -61,18 +62,23 @@ impl Repo {
     /// The schema whose read models the queries read now: the configured one
     /// until a rebuild switched over to its own.
     pub async fn active(&self) -> Result<String, RepoError> {
-        sqlx::query_scalar(&format!("SELECT active FROM {}.read_model", self.schema))
+        let active: String = sqlx::query_scalar(schema_sql(&self.schema, "SELECT active FROM {schema}.read_model"))
             .fetch_one(&self.pool)
             .await
-            .map_err(db("reading the active read model"))
+            .map_err(db("reading the active read model"))?;
+        // Written by the rebuild's switch-over from a name `migrate` accepted;
+        // checked again before the queries write it into SQL.
+        yiciban_eventstore::migrate::validate_schema_name(&active)
+            .map_err(|e| RepoError::Db("reading the active read model", sqlx::Error::Decode(Box::new(e))))?;
+        Ok(active)
     }
 
     /// Every case with an event at or after `since` (for the statistics of
     /// a month starting then).
     pub async fn cases_since(&self, since: DateTime<Utc>) -> Result<Vec<CaseView>, RepoError> {
-        let docs: Vec<serde_json::Value> = sqlx::query_scalar(&format!(
-            "SELECT doc FROM {}.case_views WHERE last_event_at >= $1 ORDER BY case_id",
-            self.active().await?
+        let docs: Vec<serde_json::Value> = sqlx::query_scalar(schema_sql(
+            &self.active().await?,
+            "SELECT doc FROM {schema}.case_views WHERE last_event_at >= $1 ORDER BY case_id",
         ))
         .bind(since)
         .fetch_all(&self.pool)
@@ -83,20 +89,22 @@ impl Repo {
 
     /// One case; `None` when no event of it was applied yet.
     pub async fn case(&self, case_id: Uuid) -> Result<Option<CaseView>, RepoError> {
-        let doc: Option<serde_json::Value> =
-            sqlx::query_scalar(&format!("SELECT doc FROM {}.case_views WHERE case_id = $1", self.active().await?))
-                .bind(case_id)
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(db("reading a case"))?;
+        let doc: Option<serde_json::Value> = sqlx::query_scalar(schema_sql(
+            &self.active().await?,
+            "SELECT doc FROM {schema}.case_views WHERE case_id = $1",
+        ))
+        .bind(case_id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db("reading a case"))?;
         doc.map(case_doc).transpose()
     }
 
     /// The case with this number.
     pub async fn case_by_number(&self, case_number: &str) -> Result<Option<CaseView>, RepoError> {
-        let doc: Option<serde_json::Value> = sqlx::query_scalar(&format!(
-            "SELECT doc FROM {}.case_views WHERE case_number = $1 ORDER BY updated_at DESC LIMIT 1",
-            self.active().await?
+        let doc: Option<serde_json::Value> = sqlx::query_scalar(schema_sql(
+            &self.active().await?,
+            "SELECT doc FROM {schema}.case_views WHERE case_number = $1 ORDER BY updated_at DESC LIMIT 1",
         ))
         .bind(case_number)
         .fetch_optional(&self.pool)
@@ -115,10 +123,10 @@ impl Repo {
         limit: i64,
     ) -> Result<(Option<TimelineEntry>, Vec<TimelineEntry>, i64), RepoError> {
         let from = (offset - 1).max(0);
-        let rows = sqlx::query(&format!(
-            "SELECT entry, count(*) OVER () AS total FROM {}.timeline WHERE case_id = $1
+        let rows = sqlx::query(schema_sql(
+            &self.active().await?,
+            "SELECT entry, count(*) OVER () AS total FROM {schema}.timeline WHERE case_id = $1
              ORDER BY occurred_at, seq OFFSET $2 LIMIT $3",
-            self.active().await?
         ))
         .bind(case_id)
         .bind(from)
@@ -146,14 +154,14 @@ impl Repo {
         offset: i64,
         limit: i64,
     ) -> Result<(Vec<CaseView>, i64), RepoError> {
-        let rows = sqlx::query(&format!(
-            "SELECT doc, count(*) OVER () AS total FROM {}.case_views
+        let rows = sqlx::query(schema_sql(
+            &self.active().await?,
+            "SELECT doc, count(*) OVER () AS total FROM {schema}.case_views
              WHERE officer_id = $1
                AND (CASE WHEN cardinality($2::text[]) = 0 THEN open ELSE status = ANY($2) END)
                AND warning >= $3
              ORDER BY warning DESC, promised_by ASC NULLS LAST, case_number
              OFFSET $4 LIMIT $5",
-            self.active().await?
         ))
         .bind(officer_id)
         .bind(statuses)
@@ -178,14 +186,14 @@ impl Repo {
         offset: i64,
         limit: i64,
     ) -> Result<(Vec<TaskListing>, i64), RepoError> {
-        let rows = sqlx::query(&format!(
+        let rows = sqlx::query(schema_sql(
+            &self.active().await?,
             "SELECT t.doc, t.case_id, c.case_number, c.package_id, c.lead_department, c.officer_id,
                     count(*) OVER () AS total
-             FROM {s}.task_rows t JOIN {s}.case_views c ON c.case_id = t.case_id
+             FROM {schema}.task_rows t JOIN {schema}.case_views c ON c.case_id = t.case_id
              WHERE t.department = $1 AND t.state = ANY($2) AND ($3::text IS NULL OR c.package_id = $3)
              ORDER BY t.warning DESC, t.due_by ASC NULLS LAST, t.created_at, t.task_id
              OFFSET $4 LIMIT $5",
-            s = self.active().await?
         ))
         .bind(department)
         .bind(states)
@@ -207,24 +215,24 @@ impl Repo {
         offset: i64,
         limit: i64,
     ) -> Result<(Vec<TaskListing>, i64, i64), RepoError> {
-        let counts = sqlx::query(&format!(
+        let counts = sqlx::query(schema_sql(
+            &self.active().await?,
             "SELECT count(*) FILTER (WHERE warning = 1) AS yellow, count(*) FILTER (WHERE warning = 2) AS red
-             FROM {}.task_rows WHERE open AND warning >= $1 AND ($2::text IS NULL OR department = $2)",
-            self.active().await?
+             FROM {schema}.task_rows WHERE open AND warning >= $1 AND ($2::text IS NULL OR department = $2)",
         ))
         .bind(min_level)
         .bind(department)
         .fetch_one(&self.pool)
         .await
         .map_err(db("counting warned tasks"))?;
-        let rows = sqlx::query(&format!(
+        let rows = sqlx::query(schema_sql(
+            &self.active().await?,
             "SELECT t.doc, t.case_id, c.case_number, c.package_id, c.lead_department, c.officer_id,
                     count(*) OVER () AS total
-             FROM {s}.task_rows t JOIN {s}.case_views c ON c.case_id = t.case_id
+             FROM {schema}.task_rows t JOIN {schema}.case_views c ON c.case_id = t.case_id
              WHERE t.open AND t.warning >= $1 AND ($2::text IS NULL OR t.department = $2)
              ORDER BY t.warning DESC, t.due_by ASC NULLS LAST, t.created_at, t.task_id
              OFFSET $3 LIMIT $4",
-            s = self.active().await?
         ))
         .bind(min_level)
         .bind(department)

@@ -8,6 +8,7 @@ use tonic::Status;
 use yiciban_commands::{Change, EventCodec, Rows};
 use yiciban_domain::Aggregate;
 use yiciban_domain::refusal::{ErrorKind, FieldViolation, Refusal};
+use yiciban_eventstore::sql::schema_sql;
 use yiciban_eventstore::{NewEvent, StoredEvent};
 use yiciban_platform::status::internal;
 use yiciban_proto::common::v1::Date;
@@ -115,10 +116,10 @@ impl Rows<Counter> for Totals {
         if change.after.total > 500 {
             return Err(Status::internal("the totals table takes no more than 500"));
         }
-        sqlx::query(&format!(
-            "INSERT INTO {}.totals (id, total, note) VALUES ($1, $2, $3)
-             ON CONFLICT (id) DO UPDATE SET total = excluded.total, note = coalesce(excluded.note, {}.totals.note)",
-            self.schema, self.schema
+        sqlx::query(schema_sql(
+            &self.schema,
+            "INSERT INTO {schema}.totals (id, total, note) VALUES ($1, $2, $3)
+             ON CONFLICT (id) DO UPDATE SET total = excluded.total, note = coalesce(excluded.note, {schema}.totals.note)",
         ))
         .bind(change.id)
         .bind(change.after.total)

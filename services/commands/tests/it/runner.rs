@@ -12,6 +12,7 @@ use yiciban_proto::common::v1::Date;
 use yiciban_testkit::TestDb;
 
 use crate::counter::{Command, Counter, CounterCodec, Totals};
+use yiciban_eventstore::sql::schema_sql;
 
 const SCHEMA: &str = "counting";
 
@@ -23,10 +24,13 @@ struct Fixture {
 async fn fixture() -> Fixture {
     let db = TestDb::new(8).await;
     migrate(&db.pool, SCHEMA, &[EVENT_STORE]).await.unwrap();
-    sqlx::query(&format!("CREATE TABLE {SCHEMA}.totals (id uuid PRIMARY KEY, total bigint NOT NULL, note text)"))
-        .execute(&db.pool)
-        .await
-        .unwrap();
+    sqlx::query(schema_sql(
+        SCHEMA,
+        "CREATE TABLE {schema}.totals (id uuid PRIMARY KEY, total bigint NOT NULL, note text)",
+    ))
+    .execute(&db.pool)
+    .await
+    .unwrap();
     let store = EventStore::new(db.pool.clone(), SCHEMA, "counting").unwrap();
     let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 12, 2, 2, 0, 0).unwrap());
     let runner = CommandRunner::new(store, CounterCodec, Arc::new(clock)).with_rows(Totals { schema: SCHEMA.into() });
@@ -58,7 +62,7 @@ impl Fixture {
     }
 
     async fn row(&self, id: Uuid) -> Option<(i64, Option<String>)> {
-        sqlx::query_as(&format!("SELECT total, note FROM {SCHEMA}.totals WHERE id = $1"))
+        sqlx::query_as(schema_sql(SCHEMA, "SELECT total, note FROM {schema}.totals WHERE id = $1"))
             .bind(id)
             .fetch_optional(&self.db.pool)
             .await

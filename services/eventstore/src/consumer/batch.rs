@@ -9,6 +9,7 @@ use yiciban_proto::events::v1::EventEnvelope;
 
 use super::{Consumer, Handler, HandlerError, Outcome};
 use crate::error::ConsumerError;
+use crate::sql::schema_sql;
 
 impl<H: Handler> Consumer<H> {
     /// Applies a chunk of messages in one transaction with their checkpoints
@@ -73,17 +74,19 @@ impl<H: Handler> Consumer<H> {
         streams.dedup();
         let mut tx = self.pool.begin().await?;
         // Created and locked in stream order, so that two batches never wait on each other in a cycle.
-        sqlx::query(&format!(
-            "INSERT INTO {s}.consumer_checkpoints (consumer, stream_id, version)
-             SELECT $1, id, 0 FROM unnest($2::text[]) AS id ORDER BY id ON CONFLICT DO NOTHING"
+        sqlx::query(schema_sql(
+            s,
+            "INSERT INTO {schema}.consumer_checkpoints (consumer, stream_id, version)
+             SELECT $1, id, 0 FROM unnest($2::text[]) AS id ORDER BY id ON CONFLICT DO NOTHING",
         ))
         .bind(name)
         .bind(&streams)
         .execute(&mut *tx)
         .await?;
-        let rows: Vec<(String, i64)> = sqlx::query_as(&format!(
-            "SELECT stream_id, version FROM {s}.consumer_checkpoints
-             WHERE consumer = $1 AND stream_id = ANY($2) ORDER BY stream_id FOR UPDATE"
+        let rows: Vec<(String, i64)> = sqlx::query_as(schema_sql(
+            s,
+            "SELECT stream_id, version FROM {schema}.consumer_checkpoints
+             WHERE consumer = $1 AND stream_id = ANY($2) ORDER BY stream_id FOR UPDATE",
         ))
         .bind(name)
         .bind(&streams)
@@ -107,10 +110,11 @@ impl<H: Handler> Consumer<H> {
         }
         self.handler.apply_batch(&mut tx, &batch).await?;
         let (ids, versions): (Vec<String>, Vec<i64>) = last.into_iter().map(|(id, v)| (id, v as i64)).unzip();
-        sqlx::query(&format!(
-            "UPDATE {s}.consumer_checkpoints c SET version = n.version
+        sqlx::query(schema_sql(
+            s,
+            "UPDATE {schema}.consumer_checkpoints c SET version = n.version
              FROM unnest($2::text[], $3::bigint[]) AS n(stream_id, version)
-             WHERE c.consumer = $1 AND c.stream_id = n.stream_id AND c.version < n.version"
+             WHERE c.consumer = $1 AND c.stream_id = n.stream_id AND c.version < n.version",
         ))
         .bind(name)
         .bind(&ids)

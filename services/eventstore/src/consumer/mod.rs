@@ -38,6 +38,7 @@ use yiciban_proto::events::v1::EventEnvelope;
 
 use crate::error::{ConsumerError, StoreError};
 use crate::migrate::validate_schema_name;
+use crate::sql::schema_sql;
 use crate::store::EventStore;
 
 mod batch;
@@ -435,16 +436,16 @@ impl<H: Handler> Consumer<H> {
         let s = &self.schema;
         let name = &self.settings.name;
         let mut tx = self.pool.begin().await.map_err(StoreError::db("starting a consumer transaction"))?;
-        sqlx::query(&format!(
-            "INSERT INTO {s}.consumer_checkpoints (consumer, stream_id, version) VALUES ($1, $2, 0) ON CONFLICT DO NOTHING"
-        ))
+        sqlx::query(schema_sql(s,
+            "INSERT INTO {schema}.consumer_checkpoints (consumer, stream_id, version) VALUES ($1, $2, 0) ON CONFLICT DO NOTHING"))
         .bind(name)
         .bind(&envelope.stream_id)
         .execute(&mut *tx)
         .await
         .map_err(StoreError::db("creating a checkpoint"))?;
-        let last: i64 = sqlx::query_scalar(&format!(
-            "SELECT version FROM {s}.consumer_checkpoints WHERE consumer = $1 AND stream_id = $2 FOR UPDATE"
+        let last: i64 = sqlx::query_scalar(schema_sql(
+            s,
+            "SELECT version FROM {schema}.consumer_checkpoints WHERE consumer = $1 AND stream_id = $2 FOR UPDATE",
         ))
         .bind(name)
         .bind(&envelope.stream_id)
@@ -485,8 +486,9 @@ impl<H: Handler> Consumer<H> {
                 Err(HandlerError::Poison(_)) => return Ok(Attempt::HitPoison),
             }
         }
-        sqlx::query(&format!(
-            "UPDATE {s}.consumer_checkpoints SET version = $3 WHERE consumer = $1 AND stream_id = $2"
+        sqlx::query(schema_sql(
+            s,
+            "UPDATE {schema}.consumer_checkpoints SET version = $3 WHERE consumer = $1 AND stream_id = $2",
         ))
         .bind(name)
         .bind(&envelope.stream_id)

@@ -8,6 +8,7 @@ use yiciban_proto::events::v1::EventEnvelope;
 
 use super::{Consumer, Handler, Outcome, PoisonMessage};
 use crate::error::{ConsumerError, StoreError};
+use crate::sql::schema_sql;
 
 impl<H: Handler> Consumer<H> {
     pub(super) async fn insert_poison(
@@ -19,11 +20,9 @@ impl<H: Handler> Consumer<H> {
         payload: &[u8],
         error: &str,
     ) -> Result<(), ConsumerError> {
-        sqlx::query(&format!(
-            "INSERT INTO {}.poison_messages (consumer, subject, nats_sequence, event_id, stream_id, stream_version, payload, error)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            self.schema
-        ))
+        sqlx::query(schema_sql(&self.schema,
+            "INSERT INTO {schema}.poison_messages (consumer, subject, nats_sequence, event_id, stream_id, stream_version, payload, error)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"))
         .bind(&self.settings.name)
         .bind(subject)
         .bind(nats_sequence.map(|s| s as i64))
@@ -52,10 +51,10 @@ impl<H: Handler> Consumer<H> {
 
     /// Poison messages not yet replayed, oldest first.
     pub async fn poison_messages(&self) -> Result<Vec<PoisonMessage>, ConsumerError> {
-        let rows = sqlx::query_as::<_, PoisonMessage>(&format!(
+        let rows = sqlx::query_as::<_, PoisonMessage>(schema_sql(
+            &self.schema,
             "SELECT id, consumer, subject, event_id, stream_id, stream_version, error, recorded_at
-             FROM {}.poison_messages WHERE consumer = $1 AND replayed_at IS NULL ORDER BY id",
-            self.schema
+             FROM {schema}.poison_messages WHERE consumer = $1 AND replayed_at IS NULL ORDER BY id",
         ))
         .bind(&self.settings.name)
         .fetch_all(&self.pool)
@@ -68,10 +67,8 @@ impl<H: Handler> Consumer<H> {
     /// marks it replayed. Fails, changing nothing, if it is still poison.
     pub async fn replay_poison(&self, id: i64) -> Result<(), ConsumerError> {
         let mut tx = self.pool.begin().await.map_err(StoreError::db("starting a replay"))?;
-        let payload: Option<Vec<u8>> = sqlx::query_scalar(&format!(
-            "SELECT payload FROM {}.poison_messages WHERE id = $1 AND consumer = $2 AND replayed_at IS NULL FOR UPDATE",
-            self.schema
-        ))
+        let payload: Option<Vec<u8>> = sqlx::query_scalar(schema_sql(&self.schema,
+            "SELECT payload FROM {schema}.poison_messages WHERE id = $1 AND consumer = $2 AND replayed_at IS NULL FOR UPDATE"))
         .bind(id)
         .bind(&self.settings.name)
         .fetch_optional(&mut *tx)
@@ -83,7 +80,7 @@ impl<H: Handler> Consumer<H> {
             StoreError::Invalid(format!("poison message {id} is not an event and cannot be replayed: {e}"))
         })?;
         self.handler.apply(&mut tx, &envelope).await.map_err(|e| ConsumerError::Handler(e.into()))?;
-        sqlx::query(&format!("UPDATE {}.poison_messages SET replayed_at = now() WHERE id = $1", self.schema))
+        sqlx::query(schema_sql(&self.schema, "UPDATE {schema}.poison_messages SET replayed_at = now() WHERE id = $1"))
             .bind(id)
             .execute(&mut *tx)
             .await

@@ -11,6 +11,7 @@ use yiciban_proto::events::v1::EventEnvelope;
 
 use super::{Consumer, Handler, HandlerError, Outcome};
 use crate::error::{ConsumerError, StoreError};
+use crate::sql::schema_sql;
 
 /// What reacting to one stream's messages of a chunk did.
 struct GroupReaction {
@@ -49,9 +50,9 @@ impl<H: Handler> Consumer<H> {
             }
         }
         let streams: Vec<String> = groups.iter().map(|g| g[0].1.stream_id.clone()).collect();
-        let last: HashMap<String, u64> = match sqlx::query_as::<_, (String, i64)>(&format!(
-            "SELECT stream_id, version FROM {}.consumer_checkpoints WHERE consumer = $1 AND stream_id = ANY($2)",
-            self.schema
+        let last: HashMap<String, u64> = match sqlx::query_as::<_, (String, i64)>(schema_sql(
+            &self.schema,
+            "SELECT stream_id, version FROM {schema}.consumer_checkpoints WHERE consumer = $1 AND stream_id = ANY($2)",
         ))
         .bind(&self.settings.name)
         .bind(&streams)
@@ -82,11 +83,12 @@ impl<H: Handler> Consumer<H> {
             Ok(())
         } else {
             let s = &self.schema;
-            sqlx::query(&format!(
-                "INSERT INTO {s}.consumer_checkpoints (consumer, stream_id, version)
+            sqlx::query(schema_sql(
+                s,
+                "INSERT INTO {schema}.consumer_checkpoints (consumer, stream_id, version)
                  SELECT $1, id, v FROM unnest($2::text[], $3::bigint[]) AS n(id, v) ORDER BY id
                  ON CONFLICT (consumer, stream_id) DO UPDATE
-                 SET version = GREATEST({s}.consumer_checkpoints.version, excluded.version)"
+                 SET version = GREATEST({schema}.consumer_checkpoints.version, excluded.version)",
             ))
             .bind(&self.settings.name)
             .bind(&ids)
@@ -158,8 +160,9 @@ impl<H: Handler> Consumer<H> {
     pub(super) async fn react(&self, envelope: &EventEnvelope, subject: &str) -> Result<Outcome, ConsumerError> {
         let s = &self.schema;
         let name = &self.settings.name;
-        let last: Option<i64> = sqlx::query_scalar(&format!(
-            "SELECT version FROM {s}.consumer_checkpoints WHERE consumer = $1 AND stream_id = $2"
+        let last: Option<i64> = sqlx::query_scalar(schema_sql(
+            s,
+            "SELECT version FROM {schema}.consumer_checkpoints WHERE consumer = $1 AND stream_id = $2",
         ))
         .bind(name)
         .bind(&envelope.stream_id)
@@ -170,10 +173,9 @@ impl<H: Handler> Consumer<H> {
         if outcome == Outcome::Duplicate {
             return Ok(outcome);
         }
-        sqlx::query(&format!(
-            "INSERT INTO {s}.consumer_checkpoints (consumer, stream_id, version) VALUES ($1, $2, $3)
-             ON CONFLICT (consumer, stream_id) DO UPDATE SET version = GREATEST({s}.consumer_checkpoints.version, $3)"
-        ))
+        sqlx::query(schema_sql(s,
+            "INSERT INTO {schema}.consumer_checkpoints (consumer, stream_id, version) VALUES ($1, $2, $3)
+             ON CONFLICT (consumer, stream_id) DO UPDATE SET version = GREATEST({schema}.consumer_checkpoints.version, $3)"))
         .bind(name)
         .bind(&envelope.stream_id)
         .bind(envelope.stream_version as i64)

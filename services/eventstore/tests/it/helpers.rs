@@ -8,6 +8,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use sqlx::postgres::PgConnection;
 use uuid::Uuid;
+use yiciban_eventstore::sql::schema_sql;
 use yiciban_eventstore::{
     Consumer, ConsumerSettings, EVENT_STORE, EventMetadata, EventStore, Handler, HandlerError, Migrations, NewEvent,
     StoreGaps, migrate,
@@ -75,12 +76,15 @@ impl Handler for Recorder {
         if e.event_type == "Poison" && !self.fixed.load(Ordering::SeqCst) {
             return Err(HandlerError::poison("this projection does not understand Poison yet"));
         }
-        sqlx::query(&format!("INSERT INTO {}.applied (stream_id, version, event_id) VALUES ($1, $2, $3)", self.schema))
-            .bind(&e.stream_id)
-            .bind(e.stream_version as i64)
-            .bind(&e.event_id)
-            .execute(conn)
-            .await?;
+        sqlx::query(schema_sql(
+            &self.schema,
+            "INSERT INTO {schema}.applied (stream_id, version, event_id) VALUES ($1, $2, $3)",
+        ))
+        .bind(&e.stream_id)
+        .bind(e.stream_version as i64)
+        .bind(&e.event_id)
+        .execute(conn)
+        .await?;
         Ok(())
     }
 }
@@ -117,7 +121,7 @@ pub async fn recorder(
 
 /// Everything a recorder applied: (stream, version) in apply order.
 pub async fn applied(db: &TestDb, schema: &str) -> Vec<(String, i64)> {
-    sqlx::query_as(&format!("SELECT stream_id, version FROM {schema}.applied ORDER BY seq"))
+    sqlx::query_as(schema_sql(schema, "SELECT stream_id, version FROM {schema}.applied ORDER BY seq"))
         .fetch_all(&db.pool)
         .await
         .expect("read applied")

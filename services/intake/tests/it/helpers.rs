@@ -47,7 +47,7 @@ pub async fn spawn_app() -> TestApp {
     env.insert("YICIBAN_TASKS_URL".to_owned(), "http://127.0.0.1:9".to_owned());
     let mut config = IntakeConfig::from_source(&env).expect("config");
     config.common.grpc_listener = Some(yiciban_testkit::listener());
-    let auth = Authenticator::new(&config.common.jwt_secret);
+    let auth = Authenticator::new(&config.common.jwt_secret).expect("the test key is usable");
     let app = yiciban_testkit::spawn_service(yiciban_intake::build_with(
         config,
         Arc::new(clock.clone()),

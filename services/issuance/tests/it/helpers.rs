@@ -75,7 +75,7 @@ pub async fn spawn_app() -> TestApp {
     let clock = ManualClock::new(cst("2026-10-15T10:00"));
     let directory = InMemoryDirectory::new();
     let config = config(&nats);
-    let auth = Authenticator::new(&config.common.jwt_secret);
+    let auth = Authenticator::new(&config.common.jwt_secret).expect("the test key is usable");
     let app = yiciban_testkit::spawn_service(yiciban_issuance::build_with_directory(
         config,
         Arc::new(clock.clone()),

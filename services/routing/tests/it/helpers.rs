@@ -45,7 +45,7 @@ pub async fn spawn_app() -> TestApp {
     .collect();
     let mut config = yiciban_routing::RoutingConfig::from_source(&env).expect("config");
     config.common.grpc_listener = Some(yiciban_testkit::listener());
-    let auth = Authenticator::new(&config.common.jwt_secret);
+    let auth = Authenticator::new(&config.common.jwt_secret).expect("the test key is usable");
     let app = yiciban_testkit::spawn_service(yiciban_routing::build_with(
         config,
         Arc::new(clock.clone()),

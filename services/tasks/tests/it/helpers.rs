@@ -67,7 +67,7 @@ fn config(nats: &TestNats) -> TasksConfig {
 
 async fn start(db: &TestDb, nats: &TestNats, clock: &ManualClock) -> (RunningService<Tasks>, Authenticator) {
     let config = config(nats);
-    let auth = Authenticator::new(&config.common.jwt_secret);
+    let auth = Authenticator::new(&config.common.jwt_secret).expect("the test key is usable");
     let app = yiciban_testkit::spawn_service(yiciban_tasks::build_with(
         config,
         Arc::new(clock.clone()),

@@ -15,6 +15,7 @@ use tokio_util::sync::{CancellationToken, DropGuard};
 use tonic::codegen::InterceptedService;
 use tonic::transport::Channel;
 use uuid::Uuid;
+use yiciban_eventstore::sql::names_sql;
 use yiciban_eventstore::{
     Consumer, EVENT_STORE, EventMetadata, EventStore, ExpectedVersion, NewEvent, Relay, RelaySettings, migrate,
 };
@@ -97,7 +98,7 @@ pub async fn spawn_app_with(relays: bool, extra: &[(&str, &str)]) -> TestApp {
         stores.insert(source, store);
     }
     let config = config(&nats, extra);
-    let auth = Authenticator::new(&config.common.jwt_secret);
+    let auth = Authenticator::new(&config.common.jwt_secret).expect("the test key is usable");
     let app = yiciban_testkit::spawn_service(yiciban_tracking::build_with(
         config,
         Arc::new(clock.clone()),
@@ -216,7 +217,7 @@ impl TestApp {
     /// (case_views, task_rows, timeline) row counts and the case document.
     pub async fn snapshot(&self, case_id: Uuid) -> (i64, i64, i64, serde_json::Value) {
         let count = |table: &'static str| async move {
-            sqlx::query_scalar::<_, i64>(&format!("SELECT count(*) FROM tracking.{table}"))
+            sqlx::query_scalar::<_, i64>(names_sql("SELECT count(*) FROM tracking.{table}", &[("table", table)]))
                 .fetch_one(&self.db.pool)
                 .await
                 .unwrap()

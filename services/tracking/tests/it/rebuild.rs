@@ -13,6 +13,7 @@ use yiciban_proto::tracking::v1 as pb;
 use yiciban_testkit::eventually;
 
 use crate::helpers::{AGENT, APPLICANT, CLERK, Case, SERVICE, TestApp, cst, spawn_app_with};
+use yiciban_eventstore::sql::schema_sql;
 
 /// Appends the life of `c` up to `steps` events (of the journey's 16), each
 /// once the one before is projected: as in real life, where the steps of a
@@ -110,12 +111,13 @@ async fn active(pool: &PgPool) -> String {
 /// The rows of the three read-model tables of `schema`, as JSON, without the
 /// columns that say when or in which order a row was written.
 async fn rows(pool: &PgPool, schema: &str) -> [Vec<serde_json::Value>; 3] {
-    let q =
-        |sql: String| async move { sqlx::query_scalar::<_, serde_json::Value>(&sql).fetch_all(pool).await.unwrap() };
+    let q = |statement: &'static str| async move {
+        sqlx::query_scalar::<_, serde_json::Value>(schema_sql(schema, statement)).fetch_all(pool).await.unwrap()
+    };
     [
-        q(format!("SELECT to_jsonb(c) - 'updated_at' FROM {schema}.case_views c ORDER BY case_id")).await,
-        q(format!("SELECT to_jsonb(t) - 'updated_at' FROM {schema}.task_rows t ORDER BY task_id")).await,
-        q(format!("SELECT to_jsonb(t) - 'seq' - 'projected_at' FROM {schema}.timeline t ORDER BY event_key")).await,
+        q("SELECT to_jsonb(c) - 'updated_at' FROM {schema}.case_views c ORDER BY case_id").await,
+        q("SELECT to_jsonb(t) - 'updated_at' FROM {schema}.task_rows t ORDER BY task_id").await,
+        q("SELECT to_jsonb(t) - 'seq' - 'projected_at' FROM {schema}.timeline t ORDER BY event_key").await,
     ]
 }
 
@@ -135,8 +137,10 @@ async fn assert_same_rows(pool: &PgPool, left: &str, right: &str) {
 async fn stored_event_ids(pool: &PgPool) -> BTreeSet<String> {
     let mut ids = BTreeSet::new();
     for store in ["intake", "routing", "tasks", "issuance"] {
-        let some: Vec<Uuid> =
-            sqlx::query_scalar(&format!("SELECT event_id FROM {store}.events")).fetch_all(pool).await.unwrap();
+        let some: Vec<Uuid> = sqlx::query_scalar(schema_sql(store, "SELECT event_id FROM {schema}.events"))
+            .fetch_all(pool)
+            .await
+            .unwrap();
         ids.extend(some.into_iter().map(|id| id.to_string()));
     }
     ids

@@ -11,13 +11,13 @@ use yiciban_domain::{Aggregate, ErrorKind, Refusal};
 use yiciban_eventstore::{
     AppendOutcome, EventMetadata, ExpectedVersion, IdempotencyRecord, NewEvent, request_fingerprint,
 };
+use yiciban_platform::IdentityKey;
 use yiciban_platform::status::{FieldViolation, from_store, internal, invalid_argument};
 use yiciban_proto::common::v1 as common;
 use yiciban_proto::convert::intake as convert;
 
 use crate::Intake;
 use crate::repo::{self, IndexedCase};
-use crate::schema::identity_key;
 
 /// Maps a domain refusal to its gRPC status (the one place for intake).
 pub fn domain_status(error: DomainError) -> Status {
@@ -68,7 +68,7 @@ pub async fn load(intake: &Intake, case_id: Uuid) -> Result<CaseApplication, Sta
 }
 
 /// The index row that mirrors `state`.
-pub fn index_row(case_id: Uuid, state: &CaseApplication) -> Option<IndexedCase> {
+pub fn index_row(case_id: Uuid, state: &CaseApplication, identity_key: &IdentityKey) -> Option<IndexedCase> {
     let applicant = state.applicant.as_ref()?;
     let identity = match &applicant.identity {
         Identity::Person(id) => id.as_str().to_owned(),
@@ -78,7 +78,7 @@ pub fn index_row(case_id: Uuid, state: &CaseApplication) -> Option<IndexedCase> 
         case_id,
         case_number: state.case_number.as_ref()?.to_string(),
         package_id: state.package_id.as_ref()?.as_str().to_owned(),
-        applicant_key: identity_key(&identity),
+        applicant_key: identity_key.lookup(&identity),
         officer_id: state.officer.as_ref().map(|o| o.id.clone()),
         status: status_name(state.status).to_owned(),
         open: !state.status.is_terminal(),
@@ -172,7 +172,7 @@ pub async fn execute<R: Message + Default>(
             .map(Executed::Replayed)
             .map_err(|e| internal("reading a stored response", &e));
     }
-    if let Some(row) = index_row(case_id, &new_state) {
+    if let Some(row) = index_row(case_id, &new_state, &intake.identity_key) {
         repo::upsert_case(&mut tx, intake.schema(), &row).await.map_err(|e| internal("indexing the case", &e))?;
     }
     intake.store.commit(tx).await.map_err(|e| internal("committing the command", &e))?;

@@ -26,7 +26,6 @@ use yiciban_platform::idempotency::{key_and_fingerprint as idempotency, replayed
 use crate::Intake;
 use crate::commands::{self, execute, index_row, to_new_events};
 use crate::repo;
-use crate::schema::identity_key;
 
 /// The intake RPCs.
 #[derive(Debug, Clone)]
@@ -52,7 +51,7 @@ impl IntakeApi {
             Role::Clerk | Role::Service | Role::Admin => Ok(()),
             Role::Applicant => {
                 let row = self.indexed(case_id).await?;
-                if Some(row.applicant_key) == caller.identity.as_deref().map(identity_key) {
+                if self.intake.identity_key.claimed_by(caller, &row.applicant_key) {
                     Ok(())
                 } else {
                     Err(Status::permission_denied(format!("an applicant may {action} only its own cases")))
@@ -150,9 +149,10 @@ impl IntakeService for IntakeApi {
         let intake = &self.intake;
         let missing_content = super::materials::check_references(intake, "materials", &req.materials).await?;
         let guide = intake.catalog.guide(req.package_id.trim());
-        let (credit, _) = repo::credit_status(intake.store.pool(), intake.schema(), &identity_key(&claimed))
-            .await
-            .map_err(|e| internal("reading the credit list", &e))?;
+        let (credit, _) =
+            repo::credit_status(intake.store.pool(), intake.schema(), &intake.identity_key.lookup(&claimed))
+                .await
+                .map_err(|e| internal("reading the credit list", &e))?;
         let now = intake.clock.now();
         let today = china_date(now);
         let promised_days = guide.as_ref().map(|g| g.package.promised_total_days).unwrap_or(0);
@@ -220,7 +220,7 @@ impl IntakeService for IntakeApi {
                 .map(Response::new)
                 .map_err(|e| internal("reading a stored response", &e));
         }
-        if let Some(row) = index_row(case_id, &state) {
+        if let Some(row) = index_row(case_id, &state, &intake.identity_key) {
             repo::upsert_case(&mut tx, intake.schema(), &row).await.map_err(|e| internal("indexing the case", &e))?;
         }
         intake.store.commit(tx).await.map_err(|e| internal("committing the submission", &e))?;
@@ -371,7 +371,7 @@ impl IntakeService for IntakeApi {
             Role::Clerk | Role::Admin | Role::Service => false,
             Role::Supervisor => true,
             Role::Officer if row.officer_id.as_deref() == Some(caller.subject.as_str()) => true,
-            Role::Applicant if caller.identity.as_deref().map(identity_key) == Some(row.applicant_key.clone()) => false,
+            Role::Applicant if self.intake.identity_key.claimed_by(&caller, &row.applicant_key) => false,
             Role::Officer => return Err(Status::permission_denied("an officer reads only the cases assigned to them")),
             Role::Applicant => return Err(Status::permission_denied("an applicant reads only its own cases")),
             Role::Agent => {
@@ -439,7 +439,7 @@ impl IntakeService for IntakeApi {
         let version = repo::set_credit_status(
             self.intake.store.pool(),
             self.intake.schema(),
-            &identity_key(&id),
+            &self.intake.identity_key.lookup(&id),
             status,
             &req.reason,
             &caller.subject,
@@ -459,9 +459,10 @@ impl IntakeService for IntakeApi {
         let caller = Caller::of(&request)?;
         caller.require(&[Role::Clerk, Role::Admin, Role::Service], "read the credit list")?;
         let id = request.into_inner().id_number.trim().to_ascii_uppercase();
-        let (status, version) = repo::credit_status(self.intake.store.pool(), self.intake.schema(), &identity_key(&id))
-            .await
-            .map_err(|e| internal("reading the credit list", &e))?;
+        let (status, version) =
+            repo::credit_status(self.intake.store.pool(), self.intake.schema(), &self.intake.identity_key.lookup(&id))
+                .await
+                .map_err(|e| internal("reading the credit list", &e))?;
         let status = match status.as_str() {
             "good" => pb::CreditStatus::Good,
             "dishonest" => pb::CreditStatus::Dishonest,

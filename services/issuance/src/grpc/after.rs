@@ -23,7 +23,6 @@ use yiciban_proto::issuance::v1 as pb;
 
 use super::{IssuanceApi, RequestChecks as _, Violations, case_id_field};
 use crate::commands::{self, RowFacts, Run};
-use crate::pii::identity_hmac;
 use crate::{repo, sampling};
 
 /// `PERMISSION_DENIED` unless an applicant caller is the case's applicant
@@ -35,9 +34,8 @@ async fn require_own_case(api: &IssuanceApi, caller: &Caller, case_id: Uuid) -> 
     let stored = repo::case_identity(api.issuance.store.pool(), api.issuance.schema(), case_id)
         .await
         .map_err(|e| internal("reading the case's applicant", &e))?;
-    let mine = caller.identity.as_deref().map(|id| identity_hmac(&api.issuance.pii_key, id));
-    match (stored, mine) {
-        (Some((hmac, _)), Some(mine)) if !hmac.is_empty() && hmac == mine => Ok(()),
+    match stored {
+        Some((stored, _)) if api.issuance.identity_key.claimed_by(caller, &stored) => Ok(()),
         _ => Err(Status::permission_denied("an applicant acts only on its own cases")),
     }
 }

@@ -64,7 +64,7 @@ fn config(nats: &TestNats, extra: &[(&str, &str)]) -> TrackingConfig {
     env.insert("YICIBAN_GRPC_ADDR".to_owned(), "127.0.0.1:0".to_owned());
     env.insert("YICIBAN_NATS_PREFIX".to_owned(), nats.subjects.prefix().to_owned());
     env.insert("YICIBAN_JWT_SECRET".to_owned(), "test-secret".to_owned());
-    env.insert("YICIBAN_TRACKING_IDENTITY_SALT".to_owned(), "test-salt".to_owned());
+    env.insert("YICIBAN_IDENTITY_KEY".to_owned(), "test-identity-key".to_owned());
     TrackingConfig::from_source(&env).expect("config")
 }
 

@@ -4,12 +4,12 @@
 
 use tonic::{Response, Status};
 use uuid::Uuid;
+use yiciban_commands::Idempotency;
 use yiciban_domain::issuance::{
     Collector, CollectorKind, Command, ConfirmPickup, Event, IssueEarly, NotifyPickup, Prepare, RecordDelivery,
     RecordDeliveryFailure, RecordMailing, ResultDocument,
 };
 use yiciban_domain::values::{CaseNumber, IdNumber, mask_name};
-use yiciban_platform::idempotency::key_and_fingerprint;
 use yiciban_platform::{Caller, Role};
 use yiciban_proto::common::v1 as common;
 use yiciban_proto::convert::issuance::{
@@ -51,7 +51,7 @@ pub async fn prepare(
     req: pb::PrepareIssuanceRequest,
 ) -> Result<Response<pb::PrepareIssuanceResponse>, Status> {
     caller.require(&[Role::Service], "prepare an issuance")?;
-    let idempotency = key_and_fingerprint(&req.idempotency_key, &req, &caller.subject)?;
+    let idempotency = Idempotency::of_request(&req.idempotency_key, &req, &caller.subject)?;
     let mut v = Violations::default();
     let case_id = v.uuid("case_id", &req.case_id);
     let number = CaseNumber::parse(req.case_number.trim()).map_err(|e| v.add("case_number", e.to_string())).ok();
@@ -96,7 +96,7 @@ pub async fn prepare(
         req.expected_version,
         idempotency,
         row_facts(api, &facts),
-        |_| Ok(command),
+        |_| Ok(command.clone()),
         |state, _| {
             let batch = state.final_batch();
             pb::PrepareIssuanceResponse {
@@ -117,7 +117,7 @@ pub async fn issue_early(
     req: pb::IssueEarlyRequest,
 ) -> Result<Response<pb::IssueEarlyResponse>, Status> {
     caller.require(&[Role::Clerk, Role::Officer], "issue results early")?;
-    let idempotency = key_and_fingerprint(&req.idempotency_key, &req, &caller.subject)?;
+    let idempotency = Idempotency::of_request(&req.idempotency_key, &req, &caller.subject)?;
     let mut v = Violations::default();
     let case_id = v.uuid("case_id", &req.case_id);
     if req.task_ids.is_empty() {
@@ -171,7 +171,7 @@ pub async fn issue_early(
         req.expected_version,
         idempotency,
         row_facts(api, &facts),
-        |_| Ok(command),
+        |_| Ok(command.clone()),
         |state, _| {
             let batch = state.batches.last();
             pb::IssueEarlyResponse {
@@ -191,7 +191,7 @@ pub async fn notify_pickup(
     req: pb::NotifyPickupRequest,
 ) -> Result<Response<pb::NotifyPickupResponse>, Status> {
     caller.require(&[Role::Clerk, Role::Service], "record a pick-up notice")?;
-    let idempotency = key_and_fingerprint(&req.idempotency_key, &req, &caller.subject)?;
+    let idempotency = Idempotency::of_request(&req.idempotency_key, &req, &caller.subject)?;
     let mut v = Violations::default();
     let case_id = v.uuid("case_id", &req.case_id);
     v.batch(req.batch_number);
@@ -211,7 +211,7 @@ pub async fn notify_pickup(
         req.expected_version,
         idempotency,
         RowFacts::default(),
-        |_| Ok(command),
+        |_| Ok(command.clone()),
         |state, _| pb::NotifyPickupResponse { version: state.version },
     )
     .await
@@ -226,7 +226,7 @@ pub async fn confirm_pickup(
     req: pb::ConfirmPickupRequest,
 ) -> Result<Response<pb::ConfirmPickupResponse>, Status> {
     caller.require(&[Role::Clerk], "confirm a pick-up")?;
-    let idempotency = key_and_fingerprint(&req.idempotency_key, &req, &caller.subject)?;
+    let idempotency = Idempotency::of_request(&req.idempotency_key, &req, &caller.subject)?;
     let mut v = Violations::default();
     let case_id = v.uuid("case_id", &req.case_id);
     v.batch(req.batch_number);
@@ -282,7 +282,7 @@ pub async fn confirm_pickup(
         req.expected_version,
         idempotency,
         RowFacts::default(),
-        |_| Ok(command),
+        |_| Ok(command.clone()),
         |state, events| pb::ConfirmPickupResponse { case_closed: closed_now(events), version: state.version },
     )
     .await
@@ -295,7 +295,7 @@ pub async fn record_mailing(
     req: pb::RecordMailingRequest,
 ) -> Result<Response<pb::RecordMailingResponse>, Status> {
     caller.require(&[Role::Clerk, Role::Service], "record a mailing")?;
-    let idempotency = key_and_fingerprint(&req.idempotency_key, &req, &caller.subject)?;
+    let idempotency = Idempotency::of_request(&req.idempotency_key, &req, &caller.subject)?;
     let mut v = Violations::default();
     let case_id = v.uuid("case_id", &req.case_id);
     v.batch(req.batch_number);
@@ -311,7 +311,7 @@ pub async fn record_mailing(
         req.expected_version,
         idempotency,
         RowFacts::default(),
-        |_| Ok(command),
+        |_| Ok(command.clone()),
         |state, _| pb::RecordMailingResponse { version: state.version },
     )
     .await
@@ -324,7 +324,7 @@ pub async fn record_delivery(
     req: pb::RecordDeliveryRequest,
 ) -> Result<Response<pb::RecordDeliveryResponse>, Status> {
     caller.require(&[Role::Clerk, Role::Service], "record a delivery")?;
-    let idempotency = key_and_fingerprint(&req.idempotency_key, &req, &caller.subject)?;
+    let idempotency = Idempotency::of_request(&req.idempotency_key, &req, &caller.subject)?;
     let mut v = Violations::default();
     let case_id = v.uuid("case_id", &req.case_id);
     v.batch(req.batch_number);
@@ -356,7 +356,7 @@ pub async fn record_delivery(
         req.expected_version,
         idempotency,
         RowFacts::default(),
-        |_| Ok(command),
+        |_| Ok(command.clone()),
         |state, events| pb::RecordDeliveryResponse { case_closed: closed_now(events), version: state.version },
     )
     .await
@@ -369,7 +369,7 @@ pub async fn record_delivery_failure(
     req: pb::RecordDeliveryFailureRequest,
 ) -> Result<Response<pb::RecordDeliveryFailureResponse>, Status> {
     caller.require(&[Role::Clerk, Role::Service], "record a failed delivery")?;
-    let idempotency = key_and_fingerprint(&req.idempotency_key, &req, &caller.subject)?;
+    let idempotency = Idempotency::of_request(&req.idempotency_key, &req, &caller.subject)?;
     let mut v = Violations::default();
     let case_id = v.uuid("case_id", &req.case_id);
     v.batch(req.batch_number);
@@ -388,7 +388,7 @@ pub async fn record_delivery_failure(
         req.expected_version,
         idempotency,
         RowFacts::default(),
-        |_| Ok(command),
+        |_| Ok(command.clone()),
         |state, _| pb::RecordDeliveryFailureResponse {
             attempt: state.batch(batch_number).map_or(0, |b| b.failed_attempts),
             version: state.version,

@@ -118,6 +118,9 @@ dockerfile = (root / "Dockerfile").read_text()
 targets = set(re.findall(r"^FROM\s+runtime\s+AS\s+(\S+)", dockerfile, re.M))
 documented = (root / "docs/DEPLOY.md").read_text()
 
+# the services that hash identity numbers with YICIBAN_IDENTITY_KEY
+IDENTITY_HASHERS = ("intake", "issuance", "tracking")
+
 for overlay in overlays:
     docs = [d for d in yaml.safe_load_all((out / f"{overlay}.yaml").read_text()) if d]
     by = {}
@@ -182,8 +185,14 @@ for overlay in overlays:
         for var in ("DATABASE_URL", "YICIBAN_JWT_SECRET", "NATS_URL"):
             if var not in names:
                 bad(overlay, f"{name}: env {var} missing")
+        # the services that hash ID numbers share one key (ADR 0012)
+        if short in IDENTITY_HASHERS and "YICIBAN_IDENTITY_KEY" not in names:
+            bad(overlay, f"{name}: env YICIBAN_IDENTITY_KEY missing (it hashes identities)")
+        for gone in ("YICIBAN_PII_KEY", "YICIBAN_TRACKING_IDENTITY_SALT"):
+            if gone in names:
+                bad(overlay, f"{name}: {gone} is no longer read; the identity key is YICIBAN_IDENTITY_KEY")
         for e in c.get("env", []):
-            if e.get("name") in ("DATABASE_URL", "YICIBAN_JWT_SECRET", "YICIBAN_NATS_PASSWORD", "YICIBAN_PII_KEY") and "valueFrom" not in e:
+            if e.get("name") in ("DATABASE_URL", "YICIBAN_JWT_SECRET", "YICIBAN_NATS_PASSWORD", "YICIBAN_IDENTITY_KEY") and "valueFrom" not in e:
                 bad(overlay, f"{name}: {e['name']} must come from a Secret")
 
     if "default-deny" not in by.get("NetworkPolicy", {}):

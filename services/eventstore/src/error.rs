@@ -29,6 +29,16 @@ pub enum StoreError {
         #[source]
         source: crate::upcast::UpcastError,
     },
+    /// A migration step that was applied to this database differs from the
+    /// step of the same version in this binary: it was edited after it
+    /// shipped. Nothing was migrated; the service must not start.
+    #[error(
+        "migration step {version} of {component} (schema {schema}) was edited after it was applied: \
+         its SQL's checksum is {shipped} in this binary but {recorded} in {schema}.schema_migrations. \
+         A shipped step is never edited: restore its SQL exactly as it shipped and make the change a new \
+         step after the last step of {component}"
+    )]
+    MigrationChanged { schema: String, component: &'static str, version: i32, recorded: String, shipped: String },
     /// Postgres failed.
     #[error("database error while {context}")]
     Database {

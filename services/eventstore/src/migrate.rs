@@ -3,6 +3,17 @@
 //! service's own read-model tables are migrated into it as separate
 //! components, each with its own numbered steps, under an advisory lock so
 //! replicas starting together do not race.
+//!
+//! Each applied step is recorded with the SHA-256 of its SQL as shipped
+//! (before `{schema}` is filled in). A step whose SQL no longer matches its
+//! record was edited after it shipped: the migration is refused, nothing is
+//! applied and the service does not start ([`StoreError::MigrationChanged`]).
+//! Rows recorded before checksums existed have none; the first start of a
+//! binary that checks them records its own steps' checksums for them
+//! (trusting that the steps it ships are the ones that were applied) and
+//! checks from then on.
+
+use std::collections::HashMap;
 
 use sqlx::PgPool;
 
@@ -12,7 +23,8 @@ use crate::error::StoreError;
 
 /// A named list of migration steps (version, SQL). `{schema}` in the SQL is
 /// replaced by the schema name. Steps are applied once, in order, and never
-/// edited after they shipped.
+/// edited after they shipped (the runner refuses an edited step): a change
+/// is a new step.
 #[derive(Debug, Clone, Copy)]
 pub struct Migrations {
     pub component: &'static str,
@@ -35,7 +47,18 @@ pub fn validate_schema_name(schema: &str) -> Result<(), StoreError> {
     }
 }
 
-/// Creates `schema` if needed and applies the missing steps of each component.
+/// The checksum recorded for a step: hex SHA-256 of its SQL as written in
+/// the binary, before `{schema}` is filled in (so it does not depend on the
+/// schema's name).
+pub fn checksum(sql: &str) -> String {
+    use sha2::Digest as _;
+    hex::encode(sha2::Sha256::digest(sql.as_bytes()))
+}
+
+/// Creates `schema` if needed, checks the applied steps of each component
+/// against their recorded checksums (recording those not yet recorded), and
+/// applies the missing steps, all in one transaction: an edited step
+/// ([`StoreError::MigrationChanged`]) leaves the database as it was.
 #[tracing::instrument(skip_all, fields(schema = %schema), err)]
 pub async fn migrate(pool: &PgPool, schema: &str, components: &[Migrations]) -> Result<(), StoreError> {
     validate_schema_name(schema)?;
@@ -55,41 +78,106 @@ pub async fn migrate(pool: &PgPool, schema: &str, components: &[Migrations]) -> 
             component TEXT NOT NULL,
             version INT NOT NULL,
             applied_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+            checksum TEXT,
             PRIMARY KEY (component, version))",
     ))
     .execute(&mut *tx)
     .await
     .map_err(StoreError::db("creating the migrations table"))?;
+    // A table created before checksums were recorded gains the column; its
+    // rows are filled in below.
+    sqlx::query(schema_sql(schema, "ALTER TABLE {schema}.schema_migrations ADD COLUMN IF NOT EXISTS checksum TEXT"))
+        .execute(&mut *tx)
+        .await
+        .map_err(StoreError::db("adding the checksum column"))?;
     for component in components {
-        let applied: Vec<i32> = sqlx::query_scalar(schema_sql(
+        let applied: HashMap<i32, Option<String>> = sqlx::query_as(schema_sql(
             schema,
-            "SELECT version FROM {schema}.schema_migrations WHERE component = $1",
+            "SELECT version, checksum FROM {schema}.schema_migrations WHERE component = $1",
         ))
         .bind(component.component)
         .fetch_all(&mut *tx)
         .await
-        .map_err(StoreError::db("reading applied migrations"))?;
+        .map_err(StoreError::db("reading applied migrations"))?
+        .into_iter()
+        .collect();
         for (version, sql) in component.steps {
-            if applied.contains(version) {
-                continue;
+            let shipped = checksum(sql);
+            match next_for(schema, component.component, *version, &shipped, applied.get(version))? {
+                Next::Nothing => {}
+                Next::RecordChecksum => {
+                    tracing::info!(
+                        component = component.component,
+                        version,
+                        "recording the checksum of a step applied before checksums were recorded"
+                    );
+                    sqlx::query(schema_sql(
+                        schema,
+                        "UPDATE {schema}.schema_migrations SET checksum = $3 WHERE component = $1 AND version = $2",
+                    ))
+                    .bind(component.component)
+                    .bind(version)
+                    .bind(&shipped)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(StoreError::db("recording a migration's checksum"))?;
+                }
+                Next::Apply => {
+                    tracing::info!(component = component.component, version, "applying migration");
+                    sqlx::raw_sql(schema_sql(schema, sql))
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(StoreError::db("applying a migration"))?;
+                    sqlx::query(schema_sql(
+                        schema,
+                        "INSERT INTO {schema}.schema_migrations (component, version, checksum) VALUES ($1, $2, $3)",
+                    ))
+                    .bind(component.component)
+                    .bind(version)
+                    .bind(&shipped)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(StoreError::db("recording a migration"))?;
+                }
             }
-            tracing::info!(component = component.component, version, "applying migration");
-            sqlx::raw_sql(schema_sql(schema, sql))
-                .execute(&mut *tx)
-                .await
-                .map_err(StoreError::db("applying a migration"))?;
-            sqlx::query(schema_sql(
-                schema,
-                "INSERT INTO {schema}.schema_migrations (component, version) VALUES ($1, $2)",
-            ))
-            .bind(component.component)
-            .bind(version)
-            .execute(&mut *tx)
-            .await
-            .map_err(StoreError::db("recording a migration"))?;
         }
     }
     tx.commit().await.map_err(StoreError::db("committing the migration"))
+}
+
+/// What a step needs, from its record in `schema_migrations`.
+#[derive(Debug, PartialEq, Eq)]
+enum Next {
+    /// Applied with this checksum.
+    Nothing,
+    /// Applied before checksums were recorded.
+    RecordChecksum,
+    /// Not applied yet.
+    Apply,
+}
+
+/// Decides a step's [`Next`] from its record (`None`: not applied;
+/// `Some(None)`: applied without a checksum), or refuses a step whose
+/// recorded checksum is not the `shipped` one.
+fn next_for(
+    schema: &str,
+    component: &'static str,
+    version: i32,
+    shipped: &str,
+    record: Option<&Option<String>>,
+) -> Result<Next, StoreError> {
+    match record {
+        None => Ok(Next::Apply),
+        Some(None) => Ok(Next::RecordChecksum),
+        Some(Some(recorded)) if recorded == shipped => Ok(Next::Nothing),
+        Some(Some(recorded)) => Err(StoreError::MigrationChanged {
+            schema: schema.to_owned(),
+            component,
+            version,
+            recorded: recorded.clone(),
+            shipped: shipped.to_owned(),
+        }),
+    }
 }
 
 /// The event store's own tables: events, outbox, idempotency keys, consumer

@@ -9,11 +9,11 @@ use uuid::Uuid;
 use yiciban_commands::{Change, CommandRunner, EventCodec, Rows};
 use yiciban_domain::intake::{CaseApplication, Event, Identity, Status as CaseStatus};
 use yiciban_eventstore::{NewEvent, StoredEvent};
+use yiciban_platform::IdentityKey;
 use yiciban_platform::status::internal;
 use yiciban_proto::convert::intake::{self as convert, ConvertError};
 
 use crate::repo::{self, IndexedCase};
-use crate::schema::identity_key;
 
 /// How intake stores its applications: every event on the case's subject.
 #[derive(Debug, Clone, Copy, Default)]
@@ -40,6 +40,8 @@ impl EventCodec for IntakeCodec {
 pub struct CaseIndexRows {
     /// The service's schema.
     pub schema: String,
+    /// The key of the applicants' lookup values.
+    pub identity_key: IdentityKey,
 }
 
 #[async_trait]
@@ -52,7 +54,7 @@ impl Rows<CaseApplication> for CaseIndexRows {
         change: &Change<'_, CaseApplication>,
         _: &(),
     ) -> Result<(), Status> {
-        match index_row(change.id, change.after) {
+        match index_row(change.id, change.after, &self.identity_key) {
             Some(row) => repo::upsert_case(tx, &self.schema, &row).await.map_err(|e| internal("indexing the case", &e)),
             None => Ok(()),
         }
@@ -63,7 +65,7 @@ impl Rows<CaseApplication> for CaseIndexRows {
 pub type Applications = CommandRunner<IntakeCodec, CaseIndexRows>;
 
 /// The index row that mirrors `state`.
-pub fn index_row(case_id: Uuid, state: &CaseApplication) -> Option<IndexedCase> {
+pub fn index_row(case_id: Uuid, state: &CaseApplication, identity_key: &IdentityKey) -> Option<IndexedCase> {
     let applicant = state.applicant.as_ref()?;
     let identity = match &applicant.identity {
         Identity::Person(id) => id.as_str().to_owned(),
@@ -73,7 +75,7 @@ pub fn index_row(case_id: Uuid, state: &CaseApplication) -> Option<IndexedCase> 
         case_id,
         case_number: state.case_number.as_ref()?.to_string(),
         package_id: state.package_id.as_ref()?.as_str().to_owned(),
-        applicant_key: identity_key(&identity),
+        applicant_key: identity_key.lookup(&identity),
         officer_id: state.officer.as_ref().map(|o| o.id.clone()),
         status: status_name(state.status).to_owned(),
         open: !state.status.is_terminal(),

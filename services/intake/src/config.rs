@@ -1,7 +1,8 @@
 //! The intake service's configuration: the common settings plus its own.
 
 use yiciban_platform::CommonConfig;
-use yiciban_platform::config::{ConfigError, ProcessEnv, Source, duration, var};
+use yiciban_platform::IdentityKey;
+use yiciban_platform::config::{ConfigError, ProcessEnv, Source, duration, identity_key, var};
 
 /// Default gRPC port of the intake service.
 pub const DEFAULT_PORT: u16 = 50051;
@@ -25,6 +26,9 @@ pub struct IntakeConfig {
     /// `YICIBAN_TASKS_URL`: the department-task service (supplement requests
     /// are looked up there, supplemented tasks resumed).
     pub tasks_url: String,
+    /// `YICIBAN_IDENTITY_KEY`: the key of the applicants' lookup values in the
+    /// case index and the credit list.
+    pub identity_key: IdentityKey,
 }
 
 impl IntakeConfig {
@@ -55,6 +59,7 @@ impl IntakeConfig {
             expiry_scan: duration(src, "YICIBAN_EXPIRY_SCAN", std::time::Duration::from_secs(60))?,
             routing_url: var(src, "YICIBAN_ROUTING_URL", "http://127.0.0.1:50052".to_owned())?,
             tasks_url: var(src, "YICIBAN_TASKS_URL", "http://127.0.0.1:50053".to_owned())?,
+            identity_key: identity_key(src),
         })
     }
 

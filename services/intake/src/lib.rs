@@ -19,8 +19,8 @@ use anyhow::Context as _;
 use yiciban_calendar::WorkingCalendar;
 use yiciban_domain::catalog::Catalog;
 use yiciban_eventstore::Consumer;
-use yiciban_platform::Clock;
 use yiciban_platform::service::{Service, ServiceBuilder};
+use yiciban_platform::{Clock, IdentityKey};
 use yiciban_proto::catalog::v1::catalog_service_server::CatalogServiceServer;
 use yiciban_proto::intake::v1::intake_service_server::IntakeServiceServer;
 use yiciban_proto::routing::v1::routing_service_client::RoutingServiceClient;
@@ -40,6 +40,8 @@ pub struct Intake {
     pub deficiency_days: u32,
     /// The department-task service, asked about open supplement requests.
     pub tasks: process_manager::TasksClient,
+    /// The key of the applicants' lookup values (case index, credit list).
+    pub identity_key: IdentityKey,
 }
 
 impl Intake {
@@ -81,7 +83,7 @@ pub async fn build_with(
         shell.jetstream().clone(),
     )?;
     let catalog = Arc::new(Catalog::seed().context("loading the seed catalog")?);
-    let rows = commands::CaseIndexRows { schema: store.schema().to_owned() };
+    let rows = commands::CaseIndexRows { schema: store.schema().to_owned(), identity_key: config.identity_key.clone() };
     let applications =
         yiciban_commands::CommandRunner::new(store, commands::IntakeCodec, clock.clone()).with_rows(rows);
     let intake = Arc::new(Intake {
@@ -92,6 +94,7 @@ pub async fn build_with(
         max_material_bytes: config.max_material_bytes,
         deficiency_days: config.deficiency_days,
         tasks,
+        identity_key: config.identity_key,
     });
     // Room for one material of the maximum size plus the envelope.
     let max_message = (config.max_material_bytes as usize).saturating_add(1 << 20);

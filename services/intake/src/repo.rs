@@ -30,6 +30,7 @@ pub struct IndexedCase {
     pub case_id: Uuid,
     pub case_number: String,
     pub package_id: String,
+    /// The applicant's lookup value ([`yiciban_platform::IdentityKey`]).
     pub applicant_key: String,
     pub officer_id: Option<String>,
     pub status: String,
@@ -96,6 +97,8 @@ pub async fn expired_deficiencies(pool: &PgPool, schema: &str, today: NaiveDate)
 }
 
 /// Credit status as stored: good, normal or dishonest (unlisted = normal).
+/// The list is keyed by the identity's lookup value
+/// ([`yiciban_platform::IdentityKey::lookup`]), never the number.
 pub async fn credit_status(pool: &PgPool, schema: &str, identity_key: &str) -> sqlx::Result<(String, i64)> {
     let row: Option<(String, i64)> =
         sqlx::query_as(schema_sql(schema, "SELECT status, version FROM {schema}.credit_list WHERE identity_key = $1"))

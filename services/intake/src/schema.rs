@@ -4,6 +4,10 @@
 
 use yiciban_eventstore::Migrations;
 
+/// The steps as they shipped: never edit one (the migration runner refuses
+/// to start on a changed step), add the next. The applicant and credit-list
+/// keys are the identities' lookup values under `YICIBAN_IDENTITY_KEY`
+/// ([`yiciban_platform::IdentityKey`]; step 1's comment predates it).
 pub const INTAKE: Migrations = Migrations {
     component: "intake",
     steps: &[
@@ -67,10 +71,3 @@ CREATE TABLE {schema}.material_blobs (
         ),
     ],
 };
-
-/// Hex SHA-256 of an applicant identity (ID number or credit code), so the
-/// index can match applicants without keeping their numbers in it.
-pub fn identity_key(identity: &str) -> String {
-    use sha2::Digest as _;
-    hex::encode(sha2::Sha256::digest(identity.trim().to_ascii_uppercase().as_bytes()))
-}

@@ -1,10 +1,9 @@
 //! The issuance service's configuration: the common settings plus its own.
 
-use secrecy::SecretString;
 use yiciban_calendar::Share;
 use yiciban_domain::values::DepartmentCode;
-use yiciban_platform::CommonConfig;
-use yiciban_platform::config::{ConfigError, ProcessEnv, Source, var};
+use yiciban_platform::config::{ConfigError, ProcessEnv, Source, identity_key, var};
+use yiciban_platform::{CommonConfig, IdentityKey};
 
 /// Default gRPC port of the issuance service.
 pub const DEFAULT_PORT: u16 = 50054;
@@ -33,9 +32,9 @@ pub struct IssuanceConfig {
     /// of the whole case when the case's lead department is not known
     /// (default `zwfw`, the government service centre).
     pub window_department: DepartmentCode,
-    /// `YICIBAN_PII_KEY`: key of the HMAC kept instead of ID numbers
-    /// (collectors, the applicant's own-case check); default: the token key.
-    pub pii_key: SecretString,
+    /// `YICIBAN_IDENTITY_KEY`: the key of the lookup values kept instead of
+    /// ID numbers (collectors, the applicant's own-case check).
+    pub identity_key: IdentityKey,
 }
 
 impl IssuanceConfig {
@@ -68,7 +67,6 @@ impl IssuanceConfig {
             value: window.clone(),
             reason: e.to_string(),
         })?;
-        let pii_key = src.get("YICIBAN_PII_KEY").map(SecretString::from).unwrap_or_else(|| common.jwt_secret.clone());
         Ok(IssuanceConfig {
             schema,
             intake_url: var(src, "YICIBAN_INTAKE_URL", "http://127.0.0.1:50051".to_owned())?,
@@ -76,7 +74,7 @@ impl IssuanceConfig {
             rectification_days,
             return_visit_share,
             window_department,
-            pii_key,
+            identity_key: identity_key(src),
             common,
         })
     }

@@ -21,11 +21,10 @@ pub mod schema;
 use std::sync::Arc;
 
 use chrono::NaiveDate;
-use secrecy::SecretString;
 use yiciban_calendar::{Share, WorkingCalendar};
 use yiciban_domain::values::DepartmentCode;
-use yiciban_platform::Clock;
 use yiciban_platform::service::{Service, ServiceBuilder};
+use yiciban_platform::{Clock, IdentityKey};
 use yiciban_proto::issuance::v1::issuance_service_server::IssuanceServiceServer;
 
 pub use config::IssuanceConfig;
@@ -49,8 +48,9 @@ pub struct Issuance {
     /// Answers for bad ratings of a whole case whose lead department is
     /// unknown.
     pub window_department: DepartmentCode,
-    /// Key of the identity HMACs.
-    pub pii_key: SecretString,
+    /// The key of the identities' lookup values (the applicant's own-case
+    /// check, collectors).
+    pub identity_key: IdentityKey,
 }
 
 impl Issuance {
@@ -130,7 +130,7 @@ async fn assemble(
         rectification_days: config.rectification_days,
         return_visit_share: config.return_visit_share,
         window_department: config.window_department,
-        pii_key: config.pii_key,
+        identity_key: config.identity_key,
     });
     Ok(shell.grpc(IssuanceServiceServer::new(grpc::IssuanceApi::new(issuance.clone()))).finish(issuance))
 }

@@ -9,6 +9,9 @@ use std::time::Duration;
 
 use secrecy::SecretString;
 
+pub use crate::identity::DEV_IDENTITY_KEY;
+use crate::identity::IdentityKey;
+
 /// A configuration value that could not be used.
 #[derive(Debug, thiserror::Error)]
 #[error("environment variable {variable}={value:?} is invalid: {reason}")]
@@ -130,6 +133,16 @@ pub struct CommonConfig {
 /// The development signing key; never used where `YICIBAN_JWT_SECRET` is set.
 pub const DEV_JWT_SECRET: &str = "yiciban-local-development-secret-change-me";
 
+/// Reads `YICIBAN_IDENTITY_KEY`, the key of the identity lookups
+/// ([`IdentityKey`]), read by every service that hashes an ID number or
+/// credit code. Unset, it is [`DEV_IDENTITY_KEY`], as the token key is
+/// [`DEV_JWT_SECRET`]: fine on a laptop, never in a deployment (the manifests
+/// always set it).
+pub fn identity_key(src: &dyn Source) -> IdentityKey {
+    let secret = src.get("YICIBAN_IDENTITY_KEY").unwrap_or_else(|| DEV_IDENTITY_KEY.to_owned());
+    IdentityKey::new(&SecretString::from(secret))
+}
+
 impl CommonConfig {
     /// Reads the common settings; `default_port` is the service's own port.
     pub fn from_source(src: &dyn Source, default_port: u16) -> Result<Self, ConfigError> {
@@ -213,6 +226,17 @@ mod tests {
         assert_eq!(err.variable, "YICIBAN_NATS_PREFIX");
         let err = CommonConfig::from_source(&env(&[("YICIBAN_STREAM_DUPLICATE_WINDOW", "ten")]), 1).unwrap_err();
         assert_eq!(err.variable, "YICIBAN_STREAM_DUPLICATE_WINDOW");
+    }
+
+    #[test]
+    fn the_identity_key_is_read_from_its_variable_or_is_the_development_key() {
+        let set = identity_key(&env(&[("YICIBAN_IDENTITY_KEY", "deployed-key")]));
+        let deployed = IdentityKey::new(&SecretString::from("deployed-key"));
+        assert_eq!(set.lookup("15020319900101123X"), deployed.lookup("15020319900101123X"));
+        let unset = identity_key(&env(&[]));
+        let dev = IdentityKey::new(&SecretString::from(DEV_IDENTITY_KEY));
+        assert_eq!(unset.lookup("15020319900101123X"), dev.lookup("15020319900101123X"));
+        assert_ne!(set.lookup("15020319900101123X"), unset.lookup("15020319900101123X"));
     }
 
     #[test]

@@ -1,6 +1,6 @@
 #![forbid(unsafe_code)]
 //! Platform glue every yiciban service uses: typed configuration, telemetry,
-//! bearer-token auth, gRPC server and client plumbing (health, reflection,
+//! bearer-token auth, the identity-lookup hash, gRPC server and client plumbing (health, reflection,
 //! trace propagation), error-to-status mapping and process runtime.
 
 pub mod auth;
@@ -8,6 +8,7 @@ pub mod cause;
 pub mod clock;
 pub mod config;
 pub mod grpc;
+pub mod identity;
 pub mod routes;
 pub mod runtime;
 pub mod service;
@@ -18,4 +19,5 @@ pub use auth::{Authenticator, Caller, Role};
 pub use cause::Cause;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::CommonConfig;
+pub use identity::IdentityKey;
 pub use status::FieldViolation;

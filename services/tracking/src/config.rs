@@ -1,15 +1,10 @@
 //! The tracking service's configuration: the common settings plus its own.
 
-use secrecy::SecretString;
-use yiciban_platform::CommonConfig;
-use yiciban_platform::config::{ConfigError, ProcessEnv, Source, var};
+use yiciban_platform::config::{ConfigError, ProcessEnv, Source, identity_key, var};
+use yiciban_platform::{CommonConfig, IdentityKey};
 
 /// Default gRPC port of the tracking service.
 pub const DEFAULT_PORT: u16 = 50055;
-
-/// The development salt of the applicant identity hash; never used where
-/// `YICIBAN_TRACKING_IDENTITY_SALT` is set.
-pub const DEV_IDENTITY_SALT: &str = "yiciban-tracking-local-development-salt";
 
 /// Where the binary serves the staff console when `YICIBAN_CONSOLE_ADDR` is
 /// not set.
@@ -31,9 +26,9 @@ pub struct TrackingConfig {
     /// (default `intake,routing,tasks,issuance`). Read only, and only to fill
     /// gaps in a stream.
     pub source_schemas: Vec<(String, String)>,
-    /// `YICIBAN_TRACKING_IDENTITY_SALT`: salt of the hash by which the read
+    /// `YICIBAN_IDENTITY_KEY`: the key of the lookup value by which the read
     /// model recognises an applicant's own case (it never stores the number).
-    pub identity_salt: SecretString,
+    pub identity_key: IdentityKey,
     /// `YICIBAN_TRACKING_REBUILD_PAUSE_MS`: pause per event a rebuild
     /// replays, to spare the database under load (default 0: large batches
     /// without a pause; otherwise batches of a few events, each followed by
@@ -73,7 +68,6 @@ impl TrackingConfig {
         for s in &schemas {
             yiciban_eventstore::migrate::validate_schema_name(s).map_err(|e| bad(e.to_string()))?;
         }
-        let salt: String = var(src, "YICIBAN_TRACKING_IDENTITY_SALT", DEV_IDENTITY_SALT.to_owned())?;
         let pause: u64 = var(src, "YICIBAN_TRACKING_REBUILD_PAUSE_MS", 0)?;
         let console: String = var(src, "YICIBAN_CONSOLE_ADDR", String::new())?;
         let console_addr = match console.trim() {
@@ -88,7 +82,7 @@ impl TrackingConfig {
             common: CommonConfig::from_source(src, DEFAULT_PORT)?,
             schema,
             source_schemas: SOURCES.iter().map(|s| (*s).to_owned()).zip(schemas).collect(),
-            identity_salt: SecretString::from(salt),
+            identity_key: identity_key(src),
             rebuild_pause: std::time::Duration::from_millis(pause),
             console_addr,
             console_listener: None,

@@ -22,7 +22,6 @@ pub mod schema;
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use secrecy::{ExposeSecret as _, SecretString};
 use tokio_util::sync::CancellationToken;
 use yiciban_calendar::WorkingCalendar;
 use yiciban_domain::catalog::Catalog;
@@ -30,8 +29,8 @@ use yiciban_eventstore::sql::schema_sql;
 use yiciban_eventstore::{
     Consumer, ConsumerSettings, EVENT_STORE, EventStore, GapSource, StoreGaps, Subjects, migrate,
 };
-use yiciban_platform::Clock;
 use yiciban_platform::service::{Service, ServiceBuilder, listen};
+use yiciban_platform::{Clock, IdentityKey};
 use yiciban_proto::tracking::v1::tracking_service_server::TrackingServiceServer;
 
 pub use config::TrackingConfig;
@@ -54,7 +53,7 @@ pub struct Tracking {
     pub names: Arc<Names>,
     /// Cancelled at shutdown: running rebuilds stop with it.
     pub shutdown: CancellationToken,
-    identity_salt: SecretString,
+    identity_key: IdentityKey,
     projection: Projection,
 }
 
@@ -75,9 +74,9 @@ impl std::fmt::Debug for Tracking {
 }
 
 impl Tracking {
-    /// The salt of the applicant identity hash.
-    pub(crate) fn identity_salt(&self) -> &[u8] {
-        self.identity_salt.expose_secret().as_bytes()
+    /// The key of the applicants' lookup values.
+    pub(crate) fn identity_key(&self) -> &IdentityKey {
+        &self.identity_key
     }
 
     /// A handle on the `tracking-projection` consumer (same name, checkpoints
@@ -138,7 +137,7 @@ pub async fn build_with(
     let catalog = Catalog::seed().context("loading the catalog")?;
     let names = Arc::new(Names::from_catalog(&catalog));
     let gaps: Arc<dyn GapSource> = Arc::new(StoreGaps::new(stores.clone()));
-    let projector = Arc::new(Projector::new(&config.schema, names.clone(), config.identity_salt.clone(), gaps.clone()));
+    let projector = Arc::new(Projector::new(&config.schema, names.clone(), config.identity_key.clone(), gaps.clone()));
     let rebuilder = Arc::new(Rebuilder::new(pool.clone(), projector.clone(), stores, config.rebuild_pause));
     let settings = ConsumerSettings {
         name: CONSUMER.into(),
@@ -160,7 +159,7 @@ pub async fn build_with(
         rebuilder,
         names,
         shutdown: CancellationToken::new(),
-        identity_salt: config.identity_salt,
+        identity_key: config.identity_key,
         projection: Projection { settings, pool, schema: config.schema, js, projector, gaps },
     });
     let consumer = tracking.consumer()?;

@@ -24,10 +24,10 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
-use secrecy::{ExposeSecret as _, SecretString};
 use sqlx::postgres::PgConnection;
 use uuid::Uuid;
 use yiciban_eventstore::{GapSource, Handler, HandlerError};
+use yiciban_platform::IdentityKey;
 use yiciban_proto::events::v1::EventEnvelope;
 
 use crate::projection::{self, CaseView, Context, Decoded, Names, TaskView, TimelineEntry};
@@ -41,7 +41,7 @@ pub struct Projector {
     /// The configured schema: the control tables and the live checkpoints.
     schema: String,
     names: Arc<Names>,
-    identity_salt: SecretString,
+    identity_key: IdentityKey,
     gaps: Arc<dyn GapSource>,
 }
 
@@ -54,8 +54,8 @@ impl std::fmt::Debug for Projector {
 impl Projector {
     /// A projector whose control tables are in `schema` (migrated with
     /// [`crate::schema::CONTROL`]), reading missing events from `gaps`.
-    pub fn new(schema: &str, names: Arc<Names>, identity_salt: SecretString, gaps: Arc<dyn GapSource>) -> Self {
-        Projector { schema: schema.to_owned(), names, identity_salt, gaps }
+    pub fn new(schema: &str, names: Arc<Names>, identity_key: IdentityKey, gaps: Arc<dyn GapSource>) -> Self {
+        Projector { schema: schema.to_owned(), names, identity_key, gaps }
     }
 
     /// The configured schema.
@@ -64,8 +64,7 @@ impl Projector {
     }
 
     fn fold(&self, view: &mut CaseView, event: &Decoded) -> TimelineEntry {
-        let salt = self.identity_salt.expose_secret().as_bytes();
-        projection::apply(view, event, &Context { names: &self.names, identity_salt: salt })
+        projection::apply(view, event, &Context { names: &self.names, identity_key: &self.identity_key })
     }
 
     /// The schema an event goes to now. Locks the control row `FOR SHARE`,

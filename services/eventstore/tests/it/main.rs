@@ -6,4 +6,5 @@ mod commit_order;
 mod consumer;
 mod department_feed;
 mod helpers;
+mod migrate;
 mod relay;

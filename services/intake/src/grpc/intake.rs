@@ -23,7 +23,6 @@ use yiciban_proto::intake::v1::intake_service_server::IntakeService;
 
 use crate::Intake;
 use crate::repo;
-use crate::schema::identity_key;
 
 /// The intake RPCs.
 #[derive(Debug, Clone)]
@@ -62,7 +61,7 @@ impl IntakeApi {
             Role::Clerk | Role::Service | Role::Admin => Ok(()),
             Role::Applicant => {
                 let row = self.indexed(case_id).await?;
-                if Some(row.applicant_key) == caller.identity.as_deref().map(identity_key) {
+                if self.intake.identity_key.claimed_by(caller, &row.applicant_key) {
                     Ok(())
                 } else {
                     Err(Status::permission_denied(format!("an applicant may {action} only its own cases")))
@@ -165,7 +164,7 @@ impl IntakeService for IntakeApi {
             .map(|v| yiciban_domain::FieldViolation::new(v.field, v.description))
             .collect::<Vec<_>>();
         let guide = intake.catalog.guide(req.package_id.trim());
-        let (credit, _) = repo::credit_status(intake.pool(), intake.schema(), &identity_key(&claimed))
+        let (credit, _) = repo::credit_status(intake.pool(), intake.schema(), &intake.identity_key.lookup(&claimed))
             .await
             .map_err(|e| internal("reading the credit list", &e))?;
         let draft = convert::draft_from_pb(&req);
@@ -373,7 +372,7 @@ impl IntakeService for IntakeApi {
             Role::Clerk | Role::Admin | Role::Service => false,
             Role::Supervisor => true,
             Role::Officer if row.officer_id.as_deref() == Some(caller.subject.as_str()) => true,
-            Role::Applicant if caller.identity.as_deref().map(identity_key) == Some(row.applicant_key.clone()) => false,
+            Role::Applicant if self.intake.identity_key.claimed_by(&caller, &row.applicant_key) => false,
             Role::Officer => return Err(Status::permission_denied("an officer reads only the cases assigned to them")),
             Role::Applicant => return Err(Status::permission_denied("an applicant reads only its own cases")),
             Role::Agent => {
@@ -441,7 +440,7 @@ impl IntakeService for IntakeApi {
         let version = repo::set_credit_status(
             self.intake.pool(),
             self.intake.schema(),
-            &identity_key(&id),
+            &self.intake.identity_key.lookup(&id),
             status,
             &req.reason,
             &caller.subject,
@@ -461,9 +460,10 @@ impl IntakeService for IntakeApi {
         let caller = Caller::of(&request)?;
         caller.require(&[Role::Clerk, Role::Admin, Role::Service], "read the credit list")?;
         let id = request.into_inner().id_number.trim().to_ascii_uppercase();
-        let (status, version) = repo::credit_status(self.intake.pool(), self.intake.schema(), &identity_key(&id))
-            .await
-            .map_err(|e| internal("reading the credit list", &e))?;
+        let (status, version) =
+            repo::credit_status(self.intake.pool(), self.intake.schema(), &self.intake.identity_key.lookup(&id))
+                .await
+                .map_err(|e| internal("reading the credit list", &e))?;
         let status = match status.as_str() {
             "good" => pb::CreditStatus::Good,
             "dishonest" => pb::CreditStatus::Dishonest,

@@ -28,6 +28,9 @@ pub struct TestApp {
     auth: Authenticator,
 }
 
+/// The key of the applicants' lookup values the service is given.
+pub const IDENTITY_KEY: &str = "test-identity-key";
+
 /// 2026-03-16 10:00 +08:00, a Monday and a working day.
 pub fn monday_morning() -> chrono::DateTime<chrono::Utc> {
     "2026-03-16T02:00:00Z".parse().unwrap()
@@ -40,6 +43,7 @@ pub async fn spawn_app() -> TestApp {
     let mut env = std::collections::HashMap::new();
     env.insert("YICIBAN_NATS_PREFIX".to_owned(), nats.subjects.prefix().to_owned());
     env.insert("YICIBAN_JWT_SECRET".to_owned(), "test-secret".to_owned());
+    env.insert("YICIBAN_IDENTITY_KEY".to_owned(), IDENTITY_KEY.to_owned());
     env.insert("YICIBAN_MAX_MATERIAL_BYTES".to_owned(), "1048576".to_owned());
     env.insert("YICIBAN_EXPIRY_SCAN".to_owned(), "1h".to_owned());
     // No routing or task service in these tests: hand-offs wait (port 9 refuses).

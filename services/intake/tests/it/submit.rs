@@ -10,7 +10,7 @@ use yiciban_proto::intake::v1 as pb;
 use yiciban_testkit::eventually;
 
 use crate::fixtures::{COMPANY_USCC, MOTHER_ID, commitment, deficiency, material, newborn, restaurant};
-use crate::helpers::spawn_app;
+use crate::helpers::{IDENTITY_KEY, spawn_app};
 
 #[tokio::test]
 async fn a_complete_newborn_application_is_accepted_numbered_and_given_an_officer() {
@@ -118,6 +118,36 @@ async fn a_dishonest_applicant_gets_neither_deficiency_nor_commitment() {
         .await
         .unwrap_err();
     assert_eq!(err.code(), Code::PermissionDenied);
+}
+
+#[tokio::test]
+async fn the_credit_list_and_the_case_index_keep_the_keyed_lookup_value_of_the_identity_not_the_number() {
+    let app = spawn_app().await;
+    let mut admin = app.intake_as(&app.token(Role::Admin, "admin-1", None, None));
+    admin
+        .update_credit_status(pb::UpdateCreditStatusRequest {
+            idempotency_key: "credit-1".into(),
+            id_number: COMPANY_USCC.to_lowercase(),
+            status: pb::CreditStatus::Good as i32,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let r = app.clerk().submit_application(restaurant("k1", &[])).await.unwrap().into_inner();
+
+    // HMAC-SHA256 under the configured key, as every service computes it.
+    let configured: std::collections::HashMap<String, String> =
+        [("YICIBAN_IDENTITY_KEY".to_owned(), IDENTITY_KEY.to_owned())].into();
+    let expected = yiciban_platform::config::identity_key(&configured).lookup(COMPANY_USCC);
+    let listed: Vec<String> =
+        sqlx::query_scalar("SELECT identity_key FROM intake.credit_list").fetch_all(&app.db.pool).await.unwrap();
+    assert_eq!(listed, [expected.as_str()]);
+    let indexed: String = sqlx::query_scalar("SELECT applicant_key FROM intake.case_index WHERE case_id = $1::uuid")
+        .bind(&r.case_id)
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(indexed, expected);
 }
 
 #[tokio::test]

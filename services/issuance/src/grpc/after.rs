@@ -25,7 +25,6 @@ use super::{IssuanceApi, RequestChecks as _, Violations, case_id_field};
 use yiciban_commands::{Invocation, Target};
 
 use crate::commands::RowFacts;
-use crate::pii::identity_hmac;
 use crate::{repo, sampling};
 
 /// `PERMISSION_DENIED` unless an applicant caller is the case's applicant
@@ -37,9 +36,8 @@ async fn require_own_case(api: &IssuanceApi, caller: &Caller, case_id: Uuid) -> 
     let stored = repo::case_identity(api.issuance.runner.store().pool(), api.issuance.schema(), case_id)
         .await
         .map_err(|e| internal("reading the case's applicant", &e))?;
-    let mine = caller.identity.as_deref().map(|id| identity_hmac(&api.issuance.pii_key, id));
-    match (stored, mine) {
-        (Some((hmac, _)), Some(mine)) if !hmac.is_empty() && hmac == mine => Ok(()),
+    match stored {
+        Some((stored, _)) if api.issuance.identity_key.claimed_by(caller, &stored) => Ok(()),
         _ => Err(Status::permission_denied("an applicant acts only on its own cases")),
     }
 }

@@ -23,7 +23,7 @@ use yiciban_proto::issuance::v1 as pb;
 use super::{IssuanceApi, RequestChecks as _, Violations};
 use crate::commands::RowFacts;
 use crate::directory::{CaseFacts, TaskResult};
-use crate::pii::{identity_hmac, mask_id_number};
+use crate::pii::mask_id_number;
 
 fn closed_now(events: &[Event]) -> bool {
     events.iter().any(|e| matches!(e, Event::CaseClosed(_)))
@@ -33,7 +33,7 @@ fn closed_now(events: &[Event]) -> bool {
 fn row_facts(api: &IssuanceApi, facts: &CaseFacts) -> RowFacts {
     let id = facts.applicant.id_number.trim();
     RowFacts {
-        applicant_hmac: (!id.is_empty()).then(|| identity_hmac(&api.issuance.pii_key, id)),
+        applicant_hmac: (!id.is_empty()).then(|| api.issuance.identity_key.lookup(id)),
         lead_department: facts.lead_department.clone(),
     }
 }
@@ -269,7 +269,7 @@ pub async fn confirm_pickup(
             kind,
             name_masked: mask_name(&name),
             id_number_masked: mask_id_number(id_number.as_str()),
-            id_number_hmac: identity_hmac(&api.issuance.pii_key, id_number.as_str()),
+            id_number_hmac: api.issuance.identity_key.lookup(id_number.as_str()),
             power_of_attorney: collector.power_of_attorney.as_ref().map(file_ref_from_pb),
         },
         collector_is_applicant: is_applicant && kind == CollectorKind::Applicant,

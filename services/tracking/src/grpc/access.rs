@@ -1,14 +1,14 @@
 //! Who may read which case and list: clerks, supervisors and services read
 //! every case; an officer the cases assigned to them; an agent the cases
 //! with a task of its department (or led by it); an applicant its own case,
-//! recognised by the salted hash of the identity claim. A case the caller may
+//! recognised by the lookup value of the identity claim. A case the caller may
 //! not read is NOT_FOUND, exactly like a case that does not exist, so that
 //! refusals tell nothing about other people's cases.
 
 use tonic::Status;
-use yiciban_platform::{Caller, Role};
+use yiciban_platform::{Caller, IdentityKey, Role};
 
-use crate::projection::{CaseView, identity_key};
+use crate::projection::CaseView;
 
 /// The NOT_FOUND of an unknown or unreadable case.
 pub fn case_not_found(what: &str) -> Status {
@@ -17,7 +17,7 @@ pub fn case_not_found(what: &str) -> Status {
 
 /// `Ok` when `caller` may read `view`, NOT_FOUND when the case is someone
 /// else's, PERMISSION_DENIED for roles that read no cases here.
-pub fn may_read(caller: &Caller, view: &CaseView, identity_salt: &[u8], what: &str) -> Result<(), Status> {
+pub fn may_read(caller: &Caller, view: &CaseView, identity_key: &IdentityKey, what: &str) -> Result<(), Status> {
     let allowed = match caller.role {
         Role::Clerk | Role::Supervisor | Role::Service => true,
         Role::Officer => !view.officer_id.is_empty() && view.officer_id == caller.subject,
@@ -25,9 +25,7 @@ pub fn may_read(caller: &Caller, view: &CaseView, identity_salt: &[u8], what: &s
             .department
             .as_deref()
             .is_some_and(|own| view.lead_department == own || view.tasks.values().any(|t| t.department == own)),
-        Role::Applicant => caller.identity.as_deref().is_some_and(|identity| {
-            !view.applicant_key.is_empty() && identity_key(identity_salt, identity) == view.applicant_key
-        }),
+        Role::Applicant => identity_key.claimed_by(caller, &view.applicant_key),
         Role::Admin => {
             return Err(Status::permission_denied(
                 "an admin does not read cases; this needs one of: clerk, officer, agent, supervisor, applicant, service",

@@ -54,7 +54,7 @@ impl TrackingApi {
             .await
             .map_err(|e| internal("reading a case", &e))?
             .ok_or_else(|| case_not_found(&what))?;
-        may_read(caller, &view, self.tracking.identity_salt(), &what)?;
+        may_read(caller, &view, self.tracking.identity_key(), &what)?;
         Ok(view)
     }
 
@@ -183,7 +183,7 @@ impl TrackingService for TrackingApi {
             .await
             .map_err(|e| internal("finding a case by number", &e))?
             .ok_or_else(|| case_not_found(&number))?;
-        may_read(&caller, &view, self.tracking.identity_salt(), &number)?;
+        may_read(&caller, &view, self.tracking.identity_key(), &number)?;
         Ok(Response::new(pb::FindCaseByNumberResponse { summary: Some(self.summary(&view)) }))
     }
 

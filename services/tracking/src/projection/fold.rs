@@ -28,17 +28,6 @@ fn fill(slot: &mut String, value: &str) {
     }
 }
 
-/// Salted SHA-256 (hex) of an applicant identity — upper case, trimmed — so
-/// the read model recognises an applicant without keeping the number.
-pub fn identity_key(salt: &[u8], identity: &str) -> String {
-    use sha2::Digest as _;
-    let mut hasher = sha2::Sha256::new();
-    hasher.update(salt);
-    hasher.update([0u8]);
-    hasher.update(identity.trim().to_ascii_uppercase().as_bytes());
-    hex::encode(hasher.finalize())
-}
-
 impl CaseView {
     fn fill_case(&mut self, case_number: &str, package_id: &str, ctx: &Context<'_>) {
         fill(&mut self.case_number, case_number);
@@ -104,14 +93,14 @@ pub fn apply(view: &mut CaseView, event: &Decoded, ctx: &Context<'_>) -> Timelin
             view.fill_case(&e.case_number, &e.package_id, ctx);
             if let Some(applicant) = &e.applicant {
                 view.applicant_kind = applicant.kind;
-                // Only a display name and a salted hash: never the ID number,
+                // Only a display name and a lookup value: never the ID number,
                 // phone or address.
                 view.applicant_display = if applicant.kind == common::ApplicantKind::Company as i32 {
                     applicant.name.trim().to_owned()
                 } else {
                     mask_name(applicant.name.trim())
                 };
-                view.applicant_key = identity_key(ctx.identity_salt, &applicant.id_number);
+                view.applicant_key = ctx.identity_key.lookup(&applicant.id_number);
             }
             view.channel = info.channel;
             view.submitted_at.get_or_insert(at);

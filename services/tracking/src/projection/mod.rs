@@ -18,9 +18,10 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use yiciban_domain::catalog::Catalog;
+use yiciban_platform::IdentityKey;
 
 pub use decode::{DecodeError, Decoded, EventInfo, Fact};
-pub use fold::{apply, identity_key};
+pub use fold::apply;
 pub use view::{
     Acceptance, CaseStatus, CaseView, ClockStop, Outcome, OwedDeficiency, Rating, Rectification, ReturnVisit,
     SupplementNeed, SupplementRequest, TaskState, TaskView, Warning, whole_days,
@@ -66,12 +67,12 @@ impl Names {
     }
 }
 
-/// What the fold needs besides the event: catalog names and the salt of the
-/// applicant identity hash.
+/// What the fold needs besides the event: catalog names and the key of the
+/// applicants' lookup values.
 #[derive(Debug, Clone, Copy)]
 pub struct Context<'a> {
     pub names: &'a Names,
-    pub identity_salt: &'a [u8],
+    pub identity_key: &'a IdentityKey,
 }
 
 /// One event of a case's timeline, as stored.

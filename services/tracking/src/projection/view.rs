@@ -371,8 +371,8 @@ pub struct CaseView {
     pub applicant_kind: i32,
     /// Persons masked ("王*"), companies in clear.
     pub applicant_display: String,
-    /// Salted SHA-256 of the applicant's identity (never the number itself),
-    /// to recognise an applicant's own case.
+    /// The lookup value of the applicant's identity ([`yiciban_platform::IdentityKey`];
+    /// never the number itself), to recognise an applicant's own case.
     pub applicant_key: String,
     /// `yiciban.common.v1.Channel` of the submission, as its number.
     pub channel: i32,

@@ -68,7 +68,7 @@ fn config(nats: &TestNats, extra: &[(&str, &str)]) -> TrackingConfig {
     let mut env: HashMap<String, String> = extra.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
     env.insert("YICIBAN_NATS_PREFIX".to_owned(), nats.subjects.prefix().to_owned());
     env.insert("YICIBAN_JWT_SECRET".to_owned(), "test-secret".to_owned());
-    env.insert("YICIBAN_TRACKING_IDENTITY_SALT".to_owned(), "test-salt".to_owned());
+    env.insert("YICIBAN_IDENTITY_KEY".to_owned(), "test-identity-key".to_owned());
     let mut config = TrackingConfig::from_source(&env).expect("config");
     config.common.grpc_listener = Some(yiciban_testkit::listener());
     config

@@ -52,7 +52,11 @@ impl Cases {
         };
         let decoded = Decoded::of(&envelope).unwrap();
         let view = self.views.entry(case).or_default();
-        apply(view, &decoded, &Context { names: &self.names, identity_salt: b"salt" });
+        apply(
+            view,
+            &decoded,
+            &Context { names: &self.names, identity_key: &crate::projection::tests::test_key("key") },
+        );
     }
 
     fn report(&self, period: &str, filter: &Filter) -> Report {

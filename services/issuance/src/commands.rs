@@ -256,7 +256,7 @@ async fn write_rows(
                 case_id,
                 period: v.period.clone(),
                 sample_id: v.sample_id,
-                reason: convert::sample_reason_to_pb(v.reason).as_str_name().to_owned(),
+                reason: yiciban_proto::common::v1::ReturnVisitSampleReason::from(v.reason).as_str_name().to_owned(),
                 recorded: v.result.is_some(),
             },
         )

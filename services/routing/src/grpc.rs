@@ -7,6 +7,7 @@ use std::sync::Arc;
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 use yiciban_calendar::date_in_china;
+use yiciban_domain::case::Commitment;
 use yiciban_domain::routing::{
     CancelReason, CasePlan, Command, ConfirmDenial, EndPlan, Event, PlanCase, RecordTaskOutcome, ResultDocument,
     ResultDocumentKind, StepStatus, TaskOutcome, plan_steps,
@@ -17,10 +18,8 @@ use yiciban_platform::idempotency::key_and_fingerprint;
 use yiciban_platform::status::{FieldViolation, invalid_argument};
 use yiciban_platform::{Caller, Role};
 use yiciban_proto::common::v1 as common;
-use yiciban_proto::convert::intake::{commitment_from_pb, date_from_pb};
-use yiciban_proto::convert::routing::{
-    PlanFigures, cancel_reason_to_pb, outcome_kind_to_pb, plan_to_pb, result_document_from_pb,
-};
+use yiciban_proto::convert::routing::{PlanFigures, plan_to_pb};
+use yiciban_proto::convert::wire::At as _;
 use yiciban_proto::routing::v1::{self as pb, routing_service_server::RoutingService};
 
 use crate::Routing;
@@ -96,7 +95,7 @@ impl RoutingService for RoutingApi {
                 "no package of the catalog has this id; list them with `casectl guide list`",
             ));
         }
-        let accepted_on = req.accepted_on.as_ref().and_then(date_from_pb);
+        let accepted_on = req.accepted_on.and_then(|d| chrono::NaiveDate::try_from(d).ok());
         if accepted_on.is_none() {
             v.push(violation("accepted_on", "the calendar day of acceptance is required"));
         }
@@ -115,7 +114,7 @@ impl RoutingService for RoutingApi {
         }
         let mut commitments = Vec::new();
         for (i, c) in req.commitments.iter().enumerate() {
-            match commitment_from_pb(&format!("commitments[{i}]"), c) {
+            match Commitment::try_from(c).at(&format!("commitments[{i}]")) {
                 Ok(c) => commitments.push(c),
                 Err(e) => v.push(violation(&format!("commitments[{i}]"), &e.to_string())),
             }
@@ -174,7 +173,7 @@ impl RoutingService for RoutingApi {
                     v.push(violation("result", "an approval carries its result document"));
                     None
                 }
-                Some(doc) => match result_document_from_pb("result", doc) {
+                Some(doc) => match ResultDocument::try_from(doc).at("result") {
                     Ok(doc) => Some(TaskOutcome::Approved { results: vec![doc] }),
                     Err(e) => {
                         v.push(violation("result", &e.to_string()));
@@ -275,7 +274,7 @@ impl RoutingService for RoutingApi {
                         })
                         .collect(),
                     case_decided: decided.is_some(),
-                    outcome: decided.map(outcome_kind_to_pb).unwrap_or(common::CaseOutcome::Unspecified) as i32,
+                    outcome: common::CaseOutcome::from(decided) as i32,
                     version: after.version,
                 }
             },
@@ -398,7 +397,7 @@ impl RoutingService for RoutingApi {
         };
         refuse("the plan cannot be ended as requested", v)?;
         let reason = reason.ok_or_else(|| Status::internal("a checked request lost its reason"))?;
-        debug_assert_eq!(cancel_reason_to_pb(reason) as i32, req.reason);
+        debug_assert_eq!(common::TaskCancelReason::from(reason) as i32, req.reason);
         let meta = self.metadata(case_id, &caller, &idem.0, "");
         let now = meta.occurred_at;
         let done = execute(

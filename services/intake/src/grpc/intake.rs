@@ -103,12 +103,12 @@ fn submit_response(case_id: Uuid, state: &CaseApplication, events: &[Event]) -> 
         case_id: case_id.to_string(),
         case_number: state.case_number.as_ref().map(ToString::to_string).unwrap_or_default(),
         decision: convert::decision_to_pb(state) as i32,
-        reasons: state.reasons.iter().map(convert::reason_to_pb).collect(),
-        deficiencies: state.deficiencies.iter().map(|d| convert::deficiency_to_pb(&d.deficiency)).collect(),
-        commitments: state.commitments.iter().map(convert::commitment_to_pb).collect(),
+        reasons: state.reasons.iter().map(Into::into).collect(),
+        deficiencies: state.deficiencies.iter().map(|d| (&d.deficiency).into()).collect(),
+        commitments: state.commitments.iter().map(Into::into).collect(),
         notice_number,
         promised_working_days: state.promised_working_days,
-        promised_by: state.promised_by.map(convert::date_to_pb),
+        promised_by: state.promised_by.map(Into::into),
         version: state.version,
     }
 }
@@ -168,7 +168,7 @@ impl IntakeService for IntakeApi {
             .map_err(|e| internal("allocating a case number", &e))?;
         let case_number = CaseNumber::new(today, sequence).map_err(|e| internal("forming the case number", &e))?;
         let submit = Submit {
-            draft: convert::draft_from_pb(&req),
+            draft: (&req).into(),
             guide,
             credit: credit_from_db(&credit),
             case_number,
@@ -249,7 +249,7 @@ impl IntakeService for IntakeApi {
             Some(super::supplements::open_supplement_request(&self.intake.tasks, &req.case_id, request_id).await?)
         };
         let command = Command::SupplementMaterials(SupplementMaterials {
-            materials: req.materials.iter().map(convert::material_input_from_pb).collect(),
+            materials: req.materials.iter().map(Into::into).collect(),
             supplement_request,
             now: self.intake.clock.now(),
             max_material_bytes: self.intake.max_material_bytes,
@@ -264,10 +264,7 @@ impl IntakeService for IntakeApi {
                         _ => None,
                     })
                     .collect(),
-                remaining_deficiencies: state
-                    .open_deficiencies()
-                    .map(|d| convert::deficiency_to_pb(&d.deficiency))
-                    .collect(),
+                remaining_deficiencies: state.open_deficiencies().map(|d| (&d.deficiency).into()).collect(),
                 version: state.version,
             }
         })

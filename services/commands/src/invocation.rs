@@ -40,14 +40,24 @@ impl Invocation {
     /// the cause a calling service sent along or else the key itself.
     pub fn request<M: Message>(caller: &Caller, key: &str, request: &M, expected_version: u64) -> Result<Self, Status> {
         let idempotency = Idempotency::of_request(key, request, &caller.subject)?;
+        Ok(Self::of(caller, Some(idempotency), expected_version))
+    }
+
+    /// A caller's command with a key checked already (or none: a command
+    /// that is harmless to repeat, e.g. one the caller cannot retry), the
+    /// channel by the caller's role, `expected_version` from the wire (0 =
+    /// don't check), the cause a calling service sent along or else the key.
+    pub fn of(caller: &Caller, idempotency: Option<Idempotency>, expected_version: u64) -> Self {
         let actor = caller.actor();
-        Ok(Invocation {
+        let origin =
+            idempotency.as_ref().map(|i| i.key().to_owned()).unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+        Invocation {
             channel: channel_of(actor.role()),
             actor,
             expected: (expected_version != 0).then_some(expected_version),
-            cause: caller.cause.clone().unwrap_or_else(|| Cause::origin(idempotency.key())),
-            idempotency: Some(idempotency),
-        })
+            cause: caller.cause.clone().unwrap_or_else(|| Cause::origin(origin)),
+            idempotency,
+        }
     }
 
     /// A command the system gives itself (a sweep, a timer) as the service

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
 use prost::Message;
 use sqlx::PgConnection;
@@ -50,6 +51,9 @@ pub struct Loaded<A> {
     pub case_id: Uuid,
     /// The state: every event folded in.
     pub state: A,
+    /// The time of this attempt (the injected clock, read once): the time
+    /// the command decides at and its events are stored under.
+    pub now: DateTime<Utc>,
 }
 
 /// What to do when another writer appended to the stream between reading it
@@ -182,6 +186,7 @@ impl<C: EventCodec, W: Rows<C::Aggregate>> CommandRunner<C, W> {
     /// stream. An action on an aggregate links its span to the trace in
     /// which the aggregate began.
     pub async fn load(&self, id: Uuid) -> Result<Option<Loaded<C::Aggregate>>, Status> {
+        let now = self.clock.now();
         let stored = self.store.read_stream(&C::Aggregate::stream_id(id), 1).await.map_err(from_store)?;
         let Some(first) = stored.first() else { return Ok(None) };
         yiciban_eventstore::trace::link_current_span_to(&first.metadata.trace);
@@ -190,7 +195,7 @@ impl<C: EventCodec, W: Rows<C::Aggregate>> CommandRunner<C, W> {
             let event = self.codec.decode(e).map_err(|err| internal("reading the stored events", &err))?;
             state = state.evolve(&event);
         }
-        Ok(Some(Loaded { id, case_id: first.metadata.case_id, state }))
+        Ok(Some(Loaded { id, case_id: first.metadata.case_id, state, now }))
     }
 
     /// Like [`CommandRunner::load`]; `NOT_FOUND` for an empty stream.
@@ -201,9 +206,12 @@ impl<C: EventCodec, W: Rows<C::Aggregate>> CommandRunner<C, W> {
     async fn load_target(&self, target: Target) -> Result<Loaded<C::Aggregate>, Status> {
         match target {
             Target::Existing(id) => self.load_existing(id).await,
-            Target::Open { id, case_id } => {
-                Ok(self.load(id).await?.unwrap_or(Loaded { id, case_id, state: C::Aggregate::default() }))
-            }
+            Target::Open { id, case_id } => Ok(self.load(id).await?.unwrap_or_else(|| Loaded {
+                id,
+                case_id,
+                state: C::Aggregate::default(),
+                now: self.clock.now(),
+            })),
         }
     }
 
@@ -318,11 +326,12 @@ impl<C: EventCodec, W: Rows<C::Aggregate>> CommandRunner<C, W> {
             id: loaded.id,
             case_id: loaded.case_id,
             state: events.iter().fold(loaded.state.clone(), |s, e| s.evolve(e)),
+            now: loaded.now,
         };
         let response = respond(&after, &events);
         let record = invocation.idempotency.as_ref().map(|i| i.record(response.encode_to_vec()));
         let new_events: Vec<NewEvent> = events.iter().map(|e| self.codec.encode(&after.state, e)).collect();
-        let at = self.clock.now();
+        let at = loaded.now;
         let key = invocation.key().unwrap_or_default();
         let metadata = EventMetadata::new(loaded.case_id, &invocation.actor, invocation.channel, at)
             .caused_by(invocation.cause.correlation.as_str(), invocation.cause.causation.as_str())

@@ -8,6 +8,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+use yiciban_commands::{Executed, Invocation, Target};
+use yiciban_domain::intake::{Command, Terminate};
 
 use crate::Intake;
 
@@ -30,12 +33,39 @@ pub async fn run(intake: Arc<Intake>, every: Duration, shutdown: CancellationTok
 /// how many it terminated now.
 pub async fn sweep(intake: &Intake) -> anyhow::Result<usize> {
     let today = yiciban_calendar::date_in_china(intake.clock.now());
-    let expired = crate::repo::expired_deficiencies(intake.store.pool(), intake.schema(), today).await?;
+    let expired = crate::repo::expired_deficiencies(intake.pool(), intake.schema(), today).await?;
     let mut terminated = 0;
     for case_id in expired {
-        if crate::commands::terminate_for_expired_deficiency(intake, case_id).await? {
+        if terminate_for_expired_deficiency(intake, case_id).await? {
             terminated += 1;
         }
     }
     Ok(terminated)
+}
+
+/// The subject recorded on the sweep's terminations.
+pub const SWEEPER: &str = "intake-deficiency-sweep";
+
+/// Ends a case whose deficiency deadline passed; `false` if another sweep
+/// did it first or nothing is overdue any more.
+pub async fn terminate_for_expired_deficiency(intake: &Intake, case_id: Uuid) -> anyhow::Result<bool> {
+    let invocation = Invocation::system(SWEEPER, format!("deficiency-overdue-{case_id}"));
+    let result = intake
+        .applications
+        .run(
+            Target::Existing(case_id),
+            &invocation,
+            |loaded| Ok(Command::Terminate(Terminate::deficiency_overdue(loaded.now))),
+            |after, _| yiciban_proto::intake::v1::TerminateCaseResponse { version: after.state.version },
+        )
+        .await;
+    match result {
+        Ok(Executed::Done(_)) => Ok(true),
+        Ok(Executed::Replayed(_) | Executed::Unchanged(_)) => Ok(false),
+        Err(s) if matches!(s.code(), tonic::Code::FailedPrecondition | tonic::Code::Aborted) => {
+            tracing::info!(%case_id, reason = s.message(), "not terminated");
+            Ok(false)
+        }
+        Err(s) => Err(anyhow::anyhow!("terminating case {case_id}: {}", s.message())),
+    }
 }

@@ -18,7 +18,7 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use yiciban_calendar::WorkingCalendar;
 use yiciban_domain::catalog::Catalog;
-use yiciban_eventstore::{Consumer, EventStore};
+use yiciban_eventstore::Consumer;
 use yiciban_platform::Clock;
 use yiciban_platform::service::{Service, ServiceBuilder};
 use yiciban_proto::catalog::v1::catalog_service_server::CatalogServiceServer;
@@ -31,7 +31,8 @@ pub use config::IntakeConfig;
 /// The service's shared state, handed to every RPC.
 #[derive(Debug)]
 pub struct Intake {
-    pub store: EventStore,
+    /// The applications and their case index, through the shared command path.
+    pub applications: commands::Applications,
     pub catalog: Arc<Catalog>,
     pub calendar: Arc<WorkingCalendar>,
     pub clock: Arc<dyn Clock>,
@@ -43,7 +44,12 @@ pub struct Intake {
 
 impl Intake {
     pub fn schema(&self) -> &str {
-        self.store.schema()
+        self.applications.store().schema()
+    }
+
+    /// The service's database.
+    pub fn pool(&self) -> &sqlx::PgPool {
+        self.applications.store().pool()
     }
 }
 
@@ -75,8 +81,11 @@ pub async fn build_with(
         shell.jetstream().clone(),
     )?;
     let catalog = Arc::new(Catalog::seed().context("loading the seed catalog")?);
+    let rows = commands::CaseIndexRows { schema: store.schema().to_owned() };
+    let applications =
+        yiciban_commands::CommandRunner::new(store, commands::IntakeCodec, clock.clone()).with_rows(rows);
     let intake = Arc::new(Intake {
-        store,
+        applications,
         catalog: catalog.clone(),
         calendar: Arc::new(WorkingCalendar::china()),
         clock,

@@ -24,7 +24,6 @@ use chrono::NaiveDate;
 use secrecy::SecretString;
 use yiciban_calendar::{Share, WorkingCalendar};
 use yiciban_domain::values::DepartmentCode;
-use yiciban_eventstore::EventStore;
 use yiciban_platform::Clock;
 use yiciban_platform::service::{Service, ServiceBuilder};
 use yiciban_proto::issuance::v1::issuance_service_server::IssuanceServiceServer;
@@ -35,8 +34,8 @@ pub use directory::{ApplicantIdentity, CaseDirectory, CaseFacts, GrpcDirectory, 
 /// The service's shared state, handed to every RPC.
 #[derive(Debug)]
 pub struct Issuance {
-    /// The issuance streams.
-    pub store: EventStore,
+    /// The issuance streams and their read rows, through the shared command path.
+    pub runner: commands::IssuanceRunner,
     /// The working-day calendar.
     pub calendar: Arc<WorkingCalendar>,
     /// "Now", injected.
@@ -57,7 +56,12 @@ pub struct Issuance {
 impl Issuance {
     /// The schema the service owns.
     pub fn schema(&self) -> &str {
-        self.store.schema()
+        self.runner.store().schema()
+    }
+
+    /// The service's database.
+    pub fn pool(&self) -> &sqlx::PgPool {
+        self.runner.store().pool()
     }
 
     /// Today in China, from the injected clock.
@@ -116,8 +120,10 @@ async fn assemble(
         Some(directory) => directory,
         None => Arc::new(GrpcDirectory::new(shell.calls(&config.intake_url)?, shell.calls(&config.tasks_url)?)),
     };
+    let rows = commands::IssuanceRows { schema: store.schema().to_owned() };
+    let runner = yiciban_commands::CommandRunner::new(store, commands::IssuanceCodec, clock.clone()).with_rows(rows);
     let issuance = Arc::new(Issuance {
-        store,
+        runner,
         calendar: Arc::new(WorkingCalendar::china()),
         clock,
         directory,

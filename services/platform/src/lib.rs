@@ -8,7 +8,6 @@ pub mod cause;
 pub mod clock;
 pub mod config;
 pub mod grpc;
-pub mod idempotency;
 pub mod routes;
 pub mod runtime;
 pub mod service;

@@ -5,19 +5,25 @@
 //! (dependents, supplements stopping the case clock, denials confirmed by the
 //! lead department), decides the case and hands it to issuance. It owns the
 //! plan stream (`plan-<case id>`) in its own schema, publishes through the
-//! outbox relay, and runs its hand-offs to the task service and issuance.
+//! outbox relay, and runs its process manager towards the task service and
+//! issuance.
+//!
+//! Layout, the same in every service: `config` (settings), `schema` (its own
+//! tables: none), `commands` (the command path), `grpc/` (the API),
+//! `process_manager` (what it does when its own events happen).
 
 pub mod commands;
 pub mod config;
 pub mod grpc;
-pub mod handoff;
+pub mod process_manager;
+pub mod schema;
 
 use std::sync::Arc;
 
 use anyhow::Context as _;
 use yiciban_calendar::WorkingCalendar;
 use yiciban_domain::catalog::Catalog;
-use yiciban_eventstore::{Consumer, EventStore};
+use yiciban_eventstore::Consumer;
 use yiciban_platform::Clock;
 use yiciban_platform::service::{Service, ServiceBuilder};
 use yiciban_proto::issuance::v1::issuance_service_client::IssuanceServiceClient;
@@ -29,7 +35,8 @@ pub use config::RoutingConfig;
 /// The service's shared state, handed to every RPC and the process manager.
 #[derive(Debug)]
 pub struct Routing {
-    pub store: EventStore,
+    /// The plans, through the shared command path.
+    pub plans: commands::Plans,
     pub catalog: Arc<Catalog>,
     pub calendar: Arc<WorkingCalendar>,
     pub clock: Arc<dyn Clock>,
@@ -54,10 +61,10 @@ pub async fn build_with(
     js: async_nats::jetstream::Context,
 ) -> anyhow::Result<App> {
     let mut shell = ServiceBuilder::bind("routing", &config.common, pool, js).await?;
-    let store = shell.event_store(&config.schema, &[]).await?;
+    let store = shell.event_store(&config.schema, schema::ROUTING).await?;
     let catalog = Catalog::seed().context("loading the seed catalog")?;
     let routing = Arc::new(Routing {
-        store: store.clone(),
+        plans: commands::Plans::new(store.clone(), commands::PlanCodec, clock.clone()),
         catalog: Arc::new(catalog),
         calendar: Arc::new(WorkingCalendar::china()),
         clock,
@@ -65,15 +72,11 @@ pub async fn build_with(
     });
     let tasks = TaskServiceClient::new(shell.calls(&config.tasks_url)?);
     let issuance = IssuanceServiceClient::new(shell.calls(&config.issuance_url)?);
-    let dispatcher = Consumer::of_own_events(
-        handoff::CONSUMER,
+    let handoff = Consumer::process_manager(
+        Arc::new(process_manager::RoutingHandoff::new(routing.clone(), tasks, issuance)),
         &store,
         shell.subjects(),
         shell.jetstream().clone(),
-        Arc::new(handoff::Dispatcher::new(routing.clone(), tasks, issuance)),
     )?;
-    Ok(shell
-        .grpc(RoutingServiceServer::new(grpc::RoutingApi::new(routing.clone())))
-        .consumer(dispatcher)
-        .finish(routing))
+    Ok(shell.grpc(RoutingServiceServer::new(grpc::RoutingApi::new(routing.clone()))).consumer(handoff).finish(routing))
 }

@@ -19,7 +19,7 @@ pub mod sla;
 use std::sync::Arc;
 
 use yiciban_calendar::{Share, WorkingCalendar};
-use yiciban_eventstore::{Consumer, EventStore};
+use yiciban_eventstore::Consumer;
 use yiciban_platform::Clock;
 use yiciban_platform::service::{Service, ServiceBuilder};
 use yiciban_proto::routing::v1::routing_service_client::RoutingServiceClient;
@@ -31,8 +31,8 @@ pub use sla::SweepReport;
 /// The service's shared state, handed to every RPC and to the SLA watcher.
 #[derive(Debug)]
 pub struct Tasks {
-    /// The task streams.
-    pub store: EventStore,
+    /// The task streams and their rows, through the shared command path.
+    pub runner: commands::TaskRunner,
     /// The working-day calendar.
     pub calendar: Arc<WorkingCalendar>,
     /// "Now", injected.
@@ -48,7 +48,22 @@ pub struct Tasks {
 impl Tasks {
     /// The schema the service owns.
     pub fn schema(&self) -> &str {
-        self.store.schema()
+        self.runner.store().schema()
+    }
+
+    /// The service's database.
+    pub fn pool(&self) -> &sqlx::PgPool {
+        self.runner.store().pool()
+    }
+
+    /// The `Task` message of a state, working days counted up to `now`.
+    pub fn task_message(
+        &self,
+        case_id: uuid::Uuid,
+        task: &yiciban_domain::tasks::Task,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> yiciban_proto::tasks::v1::Task {
+        commands::task_message(&self.calendar, case_id, task, now)
     }
 
     /// Runs one SLA sweep at the injected clock's now (tests drive it).
@@ -83,9 +98,16 @@ pub async fn build_with(
         shell.jetstream().clone(),
     )?;
     let officers = officers::OfficerLookup::new(config.intake_url.as_deref(), shell.auth().clone())?;
+    let calendar = Arc::new(WorkingCalendar::china());
+    let rows = commands::TaskRows {
+        schema: store.schema().to_owned(),
+        calendar: calendar.clone(),
+        warn_share: config.warn_share,
+    };
+    let runner = yiciban_commands::CommandRunner::new(store, commands::TaskCodec, clock.clone()).with_rows(rows);
     let tasks = Arc::new(Tasks {
-        store,
-        calendar: Arc::new(WorkingCalendar::china()),
+        runner,
+        calendar,
         clock,
         warn_share: config.warn_share,
         supplement_days: config.supplement_days,

@@ -12,13 +12,12 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
+use yiciban_commands::{Executed, Invocation, Target};
 use yiciban_domain::tasks::{Command, Warn, WarningLevel};
-use yiciban_eventstore::request_fingerprint;
-use yiciban_proto::common::v1 as common;
 use yiciban_proto::tasks::v1 as pb;
 
 use crate::Tasks;
-use crate::commands::{Executed, Run, Target, execute, load};
+use crate::commands::refresh_timers;
 use crate::deadlines::{overdue_days, working_days_used};
 use crate::repo;
 
@@ -61,7 +60,7 @@ pub async fn sweep_once(tasks: &Tasks, now: DateTime<Utc>) -> anyhow::Result<Swe
     let mut report = SweepReport::default();
     // Bounded, so a timer that keeps losing a race cannot hold the sweep.
     for _ in 0..MAX_ROUNDS {
-        let due = repo::due_timers(tasks.store.pool(), tasks.schema(), now, BATCH).await?;
+        let due = repo::due_timers(tasks.pool(), tasks.schema(), now, BATCH).await?;
         let round = due.len();
         for timer in due {
             if timer.yellow && raise(tasks, timer.task_id, timer.case_id, WarningLevel::Yellow, now).await? {
@@ -96,42 +95,42 @@ async fn raise(
     };
     let key = format!("warn-{task_id}-{name}");
     let officer_id = if level == WarningLevel::Red { tasks.officers.officer_of(case_id).await } else { String::new() };
-    let actor =
-        common::Actor { subject: WATCHER.into(), role: common::Role::Service as i32, department: String::new() };
-    let run = Run {
-        target: Target::Existing(task_id),
-        expected: 0,
-        actor: &actor,
-        idempotency: Some((key.clone(), request_fingerprint(key.as_bytes()))),
-    };
+    let invocation = Invocation::system(WATCHER, key);
     let calendar = tasks.calendar.clone();
-    let result = execute(
-        tasks,
-        run,
-        |loaded| {
-            let limit = loaded.task.created.as_ref().map_or(0, |c| c.promised_working_days);
-            let (used, overdue) = loaded
-                .task
-                .clock
-                .as_ref()
-                .map(|c| (working_days_used(c, now, &calendar), overdue_days(c, limit, now, &calendar)))
-                .unwrap_or_default();
-            Ok(Command::Warn(Warn { level, working_days_used: used, overdue_working_days: overdue, officer_id }))
-        },
-        // The recorded answer: the version after the warning, 0 = nothing new.
-        |task, events| pb::ClaimTaskResponse { version: if events.is_empty() { 0 } else { task.version } },
-    )
-    .await;
+    let result = tasks
+        .runner
+        .run(
+            Target::Existing(task_id),
+            &invocation,
+            |loaded| {
+                let limit = loaded.state.created.as_ref().map_or(0, |c| c.promised_working_days);
+                let (used, overdue) = loaded
+                    .state
+                    .clock
+                    .as_ref()
+                    .map(|c| (working_days_used(c, now, &calendar), overdue_days(c, limit, now, &calendar)))
+                    .unwrap_or_default();
+                Ok(Command::Warn(Warn {
+                    level,
+                    working_days_used: used,
+                    overdue_working_days: overdue,
+                    officer_id: officer_id.clone(),
+                }))
+            },
+            // The recorded answer: the version after the warning, 0 = nothing new.
+            |after, _| pb::ClaimTaskResponse { version: after.state.version },
+        )
+        .await;
     match result {
-        Ok(Executed::Done(r)) => Ok(r.version != 0),
-        Ok(Executed::Replayed(_)) => Ok(false),
+        Ok(Executed::Done(_)) => Ok(true),
+        Ok(Executed::Replayed(_) | Executed::Unchanged(_)) => Ok(false),
         Err(s)
             if matches!(s.code(), tonic::Code::FailedPrecondition | tonic::Code::Aborted | tonic::Code::NotFound) =>
         {
             tracing::info!(%task_id, level = name, reason = s.message(), "warning not raised");
             // The timer must not stay due: rewrite it from the task as it is.
-            if let Some(loaded) = load(tasks, task_id).await.map_err(|s| anyhow::anyhow!("{}", s.message()))? {
-                crate::commands::refresh_timers(tasks, task_id, &loaded)
+            if let Some(loaded) = tasks.runner.load(task_id).await.map_err(|s| anyhow::anyhow!("{}", s.message()))? {
+                refresh_timers(tasks.runner.rows(), tasks.runner.store(), &loaded)
                     .await
                     .map_err(|s| anyhow::anyhow!("{}", s.message()))?;
             }

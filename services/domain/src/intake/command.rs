@@ -57,6 +57,13 @@ pub struct Submit {
     pub deficiency_due_by: NaiveDate,
     /// Configuration: the largest material accepted, in bytes.
     pub max_material_bytes: u64,
+    /// Fact: references to material content the service does not hold, one
+    /// violation per field (listed with every other problem of the request).
+    pub unstored_materials: Vec<crate::refusal::FieldViolation>,
+    /// Fact: the case officer the service would give the case (the least
+    /// loaded); assigned in the same decision when the application is
+    /// accepted, so no accepted case is ever without its officer.
+    pub officer: Option<AssignOfficer>,
 }
 
 /// Assign the case officer chosen by the service (the least loaded).

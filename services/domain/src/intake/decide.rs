@@ -33,7 +33,7 @@ fn require_running(state: &CaseApplication, action: &'static str) -> Result<(), 
     }
 }
 
-fn assign_officer(state: &CaseApplication, cmd: AssignOfficer) -> Result<Vec<Event>, DomainError> {
+pub(super) fn assign_officer(state: &CaseApplication, cmd: AssignOfficer) -> Result<Vec<Event>, DomainError> {
     let mut v = Violations::default();
     if cmd.officer_id.trim().is_empty() || cmd.officer_id.chars().count() > 128 {
         v.add("officer_id", "专人账号不能为空且不超过128个字符");

@@ -14,6 +14,7 @@ use super::input::{CommitmentRequest, DeficiencyRequest};
 use super::model::{ApplicantKind, CreditStatus, Deficiency, MaterialRef, Reason, ReasonCode};
 use super::state::{CaseApplication, Status};
 use super::validate;
+use crate::Aggregate;
 use crate::case::Commitment;
 use crate::catalog::{MergedMaterial, Package};
 use crate::refusal::Violations;
@@ -42,6 +43,7 @@ pub(super) fn submit(state: &CaseApplication, cmd: Submit) -> Result<Vec<Event>,
     let draft = &cmd.draft;
     let today = china_date(cmd.now);
     let mut v = Violations::default();
+    v.extend(cmd.unstored_materials.iter().cloned());
     let applicant = validate::applicant(&draft.applicant, &mut v);
     validate::submission_channel(draft.channel, &mut v);
     let delivery = validate::delivery(&draft.delivery, &mut v);
@@ -186,7 +188,12 @@ pub(super) fn submit(state: &CaseApplication, cmd: Submit) -> Result<Vec<Event>,
         deficiencies,
         commitments,
     });
-    Ok(vec![submitted, accepted])
+    let mut events = vec![submitted, accepted];
+    if let Some(officer) = cmd.officer {
+        let accepted = events.iter().fold(state.clone(), |s, e| s.evolve(e));
+        events.extend(super::decide::assign_officer(&accepted, officer)?);
+    }
+    Ok(events)
 }
 
 /// The chosen optional items: each must be an optional item of the package, once.

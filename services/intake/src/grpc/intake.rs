@@ -5,26 +5,23 @@
 
 use std::sync::Arc;
 
+use futures::FutureExt as _;
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
-use yiciban_domain::Aggregate;
+use yiciban_commands::{Idempotency, Invocation, Loaded, Target};
 use yiciban_domain::intake::{
     AssignOfficer, CaseApplication, Command, CreditStatus, Event, Submit, SupplementMaterials, Terminate,
     TerminationReason, Withdraw, china_date,
 };
 use yiciban_domain::values::CaseNumber;
-use yiciban_eventstore::{AppendOutcome, EventMetadata, ExpectedVersion, IdempotencyRecord};
-use yiciban_platform::status::{FieldViolation, from_store, internal, invalid_argument};
+use yiciban_platform::status::{FieldViolation, internal, invalid_argument};
 use yiciban_platform::{Caller, Role};
 use yiciban_proto::common::v1 as common;
 use yiciban_proto::convert::intake as convert;
 use yiciban_proto::intake::v1 as pb;
 use yiciban_proto::intake::v1::intake_service_server::IntakeService;
 
-use yiciban_platform::idempotency::{key_and_fingerprint as idempotency, replayed};
-
 use crate::Intake;
-use crate::commands::{self, execute, index_row, to_new_events};
 use crate::repo;
 use crate::schema::identity_key;
 
@@ -39,10 +36,23 @@ impl IntakeApi {
         IntakeApi { intake }
     }
 
-    fn metadata(&self, case_id: Uuid, caller: &Caller, channel: common::Channel, key: &str) -> EventMetadata {
-        EventMetadata::new(case_id, &caller.actor(), channel, self.intake.clock.now())
-            .caused_by(key, key)
-            .with_trace(yiciban_eventstore::trace::current_trace_context())
+    /// Runs `command` on an existing case for `caller` under the request's
+    /// key, answering with `respond` on the state after it.
+    async fn run<R: prost::Message + Default>(
+        &self,
+        caller: &Caller,
+        case_id: Uuid,
+        (idempotency, expected): (Idempotency, u64),
+        command: impl Fn(&Loaded<CaseApplication>) -> Result<Command, Status> + Send + Sync,
+        respond: impl Fn(&CaseApplication, &[Event]) -> R + Send + Sync,
+    ) -> Result<Response<R>, Status> {
+        let invocation = Invocation::of(caller, Some(idempotency), expected);
+        let done = self
+            .intake
+            .applications
+            .run(Target::Existing(case_id), &invocation, command, |after, events| respond(&after.state, events))
+            .await?;
+        Ok(Response::new(done.into_inner()))
     }
 
     /// `PERMISSION_DENIED` unless the caller may act on this case: clerks and
@@ -63,7 +73,7 @@ impl IntakeApi {
     }
 
     async fn indexed(&self, case_id: Uuid) -> Result<repo::IndexedCase, Status> {
-        repo::find_case(self.intake.store.pool(), self.intake.schema(), case_id)
+        repo::find_case(self.intake.pool(), self.intake.schema(), case_id)
             .await
             .map_err(|e| internal("looking up the case", &e))?
             .ok_or_else(|| Status::not_found(format!("no case {case_id}")))
@@ -143,88 +153,78 @@ impl IntakeService for IntakeApi {
                 )));
             }
         }
-        let (key, hash) = idempotency(&req.idempotency_key, &req, &caller.subject)?;
-        if let Some(r) = replayed::<pb::SubmitApplicationResponse>(&self.intake.store, &key, &hash).await? {
+        let idempotency = Idempotency::of_request(&req.idempotency_key, &req, &caller.subject)?;
+        if let Some(r) = idempotency.replayed::<pb::SubmitApplicationResponse>(self.intake.applications.store()).await?
+        {
             return Ok(Response::new(r));
         }
         let intake = &self.intake;
-        let missing_content = super::materials::check_references(intake, "materials", &req.materials).await?;
+        let unstored_materials = super::materials::check_references(intake, "materials", &req.materials)
+            .await?
+            .into_iter()
+            .map(|v| yiciban_domain::FieldViolation::new(v.field, v.description))
+            .collect::<Vec<_>>();
         let guide = intake.catalog.guide(req.package_id.trim());
-        let (credit, _) = repo::credit_status(intake.store.pool(), intake.schema(), &identity_key(&claimed))
+        let (credit, _) = repo::credit_status(intake.pool(), intake.schema(), &identity_key(&claimed))
             .await
             .map_err(|e| internal("reading the credit list", &e))?;
-        let now = intake.clock.now();
-        let today = china_date(now);
+        let draft = yiciban_domain::intake::ApplicationDraft::from(&req);
+        let package = guide.as_ref().map(|g| g.package.id.as_str().to_owned()).unwrap_or_default();
         let promised_days = guide.as_ref().map(|g| g.package.promised_total_days).unwrap_or(0);
-        let promised_by = intake.calendar.add_working_days_date(today, promised_days).value;
-        let deficiency_due_by =
-            intake.calendar.add_working_days_date(today, intake.deficiency_days.min(promised_days.max(1))).value;
         let case_id = Uuid::now_v7();
         tracing::Span::current().record("case_id", tracing::field::display(case_id));
-
-        let mut tx = intake.store.pool().begin().await.map_err(|e| internal("starting a transaction", &e))?;
-        let sequence = repo::next_case_sequence(&mut tx, intake.schema(), today)
-            .await
-            .map_err(|e| internal("allocating a case number", &e))?;
-        let case_number = CaseNumber::new(today, sequence).map_err(|e| internal("forming the case number", &e))?;
-        let submit = Submit {
-            draft: (&req).into(),
-            guide,
-            credit: credit_from_db(&credit),
-            case_number,
-            now,
-            promised_by,
-            deficiency_due_by,
-            max_material_bytes: intake.max_material_bytes,
-        };
-        // A refusal rolls the transaction back: the case number is given back.
-        let mut events = match CaseApplication::decide(&CaseApplication::default(), Command::Submit(submit)) {
-            Ok(_) if !missing_content.is_empty() => return Err(commands::refuse(None, missing_content)),
-            Ok(events) => events,
-            Err(e) => return Err(commands::refuse(Some(e), missing_content)),
-        };
-        let mut state = events.iter().fold(CaseApplication::default(), CaseApplication::evolve);
-        if state.status.is_accepted() {
-            let package = state.package_id.as_ref().map(|p| p.as_str().to_owned()).unwrap_or_default();
-            if let Some((officer_id, officer_name)) = repo::least_loaded_officer(&mut tx, intake.schema(), &package)
-                .await
-                .map_err(|e| internal("choosing the case officer", &e))?
-            {
-                let more =
-                    CaseApplication::decide(&state, Command::AssignOfficer(AssignOfficer { officer_id, officer_name }))
-                        .map_err(commands::domain_status)?;
-                state = more.iter().fold(state, CaseApplication::evolve);
-                events.extend(more);
-            }
-        }
-        let response = submit_response(case_id, &state, &events);
-        let record = IdempotencyRecord {
-            key: key.clone(),
-            request_hash: hash,
-            response: prost::Message::encode_to_vec(&response),
-        };
-        let outcome = intake
-            .store
-            .append_in(
-                &mut tx,
-                &CaseApplication::stream_id(case_id),
-                ExpectedVersion::NoStream,
-                &to_new_events(&events),
-                &self.metadata(case_id, &caller, channel, &key),
-                Some(&record),
+        let invocation = Invocation::of(&caller, Some(idempotency), 0).through(channel);
+        let schema = intake.schema().to_owned();
+        // The case number and the officer are taken inside the submission's
+        // transaction: a refusal rolls it back and gives the number back.
+        let done = intake
+            .applications
+            .run_in_transaction(
+                Target::Open { id: case_id, case_id },
+                &invocation,
+                &(),
+                |tx, loaded| {
+                    let (schema, package, draft, guide) =
+                        (schema.clone(), package.clone(), draft.clone(), guide.clone());
+                    let unstored_materials = unstored_materials.clone();
+                    let now = loaded.now;
+                    let today = china_date(now);
+                    let promised_by = intake.calendar.add_working_days_date(today, promised_days).value;
+                    let deficiency_due_by = intake
+                        .calendar
+                        .add_working_days_date(today, intake.deficiency_days.min(promised_days.max(1)))
+                        .value;
+                    let (credit, max_material_bytes) = (credit_from_db(&credit), intake.max_material_bytes);
+                    async move {
+                        let sequence = repo::next_case_sequence(tx, &schema, today)
+                            .await
+                            .map_err(|e| internal("allocating a case number", &e))?;
+                        let case_number =
+                            CaseNumber::new(today, sequence).map_err(|e| internal("forming the case number", &e))?;
+                        let officer = repo::least_loaded_officer(tx, &schema, &package)
+                            .await
+                            .map_err(|e| internal("choosing the case officer", &e))?
+                            .map(|(officer_id, officer_name)| AssignOfficer { officer_id, officer_name });
+                        Ok(Command::Submit(Submit {
+                            draft,
+                            guide,
+                            credit,
+                            case_number,
+                            now,
+                            promised_by,
+                            deficiency_due_by,
+                            max_material_bytes,
+                            unstored_materials,
+                            officer,
+                        }))
+                    }
+                    .boxed()
+                },
+                |after, events| submit_response(case_id, &after.state, events),
             )
-            .await
-            .map_err(from_store)?;
-        if let AppendOutcome::Replayed { response } = outcome {
-            return prost::Message::decode(response.as_slice())
-                .map(Response::new)
-                .map_err(|e| internal("reading a stored response", &e));
-        }
-        if let Some(row) = index_row(case_id, &state) {
-            repo::upsert_case(&mut tx, intake.schema(), &row).await.map_err(|e| internal("indexing the case", &e))?;
-        }
-        intake.store.commit(tx).await.map_err(|e| internal("committing the submission", &e))?;
-        tracing::info!(case_number = %response.case_number, decision = ?convert::decision_to_pb(&state), "application decided");
+            .await?;
+        let response = done.into_inner();
+        tracing::info!(case_number = %response.case_number, decision = response.decision, "application decided");
         Ok(Response::new(response))
     }
 
@@ -236,26 +236,30 @@ impl IntakeService for IntakeApi {
         let req = request.into_inner();
         let case_id = parse_case_id(&req.case_id)?;
         self.may_act_on(&caller, case_id, "supplement materials").await?;
-        let idem = idempotency(&req.idempotency_key, &req, &caller.subject)?;
+        let idem = Idempotency::of_request(&req.idempotency_key, &req, &caller.subject)?;
         let missing_content = super::materials::check_references(&self.intake, "materials", &req.materials).await?;
         if !missing_content.is_empty() {
-            return Err(commands::refuse(None, missing_content));
+            return Err(invalid_argument(
+                "the request refers to material content that is not stored",
+                &missing_content,
+            ));
         }
-        let channel = if caller.role == Role::Applicant { common::Channel::Online } else { common::Channel::Window };
         let request_id = req.supplement_request_id.trim();
         let supplement_request = if request_id.is_empty() {
             None
         } else {
             Some(super::supplements::open_supplement_request(&self.intake.tasks, &req.case_id, request_id).await?)
         };
-        let command = Command::SupplementMaterials(SupplementMaterials {
-            materials: req.materials.iter().map(Into::into).collect(),
-            supplement_request,
-            now: self.intake.clock.now(),
-            max_material_bytes: self.intake.max_material_bytes,
-        });
-        let meta = self.metadata(case_id, &caller, channel, &idem.0);
-        let done = execute(&self.intake, case_id, req.expected_version, command, meta, Some(idem), |state, events| {
+        let materials: Vec<_> = req.materials.iter().map(yiciban_domain::intake::MaterialInput::from).collect();
+        let command = |loaded: &Loaded<CaseApplication>| {
+            Ok(Command::SupplementMaterials(SupplementMaterials {
+                materials: materials.clone(),
+                supplement_request: supplement_request.clone(),
+                now: loaded.now,
+                max_material_bytes: self.intake.max_material_bytes,
+            }))
+        };
+        self.run(&caller, case_id, (idem, req.expected_version), command, |state, events| {
             pb::SupplementMaterialsResponse {
                 cleared_material_ids: events
                     .iter()
@@ -268,8 +272,7 @@ impl IntakeService for IntakeApi {
                 version: state.version,
             }
         })
-        .await?;
-        Ok(Response::new(done.into_inner()))
+        .await
     }
 
     async fn withdraw_application(
@@ -280,16 +283,15 @@ impl IntakeService for IntakeApi {
         let req = request.into_inner();
         let case_id = parse_case_id(&req.case_id)?;
         self.may_act_on(&caller, case_id, "withdraw applications").await?;
-        let idem = idempotency(&req.idempotency_key, &req, &caller.subject)?;
-        let channel = if caller.role == Role::Applicant { common::Channel::Online } else { common::Channel::Window };
+        let idem = Idempotency::of_request(&req.idempotency_key, &req, &caller.subject)?;
         // Until routing records departmental decisions, no case is decided yet.
-        let command = Command::Withdraw(Withdraw { reason: req.reason.clone(), decided: false });
-        let meta = self.metadata(case_id, &caller, channel, &idem.0);
-        let done = execute(&self.intake, case_id, req.expected_version, command, meta, Some(idem), |s, _| {
-            pb::WithdrawApplicationResponse { version: s.version }
+        let command = |_: &Loaded<CaseApplication>| {
+            Ok(Command::Withdraw(Withdraw { reason: req.reason.clone(), decided: false }))
+        };
+        self.run(&caller, case_id, (idem, req.expected_version), command, |s, _| pb::WithdrawApplicationResponse {
+            version: s.version,
         })
-        .await?;
-        Ok(Response::new(done.into_inner()))
+        .await
     }
 
     async fn terminate_case(
@@ -317,20 +319,20 @@ impl IntakeService for IntakeApi {
                     ));
                 }
             };
-        let idem = idempotency(&req.idempotency_key, &req, &caller.subject)?;
-        let command = Command::Terminate(Terminate {
-            reason,
-            detail: req.detail.clone(),
-            legal_basis: req.legal_basis.clone(),
-            now: self.intake.clock.now(),
-            closed: false,
-        });
-        let meta = self.metadata(case_id, &caller, common::Channel::System, &idem.0);
-        let done = execute(&self.intake, case_id, req.expected_version, command, meta, Some(idem), |s, _| {
-            pb::TerminateCaseResponse { version: s.version }
+        let idem = Idempotency::of_request(&req.idempotency_key, &req, &caller.subject)?;
+        let command = |loaded: &Loaded<CaseApplication>| {
+            Ok(Command::Terminate(Terminate {
+                reason,
+                detail: req.detail.clone(),
+                legal_basis: req.legal_basis.clone(),
+                now: loaded.now,
+                closed: false,
+            }))
+        };
+        self.run(&caller, case_id, (idem, req.expected_version), command, |s, _| pb::TerminateCaseResponse {
+            version: s.version,
         })
-        .await?;
-        Ok(Response::new(done.into_inner()))
+        .await
     }
 
     async fn assign_officer(
@@ -347,17 +349,17 @@ impl IntakeService for IntakeApi {
                 &[FieldViolation { field: "officer_id".into(), description: "name the officer's login".into() }],
             ));
         }
-        let idem = idempotency(&req.idempotency_key, &req, &caller.subject)?;
-        let command = Command::AssignOfficer(AssignOfficer {
-            officer_id: req.officer_id.trim().to_owned(),
-            officer_name: req.officer_name.clone(),
-        });
-        let meta = self.metadata(case_id, &caller, common::Channel::System, &idem.0);
-        let done = execute(&self.intake, case_id, req.expected_version, command, meta, Some(idem), |s, _| {
-            pb::AssignOfficerResponse { version: s.version }
+        let idem = Idempotency::of_request(&req.idempotency_key, &req, &caller.subject)?;
+        let command = |_: &Loaded<CaseApplication>| {
+            Ok(Command::AssignOfficer(AssignOfficer {
+                officer_id: req.officer_id.trim().to_owned(),
+                officer_name: req.officer_name.clone(),
+            }))
+        };
+        self.run(&caller, case_id, (idem, req.expected_version), command, |s, _| pb::AssignOfficerResponse {
+            version: s.version,
         })
-        .await?;
-        Ok(Response::new(done.into_inner()))
+        .await
     }
 
     async fn get_case(&self, request: Request<pb::GetCaseRequest>) -> Result<Response<pb::GetCaseResponse>, Status> {
@@ -375,7 +377,7 @@ impl IntakeService for IntakeApi {
                 return Err(Status::permission_denied("agents read their department's tasks, not intake cases"));
             }
         };
-        let state = commands::load(&self.intake, case_id).await?;
+        let state = self.intake.applications.load_existing(case_id).await?.state;
         let mut case = convert::case_to_pb(&state, masked);
         case.case_id = case_id.to_string();
         Ok(Response::new(pb::GetCaseResponse { case: Some(case) }))
@@ -434,7 +436,7 @@ impl IntakeService for IntakeApi {
         }
         let expected = (req.expected_version != 0).then_some(req.expected_version as i64);
         let version = repo::set_credit_status(
-            self.intake.store.pool(),
+            self.intake.pool(),
             self.intake.schema(),
             &identity_key(&id),
             status,
@@ -456,7 +458,7 @@ impl IntakeService for IntakeApi {
         let caller = Caller::of(&request)?;
         caller.require(&[Role::Clerk, Role::Admin, Role::Service], "read the credit list")?;
         let id = request.into_inner().id_number.trim().to_ascii_uppercase();
-        let (status, version) = repo::credit_status(self.intake.store.pool(), self.intake.schema(), &identity_key(&id))
+        let (status, version) = repo::credit_status(self.intake.pool(), self.intake.schema(), &identity_key(&id))
             .await
             .map_err(|e| internal("reading the credit list", &e))?;
         let status = match status.as_str() {

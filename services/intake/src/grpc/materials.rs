@@ -51,7 +51,7 @@ pub async fn upload(
         return Err(invalid_argument("the material cannot be stored", &violations));
     }
     let content_type = if content_type.trim().is_empty() { "application/octet-stream" } else { content_type };
-    repo::put_blob(intake.store.pool(), intake.schema(), &sha, content_type, content, by)
+    repo::put_blob(intake.pool(), intake.schema(), &sha, content_type, content, by)
         .await
         .map_err(|e| internal("storing the material", &e))?;
     Ok(common::MaterialRef {
@@ -80,7 +80,7 @@ pub async fn check_references(
         return Ok(Vec::new());
     }
     let hashes: Vec<String> = uploaded.iter().map(|(_, _, h)| h.to_string()).collect();
-    let stored = repo::blob_sizes(intake.store.pool(), intake.schema(), &hashes)
+    let stored = repo::blob_sizes(intake.pool(), intake.schema(), &hashes)
         .await
         .map_err(|e| internal("looking up uploaded materials", &e))?;
     let mut violations = Vec::new();

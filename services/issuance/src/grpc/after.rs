@@ -5,13 +5,13 @@
 use prost::Message as _;
 use tonic::{Response, Status};
 use uuid::Uuid;
+use yiciban_commands::Idempotency;
 use yiciban_domain::issuance::{
     CaseIssuance as State, Channel, CloseRectification, Command, Event, ExplainRectification, FileRef, IndicatorScore,
     InvalidRatingReason, OpenRectification, Rate, RecordRectification, RecordReturnVisit, RectificationFinding,
     ReturnVisitMethod, ReturnVisitSampleReason, ReviewRating, SampleReturnVisit, VerifyRectification,
 };
 use yiciban_domain::values::DepartmentCode;
-use yiciban_platform::idempotency::key_and_fingerprint;
 use yiciban_platform::status::internal;
 use yiciban_platform::{Caller, Role};
 use yiciban_proto::common::v1 as common;
@@ -20,7 +20,9 @@ use yiciban_proto::convert::wire::instant;
 use yiciban_proto::issuance::v1 as pb;
 
 use super::{IssuanceApi, RequestChecks as _, Violations, case_id_field};
-use crate::commands::{self, RowFacts, Run};
+use yiciban_commands::{Invocation, Target};
+
+use crate::commands::RowFacts;
 use crate::pii::identity_hmac;
 use crate::{repo, sampling};
 
@@ -30,7 +32,7 @@ async fn require_own_case(api: &IssuanceApi, caller: &Caller, case_id: Uuid) -> 
     if caller.role != Role::Applicant {
         return Ok(());
     }
-    let stored = repo::case_identity(api.issuance.store.pool(), api.issuance.schema(), case_id)
+    let stored = repo::case_identity(api.issuance.runner.store().pool(), api.issuance.schema(), case_id)
         .await
         .map_err(|e| internal("reading the case's applicant", &e))?;
     let mine = caller.identity.as_deref().map(|id| identity_hmac(&api.issuance.pii_key, id));
@@ -74,7 +76,7 @@ pub async fn rate(
     req: pb::RateCaseRequest,
 ) -> Result<Response<pb::RateCaseResponse>, Status> {
     caller.require(&[Role::Applicant, Role::Clerk, Role::Service], "rate a case")?;
-    let idempotency = key_and_fingerprint(&req.idempotency_key, &req, &caller.subject)?;
+    let idempotency = Idempotency::of_request(&req.idempotency_key, &req, &caller.subject)?;
     let mut v = Violations::default();
     let case_id = v.uuid("case_id", &req.case_id);
     let department = optional_department(&mut v, "department", &req.department);
@@ -82,7 +84,7 @@ pub async fn rate(
     let case_id = case_id.expect("checked");
     require_own_case(api, caller, case_id).await?;
     let iss = &api.issuance;
-    let lead = repo::case_identity(iss.store.pool(), iss.schema(), case_id)
+    let lead = repo::case_identity(iss.runner.store().pool(), iss.schema(), case_id)
         .await
         .map_err(|e| internal("reading the case's lead department", &e))?
         .and_then(|(_, lead)| DepartmentCode::parse(&lead).ok());
@@ -111,7 +113,7 @@ pub async fn rate(
         req.expected_version,
         idempotency,
         RowFacts::default(),
-        |_| Ok(command),
+        |_| Ok(command.clone()),
         |state, _| {
             let rating = state.rating().map(|r| r.received.rating_id);
             let rectification =
@@ -133,7 +135,7 @@ pub async fn review_rating(
     req: pb::ReviewRatingRequest,
 ) -> Result<Response<pb::ReviewRatingResponse>, Status> {
     caller.require(&[Role::Supervisor], "review a rating")?;
-    let idempotency = key_and_fingerprint(&req.idempotency_key, &req, &caller.subject)?;
+    let idempotency = Idempotency::of_request(&req.idempotency_key, &req, &caller.subject)?;
     let mut v = Violations::default();
     let case_id = v.uuid("case_id", &req.case_id);
     let rating_id = v.uuid("rating_id", &req.rating_id);
@@ -151,7 +153,7 @@ pub async fn review_rating(
         req.expected_version,
         idempotency,
         RowFacts::default(),
-        |_| Ok(command),
+        |_| Ok(command.clone()),
         |state, events| pb::ReviewRatingResponse {
             closed_rectification_id: events
                 .iter()
@@ -173,7 +175,7 @@ pub async fn open_rectification(
     req: pb::OpenRectificationRequest,
 ) -> Result<Response<pb::OpenRectificationResponse>, Status> {
     caller.require(&[Role::Supervisor], "open a rectification")?;
-    let idempotency = key_and_fingerprint(&req.idempotency_key, &req, &caller.subject)?;
+    let idempotency = Idempotency::of_request(&req.idempotency_key, &req, &caller.subject)?;
     let mut v = Violations::default();
     let case_id = v.uuid("case_id", &req.case_id);
     let department = optional_department(&mut v, "responsible_department", &req.responsible_department);
@@ -198,7 +200,7 @@ pub async fn open_rectification(
         req.expected_version,
         idempotency,
         RowFacts::default(),
-        |_| Ok(command),
+        |_| Ok(command.clone()),
         |state, _| pb::OpenRectificationResponse {
             rectification_id: id.to_string(),
             due_by: state.rectification(id).map(|r| r.due_by.into()),
@@ -216,7 +218,7 @@ pub async fn verify_rectification(
     req: pb::VerifyRectificationRequest,
 ) -> Result<Response<pb::VerifyRectificationResponse>, Status> {
     caller.require(&[Role::Agent, Role::Supervisor], "verify a rectification")?;
-    let idempotency = key_and_fingerprint(&req.idempotency_key, &req, &caller.subject)?;
+    let idempotency = Idempotency::of_request(&req.idempotency_key, &req, &caller.subject)?;
     let mut v = Violations::default();
     let case_id = v.uuid("case_id", &req.case_id);
     let id = v.uuid("rectification_id", &req.rectification_id);
@@ -237,7 +239,7 @@ pub async fn verify_rectification(
         req.expected_version,
         idempotency,
         RowFacts::default(),
-        |state| require_responsible(caller, state, id, "verify").map(|()| command),
+        |state| require_responsible(caller, state, id, "verify").map(|()| command.clone()),
         |state, _| pb::VerifyRectificationResponse { version: state.version },
     )
     .await
@@ -251,7 +253,7 @@ pub async fn record_rectification(
     req: pb::RecordRectificationRequest,
 ) -> Result<Response<pb::RecordRectificationResponse>, Status> {
     caller.require(&[Role::Agent, Role::Supervisor], "record a rectification")?;
-    let idempotency = key_and_fingerprint(&req.idempotency_key, &req, &caller.subject)?;
+    let idempotency = Idempotency::of_request(&req.idempotency_key, &req, &caller.subject)?;
     let mut v = Violations::default();
     let case_id = v.uuid("case_id", &req.case_id);
     let id = v.uuid("rectification_id", &req.rectification_id);
@@ -271,7 +273,7 @@ pub async fn record_rectification(
         req.expected_version,
         idempotency,
         RowFacts::default(),
-        |state| require_responsible(caller, state, id, "rectify").map(|()| command),
+        |state| require_responsible(caller, state, id, "rectify").map(|()| command.clone()),
         |state, _| pb::RecordRectificationResponse { version: state.version },
     )
     .await
@@ -285,7 +287,7 @@ pub async fn explain_rectification(
     req: pb::ExplainRectificationRequest,
 ) -> Result<Response<pb::ExplainRectificationResponse>, Status> {
     caller.require(&[Role::Agent, Role::Supervisor], "explain a rectification")?;
-    let idempotency = key_and_fingerprint(&req.idempotency_key, &req, &caller.subject)?;
+    let idempotency = Idempotency::of_request(&req.idempotency_key, &req, &caller.subject)?;
     let mut v = Violations::default();
     let case_id = v.uuid("case_id", &req.case_id);
     let id = v.uuid("rectification_id", &req.rectification_id);
@@ -302,7 +304,7 @@ pub async fn explain_rectification(
         req.expected_version,
         idempotency,
         RowFacts::default(),
-        |state| require_responsible(caller, state, id, "explain").map(|()| command),
+        |state| require_responsible(caller, state, id, "explain").map(|()| command.clone()),
         |state, _| pb::ExplainRectificationResponse { version: state.version },
     )
     .await
@@ -315,7 +317,7 @@ pub async fn close_rectification(
     req: pb::CloseRectificationRequest,
 ) -> Result<Response<pb::CloseRectificationResponse>, Status> {
     caller.require(&[Role::Supervisor], "close a rectification")?;
-    let idempotency = key_and_fingerprint(&req.idempotency_key, &req, &caller.subject)?;
+    let idempotency = Idempotency::of_request(&req.idempotency_key, &req, &caller.subject)?;
     let mut v = Violations::default();
     let case_id = v.uuid("case_id", &req.case_id);
     let id = v.uuid("rectification_id", &req.rectification_id);
@@ -333,7 +335,7 @@ pub async fn close_rectification(
         req.expected_version,
         idempotency,
         RowFacts::default(),
-        |_| Ok(command),
+        |_| Ok(command.clone()),
         |state, _| pb::CloseRectificationResponse {
             on_time: state.rectification(id).and_then(|r| r.closed_on_time).unwrap_or(false),
             version: state.version,
@@ -351,7 +353,8 @@ pub async fn sample_return_visits(
     req: pb::SampleReturnVisitsRequest,
 ) -> Result<Response<pb::SampleReturnVisitsResponse>, Status> {
     caller.require(&[Role::Supervisor], "sample return visits")?;
-    let (key, hash) = key_and_fingerprint(&req.idempotency_key, &req, &caller.subject)?;
+    let idempotency = Idempotency::of_request(&req.idempotency_key, &req, &caller.subject)?;
+    let (key, hash) = (idempotency.key(), idempotency.fingerprint());
     let iss = &api.issuance;
     let mut v = Violations::default();
     let bounds = sampling::month_bounds(req.period.trim());
@@ -369,9 +372,9 @@ pub async fn sample_return_visits(
     }
     v.done()?;
     let (first, last) = bounds.expect("checked");
-    let (pool, schema) = (iss.store.pool(), iss.schema());
+    let (pool, schema) = (iss.runner.store().pool(), iss.schema());
     let db = |e: sqlx::Error| internal("reading the sampling tables", &e);
-    match repo::sample_run(pool, schema, &key).await.map_err(db)? {
+    match repo::sample_run(pool, schema, key).await.map_err(db)? {
         Some((stored, response)) if stored == hash => {
             return pb::SampleReturnVisitsResponse::decode(response.as_slice())
                 .map(Response::new)
@@ -414,38 +417,41 @@ pub async fn sample_return_visits(
             picks.push((id, c.case_number.clone(), ReturnVisitSampleReason::Random));
         }
     }
-    let actor = caller.actor();
     let mut cases = Vec::new();
     for (case_id, case_number, reason) in picks {
         if taken_by_others(case_id) {
             continue;
         }
         let visit_id = sampling::derived_id(&[b"visit", sample_id.as_bytes(), case_id.as_bytes()]);
-        let run = Run { case_id, expected: 0, actor: &actor, idempotency: None, facts: RowFacts::default() };
+        // Keyed by nothing: the visit id is derived from the sample and the
+        // case, and the aggregate records a case's visit of a sample once.
+        let invocation = Invocation::of(caller, None, 0);
         let command =
             Command::SampleReturnVisit(SampleReturnVisit { visit_id, sample_id, period: period.clone(), reason });
-        let sampled = commands::execute(
-            iss,
-            run,
-            |_| Ok(command),
-            |state, _| pb::SampledCase {
-                case_id: case_id.to_string(),
-                case_number: case_number.clone(),
-                visit_id: state.return_visit(visit_id).map(|v| v.id.to_string()).unwrap_or_default(),
-                reason: common::ReturnVisitSampleReason::from(reason) as i32,
-            },
-        )
-        .await?
-        .into_inner();
+        let sampled = iss
+            .runner
+            .run(
+                Target::Existing(case_id),
+                &invocation,
+                |_| Ok(command.clone()),
+                |after, _| pb::SampledCase {
+                    case_id: case_id.to_string(),
+                    case_number: case_number.clone(),
+                    visit_id: after.state.return_visit(visit_id).map(|v| v.id.to_string()).unwrap_or_default(),
+                    reason: common::ReturnVisitSampleReason::from(reason) as i32,
+                },
+            )
+            .await?
+            .into_inner();
         if !sampled.visit_id.is_empty() {
             cases.push(sampled);
         }
     }
     let response =
         pb::SampleReturnVisitsResponse { sample_id: sample_id.to_string(), cases, population: population.len() as u32 };
-    repo::record_sample_run(pool, schema, &key, &hash, &response.encode_to_vec()).await.map_err(db)?;
+    repo::record_sample_run(pool, schema, key, hash, &response.encode_to_vec()).await.map_err(db)?;
     // A concurrent run of the same key may have won: answer with what is stored.
-    match repo::sample_run(pool, schema, &key).await.map_err(db)? {
+    match repo::sample_run(pool, schema, key).await.map_err(db)? {
         Some((_, stored)) => pb::SampleReturnVisitsResponse::decode(stored.as_slice())
             .map(Response::new)
             .map_err(|e| internal("reading a stored response", &e)),
@@ -460,7 +466,7 @@ pub async fn record_return_visit(
     req: pb::RecordReturnVisitRequest,
 ) -> Result<Response<pb::RecordReturnVisitResponse>, Status> {
     caller.require(&[Role::Supervisor, Role::Officer], "record a return visit")?;
-    let idempotency = key_and_fingerprint(&req.idempotency_key, &req, &caller.subject)?;
+    let idempotency = Idempotency::of_request(&req.idempotency_key, &req, &caller.subject)?;
     let mut v = Violations::default();
     let case_id = v.uuid("case_id", &req.case_id);
     let visit_id = v.uuid("visit_id", &req.visit_id);
@@ -492,7 +498,7 @@ pub async fn record_return_visit(
         req.expected_version,
         idempotency,
         RowFacts::default(),
-        |_| Ok(command),
+        |_| Ok(command.clone()),
         |state, _| pb::RecordReturnVisitResponse { version: state.version },
     )
     .await
@@ -509,7 +515,7 @@ pub async fn get_issuance(
         .require(&[Role::Clerk, Role::Officer, Role::Supervisor, Role::Applicant, Role::Service], "read an issuance")?;
     let case_id = case_id_field(&req.case_id)?;
     require_own_case(api, caller, case_id).await?;
-    let state = commands::load(&api.issuance, case_id).await?;
+    let state = api.issuance.runner.load(case_id).await?.map(|l| l.state).unwrap_or_default();
     if state.version == 0 {
         return Err(Status::not_found(format!("nothing was issued for case {case_id}")));
     }

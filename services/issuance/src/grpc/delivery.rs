@@ -4,13 +4,13 @@
 
 use tonic::{Response, Status};
 use uuid::Uuid;
+use yiciban_commands::Idempotency;
 use yiciban_domain::issuance::{
     CaseOutcome, Collector, CollectorKind, Command, ConfirmPickup, DeliveryFailureReason, DeliveryMethod, Event,
     FileRef, IssueEarly, NotificationChannel, NotifyPickup, Prepare, RecordDelivery, RecordDeliveryFailure,
     RecordMailing, ResultDocument,
 };
 use yiciban_domain::values::{CaseNumber, IdNumber, mask_name};
-use yiciban_platform::idempotency::key_and_fingerprint;
 use yiciban_platform::{Caller, Role};
 use yiciban_proto::common::v1 as common;
 use yiciban_proto::convert::tasks::result_document_input;
@@ -48,7 +48,7 @@ pub async fn prepare(
     req: pb::PrepareIssuanceRequest,
 ) -> Result<Response<pb::PrepareIssuanceResponse>, Status> {
     caller.require(&[Role::Service], "prepare an issuance")?;
-    let idempotency = key_and_fingerprint(&req.idempotency_key, &req, &caller.subject)?;
+    let idempotency = Idempotency::of_request(&req.idempotency_key, &req, &caller.subject)?;
     let mut v = Violations::default();
     let case_id = v.uuid("case_id", &req.case_id);
     let number = CaseNumber::parse(req.case_number.trim()).map_err(|e| v.add("case_number", e.to_string())).ok();
@@ -93,7 +93,7 @@ pub async fn prepare(
         req.expected_version,
         idempotency,
         row_facts(api, &facts),
-        |_| Ok(command),
+        |_| Ok(command.clone()),
         |state, _| {
             let batch = state.final_batch();
             pb::PrepareIssuanceResponse {
@@ -114,7 +114,7 @@ pub async fn issue_early(
     req: pb::IssueEarlyRequest,
 ) -> Result<Response<pb::IssueEarlyResponse>, Status> {
     caller.require(&[Role::Clerk, Role::Officer], "issue results early")?;
-    let idempotency = key_and_fingerprint(&req.idempotency_key, &req, &caller.subject)?;
+    let idempotency = Idempotency::of_request(&req.idempotency_key, &req, &caller.subject)?;
     let mut v = Violations::default();
     let case_id = v.uuid("case_id", &req.case_id);
     if req.task_ids.is_empty() {
@@ -168,7 +168,7 @@ pub async fn issue_early(
         req.expected_version,
         idempotency,
         row_facts(api, &facts),
-        |_| Ok(command),
+        |_| Ok(command.clone()),
         |state, _| {
             let batch = state.batches.last();
             pb::IssueEarlyResponse {
@@ -188,7 +188,7 @@ pub async fn notify_pickup(
     req: pb::NotifyPickupRequest,
 ) -> Result<Response<pb::NotifyPickupResponse>, Status> {
     caller.require(&[Role::Clerk, Role::Service], "record a pick-up notice")?;
-    let idempotency = key_and_fingerprint(&req.idempotency_key, &req, &caller.subject)?;
+    let idempotency = Idempotency::of_request(&req.idempotency_key, &req, &caller.subject)?;
     let mut v = Violations::default();
     let case_id = v.uuid("case_id", &req.case_id);
     v.batch(req.batch_number);
@@ -208,7 +208,7 @@ pub async fn notify_pickup(
         req.expected_version,
         idempotency,
         RowFacts::default(),
-        |_| Ok(command),
+        |_| Ok(command.clone()),
         |state, _| pb::NotifyPickupResponse { version: state.version },
     )
     .await
@@ -223,7 +223,7 @@ pub async fn confirm_pickup(
     req: pb::ConfirmPickupRequest,
 ) -> Result<Response<pb::ConfirmPickupResponse>, Status> {
     caller.require(&[Role::Clerk], "confirm a pick-up")?;
-    let idempotency = key_and_fingerprint(&req.idempotency_key, &req, &caller.subject)?;
+    let idempotency = Idempotency::of_request(&req.idempotency_key, &req, &caller.subject)?;
     let mut v = Violations::default();
     let case_id = v.uuid("case_id", &req.case_id);
     v.batch(req.batch_number);
@@ -280,7 +280,7 @@ pub async fn confirm_pickup(
         req.expected_version,
         idempotency,
         RowFacts::default(),
-        |_| Ok(command),
+        |_| Ok(command.clone()),
         |state, events| pb::ConfirmPickupResponse { case_closed: closed_now(events), version: state.version },
     )
     .await
@@ -293,7 +293,7 @@ pub async fn record_mailing(
     req: pb::RecordMailingRequest,
 ) -> Result<Response<pb::RecordMailingResponse>, Status> {
     caller.require(&[Role::Clerk, Role::Service], "record a mailing")?;
-    let idempotency = key_and_fingerprint(&req.idempotency_key, &req, &caller.subject)?;
+    let idempotency = Idempotency::of_request(&req.idempotency_key, &req, &caller.subject)?;
     let mut v = Violations::default();
     let case_id = v.uuid("case_id", &req.case_id);
     v.batch(req.batch_number);
@@ -309,7 +309,7 @@ pub async fn record_mailing(
         req.expected_version,
         idempotency,
         RowFacts::default(),
-        |_| Ok(command),
+        |_| Ok(command.clone()),
         |state, _| pb::RecordMailingResponse { version: state.version },
     )
     .await
@@ -322,7 +322,7 @@ pub async fn record_delivery(
     req: pb::RecordDeliveryRequest,
 ) -> Result<Response<pb::RecordDeliveryResponse>, Status> {
     caller.require(&[Role::Clerk, Role::Service], "record a delivery")?;
-    let idempotency = key_and_fingerprint(&req.idempotency_key, &req, &caller.subject)?;
+    let idempotency = Idempotency::of_request(&req.idempotency_key, &req, &caller.subject)?;
     let mut v = Violations::default();
     let case_id = v.uuid("case_id", &req.case_id);
     v.batch(req.batch_number);
@@ -354,7 +354,7 @@ pub async fn record_delivery(
         req.expected_version,
         idempotency,
         RowFacts::default(),
-        |_| Ok(command),
+        |_| Ok(command.clone()),
         |state, events| pb::RecordDeliveryResponse { case_closed: closed_now(events), version: state.version },
     )
     .await
@@ -367,7 +367,7 @@ pub async fn record_delivery_failure(
     req: pb::RecordDeliveryFailureRequest,
 ) -> Result<Response<pb::RecordDeliveryFailureResponse>, Status> {
     caller.require(&[Role::Clerk, Role::Service], "record a failed delivery")?;
-    let idempotency = key_and_fingerprint(&req.idempotency_key, &req, &caller.subject)?;
+    let idempotency = Idempotency::of_request(&req.idempotency_key, &req, &caller.subject)?;
     let mut v = Violations::default();
     let case_id = v.uuid("case_id", &req.case_id);
     v.batch(req.batch_number);
@@ -386,7 +386,7 @@ pub async fn record_delivery_failure(
         req.expected_version,
         idempotency,
         RowFacts::default(),
-        |_| Ok(command),
+        |_| Ok(command.clone()),
         |state, _| pb::RecordDeliveryFailureResponse {
             attempt: state.batch(batch_number).map_or(0, |b| b.failed_attempts),
             version: state.version,

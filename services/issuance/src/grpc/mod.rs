@@ -3,7 +3,7 @@
 //! INVALID_ARGUMENT, nothing recorded), looks up the facts it needs (the
 //! case at intake, approved tasks), authorises against the loaded issuance
 //! where that depends on the case, and runs its command through
-//! [`crate::commands::execute`]. Handlers live by concern in `delivery`
+//! the shared command runner ([`crate::commands::IssuanceRunner`]). Handlers live by concern in `delivery`
 //! (batches and their way to the applicant) and `after` (ratings,
 //! rectifications, return visits, the query).
 
@@ -20,7 +20,9 @@ use yiciban_proto::issuance::v1 as pb;
 use yiciban_proto::issuance::v1::issuance_service_server::IssuanceService;
 
 use crate::Issuance;
-use crate::commands::{self, RowFacts, Run};
+use yiciban_commands::{Idempotency, Invocation, Target, refuse};
+
+use crate::commands::RowFacts;
 
 /// The IssuanceService RPCs.
 #[derive(Debug, Clone)]
@@ -41,21 +43,30 @@ impl IssuanceApi {
         caller: &Caller,
         case_id: Uuid,
         expected: u64,
-        idempotency: (String, String),
+        idempotency: Idempotency,
         facts: RowFacts,
-        command: impl FnOnce(&State) -> Result<Command, Status>,
-        respond: impl FnOnce(&State, &[Event]) -> R,
+        command: impl Fn(&State) -> Result<Command, Status> + Send + Sync,
+        respond: impl Fn(&State, &[Event]) -> R + Send + Sync,
     ) -> Result<Response<R>, Status> {
-        let actor = caller.actor();
-        let run = Run { case_id, expected, actor: &actor, idempotency: Some(idempotency), facts };
-        let done = commands::execute(&self.issuance, run, command, respond).await?;
+        let invocation = Invocation::of(caller, Some(idempotency), expected);
+        let done = self
+            .issuance
+            .runner
+            .run_with(
+                Target::Open { id: case_id, case_id },
+                &invocation,
+                &facts,
+                |loaded| command(&loaded.state),
+                |after, events| respond(&after.state, events),
+            )
+            .await?;
         Ok(Response::new(done.into_inner()))
     }
 
     /// The stored response when this request was handled before (so a
     /// retry needs no lookups at other services).
-    async fn replayed<R: prost::Message + Default>(&self, idempotency: &(String, String)) -> Result<Option<R>, Status> {
-        yiciban_platform::idempotency::replayed(&self.issuance.store, &idempotency.0, &idempotency.1).await
+    async fn replayed<R: prost::Message + Default>(&self, idempotency: &Idempotency) -> Result<Option<R>, Status> {
+        idempotency.replayed(self.issuance.runner.store()).await
     }
 }
 
@@ -122,7 +133,7 @@ impl RequestChecks for Violations {
     }
 
     fn done(self) -> Result<(), Status> {
-        if self.is_empty() { Ok(()) } else { Err(commands::refuse(self.into_vec())) }
+        if self.is_empty() { Ok(()) } else { Err(refuse(self.into_vec())) }
     }
 }
 

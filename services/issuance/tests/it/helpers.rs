@@ -241,12 +241,13 @@ impl TestApp {
     }
 
     pub async fn version(&self, case_id: Uuid) -> u64 {
-        self.issuance.store.stream_version(&format!("issuance-{case_id}")).await.unwrap()
+        self.issuance.runner.store().stream_version(&format!("issuance-{case_id}")).await.unwrap()
     }
 
     pub async fn event_types(&self, case_id: Uuid) -> Vec<String> {
         self.issuance
-            .store
+            .runner
+            .store()
             .read_stream(&format!("issuance-{case_id}"), 1)
             .await
             .unwrap()

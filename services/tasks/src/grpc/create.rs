@@ -15,9 +15,9 @@ use yiciban_proto::convert::tasks::{material_ids_input, parse_department, parse_
 use yiciban_proto::tasks::v1 as pb;
 
 use crate::Tasks;
-use crate::commands::{self, Run, Target};
 use crate::deadlines::Deadlines;
 use crate::repo;
+use yiciban_commands::{Idempotency, Invocation, Target, refuse};
 
 /// Collects a parsed value or its violation.
 fn take<T, E: ToString>(violations: &mut Vec<FieldViolation>, field: &str, r: Result<T, E>) -> Option<T> {
@@ -100,16 +100,13 @@ pub async fn create_task(
         Some(material_ids),
     ) = (!v.is_empty(), task_id, case_id, case_number, package_id, item_code, department, lead, material_ids)
     else {
-        return Err(commands::refuse(v));
+        return Err(refuse(v));
     };
-    let idempotency = yiciban_platform::idempotency::key_and_fingerprint(&req.idempotency_key, &req, &caller.subject)?;
-    if let Some(r) =
-        yiciban_platform::idempotency::replayed::<pb::CreateTaskResponse>(&tasks.store, &idempotency.0, &idempotency.1)
-            .await?
-    {
+    let idempotency = Idempotency::of_request(&req.idempotency_key, &req, &caller.subject)?;
+    if let Some(r) = idempotency.replayed::<pb::CreateTaskResponse>(tasks.runner.store()).await? {
         return Ok(r);
     }
-    let existing = repo::task_of_step(tasks.store.pool(), tasks.schema(), case_id, req.step_id.trim())
+    let existing = repo::task_of_step(tasks.pool(), tasks.schema(), case_id, req.step_id.trim())
         .await
         .map_err(|e| yiciban_platform::status::internal("looking up the step's task", &e))?;
     if existing.is_some_and(|t| t != task_id) {
@@ -136,20 +133,20 @@ pub async fn create_task(
         due_by: deadlines.due_by,
         warn_on: deadlines.warn_on,
     });
-    let actor = caller.actor();
-    let run =
-        Run { target: Target::New { task_id, case_id }, expected: 0, actor: &actor, idempotency: Some(idempotency) };
-    let done = commands::execute(
-        tasks,
-        run,
-        |_| Ok(command),
-        |task, _| pb::CreateTaskResponse {
-            task_id: task_id.to_string(),
-            due_by: task.due_by.map(Into::into),
-            version: task.version,
-        },
-    )
-    .await?;
+    let invocation = Invocation::of(caller, Some(idempotency), 0);
+    let done = tasks
+        .runner
+        .run(
+            Target::Open { id: task_id, case_id },
+            &invocation,
+            |_| Ok(command.clone()),
+            |after, _| pb::CreateTaskResponse {
+                task_id: task_id.to_string(),
+                due_by: after.state.due_by.map(Into::into),
+                version: after.state.version,
+            },
+        )
+        .await?;
     let response = done.into_inner();
     tracing::info!(due_by = ?deadlines.due_by, "task created");
     Ok(response)

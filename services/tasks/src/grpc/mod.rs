@@ -1,6 +1,6 @@
 //! The gRPC face of the task service: TaskService. Each RPC parses its
 //! request (every malformed field at once), authorises the caller, and runs
-//! its command through [`crate::commands::execute`]; the handlers live by
+//! its command through the shared command runner ([`crate::commands::TaskRunner`]); the handlers live by
 //! concern in `create`, `work` and `queries`.
 
 mod access;
@@ -18,7 +18,7 @@ use yiciban_proto::tasks::v1 as pb;
 use yiciban_proto::tasks::v1::task_service_server::TaskService;
 
 use crate::Tasks;
-use crate::commands::{self, Loaded, Run, Target};
+use yiciban_commands::{Invocation, Loaded, Target, refuse};
 
 /// The TaskService RPCs.
 #[derive(Debug, Clone)]
@@ -39,20 +39,22 @@ impl TasksApi {
         task_id: Uuid,
         expected: u64,
         (key, request): (&str, &M),
-        command: impl FnOnce(&Loaded) -> Result<Command, Status>,
-        respond: impl FnOnce(&Task, &[Event]) -> R,
+        command: impl Fn(&Loaded<Task>) -> Result<Command, Status> + Send + Sync,
+        respond: impl Fn(&Task, &[Event]) -> R + Send + Sync,
     ) -> Result<Response<R>, Status> {
-        let idempotency = yiciban_platform::idempotency::key_and_fingerprint(key, request, &caller.subject)?;
-        let actor = caller.actor();
-        let run = Run { target: Target::Existing(task_id), expected, actor: &actor, idempotency: Some(idempotency) };
-        let done = commands::execute(&self.tasks, run, command, respond).await?;
+        let invocation = Invocation::request(caller, key, request, expected)?;
+        let done = self
+            .tasks
+            .runner
+            .run(Target::Existing(task_id), &invocation, command, |after, events| respond(&after.state, events))
+            .await?;
         Ok(Response::new(done.into_inner()))
     }
 }
 
 /// A UUID field, or `INVALID_ARGUMENT` naming it.
 fn uuid_field(field: &str, raw: &str) -> Result<Uuid, Status> {
-    yiciban_proto::convert::tasks::parse_uuid(field, raw).map_err(|v| commands::refuse(vec![v]))
+    yiciban_proto::convert::tasks::parse_uuid(field, raw).map_err(|v| refuse([v]))
 }
 
 #[tonic::async_trait]

@@ -16,7 +16,9 @@ use yiciban_proto::tasks::v1 as pb;
 use super::access::may_read;
 use super::uuid_field;
 use crate::Tasks;
-use crate::commands::{self, warning_rank};
+use yiciban_commands::refuse;
+
+use crate::commands::warning_rank;
 use crate::deadlines::working_days_used;
 use crate::repo::{self, InboxFilter, StoredTask};
 
@@ -107,7 +109,7 @@ pub async fn list_inbox(
         })
     };
     if !v.is_empty() {
-        return Err(commands::refuse(v));
+        return Err(refuse(v));
     }
     let size = if req.page_size == 0 { DEFAULT_PAGE } else { req.page_size };
     let filter = InboxFilter {
@@ -118,7 +120,7 @@ pub async fn list_inbox(
         assignee: Some(req.assignee.trim().to_owned()).filter(|a| !a.is_empty()),
         min_warning,
     };
-    let (rows, total) = repo::inbox(tasks.store.pool(), tasks.schema(), &filter, offset, i64::from(size))
+    let (rows, total) = repo::inbox(tasks.pool(), tasks.schema(), &filter, offset, i64::from(size))
         .await
         .map_err(|e| internal("reading the inbox", &e))?;
     let next = offset + rows.len() as i64;
@@ -133,11 +135,9 @@ pub async fn list_inbox(
 /// GetTask.
 pub async fn get_task(tasks: &Tasks, caller: &Caller, req: pb::GetTaskRequest) -> Result<pb::GetTaskResponse, Status> {
     let task_id = uuid_field("task_id", &req.task_id)?;
-    let loaded = commands::load_existing(tasks, task_id).await?;
-    may_read(caller, &loaded.task)?;
-    Ok(pb::GetTaskResponse {
-        task: Some(commands::task_message(tasks, loaded.case_id, &loaded.task, tasks.clock.now())),
-    })
+    let loaded = tasks.runner.load_existing(task_id).await?;
+    may_read(caller, &loaded.state)?;
+    Ok(pb::GetTaskResponse { task: Some(tasks.task_message(loaded.case_id, &loaded.state, loaded.now)) })
 }
 
 /// ListCaseTasks: every task of the case; an agent sees its department's,
@@ -152,14 +152,14 @@ pub async fn list_case_tasks(
         Role::Applicant => return Err(Status::permission_denied("applicants follow their case at intake")),
         Role::Agent => {
             let own = caller.department.clone().unwrap_or_default();
-            let lead = repo::case_lead_department(tasks.store.pool(), tasks.schema(), case_id)
+            let lead = repo::case_lead_department(tasks.pool(), tasks.schema(), case_id)
                 .await
                 .map_err(|e| internal("reading the case's tasks", &e))?;
             if lead.as_deref() == Some(own.as_str()) { None } else { Some(own) }
         }
         _ => None,
     };
-    let rows = repo::case_tasks(tasks.store.pool(), tasks.schema(), case_id, only.as_deref())
+    let rows = repo::case_tasks(tasks.pool(), tasks.schema(), case_id, only.as_deref())
         .await
         .map_err(|e| internal("reading the case's tasks", &e))?;
     Ok(pb::ListCaseTasksResponse { tasks: rows.into_iter().map(|r| to_message(tasks, r)).collect::<Result<_, _>>()? })

@@ -10,7 +10,7 @@ use yiciban_calendar::date_in_china;
 use yiciban_domain::FieldViolation;
 use yiciban_domain::tasks::{
     Approve, Cancel, CancelReason, Claim, Command, Deny, PostCheckOutcome, RecordPostCheck, Resume,
-    ReturnForSupplement, Transfer, Transferrer,
+    ReturnForSupplement, Task, Transfer, Transferrer,
 };
 use yiciban_platform::{Caller, Role};
 use yiciban_proto::convert::tasks::{material_ids_input, result_document_input};
@@ -18,8 +18,8 @@ use yiciban_proto::tasks::v1 as pb;
 
 use super::access::{agent_department, require_agent_of};
 use super::{TasksApi, uuid_field};
-use crate::commands::{self, Loaded};
 use crate::deadlines::{Deadlines, stopped_days, working_days_used};
+use yiciban_commands::{Loaded, refuse};
 
 /// An optional date field, or its violation.
 fn optional_date(
@@ -30,14 +30,13 @@ fn optional_date(
         None => Ok(None),
         Some(d) => chrono::NaiveDate::try_from(*d)
             .map(Some)
-            .map_err(|_| commands::refuse(vec![FieldViolation::new(field, "不是有效的日期")])),
+            .map_err(|_| refuse([FieldViolation::new(field, "不是有效的日期")])),
     }
 }
 
 impl TasksApi {
-    fn used(&self, loaded: &Loaded) -> u32 {
-        let now = self.tasks.clock.now();
-        loaded.task.clock.as_ref().map_or(0, |c| working_days_used(c, now, &self.tasks.calendar))
+    fn used(&self, loaded: &Loaded<Task>) -> u32 {
+        loaded.state.clock.as_ref().map_or(0, |c| working_days_used(c, loaded.now, &self.tasks.calendar))
     }
 }
 
@@ -49,15 +48,18 @@ pub async fn claim(
 ) -> Result<Response<pb::ClaimTaskResponse>, Status> {
     let agent_department = agent_department(caller, "claim tasks")?;
     let task_id = uuid_field("task_id", &req.task_id)?;
-    let now = api.tasks.clock.now();
     api.run(
         caller,
         task_id,
         req.expected_version,
         (&req.idempotency_key, &req),
         |loaded| {
-            require_agent_of(caller, &loaded.task, &[], "claim")?;
-            Ok(Command::Claim(Claim { agent: caller.subject.clone(), agent_department, now }))
+            require_agent_of(caller, &loaded.state, &[], "claim")?;
+            Ok(Command::Claim(Claim {
+                agent: caller.subject.clone(),
+                agent_department: agent_department.clone(),
+                now: loaded.now,
+            }))
         },
         |task, _| pb::ClaimTaskResponse { version: task.version },
     )
@@ -72,20 +74,19 @@ pub async fn approve(
 ) -> Result<Response<pb::ApproveTaskResponse>, Status> {
     agent_department(caller, "approve tasks")?;
     let task_id = uuid_field("task_id", &req.task_id)?;
-    let result = result_document_input("result", req.result.as_ref()).map_err(commands::refuse)?;
-    let now = api.tasks.clock.now();
+    let result = result_document_input("result", req.result.as_ref()).map_err(refuse)?;
     api.run(
         caller,
         task_id,
         req.expected_version,
         (&req.idempotency_key, &req),
         |loaded| {
-            require_agent_of(caller, &loaded.task, &[], "approve")?;
+            require_agent_of(caller, &loaded.state, &[], "approve")?;
             Ok(Command::Approve(Approve {
                 by: caller.subject.clone(),
-                result,
+                result: result.clone(),
                 comment: req.comment.clone(),
-                now,
+                now: loaded.now,
                 working_days_used: api.used(loaded),
             }))
         },
@@ -105,20 +106,19 @@ pub async fn deny(
 ) -> Result<Response<pb::DenyTaskResponse>, Status> {
     agent_department(caller, "deny tasks")?;
     let task_id = uuid_field("task_id", &req.task_id)?;
-    let now = api.tasks.clock.now();
     api.run(
         caller,
         task_id,
         req.expected_version,
         (&req.idempotency_key, &req),
         |loaded| {
-            require_agent_of(caller, &loaded.task, &[], "deny")?;
+            require_agent_of(caller, &loaded.state, &[], "deny")?;
             Ok(Command::Deny(Deny {
                 by: caller.subject.clone(),
                 reason: req.reason.clone(),
                 legal_basis: req.legal_basis.clone(),
                 remedy_notice: req.remedy_notice.clone(),
-                now,
+                now: loaded.now,
                 working_days_used: api.used(loaded),
             }))
         },
@@ -148,13 +148,13 @@ pub async fn return_for_supplement(
         req.expected_version,
         (&req.idempotency_key, &req),
         |loaded| {
-            require_agent_of(caller, &loaded.task, &[], "return")?;
+            require_agent_of(caller, &loaded.state, &[], "return")?;
             Ok(Command::ReturnForSupplement(ReturnForSupplement {
                 by: caller.subject.clone(),
                 supplement_request_id: request_id,
                 items: req.items.iter().map(Into::into).collect(),
                 due_by,
-                now,
+                now: loaded.now,
             }))
         },
         |task, _| pb::ReturnForSupplementResponse {
@@ -178,14 +178,13 @@ pub async fn resume(
     let task_id = uuid_field("task_id", &req.task_id)?;
     let request_id = uuid_field("supplement_request_id", &req.supplement_request_id)?;
     let tasks = &api.tasks;
-    let now = tasks.clock.now();
     api.run(
         caller,
         task_id,
         req.expected_version,
         (&req.idempotency_key, &req),
         |loaded| {
-            let task = &loaded.task;
+            let (task, now) = (&loaded.state, loaded.now);
             if caller.role == Role::Agent {
                 require_agent_of(caller, task, &[], "resume")?;
                 if task.assignee.as_deref() != Some(caller.subject.as_str()) {
@@ -225,7 +224,6 @@ pub async fn transfer(
 ) -> Result<Response<pb::TransferTaskResponse>, Status> {
     caller.require(&[Role::Agent, Role::Supervisor], "transfer tasks")?;
     let task_id = uuid_field("task_id", &req.task_id)?;
-    let now = api.tasks.clock.now();
     api.run(
         caller,
         task_id,
@@ -233,7 +231,7 @@ pub async fn transfer(
         (&req.idempotency_key, &req),
         |loaded| {
             let by = if caller.role == Role::Agent {
-                require_agent_of(caller, &loaded.task, &[], "transfer")?;
+                require_agent_of(caller, &loaded.state, &[], "transfer")?;
                 Transferrer::Agent(caller.subject.clone())
             } else {
                 Transferrer::Supervisor(caller.subject.clone())
@@ -242,7 +240,7 @@ pub async fn transfer(
                 by,
                 to_assignee: req.to_assignee.clone(),
                 reason: req.reason.clone(),
-                now,
+                now: loaded.now,
             }))
         },
         |task, _| pb::TransferTaskResponse { version: task.version },
@@ -259,14 +257,13 @@ pub async fn cancel(
     caller.require(&[Role::Service, Role::Admin], "cancel tasks")?;
     let task_id = uuid_field("task_id", &req.task_id)?;
     let reason = CancelReason::try_from(req.reason())
-        .map_err(|_| commands::refuse(vec![FieldViolation::new("reason", "须选择取消原因（TaskCancelReason）")]))?;
-    let now = api.tasks.clock.now();
+        .map_err(|_| refuse([FieldViolation::new("reason", "须选择取消原因（TaskCancelReason）")]))?;
     api.run(
         caller,
         task_id,
         req.expected_version,
         (&req.idempotency_key, &req),
-        |_| Ok(Command::Cancel(Cancel { reason, detail: req.detail.clone(), now })),
+        |loaded| Ok(Command::Cancel(Cancel { reason, detail: req.detail.clone(), now: loaded.now })),
         |task, _| pb::CancelTaskResponse { version: task.version },
     )
     .await
@@ -289,7 +286,7 @@ pub async fn record_post_check(
         violations.push(FieldViolation::new("revoke_approval", "核查通过时不能撤销许可"));
     }
     let (true, Some(material_ids)) = (violations.is_empty(), material_ids) else {
-        return Err(commands::refuse(violations));
+        return Err(refuse(violations));
     };
     let outcome = if req.passed {
         PostCheckOutcome::Passed { note: req.finding.clone() }
@@ -306,16 +303,16 @@ pub async fn record_post_check(
         (&req.idempotency_key, &req),
         |loaded| {
             let checkers: Vec<&str> = loaded
-                .task
+                .state
                 .created
                 .iter()
                 .flat_map(|c| c.commitments.iter().map(|k| k.post_check_department.as_str()))
                 .collect();
-            require_agent_of(caller, &loaded.task, &checkers, "post-check")?;
+            require_agent_of(caller, &loaded.state, &checkers, "post-check")?;
             Ok(Command::RecordPostCheck(RecordPostCheck {
                 by: caller.subject.clone(),
-                material_ids,
-                outcome,
+                material_ids: material_ids.clone(),
+                outcome: outcome.clone(),
                 checked_on,
             }))
         },

@@ -138,13 +138,14 @@ impl TestApp {
 
     /// The stream version of a task.
     pub async fn version(&self, task_id: &str) -> u64 {
-        self.tasks.store.stream_version(&format!("task-{task_id}")).await.unwrap()
+        self.tasks.runner.store().stream_version(&format!("task-{task_id}")).await.unwrap()
     }
 
     /// Event types of a task's stream, in order.
     pub async fn event_types(&self, task_id: &str) -> Vec<String> {
         self.tasks
-            .store
+            .runner
+            .store()
             .read_stream(&format!("task-{task_id}"), 1)
             .await
             .unwrap()

@@ -71,7 +71,7 @@ async fn after_downtime_both_warnings_fire_once_in_order() {
     })
     .await;
     assert_eq!(warnings(&types), ["TaskWarned", "TaskWarned", "TaskEscalated"]);
-    let stored = app.tasks.store.read_stream(&format!("task-{task_id}"), 2).await.unwrap();
+    let stored = app.tasks.runner.store().read_stream(&format!("task-{task_id}"), 2).await.unwrap();
     let levels: Vec<_> = stored
         .iter()
         .filter(|e| e.event_type == "TaskWarned")
@@ -135,7 +135,7 @@ async fn a_stopped_clock_does_not_warn_and_after_the_supplement_the_instants_mov
     let task = app.get(&task_id).await;
     assert_eq!(task.warn_on, Some(pb_date(day(2026, 10, 14))));
     assert_eq!(task.working_days_used, 1);
-    let stored = app.tasks.store.read_stream(&format!("task-{task_id}"), 4).await.unwrap();
+    let stored = app.tasks.runner.store().read_stream(&format!("task-{task_id}"), 4).await.unwrap();
     let resumed_event: yiciban_proto::events::v1::TaskResumed =
         prost::Message::decode(stored[0].payload.as_slice()).unwrap();
     // 12 h of 09-30, 10-08, 10-09, 10-10 and 9 h of 10-12 = 3.875 days.

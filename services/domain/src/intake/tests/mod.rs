@@ -201,6 +201,8 @@ pub(super) fn submit(draft: ApplicationDraft, credit: CreditStatus) -> Command {
         promised_by: date(2026, 1, 22),
         deficiency_due_by: date(2026, 1, 22),
         max_material_bytes: DEFAULT_MAX_MATERIAL_BYTES,
+        unstored_materials: Vec::new(),
+        officer: None,
     })
 }
 

@@ -387,3 +387,47 @@ fn events_survive_a_json_round_trip_and_keep_personal_data_masked_in_debug() {
     assert_eq!(s.applicant.masked().name, "王*");
     assert_eq!(s.applicant.masked().phone, "138****0000");
 }
+
+fn with_facts(command: Command, officer: Option<&str>, unstored: &[&str]) -> Command {
+    let Command::Submit(mut submit) = command else { unreachable!("a submission") };
+    submit.officer = officer.map(|id| AssignOfficer { officer_id: id.into(), officer_name: "李专人".into() });
+    submit.unstored_materials =
+        unstored.iter().map(|f| FieldViolation::new(*f, "the content of this upload is not stored")).collect();
+    Command::Submit(submit)
+}
+
+#[test]
+fn an_accepted_application_gets_the_chosen_officer_in_the_same_decision() {
+    let command = with_facts(submit(newborn(), CreditStatus::Good), Some("officer-007"), &[]);
+    let (events, state) = given(vec![]).when(command).then_ok();
+    assert_eq!(events.len(), 3, "{events:?}");
+    assert_eq!(
+        events[2],
+        Event::OfficerAssigned(OfficerAssigned {
+            officer_id: "officer-007".into(),
+            officer_name: "李专人".into(),
+            previous_officer_id: None,
+        })
+    );
+    assert_eq!(state.officer.as_ref().map(|o| o.id.as_str()), Some("officer-007"));
+}
+
+#[test]
+fn a_case_not_accepted_gets_no_officer() {
+    let mut draft = restaurant_without(&["m_site_layout"]);
+    draft.deficiencies = vec![deficiency("m_site_layout")];
+    let command = with_facts(submit(draft, CreditStatus::Dishonest), Some("officer-007"), &[]);
+    let (events, state) = given(vec![]).when(command).then_ok();
+    assert!(matches!(events.as_slice(), [Event::ApplicationSubmitted(_), Event::ApplicationNotAccepted(_)]));
+    assert!(state.officer.is_none());
+}
+
+#[test]
+fn unstored_materials_are_listed_with_every_other_problem() {
+    let command = with_facts(submit(newborn(), CreditStatus::Good), Some("officer-007"), &["materials[0].storage_key"]);
+    given(vec![]).when(command).then_rejected(&["materials[0].storage_key"]);
+    let mut draft = newborn();
+    draft.package_id = "no-such-package".into();
+    let command = with_facts(submit(draft, CreditStatus::Good), None, &["materials[0].storage_key"]);
+    given(vec![]).when(command).then_rejected(&["materials[0].storage_key", "package_id"]);
+}

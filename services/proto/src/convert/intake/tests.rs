@@ -191,6 +191,8 @@ fn submit(req: &api::SubmitApplicationRequest, credit: CreditStatus) -> Result<V
         promised_by: day(2026, 2, 3),
         deficiency_due_by: day(2026, 1, 22),
         max_material_bytes: DEFAULT_MAX_MATERIAL_BYTES,
+        unstored_materials: Vec::new(),
+        officer: None,
     }))
 }
 

@@ -1,20 +1,18 @@
 //! The gRPC face of routing: RoutingService. Requests are checked here
 //! (every problem listed at once), facts computed, and the pure aggregate
-//! decides through [`crate::commands::execute`].
+//! decides through the shared command runner ([`crate::commands::Plans`]).
 
 use std::sync::Arc;
 
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 use yiciban_calendar::date_in_china;
-use yiciban_domain::case::Commitment;
+use yiciban_commands::{Invocation, Target, refusal_status};
 use yiciban_domain::routing::{
-    CancelReason, CasePlan, Command, ConfirmDenial, EndPlan, Event, PlanCase, RecordTaskOutcome, ResultDocument,
+    CancelReason, Command, ConfirmDenial, EndPlan, Event, PlanCase, RecordTaskOutcome, ResultDocument,
     ResultDocumentKind, StepStatus, TaskOutcome, plan_steps,
 };
 use yiciban_domain::values::{CaseNumber, DepartmentCode, ItemCode};
-use yiciban_eventstore::EventMetadata;
-use yiciban_platform::idempotency::key_and_fingerprint;
 use yiciban_platform::status::{FieldViolation, invalid_argument};
 use yiciban_platform::{Caller, Role};
 use yiciban_proto::common::v1 as common;
@@ -23,7 +21,7 @@ use yiciban_proto::convert::wire::At as _;
 use yiciban_proto::routing::v1::{self as pb, routing_service_server::RoutingService};
 
 use crate::Routing;
-use crate::commands::{execute, fresh_task_ids, load};
+use crate::commands::{fresh_task_ids, load_planned, planned};
 
 /// RoutingService over the shared state.
 #[derive(Debug, Clone)]
@@ -34,14 +32,6 @@ pub struct RoutingApi {
 impl RoutingApi {
     pub fn new(routing: Arc<Routing>) -> Self {
         RoutingApi { routing }
-    }
-
-    fn metadata(&self, case_id: Uuid, caller: &Caller, key: &str, cause: &str) -> EventMetadata {
-        let channel = if caller.role == Role::Service { common::Channel::System } else { common::Channel::Window };
-        let cause = if cause.is_empty() { key } else { cause };
-        EventMetadata::new(case_id, &caller.actor(), channel, self.routing.clock.now())
-            .caused_by(case_id.to_string(), cause)
-            .with_trace(yiciban_eventstore::trace::current_trace_context())
     }
 }
 
@@ -67,22 +57,13 @@ fn case_id_of(value: &str) -> Result<Uuid, Status> {
     Ok(id)
 }
 
-/// The plan, or `NOT_FOUND` when the case was never planned.
-fn planned(plan: &CasePlan, case_id: Uuid) -> Result<(), Status> {
-    if plan.version == 0 {
-        Err(Status::not_found(format!("case {case_id} has no plan (it was not accepted, or not yet planned)")))
-    } else {
-        Ok(())
-    }
-}
-
 #[tonic::async_trait]
 impl RoutingService for RoutingApi {
     async fn plan_case(&self, request: Request<pb::PlanCaseRequest>) -> Result<Response<pb::PlanCaseResponse>, Status> {
         let caller = Caller::of(&request)?;
         caller.require(&[Role::Service, Role::Admin], "plan cases")?;
         let req = request.into_inner();
-        let idem = key_and_fingerprint(&req.idempotency_key, &req, &caller.subject)?;
+        let invocation = Invocation::request(&caller, &req.idempotency_key, &req, req.expected_version)?;
         let mut v = Vec::new();
         let case_id = parse_uuid("case_id", &req.case_id, &mut v);
         let case_number = CaseNumber::parse(req.case_number.trim())
@@ -114,7 +95,7 @@ impl RoutingService for RoutingApi {
         }
         let mut commitments = Vec::new();
         for (i, c) in req.commitments.iter().enumerate() {
-            match Commitment::try_from(c).at(&format!("commitments[{i}]")) {
+            match yiciban_domain::case::Commitment::try_from(c).at(&format!("commitments[{i}]")) {
                 Ok(c) => commitments.push(c),
                 Err(e) => v.push(violation(&format!("commitments[{i}]"), &e.to_string())),
             }
@@ -123,34 +104,33 @@ impl RoutingService for RoutingApi {
         let (Some(package), Some(case_number), Some(accepted_on)) = (package, case_number, accepted_on) else {
             return Err(Status::internal("a checked request lost a field"));
         };
-        let (_, critical_path) = plan_steps(&package, &optional).map_err(crate::commands::domain_status)?;
+        let (_, critical_path) = plan_steps(&package, &optional).map_err(|e| refusal_status(&e))?;
         let promised = (req.promised_working_days > 0).then_some(req.promised_working_days);
         let days = promised.unwrap_or(critical_path);
         let promised_by = self.routing.calendar.add_working_days_date(accepted_on, days).value;
-        let meta = self.metadata(case_id, &caller, &idem.0, "");
-        let done = execute(
-            &self.routing,
-            case_id,
-            req.expected_version,
-            |_| {
-                Ok(Command::PlanCase(PlanCase {
-                    case_number,
-                    package: package.clone(),
-                    optional_item_codes: optional.clone(),
-                    accepted_on,
-                    promised_by,
-                    task_ids: fresh_task_ids(package.steps.iter().map(|s| s.id.as_str())),
-                    commitments: commitments.clone(),
-                    promised_working_days: promised,
-                }))
-            },
-            meta,
-            Some(idem),
-            |after, _| pb::PlanCaseResponse {
-                plan: Some(plan_to_pb(case_id, after, after.version, PlanFigures::default())),
-            },
-        )
-        .await?;
+        let done = self
+            .routing
+            .plans
+            .run(
+                Target::Open { id: case_id, case_id },
+                &invocation,
+                |_| {
+                    Ok(Command::PlanCase(PlanCase {
+                        case_number,
+                        package: package.clone(),
+                        optional_item_codes: optional.clone(),
+                        accepted_on,
+                        promised_by,
+                        task_ids: fresh_task_ids(package.steps.iter().map(|s| s.id.as_str())),
+                        commitments: commitments.clone(),
+                        promised_working_days: promised,
+                    }))
+                },
+                |after, _| pb::PlanCaseResponse {
+                    plan: Some(plan_to_pb(case_id, &after.state, after.state.version, PlanFigures::default())),
+                },
+            )
+            .await?;
         Ok(Response::new(done.into_inner()))
     }
 
@@ -161,7 +141,7 @@ impl RoutingService for RoutingApi {
         let caller = Caller::of(&request)?;
         caller.require(&[Role::Service, Role::Admin], "record task outcomes")?;
         let req = request.into_inner();
-        let idem = key_and_fingerprint(&req.idempotency_key, &req, &caller.subject)?;
+        let invocation = Invocation::request(&caller, &req.idempotency_key, &req, req.expected_version)?;
         let mut v = Vec::new();
         let case_id = parse_uuid("case_id", &req.case_id, &mut v);
         let task_id = parse_uuid("task_id", &req.task_id, &mut v);
@@ -224,62 +204,59 @@ impl RoutingService for RoutingApi {
         };
         refuse("the task outcome cannot be recorded as sent; correct every listed field", v)?;
         if kind == pb::TaskOutcome::Cancelled {
-            let plan = load(&self.routing, case_id).await?;
-            planned(&plan, case_id)?;
+            let plan = load_planned(&self.routing.plans, case_id).await?;
             tracing::info!(%case_id, %task_id, outcome = ?kind, "task outcome needs no planning");
             return Ok(Response::new(pb::RecordTaskOutcomeResponse { version: plan.version, ..Default::default() }));
         }
-        let meta = self.metadata(case_id, &caller, &idem.0, &req.source_event_id);
-        // The events' time is the time they are stored under.
-        let now = meta.occurred_at;
         let routing = self.routing.clone();
-        let done = execute(
-            &self.routing,
-            case_id,
-            req.expected_version,
-            |plan| {
-                planned(plan, case_id)?;
-                let step = plan.steps.iter().find(|s| s.status.task_id() == Some(task_id)).ok_or_else(|| {
-                    Status::failed_precondition(format!("task {task_id} is not a task this plan dispatched"))
-                })?;
-                let outcome = match &outcome {
-                    Some(o) => o.clone(),
-                    None => {
-                        let (stopped_working_days, promised_by) = plan.resume_facts(&routing.calendar, now);
-                        TaskOutcome::Resumed { stopped_working_days, promised_by }
+        let done = self
+            .routing
+            .plans
+            .run(
+                Target::Existing(case_id),
+                &invocation,
+                |loaded| {
+                    let (plan, now) = (&loaded.state, loaded.now);
+                    planned(plan, case_id)?;
+                    let step = plan.steps.iter().find(|s| s.status.task_id() == Some(task_id)).ok_or_else(|| {
+                        Status::failed_precondition(format!("task {task_id} is not a task this plan dispatched"))
+                    })?;
+                    let outcome = match &outcome {
+                        Some(o) => o.clone(),
+                        None => {
+                            let (stopped_working_days, promised_by) = plan.resume_facts(&routing.calendar, now);
+                            TaskOutcome::Resumed { stopped_working_days, promised_by }
+                        }
+                    };
+                    Ok(Command::RecordTaskOutcome(RecordTaskOutcome {
+                        step_id: step.step.step_id.clone(),
+                        task_id,
+                        outcome,
+                        task_ids: fresh_task_ids(plan.undispatched_steps()),
+                        decision: plan.decision_facts(&routing.calendar, routing.issue_days, now),
+                        now,
+                    }))
+                },
+                |after, events| {
+                    let decided = events.iter().find_map(|e| match e {
+                        Event::CaseDecided(d) => Some(d.outcome),
+                        _ => None,
+                    });
+                    pb::RecordTaskOutcomeResponse {
+                        dispatched_step_ids: events
+                            .iter()
+                            .filter_map(|e| match e {
+                                Event::StepDispatched(d) => Some(d.step_id.clone()),
+                                _ => None,
+                            })
+                            .collect(),
+                        case_decided: decided.is_some(),
+                        outcome: common::CaseOutcome::from(decided) as i32,
+                        version: after.state.version,
                     }
-                };
-                Ok(Command::RecordTaskOutcome(RecordTaskOutcome {
-                    step_id: step.step.step_id.clone(),
-                    task_id,
-                    outcome,
-                    task_ids: fresh_task_ids(plan.undispatched_steps()),
-                    decision: plan.decision_facts(&routing.calendar, routing.issue_days, now),
-                    now,
-                }))
-            },
-            meta,
-            Some(idem),
-            |after, events| {
-                let decided = events.iter().find_map(|e| match e {
-                    Event::CaseDecided(d) => Some(d.outcome),
-                    _ => None,
-                });
-                pb::RecordTaskOutcomeResponse {
-                    dispatched_step_ids: events
-                        .iter()
-                        .filter_map(|e| match e {
-                            Event::StepDispatched(d) => Some(d.step_id.clone()),
-                            _ => None,
-                        })
-                        .collect(),
-                    case_decided: decided.is_some(),
-                    outcome: common::CaseOutcome::from(decided) as i32,
-                    version: after.version,
-                }
-            },
-        )
-        .await?;
+                },
+            )
+            .await?;
         Ok(Response::new(done.into_inner()))
     }
 
@@ -290,8 +267,7 @@ impl RoutingService for RoutingApi {
             "read plans",
         )?;
         let case_id = case_id_of(&request.get_ref().case_id)?;
-        let plan = load(&self.routing, case_id).await?;
-        planned(&plan, case_id)?;
+        let plan = load_planned(&self.routing.plans, case_id).await?;
         if caller.role == Role::Agent {
             let department = caller.department.as_deref().unwrap_or_default();
             let involved =
@@ -316,7 +292,7 @@ impl RoutingService for RoutingApi {
         let caller = Caller::of(&request)?;
         caller.require(&[Role::Agent], "confirm denials (only the lead department's agents do)")?;
         let req = request.into_inner();
-        let idem = key_and_fingerprint(&req.idempotency_key, &req, &caller.subject)?;
+        let invocation = Invocation::request(&caller, &req.idempotency_key, &req, req.expected_version)?;
         let mut v = Vec::new();
         let case_id = parse_uuid("case_id", &req.case_id, &mut v);
         let explanation = req.explanation.trim().to_owned();
@@ -327,56 +303,56 @@ impl RoutingService for RoutingApi {
             ));
         }
         refuse("the denial cannot be confirmed as sent; correct every listed field", v)?;
-        let plan = load(&self.routing, case_id).await?;
-        planned(&plan, case_id)?;
-        let lead = plan.lead_department.clone().ok_or_else(|| Status::internal("a plan without a lead"))?;
-        if caller.department.as_deref() != Some(lead.as_str()) {
-            return Err(Status::permission_denied(format!(
-                "only agents of the lead department {lead} confirm the denial of case {case_id}"
-            )));
-        }
-        let department = DepartmentCode::parse(lead.as_str()).map_err(|e| Status::internal(e.to_string()))?;
-        let meta = self.metadata(case_id, &caller, &idem.0, "");
-        // The events' time is the time they are stored under.
-        let now = meta.occurred_at;
         let routing = self.routing.clone();
-        let done = execute(
-            &self.routing,
-            case_id,
-            req.expected_version,
-            |plan| {
-                let denied_item = plan
-                    .steps
-                    .iter()
-                    .find(|s| matches!(s.status, StepStatus::Denied { .. }))
-                    .map(|s| s.step.item_code.clone())
-                    .ok_or_else(|| Status::failed_precondition("no step of the case was denied; nothing to confirm"))?;
-                let case_number = plan.case_number.map(|n| n.to_string()).unwrap_or_default();
-                Ok(Command::ConfirmDenial(ConfirmDenial {
-                    department: department.clone(),
-                    explanation: explanation.clone(),
-                    decision_document: ResultDocument {
-                        kind: ResultDocumentKind::Decision,
-                        name: "不予许可决定书".into(),
-                        number: format!("{case_number}-BYXK-{}", date_in_china(now).format("%Y%m%d")),
-                        issuing_department: department.clone(),
-                        item_code: denied_item,
-                        valid_from: None,
-                        valid_until: None,
-                        physical: true,
-                    },
-                    decision: plan.decision_facts(&routing.calendar, routing.issue_days, now),
-                    now,
-                }))
-            },
-            meta,
-            Some(idem),
-            |after, _| pb::ConfirmDenialResponse {
-                outcome: common::CaseOutcome::Denied as i32,
-                version: after.version,
-            },
-        )
-        .await?;
+        let done = self
+            .routing
+            .plans
+            .run(
+                Target::Existing(case_id),
+                &invocation,
+                |loaded| {
+                    let (plan, now) = (&loaded.state, loaded.now);
+                    planned(plan, case_id)?;
+                    let lead = plan.lead_department.clone().ok_or_else(|| Status::internal("a plan without a lead"))?;
+                    if caller.department.as_deref() != Some(lead.as_str()) {
+                        return Err(Status::permission_denied(format!(
+                            "only agents of the lead department {lead} confirm the denial of case {case_id}"
+                        )));
+                    }
+                    let department =
+                        DepartmentCode::parse(lead.as_str()).map_err(|e| Status::internal(e.to_string()))?;
+                    let denied_item = plan
+                        .steps
+                        .iter()
+                        .find(|s| matches!(s.status, StepStatus::Denied { .. }))
+                        .map(|s| s.step.item_code.clone())
+                        .ok_or_else(|| {
+                            Status::failed_precondition("no step of the case was denied; nothing to confirm")
+                        })?;
+                    let case_number = plan.case_number.map(|n| n.to_string()).unwrap_or_default();
+                    Ok(Command::ConfirmDenial(ConfirmDenial {
+                        department: department.clone(),
+                        explanation: explanation.clone(),
+                        decision_document: ResultDocument {
+                            kind: ResultDocumentKind::Decision,
+                            name: "不予许可决定书".into(),
+                            number: format!("{case_number}-BYXK-{}", date_in_china(now).format("%Y%m%d")),
+                            issuing_department: department.clone(),
+                            item_code: denied_item,
+                            valid_from: None,
+                            valid_until: None,
+                            physical: true,
+                        },
+                        decision: plan.decision_facts(&routing.calendar, routing.issue_days, now),
+                        now,
+                    }))
+                },
+                |after, _| pb::ConfirmDenialResponse {
+                    outcome: common::CaseOutcome::Denied as i32,
+                    version: after.state.version,
+                },
+            )
+            .await?;
         Ok(Response::new(done.into_inner()))
     }
 
@@ -384,7 +360,7 @@ impl RoutingService for RoutingApi {
         let caller = Caller::of(&request)?;
         caller.require(&[Role::Service, Role::Admin], "end plans")?;
         let req = request.into_inner();
-        let idem = key_and_fingerprint(&req.idempotency_key, &req, &caller.subject)?;
+        let invocation = Invocation::request(&caller, &req.idempotency_key, &req, 0)?;
         let mut v = Vec::new();
         let case_id = parse_uuid("case_id", &req.case_id, &mut v);
         let reason = match common::TaskCancelReason::try_from(req.reason) {
@@ -398,30 +374,28 @@ impl RoutingService for RoutingApi {
         refuse("the plan cannot be ended as requested", v)?;
         let reason = reason.ok_or_else(|| Status::internal("a checked request lost its reason"))?;
         debug_assert_eq!(common::TaskCancelReason::from(reason) as i32, req.reason);
-        let meta = self.metadata(case_id, &caller, &idem.0, "");
-        let now = meta.occurred_at;
-        let done = execute(
-            &self.routing,
-            case_id,
-            0,
-            |plan| {
-                planned(plan, case_id)?;
-                Ok(Command::EndPlan(EndPlan { reason, now }))
-            },
-            meta,
-            Some(idem),
-            |after, events| pb::EndPlanResponse {
-                cancelled_task_ids: events
-                    .iter()
-                    .filter_map(|e| match e {
-                        Event::StepCancelled(c) => Some(c.task_id.to_string()),
-                        _ => None,
-                    })
-                    .collect(),
-                version: after.version,
-            },
-        )
-        .await?;
+        let done = self
+            .routing
+            .plans
+            .run(
+                Target::Existing(case_id),
+                &invocation,
+                |loaded| {
+                    planned(&loaded.state, case_id)?;
+                    Ok(Command::EndPlan(EndPlan { reason, now: loaded.now }))
+                },
+                |after, events| pb::EndPlanResponse {
+                    cancelled_task_ids: events
+                        .iter()
+                        .filter_map(|e| match e {
+                            Event::StepCancelled(c) => Some(c.task_id.to_string()),
+                            _ => None,
+                        })
+                        .collect(),
+                    version: after.state.version,
+                },
+            )
+            .await?;
         Ok(Response::new(done.into_inner()))
     }
 }

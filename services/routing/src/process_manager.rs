@@ -1,23 +1,23 @@
-//! The routing hand-offs: a durable JetStream consumer of the plan events
-//! that turns every `StepDispatched` into `TaskService.CreateTask`, every
+//! The routing process manager (ADR 0004): a durable JetStream consumer of
+//! the plan events that turns every `StepDispatched` into `TaskService.CreateTask`, every
 //! `StepCancelled` into `TaskService.CancelTask`, and every
 //! `CaseHandedToIssuance` into `IssuanceService.PrepareIssuance`. The
 //! idempotency keys come from the task id or the event id, so a redelivery
 //! after a crash (before or after the call, before or after the ack) creates,
-//! cancels or hands over nothing twice.
+//! cancels or hands over nothing twice; each call carries the event as its
+//! cause.
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use sqlx::PgConnection;
 use tonic::Code;
-use tonic::codegen::InterceptedService;
-use tonic::transport::Channel;
 use uuid::Uuid;
 use yiciban_calendar::date_in_china;
 use yiciban_domain::routing::{CaseHandedToIssuance, Event, StepCancelled, StepDispatched};
-use yiciban_eventstore::{Handler, HandlerError};
-use yiciban_platform::grpc::ClientAuth;
+use yiciban_eventstore::{HandlerError, ProcessManager};
+use yiciban_platform::Cause;
+use yiciban_platform::service::ServiceChannel;
+use yiciban_platform::status::handler_error;
 use yiciban_proto::common::v1 as common;
 use yiciban_proto::convert::routing::decode_event;
 use yiciban_proto::events::v1::EventEnvelope;
@@ -25,29 +25,27 @@ use yiciban_proto::issuance::v1::{self as issuance, issuance_service_client::Iss
 use yiciban_proto::tasks::v1::{self as tasks, task_service_client::TaskServiceClient};
 
 use crate::Routing;
-use crate::commands::load;
+use crate::commands::load_planned;
 
 /// The task service client as the process manager uses it.
-pub type TasksClient = TaskServiceClient<InterceptedService<Channel, ClientAuth>>;
+pub type TasksClient = TaskServiceClient<ServiceChannel>;
 
 /// The issuance client as the process manager uses it.
-pub type IssuanceClient = IssuanceServiceClient<InterceptedService<Channel, ClientAuth>>;
-
-/// Durable consumer name of this process manager.
-pub const CONSUMER: &str = "routing-handoff";
+pub type IssuanceClient = IssuanceServiceClient<ServiceChannel>;
 
 /// Creates and cancels the tasks the plans ask for and hands decided cases
 /// to issuance.
 #[derive(Debug, Clone)]
-pub struct Dispatcher {
+pub struct RoutingHandoff {
     routing: Arc<Routing>,
     tasks: TasksClient,
     issuance: IssuanceClient,
 }
 
-impl Dispatcher {
+impl RoutingHandoff {
+    /// Reads plans from `routing` and calls the task service and issuance.
     pub fn new(routing: Arc<Routing>, tasks: TasksClient, issuance: IssuanceClient) -> Self {
-        Dispatcher { routing, tasks, issuance }
+        RoutingHandoff { routing, tasks, issuance }
     }
 
     async fn hand_over(
@@ -56,7 +54,8 @@ impl Dispatcher {
         envelope: &EventEnvelope,
         h: &CaseHandedToIssuance,
     ) -> Result<(), HandlerError> {
-        let plan = load(&self.routing, case_id).await.map_err(|s| HandlerError::retry(s.message().to_owned()))?;
+        let plan =
+            load_planned(&self.routing.plans, case_id).await.map_err(|s| handler_error("reading the plan", &s))?;
         let (working_days_used, decided_on_time) =
             plan.decision.map_or((0, false), |d| (d.working_days_used, d.on_time));
         let request = issuance::PrepareIssuanceRequest {
@@ -70,15 +69,16 @@ impl Dispatcher {
             working_days_used,
             decided_on_time,
         };
-        match self.issuance.clone().prepare_issuance(request).await {
+        match self.issuance.clone().prepare_issuance(Cause::event(envelope).on(request)).await {
             Ok(_) => Ok(()),
             Err(s) if s.code() == Code::AlreadyExists => Ok(()),
-            Err(s) => Err(classify("handing over the case", case_id, s)),
+            Err(s) => Err(handler_error(&format!("handing case {case_id} over to issuance"), &s)),
         }
     }
 
     async fn create(&self, case_id: Uuid, envelope: &EventEnvelope, d: &StepDispatched) -> Result<(), HandlerError> {
-        let plan = load(&self.routing, case_id).await.map_err(|s| HandlerError::retry(s.message().to_owned()))?;
+        let plan =
+            load_planned(&self.routing.plans, case_id).await.map_err(|s| handler_error("reading the plan", &s))?;
         let step = plan
             .step(&d.step_id)
             .ok_or_else(|| HandlerError::poison(format!("the plan of case {case_id} has no step {}", d.step_id)))?;
@@ -104,14 +104,14 @@ impl Dispatcher {
             task_id: d.task_id.to_string(),
             lead_department: plan.lead_department.as_ref().map(|l| l.as_str().to_owned()).unwrap_or_default(),
         };
-        match self.tasks.clone().create_task(request).await {
+        match self.tasks.clone().create_task(Cause::event(envelope).on(request)).await {
             Ok(_) => Ok(()),
             // Created before (by an earlier delivery under another key).
             Err(s) if s.code() == Code::AlreadyExists => {
                 tracing::info!(task_id = %d.task_id, "task existed already");
                 Ok(())
             }
-            Err(s) => Err(classify("creating the task", d.task_id, s)),
+            Err(s) => Err(handler_error(&format!("creating task {}", d.task_id), &s)),
         }
     }
 
@@ -124,7 +124,7 @@ impl Dispatcher {
             .unwrap_or_else(|| self.routing.clock.now())
     }
 
-    async fn cancel(&self, c: &StepCancelled) -> Result<(), HandlerError> {
+    async fn cancel(&self, envelope: &EventEnvelope, c: &StepCancelled) -> Result<(), HandlerError> {
         let request = tasks::CancelTaskRequest {
             idempotency_key: format!("cancel-task-{}", c.task_id),
             task_id: c.task_id.to_string(),
@@ -132,37 +132,21 @@ impl Dispatcher {
             reason: common::TaskCancelReason::from(c.reason) as i32,
             detail: String::new(),
         };
-        match self.tasks.clone().cancel_task(request).await {
+        match self.tasks.clone().cancel_task(Cause::event(envelope).on(request)).await {
             Ok(_) => Ok(()),
             // Already closed (approved or denied meanwhile): nothing to cancel.
             Err(s) if s.code() == Code::FailedPrecondition => {
                 tracing::info!(task_id = %c.task_id, reason = s.message(), "task not cancelled");
                 Ok(())
             }
-            Err(s) => Err(classify("cancelling the task", c.task_id, s)),
+            Err(s) => Err(handler_error(&format!("cancelling task {}", c.task_id), &s)),
         }
     }
 }
 
-/// A refusal that will never change is poison; anything else is retried.
-fn classify(what: &str, id: Uuid, status: tonic::Status) -> HandlerError {
-    let message = format!("{what} ({id}): {:?} {}", status.code(), status.message());
-    match status.code() {
-        Code::InvalidArgument | Code::PermissionDenied | Code::Unauthenticated => HandlerError::poison(message),
-        _ => HandlerError::retry(message),
-    }
-}
-
 #[async_trait]
-impl Handler for Dispatcher {
-    async fn apply(&self, _conn: &mut PgConnection, envelope: &EventEnvelope) -> Result<(), HandlerError> {
-        self.react(envelope).await
-    }
-
-    /// Its effect is a command to another service, keyed by the event.
-    fn reacts_outside_transactions(&self) -> bool {
-        true
-    }
+impl ProcessManager for RoutingHandoff {
+    const NAME: &'static str = "routing-handoff";
 
     async fn react(&self, envelope: &EventEnvelope) -> Result<(), HandlerError> {
         if !matches!(envelope.event_type.as_str(), "StepDispatched" | "StepCancelled" | "CaseHandedToIssuance") {
@@ -173,7 +157,7 @@ impl Handler for Dispatcher {
             .map_err(HandlerError::poison)?;
         match &event {
             Event::StepDispatched(d) => self.create(case_id, envelope, d).await,
-            Event::StepCancelled(c) => self.cancel(c).await,
+            Event::StepCancelled(c) => self.cancel(envelope, c).await,
             Event::CaseHandedToIssuance(h) => self.hand_over(case_id, envelope, h).await,
             _ => Ok(()),
         }

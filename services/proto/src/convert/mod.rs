@@ -24,6 +24,8 @@ pub mod wire;
 #[cfg(feature = "domain")]
 pub mod case;
 #[cfg(feature = "domain")]
+pub mod catalog;
+#[cfg(feature = "domain")]
 pub mod intake;
 #[cfg(feature = "domain")]
 pub mod issuance;

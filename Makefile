@@ -43,6 +43,10 @@ infra-down:
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	@# the wire without the domain (ADR 0014): the proto crate and the event store build without it
+	$(CARGO) clippy -p yiciban-proto -p yiciban-eventstore --lib -- -D warnings
+	@if $(CARGO) tree -p yiciban-eventstore -e normal --prefix none | grep -q '^yiciban-domain '; then \
+		echo "yiciban-eventstore depends on yiciban-domain (ADR 0014)"; exit 1; fi
 
 fmt:
 	$(CARGO) fmt --all

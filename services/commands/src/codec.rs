@@ -4,7 +4,7 @@
 
 use yiciban_domain::Aggregate;
 use yiciban_eventstore::{NewEvent, StoredEvent};
-use yiciban_proto::convert::intake::ConvertError;
+use yiciban_proto::convert::ConvertError;
 
 /// The binding of an aggregate to its service's event store.
 pub trait EventCodec: Send + Sync + 'static {

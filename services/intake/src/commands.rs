@@ -11,7 +11,8 @@ use yiciban_domain::intake::{CaseApplication, Event, Identity, Status as CaseSta
 use yiciban_eventstore::{NewEvent, StoredEvent};
 use yiciban_platform::IdentityKey;
 use yiciban_platform::status::internal;
-use yiciban_proto::convert::intake::{self as convert, ConvertError};
+use yiciban_proto::convert::ConvertError;
+use yiciban_proto::convert::intake as convert;
 
 use crate::repo::{self, IndexedCase};
 

@@ -69,8 +69,8 @@ impl ProcessManager for IntakeHandoff {
                     case_number: a.case_number.to_string(),
                     package_id: a.package_id.as_str().to_owned(),
                     item_codes: a.item_codes.iter().map(|c| c.as_str().to_owned()).collect(),
-                    accepted_on: Some(convert::date_to_pb(a.accepted_on)),
-                    commitments: a.commitments.iter().map(convert::commitment_to_pb).collect(),
+                    accepted_on: Some(a.accepted_on.into()),
+                    commitments: a.commitments.iter().map(Into::into).collect(),
                     promised_working_days: a.promised_working_days,
                 };
                 match self.routing.clone().plan_case(cause.on(request)).await {

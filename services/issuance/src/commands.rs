@@ -12,7 +12,7 @@ use yiciban_commands::{Change, CommandRunner, EventCodec, Rows};
 use yiciban_domain::issuance::{CaseIssuance as State, Event};
 use yiciban_eventstore::{NewEvent, StoredEvent};
 use yiciban_platform::status::internal;
-use yiciban_proto::convert::intake::ConvertError;
+use yiciban_proto::convert::ConvertError;
 use yiciban_proto::convert::issuance as convert;
 
 use crate::repo::{self, CaseRow, RatingRow, VisitRow};
@@ -154,7 +154,7 @@ async fn write_rows(
                 case_id,
                 period: v.period.clone(),
                 sample_id: v.sample_id,
-                reason: convert::sample_reason_to_pb(v.reason).as_str_name().to_owned(),
+                reason: yiciban_proto::common::v1::ReturnVisitSampleReason::from(v.reason).as_str_name().to_owned(),
                 recorded: v.result.is_some(),
             },
         )

@@ -13,9 +13,6 @@ use uuid::Uuid;
 use yiciban_domain::issuance::{DeliveryMethod, ResultDocument};
 use yiciban_platform::service::ServiceChannel;
 use yiciban_proto::common::v1 as pb;
-use yiciban_proto::convert::intake::date_from_pb;
-use yiciban_proto::convert::issuance::delivery_method_from_pb;
-use yiciban_proto::convert::routing::result_document_from_pb;
 use yiciban_proto::intake::v1::GetCaseRequest;
 use yiciban_proto::intake::v1::intake_service_client::IntakeServiceClient;
 use yiciban_proto::tasks::v1::ListCaseTasksRequest;
@@ -126,8 +123,8 @@ impl CaseDirectory for GrpcDirectory {
             .case
             .ok_or_else(|| Status::not_found(format!("intake knows no case {case_id}")))?;
         let delivery = case.delivery.unwrap_or_default();
-        let method = delivery_method_from_pb(delivery.method)
-            .ok_or_else(|| Status::failed_precondition("the application names no delivery method"))?;
+        let method = DeliveryMethod::try_from(delivery.method())
+            .map_err(|_| Status::failed_precondition("the application names no delivery method"))?;
         let applicant = case.applicant.unwrap_or_default();
         let lead_department = match self.tasks_of(case_id).await {
             Ok(tasks) => tasks.first().map(|t| t.lead_department.clone()).filter(|d| !d.is_empty()),
@@ -148,7 +145,7 @@ impl CaseDirectory for GrpcDirectory {
                 contact_name: applicant.contact_name,
             },
             promised_working_days: case.promised_working_days,
-            promised_by: case.promised_by.as_ref().and_then(date_from_pb),
+            promised_by: case.promised_by.and_then(|d| NaiveDate::try_from(d).ok()),
             lead_department,
         })
     }
@@ -162,7 +159,7 @@ impl CaseDirectory for GrpcDirectory {
                 Some(t) if t.state == pb::TaskState::Approved as i32 => t
                     .result
                     .as_ref()
-                    .and_then(|d| result_document_from_pb("result", d).ok())
+                    .and_then(|d| ResultDocument::try_from(d).ok())
                     .map_or(TaskResult::NotApproved, TaskResult::Approved),
                 Some(_) => TaskResult::NotApproved,
             })

@@ -1,12 +1,19 @@
 #![forbid(unsafe_code)]
 //! The wire contracts of yiciban, generated from `proto/` at build time.
 //! One module per versioned proto package; `FILE_DESCRIPTOR_SET` feeds gRPC
-//! reflection.
+//! reflection; [`events::EventPayload`] decodes any event payload by its
+//! type.
+//!
+//! The conversions between these types and the domain's
+//! ([`convert`]) are behind the `domain` feature, so that crates which only
+//! move envelopes (the event store, the platform, the command-line client)
+//! do not depend on `yiciban-domain` (ADR 0014).
 
 /// The encoded descriptor set of every yiciban proto, for gRPC reflection.
 pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/yiciban_descriptor.bin"));
 
 pub mod convert;
+mod payload;
 
 pub mod common {
     pub mod v1 {
@@ -18,6 +25,8 @@ pub mod events {
     pub mod v1 {
         tonic::include_proto!("yiciban.events.v1");
     }
+
+    pub use crate::payload::EventPayload;
 }
 
 pub mod catalog {

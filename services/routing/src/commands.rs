@@ -9,7 +9,7 @@ use uuid::Uuid;
 use yiciban_commands::{CommandRunner, EventCodec};
 use yiciban_domain::routing::{CasePlan, Event, TaskIds};
 use yiciban_eventstore::{NewEvent, StoredEvent};
-use yiciban_proto::convert::intake::ConvertError;
+use yiciban_proto::convert::ConvertError;
 use yiciban_proto::convert::routing as convert;
 
 /// How routing stores its plans: dispatches and cancellations go out on

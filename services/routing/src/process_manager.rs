@@ -18,8 +18,8 @@ use yiciban_eventstore::{HandlerError, ProcessManager};
 use yiciban_platform::Cause;
 use yiciban_platform::service::ServiceChannel;
 use yiciban_platform::status::handler_error;
-use yiciban_proto::convert::intake::{commitment_to_pb, date_to_pb};
-use yiciban_proto::convert::routing::{cancel_reason_to_pb, decode_event, outcome_kind_to_pb, result_document_to_pb};
+use yiciban_proto::common::v1 as common;
+use yiciban_proto::convert::routing::decode_event;
 use yiciban_proto::events::v1::EventEnvelope;
 use yiciban_proto::issuance::v1::{self as issuance, issuance_service_client::IssuanceServiceClient};
 use yiciban_proto::tasks::v1::{self as tasks, task_service_client::TaskServiceClient};
@@ -63,9 +63,9 @@ impl RoutingHandoff {
             case_id: case_id.to_string(),
             expected_version: 0,
             case_number: h.case_number.to_string(),
-            outcome: outcome_kind_to_pb(h.outcome) as i32,
-            documents: h.documents.iter().map(result_document_to_pb).collect(),
-            issue_by: Some(date_to_pb(h.issue_by)),
+            outcome: common::CaseOutcome::from(h.outcome) as i32,
+            documents: h.documents.iter().map(Into::into).collect(),
+            issue_by: Some(h.issue_by.into()),
             working_days_used,
             decided_on_time,
         };
@@ -98,9 +98,9 @@ impl RoutingHandoff {
             item_name: step.step.item_name.clone(),
             department: d.department.as_str().to_owned(),
             promised_working_days: step.step.promised_working_days,
-            start_on: Some(date_to_pb(date_in_china(occurred))),
+            start_on: Some(date_in_china(occurred).into()),
             material_ids,
-            commitments: step.step.commitments.iter().map(commitment_to_pb).collect(),
+            commitments: step.step.commitments.iter().map(Into::into).collect(),
             task_id: d.task_id.to_string(),
             lead_department: plan.lead_department.as_ref().map(|l| l.as_str().to_owned()).unwrap_or_default(),
         };
@@ -129,7 +129,7 @@ impl RoutingHandoff {
             idempotency_key: format!("cancel-task-{}", c.task_id),
             task_id: c.task_id.to_string(),
             expected_version: 0,
-            reason: cancel_reason_to_pb(c.reason) as i32,
+            reason: common::TaskCancelReason::from(c.reason) as i32,
             detail: String::new(),
         };
         match self.tasks.clone().cancel_task(Cause::event(envelope).on(request)).await {

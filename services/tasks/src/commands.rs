@@ -16,7 +16,7 @@ use yiciban_commands::{Change, CommandRunner, EventCodec, Loaded, Rows};
 use yiciban_domain::tasks::{Event, Task, WarningLevel};
 use yiciban_eventstore::{EventStore, NewEvent, StoredEvent};
 use yiciban_platform::status::internal;
-use yiciban_proto::convert::intake::ConvertError;
+use yiciban_proto::convert::ConvertError;
 use yiciban_proto::convert::tasks as convert;
 
 use crate::deadlines::{timers, working_days_used};

@@ -7,13 +7,13 @@
 //! also ignores an outcome it already holds.
 
 use async_trait::async_trait;
-use prost::Message;
 use tonic::Code;
 use yiciban_eventstore::{HandlerError, ProcessManager};
 use yiciban_platform::Cause;
 use yiciban_platform::service::ServiceChannel;
 use yiciban_platform::status::handler_error;
-use yiciban_proto::events::v1::{self as ev, EventEnvelope};
+use yiciban_proto::events::EventPayload;
+use yiciban_proto::events::v1::EventEnvelope;
 use yiciban_proto::routing::v1::{self as routing, routing_service_client::RoutingServiceClient};
 
 /// The routing client as the task service uses it.
@@ -32,37 +32,36 @@ impl TasksHandoff {
     }
 }
 
-fn decode<M: Message + Default>(envelope: &EventEnvelope) -> Result<M, HandlerError> {
-    M::decode(envelope.payload.as_slice())
-        .map_err(|e| HandlerError::poison(format!("{} is not a valid payload: {e}", envelope.event_type)))
-}
-
 /// The routing request reporting `envelope`, or `None` for events routing
 /// does not plan by (claims, transfers, warnings, cancellations it caused…).
 pub fn outcome_request(envelope: &EventEnvelope) -> Result<Option<routing::RecordTaskOutcomeRequest>, HandlerError> {
     use routing::TaskOutcome as O;
+    const REPORTED: [&str; 5] =
+        ["TaskApproved", "TaskDenied", "TaskReturnedForSupplement", "TaskResumed", "ApprovalRevoked"];
+    if !REPORTED.contains(&envelope.event_type.as_str()) {
+        return Ok(None);
+    }
+    let payload = EventPayload::decode(&envelope.event_type, &envelope.payload)
+        .map_err(|e| HandlerError::poison(format!("{} is not a valid payload: {e}", envelope.event_type)))?;
     let mut request = routing::RecordTaskOutcomeRequest {
         idempotency_key: format!("outcome-{}", envelope.event_id),
         case_id: envelope.case_id.clone(),
         source_event_id: envelope.event_id.clone(),
         ..Default::default()
     };
-    match envelope.event_type.as_str() {
-        "TaskApproved" => {
-            let e: ev::TaskApproved = decode(envelope)?;
+    match payload {
+        EventPayload::TaskApproved(e) => {
             request.task_id = e.task_id;
             request.set_outcome(O::Approved);
             request.result = e.result;
         }
-        "TaskDenied" => {
-            let e: ev::TaskDenied = decode(envelope)?;
+        EventPayload::TaskDenied(e) => {
             request.task_id = e.task_id;
             request.set_outcome(O::Denied);
             request.reason = e.reason;
             request.legal_basis = e.legal_basis;
         }
-        "TaskReturnedForSupplement" => {
-            let e: ev::TaskReturnedForSupplement = decode(envelope)?;
+        EventPayload::TaskReturnedForSupplement(e) => {
             request.task_id = e.task_id;
             request.set_outcome(O::ReturnedForSupplement);
             request.supplement_request_id = e.supplement_request_id;
@@ -77,14 +76,12 @@ pub fn outcome_request(envelope: &EventEnvelope) -> Result<Option<routing::Recor
                 request.missing.push(format!("supplement:{}", request.supplement_request_id));
             }
         }
-        "TaskResumed" => {
-            let e: ev::TaskResumed = decode(envelope)?;
+        EventPayload::TaskResumed(e) => {
             request.task_id = e.task_id;
             request.set_outcome(O::Resumed);
             request.supplement_request_id = e.supplement_request_id;
         }
-        "ApprovalRevoked" => {
-            let e: ev::ApprovalRevoked = decode(envelope)?;
+        EventPayload::ApprovalRevoked(e) => {
             request.task_id = e.task_id;
             request.set_outcome(O::Revoked);
             request.reason = e.reason;

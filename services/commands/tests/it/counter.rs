@@ -12,7 +12,7 @@ use yiciban_eventstore::sql::schema_sql;
 use yiciban_eventstore::{NewEvent, StoredEvent};
 use yiciban_platform::status::internal;
 use yiciban_proto::common::v1::Date;
-use yiciban_proto::convert::intake::ConvertError;
+use yiciban_proto::convert::ConvertError;
 
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Counter {

@@ -30,14 +30,6 @@ impl CatalogApi {
     }
 }
 
-fn target_to_pb(t: PackageTarget) -> pb::PackageTarget {
-    match t {
-        PackageTarget::Person => pb::PackageTarget::Person,
-        PackageTarget::Company => pb::PackageTarget::Company,
-        PackageTarget::Both => pb::PackageTarget::Both,
-    }
-}
-
 fn department(d: &yiciban_domain::catalog::Department) -> pb::Department {
     pb::Department { code: d.code.as_str().to_owned(), name: d.name.clone(), name_en: d.name_en.clone() }
 }
@@ -58,12 +50,8 @@ impl CatalogService for CatalogApi {
                     Status::invalid_argument(format!("department {code:?} is not a department code: {e}"))
                 })?),
             };
-        let target = match pb::PackageTarget::try_from(r.target).unwrap_or(pb::PackageTarget::Unspecified) {
-            pb::PackageTarget::Unspecified => None,
-            pb::PackageTarget::Person => Some(PackageTarget::Person),
-            pb::PackageTarget::Company => Some(PackageTarget::Company),
-            pb::PackageTarget::Both => Some(PackageTarget::Both),
-        };
+        // UNSPECIFIED (or a value this build does not know): any target.
+        let target = PackageTarget::try_from(r.target()).ok();
         let query = PackageQuery {
             name: Some(r.name).filter(|s| !s.is_empty()),
             department,
@@ -88,7 +76,7 @@ impl CatalogService for CatalogApi {
                     package_id: p.id.as_str().to_owned(),
                     name: p.name.clone(),
                     name_en: p.name_en.clone(),
-                    target: target_to_pb(p.target) as i32,
+                    target: pb::PackageTarget::from(p.target) as i32,
                     lead_department: p.lead_department.as_str().to_owned(),
                     departments: p.departments.iter().map(|d| d.as_str().to_owned()).collect(),
                     item_count: p.items.len() as u32,
@@ -134,7 +122,7 @@ impl CatalogService for CatalogApi {
             name: p.name.clone(),
             name_en: p.name_en.clone(),
             catalog_version: g.catalog_version.clone(),
-            target: target_to_pb(p.target) as i32,
+            target: pb::PackageTarget::from(p.target) as i32,
             lead_department: Some(department(&g.lead_department)),
             departments: g.departments.iter().map(department).collect(),
             items: p

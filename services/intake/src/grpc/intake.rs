@@ -112,12 +112,12 @@ fn submit_response(case_id: Uuid, state: &CaseApplication, events: &[Event]) -> 
         case_id: case_id.to_string(),
         case_number: state.case_number.as_ref().map(ToString::to_string).unwrap_or_default(),
         decision: convert::decision_to_pb(state) as i32,
-        reasons: state.reasons.iter().map(convert::reason_to_pb).collect(),
-        deficiencies: state.deficiencies.iter().map(|d| convert::deficiency_to_pb(&d.deficiency)).collect(),
-        commitments: state.commitments.iter().map(convert::commitment_to_pb).collect(),
+        reasons: state.reasons.iter().map(Into::into).collect(),
+        deficiencies: state.deficiencies.iter().map(|d| (&d.deficiency).into()).collect(),
+        commitments: state.commitments.iter().map(Into::into).collect(),
         notice_number,
         promised_working_days: state.promised_working_days,
-        promised_by: state.promised_by.map(convert::date_to_pb),
+        promised_by: state.promised_by.map(Into::into),
         version: state.version,
     }
 }
@@ -167,7 +167,7 @@ impl IntakeService for IntakeApi {
         let (credit, _) = repo::credit_status(intake.pool(), intake.schema(), &intake.identity_key.lookup(&claimed))
             .await
             .map_err(|e| internal("reading the credit list", &e))?;
-        let draft = convert::draft_from_pb(&req);
+        let draft = yiciban_domain::intake::ApplicationDraft::from(&req);
         let package = guide.as_ref().map(|g| g.package.id.as_str().to_owned()).unwrap_or_default();
         let promised_days = guide.as_ref().map(|g| g.package.promised_total_days).unwrap_or(0);
         let case_id = Uuid::now_v7();
@@ -249,7 +249,7 @@ impl IntakeService for IntakeApi {
         } else {
             Some(super::supplements::open_supplement_request(&self.intake.tasks, &req.case_id, request_id).await?)
         };
-        let materials: Vec<_> = req.materials.iter().map(convert::material_input_from_pb).collect();
+        let materials: Vec<_> = req.materials.iter().map(yiciban_domain::intake::MaterialInput::from).collect();
         let command = |loaded: &Loaded<CaseApplication>| {
             Ok(Command::SupplementMaterials(SupplementMaterials {
                 materials: materials.clone(),
@@ -267,10 +267,7 @@ impl IntakeService for IntakeApi {
                         _ => None,
                     })
                     .collect(),
-                remaining_deficiencies: state
-                    .open_deficiencies()
-                    .map(|d| convert::deficiency_to_pb(&d.deficiency))
-                    .collect(),
+                remaining_deficiencies: state.open_deficiencies().map(|d| (&d.deficiency).into()).collect(),
                 version: state.version,
             }
         })

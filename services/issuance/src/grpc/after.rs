@@ -7,18 +7,16 @@ use tonic::{Response, Status};
 use uuid::Uuid;
 use yiciban_commands::Idempotency;
 use yiciban_domain::issuance::{
-    CaseIssuance as State, Channel, CloseRectification, Command, Event, ExplainRectification, OpenRectification, Rate,
-    RecordRectification, RecordReturnVisit, ReturnVisitSampleReason, ReviewRating, SampleReturnVisit,
-    VerifyRectification,
+    CaseIssuance as State, Channel, CloseRectification, Command, Event, ExplainRectification, FileRef, IndicatorScore,
+    InvalidRatingReason, OpenRectification, Rate, RecordRectification, RecordReturnVisit, RectificationFinding,
+    ReturnVisitMethod, ReturnVisitSampleReason, ReviewRating, SampleReturnVisit, VerifyRectification,
 };
 use yiciban_domain::values::DepartmentCode;
 use yiciban_platform::status::internal;
 use yiciban_platform::{Caller, Role};
-use yiciban_proto::convert::intake::date_to_pb;
-use yiciban_proto::convert::issuance::{
-    file_ref_from_pb, finding_from_pb, indicator_from_pb, instant_from_pb, invalid_reason_from_pb, issuance_to_pb,
-    sample_reason_to_pb, visit_method_from_pb,
-};
+use yiciban_proto::common::v1 as common;
+use yiciban_proto::convert::issuance::issuance_to_pb;
+use yiciban_proto::convert::wire::instant;
 use yiciban_proto::issuance::v1 as pb;
 
 use super::{IssuanceApi, RequestChecks as _, Violations, case_id_field};
@@ -94,7 +92,7 @@ pub async fn rate(
         rating_id: Uuid::now_v7(),
         score: req.score,
         comment: req.comment.clone(),
-        indicators: req.indicators.iter().map(indicator_from_pb).collect(),
+        indicators: req.indicators.iter().map(IndicatorScore::from).collect(),
         real_name: req.real_name,
         department,
         channel: match caller.role {
@@ -139,7 +137,7 @@ pub async fn review_rating(
     let mut v = Violations::default();
     let case_id = v.uuid("case_id", &req.case_id);
     let rating_id = v.uuid("rating_id", &req.rating_id);
-    let reason = v.required("reason", req.reason, invalid_reason_from_pb, "认定理由（误评或恶意差评）");
+    let reason = v.required("reason", InvalidRatingReason::try_from(req.reason()), "认定理由（误评或恶意差评）");
     v.done()?;
     let command = Command::ReviewRating(ReviewRating {
         rating_id: rating_id.expect("checked"),
@@ -203,7 +201,7 @@ pub async fn open_rectification(
         |_| Ok(command.clone()),
         |state, _| pb::OpenRectificationResponse {
             rectification_id: id.to_string(),
-            due_by: state.rectification(id).map(|r| date_to_pb(r.due_by)),
+            due_by: state.rectification(id).map(|r| r.due_by.into()),
             version: state.version,
         },
     )
@@ -222,7 +220,7 @@ pub async fn verify_rectification(
     let mut v = Violations::default();
     let case_id = v.uuid("case_id", &req.case_id);
     let id = v.uuid("rectification_id", &req.rectification_id);
-    let finding = v.required("finding", req.finding, finding_from_pb, "核实结论");
+    let finding = v.required("finding", RectificationFinding::try_from(req.finding()), "核实结论");
     let due_by = v.date("due_by", req.due_by.as_ref());
     v.done()?;
     let id = id.expect("checked");
@@ -265,7 +263,7 @@ pub async fn record_rectification(
     let command = Command::RecordRectification(RecordRectification {
         rectification_id: id,
         measures: req.measures.clone(),
-        evidence: req.evidence.iter().map(file_ref_from_pb).collect(),
+        evidence: req.evidence.iter().map(FileRef::from).collect(),
     });
     api.run(
         caller,
@@ -438,7 +436,7 @@ pub async fn sample_return_visits(
                     case_id: case_id.to_string(),
                     case_number: case_number.clone(),
                     visit_id: after.state.return_visit(visit_id).map(|v| v.id.to_string()).unwrap_or_default(),
-                    reason: sample_reason_to_pb(reason) as i32,
+                    reason: common::ReturnVisitSampleReason::from(reason) as i32,
                 },
             )
             .await?
@@ -470,12 +468,12 @@ pub async fn record_return_visit(
     let mut v = Violations::default();
     let case_id = v.uuid("case_id", &req.case_id);
     let visit_id = v.uuid("visit_id", &req.visit_id);
-    let method = v.required("method", req.method, visit_method_from_pb, "回访方式");
+    let method = v.required("method", ReturnVisitMethod::try_from(req.method()), "回访方式");
     let now = api.issuance.clock.now();
     let visited_at = match &req.visited_at {
         None => Some(now),
         Some(t) => {
-            let at = instant_from_pb(t);
+            let at = instant(t).ok();
             if at.is_none() {
                 v.add("visited_at", "不是有效的时间");
             }

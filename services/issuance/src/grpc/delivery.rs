@@ -6,18 +6,15 @@ use tonic::{Response, Status};
 use uuid::Uuid;
 use yiciban_commands::Idempotency;
 use yiciban_domain::issuance::{
-    Collector, CollectorKind, Command, ConfirmPickup, Event, IssueEarly, NotifyPickup, Prepare, RecordDelivery,
-    RecordDeliveryFailure, RecordMailing, ResultDocument,
+    CaseOutcome, Collector, CollectorKind, Command, ConfirmPickup, DeliveryFailureReason, DeliveryMethod, Event,
+    FileRef, IssueEarly, NotificationChannel, NotifyPickup, Prepare, RecordDelivery, RecordDeliveryFailure,
+    RecordMailing, ResultDocument,
 };
 use yiciban_domain::values::{CaseNumber, IdNumber, mask_name};
 use yiciban_platform::{Caller, Role};
 use yiciban_proto::common::v1 as common;
-use yiciban_proto::convert::issuance::{
-    collector_kind_from_pb, delivery_method_from_pb, delivery_method_to_pb, failure_reason_from_pb, file_ref_from_pb,
-    instant_from_pb, notification_channel_from_pb, outcome_from_pb,
-};
-use yiciban_proto::convert::routing::result_document_to_pb;
 use yiciban_proto::convert::tasks::result_document_input;
+use yiciban_proto::convert::wire::instant;
 use yiciban_proto::issuance::v1 as pb;
 
 use super::{IssuanceApi, RequestChecks as _, Violations};
@@ -55,7 +52,7 @@ pub async fn prepare(
     let mut v = Violations::default();
     let case_id = v.uuid("case_id", &req.case_id);
     let number = CaseNumber::parse(req.case_number.trim()).map_err(|e| v.add("case_number", e.to_string())).ok();
-    let outcome = v.required("outcome", req.outcome, outcome_from_pb, "办理结果（准予或不予许可）");
+    let outcome = v.required("outcome", CaseOutcome::try_from(req.outcome()), "办理结果（准予或不予许可）");
     let mut documents: Vec<ResultDocument> = Vec::new();
     for (i, d) in req.documents.iter().enumerate() {
         match result_document_input(&format!("documents[{i}]"), Some(d)) {
@@ -101,7 +98,7 @@ pub async fn prepare(
             let batch = state.final_batch();
             pb::PrepareIssuanceResponse {
                 batch_number: batch.map_or(0, |b| b.number),
-                method: batch.map_or(common::DeliveryMethod::Unspecified, |b| delivery_method_to_pb(b.method)) as i32,
+                method: common::DeliveryMethod::from(batch.map(|b| b.method)) as i32,
                 version: state.version,
             }
         },
@@ -132,7 +129,7 @@ pub async fn issue_early(
             task_ids.push(id);
         }
     }
-    let method = delivery_method_from_pb(req.method);
+    let method = DeliveryMethod::try_from(req.method()).ok();
     if method.is_none() && req.method != common::DeliveryMethod::Unspecified as i32 {
         v.add("method", "未知的送达方式");
     }
@@ -176,7 +173,7 @@ pub async fn issue_early(
             let batch = state.batches.last();
             pb::IssueEarlyResponse {
                 batch_number: batch.map_or(0, |b| b.number),
-                documents: batch.map(|b| b.documents.iter().map(result_document_to_pb).collect()).unwrap_or_default(),
+                documents: batch.map(|b| b.documents.iter().map(Into::into).collect()).unwrap_or_default(),
                 version: state.version,
             }
         },
@@ -195,7 +192,7 @@ pub async fn notify_pickup(
     let mut v = Violations::default();
     let case_id = v.uuid("case_id", &req.case_id);
     v.batch(req.batch_number);
-    let channel = v.required("channel", req.channel, notification_channel_from_pb, "通知方式");
+    let channel = v.required("channel", NotificationChannel::try_from(req.channel()), "通知方式");
     let pickup_by = v.date("pickup_by", req.pickup_by.as_ref());
     v.done()?;
     let command = Command::NotifyPickup(NotifyPickup {
@@ -234,7 +231,8 @@ pub async fn confirm_pickup(
     if req.collector.is_none() {
         v.add("collector", "须核验领取人身份");
     }
-    let kind = v.required("collector.kind", collector.kind, collector_kind_from_pb, "领取人类型（申请人本人或代理人）");
+    let kind =
+        v.required("collector.kind", CollectorKind::try_from(collector.kind()), "领取人类型（申请人本人或代理人）");
     let name = collector.name.trim().to_owned();
     if name.is_empty() || name.chars().count() > 50 {
         v.add("collector.name", "领取人姓名须为1至50个字符");
@@ -270,10 +268,10 @@ pub async fn confirm_pickup(
             name_masked: mask_name(&name),
             id_number_masked: mask_id_number(id_number.as_str()),
             id_number_hmac: api.issuance.identity_key.lookup(id_number.as_str()),
-            power_of_attorney: collector.power_of_attorney.as_ref().map(file_ref_from_pb),
+            power_of_attorney: collector.power_of_attorney.as_ref().map(FileRef::from),
         },
         collector_is_applicant: is_applicant && kind == CollectorKind::Applicant,
-        receipt: req.receipt.as_ref().map(file_ref_from_pb),
+        receipt: req.receipt.as_ref().map(FileRef::from),
         now: api.issuance.clock.now(),
     });
     api.run(
@@ -332,7 +330,7 @@ pub async fn record_delivery(
     let delivered_at = match &req.delivered_at {
         None => Some(now),
         Some(t) => {
-            let at = instant_from_pb(t);
+            let at = instant(t).ok();
             if at.is_none() {
                 v.add("delivered_at", "不是有效的时间");
             }
@@ -347,7 +345,7 @@ pub async fn record_delivery(
         batch_number: req.batch_number,
         tracking_number: req.tracking_number.clone(),
         delivered_at: delivered_at.expect("checked"),
-        receipt: req.receipt.as_ref().map(file_ref_from_pb),
+        receipt: req.receipt.as_ref().map(FileRef::from),
         now,
     });
     api.run(
@@ -373,7 +371,7 @@ pub async fn record_delivery_failure(
     let mut v = Violations::default();
     let case_id = v.uuid("case_id", &req.case_id);
     v.batch(req.batch_number);
-    let reason = v.required("reason", req.reason, failure_reason_from_pb, "投递失败原因");
+    let reason = v.required("reason", DeliveryFailureReason::try_from(req.reason()), "投递失败原因");
     v.done()?;
     let command = Command::RecordDeliveryFailure(RecordDeliveryFailure {
         batch_number: req.batch_number,

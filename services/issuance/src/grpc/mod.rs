@@ -78,8 +78,8 @@ pub(crate) trait RequestChecks {
     /// A UUID field; `None` (and a violation) when it is not one.
     fn uuid(&mut self, field: &str, raw: &str) -> Option<Uuid>;
 
-    /// A required enum field converted by `from`.
-    fn required<T>(&mut self, field: &str, value: i32, from: fn(i32) -> Option<T>, what: &str) -> Option<T>;
+    /// A required enum field, converted (`Err` when unset or unknown).
+    fn required<T, E>(&mut self, field: &str, value: Result<T, E>, what: &str) -> Option<T>;
 
     /// An optional date field.
     fn date(&mut self, field: &str, value: Option<&yiciban_proto::common::v1::Date>) -> Option<chrono::NaiveDate>;
@@ -103,8 +103,8 @@ impl RequestChecks for Violations {
         parsed
     }
 
-    fn required<T>(&mut self, field: &str, value: i32, from: fn(i32) -> Option<T>, what: &str) -> Option<T> {
-        let parsed = from(value);
+    fn required<T, E>(&mut self, field: &str, value: Result<T, E>, what: &str) -> Option<T> {
+        let parsed = value.ok();
         if parsed.is_none() {
             self.add(field, format!("须选择{what}"));
         }
@@ -113,7 +113,7 @@ impl RequestChecks for Violations {
 
     fn date(&mut self, field: &str, value: Option<&yiciban_proto::common::v1::Date>) -> Option<chrono::NaiveDate> {
         let d = value?;
-        let parsed = yiciban_proto::convert::intake::date_from_pb(d);
+        let parsed = chrono::NaiveDate::try_from(*d).ok();
         if parsed.is_none() {
             self.add(field, "不是有效的日期");
         }

@@ -52,7 +52,7 @@ pub fn day(y: i32, m: u32, d: u32) -> NaiveDate {
 }
 
 pub fn pb_date(d: NaiveDate) -> common::Date {
-    yiciban_proto::convert::intake::date_to_pb(d)
+    d.into()
 }
 
 pub fn key() -> String {
@@ -183,7 +183,7 @@ impl TestApp {
     /// An approved task of the case in the directory.
     pub fn approved_task(&self, case_id: Uuid, document: &common::ResultDocument) -> Uuid {
         let task_id = Uuid::now_v7();
-        let doc = yiciban_proto::convert::routing::result_document_from_pb("test", document).unwrap();
+        let doc = yiciban_domain::issuance::ResultDocument::try_from(document).unwrap();
         self.directory.put_task(case_id, task_id, TaskResult::Approved(doc));
         task_id
     }

@@ -2,6 +2,7 @@
 //! Issuance read model, and the enum conversions.
 
 use chrono::{DateTime, NaiveDate, TimeZone as _, Utc};
+use prost::Message as _;
 use uuid::Uuid;
 use yiciban_domain::Aggregate;
 use yiciban_domain::issuance::*;
@@ -9,6 +10,7 @@ use yiciban_domain::values::{CaseNumber, DepartmentCode, ItemCode};
 
 use super::*;
 use crate::common::v1 as pb;
+use crate::convert::wire::ConvertError;
 
 fn day(y: i32, m: u32, d: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(y, m, d).unwrap()
@@ -223,21 +225,23 @@ fn decoding_names_what_is_wrong() {
 }
 
 #[test]
-fn unspecified_and_unknown_enum_values_are_none_and_known_ones_go_both_ways() {
-    assert_eq!(delivery_method_from_pb(0), None);
-    assert_eq!(delivery_method_from_pb(99), None);
+fn unspecified_and_unknown_enum_values_are_refused_and_known_ones_go_both_ways() {
+    let method = |method| pb::DeliveryPreference { method, ..Default::default() }.method();
+    assert!(DeliveryMethod::try_from(method(0)).is_err());
+    assert!(DeliveryMethod::try_from(method(99)).is_err());
     for m in [DeliveryMethod::WindowPickup, DeliveryMethod::Mail] {
-        assert_eq!(delivery_method_from_pb(delivery_method_to_pb(m) as i32), Some(m));
+        assert_eq!(DeliveryMethod::try_from(method(pb::DeliveryMethod::from(m) as i32)).unwrap(), m);
     }
     for f in [
         RectificationFinding::JustifiedSimple,
         RectificationFinding::JustifiedComplex,
         RectificationFinding::NoLegalBasis,
     ] {
-        assert_eq!(finding_from_pb(finding_to_pb(f) as i32), Some(f));
+        assert_eq!(RectificationFinding::try_from(pb::RectificationFinding::from(f)).unwrap(), f);
     }
-    assert_eq!(collector_kind_from_pb(pb::CollectorKind::Unspecified as i32), None);
-    assert_eq!(outcome_from_pb(pb::CaseOutcome::Denied as i32), Some(CaseOutcome::Denied));
+    assert!(CollectorKind::try_from(pb::CollectorKind::Unspecified).is_err());
+    assert_eq!(CaseOutcome::try_from(pb::CaseOutcome::Denied).unwrap(), CaseOutcome::Denied);
+    assert_eq!(pb::CaseOutcome::from(None::<CaseOutcome>), pb::CaseOutcome::Unspecified);
 }
 
 #[test]
@@ -248,7 +252,7 @@ fn the_read_model_shows_batches_ratings_rectifications_and_visits() {
     assert_eq!(pb.case_number, "YCB-20261008-000007");
     assert_eq!(pb.version, every_event().len() as u64);
     assert!(pb.closed);
-    assert_eq!(pb.closed_on, Some(date_to_pb(day(2026, 10, 16))));
+    assert_eq!(pb.closed_on, Some(pb::Date::from(day(2026, 10, 16))));
     assert_eq!(pb.batches.len(), 2);
     assert_eq!(pb.batches[0].collector_kind, pb::CollectorKind::Agent as i32);
     assert_eq!(pb.batches[1].state, api::BatchState::Delivered as i32);
@@ -260,7 +264,7 @@ fn the_read_model_shows_batches_ratings_rectifications_and_visits() {
     assert_eq!(rating.channel, pb::Channel::Window as i32);
     assert_eq!(rating.rated_at, Some(timestamp(at())));
     assert_eq!(pb.rectifications[0].state, api::RectificationState::Closed as i32);
-    assert_eq!(pb.rectifications[0].due_by, Some(date_to_pb(day(2026, 11, 30))));
+    assert_eq!(pb.rectifications[0].due_by, Some(pb::Date::from(day(2026, 11, 30))));
     assert_eq!(pb.rectifications[1].state, api::RectificationState::Explained as i32);
     assert_eq!(pb.return_visits[0].score, 4);
     assert!(pb.return_visits[0].recorded);
@@ -272,5 +276,5 @@ fn a_file_reference_names_every_defect() {
         pb::MaterialRef { file_name: String::new(), sha256_hex: "XYZ".into(), size_bytes: 0, ..Default::default() };
     let fields: Vec<_> = file_ref_violations("receipt", &bad).into_iter().map(|(f, _)| f).collect();
     assert_eq!(fields, ["receipt.file_name", "receipt.sha256_hex", "receipt.size_bytes"]);
-    assert!(file_ref_violations("receipt", &file_ref_to_pb(&file("a.pdf"))).is_empty());
+    assert!(file_ref_violations("receipt", &pb::MaterialRef::from(&file("a.pdf"))).is_empty());
 }

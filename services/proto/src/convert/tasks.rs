@@ -1,459 +1,503 @@
 //! Task conversions between `yiciban_domain::tasks` and the wire:
 //!
-//! - **events** ([`encode_event`], [`decode_event`]): a task event and the
-//!   prost payload of its `yiciban.events.v1` message, named by the message
-//!   name. The events' `at` is not in the payload: it is the envelope's
-//!   `occurred_at`, handed back to [`decode_event`].
+//! - **events**: `From` / `TryFrom` between every task event and its
+//!   `yiciban.events.v1` message, every value validated again; a stream's
+//!   events as stored with [`encode_event`] / [`decode_event`]. The events'
+//!   `at` is not in the payload: it is the envelope's `occurred_at`, so
+//!   those events are read from a [`Recorded`] message.
 //! - **read model** ([`task_to_pb`]): the `Task` message of the task service.
+//! - values: supplement items, the task's enums (`enum_pair!`).
 //! - **requests**: parsing helpers that collect every field violation
 //!   ([`parse_uuid`], [`parse_department`], [`result_document_input`],
-//!   [`material_ids_input`], [`supplement_items_from_pb`],
-//!   [`cancel_reason_from_pb`]).
+//!   [`material_ids_input`]).
 
-use chrono::{DateTime, Utc};
-use prost::{Message, Name};
+use chrono::{DateTime, NaiveDate, Utc};
 use uuid::Uuid;
 use yiciban_domain::FieldViolation;
 use yiciban_domain::tasks::{
-    ApprovalRevoked, CancelReason, Event, PostCheck, PostCheckFailed, PostCheckPassed, ResultDocument, SupplementItem,
-    Task, TaskApproved, TaskCancelled, TaskClaimed, TaskCreated, TaskDenied, TaskEscalated, TaskResumed,
-    TaskReturnedForSupplement, TaskStatus, TaskTransferred, TaskWarned, WarningLevel,
+    ApprovalRevoked, CancelReason, Commitment, Event, PostCheck, PostCheckFailed, PostCheckPassed, ResultDocument,
+    ResultDocumentKind, SupplementItem, Task, TaskApproved, TaskCancelled, TaskClaimed, TaskCreated, TaskDenied,
+    TaskEscalated, TaskResumed, TaskReturnedForSupplement, TaskStatus, TaskTransferred, TaskWarned, WarningLevel,
 };
 use yiciban_domain::values::{CaseNumber, DepartmentCode, ItemCode, MaterialId, PackageId};
 
-use super::intake::{
-    ConvertError, checked, commitment_from_pb, commitment_to_pb, date, date_from_pb, date_to_pb, invalid, timestamp,
-};
-use super::routing::{document_kind_from_pb, result_document_from_pb, result_document_to_pb};
+use super::case::strings;
+use super::wire::{At as _, ConvertError, Recorded, date, each, enum_pair, required, timestamp, uuid};
 use crate::common::v1 as pb;
+use crate::events::EventPayload;
 use crate::events::v1 as ev;
 use crate::tasks::v1 as api;
 
 // ---------------------------------------------------------------------------
-// Events
+// A stream's events as stored
 // ---------------------------------------------------------------------------
 
 /// The event type (message name) and prost payload of a task event.
 pub fn encode_event(event: &Event) -> (&'static str, Vec<u8>) {
-    match event {
-        Event::TaskCreated(e) => (ev::TaskCreated::NAME, created_to_pb(e).encode_to_vec()),
-        Event::TaskClaimed(e) => (
-            ev::TaskClaimed::NAME,
-            ev::TaskClaimed { task_id: e.task_id.to_string(), assignee: e.assignee.clone() }.encode_to_vec(),
-        ),
-        Event::TaskTransferred(e) => (
-            ev::TaskTransferred::NAME,
-            ev::TaskTransferred {
-                task_id: e.task_id.to_string(),
-                from_assignee: e.from_assignee.clone(),
-                to_assignee: e.to_assignee.clone(),
-                reason: e.reason.clone(),
-            }
-            .encode_to_vec(),
-        ),
-        Event::TaskApproved(e) => (
-            ev::TaskApproved::NAME,
-            ev::TaskApproved {
-                task_id: e.task_id.to_string(),
-                result: Some(result_document_to_pb(&e.result)),
-                comment: e.comment.clone(),
-                working_days_used: e.working_days_used,
-                on_time: e.on_time,
-                post_check_pending: e.post_check_pending,
-            }
-            .encode_to_vec(),
-        ),
-        Event::TaskDenied(e) => (
-            ev::TaskDenied::NAME,
-            ev::TaskDenied {
-                task_id: e.task_id.to_string(),
-                reason: e.reason.clone(),
-                legal_basis: e.legal_basis.clone(),
-                remedy_notice: e.remedy_notice.clone(),
-                working_days_used: e.working_days_used,
-            }
-            .encode_to_vec(),
-        ),
-        Event::TaskReturnedForSupplement(e) => (
-            ev::TaskReturnedForSupplement::NAME,
-            ev::TaskReturnedForSupplement {
-                task_id: e.task_id.to_string(),
-                supplement_request_id: e.supplement_request_id.to_string(),
-                items: e.items.iter().map(supplement_item_to_pb).collect(),
-                due_by: Some(date_to_pb(e.due_by)),
-            }
-            .encode_to_vec(),
-        ),
-        Event::TaskResumed(e) => (
-            ev::TaskResumed::NAME,
-            ev::TaskResumed {
-                task_id: e.task_id.to_string(),
-                supplement_request_id: e.supplement_request_id.to_string(),
-                stopped_working_days: e.stopped_working_days,
-                due_by: Some(date_to_pb(e.due_by)),
-                warn_on: Some(date_to_pb(e.warn_on)),
-            }
-            .encode_to_vec(),
-        ),
-        Event::TaskWarned(e) => (
-            ev::TaskWarned::NAME,
-            ev::TaskWarned {
-                task_id: e.task_id.to_string(),
-                level: warning_to_pb(Some(e.level)) as i32,
-                due_by: Some(date_to_pb(e.due_by)),
-                working_days_used: e.working_days_used,
-                promised_working_days: e.promised_working_days,
-            }
-            .encode_to_vec(),
-        ),
-        Event::TaskEscalated(e) => (
-            ev::TaskEscalated::NAME,
-            ev::TaskEscalated {
-                task_id: e.task_id.to_string(),
-                lead_department: e.lead_department.as_str().to_owned(),
-                officer_id: e.officer_id.clone(),
-                overdue_working_days: e.overdue_working_days,
-                reason: e.reason.clone(),
-            }
-            .encode_to_vec(),
-        ),
-        Event::TaskCancelled(e) => (
-            ev::TaskCancelled::NAME,
-            ev::TaskCancelled {
-                task_id: e.task_id.to_string(),
-                reason: cancel_reason_to_pb(e.reason) as i32,
-                detail: e.detail.clone(),
-            }
-            .encode_to_vec(),
-        ),
-        Event::PostCheckPassed(e) => (
-            ev::PostCheckPassed::NAME,
-            ev::PostCheckPassed {
-                task_id: e.task_id.to_string(),
-                material_ids: e.material_ids.iter().map(|m| m.as_str().to_owned()).collect(),
-                note: e.note.clone(),
-                checked_on: Some(date_to_pb(e.checked_on)),
-            }
-            .encode_to_vec(),
-        ),
-        Event::PostCheckFailed(e) => (
-            ev::PostCheckFailed::NAME,
-            ev::PostCheckFailed {
-                task_id: e.task_id.to_string(),
-                material_ids: e.material_ids.iter().map(|m| m.as_str().to_owned()).collect(),
-                finding: e.finding.clone(),
-                checked_on: Some(date_to_pb(e.checked_on)),
-            }
-            .encode_to_vec(),
-        ),
-        Event::ApprovalRevoked(e) => (
-            ev::ApprovalRevoked::NAME,
-            ev::ApprovalRevoked {
-                task_id: e.task_id.to_string(),
-                document_number: e.document_number.clone(),
-                reason: e.reason.clone(),
-                legal_basis: e.legal_basis.clone(),
-            }
-            .encode_to_vec(),
-        ),
-    }
+    let payload = EventPayload::from(event);
+    (payload.event_type().expect("a task event is a known message"), payload.encode_to_vec())
 }
 
 /// The task event of a stored `event_type` and payload, recorded at `at`
 /// (the envelope's `occurred_at`): the inverse of [`encode_event`], every
 /// value validated again.
 pub fn decode_event(event_type: &str, payload: &[u8], at: DateTime<Utc>) -> Result<Event, ConvertError> {
-    fn message<M: Message + Name + Default>(payload: &[u8]) -> Result<M, ConvertError> {
-        M::decode(payload).map_err(|source| ConvertError::Decode { event_type: M::NAME, source })
-    }
-    Ok(match event_type {
-        ev::TaskCreated::NAME => Event::TaskCreated(created_from_pb(&message(payload)?, at)?),
-        ev::TaskClaimed::NAME => {
-            let e: ev::TaskClaimed = message(payload)?;
-            Event::TaskClaimed(TaskClaimed {
-                task_id: uuid("TaskClaimed", "task_id", &e.task_id)?,
-                assignee: e.assignee,
-                at,
-            })
-        }
-        ev::TaskTransferred::NAME => {
-            let e: ev::TaskTransferred = message(payload)?;
-            Event::TaskTransferred(TaskTransferred {
-                task_id: uuid("TaskTransferred", "task_id", &e.task_id)?,
-                from_assignee: e.from_assignee,
-                to_assignee: e.to_assignee,
-                reason: e.reason,
-                at,
-            })
-        }
-        ev::TaskApproved::NAME => {
-            const AT: &str = "TaskApproved";
-            let e: ev::TaskApproved = message(payload)?;
-            let result = e.result.as_ref().ok_or_else(|| invalid(format!("{AT}.result"), "missing"))?;
-            Event::TaskApproved(TaskApproved {
-                task_id: uuid(AT, "task_id", &e.task_id)?,
-                result: result_document_from_pb(&format!("{AT}.result"), result)?,
-                comment: e.comment,
-                working_days_used: e.working_days_used,
-                on_time: e.on_time,
-                post_check_pending: e.post_check_pending,
-                at,
-            })
-        }
-        ev::TaskDenied::NAME => {
-            let e: ev::TaskDenied = message(payload)?;
-            Event::TaskDenied(TaskDenied {
-                task_id: uuid("TaskDenied", "task_id", &e.task_id)?,
-                reason: e.reason,
-                legal_basis: e.legal_basis,
-                remedy_notice: e.remedy_notice,
-                working_days_used: e.working_days_used,
-                at,
-            })
-        }
-        ev::TaskReturnedForSupplement::NAME => {
-            const AT: &str = "TaskReturnedForSupplement";
-            let e: ev::TaskReturnedForSupplement = message(payload)?;
-            Event::TaskReturnedForSupplement(TaskReturnedForSupplement {
-                task_id: uuid(AT, "task_id", &e.task_id)?,
-                supplement_request_id: uuid(AT, "supplement_request_id", &e.supplement_request_id)?,
-                items: supplement_items_from_pb(&e.items),
-                due_by: date(AT, "due_by", e.due_by.as_ref())?,
-                at,
-            })
-        }
-        ev::TaskResumed::NAME => {
-            const AT: &str = "TaskResumed";
-            let e: ev::TaskResumed = message(payload)?;
-            Event::TaskResumed(TaskResumed {
-                task_id: uuid(AT, "task_id", &e.task_id)?,
-                supplement_request_id: uuid(AT, "supplement_request_id", &e.supplement_request_id)?,
-                stopped_working_days: e.stopped_working_days,
-                due_by: date(AT, "due_by", e.due_by.as_ref())?,
-                warn_on: date(AT, "warn_on", e.warn_on.as_ref())?,
-                at,
-            })
-        }
-        ev::TaskWarned::NAME => {
-            const AT: &str = "TaskWarned";
-            let e: ev::TaskWarned = message(payload)?;
-            Event::TaskWarned(TaskWarned {
-                task_id: uuid(AT, "task_id", &e.task_id)?,
-                level: warning_from_pb(e.level).ok_or_else(|| invalid(format!("{AT}.level"), "not YELLOW or RED"))?,
-                due_by: date(AT, "due_by", e.due_by.as_ref())?,
-                working_days_used: e.working_days_used,
-                promised_working_days: e.promised_working_days,
-            })
-        }
-        ev::TaskEscalated::NAME => {
-            const AT: &str = "TaskEscalated";
-            let e: ev::TaskEscalated = message(payload)?;
-            Event::TaskEscalated(TaskEscalated {
-                task_id: uuid(AT, "task_id", &e.task_id)?,
-                lead_department: checked(AT, "lead_department", DepartmentCode::parse(&e.lead_department))?,
-                officer_id: e.officer_id,
-                overdue_working_days: e.overdue_working_days,
-                reason: e.reason,
-            })
-        }
-        ev::TaskCancelled::NAME => {
-            const AT: &str = "TaskCancelled";
-            let e: ev::TaskCancelled = message(payload)?;
-            Event::TaskCancelled(TaskCancelled {
-                task_id: uuid(AT, "task_id", &e.task_id)?,
-                reason: cancel_reason_from_pb(e.reason).ok_or_else(|| invalid(format!("{AT}.reason"), "not set"))?,
-                detail: e.detail,
-                at,
-            })
-        }
-        ev::PostCheckPassed::NAME => {
-            const AT: &str = "PostCheckPassed";
-            let e: ev::PostCheckPassed = message(payload)?;
-            Event::PostCheckPassed(PostCheckPassed {
-                task_id: uuid(AT, "task_id", &e.task_id)?,
-                material_ids: material_ids(AT, &e.material_ids)?,
-                note: e.note,
-                checked_on: date(AT, "checked_on", e.checked_on.as_ref())?,
-            })
-        }
-        ev::PostCheckFailed::NAME => {
-            const AT: &str = "PostCheckFailed";
-            let e: ev::PostCheckFailed = message(payload)?;
-            Event::PostCheckFailed(PostCheckFailed {
-                task_id: uuid(AT, "task_id", &e.task_id)?,
-                material_ids: material_ids(AT, &e.material_ids)?,
-                finding: e.finding,
-                checked_on: date(AT, "checked_on", e.checked_on.as_ref())?,
-            })
-        }
-        ev::ApprovalRevoked::NAME => {
-            let e: ev::ApprovalRevoked = message(payload)?;
-            Event::ApprovalRevoked(ApprovalRevoked {
-                task_id: uuid("ApprovalRevoked", "task_id", &e.task_id)?,
-                document_number: e.document_number,
-                reason: e.reason,
-                legal_basis: e.legal_basis,
-            })
-        }
-        other => return Err(ConvertError::UnknownEventType(other.to_owned())),
-    })
+    Event::try_from(Recorded::new(&EventPayload::decode_known(event_type, payload)?, at))
 }
 
-fn uuid(at: &str, field: &str, value: &str) -> Result<Uuid, ConvertError> {
-    Uuid::parse_str(value).map_err(|_| invalid(format!("{at}.{field}"), "not a UUID"))
-}
-
-fn material_ids(at: &str, values: &[String]) -> Result<Vec<MaterialId>, ConvertError> {
-    values
-        .iter()
-        .enumerate()
-        .map(|(i, v)| MaterialId::parse(v).map_err(|e| invalid(format!("{at}.material_ids[{i}]"), e)))
-        .collect()
-}
-
-fn created_to_pb(e: &TaskCreated) -> ev::TaskCreated {
-    ev::TaskCreated {
-        task_id: e.task_id.to_string(),
-        case_number: e.case_number.to_string(),
-        package_id: e.package_id.as_str().to_owned(),
-        step_id: e.step_id.clone(),
-        item_code: e.item_code.as_str().to_owned(),
-        item_name: e.item_name.clone(),
-        department: e.department.as_str().to_owned(),
-        promised_working_days: e.promised_working_days,
-        due_by: Some(date_to_pb(e.due_by)),
-        warn_on: Some(date_to_pb(e.warn_on)),
-        material_ids: e.material_ids.iter().map(|m| m.as_str().to_owned()).collect(),
-        commitments: e.commitments.iter().map(commitment_to_pb).collect(),
-        lead_department: e.lead_department.as_str().to_owned(),
+impl From<&Event> for EventPayload {
+    fn from(event: &Event) -> Self {
+        match event {
+            Event::TaskCreated(e) => ev::TaskCreated::from(e).into(),
+            Event::TaskClaimed(e) => ev::TaskClaimed::from(e).into(),
+            Event::TaskTransferred(e) => ev::TaskTransferred::from(e).into(),
+            Event::TaskApproved(e) => ev::TaskApproved::from(e).into(),
+            Event::TaskDenied(e) => ev::TaskDenied::from(e).into(),
+            Event::TaskReturnedForSupplement(e) => ev::TaskReturnedForSupplement::from(e).into(),
+            Event::TaskResumed(e) => ev::TaskResumed::from(e).into(),
+            Event::TaskWarned(e) => ev::TaskWarned::from(e).into(),
+            Event::TaskEscalated(e) => ev::TaskEscalated::from(e).into(),
+            Event::TaskCancelled(e) => ev::TaskCancelled::from(e).into(),
+            Event::PostCheckPassed(e) => ev::PostCheckPassed::from(e).into(),
+            Event::PostCheckFailed(e) => ev::PostCheckFailed::from(e).into(),
+            Event::ApprovalRevoked(e) => ev::ApprovalRevoked::from(e).into(),
+        }
     }
 }
 
-fn created_from_pb(e: &ev::TaskCreated, at: DateTime<Utc>) -> Result<TaskCreated, ConvertError> {
-    const AT: &str = "TaskCreated";
-    Ok(TaskCreated {
-        task_id: uuid(AT, "task_id", &e.task_id)?,
-        case_number: checked(AT, "case_number", CaseNumber::parse(&e.case_number))?,
-        package_id: checked(AT, "package_id", PackageId::parse(&e.package_id))?,
-        step_id: e.step_id.clone(),
-        item_code: checked(AT, "item_code", ItemCode::parse(&e.item_code))?,
-        item_name: e.item_name.clone(),
-        department: checked(AT, "department", DepartmentCode::parse(&e.department))?,
-        promised_working_days: e.promised_working_days,
-        due_by: date(AT, "due_by", e.due_by.as_ref())?,
-        warn_on: date(AT, "warn_on", e.warn_on.as_ref())?,
-        material_ids: material_ids(AT, &e.material_ids)?,
-        commitments: e
-            .commitments
-            .iter()
-            .enumerate()
-            .map(|(i, c)| commitment_from_pb(&format!("{AT}.commitments[{i}]"), c))
-            .collect::<Result<_, _>>()?,
-        lead_department: checked(AT, "lead_department", DepartmentCode::parse(&e.lead_department))?,
-        at,
-    })
+/// A task event from its message, recorded at `at`; another area's event is
+/// [`ConvertError::UnknownEventType`]. An error names the field from the
+/// message name on (`TaskClaimed.task_id`).
+impl TryFrom<Recorded<'_, EventPayload>> for Event {
+    type Error = ConvertError;
+
+    fn try_from(recorded: Recorded<'_, EventPayload>) -> Result<Self, ConvertError> {
+        let at = recorded.at;
+        let event = match recorded.message {
+            EventPayload::TaskCreated(e) => Recorded::new(e, at).try_into().map(Event::TaskCreated),
+            EventPayload::TaskClaimed(e) => Recorded::new(e, at).try_into().map(Event::TaskClaimed),
+            EventPayload::TaskTransferred(e) => Recorded::new(e, at).try_into().map(Event::TaskTransferred),
+            EventPayload::TaskApproved(e) => Recorded::new(e, at).try_into().map(Event::TaskApproved),
+            EventPayload::TaskDenied(e) => Recorded::new(e, at).try_into().map(Event::TaskDenied),
+            EventPayload::TaskReturnedForSupplement(e) => {
+                Recorded::new(e, at).try_into().map(Event::TaskReturnedForSupplement)
+            }
+            EventPayload::TaskResumed(e) => Recorded::new(e, at).try_into().map(Event::TaskResumed),
+            EventPayload::TaskWarned(e) => e.try_into().map(Event::TaskWarned),
+            EventPayload::TaskEscalated(e) => e.try_into().map(Event::TaskEscalated),
+            EventPayload::TaskCancelled(e) => Recorded::new(e, at).try_into().map(Event::TaskCancelled),
+            EventPayload::PostCheckPassed(e) => e.try_into().map(Event::PostCheckPassed),
+            EventPayload::PostCheckFailed(e) => e.try_into().map(Event::PostCheckFailed),
+            EventPayload::ApprovalRevoked(e) => e.try_into().map(Event::ApprovalRevoked),
+            other => return Err(ConvertError::UnknownEventType(other.event_type().unwrap_or("?").to_owned())),
+        };
+        event.at(recorded.message.event_type().unwrap_or_default())
+    }
 }
 
 // ---------------------------------------------------------------------------
-// Small values
+// Events
+// ---------------------------------------------------------------------------
+
+impl From<&TaskCreated> for ev::TaskCreated {
+    fn from(e: &TaskCreated) -> Self {
+        ev::TaskCreated {
+            task_id: e.task_id.to_string(),
+            case_number: e.case_number.to_string(),
+            package_id: e.package_id.to_string(),
+            step_id: e.step_id.clone(),
+            item_code: e.item_code.to_string(),
+            item_name: e.item_name.clone(),
+            department: e.department.to_string(),
+            promised_working_days: e.promised_working_days,
+            due_by: Some(e.due_by.into()),
+            warn_on: Some(e.warn_on.into()),
+            material_ids: strings(&e.material_ids),
+            commitments: e.commitments.iter().map(Into::into).collect(),
+            lead_department: e.lead_department.to_string(),
+        }
+    }
+}
+
+impl TryFrom<Recorded<'_, ev::TaskCreated>> for TaskCreated {
+    type Error = ConvertError;
+
+    fn try_from(Recorded { message: e, at }: Recorded<'_, ev::TaskCreated>) -> Result<Self, ConvertError> {
+        Ok(TaskCreated {
+            task_id: uuid(&e.task_id).at("task_id")?,
+            case_number: CaseNumber::parse(&e.case_number).at("case_number")?,
+            package_id: PackageId::parse(&e.package_id).at("package_id")?,
+            step_id: e.step_id.clone(),
+            item_code: ItemCode::parse(&e.item_code).at("item_code")?,
+            item_name: e.item_name.clone(),
+            department: DepartmentCode::parse(&e.department).at("department")?,
+            promised_working_days: e.promised_working_days,
+            due_by: date(e.due_by.as_ref()).at("due_by")?,
+            warn_on: date(e.warn_on.as_ref()).at("warn_on")?,
+            material_ids: each(&e.material_ids, |m| MaterialId::parse(m)).at("material_ids")?,
+            commitments: each(&e.commitments, Commitment::try_from).at("commitments")?,
+            lead_department: DepartmentCode::parse(&e.lead_department).at("lead_department")?,
+            at,
+        })
+    }
+}
+
+impl From<&TaskClaimed> for ev::TaskClaimed {
+    fn from(e: &TaskClaimed) -> Self {
+        ev::TaskClaimed { task_id: e.task_id.to_string(), assignee: e.assignee.clone() }
+    }
+}
+
+impl TryFrom<Recorded<'_, ev::TaskClaimed>> for TaskClaimed {
+    type Error = ConvertError;
+
+    fn try_from(Recorded { message: e, at }: Recorded<'_, ev::TaskClaimed>) -> Result<Self, ConvertError> {
+        Ok(TaskClaimed { task_id: uuid(&e.task_id).at("task_id")?, assignee: e.assignee.clone(), at })
+    }
+}
+
+impl From<&TaskTransferred> for ev::TaskTransferred {
+    fn from(e: &TaskTransferred) -> Self {
+        ev::TaskTransferred {
+            task_id: e.task_id.to_string(),
+            from_assignee: e.from_assignee.clone(),
+            to_assignee: e.to_assignee.clone(),
+            reason: e.reason.clone(),
+        }
+    }
+}
+
+impl TryFrom<Recorded<'_, ev::TaskTransferred>> for TaskTransferred {
+    type Error = ConvertError;
+
+    fn try_from(Recorded { message: e, at }: Recorded<'_, ev::TaskTransferred>) -> Result<Self, ConvertError> {
+        Ok(TaskTransferred {
+            task_id: uuid(&e.task_id).at("task_id")?,
+            from_assignee: e.from_assignee.clone(),
+            to_assignee: e.to_assignee.clone(),
+            reason: e.reason.clone(),
+            at,
+        })
+    }
+}
+
+impl From<&TaskApproved> for ev::TaskApproved {
+    fn from(e: &TaskApproved) -> Self {
+        ev::TaskApproved {
+            task_id: e.task_id.to_string(),
+            result: Some((&e.result).into()),
+            comment: e.comment.clone(),
+            working_days_used: e.working_days_used,
+            on_time: e.on_time,
+            post_check_pending: e.post_check_pending,
+        }
+    }
+}
+
+impl TryFrom<Recorded<'_, ev::TaskApproved>> for TaskApproved {
+    type Error = ConvertError;
+
+    fn try_from(Recorded { message: e, at }: Recorded<'_, ev::TaskApproved>) -> Result<Self, ConvertError> {
+        Ok(TaskApproved {
+            task_id: uuid(&e.task_id).at("task_id")?,
+            result: required(e.result.as_ref()).and_then(ResultDocument::try_from).at("result")?,
+            comment: e.comment.clone(),
+            working_days_used: e.working_days_used,
+            on_time: e.on_time,
+            post_check_pending: e.post_check_pending,
+            at,
+        })
+    }
+}
+
+impl From<&TaskDenied> for ev::TaskDenied {
+    fn from(e: &TaskDenied) -> Self {
+        ev::TaskDenied {
+            task_id: e.task_id.to_string(),
+            reason: e.reason.clone(),
+            legal_basis: e.legal_basis.clone(),
+            remedy_notice: e.remedy_notice.clone(),
+            working_days_used: e.working_days_used,
+        }
+    }
+}
+
+impl TryFrom<Recorded<'_, ev::TaskDenied>> for TaskDenied {
+    type Error = ConvertError;
+
+    fn try_from(Recorded { message: e, at }: Recorded<'_, ev::TaskDenied>) -> Result<Self, ConvertError> {
+        Ok(TaskDenied {
+            task_id: uuid(&e.task_id).at("task_id")?,
+            reason: e.reason.clone(),
+            legal_basis: e.legal_basis.clone(),
+            remedy_notice: e.remedy_notice.clone(),
+            working_days_used: e.working_days_used,
+            at,
+        })
+    }
+}
+
+impl From<&TaskReturnedForSupplement> for ev::TaskReturnedForSupplement {
+    fn from(e: &TaskReturnedForSupplement) -> Self {
+        ev::TaskReturnedForSupplement {
+            task_id: e.task_id.to_string(),
+            supplement_request_id: e.supplement_request_id.to_string(),
+            items: e.items.iter().map(Into::into).collect(),
+            due_by: Some(e.due_by.into()),
+        }
+    }
+}
+
+impl TryFrom<Recorded<'_, ev::TaskReturnedForSupplement>> for TaskReturnedForSupplement {
+    type Error = ConvertError;
+
+    fn try_from(
+        Recorded { message: e, at }: Recorded<'_, ev::TaskReturnedForSupplement>,
+    ) -> Result<Self, ConvertError> {
+        Ok(TaskReturnedForSupplement {
+            task_id: uuid(&e.task_id).at("task_id")?,
+            supplement_request_id: uuid(&e.supplement_request_id).at("supplement_request_id")?,
+            items: e.items.iter().map(Into::into).collect(),
+            due_by: date(e.due_by.as_ref()).at("due_by")?,
+            at,
+        })
+    }
+}
+
+impl From<&TaskResumed> for ev::TaskResumed {
+    fn from(e: &TaskResumed) -> Self {
+        ev::TaskResumed {
+            task_id: e.task_id.to_string(),
+            supplement_request_id: e.supplement_request_id.to_string(),
+            stopped_working_days: e.stopped_working_days,
+            due_by: Some(e.due_by.into()),
+            warn_on: Some(e.warn_on.into()),
+        }
+    }
+}
+
+impl TryFrom<Recorded<'_, ev::TaskResumed>> for TaskResumed {
+    type Error = ConvertError;
+
+    fn try_from(Recorded { message: e, at }: Recorded<'_, ev::TaskResumed>) -> Result<Self, ConvertError> {
+        Ok(TaskResumed {
+            task_id: uuid(&e.task_id).at("task_id")?,
+            supplement_request_id: uuid(&e.supplement_request_id).at("supplement_request_id")?,
+            stopped_working_days: e.stopped_working_days,
+            due_by: date(e.due_by.as_ref()).at("due_by")?,
+            warn_on: date(e.warn_on.as_ref()).at("warn_on")?,
+            at,
+        })
+    }
+}
+
+impl From<&TaskWarned> for ev::TaskWarned {
+    fn from(e: &TaskWarned) -> Self {
+        ev::TaskWarned {
+            task_id: e.task_id.to_string(),
+            level: pb::WarningLevel::from(e.level) as i32,
+            due_by: Some(e.due_by.into()),
+            working_days_used: e.working_days_used,
+            promised_working_days: e.promised_working_days,
+        }
+    }
+}
+
+impl TryFrom<&ev::TaskWarned> for TaskWarned {
+    type Error = ConvertError;
+
+    fn try_from(e: &ev::TaskWarned) -> Result<Self, ConvertError> {
+        Ok(TaskWarned {
+            task_id: uuid(&e.task_id).at("task_id")?,
+            level: WarningLevel::try_from(e.level()).at("level")?,
+            due_by: date(e.due_by.as_ref()).at("due_by")?,
+            working_days_used: e.working_days_used,
+            promised_working_days: e.promised_working_days,
+        })
+    }
+}
+
+impl From<&TaskEscalated> for ev::TaskEscalated {
+    fn from(e: &TaskEscalated) -> Self {
+        ev::TaskEscalated {
+            task_id: e.task_id.to_string(),
+            lead_department: e.lead_department.to_string(),
+            officer_id: e.officer_id.clone(),
+            overdue_working_days: e.overdue_working_days,
+            reason: e.reason.clone(),
+        }
+    }
+}
+
+impl TryFrom<&ev::TaskEscalated> for TaskEscalated {
+    type Error = ConvertError;
+
+    fn try_from(e: &ev::TaskEscalated) -> Result<Self, ConvertError> {
+        Ok(TaskEscalated {
+            task_id: uuid(&e.task_id).at("task_id")?,
+            lead_department: DepartmentCode::parse(&e.lead_department).at("lead_department")?,
+            officer_id: e.officer_id.clone(),
+            overdue_working_days: e.overdue_working_days,
+            reason: e.reason.clone(),
+        })
+    }
+}
+
+impl From<&TaskCancelled> for ev::TaskCancelled {
+    fn from(e: &TaskCancelled) -> Self {
+        ev::TaskCancelled {
+            task_id: e.task_id.to_string(),
+            reason: pb::TaskCancelReason::from(e.reason) as i32,
+            detail: e.detail.clone(),
+        }
+    }
+}
+
+impl TryFrom<Recorded<'_, ev::TaskCancelled>> for TaskCancelled {
+    type Error = ConvertError;
+
+    fn try_from(Recorded { message: e, at }: Recorded<'_, ev::TaskCancelled>) -> Result<Self, ConvertError> {
+        Ok(TaskCancelled {
+            task_id: uuid(&e.task_id).at("task_id")?,
+            reason: CancelReason::try_from(e.reason()).at("reason")?,
+            detail: e.detail.clone(),
+            at,
+        })
+    }
+}
+
+impl From<&PostCheckPassed> for ev::PostCheckPassed {
+    fn from(e: &PostCheckPassed) -> Self {
+        ev::PostCheckPassed {
+            task_id: e.task_id.to_string(),
+            material_ids: strings(&e.material_ids),
+            note: e.note.clone(),
+            checked_on: Some(e.checked_on.into()),
+        }
+    }
+}
+
+impl TryFrom<&ev::PostCheckPassed> for PostCheckPassed {
+    type Error = ConvertError;
+
+    fn try_from(e: &ev::PostCheckPassed) -> Result<Self, ConvertError> {
+        Ok(PostCheckPassed {
+            task_id: uuid(&e.task_id).at("task_id")?,
+            material_ids: each(&e.material_ids, |m| MaterialId::parse(m)).at("material_ids")?,
+            note: e.note.clone(),
+            checked_on: date(e.checked_on.as_ref()).at("checked_on")?,
+        })
+    }
+}
+
+impl From<&PostCheckFailed> for ev::PostCheckFailed {
+    fn from(e: &PostCheckFailed) -> Self {
+        ev::PostCheckFailed {
+            task_id: e.task_id.to_string(),
+            material_ids: strings(&e.material_ids),
+            finding: e.finding.clone(),
+            checked_on: Some(e.checked_on.into()),
+        }
+    }
+}
+
+impl TryFrom<&ev::PostCheckFailed> for PostCheckFailed {
+    type Error = ConvertError;
+
+    fn try_from(e: &ev::PostCheckFailed) -> Result<Self, ConvertError> {
+        Ok(PostCheckFailed {
+            task_id: uuid(&e.task_id).at("task_id")?,
+            material_ids: each(&e.material_ids, |m| MaterialId::parse(m)).at("material_ids")?,
+            finding: e.finding.clone(),
+            checked_on: date(e.checked_on.as_ref()).at("checked_on")?,
+        })
+    }
+}
+
+impl From<&ApprovalRevoked> for ev::ApprovalRevoked {
+    fn from(e: &ApprovalRevoked) -> Self {
+        ev::ApprovalRevoked {
+            task_id: e.task_id.to_string(),
+            document_number: e.document_number.clone(),
+            reason: e.reason.clone(),
+            legal_basis: e.legal_basis.clone(),
+        }
+    }
+}
+
+impl TryFrom<&ev::ApprovalRevoked> for ApprovalRevoked {
+    type Error = ConvertError;
+
+    fn try_from(e: &ev::ApprovalRevoked) -> Result<Self, ConvertError> {
+        Ok(ApprovalRevoked {
+            task_id: uuid(&e.task_id).at("task_id")?,
+            document_number: e.document_number.clone(),
+            reason: e.reason.clone(),
+            legal_basis: e.legal_basis.clone(),
+        })
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Values and enums
 // ---------------------------------------------------------------------------
 
 /// A supplement item on the wire.
-pub fn supplement_item_to_pb(i: &SupplementItem) -> pb::SupplementItem {
-    pb::SupplementItem {
-        material_id: i.material_id.clone(),
-        field_path: i.field_path.clone(),
-        requirement: i.requirement.clone(),
-    }
-}
-
-/// Supplement items from the wire, as given (the domain validates them).
-pub fn supplement_items_from_pb(items: &[pb::SupplementItem]) -> Vec<SupplementItem> {
-    items
-        .iter()
-        .map(|i| SupplementItem {
+impl From<&SupplementItem> for pb::SupplementItem {
+    fn from(i: &SupplementItem) -> Self {
+        pb::SupplementItem {
             material_id: i.material_id.clone(),
             field_path: i.field_path.clone(),
             requirement: i.requirement.clone(),
-        })
-        .collect()
-}
-
-/// The wire warning level (`None` = on time).
-pub fn warning_to_pb(level: Option<WarningLevel>) -> pb::WarningLevel {
-    match level {
-        None => pb::WarningLevel::Unspecified,
-        Some(WarningLevel::Yellow) => pb::WarningLevel::Yellow,
-        Some(WarningLevel::Red) => pb::WarningLevel::Red,
+        }
     }
 }
 
-/// The domain warning level; `None` for UNSPECIFIED or an unknown value.
-pub fn warning_from_pb(level: i32) -> Option<WarningLevel> {
-    match pb::WarningLevel::try_from(level).ok()? {
-        pb::WarningLevel::Yellow => Some(WarningLevel::Yellow),
-        pb::WarningLevel::Red => Some(WarningLevel::Red),
-        pb::WarningLevel::Unspecified => None,
+/// A supplement item from the wire, as given (the domain validates it).
+impl From<&pb::SupplementItem> for SupplementItem {
+    fn from(i: &pb::SupplementItem) -> Self {
+        SupplementItem {
+            material_id: i.material_id.clone(),
+            field_path: i.field_path.clone(),
+            requirement: i.requirement.clone(),
+        }
     }
 }
 
-/// The wire reason of a cancellation.
-pub fn cancel_reason_to_pb(r: CancelReason) -> pb::TaskCancelReason {
-    match r {
-        CancelReason::CaseWithdrawn => pb::TaskCancelReason::CaseWithdrawn,
-        CancelReason::CaseTerminated => pb::TaskCancelReason::CaseTerminated,
-        CancelReason::CaseDenied => pb::TaskCancelReason::CaseDenied,
-        CancelReason::CreatedInError => pb::TaskCancelReason::CreatedInError,
-    }
-}
+// `None` (on time) is UNSPECIFIED.
+enum_pair!(WarningLevel, pb::WarningLevel {
+    Yellow <=> Yellow,
+    Red <=> Red,
+});
 
-/// The domain reason of a cancellation; `None` when unset or unknown.
-pub fn cancel_reason_from_pb(r: i32) -> Option<CancelReason> {
-    match pb::TaskCancelReason::try_from(r).ok()? {
-        pb::TaskCancelReason::CaseWithdrawn => Some(CancelReason::CaseWithdrawn),
-        pb::TaskCancelReason::CaseTerminated => Some(CancelReason::CaseTerminated),
-        pb::TaskCancelReason::CaseDenied => Some(CancelReason::CaseDenied),
-        pb::TaskCancelReason::CreatedInError => Some(CancelReason::CreatedInError),
-        pb::TaskCancelReason::Unspecified => None,
-    }
-}
+enum_pair!(CancelReason, pb::TaskCancelReason {
+    CaseWithdrawn <=> CaseWithdrawn,
+    CaseTerminated <=> CaseTerminated,
+    CaseDenied <=> CaseDenied,
+    CreatedInError <=> CreatedInError,
+});
 
-/// The wire state of a task.
-pub fn task_state_to_pb(status: TaskStatus) -> pb::TaskState {
-    match status {
-        TaskStatus::New => pb::TaskState::Unspecified,
-        TaskStatus::Pending => pb::TaskState::Pending,
-        TaskStatus::InProgress => pb::TaskState::InProgress,
-        TaskStatus::WaitingForSupplement => pb::TaskState::WaitingForSupplement,
-        TaskStatus::Approved => pb::TaskState::Approved,
-        TaskStatus::Denied => pb::TaskState::Denied,
-        TaskStatus::Cancelled => pb::TaskState::Cancelled,
-        TaskStatus::Revoked => pb::TaskState::Revoked,
-    }
-}
+// `New` (an empty stream) is UNSPECIFIED.
+enum_pair!(TaskStatus, pb::TaskState {
+    Pending <=> Pending,
+    InProgress <=> InProgress,
+    WaitingForSupplement <=> WaitingForSupplement,
+    Approved <=> Approved,
+    Denied <=> Denied,
+    Cancelled <=> Cancelled,
+    Revoked <=> Revoked,
+}, to_wire {
+    New => Unspecified,
+});
 
-/// The domain state of a wire state; `None` for UNSPECIFIED or unknown.
-pub fn task_state_from_pb(state: i32) -> Option<TaskStatus> {
-    Some(match pb::TaskState::try_from(state).ok()? {
-        pb::TaskState::Unspecified => return None,
-        pb::TaskState::Pending => TaskStatus::Pending,
-        pb::TaskState::InProgress => TaskStatus::InProgress,
-        pb::TaskState::WaitingForSupplement => TaskStatus::WaitingForSupplement,
-        pb::TaskState::Approved => TaskStatus::Approved,
-        pb::TaskState::Denied => TaskStatus::Denied,
-        pb::TaskState::Cancelled => TaskStatus::Cancelled,
-        pb::TaskState::Revoked => TaskStatus::Revoked,
-    })
-}
-
-fn post_check_to_pb(p: PostCheck) -> api::PostCheckState {
-    match p {
-        PostCheck::NotNeeded => api::PostCheckState::Unspecified,
-        PostCheck::Pending => api::PostCheckState::Pending,
-        PostCheck::Passed => api::PostCheckState::Passed,
-        PostCheck::Failed => api::PostCheckState::Failed,
-    }
-}
+// No post-check needed is UNSPECIFIED.
+enum_pair!(PostCheck, api::PostCheckState {
+    Pending <=> Pending,
+    Passed <=> Passed,
+    Failed <=> Failed,
+}, to_wire {
+    NotNeeded => Unspecified,
+});
 
 // ---------------------------------------------------------------------------
 // Read model
@@ -467,33 +511,33 @@ pub fn task_to_pb(case_id: Uuid, task: &Task, working_days_used: u32) -> api::Ta
         task_id: c.task_id.to_string(),
         case_id: case_id.to_string(),
         case_number: c.case_number.to_string(),
-        package_id: c.package_id.as_str().to_owned(),
+        package_id: c.package_id.to_string(),
         step_id: c.step_id.clone(),
-        item_code: c.item_code.as_str().to_owned(),
+        item_code: c.item_code.to_string(),
         item_name: c.item_name.clone(),
-        department: c.department.as_str().to_owned(),
-        state: task_state_to_pb(task.status) as i32,
+        department: c.department.to_string(),
+        state: pb::TaskState::from(task.status) as i32,
         assignee: task.assignee.clone().unwrap_or_default(),
         promised_working_days: c.promised_working_days,
         working_days_used,
-        due_by: task.due_by.map(date_to_pb),
-        warning: warning_to_pb(task.warning) as i32,
+        due_by: task.due_by.map(pb::Date::from),
+        warning: pb::WarningLevel::from(task.warning) as i32,
         escalated: task.escalated,
-        material_ids: c.material_ids.iter().map(|m| m.as_str().to_owned()).collect(),
-        commitments: c.commitments.iter().map(commitment_to_pb).collect(),
+        material_ids: strings(&c.material_ids),
+        commitments: c.commitments.iter().map(Into::into).collect(),
         supplement_request_id: task.supplement.as_ref().map(|s| s.request_id.to_string()).unwrap_or_default(),
-        supplement_items: task.supplement.iter().flat_map(|s| s.items.iter().map(supplement_item_to_pb)).collect(),
-        supplement_due_by: task.supplement.as_ref().map(|s| date_to_pb(s.due_by)),
-        result: task.result.as_ref().map(result_document_to_pb),
+        supplement_items: task.supplement.iter().flat_map(|s| s.items.iter().map(Into::into)).collect(),
+        supplement_due_by: task.supplement.as_ref().map(|s| s.due_by.into()),
+        result: task.result.as_ref().map(Into::into),
         reason: task.reason.clone(),
         legal_basis: task.legal_basis.clone(),
-        post_check: post_check_to_pb(task.post_check) as i32,
+        post_check: api::PostCheckState::from(task.post_check) as i32,
         created_at: Some(timestamp(c.at)),
         claimed_at: task.claimed_at.map(timestamp),
         finished_at: task.finished_at.map(timestamp),
         version: task.version,
-        lead_department: c.lead_department.as_str().to_owned(),
-        warn_on: task.warn_on.map(date_to_pb),
+        lead_department: c.lead_department.to_string(),
+        warn_on: task.warn_on.map(pb::Date::from),
     }
 }
 
@@ -535,7 +579,7 @@ pub fn result_document_input(
         return Err(vec![FieldViolation::new(field, "须提供审批结果（证照种类、名称、编号）")]);
     };
     let mut violations = Vec::new();
-    let kind = document_kind_from_pb(d.kind);
+    let kind = ResultDocumentKind::try_from(d.kind()).ok();
     if kind.is_none() {
         violations.push(FieldViolation::new(format!("{field}.kind"), "须选择证照种类"));
     }
@@ -547,7 +591,7 @@ pub fn result_document_input(
         .ok();
     let mut optional_date = |name: &str, value: Option<&pb::Date>| {
         value.and_then(|v| {
-            let parsed = date_from_pb(v);
+            let parsed = NaiveDate::try_from(*v).ok();
             if parsed.is_none() {
                 violations.push(FieldViolation::new(format!("{field}.{name}"), "不是有效的日期"));
             }

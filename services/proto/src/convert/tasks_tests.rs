@@ -2,6 +2,7 @@
 //! model, and the request helpers' violations.
 
 use chrono::{DateTime, NaiveDate, TimeZone as _, Utc};
+use prost::Message as _;
 use uuid::Uuid;
 use yiciban_domain::Aggregate;
 use yiciban_domain::tasks::*;
@@ -9,6 +10,7 @@ use yiciban_domain::values::{CaseNumber, DepartmentCode, ItemCode, MaterialId, P
 
 use super::*;
 use crate::common::v1 as pb;
+use crate::convert::wire::ConvertError;
 
 fn day(y: i32, m: u32, d: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(y, m, d).unwrap()
@@ -188,7 +190,7 @@ fn the_task_read_model_carries_state_dates_and_the_open_supplement() {
     assert_eq!(pb.supplement_request_id, Uuid::from_u128(5).to_string());
     assert_eq!(pb.supplement_items.len(), 1);
     assert_eq!(pb.version, 3);
-    assert_eq!(task_state_from_pb(pb.state), Some(TaskStatus::WaitingForSupplement));
+    assert_eq!(TaskStatus::try_from(pb.state()).unwrap(), TaskStatus::WaitingForSupplement);
 }
 
 #[test]
@@ -204,7 +206,7 @@ fn a_result_document_request_names_every_malformed_field() {
         result_document_input("result", Some(&bad)).unwrap_err().into_iter().map(|v| v.field).collect();
     assert_eq!(fields, ["result.kind", "result.issuing_department", "result.item_code", "result.valid_from"]);
     assert_eq!(result_document_input("result", None).unwrap_err()[0].field, "result");
-    let good = crate::convert::routing::result_document_to_pb(&document());
+    let good = pb::ResultDocument::from(&document());
     assert_eq!(result_document_input("result", Some(&good)).unwrap(), document());
 }
 
@@ -214,9 +216,24 @@ fn request_helpers_name_the_field() {
     assert!(parse_department("department", "samr").is_ok());
     let v = material_ids_input("material_ids", &["ok_id".into(), "Bad".into()]).unwrap_err();
     assert_eq!(v[0].field, "material_ids[1]");
+}
+
+#[test]
+fn the_task_enums_go_both_ways() {
+    for reason in [
+        CancelReason::CaseWithdrawn,
+        CancelReason::CaseTerminated,
+        CancelReason::CaseDenied,
+        CancelReason::CreatedInError,
+    ] {
+        assert_eq!(CancelReason::try_from(pb::TaskCancelReason::from(reason)).unwrap(), reason);
+    }
     assert_eq!(
-        cancel_reason_from_pb(cancel_reason_to_pb(CancelReason::CaseDenied) as i32),
-        Some(CancelReason::CaseDenied)
+        WarningLevel::try_from(pb::WarningLevel::from(Some(WarningLevel::Yellow))).unwrap(),
+        WarningLevel::Yellow
     );
-    assert_eq!(warning_from_pb(warning_to_pb(Some(WarningLevel::Yellow)) as i32), Some(WarningLevel::Yellow));
+    assert_eq!(pb::WarningLevel::from(None::<WarningLevel>), pb::WarningLevel::Unspecified);
+    assert!(WarningLevel::try_from(pb::WarningLevel::Unspecified).is_err());
+    assert_eq!(api::PostCheckState::from(PostCheck::NotNeeded), api::PostCheckState::Unspecified);
+    assert_eq!(pb::TaskState::from(TaskStatus::New), pb::TaskState::Unspecified);
 }

@@ -16,10 +16,8 @@ use yiciban_domain::values::{CaseNumber, DepartmentCode, ItemCode};
 use yiciban_platform::status::{FieldViolation, invalid_argument};
 use yiciban_platform::{Caller, Role};
 use yiciban_proto::common::v1 as common;
-use yiciban_proto::convert::intake::{commitment_from_pb, date_from_pb};
-use yiciban_proto::convert::routing::{
-    PlanFigures, cancel_reason_to_pb, outcome_kind_to_pb, plan_to_pb, result_document_from_pb,
-};
+use yiciban_proto::convert::routing::{PlanFigures, plan_to_pb};
+use yiciban_proto::convert::wire::At as _;
 use yiciban_proto::routing::v1::{self as pb, routing_service_server::RoutingService};
 
 use crate::Routing;
@@ -78,7 +76,7 @@ impl RoutingService for RoutingApi {
                 "no package of the catalog has this id; list them with `casectl guide list`",
             ));
         }
-        let accepted_on = req.accepted_on.as_ref().and_then(date_from_pb);
+        let accepted_on = req.accepted_on.and_then(|d| chrono::NaiveDate::try_from(d).ok());
         if accepted_on.is_none() {
             v.push(violation("accepted_on", "the calendar day of acceptance is required"));
         }
@@ -97,7 +95,7 @@ impl RoutingService for RoutingApi {
         }
         let mut commitments = Vec::new();
         for (i, c) in req.commitments.iter().enumerate() {
-            match commitment_from_pb(&format!("commitments[{i}]"), c) {
+            match yiciban_domain::case::Commitment::try_from(c).at(&format!("commitments[{i}]")) {
                 Ok(c) => commitments.push(c),
                 Err(e) => v.push(violation(&format!("commitments[{i}]"), &e.to_string())),
             }
@@ -155,7 +153,7 @@ impl RoutingService for RoutingApi {
                     v.push(violation("result", "an approval carries its result document"));
                     None
                 }
-                Some(doc) => match result_document_from_pb("result", doc) {
+                Some(doc) => match ResultDocument::try_from(doc).at("result") {
                     Ok(doc) => Some(TaskOutcome::Approved { results: vec![doc] }),
                     Err(e) => {
                         v.push(violation("result", &e.to_string()));
@@ -253,7 +251,7 @@ impl RoutingService for RoutingApi {
                             })
                             .collect(),
                         case_decided: decided.is_some(),
-                        outcome: decided.map(outcome_kind_to_pb).unwrap_or(common::CaseOutcome::Unspecified) as i32,
+                        outcome: common::CaseOutcome::from(decided) as i32,
                         version: after.state.version,
                     }
                 },
@@ -375,7 +373,7 @@ impl RoutingService for RoutingApi {
         };
         refuse("the plan cannot be ended as requested", v)?;
         let reason = reason.ok_or_else(|| Status::internal("a checked request lost its reason"))?;
-        debug_assert_eq!(cancel_reason_to_pb(reason) as i32, req.reason);
+        debug_assert_eq!(common::TaskCancelReason::from(reason) as i32, req.reason);
         let done = self
             .routing
             .plans

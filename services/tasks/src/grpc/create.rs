@@ -11,7 +11,6 @@ use yiciban_domain::tasks::{Command, Create};
 use yiciban_domain::values::{CaseNumber, DepartmentCode, ItemCode, MaterialId, PackageId};
 use yiciban_platform::{Caller, Role};
 use yiciban_proto::common::v1 as common;
-use yiciban_proto::convert::intake::{date_from_pb, date_to_pb};
 use yiciban_proto::convert::tasks::{material_ids_input, parse_department, parse_uuid};
 use yiciban_proto::tasks::v1 as pb;
 
@@ -36,7 +35,7 @@ fn commitments(violations: &mut Vec<FieldViolation>, raw: &[common::Commitment])
             let post_check_by = match &c.post_check_by {
                 None => None,
                 Some(d) => {
-                    let parsed = date_from_pb(d);
+                    let parsed = chrono::NaiveDate::try_from(*d).ok();
                     if parsed.is_none() {
                         violations.push(FieldViolation::new(at("post_check_by"), "不是有效的日期"));
                     }
@@ -82,7 +81,7 @@ pub async fn create_task(
     // past (a dispatch redelivered after midnight) counts from creation; one
     // in the future cannot be.
     if let Some(start) = &req.start_on
-        && date_from_pb(start).is_none_or(|d| d > today)
+        && chrono::NaiveDate::try_from(*start).ok().is_none_or(|d| d > today)
     {
         v.push(FieldViolation::new("start_on", format!("start_on 须为有效日期且不晚于今天（{today}）")));
     }
@@ -143,7 +142,7 @@ pub async fn create_task(
             |_| Ok(command.clone()),
             |after, _| pb::CreateTaskResponse {
                 task_id: task_id.to_string(),
-                due_by: after.state.due_by.map(date_to_pb),
+                due_by: after.state.due_by.map(Into::into),
                 version: after.state.version,
             },
         )

@@ -6,11 +6,11 @@ use prost::Message as _;
 use tonic::Status;
 use yiciban_calendar::CaseClock;
 use yiciban_domain::FieldViolation;
-use yiciban_domain::tasks::TaskStatus;
+use yiciban_domain::tasks::{TaskStatus, WarningLevel};
 use yiciban_platform::status::internal;
 use yiciban_platform::{Caller, Role};
-use yiciban_proto::convert::intake::date_from_pb;
-use yiciban_proto::convert::tasks::{task_state_from_pb, warning_from_pb};
+use yiciban_proto::common::v1 as common;
+use yiciban_proto::convert::wire::known;
 use yiciban_proto::tasks::v1 as pb;
 
 use super::access::may_read;
@@ -69,7 +69,7 @@ pub async fn list_inbox(
     };
     let mut states = Vec::new();
     for (i, s) in req.states.iter().enumerate() {
-        match task_state_from_pb(*s) {
+        match TaskStatus::try_from(known::<common::TaskState>(*s)).ok() {
             Some(state) => states.push(state.as_str().to_owned()),
             None => v.push(FieldViolation::new(format!("states[{i}]"), "不是有效的环节状态")),
         }
@@ -80,7 +80,7 @@ pub async fn list_inbox(
     let due_before = match &req.due_before {
         None => None,
         Some(d) => {
-            let parsed = date_from_pb(d);
+            let parsed = chrono::NaiveDate::try_from(*d).ok();
             if parsed.is_none() {
                 v.push(FieldViolation::new("due_before", "不是有效的日期"));
             }
@@ -89,7 +89,7 @@ pub async fn list_inbox(
     };
     let min_warning = match req.min_warning {
         0 => 0,
-        w => match warning_from_pb(w) {
+        _ => match WarningLevel::try_from(req.min_warning()).ok() {
             Some(level) => warning_rank(Some(level)),
             None => {
                 v.push(FieldViolation::new("min_warning", "不是有效的预警等级"));

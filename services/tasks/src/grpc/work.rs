@@ -9,14 +9,11 @@ use uuid::Uuid;
 use yiciban_calendar::date_in_china;
 use yiciban_domain::FieldViolation;
 use yiciban_domain::tasks::{
-    Approve, Cancel, Claim, Command, Deny, PostCheckOutcome, RecordPostCheck, Resume, ReturnForSupplement, Task,
-    Transfer, Transferrer,
+    Approve, Cancel, CancelReason, Claim, Command, Deny, PostCheckOutcome, RecordPostCheck, Resume,
+    ReturnForSupplement, Task, Transfer, Transferrer,
 };
 use yiciban_platform::{Caller, Role};
-use yiciban_proto::convert::intake::{date_from_pb, date_to_pb};
-use yiciban_proto::convert::tasks::{
-    cancel_reason_from_pb, material_ids_input, result_document_input, supplement_items_from_pb,
-};
+use yiciban_proto::convert::tasks::{material_ids_input, result_document_input};
 use yiciban_proto::tasks::v1 as pb;
 
 use super::access::{agent_department, require_agent_of};
@@ -31,7 +28,9 @@ fn optional_date(
 ) -> Result<Option<chrono::NaiveDate>, Status> {
     match d {
         None => Ok(None),
-        Some(d) => date_from_pb(d).map(Some).ok_or_else(|| refuse([FieldViolation::new(field, "不是有效的日期")])),
+        Some(d) => chrono::NaiveDate::try_from(*d)
+            .map(Some)
+            .map_err(|_| refuse([FieldViolation::new(field, "不是有效的日期")])),
     }
 }
 
@@ -153,14 +152,14 @@ pub async fn return_for_supplement(
             Ok(Command::ReturnForSupplement(ReturnForSupplement {
                 by: caller.subject.clone(),
                 supplement_request_id: request_id,
-                items: supplement_items_from_pb(&req.items),
+                items: req.items.iter().map(Into::into).collect(),
                 due_by,
                 now: loaded.now,
             }))
         },
         |task, _| pb::ReturnForSupplementResponse {
             supplement_request_id: request_id.to_string(),
-            due_by: task.supplement.as_ref().map(|s| date_to_pb(s.due_by)),
+            due_by: task.supplement.as_ref().map(|s| s.due_by.into()),
             version: task.version,
         },
     )
@@ -211,7 +210,7 @@ pub async fn resume(
                 warn_on,
             }))
         },
-        |task, _| pb::ResumeTaskResponse { due_by: task.due_by.map(date_to_pb), version: task.version },
+        |task, _| pb::ResumeTaskResponse { due_by: task.due_by.map(Into::into), version: task.version },
     )
     .await
 }
@@ -257,8 +256,8 @@ pub async fn cancel(
 ) -> Result<Response<pb::CancelTaskResponse>, Status> {
     caller.require(&[Role::Service, Role::Admin], "cancel tasks")?;
     let task_id = uuid_field("task_id", &req.task_id)?;
-    let reason = cancel_reason_from_pb(req.reason)
-        .ok_or_else(|| refuse([FieldViolation::new("reason", "须选择取消原因（TaskCancelReason）")]))?;
+    let reason = CancelReason::try_from(req.reason())
+        .map_err(|_| refuse([FieldViolation::new("reason", "须选择取消原因（TaskCancelReason）")]))?;
     api.run(
         caller,
         task_id,

@@ -45,7 +45,7 @@ pub fn day(y: i32, m: u32, d: u32) -> NaiveDate {
 }
 
 pub fn pb_date(d: NaiveDate) -> common::Date {
-    yiciban_proto::convert::intake::date_to_pb(d)
+    d.into()
 }
 
 /// Monday 2026-09-28 10:00 +08:00, the last working Monday before National Day.

@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use yiciban_calendar::WorkingCalendar;
 use yiciban_proto::common::v1 as common;
-use yiciban_proto::convert::intake::{date_to_pb, timestamp};
+use yiciban_proto::convert::wire::timestamp;
 use yiciban_proto::tracking::v1 as pb;
 
 use crate::projection::stats::{Report, Row};
@@ -30,14 +30,14 @@ pub fn summary(view: &CaseView, now: DateTime<Utc>, calendar: &WorkingCalendar) 
         officer_name: view.officer_name.clone(),
         holders: view.holders().map(|t| holder(t, now, calendar)).collect(),
         submitted_at: view.submitted_at.map(timestamp),
-        accepted_on: view.accepted_on.map(date_to_pb),
+        accepted_on: view.accepted_on.map(Into::into),
         promised_working_days: view.promised_working_days,
-        promised_by: view.promised_by.map(date_to_pb),
+        promised_by: view.promised_by.map(Into::into),
         working_days_used: view.working_days_used(now, calendar),
         clock_stopped: view.case_clock_stopped(),
         warning: view.warning().to_pb() as i32,
         open_deficiencies: u32::try_from(view.open_deficiencies().count()).unwrap_or(u32::MAX),
-        next_deficiency_due_by: view.next_deficiency_due_by().map(date_to_pb),
+        next_deficiency_due_by: view.next_deficiency_due_by().map(Into::into),
         owed_by_applicant: view.owed_by_applicant(),
         rating: view.rating(),
         closed_at: view.closed_at.map(timestamp),
@@ -56,7 +56,7 @@ fn holder(task: &TaskView, now: DateTime<Utc>, calendar: &WorkingCalendar) -> pb
         assignee: task.assignee.clone(),
         held_since: task.since.map(timestamp),
         working_days_held: task.working_days_used(now, calendar),
-        due_by: task.due_by.map(date_to_pb),
+        due_by: task.due_by.map(Into::into),
         warning: task.warning.to_pb() as i32,
     }
 }
@@ -75,7 +75,7 @@ pub fn task_row(listing: &TaskListing, now: DateTime<Utc>, calendar: &WorkingCal
         state: task.state.to_pb() as i32,
         assignee: task.assignee.clone(),
         created_at: task.since.map(timestamp),
-        due_by: task.due_by.map(date_to_pb),
+        due_by: task.due_by.map(Into::into),
         working_days_used: task.working_days_used(now, calendar),
         promised_working_days: task.promised_working_days,
         warning: task.warning.to_pb() as i32,

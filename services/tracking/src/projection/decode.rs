@@ -1,12 +1,14 @@
 //! Decoding of published envelopes into the facts the projection folds: the
 //! envelope's metadata ([`EventInfo`]) and its payload as the prost message
-//! named by `event_type` ([`Fact`]). Event types this projection does not know
-//! yet decode to [`Fact::Other`] and still get a timeline entry.
+//! named by `event_type` ([`Fact`], the shared [`EventPayload`]). Event types
+//! this projection does not know yet decode to `Fact::Other` and still get a
+//! timeline entry.
 
 use chrono::{DateTime, Utc};
-use prost::Message as _;
 use serde::{Deserialize, Serialize};
-use yiciban_proto::events::v1 as ev;
+use yiciban_proto::convert::ConvertError;
+use yiciban_proto::convert::wire::instant;
+use yiciban_proto::events::EventPayload;
 use yiciban_proto::events::v1::EventEnvelope;
 
 /// Why an envelope cannot be projected (a poison event).
@@ -16,12 +18,8 @@ pub enum DecodeError {
     #[error("the envelope's case id {0:?} is not a UUID")]
     CaseId(String),
     /// The payload is not the message its event type names.
-    #[error("the payload of {event_type} does not decode")]
-    Payload {
-        event_type: String,
-        #[source]
-        source: prost::DecodeError,
-    },
+    #[error(transparent)]
+    Payload(#[from] ConvertError),
 }
 
 /// The metadata of one event, as the envelope carries it (no payload).
@@ -50,11 +48,7 @@ impl EventInfo {
     /// The metadata of `envelope`.
     pub fn of(envelope: &EventEnvelope) -> Result<EventInfo, DecodeError> {
         let case_id = envelope.case_id.parse().map_err(|_| DecodeError::CaseId(envelope.case_id.clone()))?;
-        let occurred_at = envelope
-            .occurred_at
-            .as_ref()
-            .and_then(|t| DateTime::from_timestamp(t.seconds, t.nanos.max(0) as u32))
-            .unwrap_or_default();
+        let occurred_at = envelope.occurred_at.as_ref().and_then(|t| instant(t).ok()).unwrap_or_default();
         let actor = envelope.actor.clone().unwrap_or_default();
         Ok(EventInfo {
             event_id: envelope.event_id.clone(),
@@ -73,81 +67,10 @@ impl EventInfo {
     }
 }
 
-macro_rules! facts {
-    ($($name:ident),* $(,)?) => {
-        /// The payload of one event, decoded.
-        #[derive(Debug, Clone, PartialEq)]
-        pub enum Fact {
-            $($name(ev::$name),)*
-            /// An event type this projection does not fold (yet).
-            Other,
-        }
-
-        impl Fact {
-            /// Decodes `payload` as the message named `event_type`.
-            pub fn decode(event_type: &str, payload: &[u8]) -> Result<Fact, DecodeError> {
-                let bad = |source| DecodeError::Payload { event_type: event_type.to_owned(), source };
-                Ok(match event_type {
-                    $(stringify!($name) => Fact::$name(ev::$name::decode(payload).map_err(bad)?),)*
-                    _ => Fact::Other,
-                })
-            }
-        }
-    };
-}
-
-facts!(
-    // intake
-    ApplicationSubmitted,
-    ApplicationAccepted,
-    ApplicationNotAccepted,
-    OfficerAssigned,
-    MaterialsSupplemented,
-    DeficiencyCleared,
-    CaseTerminated,
-    ApplicationWithdrawn,
-    // routing
-    CasePlanned,
-    StepDispatched,
-    StepOutcomeRecorded,
-    StepCancelled,
-    PlanEnded,
-    CaseClockStopped,
-    CaseClockResumed,
-    CaseDecided,
-    CaseHandedToIssuance,
-    // tasks
-    TaskCreated,
-    TaskClaimed,
-    TaskTransferred,
-    TaskApproved,
-    TaskDenied,
-    TaskReturnedForSupplement,
-    TaskResumed,
-    TaskWarned,
-    TaskEscalated,
-    TaskCancelled,
-    PostCheckPassed,
-    PostCheckFailed,
-    ApprovalRevoked,
-    // issuance
-    IssuancePrepared,
-    PickupNotified,
-    PickedUp,
-    Mailed,
-    DeliveryFailed,
-    Delivered,
-    CaseClosed,
-    RatingReceived,
-    RectificationOpened,
-    RectificationVerified,
-    RectificationRectified,
-    RectificationExplained,
-    RectificationClosed,
-    RatingMarkedInvalid,
-    ReturnVisitSampled,
-    ReturnVisitRecorded,
-);
+/// The payload of one event, decoded by the one payload decoder
+/// ([`EventPayload`]); an event type this projection does not know yet is
+/// [`EventPayload::Other`].
+pub type Fact = EventPayload;
 
 /// An envelope decoded: its metadata and its fact.
 #[derive(Debug, Clone, PartialEq)]
@@ -160,6 +83,9 @@ impl Decoded {
     /// Decodes an envelope; an unknown event type is [`Fact::Other`], a
     /// payload that does not decode is an error.
     pub fn of(envelope: &EventEnvelope) -> Result<Decoded, DecodeError> {
-        Ok(Decoded { info: EventInfo::of(envelope)?, fact: Fact::decode(&envelope.event_type, &envelope.payload)? })
+        Ok(Decoded {
+            info: EventInfo::of(envelope)?,
+            fact: EventPayload::decode(&envelope.event_type, &envelope.payload)?,
+        })
     }
 }

@@ -8,7 +8,7 @@ use chrono::NaiveDate;
 use yiciban_calendar::{CaseClock, date_in_china};
 use yiciban_domain::values::mask_name;
 use yiciban_proto::common::v1 as common;
-use yiciban_proto::convert::intake::date_from_pb;
+use yiciban_proto::convert::wire::instant;
 
 use super::decode::{Decoded, EventInfo, Fact};
 use super::text::summary;
@@ -19,7 +19,7 @@ use super::view::{
 use super::{Context, TimelineEntry};
 
 fn date(d: &Option<common::Date>) -> Option<NaiveDate> {
-    d.as_ref().and_then(date_from_pb)
+    d.and_then(|d| NaiveDate::try_from(d).ok())
 }
 
 fn fill(slot: &mut String, value: &str) {
@@ -378,11 +378,7 @@ pub fn apply(view: &mut CaseView, event: &Decoded, ctx: &Context<'_>) -> Timelin
         }
         Fact::ReturnVisitRecorded(e) => {
             if !view.return_visits.iter().any(|v| v.visit_id == e.visit_id) {
-                let visited = e
-                    .visited_at
-                    .as_ref()
-                    .and_then(|t| chrono::DateTime::from_timestamp(t.seconds, t.nanos.max(0) as u32))
-                    .unwrap_or(at);
+                let visited = e.visited_at.as_ref().and_then(|t| instant(t).ok()).unwrap_or(at);
                 view.return_visits.push(ReturnVisit { visit_id: e.visit_id.clone(), at: visited, reached: e.reached });
             }
         }

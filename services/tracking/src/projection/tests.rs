@@ -7,7 +7,7 @@ use prost::{Message, Name};
 use yiciban_calendar::WorkingCalendar;
 use yiciban_domain::catalog::Catalog;
 use yiciban_proto::common::v1 as common;
-use yiciban_proto::convert::intake::{date_to_pb, timestamp};
+use yiciban_proto::convert::wire::timestamp;
 use yiciban_proto::events::v1 as ev;
 
 use super::*;
@@ -33,7 +33,7 @@ fn day(y: i32, m: u32, d: u32) -> NaiveDate {
 }
 
 fn pd(y: i32, m: u32, d: u32) -> Option<common::Date> {
-    Some(date_to_pb(day(y, m, d)))
+    Some(day(y, m, d).into())
 }
 
 struct Given {

@@ -4,7 +4,6 @@
 //! the applicant's name, ID number, phone, address or free-text comments.
 
 use yiciban_proto::common::v1 as common;
-use yiciban_proto::convert::intake::date_from_pb;
 use yiciban_proto::events::v1 as ev;
 
 use super::Names;
@@ -35,7 +34,7 @@ pub fn task_id_of(fact: &Fact) -> Option<&str> {
 }
 
 fn date(d: &Option<common::Date>) -> String {
-    d.as_ref().and_then(date_from_pb).map(|d| d.to_string()).unwrap_or_else(|| "—".to_owned())
+    d.and_then(|d| chrono::NaiveDate::try_from(d).ok()).map(|d| d.to_string()).unwrap_or_else(|| "—".to_owned())
 }
 
 /// Who acted, as people read it: "申请人", "系统", or the staff login after

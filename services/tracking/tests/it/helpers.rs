@@ -46,7 +46,7 @@ pub fn day(y: i32, m: u32, d: u32) -> NaiveDate {
 }
 
 pub fn pd(y: i32, m: u32, d: u32) -> Option<common::Date> {
-    Some(yiciban_proto::convert::intake::date_to_pb(day(y, m, d)))
+    Some(day(y, m, d).into())
 }
 
 pub struct TestApp {

@@ -112,7 +112,7 @@ async fn the_monthly_report_counts_each_fact_in_its_month_per_department_and_pac
         ("open-restaurant", "开办餐饮店一件事")
     );
     assert_eq!(jan.by_department.iter().map(|d| d.key.as_str()).collect::<Vec<_>>(), ["samr"]);
-    assert_eq!(jan.as_of, Some(yiciban_proto::convert::intake::timestamp(cst("2026-02-04T10:00"))));
+    assert_eq!(jan.as_of, Some(yiciban_proto::convert::wire::timestamp(cst("2026-02-04T10:00"))));
 
     let feb = report(&app, "2026-02").await;
     let t = feb.total.unwrap();

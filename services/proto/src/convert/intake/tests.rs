@@ -9,7 +9,8 @@ use serde_json::json;
 use yiciban_domain::Aggregate;
 use yiciban_domain::catalog::Catalog;
 use yiciban_domain::intake::{
-    CaseApplication, Command, CreditStatus, DEFAULT_MAX_MATERIAL_BYTES, DomainError, Submit, SupplementMaterials,
+    CaseApplication, Command, CreditStatus, DEFAULT_MAX_MATERIAL_BYTES, DomainError, Status, Submit,
+    SupplementMaterials,
 };
 use yiciban_domain::values::id_number_check_char;
 
@@ -19,13 +20,14 @@ use prost_types::value::Kind;
 use serde_json::Value;
 use yiciban_domain::intake::{
     ApplicantKind, ApplicationDraft, ApplicationNotAccepted, ApplicationWithdrawn, CaseTerminated, Channel,
-    DeficiencyCleared, DeliveryMethod, DeliveryPreference, Event, MaterialRef, MaterialsSupplemented, OfficerAssigned,
-    Reason, ReasonCode, TerminationReason,
+    DeficiencyCleared, DeliveryMethod, DeliveryPreference, Event, MaterialInput, MaterialRef, MaterialsSupplemented,
+    OfficerAssigned, Reason, ReasonCode, TerminationReason,
 };
 use yiciban_domain::values::{CaseNumber, MaterialId, PackageId};
 
 use super::*;
 use crate::common::v1 as pb;
+use crate::convert::wire::{ConvertError, timestamp};
 use crate::events::v1 as ev;
 use crate::intake::v1 as api;
 
@@ -178,7 +180,7 @@ fn newborn_request() -> api::SubmitApplicationRequest {
 }
 
 fn submit(req: &api::SubmitApplicationRequest, credit: CreditStatus) -> Result<Vec<Event>, DomainError> {
-    let draft = draft_from_pb(req);
+    let draft = ApplicationDraft::from(req);
     let guide = catalog().guide(&draft.package_id);
     CaseApplication::default().decide(Command::Submit(Submit {
         draft,
@@ -365,14 +367,14 @@ fn decoding_names_what_is_wrong() {
 
 #[test]
 fn the_draft_keeps_the_request_as_given() {
-    let draft = draft_from_pb(&restaurant_request());
+    let draft = ApplicationDraft::from(&restaurant_request());
     assert_eq!(draft.package_id, "open-restaurant");
     assert_eq!(draft.applicant.kind, Some(ApplicantKind::Company));
     assert_eq!(draft.applicant.contact_name, "赵经办");
     assert_eq!(draft.channel, Some(Channel::Online));
     assert_eq!(draft.delivery.method, Some(DeliveryMethod::Mail));
     assert_eq!(draft.delivery.mail_address.as_ref().unwrap().address_line, "钢铁大街1号好味道餐厅");
-    assert_eq!(draft.materials[0], material_input_from_pb(&pb_material("m_food_license_app")));
+    assert_eq!(draft.materials[0], MaterialInput::from(&pb_material("m_food_license_app")));
     assert_eq!(draft.materials[0].size_bytes, 120_000);
     assert_eq!(draft.commitments[0].material_id, "m_fire_plan");
     assert_eq!(draft.deficiencies[0].promised_by, Some(day(2026, 1, 20)));
@@ -380,7 +382,7 @@ fn the_draft_keeps_the_request_as_given() {
     assert_eq!(draft.form_data["food_categories"], json!(["热食类食品制售", "自制饮品制售"]));
 
     // Nothing is validated here: bad values and unspecified enums pass through.
-    let empty = draft_from_pb(&api::SubmitApplicationRequest {
+    let empty = ApplicationDraft::from(&api::SubmitApplicationRequest {
         applicant: Some(pb::Applicant { kind: 0, id_number: "not an id".into(), ..Default::default() }),
         delivery: Some(pb::DeliveryPreference { method: 99, ..Default::default() }),
         channel: 99,
@@ -390,14 +392,14 @@ fn the_draft_keeps_the_request_as_given() {
     assert_eq!(empty.applicant.id_number, "not an id");
     assert_eq!(empty.delivery.method, None);
     assert_eq!(empty.channel, None);
-    assert_eq!(draft_from_pb(&api::SubmitApplicationRequest::default()), ApplicationDraft::default());
+    assert_eq!(ApplicationDraft::from(&api::SubmitApplicationRequest::default()), ApplicationDraft::default());
 }
 
 #[test]
 fn an_impossible_promised_date_is_refused_by_the_domain_not_read_as_unset() {
     let mut req = restaurant_request();
     req.deficiencies[0].promised_by = Some(pb_date(2026, 13, 1));
-    assert_eq!(draft_from_pb(&req).deficiencies[0].promised_by, Some(NaiveDate::MIN));
+    assert_eq!(ApplicationDraft::from(&req).deficiencies[0].promised_by, Some(NaiveDate::MIN));
     let Err(DomainError::Rejected(rejection)) = submit(&req, CreditStatus::Good) else { panic!("accepted") };
     assert_eq!(rejection.fields(), ["deficiencies[0].promised_by"]);
 }
@@ -431,20 +433,26 @@ fn the_form_survives_struct_with_integers_kept_integral() {
 
 #[test]
 fn small_values_convert_both_ways() {
-    assert_eq!(date_to_pb(day(2026, 1, 15)), pb_date(2026, 1, 15));
-    assert_eq!(date_from_pb(&pb_date(2024, 2, 29)), Some(day(2024, 2, 29)));
+    assert_eq!(pb::Date::from(day(2026, 1, 15)), pb_date(2026, 1, 15));
+    assert_eq!(NaiveDate::try_from(pb_date(2024, 2, 29)).unwrap(), day(2024, 2, 29));
     for bad in [pb_date(2026, 2, 29), pb_date(0, 0, 0), pb_date(2026, -1, 1), pb_date(2026, 1, 32)] {
-        assert_eq!(date_from_pb(&bad), None, "{bad:?}");
+        assert!(NaiveDate::try_from(bad).is_err(), "{bad:?}");
     }
     let at = Utc.with_ymd_and_hms(2026, 1, 15, 2, 0, 0).unwrap() + chrono::Duration::nanoseconds(5);
     assert_eq!(timestamp(at), prost_types::Timestamp { seconds: 1_768_442_400, nanos: 5 });
     for channel in [Channel::Window, Channel::Online, Channel::Hotline, Channel::System] {
-        assert_eq!(channel_from_pb(channel_to_pb(channel) as i32), Some(channel));
+        assert_eq!(Channel::try_from(pb::Channel::from(channel)).unwrap(), channel);
     }
-    assert_eq!(channel_from_pb(0), None);
-    assert_eq!(channel_from_pb(42), None);
+    let request = |channel| api::SubmitApplicationRequest { channel, ..Default::default() };
+    assert_eq!(ApplicationDraft::from(&request(0)).channel, None);
+    assert_eq!(ApplicationDraft::from(&request(42)).channel, None);
     let reason = Reason { path: "credit".into(), code: ReasonCode::CreditRestricted, message: "失信".into() };
-    assert_eq!(reason_to_pb(&reason).code, "CREDIT_RESTRICTED");
+    assert_eq!(pb::Reason::from(&reason).code, "CREDIT_RESTRICTED");
+    assert_eq!(Reason::try_from(&pb::Reason::from(&reason)).unwrap(), reason);
+    for status in [Status::Submitted, Status::Accepted, Status::NotAccepted, Status::Withdrawn, Status::Terminated] {
+        assert_eq!(Status::try_from(pb::CaseStatus::from(status)).unwrap(), status);
+    }
+    assert_eq!(pb::CaseStatus::from(Status::New), pb::CaseStatus::Unspecified);
 }
 
 fn restaurant_case() -> CaseApplication {
@@ -456,7 +464,7 @@ fn restaurant_case() -> CaseApplication {
     }));
     let state = CaseApplication::replay(&events);
     let supplement = Command::SupplementMaterials(SupplementMaterials {
-        materials: vec![material_input_from_pb(&pb_material("m_site_layout"))],
+        materials: vec![MaterialInput::from(&pb_material("m_site_layout"))],
         supplement_request: None,
         now: now() + chrono::Duration::days(2),
         max_material_bytes: DEFAULT_MAX_MATERIAL_BYTES,

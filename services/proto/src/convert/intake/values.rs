@@ -1,134 +1,187 @@
-//! Small values between wire and domain: dates, timestamps, channel, reasons,
-//! deficiencies, commitments, materials, applicants, delivery, and the form as
+//! Intake's values between wire and domain: applicants, delivery, reasons,
+//! deficiencies, materials, its enums, and the form as
 //! `google.protobuf.Struct`.
 
-use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use prost_types::value::Kind;
 use serde_json::{Map, Value};
 use yiciban_domain::intake::{
-    Applicant, ApplicantKind, Channel, Commitment, Deficiency, DeliveryPreference, MaskedApplicant, MaterialInput,
-    MaterialRef, PostalAddress, Reason, TerminationReason,
+    Applicant, ApplicantKind, Deficiency, DeliveryMethod, DeliveryPreference, Identity, MaskedApplicant, MaterialInput,
+    MaterialRef, PostalAddress, Reason, ReasonCode, Status, TerminationReason,
 };
-use yiciban_domain::values::{ItemCode, mask_name};
+use yiciban_domain::values::{CreditCode, IdNumber, ItemCode, MaterialId, Phone, mask_name};
 
 use crate::common::v1 as pb;
+use crate::convert::case::strings;
+use crate::convert::wire::{At as _, ConvertError, date, each, enum_pair, required};
 
 // ---------------------------------------------------------------------------
-// Small values
+// Enums
 // ---------------------------------------------------------------------------
 
-/// A calendar date on the wire.
-pub fn date_to_pb(date: NaiveDate) -> pb::Date {
-    pb::Date { year: date.year(), month: date.month() as i32, day: date.day() as i32 }
-}
+enum_pair!(ApplicantKind, pb::ApplicantKind {
+    Person <=> Person,
+    Company <=> Company,
+});
 
-/// A wire date as a calendar date; `None` when it is not a real date (e.g.
-/// month 13, 30 February, or all zeros).
-pub fn date_from_pb(date: &pb::Date) -> Option<NaiveDate> {
-    NaiveDate::from_ymd_opt(date.year, u32::try_from(date.month).ok()?, u32::try_from(date.day).ok()?)
-}
+enum_pair!(DeliveryMethod, pb::DeliveryMethod {
+    WindowPickup <=> WindowPickup,
+    Mail <=> Mail,
+});
 
-/// An instant as a `google.protobuf.Timestamp`.
-pub fn timestamp(at: DateTime<Utc>) -> prost_types::Timestamp {
-    prost_types::Timestamp {
-        seconds: at.timestamp(),
-        nanos: i32::try_from(at.timestamp_subsec_nanos()).expect("sub-second nanos are below 2e9"),
-    }
-}
+enum_pair!(TerminationReason, pb::TerminationReason {
+    DeficiencyOverdue <=> DeficiencyOverdue,
+    SupplementOverdue <=> SupplementOverdue,
+    CommitmentUntrue <=> CommitmentUntrue,
+    ApplicantCeased <=> ApplicantCeased,
+    Other <=> Other,
+});
 
-/// The wire channel of a domain channel.
-pub fn channel_to_pb(channel: Channel) -> pb::Channel {
-    match channel {
-        Channel::Window => pb::Channel::Window,
-        Channel::Online => pb::Channel::Online,
-        Channel::Hotline => pb::Channel::Hotline,
-        Channel::System => pb::Channel::System,
-    }
-}
+// Intake's status; `New` (an empty stream) is UNSPECIFIED.
+enum_pair!(Status, pb::CaseStatus {
+    Submitted <=> Submitted,
+    Accepted <=> Accepted,
+    AcceptedWithDeficiency <=> AcceptedWithDeficiency,
+    NotAccepted <=> NotAccepted,
+    Withdrawn <=> Withdrawn,
+    Terminated <=> Terminated,
+}, to_wire {
+    New => Unspecified,
+});
 
-/// The domain channel of a wire channel value; `None` for UNSPECIFIED and
-/// for values this build does not know.
-pub fn channel_from_pb(channel: i32) -> Option<Channel> {
-    match pb::Channel::try_from(channel).ok()? {
-        pb::Channel::Unspecified => None,
-        pb::Channel::Window => Some(Channel::Window),
-        pb::Channel::Online => Some(Channel::Online),
-        pb::Channel::Hotline => Some(Channel::Hotline),
-        pb::Channel::System => Some(Channel::System),
-    }
-}
+// ---------------------------------------------------------------------------
+// Reasons, deficiencies, materials
+// ---------------------------------------------------------------------------
 
 /// A non-acceptance reason on the wire (the code as its UPPER_SNAKE_CASE name).
-pub fn reason_to_pb(reason: &Reason) -> pb::Reason {
-    pb::Reason { path: reason.path.clone(), code: reason.code.as_str().to_owned(), message: reason.message.clone() }
+impl From<&Reason> for pb::Reason {
+    fn from(reason: &Reason) -> Self {
+        pb::Reason { path: reason.path.clone(), code: reason.code.as_str().to_owned(), message: reason.message.clone() }
+    }
+}
+
+impl TryFrom<&pb::Reason> for Reason {
+    type Error = ConvertError;
+
+    fn try_from(r: &pb::Reason) -> Result<Self, ConvertError> {
+        let code = serde_json::from_value::<ReasonCode>(Value::String(r.code.clone()))
+            .map_err(|_| ConvertError::invalid("not a known reason code").at("code"))?;
+        Ok(Reason { path: r.path.clone(), code, message: r.message.clone() })
+    }
 }
 
 /// A deficiency (容缺) on the wire.
-pub fn deficiency_to_pb(deficiency: &Deficiency) -> pb::Deficiency {
-    pb::Deficiency {
-        material_id: deficiency.material_id.as_str().to_owned(),
-        material_name: deficiency.material_name.clone(),
-        due_by: Some(date_to_pb(deficiency.due_by)),
-        item_codes: strings(&deficiency.item_codes, ItemCode::as_str),
+impl From<&Deficiency> for pb::Deficiency {
+    fn from(d: &Deficiency) -> Self {
+        pb::Deficiency {
+            material_id: d.material_id.to_string(),
+            material_name: d.material_name.clone(),
+            due_by: Some(d.due_by.into()),
+            item_codes: strings(&d.item_codes),
+        }
     }
 }
 
-/// A commitment (告知承诺) on the wire; `post_check_by` unset when the
-/// catalog sets no limit.
-pub fn commitment_to_pb(commitment: &Commitment) -> pb::Commitment {
-    pb::Commitment {
-        material_id: commitment.material_id.as_str().to_owned(),
-        material_name: commitment.material_name.clone(),
-        commitment_text: commitment.commitment_text.clone(),
-        post_check_department: commitment.post_check_department.as_str().to_owned(),
-        post_check_by: commitment.post_check_by.map(date_to_pb),
+impl TryFrom<&pb::Deficiency> for Deficiency {
+    type Error = ConvertError;
+
+    fn try_from(d: &pb::Deficiency) -> Result<Self, ConvertError> {
+        Ok(Deficiency {
+            material_id: MaterialId::parse(&d.material_id).at("material_id")?,
+            material_name: d.material_name.clone(),
+            due_by: date(d.due_by.as_ref()).at("due_by")?,
+            item_codes: each(&d.item_codes, |c| ItemCode::parse(c)).at("item_codes")?,
+        })
     }
 }
 
 /// A document reference on the wire.
-pub fn material_ref_to_pb(material: &MaterialRef) -> pb::MaterialRef {
-    pb::MaterialRef {
-        material_id: material.material_id.as_str().to_owned(),
-        file_name: material.file_name.clone(),
-        content_type: material.content_type.clone(),
-        sha256_hex: material.sha256_hex.clone(),
-        size_bytes: material.size_bytes,
-        storage_key: material.storage_key.clone(),
+impl From<&MaterialRef> for pb::MaterialRef {
+    fn from(m: &MaterialRef) -> Self {
+        pb::MaterialRef {
+            material_id: m.material_id.to_string(),
+            file_name: m.file_name.clone(),
+            content_type: m.content_type.clone(),
+            sha256_hex: m.sha256_hex.clone(),
+            size_bytes: m.size_bytes,
+            storage_key: m.storage_key.clone(),
+        }
+    }
+}
+
+impl TryFrom<&pb::MaterialRef> for MaterialRef {
+    type Error = ConvertError;
+
+    fn try_from(m: &pb::MaterialRef) -> Result<Self, ConvertError> {
+        Ok(MaterialRef {
+            material_id: MaterialId::parse(&m.material_id).at("material_id")?,
+            file_name: m.file_name.clone(),
+            content_type: m.content_type.clone(),
+            sha256_hex: m.sha256_hex.clone(),
+            size_bytes: m.size_bytes,
+            storage_key: m.storage_key.clone(),
+        })
     }
 }
 
 /// A wire document reference as the domain's unvalidated input.
-pub fn material_input_from_pb(material: &pb::MaterialRef) -> MaterialInput {
-    MaterialInput {
-        material_id: material.material_id.clone(),
-        file_name: material.file_name.clone(),
-        content_type: material.content_type.clone(),
-        sha256_hex: material.sha256_hex.clone(),
-        size_bytes: material.size_bytes,
-        storage_key: material.storage_key.clone(),
+impl From<&pb::MaterialRef> for MaterialInput {
+    fn from(m: &pb::MaterialRef) -> Self {
+        MaterialInput {
+            material_id: m.material_id.clone(),
+            file_name: m.file_name.clone(),
+            content_type: m.content_type.clone(),
+            sha256_hex: m.sha256_hex.clone(),
+            size_bytes: m.size_bytes,
+            storage_key: m.storage_key.clone(),
+        }
     }
 }
 
+// ---------------------------------------------------------------------------
+// The applicant and the delivery (personal data)
+// ---------------------------------------------------------------------------
+
 /// The applicant in clear (personal data).
-pub fn applicant_to_pb(applicant: &Applicant) -> pb::Applicant {
-    pb::Applicant {
-        kind: applicant_kind_to_pb(applicant.kind()) as i32,
-        name: applicant.name.clone(),
-        id_number: applicant.id_number().to_owned(),
-        phone: applicant.phone.as_str().to_owned(),
-        contact_name: applicant.contact_name.clone(),
+impl From<&Applicant> for pb::Applicant {
+    fn from(a: &Applicant) -> Self {
+        pb::Applicant {
+            kind: pb::ApplicantKind::from(a.kind()) as i32,
+            name: a.name.clone(),
+            id_number: a.id_number().to_owned(),
+            phone: a.phone.as_str().to_owned(),
+            contact_name: a.contact_name.clone(),
+        }
     }
 }
 
 /// The applicant masked by the domain's masking (name "张*", ID number
 /// "110105********002X", phone "138****0000").
-pub fn masked_applicant_to_pb(applicant: &MaskedApplicant) -> pb::Applicant {
-    pb::Applicant {
-        kind: applicant_kind_to_pb(applicant.kind) as i32,
-        name: applicant.name.clone(),
-        id_number: applicant.id_number.clone(),
-        phone: applicant.phone.clone(),
-        contact_name: applicant.contact_name.clone(),
+impl From<&MaskedApplicant> for pb::Applicant {
+    fn from(a: &MaskedApplicant) -> Self {
+        pb::Applicant {
+            kind: pb::ApplicantKind::from(a.kind) as i32,
+            name: a.name.clone(),
+            id_number: a.id_number.clone(),
+            phone: a.phone.clone(),
+            contact_name: a.contact_name.clone(),
+        }
+    }
+}
+
+impl TryFrom<&pb::Applicant> for Applicant {
+    type Error = ConvertError;
+
+    fn try_from(a: &pb::Applicant) -> Result<Self, ConvertError> {
+        let identity = match ApplicantKind::try_from(a.kind()).at("kind")? {
+            ApplicantKind::Person => Identity::Person(IdNumber::parse(&a.id_number).at("id_number")?),
+            ApplicantKind::Company => Identity::Company(CreditCode::parse(&a.id_number).at("id_number")?),
+        };
+        Ok(Applicant {
+            identity,
+            name: a.name.clone(),
+            phone: Phone::parse(&a.phone).at("phone")?,
+            contact_name: a.contact_name.clone(),
+        })
     }
 }
 
@@ -150,7 +203,7 @@ pub fn delivery_to_pb(delivery: &DeliveryPreference, mask_personal_data: bool) -
     }
 }
 
-pub(super) fn postal_address_to_pb(a: &PostalAddress, mask: bool) -> pb::PostalAddress {
+fn postal_address_to_pb(a: &PostalAddress, mask: bool) -> pb::PostalAddress {
     let (recipient_name, recipient_phone, address_line) = if mask {
         (mask_name(&a.recipient_name), a.recipient_phone.masked(), "****".to_owned())
     } else {
@@ -167,29 +220,38 @@ pub(super) fn postal_address_to_pb(a: &PostalAddress, mask: bool) -> pb::PostalA
     }
 }
 
-pub(super) fn applicant_kind_to_pb(kind: ApplicantKind) -> pb::ApplicantKind {
-    match kind {
-        ApplicantKind::Person => pb::ApplicantKind::Person,
-        ApplicantKind::Company => pb::ApplicantKind::Company,
+impl TryFrom<&pb::DeliveryPreference> for DeliveryPreference {
+    type Error = ConvertError;
+
+    fn try_from(d: &pb::DeliveryPreference) -> Result<Self, ConvertError> {
+        Ok(match DeliveryMethod::try_from(d.method()).at("method")? {
+            DeliveryMethod::WindowPickup => DeliveryPreference::WindowPickup { pickup_hall: d.pickup_hall.clone() },
+            DeliveryMethod::Mail => {
+                let address = required(d.mail_address.as_ref()).and_then(PostalAddress::try_from).at("mail_address")?;
+                DeliveryPreference::Mail { address }
+            }
+        })
     }
 }
 
-pub(super) fn termination_to_pb(reason: TerminationReason) -> pb::TerminationReason {
-    match reason {
-        TerminationReason::DeficiencyOverdue => pb::TerminationReason::DeficiencyOverdue,
-        TerminationReason::SupplementOverdue => pb::TerminationReason::SupplementOverdue,
-        TerminationReason::CommitmentUntrue => pb::TerminationReason::CommitmentUntrue,
-        TerminationReason::ApplicantCeased => pb::TerminationReason::ApplicantCeased,
-        TerminationReason::Other => pb::TerminationReason::Other,
-    }
-}
+impl TryFrom<&pb::PostalAddress> for PostalAddress {
+    type Error = ConvertError;
 
-pub(super) fn strings<T>(values: &[T], as_str: fn(&T) -> &str) -> Vec<String> {
-    values.iter().map(|v| as_str(v).to_owned()).collect()
+    fn try_from(a: &pb::PostalAddress) -> Result<Self, ConvertError> {
+        Ok(PostalAddress {
+            recipient_name: a.recipient_name.clone(),
+            recipient_phone: Phone::parse(&a.recipient_phone).at("recipient_phone")?,
+            province: a.province.clone(),
+            city: a.city.clone(),
+            district: a.district.clone(),
+            address_line: a.address_line.clone(),
+            postal_code: a.postal_code.clone(),
+        })
+    }
 }
 
 // ---------------------------------------------------------------------------
-// The form as google.protobuf.Struct
+// The form as google.protobuf.Struct (both types are foreign here: functions)
 // ---------------------------------------------------------------------------
 
 /// A JSON object (the merged form) as a `google.protobuf.Struct`. Numbers
@@ -206,7 +268,7 @@ pub fn form_data_from_pb(form: &prost_types::Struct) -> Map<String, Value> {
     form.fields.iter().map(|(k, v)| (k.clone(), json_from_pb(v))).collect()
 }
 
-pub(super) fn json_to_pb(value: &Value) -> prost_types::Value {
+fn json_to_pb(value: &Value) -> prost_types::Value {
     let kind = match value {
         Value::Null => Kind::NullValue(prost_types::NullValue::NullValue as i32),
         Value::Bool(b) => Kind::BoolValue(*b),
@@ -220,7 +282,7 @@ pub(super) fn json_to_pb(value: &Value) -> prost_types::Value {
     prost_types::Value { kind: Some(kind) }
 }
 
-pub(super) fn json_from_pb(value: &prost_types::Value) -> Value {
+fn json_from_pb(value: &prost_types::Value) -> Value {
     match &value.kind {
         None | Some(Kind::NullValue(_)) => Value::Null,
         Some(Kind::BoolValue(b)) => Value::Bool(*b),
@@ -231,7 +293,7 @@ pub(super) fn json_from_pb(value: &prost_types::Value) -> Value {
     }
 }
 
-pub(super) fn json_number(n: f64) -> Value {
+fn json_number(n: f64) -> Value {
     /// 2^53: every integer up to here is exact in a double.
     const EXACT: f64 = 9_007_199_254_740_992.0;
     if n.fract() == 0.0 && n.abs() <= EXACT {

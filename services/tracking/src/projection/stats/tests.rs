@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use prost::{Message, Name};
 use yiciban_domain::catalog::Catalog;
 use yiciban_proto::common::v1 as common;
-use yiciban_proto::convert::intake::{date_to_pb, timestamp};
+use yiciban_proto::convert::wire::timestamp;
 use yiciban_proto::events::v1 as ev;
 
 use super::*;
@@ -16,7 +16,7 @@ fn cst(text: &str) -> DateTime<Utc> {
 }
 
 fn pd(y: i32, m: u32, d: u32) -> Option<common::Date> {
-    Some(date_to_pb(NaiveDate::from_ymd_opt(y, m, d).unwrap()))
+    Some(NaiveDate::from_ymd_opt(y, m, d).unwrap().into())
 }
 
 /// Cases built by folding events.
@@ -81,7 +81,7 @@ fn accepted(n: &str, on: (i32, u32, u32), deficient: bool, commitments: usize) -
         accepted_on: pd(on.0, on.1, on.2),
         lead_department: "samr".into(),
         promised_working_days: 10,
-        promised_by: Some(date_to_pb(NaiveDate::from_ymd_opt(on.0, on.1, on.2).unwrap() + chrono::Days::new(14))),
+        promised_by: Some((NaiveDate::from_ymd_opt(on.0, on.1, on.2).unwrap() + chrono::Days::new(14)).into()),
         deficiencies: if deficient {
             vec![common::Deficiency { material_id: "m1".into(), ..Default::default() }]
         } else {

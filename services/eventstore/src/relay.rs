@@ -100,15 +100,27 @@ impl Relay {
         self.stats.clone()
     }
 
-    /// Creates the JetStream stream if it is absent (an existing one is used as it is).
+    /// Creates the JetStream stream if it is absent (an existing one is used
+    /// as it is). A refusal is tried again a few times, with a growing pause,
+    /// before it fails the start: a server can refuse a stream for a moment
+    /// (nats-server 2.9 removes an account's storage directory when its last
+    /// stream goes and briefly fails to create the next one).
     pub async fn ensure_stream(&self) -> Result<(), RelayError> {
+        const ATTEMPTS: u32 = 5;
         let config = self.settings.stream.config(&self.subjects);
         let name = config.name.clone();
-        self.js
-            .get_or_create_stream(config)
-            .await
-            .map_err(|e| RelayError::EnsureStream { stream: name, source: Box::new(e) })?;
-        Ok(())
+        let mut attempt = 1;
+        loop {
+            match self.js.get_or_create_stream(config.clone()).await {
+                Ok(_) => return Ok(()),
+                Err(e) if attempt < ATTEMPTS => {
+                    tracing::warn!(stream = %name, attempt, error = %e, "JetStream refused the stream; trying again");
+                    tokio::time::sleep(std::time::Duration::from_millis(100 * u64::from(attempt))).await;
+                    attempt += 1;
+                }
+                Err(e) => return Err(RelayError::EnsureStream { stream: name, source: Box::new(e) }),
+            }
+        }
     }
 
     /// Number of events waiting in the outbox.

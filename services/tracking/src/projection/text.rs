@@ -101,6 +101,13 @@ pub fn summary(view: &CaseView, event: &Decoded, names: &Names) -> String {
             .filter(|n| !n.is_empty())
             .unwrap_or_else(|| "部门环节".to_owned())
     };
+    // A plan event names its step's item by the catalog where the catalog
+    // knows it: the task's own name may or may not have arrived yet (a
+    // rebuild folds the plan's and the task's events in another order than
+    // live), and the line must read the same either way.
+    let plan_item = |task_id: &str| -> String {
+        view.tasks.get(task_id).and_then(|t| names.item(&t.item_code)).map_or_else(|| item(task_id), str::to_owned)
+    };
     let dept = |code: &str| names.department(code).to_owned();
     match &event.fact {
         Fact::ApplicationSubmitted(e) => {
@@ -175,15 +182,15 @@ pub fn summary(view: &CaseView, event: &Decoded, names: &Names) -> String {
                 ev::StepOutcome::Resumed => "恢复办理",
                 ev::StepOutcome::Unspecified => "结果未明",
             };
-            format!("联办方案记录 {}：{what}", item(&e.task_id))
+            format!("联办方案记录 {}：{what}", plan_item(&e.task_id))
         }
         Fact::StepCancelled(e) => {
-            format!("撤销 {} 的环节 {}：{}", dept(&e.department), item(&e.task_id), cancel_reason(e.reason))
+            format!("撤销 {} 的环节 {}：{}", dept(&e.department), plan_item(&e.task_id), cancel_reason(e.reason))
         }
         Fact::PlanEnded(e) => format!("联办方案终止：{}", cancel_reason(e.reason)),
         Fact::CaseClockStopped(e) => match e.reason() {
             ev::ClockStopReason::SpecialProcedure => "办件计时暂停：特别程序".to_owned(),
-            _ => format!("办件计时暂停：{} 等待申请人补正", item(&e.task_id)),
+            _ => format!("办件计时暂停：{} 等待申请人补正", plan_item(&e.task_id)),
         },
         Fact::CaseClockResumed(e) => {
             format!("办件计时恢复（暂停{}个工作日），承诺期限顺延至{}", e.stopped_working_days, date(&e.promised_by))

@@ -120,3 +120,13 @@ impl TaskWarning {
         instruments().task_warnings.add(1, &[KeyValue::new("level", level)]);
     }
 }
+
+/// One call refused (`yiciban_access_refusals_total{service,method,reason}`):
+/// `method` is an RPC path from the access rules or `unknown`, `reason` a
+/// fixed label, so the series stay bounded whatever callers send.
+pub fn access_refused(service: &'static str, method: &'static str, reason: &'static str) {
+    instruments().access_refusals.add(
+        1,
+        &[KeyValue::new("service", service), KeyValue::new("method", method), KeyValue::new("reason", reason)],
+    );
+}

@@ -36,6 +36,7 @@ pub(crate) struct Instruments {
     pub consumer_lag: Histogram<f64>,
     pub consumer_messages: Counter<u64>,
     pub task_warnings: Counter<u64>,
+    pub access_refusals: Counter<u64>,
 }
 
 impl Instruments {
@@ -97,6 +98,11 @@ impl Instruments {
                     "Task warnings raised by the SLA watcher (yellow at the configured share, red when overdue).",
                 )
                 .with_unit("{warning}")
+                .build(),
+            access_refusals: meter
+                .u64_counter("yiciban.access.refusals")
+                .with_description("Calls refused: bad or missing tokens, roles or services outside an RPC's rule, cases outside the caller's scope; by service, RPC and reason.")
+                .with_unit("{call}")
                 .build(),
         }
     }

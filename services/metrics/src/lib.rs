@@ -18,7 +18,7 @@ mod pipeline;
 mod pool;
 mod process;
 
-pub use events::{ConsumerMetrics, OutboxMetrics, Outcome, TaskWarning};
+pub use events::{ConsumerMetrics, OutboxMetrics, Outcome, TaskWarning, access_refused};
 pub use grpc::{Route, Routes, UNKNOWN};
 pub use http::{router, serve, start};
 pub use instruments::{LAG_SECONDS, RPC_SECONDS};
@@ -38,6 +38,7 @@ mod tests {
             .served("Ok", Duration::from_millis(2));
         let outbox = OutboxMetrics::new("names");
         outbox.published("NamesChecked", Duration::from_millis(40));
+        access_refused("names", "/yiciban.names.v1.Probe/Call", "permission_denied");
         outbox.relayed(1);
         outbox.backlog(7);
         let consumer = ConsumerMetrics::new("names-projection");
@@ -63,6 +64,7 @@ mod tests {
             "yiciban_consumer_lag_seconds_count{consumer=\"names-projection\"} 1\n",
             "yiciban_consumer_messages_total{consumer=\"names-projection\",outcome=\"poisoned\"} 1\n",
             "yiciban_task_warnings_total{level=\"yellow\"} ",
+            "yiciban_access_refusals_total{method=\"/yiciban.names.v1.Probe/Call\",reason=\"permission_denied\",service=\"names\"} 1\n",
             "# HELP yiciban_outbox_backlog Events committed but not yet published.\n",
         ] {
             assert!(text.contains(expected), "{expected} missing from\n{text}");

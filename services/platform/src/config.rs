@@ -119,8 +119,12 @@ pub struct CommonConfig {
     /// service starts); when set, the gRPC server serves on it and
     /// `grpc_addr` is not bound.
     pub grpc_listener: Option<crate::service::PreBound>,
-    /// `YICIBAN_JWT_SECRET`: HMAC key of the bearer tokens.
-    pub jwt_secret: SecretString,
+    /// `YICIBAN_DEV_MODE`: explicit development mode (`make run`, tests).
+    /// Only in it are a plain-http issuer, the development client secrets
+    /// and the development identity key accepted.
+    pub dev_mode: bool,
+    /// The OpenID Connect issuer and this service's client at it.
+    pub oidc: OidcConfig,
     /// `OTEL_EXPORTER_OTLP_ENDPOINT`: traces are exported there when set.
     pub otlp_endpoint: Option<String>,
     /// `YICIBAN_LOG_FORMAT`: json or text.
@@ -130,17 +134,169 @@ pub struct CommonConfig {
     pub metrics_addr: Option<SocketAddr>,
 }
 
-/// The development signing key; never used where `YICIBAN_JWT_SECRET` is set.
-pub const DEV_JWT_SECRET: &str = "yiciban-local-development-secret-change-me";
+/// The prefix of the development issuer's client secrets
+/// (`dev-secret-<service>`): accepted only in development mode.
+pub const DEV_CLIENT_SECRET_PREFIX: &str = "dev-secret-";
+
+/// The shortest identity key accepted outside development mode.
+pub const MIN_IDENTITY_KEY_CHARS: usize = 32;
+
+/// The OpenID Connect settings of a service.
+#[derive(Debug, Clone)]
+pub struct OidcConfig {
+    /// `YICIBAN_OIDC_ISSUER`: the issuer URL (discovery under
+    /// `/.well-known/openid-configuration`).
+    pub issuer: String,
+    /// `YICIBAN_OIDC_AUDIENCE`: this service's audience; unset,
+    /// `urn:yiciban:<service>` ([`OidcConfig::audience_of`]).
+    pub audience: Option<String>,
+    /// `YICIBAN_OIDC_CLIENT_ID`: this service's client; unset,
+    /// `yiciban-<service>`.
+    pub client_id: Option<String>,
+    /// `YICIBAN_OIDC_CLIENT_SECRET`: the client's secret; in development
+    /// mode it defaults to the development issuer's `dev-secret-<service>`.
+    pub client_secret: Option<SecretString>,
+    /// `YICIBAN_OIDC_CA_FILE`: PEM bundle of a private CA the issuer's
+    /// certificate is signed by.
+    pub ca_file: Option<std::path::PathBuf>,
+    /// `YICIBAN_OIDC_*_CLAIM`, `YICIBAN_OIDC_ROLE_PREFIX`: where the claims
+    /// name the caller.
+    pub claims: crate::auth::ClaimMapping,
+    /// `YICIBAN_OIDC_KEYS_MAX_AGE`, `YICIBAN_OIDC_KEYS_MIN_REFETCH`.
+    pub keys: crate::auth::KeyPolicy,
+}
+
+impl OidcConfig {
+    /// The audience of the service `name`.
+    pub fn audience_of(name: &str) -> String {
+        format!("urn:yiciban:{name}")
+    }
+
+    /// This service's audience.
+    pub fn audience(&self, service: &str) -> String {
+        self.audience.clone().unwrap_or_else(|| Self::audience_of(service))
+    }
+
+    /// This service's client at the issuer.
+    pub fn credentials(&self, service: &str) -> crate::auth::ClientCredentials {
+        crate::auth::ClientCredentials {
+            client_id: self.client_id.clone().unwrap_or_else(|| format!("yiciban-{service}")),
+            client_secret: self
+                .client_secret
+                .clone()
+                .unwrap_or_else(|| SecretString::from(format!("{DEV_CLIENT_SECRET_PREFIX}{service}"))),
+        }
+    }
+
+    fn from_source(src: &dyn Source, dev_mode: bool) -> Result<Self, ConfigError> {
+        let refuse = |variable: &str, value: &str, reason: String| ConfigError {
+            variable: variable.into(),
+            value: value.into(),
+            reason,
+        };
+        let issuer = src.get("YICIBAN_OIDC_ISSUER").map(|v| v.trim().trim_end_matches('/').to_owned());
+        let issuer = issuer.filter(|v| !v.is_empty()).ok_or_else(|| {
+            refuse(
+                "YICIBAN_OIDC_ISSUER",
+                "(unset)",
+                "services accept only tokens of an OpenID Connect issuer: set its URL (`make run` starts a development issuer)"
+                    .into(),
+            )
+        })?;
+        let scheme_ok = issuer.starts_with("https://") || (dev_mode && issuer.starts_with("http://"));
+        if !scheme_ok {
+            return Err(refuse(
+                "YICIBAN_OIDC_ISSUER",
+                &issuer,
+                "the issuer must be an https:// URL (plain http only with YICIBAN_DEV_MODE=true)".into(),
+            ));
+        }
+        let client_secret = src.get("YICIBAN_OIDC_CLIENT_SECRET");
+        if !dev_mode {
+            match client_secret.as_deref().map(str::trim) {
+                None | Some("") => {
+                    return Err(refuse(
+                        "YICIBAN_OIDC_CLIENT_SECRET",
+                        "(empty)",
+                        "this service's client secret at the issuer is required outside YICIBAN_DEV_MODE".into(),
+                    ));
+                }
+                Some(s) if s.starts_with(DEV_CLIENT_SECRET_PREFIX) => {
+                    return Err(refuse(
+                        "YICIBAN_OIDC_CLIENT_SECRET",
+                        "(hidden)",
+                        "this is a development issuer's secret, published in the source; it is refused outside YICIBAN_DEV_MODE"
+                            .into(),
+                    ));
+                }
+                Some(_) => {}
+            }
+        }
+        let text = |name: &str, default: &str| {
+            src.get(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty()).unwrap_or_else(|| default.to_owned())
+        };
+        let defaults = crate::auth::ClaimMapping::default();
+        let key_defaults = crate::auth::KeyPolicy::default();
+        Ok(OidcConfig {
+            issuer,
+            audience: src.get("YICIBAN_OIDC_AUDIENCE").filter(|v| !v.trim().is_empty()),
+            client_id: src.get("YICIBAN_OIDC_CLIENT_ID").filter(|v| !v.trim().is_empty()),
+            client_secret: client_secret.filter(|v| !v.trim().is_empty()).map(SecretString::from),
+            ca_file: src.get("YICIBAN_OIDC_CA_FILE").filter(|v| !v.trim().is_empty()).map(Into::into),
+            claims: crate::auth::ClaimMapping {
+                roles: text("YICIBAN_OIDC_ROLES_CLAIM", &defaults.roles),
+                role_prefix: src.get("YICIBAN_OIDC_ROLE_PREFIX").unwrap_or(defaults.role_prefix),
+                department: text("YICIBAN_OIDC_DEPARTMENT_CLAIM", &defaults.department),
+                username: text("YICIBAN_OIDC_USERNAME_CLAIM", &defaults.username),
+                identity: text("YICIBAN_OIDC_IDENTITY_CLAIM", &defaults.identity),
+                service_client_prefix: defaults.service_client_prefix,
+            },
+            keys: crate::auth::KeyPolicy {
+                max_age: duration(src, "YICIBAN_OIDC_KEYS_MAX_AGE", key_defaults.max_age)?,
+                min_refetch: duration(src, "YICIBAN_OIDC_KEYS_MIN_REFETCH", key_defaults.min_refetch)?,
+            },
+        })
+    }
+}
+
+/// Reads `YICIBAN_DEV_MODE` (`true`/`1` turns development mode on).
+pub fn dev_mode(src: &dyn Source) -> Result<bool, ConfigError> {
+    match src.get("YICIBAN_DEV_MODE").map(|v| v.trim().to_ascii_lowercase()) {
+        None => Ok(false),
+        Some(v) if v.is_empty() || v == "false" || v == "0" => Ok(false),
+        Some(v) if v == "true" || v == "1" => Ok(true),
+        Some(v) => Err(ConfigError {
+            variable: "YICIBAN_DEV_MODE".into(),
+            value: v,
+            reason: "expected true or false".into(),
+        }),
+    }
+}
 
 /// Reads `YICIBAN_IDENTITY_KEY`, the key of the identity lookups
 /// ([`IdentityKey`]), read by every service that hashes an ID number or
-/// credit code. Unset, it is [`DEV_IDENTITY_KEY`], as the token key is
-/// [`DEV_JWT_SECRET`]: fine on a laptop, never in a deployment (the manifests
-/// always set it).
-pub fn identity_key(src: &dyn Source) -> IdentityKey {
-    let secret = src.get("YICIBAN_IDENTITY_KEY").unwrap_or_else(|| DEV_IDENTITY_KEY.to_owned());
-    IdentityKey::new(&SecretString::from(secret))
+/// credit code. Outside development mode it must be set, at least
+/// [`MIN_IDENTITY_KEY_CHARS`] long and not [`DEV_IDENTITY_KEY`]; in
+/// development mode it defaults to [`DEV_IDENTITY_KEY`].
+pub fn identity_key(src: &dyn Source) -> Result<IdentityKey, ConfigError> {
+    let dev = dev_mode(src)?;
+    let refuse = |reason: &str| ConfigError {
+        variable: "YICIBAN_IDENTITY_KEY".into(),
+        value: "(hidden)".into(),
+        reason: reason.into(),
+    };
+    let secret = match src.get("YICIBAN_IDENTITY_KEY").filter(|v| !v.trim().is_empty()) {
+        Some(key) if !dev && key == DEV_IDENTITY_KEY => {
+            return Err(refuse("this is the development key, published in the source; refused outside YICIBAN_DEV_MODE"));
+        }
+        Some(key) if !dev && key.chars().count() < MIN_IDENTITY_KEY_CHARS => {
+            return Err(refuse("the key of the identity lookups must be at least 32 characters long"));
+        }
+        Some(key) => key,
+        None if dev => DEV_IDENTITY_KEY.to_owned(),
+        None => return Err(refuse("the key of the identity lookups is required outside YICIBAN_DEV_MODE")),
+    };
+    Ok(IdentityKey::new(&SecretString::from(secret)))
 }
 
 impl CommonConfig {
@@ -161,7 +317,11 @@ impl CommonConfig {
             value: nats_prefix.clone(),
             reason,
         })?;
+        let dev_mode = dev_mode(src)?;
+        let oidc = OidcConfig::from_source(src, dev_mode)?;
         Ok(CommonConfig {
+            dev_mode,
+            oidc,
             database_url: SecretString::from(database_url),
             db_max_connections: var(src, "YICIBAN_DB_MAX_CONNECTIONS", 10)?,
             nats_url,
@@ -170,7 +330,6 @@ impl CommonConfig {
             stream_duplicate_window: duration(src, "YICIBAN_STREAM_DUPLICATE_WINDOW", Duration::from_secs(600))?,
             grpc_addr: var(src, "YICIBAN_GRPC_ADDR", SocketAddr::from(([127, 0, 0, 1], default_port)))?,
             grpc_listener: None,
-            jwt_secret: SecretString::from(var(src, "YICIBAN_JWT_SECRET", DEV_JWT_SECRET.to_owned())?),
             otlp_endpoint: src.get("OTEL_EXPORTER_OTLP_ENDPOINT"),
             log_format: var(src, "YICIBAN_LOG_FORMAT", LogFormat::Text)?,
             metrics_addr: match src.get("YICIBAN_METRICS_ADDR").filter(|v| !v.trim().is_empty()) {
@@ -203,10 +362,77 @@ impl CommonConfig {
 mod tests {
     use std::collections::HashMap;
 
+    use secrecy::ExposeSecret as _;
+
     use super::*;
 
+    /// The variables a development setup sets, plus `pairs`.
     fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        let mut all: HashMap<String, String> = [("YICIBAN_DEV_MODE", "true"), ("YICIBAN_OIDC_ISSUER", "http://127.0.0.1:8081")]
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        all.extend(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        all
+    }
+
+    /// A deployment's variables (no development mode), plus `pairs`.
+    fn deployed(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        let mut all = env(&[
+            ("YICIBAN_DEV_MODE", "false"),
+            ("YICIBAN_OIDC_ISSUER", "https://sso.example.gov.cn/realms/yiciban"),
+            ("YICIBAN_OIDC_CLIENT_SECRET", "k8s-secret-value-9f3b"),
+        ]);
+        all.extend(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        all
+    }
+
+    #[test]
+    fn a_deployment_starts_with_an_https_issuer_and_a_real_secret() {
+        let c = CommonConfig::from_source(&deployed(&[]), 1).unwrap();
+        assert!(!c.dev_mode);
+        assert_eq!(c.oidc.audience("tasks"), "urn:yiciban:tasks");
+        assert_eq!(c.oidc.credentials("tasks").client_id, "yiciban-tasks");
+        assert_eq!(c.oidc.claims.roles, "realm_access.roles");
+    }
+
+    #[test]
+    fn outside_development_mode_a_service_refuses_to_start_naming_the_variable() {
+        let cases = [
+            (deployed(&[("YICIBAN_OIDC_ISSUER", "")]), "YICIBAN_OIDC_ISSUER"),
+            (deployed(&[("YICIBAN_OIDC_ISSUER", "http://sso.example.gov.cn/realms/yiciban")]), "YICIBAN_OIDC_ISSUER"),
+            (deployed(&[("YICIBAN_OIDC_CLIENT_SECRET", "")]), "YICIBAN_OIDC_CLIENT_SECRET"),
+            (deployed(&[("YICIBAN_OIDC_CLIENT_SECRET", "  ")]), "YICIBAN_OIDC_CLIENT_SECRET"),
+            (deployed(&[("YICIBAN_OIDC_CLIENT_SECRET", "dev-secret-tasks")]), "YICIBAN_OIDC_CLIENT_SECRET"),
+            (deployed(&[("YICIBAN_DEV_MODE", "maybe")]), "YICIBAN_DEV_MODE"),
+        ];
+        for (vars, variable) in cases {
+            let err = CommonConfig::from_source(&vars, 1).unwrap_err();
+            assert_eq!(err.variable, variable);
+            assert!(err.to_string().contains(variable), "{err}");
+            assert!(!err.to_string().contains("dev-secret-tasks"), "a secret is never echoed: {err}");
+        }
+        let mut unset = deployed(&[]);
+        unset.remove("YICIBAN_OIDC_ISSUER");
+        assert_eq!(CommonConfig::from_source(&unset, 1).unwrap_err().variable, "YICIBAN_OIDC_ISSUER");
+    }
+
+    #[test]
+    fn development_mode_allows_a_plain_http_issuer_and_the_development_secrets() {
+        let c = CommonConfig::from_source(&env(&[]), 1).unwrap();
+        assert!(c.dev_mode);
+        assert_eq!(c.oidc.credentials("routing").client_secret.expose_secret(), "dev-secret-routing");
+    }
+
+    #[test]
+    fn the_identity_key_fails_closed_outside_development_mode() {
+        for (value, _why) in [("", "empty"), (DEV_IDENTITY_KEY, "development"), ("short", "too short")] {
+            let err = identity_key(&deployed(&[("YICIBAN_IDENTITY_KEY", value)])).unwrap_err();
+            assert_eq!(err.variable, "YICIBAN_IDENTITY_KEY");
+            assert!(!err.to_string().contains(DEV_IDENTITY_KEY));
+        }
+        assert!(identity_key(&deployed(&[])).is_err());
+        assert!(identity_key(&deployed(&[("YICIBAN_IDENTITY_KEY", "a-long-enough-deployed-identity-key-1")])).is_ok());
     }
 
     #[test]
@@ -229,11 +455,11 @@ mod tests {
     }
 
     #[test]
-    fn the_identity_key_is_read_from_its_variable_or_is_the_development_key() {
-        let set = identity_key(&env(&[("YICIBAN_IDENTITY_KEY", "deployed-key")]));
+    fn in_development_mode_the_identity_key_is_read_from_its_variable_or_is_the_development_key() {
+        let set = identity_key(&env(&[("YICIBAN_IDENTITY_KEY", "deployed-key")])).unwrap();
         let deployed = IdentityKey::new(&SecretString::from("deployed-key"));
         assert_eq!(set.lookup("15020319900101123X"), deployed.lookup("15020319900101123X"));
-        let unset = identity_key(&env(&[]));
+        let unset = identity_key(&env(&[])).unwrap();
         let dev = IdentityKey::new(&SecretString::from(DEV_IDENTITY_KEY));
         assert_eq!(unset.lookup("15020319900101123X"), dev.lookup("15020319900101123X"));
         assert_ne!(set.lookup("15020319900101123X"), unset.lookup("15020319900101123X"));

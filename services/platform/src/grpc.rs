@@ -113,19 +113,35 @@ impl Injector for MetadataInjector<'_> {
     }
 }
 
+struct HeaderInjector<'a>(&'a mut http::HeaderMap);
+
+impl Injector for HeaderInjector<'_> {
+    fn set(&mut self, key: &str, value: String) {
+        if let (Ok(k), Ok(v)) =
+            (http::HeaderName::from_bytes(key.as_bytes()), http::HeaderValue::try_from(value))
+        {
+            self.0.insert(k, v);
+        }
+    }
+}
+
+/// Adds the trace context `context` to outgoing HTTP headers.
+pub fn inject_trace_headers(context: &opentelemetry::Context, headers: &mut http::HeaderMap) {
+    opentelemetry::global::get_text_map_propagator(|p| p.inject_context(context, &mut HeaderInjector(headers)));
+}
+
 /// Adds the current trace context to outgoing metadata.
 pub fn inject_trace_context(metadata: &mut MetadataMap) {
     let context = tracing::Span::current().context();
     opentelemetry::global::get_text_map_propagator(|p| p.inject_context(&context, &mut MetadataInjector(metadata)));
 }
 
-/// A client interceptor: bearer token plus trace context on every call.
+/// A client interceptor for people's tools (casectl, the benchmark, tests):
+/// a bearer token they hold plus the trace context on every call. Services
+/// call each other through [`crate::auth::Authorized`] instead.
 #[derive(Clone)]
 pub struct ClientAuth {
     bearer: Option<MetadataValue<tonic::metadata::Ascii>>,
-    /// For service-to-service calls: a fresh short-lived service token is
-    /// minted for every call (HMAC, microseconds), so none ever expires in use.
-    service: Option<(crate::Authenticator, String)>,
 }
 
 impl std::fmt::Debug for ClientAuth {
@@ -136,13 +152,7 @@ impl std::fmt::Debug for ClientAuth {
 
 impl ClientAuth {
     pub fn new(token: Option<&str>) -> Self {
-        ClientAuth { bearer: token.and_then(|t| format!("Bearer {t}").parse().ok()), service: None }
-    }
-
-    /// Calls as the service `subject` (role `service`), with tokens minted
-    /// from the deployment's signing key.
-    pub fn service(auth: crate::Authenticator, subject: &str) -> Self {
-        ClientAuth { bearer: None, service: Some((auth, subject.to_owned())) }
+        ClientAuth { bearer: token.and_then(|t| format!("Bearer {t}").parse().ok()) }
     }
 }
 
@@ -161,15 +171,6 @@ impl Interceptor for ClientAuth {
     fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, tonic::Status> {
         if let Some(b) = &self.bearer {
             request.metadata_mut().insert("authorization", b.clone());
-        }
-        if let Some((auth, subject)) = &self.service {
-            let token = auth
-                .mint(subject, crate::Role::Service, None, None, std::time::Duration::from_secs(300))
-                .map_err(|e| tonic::Status::internal(format!("minting the service token: {e}")))?;
-            let value = format!("Bearer {token}")
-                .parse()
-                .map_err(|_| tonic::Status::internal("the service token is not valid metadata"))?;
-            request.metadata_mut().insert("authorization", value);
         }
         inject_trace_context(request.metadata_mut());
         Ok(request)

@@ -3,19 +3,21 @@
 //! bearer-token auth, the identity-lookup hash, gRPC server and client plumbing (health, reflection,
 //! trace propagation), error-to-status mapping and process runtime.
 
+pub mod access;
 pub mod auth;
 pub mod cause;
 pub mod clock;
 pub mod config;
 pub mod grpc;
 pub mod identity;
+pub mod refusals;
 pub mod routes;
 pub mod runtime;
 pub mod service;
 pub mod status;
 pub mod telemetry;
 
-pub use auth::{Authenticator, Caller, Role};
+pub use auth::{Caller, Role};
 pub use cause::Cause;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::CommonConfig;

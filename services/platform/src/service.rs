@@ -1,7 +1,7 @@
 //! The one shell every service runs in. [`ServiceBuilder`] binds the gRPC
 //! port, migrates and opens the service's event store (with its outbox
 //! relay), makes clients that call other services as this service, and
-//! collects the gRPC services (each behind the bearer-token interceptor, each
+//! collects the gRPC services (each behind the authentication layer, each
 //! reported SERVING by `grpc.health.v1`, all visible through reflection), the
 //! process managers and other background jobs, and an optional HTTP router.
 //! [`Service::run_until_stopped`] serves and runs all of it until the
@@ -19,21 +19,21 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tonic::body::Body;
 use tonic::server::NamedService;
-use tonic::service::interceptor::InterceptedService;
-use tonic::transport::Channel;
 use tonic_health::server::HealthReporter;
 use yiciban_eventstore::{Consumer, EVENT_STORE, EventStore, Handler, Migrations, Relay, RelaySettings, Subjects};
 
-use crate::auth::Authenticator;
-use crate::config::CommonConfig;
-use crate::grpc::{ClientAuth, TraceLayer, lazy_channel};
+use crate::auth::{Authenticate, Authorized, IssuerKeys, TokenSource, Verifier};
+use crate::config::{CommonConfig, OidcConfig};
+use crate::grpc::{TraceLayer, lazy_channel};
+use crate::refusals::Refusals;
 
 type Router = tonic::transport::server::Router<tower::layer::util::Stack<TraceLayer, tower::layer::util::Identity>>;
 type Job = Box<dyn FnOnce(CancellationToken) -> BoxFuture<'static, anyhow::Result<()>> + Send>;
 
-/// A client channel that calls another service as this one (a fresh
-/// short-lived service token and the trace context on every call).
-pub type ServiceChannel = InterceptedService<Channel, ClientAuth>;
+/// A client channel that calls another service as this one (the service's
+/// own client-credentials token for that service, and the trace context, on
+/// every call).
+pub type ServiceChannel = Authorized;
 
 /// A listening socket bound by the caller before the service is built, handed
 /// over through the configuration (`CommonConfig::grpc_listener`, the
@@ -91,7 +91,9 @@ pub struct ServiceBuilder {
     pool: sqlx::PgPool,
     js: async_nats::jetstream::Context,
     subjects: Subjects,
-    auth: Authenticator,
+    verifier: Verifier,
+    tokens: Arc<TokenSource>,
+    refusals: Refusals,
     listener: TcpListener,
     router: Router,
     health: HealthReporter,
@@ -120,10 +122,20 @@ impl ServiceBuilder {
         let listener = listen(common.grpc_addr, common.grpc_listener.as_ref(), "the gRPC port").await?;
         let (health, health_service, reflection) = crate::grpc::standard_services()?;
         let router = crate::grpc::server().add_service(health_service).add_service(reflection);
+        let http = crate::auth::http_client(common.oidc.ca_file.as_deref())
+            .context("YICIBAN_OIDC_CA_FILE: building the client for the token issuer")?;
+        let keys = Arc::new(IssuerKeys::new(http.clone(), &common.oidc.issuer, common.oidc.keys));
+        let verifier = Verifier::new(keys.clone(), &common.oidc.audience(name), common.oidc.claims.clone());
+        let tokens = Arc::new(TokenSource::new(keys, http, common.oidc.credentials(name)));
+        if common.dev_mode {
+            tracing::warn!(service = name, "YICIBAN_DEV_MODE is on: development secrets and plain-http issuers are accepted");
+        }
         Ok(ServiceBuilder {
             name,
             common: common.clone(),
-            auth: Authenticator::new(&common.jwt_secret)?,
+            verifier,
+            tokens,
+            refusals: Refusals::new(name),
             pool,
             js,
             subjects,
@@ -156,9 +168,21 @@ impl ServiceBuilder {
         &self.subjects
     }
 
-    /// The verifier of bearer tokens.
-    pub fn auth(&self) -> &Authenticator {
-        &self.auth
+    /// The verifier of bearer tokens (also for the service's HTTP pages).
+    pub fn verifier(&self) -> &Verifier {
+        &self.verifier
+    }
+
+    /// Where refused calls are counted and recorded.
+    pub fn refusals(&self) -> &Refusals {
+        &self.refusals
+    }
+
+    /// Records refusals by signed-in callers through `refusals` from now on
+    /// (the service's refusal log).
+    pub fn record_refusals(mut self, refusals: Refusals) -> Self {
+        self.refusals = refusals;
+        self
     }
 
     /// Migrates `schema` with the event store and `own` migrations, opens the
@@ -185,14 +209,16 @@ impl ServiceBuilder {
         Ok(store)
     }
 
-    /// A channel to the service at `url` that calls as this service; it
+    /// A channel to the service `peer` (`intake`, `routing`, …) at `url` that
+    /// calls as this service, with tokens for the peer's audience; it
     /// connects on first use, so a peer that is down fails calls with
     /// `UNAVAILABLE` instead of failing this service's start.
-    pub fn calls(&self, url: &str) -> anyhow::Result<ServiceChannel> {
-        Ok(InterceptedService::new(lazy_channel(url)?, ClientAuth::service(self.auth.clone(), self.name)))
+    pub fn calls(&self, peer: &str, url: &str) -> anyhow::Result<ServiceChannel> {
+        Ok(Authorized::new(lazy_channel(url)?, self.tokens.clone(), &OidcConfig::audience_of(peer)))
     }
 
-    /// Serves a gRPC service behind the bearer-token interceptor, reported
+    /// Serves a gRPC service behind the authentication layer (token verified,
+    /// caller checked against the RPC's access rule), reported
     /// SERVING by health.
     pub fn grpc<S>(mut self, service: S) -> Self
     where
@@ -204,9 +230,9 @@ impl ServiceBuilder {
             + 'static,
         S::Future: Send + 'static,
     {
-        let auth = self.auth.clone();
         self.serving.push(S::NAME);
-        self.router = self.router.add_service(InterceptedService::new(service, move |r| auth.intercept(r)));
+        self.router =
+            self.router.add_service(Authenticate::new(service, self.verifier.clone(), self.refusals.clone()));
         self
     }
 

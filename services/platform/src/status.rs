@@ -64,13 +64,15 @@ pub fn internal(context: &str, error: &(dyn std::error::Error + 'static)) -> Sta
 }
 
 /// How a process manager takes a refusal of the service it called: one that
-/// can never change (`INVALID_ARGUMENT`, `PERMISSION_DENIED`,
-/// `UNAUTHENTICATED`) is poison, recorded for an operator; anything else
-/// (`UNAVAILABLE`, `ABORTED`, `INTERNAL`, …) is tried again later.
+/// can never change (`INVALID_ARGUMENT`, `PERMISSION_DENIED`) is poison,
+/// recorded for an operator; anything else (`UNAVAILABLE`, `ABORTED`,
+/// `INTERNAL`, …) is tried again later — `UNAUTHENTICATED` too: the issuer
+/// rotating its keys or a service's secret being replaced must delay a
+/// hand-off, never drop it.
 pub fn handler_error(context: &str, status: &Status) -> yiciban_eventstore::HandlerError {
     let message = format!("{context}: {:?} {}", status.code(), status.message());
     match status.code() {
-        Code::InvalidArgument | Code::PermissionDenied | Code::Unauthenticated => {
+        Code::InvalidArgument | Code::PermissionDenied => {
             yiciban_eventstore::HandlerError::poison(message)
         }
         _ => yiciban_eventstore::HandlerError::retry(message),
@@ -112,6 +114,7 @@ mod tests {
         assert!(matches!(handler_error("x", &Status::invalid_argument("bad")), HandlerError::Poison(_)));
         assert!(matches!(handler_error("x", &Status::permission_denied("no")), HandlerError::Poison(_)));
         assert!(matches!(handler_error("x", &Status::unavailable("down")), HandlerError::Retry(_)));
+        assert!(matches!(handler_error("x", &Status::unauthenticated("unknown key")), HandlerError::Retry(_)));
         assert!(matches!(handler_error("x", &Status::aborted("moved")), HandlerError::Retry(_)));
     }
 

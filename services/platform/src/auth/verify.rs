@@ -1,0 +1,93 @@
+//! Verifies a bearer token: a JWT signed by the configured issuer with one
+//! of its published asymmetric keys, for this service's audience, within its
+//! lifetime (30 s leeway), mapped to a [`Caller`].
+
+use std::sync::Arc;
+
+use jsonwebtoken::{Algorithm, Validation};
+
+use super::caller::Caller;
+use super::claims::ClaimMapping;
+use super::error::TokenError;
+use super::keys::{ACCEPTED, IssuerKeys};
+
+/// The clock skew tolerated on `exp` and `nbf`, in seconds.
+pub const LEEWAY_SECONDS: u64 = 30;
+
+/// The longest token read (a JWT with a few dozen claims is 1–2 KiB).
+pub const MAX_TOKEN_BYTES: usize = 16 * 1024;
+
+/// Checks bearer tokens for one service.
+#[derive(Clone)]
+pub struct Verifier {
+    keys: Arc<IssuerKeys>,
+    audience: String,
+    mapping: ClaimMapping,
+}
+
+impl std::fmt::Debug for Verifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Verifier").field("issuer", &self.keys.issuer()).field("audience", &self.audience).finish()
+    }
+}
+
+impl Verifier {
+    /// A verifier of tokens from the issuer of `keys` for `audience`.
+    pub fn new(keys: Arc<IssuerKeys>, audience: &str, mapping: ClaimMapping) -> Self {
+        Verifier { keys, audience: audience.to_owned(), mapping }
+    }
+
+    /// The issuer's keys (shared with the service's token source).
+    pub fn keys(&self) -> &Arc<IssuerKeys> {
+        &self.keys
+    }
+
+    /// This service's audience.
+    pub fn audience(&self) -> &str {
+        &self.audience
+    }
+
+    /// Verifies the value of an `authorization` header.
+    pub async fn verify_header(&self, header: Option<&[u8]>) -> Result<Caller, TokenError> {
+        let header = header.ok_or(TokenError::Missing)?;
+        let token = std::str::from_utf8(header)
+            .ok()
+            .and_then(|h| h.strip_prefix("Bearer "))
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .ok_or(TokenError::NotBearer)?;
+        self.verify(token).await
+    }
+
+    /// Verifies a token and returns its caller.
+    pub async fn verify(&self, token: &str) -> Result<Caller, TokenError> {
+        if token.len() > MAX_TOKEN_BYTES {
+            return Err(TokenError::Malformed);
+        }
+        let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Malformed)?;
+        if !ACCEPTED.contains(&header.alg) {
+            return Err(TokenError::Algorithm(format!("{:?}", header.alg)));
+        }
+        let kid = header.kid.as_deref().filter(|k| !k.is_empty()).ok_or(TokenError::NoKeyId)?;
+        let key = self.keys.key(kid).await?;
+        if !key.algorithms.contains(&header.alg) {
+            return Err(TokenError::AlgorithmMismatch);
+        }
+        let validation = self.validation(header.alg);
+        let data = jsonwebtoken::decode::<serde_json::Value>(token, &key.decoding, &validation)
+            .map_err(|e| TokenError::from_jwt(&e))?;
+        self.mapping.caller(&data.claims)
+    }
+
+    fn validation(&self, alg: Algorithm) -> Validation {
+        let mut v = Validation::new(alg);
+        let issuer = self.keys.issuer();
+        v.set_issuer(&[issuer.to_owned(), format!("{issuer}/")]);
+        v.set_audience(&[self.audience.as_str()]);
+        v.set_required_spec_claims(&["exp", "iss", "aud"]);
+        v.leeway = LEEWAY_SECONDS;
+        v.validate_exp = true;
+        v.validate_nbf = true;
+        v
+    }
+}

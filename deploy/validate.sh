@@ -15,7 +15,11 @@
 #   4. rules   what the Kubernetes schemas cannot see: each gRPC service has a
 #              Dockerfile target, gRPC probes on its port, a Service, HPA, PDB
 #              and NetworkPolicy; no Secret is committed; prod's durability
-#              settings; the dashboard's metrics are documented in docs/DEPLOY.md
+#              settings; the dashboard's metrics are documented in docs/DEPLOY.md;
+#              identity: the Keycloak realm export holds the contract
+#              (deploy/keycloak/check_realm.py), every service has an https
+#              issuer, its own client secret from its Secret, egress to the
+#              issuer, no YICIBAN_DEV_MODE and no YICIBAN_JWT_SECRET
 #   5. nats    the rendered NATS configuration with `nats-server -t` (Debian's
 #              nats-server; installed with apt-get when root, else skipped)
 #   6. checkov --framework kubernetes on the rendered overlays; a finding kept
@@ -103,8 +107,9 @@ for version in $K8S_VERSIONS; do
 done
 
 # --- 4. project rules --------------------------------------------------------
+"$PY" deploy/keycloak/check_realm.py deploy/keycloak/yiciban-realm.json || die "the Keycloak realm export (above)"
 "$PY" - "$OUT" "${overlays[@]}" <<'PY' || die "project rules (above)"
-import json, pathlib, re, sys
+import json, pathlib, re, sys, urllib.parse
 import yaml
 
 out, overlays = pathlib.Path(sys.argv[1]), sys.argv[2:]
@@ -120,6 +125,33 @@ documented = (root / "docs/DEPLOY.md").read_text()
 
 # the services that hash identity numbers with YICIBAN_IDENTITY_KEY
 IDENTITY_HASHERS = ("intake", "issuance", "tracking")
+
+REALM_PLACEHOLDERS = set(re.findall(r"\$\{([A-Z][A-Z0-9_]*)\}", (root / "deploy/keycloak/yiciban-realm.json").read_text()))
+
+def check_identity(overlay, name, short, deployment, c, env):
+    """Issue 14: an https issuer from yiciban-oidc, the service's own client
+    secret from yiciban-oidc-<service>, egress to the issuer, no development mode."""
+    for gone in ("YICIBAN_JWT_SECRET", "YICIBAN_DEV_MODE"):
+        in_maps = [m for m in c.get("envFrom", []) if gone in (cm(m.get("configMapRef", {}).get("name", "")) or {}).get("data", {})]
+        if gone in env or in_maps:
+            bad(overlay, f"{name}: {gone} must not be set (YICIBAN_JWT_SECRET is gone; YICIBAN_DEV_MODE is for one machine only)")
+    ref = env.get("YICIBAN_OIDC_ISSUER", {}).get("valueFrom", {}).get("configMapKeyRef", {})
+    issuer = (by.get("ConfigMap", {}).get(ref.get("name"), {}).get("data", {}) or {}).get(ref.get("key"), "")
+    if not ref.get("name", "").startswith("yiciban-oidc") or not issuer:
+        bad(overlay, f"{name}: YICIBAN_OIDC_ISSUER must come from the ConfigMap yiciban-oidc, key issuer")
+    elif not issuer.startswith("https://") or ".invalid/" in issuer:
+        bad(overlay, f"{name}: issuer {issuer!r} must be an https URL the overlay sets")
+    secret = env.get("YICIBAN_OIDC_CLIENT_SECRET", {}).get("valueFrom", {}).get("secretKeyRef", {})
+    if secret.get("name") != f"yiciban-oidc-{short}" or secret.get("key") != "client-secret" or secret.get("optional"):
+        bad(overlay, f"{name}: YICIBAN_OIDC_CLIENT_SECRET must come from Secret yiciban-oidc-{short}, key client-secret, not optional")
+    ca = env.get("YICIBAN_OIDC_CA_FILE", {}).get("value")
+    if ca and not any(ca.startswith(m["mountPath"].rstrip("/") + "/") for m in c.get("volumeMounts", [])):
+        bad(overlay, f"{name}: YICIBAN_OIDC_CA_FILE {ca} is on no mounted volume")
+    port = urllib.parse.urlsplit(issuer).port or 443
+    policy = by.get("NetworkPolicy", {}).get(name, {})
+    if not any(port in [p.get("port") for p in rule.get("ports", [])] and rule.get("to")
+               for rule in policy.get("spec", {}).get("egress", [])):
+        bad(overlay, f"{name}: its NetworkPolicy has no egress to the issuer's port {port}")
 
 for overlay in overlays:
     docs = [d for d in yaml.safe_load_all((out / f"{overlay}.yaml").read_text()) if d]
@@ -181,10 +213,12 @@ for overlay in overlays:
         hpa = by.get("HorizontalPodAutoscaler", {}).get(name)
         if hpa and overlay == "prod" and hpa["spec"]["minReplicas"] < 2:
             bad(overlay, f"{name}: prod HPA minReplicas must be at least 2")
-        names = {e.get("name") for e in c.get("env", [])}
-        for var in ("DATABASE_URL", "YICIBAN_JWT_SECRET", "NATS_URL"):
+        env = {e.get("name"): e for e in c.get("env", [])}
+        names = set(env)
+        for var in ("DATABASE_URL", "NATS_URL", "YICIBAN_OIDC_ISSUER", "YICIBAN_OIDC_CLIENT_SECRET"):
             if var not in names:
                 bad(overlay, f"{name}: env {var} missing")
+        check_identity(overlay, name, short, d, c, env)
         # the services that hash ID numbers share one key (ADR 0012)
         if short in IDENTITY_HASHERS and "YICIBAN_IDENTITY_KEY" not in names:
             bad(overlay, f"{name}: env YICIBAN_IDENTITY_KEY missing (it hashes identities)")
@@ -192,9 +226,18 @@ for overlay in overlays:
             if gone in names:
                 bad(overlay, f"{name}: {gone} is no longer read; the identity key is YICIBAN_IDENTITY_KEY")
         for e in c.get("env", []):
-            if e.get("name") in ("DATABASE_URL", "YICIBAN_JWT_SECRET", "YICIBAN_NATS_PASSWORD", "YICIBAN_IDENTITY_KEY") and "valueFrom" not in e:
+            if e.get("name") in ("DATABASE_URL", "YICIBAN_OIDC_CLIENT_SECRET", "YICIBAN_NATS_PASSWORD", "YICIBAN_IDENTITY_KEY") and "valueFrom" not in e:
                 bad(overlay, f"{name}: {e['name']} must come from a Secret")
 
+    keycloak = by.get("Deployment", {}).get("keycloak")
+    if keycloak:
+        kc = keycloak["spec"]["template"]["spec"]["containers"][0]
+        kc_env = {e["name"]: e for e in kc.get("env", [])}
+        for var in sorted(REALM_PLACEHOLDERS):
+            if var not in kc_env:
+                bad(overlay, f"keycloak: {var}, a placeholder of yiciban-realm.json, is not in its environment (it would be imported literally)")
+            elif var.startswith("YICIBAN_OIDC_SECRET_") and kc_env[var].get("valueFrom", {}).get("secretKeyRef", {}).get("name") != "yiciban-oidc-" + var.removeprefix("YICIBAN_OIDC_SECRET_").lower():
+                bad(overlay, f"keycloak: {var} must come from the Secret its service reads")
     if "default-deny" not in by.get("NetworkPolicy", {}):
         bad(overlay, "no default-deny NetworkPolicy")
     nats = by.get("StatefulSet", {}).get("nats")

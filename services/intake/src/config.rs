@@ -59,7 +59,7 @@ impl IntakeConfig {
             expiry_scan: duration(src, "YICIBAN_EXPIRY_SCAN", std::time::Duration::from_secs(60))?,
             routing_url: var(src, "YICIBAN_ROUTING_URL", "http://127.0.0.1:50052".to_owned())?,
             tasks_url: var(src, "YICIBAN_TASKS_URL", "http://127.0.0.1:50053".to_owned())?,
-            identity_key: identity_key(src),
+            identity_key: identity_key(src)?,
         })
     }
 

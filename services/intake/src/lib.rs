@@ -74,8 +74,8 @@ pub async fn build_with(
     let mut shell = ServiceBuilder::bind("intake", &config.common, pool, js).await?;
     let store = shell.event_store(&config.schema, &[schema::INTAKE]).await?;
     repo::seed_officers(shell.pool(), &config.schema, &config.officers).await.context("seeding the officers")?;
-    let tasks = TaskServiceClient::new(shell.calls(&config.tasks_url)?);
-    let routing = RoutingServiceClient::new(shell.calls(&config.routing_url)?);
+    let tasks = TaskServiceClient::new(shell.calls("tasks", &config.tasks_url)?);
+    let routing = RoutingServiceClient::new(shell.calls("routing", &config.routing_url)?);
     let handoff = Consumer::process_manager(
         Arc::new(process_manager::IntakeHandoff::new(routing, tasks.clone())),
         &store,

@@ -74,7 +74,7 @@ impl IssuanceConfig {
             rectification_days,
             return_visit_share,
             window_department,
-            identity_key: identity_key(src),
+            identity_key: identity_key(src)?,
             common,
         })
     }

@@ -70,8 +70,8 @@ pub async fn build_with(
         clock,
         issue_days: config.issue_days,
     });
-    let tasks = TaskServiceClient::new(shell.calls(&config.tasks_url)?);
-    let issuance = IssuanceServiceClient::new(shell.calls(&config.issuance_url)?);
+    let tasks = TaskServiceClient::new(shell.calls("tasks", &config.tasks_url)?);
+    let issuance = IssuanceServiceClient::new(shell.calls("issuance", &config.issuance_url)?);
     let handoff = Consumer::process_manager(
         Arc::new(process_manager::RoutingHandoff::new(routing.clone(), tasks, issuance)),
         &store,

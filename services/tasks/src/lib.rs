@@ -90,14 +90,16 @@ pub async fn build_with(
 ) -> anyhow::Result<App> {
     let mut shell = ServiceBuilder::bind("tasks", &config.common, pool, js).await?;
     let store = shell.event_store(&config.schema, &[schema::TASKS]).await?;
-    let routing = RoutingServiceClient::new(shell.calls(&config.routing_url)?);
+    let routing = RoutingServiceClient::new(shell.calls("routing", &config.routing_url)?);
     let handoff = Consumer::process_manager(
         Arc::new(process_manager::TasksHandoff::new(routing)),
         &store,
         shell.subjects(),
         shell.jetstream().clone(),
     )?;
-    let officers = officers::OfficerLookup::new(config.intake_url.as_deref(), shell.auth().clone())?;
+    let officers = officers::OfficerLookup::new(
+        config.intake_url.as_deref().map(|url| shell.calls("intake", url)).transpose()?,
+    );
     let calendar = Arc::new(WorkingCalendar::china());
     let rows = commands::TaskRows {
         schema: store.schema().to_owned(),

@@ -3,24 +3,16 @@
 //! when intake cannot answer, the escalation names no officer rather than
 //! waiting: the lead department is told either way.
 
-use std::time::Duration;
-
 use anyhow::Context as _;
-use tonic::transport::{Channel, Endpoint};
 use uuid::Uuid;
-use yiciban_platform::Authenticator;
-use yiciban_platform::grpc::ClientAuth;
+use yiciban_platform::service::ServiceChannel;
 use yiciban_proto::intake::v1::GetCaseRequest;
 use yiciban_proto::intake::v1::intake_service_client::IntakeServiceClient;
-
-/// The subject of the service token the task service calls with.
-pub const SERVICE_SUBJECT: &str = "tasks";
 
 /// Looks up case officers at intake.
 #[derive(Clone)]
 pub struct OfficerLookup {
-    intake: Option<Channel>,
-    auth: Authenticator,
+    intake: Option<ServiceChannel>,
 }
 
 impl std::fmt::Debug for OfficerLookup {
@@ -30,16 +22,10 @@ impl std::fmt::Debug for OfficerLookup {
 }
 
 impl OfficerLookup {
-    /// A lookup against `intake_url` (connected lazily), or none.
-    pub fn new(intake_url: Option<&str>, auth: Authenticator) -> anyhow::Result<Self> {
-        let intake = intake_url
-            .map(|url| {
-                Endpoint::from_shared(url.to_owned())
-                    .with_context(|| format!("YICIBAN_INTAKE_URL {url:?} is not a URL"))
-                    .map(|e| e.connect_timeout(Duration::from_secs(3)).timeout(Duration::from_secs(5)).connect_lazy())
-            })
-            .transpose()?;
-        Ok(OfficerLookup { intake, auth })
+    /// A lookup through `intake` (a channel that calls as the task
+    /// service, connected lazily), or none.
+    pub fn new(intake: Option<ServiceChannel>) -> Self {
+        OfficerLookup { intake }
     }
 
     /// The case's officer; empty when none is assigned, intake is not
@@ -55,9 +41,8 @@ impl OfficerLookup {
         }
     }
 
-    async fn ask(&self, channel: Channel, case_id: Uuid) -> anyhow::Result<String> {
-        let mut client =
-            IntakeServiceClient::with_interceptor(channel, ClientAuth::service(self.auth.clone(), SERVICE_SUBJECT));
+    async fn ask(&self, channel: ServiceChannel, case_id: Uuid) -> anyhow::Result<String> {
+        let mut client = IntakeServiceClient::new(channel);
         let case = client
             .get_case(GetCaseRequest { case_id: case_id.to_string() })
             .await

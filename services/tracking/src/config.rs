@@ -82,7 +82,7 @@ impl TrackingConfig {
             common: CommonConfig::from_source(src, DEFAULT_PORT)?,
             schema,
             source_schemas: SOURCES.iter().map(|s| (*s).to_owned()).zip(schemas).collect(),
-            identity_key: identity_key(src),
+            identity_key: identity_key(src)?,
             rebuild_pause: std::time::Duration::from_millis(pause),
             console_addr,
             console_listener: None,

@@ -183,7 +183,7 @@ pub async fn build_with(
             Ok(())
         });
     if let Some(listener) = console {
-        let router = console::router(tracking.clone(), shell.auth().clone());
+        let router = console::router(tracking.clone(), shell.verifier().clone());
         shell = shell.http(listener, router);
     }
     Ok(shell.finish(tracking))

@@ -36,7 +36,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tonic::{Code, Request, Status};
 use uuid::Uuid;
-use yiciban_platform::{Authenticator, Caller, Role};
+use yiciban_platform::auth::Verifier;
+use yiciban_platform::{Caller, Role};
 use yiciban_proto::tracking::v1 as pb;
 use yiciban_proto::tracking::v1::tracking_service_server::TrackingService as _;
 
@@ -53,12 +54,13 @@ const CSS: &str = include_str!("console.css");
 struct Console {
     tracking: Arc<Tracking>,
     api: TrackingApi,
-    auth: Authenticator,
+    verifier: Verifier,
 }
 
-/// The console's routes over the service state, verifying tokens with `auth`.
-pub fn router(tracking: Arc<Tracking>, auth: Authenticator) -> Router {
-    let console = Console { api: TrackingApi::new(tracking.clone()), tracking, auth };
+/// The console's routes over the service state, verifying tokens with
+/// `verifier` (the issuer's keys, tracking's audience).
+pub fn router(tracking: Arc<Tracking>, verifier: Verifier) -> Router {
+    let console = Console { api: TrackingApi::new(tracking.clone()), tracking, verifier };
     Router::new()
         .route("/", get(home))
         .route("/cases/{key}", get(case))
@@ -119,7 +121,7 @@ fn token_of(headers: &HeaderMap, query: &Query) -> Option<(String, bool)> {
 
 impl Console {
     /// The verified staff caller of a request, or the page refusing it.
-    fn visitor(&self, headers: &HeaderMap, query: &Query) -> Result<Visitor, Response> {
+    async fn visitor(&self, headers: &HeaderMap, query: &Query) -> Result<Visitor, Response> {
         let Some((token, from_query)) = token_of(headers, query) else {
             return Err(login_page(
                 StatusCode::UNAUTHORIZED,
@@ -127,8 +129,9 @@ impl Console {
             ));
         };
         let caller = self
-            .auth
+            .verifier
             .verify(&token)
+            .await
             .map_err(|e| login_page(StatusCode::UNAUTHORIZED, &format!("令牌无效 / Invalid token: {e}")))?;
         if caller.role == Role::Applicant {
             return Err(error_page(
@@ -192,7 +195,7 @@ async fn stylesheet() -> Response {
 
 async fn home(State(c): State<Console>, headers: HeaderMap, RawQuery(raw): RawQuery) -> Response {
     let query = Query::of(raw);
-    let v = match c.visitor(&headers, &query) {
+    let v = match c.visitor(&headers, &query).await {
         Ok(v) => v,
         Err(refused) => return refused,
     };
@@ -210,7 +213,7 @@ async fn case(
     RawQuery(raw): RawQuery,
 ) -> Response {
     let query = Query::of(raw);
-    let v = match c.visitor(&headers, &query) {
+    let v = match c.visitor(&headers, &query).await {
         Ok(v) => v,
         Err(refused) => return refused,
     };
@@ -265,7 +268,7 @@ async fn case(
 
 async fn worklist(State(c): State<Console>, headers: HeaderMap, RawQuery(raw): RawQuery) -> Response {
     let query = Query::of(raw);
-    let v = match c.visitor(&headers, &query) {
+    let v = match c.visitor(&headers, &query).await {
         Ok(v) => v,
         Err(refused) => return refused,
     };
@@ -285,7 +288,7 @@ async fn worklist(State(c): State<Console>, headers: HeaderMap, RawQuery(raw): R
 
 async fn overdue(State(c): State<Console>, headers: HeaderMap, RawQuery(raw): RawQuery) -> Response {
     let query = Query::of(raw);
-    let v = match c.visitor(&headers, &query) {
+    let v = match c.visitor(&headers, &query).await {
         Ok(v) => v,
         Err(refused) => return refused,
     };
@@ -305,7 +308,7 @@ fn month_of(c: &Console, query: &Query) -> String {
 
 async fn report(State(c): State<Console>, headers: HeaderMap, RawQuery(raw): RawQuery) -> Response {
     let query = Query::of(raw);
-    let v = match c.visitor(&headers, &query) {
+    let v = match c.visitor(&headers, &query).await {
         Ok(v) => v,
         Err(refused) => return refused,
     };
@@ -322,7 +325,7 @@ async fn report(State(c): State<Console>, headers: HeaderMap, RawQuery(raw): Raw
 
 async fn report_csv(State(c): State<Console>, headers: HeaderMap, RawQuery(raw): RawQuery) -> Response {
     let query = Query::of(raw);
-    let v = match c.visitor(&headers, &query) {
+    let v = match c.visitor(&headers, &query).await {
         Ok(v) => v,
         Err(refused) => return refused,
     };

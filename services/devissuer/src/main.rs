@@ -1,7 +1,10 @@
 #![forbid(unsafe_code)]
 //! `yiciban-dev-issuer`: the development OpenID Connect issuer on its own,
 //! with the seeded users and clients (one agent per department of the
-//! embedded catalog). Prints its issuer URL; stops on Ctrl-C.
+//! embedded catalog). Prints its issuer URL; stops on Ctrl-C or SIGTERM.
+//!
+//! `yiciban-dev-issuer --addr 127.0.0.1:8081`, then point the services at
+//! it with `YICIBAN_DEV_MODE=true YICIBAN_OIDC_ISSUER=http://127.0.0.1:8081`.
 
 use std::net::SocketAddr;
 
@@ -31,7 +34,24 @@ async fn main() -> anyhow::Result<()> {
         tokio::net::TcpListener::bind(args.addr).await.with_context(|| format!("listening on {}", args.addr))?;
     let issuer = DevIssuer::start(listener, IssuerConfig::seeded(&departments)).await?;
     println!("{}", issuer.issuer());
-    tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
+    stopped().await?;
     issuer.shutdown();
     Ok(())
+}
+
+/// Ctrl-C, or SIGTERM on Unix.
+async fn stopped() -> anyhow::Result<()> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate()).context("listening for SIGTERM")?;
+        tokio::select! {
+            interrupted = tokio::signal::ctrl_c() => interrupted.context("waiting for Ctrl-C"),
+            _ = term.recv() => Ok(()),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")
+    }
 }

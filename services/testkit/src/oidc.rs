@@ -129,6 +129,27 @@ impl OidcProvider {
         self.keys[0]["kid"].as_str().unwrap_or_default()
     }
 
+    /// Signs `claims` with the provider's current signing key (an ES256
+    /// provider: `ProviderConfig { signing_alg: SigningAlg::ES256, .. }`)
+    /// under its `kid`, as the provider itself would sign: for tests that
+    /// need a token the provider's published key verifies but with claims it
+    /// would never issue (expired, not yet valid, another issuer).
+    pub fn forge(&self, claims: &serde_json::Value) -> anyhow::Result<String> {
+        use base64::Engine as _;
+        use p256::pkcs8::EncodePrivateKey as _;
+        let key = &self.keys[0];
+        if key["kty"] != "EC" {
+            bail!("forge signs with an ES256 provider's key; this provider signs {}", key["kty"]);
+        }
+        let d = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(key["d"].as_str().context("the signing key has no private part")?)?;
+        let secret = p256::SecretKey::from_slice(&d).context("the signing key is not a P-256 key")?;
+        let der = secret.to_pkcs8_der().context("encoding the signing key")?;
+        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
+        header.kid = Some(self.signing_kid().to_owned());
+        Ok(jsonwebtoken::encode(&header, claims, &jsonwebtoken::EncodingKey::from_ec_der(der.as_bytes()))?)
+    }
+
     /// The `kid`s published in the JWKS, the signing one first.
     pub fn published_kids(&self) -> Vec<String> {
         self.keys.iter().filter_map(|k| k["kid"].as_str().map(str::to_owned)).collect()

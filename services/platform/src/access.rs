@@ -53,6 +53,8 @@ const fn rule(method: &'static str, people: &'static [Role], services: &'static 
 
 /// Every RPC's rule.
 pub const RULES: &[Rule] = &[
+    // the refusal log, served by every service
+    rule("/yiciban.audit.v1.AuditService/ListRefusals", &[Supervisor, Admin], &[], Open),
     // catalog (served by intake): the published guide, for everyone signed in
     rule("/yiciban.catalog.v1.CatalogService/ListPackages", ALL_PEOPLE, &[], Open),
     rule("/yiciban.catalog.v1.CatalogService/ListDepartments", ALL_PEOPLE, &[], Open),
@@ -87,7 +89,7 @@ pub const RULES: &[Rule] = &[
     rule("/yiciban.tasks.v1.TaskService/TransferTask", &[Agent, Supervisor], &[], Case),
     rule("/yiciban.tasks.v1.TaskService/CancelTask", &[], &["routing"], Case),
     rule("/yiciban.tasks.v1.TaskService/RecordPostCheck", &[Agent], &[], Case),
-    rule("/yiciban.tasks.v1.TaskService/ListCaseTasks", STAFF, &["issuance"], Case),
+    rule("/yiciban.tasks.v1.TaskService/ListCaseTasks", STAFF, &["intake", "issuance"], Case),
     // issuance
     rule("/yiciban.issuance.v1.IssuanceService/PrepareIssuance", &[], &["routing"], Case),
     rule("/yiciban.issuance.v1.IssuanceService/IssueEarly", &[Clerk, Officer], &[], Case),

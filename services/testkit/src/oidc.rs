@@ -220,16 +220,36 @@ impl Drop for OidcProvider {
 
 /// A new private JWK (with a `kid`) of `alg`, made by the provider's script.
 fn generate_key(alg: SigningAlg) -> anyhow::Result<serde_json::Value> {
-    let output = Command::new(node())
+    let mut child = Command::new(node())
         .arg("provider.mjs")
         .args(["--generate-key", alg.as_str()])
         .current_dir(provider_dir())
-        .output()
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
         .with_context(|| format!("running `{} provider.mjs --generate-key` (is Node installed?)", node()))?;
-    if !output.status.success() {
-        bail!("generating a key failed: {}", String::from_utf8_lossy(&output.stderr));
+    // Bounded: a key is made in well under a second; a hung Node must fail
+    // the test, not hold it until the runner kills it.
+    let deadline = std::time::Instant::now() + PROVIDER_START_TIMEOUT;
+    let status = loop {
+        if let Some(status) = child.try_wait()? {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            bail!("generating a key with Node took longer than {PROVIDER_START_TIMEOUT:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let (mut out, mut err) = (Vec::new(), String::new());
+    child.stdout.take().context("piped stdout")?.read_to_end(&mut out)?;
+    child.stderr.take().context("piped stderr")?.read_to_string(&mut err)?;
+    if !status.success() {
+        bail!("generating a key failed: {err}");
     }
-    serde_json::from_slice(&output.stdout).context("the generated key is not JSON")
+    serde_json::from_slice(&out).context("the generated key is not JSON")
 }
 
 /// One life of the Node process, in a process group of its own, killed

@@ -65,6 +65,12 @@ pub async fn sign_in(issuer: &Issuer, flow: &CodeFlow<'_>) -> anyhow::Result<Tok
         .append_pair("state", &state)
         .append_pair("code_challenge", &challenge(&verifier))
         .append_pair("code_challenge_method", "S256");
+    // Every service casectl may call, as RFC 8707 resource indicators: an
+    // issuer that honours them strictly lets a refresh ask only for
+    // resources named here (Keycloak ignores them and maps audiences).
+    for service in yiciban_platform::auth::SERVICES {
+        url.query_pairs_mut().append_pair("resource", &super::audience(service));
+    }
     if let Some(user) = flow.user {
         url.query_pairs_mut().append_pair("login_hint", user);
     }
@@ -88,6 +94,7 @@ pub async fn sign_in(issuer: &Issuer, flow: &CodeFlow<'_>) -> anyhow::Result<Tok
             ("redirect_uri", &redirect_uri),
             ("client_id", flow.client_id),
             ("code_verifier", &verifier),
+            ("resource", &super::audience("intake")),
         ])
         .await
         .context("the issuer refused the authorization code")

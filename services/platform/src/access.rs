@@ -65,7 +65,7 @@ pub const RULES: &[Rule] = &[
     rule("/yiciban.intake.v1.IntakeService/WithdrawApplication", &[Clerk, Applicant, Admin], &[], Case),
     rule("/yiciban.intake.v1.IntakeService/TerminateCase", &[Supervisor, Admin], &[], Case),
     rule("/yiciban.intake.v1.IntakeService/AssignOfficer", &[Supervisor, Admin], &[], Case),
-    rule("/yiciban.intake.v1.IntakeService/GetCase", ALL_PEOPLE, &["tasks", "issuance"], Case),
+    rule("/yiciban.intake.v1.IntakeService/GetCase", ALL_PEOPLE, &["routing", "tasks", "issuance"], Case),
     rule("/yiciban.intake.v1.IntakeService/UploadMaterial", &[Clerk, Applicant], &[], Open),
     rule("/yiciban.intake.v1.IntakeService/UpdateCreditStatus", &[Admin], &[], Open),
     rule("/yiciban.intake.v1.IntakeService/GetCreditStatus", &[Clerk, Admin], &[], Open),
@@ -77,7 +77,7 @@ pub const RULES: &[Rule] = &[
     rule("/yiciban.routing.v1.RoutingService/EndPlan", &[], &["intake"], Case),
     // department tasks
     rule("/yiciban.tasks.v1.TaskService/CreateTask", &[], &["routing"], Case),
-    rule("/yiciban.tasks.v1.TaskService/ListInbox", STAFF, &[], List),
+    rule("/yiciban.tasks.v1.TaskService/ListInbox", &[Clerk, Agent, Supervisor, Admin], &[], List),
     rule("/yiciban.tasks.v1.TaskService/GetTask", STAFF, &[], Case),
     rule("/yiciban.tasks.v1.TaskService/ClaimTask", &[Agent], &[], Case),
     rule("/yiciban.tasks.v1.TaskService/ApproveTask", &[Agent], &[], Case),
@@ -87,7 +87,7 @@ pub const RULES: &[Rule] = &[
     rule("/yiciban.tasks.v1.TaskService/TransferTask", &[Agent, Supervisor], &[], Case),
     rule("/yiciban.tasks.v1.TaskService/CancelTask", &[], &["routing"], Case),
     rule("/yiciban.tasks.v1.TaskService/RecordPostCheck", &[Agent], &[], Case),
-    rule("/yiciban.tasks.v1.TaskService/ListCaseTasks", STAFF, &["issuance"], Case),
+    rule("/yiciban.tasks.v1.TaskService/ListCaseTasks", STAFF, &["intake", "issuance"], Case),
     // issuance
     rule("/yiciban.issuance.v1.IssuanceService/PrepareIssuance", &[], &["routing"], Case),
     rule("/yiciban.issuance.v1.IssuanceService/IssueEarly", &[Clerk, Officer], &[], Case),

@@ -22,7 +22,8 @@ pub struct TasksConfig {
     /// `YICIBAN_SLA_SCAN`: how often the SLA watcher sweeps (default 30s).
     pub sla_scan: Duration,
     /// `YICIBAN_INTAKE_URL`: the intake service, asked for the case officer
-    /// on escalation; unset = escalate without an officer.
+    /// on escalation and before an officer reads a task; unset = escalate
+    /// without an officer, and officers are refused (UNAVAILABLE).
     pub intake_url: Option<String>,
     /// `YICIBAN_ROUTING_URL`: the routing service, told every task outcome.
     pub routing_url: String,
@@ -69,15 +70,23 @@ mod tests {
 
     use super::*;
 
+    /// `pairs` in development mode with a development issuer (what the
+    /// common settings need to read at all).
+    fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        [("YICIBAN_DEV_MODE", "true"), ("YICIBAN_OIDC_ISSUER", "http://127.0.0.1:8081")]
+            .iter()
+            .chain(pairs)
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
     #[test]
     fn defaults_and_a_bad_share_naming_its_variable() {
-        let env: HashMap<String, String> = HashMap::new();
-        let c = TasksConfig::from_source(&env).unwrap();
+        let c = TasksConfig::from_source(&env(&[])).unwrap();
         assert_eq!((c.schema.as_str(), c.warn_share.get(), c.sla_scan), ("tasks", 0.8, Duration::from_secs(30)));
         assert_eq!(c.common.grpc_addr.port(), DEFAULT_PORT);
         assert!(c.intake_url.is_none());
-        let env: HashMap<String, String> = [("YICIBAN_WARN_SHARE".to_owned(), "1.5".to_owned())].into();
-        let err = TasksConfig::from_source(&env).unwrap_err();
+        let err = TasksConfig::from_source(&env(&[("YICIBAN_WARN_SHARE", "1.5")])).unwrap_err();
         assert_eq!(err.variable, "YICIBAN_WARN_SHARE");
     }
 }

@@ -92,7 +92,7 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        yiciban_platform::config::development_env(pairs)
     }
 
     #[test]

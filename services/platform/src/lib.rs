@@ -11,6 +11,7 @@ pub mod config;
 pub mod grpc;
 pub mod identity;
 pub mod officers;
+pub mod refusal_log;
 pub mod refusals;
 pub mod routes;
 pub mod runtime;

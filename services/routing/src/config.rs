@@ -51,26 +51,16 @@ impl RoutingConfig {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::HashMap;
+    use yiciban_platform::config::development_env;
 
     use super::*;
 
-    /// `pairs` in development mode with a development issuer (what the
-    /// common settings need to read at all).
-    fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        [("YICIBAN_DEV_MODE", "true"), ("YICIBAN_OIDC_ISSUER", "http://127.0.0.1:8081")]
-            .iter()
-            .chain(pairs)
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect()
-    }
-
     #[test]
     fn the_intake_url_is_read_and_a_blank_one_is_none() {
-        assert!(RoutingConfig::from_source(&env(&[])).unwrap().intake_url.is_none());
-        let blank = env(&[("YICIBAN_INTAKE_URL", " ")]);
+        assert!(RoutingConfig::from_source(&development_env(&[])).unwrap().intake_url.is_none());
+        let blank = development_env(&[("YICIBAN_INTAKE_URL", " ")]);
         assert!(RoutingConfig::from_source(&blank).unwrap().intake_url.is_none());
-        let set = env(&[("YICIBAN_INTAKE_URL", "http://127.0.0.1:50051")]);
+        let set = development_env(&[("YICIBAN_INTAKE_URL", "http://127.0.0.1:50051")]);
         assert_eq!(RoutingConfig::from_source(&set).unwrap().intake_url.as_deref(), Some("http://127.0.0.1:50051"));
     }
 }

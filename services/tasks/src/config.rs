@@ -70,23 +70,15 @@ mod tests {
 
     use super::*;
 
-    /// `pairs` in development mode with a development issuer (what the
-    /// common settings need to read at all).
-    fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        [("YICIBAN_DEV_MODE", "true"), ("YICIBAN_OIDC_ISSUER", "http://127.0.0.1:8081")]
-            .iter()
-            .chain(pairs)
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect()
-    }
-
     #[test]
     fn defaults_and_a_bad_share_naming_its_variable() {
-        let c = TasksConfig::from_source(&env(&[])).unwrap();
+        let env: HashMap<String, String> = yiciban_platform::config::development_env(&[]);
+        let c = TasksConfig::from_source(&env).unwrap();
         assert_eq!((c.schema.as_str(), c.warn_share.get(), c.sla_scan), ("tasks", 0.8, Duration::from_secs(30)));
         assert_eq!(c.common.grpc_addr.port(), DEFAULT_PORT);
         assert!(c.intake_url.is_none());
-        let err = TasksConfig::from_source(&env(&[("YICIBAN_WARN_SHARE", "1.5")])).unwrap_err();
+        let env = yiciban_platform::config::development_env(&[("YICIBAN_WARN_SHARE", "1.5")]);
+        let err = TasksConfig::from_source(&env).unwrap_err();
         assert_eq!(err.variable, "YICIBAN_WARN_SHARE");
     }
 }

@@ -8,8 +8,10 @@
 //! [`TestNats::consumer_caught_up`]), never for fixed times.
 
 pub mod applications;
+pub mod issuer;
 pub mod service;
 
+pub use issuer::TestIssuer;
 pub use service::{ReservedPort, RunningService, ServiceHandle, listener, spawn_service};
 
 use std::time::Duration;

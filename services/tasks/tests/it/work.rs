@@ -290,11 +290,11 @@ async fn a_return_stops_the_task_until_the_open_request_resumes_it() {
         expected_version: 0,
         supplement_request_id: id.into(),
     };
-    let err = app.service().resume_task(resume(&uuid::Uuid::now_v7().to_string())).await.unwrap_err();
+    let err = app.intake_service().resume_task(resume(&uuid::Uuid::now_v7().to_string())).await.unwrap_err();
     assert_eq!(err.code(), Code::FailedPrecondition);
     let err = app.agent("agent-zhao", "samr").resume_task(resume(&returned.supplement_request_id)).await.unwrap_err();
     assert_eq!(err.code(), Code::PermissionDenied);
-    let resumed = app.service().resume_task(resume(&returned.supplement_request_id)).await.unwrap().into_inner();
+    let resumed = app.intake_service().resume_task(resume(&returned.supplement_request_id)).await.unwrap().into_inner();
     assert_eq!(resumed.version, 4);
     assert_eq!(app.get(&task_id).await.state, common::TaskState::InProgress as i32);
 }

@@ -159,6 +159,23 @@ async fn an_agent_of_another_department_gets_not_found_worded_like_a_random_task
     let missing_for_all = app.supervisor().get_task(get(&random)).await.unwrap_err();
     assert_eq!(missing_for_all.message(), format!("task {random} not found"));
     assert_eq!(app.version(&created.task_id).await, 1, "a refused command records nothing");
+    // The refusals are recorded for supervisors, with the task and the reason.
+    let recorded: Vec<(String, String, String)> =
+        eventually("fire's two hidden refusals in the refusal log", std::time::Duration::from_secs(10), || async {
+            let rows: Vec<(String, String, String)> = sqlx::query_as(
+                "SELECT kind, method, reason FROM tasks.access_refusals
+                 WHERE caller = 'agent-wang' AND case_id = $1 ORDER BY id",
+            )
+            .bind(&created.task_id)
+            .fetch_all(&app.db.pool)
+            .await
+            .unwrap();
+            (rows.len() == 2).then_some(rows)
+        })
+        .await;
+    assert!(recorded.iter().all(|(kind, _, reason)| kind == "hidden" && reason.contains("department")), "{recorded:?}");
+    assert_eq!(recorded[0].1, "/yiciban.tasks.v1.TaskService/ClaimTask");
+    assert_eq!(recorded[1].1, "/yiciban.tasks.v1.TaskService/GetTask");
 }
 
 #[tokio::test]

@@ -2,6 +2,7 @@
 
 mod console;
 mod crash;
+mod identity;
 mod intake_to_the_bus;
 mod issuance;
 mod joint_processing;

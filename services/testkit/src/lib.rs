@@ -9,9 +9,11 @@
 
 pub mod applications;
 pub mod issuer;
+pub mod oidc;
 pub mod service;
 
 pub use issuer::TestIssuer;
+pub use oidc::{OidcProvider, ProviderConfig};
 pub use service::{ReservedPort, RunningService, ServiceHandle, listener, spawn_service};
 
 use std::time::Duration;

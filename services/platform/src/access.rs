@@ -67,7 +67,7 @@ pub const RULES: &[Rule] = &[
     rule("/yiciban.intake.v1.IntakeService/WithdrawApplication", &[Clerk, Applicant, Admin], &[], Case),
     rule("/yiciban.intake.v1.IntakeService/TerminateCase", &[Supervisor, Admin], &[], Case),
     rule("/yiciban.intake.v1.IntakeService/AssignOfficer", &[Supervisor, Admin], &[], Case),
-    rule("/yiciban.intake.v1.IntakeService/GetCase", ALL_PEOPLE, &["tasks", "issuance"], Case),
+    rule("/yiciban.intake.v1.IntakeService/GetCase", ALL_PEOPLE, &["routing", "tasks", "issuance"], Case),
     rule("/yiciban.intake.v1.IntakeService/UploadMaterial", &[Clerk, Applicant], &[], Open),
     rule("/yiciban.intake.v1.IntakeService/UpdateCreditStatus", &[Admin], &[], Open),
     rule("/yiciban.intake.v1.IntakeService/GetCreditStatus", &[Clerk, Admin], &[], Open),
@@ -79,7 +79,7 @@ pub const RULES: &[Rule] = &[
     rule("/yiciban.routing.v1.RoutingService/EndPlan", &[], &["intake"], Case),
     // department tasks
     rule("/yiciban.tasks.v1.TaskService/CreateTask", &[], &["routing"], Case),
-    rule("/yiciban.tasks.v1.TaskService/ListInbox", STAFF, &[], List),
+    rule("/yiciban.tasks.v1.TaskService/ListInbox", &[Clerk, Agent, Supervisor, Admin], &[], List),
     rule("/yiciban.tasks.v1.TaskService/GetTask", STAFF, &[], Case),
     rule("/yiciban.tasks.v1.TaskService/ClaimTask", &[Agent], &[], Case),
     rule("/yiciban.tasks.v1.TaskService/ApproveTask", &[Agent], &[], Case),

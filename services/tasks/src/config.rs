@@ -22,7 +22,8 @@ pub struct TasksConfig {
     /// `YICIBAN_SLA_SCAN`: how often the SLA watcher sweeps (default 30s).
     pub sla_scan: Duration,
     /// `YICIBAN_INTAKE_URL`: the intake service, asked for the case officer
-    /// on escalation; unset = escalate without an officer.
+    /// on escalation and before an officer reads a task; unset = escalate
+    /// without an officer, and officers are refused (UNAVAILABLE).
     pub intake_url: Option<String>,
     /// `YICIBAN_ROUTING_URL`: the routing service, told every task outcome.
     pub routing_url: String,

@@ -22,7 +22,7 @@ pub struct TestApp {
     pub _nats: TestNats,
     pub clock: ManualClock,
     channel: Channel,
-    issuer: TestIssuer,
+    pub issuer: TestIssuer,
 }
 
 /// 2026-09-28 10:00 +08:00, the Monday before the National Day holiday.
@@ -31,6 +31,12 @@ pub fn monday_before_national_day() -> chrono::DateTime<chrono::Utc> {
 }
 
 pub async fn spawn_app() -> TestApp {
+    spawn_app_asking(None).await
+}
+
+/// Routing asking the intake service at `intake_url` for case officers
+/// (none: officers are refused).
+pub async fn spawn_app_asking(intake_url: Option<String>) -> TestApp {
     let db = TestDb::new(10).await;
     let nats = TestNats::new().await;
     let clock = ManualClock::new(monday_before_national_day());
@@ -44,6 +50,9 @@ pub async fn spawn_app() -> TestApp {
     .map(|(k, v)| (k.to_owned(), v.to_owned()))
     .collect();
     issuer.configure(&mut env);
+    if let Some(url) = intake_url {
+        env.insert("YICIBAN_INTAKE_URL".to_owned(), url);
+    }
     let mut config = yiciban_routing::RoutingConfig::from_source(&env).expect("config");
     config.common.grpc_listener = Some(yiciban_testkit::listener());
     let app = yiciban_testkit::spawn_service(yiciban_routing::build_with(

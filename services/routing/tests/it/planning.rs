@@ -239,19 +239,59 @@ async fn agents_read_only_plans_their_department_works_on() {
     let app = spawn_app().await;
     let case_id = Uuid::now_v7().to_string();
     app.service().plan_case(plan_restaurant(&case_id, "plan-1")).await.unwrap();
-    let read = |dept: &'static str| {
+    let read = |dept: &'static str, case_id: String| {
         let mut c = app.as_(Role::Agent, &format!("agent-{dept}"), Some(dept));
-        let case_id = case_id.clone();
         async move { c.get_plan(pb::GetPlanRequest { case_id }).await }
     };
-    assert!(read("samr").await.is_ok(), "s1 is dispatched to samr");
-    assert_eq!(read("fire").await.unwrap_err().code(), Code::PermissionDenied, "s4 waits for s1");
-    let err = app
-        .as_(Role::Supervisor, "sup", None)
-        .get_plan(pb::GetPlanRequest { case_id: Uuid::now_v7().to_string() })
-        .await
-        .unwrap_err();
+    assert!(read("samr", case_id.clone()).await.is_ok(), "s1 is dispatched to samr");
+    let random = Uuid::now_v7().to_string();
+    let hidden = read("fire", case_id.clone()).await.unwrap_err();
+    assert_eq!(hidden.code(), Code::NotFound, "s4 waits for s1: fire takes no part yet");
+    let missing = read("fire", random.clone()).await.unwrap_err();
+    assert_eq!(missing.code(), Code::NotFound);
+    assert_eq!(hidden.message().replace(&case_id, &random), missing.message(), "worded exactly alike");
+    assert_eq!(missing.message(), format!("plan of case {random} not found"));
+    assert!(hidden.metadata().get(yiciban_platform::access::REFUSAL_KEY).is_none(), "the marker never leaves");
+    let err =
+        app.as_(Role::Supervisor, "sup", None).get_plan(pb::GetPlanRequest { case_id: random }).await.unwrap_err();
     assert_eq!(err.code(), Code::NotFound);
+}
+
+#[tokio::test]
+async fn an_agent_taking_no_part_cannot_confirm_a_denial_nor_learn_that_the_case_exists() {
+    let app = spawn_app().await;
+    let case_id = Uuid::now_v7().to_string();
+    app.service().plan_case(plan_restaurant(&case_id, "plan-1")).await.unwrap();
+    let before = app.event_count().await;
+    let confirm = |case_id: &str| pb::ConfirmDenialRequest {
+        idempotency_key: "c-1".into(),
+        case_id: case_id.into(),
+        expected_version: 0,
+        explanation: "因消防安全检查不合格，决定不予许可。如不服，可于六十日内申请行政复议。".into(),
+    };
+    let mut fire = app.as_(Role::Agent, "agent-fire-1", Some("fire"));
+    let hidden = fire.confirm_denial(confirm(&case_id)).await.unwrap_err();
+    let random = Uuid::now_v7().to_string();
+    let missing = fire.confirm_denial(confirm(&random)).await.unwrap_err();
+    assert_eq!((hidden.code(), missing.code()), (Code::NotFound, Code::NotFound));
+    assert_eq!(hidden.message().replace(&case_id, &random), missing.message());
+    assert_eq!(app.event_count().await, before, "a refused command records nothing");
+}
+
+#[tokio::test]
+async fn officers_are_refused_when_their_assignment_cannot_be_checked() {
+    // No intake service is configured in these tests: an officer's read
+    // fails closed instead of showing a plan nobody checked.
+    let app = spawn_app().await;
+    let case_id = Uuid::now_v7().to_string();
+    app.service().plan_case(plan_restaurant(&case_id, "plan-1")).await.unwrap();
+    let err = app.as_(Role::Officer, "officer-001", None).get_plan(pb::GetPlanRequest { case_id }).await.unwrap_err();
+    assert_eq!(err.code(), Code::Unavailable, "{err:?}");
+    assert!(err.message().contains("YICIBAN_INTAKE_URL"), "{}", err.message());
+    let random = Uuid::now_v7().to_string();
+    let err =
+        app.as_(Role::Officer, "officer-001", None).get_plan(pb::GetPlanRequest { case_id: random }).await.unwrap_err();
+    assert_eq!(err.code(), Code::Unavailable, "the same answer whether the case exists or not");
 }
 
 #[tokio::test]

@@ -32,7 +32,9 @@ pub struct TestApp {
     pub clock: ManualClock,
     pub tasks: Arc<Tasks>,
     channel: Channel,
-    issuer: TestIssuer,
+    pub issuer: TestIssuer,
+    /// The intake service the task service asks for case officers, if any.
+    intake_url: Option<String>,
 }
 
 /// An instant in China time, e.g. `cst("2026-09-28T10:00")`.
@@ -53,8 +55,11 @@ pub fn monday_before_national_day() -> DateTime<Utc> {
     cst("2026-09-28T10:00")
 }
 
-fn config(nats: &TestNats, issuer: &TestIssuer) -> TasksConfig {
+fn config(nats: &TestNats, issuer: &TestIssuer, intake_url: Option<&str>) -> TasksConfig {
     let mut env = HashMap::new();
+    if let Some(url) = intake_url {
+        env.insert("YICIBAN_INTAKE_URL".to_owned(), url.to_owned());
+    }
     env.insert("YICIBAN_NATS_PREFIX".to_owned(), nats.subjects.prefix().to_owned());
     issuer.configure(&mut env);
     env.insert("YICIBAN_SLA_SCAN".to_owned(), "1h".to_owned());
@@ -65,8 +70,14 @@ fn config(nats: &TestNats, issuer: &TestIssuer) -> TasksConfig {
     config
 }
 
-async fn start(db: &TestDb, nats: &TestNats, clock: &ManualClock, issuer: &TestIssuer) -> RunningService<Tasks> {
-    let config = config(nats, issuer);
+async fn start(
+    db: &TestDb,
+    nats: &TestNats,
+    clock: &ManualClock,
+    issuer: &TestIssuer,
+    intake_url: Option<&str>,
+) -> RunningService<Tasks> {
+    let config = config(nats, issuer, intake_url);
     yiciban_testkit::spawn_service(yiciban_tasks::build_with(
         config,
         Arc::new(clock.clone()),
@@ -77,12 +88,18 @@ async fn start(db: &TestDb, nats: &TestNats, clock: &ManualClock, issuer: &TestI
 }
 
 pub async fn spawn_app() -> TestApp {
+    spawn_app_asking(None).await
+}
+
+/// The task service asking the intake service at `intake_url` for case
+/// officers (none: officers are refused).
+pub async fn spawn_app_asking(intake_url: Option<String>) -> TestApp {
     let db = TestDb::new(10).await;
     let nats = TestNats::new().await;
     let clock = ManualClock::new(monday_before_national_day());
     let issuer = TestIssuer::start().await;
-    let app = start(&db, &nats, &clock, &issuer).await;
-    TestApp { service: app.handle, db, nats, clock, tasks: app.state, channel: app.channel, issuer }
+    let app = start(&db, &nats, &clock, &issuer, intake_url.as_deref()).await;
+    TestApp { service: app.handle, db, nats, clock, tasks: app.state, channel: app.channel, issuer, intake_url }
 }
 
 impl TestApp {
@@ -91,7 +108,7 @@ impl TestApp {
     /// where it is.
     pub async fn restart(&mut self) {
         self.service.stop().await.expect("the task service stops cleanly");
-        let app = start(&self.db, &self.nats, &self.clock, &self.issuer).await;
+        let app = start(&self.db, &self.nats, &self.clock, &self.issuer, self.intake_url.as_deref()).await;
         (self.service, self.tasks, self.channel) = (app.handle, app.state, app.channel);
     }
 

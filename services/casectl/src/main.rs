@@ -6,6 +6,7 @@
 //! and a case's routing plan.
 
 mod account;
+mod audit;
 mod catalog;
 mod connect;
 mod identity;
@@ -67,6 +68,8 @@ pub(crate) enum Command {
         /// The case id printed by `submit`.
         case_id: String,
     },
+    /// Refused calls of every service: who, which RPC, which case, why (supervisor, admin).
+    Refusals(audit::RefusalArgs),
     #[command(flatten)]
     Tasks(tasks::TaskCommand),
     #[command(flatten)]
@@ -93,6 +96,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Login(args) => account::login(&cli.connection, args).await,
         Command::Logout => account::logout(&cli.connection).await,
         Command::Whoami => account::whoami(&cli.connection),
+        Command::Refusals(args) => audit::refusals(&cli.connection, args).await,
         Command::Token { service } => account::token(&cli.connection, &service).await,
         Command::Guide { command } => catalog::run(&cli.connection, command).await,
         Command::Submit(args) => intake::submit(&cli.connection, args).await,

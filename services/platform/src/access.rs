@@ -143,7 +143,8 @@ pub fn check(method: &str, caller: &Caller) -> Result<&'static Rule, Status> {
         Some(service) => format!("the {service} service may not call {short}"),
         None if rule.people.is_empty() => format!("{short} is called only by yiciban's own services"),
         None => format!(
-            "a {} may not call {short}; this needs one of: {}",
+            "{} {} may not call {short}; this needs one of: {}",
+            if caller.role.as_str().starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" },
             caller.role.as_str(),
             rule.people.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", ")
         ),

@@ -1,5 +1,6 @@
 //! Journeys across services and the bus, as an outsider sees them.
 
+mod access_matrix;
 mod console;
 mod crash;
 mod identity;

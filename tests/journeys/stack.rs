@@ -149,12 +149,23 @@ impl Stack {
         self.console.url()
     }
 
-    fn channel(&self, s: Service) -> Channel {
+    pub fn channel(&self, s: Service) -> Channel {
         Channel::from_shared(self.url(s)).unwrap().connect_lazy()
     }
 
     pub fn token(&self, role: Role, sub: &str, department: Option<&str>) -> String {
         self.issuer.token(role, sub, department, None)
+    }
+
+    /// A token of any role, with an applicant's identity.
+    pub fn token_with_identity(
+        &self,
+        role: Role,
+        sub: &str,
+        department: Option<&str>,
+        identity: Option<&str>,
+    ) -> String {
+        self.issuer.token(role, sub, department, identity)
     }
 
     pub fn intake(&self, role: Role, sub: &str) -> Intake {

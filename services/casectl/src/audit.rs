@@ -52,7 +52,10 @@ pub async fn refusals(conn: &Connection, args: RefusalArgs) -> anyhow::Result<()
         eprintln!("{line}");
     }
     all.sort_by_key(|r| std::cmp::Reverse(r.at.map(|t| (t.seconds, t.nanos))));
-    println!("{:<20}  {:<9}  {:<22}  {:<11}  {:<17}  {:<36}  REASON", "AT", "SERVICE", "RPC", "ROLE", "CALLER", "CASE OR TASK");
+    println!(
+        "{:<20}  {:<9}  {:<22}  {:<11}  {:<17}  {:<36}  REASON",
+        "AT", "SERVICE", "RPC", "ROLE", "CALLER", "CASE OR TASK"
+    );
     for r in &all {
         let rpc = r.method.rsplit('/').next().unwrap_or(&r.method);
         let case = if r.case_id.is_empty() { "-" } else { r.case_id.as_str() };

@@ -126,7 +126,9 @@ async fn main() -> anyhow::Result<()> {
     println!("  issuance           grpc://{}", issuance.local_addr());
     println!("  tracking           grpc://{}", tracking.local_addr());
     if let Some(addr) = tracking.http_addr() {
-        println!("  staff console      http://{addr}/   (paste an access token: `casectl --as sup-001 token --service tracking`)");
+        println!(
+            "  staff console      http://{addr}/   (paste an access token: `casectl --as sup-001 token --service tracking`)"
+        );
     }
     println!("  metrics            http://{metrics}/metrics");
     match &dev_issuer_url {

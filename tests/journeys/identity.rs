@@ -239,7 +239,7 @@ async fn the_issuer_rotates_its_keys_in_the_middle_of_a_run_and_no_service_resta
 
 #[tokio::test]
 async fn services_hand_a_case_on_with_their_own_client_credentials_from_a_real_issuer() {
-    let provider = OidcProvider::start(ProviderConfig::standard()).await.unwrap();
+    let mut provider = OidcProvider::start(ProviderConfig::standard()).await.unwrap();
     let (db, nats) = (TestDb::new(20).await, TestNats::new().await);
     let ports: HashMap<&str, ReservedPort> =
         ["intake", "routing", "tasks", "issuance"].into_iter().map(|s| (s, ReservedPort::new())).collect();
@@ -295,4 +295,38 @@ async fn services_hand_a_case_on_with_their_own_client_credentials_from_a_real_i
         (!listed.into_inner().tasks.is_empty()).then_some(())
     })
     .await;
+
+    // The issuer rotates its key and retires the old one while intake still
+    // holds a token signed with it: routing refuses that token, intake's
+    // process manager takes UNAUTHENTICATED as "try again" (never poison),
+    // drops the token, fetches a new one, and the next case is planned.
+    provider.rotate_keys_dropping_old().await.unwrap();
+    let supervisor = provider.authorization_code("sup-001", CASECTL, REDIRECT, &audience("routing")).await.unwrap();
+    eventually("routing knows the new key (and has forgotten the old)", Duration::from_secs(15), || async {
+        read_as(&routing_app.channel, &supervisor.access_token).await.ok()
+    })
+    .await;
+    let clerk = provider.authorization_code("clerk-001", CASECTL, REDIRECT, &audience("intake")).await.unwrap();
+    let intake =
+        IntakeServiceClient::with_interceptor(intake_app.channel.clone(), ClientAuth::new(Some(&clerk.access_token)));
+    let second = eventually("intake accepts a token under the new key", Duration::from_secs(15), || {
+        let mut intake = intake.clone();
+        async move { intake.submit_application(yiciban_testkit::applications::newborn("oidc-2")).await.ok() }
+    })
+    .await
+    .into_inner();
+    eventually("routing planned the case handed on after the rotation", Duration::from_secs(60), || async {
+        routing_as(&routing_app.channel, &supervisor.access_token)
+            .get_plan(routing::GetPlanRequest { case_id: second.case_id.clone() })
+            .await
+            .ok()
+            .and_then(|r| r.into_inner().plan)
+    })
+    .await;
+    let refused: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM routing.access_refusals").fetch_one(&db.pool).await.unwrap();
+    assert_eq!(refused, 0, "a stale token is not an authorization refusal");
+    let poisoned: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM intake.poison_messages").fetch_one(&db.pool).await.unwrap();
+    assert_eq!(poisoned, 0, "no hand-off was dropped as poison");
 }

@@ -17,10 +17,18 @@
 //     "access_token_ttl": 300, "id_token_ttl": 300, "refresh_token_ttl": 86400,
 //     "clients": [{ "client_id", "client_secret"?, "redirect_uris": [...], "roles": [...],
 //                   "grant_types": [...], "token_endpoint_auth_method"?, "application_type"? }],
-//     "users": [{ "username", "roles": [...], "department"?, "id_number"?, "name"? }]
+//     "users": [{ "username", "roles": [...], "department"?, "id_number"?, "name"? }],
+//     "refresh_tokens": "always" | "offline_access"
 //   }
 // Sign-in uses the package's development interactions (a login form taking
-// any password, then a consent form): users are known by name only.
+// any password, then a consent form): users are known by name only. The
+// device authorization grant (RFC 8628) is on, with the package's pages:
+// /device takes the user code, asks to confirm it, then signs in as above.
+// Refresh tokens: "always" (the default) issues one to every client allowed
+// the refresh_token grant; "offline_access" is the package's own rule, as
+// strict as OpenID Connect Core §11 reads: only when the grant has the scope
+// offline_access (which the authorization endpoint keeps only with
+// prompt=consent).
 // Everything is kept in memory: a restart forgets sessions and tokens.
 
 import { readFileSync } from 'node:fs';
@@ -93,6 +101,10 @@ function buildProvider(config) {
     return claims;
   }
 
+  const refreshTokens = config.refresh_tokens || 'always';
+  if (refreshTokens !== 'always' && refreshTokens !== 'offline_access') {
+    throw new Error(`config: refresh_tokens must be "always" or "offline_access", not ${refreshTokens}`);
+  }
   const ttl = (name, fallback) => (config[name] === undefined ? fallback : config[name]);
 
   return new Provider(issuer, {
@@ -126,6 +138,8 @@ function buildProvider(config) {
     features: {
       devInteractions: { enabled: true },
       clientCredentials: { enabled: true },
+      // RFC 8628 with the package's user-code and confirmation pages at /device.
+      deviceFlow: { enabled: true },
       introspection: { enabled: true },
       revocation: { enabled: true },
       resourceIndicators: {
@@ -148,8 +162,10 @@ function buildProvider(config) {
     pkce: { required: () => true },
     extraTokenClaims: async (_ctx, token) => contractClaims(token),
     // Refresh tokens for every client allowed the refresh_token grant,
-    // without asking for offline_access.
-    issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
+    // without asking for offline_access ("always"), or only for grants with
+    // offline_access ("offline_access", the package's default).
+    issueRefreshToken: async (_ctx, client, source) => client.grantTypeAllowed('refresh_token')
+      && (refreshTokens === 'always' || source.scopes.has('offline_access')),
     ttl: {
       AccessToken: ttl('access_token_ttl', 300),
       ClientCredentials: ttl('access_token_ttl', 300),

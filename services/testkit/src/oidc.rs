@@ -13,11 +13,14 @@
 //! codes and refresh tokens (access tokens, being JWTs, stay valid as long
 //! as their key is published).
 
+mod browser;
 pub mod config;
+pub mod device;
 pub mod flows;
 
 pub use config::{
-    CASECTL_CLIENT, ClientConfig, ProviderConfig, SERVICES, SigningAlg, UserConfig, audience, service_client,
+    CASECTL_CLIENT, ClientConfig, DEVICE_CODE_GRANT, ProviderConfig, RefreshTokens, SERVICES, SigningAlg, UserConfig,
+    audience, service_client,
 };
 pub use flows::Tokens;
 
@@ -59,6 +62,15 @@ pub struct Discovery {
     pub token_endpoint: String,
     /// `authorization_endpoint`.
     pub authorization_endpoint: String,
+    /// `device_authorization_endpoint` (RFC 8628).
+    #[serde(default)]
+    pub device_authorization_endpoint: Option<String>,
+    /// `revocation_endpoint` (RFC 7009).
+    #[serde(default)]
+    pub revocation_endpoint: Option<String>,
+    /// `introspection_endpoint` (RFC 7662).
+    #[serde(default)]
+    pub introspection_endpoint: Option<String>,
 }
 
 /// A running `oidc-provider` (see the module documentation).
@@ -103,6 +115,9 @@ impl OidcProvider {
             jwks_uri: String::new(),
             token_endpoint: String::new(),
             authorization_endpoint: String::new(),
+            device_authorization_endpoint: None,
+            revocation_endpoint: None,
+            introspection_endpoint: None,
         };
         let mut provider = OidcProvider { config, port, issuer, keys, config_file, process: None, http, discovery };
         provider.launch().await?;

@@ -22,6 +22,22 @@ pub fn service_client(service: &str) -> String {
     format!("yiciban-{service}")
 }
 
+/// The grant type of the device authorization grant (RFC 8628 §3.4).
+pub const DEVICE_CODE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
+
+/// When the provider issues refresh tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RefreshTokens {
+    /// To every client allowed the `refresh_token` grant, whatever the scope.
+    #[default]
+    Always,
+    /// Only for grants with the scope `offline_access` (the package's own
+    /// rule; its authorization endpoint keeps `offline_access` only with
+    /// `prompt=consent`), as OpenID Connect Core §11 reads.
+    OfflineAccess,
+}
+
 /// The algorithm the provider signs with (its key type).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum SigningAlg {
@@ -79,15 +95,16 @@ impl ClientConfig {
         }
     }
 
-    /// A public native client (authorization code with PKCE, refresh tokens)
-    /// redirecting to `http://127.0.0.1:<any port>/callback`.
+    /// A public native client (authorization code with PKCE, the device
+    /// authorization grant, refresh tokens) redirecting to
+    /// `http://127.0.0.1:<any port>/callback`.
     pub fn public_native(client_id: &str) -> ClientConfig {
         ClientConfig {
             client_id: client_id.into(),
             client_secret: None,
             redirect_uris: vec!["http://127.0.0.1/callback".into()],
             roles: Vec::new(),
-            grant_types: vec!["authorization_code".into(), "refresh_token".into()],
+            grant_types: vec!["authorization_code".into(), DEVICE_CODE_GRANT.into(), "refresh_token".into()],
             token_endpoint_auth_method: Some("none".into()),
             application_type: Some("native".into()),
         }
@@ -145,6 +162,8 @@ pub struct ProviderConfig {
     pub access_token_ttl: u64,
     /// Refresh token lifetime, seconds.
     pub refresh_token_ttl: u64,
+    /// When refresh tokens are issued.
+    pub refresh_tokens: RefreshTokens,
 }
 
 impl ProviderConfig {
@@ -152,7 +171,7 @@ impl ProviderConfig {
     /// user of every role: clerk-001, officer-001, officer-002, sup-001,
     /// admin-001, agent-samr-1 (department samr), agent-police-1 (police),
     /// the applicants `mother` (a resident ID number) and `company-1` (a
-    /// company credit code). RS256.
+    /// company credit code). RS256; refresh tokens for every sign-in.
     pub fn standard() -> ProviderConfig {
         let mut clients: Vec<ClientConfig> = SERVICES.iter().map(|s| ClientConfig::service(s)).collect();
         clients.push(ClientConfig::public_native(CASECTL_CLIENT));
@@ -174,6 +193,7 @@ impl ProviderConfig {
             users,
             access_token_ttl: 300,
             refresh_token_ttl: 86_400,
+            refresh_tokens: RefreshTokens::Always,
         }
     }
 
@@ -201,6 +221,7 @@ impl ProviderConfig {
             "users": self.users,
             "access_token_ttl": self.access_token_ttl,
             "refresh_token_ttl": self.refresh_token_ttl,
+            "refresh_tokens": self.refresh_tokens,
         })
     }
 }

@@ -1,7 +1,8 @@
 //! Getting tokens from the test provider over HTTP, as its clients would:
 //! client credentials for services; authorization code with PKCE (S256)
 //! for people, driving the provider's login and consent pages with a cookie
-//! jar as a browser would; refresh.
+//! jar as a browser would (also for an authorization URL a client made);
+//! refresh.
 
 use anyhow::{Context as _, bail};
 use base64::Engine as _;
@@ -9,6 +10,7 @@ use reqwest::Url;
 use sha2::{Digest as _, Sha256};
 
 use super::OidcProvider;
+use super::browser::{Browser, Stop};
 use super::config::{CASECTL_CLIENT, random_secret};
 
 /// What the token endpoint hands out.
@@ -23,9 +25,6 @@ pub struct Tokens {
     /// Seconds until the access token expires.
     pub expires_in: Option<u64>,
 }
-
-/// How many redirects and pages a sign-in may take.
-const MAX_STEPS: usize = 20;
 
 impl OidcProvider {
     /// A client credentials token of `client_id` (authenticated with
@@ -53,11 +52,6 @@ impl OidcProvider {
         redirect_uri: &str,
         resource: &str,
     ) -> anyhow::Result<Tokens> {
-        let browser = reqwest::Client::builder()
-            .cookie_store(true)
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(std::time::Duration::from_secs(10))
-            .build()?;
         let verifier = random_secret();
         let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
         let state = random_secret();
@@ -76,40 +70,11 @@ impl OidcProvider {
         for granted in &self.config.resources {
             url.query_pairs_mut().append_pair("resource", granted);
         }
-        let mut response = browser.get(url.clone()).send().await?;
-        let code = 'steps: {
-            for _ in 0..MAX_STEPS {
-                if response.status().is_redirection() {
-                    let location = response
-                        .headers()
-                        .get(reqwest::header::LOCATION)
-                        .and_then(|l| l.to_str().ok())
-                        .context("a redirect without a Location")?;
-                    let next = url.join(location)?;
-                    if next.as_str().starts_with(redirect_uri) {
-                        break 'steps code_from_redirect(&next, &state)?;
-                    }
-                    url = next;
-                    response = browser.get(url.clone()).send().await?;
-                    continue;
-                }
-                let status = response.status();
-                let page = response.text().await?;
-                if !status.is_success() {
-                    bail!("the sign-in of {username} stopped at {url} with {status}: {page}");
-                }
-                let form = Form::parse(&page).with_context(|| format!("no sign-in form at {url}: {page}"))?;
-                let action = url.join(&form.action)?;
-                let fields: Vec<(&str, &str)> = match form.prompt.as_str() {
-                    "login" => vec![("prompt", "login"), ("login", username), ("password", "any password")],
-                    "consent" => vec![("prompt", "consent")],
-                    other => bail!("the provider asks for an unexpected prompt {other} at {url}"),
-                };
-                url = action;
-                response = browser.post(url.clone()).form(&fields).send().await?;
-            }
-            bail!("the sign-in of {username} took more than {MAX_STEPS} steps (last at {url})");
-        };
+        let redirect = self.sign_in_at(url.as_str(), username).await?;
+        if !redirect.as_str().starts_with(redirect_uri) {
+            bail!("the sign-in of {username} redirected to {redirect}, not to {redirect_uri}");
+        }
+        let code = code_from_redirect(&redirect, &state)?;
         let form = [
             ("grant_type", "authorization_code"),
             ("code", code.as_str()),
@@ -119,6 +84,20 @@ impl OidcProvider {
         ];
         let secret = self.config.client(client_id).and_then(|c| c.client_secret.clone());
         self.token_request(client_id, secret.as_deref(), &form).await
+    }
+
+    /// Acts as the browser of a person given the authorization URL
+    /// `authorization_url` (as a client prints or opens it): opens it with
+    /// an empty cookie jar, signs `username` in on the login page (any
+    /// password) and consents, and returns the redirect that leaves the
+    /// provider (to the client's redirect URI, with the code or an error)
+    /// without following it. Fails when the provider shows anything else.
+    pub async fn sign_in_at(&self, authorization_url: &str, username: &str) -> anyhow::Result<Url> {
+        let url = Url::parse(authorization_url).with_context(|| format!("{authorization_url:?} is not a URL"))?;
+        match Browser::new(&self.issuer)?.open(url, username).await? {
+            Stop::Redirect(redirect) => Ok(redirect),
+            Stop::Page(at, page) => bail!("the sign-in of {username} stopped on a page at {at}: {page}"),
+        }
     }
 
     /// New tokens for `resource` from a refresh token of the public client
@@ -136,22 +115,46 @@ impl OidcProvider {
         self.token_request(client_id, secret.as_deref(), &form).await
     }
 
-    /// A request to the token endpoint as `client_id`: with `secret` by
-    /// HTTP Basic (or in the form for `client_secret_post` clients),
-    /// without one as a public client (its id in the form).
+    /// What the provider's introspection endpoint (RFC 7662) says of
+    /// `token`, asked by `client_id` (authenticated with its configured
+    /// secret if it has one; a public client may ask only of its own
+    /// tokens): `{"active": false}` for a token revoked, spent or unknown.
+    pub async fn introspect(&self, client_id: &str, token: &str) -> anyhow::Result<serde_json::Value> {
+        let endpoint =
+            self.discovery.introspection_endpoint.as_deref().context("the provider names no introspection_endpoint")?;
+        let secret = self.config.client(client_id).and_then(|c| c.client_secret.clone());
+        let body = self.post_as(endpoint, client_id, secret.as_deref(), &[("token", token)]).await?;
+        serde_json::from_str(&body).with_context(|| format!("the introspection endpoint's answer: {body}"))
+    }
+
+    /// A request to the token endpoint as `client_id` (see [`post_as`](Self::post_as)).
     async fn token_request(
         &self,
         client_id: &str,
         secret: Option<&str>,
         form: &[(&str, &str)],
     ) -> anyhow::Result<Tokens> {
+        let body = self.post_as(&self.discovery.token_endpoint, client_id, secret, form).await?;
+        serde_json::from_str(&body).with_context(|| format!("the token endpoint's answer: {body}"))
+    }
+
+    /// A form POST to `endpoint` as `client_id`: with `secret` by HTTP Basic
+    /// (or in the form for `client_secret_post` clients), without one as a
+    /// public client (its id in the form). The body of a 2xx answer.
+    async fn post_as(
+        &self,
+        endpoint: &str,
+        client_id: &str,
+        secret: Option<&str>,
+        form: &[(&str, &str)],
+    ) -> anyhow::Result<String> {
         let post_secret = self
             .config
             .client(client_id)
             .and_then(|c| c.token_endpoint_auth_method.as_deref())
             .is_some_and(|m| m == "client_secret_post");
         let mut fields: Vec<(&str, &str)> = form.to_vec();
-        let mut request = self.http.post(&self.discovery.token_endpoint);
+        let mut request = self.http.post(endpoint);
         match secret {
             Some(secret) if !post_secret => {
                 request = request.basic_auth(form_encode(client_id), Some(form_encode(secret)))
@@ -163,9 +166,9 @@ impl OidcProvider {
         let status = response.status();
         let body = response.text().await?;
         if !status.is_success() {
-            bail!("the token endpoint refused ({status}): {body}");
+            bail!("{endpoint} refused ({status}): {body}");
         }
-        serde_json::from_str(&body).with_context(|| format!("the token endpoint's answer: {body}"))
+        Ok(body)
     }
 }
 
@@ -184,27 +187,4 @@ fn code_from_redirect(redirect: &Url, state: &str) -> anyhow::Result<String> {
         bail!("the redirect {redirect} does not carry the state sent");
     }
     param("code").with_context(|| format!("the redirect {redirect} carries no code"))
-}
-
-/// The provider's interaction form: where it posts and which prompt it answers.
-struct Form {
-    action: String,
-    prompt: String,
-}
-
-impl Form {
-    fn parse(page: &str) -> Option<Form> {
-        let form = &page[page.find("<form")?..];
-        let action = attribute(&form[..form.find('>')?], "action")?;
-        let prompt_input = &form[form.find("name=\"prompt\"")?..];
-        let prompt = attribute(&prompt_input[..prompt_input.find('>')?], "value")?;
-        Some(Form { action, prompt })
-    }
-}
-
-/// The value of `name="…"` in a tag, HTML entities of URLs decoded.
-fn attribute(tag: &str, name: &str) -> Option<String> {
-    let start = tag.find(&format!("{name}=\""))? + name.len() + 2;
-    let end = start + tag[start..].find('"')?;
-    Some(tag[start..end].replace("&amp;", "&").replace("&#x2F;", "/").replace("&#39;", "'").replace("&quot;", "\""))
 }

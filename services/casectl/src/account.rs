@@ -12,6 +12,9 @@ use crate::identity::issuer::{self, Issuer};
 use crate::identity::profile::{AccessToken, Profile};
 use crate::identity::{self as id, device, login, session};
 
+/// The scopes `casectl login` asks for unless `--scope` says otherwise.
+pub const DEFAULT_SCOPE: &str = "openid profile offline_access";
+
 /// `casectl login`.
 #[derive(Debug, Clone, Args)]
 pub struct LoginArgs {
@@ -30,8 +33,15 @@ pub struct LoginArgs {
     /// Do not start a browser; only print the address to open.
     #[arg(long)]
     pub no_browser: bool,
-    /// Scopes to ask for; some issuers give refresh tokens only with `offline_access`.
-    #[arg(long, default_value = "openid profile")]
+    /// Scopes to ask for. casectl needs a refresh token (it gets each
+    /// service's token with it), and OpenID Connect issuers give one to a
+    /// public client by the standard only for `offline_access`, which
+    /// casectl then asks for with `prompt=consent` (OpenID Connect Core §11;
+    /// the issuer may show its consent page). Keycloak then issues an
+    /// offline token (the user needs the realm role `offline_access`, a
+    /// default role). Drop `offline_access` only where the issuer gives
+    /// refresh tokens without it.
+    #[arg(long, default_value = DEFAULT_SCOPE)]
     pub scope: String,
 }
 

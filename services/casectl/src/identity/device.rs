@@ -36,10 +36,13 @@ pub async fn sign_in(issuer: &Issuer, client_id: &str, scope: &str) -> anyhow::R
         )
     })?;
     let started = Instant::now();
-    let device: DeviceAuthorization = issuer
-        .post(endpoint, &[("client_id", client_id), ("scope", scope)])
-        .await
-        .context("the issuer refused the device authorization request")?;
+    // As in the code flow: every service's audience as an RFC 8707 resource
+    // indicator, so that a refresh may ask for any of them.
+    let audiences: Vec<String> = yiciban_platform::auth::SERVICES.iter().map(|s| super::audience(s)).collect();
+    let mut request = vec![("client_id", client_id), ("scope", scope)];
+    request.extend(audiences.iter().map(|a| ("resource", a.as_str())));
+    let device: DeviceAuthorization =
+        issuer.post(endpoint, &request).await.context("the issuer refused the device authorization request")?;
     eprintln!(
         "请在任意设备的浏览器中打开 {} 并输入代码 / Open {} in a browser on any device and enter the code:\n\n    {}\n",
         device.verification_uri, device.verification_uri, device.user_code
@@ -49,14 +52,20 @@ pub async fn sign_in(issuer: &Issuer, client_id: &str, scope: &str) -> anyhow::R
     }
     eprintln!("等待确认… / Waiting for the confirmation…");
     let deadline = started + Duration::from_secs(device.expires_in);
+    let intake = super::audience("intake");
     let mut interval = Duration::from_secs(device.interval.unwrap_or(5).max(1));
     loop {
         tokio::time::sleep(interval).await;
         if Instant::now() >= deadline {
             bail!("the device code expired before the sign-in was confirmed; run `casectl login --device` again");
         }
-        let form =
-            [("grant_type", DEVICE_CODE_GRANT), ("device_code", device.device_code.as_str()), ("client_id", client_id)];
+        // The sign-in's own access token is for intake, as in the code flow.
+        let form = [
+            ("grant_type", DEVICE_CODE_GRANT),
+            ("device_code", device.device_code.as_str()),
+            ("client_id", client_id),
+            ("resource", intake.as_str()),
+        ];
         match issuer.token(&form).await {
             Ok(tokens) => return Ok(tokens),
             Err(Refused::OAuth { error, description }) => match next_step(&error, interval) {

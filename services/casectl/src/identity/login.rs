@@ -65,6 +65,12 @@ pub async fn sign_in(issuer: &Issuer, flow: &CodeFlow<'_>) -> anyhow::Result<Tok
         .append_pair("state", &state)
         .append_pair("code_challenge", &challenge(&verifier))
         .append_pair("code_challenge_method", "S256");
+    // OpenID Connect Core §11: offline_access is granted only with
+    // prompt=consent (strict issuers such as oidc-provider drop it otherwise,
+    // and then give no refresh token).
+    if wants_offline_access(flow.scope) {
+        url.query_pairs_mut().append_pair("prompt", "consent");
+    }
     // Every service casectl may call, as RFC 8707 resource indicators: an
     // issuer that honours them strictly lets a refresh ask only for
     // resources named here (Keycloak ignores them and maps audiences).
@@ -123,6 +129,12 @@ async fn follow_without_page(issuer: &Issuer, url: &Url, redirect_uri: &str, use
     Ok(true)
 }
 
+/// Whether `scope` asks for `offline_access` (a refresh token that outlives
+/// the issuer's browser session).
+pub fn wants_offline_access(scope: &str) -> bool {
+    scope.split_ascii_whitespace().any(|s| s == "offline_access")
+}
+
 /// Starts the desktop's browser when there is one; failures are quiet (the
 /// URL is printed anyway).
 fn open_browser(url: &str) {
@@ -149,8 +161,8 @@ pub fn require_refresh_token(tokens: &Tokens) -> anyhow::Result<&str> {
     match tokens.refresh_token.as_deref() {
         Some(token) if !token.is_empty() => Ok(token),
         _ => bail!(
-            "the issuer gave no refresh token; casectl needs one (ask for it with --scope \"openid profile offline_access\", \
-             or enable refresh tokens for the client at the issuer)"
+            "the issuer gave no refresh token; casectl needs one (keep offline_access in --scope, the default \
+             \"openid profile offline_access\", or enable refresh tokens for the client at the issuer)"
         ),
     }
 }
@@ -169,5 +181,13 @@ mod tests {
         let verifier = random_token();
         assert_eq!(verifier.len(), 43);
         assert_ne!(verifier, random_token());
+    }
+
+    #[test]
+    fn offline_access_is_recognised_as_a_whole_scope() {
+        assert!(wants_offline_access("openid profile offline_access"));
+        assert!(wants_offline_access("offline_access"));
+        assert!(!wants_offline_access("openid profile"));
+        assert!(!wants_offline_access("openid offline_access_extra"));
     }
 }

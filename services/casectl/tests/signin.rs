@@ -2,13 +2,15 @@
 //! development issuer): the binary is run as a user would run it, with its
 //! profiles in a private temporary configuration directory.
 
+mod common;
+
 use std::os::unix::fs::PermissionsExt as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde_json::Value;
+use common::{Home, audiences_of};
 use tokio::io::{AsyncBufReadExt as _, BufReader};
 use yiciban_devissuer::{DevIssuer, IssuerConfig};
 use yiciban_platform::auth::{ClaimMapping, IssuerKeys, KeyPolicy, Verifier, http_client};
@@ -17,69 +19,6 @@ async fn issuer() -> DevIssuer {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let config = IssuerConfig::seeded(&[("samr".to_owned(), "市场监管局".to_owned())]);
     DevIssuer::start(listener, config).await.unwrap()
-}
-
-/// A configuration directory of its own, removed at the end.
-struct Home(PathBuf);
-
-impl Home {
-    fn new() -> Home {
-        let dir = std::env::temp_dir().join(format!("casectl-test-{}", uuid::Uuid::new_v4()));
-        std::fs::create_dir_all(&dir).unwrap();
-        Home(dir)
-    }
-
-    fn profile(&self, name: &str) -> PathBuf {
-        self.0.join("yiciban").join("profiles").join(format!("{name}.json"))
-    }
-
-    fn read(&self, name: &str) -> Value {
-        serde_json::from_str(&std::fs::read_to_string(self.profile(name)).unwrap()).unwrap()
-    }
-
-    fn write(&self, name: &str, profile: &Value) {
-        std::fs::write(self.profile(name), profile.to_string()).unwrap();
-    }
-
-    fn casectl(&self, args: &[&str]) -> tokio::process::Command {
-        let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_casectl"));
-        command
-            .args(args)
-            .env("XDG_CONFIG_HOME", &self.0)
-            .env("HOME", &self.0)
-            .env_remove("YICIBAN_OIDC_ISSUER")
-            .env_remove("CASECTL_PROFILE")
-            .env_remove("CASECTL_TOKEN")
-            .env_remove("DISPLAY")
-            .env_remove("WAYLAND_DISPLAY")
-            .kill_on_drop(true);
-        command
-    }
-
-    /// Runs casectl; (success, stdout, stderr).
-    async fn run(&self, args: &[&str]) -> (bool, String, String) {
-        let out = self.casectl(args).output().await.unwrap();
-        (out.status.success(), String::from_utf8(out.stdout).unwrap(), String::from_utf8(out.stderr).unwrap())
-    }
-
-    async fn login(&self, issuer: &DevIssuer, profile: &str, user: &str) {
-        let url = issuer.issuer();
-        let (ok, _, err) = self.run(&["login", "--issuer", &url, "--profile", profile, "--user", user]).await;
-        assert!(ok, "login failed: {err}");
-    }
-
-    /// `casectl token --service <service>`: the printed token.
-    async fn token(&self, profile: &str, service: &str) -> String {
-        let (ok, out, err) = self.run(&["--profile", profile, "token", "--service", service]).await;
-        assert!(ok, "token failed: {err}");
-        out.trim().to_owned()
-    }
-}
-
-impl Drop for Home {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 fn mode(path: &Path) -> u32 {
@@ -92,23 +31,11 @@ async fn verify(issuer: &DevIssuer, service: &str, token: &str) -> yiciban_platf
     Verifier::new(keys, &format!("urn:yiciban:{service}"), ClaimMapping::default()).verify(token).await.unwrap()
 }
 
-fn audiences_of(token: &str) -> Vec<String> {
-    use base64::Engine as _;
-    let payload = token.split('.').nth(1).unwrap();
-    let claims: Value =
-        serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
-    match &claims["aud"] {
-        Value::String(one) => vec![one.clone()],
-        Value::Array(many) => many.iter().map(|a| a.as_str().unwrap().to_owned()).collect(),
-        other => panic!("aud {other}"),
-    }
-}
-
 #[tokio::test]
 async fn login_with_a_user_stores_a_private_profile() {
     let issuer = issuer().await;
     let home = Home::new();
-    home.login(&issuer, "default", "agent-samr-1").await;
+    home.login(&issuer.issuer(), "default", "agent-samr-1").await;
 
     let path = home.profile("default");
     assert_eq!(mode(&path), 0o600);
@@ -131,7 +58,7 @@ async fn login_with_a_user_stores_a_private_profile() {
 async fn the_refresh_token_gets_a_token_per_audience_and_a_cached_one_is_reused() {
     let issuer = issuer().await;
     let home = Home::new();
-    home.login(&issuer, "clerk", "clerk-001").await;
+    home.login(&issuer.issuer(), "clerk", "clerk-001").await;
     let first_refresh = home.read("clerk")["refresh_token"].clone();
 
     let tasks = home.token("clerk", "tasks").await;
@@ -153,7 +80,7 @@ async fn the_refresh_token_gets_a_token_per_audience_and_a_cached_one_is_reused(
 async fn an_expired_access_token_is_refreshed() {
     let issuer = issuer().await;
     let home = Home::new();
-    home.login(&issuer, "default", "officer-001").await;
+    home.login(&issuer.issuer(), "default", "officer-001").await;
     let old = home.token("default", "issuance").await;
 
     let mut profile = home.read("default");
@@ -174,7 +101,7 @@ async fn an_expired_access_token_is_refreshed() {
 async fn a_refused_refresh_says_to_sign_in_again() {
     let issuer = issuer().await;
     let home = Home::new();
-    home.login(&issuer, "default", "clerk-002").await;
+    home.login(&issuer.issuer(), "default", "clerk-002").await;
     let mut profile = home.read("default");
     profile["refresh_token"] = "revoked-or-made-up".into();
     home.write("default", &profile);
@@ -189,7 +116,7 @@ async fn a_refused_refresh_says_to_sign_in_again() {
 async fn logout_deletes_the_profile() {
     let issuer = issuer().await;
     let home = Home::new();
-    home.login(&issuer, "sup", "sup-001").await;
+    home.login(&issuer.issuer(), "sup", "sup-001").await;
     assert!(home.profile("sup").exists());
 
     let (ok, _, err) = home.run(&["--as", "sup", "logout"]).await;
@@ -280,7 +207,7 @@ async fn a_callback_with_another_state_is_refused() {
 async fn a_profile_is_not_used_against_another_issuer() {
     let (first, second) = (issuer().await, issuer().await);
     let home = Home::new();
-    home.login(&first, "default", "clerk-001").await;
+    home.login(&first.issuer(), "default", "clerk-001").await;
 
     let (ok, _, err) = home.run(&["--issuer", &second.issuer(), "token", "--service", "tasks"]).await;
     assert!(!ok);

@@ -34,6 +34,7 @@ fn a_complete_newborn_application_is_accepted_with_shared_materials_fetched() {
                 name: "王丽".into(),
                 phone: Phone::parse("13800000000").unwrap(),
                 contact_name: String::new(),
+                contact_id_number: None,
             },
             form_data: draft.form_data.clone(),
             materials: vec![MaterialRef {

@@ -118,7 +118,10 @@ async fn assemble(
     let store = shell.event_store(&config.schema, &[schema::ISSUANCE]).await?;
     let directory: Arc<dyn CaseDirectory> = match directory {
         Some(directory) => directory,
-        None => Arc::new(GrpcDirectory::new(shell.calls("intake", &config.intake_url)?, shell.calls("tasks", &config.tasks_url)?)),
+        None => Arc::new(GrpcDirectory::new(
+            shell.calls("intake", &config.intake_url)?,
+            shell.calls("tasks", &config.tasks_url)?,
+        )),
     };
     let rows = commands::IssuanceRows { schema: store.schema().to_owned() };
     let runner = yiciban_commands::CommandRunner::new(store, commands::IssuanceCodec, clock.clone()).with_rows(rows);

@@ -105,7 +105,7 @@ async fn a_failed_delivery_returns_the_batch_to_the_window_where_it_is_collected
     app.prepare(case_id, vec![licence("JY4")]).await;
     app.mail(case_id, 1, "EMS2001").await;
     let failed = app
-        .service()
+        .clerk()
         .record_delivery_failure(pb::RecordDeliveryFailureRequest {
             idempotency_key: key(),
             case_id: case_id.to_string(),
@@ -123,7 +123,7 @@ async fn a_failed_delivery_returns_the_batch_to_the_window_where_it_is_collected
     assert_eq!(issuance.batches[0].state, pb::BatchState::DeliveryFailed as i32);
     assert!(!issuance.closed);
     // The courier cannot deliver what failed; the window can hand it over.
-    let err = app.service().record_delivery(delivery_request(case_id, 1, "EMS2001")).await.unwrap_err();
+    let err = app.clerk().record_delivery(delivery_request(case_id, 1, "EMS2001")).await.unwrap_err();
     assert_eq!(err.code(), Code::FailedPrecondition);
     app.clerk().notify_pickup(notify_request(case_id, 1)).await.unwrap();
     let me = collector(common::CollectorKind::Applicant, APPLICANT_ID, false);

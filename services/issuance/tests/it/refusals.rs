@@ -99,7 +99,7 @@ async fn wrong_states_old_versions_reused_keys_unknown_cases_and_wrong_roles_get
     let me = collector(common::CollectorKind::Applicant, APPLICANT_ID, false);
     let err = app.clerk().confirm_pickup(pickup_request(case_id, 1, me)).await.unwrap_err();
     assert_eq!(err.code(), Code::FailedPrecondition);
-    let err = app.service().record_delivery(delivery_request(case_id, 1, "EMS1")).await.unwrap_err();
+    let err = app.clerk().record_delivery(delivery_request(case_id, 1, "EMS1")).await.unwrap_err();
     assert_eq!(err.code(), Code::FailedPrecondition);
     let err = app.applicant(APPLICANT_ID).rate_case(rate_request(case_id, 5, "")).await.unwrap_err();
     assert_eq!(err.code(), Code::FailedPrecondition);
@@ -127,7 +127,7 @@ async fn wrong_states_old_versions_reused_keys_unknown_cases_and_wrong_roles_get
     mail.tracking_number = "EMS2".into();
     let err = app.clerk().record_mailing(mail).await.unwrap_err();
     assert_eq!(err.code(), Code::AlreadyExists);
-    let err = app.service().record_delivery(delivery_request(case_id, 1, "EMS2")).await.unwrap_err();
+    let err = app.clerk().record_delivery(delivery_request(case_id, 1, "EMS2")).await.unwrap_err();
     assert_eq!(err.code(), Code::FailedPrecondition, "another tracking number");
     let version = app.version(case_id).await;
 

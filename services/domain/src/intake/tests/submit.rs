@@ -432,3 +432,24 @@ fn unstored_materials_are_listed_with_every_other_problem() {
     let command = with_facts(submit(draft, CreditStatus::Good), None, &["materials[0].storage_key"]);
     given(vec![]).when(command).then_rejected(&["materials[0].storage_key", "package_id"]);
 }
+
+#[test]
+fn a_company_contact_id_number_is_checked_and_recorded_only_for_companies() {
+    let code = credit_code("91150203MA0N12345");
+    let mut input = company(&code);
+    input.contact_id_number = father_id().to_lowercase();
+    let mut v = crate::refusal::Violations::default();
+    let applicant = super::super::validate::applicant(&input, &mut v).expect("valid");
+    assert_eq!(applicant.contact_id_number.as_ref().map(|id| id.as_str().to_owned()), Some(father_id()));
+    assert!(applicant.masked().contact_id_number.contains('*'), "masked for read models");
+
+    input.contact_id_number = "150203198801011230".into();
+    let mut v = crate::refusal::Violations::default();
+    assert!(super::super::validate::applicant(&input, &mut v).is_none(), "a wrong check digit");
+    assert_eq!(v.into_vec()[0].field, "applicant.contact_id_number");
+
+    let mut person = person(&father_id());
+    person.contact_id_number = father_id();
+    let mut v = crate::refusal::Violations::default();
+    assert!(super::super::validate::applicant(&person, &mut v).is_none(), "persons have no contact");
+}

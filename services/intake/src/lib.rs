@@ -71,7 +71,7 @@ pub async fn build_with(
     pool: sqlx::PgPool,
     js: async_nats::jetstream::Context,
 ) -> anyhow::Result<App> {
-    let mut shell = ServiceBuilder::bind("intake", &config.common, pool, js).await?;
+    let mut shell = ServiceBuilder::bind("intake", &config.common, pool, js).await?.refusal_log(&config.schema).await?;
     let store = shell.event_store(&config.schema, &[schema::INTAKE]).await?;
     repo::seed_officers(shell.pool(), &config.schema, &config.officers).await.context("seeding the officers")?;
     let tasks = TaskServiceClient::new(shell.calls("tasks", &config.tasks_url)?);

@@ -125,8 +125,7 @@ impl TaskWarning {
 /// `method` is an RPC path from the access rules or `unknown`, `reason` a
 /// fixed label, so the series stay bounded whatever callers send.
 pub fn access_refused(service: &'static str, method: &'static str, reason: &'static str) {
-    instruments().access_refusals.add(
-        1,
-        &[KeyValue::new("service", service), KeyValue::new("method", method), KeyValue::new("reason", reason)],
-    );
+    instruments()
+        .access_refusals
+        .add(1, &[KeyValue::new("service", service), KeyValue::new("method", method), KeyValue::new("reason", reason)]);
 }

@@ -53,6 +53,8 @@ const fn rule(method: &'static str, people: &'static [Role], services: &'static 
 
 /// Every RPC's rule.
 pub const RULES: &[Rule] = &[
+    // the refusal log, served by every service
+    rule("/yiciban.audit.v1.AuditService/ListRefusals", &[Supervisor, Admin], &[], Open),
     // catalog (served by intake): the published guide, for everyone signed in
     rule("/yiciban.catalog.v1.CatalogService/ListPackages", ALL_PEOPLE, &[], Open),
     rule("/yiciban.catalog.v1.CatalogService/ListDepartments", ALL_PEOPLE, &[], Open),

@@ -265,11 +265,9 @@ pub fn dev_mode(src: &dyn Source) -> Result<bool, ConfigError> {
         None => Ok(false),
         Some(v) if v.is_empty() || v == "false" || v == "0" => Ok(false),
         Some(v) if v == "true" || v == "1" => Ok(true),
-        Some(v) => Err(ConfigError {
-            variable: "YICIBAN_DEV_MODE".into(),
-            value: v,
-            reason: "expected true or false".into(),
-        }),
+        Some(v) => {
+            Err(ConfigError { variable: "YICIBAN_DEV_MODE".into(), value: v, reason: "expected true or false".into() })
+        }
     }
 }
 
@@ -287,7 +285,9 @@ pub fn identity_key(src: &dyn Source) -> Result<IdentityKey, ConfigError> {
     };
     let secret = match src.get("YICIBAN_IDENTITY_KEY").filter(|v| !v.trim().is_empty()) {
         Some(key) if !dev && key == DEV_IDENTITY_KEY => {
-            return Err(refuse("this is the development key, published in the source; refused outside YICIBAN_DEV_MODE"));
+            return Err(refuse(
+                "this is the development key, published in the source; refused outside YICIBAN_DEV_MODE",
+            ));
         }
         Some(key) if !dev && key.chars().count() < MIN_IDENTITY_KEY_CHARS => {
             return Err(refuse("the key of the identity lookups must be at least 32 characters long"));
@@ -368,10 +368,11 @@ mod tests {
 
     /// The variables a development setup sets, plus `pairs`.
     fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        let mut all: HashMap<String, String> = [("YICIBAN_DEV_MODE", "true"), ("YICIBAN_OIDC_ISSUER", "http://127.0.0.1:8081")]
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+        let mut all: HashMap<String, String> =
+            [("YICIBAN_DEV_MODE", "true"), ("YICIBAN_OIDC_ISSUER", "http://127.0.0.1:8081")]
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
         all.extend(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         all
     }

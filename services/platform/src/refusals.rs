@@ -59,7 +59,14 @@ impl Refusals {
     }
 
     /// A signed-in caller refused.
-    pub fn refused(&self, caller: &Caller, method: &'static str, kind: &'static str, case: Option<String>, reason: &str) {
+    pub fn refused(
+        &self,
+        caller: &Caller,
+        method: &'static str,
+        kind: &'static str,
+        case: Option<String>,
+        reason: &str,
+    ) {
         yiciban_metrics::access_refused(self.service, method, kind);
         let reason: String = reason.chars().take(300).collect();
         tracing::info!(
@@ -83,7 +90,10 @@ impl Refusals {
                 reason,
             };
             if sink.try_send(refusal).is_err() {
-                tracing::warn!(service = self.service, "the refusal log is behind; this refusal is counted and logged only");
+                tracing::warn!(
+                    service = self.service,
+                    "the refusal log is behind; this refusal is counted and logged only"
+                );
             }
         }
     }

@@ -26,6 +26,7 @@ use crate::auth::{Authenticate, Authorized, IssuerKeys, TokenSource, Verifier};
 use crate::config::{CommonConfig, OidcConfig};
 use crate::grpc::{TraceLayer, lazy_channel};
 use crate::refusals::Refusals;
+use yiciban_proto::audit::v1::audit_service_server::AuditServiceServer as AuditServer;
 
 type Router = tonic::transport::server::Router<tower::layer::util::Stack<TraceLayer, tower::layer::util::Identity>>;
 type Job = Box<dyn FnOnce(CancellationToken) -> BoxFuture<'static, anyhow::Result<()>> + Send>;
@@ -128,7 +129,10 @@ impl ServiceBuilder {
         let verifier = Verifier::new(keys.clone(), &common.oidc.audience(name), common.oidc.claims.clone());
         let tokens = Arc::new(TokenSource::new(keys, http, common.oidc.credentials(name)));
         if common.dev_mode {
-            tracing::warn!(service = name, "YICIBAN_DEV_MODE is on: development secrets and plain-http issuers are accepted");
+            tracing::warn!(
+                service = name,
+                "YICIBAN_DEV_MODE is on: development secrets and plain-http issuers are accepted"
+            );
         }
         Ok(ServiceBuilder {
             name,
@@ -178,11 +182,30 @@ impl ServiceBuilder {
         &self.refusals
     }
 
-    /// Records refusals by signed-in callers through `refusals` from now on
-    /// (the service's refusal log).
-    pub fn record_refusals(mut self, refusals: Refusals) -> Self {
-        self.refusals = refusals;
-        self
+    /// Keeps the service's refusal log in `schema` (migrated here): every
+    /// refusal of a signed-in caller is written to it by a background
+    /// writer, and supervisors read it through the `AuditService` served
+    /// from now on. Call it before adding the service's own gRPC services,
+    /// which then record into it.
+    pub async fn refusal_log(mut self, schema: &str) -> anyhow::Result<Self> {
+        yiciban_eventstore::migrate(&self.pool, schema, &[crate::refusal_log::REFUSAL_LOG])
+            .await
+            .with_context(|| format!("migrating the refusal log of {} in {schema}", self.name))?;
+        let (sink, queue) = tokio::sync::mpsc::channel(crate::refusal_log::QUEUE);
+        self.refusals = Refusals::new(self.name).with_sink(sink);
+        let (pool, schema_name) = (self.pool.clone(), schema.to_owned());
+        self.jobs.push((
+            "refusal log".to_owned(),
+            Box::new(move |shutdown| Box::pin(crate::refusal_log::write(pool, schema_name, queue, shutdown))),
+        ));
+        let audit = crate::refusal_log::AuditApi::new(self.name, self.pool.clone(), schema);
+        self.serving.push(<AuditServer<crate::refusal_log::AuditApi> as NamedService>::NAME);
+        self.router = self.router.add_service(Authenticate::new(
+            AuditServer::new(audit),
+            self.verifier.clone(),
+            self.refusals.clone(),
+        ));
+        Ok(self)
     }
 
     /// Migrates `schema` with the event store and `own` migrations, opens the
@@ -231,8 +254,7 @@ impl ServiceBuilder {
         S::Future: Send + 'static,
     {
         self.serving.push(S::NAME);
-        self.router =
-            self.router.add_service(Authenticate::new(service, self.verifier.clone(), self.refusals.clone()));
+        self.router = self.router.add_service(Authenticate::new(service, self.verifier.clone(), self.refusals.clone()));
         self
     }
 

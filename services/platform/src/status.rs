@@ -72,9 +72,7 @@ pub fn internal(context: &str, error: &(dyn std::error::Error + 'static)) -> Sta
 pub fn handler_error(context: &str, status: &Status) -> yiciban_eventstore::HandlerError {
     let message = format!("{context}: {:?} {}", status.code(), status.message());
     match status.code() {
-        Code::InvalidArgument | Code::PermissionDenied => {
-            yiciban_eventstore::HandlerError::poison(message)
-        }
+        Code::InvalidArgument | Code::PermissionDenied => yiciban_eventstore::HandlerError::poison(message),
         _ => yiciban_eventstore::HandlerError::retry(message),
     }
 }

@@ -29,6 +29,12 @@ pub mod events {
     pub use crate::payload::EventPayload;
 }
 
+pub mod audit {
+    pub mod v1 {
+        tonic::include_proto!("yiciban.audit.v1");
+    }
+}
+
 pub mod catalog {
     pub mod v1 {
         tonic::include_proto!("yiciban.catalog.v1");

@@ -60,7 +60,8 @@ pub async fn build_with(
     pool: sqlx::PgPool,
     js: async_nats::jetstream::Context,
 ) -> anyhow::Result<App> {
-    let mut shell = ServiceBuilder::bind("routing", &config.common, pool, js).await?;
+    let mut shell =
+        ServiceBuilder::bind("routing", &config.common, pool, js).await?.refusal_log(&config.schema).await?;
     let store = shell.event_store(&config.schema, schema::ROUTING).await?;
     let catalog = Catalog::seed().context("loading the seed catalog")?;
     let routing = Arc::new(Routing {

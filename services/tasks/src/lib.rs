@@ -88,7 +88,7 @@ pub async fn build_with(
     pool: sqlx::PgPool,
     js: async_nats::jetstream::Context,
 ) -> anyhow::Result<App> {
-    let mut shell = ServiceBuilder::bind("tasks", &config.common, pool, js).await?;
+    let mut shell = ServiceBuilder::bind("tasks", &config.common, pool, js).await?.refusal_log(&config.schema).await?;
     let store = shell.event_store(&config.schema, &[schema::TASKS]).await?;
     let routing = RoutingServiceClient::new(shell.calls("routing", &config.routing_url)?);
     let handoff = Consumer::process_manager(
@@ -97,9 +97,8 @@ pub async fn build_with(
         shell.subjects(),
         shell.jetstream().clone(),
     )?;
-    let officers = officers::OfficerLookup::new(
-        config.intake_url.as_deref().map(|url| shell.calls("intake", url)).transpose()?,
-    );
+    let officers =
+        officers::OfficerLookup::new(config.intake_url.as_deref().map(|url| shell.calls("intake", url)).transpose()?);
     let calendar = Arc::new(WorkingCalendar::china());
     let rows = commands::TaskRows {
         schema: store.schema().to_owned(),

@@ -146,7 +146,10 @@ pub async fn build_with(
         concurrency: 16,
         ack_wait: std::time::Duration::from_secs(10),
     };
-    let shell = ServiceBuilder::bind("tracking", &config.common, pool.clone(), js.clone()).await?;
+    let shell = ServiceBuilder::bind("tracking", &config.common, pool.clone(), js.clone())
+        .await?
+        .refusal_log(&config.schema)
+        .await?;
     let console = match (config.console_listener, config.console_addr) {
         (Some(bound), _) => Some(bound.listener().context("serving the console on a listener bound beforehand")?),
         (None, Some(addr)) => Some(listen(addr, None, "the console port").await?),

@@ -66,9 +66,8 @@ impl ClaimMapping {
         if service.is_some() {
             return Err(TokenError::ServiceClientAsPerson);
         }
-        let subject = text(claims, &self.username)
-            .or_else(|| text(claims, "sub"))
-            .ok_or(TokenError::MissingClaim("sub"))?;
+        let subject =
+            text(claims, &self.username).or_else(|| text(claims, "sub")).ok_or(TokenError::MissingClaim("sub"))?;
         if subject.chars().count() > 128 {
             return Err(TokenError::ClaimTooLong("subject"));
         }
@@ -89,8 +88,11 @@ impl ClaimMapping {
             Some(Value::String(one)) => vec![one.as_str()],
             _ => Vec::new(),
         };
-        let mut roles: Vec<Role> =
-            names.iter().filter_map(|n| n.strip_prefix(self.role_prefix.as_str())).filter_map(|r| r.parse().ok()).collect();
+        let mut roles: Vec<Role> = names
+            .iter()
+            .filter_map(|n| n.strip_prefix(self.role_prefix.as_str()))
+            .filter_map(|r| r.parse().ok())
+            .collect();
         roles.sort_by_key(|r| r.as_str());
         roles.dedup();
         match roles.as_slice() {

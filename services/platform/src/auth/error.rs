@@ -13,7 +13,9 @@ pub enum TokenError {
     NotBearer,
     #[error("the token is not a well-formed JWT")]
     Malformed,
-    #[error("the token's algorithm {0} is not accepted: only RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384 and EdDSA")]
+    #[error(
+        "the token's algorithm {0} is not accepted: only RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384 and EdDSA"
+    )]
     Algorithm(String),
     #[error("the token names no key (kid)")]
     NoKeyId,

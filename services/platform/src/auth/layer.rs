@@ -39,7 +39,10 @@ impl<S: NamedService> NamedService for Authenticate<S> {
 
 impl<S> tower::Service<http::Request<Body>> for Authenticate<S>
 where
-    S: tower::Service<http::Request<Body>, Response = http::Response<Body>, Error = Infallible> + Clone + Send + 'static,
+    S: tower::Service<http::Request<Body>, Response = http::Response<Body>, Error = Infallible>
+        + Clone
+        + Send
+        + 'static,
     S::Future: Send + 'static,
 {
     type Response = http::Response<Body>;
@@ -81,18 +84,18 @@ where
 
 /// Records a handler's refusal (`PERMISSION_DENIED`, or `NOT_FOUND` marked
 /// by [`access::hidden`]) and removes the markers from the answer.
-fn record_handler_refusal(response: &mut http::Response<Body>, caller: &Caller, method: &'static str, refusals: &Refusals) {
+fn record_handler_refusal(
+    response: &mut http::Response<Body>,
+    caller: &Caller,
+    method: &'static str,
+    refusals: &Refusals,
+) {
     let headers = response.headers_mut();
     let hidden = headers.remove(REFUSAL_KEY);
     let case = headers.remove(REFUSAL_CASE_KEY).and_then(|v| v.to_str().ok().map(str::to_owned));
     let code = headers.get("grpc-status").and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<i32>().ok());
-    let message = || {
-        headers
-            .get("grpc-message")
-            .and_then(|v| v.to_str().ok())
-            .map(|m| percent_decode(m))
-            .unwrap_or_default()
-    };
+    let message =
+        || headers.get("grpc-message").and_then(|v| v.to_str().ok()).map(|m| percent_decode(m)).unwrap_or_default();
     if let Some(reason) = hidden.as_ref().and_then(|v| v.to_str().ok()) {
         refusals.refused(caller, method, "hidden", case, reason);
     } else if code == Some(tonic::Code::PermissionDenied as i32) {

@@ -1,0 +1,123 @@
+#![forbid(unsafe_code)]
+//! The built-in development OpenID Connect issuer: what `make run` and the
+//! test suites sign in with, so the services verify tokens exactly as in
+//! production (discovery and JWKS over HTTP).
+//!
+//! Endpoints: `/.well-known/openid-configuration`, `/jwks`, `/token`
+//! (client credentials with `client_secret_basic` or `client_secret_post`,
+//! authorization code with PKCE S256, refresh tokens; RFC 8707 `resource`
+//! chooses the audience, all five services' audiences when absent) and
+//! `/authorize` (a Chinese page listing the seeded users; with
+//! `login_hint=<username>` of a known user it signs that user in without
+//! the page, a development convenience).
+//!
+//! Tokens are ES256 JWTs signed with a key pair generated when the issuer
+//! starts; no key is ever in the source or on disk.
+
+mod claims;
+pub mod config;
+mod grants;
+mod http;
+mod keys;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use serde_json::{Map, Value};
+use tokio_util::sync::CancellationToken;
+
+pub use config::{Client, DEV_CLIENT_SECRET_PREFIX, IssuerConfig, User};
+
+/// A running development issuer. Clones are handles to the same issuer; it
+/// serves until [`DevIssuer::shutdown`] or until the last handle is dropped.
+#[derive(Clone)]
+pub struct DevIssuer {
+    issuer: Arc<http::Issuer>,
+    running: Arc<Running>,
+}
+
+impl std::fmt::Debug for DevIssuer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DevIssuer").field("issuer", &self.issuer.url).finish_non_exhaustive()
+    }
+}
+
+/// Stops the server when the last handle goes.
+struct Running {
+    stop: CancellationToken,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+impl DevIssuer {
+    /// Serves the issuer on `listener` with a fresh signing key.
+    pub async fn start(listener: tokio::net::TcpListener, config: IssuerConfig) -> anyhow::Result<DevIssuer> {
+        let addr = listener.local_addr().context("reading the issuer's listening address")?;
+        let issuer = Arc::new(http::Issuer::new(issuer_url(addr), config));
+        let stop = CancellationToken::new();
+        let app = http::router(issuer.clone());
+        let stopped = stop.clone();
+        tokio::spawn(async move {
+            let served = axum::serve(listener, app).with_graceful_shutdown(stopped.cancelled_owned()).await;
+            if let Err(error) = served {
+                tracing::error!(%error, "the development issuer stopped serving");
+            }
+        });
+        tracing::info!(issuer = %issuer.url, "development OpenID Connect issuer listening");
+        Ok(DevIssuer { issuer, running: Arc::new(Running { stop }) })
+    }
+
+    /// The issuer URL, `http://127.0.0.1:<port>` (no trailing slash), the
+    /// tokens' `iss` and the base of discovery.
+    pub fn issuer(&self) -> String {
+        self.issuer.url.clone()
+    }
+
+    /// Signs any claims with the current key (for tests), filling `iss`,
+    /// `iat` and `exp` (the access token lifetime) where absent.
+    pub fn mint(&self, mut claims: Map<String, Value>) -> String {
+        claims::fill_registered(&self.issuer.url, self.issuer.config.access_ttl, &mut claims);
+        self.issuer.keys.sign(http::ACCESS_TOKEN_TYPE, &claims)
+    }
+
+    /// The access token a seeded user would get through `yiciban-casectl`
+    /// for `audience`.
+    pub fn mint_user(&self, username: &str, audience: &str) -> anyhow::Result<String> {
+        let user = self
+            .issuer
+            .config
+            .user(username)
+            .with_context(|| format!("no user {username:?} in the issuer's configuration"))?;
+        Ok(self.issuer.user_access_token(user, config::CASECTL_CLIENT_ID, &[audience.to_owned()], "openid profile"))
+    }
+
+    /// Makes a new signing key current; the previous keys stay in the JWKS.
+    pub fn rotate(&self) {
+        self.issuer.keys.rotate();
+    }
+
+    /// Leaves only the current key in the JWKS.
+    pub fn retire_old_keys(&self) {
+        self.issuer.keys.retire_old_keys();
+    }
+
+    /// Stops serving (every handle's issuer: they are the same one).
+    pub fn shutdown(self) {
+        self.running.stop.cancel();
+    }
+}
+
+/// `http://<addr>`, with a wildcard listening address named as loopback.
+fn issuer_url(addr: SocketAddr) -> String {
+    let host = if addr.ip().is_unspecified() {
+        SocketAddr::new(std::net::Ipv4Addr::LOCALHOST.into(), addr.port())
+    } else {
+        addr
+    };
+    format!("http://{host}")
+}

@@ -138,7 +138,9 @@ async fn the_credit_list_and_the_case_index_keep_the_keyed_lookup_value_of_the_i
     // HMAC-SHA256 under the configured key, as every service computes it.
     let configured: std::collections::HashMap<String, String> =
         [("YICIBAN_IDENTITY_KEY".to_owned(), IDENTITY_KEY.to_owned())].into();
-    let expected = yiciban_platform::config::identity_key(&configured).expect("the identity key is configured").lookup(COMPANY_USCC);
+    let expected = yiciban_platform::config::identity_key(&configured)
+        .expect("the identity key is configured")
+        .lookup(COMPANY_USCC);
     let listed: Vec<String> =
         sqlx::query_scalar("SELECT identity_key FROM intake.credit_list").fetch_all(&app.db.pool).await.unwrap();
     assert_eq!(listed, [expected.as_str()]);

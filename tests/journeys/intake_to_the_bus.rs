@@ -9,32 +9,31 @@ use async_nats::jetstream::consumer::pull;
 use futures::StreamExt as _;
 use prost::Message as _;
 use yiciban_platform::grpc::ClientAuth;
-use yiciban_platform::{Authenticator, ManualClock, Role};
+use yiciban_platform::{ManualClock, Role};
 use yiciban_proto::common::v1 as common;
 use yiciban_proto::events::v1::{self as events, EventEnvelope};
 use yiciban_proto::intake::v1 as pb;
 use yiciban_proto::intake::v1::intake_service_client::IntakeServiceClient;
+use yiciban_testkit::TestIssuer;
 use yiciban_testkit::{TestDb, TestNats, eventually, spawn_service};
 
 #[tokio::test]
 async fn an_accepted_case_is_published_as_decodable_envelopes_in_stream_order() {
     let db = TestDb::new(10).await;
     let nats = TestNats::new().await;
-    let env: HashMap<String, String> =
-        [("YICIBAN_NATS_PREFIX", nats.subjects.prefix()), ("YICIBAN_JWT_SECRET", "journey-secret")]
-            .into_iter()
-            .map(|(k, v)| (k.to_owned(), v.to_owned()))
-            .collect();
+    let issuer = TestIssuer::start().await;
+    let mut env: HashMap<String, String> = [("YICIBAN_NATS_PREFIX", nats.subjects.prefix())]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+    issuer.configure(&mut env);
     let mut config = yiciban_intake::IntakeConfig::from_source(&env).unwrap();
     config.common.grpc_listener = Some(yiciban_testkit::listener());
     let clock = ManualClock::new("2026-09-29T02:00:00Z".parse().unwrap());
     let app =
         spawn_service(yiciban_intake::build_with(config, Arc::new(clock), db.pool.clone(), nats.js.clone())).await;
 
-    let token = Authenticator::new(&"journey-secret".to_owned().into())
-        .expect("the test key is usable")
-        .mint("clerk-007", Role::Clerk, None, None, Duration::from_secs(600))
-        .unwrap();
+    let token = issuer.token(Role::Clerk, "clerk-007", None, None);
     let mut intake = IntakeServiceClient::with_interceptor(app.channel.clone(), ClientAuth::new(Some(&token)));
     let submitted =
         intake.submit_application(yiciban_testkit::applications::newborn("journey-1")).await.unwrap().into_inner();

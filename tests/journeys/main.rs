@@ -1,7 +1,9 @@
 //! Journeys across services and the bus, as an outsider sees them.
 
+mod access_matrix;
 mod console;
 mod crash;
+mod identity;
 mod intake_to_the_bus;
 mod issuance;
 mod joint_processing;

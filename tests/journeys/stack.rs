@@ -7,17 +7,17 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 use tonic::codegen::InterceptedService;
 use tonic::transport::Channel;
 use yiciban_platform::grpc::ClientAuth;
-use yiciban_platform::{Authenticator, ManualClock, Role};
+use yiciban_platform::{ManualClock, Role};
 use yiciban_proto::intake::v1::intake_service_client::IntakeServiceClient;
 use yiciban_proto::issuance::v1::issuance_service_client::IssuanceServiceClient;
 use yiciban_proto::routing::v1::routing_service_client::RoutingServiceClient;
 use yiciban_proto::tasks::v1::task_service_client::TaskServiceClient;
 use yiciban_proto::tracking::v1::tracking_service_client::TrackingServiceClient;
+use yiciban_testkit::TestIssuer;
 use yiciban_testkit::{ReservedPort, ServiceHandle, TestDb, TestNats, spawn_service};
 
 pub type Intake = IntakeServiceClient<InterceptedService<Channel, ClientAuth>>;
@@ -25,8 +25,6 @@ pub type Routing = RoutingServiceClient<InterceptedService<Channel, ClientAuth>>
 pub type Tasks = TaskServiceClient<InterceptedService<Channel, ClientAuth>>;
 pub type Tracking = TrackingServiceClient<InterceptedService<Channel, ClientAuth>>;
 pub type Issuance = IssuanceServiceClient<InterceptedService<Channel, ClientAuth>>;
-
-const SECRET: &str = "journey-secret";
 
 /// Which service.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -45,7 +43,7 @@ pub struct Stack {
     pub nats: TestNats,
     pub clock: ManualClock,
     ports: HashMap<Service, ReservedPort>,
-    auth: Authenticator,
+    issuer: TestIssuer,
     /// The tracking service's staff console port.
     console: ReservedPort,
     /// The running task service's state (its SLA watcher is swept by hand).
@@ -66,7 +64,7 @@ impl Stack {
             nats,
             clock: ManualClock::new(now.parse().unwrap()),
             ports,
-            auth: Authenticator::new(&SECRET.to_owned().into()).expect("the test key is usable"),
+            issuer: TestIssuer::start().await,
             console: ReservedPort::new(),
             tasks_state: None,
         };
@@ -83,7 +81,8 @@ impl Stack {
     fn env(&self) -> HashMap<String, String> {
         [
             ("YICIBAN_NATS_PREFIX", self.nats.subjects.prefix().to_owned()),
-            ("YICIBAN_JWT_SECRET", SECRET.to_owned()),
+            ("YICIBAN_DEV_MODE", "true".to_owned()),
+            ("YICIBAN_OIDC_ISSUER", self.issuer.url()),
             ("YICIBAN_INTAKE_URL", self.url(Service::Intake)),
             ("YICIBAN_ROUTING_URL", self.url(Service::Routing)),
             ("YICIBAN_TASKS_URL", self.url(Service::Tasks)),
@@ -150,12 +149,23 @@ impl Stack {
         self.console.url()
     }
 
-    fn channel(&self, s: Service) -> Channel {
+    pub fn channel(&self, s: Service) -> Channel {
         Channel::from_shared(self.url(s)).unwrap().connect_lazy()
     }
 
     pub fn token(&self, role: Role, sub: &str, department: Option<&str>) -> String {
-        self.auth.mint(sub, role, department, None, Duration::from_secs(3600)).unwrap()
+        self.issuer.token(role, sub, department, None)
+    }
+
+    /// A token of any role, with an applicant's identity.
+    pub fn token_with_identity(
+        &self,
+        role: Role,
+        sub: &str,
+        department: Option<&str>,
+        identity: Option<&str>,
+    ) -> String {
+        self.issuer.token(role, sub, department, identity)
     }
 
     pub fn intake(&self, role: Role, sub: &str) -> Intake {
@@ -180,7 +190,7 @@ impl Stack {
     }
 
     pub fn issuance(&self, role: Role, sub: &str, identity: Option<&str>) -> Issuance {
-        let token = self.auth.mint(sub, role, None, identity, Duration::from_secs(3600)).unwrap();
+        let token = self.issuer.token(role, sub, None, identity);
         IssuanceServiceClient::with_interceptor(self.channel(Service::Issuance), ClientAuth::new(Some(&token)))
     }
 

@@ -12,12 +12,13 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, bail};
 use tonic::codegen::InterceptedService;
 use tonic::transport::Channel;
+use yiciban_platform::Role;
 use yiciban_platform::grpc::ClientAuth;
-use yiciban_platform::{Authenticator, Role};
 use yiciban_proto::common::v1 as common;
 use yiciban_proto::intake::v1::intake_service_client::IntakeServiceClient;
 use yiciban_proto::issuance::v1::{self as issuance, issuance_service_client::IssuanceServiceClient};
 use yiciban_proto::tasks::v1::{self as tasks, task_service_client::TaskServiceClient};
+use yiciban_testkit::TestIssuer;
 use yiciban_testkit::applications::{MOTHER_ID, newborn};
 
 use crate::feed::{Feed, Notice};
@@ -60,7 +61,7 @@ pub struct Driver {
     supervisor_tasks: Tasks,
     tasks_channel: Channel,
     agents: Arc<Mutex<HashMap<String, Tasks>>>,
-    auth: Authenticator,
+    issuer: TestIssuer,
     feed: Feed,
     /// Distinguishes this run's idempotency keys.
     run: String,
@@ -88,12 +89,12 @@ impl Driver {
         intake_url: &str,
         tasks_url: &str,
         issuance_url: &str,
-        auth: Authenticator,
+        issuer: TestIssuer,
         feed: Feed,
         run: &str,
     ) -> anyhow::Result<Driver> {
         let token = |sub: &str, role: Role| -> anyhow::Result<ClientAuth> {
-            let t = auth.mint(sub, role, None, None, Duration::from_secs(6 * 3600))?;
+            let t = issuer.token(role, sub, None, None);
             Ok(ClientAuth::new(Some(&t)))
         };
         let tasks_channel = channel(tasks_url).await?;
@@ -109,7 +110,7 @@ impl Driver {
             ),
             tasks_channel,
             agents: Arc::default(),
-            auth,
+            issuer,
             feed,
             run: run.to_owned(),
             latencies: Arc::default(),
@@ -122,13 +123,7 @@ impl Driver {
         if let Some(client) = agents.get(department) {
             return Ok(client.clone());
         }
-        let token = self.auth.mint(
-            &format!("agent-{department}"),
-            Role::Agent,
-            Some(department),
-            None,
-            Duration::from_secs(6 * 3600),
-        )?;
+        let token = self.issuer.token(Role::Agent, &format!("agent-{department}"), Some(department), None);
         let client = TaskServiceClient::with_interceptor(self.tasks_channel.clone(), ClientAuth::new(Some(&token)));
         agents.insert(department.to_owned(), client.clone());
         Ok(client)

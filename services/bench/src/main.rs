@@ -22,8 +22,6 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use clap::Parser;
-use secrecy::SecretString;
-use yiciban_platform::Authenticator;
 use yiciban_testkit::{TestDb, TestNats};
 
 use crate::driver::Driver;
@@ -59,8 +57,6 @@ struct Args {
     #[arg(long, default_value = "target/bench")]
     log_dir: PathBuf,
 }
-
-const SECRET: &str = "yiciban-bench-secret";
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -160,24 +156,25 @@ fn cpu_delta(before: &[(String, f64)], after: &[(String, f64)]) -> Vec<(String, 
 
 async fn run(args: &Args, machine: procfs::Machine, db: &TestDb, nats: &TestNats) -> anyhow::Result<Figures> {
     let setting = setting(args, machine, db, nats).await?;
+    // The services verify tokens through the development issuer, as under `make run`.
+    let issuer = yiciban_testkit::TestIssuer::start().await;
     let wiring = Wiring {
         bin_dir: args.bin_dir.clone(),
         database_url: database_url(db),
         nats_url: yiciban_testkit::nats_url(),
         nats_prefix: nats.subjects.prefix().to_owned(),
-        jwt_secret: SECRET.into(),
+        issuer_url: issuer.url(),
         log_dir: args.log_dir.clone(),
     };
     eprintln!("==> starting intake, routing, tasks, issuance and tracking (logs in {})", args.log_dir.display());
     let mut system = System::start(&wiring).await?;
-    let auth = Authenticator::new(&SecretString::from(SECRET))?;
     let feed = feed::Feed::start(&nats.client, &nats.subjects).await?;
     let run_id = nats.subjects.prefix().to_owned();
     let driver = Driver::connect(
         &system.url("intake"),
         &system.url("tasks"),
         &system.url("issuance"),
-        auth.clone(),
+        issuer.clone(),
         feed,
         &run_id,
     )
@@ -237,7 +234,7 @@ async fn run(args: &Args, machine: procfs::Machine, db: &TestDb, nats: &TestNats
     };
 
     eprintln!("==> rebuilding the tracking read models");
-    let rebuild = observe::rebuild(&system.url("tracking"), &auth, &run_id).await?;
+    let rebuild = observe::rebuild(&system.url("tracking"), &issuer, &run_id).await?;
     let memory = system.usage();
     system.check_alive()?;
     let payload: Option<f64> = sqlx::query_scalar(observe::EVENT_SIZE).fetch_one(&db.pool).await?;

@@ -9,9 +9,10 @@ use anyhow::{Context as _, bail};
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
+use yiciban_platform::Role;
 use yiciban_platform::grpc::ClientAuth;
-use yiciban_platform::{Authenticator, Role};
 use yiciban_proto::tracking::v1::{self as tracking, tracking_service_client::TrackingServiceClient};
+use yiciban_testkit::TestIssuer;
 
 /// The schemas holding an event store (each service's default schema).
 pub const STORES: [&str; 4] = ["intake", "routing", "tasks", "issuance"];
@@ -140,8 +141,8 @@ pub struct Rebuild {
 
 /// Starts a rebuild of every tracking read model as an admin and follows it
 /// to completion.
-pub async fn rebuild(tracking_url: &str, auth: &Authenticator, run: &str) -> anyhow::Result<Rebuild> {
-    let token = auth.mint("admin-bench", Role::Admin, None, None, Duration::from_secs(3600))?;
+pub async fn rebuild(tracking_url: &str, issuer: &TestIssuer, run: &str) -> anyhow::Result<Rebuild> {
+    let token = issuer.token(Role::Admin, "admin-bench", None, None);
     let channel = tonic::transport::Endpoint::from_shared(tracking_url.to_owned())?.connect().await?;
     let mut client = TrackingServiceClient::with_interceptor(channel, ClientAuth::new(Some(&token)));
     let clock = Instant::now();

@@ -24,7 +24,8 @@ pub struct Wiring {
     pub database_url: String,
     pub nats_url: String,
     pub nats_prefix: String,
-    pub jwt_secret: String,
+    /// The development issuer the services trust (development mode).
+    pub issuer_url: String,
     pub log_dir: PathBuf,
 }
 
@@ -75,7 +76,8 @@ impl System {
                 .env("DATABASE_URL", &wiring.database_url)
                 .env("NATS_URL", &wiring.nats_url)
                 .env("YICIBAN_NATS_PREFIX", &wiring.nats_prefix)
-                .env("YICIBAN_JWT_SECRET", &wiring.jwt_secret)
+                .env("YICIBAN_DEV_MODE", "true")
+                .env("YICIBAN_OIDC_ISSUER", &wiring.issuer_url)
                 .env("YICIBAN_GRPC_ADDR", format!("127.0.0.1:{port}"))
                 .env("YICIBAN_INTAKE_URL", url("intake"))
                 .env("YICIBAN_ROUTING_URL", url("routing"))

@@ -1,21 +1,19 @@
-//! Where casectl connects and as whom: `--server` (intake), `--tasks-addr`,
-//! `--routing-addr`, and either `--token` (`YICIBAN_TOKEN`) or, for local
-//! use, a token minted on the spot for `--as role[:login[:department]]` with
-//! the development key. Also the one place gRPC errors become messages.
+//! Where casectl connects and as whom: the services' addresses, and either
+//! a signed-in profile (`--profile`, see `casectl login`), from which each
+//! service gets an access token for its own audience, or `--token` sent as
+//! it is. Also the one place gRPC errors become messages.
 
 use std::time::Duration;
 
-use anyhow::Context as _;
-use base64::Engine as _;
-use base64::alphabet;
-use base64::engine::DecodePaddingMode;
-use base64::engine::general_purpose::{self, GeneralPurpose};
-use clap::{Args, Subcommand};
-use secrecy::SecretString;
+use anyhow::{Context as _, bail};
+use clap::Args;
 use tonic::codegen::InterceptedService;
 use tonic::transport::Channel;
 use yiciban_platform::grpc::ClientAuth;
-use yiciban_platform::{Authenticator, Role};
+
+use crate::identity::claims::Holder;
+use crate::identity::profile::Store;
+use crate::identity::{audience, session};
 
 #[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "Connection")]
@@ -35,80 +33,101 @@ pub struct Connection {
     /// gRPC address of the tracking service.
     #[arg(long, global = true, env = "YICIBAN_TRACKING_ADDR", default_value = "http://127.0.0.1:50055")]
     pub tracking_addr: String,
-    /// Bearer token; when absent one is minted for --as.
-    #[arg(long, global = true, env = "YICIBAN_TOKEN", hide_env_values = true)]
+    /// The signed-in profile to act as (`casectl login --profile NAME`).
+    #[arg(long, global = true, env = "CASECTL_PROFILE", default_value = "default", value_name = "NAME")]
+    pub profile: String,
+    /// Same as --profile NAME (the old `--as role:login` tells what to run instead).
+    #[arg(long = "as", global = true, value_name = "NAME")]
+    pub act_as: Option<String>,
+    /// Bearer token sent as it is to every service, instead of a profile.
+    #[arg(long, global = true, env = "CASECTL_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
-    /// Act as role[:login[:department]], e.g. clerk:clerk-001 or agent:agent-1:samr (local use).
-    #[arg(long = "as", global = true, default_value = "clerk:clerk-001")]
-    pub act_as: String,
-    /// Key to mint local tokens with.
-    #[arg(long, global = true, env = "YICIBAN_JWT_SECRET", hide_env_values = true,
-          default_value = yiciban_platform::config::DEV_JWT_SECRET)]
-    pub secret: String,
+    /// OpenID Connect issuer (default for `login`: the development issuer
+    /// http://127.0.0.1:8081); a profile signed in at another is refused.
+    #[arg(long, global = true, env = "YICIBAN_OIDC_ISSUER", value_name = "URL")]
+    pub issuer: Option<String>,
 }
 
 impl Connection {
-    fn token(&self) -> anyhow::Result<String> {
-        if let Some(t) = &self.token {
-            return Ok(t.clone());
-        }
-        let mut parts = self.act_as.split(':');
-        let role: Role = parts.next().unwrap_or("clerk").parse().map_err(anyhow::Error::msg)?;
-        let login = parts.next().map(str::to_owned).unwrap_or_else(|| format!("{}-local", role.as_str()));
-        let department = parts.next();
-        let identity = if role == Role::Applicant { department } else { None };
-        let department = if role == Role::Agent { department } else { None };
-        Ok(Authenticator::new(&SecretString::from(self.secret.clone()))?.mint(
-            &login,
-            role,
-            department,
-            identity,
-            Duration::from_secs(3600),
-        )?)
-    }
-
-    /// The staff login the calls are made as: the `--as` login, or the
-    /// subject of `--token` (read, not verified: the server verifies).
-    pub fn login(&self) -> anyhow::Result<String> {
-        match &self.token {
-            Some(token) => subject_of(token).context("cannot read the login from --token; name it with --assignee"),
-            None => {
-                let mut parts = self.act_as.split(':');
-                let role = parts.next().unwrap_or("clerk");
-                Ok(parts.next().map(str::to_owned).unwrap_or_else(|| format!("{role}-local")))
+    /// The profile chosen: `--as NAME`, else `--profile` (`CASECTL_PROFILE`,
+    /// `default`). `--as role:login[:…]`, the old local token, is refused
+    /// with the command that signs in instead.
+    pub fn profile_name(&self) -> anyhow::Result<String> {
+        match &self.act_as {
+            None => Ok(self.profile.clone()),
+            Some(name) if !name.contains(':') => Ok(name.clone()),
+            Some(old) => {
+                let mut parts = old.split(':');
+                let role = parts.next().filter(|r| !r.is_empty()).unwrap_or("default");
+                let user = parts.next().filter(|u| !u.is_empty());
+                let hint = match user {
+                    Some(user) => format!("casectl login --profile {role} --user {user}"),
+                    None => format!("casectl login --profile {role}"),
+                };
+                bail!(
+                    "--as {old}: casectl no longer makes its own tokens; sign in once with `{hint}`, \
+                     then use `--as {role}` (or `--profile {role}`)"
+                )
             }
         }
     }
 
+    /// Where the profiles are kept.
+    pub fn store(&self) -> anyhow::Result<Store> {
+        Store::from_env()
+    }
+
+    /// The access token to send to `service` (`intake`, `tasks`, …):
+    /// `--token`, or the profile's token for the service's audience.
+    pub async fn access_token(&self, service: &str) -> anyhow::Result<String> {
+        if let Some(token) = &self.token {
+            return Ok(token.clone());
+        }
+        session::access_token(&self.store()?, &self.profile_name()?, self.issuer.as_deref(), &audience(service)).await
+    }
+
+    /// The staff login the calls are made as: the profile's, or the one
+    /// `--token` names (read, not verified: the server verifies).
+    pub fn login(&self) -> anyhow::Result<String> {
+        let username = match &self.token {
+            Some(token) => Holder::of(token).and_then(|h| h.username),
+            None => {
+                let name = self.profile_name()?;
+                session::signed_in(&self.store()?, &name, self.issuer.as_deref())?.username
+            }
+        };
+        username.context("cannot read the login from the token; name it with --assignee")
+    }
+
     /// A channel to the intake service with the token on every call.
     pub async fn channel(&self) -> anyhow::Result<AuthChannel> {
-        self.channel_to(&self.server, "--server").await
+        self.channel_to(&self.server, "--server", "intake").await
     }
 
     /// A channel to the department-task service.
     pub async fn tasks_channel(&self) -> anyhow::Result<AuthChannel> {
-        self.channel_to(&self.tasks_addr, "--tasks-addr").await
+        self.channel_to(&self.tasks_addr, "--tasks-addr", "tasks").await
     }
 
     /// A channel to the routing service.
     pub async fn routing_channel(&self) -> anyhow::Result<AuthChannel> {
-        self.channel_to(&self.routing_addr, "--routing-addr").await
+        self.channel_to(&self.routing_addr, "--routing-addr", "routing").await
     }
 
     /// A channel to the issuance service.
     pub async fn issuance_channel(&self) -> anyhow::Result<AuthChannel> {
-        self.channel_to(&self.issuance_addr, "--issuance-addr").await
+        self.channel_to(&self.issuance_addr, "--issuance-addr", "issuance").await
     }
 
     /// A channel to the tracking service.
     pub async fn tracking_channel(&self) -> anyhow::Result<AuthChannel> {
-        self.channel_to(&self.tracking_addr, "--tracking-addr").await
+        self.channel_to(&self.tracking_addr, "--tracking-addr", "tracking").await
     }
 
-    /// A channel to `address` (given by `flag`) carrying the bearer token and
-    /// the trace context on every call.
-    async fn channel_to(&self, address: &str, flag: &str) -> anyhow::Result<AuthChannel> {
-        let token = self.token()?;
+    /// A channel to `service` at `address` (given by `flag`) carrying the
+    /// service's access token and the trace context on every call.
+    async fn channel_to(&self, address: &str, flag: &str, service: &str) -> anyhow::Result<AuthChannel> {
+        let token = self.access_token(service).await?;
         let channel = Channel::from_shared(address.to_owned())
             .with_context(|| format!("{flag} {address:?} is not a URL"))?
             .connect_timeout(Duration::from_secs(5))
@@ -121,54 +140,6 @@ impl Connection {
 
 /// A channel whose calls carry the bearer token and trace context.
 pub type AuthChannel = InterceptedService<Channel, ClientAuth>;
-
-/// base64url as JWT segments are written: unpadded, padding accepted too.
-const JWT_SEGMENT: GeneralPurpose = GeneralPurpose::new(
-    &alphabet::URL_SAFE,
-    general_purpose::NO_PAD.with_decode_padding_mode(DecodePaddingMode::Indifferent),
-);
-
-/// The `sub` claim of a JWT, read without verifying the signature.
-fn subject_of(token: &str) -> Option<String> {
-    let payload = JWT_SEGMENT.decode(token.split('.').nth(1)?).ok()?;
-    let claims: serde_json::Value = serde_json::from_slice(&payload).ok()?;
-    claims.get("sub")?.as_str().map(str::to_owned)
-}
-
-#[derive(Debug, Subcommand)]
-pub enum TokenCommand {
-    /// Mints a token signed with YICIBAN_JWT_SECRET (the development key when unset).
-    Mint {
-        /// clerk, agent, officer, supervisor, admin, applicant or service.
-        #[arg(long)]
-        role: Role,
-        /// Staff login, service name or applicant account.
-        #[arg(long, visible_alias = "subject")]
-        sub: String,
-        /// Department code (required for agents), e.g. samr.
-        #[arg(long)]
-        department: Option<String>,
-        /// The applicant's ID number or credit code (required for applicants).
-        #[arg(long)]
-        identity: Option<String>,
-        /// Validity in hours.
-        #[arg(long, default_value_t = 12)]
-        hours: u64,
-        /// Signing key.
-        #[arg(long, env = "YICIBAN_JWT_SECRET", hide_env_values = true, default_value = yiciban_platform::config::DEV_JWT_SECRET)]
-        secret: String,
-    },
-}
-
-pub fn token(command: TokenCommand) -> anyhow::Result<()> {
-    let TokenCommand::Mint { role, sub, department, identity, hours, secret } = command;
-    let auth = Authenticator::new(&SecretString::from(secret))?;
-    println!(
-        "{}",
-        auth.mint(&sub, role, department.as_deref(), identity.as_deref(), Duration::from_secs(hours * 3600))?
-    );
-    Ok(())
-}
 
 /// Prints a gRPC error with every field violation, then fails.
 pub fn explain(status: tonic::Status) -> anyhow::Error {
@@ -217,63 +188,44 @@ pub fn explain_command(status: tonic::Status, key: &str) -> anyhow::Error {
 mod tests {
     use super::*;
 
-    fn connection(token: Option<&str>, act_as: &str) -> Connection {
+    fn connection(profile: &str, act_as: Option<&str>) -> Connection {
         Connection {
             server: String::new(),
             tasks_addr: String::new(),
             routing_addr: String::new(),
             tracking_addr: String::new(),
             issuance_addr: String::new(),
-            token: token.map(str::to_owned),
-            act_as: act_as.into(),
-            secret: yiciban_platform::config::DEV_JWT_SECRET.into(),
+            profile: profile.into(),
+            act_as: act_as.map(Into::into),
+            token: None,
+            issuer: None,
         }
     }
 
     #[test]
-    fn the_login_is_the_one_named_in_as() {
-        assert_eq!(connection(None, "agent:agent-samr-1:samr").login().unwrap(), "agent-samr-1");
-        assert_eq!(connection(None, "officer").login().unwrap(), "officer-local");
+    fn as_names_a_profile() {
+        assert_eq!(connection("default", None).profile_name().unwrap(), "default");
+        assert_eq!(connection("default", Some("clerk")).profile_name().unwrap(), "clerk");
     }
 
     #[test]
-    fn the_login_of_a_given_token_is_its_subject() {
-        let token = Authenticator::new(&SecretString::from("another key"))
-            .unwrap()
-            .mint("agent-samr-7", Role::Agent, Some("samr"), None, Duration::from_secs(60))
-            .unwrap();
-        assert_eq!(connection(Some(&token), "clerk").login().unwrap(), "agent-samr-7");
-        assert!(connection(Some("not-a-token"), "clerk").login().is_err());
+    fn the_old_as_role_login_says_how_to_sign_in() {
+        let e = connection("default", Some("clerk:clerk-001")).profile_name().unwrap_err().to_string();
+        assert!(e.contains("casectl login --profile clerk --user clerk-001"), "{e}");
+        let e = connection("default", Some("agent:agent-samr-1:samr")).profile_name().unwrap_err().to_string();
+        assert!(e.contains("casectl login --profile agent --user agent-samr-1"), "{e}");
     }
 
     #[test]
-    fn base64url_decodes_with_and_without_padding() {
-        assert_eq!(JWT_SEGMENT.decode("eyJzdWIiOiJhIn0").unwrap(), br#"{"sub":"a"}"#);
-        assert_eq!(JWT_SEGMENT.decode("YQ==").unwrap(), b"a");
-        assert_eq!(JWT_SEGMENT.decode("_-8").unwrap(), [0xff, 0xef]);
-        assert!(JWT_SEGMENT.decode("a b").is_err());
-    }
-
-    #[test]
-    fn an_agent_token_is_minted_with_its_department_under_subject() {
-        #[derive(clap::Parser)]
-        struct T {
-            #[command(subcommand)]
-            c: TokenCommand,
-        }
-        let t = <T as clap::Parser>::try_parse_from([
-            "t",
-            "mint",
-            "--role",
-            "agent",
-            "--department",
-            "samr",
-            "--subject",
-            "agent-samr-1",
-        ])
-        .unwrap();
-        let TokenCommand::Mint { role, sub, department, .. } = t.c;
-        assert_eq!((role, sub.as_str(), department.as_deref()), (Role::Agent, "agent-samr-1", Some("samr")));
+    fn the_login_of_a_given_token_is_its_username() {
+        use base64::Engine as _;
+        let payload = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(r#"{"sub":"f81d","preferred_username":"agent-samr-7"}"#);
+        let mut conn = connection("default", None);
+        conn.token = Some(format!("e30.{payload}.c2ln"));
+        assert_eq!(conn.login().unwrap(), "agent-samr-7");
+        conn.token = Some("not-a-token".into());
+        assert!(conn.login().is_err());
     }
 
     #[test]

@@ -1,11 +1,15 @@
 #![forbid(unsafe_code)]
-//! `casectl`, the staff's command-line client of yiciban: tokens for local
-//! use, the catalog's guides and forms, submitting an application at the
+//! `casectl`, the staff's command-line client of yiciban: signing in at the
+//! OpenID Connect issuer (profiles, a token per service), the catalog's
+//! guides and forms, submitting an application at the
 //! window and looking a case up, the departments' task inbox and commands,
 //! and a case's routing plan.
 
+mod account;
+mod audit;
 mod catalog;
 mod connect;
+mod identity;
 mod intake;
 mod issuance;
 mod routing;
@@ -27,10 +31,17 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
-    /// Bearer tokens for local use.
+    /// Sign in at the OpenID Connect issuer into a profile (登录).
+    Login(account::LoginArgs),
+    /// Sign out: revoke at the issuer where possible and delete the profile.
+    Logout,
+    /// Who the profile (or --token) is: issuer, username, role, department.
+    Whoami,
+    /// Print the profile's access token for one service (for grpcurl, the staff console).
     Token {
-        #[command(subcommand)]
-        command: connect::TokenCommand,
+        /// The service whose audience the token is for.
+        #[arg(long, default_value = "intake", value_parser = clap::builder::PossibleValuesParser::new(yiciban_platform::auth::SERVICES))]
+        service: String,
     },
     /// The one-time notice (办事指南): find packages, read a guide, download the form.
     Guide {
@@ -57,6 +68,8 @@ pub(crate) enum Command {
         /// The case id printed by `submit`.
         case_id: String,
     },
+    /// Refused calls of every service: who, which RPC, which case, why (supervisor, admin).
+    Refusals(audit::RefusalArgs),
     #[command(flatten)]
     Tasks(tasks::TaskCommand),
     #[command(flatten)]
@@ -80,7 +93,11 @@ async fn main() -> std::process::ExitCode {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Token { command } => connect::token(command),
+        Command::Login(args) => account::login(&cli.connection, args).await,
+        Command::Logout => account::logout(&cli.connection).await,
+        Command::Whoami => account::whoami(&cli.connection),
+        Command::Refusals(args) => audit::refusals(&cli.connection, args).await,
+        Command::Token { service } => account::token(&cli.connection, &service).await,
         Command::Guide { command } => catalog::run(&cli.connection, command).await,
         Command::Submit(args) => intake::submit(&cli.connection, args).await,
         Command::Supplement(args) => intake::supplement(&cli.connection, args).await,

@@ -96,6 +96,25 @@ impl DevIssuer {
         Ok(self.issuer.user_access_token(user, config::CASECTL_CLIENT_ID, &[audience.to_owned()], "openid profile"))
     }
 
+    /// The access token `user` (seeded or not) would get through
+    /// `yiciban-casectl` for all five services: for tests and the load
+    /// generator, which sign in as many people.
+    pub fn mint_person(&self, user: &User) -> String {
+        self.issuer.user_access_token(user, config::CASECTL_CLIENT_ID, &config::audiences(), "openid profile")
+    }
+
+    /// The client-credentials token the service client `client_id` would
+    /// get (role `yiciban-service`) for all five services.
+    pub fn mint_service(&self, client_id: &str) -> String {
+        let client = Client {
+            id: client_id.to_owned(),
+            secret: None,
+            roles: vec!["yiciban-service".to_owned()],
+            redirect_uris: Vec::new(),
+        };
+        self.issuer.client_access_token(&client, &config::audiences())
+    }
+
     /// Makes a new signing key current; the previous keys stay in the JWKS.
     pub fn rotate(&self) {
         self.issuer.keys.rotate();

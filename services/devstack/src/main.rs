@@ -3,6 +3,13 @@
 //! port, against the Postgres at `DATABASE_URL` and the NATS at `NATS_URL`
 //! (`make run` starts local ones when none answers). Stops on Ctrl-C.
 //!
+//! Sign-in: unless `YICIBAN_OIDC_ISSUER` names an issuer (a Keycloak, say),
+//! the development OpenID Connect issuer runs in the process on
+//! `YICIBAN_DEV_ISSUER_ADDR` (default 127.0.0.1:8081) with the seeded staff,
+//! applicants and service clients, and the services run in development mode
+//! against it — verifying tokens through discovery and JWKS exactly as in a
+//! deployment. `casectl login` signs in there.
+//!
 //! Intake listens on `YICIBAN_GRPC_ADDR` (default 127.0.0.1:50051), routing,
 //! the department-task service, issuance and tracking on the next four ports;
 //! each is told where the others are. Metrics of the whole process are served once,
@@ -22,6 +29,8 @@ struct DevEnv {
     metrics_addr: Option<String>,
     /// Only tracking serves the staff console.
     console_addr: Option<String>,
+    /// The development issuer's URL, when it runs in this process.
+    dev_issuer: Option<String>,
 }
 
 impl Source for DevEnv {
@@ -35,6 +44,14 @@ impl Source for DevEnv {
         if name == "YICIBAN_CONSOLE_ADDR" {
             return self.console_addr.clone();
         }
+        if let Some(issuer) = &self.dev_issuer {
+            if name == "YICIBAN_OIDC_ISSUER" {
+                return Some(issuer.clone());
+            }
+            if name == "YICIBAN_DEV_MODE" {
+                return Some("true".to_owned());
+            }
+        }
         if let Some((_, url)) = self.urls.iter().find(|(n, _)| *n == name) {
             return Some(url.clone());
         }
@@ -44,7 +61,19 @@ impl Source for DevEnv {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let intake_config = yiciban_intake::IntakeConfig::from_env()?;
+    let dev_issuer = match ProcessEnv.get("YICIBAN_OIDC_ISSUER").filter(|v| !v.trim().is_empty()) {
+        Some(_) => None,
+        None => Some(start_dev_issuer().await?),
+    };
+    let dev_issuer_url = dev_issuer.as_ref().map(|i| i.issuer());
+    let base_env = DevEnv {
+        grpc_addr: SocketAddr::from(([127, 0, 0, 1], 50051)),
+        urls: Default::default(),
+        metrics_addr: None,
+        console_addr: None,
+        dev_issuer: dev_issuer_url.clone(),
+    };
+    let intake_config = yiciban_intake::IntakeConfig::from_source(&base_env)?;
     let _telemetry = yiciban_platform::telemetry::init(
         "yiciban-dev",
         intake_config.common.log_format,
@@ -71,6 +100,7 @@ async fn main() -> anyhow::Result<()> {
         urls: urls.clone(),
         metrics_addr: (offset == 0).then(|| metrics.clone()),
         console_addr: (offset == 4).then(|| console.clone()),
+        dev_issuer: dev_issuer_url.clone(),
     };
 
     let intake = yiciban_intake::build(yiciban_intake::IntakeConfig::from_source(&env(0))?, clock.clone())
@@ -97,11 +127,17 @@ async fn main() -> anyhow::Result<()> {
     println!("  tracking           grpc://{}", tracking.local_addr());
     if let Some(addr) = tracking.http_addr() {
         println!(
-            "  staff console      http://{addr}/   (paste a token from `casectl token mint --role supervisor --sub sup-001`)"
+            "  staff console      http://{addr}/   (paste an access token: `casectl --as sup-001 token --service tracking`)"
         );
     }
     println!("  metrics            http://{metrics}/metrics");
-    println!("mint a token with: cargo run -q -p casectl -- token mint --role clerk --sub clerk-001");
+    match &dev_issuer_url {
+        Some(url) => {
+            println!("  sign-in (OIDC)     {url}   development issuer: seeded staff, applicants and service clients");
+            println!("sign in with: ./target/release/casectl login --profile clerk --user clerk-001");
+        }
+        None => println!("sign in with: ./target/release/casectl login --issuer <your issuer>"),
+    }
     println!("stop with Ctrl-C");
 
     let intake = tokio::spawn(intake.run_until_stopped(shutdown.clone()));
@@ -116,4 +152,17 @@ async fn main() -> anyhow::Result<()> {
     s?.context("issuance stopped")?;
     k?.context("tracking stopped")?;
     Ok(())
+}
+
+/// Starts the development OpenID Connect issuer on `YICIBAN_DEV_ISSUER_ADDR`
+/// (default 127.0.0.1:8081), with one agent per department of the catalog.
+async fn start_dev_issuer() -> anyhow::Result<yiciban_devissuer::DevIssuer> {
+    let addr = ProcessEnv.get("YICIBAN_DEV_ISSUER_ADDR").unwrap_or_else(|| "127.0.0.1:8081".to_owned());
+    let catalog = yiciban_domain::catalog::Catalog::seed().context("loading the embedded catalog")?;
+    let departments: Vec<(String, String)> =
+        catalog.departments().iter().map(|d| (d.code.to_string(), d.name.clone())).collect();
+    let listener = tokio::net::TcpListener::bind(&addr)
+        .await
+        .with_context(|| format!("binding the development issuer to {addr} (YICIBAN_DEV_ISSUER_ADDR)"))?;
+    yiciban_devissuer::DevIssuer::start(listener, yiciban_devissuer::IssuerConfig::seeded(&departments)).await
 }

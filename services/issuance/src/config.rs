@@ -91,13 +91,8 @@ mod tests {
 
     use super::*;
 
-    /// A development environment (an issuer is required) with `pairs` over it.
     fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        [("YICIBAN_DEV_MODE", "true"), ("YICIBAN_OIDC_ISSUER", "http://127.0.0.1:8081")]
-            .iter()
-            .chain(pairs)
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
+        yiciban_platform::config::development_env(pairs)
     }
 
     #[test]

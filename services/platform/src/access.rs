@@ -67,7 +67,7 @@ pub const RULES: &[Rule] = &[
     rule("/yiciban.intake.v1.IntakeService/WithdrawApplication", &[Clerk, Applicant, Admin], &[], Case),
     rule("/yiciban.intake.v1.IntakeService/TerminateCase", &[Supervisor, Admin], &[], Case),
     rule("/yiciban.intake.v1.IntakeService/AssignOfficer", &[Supervisor, Admin], &[], Case),
-    rule("/yiciban.intake.v1.IntakeService/GetCase", ALL_PEOPLE, &["tasks", "issuance"], Case),
+    rule("/yiciban.intake.v1.IntakeService/GetCase", ALL_PEOPLE, &["routing", "tasks", "issuance"], Case),
     rule("/yiciban.intake.v1.IntakeService/UploadMaterial", &[Clerk, Applicant], &[], Open),
     rule("/yiciban.intake.v1.IntakeService/UpdateCreditStatus", &[Admin], &[], Open),
     rule("/yiciban.intake.v1.IntakeService/GetCreditStatus", &[Clerk, Admin], &[], Open),
@@ -79,7 +79,7 @@ pub const RULES: &[Rule] = &[
     rule("/yiciban.routing.v1.RoutingService/EndPlan", &[], &["intake"], Case),
     // department tasks
     rule("/yiciban.tasks.v1.TaskService/CreateTask", &[], &["routing"], Case),
-    rule("/yiciban.tasks.v1.TaskService/ListInbox", STAFF, &[], List),
+    rule("/yiciban.tasks.v1.TaskService/ListInbox", &[Clerk, Agent, Supervisor, Admin], &[], List),
     rule("/yiciban.tasks.v1.TaskService/GetTask", STAFF, &[], Case),
     rule("/yiciban.tasks.v1.TaskService/ClaimTask", &[Agent], &[], Case),
     rule("/yiciban.tasks.v1.TaskService/ApproveTask", &[Agent], &[], Case),
@@ -145,7 +145,8 @@ pub fn check(method: &str, caller: &Caller) -> Result<&'static Rule, Status> {
         Some(service) => format!("the {service} service may not call {short}"),
         None if rule.people.is_empty() => format!("{short} is called only by yiciban's own services"),
         None => format!(
-            "a {} may not call {short}; this needs one of: {}",
+            "{} {} may not call {short}; this needs one of: {}",
+            if caller.role.as_str().starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" },
             caller.role.as_str(),
             rule.people.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", ")
         ),

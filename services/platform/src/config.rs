@@ -259,6 +259,19 @@ impl OidcConfig {
     }
 }
 
+/// The variables of a development setup (development mode, the
+/// development issuer's default address) plus `pairs`: for configuration
+/// tests.
+pub fn development_env(pairs: &[(&str, &str)]) -> std::collections::HashMap<String, String> {
+    let mut all: std::collections::HashMap<String, String> =
+        [("YICIBAN_DEV_MODE", "true"), ("YICIBAN_OIDC_ISSUER", "http://127.0.0.1:8081")]
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+    all.extend(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    all
+}
+
 /// Reads `YICIBAN_DEV_MODE` (`true`/`1` turns development mode on).
 pub fn dev_mode(src: &dyn Source) -> Result<bool, ConfigError> {
     match src.get("YICIBAN_DEV_MODE").map(|v| v.trim().to_ascii_lowercase()) {
@@ -368,13 +381,7 @@ mod tests {
 
     /// The variables a development setup sets, plus `pairs`.
     fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        let mut all: HashMap<String, String> =
-            [("YICIBAN_DEV_MODE", "true"), ("YICIBAN_OIDC_ISSUER", "http://127.0.0.1:8081")]
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect();
-        all.extend(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-        all
+        development_env(pairs)
     }
 
     /// A deployment's variables (no development mode), plus `pairs`.

@@ -10,6 +10,7 @@ pub mod clock;
 pub mod config;
 pub mod grpc;
 pub mod identity;
+pub mod officers;
 pub mod refusal_log;
 pub mod refusals;
 pub mod routes;

@@ -46,13 +46,16 @@ pub fn fresh_task_ids<'a>(steps: impl Iterator<Item = &'a str>) -> TaskIds {
     steps.map(|s| (s.to_owned(), Uuid::now_v7())).collect()
 }
 
+/// `NOT_FOUND` of a case without a plan (never accepted, or not yet
+/// planned): the same words as a plan hidden from a caller who may not see
+/// it (`yiciban_platform::access::hidden(case, PLAN, …)`).
+pub fn no_plan(case_id: Uuid) -> Status {
+    Status::not_found(format!("{} {case_id} not found", PlanCodec::NOUN))
+}
+
 /// `NOT_FOUND` when the case was never planned.
 pub fn planned(plan: &CasePlan, case_id: Uuid) -> Result<(), Status> {
-    if plan.version == 0 {
-        Err(Status::not_found(format!("case {case_id} has no plan (it was not accepted, or not yet planned)")))
-    } else {
-        Ok(())
-    }
+    if plan.version == 0 { Err(no_plan(case_id)) } else { Ok(()) }
 }
 
 /// The plan of a case; `NOT_FOUND` when it was never planned.

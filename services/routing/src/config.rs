@@ -17,6 +17,10 @@ pub struct RoutingConfig {
     /// `YICIBAN_ISSUANCE_URL`: the issuance service, which decided cases are
     /// handed to.
     pub issuance_url: String,
+    /// `YICIBAN_INTAKE_URL`: the intake service, asked (GetCase) which
+    /// officer a case is assigned to before an officer reads its plan;
+    /// unset = officers cannot be checked and are refused.
+    pub intake_url: Option<String>,
     /// `YICIBAN_ISSUE_DAYS`: working days from the decision to issue and
     /// serve the documents (行政许可法第44条: 10).
     pub issue_days: u32,
@@ -35,11 +39,28 @@ impl RoutingConfig {
             schema,
             tasks_url: var(src, "YICIBAN_TASKS_URL", "http://127.0.0.1:50053".to_owned())?,
             issuance_url: var(src, "YICIBAN_ISSUANCE_URL", "http://127.0.0.1:50054".to_owned())?,
+            intake_url: src.get("YICIBAN_INTAKE_URL").filter(|u| !u.trim().is_empty()),
             issue_days: var(src, "YICIBAN_ISSUE_DAYS", 10)?,
         })
     }
 
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_source(&ProcessEnv)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use yiciban_platform::config::development_env;
+
+    use super::*;
+
+    #[test]
+    fn the_intake_url_is_read_and_a_blank_one_is_none() {
+        assert!(RoutingConfig::from_source(&development_env(&[])).unwrap().intake_url.is_none());
+        let blank = development_env(&[("YICIBAN_INTAKE_URL", " ")]);
+        assert!(RoutingConfig::from_source(&blank).unwrap().intake_url.is_none());
+        let set = development_env(&[("YICIBAN_INTAKE_URL", "http://127.0.0.1:50051")]);
+        assert_eq!(RoutingConfig::from_source(&set).unwrap().intake_url.as_deref(), Some("http://127.0.0.1:50051"));
     }
 }

@@ -25,6 +25,7 @@ use yiciban_calendar::WorkingCalendar;
 use yiciban_domain::catalog::Catalog;
 use yiciban_eventstore::Consumer;
 use yiciban_platform::Clock;
+use yiciban_platform::officers::OfficerLookup;
 use yiciban_platform::service::{Service, ServiceBuilder};
 use yiciban_proto::issuance::v1::issuance_service_client::IssuanceServiceClient;
 use yiciban_proto::routing::v1::routing_service_server::RoutingServiceServer;
@@ -42,6 +43,8 @@ pub struct Routing {
     pub clock: Arc<dyn Clock>,
     /// Working days from the decision to issue the documents.
     pub issue_days: u32,
+    /// Which officer a case is assigned to, asked of intake.
+    pub officers: OfficerLookup,
 }
 
 /// A built routing service, bound to its port, not yet serving.
@@ -63,6 +66,7 @@ pub async fn build_with(
     let mut shell =
         ServiceBuilder::bind("routing", &config.common, pool, js).await?.refusal_log(&config.schema).await?;
     let store = shell.event_store(&config.schema, schema::ROUTING).await?;
+    let officers = OfficerLookup::new(config.intake_url.as_deref().map(|url| shell.calls("intake", url)).transpose()?);
     let catalog = Catalog::seed().context("loading the seed catalog")?;
     let routing = Arc::new(Routing {
         plans: commands::Plans::new(store.clone(), commands::PlanCodec, clock.clone()),
@@ -70,6 +74,7 @@ pub async fn build_with(
         calendar: Arc::new(WorkingCalendar::china()),
         clock,
         issue_days: config.issue_days,
+        officers,
     });
     let tasks = TaskServiceClient::new(shell.calls("tasks", &config.tasks_url)?);
     let issuance = IssuanceServiceClient::new(shell.calls("issuance", &config.issuance_url)?);

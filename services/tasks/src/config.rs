@@ -22,7 +22,8 @@ pub struct TasksConfig {
     /// `YICIBAN_SLA_SCAN`: how often the SLA watcher sweeps (default 30s).
     pub sla_scan: Duration,
     /// `YICIBAN_INTAKE_URL`: the intake service, asked for the case officer
-    /// on escalation; unset = escalate without an officer.
+    /// on escalation and before an officer reads a task; unset = escalate
+    /// without an officer, and officers are refused (UNAVAILABLE).
     pub intake_url: Option<String>,
     /// `YICIBAN_ROUTING_URL`: the routing service, told every task outcome.
     pub routing_url: String,
@@ -71,12 +72,12 @@ mod tests {
 
     #[test]
     fn defaults_and_a_bad_share_naming_its_variable() {
-        let env: HashMap<String, String> = HashMap::new();
+        let env: HashMap<String, String> = yiciban_platform::config::development_env(&[]);
         let c = TasksConfig::from_source(&env).unwrap();
         assert_eq!((c.schema.as_str(), c.warn_share.get(), c.sla_scan), ("tasks", 0.8, Duration::from_secs(30)));
         assert_eq!(c.common.grpc_addr.port(), DEFAULT_PORT);
         assert!(c.intake_url.is_none());
-        let env: HashMap<String, String> = [("YICIBAN_WARN_SHARE".to_owned(), "1.5".to_owned())].into();
+        let env = yiciban_platform::config::development_env(&[("YICIBAN_WARN_SHARE", "1.5")]);
         let err = TasksConfig::from_source(&env).unwrap_err();
         assert_eq!(err.variable, "YICIBAN_WARN_SHARE");
     }

@@ -10,7 +10,6 @@ pub mod commands;
 pub mod config;
 pub mod deadlines;
 pub mod grpc;
-pub mod officers;
 pub mod process_manager;
 pub mod repo;
 pub mod schema;
@@ -21,6 +20,7 @@ use std::sync::Arc;
 use yiciban_calendar::{Share, WorkingCalendar};
 use yiciban_eventstore::Consumer;
 use yiciban_platform::Clock;
+use yiciban_platform::officers::OfficerLookup;
 use yiciban_platform::service::{Service, ServiceBuilder};
 use yiciban_proto::routing::v1::routing_service_client::RoutingServiceClient;
 use yiciban_proto::tasks::v1::task_service_server::TaskServiceServer;
@@ -41,8 +41,9 @@ pub struct Tasks {
     pub warn_share: Share,
     /// Working days an applicant gets for a supplement by default.
     pub supplement_days: u32,
-    /// Finds the case officer to tell on escalation.
-    pub officers: officers::OfficerLookup,
+    /// Finds the case officer: to tell on escalation, and to check that an
+    /// officer reads only the tasks of their own cases.
+    pub officers: OfficerLookup,
 }
 
 impl Tasks {
@@ -97,8 +98,7 @@ pub async fn build_with(
         shell.subjects(),
         shell.jetstream().clone(),
     )?;
-    let officers =
-        officers::OfficerLookup::new(config.intake_url.as_deref().map(|url| shell.calls("intake", url)).transpose()?);
+    let officers = OfficerLookup::new(config.intake_url.as_deref().map(|url| shell.calls("intake", url)).transpose()?);
     let calendar = Arc::new(WorkingCalendar::china());
     let rows = commands::TaskRows {
         schema: store.schema().to_owned(),

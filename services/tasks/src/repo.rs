@@ -222,30 +222,15 @@ pub async fn inbox(
     Ok((rows.iter().map(stored).collect(), total))
 }
 
-/// Every task of a case, in creation order; only `department`'s when given.
-pub async fn case_tasks(
-    pool: &PgPool,
-    schema: &str,
-    case_id: Uuid,
-    department: Option<&str>,
-) -> sqlx::Result<Vec<StoredTask>> {
+/// Every task of a case, in creation order (who sees which is decided by
+/// the caller, see `grpc::access`).
+pub async fn case_tasks(pool: &PgPool, schema: &str, case_id: Uuid) -> sqlx::Result<Vec<StoredTask>> {
     let rows = sqlx::query(schema_sql(
         schema,
-        "SELECT task, clock, open FROM {schema}.task_index
-         WHERE case_id = $1 AND ($2::text IS NULL OR department = $2)
-         ORDER BY created_at, task_id",
+        "SELECT task, clock, open FROM {schema}.task_index WHERE case_id = $1 ORDER BY created_at, task_id",
     ))
     .bind(case_id)
-    .bind(department)
     .fetch_all(pool)
     .await?;
     Ok(rows.iter().map(stored).collect())
-}
-
-/// The lead department of a case with tasks; `None` when it has none.
-pub async fn case_lead_department(pool: &PgPool, schema: &str, case_id: Uuid) -> sqlx::Result<Option<String>> {
-    sqlx::query_scalar(schema_sql(schema, "SELECT lead_department FROM {schema}.task_index WHERE case_id = $1 LIMIT 1"))
-        .bind(case_id)
-        .fetch_optional(pool)
-        .await
 }

@@ -8,8 +8,12 @@
 //! [`TestNats::consumer_caught_up`]), never for fixed times.
 
 pub mod applications;
+pub mod issuer;
+pub mod oidc;
 pub mod service;
 
+pub use issuer::TestIssuer;
+pub use oidc::{OidcProvider, ProviderConfig};
 pub use service::{ReservedPort, RunningService, ServiceHandle, listener, spawn_service};
 
 use std::time::Duration;

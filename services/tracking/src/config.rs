@@ -103,13 +103,12 @@ impl TrackingConfig {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::HashMap;
 
     use super::*;
 
     #[test]
     fn defaults_name_the_owning_schemas_and_the_port() {
-        let c = TrackingConfig::from_source(&HashMap::new()).unwrap();
+        let c = TrackingConfig::from_source(&yiciban_platform::config::development_env(&[])).unwrap();
         assert_eq!(c.schema, "tracking");
         assert_eq!(c.common.grpc_addr.port(), DEFAULT_PORT);
         let pairs: Vec<(&str, &str)> = c.source_schemas.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
@@ -119,18 +118,18 @@ mod tests {
 
     #[test]
     fn the_console_address_parses_or_names_its_variable() {
-        let env: HashMap<String, String> = [("YICIBAN_CONSOLE_ADDR".to_owned(), "127.0.0.1:0".to_owned())].into();
+        let env = yiciban_platform::config::development_env(&[("YICIBAN_CONSOLE_ADDR", "127.0.0.1:0")]);
         assert_eq!(TrackingConfig::from_source(&env).unwrap().console_addr, Some("127.0.0.1:0".parse().unwrap()));
-        let env: HashMap<String, String> = [("YICIBAN_CONSOLE_ADDR".to_owned(), "off".to_owned())].into();
+        let env = yiciban_platform::config::development_env(&[("YICIBAN_CONSOLE_ADDR", "off")]);
         assert_eq!(TrackingConfig::from_source(&env).unwrap().console_addr, None);
-        let env: HashMap<String, String> = [("YICIBAN_CONSOLE_ADDR".to_owned(), "localhost".to_owned())].into();
+        let env = yiciban_platform::config::development_env(&[("YICIBAN_CONSOLE_ADDR", "localhost")]);
         assert_eq!(TrackingConfig::from_source(&env).unwrap_err().variable, "YICIBAN_CONSOLE_ADDR");
     }
 
     #[test]
     fn a_bad_source_schema_list_names_its_variable() {
         for value in ["intake,routing", "intake,routing,tasks,Bad-Name"] {
-            let env: HashMap<String, String> = [("YICIBAN_SOURCE_SCHEMAS".to_owned(), value.to_owned())].into();
+            let env = yiciban_platform::config::development_env(&[("YICIBAN_SOURCE_SCHEMAS", value)]);
             assert_eq!(TrackingConfig::from_source(&env).unwrap_err().variable, "YICIBAN_SOURCE_SCHEMAS");
         }
     }

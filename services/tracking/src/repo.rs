@@ -176,11 +176,13 @@ impl Repo {
         Ok((cases, total))
     }
 
-    /// A department's tasks in `states`, of `package_id` if given, most
-    /// urgent first: warning, due date, age.
+    /// A department's tasks in `states`, of `package_id` if given, of the
+    /// cases assigned to `officer` if given, most urgent first: warning,
+    /// due date, age.
     pub async fn department_queue(
         &self,
         department: &str,
+        officer: Option<&str>,
         states: &[&str],
         package_id: Option<&str>,
         offset: i64,
@@ -192,6 +194,7 @@ impl Repo {
                     count(*) OVER () AS total
              FROM {schema}.task_rows t JOIN {schema}.case_views c ON c.case_id = t.case_id
              WHERE t.department = $1 AND t.state = ANY($2) AND ($3::text IS NULL OR c.package_id = $3)
+               AND ($6::text IS NULL OR c.officer_id = $6)
              ORDER BY t.warning DESC, t.due_by ASC NULLS LAST, t.created_at, t.task_id
              OFFSET $4 LIMIT $5",
         ))
@@ -200,17 +203,20 @@ impl Repo {
         .bind(package_id)
         .bind(offset)
         .bind(limit)
+        .bind(officer)
         .fetch_all(&self.pool)
         .await
         .map_err(db("reading a department queue"))?;
         listings(rows)
     }
 
-    /// Open tasks at or above `min_level` (of one department if given), red
-    /// first, then by due date; with the yellow and red counts over all pages.
+    /// Open tasks at or above `min_level` (of one department if given, of
+    /// the cases assigned to one officer if given), red first, then by due
+    /// date; with the yellow and red counts over all pages.
     pub async fn overdue(
         &self,
         department: Option<&str>,
+        officer: Option<&str>,
         min_level: i16,
         offset: i64,
         limit: i64,
@@ -218,10 +224,14 @@ impl Repo {
         let counts = sqlx::query(schema_sql(
             &self.active().await?,
             "SELECT count(*) FILTER (WHERE warning = 1) AS yellow, count(*) FILTER (WHERE warning = 2) AS red
-             FROM {schema}.task_rows WHERE open AND warning >= $1 AND ($2::text IS NULL OR department = $2)",
+             FROM {schema}.task_rows t
+             WHERE t.open AND t.warning >= $1 AND ($2::text IS NULL OR t.department = $2)
+               AND ($3::text IS NULL
+                    OR EXISTS (SELECT 1 FROM {schema}.case_views c WHERE c.case_id = t.case_id AND c.officer_id = $3))",
         ))
         .bind(min_level)
         .bind(department)
+        .bind(officer)
         .fetch_one(&self.pool)
         .await
         .map_err(db("counting warned tasks"))?;
@@ -231,6 +241,7 @@ impl Repo {
                     count(*) OVER () AS total
              FROM {schema}.task_rows t JOIN {schema}.case_views c ON c.case_id = t.case_id
              WHERE t.open AND t.warning >= $1 AND ($2::text IS NULL OR t.department = $2)
+               AND ($5::text IS NULL OR c.officer_id = $5)
              ORDER BY t.warning DESC, t.due_by ASC NULLS LAST, t.created_at, t.task_id
              OFFSET $3 LIMIT $4",
         ))
@@ -238,6 +249,7 @@ impl Repo {
         .bind(department)
         .bind(offset)
         .bind(limit)
+        .bind(officer)
         .fetch_all(&self.pool)
         .await
         .map_err(db("reading the overdue board"))?;

@@ -50,6 +50,12 @@ impl Issuer {
         self.keys.sign(ACCESS_TOKEN_TYPE, &claims)
     }
 
+    /// A signed client-credentials token of `client` for `audiences`.
+    pub fn client_access_token(&self, client: &crate::Client, audiences: &[String]) -> String {
+        let claims = self.grant(&client.id, audiences, "").client_access(client);
+        self.keys.sign(ACCESS_TOKEN_TYPE, &claims)
+    }
+
     fn grant<'a>(&'a self, client_id: &'a str, audiences: &'a [String], scope: &'a str) -> Grant<'a> {
         Grant { issuer: &self.url, client_id, audiences, scope, ttl: self.config.access_ttl }
     }

@@ -3,15 +3,15 @@
 //! minted tokens.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use tonic::codegen::InterceptedService;
 use tonic::transport::Channel;
 use yiciban_intake::{Intake, IntakeConfig};
 use yiciban_platform::grpc::ClientAuth;
-use yiciban_platform::{Authenticator, ManualClock, Role};
+use yiciban_platform::{ManualClock, Role};
 use yiciban_proto::catalog::v1::catalog_service_client::CatalogServiceClient;
 use yiciban_proto::intake::v1::intake_service_client::IntakeServiceClient;
+use yiciban_testkit::TestIssuer;
 use yiciban_testkit::{ServiceHandle, TestDb, TestNats};
 
 pub type Intake_ = IntakeServiceClient<InterceptedService<Channel, ClientAuth>>;
@@ -25,7 +25,7 @@ pub struct TestApp {
     pub clock: ManualClock,
     pub intake: Arc<Intake>,
     pub channel: Channel,
-    auth: Authenticator,
+    issuer: TestIssuer,
 }
 
 /// The key of the applicants' lookup values the service is given.
@@ -40,9 +40,10 @@ pub async fn spawn_app() -> TestApp {
     let db = TestDb::new(10).await;
     let nats = TestNats::new().await;
     let clock = ManualClock::new(monday_morning());
+    let issuer = TestIssuer::start().await;
     let mut env = std::collections::HashMap::new();
     env.insert("YICIBAN_NATS_PREFIX".to_owned(), nats.subjects.prefix().to_owned());
-    env.insert("YICIBAN_JWT_SECRET".to_owned(), "test-secret".to_owned());
+    issuer.configure(&mut env);
     env.insert("YICIBAN_IDENTITY_KEY".to_owned(), IDENTITY_KEY.to_owned());
     env.insert("YICIBAN_MAX_MATERIAL_BYTES".to_owned(), "1048576".to_owned());
     env.insert("YICIBAN_EXPIRY_SCAN".to_owned(), "1h".to_owned());
@@ -51,7 +52,6 @@ pub async fn spawn_app() -> TestApp {
     env.insert("YICIBAN_TASKS_URL".to_owned(), "http://127.0.0.1:9".to_owned());
     let mut config = IntakeConfig::from_source(&env).expect("config");
     config.common.grpc_listener = Some(yiciban_testkit::listener());
-    let auth = Authenticator::new(&config.common.jwt_secret).expect("the test key is usable");
     let app = yiciban_testkit::spawn_service(yiciban_intake::build_with(
         config,
         Arc::new(clock.clone()),
@@ -59,12 +59,12 @@ pub async fn spawn_app() -> TestApp {
         nats.js.clone(),
     ))
     .await;
-    TestApp { _service: app.handle, db, nats, clock, intake: app.state, channel: app.channel, auth }
+    TestApp { _service: app.handle, db, nats, clock, intake: app.state, channel: app.channel, issuer }
 }
 
 impl TestApp {
     pub fn token(&self, role: Role, sub: &str, department: Option<&str>, identity: Option<&str>) -> String {
-        self.auth.mint(sub, role, department, identity, Duration::from_secs(3600)).unwrap()
+        self.issuer.token(role, sub, department, identity)
     }
 
     pub fn intake_as(&self, token: &str) -> Intake_ {

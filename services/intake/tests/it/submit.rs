@@ -136,11 +136,12 @@ async fn the_credit_list_and_the_case_index_keep_the_keyed_lookup_value_of_the_i
     let r = app.clerk().submit_application(restaurant("k1", &[])).await.unwrap().into_inner();
 
     // HMAC-SHA256 under the configured key, as every service computes it.
-    let configured: std::collections::HashMap<String, String> =
-        [("YICIBAN_IDENTITY_KEY".to_owned(), IDENTITY_KEY.to_owned())].into();
-    let expected = yiciban_platform::config::identity_key(&configured)
-        .expect("the identity key is configured")
-        .lookup(COMPANY_USCC);
+    let configured: std::collections::HashMap<String, String> = [
+        ("YICIBAN_IDENTITY_KEY".to_owned(), IDENTITY_KEY.to_owned()),
+        ("YICIBAN_DEV_MODE".to_owned(), "true".to_owned()),
+    ]
+    .into();
+    let expected = yiciban_platform::config::identity_key(&configured).unwrap().lookup(COMPANY_USCC);
     let listed: Vec<String> =
         sqlx::query_scalar("SELECT identity_key FROM intake.credit_list").fetch_all(&app.db.pool).await.unwrap();
     assert_eq!(listed, [expected.as_str()]);

@@ -16,11 +16,12 @@ use uuid::Uuid;
 use yiciban_domain::issuance::DeliveryMethod;
 use yiciban_issuance::{ApplicantIdentity, CaseFacts, InMemoryDirectory, Issuance, IssuanceConfig, TaskResult};
 use yiciban_platform::grpc::ClientAuth;
-use yiciban_platform::{Authenticator, ManualClock, Role};
+use yiciban_platform::{ManualClock, Role};
 use yiciban_proto::common::v1 as common;
 use yiciban_proto::events::v1::EventEnvelope;
 use yiciban_proto::issuance::v1 as pb;
 use yiciban_proto::issuance::v1::issuance_service_client::IssuanceServiceClient;
+use yiciban_testkit::TestIssuer;
 use yiciban_testkit::{ServiceHandle, TestDb, TestNats};
 
 pub type Client = IssuanceServiceClient<InterceptedService<Channel, ClientAuth>>;
@@ -41,7 +42,7 @@ pub struct TestApp {
     pub issuance: Arc<Issuance>,
     pub directory: InMemoryDirectory,
     channel: Channel,
-    auth: Authenticator,
+    issuer: TestIssuer,
 }
 
 /// An instant in China time, e.g. `cst("2026-10-15T10:00")`.
@@ -61,10 +62,10 @@ pub fn key() -> String {
     Uuid::now_v7().to_string()
 }
 
-fn config(nats: &TestNats) -> IssuanceConfig {
+fn config(nats: &TestNats, issuer: &TestIssuer) -> IssuanceConfig {
     let mut env = HashMap::new();
     env.insert("YICIBAN_NATS_PREFIX".to_owned(), nats.subjects.prefix().to_owned());
-    env.insert("YICIBAN_JWT_SECRET".to_owned(), "test-secret".to_owned());
+    issuer.configure(&mut env);
     let mut config = IssuanceConfig::from_source(&env).expect("config");
     config.common.grpc_listener = Some(yiciban_testkit::listener());
     config
@@ -76,8 +77,8 @@ pub async fn spawn_app() -> TestApp {
     // Thursday 2026-10-15, 10:00 in China.
     let clock = ManualClock::new(cst("2026-10-15T10:00"));
     let directory = InMemoryDirectory::new();
-    let config = config(&nats);
-    let auth = Authenticator::new(&config.common.jwt_secret).expect("the test key is usable");
+    let issuer = TestIssuer::start().await;
+    let config = config(&nats, &issuer);
     let app = yiciban_testkit::spawn_service(yiciban_issuance::build_with_directory(
         config,
         Arc::new(clock.clone()),
@@ -86,7 +87,7 @@ pub async fn spawn_app() -> TestApp {
         Arc::new(directory.clone()),
     ))
     .await;
-    TestApp { _service: app.handle, db, nats, clock, issuance: app.state, directory, channel: app.channel, auth }
+    TestApp { _service: app.handle, db, nats, clock, issuance: app.state, directory, channel: app.channel, issuer }
 }
 
 /// A licence of the restaurant package.
@@ -132,7 +133,7 @@ pub fn file(name: &str) -> common::MaterialRef {
 
 impl TestApp {
     pub fn client(&self, role: Role, sub: &str, department: Option<&str>, identity: Option<&str>) -> Client {
-        let token = self.auth.mint(sub, role, department, identity, Duration::from_secs(3600)).unwrap();
+        let token = self.issuer.token(role, sub, department, identity);
         IssuanceServiceClient::with_interceptor(self.channel.clone(), ClientAuth::new(Some(&token)))
     }
 

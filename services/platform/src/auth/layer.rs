@@ -94,8 +94,7 @@ fn record_handler_refusal(
     let hidden = headers.remove(REFUSAL_KEY);
     let case = headers.remove(REFUSAL_CASE_KEY).and_then(|v| v.to_str().ok().map(str::to_owned));
     let code = headers.get("grpc-status").and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<i32>().ok());
-    let message =
-        || headers.get("grpc-message").and_then(|v| v.to_str().ok()).map(|m| percent_decode(m)).unwrap_or_default();
+    let message = || headers.get("grpc-message").and_then(|v| v.to_str().ok()).map(percent_decode).unwrap_or_default();
     if let Some(reason) = hidden.as_ref().and_then(|v| v.to_str().ok()) {
         refusals.refused(caller, method, "hidden", case, reason);
     } else if code == Some(tonic::Code::PermissionDenied as i32) {

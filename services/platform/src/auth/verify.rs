@@ -64,6 +64,7 @@ impl Verifier {
         if token.len() > MAX_TOKEN_BYTES {
             return Err(TokenError::Malformed);
         }
+        refuse_unaccepted_algorithm(token)?;
         let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Malformed)?;
         if !ACCEPTED.contains(&header.alg) {
             return Err(TokenError::Algorithm(format!("{:?}", header.alg)));
@@ -89,5 +90,45 @@ impl Verifier {
         v.validate_exp = true;
         v.validate_nbf = true;
         v
+    }
+}
+
+/// Reads the header's `alg` before anything else, so `none`, `HS256` and
+/// names jsonwebtoken does not know are refused by name.
+fn refuse_unaccepted_algorithm(token: &str) -> Result<(), TokenError> {
+    use base64::Engine as _;
+    let encoded = token.split('.').next().ok_or(TokenError::Malformed)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(encoded.trim_end_matches('='))
+        .map_err(|_| TokenError::Malformed)?;
+    let header: serde_json::Value = serde_json::from_slice(&bytes).map_err(|_| TokenError::Malformed)?;
+    let alg = header.get("alg").and_then(serde_json::Value::as_str).ok_or(TokenError::Malformed)?;
+    let accepted = ACCEPTED.iter().any(|a| format!("{a:?}") == alg);
+    if accepted {
+        Ok(())
+    } else {
+        // Bounded: the name is echoed in the answer.
+        Err(TokenError::Algorithm(alg.chars().take(16).collect()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn token(header: &str) -> String {
+        use base64::Engine as _;
+        let e = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
+        format!("{}.{}.", e(header), e(r#"{"sub":"x"}"#))
+    }
+
+    #[test]
+    fn none_and_symmetric_algorithms_are_refused_by_name() {
+        for alg in ["none", "HS256", "HS512", "RS1"] {
+            let refused = refuse_unaccepted_algorithm(&token(&format!(r#"{{"alg":"{alg}"}}"#)));
+            assert_eq!(refused, Err(TokenError::Algorithm(alg.to_owned())));
+        }
+        assert!(refuse_unaccepted_algorithm(&token(r#"{"alg":"ES256","kid":"k"}"#)).is_ok());
+        assert_eq!(refuse_unaccepted_algorithm("not a token"), Err(TokenError::Malformed));
     }
 }

@@ -2,6 +2,8 @@
 //! (every problem listed at once), facts computed, and the pure aggregate
 //! decides through the shared command runner ([`crate::commands::Plans`]).
 
+mod access;
+
 use std::sync::Arc;
 
 use tonic::{Request, Response, Status};
@@ -267,17 +269,7 @@ impl RoutingService for RoutingApi {
             "read plans",
         )?;
         let case_id = case_id_of(&request.get_ref().case_id)?;
-        let plan = load_planned(&self.routing.plans, case_id).await?;
-        if caller.role == Role::Agent {
-            let department = caller.department.as_deref().unwrap_or_default();
-            let involved =
-                plan.steps.iter().any(|s| s.step.department.as_str() == department && s.status != StepStatus::Pending);
-            if !involved {
-                return Err(Status::permission_denied(format!(
-                    "department {department:?} has no task in case {case_id}; agents read only the plans of cases they work on"
-                )));
-            }
-        }
+        let plan = access::readable_plan(&self.routing, &caller, case_id).await?;
         let figures = PlanFigures {
             working_days_used: plan.working_days_used(&self.routing.calendar, self.routing.clock.now()),
             decided_at: plan.decided_at,
@@ -303,6 +295,8 @@ impl RoutingService for RoutingApi {
             ));
         }
         refuse("the denial cannot be confirmed as sent; correct every listed field", v)?;
+        // Only an agent who sees the plan learns whether its department leads.
+        access::readable_plan(&self.routing, &caller, case_id).await?;
         let routing = self.routing.clone();
         let done = self
             .routing

@@ -2,14 +2,14 @@
 //! manual clock and clients carrying minted tokens.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use tonic::codegen::InterceptedService;
 use tonic::transport::Channel;
 use yiciban_platform::grpc::ClientAuth;
-use yiciban_platform::{Authenticator, ManualClock, Role};
+use yiciban_platform::{ManualClock, Role};
 use yiciban_proto::common::v1 as common;
 use yiciban_proto::routing::v1::{self as pb, routing_service_client::RoutingServiceClient};
+use yiciban_testkit::TestIssuer;
 use yiciban_testkit::{ServiceHandle, TestDb, TestNats};
 
 pub type Client = RoutingServiceClient<InterceptedService<Channel, ClientAuth>>;
@@ -22,7 +22,7 @@ pub struct TestApp {
     pub _nats: TestNats,
     pub clock: ManualClock,
     channel: Channel,
-    auth: Authenticator,
+    pub issuer: TestIssuer,
 }
 
 /// 2026-09-28 10:00 +08:00, the Monday before the National Day holiday.
@@ -31,21 +31,30 @@ pub fn monday_before_national_day() -> chrono::DateTime<chrono::Utc> {
 }
 
 pub async fn spawn_app() -> TestApp {
+    spawn_app_asking(None).await
+}
+
+/// Routing asking the intake service at `intake_url` for case officers
+/// (none: officers are refused).
+pub async fn spawn_app_asking(intake_url: Option<String>) -> TestApp {
     let db = TestDb::new(10).await;
     let nats = TestNats::new().await;
     let clock = ManualClock::new(monday_before_national_day());
-    let env: std::collections::HashMap<String, String> = [
+    let issuer = TestIssuer::start().await;
+    let mut env: std::collections::HashMap<String, String> = [
         ("YICIBAN_NATS_PREFIX", nats.subjects.prefix()),
-        ("YICIBAN_JWT_SECRET", "test-secret"),
         ("YICIBAN_TASKS_URL", "http://127.0.0.1:9"),
         ("YICIBAN_ISSUANCE_URL", "http://127.0.0.1:9"),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v.to_owned()))
     .collect();
+    issuer.configure(&mut env);
+    if let Some(url) = intake_url {
+        env.insert("YICIBAN_INTAKE_URL".to_owned(), url);
+    }
     let mut config = yiciban_routing::RoutingConfig::from_source(&env).expect("config");
     config.common.grpc_listener = Some(yiciban_testkit::listener());
-    let auth = Authenticator::new(&config.common.jwt_secret).expect("the test key is usable");
     let app = yiciban_testkit::spawn_service(yiciban_routing::build_with(
         config,
         Arc::new(clock.clone()),
@@ -53,17 +62,24 @@ pub async fn spawn_app() -> TestApp {
         nats.js.clone(),
     ))
     .await;
-    TestApp { _service: app.handle, db, _nats: nats, clock, channel: app.channel, auth }
+    TestApp { _service: app.handle, db, _nats: nats, clock, channel: app.channel, issuer }
 }
 
 impl TestApp {
     pub fn as_(&self, role: Role, sub: &str, department: Option<&str>) -> Client {
-        let token = self.auth.mint(sub, role, department, None, Duration::from_secs(3600)).unwrap();
+        let token = self.issuer.token(role, sub, department, None);
         RoutingServiceClient::with_interceptor(self.channel.clone(), ClientAuth::new(Some(&token)))
     }
 
+    /// Routing as intake's process manager calls it (PlanCase, EndPlan).
     pub fn service(&self) -> Client {
         self.as_(Role::Service, "intake", None)
+    }
+
+    /// Routing as the task service's process manager calls it
+    /// (RecordTaskOutcome).
+    pub fn tasks_service(&self) -> Client {
+        self.as_(Role::Service, "tasks", None)
     }
 
     /// Events stored in the routing schema.

@@ -5,4 +5,5 @@
 //! would.
 
 mod helpers;
+mod officers;
 mod planning;

@@ -6,7 +6,7 @@ use yiciban_platform::Role;
 use yiciban_proto::common::v1 as common;
 use yiciban_proto::routing::v1 as pb;
 
-use crate::helpers::{Client, TestApp, date, plan_restaurant, spawn_app};
+use crate::helpers::{TestApp, date, plan_restaurant, spawn_app};
 
 fn step<'a>(plan: &'a pb::Plan, id: &str) -> &'a pb::PlanStep {
     plan.steps.iter().find(|s| s.step_id == id).unwrap()
@@ -48,11 +48,11 @@ fn outcome(case_id: &str, task_id: &str, kind: pb::TaskOutcome) -> pb::RecordTas
     }
 }
 
-async fn approve(routing: &mut Client, case_id: &str, plan: &pb::Plan, step_id: &str) -> pb::RecordTaskOutcomeResponse {
+async fn approve(app: &TestApp, case_id: &str, plan: &pb::Plan, step_id: &str) -> pb::RecordTaskOutcomeResponse {
     let s = step(plan, step_id);
     let mut req = outcome(case_id, &s.task_id, pb::TaskOutcome::Approved);
     req.result = Some(document(&s.item_code, &s.department));
-    routing.record_task_outcome(req).await.unwrap().into_inner()
+    app.tasks_service().record_task_outcome(req).await.unwrap().into_inner()
 }
 
 #[tokio::test]
@@ -69,17 +69,17 @@ async fn a_case_runs_its_steps_in_parallel_and_in_order_until_it_is_handed_to_is
     assert_eq!(plan.promised_working_days, 10);
     assert_eq!(plan.promised_by, Some(date(2026, 10, 16)));
 
-    let r = approve(&mut routing, &case_id, &plan, "s1").await;
+    let r = approve(&app, &case_id, &plan, "s1").await;
     assert_eq!(r.dispatched_step_ids, ["s2", "s3", "s4", "s6"], "the dependents go out together");
     let plan = get(&app, &case_id).await;
     for s in ["s2", "s3", "s4", "s5", "s6"] {
         assert!(!step(&plan, s).task_id.is_empty());
     }
     for s in ["s2", "s3", "s4", "s5"] {
-        let r = approve(&mut routing, &case_id, &plan, s).await;
+        let r = approve(&app, &case_id, &plan, s).await;
         assert!(!r.case_decided);
     }
-    let last = approve(&mut routing, &case_id, &plan, "s6").await;
+    let last = approve(&app, &case_id, &plan, "s6").await;
     assert!(last.case_decided);
     assert_eq!(last.outcome, common::CaseOutcome::Approved as i32);
     let plan = get(&app, &case_id).await;
@@ -101,7 +101,7 @@ async fn a_return_for_supplement_stops_the_case_clock_and_the_resumption_moves_t
     let mut ret = outcome(&case_id, &s5, pb::TaskOutcome::ReturnedForSupplement);
     ret.supplement_request_id = "sr-1".into();
     ret.missing = vec!["m_health_cert".into()];
-    routing.record_task_outcome(ret).await.unwrap();
+    app.tasks_service().record_task_outcome(ret).await.unwrap();
     let stopped = get(&app, &case_id).await;
     assert!(stopped.clock_stopped);
     assert!(step(&stopped, "s5").waiting_for_supplement);
@@ -111,7 +111,7 @@ async fn a_return_for_supplement_stops_the_case_clock_and_the_resumption_moves_t
     app.clock.set("2026-10-12T02:00:00Z".parse().unwrap());
     let mut resume = outcome(&case_id, &s5, pb::TaskOutcome::Resumed);
     resume.supplement_request_id = "sr-1".into();
-    routing.record_task_outcome(resume).await.unwrap();
+    app.tasks_service().record_task_outcome(resume).await.unwrap();
     let resumed = get(&app, &case_id).await;
     assert!(!resumed.clock_stopped);
     assert!(!step(&resumed, "s5").waiting_for_supplement);
@@ -131,12 +131,12 @@ async fn a_denial_is_confirmed_only_by_the_lead_department_and_cancels_the_open_
     let case_id = Uuid::now_v7().to_string();
     let mut routing = app.service();
     let plan = routing.plan_case(plan_restaurant(&case_id, "plan-1")).await.unwrap().into_inner().plan.unwrap();
-    approve(&mut routing, &case_id, &plan, "s1").await;
+    approve(&app, &case_id, &plan, "s1").await;
     let plan = get(&app, &case_id).await;
     let mut deny = outcome(&case_id, &step(&plan, "s4").task_id, pb::TaskOutcome::Denied);
     deny.reason = "经营场所不符合消防安全要求".into();
     deny.legal_basis = "《消防法》第十五条".into();
-    routing.record_task_outcome(deny).await.unwrap();
+    app.tasks_service().record_task_outcome(deny).await.unwrap();
     assert!(get(&app, &case_id).await.denial_pending_confirmation);
 
     let confirm = |key: &str| pb::ConfirmDenialRequest {
@@ -193,18 +193,20 @@ async fn bad_requests_are_refused_with_every_problem_and_change_nothing() {
     let count = app.event_count().await;
     // An outcome of a task the plan never dispatched, an outcome without its
     // facts, a plan for a case planned already: refused, nothing recorded.
-    let err = routing
+    let err = app
+        .tasks_service()
         .record_task_outcome(outcome(&case_id, &Uuid::now_v7().to_string(), pb::TaskOutcome::Denied))
         .await
         .unwrap_err();
     assert_eq!(err.code(), Code::InvalidArgument, "reason and legal basis are missing: {err:?}");
     let mut approved = outcome(&case_id, &Uuid::now_v7().to_string(), pb::TaskOutcome::Approved);
     approved.result = Some(document("DEMO-CY-01", "samr"));
-    let err = routing.record_task_outcome(approved).await.unwrap_err();
+    let err = app.tasks_service().record_task_outcome(approved).await.unwrap_err();
     assert_eq!(err.code(), Code::FailedPrecondition);
     let err = routing.plan_case(plan_restaurant(&case_id, "plan-2")).await.unwrap_err();
     assert_eq!(err.code(), Code::AlreadyExists);
-    let err = routing
+    let err = app
+        .tasks_service()
         .record_task_outcome(outcome(
             &Uuid::now_v7().to_string(),
             &Uuid::now_v7().to_string(),
@@ -237,19 +239,59 @@ async fn agents_read_only_plans_their_department_works_on() {
     let app = spawn_app().await;
     let case_id = Uuid::now_v7().to_string();
     app.service().plan_case(plan_restaurant(&case_id, "plan-1")).await.unwrap();
-    let read = |dept: &'static str| {
+    let read = |dept: &'static str, case_id: String| {
         let mut c = app.as_(Role::Agent, &format!("agent-{dept}"), Some(dept));
-        let case_id = case_id.clone();
         async move { c.get_plan(pb::GetPlanRequest { case_id }).await }
     };
-    assert!(read("samr").await.is_ok(), "s1 is dispatched to samr");
-    assert_eq!(read("fire").await.unwrap_err().code(), Code::PermissionDenied, "s4 waits for s1");
-    let err = app
-        .as_(Role::Supervisor, "sup", None)
-        .get_plan(pb::GetPlanRequest { case_id: Uuid::now_v7().to_string() })
-        .await
-        .unwrap_err();
+    assert!(read("samr", case_id.clone()).await.is_ok(), "s1 is dispatched to samr");
+    let random = Uuid::now_v7().to_string();
+    let hidden = read("fire", case_id.clone()).await.unwrap_err();
+    assert_eq!(hidden.code(), Code::NotFound, "s4 waits for s1: fire takes no part yet");
+    let missing = read("fire", random.clone()).await.unwrap_err();
+    assert_eq!(missing.code(), Code::NotFound);
+    assert_eq!(hidden.message().replace(&case_id, &random), missing.message(), "worded exactly alike");
+    assert_eq!(missing.message(), format!("plan of case {random} not found"));
+    assert!(hidden.metadata().get(yiciban_platform::access::REFUSAL_KEY).is_none(), "the marker never leaves");
+    let err =
+        app.as_(Role::Supervisor, "sup", None).get_plan(pb::GetPlanRequest { case_id: random }).await.unwrap_err();
     assert_eq!(err.code(), Code::NotFound);
+}
+
+#[tokio::test]
+async fn an_agent_taking_no_part_cannot_confirm_a_denial_nor_learn_that_the_case_exists() {
+    let app = spawn_app().await;
+    let case_id = Uuid::now_v7().to_string();
+    app.service().plan_case(plan_restaurant(&case_id, "plan-1")).await.unwrap();
+    let before = app.event_count().await;
+    let confirm = |case_id: &str| pb::ConfirmDenialRequest {
+        idempotency_key: "c-1".into(),
+        case_id: case_id.into(),
+        expected_version: 0,
+        explanation: "因消防安全检查不合格，决定不予许可。如不服，可于六十日内申请行政复议。".into(),
+    };
+    let mut fire = app.as_(Role::Agent, "agent-fire-1", Some("fire"));
+    let hidden = fire.confirm_denial(confirm(&case_id)).await.unwrap_err();
+    let random = Uuid::now_v7().to_string();
+    let missing = fire.confirm_denial(confirm(&random)).await.unwrap_err();
+    assert_eq!((hidden.code(), missing.code()), (Code::NotFound, Code::NotFound));
+    assert_eq!(hidden.message().replace(&case_id, &random), missing.message());
+    assert_eq!(app.event_count().await, before, "a refused command records nothing");
+}
+
+#[tokio::test]
+async fn officers_are_refused_when_their_assignment_cannot_be_checked() {
+    // No intake service is configured in these tests: an officer's read
+    // fails closed instead of showing a plan nobody checked.
+    let app = spawn_app().await;
+    let case_id = Uuid::now_v7().to_string();
+    app.service().plan_case(plan_restaurant(&case_id, "plan-1")).await.unwrap();
+    let err = app.as_(Role::Officer, "officer-001", None).get_plan(pb::GetPlanRequest { case_id }).await.unwrap_err();
+    assert_eq!(err.code(), Code::Unavailable, "{err:?}");
+    assert!(err.message().contains("YICIBAN_INTAKE_URL"), "{}", err.message());
+    let random = Uuid::now_v7().to_string();
+    let err =
+        app.as_(Role::Officer, "officer-001", None).get_plan(pb::GetPlanRequest { case_id: random }).await.unwrap_err();
+    assert_eq!(err.code(), Code::Unavailable, "the same answer whether the case exists or not");
 }
 
 #[tokio::test]

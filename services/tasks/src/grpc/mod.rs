@@ -32,7 +32,8 @@ impl TasksApi {
         TasksApi { tasks }
     }
 
-    /// Runs a command on an existing task for `caller`, idempotently.
+    /// Runs a command on an existing task for `caller`, idempotently; a
+    /// person first has to see the task (see [`access::visible_task`]).
     async fn run<M: prost::Message, R: prost::Message + Default>(
         &self,
         caller: &Caller,
@@ -43,6 +44,11 @@ impl TasksApi {
         respond: impl Fn(&Task, &[Event]) -> R + Send + Sync,
     ) -> Result<Response<R>, Status> {
         let invocation = Invocation::request(caller, key, request, expected)?;
+        if caller.service().is_none() {
+            // A person acts only on a task they may see: one they may not
+            // is answered like a task that does not exist.
+            access::visible_task(&self.tasks, caller, task_id).await?;
+        }
         let done = self
             .tasks
             .runner
@@ -155,6 +161,6 @@ impl TaskService for TasksApi {
         request: Request<pb::ListCaseTasksRequest>,
     ) -> Result<Response<pb::ListCaseTasksResponse>, Status> {
         let caller = Caller::of(&request)?;
-        queries::list_case_tasks(&self.tasks, &caller, request.into_inner()).await.map(Response::new)
+        queries::list_case_tasks(&self.tasks, &caller, request.into_inner()).await
     }
 }

@@ -3,17 +3,19 @@
 //! time from each open task's clock.
 
 use prost::Message as _;
-use tonic::Status;
+use tonic::metadata::MetadataValue;
+use tonic::{Response, Status};
 use yiciban_calendar::CaseClock;
 use yiciban_domain::FieldViolation;
 use yiciban_domain::tasks::{TaskStatus, WarningLevel};
+use yiciban_platform::access::{REFUSAL_CASE_KEY, REFUSAL_KEY};
 use yiciban_platform::status::internal;
 use yiciban_platform::{Caller, Role};
 use yiciban_proto::common::v1 as common;
 use yiciban_proto::convert::wire::known;
 use yiciban_proto::tasks::v1 as pb;
 
-use super::access::may_read;
+use super::access::{may_list_case, visible_case_tasks, visible_task};
 use super::uuid_field;
 use crate::Tasks;
 use yiciban_commands::refuse;
@@ -41,15 +43,18 @@ fn to_message(tasks: &Tasks, stored: StoredTask) -> Result<pb::Task, Status> {
     Ok(task)
 }
 
-/// ListInbox.
+/// ListInbox: a department's inbox, for its agents (their own only),
+/// supervisors, clerks and administrators.
 pub async fn list_inbox(
     tasks: &Tasks,
     caller: &Caller,
     req: pb::ListInboxRequest,
 ) -> Result<pb::ListInboxResponse, Status> {
+    // A department's inbox is the department's work, not a case's: an
+    // officer follows their own cases in tracking's OfficerWorklist.
     caller.require(
-        &[Role::Agent, Role::Officer, Role::Supervisor, Role::Clerk, Role::Admin, Role::Service],
-        "read department inboxes",
+        &[Role::Agent, Role::Supervisor, Role::Clerk, Role::Admin],
+        "read department inboxes (officers follow their cases in OfficerWorklist)",
     )?;
     let mut v = Vec::new();
     let asked = req.department.trim();
@@ -132,35 +137,45 @@ pub async fn list_inbox(
     })
 }
 
-/// GetTask.
+/// GetTask: a task the caller may see (see [`super::access`]).
 pub async fn get_task(tasks: &Tasks, caller: &Caller, req: pb::GetTaskRequest) -> Result<pb::GetTaskResponse, Status> {
     let task_id = uuid_field("task_id", &req.task_id)?;
-    let loaded = tasks.runner.load_existing(task_id).await?;
-    may_read(caller, &loaded.state)?;
+    let loaded = visible_task(tasks, caller, task_id).await?;
     Ok(pb::GetTaskResponse { task: Some(tasks.task_message(loaded.case_id, &loaded.state, loaded.now)) })
 }
 
-/// ListCaseTasks: every task of the case; an agent sees its department's,
-/// or all when its department leads the case.
+/// ListCaseTasks: the tasks of the case the caller may see. A case with no
+/// task the caller may see is answered like a case with no task at all (an
+/// empty list), the refusal recorded.
 pub async fn list_case_tasks(
     tasks: &Tasks,
     caller: &Caller,
     req: pb::ListCaseTasksRequest,
-) -> Result<pb::ListCaseTasksResponse, Status> {
+) -> Result<Response<pb::ListCaseTasksResponse>, Status> {
     let case_id = uuid_field("case_id", &req.case_id)?;
-    let only = match caller.role {
-        Role::Applicant => return Err(Status::permission_denied("applicants follow their case at intake")),
-        Role::Agent => {
-            let own = caller.department.clone().unwrap_or_default();
-            let lead = repo::case_lead_department(tasks.pool(), tasks.schema(), case_id)
-                .await
-                .map_err(|e| internal("reading the case's tasks", &e))?;
-            if lead.as_deref() == Some(own.as_str()) { None } else { Some(own) }
-        }
-        _ => None,
+    let (seen, withheld) = if may_list_case(tasks, caller, case_id).await? {
+        let rows = repo::case_tasks(tasks.pool(), tasks.schema(), case_id)
+            .await
+            .map_err(|e| internal("reading the case's tasks", &e))?;
+        let all = rows.into_iter().map(|r| to_message(tasks, r)).collect::<Result<Vec<_>, _>>()?;
+        visible_case_tasks(caller, all)
+    } else {
+        (Vec::new(), Some("the officer is not assigned to this case"))
     };
-    let rows = repo::case_tasks(tasks.pool(), tasks.schema(), case_id, only.as_deref())
-        .await
-        .map_err(|e| internal("reading the case's tasks", &e))?;
-    Ok(pb::ListCaseTasksResponse { tasks: rows.into_iter().map(|r| to_message(tasks, r)).collect::<Result<_, _>>()? })
+    let mut response = Response::new(pb::ListCaseTasksResponse { tasks: seen });
+    if let Some(reason) = withheld {
+        mark_hidden(&mut response, &case_id.to_string(), reason);
+    }
+    Ok(response)
+}
+
+/// Marks an answer that withholds what the caller may not see, for the
+/// authentication layer to record (it removes the marks before the answer
+/// leaves, as for [`yiciban_platform::access::hidden`]).
+fn mark_hidden<T>(response: &mut Response<T>, case: &str, reason: &'static str) {
+    let metadata = response.metadata_mut();
+    metadata.insert(REFUSAL_KEY, MetadataValue::from_static(reason));
+    if let Ok(value) = MetadataValue::try_from(case) {
+        metadata.insert(REFUSAL_CASE_KEY, value);
+    }
 }

@@ -4,7 +4,6 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 use async_nats::jetstream::consumer::{AckPolicy, DeliverPolicy, pull};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -14,12 +13,13 @@ use tonic::codegen::InterceptedService;
 use tonic::transport::Channel;
 use uuid::Uuid;
 use yiciban_platform::grpc::ClientAuth;
-use yiciban_platform::{Authenticator, ManualClock, Role};
+use yiciban_platform::{ManualClock, Role};
 use yiciban_proto::common::v1 as common;
 use yiciban_proto::events::v1::EventEnvelope;
 use yiciban_proto::tasks::v1 as pb;
 use yiciban_proto::tasks::v1::task_service_client::TaskServiceClient;
 use yiciban_tasks::{Tasks, TasksConfig};
+use yiciban_testkit::TestIssuer;
 use yiciban_testkit::{RunningService, ServiceHandle, TestDb, TestNats};
 
 pub type Client = TaskServiceClient<InterceptedService<Channel, ClientAuth>>;
@@ -32,7 +32,9 @@ pub struct TestApp {
     pub clock: ManualClock,
     pub tasks: Arc<Tasks>,
     channel: Channel,
-    auth: Authenticator,
+    pub issuer: TestIssuer,
+    /// The intake service the task service asks for case officers, if any.
+    intake_url: Option<String>,
 }
 
 /// An instant in China time, e.g. `cst("2026-09-28T10:00")`.
@@ -53,10 +55,13 @@ pub fn monday_before_national_day() -> DateTime<Utc> {
     cst("2026-09-28T10:00")
 }
 
-fn config(nats: &TestNats) -> TasksConfig {
+fn config(nats: &TestNats, issuer: &TestIssuer, intake_url: Option<&str>) -> TasksConfig {
     let mut env = HashMap::new();
+    if let Some(url) = intake_url {
+        env.insert("YICIBAN_INTAKE_URL".to_owned(), url.to_owned());
+    }
     env.insert("YICIBAN_NATS_PREFIX".to_owned(), nats.subjects.prefix().to_owned());
-    env.insert("YICIBAN_JWT_SECRET".to_owned(), "test-secret".to_owned());
+    issuer.configure(&mut env);
     env.insert("YICIBAN_SLA_SCAN".to_owned(), "1h".to_owned());
     // No routing service in these tests: outcome reports wait (port 9 refuses).
     env.insert("YICIBAN_ROUTING_URL".to_owned(), "http://127.0.0.1:9".to_owned());
@@ -65,25 +70,36 @@ fn config(nats: &TestNats) -> TasksConfig {
     config
 }
 
-async fn start(db: &TestDb, nats: &TestNats, clock: &ManualClock) -> (RunningService<Tasks>, Authenticator) {
-    let config = config(nats);
-    let auth = Authenticator::new(&config.common.jwt_secret).expect("the test key is usable");
-    let app = yiciban_testkit::spawn_service(yiciban_tasks::build_with(
+async fn start(
+    db: &TestDb,
+    nats: &TestNats,
+    clock: &ManualClock,
+    issuer: &TestIssuer,
+    intake_url: Option<&str>,
+) -> RunningService<Tasks> {
+    let config = config(nats, issuer, intake_url);
+    yiciban_testkit::spawn_service(yiciban_tasks::build_with(
         config,
         Arc::new(clock.clone()),
         db.pool.clone(),
         nats.js.clone(),
     ))
-    .await;
-    (app, auth)
+    .await
 }
 
 pub async fn spawn_app() -> TestApp {
+    spawn_app_asking(None).await
+}
+
+/// The task service asking the intake service at `intake_url` for case
+/// officers (none: officers are refused).
+pub async fn spawn_app_asking(intake_url: Option<String>) -> TestApp {
     let db = TestDb::new(10).await;
     let nats = TestNats::new().await;
     let clock = ManualClock::new(monday_before_national_day());
-    let (app, auth) = start(&db, &nats, &clock).await;
-    TestApp { service: app.handle, db, nats, clock, tasks: app.state, channel: app.channel, auth }
+    let issuer = TestIssuer::start().await;
+    let app = start(&db, &nats, &clock, &issuer, intake_url.as_deref()).await;
+    TestApp { service: app.handle, db, nats, clock, tasks: app.state, channel: app.channel, issuer, intake_url }
 }
 
 impl TestApp {
@@ -92,17 +108,22 @@ impl TestApp {
     /// where it is.
     pub async fn restart(&mut self) {
         self.service.stop().await.expect("the task service stops cleanly");
-        let (app, auth) = start(&self.db, &self.nats, &self.clock).await;
-        (self.service, self.tasks, self.channel, self.auth) = (app.handle, app.state, app.channel, auth);
+        let app = start(&self.db, &self.nats, &self.clock, &self.issuer, self.intake_url.as_deref()).await;
+        (self.service, self.tasks, self.channel) = (app.handle, app.state, app.channel);
     }
 
     pub fn client(&self, role: Role, sub: &str, department: Option<&str>) -> Client {
-        let token = self.auth.mint(sub, role, department, None, Duration::from_secs(3600)).unwrap();
+        let token = self.issuer.token(role, sub, department, None);
         TaskServiceClient::with_interceptor(self.channel.clone(), ClientAuth::new(Some(&token)))
     }
 
     pub fn service(&self) -> Client {
         self.client(Role::Service, "routing", None)
+    }
+
+    /// The task service as intake's process manager calls it (ResumeTask).
+    pub fn intake_service(&self) -> Client {
+        self.client(Role::Service, "intake", None)
     }
 
     pub fn agent(&self, sub: &str, department: &str) -> Client {

@@ -3,6 +3,7 @@
 //! one case.
 
 use tonic::Code;
+use yiciban_platform::Role;
 use yiciban_proto::common::v1 as common;
 use yiciban_proto::tasks::v1 as pb;
 
@@ -107,6 +108,8 @@ async fn agents_read_only_their_departments_inbox_and_bad_filters_are_named() {
     fill(&app).await;
     let err = app.agent("agent-wang", "fire").list_inbox(inbox("samr")).await.unwrap_err();
     assert_eq!(err.code(), Code::PermissionDenied);
+    let err = app.client(Role::Officer, "officer-001", None).list_inbox(inbox("samr")).await.unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied, "an inbox is a department's; officers use their worklist");
     let own = app.agent("agent-wang", "fire").list_inbox(inbox("")).await.unwrap().into_inner();
     assert_eq!(own.total_count, 1);
     let mut bad = inbox("");
@@ -144,6 +147,14 @@ async fn the_lead_department_and_supervisors_see_every_task_of_a_case_an_agent_o
     assert_eq!(list(app.supervisor()).await, ["samr", "fire"]);
     assert_eq!(list(app.agent("agent-li", "samr")).await, ["samr", "fire"]);
     assert_eq!(list(app.agent("agent-wang", "fire")).await, ["fire"]);
+    let police = |case_id: String| {
+        let mut c = app.agent("agent-zhou", "police");
+        async move { c.list_case_tasks(pb::ListCaseTasksRequest { case_id }).await.unwrap() }
+    };
+    let hidden = police(samr.case_id.clone()).await;
+    assert!(hidden.metadata().get(yiciban_platform::access::REFUSAL_KEY).is_none(), "the marker never leaves");
+    let unknown = police(new_task("samr", 5).case_id).await;
+    assert_eq!(hidden.into_inner(), unknown.into_inner(), "police takes no part: answered as for an unknown case");
     let task = app
         .agent("agent-li", "samr")
         .get_task(pb::GetTaskRequest { task_id: fire.task_id.clone() })

@@ -3,5 +3,6 @@
 
 mod helpers;
 mod inbox;
+mod officers;
 mod warnings;
 mod work;

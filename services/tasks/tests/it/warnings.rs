@@ -121,7 +121,7 @@ async fn a_stopped_clock_does_not_warn_and_after_the_supplement_the_instants_mov
     // Resumed Monday 10-12 09:00 with 3.5 days left: 15 h of 10-12, 10-13,
     // 10-14, and 21 h of 10-15; yellow (4 days) at 21:00 on 10-14.
     let resumed = app
-        .service()
+        .intake_service()
         .resume_task(pb::ResumeTaskRequest {
             idempotency_key: key(),
             task_id: task_id.clone(),

@@ -136,19 +136,84 @@ async fn an_agent_claims_and_approves_and_every_event_goes_out_on_its_department
 }
 
 #[tokio::test]
-async fn an_agent_of_another_department_is_refused_and_nothing_changes() {
+async fn an_agent_of_another_department_gets_not_found_worded_like_a_random_task_and_nothing_changes() {
     let app = spawn_app().await;
     let created = app.create(new_task("samr", 5)).await;
-    let err = app.agent("agent-wang", "fire").claim_task(claim(&created.task_id)).await.unwrap_err();
-    assert_eq!(err.code(), Code::PermissionDenied);
-    assert!(err.message().contains("samr"), "{}", err.message());
+    let random = uuid::Uuid::now_v7().to_string();
+    let fire = app.agent("agent-wang", "fire");
+    let alike = |hidden: tonic::Status, missing: tonic::Status| {
+        assert_eq!((hidden.code(), missing.code()), (Code::NotFound, Code::NotFound), "{hidden:?} {missing:?}");
+        assert_eq!(hidden.message().replace(&created.task_id, &random), missing.message());
+        assert_eq!(missing.message(), format!("task {random} not found"));
+        assert!(hidden.metadata().get(yiciban_platform::access::REFUSAL_KEY).is_none(), "the marker never leaves");
+    };
+    alike(
+        fire.clone().claim_task(claim(&created.task_id)).await.unwrap_err(),
+        fire.clone().claim_task(claim(&random)).await.unwrap_err(),
+    );
+    let get = |task_id: &str| pb::GetTaskRequest { task_id: task_id.into() };
+    alike(
+        fire.clone().get_task(get(&created.task_id)).await.unwrap_err(),
+        fire.clone().get_task(get(&random)).await.unwrap_err(),
+    );
+    let missing_for_all = app.supervisor().get_task(get(&random)).await.unwrap_err();
+    assert_eq!(missing_for_all.message(), format!("task {random} not found"));
+    assert_eq!(app.version(&created.task_id).await, 1, "a refused command records nothing");
+    // The refusals are recorded for supervisors, with the task and the reason.
+    let recorded: Vec<(String, String, String)> =
+        eventually("fire's two hidden refusals in the refusal log", std::time::Duration::from_secs(10), || async {
+            let rows: Vec<(String, String, String)> = sqlx::query_as(
+                "SELECT kind, method, reason FROM tasks.access_refusals
+                 WHERE caller = 'agent-wang' AND case_id = $1 ORDER BY id",
+            )
+            .bind(&created.task_id)
+            .fetch_all(&app.db.pool)
+            .await
+            .unwrap();
+            (rows.len() == 2).then_some(rows)
+        })
+        .await;
+    assert!(recorded.iter().all(|(kind, _, reason)| kind == "hidden" && reason.contains("department")), "{recorded:?}");
+    assert_eq!(recorded[0].1, "/yiciban.tasks.v1.TaskService/ClaimTask");
+    assert_eq!(recorded[1].1, "/yiciban.tasks.v1.TaskService/GetTask");
+}
+
+#[tokio::test]
+async fn the_lead_department_sees_a_task_but_acts_only_on_its_own() {
+    let app = spawn_app().await;
+    // A fire-department task of a case samr leads.
+    let created = app.create(new_task("fire", 5)).await;
+    let samr = app.agent("agent-li", "samr");
+    let task = samr.clone().get_task(pb::GetTaskRequest { task_id: created.task_id.clone() }).await.unwrap();
+    assert_eq!(task.into_inner().task.unwrap().department, "fire");
+    let err = samr.clone().claim_task(claim(&created.task_id)).await.unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied, "it sees the task, so a refusal may say why");
     let err = app
-        .agent("agent-wang", "fire")
+        .agent("agent-zhou", "police")
         .get_task(pb::GetTaskRequest { task_id: created.task_id.clone() })
         .await
         .unwrap_err();
-    assert_eq!(err.code(), Code::PermissionDenied);
+    assert_eq!(err.code(), Code::NotFound);
     assert_eq!(app.version(&created.task_id).await, 1);
+}
+
+#[tokio::test]
+async fn officers_are_refused_alike_when_their_assignment_cannot_be_checked() {
+    // No intake service is configured in these tests: an officer's read
+    // fails closed, with the same answer whether the task exists or not.
+    let app = spawn_app().await;
+    let created = app.create(new_task("samr", 5)).await;
+    let officer = app.client(Role::Officer, "officer-001", None);
+    for task_id in [created.task_id.clone(), uuid::Uuid::now_v7().to_string()] {
+        let err = officer.clone().get_task(pb::GetTaskRequest { task_id }).await.unwrap_err();
+        assert_eq!(err.code(), Code::Unavailable, "{err:?}");
+    }
+    let err = officer
+        .clone()
+        .list_case_tasks(pb::ListCaseTasksRequest { case_id: new_task("samr", 5).case_id })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::Unavailable);
 }
 
 #[tokio::test]
@@ -242,11 +307,11 @@ async fn a_return_stops_the_task_until_the_open_request_resumes_it() {
         expected_version: 0,
         supplement_request_id: id.into(),
     };
-    let err = app.service().resume_task(resume(&uuid::Uuid::now_v7().to_string())).await.unwrap_err();
+    let err = app.intake_service().resume_task(resume(&uuid::Uuid::now_v7().to_string())).await.unwrap_err();
     assert_eq!(err.code(), Code::FailedPrecondition);
     let err = app.agent("agent-zhao", "samr").resume_task(resume(&returned.supplement_request_id)).await.unwrap_err();
     assert_eq!(err.code(), Code::PermissionDenied);
-    let resumed = app.service().resume_task(resume(&returned.supplement_request_id)).await.unwrap().into_inner();
+    let resumed = app.intake_service().resume_task(resume(&returned.supplement_request_id)).await.unwrap().into_inner();
     assert_eq!(resumed.version, 4);
     assert_eq!(app.get(&task_id).await.state, common::TaskState::InProgress as i32);
 }
@@ -265,7 +330,7 @@ async fn the_assignee_transfers_to_a_colleague_who_then_approves() {
     let err = app.agent("agent-zhao", "samr").transfer_task(transfer("agent-wu")).await.unwrap_err();
     assert_eq!(err.code(), Code::FailedPrecondition, "only the assignee transfers");
     let err = app.agent("agent-wang", "fire").transfer_task(transfer("agent-wu")).await.unwrap_err();
-    assert_eq!(err.code(), Code::PermissionDenied);
+    assert_eq!(err.code(), Code::NotFound, "another department's task is not there for fire");
     app.agent("agent-li", "samr").transfer_task(transfer("agent-zhao")).await.unwrap();
     assert_eq!(app.get(&task_id).await.assignee, "agent-zhao");
     let err = app.agent("agent-li", "samr").approve_task(approve(&task_id, "samr")).await.unwrap_err();
@@ -322,7 +387,7 @@ async fn a_failed_post_check_revokes_the_approval_once() {
     assert_eq!(err.code(), Code::FailedPrecondition, "not approved yet");
     agent.clone().approve_task(approve(&task_id, "samr")).await.unwrap();
     let err = app.agent("agent-wang", "fire").record_post_check(check(false)).await.unwrap_err();
-    assert_eq!(err.code(), Code::PermissionDenied);
+    assert_eq!(err.code(), Code::NotFound, "fire neither handles nor post-checks this task");
     let mut both = check(true);
     both.revoke_approval = true;
     let err = agent.clone().record_post_check(both).await.unwrap_err();

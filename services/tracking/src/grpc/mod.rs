@@ -21,7 +21,7 @@ use yiciban_proto::tracking::v1::tracking_service_server::TrackingService;
 use crate::Tracking;
 use crate::projection::{CaseStatus, CaseView, TaskState, Warning, stats};
 use crate::rebuild::{PROJECTIONS, RebuildError};
-use access::{case_not_found, list_department, may_read};
+use access::{case_not_found, list_scope, may_read};
 
 /// Default page of the lists.
 const DEFAULT_PAGE: u32 = 50;
@@ -247,7 +247,8 @@ impl TrackingService for TrackingApi {
         caller.require(&[Role::Agent, Role::Officer, Role::Supervisor], "read department queues")?;
         let req = request.into_inner();
         let mut v = Vec::new();
-        let department = list_department(&caller, &req.department, "queue")?.unwrap_or_else(|| {
+        let scope = list_scope(&caller, &req.department, "queue")?;
+        let department = scope.department.clone().unwrap_or_else(|| {
             v.push(violation("department", "须指明部门代码"));
             String::new()
         });
@@ -269,7 +270,7 @@ impl TrackingService for TrackingApi {
         let (tasks, total) = self
             .tracking
             .repo
-            .department_queue(&department, &states, package, offset, size)
+            .department_queue(&department, scope.officer.as_deref(), &states, package, offset, size)
             .await
             .map_err(|e| internal("reading a department queue", &e))?;
         let now = self.tracking.clock.now();
@@ -289,7 +290,7 @@ impl TrackingService for TrackingApi {
         caller.require(&[Role::Officer, Role::Supervisor, Role::Agent], "read the overdue board")?;
         let req = request.into_inner();
         let mut v = Vec::new();
-        let department = list_department(&caller, &req.department, "overdue board")?;
+        let scope = list_scope(&caller, &req.department, "overdue board")?;
         let min_level = match Warning::from_pb(req.min_level) {
             Some(Warning::None) => Warning::Yellow,
             Some(level) => level,
@@ -305,7 +306,7 @@ impl TrackingService for TrackingApi {
         let (tasks, yellow, red) = self
             .tracking
             .repo
-            .overdue(department.as_deref(), min_level.rank(), offset, size)
+            .overdue(scope.department.as_deref(), scope.officer.as_deref(), min_level.rank(), offset, size)
             .await
             .map_err(|e| internal("reading the overdue board", &e))?;
         let now = self.tracking.clock.now();

@@ -20,8 +20,11 @@ const STREET: &str = "阿尔丁大街1号";
 
 /// The key of the applicants' lookup values, as a deployment configures it.
 pub(crate) fn test_key(secret: &str) -> IdentityKey {
-    let env = std::collections::HashMap::from([("YICIBAN_IDENTITY_KEY".to_owned(), secret.to_owned())]);
-    yiciban_platform::config::identity_key(&env)
+    let env = std::collections::HashMap::from([
+        ("YICIBAN_IDENTITY_KEY".to_owned(), secret.to_owned()),
+        ("YICIBAN_DEV_MODE".to_owned(), "true".to_owned()),
+    ]);
+    yiciban_platform::config::identity_key(&env).expect("a development identity key")
 }
 
 fn cst(text: &str) -> DateTime<Utc> {

@@ -81,7 +81,9 @@ async fn officers_agents_and_applicants_see_only_their_own_cases() {
     };
     assert_eq!(queue(app.agent("samr"), "").await.unwrap().into_inner().total_count, 1);
     assert_eq!(code(queue(app.agent("fire"), "samr").await), Code::PermissionDenied);
-    assert_eq!(queue(app.officer("officer-2"), "samr").await.unwrap().into_inner().total_count, 1);
+    assert_eq!(queue(app.officer("officer-1"), "samr").await.unwrap().into_inner().total_count, 1);
+    let other = queue(app.officer("officer-2"), "samr").await.unwrap().into_inner();
+    assert_eq!((other.total_count, other.tasks.len()), (0, 0), "an officer's queue holds only their own cases");
     assert_eq!(code(queue(app.applicant(ID_NUMBER), "samr").await), Code::PermissionDenied);
     let board = app
         .agent("fire")
@@ -91,6 +93,59 @@ async fn officers_agents_and_applicants_see_only_their_own_cases() {
     let board =
         app.client(Role::Clerk, "clerk-001", None, None).overdue_board(pb::OverdueBoardRequest::default()).await;
     assert_eq!(code(board), Code::PermissionDenied);
+}
+
+#[tokio::test]
+async fn a_case_someone_may_not_read_is_worded_exactly_like_a_random_one() {
+    let app = spawn_app(false).await;
+    let c = a_case(&app).await;
+    let random = Uuid::now_v7();
+    let message = |r: Result<pb::CaseSummary, tonic::Status>| {
+        let status = r.unwrap_err();
+        assert_eq!(status.code(), Code::NotFound, "{status:?}");
+        assert!(status.metadata().get(yiciban_platform::access::REFUSAL_KEY).is_none(), "the marker never leaves");
+        status.message().to_owned()
+    };
+    let missing = message(app.summary(&mut app.supervisor(), random).await);
+    assert_eq!(missing, format!("case {random} not found"));
+    for mut client in [app.officer("officer-2"), app.agent("fire"), app.applicant("110105194912310037")] {
+        let refused = message(app.summary(&mut client, c.id).await);
+        assert_eq!(refused, missing.replace(&random.to_string(), &c.id.to_string()));
+        let random_one = message(app.summary(&mut client, random).await);
+        assert_eq!(random_one, missing);
+    }
+    let find = |mut client: crate::helpers::Client, number: &'static str| async move {
+        client.find_case_by_number(pb::FindCaseByNumberRequest { case_number: number.into() }).await.unwrap_err()
+    };
+    let hidden = find(app.officer("officer-2"), "YCB-20260105-000021").await;
+    let unknown = find(app.officer("officer-2"), "YCB-20260105-000099").await;
+    assert_eq!((hidden.code(), unknown.code()), (Code::NotFound, Code::NotFound));
+    assert_eq!(hidden.message().replace("000021", "000099"), unknown.message());
+}
+
+#[tokio::test]
+async fn an_officers_overdue_board_counts_only_their_own_cases() {
+    let app = spawn_app(false).await;
+    let c = a_case(&app).await;
+    let warned = app
+        .append(
+            &c.task_stream(),
+            c.id,
+            SERVICE,
+            "2026-01-06T09:00",
+            Some("samr"),
+            &c.warned(yiciban_proto::common::v1::WarningLevel::Red),
+        )
+        .await;
+    app.consumer.process(&warned, "direct").await.unwrap();
+    let board = |mut client: crate::helpers::Client| async move {
+        client.overdue_board(pb::OverdueBoardRequest::default()).await.unwrap().into_inner()
+    };
+    let own = board(app.officer("officer-1")).await;
+    assert_eq!((own.red_count, own.entries.len()), (1, 1));
+    let other = board(app.officer("officer-2")).await;
+    assert_eq!((other.red_count, other.yellow_count, other.entries.len()), (0, 0, 0));
+    assert_eq!(board(app.supervisor()).await.red_count, 1);
 }
 
 #[tokio::test]

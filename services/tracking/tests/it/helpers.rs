@@ -20,12 +20,13 @@ use yiciban_eventstore::{
     Consumer, EVENT_STORE, EventMetadata, EventStore, ExpectedVersion, NewEvent, Relay, RelaySettings, migrate,
 };
 use yiciban_platform::grpc::ClientAuth;
-use yiciban_platform::{Authenticator, ManualClock, Role};
+use yiciban_platform::{ManualClock, Role};
 use yiciban_proto::common::v1 as common;
 use yiciban_proto::events::v1 as ev;
 use yiciban_proto::events::v1::EventEnvelope;
 use yiciban_proto::tracking::v1 as pb;
 use yiciban_proto::tracking::v1::tracking_service_client::TrackingServiceClient;
+use yiciban_testkit::TestIssuer;
 use yiciban_testkit::{ServiceHandle, TestDb, TestNats};
 use yiciban_tracking::{Projector, TrackingConfig};
 
@@ -61,13 +62,13 @@ pub struct TestApp {
     pub stores: HashMap<&'static str, EventStore>,
     pub consumer: Consumer<Projector>,
     channel: Channel,
-    auth: Authenticator,
+    issuer: TestIssuer,
 }
 
-fn config(nats: &TestNats, extra: &[(&str, &str)]) -> TrackingConfig {
+fn config(nats: &TestNats, issuer: &TestIssuer, extra: &[(&str, &str)]) -> TrackingConfig {
     let mut env: HashMap<String, String> = extra.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
     env.insert("YICIBAN_NATS_PREFIX".to_owned(), nats.subjects.prefix().to_owned());
-    env.insert("YICIBAN_JWT_SECRET".to_owned(), "test-secret".to_owned());
+    issuer.configure(&mut env);
     env.insert("YICIBAN_IDENTITY_KEY".to_owned(), "test-identity-key".to_owned());
     let mut config = TrackingConfig::from_source(&env).expect("config");
     config.common.grpc_listener = Some(yiciban_testkit::listener());
@@ -97,8 +98,8 @@ pub async fn spawn_app_with(relays: bool, extra: &[(&str, &str)]) -> TestApp {
         }
         stores.insert(source, store);
     }
-    let config = config(&nats, extra);
-    let auth = Authenticator::new(&config.common.jwt_secret).expect("the test key is usable");
+    let issuer = TestIssuer::start().await;
+    let config = config(&nats, &issuer, extra);
     let app = yiciban_testkit::spawn_service(yiciban_tracking::build_with(
         config,
         Arc::new(clock.clone()),
@@ -116,7 +117,7 @@ pub async fn spawn_app_with(relays: bool, extra: &[(&str, &str)]) -> TestApp {
         stores,
         consumer,
         channel: app.channel,
-        auth,
+        issuer,
     }
 }
 
@@ -131,7 +132,7 @@ pub const APPLICANT: By = By("applicant-ref-1", common::Role::Applicant, "");
 
 impl TestApp {
     pub fn client(&self, role: Role, sub: &str, department: Option<&str>, identity: Option<&str>) -> Client {
-        let token = self.auth.mint(sub, role, department, identity, Duration::from_secs(3600)).unwrap();
+        let token = self.issuer.token(role, sub, department, identity);
         TrackingServiceClient::with_interceptor(self.channel.clone(), ClientAuth::new(Some(&token)))
     }
 

@@ -172,6 +172,7 @@ pub async fn submit(conn: &Connection, a: SubmitArgs) -> anyhow::Result<()> {
             id_number: a.id,
             phone: a.phone,
             contact_name: a.contact,
+            contact_id_number: String::new(),
         }),
         form_data: Some(prost_types::Struct { fields: fields.iter().map(|(k, v)| (k.clone(), to_value(v))).collect() }),
         materials,

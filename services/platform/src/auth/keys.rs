@@ -26,17 +26,8 @@ const RSA: [Algorithm; 6] =
     [Algorithm::RS256, Algorithm::RS384, Algorithm::RS512, Algorithm::PS256, Algorithm::PS384, Algorithm::PS512];
 
 /// The asymmetric algorithms accepted.
-pub const ACCEPTED: [Algorithm; 9] = [
-    RSA[0],
-    RSA[1],
-    RSA[2],
-    RSA[3],
-    RSA[4],
-    RSA[5],
-    Algorithm::ES256,
-    Algorithm::ES384,
-    Algorithm::EdDSA,
-];
+pub const ACCEPTED: [Algorithm; 9] =
+    [RSA[0], RSA[1], RSA[2], RSA[3], RSA[4], RSA[5], Algorithm::ES256, Algorithm::ES384, Algorithm::EdDSA];
 
 /// The largest discovery document or JWKS read.
 const MAX_DOCUMENT: usize = 256 * 1024;

@@ -108,7 +108,8 @@ async fn a_decided_case_is_picked_up_by_an_authorised_agent_closed_and_rated() {
     assert!(picked.case_closed, "the final batch delivered closes the case (办结)");
 
     // The mother rates it 2 (不满意) under her name: a rectification opens
-    // for the lead department; someone else cannot rate her case.
+    // for the lead department; someone else cannot rate her case — nor learn
+    // that it exists.
     let err = stack
         .issuance(Role::Applicant, "someone", Some("150203198801011236"))
         .rate_case(issuance::RateCaseRequest {
@@ -119,7 +120,7 @@ async fn a_decided_case_is_picked_up_by_an_authorised_agent_closed_and_rated() {
         })
         .await
         .unwrap_err();
-    assert_eq!(err.code(), Code::PermissionDenied);
+    assert_eq!((err.code(), err.message()), (Code::NotFound, format!("case {case_id} not found").as_str()));
     stack
         .issuance(Role::Applicant, "mother", Some(MOTHER_ID))
         .rate_case(issuance::RateCaseRequest {

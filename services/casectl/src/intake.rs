@@ -45,6 +45,11 @@ pub struct SubmitArgs {
     /// Contact person (companies).
     #[arg(long, default_value = "")]
     contact: String,
+    /// The contact person's resident ID number, as on the ID card the window
+    /// saw (companies): the contact may then collect the results in person;
+    /// without it only an agent with the company's power of attorney may.
+    #[arg(long, default_value = "")]
+    contact_id: String,
     /// The filled form: a JSON object keyed by field (see `casectl guide form`).
     #[arg(long)]
     form: PathBuf,
@@ -172,6 +177,7 @@ pub async fn submit(conn: &Connection, a: SubmitArgs) -> anyhow::Result<()> {
             id_number: a.id,
             phone: a.phone,
             contact_name: a.contact,
+            contact_id_number: a.contact_id,
         }),
         form_data: Some(prost_types::Struct { fields: fields.iter().map(|(k, v)| (k.clone(), to_value(v))).collect() }),
         materials,

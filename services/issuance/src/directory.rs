@@ -1,7 +1,8 @@
 //! What the issuance service asks other services about a case, behind one
-//! trait: the delivery preference and the applicant's identity (intake's
-//! GetCase, as a service, so unmasked) and the approved results of tasks
-//! (the task service's ListCaseTasks). The binary uses [`GrpcDirectory`];
+//! trait: the delivery preference, the applicant's identity and the case
+//! officer (intake's GetCase, as a service, so unmasked), and the tasks
+//! (the task service's ListCaseTasks: approved results, the departments
+//! that took part). The binary uses [`GrpcDirectory`];
 //! tests and the development stack may hand in a fixed [`InMemoryDirectory`].
 
 use std::collections::HashMap;
@@ -30,6 +31,9 @@ pub struct ApplicantIdentity {
     pub id_number: String,
     /// A company's contact person; empty for persons.
     pub contact_name: String,
+    /// A company's contact person's resident ID number, when the window
+    /// recorded it; empty otherwise (and for persons).
+    pub contact_id_number: String,
 }
 
 impl std::fmt::Debug for ApplicantIdentity {
@@ -58,6 +62,9 @@ pub struct CaseFacts {
     pub promised_by: Option<NaiveDate>,
     /// The case's lead department, if known.
     pub lead_department: Option<String>,
+    /// The staff login of the case officer (专人); empty when none is
+    /// assigned.
+    pub officer_id: String,
 }
 
 /// One task asked for by IssueEarly.
@@ -71,9 +78,16 @@ pub enum TaskResult {
     Unknown,
 }
 
+/// The answer for a case that does not exist — worded exactly as
+/// [`yiciban_platform::access::hidden`] words a case the caller may not
+/// see, so the two cannot be told apart.
+pub fn case_not_found(case_id: Uuid) -> Status {
+    Status::not_found(format!("case {case_id} not found"))
+}
+
 /// Looks cases up in the services that own them. Errors are gRPC statuses
-/// to hand on: NOT_FOUND for an unknown case, UNAVAILABLE when a peer is
-/// down.
+/// to hand on: NOT_FOUND for an unknown case (always [`case_not_found`]),
+/// UNAVAILABLE when a peer is down.
 #[tonic::async_trait]
 pub trait CaseDirectory: Send + Sync + std::fmt::Debug {
     /// The delivery preference and applicant of a case.
@@ -81,6 +95,9 @@ pub trait CaseDirectory: Send + Sync + std::fmt::Debug {
 
     /// The approved result of each of `task_ids` of the case, in order.
     async fn approved_results(&self, case_id: Uuid, task_ids: &[Uuid]) -> Result<Vec<TaskResult>, Status>;
+
+    /// The departments that have (or had) a task in the case.
+    async fn departments(&self, case_id: Uuid) -> Result<Vec<String>, Status>;
 }
 
 type IntakeClient = IntakeServiceClient<ServiceChannel>;
@@ -118,10 +135,11 @@ impl CaseDirectory for GrpcDirectory {
             .intake
             .clone()
             .get_case(GetCaseRequest { case_id: case_id.to_string() })
-            .await?
+            .await
+            .map_err(|s| if s.code() == tonic::Code::NotFound { case_not_found(case_id) } else { s })?
             .into_inner()
             .case
-            .ok_or_else(|| Status::not_found(format!("intake knows no case {case_id}")))?;
+            .ok_or_else(|| case_not_found(case_id))?;
         let delivery = case.delivery.unwrap_or_default();
         let method = DeliveryMethod::try_from(delivery.method())
             .map_err(|_| Status::failed_precondition("the application names no delivery method"))?;
@@ -143,10 +161,12 @@ impl CaseDirectory for GrpcDirectory {
                 name: applicant.name,
                 id_number: applicant.id_number,
                 contact_name: applicant.contact_name,
+                contact_id_number: applicant.contact_id_number,
             },
             promised_working_days: case.promised_working_days,
             promised_by: case.promised_by.and_then(|d| NaiveDate::try_from(d).ok()),
             lead_department,
+            officer_id: case.officer_id,
         })
     }
 
@@ -165,6 +185,13 @@ impl CaseDirectory for GrpcDirectory {
             })
             .collect())
     }
+
+    async fn departments(&self, case_id: Uuid) -> Result<Vec<String>, Status> {
+        let mut departments: Vec<String> = self.tasks_of(case_id).await?.into_iter().map(|t| t.department).collect();
+        departments.sort_unstable();
+        departments.dedup();
+        Ok(departments)
+    }
 }
 
 /// A fixed directory held in memory (tests, demos): cases and tasks are
@@ -173,6 +200,7 @@ impl CaseDirectory for GrpcDirectory {
 pub struct InMemoryDirectory {
     cases: Arc<Mutex<HashMap<Uuid, CaseFacts>>>,
     tasks: Arc<Mutex<HashMap<(Uuid, Uuid), TaskResult>>>,
+    departments: Arc<Mutex<HashMap<Uuid, Vec<String>>>>,
 }
 
 impl InMemoryDirectory {
@@ -190,21 +218,29 @@ impl InMemoryDirectory {
     pub fn put_task(&self, case_id: Uuid, task_id: Uuid, result: TaskResult) {
         self.tasks.lock().expect("directory lock").insert((case_id, task_id), result);
     }
+
+    /// Records that `department` has a task in the case.
+    pub fn put_department(&self, case_id: Uuid, department: &str) {
+        let mut all = self.departments.lock().expect("directory lock");
+        let of_case = all.entry(case_id).or_default();
+        if !of_case.iter().any(|d| d == department) {
+            of_case.push(department.to_owned());
+        }
+    }
 }
 
 #[tonic::async_trait]
 impl CaseDirectory for InMemoryDirectory {
     async fn delivery_and_applicant(&self, case_id: Uuid) -> Result<CaseFacts, Status> {
-        self.cases
-            .lock()
-            .expect("directory lock")
-            .get(&case_id)
-            .cloned()
-            .ok_or_else(|| Status::not_found(format!("intake knows no case {case_id}")))
+        self.cases.lock().expect("directory lock").get(&case_id).cloned().ok_or_else(|| case_not_found(case_id))
     }
 
     async fn approved_results(&self, case_id: Uuid, task_ids: &[Uuid]) -> Result<Vec<TaskResult>, Status> {
         let tasks = self.tasks.lock().expect("directory lock");
         Ok(task_ids.iter().map(|t| tasks.get(&(case_id, *t)).cloned().unwrap_or(TaskResult::Unknown)).collect())
+    }
+
+    async fn departments(&self, case_id: Uuid) -> Result<Vec<String>, Status> {
+        Ok(self.departments.lock().expect("directory lock").get(&case_id).cloned().unwrap_or_default())
     }
 }

@@ -89,6 +89,8 @@ pub const RULES: &[Rule] = &[
     rule("/yiciban.tasks.v1.TaskService/TransferTask", &[Agent, Supervisor], &[], Case),
     rule("/yiciban.tasks.v1.TaskService/CancelTask", &[], &["routing"], Case),
     rule("/yiciban.tasks.v1.TaskService/RecordPostCheck", &[Agent], &[], Case),
+    // intake asks which tasks a case has: the supplement request a
+    // SupplementMaterials answers, the departments whose agents may read it
     rule("/yiciban.tasks.v1.TaskService/ListCaseTasks", STAFF, &["intake", "issuance"], Case),
     // issuance
     rule("/yiciban.issuance.v1.IssuanceService/PrepareIssuance", &[], &["routing"], Case),

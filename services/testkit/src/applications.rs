@@ -56,6 +56,7 @@ pub fn newborn(key: &str) -> pb::SubmitApplicationRequest {
             id_number: MOTHER_ID.into(),
             phone: "13800000000".into(),
             contact_name: String::new(),
+            contact_id_number: String::new(),
         }),
         form_data: Some(form(vec![
             ("newborn_name", s("张小宝")),
@@ -100,6 +101,7 @@ pub fn restaurant(key: &str, without: &[&str]) -> pb::SubmitApplicationRequest {
             id_number: COMPANY_USCC.into(),
             phone: "0472-1234567".into(),
             contact_name: "赵经办".into(),
+            contact_id_number: String::new(),
         }),
         form_data: Some(form(vec![
             ("uscc", s(COMPANY_USCC)),

@@ -45,6 +45,8 @@ pub struct ApplicantInput {
     pub phone: String,
     /// Company only: the contact person.
     pub contact_name: String,
+    /// Company only: the contact person's resident ID number; may be empty.
+    pub contact_id_number: String,
 }
 
 /// A document reference as submitted.

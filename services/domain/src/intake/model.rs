@@ -70,6 +70,11 @@ pub struct Applicant {
     pub phone: Phone,
     /// Company only: the contact person (经办人); empty for persons.
     pub contact_name: String,
+    /// Company only: the contact person's resident ID number, when the
+    /// window recorded it (a company's results are handed to its contact in
+    /// person only against it).
+    #[serde(default)]
+    pub contact_id_number: Option<IdNumber>,
 }
 
 /// The applicant with its personal data masked, for read models of roles
@@ -86,6 +91,8 @@ pub struct MaskedApplicant {
     pub phone: String,
     /// Masked like a person's name.
     pub contact_name: String,
+    /// Masked like an ID number; empty when none is recorded.
+    pub contact_id_number: String,
 }
 
 impl Applicant {
@@ -117,6 +124,7 @@ impl Applicant {
             id_number,
             phone: self.phone.masked(),
             contact_name: mask_name(&self.contact_name),
+            contact_id_number: self.contact_id_number.as_ref().map(IdNumber::masked).unwrap_or_default(),
         }
     }
 }

@@ -47,6 +47,17 @@ pub(super) fn applicant(input: &ApplicantInput, v: &mut Violations) -> Option<Ap
             .map_err(|e| v.add("applicant.id_number", e.to_string()))
             .ok(),
     };
+    let contact_id = input.contact_id_number.trim().to_ascii_uppercase();
+    let contact_id_number = match (input.kind, contact_id.is_empty()) {
+        (_, true) => None,
+        (Some(ApplicantKind::Company), false) => {
+            IdNumber::parse(&contact_id).map_err(|e| v.add("applicant.contact_id_number", e.to_string())).ok()
+        }
+        (_, false) => {
+            v.add("applicant.contact_id_number", "仅企业申请人填写经办人身份证号码");
+            None
+        }
+    };
     if v.len() > before {
         return None;
     }
@@ -55,6 +66,7 @@ pub(super) fn applicant(input: &ApplicantInput, v: &mut Violations) -> Option<Ap
         name: input.name.trim().to_owned(),
         phone: phone?,
         contact_name: input.contact_name.trim().to_owned(),
+        contact_id_number,
     })
 }
 

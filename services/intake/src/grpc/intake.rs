@@ -1,7 +1,11 @@
-//! IntakeService: the one window. Authorisation is decided here, per RPC:
-//! clerks act at the window for any applicant, an applicant only online and
-//! only for its own identity, officers read the cases assigned to them,
-//! admins keep the credit list; everything else is `PERMISSION_DENIED`.
+//! IntakeService: the one window. The access-rule table decides the roles
+//! of each RPC; here each RPC on a case checks the case is in the caller's
+//! scope ([`super::scope`]): clerks act at the window for any applicant, an
+//! applicant only online, only for its own identity and on its own cases,
+//! officers read the cases assigned to them, agents cases their department
+//! has a task in, admins keep the credit list. A case outside the scope reads
+//! exactly like a case that does not exist (`NOT_FOUND`); a role refusal that
+//! names no case stays `PERMISSION_DENIED`.
 
 use std::sync::Arc;
 
@@ -21,6 +25,7 @@ use yiciban_proto::convert::intake as convert;
 use yiciban_proto::intake::v1 as pb;
 use yiciban_proto::intake::v1::intake_service_server::IntakeService;
 
+use super::scope;
 use crate::Intake;
 use crate::repo;
 
@@ -52,30 +57,6 @@ impl IntakeApi {
             .run(Target::Existing(case_id), &invocation, command, |after, events| respond(&after.state, events))
             .await?;
         Ok(Response::new(done.into_inner()))
-    }
-
-    /// `PERMISSION_DENIED` unless the caller may act on this case: clerks and
-    /// services always, the applicant for its own case.
-    async fn may_act_on(&self, caller: &Caller, case_id: Uuid, action: &str) -> Result<(), Status> {
-        match caller.role {
-            Role::Clerk | Role::Service | Role::Admin => Ok(()),
-            Role::Applicant => {
-                let row = self.indexed(case_id).await?;
-                if self.intake.identity_key.claimed_by(caller, &row.applicant_key) {
-                    Ok(())
-                } else {
-                    Err(Status::permission_denied(format!("an applicant may {action} only its own cases")))
-                }
-            }
-            other => Err(Status::permission_denied(format!("a {} may not {action}", other.as_str()))),
-        }
-    }
-
-    async fn indexed(&self, case_id: Uuid) -> Result<repo::IndexedCase, Status> {
-        repo::find_case(self.intake.pool(), self.intake.schema(), case_id)
-            .await
-            .map_err(|e| internal("looking up the case", &e))?
-            .ok_or_else(|| Status::not_found(format!("no case {case_id}")))
     }
 }
 
@@ -234,7 +215,7 @@ impl IntakeService for IntakeApi {
         let caller = Caller::of(&request)?;
         let req = request.into_inner();
         let case_id = parse_case_id(&req.case_id)?;
-        self.may_act_on(&caller, case_id, "supplement materials").await?;
+        scope::visible(&self.intake, &caller, case_id).await?;
         let idem = Idempotency::of_request(&req.idempotency_key, &req, &caller.subject)?;
         let missing_content = super::materials::check_references(&self.intake, "materials", &req.materials).await?;
         if !missing_content.is_empty() {
@@ -281,7 +262,7 @@ impl IntakeService for IntakeApi {
         let caller = Caller::of(&request)?;
         let req = request.into_inner();
         let case_id = parse_case_id(&req.case_id)?;
-        self.may_act_on(&caller, case_id, "withdraw applications").await?;
+        scope::visible(&self.intake, &caller, case_id).await?;
         let idem = Idempotency::of_request(&req.idempotency_key, &req, &caller.subject)?;
         // Until routing records departmental decisions, no case is decided yet.
         let command = |_: &Loaded<CaseApplication>| {
@@ -301,6 +282,7 @@ impl IntakeService for IntakeApi {
         caller.require(&[Role::Admin, Role::Supervisor, Role::Service], "terminate cases")?;
         let req = request.into_inner();
         let case_id = parse_case_id(&req.case_id)?;
+        scope::visible(&self.intake, &caller, case_id).await?;
         let reason =
             match common::TerminationReason::try_from(req.reason).unwrap_or(common::TerminationReason::Unspecified) {
                 common::TerminationReason::DeficiencyOverdue => TerminationReason::DeficiencyOverdue,
@@ -348,6 +330,7 @@ impl IntakeService for IntakeApi {
                 &[FieldViolation { field: "officer_id".into(), description: "name the officer's login".into() }],
             ));
         }
+        scope::visible(&self.intake, &caller, case_id).await?;
         let idem = Idempotency::of_request(&req.idempotency_key, &req, &caller.subject)?;
         let command = |_: &Loaded<CaseApplication>| {
             Ok(Command::AssignOfficer(AssignOfficer {
@@ -364,18 +347,8 @@ impl IntakeService for IntakeApi {
     async fn get_case(&self, request: Request<pb::GetCaseRequest>) -> Result<Response<pb::GetCaseResponse>, Status> {
         let caller = Caller::of(&request)?;
         let case_id = parse_case_id(&request.get_ref().case_id)?;
-        let row = self.indexed(case_id).await?;
-        let masked = match caller.role {
-            Role::Clerk | Role::Admin | Role::Service => false,
-            Role::Supervisor => true,
-            Role::Officer if row.officer_id.as_deref() == Some(caller.subject.as_str()) => true,
-            Role::Applicant if self.intake.identity_key.claimed_by(&caller, &row.applicant_key) => false,
-            Role::Officer => return Err(Status::permission_denied("an officer reads only the cases assigned to them")),
-            Role::Applicant => return Err(Status::permission_denied("an applicant reads only its own cases")),
-            Role::Agent => {
-                return Err(Status::permission_denied("agents read their department's tasks, not intake cases"));
-            }
-        };
+        let (_, view) = scope::visible(&self.intake, &caller, case_id).await?;
+        let masked = view == scope::View::Masked;
         let state = self.intake.applications.load_existing(case_id).await?.state;
         let mut case = convert::case_to_pb(&state, masked);
         case.case_id = case_id.to_string();

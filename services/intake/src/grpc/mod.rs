@@ -4,6 +4,7 @@
 mod catalog;
 mod intake;
 mod materials;
+mod scope;
 mod supplements;
 
 pub use catalog::CatalogApi;

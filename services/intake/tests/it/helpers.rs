@@ -29,7 +29,7 @@ pub struct TestApp {
 }
 
 /// The key of the applicants' lookup values the service is given.
-pub const IDENTITY_KEY: &str = "test-identity-key";
+pub const IDENTITY_KEY: &str = "test-identity-key-of-the-intake-tests-32+";
 
 /// 2026-03-16 10:00 +08:00, a Monday and a working day.
 pub fn monday_morning() -> chrono::DateTime<chrono::Utc> {

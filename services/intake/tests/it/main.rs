@@ -6,4 +6,5 @@ mod fixtures;
 mod helpers;
 mod lifecycle;
 mod materials;
+mod scope;
 mod submit;

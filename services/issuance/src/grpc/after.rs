@@ -7,55 +7,24 @@ use tonic::{Response, Status};
 use uuid::Uuid;
 use yiciban_commands::Idempotency;
 use yiciban_domain::issuance::{
-    CaseIssuance as State, Channel, CloseRectification, Command, Event, ExplainRectification, FileRef, IndicatorScore,
-    InvalidRatingReason, OpenRectification, Rate, RecordRectification, RecordReturnVisit, RectificationFinding,
-    ReturnVisitMethod, ReturnVisitSampleReason, ReviewRating, SampleReturnVisit, VerifyRectification,
+    Channel, CloseRectification, Command, Event, ExplainRectification, FileRef, IndicatorScore, InvalidRatingReason,
+    OpenRectification, Rate, RecordRectification, RecordReturnVisit, RectificationFinding, ReturnVisitMethod,
+    ReturnVisitSampleReason, ReviewRating, SampleReturnVisit, VerifyRectification,
 };
 use yiciban_domain::values::DepartmentCode;
-use yiciban_platform::status::internal;
+use yiciban_platform::status::{FieldViolation, internal, invalid_argument};
 use yiciban_platform::{Caller, Role};
 use yiciban_proto::common::v1 as common;
 use yiciban_proto::convert::issuance::issuance_to_pb;
 use yiciban_proto::convert::wire::instant;
 use yiciban_proto::issuance::v1 as pb;
 
-use super::{IssuanceApi, RequestChecks as _, Violations, case_id_field};
+use super::{IssuanceApi, RequestChecks as _, Violations, case_id_field, scope};
 use yiciban_commands::{Invocation, Target};
 
 use crate::commands::RowFacts;
+use crate::directory::case_not_found;
 use crate::{repo, sampling};
-
-/// `PERMISSION_DENIED` unless an applicant caller is the case's applicant
-/// (its identity's keyed hash matches the one stored at issuance).
-async fn require_own_case(api: &IssuanceApi, caller: &Caller, case_id: Uuid) -> Result<(), Status> {
-    if caller.role != Role::Applicant {
-        return Ok(());
-    }
-    let stored = repo::case_identity(api.issuance.runner.store().pool(), api.issuance.schema(), case_id)
-        .await
-        .map_err(|e| internal("reading the case's applicant", &e))?;
-    match stored {
-        Some((stored, _)) if api.issuance.identity_key.claimed_by(caller, &stored) => Ok(()),
-        _ => Err(Status::permission_denied("an applicant acts only on its own cases")),
-    }
-}
-
-/// `PERMISSION_DENIED` unless an agent caller belongs to the rectification's
-/// responsible department (an unknown rectification is left to the domain).
-fn require_responsible(caller: &Caller, state: &State, id: Uuid, action: &str) -> Result<(), Status> {
-    if caller.role != Role::Agent {
-        return Ok(());
-    }
-    match state.rectification(id) {
-        Some(r) if caller.department.as_deref() != Some(r.responsible_department.as_str()) => {
-            Err(Status::permission_denied(format!(
-                "rectification {id} belongs to department {:?}; only its agents may {action} it",
-                r.responsible_department.as_str()
-            )))
-        }
-        _ => Ok(()),
-    }
-}
 
 fn optional_department(v: &mut Violations, field: &str, raw: &str) -> Option<DepartmentCode> {
     let raw = raw.trim();
@@ -67,7 +36,8 @@ fn optional_department(v: &mut Violations, field: &str, raw: &str) -> Option<Dep
 
 /// RateCase: one rating per case; a bad one opens a rectification for the
 /// responsible department (the rated department, else the case's lead
-/// department). Callers: applicant (own case), clerk, service.
+/// department). A department named must have had a task in the case (or be
+/// the window's own). Callers: applicant (own case), clerk.
 pub async fn rate(
     api: &IssuanceApi,
     caller: &Caller,
@@ -80,8 +50,25 @@ pub async fn rate(
     let department = optional_department(&mut v, "department", &req.department);
     v.done()?;
     let case_id = case_id.expect("checked");
-    require_own_case(api, caller, case_id).await?;
+    scope::own_case(api, caller, case_id).await?;
     let iss = &api.issuance;
+    if let Some(named) = &department
+        && *named != iss.window_department
+    {
+        let took_part = iss.directory.departments(case_id).await?;
+        if !took_part.iter().any(|d| d == named.as_str()) {
+            return Err(invalid_argument(
+                "the rated department did not handle this case",
+                &[FieldViolation {
+                    field: "department".into(),
+                    description: format!(
+                        "部门 {} 未承办本件的任何环节；请评价承办过本件的部门，或不填部门以评价整件",
+                        named.as_str()
+                    ),
+                }],
+            ));
+        }
+    }
     let lead = repo::case_identity(iss.runner.store().pool(), iss.schema(), case_id)
         .await
         .map_err(|e| internal("reading the case's lead department", &e))?
@@ -223,7 +210,8 @@ pub async fn verify_rectification(
     let finding = v.required("finding", RectificationFinding::try_from(req.finding()), "核实结论");
     let due_by = v.date("due_by", req.due_by.as_ref());
     v.done()?;
-    let id = id.expect("checked");
+    let (case_id, id) = (case_id.expect("checked"), id.expect("checked"));
+    scope::responsible_agent(api, caller, case_id, id).await?;
     let command = Command::VerifyRectification(VerifyRectification {
         rectification_id: id,
         finding: finding.expect("checked"),
@@ -233,11 +221,11 @@ pub async fn verify_rectification(
     });
     api.run(
         caller,
-        case_id.expect("checked"),
+        case_id,
         req.expected_version,
         idempotency,
         RowFacts::default(),
-        |state| require_responsible(caller, state, id, "verify").map(|()| command.clone()),
+        |state| scope::responsible(caller, case_id, state, id).map(|()| command.clone()),
         |state, _| pb::VerifyRectificationResponse { version: state.version },
     )
     .await
@@ -259,7 +247,8 @@ pub async fn record_rectification(
         v.file(&format!("evidence[{i}]"), e);
     }
     v.done()?;
-    let id = id.expect("checked");
+    let (case_id, id) = (case_id.expect("checked"), id.expect("checked"));
+    scope::responsible_agent(api, caller, case_id, id).await?;
     let command = Command::RecordRectification(RecordRectification {
         rectification_id: id,
         measures: req.measures.clone(),
@@ -267,11 +256,11 @@ pub async fn record_rectification(
     });
     api.run(
         caller,
-        case_id.expect("checked"),
+        case_id,
         req.expected_version,
         idempotency,
         RowFacts::default(),
-        |state| require_responsible(caller, state, id, "rectify").map(|()| command.clone()),
+        |state| scope::responsible(caller, case_id, state, id).map(|()| command.clone()),
         |state, _| pb::RecordRectificationResponse { version: state.version },
     )
     .await
@@ -290,7 +279,8 @@ pub async fn explain_rectification(
     let case_id = v.uuid("case_id", &req.case_id);
     let id = v.uuid("rectification_id", &req.rectification_id);
     v.done()?;
-    let id = id.expect("checked");
+    let (case_id, id) = (case_id.expect("checked"), id.expect("checked"));
+    scope::responsible_agent(api, caller, case_id, id).await?;
     let command = Command::ExplainRectification(ExplainRectification {
         rectification_id: id,
         explanation: req.explanation.clone(),
@@ -298,11 +288,11 @@ pub async fn explain_rectification(
     });
     api.run(
         caller,
-        case_id.expect("checked"),
+        case_id,
         req.expected_version,
         idempotency,
         RowFacts::default(),
-        |state| require_responsible(caller, state, id, "explain").map(|()| command.clone()),
+        |state| scope::responsible(caller, case_id, state, id).map(|()| command.clone()),
         |state, _| pb::ExplainRectificationResponse { version: state.version },
     )
     .await
@@ -457,7 +447,7 @@ pub async fn sample_return_visits(
     }
 }
 
-/// RecordReturnVisit. Callers: supervisor, officer.
+/// RecordReturnVisit. Callers: supervisor, officer (assigned cases).
 pub async fn record_return_visit(
     api: &IssuanceApi,
     caller: &Caller,
@@ -481,6 +471,8 @@ pub async fn record_return_visit(
         }
     };
     v.done()?;
+    let case_id = case_id.expect("checked");
+    scope::officer_facts(api, caller, case_id).await?;
     let command = Command::RecordReturnVisit(RecordReturnVisit {
         visit_id: visit_id.expect("checked"),
         method: method.expect("checked"),
@@ -492,7 +484,7 @@ pub async fn record_return_visit(
     });
     api.run(
         caller,
-        case_id.expect("checked"),
+        case_id,
         req.expected_version,
         idempotency,
         RowFacts::default(),
@@ -502,8 +494,8 @@ pub async fn record_return_visit(
     .await
 }
 
-/// GetIssuance. Callers: clerk, officer, supervisor, applicant (own case),
-/// service.
+/// GetIssuance. Callers: clerk, officer (assigned cases), supervisor,
+/// applicant (own case).
 pub async fn get_issuance(
     api: &IssuanceApi,
     caller: &Caller,
@@ -512,10 +504,13 @@ pub async fn get_issuance(
     caller
         .require(&[Role::Clerk, Role::Officer, Role::Supervisor, Role::Applicant, Role::Service], "read an issuance")?;
     let case_id = case_id_field(&req.case_id)?;
-    require_own_case(api, caller, case_id).await?;
+    scope::own_case(api, caller, case_id).await?;
+    scope::officer_facts(api, caller, case_id).await?;
     let state = api.issuance.runner.load(case_id).await?.map(|l| l.state).unwrap_or_default();
     if state.version == 0 {
-        return Err(Status::not_found(format!("nothing was issued for case {case_id}")));
+        // Worded as a case the caller may not see is: nothing issued yet
+        // and no such case read alike.
+        return Err(case_not_found(case_id));
     }
     Ok(Response::new(pb::GetIssuanceResponse { issuance: Some(issuance_to_pb(case_id, &state)) }))
 }

@@ -17,7 +17,7 @@ use yiciban_proto::convert::tasks::result_document_input;
 use yiciban_proto::convert::wire::instant;
 use yiciban_proto::issuance::v1 as pb;
 
-use super::{IssuanceApi, RequestChecks as _, Violations};
+use super::{IssuanceApi, RequestChecks as _, Violations, scope};
 use crate::commands::RowFacts;
 use crate::directory::{CaseFacts, TaskResult};
 use crate::pii::mask_id_number;
@@ -107,7 +107,7 @@ pub async fn prepare(
 }
 
 /// IssueEarly: an early batch of the approved results of the tasks named.
-/// Callers: clerk, officer.
+/// Callers: clerk, officer (assigned cases).
 pub async fn issue_early(
     api: &IssuanceApi,
     caller: &Caller,
@@ -139,10 +139,15 @@ pub async fn issue_early(
     }
     v.done()?;
     let case_id = case_id.expect("checked");
+    // An officer's scope is checked before anything, a replay included.
+    let officer_facts = scope::officer_facts(api, caller, case_id).await?;
     if let Some(r) = api.replayed(&idempotency).await? {
         return Ok(Response::new(r));
     }
-    let facts = api.issuance.directory.delivery_and_applicant(case_id).await?;
+    let facts = match officer_facts {
+        Some(facts) => facts,
+        None => api.issuance.directory.delivery_and_applicant(case_id).await?,
+    };
     let results = api.issuance.directory.approved_results(case_id, &task_ids).await?;
     let mut documents = Vec::new();
     for (id, result) in task_ids.iter().zip(results) {
@@ -252,15 +257,7 @@ pub async fn confirm_pickup(
         return Ok(Response::new(r));
     }
     let facts = api.issuance.directory.delivery_and_applicant(case_id.expect("checked")).await?;
-    let applicant = &facts.applicant;
-    let is_applicant = match applicant.kind {
-        // A company is collected for by its contact person, whose ID number
-        // intake does not hold: the name on the application must match.
-        common::ApplicantKind::Company => {
-            !applicant.contact_name.trim().is_empty() && applicant.contact_name.trim() == name
-        }
-        _ => applicant.id_number.trim().eq_ignore_ascii_case(id_number.as_str()),
-    };
+    let is_applicant = collector_is_applicant(&facts.applicant, kind, id_number.as_str())?;
     let command = Command::ConfirmPickup(ConfirmPickup {
         batch_number: req.batch_number,
         collector: Collector {
@@ -284,6 +281,38 @@ pub async fn confirm_pickup(
         |state, events| pb::ConfirmPickupResponse { case_closed: closed_now(events), version: state.version },
     )
     .await
+}
+
+/// Whether the collector is the applicant: a person by the applicant's own
+/// ID number; a company (which cannot come in person) by its registered
+/// contact's ID number (经办人), compared with the ID card the clerk checked.
+/// A collector who says they are a company's contact while no contact ID
+/// number is recorded, or another one is, is refused (`FAILED_PRECONDITION`):
+/// a name alone hands nothing out; such a collector comes as an agent with
+/// the company's power of attorney.
+fn collector_is_applicant(
+    applicant: &crate::directory::ApplicantIdentity,
+    kind: CollectorKind,
+    id_number: &str,
+) -> Result<bool, Status> {
+    match applicant.kind {
+        common::ApplicantKind::Company => {
+            let contact = applicant.contact_id_number.trim();
+            let matches = !contact.is_empty() && contact.eq_ignore_ascii_case(id_number);
+            if kind == CollectorKind::Applicant && !matches {
+                return Err(Status::failed_precondition(if contact.is_empty() {
+                    "no ID number of the company's contact (经办人) was recorded with the application, so nobody can \
+                     collect as the company's contact: the collector comes as an agent (AGENT) with the company's \
+                     power of attorney (授权委托书)"
+                } else {
+                    "the collector's ID number is not that of the company's registered contact (经办人): only the \
+                     contact, or an agent (AGENT) with the company's power of attorney (授权委托书), may collect"
+                }));
+            }
+            Ok(matches)
+        }
+        _ => Ok(applicant.id_number.trim().eq_ignore_ascii_case(id_number)),
+    }
 }
 
 /// RecordMailing. Callers: clerk, service.

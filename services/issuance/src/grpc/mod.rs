@@ -9,6 +9,7 @@
 
 mod after;
 mod delivery;
+mod scope;
 
 use std::sync::Arc;
 

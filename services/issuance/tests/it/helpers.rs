@@ -30,6 +30,8 @@ pub type Client = IssuanceServiceClient<InterceptedService<Channel, ClientAuth>>
 pub const APPLICANT_ID: &str = yiciban_testkit::applications::FATHER_ID;
 /// Someone else's.
 pub const STRANGER_ID: &str = yiciban_testkit::applications::MOTHER_ID;
+/// The case officer of every case [`TestApp::new_case`] makes.
+pub const OFFICER: &str = "officer-001";
 
 pub struct TestApp {
     /// First, so the service stops before its database is dropped.
@@ -172,19 +174,48 @@ impl TestApp {
                     name: "张伟".into(),
                     id_number: APPLICANT_ID.into(),
                     contact_name: String::new(),
+                    contact_id_number: String::new(),
                 },
                 promised_working_days: 10,
                 promised_by: Some(day(2026, 10, 22)),
                 lead_department: Some("samr".into()),
+                officer_id: OFFICER.into(),
             },
         );
+        // The lead department had a task in the case.
+        self.directory.put_department(case_id, "samr");
         case_id
+    }
+
+    /// A new case of a company, collected at the window; its contact's ID
+    /// number is recorded when `contact_id` is given.
+    pub fn new_company_case(&self, contact_id: Option<&str>) -> Uuid {
+        let case_id = self.new_case(DeliveryMethod::WindowPickup);
+        let mut facts = futures::executor::block_on(async {
+            use yiciban_issuance::CaseDirectory as _;
+            self.directory.delivery_and_applicant(case_id).await.unwrap()
+        });
+        facts.applicant = ApplicantIdentity {
+            kind: common::ApplicantKind::Company,
+            name: "包头市好味道餐饮有限公司".into(),
+            id_number: yiciban_testkit::applications::COMPANY_USCC.into(),
+            contact_name: "赵经办".into(),
+            contact_id_number: contact_id.unwrap_or_default().into(),
+        };
+        self.directory.put_case(case_id, facts);
+        case_id
+    }
+
+    /// An officer's client.
+    pub fn officer(&self, login: &str) -> Client {
+        self.client(Role::Officer, login, None, None)
     }
 
     /// An approved task of the case in the directory.
     pub fn approved_task(&self, case_id: Uuid, document: &common::ResultDocument) -> Uuid {
         let task_id = Uuid::now_v7();
         let doc = yiciban_domain::issuance::ResultDocument::try_from(document).unwrap();
+        self.directory.put_department(case_id, &document.issuing_department);
         self.directory.put_task(case_id, task_id, TaskResult::Approved(doc));
         task_id
     }

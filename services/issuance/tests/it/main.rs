@@ -8,3 +8,4 @@ mod helpers;
 mod ratings;
 mod refusals;
 mod sampling;
+mod scope;

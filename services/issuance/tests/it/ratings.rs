@@ -53,7 +53,7 @@ async fn a_bad_rating_opens_a_rectification_that_is_verified_rectified_and_close
         .agent("fire")
         .verify_rectification(verify(case_id, &id, common::RectificationFinding::JustifiedSimple))
         .await;
-    assert_eq!(err.unwrap_err().code(), Code::PermissionDenied, "another department's agent");
+    assert_eq!(err.unwrap_err().code(), Code::NotFound, "another department's agent sees no such case");
     app.agent("samr")
         .verify_rectification(verify(case_id, &id, common::RectificationFinding::JustifiedSimple))
         .await
@@ -167,17 +167,17 @@ async fn the_same_rating_again_changes_nothing_and_a_second_different_one_is_ref
 }
 
 #[tokio::test]
-async fn an_applicant_rating_someone_elses_case_is_denied() {
+async fn an_applicant_rating_someone_elses_case_finds_no_such_case() {
     let app = spawn_app().await;
     let case_id = app.closed_by_mail().await;
     let err = app.applicant(STRANGER_ID).rate_case(rate_request(case_id, 1, "差")).await.unwrap_err();
-    assert_eq!(err.code(), Code::PermissionDenied);
+    assert_eq!((err.code(), err.message()), (Code::NotFound, format!("case {case_id} not found").as_str()));
     let err = app
         .applicant(STRANGER_ID)
         .get_issuance(pb::GetIssuanceRequest { case_id: case_id.to_string() })
         .await
         .unwrap_err();
-    assert_eq!(err.code(), Code::PermissionDenied);
+    assert_eq!((err.code(), err.message()), (Code::NotFound, format!("case {case_id} not found").as_str()));
     let mine = app.applicant(APPLICANT_ID).get_issuance(pb::GetIssuanceRequest { case_id: case_id.to_string() }).await;
     assert!(mine.is_ok());
     assert_eq!(app.version(case_id).await, 4, "nothing recorded");

@@ -21,18 +21,13 @@ use tokio::sync::{Mutex, RwLock};
 
 use super::error::TokenError;
 
+/// The algorithms an RSA key may verify.
+const RSA: [Algorithm; 6] =
+    [Algorithm::RS256, Algorithm::RS384, Algorithm::RS512, Algorithm::PS256, Algorithm::PS384, Algorithm::PS512];
+
 /// The asymmetric algorithms accepted.
-pub const ACCEPTED: [Algorithm; 9] = [
-    Algorithm::RS256,
-    Algorithm::RS384,
-    Algorithm::RS512,
-    Algorithm::PS256,
-    Algorithm::PS384,
-    Algorithm::PS512,
-    Algorithm::ES256,
-    Algorithm::ES384,
-    Algorithm::EdDSA,
-];
+pub const ACCEPTED: [Algorithm; 9] =
+    [RSA[0], RSA[1], RSA[2], RSA[3], RSA[4], RSA[5], Algorithm::ES256, Algorithm::ES384, Algorithm::EdDSA];
 
 /// The largest discovery document or JWKS read.
 const MAX_DOCUMENT: usize = 256 * 1024;
@@ -213,7 +208,14 @@ impl IssuerKeys {
 
     async fn fetch(&self) -> Result<(), TokenError> {
         let discovery = self.discovery().await?;
-        let set: JwkSet = get_json(&self.http, &discovery.jwks_uri).await.map_err(TokenError::IssuerUnavailable)?;
+        let set: JwkSet = match get_json(&self.http, &discovery.jwks_uri).await {
+            Ok(set) => set,
+            Err(e) => {
+                // The issuer may have moved its JWKS: discover it again next time.
+                self.held.write().await.discovery = None;
+                return Err(TokenError::IssuerUnavailable(e));
+            }
+        };
         let keys: HashMap<String, Arc<Key>> =
             set.keys.iter().filter_map(|jwk| Some((jwk.common.key_id.clone()?, Arc::new(usable(jwk)?)))).collect();
         if keys.is_empty() {
@@ -237,14 +239,7 @@ fn usable(jwk: &Jwk) -> Option<Key> {
         return None;
     }
     let by_type: Vec<Algorithm> = match &jwk.algorithm {
-        AlgorithmParameters::RSA(_) => vec![
-            Algorithm::RS256,
-            Algorithm::RS384,
-            Algorithm::RS512,
-            Algorithm::PS256,
-            Algorithm::PS384,
-            Algorithm::PS512,
-        ],
+        AlgorithmParameters::RSA(_) => RSA.to_vec(),
         AlgorithmParameters::EllipticCurve(ec) => match ec.curve {
             EllipticCurve::P256 => vec![Algorithm::ES256],
             EllipticCurve::P384 => vec![Algorithm::ES384],

@@ -114,6 +114,7 @@ fn submitted(kind: common::ApplicantKind, name: &str) -> ev::ApplicationSubmitte
             id_number: ID_NUMBER.into(),
             phone: PHONE.into(),
             contact_name: String::new(),
+            contact_id_number: String::new(),
         }),
         delivery: Some(common::DeliveryPreference {
             method: common::DeliveryMethod::Mail as i32,

@@ -268,6 +268,7 @@ impl Case {
                 id_number: ID_NUMBER.into(),
                 phone: PHONE.into(),
                 contact_name: String::new(),
+                contact_id_number: String::new(),
             }),
             delivery: Some(common::DeliveryPreference {
                 method: common::DeliveryMethod::Mail as i32,

@@ -92,6 +92,7 @@ pub(super) fn person(id: &str) -> ApplicantInput {
         id_number: id.into(),
         phone: "13800000000".into(),
         contact_name: String::new(),
+        contact_id_number: String::new(),
     }
 }
 
@@ -102,6 +103,7 @@ pub(super) fn company(code: &str) -> ApplicantInput {
         id_number: code.into(),
         phone: "0472-1234567".into(),
         contact_name: "赵经办".into(),
+        contact_id_number: String::new(),
     }
 }
 

@@ -34,6 +34,7 @@ fn a_complete_newborn_application_is_accepted_with_shared_materials_fetched() {
                 name: "王丽".into(),
                 phone: Phone::parse("13800000000").unwrap(),
                 contact_name: String::new(),
+                contact_id_number: None,
             },
             form_data: draft.form_data.clone(),
             materials: vec![MaterialRef {
@@ -430,4 +431,25 @@ fn unstored_materials_are_listed_with_every_other_problem() {
     draft.package_id = "no-such-package".into();
     let command = with_facts(submit(draft, CreditStatus::Good), None, &["materials[0].storage_key"]);
     given(vec![]).when(command).then_rejected(&["materials[0].storage_key", "package_id"]);
+}
+
+#[test]
+fn a_company_contact_id_number_is_checked_and_recorded_only_for_companies() {
+    let code = credit_code("91150203MA0N12345");
+    let mut input = company(&code);
+    input.contact_id_number = father_id().to_lowercase();
+    let mut v = crate::refusal::Violations::default();
+    let applicant = super::super::validate::applicant(&input, &mut v).expect("valid");
+    assert_eq!(applicant.contact_id_number.as_ref().map(|id| id.as_str().to_owned()), Some(father_id()));
+    assert!(applicant.masked().contact_id_number.contains('*'), "masked for read models");
+
+    input.contact_id_number = "150203198801011230".into();
+    let mut v = crate::refusal::Violations::default();
+    assert!(super::super::validate::applicant(&input, &mut v).is_none(), "a wrong check digit");
+    assert_eq!(v.into_vec()[0].field, "applicant.contact_id_number");
+
+    let mut person = person(&father_id());
+    person.contact_id_number = father_id();
+    let mut v = crate::refusal::Violations::default();
+    assert!(super::super::validate::applicant(&person, &mut v).is_none(), "persons have no contact");
 }

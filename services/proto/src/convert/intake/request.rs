@@ -62,6 +62,7 @@ impl From<&pb::Applicant> for ApplicantInput {
             id_number: a.id_number.clone(),
             phone: a.phone.clone(),
             contact_name: a.contact_name.clone(),
+            contact_id_number: a.contact_id_number.clone(),
         }
     }
 }

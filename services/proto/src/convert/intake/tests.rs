@@ -98,6 +98,7 @@ fn restaurant_request() -> api::SubmitApplicationRequest {
             id_number: COMPANY_USCC.into(),
             phone: "0472-1234567".into(),
             contact_name: "赵经办".into(),
+            contact_id_number: String::new(),
         }),
         form_data: Some(structure(json!({
             "uscc": COMPANY_USCC,
@@ -153,6 +154,7 @@ fn newborn_request() -> api::SubmitApplicationRequest {
             id_number: MOTHER_ID.into(),
             phone: "13800000000".into(),
             contact_name: String::new(),
+            contact_id_number: String::new(),
         }),
         form_data: Some(structure(json!({
             "newborn_name": "张小宝",

@@ -150,6 +150,7 @@ impl From<&Applicant> for pb::Applicant {
             id_number: a.id_number().to_owned(),
             phone: a.phone.as_str().to_owned(),
             contact_name: a.contact_name.clone(),
+            contact_id_number: a.contact_id_number.as_ref().map(|id| id.as_str().to_owned()).unwrap_or_default(),
         }
     }
 }
@@ -164,6 +165,7 @@ impl From<&MaskedApplicant> for pb::Applicant {
             id_number: a.id_number.clone(),
             phone: a.phone.clone(),
             contact_name: a.contact_name.clone(),
+            contact_id_number: a.contact_id_number.clone(),
         }
     }
 }
@@ -181,6 +183,10 @@ impl TryFrom<&pb::Applicant> for Applicant {
             name: a.name.clone(),
             phone: Phone::parse(&a.phone).at("phone")?,
             contact_name: a.contact_name.clone(),
+            contact_id_number: match a.contact_id_number.trim() {
+                "" => None,
+                id => Some(IdNumber::parse(id).at("contact_id_number")?),
+            },
         })
     }
 }

@@ -393,7 +393,7 @@ impl<H: Handler> Consumer<H> {
             Err(e) => {
                 let attempt = message.info().map(|i| i.delivered).unwrap_or(1).max(1) as u32;
                 let delay = Duration::from_millis(200 * 2u64.pow(attempt.min(7)));
-                let error = error_chain(&e);
+                let error = crate::error::error_chain(&e);
                 // Which event, on which subject (the subject names the case),
                 // and why: an operator must be able to find it.
                 let event_id = message
@@ -539,24 +539,10 @@ enum Attempt {
     HitPoison,
 }
 
-/// The error and its causes, joined by ": ", a cause that only repeats the
-/// text before it left out.
-fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut parts = vec![e.to_string()];
-    let mut source = e.source();
-    while let Some(s) = source {
-        let text = s.to_string();
-        if parts.last() != Some(&text) {
-            parts.push(text);
-        }
-        source = s.source();
-    }
-    parts.join(": ")
-}
-
 #[cfg(test)]
 mod error_chain_tests {
     use super::*;
+    use crate::error::error_chain;
 
     #[test]
     fn a_cause_is_named_once_and_repeats_are_left_out() {

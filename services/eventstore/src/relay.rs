@@ -47,11 +47,19 @@ pub struct RelaySettings {
     pub idle_poll: Duration,
     /// The JetStream stream's durability settings.
     pub stream: StreamSettings,
+    /// How long the relay may be down (being started again) before its
+    /// supervisor reports it ([`Relay::run_supervised`]); 30 s.
+    pub down_alert_after: Duration,
 }
 
 impl Default for RelaySettings {
     fn default() -> Self {
-        RelaySettings { batch_size: 256, idle_poll: Duration::from_millis(50), stream: StreamSettings::default() }
+        RelaySettings {
+            batch_size: 256,
+            idle_poll: Duration::from_millis(50),
+            stream: StreamSettings::default(),
+            down_alert_after: Duration::from_secs(30),
+        }
     }
 }
 
@@ -321,16 +329,34 @@ impl Relay {
     /// (the database or NATS away, the stream refused, the lock lost) with a
     /// back-off from 1 s doubling up to 30 s, so that a transient fault never
     /// ends publishing for good. Only an injected crash (tests) ends it.
-    pub async fn run_supervised(self, shutdown: CancellationToken) -> Result<(), RelayError> {
+    ///
+    /// `down` hears `Some(since)` once the relay has been down for
+    /// `settings.down_alert_after` and `None` when it runs again (health, alerts);
+    /// the `yiciban_relay_up` gauge follows every change.
+    pub async fn run_supervised(
+        self,
+        shutdown: CancellationToken,
+        down: impl Fn(Option<Duration>) + Send + Sync,
+    ) -> Result<(), RelayError> {
         let mut backoff = Duration::from_secs(1);
+        let mut down_since: Option<tokio::time::Instant> = None;
         loop {
             let started = tokio::time::Instant::now();
+            self.metrics.up(true);
+            if down_since.take().is_some() {
+                down(None);
+            }
             match self.clone().run(shutdown.clone()).await {
                 Ok(()) => return Ok(()),
                 Err(e @ RelayError::InjectedCrash(_)) => return Err(e),
                 Err(e) => {
+                    self.metrics.up(false);
                     if started.elapsed() > Duration::from_secs(60) {
                         backoff = Duration::from_secs(1);
+                    }
+                    let since = *down_since.get_or_insert(tokio::time::Instant::now());
+                    if since.elapsed() + backoff >= self.settings.down_alert_after {
+                        down(Some(since.elapsed() + backoff));
                     }
                     let error = crate::error_chain(&e);
                     tracing::error!(schema = %self.store.schema(), %error, ?backoff, "the outbox relay stopped; starting it again");

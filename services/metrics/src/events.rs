@@ -42,6 +42,11 @@ impl OutboxMetrics {
     pub fn backlog(&self, events: u64) {
         instruments().outbox_backlog.record(events, &self.source);
     }
+
+    /// Whether the relay runs (`yiciban_relay_up{source}`: 1 or 0).
+    pub fn up(&self, up: bool) {
+        instruments().relay_up.record(u64::from(up), &self.source);
+    }
 }
 
 /// What a consumer did with one message.

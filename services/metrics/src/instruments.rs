@@ -32,6 +32,7 @@ pub(crate) struct Instruments {
     pub relay_published: Counter<u64>,
     pub relay_lag: Histogram<f64>,
     pub outbox_backlog: Gauge<u64>,
+    pub relay_up: Gauge<u64>,
     pub consumer_pending: Gauge<u64>,
     pub consumer_lag: Histogram<f64>,
     pub consumer_messages: Counter<u64>,
@@ -75,6 +76,10 @@ impl Instruments {
                 .u64_gauge("yiciban.outbox.backlog")
                 .with_description("Events committed but not yet published.")
                 .with_unit("{event}")
+                .build(),
+            relay_up: meter
+                .u64_gauge("yiciban.relay.up")
+                .with_description("1 while the outbox relay runs (or waits for its lock), 0 while it is down and being started again.")
                 .build(),
             consumer_pending: meter
                 .u64_gauge("yiciban.consumer.pending")

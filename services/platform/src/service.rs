@@ -227,9 +227,31 @@ impl ServiceBuilder {
             self.subjects.clone(),
             RelaySettings { stream: self.common.stream_settings(), ..Default::default() },
         );
+        // The relay's own health entry (`<service>.relay`): NOT_SERVING while
+        // it has been down past the alert threshold. Not the overall status
+        // the probes read: a NATS outage must not restart pods that keep
+        // taking commands.
+        let health = self.health.clone();
+        let entry = format!("yiciban.{}.relay", self.name);
         self.jobs.push((
             "outbox relay".to_owned(),
-            Box::new(move |shutdown| Box::pin(async move { Ok(relay.run_supervised(shutdown).await?) })),
+            Box::new(move |shutdown| {
+                Box::pin(async move {
+                    health.set_service_status(entry.clone(), tonic_health::ServingStatus::Serving).await;
+                    let report = move |down: Option<std::time::Duration>| {
+                        let (health, entry) = (health.clone(), entry.clone());
+                        let status = match down {
+                            Some(for_how_long) => {
+                                tracing::error!(entry = %entry, ?for_how_long, "the outbox relay is down");
+                                tonic_health::ServingStatus::NotServing
+                            }
+                            None => tonic_health::ServingStatus::Serving,
+                        };
+                        tokio::spawn(async move { health.set_service_status(entry, status).await });
+                    };
+                    Ok(relay.run_supervised(shutdown, report).await?)
+                })
+            }),
         ));
         Ok(store)
     }

@@ -119,3 +119,30 @@ async fn republishing_a_range_after_the_stream_was_deleted_lets_consumers_conver
     assert_eq!(a, b, "same state, no event applied twice");
     assert_eq!(a.len(), 21);
 }
+
+/// A relay whose database is unreachable does not end: its supervisor
+/// starts it again with a back-off, reports it down once that has lasted
+/// past the alert threshold, and ends cleanly on shutdown.
+#[tokio::test]
+async fn a_relay_that_cannot_reach_its_database_is_started_again_and_reported_down() {
+    let nats = TestNats::new().await;
+    let unreachable = sqlx::postgres::PgPoolOptions::new()
+        .acquire_timeout(Duration::from_millis(300))
+        .connect_lazy("postgres://postgres@127.0.0.1:9/nowhere")
+        .unwrap();
+    let store = EventStore::new(unreachable, "intake", "intake").unwrap();
+    let settings = RelaySettings { down_alert_after: Duration::from_secs(1), ..RelaySettings::default() };
+    let relay = Relay::new(store, nats.js.clone(), nats.subjects.clone(), settings);
+    let reports = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let heard = reports.clone();
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let running = tokio::spawn(relay.run_supervised(shutdown.clone(), move |down| heard.lock().unwrap().push(down)));
+    eventually("the relay reported down", Duration::from_secs(20), || async {
+        reports.lock().unwrap().iter().any(Option::is_some).then_some(())
+    })
+    .await;
+    assert!(!running.is_finished(), "a relay that fails is started again, never given up");
+    shutdown.cancel();
+    let ended = tokio::time::timeout(Duration::from_secs(10), running).await.expect("ends on shutdown").unwrap();
+    assert!(ended.is_ok(), "{ended:?}");
+}

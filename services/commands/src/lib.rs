@@ -30,7 +30,7 @@ mod runner;
 
 pub use cause::{CausationId, Cause, CorrelationId};
 pub use codec::EventCodec;
-pub use idempotency::Idempotency;
+pub use idempotency::{Idempotency, MAX_KEY_CHARS, RESERVED_PREFIXES};
 pub use invocation::{Invocation, channel_of};
 pub use refusal::{refusal_status, refuse};
 pub use rows::{Change, NoRows, Rows};

@@ -356,6 +356,13 @@ impl<C: EventCodec, W: Rows<C::Aggregate>> CommandRunner<C, W> {
             Ok(AppendOutcome::Appended { .. }) => {}
             Ok(AppendOutcome::Replayed { response }) => return Ok(Executed::Replayed(decode_response(&response)?)),
             Err(e @ StoreError::VersionConflict { .. }) => return Err(Failure::Conflict(from_store(e))),
+            Err(e @ StoreError::IdempotencyKeyReused { .. }) => {
+                let status = match &invocation.idempotency {
+                    Some(idempotency) => idempotency.status(e),
+                    None => from_store(e),
+                };
+                return Err(Failure::Final(status));
+            }
             Err(e) => return Err(Failure::Final(from_store(e))),
         }
         let change = Change {

@@ -184,9 +184,10 @@ fn next_for(
 /// checkpoints and poison messages.
 pub const EVENT_STORE: Migrations = Migrations {
     component: "eventstore",
-    steps: &[(
-        1,
-        r#"
+    steps: &[
+        (
+            1,
+            r#"
 CREATE TABLE {schema}.events (
     position        BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     -- id of the writing transaction: commit-safe readers order by (tx_id, position)
@@ -242,5 +243,22 @@ CREATE TABLE {schema}.poison_messages (
 );
 CREATE INDEX poison_open ON {schema}.poison_messages (consumer) WHERE replayed_at IS NULL;
 "#,
-    )],
+        ),
+        (
+            2,
+            r#"
+-- Idempotency keys in namespaces (issue 17): a client's key is stored as
+-- client:<caller subject>:<key>, the system's own as system:<key>. Keys
+-- stored before: the system's (fingerprinted by the key alone) move to
+-- system:<key>; every other one (a client's, whose caller the row does not
+-- name) to legacy:<key>, which only the same caller's same request replays.
+UPDATE {schema}.idempotency_keys
+   SET key = CASE
+       WHEN request_hash = encode(sha256(convert_to(key, 'UTF8')), 'hex') THEN 'system:' || key
+       ELSE 'legacy:' || key
+   END
+ WHERE key NOT LIKE 'system:%' AND key NOT LIKE 'client:%' AND key NOT LIKE 'legacy:%';
+"#,
+        ),
+    ],
 };

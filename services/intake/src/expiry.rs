@@ -2,7 +2,14 @@
 //! material has not arrived by its deadline ends (终止). A periodic sweep finds
 //! such cases in the case index and terminates each with an idempotency key
 //! derived from the case, so a sweep that runs twice (two replicas, a
-//! restart) terminates once.
+//! restart) terminates once. The key lives in the system's namespace
+//! (`system:deficiency-overdue-<case>`), which no client's key can reach.
+//!
+//! A case that cannot be terminated (its stream unreadable, the database
+//! refusing it) is logged with its case id and the cause, counted
+//! (`yiciban_sweep_failures_total{sweep="intake-deficiency"}`) and passed
+//! over: every other overdue case still ends, and the next sweep tries it
+//! again.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -30,14 +37,24 @@ pub async fn run(intake: Arc<Intake>, every: Duration, shutdown: CancellationTok
 }
 
 /// Terminates every open case whose deficiency deadline has passed; returns
-/// how many it terminated now.
+/// how many it terminated now. A case that fails is logged, counted and
+/// passed over; only a failure to find the overdue cases at all is an error.
 pub async fn sweep(intake: &Intake) -> anyhow::Result<usize> {
     let today = yiciban_calendar::date_in_china(intake.clock.now());
     let expired = crate::repo::expired_deficiencies(intake.pool(), intake.schema(), today).await?;
     let mut terminated = 0;
     for case_id in expired {
-        if terminate_for_expired_deficiency(intake, case_id).await? {
-            terminated += 1;
+        match terminate_for_expired_deficiency(intake, case_id).await {
+            Ok(true) => terminated += 1,
+            Ok(false) => {}
+            Err(e) => {
+                yiciban_metrics::Sweep::IntakeDeficiency.failed();
+                tracing::error!(
+                    %case_id,
+                    error = %format!("{e:#}"),
+                    "an overdue case could not be terminated; going on with the other cases"
+                );
+            }
         }
     }
     Ok(terminated)

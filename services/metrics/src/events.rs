@@ -134,3 +134,25 @@ pub fn access_refused(service: &'static str, method: &'static str, reason: &'sta
         .access_refusals
         .add(1, &[KeyValue::new("service", service), KeyValue::new("method", method), KeyValue::new("reason", reason)]);
 }
+
+/// A periodic sweep of the system's own commands (`tasks-sla`,
+/// `intake-deficiency`): a fixed set, so the label stays bounded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sweep {
+    /// The task service's SLA watcher.
+    TaskSla,
+    /// Intake's deficiency deadline sweep.
+    IntakeDeficiency,
+}
+
+impl Sweep {
+    /// One item the sweep could not handle and passed over
+    /// (`yiciban_sweep_failures_total{sweep}`).
+    pub fn failed(self) {
+        let sweep = match self {
+            Sweep::TaskSla => "tasks-sla",
+            Sweep::IntakeDeficiency => "intake-deficiency",
+        };
+        instruments().sweep_failures.add(1, &[KeyValue::new("sweep", sweep)]);
+    }
+}

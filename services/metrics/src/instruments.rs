@@ -38,6 +38,7 @@ pub(crate) struct Instruments {
     pub consumer_messages: Counter<u64>,
     pub task_warnings: Counter<u64>,
     pub access_refusals: Counter<u64>,
+    pub sweep_failures: Counter<u64>,
 }
 
 impl Instruments {
@@ -108,6 +109,11 @@ impl Instruments {
                 .u64_counter("yiciban.access.refusals")
                 .with_description("Calls refused: bad or missing tokens, roles or services outside an RPC's rule, cases outside the caller's scope; by service, RPC and reason.")
                 .with_unit("{call}")
+                .build(),
+            sweep_failures: meter
+                .u64_counter("yiciban.sweep.failures")
+                .with_description("Items a periodic sweep could not handle (it logged each and went on with the rest), by sweep.")
+                .with_unit("{item}")
                 .build(),
         }
     }

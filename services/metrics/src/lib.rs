@@ -2,7 +2,7 @@
 //! The process's metrics, on the OpenTelemetry metrics SDK (ADR 0009):
 //! instruments created once, recorded through typed handles whose labels are
 //! built when the handle is ([`Routes`] for RPCs, [`OutboxMetrics`],
-//! [`ConsumerMetrics`], [`TaskWarning`]); process gauges from /proc and
+//! [`ConsumerMetrics`], [`TaskWarning`], [`Sweep`]); process gauges from /proc and
 //! connection-pool gauges ([`observe_pool`]); a Prometheus exposition served
 //! as an axum route ([`router`], [`start`]) and, with [`init`], OTLP export.
 //!
@@ -18,7 +18,7 @@ mod pipeline;
 mod pool;
 mod process;
 
-pub use events::{ConsumerMetrics, OutboxMetrics, Outcome, TaskWarning, access_refused};
+pub use events::{ConsumerMetrics, OutboxMetrics, Outcome, Sweep, TaskWarning, access_refused};
 pub use grpc::{Route, Routes, UNKNOWN};
 pub use http::{router, serve, start};
 pub use instruments::{LAG_SECONDS, RPC_SECONDS};
@@ -46,6 +46,7 @@ mod tests {
         consumer.lag(Duration::from_secs(5400));
         consumer.handled(Outcome::Poisoned);
         TaskWarning::Yellow.raised();
+        Sweep::IntakeDeficiency.failed();
         let text = render();
         for expected in [
             "# TYPE yiciban_grpc_requests_total counter\n",
@@ -64,6 +65,7 @@ mod tests {
             "yiciban_consumer_lag_seconds_count{consumer=\"names-projection\"} 1\n",
             "yiciban_consumer_messages_total{consumer=\"names-projection\",outcome=\"poisoned\"} 1\n",
             "yiciban_task_warnings_total{level=\"yellow\"} ",
+            "yiciban_sweep_failures_total{sweep=\"intake-deficiency\"} 1\n",
             "yiciban_access_refusals_total{method=\"/yiciban.names.v1.Probe/Call\",reason=\"permission_denied\",service=\"names\"} 1\n",
             "# HELP yiciban_outbox_backlog Events committed but not yet published.\n",
         ] {

@@ -129,17 +129,25 @@ pub struct DueTimer {
     pub red: bool,
 }
 
-/// Tasks with a yellow or red instant at or before `now`, earliest first.
-pub async fn due_timers(pool: &PgPool, schema: &str, now: DateTime<Utc>, limit: i64) -> sqlx::Result<Vec<DueTimer>> {
+/// Tasks with a yellow or red instant at or before `now`, earliest first,
+/// but those in `skip` (the ones this sweep failed on already).
+pub async fn due_timers(
+    pool: &PgPool,
+    schema: &str,
+    now: DateTime<Utc>,
+    limit: i64,
+    skip: &[Uuid],
+) -> sqlx::Result<Vec<DueTimer>> {
     let rows = sqlx::query(schema_sql(
         schema,
         "SELECT task_id, case_id, yellow_at <= $1 AS yellow, red_at <= $1 AS red FROM {schema}.sla_timers
-         WHERE yellow_at <= $1 OR red_at <= $1
+         WHERE (yellow_at <= $1 OR red_at <= $1) AND NOT (task_id = ANY($3))
          ORDER BY LEAST(yellow_at, red_at), task_id
          LIMIT $2",
     ))
     .bind(now)
     .bind(limit)
+    .bind(skip)
     .fetch_all(pool)
     .await?;
     Ok(rows

@@ -4,7 +4,14 @@
 //! before red, through the same command path as the RPCs. Each warning's
 //! idempotency key is `warn-<task>-<level>` and the aggregate records a level
 //! only once, so sweeps that overlap, repeat or catch up after a restart
-//! raise each warning exactly once.
+//! raise each warning exactly once. The key lives in the system's namespace
+//! (`system:warn-<task>-<level>`), which no client's key can reach.
+//!
+//! A task whose warning cannot be raised (its stream unreadable, the
+//! database refusing it) is logged with its task and case and the cause,
+//! counted (`yiciban_sweep_failures_total{sweep="tasks-sla"}`), left due for
+//! the next sweep, and passed over: every other task's warning is still
+//! raised.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -37,6 +44,9 @@ pub struct SweepReport {
     pub yellow: usize,
     /// Red warnings (with escalation) raised now.
     pub red: usize,
+    /// Tasks whose warnings could not be raised (left due, retried by the
+    /// next sweep).
+    pub failed: usize,
 }
 
 /// Sweeps at start (catching up after a restart) and then every `every`,
@@ -44,7 +54,10 @@ pub struct SweepReport {
 pub async fn run(tasks: Arc<Tasks>, every: Duration, shutdown: CancellationToken) {
     loop {
         match sweep_once(&tasks, tasks.clock.now()).await {
-            Ok(SweepReport { yellow: 0, red: 0 }) => {}
+            Ok(SweepReport { yellow: 0, red: 0, failed: 0 }) => {}
+            Ok(r) if r.failed > 0 => {
+                tracing::warn!(yellow = r.yellow, red = r.red, failed = r.failed, "task warnings raised, some failed")
+            }
             Ok(r) => tracing::info!(yellow = r.yellow, red = r.red, "task warnings raised"),
             Err(e) => tracing::warn!(error = %format!("{e:#}"), "SLA sweep failed; will retry"),
         }
@@ -55,29 +68,53 @@ pub async fn run(tasks: Arc<Tasks>, every: Duration, shutdown: CancellationToken
     }
 }
 
-/// Raises every warning due at `now`: for each task, yellow before red.
+/// Raises every warning due at `now`: for each task, yellow before red. A
+/// task that fails is recorded and passed over; only a failure to read the
+/// due timers at all ends the sweep early.
 pub async fn sweep_once(tasks: &Tasks, now: DateTime<Utc>) -> anyhow::Result<SweepReport> {
     let mut report = SweepReport::default();
+    let mut failed: Vec<Uuid> = Vec::new();
     // Bounded, so a timer that keeps losing a race cannot hold the sweep.
     for _ in 0..MAX_ROUNDS {
-        let due = repo::due_timers(tasks.pool(), tasks.schema(), now, BATCH).await?;
+        let due = repo::due_timers(tasks.pool(), tasks.schema(), now, BATCH, &failed).await?;
         let round = due.len();
         for timer in due {
-            if timer.yellow && raise(tasks, timer.task_id, timer.case_id, WarningLevel::Yellow, now).await? {
-                report.yellow += 1;
-                yiciban_metrics::TaskWarning::Yellow.raised();
-            }
-            if timer.red && raise(tasks, timer.task_id, timer.case_id, WarningLevel::Red, now).await? {
-                report.red += 1;
-                yiciban_metrics::TaskWarning::Red.raised();
+            if let Err(e) = raise_due(tasks, &timer, now, &mut report).await {
+                yiciban_metrics::Sweep::TaskSla.failed();
+                tracing::error!(
+                    task_id = %timer.task_id,
+                    case_id = %timer.case_id,
+                    error = %format!("{e:#}"),
+                    "SLA warning could not be raised; going on with the other tasks"
+                );
+                report.failed += 1;
+                failed.push(timer.task_id);
             }
         }
-        // Every timer looked at is cleared or moved past `now`.
+        // Every timer looked at is cleared, moved past `now` or skipped.
         if round < BATCH as usize {
             break;
         }
     }
     Ok(report)
+}
+
+/// Raises the warnings due on one task, yellow before red.
+async fn raise_due(
+    tasks: &Tasks,
+    timer: &repo::DueTimer,
+    now: DateTime<Utc>,
+    report: &mut SweepReport,
+) -> anyhow::Result<()> {
+    if timer.yellow && raise(tasks, timer.task_id, timer.case_id, WarningLevel::Yellow, now).await? {
+        report.yellow += 1;
+        yiciban_metrics::TaskWarning::Yellow.raised();
+    }
+    if timer.red && raise(tasks, timer.task_id, timer.case_id, WarningLevel::Red, now).await? {
+        report.red += 1;
+        yiciban_metrics::TaskWarning::Red.raised();
+    }
+    Ok(())
 }
 
 /// Raises one warning; `false` when it was raised before or no longer

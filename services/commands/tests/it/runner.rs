@@ -102,14 +102,73 @@ async fn the_same_request_again_gets_the_first_answer_and_changes_nothing() {
     let other =
         f.runner.run(Target::Open { id, case_id }, &asking(&clerk(), "k1", 6, 0), add(6), total).await.unwrap_err();
     assert_eq!(other.code(), Code::AlreadyExists, "{other:?}");
-    let someone_else = Caller { subject: "clerk-2".into(), ..clerk() };
-    let theirs = f
-        .runner
-        .run(Target::Open { id, case_id }, &asking(&someone_else, "k1", 5, 0), add(5), total)
-        .await
-        .unwrap_err();
-    assert_eq!(theirs.code(), Code::AlreadyExists, "one key cannot replay another caller's request");
+    assert!(other.message().contains("\"k1\""), "names the key as sent: {}", other.message());
+    assert!(!other.message().contains("client:"), "not as stored: {}", other.message());
     assert_eq!(f.events(id).await.len(), 1);
+}
+
+#[tokio::test]
+async fn the_same_key_from_two_callers_is_two_requests() {
+    let f = fixture().await;
+    let (id, case_id) = (Uuid::now_v7(), Uuid::now_v7());
+    let mine = f.runner.run(Target::Open { id, case_id }, &asking(&clerk(), "k1", 5, 0), add(5), total).await.unwrap();
+    let someone_else = Caller { subject: "clerk-2".into(), ..clerk() };
+    let theirs =
+        f.runner.run(Target::Open { id, case_id }, &asking(&someone_else, "k1", 6, 0), add(6), total).await.unwrap();
+    assert!(theirs.recorded(), "their key is their own, not a replay of mine nor refused: {theirs:?}");
+    assert_eq!(theirs.into_inner().year, 11);
+    // Each retry gets its own caller's first answer.
+    let again = f.runner.run(Target::Open { id, case_id }, &asking(&clerk(), "k1", 5, 0), add(5), total).await.unwrap();
+    assert_eq!(again, Executed::Replayed(mine.into_inner()));
+    let again =
+        f.runner.run(Target::Open { id, case_id }, &asking(&someone_else, "k1", 6, 0), add(6), total).await.unwrap();
+    assert_eq!(again, Executed::Replayed(Date { year: 11, month: 2, day: 0 }));
+    assert_eq!(f.events(id).await.len(), 2);
+}
+
+#[tokio::test]
+async fn a_client_cannot_take_a_system_key_and_the_reserved_form_is_refused() {
+    let f = fixture().await;
+    let (id, case_id) = (Uuid::now_v7(), Uuid::now_v7());
+    // A client sends the key a sweep will use, first with another request.
+    let client =
+        f.runner.run(Target::Open { id, case_id }, &asking(&clerk(), "sweep-1", 5, 0), add(5), total).await.unwrap();
+    assert!(client.recorded());
+    let sweep =
+        f.runner.run(Target::Open { id, case_id }, &Invocation::system("sweeper", "sweep-1"), add(1), total).await;
+    assert_eq!(sweep.unwrap(), Executed::Done(Date { year: 6, month: 2, day: 0 }), "the system's key is its own");
+    // A key in the system's own form is refused before anything is looked up.
+    let request = Date { year: 0, month: 0, day: 1 };
+    for reserved in ["system:sweep-1", "System:sweep-2", "client:clerk-1:k"] {
+        let err = Invocation::request(&clerk(), reserved, &request, 0).unwrap_err();
+        assert_eq!(err.code(), Code::InvalidArgument, "{reserved}: {err:?}");
+        assert!(err.message().contains("reserved"), "{}", err.message());
+    }
+    assert_eq!(f.events(id).await.len(), 2);
+}
+
+#[tokio::test]
+async fn a_key_stored_before_namespaces_replays_only_the_same_callers_same_request() {
+    let f = fixture().await;
+    let (id, case_id) = (Uuid::now_v7(), Uuid::now_v7());
+    let first =
+        f.runner.run(Target::Open { id, case_id }, &asking(&clerk(), "old", 5, 0), add(5), total).await.unwrap();
+    // As the migration leaves a key the previous release stored.
+    sqlx::query(schema_sql(
+        SCHEMA,
+        "UPDATE {schema}.idempotency_keys SET key = 'legacy:old' WHERE key = 'client:clerk-1:old'",
+    ))
+    .execute(&f.db.pool)
+    .await
+    .unwrap();
+    let retry =
+        f.runner.run(Target::Open { id, case_id }, &asking(&clerk(), "old", 5, 0), add(5), total).await.unwrap();
+    assert_eq!(retry, Executed::Replayed(first.into_inner()), "a retry across the upgrade is still a replay");
+    let someone_else = Caller { subject: "clerk-2".into(), ..clerk() };
+    let theirs =
+        f.runner.run(Target::Open { id, case_id }, &asking(&someone_else, "old", 5, 0), add(5), total).await.unwrap();
+    assert!(theirs.recorded(), "another caller's request is not bound by the legacy key: {theirs:?}");
+    assert_eq!(f.events(id).await.len(), 2);
 }
 
 #[tokio::test]

@@ -99,3 +99,30 @@ fn a_checksum_is_of_the_sql_as_shipped_whatever_the_schema() {
     // printf %s 'CREATE TABLE {schema}.parcels (id BIGINT PRIMARY KEY)' | sha256sum
     assert_eq!(checksum(STEP_1), "467a6482d387cd01e5157c02625ae31b75e780c64ab8619d5cc1d322bc6875d3");
 }
+
+#[tokio::test]
+async fn keys_stored_before_namespaces_move_to_the_system_or_the_legacy_namespace() {
+    use yiciban_eventstore::{EVENT_STORE, request_fingerprint};
+    let db = TestDb::new(2).await;
+    // The event store as the release before namespaces left it: step 1 only,
+    // with a system key (fingerprinted by itself) and a client's key.
+    let first_release = Migrations { component: EVENT_STORE.component, steps: &EVENT_STORE.steps[..1] };
+    migrate(&db.pool, SCHEMA, &[first_release]).await.unwrap();
+    for (key, hash) in [
+        ("warn-7-red", request_fingerprint(b"warn-7-red")),
+        ("client-uuid-1", request_fingerprint(b"a request and its caller")),
+    ] {
+        sqlx::query("INSERT INTO svc.idempotency_keys (key, request_hash, response) VALUES ($1, $2, '\\x01')")
+            .bind(key)
+            .bind(hash)
+            .execute(&db.pool)
+            .await
+            .unwrap();
+    }
+
+    migrate(&db.pool, SCHEMA, &[EVENT_STORE]).await.unwrap();
+    migrate(&db.pool, SCHEMA, &[EVENT_STORE]).await.expect("applied once");
+    let keys: Vec<String> =
+        sqlx::query_scalar("SELECT key FROM svc.idempotency_keys ORDER BY key").fetch_all(&db.pool).await.unwrap();
+    assert_eq!(keys, ["legacy:client-uuid-1", "system:warn-7-red"]);
+}

@@ -153,3 +153,72 @@ async fn an_officer_reads_only_their_own_cases_and_sees_personal_data_masked() {
     let err = app.clerk().get_case(pb::GetCaseRequest { case_id: random.clone() }).await.unwrap_err();
     assert_eq!((err.code(), err.message()), (Code::NotFound, format!("case {random} not found").as_str()));
 }
+
+#[tokio::test]
+async fn a_case_that_cannot_be_terminated_does_not_hold_the_other_overdue_cases() {
+    let app = spawn_app().await;
+    let owing = |key: &str| {
+        let mut req = restaurant(key, &["m_site_layout"]);
+        req.deficiencies.push(deficiency("m_site_layout"));
+        req
+    };
+    let mut cases = Vec::new();
+    for key in ["owing-1", "owing-2", "owing-3"] {
+        cases.push(app.clerk().submit_application(owing(key)).await.unwrap().into_inner().case_id);
+    }
+    // The first case's termination cannot be stored: its key is taken by a
+    // record of another request (as a damaged or hand-edited row would be).
+    let taken = format!("system:deficiency-overdue-{}", cases[0]);
+    sqlx::query("INSERT INTO intake.idempotency_keys (key, request_hash, response) VALUES ($1, 'other', '\\x00')")
+        .bind(&taken)
+        .execute(&app.db.pool)
+        .await
+        .unwrap();
+
+    app.clock.advance(Days::days(8));
+    assert_eq!(yiciban_intake::expiry::sweep(&app.intake).await.unwrap(), 2, "the others end");
+    assert_eq!(case(&app, &cases[0]).await.status(), CaseStatus::AcceptedWithDeficiency);
+    for other in &cases[1..] {
+        assert_eq!(case(&app, other).await.status(), CaseStatus::Terminated);
+    }
+
+    sqlx::query("DELETE FROM intake.idempotency_keys WHERE key = $1").bind(&taken).execute(&app.db.pool).await.unwrap();
+    assert_eq!(yiciban_intake::expiry::sweep(&app.intake).await.unwrap(), 1, "the next sweep ends it");
+    assert_eq!(case(&app, &cases[0]).await.status(), CaseStatus::Terminated);
+}
+
+#[tokio::test]
+async fn a_client_using_the_sweeps_key_cannot_pre_empt_the_termination() {
+    let app = spawn_app().await;
+    let submitted = owing_site_layout(&app).await;
+    // A withdrawal pinned to a version the case never had, under the
+    // sweep's own key: the clerk's own request, refused on its merits.
+    let key = format!("deficiency-overdue-{}", submitted.case_id);
+    let mut withdraw = pb::WithdrawApplicationRequest {
+        idempotency_key: format!("system:{key}"),
+        case_id: submitted.case_id.clone(),
+        reason: "申请人撤回".into(),
+        expected_version: 99,
+    };
+    let err = app.clerk().withdraw_application(withdraw.clone()).await.unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument, "the reserved form is refused: {err:?}");
+    assert!(err.message().contains("reserved"), "{}", err.message());
+    withdraw.idempotency_key = key;
+    let err = app.clerk().withdraw_application(withdraw).await.unwrap_err();
+    assert_eq!(err.code(), Code::Aborted, "an ordinary key for a client, decided and refused: {err:?}");
+
+    app.clock.advance(Days::days(8));
+    assert_eq!(yiciban_intake::expiry::sweep(&app.intake).await.unwrap(), 1);
+    assert_eq!(case(&app, &submitted.case_id).await.status(), CaseStatus::Terminated);
+}
+
+#[tokio::test]
+async fn the_same_key_from_two_clerks_submits_two_cases() {
+    let app = spawn_app().await;
+    let other_clerk = app.intake_as(&app.token(Role::Clerk, "clerk-002", None, None));
+    let mine = app.clerk().submit_application(newborn("shared-key")).await.unwrap().into_inner();
+    let theirs = other_clerk.clone().submit_application(newborn("shared-key")).await.unwrap().into_inner();
+    assert_ne!(mine.case_id, theirs.case_id, "each clerk's key is their own");
+    let again = other_clerk.clone().submit_application(newborn("shared-key")).await.unwrap().into_inner();
+    assert_eq!(again.case_id, theirs.case_id, "a retry replays its own caller's answer");
+}

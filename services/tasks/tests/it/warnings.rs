@@ -13,7 +13,7 @@ use yiciban_testkit::eventually;
 use crate::helpers::*;
 
 fn report(yellow: usize, red: usize) -> SweepReport {
-    SweepReport { yellow, red }
+    SweepReport { yellow, red, failed: 0 }
 }
 
 fn warnings(types: &[String]) -> Vec<&str> {
@@ -166,4 +166,47 @@ async fn a_closed_task_never_warns() {
     app.clock.set(cst("2026-11-30T10:00"));
     assert_eq!(app.tasks.sweep_sla().await.unwrap(), report(0, 0));
     assert_eq!(app.event_types(&task_id).await, ["TaskCreated", "TaskCancelled"]);
+}
+
+#[tokio::test]
+async fn a_client_using_the_warning_key_cannot_pre_empt_the_warning() {
+    let app = spawn_app().await;
+    let task_id = app.create(new_task("samr", 5)).await.task_id;
+    let agent = app.agent("agent-li", "samr");
+    // The agent's claim under the watcher's own key is the agent's own key.
+    let claim =
+        |key: String| pb::ClaimTaskRequest { idempotency_key: key, task_id: task_id.clone(), expected_version: 0 };
+    agent.clone().claim_task(claim(format!("warn-{task_id}-yellow"))).await.expect("an ordinary key for a client");
+    let err = agent.clone().claim_task(claim(format!("system:warn-{task_id}-red"))).await.unwrap_err();
+    assert_eq!(err.code(), tonic::Code::InvalidArgument, "{err:?}");
+    assert!(err.message().contains("reserved"), "{}", err.message());
+
+    app.clock.set(cst("2026-10-12T10:00"));
+    assert_eq!(app.tasks.sweep_sla().await.unwrap(), report(1, 1), "both warnings raised all the same");
+    assert_eq!(warnings(&app.event_types(&task_id).await), ["TaskWarned", "TaskWarned", "TaskEscalated"]);
+}
+
+#[tokio::test]
+async fn a_sweep_with_one_failing_task_still_warns_the_others_and_retries_it_next_time() {
+    let app = spawn_app().await;
+    let broken = app.create(new_task("samr", 5)).await.task_id;
+    let fine = app.create(new_task("samr", 5)).await.task_id;
+    // The broken task's warning cannot be stored: its key is taken by a
+    // record of another request (as a damaged or hand-edited row would be).
+    let taken = format!("system:warn-{broken}-yellow");
+    sqlx::query("INSERT INTO tasks.idempotency_keys (key, request_hash, response) VALUES ($1, 'other', '\\x00')")
+        .bind(&taken)
+        .execute(&app.db.pool)
+        .await
+        .unwrap();
+
+    app.clock.set(cst("2026-10-10T00:00"));
+    assert_eq!(app.tasks.sweep_sla().await.unwrap(), SweepReport { yellow: 1, red: 0, failed: 1 });
+    assert_eq!(warnings(&app.event_types(&fine).await), ["TaskWarned"], "the other task is warned");
+    assert!(warnings(&app.event_types(&broken).await).is_empty());
+    assert_eq!(app.tasks.sweep_sla().await.unwrap(), SweepReport { yellow: 0, red: 0, failed: 1 }, "still due");
+
+    sqlx::query("DELETE FROM tasks.idempotency_keys WHERE key = $1").bind(&taken).execute(&app.db.pool).await.unwrap();
+    assert_eq!(app.tasks.sweep_sla().await.unwrap(), report(1, 0), "the next sweep catches up");
+    assert_eq!(warnings(&app.event_types(&broken).await), ["TaskWarned"]);
 }

@@ -56,7 +56,7 @@ async fn send_raw(app: &TestApp, path: &'static str, body: Vec<u8>) -> Result<Ve
     let mut request = tonic::Request::new(body);
     let token = app.token(Role::Clerk, "clerk-001", None, None);
     request.metadata_mut().insert("authorization", format!("Bearer {token}").parse().unwrap());
-    let path = tonic::codegen::http::uri::PathAndQuery::from_static(path);
+    let path = http::uri::PathAndQuery::from_static(path);
     grpc.unary(request, path, RawCodec).await.map(tonic::Response::into_inner)
 }
 
@@ -87,6 +87,29 @@ async fn bodies_that_are_not_the_rpcs_message_are_invalid_argument_and_nothing_i
     // The same channel still works, and a well-formed body still succeeds.
     let ok = send_raw(&app, SUBMIT, prost::Message::encode_to_vec(&newborn("k-after"))).await;
     assert!(ok.is_ok(), "{ok:?}");
+}
+
+#[tokio::test]
+async fn a_frame_cut_short_is_invalid_argument() {
+    use tower::ServiceExt as _;
+    let app = spawn_app().await;
+    // The gRPC frame announces 100 bytes of message, and the body ends after 3.
+    let mut frame = vec![0u8, 0, 0, 0, 100];
+    frame.extend_from_slice(&[0x0a, 0x01, b'k']);
+    let token = app.token(Role::Clerk, "clerk-001", None, None);
+    let request = http::Request::builder()
+        .method("POST")
+        .uri("http://intake/yiciban.intake.v1.IntakeService/SubmitApplication")
+        .header("content-type", "application/grpc")
+        .header("te", "trailers")
+        .header("authorization", format!("Bearer {token}"))
+        .body(tonic::body::Body::new(http_body_util::Full::new(prost::bytes::Bytes::from(frame))))
+        .unwrap();
+    let response = app.channel.clone().oneshot(request).await.expect("an answer");
+    let status = tonic::Status::from_header_map(response.headers()).expect("a trailers-only refusal");
+    assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+    assert!(status.message().starts_with("the request ends inside a message"), "{}", status.message());
+    assert_eq!(app.event_count().await, 0, "nothing stored");
 }
 
 #[tokio::test]
@@ -135,6 +158,14 @@ async fn a_huge_unknown_form_key_and_ten_thousand_repeated_materials_get_a_bound
     assert!(echoed.field.ends_with('…') && echoed.field.chars().count() <= 65, "{}", echoed.field);
     assert!(listed.iter().any(|v| v.field == "materials[1].material_id"), "a repeat is named: {listed:?}");
     assert!(err.message().contains(" more"), "the rest is counted: {}", err.message());
+    assert!(status_size(&err) < 4096, "{} bytes of status", status_size(&err));
+    assert_eq!(app.event_count().await, 0, "nothing stored");
+
+    // A value echoed outside a violation list is bounded too.
+    let mut req = newborn("k-abuse-2");
+    req.package_id = "包".repeat(100 * 1024 / 3);
+    let err = app.clerk().submit_application(req).await.unwrap_err();
+    assert!(matches!(err.code(), Code::InvalidArgument | Code::NotFound), "{err:?}");
     assert!(status_size(&err) < 4096, "{} bytes of status", status_size(&err));
     assert_eq!(app.event_count().await, 0, "nothing stored");
 }

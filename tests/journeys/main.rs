@@ -7,5 +7,6 @@ mod identity;
 mod intake_to_the_bus;
 mod issuance;
 mod joint_processing;
+mod nats_away;
 mod stack;
 mod traces;

@@ -84,6 +84,10 @@ pub enum RelayError {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
+    /// The connection holding the relay's advisory lock is gone: another
+    /// relay may hold the lock now, so this one stops publishing.
+    #[error("the relay lost the connection holding its lock")]
+    LockLost(#[source] sqlx::Error),
     /// Fault injection for crash tests: the relay stopped as if killed.
     #[error("relay stopped by fault injection at {0}")]
     InjectedCrash(&'static str),
@@ -110,4 +114,19 @@ pub enum ConsumerError {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
+}
+
+/// The error and its causes, joined by ": ", a cause that only repeats the
+/// text before it left out.
+pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts = vec![e.to_string()];
+    let mut source = e.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if parts.last() != Some(&text) {
+            parts.push(text);
+        }
+        source = s.source();
+    }
+    parts.join(": ")
 }

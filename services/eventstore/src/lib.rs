@@ -16,7 +16,7 @@ pub mod trace;
 pub mod upcast;
 
 pub use consumer::{Consumer, ConsumerSettings, GapSource, Handler, HandlerError, Outcome, ProcessManager, StoreGaps};
-pub use error::{ConsumerError, RelayError, StoreError};
+pub use error::{ConsumerError, RelayError, StoreError, error_chain};
 pub use migrate::{EVENT_STORE, Migrations, migrate};
 pub use model::{
     AppendOutcome, Checkpoint, EventMetadata, ExpectedVersion, IdempotencyRecord, NewEvent, StoredEvent,

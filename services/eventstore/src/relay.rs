@@ -64,6 +64,9 @@ pub struct RelayStats {
     pub duplicates: AtomicU64,
 }
 
+/// How often the relay makes sure the connection holding its lock is alive.
+const LOCK_CHECK_EVERY: Duration = Duration::from_secs(5);
+
 /// Publishes one service's outbox to JetStream.
 #[derive(Clone)]
 pub struct Relay {
@@ -261,12 +264,21 @@ impl Relay {
             }
         };
         tracing::info!(%schema, "outbox relay active");
+        let mut lock_conn = lock_conn;
         self.ensure_stream().await?;
         let mut failures = 0u32;
         let mut gauged = tokio::time::Instant::now() - BACKLOG_GAUGE_EVERY;
+        let mut lock_checked = tokio::time::Instant::now();
         loop {
             if shutdown.is_cancelled() {
                 break;
+            }
+            // The lock lives with its connection: if that is gone, another
+            // relay may be publishing already — stop, and let the supervisor
+            // take the lock again.
+            if lock_checked.elapsed() >= LOCK_CHECK_EVERY {
+                lock_conn.ping().await.map_err(RelayError::LockLost)?;
+                lock_checked = tokio::time::Instant::now();
             }
             if gauged.elapsed() >= BACKLOG_GAUGE_EVERY
                 && let Ok(backlog) = self.backlog().await
@@ -303,6 +315,33 @@ impl Relay {
         }
         let _ = lock_conn.close().await;
         Ok(())
+    }
+
+    /// Runs the relay until `shutdown`, starting it again after any failure
+    /// (the database or NATS away, the stream refused, the lock lost) with a
+    /// back-off from 1 s doubling up to 30 s, so that a transient fault never
+    /// ends publishing for good. Only an injected crash (tests) ends it.
+    pub async fn run_supervised(self, shutdown: CancellationToken) -> Result<(), RelayError> {
+        let mut backoff = Duration::from_secs(1);
+        loop {
+            let started = tokio::time::Instant::now();
+            match self.clone().run(shutdown.clone()).await {
+                Ok(()) => return Ok(()),
+                Err(e @ RelayError::InjectedCrash(_)) => return Err(e),
+                Err(e) => {
+                    if started.elapsed() > Duration::from_secs(60) {
+                        backoff = Duration::from_secs(1);
+                    }
+                    let error = crate::error_chain(&e);
+                    tracing::error!(schema = %self.store.schema(), %error, ?backoff, "the outbox relay stopped; starting it again");
+                    tokio::select! {
+                        _ = shutdown.cancelled() => return Ok(()),
+                        _ = tokio::time::sleep(backoff) => {}
+                    }
+                    backoff = (backoff * 2).min(Duration::from_secs(30));
+                }
+            }
+        }
     }
 }
 

@@ -98,6 +98,13 @@ pub trait CaseDirectory: Send + Sync + std::fmt::Debug {
 
     /// The departments that have (or had) a task in the case.
     async fn departments(&self, case_id: Uuid) -> Result<Vec<String>, Status>;
+
+    /// The case's lead department (牵头部门), as the task service knows it
+    /// from the case's tasks; `None` only when the case has no task. A task
+    /// service that cannot answer is an error (UNAVAILABLE: try again),
+    /// never "no lead department" — a wrong answer here would send a bad
+    /// rating's rectification to the window instead of the lead.
+    async fn lead_department(&self, case_id: Uuid) -> Result<Option<String>, Status>;
 }
 
 type IntakeClient = IntakeServiceClient<ServiceChannel>;
@@ -144,13 +151,6 @@ impl CaseDirectory for GrpcDirectory {
         let method = DeliveryMethod::try_from(delivery.method())
             .map_err(|_| Status::failed_precondition("the application names no delivery method"))?;
         let applicant = case.applicant.unwrap_or_default();
-        let lead_department = match self.tasks_of(case_id).await {
-            Ok(tasks) => tasks.first().map(|t| t.lead_department.clone()).filter(|d| !d.is_empty()),
-            Err(e) => {
-                tracing::warn!(%case_id, code = ?e.code(), "could not ask the task service for the lead department");
-                None
-            }
-        };
         Ok(CaseFacts {
             case_number: case.case_number,
             method,
@@ -165,7 +165,9 @@ impl CaseDirectory for GrpcDirectory {
             },
             promised_working_days: case.promised_working_days,
             promised_by: case.promised_by.and_then(|d| NaiveDate::try_from(d).ok()),
-            lead_department,
+            // Asked of the task service only where it is needed
+            // (`lead_department`), so that a pick-up does not wait for it.
+            lead_department: None,
             officer_id: case.officer_id,
         })
     }
@@ -192,6 +194,17 @@ impl CaseDirectory for GrpcDirectory {
         departments.dedup();
         Ok(departments)
     }
+
+    async fn lead_department(&self, case_id: Uuid) -> Result<Option<String>, Status> {
+        let tasks = self.tasks_of(case_id).await.map_err(|s| {
+            Status::unavailable(format!(
+                "the task service could not tell the lead department of case {case_id} ({:?}: {}); try again",
+                s.code(),
+                s.message().chars().take(200).collect::<String>()
+            ))
+        })?;
+        Ok(tasks.into_iter().map(|t| t.lead_department).find(|d| !d.is_empty()))
+    }
 }
 
 /// A fixed directory held in memory (tests, demos): cases and tasks are
@@ -201,6 +214,9 @@ pub struct InMemoryDirectory {
     cases: Arc<Mutex<HashMap<Uuid, CaseFacts>>>,
     tasks: Arc<Mutex<HashMap<(Uuid, Uuid), TaskResult>>>,
     departments: Arc<Mutex<HashMap<Uuid, Vec<String>>>>,
+    /// When set, every question for the task service is answered
+    /// UNAVAILABLE (a test stands for a task service that is down).
+    tasks_down: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl InMemoryDirectory {
@@ -217,6 +233,19 @@ impl InMemoryDirectory {
     /// Puts (or replaces) a task of a case.
     pub fn put_task(&self, case_id: Uuid, task_id: Uuid, result: TaskResult) {
         self.tasks.lock().expect("directory lock").insert((case_id, task_id), result);
+    }
+
+    /// Makes the task service's part of the directory unavailable (or
+    /// available again).
+    pub fn set_tasks_down(&self, down: bool) {
+        self.tasks_down.store(down, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    fn tasks_up(&self) -> Result<(), Status> {
+        if self.tasks_down.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(Status::unavailable("the task service is down; try again"));
+        }
+        Ok(())
     }
 
     /// Records that `department` has a task in the case.
@@ -236,11 +265,18 @@ impl CaseDirectory for InMemoryDirectory {
     }
 
     async fn approved_results(&self, case_id: Uuid, task_ids: &[Uuid]) -> Result<Vec<TaskResult>, Status> {
+        self.tasks_up()?;
         let tasks = self.tasks.lock().expect("directory lock");
         Ok(task_ids.iter().map(|t| tasks.get(&(case_id, *t)).cloned().unwrap_or(TaskResult::Unknown)).collect())
     }
 
     async fn departments(&self, case_id: Uuid) -> Result<Vec<String>, Status> {
+        self.tasks_up()?;
         Ok(self.departments.lock().expect("directory lock").get(&case_id).cloned().unwrap_or_default())
+    }
+
+    async fn lead_department(&self, case_id: Uuid) -> Result<Option<String>, Status> {
+        self.tasks_up()?;
+        Ok(self.cases.lock().expect("directory lock").get(&case_id).and_then(|c| c.lead_department.clone()))
     }
 }

@@ -104,6 +104,14 @@ pub struct CommonConfig {
     pub database_url: SecretString,
     /// `YICIBAN_DB_MAX_CONNECTIONS`.
     pub db_max_connections: u32,
+    /// `YICIBAN_DB_STATEMENT_TIMEOUT` (default 30 s): Postgres cancels a
+    /// statement of the service's that runs longer (`statement_timeout`).
+    pub db_statement_timeout: Duration,
+    /// `YICIBAN_DB_IDLE_IN_TRANSACTION_TIMEOUT` (default 60 s): Postgres ends
+    /// a session that holds a transaction open and idle longer
+    /// (`idle_in_transaction_session_timeout`), so a stalled service cannot
+    /// hold locks for ever.
+    pub db_idle_in_transaction_timeout: Duration,
     /// `NATS_URL`.
     pub nats_url: String,
     /// `YICIBAN_NATS_PREFIX`: first token of every subject (default `yiciban`).
@@ -337,6 +345,12 @@ impl CommonConfig {
             oidc,
             database_url: SecretString::from(database_url),
             db_max_connections: var(src, "YICIBAN_DB_MAX_CONNECTIONS", 10)?,
+            db_statement_timeout: duration(src, "YICIBAN_DB_STATEMENT_TIMEOUT", Duration::from_secs(30))?,
+            db_idle_in_transaction_timeout: duration(
+                src,
+                "YICIBAN_DB_IDLE_IN_TRANSACTION_TIMEOUT",
+                Duration::from_secs(60),
+            )?,
             nats_url,
             nats_prefix,
             stream_replicas: var(src, "YICIBAN_STREAM_REPLICAS", 1)?,

@@ -13,12 +13,23 @@ use crate::config::CommonConfig;
 
 /// Opens the Postgres pool named by the configuration.
 pub async fn connect_db(config: &CommonConfig) -> anyhow::Result<PgPool> {
+    let options: sqlx::postgres::PgConnectOptions =
+        config.database_url.expose_secret().parse().context("parsing DATABASE_URL")?;
+    let options = options.options([
+        ("statement_timeout", millis(config.db_statement_timeout)),
+        ("idle_in_transaction_session_timeout", millis(config.db_idle_in_transaction_timeout)),
+    ]);
     PgPoolOptions::new()
         .max_connections(config.db_max_connections)
         .acquire_timeout(Duration::from_secs(10))
-        .connect(config.database_url.expose_secret())
+        .connect_with(options)
         .await
         .context("connecting to Postgres at DATABASE_URL")
+}
+
+/// A Postgres duration setting in milliseconds (0 = no limit).
+fn millis(d: Duration) -> String {
+    format!("{}ms", d.as_millis())
 }
 
 /// Creates the database named in `DATABASE_URL` if it does not exist yet
@@ -110,6 +121,32 @@ pub fn shutdown_on_signal() -> CancellationToken {
 #[cfg(test)]
 mod tests {
     use super::split_credentials;
+
+    /// Against the real Postgres (`DATABASE_URL`, as `make test` sets it):
+    /// the service's sessions carry both timeouts, and a statement that
+    /// outlives its limit is cancelled.
+    #[tokio::test]
+    async fn the_services_sessions_cancel_long_statements_and_idle_transactions() {
+        let url =
+            std::env::var("DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+        let mut config = crate::CommonConfig::from_source(
+            &crate::config::development_env(&[
+                ("DATABASE_URL", url.as_str()),
+                ("YICIBAN_DB_STATEMENT_TIMEOUT", "300ms"),
+                ("YICIBAN_DB_IDLE_IN_TRANSACTION_TIMEOUT", "2s"),
+            ]),
+            1,
+        )
+        .unwrap();
+        config.db_max_connections = 1;
+        let pool = super::connect_db(&config).await.unwrap();
+        let idle: String =
+            sqlx::query_scalar("SHOW idle_in_transaction_session_timeout").fetch_one(&pool).await.unwrap();
+        assert_eq!(idle, "2s");
+        let cancelled = sqlx::query("SELECT pg_sleep(2)").execute(&pool).await.unwrap_err();
+        let code = cancelled.as_database_error().and_then(|e| e.code()).map(|c| c.into_owned());
+        assert_eq!(code.as_deref(), Some("57014"), "{cancelled}");
+    }
 
     #[test]
     fn credentials_in_the_nats_url_are_taken_out_of_it() {

@@ -209,8 +209,11 @@ impl ServiceBuilder {
     }
 
     /// Migrates `schema` with the event store and `own` migrations, opens the
-    /// store as this service's, makes sure the case-event stream exists, and
-    /// runs the outbox relay of the store with the service.
+    /// store as this service's, and runs the outbox relay of the store with
+    /// the service, supervised (started again after any failure). The relay
+    /// makes sure the case-event stream exists when it takes over, not here:
+    /// a service starts and takes commands (they need only Postgres) while
+    /// NATS is away, and publishes when it returns.
     pub async fn event_store(&mut self, schema: &str, own: &[Migrations]) -> anyhow::Result<EventStore> {
         let mut components = vec![EVENT_STORE];
         components.extend_from_slice(own);
@@ -224,10 +227,9 @@ impl ServiceBuilder {
             self.subjects.clone(),
             RelaySettings { stream: self.common.stream_settings(), ..Default::default() },
         );
-        relay.ensure_stream().await.context("creating the case-event stream")?;
         self.jobs.push((
             "outbox relay".to_owned(),
-            Box::new(move |shutdown| Box::pin(async move { Ok(relay.run(shutdown).await?) })),
+            Box::new(move |shutdown| Box::pin(async move { Ok(relay.run_supervised(shutdown).await?) })),
         ));
         Ok(store)
     }

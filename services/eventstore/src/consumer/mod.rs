@@ -393,14 +393,23 @@ impl<H: Handler> Consumer<H> {
             Err(e) => {
                 let attempt = message.info().map(|i| i.delivered).unwrap_or(1).max(1) as u32;
                 let delay = Duration::from_millis(200 * 2u64.pow(attempt.min(7)));
-                let mut error = e.to_string();
-                let mut source = std::error::Error::source(&e);
-                while let Some(s) = source {
-                    error.push_str(": ");
-                    error.push_str(&s.to_string());
-                    source = s.source();
-                }
-                tracing::warn!(consumer = %self.settings.name, %error, attempt, "event not applied; will retry");
+                let error = crate::error::error_chain(&e);
+                // Which event, on which subject (the subject names the case),
+                // and why: an operator must be able to find it.
+                let event_id = message
+                    .headers
+                    .as_ref()
+                    .and_then(|h| h.get("Nats-Msg-Id"))
+                    .map(|v| v.as_str().to_owned())
+                    .unwrap_or_default();
+                tracing::warn!(
+                    consumer = %self.settings.name,
+                    subject = %message.subject,
+                    event_id = %event_id,
+                    %error,
+                    attempt,
+                    "event not applied; will retry"
+                );
                 AckKind::Nak(Some(delay))
             }
         };
@@ -528,4 +537,17 @@ impl<H: Handler> Consumer<H> {
 enum Attempt {
     Done(Outcome),
     HitPoison,
+}
+
+#[cfg(test)]
+mod error_chain_tests {
+    use super::*;
+    use crate::error::error_chain;
+
+    #[test]
+    fn a_cause_is_named_once_and_repeats_are_left_out() {
+        let inner: Box<dyn std::error::Error + Send + Sync> = "GetCase at intake: Unavailable".into();
+        let wrapped = ConsumerError::Handler(Box::new(ConsumerError::Handler(inner)));
+        assert_eq!(error_chain(&wrapped), "the handler could not apply the event: GetCase at intake: Unavailable");
+    }
 }

@@ -70,7 +70,11 @@ pub async fn prepare(
     if let Some(r) = api.replayed(&idempotency).await? {
         return Ok(Response::new(r));
     }
-    let facts = api.issuance.directory.delivery_and_applicant(case_id).await?;
+    let mut facts = api.issuance.directory.delivery_and_applicant(case_id).await?;
+    // The lead department answers for the case's rectifications: asked now,
+    // and a task service that cannot answer fails the preparation
+    // (UNAVAILABLE, which routing's process manager retries).
+    facts.lead_department = api.issuance.directory.lead_department(case_id).await?;
     if facts.method == yiciban_domain::issuance::DeliveryMethod::Mail && !facts.has_mail_address {
         return Err(Status::failed_precondition("the application asks for mail but holds no mail address"));
     }

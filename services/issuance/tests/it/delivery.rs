@@ -176,3 +176,29 @@ async fn results_approved_early_go_out_without_closing_the_case_and_the_final_ba
     let done = app.clerk().confirm_pickup(pickup_request(case_id, 2, me)).await.unwrap().into_inner();
     assert!(done.case_closed);
 }
+
+/// A task service that cannot answer when a case is prepared means "try
+/// again", never "no lead department": the preparation is refused
+/// UNAVAILABLE and stores nothing, and the retry (routing's process manager
+/// retries UNAVAILABLE) records the lead department that answers for the
+/// case's rectifications.
+#[tokio::test]
+async fn a_task_service_that_is_down_at_preparation_makes_it_wait_instead_of_losing_the_lead_department() {
+    let app = spawn_app().await;
+    let case_id = app.new_case(DeliveryMethod::WindowPickup);
+    app.directory.set_tasks_down(true);
+    let refused = app.service().prepare_issuance(app.prepare_request(case_id, vec![licence("JY1")])).await.unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::Unavailable, "{refused:?}");
+    assert!(refused.message().contains("try again"), "{}", refused.message());
+    let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM issuance.events").fetch_one(&app.db.pool).await.unwrap();
+    assert_eq!(stored, 0, "nothing is prepared while the lead department is unknown");
+
+    app.directory.set_tasks_down(false);
+    app.service().prepare_issuance(app.prepare_request(case_id, vec![licence("JY1")])).await.unwrap();
+    let lead: String = sqlx::query_scalar("SELECT lead_department FROM issuance.issuance_cases WHERE case_id = $1")
+        .bind(case_id)
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(lead, "samr");
+}

@@ -18,8 +18,10 @@ use tracing::Instrument as _;
 use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 
 /// A tower layer opening one span per gRPC call, child of the trace context
-/// in the request headers, and recording the call in the RPC metrics under
-/// its route ([`crate::routes`]: an unknown path is one `unknown` series).
+/// in the request headers, answering refusals as [`crate::answer::rewrite`]
+/// says (unreadable requests `INVALID_ARGUMENT`, status text bounded), and
+/// recording the call in the RPC metrics under its route
+/// ([`crate::routes`]: an unknown path is one `unknown` series).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct TraceLayer;
 
@@ -84,8 +86,11 @@ where
         let started = std::time::Instant::now();
         Box::pin(
             async move {
-                let result = inner.call(req).await;
+                let mut result = inner.call(req).await;
                 // Errors are trailers-only responses: grpc-status in the headers.
+                if let Ok(response) = &mut result {
+                    crate::answer::rewrite(response.headers_mut());
+                }
                 let code = match &result {
                     Ok(response) => response
                         .headers()

@@ -4,6 +4,7 @@
 //! trace propagation), error-to-status mapping and process runtime.
 
 pub mod access;
+pub mod answer;
 pub mod auth;
 pub mod cause;
 pub mod clock;

@@ -1,5 +1,6 @@
 //! The one place where errors become gRPC statuses: a domain rejection is
-//! `INVALID_ARGUMENT` (with every field violation in rich error details) or
+//! `INVALID_ARGUMENT` (with its field violations in rich error details,
+//! bounded: see [`invalid_argument`]) or
 //! `FAILED_PRECONDITION`, a version conflict `ABORTED`, a reused idempotency
 //! key `ALREADY_EXISTS`; infrastructure failures are `INTERNAL`, logged with
 //! their cause chain and not leaked to the caller.
@@ -17,19 +18,55 @@ pub struct FieldViolation {
     pub description: String,
 }
 
-/// `INVALID_ARGUMENT` listing every violation in a `BadRequest` detail.
+/// The most violations one refusal lists; the rest are counted.
+pub const MAX_LISTED: usize = 20;
+
+/// The most characters of a field path a refusal echoes (a client's form
+/// key can be anything, e.g. 100 KB).
+pub const MAX_FIELD_CHARS: usize = 64;
+
+/// The most characters of one violation's description.
+pub const MAX_DESCRIPTION_CHARS: usize = 120;
+
+/// The budget of the listed violations in the status message (encoded
+/// bytes) and in the `BadRequest` detail (protobuf bytes): with the status
+/// code, both fit well inside the 8 KB of metadata a default client reads.
+const MESSAGE_BUDGET: usize = 1536;
+const DETAILS_BUDGET: usize = 2048;
+
+/// `INVALID_ARGUMENT` listing the violations in a `BadRequest` detail and in
+/// the message — bounded for any default client: at most [`MAX_LISTED`]
+/// (fewer if their text would not fit the budget; the first always), each field path cut to
+/// [`MAX_FIELD_CHARS`] and description to [`MAX_DESCRIPTION_CHARS`]
+/// characters with "…"; the message ends "and K more" when some are not
+/// listed.
 pub fn invalid_argument(message: &str, violations: &[FieldViolation]) -> Status {
     let mut details = ErrorDetails::new();
-    for v in violations {
-        details.add_bad_request_violation(v.field.clone(), v.description.clone());
+    let mut listed = Vec::new();
+    let (mut message_bytes, mut details_bytes) = (0, 0);
+    for v in violations.iter().take(MAX_LISTED) {
+        let field = crate::answer::cut(&v.field, MAX_FIELD_CHARS);
+        let description = crate::answer::cut(&v.description, MAX_DESCRIPTION_CHARS);
+        let text = format!("{field}: {description}");
+        // Two length-delimited strings inside a length-delimited violation.
+        let proto = field.len() + description.len() + 9;
+        let over = message_bytes + crate::answer::encoded_len(&text) > MESSAGE_BUDGET
+            || details_bytes + proto > DETAILS_BUDGET;
+        if over && !listed.is_empty() {
+            break;
+        }
+        message_bytes += crate::answer::encoded_len(&text) + 2;
+        details_bytes += proto;
+        details.add_bad_request_violation(field, description);
+        listed.push(text);
     }
-    let summary = if violations.is_empty() {
-        message.to_owned()
-    } else {
-        format!(
-            "{message}: {}",
-            violations.iter().map(|v| format!("{}: {}", v.field, v.description)).collect::<Vec<_>>().join("; ")
-        )
+    let more = violations.len() - listed.len();
+    let message = crate::answer::cut(message, 200);
+    let summary = match (listed.is_empty(), more) {
+        (true, 0) => message,
+        (false, 0) => format!("{message}: {}", listed.join("; ")),
+        (true, _) => format!("{message}: {more} problem(s)"),
+        (false, _) => format!("{message}: {}; and {more} more", listed.join("; ")),
     };
     Status::with_error_details(Code::InvalidArgument, summary, details)
 }
@@ -104,6 +141,28 @@ mod tests {
         assert_eq!(s.code(), Code::InvalidArgument);
         assert_eq!(violations_of(&s), v);
         assert!(s.message().contains("a: x") && s.message().contains("b: y"));
+    }
+
+    #[test]
+    fn long_lists_and_long_values_are_bounded() {
+        let key = "k".repeat(100_000);
+        let mut v = vec![FieldViolation { field: format!("form.{key}"), description: "未知字段".into() }];
+        v.extend((0..10_000).map(|i| FieldViolation {
+            field: format!("materials[{i}].material_id"),
+            description: "材料 m_id 重复提交，同一材料请合并为一个文件".into(),
+        }));
+        let s = invalid_argument("the request is malformed", &v);
+        let listed = violations_of(&s);
+        assert!(!listed.is_empty() && listed.len() <= MAX_LISTED, "{}", listed.len());
+        assert_eq!(listed[0].field, format!("form.{}…", "k".repeat(MAX_FIELD_CHARS - 5)));
+        assert_eq!(listed[1].field, "materials[0].material_id");
+        assert!(s.message().ends_with(&format!("; and {} more", v.len() - listed.len())), "{}", s.message());
+        let headers = s.into_http::<tonic::body::Body>().headers().clone();
+        let size: usize = headers.iter().map(|(k, v)| k.as_str().len() + v.len()).sum();
+        assert!(size < 4096, "{size} bytes of status");
+        let long = FieldViolation { field: "note".into(), description: "长".repeat(1000) };
+        let s = invalid_argument("x", &[long]);
+        assert_eq!(violations_of(&s)[0].description.chars().count(), MAX_DESCRIPTION_CHARS + 1);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Integration tests of the intake service: the real service on port 0 with
 //! its own database and NATS prefix, driven over gRPC.
 
+mod abuse;
 mod catalog;
 mod fixtures;
 mod helpers;

@@ -17,6 +17,7 @@ use tonic::server::NamedService;
 use super::caller::Caller;
 use super::verify::Verifier;
 use crate::access::{self, REFUSAL_CASE_KEY, REFUSAL_KEY};
+use crate::answer::percent_decode;
 use crate::refusals::Refusals;
 
 /// Wraps a gRPC service so that only verified, authorised callers reach it.
@@ -99,37 +100,5 @@ fn record_handler_refusal(
         refusals.refused(caller, method, "hidden", case, reason);
     } else if code == Some(tonic::Code::PermissionDenied as i32) {
         refusals.refused(caller, method, "permission_denied", case, &message());
-    }
-}
-
-/// grpc-message is percent-encoded (gRPC over HTTP/2 spec).
-fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%'
-            && i + 2 < bytes.len()
-            && let Ok(b) = u8::from_str_radix(text.get(i + 1..i + 3).unwrap_or(""), 16)
-        {
-            out.push(b);
-            i += 3;
-            continue;
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn grpc_messages_are_percent_decoded() {
-        assert_eq!(percent_decode("an%20officer%20%E4%B8%93"), "an officer 专");
-        assert_eq!(percent_decode("100%"), "100%");
-        assert_eq!(percent_decode("%zz"), "%zz");
     }
 }

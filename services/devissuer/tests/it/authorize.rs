@@ -137,5 +137,5 @@ async fn page_text_is_escaped() {
     let (_, challenge) = pkce();
     let page = client::get(&authorize_url(&issuer, &challenge, &[])).await;
     assert!(!page.body.contains("<script>"));
-    assert!(page.body.contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;"));
+    assert!(page.body.contains("&#60;script&#62;alert(&#39;x&#39;)&#60;/script&#62;"), "{}", page.body);
 }

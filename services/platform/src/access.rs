@@ -132,7 +132,12 @@ pub fn rule_of(method: &str) -> Option<&'static Rule> {
 /// method without a rule, a person outside its roles, or a service that is
 /// not among its callers.
 pub fn check(method: &str, caller: &Caller) -> Result<&'static Rule, Status> {
-    let rule = rule_of(method).ok_or_else(|| Status::permission_denied("this method has no access rule; refused"))?;
+    admit(rule_of(method), method, caller)
+}
+
+/// [`check`] with the rule already looked up (`None`: the method has none).
+pub fn admit(rule: Option<&'static Rule>, method: &str, caller: &Caller) -> Result<&'static Rule, Status> {
+    let rule = rule.ok_or_else(|| Status::permission_denied("this method has no access rule; refused"))?;
     let allowed = match caller.service() {
         Some(service) => rule.services.contains(&service),
         None => rule.people.contains(&caller.role),

@@ -47,11 +47,6 @@ impl Refusals {
         self
     }
 
-    /// The service refusing.
-    pub fn service(&self) -> &'static str {
-        self.service
-    }
-
     /// A call without a valid token.
     pub fn unauthenticated(&self, method: &'static str, reason: &'static str) {
         yiciban_metrics::access_refused(self.service, method, reason);

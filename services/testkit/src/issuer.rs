@@ -3,7 +3,6 @@
 //! verify every token exactly as in production — discovery, JWKS, issuer,
 //! audience, lifetime — and tests sign in as any role.
 
-use serde_json::{Map, Value};
 use yiciban_devissuer::{DevIssuer, IssuerConfig, User};
 use yiciban_platform::Role;
 
@@ -54,16 +53,5 @@ impl TestIssuer {
             department: department.map(str::to_owned),
             id_number: identity.map(str::to_owned),
         })
-    }
-
-    /// A token with exactly `claims` (iss, iat and exp filled in when
-    /// absent), signed with the issuer's current key.
-    pub fn token_with(&self, claims: Map<String, Value>) -> String {
-        self.issuer.mint(claims)
-    }
-
-    /// The issuer itself (key rotation, seeded users).
-    pub fn dev_issuer(&self) -> &DevIssuer {
-        &self.issuer
     }
 }

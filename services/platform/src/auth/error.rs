@@ -102,12 +102,12 @@ impl TokenError {
             K::InvalidIssuer => TokenError::WrongIssuer,
             K::InvalidAudience => TokenError::WrongAudience,
             K::InvalidAlgorithm => TokenError::AlgorithmMismatch,
+            // Only exp, iss and aud are required (see `Verifier`).
             K::MissingRequiredClaim(c) => TokenError::MissingClaim(match c.as_str() {
                 "exp" => "exp",
                 "iss" => "iss",
                 "aud" => "aud",
-                "nbf" => "nbf",
-                _ => "sub",
+                _ => "a registered claim",
             }),
             _ => TokenError::Malformed,
         }

@@ -61,7 +61,8 @@ where
         let verifier = self.verifier.clone();
         let refusals = self.refusals.clone();
         Box::pin(async move {
-            let method = access::rule_of(req.uri().path()).map_or(yiciban_metrics::UNKNOWN, |r| r.method);
+            let rule = access::rule_of(req.uri().path());
+            let method = rule.map_or(yiciban_metrics::UNKNOWN, |r| r.method);
             let header = req.headers().get(http::header::AUTHORIZATION).map(|v| v.as_bytes().to_vec());
             let caller = match verifier.verify_header(header.as_deref()).await {
                 Ok(caller) => caller,
@@ -71,7 +72,7 @@ where
                 }
             };
             tracing::Span::current().record("caller.role", caller.role.as_str());
-            if let Err(status) = access::check(req.uri().path(), &caller) {
+            if let Err(status) = access::admit(rule, req.uri().path(), &caller) {
                 refusals.refused(&caller, method, "permission_denied", None, status.message());
                 return Ok(status.into_http());
             }

@@ -37,16 +37,6 @@ impl Verifier {
         Verifier { keys, audience: audience.to_owned(), mapping }
     }
 
-    /// The issuer's keys (shared with the service's token source).
-    pub fn keys(&self) -> &Arc<IssuerKeys> {
-        &self.keys
-    }
-
-    /// This service's audience.
-    pub fn audience(&self) -> &str {
-        &self.audience
-    }
-
     /// Verifies the value of an `authorization` header.
     pub async fn verify_header(&self, header: Option<&[u8]>) -> Result<Caller, TokenError> {
         let header = header.ok_or(TokenError::Missing)?;

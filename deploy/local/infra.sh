@@ -91,18 +91,9 @@ tcp_open() { # host port
     timeout 3 bash -c 'exec 3<>"/dev/tcp/$0/$1"' "$1" "$2" 2>/dev/null
 }
 
-APT_UPDATED=""
-apt_install() { # package...
-    [[ $EUID -eq 0 ]] || die "need root to install $*; install it yourself (apt-get install $*) or point the URL at a running server"
-    command -v apt-get >/dev/null || die "apt-get not found; install $* yourself"
-    if [[ -z "$APT_UPDATED" ]]; then
-        log "running apt-get update"
-        DEBIAN_FRONTEND=noninteractive apt-get update -q >&2
-        APT_UPDATED=1
-    fi
-    log "installing Debian package(s): $*"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@" >&2
-}
+APT_HINT=" or point the URL at a running server"
+# shellcheck source=deploy/local/apt.sh
+source deploy/local/apt.sh # the working directory is the repository (cd above)
 
 pid_alive() { [[ -n "$1" ]] && kill -0 "$1" 2>/dev/null; }
 

@@ -22,18 +22,9 @@ NODE_MAJOR_MIN=20
 log() { printf 'oidc-provider: %s\n' "$*" >&2; }
 die() { printf 'oidc-provider: error: %s\n' "$*" >&2; exit 1; }
 
-APT_UPDATED=""
-apt_install() { # package...
-    [[ $EUID -eq 0 ]] || die "need root to install $*; install Node.js >= $NODE_MAJOR_MIN and npm yourself (apt-get install $*)"
-    command -v apt-get >/dev/null || die "apt-get not found; install Node.js >= $NODE_MAJOR_MIN and npm yourself"
-    if [[ -z "$APT_UPDATED" ]]; then
-        log "running apt-get update"
-        DEBIAN_FRONTEND=noninteractive apt-get update -q >&2
-        APT_UPDATED=1
-    fi
-    log "installing Debian package(s): $*"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@" >&2
-}
+APT_HINT=" (Node.js >= $NODE_MAJOR_MIN with npm)"
+# shellcheck source=deploy/local/apt.sh
+source deploy/local/apt.sh # the working directory is the repository (cd above)
 
 ensure_node() {
     if ! command -v node >/dev/null || ! command -v npm >/dev/null; then

@@ -52,8 +52,8 @@ pub enum PublishError {
     /// A year is already in force and the publisher did not name the current
     /// revision.
     #[error(
-        "{year} is already published (calendar revision {current}); to correct it, publish again with \
-         replaces_revision {current} after checking the calendar in force"
+        "{year} is already published (calendar revision {current}); to correct it, check the calendar in force \
+         and publish again naming revision {current} (casectl calendar import --replaces-revision {current})"
     )]
     Stale { year: i32, current: u64 },
     #[error("the calendar could not be stored")]
@@ -239,8 +239,8 @@ mod tests {
         let stale = changes(&seed_only(), std::slice::from_ref(&corrected), 3).unwrap_err();
         assert_eq!(
             stale.to_string(),
-            "2026 is already published (calendar revision 0); to correct it, publish again with replaces_revision 0 \
-             after checking the calendar in force"
+            "2026 is already published (calendar revision 0); to correct it, check the calendar in force and publish \
+             again naming revision 0 (casectl calendar import --replaces-revision 0)"
         );
         assert_eq!(changes(&seed_only(), std::slice::from_ref(&corrected), 0).unwrap(), [corrected]);
     }

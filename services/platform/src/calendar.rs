@@ -149,7 +149,7 @@ impl LiveCalendar {
                 tracing::warn!(
                     service = self.service,
                     days_left = left,
-                    published_through = ?end,
+                    published_through = %end.map_or_else(|| "none".to_owned(), |d| d.to_string()),
                     "the working-day calendar is running out: publish the next year's holidays (casectl calendar import)"
                 );
             }

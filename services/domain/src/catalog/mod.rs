@@ -23,6 +23,10 @@ use crate::values::DepartmentCode;
 /// The seed catalog file, embedded at build time (`data/packages.json`).
 pub const SEED_JSON: &str = include_str!("../../data/packages.json");
 
+/// The seed catalog's version: in force until another is published, and the
+/// version of every case recorded before versions were (events without one).
+pub const SEED_VERSION: &str = "2026.1";
+
 /// A loaded, validated catalog of one version.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Catalog {

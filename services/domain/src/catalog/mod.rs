@@ -1,7 +1,8 @@
 //! The catalog of "one thing" packages (一件事) and their guides (办事指南):
-//! loaded once from the versioned data file (the seed is embedded), validated
-//! at load, searched, and rendered as a guide, a JSON Schema of the merged
-//! form and a printable Markdown notice. Read-only and pure.
+//! one version of it, loaded from a catalog file (the seed is embedded;
+//! intake publishes others, ADR 0017), validated as a whole at load, searched,
+//! and rendered as a guide, a JSON Schema of the merged form and a printable
+//! Markdown notice. Read-only and pure.
 
 mod check;
 mod graph;

@@ -60,6 +60,22 @@ impl Subjects {
     pub fn stream_name(&self) -> String {
         format!("{}_CASE_EVENTS", self.prefix.replace('-', "_").to_ascii_uppercase())
     }
+
+    /// The subject of a reference-data event (a catalog version, the
+    /// calendar): `<prefix>.ref.<EventType>`, outside the case events.
+    pub fn reference(&self, event_type: &str) -> String {
+        format!("{}.ref.{event_type}", self.prefix)
+    }
+
+    /// Every reference-data event.
+    pub fn all_reference(&self) -> String {
+        format!("{}.ref.>", self.prefix)
+    }
+
+    /// Name of the JetStream stream holding the reference-data events.
+    pub fn reference_stream_name(&self) -> String {
+        format!("{}_REFERENCE", self.prefix.replace('-', "_").to_ascii_uppercase())
+    }
 }
 
 /// Durability settings of the JetStream stream, named in config.
@@ -94,6 +110,23 @@ impl StreamSettings {
             num_replicas: self.replicas,
             duplicate_window: self.duplicate_window,
             max_age: self.max_age,
+            ..Default::default()
+        }
+    }
+}
+
+impl StreamSettings {
+    /// The reference-data stream's configuration: kept a year (a publication
+    /// is rare and a department system may look back), otherwise as the
+    /// case-event stream.
+    pub fn reference_config(&self, subjects: &Subjects) -> StreamConfig {
+        StreamConfig {
+            name: subjects.reference_stream_name(),
+            subjects: vec![subjects.all_reference()],
+            storage: StorageType::File,
+            num_replicas: self.replicas,
+            duplicate_window: self.duplicate_window,
+            max_age: Duration::from_secs(365 * 24 * 3600),
             ..Default::default()
         }
     }

@@ -5,6 +5,7 @@
 //! every reason. It owns the case's application stream (`case-<uuid>`) in its
 //! own schema and publishes through the outbox relay.
 
+pub mod announce;
 pub mod calendar;
 pub mod catalogs;
 pub mod commands;
@@ -112,6 +113,13 @@ pub async fn build_with(
     let sweeper = intake.clone();
     let (shell_pool, follow_clock) = (calendar_source.pool.clone(), intake.clock.clone());
     let (catalog_schema, refresh) = (calendar_source.schema.clone(), config.common.calendar.refresh);
+    let announcer = Arc::new(announce::Announcer::new(
+        shell_pool.clone(),
+        catalog_schema.clone(),
+        shell.jetstream().clone(),
+        shell.subjects().clone(),
+        config.common.stream_settings(),
+    ));
     let every = config.expiry_scan;
     Ok(shell
         .grpc(IntakeServiceServer::new(grpc::IntakeApi::new(intake.clone())).max_decoding_message_size(max_message))
@@ -121,6 +129,7 @@ pub async fn build_with(
                 shell_pool.clone(),
                 calendar_source.schema.clone(),
                 catalog.clone(),
+                announcer.clone(),
             ))
             .max_decoding_message_size(grpc::MAX_FILE_BYTES + (1 << 20)),
         )
@@ -128,8 +137,13 @@ pub async fn build_with(
             shell_pool.clone(),
             calendar_source.schema.clone(),
             calendar.clone(),
+            announcer.clone(),
         )))
         .consumer(handoff)
+        .job("announcements", move |shutdown| async move {
+            announcer.run(refresh, shutdown).await;
+            Ok(())
+        })
         .job("catalog refresh", move |shutdown| async move {
             catalog.follow(shell_pool, catalog_schema, refresh, shutdown).await;
             Ok(())

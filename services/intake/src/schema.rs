@@ -106,5 +106,14 @@ CREATE TABLE {schema}.catalog_versions (
 );
 "#,
         ),
+        (
+            5,
+            r#"
+-- when each publication was announced on NATS (yiciban.events.v1
+-- CatalogVersionPublished / CalendarPublished); NULL until JetStream acked it
+ALTER TABLE {schema}.catalog_versions ADD COLUMN announced_at TIMESTAMPTZ;
+ALTER TABLE {schema}.calendar_publications ADD COLUMN announced_at TIMESTAMPTZ;
+"#,
+        ),
     ],
 };

@@ -116,8 +116,8 @@ impl Drop for TestDb {
     }
 }
 
-/// A NATS subject prefix of its own for one test; its JetStream stream is
-/// deleted with the handle.
+/// A NATS subject prefix of its own for one test; its JetStream streams (case
+/// events, reference data) are deleted with the handle.
 pub struct TestNats {
     url: String,
     pub client: async_nats::Client,
@@ -199,15 +199,18 @@ impl TestNats {
 impl Drop for TestNats {
     fn drop(&mut self) {
         let url = self.url.clone();
-        let stream = self.subjects.stream_name();
+        let streams = [self.subjects.stream_name(), self.subjects.reference_stream_name()];
         // The test's client lives on the test's runtime, which may be blocked
-        // on this drop: delete the stream over a connection of our own.
+        // on this drop: delete the streams over a connection of our own.
         let _ = std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
             rt.block_on(async move {
                 let _ = tokio::time::timeout(Duration::from_secs(5), async {
                     if let Ok(client) = async_nats::connect(&url).await {
-                        let _ = async_nats::jetstream::new(client).delete_stream(&stream).await;
+                        let js = async_nats::jetstream::new(client);
+                        for stream in &streams {
+                            let _ = js.delete_stream(stream).await;
+                        }
                     }
                 })
                 .await;

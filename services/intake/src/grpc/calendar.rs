@@ -13,6 +13,7 @@ use yiciban_proto::catalog::v1 as pb;
 use yiciban_proto::catalog::v1::calendar_service_server::CalendarService;
 use yiciban_proto::convert::wire::timestamp;
 
+use crate::announce::Announcer;
 use crate::calendar::{self, PublishError, Published};
 
 /// The longest `source` accepted, in characters.
@@ -24,13 +25,14 @@ pub struct CalendarApi {
     pool: sqlx::PgPool,
     schema: String,
     live: Arc<LiveCalendar>,
+    announcer: Arc<Announcer>,
 }
 
 impl CalendarApi {
     /// Serves the calendar stored in `schema`, and installs each publication
     /// in `live` (intake's own calendar) at once.
-    pub fn new(pool: sqlx::PgPool, schema: String, live: Arc<LiveCalendar>) -> Self {
-        CalendarApi { pool, schema, live }
+    pub fn new(pool: sqlx::PgPool, schema: String, live: Arc<LiveCalendar>, announcer: Arc<Announcer>) -> Self {
+        CalendarApi { pool, schema, live, announcer }
     }
 
     async fn published(&self) -> Result<Published, Status> {
@@ -121,6 +123,7 @@ impl CalendarService for CalendarApi {
             tracing::info!(revision = outcome.revision, by = %caller.subject, years = ?seen, "working-day calendar published");
             let published = self.published().await?;
             self.live.install(published.revision, published.calendar());
+            self.announcer.wake();
         }
         Ok(Response::new(pb::PublishCalendarResponse { revision: outcome.revision, changed: outcome.changed }))
     }

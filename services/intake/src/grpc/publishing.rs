@@ -12,6 +12,7 @@ use yiciban_proto::catalog::v1 as pb;
 use yiciban_proto::catalog::v1::catalog_publishing_service_server::CatalogPublishingService;
 use yiciban_proto::convert::wire::timestamp;
 
+use crate::announce::Announcer;
 use crate::catalogs::{self, ImportError, LiveCatalog, VersionRecord};
 
 /// The largest catalog file accepted, in bytes.
@@ -25,13 +26,14 @@ pub struct PublishingApi {
     pool: sqlx::PgPool,
     schema: String,
     live: Arc<LiveCatalog>,
+    announcer: Arc<Announcer>,
 }
 
 impl PublishingApi {
     /// Publishes into `schema`, and puts each new version in force in `live`
     /// at once.
-    pub fn new(pool: sqlx::PgPool, schema: String, live: Arc<LiveCatalog>) -> Self {
-        PublishingApi { pool, schema, live }
+    pub fn new(pool: sqlx::PgPool, schema: String, live: Arc<LiveCatalog>, announcer: Arc<Announcer>) -> Self {
+        PublishingApi { pool, schema, live, announcer }
     }
 }
 
@@ -109,6 +111,7 @@ impl CatalogPublishingService for PublishingApi {
                 .await
                 .map_err(|e| store_failure("reading the catalog", e))?;
             self.live.install(record.seq, catalog);
+            self.announcer.wake();
         }
         Ok(Response::new(pb::ImportCatalogResponse {
             version: imported.record.version,

@@ -121,3 +121,53 @@ async fn a_version_is_published_once_and_only_by_an_administrator() {
     assert_eq!(seed_again.code(), Code::FailedPrecondition, "the seed's version is taken too: {seed_again:?}");
     assert_eq!(versions(&app).await.len(), 2);
 }
+
+/// The last reference-data event of `event_type` on the test's stream.
+async fn last_announced<M: prost::Message + Default>(app: &TestApp, event_type: &str) -> M {
+    let subject = app.nats.subjects.reference(event_type);
+    let stream = app.nats.subjects.reference_stream_name();
+    yiciban_testkit::eventually(&format!("{event_type} on NATS"), std::time::Duration::from_secs(20), || async {
+        let stream = app.nats.js.get_stream(&stream).await.ok()?;
+        let message = stream.get_last_raw_message_by_subject(&subject).await.ok()?;
+        M::decode(message.payload.as_ref()).ok()
+    })
+    .await
+}
+
+#[tokio::test]
+async fn each_publication_is_announced_once_on_nats_with_what_it_changes() {
+    let app = spawn_app().await;
+    let file = seed_as("2026.2", |c| {
+        copy_package(c, "newborn-birth", "newborn-birth-district", "出生一件事（本区试点）");
+        rename_item(c, "DEMO-NB-01", "出生医学证明签发");
+    });
+    publishing(&app, Role::Admin).import_catalog(import(file)).await.unwrap();
+    let announced: yiciban_proto::events::v1::CatalogVersionPublished =
+        last_announced(&app, "CatalogVersionPublished").await;
+    assert_eq!((announced.version.as_str(), announced.previous_version.as_str()), ("2026.2", "2026.1"));
+    assert_eq!(announced.added_packages, ["newborn-birth-district"]);
+    assert_eq!(announced.changed_packages, ["newborn-birth"]);
+    assert!(announced.retired_packages.is_empty());
+    assert_eq!(announced.published_by, "admin-001");
+
+    let calendar = pb::PublishCalendarRequest {
+        years: vec![pb::CalendarYear { year: 2027, holidays: vec![], workdays: vec![] }],
+        source: "test".into(),
+        replaces_revision: 0,
+    };
+    app.calendar_as(Role::Admin).publish_calendar(calendar).await.unwrap();
+    let announced: yiciban_proto::events::v1::CalendarPublished = last_announced(&app, "CalendarPublished").await;
+    assert_eq!((announced.revision, announced.years.as_slice()), (1, [2027].as_slice()));
+
+    let stream = app.nats.js.get_stream(app.nats.subjects.reference_stream_name()).await.unwrap();
+    let unannounced: i64 = sqlx::query_scalar(
+        "SELECT (SELECT count(*) FROM intake.catalog_versions WHERE announced_at IS NULL)
+              + (SELECT count(*) FROM intake.calendar_publications WHERE announced_at IS NULL)",
+    )
+    .fetch_one(&app.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(unannounced, 0, "both are marked announced");
+    let mut stream = stream;
+    assert_eq!(stream.info().await.unwrap().state.messages, 2, "one message per publication");
+}

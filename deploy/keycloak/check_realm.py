@@ -11,13 +11,15 @@ import re
 import sys
 
 SERVICES = ("intake", "routing", "tasks", "issuance", "tracking")
-# the services each service's process manager calls (as its NetworkPolicy egress)
+# the services each service calls (as its NetworkPolicy egress): the process
+# managers' hand-offs, and intake for the case officer, the catalog version of
+# a case and the working-day calendar
 CALLS = {
     "intake": {"routing", "tasks"},
-    "routing": {"tasks", "issuance"},
+    "routing": {"tasks", "issuance", "intake"},
     "tasks": {"routing", "intake"},
     "issuance": {"intake", "tasks"},
-    "tracking": set(),
+    "tracking": {"intake"},
 }
 ROLES = {f"yiciban-{r}" for r in ("clerk", "agent", "officer", "supervisor", "admin", "applicant", "service")}
 PLACEHOLDER = re.compile(r"^\$\{[A-Z][A-Z0-9_]*\}$")

@@ -26,11 +26,27 @@ pub enum GuideCommand {
         #[arg(long)]
         html: bool,
     },
+    /// Lists the service sites that accept applications (受理点).
+    Sites,
 }
 
 pub async fn run(conn: &Connection, command: GuideCommand) -> anyhow::Result<()> {
     let mut client = CatalogServiceClient::new(conn.channel().await?);
     match command {
+        GuideCommand::Sites => {
+            let r = client.list_sites(pb::ListSitesRequest {}).await.map_err(explain)?.into_inner();
+            println!("{:<16}  {:<9}  {:<16}  NAME", "SITE", "KIND", "DISTRICT");
+            for s in &r.sites {
+                let kind = match s.kind() {
+                    pb::SiteKind::Hall => "hall",
+                    pb::SiteKind::Township => "township",
+                    pb::SiteKind::Village => "village",
+                    pb::SiteKind::Unspecified => "-",
+                };
+                println!("{:<16}  {:<9}  {:<16}  {}", s.code, kind, s.district, s.name);
+            }
+            println!("({} site(s), catalog {})", r.sites.len(), r.catalog_version);
+        }
         GuideCommand::List { keyword, department } => {
             let r = client
                 .list_packages(pb::ListPackagesRequest {

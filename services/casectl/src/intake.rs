@@ -70,6 +70,9 @@ pub struct SubmitArgs {
     mail: Option<String>,
     #[arg(long, value_enum, default_value = "window")]
     channel: ChannelArg,
+    /// The service site accepting it (受理点), a code of `casectl guide sites`.
+    #[arg(long, default_value = "")]
+    site: String,
     /// Idempotency key; repeat it to retry the same submission safely.
     #[arg(long)]
     key: Option<String>,
@@ -201,6 +204,7 @@ pub async fn submit(conn: &Connection, a: SubmitArgs) -> anyhow::Result<()> {
             ChannelArg::Online => common::Channel::Online,
             ChannelArg::Hotline => common::Channel::Hotline,
         } as i32,
+        site_code: a.site,
     };
     let r = client.submit_application(request).await.map_err(explain)?.into_inner();
     let decision = match r.decision() {

@@ -61,6 +61,7 @@ pub const RULES: &[Rule] = &[
     rule("/yiciban.catalog.v1.CatalogService/GetGuide", ALL_PEOPLE, &[], Open),
     rule("/yiciban.catalog.v1.CatalogService/GetApplicationFormSchema", ALL_PEOPLE, &[], Open),
     rule("/yiciban.catalog.v1.CatalogService/GetPrintableGuide", ALL_PEOPLE, &[], Open),
+    rule("/yiciban.catalog.v1.CatalogService/ListSites", ALL_PEOPLE, &[], Open),
     // the working-day calendar (served by intake): read by everyone and by
     // every service that counts working days; published by an administrator
     rule(

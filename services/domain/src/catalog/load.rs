@@ -9,7 +9,9 @@ use std::collections::{HashMap, HashSet};
 
 use super::Catalog;
 use super::graph;
-use super::model::{Department, FieldKind, FormField, GuideText, Item, ItemMaterial, Package, PackageTarget, Step};
+use super::model::{
+    Department, FieldKind, FormField, GuideText, Item, ItemMaterial, Package, PackageTarget, Site, SiteKind, Step,
+};
 use super::raw::{RawCatalog, RawGuideText, RawItem, RawPackage};
 use crate::values::{DepartmentCode, ItemCode, MaterialId, PackageId};
 
@@ -113,6 +115,46 @@ fn duplicate(entry: impl Into<String>, what: &'static str, code: &str) -> Catalo
     CatalogProblem::Duplicate { entry: entry.into(), what, code: code.to_owned() }
 }
 
+fn valid_site_code(code: &str) -> bool {
+    (1..=40).contains(&code.len()) && code.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+/// The service sites, each checked: a unique code, a name, a known kind.
+fn load_sites(raw: Vec<super::raw::RawSite>, problems: &mut Vec<CatalogProblem>) -> Vec<Site> {
+    let mut sites: Vec<Site> = Vec::new();
+    for (i, s) in raw.into_iter().enumerate() {
+        let entry = format!("sites[{i}]");
+        if !valid_site_code(&s.code) {
+            problems.push(invalid(format!("{entry}.code"), format!("{:?}: 1 to 40 of a-z, 0-9 and -", s.code)));
+            continue;
+        }
+        if sites.iter().any(|x| x.code == s.code) {
+            problems.push(duplicate(format!("sites[{}]", s.code), "site code", &s.code));
+            continue;
+        }
+        let kind = match s.kind.as_str() {
+            "hall" => Some(SiteKind::Hall),
+            "township" => Some(SiteKind::Township),
+            "village" => Some(SiteKind::Village),
+            other => {
+                problems.push(invalid(
+                    format!("sites[{}].kind", s.code),
+                    format!("{other:?}: one of hall, township, village"),
+                ));
+                None
+            }
+        };
+        if s.name.trim().is_empty() {
+            problems.push(invalid(format!("sites[{}].name", s.code), "the name is missing"));
+        }
+        if let Some(kind) = kind {
+            sites.push(Site { code: s.code, name: s.name, kind, district: s.district });
+        }
+    }
+    sites.sort_by(|a, b| a.code.cmp(&b.code));
+    sites
+}
+
 /// Parses and validates a catalog file.
 pub(super) fn load(text: &str) -> Result<Catalog, CatalogError> {
     let raw: RawCatalog = serde_json::from_str(text)?;
@@ -132,11 +174,12 @@ pub(super) fn load(text: &str) -> Result<Catalog, CatalogError> {
                 if d.name.trim().is_empty() {
                     problems.push(invalid(format!("departments[{}].name", d.code), "the name is missing"));
                 }
-                departments.push(Department { code, name: d.name, name_en: d.name_en });
+                departments.push(Department { code, name: d.name, name_en: d.name_en, district: d.district });
             }
         }
     }
     departments.sort_by(|a, b| a.code.cmp(&b.code));
+    let sites = load_sites(raw.sites, &mut problems);
     let known: HashSet<&str> = departments.iter().map(|d| d.code.as_str()).collect();
     let defaults = guide_text(raw.guide_defaults, &GuideText::default());
 
@@ -155,7 +198,7 @@ pub(super) fn load(text: &str) -> Result<Catalog, CatalogError> {
         return Err(CatalogError::Invalid(problems));
     }
     packages.sort_by(|a, b| a.name.cmp(&b.name).then_with(|| a.id.cmp(&b.id)));
-    Ok(Catalog { version: raw.version, departments, packages })
+    Ok(Catalog { version: raw.version, departments, sites, packages })
 }
 
 fn guide_text(raw: RawGuideText, defaults: &GuideText) -> GuideText {

@@ -16,7 +16,8 @@ mod schema;
 pub use guide::Guide;
 pub use load::{CatalogError, CatalogProblem};
 pub use model::{
-    Department, FieldKind, FormField, GuideText, Item, ItemMaterial, MergedMaterial, Package, PackageTarget, Step,
+    Department, FieldKind, FormField, GuideText, Item, ItemMaterial, MergedMaterial, Package, PackageTarget, Site,
+    SiteKind, Step,
 };
 
 use crate::values::DepartmentCode;
@@ -33,6 +34,7 @@ pub const SEED_VERSION: &str = "2026.1";
 pub struct Catalog {
     version: String,
     departments: Vec<Department>,
+    sites: Vec<Site>,
     packages: Vec<Package>,
 }
 
@@ -76,6 +78,17 @@ impl Catalog {
     /// The department with `code`.
     pub fn department(&self, code: &DepartmentCode) -> Option<&Department> {
         self.departments.iter().find(|d| &d.code == code)
+    }
+
+    /// Every service site that accepts applications, ordered by code; empty
+    /// when the catalog lists none (the seed).
+    pub fn sites(&self) -> &[Site] {
+        &self.sites
+    }
+
+    /// The site with `code`.
+    pub fn site(&self, code: &str) -> Option<&Site> {
+        self.sites.iter().find(|s| s.code == code)
     }
 
     /// Every package, ordered by Chinese name.

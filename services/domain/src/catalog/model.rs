@@ -16,6 +16,35 @@ pub struct Department {
     pub name: String,
     /// English name.
     pub name_en: String,
+    /// The district (旗县区) it belongs to; empty when the catalog does not say.
+    pub district: String,
+}
+
+/// A place that accepts applications (受理点): the district's service hall,
+/// a township (苏木/镇) or village (嘎查/村) service centre. A case records the
+/// site it was accepted at.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Site {
+    /// ASCII code, 1 to 40 of `a-z`, `0-9` and `-`.
+    pub code: String,
+    /// Its name, e.g. "XX旗政务服务大厅".
+    pub name: String,
+    /// Hall, township or village centre.
+    pub kind: SiteKind,
+    /// The district (旗县区) it serves.
+    pub district: String,
+}
+
+/// What kind of service site.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SiteKind {
+    /// A district service hall (政务服务大厅).
+    Hall,
+    /// A township service centre (苏木/镇便民服务中心).
+    Township,
+    /// A village service station (嘎查/村便民服务站).
+    Village,
 }
 
 /// Who a package serves (服务对象).

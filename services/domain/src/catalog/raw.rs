@@ -11,6 +11,8 @@ pub(super) struct RawCatalog {
     #[serde(default)]
     pub departments: Vec<RawDepartment>,
     #[serde(default)]
+    pub sites: Vec<RawSite>,
+    #[serde(default)]
     pub guide_defaults: RawGuideText,
     #[serde(default)]
     pub packages: Vec<RawPackage>,
@@ -22,6 +24,18 @@ pub(super) struct RawDepartment {
     pub name: String,
     #[serde(default)]
     pub name_en: String,
+    #[serde(default)]
+    pub district: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct RawSite {
+    pub code: String,
+    pub name: String,
+    /// "hall", "township" or "village"; checked at load.
+    pub kind: String,
+    #[serde(default)]
+    pub district: String,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -207,3 +207,38 @@ fn the_printable_guide_lists_materials_form_steps_and_time_promise() {
 fn the_seed_catalog_is_the_seed_version() {
     assert_eq!(Catalog::seed().unwrap().version(), super::SEED_VERSION);
 }
+
+#[test]
+fn service_sites_and_department_districts_are_catalog_data() {
+    let mut v = seed_value();
+    v["departments"][0]["district"] = json!("示例旗");
+    v["sites"] = json!([
+        {"code": "hall", "name": "示例旗政务服务大厅", "kind": "hall", "district": "示例旗"},
+        {"code": "town-1", "name": "示例镇便民服务中心", "kind": "township", "district": "示例旗"}
+    ]);
+    let catalog = Catalog::from_json(&v.to_string()).unwrap();
+    assert_eq!(catalog.sites().iter().map(|s| s.code.as_str()).collect::<Vec<_>>(), ["hall", "town-1"]);
+    assert_eq!(catalog.site("town-1").unwrap().kind, SiteKind::Township);
+    assert!(catalog.departments().iter().any(|d| d.district == "示例旗"));
+    assert!(Catalog::seed().unwrap().sites().is_empty(), "the seed lists no sites");
+}
+
+#[test]
+fn bad_sites_are_each_named() {
+    let mut v = seed_value();
+    v["sites"] = json!([
+        {"code": "Hall 1", "name": "大厅", "kind": "hall"},
+        {"code": "hall", "name": "大厅", "kind": "hall"},
+        {"code": "hall", "name": "又一个大厅", "kind": "hall"},
+        {"code": "gacha", "name": "", "kind": "yurt"}
+    ]);
+    let text: Vec<String> = problems_of(&v).iter().map(ToString::to_string).collect();
+    for expected in [
+        "sites[0].code: \"Hall 1\": 1 to 40 of a-z, 0-9 and -",
+        "sites[hall]: duplicate site code \"hall\"",
+        "sites[gacha].kind: \"yurt\": one of hall, township, village",
+        "sites[gacha].name: the name is missing",
+    ] {
+        assert!(text.iter().any(|t| t == expected), "missing {expected:?} in {text:#?}");
+    }
+}

@@ -73,6 +73,8 @@ pub struct ApplicationSubmitted {
     pub optional_item_codes: Vec<ItemCode>,
     /// Window pick-up or mail.
     pub delivery: DeliveryPreference,
+    /// The service site that accepted it; empty when none was given.
+    pub site_code: String,
 }
 
 /// Accepted (受理); with deficiencies a 容缺受理. The case clock starts on

@@ -30,6 +30,9 @@ pub struct ApplicationDraft {
     pub delivery: DeliveryInput,
     /// Where it came in; `None` when unspecified.
     pub channel: Option<Channel>,
+    /// The service site accepting it (a catalog site code, checked by the
+    /// service against the catalog version in force); empty when not given.
+    pub site_code: String,
 }
 
 /// The applicant as submitted.

@@ -143,6 +143,7 @@ pub(super) fn submit(state: &CaseApplication, cmd: Submit) -> Result<Vec<Event>,
         materials,
         optional_item_codes: optional.clone(),
         delivery,
+        site_code: draft.site_code.trim().to_owned(),
     });
     if !reasons.is_empty() {
         let not_accepted = Event::ApplicationNotAccepted(ApplicationNotAccepted {

@@ -34,7 +34,12 @@ impl CatalogApi {
 }
 
 fn department(d: &yiciban_domain::catalog::Department) -> pb::Department {
-    pb::Department { code: d.code.as_str().to_owned(), name: d.name.clone(), name_en: d.name_en.clone() }
+    pb::Department {
+        code: d.code.as_str().to_owned(),
+        name: d.name.clone(),
+        name_en: d.name_en.clone(),
+        district: d.district.clone(),
+    }
 }
 
 const PAGE_SIZE: usize = 50;
@@ -238,5 +243,23 @@ impl CatalogService for CatalogApi {
             _ => (markdown, "text/markdown; charset=utf-8", g.printable_file_name()),
         };
         Ok(Response::new(pb::GetPrintableGuideResponse { content, content_type: content_type.to_owned(), file_name }))
+    }
+
+    async fn list_sites(
+        &self,
+        _request: Request<pb::ListSitesRequest>,
+    ) -> Result<Response<pb::ListSitesResponse>, Status> {
+        let catalog = self.live.current();
+        let sites = catalog
+            .sites()
+            .iter()
+            .map(|s| pb::Site {
+                code: s.code.clone(),
+                name: s.name.clone(),
+                kind: pb::SiteKind::from(s.kind) as i32,
+                district: s.district.clone(),
+            })
+            .collect();
+        Ok(Response::new(pb::ListSitesResponse { sites, catalog_version: catalog.version().to_owned() }))
     }
 }

@@ -144,7 +144,22 @@ impl IntakeService for IntakeApi {
             .into_iter()
             .map(|v| yiciban_domain::FieldViolation::new(v.field, v.description))
             .collect::<Vec<_>>();
-        let guide = intake.catalog.current().guide(req.package_id.trim());
+        let catalog = intake.catalog.current();
+        let site = req.site_code.trim();
+        if !site.is_empty() && catalog.site(site).is_none() {
+            let shown: String = site.chars().take(40).collect();
+            return Err(invalid_argument(
+                "the application names no service site of the catalog",
+                &[FieldViolation {
+                    field: "site_code".into(),
+                    description: format!(
+                        "{shown:?} is not a site of catalog {} (see `casectl guide sites`)",
+                        catalog.version()
+                    ),
+                }],
+            ));
+        }
+        let guide = catalog.guide(req.package_id.trim());
         let (credit, _) = repo::credit_status(intake.pool(), intake.schema(), &intake.identity_key.lookup(&claimed))
             .await
             .map_err(|e| internal("reading the credit list", &e))?;

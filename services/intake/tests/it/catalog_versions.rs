@@ -171,3 +171,40 @@ async fn each_publication_is_announced_once_on_nats_with_what_it_changes() {
     let mut stream = stream;
     assert_eq!(stream.info().await.unwrap().state.messages, 2, "one message per publication");
 }
+
+#[tokio::test]
+async fn the_accepting_site_is_one_of_the_catalogs_sites_and_is_recorded_on_the_case() {
+    let app = spawn_app().await;
+    let file = seed_as("2026.2", |c| {
+        c["sites"] = serde_json::json!([
+            {"code": "hall", "name": "示例旗政务服务大厅", "kind": "hall", "district": "示例旗"},
+            {"code": "town-1", "name": "示例镇便民服务中心", "kind": "township", "district": "示例旗"}
+        ]);
+    });
+    publishing(&app, Role::Admin).import_catalog(import(file)).await.unwrap();
+    let sites = app.catalog().list_sites(pb::ListSitesRequest {}).await.unwrap().into_inner();
+    let codes: Vec<(&str, pb::SiteKind)> = sites.sites.iter().map(|s| (s.code.as_str(), s.kind())).collect();
+    assert_eq!(codes, [("hall", pb::SiteKind::Hall), ("town-1", pb::SiteKind::Township)]);
+
+    let events = app.event_count().await;
+    let mut unknown = newborn("k-unknown-site");
+    unknown.site_code = "town-9".into();
+    let refused = app.clerk().submit_application(unknown).await.unwrap_err();
+    assert_eq!(refused.code(), Code::InvalidArgument, "{refused:?}");
+    assert_eq!(violations_of(&refused)[0].field, "site_code");
+    assert!(refused.message().contains("\"town-9\" is not a site of catalog 2026.2"), "{}", refused.message());
+    assert_eq!(app.event_count().await, events, "nothing was stored");
+
+    let mut at_town = newborn("k-town-site");
+    at_town.site_code = "town-1".into();
+    let accepted = app.clerk().submit_application(at_town).await.unwrap().into_inner();
+    let payload: Vec<u8> = sqlx::query_scalar(
+        "SELECT payload FROM intake.events WHERE event_type = 'ApplicationSubmitted' AND case_id = $1::uuid",
+    )
+    .bind(&accepted.case_id)
+    .fetch_one(&app.db.pool)
+    .await
+    .unwrap();
+    let submitted = <yiciban_proto::events::v1::ApplicationSubmitted as prost::Message>::decode(payload.as_slice());
+    assert_eq!(submitted.unwrap().site_code, "town-1");
+}

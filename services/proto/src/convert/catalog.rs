@@ -1,7 +1,7 @@
 //! Catalog conversions: the enums of `yiciban.catalog.v1` (`enum_pair!`), and
 //! the reading of a recorded catalog version.
 
-use yiciban_domain::catalog::PackageTarget;
+use yiciban_domain::catalog::{PackageTarget, SiteKind};
 
 use super::wire::enum_pair;
 use crate::catalog::v1 as pb;
@@ -10,6 +10,12 @@ enum_pair!(PackageTarget, pb::PackageTarget {
     Person <=> Person,
     Company <=> Company,
     Both <=> Both,
+});
+
+enum_pair!(SiteKind, pb::SiteKind {
+    Hall <=> Hall,
+    Township <=> Township,
+    Village <=> Village,
 });
 
 /// The catalog version an event records; an event written before catalog

@@ -47,6 +47,7 @@ fn a_complete_newborn_application_is_accepted_with_shared_materials_fetched() {
             }],
             optional_item_codes: vec![],
             delivery: DeliveryPreference::WindowPickup { pickup_hall: String::new() },
+            site_code: String::new(),
         }),
         Event::ApplicationAccepted(ApplicationAccepted {
             case_number: case_number(),

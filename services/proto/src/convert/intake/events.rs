@@ -76,6 +76,7 @@ impl From<&ApplicationSubmitted> for ev::ApplicationSubmitted {
             materials: e.materials.iter().map(Into::into).collect(),
             optional_item_codes: strings(&e.optional_item_codes),
             delivery: Some(delivery_to_pb(&e.delivery, false)),
+            site_code: e.site_code.clone(),
         }
     }
 }
@@ -93,6 +94,7 @@ impl TryFrom<&ev::ApplicationSubmitted> for ApplicationSubmitted {
             materials: each(&e.materials, MaterialRef::try_from).at("materials")?,
             optional_item_codes: each(&e.optional_item_codes, |c| ItemCode::parse(c)).at("optional_item_codes")?,
             delivery: required(e.delivery.as_ref()).and_then(DeliveryPreference::try_from).at("delivery")?,
+            site_code: e.site_code.clone(),
         })
     }
 }

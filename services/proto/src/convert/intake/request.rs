@@ -49,6 +49,7 @@ impl From<&api::SubmitApplicationRequest> for ApplicationDraft {
             optional_item_codes: req.optional_item_codes.clone(),
             delivery: req.delivery.as_ref().map(DeliveryInput::from).unwrap_or_default(),
             channel: Channel::try_from(req.channel()).ok(),
+            site_code: req.site_code.clone(),
         }
     }
 }

@@ -140,6 +140,7 @@ fn restaurant_request() -> api::SubmitApplicationRequest {
             pickup_hall: String::new(),
         }),
         channel: pb::Channel::Online as i32,
+        site_code: String::new(),
     }
 }
 

@@ -74,6 +74,10 @@ impl System {
             ports.push((name, free_port()?));
         }
         let urls = ports.iter().map(|(n, p)| (*n, format!("http://127.0.0.1:{p}"))).collect();
+        for name in SERVICES {
+            // Each run's logs begin empty; a restart appends.
+            let _ = std::fs::remove_file(wiring.log_dir.join(format!("{name}.log")));
+        }
         let mut system = System { wiring: wiring.clone(), ports, processes: Vec::new(), urls };
         for name in SERVICES {
             let process = system.spawn(name)?;

@@ -2,7 +2,8 @@
 //! event tables are the ledger): every case stored is closed and every case
 //! a client saw accepted is stored; no effect happened twice; the outboxes
 //! are empty and JetStream holds each event once; tracking projected every
-//! event once and its read models equal a rebuild from the stores.
+//! event once and its read models equal a rebuild from the stores; no case
+//! lost a fact it was prepared with (issuance's lead department).
 
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
@@ -56,6 +57,9 @@ pub struct Findings {
     pub read_model_diff: i64,
     /// Messages set aside by a consumer.
     pub poison: i64,
+    /// Issuance cases without their lead department (a dependency that was
+    /// away taken for "no lead department").
+    pub leadless: i64,
 }
 
 impl Findings {
@@ -76,6 +80,9 @@ impl Findings {
         }
         if self.published != self.stored {
             p.push(format!("JetStream holds {} messages for {} stored events", self.published, self.stored));
+        }
+        if self.leadless > 0 {
+            p.push(format!("{} issuance cases lost their lead department", self.leadless));
         }
         if self.read_model_diff > 0 {
             p.push(format!("{} read-model rows differ from a rebuild", self.read_model_diff));
@@ -106,9 +113,11 @@ pub async fn outbox(pool: &PgPool) -> anyhow::Result<i64> {
     Ok(total)
 }
 
-/// Events in the tracking timeline.
+/// Events in the timeline of the read models the queries read now (after
+/// a rebuild, the rebuilt schema).
 pub async fn projected(pool: &PgPool) -> anyhow::Result<i64> {
-    count(pool, "SELECT count(*) FROM tracking.timeline").await
+    let active = active_read_model(pool).await?;
+    count(pool, names_sql("SELECT count(*) FROM {active}.timeline", &[("active", &active)])).await
 }
 
 /// Waits until every outbox is empty and tracking projected every stored
@@ -279,5 +288,6 @@ pub async fn check(pool: &PgPool, accepted: &[String], published: i64) -> anyhow
     f.stored = stored(pool).await?;
     f.projected = projected(pool).await?;
     f.poison = poison(pool).await?;
+    f.leadless = count(pool, "SELECT count(*) FROM issuance.issuance_cases WHERE lead_department = ''").await?;
     Ok(f)
 }

@@ -5,6 +5,9 @@
 #                                 start a project-local server for what does not
 #   deploy/local/infra.sh down    stop only the servers this script started
 #   deploy/local/infra.sh status  say on stdout what answers where (exit 1 if something does not)
+#   deploy/local/infra.sh tools   make sure the programs `make faults` runs itself are installed
+#                                 (Postgres' initdb/pg_ctl, nats-server; from Debian's packages if
+#                                 missing) and print PG_BIN=, PG_USER=, NATS_SERVER= on stdout
 #
 # Progress goes to stderr, prefixed "infra:". On success `up` prints exactly two
 # lines on stdout, DATABASE_URL=<url> and NATS_URL=<url>, the addresses to use.
@@ -465,8 +468,29 @@ cmd_status() {
     return "$ok"
 }
 
+# The fault tests (`make faults`) start, kill and restart a Postgres cluster
+# and a nats-server of their own, never the ones `up` uses: they need the
+# programs, not a running server.
+cmd_tools() {
+    local bin
+    if ! find_pg_bin; then
+        log "initdb not found in PATH or /usr/lib/postgresql/*/bin"
+        apt_install postgresql
+        find_pg_bin || die "initdb still not found after installing postgresql"
+    fi
+    choose_pg_user
+    bin="$(command -v nats-server || true)"
+    if [[ -z "$bin" ]]; then
+        log "nats-server not found"
+        apt_install nats-server
+        bin="$(command -v nats-server || true)"
+        [[ -n "$bin" ]] || die "nats-server still not found after installing nats-server"
+    fi
+    printf 'PG_BIN=%s\nPG_USER=%s\nNATS_SERVER=%s\n' "$PG_BIN" "$PG_USER" "$bin"
+}
+
 usage() {
-    echo "usage: $0 up|down|status" >&2
+    echo "usage: $0 up|down|status|tools" >&2
     exit 2
 }
 
@@ -484,5 +508,9 @@ case "$1" in
         pg_down
         ;;
     status) cmd_status ;;
+    tools)
+        lock
+        cmd_tools
+        ;;
     *) usage ;;
 esac

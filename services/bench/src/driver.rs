@@ -24,7 +24,7 @@ use yiciban_proto::intake::v1::intake_service_client::IntakeServiceClient;
 use yiciban_proto::issuance::v1::{self as issuance, issuance_service_client::IssuanceServiceClient};
 use yiciban_proto::tasks::v1::{self as tasks, task_service_client::TaskServiceClient};
 use yiciban_testkit::TestIssuer;
-use yiciban_testkit::applications::{MOTHER_ID, newborn};
+use yiciban_testkit::applications::{MOTHER_ID, newborn, result_document};
 
 use crate::feed::{Feed, Notice};
 
@@ -320,15 +320,7 @@ impl Driver {
             idempotency_key: key(&format!("approve-{}", task.task_id)),
             task_id: task.task_id.clone(),
             expected_version: 0,
-            result: Some(common::ResultDocument {
-                kind: common::ResultDocumentKind::Certificate as i32,
-                name: format!("{}结果", task.item_name),
-                number: format!("NO-{}-{}", task.item_code, &task.task_id[..8]),
-                issuing_department: task.department.clone(),
-                item_code: task.item_code.clone(),
-                physical: false,
-                ..Default::default()
-            }),
+            result: Some(result_document(task)),
             comment: String::new(),
         };
         self.call("ApproveTask", || {

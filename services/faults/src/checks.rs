@@ -17,21 +17,21 @@ use yiciban_proto::events::v1 as events;
 /// The schemas holding an event store.
 pub const STORES: [&str; 4] = ["intake", "routing", "tasks", "issuance"];
 
-/// Effects that happen once per case, by the store that records them.
-const ONCE_PER_CASE: [(&str, &str); 9] = [
-    ("intake", "ApplicationSubmitted"),
-    ("intake", "ApplicationAccepted"),
-    ("routing", "CasePlanned"),
-    ("routing", "CaseDecided"),
-    ("routing", "CaseHandedToIssuance"),
-    ("issuance", "IssuancePrepared"),
-    ("issuance", "PickupNotified"),
-    ("issuance", "PickedUp"),
-    ("issuance", "CaseClosed"),
+/// Effects that happen once per case (`case_id`) or per task (`stream_id`),
+/// by the store that records them.
+const ONCE: [(&str, &str, &str); 11] = [
+    ("intake", "ApplicationSubmitted", "case_id"),
+    ("intake", "ApplicationAccepted", "case_id"),
+    ("routing", "CasePlanned", "case_id"),
+    ("routing", "CaseDecided", "case_id"),
+    ("routing", "CaseHandedToIssuance", "case_id"),
+    ("issuance", "IssuancePrepared", "case_id"),
+    ("issuance", "PickupNotified", "case_id"),
+    ("issuance", "PickedUp", "case_id"),
+    ("issuance", "CaseClosed", "case_id"),
+    ("tasks", "TaskClaimed", "stream_id"),
+    ("tasks", "TaskApproved", "stream_id"),
 ];
-
-/// Effects that happen once per task.
-const ONCE_PER_TASK: [&str; 2] = ["TaskClaimed", "TaskApproved"];
 
 /// What the checks found; all zero (and `projected == stored`) when the
 /// system kept its promises.
@@ -139,31 +139,19 @@ pub async fn wait_quiet(pool: &PgPool, timeout: Duration) -> bool {
 
 /// Counts the effects recorded more than once.
 async fn duplicates(pool: &PgPool, f: &mut Findings) -> anyhow::Result<()> {
-    for (store, event_type) in ONCE_PER_CASE {
-        let extra: i64 = sqlx::query_scalar(schema_sql(
-            store,
+    for (store, event_type, per) in ONCE {
+        let extra: i64 = sqlx::query_scalar(names_sql(
             "SELECT coalesce(sum(n - 1), 0)::bigint FROM (SELECT count(*) AS n FROM {schema}.events \
-             WHERE event_type = $1 GROUP BY case_id) d WHERE n > 1",
+             WHERE event_type = $1 GROUP BY {per}) d WHERE n > 1",
+            &[("schema", store), ("per", per)],
         ))
         .bind(event_type)
         .fetch_one(pool)
         .await?;
         if extra > 0 {
+            let one = if per == "case_id" { "case" } else { "task" };
             f.duplicated += extra;
-            f.duplicates.push(format!("{extra} × {event_type} beyond one per case"));
-        }
-    }
-    for event_type in ONCE_PER_TASK {
-        let extra: i64 = sqlx::query_scalar(
-            "SELECT coalesce(sum(n - 1), 0)::bigint FROM (SELECT count(*) AS n FROM tasks.events \
-             WHERE event_type = $1 GROUP BY stream_id) d WHERE n > 1",
-        )
-        .bind(event_type)
-        .fetch_one(pool)
-        .await?;
-        if extra > 0 {
-            f.duplicated += extra;
-            f.duplicates.push(format!("{extra} × {event_type} beyond one per task"));
+            f.duplicates.push(format!("{extra} × {event_type} beyond one per {one}"));
         }
     }
     // One task per dispatched step, and each dispatched step has its task.

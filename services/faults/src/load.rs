@@ -1,12 +1,19 @@
 //! The load during a scenario: `concurrency` clients, each driving one
 //! complete case after another (retrying every call on the same idempotency
-//! key), until told to stop starting new ones.
+//! key), until told to stop starting new ones. Their starts are spread over
+//! a few seconds, so that at any moment some submit, some approve and some
+//! hand out — whatever breaks, some call is in flight through it.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
+use std::time::Duration;
+
 use tokio_util::sync::CancellationToken;
 use yiciban_bench::driver::Driver;
+
+/// The pause between two clients' starts.
+const STAGGER: Duration = Duration::from_millis(100);
 
 /// What the clients of one scenario saw.
 #[derive(Debug, Default, Clone)]
@@ -27,14 +34,16 @@ pub struct Load {
 }
 
 impl Load {
-    /// Starts `concurrency` clients; case numbers come from `next`.
+    /// Starts `concurrency` clients, one every [`STAGGER`]; case numbers
+    /// come from `next`.
     pub fn start(driver: &Driver, next: &Arc<AtomicU64>, concurrency: usize) -> Load {
         let stop = CancellationToken::new();
         let outcome = Arc::new(Mutex::new(Outcome::default()));
         let workers = (0..concurrency)
-            .map(|_| {
+            .map(|i| {
                 let (driver, next, stop, outcome) = (driver.clone(), next.clone(), stop.clone(), outcome.clone());
                 tokio::spawn(async move {
+                    tokio::time::sleep(STAGGER * i as u32).await;
                     while !stop.is_cancelled() {
                         let n = next.fetch_add(1, Ordering::SeqCst);
                         let result = driver.run_case(n).await;

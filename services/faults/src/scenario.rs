@@ -14,7 +14,7 @@ use crate::checks::{self, Findings};
 use crate::load::{Load, Outcome};
 
 /// Load before the fault, so that cases are mid-flight when it strikes.
-const LEAD: Duration = Duration::from_secs(5);
+const LEAD: Duration = Duration::from_secs(6);
 /// Load after the fault ends, before the clients stop starting cases.
 const TAIL: Duration = Duration::from_secs(3);
 /// How long a killed service stays down.

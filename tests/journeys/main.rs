@@ -1,6 +1,7 @@
 //! Journeys across services and the bus, as an outsider sees them.
 
 mod access_matrix;
+mod calendar;
 mod console;
 mod crash;
 mod identity;

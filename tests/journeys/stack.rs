@@ -89,6 +89,8 @@ impl Stack {
             ("YICIBAN_ISSUANCE_URL", self.url(Service::Issuance)),
             ("YICIBAN_EXPIRY_SCAN", "1h".to_owned()),
             ("YICIBAN_SLA_SCAN", "1h".to_owned()),
+            // Publications of the working-day calendar reach every service soon.
+            ("YICIBAN_CALENDAR_REFRESH", "500ms".to_owned()),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v))

@@ -9,6 +9,7 @@ use serde::Deserialize;
 
 use crate::answer::Answer;
 use crate::working_time::{SECONDS_PER_DAY, Share, WorkingTime, date_in_china, start_of_day};
+use crate::year::CalendarYear;
 
 /// The State Council schedules embedded in the crate (`data/calendar-cn.json`).
 const CHINA_CALENDAR_JSON: &str = include_str!("../data/calendar-cn.json");
@@ -104,6 +105,57 @@ impl WorkingCalendar {
             return Err(CalendarError::HolidayAndWorkday(date));
         }
         Ok(calendar)
+    }
+
+    /// A calendar of exactly the given years (a later entry for the same
+    /// year replaces an earlier one): how a service builds the calendar it
+    /// was published, the shipped seed years first.
+    pub fn from_years(years: impl IntoIterator<Item = CalendarYear>) -> Self {
+        let empty = Self { holidays: BTreeSet::new(), workdays: BTreeSet::new(), years: BTreeSet::new() };
+        years.into_iter().fold(empty, |calendar, year| calendar.with_year(year))
+    }
+
+    /// This calendar with `year`'s schedule set to the one given (added, or
+    /// replacing what was published for that year).
+    pub fn with_year(mut self, year: CalendarYear) -> Self {
+        let y = year.year();
+        let span = year_span(y);
+        self.holidays.retain(|d| !span.contains(d));
+        self.workdays.retain(|d| !span.contains(d));
+        self.holidays.extend(year.holidays());
+        self.workdays.extend(year.workdays());
+        self.years.insert(y);
+        self
+    }
+
+    /// One published year's schedule.
+    pub fn year(&self, year: i32) -> Option<CalendarYear> {
+        if !self.years.contains(&year) {
+            return None;
+        }
+        let span = year_span(year);
+        let pick = |set: &BTreeSet<NaiveDate>| set.range(span.clone()).copied().collect();
+        Some(CalendarYear::trusted(year, pick(&self.holidays), pick(&self.workdays)))
+    }
+
+    /// Every published year's schedule, ascending.
+    pub fn years(&self) -> Vec<CalendarYear> {
+        self.years.iter().filter_map(|&y| self.year(y)).collect()
+    }
+
+    /// The last date up to which every day from `today` on is covered by
+    /// published data (31 December of the last year in the unbroken run of
+    /// published years starting with `today`'s); `None` when `today`'s own
+    /// year is unpublished.
+    pub fn published_through(&self, today: NaiveDate) -> Option<NaiveDate> {
+        let mut year = today.year();
+        if !self.years.contains(&year) {
+            return None;
+        }
+        while self.years.contains(&(year + 1)) {
+            year += 1;
+        }
+        NaiveDate::from_ymd_opt(year, 12, 31)
     }
 
     /// The years with published data, ascending.
@@ -311,6 +363,13 @@ fn weekdays_in(first: NaiveDate, last: NaiveDate) -> i64 {
     days / 7 * 5 + tail
 }
 
+/// 1 January to 31 December of `year`.
+fn year_span(year: i32) -> std::ops::RangeInclusive<NaiveDate> {
+    let first = NaiveDate::from_ymd_opt(year, 1, 1).expect("years are within chrono's range");
+    let last = NaiveDate::from_ymd_opt(year, 12, 31).expect("years are within chrono's range");
+    first..=last
+}
+
 fn succ(date: NaiveDate) -> NaiveDate {
     date.succ_opt().expect("dates stay within chrono's range")
 }
@@ -451,6 +510,32 @@ mod tests {
         assert_eq!(calendar.is_working_day(date("2030-01-01")), exact(false));
         assert_eq!(calendar.is_working_day(date("2030-01-05")), exact(true));
         assert_eq!(calendar.is_working_day(date("2026-10-01")), flagged(true));
+    }
+
+    #[test]
+    fn publishing_a_year_adds_it_and_a_correction_replaces_it_whole() {
+        let y2027 = CalendarYear::new(2027, &[date("2027-01-01")], &[]).unwrap();
+        let calendar = cal().with_year(y2027);
+        assert_eq!(calendar.published_years().collect::<Vec<_>>(), [2025, 2026, 2027]);
+        assert_eq!(calendar.is_working_day(date("2027-01-01")), exact(false));
+        let corrected = CalendarYear::new(2027, &[date("2027-01-04")], &[]).unwrap();
+        let calendar = calendar.with_year(corrected.clone());
+        assert_eq!(calendar.is_working_day(date("2027-01-01")), exact(true));
+        assert_eq!(calendar.year(2027), Some(corrected));
+        assert_eq!(calendar.year(2026), cal().year(2026), "other years are untouched");
+    }
+
+    #[test]
+    fn a_calendar_rebuilt_from_its_years_is_the_same_calendar() {
+        assert_eq!(WorkingCalendar::from_years(cal().years()), cal());
+    }
+
+    #[test]
+    fn published_through_is_the_end_of_the_unbroken_run_from_today() {
+        assert_eq!(cal().published_through(date("2025-06-01")), Some(date("2026-12-31")));
+        assert_eq!(cal().published_through(date("2027-01-01")), None);
+        let gap = cal().with_year(CalendarYear::new(2028, &[], &[]).unwrap());
+        assert_eq!(gap.published_through(date("2026-12-02")), Some(date("2026-12-31")));
     }
 
     #[test]

@@ -10,7 +10,9 @@
 //! - **Working day.** A date is a working day if the calendar lists it under
 //!   `workdays` (a make-up working day, even on a weekend), or it is Monday to
 //!   Friday and not listed under `holidays`.
-//! - **Published years.** The calendar knows the years its data lists. Dates in
+//! - **Published years.** The calendar knows the years its data lists: the
+//!   embedded seed (2025–2026) and whatever an administrator publishes at run
+//!   time ([`CalendarYear`], [`WorkingCalendar::with_year`]). Dates in
 //!   any other year count weekends only, and every answer that depended on such
 //!   a date comes back as an [`Answer`] with `beyond_published = true`.
 //! - **Working time is continuous.** Only the seconds that fall on working days
@@ -39,8 +41,10 @@ mod answer;
 mod calendar;
 mod clock;
 mod working_time;
+mod year;
 
 pub use answer::Answer;
 pub use calendar::{CalendarError, WorkingCalendar};
 pub use clock::{CaseClock, ClockError, Suspension};
 pub use working_time::{Share, WorkingTime, china_offset, date_in_china, start_of_day};
+pub use year::{CalendarYear, DateList, PUBLISHABLE_YEARS, YearProblem};

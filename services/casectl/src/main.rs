@@ -1,12 +1,13 @@
 #![forbid(unsafe_code)]
 //! `casectl`, the staff's command-line client of yiciban: signing in at the
 //! OpenID Connect issuer (profiles, a token per service), the catalog's
-//! guides and forms, submitting an application at the
+//! guides and forms, the working-day calendar, submitting an application at the
 //! window and looking a case up, the departments' task inbox and commands,
 //! and a case's routing plan.
 
 mod account;
 mod audit;
+mod calendar;
 mod catalog;
 mod connect;
 mod identity;
@@ -47,6 +48,11 @@ pub(crate) enum Command {
     Guide {
         #[command(subcommand)]
         command: catalog::GuideCommand,
+    },
+    /// The working-day calendar (工作日历): show, export, import next year's holidays (admin).
+    Calendar {
+        #[command(subcommand)]
+        command: calendar::CalendarCommand,
     },
     /// Submit an application at the window (一次受理).
     Submit(intake::SubmitArgs),
@@ -99,6 +105,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Refusals(args) => audit::refusals(&cli.connection, args).await,
         Command::Token { service } => account::token(&cli.connection, &service).await,
         Command::Guide { command } => catalog::run(&cli.connection, command).await,
+        Command::Calendar { command } => calendar::run(&cli.connection, command).await,
         Command::Submit(args) => intake::submit(&cli.connection, args).await,
         Command::Supplement(args) => intake::supplement(&cli.connection, args).await,
         Command::Withdraw(args) => intake::withdraw(&cli.connection, args).await,

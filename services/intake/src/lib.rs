@@ -5,6 +5,7 @@
 //! every reason. It owns the case's application stream (`case-<uuid>`) in its
 //! own schema and publishes through the outbox relay.
 
+pub mod calendar;
 pub mod commands;
 pub mod config;
 pub mod expiry;
@@ -16,11 +17,12 @@ pub mod schema;
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use yiciban_calendar::WorkingCalendar;
 use yiciban_domain::catalog::Catalog;
 use yiciban_eventstore::Consumer;
+use yiciban_platform::calendar::LiveCalendar;
 use yiciban_platform::service::{Service, ServiceBuilder};
 use yiciban_platform::{Clock, IdentityKey};
+use yiciban_proto::catalog::v1::calendar_service_server::CalendarServiceServer;
 use yiciban_proto::catalog::v1::catalog_service_server::CatalogServiceServer;
 use yiciban_proto::intake::v1::intake_service_server::IntakeServiceServer;
 use yiciban_proto::routing::v1::routing_service_client::RoutingServiceClient;
@@ -34,7 +36,8 @@ pub struct Intake {
     /// The applications and their case index, through the shared command path.
     pub applications: commands::Applications,
     pub catalog: Arc<Catalog>,
-    pub calendar: Arc<WorkingCalendar>,
+    /// The working-day calendar in force (seed plus publications).
+    pub calendar: Arc<LiveCalendar>,
     pub clock: Arc<dyn Clock>,
     pub max_material_bytes: u64,
     pub deficiency_days: u32,
@@ -83,13 +86,17 @@ pub async fn build_with(
         shell.jetstream().clone(),
     )?;
     let catalog = Arc::new(Catalog::seed().context("loading the seed catalog")?);
+    let calendar = Arc::new(LiveCalendar::seed("intake", config.common.calendar));
+    let published = calendar::load(shell.pool(), store.schema()).await.context("reading the published calendar")?;
+    calendar.install(published.revision, published.calendar());
+    let calendar_source = calendar::FromDatabase { pool: shell.pool().clone(), schema: store.schema().to_owned() };
     let rows = commands::CaseIndexRows { schema: store.schema().to_owned(), identity_key: config.identity_key.clone() };
     let applications =
         yiciban_commands::CommandRunner::new(store, commands::IntakeCodec, clock.clone()).with_rows(rows);
     let intake = Arc::new(Intake {
         applications,
         catalog: catalog.clone(),
-        calendar: Arc::new(WorkingCalendar::china()),
+        calendar: calendar.clone(),
         clock,
         max_material_bytes: config.max_material_bytes,
         deficiency_days: config.deficiency_days,
@@ -99,11 +106,21 @@ pub async fn build_with(
     // Room for one material of the maximum size plus the envelope.
     let max_message = (config.max_material_bytes as usize).saturating_add(1 << 20);
     let sweeper = intake.clone();
+    let (shell_pool, follow_clock) = (calendar_source.pool.clone(), intake.clock.clone());
     let every = config.expiry_scan;
     Ok(shell
         .grpc(IntakeServiceServer::new(grpc::IntakeApi::new(intake.clone())).max_decoding_message_size(max_message))
         .grpc(CatalogServiceServer::new(grpc::CatalogApi::new(catalog)))
+        .grpc(CalendarServiceServer::new(grpc::CalendarApi::new(
+            shell_pool,
+            calendar_source.schema.clone(),
+            calendar.clone(),
+        )))
         .consumer(handoff)
+        .job("calendar refresh", move |shutdown| async move {
+            yiciban_platform::calendar::follow(calendar, calendar_source, follow_clock, shutdown).await;
+            Ok(())
+        })
         .job("deficiency-expiry sweep", move |shutdown| async move {
             expiry::run(sweeper, every, shutdown).await;
             Ok(())

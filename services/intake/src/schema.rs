@@ -1,6 +1,7 @@
 //! The intake schema's own tables, beside the event store's: the per-day case
 //! number counter, an index of cases (for officer load, deficiency deadlines
-//! and authorisation), the credit list and the officers' team.
+//! and authorisation), the credit list, the officers' team, material content
+//! and the published working-day calendar.
 
 use yiciban_eventstore::Migrations;
 
@@ -66,6 +67,26 @@ CREATE TABLE {schema}.material_blobs (
     content       BYTEA NOT NULL,
     uploaded_by   TEXT NOT NULL,
     uploaded_at   TIMESTAMPTZ NOT NULL DEFAULT now()
+);
+"#,
+        ),
+        (
+            3,
+            r#"
+-- 工作日历: each publication of one or more years, never updated or deleted;
+-- a year's row of the highest revision is the one in force (ADR 0016)
+CREATE TABLE {schema}.calendar_publications (
+    revision      BIGINT PRIMARY KEY CHECK (revision > 0),
+    source        TEXT NOT NULL,
+    published_by  TEXT NOT NULL,
+    published_at  TIMESTAMPTZ NOT NULL DEFAULT now()
+);
+CREATE TABLE {schema}.calendar_years (
+    year      INT NOT NULL,
+    revision  BIGINT NOT NULL REFERENCES {schema}.calendar_publications (revision),
+    holidays  DATE[] NOT NULL,
+    workdays  DATE[] NOT NULL,
+    PRIMARY KEY (year, revision)
 );
 "#,
         ),

@@ -21,8 +21,9 @@ pub mod schema;
 use std::sync::Arc;
 
 use chrono::NaiveDate;
-use yiciban_calendar::{Share, WorkingCalendar};
+use yiciban_calendar::Share;
 use yiciban_domain::values::DepartmentCode;
+use yiciban_platform::calendar::LiveCalendar;
 use yiciban_platform::service::{Service, ServiceBuilder};
 use yiciban_platform::{Clock, IdentityKey};
 use yiciban_proto::issuance::v1::issuance_service_server::IssuanceServiceServer;
@@ -36,7 +37,7 @@ pub struct Issuance {
     /// The issuance streams and their read rows, through the shared command path.
     pub runner: commands::IssuanceRunner,
     /// The working-day calendar.
-    pub calendar: Arc<WorkingCalendar>,
+    pub calendar: Arc<LiveCalendar>,
     /// "Now", injected.
     pub clock: Arc<dyn Clock>,
     /// Intake and the task service, asked about cases.
@@ -69,9 +70,10 @@ impl Issuance {
         yiciban_calendar::date_in_china(self.clock.now())
     }
 
-    /// `n` working days after `from` on the calendar.
+    /// `n` working days after `from` on the calendar in force: a
+    /// rectification's limit, provisional past the published calendar.
     pub fn working_days_after(&self, from: NaiveDate, n: u32) -> NaiveDate {
-        self.calendar.add_working_days_date(from, n).value
+        self.calendar.internal_date("rectification", from, n)
     }
 }
 
@@ -125,10 +127,11 @@ async fn assemble(
         )),
     };
     let rows = commands::IssuanceRows { schema: store.schema().to_owned() };
+    let calendar = shell.follow_calendar(Some(&config.intake_url), clock.clone())?;
     let runner = yiciban_commands::CommandRunner::new(store, commands::IssuanceCodec, clock.clone()).with_rows(rows);
     let issuance = Arc::new(Issuance {
         runner,
-        calendar: Arc::new(WorkingCalendar::china()),
+        calendar,
         clock,
         directory,
         rectification_days: config.rectification_days,

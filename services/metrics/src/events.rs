@@ -156,3 +156,34 @@ impl Sweep {
         instruments().sweep_failures.add(1, &[KeyValue::new("sweep", sweep)]);
     }
 }
+
+/// The working-day calendar a service counts on, labelled `service`.
+#[derive(Debug, Clone)]
+pub struct CalendarMetrics {
+    service: [KeyValue; 1],
+}
+
+impl CalendarMetrics {
+    /// `service` is the service counting on the calendar.
+    pub fn new(service: &str) -> Self {
+        CalendarMetrics { service: [KeyValue::new("service", service.to_owned())] }
+    }
+
+    /// One date counted past the published calendar
+    /// (`yiciban_calendar_provisional_total{service,deadline}`); `deadline` is
+    /// one of a fixed set of names in code.
+    pub fn provisional(&self, deadline: &'static str) {
+        let [service] = &self.service;
+        instruments().calendar_provisional.add(1, &[service.clone(), KeyValue::new("deadline", deadline)]);
+    }
+
+    /// Days left of the published calendar (`yiciban_calendar_days_left{service}`).
+    pub fn days_left(&self, days: i64) {
+        instruments().calendar_days_left.record(days, &self.service);
+    }
+
+    /// The revision in use (`yiciban_calendar_revision{service}`).
+    pub fn revision(&self, revision: u64) {
+        instruments().calendar_revision.record(revision, &self.service);
+    }
+}

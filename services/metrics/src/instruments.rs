@@ -39,6 +39,9 @@ pub(crate) struct Instruments {
     pub task_warnings: Counter<u64>,
     pub access_refusals: Counter<u64>,
     pub sweep_failures: Counter<u64>,
+    pub calendar_provisional: Counter<u64>,
+    pub calendar_days_left: Gauge<i64>,
+    pub calendar_revision: Gauge<u64>,
 }
 
 impl Instruments {
@@ -114,6 +117,20 @@ impl Instruments {
                 .u64_counter("yiciban.sweep.failures")
                 .with_description("Items a periodic sweep could not handle (it logged each and went on with the rest), by sweep.")
                 .with_unit("{item}")
+                .build(),
+            calendar_provisional: meter
+                .u64_counter("yiciban.calendar.provisional")
+                .with_description("Dates counted past the published working-day calendar (weekends only, provisional), by service and deadline.")
+                .with_unit("{date}")
+                .build(),
+            calendar_days_left: meter
+                .i64_gauge("yiciban.calendar.days_left")
+                .with_description("Days from today to the end of the published working-day calendar (negative: today is past it), by service.")
+                .with_unit("d")
+                .build(),
+            calendar_revision: meter
+                .u64_gauge("yiciban.calendar.revision")
+                .with_description("The revision of the published working-day calendar the service counts on (0: the shipped seed).")
                 .build(),
         }
     }

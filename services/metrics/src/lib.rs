@@ -18,7 +18,7 @@ mod pipeline;
 mod pool;
 mod process;
 
-pub use events::{ConsumerMetrics, OutboxMetrics, Outcome, Sweep, TaskWarning, access_refused};
+pub use events::{CalendarMetrics, ConsumerMetrics, OutboxMetrics, Outcome, Sweep, TaskWarning, access_refused};
 pub use grpc::{Route, Routes, UNKNOWN};
 pub use http::{router, serve, start};
 pub use instruments::{LAG_SECONDS, RPC_SECONDS};

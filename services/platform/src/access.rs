@@ -61,6 +61,15 @@ pub const RULES: &[Rule] = &[
     rule("/yiciban.catalog.v1.CatalogService/GetGuide", ALL_PEOPLE, &[], Open),
     rule("/yiciban.catalog.v1.CatalogService/GetApplicationFormSchema", ALL_PEOPLE, &[], Open),
     rule("/yiciban.catalog.v1.CatalogService/GetPrintableGuide", ALL_PEOPLE, &[], Open),
+    // the working-day calendar (served by intake): read by everyone and by
+    // every service that counts working days; published by an administrator
+    rule(
+        "/yiciban.catalog.v1.CalendarService/GetCalendar",
+        ALL_PEOPLE,
+        &["routing", "tasks", "issuance", "tracking"],
+        Open,
+    ),
+    rule("/yiciban.catalog.v1.CalendarService/PublishCalendar", &[Admin], &[], Open),
     // intake
     rule("/yiciban.intake.v1.IntakeService/SubmitApplication", &[Clerk, Applicant], &[], Case),
     rule("/yiciban.intake.v1.IntakeService/SupplementMaterials", &[Clerk, Applicant, Admin], &[], Case),

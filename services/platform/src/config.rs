@@ -140,6 +140,10 @@ pub struct CommonConfig {
     /// `YICIBAN_METRICS_ADDR`: where `GET /metrics` (Prometheus text) is
     /// served; unset = not served.
     pub metrics_addr: Option<SocketAddr>,
+    /// `YICIBAN_CALENDAR_REFRESH` (default 60 s) and
+    /// `YICIBAN_CALENDAR_WARN_DAYS` (default 60): how the published
+    /// working-day calendar is followed.
+    pub calendar: crate::calendar::CalendarSettings,
 }
 
 /// The prefix of the development issuer's client secrets
@@ -359,6 +363,19 @@ impl CommonConfig {
             grpc_listener: None,
             otlp_endpoint: src.get("OTEL_EXPORTER_OTLP_ENDPOINT"),
             log_format: var(src, "YICIBAN_LOG_FORMAT", LogFormat::Text)?,
+            calendar: crate::calendar::CalendarSettings {
+                refresh: match duration(src, "YICIBAN_CALENDAR_REFRESH", Duration::from_secs(60))? {
+                    zero if zero.is_zero() => {
+                        return Err(ConfigError {
+                            variable: "YICIBAN_CALENDAR_REFRESH".into(),
+                            value: "0s".into(),
+                            reason: "the calendar must be asked for at some interval above zero, e.g. 60s".into(),
+                        });
+                    }
+                    every => every,
+                },
+                warn_days: var(src, "YICIBAN_CALENDAR_WARN_DAYS", 60)?,
+            },
             metrics_addr: match src.get("YICIBAN_METRICS_ADDR").filter(|v| !v.trim().is_empty()) {
                 None => None,
                 Some(v) => Some(v.trim().parse().map_err(|_| ConfigError {

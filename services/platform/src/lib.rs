@@ -6,6 +6,7 @@
 pub mod access;
 pub mod answer;
 pub mod auth;
+pub mod calendar;
 pub mod cause;
 pub mod clock;
 pub mod config;

@@ -264,6 +264,42 @@ impl ServiceBuilder {
         Ok(Authorized::new(lazy_channel(url)?, self.tokens.clone(), &OidcConfig::audience_of(peer)))
     }
 
+    /// The working-day calendar this service counts on: the shipped seed at
+    /// once, then kept current from intake's CalendarService at `intake_url`
+    /// (asked as this service every `YICIBAN_CALENDAR_REFRESH`), with the
+    /// runway warning; without a URL the seed stays, and the runway is still
+    /// watched. Intake itself follows its own schema instead.
+    pub fn follow_calendar(
+        &mut self,
+        intake_url: Option<&str>,
+        clock: Arc<dyn crate::Clock>,
+    ) -> anyhow::Result<Arc<crate::calendar::LiveCalendar>> {
+        let live = Arc::new(crate::calendar::LiveCalendar::seed(self.name, self.common.calendar));
+        let follower = live.clone();
+        match intake_url {
+            Some(url) => {
+                let source = crate::calendar::FromIntake::new(self.calls("intake", url)?);
+                self.jobs.push((
+                    "calendar refresh".into(),
+                    Box::new(move |shutdown| {
+                        Box::pin(async move {
+                            crate::calendar::follow(follower, source, clock, shutdown).await;
+                            Ok(())
+                        })
+                    }),
+                ));
+            }
+            None => {
+                tracing::warn!(
+                    service = self.name,
+                    "no YICIBAN_INTAKE_URL: the working-day calendar stays the shipped seed (2025-2026)"
+                );
+                live.check_runway(yiciban_calendar::date_in_china(clock.now()));
+            }
+        }
+        Ok(live)
+    }
+
     /// Serves a gRPC service behind the authentication layer (token verified,
     /// caller checked against the RPC's access rule), reported
     /// SERVING by health.

@@ -21,10 +21,12 @@ pub mod schema;
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use yiciban_calendar::WorkingCalendar;
+use chrono::{DateTime, NaiveDate, Utc};
 use yiciban_domain::catalog::Catalog;
+use yiciban_domain::routing::{CasePlan, DecisionFacts};
 use yiciban_eventstore::Consumer;
 use yiciban_platform::Clock;
+use yiciban_platform::calendar::LiveCalendar;
 use yiciban_platform::officers::OfficerLookup;
 use yiciban_platform::service::{Service, ServiceBuilder};
 use yiciban_proto::issuance::v1::issuance_service_client::IssuanceServiceClient;
@@ -39,12 +41,38 @@ pub struct Routing {
     /// The plans, through the shared command path.
     pub plans: commands::Plans,
     pub catalog: Arc<Catalog>,
-    pub calendar: Arc<WorkingCalendar>,
+    /// The working-day calendar in force, followed from intake.
+    pub calendar: Arc<LiveCalendar>,
     pub clock: Arc<dyn Clock>,
     /// Working days from the decision to issue the documents.
     pub issue_days: u32,
     /// Which officer a case is assigned to, asked of intake.
     pub officers: OfficerLookup,
+}
+
+impl Routing {
+    /// The decision figures of `plan` decided `now`; an issue-by date past
+    /// the published calendar is counted as provisional.
+    pub fn decision_facts(&self, plan: &CasePlan, now: DateTime<Utc>) -> DecisionFacts {
+        let calendar = self.calendar.current();
+        let facts = plan.decision_facts(&calendar, self.issue_days, now);
+        if !calendar.covers(facts.issue_by) {
+            self.calendar.provisional("issue-by");
+        }
+        facts
+    }
+
+    /// The figures of the case clock resuming `now` (days stood still, new
+    /// promised date); a promised date past the published calendar is
+    /// counted as provisional.
+    pub fn resume_facts(&self, plan: &CasePlan, now: DateTime<Utc>) -> (u32, NaiveDate) {
+        let calendar = self.calendar.current();
+        let (stopped, promised_by) = plan.resume_facts(&calendar, now);
+        if !calendar.covers(promised_by) {
+            self.calendar.provisional("resumed-promise");
+        }
+        (stopped, promised_by)
+    }
 }
 
 /// A built routing service, bound to its port, not yet serving.
@@ -68,10 +96,11 @@ pub async fn build_with(
     let store = shell.event_store(&config.schema, schema::ROUTING).await?;
     let officers = OfficerLookup::new(config.intake_url.as_deref().map(|url| shell.calls("intake", url)).transpose()?);
     let catalog = Catalog::seed().context("loading the seed catalog")?;
+    let calendar = shell.follow_calendar(config.intake_url.as_deref(), clock.clone())?;
     let routing = Arc::new(Routing {
         plans: commands::Plans::new(store.clone(), commands::PlanCodec, clock.clone()),
         catalog: Arc::new(catalog),
-        calendar: Arc::new(WorkingCalendar::china()),
+        calendar,
         clock,
         issue_days: config.issue_days,
         officers,

@@ -15,6 +15,7 @@ use yiciban_calendar::{Share, WorkingCalendar};
 use yiciban_commands::{Change, CommandRunner, EventCodec, Loaded, Rows};
 use yiciban_domain::tasks::{Event, Task, WarningLevel};
 use yiciban_eventstore::{EventStore, NewEvent, StoredEvent};
+use yiciban_platform::calendar::LiveCalendar;
 use yiciban_platform::status::internal;
 use yiciban_proto::convert::ConvertError;
 use yiciban_proto::convert::tasks as convert;
@@ -50,7 +51,7 @@ pub struct TaskRows {
     /// The service's schema.
     pub schema: String,
     /// The working-day calendar the timers and figures count on.
-    pub calendar: Arc<WorkingCalendar>,
+    pub calendar: Arc<LiveCalendar>,
     /// Share of the limit at which a task turns yellow.
     pub warn_share: Share,
 }
@@ -61,7 +62,7 @@ impl Rows<Task> for TaskRows {
 
     async fn write(&self, tx: &mut sqlx::PgConnection, change: &Change<'_, Task>, _: &()) -> Result<(), Status> {
         let schema = self.schema.as_str();
-        let row = index_row(&self.calendar, change.id, change.case_id, change.after, change.at)?;
+        let row = index_row(&self.calendar.current(), change.id, change.case_id, change.after, change.at)?;
         if let Err(e) = repo::upsert_index(tx, schema, &row).await {
             return Err(if repo::is_duplicate_step(&e) {
                 Status::already_exists(
@@ -71,7 +72,7 @@ impl Rows<Task> for TaskRows {
                 internal("indexing the task", &e)
             });
         }
-        let (yellow, red) = timers(change.after, self.warn_share, &self.calendar);
+        let (yellow, red) = timers(change.after, self.warn_share, &self.calendar.current());
         repo::upsert_timers(tx, schema, change.id, change.case_id, yellow, red)
             .await
             .map_err(|e| internal("setting the SLA timers", &e))
@@ -92,7 +93,7 @@ pub async fn refresh_timers(rows: &TaskRows, store: &EventStore, loaded: &Loaded
     if loaded.state.created.is_none() {
         return Ok(());
     }
-    let (yellow, red) = timers(&loaded.state, rows.warn_share, &rows.calendar);
+    let (yellow, red) = timers(&loaded.state, rows.warn_share, &rows.calendar.current());
     let mut conn = store.pool().acquire().await.map_err(|e| internal("connecting", &e))?;
     repo::upsert_timers(&mut conn, store.schema(), loaded.id, loaded.case_id, yellow, red)
         .await

@@ -17,9 +17,10 @@ pub mod sla;
 
 use std::sync::Arc;
 
-use yiciban_calendar::{Share, WorkingCalendar};
+use yiciban_calendar::Share;
 use yiciban_eventstore::Consumer;
 use yiciban_platform::Clock;
+use yiciban_platform::calendar::LiveCalendar;
 use yiciban_platform::officers::OfficerLookup;
 use yiciban_platform::service::{Service, ServiceBuilder};
 use yiciban_proto::routing::v1::routing_service_client::RoutingServiceClient;
@@ -33,8 +34,8 @@ pub use sla::SweepReport;
 pub struct Tasks {
     /// The task streams and their rows, through the shared command path.
     pub runner: commands::TaskRunner,
-    /// The working-day calendar.
-    pub calendar: Arc<WorkingCalendar>,
+    /// The working-day calendar in force, followed from intake.
+    pub calendar: Arc<LiveCalendar>,
     /// "Now", injected.
     pub clock: Arc<dyn Clock>,
     /// Share of the limit at which a task turns yellow.
@@ -64,7 +65,7 @@ impl Tasks {
         task: &yiciban_domain::tasks::Task,
         now: chrono::DateTime<chrono::Utc>,
     ) -> yiciban_proto::tasks::v1::Task {
-        commands::task_message(&self.calendar, case_id, task, now)
+        commands::task_message(&self.calendar.current(), case_id, task, now)
     }
 
     /// Runs one SLA sweep at the injected clock's now (tests drive it).
@@ -99,7 +100,7 @@ pub async fn build_with(
         shell.jetstream().clone(),
     )?;
     let officers = OfficerLookup::new(config.intake_url.as_deref().map(|url| shell.calls("intake", url)).transpose()?);
-    let calendar = Arc::new(WorkingCalendar::china());
+    let calendar = shell.follow_calendar(config.intake_url.as_deref(), clock.clone())?;
     let rows = commands::TaskRows {
         schema: store.schema().to_owned(),
         calendar: calendar.clone(),

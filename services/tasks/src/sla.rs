@@ -18,6 +18,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use tokio_util::sync::CancellationToken;
+use tonic::Status;
 use uuid::Uuid;
 use yiciban_commands::{Executed, Invocation, Target};
 use yiciban_domain::tasks::{Command, Warn, WarningLevel};
@@ -25,7 +26,7 @@ use yiciban_proto::tasks::v1 as pb;
 
 use crate::Tasks;
 use crate::commands::refresh_timers;
-use crate::deadlines::{overdue_days, working_days_used};
+use crate::deadlines::{overdue_days, timers, working_days_used};
 use crate::repo;
 
 /// The subject recorded on warnings.
@@ -133,13 +134,21 @@ async fn raise(
     let key = format!("warn-{task_id}-{name}");
     let officer_id = if level == WarningLevel::Red { tasks.officers.officer_of(case_id).await } else { String::new() };
     let invocation = Invocation::system(WATCHER, key);
-    let calendar = tasks.calendar.clone();
+    let calendar = tasks.calendar.current();
+    let share = tasks.warn_share;
     let result = tasks
         .runner
         .run(
             Target::Existing(task_id),
             &invocation,
             |loaded| {
+                // A timer written on an older calendar may fire early: the
+                // warning is raised only when it is due on the one in force.
+                let (yellow_at, red_at) = timers(&loaded.state, share, &calendar);
+                let due_at = if level == WarningLevel::Yellow { yellow_at } else { red_at };
+                if due_at.is_none_or(|at| at > now) {
+                    return Err(Status::failed_precondition("not due on the working-day calendar in force"));
+                }
                 let limit = loaded.state.created.as_ref().map_or(0, |c| c.promised_working_days);
                 let (used, overdue) = loaded
                     .state

@@ -43,6 +43,9 @@ pub struct TrackingConfig {
     /// building the service (tests); when set, the console is served on it
     /// and `console_addr` is not bound.
     pub console_listener: Option<yiciban_platform::service::PreBound>,
+    /// `YICIBAN_INTAKE_URL`: where the published working-day calendar is
+    /// asked for; unset or blank, the shipped seed is counted on.
+    pub intake_url: Option<String>,
 }
 
 impl TrackingConfig {
@@ -86,6 +89,7 @@ impl TrackingConfig {
             rebuild_pause: std::time::Duration::from_millis(pause),
             console_addr,
             console_listener: None,
+            intake_url: src.get("YICIBAN_INTAKE_URL").filter(|u| !u.trim().is_empty()),
         })
     }
 

@@ -23,12 +23,12 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use tokio_util::sync::CancellationToken;
-use yiciban_calendar::WorkingCalendar;
 use yiciban_domain::catalog::Catalog;
 use yiciban_eventstore::sql::schema_sql;
 use yiciban_eventstore::{
     Consumer, ConsumerSettings, EVENT_STORE, EventStore, GapSource, StoreGaps, Subjects, migrate,
 };
+use yiciban_platform::calendar::LiveCalendar;
 use yiciban_platform::service::{Service, ServiceBuilder, listen};
 use yiciban_platform::{Clock, IdentityKey};
 use yiciban_proto::tracking::v1::tracking_service_server::TrackingServiceServer;
@@ -44,7 +44,7 @@ pub struct Tracking {
     /// The read models.
     pub repo: Repo,
     /// The working-day calendar.
-    pub calendar: Arc<WorkingCalendar>,
+    pub calendar: Arc<LiveCalendar>,
     /// "Now", injected.
     pub clock: Arc<dyn Clock>,
     /// Rebuilds of the read models.
@@ -146,7 +146,7 @@ pub async fn build_with(
         concurrency: 16,
         ack_wait: std::time::Duration::from_secs(10),
     };
-    let shell = ServiceBuilder::bind("tracking", &config.common, pool.clone(), js.clone())
+    let mut shell = ServiceBuilder::bind("tracking", &config.common, pool.clone(), js.clone())
         .await?
         .refusal_log(&config.schema)
         .await?;
@@ -157,7 +157,7 @@ pub async fn build_with(
     };
     let tracking = Arc::new(Tracking {
         repo: Repo::new(pool.clone(), &config.schema),
-        calendar: Arc::new(WorkingCalendar::china()),
+        calendar: shell.follow_calendar(config.intake_url.as_deref(), clock.clone())?,
         clock,
         rebuilder,
         names,

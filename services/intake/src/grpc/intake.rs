@@ -169,13 +169,16 @@ impl IntakeService for IntakeApi {
                     let unstored_materials = unstored_materials.clone();
                     let now = loaded.now;
                     let today = china_date(now);
-                    let promised_by = intake.calendar.add_working_days_date(today, promised_days).value;
-                    let deficiency_due_by = intake
-                        .calendar
-                        .add_working_days_date(today, intake.deficiency_days.min(promised_days.max(1)))
-                        .value;
+                    // A promise to the applicant is never counted on an
+                    // unpublished year: refused before anything is stored.
+                    let dates =
+                        intake.calendar.promise("promised completion date", today, promised_days).and_then(|p| {
+                            let deficiency_days = intake.deficiency_days.min(promised_days.max(1));
+                            Ok((p, intake.calendar.promise("deficiency deadline", today, deficiency_days)?))
+                        });
                     let (credit, max_material_bytes) = (credit_from_db(&credit), intake.max_material_bytes);
                     async move {
+                        let (promised_by, deficiency_due_by) = dates?;
                         let sequence = repo::next_case_sequence(tx, &schema, today)
                             .await
                             .map_err(|e| internal("allocating a case number", &e))?;

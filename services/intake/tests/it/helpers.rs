@@ -9,6 +9,7 @@ use tonic::transport::Channel;
 use yiciban_intake::{Intake, IntakeConfig};
 use yiciban_platform::grpc::ClientAuth;
 use yiciban_platform::{ManualClock, Role};
+use yiciban_proto::catalog::v1::calendar_service_client::CalendarServiceClient;
 use yiciban_proto::catalog::v1::catalog_service_client::CatalogServiceClient;
 use yiciban_proto::intake::v1::intake_service_client::IntakeServiceClient;
 use yiciban_testkit::TestIssuer;
@@ -16,6 +17,7 @@ use yiciban_testkit::{ServiceHandle, TestDb, TestNats};
 
 pub type Intake_ = IntakeServiceClient<InterceptedService<Channel, ClientAuth>>;
 pub type Catalog_ = CatalogServiceClient<InterceptedService<Channel, ClientAuth>>;
+pub type Calendar_ = CalendarServiceClient<InterceptedService<Channel, ClientAuth>>;
 
 pub struct TestApp {
     /// First, so the service stops before its database is dropped.
@@ -78,6 +80,13 @@ impl TestApp {
     pub fn catalog(&self) -> Catalog_ {
         let t = self.token(Role::Clerk, "clerk-001", None, None);
         CatalogServiceClient::with_interceptor(self.channel.clone(), ClientAuth::new(Some(&t)))
+    }
+
+    /// The calendar service as `role` (`admin-001`, `clerk-001`, …).
+    pub fn calendar_as(&self, role: Role) -> Calendar_ {
+        let identity = (role == Role::Applicant).then_some(crate::fixtures::MOTHER_ID);
+        let t = self.token(role, &format!("{}-001", role.as_str()), None, identity);
+        CalendarServiceClient::with_interceptor(self.channel.clone(), ClientAuth::new(Some(&t)))
     }
 
     /// Events stored in the intake schema.

@@ -2,6 +2,7 @@
 //! its own database and NATS prefix, driven over gRPC.
 
 mod abuse;
+mod calendar;
 mod catalog;
 mod fixtures;
 mod helpers;

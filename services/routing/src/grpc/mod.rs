@@ -109,7 +109,7 @@ impl RoutingService for RoutingApi {
         let (_, critical_path) = plan_steps(&package, &optional).map_err(|e| refusal_status(&e))?;
         let promised = (req.promised_working_days > 0).then_some(req.promised_working_days);
         let days = promised.unwrap_or(critical_path);
-        let promised_by = self.routing.calendar.add_working_days_date(accepted_on, days).value;
+        let promised_by = self.routing.calendar.internal_date("planned-promise", accepted_on, days);
         let done = self
             .routing
             .plans
@@ -226,7 +226,7 @@ impl RoutingService for RoutingApi {
                     let outcome = match &outcome {
                         Some(o) => o.clone(),
                         None => {
-                            let (stopped_working_days, promised_by) = plan.resume_facts(&routing.calendar, now);
+                            let (stopped_working_days, promised_by) = routing.resume_facts(plan, now);
                             TaskOutcome::Resumed { stopped_working_days, promised_by }
                         }
                     };
@@ -235,7 +235,7 @@ impl RoutingService for RoutingApi {
                         task_id,
                         outcome,
                         task_ids: fresh_task_ids(plan.undispatched_steps()),
-                        decision: plan.decision_facts(&routing.calendar, routing.issue_days, now),
+                        decision: routing.decision_facts(plan, now),
                         now,
                     }))
                 },
@@ -271,7 +271,7 @@ impl RoutingService for RoutingApi {
         let case_id = case_id_of(&request.get_ref().case_id)?;
         let plan = access::readable_plan(&self.routing, &caller, case_id).await?;
         let figures = PlanFigures {
-            working_days_used: plan.working_days_used(&self.routing.calendar, self.routing.clock.now()),
+            working_days_used: plan.working_days_used(&self.routing.calendar.current(), self.routing.clock.now()),
             decided_at: plan.decided_at,
         };
         Ok(Response::new(pb::GetPlanResponse { plan: Some(plan_to_pb(case_id, &plan, plan.version, figures)) }))
@@ -337,7 +337,7 @@ impl RoutingService for RoutingApi {
                             valid_until: None,
                             physical: true,
                         },
-                        decision: plan.decision_facts(&routing.calendar, routing.issue_days, now),
+                        decision: routing.decision_facts(plan, now),
                         now,
                     }))
                 },

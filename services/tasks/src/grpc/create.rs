@@ -115,8 +115,9 @@ pub async fn create_task(
             req.step_id.trim()
         )));
     }
-    let deadlines = Deadlines::of(&CaseClock::start(now), req.promised_working_days, tasks.warn_share, &tasks.calendar)
-        .ok_or_else(|| Status::internal("a started clock has deadlines"))?;
+    let deadlines =
+        Deadlines::of(&CaseClock::start(now), req.promised_working_days, tasks.warn_share, &tasks.calendar.current())
+            .ok_or_else(|| Status::internal("a started clock has deadlines"))?;
     let command = Command::Create(Create {
         task_id,
         case_number,

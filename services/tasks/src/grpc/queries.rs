@@ -37,7 +37,7 @@ fn to_message(tasks: &Tasks, stored: StoredTask) -> Result<pb::Task, Status> {
         let clock: Option<CaseClock> =
             serde_json::from_value(stored.clock).map_err(|e| internal("reading a task's clock", &e))?;
         if let Some(clock) = clock {
-            task.working_days_used = working_days_used(&clock, tasks.clock.now(), &tasks.calendar);
+            task.working_days_used = working_days_used(&clock, tasks.clock.now(), &tasks.calendar.current());
         }
     }
     Ok(task)

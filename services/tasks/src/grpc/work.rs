@@ -36,7 +36,7 @@ fn optional_date(
 
 impl TasksApi {
     fn used(&self, loaded: &Loaded<Task>) -> u32 {
-        loaded.state.clock.as_ref().map_or(0, |c| working_days_used(c, loaded.now, &self.tasks.calendar))
+        loaded.state.clock.as_ref().map_or(0, |c| working_days_used(c, loaded.now, &self.tasks.calendar.current()))
     }
 }
 
@@ -139,7 +139,7 @@ pub async fn return_for_supplement(
     let now = api.tasks.clock.now();
     let due_by = match optional_date("due_by", req.due_by.as_ref())? {
         Some(d) => d,
-        None => api.tasks.calendar.add_working_days_date(date_in_china(now), api.tasks.supplement_days).value,
+        None => api.tasks.calendar.promise("supplement deadline", date_in_china(now), api.tasks.supplement_days)?,
     };
     let request_id = Uuid::now_v7();
     api.run(
@@ -193,11 +193,13 @@ pub async fn resume(
             }
             let limit = task.created.as_ref().map_or(0, |c| c.promised_working_days);
             let mut clock = task.clock.clone().ok_or_else(|| Status::internal("a created task has a clock"))?;
-            let stopped = stopped_days(&clock, now, &tasks.calendar);
+            let stopped = stopped_days(&clock, now, &tasks.calendar.current());
             // A clock that is not stopped is refused by the aggregate; the
             // current dates stand in as facts then.
-            let resumed =
-                clock.resume(now).ok().and_then(|()| Deadlines::of(&clock, limit, tasks.warn_share, &tasks.calendar));
+            let resumed = clock
+                .resume(now)
+                .ok()
+                .and_then(|()| Deadlines::of(&clock, limit, tasks.warn_share, &tasks.calendar.current()));
             let (due_by, warn_on) = match resumed {
                 Some(d) => (d.due_by, d.warn_on),
                 None => (task.due_by.unwrap_or_default(), task.warn_on.unwrap_or_default()),

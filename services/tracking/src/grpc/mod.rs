@@ -74,7 +74,7 @@ impl TrackingApi {
     }
 
     fn summary(&self, view: &CaseView) -> pb::CaseSummary {
-        wire::summary(view, self.tracking.clock.now(), &self.tracking.calendar)
+        wire::summary(view, self.tracking.clock.now(), &self.tracking.calendar.current())
     }
 }
 
@@ -153,7 +153,7 @@ impl TrackingService for TrackingApi {
         let view = self.readable_case(&caller, case_id).await?;
         let (mut previous, entries, total) =
             self.tracking.repo.timeline(case_id, offset, size).await.map_err(|e| internal("reading a timeline", &e))?;
-        let calendar = &self.tracking.calendar;
+        let calendar = &self.tracking.calendar.current();
         let mut out = Vec::with_capacity(entries.len());
         for entry in &entries {
             out.push(wire::timeline_entry(entry, previous.as_ref(), &view, calendar));
@@ -276,7 +276,7 @@ impl TrackingService for TrackingApi {
         let now = self.tracking.clock.now();
         Ok(Response::new(pb::DepartmentQueueResponse {
             next_page_token: next_token(offset, tasks.len(), total),
-            tasks: tasks.iter().map(|t| wire::task_row(t, now, &self.tracking.calendar)).collect(),
+            tasks: tasks.iter().map(|t| wire::task_row(t, now, &self.tracking.calendar.current())).collect(),
             total_count: count(total),
         }))
     }
@@ -312,7 +312,7 @@ impl TrackingService for TrackingApi {
         let now = self.tracking.clock.now();
         Ok(Response::new(pb::OverdueBoardResponse {
             next_page_token: next_token(offset, tasks.len(), yellow + red),
-            entries: tasks.iter().map(|t| wire::overdue_entry(t, now, &self.tracking.calendar)).collect(),
+            entries: tasks.iter().map(|t| wire::overdue_entry(t, now, &self.tracking.calendar.current())).collect(),
             yellow_count: count(yellow),
             red_count: count(red),
         }))

@@ -58,7 +58,7 @@ pub fn render(setting: &Setting, reports: &[Report]) -> String {
         let cases = r.outcome.done + r.outcome.failed;
         let _ = writeln!(
             w,
-            "| {} | {} cases by {} clients ({} calls resent) | {} ({:.0} s) | {} | {} | {} | {} |",
+            "| {} | {} cases by {} clients ({} calls resent) | {} (lasted {:.1} s) | {} | {} | {} | {} |",
             r.fault.name(),
             cases,
             r.concurrency,

@@ -135,6 +135,18 @@ impl System {
         Ok(())
     }
 
+    /// Sends `signal` (`STOP`, `CONT`, …) to the process of `name`: a
+    /// stopped process keeps its sockets open and answers nothing, like one
+    /// in a long pause.
+    pub async fn signal(&self, name: &str, signal: &str) -> anyhow::Result<()> {
+        let p = self.processes.iter().find(|p| p.name == name).context("no such service")?;
+        let status = Command::new("kill").arg(format!("-{signal}")).arg(p.pid.to_string()).status().await?;
+        if !status.success() {
+            bail!("kill -{signal} {name} failed ({status})");
+        }
+        Ok(())
+    }
+
     /// Starts `name` again (after [`System::kill`]) on the same port and
     /// data, and waits until it answers its health check.
     pub async fn restart(&mut self, name: &'static str) -> anyhow::Result<()> {

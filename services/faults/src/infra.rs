@@ -130,6 +130,20 @@ impl OwnPostgres {
         self.run("pg_ctl", &args).await
     }
 
+    /// Stops the server (`pg_ctl stop -m fast`: clients disconnected).
+    pub async fn stop(&self) -> anyhow::Result<()> {
+        self.ctl(&["-m", "fast", "stop"]).await
+    }
+
+    /// Starts the server again after [`OwnPostgres::stop`].
+    pub async fn start_again(&self) -> anyhow::Result<()> {
+        self.ctl(&["start"]).await?;
+        if !wait_listening(self.port, Duration::from_secs(60)).await {
+            bail!("Postgres does not listen on port {} after its start", self.port);
+        }
+        Ok(())
+    }
+
     /// Restarts the server: `mode` is `fast` (clients disconnected, a clean
     /// shutdown) or `immediate` (a crash: recovery from the WAL at start).
     pub async fn restart(&self, mode: &str) -> anyhow::Result<()> {

@@ -34,9 +34,16 @@ struct Args {
     /// Seconds NATS stays away in the nats-away scenario.
     #[arg(long, default_value_t = 60)]
     nats_away_seconds: u64,
-    /// Seconds the proxy stalls the task service's database connections.
+    /// Seconds the proxy stalls the task service's database connections,
+    /// and routing stays paused.
     #[arg(long, default_value_t = 20)]
     stall_seconds: u64,
+    /// Seconds Postgres stays stopped in the postgres-away scenario.
+    #[arg(long, default_value_t = 30)]
+    postgres_away_seconds: u64,
+    /// How many times to run the scenarios (on the same system).
+    #[arg(long, default_value_t = 1)]
+    rounds: u32,
     /// Seconds after a fault's end by which everything must have recovered.
     #[arg(long, default_value_t = 180)]
     recovery_timeout: u64,
@@ -107,7 +114,9 @@ fn scenarios(args: &Args) -> Vec<Fault> {
         Fault::NatsRestart,
         Fault::NatsAway(Duration::from_secs(args.nats_away_seconds)),
         Fault::PostgresRestart,
+        Fault::PostgresAway(Duration::from_secs(args.postgres_away_seconds)),
         Fault::Stall("tasks", Duration::from_secs(args.stall_seconds)),
+        Fault::Pause("routing", Duration::from_secs(args.stall_seconds)),
     ]);
     all.retain(|f| args.only.is_empty() || args.only.contains(&f.name()));
     all
@@ -146,12 +155,14 @@ async fn main() -> anyhow::Result<()> {
     let interrupted = yiciban_platform::runtime::shutdown_on_signal();
     let mut reports = Vec::new();
     let result = async {
-        for fault in faults {
-            let report = tokio::select! {
-                r = scenario::run(&mut bed, fault, args.concurrency, patience) => r?,
-                _ = interrupted.cancelled() => bail!("interrupted"),
-            };
-            reports.push(report);
+        for round in 1..=args.rounds {
+            for fault in faults.iter().copied() {
+                let report = tokio::select! {
+                    r = scenario::run(&mut bed, fault, round, args.concurrency, patience) => r?,
+                    _ = interrupted.cancelled() => bail!("interrupted"),
+                };
+                reports.push(report);
+            }
         }
         anyhow::Ok(())
     }

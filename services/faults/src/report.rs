@@ -56,10 +56,15 @@ pub fn render(setting: &Setting, reports: &[Report]) -> String {
     let _ = writeln!(w, "| --- | --- | --- | ---: | ---: | ---: | --- |");
     for r in reports {
         let cases = r.outcome.done + r.outcome.failed;
+        let name = if reports.iter().any(|r| r.round > 1) {
+            format!("{} (round {})", r.fault.name(), r.round)
+        } else {
+            r.fault.name()
+        };
         let _ = writeln!(
             w,
             "| {} | {} cases by {} clients ({} calls resent) | {} (lasted {:.1} s) | {} | {} | {} | {} |",
-            r.fault.name(),
+            name,
             cases,
             r.concurrency,
             r.resent,

@@ -34,6 +34,11 @@ pub enum Fault {
     NatsAway(Duration),
     /// `pg_ctl restart -m immediate`: a crash, recovery from the WAL.
     PostgresRestart,
+    /// `pg_ctl stop -m fast`, started again after this long.
+    PostgresAway(Duration),
+    /// SIGSTOP a service, SIGCONT it after this long (a long pause: its
+    /// sockets stay open, JetStream's ack wait runs out meanwhile).
+    Pause(&'static str, Duration),
     /// The proxy between a service and Postgres holds every byte this long.
     Stall(&'static str, Duration),
 }
@@ -46,6 +51,8 @@ impl Fault {
             Fault::NatsRestart => "nats-restart".into(),
             Fault::NatsAway(_) => "nats-away".into(),
             Fault::PostgresRestart => "postgres-restart".into(),
+            Fault::PostgresAway(_) => "postgres-away".into(),
+            Fault::Pause(s, _) => format!("pause-{s}"),
             Fault::Stall(s, _) => format!("stall-{s}-postgres"),
         }
     }
@@ -62,6 +69,8 @@ impl Fault {
                 PROBE.as_secs()
             ),
             Fault::PostgresRestart => "Postgres `pg_ctl restart -m immediate` (crash, WAL recovery)".into(),
+            Fault::PostgresAway(d) => format!("Postgres stopped (`pg_ctl stop -m fast`) for {} s", d.as_secs()),
+            Fault::Pause(s, d) => format!("{s} paused (SIGSTOP) for {} s, then SIGCONT", d.as_secs()),
             Fault::Stall(s, d) => format!("{s}↔Postgres TCP stalled {} s (proxy holds every byte)", d.as_secs()),
         }
     }
@@ -71,6 +80,8 @@ impl Fault {
 #[derive(Debug, Clone)]
 pub struct Report {
     pub fault: Fault,
+    /// Which round of the scenarios (from 1).
+    pub round: u32,
     pub concurrency: usize,
     pub outcome: Outcome,
     /// Calls the clients sent again during the scenario.
@@ -138,6 +149,16 @@ async fn inject(bed: &mut Bed, fault: Fault) -> anyhow::Result<Injected> {
             bed.nats.up().await?;
         }
         Fault::PostgresRestart => bed.postgres.restart("immediate").await?,
+        Fault::PostgresAway(away) => {
+            bed.postgres.stop().await?;
+            tokio::time::sleep(away).await;
+            bed.postgres.start_again().await?;
+        }
+        Fault::Pause(service, held) => {
+            bed.system.signal(service, "STOP").await?;
+            tokio::time::sleep(held).await;
+            bed.system.signal(service, "CONT").await?;
+        }
         Fault::Stall(service, held) => {
             let proxy = bed.proxy(service)?;
             proxy.pause();
@@ -148,10 +169,11 @@ async fn inject(bed: &mut Bed, fault: Fault) -> anyhow::Result<Injected> {
     Ok(injected)
 }
 
-/// Runs one scenario under a load of `concurrency` clients.
+/// Runs one scenario (in its `round`) under a load of `concurrency` clients.
 pub async fn run(
     bed: &mut Bed,
     fault: Fault,
+    round: u32,
     concurrency: usize,
     recovery_timeout: Duration,
 ) -> anyhow::Result<Report> {
@@ -192,15 +214,20 @@ pub async fn run(
     }
     let mut findings = checks::check(&bed.pool, &bed.driver.accepted(), bed.published().await?).await?;
     let live = checks::active_read_model(&bed.pool).await?;
-    yiciban_bench::observe::rebuild(&bed.system.url("tracking"), &bed.issuer, &format!("faults-{}", fault.name()))
-        .await
-        .context("rebuilding the tracking read models")?;
+    yiciban_bench::observe::rebuild(
+        &bed.system.url("tracking"),
+        &bed.issuer,
+        &format!("faults-{round}-{}", fault.name()),
+    )
+    .await
+    .context("rebuilding the tracking read models")?;
     let rebuilt = checks::active_read_model(&bed.pool).await?;
     findings.read_model_diff = checks::read_model_diff(&bed.pool, &live, &rebuilt).await?;
     problems.extend(findings.problems());
     bed.system.check_alive()?;
     let report = Report {
         fault,
+        round,
         concurrency,
         outcome,
         resent: bed.driver.resent() - resent0,

@@ -279,3 +279,38 @@ pub async fn check(pool: &PgPool, accepted: &[String], published: i64) -> anyhow
     f.leadless = count(pool, "SELECT count(*) FROM issuance.issuance_cases WHERE lead_department = ''").await?;
     Ok(f)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_settled_system_breaks_no_promise_and_each_broken_one_is_named() {
+        let settled = Findings { cases: 3, stored: 60, projected: 60, published: 60, ..Findings::default() };
+        assert!(settled.problems().is_empty(), "{:?}", settled.problems());
+
+        let broken = Findings {
+            lost: 1,
+            duplicated: 2,
+            duplicates: vec!["2 × CaseClosed beyond one per case".into()],
+            outbox: 4,
+            projected: 59,
+            published: 61,
+            read_model_diff: 5,
+            leadless: 1,
+            ..settled
+        };
+        let problems = broken.problems().join("\n");
+        for expected in [
+            "1 cases lost",
+            "2 effects duplicated: 2 × CaseClosed beyond one per case",
+            "4 events left in the outboxes",
+            "tracking projected 59 of 60 events",
+            "JetStream holds 61 messages for 60 stored events",
+            "5 read-model rows differ from a rebuild",
+            "1 issuance cases lost their lead department",
+        ] {
+            assert!(problems.contains(expected), "{expected:?} not in {problems}");
+        }
+    }
+}

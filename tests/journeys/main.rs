@@ -2,6 +2,7 @@
 
 mod access_matrix;
 mod calendar;
+mod catalog_versions;
 mod console;
 mod crash;
 mod identity;

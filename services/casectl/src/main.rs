@@ -1,7 +1,7 @@
 #![forbid(unsafe_code)]
 //! `casectl`, the staff's command-line client of yiciban: signing in at the
 //! OpenID Connect issuer (profiles, a token per service), the catalog's
-//! guides and forms, the working-day calendar, submitting an application at the
+//! guides and forms, publishing catalog versions, the working-day calendar, submitting an application at the
 //! window and looking a case up, the departments' task inbox and commands,
 //! and a case's routing plan.
 
@@ -13,6 +13,7 @@ mod connect;
 mod identity;
 mod intake;
 mod issuance;
+mod publishing;
 mod routing;
 mod tasks;
 mod text;
@@ -48,6 +49,11 @@ pub(crate) enum Command {
     Guide {
         #[command(subcommand)]
         command: catalog::GuideCommand,
+    },
+    /// Catalog versions (事项目录): list, export, publish a whole catalog file (admin).
+    Catalog {
+        #[command(subcommand)]
+        command: publishing::CatalogCommand,
     },
     /// The working-day calendar (工作日历): show, export, import next year's holidays (admin).
     Calendar {
@@ -106,6 +112,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Token { service } => account::token(&cli.connection, &service).await,
         Command::Guide { command } => catalog::run(&cli.connection, command).await,
         Command::Calendar { command } => calendar::run(&cli.connection, command).await,
+        Command::Catalog { command } => publishing::run(&cli.connection, command).await,
         Command::Submit(args) => intake::submit(&cli.connection, args).await,
         Command::Supplement(args) => intake::supplement(&cli.connection, args).await,
         Command::Withdraw(args) => intake::withdraw(&cli.connection, args).await,

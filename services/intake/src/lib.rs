@@ -6,6 +6,7 @@
 //! own schema and publishes through the outbox relay.
 
 pub mod calendar;
+pub mod catalogs;
 pub mod commands;
 pub mod config;
 pub mod expiry;
@@ -17,12 +18,12 @@ pub mod schema;
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use yiciban_domain::catalog::Catalog;
 use yiciban_eventstore::Consumer;
 use yiciban_platform::calendar::LiveCalendar;
 use yiciban_platform::service::{Service, ServiceBuilder};
 use yiciban_platform::{Clock, IdentityKey};
 use yiciban_proto::catalog::v1::calendar_service_server::CalendarServiceServer;
+use yiciban_proto::catalog::v1::catalog_publishing_service_server::CatalogPublishingServiceServer;
 use yiciban_proto::catalog::v1::catalog_service_server::CatalogServiceServer;
 use yiciban_proto::intake::v1::intake_service_server::IntakeServiceServer;
 use yiciban_proto::routing::v1::routing_service_client::RoutingServiceClient;
@@ -35,7 +36,8 @@ pub use config::IntakeConfig;
 pub struct Intake {
     /// The applications and their case index, through the shared command path.
     pub applications: commands::Applications,
-    pub catalog: Arc<Catalog>,
+    /// The catalog version in force for new cases.
+    pub catalog: Arc<catalogs::LiveCatalog>,
     /// The working-day calendar in force (seed plus publications).
     pub calendar: Arc<LiveCalendar>,
     pub clock: Arc<dyn Clock>,
@@ -85,7 +87,9 @@ pub async fn build_with(
         shell.subjects(),
         shell.jetstream().clone(),
     )?;
-    let catalog = Arc::new(Catalog::seed().context("loading the seed catalog")?);
+    let (in_force, in_force_catalog) =
+        catalogs::in_force(shell.pool(), store.schema()).await.context("reading the catalog version in force")?;
+    let catalog = Arc::new(catalogs::LiveCatalog::new(in_force.seq, in_force_catalog));
     let calendar = Arc::new(LiveCalendar::seed("intake", config.common.calendar));
     let published = calendar::load(shell.pool(), store.schema()).await.context("reading the published calendar")?;
     calendar.install(published.revision, published.calendar());
@@ -107,16 +111,29 @@ pub async fn build_with(
     let max_message = (config.max_material_bytes as usize).saturating_add(1 << 20);
     let sweeper = intake.clone();
     let (shell_pool, follow_clock) = (calendar_source.pool.clone(), intake.clock.clone());
+    let (catalog_schema, refresh) = (calendar_source.schema.clone(), config.common.calendar.refresh);
     let every = config.expiry_scan;
     Ok(shell
         .grpc(IntakeServiceServer::new(grpc::IntakeApi::new(intake.clone())).max_decoding_message_size(max_message))
-        .grpc(CatalogServiceServer::new(grpc::CatalogApi::new(catalog)))
+        .grpc(CatalogServiceServer::new(grpc::CatalogApi::new(catalog.clone())))
+        .grpc(
+            CatalogPublishingServiceServer::new(grpc::PublishingApi::new(
+                shell_pool.clone(),
+                calendar_source.schema.clone(),
+                catalog.clone(),
+            ))
+            .max_decoding_message_size(grpc::MAX_FILE_BYTES + (1 << 20)),
+        )
         .grpc(CalendarServiceServer::new(grpc::CalendarApi::new(
-            shell_pool,
+            shell_pool.clone(),
             calendar_source.schema.clone(),
             calendar.clone(),
         )))
         .consumer(handoff)
+        .job("catalog refresh", move |shutdown| async move {
+            catalog.follow(shell_pool, catalog_schema, refresh, shutdown).await;
+            Ok(())
+        })
         .job("calendar refresh", move |shutdown| async move {
             yiciban_platform::calendar::follow(calendar, calendar_source, follow_clock, shutdown).await;
             Ok(())

@@ -72,6 +72,7 @@ impl ProcessManager for IntakeHandoff {
                     accepted_on: Some(a.accepted_on.into()),
                     commitments: a.commitments.iter().map(Into::into).collect(),
                     promised_working_days: a.promised_working_days,
+                    catalog_version: a.catalog_version.clone(),
                 };
                 match self.routing.clone().plan_case(cause.on(request)).await {
                     Ok(_) => Ok(()),

@@ -1,7 +1,7 @@
 //! The intake schema's own tables, beside the event store's: the per-day case
 //! number counter, an index of cases (for officer load, deficiency deadlines
 //! and authorisation), the credit list, the officers' team, material content
-//! and the published working-day calendar.
+//! the published working-day calendar and the published catalog versions.
 
 use yiciban_eventstore::Migrations;
 
@@ -87,6 +87,22 @@ CREATE TABLE {schema}.calendar_years (
     holidays  DATE[] NOT NULL,
     workdays  DATE[] NOT NULL,
     PRIMARY KEY (year, revision)
+);
+"#,
+        ),
+        (
+            4,
+            r#"
+-- 事项目录: each published catalog version, a whole catalog file checked
+-- before it is stored, never updated or deleted; the highest seq is in force
+-- for new cases, and a case keeps the version it was accepted under (ADR 0017)
+CREATE TABLE {schema}.catalog_versions (
+    seq           BIGINT PRIMARY KEY CHECK (seq > 0),
+    version       TEXT NOT NULL UNIQUE,
+    file_json     TEXT NOT NULL,
+    note          TEXT NOT NULL DEFAULT '',
+    published_by  TEXT NOT NULL,
+    published_at  TIMESTAMPTZ NOT NULL DEFAULT now()
 );
 "#,
         ),

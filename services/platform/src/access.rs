@@ -70,6 +70,16 @@ pub const RULES: &[Rule] = &[
         Open,
     ),
     rule("/yiciban.catalog.v1.CalendarService/PublishCalendar", &[Admin], &[], Open),
+    // catalog versions (served by intake): published by an administrator;
+    // routing and tracking read the versions running cases keep
+    rule("/yiciban.catalog.v1.CatalogPublishingService/ImportCatalog", &[Admin], &[], Open),
+    rule("/yiciban.catalog.v1.CatalogPublishingService/ListCatalogVersions", &[Supervisor, Admin], &[], Open),
+    rule(
+        "/yiciban.catalog.v1.CatalogPublishingService/GetCatalogVersion",
+        &[Supervisor, Admin],
+        &["routing", "tracking"],
+        Open,
+    ),
     // intake
     rule("/yiciban.intake.v1.IntakeService/SubmitApplication", &[Clerk, Applicant], &[], Case),
     rule("/yiciban.intake.v1.IntakeService/SupplementMaterials", &[Clerk, Applicant, Admin], &[], Case),

@@ -12,6 +12,7 @@
 //! tables: none), `commands` (the command path), `grpc/` (the API),
 //! `process_manager` (what it does when its own events happen).
 
+pub mod catalogs;
 pub mod commands;
 pub mod config;
 pub mod grpc;
@@ -22,7 +23,6 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use chrono::{DateTime, NaiveDate, Utc};
-use yiciban_domain::catalog::Catalog;
 use yiciban_domain::routing::{CasePlan, DecisionFacts};
 use yiciban_eventstore::Consumer;
 use yiciban_platform::Clock;
@@ -40,7 +40,8 @@ pub use config::RoutingConfig;
 pub struct Routing {
     /// The plans, through the shared command path.
     pub plans: commands::Plans,
-    pub catalog: Arc<Catalog>,
+    /// The catalog versions cases were accepted under.
+    pub catalogs: catalogs::CatalogVersions,
     /// The working-day calendar in force, followed from intake.
     pub calendar: Arc<LiveCalendar>,
     pub clock: Arc<dyn Clock>,
@@ -95,11 +96,12 @@ pub async fn build_with(
         ServiceBuilder::bind("routing", &config.common, pool, js).await?.refusal_log(&config.schema).await?;
     let store = shell.event_store(&config.schema, schema::ROUTING).await?;
     let officers = OfficerLookup::new(config.intake_url.as_deref().map(|url| shell.calls("intake", url)).transpose()?);
-    let catalog = Catalog::seed().context("loading the seed catalog")?;
+    let intake = config.intake_url.as_deref().map(|url| shell.calls("intake", url)).transpose()?;
+    let catalogs = catalogs::CatalogVersions::new(intake).context("loading the seed catalog")?;
     let calendar = shell.follow_calendar(config.intake_url.as_deref(), clock.clone())?;
     let routing = Arc::new(Routing {
         plans: commands::Plans::new(store.clone(), commands::PlanCodec, clock.clone()),
-        catalog: Arc::new(catalog),
+        catalogs,
         calendar,
         clock,
         issue_days: config.issue_days,

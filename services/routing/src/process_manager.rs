@@ -82,7 +82,13 @@ impl RoutingHandoff {
         let step = plan
             .step(&d.step_id)
             .ok_or_else(|| HandlerError::poison(format!("the plan of case {case_id} has no step {}", d.step_id)))?;
-        let package = plan.package_id.as_ref().and_then(|p| self.routing.catalog.package(p.as_str()));
+        let catalog = self
+            .routing
+            .catalogs
+            .get(plan.catalog_version.as_deref().unwrap_or_default())
+            .await
+            .map_err(|e| handler_error("reading the plan's catalog version", &e.into_status()))?;
+        let package = plan.package_id.as_ref().and_then(|p| catalog.package(p.as_str()));
         let material_ids = package
             .and_then(|p| p.item(&step.step.item_code))
             .map(|item| item.materials.iter().map(|m| m.id.as_str().to_owned()).collect())

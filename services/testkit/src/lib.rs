@@ -8,6 +8,7 @@
 //! [`TestNats::consumer_caught_up`]), never for fixed times.
 
 pub mod applications;
+pub mod catalogs;
 pub mod issuer;
 pub mod nats_server;
 pub mod oidc;

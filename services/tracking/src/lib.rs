@@ -13,6 +13,7 @@
 pub mod config;
 pub mod console;
 pub mod grpc;
+pub mod names;
 pub mod projection;
 pub mod projector;
 pub mod rebuild;
@@ -50,7 +51,7 @@ pub struct Tracking {
     /// Rebuilds of the read models.
     pub rebuilder: Arc<Rebuilder>,
     /// Catalog names (statistics labels).
-    pub names: Arc<Names>,
+    pub names: Arc<names::LiveNames>,
     /// Cancelled at shutdown: running rebuilds stop with it.
     pub shutdown: CancellationToken,
     identity_key: IdentityKey,
@@ -134,8 +135,13 @@ pub async fn build_with(
         .map(|(source, schema)| EventStore::new(pool.clone(), schema, source))
         .collect::<Result<Vec<_>, _>>()
         .context("naming the owning stores")?;
+    let mut shell = ServiceBuilder::bind("tracking", &config.common, pool.clone(), js.clone())
+        .await?
+        .refusal_log(&config.schema)
+        .await?;
     let catalog = Catalog::seed().context("loading the catalog")?;
-    let names = Arc::new(Names::from_catalog(&catalog));
+    let intake = config.intake_url.as_deref().map(|url| shell.calls("intake", url)).transpose()?;
+    let names = Arc::new(names::LiveNames::new(&catalog, intake));
     let gaps: Arc<dyn GapSource> = Arc::new(StoreGaps::new(stores.clone()));
     let projector = Arc::new(Projector::new(&config.schema, names.clone(), config.identity_key.clone(), gaps.clone()));
     let rebuilder = Arc::new(Rebuilder::new(pool.clone(), projector.clone(), stores, config.rebuild_pause));
@@ -146,10 +152,6 @@ pub async fn build_with(
         concurrency: 16,
         ack_wait: std::time::Duration::from_secs(10),
     };
-    let mut shell = ServiceBuilder::bind("tracking", &config.common, pool.clone(), js.clone())
-        .await?
-        .refusal_log(&config.schema)
-        .await?;
     let console = match (config.console_listener, config.console_addr) {
         (Some(bound), _) => Some(bound.listener().context("serving the console on a listener bound beforehand")?),
         (None, Some(addr)) => Some(listen(addr, None, "the console port").await?),
@@ -167,9 +169,21 @@ pub async fn build_with(
     });
     let consumer = tracking.consumer()?;
     let rebuilds = tracking.clone();
+    let (learner, retry_every) = (tracking.names.clone(), config.common.calendar.refresh);
     let mut shell = shell
         .grpc(TrackingServiceServer::new(grpc::TrackingApi::new(tracking.clone())))
         .consumer(consumer)
+        .job("catalog names", move |shutdown| async move {
+            // The version in force at start (asked until intake answers); the
+            // others as their cases come.
+            while !learner.learn("").await {
+                tokio::select! {
+                    () = shutdown.cancelled() => break,
+                    () = tokio::time::sleep(retry_every) => {}
+                }
+            }
+            Ok(())
+        })
         .job("rebuilds", move |shutdown| async move {
             // A rebuild left running by a previous process carries on; the
             // service's shutdown stops every rebuild.

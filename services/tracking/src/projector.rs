@@ -30,7 +30,8 @@ use yiciban_eventstore::{GapSource, Handler, HandlerError};
 use yiciban_platform::IdentityKey;
 use yiciban_proto::events::v1::EventEnvelope;
 
-use crate::projection::{self, CaseView, Context, Decoded, Names, TaskView, TimelineEntry};
+use crate::names::LiveNames;
+use crate::projection::{self, CaseView, Context, Decoded, TaskView, TimelineEntry};
 use yiciban_eventstore::sql::schema_sql;
 
 /// Name of the durable consumer (and its checkpoint key).
@@ -40,7 +41,7 @@ pub const CONSUMER: &str = "tracking-projection";
 pub struct Projector {
     /// The configured schema: the control tables and the live checkpoints.
     schema: String,
-    names: Arc<Names>,
+    names: Arc<LiveNames>,
     identity_key: IdentityKey,
     gaps: Arc<dyn GapSource>,
 }
@@ -54,7 +55,7 @@ impl std::fmt::Debug for Projector {
 impl Projector {
     /// A projector whose control tables are in `schema` (migrated with
     /// [`crate::schema::CONTROL`]), reading missing events from `gaps`.
-    pub fn new(schema: &str, names: Arc<Names>, identity_key: IdentityKey, gaps: Arc<dyn GapSource>) -> Self {
+    pub fn new(schema: &str, names: Arc<LiveNames>, identity_key: IdentityKey, gaps: Arc<dyn GapSource>) -> Self {
         Projector { schema: schema.to_owned(), names, identity_key, gaps }
     }
 
@@ -64,7 +65,8 @@ impl Projector {
     }
 
     fn fold(&self, view: &mut CaseView, event: &Decoded) -> TimelineEntry {
-        projection::apply(view, event, &Context { names: &self.names, identity_key: &self.identity_key })
+        let names = self.names.current();
+        projection::apply(view, event, &Context { names: &names, identity_key: &self.identity_key })
     }
 
     /// The schema an event goes to now. Locks the control row `FOR SHARE`,
@@ -108,6 +110,7 @@ impl Projector {
         if envelopes.is_empty() {
             return Ok(0);
         }
+        self.names.learn_from(envelopes).await;
         let streams: Vec<String> =
             envelopes.iter().map(|e| e.stream_id.clone()).collect::<BTreeSet<_>>().into_iter().collect();
         let mut last = lock_checkpoints(conn, target, &streams).await.map_err(retry)?;

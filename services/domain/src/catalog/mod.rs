@@ -1,7 +1,8 @@
 //! The catalog of "one thing" packages (一件事) and their guides (办事指南):
-//! loaded once from the versioned data file (the seed is embedded), validated
-//! at load, searched, and rendered as a guide, a JSON Schema of the merged
-//! form and a printable Markdown notice. Read-only and pure.
+//! one version of it, loaded from a catalog file (the seed is embedded;
+//! intake publishes others, ADR 0017), validated as a whole at load, searched,
+//! and rendered as a guide, a JSON Schema of the merged form and a printable
+//! Markdown notice. Read-only and pure.
 
 mod check;
 mod graph;
@@ -22,6 +23,10 @@ use crate::values::DepartmentCode;
 
 /// The seed catalog file, embedded at build time (`data/packages.json`).
 pub const SEED_JSON: &str = include_str!("../../data/packages.json");
+
+/// The seed catalog's version: in force until another is published, and the
+/// version of every case recorded before versions were (events without one).
+pub const SEED_VERSION: &str = "2026.1";
 
 /// A loaded, validated catalog of one version.
 #[derive(Debug, Clone, PartialEq)]

@@ -202,3 +202,8 @@ fn the_printable_guide_lists_materials_form_steps_and_time_promise() {
     }
     assert_eq!(guide.printable_file_name(), "open-restaurant-guide.md");
 }
+
+#[test]
+fn the_seed_catalog_is_the_seed_version() {
+    assert_eq!(Catalog::seed().unwrap().version(), super::SEED_VERSION);
+}

@@ -99,6 +99,8 @@ pub struct ApplicationAccepted {
     pub deficiencies: Vec<Deficiency>,
     /// Proofs replaced by commitments.
     pub commitments: Vec<Commitment>,
+    /// The catalog version the case was accepted under, kept until it closes.
+    pub catalog_version: String,
 }
 
 /// Not accepted (不予受理), every reason at once. Terminal.

@@ -187,6 +187,7 @@ pub(super) fn submit(state: &CaseApplication, cmd: Submit) -> Result<Vec<Event>,
         promised_by: cmd.promised_by,
         deficiencies,
         commitments,
+        catalog_version: guide.catalog_version.clone(),
     });
     let mut events = vec![submitted, accepted];
     if let Some(officer) = cmd.officer {

@@ -43,6 +43,8 @@ pub struct PlanCase {
     pub case_number: CaseNumber,
     /// Fact: the case's package in the catalog version the case keeps.
     pub package: Package,
+    /// That catalog version.
+    pub catalog_version: String,
     /// The optional items chosen; steps of the others are left out.
     pub optional_item_codes: Vec<ItemCode>,
     /// Fact: the acceptance day (the clock starts on it).

@@ -125,6 +125,7 @@ fn plan_case(plan: &CasePlan, cmd: PlanCase) -> Result<Vec<Event>, RoutingError>
         promised_working_days,
         promised_by: cmd.promised_by,
         accepted_on: cmd.accepted_on,
+        catalog_version: cmd.catalog_version.clone(),
     });
     let next = evolve(plan.clone(), &planned);
     let mut events = vec![planned];

@@ -93,6 +93,8 @@ pub struct CasePlanned {
     pub promised_by: NaiveDate,
     /// The acceptance day: the case clock counts from it.
     pub accepted_on: NaiveDate,
+    /// The catalog version the plan was made on (the case's).
+    pub catalog_version: String,
 }
 
 /// A step was handed to its department: its task is to be created.

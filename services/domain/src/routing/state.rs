@@ -140,6 +140,8 @@ pub struct CasePlan {
     pub case_number: Option<CaseNumber>,
     /// The package, once planned.
     pub package_id: Option<PackageId>,
+    /// The catalog version the plan was made on, once planned.
+    pub catalog_version: Option<String>,
     /// The lead department, once planned.
     pub lead_department: Option<DepartmentCode>,
     /// The steps, in catalog order.
@@ -274,6 +276,7 @@ pub(super) fn evolve(mut plan: CasePlan, event: &Event) -> CasePlan {
             plan.status = PlanStatus::Running;
             plan.case_number = Some(e.case_number);
             plan.package_id = Some(e.package_id.clone());
+            plan.catalog_version = Some(e.catalog_version.clone());
             plan.lead_department = Some(e.lead_department.clone());
             plan.steps = e.steps.iter().map(|s| StepState { step: s.clone(), status: StepStatus::Pending }).collect();
             plan.promised_working_days = e.promised_working_days;

@@ -4,29 +4,32 @@
 use std::sync::Arc;
 
 use tonic::{Request, Response, Status};
-use yiciban_domain::catalog::{Catalog, Guide, PackageQuery, PackageTarget};
+use yiciban_domain::catalog::{Guide, PackageQuery, PackageTarget};
 use yiciban_domain::values::DepartmentCode;
 use yiciban_proto::catalog::v1 as pb;
 use yiciban_proto::catalog::v1::catalog_service_server::CatalogService;
 
-/// The gRPC face of the catalog.
+use crate::catalogs::LiveCatalog;
+
+/// The gRPC face of the catalog version in force.
 #[derive(Debug, Clone)]
 pub struct CatalogApi {
-    catalog: Arc<Catalog>,
+    live: Arc<LiveCatalog>,
 }
 
 impl CatalogApi {
-    pub fn new(catalog: Arc<Catalog>) -> Self {
-        CatalogApi { catalog }
+    pub fn new(live: Arc<LiveCatalog>) -> Self {
+        CatalogApi { live }
     }
 
     fn guide(&self, package_id: &str) -> Result<Guide, Status> {
         if package_id.trim().is_empty() {
             return Err(Status::invalid_argument("package_id is required (see ListPackages)"));
         }
-        self.catalog.guide(package_id).ok_or_else(|| {
-            Status::not_found(format!("no package {package_id:?} in catalog {}", self.catalog.version()))
-        })
+        let catalog = self.live.current();
+        catalog
+            .guide(package_id)
+            .ok_or_else(|| Status::not_found(format!("no package {package_id:?} in catalog {}", catalog.version())))
     }
 }
 
@@ -58,7 +61,8 @@ impl CatalogService for CatalogApi {
             keyword: Some(r.keyword).filter(|s| !s.is_empty()),
             target,
         };
-        let found = self.catalog.search(&query);
+        let catalog = self.live.current();
+        let found = catalog.search(&query);
         let size = match r.page_size as usize {
             0 => PAGE_SIZE,
             n => n.min(200),
@@ -85,7 +89,7 @@ impl CatalogService for CatalogApi {
                 })
                 .collect(),
             next_page_token: next,
-            catalog_version: self.catalog.version().to_owned(),
+            catalog_version: catalog.version().to_owned(),
         }))
     }
 
@@ -94,7 +98,7 @@ impl CatalogService for CatalogApi {
         _request: Request<pb::ListDepartmentsRequest>,
     ) -> Result<Response<pb::ListDepartmentsResponse>, Status> {
         Ok(Response::new(pb::ListDepartmentsResponse {
-            departments: self.catalog.departments().iter().map(department).collect(),
+            departments: self.live.current().departments().iter().map(department).collect(),
         }))
     }
 

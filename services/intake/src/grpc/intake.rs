@@ -144,7 +144,7 @@ impl IntakeService for IntakeApi {
             .into_iter()
             .map(|v| yiciban_domain::FieldViolation::new(v.field, v.description))
             .collect::<Vec<_>>();
-        let guide = intake.catalog.guide(req.package_id.trim());
+        let guide = intake.catalog.current().guide(req.package_id.trim());
         let (credit, _) = repo::credit_status(intake.pool(), intake.schema(), &intake.identity_key.lookup(&claimed))
             .await
             .map_err(|e| internal("reading the credit list", &e))?;

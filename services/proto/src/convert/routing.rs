@@ -93,6 +93,7 @@ impl From<&CasePlanned> for ev::CasePlanned {
             promised_working_days: e.promised_working_days,
             promised_by: Some(e.promised_by.into()),
             accepted_on: Some(e.accepted_on.into()),
+            catalog_version: e.catalog_version.clone(),
         }
     }
 }
@@ -109,6 +110,7 @@ impl TryFrom<&ev::CasePlanned> for CasePlanned {
             promised_working_days: e.promised_working_days,
             promised_by: date(e.promised_by.as_ref()).at("promised_by")?,
             accepted_on: date(e.accepted_on.as_ref()).at("accepted_on")?,
+            catalog_version: super::catalog::catalog_version_or_seed(&e.catalog_version),
         })
     }
 }

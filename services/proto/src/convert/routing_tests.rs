@@ -50,6 +50,7 @@ fn every_plan_event_round_trips() {
             promised_working_days: 15,
             promised_by: date(2026, 4, 7),
             accepted_on: date(2026, 3, 16),
+            catalog_version: "2026.2".into(),
         }),
         Event::StepDispatched(StepDispatched {
             step_id: "s1".into(),
@@ -142,4 +143,19 @@ fn a_bad_stored_value_is_named_by_its_field() {
     let err = decode_event("StepDispatched", &bytes, at()).unwrap_err();
     assert!(err.to_string().contains("StepDispatched.task_id"), "{err}");
     assert!(matches!(decode_event("Nope", &[], at()), Err(ConvertError::UnknownEventType(_))));
+}
+
+#[test]
+fn a_plan_recorded_before_catalog_versions_reads_as_planned_on_the_seed() {
+    let old = ev::CasePlanned {
+        case_number: "YCB-20260316-000001".into(),
+        package_id: "open-restaurant".into(),
+        lead_department: "samr".into(),
+        steps: vec![],
+        promised_working_days: 15,
+        promised_by: Some(date(2026, 4, 7).into()),
+        accepted_on: Some(date(2026, 3, 16).into()),
+        catalog_version: String::new(),
+    };
+    assert_eq!(CasePlanned::try_from(&old).unwrap().catalog_version, yiciban_domain::catalog::SEED_VERSION);
 }

@@ -71,8 +71,17 @@ impl RoutingService for RoutingApi {
         let case_number = CaseNumber::parse(req.case_number.trim())
             .map_err(|e| v.push(violation("case_number", &e.to_string())))
             .ok();
-        let package = self.routing.catalog.package(req.package_id.trim()).cloned();
-        if package.is_none() {
+        let catalog = match self.routing.catalogs.get(&req.catalog_version).await {
+            Ok(catalog) => Some(catalog),
+            Err(e @ crate::catalogs::VersionError::Unavailable { .. }) => return Err(e.into_status()),
+            Err(e) => {
+                v.push(violation("catalog_version", &e.to_string()));
+                None
+            }
+        };
+        let catalog_version = catalog.as_ref().map(|c| c.version().to_owned()).unwrap_or_default();
+        let package = catalog.as_ref().and_then(|c| c.package(req.package_id.trim()).cloned());
+        if package.is_none() && catalog.is_some() {
             v.push(violation(
                 "package_id",
                 "no package of the catalog has this id; list them with `casectl guide list`",
@@ -120,6 +129,7 @@ impl RoutingService for RoutingApi {
                     Ok(Command::PlanCase(PlanCase {
                         case_number,
                         package: package.clone(),
+                        catalog_version: catalog_version.clone(),
                         optional_item_codes: optional.clone(),
                         accepted_on,
                         promised_by,

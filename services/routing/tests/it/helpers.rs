@@ -106,5 +106,6 @@ pub fn plan_restaurant(case_id: &str, key: &str) -> pb::PlanCaseRequest {
         accepted_on: Some(date(2026, 9, 28)),
         commitments: vec![],
         promised_working_days: 0,
+        catalog_version: String::new(),
     }
 }

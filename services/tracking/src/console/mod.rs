@@ -263,7 +263,7 @@ async fn case(
         },
         Err(_) => Vec::new(),
     };
-    Html(CasePage::new(&v.links, &summary, &entries, &stops, &c.tracking.names)).into_response()
+    Html(CasePage::new(&v.links, &summary, &entries, &stops, &c.tracking.names.current())).into_response()
 }
 
 async fn worklist(State(c): State<Console>, headers: HeaderMap, RawQuery(raw): RawQuery) -> Response {
@@ -295,7 +295,9 @@ async fn overdue(State(c): State<Console>, headers: HeaderMap, RawQuery(raw): Ra
     let department = query.get("department").to_owned();
     let request = pb::OverdueBoardRequest { department: department.clone(), page_size: 500, ..Default::default() };
     match c.api.overdue_board(rpc(&v.caller, request)).await {
-        Ok(r) => Html(OverduePage::new(&v.links, &department, &r.into_inner(), &c.tracking.names)).into_response(),
+        Ok(r) => {
+            Html(OverduePage::new(&v.links, &department, &r.into_inner(), &c.tracking.names.current())).into_response()
+        }
         Err(status) => failed(&status, &v.links),
     }
 }

@@ -70,7 +70,7 @@ impl TrackingApi {
             department: Some(department.trim().to_owned()).filter(|d| !d.is_empty()),
             package_id: Some(package_id.trim().to_owned()).filter(|p| !p.is_empty()),
         };
-        Ok(stats::monthly_report(&cases, month, &filter, &self.tracking.names))
+        Ok(stats::monthly_report(&cases, month, &filter, &self.tracking.names.current()))
     }
 
     fn summary(&self, view: &CaseView) -> pb::CaseSummary {

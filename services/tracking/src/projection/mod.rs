@@ -39,16 +39,24 @@ impl Names {
     /// The names of every package, item and department of `catalog`.
     pub fn from_catalog(catalog: &Catalog) -> Names {
         let mut names = Names::default();
+        names.merge(catalog);
+        names
+    }
+
+    /// Adds the names of `catalog` for the codes not named yet: a code keeps
+    /// the name it was first seen with, so a timeline line reads the same
+    /// whenever it is projected or rebuilt (a task's own row carries the
+    /// name of its case's catalog version, from its TaskCreated).
+    pub fn merge(&mut self, catalog: &Catalog) {
         for d in catalog.departments() {
-            names.departments.insert(d.code.as_str().to_owned(), d.name.clone());
+            self.departments.entry(d.code.as_str().to_owned()).or_insert_with(|| d.name.clone());
         }
         for p in catalog.packages() {
-            names.packages.insert(p.id.as_str().to_owned(), p.name.clone());
+            self.packages.entry(p.id.as_str().to_owned()).or_insert_with(|| p.name.clone());
             for i in &p.items {
-                names.items.insert(i.code.as_str().to_owned(), i.name.clone());
+                self.items.entry(i.code.as_str().to_owned()).or_insert_with(|| i.name.clone());
             }
         }
-        names
     }
 
     /// A package's name.

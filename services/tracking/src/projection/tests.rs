@@ -154,6 +154,7 @@ fn accepted(deficiency: bool) -> ev::ApplicationAccepted {
             vec![]
         },
         commitments: vec![],
+        catalog_version: "2026.1".into(),
     }
 }
 

@@ -59,6 +59,7 @@ fn a_complete_newborn_application_is_accepted_with_shared_materials_fetched() {
             promised_by: date(2026, 1, 22),
             deficiencies: vec![],
             commitments: vec![],
+            catalog_version: "2026.1".into(),
         }),
     ]);
     assert_eq!(state.status, Status::Accepted);

@@ -71,6 +71,7 @@ fn plan(package_id: &str, optional: &[&str]) -> Command {
     Command::PlanCase(PlanCase {
         case_number: case_number(),
         package: package(package_id),
+        catalog_version: "2026.1".into(),
         optional_item_codes: optional.iter().map(|c| item(c)).collect(),
         accepted_on: date(2026, 1, 15),
         promised_by: date(2026, 2, 5),

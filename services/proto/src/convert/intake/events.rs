@@ -110,6 +110,7 @@ impl From<&ApplicationAccepted> for ev::ApplicationAccepted {
             promised_by: Some(e.promised_by.into()),
             deficiencies: e.deficiencies.iter().map(Into::into).collect(),
             commitments: e.commitments.iter().map(Into::into).collect(),
+            catalog_version: e.catalog_version.clone(),
         }
     }
 }
@@ -129,6 +130,7 @@ impl TryFrom<&ev::ApplicationAccepted> for ApplicationAccepted {
             promised_by: date(e.promised_by.as_ref()).at("promised_by")?,
             deficiencies: each(&e.deficiencies, Deficiency::try_from).at("deficiencies")?,
             commitments: each(&e.commitments, Commitment::try_from).at("commitments")?,
+            catalog_version: crate::convert::catalog::catalog_version_or_seed(&e.catalog_version),
         })
     }
 }

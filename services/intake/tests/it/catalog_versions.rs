@@ -1,0 +1,123 @@
+//! Catalog versions: an administrator publishes a whole catalog file in one
+//! call, new submissions are accepted under it, a bad file is refused with
+//! every problem and nothing stored, and a version is published once.
+
+use tonic::Code;
+use yiciban_platform::Role;
+use yiciban_platform::status::violations_of;
+use yiciban_proto::catalog::v1 as pb;
+use yiciban_proto::catalog::v1::catalog_publishing_service_client::CatalogPublishingServiceClient;
+use yiciban_proto::intake::v1 as intake;
+use yiciban_testkit::catalogs::{copy_package, rename_item, seed_as};
+
+use crate::fixtures::newborn;
+use crate::helpers::{TestApp, spawn_app};
+
+type Publishing = CatalogPublishingServiceClient<
+    tonic::codegen::InterceptedService<tonic::transport::Channel, yiciban_platform::grpc::ClientAuth>,
+>;
+
+fn publishing(app: &TestApp, role: Role) -> Publishing {
+    let department = (role == Role::Agent).then_some("samr");
+    let token = app.token(role, &format!("{}-001", role.as_str()), department, None);
+    CatalogPublishingServiceClient::with_interceptor(
+        app.channel.clone(),
+        yiciban_platform::grpc::ClientAuth::new(Some(&token)),
+    )
+}
+
+fn import(file_json: String) -> pb::ImportCatalogRequest {
+    pb::ImportCatalogRequest { file_json, note: "test".into() }
+}
+
+async fn versions(app: &TestApp) -> Vec<(String, bool)> {
+    let mut client = publishing(app, Role::Supervisor);
+    let listed = client.list_catalog_versions(pb::ListCatalogVersionsRequest {}).await;
+    listed.unwrap().into_inner().versions.into_iter().map(|v| (v.version, v.in_force)).collect()
+}
+
+#[tokio::test]
+async fn a_published_version_is_in_force_for_new_submissions_and_lists_beside_the_seed() {
+    let app = spawn_app().await;
+    let file =
+        seed_as("2026.2", |c| copy_package(c, "newborn-birth", "newborn-birth-district", "出生一件事（本区试点）"));
+    let published = publishing(&app, Role::Admin).import_catalog(import(file.clone())).await.unwrap().into_inner();
+    assert_eq!((published.version.as_str(), published.changed, published.packages), ("2026.2", true, 9));
+    assert_eq!(versions(&app).await, [("2026.2".to_owned(), true), ("2026.1".to_owned(), false)]);
+
+    // The new package is found, and a new case records the version it was accepted under.
+    let query = pb::ListPackagesRequest { name: "本区试点".into(), ..Default::default() };
+    let found = app.catalog().list_packages(query).await.unwrap().into_inner();
+    assert_eq!((found.packages.len(), found.catalog_version.as_str()), (1, "2026.2"));
+    let mut request = newborn("k-2026-2");
+    request.package_id = "newborn-birth-district".into();
+    let accepted = app.clerk().submit_application(request).await.unwrap().into_inner();
+    assert_eq!(accepted.decision(), intake::AcceptanceDecision::Accepted, "{accepted:?}");
+    let payload: Vec<u8> = sqlx::query_scalar(
+        "SELECT payload FROM intake.events WHERE event_type = 'ApplicationAccepted' AND case_id = $1::uuid",
+    )
+    .bind(&accepted.case_id)
+    .fetch_one(&app.db.pool)
+    .await
+    .unwrap();
+    let event = <yiciban_proto::events::v1::ApplicationAccepted as prost::Message>::decode(payload.as_slice()).unwrap();
+    assert_eq!(event.catalog_version, "2026.2", "the case keeps the version it was accepted under");
+
+    // The file as published, for export and for the services keeping older cases.
+    let mut admin = publishing(&app, Role::Admin);
+    let got = admin.get_catalog_version(pb::GetCatalogVersionRequest::default()).await.unwrap().into_inner();
+    assert_eq!((got.version.unwrap().version, got.file_json), ("2026.2".to_owned(), file));
+    let seed = publishing(&app, Role::Admin)
+        .get_catalog_version(pb::GetCatalogVersionRequest { version: "2026.1".into() })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(!seed.version.unwrap().in_force);
+    let missing = publishing(&app, Role::Admin)
+        .get_catalog_version(pb::GetCatalogVersionRequest { version: "1999.9".into() })
+        .await
+        .unwrap_err();
+    assert_eq!(missing.code(), Code::NotFound, "{missing:?}");
+}
+
+#[tokio::test]
+async fn a_bad_catalog_file_is_refused_with_every_problem_and_nothing_stored() {
+    let app = spawn_app().await;
+    let file = seed_as("2026.2", |c| {
+        c["packages"][0]["items"][0]["department"] = "nowhere".into();
+        c["packages"][1]["id"] = c["packages"][0]["id"].clone();
+    });
+    let refused = publishing(&app, Role::Admin).import_catalog(import(file)).await.unwrap_err();
+    assert_eq!(refused.code(), Code::InvalidArgument, "{refused:?}");
+    let problems: Vec<String> = violations_of(&refused).into_iter().map(|v| v.description).collect();
+    assert!(problems.iter().any(|p| p.contains("unknown department \"nowhere\"")), "{problems:#?}");
+    assert!(problems.iter().any(|p| p.contains("duplicate package id")), "{problems:#?}");
+
+    let not_json = publishing(&app, Role::Admin).import_catalog(import("{\"version\": 3".into())).await.unwrap_err();
+    assert_eq!(not_json.code(), Code::InvalidArgument, "{not_json:?}");
+    assert!(not_json.message().contains("not a catalog file"), "{}", not_json.message());
+
+    assert_eq!(versions(&app).await, [("2026.1".to_owned(), true)], "nothing was stored");
+}
+
+#[tokio::test]
+async fn a_version_is_published_once_and_only_by_an_administrator() {
+    let app = spawn_app().await;
+    let first = seed_as("2026.2", |c| rename_item(c, "DEMO-NB-01", "出生医学证明签发"));
+    for role in [Role::Clerk, Role::Supervisor, Role::Agent] {
+        let refused = publishing(&app, role).import_catalog(import(first.clone())).await.unwrap_err();
+        assert_eq!(refused.code(), Code::PermissionDenied, "{role:?}: {refused:?}");
+    }
+    let admin = publishing(&app, Role::Admin);
+    assert!(admin.clone().import_catalog(import(first.clone())).await.unwrap().into_inner().changed);
+    let again = admin.clone().import_catalog(import(first)).await.unwrap().into_inner();
+    assert!(!again.changed, "the version in force imported again changes nothing");
+
+    let other = seed_as("2026.2", |c| rename_item(c, "DEMO-NB-01", "出生医学证明首次签发（另一稿）"));
+    let taken = admin.clone().import_catalog(import(other)).await.unwrap_err();
+    assert_eq!(taken.code(), Code::FailedPrecondition, "{taken:?}");
+    assert!(taken.message().contains("\"2026.2\" was published before"), "{}", taken.message());
+    let seed_again = admin.clone().import_catalog(import(seed_as("2026.1", |_| {}))).await.unwrap_err();
+    assert_eq!(seed_again.code(), Code::FailedPrecondition, "the seed's version is taken too: {seed_again:?}");
+    assert_eq!(versions(&app).await.len(), 2);
+}

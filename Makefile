@@ -6,7 +6,7 @@ export NATS_URL ?= nats://127.0.0.1:4222
 RUN_DATABASE_URL ?= $(patsubst %/postgres,%/yiciban,$(DATABASE_URL))
 CARGO ?= cargo
 
-.PHONY: run test bench infra infra-down lint fmt build oidc-provider
+.PHONY: run test bench faults infra infra-down lint fmt build oidc-provider
 
 ## run: start Postgres and NATS if none answers, then the whole system
 run: infra
@@ -30,6 +30,19 @@ bench: infra
 	@echo "==> building the services and the load generator (release)"
 	$(CARGO) build --release --bins
 	./target/release/yiciban-bench --markdown docs/BENCHMARKS.md $(BENCH_ARGS)
+
+## faults: the fault tests (docs/RELIABILITY.md): every service as its own process against a Postgres and a
+## nats-server of their own (the programs installed if missing), killed, restarted and starved one at a time
+## under load; fails if a case is lost, an effect duplicated or recovery times out
+FAULTS_ARGS ?=
+FAULTS_BINS := -p yiciban-intake -p yiciban-routing -p yiciban-tasks -p yiciban-issuance -p yiciban-tracking -p yiciban-faults
+faults:
+	@echo "==> the programs the fault tests start themselves (deploy/local/infra.sh tools)"
+	@tools="$$(deploy/local/infra.sh tools)" && eval "$$tools" && \
+	echo "==> building the services and the fault harness (debug)" && \
+	$(CARGO) build $(FAULTS_BINS) --bins && \
+	PG_BIN="$$PG_BIN" PG_USER="$$PG_USER" NATS_SERVER="$$NATS_SERVER" \
+		./target/debug/yiciban-faults --markdown docs/RELIABILITY.md $(FAULTS_ARGS)
 
 ## infra: make sure a Postgres and a NATS JetStream answer (start local ones if not)
 infra:

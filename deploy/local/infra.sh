@@ -5,6 +5,9 @@
 #                                 start a project-local server for what does not
 #   deploy/local/infra.sh down    stop only the servers this script started
 #   deploy/local/infra.sh status  say on stdout what answers where (exit 1 if something does not)
+#   deploy/local/infra.sh tools   make sure the programs `make faults` runs itself are installed
+#                                 (Postgres' initdb/pg_ctl, nats-server; from Debian's packages if
+#                                 missing) and print PG_BIN=, PG_USER=, NATS_SERVER= on stdout
 #
 # Progress goes to stderr, prefixed "infra:". On success `up` prints exactly two
 # lines on stdout, DATABASE_URL=<url> and NATS_URL=<url>, the addresses to use.
@@ -341,6 +344,20 @@ nats_probe() { # host port
     return 0
 }
 
+# Sets NATS_BIN to nats-server's path, installing the Debian package when it
+# is missing (then NATS_INSTALLED=1).
+NATS_BIN=""
+NATS_INSTALLED=""
+find_nats_bin() {
+    NATS_BIN="$(command -v nats-server || true)"
+    [[ -z "$NATS_BIN" ]] || return 0
+    log "nats-server not found"
+    apt_install nats-server
+    NATS_BIN="$(command -v nats-server || true)"
+    [[ -n "$NATS_BIN" ]] || die "nats-server still not found after installing nats-server"
+    NATS_INSTALLED=1
+}
+
 nats_pid_alive() { # prints the pid if .run/nats.pid names a live nats-server
     local pid
     [[ -f "$NATS_PID" ]] || return 1
@@ -377,12 +394,9 @@ nats_up() {
         rm -f "$NATS_PID"
     fi
 
-    bin="$(command -v nats-server || true)"
-    if [[ -z "$bin" ]]; then
-        log "nats-server not found"
-        apt_install nats-server
-        bin="$(command -v nats-server || true)"
-        [[ -n "$bin" ]] || die "nats-server still not found after installing nats-server"
+    find_nats_bin
+    bin="$NATS_BIN"
+    if [[ -n "$NATS_INSTALLED" ]]; then
         rc=0
         nats_probe "$host" "$port" || rc=$?
         if [[ "$rc" == 0 ]]; then
@@ -465,8 +479,22 @@ cmd_status() {
     return "$ok"
 }
 
+# The fault tests (`make faults`) start, kill and restart a Postgres cluster
+# and a nats-server of their own, never the ones `up` uses: they need the
+# programs, not a running server.
+cmd_tools() {
+    if ! find_pg_bin; then
+        log "initdb not found in PATH or /usr/lib/postgresql/*/bin"
+        apt_install postgresql
+        find_pg_bin || die "initdb still not found after installing postgresql"
+    fi
+    choose_pg_user
+    find_nats_bin
+    printf 'PG_BIN=%s\nPG_USER=%s\nNATS_SERVER=%s\n' "$PG_BIN" "$PG_USER" "$NATS_BIN"
+}
+
 usage() {
-    echo "usage: $0 up|down|status" >&2
+    echo "usage: $0 up|down|status|tools" >&2
     exit 2
 }
 
@@ -484,5 +512,9 @@ case "$1" in
         pg_down
         ;;
     status) cmd_status ;;
+    tools)
+        lock
+        cmd_tools
+        ;;
     *) usage ;;
 esac

@@ -44,18 +44,6 @@ pub async fn case_tasks(stack: &Stack, case_id: &str) -> Vec<tasks::Task> {
         .unwrap_or_default()
 }
 
-fn document(task: &tasks::Task) -> common::ResultDocument {
-    common::ResultDocument {
-        kind: common::ResultDocumentKind::Certificate as i32,
-        name: format!("{}结果", task.item_name),
-        number: format!("NO-{}-{}", task.item_code, &task.task_id[..8]),
-        issuing_department: task.department.clone(),
-        item_code: task.item_code.clone(),
-        physical: false,
-        ..Default::default()
-    }
-}
-
 /// The agent of the task's department claims it.
 pub async fn claim(stack: &Stack, task: &tasks::Task) {
     stack
@@ -80,7 +68,7 @@ pub async fn approve(stack: &Stack, task: &tasks::Task) {
             idempotency_key: format!("approve-{}", task.task_id),
             task_id: task.task_id.clone(),
             expected_version: 0,
-            result: Some(document(task)),
+            result: Some(yiciban_testkit::applications::result_document(task)),
             comment: String::new(),
         })
         .await

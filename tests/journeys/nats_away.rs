@@ -11,40 +11,7 @@ use yiciban_platform::grpc::ClientAuth;
 use yiciban_platform::{ManualClock, Role};
 use yiciban_proto::intake::v1 as pb;
 use yiciban_proto::intake::v1::intake_service_client::IntakeServiceClient;
-use yiciban_testkit::{ReservedPort, TestDb, TestIssuer, eventually, spawn_service};
-
-/// A nats-server with JetStream of this test's own, on `port`; killed and
-/// its storage removed when dropped.
-struct OwnNats {
-    child: std::process::Child,
-    store: std::path::PathBuf,
-}
-
-impl OwnNats {
-    fn start(port: u16) -> OwnNats {
-        let binary = ["/usr/sbin/nats-server", "/usr/bin/nats-server", "/usr/local/bin/nats-server"]
-            .into_iter()
-            .find(|p| std::path::Path::new(p).exists())
-            .unwrap_or("nats-server");
-        let store = std::env::temp_dir().join(format!("yiciban-nats-away-{}", uuid::Uuid::now_v7()));
-        let child = std::process::Command::new(binary)
-            .args(["-js", "-a", "127.0.0.1", "-p", &port.to_string(), "-sd"])
-            .arg(&store)
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("nats-server starts (deploy/local/infra.sh installs it)");
-        OwnNats { child, store }
-    }
-}
-
-impl Drop for OwnNats {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.store);
-    }
-}
+use yiciban_testkit::{NatsServer, ReservedPort, TestDb, TestIssuer, eventually, spawn_service};
 
 #[tokio::test]
 async fn a_service_starts_and_takes_commands_while_nats_is_away_and_publishes_when_it_returns() {
@@ -93,7 +60,7 @@ async fn a_service_starts_and_takes_commands_while_nats_is_away_and_publishes_wh
     assert!(waiting > 0, "the cases' events wait in the outbox");
 
     // NATS comes (back): the relay makes the stream and drains the outbox.
-    let _nats = OwnNats::start(port);
+    let _nats = NatsServer::start(port);
     eventually("the outbox drained into the new server", Duration::from_secs(60), || async {
         let left: i64 = sqlx::query_scalar("SELECT count(*) FROM intake.outbox").fetch_one(&db.pool).await.ok()?;
         (left == 0).then_some(())

@@ -29,7 +29,7 @@ pub struct Rate {
 
 impl Rate {
     pub fn per_second(&self) -> f64 {
-        crate::stats::rate(self.ops as f64, self.seconds)
+        yiciban_bench::stats::rate(self.ops as f64, self.seconds)
     }
 }
 

@@ -3,9 +3,14 @@
 //! department's agent claims and approves its task as it appears (the
 //! parallel ones at once); the window notifies the applicant and hands the
 //! results out, which closes the case (办结). Every command has its own
-//! idempotency key and its latency is recorded.
+//! idempotency key and its latency is recorded. With [`Retries::For`] a
+//! failed call is sent again, the same request with the same key, as a
+//! client that lost its answer would (the fault tests); without, the case
+//! fails at the first error (the benchmark).
 
 use std::collections::{HashMap, HashSet};
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -19,7 +24,7 @@ use yiciban_proto::intake::v1::intake_service_client::IntakeServiceClient;
 use yiciban_proto::issuance::v1::{self as issuance, issuance_service_client::IssuanceServiceClient};
 use yiciban_proto::tasks::v1::{self as tasks, task_service_client::TaskServiceClient};
 use yiciban_testkit::TestIssuer;
-use yiciban_testkit::applications::{MOTHER_ID, newborn};
+use yiciban_testkit::applications::{MOTHER_ID, newborn, result_document};
 
 use crate::feed::{Feed, Notice};
 
@@ -27,10 +32,31 @@ type Intake = IntakeServiceClient<InterceptedService<Channel, ClientAuth>>;
 type Tasks = TaskServiceClient<InterceptedService<Channel, ClientAuth>>;
 type Issuance = IssuanceServiceClient<InterceptedService<Channel, ClientAuth>>;
 
-/// How long a case may wait for its next step before it counts as stuck.
+/// How long a case may wait for its next step before it counts as stuck, by default.
 const STUCK: Duration = Duration::from_secs(120);
 /// Without a notice, the driver looks anyway this often.
 const LOOK_ANYWAY: Duration = Duration::from_secs(1);
+/// The pause before a call is sent again.
+const RETRY_PAUSE: Duration = Duration::from_millis(250);
+
+/// What the driver does when a call fails.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Retries {
+    /// The case fails at the first error.
+    Never,
+    /// A transient failure (unavailable, deadline, internal, aborted,
+    /// exhausted, cancelled, unknown) is answered by sending the same
+    /// request, with the same idempotency key, again, for up to this long.
+    For(Duration),
+}
+
+/// Whether a call that failed with `code` may have failed for a passing
+/// reason (a process or server away, a connection cut), so that the same
+/// request sent again can succeed.
+pub fn transient(code: tonic::Code) -> bool {
+    use tonic::Code::*;
+    matches!(code, Unavailable | DeadlineExceeded | Internal | Aborted | ResourceExhausted | Cancelled | Unknown)
+}
 
 /// Latencies by command (and by query), in milliseconds.
 #[derive(Debug, Default)]
@@ -65,6 +91,11 @@ pub struct Driver {
     feed: Feed,
     /// Distinguishes this run's idempotency keys.
     run: String,
+    retries: Retries,
+    stuck: Duration,
+    /// Calls sent again after a transient failure.
+    resent: Arc<AtomicU64>,
+    accepted: Arc<Mutex<Vec<String>>>,
     pub latencies: Arc<Latencies>,
 }
 
@@ -113,8 +144,51 @@ impl Driver {
             issuer,
             feed,
             run: run.to_owned(),
+            retries: Retries::Never,
+            stuck: STUCK,
+            resent: Arc::default(),
+            accepted: Arc::default(),
             latencies: Arc::default(),
         })
+    }
+
+    /// The same driver answering failures with `retries`, counting a case
+    /// stuck after `stuck` without progress.
+    pub fn with_retries(mut self, retries: Retries, stuck: Duration) -> Driver {
+        self.retries = retries;
+        self.stuck = stuck;
+        self
+    }
+
+    /// Calls sent again after a transient failure so far.
+    pub fn resent(&self) -> u64 {
+        self.resent.load(Ordering::Relaxed)
+    }
+
+    /// Sends what `send` makes, again after a transient failure when the
+    /// retries allow it; records the latency of the call that answered.
+    async fn call<T, F, Fut>(&self, name: &'static str, mut send: F) -> Result<T, tonic::Status>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<tonic::Response<T>, tonic::Status>>,
+    {
+        let first = Instant::now();
+        loop {
+            let t = Instant::now();
+            match send().await {
+                Ok(response) => {
+                    self.latencies.record(name, t);
+                    return Ok(response.into_inner());
+                }
+                Err(status) => match self.retries {
+                    Retries::For(patience) if transient(status.code()) && first.elapsed() < patience => {
+                        self.resent.fetch_add(1, Ordering::Relaxed);
+                        tokio::time::sleep(RETRY_PAUSE).await;
+                    }
+                    _ => return Err(status),
+                },
+            }
+        }
     }
 
     /// The task client of an agent of `department`.
@@ -132,21 +206,38 @@ impl Driver {
     /// Drives case number `n` from submission to hand-out; returns the
     /// number of commands it sent.
     pub async fn run_case(&self, n: u64) -> anyhow::Result<u64> {
-        let key = |what: &str| format!("{}-{n}-{what}", self.run);
-        let started = Instant::now();
+        let case_id = self.submit(n).await?;
+        Ok(1 + self.complete(n, &case_id).await?)
+    }
+
+    /// Submits case number `n`; returns its case id once it was accepted.
+    pub async fn submit(&self, n: u64) -> anyhow::Result<String> {
+        let application = newborn(&format!("{}-{n}-submit", self.run));
         let submitted = self
-            .intake
-            .clone()
-            .submit_application(newborn(&key("submit")))
+            .call("SubmitApplication", || {
+                let (mut intake, application) = (self.intake.clone(), application.clone());
+                async move { intake.submit_application(application).await }
+            })
             .await
-            .context("SubmitApplication")?
-            .into_inner();
-        self.latencies.record("SubmitApplication", started);
-        let mut commands = 1;
+            .context("SubmitApplication")?;
         if submitted.decision() != yiciban_proto::intake::v1::AcceptanceDecision::Accepted {
             bail!("case {n} was not accepted: {:?}", submitted.reasons);
         }
-        let case_id = submitted.case_id;
+        self.accepted.lock().expect("accepted lock").push(submitted.case_id.clone());
+        Ok(submitted.case_id)
+    }
+
+    /// The ids of the cases accepted so far, in the order of acceptance.
+    pub fn accepted(&self) -> Vec<String> {
+        self.accepted.lock().expect("accepted lock").clone()
+    }
+
+    /// Drives the accepted case number `n` from its tasks to hand-out;
+    /// returns the number of commands it sent.
+    pub async fn complete(&self, n: u64, case_id: &str) -> anyhow::Result<u64> {
+        let key = |what: &str| format!("{}-{n}-{what}", self.run);
+        let case_id = case_id.to_owned();
+        let mut commands = 0;
         let mut notices = self.feed.watch(&case_id);
         let result = async {
             let mut handled: HashSet<String> = HashSet::new();
@@ -160,25 +251,30 @@ impl Driver {
                         prepared |= more == Notice::IssuancePrepared;
                     }
                 }
-                if prepared {
-                    if let Some(batch) = self.final_batch(&case_id).await? {
+                let open = if prepared { Vec::new() } else { self.pending_tasks(&case_id, &handled).await? };
+                // Under faults a notice may be lost (NATS restarted): with no
+                // task open, the driver asks issuance anyway.
+                let look = prepared || self.retries != Retries::Never;
+                if open.is_empty() {
+                    if look && let Some(batch) = self.final_batch(&case_id).await? {
                         commands += self.hand_out(&case_id, batch, &key).await?;
                         return Ok::<u64, anyhow::Error>(commands);
                     }
                 } else {
-                    let open = self.pending_tasks(&case_id, &handled).await?;
-                    if !open.is_empty() {
-                        last_progress = Instant::now();
-                        let approvals = open.iter().map(|t| self.claim_and_approve(t, &key));
-                        for done in futures::future::join_all(approvals).await {
-                            commands += done?;
-                        }
-                        handled.extend(open.into_iter().map(|t| t.task_id));
-                        continue;
+                    last_progress = Instant::now();
+                    let approvals = open.iter().map(|t| self.claim_and_approve(t, &key));
+                    for done in futures::future::join_all(approvals).await {
+                        commands += done?;
                     }
+                    handled.extend(open.into_iter().map(|t| t.task_id));
+                    continue;
                 }
-                if last_progress.elapsed() > STUCK {
-                    bail!("case {n} ({case_id}) made no progress for {STUCK:?} ({} tasks approved)", handled.len());
+                if last_progress.elapsed() > self.stuck {
+                    bail!(
+                        "case {n} ({case_id}) made no progress for {:?} ({} tasks approved)",
+                        self.stuck,
+                        handled.len()
+                    );
                 }
                 if prepared {
                     tokio::time::sleep(Duration::from_millis(20)).await;
@@ -192,16 +288,15 @@ impl Driver {
 
     /// The case's tasks waiting for a department, not yet handled by us.
     async fn pending_tasks(&self, case_id: &str, handled: &HashSet<String>) -> anyhow::Result<Vec<tasks::Task>> {
-        let t = Instant::now();
+        let request = tasks::ListCaseTasksRequest { case_id: case_id.to_owned() };
         let all = self
-            .supervisor_tasks
-            .clone()
-            .list_case_tasks(tasks::ListCaseTasksRequest { case_id: case_id.to_owned() })
+            .call("ListCaseTasks", || {
+                let (mut client, request) = (self.supervisor_tasks.clone(), request.clone());
+                async move { client.list_case_tasks(request).await }
+            })
             .await
             .context("ListCaseTasks")?
-            .into_inner()
             .tasks;
-        self.latencies.record("ListCaseTasks", t);
         Ok(all
             .into_iter()
             .filter(|t| t.state == common::TaskState::Pending as i32 && !handled.contains(&t.task_id))
@@ -209,51 +304,45 @@ impl Driver {
     }
 
     async fn claim_and_approve(&self, task: &tasks::Task, key: &impl Fn(&str) -> String) -> anyhow::Result<u64> {
-        let mut agent = self.agent(&task.department)?;
-        let t = Instant::now();
-        agent
-            .claim_task(tasks::ClaimTaskRequest {
-                idempotency_key: key(&format!("claim-{}", task.task_id)),
-                task_id: task.task_id.clone(),
-                expected_version: 0,
-            })
-            .await
-            .with_context(|| format!("ClaimTask {}", task.task_id))?;
-        self.latencies.record("ClaimTask", t);
-        let t = Instant::now();
-        agent
-            .approve_task(tasks::ApproveTaskRequest {
-                idempotency_key: key(&format!("approve-{}", task.task_id)),
-                task_id: task.task_id.clone(),
-                expected_version: 0,
-                result: Some(common::ResultDocument {
-                    kind: common::ResultDocumentKind::Certificate as i32,
-                    name: format!("{}结果", task.item_name),
-                    number: format!("NO-{}-{}", task.item_code, &task.task_id[..8]),
-                    issuing_department: task.department.clone(),
-                    item_code: task.item_code.clone(),
-                    physical: false,
-                    ..Default::default()
-                }),
-                comment: String::new(),
-            })
-            .await
-            .with_context(|| format!("ApproveTask {}", task.task_id))?;
-        self.latencies.record("ApproveTask", t);
+        let agent = self.agent(&task.department)?;
+        let claim = tasks::ClaimTaskRequest {
+            idempotency_key: key(&format!("claim-{}", task.task_id)),
+            task_id: task.task_id.clone(),
+            expected_version: 0,
+        };
+        self.call("ClaimTask", || {
+            let (mut agent, claim) = (agent.clone(), claim.clone());
+            async move { agent.claim_task(claim).await }
+        })
+        .await
+        .with_context(|| format!("ClaimTask {}", task.task_id))?;
+        let approval = tasks::ApproveTaskRequest {
+            idempotency_key: key(&format!("approve-{}", task.task_id)),
+            task_id: task.task_id.clone(),
+            expected_version: 0,
+            result: Some(result_document(task)),
+            comment: String::new(),
+        };
+        self.call("ApproveTask", || {
+            let (mut agent, approval) = (agent.clone(), approval.clone());
+            async move { agent.approve_task(approval).await }
+        })
+        .await
+        .with_context(|| format!("ApproveTask {}", task.task_id))?;
         Ok(2)
     }
 
     /// The final batch once issuance has prepared it.
     async fn final_batch(&self, case_id: &str) -> anyhow::Result<Option<u32>> {
-        let t = Instant::now();
-        let found =
-            self.issuance.clone().get_issuance(issuance::GetIssuanceRequest { case_id: case_id.to_owned() }).await;
-        self.latencies.record("GetIssuance", t);
+        let request = issuance::GetIssuanceRequest { case_id: case_id.to_owned() };
+        let found = self
+            .call("GetIssuance", || {
+                let (mut window, request) = (self.issuance.clone(), request.clone());
+                async move { window.get_issuance(request).await }
+            })
+            .await;
         match found {
-            Ok(r) => Ok(r
-                .into_inner()
-                .issuance
-                .and_then(|i| i.batches.iter().find(|b| b.final_batch).map(|b| b.batch_number))),
+            Ok(r) => Ok(r.issuance.and_then(|i| i.batches.iter().find(|b| b.final_batch).map(|b| b.batch_number))),
             Err(status) if status.code() == tonic::Code::NotFound => Ok(None),
             Err(status) => Err(status).context("GetIssuance"),
         }
@@ -261,38 +350,39 @@ impl Driver {
 
     /// The window tells the mother and hands the results to her in person.
     async fn hand_out(&self, case_id: &str, batch: u32, key: &impl Fn(&str) -> String) -> anyhow::Result<u64> {
-        let mut window = self.issuance.clone();
-        let t = Instant::now();
-        window
-            .notify_pickup(issuance::NotifyPickupRequest {
-                idempotency_key: key("notify"),
-                case_id: case_id.to_owned(),
-                batch_number: batch,
-                channel: common::NotificationChannel::Sms as i32,
-                pickup_location: "政务服务中心一楼综合窗口".into(),
-                ..Default::default()
+        let notify = issuance::NotifyPickupRequest {
+            idempotency_key: key("notify"),
+            case_id: case_id.to_owned(),
+            batch_number: batch,
+            channel: common::NotificationChannel::Sms as i32,
+            pickup_location: "政务服务中心一楼综合窗口".into(),
+            ..Default::default()
+        };
+        self.call("NotifyPickup", || {
+            let (mut window, notify) = (self.issuance.clone(), notify.clone());
+            async move { window.notify_pickup(notify).await }
+        })
+        .await
+        .context("NotifyPickup")?;
+        let pickup = issuance::ConfirmPickupRequest {
+            idempotency_key: key("pickup"),
+            case_id: case_id.to_owned(),
+            batch_number: batch,
+            collector: Some(issuance::CollectorIdentity {
+                kind: common::CollectorKind::Applicant as i32,
+                name: "王丽".into(),
+                id_number: MOTHER_ID.into(),
+                power_of_attorney: None,
+            }),
+            ..Default::default()
+        };
+        let picked = self
+            .call("ConfirmPickup", || {
+                let (mut window, pickup) = (self.issuance.clone(), pickup.clone());
+                async move { window.confirm_pickup(pickup).await }
             })
             .await
-            .context("NotifyPickup")?;
-        self.latencies.record("NotifyPickup", t);
-        let t = Instant::now();
-        let picked = window
-            .confirm_pickup(issuance::ConfirmPickupRequest {
-                idempotency_key: key("pickup"),
-                case_id: case_id.to_owned(),
-                batch_number: batch,
-                collector: Some(issuance::CollectorIdentity {
-                    kind: common::CollectorKind::Applicant as i32,
-                    name: "王丽".into(),
-                    id_number: MOTHER_ID.into(),
-                    power_of_attorney: None,
-                }),
-                ..Default::default()
-            })
-            .await
-            .context("ConfirmPickup")?
-            .into_inner();
-        self.latencies.record("ConfirmPickup", t);
+            .context("ConfirmPickup")?;
         if !picked.case_closed {
             bail!("case {case_id} was handed out but not closed");
         }

@@ -6,14 +6,7 @@
 //! It measures; it does not pass or fail on a figure.
 
 mod baseline;
-mod driver;
-mod feed;
-mod observe;
-mod procfs;
-mod progress;
 mod report;
-mod stats;
-mod system;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -24,10 +17,12 @@ use anyhow::Context as _;
 use clap::Parser;
 use yiciban_testkit::{TestDb, TestNats};
 
-use crate::driver::Driver;
-use crate::progress::Progress;
+use yiciban_bench::driver::Driver;
+use yiciban_bench::progress::Progress;
+use yiciban_bench::system::{System, Wiring};
+use yiciban_bench::{feed, observe, procfs};
+
 use crate::report::{Figures, Phase, Setting};
-use crate::system::{System, Wiring};
 
 #[derive(Debug, Parser)]
 #[command(name = "yiciban-bench", about = "Benchmark of the whole system beside raw Postgres and JetStream baselines")]
@@ -165,6 +160,7 @@ async fn run(args: &Args, machine: procfs::Machine, db: &TestDb, nats: &TestNats
         nats_prefix: nats.subjects.prefix().to_owned(),
         issuer_url: issuer.url(),
         log_dir: args.log_dir.clone(),
+        database_url_of: Vec::new(),
     };
     eprintln!("==> starting intake, routing, tasks, issuance and tracking (logs in {})", args.log_dir.display());
     let mut system = System::start(&wiring).await?;

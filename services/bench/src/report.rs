@@ -5,9 +5,9 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 
 use crate::baseline::Rate;
-use crate::observe::BacklogPeaks;
-use crate::procfs::{Machine, Usage};
-use crate::stats::{Summary, ratio};
+use yiciban_bench::observe::BacklogPeaks;
+use yiciban_bench::procfs::{Machine, Usage};
+use yiciban_bench::stats::{Summary, ratio};
 
 /// Marks the generated part of the benchmark document.
 pub const BEGIN: &str = "<!-- bench:begin (written by `make bench`; edit outside the markers) -->";
@@ -45,7 +45,7 @@ pub struct Phase {
 
 impl Phase {
     pub fn cases_per_second(&self) -> f64 {
-        crate::stats::rate(self.cases as f64, self.seconds)
+        yiciban_bench::stats::rate(self.cases as f64, self.seconds)
     }
 }
 
@@ -109,11 +109,11 @@ pub fn render(f: &Figures) -> String {
     let _ = writeln!(w);
 
     let events_per_case = p.events as f64 / p.cases.max(1) as f64;
-    let commands_per_s = crate::stats::rate(p.commands as f64, p.seconds);
-    let events_per_s = crate::stats::rate(p.events as f64, p.seconds);
+    let commands_per_s = yiciban_bench::stats::rate(p.commands as f64, p.seconds);
+    let events_per_s = yiciban_bench::stats::rate(p.events as f64, p.seconds);
     let lag_half = Summary::of(&f.half.lag_ms);
     let lag_peak = Summary::of(&p.lag_ms);
-    let rebuild_rate = crate::stats::rate(f.rebuild_events as f64, f.rebuild_seconds);
+    let rebuild_rate = yiciban_bench::stats::rate(f.rebuild_events as f64, f.rebuild_seconds);
     let append_ratio = ratio(f.append.per_second(), f.raw_insert.per_second());
     let worst_memory = f.memory.iter().map(|(_, u)| u.peak_rss_bytes).max().unwrap_or(0);
 
@@ -200,10 +200,12 @@ pub fn render(f: &Figures) -> String {
     let _ = writeln!(w, "#### Latency at peak (ms)\n");
     let _ = writeln!(w, "| Call | count | p50 | p95 | p99 | max |\n|---|---|---|---|---|---|");
     let mut names: Vec<&&str> = p.latencies.keys().collect();
-    names.sort_by_key(|n| (!crate::driver::COMMANDS.contains(n), crate::driver::COMMANDS.iter().position(|c| c == *n)));
+    names.sort_by_key(|n| {
+        (!yiciban_bench::driver::COMMANDS.contains(n), yiciban_bench::driver::COMMANDS.iter().position(|c| c == *n))
+    });
     for name in names {
         let l = Summary::of(&p.latencies[*name]);
-        let kind = if crate::driver::COMMANDS.contains(name) { "" } else { " (query)" };
+        let kind = if yiciban_bench::driver::COMMANDS.contains(name) { "" } else { " (query)" };
         let _ =
             writeln!(w, "| {name}{kind} | {} | {:.1} | {:.1} | {:.1} | {:.1} |", l.count, l.p50, l.p95, l.p99, l.max);
     }
@@ -266,12 +268,7 @@ pub fn render(f: &Figures) -> String {
 
 /// Replaces the generated part of `document` (or appends it).
 pub fn splice(document: &str, generated: &str) -> String {
-    match (document.find(BEGIN), document.find(END)) {
-        (Some(b), Some(e)) if e > b => {
-            format!("{}{}{}", &document[..b], generated.trim_end(), &document[e + END.len()..])
-        }
-        _ => format!("{}\n\n{}", document.trim_end(), generated),
-    }
+    yiciban_bench::markdown::splice(document, BEGIN, END, generated)
 }
 
 #[cfg(test)]

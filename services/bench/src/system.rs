@@ -1,9 +1,11 @@
 //! The system under test: every service as its own process (the release
-//! binaries), on free ports, against the benchmark's own database and NATS
-//! prefix, so that each one's CPU and memory can be read from /proc.
+//! binaries for the benchmark, any build for the fault tests), on free
+//! ports, against a database and NATS prefix of the run's own, so that each
+//! one's CPU and memory can be read from /proc and each one can be killed
+//! (SIGKILL) and started again on the same port and data.
 
 use std::net::TcpListener;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
 
@@ -27,6 +29,15 @@ pub struct Wiring {
     /// The development issuer the services trust (development mode).
     pub issuer_url: String,
     pub log_dir: PathBuf,
+    /// A service's own database URL instead of `database_url` (e.g. through
+    /// a proxy that can stall its connections).
+    pub database_url_of: Vec<(&'static str, String)>,
+}
+
+impl Wiring {
+    fn database_url(&self, service: &str) -> &str {
+        self.database_url_of.iter().find(|(n, _)| *n == service).map_or(&self.database_url, |(_, u)| u)
+    }
 }
 
 struct Process {
@@ -37,6 +48,8 @@ struct Process {
 
 /// The running services.
 pub struct System {
+    wiring: Wiring,
+    ports: Vec<(&'static str, u16)>,
     processes: Vec<Process>,
     urls: Vec<(&'static str, String)>,
 }
@@ -60,53 +73,93 @@ impl System {
         for name in SERVICES {
             ports.push((name, free_port()?));
         }
-        let url = |service: &str| {
-            let port = ports.iter().find(|(n, _)| *n == service).map(|(_, p)| *p).unwrap_or_default();
-            format!("http://127.0.0.1:{port}")
-        };
-        let mut processes = Vec::new();
-        for (name, port) in &ports {
-            let binary = wiring.bin_dir.join(format!("yiciban-{name}"));
-            if !binary.exists() {
-                bail!("{} is missing: build it with `cargo build --release --bins`", binary.display());
-            }
-            let log = std::fs::File::create(wiring.log_dir.join(format!("{name}.log")))?;
-            let mut command = Command::new(&binary);
-            command
-                .env("DATABASE_URL", &wiring.database_url)
-                .env("NATS_URL", &wiring.nats_url)
-                .env("YICIBAN_NATS_PREFIX", &wiring.nats_prefix)
-                .env("YICIBAN_DEV_MODE", "true")
-                .env("YICIBAN_OIDC_ISSUER", &wiring.issuer_url)
-                .env("YICIBAN_GRPC_ADDR", format!("127.0.0.1:{port}"))
-                .env("YICIBAN_INTAKE_URL", url("intake"))
-                .env("YICIBAN_ROUTING_URL", url("routing"))
-                .env("YICIBAN_TASKS_URL", url("tasks"))
-                .env("YICIBAN_ISSUANCE_URL", url("issuance"))
-                .env("YICIBAN_METRICS_ADDR", format!("127.0.0.1:{}", free_port()?))
-                .env("YICIBAN_LOG_FORMAT", "text")
-                .env("RUST_LOG", std::env::var("YICIBAN_BENCH_LOG").unwrap_or_else(|_| "warn".into()))
-                .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
-                .stdin(Stdio::null())
-                .stdout(log.try_clone()?)
-                .stderr(log)
-                .kill_on_drop(true);
-            if *name == "tracking" {
-                command.env("YICIBAN_CONSOLE_ADDR", format!("127.0.0.1:{}", free_port()?));
-            }
-            let child = command.spawn().with_context(|| format!("starting {}", binary.display()))?;
-            let pid = child.id().context("the child has no pid")?;
-            processes.push(Process { name, child, pid });
+        let urls = ports.iter().map(|(n, p)| (*n, format!("http://127.0.0.1:{p}"))).collect();
+        for name in SERVICES {
+            // Each run's logs begin empty; a restart appends.
+            let _ = std::fs::remove_file(wiring.log_dir.join(format!("{name}.log")));
         }
-        let urls: Vec<(&'static str, String)> = SERVICES.iter().map(|n| (*n, url(n))).collect();
-        let mut system = System { processes, urls };
+        let mut system = System { wiring: wiring.clone(), ports, processes: Vec::new(), urls };
+        for name in SERVICES {
+            let process = system.spawn(name)?;
+            system.processes.push(process);
+        }
         for (name, url) in system.urls.clone() {
-            system.wait_serving(name, &url, &wiring.log_dir).await?;
+            system.wait_serving(name, &url).await?;
         }
         Ok(system)
     }
 
-    async fn wait_serving(&mut self, name: &str, url: &str, log_dir: &Path) -> anyhow::Result<()> {
+    /// Starts the process of `name` on its port (its log appended to).
+    fn spawn(&self, name: &'static str) -> anyhow::Result<Process> {
+        let wiring = &self.wiring;
+        let port = self.ports.iter().find(|(n, _)| *n == name).map(|(_, p)| *p).context("no such service")?;
+        let binary = wiring.bin_dir.join(format!("yiciban-{name}"));
+        if !binary.exists() {
+            bail!("{} is missing: build it with `cargo build --bins`", binary.display());
+        }
+        let log =
+            std::fs::OpenOptions::new().create(true).append(true).open(wiring.log_dir.join(format!("{name}.log")))?;
+        let mut command = Command::new(&binary);
+        command
+            .env("DATABASE_URL", wiring.database_url(name))
+            .env("NATS_URL", &wiring.nats_url)
+            .env("YICIBAN_NATS_PREFIX", &wiring.nats_prefix)
+            .env("YICIBAN_DEV_MODE", "true")
+            .env("YICIBAN_OIDC_ISSUER", &wiring.issuer_url)
+            .env("YICIBAN_GRPC_ADDR", format!("127.0.0.1:{port}"))
+            .env("YICIBAN_INTAKE_URL", self.url("intake"))
+            .env("YICIBAN_ROUTING_URL", self.url("routing"))
+            .env("YICIBAN_TASKS_URL", self.url("tasks"))
+            .env("YICIBAN_ISSUANCE_URL", self.url("issuance"))
+            .env("YICIBAN_METRICS_ADDR", format!("127.0.0.1:{}", free_port()?))
+            .env("YICIBAN_LOG_FORMAT", "text")
+            .env("RUST_LOG", std::env::var("YICIBAN_BENCH_LOG").unwrap_or_else(|_| "warn".into()))
+            .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .kill_on_drop(true);
+        if name == "tracking" {
+            command.env("YICIBAN_CONSOLE_ADDR", format!("127.0.0.1:{}", free_port()?));
+        }
+        let child = command.spawn().with_context(|| format!("starting {}", binary.display()))?;
+        let pid = child.id().context("the child has no pid")?;
+        Ok(Process { name, child, pid })
+    }
+
+    /// Kills `name` with SIGKILL (no drain, no goodbye) and reaps it.
+    pub async fn kill(&mut self, name: &str) -> anyhow::Result<()> {
+        let p = self.processes.iter_mut().find(|p| p.name == name).context("no such service")?;
+        p.child.start_kill().with_context(|| format!("killing {name}"))?;
+        p.child.wait().await?;
+        Ok(())
+    }
+
+    /// Sends `signal` (`STOP`, `CONT`, …) to the process of `name`: a
+    /// stopped process keeps its sockets open and answers nothing, like one
+    /// in a long pause.
+    pub async fn signal(&self, name: &str, signal: &str) -> anyhow::Result<()> {
+        let p = self.processes.iter().find(|p| p.name == name).context("no such service")?;
+        let status = Command::new("kill").arg(format!("-{signal}")).arg(p.pid.to_string()).status().await?;
+        if !status.success() {
+            bail!("kill -{signal} {name} failed ({status})");
+        }
+        Ok(())
+    }
+
+    /// Starts `name` again (after [`System::kill`]) on the same port and
+    /// data, and waits until it answers its health check.
+    pub async fn restart(&mut self, name: &'static str) -> anyhow::Result<()> {
+        let process = self.spawn(name)?;
+        if let Some(p) = self.processes.iter_mut().find(|p| p.name == name) {
+            *p = process;
+        }
+        let url = self.url(name);
+        self.wait_serving(name, &url).await
+    }
+
+    async fn wait_serving(&mut self, name: &str, url: &str) -> anyhow::Result<()> {
+        let log_dir = self.wiring.log_dir.clone();
         let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
         loop {
             if let Some(p) = self.processes.iter_mut().find(|p| p.name == name)

@@ -9,8 +9,8 @@
 //! side by side and the publication order of a stream is its version order.
 //! Postgres is the ledger: any range of positions can be re-published.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_nats::HeaderMap;
@@ -74,6 +74,8 @@ pub struct RelayStats {
 
 /// How often the relay makes sure the connection holding its lock is alive.
 const LOCK_CHECK_EVERY: Duration = Duration::from_secs(5);
+/// How often the supervisor looks at when the relay last did its work.
+const LIVENESS_CHECK_EVERY: Duration = Duration::from_secs(1);
 
 /// Publishes one service's outbox to JetStream.
 #[derive(Clone)]
@@ -85,6 +87,11 @@ pub struct Relay {
     stats: Arc<RelayStats>,
     crash_after_ack: Arc<AtomicBool>,
     metrics: yiciban_metrics::OutboxMetrics,
+    /// When the relay last did its work: published a batch, found nothing
+    /// to publish, or stood by while another replica held the lock. A relay
+    /// retrying a failing batch (NATS away mid-run) is not doing its work,
+    /// even though it has not stopped.
+    worked_at: Arc<Mutex<tokio::time::Instant>>,
 }
 
 impl std::fmt::Debug for Relay {
@@ -96,7 +103,33 @@ impl std::fmt::Debug for Relay {
 impl Relay {
     pub fn new(store: EventStore, js: jetstream::Context, subjects: Subjects, settings: RelaySettings) -> Self {
         let metrics = yiciban_metrics::OutboxMetrics::new(store.source());
-        Relay { store, js, subjects, settings, stats: Arc::default(), crash_after_ack: Arc::default(), metrics }
+        Relay {
+            store,
+            js,
+            subjects,
+            settings,
+            stats: Arc::default(),
+            crash_after_ack: Arc::default(),
+            metrics,
+            worked_at: Arc::new(Mutex::new(tokio::time::Instant::now())),
+        }
+    }
+
+    /// The relay did its work just now.
+    fn worked(&self) {
+        *self.worked_at.lock().expect("relay liveness lock") = tokio::time::Instant::now();
+    }
+
+    /// Reports a change of "down" to `down` (and the gauge): down once the
+    /// relay has not done its work for `down_alert_after`.
+    fn look_alive(&self, down: &impl Fn(Option<Duration>), reported: &mut bool) {
+        let idle = self.worked_at.lock().expect("relay liveness lock").elapsed();
+        let is_down = idle >= self.settings.down_alert_after;
+        if is_down != *reported {
+            *reported = is_down;
+            self.metrics.up(!is_down);
+            down(is_down.then_some(idle));
+        }
     }
 
     /// Fault injection for crash tests: the next batch stops after JetStream
@@ -265,6 +298,8 @@ impl Relay {
             if got {
                 break conn;
             }
+            // Standing by while another replica publishes is this one's work.
+            self.worked();
             drop(conn);
             tokio::select! {
                 _ = shutdown.cancelled() => return Ok(()),
@@ -296,10 +331,14 @@ impl Relay {
             }
             match self.relay_once().await {
                 Ok(n) if n as i64 >= self.settings.batch_size => {
+                    self.worked();
                     failures = 0;
                     continue;
                 }
-                Ok(_) => failures = 0,
+                Ok(_) => {
+                    self.worked();
+                    failures = 0;
+                }
                 Err(e) => {
                     failures += 1;
                     tracing::warn!(error = %e, failures, "relay batch failed; retrying");
@@ -330,23 +369,33 @@ impl Relay {
     /// back-off from 1 s doubling up to 30 s, so that a transient fault never
     /// ends publishing for good. Only an injected crash (tests) ends it.
     ///
-    /// `down` hears `Some(since)` once the relay has been down for
-    /// `settings.down_alert_after` and `None` when it runs again (health, alerts);
-    /// the `yiciban_relay_up` gauge follows every change.
+    /// `down` hears `Some(for_how_long)` once the relay has not done its
+    /// work (see `worked_at`) for `settings.down_alert_after` — whether it
+    /// is being started again or retrying a batch that keeps failing — and
+    /// `None` when it works again (health, alerts); the `yiciban_relay_up`
+    /// gauge follows.
     pub async fn run_supervised(
         self,
         shutdown: CancellationToken,
         down: impl Fn(Option<Duration>) + Send + Sync,
     ) -> Result<(), RelayError> {
         let mut backoff = Duration::from_secs(1);
-        let mut down_since: Option<tokio::time::Instant> = None;
+        let mut reported = false;
+        let mut look = tokio::time::interval(LIVENESS_CHECK_EVERY);
         loop {
             let started = tokio::time::Instant::now();
-            self.metrics.up(true);
-            if down_since.take().is_some() {
-                down(None);
+            if !reported {
+                self.metrics.up(true);
             }
-            match self.clone().run(shutdown.clone()).await {
+            let run = self.clone().run(shutdown.clone());
+            tokio::pin!(run);
+            let result = loop {
+                tokio::select! {
+                    result = &mut run => break result,
+                    _ = look.tick() => self.look_alive(&down, &mut reported),
+                }
+            };
+            match result {
                 Ok(()) => return Ok(()),
                 Err(e @ RelayError::InjectedCrash(_)) => return Err(e),
                 Err(e) => {
@@ -354,15 +403,16 @@ impl Relay {
                     if started.elapsed() > Duration::from_secs(60) {
                         backoff = Duration::from_secs(1);
                     }
-                    let since = *down_since.get_or_insert(tokio::time::Instant::now());
-                    if since.elapsed() + backoff >= self.settings.down_alert_after {
-                        down(Some(since.elapsed() + backoff));
-                    }
                     let error = crate::error_chain(&e);
                     tracing::error!(schema = %self.store.schema(), %error, ?backoff, "the outbox relay stopped; starting it again");
-                    tokio::select! {
-                        _ = shutdown.cancelled() => return Ok(()),
-                        _ = tokio::time::sleep(backoff) => {}
+                    let pause = tokio::time::sleep(backoff);
+                    tokio::pin!(pause);
+                    loop {
+                        tokio::select! {
+                            _ = shutdown.cancelled() => return Ok(()),
+                            _ = &mut pause => break,
+                            _ = look.tick() => self.look_alive(&down, &mut reported),
+                        }
                     }
                     backoff = (backoff * 2).min(Duration::from_secs(30));
                 }

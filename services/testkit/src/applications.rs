@@ -1,6 +1,7 @@
-//! Requests for the seed packages, shared by the service tests and the
-//! journeys: a complete newborn application and a complete restaurant
-//! application, to be spoiled by each test.
+//! Requests for the seed packages, shared by the service tests, the
+//! journeys and the load drivers: a complete newborn application and a
+//! complete restaurant application, to be spoiled by each test, and the
+//! result document a department approves a task with.
 
 use prost_types::{ListValue, Struct, Value, value::Kind};
 use yiciban_proto::common::v1 as common;
@@ -134,5 +135,19 @@ pub fn commitment(id: &str) -> pb::RequestedCommitment {
         material_id: id.into(),
         commitment_text: "本单位承诺所述情况真实，如有不实愿承担相应责任。".into(),
         signed_form: None,
+    }
+}
+
+/// The certificate a department approves `task` with (numbered after the
+/// item and the task).
+pub fn result_document(task: &yiciban_proto::tasks::v1::Task) -> common::ResultDocument {
+    common::ResultDocument {
+        kind: common::ResultDocumentKind::Certificate as i32,
+        name: format!("{}结果", task.item_name),
+        number: format!("NO-{}-{}", task.item_code, task.task_id.get(..8).unwrap_or(&task.task_id)),
+        issuing_department: task.department.clone(),
+        item_code: task.item_code.clone(),
+        physical: false,
+        ..Default::default()
     }
 }

@@ -10,10 +10,12 @@
 pub mod applications;
 pub mod catalogs;
 pub mod issuer;
+pub mod nats_server;
 pub mod oidc;
 pub mod service;
 
 pub use issuer::TestIssuer;
+pub use nats_server::NatsServer;
 pub use oidc::{OidcProvider, ProviderConfig};
 pub use service::{ReservedPort, RunningService, ServiceHandle, listener, spawn_service};
 

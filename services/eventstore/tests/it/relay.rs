@@ -146,3 +146,50 @@ async fn a_relay_that_cannot_reach_its_database_is_started_again_and_reported_do
     let ended = tokio::time::timeout(Duration::from_secs(10), running).await.expect("ends on shutdown").unwrap();
     assert!(ended.is_ok(), "{ended:?}");
 }
+
+/// NATS goes away while the relay runs (it does not stop: it retries the
+/// batch that fails): once that has lasted past the alert threshold the
+/// relay is reported down, and up again once NATS is back and the outbox
+/// drains.
+#[tokio::test]
+async fn a_relay_whose_nats_goes_away_mid_run_is_reported_down_and_up_again_when_it_returns() {
+    let db = TestDb::new(10).await;
+    let reserved = yiciban_testkit::ReservedPort::new();
+    let port = reserved.addr().port();
+    drop(reserved);
+    let mut server = yiciban_testkit::NatsServer::start(port);
+    let client = async_nats::ConnectOptions::new().retry_on_initial_connect().connect(server.url()).await.unwrap();
+    let subjects = yiciban_eventstore::Subjects::new(&format!("ra{}", &Uuid::new_v4().simple().to_string()[..8]))
+        .expect("a valid prefix");
+    let store = store(&db, "intake").await;
+    let settings = RelaySettings { down_alert_after: Duration::from_secs(2), ..RelaySettings::default() };
+    let relay = Relay::new(store.clone(), async_nats::jetstream::new(client), subjects, settings);
+    let reports = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let heard = reports.clone();
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let running = tokio::spawn(relay.run_supervised(shutdown.clone(), move |down| heard.lock().unwrap().push(down)));
+    let outbox = || async {
+        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM intake.outbox").fetch_one(&db.pool).await.unwrap()
+    };
+    append_cases(&store, 1, 1).await;
+    eventually("the first event published", Duration::from_secs(30), || async { (outbox().await == 0).then_some(()) })
+        .await;
+
+    server.kill();
+    append_cases(&store, 1, 1).await;
+    eventually("the relay reported down", Duration::from_secs(30), || async {
+        reports.lock().unwrap().iter().any(Option::is_some).then_some(())
+    })
+    .await;
+    assert!(outbox().await > 0, "the event waits in the outbox");
+
+    server.start_again();
+    eventually("the relay reported up and the outbox drained", Duration::from_secs(60), || async {
+        let up = reports.lock().unwrap().last().is_some_and(Option::is_none);
+        (up && outbox().await == 0).then_some(())
+    })
+    .await;
+    shutdown.cancel();
+    let ended = tokio::time::timeout(Duration::from_secs(10), running).await.expect("ends on shutdown").unwrap();
+    assert!(ended.is_ok(), "{ended:?}");
+}

@@ -1,0 +1,16 @@
+#![forbid(unsafe_code)]
+//! The pieces shared by the tools that drive the whole system from outside,
+//! as separate processes: `yiciban-bench` (`make bench`, it measures) and
+//! `yiciban-faults` (`make faults`, it breaks parts and checks nothing was
+//! lost or done twice). [`system`] starts and stops the services,
+//! [`driver`] drives complete cases through gRPC, [`feed`] hears the case
+//! events on NATS, [`observe`] reads the stores.
+
+pub mod driver;
+pub mod feed;
+pub mod markdown;
+pub mod observe;
+pub mod procfs;
+pub mod progress;
+pub mod stats;
+pub mod system;

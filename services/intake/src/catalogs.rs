@@ -78,7 +78,10 @@ pub async fn in_force(pool: &PgPool, schema: &str) -> Result<(VersionRecord, Cat
     in_force_on(&mut conn, schema).await
 }
 
-async fn in_force_on(conn: &mut sqlx::PgConnection, schema: &str) -> Result<(VersionRecord, Catalog), ImportError> {
+pub(crate) async fn in_force_on(
+    conn: &mut sqlx::PgConnection,
+    schema: &str,
+) -> Result<(VersionRecord, Catalog), ImportError> {
     let row = sqlx::query(schema_sql(
         schema,
         "SELECT seq, file_json, note, published_by, published_at FROM {schema}.catalog_versions
@@ -152,11 +155,39 @@ pub async fn import(
     note: &str,
     published_by: &str,
 ) -> Result<Imported, ImportError> {
-    let catalog = Catalog::from_json(file_json)?;
     let mut tx = pool.begin().await?;
-    // Publishers queue here; readers are not blocked.
-    sqlx::query(schema_sql(schema, "LOCK TABLE {schema}.catalog_versions IN EXCLUSIVE MODE")).execute(&mut *tx).await?;
-    let (current, current_catalog) = in_force_on(&mut tx, schema).await?;
+    let imported = import_on(&mut tx, schema, file_json, note, published_by).await?;
+    tx.commit().await?;
+    Ok(imported)
+}
+
+/// Publishers queue here (inside their transaction); readers are not blocked.
+pub(crate) async fn lock(conn: &mut sqlx::PgConnection, schema: &str) -> sqlx::Result<()> {
+    sqlx::query(schema_sql(schema, "LOCK TABLE {schema}.catalog_versions IN EXCLUSIVE MODE")).execute(conn).await?;
+    Ok(())
+}
+
+/// The file of `version` as published (the seed's for the seed version).
+pub(crate) async fn file_on(conn: &mut sqlx::PgConnection, schema: &str, version: &str) -> Result<String, ImportError> {
+    let file: Option<String> =
+        sqlx::query_scalar(schema_sql(schema, "SELECT file_json FROM {schema}.catalog_versions WHERE version = $1"))
+            .bind(version)
+            .fetch_optional(&mut *conn)
+            .await?;
+    Ok(file.unwrap_or_else(|| SEED_JSON.to_owned()))
+}
+
+/// [`import`] inside the caller's transaction (which it locks).
+pub(crate) async fn import_on(
+    tx: &mut sqlx::PgConnection,
+    schema: &str,
+    file_json: &str,
+    note: &str,
+    published_by: &str,
+) -> Result<Imported, ImportError> {
+    let catalog = Catalog::from_json(file_json)?;
+    lock(tx, schema).await?;
+    let (current, current_catalog) = in_force_on(tx, schema).await?;
     if current.version == catalog.version() {
         if current_catalog == catalog {
             return Ok(Imported { record: current, changed: false });
@@ -186,7 +217,6 @@ pub async fn import(
     .fetch_one(&mut *tx)
     .await?;
     let (record, _) = decode(&row)?;
-    tx.commit().await?;
     Ok(Imported { record, changed: true })
 }
 

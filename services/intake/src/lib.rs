@@ -7,6 +7,7 @@
 
 pub mod announce;
 pub mod calendar;
+pub mod catalog_drafts;
 pub mod catalogs;
 pub mod commands;
 pub mod config;

@@ -115,5 +115,39 @@ ALTER TABLE {schema}.catalog_versions ADD COLUMN announced_at TIMESTAMPTZ;
 ALTER TABLE {schema}.calendar_publications ADD COLUMN announced_at TIMESTAMPTZ;
 "#,
         ),
+        (
+            6,
+            r#"
+-- catalog drafts: a department drafts, the lead department reviews, the
+-- publishing office publishes approved drafts as a catalog version
+CREATE TABLE {schema}.catalog_drafts (
+    draft_id             UUID PRIMARY KEY,
+    package_id           TEXT NOT NULL,
+    retire               BOOLEAN NOT NULL,
+    package_json         TEXT,
+    lead_department      TEXT NOT NULL,
+    drafting_department  TEXT,
+    drafted_by           TEXT NOT NULL,
+    status               TEXT NOT NULL
+                         CHECK (status IN ('draft', 'submitted', 'approved', 'rejected', 'published', 'withdrawn')),
+    version              BIGINT NOT NULL,
+    updated_at           TIMESTAMPTZ NOT NULL DEFAULT now(),
+    published_in         TEXT,
+    CHECK (retire = (package_json IS NULL))
+);
+-- at most one open draft per package
+CREATE UNIQUE INDEX catalog_drafts_open ON {schema}.catalog_drafts (package_id)
+    WHERE status NOT IN ('published', 'withdrawn');
+CREATE TABLE {schema}.catalog_draft_history (
+    draft_id  UUID NOT NULL REFERENCES {schema}.catalog_drafts (draft_id),
+    seq       INT NOT NULL,
+    action    TEXT NOT NULL,
+    actor     TEXT NOT NULL,
+    at        TIMESTAMPTZ NOT NULL DEFAULT now(),
+    note      TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (draft_id, seq)
+);
+"#,
+        ),
     ],
 };

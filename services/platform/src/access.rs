@@ -74,6 +74,15 @@ pub const RULES: &[Rule] = &[
     // catalog versions (served by intake): published by an administrator;
     // routing and tracking read the versions running cases keep
     rule("/yiciban.catalog.v1.CatalogPublishingService/ImportCatalog", &[Admin], &[], Open),
+    // catalog drafts: departments draft, lead departments review (agents;
+    // the handler checks the department), the publishing office publishes
+    rule("/yiciban.catalog.v1.CatalogPublishingService/SaveCatalogDraft", &[Agent, Admin], &[], Open),
+    rule("/yiciban.catalog.v1.CatalogPublishingService/GetCatalogDraft", &[Agent, Supervisor, Admin], &[], Open),
+    rule("/yiciban.catalog.v1.CatalogPublishingService/ListCatalogDrafts", &[Agent, Supervisor, Admin], &[], Open),
+    rule("/yiciban.catalog.v1.CatalogPublishingService/SubmitCatalogDraft", &[Agent, Admin], &[], Open),
+    rule("/yiciban.catalog.v1.CatalogPublishingService/ReviewCatalogDraft", &[Agent], &[], Open),
+    rule("/yiciban.catalog.v1.CatalogPublishingService/WithdrawCatalogDraft", &[Agent, Admin], &[], Open),
+    rule("/yiciban.catalog.v1.CatalogPublishingService/PublishCatalogDrafts", &[Admin], &[], Open),
     rule("/yiciban.catalog.v1.CatalogPublishingService/ListCatalogVersions", &[Supervisor, Admin], &[], Open),
     rule(
         "/yiciban.catalog.v1.CatalogPublishingService/GetCatalogVersion",

@@ -5,6 +5,7 @@
 //! Markdown notice. Read-only and pure.
 
 mod check;
+pub mod drafts;
 mod graph;
 mod guide;
 mod load;

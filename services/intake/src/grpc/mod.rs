@@ -4,6 +4,7 @@
 
 mod calendar;
 mod catalog;
+mod drafts;
 mod intake;
 mod materials;
 mod publishing;

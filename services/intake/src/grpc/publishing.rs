@@ -35,6 +35,28 @@ impl PublishingApi {
     pub fn new(pool: sqlx::PgPool, schema: String, live: Arc<LiveCatalog>, announcer: Arc<Announcer>) -> Self {
         PublishingApi { pool, schema, live, announcer }
     }
+
+    pub(super) fn pool(&self) -> &sqlx::PgPool {
+        &self.pool
+    }
+
+    pub(super) fn schema(&self) -> &str {
+        &self.schema
+    }
+
+    pub(super) fn live(&self) -> &LiveCatalog {
+        &self.live
+    }
+
+    /// Puts the version in force now (just published here) in force in this
+    /// process, and announces it.
+    pub(super) async fn installed(&self) -> Result<(), Status> {
+        let (record, catalog) =
+            catalogs::in_force(&self.pool, &self.schema).await.map_err(|e| store_failure("reading the catalog", e))?;
+        self.live.install(record.seq, catalog);
+        self.announcer.wake();
+        Ok(())
+    }
 }
 
 fn to_wire(r: &VersionRecord, in_force: bool) -> pb::CatalogVersion {
@@ -149,5 +171,61 @@ impl CatalogPublishingService for PublishingApi {
         };
         let current = record.version == in_force.version;
         Ok(Response::new(pb::GetCatalogVersionResponse { version: Some(to_wire(&record, current)), file_json }))
+    }
+
+    async fn save_catalog_draft(
+        &self,
+        request: Request<pb::SaveCatalogDraftRequest>,
+    ) -> Result<Response<pb::CatalogDraftResponse>, Status> {
+        let caller = Caller::of(&request)?;
+        self.save_draft(&caller, request.into_inner()).await.map(Response::new)
+    }
+
+    async fn get_catalog_draft(
+        &self,
+        request: Request<pb::GetCatalogDraftRequest>,
+    ) -> Result<Response<pb::CatalogDraftResponse>, Status> {
+        let caller = Caller::of(&request)?;
+        self.get_draft(&caller, &request.into_inner().draft_id).await.map(Response::new)
+    }
+
+    async fn list_catalog_drafts(
+        &self,
+        request: Request<pb::ListCatalogDraftsRequest>,
+    ) -> Result<Response<pb::ListCatalogDraftsResponse>, Status> {
+        let caller = Caller::of(&request)?;
+        self.list_drafts(&caller, &request.into_inner().status).await.map(Response::new)
+    }
+
+    async fn submit_catalog_draft(
+        &self,
+        request: Request<pb::CatalogDraftActionRequest>,
+    ) -> Result<Response<pb::CatalogDraftResponse>, Status> {
+        let caller = Caller::of(&request)?;
+        self.submit_draft(&caller, request.into_inner()).await.map(Response::new)
+    }
+
+    async fn review_catalog_draft(
+        &self,
+        request: Request<pb::ReviewCatalogDraftRequest>,
+    ) -> Result<Response<pb::CatalogDraftResponse>, Status> {
+        let caller = Caller::of(&request)?;
+        self.review_draft(&caller, request.into_inner()).await.map(Response::new)
+    }
+
+    async fn withdraw_catalog_draft(
+        &self,
+        request: Request<pb::CatalogDraftActionRequest>,
+    ) -> Result<Response<pb::CatalogDraftResponse>, Status> {
+        let caller = Caller::of(&request)?;
+        self.withdraw_draft(&caller, request.into_inner()).await.map(Response::new)
+    }
+
+    async fn publish_catalog_drafts(
+        &self,
+        request: Request<pb::PublishCatalogDraftsRequest>,
+    ) -> Result<Response<pb::PublishCatalogDraftsResponse>, Status> {
+        let caller = Caller::of(&request)?;
+        self.publish_drafts(&caller, request.into_inner()).await.map(Response::new)
     }
 }

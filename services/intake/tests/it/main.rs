@@ -4,6 +4,7 @@
 mod abuse;
 mod calendar;
 mod catalog;
+mod catalog_drafts;
 mod catalog_versions;
 mod fixtures;
 mod helpers;

@@ -10,6 +10,7 @@ mod audit;
 mod calendar;
 mod catalog;
 mod connect;
+mod drafts;
 mod identity;
 mod intake;
 mod issuance;

@@ -22,6 +22,11 @@ pub enum CatalogCommand {
         #[arg(long)]
         version: Option<String>,
     },
+    /// Drafts: a department drafts, the lead department reviews, the office publishes.
+    Draft {
+        #[command(subcommand)]
+        command: crate::drafts::DraftCommand,
+    },
     /// Publish a whole catalog file as the version in force (admin), all or nothing.
     Import {
         /// A file in the format of services/domain/data/packages.json, with a new "version".
@@ -35,6 +40,7 @@ pub enum CatalogCommand {
 pub async fn run(conn: &Connection, command: CatalogCommand) -> anyhow::Result<()> {
     let mut client = CatalogPublishingServiceClient::new(conn.channel().await?).max_decoding_message_size(8 << 20);
     match command {
+        CatalogCommand::Draft { command } => return crate::drafts::run(conn, command).await,
         CatalogCommand::Versions => {
             let listed = client.list_catalog_versions(pb::ListCatalogVersionsRequest {}).await.map_err(explain)?;
             print!("{}", versions(&listed.into_inner().versions));

@@ -86,7 +86,7 @@ pub const RULES: &[Rule] = &[
     rule("/yiciban.catalog.v1.CatalogPublishingService/ListCatalogVersions", &[Supervisor, Admin], &[], Open),
     rule(
         "/yiciban.catalog.v1.CatalogPublishingService/GetCatalogVersion",
-        &[Supervisor, Admin],
+        &[Agent, Supervisor, Admin],
         &["routing", "tracking"],
         Open,
     ),

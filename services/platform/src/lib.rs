@@ -13,6 +13,7 @@ pub mod config;
 pub mod grpc;
 pub mod identity;
 pub mod officers;
+pub mod ops;
 pub mod refusal_log;
 pub mod refusals;
 pub mod routes;

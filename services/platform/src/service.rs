@@ -235,6 +235,12 @@ impl ServiceBuilder {
         // it has been down past the alert threshold. Not the overall status
         // the probes read: a NATS outage must not restart pods that keep
         // taking commands.
+        self.ops.register_relay(relay.clone());
+        let reconciler = relay.clone();
+        self.jobs.push((
+            "reconciler".to_owned(),
+            Box::new(move |shutdown| Box::pin(crate::reconciler::run(reconciler, shutdown))),
+        ));
         let health = self.health.clone();
         let entry = format!("yiciban.{}.relay", self.name);
         self.jobs.push((

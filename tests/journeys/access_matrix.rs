@@ -59,7 +59,9 @@ fn served_by(method: &str) -> Vec<Service> {
         "tasks" => vec![Service::Tasks],
         "issuance" => vec![Service::Issuance],
         "tracking" => vec![Service::Tracking],
-        "audit" => vec![Service::Intake, Service::Routing, Service::Tasks, Service::Issuance, Service::Tracking],
+        "audit" | "ops" => {
+            vec![Service::Intake, Service::Routing, Service::Tasks, Service::Issuance, Service::Tracking]
+        }
         other => panic!("no service serves the package {other:?} of {method}"),
     }
 }

@@ -5,6 +5,7 @@ mod calendar;
 mod catalog_versions;
 mod console;
 mod crash;
+mod dead_letters;
 mod identity;
 mod intake_to_the_bus;
 mod issuance;

@@ -14,6 +14,7 @@ mod drafts;
 mod identity;
 mod intake;
 mod issuance;
+mod ops;
 mod publishing;
 mod routing;
 mod tasks;
@@ -81,6 +82,11 @@ pub(crate) enum Command {
         /// The case id printed by `submit`.
         case_id: String,
     },
+    /// Operator tools (admin): the dead letters the services set aside.
+    Ops {
+        #[command(subcommand)]
+        command: ops::OpsCommand,
+    },
     /// Refused calls of every service: who, which RPC, which case, why (supervisor, admin).
     Refusals(audit::RefusalArgs),
     #[command(flatten)]
@@ -110,6 +116,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Logout => account::logout(&cli.connection).await,
         Command::Whoami => account::whoami(&cli.connection),
         Command::Refusals(args) => audit::refusals(&cli.connection, args).await,
+        Command::Ops { command } => ops::run(&cli.connection, command).await,
         Command::Token { service } => account::token(&cli.connection, &service).await,
         Command::Guide { command } => catalog::run(&cli.connection, command).await,
         Command::Calendar { command } => calendar::run(&cli.connection, command).await,

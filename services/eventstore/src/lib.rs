@@ -15,7 +15,10 @@ pub mod subjects;
 pub mod trace;
 pub mod upcast;
 
-pub use consumer::{Consumer, ConsumerSettings, GapSource, Handler, HandlerError, Outcome, ProcessManager, StoreGaps};
+pub use consumer::{
+    Consumer, ConsumerSettings, DeadLetters, GapSource, Handler, HandlerError, Outcome, PoisonMessage, ProcessManager,
+    StoreGaps,
+};
 pub use error::{ConsumerError, RelayError, StoreError, error_chain};
 pub use migrate::{EVENT_STORE, Migrations, migrate};
 pub use model::{

@@ -260,5 +260,16 @@ UPDATE {schema}.idempotency_keys
  WHERE key NOT LIKE 'system:%' AND key NOT LIKE 'client:%' AND key NOT LIKE 'legacy:%';
 "#,
         ),
+        (
+            3,
+            r#"
+-- an operator may discard a poison message or dead letter instead of
+-- replaying it: who, when and why are kept
+ALTER TABLE {schema}.poison_messages
+    ADD COLUMN discarded_at TIMESTAMPTZ,
+    ADD COLUMN discarded_by TEXT,
+    ADD COLUMN discard_reason TEXT;
+"#,
+        ),
     ],
 };

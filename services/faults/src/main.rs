@@ -34,10 +34,13 @@ struct Args {
     /// Seconds NATS stays away in the nats-away scenario.
     #[arg(long, default_value_t = 60)]
     nats_away_seconds: u64,
-    /// Seconds the proxy stalls the task service's database connections,
-    /// and routing stays paused.
+    /// Seconds the proxy stalls the task service's database connections.
     #[arg(long, default_value_t = 20)]
     stall_seconds: u64,
+    /// Seconds routing stays paused: past the consumers' 60 s ack wait, so
+    /// the messages it held are delivered again.
+    #[arg(long, default_value_t = 65)]
+    pause_seconds: u64,
     /// Seconds Postgres stays stopped in the postgres-away scenario.
     #[arg(long, default_value_t = 30)]
     postgres_away_seconds: u64,
@@ -116,7 +119,7 @@ fn scenarios(args: &Args) -> Vec<Fault> {
         Fault::PostgresRestart,
         Fault::PostgresAway(Duration::from_secs(args.postgres_away_seconds)),
         Fault::Stall("tasks", Duration::from_secs(args.stall_seconds)),
-        Fault::Pause("routing", Duration::from_secs(args.stall_seconds)),
+        Fault::Pause("routing", Duration::from_secs(args.pause_seconds)),
     ]);
     all.retain(|f| args.only.is_empty() || args.only.contains(&f.name()));
     all

@@ -55,6 +55,10 @@ const fn rule(method: &'static str, people: &'static [Role], services: &'static 
 pub const RULES: &[Rule] = &[
     // the refusal log, served by every service
     rule("/yiciban.audit.v1.AuditService/ListRefusals", &[Supervisor, Admin], &[], Open),
+    // operator tools (served by every service): dead letters
+    rule("/yiciban.ops.v1.OpsService/ListDeadLetters", &[Admin], &[], Open),
+    rule("/yiciban.ops.v1.OpsService/ReplayDeadLetter", &[Admin], &[], Open),
+    rule("/yiciban.ops.v1.OpsService/DiscardDeadLetter", &[Admin], &[], Open),
     // catalog (served by intake): the published guide, for everyone signed in
     rule("/yiciban.catalog.v1.CatalogService/ListPackages", ALL_PEOPLE, &[], Open),
     rule("/yiciban.catalog.v1.CatalogService/ListDepartments", ALL_PEOPLE, &[], Open),

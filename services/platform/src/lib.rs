@@ -14,6 +14,7 @@ pub mod grpc;
 pub mod identity;
 pub mod limits;
 pub mod officers;
+pub mod ops;
 pub mod refusal_log;
 pub mod refusals;
 pub mod routes;

@@ -105,6 +105,7 @@ pub struct ServiceBuilder {
     serving: Vec<&'static str>,
     jobs: Vec<(String, Job)>,
     http: Option<(TcpListener, axum::Router)>,
+    ops: crate::ops::OpsApi,
 }
 
 impl std::fmt::Debug for ServiceBuilder {
@@ -138,7 +139,9 @@ impl ServiceBuilder {
                 "YICIBAN_DEV_MODE is on: development secrets and plain-http issuers are accepted"
             );
         }
-        Ok(ServiceBuilder {
+        let ops = crate::ops::OpsApi::new(name);
+        let builder = ServiceBuilder {
+            ops: ops.clone(),
             name,
             common: common.clone(),
             verifier,
@@ -154,7 +157,8 @@ impl ServiceBuilder {
             serving: Vec::new(),
             jobs: Vec::new(),
             http: None,
-        })
+        };
+        Ok(builder.grpc(yiciban_proto::ops::v1::ops_service_server::OpsServiceServer::new(ops)))
     }
 
     /// The service's name.
@@ -327,9 +331,13 @@ impl ServiceBuilder {
 
     /// Runs a durable consumer (a process manager or a projection) with the
     /// service.
+    /// Its poison messages and dead letters are the OpsService's to list,
+    /// replay and discard.
     pub fn consumer<H: Handler>(self, consumer: Consumer<H>) -> Self {
         let name = format!("consumer {}", consumer.name());
-        self.job(name, move |shutdown| async move { Ok(consumer.run(shutdown).await?) })
+        let consumer = Arc::new(consumer);
+        self.ops.register(consumer.clone());
+        self.job(name, move |shutdown| async move { Ok(consumer.run_shared(shutdown).await?) })
     }
 
     /// Runs a background job with the service; it must return soon after

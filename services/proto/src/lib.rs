@@ -35,6 +35,12 @@ pub mod audit {
     }
 }
 
+pub mod ops {
+    pub mod v1 {
+        tonic::include_proto!("yiciban.ops.v1");
+    }
+}
+
 pub mod catalog {
     pub mod v1 {
         tonic::include_proto!("yiciban.catalog.v1");

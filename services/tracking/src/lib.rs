@@ -150,7 +150,8 @@ pub async fn build_with(
         stream: subjects.stream_name(),
         filter_subject: subjects.all_events(),
         concurrency: 16,
-        ack_wait: std::time::Duration::from_secs(10),
+        ack_wait: ConsumerSettings::DEFAULT_ACK_WAIT,
+        max_deliveries: ConsumerSettings::DEFAULT_MAX_DELIVERIES,
     };
     let console = match (config.console_listener, config.console_addr) {
         (Some(bound), _) => Some(bound.listener().context("serving the console on a listener bound beforehand")?),

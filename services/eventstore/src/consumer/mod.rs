@@ -43,6 +43,8 @@ use crate::store::EventStore;
 
 mod batch;
 mod poison;
+
+pub use poison::DeadLetters;
 mod process_manager;
 mod react;
 
@@ -162,6 +164,18 @@ pub struct ConsumerSettings {
     pub concurrency: usize,
     /// How long JetStream waits for an ack before redelivering.
     pub ack_wait: Duration,
+    /// Deliveries of a message whose handling keeps failing (a retryable
+    /// error) before it is set aside as a dead letter: recorded beside the
+    /// poison messages, its stream's checkpoint moved past it, terminated.
+    pub max_deliveries: u32,
+}
+
+impl ConsumerSettings {
+    /// Deliveries before a failing message becomes a dead letter: with the
+    /// back-off (0.4 s doubling to 25.6 s) about eight minutes of trying.
+    pub const DEFAULT_MAX_DELIVERIES: u32 = 25;
+    /// Ack wait long enough for a chunk of gRPC calls of a process manager.
+    pub const DEFAULT_ACK_WAIT: Duration = Duration::from_secs(60);
 }
 
 /// What happened to one message.
@@ -245,7 +259,8 @@ impl<H: Handler> Consumer<H> {
             stream: subjects.stream_name(),
             filter_subject: subjects.source_events(store.source()),
             concurrency: 16,
-            ack_wait: Duration::from_secs(10),
+            ack_wait: ConsumerSettings::DEFAULT_ACK_WAIT,
+            max_deliveries: ConsumerSettings::DEFAULT_MAX_DELIVERIES,
         };
         let gaps = Arc::new(StoreGaps::new([store.clone()]));
         Self::new(settings, store.pool().clone(), store.schema(), js, handler, gaps)
@@ -282,7 +297,13 @@ impl<H: Handler> Consumer<H> {
 
     /// Runs until `shutdown`, applying messages as they arrive.
     pub async fn run(self, shutdown: CancellationToken) -> Result<(), ConsumerError> {
-        let this = Arc::new(self);
+        Arc::new(self).run_shared(shutdown).await
+    }
+
+    /// [`Consumer::run`] for a consumer shared with others (an operator's
+    /// desk replaying its dead letters).
+    pub async fn run_shared(self: Arc<Self>, shutdown: CancellationToken) -> Result<(), ConsumerError> {
+        let this = self;
         loop {
             if shutdown.is_cancelled() {
                 return Ok(());
@@ -387,11 +408,15 @@ impl<H: Handler> Consumer<H> {
             Ok(_) => yiciban_metrics::Outcome::Applied,
             Err(_) => yiciban_metrics::Outcome::Retried,
         });
+        let attempt = message.info().map(|i| i.delivered).unwrap_or(1).max(1) as u32;
+        let result = match result {
+            Err(e) if attempt >= self.settings.max_deliveries.max(1) => self.give_up(&message, attempt, &e).await,
+            other => other,
+        };
         let ack = match result {
             Ok(Outcome::Poisoned) => AckKind::Term,
             Ok(_) => AckKind::Ack,
             Err(e) => {
-                let attempt = message.info().map(|i| i.delivered).unwrap_or(1).max(1) as u32;
                 let delay = Duration::from_millis(200 * 2u64.pow(attempt.min(7)));
                 let error = crate::error::error_chain(&e);
                 // Which event, on which subject (the subject names the case),

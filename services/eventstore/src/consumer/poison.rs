@@ -49,12 +49,55 @@ impl<H: Handler> Consumer<H> {
         Ok(Outcome::Poisoned)
     }
 
+    /// Sets a message aside as a dead letter after `attempts` failed
+    /// deliveries: recorded beside the poison messages with the last error,
+    /// and its stream's checkpoint moved past it so the stream goes on (an
+    /// operator replays it once the cause is fixed). If even that cannot be
+    /// stored, the error stands and the message is retried.
+    pub(super) async fn give_up(
+        &self,
+        message: &jetstream::Message,
+        attempts: u32,
+        error: &ConsumerError,
+    ) -> Result<Outcome, ConsumerError> {
+        let reason = format!("gave up after {attempts} deliveries: {}", crate::error::error_chain(error));
+        let Ok(envelope) = EventEnvelope::decode(message.payload.clone()) else {
+            return self.record_undecodable(message, &reason).await;
+        };
+        tracing::error!(
+            consumer = %self.settings.name,
+            subject = %message.subject,
+            event_id = %envelope.event_id,
+            attempts,
+            error = %reason,
+            "dead letter: an event kept failing and was set aside; its stream goes on"
+        );
+        let seq = message.info().ok().map(|i| i.stream_sequence);
+        let mut tx = self.pool.begin().await.map_err(StoreError::db("recording a dead letter"))?;
+        self.insert_poison(&mut tx, &message.subject, seq, Some(&envelope), &message.payload, &reason).await?;
+        sqlx::query(schema_sql(
+            &self.schema,
+            "INSERT INTO {schema}.consumer_checkpoints (consumer, stream_id, version) VALUES ($1, $2, $3)
+             ON CONFLICT (consumer, stream_id)
+             DO UPDATE SET version = GREATEST({schema}.consumer_checkpoints.version, EXCLUDED.version)",
+        ))
+        .bind(&self.settings.name)
+        .bind(&envelope.stream_id)
+        .bind(envelope.stream_version as i64)
+        .execute(&mut *tx)
+        .await
+        .map_err(StoreError::db("moving a checkpoint past a dead letter"))?;
+        tx.commit().await.map_err(StoreError::db("recording a dead letter"))?;
+        Ok(Outcome::Poisoned)
+    }
+
     /// Poison messages not yet replayed, oldest first.
     pub async fn poison_messages(&self) -> Result<Vec<PoisonMessage>, ConsumerError> {
         let rows = sqlx::query_as::<_, PoisonMessage>(schema_sql(
             &self.schema,
             "SELECT id, consumer, subject, event_id, stream_id, stream_version, error, recorded_at
-             FROM {schema}.poison_messages WHERE consumer = $1 AND replayed_at IS NULL ORDER BY id",
+             FROM {schema}.poison_messages
+             WHERE consumer = $1 AND replayed_at IS NULL AND discarded_at IS NULL ORDER BY id",
         ))
         .bind(&self.settings.name)
         .fetch_all(&self.pool)
@@ -67,8 +110,11 @@ impl<H: Handler> Consumer<H> {
     /// marks it replayed. Fails, changing nothing, if it is still poison.
     pub async fn replay_poison(&self, id: i64) -> Result<(), ConsumerError> {
         let mut tx = self.pool.begin().await.map_err(StoreError::db("starting a replay"))?;
-        let payload: Option<Vec<u8>> = sqlx::query_scalar(schema_sql(&self.schema,
-            "SELECT payload FROM {schema}.poison_messages WHERE id = $1 AND consumer = $2 AND replayed_at IS NULL FOR UPDATE"))
+        let payload: Option<Vec<u8>> = sqlx::query_scalar(schema_sql(
+            &self.schema,
+            "SELECT payload FROM {schema}.poison_messages
+             WHERE id = $1 AND consumer = $2 AND replayed_at IS NULL AND discarded_at IS NULL FOR UPDATE",
+        ))
         .bind(id)
         .bind(&self.settings.name)
         .fetch_optional(&mut *tx)
@@ -87,5 +133,63 @@ impl<H: Handler> Consumer<H> {
             .map_err(StoreError::db("marking a poison message replayed"))?;
         tx.commit().await.map_err(StoreError::db("committing a replay"))?;
         Ok(())
+    }
+}
+
+impl<H: Handler> Consumer<H> {
+    /// Closes an open poison message without applying it: `by` decided, for
+    /// `reason`. Fails, changing nothing, for a message that is not open.
+    pub async fn discard_poison(&self, id: i64, by: &str, reason: &str) -> Result<(), ConsumerError> {
+        let closed = sqlx::query(schema_sql(
+            &self.schema,
+            "UPDATE {schema}.poison_messages SET discarded_at = now(), discarded_by = $3, discard_reason = $4
+              WHERE id = $1 AND consumer = $2 AND replayed_at IS NULL AND discarded_at IS NULL",
+        ))
+        .bind(id)
+        .bind(&self.settings.name)
+        .bind(by)
+        .bind(reason)
+        .execute(&self.pool)
+        .await
+        .map_err(StoreError::db("discarding a poison message"))?;
+        if closed.rows_affected() == 0 {
+            return Err(StoreError::Invalid(format!("no open poison message {id} for {}", self.settings.name)).into());
+        }
+        Ok(())
+    }
+}
+
+/// What an operator does with a consumer's set-aside messages, whatever its
+/// handler: listed, replayed, discarded (the service shell keeps one per
+/// consumer for the OpsService).
+#[async_trait::async_trait]
+pub trait DeadLetters: Send + Sync {
+    /// The consumer's name.
+    fn consumer(&self) -> &str;
+    /// Its open poison messages and dead letters, oldest first.
+    async fn open(&self) -> Result<Vec<PoisonMessage>, ConsumerError>;
+    /// Applies one again (after the cause was fixed); fails, changing
+    /// nothing, when it still cannot be applied.
+    async fn replay(&self, id: i64) -> Result<(), ConsumerError>;
+    /// Closes one without applying it.
+    async fn discard(&self, id: i64, by: &str, reason: &str) -> Result<(), ConsumerError>;
+}
+
+#[async_trait::async_trait]
+impl<H: Handler> DeadLetters for Consumer<H> {
+    fn consumer(&self) -> &str {
+        &self.settings.name
+    }
+
+    async fn open(&self) -> Result<Vec<PoisonMessage>, ConsumerError> {
+        self.poison_messages().await
+    }
+
+    async fn replay(&self, id: i64) -> Result<(), ConsumerError> {
+        self.replay_poison(id).await
+    }
+
+    async fn discard(&self, id: i64, by: &str, reason: &str) -> Result<(), ConsumerError> {
+        self.discard_poison(id, by, reason).await
     }
 }

@@ -149,3 +149,45 @@ async fn poison_messages_are_recorded_terminated_and_replayable() {
     assert!(probe.replay_poison(garbage.id).await.is_err());
     assert_eq!(probe.poison_messages().await.unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn an_event_that_keeps_failing_becomes_a_dead_letter_and_its_stream_goes_on() {
+    let db = TestDb::new(10).await;
+    let nats = TestNats::new().await;
+    let store = store(&db, "intake").await;
+    let case = Uuid::new_v4();
+    let stream = format!("case-{case}");
+    store
+        .append(&stream, ExpectedVersion::NoStream, &[event("One"), event("Stuck"), event("Three")], &meta(case), None)
+        .await
+        .unwrap();
+    let relay = relay(&store, &nats);
+    relay.ensure_stream().await.unwrap();
+    relay.relay_once().await.unwrap();
+
+    // The recorder's consumer gives up after 3 deliveries.
+    let (consumer, _) = recorder(&db, &nats, "proj", "proj", vec![store.clone()]).await;
+    let token = CancellationToken::new();
+    let run = tokio::spawn(consumer.run(token.clone()));
+    let (probe, handler) = recorder(&db, &nats, "proj", "proj", vec![store.clone()]).await;
+    let dead = eventually("the stuck event set aside", Duration::from_secs(30), || async {
+        let p = probe.poison_messages().await.ok()?;
+        (p.len() == 1).then_some(p)
+    })
+    .await;
+    eventually("the rest of the stream applied", Duration::from_secs(20), || async {
+        (applied(&db, "proj").await.len() == 2).then_some(())
+    })
+    .await;
+    token.cancel();
+    run.await.unwrap().unwrap();
+    assert_eq!(dead[0].stream_version, Some(2));
+    assert!(dead[0].error.starts_with("gave up after 3 deliveries"), "{}", dead[0].error);
+    assert!(dead[0].error.contains("a dependency keeps failing"), "{}", dead[0].error);
+    assert_eq!(applied(&db, "proj").await, vec![(stream.clone(), 1), (stream.clone(), 3)]);
+
+    // Once the cause is fixed the operator replays it.
+    handler.fixed.store(true, Ordering::SeqCst);
+    probe.replay_poison(dead[0].id).await.unwrap();
+    assert_eq!(applied(&db, "proj").await.len(), 3);
+}

@@ -73,6 +73,9 @@ impl Handler for Recorder {
         if self.fail_next.swap(false, Ordering::SeqCst) {
             return Err(HandlerError::retry("the database blinked"));
         }
+        if e.event_type == "Stuck" && !self.fixed.load(Ordering::SeqCst) {
+            return Err(HandlerError::retry("a dependency keeps failing"));
+        }
         if e.event_type == "Poison" && !self.fixed.load(Ordering::SeqCst) {
             return Err(HandlerError::poison("this projection does not understand Poison yet"));
         }
@@ -108,6 +111,7 @@ pub async fn recorder(
             filter_subject: nats.subjects.all_events(),
             concurrency: 4,
             ack_wait: Duration::from_secs(5),
+            max_deliveries: 3,
         },
         db.pool.clone(),
         schema,

@@ -1,0 +1,146 @@
+//! The OpsService every service serves (admin only): the messages its
+//! consumers set aside (poison messages and dead letters), listed without
+//! personal data, replayed once the cause is fixed, or discarded with a
+//! reason. Each consumer the shell runs is registered here.
+
+use std::sync::{Arc, Mutex};
+
+use tonic::{Request, Response, Status};
+use yiciban_eventstore::{ConsumerError, DeadLetters, PoisonMessage};
+use yiciban_proto::convert::wire::timestamp;
+use yiciban_proto::ops::v1 as pb;
+use yiciban_proto::ops::v1::ops_service_server::OpsService;
+
+use crate::auth::Caller;
+use crate::status::{FieldViolation, internal, invalid_argument};
+
+/// The longest error text shown, and the longest discard reason taken.
+const MAX_TEXT_CHARS: usize = 500;
+
+/// The consumers of one service.
+#[derive(Clone, Default)]
+pub struct OpsApi {
+    service: &'static str,
+    consumers: Arc<Mutex<Vec<Arc<dyn DeadLetters>>>>,
+}
+
+impl std::fmt::Debug for OpsApi {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OpsApi").field("service", &self.service).finish_non_exhaustive()
+    }
+}
+
+impl OpsApi {
+    pub fn new(service: &'static str) -> Self {
+        OpsApi { service, consumers: Arc::default() }
+    }
+
+    /// Registers a consumer the service runs.
+    pub fn register(&self, consumer: Arc<dyn DeadLetters>) {
+        self.consumers.lock().expect("ops lock").push(consumer);
+    }
+
+    fn consumer(&self, name: &str) -> Result<Arc<dyn DeadLetters>, Status> {
+        let consumers = self.consumers.lock().expect("ops lock");
+        consumers.iter().find(|c| c.consumer() == name.trim()).cloned().ok_or_else(|| {
+            let known: Vec<&str> = consumers.iter().map(|c| c.consumer()).collect();
+            Status::not_found(format!(
+                "{} has no consumer {:?} (it has: {})",
+                self.service,
+                cut(name),
+                known.join(", ")
+            ))
+        })
+    }
+}
+
+fn cut(text: &str) -> String {
+    text.chars().take(MAX_TEXT_CHARS).collect()
+}
+
+fn to_wire(p: &PoisonMessage) -> pb::DeadLetter {
+    pb::DeadLetter {
+        id: p.id,
+        consumer: p.consumer.clone(),
+        subject: p.subject.clone(),
+        event_id: p.event_id.clone().unwrap_or_default(),
+        stream_id: p.stream_id.clone().unwrap_or_default(),
+        stream_version: p.stream_version.and_then(|v| u64::try_from(v).ok()).unwrap_or_default(),
+        error: cut(&p.error),
+        recorded_at: Some(timestamp(p.recorded_at)),
+    }
+}
+
+/// A failed replay or discard: the operator's mistake or the cause still
+/// there (`FAILED_PRECONDITION` / `NOT_FOUND`), or the database (`INTERNAL`).
+fn failed(what: &str, id: i64, e: ConsumerError) -> Status {
+    match &e {
+        ConsumerError::Store(yiciban_eventstore::StoreError::Invalid(message)) if message.starts_with("no open") => {
+            Status::not_found(message.clone())
+        }
+        ConsumerError::Store(yiciban_eventstore::StoreError::Invalid(message)) => {
+            Status::failed_precondition(message.clone())
+        }
+        ConsumerError::Handler(cause) => {
+            Status::failed_precondition(format!("message {id} still cannot be applied: {}", cut(&cause.to_string())))
+        }
+        _ => internal(what, &e),
+    }
+}
+
+#[tonic::async_trait]
+impl OpsService for OpsApi {
+    async fn list_dead_letters(
+        &self,
+        request: Request<pb::ListDeadLettersRequest>,
+    ) -> Result<Response<pb::ListDeadLettersResponse>, Status> {
+        let only = request.into_inner().consumer;
+        let consumers: Vec<Arc<dyn DeadLetters>> = match only.trim() {
+            "" => self.consumers.lock().expect("ops lock").clone(),
+            name => vec![self.consumer(name)?],
+        };
+        let mut dead_letters = Vec::new();
+        for consumer in consumers {
+            let open = consumer.open().await.map_err(|e| internal("listing dead letters", &e))?;
+            dead_letters.extend(open.iter().map(to_wire));
+        }
+        Ok(Response::new(pb::ListDeadLettersResponse { service: self.service.to_owned(), dead_letters }))
+    }
+
+    async fn replay_dead_letter(
+        &self,
+        request: Request<pb::ReplayDeadLetterRequest>,
+    ) -> Result<Response<pb::ReplayDeadLetterResponse>, Status> {
+        let caller = Caller::of(&request)?;
+        let r = request.into_inner();
+        let consumer = self.consumer(&r.consumer)?;
+        consumer.replay(r.id).await.map_err(|e| failed("replaying a dead letter", r.id, e))?;
+        tracing::info!(consumer = %r.consumer, id = r.id, by = %caller.subject, "dead letter replayed");
+        Ok(Response::new(pb::ReplayDeadLetterResponse {}))
+    }
+
+    async fn discard_dead_letter(
+        &self,
+        request: Request<pb::DiscardDeadLetterRequest>,
+    ) -> Result<Response<pb::DiscardDeadLetterResponse>, Status> {
+        let caller = Caller::of(&request)?;
+        let r = request.into_inner();
+        let reason = r.reason.trim();
+        if reason.is_empty() || reason.chars().count() > MAX_TEXT_CHARS {
+            return Err(invalid_argument(
+                "the message was not discarded",
+                &[FieldViolation {
+                    field: "reason".into(),
+                    description: format!("say why it is not replayed (1 to {MAX_TEXT_CHARS} characters)"),
+                }],
+            ));
+        }
+        let consumer = self.consumer(&r.consumer)?;
+        consumer
+            .discard(r.id, &caller.subject, reason)
+            .await
+            .map_err(|e| failed("discarding a dead letter", r.id, e))?;
+        tracing::warn!(consumer = %r.consumer, id = r.id, by = %caller.subject, reason, "dead letter discarded");
+        Ok(Response::new(pb::DiscardDeadLetterResponse {}))
+    }
+}

@@ -57,6 +57,22 @@ async fn health_is_serving(app: &TestApp) {
     assert_eq!(answer.into_inner().status(), ServingStatus::Serving);
 }
 
+async fn reflection_lists_the_services(app: &TestApp) {
+    use tokio_stream::StreamExt as _;
+    use tonic_reflection::pb::v1::ServerReflectionRequest;
+    use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
+    use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
+    use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
+    let request = ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(MessageRequest::ListServices(String::new())),
+    };
+    let mut reflection = ServerReflectionClient::new(app.channel.clone());
+    let mut answers = reflection.server_reflection_info(tokio_stream::iter([request])).await.unwrap().into_inner();
+    let Some(Ok(answer)) = answers.next().await else { panic!("no reflection answer") };
+    assert!(matches!(answer.message_response, Some(MessageResponse::ListServicesResponse(_))), "{answer:?}");
+}
+
 #[tokio::test]
 async fn a_call_over_the_in_flight_limit_is_refused_at_once_with_when_to_retry_and_nothing_is_stored() {
     let app = spawn_app_with(&[("YICIBAN_GRPC_MAX_IN_FLIGHT", "1"), ("YICIBAN_GRPC_RETRY_AFTER", "250ms")]).await;
@@ -74,8 +90,9 @@ async fn a_call_over_the_in_flight_limit_is_refused_at_once_with_when_to_retry_a
     let hint = refused.get_details_retry_info().and_then(|r| r.retry_delay);
     assert_eq!(hint, Some(Duration::from_millis(250)));
     assert_eq!(refused.metadata().get("grpc-retry-pushback-ms").unwrap(), "250");
-    // Probes are answered however busy the service is.
+    // Probes and tools are answered however busy the service is.
     health_is_serving(&app).await;
+    reflection_lists_the_services(&app).await;
 
     release(lock).await;
     let first = first.await.unwrap().unwrap().into_inner();

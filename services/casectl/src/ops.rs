@@ -30,6 +30,13 @@ pub enum OpsCommand {
         consumer: String,
         id: i64,
     },
+    /// Compare every service's published events with JetStream and publish
+    /// again what it lost.
+    Reconcile {
+        /// How far back, in hours (1 to 720).
+        #[arg(long, default_value_t = 24)]
+        hours: u32,
+    },
     /// Close one without applying it, saying why.
     Discard {
         #[arg(long, value_enum)]
@@ -78,6 +85,22 @@ pub async fn run(conn: &Connection, command: OpsCommand) -> anyhow::Result<()> {
                 eprintln!("{line}");
             }
             print!("{}", table(&all));
+        }
+        OpsCommand::Reconcile { hours } => {
+            for service in [ServiceArg::Intake, ServiceArg::Routing, ServiceArg::Tasks, ServiceArg::Issuance] {
+                let mut client = OpsServiceClient::new(channel(conn, service).await?);
+                match client.reconcile(pb::ReconcileRequest { hours }).await {
+                    Ok(r) => {
+                        let r = r.into_inner();
+                        let missing = if r.stream_missing { "; the stream is MISSING" } else { "" };
+                        println!(
+                            "{:<9} {} case(s) compared, {} short, {} event(s) published again{missing}",
+                            r.service, r.cases, r.short_cases, r.republished
+                        );
+                    }
+                    Err(status) => eprintln!("{service:?}: {:#}", explain(status)),
+                }
+            }
         }
         OpsCommand::Replay { service, consumer, id } => {
             let mut client = OpsServiceClient::new(channel(conn, service).await?);

@@ -88,6 +88,13 @@ pub enum RelayError {
     /// relay may hold the lock now, so this one stops publishing.
     #[error("the relay lost the connection holding its lock")]
     LockLost(#[source] sqlx::Error),
+    /// Comparing the store with JetStream failed.
+    #[error("reconciling with JetStream: {what}")]
+    Reconcile {
+        what: &'static str,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     /// Fault injection for crash tests: the relay stopped as if killed.
     #[error("relay stopped by fault injection at {0}")]
     InjectedCrash(&'static str),

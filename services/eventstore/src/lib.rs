@@ -8,6 +8,7 @@ pub mod consumer;
 pub mod error;
 pub mod migrate;
 pub mod model;
+pub mod reconcile;
 pub mod relay;
 pub mod sql;
 pub mod store;

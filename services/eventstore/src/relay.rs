@@ -167,6 +167,70 @@ impl Relay {
         }
     }
 
+    pub(crate) fn store(&self) -> &EventStore {
+        &self.store
+    }
+
+    /// The store's database.
+    pub fn pool(&self) -> &sqlx::PgPool {
+        self.store.pool()
+    }
+
+    /// The store's schema.
+    pub fn schema(&self) -> &str {
+        self.store.schema()
+    }
+
+    pub(crate) fn jetstream(&self) -> &jetstream::Context {
+        &self.js
+    }
+
+    pub(crate) fn subjects(&self) -> &Subjects {
+        &self.subjects
+    }
+
+    /// How long the stream keeps a message.
+    pub(crate) fn stream_max_age(&self) -> Duration {
+        self.settings.stream.max_age
+    }
+
+    /// Publishes `events` again (the reconciler's repair).
+    pub(crate) async fn publish_again(&self, events: &[StoredEvent]) -> Result<(), RelayError> {
+        for chunk in events.chunks(usize::try_from(self.settings.batch_size).unwrap_or(256).max(1)) {
+            self.publish_all(chunk).await.map_err(|(_, e)| e)?;
+        }
+        Ok(())
+    }
+
+    /// Whether the case-event stream is gone although this store published
+    /// events to it — said loudly (an operator must know the broker lost
+    /// data), before the relay creates it again.
+    async fn stream_lost(&self) -> Result<bool, RelayError> {
+        let name = self.subjects.stream_name();
+        let missing = match self.js.get_stream(&name).await {
+            Ok(_) => false,
+            Err(e) => matches!(e.kind(), async_nats::jetstream::context::GetStreamErrorKind::JetStream(j)
+                if j.error_code() == async_nats::jetstream::ErrorCode::STREAM_NOT_FOUND),
+        };
+        if !missing {
+            return Ok(false);
+        }
+        let published: bool = sqlx::query_scalar(schema_sql(
+            self.store.schema(),
+            "SELECT EXISTS (SELECT 1 FROM {schema}.events e
+                             WHERE NOT EXISTS (SELECT 1 FROM {schema}.outbox o WHERE o.position = e.position))",
+        ))
+        .fetch_one(self.store.pool())
+        .await
+        .map_err(StoreError::db("looking for published events"))?;
+        if published {
+            tracing::error!(stream = %name, source = self.store.source(),
+                "the case-event stream is gone although events were published to it: creating it again and publishing the store again");
+            yiciban_metrics::reconcile_found(self.store.source(), "stream_missing", 1);
+        }
+        Ok(published)
+    }
+
     /// Number of events waiting in the outbox.
     pub async fn backlog(&self) -> Result<i64, RelayError> {
         let n: i64 = sqlx::query_scalar(schema_sql(self.store.schema(), "SELECT count(*) FROM {schema}.outbox"))
@@ -308,7 +372,19 @@ impl Relay {
         };
         tracing::info!(%schema, "outbox relay active");
         let mut lock_conn = lock_conn;
+        let lost = self.stream_lost().await?;
         self.ensure_stream().await?;
+        if lost {
+            // Everything the stream held is gone: publish the retention window again.
+            let until = chrono::Utc::now();
+            let since = until - chrono::Duration::from_std(self.stream_max_age()).unwrap_or_default();
+            match self.reconcile(since, until).await {
+                Ok(r) => {
+                    tracing::warn!(republished = r.republished, cases = r.short_cases, "the store was published again")
+                }
+                Err(e) => tracing::error!(error = %e, "publishing the store again failed; the reconciler tries again"),
+            }
+        }
         let mut failures = 0u32;
         let mut gauged = tokio::time::Instant::now() - BACKLOG_GAUGE_EVERY;
         let mut lock_checked = tokio::time::Instant::now();

@@ -14,6 +14,10 @@ pub struct IntakeConfig {
     pub schema: String,
     /// `YICIBAN_MAX_MATERIAL_BYTES`: larger materials are refused.
     pub max_material_bytes: u64,
+    /// `YICIBAN_APPLICANT_UPLOAD_QUOTA` (100 MiB) and
+    /// `YICIBAN_STAFF_UPLOAD_QUOTA` (4 GiB): the bytes of new content one
+    /// applicant, or one clerk, may upload in 24 hours.
+    pub upload_quota: crate::UploadQuota,
     /// `YICIBAN_DEFICIENCY_DAYS`: working days an applicant has to supply a
     /// deficient material (capped by the package's promised total).
     pub deficiency_days: u32,
@@ -54,6 +58,10 @@ impl IntakeConfig {
             common: CommonConfig::from_source(src, DEFAULT_PORT)?,
             schema,
             max_material_bytes: var(src, "YICIBAN_MAX_MATERIAL_BYTES", 20 * 1024 * 1024)?,
+            upload_quota: crate::UploadQuota {
+                applicant: var(src, "YICIBAN_APPLICANT_UPLOAD_QUOTA", 100 * 1024 * 1024)?,
+                staff: var(src, "YICIBAN_STAFF_UPLOAD_QUOTA", 4 * 1024 * 1024 * 1024)?,
+            },
             deficiency_days: var(src, "YICIBAN_DEFICIENCY_DAYS", 5)?,
             officers,
             expiry_scan: duration(src, "YICIBAN_EXPIRY_SCAN", std::time::Duration::from_secs(60))?,

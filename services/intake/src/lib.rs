@@ -44,6 +44,7 @@ pub struct Intake {
     pub calendar: Arc<LiveCalendar>,
     pub clock: Arc<dyn Clock>,
     pub max_material_bytes: u64,
+    pub upload_quota: UploadQuota,
     pub deficiency_days: u32,
     /// The department-task service, asked about open supplement requests.
     pub tasks: process_manager::TasksClient,
@@ -60,6 +61,16 @@ impl Intake {
     pub fn pool(&self) -> &sqlx::PgPool {
         self.applications.store().pool()
     }
+}
+
+/// The bytes of new material content one uploader may store in 24 hours
+/// (content uploaded before, by anyone, does not count again).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UploadQuota {
+    /// An applicant uploading online.
+    pub applicant: u64,
+    /// A clerk uploading at the window, for many applicants.
+    pub staff: u64,
 }
 
 /// A built intake service, bound to its port, not yet serving.
@@ -105,6 +116,7 @@ pub async fn build_with(
         calendar: calendar.clone(),
         clock,
         max_material_bytes: config.max_material_bytes,
+        upload_quota: config.upload_quota,
         deficiency_days: config.deficiency_days,
         tasks,
         identity_key: config.identity_key,

@@ -208,6 +208,26 @@ pub async fn put_blob(
     Ok(())
 }
 
+/// Bytes of content `by` stored in the last 24 hours.
+pub async fn uploaded_today(pool: &PgPool, schema: &str, by: &str) -> sqlx::Result<i64> {
+    sqlx::query_scalar(schema_sql(
+        schema,
+        "SELECT COALESCE(sum(size_bytes), 0)::bigint FROM {schema}.material_blobs
+          WHERE uploaded_by = $1 AND uploaded_at > now() - interval '24 hours'",
+    ))
+    .bind(by)
+    .fetch_one(pool)
+    .await
+}
+
+/// Whether content with this hash is stored already.
+pub async fn blob_exists(pool: &PgPool, schema: &str, sha256: &str) -> sqlx::Result<bool> {
+    sqlx::query_scalar(schema_sql(schema, "SELECT EXISTS (SELECT 1 FROM {schema}.material_blobs WHERE sha256 = $1)"))
+        .bind(sha256)
+        .fetch_one(pool)
+        .await
+}
+
 /// Sizes of the stored blobs among `hashes` (hash → size).
 pub async fn blob_sizes(
     pool: &PgPool,

@@ -187,3 +187,10 @@ impl CalendarMetrics {
         instruments().calendar_revision.record(revision, &self.service);
     }
 }
+
+/// The reconciler found JetStream lacking (`yiciban_reconcile_found_total{source,what}`):
+/// `what` is `events_lost` (counted in events, published again) or
+/// `stream_missing`.
+pub fn reconcile_found(source: &str, what: &'static str, n: u64) {
+    instruments().reconcile_found.add(n, &[KeyValue::new("source", source.to_owned()), KeyValue::new("what", what)]);
+}

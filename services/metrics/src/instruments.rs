@@ -40,6 +40,7 @@ pub(crate) struct Instruments {
     pub access_refusals: Counter<u64>,
     pub sweep_failures: Counter<u64>,
     pub calendar_provisional: Counter<u64>,
+    pub reconcile_found: Counter<u64>,
     pub calendar_days_left: Gauge<i64>,
     pub calendar_revision: Gauge<u64>,
 }
@@ -117,6 +118,10 @@ impl Instruments {
                 .u64_counter("yiciban.sweep.failures")
                 .with_description("Items a periodic sweep could not handle (it logged each and went on with the rest), by sweep.")
                 .with_unit("{item}")
+                .build(),
+            reconcile_found: meter
+                .u64_counter("yiciban.reconcile.found")
+                .with_description("What the reconciler found JetStream lacked, by source: events lost (and published again) or the stream missing.")
                 .build(),
             calendar_provisional: meter
                 .u64_counter("yiciban.calendar.provisional")

@@ -18,7 +18,9 @@ mod pipeline;
 mod pool;
 mod process;
 
-pub use events::{CalendarMetrics, ConsumerMetrics, OutboxMetrics, Outcome, Sweep, TaskWarning, access_refused};
+pub use events::{
+    CalendarMetrics, ConsumerMetrics, OutboxMetrics, Outcome, Sweep, TaskWarning, access_refused, reconcile_found,
+};
 pub use grpc::{Route, Routes, UNKNOWN};
 pub use http::{router, serve, start};
 pub use instruments::{LAG_SECONDS, RPC_SECONDS};

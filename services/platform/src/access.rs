@@ -59,6 +59,7 @@ pub const RULES: &[Rule] = &[
     rule("/yiciban.ops.v1.OpsService/ListDeadLetters", &[Admin], &[], Open),
     rule("/yiciban.ops.v1.OpsService/ReplayDeadLetter", &[Admin], &[], Open),
     rule("/yiciban.ops.v1.OpsService/DiscardDeadLetter", &[Admin], &[], Open),
+    rule("/yiciban.ops.v1.OpsService/Reconcile", &[Admin], &[], Open),
     // catalog (served by intake): the published guide, for everyone signed in
     rule("/yiciban.catalog.v1.CatalogService/ListPackages", ALL_PEOPLE, &[], Open),
     rule("/yiciban.catalog.v1.CatalogService/ListDepartments", ALL_PEOPLE, &[], Open),

@@ -15,6 +15,7 @@ pub mod identity;
 pub mod limits;
 pub mod officers;
 pub mod ops;
+pub mod reconciler;
 pub mod refusal_log;
 pub mod refusals;
 pub mod routes;

@@ -22,6 +22,7 @@ const MAX_TEXT_CHARS: usize = 500;
 pub struct OpsApi {
     service: &'static str,
     consumers: Arc<Mutex<Vec<Arc<dyn DeadLetters>>>>,
+    relay: Arc<Mutex<Option<yiciban_eventstore::Relay>>>,
 }
 
 impl std::fmt::Debug for OpsApi {
@@ -32,7 +33,12 @@ impl std::fmt::Debug for OpsApi {
 
 impl OpsApi {
     pub fn new(service: &'static str) -> Self {
-        OpsApi { service, consumers: Arc::default() }
+        OpsApi { service, consumers: Arc::default(), relay: Arc::default() }
+    }
+
+    /// Registers the service's outbox relay (for on-demand reconciliation).
+    pub fn register_relay(&self, relay: yiciban_eventstore::Relay) {
+        *self.relay.lock().expect("ops lock") = Some(relay);
     }
 
     /// Registers a consumer the service runs.
@@ -142,5 +148,38 @@ impl OpsService for OpsApi {
             .map_err(|e| failed("discarding a dead letter", r.id, e))?;
         tracing::warn!(consumer = %r.consumer, id = r.id, by = %caller.subject, reason, "dead letter discarded");
         Ok(Response::new(pb::DiscardDeadLetterResponse {}))
+    }
+
+    async fn reconcile(
+        &self,
+        request: Request<pb::ReconcileRequest>,
+    ) -> Result<Response<pb::ReconcileResponse>, Status> {
+        let hours = request.into_inner().hours;
+        if !(1..=720).contains(&hours) {
+            return Err(invalid_argument(
+                "nothing was reconciled",
+                &[FieldViolation { field: "hours".into(), description: "1 to 720 (the stream keeps 30 days)".into() }],
+            ));
+        }
+        let relay = self.relay.lock().expect("ops lock").clone();
+        let Some(relay) = relay else {
+            return Err(Status::failed_precondition(format!("{} keeps no event store", self.service)));
+        };
+        let until = chrono::Utc::now()
+            - chrono::Duration::from_std(yiciban_eventstore::reconcile::IN_FLIGHT).unwrap_or_default();
+        let since = until - chrono::Duration::hours(i64::from(hours));
+        let r = relay.reconcile(since, until).await.map_err(|e| match e {
+            yiciban_eventstore::RelayError::Reconcile { .. } => {
+                Status::unavailable(format!("NATS could not be asked: {e}"))
+            }
+            other => internal("reconciling with JetStream", &other),
+        })?;
+        Ok(Response::new(pb::ReconcileResponse {
+            service: self.service.to_owned(),
+            cases: u32::try_from(r.cases).unwrap_or(u32::MAX),
+            short_cases: u32::try_from(r.short_cases).unwrap_or(u32::MAX),
+            republished: r.republished,
+            stream_missing: r.stream_missing,
+        }))
     }
 }

@@ -240,6 +240,12 @@ impl ServiceBuilder {
         // it has been down past the alert threshold. Not the overall status
         // the probes read: a NATS outage must not restart pods that keep
         // taking commands.
+        self.ops.register_relay(relay.clone());
+        let reconciler = relay.clone();
+        self.jobs.push((
+            "reconciler".to_owned(),
+            Box::new(move |shutdown| Box::pin(crate::reconciler::run(reconciler, shutdown))),
+        ));
         let health = self.health.clone();
         let entry = format!("yiciban.{}.relay", self.name);
         self.jobs.push((
@@ -333,11 +339,29 @@ impl ServiceBuilder {
     /// service.
     /// Its poison messages and dead letters are the OpsService's to list,
     /// replay and discard.
+    /// Its health entry (`yiciban.<service>.consumer.<name>`) turns
+    /// NOT_SERVING once it has been without its pull for 30 s.
     pub fn consumer<H: Handler>(self, consumer: Consumer<H>) -> Self {
         let name = format!("consumer {}", consumer.name());
+        let entry = format!("yiciban.{}.consumer.{}", self.name, consumer.name());
         let consumer = Arc::new(consumer);
         self.ops.register(consumer.clone());
-        self.job(name, move |shutdown| async move { Ok(consumer.run_shared(shutdown).await?) })
+        let health = self.health.clone();
+        self.job(name, move |shutdown| async move {
+            health.set_service_status(entry.clone(), tonic_health::ServingStatus::Serving).await;
+            let report = move |down: Option<std::time::Duration>| {
+                let (health, entry) = (health.clone(), entry.clone());
+                let status = match down {
+                    Some(for_how_long) => {
+                        tracing::error!(entry = %entry, ?for_how_long, "a consumer has been down past the threshold");
+                        tonic_health::ServingStatus::NotServing
+                    }
+                    None => tonic_health::ServingStatus::Serving,
+                };
+                tokio::spawn(async move { health.set_service_status(entry, status).await });
+            };
+            Ok(consumer.run_supervised(shutdown, report).await?)
+        })
     }
 
     /// Runs a background job with the service; it must return soon after

@@ -74,7 +74,7 @@ macro_rules! payloads {
         )+
 
         #[cfg(test)]
-        const EVENT_TYPES: &[&str] = &[$(stringify!($name)),+];
+        pub(crate) const EVENT_TYPES: &[&str] = &[$(stringify!($name)),+];
     };
 }
 

@@ -45,6 +45,7 @@ mod batch;
 mod poison;
 
 pub use poison::DeadLetters;
+
 mod process_manager;
 mod react;
 
@@ -211,7 +212,14 @@ pub struct Consumer<H> {
     handler: Arc<H>,
     gaps: Arc<dyn GapSource>,
     metrics: yiciban_metrics::ConsumerMetrics,
+    /// Whether its pull is set up (it receives what JetStream delivers).
+    connected: std::sync::atomic::AtomicBool,
+    /// Without its pull this long, it is reported down.
+    down_alert_after: Duration,
 }
+
+/// How long a consumer may stay without its pull before it is reported down.
+pub const DOWN_ALERT_AFTER: Duration = Duration::from_secs(30);
 
 impl<H> std::fmt::Debug for Consumer<H> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -232,7 +240,24 @@ impl<H: Handler> Consumer<H> {
     ) -> Result<Self, StoreError> {
         validate_schema_name(schema)?;
         let metrics = yiciban_metrics::ConsumerMetrics::new(&settings.name);
-        Ok(Consumer { settings, pool, schema: schema.to_owned(), js, handler, gaps, metrics })
+        Ok(Consumer {
+            settings,
+            pool,
+            schema: schema.to_owned(),
+            js,
+            handler,
+            gaps,
+            metrics,
+            connected: std::sync::atomic::AtomicBool::new(false),
+            down_alert_after: DOWN_ALERT_AFTER,
+        })
+    }
+
+    /// Reports the consumer down after `after` without its pull instead of
+    /// [`DOWN_ALERT_AFTER`] (tests).
+    pub fn with_down_alert_after(mut self, after: Duration) -> Self {
+        self.down_alert_after = after;
+        self
     }
 
     /// The durable consumer's name.
@@ -303,6 +328,49 @@ impl<H: Handler> Consumer<H> {
     /// [`Consumer::run`] for a consumer shared with others (an operator's
     /// desk replaying its dead letters).
     pub async fn run_shared(self: Arc<Self>, shutdown: CancellationToken) -> Result<(), ConsumerError> {
+        self.run_supervised(shutdown, |_| {}).await
+    }
+
+    /// [`Consumer::run_shared`], telling `down` `Some(for_how_long)` once
+    /// the consumer has been without its pull for [`DOWN_ALERT_AFTER`] (or
+    /// what [`Consumer::with_down_alert_after`] set)
+    /// (NATS away, the stream gone) and `None` when it has it again (health,
+    /// alerts).
+    pub async fn run_supervised(
+        self: Arc<Self>,
+        shutdown: CancellationToken,
+        down: impl Fn(Option<Duration>) + Send + Sync + 'static,
+    ) -> Result<(), ConsumerError> {
+        let watched = self.clone();
+        let stop = shutdown.child_token();
+        let _stop_watching = stop.clone().drop_guard();
+        tokio::spawn(async move {
+            let (mut lost_at, mut reported) = (None::<tokio::time::Instant>, false);
+            let mut tick = tokio::time::interval(Duration::from_secs(1));
+            loop {
+                tokio::select! {
+                    () = stop.cancelled() => return,
+                    _ = tick.tick() => {}
+                }
+                if watched.connected.load(std::sync::atomic::Ordering::SeqCst) {
+                    lost_at = None;
+                    if reported {
+                        reported = false;
+                        down(None);
+                    }
+                    continue;
+                }
+                let since = *lost_at.get_or_insert_with(tokio::time::Instant::now);
+                if !reported && since.elapsed() >= watched.down_alert_after {
+                    reported = true;
+                    down(Some(since.elapsed()));
+                }
+            }
+        });
+        self.run_loop(shutdown).await
+    }
+
+    async fn run_loop(self: Arc<Self>, shutdown: CancellationToken) -> Result<(), ConsumerError> {
         let this = self;
         loop {
             if shutdown.is_cancelled() {
@@ -311,6 +379,7 @@ impl<H: Handler> Consumer<H> {
             match this.clone().run_once(shutdown.clone()).await {
                 Ok(()) => return Ok(()),
                 Err(e) => {
+                    this.connected.store(false, std::sync::atomic::Ordering::SeqCst);
                     tracing::warn!(consumer = %this.settings.name, error = %e, "consumer interrupted; reconnecting");
                     tokio::select! {
                         _ = shutdown.cancelled() => return Ok(()),
@@ -324,6 +393,7 @@ impl<H: Handler> Consumer<H> {
     async fn run_once(self: Arc<Self>, shutdown: CancellationToken) -> Result<(), ConsumerError> {
         let consumer = self.durable().await?;
         let messages = consumer.messages().await.map_err(|e| self.js_err("pulling messages")(e.into()))?;
+        self.connected.store(true, std::sync::atomic::Ordering::SeqCst);
         let mut chunks = messages.ready_chunks(512);
         loop {
             let chunk = tokio::select! {

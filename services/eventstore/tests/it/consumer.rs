@@ -191,3 +191,30 @@ async fn an_event_that_keeps_failing_becomes_a_dead_letter_and_its_stream_goes_o
     probe.replay_poison(dead[0].id).await.unwrap();
     assert_eq!(applied(&db, "proj").await.len(), 3);
 }
+
+#[tokio::test]
+async fn a_consumer_without_its_stream_is_reported_down_and_up_again_when_it_is_back() {
+    let db = TestDb::new(10).await;
+    let nats = TestNats::new().await;
+    let store = store(&db, "intake").await;
+    // No stream yet: the consumer cannot set up its pull.
+    let (consumer, _) = recorder(&db, &nats, "proj", "proj", vec![store.clone()]).await;
+    let consumer = std::sync::Arc::new(consumer.with_down_alert_after(Duration::from_secs(1)));
+    let reports = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = reports.clone();
+    let token = CancellationToken::new();
+    let run = tokio::spawn(consumer.run_supervised(token.clone(), move |down| {
+        seen.lock().unwrap().push(down.is_some());
+    }));
+    eventually("reported down", Duration::from_secs(20), || async {
+        (reports.lock().unwrap().as_slice() == [true]).then_some(())
+    })
+    .await;
+    relay(&store, &nats).ensure_stream().await.unwrap();
+    eventually("reported up again", Duration::from_secs(20), || async {
+        (reports.lock().unwrap().as_slice() == [true, false]).then_some(())
+    })
+    .await;
+    token.cancel();
+    run.await.unwrap().unwrap();
+}

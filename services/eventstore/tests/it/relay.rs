@@ -193,3 +193,54 @@ async fn a_relay_whose_nats_goes_away_mid_run_is_reported_down_and_up_again_when
     let ended = tokio::time::timeout(Duration::from_secs(10), running).await.expect("ends on shutdown").unwrap();
     assert!(ended.is_ok(), "{ended:?}");
 }
+
+#[tokio::test]
+async fn the_reconciler_finds_what_jetstream_lost_and_publishes_it_again_but_never_creates_a_stream() {
+    let db = TestDb::new(10).await;
+    let nats = TestNats::new().await;
+    let store = store(&db, "intake").await;
+    append_cases(&store, 3, 4).await;
+    let relay = Relay::new(store.clone(), nats.js.clone(), nats.subjects.clone(), RelaySettings::default());
+    relay.ensure_stream().await.unwrap();
+    while relay.relay_once().await.unwrap() > 0 {}
+    let (since, until) = (chrono::Utc::now() - chrono::Duration::hours(1), chrono::Utc::now());
+
+    let clean = relay.reconcile(since, until).await.unwrap();
+    assert_eq!((clean.cases, clean.short_cases, clean.republished), (3, 0, 0), "nothing lost: nothing done");
+
+    // The broker loses the stream.
+    nats.js.delete_stream(nats.subjects.stream_name()).await.unwrap();
+    let missing = relay.reconcile(since, until).await.unwrap();
+    assert!(missing.stream_missing, "{missing:?}");
+    assert!(nats.js.get_stream(nats.subjects.stream_name()).await.is_err(), "the reconciler creates no stream");
+
+    // Recreated empty (as the relay does when it takes over): the store is published again.
+    relay.ensure_stream().await.unwrap();
+    let repaired = relay.reconcile(since, until).await.unwrap();
+    assert_eq!((repaired.short_cases, repaired.republished), (3, 12), "{repaired:?}");
+    assert_eq!(stream_messages(&nats).await, 12);
+    let again = relay.reconcile(since, until).await.unwrap();
+    assert_eq!(again.short_cases, 0, "repaired once, nothing more: {again:?}");
+}
+
+#[tokio::test]
+async fn a_relay_taking_over_a_lost_stream_says_so_and_publishes_the_store_again() {
+    let db = TestDb::new(10).await;
+    let nats = TestNats::new().await;
+    let store = store(&db, "intake").await;
+    append_cases(&store, 2, 3).await;
+    let relay = Relay::new(store.clone(), nats.js.clone(), nats.subjects.clone(), RelaySettings::default());
+    relay.ensure_stream().await.unwrap();
+    while relay.relay_once().await.unwrap() > 0 {}
+    nats.js.delete_stream(nats.subjects.stream_name()).await.unwrap();
+
+    let token = tokio_util::sync::CancellationToken::new();
+    let run = tokio::spawn(relay.clone().run(token.clone()));
+    eventually("the store published again", Duration::from_secs(20), || async {
+        let mut stream = nats.js.get_stream(nats.subjects.stream_name()).await.ok()?;
+        (stream.info().await.ok()?.state.messages == 6).then_some(())
+    })
+    .await;
+    token.cancel();
+    run.await.unwrap().unwrap();
+}

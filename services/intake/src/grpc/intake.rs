@@ -386,9 +386,14 @@ impl IntakeService for IntakeApi {
         let caller = Caller::of(&request)?;
         caller.require(&[Role::Clerk, Role::Applicant], "upload materials")?;
         let r = request.into_inner();
+        let quota = match caller.role {
+            Role::Applicant => self.intake.upload_quota.applicant,
+            _ => self.intake.upload_quota.staff,
+        };
         let material = super::materials::upload(
             &self.intake,
             &caller.subject,
+            quota,
             &r.file_name,
             &r.content_type,
             &r.content,

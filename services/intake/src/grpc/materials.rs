@@ -18,6 +18,7 @@ pub const STORAGE_PREFIX: &str = "sha256/";
 pub async fn upload(
     intake: &Intake,
     by: &str,
+    quota: u64,
     file_name: &str,
     content_type: &str,
     content: &[u8],
@@ -49,6 +50,23 @@ pub async fn upload(
     }
     if !violations.is_empty() {
         return Err(invalid_argument("the material cannot be stored", &violations));
+    }
+    let known = repo::blob_exists(intake.pool(), intake.schema(), &sha)
+        .await
+        .map_err(|e| internal("looking the material up", &e))?;
+    if !known {
+        let used = repo::uploaded_today(intake.pool(), intake.schema(), by)
+            .await
+            .map_err(|e| internal("counting today's uploads", &e))?;
+        let used = u64::try_from(used).unwrap_or(0);
+        if used.saturating_add(content.len() as u64) > quota {
+            return Err(Status::resource_exhausted(format!(
+                "the upload quota of {} MiB in 24 hours is used up ({} MiB stored); try again later, or hand the \
+                 documents in at the window",
+                quota / (1024 * 1024),
+                used / (1024 * 1024)
+            )));
+        }
     }
     let content_type = if content_type.trim().is_empty() { "application/octet-stream" } else { content_type };
     repo::put_blob(intake.pool(), intake.schema(), &sha, content_type, content, by)

@@ -42,8 +42,8 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_with(&[]).await
 }
 
-/// [`spawn_app`] with more environment variables (e.g. `YICIBAN_GRPC_*`).
-pub async fn spawn_app_with(vars: &[(&str, &str)]) -> TestApp {
+/// [`spawn_app`] with more environment (`YICIBAN_*` settings).
+pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
     let db = TestDb::new(10).await;
     let nats = TestNats::new().await;
     let clock = ManualClock::new(monday_morning());
@@ -57,7 +57,7 @@ pub async fn spawn_app_with(vars: &[(&str, &str)]) -> TestApp {
     // No routing or task service in these tests: hand-offs wait (port 9 refuses).
     env.insert("YICIBAN_ROUTING_URL".to_owned(), "http://127.0.0.1:9".to_owned());
     env.insert("YICIBAN_TASKS_URL".to_owned(), "http://127.0.0.1:9".to_owned());
-    env.extend(vars.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    env.extend(extra.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
     let mut config = IntakeConfig::from_source(&env).expect("config");
     config.common.grpc_listener = Some(yiciban_testkit::listener());
     let app = yiciban_testkit::spawn_service(yiciban_intake::build_with(

@@ -109,3 +109,27 @@ async fn the_service_reports_health_and_describes_itself_by_reflection() {
     assert!(names.contains(&"yiciban.intake.v1.IntakeService".to_owned()), "{names:?}");
     assert!(names.contains(&"grpc.health.v1.Health".to_owned()), "{names:?}");
 }
+
+#[tokio::test]
+async fn an_applicant_past_the_daily_upload_quota_is_told_to_come_back_and_nothing_is_stored() {
+    let app = crate::helpers::spawn_app_with(&[("YICIBAN_APPLICANT_UPLOAD_QUOTA", "3000")]).await;
+    let applicant = app.token(yiciban_platform::Role::Applicant, "mother", None, Some(crate::fixtures::MOTHER_ID));
+    let upload = |content: Vec<u8>| pb::UploadMaterialRequest {
+        file_name: "scan.pdf".into(),
+        content_type: "application/pdf".into(),
+        content,
+        sha256_hex: String::new(),
+    };
+    let mut client = app.intake_as(&applicant);
+    client.upload_material(upload(vec![1; 2000])).await.unwrap();
+    // The same content again costs nothing: it is stored once.
+    client.upload_material(upload(vec![1; 2000])).await.unwrap();
+    let over = client.upload_material(upload(vec![2; 2000])).await.unwrap_err();
+    assert_eq!(over.code(), Code::ResourceExhausted, "{over:?}");
+    assert!(over.message().contains("upload quota"), "{}", over.message());
+    let stored: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM intake.material_blobs").fetch_one(&app.db.pool).await.unwrap();
+    assert_eq!(stored, 1, "nothing more was stored");
+    // A clerk at the window has the staff quota.
+    app.clerk().upload_material(upload(vec![2; 2000])).await.unwrap();
+}

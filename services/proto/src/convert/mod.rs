@@ -35,3 +35,6 @@ pub mod routing;
 pub mod tasks;
 
 pub use wire::ConvertError;
+
+#[cfg(all(test, feature = "domain"))]
+mod decode_properties;

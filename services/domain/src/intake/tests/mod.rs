@@ -4,6 +4,7 @@
 //! 2026).
 
 mod lifecycle;
+mod properties;
 mod submit;
 
 use std::sync::OnceLock;

@@ -1,0 +1,129 @@
+//! The reconciler: Postgres is the ledger, JetStream a copy of it for the
+//! readers. For every case with events recorded in a window, it counts this
+//! store's published events still inside the stream's retention and the
+//! messages JetStream holds on that case's subjects of this source; where
+//! JetStream holds fewer (an event lost after its outbox row was deleted, a
+//! stream deleted and recreated empty), it says so loudly and publishes the
+//! case's events again — the `Nats-Msg-Id` and the consumers' checkpoints
+//! make a repeat harmless. A missing stream is reported, never created here.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use futures::StreamExt as _;
+use uuid::Uuid;
+
+use crate::error::{RelayError, StoreError};
+use crate::relay::Relay;
+use crate::sql::schema_sql;
+
+/// Events younger than this are left to the relay (they may still be on
+/// their way): a scheduled window ends this long before now.
+pub const IN_FLIGHT: Duration = Duration::from_secs(60);
+/// Events this close to the end of the stream's retention may expire while
+/// they are counted: they are left out.
+const RETENTION_MARGIN: Duration = Duration::from_secs(3600);
+
+/// What one reconciliation found and did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Reconciled {
+    /// Cases compared.
+    pub cases: usize,
+    /// Cases JetStream held fewer events of than the store published.
+    pub short_cases: usize,
+    /// Events published again.
+    pub republished: u64,
+    /// The case-event stream does not exist (nothing was published again).
+    pub stream_missing: bool,
+}
+
+impl Relay {
+    /// Reconciles the cases with events of this store recorded from `since`
+    /// to `until` (see the module docs; a scheduled run ends [`IN_FLIGHT`]
+    /// before now).
+    #[tracing::instrument(skip(self), err)]
+    pub async fn reconcile(&self, since: DateTime<Utc>, until: DateTime<Utc>) -> Result<Reconciled, RelayError> {
+        let stream_name = self.subjects().stream_name();
+        let stream = match self.jetstream().get_stream(&stream_name).await {
+            Ok(stream) => stream,
+            Err(e)
+                if matches!(e.kind(), async_nats::jetstream::context::GetStreamErrorKind::JetStream(j)
+                if j.error_code() == async_nats::jetstream::ErrorCode::STREAM_NOT_FOUND) =>
+            {
+                tracing::error!(stream = %stream_name, source = self.store().source(),
+                    "the case-event stream is missing: its readers have nothing; the relay recreates it when it takes over and the reconciler then publishes the store again");
+                yiciban_metrics::reconcile_found(self.store().source(), "stream_missing", 1);
+                return Ok(Reconciled { stream_missing: true, ..Default::default() });
+            }
+            Err(e) => return Err(RelayError::Reconcile { what: "looking up the stream", source: Box::new(e) }),
+        };
+        let retention = self.stream_max_age();
+        let kept_from =
+            Utc::now() - chrono::Duration::from_std(retention.saturating_sub(RETENTION_MARGIN)).unwrap_or_default();
+        let stored = self.published_counts(since.max(kept_from), kept_from, until).await?;
+        let mut report = Reconciled { cases: stored.len(), ..Default::default() };
+        for (case_id, expected) in stored {
+            let filter = format!("{}.evt.*.{}.{case_id}.>", self.subjects().prefix(), self.store().source());
+            let mut held = 0u64;
+            let mut subjects = stream
+                .info_with_subjects(&filter)
+                .await
+                .map_err(|e| RelayError::Reconcile { what: "counting a case's messages", source: Box::new(e) })?;
+            while let Some(entry) = subjects.next().await {
+                let (_, count) = entry
+                    .map_err(|e| RelayError::Reconcile { what: "counting a case's messages", source: Box::new(e) })?;
+                held += count as u64;
+            }
+            if held >= expected {
+                continue;
+            }
+            report.short_cases += 1;
+            tracing::error!(
+                %case_id,
+                source = self.store().source(),
+                stored = expected,
+                on_jetstream = held,
+                "JetStream lost events of this case: publishing them again"
+            );
+            let events: Vec<_> = self
+                .store()
+                .read_case(case_id)
+                .await?
+                .into_iter()
+                .filter(|e| e.recorded_at >= kept_from && e.recorded_at < until)
+                .collect();
+            self.publish_again(&events).await?;
+            report.republished += events.len() as u64;
+        }
+        if report.short_cases > 0 {
+            yiciban_metrics::reconcile_found(self.store().source(), "events_lost", report.republished);
+        }
+        Ok(report)
+    }
+
+    /// Per case: the published events (not in the outbox) recorded from
+    /// `kept_from` to `until`, for the cases with such an event since `since`.
+    async fn published_counts(
+        &self,
+        since: DateTime<Utc>,
+        kept_from: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<BTreeMap<Uuid, u64>, RelayError> {
+        let rows: Vec<(Uuid, i64)> = sqlx::query_as(schema_sql(
+            self.store().schema(),
+            "SELECT e.case_id, count(*) FROM {schema}.events e
+              WHERE e.recorded_at >= $2 AND e.recorded_at < $3
+                AND e.case_id IN (SELECT case_id FROM {schema}.events WHERE recorded_at >= $1 AND recorded_at < $3)
+                AND NOT EXISTS (SELECT 1 FROM {schema}.outbox o WHERE o.position = e.position)
+              GROUP BY e.case_id",
+        ))
+        .bind(since)
+        .bind(kept_from)
+        .bind(until)
+        .fetch_all(self.store().pool())
+        .await
+        .map_err(StoreError::db("counting published events per case"))?;
+        Ok(rows.into_iter().map(|(case, n)| (case, u64::try_from(n).unwrap_or(0))).collect())
+    }
+}

@@ -18,6 +18,12 @@
 #              scheduled base backups), and the point-in-time restore of the
 #              runbook (prod with deploy/components/pg-restore, rendered
 #              into .run/deploy-check/prod-restore.yaml)
+#   3c. budget the connection budget: each gRPC service's pool
+#              (YICIBAN_DB_MAX_CONNECTIONS) plus its relay's lock connection,
+#              times its pods at the HPA maximum plus the rolling update's
+#              surge, summed, fits the Cluster's max_connections less the
+#              superuser reserve and room for operators
+#              (deploy/postgres/check_connections.py)
 #   4. rules   what the Kubernetes schemas cannot see: each gRPC service has a
 #              Dockerfile target, gRPC probes on its port, a Service, HPA, PDB
 #              and NetworkPolicy; no Secret is committed; prod's durability
@@ -136,6 +142,11 @@ EOF
 "$KUBECTL" kustomize "$restore_dir" >"$OUT/prod-restore.yaml" 2>"$OUT/prod-restore.err" \
     || { cat "$OUT/prod-restore.err" >&2; die "kubectl kustomize: prod with deploy/components/pg-restore"; }
 "$PY" deploy/postgres/check_cnpg.py "$OUT/prod-restore.yaml" --backups --restore || die "prod-restore: the restore (above)"
+
+# --- 3c. connection budget ---------------------------------------------------
+for name in "${overlays[@]}" prod-restore; do
+    "$PY" deploy/postgres/check_connections.py "$OUT/$name.yaml" || die "$name: the connection budget (above)"
+done
 
 # --- 4. project rules --------------------------------------------------------
 "$PY" deploy/keycloak/check_realm.py deploy/keycloak/yiciban-realm.json || die "the Keycloak realm export (above)"

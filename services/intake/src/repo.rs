@@ -10,7 +10,9 @@ use yiciban_eventstore::sql::schema_sql;
 
 /// Allocates the next case sequence of `day` inside the caller's transaction.
 /// The row stays locked until the transaction ends, and a rollback gives the
-/// number back: numbers are unique and gapless per day.
+/// number back: numbers are unique and gapless per day. Every submission of
+/// the day queues on that lock, so take the number as the transaction's last
+/// read, after any slower query.
 pub async fn next_case_sequence(conn: &mut PgConnection, schema: &str, day: NaiveDate) -> sqlx::Result<u32> {
     let n: i32 = sqlx::query_scalar(schema_sql(
         schema,
@@ -160,7 +162,9 @@ pub async fn seed_officers(pool: &PgPool, schema: &str, officers: &[(String, Str
 }
 
 /// The least-loaded officer of the package's team (fewest open cases; ties by
-/// id), inside the assigning transaction.
+/// id), inside the assigning transaction. It takes no lock: submissions
+/// running at the same moment may pick the same officer, and the next ones
+/// even the load out.
 pub async fn least_loaded_officer(
     conn: &mut PgConnection,
     schema: &str,

@@ -122,6 +122,9 @@ pub struct CommonConfig {
     pub stream_duplicate_window: Duration,
     /// `YICIBAN_GRPC_ADDR`: where the gRPC server listens.
     pub grpc_addr: SocketAddr,
+    /// `YICIBAN_GRPC_REQUEST_TIMEOUT`, `YICIBAN_GRPC_MAX_IN_FLIGHT`,
+    /// `YICIBAN_GRPC_RETRY_AFTER`: the bounds of the service's RPCs.
+    pub grpc_limits: crate::limits::GrpcLimits,
     /// Not read from the environment: a listener the caller bound before
     /// building the service (tests, which must know every port before any
     /// service starts); when set, the gRPC server serves on it and
@@ -361,6 +364,7 @@ impl CommonConfig {
             stream_duplicate_window: duration(src, "YICIBAN_STREAM_DUPLICATE_WINDOW", Duration::from_secs(600))?,
             grpc_addr: var(src, "YICIBAN_GRPC_ADDR", SocketAddr::from(([127, 0, 0, 1], default_port)))?,
             grpc_listener: None,
+            grpc_limits: crate::limits::GrpcLimits::from_source(src)?,
             otlp_endpoint: src.get("OTEL_EXPORTER_OTLP_ENDPOINT"),
             log_format: var(src, "YICIBAN_LOG_FORMAT", LogFormat::Text)?,
             calendar: crate::calendar::CalendarSettings {

@@ -12,6 +12,7 @@ pub mod clock;
 pub mod config;
 pub mod grpc;
 pub mod identity;
+pub mod limits;
 pub mod officers;
 pub mod ops;
 pub mod reconciler;

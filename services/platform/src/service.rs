@@ -1,8 +1,10 @@
 //! The one shell every service runs in. [`ServiceBuilder`] binds the gRPC
 //! port, migrates and opens the service's event store (with its outbox
 //! relay), makes clients that call other services as this service, and
-//! collects the gRPC services (each behind the authentication layer, each
-//! reported SERVING by `grpc.health.v1`, all visible through reflection), the
+//! collects the gRPC services (each under the process's request timeout and
+//! in-flight limit ([`crate::limits`]) and behind the authentication layer,
+//! each reported SERVING by `grpc.health.v1`, all visible through
+//! reflection, which like health is never limited), the
 //! process managers and other background jobs, and an optional HTTP router.
 //! [`Service::run_until_stopped`] serves and runs all of it until the
 //! shutdown token is cancelled (SIGTERM, Ctrl-C, or a test), then drains:
@@ -25,6 +27,7 @@ use yiciban_eventstore::{Consumer, EVENT_STORE, EventStore, Handler, Migrations,
 use crate::auth::{Authenticate, Authorized, IssuerKeys, TokenSource, Verifier};
 use crate::config::{CommonConfig, OidcConfig};
 use crate::grpc::{TraceLayer, lazy_channel};
+use crate::limits::Limits;
 use crate::refusals::Refusals;
 use yiciban_proto::audit::v1::audit_service_server::AuditServiceServer as AuditServer;
 
@@ -95,6 +98,7 @@ pub struct ServiceBuilder {
     verifier: Verifier,
     tokens: Arc<TokenSource>,
     refusals: Refusals,
+    limits: Limits,
     listener: TcpListener,
     router: Router,
     health: HealthReporter,
@@ -143,6 +147,7 @@ impl ServiceBuilder {
             verifier,
             tokens,
             refusals: Refusals::new(name),
+            limits: Limits::new(common.grpc_limits),
             pool,
             js,
             subjects,
@@ -204,11 +209,11 @@ impl ServiceBuilder {
         ));
         let audit = crate::refusal_log::AuditApi::new(self.name, self.pool.clone(), schema);
         self.serving.push(<AuditServer<crate::refusal_log::AuditApi> as NamedService>::NAME);
-        self.router = self.router.add_service(Authenticate::new(
+        self.router = self.router.add_service(self.limits.wrap(Authenticate::new(
             AuditServer::new(audit),
             self.verifier.clone(),
             self.refusals.clone(),
-        ));
+        )));
         Ok(self)
     }
 
@@ -310,9 +315,10 @@ impl ServiceBuilder {
         Ok(live)
     }
 
-    /// Serves a gRPC service behind the authentication layer (token verified,
-    /// caller checked against the RPC's access rule), reported
-    /// SERVING by health.
+    /// Serves a gRPC service under the process's limits (request timeout,
+    /// calls in flight: [`crate::limits`]) and behind the authentication
+    /// layer (token verified, caller checked against the RPC's access rule),
+    /// reported SERVING by health.
     pub fn grpc<S>(mut self, service: S) -> Self
     where
         S: tower::Service<http::Request<Body>, Response = http::Response<Body>, Error = Infallible>
@@ -324,7 +330,8 @@ impl ServiceBuilder {
         S::Future: Send + 'static,
     {
         self.serving.push(S::NAME);
-        self.router = self.router.add_service(Authenticate::new(service, self.verifier.clone(), self.refusals.clone()));
+        let authenticated = Authenticate::new(service, self.verifier.clone(), self.refusals.clone());
+        self.router = self.router.add_service(self.limits.wrap(authenticated));
         self
     }
 

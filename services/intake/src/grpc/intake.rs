@@ -170,8 +170,11 @@ impl IntakeService for IntakeApi {
         tracing::Span::current().record("case_id", tracing::field::display(case_id));
         let invocation = Invocation::of(&caller, Some(idempotency), 0).through(channel);
         let schema = intake.schema().to_owned();
-        // The case number and the officer are taken inside the submission's
-        // transaction: a refusal rolls it back and gives the number back.
+        // The officer and the case number are taken inside the submission's
+        // transaction: a refusal rolls it back and gives the number back. The
+        // number comes last, so the day's number row is locked only for
+        // deciding, appending and committing, not while the officers' open
+        // cases are counted.
         let done = intake
             .applications
             .run_in_transaction(
@@ -194,15 +197,18 @@ impl IntakeService for IntakeApi {
                     let (credit, max_material_bytes) = (credit_from_db(&credit), intake.max_material_bytes);
                     async move {
                         let (promised_by, deficiency_due_by) = dates?;
+                        let officer = repo::least_loaded_officer(tx, &schema, &package)
+                            .await
+                            .map_err(|e| internal("choosing the case officer", &e))?
+                            .map(|(officer_id, officer_name)| AssignOfficer { officer_id, officer_name });
+                        // Last, after every read: from here to the commit the
+                        // day's number row is locked, and every other
+                        // submission of the day waits on it.
                         let sequence = repo::next_case_sequence(tx, &schema, today)
                             .await
                             .map_err(|e| internal("allocating a case number", &e))?;
                         let case_number =
                             CaseNumber::new(today, sequence).map_err(|e| internal("forming the case number", &e))?;
-                        let officer = repo::least_loaded_officer(tx, &schema, &package)
-                            .await
-                            .map_err(|e| internal("choosing the case officer", &e))?
-                            .map(|(officer_id, officer_name)| AssignOfficer { officer_id, officer_name });
                         Ok(Command::Submit(Submit {
                             draft,
                             guide,

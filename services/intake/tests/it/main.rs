@@ -9,6 +9,7 @@ mod catalog_versions;
 mod fixtures;
 mod helpers;
 mod lifecycle;
+mod limits;
 mod materials;
 mod scope;
 mod submit;

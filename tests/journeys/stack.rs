@@ -91,6 +91,9 @@ impl Stack {
             ("YICIBAN_SLA_SCAN", "1h".to_owned()),
             // Publications of the working-day calendar reach every service soon.
             ("YICIBAN_CALENDAR_REFRESH", "500ms".to_owned()),
+            // A message held by a service the crash journey kills comes
+            // back soon (the default 60 s suits real chunks of gRPC calls).
+            ("YICIBAN_CONSUMER_ACK_WAIT", "5s".to_owned()),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v))

@@ -147,6 +147,11 @@ pub struct CommonConfig {
     /// `YICIBAN_CALENDAR_WARN_DAYS` (default 60): how the published
     /// working-day calendar is followed.
     pub calendar: crate::calendar::CalendarSettings,
+    /// `YICIBAN_CONSUMER_ACK_WAIT` (default 60 s): how long JetStream waits
+    /// for a durable consumer's ack before delivering a message again — long
+    /// enough for a chunk of a process manager's gRPC calls; a message held
+    /// by a process that died comes back after it.
+    pub consumer_ack_wait: Duration,
 }
 
 /// The prefix of the development issuer's client secrets
@@ -367,6 +372,11 @@ impl CommonConfig {
             grpc_limits: crate::limits::GrpcLimits::from_source(src)?,
             otlp_endpoint: src.get("OTEL_EXPORTER_OTLP_ENDPOINT"),
             log_format: var(src, "YICIBAN_LOG_FORMAT", LogFormat::Text)?,
+            consumer_ack_wait: duration(
+                src,
+                "YICIBAN_CONSUMER_ACK_WAIT",
+                yiciban_eventstore::ConsumerSettings::DEFAULT_ACK_WAIT,
+            )?,
             calendar: crate::calendar::CalendarSettings {
                 refresh: match duration(src, "YICIBAN_CALENDAR_REFRESH", Duration::from_secs(60))? {
                     zero if zero.is_zero() => {

@@ -344,7 +344,7 @@ impl ServiceBuilder {
     pub fn consumer<H: Handler>(self, consumer: Consumer<H>) -> Self {
         let name = format!("consumer {}", consumer.name());
         let entry = format!("yiciban.{}.consumer.{}", self.name, consumer.name());
-        let consumer = Arc::new(consumer);
+        let consumer = Arc::new(consumer.with_ack_wait(self.common.consumer_ack_wait));
         self.ops.register(consumer.clone());
         let health = self.health.clone();
         self.job(name, move |shutdown| async move {

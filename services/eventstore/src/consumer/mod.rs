@@ -253,6 +253,13 @@ impl<H: Handler> Consumer<H> {
         })
     }
 
+    /// Waits `ack_wait` for its acks (the durable consumer is created with
+    /// it) instead of the setting it was made with.
+    pub fn with_ack_wait(mut self, ack_wait: Duration) -> Self {
+        self.settings.ack_wait = ack_wait;
+        self
+    }
+
     /// Reports the consumer down after `after` without its pull instead of
     /// [`DOWN_ALERT_AFTER`] (tests).
     pub fn with_down_alert_after(mut self, after: Duration) -> Self {

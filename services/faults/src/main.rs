@@ -37,9 +37,9 @@ struct Args {
     /// Seconds the proxy stalls the task service's database connections.
     #[arg(long, default_value_t = 20)]
     stall_seconds: u64,
-    /// Seconds routing stays paused: past the consumers' 60 s ack wait, so
+    /// Seconds routing stays paused: past the consumers' 20 s ack wait, so
     /// the messages it held are delivered again.
-    #[arg(long, default_value_t = 65)]
+    #[arg(long, default_value_t = 25)]
     pause_seconds: u64,
     /// Seconds Postgres stays stopped in the postgres-away scenario.
     #[arg(long, default_value_t = 30)]

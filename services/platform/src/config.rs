@@ -147,10 +147,10 @@ pub struct CommonConfig {
     /// `YICIBAN_CALENDAR_WARN_DAYS` (default 60): how the published
     /// working-day calendar is followed.
     pub calendar: crate::calendar::CalendarSettings,
-    /// `YICIBAN_CONSUMER_ACK_WAIT` (default 60 s): how long JetStream waits
-    /// for a durable consumer's ack before delivering a message again — long
-    /// enough for a chunk of a process manager's gRPC calls; a message held
-    /// by a process that died comes back after it.
+    /// `YICIBAN_CONSUMER_ACK_WAIT` (default 20 s): how long JetStream waits
+    /// for a durable consumer's ack (or its in-progress signal, sent every
+    /// third of it while a chunk is worked on) before delivering a message
+    /// again; a message held by a process that died comes back after it.
     pub consumer_ack_wait: Duration,
 }
 

@@ -175,8 +175,9 @@ impl ConsumerSettings {
     /// Deliveries before a failing message becomes a dead letter: with the
     /// back-off (0.4 s doubling to 25.6 s) about eight minutes of trying.
     pub const DEFAULT_MAX_DELIVERIES: u32 = 25;
-    /// Ack wait long enough for a chunk of gRPC calls of a process manager.
-    pub const DEFAULT_ACK_WAIT: Duration = Duration::from_secs(60);
+    /// Ack wait: short, so that a message held by a process that died comes
+    /// back soon; a chunk worked on longer is kept in progress meanwhile.
+    pub const DEFAULT_ACK_WAIT: Duration = Duration::from_secs(20);
 }
 
 /// What happened to one message.
@@ -426,6 +427,10 @@ impl<H: Handler> Consumer<H> {
                 });
                 by_stream[slot].push(message);
             }
+            // While the chunk is worked on, JetStream hears it is in progress,
+            // so the ack wait can stay short (a message held by a process that
+            // died comes back soon) however long the chunk's calls take.
+            let _in_progress = self.keep_in_progress(by_stream.iter().flatten().cloned().collect());
             let by_stream = match self.handler.applies_batches() {
                 true => match self.apply_chunk(by_stream).await {
                     None => continue,
@@ -449,6 +454,27 @@ impl<H: Handler> Consumer<H> {
                 })
                 .await;
         }
+    }
+
+    /// Tells JetStream every third of the ack wait that `messages` are in
+    /// progress, until the returned guard is dropped (acks already sent make
+    /// the extra signals harmless).
+    fn keep_in_progress(&self, messages: Vec<jetstream::Message>) -> tokio_util::sync::DropGuard {
+        let stop = CancellationToken::new();
+        let every = (self.settings.ack_wait / 3).max(Duration::from_millis(100));
+        let until = stop.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    () = until.cancelled() => return,
+                    () = tokio::time::sleep(every) => {}
+                }
+                for message in &messages {
+                    let _ = message.ack_with(AckKind::Progress).await;
+                }
+            }
+        });
+        stop.drop_guard()
     }
 
     /// Applies one message and acknowledges it as its outcome says.

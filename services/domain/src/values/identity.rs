@@ -71,6 +71,10 @@ impl IdNumber {
         if s.chars().count() != 18 {
             return Err(ValueError::Length { what: WHAT, expected: "18位" });
         }
+        // 18 characters may be more than 18 bytes: split only ASCII text.
+        if !s.is_ascii() {
+            return Err(ValueError::Format { what: WHAT, expected: "17位数字加1位数字或大写X" });
+        }
         let (first17, last) = s.split_at(17);
         if !first17.bytes().all(|b| b.is_ascii_digit()) || !matches!(last.as_bytes(), [b'0'..=b'9' | b'X']) {
             return Err(ValueError::Format { what: WHAT, expected: "17位数字加1位数字或大写X" });
@@ -262,6 +266,17 @@ string_value!(Phone);
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn eighteen_characters_of_more_than_eighteen_bytes_are_a_format_error_not_a_panic() {
+        // Found by the submission property test: `split_at(17)` inside a
+        // four-byte character.
+        let text = "𐂶Ⱥm$V࿎<g𐮙🉈%%H?j𐩒\"`";
+        assert_eq!(text.chars().count(), 18);
+        assert!(matches!(IdNumber::parse(text), Err(ValueError::Format { .. })));
+        assert!(matches!(CreditCode::parse(text), Err(ValueError::Format { .. })));
+    }
+
     use super::*;
     use proptest::prelude::*;
 

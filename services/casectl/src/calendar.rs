@@ -14,7 +14,7 @@ use yiciban_proto::catalog::v1::calendar_service_client::CalendarServiceClient;
 use yiciban_proto::common::v1 as common;
 
 use crate::connect::{Connection, explain};
-use crate::text::timestamp;
+use crate::text::{date, parse_date, timestamp};
 
 #[derive(Debug, Subcommand)]
 pub enum CalendarCommand {
@@ -112,15 +112,7 @@ pub fn parse_file(text: &str) -> anyhow::Result<CalendarFile> {
     for (key, lists) in file.years {
         let year: i32 = key.trim().parse().with_context(|| format!("year {key:?} is not a number"))?;
         let dates = |list: &str, texts: &[String]| -> anyhow::Result<Vec<common::Date>> {
-            texts
-                .iter()
-                .map(|t| {
-                    let d = NaiveDate::parse_from_str(t.trim(), "%Y-%m-%d").with_context(|| {
-                        format!("{year} {list}: {t:?} is not a date written as YYYY-MM-DD (e.g. {year}-10-01)")
-                    })?;
-                    Ok(common::Date { year: d.year(), month: d.month() as i32, day: d.day() as i32 })
-                })
-                .collect()
+            texts.iter().map(|t| parse_date(t.trim()).map_err(|e| anyhow::anyhow!("{year} {list}: {e}"))).collect()
         };
         years.push(pb::CalendarYear {
             year,
@@ -135,7 +127,7 @@ pub fn parse_file(text: &str) -> anyhow::Result<CalendarFile> {
 }
 
 fn iso(d: &common::Date) -> String {
-    format!("{:04}-{:02}-{:02}", d.year, d.month, d.day)
+    date(Some(d))
 }
 
 /// The calendar as an import file.
@@ -229,10 +221,7 @@ mod tests {
     #[test]
     fn a_malformed_date_is_named_with_its_year_and_list() {
         let e = parse_file(r#"{"years": {"2027": {"holidays": ["2027-01-01", "2027-02-30"]}}}"#).unwrap_err();
-        assert_eq!(
-            format!("{e:#}"),
-            "2027 holidays: \"2027-02-30\" is not a date written as YYYY-MM-DD (e.g. 2027-10-01): input is out of range"
-        );
+        assert_eq!(format!("{e:#}"), "2027 holidays: 2027-02-30 is not a day of the calendar");
     }
 
     #[test]

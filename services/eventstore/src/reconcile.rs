@@ -47,10 +47,7 @@ impl Relay {
         let stream_name = self.subjects().stream_name();
         let stream = match self.jetstream().get_stream(&stream_name).await {
             Ok(stream) => stream,
-            Err(e)
-                if matches!(e.kind(), async_nats::jetstream::context::GetStreamErrorKind::JetStream(j)
-                if j.error_code() == async_nats::jetstream::ErrorCode::STREAM_NOT_FOUND) =>
-            {
+            Err(e) if crate::relay::stream_not_found(&e) => {
                 tracing::error!(stream = %stream_name, source = self.store().source(),
                     "the case-event stream is missing: its readers have nothing; the relay recreates it when it takes over and the reconciler then publishes the store again");
                 yiciban_metrics::reconcile_found(self.store().source(), "stream_missing", 1);

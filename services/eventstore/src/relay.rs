@@ -209,8 +209,7 @@ impl Relay {
         let name = self.subjects.stream_name();
         let missing = match self.js.get_stream(&name).await {
             Ok(_) => false,
-            Err(e) => matches!(e.kind(), async_nats::jetstream::context::GetStreamErrorKind::JetStream(j)
-                if j.error_code() == async_nats::jetstream::ErrorCode::STREAM_NOT_FOUND),
+            Err(e) => stream_not_found(&e),
         };
         if !missing {
             return Ok(false);
@@ -507,4 +506,11 @@ fn headers_for(event: &StoredEvent) -> HeaderMap {
         headers.insert(k.as_str(), v.as_str());
     }
     headers
+}
+
+/// Whether JetStream answered that the stream does not exist (rather than
+/// not answering at all).
+pub(crate) fn stream_not_found(e: &async_nats::jetstream::context::GetStreamError) -> bool {
+    matches!(e.kind(), async_nats::jetstream::context::GetStreamErrorKind::JetStream(j)
+        if j.error_code() == async_nats::jetstream::ErrorCode::STREAM_NOT_FOUND)
 }

@@ -111,6 +111,13 @@ fn decode(row: &sqlx::postgres::PgRow) -> Result<(VersionRecord, Catalog), Impor
     Ok((record, catalog))
 }
 
+/// The number of the last publication (0: none, the seed is in force).
+async fn latest_seq(pool: &PgPool, schema: &str) -> sqlx::Result<i64> {
+    sqlx::query_scalar(schema_sql(schema, "SELECT COALESCE(max(seq), 0) FROM {schema}.catalog_versions"))
+        .fetch_one(pool)
+        .await
+}
+
 /// One version and its file as published (`None` when never published).
 pub async fn version(
     pool: &PgPool,
@@ -233,6 +240,11 @@ impl LiveCatalog {
         LiveCatalog { current: RwLock::new((seq, Arc::new(catalog))) }
     }
 
+    /// The publication number of the catalog in use (0: the seed).
+    pub fn seq(&self) -> i64 {
+        self.current.read().expect("catalog lock").0
+    }
+
     /// The catalog in force now: a snapshot.
     pub fn current(&self) -> Arc<Catalog> {
         self.current.read().expect("catalog lock").1.clone()
@@ -259,11 +271,19 @@ impl LiveCatalog {
     ) {
         let mut failing = false;
         loop {
-            match in_force(&pool, &schema).await {
-                Ok((record, catalog)) => {
+            // The number is cheap to read; the file is read and checked only
+            // when another replica published a newer version.
+            let newer = match latest_seq(&pool, &schema).await {
+                Ok(seq) if seq <= self.seq() => Ok(None),
+                Ok(_) => in_force(&pool, &schema).await.map(Some),
+                Err(e) => Err(e.into()),
+            };
+            match newer {
+                Ok(Some((record, catalog))) => {
                     self.install(record.seq, catalog);
                     failing = false;
                 }
+                Ok(None) => failing = false,
                 Err(e) if !failing => {
                     failing = true;
                     tracing::warn!(error = %yiciban_eventstore::error_chain(&e), "the catalog in force could not be read; keeping the one in use");

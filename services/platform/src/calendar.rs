@@ -242,10 +242,7 @@ pub fn year_from_wire(year: &pb::CalendarYear, path: &str) -> Result<CalendarYea
         wire.iter()
             .enumerate()
             .filter_map(|(i, d)| {
-                let date = u32::try_from(d.month)
-                    .ok()
-                    .zip(u32::try_from(d.day).ok())
-                    .and_then(|(m, day)| NaiveDate::from_ymd_opt(d.year, m, day));
+                let date = NaiveDate::try_from(*d).ok();
                 if date.is_none() {
                     violations.push(FieldViolation {
                         field: format!("{path}.{list}[{i}]"),
@@ -272,15 +269,10 @@ pub fn year_from_wire(year: &pb::CalendarYear, path: &str) -> Result<CalendarYea
 
 /// A checked year on the wire.
 pub fn year_to_wire(year: &CalendarYear) -> pb::CalendarYear {
-    let date = |d: NaiveDate| yiciban_proto::common::v1::Date {
-        year: chrono::Datelike::year(&d),
-        month: chrono::Datelike::month(&d) as i32,
-        day: chrono::Datelike::day(&d) as i32,
-    };
     pb::CalendarYear {
         year: year.year(),
-        holidays: year.holidays().map(date).collect(),
-        workdays: year.workdays().map(date).collect(),
+        holidays: year.holidays().map(Into::into).collect(),
+        workdays: year.workdays().map(Into::into).collect(),
     }
 }
 

@@ -236,34 +236,23 @@ impl ServiceBuilder {
             self.subjects.clone(),
             RelaySettings { stream: self.common.stream_settings(), ..Default::default() },
         );
-        // The relay's own health entry (`<service>.relay`): NOT_SERVING while
-        // it has been down past the alert threshold. Not the overall status
-        // the probes read: a NATS outage must not restart pods that keep
-        // taking commands.
         self.ops.register_relay(relay.clone());
         let reconciler = relay.clone();
         self.jobs.push((
             "reconciler".to_owned(),
             Box::new(move |shutdown| Box::pin(crate::reconciler::run(reconciler, shutdown))),
         ));
+        // The relay's own health entry (`<service>.relay`): NOT_SERVING while
+        // it has been down past the alert threshold. Not the overall status
+        // the probes read: a NATS outage must not restart pods that keep
+        // taking commands.
         let health = self.health.clone();
         let entry = format!("yiciban.{}.relay", self.name);
         self.jobs.push((
             "outbox relay".to_owned(),
             Box::new(move |shutdown| {
                 Box::pin(async move {
-                    health.set_service_status(entry.clone(), tonic_health::ServingStatus::Serving).await;
-                    let report = move |down: Option<std::time::Duration>| {
-                        let (health, entry) = (health.clone(), entry.clone());
-                        let status = match down {
-                            Some(for_how_long) => {
-                                tracing::error!(entry = %entry, ?for_how_long, "the outbox relay is down");
-                                tonic_health::ServingStatus::NotServing
-                            }
-                            None => tonic_health::ServingStatus::Serving,
-                        };
-                        tokio::spawn(async move { health.set_service_status(entry, status).await });
-                    };
+                    let report = health_entry(health, entry).await;
                     Ok(relay.run_supervised(shutdown, report).await?)
                 })
             }),
@@ -338,8 +327,7 @@ impl ServiceBuilder {
     /// Runs a durable consumer (a process manager or a projection) with the
     /// service.
     /// Its poison messages and dead letters are the OpsService's to list,
-    /// replay and discard.
-    /// Its health entry (`yiciban.<service>.consumer.<name>`) turns
+    /// replay and discard. Its health entry (`yiciban.<service>.consumer.<name>`) turns
     /// NOT_SERVING once it has been without its pull for 30 s.
     pub fn consumer<H: Handler>(self, consumer: Consumer<H>) -> Self {
         let name = format!("consumer {}", consumer.name());
@@ -348,18 +336,7 @@ impl ServiceBuilder {
         self.ops.register(consumer.clone());
         let health = self.health.clone();
         self.job(name, move |shutdown| async move {
-            health.set_service_status(entry.clone(), tonic_health::ServingStatus::Serving).await;
-            let report = move |down: Option<std::time::Duration>| {
-                let (health, entry) = (health.clone(), entry.clone());
-                let status = match down {
-                    Some(for_how_long) => {
-                        tracing::error!(entry = %entry, ?for_how_long, "a consumer has been down past the threshold");
-                        tonic_health::ServingStatus::NotServing
-                    }
-                    None => tonic_health::ServingStatus::Serving,
-                };
-                tokio::spawn(async move { health.set_service_status(entry, status).await });
-            };
+            let report = health_entry(health, entry).await;
             Ok(consumer.run_supervised(shutdown, report).await?)
         })
     }
@@ -384,6 +361,25 @@ impl ServiceBuilder {
     /// The service, ready to run, with its shared state.
     pub fn finish<S>(self, state: Arc<S>) -> Service<S> {
         Service { builder: self, state }
+    }
+}
+
+/// Sets the health entry `entry` SERVING and returns the reporter a
+/// supervised part (relay, consumer) calls: `Some(for_how_long)` once it has
+/// been down past its threshold (NOT_SERVING, logged), `None` when it works
+/// again.
+async fn health_entry(health: HealthReporter, entry: String) -> impl Fn(Option<std::time::Duration>) + Send + Sync {
+    health.set_service_status(entry.clone(), tonic_health::ServingStatus::Serving).await;
+    move |down| {
+        let (health, entry) = (health.clone(), entry.clone());
+        let status = match down {
+            Some(for_how_long) => {
+                tracing::error!(entry = %entry, ?for_how_long, "down past its alert threshold");
+                tonic_health::ServingStatus::NotServing
+            }
+            None => tonic_health::ServingStatus::Serving,
+        };
+        tokio::spawn(async move { health.set_service_status(entry, status).await });
     }
 }
 

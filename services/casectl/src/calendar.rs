@@ -14,7 +14,7 @@ use yiciban_proto::catalog::v1::calendar_service_client::CalendarServiceClient;
 use yiciban_proto::common::v1 as common;
 
 use crate::connect::{Connection, explain};
-use crate::text::{date, parse_date, timestamp};
+use crate::text::{date, parse_date, table, timestamp};
 
 #[derive(Debug, Subcommand)]
 pub enum CalendarCommand {
@@ -155,26 +155,29 @@ pub fn export(calendar: &pb::GetCalendarResponse) -> anyhow::Result<String> {
 /// The text of `casectl calendar show`.
 pub fn show(calendar: &pb::GetCalendarResponse, year: Option<i32>, today: NaiveDate) -> String {
     let mut out = format!("calendar revision {}\n", calendar.revision);
-    out.push_str(&format!(
-        "{:<6}  {:>8}  {:>8}  {:>8}  {:<20}  {:<12}  SOURCE\n",
-        "YEAR", "HOLIDAYS", "WORKDAYS", "REVISION", "PUBLISHED", "BY"
-    ));
-    for p in &calendar.years {
-        let Some(y) = &p.year else { continue };
-        let at = if p.published_at.is_some() { timestamp(p.published_at.as_ref()) } else { "(shipped)".into() };
-        out.push_str(&format!(
-            "{:<6}  {:>8}  {:>8}  {:>8}  {:<20}  {:<12}  {}\n",
-            y.year,
-            y.holidays.len(),
-            y.workdays.len(),
-            p.revision,
-            at,
-            p.published_by,
-            p.source
-        ));
-        if year == Some(y.year) {
-            out.push_str(&format!("  holidays: {}\n", y.holidays.iter().map(iso).collect::<Vec<_>>().join(" ")));
-            out.push_str(&format!("  workdays: {}\n", y.workdays.iter().map(iso).collect::<Vec<_>>().join(" ")));
+    let years: Vec<&pb::PublishedYear> = calendar.years.iter().filter(|p| p.year.is_some()).collect();
+    let rows: Vec<Vec<String>> = years
+        .iter()
+        .map(|p| {
+            let y = p.year.as_ref().expect("filtered above");
+            let at = if p.published_at.is_some() { timestamp(p.published_at.as_ref()) } else { "(shipped)".into() };
+            vec![
+                y.year.to_string(),
+                y.holidays.len().to_string(),
+                y.workdays.len().to_string(),
+                p.revision.to_string(),
+                at,
+                p.published_by.clone(),
+                p.source.clone(),
+            ]
+        })
+        .collect();
+    out.push_str(&table(&["YEAR", "HOLIDAYS", "WORKDAYS", "REVISION", "PUBLISHED", "BY", "SOURCE"], &rows));
+    if let Some(y) = years.iter().filter_map(|p| p.year.as_ref()).find(|y| Some(y.year) == year) {
+        for (list, dates) in [("holidays", &y.holidays), ("workdays", &y.workdays)] {
+            let line = format!("{} {list}: {}", y.year, dates.iter().map(iso).collect::<Vec<_>>().join(" "));
+            out.push_str(line.trim_end());
+            out.push('\n');
         }
     }
     let published: std::collections::BTreeSet<i32> =

@@ -10,7 +10,7 @@ use yiciban_proto::catalog::v1 as pb;
 use yiciban_proto::catalog::v1::catalog_publishing_service_client::CatalogPublishingServiceClient;
 
 use crate::connect::{AuthChannel, Connection, explain};
-use crate::text::timestamp;
+use crate::text::{table, timestamp};
 
 type Client = CatalogPublishingServiceClient<AuthChannel>;
 
@@ -178,19 +178,20 @@ pub fn show(answer: &pb::CatalogDraftResponse) -> String {
 
 /// The table of `casectl catalog draft list`.
 pub fn list(drafts: &[pb::CatalogDraft]) -> String {
-    let mut out =
-        format!("{:<36}  {:<26}  {:<9}  {:<16}  {:<20}  DRAFTED BY\n", "DRAFT", "PACKAGE", "STATUS", "LEAD", "UPDATED");
-    for d in drafts {
-        out.push_str(&format!(
-            "{:<36}  {:<26}  {:<9}  {:<16}  {:<20}  {}\n",
-            d.draft_id,
-            if d.retire { format!("{} (retire)", d.package_id) } else { d.package_id.clone() },
-            d.status,
-            d.lead_department,
-            timestamp(d.updated_at.as_ref()),
-            d.drafted_by
-        ));
-    }
+    let rows: Vec<Vec<String>> = drafts
+        .iter()
+        .map(|d| {
+            vec![
+                d.draft_id.clone(),
+                if d.retire { format!("{} (retire)", d.package_id) } else { d.package_id.clone() },
+                d.status.clone(),
+                d.lead_department.clone(),
+                timestamp(d.updated_at.as_ref()),
+                d.drafted_by.clone(),
+            ]
+        })
+        .collect();
+    let mut out = table(&["DRAFT", "PACKAGE", "STATUS", "LEAD", "UPDATED", "DRAFTED BY"], &rows);
     out.push_str(&format!("{} draft(s)\n", drafts.len()));
     out
 }

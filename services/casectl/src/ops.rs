@@ -119,29 +119,27 @@ pub async fn run(conn: &Connection, command: OpsCommand) -> anyhow::Result<()> {
 
 /// The table of `casectl ops dead-letters`.
 pub fn table(answers: &[pb::ListDeadLettersResponse]) -> String {
-    let mut out =
-        format!("{:<9}  {:<22}  {:>6}  {:<20}  {:<44}  WHY\n", "SERVICE", "CONSUMER", "ID", "AT", "STREAM@VERSION");
-    let mut count = 0;
-    for answer in answers {
-        for d in &answer.dead_letters {
-            count += 1;
+    let rows: Vec<Vec<String>> = answers
+        .iter()
+        .flat_map(|answer| answer.dead_letters.iter().map(move |d| (answer.service.as_str(), d)))
+        .map(|(service, d)| {
             let at = if d.stream_id.is_empty() {
                 "(no event)".to_owned()
             } else {
                 format!("{}@{}", d.stream_id, d.stream_version)
             };
-            out.push_str(&format!(
-                "{:<9}  {:<22}  {:>6}  {:<20}  {:<44}  {}\n",
-                answer.service,
-                d.consumer,
-                d.id,
+            vec![
+                service.to_owned(),
+                d.consumer.clone(),
+                d.id.to_string(),
                 timestamp(d.recorded_at.as_ref()),
                 at,
-                d.error
-            ));
-        }
-    }
-    out.push_str(&format!("{count} set aside\n"));
+                d.error.clone(),
+            ]
+        })
+        .collect();
+    let mut out = crate::text::table(&["SERVICE", "CONSUMER", "ID", "AT", "STREAM@VERSION", "WHY"], &rows);
+    out.push_str(&format!("{} set aside\n", rows.len()));
     out
 }
 
@@ -162,7 +160,7 @@ mod tests {
                 ..Default::default()
             }],
         }]);
-        assert!(text.contains("tracking   tracking-projection          7"), "{text}");
+        assert!(text.contains("tracking  tracking-projection  7"), "{text}");
         assert!(text.contains("task-1@3") && text.ends_with("1 set aside\n"), "{text}");
     }
 }

@@ -10,7 +10,7 @@ use yiciban_proto::catalog::v1 as pb;
 use yiciban_proto::catalog::v1::catalog_publishing_service_client::CatalogPublishingServiceClient;
 
 use crate::connect::{Connection, explain};
-use crate::text::timestamp;
+use crate::text::{table, timestamp};
 
 #[derive(Debug, Subcommand)]
 pub enum CatalogCommand {
@@ -68,26 +68,24 @@ pub async fn run(conn: &Connection, command: CatalogCommand) -> anyhow::Result<(
     Ok(())
 }
 
-/// The table of `casectl catalog versions`.
+/// The table of `casectl catalog versions`; `*` marks the one in force.
 pub fn versions(versions: &[pb::CatalogVersion]) -> String {
-    let mut out = format!(
-        "  {:<12}  {:>8}  {:>11}  {:<20}  {:<12}  NOTE\n",
-        "VERSION", "PACKAGES", "DEPARTMENTS", "PUBLISHED", "BY"
-    );
-    for v in versions {
-        let at = if v.published_at.is_some() { timestamp(v.published_at.as_ref()) } else { "(shipped)".into() };
-        out.push_str(&format!(
-            "{} {:<12}  {:>8}  {:>11}  {:<20}  {:<12}  {}\n",
-            if v.in_force { "*" } else { " " },
-            v.version,
-            v.packages,
-            v.departments,
-            at,
-            v.published_by,
-            v.note
-        ));
-    }
-    out
+    let rows: Vec<Vec<String>> = versions
+        .iter()
+        .map(|v| {
+            let at = if v.published_at.is_some() { timestamp(v.published_at.as_ref()) } else { "(shipped)".into() };
+            vec![
+                if v.in_force { "*".into() } else { String::new() },
+                v.version.clone(),
+                v.packages.to_string(),
+                v.departments.to_string(),
+                at,
+                v.published_by.clone(),
+                v.note.clone(),
+            ]
+        })
+        .collect();
+    table(&["", "VERSION", "PACKAGES", "DEPARTMENTS", "PUBLISHED", "BY", "NOTE"], &rows)
 }
 
 #[cfg(test)]
@@ -106,7 +104,7 @@ mod tests {
             },
         ]);
         let lines: Vec<&str> = text.lines().collect();
-        assert!(lines[1].starts_with("* 2026.2"), "{text}");
-        assert!(lines[2].starts_with("  2026.1") && lines[2].contains("(shipped)"), "{text}");
+        assert!(lines[1].starts_with("*  2026.2"), "{text}");
+        assert!(lines[2].starts_with("   2026.1") && lines[2].contains("(shipped)"), "{text}");
     }
 }

@@ -3,51 +3,15 @@
 //! whose refusal would be too large for a default client — each answered
 //! with the documented status, bounded, and nothing stored.
 
-use prost::bytes::{Buf as _, BufMut as _};
 use tonic::Code;
-use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
 use yiciban_platform::Role;
 use yiciban_platform::answer::encoded_len;
 use yiciban_platform::status::{MAX_LISTED, violations_of};
 use yiciban_proto::intake::v1 as pb;
+use yiciban_testkit::raw::RawCodec;
 
 use crate::fixtures::{material, newborn};
 use crate::helpers::{TestApp, spawn_app};
-
-/// Sends its bytes as the message, whatever they are; reads the answer's
-/// bytes back.
-#[derive(Debug, Clone, Copy, Default)]
-struct RawCodec;
-
-impl Codec for RawCodec {
-    type Encode = Vec<u8>;
-    type Decode = Vec<u8>;
-    type Encoder = RawCodec;
-    type Decoder = RawCodec;
-    fn encoder(&mut self) -> Self::Encoder {
-        RawCodec
-    }
-    fn decoder(&mut self) -> Self::Decoder {
-        RawCodec
-    }
-}
-
-impl Encoder for RawCodec {
-    type Item = Vec<u8>;
-    type Error = tonic::Status;
-    fn encode(&mut self, item: Vec<u8>, dst: &mut EncodeBuf<'_>) -> Result<(), tonic::Status> {
-        dst.put_slice(&item);
-        Ok(())
-    }
-}
-
-impl Decoder for RawCodec {
-    type Item = Vec<u8>;
-    type Error = tonic::Status;
-    fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<Vec<u8>>, tonic::Status> {
-        Ok(Some(src.copy_to_bytes(src.remaining()).to_vec()))
-    }
-}
 
 /// Sends `body` as the message of `path`, signed in as a clerk.
 async fn send_raw(app: &TestApp, path: &'static str, body: Vec<u8>) -> Result<Vec<u8>, tonic::Status> {

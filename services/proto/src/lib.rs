@@ -12,6 +12,7 @@
 /// The encoded descriptor set of every yiciban proto, for gRPC reflection.
 pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/yiciban_descriptor.bin"));
 
+pub mod codec;
 pub mod convert;
 mod payload;
 

@@ -48,6 +48,8 @@ pub struct Intake {
     pub clock: Arc<dyn Clock>,
     pub max_material_bytes: u64,
     pub upload_quota: UploadQuota,
+    /// The bytes of chunked uploads in flight this process may hold.
+    pub upload_buffers: grpc::UploadBuffers,
     pub deficiency_days: u32,
     /// The department-task service, asked about open supplement requests.
     pub tasks: process_manager::TasksClient,
@@ -120,6 +122,7 @@ pub async fn build_with(
         clock,
         max_material_bytes: config.max_material_bytes,
         upload_quota: config.upload_quota,
+        upload_buffers: grpc::UploadBuffers::new(config.upload_buffer_bytes, config.common.grpc_limits.retry_after),
         deficiency_days: config.deficiency_days,
         tasks,
         identity_key: config.identity_key,

@@ -16,4 +16,4 @@ pub use calendar::CalendarApi;
 pub use catalog::CatalogApi;
 pub use intake::IntakeApi;
 pub use publishing::{MAX_FILE_BYTES, PublishingApi};
-pub use uploads::MaterialApi;
+pub use uploads::{MaterialApi, UploadBuffers};

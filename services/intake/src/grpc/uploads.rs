@@ -5,6 +5,9 @@
 //! upload stores it ([`super::materials`]).
 
 use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use tonic::{Request, Response, Status, Streaming};
 use yiciban_platform::status::{FieldViolation, invalid_argument};
@@ -26,6 +29,47 @@ pub struct MaterialApi {
 impl MaterialApi {
     pub fn new(intake: Arc<Intake>) -> Self {
         MaterialApi { intake }
+    }
+}
+
+/// The bytes of chunked uploads one process holds at once: each upload
+/// holds its declared size from its metadata to its answer, so that a burst
+/// of uploads cannot take the process's memory, whatever the calls in
+/// flight. Counted in KiB.
+#[derive(Debug, Clone)]
+pub struct UploadBuffers {
+    bytes: u64,
+    free: Arc<Semaphore>,
+    retry_after: Duration,
+}
+
+impl UploadBuffers {
+    pub fn new(bytes: u64, retry_after: Duration) -> Self {
+        let kib = usize::try_from(bytes / 1024).unwrap_or(usize::MAX).min(Semaphore::MAX_PERMITS);
+        UploadBuffers { bytes, free: Arc::new(Semaphore::new(kib)), retry_after }
+    }
+
+    /// The bytes held by uploads in flight now.
+    pub fn held_bytes(&self) -> u64 {
+        let total = usize::try_from(self.bytes / 1024).unwrap_or(usize::MAX).min(Semaphore::MAX_PERMITS);
+        (total - self.free.available_permits()) as u64 * 1024
+    }
+
+    /// Holds `size` bytes until the permit is dropped; `RESOURCE_EXHAUSTED`
+    /// with a retry hint when they are not free now (nothing stored).
+    pub fn hold(&self, size: u64) -> Result<OwnedSemaphorePermit, Status> {
+        let kib = u32::try_from(size.div_ceil(1024)).unwrap_or(u32::MAX);
+        self.free.clone().try_acquire_many_owned(kib).map_err(|_| {
+            yiciban_platform::limits::busy(
+                format!(
+                    "the service is receiving its limit of {} MiB of uploads at once; nothing was stored: retry in \
+                     {} ms",
+                    self.bytes / (1024 * 1024),
+                    self.retry_after.as_millis()
+                ),
+                self.retry_after,
+            )
+        })
     }
 }
 
@@ -61,17 +105,20 @@ impl MaterialService for MaterialApi {
         caller.require(&[Role::Clerk, Role::Applicant], "upload materials")?;
         let mut stream = request.into_inner();
         let mut chunks = Chunks::new(materials::chunked_bounds(&self.intake));
-        let mut count = 0u32;
+        let (mut count, mut held) = (0u32, None);
         while let Some(chunk) = next(&mut stream).await? {
             count += 1;
             if let Some(declared) = chunks.take(chunk)? {
                 tracing::Span::current().record("size_bytes", declared.size_bytes);
-                // Before the rest is read: a caller past its quota sends no more.
+                // Before the rest is read: a caller past its quota, or a
+                // process without room for the file, takes no more.
                 materials::admit(&self.intake, &caller, &declared).await?;
+                held = Some(self.intake.upload_buffers.hold(declared.size_bytes)?);
             }
         }
         tracing::Span::current().record("chunks", count);
         let material = materials::store(&self.intake, &caller, chunks.end()?).await?;
+        drop(held);
         Ok(Response::new(pb::UploadMaterialResponse { material: Some(material) }))
     }
 }

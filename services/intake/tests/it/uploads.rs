@@ -187,3 +187,31 @@ async fn a_file_too_large_for_one_intake_message_is_pointed_to_the_chunked_uploa
     assert!(violations[0].description.contains("MaterialService.UploadMaterial"), "{violations:?}");
     assert_eq!(app.blob_count().await, 0);
 }
+
+#[tokio::test]
+async fn uploads_past_the_processs_buffer_are_refused_with_a_retry_hint_until_room_is_free() {
+    let app = spawn_app_with(&[("YICIBAN_UPLOAD_BUFFER_BYTES", "1048576")]).await;
+    // One upload declares the whole buffer and holds it, its content not sent.
+    let (tx, rx) = tokio::sync::mpsc::channel(4);
+    tx.send(chunk(metadata(MIB, ""), b"")).await.unwrap();
+    let mut first = app.materials();
+    let holding = tokio::spawn(async move { first.upload_material(ReceiverStream::new(rx)).await });
+    let buffers = &app.intake.upload_buffers;
+    yiciban_testkit::eventually("the first upload holds the buffer", Duration::from_secs(10), || async {
+        (buffers.held_bytes() == MIB as u64).then_some(())
+    })
+    .await;
+
+    let err = send(&app, chunked(b"a small scan", 5)).await.unwrap_err();
+    assert_eq!(err.code(), Code::ResourceExhausted, "{err:?}");
+    assert!(err.message().contains("retry in") && err.message().len() < 400, "{}", err.message());
+    assert!(err.metadata().get(yiciban_platform::limits::RETRY_PUSHBACK_KEY).is_some(), "{err:?}");
+
+    // The first upload ends short: refused, and its room is free again.
+    drop(tx);
+    let short = holding.await.unwrap().unwrap_err();
+    assert_eq!(short.code(), Code::InvalidArgument, "{short:?}");
+    assert_eq!(buffers.held_bytes(), 0);
+    send(&app, chunked(b"a small scan", 5)).await.unwrap();
+    assert_eq!(app.blob_count().await, 1, "only the upload that had room is stored");
+}

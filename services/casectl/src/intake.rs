@@ -343,3 +343,32 @@ pub async fn show(conn: &Connection, case_id: &str) -> anyhow::Result<()> {
     println!("version      {}", c.version);
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use futures::StreamExt as _;
+
+    use super::*;
+
+    fn metadata(size: usize) -> pb::MaterialUploadMetadata {
+        pb::MaterialUploadMetadata { file_name: "a.pdf".into(), size_bytes: size as u64, ..Default::default() }
+    }
+
+    #[tokio::test]
+    async fn a_file_goes_in_chunks_of_the_maximum_with_the_metadata_in_the_first_only() {
+        let file: Vec<u8> = (0..2 * MAX_CHUNK_BYTES + 5).map(|i| i as u8).collect();
+        let messages: Vec<_> = chunks(metadata(file.len()), file.clone()).collect().await;
+        let sizes: Vec<_> = messages.iter().map(|m| m.content.len()).collect();
+        assert_eq!(sizes, [MAX_CHUNK_BYTES, MAX_CHUNK_BYTES, 5]);
+        let with_metadata: Vec<_> = messages.iter().map(|m| m.metadata.is_some()).collect();
+        assert_eq!(with_metadata, [true, false, false]);
+        assert_eq!(messages.into_iter().flat_map(|m| m.content).collect::<Vec<_>>(), file);
+    }
+
+    #[tokio::test]
+    async fn an_empty_file_is_one_message_for_the_server_to_refuse() {
+        let messages: Vec<_> = chunks(metadata(0), Vec::new()).collect().await;
+        assert_eq!(messages.len(), 1);
+        assert!(messages[0].metadata.is_some() && messages[0].content.is_empty());
+    }
+}

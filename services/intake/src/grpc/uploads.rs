@@ -8,7 +8,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
-
 use tonic::{Request, Response, Status, Streaming};
 use yiciban_platform::status::{FieldViolation, invalid_argument};
 use yiciban_platform::{Caller, Role};
@@ -45,20 +44,24 @@ pub struct UploadBuffers {
 
 impl UploadBuffers {
     pub fn new(bytes: u64, retry_after: Duration) -> Self {
-        let kib = usize::try_from(bytes / 1024).unwrap_or(usize::MAX).min(Semaphore::MAX_PERMITS);
-        UploadBuffers { bytes, free: Arc::new(Semaphore::new(kib)), retry_after }
+        UploadBuffers { bytes, free: Arc::new(Semaphore::new(Self::kib(bytes))), retry_after }
+    }
+
+    /// `bytes` in permits, rounded up alike for the budget and each upload
+    /// (a budget of at least the maximum file always fits one).
+    fn kib(bytes: u64) -> usize {
+        usize::try_from(bytes.div_ceil(1024)).unwrap_or(usize::MAX).min(Semaphore::MAX_PERMITS)
     }
 
     /// The bytes held by uploads in flight now.
     pub fn held_bytes(&self) -> u64 {
-        let total = usize::try_from(self.bytes / 1024).unwrap_or(usize::MAX).min(Semaphore::MAX_PERMITS);
-        (total - self.free.available_permits()) as u64 * 1024
+        (Self::kib(self.bytes) - self.free.available_permits()) as u64 * 1024
     }
 
     /// Holds `size` bytes until the permit is dropped; `RESOURCE_EXHAUSTED`
     /// with a retry hint when they are not free now (nothing stored).
     pub fn hold(&self, size: u64) -> Result<OwnedSemaphorePermit, Status> {
-        let kib = u32::try_from(size.div_ceil(1024)).unwrap_or(u32::MAX);
+        let kib = u32::try_from(Self::kib(size)).unwrap_or(u32::MAX);
         self.free.clone().try_acquire_many_owned(kib).map_err(|_| {
             yiciban_platform::limits::busy(
                 format!(

@@ -553,6 +553,7 @@ fn event_key(event: &Decoded) -> String {
 impl Handler for Projector {
     async fn apply(&self, conn: &mut PgConnection, envelope: &EventEnvelope) -> Result<(), HandlerError> {
         let event = Decoded::of(envelope).map_err(HandlerError::poison)?;
+        self.names.learn_from(std::slice::from_ref(envelope)).await;
         let active = self.active(conn).await.map_err(HandlerError::retry)?;
         if active == self.schema {
             // The consumer's own checkpoints order this one.
@@ -571,6 +572,9 @@ impl Handler for Projector {
     async fn apply_batch(&self, conn: &mut PgConnection, envelopes: &[EventEnvelope]) -> Result<(), HandlerError> {
         let decoded: Vec<Decoded> =
             envelopes.iter().map(Decoded::of).collect::<Result<_, _>>().map_err(HandlerError::poison)?;
+        // The names of a catalog version are learned before its first
+        // application is folded (on the ordered path too).
+        self.names.learn_from(envelopes).await;
         let active = self.active(conn).await.map_err(HandlerError::retry)?;
         if active == self.schema {
             // The consumer's own checkpoints ordered these.

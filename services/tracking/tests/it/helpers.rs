@@ -186,7 +186,10 @@ impl TestApp {
         let store = &self.stores[source];
         let actor = common::Actor { subject: by.0.into(), role: by.1 as i32, department: by.2.into() };
         let metadata = EventMetadata::new(case_id, &actor, common::Channel::Window, cst(at));
-        store.append(stream, ExpectedVersion::Any, std::slice::from_ref(&event), &metadata, None).await.expect("append");
+        store
+            .append(stream, ExpectedVersion::Any, std::slice::from_ref(&event), &metadata, None)
+            .await
+            .expect("append");
         let stored = store.read_stream(stream, 1).await.unwrap();
         stored.into_iter().find(|e| e.event_id == event.event_id).unwrap().to_envelope(source)
     }

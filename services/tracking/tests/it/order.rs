@@ -16,11 +16,10 @@ use rand::rngs::StdRng;
 use rand::{Rng as _, SeedableRng as _};
 use yiciban_eventstore::{Relay, RelaySettings};
 use yiciban_proto::events::v1::EventEnvelope;
-use yiciban_proto::tracking::v1 as pb;
 use yiciban_testkit::eventually;
 
 use crate::helpers::{Case, cst, spawn_app};
-use crate::rebuild::{active, assert_same_rows, progress, start};
+use crate::rebuild::{active, assert_same_rows, completed, start};
 
 /// Cases per run, each cut at a random point of its life.
 const CASES: usize = 24;
@@ -113,12 +112,7 @@ async fn any_delivery_order_with_repeats_ends_in_the_read_models_of_a_replay() {
 
     // The replay: a rebuild from the stores, compared row by row.
     let id = start(&app, "order-replay").await.unwrap();
-    let done = eventually("the replay", Duration::from_secs(60), || async {
-        let p = progress(&app, &id).await;
-        assert_ne!(p.state, pb::RebuildState::Failed as i32, "{p:?}");
-        (p.state == pb::RebuildState::Completed as i32).then_some(p)
-    })
-    .await;
+    let done = completed(&app, &id).await;
     assert_eq!(done.events_applied as usize, stored);
     assert_eq!(active(&pool).await, "tracking_rebuild_1");
     assert_same_rows(&pool, "tracking", "tracking_rebuild_1").await;

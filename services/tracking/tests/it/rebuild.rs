@@ -81,6 +81,17 @@ async fn query_until_completed(app: &TestApp, id: &str, case: &Case) -> (usize, 
     }
 }
 
+/// Waits until the rebuild `id` has completed (it must not fail); returns
+/// its progress.
+pub(crate) async fn completed(app: &TestApp, id: &str) -> pb::GetRebuildProgressResponse {
+    eventually("the rebuild completed", Duration::from_secs(60), || async {
+        let p = progress(app, id).await;
+        assert_ne!(p.state, pb::RebuildState::Failed as i32, "{p:?}");
+        (p.state == pb::RebuildState::Completed as i32).then_some(p)
+    })
+    .await
+}
+
 pub(crate) async fn active(pool: &PgPool) -> String {
     sqlx::query_scalar("SELECT active FROM tracking.read_model").fetch_one(pool).await.unwrap()
 }
@@ -201,12 +212,7 @@ async fn an_unpaced_rebuild_folds_many_events_of_a_case_in_one_batch_to_the_same
     case_life(&app, &one, 16).await;
     case_life(&app, &two, 9).await;
     let id = start(&app, "unpaced").await.unwrap();
-    let done = eventually("the unpaced rebuild", Duration::from_secs(20), || async {
-        let p = progress(&app, &id).await;
-        assert_ne!(p.state, pb::RebuildState::Failed as i32, "{p:?}");
-        (p.state == pb::RebuildState::Completed as i32).then_some(p)
-    })
-    .await;
+    let done = completed(&app, &id).await;
     assert_eq!((done.events_applied, done.events_total), (25, 25));
     assert_eq!(active(&pool).await, "tracking_rebuild_1");
     assert_same_rows(&pool, "tracking", "tracking_rebuild_1").await;
@@ -243,11 +249,7 @@ async fn rebuilds_are_for_admins_with_a_key_and_a_known_projection() {
     assert_eq!(status.code(), tonic::Code::NotFound);
     // An empty store rebuilds to an empty read model, and switches over.
     let id = start(&app, "empty").await.unwrap();
-    let done = eventually("the empty rebuild", Duration::from_secs(20), || async {
-        let p = progress(&app, &id).await;
-        (p.state == pb::RebuildState::Completed as i32).then_some(p)
-    })
-    .await;
+    let done = completed(&app, &id).await;
     assert_eq!((done.events_applied, done.events_total), (0, 0));
     assert_eq!(active(&app.db.pool).await, "tracking_rebuild_1");
     let status = app

@@ -1,0 +1,394 @@
+//! The point-in-time restore (docs/DEPLOY.md, "Point-in-time restore
+//! (runbook)"), done to our own cluster under load: a base backup before the
+//! load, a target time T in the middle of it, the load running on past T;
+//! then the runbook — every service stopped, the WAL archived, Postgres
+//! restored from the base backup plus the archived WAL up to T, no event
+//! after T, the messages JetStream holds of events the ledger lost deleted
+//! and the services' consumers rewound (`yiciban_eventstore::restore`, what
+//! `casectl ops after-restore` runs), the services started again and the
+//! reconciler asked through the OpsService. The clients then drive again
+//! every case they had started, from its submission, on the same keys: what
+//! the restore undid is done again — a case accepted after T is accepted
+//! again (as a new case), a task approved after T is approved again.
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, bail};
+use chrono::{DateTime, Utc};
+use futures::{StreamExt as _, TryStreamExt as _};
+use yiciban_bench::driver::Driver;
+use yiciban_bench::system::SERVICES;
+use yiciban_platform::Role;
+use yiciban_platform::grpc::ClientAuth;
+use yiciban_proto::ops::v1 as ops;
+use yiciban_proto::ops::v1::ops_service_client::OpsServiceClient;
+
+use crate::bed::Bed;
+use crate::checks::{self, STORES};
+use crate::load::Outcome;
+use crate::scenario::{Fault, Report};
+
+/// Load before the target time.
+const BEFORE_T: Duration = Duration::from_secs(6);
+/// Load after the target time, undone by the restore.
+const AFTER_T: Duration = Duration::from_secs(6);
+/// How far before T the runbook looks for messages the ledger lost (the
+/// broker's and the database's clocks may differ a little).
+const ORPHANS_FROM: chrono::Duration = chrono::Duration::seconds(60);
+/// How far before T the services' consumers are rewound (the runbook's
+/// default: longer than any consumer's lag at T).
+const REWIND: chrono::Duration = chrono::Duration::hours(1);
+/// The clients that stay idle meanwhile pause this long between two cases.
+const STAGGER: Duration = Duration::from_millis(100);
+
+/// What the clients saw before the restore.
+#[derive(Debug, Default)]
+struct Seen {
+    /// Case number → the case id its submission was accepted as, and when
+    /// the answer came.
+    accepted: BTreeMap<u64, (String, DateTime<Utc>)>,
+    /// Case numbers the clients drove to hand-out.
+    closed: BTreeSet<u64>,
+}
+
+/// Clients driving one case after another, recording what they saw.
+fn start_clients(driver: &Driver, bed: &Bed, concurrency: usize, seen: &Arc<Mutex<Seen>>) -> Vec<tokio::task::JoinHandle<()>> {
+    (0..concurrency)
+        .map(|i| {
+            let (driver, next, seen) = (driver.clone(), bed.next.clone(), seen.clone());
+            tokio::spawn(async move {
+                tokio::time::sleep(STAGGER * i as u32).await;
+                loop {
+                    let n = next.fetch_add(1, Ordering::SeqCst);
+                    let Ok(case_id) = driver.submit(n).await else { continue };
+                    seen.lock().expect("seen lock").accepted.insert(n, (case_id.clone(), Utc::now()));
+                    if driver.complete(n, &case_id).await.is_ok() {
+                        seen.lock().expect("seen lock").closed.insert(n);
+                    }
+                }
+            })
+        })
+        .collect()
+}
+
+/// Postgres' clock now.
+async fn db_now(bed: &Bed) -> anyhow::Result<DateTime<Utc>> {
+    Ok(sqlx::query_scalar("SELECT clock_timestamp()").fetch_one(&bed.pool).await?)
+}
+
+/// Switches to a new WAL segment and waits until the one holding everything
+/// written so far is archived (CloudNativePG's `archive_timeout` does this
+/// on its own; the runbook's target must be before the last archived WAL).
+async fn archive_now(bed: &Bed) -> anyhow::Result<()> {
+    let segment: String =
+        sqlx::query_scalar("SELECT pg_walfile_name(pg_switch_wal())").fetch_one(&bed.pool).await?;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let archived: Option<String> =
+            sqlx::query_scalar("SELECT last_archived_wal FROM pg_stat_archiver").fetch_one(&bed.pool).await?;
+        if archived.as_deref().is_some_and(|a| a.get(8..) >= segment.get(8..)) {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            bail!("WAL segment {segment} was not archived within 60 s (last: {archived:?})");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Waits until the restored cluster has replayed up to the target and been
+/// promoted.
+async fn wait_promoted(bed: &Bed) -> anyhow::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(180);
+    loop {
+        let in_recovery: Result<bool, _> = sqlx::query_scalar("SELECT pg_is_in_recovery()").fetch_one(&bed.pool).await;
+        if let Ok(false) = in_recovery {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            bail!("the restored cluster was not promoted within 180 s ({in_recovery:?})");
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// Runbook step 5: the newest event of every store, none after `target`.
+async fn newest_event(bed: &Bed) -> anyhow::Result<Option<DateTime<Utc>>> {
+    let mut newest = None;
+    for store in STORES {
+        let max: Option<DateTime<Utc>> = sqlx::query_scalar(yiciban_eventstore::sql::schema_sql(
+            store,
+            "SELECT max(recorded_at) FROM {schema}.events",
+        ))
+        .fetch_one(&bed.pool)
+        .await?;
+        newest = newest.max(max);
+    }
+    Ok(newest)
+}
+
+/// The case ids among `ids` that intake holds.
+async fn stored_cases(bed: &Bed, ids: &[String]) -> anyhow::Result<HashSet<String>> {
+    Ok(sqlx::query_scalar(
+        "SELECT DISTINCT case_id::text FROM intake.events WHERE case_id::text = ANY($1) AND event_type = 'ApplicationSubmitted'",
+    )
+    .bind(ids)
+    .fetch_all(&bed.pool)
+    .await?
+    .into_iter()
+    .collect())
+}
+
+/// The case ids among `ids` issuance closed.
+async fn closed_cases(bed: &Bed, ids: &[String]) -> anyhow::Result<HashSet<String>> {
+    Ok(sqlx::query_scalar(
+        "SELECT DISTINCT case_id::text FROM issuance.events WHERE case_id::text = ANY($1) AND event_type = 'CaseClosed'",
+    )
+    .bind(ids)
+    .fetch_all(&bed.pool)
+    .await?
+    .into_iter()
+    .collect())
+}
+
+/// Runbook step 8's on-demand reconciliation, as an operator asks it
+/// (`casectl ops reconcile --hours 1`): events published again.
+async fn reconcile(bed: &Bed) -> anyhow::Result<u64> {
+    let token = bed.issuer.token(Role::Admin, "ops-001", None, None);
+    let mut republished = 0;
+    for service in STORES {
+        let channel = tonic::transport::Endpoint::from_shared(bed.system.url(service))?.connect().await?;
+        let mut client = OpsServiceClient::with_interceptor(channel, ClientAuth::new(Some(&token)));
+        let r = client
+            .reconcile(ops::ReconcileRequest { hours: 1 })
+            .await
+            .with_context(|| format!("Reconcile on {service}"))?
+            .into_inner();
+        if r.stream_missing {
+            bail!("{service} found the case-event stream missing");
+        }
+        republished += r.republished;
+    }
+    Ok(republished)
+}
+
+/// Messages the durable consumers of the case-event stream have not yet
+/// delivered or had acknowledged.
+async fn consumer_lag(bed: &Bed) -> anyhow::Result<u64> {
+    let stream = bed.js.get_stream(bed.subjects.stream_name()).await?;
+    let names: Vec<String> = stream.consumer_names().try_collect().await?;
+    let mut lag = 0;
+    for name in names {
+        let info = stream.consumer_info(&name).await?;
+        lag += info.num_pending + info.num_ack_pending as u64;
+    }
+    Ok(lag)
+}
+
+/// Runs the scenario (in its `round`) under `concurrency` clients.
+pub async fn run(bed: &mut Bed, round: u32, concurrency: usize, recovery_timeout: Duration) -> anyhow::Result<Report> {
+    let fault = Fault::PitrRestore;
+    eprintln!("==> {}: {}", fault.name(), fault.describe());
+    let mut notes = Vec::new();
+    let mut problems = Vec::new();
+    let resent0 = bed.driver.resent();
+    let poison0 = checks::poison(&bed.pool).await?;
+    bed.postgres.base_backup().await.context("taking the base backup")?;
+    let first = bed.next.load(Ordering::SeqCst);
+    let seen = Arc::new(Mutex::new(Seen::default()));
+    let clients = start_clients(&bed.driver, bed, concurrency, &seen);
+    tokio::time::sleep(BEFORE_T).await;
+    let target = db_now(bed).await?;
+    let at_t = Instant::now();
+    let closed_at_t = seen.lock().expect("seen lock").closed.len();
+    tokio::time::sleep(AFTER_T).await;
+
+    // Runbook step 1: the clients are cut off and every service stops.
+    let struck = Instant::now();
+    for client in &clients {
+        client.abort();
+    }
+    futures::future::join_all(clients).await;
+    let last = bed.next.load(Ordering::SeqCst);
+    for service in SERVICES {
+        bed.system.terminate(service).await?;
+    }
+    // Steps 2 to 4: the WAL up to now archived, the cluster replaced by the
+    // base backup plus the WAL up to T.
+    archive_now(bed).await?;
+    bed.postgres.stop().await?;
+    bed.postgres.restore_to(&target.format("%Y-%m-%d %H:%M:%S%.6f+00").to_string()).await?;
+    wait_promoted(bed).await?;
+    let promoted = at_t.elapsed();
+    // Step 5: nothing after T.
+    let newest = newest_event(bed).await?;
+    match newest {
+        Some(n) if n > target => problems.push(format!("the restored ledger holds an event of {n}, after T")),
+        Some(n) => notes.push(format!("newest event restored {:.2} s before T", (target - n).as_seconds_f64())),
+        None => problems.push("the restored ledger holds no event".into()),
+    }
+    // Step 7: the messages of events the ledger lost deleted, the consumers
+    // rewound.
+    let orphans = yiciban_eventstore::restore::orphans(&bed.pool, &bed.js, &bed.subjects, target - ORPHANS_FROM)
+        .await
+        .context("listing the messages whose event no store has")?;
+    yiciban_eventstore::restore::delete_orphans(&bed.js, &bed.subjects, &orphans).await?;
+    let rewound = yiciban_eventstore::restore::rewind_consumers(&bed.pool, &bed.js, &bed.subjects, target - REWIND)
+        .await
+        .context("rewinding the consumers")?;
+    notes.push(format!(
+        "{} messages of events the ledger lost deleted from JetStream; consumers rewound to T − 1 h: {}",
+        orphans.len(),
+        rewound.services.join(", ")
+    ));
+    // Step 8: the services back, the reconciler asked.
+    for service in SERVICES {
+        bed.system.restart(service).await?;
+    }
+    let republished = reconcile(bed).await?;
+    notes.push(format!("reconciler (1 h): {republished} events published again"));
+    let ended = Instant::now();
+    let fault_seconds = (ended - struck).as_secs_f64();
+
+    // What the restore undid of what the clients saw.
+    let seen = std::mem::take(&mut *seen.lock().expect("seen lock"));
+    let ids: Vec<String> = seen.accepted.values().map(|(id, _)| id.clone()).collect();
+    let stored = stored_cases(bed, &ids).await?;
+    let closed = closed_cases(bed, &ids).await?;
+    let rolled_back: BTreeMap<u64, String> =
+        seen.accepted.iter().filter(|(_, (id, _))| !stored.contains(id)).map(|(n, (id, _))| (*n, id.clone())).collect();
+    let lost_before_t =
+        seen.accepted.values().filter(|(id, answered)| *answered < target && !stored.contains(id)).count();
+    if lost_before_t > 0 {
+        problems.push(format!("{lost_before_t} cases whose acceptance was answered before T are not in the restored ledger"));
+    }
+    let reopened = seen
+        .closed
+        .iter()
+        .filter(|n| seen.accepted.get(n).is_some_and(|(id, _)| stored.contains(id) && !closed.contains(id)))
+        .count();
+
+    // The clients drive again every case they had started, on the same keys.
+    let deadline = ended + recovery_timeout;
+    let driver = bed.driver.clone();
+    let redriven: Vec<(u64, anyhow::Result<String>)> = tokio::time::timeout_at(
+        deadline.into(),
+        futures::stream::iter(first..last)
+            .map(|n| {
+                let driver = driver.clone();
+                async move {
+                    let result = async {
+                        let case_id = driver.submit(n).await?;
+                        driver.complete(n, &case_id).await?;
+                        anyhow::Ok(case_id)
+                    }
+                    .await;
+                    (n, result)
+                }
+            })
+            .buffer_unordered(concurrency)
+            .collect(),
+    )
+    .await
+    .unwrap_or_else(|_| {
+        problems.push(format!("the clients' cases were not all closed {recovery_timeout:?} after the restore"));
+        Vec::new()
+    });
+    let mut outcome = Outcome::default();
+    let mut accepted_again = 0;
+    for (n, result) in &redriven {
+        match result {
+            Ok(case_id) => {
+                outcome.done += 1;
+                if rolled_back.get(n).is_some_and(|old| old != case_id) {
+                    accepted_again += 1;
+                }
+            }
+            Err(e) => {
+                outcome.failed += 1;
+                if outcome.errors.len() < 5 {
+                    outcome.errors.push(format!("case {n}: {e:#}"));
+                }
+            }
+        }
+    }
+    notes.push(format!(
+        "T after {} s of load, the ledger restored to T {:.0} s after it; the clients had seen {} cases accepted and {} closed, \
+         {} of them closed by T; {} accepted after T were rolled back and, re-submitted on the same keys, \
+         {accepted_again} accepted again as new cases; {reopened} closed after T came back open and were \
+         handed out again",
+        BEFORE_T.as_secs(),
+        promoted.as_secs_f64(),
+        seen.accepted.len(),
+        seen.closed.len(),
+        closed_at_t,
+        rolled_back.len(),
+    ));
+    if accepted_again != rolled_back.len() {
+        problems.push(format!(
+            "{} of {} cases rolled back were accepted again on their keys",
+            accepted_again,
+            rolled_back.len()
+        ));
+    }
+    for e in &outcome.errors {
+        problems.push(format!("a client gave up: {e}"));
+    }
+
+    let quiet = checks::wait_quiet(&bed.pool, deadline.saturating_duration_since(Instant::now())).await;
+    let mut lag = consumer_lag(bed).await?;
+    while quiet && lag > 0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        lag = consumer_lag(bed).await?;
+    }
+    let recovered = (quiet && lag == 0).then(|| ended.elapsed());
+    if !quiet {
+        problems.push(format!("outboxes not drained or events not projected {recovery_timeout:?} after the restore"));
+    }
+    if lag > 0 {
+        problems.push(format!("the consumers still had {lag} messages to handle {recovery_timeout:?} after the restore"));
+    }
+    let left = yiciban_eventstore::restore::orphans(&bed.pool, &bed.js, &bed.subjects, target - ORPHANS_FROM).await?;
+    if !left.is_empty() {
+        problems.push(format!("JetStream holds {} messages of events no store has", left.len()));
+    }
+    let rolled: HashSet<&String> = rolled_back.values().collect();
+    let accepted: Vec<String> = bed.driver.accepted().into_iter().filter(|id| !rolled.contains(id)).collect();
+    let mut findings = checks::check(&bed.pool, &accepted, bed.published().await?).await?;
+    if findings.poison > poison0 {
+        problems.push(format!("{} new poison messages or dead letters", findings.poison - poison0));
+    }
+    let live = checks::active_read_model(&bed.pool).await?;
+    yiciban_bench::observe::rebuild(&bed.system.url("tracking"), &bed.issuer, &format!("faults-{round}-{}", fault.name()))
+        .await
+        .context("rebuilding the tracking read models")?;
+    let rebuilt = checks::active_read_model(&bed.pool).await?;
+    findings.read_model_diff = checks::read_model_diff(&bed.pool, &live, &rebuilt).await?;
+    problems.extend(findings.problems());
+    bed.system.check_alive()?;
+    let report = Report {
+        fault,
+        round,
+        concurrency,
+        outcome,
+        resent: bed.driver.resent() - resent0,
+        fault_seconds,
+        recovered,
+        findings,
+        notes,
+        problems,
+    };
+    eprintln!(
+        "    {} cases closed, {} lost, {} effects duplicated, recovered in {}; {}{}",
+        report.outcome.done,
+        report.findings.lost,
+        report.findings.duplicated,
+        report.recovered.map_or("—".into(), |d| format!("{:.1} s", d.as_secs_f64())),
+        report.notes.join("; "),
+        if report.problems.is_empty() { String::new() } else { format!("; PROBLEMS: {}", report.problems.join("; ")) }
+    );
+    Ok(report)
+}

@@ -114,8 +114,8 @@ pub async fn orphans(
     let mut stream =
         js.get_stream(subjects.stream_name()).await.map_err(|e| js_err("looking up the case-event stream", e))?;
     let last = stream.info().await.map_err(|e| js_err("reading the stream's state", e))?.state.last_sequence;
-    let start = async_nats::datetime::parse_rfc3339(&since.to_rfc3339())
-        .map_err(|e| js_err("converting the start time", e))?;
+    let start =
+        async_nats::datetime::parse_rfc3339(&since.to_rfc3339()).map_err(|e| js_err("converting the start time", e))?;
     // An ephemeral consumer that acknowledges nothing: the stream and every
     // durable consumer are left as they are.
     let reader = stream
@@ -170,12 +170,14 @@ pub async fn orphans(
     let ids: Vec<Uuid> = held.iter().map(|(_, id)| *id).collect();
     for schema in schemas_with(pool, "events", "event_id").await? {
         for chunk in ids.chunks(10_000) {
-            let found: Vec<Uuid> =
-                sqlx::query_scalar(schema_sql(&schema, "SELECT event_id FROM {schema}.events WHERE event_id = ANY($1)"))
-                    .bind(chunk)
-                    .fetch_all(pool)
-                    .await
-                    .map_err(db("looking the events up in the stores"))?;
+            let found: Vec<Uuid> = sqlx::query_scalar(schema_sql(
+                &schema,
+                "SELECT event_id FROM {schema}.events WHERE event_id = ANY($1)",
+            ))
+            .bind(chunk)
+            .fetch_all(pool)
+            .await
+            .map_err(db("looking the events up in the stores"))?;
             known.extend(found);
         }
     }

@@ -32,9 +32,9 @@ use crate::load::Outcome;
 use crate::scenario::{Fault, Report};
 
 /// Load before the target time.
-const BEFORE_T: Duration = Duration::from_secs(6);
+const BEFORE_T: Duration = Duration::from_secs(15);
 /// Load after the target time, undone by the restore.
-const AFTER_T: Duration = Duration::from_secs(6);
+pub const AFTER_T: Duration = Duration::from_secs(8);
 /// How far before T the runbook looks for messages the ledger lost (the
 /// broker's and the database's clocks may differ a little).
 const ORPHANS_FROM: chrono::Duration = chrono::Duration::seconds(60);
@@ -55,7 +55,12 @@ struct Seen {
 }
 
 /// Clients driving one case after another, recording what they saw.
-fn start_clients(driver: &Driver, bed: &Bed, concurrency: usize, seen: &Arc<Mutex<Seen>>) -> Vec<tokio::task::JoinHandle<()>> {
+fn start_clients(
+    driver: &Driver,
+    bed: &Bed,
+    concurrency: usize,
+    seen: &Arc<Mutex<Seen>>,
+) -> Vec<tokio::task::JoinHandle<()>> {
     (0..concurrency)
         .map(|i| {
             let (driver, next, seen) = (driver.clone(), bed.next.clone(), seen.clone());
@@ -83,8 +88,7 @@ async fn db_now(bed: &Bed) -> anyhow::Result<DateTime<Utc>> {
 /// written so far is archived (CloudNativePG's `archive_timeout` does this
 /// on its own; the runbook's target must be before the last archived WAL).
 async fn archive_now(bed: &Bed) -> anyhow::Result<()> {
-    let segment: String =
-        sqlx::query_scalar("SELECT pg_walfile_name(pg_switch_wal())").fetch_one(&bed.pool).await?;
+    let segment: String = sqlx::query_scalar("SELECT pg_walfile_name(pg_switch_wal())").fetch_one(&bed.pool).await?;
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let archived: Option<String> =
@@ -263,7 +267,9 @@ pub async fn run(bed: &mut Bed, round: u32, concurrency: usize, recovery_timeout
     let lost_before_t =
         seen.accepted.values().filter(|(id, answered)| *answered < target && !stored.contains(id)).count();
     if lost_before_t > 0 {
-        problems.push(format!("{lost_before_t} cases whose acceptance was answered before T are not in the restored ledger"));
+        problems.push(format!(
+            "{lost_before_t} cases whose acceptance was answered before T are not in the restored ledger"
+        ));
     }
     let reopened = seen
         .closed
@@ -274,29 +280,26 @@ pub async fn run(bed: &mut Bed, round: u32, concurrency: usize, recovery_timeout
     // The clients drive again every case they had started, on the same keys.
     let deadline = ended + recovery_timeout;
     let driver = bed.driver.clone();
-    let redriven: Vec<(u64, anyhow::Result<String>)> = tokio::time::timeout_at(
-        deadline.into(),
-        futures::stream::iter(first..last)
-            .map(|n| {
-                let driver = driver.clone();
-                async move {
-                    let result = async {
-                        let case_id = driver.submit(n).await?;
-                        driver.complete(n, &case_id).await?;
-                        anyhow::Ok(case_id)
-                    }
-                    .await;
-                    (n, result)
+    let redriven: Arc<Mutex<Vec<(u64, anyhow::Result<String>)>>> = Arc::default();
+    let all = futures::stream::iter(first..last)
+        .map(|n| {
+            let (driver, redriven) = (driver.clone(), redriven.clone());
+            async move {
+                let result = async {
+                    let case_id = driver.submit(n).await?;
+                    driver.complete(n, &case_id).await?;
+                    anyhow::Ok(case_id)
                 }
-            })
-            .buffer_unordered(concurrency)
-            .collect(),
-    )
-    .await
-    .unwrap_or_else(|_| {
+                .await;
+                redriven.lock().expect("redriven lock").push((n, result));
+            }
+        })
+        .buffer_unordered(concurrency)
+        .collect::<()>();
+    if tokio::time::timeout_at(deadline.into(), all).await.is_err() {
         problems.push(format!("the clients' cases were not all closed {recovery_timeout:?} after the restore"));
-        Vec::new()
-    });
+    }
+    let redriven = std::mem::take(&mut *redriven.lock().expect("redriven lock"));
     let mut outcome = Outcome::default();
     let mut accepted_again = 0;
     for (n, result) in &redriven {
@@ -349,7 +352,8 @@ pub async fn run(bed: &mut Bed, round: u32, concurrency: usize, recovery_timeout
         problems.push(format!("outboxes not drained or events not projected {recovery_timeout:?} after the restore"));
     }
     if lag > 0 {
-        problems.push(format!("the consumers still had {lag} messages to handle {recovery_timeout:?} after the restore"));
+        problems
+            .push(format!("the consumers still had {lag} messages to handle {recovery_timeout:?} after the restore"));
     }
     let left = yiciban_eventstore::restore::orphans(&bed.pool, &bed.js, &bed.subjects, target - ORPHANS_FROM).await?;
     if !left.is_empty() {
@@ -362,9 +366,13 @@ pub async fn run(bed: &mut Bed, round: u32, concurrency: usize, recovery_timeout
         problems.push(format!("{} new poison messages or dead letters", findings.poison - poison0));
     }
     let live = checks::active_read_model(&bed.pool).await?;
-    yiciban_bench::observe::rebuild(&bed.system.url("tracking"), &bed.issuer, &format!("faults-{round}-{}", fault.name()))
-        .await
-        .context("rebuilding the tracking read models")?;
+    yiciban_bench::observe::rebuild(
+        &bed.system.url("tracking"),
+        &bed.issuer,
+        &format!("faults-{round}-{}", fault.name()),
+    )
+    .await
+    .context("rebuilding the tracking read models")?;
     let rebuilt = checks::active_read_model(&bed.pool).await?;
     findings.read_model_diff = checks::read_model_diff(&bed.pool, &live, &rebuilt).await?;
     problems.extend(findings.problems());

@@ -79,11 +79,12 @@ impl Fault {
             Fault::PostgresAway(d) => format!("Postgres stopped (`pg_ctl stop -m fast`) for {} s", d.as_secs()),
             Fault::Pause(s, d) => format!("{s} paused (SIGSTOP) for {} s, then SIGCONT", d.as_secs()),
             Fault::Stall(s, d) => format!("{s}↔Postgres TCP stalled {} s (proxy holds every byte)", d.as_secs()),
-            Fault::PitrRestore => "every service stopped; Postgres restored from a base backup plus archived WAL to a \
-                                   time T 6 s before, by the runbook of docs/DEPLOY.md (messages of lost events \
-                                   deleted, consumers rewound, reconciler run); the clients drive every case again \
-                                   on the same keys"
-                .into(),
+            Fault::PitrRestore => format!(
+                "every service stopped; Postgres restored from a base backup plus archived WAL to a time T {} s \
+                 before the stop, by the runbook of docs/DEPLOY.md (messages of lost events deleted, consumers \
+                 rewound, reconciler run); the clients drive every case again on the same keys",
+                crate::pitr::AFTER_T.as_secs()
+            ),
         }
     }
 }

@@ -35,8 +35,10 @@ async fn after_a_restore_the_lost_events_leave_jetstream_and_the_rewound_consume
     let (consumer, _) = recorder(&db, &nats, "proj", "recorder", vec![store.clone()]).await;
     let token = tokio_util::sync::CancellationToken::new();
     let run = tokio::spawn(consumer.run(token.clone()));
-    eventually("6 applied", Duration::from_secs(20), || async { (applied(&db, "proj").await.len() == 6).then_some(()) })
-        .await;
+    eventually("6 applied", Duration::from_secs(20), || async {
+        (applied(&db, "proj").await.len() == 6).then_some(())
+    })
+    .await;
     token.cancel();
     run.await.unwrap().unwrap();
 
@@ -48,7 +50,11 @@ async fn after_a_restore_the_lost_events_leave_jetstream_and_the_rewound_consume
         .execute(&db.pool)
         .await
         .unwrap();
-    sqlx::query("DELETE FROM proj.applied WHERE stream_id = $1 AND version > 1").bind(&stream_a).execute(&db.pool).await.unwrap();
+    sqlx::query("DELETE FROM proj.applied WHERE stream_id = $1 AND version > 1")
+        .bind(&stream_a)
+        .execute(&db.pool)
+        .await
+        .unwrap();
     sqlx::query(schema_sql("proj", "UPDATE {schema}.consumer_checkpoints SET version = 1 WHERE stream_id = $1"))
         .bind(&stream_a)
         .execute(&db.pool)

@@ -19,15 +19,15 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, bail};
 use chrono::{DateTime, Utc};
 use futures::{StreamExt as _, TryStreamExt as _};
-use yiciban_bench::driver::Driver;
 use yiciban_bench::system::SERVICES;
+use yiciban_eventstore::restore;
 use yiciban_platform::Role;
 use yiciban_platform::grpc::ClientAuth;
 use yiciban_proto::ops::v1 as ops;
 use yiciban_proto::ops::v1::ops_service_client::OpsServiceClient;
 
 use crate::bed::Bed;
-use crate::checks::{self, STORES};
+use crate::checks::{self, Findings, STORES};
 use crate::load::Outcome;
 use crate::scenario::{Fault, Report};
 
@@ -55,15 +55,10 @@ struct Seen {
 }
 
 /// Clients driving one case after another, recording what they saw.
-fn start_clients(
-    driver: &Driver,
-    bed: &Bed,
-    concurrency: usize,
-    seen: &Arc<Mutex<Seen>>,
-) -> Vec<tokio::task::JoinHandle<()>> {
+fn start_clients(bed: &Bed, concurrency: usize, seen: &Arc<Mutex<Seen>>) -> Vec<tokio::task::JoinHandle<()>> {
     (0..concurrency)
         .map(|i| {
-            let (driver, next, seen) = (driver.clone(), bed.next.clone(), seen.clone());
+            let (driver, next, seen) = (bed.driver.clone(), bed.next.clone(), seen.clone());
             tokio::spawn(async move {
                 tokio::time::sleep(STAGGER * i as u32).await;
                 loop {
@@ -192,31 +187,18 @@ async fn consumer_lag(bed: &Bed) -> anyhow::Result<u64> {
     Ok(lag)
 }
 
-/// Runs the scenario (in its `round`) under `concurrency` clients.
-pub async fn run(bed: &mut Bed, round: u32, concurrency: usize, recovery_timeout: Duration) -> anyhow::Result<Report> {
-    let fault = Fault::PitrRestore;
-    eprintln!("==> {}: {}", fault.name(), fault.describe());
-    let mut notes = Vec::new();
-    let mut problems = Vec::new();
-    let resent0 = bed.driver.resent();
-    let poison0 = checks::poison(&bed.pool).await?;
-    bed.postgres.base_backup().await.context("taking the base backup")?;
-    let first = bed.next.load(Ordering::SeqCst);
-    let seen = Arc::new(Mutex::new(Seen::default()));
-    let clients = start_clients(&bed.driver, bed, concurrency, &seen);
-    tokio::time::sleep(BEFORE_T).await;
-    let target = db_now(bed).await?;
-    let at_t = Instant::now();
-    let closed_at_t = seen.lock().expect("seen lock").closed.len();
-    tokio::time::sleep(AFTER_T).await;
+/// What the scenario saw (notes) and what broke a promise (problems).
+#[derive(Debug, Default)]
+struct Said {
+    notes: Vec<String>,
+    problems: Vec<String>,
+}
 
-    // Runbook step 1: the clients are cut off and every service stops.
-    let struck = Instant::now();
-    for client in &clients {
-        client.abort();
-    }
-    futures::future::join_all(clients).await;
-    let last = bed.next.load(Ordering::SeqCst);
+/// Runbook steps 1 to 8 after the clients were cut off: every service
+/// stopped, the cluster restored to `target`, JetStream cleaned up and the
+/// consumers rewound, the services started and the reconciler asked.
+/// Returns how long after T the restored cluster was promoted.
+async fn runbook(bed: &mut Bed, target: DateTime<Utc>, at_t: Instant, said: &mut Said) -> anyhow::Result<Duration> {
     for service in SERVICES {
         bed.system.terminate(service).await?;
     }
@@ -228,22 +210,21 @@ pub async fn run(bed: &mut Bed, round: u32, concurrency: usize, recovery_timeout
     wait_promoted(bed).await?;
     let promoted = at_t.elapsed();
     // Step 5: nothing after T.
-    let newest = newest_event(bed).await?;
-    match newest {
-        Some(n) if n > target => problems.push(format!("the restored ledger holds an event of {n}, after T")),
-        Some(n) => notes.push(format!("newest event restored {:.2} s before T", (target - n).as_seconds_f64())),
-        None => problems.push("the restored ledger holds no event".into()),
+    match newest_event(bed).await? {
+        Some(n) if n > target => said.problems.push(format!("the restored ledger holds an event of {n}, after T")),
+        Some(n) => said.notes.push(format!("newest event restored {:.2} s before T", (target - n).as_seconds_f64())),
+        None => said.problems.push("the restored ledger holds no event".into()),
     }
-    // Step 7: the messages of events the ledger lost deleted, the consumers
-    // rewound.
-    let orphans = yiciban_eventstore::restore::orphans(&bed.pool, &bed.js, &bed.subjects, target - ORPHANS_FROM)
+    // Step 7 (`casectl ops after-restore --apply`): the messages of events
+    // the ledger lost deleted, the services' consumers rewound.
+    let orphans = restore::orphans(&bed.pool, &bed.js, &bed.subjects, target - ORPHANS_FROM)
         .await
         .context("listing the messages whose event no store has")?;
-    yiciban_eventstore::restore::delete_orphans(&bed.js, &bed.subjects, &orphans).await?;
-    let rewound = yiciban_eventstore::restore::rewind_consumers(&bed.pool, &bed.js, &bed.subjects, target - REWIND)
+    restore::delete_orphans(&bed.js, &bed.subjects, &orphans).await?;
+    let rewound = restore::rewind_consumers(&bed.pool, &bed.js, &bed.subjects, target - REWIND)
         .await
         .context("rewinding the consumers")?;
-    notes.push(format!(
+    said.notes.push(format!(
         "{} messages of events the ledger lost deleted from JetStream; consumers rewound to T − 1 h: {}",
         orphans.len(),
         rewound.services.join(", ")
@@ -253,21 +234,30 @@ pub async fn run(bed: &mut Bed, round: u32, concurrency: usize, recovery_timeout
         bed.system.restart(service).await?;
     }
     let republished = reconcile(bed).await?;
-    notes.push(format!("reconciler (1 h): {republished} events published again"));
-    let ended = Instant::now();
-    let fault_seconds = (ended - struck).as_secs_f64();
+    said.notes.push(format!("reconciler (1 h): {republished} events published again"));
+    Ok(promoted)
+}
 
-    // What the restore undid of what the clients saw.
-    let seen = std::mem::take(&mut *seen.lock().expect("seen lock"));
+/// What the restore undid of what the clients saw.
+#[derive(Debug, Default)]
+struct Undone {
+    /// Case number → the case id a client saw accepted that the restored
+    /// ledger does not hold.
+    rolled_back: BTreeMap<u64, String>,
+    /// Cases a client closed that came back open.
+    reopened: usize,
+}
+
+async fn undone(bed: &Bed, seen: &Seen, target: DateTime<Utc>, said: &mut Said) -> anyhow::Result<Undone> {
     let ids: Vec<String> = seen.accepted.values().map(|(id, _)| id.clone()).collect();
     let stored = stored_cases(bed, &ids).await?;
     let closed = closed_cases(bed, &ids).await?;
-    let rolled_back: BTreeMap<u64, String> =
+    let rolled_back =
         seen.accepted.iter().filter(|(_, (id, _))| !stored.contains(id)).map(|(n, (id, _))| (*n, id.clone())).collect();
     let lost_before_t =
         seen.accepted.values().filter(|(id, answered)| *answered < target && !stored.contains(id)).count();
     if lost_before_t > 0 {
-        problems.push(format!(
+        said.problems.push(format!(
             "{lost_before_t} cases whose acceptance was answered before T are not in the restored ledger"
         ));
     }
@@ -276,14 +266,28 @@ pub async fn run(bed: &mut Bed, round: u32, concurrency: usize, recovery_timeout
         .iter()
         .filter(|n| seen.accepted.get(n).is_some_and(|(id, _)| stored.contains(id) && !closed.contains(id)))
         .count();
+    Ok(Undone { rolled_back, reopened })
+}
 
-    // The clients drive again every case they had started, on the same keys.
-    let deadline = ended + recovery_timeout;
-    let driver = bed.driver.clone();
-    let redriven: Arc<Mutex<Vec<(u64, anyhow::Result<String>)>>> = Arc::default();
-    let all = futures::stream::iter(first..last)
+/// Each case number with the case id its client drove to hand-out, or why not.
+type Driven = Vec<(u64, anyhow::Result<String>)>;
+
+/// The clients drive again every case number in `numbers`, from its
+/// submission, on the same keys, `concurrency` at a time, until `deadline`;
+/// returns how many they closed and how many rolled-back cases were
+/// accepted again as new ones.
+async fn drive_again(
+    bed: &Bed,
+    numbers: std::ops::Range<u64>,
+    concurrency: usize,
+    deadline: Instant,
+    undone: &Undone,
+    said: &mut Said,
+) -> (Outcome, usize) {
+    let driven: Arc<Mutex<Driven>> = Arc::default();
+    let all = futures::stream::iter(numbers)
         .map(|n| {
-            let (driver, redriven) = (driver.clone(), redriven.clone());
+            let (driver, driven) = (bed.driver.clone(), driven.clone());
             async move {
                 let result = async {
                     let case_id = driver.submit(n).await?;
@@ -291,24 +295,22 @@ pub async fn run(bed: &mut Bed, round: u32, concurrency: usize, recovery_timeout
                     anyhow::Ok(case_id)
                 }
                 .await;
-                redriven.lock().expect("redriven lock").push((n, result));
+                driven.lock().expect("driven lock").push((n, result));
             }
         })
         .buffer_unordered(concurrency)
         .collect::<()>();
     if tokio::time::timeout_at(deadline.into(), all).await.is_err() {
-        problems.push(format!("the clients' cases were not all closed {recovery_timeout:?} after the restore"));
+        said.problems.push("the clients' cases were not all closed in time after the restore".into());
     }
-    let redriven = std::mem::take(&mut *redriven.lock().expect("redriven lock"));
+    let driven = std::mem::take(&mut *driven.lock().expect("driven lock"));
     let mut outcome = Outcome::default();
     let mut accepted_again = 0;
-    for (n, result) in &redriven {
+    for (n, result) in &driven {
         match result {
             Ok(case_id) => {
                 outcome.done += 1;
-                if rolled_back.get(n).is_some_and(|old| old != case_id) {
-                    accepted_again += 1;
-                }
+                accepted_again += usize::from(undone.rolled_back.get(n).is_some_and(|old| old != case_id));
             }
             Err(e) => {
                 outcome.failed += 1;
@@ -318,64 +320,113 @@ pub async fn run(bed: &mut Bed, round: u32, concurrency: usize, recovery_timeout
             }
         }
     }
-    notes.push(format!(
-        "T after {} s of load, the ledger restored to T {:.0} s after it; the clients had seen {} cases accepted and {} closed, \
-         {} of them closed by T; {} accepted after T were rolled back and, re-submitted on the same keys, \
-         {accepted_again} accepted again as new cases; {reopened} closed after T came back open and were \
-         handed out again",
-        BEFORE_T.as_secs(),
-        promoted.as_secs_f64(),
-        seen.accepted.len(),
-        seen.closed.len(),
-        closed_at_t,
-        rolled_back.len(),
-    ));
-    if accepted_again != rolled_back.len() {
-        problems.push(format!(
-            "{} of {} cases rolled back were accepted again on their keys",
-            accepted_again,
-            rolled_back.len()
+    if accepted_again != undone.rolled_back.len() {
+        said.problems.push(format!(
+            "{accepted_again} of {} cases rolled back were accepted again on their keys",
+            undone.rolled_back.len()
         ));
     }
     for e in &outcome.errors {
-        problems.push(format!("a client gave up: {e}"));
+        said.problems.push(format!("a client gave up: {e}"));
     }
+    (outcome, accepted_again)
+}
 
+/// Waits until the outboxes are drained, tracking has projected every event
+/// and the consumers have nothing pending; false when that did not come by
+/// `deadline`.
+async fn settled(bed: &Bed, deadline: Instant, said: &mut Said) -> anyhow::Result<bool> {
     let quiet = checks::wait_quiet(&bed.pool, deadline.saturating_duration_since(Instant::now())).await;
     let mut lag = consumer_lag(bed).await?;
     while quiet && lag > 0 && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(500)).await;
         lag = consumer_lag(bed).await?;
     }
-    let recovered = (quiet && lag == 0).then(|| ended.elapsed());
     if !quiet {
-        problems.push(format!("outboxes not drained or events not projected {recovery_timeout:?} after the restore"));
+        said.problems.push("outboxes not drained or events not projected in time after the restore".into());
     }
     if lag > 0 {
-        problems
-            .push(format!("the consumers still had {lag} messages to handle {recovery_timeout:?} after the restore"));
+        said.problems.push(format!("the consumers still had {lag} messages to handle after the restore"));
     }
-    let left = yiciban_eventstore::restore::orphans(&bed.pool, &bed.js, &bed.subjects, target - ORPHANS_FROM).await?;
+    Ok(quiet && lag == 0)
+}
+
+/// The usual checks on the restored ledger (a rolled-back case is not lost:
+/// its client got it accepted again), and that JetStream holds no message
+/// of an event no store has and no consumer set a message aside.
+async fn check(
+    bed: &Bed,
+    round: u32,
+    target: DateTime<Utc>,
+    undone: &Undone,
+    poison0: i64,
+    said: &mut Said,
+) -> anyhow::Result<Findings> {
+    let left = restore::orphans(&bed.pool, &bed.js, &bed.subjects, target - ORPHANS_FROM).await?;
     if !left.is_empty() {
-        problems.push(format!("JetStream holds {} messages of events no store has", left.len()));
+        said.problems.push(format!("JetStream holds {} messages of events no store has", left.len()));
     }
-    let rolled: HashSet<&String> = rolled_back.values().collect();
+    let rolled: HashSet<&String> = undone.rolled_back.values().collect();
     let accepted: Vec<String> = bed.driver.accepted().into_iter().filter(|id| !rolled.contains(id)).collect();
     let mut findings = checks::check(&bed.pool, &accepted, bed.published().await?).await?;
     if findings.poison > poison0 {
-        problems.push(format!("{} new poison messages or dead letters", findings.poison - poison0));
+        said.problems.push(format!("{} new poison messages or dead letters", findings.poison - poison0));
     }
     let live = checks::active_read_model(&bed.pool).await?;
-    yiciban_bench::observe::rebuild(
-        &bed.system.url("tracking"),
-        &bed.issuer,
-        &format!("faults-{round}-{}", fault.name()),
-    )
-    .await
-    .context("rebuilding the tracking read models")?;
+    let name = format!("faults-{round}-{}", Fault::PitrRestore.name());
+    yiciban_bench::observe::rebuild(&bed.system.url("tracking"), &bed.issuer, &name)
+        .await
+        .context("rebuilding the tracking read models")?;
     let rebuilt = checks::active_read_model(&bed.pool).await?;
     findings.read_model_diff = checks::read_model_diff(&bed.pool, &live, &rebuilt).await?;
-    problems.extend(findings.problems());
+    said.problems.extend(findings.problems());
+    Ok(findings)
+}
+
+/// Runs the scenario (in its `round`) under `concurrency` clients.
+pub async fn run(bed: &mut Bed, round: u32, concurrency: usize, recovery_timeout: Duration) -> anyhow::Result<Report> {
+    let fault = Fault::PitrRestore;
+    eprintln!("==> {}: {}", fault.name(), fault.describe());
+    let mut said = Said::default();
+    let resent0 = bed.driver.resent();
+    let poison0 = checks::poison(&bed.pool).await?;
+    bed.postgres.base_backup().await.context("taking the base backup")?;
+    let first = bed.next.load(Ordering::SeqCst);
+    let seen = Arc::new(Mutex::new(Seen::default()));
+    let clients = start_clients(bed, concurrency, &seen);
+    tokio::time::sleep(BEFORE_T).await;
+    let target = db_now(bed).await?;
+    let at_t = Instant::now();
+    let closed_at_t = seen.lock().expect("seen lock").closed.len();
+    tokio::time::sleep(AFTER_T).await;
+
+    // Runbook step 1 begins: the clients are cut off.
+    let struck = Instant::now();
+    for client in &clients {
+        client.abort();
+    }
+    futures::future::join_all(clients).await;
+    let last = bed.next.load(Ordering::SeqCst);
+    let promoted = runbook(bed, target, at_t, &mut said).await?;
+    let ended = Instant::now();
+    let seen = std::mem::take(&mut *seen.lock().expect("seen lock"));
+    let undone = undone(bed, &seen, target, &mut said).await?;
+    let deadline = ended + recovery_timeout;
+    let (outcome, accepted_again) = drive_again(bed, first..last, concurrency, deadline, &undone, &mut said).await;
+    said.notes.push(format!(
+        "T after {} s of load, the ledger restored to T {:.0} s after it; the clients had seen {} cases accepted \
+         and {} closed, {closed_at_t} of them by T; {} accepted after T were rolled back and, re-submitted on the \
+         same keys, {accepted_again} accepted again as new cases; {} closed after T came back open and were handed \
+         out again",
+        BEFORE_T.as_secs(),
+        promoted.as_secs_f64(),
+        seen.accepted.len(),
+        seen.closed.len(),
+        undone.rolled_back.len(),
+        undone.reopened,
+    ));
+    let recovered = settled(bed, deadline, &mut said).await?.then(|| ended.elapsed());
+    let findings = check(bed, round, target, &undone, poison0, &mut said).await?;
     bed.system.check_alive()?;
     let report = Report {
         fault,
@@ -383,11 +434,11 @@ pub async fn run(bed: &mut Bed, round: u32, concurrency: usize, recovery_timeout
         concurrency,
         outcome,
         resent: bed.driver.resent() - resent0,
-        fault_seconds,
+        fault_seconds: (ended - struck).as_secs_f64(),
         recovered,
         findings,
-        notes,
-        problems,
+        notes: said.notes,
+        problems: said.problems,
     };
     eprintln!(
         "    {} cases closed, {} lost, {} effects duplicated, recovered in {}; {}{}",

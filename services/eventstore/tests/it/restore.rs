@@ -43,9 +43,21 @@ async fn after_a_restore_the_lost_events_leave_jetstream_and_the_rewound_consume
     run.await.unwrap().unwrap();
 
     // The restore: case a's third event is gone from the ledger, and the
-    // projection's application of its second and third with it.
-    let stream_a = format!("case-{a}");
-    sqlx::query("DELETE FROM intake.events WHERE stream_id = $1 AND version = 3")
+    // projection's application of its second and third with it; of case b
+    // (whose events all stay) the application of the third is undone, and b
+    // gets no new event that would make the projection fill the gap.
+    let (stream_a, stream_b) = (format!("case-{a}"), format!("case-{b}"));
+    sqlx::query("DELETE FROM proj.applied WHERE stream_id = $1 AND version = 3")
+        .bind(&stream_b)
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    sqlx::query(schema_sql("proj", "UPDATE {schema}.consumer_checkpoints SET version = 2 WHERE stream_id = $1"))
+        .bind(&stream_b)
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    sqlx::query("DELETE FROM intake.events WHERE stream_id = $1 AND stream_version = 3")
         .bind(&stream_a)
         .execute(&db.pool)
         .await
@@ -76,7 +88,7 @@ async fn after_a_restore_the_lost_events_leave_jetstream_and_the_rewound_consume
     let (consumer, _) = recorder(&db, &nats, "proj", "recorder", vec![store.clone()]).await;
     let token = tokio_util::sync::CancellationToken::new();
     let run = tokio::spawn(consumer.run(token.clone()));
-    let rows = eventually("a's versions 2 and 3 applied again", Duration::from_secs(20), || async {
+    let rows = eventually("a's versions 2 and 3 and b's 3 applied again", Duration::from_secs(20), || async {
         let rows = applied(&db, "proj").await;
         (rows.len() == 6).then_some(rows)
     })
@@ -85,15 +97,18 @@ async fn after_a_restore_the_lost_events_leave_jetstream_and_the_rewound_consume
     run.await.unwrap().unwrap();
     let of_a: Vec<i64> = rows.iter().filter(|(s, _)| *s == stream_a).map(|(_, v)| *v).collect();
     assert_eq!(of_a, vec![1, 2, 3], "each version of a once, in order: {rows:?}");
+    let of_b: Vec<i64> = rows.iter().filter(|(s, _)| *s == stream_b).map(|(_, v)| *v).collect();
+    assert_eq!(of_b, vec![1, 2, 3], "b's undone third event applied again: {rows:?}");
     let third: String = sqlx::query_scalar("SELECT event_id FROM proj.applied WHERE stream_id = $1 AND version = 3")
         .bind(&stream_a)
         .fetch_one(&db.pool)
         .await
         .unwrap();
-    let stored: Uuid = sqlx::query_scalar("SELECT event_id FROM intake.events WHERE stream_id = $1 AND version = 3")
-        .bind(&stream_a)
-        .fetch_one(&db.pool)
-        .await
-        .unwrap();
+    let stored: Uuid =
+        sqlx::query_scalar("SELECT event_id FROM intake.events WHERE stream_id = $1 AND stream_version = 3")
+            .bind(&stream_a)
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
     assert_eq!(third, stored.to_string(), "the new third event, not the lost one");
 }

@@ -186,8 +186,16 @@ pub async fn run(conn: &Connection, command: OpsCommand) -> anyhow::Result<()> {
                     Ok(r) => {
                         let r = r.into_inner();
                         let missing = if r.stream_missing { "; the stream is MISSING" } else { "" };
+                        let unknown = if r.unknown_events > 0 {
+                            format!(
+                                "; {} message(s) of events the store does NOT have (a restore? casectl ops after-restore)",
+                                r.unknown_events
+                            )
+                        } else {
+                            String::new()
+                        };
                         println!(
-                            "{:<9} {} case(s) compared, {} short, {} event(s) published again{missing}",
+                            "{:<9} {} case(s) compared, {} short, {} event(s) published again{missing}{unknown}",
                             r.service, r.cases, r.short_cases, r.republished
                         );
                     }

@@ -6,6 +6,10 @@
 //! stream deleted and recreated empty), it says so loudly and publishes the
 //! case's events again — the `Nats-Msg-Id` and the consumers' checkpoints
 //! make a repeat harmless. A missing stream is reported, never created here.
+//! The other way round, messages on this store's subjects whose event the
+//! store does not have (after a point-in-time restore of the database whose
+//! step 7, `casectl ops after-restore`, was not done) are reported loudly,
+//! never deleted here.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -36,6 +40,9 @@ pub struct Reconciled {
     pub republished: u64,
     /// The case-event stream does not exist (nothing was published again).
     pub stream_missing: bool,
+    /// Messages on this store's subjects, stored in the window, whose event
+    /// the store does not have.
+    pub unknown_events: usize,
 }
 
 impl Relay {
@@ -96,7 +103,40 @@ impl Relay {
         if report.short_cases > 0 {
             yiciban_metrics::reconcile_found(self.store().source(), "events_lost", report.republished);
         }
+        report.unknown_events = self.unknown_events(since.max(kept_from)).await?;
         Ok(report)
+    }
+
+    /// Messages on this store's subjects stored from `since` on whose event
+    /// the store does not have: reported, left for an operator.
+    async fn unknown_events(&self, since: DateTime<Utc>) -> Result<usize, RelayError> {
+        let filter = format!("{}.evt.*.{}.>", self.subjects().prefix(), self.store().source());
+        let schema = [self.store().schema().to_owned()];
+        let unknown = crate::restore::orphans_among(
+            self.store().pool(),
+            &schema,
+            self.jetstream(),
+            self.subjects(),
+            &filter,
+            since,
+        )
+        .await
+        .map_err(|e| RelayError::Reconcile {
+            what: "looking for events the store does not have",
+            source: Box::new(e),
+        })?;
+        if let Some(first) = unknown.first() {
+            tracing::error!(
+                source = self.store().source(),
+                messages = unknown.len(),
+                first_subject = %first.subject,
+                first_event_id = %first.event_id,
+                "JetStream holds events this store does not have: was the database restored to an earlier time? \
+                 `casectl ops after-restore` lists and deletes them (docs/DEPLOY.md, point-in-time restore, step 7)"
+            );
+            yiciban_metrics::reconcile_found(self.store().source(), "events_unknown", unknown.len() as u64);
+        }
+        Ok(unknown.len())
     }
 
     /// Per case: the published events (not in the outbox) recorded from

@@ -111,6 +111,20 @@ pub async fn orphans(
     subjects: &Subjects,
     since: DateTime<Utc>,
 ) -> Result<Vec<Orphan>, RestoreError> {
+    let stores = schemas_with(pool, "events", "event_id").await?;
+    orphans_among(pool, &stores, js, subjects, &format!("{}.evt.>", subjects.prefix()), since).await
+}
+
+/// The messages on `filter` stored from `since` on whose event is in none of
+/// the `stores` (schemas).
+pub(crate) async fn orphans_among(
+    pool: &PgPool,
+    stores: &[String],
+    js: &jetstream::Context,
+    subjects: &Subjects,
+    filter: &str,
+    since: DateTime<Utc>,
+) -> Result<Vec<Orphan>, RestoreError> {
     let mut stream =
         js.get_stream(subjects.stream_name()).await.map_err(|e| js_err("looking up the case-event stream", e))?;
     let last = stream.info().await.map_err(|e| js_err("reading the stream's state", e))?.state.last_sequence;
@@ -120,7 +134,7 @@ pub async fn orphans(
     // durable consumer are left as they are.
     let reader = stream
         .create_consumer(consumer::pull::Config {
-            filter_subject: format!("{}.evt.>", subjects.prefix()),
+            filter_subject: filter.to_owned(),
             deliver_policy: consumer::DeliverPolicy::ByStartTime { start_time: start },
             ack_policy: consumer::AckPolicy::None,
             inactive_threshold: Duration::from_secs(60),
@@ -168,16 +182,14 @@ pub async fn orphans(
     }
     let mut known: HashSet<Uuid> = HashSet::new();
     let ids: Vec<Uuid> = held.iter().map(|(_, id)| *id).collect();
-    for schema in schemas_with(pool, "events", "event_id").await? {
+    for schema in stores {
         for chunk in ids.chunks(10_000) {
-            let found: Vec<Uuid> = sqlx::query_scalar(schema_sql(
-                &schema,
-                "SELECT event_id FROM {schema}.events WHERE event_id = ANY($1)",
-            ))
-            .bind(chunk)
-            .fetch_all(pool)
-            .await
-            .map_err(db("looking the events up in the stores"))?;
+            let found: Vec<Uuid> =
+                sqlx::query_scalar(schema_sql(schema, "SELECT event_id FROM {schema}.events WHERE event_id = ANY($1)"))
+                    .bind(chunk)
+                    .fetch_all(pool)
+                    .await
+                    .map_err(db("looking the events up in the stores"))?;
             known.extend(found);
         }
     }

@@ -154,10 +154,11 @@ async fn closed_cases(bed: &Bed, ids: &[String]) -> anyhow::Result<HashSet<Strin
 }
 
 /// Runbook step 8's on-demand reconciliation, as an operator asks it
-/// (`casectl ops reconcile --hours 1`): events published again.
-async fn reconcile(bed: &Bed) -> anyhow::Result<u64> {
+/// (`casectl ops reconcile --hours 1`): events published again, and
+/// messages of events no store has (none after step 7).
+async fn reconcile(bed: &Bed) -> anyhow::Result<(u64, u32)> {
     let token = bed.issuer.token(Role::Admin, "ops-001", None, None);
-    let mut republished = 0;
+    let (mut republished, mut unknown) = (0, 0);
     for service in STORES {
         let channel = tonic::transport::Endpoint::from_shared(bed.system.url(service))?.connect().await?;
         let mut client = OpsServiceClient::with_interceptor(channel, ClientAuth::new(Some(&token)));
@@ -170,8 +171,9 @@ async fn reconcile(bed: &Bed) -> anyhow::Result<u64> {
             bail!("{service} found the case-event stream missing");
         }
         republished += r.republished;
+        unknown += r.unknown_events;
     }
-    Ok(republished)
+    Ok((republished, unknown))
 }
 
 /// Messages the durable consumers of the case-event stream have not yet
@@ -233,8 +235,11 @@ async fn runbook(bed: &mut Bed, target: DateTime<Utc>, at_t: Instant, said: &mut
     for service in SERVICES {
         bed.system.restart(service).await?;
     }
-    let republished = reconcile(bed).await?;
-    said.notes.push(format!("reconciler (1 h): {republished} events published again"));
+    let (republished, unknown) = reconcile(bed).await?;
+    said.notes.push(format!("reconciler (1 h): {republished} events published again, {unknown} unknown"));
+    if unknown > 0 {
+        said.problems.push(format!("the reconciler found {unknown} messages of events no store has"));
+    }
     Ok(promoted)
 }
 

@@ -112,3 +112,30 @@ async fn after_a_restore_the_lost_events_leave_jetstream_and_the_rewound_consume
             .unwrap();
     assert_eq!(third, stored.to_string(), "the new third event, not the lost one");
 }
+
+#[tokio::test]
+async fn the_reconciler_reports_messages_of_events_its_store_does_not_have_and_leaves_them() {
+    let db = TestDb::new(10).await;
+    let nats = TestNats::new().await;
+    let store = store(&db, "intake").await;
+    let relay = Relay::new(store.clone(), nats.js.clone(), nats.subjects.clone(), RelaySettings::default());
+    relay.ensure_stream().await.unwrap();
+    let case = Uuid::new_v4();
+    let stream = format!("case-{case}");
+    for v in 0..3u64 {
+        store.append(&stream, ExpectedVersion::Exact(v), &[event("Step")], &meta(case), None).await.unwrap();
+    }
+    assert_eq!(relay.relay_once().await.unwrap(), 3);
+    let (since, until) = (chrono::Utc::now() - chrono::Duration::hours(1), chrono::Utc::now());
+    assert_eq!(relay.reconcile(since, until).await.unwrap().unknown_events, 0);
+
+    // Restored to before the third event.
+    sqlx::query("DELETE FROM intake.events WHERE stream_id = $1 AND stream_version = 3")
+        .bind(&stream)
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    let found = relay.reconcile(since, until).await.unwrap();
+    assert_eq!((found.unknown_events, found.short_cases), (1, 0), "{found:?}");
+    assert_eq!(stream_messages(&nats).await, 3, "reported, not deleted");
+}

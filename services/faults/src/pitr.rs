@@ -41,7 +41,7 @@ const ORPHANS_FROM: chrono::Duration = chrono::Duration::seconds(60);
 /// How far before T the services' consumers are rewound (the runbook's
 /// default: longer than any consumer's lag at T).
 const REWIND: chrono::Duration = chrono::Duration::hours(1);
-/// The clients that stay idle meanwhile pause this long between two cases.
+/// The pause between two clients' starts.
 const STAGGER: Duration = Duration::from_millis(100);
 
 /// What the clients saw before the restore.

@@ -34,6 +34,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let mut config = tonic_prost_build::Config::new();
     config.enable_type_names();
-    tonic_prost_build::configure().build_client(true).build_server(true).compile_fds_with_config(fds, config)?;
+    // Every generated client and server reads messages through the checked
+    // codec (src/codec.rs).
+    tonic_prost_build::configure()
+        .build_client(true)
+        .build_server(true)
+        .codec_path("crate::codec::CheckedCodec")
+        .compile_fds_with_config(fds, config)?;
     Ok(())
 }

@@ -9,7 +9,6 @@
 //! agent's department, this applicant's own — is the handlers' part and is
 //! tested in each service's suite.)
 
-use prost::Message as _;
 use tonic::Code;
 use yiciban_platform::Role;
 use yiciban_platform::access::rule_of;
@@ -18,12 +17,12 @@ use crate::stack::{Service, Stack};
 
 /// Who calls: a person in a role, or a service.
 #[derive(Debug, Clone, Copy)]
-enum Caller {
+pub(crate) enum Caller {
     Person(Role, &'static str, Option<&'static str>, Option<&'static str>),
     Service(&'static str),
 }
 
-const CALLERS: [Caller; 11] = [
+pub(crate) const CALLERS: [Caller; 11] = [
     Caller::Person(Role::Clerk, "clerk-001", None, None),
     Caller::Person(Role::Agent, "agent-samr-1", Some("samr"), None),
     Caller::Person(Role::Officer, "officer-001", None, None),
@@ -39,19 +38,11 @@ const CALLERS: [Caller; 11] = [
 
 /// Every RPC of the protos, as its gRPC path.
 fn rpcs() -> Vec<String> {
-    let set = prost_types::FileDescriptorSet::decode(yiciban_proto::FILE_DESCRIPTOR_SET).unwrap();
-    set.file
-        .iter()
-        .flat_map(|f| {
-            f.service
-                .iter()
-                .flat_map(move |s| s.method.iter().map(move |m| format!("/{}.{}/{}", f.package(), s.name(), m.name())))
-        })
-        .collect()
+    crate::wire::methods().into_iter().map(|m| m.path).collect()
 }
 
 /// The services serving `method` (the refusal log is served by all five).
-fn served_by(method: &str) -> Vec<Service> {
+pub(crate) fn served_by(method: &str) -> Vec<Service> {
     let package = method.trim_start_matches('/').split('.').nth(1).unwrap_or_default();
     match package {
         "catalog" | "intake" => vec![Service::Intake],

@@ -13,3 +13,4 @@ mod joint_processing;
 mod nats_away;
 mod stack;
 mod traces;
+mod wire;

@@ -6,10 +6,12 @@ use anyhow::Context as _;
 use clap::{Args, ValueEnum};
 use sha2::Digest as _;
 use yiciban_proto::common::v1 as common;
+use yiciban_proto::intake::MAX_CHUNK_BYTES;
 use yiciban_proto::intake::v1 as pb;
 use yiciban_proto::intake::v1::intake_service_client::IntakeServiceClient;
+use yiciban_proto::intake::v1::material_service_client::MaterialServiceClient;
 
-use crate::connect::{Connection, explain};
+use crate::connect::{AuthChannel, Connection, explain};
 use crate::text::{date, or_dash};
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -78,13 +80,10 @@ pub struct SubmitArgs {
     key: Option<String>,
 }
 
-pub type Client = IntakeServiceClient<
-    tonic::codegen::InterceptedService<tonic::transport::Channel, yiciban_platform::grpc::ClientAuth>,
->;
-
-/// Uploads a material's file (its content is stored once, by hash) and
+/// Uploads a material's file through the chunked upload (its content is
+/// stored once, by hash; the hash is computed here and checked there) and
 /// returns the reference to submit.
-pub async fn material_ref(client: &mut Client, spec: &str) -> anyhow::Result<common::MaterialRef> {
+pub async fn material_ref(channel: &AuthChannel, spec: &str) -> anyhow::Result<common::MaterialRef> {
     let (id, path) = spec.split_once('=').context("--material takes ID=FILE")?;
     let bytes = std::fs::read(path).with_context(|| format!("reading material file {path}"))?;
     let file_name =
@@ -95,14 +94,14 @@ pub async fn material_ref(client: &mut Client, spec: &str) -> anyhow::Result<com
         Some("png") => "image/png",
         _ => "application/octet-stream",
     };
-    let sha256_hex = hex::encode(sha2::Sha256::digest(&bytes));
-    let stored = client
-        .upload_material(pb::UploadMaterialRequest {
-            file_name,
-            content_type: content_type.into(),
-            content: bytes,
-            sha256_hex,
-        })
+    let metadata = pb::MaterialUploadMetadata {
+        file_name,
+        content_type: content_type.into(),
+        size_bytes: bytes.len() as u64,
+        sha256_hex: hex::encode(sha2::Sha256::digest(&bytes)),
+    };
+    let stored = MaterialServiceClient::new(channel.clone())
+        .upload_material(chunks(metadata, bytes))
         .await
         .map_err(explain)
         .with_context(|| format!("uploading {path}"))?
@@ -112,10 +111,26 @@ pub async fn material_ref(client: &mut Client, spec: &str) -> anyhow::Result<com
     Ok(common::MaterialRef { material_id: id.to_owned(), ..stored })
 }
 
-async fn material_refs(client: &mut Client, specs: &[String]) -> anyhow::Result<Vec<common::MaterialRef>> {
+/// The messages of a chunked upload: the metadata with the first chunk,
+/// then the rest, [`MAX_CHUNK_BYTES`] at a time (one message for an empty
+/// file, which the server refuses with its reason).
+fn chunks(
+    metadata: pb::MaterialUploadMetadata,
+    bytes: Vec<u8>,
+) -> impl futures::Stream<Item = pb::UploadMaterialChunk> + Send + 'static {
+    let count = bytes.len().div_ceil(MAX_CHUNK_BYTES).max(1);
+    let mut metadata = Some(metadata);
+    futures::stream::iter((0..count).map(move |i| {
+        let from = (i * MAX_CHUNK_BYTES).min(bytes.len());
+        let to = (from + MAX_CHUNK_BYTES).min(bytes.len());
+        pb::UploadMaterialChunk { metadata: metadata.take(), content: bytes[from..to].to_vec() }
+    }))
+}
+
+async fn material_refs(channel: &AuthChannel, specs: &[String]) -> anyhow::Result<Vec<common::MaterialRef>> {
     let mut out = Vec::with_capacity(specs.len());
     for spec in specs {
-        out.push(material_ref(client, spec).await?);
+        out.push(material_ref(channel, spec).await?);
     }
     Ok(out)
 }
@@ -166,8 +181,9 @@ pub async fn submit(conn: &Connection, a: SubmitArgs) -> anyhow::Result<()> {
         }
     };
     let key = a.key.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-    let mut client = IntakeServiceClient::new(conn.channel().await?);
-    let materials = material_refs(&mut client, &a.materials).await?;
+    let channel = conn.channel().await?;
+    let materials = material_refs(&channel, &a.materials).await?;
+    let mut client = IntakeServiceClient::new(channel);
     let request = pb::SubmitApplicationRequest {
         idempotency_key: key.clone(),
         package_id: a.package,
@@ -247,8 +263,9 @@ pub struct SupplementArgs {
 }
 
 pub async fn supplement(conn: &Connection, a: SupplementArgs) -> anyhow::Result<()> {
-    let mut client = IntakeServiceClient::new(conn.channel().await?);
-    let materials = material_refs(&mut client, &a.materials).await?;
+    let channel = conn.channel().await?;
+    let materials = material_refs(&channel, &a.materials).await?;
+    let mut client = IntakeServiceClient::new(channel);
     let r = client
         .supplement_materials(pb::SupplementMaterialsRequest {
             idempotency_key: a.key.unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
@@ -325,4 +342,33 @@ pub async fn show(conn: &Connection, case_id: &str) -> anyhow::Result<()> {
     }
     println!("version      {}", c.version);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use futures::StreamExt as _;
+
+    use super::*;
+
+    fn metadata(size: usize) -> pb::MaterialUploadMetadata {
+        pb::MaterialUploadMetadata { file_name: "a.pdf".into(), size_bytes: size as u64, ..Default::default() }
+    }
+
+    #[tokio::test]
+    async fn a_file_goes_in_chunks_of_the_maximum_with_the_metadata_in_the_first_only() {
+        let file: Vec<u8> = (0..2 * MAX_CHUNK_BYTES + 5).map(|i| i as u8).collect();
+        let messages: Vec<_> = chunks(metadata(file.len()), file.clone()).collect().await;
+        let sizes: Vec<_> = messages.iter().map(|m| m.content.len()).collect();
+        assert_eq!(sizes, [MAX_CHUNK_BYTES, MAX_CHUNK_BYTES, 5]);
+        let with_metadata: Vec<_> = messages.iter().map(|m| m.metadata.is_some()).collect();
+        assert_eq!(with_metadata, [true, false, false]);
+        assert_eq!(messages.into_iter().flat_map(|m| m.content).collect::<Vec<_>>(), file);
+    }
+
+    #[tokio::test]
+    async fn an_empty_file_is_one_message_for_the_server_to_refuse() {
+        let messages: Vec<_> = chunks(metadata(0), Vec::new()).collect().await;
+        assert_eq!(messages.len(), 1);
+        assert!(messages[0].metadata.is_some() && messages[0].content.is_empty());
+    }
 }

@@ -155,8 +155,8 @@ pub async fn run(conn: &Connection, command: IssuanceCommand) -> anyhow::Result<
             let power_of_attorney = match &a.power_of_attorney {
                 None => None,
                 Some(file) => {
-                    let mut intake = crate::intake::Client::new(conn.channel().await?);
-                    Some(crate::intake::material_ref(&mut intake, &format!("={file}")).await?)
+                    let channel = conn.channel().await?;
+                    Some(crate::intake::material_ref(&channel, &format!("={file}")).await?)
                 }
             };
             let kind = match a.collector {

@@ -18,6 +18,10 @@ pub struct IntakeConfig {
     /// `YICIBAN_STAFF_UPLOAD_QUOTA` (4 GiB): the bytes of new content one
     /// applicant, or one clerk, may upload in 24 hours.
     pub upload_quota: crate::UploadQuota,
+    /// `YICIBAN_UPLOAD_BUFFER_BYTES` (128 MiB): the bytes of chunked uploads
+    /// one process holds at once (each its declared size); at least
+    /// `YICIBAN_MAX_MATERIAL_BYTES`.
+    pub upload_buffer_bytes: u64,
     /// `YICIBAN_DEFICIENCY_DAYS`: working days an applicant has to supply a
     /// deficient material (capped by the package's promised total).
     pub deficiency_days: u32,
@@ -54,10 +58,23 @@ impl IntakeConfig {
             value: schema.clone(),
             reason: e.to_string(),
         })?;
+        let max_material_bytes: u64 = var(src, "YICIBAN_MAX_MATERIAL_BYTES", 20 * 1024 * 1024)?;
+        let upload_buffer_bytes: u64 = var(src, "YICIBAN_UPLOAD_BUFFER_BYTES", 128 * 1024 * 1024)?;
+        if upload_buffer_bytes < max_material_bytes {
+            return Err(ConfigError {
+                variable: "YICIBAN_UPLOAD_BUFFER_BYTES".into(),
+                value: upload_buffer_bytes.to_string(),
+                reason: format!(
+                    "must be at least YICIBAN_MAX_MATERIAL_BYTES ({max_material_bytes}), or a file of the maximum \
+                     size could never be uploaded"
+                ),
+            });
+        }
         Ok(IntakeConfig {
             common: CommonConfig::from_source(src, DEFAULT_PORT)?,
             schema,
-            max_material_bytes: var(src, "YICIBAN_MAX_MATERIAL_BYTES", 20 * 1024 * 1024)?,
+            max_material_bytes,
+            upload_buffer_bytes,
             upload_quota: crate::UploadQuota {
                 applicant: var(src, "YICIBAN_APPLICANT_UPLOAD_QUOTA", 100 * 1024 * 1024)?,
                 staff: var(src, "YICIBAN_STAFF_UPLOAD_QUOTA", 4 * 1024 * 1024 * 1024)?,
@@ -73,5 +90,21 @@ impl IntakeConfig {
 
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_source(&ProcessEnv)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use yiciban_platform::config::development_env;
+
+    use super::*;
+
+    #[test]
+    fn an_upload_buffer_smaller_than_one_file_of_the_maximum_is_refused_naming_its_variable() {
+        let env = development_env(&[("YICIBAN_MAX_MATERIAL_BYTES", "2048"), ("YICIBAN_UPLOAD_BUFFER_BYTES", "1024")]);
+        let error = IntakeConfig::from_source(&env).unwrap_err();
+        assert_eq!(error.variable, "YICIBAN_UPLOAD_BUFFER_BYTES");
+        let env = development_env(&[("YICIBAN_MAX_MATERIAL_BYTES", "2048"), ("YICIBAN_UPLOAD_BUFFER_BYTES", "2048")]);
+        assert_eq!(IntakeConfig::from_source(&env).unwrap().upload_buffer_bytes, 2048);
     }
 }

@@ -16,6 +16,7 @@ pub mod grpc;
 pub mod process_manager;
 pub mod repo;
 pub mod schema;
+pub mod upload;
 
 use std::sync::Arc;
 
@@ -28,6 +29,8 @@ use yiciban_proto::catalog::v1::calendar_service_server::CalendarServiceServer;
 use yiciban_proto::catalog::v1::catalog_publishing_service_server::CatalogPublishingServiceServer;
 use yiciban_proto::catalog::v1::catalog_service_server::CatalogServiceServer;
 use yiciban_proto::intake::v1::intake_service_server::IntakeServiceServer;
+use yiciban_proto::intake::v1::material_service_server::MaterialServiceServer;
+use yiciban_proto::intake::{MAX_CHUNK_MESSAGE_BYTES, MAX_REQUEST_BYTES};
 use yiciban_proto::routing::v1::routing_service_client::RoutingServiceClient;
 use yiciban_proto::tasks::v1::task_service_client::TaskServiceClient;
 
@@ -45,6 +48,8 @@ pub struct Intake {
     pub clock: Arc<dyn Clock>,
     pub max_material_bytes: u64,
     pub upload_quota: UploadQuota,
+    /// The bytes of chunked uploads in flight this process may hold.
+    pub upload_buffers: grpc::UploadBuffers,
     pub deficiency_days: u32,
     /// The department-task service, asked about open supplement requests.
     pub tasks: process_manager::TasksClient,
@@ -117,12 +122,11 @@ pub async fn build_with(
         clock,
         max_material_bytes: config.max_material_bytes,
         upload_quota: config.upload_quota,
+        upload_buffers: grpc::UploadBuffers::new(config.upload_buffer_bytes, config.common.grpc_limits.retry_after),
         deficiency_days: config.deficiency_days,
         tasks,
         identity_key: config.identity_key,
     });
-    // Room for one material of the maximum size plus the envelope.
-    let max_message = (config.max_material_bytes as usize).saturating_add(1 << 20);
     let sweeper = intake.clone();
     let (shell_pool, follow_clock) = (calendar_source.pool.clone(), intake.clock.clone());
     let (catalog_schema, refresh) = (calendar_source.schema.clone(), config.common.calendar.refresh);
@@ -135,7 +139,15 @@ pub async fn build_with(
     ));
     let every = config.expiry_scan;
     Ok(shell
-        .grpc(IntakeServiceServer::new(grpc::IntakeApi::new(intake.clone())).max_decoding_message_size(max_message))
+        // Each service reads messages up to what its largest legitimate
+        // request needs: files come in chunks (ADR 0018).
+        .grpc(
+            IntakeServiceServer::new(grpc::IntakeApi::new(intake.clone())).max_decoding_message_size(MAX_REQUEST_BYTES),
+        )
+        .grpc(
+            MaterialServiceServer::new(grpc::MaterialApi::new(intake.clone()))
+                .max_decoding_message_size(MAX_CHUNK_MESSAGE_BYTES),
+        )
         .grpc(CatalogServiceServer::new(grpc::CatalogApi::new(catalog.clone())))
         .grpc(
             CatalogPublishingServiceServer::new(grpc::PublishingApi::new(

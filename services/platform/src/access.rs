@@ -105,6 +105,8 @@ pub const RULES: &[Rule] = &[
     rule("/yiciban.intake.v1.IntakeService/UploadMaterial", &[Clerk, Applicant], &[], Open),
     rule("/yiciban.intake.v1.IntakeService/UpdateCreditStatus", &[Admin], &[], Open),
     rule("/yiciban.intake.v1.IntakeService/GetCreditStatus", &[Clerk, Admin], &[], Open),
+    // material content in chunks (served by intake)
+    rule("/yiciban.intake.v1.MaterialService/UploadMaterial", &[Clerk, Applicant], &[], Open),
     // routing
     rule("/yiciban.routing.v1.RoutingService/PlanCase", &[], &["intake"], Case),
     rule("/yiciban.routing.v1.RoutingService/RecordTaskOutcome", &[], &["tasks"], Case),

@@ -118,14 +118,22 @@ impl Limits {
 /// in a `RetryInfo` detail and in the `grpc-retry-pushback-ms` trailer.
 pub fn overloaded(max_in_flight: usize, retry_after: Duration) -> Status {
     let millis = u64::try_from(retry_after.as_millis()).unwrap_or(u64::MAX);
-    let mut status = Status::with_error_details(
-        Code::ResourceExhausted,
+    busy(
         format!(
             "the service is handling its limit of {max_in_flight} calls; this one was not started and nothing was \
              done: retry in {millis} ms"
         ),
-        ErrorDetails::with_retry_info(Some(retry_after)),
-    );
+        retry_after,
+    )
+}
+
+/// `RESOURCE_EXHAUSTED` for a call refused for load (`message` says which
+/// and that nothing was done): retry after `retry_after`, also said in a
+/// `RetryInfo` detail and in the `grpc-retry-pushback-ms` trailer.
+pub fn busy(message: String, retry_after: Duration) -> Status {
+    let millis = u64::try_from(retry_after.as_millis()).unwrap_or(u64::MAX);
+    let mut status =
+        Status::with_error_details(Code::ResourceExhausted, message, ErrorDetails::with_retry_info(Some(retry_after)));
     if let Ok(value) = millis.to_string().parse() {
         status.metadata_mut().insert(RETRY_PUSHBACK_KEY, value);
     }

@@ -73,6 +73,7 @@ mod tests {
         let routes = known();
         for path in [
             "/yiciban.intake.v1.IntakeService/SubmitApplication",
+            "/yiciban.intake.v1.MaterialService/UploadMaterial",
             "/yiciban.tasks.v1.TaskService/ApproveTask",
             "/grpc.health.v1.Health/Check",
             "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",

@@ -12,6 +12,7 @@
 /// The encoded descriptor set of every yiciban proto, for gRPC reflection.
 pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/yiciban_descriptor.bin"));
 
+pub mod codec;
 pub mod convert;
 mod payload;
 
@@ -51,6 +52,24 @@ pub mod intake {
     pub mod v1 {
         tonic::include_proto!("yiciban.intake.v1");
     }
+
+    /// The most bytes of one IntakeService request message: many times the
+    /// largest application a catalog allows (ADR 0018).
+    pub const MAX_REQUEST_BYTES: usize = 4 << 20;
+
+    /// The room the fields of a request other than a file's bytes may take.
+    pub const ENVELOPE_BYTES: usize = 64 << 10;
+
+    /// The largest file `IntakeService.UploadMaterial` takes in its one
+    /// message; larger ones go through `MaterialService.UploadMaterial`.
+    pub const MAX_SINGLE_MESSAGE_FILE_BYTES: usize = MAX_REQUEST_BYTES - ENVELOPE_BYTES;
+
+    /// The most content bytes of one `UploadMaterialChunk`.
+    pub const MAX_CHUNK_BYTES: usize = 1 << 20;
+
+    /// The most bytes of one `UploadMaterialChunk` message, content and
+    /// metadata together: the MaterialService's decoding limit.
+    pub const MAX_CHUNK_MESSAGE_BYTES: usize = MAX_CHUNK_BYTES + ENVELOPE_BYTES;
 }
 
 pub mod routing {

@@ -12,6 +12,7 @@ pub mod catalogs;
 pub mod issuer;
 pub mod nats_server;
 pub mod oidc;
+pub mod raw;
 pub mod service;
 
 pub use issuer::TestIssuer;

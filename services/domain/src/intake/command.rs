@@ -83,6 +83,10 @@ pub struct OpenSupplementRequest {
     pub request_id: String,
     /// The task that asked.
     pub task_id: String,
+    /// The task's catalog item.
+    pub item_code: String,
+    /// The task's department.
+    pub department: String,
     /// The materials it asks for.
     pub material_ids: Vec<MaterialId>,
 }

@@ -109,6 +109,8 @@ fn supplement(state: &CaseApplication, cmd: SupplementMaterials) -> Result<Vec<E
         materials,
         supplement_request_id: request.map(|r| r.request_id.clone()),
         task_id: request.map(|r| r.task_id.clone()),
+        item_code: request.map(|r| r.item_code.clone()).filter(|c| !c.is_empty()),
+        department: request.map(|r| r.department.clone()).filter(|d| !d.is_empty()),
     })];
     for d in cleared {
         remaining -= 1;

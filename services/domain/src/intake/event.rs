@@ -140,6 +140,12 @@ pub struct MaterialsSupplemented {
     pub supplement_request_id: Option<String>,
     /// The task that asked, if any.
     pub task_id: Option<String>,
+    /// The catalog item of the task that asked, if any (and known).
+    #[serde(default)]
+    pub item_code: Option<String>,
+    /// The department of the task that asked, if any (and known).
+    #[serde(default)]
+    pub department: Option<String>,
 }
 
 /// A deficiency made good; follows the MaterialsSupplemented that brought it.

@@ -385,21 +385,7 @@ impl IntakeService for IntakeApi {
     ) -> Result<Response<pb::UploadMaterialResponse>, Status> {
         let caller = Caller::of(&request)?;
         caller.require(&[Role::Clerk, Role::Applicant], "upload materials")?;
-        let r = request.into_inner();
-        let quota = match caller.role {
-            Role::Applicant => self.intake.upload_quota.applicant,
-            _ => self.intake.upload_quota.staff,
-        };
-        let material = super::materials::upload(
-            &self.intake,
-            &caller.subject,
-            quota,
-            &r.file_name,
-            &r.content_type,
-            &r.content,
-            &r.sha256_hex,
-        )
-        .await?;
+        let material = super::materials::upload_whole(&self.intake, &caller, request.into_inner()).await?;
         Ok(Response::new(pb::UploadMaterialResponse { material: Some(material) }))
     }
 

@@ -1,5 +1,5 @@
 //! The gRPC face of intake: CatalogService, CatalogPublishingService,
-//! CalendarService and IntakeService, and the
+//! CalendarService, IntakeService and MaterialService, and the
 //! command plumbing they share.
 
 mod calendar;
@@ -10,8 +10,10 @@ mod materials;
 mod publishing;
 mod scope;
 mod supplements;
+mod uploads;
 
 pub use calendar::CalendarApi;
 pub use catalog::CatalogApi;
 pub use intake::IntakeApi;
 pub use publishing::{MAX_FILE_BYTES, PublishingApi};
+pub use uploads::{MaterialApi, UploadBuffers};

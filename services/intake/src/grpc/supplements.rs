@@ -44,6 +44,8 @@ pub async fn open_supplement_request(
     Ok(yiciban_domain::intake::OpenSupplementRequest {
         request_id: request_id.to_owned(),
         task_id: task.task_id,
+        item_code: task.item_code,
+        department: task.department,
         material_ids,
     })
 }

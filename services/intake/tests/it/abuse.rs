@@ -1,53 +1,17 @@
 //! Abuse answered cleanly, tried as an outside client would: bodies that are
-//! not the RPC's protobuf message, an upload over the limit, and requests
+//! not the RPC's protobuf message, requests over the limit, and requests
 //! whose refusal would be too large for a default client — each answered
 //! with the documented status, bounded, and nothing stored.
 
-use prost::bytes::{Buf as _, BufMut as _};
 use tonic::Code;
-use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
 use yiciban_platform::Role;
 use yiciban_platform::answer::encoded_len;
 use yiciban_platform::status::{MAX_LISTED, violations_of};
 use yiciban_proto::intake::v1 as pb;
+use yiciban_testkit::raw::RawCodec;
 
 use crate::fixtures::{material, newborn};
 use crate::helpers::{TestApp, spawn_app};
-
-/// Sends its bytes as the message, whatever they are; reads the answer's
-/// bytes back.
-#[derive(Debug, Clone, Copy, Default)]
-struct RawCodec;
-
-impl Codec for RawCodec {
-    type Encode = Vec<u8>;
-    type Decode = Vec<u8>;
-    type Encoder = RawCodec;
-    type Decoder = RawCodec;
-    fn encoder(&mut self) -> Self::Encoder {
-        RawCodec
-    }
-    fn decoder(&mut self) -> Self::Decoder {
-        RawCodec
-    }
-}
-
-impl Encoder for RawCodec {
-    type Item = Vec<u8>;
-    type Error = tonic::Status;
-    fn encode(&mut self, item: Vec<u8>, dst: &mut EncodeBuf<'_>) -> Result<(), tonic::Status> {
-        dst.put_slice(&item);
-        Ok(())
-    }
-}
-
-impl Decoder for RawCodec {
-    type Item = Vec<u8>;
-    type Error = tonic::Status;
-    fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<Vec<u8>>, tonic::Status> {
-        Ok(Some(src.copy_to_bytes(src.remaining()).to_vec()))
-    }
-}
 
 /// Sends `body` as the message of `path`, signed in as a clerk.
 async fn send_raw(app: &TestApp, path: &'static str, body: Vec<u8>) -> Result<Vec<u8>, tonic::Status> {
@@ -113,25 +77,37 @@ async fn a_frame_cut_short_is_invalid_argument() {
 }
 
 #[tokio::test]
-async fn an_upload_over_the_message_limit_is_invalid_argument() {
+async fn an_intake_request_over_its_message_limit_is_invalid_argument_unread() {
     let app = spawn_app().await;
-    // The test limit is 1 MiB of material; the transport takes 1 MiB more
-    // for the envelope, and refuses a message beyond that before reading it.
+    let limit = yiciban_proto::intake::MAX_REQUEST_BYTES;
+    // Every IntakeService request is at most 4 MiB: a larger file goes
+    // through MaterialService in chunks, so one message is refused unread.
     let err = app
         .clerk()
         .upload_material(pb::UploadMaterialRequest {
             file_name: "scan.pdf".into(),
             content_type: "application/pdf".into(),
-            content: vec![7u8; 3 * 1024 * 1024],
+            content: vec![7u8; limit + 1],
             sha256_hex: String::new(),
         })
         .await
         .unwrap_err();
     assert_eq!(err.code(), Code::InvalidArgument, "{err:?}");
     assert!(err.message().starts_with("the request is larger than this RPC accepts"), "{}", err.message());
+    // Not only uploads: a submission over the limit too.
+    let mut req = newborn("k-huge");
+    req.form_data.as_mut().unwrap().fields.insert(
+        "baby_name".into(),
+        prost_types::Value { kind: Some(prost_types::value::Kind::StringValue("x".repeat(limit))) },
+    );
+    let err = app.clerk().submit_application(req).await.unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument, "{err:?}");
+    assert!(err.message().starts_with("the request is larger than this RPC accepts"), "{}", err.message());
+    assert!(err.message().len() < 300, "a short message, not {}", err.message());
     let blobs: i64 =
         sqlx::query_scalar("SELECT count(*) FROM intake.material_blobs").fetch_one(&app.db.pool).await.unwrap();
     assert_eq!(blobs, 0);
+    assert_eq!(app.event_count().await, 0, "nothing stored");
 }
 
 #[tokio::test]

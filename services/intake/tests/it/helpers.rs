@@ -12,10 +12,12 @@ use yiciban_platform::{ManualClock, Role};
 use yiciban_proto::catalog::v1::calendar_service_client::CalendarServiceClient;
 use yiciban_proto::catalog::v1::catalog_service_client::CatalogServiceClient;
 use yiciban_proto::intake::v1::intake_service_client::IntakeServiceClient;
+use yiciban_proto::intake::v1::material_service_client::MaterialServiceClient;
 use yiciban_testkit::TestIssuer;
 use yiciban_testkit::{ServiceHandle, TestDb, TestNats};
 
 pub type Intake_ = IntakeServiceClient<InterceptedService<Channel, ClientAuth>>;
+pub type Materials_ = MaterialServiceClient<InterceptedService<Channel, ClientAuth>>;
 pub type Catalog_ = CatalogServiceClient<InterceptedService<Channel, ClientAuth>>;
 pub type Calendar_ = CalendarServiceClient<InterceptedService<Channel, ClientAuth>>;
 
@@ -81,6 +83,21 @@ impl TestApp {
 
     pub fn clerk(&self) -> Intake_ {
         self.intake_as(&self.token(Role::Clerk, "clerk-001", None, None))
+    }
+
+    /// The chunked upload, signed in with `token`.
+    pub fn materials_as(&self, token: &str) -> Materials_ {
+        MaterialServiceClient::with_interceptor(self.channel.clone(), ClientAuth::new(Some(token)))
+    }
+
+    /// The chunked upload as the clerk.
+    pub fn materials(&self) -> Materials_ {
+        self.materials_as(&self.token(Role::Clerk, "clerk-001", None, None))
+    }
+
+    /// Material blobs stored in the intake schema.
+    pub async fn blob_count(&self) -> i64 {
+        sqlx::query_scalar("SELECT count(*) FROM intake.material_blobs").fetch_one(&self.db.pool).await.unwrap()
     }
 
     pub fn catalog(&self) -> Catalog_ {

@@ -13,3 +13,4 @@ mod limits;
 mod materials;
 mod scope;
 mod submit;
+mod uploads;

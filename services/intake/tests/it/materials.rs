@@ -86,7 +86,12 @@ async fn the_service_reports_health_and_describes_itself_by_reflection() {
     use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
     let app = spawn_app().await;
     let mut health = HealthClient::new(app.channel.clone());
-    for service in ["", "yiciban.intake.v1.IntakeService", "yiciban.catalog.v1.CatalogService"] {
+    for service in [
+        "",
+        "yiciban.intake.v1.IntakeService",
+        "yiciban.intake.v1.MaterialService",
+        "yiciban.catalog.v1.CatalogService",
+    ] {
         let status = health.check(HealthCheckRequest { service: service.into() }).await.unwrap().into_inner();
         assert_eq!(status.status(), ServingStatus::Serving, "{service:?}");
     }
@@ -107,6 +112,7 @@ async fn the_service_reports_health_and_describes_itself_by_reflection() {
     };
     let names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
     assert!(names.contains(&"yiciban.intake.v1.IntakeService".to_owned()), "{names:?}");
+    assert!(names.contains(&"yiciban.intake.v1.MaterialService".to_owned()), "{names:?}");
     assert!(names.contains(&"grpc.health.v1.Health".to_owned()), "{names:?}");
 }
 

@@ -138,8 +138,15 @@ pub fn summary(view: &CaseView, event: &Decoded, names: &Names) -> String {
         Fact::MaterialsSupplemented(e) if e.task_id.is_empty() => {
             format!("{by} 补交容缺材料{}份", e.materials.len())
         }
+        // Named by the item the event carries (the same line in any arrival
+        // order); an event recorded before it carried one, by the task.
         Fact::MaterialsSupplemented(e) => {
-            format!("{by} 为 {} 补交补正材料{}份", item(&e.task_id), e.materials.len())
+            let name = match names.item(&e.item_code) {
+                Some(name) => name.to_owned(),
+                None if !e.item_code.is_empty() => e.item_code.clone(),
+                None => item(&e.task_id),
+            };
+            format!("{by} 为 {name} 补交补正材料{}份", e.materials.len())
         }
         Fact::DeficiencyCleared(e) => {
             let name = view

@@ -56,8 +56,8 @@ pub struct TestApp {
     _service: ServiceHandle,
     _relays: DropGuard,
     pub db: TestDb,
-    /// Kept for its drop: the JetStream stream goes with the test.
-    _nats: TestNats,
+    /// The private NATS prefix (its JetStream stream goes with the test).
+    pub nats: TestNats,
     pub clock: ManualClock,
     pub stores: HashMap<&'static str, EventStore>,
     pub consumer: Consumer<Projector>,
@@ -112,7 +112,7 @@ pub async fn spawn_app_with(relays: bool, extra: &[(&str, &str)]) -> TestApp {
         _service: app.handle,
         _relays: shutdown.drop_guard(),
         db,
-        _nats: nats,
+        nats,
         clock,
         stores,
         consumer,
@@ -168,20 +168,25 @@ impl TestApp {
         department: Option<&str>,
         message: &M,
     ) -> EventEnvelope {
-        let source = match stream.split('-').next() {
-            Some("case") => "intake",
-            Some("plan") => "routing",
-            Some("task") => "tasks",
-            _ => "issuance",
-        };
-        let store = &self.stores[source];
-        let actor = common::Actor { subject: by.0.into(), role: by.1 as i32, department: by.2.into() };
-        let metadata = EventMetadata::new(case_id, &actor, common::Channel::Window, cst(at));
         let mut event = NewEvent::from_message(message);
         if let Some(d) = department {
             event = event.for_department(d);
         }
-        store.append(stream, ExpectedVersion::Any, &[event.clone()], &metadata, None).await.expect("append");
+        self.append_event(stream, case_id, by, at, event).await
+    }
+
+    /// Appends one planned event of a case's life; returns the stored
+    /// envelope.
+    pub async fn append_planned(&self, case_id: Uuid, planned: &Planned) -> EventEnvelope {
+        self.append_event(&planned.stream, case_id, planned.by, planned.at, planned.event.clone()).await
+    }
+
+    async fn append_event(&self, stream: &str, case_id: Uuid, by: By, at: &str, event: NewEvent) -> EventEnvelope {
+        let source = source_of(stream);
+        let store = &self.stores[source];
+        let actor = common::Actor { subject: by.0.into(), role: by.1 as i32, department: by.2.into() };
+        let metadata = EventMetadata::new(case_id, &actor, common::Channel::Window, cst(at));
+        store.append(stream, ExpectedVersion::Any, std::slice::from_ref(&event), &metadata, None).await.expect("append");
         let stored = store.read_stream(stream, 1).await.unwrap();
         stored.into_iter().find(|e| e.event_id == event.event_id).unwrap().to_envelope(source)
     }
@@ -232,6 +237,27 @@ impl TestApp {
     }
 }
 
+/// The owning service of a stream, by its prefix (case-, plan-, task-,
+/// issuance-).
+pub fn source_of(stream: &str) -> &'static str {
+    match stream.split('-').next() {
+        Some("case") => "intake",
+        Some("plan") => "routing",
+        Some("task") => "tasks",
+        _ => "issuance",
+    }
+}
+
+/// One event of a case's life, not yet appended: on `stream`, by `by` at
+/// `at` (China time).
+#[derive(Debug, Clone)]
+pub struct Planned {
+    pub stream: String,
+    pub by: By,
+    pub at: &'static str,
+    pub event: NewEvent,
+}
+
 /// One case's streams and the payloads of its life.
 #[derive(Debug, Clone, Copy)]
 pub struct Case {
@@ -255,6 +281,126 @@ impl Case {
 
     pub fn task_stream(&self) -> String {
         format!("task-{}", self.task)
+    }
+
+    pub fn issuance_stream(&self) -> String {
+        format!("issuance-{}", self.id)
+    }
+
+    /// The whole life of the case, in recorded order, over its four owning
+    /// stores: submitted, accepted and planned on Monday 2026-01-05; the
+    /// samr task returned for a supplement (both clocks stopped), answered,
+    /// resumed, warned red and approved late; decided, handed over, issued at
+    /// the window, picked up, closed, and rated badly, which opens a
+    /// rectification for samr.
+    pub fn life(&self) -> Vec<Planned> {
+        let (case, plan, task, issuance) =
+            (self.case_stream(), self.plan_stream(), self.task_stream(), self.issuance_stream());
+        let of = |stream: &String, by: By, at: &'static str, event: NewEvent| Planned {
+            stream: stream.clone(),
+            by,
+            at,
+            event,
+        };
+        let samr = |m: NewEvent| m.for_department("samr");
+        vec![
+            of(&case, CLERK, "2026-01-05T09:00", NewEvent::from_message(&self.submitted())),
+            of(&case, CLERK, "2026-01-05T09:00", NewEvent::from_message(&self.accepted())),
+            of(&case, SERVICE, "2026-01-05T09:01", NewEvent::from_message(&self.officer("officer-1"))),
+            of(&plan, SERVICE, "2026-01-05T09:02", NewEvent::from_message(&self.planned())),
+            of(&plan, SERVICE, "2026-01-05T09:02", samr(NewEvent::from_message(&self.dispatched()))),
+            of(&task, SERVICE, "2026-01-05T09:03", samr(NewEvent::from_message(&self.task_created()))),
+            of(&task, AGENT, "2026-01-05T10:00", samr(NewEvent::from_message(&self.claimed()))),
+            of(&task, AGENT, "2026-01-07T10:00", samr(NewEvent::from_message(&self.returned()))),
+            of(&plan, SERVICE, "2026-01-07T10:01", NewEvent::from_message(&self.case_clock_stopped())),
+            of(&case, APPLICANT, "2026-01-12T09:00", NewEvent::from_message(&self.supplemented())),
+            of(&task, SERVICE, "2026-01-12T09:05", samr(NewEvent::from_message(&self.resumed()))),
+            of(&plan, SERVICE, "2026-01-12T09:06", NewEvent::from_message(&self.case_clock_resumed())),
+            of(
+                &task,
+                SERVICE,
+                "2026-01-16T00:00",
+                samr(NewEvent::from_message(&self.warned(common::WarningLevel::Red))),
+            ),
+            of(&task, AGENT, "2026-01-19T10:00", samr(NewEvent::from_message(&self.approved()))),
+            of(&plan, SERVICE, "2026-01-19T11:00", NewEvent::from_message(&self.decided())),
+            of(&plan, SERVICE, "2026-01-19T11:05", NewEvent::from_message(&self.handed_over())),
+            of(&issuance, SERVICE, "2026-01-19T11:06", NewEvent::from_message(&self.issuance_prepared())),
+            of(&issuance, CLERK, "2026-01-19T14:00", NewEvent::from_message(&self.pickup_notified())),
+            of(&issuance, CLERK, "2026-01-20T10:00", NewEvent::from_message(&self.picked_up())),
+            of(&issuance, SERVICE, "2026-01-20T10:00", NewEvent::from_message(&self.closed())),
+            of(&issuance, APPLICANT, "2026-01-20T10:30", NewEvent::from_message(&self.rated(2))),
+            of(&issuance, SERVICE, "2026-01-20T10:31", NewEvent::from_message(&self.rectification_opened())),
+        ]
+    }
+
+    pub fn issuance_prepared(&self) -> ev::IssuancePrepared {
+        ev::IssuancePrepared {
+            case_number: self.number.into(),
+            batch_number: 1,
+            outcome: common::CaseOutcome::Approved as i32,
+            documents: self.approved().result.into_iter().collect(),
+            method: common::DeliveryMethod::WindowPickup as i32,
+            issue_by: pd(2026, 1, 30),
+            final_batch: true,
+            promised_working_days: 10,
+            ..Default::default()
+        }
+    }
+
+    pub fn pickup_notified(&self) -> ev::PickupNotified {
+        ev::PickupNotified {
+            batch_number: 1,
+            channel: common::NotificationChannel::Sms as i32,
+            pickup_location: "包头市政务服务中心 3号窗口".into(),
+            pickup_by: pd(2026, 2, 6),
+        }
+    }
+
+    pub fn picked_up(&self) -> ev::PickedUp {
+        ev::PickedUp {
+            batch_number: 1,
+            collector: Some(ev::Collector {
+                kind: common::CollectorKind::Applicant as i32,
+                name_masked: "王*明".into(),
+                id_number_masked: "1101**********002X".into(),
+                ..Default::default()
+            }),
+            document_numbers: vec!["JY11502030000123".into()],
+            ..Default::default()
+        }
+    }
+
+    pub fn closed(&self) -> ev::CaseClosed {
+        ev::CaseClosed {
+            case_number: self.number.into(),
+            outcome: common::CaseOutcome::Approved as i32,
+            closed_on: pd(2026, 1, 20),
+            working_days_used: 8,
+            promised_working_days: 10,
+            on_time: true,
+        }
+    }
+
+    pub fn rated(&self, score: u32) -> ev::RatingReceived {
+        ev::RatingReceived {
+            rating_id: format!("r-{}", self.number),
+            score,
+            real_name: true,
+            department: "samr".into(),
+            channel: common::Channel::Window as i32,
+            ..Default::default()
+        }
+    }
+
+    pub fn rectification_opened(&self) -> ev::RectificationOpened {
+        ev::RectificationOpened {
+            rectification_id: format!("x-{}", self.number),
+            rating_id: format!("r-{}", self.number),
+            responsible_department: "samr".into(),
+            due_by: pd(2026, 1, 27),
+            ..Default::default()
+        }
     }
 
     pub fn submitted(&self) -> ev::ApplicationSubmitted {
@@ -372,6 +518,8 @@ impl Case {
         ev::MaterialsSupplemented {
             supplement_request_id: "0190f3c2-7a1e-7c3e-8f00-00000000beef".into(),
             task_id: self.task.to_string(),
+            item_code: "DEMO-CY-02".into(),
+            department: "samr".into(),
             ..Default::default()
         }
     }

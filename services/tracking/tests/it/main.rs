@@ -7,5 +7,6 @@ mod access;
 mod delivery;
 mod helpers;
 mod journey;
+mod order;
 mod rebuild;
 mod statistics;

@@ -8,41 +8,18 @@ use std::time::Duration;
 
 use sqlx::PgPool;
 use uuid::Uuid;
-use yiciban_proto::common::v1 as common;
 use yiciban_proto::tracking::v1 as pb;
 use yiciban_testkit::eventually;
 
-use crate::helpers::{AGENT, APPLICANT, CLERK, Case, SERVICE, TestApp, cst, spawn_app_with};
+use crate::helpers::{APPLICANT, Case, SERVICE, TestApp, cst, spawn_app_with};
 use yiciban_eventstore::sql::schema_sql;
 
-/// Appends the life of `c` up to `steps` events (of the journey's 16), each
+/// Appends the life of `c` up to `steps` events (of [`Case::life`]), each
 /// once the one before is projected: as in real life, where the steps of a
-/// case are minutes apart, the live consumer sees them in recorded order
-/// (the summaries of events naming another stream's task depend on it).
+/// case are minutes apart.
 async fn case_life(app: &TestApp, c: &Case, steps: usize) {
-    let (case, plan, task) = (c.case_stream(), c.plan_stream(), c.task_stream());
-    let samr = Some("samr");
-    for step in 0..steps {
-        match step {
-            0 => app.append(&case, c.id, CLERK, "2026-01-05T09:00", None, &c.submitted()).await,
-            1 => app.append(&case, c.id, CLERK, "2026-01-05T09:00", None, &c.accepted()).await,
-            2 => app.append(&case, c.id, SERVICE, "2026-01-05T09:01", None, &c.officer("officer-1")).await,
-            3 => app.append(&plan, c.id, SERVICE, "2026-01-05T09:02", None, &c.planned()).await,
-            4 => app.append(&plan, c.id, SERVICE, "2026-01-05T09:02", samr, &c.dispatched()).await,
-            5 => app.append(&task, c.id, SERVICE, "2026-01-05T09:03", samr, &c.task_created()).await,
-            6 => app.append(&task, c.id, AGENT, "2026-01-05T10:00", samr, &c.claimed()).await,
-            7 => app.append(&task, c.id, AGENT, "2026-01-07T10:00", samr, &c.returned()).await,
-            8 => app.append(&plan, c.id, SERVICE, "2026-01-07T10:01", None, &c.case_clock_stopped()).await,
-            9 => app.append(&case, c.id, APPLICANT, "2026-01-12T09:00", None, &c.supplemented()).await,
-            10 => app.append(&task, c.id, SERVICE, "2026-01-12T09:05", samr, &c.resumed()).await,
-            11 => app.append(&plan, c.id, SERVICE, "2026-01-12T09:06", None, &c.case_clock_resumed()).await,
-            12 => {
-                app.append(&task, c.id, SERVICE, "2026-01-16T00:00", samr, &c.warned(common::WarningLevel::Red)).await
-            }
-            13 => app.append(&task, c.id, AGENT, "2026-01-19T10:00", samr, &c.approved()).await,
-            14 => app.append(&plan, c.id, SERVICE, "2026-01-19T11:00", None, &c.decided()).await,
-            _ => app.append(&plan, c.id, SERVICE, "2026-01-19T11:05", None, &c.handed_over()).await,
-        };
+    for (step, planned) in c.life().iter().take(steps).enumerate() {
+        app.append_planned(c.id, planned).await;
         projected(app, c, step + 1).await;
     }
 }
@@ -62,14 +39,14 @@ async fn projected(app: &TestApp, c: &Case, events: usize) {
     .await;
 }
 
-async fn start(app: &TestApp, key: &str) -> Result<String, tonic::Status> {
+pub(crate) async fn start(app: &TestApp, key: &str) -> Result<String, tonic::Status> {
     app.admin()
         .start_rebuild(pb::StartRebuildRequest { idempotency_key: key.into(), projection: String::new() })
         .await
         .map(|r| r.into_inner().rebuild_id)
 }
 
-async fn progress(app: &TestApp, id: &str) -> pb::GetRebuildProgressResponse {
+pub(crate) async fn progress(app: &TestApp, id: &str) -> pb::GetRebuildProgressResponse {
     app.admin()
         .get_rebuild_progress(pb::GetRebuildProgressRequest { rebuild_id: id.into() })
         .await
@@ -104,7 +81,7 @@ async fn query_until_completed(app: &TestApp, id: &str, case: &Case) -> (usize, 
     }
 }
 
-async fn active(pool: &PgPool) -> String {
+pub(crate) async fn active(pool: &PgPool) -> String {
     sqlx::query_scalar("SELECT active FROM tracking.read_model").fetch_one(pool).await.unwrap()
 }
 
@@ -122,7 +99,7 @@ async fn rows(pool: &PgPool, schema: &str) -> [Vec<serde_json::Value>; 3] {
 }
 
 /// Asserts that two schemas hold the same read models, row by row.
-async fn assert_same_rows(pool: &PgPool, left: &str, right: &str) {
+pub(crate) async fn assert_same_rows(pool: &PgPool, left: &str, right: &str) {
     let (a, b) = (rows(pool, left).await, rows(pool, right).await);
     for (table, (a, b)) in ["case_views", "task_rows", "timeline"].iter().zip(a.iter().zip(b.iter())) {
         assert_eq!(a.len(), b.len(), "{table}: {left} has {} rows, {right} {}", a.len(), b.len());

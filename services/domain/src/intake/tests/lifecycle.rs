@@ -92,6 +92,8 @@ fn a_supplement_closes_deficiencies_one_by_one_until_the_case_is_plainly_accepte
             }],
             supplement_request_id: None,
             task_id: None,
+            item_code: None,
+            department: None,
         }),
         Event::DeficiencyCleared(DeficiencyCleared {
             material_id: id("m_site_layout"),
@@ -138,13 +140,16 @@ fn a_supplement_answering_a_waiting_request_says_so() {
     let request = OpenSupplementRequest {
         request_id: "sr-1".into(),
         task_id: "task-fire".into(),
+        item_code: "DEMO-CY-04".into(),
+        department: "fire".into(),
         material_ids: vec![id("m_fire_plan")],
     };
     let Command::SupplementMaterials(mut cmd) = supplement_on(today(), &["m_fire_plan"]) else { unreachable!() };
     cmd.supplement_request = Some(request.clone());
     let (events, _) = given(accepted.clone()).when(Command::SupplementMaterials(cmd.clone())).then_ok();
     assert!(matches!(&events[..], [Event::MaterialsSupplemented(e)]
-        if e.supplement_request_id.as_deref() == Some("sr-1") && e.task_id.as_deref() == Some("task-fire")));
+        if e.supplement_request_id.as_deref() == Some("sr-1") && e.task_id.as_deref() == Some("task-fire")
+            && e.item_code.as_deref() == Some("DEMO-CY-04") && e.department.as_deref() == Some("fire")));
     cmd.materials = vec![material("m_sign_app")];
     given(accepted)
         .when(Command::SupplementMaterials(cmd))

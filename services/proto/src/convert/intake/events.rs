@@ -187,6 +187,8 @@ impl From<&MaterialsSupplemented> for ev::MaterialsSupplemented {
             materials: e.materials.iter().map(Into::into).collect(),
             supplement_request_id: e.supplement_request_id.clone().unwrap_or_default(),
             task_id: e.task_id.clone().unwrap_or_default(),
+            item_code: e.item_code.clone().unwrap_or_default(),
+            department: e.department.clone().unwrap_or_default(),
         }
     }
 }
@@ -199,6 +201,8 @@ impl TryFrom<&ev::MaterialsSupplemented> for MaterialsSupplemented {
             materials: each(&e.materials, MaterialRef::try_from).at("materials")?,
             supplement_request_id: non_empty(&e.supplement_request_id),
             task_id: non_empty(&e.task_id),
+            item_code: non_empty(&e.item_code),
+            department: non_empty(&e.department),
         })
     }
 }

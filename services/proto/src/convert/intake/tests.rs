@@ -255,11 +255,15 @@ fn every_event() -> Vec<Event> {
             materials: vec![material("m_site_layout")],
             supplement_request_id: None,
             task_id: None,
+            item_code: None,
+            department: None,
         }),
         Event::MaterialsSupplemented(MaterialsSupplemented {
             materials: vec![material("m_sign_design"), material("m_site_use_proof")],
             supplement_request_id: Some("0194a3c5-7e1a-7c2b-9f00-1a2b3c4d5e6f".into()),
             task_id: Some("0194a3c5-7e1a-7c2b-9f00-aaaabbbbcccc".into()),
+            item_code: Some("DEMO-CY-02".into()),
+            department: Some("samr".into()),
         }),
         Event::DeficiencyCleared(DeficiencyCleared {
             material_id: MaterialId::parse("m_site_layout").unwrap(),

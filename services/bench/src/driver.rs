@@ -286,7 +286,10 @@ impl Driver {
         result
     }
 
-    /// The case's tasks waiting for a department, not yet handled by us.
+    /// The case's tasks waiting for a department or claimed and not yet
+    /// decided (a client cut off between its claim and its approval, or
+    /// whose approval a restore undid, claims again on the same key and
+    /// approves), not yet handled by us.
     async fn pending_tasks(&self, case_id: &str, handled: &HashSet<String>) -> anyhow::Result<Vec<tasks::Task>> {
         let request = tasks::ListCaseTasksRequest { case_id: case_id.to_owned() };
         let all = self
@@ -299,7 +302,10 @@ impl Driver {
             .tasks;
         Ok(all
             .into_iter()
-            .filter(|t| t.state == common::TaskState::Pending as i32 && !handled.contains(&t.task_id))
+            .filter(|t| {
+                let open = [common::TaskState::Pending as i32, common::TaskState::InProgress as i32];
+                open.contains(&t.state) && !handled.contains(&t.task_id)
+            })
             .collect())
     }
 

@@ -135,6 +135,18 @@ impl System {
         Ok(())
     }
 
+    /// Stops `name` as an orchestrator scaling it to zero does: SIGTERM (it
+    /// drains), SIGKILL after 10 s; reaps it.
+    pub async fn terminate(&mut self, name: &str) -> anyhow::Result<()> {
+        self.signal(name, "TERM").await?;
+        let p = self.processes.iter_mut().find(|p| p.name == name).context("no such service")?;
+        if tokio::time::timeout(Duration::from_secs(10), p.child.wait()).await.is_err() {
+            p.child.start_kill().with_context(|| format!("killing {name}"))?;
+            p.child.wait().await?;
+        }
+        Ok(())
+    }
+
     /// Sends `signal` (`STOP`, `CONT`, …) to the process of `name`: a
     /// stopped process keeps its sockets open and answers nothing, like one
     /// in a long pause.

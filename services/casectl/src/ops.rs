@@ -1,6 +1,9 @@
 //! `casectl ops`: what the services' consumers set aside (poison messages and
 //! dead letters), asked of all five services — listed, replayed once the
-//! cause is fixed, or discarded with a reason (admin).
+//! cause is fixed, or discarded with a reason (admin); the reconciliation of
+//! the stores with JetStream; and, while the services are stopped after a
+//! point-in-time restore, the clean-up of JetStream (`after-restore`, which
+//! talks to Postgres and NATS itself).
 
 use clap::{Subcommand, ValueEnum};
 use yiciban_proto::ops::v1 as pb;
@@ -37,6 +40,12 @@ pub enum OpsCommand {
         #[arg(long, default_value_t = 24)]
         hours: u32,
     },
+    /// After a point-in-time restore, with every service stopped (runbook
+    /// step 7 of docs/DEPLOY.md): lists the messages JetStream holds of events
+    /// no store has, and the durable consumers; with --apply deletes those
+    /// messages and rewinds the services' consumers to before the target time.
+    /// Talks to Postgres and NATS itself (the services are down).
+    AfterRestore(AfterRestoreArgs),
     /// Close one without applying it, saying why.
     Discard {
         #[arg(long, value_enum)]
@@ -47,6 +56,90 @@ pub enum OpsCommand {
         #[arg(long)]
         reason: String,
     },
+}
+
+#[derive(Debug, clap::Args)]
+pub struct AfterRestoreArgs {
+    /// The restore's target time (RFC 3339 with its offset).
+    #[arg(long)]
+    target_time: chrono::DateTime<chrono::FixedOffset>,
+    /// Messages are looked at from this many seconds before the target time
+    /// (the broker's and the database's clocks may differ).
+    #[arg(long, default_value_t = 60)]
+    margin_seconds: i64,
+    /// The services' consumers are rewound to this many minutes before the
+    /// target time (longer than any consumer's lag at that time).
+    #[arg(long, default_value_t = 60)]
+    rewind_minutes: i64,
+    /// Delete the messages and rewind the consumers (without it: only list).
+    #[arg(long)]
+    apply: bool,
+    /// The restored database (the services' DATABASE_URL).
+    #[arg(long, env = "DATABASE_URL")]
+    database_url: String,
+    /// NATS server (a user that may delete messages and manage consumers).
+    #[arg(long, env = "NATS_URL", default_value = "nats://127.0.0.1:4222")]
+    nats_url: String,
+    /// The deployment's subject prefix.
+    #[arg(long, env = "YICIBAN_NATS_PREFIX", default_value = "yiciban")]
+    prefix: String,
+}
+
+async fn after_restore(a: AfterRestoreArgs) -> anyhow::Result<()> {
+    use anyhow::Context as _;
+    use yiciban_eventstore::restore;
+    let subjects = yiciban_eventstore::Subjects::new(&a.prefix).map_err(anyhow::Error::msg)?;
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .connect(&a.database_url)
+        .await
+        .context("connecting to the restored database")?;
+    let (url, credentials) = yiciban_platform::runtime::split_credentials(&a.nats_url);
+    let mut options = async_nats::ConnectOptions::new().name("casectl-after-restore");
+    if let Some((user, password)) = credentials {
+        options = options.user_and_password(user, password);
+    }
+    let js = async_nats::jetstream::new(
+        options.connect(&url).await.with_context(|| format!("connecting to NATS at {url}"))?,
+    );
+    let target = a.target_time.with_timezone(&chrono::Utc);
+    let orphans = restore::orphans(&pool, &js, &subjects, target - chrono::Duration::seconds(a.margin_seconds)).await?;
+    print!("{}", orphans_table(&orphans));
+    let rewind_to = target - chrono::Duration::minutes(a.rewind_minutes);
+    if !a.apply {
+        let found = restore::consumers(&pool, &js, &subjects).await?;
+        println!("would delete {} message(s) and rewind to {rewind_to}: {}", orphans.len(), found.services.join(", "));
+        println!("left alone (not the services'): {}", none_or(&found.others));
+        println!("nothing changed: run again with --apply");
+        return Ok(());
+    }
+    let deleted = restore::delete_orphans(&js, &subjects, &orphans).await?;
+    let found = restore::rewind_consumers(&pool, &js, &subjects, rewind_to).await?;
+    println!("deleted {deleted} message(s); rewound to {rewind_to}: {}", none_or(&found.services));
+    println!("left alone (not the services'; tell their owners what was deleted): {}", none_or(&found.others));
+    Ok(())
+}
+
+fn none_or(names: &[String]) -> String {
+    if names.is_empty() { "none".into() } else { names.join(", ") }
+}
+
+/// The table of `casectl ops after-restore`.
+pub fn orphans_table(orphans: &[yiciban_eventstore::restore::Orphan]) -> String {
+    let rows: Vec<Vec<String>> = orphans
+        .iter()
+        .map(|o| {
+            vec![
+                o.sequence.to_string(),
+                o.stored_at.format("%Y-%m-%d %H:%M:%S%.3f UTC").to_string(),
+                o.subject.clone(),
+                o.event_id.clone(),
+            ]
+        })
+        .collect();
+    let mut out = crate::text::table(&["SEQ", "STORED", "SUBJECT", "EVENT ID"], &rows);
+    out.push_str(&format!("{} message(s) of events no store has\n", rows.len()));
+    out
 }
 
 async fn channel(conn: &Connection, service: ServiceArg) -> anyhow::Result<AuthChannel> {
@@ -93,8 +186,16 @@ pub async fn run(conn: &Connection, command: OpsCommand) -> anyhow::Result<()> {
                     Ok(r) => {
                         let r = r.into_inner();
                         let missing = if r.stream_missing { "; the stream is MISSING" } else { "" };
+                        let unknown = if r.unknown_events > 0 {
+                            format!(
+                                "; {} message(s) of events the store does NOT have (a restore? casectl ops after-restore)",
+                                r.unknown_events
+                            )
+                        } else {
+                            String::new()
+                        };
                         println!(
-                            "{:<9} {} case(s) compared, {} short, {} event(s) published again{missing}",
+                            "{:<9} {} case(s) compared, {} short, {} event(s) published again{missing}{unknown}",
                             r.service, r.cases, r.short_cases, r.republished
                         );
                     }
@@ -102,6 +203,7 @@ pub async fn run(conn: &Connection, command: OpsCommand) -> anyhow::Result<()> {
                 }
             }
         }
+        OpsCommand::AfterRestore(args) => after_restore(args).await?,
         OpsCommand::Replay { service, consumer, id } => {
             let mut client = OpsServiceClient::new(channel(conn, service).await?);
             client.replay_dead_letter(pb::ReplayDeadLetterRequest { consumer, id }).await.map_err(explain)?;

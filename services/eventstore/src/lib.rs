@@ -10,6 +10,7 @@ pub mod migrate;
 pub mod model;
 pub mod reconcile;
 pub mod relay;
+pub mod restore;
 pub mod sql;
 pub mod store;
 pub mod subjects;

@@ -256,7 +256,7 @@ pub async fn active_read_model(pool: &PgPool) -> anyhow::Result<String> {
 }
 
 /// Messages set aside by any consumer and not replayed.
-async fn poison(pool: &PgPool) -> anyhow::Result<i64> {
+pub async fn poison(pool: &PgPool) -> anyhow::Result<i64> {
     let mut total = 0;
     for store in STORES.iter().copied().chain(["tracking"]) {
         total +=

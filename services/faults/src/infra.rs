@@ -1,7 +1,9 @@
 //! The servers the fault tests own and break: a Postgres cluster in a
-//! temporary directory and a nats-server with its JetStream store in
-//! another, both on free local ports, never the machine's own servers.
-//! Dropping them stops the servers and removes their directories.
+//! temporary directory (archiving its WAL into a directory beside it, so it
+//! can be restored to a point in time from a base backup) and a nats-server
+//! with its JetStream store in another, both on free local ports, never the
+//! machine's own servers. Dropping them stops the servers and removes their
+//! directories.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -43,7 +45,8 @@ async fn wait_listening(port: u16, timeout: Duration) -> bool {
 }
 
 /// A project-local Postgres cluster (initdb, trust authentication for the
-/// superuser `postgres`, fsync on), started with `pg_ctl`.
+/// superuser `postgres`, fsync on, every WAL segment archived into
+/// `archive/`), started with `pg_ctl`.
 pub struct OwnPostgres {
     bin: PathBuf,
     /// The system user the server runs as when we are root (initdb and
@@ -63,6 +66,7 @@ impl OwnPostgres {
     /// `initdb` and start a cluster with the programs in `bin`.
     pub async fn start(bin: &Path, user: Option<&str>) -> anyhow::Result<OwnPostgres> {
         let dir = scratch("pg")?;
+        std::fs::create_dir_all(dir.join("archive")).context("creating the WAL archive")?;
         let user = user.filter(|u| !u.is_empty() && is_root()).map(str::to_owned);
         let pg = OwnPostgres { bin: bin.to_owned(), user, dir, port: free_port()? };
         if let Some(u) = &pg.user {
@@ -74,8 +78,10 @@ impl OwnPostgres {
         pg.run("initdb", &["-D", &pg.data(), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C"]).await?;
         let conf = format!(
             "\n# yiciban-faults\nport = {}\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = ''\n\
-             max_connections = 200\nfsync = on\nsynchronous_commit = on\n",
-            pg.port
+             max_connections = 200\nfsync = on\nsynchronous_commit = on\n\
+             wal_level = replica\narchive_mode = on\narchive_command = 'test ! -f {archive}/%f && cp %p {archive}/%f'\n",
+            pg.port,
+            archive = pg.archive()
         );
         let conf_path = Path::new(&pg.data()).join("postgresql.conf");
         let mut text = std::fs::read_to_string(&conf_path).context("reading postgresql.conf")?;
@@ -87,6 +93,14 @@ impl OwnPostgres {
 
     fn data(&self) -> String {
         self.dir.join("data").display().to_string()
+    }
+
+    fn archive(&self) -> String {
+        self.dir.join("archive").display().to_string()
+    }
+
+    fn base(&self) -> String {
+        self.dir.join("base").display().to_string()
     }
 
     fn log(&self) -> String {
@@ -142,6 +156,48 @@ impl OwnPostgres {
             bail!("Postgres does not listen on port {} after its start", self.port);
         }
         Ok(())
+    }
+
+    /// Takes a base backup (`pg_basebackup`, replacing an earlier one): the
+    /// start of a point-in-time restore, with the archived WAL after it.
+    pub async fn base_backup(&self) -> anyhow::Result<()> {
+        let _ = std::fs::remove_dir_all(self.base());
+        let (base, port) = (self.base(), self.port.to_string());
+        self.run("pg_basebackup", &["-D", &base, "-h", "127.0.0.1", "-p", &port, "-U", "postgres", "-c", "fast"]).await
+    }
+
+    /// Restores the stopped cluster to `target` (runbook step 4): the data
+    /// directory is set aside (`data.before-restore`), a new one is made from
+    /// the base backup, and Postgres replays the archived WAL up to `target`
+    /// and is promoted (`recovery.signal`, `restore_command`,
+    /// `recovery_target_time`, `recovery_target_action = promote`), on the
+    /// same port. Returns once it accepts connections (it may still be
+    /// replaying: wait until `pg_is_in_recovery()` is false).
+    pub async fn restore_to(&self, target: &str) -> anyhow::Result<()> {
+        let data = self.dir.join("data");
+        let aside = self.dir.join("data.before-restore");
+        let _ = std::fs::remove_dir_all(&aside);
+        std::fs::rename(&data, &aside).context("setting the damaged data directory aside")?;
+        let status = Command::new("cp").arg("-a").arg(self.base()).arg(&data).status().await?;
+        if !status.success() {
+            bail!("copying the base backup failed ({status})");
+        }
+        let conf_path = data.join("postgresql.conf");
+        let mut text = std::fs::read_to_string(&conf_path).context("reading the restored postgresql.conf")?;
+        text.push_str(&format!(
+            "\n# yiciban-faults: point-in-time restore\nrestore_command = 'cp {archive}/%f %p'\n\
+             recovery_target_time = '{target}'\nrecovery_target_action = 'promote'\n",
+            archive = self.archive()
+        ));
+        std::fs::write(&conf_path, text).context("writing the restored postgresql.conf")?;
+        std::fs::write(data.join("recovery.signal"), "").context("writing recovery.signal")?;
+        if let Some(u) = &self.user {
+            let status = Command::new("chown").arg("-R").arg(format!("{u}:")).arg(&data).status().await?;
+            if !status.success() {
+                bail!("chown of {} to {u} failed", data.display());
+            }
+        }
+        self.start_again().await
     }
 
     /// Restarts the server: `mode` is `fast` (clients disconnected, a clean

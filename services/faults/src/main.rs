@@ -4,7 +4,7 @@
 //! at a time under a load of clients that resend on the same idempotency
 //! keys — kill -9 each service, kill -9 nats-server, NATS away for a
 //! minute, Postgres crash-restarted, a service's database connections
-//! stalled — and checks after each that no case was lost, no effect done
+//! stalled, the ledger restored to a point in time — and checks after each that no case was lost, no effect done
 //! twice, the outboxes drained and the read models equal a rebuild. Writes
 //! the table into docs/RELIABILITY.md; exits non-zero on any broken promise.
 
@@ -12,6 +12,7 @@ mod bed;
 mod checks;
 mod infra;
 mod load;
+mod pitr;
 mod proxy;
 mod report;
 mod scenario;
@@ -120,6 +121,7 @@ fn scenarios(args: &Args) -> Vec<Fault> {
         Fault::PostgresAway(Duration::from_secs(args.postgres_away_seconds)),
         Fault::Stall("tasks", Duration::from_secs(args.stall_seconds)),
         Fault::Pause("routing", Duration::from_secs(args.pause_seconds)),
+        Fault::PitrRestore,
     ]);
     all.retain(|f| args.only.is_empty() || args.only.contains(&f.name()));
     all

@@ -44,6 +44,9 @@ pub enum Fault {
     Pause(&'static str, Duration),
     /// The proxy between a service and Postgres holds every byte this long.
     Stall(&'static str, Duration),
+    /// The ledger restored to a point in time by the runbook of
+    /// docs/DEPLOY.md ([`crate::pitr`]).
+    PitrRestore,
 }
 
 impl Fault {
@@ -57,6 +60,7 @@ impl Fault {
             Fault::PostgresAway(_) => "postgres-away".into(),
             Fault::Pause(s, _) => format!("pause-{s}"),
             Fault::Stall(s, _) => format!("stall-{s}-postgres"),
+            Fault::PitrRestore => "pitr-restore".into(),
         }
     }
 
@@ -75,6 +79,12 @@ impl Fault {
             Fault::PostgresAway(d) => format!("Postgres stopped (`pg_ctl stop -m fast`) for {} s", d.as_secs()),
             Fault::Pause(s, d) => format!("{s} paused (SIGSTOP) for {} s, then SIGCONT", d.as_secs()),
             Fault::Stall(s, d) => format!("{s}↔Postgres TCP stalled {} s (proxy holds every byte)", d.as_secs()),
+            Fault::PitrRestore => format!(
+                "every service stopped; Postgres restored from a base backup plus archived WAL to a time T {} s \
+                 before the stop, by the runbook of docs/DEPLOY.md (messages of lost events deleted, consumers \
+                 rewound, reconciler run); the clients drive every case again on the same keys",
+                crate::pitr::AFTER_T.as_secs()
+            ),
         }
     }
 }
@@ -139,6 +149,7 @@ async fn inject(bed: &mut Bed, fault: Fault) -> anyhow::Result<Injected> {
             tokio::time::sleep(held).await;
             proxy.resume();
         }
+        Fault::PitrRestore => anyhow::bail!("the restore is a scenario of its own (crate::pitr::run)"),
     }
     Ok(injected)
 }
@@ -186,6 +197,9 @@ pub async fn run(
     concurrency: usize,
     recovery_timeout: Duration,
 ) -> anyhow::Result<Report> {
+    if fault == Fault::PitrRestore {
+        return crate::pitr::run(bed, round, concurrency, recovery_timeout).await;
+    }
     eprintln!("==> {}: {}", fault.name(), fault.describe());
     let resent0 = bed.driver.resent();
     let load = Load::start(&bed.driver, &bed.next, concurrency);

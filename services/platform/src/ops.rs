@@ -180,6 +180,7 @@ impl OpsService for OpsApi {
             short_cases: u32::try_from(r.short_cases).unwrap_or(u32::MAX),
             republished: r.republished,
             stream_missing: r.stream_missing,
+            unknown_events: u32::try_from(r.unknown_events).unwrap_or(u32::MAX),
         }))
     }
 }

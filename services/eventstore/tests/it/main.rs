@@ -8,3 +8,4 @@ mod department_feed;
 mod helpers;
 mod migrate;
 mod relay;
+mod restore;

@@ -160,14 +160,19 @@ async fn each_publication_is_announced_once_on_nats_with_what_it_changes() {
     assert_eq!((announced.revision, announced.years.as_slice()), (1, [2027].as_slice()));
 
     let stream = app.nats.js.get_stream(app.nats.subjects.reference_stream_name()).await.unwrap();
-    let unannounced: i64 = sqlx::query_scalar(
-        "SELECT (SELECT count(*) FROM intake.catalog_versions WHERE announced_at IS NULL)
-              + (SELECT count(*) FROM intake.calendar_publications WHERE announced_at IS NULL)",
-    )
-    .fetch_one(&app.db.pool)
-    .await
-    .unwrap();
-    assert_eq!(unannounced, 0, "both are marked announced");
+    // Marked once JetStream has acknowledged the message (just after the
+    // message can be read).
+    yiciban_testkit::eventually("both publications marked announced", std::time::Duration::from_secs(10), || async {
+        let unannounced: i64 = sqlx::query_scalar(
+            "SELECT (SELECT count(*) FROM intake.catalog_versions WHERE announced_at IS NULL)
+                  + (SELECT count(*) FROM intake.calendar_publications WHERE announced_at IS NULL)",
+        )
+        .fetch_one(&app.db.pool)
+        .await
+        .ok()?;
+        (unannounced == 0).then_some(())
+    })
+    .await;
     let mut stream = stream;
     assert_eq!(stream.info().await.unwrap().state.messages, 2, "one message per publication");
 }

@@ -6,7 +6,7 @@ export NATS_URL ?= nats://127.0.0.1:4222
 RUN_DATABASE_URL ?= $(patsubst %/postgres,%/yiciban,$(DATABASE_URL))
 CARGO ?= cargo
 
-.PHONY: run test bench faults infra infra-down lint fmt build oidc-provider
+.PHONY: run test bench faults infra infra-down lint fmt build oidc-provider proto-check proto-release
 
 ## run: start Postgres and NATS if none answers, then the whole system
 run: infra
@@ -56,14 +56,24 @@ oidc-provider:
 infra-down:
 	@deploy/local/infra.sh down
 
-## lint: formatting and clippy, warnings are errors
-lint:
+## lint: formatting and clippy, warnings are errors; the contract checks (proto-check)
+lint: proto-check
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	@# the wire without the domain (ADR 0014): the proto crate and the event store build without it
 	$(CARGO) clippy -p yiciban-proto -p yiciban-eventstore --lib -- -D warnings
 	@if $(CARGO) tree -p yiciban-eventstore -e normal --prefix none | grep -q '^yiciban-domain '; then \
 		echo "yiciban-eventstore depends on yiciban-domain (ADR 0014)"; exit 1; fi
+
+## proto-check: buf lint of proto/, and buf breaking against the released contract (proto/released/)
+proto-check:
+	@echo "==> buf lint and buf breaking on proto/ (buf from npm, deploy/local/node-tool.sh)"
+	deploy/local/node-tool.sh buf exec lint proto
+	deploy/local/node-tool.sh buf exec breaking proto --against proto/released/contract.binpb
+
+## proto-release: make proto/ as it is now the released contract that later changes must not break
+proto-release:
+	deploy/local/node-tool.sh buf exec build proto --exclude-source-info -o proto/released/contract.binpb
 
 fmt:
 	$(CARGO) fmt --all

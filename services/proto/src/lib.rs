@@ -14,6 +14,8 @@ pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "
 
 pub mod codec;
 pub mod convert;
+#[cfg(test)]
+mod golden;
 mod payload;
 
 pub mod common {

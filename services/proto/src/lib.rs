@@ -12,6 +12,8 @@
 /// The encoded descriptor set of every yiciban proto, for gRPC reflection.
 pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/yiciban_descriptor.bin"));
 
+#[cfg(test)]
+mod catalogue;
 pub mod codec;
 pub mod convert;
 #[cfg(test)]

@@ -65,11 +65,13 @@ lint: proto-check
 	@if $(CARGO) tree -p yiciban-eventstore -e normal --prefix none | grep -q '^yiciban-domain '; then \
 		echo "yiciban-eventstore depends on yiciban-domain (ADR 0014)"; exit 1; fi
 
-## proto-check: buf lint of proto/, and buf breaking against the released contract (proto/released/)
+## proto-check: buf lint of proto/, buf breaking against the released contract (proto/released/),
+## and the AsyncAPI parser on docs/asyncapi.json (generated from the protos by a test)
 proto-check:
-	@echo "==> buf lint and buf breaking on proto/ (buf from npm, deploy/local/node-tool.sh)"
+	@echo "==> buf lint and buf breaking on proto/, AsyncAPI validation (tools from npm, deploy/local/node-tool.sh)"
 	deploy/local/node-tool.sh buf exec lint proto
 	deploy/local/node-tool.sh buf exec breaking proto --against proto/released/contract.binpb
+	deploy/local/node-tool.sh asyncapi exec docs/asyncapi.json
 
 ## proto-release: make proto/ as it is now the released contract that later changes must not break
 proto-release:

@@ -5,6 +5,8 @@
 #                                       run by the tests through services/testkit (OidcProvider)
 #   buf            tools/buf            buf (@bufbuild/buf): lint and breaking-change check
 #                                       of proto/ (`make proto-check`, run by `make lint`)
+#   asyncapi       tools/asyncapi       the AsyncAPI parser (@asyncapi/parser), validating
+#                                       docs/asyncapi.json (`make proto-check`)
 #
 #   deploy/local/node-tool.sh TOOL install       make sure Node and npm are there (on Debian, as
 #                                                root, install the nodejs and npm packages if not)
@@ -22,8 +24,9 @@ TOOL="${1:-}"
 case "$TOOL" in
     oidc-provider) DIR="tests/oidc-provider" PACKAGE="oidc-provider" PROGRAM="" ;;
     buf) DIR="tools/buf" PACKAGE="@bufbuild/buf" PROGRAM="buf" ;;
+    asyncapi) DIR="tools/asyncapi" PACKAGE="@asyncapi/parser" PROGRAM="validate.mjs" ;;
     *)
-        printf 'usage: %s oidc-provider|buf install|status|exec [args]\n' "$0" >&2
+        printf 'usage: %s oidc-provider|buf|asyncapi install|status|exec [args]\n' "$0" >&2
         exit 2
         ;;
 esac
@@ -87,6 +90,9 @@ case "${2:-}" in
         [[ -n "$PROGRAM" ]] || die "$TOOL has no program to run"
         installed || install
         shift 2
+        if [[ "$PROGRAM" == *.mjs ]]; then
+            exec node "$DIR/$PROGRAM" "$@" # a script of ours next to its package.json
+        fi
         exec "$DIR/node_modules/.bin/$PROGRAM" "$@"
         ;;
     *)

@@ -1,8 +1,10 @@
 //! The event catalogue a department's developer reads, `docs/EVENTS.md`,
-//! generated from the protos (their comments are the contract) and kept
-//! true by a test: it fails when the page differs from what the protos say
-//! today; `YICIBAN_BLESS_DOCS=1 cargo test -p yiciban-proto catalogue`
-//! writes it. Which department's subject an event is published on is decided
+//! and the same as an AsyncAPI 3.0 document, `docs/asyncapi.json` (for
+//! AsyncAPI tools and code generators; `make proto-check` validates it with
+//! the AsyncAPI parser), both generated from the protos (their comments are
+//! the contract) and kept true by a test: it fails when a file differs from
+//! what the protos say today; `YICIBAN_BLESS_DOCS=1 cargo test -p
+//! yiciban-proto catalogue` writes them. Which department's subject an event is published on is decided
 //! by the owning service's code; [`DEPARTMENT_OF`] says it here, and the
 //! test fails for an event type it does not place.
 
@@ -161,6 +163,162 @@ fn render() -> String {
     page
 }
 
+/// A JSON Schema of one protobuf field (the payload on the wire is
+/// protobuf; the schema says what each field holds).
+fn field_schema(f: &prost_types::FieldDescriptorProto, description: String) -> serde_json::Value {
+    use serde_json::json;
+    let one = match f.r#type() {
+        Type::Message => json!({ "$ref": format!("#/components/schemas/{}", f.type_name().trim_start_matches('.')) }),
+        Type::Enum => {
+            json!({ "type": "string", "description": format!("enum {}", f.type_name().trim_start_matches('.')) })
+        }
+        Type::String => json!({ "type": "string" }),
+        Type::Bytes => json!({ "type": "string", "contentEncoding": "base64" }),
+        Type::Bool => json!({ "type": "boolean" }),
+        Type::Double | Type::Float => json!({ "type": "number" }),
+        Type::Int64 | Type::Uint64 | Type::Sint64 | Type::Fixed64 | Type::Sfixed64 => {
+            json!({ "type": "integer", "format": "int64" })
+        }
+        _ => json!({ "type": "integer", "format": "int32" }),
+    };
+    let mut schema = if f.label() == Label::Repeated { json!({ "type": "array", "items": one }) } else { one };
+    if !description.is_empty() {
+        schema["description"] = json!(description);
+    }
+    json!({ "allOf": [schema], "x-protobuf-field": f.number() })
+}
+
+/// `docs/asyncapi.json` as the protos say it today.
+fn render_asyncapi() -> String {
+    use serde_json::{Map, json};
+    let set = FileDescriptorSet::decode(crate::FILE_DESCRIPTOR_SET).expect("the descriptor set");
+    // Every message of the set, with its file and path for its comment.
+    let mut all: Vec<(String, &FileDescriptorProto, Vec<i32>, &prost_types::DescriptorProto)> = Vec::new();
+    fn walk<'a>(
+        file: &'a FileDescriptorProto,
+        prefix: &str,
+        path: Vec<i32>,
+        found: &'a [prost_types::DescriptorProto],
+        all: &mut Vec<(String, &'a FileDescriptorProto, Vec<i32>, &'a prost_types::DescriptorProto)>,
+    ) {
+        for (i, m) in found.iter().enumerate() {
+            let name = format!("{prefix}.{}", m.name());
+            let mut at = path.clone();
+            at.extend([if path.is_empty() { 4 } else { 3 }, i as i32]);
+            walk(file, &name, at.clone(), &m.nested_type, all);
+            all.push((name, file, at, m));
+        }
+    }
+    for file in &set.file {
+        walk(file, file.package(), Vec::new(), &file.message_type, &mut all);
+    }
+    // The schemas of the events package and every message they refer to.
+    let mut wanted: Vec<String> =
+        all.iter().filter(|(n, ..)| n.starts_with("yiciban.events.v1.")).map(|(n, ..)| n.clone()).collect();
+    let mut i = 0;
+    while i < wanted.len() {
+        if let Some((_, _, _, m)) = all.iter().find(|(n, ..)| *n == wanted[i]) {
+            for f in m.field.iter().filter(|f| f.r#type() == Type::Message) {
+                let referred = f.type_name().trim_start_matches('.').to_owned();
+                if !wanted.contains(&referred) {
+                    wanted.push(referred);
+                }
+            }
+        }
+        i += 1;
+    }
+    let mut schemas = Map::new();
+    for (name, file, path, m) in all.iter().filter(|(n, ..)| wanted.contains(n)) {
+        let mut properties = Map::new();
+        for (i, f) in m.field.iter().enumerate() {
+            let mut at = path.clone();
+            at.extend([2, i as i32]);
+            properties.insert(f.name().to_owned(), field_schema(f, comment(file, &at)));
+        }
+        let mut schema = json!({ "type": "object", "properties": properties });
+        let said = comment(file, path);
+        if !said.is_empty() {
+            schema["description"] = json!(said);
+        }
+        schemas.insert(name.clone(), schema);
+    }
+    let mut messages = Map::new();
+    let mut channel_messages = Map::new();
+    let mut operation_messages = Vec::new();
+    for (file_name, source, _) in SOURCES {
+        let file = set.file.iter().find(|f| f.name() == *file_name).expect("an event file");
+        for (m, message) in file.message_type.iter().enumerate() {
+            if !EVENT_TYPES.contains(&message.name()) {
+                continue;
+            }
+            let name = message.name();
+            let department = DEPARTMENT_OF.iter().find(|(t, _)| *t == name).map_or("`_` (case-level)", |(_, d)| d);
+            messages.insert(
+                name.to_owned(),
+                json!({
+                    "name": name,
+                    "title": name,
+                    "summary": comment(file, &[4, m as i32]),
+                    "description": format!(
+                        "Published by `{source}` on `<prefix>.evt.<department>.{source}.<case id>.{name}`, \
+                         department: {department}. The message is an `EventEnvelope` whose `payload` is \
+                         `yiciban.events.v1.{name}` (schema `yiciban.events.v1.{name}`)."
+                    ),
+                    "contentType": "application/x-protobuf",
+                    "headers": {
+                        "type": "object",
+                        "properties": {
+                            "Nats-Msg-Id": { "type": "string", "description": "The event id: a repeated id is the same event again." }
+                        }
+                    },
+                    "payload": { "$ref": "#/components/schemas/yiciban.events.v1.EventEnvelope" },
+                    "x-payload-message": { "$ref": format!("#/components/schemas/yiciban.events.v1.{name}") }
+                }),
+            );
+            channel_messages.insert(name.to_owned(), json!({ "$ref": format!("#/components/messages/{name}") }));
+            operation_messages.push(json!({ "$ref": format!("#/channels/caseEvents/messages/{name}") }));
+        }
+    }
+    let event_types: Vec<&str> = EVENT_TYPES.to_vec();
+    let document = json!({
+        "asyncapi": "3.0.0",
+        "info": {
+            "title": "yiciban case events",
+            "version": "1",
+            "description": "The case events of yiciban (一次办) on NATS JetStream, for department systems. Generated from \
+                proto/yiciban/events/v1 (docs/EVENTS.md is the same catalogue to read). Payloads are protobuf: an \
+                EventEnvelope whose `payload` decodes as the message named by `event_type`."
+        },
+        "defaultContentType": "application/x-protobuf",
+        "channels": {
+            "caseEvents": {
+                "address": "{prefix}.evt.{department}.{source}.{caseId}.{eventType}",
+                "title": "Case events",
+                "description": "Stream `<PREFIX>_CASE_EVENTS`. A department system subscribes to `<prefix>.evt.<its code>.>`: \
+                    exactly its own events, which is also what its NATS permission allows.",
+                "parameters": {
+                    "prefix": { "description": "The deployment's subject prefix (`yiciban` unless configured otherwise)." },
+                    "department": { "description": "The department code the event concerns, or `_` for a case-level event." },
+                    "source": { "enum": ["intake", "routing", "tasks", "issuance"], "description": "The owning service." },
+                    "caseId": { "description": "The case's UUID (never personal data)." },
+                    "eventType": { "enum": event_types, "description": "The event message's name." }
+                },
+                "messages": channel_messages
+            }
+        },
+        "operations": {
+            "receiveCaseEvents": {
+                "action": "receive",
+                "channel": { "$ref": "#/channels/caseEvents" },
+                "summary": "A department system receives its department's events (and case-level ones where allowed).",
+                "messages": operation_messages
+            }
+        },
+        "components": { "schemas": schemas, "messages": messages }
+    });
+    serde_json::to_string_pretty(&document).expect("a JSON document") + "\n"
+}
+
 #[test]
 fn every_event_is_in_one_source_and_every_department_event_is_an_event() {
     let set = FileDescriptorSet::decode(crate::FILE_DESCRIPTOR_SET).unwrap();
@@ -188,14 +346,17 @@ fn every_event_is_in_one_source_and_every_department_event_is_an_event() {
 
 #[test]
 fn the_event_catalogue_in_docs_is_what_the_protos_say() {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/EVENTS.md");
-    let page = render();
-    if std::env::var_os("YICIBAN_BLESS_DOCS").is_some() {
-        std::fs::write(&path, &page).unwrap();
+    let docs = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs");
+    for (file, content) in [("EVENTS.md", render()), ("asyncapi.json", render_asyncapi())] {
+        let path = docs.join(file);
+        if std::env::var_os("YICIBAN_BLESS_DOCS").is_some() {
+            std::fs::write(&path, &content).unwrap();
+        }
+        let written = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            written == content,
+            "docs/{file} differs from the protos: run YICIBAN_BLESS_DOCS=1 cargo test -p yiciban-proto catalogue \
+             and commit it"
+        );
     }
-    let written = std::fs::read_to_string(&path).unwrap_or_default();
-    assert!(
-        written == page,
-        "docs/EVENTS.md differs from the protos: run YICIBAN_BLESS_DOCS=1 cargo test -p yiciban-proto catalogue and commit it"
-    );
 }

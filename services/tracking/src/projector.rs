@@ -553,10 +553,12 @@ fn event_key(event: &Decoded) -> String {
 impl Handler for Projector {
     async fn apply(&self, conn: &mut PgConnection, envelope: &EventEnvelope) -> Result<(), HandlerError> {
         let event = Decoded::of(envelope).map_err(HandlerError::poison)?;
-        self.names.learn_from(std::slice::from_ref(envelope)).await;
         let active = self.active(conn).await.map_err(HandlerError::retry)?;
         if active == self.schema {
-            // The consumer's own checkpoints order this one.
+            // The consumer's own checkpoints order this one. The names of a
+            // catalog version are learned before its first application is
+            // folded (the ordered path learns them itself).
+            self.names.learn_from(std::slice::from_ref(envelope)).await;
             self.project_into(conn, &active, &event).await.map_err(handler_error)?;
         } else {
             self.apply_ordered(conn, &active, envelope).await?;
@@ -572,12 +574,10 @@ impl Handler for Projector {
     async fn apply_batch(&self, conn: &mut PgConnection, envelopes: &[EventEnvelope]) -> Result<(), HandlerError> {
         let decoded: Vec<Decoded> =
             envelopes.iter().map(Decoded::of).collect::<Result<_, _>>().map_err(HandlerError::poison)?;
-        // The names of a catalog version are learned before its first
-        // application is folded (on the ordered path too).
-        self.names.learn_from(envelopes).await;
         let active = self.active(conn).await.map_err(HandlerError::retry)?;
         if active == self.schema {
-            // The consumer's own checkpoints ordered these.
+            // The consumer's own checkpoints ordered these; names as above.
+            self.names.learn_from(envelopes).await;
             let mut writes = Writes::default();
             self.fold_batch(conn, &active, &decoded, &mut writes).await.map_err(handler_error)?;
             writes.write(conn, &active, false).await.map_err(handler_error)?;

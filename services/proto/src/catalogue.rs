@@ -10,9 +10,8 @@
 
 use std::fmt::Write as _;
 
-use prost::Message as _;
+use prost_types::FileDescriptorProto;
 use prost_types::field_descriptor_proto::{Label, Type};
-use prost_types::{FileDescriptorProto, FileDescriptorSet};
 
 use crate::payload::EVENT_TYPES;
 
@@ -86,9 +85,25 @@ fn type_of(f: &prost_types::FieldDescriptorProto) -> String {
     if f.label() == Label::Repeated { format!("repeated {base}") } else { base }
 }
 
+/// Where an event is published: the department [`DEPARTMENT_OF`] names,
+/// else case-level.
+fn department_of(event_type: &str) -> &'static str {
+    DEPARTMENT_OF.iter().find(|(t, _)| *t == event_type).map_or("`_` (case-level)", |(_, d)| d)
+}
+
+/// The Markdown table of the fields of the `m`-th top-level message of
+/// `file`: number, name, type and the field's comment.
+fn field_table(page: &mut String, file: &FileDescriptorProto, m: usize) {
+    page.push_str("| # | field | type | meaning |\n| ---: | --- | --- | --- |\n");
+    for (i, f) in file.message_type[m].field.iter().enumerate() {
+        let meaning = comment(file, &[4, m as i32, 2, i as i32]).replace('|', "\\|");
+        let _ = writeln!(page, "| {} | `{}` | `{}` | {meaning} |", f.number(), f.name(), type_of(f));
+    }
+}
+
 /// `docs/EVENTS.md` as the protos say it today.
 fn render() -> String {
-    let set = FileDescriptorSet::decode(crate::FILE_DESCRIPTOR_SET).expect("the descriptor set");
+    let set = crate::descriptors::set();
     let envelope_file = set.file.iter().find(|f| f.name() == "yiciban/events/v1/envelope.proto").expect("envelope");
     let mut page = String::new();
     page.push_str(
@@ -113,18 +128,8 @@ fn render() -> String {
     );
     page.push_str("## The envelope (`EventEnvelope`)\n\n");
     page.push_str(&comment(envelope_file, &[4, 0]));
-    page.push_str("\n\n| # | field | type | meaning |\n| ---: | --- | --- | --- |\n");
-    let envelope = &envelope_file.message_type[0];
-    for (i, f) in envelope.field.iter().enumerate() {
-        let _ = writeln!(
-            page,
-            "| {} | `{}` | `{}` | {} |",
-            f.number(),
-            f.name(),
-            type_of(f),
-            comment(envelope_file, &[4, 0, 2, i as i32])
-        );
-    }
+    page.push_str("\n\n");
+    field_table(&mut page, envelope_file, 0);
     for (file_name, source, what) in SOURCES {
         let file = set.file.iter().find(|f| f.name() == *file_name).expect("an event file");
         let _ = write!(page, "\n## From `{source}`: {what}\n\n");
@@ -132,31 +137,18 @@ fn render() -> String {
             if !EVENT_TYPES.contains(&message.name()) {
                 continue;
             }
-            let subject = DEPARTMENT_OF
-                .iter()
-                .find(|(t, _)| *t == message.name())
-                .map_or("`_` (case-level)".to_owned(), |(_, d)| (*d).to_owned());
             let _ = write!(
                 page,
-                "### {}\n\n{}\n\nSubject department: {subject}.\n\n",
+                "### {}\n\n{}\n\nSubject department: {}.\n\n",
                 message.name(),
-                comment(file, &[4, m as i32])
+                comment(file, &[4, m as i32]),
+                department_of(message.name())
             );
             if message.field.is_empty() {
                 page.push_str("No fields.\n\n");
                 continue;
             }
-            page.push_str("| # | field | type | meaning |\n| ---: | --- | --- | --- |\n");
-            for (i, f) in message.field.iter().enumerate() {
-                let _ = writeln!(
-                    page,
-                    "| {} | `{}` | `{}` | {} |",
-                    f.number(),
-                    f.name(),
-                    type_of(f),
-                    comment(file, &[4, m as i32, 2, i as i32]).replace('|', "\\|")
-                );
-            }
+            field_table(&mut page, file, m);
             page.push('\n');
         }
     }
@@ -191,7 +183,7 @@ fn field_schema(f: &prost_types::FieldDescriptorProto, description: String) -> s
 /// `docs/asyncapi.json` as the protos say it today.
 fn render_asyncapi() -> String {
     use serde_json::{Map, json};
-    let set = FileDescriptorSet::decode(crate::FILE_DESCRIPTOR_SET).expect("the descriptor set");
+    let set = crate::descriptors::set();
     // Every message of the set, with its file and path for its comment.
     let mut all: Vec<(String, &FileDescriptorProto, Vec<i32>, &prost_types::DescriptorProto)> = Vec::new();
     fn walk<'a>(
@@ -252,7 +244,7 @@ fn render_asyncapi() -> String {
                 continue;
             }
             let name = message.name();
-            let department = DEPARTMENT_OF.iter().find(|(t, _)| *t == name).map_or("`_` (case-level)", |(_, d)| d);
+            let department = department_of(name);
             messages.insert(
                 name.to_owned(),
                 json!({
@@ -321,7 +313,7 @@ fn render_asyncapi() -> String {
 
 #[test]
 fn every_event_is_in_one_source_and_every_department_event_is_an_event() {
-    let set = FileDescriptorSet::decode(crate::FILE_DESCRIPTOR_SET).unwrap();
+    let set = crate::descriptors::set();
     for event_type in EVENT_TYPES {
         let files: Vec<&str> = SOURCES
             .iter()

@@ -8,7 +8,7 @@
 //! field, before any handler runs.
 //!
 //! The check walks the encoded bytes with the message's descriptor (from
-//! [`crate::FILE_DESCRIPTOR_SET`]): no allocation per field, and bytes that
+//! [`crate::descriptors`]): one pass, the message not copied, and bytes that
 //! are not a valid encoding are left to prost's decoder to refuse.
 
 use std::collections::HashMap;
@@ -115,18 +115,13 @@ struct Field {
 }
 
 /// Every message type of the descriptor set by full name (no leading dot),
-/// with its fields by number.
+/// with what the walk needs of its fields, by number.
 fn index() -> &'static HashMap<String, HashMap<u32, Field>> {
     static INDEX: OnceLock<HashMap<String, HashMap<u32, Field>>> = OnceLock::new();
     INDEX.get_or_init(|| {
-        fn add(
-            prefix: &str,
-            messages: &[prost_types::DescriptorProto],
-            out: &mut HashMap<String, HashMap<u32, Field>>,
-        ) {
-            for m in messages {
-                let name = if prefix.is_empty() { m.name().to_owned() } else { format!("{prefix}.{}", m.name()) };
-                add(&name, &m.nested_type, out);
+        crate::descriptors::messages()
+            .iter()
+            .map(|(name, m)| {
                 let fields = m
                     .field
                     .iter()
@@ -143,15 +138,9 @@ fn index() -> &'static HashMap<String, HashMap<u32, Field>> {
                         ))
                     })
                     .collect();
-                out.insert(name, fields);
-            }
-        }
-        let set = prost_types::FileDescriptorSet::decode(crate::FILE_DESCRIPTOR_SET).expect("the built descriptor set");
-        let mut out = HashMap::new();
-        for file in &set.file {
-            add(file.package(), &file.message_type, &mut out);
-        }
-        out
+                (name.clone(), fields)
+            })
+            .collect()
     })
 }
 

@@ -16,6 +16,7 @@ pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "
 mod catalogue;
 pub mod codec;
 pub mod convert;
+pub mod descriptors;
 #[cfg(test)]
 mod golden;
 mod payload;

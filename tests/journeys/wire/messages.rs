@@ -8,12 +8,9 @@
 //! number) that carry a request past its first checks, integers at their
 //! edges, unknown enum values, nested messages to a depth of five.
 
-use std::collections::HashMap;
-
-use prost::Message as _;
 use prost::encoding::{WireType, encode_key, encode_varint};
+use prost_types::FieldDescriptorProto;
 use prost_types::field_descriptor_proto::{Label, Type};
-use prost_types::{DescriptorProto, FieldDescriptorProto, FileDescriptorSet};
 use rand::Rng as _;
 use rand::rngs::StdRng;
 
@@ -31,15 +28,10 @@ pub struct Method {
     pub server_streaming: bool,
 }
 
-/// The message types of the descriptor set, by full name.
-pub struct Messages {
-    types: HashMap<String, DescriptorProto>,
-}
-
 /// Every RPC of the protos.
 pub fn methods() -> Vec<Method> {
-    let set = FileDescriptorSet::decode(yiciban_proto::FILE_DESCRIPTOR_SET).expect("the descriptor set");
-    set.file
+    yiciban_proto::descriptors::set()
+        .file
         .iter()
         .flat_map(|f| {
             f.service.iter().flat_map(move |s| {
@@ -54,95 +46,77 @@ pub fn methods() -> Vec<Method> {
         .collect()
 }
 
-impl Messages {
-    pub fn new() -> Messages {
-        fn walk(prefix: &str, messages: &[DescriptorProto], types: &mut HashMap<String, DescriptorProto>) {
-            for m in messages {
-                let name = format!("{prefix}.{}", m.name());
-                walk(&name, &m.nested_type, types);
-                types.insert(name, m.clone());
-            }
-        }
-        let set = FileDescriptorSet::decode(yiciban_proto::FILE_DESCRIPTOR_SET).expect("the descriptor set");
-        let mut types = HashMap::new();
-        for f in &set.file {
-            walk(&format!(".{}", f.package()), &f.message_type, &mut types);
-        }
-        Messages { types }
-    }
+/// A random encoding of the message `type_name` (`.package.Message`).
+pub fn random(type_name: &str, rng: &mut StdRng) -> Vec<u8> {
+    message(type_name, 0, rng)
+}
 
-    /// A random encoding of the message `type_name` (`.package.Message`).
-    pub fn random(&self, type_name: &str, rng: &mut StdRng) -> Vec<u8> {
-        self.message(type_name, 0, rng)
-    }
-
-    fn message(&self, type_name: &str, depth: usize, rng: &mut StdRng) -> Vec<u8> {
-        let mut buf = Vec::new();
-        let Some(d) = self.types.get(type_name) else { return buf };
-        for f in &d.field {
-            if rng.random_ratio(1, 3) {
-                continue;
-            }
-            let n = if f.label() == Label::Repeated {
-                match rng.random_range(0..12) {
-                    0 => 300,
-                    1..=3 => 0,
-                    _ => rng.random_range(1..4),
-                }
-            } else {
-                1
-            };
-            for _ in 0..n {
-                self.field(f, depth, rng, &mut buf);
-            }
+fn message(type_name: &str, depth: usize, rng: &mut StdRng) -> Vec<u8> {
+    let mut buf = Vec::new();
+    let Some(d) = yiciban_proto::descriptors::message(type_name) else { return buf };
+    for f in &d.field {
+        if rng.random_ratio(1, 3) {
+            continue;
         }
-        buf
-    }
-
-    fn field(&self, f: &FieldDescriptorProto, depth: usize, rng: &mut StdRng, buf: &mut Vec<u8>) {
-        let tag = u32::try_from(f.number()).expect("a positive field number");
-        let delimited = |bytes: &[u8], buf: &mut Vec<u8>| {
-            encode_key(tag, WireType::LengthDelimited, buf);
-            encode_varint(bytes.len() as u64, buf);
-            buf.extend_from_slice(bytes);
+        let n = if f.label() == Label::Repeated {
+            match rng.random_range(0..12) {
+                0 => 300,
+                1..=3 => 0,
+                _ => rng.random_range(1..4),
+            }
+        } else {
+            1
         };
-        match f.r#type() {
-            Type::String => delimited(text(rng).as_bytes(), buf),
-            Type::Bytes => {
-                let len = if rng.random_ratio(1, 8) { 70_000 } else { rng.random_range(0..64) };
-                let bytes: Vec<u8> = (0..len).map(|_| rng.random()).collect();
-                delimited(&bytes, buf);
+        for _ in 0..n {
+            field(f, depth, rng, &mut buf);
+        }
+    }
+    buf
+}
+
+fn field(f: &FieldDescriptorProto, depth: usize, rng: &mut StdRng, buf: &mut Vec<u8>) {
+    let tag = u32::try_from(f.number()).expect("a positive field number");
+    let delimited = |bytes: &[u8], buf: &mut Vec<u8>| {
+        encode_key(tag, WireType::LengthDelimited, buf);
+        encode_varint(bytes.len() as u64, buf);
+        buf.extend_from_slice(bytes);
+    };
+    match f.r#type() {
+        Type::String => delimited(text(rng).as_bytes(), buf),
+        Type::Bytes => {
+            let len = if rng.random_ratio(1, 8) { 70_000 } else { rng.random_range(0..64) };
+            let bytes: Vec<u8> = (0..len).map(|_| rng.random()).collect();
+            delimited(&bytes, buf);
+        }
+        Type::Message | Type::Group => {
+            if depth < MAX_DEPTH {
+                let inner = message(f.type_name(), depth + 1, rng);
+                delimited(&inner, buf);
             }
-            Type::Message | Type::Group => {
-                if depth < MAX_DEPTH {
-                    let inner = self.message(f.type_name(), depth + 1, rng);
-                    delimited(&inner, buf);
-                }
-            }
-            Type::Enum => {
-                let value: i64 = *pick(rng, &[0, 1, 2, 3, 4, 7, 99, -1, i64::from(i32::MAX)]);
-                encode_key(tag, WireType::Varint, buf);
-                encode_varint(value as u64, buf);
-            }
-            Type::Bool | Type::Int32 | Type::Int64 | Type::Uint32 | Type::Uint64 => {
-                encode_key(tag, WireType::Varint, buf);
-                encode_varint(integer(rng), buf);
-            }
-            Type::Sint32 | Type::Sint64 => {
-                let v = integer(rng) as i64;
-                encode_key(tag, WireType::Varint, buf);
-                encode_varint(((v << 1) ^ (v >> 63)) as u64, buf);
-            }
-            Type::Fixed32 | Type::Sfixed32 | Type::Float => {
-                encode_key(tag, WireType::ThirtyTwoBit, buf);
-                buf.extend_from_slice(&rng.random::<u32>().to_le_bytes());
-            }
-            Type::Fixed64 | Type::Sfixed64 | Type::Double => {
-                encode_key(tag, WireType::SixtyFourBit, buf);
-                let any: u64 = rng.random();
-                let v = *pick(rng, &[0u64, f64::NAN.to_bits(), f64::INFINITY.to_bits(), any]);
-                buf.extend_from_slice(&v.to_le_bytes());
-            }
+        }
+        Type::Enum => {
+            let value: i64 = *pick(rng, &[0, 1, 2, 3, 4, 7, 99, -1, i64::from(i32::MAX)]);
+            encode_key(tag, WireType::Varint, buf);
+            encode_varint(value as u64, buf);
+        }
+        Type::Bool | Type::Int32 | Type::Int64 | Type::Uint32 | Type::Uint64 => {
+            encode_key(tag, WireType::Varint, buf);
+            encode_varint(integer(rng), buf);
+        }
+        Type::Sint32 | Type::Sint64 => {
+            let v = integer(rng) as i64;
+            encode_key(tag, WireType::Varint, buf);
+            encode_varint(((v << 1) ^ (v >> 63)) as u64, buf);
+        }
+        Type::Fixed32 | Type::Sfixed32 | Type::Float => {
+            encode_key(tag, WireType::ThirtyTwoBit, buf);
+            buf.extend_from_slice(&rng.random::<u32>().to_le_bytes());
+        }
+        Type::Fixed64 | Type::Sfixed64 | Type::Double => {
+            encode_key(tag, WireType::SixtyFourBit, buf);
+            let any: u64 = rng.random();
+            let v = *pick(rng, &[0u64, f64::NAN.to_bits(), f64::INFINITY.to_bits(), any]);
+            buf.extend_from_slice(&v.to_le_bytes());
         }
     }
 }

@@ -25,8 +25,8 @@ use yiciban_testkit::raw::RawCodec;
 
 use crate::access_matrix::{CALLERS, Caller, served_by};
 use crate::stack::{Service, Stack};
+use messages::Method;
 pub(crate) use messages::methods;
-use messages::{Messages, Method};
 
 /// Statuses that say the service failed, not the request.
 const NEVER: [Code; 4] = [Code::Internal, Code::Unknown, Code::DataLoss, Code::Unimplemented];
@@ -106,7 +106,6 @@ async fn every_rpc_answers_random_requests_with_a_status_a_client_can_act_on() {
     eprintln!("fuzz seed {seed} (YICIBAN_FUZZ_SEED={seed} repeats it), {cases} random messages per RPC");
     let mut rng = StdRng::seed_from_u64(seed);
     let stack = Stack::start("2026-09-29T02:00:00Z").await;
-    let messages = Messages::new();
     let mut failures = Vec::new();
     let mut calls = 0;
     let mut codes = std::collections::BTreeMap::<String, usize>::new();
@@ -115,7 +114,7 @@ async fn every_rpc_answers_random_requests_with_a_status_a_client_can_act_on() {
             // The last rounds send bytes that are not the message at all.
             let body = |rng: &mut StdRng| {
                 if round < cases {
-                    messages.random(&method.input, rng)
+                    messages::random(&method.input, rng)
                 } else {
                     (0..rng.random_range(1..64)).map(|_| rng.random()).collect()
                 }

@@ -129,28 +129,15 @@ async fn newest_event(bed: &Bed) -> anyhow::Result<Option<DateTime<Utc>>> {
     Ok(newest)
 }
 
-/// The case ids among `ids` that intake holds.
-async fn stored_cases(bed: &Bed, ids: &[String]) -> anyhow::Result<HashSet<String>> {
-    Ok(sqlx::query_scalar(
-        "SELECT DISTINCT case_id::text FROM intake.events WHERE case_id::text = ANY($1) AND event_type = 'ApplicationSubmitted'",
-    )
-    .bind(ids)
-    .fetch_all(&bed.pool)
-    .await?
-    .into_iter()
-    .collect())
-}
-
-/// The case ids among `ids` issuance closed.
-async fn closed_cases(bed: &Bed, ids: &[String]) -> anyhow::Result<HashSet<String>> {
-    Ok(sqlx::query_scalar(
-        "SELECT DISTINCT case_id::text FROM issuance.events WHERE case_id::text = ANY($1) AND event_type = 'CaseClosed'",
-    )
-    .bind(ids)
-    .fetch_all(&bed.pool)
-    .await?
-    .into_iter()
-    .collect())
+/// The case ids among `ids` with an event of `event_type` in the store of
+/// `schema` (intake's `ApplicationSubmitted`: held; issuance's
+/// `CaseClosed`: closed).
+async fn cases_with(bed: &Bed, ids: &[String], schema: &str, event_type: &str) -> anyhow::Result<HashSet<String>> {
+    let sql = yiciban_eventstore::sql::schema_sql(
+        schema,
+        "SELECT DISTINCT case_id::text FROM {schema}.events WHERE case_id::text = ANY($1) AND event_type = $2",
+    );
+    Ok(sqlx::query_scalar(sql).bind(ids).bind(event_type).fetch_all(&bed.pool).await?.into_iter().collect())
 }
 
 /// Runbook step 8's on-demand reconciliation, as an operator asks it
@@ -255,8 +242,8 @@ struct Undone {
 
 async fn undone(bed: &Bed, seen: &Seen, target: DateTime<Utc>, said: &mut Said) -> anyhow::Result<Undone> {
     let ids: Vec<String> = seen.accepted.values().map(|(id, _)| id.clone()).collect();
-    let stored = stored_cases(bed, &ids).await?;
-    let closed = closed_cases(bed, &ids).await?;
+    let stored = cases_with(bed, &ids, "intake", "ApplicationSubmitted").await?;
+    let closed = cases_with(bed, &ids, "issuance", "CaseClosed").await?;
     let rolled_back =
         seen.accepted.iter().filter(|(_, (id, _))| !stored.contains(id)).map(|(n, (id, _))| (*n, id.clone())).collect();
     let lost_before_t =

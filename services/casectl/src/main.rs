@@ -14,6 +14,7 @@ mod drafts;
 mod identity;
 mod intake;
 mod issuance;
+mod nats_config;
 mod ops;
 mod publishing;
 mod routing;
@@ -68,13 +69,10 @@ pub(crate) enum Command {
     Supplement(intake::SupplementArgs),
     /// Withdraw an application.
     Withdraw(intake::WithdrawArgs),
-    /// Prints the nats-server authorization block: a user per department of
-    /// the catalog, allowed to read only its own department's events.
-    NatsConfig {
-        /// The deployment's subject prefix.
-        #[arg(long, default_value = "yiciban")]
-        prefix: String,
-    },
+    /// The nats-server authorization block: an nkey user per service, per
+    /// department of the catalog and for the operator, each allowed only what
+    /// it does; with --seeds-dir the keys themselves (ADR 0021).
+    NatsConfig(nats_config::NatsConfigArgs),
     /// Follow a department's live event feed, as its own systems see it.
     Watch(watch::WatchArgs),
     /// Show a case as intake holds it.
@@ -124,13 +122,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Submit(args) => intake::submit(&cli.connection, args).await,
         Command::Supplement(args) => intake::supplement(&cli.connection, args).await,
         Command::Withdraw(args) => intake::withdraw(&cli.connection, args).await,
-        Command::NatsConfig { prefix } => {
-            let subjects = yiciban_eventstore::Subjects::new(&prefix).map_err(anyhow::Error::msg)?;
-            let catalog = yiciban_domain::catalog::Catalog::seed()?;
-            let codes: Vec<&str> = catalog.departments().iter().map(|d| d.code.as_str()).collect();
-            print!("{}", subjects.authorization_config(&codes));
-            Ok(())
-        }
+        Command::NatsConfig(args) => nats_config::run(args),
         Command::Watch(args) => watch::run(args).await,
         Command::Case { case_id } => intake::show(&cli.connection, &case_id).await,
         Command::Tasks(command) => tasks::run(&cli.connection, command).await,

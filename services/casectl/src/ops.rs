@@ -77,9 +77,12 @@ pub struct AfterRestoreArgs {
     /// The restored database (the services' DATABASE_URL).
     #[arg(long, env = "DATABASE_URL")]
     database_url: String,
-    /// NATS server (a user that may delete messages and manage consumers).
+    /// NATS server, logged in to as the `ops` identity (--nkey-seed-file
+    /// ops.nk: it may delete messages and manage the case stream's consumers).
     #[arg(long, env = "NATS_URL", default_value = "nats://127.0.0.1:4222")]
     nats_url: String,
+    #[command(flatten)]
+    login: crate::nats_config::NatsLogin,
     /// The deployment's subject prefix.
     #[arg(long, env = "YICIBAN_NATS_PREFIX", default_value = "yiciban")]
     prefix: String,
@@ -94,14 +97,8 @@ async fn after_restore(a: AfterRestoreArgs) -> anyhow::Result<()> {
         .connect(&a.database_url)
         .await
         .context("connecting to the restored database")?;
-    let (url, credentials) = yiciban_platform::runtime::split_credentials(&a.nats_url);
-    let mut options = async_nats::ConnectOptions::new().name("casectl-after-restore");
-    if let Some((user, password)) = credentials {
-        options = options.user_and_password(user, password);
-    }
-    let js = async_nats::jetstream::new(
-        options.connect(&url).await.with_context(|| format!("connecting to NATS at {url}"))?,
-    );
+    let inbox = yiciban_eventstore::identities::Identity::Ops.inbox_prefix();
+    let js = async_nats::jetstream::new(a.login.connect(&a.nats_url, "casectl-after-restore", &inbox).await?);
     let target = a.target_time.with_timezone(&chrono::Utc);
     let orphans = restore::orphans(&pool, &js, &subjects, target - chrono::Duration::seconds(a.margin_seconds)).await?;
     print!("{}", orphans_table(&orphans));

@@ -13,9 +13,12 @@ pub struct WatchArgs {
     /// Department code whose events to follow, e.g. samr.
     #[arg(long)]
     department: String,
-    /// NATS server (a department user: nats://dept-samr:<password>@host:4222).
+    /// NATS server (tls://nats.example:4222), logged in to as the department's
+    /// identity with --nkey-seed-file.
     #[arg(long, env = "NATS_URL", default_value = "nats://127.0.0.1:4222")]
     nats_url: String,
+    #[command(flatten)]
+    login: crate::nats_config::NatsLogin,
     /// The deployment's subject prefix.
     #[arg(long, env = "YICIBAN_NATS_PREFIX", default_value = "yiciban")]
     prefix: String,
@@ -41,15 +44,9 @@ pub fn describe(envelope: &EventEnvelope) -> String {
 
 pub async fn run(a: WatchArgs) -> anyhow::Result<()> {
     let subjects = yiciban_eventstore::Subjects::new(&a.prefix).map_err(anyhow::Error::msg)?;
-    let (url, credentials) = yiciban_platform::runtime::split_credentials(&a.nats_url);
-    let mut options = async_nats::ConnectOptions::new()
-        .name(format!("casectl-watch-{}", a.department))
-        // department users may only use their own inbox prefix
-        .custom_inbox_prefix(format!("_INBOX_{}", a.department));
-    if let Some((user, password)) = credentials {
-        options = options.user_and_password(user, password);
-    }
-    let client = options.connect(&url).await.with_context(|| format!("connecting to NATS at {url}"))?;
+    // a department identity may only use its own inbox prefix
+    let inbox = yiciban_eventstore::identities::Identity::Department(a.department.clone()).inbox_prefix();
+    let client = a.login.connect(&a.nats_url, &format!("casectl-watch-{}", a.department), &inbox).await?;
     let subject = subjects.department_events(&a.department);
     let mut feed = client.subscribe(subject.clone()).await.with_context(|| format!("subscribing to {subject}"))?;
     eprintln!("following {subject} (Ctrl-C stops)");

@@ -6,6 +6,7 @@
 
 pub mod consumer;
 pub mod error;
+pub mod identities;
 pub mod migrate;
 pub mod model;
 pub mod reconcile;

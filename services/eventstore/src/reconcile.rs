@@ -129,6 +129,7 @@ impl Relay {
             self.subjects(),
             &filter,
             since,
+            Some(&crate::identities::reconcile_reader(self.store().source())),
         )
         .await
         .map_err(|e| RelayError::Reconcile {

@@ -112,11 +112,14 @@ pub async fn orphans(
     since: DateTime<Utc>,
 ) -> Result<Vec<Orphan>, RestoreError> {
     let stores = schemas_with(pool, "events", "event_id").await?;
-    orphans_among(pool, &stores, js, subjects, &format!("{}.evt.>", subjects.prefix()), since).await
+    orphans_among(pool, &stores, js, subjects, &format!("{}.evt.>", subjects.prefix()), since, None).await
 }
 
 /// The messages on `filter` stored from `since` on whose event is in none of
-/// the `stores` (schemas).
+/// the `stores` (schemas). The reader is a short-lived consumer, unnamed, or
+/// named `reader` — then its filter is in the API subject, which a service's
+/// NATS permissions restrict to its own events (ADR 0021); a named reader
+/// left over from an interrupted read is deleted first and this one after.
 pub(crate) async fn orphans_among(
     pool: &PgPool,
     stores: &[String],
@@ -124,6 +127,7 @@ pub(crate) async fn orphans_among(
     subjects: &Subjects,
     filter: &str,
     since: DateTime<Utc>,
+    reader: Option<&str>,
 ) -> Result<Vec<Orphan>, RestoreError> {
     let mut stream =
         js.get_stream(subjects.stream_name()).await.map_err(|e| js_err("looking up the case-event stream", e))?;
@@ -132,8 +136,14 @@ pub(crate) async fn orphans_among(
         async_nats::datetime::parse_rfc3339(&since.to_rfc3339()).map_err(|e| js_err("converting the start time", e))?;
     // An ephemeral consumer that acknowledges nothing: the stream and every
     // durable consumer are left as they are.
+    if let Some(name) = reader {
+        // Absent (the usual case) or a leftover: either way gone after this.
+        let _ = stream.delete_consumer(name).await;
+    }
+    let named = reader;
     let reader = stream
         .create_consumer(consumer::pull::Config {
+            name: named.map(str::to_owned),
             filter_subject: filter.to_owned(),
             deliver_policy: consumer::DeliverPolicy::ByStartTime { start_time: start },
             ack_policy: consumer::AckPolicy::None,
@@ -179,6 +189,9 @@ pub(crate) async fn orphans_among(
         if got == 0 {
             break;
         }
+    }
+    if let Some(name) = named {
+        let _ = stream.delete_consumer(name).await;
     }
     let mut known: HashSet<Uuid> = HashSet::new();
     let ids: Vec<Uuid> = held.iter().map(|(_, id)| *id).collect();

@@ -47,7 +47,7 @@ impl IntakeHandoff {
 
 #[async_trait]
 impl ProcessManager for IntakeHandoff {
-    const NAME: &'static str = "intake-handoff";
+    const NAME: &'static str = yiciban_eventstore::identities::INTAKE_HANDOFF;
 
     async fn react(&self, envelope: &EventEnvelope) -> Result<(), HandlerError> {
         if !matches!(

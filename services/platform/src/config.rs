@@ -112,8 +112,13 @@ pub struct CommonConfig {
     /// (`idle_in_transaction_session_timeout`), so a stalled service cannot
     /// hold locks for ever.
     pub db_idle_in_transaction_timeout: Duration,
-    /// `NATS_URL`.
+    /// `NATS_URL` (`tls://nats:4222`); a user and password in it are
+    /// accepted only in development mode.
     pub nats_url: String,
+    /// `NATS_NKEY_SEED_FILE`, `NATS_CA_FILE`, `NATS_TLS_CERT_FILE` and
+    /// `NATS_TLS_KEY_FILE`: how the service logs in to NATS and checks the
+    /// server (ADR 0021).
+    pub nats_auth: crate::nats::NatsAuth,
     /// `YICIBAN_NATS_PREFIX`: first token of every subject (default `yiciban`).
     pub nats_prefix: String,
     /// `YICIBAN_STREAM_REPLICAS`: JetStream replicas of the case-event stream.
@@ -351,8 +356,19 @@ impl CommonConfig {
             reason,
         })?;
         let dev_mode = dev_mode(src)?;
+        if !dev_mode && crate::nats::has_password(&nats_url) {
+            return Err(ConfigError {
+                variable: "NATS_URL".into(),
+                value: "(hidden)".into(),
+                reason: "a password in the NATS URL is accepted only with YICIBAN_DEV_MODE=true: \
+                         log in with the service's nkey (NATS_NKEY_SEED_FILE)"
+                    .into(),
+            });
+        }
+        let nats_auth = crate::nats::NatsAuth::from_source(src)?;
         let oidc = OidcConfig::from_source(src, dev_mode)?;
         Ok(CommonConfig {
+            nats_auth,
             dev_mode,
             oidc,
             database_url: SecretString::from(database_url),
@@ -458,6 +474,7 @@ mod tests {
             (deployed(&[("YICIBAN_OIDC_CLIENT_SECRET", "  ")]), "YICIBAN_OIDC_CLIENT_SECRET"),
             (deployed(&[("YICIBAN_OIDC_CLIENT_SECRET", "dev-secret-tasks")]), "YICIBAN_OIDC_CLIENT_SECRET"),
             (deployed(&[("YICIBAN_DEV_MODE", "maybe")]), "YICIBAN_DEV_MODE"),
+            (deployed(&[("NATS_URL", "nats://yiciban:dev-secret-tasks@nats:4222")]), "NATS_URL"),
         ];
         for (vars, variable) in cases {
             let err = CommonConfig::from_source(&vars, 1).unwrap_err();
@@ -471,8 +488,23 @@ mod tests {
     }
 
     #[test]
+    fn a_deployment_logs_in_to_nats_with_a_seed_file_over_tls() {
+        let c = CommonConfig::from_source(
+            &deployed(&[
+                ("NATS_URL", "tls://nats:4222"),
+                ("NATS_NKEY_SEED_FILE", "/var/run/secrets/yiciban/nats/seed"),
+                ("NATS_CA_FILE", "/var/run/secrets/yiciban/nats-ca/ca.crt"),
+            ]),
+            1,
+        )
+        .unwrap();
+        assert_eq!(c.nats_auth.seed_file.as_deref(), Some(std::path::Path::new("/var/run/secrets/yiciban/nats/seed")));
+        assert!(c.nats_auth.ca_file.is_some() && c.nats_auth.client_cert.is_none());
+    }
+
+    #[test]
     fn development_mode_allows_a_plain_http_issuer_and_the_development_secrets() {
-        let c = CommonConfig::from_source(&env(&[]), 1).unwrap();
+        let c = CommonConfig::from_source(&env(&[("NATS_URL", "nats://u:p@127.0.0.1:4222")]), 1).unwrap();
         assert!(c.dev_mode);
         assert_eq!(c.oidc.credentials("routing").client_secret.expose_secret(), "dev-secret-routing");
     }

@@ -13,6 +13,7 @@ pub mod config;
 pub mod grpc;
 pub mod identity;
 pub mod limits;
+pub mod nats;
 pub mod officers;
 pub mod ops;
 pub mod reconciler;

@@ -62,38 +62,23 @@ pub async fn ensure_database(config: &CommonConfig) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Connects to NATS, naming the client after the service. A user and
-/// password in `NATS_URL` (`nats://user:password@host:4222`) log in (the
-/// client does not read them from the URL itself); the password never
-/// appears in an error.
+/// Connects to NATS as the service: named `yiciban-<service>`, with its
+/// inbox prefix `_INBOX_svc-<service>` (the only replies its identity may
+/// receive), logged in and checking the server as `NATS_NKEY_SEED_FILE`,
+/// `NATS_CA_FILE` and the client certificate say ([`crate::nats::NatsAuth`]).
+/// A password in `NATS_URL` logs in only in development mode (the
+/// configuration refuses it elsewhere) and never appears in an error.
 pub async fn connect_nats(config: &CommonConfig, service: &str) -> anyhow::Result<async_nats::Client> {
-    let (url, credentials) = split_credentials(&config.nats_url);
-    let mut options = async_nats::ConnectOptions::new()
-        .name(format!("yiciban-{service}"))
-        .retry_on_initial_connect()
-        .connection_timeout(Duration::from_secs(5));
-    let shown = match &credentials {
-        Some((user, _)) => {
-            options = options.user_and_password(user.clone(), credentials.clone().map(|c| c.1).unwrap_or_default());
-            url.replacen("://", &format!("://{user}:***@"), 1)
-        }
-        None => url.clone(),
-    };
-    options.connect(&url).await.with_context(|| format!("connecting to NATS at {shown}"))
+    let inbox = yiciban_eventstore::identities::Identity::service(service)
+        .map(|i| i.inbox_prefix())
+        .unwrap_or_else(|| format!("_INBOX_svc-{service}"));
+    let (url, options) =
+        config.nats_auth.options(&config.nats_url, &format!("yiciban-{service}"), &inbox, config.dev_mode)?;
+    options.retry_on_initial_connect().connect(&url).await.with_context(|| format!("connecting to NATS at {url}"))
 }
 
-/// `nats://user:password@host:port` → (`nats://host:port`, user and
-/// password); a URL without credentials is returned as it is.
-pub fn split_credentials(url: &str) -> (String, Option<(String, String)>) {
-    let (scheme, rest) = url.split_once("://").unwrap_or(("nats", url));
-    match rest.rsplit_once('@') {
-        Some((userinfo, host)) => {
-            let (user, password) = userinfo.split_once(':').unwrap_or((userinfo, ""));
-            (format!("{scheme}://{host}"), Some((user.to_owned(), password.to_owned())))
-        }
-        None => (url.to_owned(), None),
-    }
-}
+/// See [`crate::nats::split_credentials`].
+pub use crate::nats::split_credentials;
 
 /// A token cancelled on SIGTERM or Ctrl-C, so servers drain and exit.
 pub fn shutdown_on_signal() -> CancellationToken {
@@ -120,8 +105,6 @@ pub fn shutdown_on_signal() -> CancellationToken {
 
 #[cfg(test)]
 mod tests {
-    use super::split_credentials;
-
     /// Against the real Postgres (`DATABASE_URL`, as `make test` sets it):
     /// the service's sessions carry both timeouts, and a statement that
     /// outlives its limit is cancelled.
@@ -146,15 +129,5 @@ mod tests {
         let cancelled = sqlx::query("SELECT pg_sleep(2)").execute(&pool).await.unwrap_err();
         let code = cancelled.as_database_error().and_then(|e| e.code()).map(|c| c.into_owned());
         assert_eq!(code.as_deref(), Some("57014"), "{cancelled}");
-    }
-
-    #[test]
-    fn credentials_in_the_nats_url_are_taken_out_of_it() {
-        assert_eq!(split_credentials("nats://127.0.0.1:4222"), ("nats://127.0.0.1:4222".to_owned(), None));
-        assert_eq!(
-            split_credentials("nats://yiciban:s3cr@t@nats:4222"),
-            ("nats://nats:4222".to_owned(), Some(("yiciban".to_owned(), "s3cr@t".to_owned())))
-        );
-        assert_eq!(split_credentials("tls://svc@nats:4222").1, Some(("svc".to_owned(), String::new())));
     }
 }

@@ -152,7 +152,7 @@ impl RoutingHandoff {
 
 #[async_trait]
 impl ProcessManager for RoutingHandoff {
-    const NAME: &'static str = "routing-handoff";
+    const NAME: &'static str = yiciban_eventstore::identities::ROUTING_HANDOFF;
 
     async fn react(&self, envelope: &EventEnvelope) -> Result<(), HandlerError> {
         if !matches!(envelope.event_type.as_str(), "StepDispatched" | "StepCancelled" | "CaseHandedToIssuance") {

@@ -94,7 +94,7 @@ pub fn outcome_request(envelope: &EventEnvelope) -> Result<Option<routing::Recor
 
 #[async_trait]
 impl ProcessManager for TasksHandoff {
-    const NAME: &'static str = "tasks-to-routing";
+    const NAME: &'static str = yiciban_eventstore::identities::TASKS_TO_ROUTING;
 
     async fn react(&self, envelope: &EventEnvelope) -> Result<(), HandlerError> {
         let Some(request) = outcome_request(envelope)? else { return Ok(()) };

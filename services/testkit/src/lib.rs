@@ -13,11 +13,13 @@ pub mod issuer;
 pub mod nats_server;
 pub mod oidc;
 pub mod raw;
+pub mod secure_nats;
 pub mod service;
 
 pub use issuer::TestIssuer;
 pub use nats_server::NatsServer;
 pub use oidc::{OidcProvider, ProviderConfig};
+pub use secure_nats::SecureNats;
 pub use service::{ReservedPort, RunningService, ServiceHandle, listener, spawn_service};
 
 use std::time::Duration;

@@ -35,7 +35,7 @@ use crate::projection::{self, CaseView, Context, Decoded, TaskView, TimelineEntr
 use yiciban_eventstore::sql::schema_sql;
 
 /// Name of the durable consumer (and its checkpoint key).
-pub const CONSUMER: &str = "tracking-projection";
+pub const CONSUMER: &str = yiciban_eventstore::identities::TRACKING_PROJECTION;
 
 /// Applies case events to the tracking tables of one schema.
 pub struct Projector {

@@ -4,8 +4,8 @@
 mod append;
 mod commit_order;
 mod consumer;
-mod department_feed;
 mod helpers;
+mod identities;
 mod migrate;
 mod relay;
 mod restore;

@@ -1,0 +1,352 @@
+//! The NATS identities of ADR 0021 against a real nats-server of the test's
+//! own, configured with the generated `authorization` block, a fresh nkey per
+//! identity and TLS on the client port ([`SecureNats`]): each identity can do
+//! what its code does and is refused the rest.
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
+
+use async_nats::jetstream::{self, consumer::pull};
+use futures::{StreamExt as _, TryStreamExt as _};
+use uuid::Uuid;
+use yiciban_eventstore::identities::{Identity, Reads, SERVICES};
+use yiciban_eventstore::{
+    Consumer, ConsumerSettings, EVENT_STORE, EventStore, ExpectedVersion, Relay, RelaySettings, StoreGaps,
+    StreamSettings, Subjects, migrate,
+};
+use yiciban_testkit::{SecureNats, TestDb, eventually};
+
+use crate::helpers::{PROJECTION, Recorder, applied, event, meta};
+
+/// A JetStream context whose refused requests (no reply comes) fail soon.
+fn js(client: &async_nats::Client) -> jetstream::Context {
+    jetstream::ContextBuilder::new().timeout(Duration::from_secs(3)).build(client.clone())
+}
+
+/// Waits for the client's reports of a permissions violation naming each
+/// of `subjects` (all reports are kept while waiting, in any order).
+async fn violations(events: &mut tokio::sync::mpsc::UnboundedReceiver<String>, subjects: &[String]) {
+    let mut seen: Vec<String> = Vec::new();
+    eventually(&format!("permissions violations for {subjects:?}"), Duration::from_secs(10), || {
+        while let Ok(e) = events.try_recv() {
+            seen.push(e);
+        }
+        let all = subjects.iter().all(|subject| {
+            seen.iter().any(|e| e.to_lowercase().contains("permission") && e.contains(subject.as_str()))
+        });
+        async move { all.then_some(()) }
+    })
+    .await;
+}
+
+async fn violation(events: &mut tokio::sync::mpsc::UnboundedReceiver<String>, subject: &str) {
+    violations(events, &[subject.to_owned()]).await;
+}
+
+/// Pulls `expected` messages of `consumer`, acknowledging each.
+async fn fetch(consumer: &jetstream::consumer::PullConsumer, expected: usize) -> Vec<String> {
+    let mut payloads = Vec::new();
+    while payloads.len() < expected {
+        let mut batch = consumer
+            .fetch()
+            .max_messages(expected - payloads.len())
+            .expires(Duration::from_secs(2))
+            .messages()
+            .await
+            .unwrap();
+        let mut got = 0;
+        while let Some(m) = batch.next().await {
+            let m = m.unwrap();
+            payloads.push(String::from_utf8(m.payload.to_vec()).unwrap());
+            m.ack().await.unwrap();
+            got += 1;
+        }
+        assert!(got > 0 || payloads.len() >= expected, "nothing more to pull after {payloads:?}");
+    }
+    payloads
+}
+
+/// Publishes `payload` on `subject` and waits for JetStream's ack.
+async fn publish(js: &jetstream::Context, subject: String, payload: &str) {
+    js.publish(subject, payload.to_owned().into()).await.unwrap().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_department_reads_its_own_feed_and_replays_from_a_time_but_learns_nothing_else() {
+    let nats = SecureNats::start(&["samr", "fire"]);
+    let s = nats.subjects.clone();
+    let (stream, reference) = (s.stream_name(), s.reference_stream_name());
+    let (intake, _) = nats.connect(&Identity::service("intake").unwrap()).await;
+    let intake = js(&intake);
+    intake.get_or_create_stream(StreamSettings::default().config(&s)).await.unwrap();
+    intake.get_or_create_stream(StreamSettings::default().reference_config(&s)).await.unwrap();
+    publish(&intake, s.reference("CalendarPublished"), "calendar-2027").await;
+    let (tasks, _) = nats.connect(&Identity::service("tasks").unwrap()).await;
+    let tasks = js(&tasks);
+    let case = Uuid::new_v4();
+    publish(&tasks, s.event(Some("samr"), "tasks", &case, "TaskCreated"), "samr-1").await;
+    publish(&tasks, s.event(Some("fire"), "tasks", &case, "TaskCreated"), "fire-1").await;
+    // Everything stored so far is older than this (same clock, acked).
+    let between = async_nats::datetime::parse_rfc3339(&chrono::Utc::now().to_rfc3339()).unwrap();
+
+    let samr_id = Identity::Department("samr".into());
+    let (samr, mut samr_events) = nats.connect(&samr_id).await;
+    let mut live = samr.subscribe(s.department_events("samr")).await.unwrap();
+    let _foreign = samr.subscribe(s.department_events("fire")).await.unwrap();
+    samr.flush().await.unwrap();
+    violation(&mut samr_events, &s.department_events("fire")).await;
+
+    publish(&tasks, s.event(Some("samr"), "tasks", &case, "TaskClaimed"), "samr-2").await;
+    publish(&tasks, s.event(Some("fire"), "tasks", &case, "TaskClaimed"), "fire-2").await;
+    let got = tokio::time::timeout(Duration::from_secs(10), live.next()).await.unwrap().unwrap();
+    assert_eq!(&got.payload[..], b"samr-2", "the live subscription has its own department's event");
+
+    // Its feed: a durable consumer on its own subject, pulled and acked ...
+    let samr_js = js(&samr);
+    let events = samr_js.get_stream_no_info(&stream).await.unwrap();
+    let feed = events
+        .create_consumer(pull::Config {
+            durable_name: Some(Subjects::department_consumer("samr")),
+            filter_subject: s.department_events("samr"),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(fetch(&feed, 2).await, ["samr-1", "samr-2"]);
+    events.consumer_info(Subjects::department_consumer("samr")).await.unwrap();
+
+    // ... a replay from a time, beside it ...
+    let replay = events
+        .create_consumer(pull::Config {
+            durable_name: Some(Subjects::department_replay_consumer("samr")),
+            filter_subject: s.department_events("samr"),
+            deliver_policy: jetstream::consumer::DeliverPolicy::ByStartTime { start_time: between },
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(fetch(&replay, 1).await, ["samr-2"]);
+    events.delete_consumer(&Subjects::department_replay_consumer("samr")).await.unwrap();
+
+    // ... and the reference data.
+    let reference_data = samr_js
+        .get_stream_no_info(&reference)
+        .await
+        .unwrap()
+        .create_consumer(pull::Config {
+            durable_name: Some(Subjects::department_reference_consumer("samr")),
+            filter_subject: s.all_reference(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(fetch(&reference_data, 1).await, ["calendar-2027"]);
+
+    // Refused: stream info (with a subject filter it would list every case),
+    // stream and consumer listings, reading a message by sequence, a
+    // consumer on another department's subject or of another name.
+    let refused = [
+        (format!("$JS.API.STREAM.INFO.{stream}"), samr_js.get_stream(&stream).await.is_err()),
+        ("$JS.API.STREAM.NAMES".to_owned(), samr_js.stream_names().try_collect::<Vec<_>>().await.is_err()),
+        ("$JS.API.STREAM.LIST".to_owned(), samr_js.streams().try_collect::<Vec<_>>().await.is_err()),
+        (format!("$JS.API.CONSUMER.NAMES.{stream}"), events.consumer_names().try_collect::<Vec<_>>().await.is_err()),
+        (format!("$JS.API.CONSUMER.LIST.{stream}"), events.consumers().try_collect::<Vec<_>>().await.is_err()),
+        (format!("$JS.API.STREAM.MSG.GET.{stream}"), events.get_raw_message(1).await.is_err()),
+        (
+            format!("$JS.API.CONSUMER.CREATE.{stream}.samr-replay.{}", s.department_events("fire")),
+            events
+                .create_consumer(pull::Config {
+                    durable_name: Some(Subjects::department_replay_consumer("samr")),
+                    filter_subject: s.department_events("fire"),
+                    ..Default::default()
+                })
+                .await
+                .is_err(),
+        ),
+        (
+            format!("$JS.API.CONSUMER.CREATE.{stream}.fire-feed"),
+            events
+                .create_consumer(pull::Config {
+                    durable_name: Some(Subjects::department_consumer("fire")),
+                    filter_subject: s.department_events("fire"),
+                    ..Default::default()
+                })
+                .await
+                .is_err(),
+        ),
+        (
+            format!("$JS.API.CONSUMER.CREATE.{stream}.samr-other"),
+            events
+                .create_consumer(pull::Config {
+                    durable_name: Some("samr-other".into()),
+                    filter_subject: s.department_events("samr"),
+                    ..Default::default()
+                })
+                .await
+                .is_err(),
+        ),
+        (format!("$JS.API.CONSUMER.INFO.{stream}.fire-feed"), events.consumer_info("fire-feed").await.is_err()),
+    ];
+    for (subject, failed) in &refused {
+        assert!(failed, "{subject} must be refused to a department");
+    }
+    violations(&mut samr_events, &refused.map(|(subject, _)| subject)).await;
+}
+
+/// A service's whole NATS path with its own identity: intake's outbox relay
+/// and process manager for real (events appended, published, applied), the
+/// reconciler's stream read; every service's stream and consumers as its
+/// code makes them; its own events published and another source's refused.
+#[tokio::test]
+async fn each_service_does_its_whole_path_with_its_own_identity_and_nothing_else() {
+    let nats = SecureNats::start(&["samr"]);
+    let s = nats.subjects.clone();
+    let db = TestDb::new(10).await;
+
+    // intake, end to end: relay and process manager.
+    let (intake, _) = nats.connect(&Identity::service("intake").unwrap()).await;
+    let intake_js = js(&intake);
+    migrate(&db.pool, "intake", &[EVENT_STORE, PROJECTION]).await.unwrap();
+    let store = EventStore::new(db.pool.clone(), "intake", "intake").unwrap();
+    let case = Uuid::new_v4();
+    let stream_id = format!("case-{case}");
+    store.append(&stream_id, ExpectedVersion::Exact(0), &[event("A"), event("B")], &meta(case), None).await.unwrap();
+    let relay = Relay::new(store.clone(), intake_js.clone(), s.clone(), RelaySettings::default());
+    relay.ensure_stream().await.unwrap();
+    assert_eq!(relay.relay_once().await.unwrap(), 2);
+    let handler =
+        Arc::new(Recorder { schema: "intake".into(), fixed: AtomicBool::new(true), fail_next: AtomicBool::new(false) });
+    let handoff =
+        Consumer::of_own_events(yiciban_eventstore::identities::INTAKE_HANDOFF, &store, &s, intake_js.clone(), handler)
+            .unwrap();
+    let token = tokio_util::sync::CancellationToken::new();
+    let run = tokio::spawn(handoff.run(token.clone()));
+    eventually("intake's process manager applying both events", Duration::from_secs(20), || async {
+        (applied(&db, "intake").await.len() == 2).then_some(())
+    })
+    .await;
+    token.cancel();
+    run.await.unwrap().unwrap();
+    let since = chrono::Utc::now() - chrono::Duration::hours(1);
+    relay.reconcile(since, chrono::Utc::now()).await.unwrap();
+
+    // Every service: its streams, its consumers, its own events and no one else's.
+    for service in SERVICES {
+        let identity = Identity::Service(service);
+        let (client, mut events) = nats.connect(&identity).await;
+        let js = js(&client);
+        js.get_or_create_stream(StreamSettings::default().config(&s)).await.unwrap();
+        for (name, reads) in service.consumers {
+            let filter = match reads {
+                Reads::OwnEvents => s.source_events(service.name),
+                Reads::AllEvents => s.all_events(),
+            };
+            let settings = ConsumerSettings {
+                name: (*name).to_owned(),
+                stream: s.stream_name(),
+                filter_subject: filter,
+                concurrency: 1,
+                ack_wait: ConsumerSettings::DEFAULT_ACK_WAIT,
+                max_deliveries: ConsumerSettings::DEFAULT_MAX_DELIVERIES,
+            };
+            let handler = Arc::new(Recorder {
+                schema: "intake".into(),
+                fixed: AtomicBool::new(true),
+                fail_next: AtomicBool::new(false),
+            });
+            let consumer =
+                Consumer::new(settings, db.pool.clone(), "intake", js.clone(), handler, Arc::new(StoreGaps::default()))
+                    .unwrap();
+            consumer.pending().await.unwrap_or_else(|e| panic!("{}: its consumer {name}: {e}", identity.name()));
+        }
+        let other = if service.name == "routing" { "issuance" } else { "routing" };
+        let foreign = s.event(None, other, &case, "Forged");
+        let ack = js.publish(foreign.clone(), "forged".into()).await.unwrap().await;
+        assert!(ack.is_err(), "{} published {other}'s subject", identity.name());
+        violation(&mut events, &foreign).await;
+        let own = s.event(Some("samr"), service.name, &case, "Own");
+        let ack = js.publish(own.clone(), "own".into()).await.unwrap().await;
+        assert_eq!(ack.is_ok(), service.publishes, "{} publishing {own}", identity.name());
+        let reference = js.get_or_create_stream(StreamSettings::default().reference_config(&s)).await;
+        assert_eq!(reference.is_ok(), service.announces_reference, "{} ensuring the reference stream", identity.name());
+        assert!(
+            js.get_stream(s.stream_name()).await.unwrap().consumer_names().try_collect::<Vec<_>>().await.is_err(),
+            "{} may not list consumers",
+            identity.name()
+        );
+    }
+}
+
+/// The operator's after-restore clean-up with the `ops` identity: list the
+/// orphans and consumers, delete, rewind.
+#[tokio::test]
+async fn the_operators_identity_cleans_up_after_a_restore_and_publishes_nothing() {
+    let nats = SecureNats::start(&["samr"]);
+    let s = nats.subjects.clone();
+    let db = TestDb::new(5).await;
+    let (tasks, _) = nats.connect(&Identity::service("tasks").unwrap()).await;
+    let tasks = js(&tasks);
+    tasks.get_or_create_stream(StreamSettings::default().config(&s)).await.unwrap();
+    let case = Uuid::new_v4();
+    publish(&tasks, s.event(Some("samr"), "tasks", &case, "TaskCreated"), "lost").await;
+
+    let (ops, mut events) = nats.connect(&Identity::Ops).await;
+    let ops = js(&ops);
+    let since = chrono::Utc::now() - chrono::Duration::hours(1);
+    let orphans = yiciban_eventstore::restore::orphans(&db.pool, &ops, &s, since).await.unwrap();
+    assert_eq!(orphans.len(), 0, "messages without an event id are not the stores' (left out)");
+    yiciban_eventstore::restore::consumers(&db.pool, &ops, &s).await.unwrap();
+    yiciban_eventstore::restore::rewind_consumers(&db.pool, &ops, &s, since).await.unwrap();
+    let forged = s.event(None, "intake", &case, "Forged");
+    assert!(ops.publish(forged.clone(), "x".into()).await.unwrap().await.is_err());
+    violation(&mut events, &forged).await;
+}
+
+#[tokio::test]
+async fn the_client_port_takes_only_tls_checked_against_our_ca() {
+    let nats = SecureNats::start(&["samr"]);
+    let identity = Identity::Department("samr".into());
+    nats.connect(&identity).await;
+    let seed = std::fs::read_to_string(nats.seed_file(&identity)).unwrap();
+    let without_ca = async_nats::ConnectOptions::with_nkey(seed.trim().to_owned()).require_tls(true);
+    assert!(nats.connect_with(without_ca).await.is_err(), "a client that does not trust our CA is refused");
+    let plain = async_nats::ConnectOptions::with_nkey(seed.trim().to_owned())
+        .connect(format!("nats://127.0.0.1:{}", nats.port))
+        .await;
+    assert!(plain.is_err(), "a client without TLS is refused");
+    let (anonymous, _) = nats.options(&identity);
+    let stranger = anonymous.nkey(nkeys::KeyPair::new_user().seed().unwrap());
+    assert!(nats.connect_with(stranger).await.is_err(), "an nkey the server does not know is refused");
+}
+
+/// The services log in as the configuration says, outside development
+/// mode: the seed file and the CA from the environment.
+#[tokio::test]
+async fn a_service_connects_with_its_seed_file_and_the_ca_and_not_without_them() {
+    let nats = SecureNats::start(&["samr"]);
+    nats.listening().await;
+    let seed = nats.seed_file(&Identity::service("routing").unwrap());
+    let (ca, url) = (nats.ca_file(), nats.url());
+    let config = |pairs: &[(&str, &str)]| {
+        let mut env = yiciban_platform::config::development_env(&[
+            ("YICIBAN_DEV_MODE", "false"),
+            ("YICIBAN_OIDC_ISSUER", "https://sso.example.gov.cn/realms/yiciban"),
+            ("YICIBAN_OIDC_CLIENT_SECRET", "k8s-secret-value-9f3b"),
+            ("NATS_URL", &url),
+        ]);
+        env.extend(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        yiciban_platform::CommonConfig::from_source(&env, 1).unwrap()
+    };
+    let full = config(&[("NATS_NKEY_SEED_FILE", seed.to_str().unwrap()), ("NATS_CA_FILE", ca.to_str().unwrap())]);
+    let client = yiciban_platform::runtime::connect_nats(&full, "routing").await.unwrap();
+    let js = async_nats::jetstream::new(client);
+    js.get_or_create_stream(StreamSettings::default().config(&nats.subjects)).await.unwrap();
+
+    let refused = tokio::time::timeout(
+        Duration::from_secs(20),
+        async_nats::ConnectOptions::new().add_root_certificates(ca.clone()).require_tls(true).connect(&url),
+    )
+    .await;
+    assert!(!matches!(refused, Ok(Ok(_))), "no anonymous login");
+}

@@ -77,9 +77,6 @@ pub async fn connect_nats(config: &CommonConfig, service: &str) -> anyhow::Resul
     options.retry_on_initial_connect().connect(&url).await.with_context(|| format!("connecting to NATS at {url}"))
 }
 
-/// See [`crate::nats::split_credentials`].
-pub use crate::nats::split_credentials;
-
 /// A token cancelled on SIGTERM or Ctrl-C, so servers drain and exit.
 pub fn shutdown_on_signal() -> CancellationToken {
     let token = CancellationToken::new();

@@ -33,7 +33,11 @@
 #              issuer, its own client secret from its Secret, egress to the
 #              issuer, no YICIBAN_DEV_MODE and no YICIBAN_JWT_SECRET
 #   5. nats    the rendered NATS configuration with `nats-server -t` (Debian's
-#              nats-server; installed with apt-get when root, else skipped)
+#              nats-server; installed with apt-get when root, else skipped),
+#              with a generated nkeys.conf and certificates from
+#              deploy/local/nats-tls.sh in place of the deployment's; that
+#              deploy/nats/identities.conf is what `casectl nats-config`
+#              generates is a test (casectl nats_config)
 #   6. checkov --framework kubernetes on the rendered overlays; a finding kept
 #              on purpose carries `checkov.io/skipN: CKV_..=reason` beside it
 #              in deploy/base, and the reasons are printed
@@ -48,7 +52,7 @@ K8S_VERSIONS="1.29.0 1.37.0"        # oldest supported (gRPC probes, endPort) an
 # No JSON schema of the CloudNativePG CRDs is available offline (no PyPI or
 # npm package ships them): their kinds skip the schema check here, and
 # deploy/postgres/check_cnpg.py checks them instead (step 3b).
-ALLOWED_CRD_GROUPS="postgresql.cnpg.io"
+ALLOWED_CRD_GROUPS="postgresql.cnpg.io cert-manager.io"
 
 cd "$(dirname "$0")/.."
 ROOT="$(pwd -P)"
@@ -224,6 +228,22 @@ for overlay in overlays:
                     if not {"cpu", "memory"} <= set(c.get("resources", {}).get(k, {})):
                         bad(overlay, f"{kind} {name}/{c['name']}: resources.{k} need cpu and memory")
 
+    def check_nats_login(overlay, name, short, d, c, env):
+        """NATS over TLS as the service's own nkey identity (ADR 0021)."""
+        url = env.get("NATS_URL", {}).get("value", "")
+        if not url.startswith("tls://") or "@" in url:
+            bad(overlay, f"{name}: NATS_URL must be tls://host:port without credentials (got {url!r})")
+        mounts = {m["name"]: m["mountPath"] for m in c.get("volumeMounts", [])}
+        volumes = {v["name"]: v for v in d["spec"]["template"]["spec"].get("volumes", [])}
+        for var, volume, secret, key in (("NATS_NKEY_SEED_FILE", "nats-seed", f"yiciban-nats-{short}", "seed"),
+                                         ("NATS_CA_FILE", "nats-ca", "nats-tls", "ca.crt")):
+            path = env.get(var, {}).get("value", "")
+            source = volumes.get(volume, {}).get("secret", {})
+            if source.get("secretName") != secret or path != f"{mounts.get(volume)}/{key}":
+                bad(overlay, f"{name}: {var} must name {key} of the Secret {secret}, mounted as volume {volume}")
+        if "YICIBAN_NATS_PASSWORD" in env:
+            bad(overlay, f"{name}: YICIBAN_NATS_PASSWORD is gone; the service logs in with its nkey (NATS_NKEY_SEED_FILE)")
+
     services = {n: d for n, d in by.get("Deployment", {}).items()
                 if d["metadata"].get("labels", {}).get("app.kubernetes.io/component") == "grpc-service"}
     if not services:
@@ -261,6 +281,7 @@ for overlay in overlays:
             if var not in names:
                 bad(overlay, f"{name}: env {var} missing")
         check_identity(overlay, name, short, d, c, env)
+        check_nats_login(overlay, name, short, d, c, env)
         # the services that hash ID numbers share one key (ADR 0012)
         if short in IDENTITY_HASHERS and "YICIBAN_IDENTITY_KEY" not in names:
             bad(overlay, f"{name}: env YICIBAN_IDENTITY_KEY missing (it hashes identities)")
@@ -286,6 +307,20 @@ for overlay in overlays:
     if not nats or nats["spec"]["replicas"] != 3:
         bad(overlay, "NATS must be a 3-node StatefulSet")
     js = cm("nats-config")["data"]["jetstream.conf"]
+    nats_conf = cm("nats-config")["data"]["nats.conf"]
+    if not re.search(r"^http:\s*127\.0\.0\.1:8222\s*$", nats_conf, re.M):
+        bad(overlay, "NATS monitoring must listen on the pod's loopback only (http: 127.0.0.1:8222): it has no authentication")
+    if nats_conf.count("tls {") < 3 or "verify: true" not in nats_conf:
+        bad(overlay, "NATS needs TLS on the client, route (verify: true) and leaf ports")
+    if "include ./identities.conf" not in nats_conf or not cm("nats-identities"):
+        bad(overlay, "NATS must include the generated identities.conf (ConfigMap nats-identities)")
+    nats_volumes = {v["name"]: v for v in nats["spec"]["template"]["spec"]["volumes"]} if nats else {}
+    if nats and nats_volumes.get("tls", {}).get("secret", {}).get("secretName") != "nats-tls":
+        bad(overlay, "NATS must mount its certificate from the Secret nats-tls")
+    if overlay == "prod":
+        cert = by.get("Certificate", {}).get("nats-tls")
+        if not cert or cert["spec"].get("secretName") != "nats-tls" or not cert["spec"].get("issuerRef", {}).get("name"):
+            bad(overlay, "prod: the cert-manager Certificate nats-tls (Secret nats-tls, an issuerRef) is missing")
     pg = by.get("Cluster", {}).get("yiciban-pg")
     if overlay == "prod":
         if not re.search(r"^\s*sync_interval:\s*always\s*$", js, re.M):
@@ -336,7 +371,7 @@ else
 import pathlib, sys, yaml
 out = pathlib.Path(sys.argv[2])
 for d in yaml.safe_load_all(open(sys.argv[1])):
-    if d and d["kind"] == "ConfigMap" and d["metadata"]["name"].startswith(("nats-config", "nats-departments")):
+    if d and d["kind"] == "ConfigMap" and d["metadata"]["name"].startswith(("nats-config", "nats-identities")):
         for key, text in d["data"].items():
             (out / key).write_text(text)
 PY
@@ -348,13 +383,35 @@ PY
                 note=" (without sync_interval, which nats-server $nats_version predates)"
             fi
         fi
-        # every $VARIABLE the configuration references, with a dummy value, as the Secret provides them
-        mapfile -t vars < <(grep -ohE 'password: *\$[A-Z0-9_]+' "$dir"/*.conf | sed -E 's/.*\$(.*)$/\1=validate-only/' | sort -u)
-        if ! (cd "$dir" && env -i PATH="$PATH" POD_NAME=nats-0 "${vars[@]}" "$nats_bin" -c nats.conf -t >"$dir/test.txt" 2>&1); then
+        # what the deployment provides: nkeys.conf (a valid public user nkey for
+        # every $NKEY_* variable, as `casectl nats-config --seeds-dir` writes
+        # it) and the certificate (deploy/local/nats-tls.sh), at the paths of
+        # the pod
+        "$PY" - "$dir" <<'PY'
+import base64, os, pathlib, re, sys
+def crc16(data):
+    crc = 0
+    for b in data:
+        crc ^= b << 8
+        for _ in range(8):
+            crc = ((crc << 1) ^ 0x1021) if crc & 0x8000 else crc << 1
+            crc &= 0xFFFF
+    return crc
+def user_key():
+    raw = bytes([20 << 3]) + os.urandom(32)
+    return base64.b32encode(raw + crc16(raw).to_bytes(2, "little")).decode().rstrip("=")
+d = pathlib.Path(sys.argv[1])
+names = sorted(set(re.findall(r"nkey: \$(NKEY_[A-Z0-9_]+)", (d / "identities.conf").read_text())))
+(d / "nkeys.conf").write_text("".join(f'{n}: "{user_key()}"\n' for n in names))
+PY
+        bash "$ROOT/deploy/local/nats-tls.sh" "$dir/tls" nats 2>/dev/null
+        cp "$dir/tls/server.crt" "$dir/tls/tls.crt" && cp "$dir/tls/server.key" "$dir/tls/tls.key"
+        sed -i "s#/etc/nats/tls/#$dir/tls/#g" "$dir/nats.conf"
+        if ! (cd "$dir" && env -i PATH="$PATH" POD_NAME=nats-0 "$nats_bin" -c nats.conf -t >"$dir/test.txt" 2>&1); then
             cat "$dir/test.txt" >&2
             die "$name: nats-server $nats_version rejects the NATS configuration"
         fi
-        log "$name: NATS configuration accepted by nats-server $nats_version -t$note; $(grep -c 'user: "dept-' "$dir/departments.conf") department users"
+        log "$name: NATS configuration accepted by nats-server $nats_version -t$note; $(grep -c 'nkey: \$NKEY_' "$dir/identities.conf") nkey identities, TLS on client, route and leaf ports"
     done
 fi
 

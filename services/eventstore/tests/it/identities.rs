@@ -146,47 +146,51 @@ async fn a_department_reads_its_own_feed_and_replays_from_a_time_but_learns_noth
     // Refused: stream info (with a subject filter it would list every case),
     // stream and consumer listings, reading a message by sequence, a
     // consumer on another department's subject or of another name.
+    let consumer = |name: &str, filter: String| {
+        events.create_consumer(pull::Config {
+            durable_name: Some(name.to_owned()),
+            filter_subject: filter,
+            ..Default::default()
+        })
+    };
+    // Asked at once: a refused request gets no reply and waits out the timeout.
+    let (
+        info,
+        stream_names,
+        streams,
+        consumer_names,
+        consumers,
+        get,
+        wrong_filter,
+        foreign_name,
+        other_name,
+        foreign_info,
+    ) = tokio::join!(
+        samr_js.get_stream(&stream),
+        samr_js.stream_names().try_collect::<Vec<_>>(),
+        samr_js.streams().try_collect::<Vec<_>>(),
+        events.consumer_names().try_collect::<Vec<_>>(),
+        events.consumers().try_collect::<Vec<_>>(),
+        events.get_raw_message(1),
+        consumer(&Subjects::department_replay_consumer("samr"), s.department_events("fire")),
+        consumer(&Subjects::department_consumer("fire"), s.department_events("fire")),
+        consumer("samr-other", s.department_events("samr")),
+        events.consumer_info("fire-feed"),
+    );
     let refused = [
-        (format!("$JS.API.STREAM.INFO.{stream}"), samr_js.get_stream(&stream).await.is_err()),
-        ("$JS.API.STREAM.NAMES".to_owned(), samr_js.stream_names().try_collect::<Vec<_>>().await.is_err()),
-        ("$JS.API.STREAM.LIST".to_owned(), samr_js.streams().try_collect::<Vec<_>>().await.is_err()),
-        (format!("$JS.API.CONSUMER.NAMES.{stream}"), events.consumer_names().try_collect::<Vec<_>>().await.is_err()),
-        (format!("$JS.API.CONSUMER.LIST.{stream}"), events.consumers().try_collect::<Vec<_>>().await.is_err()),
-        (format!("$JS.API.STREAM.MSG.GET.{stream}"), events.get_raw_message(1).await.is_err()),
+        (format!("$JS.API.STREAM.INFO.{stream}"), info.is_err()),
+        ("$JS.API.STREAM.NAMES".to_owned(), stream_names.is_err()),
+        ("$JS.API.STREAM.LIST".to_owned(), streams.is_err()),
+        (format!("$JS.API.CONSUMER.NAMES.{stream}"), consumer_names.is_err()),
+        (format!("$JS.API.CONSUMER.LIST.{stream}"), consumers.is_err()),
+        (format!("$JS.API.STREAM.MSG.GET.{stream}"), get.is_err()),
         (
             format!("$JS.API.CONSUMER.CREATE.{stream}.samr-replay.{}", s.department_events("fire")),
-            events
-                .create_consumer(pull::Config {
-                    durable_name: Some(Subjects::department_replay_consumer("samr")),
-                    filter_subject: s.department_events("fire"),
-                    ..Default::default()
-                })
-                .await
-                .is_err(),
+            wrong_filter.is_err(),
         ),
-        (
-            format!("$JS.API.CONSUMER.CREATE.{stream}.fire-feed"),
-            events
-                .create_consumer(pull::Config {
-                    durable_name: Some(Subjects::department_consumer("fire")),
-                    filter_subject: s.department_events("fire"),
-                    ..Default::default()
-                })
-                .await
-                .is_err(),
-        ),
-        (
-            format!("$JS.API.CONSUMER.CREATE.{stream}.samr-other"),
-            events
-                .create_consumer(pull::Config {
-                    durable_name: Some("samr-other".into()),
-                    filter_subject: s.department_events("samr"),
-                    ..Default::default()
-                })
-                .await
-                .is_err(),
-        ),
-        (format!("$JS.API.CONSUMER.INFO.{stream}.fire-feed"), events.consumer_info("fire-feed").await.is_err()),
+        (format!("$JS.API.CONSUMER.CREATE.{stream}.fire-feed"), foreign_name.is_err()),
+        (format!("$JS.API.CONSUMER.CREATE.{stream}.samr-other"), other_name.is_err()),
+        (format!("$JS.API.CONSUMER.INFO.{stream}.fire-feed"), foreign_info.is_err()),
     ];
     for (subject, failed) in &refused {
         assert!(failed, "{subject} must be refused to a department");
@@ -231,12 +235,14 @@ async fn each_service_does_its_whole_path_with_its_own_identity_and_nothing_else
     let since = chrono::Utc::now() - chrono::Duration::hours(1);
     relay.reconcile(since, chrono::Utc::now()).await.unwrap();
 
-    // Every service: its streams, its consumers, its own events and no one else's.
-    for service in SERVICES {
+    // Every service, all at once: its streams, its consumers, its own events
+    // and no one else's.
+    let (nats, s, db) = (&nats, &s, &db);
+    futures::future::join_all(SERVICES.into_iter().map(|service| async move {
         let identity = Identity::Service(service);
         let (client, mut events) = nats.connect(&identity).await;
         let js = js(&client);
-        js.get_or_create_stream(StreamSettings::default().config(&s)).await.unwrap();
+        js.get_or_create_stream(StreamSettings::default().config(s)).await.unwrap();
         for (name, reads) in service.consumers {
             let filter = match reads {
                 Reads::OwnEvents => s.source_events(service.name),
@@ -262,20 +268,21 @@ async fn each_service_does_its_whole_path_with_its_own_identity_and_nothing_else
         }
         let other = if service.name == "routing" { "issuance" } else { "routing" };
         let foreign = s.event(None, other, &case, "Forged");
-        let ack = js.publish(foreign.clone(), "forged".into()).await.unwrap().await;
-        assert!(ack.is_err(), "{} published {other}'s subject", identity.name());
-        violation(&mut events, &foreign).await;
         let own = s.event(Some("samr"), service.name, &case, "Own");
-        let ack = js.publish(own.clone(), "own".into()).await.unwrap().await;
-        assert_eq!(ack.is_ok(), service.publishes, "{} publishing {own}", identity.name());
-        let reference = js.get_or_create_stream(StreamSettings::default().reference_config(&s)).await;
-        assert_eq!(reference.is_ok(), service.announces_reference, "{} ensuring the reference stream", identity.name());
-        assert!(
-            js.get_stream(s.stream_name()).await.unwrap().consumer_names().try_collect::<Vec<_>>().await.is_err(),
-            "{} may not list consumers",
-            identity.name()
+        let stream = js.get_stream_no_info(s.stream_name()).await.unwrap();
+        let (forged, published, reference, listed) = tokio::join!(
+            async { js.publish(foreign.clone(), "forged".into()).await.unwrap().await },
+            async { js.publish(own.clone(), "own".into()).await.unwrap().await },
+            js.get_or_create_stream(StreamSettings::default().reference_config(s)),
+            stream.consumer_names().try_collect::<Vec<_>>(),
         );
-    }
+        assert!(forged.is_err(), "{} published {other}'s subject", identity.name());
+        assert_eq!(published.is_ok(), service.publishes, "{} publishing {own}", identity.name());
+        assert_eq!(reference.is_ok(), service.announces_reference, "{} ensuring the reference stream", identity.name());
+        assert!(listed.is_err(), "{} may not list consumers", identity.name());
+        violations(&mut events, &[foreign, format!("$JS.API.CONSUMER.NAMES.{}", s.stream_name())]).await;
+    }))
+    .await;
 }
 
 /// The operator's after-restore clean-up with the `ops` identity: list the

@@ -357,3 +357,90 @@ async fn a_service_connects_with_its_seed_file_and_the_ca_and_not_without_them()
     .await;
     assert!(!matches!(refused, Ok(Ok(_))), "no anonymous login");
 }
+
+/// A node of a cluster whose routes use mutual TLS as deploy/base/nats
+/// configures them; killed and its directory removed when dropped.
+struct RouteNode {
+    child: std::process::Child,
+    client_port: u16,
+}
+
+impl Drop for RouteNode {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn route_node(dir: &std::path::Path, name: &str, tls: &std::path::Path, route_port: u16, peer: u16) -> RouteNode {
+    let client_port = free_port();
+    let config = format!(
+        "server_name: {name}\nlisten: 127.0.0.1:{client_port}\n\
+         cluster {{ name: yc, listen: 127.0.0.1:{route_port}, routes: [\"nats://127.0.0.1:{peer}\"],\n\
+           tls {{ cert_file: \"{t}/server.crt\", key_file: \"{t}/server.key\", ca_file: \"{t}/ca.crt\", verify: true, timeout: 5 }} }}\n",
+        t = tls.display()
+    );
+    let path = dir.join(format!("{name}.conf"));
+    std::fs::write(&path, config).unwrap();
+    let child = std::process::Command::new(yiciban_testkit::nats_server::nats_server_binary())
+        .arg("-c")
+        .arg(&path)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    RouteNode { child, client_port }
+}
+
+/// The routes between the nodes: two nodes with certificates of our CA
+/// form a cluster; a node with another CA's certificate is not let in.
+#[tokio::test]
+async fn only_a_node_with_a_certificate_of_our_ca_joins_the_routes() {
+    let dir = std::env::temp_dir().join(format!("yiciban-routes-{}", Uuid::new_v4().simple()));
+    for ca in ["ours", "theirs"] {
+        let status = std::process::Command::new("bash")
+            .arg(yiciban_testkit::secure_nats::tls_script())
+            .arg(dir.join(ca))
+            .arg("127.0.0.1")
+            .stderr(std::process::Stdio::null())
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+    let (ra, rb, rc) = (free_port(), free_port(), free_port());
+    let a = route_node(&dir, "a", &dir.join("ours"), ra, rb);
+    let b = route_node(&dir, "b", &dir.join("ours"), rb, ra);
+    let c = route_node(&dir, "c", &dir.join("theirs"), rc, ra);
+    let connect = |port: u16| async move {
+        eventually("a node listening", Duration::from_secs(10), || async {
+            async_nats::connect(format!("nats://127.0.0.1:{port}")).await.ok()
+        })
+        .await
+    };
+    let (on_a, on_b, on_c) = (connect(a.client_port).await, connect(b.client_port).await, connect(c.client_port).await);
+    let mut at_b = on_b.subscribe("hello").await.unwrap();
+    let mut at_c = on_c.subscribe("hello").await.unwrap();
+    on_b.flush().await.unwrap();
+    on_c.flush().await.unwrap();
+    // Once a's message reaches b, the route is up and a has had every chance to
+    // pass it to c too.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        on_a.publish("hello", "from a".into()).await.unwrap();
+        on_a.flush().await.unwrap();
+        if let Ok(Some(_)) = tokio::time::timeout(Duration::from_millis(200), at_b.next()).await {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "a and b, both with our CA's certificates, formed no route");
+    }
+    assert!(
+        tokio::time::timeout(Duration::from_millis(500), at_c.next()).await.is_err(),
+        "c, whose certificate another CA signed, received a's message"
+    );
+    drop((a, b, c));
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -6,6 +6,7 @@ mod catalog_versions;
 mod console;
 mod crash;
 mod dead_letters;
+mod department_feeds;
 mod identity;
 mod intake_to_the_bus;
 mod issuance;

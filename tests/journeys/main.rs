@@ -6,6 +6,7 @@ mod catalog_versions;
 mod console;
 mod crash;
 mod dead_letters;
+mod examples;
 mod identity;
 mod intake_to_the_bus;
 mod issuance;

@@ -9,10 +9,10 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use async_nats::HeaderMap;
+use async_nats::{HeaderMap, jetstream};
 use prost::Message as _;
 use serde_json::{Value, json};
-use yiciban_eventstore::StreamSettings;
+use yiciban_eventstore::{StreamSettings, Subjects};
 use yiciban_proto::common::v1 as common;
 use yiciban_proto::events::v1::{self as events, EventEnvelope};
 use yiciban_testkit::TestNats;
@@ -64,14 +64,15 @@ impl Example {
     /// Runs the example for samr against the test's NATS until it has been
     /// idle for a few seconds; its output, one JSON object per line.
     async fn run(self, nats: &TestNats, extra: &[&str]) -> Vec<Value> {
-        self.run_at(nats, &yiciban_testkit::nats_url(), &[], extra).await
+        self.run_at(nats.subjects.prefix(), &yiciban_testkit::nats_url(), &[], extra).await
     }
 
-    /// Like [`Example::run`] against the server at `url`, with `env` set.
-    async fn run_at(self, nats: &TestNats, url: &str, env: &[(&str, &str)], extra: &[&str]) -> Vec<Value> {
+    /// Like [`Example::run`] for the subject prefix `prefix` of the server at
+    /// `url`, with `env` set.
+    async fn run_at(self, prefix: &str, url: &str, env: &[(&str, &str)], extra: &[&str]) -> Vec<Value> {
         let mut command = self.command();
         command
-            .args(["--department", "samr", "--prefix", nats.subjects.prefix(), "--idle-seconds", "3"])
+            .args(["--department", "samr", "--prefix", prefix, "--idle-seconds", "3"])
             .args(["--nats-url", url])
             .envs(env.iter().copied())
             .args(extra);
@@ -109,13 +110,17 @@ impl Published {
 /// event id), or, with `again`, re-publishes it as after the duplicate
 /// window (another message id: the stream keeps both).
 async fn publish(nats: &TestNats, envelope: &EventEnvelope, again: bool) {
+    publish_to(&nats.js, &nats.subjects, envelope, again).await;
+}
+
+async fn publish_to(js: &jetstream::Context, subjects: &Subjects, envelope: &EventEnvelope, again: bool) {
     let case: uuid::Uuid = envelope.case_id.parse().unwrap();
     let department = Some(envelope.department.as_str()).filter(|d| !d.is_empty());
-    let subject = nats.subjects.event(department, &envelope.source, &case, &envelope.event_type);
+    let subject = subjects.event(department, &envelope.source, &case, &envelope.event_type);
     let mut headers = HeaderMap::new();
     let id = if again { format!("{}-again", envelope.event_id) } else { envelope.event_id.clone() };
     headers.insert("Nats-Msg-Id", id.as_str());
-    nats.js.publish_with_headers(subject, headers, envelope.encode_to_vec().into()).await.unwrap().await.unwrap();
+    js.publish_with_headers(subject, headers, envelope.encode_to_vec().into()).await.unwrap().await.unwrap();
 }
 
 fn envelope(
@@ -265,11 +270,13 @@ async fn the_typescript_example_reads_its_departments_feed_resumes_and_replays()
     the_example_reads_its_departments_feed(Example::TypeScript).await;
 }
 
-/// A nats-server of the test's own whose department users (`dept-samr` by
-/// password, and one by nkey) may do only what a department's feed needs —
-/// its consumer's create (with its own filter), info, delete, next-message
-/// and acks, and replies on `_INBOX_samr` — and not STREAM.INFO, the account
-/// info or any listing. Killed and its store removed when dropped.
+/// A nats-server of the test's own, TLS only (a certificate of a CA made for
+/// the test), whose department users (`dept-samr` by password, and one by
+/// nkey) may do only what a department's feed needs — its consumer's create
+/// (with its own filter), info, delete, next-message and acks, and replies
+/// on `_INBOX_samr` — and not STREAM.INFO, the account info or any listing.
+/// A client without credentials is the services' user. Killed and its
+/// store and certificates removed when dropped.
 struct RestrictedServer {
     child: std::process::Child,
     dir: PathBuf,
@@ -277,7 +284,7 @@ struct RestrictedServer {
 }
 
 impl RestrictedServer {
-    fn start(subjects: &yiciban_eventstore::Subjects, nkey: &str) -> RestrictedServer {
+    fn start(subjects: &Subjects, nkey: &str) -> RestrictedServer {
         let (stream, feed) = (subjects.stream_name(), "samr-feed");
         let allowed = [
             format!("$JS.API.CONSUMER.CREATE.{stream}.{feed}.{}", subjects.department_events("samr")),
@@ -292,13 +299,17 @@ impl RestrictedServer {
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let dir = std::env::temp_dir().join(format!("yiciban-examples-nats-{}", uuid::Uuid::new_v4().simple()));
         std::fs::create_dir_all(&dir).unwrap();
+        make_certificates(&dir);
         let config = format!(
             "listen: 127.0.0.1:{port}\njetstream {{ store_dir: \"{}\" }}\nno_auth_user: \"yiciban\"\n\
+             tls {{ cert_file: \"{}\", key_file: \"{}\" }}\n\
              authorization {{ users = [\n\
              {{ user: \"yiciban\", password: \"svc-secret\" }}\n\
              {{ user: \"dept-samr\", password: \"samr-secret\", permissions: {permissions} }}\n\
              {{ nkey: \"{nkey}\", permissions: {permissions} }}\n] }}\n",
-            dir.join("js").display()
+            dir.join("js").display(),
+            dir.join("server.pem").display(),
+            dir.join("server.key").display()
         );
         std::fs::write(dir.join("nats.conf"), config).unwrap();
         let child = std::process::Command::new(yiciban_testkit::nats_server::nats_server_binary())
@@ -311,14 +322,18 @@ impl RestrictedServer {
         RestrictedServer { child, dir, port }
     }
 
-    /// Connects as the services' user (the stream's owner, the server's
-    /// user for a client without credentials), once the server answers.
-    async fn services(&self) -> TestNats {
-        let url = self.url();
+    /// The CA file that verifies the server's certificate.
+    fn ca(&self) -> PathBuf {
+        self.dir.join("ca.pem")
+    }
+
+    /// Connects as the services' user (the stream's owner), once the server answers.
+    async fn services(&self) -> jetstream::Context {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
         loop {
-            match async_nats::connect(&url).await {
-                Ok(_) => return TestNats::connect(&url).await,
+            let options = async_nats::ConnectOptions::new().add_root_certificates(self.ca()).require_tls(true);
+            match options.connect(self.url()).await {
+                Ok(client) => return jetstream::new(client),
                 Err(e) if tokio::time::Instant::now() > deadline => panic!(
                     "the test's nats-server does not answer ({e}); its log:\n{}",
                     std::fs::read_to_string(self.dir.join("nats.log")).unwrap_or_default()
@@ -341,6 +356,52 @@ impl Drop for RestrictedServer {
     }
 }
 
+/// A CA and a server certificate for 127.0.0.1 (and localhost, the name
+/// nats.js checks for it) signed by it, in `dir`
+/// (openssl).
+fn make_certificates(dir: &Path) {
+    let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+    std::fs::write(
+        dir.join("server.ext"),
+        "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    let steps: [Vec<&str>; 3] = [
+        [
+            &["req", "-x509"][..],
+            &ec,
+            &["-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=yiciban test CA"],
+        ]
+        .concat(),
+        [&["req"][..], &ec, &["-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=127.0.0.1"]].concat(),
+        vec![
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "server.pem",
+            "-days",
+            "2",
+            "-extfile",
+            "server.ext",
+        ],
+    ];
+    for args in steps {
+        let out = std::process::Command::new("openssl")
+            .current_dir(dir)
+            .args(&args)
+            .output()
+            .expect("openssl runs (Debian package openssl)");
+        assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+}
+
 /// A department user's nkey: (seed, public key), made by the nkeys.js the
 /// TypeScript example installs.
 fn user_nkey() -> (String, String) {
@@ -359,9 +420,9 @@ fn user_nkey() -> (String, String) {
     (seed.to_owned(), public.to_owned())
 }
 
-/// Both examples, signed in as a department user (by password or by nkey
-/// seed file) that may not read stream information nor account info, still
-/// create, bind and replay their feed.
+/// Both examples, over TLS (`--tls-ca`) and signed in as a department user
+/// (by password or by nkey seed file) that may not read stream information
+/// nor account info, still create, bind and replay their feed.
 #[tokio::test]
 async fn the_examples_need_no_more_than_a_departments_permissions() {
     require_installed();
@@ -369,27 +430,27 @@ async fn the_examples_need_no_more_than_a_departments_permissions() {
     let seed_file = std::env::temp_dir().join(format!("yiciban-example-nkey-{}", uuid::Uuid::new_v4().simple()));
     std::fs::write(&seed_file, format!("{seed}\n")).unwrap();
     let prefix = format!("t{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
-    let subjects = yiciban_eventstore::Subjects::new(&prefix).unwrap();
+    let subjects = Subjects::new(&prefix).unwrap();
     let server = RestrictedServer::start(&subjects, &public);
-    let mut nats = server.services().await;
-    nats.subjects = subjects; // the prefix the server's permissions name
-    nats.js.get_or_create_stream(StreamSettings::default().config(&nats.subjects)).await.unwrap();
+    let js = server.services().await;
+    js.get_or_create_stream(StreamSettings::default().config(&subjects)).await.unwrap();
     let case = uuid::Uuid::new_v4();
     let task = uuid::Uuid::new_v4().to_string();
     let created = envelope(case, "samr", &format!("task-{task}"), 1, "TaskCreated", task_created(&task, "samr"));
-    publish(&nats, &created, false).await;
+    publish_to(&js, &subjects, &created, false).await;
 
-    let url = server.url();
+    let (url, ca) = (server.url(), server.ca());
+    let tls = ["--tls-ca", ca.to_str().unwrap()];
     let password = [("NATS_USER", "dept-samr"), ("NATS_PASSWORD", "samr-secret")];
     let nkey = ["--nkey-seed-file", seed_file.to_str().unwrap()];
     let event = vec![("TaskCreated".to_owned(), created.event_id.clone())];
     // Python creates samr-feed and reads the event; TypeScript binds it with
     // nothing left to read. Each then replays it from the start.
     for (example, first) in [(Example::Python, event.clone()), (Example::TypeScript, vec![])] {
-        let lines = example.run_at(&nats, &url, &password, &[]).await;
+        let lines = example.run_at(subjects.prefix(), &url, &password, &tls).await;
         assert_eq!(printed(&lines), first, "{example:?}: the feed as dept-samr");
-        let replay = [&nkey[..], &["--from-time", "2026-01-01T00:00:00Z"]].concat();
-        let lines = example.run_at(&nats, &url, &[], &replay).await;
+        let replay = [&tls[..], &nkey, &["--from-time", "2026-01-01T00:00:00Z"]].concat();
+        let lines = example.run_at(subjects.prefix(), &url, &[], &replay).await;
         assert_eq!(printed(&lines), event, "{example:?}: the replay, signed in by nkey");
     }
     let _ = std::fs::remove_file(&seed_file);

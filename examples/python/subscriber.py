@@ -19,7 +19,7 @@ import ssl
 import sys
 
 import nats
-from google.protobuf import json_format, symbol_database
+from google.protobuf import descriptor_pool, json_format, message_factory
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
 
@@ -86,8 +86,8 @@ async def feed(nc, a):
 def describe(envelope):
     """One line: the envelope's fields and its payload decoded by event type."""
     try:
-        message = symbol_database.Default().GetSymbol(f"yiciban.events.v1.{envelope.event_type}")()
-        message.ParseFromString(envelope.payload)
+        schema = descriptor_pool.Default().FindMessageTypeByName(f"yiciban.events.v1.{envelope.event_type}")
+        message = message_factory.GetMessageClass(schema).FromString(envelope.payload)
         payload = json_format.MessageToDict(message, preserving_proto_field_name=True)
     except KeyError:  # an event newer than this code: still acknowledged
         print(f"unknown event type {envelope.event_type}; regenerate from the newer protos", file=sys.stderr)
@@ -141,7 +141,7 @@ async def main():
                     record.write(envelope.event_id + "\n")
                     record.flush()
                 handled += 1
-            await message.ack_sync()  # ... then acknowledge: a restart resumes after it
+            await message.ack_sync(timeout=10)  # ... then acknowledge: a restart resumes after it
     await nc.close()  # every ack was confirmed (ack_sync): nothing is left to flush
 
 

@@ -159,7 +159,7 @@ while (handled < count && Date.now() - idleSince < idleMs) {
       if (seenFile) appendFileSync(seenFile, `${envelope.eventId}\n`);
       handled++;
     }
-    await message.ackAck(); // ... then acknowledge: a restart resumes after it
+    await message.ackAck({ timeout: 10_000 }); // ... then acknowledge: a restart resumes after it
   }
 }
 await nc.drain();

@@ -74,7 +74,7 @@ install_python() {
             $(find "${PROTOS[@]}" -name '*.proto' | sort) || die "grpc_tools.protoc failed"
         touch "$PY/gen/.yiciban-generated"
     fi
-    log "python: installed ($("$PY/.venv/bin/python" -m pip freeze --disable-pip-version-check | grep -E '^(nats-py|protobuf)==' | tr '\n' ' '))"
+    log "python: installed ($("$PY/.venv/bin/python" -m pip freeze --disable-pip-version-check | grep -E '^(nats-py|protobuf)==' | paste -sd ' ' -))"
 }
 
 install_typescript() {

@@ -90,6 +90,22 @@ impl Example {
     }
 }
 
+/// A file name of the test's own in the temporary directory, the file
+/// removed (if made) when dropped, whatever the test's outcome.
+struct TempFile(PathBuf);
+
+impl TempFile {
+    fn new(what: &str) -> TempFile {
+        TempFile(std::env::temp_dir().join(format!("yiciban-example-{what}-{}", uuid::Uuid::new_v4().simple())))
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
 /// What a run printed, as (event type, event id) in order.
 fn printed(lines: &[Value]) -> Vec<(String, String)> {
     lines.iter().map(|l| (l["event_type"].as_str().unwrap().into(), l["event_id"].as_str().unwrap().into())).collect()
@@ -166,8 +182,8 @@ async fn the_example_reads_its_departments_feed(example: Example) {
     require_installed();
     let nats = TestNats::new().await;
     nats.js.get_or_create_stream(StreamSettings::default().config(&nats.subjects)).await.unwrap();
-    let seen_file = std::env::temp_dir().join(format!("yiciban-example-seen-{}", uuid::Uuid::new_v4().simple()));
-    let seen_arg = seen_file.to_str().unwrap().to_owned();
+    let seen_file = TempFile::new("seen");
+    let seen_arg = seen_file.0.to_str().unwrap().to_owned();
 
     // samr's task of a case, fire's task of the same case, a case-level event.
     let case = uuid::Uuid::new_v4();
@@ -257,7 +273,6 @@ async fn the_example_reads_its_departments_feed(example: Example) {
 
     // And then nothing is left.
     assert_eq!(printed(&example.run(&nats, &[]).await), [], "{example:?}: nothing after the replay");
-    let _ = std::fs::remove_file(&seen_file);
 }
 
 #[tokio::test]
@@ -427,8 +442,8 @@ fn user_nkey() -> (String, String) {
 async fn the_examples_need_no_more_than_a_departments_permissions() {
     require_installed();
     let (seed, public) = user_nkey();
-    let seed_file = std::env::temp_dir().join(format!("yiciban-example-nkey-{}", uuid::Uuid::new_v4().simple()));
-    std::fs::write(&seed_file, format!("{seed}\n")).unwrap();
+    let seed_file = TempFile::new("nkey");
+    std::fs::write(&seed_file.0, format!("{seed}\n")).unwrap();
     let prefix = format!("t{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
     let subjects = Subjects::new(&prefix).unwrap();
     let server = RestrictedServer::start(&subjects, &public);
@@ -442,7 +457,7 @@ async fn the_examples_need_no_more_than_a_departments_permissions() {
     let (url, ca) = (server.url(), server.ca());
     let tls = ["--tls-ca", ca.to_str().unwrap()];
     let password = [("NATS_USER", "dept-samr"), ("NATS_PASSWORD", "samr-secret")];
-    let nkey = ["--nkey-seed-file", seed_file.to_str().unwrap()];
+    let nkey = ["--nkey-seed-file", seed_file.0.to_str().unwrap()];
     let event = vec![("TaskCreated".to_owned(), created.event_id.clone())];
     // Python creates samr-feed and reads the event; TypeScript binds it with
     // nothing left to read. Each then replays it from the start.
@@ -453,5 +468,4 @@ async fn the_examples_need_no_more_than_a_departments_permissions() {
         let lines = example.run_at(subjects.prefix(), &url, &[], &replay).await;
         assert_eq!(printed(&lines), event, "{example:?}: the replay, signed in by nkey");
     }
-    let _ = std::fs::remove_file(&seed_file);
 }

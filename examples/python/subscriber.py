@@ -4,6 +4,9 @@ Reads the department's own events through its durable JetStream pull consumer
 `<code>-feed` on `<prefix>.evt.<code>.>` (stream `<PREFIX>_CASE_EVENTS`),
 decodes each EventEnvelope and its payload, prints one JSON line per event and
 acknowledges it once handled. Run it again and it resumes where it stopped.
+`--from-time` replays on a second consumer, `<code>-replay`, made anew from
+that time: the feed keeps its place, and a subscriber running on it is not
+disturbed.
 
     python subscriber.py --department samr --idle-seconds 10
 
@@ -36,7 +39,7 @@ def arguments():
     p.add_argument("--prefix", default=os.environ.get("YICIBAN_NATS_PREFIX", "yiciban"), help="subject prefix")
     p.add_argument("--nkey-seed-file", help="the department's nkey seed (else NATS_USER/NATS_PASSWORD, if set)")
     p.add_argument("--tls-ca", help="CA file to verify the server's TLS certificate")
-    p.add_argument("--from-time", help="replay from this time (ISO 8601): the consumer is created anew from it")
+    p.add_argument("--from-time", help="replay from this time (ISO 8601) on <code>-replay, created anew")
     p.add_argument("--seen-file", help="ids of the events handled, one a line, kept across runs")
     p.add_argument("--batch", type=int, default=100, help="messages per fetch")
     p.add_argument("--count", type=int, help="stop after this many events")
@@ -62,7 +65,8 @@ async def connect(a):
 
 
 async def feed(nc, a):
-    """Binds the durable consumer `<code>-feed`, creating it if needed.
+    """Binds the durable consumer `<code>-feed`, creating it if needed, or
+    for a replay creates `<code>-replay` anew from the time given.
 
     Only consumer APIs are used (CONSUMER.INFO, CONSUMER.CREATE with the
     filter in the subject, CONSUMER.DELETE for a replay): a department
@@ -70,13 +74,13 @@ async def feed(nc, a):
     """
     stream = a.prefix.replace("-", "_").upper() + "_CASE_EVENTS"
     subject = f"{a.prefix}.evt.{a.department}.>"
-    durable = f"{a.department}-feed"
+    durable = f"{a.department}-replay" if a.from_time else f"{a.department}-feed"
     config = ConsumerConfig(ack_policy=AckPolicy.EXPLICIT)
     if a.from_time:
         start = datetime.datetime.fromisoformat(a.from_time.replace("Z", "+00:00"))
         config.deliver_policy = DeliverPolicy.BY_START_TIME
         config.opt_start_time = start.astimezone(datetime.timezone.utc).isoformat().replace("+00:00", "Z")
-        try:  # a consumer's start cannot be changed: replace it
+        try:  # a consumer's start cannot be changed: replace the last replay's
             await nc.jsm().delete_consumer(stream, durable)
         except NotFoundError:
             pass

@@ -3,7 +3,7 @@
 //! processes for `samr` against the test's own stream, they print exactly
 //! samr's events in order and decoded, resume after a restart without
 //! printing anything twice (a re-published event included), and replay from
-//! a time. `make examples` (deploy/local/examples.sh install) installs them;
+//! a time without moving the feed. `make examples` (deploy/local/examples.sh install) installs them;
 //! without it these tests fail, saying so.
 
 use std::path::{Path, PathBuf};
@@ -247,8 +247,7 @@ async fn the_example_reads_its_departments_feed(example: Example) {
     assert_eq!(first[1]["payload"]["on_time"], json!(true));
 
     // Later events: another samr task, and the approval re-published (as
-    // after the duplicate window). The next run resumes after what it
-    // acknowledged and handles the re-publication once only: not at all.
+    // after the duplicate window).
     tokio::time::sleep(Duration::from_millis(50)).await;
     let later = chrono::Utc::now();
     tokio::time::sleep(Duration::from_millis(50)).await;
@@ -258,21 +257,24 @@ async fn the_example_reads_its_departments_feed(example: Example) {
     publish(&nats, &created_again, false).await;
     publish(&nats, &approved, true).await;
     let c2 = Published { event_type: "TaskCreated", event_id: created_again.event_id.clone() };
-    let second = example.run(&nats, &["--seen-file", &seen_arg]).await;
-    assert_eq!(printed(&second), [c2.entry()], "{example:?}: the restart resumes, the re-publication is not handled");
 
-    // A replay from a time: what the stream holds for samr from then on (no
-    // seen ids kept here, so the re-publication is printed once).
+    // A replay from a time (on samr-replay): what the stream holds for samr
+    // from then on (no seen ids kept here, so the re-publication is printed).
     let since = later.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
     let replay = example.run(&nats, &["--from-time", &since]).await;
     assert_eq!(printed(&replay), [c2.entry(), a.entry()], "{example:?}: the replay from {since}");
 
-    // From the beginning: every samr event, each once.
+    // The feed kept its place: the restart resumes after what it
+    // acknowledged, and does not handle the re-publication again.
+    let second = example.run(&nats, &["--seen-file", &seen_arg]).await;
+    assert_eq!(printed(&second), [c2.entry()], "{example:?}: the restart resumes, the re-publication is not handled");
+
+    // A replay from the beginning: every samr event, each once.
     let everything = example.run(&nats, &["--from-time", "2026-01-01T00:00:00+08:00"]).await;
     assert_eq!(printed(&everything), [c.entry(), a.entry(), c2.entry()], "{example:?}: the replay from the start");
 
-    // And then nothing is left.
-    assert_eq!(printed(&example.run(&nats, &[]).await), [], "{example:?}: nothing after the replay");
+    // And nothing is left on the feed.
+    assert_eq!(printed(&example.run(&nats, &[]).await), [], "{example:?}: nothing after the replays");
 }
 
 #[tokio::test]
@@ -287,9 +289,10 @@ async fn the_typescript_example_reads_its_departments_feed_resumes_and_replays()
 
 /// A nats-server of the test's own, TLS only (a certificate of a CA made for
 /// the test), whose department users (`dept-samr` by password, and one by
-/// nkey) may do only what a department's feed needs — its consumer's create
-/// (with its own filter), info, delete, next-message and acks, and replies
-/// on `_INBOX_samr` — and not STREAM.INFO, the account info or any listing.
+/// nkey) may do only what a department's feed needs — on its two consumers
+/// `samr-feed` and `samr-replay`: create (with its own filter), info,
+/// delete, next-message and acks; replies on `_INBOX_samr` — and not
+/// STREAM.INFO, the account info or any listing.
 /// A client without credentials is the services' user. Killed and its
 /// store and certificates removed when dropped.
 struct RestrictedServer {
@@ -300,14 +303,19 @@ struct RestrictedServer {
 
 impl RestrictedServer {
     fn start(subjects: &Subjects, nkey: &str) -> RestrictedServer {
-        let (stream, feed) = (subjects.stream_name(), "samr-feed");
-        let allowed = [
-            format!("$JS.API.CONSUMER.CREATE.{stream}.{feed}.{}", subjects.department_events("samr")),
-            format!("$JS.API.CONSUMER.INFO.{stream}.{feed}"),
-            format!("$JS.API.CONSUMER.DELETE.{stream}.{feed}"),
-            format!("$JS.API.CONSUMER.MSG.NEXT.{stream}.{feed}"),
-            format!("$JS.ACK.{stream}.{feed}.>"),
-        ];
+        let stream = subjects.stream_name();
+        let allowed: Vec<String> = ["samr-feed", "samr-replay"]
+            .into_iter()
+            .flat_map(|name| {
+                [
+                    format!("$JS.API.CONSUMER.CREATE.{stream}.{name}.{}", subjects.department_events("samr")),
+                    format!("$JS.API.CONSUMER.INFO.{stream}.{name}"),
+                    format!("$JS.API.CONSUMER.DELETE.{stream}.{name}"),
+                    format!("$JS.API.CONSUMER.MSG.NEXT.{stream}.{name}"),
+                    format!("$JS.ACK.{stream}.{name}.>"),
+                ]
+            })
+            .collect();
         let quoted = allowed.iter().map(|s| format!("\"{s}\"")).collect::<Vec<_>>().join(", ");
         let permissions =
             format!("{{ publish: {{ allow: [{quoted}] }}, subscribe: {{ allow: [\"_INBOX_samr.>\"] }} }}");
@@ -437,7 +445,7 @@ fn user_nkey() -> (String, String) {
 
 /// Both examples, over TLS (`--tls-ca`) and signed in as a department user
 /// (by password or by nkey seed file) that may not read stream information
-/// nor account info, still create, bind and replay their feed.
+/// nor account info, still create and bind their feed, and replay.
 #[tokio::test]
 async fn the_examples_need_no_more_than_a_departments_permissions() {
     require_installed();

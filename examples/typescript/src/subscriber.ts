@@ -4,7 +4,9 @@
 // consumer `<code>-feed` on `<prefix>.evt.<code>.>` (stream
 // `<PREFIX>_CASE_EVENTS`), decodes each EventEnvelope and its payload, prints
 // one JSON line per event and acknowledges it once handled. Run it again and
-// it resumes where it stopped.
+// it resumes where it stopped. `--from-time` replays on a second consumer,
+// `<code>-replay`, made anew from that time: the feed keeps its place, and a
+// subscriber running on it is not disturbed.
 //
 //   node dist/subscriber.js --department samr --idle-seconds 10
 //
@@ -46,7 +48,7 @@ const { values: a } = parseArgs({
     prefix: { type: "string", default: process.env.YICIBAN_NATS_PREFIX ?? "yiciban" },
     "nkey-seed-file": { type: "string" }, // else NATS_USER / NATS_PASSWORD, if set
     "tls-ca": { type: "string" }, // CA file to verify the server's TLS certificate
-    "from-time": { type: "string" }, // replay from this time (ISO 8601): the consumer is created anew
+    "from-time": { type: "string" }, // replay from this time (ISO 8601) on <code>-replay, created anew
     "seen-file": { type: "string" }, // ids of the events handled, one a line, kept across runs
     batch: { type: "string", default: "100" }, // messages per fetch
     count: { type: "string" }, // stop after this many events
@@ -81,9 +83,10 @@ if (a["tls-ca"]) {
 }
 
 const stream = `${a.prefix!.replaceAll("-", "_").toUpperCase()}_CASE_EVENTS`;
-const durable = `${department}-feed`;
+const durable = a["from-time"] ? `${department}-replay` : `${department}-feed`;
 
-// Binds the durable consumer `<code>-feed`, creating it if needed. Only
+// Binds the durable consumer `<code>-feed`, creating it if needed, or for a
+// replay creates `<code>-replay` anew from the time given. Only
 // consumer APIs are used (CONSUMER.INFO, CONSUMER.CREATE with the filter in
 // the subject, CONSUMER.DELETE for a replay): a department user is not
 // allowed STREAM.INFO.
@@ -97,7 +100,7 @@ async function ensureFeed(jsm: JetStreamManager): Promise<void> {
   if (a["from-time"]) {
     config.deliver_policy = DeliverPolicy.StartTime;
     config.opt_start_time = new Date(a["from-time"]).toISOString();
-    // a consumer's start cannot be changed: replace it
+    // a consumer's start cannot be changed: replace the last replay's
     await jsm.consumers.delete(stream, durable).catch(ignoreNotFound);
   } else if (await jsm.consumers.info(stream, durable).catch(ignoreNotFound)) {
     return;

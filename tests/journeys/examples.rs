@@ -12,6 +12,7 @@ use std::time::Duration;
 use async_nats::{HeaderMap, jetstream};
 use prost::Message as _;
 use serde_json::{Value, json};
+use yiciban_eventstore::identities::Identity;
 use yiciban_eventstore::{StreamSettings, Subjects};
 use yiciban_proto::common::v1 as common;
 use yiciban_proto::events::v1::{self as events, EventEnvelope};
@@ -289,10 +290,11 @@ async fn the_typescript_example_reads_its_departments_feed_resumes_and_replays()
 
 /// A nats-server of the test's own, TLS only (a certificate of a CA made for
 /// the test), whose department users (`dept-samr` by password, and one by
-/// nkey) may do only what a department's feed needs — on its two consumers
-/// `samr-feed` and `samr-replay`: create (with its own filter), info,
-/// delete, next-message and acks; replies on `_INBOX_samr` — and not
-/// STREAM.INFO, the account info or any listing.
+/// nkey) have the permissions `casectl nats-config` generates for a
+/// department (eventstore `identities`, ADR 0021): its consumers
+/// `samr-feed`, `samr-replay` (and `samr-ref`): create (with its own filter),
+/// info, delete, next-message and acks; replies on `_INBOX_samr` — and not
+/// STREAM.INFO or any listing.
 /// A client without credentials is the services' user. Killed and its
 /// store and certificates removed when dropped.
 struct RestrictedServer {
@@ -303,22 +305,14 @@ struct RestrictedServer {
 
 impl RestrictedServer {
     fn start(subjects: &Subjects, nkey: &str) -> RestrictedServer {
-        let stream = subjects.stream_name();
-        let allowed: Vec<String> = ["samr-feed", "samr-replay"]
-            .into_iter()
-            .flat_map(|name| {
-                [
-                    format!("$JS.API.CONSUMER.CREATE.{stream}.{name}.{}", subjects.department_events("samr")),
-                    format!("$JS.API.CONSUMER.INFO.{stream}.{name}"),
-                    format!("$JS.API.CONSUMER.DELETE.{stream}.{name}"),
-                    format!("$JS.API.CONSUMER.MSG.NEXT.{stream}.{name}"),
-                    format!("$JS.ACK.{stream}.{name}.>"),
-                ]
-            })
-            .collect();
-        let quoted = allowed.iter().map(|s| format!("\"{s}\"")).collect::<Vec<_>>().join(", ");
-        let permissions =
-            format!("{{ publish: {{ allow: [{quoted}] }}, subscribe: {{ allow: [\"_INBOX_samr.>\"] }} }}");
+        // exactly what `casectl nats-config` generates for a department (ADR 0021)
+        let granted = Identity::Department("samr".into()).permissions(subjects);
+        let quote = |v: &[String]| v.iter().map(|s| format!("\"{s}\"")).collect::<Vec<_>>().join(", ");
+        let permissions = format!(
+            "{{ publish: {{ allow: [{}] }}, subscribe: {{ allow: [{}] }} }}",
+            quote(&granted.publish_allow),
+            quote(&granted.subscribe_allow)
+        );
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let dir = std::env::temp_dir().join(format!("yiciban-examples-nats-{}", uuid::Uuid::new_v4().simple()));
         std::fs::create_dir_all(&dir).unwrap();

@@ -103,7 +103,7 @@ def describe(envelope):
             "event_type": envelope.event_type,
             "department": envelope.department,
             # set on the case-level events a lead department receives
-            "lead_department": getattr(envelope, "lead_department", ""),
+            "lead_department": envelope.lead_department,
             "stream_id": envelope.stream_id,
             "stream_version": envelope.stream_version,
             "occurred_at": envelope.occurred_at.ToJsonString() if envelope.HasField("occurred_at") else None,

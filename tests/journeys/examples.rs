@@ -132,7 +132,9 @@ async fn publish(nats: &TestNats, envelope: &EventEnvelope, again: bool) {
 
 async fn publish_to(js: &jetstream::Context, subjects: &Subjects, envelope: &EventEnvelope, again: bool) {
     let case: uuid::Uuid = envelope.case_id.parse().unwrap();
-    let department = Some(envelope.department.as_str()).filter(|d| !d.is_empty());
+    // The department's subject, else the lead's (ADR 0023), else `_`.
+    let department =
+        [envelope.department.as_str(), envelope.lead_department.as_str()].into_iter().find(|d| !d.is_empty());
     let subject = subjects.event(department, &envelope.source, &case, &envelope.event_type);
     let mut headers = HeaderMap::new();
     let id = if again { format!("{}-again", envelope.event_id) } else { envelope.event_id.clone() };
@@ -186,20 +188,25 @@ async fn the_example_reads_its_departments_feed(example: Example) {
     let seen_file = TempFile::new("seen");
     let seen_arg = seen_file.0.to_str().unwrap().to_owned();
 
-    // samr's task of a case, fire's task of the same case, a case-level event.
+    // samr's task of a case, fire's task of the same case, the case's
+    // acceptance (samr leads it), a case-level event for nobody.
     let case = uuid::Uuid::new_v4();
     let (samr_task, fire_task) = (uuid::Uuid::new_v4().to_string(), uuid::Uuid::new_v4().to_string());
     let samr_stream = format!("task-{samr_task}");
     let created = envelope(case, "samr", &samr_stream, 1, "TaskCreated", task_created(&samr_task, "samr"));
     let fire = envelope(case, "fire", &format!("task-{fire_task}"), 1, "TaskCreated", task_created(&fire_task, "fire"));
-    let accepted = envelope(
-        case,
-        "",
-        &format!("case-{case}"),
-        2,
-        "ApplicationAccepted",
-        events::ApplicationAccepted { lead_department: "samr".into(), ..Default::default() }.encode_to_vec(),
-    );
+    let accepted = EventEnvelope {
+        lead_department: "samr".into(),
+        ..envelope(
+            case,
+            "",
+            &format!("case-{case}"),
+            2,
+            "ApplicationAccepted",
+            events::ApplicationAccepted { lead_department: "samr".into(), ..Default::default() }.encode_to_vec(),
+        )
+    };
+    let assigned = envelope(case, "", &format!("case-{case}"), 3, "OfficerAssigned", Vec::new());
     let approved = envelope(
         case,
         "samr",
@@ -221,17 +228,21 @@ async fn the_example_reads_its_departments_feed(example: Example) {
         }
         .encode_to_vec(),
     );
-    for e in [&created, &fire, &accepted, &approved] {
+    for e in [&created, &fire, &accepted, &assigned, &approved] {
         publish(&nats, e, false).await;
     }
 
-    // The first run: samr's two events, in order, decoded.
+    // The first run: samr's three events, in order, decoded.
     let first = example.run(&nats, &["--seen-file", &seen_arg]).await;
-    let (c, a) = (
+    let (c, l, a) = (
         Published { event_type: "TaskCreated", event_id: created.event_id.clone() },
+        Published { event_type: "ApplicationAccepted", event_id: accepted.event_id.clone() },
         Published { event_type: "TaskApproved", event_id: approved.event_id.clone() },
     );
-    assert_eq!(printed(&first), [c.entry(), a.entry()], "{example:?}: exactly samr's events, in order");
+    assert_eq!(printed(&first), [c.entry(), l.entry(), a.entry()], "{example:?}: exactly samr's events, in order");
+    assert_eq!((&first[1]["department"], &first[1]["lead_department"]), (&json!(""), &json!("samr")));
+    assert_eq!(first[1]["payload"]["lead_department"], json!("samr"));
+    let first = [first[0].clone(), first[2].clone()];
     assert_eq!(first[0]["case_id"], json!(case.to_string()));
     assert_eq!(first[0]["department"], json!("samr"));
     assert_eq!((&first[0]["stream_id"], &first[0]["stream_version"]), (&json!(samr_stream), &json!(1)));
@@ -272,7 +283,11 @@ async fn the_example_reads_its_departments_feed(example: Example) {
 
     // A replay from the beginning: every samr event, each once.
     let everything = example.run(&nats, &["--from-time", "2026-01-01T00:00:00+08:00"]).await;
-    assert_eq!(printed(&everything), [c.entry(), a.entry(), c2.entry()], "{example:?}: the replay from the start");
+    assert_eq!(
+        printed(&everything),
+        [c.entry(), l.entry(), a.entry(), c2.entry()],
+        "{example:?}: the replay from the start"
+    );
 
     // And nothing is left on the feed.
     assert_eq!(printed(&example.run(&nats, &[]).await), [], "{example:?}: nothing after the replays");

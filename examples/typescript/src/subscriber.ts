@@ -129,7 +129,7 @@ function describe(envelope: EventEnvelope): string {
     event_type: envelope.eventType,
     department: envelope.department,
     // set on the case-level events a lead department receives
-    lead_department: (envelope as { leadDepartment?: string }).leadDepartment ?? "",
+    lead_department: envelope.leadDepartment,
     stream_id: envelope.streamId,
     stream_version: Number(envelope.streamVersion),
     occurred_at: envelope.occurredAt ? toJson(TimestampSchema, envelope.occurredAt) : null,

@@ -100,6 +100,15 @@ impl Deliverer {
         let mut lanes = Lanes::new(self.clone(), target, stop.clone());
         while !stop.is_cancelled() {
             let pulled = async {
+                // Deleted or paused meanwhile (perhaps through another
+                // replica): stop, rather than create its consumer again.
+                match self.repo.get(subscription.subscription_id).await? {
+                    Some(now) if !now.paused && now.revision == subscription.revision => {}
+                    _ => {
+                        stop.cancel();
+                        return Ok(());
+                    }
+                }
                 let consumer = self.durable(&subscription).await?;
                 let messages = consumer.messages().await?;
                 lanes.feed(messages, None).await

@@ -116,6 +116,16 @@ impl Repo {
         Repo { pool, schema: schema.to_owned() }
     }
 
+    /// The schema of the tables.
+    pub fn schema(&self) -> &str {
+        &self.schema
+    }
+
+    /// Options to open a connection of its own to the database.
+    pub fn connect_options(&self) -> sqlx::postgres::PgConnectOptions {
+        self.pool.connect_options().as_ref().clone()
+    }
+
     fn sql(&self, statement: &'static str) -> sqlx::SqlStr {
         schema_sql(&self.schema, statement)
     }

@@ -1,12 +1,19 @@
 //! Which feeds run: one live feed per active subscription, started, stopped
 //! and restarted (after a change of URL or secret) to match the table
 //! ([`Workers::sync`], after every change and every few seconds), and the
-//! replays under way. The service runs as one replica: two processes
-//! pulling one durable consumer would break the order per case.
+//! replays under way. Replicas may run side by side: only the one holding
+//! a Postgres advisory lock runs the live feeds (two processes pulling one
+//! durable consumer would break the order per case); the others serve the
+//! API and stand by, and one of them takes over within seconds of the
+//! holder's end. A change made through a standing-by replica reaches the
+//! feeds at the holder's next sync.
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
+
+use sqlx::Connection as _;
 
 use tokio::sync::Mutex;
 use tokio::task::JoinHandle;
@@ -31,6 +38,8 @@ pub struct Workers {
     root: CancellationToken,
     live: Mutex<HashMap<Uuid, Running>>,
     replays: Mutex<Vec<(Uuid, Running)>>,
+    /// Whether this process holds the feeds' lock.
+    leading: AtomicBool,
 }
 
 impl std::fmt::Debug for Workers {
@@ -46,6 +55,7 @@ impl Workers {
             root: CancellationToken::new(),
             live: Mutex::new(HashMap::new()),
             replays: Mutex::new(Vec::new()),
+            leading: AtomicBool::new(false),
         }
     }
 
@@ -57,6 +67,9 @@ impl Workers {
     /// Starts a feed for every active subscription without one, restarts
     /// those whose subscription changed, stops those paused or deleted.
     pub async fn sync(&self) -> Result<(), sqlx::Error> {
+        if !self.leading.load(Ordering::SeqCst) {
+            return Ok(());
+        }
         let active: HashMap<Uuid, SubscriptionRow> =
             self.deliverer.repo.active().await?.into_iter().map(|s| (s.subscription_id, s)).collect();
         let mut live = self.live.lock().await;
@@ -108,24 +121,65 @@ impl Workers {
         }
     }
 
-    /// Keeps the feeds matched with the table until `shutdown`, then stops
-    /// them all (what they held comes back to the next run).
+    /// Until `shutdown`: takes the feeds' lock (standing by while another
+    /// replica holds it), then keeps the feeds matched with the table while
+    /// the lock's connection lives; at the end stops them all (what they
+    /// held comes back to the next run).
     pub async fn run(self: Arc<Self>, shutdown: CancellationToken) -> anyhow::Result<()> {
+        while !shutdown.is_cancelled() {
+            match self.lead(&shutdown).await {
+                Ok(()) => {}
+                Err(e) => tracing::warn!(error = %e, "the webhook feeds' lock was lost or not taken; trying again"),
+            }
+            self.leading.store(false, Ordering::SeqCst);
+            self.stop_all().await;
+            tokio::select! {
+                () = shutdown.cancelled() => {}
+                () = tokio::time::sleep(Duration::from_secs(2)) => {}
+            }
+        }
+        self.root.cancel();
+        self.stop_all().await;
+        Ok(())
+    }
+
+    /// Holds the lock and syncs until `shutdown` (Ok) or the lock's
+    /// connection fails (Err); Ok at once when another replica holds it.
+    async fn lead(&self, shutdown: &CancellationToken) -> Result<(), sqlx::Error> {
+        let options = self.deliverer.repo.connect_options();
+        let mut lock = sqlx::PgConnection::connect_with(&options).await?;
+        let got: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock(hashtext($1))")
+            .bind(format!("yiciban-webhook-feeds-{}", self.deliverer.repo.schema()))
+            .fetch_one(&mut lock)
+            .await?;
+        if !got {
+            return Ok(());
+        }
+        tracing::info!("webhook feeds active in this replica");
+        self.leading.store(true, Ordering::SeqCst);
         loop {
             if let Err(e) = self.sync().await {
                 tracing::warn!(error = %e, "matching the webhook feeds with the subscriptions");
             }
             tokio::select! {
-                () = shutdown.cancelled() => break,
+                () = shutdown.cancelled() => return Ok(()),
                 () = tokio::time::sleep(SYNC_EVERY) => {}
             }
+            lock.ping().await?;
         }
-        self.root.cancel();
+    }
+
+    async fn stop_all(&self) {
         let live: Vec<_> = self.live.lock().await.drain().map(|(_, r)| r).collect();
-        let replays: Vec<_> = self.replays.lock().await.drain(..).map(|(_, r)| r).collect();
-        for running in live.into_iter().chain(replays) {
+        for running in live {
+            running.stop.cancel();
             let _ = running.task.await;
         }
-        Ok(())
+        if self.root.is_cancelled() {
+            let replays: Vec<_> = self.replays.lock().await.drain(..).map(|(_, r)| r).collect();
+            for running in replays {
+                let _ = running.task.await;
+            }
+        }
     }
 }

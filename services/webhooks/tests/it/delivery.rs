@@ -189,3 +189,28 @@ async fn after_a_restart_delivery_resumes_where_it_stopped_and_a_paused_subscrip
     let sent: Vec<String> = published.iter().map(|e| e.event_id.clone()).collect();
     assert_eq!(got, sent, "every event once, in order, across restarts and a pause");
 }
+
+#[tokio::test]
+async fn of_two_replicas_one_delivers_and_the_other_takes_over_when_it_stops() {
+    let mut app = spawn_app(1000).await;
+    let (mut second, _) = app.another_replica().await;
+    let receiver = Receiver::default();
+    let url = receiver.start().await;
+    let sub = app.subscribe("samr", &url, &receiver).await;
+    let case = Uuid::now_v7();
+    let mut sent = Vec::new();
+    for version in 1..=3 {
+        sent.push(app.publish("samr", case, version).await.event_id);
+    }
+    receiver.wait_accepted(3).await;
+    app.caught_up(&sub).await;
+    app.service.stop().await.unwrap();
+    for version in 4..=6 {
+        sent.push(app.publish("samr", case, version).await.event_id);
+    }
+    receiver.wait_accepted(6).await;
+    app.caught_up(&sub).await;
+    let got: Vec<String> = receiver.accepted().iter().map(|r| r.header("yiciban-event-id").to_owned()).collect();
+    assert_eq!(got, sent, "each once, in order, whichever replica sent it");
+    second.stop().await.unwrap();
+}

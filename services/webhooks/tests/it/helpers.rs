@@ -190,6 +190,12 @@ async fn start(
 }
 
 impl TestApp {
+    /// A second replica of the service on the same database and NATS prefix.
+    pub async fn another_replica(&self) -> (ServiceHandle, Channel) {
+        let (service, _, channel) = start(&self.db, &self.nats, &self.issuer, self.max_attempts).await;
+        (service, channel)
+    }
+
     /// Stops the service as SIGTERM would and starts it again on the same
     /// database and NATS prefix.
     pub async fn restart(&mut self) {

@@ -6,7 +6,7 @@ export NATS_URL ?= nats://127.0.0.1:4222
 RUN_DATABASE_URL ?= $(patsubst %/postgres,%/yiciban,$(DATABASE_URL))
 CARGO ?= cargo
 
-.PHONY: run test bench faults infra infra-down lint fmt build oidc-provider proto-check proto-release
+.PHONY: run test bench faults infra infra-down lint fmt build oidc-provider examples proto-check proto-release
 
 ## run: start Postgres and NATS if none answers, then the whole system
 run: infra
@@ -16,7 +16,7 @@ run: infra
 	DATABASE_URL=$(RUN_DATABASE_URL) ./target/release/yiciban-dev
 
 ## test: every test, against the real Postgres and NATS (started if absent)
-test: infra oidc-provider
+test: infra oidc-provider examples
 	@echo "==> running the tests (Postgres at $(DATABASE_URL), NATS at $(NATS_URL))"
 	@if $(CARGO) nextest --version >/dev/null 2>&1; then \
 		$(CARGO) nextest run --workspace --no-fail-fast --failure-output final; \
@@ -51,6 +51,11 @@ infra:
 ## oidc-provider: install the test OpenID Connect provider (npm oidc-provider, tests/oidc-provider)
 oidc-provider:
 	@deploy/local/oidc-provider.sh install
+
+## examples: install and build the department subscriber examples (examples/python, examples/typescript;
+## pinned packages from PyPI and npm, code generated from proto/), which the journey tests run
+examples:
+	@deploy/local/examples.sh install
 
 ## infra-down: stop what `make infra` started (never the machine's own services)
 infra-down:

@@ -7,6 +7,8 @@
 #                                       of proto/ (`make proto-check`, run by `make lint`)
 #   asyncapi       tools/asyncapi       the AsyncAPI parser (@asyncapi/parser), validating
 #                                       docs/asyncapi.json (`make proto-check`)
+#   examples-ts    examples/typescript  the TypeScript subscriber example's packages (nats,
+#                                       protobuf-es, tsc), built by deploy/local/examples.sh
 #
 #   deploy/local/node-tool.sh TOOL install       make sure Node and npm are there (on Debian, as
 #                                                root, install the nodejs and npm packages if not)
@@ -25,8 +27,9 @@ case "$TOOL" in
     oidc-provider) DIR="tests/oidc-provider" PACKAGE="oidc-provider" PROGRAM="" ;;
     buf) DIR="tools/buf" PACKAGE="@bufbuild/buf" PROGRAM="buf" ;;
     asyncapi) DIR="tools/asyncapi" PACKAGE="@asyncapi/parser" PROGRAM="validate.mjs" ;;
+    examples-ts) DIR="examples/typescript" PACKAGE="nats" PROGRAM="" ;;
     *)
-        printf 'usage: %s oidc-provider|buf|asyncapi install|status|exec [args]\n' "$0" >&2
+        printf 'usage: %s oidc-provider|buf|asyncapi|examples-ts install|status|exec [args]\n' "$0" >&2
         exit 2
         ;;
 esac

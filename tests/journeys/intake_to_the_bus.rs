@@ -42,24 +42,23 @@ async fn an_accepted_case_is_published_as_decodable_envelopes_in_stream_order() 
     let by = submitted.promised_by.unwrap();
     assert_eq!((by.year, by.month, by.day), (2026, 10, 12));
 
-    // An outsider reads the case-level events of the stream.
+    // An outsider reads intake's events of the stream.
     let stream = eventually("the case-event stream", Duration::from_secs(20), || async {
         nats.js.get_stream(nats.subjects.stream_name()).await.ok()
     })
     .await;
     let consumer = stream
-        .create_consumer(pull::Config {
-            filter_subject: format!("{}.evt._.>", nats.subjects.prefix()),
-            ..Default::default()
-        })
+        .create_consumer(pull::Config { filter_subject: nats.subjects.source_events("intake"), ..Default::default() })
         .await
         .unwrap();
     let mut envelopes = Vec::new();
+    let mut subjects = Vec::new();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     while envelopes.len() < 3 && tokio::time::Instant::now() < deadline {
         let mut batch = consumer.fetch().max_messages(10).expires(Duration::from_millis(500)).messages().await.unwrap();
         while let Some(Ok(m)) = batch.next().await {
             envelopes.push(EventEnvelope::decode(m.payload.clone()).unwrap());
+            subjects.push(m.subject.to_string());
         }
     }
     let types: Vec<&str> = envelopes.iter().map(|e| e.event_type.as_str()).collect();
@@ -71,4 +70,21 @@ async fn an_accepted_case_is_published_as_decodable_envelopes_in_stream_order() 
     assert_eq!(envelopes[0].channel(), common::Channel::Window);
     let accepted = events::ApplicationAccepted::decode(envelopes[1].payload.as_slice()).unwrap();
     assert_eq!(accepted.case_number, submitted.case_number);
+    // The application (personal data) and the officer stay case-level; the
+    // acceptance also goes to the package's lead department.
+    let prefix = nats.subjects.prefix();
+    let case = &submitted.case_id;
+    let lead = &accepted.lead_department;
+    assert!(!lead.is_empty());
+    assert_eq!(
+        subjects,
+        [
+            format!("{prefix}.evt._.intake.{case}.ApplicationSubmitted"),
+            format!("{prefix}.evt.{lead}.intake.{case}.ApplicationAccepted"),
+            format!("{prefix}.evt._.intake.{case}.OfficerAssigned"),
+        ]
+    );
+    let leads: Vec<&str> = envelopes.iter().map(|e| e.lead_department.as_str()).collect();
+    assert_eq!(leads, ["", lead.as_str(), ""]);
+    assert!(envelopes.iter().all(|e| e.department.is_empty()), "case-level events concern no department");
 }

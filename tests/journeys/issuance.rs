@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use prost::Message as _;
 use tonic::Code;
 use yiciban_platform::Role;
 use yiciban_proto::common::v1 as common;
@@ -145,6 +146,15 @@ async fn a_decided_case_is_picked_up_by_an_authorised_agent_closed_and_rated() {
     })
     .await;
     assert!(closed.closed_at.is_some());
+
+    // Each department's feed holds its own; the lead (the package's, as the
+    // acceptance names it) also the case-level events it follows.
+    let messages = crate::department_feeds::published(&stack, &case_id).await;
+    let accepted = messages.iter().find(|m| m.envelope.event_type == "ApplicationAccepted").unwrap();
+    let lead = yiciban_proto::events::v1::ApplicationAccepted::decode(accepted.envelope.payload.as_slice())
+        .unwrap()
+        .lead_department;
+    crate::department_feeds::check_feeds(&messages, &lead);
 }
 
 #[tokio::test]

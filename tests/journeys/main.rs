@@ -6,6 +6,8 @@ mod catalog_versions;
 mod console;
 mod crash;
 mod dead_letters;
+mod department_feeds;
+mod examples;
 mod identity;
 mod intake_to_the_bus;
 mod issuance;

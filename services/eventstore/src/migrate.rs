@@ -271,5 +271,13 @@ ALTER TABLE {schema}.poison_messages
     ADD COLUMN discard_reason TEXT;
 "#,
         ),
+        (
+            4,
+            r#"
+-- the case's lead department on the case-level events it receives (issue
+-- 19): the relay publishes them on the lead's subject instead of `_`
+ALTER TABLE {schema}.events ADD COLUMN lead_department TEXT;
+"#,
+        ),
     ],
 };

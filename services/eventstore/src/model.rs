@@ -46,6 +46,10 @@ pub struct NewEvent {
     /// The department the event concerns (a task's department), if any; it
     /// becomes a token of the NATS subject.
     pub department: Option<String>,
+    /// The case's lead department, on the case-level events it receives
+    /// ([`yiciban_proto::placement`]); the subject's department token when
+    /// the event concerns no department.
+    pub lead_department: Option<String>,
 }
 
 impl NewEvent {
@@ -57,6 +61,7 @@ impl NewEvent {
             schema_version: 1,
             payload,
             department: None,
+            lead_department: None,
         }
     }
 
@@ -68,6 +73,16 @@ impl NewEvent {
     /// Scopes the event to a department.
     pub fn for_department(mut self, department: impl Into<String>) -> Self {
         self.department = Some(department.into());
+        self
+    }
+
+    /// Sends the event to the case's lead department too, when its type is
+    /// one the lead receives ([`yiciban_proto::placement::lead_receives`])
+    /// and the lead is known; otherwise changes nothing.
+    pub fn for_lead_of_case(mut self, lead: Option<&str>) -> Self {
+        if yiciban_proto::placement::lead_receives(&self.event_type) {
+            self.lead_department = lead.filter(|l| !l.is_empty()).map(str::to_owned);
+        }
         self
     }
 }
@@ -151,11 +166,19 @@ pub struct StoredEvent {
     pub schema_version: u32,
     pub payload: Vec<u8>,
     pub department: Option<String>,
+    /// The case's lead department, on the case-level events it receives.
+    pub lead_department: Option<String>,
     pub metadata: EventMetadata,
     pub recorded_at: DateTime<Utc>,
 }
 
 impl StoredEvent {
+    /// The department token of the event's subject: the department it
+    /// concerns, else the lead department it goes to, else none (`_`).
+    pub fn subject_department(&self) -> Option<&str> {
+        self.department.as_deref().or(self.lead_department.as_deref())
+    }
+
     /// The commit-safe checkpoint just after this event.
     pub fn checkpoint(&self) -> Checkpoint {
         Checkpoint { tx_id: self.tx_id, position: self.position }
@@ -183,6 +206,7 @@ impl StoredEvent {
             department: self.department.clone().unwrap_or_default(),
             position: self.position as u64,
             payload: self.payload.clone(),
+            lead_department: self.lead_department.clone().unwrap_or_default(),
         }
     }
 }

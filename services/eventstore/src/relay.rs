@@ -284,7 +284,7 @@ impl Relay {
         let mut error = None;
         for event in events {
             let subject = self.subjects.event(
-                event.department.as_deref(),
+                event.subject_department(),
                 self.store.source(),
                 &event.metadata.case_id,
                 &event.event_type,

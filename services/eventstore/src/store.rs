@@ -69,7 +69,7 @@ macro_rules! select_events {
     ($rest:literal) => {
         concat!(
             "SELECT position, tx_id, event_id, stream_id, stream_version, event_type, schema_version, department, \
-             payload, metadata, recorded_at FROM {schema}.events ",
+             lead_department, payload, metadata, recorded_at FROM {schema}.events ",
             $rest
         )
     };
@@ -100,10 +100,10 @@ impl Sql {
                      SELECT $10, $11, $12 FROM ok WHERE $10::text IS NOT NULL
                      ON CONFLICT (key) DO NOTHING RETURNING key),
                  inserted AS (
-                     INSERT INTO {schema}.events (event_id, stream_id, stream_version, case_id, event_type, schema_version, department, payload, metadata)
-                     SELECT e.id, $1, ok.version + e.n, $4, e.event_type, e.schema_version, e.department, e.payload, $9
-                     FROM ok, UNNEST($3::uuid[], $5::text[], $6::int[], $7::text[], $8::bytea[])
-                         WITH ORDINALITY AS e (id, event_type, schema_version, department, payload, n)
+                     INSERT INTO {schema}.events (event_id, stream_id, stream_version, case_id, event_type, schema_version, department, lead_department, payload, metadata)
+                     SELECT e.id, $1, ok.version + e.n, $4, e.event_type, e.schema_version, e.department, e.lead_department, e.payload, $9
+                     FROM ok, UNNEST($3::uuid[], $5::text[], $6::int[], $7::text[], $13::text[], $8::bytea[])
+                         WITH ORDINALITY AS e (id, event_type, schema_version, department, lead_department, payload, n)
                      WHERE $10::text IS NULL OR EXISTS (SELECT FROM fresh)
                      ORDER BY e.n
                      RETURNING position),
@@ -256,6 +256,7 @@ impl EventStore {
         let types: Vec<&str> = events.iter().map(|e| e.event_type.as_str()).collect();
         let schema_versions: Vec<i32> = events.iter().map(|e| e.schema_version as i32).collect();
         let departments: Vec<Option<&str>> = events.iter().map(|e| e.department.as_deref()).collect();
+        let leads: Vec<Option<&str>> = events.iter().map(|e| e.lead_department.as_deref()).collect();
         let payloads: Vec<&[u8]> = events.iter().map(|e| e.payload.as_slice()).collect();
         let appended = sqlx::query_as::<_, (i64, bool, bool, Vec<i64>)>(self.sql.append.clone())
             .bind(stream_id)
@@ -270,6 +271,7 @@ impl EventStore {
             .bind(idempotency.map(|i| i.key.as_str()))
             .bind(idempotency.map(|i| i.request_hash.as_str()))
             .bind(idempotency.map(|i| i.response.as_slice()))
+            .bind(&leads)
             .fetch_one(&mut **tx)
             .await;
         let (actual, version_ok, key_fresh, positions) = match appended {
@@ -398,6 +400,7 @@ impl EventStore {
             schema_version,
             payload,
             department: row.get("department"),
+            lead_department: row.get("lead_department"),
             metadata,
             recorded_at: row.get("recorded_at"),
         })

@@ -127,8 +127,20 @@ fn scenarios(args: &Args) -> Vec<Fault> {
     all
 }
 
+/// Runs [`run`]; a failure is printed as its chain of causes, last, with no
+/// backtrace (CI shows the end of the output: the cause must be there).
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> std::process::ExitCode {
+    match run().await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("==> the fault tests FAILED: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> anyhow::Result<()> {
     let args = Args::parse();
     let started = Instant::now();
     let programs = Programs {
@@ -181,8 +193,14 @@ async fn main() -> anyhow::Result<()> {
     };
     let Bed { system, .. } = bed;
     system.stop().await;
-    result?;
     let generated = report::render(&setting, &reports);
+    if let Err(e) = result {
+        // What ran before the failure, then the failure (logs in log_dir).
+        println!("{generated}");
+        return Err(
+            e.context(format!("a scenario could not finish (the services' logs are in {})", args.log_dir.display()))
+        );
+    }
     println!("{generated}");
     if let Some(path) = &args.markdown {
         let document = std::fs::read_to_string(path).unwrap_or_else(|_| "# Reliability\n".into());

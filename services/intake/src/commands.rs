@@ -25,9 +25,11 @@ impl EventCodec for IntakeCodec {
 
     const NOUN: &'static str = "case";
 
-    fn encode(&self, _after: &CaseApplication, event: &Event) -> NewEvent {
+    /// Case-level events, the ones the lead department follows also on
+    /// its subject (`yiciban_proto::placement`).
+    fn encode(&self, after: &CaseApplication, event: &Event) -> NewEvent {
         let (kind, payload) = convert::encode_event(event);
-        NewEvent::new(kind, payload)
+        NewEvent::new(kind, payload).for_lead_of_case(after.lead_department.as_ref().map(|d| d.as_str()))
     }
 
     fn decode(&self, stored: &StoredEvent) -> Result<Event, ConvertError> {

@@ -31,7 +31,7 @@ impl EventCodec for IssuanceCodec {
         let new = NewEvent::new(kind, payload);
         match department_of(after, event) {
             Some(d) => new.for_department(d),
-            None => new,
+            None => new.for_lead_of_case(after.lead_department.as_ref().map(|d| d.as_str())),
         }
     }
 

@@ -5,8 +5,7 @@
 //! the contract) and kept true by a test: it fails when a file differs from
 //! what the protos say today; `YICIBAN_BLESS_DOCS=1 cargo test -p
 //! yiciban-proto catalogue` writes them. Which department's subject an event is published on is decided
-//! by the owning service's code; [`DEPARTMENT_OF`] says it here, and the
-//! test fails for an event type it does not place.
+//! by [`crate::placement`], the table the owning services' encoders read.
 
 use std::fmt::Write as _;
 
@@ -14,6 +13,7 @@ use prost_types::FileDescriptorProto;
 use prost_types::field_descriptor_proto::{Label, Type};
 
 use crate::payload::EVENT_TYPES;
+use crate::placement::{Placement, placement};
 
 /// The owning services, by the file their events are declared in.
 const SOURCES: &[(&str, &str, &str)] = &[
@@ -39,33 +39,6 @@ const SOURCES: &[(&str, &str, &str)] = &[
     ),
 ];
 
-/// The events published on a department's subject, and which department;
-/// every other event is case-level (`_`).
-const DEPARTMENT_OF: &[(&str, &str)] = &[
-    ("StepDispatched", "the step's department"),
-    ("StepCancelled", "the step's department"),
-    ("TaskCreated", "the task's department"),
-    ("TaskClaimed", "the task's department"),
-    ("TaskTransferred", "the task's department"),
-    ("TaskApproved", "the task's department"),
-    ("TaskDenied", "the task's department"),
-    ("TaskReturnedForSupplement", "the task's department"),
-    ("TaskResumed", "the task's department"),
-    ("TaskWarned", "the task's department"),
-    ("TaskEscalated", "the task's department"),
-    ("TaskCancelled", "the task's department"),
-    ("PostCheckPassed", "the task's department"),
-    ("PostCheckFailed", "the task's department"),
-    ("ApprovalRevoked", "the task's department"),
-    ("RatingReceived", "the rated department; case-level when the rating names none"),
-    ("RatingMarkedInvalid", "the rated department; case-level when the rating named none"),
-    ("RectificationOpened", "the responsible department"),
-    ("RectificationVerified", "the responsible department"),
-    ("RectificationRectified", "the responsible department"),
-    ("RectificationExplained", "the responsible department"),
-    ("RectificationClosed", "the responsible department"),
-];
-
 /// The comment attached to the element at `path` of `file`.
 fn comment(file: &FileDescriptorProto, path: &[i32]) -> String {
     let Some(info) = &file.source_code_info else { return String::new() };
@@ -85,10 +58,16 @@ fn type_of(f: &prost_types::FieldDescriptorProto) -> String {
     if f.label() == Label::Repeated { format!("repeated {base}") } else { base }
 }
 
-/// Where an event is published: the department [`DEPARTMENT_OF`] names,
-/// else case-level.
+/// Where an event is published, as [`crate::placement`] places it.
 fn department_of(event_type: &str) -> &'static str {
-    DEPARTMENT_OF.iter().find(|(t, _)| *t == event_type).map_or("`_` (case-level)", |(_, d)| d)
+    match placement(event_type) {
+        Placement::Department(which) => which,
+        Placement::CaseLevel => "`_` (case-level)",
+        Placement::CaseLevelToLead => {
+            "the case's lead department (牵头部门), with `lead_department` set in the envelope; `_` when the case's lead \
+             department is not known (cases older than this rule)"
+        }
+    }
 }
 
 /// The Markdown table of the fields of the `m`-th top-level message of
@@ -113,12 +92,16 @@ fn render() -> String {
          Every case event is published on NATS JetStream (stream `<PREFIX>_CASE_EVENTS`) on the subject\n\n\
          ```\n<prefix>.evt.<department>.<source>.<case id>.<EventType>\n```\n\n\
          - `<prefix>`: the deployment's prefix (`yiciban` unless configured otherwise);\n\
-         - `<department>`: the department code the event concerns (table below), or `_` for a case-level event;\n\
+         - `<department>`: the department code the event concerns (each event below says which), the case's lead \
+         department for the case-level events it follows, or `_` for a case-level event;\n\
          - `<source>`: the owning service — `intake`, `routing`, `tasks` or `issuance`;\n\
          - `<case id>`: the case's UUID (never personal data);\n\
          - `<EventType>`: the message name below.\n\n\
-         A department system subscribes to `<prefix>.evt.<its code>.>`: exactly its own events, which is also what its \
-         NATS permission allows. Each message is one `EventEnvelope` (protobuf); decode it, then decode `payload` as the \
+         A department system subscribes to `<prefix>.evt.<its code>.>`: exactly its own events — its tasks' events, \
+         ratings and rectifications of the department, and the case-level events (accepted, planned, clock stopped \
+         and resumed, decided, handed over, prepared, closed, terminated, withdrawn) of the cases it leads — which is \
+         also what its NATS permission allows; never another department's task events, never the applicant's \
+         personal data of `ApplicationSubmitted`. Each message is one `EventEnvelope` (protobuf); decode it, then decode `payload` as the \
          message named by `event_type`. Events of one stream (`stream_id`) come in `stream_version` order; a repeated \
          `event_id` is the same event again (treat it as done).\n\n\
          **Versions.** `schema_version` is 1 for every event today. Fields are only ever added (never renumbered, \
@@ -324,14 +307,11 @@ fn every_event_is_in_one_source_and_every_department_event_is_an_event() {
             .collect();
         assert_eq!(files.len(), 1, "{event_type} is declared in {files:?}");
     }
-    for (event_type, _) in DEPARTMENT_OF {
-        assert!(EVENT_TYPES.contains(event_type), "{event_type} is no event");
-    }
     // The task service publishes every one of its events on the task's
     // department's subject (services/tasks/src/commands.rs).
     let tasks = set.file.iter().find(|f| f.name() == "yiciban/events/v1/tasks.proto").unwrap();
     for m in tasks.message_type.iter().filter(|m| EVENT_TYPES.contains(&m.name())) {
-        assert!(DEPARTMENT_OF.iter().any(|(t, _)| *t == m.name()), "{} is a department event", m.name());
+        assert!(matches!(placement(m.name()), Placement::Department(_)), "{} is a department event", m.name());
     }
     assert!(set.file.iter().any(|f| f.source_code_info.is_some()), "the descriptor set carries the comments");
 }

@@ -20,6 +20,7 @@ pub mod descriptors;
 #[cfg(test)]
 mod golden;
 mod payload;
+pub mod placement;
 
 pub mod common {
     pub mod v1 {

@@ -13,7 +13,8 @@ use yiciban_proto::convert::ConvertError;
 use yiciban_proto::convert::routing as convert;
 
 /// How routing stores its plans: dispatches and cancellations go out on
-/// their department's subject, everything else on the case's.
+/// their department's subject, everything else on the case's — the events
+/// the lead department follows on its subject (`yiciban_proto::placement`).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct PlanCodec;
 
@@ -22,13 +23,13 @@ impl EventCodec for PlanCodec {
 
     const NOUN: &'static str = "plan of case";
 
-    fn encode(&self, _after: &CasePlan, event: &Event) -> NewEvent {
+    fn encode(&self, after: &CasePlan, event: &Event) -> NewEvent {
         let (kind, payload) = convert::encode_event(event);
         let new = NewEvent::new(kind, payload);
         match event {
             Event::StepDispatched(d) => new.for_department(d.department.as_str()),
             Event::StepCancelled(c) => new.for_department(c.department.as_str()),
-            _ => new,
+            _ => new.for_lead_of_case(after.lead_department.as_ref().map(|d| d.as_str())),
         }
     }
 

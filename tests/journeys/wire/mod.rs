@@ -3,14 +3,17 @@
 //! the handler runs, not only the authentication layer), with random
 //! messages built from the protos ([`messages`]) and with random bytes that
 //! are no message at all. Every answer must be a status a client can act
-//! on — never INTERNAL, UNKNOWN, DATA_LOSS or UNIMPLEMENTED — bounded so a
-//! default gRPC client reads it, and given within the request timeout; the
-//! services answer a normal request afterwards.
+//! on — never INTERNAL, UNKNOWN, DATA_LOSS or UNIMPLEMENTED — and one the
+//! protos' comments document for that RPC ([`documented`]: the contract
+//! cannot drift from the code), bounded so a default gRPC client reads it,
+//! and given within the request timeout; the services answer a normal
+//! request afterwards.
 //!
 //! The plan is random; the seed is printed, `YICIBAN_FUZZ_SEED=<seed>`
 //! repeats a run and `YICIBAN_FUZZ_CASES` (default 24) sets the random
 //! messages per RPC.
 
+mod documented;
 mod messages;
 
 use std::time::Duration;
@@ -82,13 +85,20 @@ fn admitted_token(stack: &Stack, method: &str, rng: &mut StdRng) -> (Caller, Str
     (caller, token)
 }
 
-/// What is wrong with `status` as an answer to a request, if anything.
-fn wrong(status: &tonic::Status) -> Option<String> {
+/// What is wrong with `status` as an answer to a request whose RPC
+/// documents `documented`, if anything.
+fn wrong(status: &tonic::Status, documented: &[Code]) -> Option<String> {
     if NEVER.contains(&status.code()) {
         return Some("a status that says the service failed".into());
     }
     if status.code() == Code::Unauthenticated {
         return Some("an admitted caller's token refused".into());
+    }
+    if status.code() != Code::Ok && !documented.contains(&status.code()) {
+        return Some(format!(
+            "{}, which the RPC's comments (package, service, RPC, request) never name",
+            documented::name(status.code())
+        ));
     }
     if encoded_len(status.message()) > MAX_MESSAGE_BYTES {
         return Some(format!("a message of {} bytes", encoded_len(status.message())));
@@ -110,6 +120,7 @@ async fn every_rpc_answers_random_requests_with_a_status_a_client_can_act_on() {
     let mut calls = 0;
     let mut codes = std::collections::BTreeMap::<String, usize>::new();
     for method in methods() {
+        let documented = documented::statuses(&method.path);
         for round in 0..cases + 4 {
             // The last rounds send bytes that are not the message at all.
             let body = |rng: &mut StdRng| {
@@ -133,7 +144,7 @@ async fn every_rpc_answers_random_requests_with_a_status_a_client_can_act_on() {
                     Err(_) => Some("no answer within 40 s".to_owned()),
                     Ok(status) => {
                         *codes.entry(format!("{:?}", status.code())).or_default() += 1;
-                        wrong(status)
+                        wrong(status, &documented)
                     }
                 };
                 if let Some(problem) = problem {

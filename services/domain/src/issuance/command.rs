@@ -70,6 +70,8 @@ pub struct Prepare {
     pub working_days_used: u32,
     /// Fact: decided on or before the promised day.
     pub decided_on_time: bool,
+    /// Fact: the case's lead department (from the task service), if known.
+    pub lead_department: Option<DepartmentCode>,
     /// Fact: today.
     pub today: NaiveDate,
 }

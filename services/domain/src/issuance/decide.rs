@@ -154,6 +154,7 @@ fn prepare(state: &CaseIssuance, c: Prepare) -> Result<Vec<Event>, IssuanceError
         promised_working_days: c.promised_working_days,
         working_days_used: c.working_days_used,
         decided_on_time: c.decided_on_time,
+        lead_department: c.lead_department,
     });
     let Event::IssuancePrepared(p) = &prepared else { unreachable!() };
     if p.documents.is_empty() {
@@ -201,6 +202,7 @@ fn issue_early(state: &CaseIssuance, c: IssueEarly) -> Result<Vec<Event>, Issuan
         promised_working_days: 0,
         working_days_used: 0,
         decided_on_time: false,
+        lead_department: None,
     })])
 }
 

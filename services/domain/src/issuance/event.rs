@@ -237,6 +237,8 @@ pub struct IssuancePrepared {
     pub working_days_used: u32,
     /// Final batch: decided on or before the promised day.
     pub decided_on_time: bool,
+    /// Final batch: the case's lead department, when known.
+    pub lead_department: Option<DepartmentCode>,
 }
 
 /// The applicant was told that a batch is ready for pick-up.

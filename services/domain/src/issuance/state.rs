@@ -169,6 +169,8 @@ pub struct CaseIssuance {
     /// Closing facts carried by the final batch: promised working days,
     /// working days used, decided on time.
     pub closing_facts: (u32, u32, bool),
+    /// The case's lead department, as the final batch recorded it.
+    pub lead_department: Option<DepartmentCode>,
     /// Day of closing (办结).
     pub closed_on: Option<NaiveDate>,
     /// The ratings.
@@ -244,6 +246,7 @@ pub(super) fn evolve(mut s: CaseIssuance, event: &Event) -> CaseIssuance {
             if e.final_batch {
                 s.outcome = e.outcome;
                 s.closing_facts = (e.promised_working_days, e.working_days_used, e.decided_on_time);
+                s.lead_department = e.lead_department.clone().or(s.lead_department);
             }
             s.batches.push(Batch {
                 number: e.batch_number,

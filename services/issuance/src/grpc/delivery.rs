@@ -10,7 +10,7 @@ use yiciban_domain::issuance::{
     FileRef, IssueEarly, NotificationChannel, NotifyPickup, Prepare, RecordDelivery, RecordDeliveryFailure,
     RecordMailing, ResultDocument,
 };
-use yiciban_domain::values::{CaseNumber, IdNumber, mask_name};
+use yiciban_domain::values::{CaseNumber, DepartmentCode, IdNumber, mask_name};
 use yiciban_platform::{Caller, Role};
 use yiciban_proto::common::v1 as common;
 use yiciban_proto::convert::tasks::result_document_input;
@@ -89,6 +89,7 @@ pub async fn prepare(
         promised_working_days: facts.promised_working_days,
         working_days_used: req.working_days_used,
         decided_on_time: on_time,
+        lead_department: facts.lead_department.as_deref().and_then(|d| DepartmentCode::parse(d).ok()),
         today,
     });
     api.run(

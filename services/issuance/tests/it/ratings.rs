@@ -85,6 +85,9 @@ async fn a_bad_rating_opens_a_rectification_that_is_verified_rectified_and_close
     assert_eq!(
         types,
         [
+            // samr leads the case: its preparation and closing too (ADR 0023)
+            "IssuancePrepared",
+            "CaseClosed",
             "RatingReceived",
             "RectificationOpened",
             "RectificationVerified",

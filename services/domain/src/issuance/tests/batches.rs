@@ -18,8 +18,10 @@ fn the_final_batch_carries_every_result_and_the_closing_facts() {
             promised_working_days: 10,
             working_days_used: 6,
             decided_on_time: true,
+            lead_department: Some(dept("samr")),
         })]);
     assert_eq!(state.version, 1);
+    assert_eq!(state.lead_department.as_ref().map(|d| d.as_str()), Some("samr"), "the lead is remembered");
     assert_eq!(state.batch(1).unwrap().state, BatchState::Prepared);
     assert_eq!(state.outcome, Some(CaseOutcome::Approved));
     assert!(!state.closed());

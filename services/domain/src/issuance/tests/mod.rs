@@ -64,6 +64,7 @@ fn prepare_with(method: DeliveryMethod, documents: Vec<ResultDocument>) -> Comma
         promised_working_days: 10,
         working_days_used: 6,
         decided_on_time: true,
+        lead_department: Some(dept("samr")),
         today: date(2026, 10, 15),
     })
 }

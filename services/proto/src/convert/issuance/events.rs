@@ -22,6 +22,7 @@ impl From<&IssuancePrepared> for ev::IssuancePrepared {
             promised_working_days: e.promised_working_days,
             working_days_used: e.working_days_used,
             decided_on_time: e.decided_on_time,
+            lead_department: e.lead_department.as_ref().map(ToString::to_string).unwrap_or_default(),
         }
     }
 }
@@ -44,6 +45,7 @@ impl TryFrom<&ev::IssuancePrepared> for IssuancePrepared {
             promised_working_days: e.promised_working_days,
             working_days_used: e.working_days_used,
             decided_on_time: e.decided_on_time,
+            lead_department: optional_department(&e.lead_department).at("lead_department")?,
         })
     }
 }

@@ -71,6 +71,7 @@ fn every_event() -> Vec<Event> {
             promised_working_days: 0,
             working_days_used: 0,
             decided_on_time: false,
+            lead_department: None,
         }),
         Event::IssuancePrepared(IssuancePrepared {
             case_number: case_number(),
@@ -85,6 +86,7 @@ fn every_event() -> Vec<Event> {
             promised_working_days: 10,
             working_days_used: 6,
             decided_on_time: true,
+            lead_department: Some(DepartmentCode::parse("samr").unwrap()),
         }),
         Event::PickupNotified(PickupNotified {
             batch_number: 1,

@@ -86,3 +86,9 @@ COPY --from=builder /out/yiciban-tracking /usr/local/bin/yiciban-tracking
 ENV YICIBAN_GRPC_ADDR=0.0.0.0:50055
 EXPOSE 50055
 ENTRYPOINT ["/usr/local/bin/yiciban-tracking"]
+
+FROM runtime AS webhooks
+COPY --from=builder /out/yiciban-webhooks /usr/local/bin/yiciban-webhooks
+ENV YICIBAN_GRPC_ADDR=0.0.0.0:50056
+EXPOSE 50056
+ENTRYPOINT ["/usr/local/bin/yiciban-webhooks"]

@@ -10,7 +10,7 @@ import json
 import re
 import sys
 
-SERVICES = ("intake", "routing", "tasks", "issuance", "tracking")
+SERVICES = ("intake", "routing", "tasks", "issuance", "tracking", "webhooks")
 # the services each service calls (as its NetworkPolicy egress): the process
 # managers' hand-offs, and intake for the case officer, the catalog version of
 # a case and the working-day calendar
@@ -20,6 +20,7 @@ CALLS = {
     "tasks": {"routing", "intake"},
     "issuance": {"intake", "tasks"},
     "tracking": {"intake"},
+    "webhooks": set(),
 }
 ROLES = {f"yiciban-{r}" for r in ("clerk", "agent", "officer", "supervisor", "admin", "applicant", "service")}
 PLACEHOLDER = re.compile(r"^\$\{[A-Z][A-Z0-9_]*\}$")
@@ -125,7 +126,7 @@ def main(path):
         if a.get("use.refresh.tokens") != "true":
             bad(f"{cid}: refresh tokens")
         if audiences(c) != set(SERVICES):
-            bad(f"{cid}: user tokens must carry all five audiences, has {sorted(audiences(c))}")
+            bad(f"{cid}: user tokens must carry every service's audience, has {sorted(audiences(c))}")
         dept = attribute_mapper(c, "department")
         if not dept or dept["config"].get("claim.name") != "department" or dept["config"].get("access.token.claim") != "true":
             bad(f"{cid}: user attribute department -> access token claim department")

@@ -41,7 +41,7 @@ fn rpcs() -> Vec<String> {
     crate::wire::methods().into_iter().map(|m| m.path).collect()
 }
 
-/// The services serving `method` (the refusal log is served by all five).
+/// The services serving `method` (the refusal log and the operator tools by all).
 pub(crate) fn served_by(method: &str) -> Vec<Service> {
     let package = method.trim_start_matches('/').split('.').nth(1).unwrap_or_default();
     match package {
@@ -50,9 +50,15 @@ pub(crate) fn served_by(method: &str) -> Vec<Service> {
         "tasks" => vec![Service::Tasks],
         "issuance" => vec![Service::Issuance],
         "tracking" => vec![Service::Tracking],
-        "audit" | "ops" => {
-            vec![Service::Intake, Service::Routing, Service::Tasks, Service::Issuance, Service::Tracking]
-        }
+        "webhooks" => vec![Service::Webhooks],
+        "audit" | "ops" => vec![
+            Service::Intake,
+            Service::Routing,
+            Service::Tasks,
+            Service::Issuance,
+            Service::Tracking,
+            Service::Webhooks,
+        ],
         other => panic!("no service serves the package {other:?} of {method}"),
     }
 }

@@ -1,5 +1,5 @@
-//! The whole system in one test process: intake, routing, tasks, issuance
-//! and tracking, each on a port reserved up front (they name each other in
+//! The whole system in one test process: intake, routing, tasks, issuance,
+//! tracking and webhooks, each on a port reserved up front (they name each other in
 //! their configuration), sharing one test database (each service in its own
 //! schema), one NATS prefix and one manual clock. Any service can be killed
 //! (its task aborted mid-flight, as a crash) and started again on the same
@@ -34,6 +34,7 @@ pub enum Service {
     Tasks,
     Issuance,
     Tracking,
+    Webhooks,
 }
 
 pub struct Stack {
@@ -55,9 +56,16 @@ impl Stack {
     pub async fn start(now: &str) -> Stack {
         let db = TestDb::new(30).await;
         let nats = TestNats::new().await;
-        let ports = [Service::Intake, Service::Routing, Service::Tasks, Service::Issuance, Service::Tracking]
-            .map(|s| (s, ReservedPort::new()))
-            .into();
+        let ports = [
+            Service::Intake,
+            Service::Routing,
+            Service::Tasks,
+            Service::Issuance,
+            Service::Tracking,
+            Service::Webhooks,
+        ]
+        .map(|s| (s, ReservedPort::new()))
+        .into();
         let mut stack = Stack {
             running: HashMap::new(),
             db,
@@ -68,7 +76,9 @@ impl Stack {
             console: ReservedPort::new(),
             tasks_state: None,
         };
-        for s in [Service::Tracking, Service::Issuance, Service::Tasks, Service::Routing, Service::Intake] {
+        for s in
+            [Service::Webhooks, Service::Tracking, Service::Issuance, Service::Tasks, Service::Routing, Service::Intake]
+        {
             stack.spawn(s).await;
         }
         stack
@@ -128,6 +138,11 @@ impl Stack {
                 config.common.grpc_listener = listener;
                 config.console_listener = Some(self.console.listener());
                 spawn_service(yiciban_tracking::build_with(config, clock, pool, js)).await.handle
+            }
+            Service::Webhooks => {
+                let mut config = yiciban_webhooks::WebhooksConfig::from_source(&env).unwrap();
+                config.common.grpc_listener = listener;
+                spawn_service(yiciban_webhooks::build_with(config, clock, pool, js)).await.handle
             }
             Service::Tasks => {
                 let mut config = yiciban_tasks::TasksConfig::from_source(&env).unwrap();

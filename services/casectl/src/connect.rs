@@ -33,6 +33,9 @@ pub struct Connection {
     /// gRPC address of the tracking service.
     #[arg(long, global = true, env = "YICIBAN_TRACKING_ADDR", default_value = "http://127.0.0.1:50055")]
     pub tracking_addr: String,
+    /// gRPC address of the webhook service.
+    #[arg(long, global = true, env = "YICIBAN_WEBHOOKS_ADDR", default_value = "http://127.0.0.1:50056")]
+    pub webhooks_addr: String,
     /// The signed-in profile to act as (`casectl login --profile NAME`).
     #[arg(long, global = true, env = "CASECTL_PROFILE", default_value = "default", value_name = "NAME")]
     pub profile: String,
@@ -124,6 +127,11 @@ impl Connection {
         self.channel_to(&self.tracking_addr, "--tracking-addr", "tracking").await
     }
 
+    /// A channel to the webhook service.
+    pub async fn webhooks_channel(&self) -> anyhow::Result<AuthChannel> {
+        self.channel_to(&self.webhooks_addr, "--webhooks-addr", "webhooks").await
+    }
+
     /// A channel to `service` at `address` (given by `flag`) carrying the
     /// service's access token and the trace context on every call.
     async fn channel_to(&self, address: &str, flag: &str, service: &str) -> anyhow::Result<AuthChannel> {
@@ -194,6 +202,7 @@ mod tests {
             tasks_addr: String::new(),
             routing_addr: String::new(),
             tracking_addr: String::new(),
+            webhooks_addr: String::new(),
             issuance_addr: String::new(),
             profile: profile.into(),
             act_as: act_as.map(Into::into),

@@ -22,6 +22,7 @@ mod tasks;
 mod text;
 mod tracking;
 mod watch;
+mod webhooks;
 
 use clap::{Parser, Subcommand};
 
@@ -85,6 +86,11 @@ pub(crate) enum Command {
         #[command(subcommand)]
         command: ops::OpsCommand,
     },
+    /// Department webhook subscriptions, dead letters and replays (admin; agents read their own).
+    Webhooks {
+        #[command(subcommand)]
+        command: webhooks::WebhooksCommand,
+    },
     /// Refused calls of every service: who, which RPC, which case, why (supervisor, admin).
     Refusals(audit::RefusalArgs),
     #[command(flatten)]
@@ -115,6 +121,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Whoami => account::whoami(&cli.connection),
         Command::Refusals(args) => audit::refusals(&cli.connection, args).await,
         Command::Ops { command } => ops::run(&cli.connection, command).await,
+        Command::Webhooks { command } => webhooks::run(&cli.connection, command).await,
         Command::Token { service } => account::token(&cli.connection, &service).await,
         Command::Guide { command } => catalog::run(&cli.connection, command).await,
         Command::Calendar { command } => calendar::run(&cli.connection, command).await,

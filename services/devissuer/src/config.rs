@@ -13,7 +13,7 @@ pub const CASECTL_CLIENT_ID: &str = "yiciban-casectl";
 
 /// The services, in the order of their audiences; each has a client
 /// `yiciban-<service>` and an audience `urn:yiciban:<service>`.
-pub const SERVICES: [&str; 5] = ["intake", "routing", "tasks", "issuance", "tracking"];
+pub const SERVICES: [&str; 6] = ["intake", "routing", "tasks", "issuance", "tracking", "webhooks"];
 
 /// The audience (RFC 8707 resource) of every service, `urn:yiciban:<service>`.
 pub fn audiences() -> Vec<String> {

@@ -11,7 +11,7 @@
 //! deployment. `casectl login` signs in there.
 //!
 //! Intake listens on `YICIBAN_GRPC_ADDR` (default 127.0.0.1:50051), routing,
-//! the department-task service, issuance and tracking on the next four ports;
+//! the department-task service, issuance, tracking and webhooks on the next five ports;
 //! each is told where the others are. Metrics of the whole process are served once,
 //! on `YICIBAN_METRICS_ADDR` (default 127.0.0.1:9464).
 
@@ -118,6 +118,9 @@ async fn main() -> anyhow::Result<()> {
     let tracking = yiciban_tracking::build(yiciban_tracking::TrackingConfig::from_source(&env(4))?, clock.clone())
         .await
         .context("starting tracking")?;
+    let webhooks = yiciban_webhooks::build(yiciban_webhooks::WebhooksConfig::from_source(&env(5))?, clock.clone())
+        .await
+        .context("starting webhooks")?;
 
     println!("yiciban is running:");
     println!("  intake + catalog   grpc://{}", intake.local_addr());
@@ -125,6 +128,7 @@ async fn main() -> anyhow::Result<()> {
     println!("  department tasks   grpc://{}", tasks.local_addr());
     println!("  issuance           grpc://{}", issuance.local_addr());
     println!("  tracking           grpc://{}", tracking.local_addr());
+    println!("  webhooks           grpc://{}   (department webhooks: docs/DEPARTMENTS.md)", webhooks.local_addr());
     if let Some(addr) = tracking.http_addr() {
         println!(
             "  staff console      http://{addr}/   (paste an access token: `casectl --as sup-001 token --service tracking`)"
@@ -145,12 +149,14 @@ async fn main() -> anyhow::Result<()> {
     let tasks = tokio::spawn(tasks.run_until_stopped(shutdown.clone()));
     let issuance = tokio::spawn(issuance.run_until_stopped(shutdown.clone()));
     let tracking = tokio::spawn(tracking.run_until_stopped(shutdown.clone()));
-    let (i, r, t, s, k) = tokio::join!(intake, routing, tasks, issuance, tracking);
+    let webhooks = tokio::spawn(webhooks.run_until_stopped(shutdown.clone()));
+    let (i, r, t, s, k, w) = tokio::join!(intake, routing, tasks, issuance, tracking, webhooks);
     i?.context("intake stopped")?;
     r?.context("routing stopped")?;
     t?.context("the department-task service stopped")?;
     s?.context("issuance stopped")?;
     k?.context("tracking stopped")?;
+    w?.context("webhooks stopped")?;
     Ok(())
 }
 

@@ -157,6 +157,20 @@ pub const RULES: &[Rule] = &[
     rule("/yiciban.tracking.v1.TrackingService/ExportMonthlyStatisticsCsv", &[Supervisor, Admin], &[], Open),
     rule("/yiciban.tracking.v1.TrackingService/StartRebuild", &[Admin], &[], Open),
     rule("/yiciban.tracking.v1.TrackingService/GetRebuildProgress", &[Admin], &[], Open),
+    // webhooks: administrators manage subscriptions; an agent reads its own
+    // department's (the handler checks the department)
+    rule("/yiciban.webhooks.v1.WebhookService/CreateSubscription", &[Admin], &[], Open),
+    rule("/yiciban.webhooks.v1.WebhookService/UpdateSubscription", &[Admin], &[], Open),
+    rule("/yiciban.webhooks.v1.WebhookService/PauseSubscription", &[Admin], &[], Open),
+    rule("/yiciban.webhooks.v1.WebhookService/ResumeSubscription", &[Admin], &[], Open),
+    rule("/yiciban.webhooks.v1.WebhookService/DeleteSubscription", &[Admin], &[], Open),
+    rule("/yiciban.webhooks.v1.WebhookService/RotateSecret", &[Admin], &[], Open),
+    rule("/yiciban.webhooks.v1.WebhookService/GetSubscription", &[Agent, Admin], &[], Open),
+    rule("/yiciban.webhooks.v1.WebhookService/ListSubscriptions", &[Agent, Admin], &[], List),
+    rule("/yiciban.webhooks.v1.WebhookService/ListDeadLetters", &[Agent, Admin], &[], Open),
+    rule("/yiciban.webhooks.v1.WebhookService/RedeliverDeadLetter", &[Admin], &[], Open),
+    rule("/yiciban.webhooks.v1.WebhookService/DiscardDeadLetter", &[Admin], &[], Open),
+    rule("/yiciban.webhooks.v1.WebhookService/StartReplay", &[Admin], &[], Open),
 ];
 
 /// The rule of `method` (a gRPC path), if it has one.

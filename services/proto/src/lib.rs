@@ -101,3 +101,9 @@ pub mod tracking {
         tonic::include_proto!("yiciban.tracking.v1");
     }
 }
+
+pub mod webhooks {
+    pub mod v1 {
+        tonic::include_proto!("yiciban.webhooks.v1");
+    }
+}

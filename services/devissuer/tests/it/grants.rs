@@ -5,8 +5,14 @@ use serde_json::json;
 
 use super::{CASECTL, client, code_for, exchange, start, verify};
 
-const ALL_AUDIENCES: [&str; 5] =
-    ["urn:yiciban:intake", "urn:yiciban:routing", "urn:yiciban:tasks", "urn:yiciban:issuance", "urn:yiciban:tracking"];
+const ALL_AUDIENCES: [&str; 6] = [
+    "urn:yiciban:intake",
+    "urn:yiciban:routing",
+    "urn:yiciban:tasks",
+    "urn:yiciban:issuance",
+    "urn:yiciban:tracking",
+    "urn:yiciban:webhooks",
+];
 
 #[tokio::test]
 async fn client_credentials_token_verifies_against_the_jwks() {

@@ -43,37 +43,48 @@ pub struct ServiceUse {
     pub announces_reference: bool,
     /// Its durable consumers of the case-event stream.
     pub consumers: &'static [(&'static str, Reads)],
+    /// Whether it makes consumers of its own naming over any department's
+    /// events (the webhooks service: `webhook-<subscription>`, and an
+    /// unnamed one per replay): it may create any consumer on case events and
+    /// read, pull from, acknowledge on and delete any consumer of the stream
+    /// — wider than the others, as NATS cannot match a name's prefix.
+    pub any_consumer: bool,
 }
 
-/// The five services. Each ensures the case-event stream (whichever starts
+/// The six services. Each ensures the case-event stream (whichever starts
 /// first creates it) and reads its own state back with `STREAM.INFO` (the
 /// relay's lost-stream check, the reconciler's per-subject counts).
-pub const SERVICES: [ServiceUse; 5] = [
+pub const SERVICES: [ServiceUse; 6] = [
     ServiceUse {
         name: "intake",
         publishes: true,
         announces_reference: true,
         consumers: &[(INTAKE_HANDOFF, Reads::OwnEvents)],
+        any_consumer: false,
     },
     ServiceUse {
         name: "routing",
         publishes: true,
         announces_reference: false,
         consumers: &[(ROUTING_HANDOFF, Reads::OwnEvents)],
+        any_consumer: false,
     },
     ServiceUse {
         name: "tasks",
         publishes: true,
         announces_reference: false,
         consumers: &[(TASKS_TO_ROUTING, Reads::OwnEvents)],
+        any_consumer: false,
     },
-    ServiceUse { name: "issuance", publishes: true, announces_reference: false, consumers: &[] },
+    ServiceUse { name: "issuance", publishes: true, announces_reference: false, consumers: &[], any_consumer: false },
     ServiceUse {
         name: "tracking",
         publishes: false,
         announces_reference: false,
         consumers: &[(TRACKING_PROJECTION, Reads::AllEvents)],
+        any_consumer: false,
     },
+    ServiceUse { name: "webhooks", publishes: false, announces_reference: false, consumers: &[], any_consumer: true },
 ];
 
 /// One NATS identity.
@@ -231,6 +242,16 @@ fn service(subjects: &Subjects, s: &ServiceUse, inbox: String) -> (Vec<String>, 
             Reads::AllEvents => subjects.all_events(),
         };
         publish.extend(consumer_calls(&stream, name, &filter, false));
+    }
+    if s.any_consumer {
+        publish.extend([
+            format!("$JS.API.CONSUMER.CREATE.{stream}"),
+            format!("$JS.API.CONSUMER.CREATE.{stream}.*.{}", subjects.all_events()),
+            format!("$JS.API.CONSUMER.INFO.{stream}.*"),
+            format!("$JS.API.CONSUMER.MSG.NEXT.{stream}.*"),
+            format!("$JS.API.CONSUMER.DELETE.{stream}.*"),
+            format!("$JS.ACK.{stream}.*.>"),
+        ]);
     }
     (publish, vec![inbox])
 }

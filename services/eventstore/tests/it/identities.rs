@@ -266,6 +266,25 @@ async fn each_service_does_its_whole_path_with_its_own_identity_and_nothing_else
                     .unwrap();
             consumer.pending().await.unwrap_or_else(|e| panic!("{}: its consumer {name}: {e}", identity.name()));
         }
+        if service.any_consumer {
+            // the webhooks service's way: a durable consumer of its naming on
+            // one department's events, pulled, then deleted
+            let stream = js.get_stream(s.stream_name()).await.unwrap();
+            let name = format!("webhook-{}", Uuid::new_v4());
+            let feed = stream
+                .get_or_create_consumer(
+                    &name,
+                    pull::Config {
+                        durable_name: Some(name.clone()),
+                        filter_subject: s.department_events("samr"),
+                        ..Default::default()
+                    },
+                )
+                .await
+                .unwrap_or_else(|e| panic!("{}: a consumer of its naming: {e}", identity.name()));
+            feed.fetch().max_messages(1).expires(Duration::from_millis(200)).messages().await.unwrap();
+            stream.delete_consumer(&name).await.unwrap();
+        }
         let other = if service.name == "routing" { "issuance" } else { "routing" };
         let foreign = s.event(None, other, &case, "Forged");
         let own = s.event(Some("samr"), service.name, &case, "Own");

@@ -60,8 +60,27 @@ impl std::fmt::Debug for System {
     }
 }
 
+/// A port nothing listens on, handed out once per process, from below the
+/// kernel's ephemeral range (32768–60999 by default). A port bound to 0
+/// comes from that range, where the services' own outgoing connections
+/// (to Postgres, NATS, each other) take their source ports, so one of them
+/// could take it before the service binds it — as once happened to a
+/// metrics port in the fault tests ("Address already in use").
 fn free_port() -> anyhow::Result<u16> {
-    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+    use std::sync::atomic::{AtomicU16, Ordering};
+    const FIRST: u16 = 20_000;
+    const SPAN: u16 = 12_000;
+    // Processes started together begin at different places.
+    static NEXT: AtomicU16 = AtomicU16::new(0);
+    let start = (std::process::id() % u32::from(SPAN)) as u16;
+    for _ in 0..SPAN {
+        let offset = (start + NEXT.fetch_add(1, Ordering::Relaxed) % SPAN) % SPAN;
+        let port = FIRST + offset;
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return Ok(port);
+        }
+    }
+    bail!("no free port in {FIRST}..{}", FIRST + SPAN)
 }
 
 impl System {

@@ -51,14 +51,7 @@ pub(crate) fn served_by(method: &str) -> Vec<Service> {
         "issuance" => vec![Service::Issuance],
         "tracking" => vec![Service::Tracking],
         "webhooks" => vec![Service::Webhooks],
-        "audit" | "ops" => vec![
-            Service::Intake,
-            Service::Routing,
-            Service::Tasks,
-            Service::Issuance,
-            Service::Tracking,
-            Service::Webhooks,
-        ],
+        "audit" | "ops" => Service::ALL.to_vec(),
         other => panic!("no service serves the package {other:?} of {method}"),
     }
 }

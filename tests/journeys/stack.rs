@@ -37,6 +37,12 @@ pub enum Service {
     Webhooks,
 }
 
+impl Service {
+    /// Every service of the stack.
+    pub const ALL: [Service; 6] =
+        [Service::Intake, Service::Routing, Service::Tasks, Service::Issuance, Service::Tracking, Service::Webhooks];
+}
+
 pub struct Stack {
     /// First, so the services stop before their database is dropped.
     running: HashMap<Service, ServiceHandle>,
@@ -56,16 +62,7 @@ impl Stack {
     pub async fn start(now: &str) -> Stack {
         let db = TestDb::new(30).await;
         let nats = TestNats::new().await;
-        let ports = [
-            Service::Intake,
-            Service::Routing,
-            Service::Tasks,
-            Service::Issuance,
-            Service::Tracking,
-            Service::Webhooks,
-        ]
-        .map(|s| (s, ReservedPort::new()))
-        .into();
+        let ports = Service::ALL.map(|s| (s, ReservedPort::new())).into();
         let mut stack = Stack {
             running: HashMap::new(),
             db,

@@ -194,14 +194,13 @@ async fn run() -> anyhow::Result<()> {
     let Bed { system, .. } = bed;
     system.stop().await;
     let generated = report::render(&setting, &reports);
+    // The table of what ran, then a failure (logs in log_dir) if one came.
+    println!("{generated}");
     if let Err(e) = result {
-        // What ran before the failure, then the failure (logs in log_dir).
-        println!("{generated}");
         return Err(
             e.context(format!("a scenario could not finish (the services' logs are in {})", args.log_dir.display()))
         );
     }
-    println!("{generated}");
     if let Some(path) = &args.markdown {
         let document = std::fs::read_to_string(path).unwrap_or_else(|_| "# Reliability\n".into());
         std::fs::write(path, yiciban_bench::markdown::splice(&document, report::BEGIN, report::END, &generated))

@@ -165,9 +165,10 @@ async fn reconcile(bed: &Bed) -> anyhow::Result<(u64, u32)> {
 }
 
 /// Messages the durable consumers of the case-event stream have not yet
-/// delivered or had acknowledged. An ephemeral consumer (a rebuild's, a
-/// check's) may be listed and gone before it is asked about: it is no
-/// service's and is skipped (CI once failed here on "consumer not found").
+/// delivered or had acknowledged. A short-lived one (the reconciler's named
+/// reader, no durable name) may be listed and gone before it is asked
+/// about: it is no service's feed and is skipped (CI once failed here on
+/// "consumer not found").
 async fn consumer_lag(bed: &Bed) -> anyhow::Result<u64> {
     let stream = bed.js.get_stream(bed.subjects.stream_name()).await?;
     let names: Vec<String> = stream.consumer_names().try_collect().await?;

@@ -12,6 +12,7 @@ use std::fmt::Write as _;
 use prost_types::FileDescriptorProto;
 use prost_types::field_descriptor_proto::{Label, Type};
 
+use crate::descriptors::comment;
 use crate::payload::EVENT_TYPES;
 use crate::placement::{Placement, placement};
 
@@ -38,17 +39,6 @@ const SOURCES: &[(&str, &str, &str)] = &[
         "出件 — results, delivery, closing, ratings, rectification (stream `issuance-<case id>`)",
     ),
 ];
-
-/// The comment attached to the element at `path` of `file`.
-fn comment(file: &FileDescriptorProto, path: &[i32]) -> String {
-    let Some(info) = &file.source_code_info else { return String::new() };
-    info.location
-        .iter()
-        .find(|l| l.path == path)
-        .and_then(|l| l.leading_comments.clone())
-        .map(|c| c.lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" "))
-        .unwrap_or_default()
-}
 
 fn type_of(f: &prost_types::FieldDescriptorProto) -> String {
     let base = match f.r#type() {

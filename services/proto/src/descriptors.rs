@@ -36,6 +36,20 @@ pub fn messages() -> &'static HashMap<String, DescriptorProto> {
     })
 }
 
+/// The leading comment attached to the element at `path` of `file` (a
+/// source-code-info path: `[4, m]` the m-th message, `[6, s, 2, m]` the m-th
+/// method of the s-th service, …), its lines trimmed and joined by spaces;
+/// empty when there is none.
+pub fn comment(file: &prost_types::FileDescriptorProto, path: &[i32]) -> String {
+    let Some(info) = &file.source_code_info else { return String::new() };
+    info.location
+        .iter()
+        .find(|l| l.path == path)
+        .and_then(|l| l.leading_comments.clone())
+        .map(|c| c.lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" "))
+        .unwrap_or_default()
+}
+
 /// The message a field's `type_name` (`.package.Message`) names.
 pub fn message(type_name: &str) -> Option<&'static DescriptorProto> {
     messages().get(type_name.trim_start_matches('.'))

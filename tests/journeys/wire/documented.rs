@@ -9,8 +9,9 @@
 //! fields; plus what yiciban.common.v1 says of every call (a string with NUL
 //! is INVALID_ARGUMENT, a token without a role UNAUTHENTICATED).
 
-use prost_types::{DescriptorProto, FileDescriptorProto};
+use prost_types::DescriptorProto;
 use tonic::Code;
+use yiciban_proto::descriptors::comment;
 
 /// Every gRPC status code by its canonical name.
 const NAMES: &[(Code, &str)] = &[
@@ -35,17 +36,6 @@ const NAMES: &[(Code, &str)] = &[
 /// The canonical name of `code`.
 pub fn name(code: Code) -> &'static str {
     NAMES.iter().find(|(c, _)| *c == code).map_or("OK", |(_, n)| n)
-}
-
-/// The comment attached at `path` of `file`, leading and trailing.
-fn comment(file: &FileDescriptorProto, path: &[i32]) -> String {
-    let Some(info) = &file.source_code_info else { return String::new() };
-    info.location
-        .iter()
-        .filter(|l| l.path == path)
-        .map(|l| format!("{} {}", l.leading_comments(), l.trailing_comments()))
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 /// The comments of message `type_name` (`.package.Message`) and its fields.

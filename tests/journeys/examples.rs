@@ -321,7 +321,7 @@ struct RestrictedServer {
 impl RestrictedServer {
     fn start(subjects: &Subjects, nkey: &str) -> RestrictedServer {
         // exactly what `casectl nats-config` generates for a department (ADR 0021)
-        let granted = Identity::Department("samr".into()).permissions(subjects);
+        let granted = Identity::Department("samr".into()).permissions(subjects, &["samr"]);
         let quote = |v: &[String]| v.iter().map(|s| format!("\"{s}\"")).collect::<Vec<_>>().join(", ");
         let permissions = format!(
             "{{ publish: {{ allow: [{}] }}, subscribe: {{ allow: [{}] }} }}",

@@ -16,6 +16,25 @@ pub const TASKS_TO_ROUTING: &str = "tasks-to-routing";
 /// The tracking projection's durable consumer (of every case event).
 pub const TRACKING_PROJECTION: &str = "tracking-projection";
 
+/// How many webhook subscriptions one department may have: each has a slot
+/// `1..=WEBHOOK_SLOTS`, and the slot names its consumers, so the webhook
+/// service's permission can list them (NATS matches whole tokens, never a
+/// name's prefix).
+pub const WEBHOOK_SLOTS: u8 = 4;
+
+/// The durable consumer of a department's webhook subscription in `slot`
+/// (`webhook-<department>-<slot>`), filtered on the department's events.
+pub fn webhook_consumer(department: &str, slot: u8) -> String {
+    format!("webhook-{department}-{slot}")
+}
+
+/// The consumer a replay of the subscription in `slot` runs on
+/// (`webhook-<department>-<slot>-replay`), one at a time, removed by
+/// JetStream when left unused.
+pub fn webhook_replay_consumer(department: &str, slot: u8) -> String {
+    format!("webhook-{department}-{slot}-replay")
+}
+
 /// The short-lived consumer with which a service's reconciler reads its own
 /// events back (deleted after each round).
 pub fn reconcile_reader(service: &str) -> String {
@@ -43,12 +62,11 @@ pub struct ServiceUse {
     pub announces_reference: bool,
     /// Its durable consumers of the case-event stream.
     pub consumers: &'static [(&'static str, Reads)],
-    /// Whether it makes consumers of its own naming over any department's
-    /// events (the webhooks service: `webhook-<subscription>`, and an
-    /// unnamed one per replay): it may create any consumer on case events and
-    /// read, pull from, acknowledge on and delete any consumer of the stream
-    /// — wider than the others, as NATS cannot match a name's prefix.
-    pub any_consumer: bool,
+    /// Whether it runs the departments' webhook consumers (the webhooks
+    /// service): for each department of the deployment and each slot up to
+    /// [`WEBHOOK_SLOTS`], [`webhook_consumer`] and [`webhook_replay_consumer`],
+    /// each only with the department's own filter.
+    pub webhook_consumers: bool,
 }
 
 /// The six services. Each ensures the case-event stream (whichever starts
@@ -60,31 +78,43 @@ pub const SERVICES: [ServiceUse; 6] = [
         publishes: true,
         announces_reference: true,
         consumers: &[(INTAKE_HANDOFF, Reads::OwnEvents)],
-        any_consumer: false,
+        webhook_consumers: false,
     },
     ServiceUse {
         name: "routing",
         publishes: true,
         announces_reference: false,
         consumers: &[(ROUTING_HANDOFF, Reads::OwnEvents)],
-        any_consumer: false,
+        webhook_consumers: false,
     },
     ServiceUse {
         name: "tasks",
         publishes: true,
         announces_reference: false,
         consumers: &[(TASKS_TO_ROUTING, Reads::OwnEvents)],
-        any_consumer: false,
+        webhook_consumers: false,
     },
-    ServiceUse { name: "issuance", publishes: true, announces_reference: false, consumers: &[], any_consumer: false },
+    ServiceUse {
+        name: "issuance",
+        publishes: true,
+        announces_reference: false,
+        consumers: &[],
+        webhook_consumers: false,
+    },
     ServiceUse {
         name: "tracking",
         publishes: false,
         announces_reference: false,
         consumers: &[(TRACKING_PROJECTION, Reads::AllEvents)],
-        any_consumer: false,
+        webhook_consumers: false,
     },
-    ServiceUse { name: "webhooks", publishes: false, announces_reference: false, consumers: &[], any_consumer: true },
+    ServiceUse {
+        name: "webhooks",
+        publishes: false,
+        announces_reference: false,
+        consumers: &[],
+        webhook_consumers: true,
+    },
 ];
 
 /// One NATS identity.
@@ -150,13 +180,14 @@ impl Identity {
         }
     }
 
-    /// What it may do on the deployment `subjects` names.
-    pub fn permissions(&self, subjects: &Subjects) -> Permissions {
+    /// What it may do on the deployment `subjects` names, whose departments
+    /// are `departments` (the webhook service's consumers are per department).
+    pub fn permissions(&self, subjects: &Subjects, departments: &[&str]) -> Permissions {
         let inbox_prefix = self.inbox_prefix();
         let inbox = format!("{inbox_prefix}.>");
         let (publish_allow, subscribe_allow) = match self {
             Identity::Department(d) => department(subjects, d, inbox),
-            Identity::Service(s) => service(subjects, s, inbox),
+            Identity::Service(s) => service(subjects, s, departments, inbox),
             Identity::Ops => ops(subjects, inbox),
         };
         Permissions { publish_allow, subscribe_allow, inbox_prefix }
@@ -219,7 +250,7 @@ fn department(subjects: &Subjects, d: &str, inbox: String) -> (Vec<String>, Vec<
 
 /// A service: publish its own events (and read them back to reconcile),
 /// ensure the streams it ensures, its own durable consumers.
-fn service(subjects: &Subjects, s: &ServiceUse, inbox: String) -> (Vec<String>, Vec<String>) {
+fn service(subjects: &Subjects, s: &ServiceUse, departments: &[&str], inbox: String) -> (Vec<String>, Vec<String>) {
     let stream = subjects.stream_name();
     let mut publish = Vec::new();
     if s.publishes {
@@ -243,15 +274,14 @@ fn service(subjects: &Subjects, s: &ServiceUse, inbox: String) -> (Vec<String>, 
         };
         publish.extend(consumer_calls(&stream, name, &filter, false));
     }
-    if s.any_consumer {
-        publish.extend([
-            format!("$JS.API.CONSUMER.CREATE.{stream}"),
-            format!("$JS.API.CONSUMER.CREATE.{stream}.*.{}", subjects.all_events()),
-            format!("$JS.API.CONSUMER.INFO.{stream}.*"),
-            format!("$JS.API.CONSUMER.MSG.NEXT.{stream}.*"),
-            format!("$JS.API.CONSUMER.DELETE.{stream}.*"),
-            format!("$JS.ACK.{stream}.*.>"),
-        ]);
+    if s.webhook_consumers {
+        for d in departments {
+            let own = subjects.department_events(d);
+            for slot in 1..=WEBHOOK_SLOTS {
+                publish.extend(consumer_calls(&stream, &webhook_consumer(d, slot), &own, true));
+                publish.extend(consumer_calls(&stream, &webhook_replay_consumer(d, slot), &own, true));
+            }
+        }
     }
     (publish, vec![inbox])
 }
@@ -303,7 +333,7 @@ pub fn authorization_config(subjects: &Subjects, departments: &[&str]) -> Result
         prefix = subjects.prefix()
     );
     for identity in Identity::all(departments) {
-        let p = identity.permissions(subjects);
+        let p = identity.permissions(subjects, departments);
         out.push_str(&format!(
             "    # {}\n    {{ nkey: ${},\n      permissions: {{\n        publish: {{ allow: [{}] }}\n        subscribe: {{ allow: [{}] }}\n      }} }}\n",
             identity.name(),
@@ -335,7 +365,7 @@ mod tests {
     #[test]
     fn a_department_may_not_read_stream_info_nor_list_streams_or_consumers() {
         let s = Subjects::new("yc").unwrap();
-        let p = Identity::Department("fire".into()).permissions(&s);
+        let p = Identity::Department("fire".into()).permissions(&s, &["fire", "samr"]);
         for call in &p.publish_allow {
             assert!(!call.contains("STREAM."), "{call}");
             assert!(!call.contains(".NAMES") && !call.contains(".LIST"), "{call}");
@@ -348,12 +378,38 @@ mod tests {
     #[test]
     fn a_service_publishes_only_its_own_source_and_tracking_publishes_nothing() {
         let s = Subjects::new("yc").unwrap();
-        let tasks = Identity::service("tasks").unwrap().permissions(&s);
+        let tasks = Identity::service("tasks").unwrap().permissions(&s, &["fire"]);
         let events: Vec<_> = tasks.publish_allow.iter().filter(|c| c.starts_with("yc.")).collect();
         assert_eq!(events, ["yc.evt.*.tasks.>"]);
-        let tracking = Identity::service("tracking").unwrap().permissions(&s);
+        let tracking = Identity::service("tracking").unwrap().permissions(&s, &["fire"]);
         assert!(tracking.publish_allow.iter().all(|c| c.starts_with('$')), "{:?}", tracking.publish_allow);
         assert_eq!(tracking.inbox_prefix, "_INBOX_svc-tracking");
+    }
+
+    #[test]
+    fn the_webhook_service_may_touch_only_its_per_department_slots_each_on_its_departments_events() {
+        let s = Subjects::new("yc").unwrap();
+        let p = Identity::service("webhooks").unwrap().permissions(&s, &["fire", "samr"]);
+        let consumer_calls: Vec<_> =
+            p.publish_allow.iter().filter(|c| c.contains("CONSUMER") || c.contains("$JS.ACK")).collect();
+        // 2 departments x 4 slots x (live, replay) x (create, info, next, ack, delete)
+        assert_eq!(consumer_calls.len(), 2 * usize::from(WEBHOOK_SLOTS) * 2 * 5);
+        for call in &consumer_calls {
+            assert!(
+                !call.contains('*') && !call.ends_with("YC_CASE_EVENTS"),
+                "no wildcard name, no unnamed create: {call}"
+            );
+            assert!(call.contains(".webhook-fire-") || call.contains(".webhook-samr-"), "{call}");
+        }
+        assert!(
+            p.publish_allow.contains(&"$JS.API.CONSUMER.CREATE.YC_CASE_EVENTS.webhook-fire-4.yc.evt.fire.>".into())
+        );
+        assert!(
+            p.publish_allow
+                .contains(&"$JS.API.CONSUMER.CREATE.YC_CASE_EVENTS.webhook-samr-1-replay.yc.evt.samr.>".into())
+        );
+        assert!(!p.publish_allow.iter().any(|c| c.contains("webhook-fire-5")));
+        assert!(!p.publish_allow.iter().any(|c| c.starts_with("yc.")), "it publishes no event");
     }
 
     #[test]

@@ -10,7 +10,9 @@ use std::time::Duration;
 use async_nats::jetstream::{self, consumer::pull};
 use futures::{StreamExt as _, TryStreamExt as _};
 use uuid::Uuid;
-use yiciban_eventstore::identities::{Identity, Reads, SERVICES};
+use yiciban_eventstore::identities::{
+    Identity, Reads, SERVICES, TASKS_TO_ROUTING, WEBHOOK_SLOTS, webhook_consumer, webhook_replay_consumer,
+};
 use yiciban_eventstore::{
     Consumer, ConsumerSettings, EVENT_STORE, EventStore, ExpectedVersion, Relay, RelaySettings, StoreGaps,
     StreamSettings, Subjects, migrate,
@@ -266,11 +268,11 @@ async fn each_service_does_its_whole_path_with_its_own_identity_and_nothing_else
                     .unwrap();
             consumer.pending().await.unwrap_or_else(|e| panic!("{}: its consumer {name}: {e}", identity.name()));
         }
-        if service.any_consumer {
-            // the webhooks service's way: a durable consumer of its naming on
-            // one department's events, pulled, then deleted
+        if service.webhook_consumers {
+            // the webhooks service's way: its slot's durable consumer on one
+            // department's events, pulled, then deleted
             let stream = js.get_stream(s.stream_name()).await.unwrap();
-            let name = format!("webhook-{}", Uuid::new_v4());
+            let name = webhook_consumer("samr", 1);
             let feed = stream
                 .get_or_create_consumer(
                     &name,
@@ -281,7 +283,7 @@ async fn each_service_does_its_whole_path_with_its_own_identity_and_nothing_else
                     },
                 )
                 .await
-                .unwrap_or_else(|e| panic!("{}: a consumer of its naming: {e}", identity.name()));
+                .unwrap_or_else(|e| panic!("{}: its slot's consumer: {e}", identity.name()));
             feed.fetch().max_messages(1).expires(Duration::from_millis(200)).messages().await.unwrap();
             stream.delete_consumer(&name).await.unwrap();
         }
@@ -327,6 +329,118 @@ async fn the_operators_identity_cleans_up_after_a_restore_and_publishes_nothing(
     let forged = s.event(None, "intake", &case, "Forged");
     assert!(ops.publish(forged.clone(), "x".into()).await.unwrap().await.is_err());
     violation(&mut events, &forged).await;
+}
+
+/// The webhooks service (ADR 0022) runs a consumer per subscription slot of
+/// each department, and a replay beside it: it may create, pull from,
+/// acknowledge on and delete exactly those, each on its department's events
+/// only — and nothing of another service's or a department's own consumers.
+#[tokio::test]
+async fn the_webhook_service_touches_only_its_slots_consumers_each_on_its_departments_events() {
+    let nats = SecureNats::start(&["samr", "fire"]);
+    let s = nats.subjects.clone();
+    let stream_name = s.stream_name();
+    let (tasks, _) = nats.connect(&Identity::service("tasks").unwrap()).await;
+    let tasks = js(&tasks);
+    tasks.get_or_create_stream(StreamSettings::default().config(&s)).await.unwrap();
+    let case = Uuid::new_v4();
+    publish(&tasks, s.event(Some("samr"), "tasks", &case, "TaskCreated"), "samr-1").await;
+    let between = async_nats::datetime::parse_rfc3339(&chrono::Utc::now().to_rfc3339()).unwrap();
+    publish(&tasks, s.event(Some("samr"), "tasks", &case, "TaskClaimed"), "samr-2").await;
+    publish(&tasks, s.event(Some("fire"), "tasks", &case, "TaskCreated"), "fire-1").await;
+    // Another service's process manager and a department's feed exist.
+    let tasks_stream = tasks.get_stream_no_info(&stream_name).await.unwrap();
+    tasks_stream
+        .create_consumer(pull::Config {
+            durable_name: Some(TASKS_TO_ROUTING.into()),
+            filter_subject: s.source_events("tasks"),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let (samr, _) = nats.connect(&Identity::Department("samr".into())).await;
+    let samr_stream = js(&samr).get_stream_no_info(&stream_name).await.unwrap();
+    samr_stream
+        .create_consumer(pull::Config {
+            durable_name: Some(Subjects::department_consumer("samr")),
+            filter_subject: s.department_events("samr"),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+
+    let (client, mut events) = nats.connect(&Identity::service("webhooks").unwrap()).await;
+    let webhooks = js(&client);
+    let stream = webhooks.get_stream(&stream_name).await.unwrap();
+    // Its live feed in a slot ...
+    let live = webhook_consumer("samr", WEBHOOK_SLOTS);
+    let feed = stream
+        .get_or_create_consumer(
+            &live,
+            pull::Config {
+                durable_name: Some(live.clone()),
+                filter_subject: s.department_events("samr"),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(fetch(&feed, 2).await, ["samr-1", "samr-2"]);
+    // ... and a replay from a time beside it, on a named consumer that
+    // JetStream removes when left unused.
+    let replay = stream
+        .create_consumer(pull::Config {
+            name: Some(webhook_replay_consumer("samr", WEBHOOK_SLOTS)),
+            filter_subject: s.department_events("samr"),
+            deliver_policy: jetstream::consumer::DeliverPolicy::ByStartTime { start_time: between },
+            inactive_threshold: Duration::from_secs(60),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(fetch(&replay, 1).await, ["samr-2"]);
+    stream.delete_consumer(&webhook_replay_consumer("samr", WEBHOOK_SLOTS)).await.unwrap();
+
+    // Refused: another service's or a department's consumer (info, pull,
+    // ack, delete), an unnamed consumer (its filter is not in the subject),
+    // a slot past the last, a slot's consumer on another department's events.
+    let named = |name: String, filter: String| {
+        stream.create_consumer(pull::Config { durable_name: Some(name), filter_subject: filter, ..Default::default() })
+    };
+    let samr_feed = Subjects::department_consumer("samr");
+    let (tasks_info, feed_delete, unnamed, past_last, wrong_filter) = tokio::join!(
+        stream.consumer_info(TASKS_TO_ROUTING),
+        stream.delete_consumer(&samr_feed),
+        stream.create_consumer(pull::Config { filter_subject: s.department_events("samr"), ..Default::default() }),
+        named(webhook_consumer("samr", WEBHOOK_SLOTS + 1), s.department_events("samr")),
+        named(webhook_consumer("samr", 1), s.department_events("fire")),
+    );
+    let next = format!("$JS.API.CONSUMER.MSG.NEXT.{stream_name}.{}", Subjects::department_consumer("samr"));
+    let ack = format!("$JS.ACK.{stream_name}.{TASKS_TO_ROUTING}.1.1.1.0.0");
+    client.publish(next.clone(), "1".into()).await.unwrap();
+    client.publish(ack.clone(), "+ACK".into()).await.unwrap();
+    client.flush().await.unwrap();
+    let refused = [
+        (format!("$JS.API.CONSUMER.INFO.{stream_name}.{TASKS_TO_ROUTING}"), tasks_info.is_err()),
+        (format!("$JS.API.CONSUMER.DELETE.{stream_name}.samr-feed"), feed_delete.is_err()),
+        (format!("$JS.API.CONSUMER.CREATE.{stream_name}"), unnamed.is_err()),
+        (format!("$JS.API.CONSUMER.CREATE.{stream_name}.webhook-samr-{}", WEBHOOK_SLOTS + 1), past_last.is_err()),
+        (
+            format!("$JS.API.CONSUMER.CREATE.{stream_name}.webhook-samr-1.{}", s.department_events("fire")),
+            wrong_filter.is_err(),
+        ),
+        (next, true),
+        (ack, true),
+    ];
+    for (subject, failed) in &refused {
+        assert!(failed, "{subject} must be refused to svc-webhooks");
+    }
+    violations(&mut events, &refused.map(|(subject, _)| subject)).await;
+    // What it could not touch is untouched.
+    samr_stream.consumer_info(Subjects::department_consumer("samr")).await.unwrap();
+    let info = tasks_stream.consumer_info(TASKS_TO_ROUTING).await.unwrap();
+    assert_eq!(info.num_ack_pending, 0, "the refused ack and pull changed nothing");
+    stream.delete_consumer(&live).await.unwrap();
 }
 
 #[tokio::test]

@@ -12,7 +12,12 @@
 //!   in the restored database back to a time before the target: they receive
 //!   again what they acknowledged, skip by their checkpoints what they still
 //!   hold, and apply (or react to) again what the restore undid — a case
-//!   waiting for the very reaction that was undone moves on.
+//!   waiting for the very reaction that was undone moves on. The webhook
+//!   subscriptions' consumers (ADR 0022) are rewound with them: their dead
+//!   letters and replays came back as of the target time, so what they set
+//!   aside since is delivered (or set aside) again — receivers deduplicate by
+//!   event id — and a replay the restored database records starts again
+//!   from its time.
 //!
 //! Both read the database's schemas themselves (every schema with an
 //! `events` table is a store, every schema with `consumer_checkpoints` keeps
@@ -78,7 +83,9 @@ pub struct Orphan {
 /// The durable consumers of the case-event stream.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Consumers {
-    /// The services' (checkpoints in the restored database): rewound.
+    /// The services' (checkpoints in the restored database, the webhook
+    /// subscriptions' live consumers): rewound; the webhook replays' started
+    /// again.
     pub services: Vec<String>,
     /// With no checkpoint in this database (department systems): left alone,
     /// their owners must be told.
@@ -248,12 +255,36 @@ pub async fn consumers(pool: &PgPool, js: &jetstream::Context, subjects: &Subjec
                 .map_err(db("listing the consumers with checkpoints"))?;
         ours.extend(names);
     }
+    ours.extend(webhook_consumers(pool).await?.into_iter().flat_map(|(live, replay)| [Some(live), replay]).flatten());
     let stream =
         js.get_stream(subjects.stream_name()).await.map_err(|e| js_err("looking up the case-event stream", e))?;
     let names: Vec<String> =
         stream.consumer_names().try_collect().await.map_err(|e| js_err("listing the stream's consumers", e))?;
     let (services, others) = names.into_iter().partition(|n| ours.contains(n));
     Ok(Consumers { services, others })
+}
+
+/// The webhook subscriptions' consumers the restored database knows (every
+/// schema whose `subscriptions` have a `slot`): each live consumer, and its
+/// replay consumer when a replay is recorded.
+async fn webhook_consumers(pool: &PgPool) -> Result<Vec<(String, Option<String>)>, RestoreError> {
+    let mut found = Vec::new();
+    for schema in schemas_with(pool, "subscriptions", "slot").await? {
+        let rows: Vec<(String, i16, bool)> = sqlx::query_as(schema_sql(
+            &schema,
+            "SELECT s.department, s.slot, EXISTS (SELECT 1 FROM {schema}.replays r WHERE r.subscription_id = s.subscription_id)
+               FROM {schema}.subscriptions s WHERE s.slot IS NOT NULL",
+        ))
+        .fetch_all(pool)
+        .await
+        .map_err(db("listing the webhook subscriptions"))?;
+        for (department, slot, replaying) in rows {
+            let Ok(slot) = u8::try_from(slot) else { continue };
+            let replay = replaying.then(|| crate::identities::webhook_replay_consumer(&department, slot));
+            found.push((crate::identities::webhook_consumer(&department, slot), replay));
+        }
+    }
+    Ok(found)
 }
 
 /// Moves every durable consumer of the case-event stream that keeps
@@ -275,7 +306,14 @@ pub async fn rewind_consumers(
         js.get_stream(subjects.stream_name()).await.map_err(|e| js_err("looking up the case-event stream", e))?;
     let start =
         async_nats::datetime::parse_rfc3339(&from.to_rfc3339()).map_err(|e| js_err("converting the rewind time", e))?;
-    for name in &found.services {
+    let replays: HashSet<String> =
+        webhook_consumers(pool).await?.into_iter().filter_map(|(_, replay)| replay).collect();
+    for name in found.services.iter().filter(|n| replays.contains(*n)) {
+        // The webhook service makes it again from the replay's own time.
+        stream.delete_consumer(name).await.map_err(|e| js_err("deleting a webhook replay's consumer", e))?;
+        tracing::warn!(consumer = %name, "webhook replay started again after a restore");
+    }
+    for name in found.services.iter().filter(|n| !replays.contains(*n)) {
         let info = stream.consumer_info(name).await.map_err(|e| js_err("reading a consumer's configuration", e))?;
         let config = consumer::Config {
             deliver_policy: consumer::DeliverPolicy::ByStartTime { start_time: start },

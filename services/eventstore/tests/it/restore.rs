@@ -139,3 +139,80 @@ async fn the_reconciler_reports_messages_of_events_its_store_does_not_have_and_l
     assert_eq!((found.unknown_events, found.short_cases), (1, 0), "{found:?}");
     assert_eq!(stream_messages(&nats).await, 3, "reported, not deleted");
 }
+
+/// The webhook subscriptions' consumers are the services' too: each live
+/// one rewound (what it acknowledged since comes again; the restored
+/// webhook schema lost the dead letters it set aside), a recorded replay's
+/// consumer removed (the service starts it again from its time), a consumer
+/// the restored database does not know (a subscription created after the
+/// target time) left alone.
+#[tokio::test]
+async fn after_a_restore_the_webhook_consumers_are_rewound_and_recorded_replays_start_again() {
+    use async_nats::jetstream::consumer::pull;
+    use yiciban_eventstore::identities::{webhook_consumer, webhook_replay_consumer};
+
+    let db = TestDb::new(5).await;
+    let nats = TestNats::new().await;
+    let store = store(&db, "intake").await;
+    let relay = Relay::new(store.clone(), nats.js.clone(), nats.subjects.clone(), RelaySettings::default());
+    relay.ensure_stream().await.unwrap();
+    // As the webhook service's schema has them (its step 2).
+    for statement in [
+        "CREATE SCHEMA hooks",
+        "CREATE TABLE hooks.subscriptions (subscription_id UUID PRIMARY KEY, department TEXT NOT NULL, slot SMALLINT)",
+        "CREATE TABLE hooks.replays (subscription_id UUID PRIMARY KEY)",
+    ] {
+        sqlx::query(statement).execute(&db.pool).await.unwrap();
+    }
+    let (replaying, plain) = (Uuid::new_v4(), Uuid::new_v4());
+    sqlx::query("INSERT INTO hooks.subscriptions VALUES ($1, 'samr', 1), ($2, 'samr', 2), ($3, 'fire', NULL)")
+        .bind(replaying)
+        .bind(plain)
+        .bind(Uuid::new_v4())
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    sqlx::query("INSERT INTO hooks.replays VALUES ($1)").bind(replaying).execute(&db.pool).await.unwrap();
+
+    let case = Uuid::new_v4();
+    store
+        .append(&format!("case-{case}"), ExpectedVersion::Exact(0), &[event("Step")], &meta(case), None)
+        .await
+        .unwrap();
+    assert_eq!(relay.relay_once().await.unwrap(), 1);
+    let stream = nats.js.get_stream(nats.subjects.stream_name()).await.unwrap();
+    let consumer = |name: String, durable: bool| {
+        let stream = stream.clone();
+        async move {
+            let config = pull::Config {
+                durable_name: durable.then(|| name.clone()),
+                name: Some(name.clone()),
+                description: Some("kept".into()),
+                inactive_threshold: if durable { Duration::ZERO } else { Duration::from_secs(60) },
+                ..Default::default()
+            };
+            let c = stream.create_consumer(config).await.unwrap();
+            let mut batch = c.fetch().max_messages(10).expires(Duration::from_millis(500)).messages().await.unwrap();
+            while let Some(m) = futures::StreamExt::next(&mut batch).await {
+                m.unwrap().ack().await.unwrap();
+            }
+        }
+    };
+    consumer(webhook_consumer("samr", 1), true).await;
+    consumer(webhook_consumer("samr", 2), true).await;
+    consumer(webhook_replay_consumer("samr", 1), false).await;
+    consumer(webhook_consumer("samr", 3), true).await; // not in the restored database
+
+    let before = chrono::Utc::now() - chrono::Duration::seconds(60);
+    let found = restore::rewind_consumers(&db.pool, &nats.js, &nats.subjects, before).await.unwrap();
+    let mut services = found.services.clone();
+    services.sort();
+    assert_eq!(services, ["webhook-samr-1", "webhook-samr-1-replay", "webhook-samr-2"]);
+    assert_eq!(found.others, ["webhook-samr-3"]);
+    for live in ["webhook-samr-1", "webhook-samr-2"] {
+        let info = stream.consumer_info(live).await.unwrap();
+        assert_eq!((info.num_pending, info.config.description.as_deref()), (1, Some("kept")), "{live} rewound");
+    }
+    assert!(stream.consumer_info("webhook-samr-1-replay").await.is_err(), "the replay's consumer removed");
+    assert_eq!(stream.consumer_info("webhook-samr-3").await.unwrap().num_pending, 0, "left alone");
+}

@@ -106,6 +106,42 @@ impl ConsumerMetrics {
     }
 }
 
+/// The webhook deliveries of one department, labelled `department` (a
+/// department code of the catalog: no personal data).
+#[derive(Debug, Clone)]
+pub struct WebhookMetrics {
+    department: [KeyValue; 1],
+    delivered: [KeyValue; 2],
+    failed: [KeyValue; 2],
+}
+
+impl WebhookMetrics {
+    /// The metrics of `department`'s subscriptions.
+    pub fn new(department: &str) -> Self {
+        let label = KeyValue::new("department", department.to_owned());
+        WebhookMetrics {
+            delivered: [label.clone(), KeyValue::new("result", "delivered")],
+            failed: [label.clone(), KeyValue::new("result", "failed")],
+            department: [label],
+        }
+    }
+
+    /// One POST answered 2xx (`delivered`) or not, after `elapsed`:
+    /// `yiciban_webhook_attempts_total{department,result}` and
+    /// `yiciban_webhook_request_duration_seconds{department}`.
+    pub fn attempted(&self, delivered: bool, elapsed: Duration) {
+        let m = instruments();
+        m.webhook_attempts.add(1, if delivered { &self.delivered } else { &self.failed });
+        m.webhook_duration.record(elapsed.as_secs_f64(), &self.department);
+    }
+
+    /// One event set aside as a dead letter
+    /// (`yiciban_webhook_dead_letters_total{department}`).
+    pub fn dead_lettered(&self) {
+        instruments().webhook_dead_letters.add(1, &self.department);
+    }
+}
+
 /// A task warning level raised by the SLA watcher.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TaskWarning {

@@ -23,6 +23,11 @@ pub const LAG_SECONDS: [f64; 23] = [
     3600.0, 7200.0, 14400.0, 43200.0, 86400.0,
 ];
 
+/// Upper bounds (seconds) for a webhook POST: a receiver's answer in
+/// milliseconds up to the longest timeout allowed (2 minutes).
+pub const WEBHOOK_SECONDS: [f64; 15] =
+    [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0];
+
 /// The synchronous instruments; the observable ones (process, pools) are
 /// registered by their modules with callbacks.
 pub(crate) struct Instruments {
@@ -43,6 +48,9 @@ pub(crate) struct Instruments {
     pub reconcile_found: Counter<u64>,
     pub calendar_days_left: Gauge<i64>,
     pub calendar_revision: Gauge<u64>,
+    pub webhook_attempts: Counter<u64>,
+    pub webhook_duration: Histogram<f64>,
+    pub webhook_dead_letters: Counter<u64>,
 }
 
 impl Instruments {
@@ -137,6 +145,22 @@ impl Instruments {
                 .u64_gauge("yiciban.calendar.revision")
                 .with_description("The revision of the published working-day calendar the service counts on (0: the shipped seed).")
                 .build(),
+            webhook_attempts: meter
+                .u64_counter("yiciban.webhook.attempts")
+                .with_description("Webhook POSTs, by department and result (delivered: a 2xx answer; failed: any other answer or none).")
+                .with_unit("{request}")
+                .build(),
+            webhook_duration: meter
+                .f64_histogram("yiciban.webhook.request.duration")
+                .with_description("Time of a webhook POST until its answer (or its failure), by department.")
+                .with_unit("s")
+                .with_boundaries(WEBHOOK_SECONDS.to_vec())
+                .build(),
+            webhook_dead_letters: meter
+                .u64_counter("yiciban.webhook.dead_letters")
+                .with_description("Events set aside as dead letters after the attempts or age allowed, by department.")
+                .with_unit("{event}")
+                .build(),
         }
     }
 }
@@ -152,5 +176,7 @@ mod tests {
         assert_eq!(LAG_SECONDS.last(), Some(&86400.0));
         assert!(RPC_SECONDS.windows(2).all(|w| w[0] < w[1]));
         assert!(LAG_SECONDS.windows(2).all(|w| w[0] < w[1]));
+        assert!(WEBHOOK_SECONDS.windows(2).all(|w| w[0] < w[1]));
+        assert_eq!(WEBHOOK_SECONDS.last(), Some(&120.0));
     }
 }

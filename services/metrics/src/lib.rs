@@ -19,11 +19,12 @@ mod pool;
 mod process;
 
 pub use events::{
-    CalendarMetrics, ConsumerMetrics, OutboxMetrics, Outcome, Sweep, TaskWarning, access_refused, reconcile_found,
+    CalendarMetrics, ConsumerMetrics, OutboxMetrics, Outcome, Sweep, TaskWarning, WebhookMetrics, access_refused,
+    reconcile_found,
 };
 pub use grpc::{Route, Routes, UNKNOWN};
 pub use http::{router, serve, start};
-pub use instruments::{LAG_SECONDS, RPC_SECONDS};
+pub use instruments::{LAG_SECONDS, RPC_SECONDS, WEBHOOK_SECONDS};
 pub use pipeline::{Export, InitError, MetricsGuard, init, render};
 pub use pool::{PoolObservation, observe_pool};
 
@@ -49,6 +50,10 @@ mod tests {
         consumer.handled(Outcome::Poisoned);
         TaskWarning::Yellow.raised();
         Sweep::IntakeDeficiency.failed();
+        let webhooks = WebhookMetrics::new("samr");
+        webhooks.attempted(true, Duration::from_millis(30));
+        webhooks.attempted(false, Duration::from_secs(3));
+        webhooks.dead_lettered();
         let text = render();
         for expected in [
             "# TYPE yiciban_grpc_requests_total counter\n",
@@ -70,6 +75,11 @@ mod tests {
             "yiciban_sweep_failures_total{sweep=\"intake-deficiency\"} 1\n",
             "yiciban_access_refusals_total{method=\"/yiciban.names.v1.Probe/Call\",reason=\"permission_denied\",service=\"names\"} 1\n",
             "# HELP yiciban_outbox_backlog Events committed but not yet published.\n",
+            "yiciban_webhook_attempts_total{department=\"samr\",result=\"delivered\"} 1\n",
+            "yiciban_webhook_attempts_total{department=\"samr\",result=\"failed\"} 1\n",
+            "yiciban_webhook_request_duration_seconds_bucket{department=\"samr\",le=\"0.05\"} 1\n",
+            "yiciban_webhook_request_duration_seconds_bucket{department=\"samr\",le=\"5\"} 2\n",
+            "yiciban_webhook_dead_letters_total{department=\"samr\"} 1\n",
         ] {
             assert!(text.contains(expected), "{expected} missing from\n{text}");
         }

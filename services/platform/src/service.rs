@@ -324,6 +324,12 @@ impl ServiceBuilder {
         self
     }
 
+    /// The service's health reporter, for entries of parts it supervises
+    /// itself (the webhooks' feeds): `yiciban.<service>.<part>`.
+    pub fn health(&self) -> HealthReporter {
+        self.health.clone()
+    }
+
     /// Runs a durable consumer (a process manager or a projection) with the
     /// service.
     /// Its poison messages and dead letters are the OpsService's to list,

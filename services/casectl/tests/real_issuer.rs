@@ -171,6 +171,10 @@ async fn a_device_sign_in_confirmed_elsewhere_gets_a_token_per_service() {
     );
     verify(&provider, "routing", &routing).await.unwrap();
     assert!(verify(&provider, "routing", &tasks).await.is_err(), "a token for tasks must not pass at routing");
+    // The webhook service's too: the sign-in asked for its audience.
+    let webhooks = home.token("agent", "webhooks").await;
+    assert_eq!(audiences_of(&webhooks), ["urn:yiciban:webhooks"]);
+    verify(&provider, "webhooks", &webhooks).await.unwrap();
     let profile = home.read("agent");
     assert_ne!(
         profile["refresh_token"],

@@ -17,7 +17,7 @@ use super::error::TokenError;
 
 /// The services of yiciban, as their OpenID Connect clients are named
 /// after them (`yiciban-<name>`).
-pub const SERVICES: [&str; 5] = ["intake", "routing", "tasks", "issuance", "tracking"];
+pub const SERVICES: [&str; 6] = ["intake", "routing", "tasks", "issuance", "tracking", "webhooks"];
 
 /// Where a token's claims say who the caller is.
 #[derive(Debug, Clone, PartialEq, Eq)]

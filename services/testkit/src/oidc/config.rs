@@ -5,9 +5,9 @@
 use rand::Rng as _;
 use serde::Serialize;
 
-/// The five services: each has a client `yiciban-<service>` and an audience
+/// The six services: each has a client `yiciban-<service>` and an audience
 /// `urn:yiciban:<service>`.
-pub const SERVICES: [&str; 5] = ["intake", "routing", "tasks", "issuance", "tracking"];
+pub const SERVICES: [&str; 6] = ["intake", "routing", "tasks", "issuance", "tracking", "webhooks"];
 
 /// The public client of the people (casectl, the workbench).
 pub const CASECTL_CLIENT: &str = "yiciban-casectl";

@@ -171,6 +171,9 @@ documented = (root / "docs/DEPLOY.md").read_text()
 
 # the services that hash identity numbers with YICIBAN_IDENTITY_KEY
 IDENTITY_HASHERS = ("intake", "issuance", "tracking")
+# the services that seal secrets at rest, and the Secret of their
+# key-encryption keys (YICIBAN_KEK_FILE)
+KEK_SECRETS = {"webhooks": "yiciban-webhooks-kek"}
 
 REALM_PLACEHOLDERS = set(re.findall(r"\$\{([A-Z][A-Z0-9_]*)\}", (root / "deploy/keycloak/yiciban-realm.json").read_text()))
 
@@ -282,6 +285,15 @@ for overlay in overlays:
                 bad(overlay, f"{name}: env {var} missing")
         check_identity(overlay, name, short, d, c, env)
         check_nats_login(overlay, name, short, d, c, env)
+        # the services that seal secrets read key-encryption keys from a
+        # file of their own Secret, never from the environment (ADR 0022, 0024)
+        if short in KEK_SECRETS:
+            mounts = {m["name"]: m["mountPath"] for m in c.get("volumeMounts", [])}
+            volumes = {v["name"]: v for v in d["spec"]["template"]["spec"].get("volumes", [])}
+            source = volumes.get("kek", {}).get("secret", {})
+            path = env.get("YICIBAN_KEK_FILE", {}).get("value", "")
+            if source.get("secretName") != KEK_SECRETS[short] or path != f"{mounts.get('kek')}/keys":
+                bad(overlay, f"{name}: YICIBAN_KEK_FILE must name keys of the Secret {KEK_SECRETS[short]}, mounted as volume kek")
         # the services that hash ID numbers share one key (ADR 0012)
         if short in IDENTITY_HASHERS and "YICIBAN_IDENTITY_KEY" not in names:
             bad(overlay, f"{name}: env YICIBAN_IDENTITY_KEY missing (it hashes identities)")

@@ -19,6 +19,7 @@ use crate::Webhooks;
 use crate::http::{Answer, Delivery};
 use crate::input;
 use crate::repo::{DeadLetterRow, NewSubscription, SubscriptionRow};
+use yiciban_eventstore::identities::WEBHOOK_SLOTS;
 
 /// How long a rotated-out secret still signs.
 const ROTATION_GRACE_HOURS: i64 = 24;
@@ -84,6 +85,13 @@ fn subscription(row: SubscriptionRow) -> pb::Subscription {
         created_at: Some(timestamp(row.created_at)),
         last_delivered_at: row.last_delivered_at.map(timestamp),
         dead_letters: u32::try_from(row.dead_letters).unwrap_or(u32::MAX),
+        slot: row.slot.and_then(|s| u32::try_from(s).ok()).unwrap_or(0),
+        replay: row.replay_id.map(|id| pb::ReplayProgress {
+            replay_id: id.to_string(),
+            from_time: row.replay_from.map(timestamp),
+            events: row.replay_events.and_then(|e| u64::try_from(e).ok()).unwrap_or(0),
+            started_at: row.replay_started_at.map(timestamp),
+        }),
     }
 }
 
@@ -129,6 +137,12 @@ impl WebhookService for WebhookApi {
             created_at: self.state.clock.now(),
         };
         let row = self.state.repo.insert(&new, &secret).await.map_err(|e| internal("storing a subscription", &e))?;
+        let row = row.ok_or_else(|| {
+            Status::failed_precondition(format!(
+                "department {} has {WEBHOOK_SLOTS} webhook subscriptions, the most it may have; delete one first",
+                new.department
+            ))
+        })?;
         tracing::info!(subscription = %row.subscription_id, department = %row.department, by = %caller.subject, "webhook subscription created");
         self.sync().await;
         Ok(Response::new(pb::CreateSubscriptionResponse { subscription: Some(subscription(row)), secret }))
@@ -171,7 +185,6 @@ impl WebhookService for WebhookApi {
         let id = uuid_field("subscription_id", &raw)?;
         let row = self.state.repo.set_paused(id, true).await.map_err(|e| internal("pausing a subscription", &e))?;
         let row = row.ok_or_else(|| not_found(&raw))?;
-        self.state.workers.stop_replays(id).await;
         self.sync().await;
         Ok(Response::new(pb::PauseSubscriptionResponse { subscription: Some(subscription(row)) }))
     }
@@ -184,6 +197,13 @@ impl WebhookService for WebhookApi {
         admin_only(&caller, "resume webhook subscriptions")?;
         let raw = request.into_inner().subscription_id;
         let id = uuid_field("subscription_id", &raw)?;
+        let found = self.state.repo.get(id).await.map_err(|e| internal("reading a subscription", &e))?;
+        if found.ok_or_else(|| not_found(&raw))?.slot.is_none() {
+            return Err(Status::failed_precondition(format!(
+                "the subscription has no slot (its department had more than {WEBHOOK_SLOTS} when slots came); \
+                 delete it or another of its department's and create it again"
+            )));
+        }
         let row = self.state.repo.set_paused(id, false).await.map_err(|e| internal("resuming a subscription", &e))?;
         let row = row.ok_or_else(|| not_found(&raw))?;
         self.sync().await;
@@ -198,13 +218,16 @@ impl WebhookService for WebhookApi {
         admin_only(&caller, "delete webhook subscriptions")?;
         let raw = request.into_inner().subscription_id;
         let id = uuid_field("subscription_id", &raw)?;
-        if !self.state.repo.delete(id).await.map_err(|e| internal("deleting a subscription", &e))? {
+        let found = self.state.repo.get(id).await.map_err(|e| internal("reading a subscription", &e))?;
+        let row = found.ok_or_else(|| not_found(&raw))?;
+        if !self.state.repo.delete(id, &caller.subject).await.map_err(|e| internal("deleting a subscription", &e))? {
             return Err(not_found(&raw));
         }
-        self.state.workers.stop_replays(id).await;
         self.sync().await;
-        if let Err(e) = self.state.workers.deliverer().delete_durable(id).await {
-            tracing::warn!(subscription = %id, error = %e, "the deleted subscription's JetStream consumer stays; delete it by hand");
+        // A consumer left behind is replaced by the slot's next subscription
+        // (it carries this one's id).
+        if let Err(e) = self.state.workers.deliverer().delete_consumers(&row).await {
+            tracing::warn!(subscription = %id, error = %e, "the deleted subscription's JetStream consumers stay until its slot is used again");
         }
         tracing::info!(subscription = %id, by = %caller.subject, "webhook subscription deleted");
         Ok(Response::new(pb::DeleteSubscriptionResponse {}))
@@ -356,13 +379,15 @@ impl WebhookService for WebhookApi {
         if row.paused {
             return Err(Status::failed_precondition("the subscription is paused; resume it first"));
         }
-        let replay = self.state.workers.deliverer().prepare_replay(&row, from).await.map_err(|e| {
-            tracing::warn!(error = %e, "preparing a replay");
+        self.state.workers.stop_replay(id).await;
+        let replay = self.state.workers.deliverer().start_replay(&row, from).await.map_err(|e| {
+            tracing::warn!(error = %e, "starting a replay");
             Status::unavailable("JetStream could not be asked for the events; try again")
         })?;
-        let response = pb::StartReplayResponse { replay_id: replay.id.to_string(), events: replay.events };
-        tracing::info!(subscription = %id, replay = %replay.id, events = replay.events, from = %from, by = %caller.subject, "webhook replay started");
-        self.state.workers.start_replay(row, replay).await;
+        let events = u64::try_from(replay.events).unwrap_or(0);
+        let response = pb::StartReplayResponse { replay_id: replay.replay_id.to_string(), events };
+        tracing::info!(subscription = %id, replay = %replay.replay_id, events, from = %from, by = %caller.subject, "webhook replay started");
+        self.sync().await;
         Ok(Response::new(response))
     }
 }

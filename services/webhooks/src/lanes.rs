@@ -13,11 +13,12 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use async_nats::jetstream::{self, AckKind};
-use futures::{Stream, StreamExt as _};
+use futures::StreamExt as _;
 use prost::Message as _;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
+use yiciban_metrics::{ConsumerMetrics, Outcome, WebhookMetrics};
 use yiciban_proto::events::v1::EventEnvelope;
 
 use crate::deliverer::Deliverer;
@@ -26,10 +27,18 @@ use crate::repo::NewDeadLetter;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
+/// How long one pull request waits for messages: also how long a stopping
+/// feed takes at most to hand back what it was given.
+pub const PULL_EXPIRES: Duration = Duration::from_secs(2);
+/// Messages asked for by one pull request.
+const PULL_BATCH: usize = 100;
+
 /// Where a feed's events go.
 #[derive(Debug, Clone)]
 pub struct Target {
     pub subscription_id: Uuid,
+    /// Its department (the metrics' label).
+    pub department: String,
     pub url: String,
     /// Set for a replay: its requests say so.
     pub replay: Option<Uuid>,
@@ -45,6 +54,9 @@ pub struct Until {
 struct Shared {
     deliverer: Arc<Deliverer>,
     target: Target,
+    metrics: WebhookMetrics,
+    /// The live feed's consumer (its lag and outcomes); none for a replay.
+    consumer: Option<ConsumerMetrics>,
     stop: CancellationToken,
     queues: Mutex<HashMap<String, VecDeque<jetstream::Message>>>,
     /// Every message not yet acknowledged, by stream sequence.
@@ -61,9 +73,22 @@ pub struct Lanes {
 impl Lanes {
     /// Lanes delivering to `target` until `stop`.
     pub fn new(deliverer: Arc<Deliverer>, target: Target, stop: CancellationToken) -> Self {
+        Self::observed(deliverer, target, None, stop)
+    }
+
+    /// Lanes of a live feed whose consumer's lag and outcomes `consumer`
+    /// records.
+    pub fn observed(
+        deliverer: Arc<Deliverer>,
+        target: Target,
+        consumer: Option<ConsumerMetrics>,
+        stop: CancellationToken,
+    ) -> Self {
         let every = (deliverer.settings.ack_wait / 3).max(Duration::from_millis(100));
         let shared = Arc::new(Shared {
             deliverer,
+            metrics: WebhookMetrics::new(&target.department),
+            consumer,
             target,
             stop,
             queues: Mutex::new(HashMap::new()),
@@ -86,28 +111,39 @@ impl Lanes {
         Lanes { shared, tasks: JoinSet::new(), _progress: progress.drop_guard() }
     }
 
-    /// Takes messages from `messages` into their lanes until the feed stops
-    /// (Ok), the pull fails (Err: the caller pulls again; the lanes go on),
-    /// or, with `until`, the replay has been handed every message it was
-    /// started for (Ok).
-    pub async fn feed<S, E>(&mut self, mut messages: S, until: Option<Until>) -> Result<(), BoxError>
-    where
-        S: Stream<Item = Result<jetstream::Message, E>> + Unpin,
-        E: Into<BoxError>,
-    {
+    /// Pulls `consumer` in batches (each one pull request that ends by
+    /// itself: [`PULL_EXPIRES`]) and takes the messages into their lanes
+    /// until the feed stops (Ok) or the pull fails (Err: the caller pulls
+    /// again; the lanes go on). When the feed stops mid-batch, the rest of
+    /// the batch is held too, so that [`Lanes::close`] hands every message
+    /// back in stream order and no pull request is left at the server to
+    /// take them again. With `until` (a replay), a message stored after its
+    /// last sequence is acknowledged without being sent: it is not the
+    /// replay's, and the live feed delivers it.
+    pub async fn feed(
+        &mut self,
+        consumer: &jetstream::consumer::PullConsumer,
+        until: Option<Until>,
+    ) -> Result<(), BoxError> {
         loop {
-            let next = tokio::select! {
-                () = self.shared.stop.cancelled() => return Ok(()),
-                next = messages.next() => next,
-            };
-            let message = next.ok_or("the server ended the pull")?.map_err(Into::into)?;
-            let info = message.info().map(|i| (i.stream_sequence, i.pending)).map_err(|e| e.to_string())?;
-            self.dispatch(message, info.0);
-            while self.tasks.try_join_next().is_some() {}
-            if let Some(until) = until
-                && (info.1 == 0 || info.0 >= until.last_sequence)
-            {
+            if self.shared.stop.is_cancelled() {
                 return Ok(());
+            }
+            let mut batch = consumer.fetch().max_messages(PULL_BATCH).expires(PULL_EXPIRES).messages().await?;
+            while let Some(next) = batch.next().await {
+                let message = next?;
+                let sequence = message.info().map(|i| i.stream_sequence).map_err(|e| e.to_string())?;
+                if self.shared.stop.is_cancelled() {
+                    lock(&self.shared.held).insert(sequence, message);
+                    continue;
+                }
+                if until.is_some_and(|u| sequence > u.last_sequence) {
+                    let _ = message.ack().await;
+                    continue;
+                }
+                tracing::debug!(subscription = %self.shared.target.subscription_id, replay = ?self.shared.target.replay, sequence, "taken into a lane");
+                self.dispatch(message, sequence);
+                while self.tasks.try_join_next().is_some() {}
             }
         }
     }
@@ -188,6 +224,13 @@ async fn deliver(shared: &Shared, message: &jetstream::Message) -> bool {
     let first_at = d.clock.now();
     let mut failed = 0u32;
     loop {
+        // A replay replaced meanwhile (its consumer now the new replay's)
+        // sends nothing more: what it holds goes back to the new one.
+        if let Some(replay) = target.replay
+            && !matches!(d.repo.replay(target.subscription_id).await, Ok(Some(now)) if now.replay_id == replay)
+        {
+            return false;
+        }
         let secrets = match d.repo.secrets(target.subscription_id).await {
             Ok(Some(secrets)) => secrets,
             Ok(None) => return false,
@@ -212,12 +255,23 @@ async fn deliver(shared: &Shared, message: &jetstream::Message) -> bool {
             answer = async {
                 let _permit = d.limiter.acquire().await;
                 let now = d.clock.now();
-                crate::http::post(&d.http, &target.url, &secrets.at(now), &delivery, now).await
+                let started = std::time::Instant::now();
+                let answer = crate::http::post(&d.http, &target.url, &secrets.at(now), &delivery, now).await;
+                shared.metrics.attempted(matches!(answer, Answer::Delivered(_)), started.elapsed());
+                answer
             } => answer,
         };
         let (status, error) = match answer {
             Answer::Delivered(_) => {
                 let _ = message.ack().await;
+                if let Some(consumer) = &shared.consumer {
+                    consumer.handled(if failed == 0 { Outcome::Applied } else { Outcome::Retried });
+                    if let Ok(info) = message.info() {
+                        let now = d.clock.now().timestamp_nanos_opt().unwrap_or(0) as i128;
+                        let lag = (now - info.published.unix_timestamp_nanos()).max(0);
+                        consumer.lag(Duration::from_nanos(u64::try_from(lag).unwrap_or(u64::MAX)));
+                    }
+                }
                 if let Err(e) = d.repo.delivered(target.subscription_id, d.clock.now()).await {
                     tracing::debug!(error = %e, "noting the delivery time");
                 }
@@ -274,6 +328,10 @@ async fn set_aside(shared: &Shared, message: &jetstream::Message, dead: &NewDead
         error = %dead.last_error,
         "webhook not accepted; set aside as a dead letter"
     );
+    shared.metrics.dead_lettered();
+    if let Some(consumer) = &shared.consumer {
+        consumer.handled(Outcome::Poisoned);
+    }
     let _ = message.ack().await;
     true
 }

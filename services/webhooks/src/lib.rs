@@ -6,17 +6,20 @@
 //! POSTs, in order per case, retried with back-off, set aside as dead
 //! letters when the receiver keeps refusing, resumed where they stopped
 //! after a restart (a durable JetStream consumer per subscription), and
-//! replayed from a time on request (ADR 0022, docs/DEPARTMENTS.md).
+//! replayed from a time on request, resumed after a restart as well (ADR
+//! 0022, docs/DEPARTMENTS.md). Signing secrets are stored sealed.
 
 pub mod backoff;
 pub mod config;
 pub mod deliverer;
 pub mod grpc;
+pub mod health;
 pub mod http;
 pub mod input;
 pub mod lanes;
 pub mod repo;
 pub mod schema;
+pub mod secrets;
 pub mod signature;
 pub mod workers;
 
@@ -62,10 +65,16 @@ pub async fn build_with(
         .await?
         .refusal_log(&config.schema)
         .await?;
-    yiciban_eventstore::migrate(&pool, &config.schema, &[schema::WEBHOOKS])
+    yiciban_eventstore::migrate(&pool, &config.schema, &[schema::WEBHOOKS, yiciban_privacy::DATA_KEYS])
         .await
         .with_context(|| format!("migrating the webhooks schema {}", config.schema))?;
-    let repo = repo::Repo::new(pool, &config.schema);
+    let keks = config.kek.load(config.kek_algorithm, config.common.dev_mode)?;
+    let sealer = secrets::Sealer::new(pool.clone(), &config.schema, Arc::new(keks), config.kek_algorithm);
+    let repo = repo::Repo::new(pool, &config.schema, sealer);
+    let sealed = repo.seal_clear_secrets().await.context("sealing the webhook secrets stored in clear")?;
+    if sealed > 0 {
+        tracing::info!(subscriptions = sealed, "webhook secrets stored in clear sealed");
+    }
     let http = http::client(config.delivery.timeout).context("building the webhook HTTP client")?;
     let deliverer = Arc::new(deliverer::Deliverer {
         repo: repo.clone(),
@@ -75,6 +84,7 @@ pub async fn build_with(
         clock: clock.clone(),
         js,
         subjects: shell.subjects().clone(),
+        health: health::FeedHealth::new(shell.health(), config.delivery.down_alert_after),
     });
     let workers = Arc::new(workers::Workers::new(deliverer));
     let state = Arc::new(Webhooks { repo, workers: workers.clone(), allow_http: config.delivery.allow_http, clock });

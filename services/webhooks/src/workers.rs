@@ -1,12 +1,13 @@
 //! Which feeds run: one live feed per active subscription, started, stopped
 //! and restarted (after a change of URL or secret) to match the table
-//! ([`Workers::sync`], after every change and every few seconds), and the
-//! replays under way. Replicas may run side by side: only the one holding
-//! a Postgres advisory lock runs the live feeds (two processes pulling one
-//! durable consumer would break the order per case); the others serve the
-//! API and stand by, and one of them takes over within seconds of the
-//! holder's end. A change made through a standing-by replica reaches the
-//! feeds at the holder's next sync.
+//! ([`Workers::sync`], after every change and every few seconds), and one
+//! replay per subscription that has one recorded (resumed after a restart;
+//! a replay that replaced another restarts its feed). Replicas may run side
+//! by side: only the one holding a Postgres advisory lock runs the feeds
+//! (two processes pulling one consumer would break the order per case);
+//! the others serve the API and stand by, and one of them takes over within
+//! seconds of the holder's end. A change made through a standing-by replica
+//! reaches the feeds at the holder's next sync.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -20,8 +21,8 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use crate::deliverer::{Deliverer, Replay};
-use crate::repo::SubscriptionRow;
+use crate::deliverer::Deliverer;
+use crate::repo::{ReplayRow, SubscriptionRow};
 
 /// How often the running feeds are matched with the table.
 const SYNC_EVERY: Duration = Duration::from_secs(5);
@@ -32,12 +33,19 @@ struct Running {
     task: JoinHandle<()>,
 }
 
+struct RunningReplay {
+    /// The subscription's revision and the replay it runs.
+    key: (i64, Uuid),
+    stop: CancellationToken,
+    task: JoinHandle<()>,
+}
+
 /// The feeds of the process.
 pub struct Workers {
     deliverer: Arc<Deliverer>,
     root: CancellationToken,
     live: Mutex<HashMap<Uuid, Running>>,
-    replays: Mutex<Vec<(Uuid, Running)>>,
+    replays: Mutex<HashMap<Uuid, RunningReplay>>,
     /// Whether this process holds the feeds' lock.
     leading: AtomicBool,
 }
@@ -54,7 +62,7 @@ impl Workers {
             deliverer,
             root: CancellationToken::new(),
             live: Mutex::new(HashMap::new()),
-            replays: Mutex::new(Vec::new()),
+            replays: Mutex::new(HashMap::new()),
             leading: AtomicBool::new(false),
         }
     }
@@ -65,13 +73,22 @@ impl Workers {
     }
 
     /// Starts a feed for every active subscription without one, restarts
-    /// those whose subscription changed, stops those paused or deleted.
+    /// those whose subscription changed, stops those paused or deleted; the
+    /// same for the replays recorded.
     pub async fn sync(&self) -> Result<(), sqlx::Error> {
         if !self.leading.load(Ordering::SeqCst) {
             return Ok(());
         }
         let active: HashMap<Uuid, SubscriptionRow> =
             self.deliverer.repo.active().await?.into_iter().map(|s| (s.subscription_id, s)).collect();
+        let replays: HashMap<Uuid, ReplayRow> =
+            self.deliverer.repo.active_replays().await?.into_iter().map(|r| (r.subscription_id, r)).collect();
+        self.sync_live(&active).await;
+        self.sync_replays(&active, replays).await;
+        Ok(())
+    }
+
+    async fn sync_live(&self, active: &HashMap<Uuid, SubscriptionRow>) {
         let mut live = self.live.lock().await;
         let stale: Vec<Uuid> = live
             .iter()
@@ -85,37 +102,54 @@ impl Workers {
             }
         }
         if self.root.is_cancelled() {
-            return Ok(());
+            return;
         }
         for (id, subscription) in active {
-            if live.contains_key(&id) {
+            if live.contains_key(id) {
                 continue;
             }
             let stop = self.root.child_token();
             let revision = subscription.revision;
-            let task = tokio::spawn(self.deliverer.clone().run_live(subscription, stop.clone()));
-            live.insert(id, Running { revision, stop, task });
+            let task = tokio::spawn(self.deliverer.clone().run_live(subscription.clone(), stop.clone()));
+            live.insert(*id, Running { revision, stop, task });
         }
-        Ok(())
     }
 
-    /// Runs a prepared replay beside the live feed.
-    pub async fn start_replay(&self, subscription: SubscriptionRow, replay: Replay) {
+    async fn sync_replays(&self, active: &HashMap<Uuid, SubscriptionRow>, recorded: HashMap<Uuid, ReplayRow>) {
         let mut replays = self.replays.lock().await;
-        replays.retain(|(_, r)| !r.task.is_finished());
-        let stop = self.root.child_token();
-        let id = subscription.subscription_id;
-        let task = tokio::spawn(self.deliverer.clone().run_replay(subscription, replay, stop.clone()));
-        replays.push((id, Running { revision: 0, stop, task }));
+        let key = |id: &Uuid| Some((active.get(id)?.revision, recorded.get(id)?.replay_id));
+        let stale: Vec<Uuid> = replays
+            .iter()
+            .filter(|(id, r)| key(id) != Some(r.key) || r.task.is_finished())
+            .map(|(id, _)| *id)
+            .collect();
+        for id in stale {
+            if let Some(running) = replays.remove(&id) {
+                running.stop.cancel();
+                let _ = running.task.await;
+            }
+        }
+        if self.root.is_cancelled() {
+            return;
+        }
+        for (id, replay) in recorded {
+            let Some(subscription) = active.get(&id) else { continue };
+            if replays.contains_key(&id) {
+                continue;
+            }
+            let stop = self.root.child_token();
+            let key = (subscription.revision, replay.replay_id);
+            let task = tokio::spawn(self.deliverer.clone().run_replay(subscription.clone(), replay, stop.clone()));
+            replays.insert(id, RunningReplay { key, stop, task });
+        }
     }
 
-    /// Stops the subscription's replays (it was paused or deleted).
-    pub async fn stop_replays(&self, subscription: Uuid) {
-        let mut replays = self.replays.lock().await;
-        let (stopping, keep): (Vec<_>, Vec<_>) = replays.drain(..).partition(|(id, _)| *id == subscription);
-        *replays = keep;
-        drop(replays);
-        for (_, running) in stopping {
+    /// Stops the replay this process runs for `subscription`, if any (it
+    /// is being replaced: what it holds goes back before the consumer is
+    /// made anew).
+    pub async fn stop_replay(&self, subscription: Uuid) {
+        let running = self.replays.lock().await.remove(&subscription);
+        if let Some(running) = running {
             running.stop.cancel();
             let _ = running.task.await;
         }
@@ -162,7 +196,13 @@ impl Workers {
                 tracing::warn!(error = %e, "matching the webhook feeds with the subscriptions");
             }
             tokio::select! {
-                () = shutdown.cancelled() => return Ok(()),
+                () = shutdown.cancelled() => {
+                    // Everything held goes back before the lock does: the
+                    // next holder pulls only after it, in stream order.
+                    self.leading.store(false, Ordering::SeqCst);
+                    self.stop_all().await;
+                    return Ok(());
+                }
                 () = tokio::time::sleep(SYNC_EVERY) => {}
             }
             lock.ping().await?;
@@ -170,16 +210,11 @@ impl Workers {
     }
 
     async fn stop_all(&self) {
-        let live: Vec<_> = self.live.lock().await.drain().map(|(_, r)| r).collect();
-        for running in live {
-            running.stop.cancel();
-            let _ = running.task.await;
-        }
-        if self.root.is_cancelled() {
-            let replays: Vec<_> = self.replays.lock().await.drain(..).map(|(_, r)| r).collect();
-            for running in replays {
-                let _ = running.task.await;
-            }
+        let live: Vec<_> = self.live.lock().await.drain().map(|(_, r)| (r.stop, r.task)).collect();
+        let replays: Vec<_> = self.replays.lock().await.drain().map(|(_, r)| (r.stop, r.task)).collect();
+        for (stop, task) in live.into_iter().chain(replays) {
+            stop.cancel();
+            let _ = task.await;
         }
     }
 }

@@ -57,6 +57,8 @@ pub struct Behaviour {
     pub all: Option<u16>,
     /// Answer requests about these cases 500, whatever `all` says.
     pub failing_cases: Vec<String>,
+    /// Answer replayed requests (`Yiciban-Replay: true`) 503.
+    pub failing_replays: bool,
 }
 
 /// A department system's webhook endpoint.
@@ -99,8 +101,11 @@ impl Receiver {
         );
         let case = headers.get("yiciban-case-id").cloned().unwrap_or_default();
         let behaviour = self.behaviour.lock().unwrap().clone();
+        let replay = headers.get("yiciban-replay").is_some_and(|r| r == "true");
         let status = if behaviour.failing_cases.contains(&case) {
             500
+        } else if replay && behaviour.failing_replays {
+            503
         } else if !verified {
             401
         } else {
@@ -160,6 +165,7 @@ fn config(nats: &TestNats, issuer: &TestIssuer, max_attempts: u32) -> WebhooksCo
     issuer.configure(&mut env);
     let mut config = WebhooksConfig::from_source(&env).expect("config");
     config.common.grpc_listener = Some(yiciban_testkit::listener());
+    config.delivery.down_alert_after = Duration::from_secs(1);
     config
 }
 
@@ -214,6 +220,11 @@ impl TestApp {
         WebhookServiceClient::with_interceptor(self.channel.clone(), ClientAuth::new(Some(token)))
     }
 
+    /// A channel to the service (health checks).
+    pub fn service_channel(&self) -> Channel {
+        self.channel.clone()
+    }
+
     pub fn admin(&self) -> Client {
         self.client(Role::Admin, None)
     }
@@ -266,6 +277,17 @@ impl TestApp {
     /// Waits until the subscription's durable consumer has everything
     /// acknowledged (delivered or set aside).
     pub async fn caught_up(&self, subscription: &pb::Subscription) {
-        self.nats.consumer_caught_up(&format!("webhook-{}", subscription.subscription_id), WAIT).await;
+        self.nats.consumer_caught_up(&live_consumer(subscription), WAIT).await;
     }
+
+    /// The subscription as the service now has it.
+    pub async fn get(&self, subscription: &pb::Subscription) -> pb::Subscription {
+        let request = pb::GetSubscriptionRequest { subscription_id: subscription.subscription_id.clone() };
+        self.admin().get_subscription(request).await.expect("read").into_inner().subscription.expect("a subscription")
+    }
+}
+
+/// The live consumer of a subscription: named by its department and slot.
+pub fn live_consumer(subscription: &pb::Subscription) -> String {
+    yiciban_eventstore::identities::webhook_consumer(&subscription.department, subscription.slot as u8)
 }

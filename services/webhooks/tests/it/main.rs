@@ -7,3 +7,4 @@ mod api;
 mod delivery;
 mod helpers;
 mod replay;
+mod slots;

@@ -90,7 +90,7 @@ impl Deliverer {
         let stream = self.js.get_stream_no_info(self.subjects.stream_name()).await?;
         match stream.consumer_info(name).await {
             Ok(info) if info.config.description == config.description => {
-                return Ok(stream.get_consumer(name).await?);
+                return stream.get_consumer(name).await;
             }
             Ok(_) => {
                 stream.delete_consumer(name).await?;

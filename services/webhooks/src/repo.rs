@@ -79,6 +79,10 @@ pub struct NewSubscription {
     pub created_at: DateTime<Utc>,
 }
 
+/// The sealed secrets of a row: current, previous, and until when the
+/// previous one signs.
+type SealedSecrets = (Option<Vec<u8>>, Option<Vec<u8>>, Option<DateTime<Utc>>);
+
 /// A replay under way.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct ReplayRow {
@@ -196,7 +200,7 @@ impl Repo {
 
     /// The secrets of a subscription, opened (delivery only).
     pub async fn secrets(&self, id: Uuid) -> Result<Option<Secrets>, PrivacyError> {
-        let row: Option<(Option<Vec<u8>>, Option<Vec<u8>>, Option<DateTime<Utc>>)> = sqlx::query_as(self.sql(
+        let row: Option<SealedSecrets> = sqlx::query_as(self.sql(
             "SELECT secret_sealed, previous_secret_sealed, previous_secret_until FROM {schema}.subscriptions
               WHERE subscription_id = $1",
         ))

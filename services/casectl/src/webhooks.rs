@@ -118,6 +118,10 @@ pub fn subscriptions_table(subscriptions: &[pb::Subscription]) -> String {
             vec![
                 s.subscription_id.clone(),
                 s.department.clone(),
+                match s.slot {
+                    0 => "-".to_owned(),
+                    n => n.to_string(),
+                },
                 match s.state() {
                     pb::SubscriptionState::Paused => "paused".to_owned(),
                     _ => "active".to_owned(),
@@ -125,10 +129,16 @@ pub fn subscriptions_table(subscriptions: &[pb::Subscription]) -> String {
                 s.url.clone(),
                 timestamp(s.last_delivered_at.as_ref()),
                 s.dead_letters.to_string(),
+                match &s.replay {
+                    Some(r) => {
+                        format!("{} from {} ({} events)", r.replay_id, timestamp(r.from_time.as_ref()), r.events)
+                    }
+                    None => "-".to_owned(),
+                },
             ]
         })
         .collect();
-    table(&["SUBSCRIPTION", "DEPARTMENT", "STATE", "URL", "LAST DELIVERED", "DEAD LETTERS"], &rows)
+    table(&["SUBSCRIPTION", "DEPARTMENT", "SLOT", "STATE", "URL", "LAST DELIVERED", "DEAD LETTERS", "REPLAY"], &rows)
 }
 
 /// The dead letters as a table.

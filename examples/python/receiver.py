@@ -59,6 +59,9 @@ def verify(secret: bytes, timestamp: str, signatures: str, body: bytes, toleranc
     )
 
 
+OUTPUT = threading.Lock()
+
+
 class Seen:
     """The ids handled, in memory and (with a file) across runs."""
 
@@ -92,8 +95,11 @@ def handler(secret: bytes, seen: Seen, tolerance: int, activity):
                 print(f"refused a request: bad signature or timestamp {timestamp!r}", file=sys.stderr, flush=True)
                 return self.answer(401)
             envelope = envelope_pb2.EventEnvelope.FromString(body)
-            if seen.add(envelope.event_id):
-                print(describe(envelope), flush=True)  # handle it (here: print it) ...
+            # Requests of different cases come concurrently (one thread
+            # each): one at a time past here, so each line is whole.
+            with OUTPUT:
+                if seen.add(envelope.event_id):
+                    print(describe(envelope), flush=True)  # handle it (here: print it) ...
             return self.answer(204)  # ... then answer: it is delivered
 
         def answer(self, status):

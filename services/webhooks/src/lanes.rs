@@ -130,7 +130,9 @@ impl Lanes {
                 return Ok(());
             }
             let mut batch = consumer.fetch().max_messages(PULL_BATCH).expires(PULL_EXPIRES).messages().await?;
+            let mut got = 0usize;
             while let Some(next) = batch.next().await {
+                got += 1;
                 let message = next?;
                 let sequence = message.info().map(|i| i.stream_sequence).map_err(|e| e.to_string())?;
                 if self.shared.stop.is_cancelled() {
@@ -144,6 +146,12 @@ impl Lanes {
                 tracing::debug!(subscription = %self.shared.target.subscription_id, replay = ?self.shared.target.replay, sequence, "taken into a lane");
                 self.dispatch(message, sequence);
                 while self.tasks.try_join_next().is_some() {}
+            }
+            if got == 0 {
+                // An empty batch may also mean the consumer is gone (its
+                // stream deleted, an operator's clean-up): ask, and let
+                // the caller make it again.
+                consumer.get_info().await?;
             }
         }
     }

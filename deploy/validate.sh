@@ -263,7 +263,8 @@ def check_departments_outside(overlay, nats, nats_conf, js):
         cidrs += ranges
         cert = by.get("Certificate", {}).get("nats-tls", {})
         names = cert.get("spec", {}).get("dnsNames", [])
-        if not any("." in n and not n.startswith(("nats.yiciban", "*.nats-headless")) and n != "nats" and "set.by" not in n for n in names):
+        internal = lambda n: n in ("nats", "nats.yiciban") or "nats-headless" in n or n.endswith((".svc", ".svc.cluster.local")) or "set.by" in n
+        if not any("." in n and not internal(n) for n in names):
             bad(overlay, "prod: the Certificate nats-tls needs the external name of nats-departments (yiciban-nats-external)")
     for c in cidrs:
         if c and c.endswith("/0"):

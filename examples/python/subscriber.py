@@ -86,7 +86,9 @@ async def feed(nc, a):
         config.deliver_policy = DeliverPolicy.BY_START_TIME
         config.opt_start_time = start.astimezone(datetime.timezone.utc).isoformat().replace("+00:00", "Z")
         try:  # a consumer's start cannot be changed: replace the last replay's
-            await nc.jsm(domain=a.js_domain).delete_consumer(stream, durable)
+            # the manager takes no domain: its API prefix is the domain's
+            prefix = f"$JS.{a.js_domain}.API" if a.js_domain else "$JS.API"
+            await nc.jsm(prefix=prefix).delete_consumer(stream, durable)
         except NotFoundError:
             pass
     return await nc.jetstream(domain=a.js_domain).pull_subscribe(subject, durable=durable, stream=stream, config=config)

@@ -87,7 +87,12 @@ pub fn run(a: NatsConfigArgs) -> anyhow::Result<()> {
     }
     if let Some(dir) = &a.seeds_dir {
         let written = write_seeds(dir, &all, &a.rotate)?;
-        eprintln!("wrote {} seed file(s) and {} to {}", written, NKEYS_FILE, dir.display());
+        eprintln!(
+            "wrote {} credential file(s) (seeds, leaf passwords) and {} to {}",
+            written,
+            NKEYS_FILE,
+            dir.display()
+        );
     }
     Ok(())
 }

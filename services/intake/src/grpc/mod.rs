@@ -4,10 +4,12 @@
 
 mod calendar;
 mod catalog;
+mod credit;
 mod drafts;
 mod intake;
 mod materials;
 mod publishing;
+mod reads;
 mod scope;
 mod supplements;
 mod uploads;

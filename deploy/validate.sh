@@ -32,7 +32,7 @@
 #              (deploy/keycloak/check_realm.py), every service has an https
 #              issuer, its own client secret from its Secret, egress to the
 #              issuer, no YICIBAN_DEV_MODE and no YICIBAN_JWT_SECRET;
-#              department systems outside the cluster (ADR 0025): TLS on the
+#              department systems outside the cluster (ADR 0026): TLS on the
 #              leaf and websocket ports, no leafnodes authorization block, a
 #              leaf-<code> login per department with its permissions in the
 #              JetStream domain, the Service and NetworkPolicy
@@ -220,7 +220,7 @@ def conf_block(text, name):
     return text[m.end():i - 1]
 
 def check_departments_outside(overlay, nats, nats_conf, js):
-    """ADR 0025: department systems outside the cluster reach NATS through
+    """ADR 0026: department systems outside the cluster reach NATS through
     a leaf node (7422) or a websocket (8443), TLS on both, each department's
     leaf login with the department's permissions in our JetStream domain,
     a Service and a NetworkPolicy that open exactly those ports to the
@@ -229,7 +229,7 @@ def check_departments_outside(overlay, nats, nats_conf, js):
     if leaf is None or "port: 7422" not in leaf or "tls {" not in leaf:
         bad(overlay, "NATS leafnodes needs port 7422 and a tls block")
     elif "authorization" in leaf:
-        bad(overlay, "NATS leafnodes must have no authorization block: it would bind leaf connections without the departments' permissions (ADR 0025)")
+        bad(overlay, "NATS leafnodes must have no authorization block: it would bind leaf connections without the departments' permissions (ADR 0026)")
     if ws is None or "port: 8443" not in ws or "tls {" not in ws or re.search(r"no_tls:\s*true", ws):
         bad(overlay, "NATS websocket needs port 8443 with TLS (a tls block, no no_tls: true)")
     domain = re.search(r"^\s*domain:\s*(\S+)\s*$", js, re.M)
@@ -275,7 +275,7 @@ def check_departments_outside(overlay, nats, nats_conf, js):
     v = re.match(r"nats:(\d+)\.(\d+)(?:\.(\d+))?", image.split("/")[-1])
     fixed = {(2, 11): 16, (2, 12): 7}
     if not v or (int(v[1]), int(v[2])) < (2, 11) or (v[3] is not None and int(v[3]) < fixed.get((int(v[1]), int(v[2])), 0)):
-        bad(overlay, f"NATS image {image!r}: needs nats-server 2.11.16, 2.12.7, 2.14.0 or later (leaf permissions, ADR 0025)")
+        bad(overlay, f"NATS image {image!r}: needs nats-server 2.11.16, 2.12.7, 2.14.0 or later (leaf permissions, ADR 0026)")
 
 for overlay in overlays:
     docs = [d for d in yaml.safe_load_all((out / f"{overlay}.yaml").read_text()) if d]

@@ -4,7 +4,7 @@
 //! samr's events in order and decoded, resume after a restart without
 //! printing anything twice (a re-published event included), and replay from
 //! a time without moving the feed — inside the cluster, and from a
-//! department's own nats-server, a leaf node of ours (ADR 0025). `make
+//! department's own nats-server, a leaf node of ours (ADR 0026). `make
 //! examples` (deploy/local/examples.sh install) installs them;
 //! without it these tests fail, saying so.
 
@@ -295,7 +295,7 @@ async fn the_example_reads_its_departments_feed(example: Example) {
     assert_eq!(printed(&example.run(&nats, &[]).await), [], "{example:?}: nothing after the replays");
 }
 
-/// The same examples from a department's own data centre (ADR 0025): run
+/// The same examples from a department's own data centre (ADR 0026): run
 /// against samr's own nats-server, a leaf node (logged in as `leaf-samr`) of
 /// a nats-server configured as a deployment is, naming our JetStream domain
 /// (`--js-domain yiciban`): samr's events and not fire's, a restart that

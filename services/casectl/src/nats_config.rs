@@ -2,7 +2,7 @@
 //! NATS identity (the services, the operator's, a department system per
 //! department of the catalog, and its leaf node), and with `--seeds-dir` each
 //! identity's new credential in a file of its own (mode 0600, for a Secret or
-//! to hand over): an nkey seed, or a leaf node's password (ADR 0025); every
+//! to hand over): an nkey seed, or a leaf node's password (ADR 0026); every
 //! public key and password hash in `nkeys.conf`, which the block includes
 //! (ADR 0021).
 

@@ -1,5 +1,5 @@
 //! A nats-server of a test's own configured as a deployment is (ADR 0021,
-//! 0025): the `authorization` block `casectl nats-config` generates, with a
+//! 0026): the `authorization` block `casectl nats-config` generates, with a
 //! fresh nkey per identity and a fresh password per department's leaf node,
 //! JetStream in yiciban's domain, and TLS on the client, leaf-node and
 //! websocket ports with certificates from `deploy/local/nats-tls.sh`; and a

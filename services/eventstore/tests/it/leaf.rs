@@ -1,4 +1,4 @@
-//! Department systems from outside the cluster (ADR 0025): a department's
+//! Department systems from outside the cluster (ADR 0026): a department's
 //! own nats-server connected to ours as a leaf node with the `leaf-<code>`
 //! login `casectl nats-config` generates, and a department's client over the
 //! TLS websocket port with its `dept-<code>` nkey — each with exactly the

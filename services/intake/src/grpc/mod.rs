@@ -11,6 +11,7 @@ mod materials;
 mod publishing;
 mod reads;
 mod scope;
+mod steps;
 mod supplements;
 mod uploads;
 

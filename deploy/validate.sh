@@ -171,6 +171,9 @@ documented = (root / "docs/DEPLOY.md").read_text()
 
 # the services that hash identity numbers with YICIBAN_IDENTITY_KEY
 IDENTITY_HASHERS = ("intake", "issuance", "tracking")
+# the services that seal or open applicants' personal data (ADR 0024): the
+# key-encryption keys as a file from the Secret yiciban-kek
+KEK_HOLDERS = ("intake", "tracking")
 
 REALM_PLACEHOLDERS = set(re.findall(r"\$\{([A-Z][A-Z0-9_]*)\}", (root / "deploy/keycloak/yiciban-realm.json").read_text()))
 
@@ -244,6 +247,23 @@ for overlay in overlays:
         if "YICIBAN_NATS_PASSWORD" in env:
             bad(overlay, f"{name}: YICIBAN_NATS_PASSWORD is gone; the service logs in with its nkey (NATS_NKEY_SEED_FILE)")
 
+    def check_kek(overlay, name, short, d, c, env):
+        """ADR 0024: the key-encryption keys only in the services that seal or
+        open personal data, only as a file from the Secret yiciban-kek."""
+        mounts = {m["name"]: m["mountPath"] for m in c.get("volumeMounts", [])}
+        volumes = {v["name"]: v for v in d["spec"]["template"]["spec"].get("volumes", [])}
+        holder = short in KEK_HOLDERS
+        path = env.get("YICIBAN_KEK_FILE", {}).get("value", "")
+        if holder:
+            source = volumes.get("kek", {}).get("secret", {})
+            if source.get("secretName") != "yiciban-kek" or not mounts.get("kek") or path != f"{mounts.get('kek')}/keks":
+                bad(overlay, f"{name}: YICIBAN_KEK_FILE must name keks of the Secret yiciban-kek, mounted as volume kek")
+        elif "YICIBAN_KEK_FILE" in env or any(v.get("secret", {}).get("secretName") == "yiciban-kek" for v in volumes.values()):
+            bad(overlay, f"{name}: only {', '.join(KEK_HOLDERS)} hold the key-encryption keys (Secret yiciban-kek)")
+        cipher = env.get("YICIBAN_DATA_CIPHER", {}).get("value")
+        if cipher is not None and cipher not in ("aes-256-gcm", "sm4-gcm"):
+            bad(overlay, f"{name}: YICIBAN_DATA_CIPHER is aes-256-gcm or sm4-gcm (got {cipher!r})")
+
     services = {n: d for n, d in by.get("Deployment", {}).items()
                 if d["metadata"].get("labels", {}).get("app.kubernetes.io/component") == "grpc-service"}
     if not services:
@@ -288,6 +308,7 @@ for overlay in overlays:
         for gone in ("YICIBAN_PII_KEY", "YICIBAN_TRACKING_IDENTITY_SALT"):
             if gone in names:
                 bad(overlay, f"{name}: {gone} is no longer read; the identity key is YICIBAN_IDENTITY_KEY")
+        check_kek(overlay, name, short, d, c, env)
         for e in c.get("env", []):
             if e.get("name") in ("DATABASE_URL", "YICIBAN_OIDC_CLIENT_SECRET", "YICIBAN_NATS_PASSWORD", "YICIBAN_IDENTITY_KEY") and "valueFrom" not in e:
                 bad(overlay, f"{name}: {e['name']} must come from a Secret")

@@ -16,6 +16,7 @@ mod intake;
 mod issuance;
 mod nats_config;
 mod ops;
+mod privacy;
 mod publishing;
 mod routing;
 mod tasks;
@@ -93,6 +94,11 @@ pub(crate) enum Command {
     },
     /// Refused calls of every service: who, which RPC, which case, why (supervisor, admin).
     Refusals(audit::RefusalArgs),
+    /// Personal data (admin): erase a person's data at their request, list the erasures.
+    Privacy {
+        #[command(subcommand)]
+        command: privacy::PrivacyCommand,
+    },
     #[command(flatten)]
     Tasks(tasks::TaskCommand),
     #[command(flatten)]
@@ -121,6 +127,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Whoami => account::whoami(&cli.connection),
         Command::Refusals(args) => audit::refusals(&cli.connection, args).await,
         Command::Ops { command } => ops::run(&cli.connection, command).await,
+        Command::Privacy { command } => privacy::run(&cli.connection, command).await,
         Command::Webhooks { command } => webhooks::run(&cli.connection, command).await,
         Command::Token { service } => account::token(&cli.connection, &service).await,
         Command::Guide { command } => catalog::run(&cli.connection, command).await,

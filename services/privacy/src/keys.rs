@@ -69,11 +69,16 @@ impl DataKeys {
                  ON CONFLICT (subject) DO NOTHING",
             ),
             select: schema_sql(schema, "SELECT algorithm, kek_id, wrapped FROM {schema}.data_keys WHERE subject = $1"),
+            // A subject without a key (its data was written in clear before
+            // sealing, or never stored) gets the record of its erasure too:
+            // it is what hides the clear data and refuses a new key.
             erase: schema_sql(
                 schema,
-                "UPDATE {schema}.data_keys SET kek_id = NULL, wrapped = NULL, erased_at = now(), erased_by = $2,
-                        erasure_reason = $3
-                  WHERE subject = $1 AND erased_at IS NULL",
+                "INSERT INTO {schema}.data_keys AS k (subject, algorithm, erased_at, erased_by, erasure_reason)
+                 VALUES ($1, $4, now(), $2, $3)
+                 ON CONFLICT (subject) DO UPDATE SET kek_id = NULL, wrapped = NULL, erased_at = now(),
+                        erased_by = $2, erasure_reason = $3
+                  WHERE k.erased_at IS NULL",
             ),
         }
     }
@@ -105,10 +110,24 @@ impl DataKeys {
         }
     }
 
-    /// Erases the subject's data key, recording who and why; true when a key
-    /// was erased now (false: none, or erased before).
+    /// True when the subject's data key was erased (false: it has a key, or
+    /// none was ever made — as for an applicant whose events were written in
+    /// clear before sealing).
+    pub async fn is_erased(&self, subject: &str) -> Result<bool, PrivacyError> {
+        Ok(matches!(self.stored(subject).await?, Some(Err(PrivacyError::Erased { .. }))))
+    }
+
+    /// Erases the subject's data key, recording who and why; true when the
+    /// subject was erased now (also when it had no key yet: the record is
+    /// made), false when it was erased before.
     pub async fn erase(&self, subject: &str, by: &str, reason: &str) -> Result<bool, PrivacyError> {
-        let done = sqlx::query(self.erase.clone()).bind(subject).bind(by).bind(reason).execute(&self.pool).await?;
+        let done = sqlx::query(self.erase.clone())
+            .bind(subject)
+            .bind(by)
+            .bind(reason)
+            .bind(self.algorithm.name())
+            .execute(&self.pool)
+            .await?;
         Ok(done.rows_affected() == 1)
     }
 

@@ -31,6 +31,7 @@ use yiciban_platform::IdentityKey;
 use yiciban_proto::events::v1::EventEnvelope;
 
 use crate::names::LiveNames;
+use crate::personal::PersonalKeys;
 use crate::projection::{self, CaseView, Context, Decoded, TaskView, TimelineEntry};
 use yiciban_eventstore::sql::schema_sql;
 
@@ -44,6 +45,7 @@ pub struct Projector {
     names: Arc<LiveNames>,
     identity_key: IdentityKey,
     gaps: Arc<dyn GapSource>,
+    personal: PersonalKeys,
 }
 
 impl std::fmt::Debug for Projector {
@@ -54,9 +56,16 @@ impl std::fmt::Debug for Projector {
 
 impl Projector {
     /// A projector whose control tables are in `schema` (migrated with
-    /// [`crate::schema::CONTROL`]), reading missing events from `gaps`.
-    pub fn new(schema: &str, names: Arc<LiveNames>, identity_key: IdentityKey, gaps: Arc<dyn GapSource>) -> Self {
-        Projector { schema: schema.to_owned(), names, identity_key, gaps }
+    /// [`crate::schema::CONTROL`]), reading missing events from `gaps` and
+    /// opening applicants' personal data with `personal`.
+    pub fn new(
+        schema: &str,
+        names: Arc<LiveNames>,
+        identity_key: IdentityKey,
+        gaps: Arc<dyn GapSource>,
+        personal: PersonalKeys,
+    ) -> Self {
+        Projector { schema: schema.to_owned(), names, identity_key, gaps, personal }
     }
 
     /// The configured schema.
@@ -150,6 +159,7 @@ impl Projector {
             last.insert(envelope.stream_id.clone(), envelope.stream_version);
             advanced.insert(&envelope.stream_id, envelope.stream_version);
         }
+        self.personal.open(&mut decoded).await?;
         let mut writes = Writes::default();
         for (stream, version) in advanced {
             writes.ck_streams.push(stream.to_owned());

@@ -1,5 +1,5 @@
 //! The gRPC face of intake: CatalogService, CatalogPublishingService,
-//! CalendarService, IntakeService and MaterialService, and the
+//! CalendarService, IntakeService, MaterialService and PrivacyService, and the
 //! command plumbing they share.
 
 mod calendar;
@@ -7,6 +7,7 @@ mod catalog;
 mod drafts;
 mod intake;
 mod materials;
+mod privacy;
 mod publishing;
 mod scope;
 mod supplements;
@@ -15,5 +16,6 @@ mod uploads;
 pub use calendar::CalendarApi;
 pub use catalog::CatalogApi;
 pub use intake::IntakeApi;
+pub use privacy::PrivacyApi;
 pub use publishing::{MAX_FILE_BYTES, PublishingApi};
 pub use uploads::{MaterialApi, UploadBuffers};

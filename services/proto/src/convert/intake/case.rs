@@ -61,5 +61,6 @@ pub fn case_to_pb(state: &CaseApplication, mask_personal_data: bool) -> api::Cas
         promised_working_days: state.promised_working_days,
         promised_by: state.promised_by.map(pb::Date::from),
         version: state.version,
+        personal_data_erased: state.personal_data_erased,
     }
 }

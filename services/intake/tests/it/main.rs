@@ -11,6 +11,7 @@ mod helpers;
 mod lifecycle;
 mod limits;
 mod materials;
+mod privacy;
 mod scope;
 mod submit;
 mod uploads;

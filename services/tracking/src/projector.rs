@@ -562,7 +562,8 @@ fn event_key(event: &Decoded) -> String {
 #[async_trait]
 impl Handler for Projector {
     async fn apply(&self, conn: &mut PgConnection, envelope: &EventEnvelope) -> Result<(), HandlerError> {
-        let event = Decoded::of(envelope).map_err(HandlerError::poison)?;
+        let mut event = Decoded::of(envelope).map_err(HandlerError::poison)?;
+        self.personal.open(std::slice::from_mut(&mut event)).await?;
         let active = self.active(conn).await.map_err(HandlerError::retry)?;
         if active == self.schema {
             // The consumer's own checkpoints order this one. The names of a
@@ -582,12 +583,13 @@ impl Handler for Projector {
     }
 
     async fn apply_batch(&self, conn: &mut PgConnection, envelopes: &[EventEnvelope]) -> Result<(), HandlerError> {
-        let decoded: Vec<Decoded> =
+        let mut decoded: Vec<Decoded> =
             envelopes.iter().map(Decoded::of).collect::<Result<_, _>>().map_err(HandlerError::poison)?;
         let active = self.active(conn).await.map_err(HandlerError::retry)?;
         if active == self.schema {
             // The consumer's own checkpoints ordered these; names as above.
             self.names.learn_from(envelopes).await;
+            self.personal.open(&mut decoded).await?;
             let mut writes = Writes::default();
             self.fold_batch(conn, &active, &decoded, &mut writes).await.map_err(handler_error)?;
             writes.write(conn, &active, false).await.map_err(handler_error)?;

@@ -78,7 +78,7 @@ async fn a_sealed_application_is_shown_masked_and_erased_once_its_key_is_gone() 
     assert_eq!((cases_after, timeline_after), (cases, timeline + 1), "the case and its facts stay");
     assert!(!doc.to_string().contains("王**"));
     let last = app.timeline(c.id).await.pop().unwrap();
-    assert_eq!(last.summary, "clerk-001 删除申请人个人信息（依申请）");
+    assert_eq!(last.summary, "综窗 clerk-001 删除申请人个人信息（依申请）");
 
     // A case of the same applicant projected after the erasure (a rebuild,
     // or a late copy) shows the erased text from the start.

@@ -94,7 +94,10 @@ mod tests {
             cases_marked: vec!["c2".into()],
             materials_deleted: 3,
         };
-        assert_eq!(erased(&done), "personal data erased now\ncases         c1 c2\nmarked now    c2\nmaterials     3 deleted\n");
+        assert_eq!(
+            erased(&done),
+            "personal data erased now\ncases         c1 c2\nmarked now    c2\nmaterials     3 deleted\n"
+        );
         let list = [pb::Erasure {
             subject: "ab".repeat(32),
             erased_at: None,

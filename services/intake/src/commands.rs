@@ -96,10 +96,12 @@ impl EventCodec for IntakeCodec {
     /// ([`EventCodec::encode_all`]).
     fn encode(&self, after: &CaseApplication, event: &Event) -> NewEvent {
         let event = match event {
-            Event::ApplicationSubmitted(e) => Event::ApplicationSubmitted(yiciban_domain::intake::ApplicationSubmitted {
-                personal: yiciban_domain::intake::Personal::Erased,
-                ..e.clone()
-            }),
+            Event::ApplicationSubmitted(e) => {
+                Event::ApplicationSubmitted(yiciban_domain::intake::ApplicationSubmitted {
+                    personal: yiciban_domain::intake::Personal::Erased,
+                    ..e.clone()
+                })
+            }
             other => other.clone(),
         };
         let (kind, payload) = convert::encode_event(&event, None).expect("nothing to seal");

@@ -69,10 +69,7 @@ pub async fn erase(
         let materials_deleted =
             materials.get(&case_id).map_or(0, |shas| shas.iter().filter(|s| deleted.contains(*s)).count() as u32);
         let command = |_: &_| Ok(Command::RecordErasure(RecordErasure { basis, materials_deleted }));
-        let done = intake
-            .applications
-            .run(Target::Existing(case_id), invocation, command, |_, _| ())
-            .await?;
+        let done = intake.applications.run(Target::Existing(case_id), invocation, command, |_, _| ()).await?;
         if done.recorded() {
             outcome.cases_marked.push(case_id);
         }
@@ -108,7 +105,8 @@ async fn delete_contents(
     case_ids: &[Uuid],
     materials: &BTreeMap<Uuid, Vec<String>>,
 ) -> Result<Vec<String>, Status> {
-    let shas: Vec<String> = materials.values().flatten().cloned().collect::<std::collections::BTreeSet<_>>().into_iter().collect();
+    let shas: Vec<String> =
+        materials.values().flatten().cloned().collect::<std::collections::BTreeSet<_>>().into_iter().collect();
     if shas.is_empty() {
         return Ok(Vec::new());
     }

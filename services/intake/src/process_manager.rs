@@ -23,8 +23,8 @@ use yiciban_platform::status::handler_error;
 use yiciban_proto::common::v1 as common;
 use yiciban_proto::convert::intake as convert;
 use yiciban_proto::events::v1::EventEnvelope;
-use yiciban_proto::sealed::Opening;
 use yiciban_proto::routing::v1::{self as routing, routing_service_client::RoutingServiceClient};
+use yiciban_proto::sealed::Opening;
 use yiciban_proto::tasks::v1::{self as tasks, task_service_client::TaskServiceClient};
 
 /// The routing client as intake uses it.

@@ -109,8 +109,7 @@ mod tests {
         assert!(err.reason.contains("required outside YICIBAN_DEV_MODE"), "{err}");
 
         let published = key_file("dev", &format!("k1 {}\n", STANDARD.encode(DEV_KEK)));
-        let err =
-            PrivacyConfig::from_source(&env(&[("YICIBAN_KEK_FILE", published.to_str().unwrap())])).unwrap_err();
+        let err = PrivacyConfig::from_source(&env(&[("YICIBAN_KEK_FILE", published.to_str().unwrap())])).unwrap_err();
         assert!(err.reason.contains("development key-encryption key"), "{err}");
         std::fs::remove_file(published).unwrap();
     }

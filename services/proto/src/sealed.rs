@@ -113,7 +113,10 @@ pub fn seal_submitted(e: &mut ev::ApplicationSubmitted, subject: &str, key: &dyn
 /// A sealed part that does not open with the key handed in (another key, a
 /// wrong key-encryption key, altered bytes) is an error, never an empty
 /// value.
-pub fn open_submitted(e: &ev::ApplicationSubmitted, opening: Opening<'_>) -> Result<ev::ApplicationSubmitted, ConvertError> {
+pub fn open_submitted(
+    e: &ev::ApplicationSubmitted,
+    opening: Opening<'_>,
+) -> Result<ev::ApplicationSubmitted, ConvertError> {
     let mut out = e.clone();
     out.sealed_personal_data = Vec::new();
     if out.applicant_kind == pb::ApplicantKind::Unspecified as i32

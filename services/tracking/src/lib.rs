@@ -148,8 +148,7 @@ pub async fn build_with(
     // Intake's data keys, read only: tracking opens an application's
     // personal part to keep a masked display name (ADR 0024).
     let intake_schema = config.source_schemas.first().map(|(_, schema)| schema.as_str()).unwrap_or("intake");
-    let data_keys =
-        DataKeys::new(pool.clone(), intake_schema, config.privacy.keks.clone(), config.privacy.algorithm);
+    let data_keys = DataKeys::new(pool.clone(), intake_schema, config.privacy.keks.clone(), config.privacy.algorithm);
     let personal = personal::PersonalKeys::new(data_keys, config.identity_key.clone());
     let projector =
         Arc::new(Projector::new(&config.schema, names.clone(), config.identity_key.clone(), gaps.clone(), personal));

@@ -62,8 +62,7 @@ pub use input::{
 };
 pub use model::{
     Applicant, ApplicantKind, CreditStatus, Deficiency, DeliveryPreference, ErasureBasis, Identity, MaskedApplicant,
-    MaterialRef,
-    Personal, PersonalData, PostalAddress, Reason, ReasonCode, TerminationReason,
+    MaterialRef, Personal, PersonalData, PostalAddress, Reason, ReasonCode, TerminationReason,
 };
 pub use state::{CaseApplication, DeficiencyState, Officer, Status};
 pub use submit::{acceptance_notice_number, non_acceptance_notice_number};

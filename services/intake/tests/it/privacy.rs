@@ -119,7 +119,10 @@ async fn personal_data_is_in_no_stored_event_and_no_message_yet_a_clerk_reads_it
     let case = case(&app, &submitted.case_id).await;
     let applicant = case.applicant.unwrap();
     assert_eq!((applicant.name.as_str(), applicant.id_number.as_str()), ("王丽", MOTHER_ID));
-    assert_eq!(case.form_data.unwrap().fields["newborn_name"].kind, Some(prost_types::value::Kind::StringValue("张小宝".into())));
+    assert_eq!(
+        case.form_data.unwrap().fields["newborn_name"].kind,
+        Some(prost_types::value::Kind::StringValue("张小宝".into()))
+    );
     assert_eq!(case.delivery.unwrap().mail_address.unwrap().address_line, "钢铁大街88号3单元");
     assert!(!case.personal_data_erased);
 }
@@ -188,8 +191,14 @@ async fn an_erasure_leaves_nothing_of_the_person_readable_and_keeps_every_fact_o
     let after = case(&app, &first.case_id).await;
     assert!(after.personal_data_erased);
     assert!(after.applicant.is_none() && after.form_data.is_none() && after.delivery.is_none());
-    assert_eq!((after.case_number.as_str(), after.status, after.decision), (before.case_number.as_str(), before.status, before.decision));
-    assert_eq!((after.accepted_on, after.promised_by, after.promised_working_days), (before.accepted_on, before.promised_by, before.promised_working_days));
+    assert_eq!(
+        (after.case_number.as_str(), after.status, after.decision),
+        (before.case_number.as_str(), before.status, before.decision)
+    );
+    assert_eq!(
+        (after.accepted_on, after.promised_by, after.promised_working_days),
+        (before.accepted_on, before.promised_by, before.promised_working_days)
+    );
     assert_eq!((after.item_codes, after.officer_id), (before.item_codes, before.officer_id));
     assert!(case(&app, &second.case_id).await.personal_data_erased);
     assert_eq!(case(&app, &company.case_id).await.applicant.unwrap().id_number, COMPANY_USCC, "others untouched");
@@ -290,12 +299,11 @@ async fn an_application_stored_in_clear_before_sealing_still_reads_and_is_hidden
     let submitted = app.clerk().submit_application(by_mail("k1")).await.unwrap().into_inner();
     // Turn the stored event into one written before sealing: the personal
     // part in clear, no subject, no kind, and no data key.
-    let (event_id, payload): (uuid::Uuid, Vec<u8>) = sqlx::query_as(
-        "SELECT event_id, payload FROM intake.events WHERE event_type = 'ApplicationSubmitted'",
-    )
-    .fetch_one(&app.db.pool)
-    .await
-    .unwrap();
+    let (event_id, payload): (uuid::Uuid, Vec<u8>) =
+        sqlx::query_as("SELECT event_id, payload FROM intake.events WHERE event_type = 'ApplicationSubmitted'")
+            .fetch_one(&app.db.pool)
+            .await
+            .unwrap();
     let sealed = ev::ApplicationSubmitted::decode(payload.as_slice()).unwrap();
     let key = app.intake.applications.codec().data_keys.find(&sealed.data_subject).await.unwrap().unwrap();
     let mut legacy = open_submitted(&sealed, Opening::Key(&key)).unwrap();

@@ -73,7 +73,10 @@ async fn a_sealed_application_is_shown_masked_and_erased_once_its_key_is_gone() 
     app.consumer.process(&event, "direct").await.unwrap();
     let after = app.summary(&mut app.supervisor(), c.id).await.unwrap();
     assert_eq!(after.applicant_display, "（个人信息已删除）");
-    assert_eq!((after.status, after.accepted_on, after.case_number.as_str()), (summary.status, summary.accepted_on, summary.case_number.as_str()));
+    assert_eq!(
+        (after.status, after.accepted_on, after.case_number.as_str()),
+        (summary.status, summary.accepted_on, summary.case_number.as_str())
+    );
     let (cases_after, _, timeline_after, doc) = app.snapshot(c.id).await;
     assert_eq!((cases_after, timeline_after), (cases, timeline + 1), "the case and its facts stay");
     assert!(!doc.to_string().contains("王**"));

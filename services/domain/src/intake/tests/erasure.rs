@@ -20,10 +20,8 @@ fn an_erasure_is_recorded_once_and_the_state_keeps_the_facts_without_the_person(
     assert!(!state.data_subject.is_empty(), "the subject stays: the erasure is looked up by it");
 
     let mut erased_twice = events;
-    erased_twice.push(Event::PersonalDataErased(PersonalDataErased {
-        basis: ErasureBasis::Request,
-        materials_deleted: 0,
-    }));
+    erased_twice
+        .push(Event::PersonalDataErased(PersonalDataErased { basis: ErasureBasis::Request, materials_deleted: 0 }));
     given(erased_twice).when(record(ErasureBasis::Retention)).then_nothing();
 }
 

@@ -326,10 +326,7 @@ crate::convert::wire::enum_pair!(ErasureBasis, ev::ErasureBasis {
 
 impl From<&PersonalDataErased> for ev::PersonalDataErased {
     fn from(e: &PersonalDataErased) -> Self {
-        ev::PersonalDataErased {
-            basis: ev::ErasureBasis::from(e.basis) as i32,
-            materials_deleted: e.materials_deleted,
-        }
+        ev::PersonalDataErased { basis: ev::ErasureBasis::from(e.basis) as i32, materials_deleted: e.materials_deleted }
     }
 }
 

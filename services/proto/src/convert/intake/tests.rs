@@ -20,8 +20,8 @@ use prost_types::value::Kind;
 use serde_json::Value;
 use yiciban_domain::intake::{
     ApplicantKind, ApplicationDraft, ApplicationNotAccepted, ApplicationWithdrawn, CaseTerminated, Channel,
-    DeficiencyCleared, DeliveryMethod, DeliveryPreference, Event, MaterialInput, MaterialRef, MaterialsSupplemented,
-    ErasureBasis, OfficerAssigned, Personal, PersonalDataErased, Reason, ReasonCode, TerminationReason,
+    DeficiencyCleared, DeliveryMethod, DeliveryPreference, ErasureBasis, Event, MaterialInput, MaterialRef,
+    MaterialsSupplemented, OfficerAssigned, Personal, PersonalDataErased, Reason, ReasonCode, TerminationReason,
 };
 use yiciban_domain::values::{CaseNumber, MaterialId, PackageId};
 
@@ -369,7 +369,8 @@ fn the_restaurant_events_carry_everything_the_request_gave() {
 /// Every personal value of the restaurant application, as text.
 fn personal_values(e: &yiciban_domain::intake::ApplicationSubmitted) -> Vec<String> {
     let p = e.personal.clear().unwrap();
-    let mut values = vec![p.applicant.name.clone(), p.applicant.id_number().to_owned(), p.applicant.phone.as_str().into()];
+    let mut values =
+        vec![p.applicant.name.clone(), p.applicant.id_number().to_owned(), p.applicant.phone.as_str().into()];
     values.push(p.applicant.contact_name.clone());
     if let DeliveryPreference::Mail { address } = &p.delivery {
         values.extend([address.recipient_name.clone(), address.address_line.clone()]);
@@ -406,7 +407,10 @@ fn the_personal_part_is_stored_sealed_and_opens_only_with_its_key_subject_and_ca
         unreachable!()
     };
     assert_eq!(erased.personal, Personal::Erased);
-    assert_eq!((erased.case_number, &erased.package_id, erased.applicant_kind), (e.case_number, &e.package_id, e.applicant_kind));
+    assert_eq!(
+        (erased.case_number, &erased.package_id, erased.applicant_kind),
+        (e.case_number, &e.package_id, e.applicant_kind)
+    );
     assert_eq!(erased.materials, e.materials);
     // Another key, no key, or the sealed value moved to another case: refused.
     for opening in [Opening::Key(&TestKey::new(2)), Opening::NoKey] {

@@ -3,6 +3,7 @@
 //! concerns, which becomes a token of its NATS subject.
 
 use async_trait::async_trait;
+use sqlx::PgConnection;
 use tonic::Status;
 use yiciban_domain::Aggregate;
 use yiciban_eventstore::{NewEvent, StoredEvent};
@@ -30,11 +31,18 @@ pub trait EventCodec: Send + Sync + 'static {
     /// A stored event read back (upcast to its current schema already).
     fn decode(&self, stored: &StoredEvent) -> Result<EventOf<Self>, ConvertError>;
 
-    /// The events of one decision as stored: the command runner's way in.
-    /// By default each through [`EventCodec::encode`]; a codec whose events
-    /// need keys looked up first (intake seals the applicant's personal
-    /// data under the applicant's data key) overrides it.
-    async fn encode_all(&self, after: &Self::Aggregate, events: &[EventOf<Self>]) -> Result<Vec<NewEvent>, Status> {
+    /// The events of one decision as stored: the command runner's way in,
+    /// inside the command's transaction (`tx`, which the events are then
+    /// appended in). By default each through [`EventCodec::encode`]; a codec
+    /// whose events need keys looked up first (intake seals the applicant's
+    /// personal data under the applicant's data key, made in `tx` on first
+    /// use) overrides it.
+    async fn encode_all(
+        &self,
+        _tx: &mut PgConnection,
+        after: &Self::Aggregate,
+        events: &[EventOf<Self>],
+    ) -> Result<Vec<NewEvent>, Status> {
         Ok(events.iter().map(|e| self.encode(after, e)).collect())
     }
 

@@ -331,7 +331,6 @@ impl<C: EventCodec, W: Rows<C::Aggregate>> CommandRunner<C, W> {
         };
         let response = respond(&after, &events);
         let record = invocation.idempotency.as_ref().map(|i| i.record(response.encode_to_vec()));
-        let new_events: Vec<NewEvent> = self.codec.encode_all(&after.state, &events).await?;
         let at = loaded.now;
         let key = invocation.key().unwrap_or_default();
         let metadata = EventMetadata::new(loaded.case_id, &invocation.actor, invocation.channel, at)
@@ -342,6 +341,7 @@ impl<C: EventCodec, W: Rows<C::Aggregate>> CommandRunner<C, W> {
             Some(tx) => tx,
             None => self.store.pool().begin().await.map_err(|e| internal("starting a transaction", &e))?,
         };
+        let new_events: Vec<NewEvent> = self.codec.encode_all(&mut tx, &after.state, &events).await?;
         let appended = self
             .store
             .append_in(

@@ -115,14 +115,20 @@ impl EventCodec for IntakeCodec {
     }
 
     /// Seals the personal part of an `ApplicationSubmitted` under the data
-    /// key of its subject (made on first use). An applicant whose data was
+    /// key of its subject (made on first use, in the submission's
+    /// transaction). An applicant whose data was
     /// erased gets no new key: `FAILED_PRECONDITION`, nothing stored.
-    async fn encode_all(&self, after: &CaseApplication, events: &[Event]) -> Result<Vec<NewEvent>, Status> {
+    async fn encode_all(
+        &self,
+        tx: &mut sqlx::PgConnection,
+        after: &CaseApplication,
+        events: &[Event],
+    ) -> Result<Vec<NewEvent>, Status> {
         let mut encoded = Vec::with_capacity(events.len());
         for event in events {
             let key = match event {
                 Event::ApplicationSubmitted(e) if e.personal.clear().is_some() => {
-                    match self.data_keys.key_for(&e.data_subject).await {
+                    match self.data_keys.key_for_in(&mut *tx, &e.data_subject).await {
                         Ok(key) => Some(key),
                         Err(PrivacyError::Erased { .. }) => {
                             return Err(Status::failed_precondition(

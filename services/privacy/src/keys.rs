@@ -6,9 +6,9 @@
 
 use std::sync::Arc;
 
-use sqlx::PgPool;
 use sqlx::Row as _;
 use sqlx::SqlStr;
+use sqlx::{PgConnection, PgPool};
 use yiciban_eventstore::Migrations;
 use yiciban_eventstore::sql::schema_sql;
 
@@ -86,7 +86,16 @@ impl DataKeys {
     /// The subject's data key, made on first use. A subject erased before
     /// gets [`PrivacyError::Erased`]: nothing new is sealed for it.
     pub async fn key_for(&self, subject: &str) -> Result<SecretKey, PrivacyError> {
-        if let Some(found) = self.stored(subject).await? {
+        let mut conn = self.pool.acquire().await?;
+        self.key_for_in(&mut conn, subject).await
+    }
+
+    /// Like [`DataKeys::key_for`] on the caller's connection, e.g. inside the
+    /// transaction that stores what is sealed under the key: a new key is
+    /// then stored with it or not at all, and the command needs no second
+    /// connection while it holds its locks.
+    pub async fn key_for_in(&self, conn: &mut PgConnection, subject: &str) -> Result<SecretKey, PrivacyError> {
+        if let Some(found) = self.stored_in(&mut *conn, subject).await? {
             return found;
         }
         let fresh = SecretKey::generate(self.algorithm);
@@ -96,15 +105,22 @@ impl DataKeys {
             .bind(self.algorithm.name())
             .bind(&wrapped.kek_id)
             .bind(&wrapped.bytes)
-            .execute(&self.pool)
+            .execute(&mut *conn)
             .await?;
         // A concurrent first use may have stored its key first: use that one.
-        self.stored(subject).await?.expect("stored just now")
+        self.stored_in(conn, subject).await?.expect("stored just now")
     }
 
     /// The subject's data key, if it has one that was not erased.
     pub async fn find(&self, subject: &str) -> Result<Option<SecretKey>, PrivacyError> {
-        match self.stored(subject).await? {
+        let mut conn = self.pool.acquire().await?;
+        self.find_in(&mut conn, subject).await
+    }
+
+    /// Like [`DataKeys::find`] on the caller's connection (a reader inside
+    /// its own transaction needs no second connection).
+    pub async fn find_in(&self, conn: &mut PgConnection, subject: &str) -> Result<Option<SecretKey>, PrivacyError> {
+        match self.stored_in(conn, subject).await? {
             None | Some(Err(PrivacyError::Erased { .. })) => Ok(None),
             Some(found) => found.map(Some),
         }
@@ -114,7 +130,13 @@ impl DataKeys {
     /// none was ever made — as for an applicant whose events were written in
     /// clear before sealing).
     pub async fn is_erased(&self, subject: &str) -> Result<bool, PrivacyError> {
-        Ok(matches!(self.stored(subject).await?, Some(Err(PrivacyError::Erased { .. }))))
+        let mut conn = self.pool.acquire().await?;
+        self.is_erased_in(&mut conn, subject).await
+    }
+
+    /// Like [`DataKeys::is_erased`] on the caller's connection.
+    pub async fn is_erased_in(&self, conn: &mut PgConnection, subject: &str) -> Result<bool, PrivacyError> {
+        Ok(matches!(self.stored_in(conn, subject).await?, Some(Err(PrivacyError::Erased { .. }))))
     }
 
     /// Erases the subject's data key, recording who and why; true when the
@@ -132,8 +154,12 @@ impl DataKeys {
     }
 
     /// `None`: no row; `Some(Err(Erased))`: erased; else the key unwrapped.
-    async fn stored(&self, subject: &str) -> Result<Option<Result<SecretKey, PrivacyError>>, PrivacyError> {
-        let Some(row) = sqlx::query(self.select.clone()).bind(subject).fetch_optional(&self.pool).await? else {
+    async fn stored_in(
+        &self,
+        conn: &mut PgConnection,
+        subject: &str,
+    ) -> Result<Option<Result<SecretKey, PrivacyError>>, PrivacyError> {
+        let Some(row) = sqlx::query(self.select.clone()).bind(subject).fetch_optional(conn).await? else {
             return Ok(None);
         };
         let (kek_id, bytes): (Option<String>, Option<Vec<u8>>) = (row.get("kek_id"), row.get("wrapped"));

@@ -6,6 +6,7 @@
 //! was erased is folded as erased, and so is one whose event was written in
 //! clear before sealing once their subject is erased.
 
+use sqlx::PgConnection;
 use yiciban_eventstore::HandlerError;
 use yiciban_platform::IdentityKey;
 use yiciban_privacy::DataKeys;
@@ -32,19 +33,21 @@ impl PersonalKeys {
     /// erased, and `data_subject` always set (computed for an event written
     /// in clear). A key that cannot be read or does not open (the database,
     /// a missing key-encryption key) is retried: nothing is folded as erased
-    /// that was not.
-    pub async fn open(&self, events: &mut [Decoded]) -> Result<(), HandlerError> {
+    /// that was not. Read on the handler's own connection `conn`.
+    pub async fn open(&self, conn: &mut PgConnection, events: &mut [Decoded]) -> Result<(), HandlerError> {
         for decoded in events {
             let Fact::ApplicationSubmitted(e) = &mut decoded.fact else { continue };
             let opened = match subject_of(e) {
                 None => open_submitted(e, Opening::NoKey),
-                Some(Subject::Sealed(subject)) => match self.data_keys.find(&subject).await.map_err(retry)? {
-                    Some(key) => open_submitted(e, Opening::Key(&key)),
-                    None => open_submitted(e, Opening::Erased),
-                },
+                Some(Subject::Sealed(subject)) => {
+                    match self.data_keys.find_in(&mut *conn, &subject).await.map_err(retry)? {
+                        Some(key) => open_submitted(e, Opening::Key(&key)),
+                        None => open_submitted(e, Opening::Erased),
+                    }
+                }
                 Some(Subject::Clear(identity)) => {
                     let subject = self.identity_key.lookup(&identity);
-                    let erased = self.data_keys.is_erased(&subject).await.map_err(retry)?;
+                    let erased = self.data_keys.is_erased_in(&mut *conn, &subject).await.map_err(retry)?;
                     e.data_subject = subject;
                     open_submitted(e, if erased { Opening::Erased } else { Opening::NoKey })
                 }

@@ -159,7 +159,7 @@ impl Projector {
             last.insert(envelope.stream_id.clone(), envelope.stream_version);
             advanced.insert(&envelope.stream_id, envelope.stream_version);
         }
-        self.personal.open(&mut decoded).await?;
+        self.personal.open(conn, &mut decoded).await?;
         let mut writes = Writes::default();
         for (stream, version) in advanced {
             writes.ck_streams.push(stream.to_owned());
@@ -563,7 +563,7 @@ fn event_key(event: &Decoded) -> String {
 impl Handler for Projector {
     async fn apply(&self, conn: &mut PgConnection, envelope: &EventEnvelope) -> Result<(), HandlerError> {
         let mut event = Decoded::of(envelope).map_err(HandlerError::poison)?;
-        self.personal.open(std::slice::from_mut(&mut event)).await?;
+        self.personal.open(conn, std::slice::from_mut(&mut event)).await?;
         let active = self.active(conn).await.map_err(HandlerError::retry)?;
         if active == self.schema {
             // The consumer's own checkpoints order this one. The names of a
@@ -589,7 +589,7 @@ impl Handler for Projector {
         if active == self.schema {
             // The consumer's own checkpoints ordered these; names as above.
             self.names.learn_from(envelopes).await;
-            self.personal.open(&mut decoded).await?;
+            self.personal.open(conn, &mut decoded).await?;
             let mut writes = Writes::default();
             self.fold_batch(conn, &active, &decoded, &mut writes).await.map_err(handler_error)?;
             writes.write(conn, &active, false).await.map_err(handler_error)?;

@@ -312,7 +312,7 @@ async fn an_overdue_task_escalates_once_to_the_lead_department_and_the_case_offi
     let case_id = submit(&stack, "nb-3").await;
     let officer = stack
         .intake(Role::Clerk, "clerk-001")
-        .get_case(intake::GetCaseRequest { case_id: case_id.clone() })
+        .get_case(intake::GetCaseRequest { case_id: case_id.clone(), ..Default::default() })
         .await
         .unwrap()
         .into_inner()

@@ -310,15 +310,14 @@ pub async fn withdraw(conn: &Connection, a: WithdrawArgs) -> anyhow::Result<()> 
     Ok(())
 }
 
-pub async fn show(conn: &Connection, case_id: &str) -> anyhow::Result<()> {
+pub async fn show(conn: &Connection, case_id: &str, purpose: Option<&str>) -> anyhow::Result<()> {
     let mut client = IntakeServiceClient::new(conn.channel().await?);
-    let c = client
-        .get_case(pb::GetCaseRequest { case_id: case_id.into() })
-        .await
-        .map_err(explain)?
-        .into_inner()
-        .case
-        .context("the server sent no case")?;
+    let request = pb::GetCaseRequest { case_id: case_id.into(), without_personal_data: false };
+    let request = match purpose {
+        Some(purpose) => yiciban_platform::read_log::purpose(request, purpose),
+        None => tonic::Request::new(request),
+    };
+    let c = client.get_case(request).await.map_err(explain)?.into_inner().case.context("the server sent no case")?;
     println!("case number  {}", c.case_number);
     println!("package      {}", c.package_id);
     println!("status       {:?}", c.status());

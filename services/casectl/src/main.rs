@@ -10,6 +10,7 @@ mod audit;
 mod calendar;
 mod catalog;
 mod connect;
+mod credit;
 mod drafts;
 mod identity;
 mod intake;
@@ -81,6 +82,9 @@ pub(crate) enum Command {
     Case {
         /// The case id printed by `submit`.
         case_id: String,
+        /// Why you read it (recorded with the read in the personal-data read log).
+        #[arg(long)]
+        purpose: Option<String>,
     },
     /// Operator tools (admin): the dead letters the services set aside.
     Ops {
@@ -92,6 +96,11 @@ pub(crate) enum Command {
         #[command(subcommand)]
         command: webhooks::WebhooksCommand,
     },
+    /// The credit list (信用名单): the status in force, a change (admin), the history (admin, supervisor).
+    Credit {
+        #[command(subcommand)]
+        command: credit::CreditCommand,
+    },
     /// Refused calls of every service: who, which RPC, which case, why (supervisor, admin).
     Refusals(audit::RefusalArgs),
     /// Personal data (admin): erase a person's data at their request, list the erasures.
@@ -99,6 +108,8 @@ pub(crate) enum Command {
         #[command(subcommand)]
         command: privacy::PrivacyCommand,
     },
+    /// Reads of personal data in clear: who read which case's data, when, which fields, why (supervisor, admin).
+    Reads(audit::ReadArgs),
     #[command(flatten)]
     Tasks(tasks::TaskCommand),
     #[command(flatten)]
@@ -126,6 +137,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Logout => account::logout(&cli.connection).await,
         Command::Whoami => account::whoami(&cli.connection),
         Command::Refusals(args) => audit::refusals(&cli.connection, args).await,
+        Command::Credit { command } => credit::run(&cli.connection, command).await,
+        Command::Reads(args) => audit::reads(&cli.connection, args).await,
         Command::Ops { command } => ops::run(&cli.connection, command).await,
         Command::Privacy { command } => privacy::run(&cli.connection, command).await,
         Command::Webhooks { command } => webhooks::run(&cli.connection, command).await,
@@ -138,7 +151,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Withdraw(args) => intake::withdraw(&cli.connection, args).await,
         Command::NatsConfig(args) => nats_config::run(args),
         Command::Watch(args) => watch::run(args).await,
-        Command::Case { case_id } => intake::show(&cli.connection, &case_id).await,
+        Command::Case { case_id, purpose } => intake::show(&cli.connection, &case_id, purpose.as_deref()).await,
         Command::Tasks(command) => tasks::run(&cli.connection, command).await,
         Command::Routing(command) => routing::run(&cli.connection, command).await,
         Command::Issuance(command) => issuance::run(&cli.connection, command).await,

@@ -181,6 +181,28 @@ impl EventStore {
         }
     }
 
+    /// Stores an idempotency key in the caller's transaction, for a command
+    /// that records no events here (its own tables only). `false` when the
+    /// key is already taken: the caller must roll back and look it up again
+    /// ([`EventStore::lookup_idempotency`]) — a concurrent retry won.
+    pub async fn remember_in(
+        &self,
+        tx: &mut Transaction<'_, Postgres>,
+        record: &IdempotencyRecord,
+    ) -> Result<bool, sqlx::Error> {
+        let stored = sqlx::query(schema_sql(
+            &self.schema,
+            "INSERT INTO {schema}.idempotency_keys (key, request_hash, response) VALUES ($1, $2, $3)
+             ON CONFLICT (key) DO NOTHING",
+        ))
+        .bind(&record.key)
+        .bind(&record.request_hash)
+        .bind(&record.response)
+        .execute(&mut **tx)
+        .await?;
+        Ok(stored.rows_affected() == 1)
+    }
+
     /// Appends `events` to `stream_id` if it is at `expected`, with their
     /// outbox rows and the idempotency key, in one transaction.
     #[tracing::instrument(skip_all, fields(stream = %stream_id, events = events.len()), err(level = "debug"))]

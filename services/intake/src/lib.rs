@@ -11,6 +11,7 @@ pub mod catalog_drafts;
 pub mod catalogs;
 pub mod commands;
 pub mod config;
+pub mod credit;
 pub mod erasure;
 pub mod expiry;
 pub mod grpc;
@@ -24,6 +25,7 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use yiciban_eventstore::Consumer;
 use yiciban_platform::calendar::LiveCalendar;
+use yiciban_platform::read_log::ReadLog;
 use yiciban_platform::service::{Service, ServiceBuilder};
 use yiciban_platform::{Clock, IdentityKey};
 use yiciban_proto::catalog::v1::calendar_service_server::CalendarServiceServer;
@@ -57,6 +59,8 @@ pub struct Intake {
     pub tasks: process_manager::TasksClient,
     /// The key of the applicants' lookup values (case index, credit list).
     pub identity_key: IdentityKey,
+    /// Where answers showing personal data in clear are recorded.
+    pub reads: ReadLog,
 }
 
 impl Intake {
@@ -96,7 +100,7 @@ pub async fn build_with(
     pool: sqlx::PgPool,
     js: async_nats::jetstream::Context,
 ) -> anyhow::Result<App> {
-    let mut shell = ServiceBuilder::bind("intake", &config.common, pool, js).await?.refusal_log(&config.schema).await?;
+    let mut shell = ServiceBuilder::bind("intake", &config.common, pool, js).await?.audit_log(&config.schema).await?;
     let store = shell.event_store(&config.schema, &[schema::INTAKE, yiciban_privacy::DATA_KEYS]).await?;
     repo::seed_officers(shell.pool(), &config.schema, &config.officers).await.context("seeding the officers")?;
     let tasks = TaskServiceClient::new(shell.calls("tasks", &config.tasks_url)?);
@@ -134,6 +138,7 @@ pub async fn build_with(
         deficiency_days: config.deficiency_days,
         tasks,
         identity_key: config.identity_key,
+        reads: ReadLog::new("intake", shell.pool().clone(), &config.schema),
     });
     let sweeper = intake.clone();
     let (shell_pool, follow_clock) = (calendar_source.pool.clone(), intake.clock.clone());

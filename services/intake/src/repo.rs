@@ -98,56 +98,6 @@ pub async fn expired_deficiencies(pool: &PgPool, schema: &str, today: NaiveDate)
     .await
 }
 
-/// Credit status as stored: good, normal or dishonest (unlisted = normal).
-/// The list is keyed by the identity's lookup value
-/// ([`yiciban_platform::IdentityKey::lookup`]), never the number.
-pub async fn credit_status(pool: &PgPool, schema: &str, identity_key: &str) -> sqlx::Result<(String, i64)> {
-    let row: Option<(String, i64)> =
-        sqlx::query_as(schema_sql(schema, "SELECT status, version FROM {schema}.credit_list WHERE identity_key = $1"))
-            .bind(identity_key)
-            .fetch_optional(pool)
-            .await?;
-    Ok(row.unwrap_or_else(|| ("normal".to_owned(), 0)))
-}
-
-/// Sets a credit status if the entry is at `expected` (0 = not listed, None =
-/// don't check); returns the new version or `None` on a version mismatch.
-pub async fn set_credit_status(
-    pool: &PgPool,
-    schema: &str,
-    identity_key: &str,
-    status: &str,
-    reason: &str,
-    by: &str,
-    expected: Option<i64>,
-) -> sqlx::Result<Option<i64>> {
-    let mut tx = pool.begin().await?;
-    let current: Option<i64> = sqlx::query_scalar(schema_sql(
-        schema,
-        "SELECT version FROM {schema}.credit_list WHERE identity_key = $1 FOR UPDATE",
-    ))
-    .bind(identity_key)
-    .fetch_optional(&mut *tx)
-    .await?;
-    let current = current.unwrap_or(0);
-    if expected.is_some_and(|e| e != current) {
-        return Ok(None);
-    }
-    sqlx::query(schema_sql(schema,
-        "INSERT INTO {schema}.credit_list (identity_key, status, reason, version, updated_by, updated_at)
-         VALUES ($1, $2, $3, $4, $5, now())
-         ON CONFLICT (identity_key) DO UPDATE SET status = $2, reason = $3, version = $4, updated_by = $5, updated_at = now()"))
-    .bind(identity_key)
-    .bind(status)
-    .bind(reason)
-    .bind(current + 1)
-    .bind(by)
-    .execute(&mut *tx)
-    .await?;
-    tx.commit().await?;
-    Ok(Some(current + 1))
-}
-
 /// Makes sure the officers exist (from configuration).
 pub async fn seed_officers(pool: &PgPool, schema: &str, officers: &[(String, String)]) -> sqlx::Result<()> {
     for (id, name) in officers {

@@ -149,5 +149,32 @@ CREATE TABLE {schema}.catalog_draft_history (
 );
 "#,
         ),
+        (
+            7,
+            r#"
+-- the credit list's history: every change, never updated or deleted
+CREATE TABLE {schema}.credit_changes (
+    identity_key      TEXT NOT NULL,
+    version           BIGINT NOT NULL,
+    status            TEXT NOT NULL CHECK (status IN ('good', 'normal', 'dishonest')),
+    -- 'unknown' for the entries listed before the history was kept
+    previous_status   TEXT NOT NULL CHECK (previous_status IN ('good', 'normal', 'dishonest', 'unknown')),
+    reason            TEXT NOT NULL,
+    restricted_until  DATE,
+    changed_by        TEXT NOT NULL,
+    changed_at        TIMESTAMPTZ NOT NULL DEFAULT now(),
+    PRIMARY KEY (identity_key, version)
+);
+CREATE FUNCTION {schema}.credit_changes_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'credit_changes is the credit list''s history: rows are only ever added';
+END $$;
+CREATE TRIGGER credit_changes_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON {schema}.credit_changes
+    FOR EACH STATEMENT EXECUTE FUNCTION {schema}.credit_changes_append_only();
+ALTER TABLE {schema}.credit_list ADD COLUMN restricted_until DATE;
+INSERT INTO {schema}.credit_changes (identity_key, version, status, previous_status, reason, changed_by, changed_at)
+    SELECT identity_key, version, status, 'unknown', reason, updated_by, updated_at FROM {schema}.credit_list;
+"#,
+        ),
     ],
 };

@@ -141,7 +141,10 @@ impl CaseDirectory for GrpcDirectory {
         let case = self
             .intake
             .clone()
-            .get_case(GetCaseRequest { case_id: case_id.to_string() })
+            .get_case(yiciban_platform::read_log::purpose(
+                GetCaseRequest { case_id: case_id.to_string(), without_personal_data: false },
+                "发证与交付：核对领取人、邮寄 (issuance: checking the collector, delivery)",
+            ))
             .await
             .map_err(|s| if s.code() == tonic::Code::NotFound { case_not_found(case_id) } else { s })?
             .into_inner()

@@ -116,8 +116,7 @@ async fn assemble(
     js: async_nats::jetstream::Context,
     directory: Option<Arc<dyn CaseDirectory>>,
 ) -> anyhow::Result<App> {
-    let mut shell =
-        ServiceBuilder::bind("issuance", &config.common, pool, js).await?.refusal_log(&config.schema).await?;
+    let mut shell = ServiceBuilder::bind("issuance", &config.common, pool, js).await?.audit_log(&config.schema).await?;
     let store = shell.event_store(&config.schema, &[schema::ISSUANCE]).await?;
     let directory: Arc<dyn CaseDirectory> = match directory {
         Some(directory) => directory,

@@ -135,6 +135,13 @@ pub fn access_refused(service: &'static str, method: &'static str, reason: &'sta
         .add(1, &[KeyValue::new("service", service), KeyValue::new("method", method), KeyValue::new("reason", reason)]);
 }
 
+/// One answer that showed personal data in clear, recorded in the read log
+/// (`yiciban_personal_data_reads_total{service,method}`; `method` is an RPC
+/// path of the service's own, so the series stay bounded).
+pub fn personal_data_read(service: &'static str, method: &'static str) {
+    instruments().personal_data_reads.add(1, &[KeyValue::new("service", service), KeyValue::new("method", method)]);
+}
+
 /// A periodic sweep of the system's own commands (`tasks-sla`,
 /// `intake-deficiency`): a fixed set, so the label stays bounded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

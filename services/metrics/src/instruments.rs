@@ -38,6 +38,7 @@ pub(crate) struct Instruments {
     pub consumer_messages: Counter<u64>,
     pub task_warnings: Counter<u64>,
     pub access_refusals: Counter<u64>,
+    pub personal_data_reads: Counter<u64>,
     pub sweep_failures: Counter<u64>,
     pub calendar_provisional: Counter<u64>,
     pub reconcile_found: Counter<u64>,
@@ -113,6 +114,11 @@ impl Instruments {
                 .u64_counter("yiciban.access.refusals")
                 .with_description("Calls refused: bad or missing tokens, roles or services outside an RPC's rule, cases outside the caller's scope; by service, RPC and reason.")
                 .with_unit("{call}")
+                .build(),
+            personal_data_reads: meter
+                .u64_counter("yiciban.personal_data.reads")
+                .with_description("Answers that showed a person's data in clear, each recorded in the service's read log; by service and RPC.")
+                .with_unit("{read}")
                 .build(),
             sweep_failures: meter
                 .u64_counter("yiciban.sweep.failures")

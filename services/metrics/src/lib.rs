@@ -19,7 +19,8 @@ mod pool;
 mod process;
 
 pub use events::{
-    CalendarMetrics, ConsumerMetrics, OutboxMetrics, Outcome, Sweep, TaskWarning, access_refused, reconcile_found,
+    CalendarMetrics, ConsumerMetrics, OutboxMetrics, Outcome, Sweep, TaskWarning, access_refused, personal_data_read,
+    reconcile_found,
 };
 pub use grpc::{Route, Routes, UNKNOWN};
 pub use http::{router, serve, start};

@@ -55,6 +55,7 @@ const fn rule(method: &'static str, people: &'static [Role], services: &'static 
 pub const RULES: &[Rule] = &[
     // the refusal log, served by every service
     rule("/yiciban.audit.v1.AuditService/ListRefusals", &[Supervisor, Admin], &[], Open),
+    rule("/yiciban.audit.v1.AuditService/ListPersonalDataReads", &[Supervisor, Admin], &[], Open),
     // operator tools (served by every service): dead letters
     rule("/yiciban.ops.v1.OpsService/ListDeadLetters", &[Admin], &[], Open),
     rule("/yiciban.ops.v1.OpsService/ReplayDeadLetter", &[Admin], &[], Open),
@@ -105,6 +106,7 @@ pub const RULES: &[Rule] = &[
     rule("/yiciban.intake.v1.IntakeService/UploadMaterial", &[Clerk, Applicant], &[], Open),
     rule("/yiciban.intake.v1.IntakeService/UpdateCreditStatus", &[Admin], &[], Open),
     rule("/yiciban.intake.v1.IntakeService/GetCreditStatus", &[Clerk, Admin], &[], Open),
+    rule("/yiciban.intake.v1.IntakeService/ListCreditStatusChanges", &[Admin, Supervisor], &[], Open),
     // erasure of a person's personal data (served by intake, ADR 0024)
     rule("/yiciban.intake.v1.PrivacyService/ErasePersonalData", &[Admin], &[], Open),
     rule("/yiciban.intake.v1.PrivacyService/ListErasures", &[Admin], &[], Open),

@@ -5,6 +5,7 @@
 
 pub mod access;
 pub mod answer;
+pub mod audit;
 pub mod auth;
 pub mod calendar;
 pub mod cause;
@@ -16,6 +17,7 @@ pub mod limits;
 pub mod nats;
 pub mod officers;
 pub mod ops;
+pub mod read_log;
 pub mod reconciler;
 pub mod refusal_log;
 pub mod refusals;

@@ -70,8 +70,9 @@ impl OfficerLookup {
     /// could not answer (fail closed: the caller refuses).
     pub async fn assigned(&self, case_id: Uuid) -> Result<Option<String>, Status> {
         let Some(channel) = &self.intake else { return Err(unconfigured()) };
-        let answer =
-            IntakeServiceClient::new(channel.clone()).get_case(GetCaseRequest { case_id: case_id.to_string() }).await;
+        let answer = IntakeServiceClient::new(channel.clone())
+            .get_case(GetCaseRequest { case_id: case_id.to_string(), without_personal_data: true })
+            .await;
         match answer {
             Ok(response) => {
                 Ok(response.into_inner().case.map(|c| c.officer_id).filter(|officer| !officer.trim().is_empty()))

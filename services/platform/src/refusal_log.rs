@@ -1,19 +1,14 @@
 //! A service's refusal log: the table its refusals are written to (by one
-//! background writer, off the request path), and the `AuditService` that
-//! lets supervisors and administrators read it (see
-//! `proto/yiciban/audit/v1/audit.proto`).
+//! background writer, off the request path). Supervisors and administrators
+//! read it through the `AuditService` ([`crate::audit`]).
 
 use std::time::Duration;
 
-use sqlx::Row as _;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
-use tonic::{Request, Response, Status};
 use yiciban_eventstore::Migrations;
 use yiciban_eventstore::sql::schema_sql;
-use yiciban_proto::audit::v1 as pb;
 
-use crate::auth::Caller;
 use crate::refusals::Refusal;
 
 /// The refusal log's table, in the service's schema.
@@ -83,85 +78,5 @@ pub async fn write(
                 }
             }
         }
-    }
-}
-
-/// The `AuditService` of one service.
-#[derive(Debug, Clone)]
-pub struct AuditApi {
-    service: &'static str,
-    pool: sqlx::PgPool,
-    schema: String,
-}
-
-impl AuditApi {
-    pub fn new(service: &'static str, pool: sqlx::PgPool, schema: &str) -> Self {
-        AuditApi { service, pool, schema: schema.to_owned() }
-    }
-}
-
-#[tonic::async_trait]
-impl pb::audit_service_server::AuditService for AuditApi {
-    async fn list_refusals(
-        &self,
-        request: Request<pb::ListRefusalsRequest>,
-    ) -> Result<Response<pb::ListRefusalsResponse>, Status> {
-        let caller = Caller::of(&request)?;
-        caller.require(&[crate::Role::Supervisor, crate::Role::Admin], "read the refusal log")?;
-        let req = request.into_inner();
-        let size = match req.page_size {
-            0 => 100,
-            n @ 1..=500 => n,
-            _ => return Err(Status::invalid_argument("page_size: at most 500")),
-        };
-        let before: Option<i64> = match req.page_token.trim() {
-            "" => None,
-            t => Some(t.parse().map_err(|_| Status::invalid_argument("page_token: not a token of this list"))?),
-        };
-        let since = req
-            .since
-            .map(|t| chrono::DateTime::from_timestamp(t.seconds, t.nanos.max(0) as u32))
-            .map(|t| t.ok_or_else(|| Status::invalid_argument("since: not a valid time")))
-            .transpose()?;
-        let filter = |s: &str| Some(s.trim().to_owned()).filter(|s| !s.is_empty());
-        let rows = sqlx::query(schema_sql(
-            &self.schema,
-            "SELECT id, at, method, caller, role, department, case_id, kind, reason
-               FROM {schema}.access_refusals
-              WHERE ($1::bigint IS NULL OR id < $1)
-                AND ($2::timestamptz IS NULL OR at >= $2)
-                AND ($3::text IS NULL OR caller = $3)
-                AND ($4::text IS NULL OR case_id = $4)
-              ORDER BY id DESC
-              LIMIT $5",
-        ))
-        .bind(before)
-        .bind(since)
-        .bind(filter(&req.caller))
-        .bind(filter(&req.case_id))
-        .bind(i64::from(size) + 1)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(|e| crate::status::internal("reading the refusal log", &e))?;
-        let more = rows.len() > size as usize;
-        let mut refusals = Vec::with_capacity(rows.len().min(size as usize));
-        let mut last = None;
-        for row in rows.iter().take(size as usize) {
-            let at: chrono::DateTime<chrono::Utc> = row.get("at");
-            last = Some(row.get::<i64, _>("id"));
-            refusals.push(pb::Refusal {
-                at: Some(prost_types::Timestamp { seconds: at.timestamp(), nanos: at.timestamp_subsec_nanos() as i32 }),
-                service: self.service.to_owned(),
-                method: row.get("method"),
-                caller: row.get("caller"),
-                role: row.get("role"),
-                department: row.get::<Option<String>, _>("department").unwrap_or_default(),
-                case_id: row.get::<Option<String>, _>("case_id").unwrap_or_default(),
-                kind: row.get("kind"),
-                reason: row.get("reason"),
-            });
-        }
-        let next_page_token = if more { last.map(|id| id.to_string()).unwrap_or_default() } else { String::new() };
-        Ok(Response::new(pb::ListRefusalsResponse { refusals, next_page_token }))
     }
 }

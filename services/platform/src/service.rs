@@ -191,15 +191,17 @@ impl ServiceBuilder {
         &self.refusals
     }
 
-    /// Keeps the service's refusal log in `schema` (migrated here): every
-    /// refusal of a signed-in caller is written to it by a background
-    /// writer, and supervisors read it through the `AuditService` served
-    /// from now on. Call it before adding the service's own gRPC services,
-    /// which then record into it.
-    pub async fn refusal_log(mut self, schema: &str) -> anyhow::Result<Self> {
-        yiciban_eventstore::migrate(&self.pool, schema, &[crate::refusal_log::REFUSAL_LOG])
+    /// Keeps the service's audit logs in `schema` (migrated here): every
+    /// refusal of a signed-in caller is written to the refusal log by a
+    /// background writer; reads of personal data in clear are recorded by
+    /// the handlers that answer them ([`crate::read_log::ReadLog`] over the
+    /// same schema); supervisors read both through the `AuditService`
+    /// served from now on. Call it before adding the service's own gRPC
+    /// services, which then record into it.
+    pub async fn audit_log(mut self, schema: &str) -> anyhow::Result<Self> {
+        yiciban_eventstore::migrate(&self.pool, schema, &[crate::refusal_log::REFUSAL_LOG, crate::read_log::READ_LOG])
             .await
-            .with_context(|| format!("migrating the refusal log of {} in {schema}", self.name))?;
+            .with_context(|| format!("migrating the audit logs of {} in {schema}", self.name))?;
         let (sink, queue) = tokio::sync::mpsc::channel(crate::refusal_log::QUEUE);
         self.refusals = Refusals::new(self.name).with_sink(sink);
         let (pool, schema_name) = (self.pool.clone(), schema.to_owned());
@@ -207,8 +209,8 @@ impl ServiceBuilder {
             "refusal log".to_owned(),
             Box::new(move |shutdown| Box::pin(crate::refusal_log::write(pool, schema_name, queue, shutdown))),
         ));
-        let audit = crate::refusal_log::AuditApi::new(self.name, self.pool.clone(), schema);
-        self.serving.push(<AuditServer<crate::refusal_log::AuditApi> as NamedService>::NAME);
+        let audit = crate::audit::AuditApi::new(self.name, self.pool.clone(), schema);
+        self.serving.push(<AuditServer<crate::audit::AuditApi> as NamedService>::NAME);
         self.router = self.router.add_service(self.limits.wrap(Authenticate::new(
             AuditServer::new(audit),
             self.verifier.clone(),

@@ -45,7 +45,7 @@ pub fn init(service: &str, format: LogFormat, otlp_endpoint: Option<&str>) -> an
             .map_err(|e| anyhow::anyhow!("building the OTLP exporter for {endpoint}: {e}"))?;
         builder = builder.with_batch_exporter(exporter);
     }
-    install(service, format, builder.build(), Some(metrics))
+    install(service, format, builder.build(), Some(metrics), None, std::io::stdout)
 }
 
 /// Installs logging and tracing for `service` with every finished span
@@ -60,25 +60,54 @@ pub fn init_with_exporter(
         .with_resource(opentelemetry_sdk::Resource::builder().with_service_name(service.to_owned()).build())
         .with_simple_exporter(exporter)
         .build();
-    install(service, format, provider, None)
+    install(service, format, provider, None, None, std::io::stdout)
 }
 
-fn install(
+/// Like [`init_with_exporter`], with every log line at `filter` (an
+/// `EnvFilter` directive such as `debug`) written as JSON to `writer` —
+/// for tests that read what the services logged.
+pub fn init_capturing<W>(
+    service: &str,
+    exporter: impl opentelemetry_sdk::trace::SpanExporter + 'static,
+    filter: &str,
+    writer: W,
+) -> anyhow::Result<TelemetryGuard>
+where
+    W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
+{
+    let provider = SdkTracerProvider::builder()
+        .with_resource(opentelemetry_sdk::Resource::builder().with_service_name(service.to_owned()).build())
+        .with_simple_exporter(exporter)
+        .build();
+    install(service, LogFormat::Json, provider, None, Some(EnvFilter::new(filter)), writer)
+}
+
+fn install<W>(
     service: &str,
     format: LogFormat,
     provider: SdkTracerProvider,
     metrics: Option<yiciban_metrics::MetricsGuard>,
-) -> anyhow::Result<TelemetryGuard> {
+    filter: Option<EnvFilter>,
+    writer: W,
+) -> anyhow::Result<TelemetryGuard>
+where
+    W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
+{
     opentelemetry::global::set_text_map_propagator(opentelemetry_sdk::propagation::TraceContextPropagator::new());
     let tracer = provider.tracer(service.to_owned());
     opentelemetry::global::set_tracer_provider(provider.clone());
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,async_nats=warn,h2=warn,tower=warn"));
+    let filter = filter.unwrap_or_else(|| {
+        EnvFilter::try_from_default_env()
+            .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,async_nats=warn,h2=warn,tower=warn"))
+    });
     let fmt = match format {
-        LogFormat::Json => {
-            tracing_subscriber::fmt::layer().json().with_current_span(true).with_span_list(false).boxed()
-        }
-        LogFormat::Text => tracing_subscriber::fmt::layer().with_target(false).boxed(),
+        LogFormat::Json => tracing_subscriber::fmt::layer()
+            .json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .with_writer(writer)
+            .boxed(),
+        LogFormat::Text => tracing_subscriber::fmt::layer().with_target(false).with_writer(writer).boxed(),
     };
     tracing_subscriber::registry()
         .with(filter)

@@ -92,8 +92,7 @@ pub async fn build_with(
     pool: sqlx::PgPool,
     js: async_nats::jetstream::Context,
 ) -> anyhow::Result<App> {
-    let mut shell =
-        ServiceBuilder::bind("routing", &config.common, pool, js).await?.refusal_log(&config.schema).await?;
+    let mut shell = ServiceBuilder::bind("routing", &config.common, pool, js).await?.audit_log(&config.schema).await?;
     let store = shell.event_store(&config.schema, schema::ROUTING).await?;
     let officers = OfficerLookup::new(config.intake_url.as_deref().map(|url| shell.calls("intake", url)).transpose()?);
     let intake = config.intake_url.as_deref().map(|url| shell.calls("intake", url)).transpose()?;

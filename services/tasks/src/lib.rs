@@ -90,7 +90,7 @@ pub async fn build_with(
     pool: sqlx::PgPool,
     js: async_nats::jetstream::Context,
 ) -> anyhow::Result<App> {
-    let mut shell = ServiceBuilder::bind("tasks", &config.common, pool, js).await?.refusal_log(&config.schema).await?;
+    let mut shell = ServiceBuilder::bind("tasks", &config.common, pool, js).await?.audit_log(&config.schema).await?;
     let store = shell.event_store(&config.schema, &[schema::TASKS]).await?;
     let routing = RoutingServiceClient::new(shell.calls("routing", &config.routing_url)?);
     let handoff = Consumer::process_manager(

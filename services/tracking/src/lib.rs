@@ -139,7 +139,7 @@ pub async fn build_with(
         .context("naming the owning stores")?;
     let mut shell = ServiceBuilder::bind("tracking", &config.common, pool.clone(), js.clone())
         .await?
-        .refusal_log(&config.schema)
+        .audit_log(&config.schema)
         .await?;
     let catalog = Catalog::seed().context("loading the catalog")?;
     let intake = config.intake_url.as_deref().map(|url| shell.calls("intake", url)).transpose()?;

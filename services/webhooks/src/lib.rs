@@ -60,7 +60,7 @@ pub async fn build_with(
 ) -> anyhow::Result<App> {
     let shell = ServiceBuilder::bind("webhooks", &config.common, pool.clone(), js.clone())
         .await?
-        .refusal_log(&config.schema)
+        .audit_log(&config.schema)
         .await?;
     yiciban_eventstore::migrate(&pool, &config.schema, &[schema::WEBHOOKS])
         .await

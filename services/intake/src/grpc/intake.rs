@@ -14,10 +14,11 @@ use tonic::{Request, Response, Status};
 use uuid::Uuid;
 use yiciban_commands::{Idempotency, Invocation, Loaded, Target};
 use yiciban_domain::intake::{
-    AssignOfficer, CaseApplication, Command, CreditStatus, Event, Submit, SupplementMaterials, Terminate,
-    TerminationReason, Withdraw, china_date,
+    AssignOfficer, CaseApplication, Command, Event, Submit, SupplementMaterials, Terminate, TerminationReason,
+    Withdraw, china_date,
 };
 use yiciban_domain::values::CaseNumber;
+use yiciban_platform::read_log::{Purpose, Read};
 use yiciban_platform::status::{FieldViolation, internal, invalid_argument};
 use yiciban_platform::{Caller, Role};
 use yiciban_proto::common::v1 as common;
@@ -25,6 +26,7 @@ use yiciban_proto::convert::intake as convert;
 use yiciban_proto::intake::v1 as pb;
 use yiciban_proto::intake::v1::intake_service_server::IntakeService;
 
+use super::reads::{GET_CASE, personal_fields_shown};
 use super::scope;
 use crate::Intake;
 use crate::repo;
@@ -70,14 +72,6 @@ fn parse_case_id(raw: &str) -> Result<Uuid, Status> {
             }],
         )
     })
-}
-
-fn credit_from_db(s: &str) -> CreditStatus {
-    match s {
-        "good" => CreditStatus::Good,
-        "dishonest" => CreditStatus::Dishonest,
-        _ => CreditStatus::Normal,
-    }
 }
 
 fn submit_response(case_id: Uuid, state: &CaseApplication, events: &[Event]) -> pb::SubmitApplicationResponse {
@@ -163,7 +157,7 @@ impl IntakeService for IntakeApi {
         // The applicant's lookup value: the credit list's key, the case
         // index's, and the subject of the applicant's data key.
         let data_subject = intake.identity_key.lookup(&claimed);
-        let (credit, _) = repo::credit_status(intake.pool(), intake.schema(), &data_subject)
+        let credit = crate::credit::entry(intake.pool(), intake.schema(), &data_subject)
             .await
             .map_err(|e| internal("reading the credit list", &e))?;
         let draft = yiciban_domain::intake::ApplicationDraft::from(&req);
@@ -197,7 +191,7 @@ impl IntakeService for IntakeApi {
                             let deficiency_days = intake.deficiency_days.min(promised_days.max(1));
                             Ok((p, intake.calendar.promise("deficiency deadline", today, deficiency_days)?))
                         });
-                    let (credit, max_material_bytes) = (credit_from_db(&credit), intake.max_material_bytes);
+                    let (credit, max_material_bytes) = (credit.in_force(today), intake.max_material_bytes);
                     async move {
                         let (promised_by, deficiency_due_by) = dates?;
                         let officer = repo::least_loaded_officer(tx, &schema, &package)
@@ -375,11 +369,17 @@ impl IntakeService for IntakeApi {
     async fn get_case(&self, request: Request<pb::GetCaseRequest>) -> Result<Response<pb::GetCaseResponse>, Status> {
         let caller = Caller::of(&request)?;
         let case_id = parse_case_id(&request.get_ref().case_id)?;
+        let purpose = Purpose::of(&request, "办件查看 (GetCase)")?;
         let (_, view) = scope::visible(&self.intake, &caller, case_id).await?;
-        let masked = view == scope::View::Masked;
+        let masked = view == scope::View::Masked || request.get_ref().without_personal_data;
         let state = self.intake.applications.load_existing(case_id).await?.state;
         let mut case = convert::case_to_pb(&state, masked);
         case.case_id = case_id.to_string();
+        let shown = personal_fields_shown(&case, masked);
+        if !shown.is_empty() {
+            let read = Read { method: GET_CASE, case: &case.case_id, fields: &shown, purpose: &purpose };
+            self.intake.reads.record(&caller, read).await?;
+        }
         Ok(Response::new(pb::GetCaseResponse { case: Some(case) }))
     }
 
@@ -398,48 +398,7 @@ impl IntakeService for IntakeApi {
         request: Request<pb::UpdateCreditStatusRequest>,
     ) -> Result<Response<pb::UpdateCreditStatusResponse>, Status> {
         let caller = Caller::of(&request)?;
-        caller.require(&[Role::Admin], "update the credit list")?;
-        let req = request.into_inner();
-        let mut violations = Vec::new();
-        let id = req.id_number.trim().to_ascii_uppercase();
-        let valid_id = yiciban_domain::values::IdNumber::parse(&id).is_ok()
-            || yiciban_domain::values::CreditCode::parse(&id).is_ok();
-        if !valid_id {
-            violations.push(FieldViolation {
-                field: "id_number".into(),
-                description: "not a valid resident ID number or unified social credit code (check digit)".into(),
-            });
-        }
-        let status = match pb::CreditStatus::try_from(req.status).unwrap_or(pb::CreditStatus::Unspecified) {
-            pb::CreditStatus::Good => "good",
-            pb::CreditStatus::Normal => "normal",
-            pb::CreditStatus::Dishonest => "dishonest",
-            pb::CreditStatus::Unspecified => {
-                violations.push(FieldViolation {
-                    field: "status".into(),
-                    description: "choose GOOD, NORMAL or DISHONEST".into(),
-                });
-                ""
-            }
-        };
-        if !violations.is_empty() {
-            return Err(invalid_argument("the credit entry cannot be stored", &violations));
-        }
-        let expected = (req.expected_version != 0).then_some(req.expected_version as i64);
-        let version = repo::set_credit_status(
-            self.intake.pool(),
-            self.intake.schema(),
-            &self.intake.identity_key.lookup(&id),
-            status,
-            &req.reason,
-            &caller.subject,
-            expected,
-        )
-        .await
-        .map_err(|e| internal("updating the credit list", &e))?
-        .ok_or_else(|| Status::aborted("the credit entry changed meanwhile; read it again and retry"))?;
-        tracing::info!(status, "credit status updated");
-        Ok(Response::new(pb::UpdateCreditStatusResponse { version: version as u64 }))
+        Ok(Response::new(super::credit::update(&self.intake, &caller, request.into_inner()).await?))
     }
 
     async fn get_credit_status(
@@ -447,21 +406,14 @@ impl IntakeService for IntakeApi {
         request: Request<pb::GetCreditStatusRequest>,
     ) -> Result<Response<pb::GetCreditStatusResponse>, Status> {
         let caller = Caller::of(&request)?;
-        caller.require(&[Role::Clerk, Role::Admin, Role::Service], "read the credit list")?;
-        let id = request.into_inner().id_number.trim().to_ascii_uppercase();
-        let (status, version) =
-            repo::credit_status(self.intake.pool(), self.intake.schema(), &self.intake.identity_key.lookup(&id))
-                .await
-                .map_err(|e| internal("reading the credit list", &e))?;
-        let status = match status.as_str() {
-            "good" => pb::CreditStatus::Good,
-            "dishonest" => pb::CreditStatus::Dishonest,
-            _ => pb::CreditStatus::Normal,
-        };
-        Ok(Response::new(pb::GetCreditStatusResponse {
-            status: status as i32,
-            version: version as u64,
-            ..Default::default()
-        }))
+        Ok(Response::new(super::credit::get(&self.intake, &caller, request.into_inner()).await?))
+    }
+
+    async fn list_credit_status_changes(
+        &self,
+        request: Request<pb::ListCreditStatusChangesRequest>,
+    ) -> Result<Response<pb::ListCreditStatusChangesResponse>, Status> {
+        let caller = Caller::of(&request)?;
+        Ok(Response::new(super::credit::history(&self.intake, &caller, request.into_inner()).await?))
     }
 }

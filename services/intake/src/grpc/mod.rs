@@ -4,11 +4,13 @@
 
 mod calendar;
 mod catalog;
+mod credit;
 mod drafts;
 mod intake;
 mod materials;
 mod privacy;
 mod publishing;
+mod reads;
 mod scope;
 mod supplements;
 mod uploads;

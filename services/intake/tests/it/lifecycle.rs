@@ -17,7 +17,13 @@ async fn owing_site_layout(app: &TestApp) -> pb::SubmitApplicationResponse {
 }
 
 async fn case(app: &TestApp, case_id: &str) -> pb::Case {
-    app.clerk().get_case(pb::GetCaseRequest { case_id: case_id.into() }).await.unwrap().into_inner().case.unwrap()
+    app.clerk()
+        .get_case(pb::GetCaseRequest { case_id: case_id.into(), ..Default::default() })
+        .await
+        .unwrap()
+        .into_inner()
+        .case
+        .unwrap()
 }
 
 #[tokio::test]
@@ -131,26 +137,45 @@ async fn an_officer_reads_only_their_own_cases_and_sees_personal_data_masked() {
     let app = spawn_app().await;
     let s = owing_site_layout(&app).await;
     let own = app.intake_as(&app.token(Role::Officer, "officer-001", None, None));
-    let c = own.clone().get_case(pb::GetCaseRequest { case_id: s.case_id.clone() }).await.unwrap().into_inner();
+    let c = own
+        .clone()
+        .get_case(pb::GetCaseRequest { case_id: s.case_id.clone(), ..Default::default() })
+        .await
+        .unwrap()
+        .into_inner();
     let applicant = c.case.unwrap().applicant.unwrap();
     assert_ne!(applicant.id_number, COMPANY_USCC, "masked for the officer");
     assert!(applicant.id_number.contains('*'), "{}", applicant.id_number);
 
     // Another officer is answered exactly as for a case that does not exist.
     let other = app.intake_as(&app.token(Role::Officer, "officer-002", None, None));
-    let err = other.clone().get_case(pb::GetCaseRequest { case_id: s.case_id.clone() }).await.unwrap_err();
+    let err = other
+        .clone()
+        .get_case(pb::GetCaseRequest { case_id: s.case_id.clone(), ..Default::default() })
+        .await
+        .unwrap_err();
     assert_eq!((err.code(), err.message()), (Code::NotFound, format!("case {} not found", s.case_id).as_str()));
     let random = uuid::Uuid::new_v4().to_string();
-    let err = other.clone().get_case(pb::GetCaseRequest { case_id: random.clone() }).await.unwrap_err();
+    let err =
+        other.clone().get_case(pb::GetCaseRequest { case_id: random.clone(), ..Default::default() }).await.unwrap_err();
     assert_eq!((err.code(), err.message()), (Code::NotFound, format!("case {random} not found").as_str()));
     // An agent reads a case only when its department has a task in it; with
     // the task service unreachable (as here) that cannot be told: refused.
     let agent = app.intake_as(&app.token(Role::Agent, "agent-1", Some("samr"), None));
-    let err = agent.clone().get_case(pb::GetCaseRequest { case_id: s.case_id.clone() }).await.unwrap_err();
+    let err = agent
+        .clone()
+        .get_case(pb::GetCaseRequest { case_id: s.case_id.clone(), ..Default::default() })
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), Code::Unavailable, "{err:?}");
-    let err = app.clerk().get_case(pb::GetCaseRequest { case_id: "not-a-uuid".into() }).await.unwrap_err();
+    let err = app
+        .clerk()
+        .get_case(pb::GetCaseRequest { case_id: "not-a-uuid".into(), ..Default::default() })
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), Code::InvalidArgument);
-    let err = app.clerk().get_case(pb::GetCaseRequest { case_id: random.clone() }).await.unwrap_err();
+    let err =
+        app.clerk().get_case(pb::GetCaseRequest { case_id: random.clone(), ..Default::default() }).await.unwrap_err();
     assert_eq!((err.code(), err.message()), (Code::NotFound, format!("case {random} not found").as_str()));
 }
 

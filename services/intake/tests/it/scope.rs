@@ -50,8 +50,20 @@ async fn another_applicant_finds_no_such_case_and_changes_nothing() {
     let random = uuid::Uuid::now_v7().to_string();
     let stranger = app.intake_as(&app.token(Role::Applicant, "citizen-9", None, Some(STRANGER_ID)));
 
-    let refused = seen(stranger.clone().get_case(pb::GetCaseRequest { case_id: case_id.clone() }).await.unwrap_err());
-    let missing = seen(stranger.clone().get_case(pb::GetCaseRequest { case_id: random.clone() }).await.unwrap_err());
+    let refused = seen(
+        stranger
+            .clone()
+            .get_case(pb::GetCaseRequest { case_id: case_id.clone(), ..Default::default() })
+            .await
+            .unwrap_err(),
+    );
+    let missing = seen(
+        stranger
+            .clone()
+            .get_case(pb::GetCaseRequest { case_id: random.clone(), ..Default::default() })
+            .await
+            .unwrap_err(),
+    );
     assert_eq!(refused, (Code::NotFound, format!("case {case_id} not found")));
     assert_eq!(missing, (Code::NotFound, format!("case {random} not found")));
 
@@ -68,7 +80,12 @@ async fn another_applicant_finds_no_such_case_and_changes_nothing() {
 
     // The applicant itself reads its case in clear and withdraws it.
     let mother = app.intake_as(&app.token(Role::Applicant, "citizen-1", None, Some(MOTHER_ID)));
-    let case = mother.clone().get_case(pb::GetCaseRequest { case_id: case_id.clone() }).await.unwrap().into_inner();
+    let case = mother
+        .clone()
+        .get_case(pb::GetCaseRequest { case_id: case_id.clone(), ..Default::default() })
+        .await
+        .unwrap()
+        .into_inner();
     assert_eq!(case.case.unwrap().applicant.unwrap().id_number, MOTHER_ID);
     mother.clone().withdraw_application(withdraw(&case_id)).await.unwrap();
     assert!(app.event_count().await > before);

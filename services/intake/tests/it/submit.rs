@@ -26,10 +26,20 @@ async fn a_complete_newborn_application_is_accepted_numbered_and_given_an_office
     let second = app.clerk().submit_application(newborn("k2")).await.unwrap().into_inner();
     assert_eq!(second.case_number, "YCB-20260316-000002", "numbers are gapless per day");
 
-    let case = app.clerk().get_case(pb::GetCaseRequest { case_id: first.case_id.clone() }).await.unwrap().into_inner();
+    let case = app
+        .clerk()
+        .get_case(pb::GetCaseRequest { case_id: first.case_id.clone(), ..Default::default() })
+        .await
+        .unwrap()
+        .into_inner();
     let case = case.case.unwrap();
     assert_eq!(case.officer_id, "officer-001", "the least-loaded officer");
-    let case2 = app.clerk().get_case(pb::GetCaseRequest { case_id: second.case_id }).await.unwrap().into_inner();
+    let case2 = app
+        .clerk()
+        .get_case(pb::GetCaseRequest { case_id: second.case_id, ..Default::default() })
+        .await
+        .unwrap()
+        .into_inner();
     assert_eq!(case2.case.unwrap().officer_id, "officer-002", "the next case goes to the next least-loaded officer");
 
     // The events reach JetStream through the outbox relay.
@@ -129,6 +139,7 @@ async fn the_credit_list_and_the_case_index_keep_the_keyed_lookup_value_of_the_i
             idempotency_key: "credit-1".into(),
             id_number: COMPANY_USCC.to_lowercase(),
             status: pb::CreditStatus::Good as i32,
+            reason: "守信激励".into(),
             ..Default::default()
         })
         .await

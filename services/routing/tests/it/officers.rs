@@ -66,7 +66,7 @@ async fn an_officer_reads_the_plans_of_their_own_cases_only_and_follows_a_reassi
     let case_id = accepted.case_id.clone();
     let officer = w
         .intake_as(Role::Clerk, "clerk-001")
-        .get_case(intake_pb::GetCaseRequest { case_id: case_id.clone() })
+        .get_case(intake_pb::GetCaseRequest { case_id: case_id.clone(), ..Default::default() })
         .await
         .unwrap()
         .into_inner()

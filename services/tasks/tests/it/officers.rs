@@ -67,7 +67,7 @@ impl WithIntake {
         assert_eq!(accepted.decision(), intake_pb::AcceptanceDecision::Accepted, "{accepted:?}");
         let case = self
             .intake_as(Role::Clerk, "clerk-001")
-            .get_case(intake_pb::GetCaseRequest { case_id: accepted.case_id.clone() })
+            .get_case(intake_pb::GetCaseRequest { case_id: accepted.case_id.clone(), ..Default::default() })
             .await
             .unwrap()
             .into_inner()

@@ -1,0 +1,271 @@
+//! A test that looks everywhere (issue 18): a case with marked personal
+//! values — the applicant's name, ID number and phone, a form field, the
+//! mail recipient and address — runs from submission through every
+//! department to mailing and delivery, read by a clerk (in clear) and a
+//! supervisor (masked). Then every log line (debug level, JSON), every span
+//! and its attributes, the metrics, every message on JetStream and every row
+//! of every table of every service are searched for the marked values, as
+//! text and as the hex of their bytes. Each hit outside [`ALLOWED`] fails the
+//! test and is named with where it was found.
+
+use std::io::Write as _;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_nats::jetstream::consumer::pull;
+use futures::StreamExt as _;
+use opentelemetry_sdk::trace::InMemorySpanExporter;
+use sqlx::Row as _;
+use yiciban_platform::Role;
+use yiciban_proto::common::v1 as common;
+use yiciban_proto::intake::v1 as intake;
+use yiciban_proto::issuance::v1 as issuance;
+use yiciban_testkit::eventually;
+
+use crate::joint_processing::approve_everything;
+use crate::stack::Stack;
+
+const WAIT: Duration = Duration::from_secs(30);
+
+/// The marked values: unlikely anywhere by chance.
+const NAME: &str = "隐私标记赵乙";
+const PHONE: &str = "13987650042";
+const RECIPIENT: &str = "隐私标记收件人";
+const ADDRESS_LINE: &str = "隐私标记大街42号";
+const FORM_VALUE: &str = "隐私标记表单值";
+
+/// Where a marked value may be found, and why. Each entry is a place a
+/// person's data is kept on purpose; everything else must hold none.
+/// None since the applicant's data is sealed under their data key (ADR
+/// 0024): `ApplicationSubmitted` holds it only as ciphertext, in intake's
+/// ledger and on NATS alike.
+const ALLOWED: &[(&str, &str)] = &[];
+
+/// The lines the services logged, as they were written.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'w> tracing_subscriber::fmt::MakeWriter<'w> for Captured {
+    type Writer = Captured;
+    fn make_writer(&'w self) -> Captured {
+        self.clone()
+    }
+}
+
+/// The marked values, each as text and as the hex of its bytes (how
+/// Postgres prints a bytea column).
+fn markers() -> Vec<(String, String)> {
+    let ids = [yiciban_testkit::applications::MOTHER_ID];
+    [NAME, PHONE, RECIPIENT, ADDRESS_LINE, FORM_VALUE]
+        .into_iter()
+        .chain(ids)
+        .flat_map(|m| {
+            let hex: String = m.bytes().map(|b| format!("{b:02x}")).collect();
+            [(m.to_owned(), m.to_owned()), (format!("{m} (hex)"), hex)]
+        })
+        .collect()
+}
+
+/// Every marker `text` holds.
+fn found(text: &str) -> Vec<String> {
+    let lower = text.to_lowercase();
+    markers().into_iter().filter(|(_, m)| lower.contains(&m.to_lowercase())).map(|(name, _)| name).collect()
+}
+
+fn marked_application() -> intake::SubmitApplicationRequest {
+    let mut application = yiciban_testkit::applications::newborn("privacy-1");
+    let applicant = application.applicant.as_mut().unwrap();
+    applicant.name = NAME.into();
+    applicant.phone = PHONE.into();
+    // The newborn's name: personal data the form carries.
+    let form = application.form_data.as_mut().unwrap();
+    form.fields.insert(
+        "newborn_name".into(),
+        prost_types::Value { kind: Some(prost_types::value::Kind::StringValue(FORM_VALUE.into())) },
+    );
+    application.delivery = Some(common::DeliveryPreference {
+        method: common::DeliveryMethod::Mail as i32,
+        mail_address: Some(common::PostalAddress {
+            recipient_name: RECIPIENT.into(),
+            recipient_phone: PHONE.into(),
+            province: "内蒙古自治区".into(),
+            city: "包头市".into(),
+            district: "昆都仑区".into(),
+            address_line: ADDRESS_LINE.into(),
+            postal_code: "014010".into(),
+        }),
+        pickup_hall: String::new(),
+    });
+    application
+}
+
+/// Runs the marked case to delivery; returns its id.
+async fn run_case(stack: &Stack) -> String {
+    let submitted =
+        stack.intake(Role::Clerk, "clerk-001").submit_application(marked_application()).await.unwrap().into_inner();
+    assert_eq!(submitted.decision(), intake::AcceptanceDecision::Accepted, "{submitted:?}");
+    let case_id = submitted.case_id;
+    // Read in clear by the clerk, masked by a supervisor.
+    let get = intake::GetCaseRequest { case_id: case_id.clone(), ..Default::default() };
+    let clear = stack.intake(Role::Clerk, "clerk-001").get_case(get.clone()).await.unwrap().into_inner();
+    assert_eq!(clear.case.unwrap().applicant.unwrap().name, NAME);
+    stack.intake(Role::Supervisor, "sup-001").get_case(get).await.unwrap();
+
+    approve_everything(stack, &case_id).await;
+    let mut clerk = stack.issuance(Role::Clerk, "clerk-001", None);
+    let batch = eventually("the batch is prepared", WAIT, || async {
+        clerk
+            .clone()
+            .get_issuance(issuance::GetIssuanceRequest { case_id: case_id.clone() })
+            .await
+            .ok()
+            .and_then(|r| r.into_inner().issuance)
+            .and_then(|i| i.batches.first().cloned())
+    })
+    .await;
+    let mailing = issuance::RecordMailingRequest {
+        idempotency_key: "mail-1".into(),
+        case_id: case_id.clone(),
+        batch_number: batch.batch_number,
+        courier: "EMS".into(),
+        tracking_number: "1130000000042".into(),
+        ..Default::default()
+    };
+    clerk.record_mailing(mailing).await.unwrap();
+    let delivery = issuance::RecordDeliveryRequest {
+        idempotency_key: "delivered-1".into(),
+        case_id: case_id.clone(),
+        batch_number: batch.batch_number,
+        tracking_number: "1130000000042".into(),
+        ..Default::default()
+    };
+    assert!(clerk.record_delivery(delivery).await.unwrap().into_inner().case_closed);
+    // Tracking has folded everything in.
+    eventually("tracking shows the case closed", WAIT, || async {
+        let summary = stack
+            .tracking(Role::Supervisor, "sup-001", None)
+            .get_case_summary(yiciban_proto::tracking::v1::GetCaseSummaryRequest { case_id: case_id.clone() })
+            .await
+            .ok()?
+            .into_inner()
+            .summary?;
+        (summary.status == common::CaseStatus::Closed as i32).then_some(())
+    })
+    .await;
+    case_id
+}
+
+/// Every row of every table of every schema, as text, with where it is.
+async fn every_row(stack: &Stack) -> Vec<(String, String)> {
+    let tables = sqlx::query(
+        "SELECT table_schema, table_name FROM information_schema.tables
+          WHERE table_type = 'BASE TABLE' AND table_schema NOT IN ('pg_catalog', 'information_schema')",
+    )
+    .fetch_all(&stack.db.pool)
+    .await
+    .unwrap();
+    let mut rows = Vec::new();
+    for table in tables {
+        let (schema, name): (String, String) = (table.get(0), table.get(1));
+        // Names from the catalog, checked as names before they reach SQL.
+        let sql = yiciban_eventstore::sql::names_sql(
+            "SELECT t::text FROM {schema}.{table} t",
+            &[("schema", &schema), ("table", &name)],
+        );
+        for row in sqlx::query_scalar::<_, String>(sql).fetch_all(&stack.db.pool).await.unwrap() {
+            rows.push((format!("table {schema}.{name}"), row));
+        }
+    }
+    rows
+}
+
+/// Every message on the case stream, with its subject's department and type.
+async fn every_message(stack: &Stack) -> Vec<(String, Vec<u8>)> {
+    let stream = stack.nats.js.get_stream(stack.nats.subjects.stream_name()).await.unwrap();
+    let consumer = stream.create_consumer(pull::Config::default()).await.unwrap();
+    let mut out = Vec::new();
+    loop {
+        let mut batch =
+            consumer.fetch().max_messages(500).expires(Duration::from_millis(500)).messages().await.unwrap();
+        let mut got = 0;
+        while let Some(Ok(m)) = batch.next().await {
+            got += 1;
+            // <prefix>.evt.<department>.<source>.<case>.<type>
+            let tokens: Vec<&str> = m.subject.split('.').collect();
+            let place = match tokens.as_slice() {
+                [_, "evt", department, source, _, kind, ..] => format!("nats evt.{department}.{source}.{kind}"),
+                _ => format!("nats {}", m.subject),
+            };
+            out.push((place, m.payload.to_vec()));
+        }
+        if got == 0 {
+            return out;
+        }
+    }
+}
+
+#[tokio::test]
+async fn marked_personal_values_are_found_only_where_they_are_kept_on_purpose() {
+    let exporter = InMemorySpanExporter::default();
+    let logs = Captured::default();
+    let _telemetry = yiciban_platform::telemetry::init_capturing(
+        "privacy-scan",
+        exporter.clone(),
+        "debug,h2=info,hyper=info,hyper_util=info,tower=info,tonic=info,rustls=info",
+        logs.clone(),
+    )
+    .unwrap();
+    let stack = Stack::start("2026-09-29T02:00:00Z").await;
+    let case_id = run_case(&stack).await;
+
+    let mut hits: Vec<(String, Vec<String>)> = Vec::new();
+    let mut look = |place: String, text: &str| {
+        let found = found(text);
+        if !found.is_empty() {
+            hits.push((place, found));
+        }
+    };
+    let log_text = String::from_utf8_lossy(&logs.0.lock().unwrap()).into_owned();
+    assert!(log_text.contains(&case_id), "the logs were captured (they name the case)");
+    for line in log_text.lines() {
+        look(format!("log line {}", &line.chars().take(160).collect::<String>()), line);
+    }
+    let spans = exporter.get_finished_spans().unwrap();
+    assert!(!spans.is_empty());
+    for span in &spans {
+        look(format!("span {}", span.name), &format!("{span:?}"));
+    }
+    look("metrics".into(), &yiciban_metrics::render());
+    let messages = every_message(&stack).await;
+    assert!(messages.len() > 20, "the case's events are on JetStream");
+    for (place, payload) in &messages {
+        let hex: String = payload.iter().map(|b| format!("{b:02x}")).collect();
+        look(place.clone(), &format!("{} {hex}", String::from_utf8_lossy(payload)));
+    }
+    for (place, row) in every_row(&stack).await {
+        look(place, &row);
+    }
+
+    let unexpected: Vec<&(String, Vec<String>)> =
+        hits.iter().filter(|(place, _)| !ALLOWED.iter().any(|(allowed, _)| place == allowed)).collect();
+    let mut report = Vec::new();
+    for (place, found) in &unexpected {
+        writeln!(report, "{place}: {}", found.join(", ")).unwrap();
+    }
+    assert!(unexpected.is_empty(), "personal data where it must not be:\n{}", String::from_utf8_lossy(&report));
+    // The allowed places are still needed: an entry nothing hits any more is
+    // stale and must go.
+    for (allowed, why) in ALLOWED {
+        assert!(hits.iter().any(|(place, _)| place == allowed), "{allowed} ({why}) holds no marked value any more");
+    }
+}

@@ -86,7 +86,13 @@ fn marked_in(bytes: &[Vec<u8>]) -> Vec<&'static str> {
 }
 
 async fn case(app: &TestApp, case_id: &str) -> pb::Case {
-    app.clerk().get_case(pb::GetCaseRequest { case_id: case_id.into(), ..Default::default() }).await.unwrap().into_inner().case.unwrap()
+    app.clerk()
+        .get_case(pb::GetCaseRequest { case_id: case_id.into(), ..Default::default() })
+        .await
+        .unwrap()
+        .into_inner()
+        .case
+        .unwrap()
 }
 
 #[tokio::test]

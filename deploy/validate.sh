@@ -31,11 +31,18 @@
 #              identity: the Keycloak realm export holds the contract
 #              (deploy/keycloak/check_realm.py), every service has an https
 #              issuer, its own client secret from its Secret, egress to the
-#              issuer, no YICIBAN_DEV_MODE and no YICIBAN_JWT_SECRET
+#              issuer, no YICIBAN_DEV_MODE and no YICIBAN_JWT_SECRET;
+#              department systems outside the cluster (ADR 0026): TLS on the
+#              leaf and websocket ports, no leafnodes authorization block, a
+#              leaf-<code> login per department with its permissions in the
+#              JetStream domain, the Service and NetworkPolicy
+#              nats-departments (prod: a LoadBalancer limited to source
+#              ranges, the external name in the certificate), never /0
 #   5. nats    the rendered NATS configuration with `nats-server -t` (Debian's
 #              nats-server; installed with apt-get when root, else skipped),
 #              with a generated nkeys.conf and certificates from
-#              deploy/local/nats-tls.sh in place of the deployment's; that
+#              deploy/local/nats-tls.sh in place of the deployment's (and
+#              bcrypt-shaped leaf password hashes); that
 #              deploy/nats/identities.conf is what `casectl nats-config`
 #              generates is a test (casectl nats_config)
 #   6. checkov --framework kubernetes on the rendered overlays; a finding kept
@@ -202,6 +209,77 @@ def check_identity(overlay, name, short, deployment, c, env):
                for rule in policy.get("spec", {}).get("egress", [])):
         bad(overlay, f"{name}: its NetworkPolicy has no egress to the issuer's port {port}")
 
+def conf_block(text, name):
+    """The body of the top-level `name { ... }` block of a nats-server
+    configuration (comments dropped), or None."""
+    text = re.sub(r"#.*", "", text)
+    m = re.search(rf"^{name}\s*\{{", text, re.M)
+    if not m:
+        return None
+    depth, i = 1, m.end()
+    while depth and i < len(text):
+        depth += {"{": 1, "}": -1}.get(text[i], 0)
+        i += 1
+    return text[m.end():i - 1]
+
+def check_departments_outside(overlay, nats, nats_conf, js):
+    """ADR 0026: department systems outside the cluster reach NATS through
+    a leaf node (7422) or a websocket (8443), TLS on both, each department's
+    leaf login with the department's permissions in our JetStream domain,
+    a Service and a NetworkPolicy that open exactly those ports to the
+    departments' networks."""
+    leaf, ws = conf_block(nats_conf, "leafnodes"), conf_block(nats_conf, "websocket")
+    if leaf is None or "port: 7422" not in leaf or "tls {" not in leaf:
+        bad(overlay, "NATS leafnodes needs port 7422 and a tls block")
+    elif "authorization" in leaf:
+        bad(overlay, "NATS leafnodes must have no authorization block: it would bind leaf connections without the departments' permissions (ADR 0026)")
+    if ws is None or "port: 8443" not in ws or "tls {" not in ws or re.search(r"no_tls:\s*true", ws):
+        bad(overlay, "NATS websocket needs port 8443 with TLS (a tls block, no no_tls: true)")
+    domain = re.search(r"^\s*domain:\s*(\S+)\s*$", js, re.M)
+    identities = cm("nats-identities")["data"]["identities.conf"] if cm("nats-identities") else ""
+    departments = re.findall(r"^\s*# dept-(\S+)$", identities, re.M)
+    if not departments:
+        bad(overlay, "identities.conf names no department")
+    for d in departments:
+        entry = re.search(rf'# leaf-{re.escape(d)}\n\s*\{{ user: "leaf-{re.escape(d)}", password: \$BCRYPT_LEAF_\w+,\n\s*allowed_connection_types: \["LEAFNODE"\],\n.*\n.*\n.*', identities)
+        want = f"$JS.{domain.group(1)}.API.CONSUMER.MSG.NEXT." if domain else "(no jetstream domain)"
+        if not entry or want not in entry.group(0) or f'"_INBOX_{d}.>"' not in entry.group(0):
+            bad(overlay, f"identities.conf: no leaf-{d} login (password, leaf connections only) with the department's calls in JetStream domain {want.split('.')[1]} and its inbox")
+    if not domain:
+        bad(overlay, "jetstream.conf needs the JetStream domain (domain: yiciban) that department leaf nodes call")
+    ports = {p["name"]: p["containerPort"] for p in (nats or {}).get("spec", {}).get("template", {}).get("spec", {}).get("containers", [{}])[0].get("ports", [])}
+    if ports.get("leafnodes") != 7422 or ports.get("websocket") != 8443:
+        bad(overlay, "the NATS StatefulSet needs container ports leafnodes 7422 and websocket 8443")
+    svc = by.get("Service", {}).get("nats-departments")
+    if not svc or sorted(p["port"] for p in svc["spec"]["ports"]) != [7422, 8443]:
+        bad(overlay, "no Service nats-departments with exactly the ports 7422 and 8443")
+    policy = by.get("NetworkPolicy", {}).get("nats-departments", {}).get("spec", {})
+    rules = policy.get("ingress", [])
+    cidrs = [f.get("ipBlock", {}).get("cidr") for r in rules for f in r.get("from", [])]
+    if not rules or any(sorted(p["port"] for p in r.get("ports", [])) != [7422, 8443] for r in rules) or not cidrs or None in cidrs:
+        bad(overlay, "the NetworkPolicy nats-departments must open only 7422 and 8443, from ipBlocks")
+    if overlay == "prod" and svc:
+        spec = svc["spec"]
+        ranges = spec.get("loadBalancerSourceRanges", [])
+        if spec.get("type") != "LoadBalancer" or spec.get("externalTrafficPolicy") != "Local" or not ranges:
+            bad(overlay, "prod: nats-departments must be a LoadBalancer with externalTrafficPolicy: Local and loadBalancerSourceRanges")
+        cidrs += ranges
+        cert = by.get("Certificate", {}).get("nats-tls", {})
+        names = cert.get("spec", {}).get("dnsNames", [])
+        internal = lambda n: n in ("nats", "nats.yiciban") or "nats-headless" in n or n.endswith((".svc", ".svc.cluster.local")) or "set.by" in n
+        if not any("." in n and not internal(n) for n in names):
+            bad(overlay, "prod: the Certificate nats-tls needs the external name of nats-departments (yiciban-nats-external)")
+    for c in cidrs:
+        if c and c.endswith("/0"):
+            bad(overlay, f"nats-departments must not be open to every address ({c}): the departments' networks only")
+    # a leaf's publish permissions are checked by the server only from
+    # 2.11.16, 2.12.7 and 2.14.0 on; a minor-version tag pulls the newest patch
+    image = (nats or {}).get("spec", {}).get("template", {}).get("spec", {}).get("containers", [{}])[0].get("image", "")
+    v = re.match(r"nats:(\d+)\.(\d+)(?:\.(\d+))?", image.split("/")[-1])
+    fixed = {(2, 11): 16, (2, 12): 7}
+    if not v or (int(v[1]), int(v[2])) < (2, 11) or (v[3] is not None and int(v[3]) < fixed.get((int(v[1]), int(v[2])), 0)):
+        bad(overlay, f"NATS image {image!r}: needs nats-server 2.11.16, 2.12.7, 2.14.0 or later (leaf permissions, ADR 0026)")
+
 for overlay in overlays:
     docs = [d for d in yaml.safe_load_all((out / f"{overlay}.yaml").read_text()) if d]
     by = {}
@@ -331,10 +409,11 @@ for overlay in overlays:
     nats_conf = cm("nats-config")["data"]["nats.conf"]
     if not re.search(r"^http:\s*127\.0\.0\.1:8222\s*$", nats_conf, re.M):
         bad(overlay, "NATS monitoring must listen on the pod's loopback only (http: 127.0.0.1:8222): it has no authentication")
-    if nats_conf.count("tls {") < 3 or "verify: true" not in nats_conf:
-        bad(overlay, "NATS needs TLS on the client, route (verify: true) and leaf ports")
+    if nats_conf.count("tls {") < 4 or "verify: true" not in nats_conf:
+        bad(overlay, "NATS needs TLS on the client, route (verify: true), leaf and websocket ports")
     if "include ./identities.conf" not in nats_conf or not cm("nats-identities"):
         bad(overlay, "NATS must include the generated identities.conf (ConfigMap nats-identities)")
+    check_departments_outside(overlay, nats, nats_conf, js)
     nats_volumes = {v["name"]: v for v in nats["spec"]["template"]["spec"]["volumes"]} if nats else {}
     if nats and nats_volumes.get("tls", {}).get("secret", {}).get("secretName") != "nats-tls":
         bad(overlay, "NATS must mount its certificate from the Secret nats-tls")
@@ -422,8 +501,12 @@ def user_key():
     raw = bytes([20 << 3]) + os.urandom(32)
     return base64.b32encode(raw + crc16(raw).to_bytes(2, "little")).decode().rstrip("=")
 d = pathlib.Path(sys.argv[1])
-names = sorted(set(re.findall(r"nkey: \$(NKEY_[A-Z0-9_]+)", (d / "identities.conf").read_text())))
-(d / "nkeys.conf").write_text("".join(f'{n}: "{user_key()}"\n' for n in names))
+text = (d / "identities.conf").read_text()
+names = sorted(set(re.findall(r"nkey: \$(NKEY_[A-Z0-9_]+)", text)))
+hashes = sorted(set(re.findall(r"password: \$(BCRYPT_[A-Z0-9_]+)", text)))
+# a bcrypt hash's shape (cost 12, 22 characters of salt, 31 of hash)
+bcrypt = lambda: "$2b$12$" + base64.b64encode(os.urandom(40)).decode().replace("+", ".")[:53]
+(d / "nkeys.conf").write_text("".join(f'{n}: "{user_key()}"\n' for n in names) + "".join(f'{n}: "{bcrypt()}"\n' for n in hashes))
 PY
         bash "$ROOT/deploy/local/nats-tls.sh" "$dir/tls" nats 2>/dev/null
         cp "$dir/tls/server.crt" "$dir/tls/tls.crt" && cp "$dir/tls/server.key" "$dir/tls/tls.key"
@@ -432,7 +515,7 @@ PY
             cat "$dir/test.txt" >&2
             die "$name: nats-server $nats_version rejects the NATS configuration"
         fi
-        log "$name: NATS configuration accepted by nats-server $nats_version -t$note; $(grep -c 'nkey: \$NKEY_' "$dir/identities.conf") nkey identities, TLS on client, route and leaf ports"
+        log "$name: NATS configuration accepted by nats-server $nats_version -t$note; $(grep -c 'nkey: \$NKEY_' "$dir/identities.conf") nkey identities, $(grep -c 'password: \$BCRYPT_LEAF_' "$dir/identities.conf") department leaf logins, TLS on client, route, leaf and websocket ports"
     done
 fi
 

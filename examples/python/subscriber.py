@@ -39,6 +39,11 @@ def arguments():
     p.add_argument("--prefix", default=os.environ.get("YICIBAN_NATS_PREFIX", "yiciban"), help="subject prefix")
     p.add_argument("--nkey-seed-file", help="the department's nkey seed (else NATS_USER/NATS_PASSWORD, if set)")
     p.add_argument("--tls-ca", help="CA file to verify the server's TLS certificate")
+    p.add_argument(
+        "--js-domain",
+        default=os.environ.get("YICIBAN_JS_DOMAIN"),
+        help="yiciban's JetStream domain (yiciban) when connected to your own leaf node",
+    )
     p.add_argument("--from-time", help="replay from this time (ISO 8601) on <code>-replay, created anew")
     p.add_argument("--seen-file", help="ids of the events handled, one a line, kept across runs")
     p.add_argument("--batch", type=int, default=100, help="messages per fetch")
@@ -81,10 +86,12 @@ async def feed(nc, a):
         config.deliver_policy = DeliverPolicy.BY_START_TIME
         config.opt_start_time = start.astimezone(datetime.timezone.utc).isoformat().replace("+00:00", "Z")
         try:  # a consumer's start cannot be changed: replace the last replay's
-            await nc.jsm().delete_consumer(stream, durable)
+            # the manager takes no domain: its API prefix is the domain's
+            prefix = f"$JS.{a.js_domain}.API" if a.js_domain else "$JS.API"
+            await nc.jsm(prefix=prefix).delete_consumer(stream, durable)
         except NotFoundError:
             pass
-    return await nc.jetstream().pull_subscribe(subject, durable=durable, stream=stream, config=config)
+    return await nc.jetstream(domain=a.js_domain).pull_subscribe(subject, durable=durable, stream=stream, config=config)
 
 
 def describe(envelope):

@@ -3,7 +3,9 @@
 //! processes for `samr` against the test's own stream, they print exactly
 //! samr's events in order and decoded, resume after a restart without
 //! printing anything twice (a re-published event included), and replay from
-//! a time without moving the feed. `make examples` (deploy/local/examples.sh install) installs them;
+//! a time without moving the feed — inside the cluster, and from a
+//! department's own nats-server, a leaf node of ours (ADR 0026). `make
+//! examples` (deploy/local/examples.sh install) installs them;
 //! without it these tests fail, saying so.
 
 use std::path::{Path, PathBuf};
@@ -12,11 +14,11 @@ use std::time::Duration;
 use async_nats::{HeaderMap, jetstream};
 use prost::Message as _;
 use serde_json::{Value, json};
-use yiciban_eventstore::identities::Identity;
+use yiciban_eventstore::identities::{Identity, JETSTREAM_DOMAIN};
 use yiciban_eventstore::{StreamSettings, Subjects};
 use yiciban_proto::common::v1 as common;
 use yiciban_proto::events::v1::{self as events, EventEnvelope};
-use yiciban_testkit::TestNats;
+use yiciban_testkit::{LeafNode, LeafRemote, SecureNats, TestNats};
 
 #[derive(Debug, Clone, Copy)]
 enum Example {
@@ -291,6 +293,74 @@ async fn the_example_reads_its_departments_feed(example: Example) {
 
     // And nothing is left on the feed.
     assert_eq!(printed(&example.run(&nats, &[]).await), [], "{example:?}: nothing after the replays");
+}
+
+/// The same examples from a department's own data centre (ADR 0026): run
+/// against samr's own nats-server, a leaf node (logged in as `leaf-samr`) of
+/// a nats-server configured as a deployment is, naming our JetStream domain
+/// (`--js-domain yiciban`): samr's events and not fire's, a restart that
+/// resumes, a replay from a time.
+async fn the_example_reads_its_feed_through_a_leaf_node(example: Example) {
+    require_installed();
+    let nats = SecureNats::start(&["samr", "fire"]);
+    let s = nats.subjects.clone();
+    let (tasks, _) = nats.connect(&Identity::service("tasks").unwrap()).await;
+    let tasks = jetstream::new(tasks);
+    tasks.get_or_create_stream(StreamSettings::default().config(&s)).await.unwrap();
+    let case = uuid::Uuid::new_v4();
+    let task = |department: &str| {
+        let id = uuid::Uuid::new_v4().to_string();
+        envelope(case, department, &format!("task-{id}"), 1, "TaskCreated", task_created(&id, department))
+    };
+    let (samr_first, fire) = (task("samr"), task("fire"));
+    for e in [&samr_first, &fire] {
+        publish_to(&tasks, &s, e, false).await;
+    }
+
+    let leaf = LeafNode::start(LeafRemote::of(&nats, "samr"));
+    let client = leaf.connect("samr").await;
+    let linked = async {
+        let request = || async_nats::Request::new().timeout(Some(Duration::from_secs(2)));
+        while client.send_request(format!("$JS.{JETSTREAM_DOMAIN}.API.INFO"), request()).await.is_err() {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(20), linked)
+        .await
+        .unwrap_or_else(|_| panic!("samr's leaf node did not connect to ours; its log:\n{}", leaf.log()));
+
+    let url = leaf.url();
+    let run = |extra: &'static [&'static str]| {
+        let url = url.clone();
+        let prefix = s.prefix().to_owned();
+        async move {
+            let args = [&["--js-domain", JETSTREAM_DOMAIN][..], extra].concat();
+            example.run_at(&prefix, &url, &[], &args).await
+        }
+    };
+    let first = Published { event_type: "TaskCreated", event_id: samr_first.event_id.clone() };
+    assert_eq!(printed(&run(&[]).await), [first.entry()], "{example:?} through the leaf: samr's event, not fire's");
+
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let since = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let samr_second = task("samr");
+    publish_to(&tasks, &s, &samr_second, false).await;
+    let second = Published { event_type: "TaskCreated", event_id: samr_second.event_id.clone() };
+    assert_eq!(printed(&run(&[]).await), [second.entry()], "{example:?} through the leaf: the restart resumes");
+    let replay = example.run_at(s.prefix(), &url, &[], &["--js-domain", JETSTREAM_DOMAIN, "--from-time", &since]).await;
+    assert_eq!(printed(&replay), [second.entry()], "{example:?} through the leaf: the replay from {since}");
+    assert_eq!(printed(&run(&[]).await), [], "{example:?} through the leaf: nothing left on the feed");
+}
+
+#[tokio::test]
+async fn the_python_example_reads_its_departments_feed_through_a_leaf_node() {
+    the_example_reads_its_feed_through_a_leaf_node(Example::Python).await;
+}
+
+#[tokio::test]
+async fn the_typescript_example_reads_its_departments_feed_through_a_leaf_node() {
+    the_example_reads_its_feed_through_a_leaf_node(Example::TypeScript).await;
 }
 
 #[tokio::test]

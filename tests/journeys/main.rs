@@ -12,6 +12,7 @@ mod identity;
 mod intake_to_the_bus;
 mod issuance;
 mod joint_processing;
+mod minimisation;
 mod nats_away;
 mod privacy_scan;
 mod stack;

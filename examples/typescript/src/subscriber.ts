@@ -48,6 +48,8 @@ const { values: a } = parseArgs({
     prefix: { type: "string", default: process.env.YICIBAN_NATS_PREFIX ?? "yiciban" },
     "nkey-seed-file": { type: "string" }, // else NATS_USER / NATS_PASSWORD, if set
     "tls-ca": { type: "string" }, // CA file to verify the server's TLS certificate
+    // yiciban's JetStream domain (yiciban) when connected to your own leaf node
+    "js-domain": { type: "string", default: process.env.YICIBAN_JS_DOMAIN },
     "from-time": { type: "string" }, // replay from this time (ISO 8601) on <code>-replay, created anew
     "seen-file": { type: "string" }, // ids of the events handled, one a line, kept across runs
     batch: { type: "string", default: "100" }, // messages per fetch
@@ -62,7 +64,7 @@ const idleMs = a["idle-seconds"] === undefined ? Infinity : Number(a["idle-secon
 
 function usage(problem: string): never {
   console.error(`${problem}\nusage: node dist/subscriber.js --department CODE [--nats-url URL] [--prefix P]
-  [--nkey-seed-file FILE] [--tls-ca FILE] [--from-time ISO8601] [--seen-file FILE] [--batch N] [--count N]
+  [--nkey-seed-file FILE] [--tls-ca FILE] [--js-domain D] [--from-time ISO8601] [--seen-file FILE] [--batch N] [--count N]
   [--idle-seconds S]`);
   process.exit(2);
 }
@@ -138,8 +140,9 @@ function describe(envelope: EventEnvelope): string {
 }
 
 const nc = await connect(options);
-await ensureFeed(await nc.jetstreamManager({ checkAPI: false }));
-const consumer = await nc.jetstream().consumers.get(stream, durable);
+const domain = a["js-domain"];
+await ensureFeed(await nc.jetstreamManager({ checkAPI: false, domain }));
+const consumer = await nc.jetstream({ domain }).consumers.get(stream, durable);
 // Ids of the events handled: a re-published event is handled once. A real
 // system stores them in the same transaction as what it does with the event.
 const seenFile = a["seen-file"];

@@ -1,8 +1,10 @@
 //! `casectl nats-config`: the nats-server `authorization` block of every
 //! NATS identity (the services, the operator's, a department system per
-//! department of the catalog), and with `--seeds-dir` each identity's new
-//! nkey: its seed in a file of its own (mode 0600, for a Secret) and every
-//! public key in `nkeys.conf`, which the block includes (ADR 0021).
+//! department of the catalog, and its leaf node), and with `--seeds-dir` each
+//! identity's new credential in a file of its own (mode 0600, for a Secret or
+//! to hand over): an nkey seed, or a leaf node's password (ADR 0026); every
+//! public key and password hash in `nkeys.conf`, which the block includes
+//! (ADR 0021).
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -21,14 +23,16 @@ pub struct NatsConfigArgs {
     /// printing it.
     #[arg(long)]
     out: Option<PathBuf>,
-    /// Generate nkeys into this directory: `<identity>.nk` (the seed, mode
-    /// 0600) for each identity and `nkeys.conf` (the public keys). Never
-    /// commit it: the seeds go into Secrets (docs/DEPLOY.md).
+    /// Generate credentials into this directory: `<identity>.nk` (the seed,
+    /// mode 0600) for each nkey identity, `leaf-<code>.password` (mode 0600)
+    /// for each department's leaf node, and `nkeys.conf` (the public keys and
+    /// the passwords' bcrypt hashes). Never commit it: the seeds go into
+    /// Secrets or to the departments (docs/DEPLOY.md).
     #[arg(long)]
     seeds_dir: Option<PathBuf>,
     /// With --seeds-dir: a new key for these identities only (`dept-fire`,
-    /// `svc-intake`, `ops`; repeatable), the other public keys of the
-    /// directory's `nkeys.conf` kept — a rotation.
+    /// `leaf-fire`, `svc-intake`, `ops`; repeatable), the other public keys
+    /// of the directory's `nkeys.conf` kept — a rotation.
     #[arg(long, requires = "seeds_dir")]
     rotate: Vec<String>,
 }
@@ -83,17 +87,27 @@ pub fn run(a: NatsConfigArgs) -> anyhow::Result<()> {
     }
     if let Some(dir) = &a.seeds_dir {
         let written = write_seeds(dir, &all, &a.rotate)?;
-        eprintln!("wrote {} seed file(s) and {} to {}", written, NKEYS_FILE, dir.display());
+        eprintln!(
+            "wrote {} credential file(s) (seeds, leaf passwords) and {} to {}",
+            written,
+            NKEYS_FILE,
+            dir.display()
+        );
     }
     Ok(())
 }
 
-/// Writes a new seed for each identity (all, or those named in `rotate`)
-/// and `nkeys.conf` with every identity's public key; returns how many seeds.
+/// The bcrypt cost of a leaf node's password hash: the server checks it
+/// once per leaf connection, so it can be slow for whoever guesses.
+const LEAF_PASSWORD_COST: u32 = 12;
+
+/// Writes a new seed or leaf password for each identity (all, or those
+/// named in `rotate`) and `nkeys.conf` with every identity's public key or
+/// password hash; returns how many credentials.
 pub fn write_seeds(dir: &Path, all: &[Identity], rotate: &[String]) -> anyhow::Result<usize> {
     for name in rotate {
         if !all.iter().any(|i| &i.name() == name) {
-            anyhow::bail!("--rotate {name}: no such identity (dept-<code>, svc-<service> or ops)");
+            anyhow::bail!("--rotate {name}: no such identity (dept-<code>, leaf-<code>, svc-<service> or ops)");
         }
     }
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
@@ -103,7 +117,12 @@ pub fn write_seeds(dir: &Path, all: &[Identity], rotate: &[String]) -> anyhow::R
     let mut written = 0;
     for identity in all {
         let fresh = rotate.is_empty() || rotate.contains(&identity.name());
-        let public = if fresh {
+        let public = if fresh && identity.uses_password() {
+            let (password, hash) = identities::leaf_password(LEAF_PASSWORD_COST).map_err(anyhow::Error::msg)?;
+            write_private(&dir.join(format!("{}.password", identity.name())), &format!("{password}\n"))?;
+            written += 1;
+            hash
+        } else if fresh {
             let pair = nkeys::KeyPair::new_user();
             let seed = pair.seed().map_err(|e| anyhow::anyhow!("making a seed: {e}"))?;
             write_private(&dir.join(format!("{}.nk", identity.name())), &format!("{seed}\n"))?;
@@ -125,13 +144,13 @@ pub fn write_seeds(dir: &Path, all: &[Identity], rotate: &[String]) -> anyhow::R
     Ok(written)
 }
 
-/// `NKEY_…: "U…"` lines of an `nkeys.conf`.
+/// `NKEY_…: "U…"` and `BCRYPT_…: "$2b$…"` lines of an `nkeys.conf`.
 fn read_public_keys(file: &Path) -> anyhow::Result<std::collections::HashMap<String, String>> {
     let text = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
     Ok(text
         .lines()
         .filter_map(|l| l.split_once(':'))
-        .filter(|(k, _)| k.trim().starts_with("NKEY_"))
+        .filter(|(k, _)| k.trim().starts_with("NKEY_") || k.trim().starts_with("BCRYPT_"))
         .map(|(k, v)| (k.trim().to_owned(), v.trim().trim_matches('"').to_owned()))
         .collect())
 }
@@ -171,6 +190,7 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("yiciban-seeds-{}", uuid::Uuid::new_v4().simple()));
         let all = Identity::all(&["fire", "samr"]);
         assert_eq!(write_seeds(&dir, &all, &[]).unwrap(), all.len());
+        assert!(dir.join("leaf-fire.password").exists() && !dir.join("leaf-fire.nk").exists());
         let before = read_public_keys(&dir.join(NKEYS_FILE)).unwrap();
         assert_eq!(before.len(), all.len());
         let fire = dir.join("dept-fire.nk");
@@ -183,9 +203,14 @@ mod tests {
         let public = nkeys::KeyPair::from_seed(seed.trim()).unwrap().public_key();
         assert_eq!(before["NKEY_DEPT_FIRE"], public);
 
-        assert_eq!(write_seeds(&dir, &all, &["dept-fire".into()]).unwrap(), 1);
+        let leaf = std::fs::read_to_string(dir.join("leaf-fire.password")).unwrap();
+        assert!(bcrypt::verify(leaf.trim(), &before["BCRYPT_LEAF_FIRE"]).unwrap(), "the hash is the password's");
+
+        assert_eq!(write_seeds(&dir, &all, &["dept-fire".into(), "leaf-fire".into()]).unwrap(), 2);
         let after = read_public_keys(&dir.join(NKEYS_FILE)).unwrap();
         assert_ne!(after["NKEY_DEPT_FIRE"], before["NKEY_DEPT_FIRE"]);
+        assert_ne!(after["BCRYPT_LEAF_FIRE"], before["BCRYPT_LEAF_FIRE"]);
+        assert_eq!(after["BCRYPT_LEAF_SAMR"], before["BCRYPT_LEAF_SAMR"]);
         assert_eq!(after["NKEY_DEPT_SAMR"], before["NKEY_DEPT_SAMR"]);
         assert_eq!(after["NKEY_SVC_INTAKE"], before["NKEY_SVC_INTAKE"]);
         assert!(write_seeds(&dir, &all, &["dept-nobody".into()]).is_err());

@@ -1,9 +1,11 @@
 //! Who may do what on NATS (ADR 0021): one identity per department system,
 //! one per service and one for the operator's clean-up after a restore, each
 //! an nkey whose public half the server's `authorization` block names, with
-//! exactly the subjects — JetStream API calls included — its code uses. The
-//! block is generated from here (`casectl nats-config`); the tests prove each
-//! list against a real nats-server (eventstore `tests/it/identities.rs`).
+//! exactly the subjects — JetStream API calls included — its code uses; and
+//! per department a leaf-node login for its own nats-server outside the
+//! cluster, with the same permissions (ADR 0026). The block is generated from
+//! here (`casectl nats-config`); the tests prove each list against a real
+//! nats-server (eventstore `tests/it/identities.rs` and `tests/it/leaf.rs`).
 
 use crate::Subjects;
 
@@ -87,11 +89,26 @@ pub const SERVICES: [ServiceUse; 6] = [
     ServiceUse { name: "webhooks", publishes: false, announces_reference: false, consumers: &[], any_consumer: true },
 ];
 
+/// The JetStream domain of yiciban's NATS servers (`jetstream { domain }` in
+/// deploy/base/nats/jetstream.conf). A leaf connection may not carry
+/// `$JS.API.>` (nats-server denies it unless the leaf extends our JetStream),
+/// so a department's leaf node reaches our JetStream API as
+/// `$JS.<domain>.API.>`, which the servers map to `$JS.API.>` (ADR 0026).
+pub const JETSTREAM_DOMAIN: &str = "yiciban";
+
 /// One NATS identity.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Identity {
-    /// A department system (`dept-<code>`): its own department's events.
+    /// A department system (`dept-<code>`): its own department's events, on
+    /// the client port and the websocket port.
     Department(String),
+    /// A department's leaf node (`leaf-<code>`): the department's own
+    /// nats-server connected to our leaf-node port, with the department's
+    /// permissions, its JetStream calls in our domain ([`JETSTREAM_DOMAIN`]).
+    /// It logs in with a password, of which the server holds only a bcrypt
+    /// hash: a nats-server before 2.11 cannot sign a leaf connection with an
+    /// nkey (ADR 0026). Refused on any other port.
+    Leaf(String),
     /// A yiciban service (`svc-<name>`).
     Service(ServiceUse),
     /// `casectl ops after-restore` (`ops`): deletes messages and rewinds
@@ -116,35 +133,64 @@ impl Identity {
     }
 
     /// Every identity of a deployment with these departments: the services,
-    /// the operator's, then the departments.
+    /// the operator's, then each department's and its leaf node's.
     pub fn all(departments: &[&str]) -> Vec<Identity> {
         let mut all: Vec<Identity> = SERVICES.iter().map(|s| Identity::Service(*s)).collect();
         all.push(Identity::Ops);
-        all.extend(departments.iter().map(|d| Identity::Department((*d).to_owned())));
+        for d in departments {
+            all.push(Identity::Department((*d).to_owned()));
+            all.push(Identity::Leaf((*d).to_owned()));
+        }
         all
     }
 
-    /// Its name: the seed file's name and how the docs call it.
+    /// Its name: the credential file's name (`<name>.nk`, a leaf's
+    /// `<name>.password`), its user name on a leaf connection, and how the
+    /// docs call it.
     pub fn name(&self) -> String {
         match self {
             Identity::Department(d) => format!("dept-{d}"),
+            Identity::Leaf(d) => format!("leaf-{d}"),
             Identity::Service(s) => format!("svc-{}", s.name),
             Identity::Ops => "ops".into(),
         }
     }
 
-    /// The configuration variable holding its public nkey
-    /// (`NKEY_DEPT_FIRE`), defined in the deployment's `nkeys.conf`.
+    /// Whether it logs in with a password (a leaf node) rather than an nkey.
+    pub fn uses_password(&self) -> bool {
+        matches!(self, Identity::Leaf(_))
+    }
+
+    /// The configuration variable holding what the server checks its login
+    /// against, defined in the deployment's `nkeys.conf`: the public nkey
+    /// (`NKEY_DEPT_FIRE`), or a leaf's password's bcrypt hash
+    /// (`BCRYPT_LEAF_FIRE`).
     pub fn key_variable(&self) -> String {
-        format!("NKEY_{}", self.name().to_ascii_uppercase().replace('-', "_"))
+        let kind = if self.uses_password() { "BCRYPT" } else { "NKEY" };
+        format!("{kind}_{}", self.name().to_ascii_uppercase().replace('-', "_"))
+    }
+
+    /// The kinds of connection it may log in on (nats-server
+    /// `allowed_connection_types`): a department system on the client and
+    /// the websocket port, its leaf node on the leaf-node port only, the
+    /// services and the operator's on the client port only — a seed or
+    /// password taken elsewhere does not open the other ports.
+    pub fn connection_types(&self) -> &'static [&'static str] {
+        match self {
+            Identity::Department(_) => &["STANDARD", "WEBSOCKET"],
+            Identity::Leaf(_) => &["LEAFNODE"],
+            Identity::Service(_) | Identity::Ops => &["STANDARD"],
+        }
     }
 
     /// The inbox prefix its client uses. Departments keep `_INBOX_<code>`
     /// (the published contract); services and the operator's have their own
     /// names, which no department code may take ([`authorization_config`]).
+    /// A leaf node's clients use their department's: replies cross the leaf
+    /// connection only to it.
     pub fn inbox_prefix(&self) -> String {
         match self {
-            Identity::Department(d) => format!("_INBOX_{d}"),
+            Identity::Department(d) | Identity::Leaf(d) => format!("_INBOX_{d}"),
             Identity::Service(s) => format!("_INBOX_svc-{}", s.name),
             Identity::Ops => "_INBOX_ops".into(),
         }
@@ -155,7 +201,12 @@ impl Identity {
         let inbox_prefix = self.inbox_prefix();
         let inbox = format!("{inbox_prefix}.>");
         let (publish_allow, subscribe_allow) = match self {
-            Identity::Department(d) => department(subjects, d, inbox),
+            Identity::Department(d) => department(subjects, "$JS.API", d, inbox),
+            // On the hub side of a leaf connection nats-server applies these
+            // as the leaf's own: publish is what it may send us (requests to
+            // our JetStream API, in our domain, and acks), subscribe what we
+            // may send it (ADR 0026).
+            Identity::Leaf(d) => department(subjects, &format!("$JS.{JETSTREAM_DOMAIN}.API"), d, inbox),
             Identity::Service(s) => service(subjects, s, inbox),
             Identity::Ops => ops(subjects, inbox),
         };
@@ -185,30 +236,38 @@ impl Subjects {
 /// inside `filter`: the server checks the filter in the subject against the
 /// configuration), read its info, delete it, pull and acknowledge.
 fn consumer_calls(stream: &str, name: &str, filter: &str, delete: bool) -> Vec<String> {
+    api_consumer_calls("$JS.API", stream, name, filter, delete)
+}
+
+/// [`consumer_calls`] through the JetStream API at `api` (`$JS.API`, or
+/// `$JS.<domain>.API` from a leaf node); acks have no domain.
+fn api_consumer_calls(api: &str, stream: &str, name: &str, filter: &str, delete: bool) -> Vec<String> {
     let mut calls = vec![
-        format!("$JS.API.CONSUMER.CREATE.{stream}.{name}.{filter}"),
-        format!("$JS.API.CONSUMER.INFO.{stream}.{name}"),
-        format!("$JS.API.CONSUMER.MSG.NEXT.{stream}.{name}"),
+        format!("{api}.CONSUMER.CREATE.{stream}.{name}.{filter}"),
+        format!("{api}.CONSUMER.INFO.{stream}.{name}"),
+        format!("{api}.CONSUMER.MSG.NEXT.{stream}.{name}"),
         format!("$JS.ACK.{stream}.{name}.>"),
     ];
     if delete {
-        calls.push(format!("$JS.API.CONSUMER.DELETE.{stream}.{name}"));
+        calls.push(format!("{api}.CONSUMER.DELETE.{stream}.{name}"));
     }
     calls
 }
 
-/// A department system: its own events (plain subscription or its two named
-/// consumers, filtered on its own subject) and the reference data; no stream
-/// info, no stream or consumer listing, no message get, no other consumer.
-fn department(subjects: &Subjects, d: &str, inbox: String) -> (Vec<String>, Vec<String>) {
+/// A department system (or its leaf node, through the JetStream API at
+/// `api`): its own events (plain subscription or its two named consumers,
+/// filtered on its own subject) and the reference data; no stream info, no
+/// stream or consumer listing, no message get, no other consumer.
+fn department(subjects: &Subjects, api: &str, d: &str, inbox: String) -> (Vec<String>, Vec<String>) {
     let (stream, reference) = (subjects.stream_name(), subjects.reference_stream_name());
     let own = subjects.department_events(d);
     // Account totals only (number of streams and consumers, storage used):
     // nats.js asks it when a JetStream manager is made.
-    let mut publish = vec!["$JS.API.INFO".to_owned()];
-    publish.extend(consumer_calls(&stream, &Subjects::department_consumer(d), &own, true));
-    publish.extend(consumer_calls(&stream, &Subjects::department_replay_consumer(d), &own, true));
-    publish.extend(consumer_calls(
+    let mut publish = vec![format!("{api}.INFO")];
+    publish.extend(api_consumer_calls(api, &stream, &Subjects::department_consumer(d), &own, true));
+    publish.extend(api_consumer_calls(api, &stream, &Subjects::department_replay_consumer(d), &own, true));
+    publish.extend(api_consumer_calls(
+        api,
         &reference,
         &Subjects::department_reference_consumer(d),
         &subjects.all_reference(),
@@ -291,36 +350,57 @@ pub fn authorization_config(subjects: &Subjects, departments: &[&str]) -> Result
             return Err(format!("department code {d:?} would share an inbox with a service or the operator"));
         }
     }
-    let quote = |v: &[String]| v.iter().map(|s| format!("\"{s}\"")).collect::<Vec<_>>().join(", ");
+    let quote = |v: &[&str]| v.iter().map(|s| format!("\"{s}\"")).collect::<Vec<_>>().join(", ");
+    let strings = |v: &[String]| quote(&v.iter().map(String::as_str).collect::<Vec<_>>());
     let mut out = format!(
         "# Generated by `casectl nats-config --prefix {prefix}`; regenerate it, never edit it by hand\n\
-         # (ADR 0021). One nkey user per service, per department system and for the\n\
-         # operator's after-restore clean-up, each allowed exactly what its code does.\n\
-         # The public keys are the deployment's: {NKEYS_FILE} defines each $NKEY_* variable\n\
-         # (`casectl nats-config --seeds-dir DIR` writes it beside the seeds).\n\
+         # (ADR 0021, 0026). One nkey user per service, per department system and for the\n\
+         # operator's after-restore clean-up, each allowed exactly what its code does, and\n\
+         # per department a password user for its leaf node with the department's permissions.\n\
+         # The keys are the deployment's: {NKEYS_FILE} defines each $NKEY_* (public nkey) and\n\
+         # $BCRYPT_* (bcrypt hash of a leaf's password) variable (`casectl nats-config\n\
+         # --seeds-dir DIR` writes it beside the seeds and passwords).\n\
          include ./{NKEYS_FILE}\n\
          authorization {{\n  users = [\n",
         prefix = subjects.prefix()
     );
     for identity in Identity::all(departments) {
         let p = identity.permissions(subjects);
+        let login = if identity.uses_password() {
+            format!("user: \"{}\", password: ${}", identity.name(), identity.key_variable())
+        } else {
+            format!("nkey: ${}", identity.key_variable())
+        };
         out.push_str(&format!(
-            "    # {}\n    {{ nkey: ${},\n      permissions: {{\n        publish: {{ allow: [{}] }}\n        subscribe: {{ allow: [{}] }}\n      }} }}\n",
+            "    # {}\n    {{ {login},\n      allowed_connection_types: [{}],\n      permissions: {{\n        publish: {{ allow: [{}] }}\n        subscribe: {{ allow: [{}] }}\n      }} }}\n",
             identity.name(),
-            identity.key_variable(),
-            quote(&p.publish_allow),
-            quote(&p.subscribe_allow)
+            quote(identity.connection_types()),
+            strings(&p.publish_allow),
+            strings(&p.subscribe_allow)
         ));
     }
     out.push_str("  ]\n}\n");
     Ok(out)
 }
 
-/// [`NKEYS_FILE`]'s text: one `NKEY_…: "U…"` line per identity.
+/// A new password for a leaf node (32 random bytes, hex: safe in the URL
+/// of a `leafnodes.remotes` entry) and its bcrypt hash at `cost` (the
+/// server's side, [`Identity::key_variable`]; nats-server accepts a
+/// `$2a$`/`$2b$` hash in place of a password).
+pub fn leaf_password(cost: u32) -> Result<(String, String), String> {
+    let bytes: [u8; 32] = rand::random();
+    let password = hex::encode(bytes);
+    let hash = bcrypt::hash(&password, cost).map_err(|e| format!("hashing a leaf password: {e}"))?;
+    Ok((password, hash))
+}
+
+/// [`NKEYS_FILE`]'s text: one `NKEY_…: "U…"` (public nkey) or
+/// `BCRYPT_…: "$2b$…"` (a leaf password's hash) line per identity.
 pub fn nkeys_config<'a>(keys: impl IntoIterator<Item = (&'a Identity, &'a str)>) -> String {
     let mut out = String::from(
-        "# Public nkeys of this deployment's NATS identities (`casectl nats-config --seeds-dir`).\n\
-         # Not secret; the seeds that go with them are.\n",
+        "# Public nkeys and leaf passwords' bcrypt hashes of this deployment's NATS identities\n\
+         # (`casectl nats-config --seeds-dir`). Not secret; the seeds and passwords that go with\n\
+         # them are.\n",
     );
     for (identity, public) in keys {
         out.push_str(&format!("{}: \"{public}\"\n", identity.key_variable()));
@@ -357,6 +437,32 @@ mod tests {
     }
 
     #[test]
+    fn a_leaf_node_has_its_departments_calls_in_our_domain_and_logs_in_only_as_a_leaf() {
+        let s = Subjects::new("yc").unwrap();
+        let (dept, leaf) = (Identity::Department("fire".into()), Identity::Leaf("fire".into()));
+        let (d, l) = (dept.permissions(&s), leaf.permissions(&s));
+        let in_domain: Vec<String> =
+            d.publish_allow.iter().map(|c| c.replace("$JS.API.", "$JS.yiciban.API.")).collect();
+        assert_eq!(l.publish_allow, in_domain);
+        assert!(l.publish_allow.contains(&"$JS.yiciban.API.CONSUMER.MSG.NEXT.YC_CASE_EVENTS.fire-feed".into()));
+        assert!(l.publish_allow.contains(&"$JS.ACK.YC_CASE_EVENTS.fire-feed.>".into()));
+        assert_eq!((l.subscribe_allow, l.inbox_prefix), (d.subscribe_allow, d.inbox_prefix));
+        assert_eq!((leaf.name(), leaf.key_variable()), ("leaf-fire".into(), "BCRYPT_LEAF_FIRE".into()));
+        assert_eq!(leaf.connection_types(), ["LEAFNODE"]);
+        let text = authorization_config(&s, &["fire"]).unwrap();
+        assert!(text.contains(
+            "{ user: \"leaf-fire\", password: $BCRYPT_LEAF_FIRE,\n      allowed_connection_types: [\"LEAFNODE\"],"
+        ));
+        assert!(
+            text.contains("{ nkey: $NKEY_DEPT_FIRE,\n      allowed_connection_types: [\"STANDARD\", \"WEBSOCKET\"],")
+        );
+        assert!(text.contains("{ nkey: $NKEY_SVC_INTAKE,\n      allowed_connection_types: [\"STANDARD\"],"));
+        let (password, hash) = leaf_password(4).unwrap();
+        assert_eq!(password.len(), 64);
+        assert!(bcrypt::verify(&password, &hash).unwrap() && hash.starts_with("$2"));
+    }
+
+    #[test]
     fn department_codes_that_would_share_an_inbox_are_refused() {
         let s = Subjects::new("yc").unwrap();
         assert!(authorization_config(&s, &["ops"]).is_err());
@@ -364,6 +470,6 @@ mod tests {
         assert!(authorization_config(&s, &["a.b"]).is_err());
         let text = authorization_config(&s, &["fire"]).unwrap();
         assert!(text.contains("nkey: $NKEY_DEPT_FIRE,") && text.contains("nkey: $NKEY_SVC_INTAKE,"));
-        assert!(!text.contains("password"));
+        assert!(!text.contains("password: \""), "a password in clear: {text}");
     }
 }

@@ -103,6 +103,7 @@ pub const RULES: &[Rule] = &[
     rule("/yiciban.intake.v1.IntakeService/TerminateCase", &[Supervisor, Admin], &[], Case),
     rule("/yiciban.intake.v1.IntakeService/AssignOfficer", &[Supervisor, Admin], &[], Case),
     rule("/yiciban.intake.v1.IntakeService/GetCase", ALL_PEOPLE, &["routing", "tasks", "issuance"], Case),
+    rule("/yiciban.intake.v1.IntakeService/GetStepApplication", &[Agent], &[], Case),
     rule("/yiciban.intake.v1.IntakeService/UploadMaterial", &[Clerk, Applicant], &[], Open),
     rule("/yiciban.intake.v1.IntakeService/UpdateCreditStatus", &[Admin], &[], Open),
     rule("/yiciban.intake.v1.IntakeService/GetCreditStatus", &[Clerk, Admin], &[], Open),

@@ -19,7 +19,7 @@ pub mod service;
 pub use issuer::TestIssuer;
 pub use nats_server::NatsServer;
 pub use oidc::{OidcProvider, ProviderConfig};
-pub use secure_nats::SecureNats;
+pub use secure_nats::{LeafNode, LeafRemote, SecureNats};
 pub use service::{ReservedPort, RunningService, ServiceHandle, listener, spawn_service};
 
 use std::time::Duration;

@@ -113,6 +113,7 @@ mod tests {
             id: id.into(),
             item_code: ItemCode::parse(&format!("I-{id}")).unwrap(),
             depends_on: deps.iter().map(|d| (*d).into()).collect(),
+            data_fields: Vec::new(),
         }
     }
 

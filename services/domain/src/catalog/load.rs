@@ -10,7 +10,8 @@ use std::collections::{HashMap, HashSet};
 use super::Catalog;
 use super::graph;
 use super::model::{
-    Department, FieldKind, FormField, GuideText, Item, ItemMaterial, Package, PackageTarget, Site, SiteKind, Step,
+    DataField, Department, FieldKind, FormField, GuideText, Item, ItemMaterial, Package, PackageTarget, Site, SiteKind,
+    Step,
 };
 use super::raw::{RawCatalog, RawGuideText, RawItem, RawPackage};
 use crate::values::{DepartmentCode, ItemCode, MaterialId, PackageId};
@@ -259,8 +260,9 @@ fn load_package(
     }
 
     let items = load_items(&pe, p.items, known, &departments, problems);
-    let steps = load_steps(&pe, p.steps, &items, problems);
+    let mut steps = load_steps(&pe, &p.steps, &items, problems);
     let form_fields = load_form(&pe, p.form_fields, problems);
+    load_data_fields(&pe, &p.steps, &mut steps, &form_fields, problems);
 
     let mut critical = (0, Vec::new());
     if let Some(cycle) = graph::find_cycle(&steps) {
@@ -401,15 +403,10 @@ fn load_items(
     items
 }
 
-fn load_steps(
-    pe: &str,
-    raw: Vec<super::raw::RawStep>,
-    items: &[Item],
-    problems: &mut Vec<CatalogProblem>,
-) -> Vec<Step> {
+fn load_steps(pe: &str, raw: &[super::raw::RawStep], items: &[Item], problems: &mut Vec<CatalogProblem>) -> Vec<Step> {
     let ids: Vec<&str> = raw.iter().map(|s| s.id.as_str()).collect();
     let mut steps: Vec<Step> = Vec::new();
-    for s in &raw {
+    for s in raw {
         let se = format!("{pe}.steps[{}]", s.id);
         if s.id.trim().is_empty() {
             problems.push(invalid(&se, "the step id is missing"));
@@ -432,7 +429,12 @@ fn load_steps(
                 problems.push(invalid(format!("{se}.depends_on"), format!("depends on unknown step {dep:?}")));
             }
         }
-        steps.push(Step { id: s.id.clone(), item_code: item.code.clone(), depends_on: s.depends_on.clone() });
+        steps.push(Step {
+            id: s.id.clone(),
+            item_code: item.code.clone(),
+            depends_on: s.depends_on.clone(),
+            data_fields: Vec::new(),
+        });
     }
     for item in items {
         if !raw.iter().any(|s| s.item_code == item.code.as_str()) {
@@ -440,6 +442,43 @@ fn load_steps(
         }
     }
     steps
+}
+
+/// Each step's data fields: known names, form fields of the package's own
+/// form, each once.
+fn load_data_fields(
+    pe: &str,
+    raw: &[super::raw::RawStep],
+    steps: &mut [Step],
+    form: &[FormField],
+    problems: &mut Vec<CatalogProblem>,
+) {
+    for step in steps.iter_mut() {
+        let Some(listed) = raw.iter().find(|r| r.id == step.id) else { continue };
+        let entry = format!("{pe}.steps[{}].data_fields", step.id);
+        for name in &listed.data_fields {
+            let field = match DataField::parse(name) {
+                Some(DataField::Form(key)) if !form.iter().any(|f| f.key == key) => {
+                    problems.push(invalid(&entry, format!("{name:?}: the package's form has no field {key:?}")));
+                    continue;
+                }
+                Some(field) => field,
+                None => {
+                    let fixed: Vec<&str> = DataField::FIXED.iter().map(|(n, _)| *n).collect();
+                    problems.push(invalid(
+                        &entry,
+                        format!("{name:?} is not a data field: use {} or form.<key>", fixed.join(", ")),
+                    ));
+                    continue;
+                }
+            };
+            if step.data_fields.contains(&field) {
+                problems.push(duplicate(&entry, "data field", name));
+                continue;
+            }
+            step.data_fields.push(field);
+        }
+    }
 }
 
 fn load_form(pe: &str, raw: Vec<super::raw::RawFormField>, problems: &mut Vec<CatalogProblem>) -> Vec<FormField> {

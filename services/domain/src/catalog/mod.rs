@@ -17,8 +17,8 @@ mod schema;
 pub use guide::Guide;
 pub use load::{CatalogError, CatalogProblem};
 pub use model::{
-    Department, FieldKind, FormField, GuideText, Item, ItemMaterial, MergedMaterial, Package, PackageTarget, Site,
-    SiteKind, Step,
+    DataField, Department, FieldKind, FormField, GuideText, Item, ItemMaterial, MergedMaterial, Package, PackageTarget,
+    Site, SiteKind, Step,
 };
 
 use crate::values::DepartmentCode;

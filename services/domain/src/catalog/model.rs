@@ -135,6 +135,55 @@ pub struct Step {
     pub item_code: ItemCode,
     /// Steps it waits for; empty = starts at once.
     pub depends_on: Vec<String>,
+    /// The application's personal data the step's department may read
+    /// (data minimisation, 数据最小化): nothing else of the applicant's
+    /// data is given to it.
+    pub data_fields: Vec<DataField>,
+}
+
+/// A piece of an application's personal data a step's department may be
+/// given, named in the catalog as `applicant.name`, `applicant.id_number`,
+/// `applicant.phone`, `applicant.contact_name`,
+/// `applicant.contact_id_number`, `delivery.mail_address` or
+/// `form.<field key>`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub enum DataField {
+    ApplicantName,
+    ApplicantIdNumber,
+    ApplicantPhone,
+    ContactName,
+    ContactIdNumber,
+    MailAddress,
+    /// A field of the package's form, by key.
+    Form(String),
+}
+
+impl DataField {
+    /// The names of the fields outside the form, as the catalog writes them.
+    pub const FIXED: [(&'static str, DataField); 6] = [
+        ("applicant.name", DataField::ApplicantName),
+        ("applicant.id_number", DataField::ApplicantIdNumber),
+        ("applicant.phone", DataField::ApplicantPhone),
+        ("applicant.contact_name", DataField::ContactName),
+        ("applicant.contact_id_number", DataField::ContactIdNumber),
+        ("delivery.mail_address", DataField::MailAddress),
+    ];
+
+    /// The field `name` names, if any (a form field's key is not checked here).
+    pub fn parse(name: &str) -> Option<DataField> {
+        if let Some(key) = name.strip_prefix("form.") {
+            return (!key.is_empty()).then(|| DataField::Form(key.to_owned()));
+        }
+        Self::FIXED.into_iter().find(|(n, _)| *n == name).map(|(_, f)| f)
+    }
+
+    /// The name as the catalog writes it.
+    pub fn name(&self) -> String {
+        match self {
+            DataField::Form(key) => format!("form.{key}"),
+            fixed => Self::FIXED.iter().find(|(_, f)| f == fixed).map(|(n, _)| (*n).to_owned()).unwrap_or_default(),
+        }
+    }
 }
 
 /// The kind of a form field and how its value is validated.

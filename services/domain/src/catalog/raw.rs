@@ -125,6 +125,8 @@ pub(super) struct RawStep {
     pub item_code: String,
     #[serde(default)]
     pub depends_on: Vec<String>,
+    #[serde(default)]
+    pub data_fields: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -20,13 +20,13 @@ use yiciban_testkit::{SecureNats, TestDb, eventually};
 use crate::helpers::{PROJECTION, Recorder, applied, event, meta};
 
 /// A JetStream context whose refused requests (no reply comes) fail soon.
-fn js(client: &async_nats::Client) -> jetstream::Context {
+pub(crate) fn js(client: &async_nats::Client) -> jetstream::Context {
     jetstream::ContextBuilder::new().timeout(Duration::from_secs(3)).build(client.clone())
 }
 
 /// Waits for the client's reports of a permissions violation naming each
 /// of `subjects` (all reports are kept while waiting, in any order).
-async fn violations(events: &mut tokio::sync::mpsc::UnboundedReceiver<String>, subjects: &[String]) {
+pub(crate) async fn violations(events: &mut tokio::sync::mpsc::UnboundedReceiver<String>, subjects: &[String]) {
     let mut seen: Vec<String> = Vec::new();
     eventually(&format!("permissions violations for {subjects:?}"), Duration::from_secs(10), || {
         while let Ok(e) = events.try_recv() {
@@ -40,12 +40,12 @@ async fn violations(events: &mut tokio::sync::mpsc::UnboundedReceiver<String>, s
     .await;
 }
 
-async fn violation(events: &mut tokio::sync::mpsc::UnboundedReceiver<String>, subject: &str) {
+pub(crate) async fn violation(events: &mut tokio::sync::mpsc::UnboundedReceiver<String>, subject: &str) {
     violations(events, &[subject.to_owned()]).await;
 }
 
 /// Pulls `expected` messages of `consumer`, acknowledging each.
-async fn fetch(consumer: &jetstream::consumer::PullConsumer, expected: usize) -> Vec<String> {
+pub(crate) async fn fetch(consumer: &jetstream::consumer::PullConsumer, expected: usize) -> Vec<String> {
     let mut payloads = Vec::new();
     while payloads.len() < expected {
         let mut batch = consumer
@@ -68,7 +68,7 @@ async fn fetch(consumer: &jetstream::consumer::PullConsumer, expected: usize) ->
 }
 
 /// Publishes `payload` on `subject` and waits for JetStream's ack.
-async fn publish(js: &jetstream::Context, subject: String, payload: &str) {
+pub(crate) async fn publish(js: &jetstream::Context, subject: String, payload: &str) {
     js.publish(subject, payload.to_owned().into()).await.unwrap().await.unwrap();
 }
 

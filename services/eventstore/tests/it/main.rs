@@ -6,6 +6,7 @@ mod commit_order;
 mod consumer;
 mod helpers;
 mod identities;
+mod leaf;
 mod migrate;
 mod relay;
 mod restore;

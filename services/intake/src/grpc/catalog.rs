@@ -183,6 +183,7 @@ impl CatalogService for CatalogApi {
                     id: s.id.clone(),
                     item_code: s.item_code.as_str().to_owned(),
                     depends_on: s.depends_on.clone(),
+                    data_fields: s.data_fields.iter().map(|f| f.name()).collect(),
                 })
                 .collect(),
             promised_working_days: p.promised_total_days,

@@ -62,7 +62,7 @@ impl IntakeApi {
     }
 }
 
-fn parse_case_id(raw: &str) -> Result<Uuid, Status> {
+pub(super) fn parse_case_id(raw: &str) -> Result<Uuid, Status> {
     raw.trim().parse().map_err(|_| {
         invalid_argument(
             "case_id is not a case id",
@@ -381,6 +381,13 @@ impl IntakeService for IntakeApi {
             self.intake.reads.record(&caller, read).await?;
         }
         Ok(Response::new(pb::GetCaseResponse { case: Some(case) }))
+    }
+
+    async fn get_step_application(
+        &self,
+        request: Request<pb::GetStepApplicationRequest>,
+    ) -> Result<Response<pb::GetStepApplicationResponse>, Status> {
+        Ok(Response::new(super::steps::get(&self.intake, request).await?))
     }
 
     async fn upload_material(

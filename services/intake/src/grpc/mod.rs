@@ -12,6 +12,7 @@ mod privacy;
 mod publishing;
 mod reads;
 mod scope;
+mod steps;
 mod supplements;
 mod uploads;
 

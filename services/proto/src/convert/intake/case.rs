@@ -1,8 +1,11 @@
 //! The case read back for `GetCase`, personal data masked on request.
 
-use yiciban_domain::intake::{CaseApplication, Status};
+use std::collections::BTreeSet;
 
-use super::values::{delivery_to_pb, form_data_to_pb};
+use yiciban_domain::catalog::DataField;
+use yiciban_domain::intake::{CaseApplication, DeliveryPreference, Status};
+
+use super::values::{delivery_to_pb, form_data_to_pb, postal_address_to_pb};
 use crate::common::v1 as pb;
 use crate::convert::case::strings;
 use crate::intake::v1 as api;
@@ -65,4 +68,39 @@ pub fn case_to_pb(state: &CaseApplication, mask_personal_data: bool) -> api::Cas
         version: state.version,
         personal_data_erased: state.personal_data_erased,
     }
+}
+
+/// The application's personal data reduced to `fields` (a department's
+/// allow-list, data minimisation): the applicant with only the listed
+/// fields (its kind always), the form with only the listed keys, the mail
+/// address only when listed. Everything not listed is left empty.
+pub fn minimised_to_pb(
+    state: &CaseApplication,
+    fields: &BTreeSet<DataField>,
+) -> (Option<pb::Applicant>, prost_types::Struct, Option<pb::PostalAddress>) {
+    let applicant = state.applicant.as_ref().map(|a| {
+        let full: pb::Applicant = a.into();
+        let keep = |field: DataField, value: String| if fields.contains(&field) { value } else { String::new() };
+        pb::Applicant {
+            kind: full.kind,
+            name: keep(DataField::ApplicantName, full.name),
+            id_number: keep(DataField::ApplicantIdNumber, full.id_number),
+            phone: keep(DataField::ApplicantPhone, full.phone),
+            contact_name: keep(DataField::ContactName, full.contact_name),
+            contact_id_number: keep(DataField::ContactIdNumber, full.contact_id_number),
+        }
+    });
+    let form = state
+        .form_data
+        .iter()
+        .filter(|(key, _)| fields.contains(&DataField::Form((*key).clone())))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let mail = match &state.delivery {
+        Some(DeliveryPreference::Mail { address }) if fields.contains(&DataField::MailAddress) => {
+            Some(postal_address_to_pb(address, false))
+        }
+        _ => None,
+    };
+    (applicant, form_data_to_pb(&form), mail)
 }

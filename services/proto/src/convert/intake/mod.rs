@@ -23,7 +23,7 @@ mod events;
 mod request;
 mod values;
 
-pub use case::{case_to_pb, decision_to_pb};
+pub use case::{case_to_pb, decision_to_pb, minimised_to_pb};
 pub use events::{decode_event, encode_event};
 pub use values::{delivery_to_pb, form_data_from_pb, form_data_to_pb};
 

@@ -677,3 +677,30 @@ fn a_refused_case_lists_its_reasons() {
     // A company's registered name is public and stays.
     assert_eq!(case.applicant.unwrap().name, "包头市好味道餐饮有限公司");
 }
+
+#[test]
+fn a_department_gets_only_the_fields_its_steps_list() {
+    use std::collections::BTreeSet;
+    use yiciban_domain::catalog::DataField;
+
+    let events = submit(&restaurant_request(), CreditStatus::Good).unwrap();
+    let state = CaseApplication::replay(&events);
+    let fields: BTreeSet<DataField> =
+        [DataField::ApplicantName, DataField::Form("site_address".into())].into_iter().collect();
+    let (applicant, form, mail) = minimised_to_pb(&state, &fields);
+    let applicant = applicant.unwrap();
+    assert_eq!(applicant.name, "包头市好味道餐饮有限公司");
+    assert_eq!(applicant.kind, pb::ApplicantKind::Company as i32);
+    assert_eq!((applicant.id_number.as_str(), applicant.phone.as_str(), applicant.contact_name.as_str()), ("", "", ""));
+    assert_eq!(form.fields.keys().collect::<Vec<_>>(), ["site_address"]);
+    assert!(mail.is_none(), "the mail address was not listed");
+
+    let everything: BTreeSet<DataField> = DataField::FIXED.into_iter().map(|(_, f)| f).collect();
+    let (applicant, form, mail) = minimised_to_pb(&state, &everything);
+    assert_eq!(applicant.unwrap().id_number, COMPANY_USCC);
+    assert!(form.fields.is_empty(), "no form field was listed");
+    assert_eq!(mail.unwrap().address_line, "钢铁大街1号好味道餐厅", "in clear when listed");
+    let (applicant, form, mail) = minimised_to_pb(&state, &BTreeSet::new());
+    assert_eq!(applicant.unwrap(), pb::Applicant { kind: pb::ApplicantKind::Company as i32, ..Default::default() });
+    assert!(form.fields.is_empty() && mail.is_none());
+}

@@ -209,7 +209,7 @@ pub fn delivery_to_pb(delivery: &DeliveryPreference, mask_personal_data: bool) -
     }
 }
 
-fn postal_address_to_pb(a: &PostalAddress, mask: bool) -> pb::PostalAddress {
+pub(super) fn postal_address_to_pb(a: &PostalAddress, mask: bool) -> pb::PostalAddress {
     let (recipient_name, recipient_phone, address_line) = if mask {
         (mask_name(&a.recipient_name), a.recipient_phone.masked(), "****".to_owned())
     } else {

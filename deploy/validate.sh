@@ -178,9 +178,12 @@ documented = (root / "docs/DEPLOY.md").read_text()
 
 # the services that hash identity numbers with YICIBAN_IDENTITY_KEY
 IDENTITY_HASHERS = ("intake", "issuance", "tracking")
-# the services that seal secrets at rest, and the Secret of their
-# key-encryption keys (YICIBAN_KEK_FILE)
-KEK_SECRETS = {"webhooks": "yiciban-webhooks-kek"}
+# the services that seal or open data with key-encryption keys (ADR 0022,
+# 0024), each from a file of its Secret: (Secret, key in it). Applicants'
+# data keys (intake, tracking) and the webhook secrets' (webhooks) are
+# wrapped by different keys, so no service holds more than it needs.
+KEK_SECRETS = {"intake": ("yiciban-kek", "keks"), "tracking": ("yiciban-kek", "keks"),
+               "webhooks": ("yiciban-webhooks-kek", "keys")}
 
 REALM_PLACEHOLDERS = set(re.findall(r"\$\{([A-Z][A-Z0-9_]*)\}", (root / "deploy/keycloak/yiciban-realm.json").read_text()))
 
@@ -325,6 +328,27 @@ for overlay in overlays:
         if "YICIBAN_NATS_PASSWORD" in env:
             bad(overlay, f"{name}: YICIBAN_NATS_PASSWORD is gone; the service logs in with its nkey (NATS_NKEY_SEED_FILE)")
 
+    def check_kek(overlay, name, short, d, c, env):
+        """ADR 0022, 0024: key-encryption keys only in the services that seal
+        or open data, each only as a file from its own Secret."""
+        mounts = {m["name"]: m["mountPath"] for m in c.get("volumeMounts", [])}
+        volumes = {v["name"]: v for v in d["spec"]["template"]["spec"].get("volumes", [])}
+        path = env.get("YICIBAN_KEK_FILE", {}).get("value", "")
+        kek_secrets = {secret for secret, _ in KEK_SECRETS.values()}
+        if short in KEK_SECRETS:
+            secret, key = KEK_SECRETS[short]
+            source = volumes.get("kek", {}).get("secret", {})
+            if source.get("secretName") != secret or not mounts.get("kek") or path != f"{mounts.get('kek')}/{key}":
+                bad(overlay, f"{name}: YICIBAN_KEK_FILE must name {key} of the Secret {secret}, mounted as volume kek")
+            others = {v.get("secret", {}).get("secretName") for v in volumes.values()} & (kek_secrets - {secret})
+            if others:
+                bad(overlay, f"{name}: mounts another service's key-encryption keys ({', '.join(sorted(others))})")
+        elif "YICIBAN_KEK_FILE" in env or any(v.get("secret", {}).get("secretName") in kek_secrets for v in volumes.values()):
+            bad(overlay, f"{name}: only {', '.join(KEK_SECRETS)} hold key-encryption keys")
+        cipher = env.get("YICIBAN_DATA_CIPHER", {}).get("value")
+        if cipher is not None and cipher not in ("aes-256-gcm", "sm4-gcm"):
+            bad(overlay, f"{name}: YICIBAN_DATA_CIPHER is aes-256-gcm or sm4-gcm (got {cipher!r})")
+
     services = {n: d for n, d in by.get("Deployment", {}).items()
                 if d["metadata"].get("labels", {}).get("app.kubernetes.io/component") == "grpc-service"}
     if not services:
@@ -363,21 +387,13 @@ for overlay in overlays:
                 bad(overlay, f"{name}: env {var} missing")
         check_identity(overlay, name, short, d, c, env)
         check_nats_login(overlay, name, short, d, c, env)
-        # the services that seal secrets read key-encryption keys from a
-        # file of their own Secret, never from the environment (ADR 0022, 0024)
-        if short in KEK_SECRETS:
-            mounts = {m["name"]: m["mountPath"] for m in c.get("volumeMounts", [])}
-            volumes = {v["name"]: v for v in d["spec"]["template"]["spec"].get("volumes", [])}
-            source = volumes.get("kek", {}).get("secret", {})
-            path = env.get("YICIBAN_KEK_FILE", {}).get("value", "")
-            if source.get("secretName") != KEK_SECRETS[short] or path != f"{mounts.get('kek')}/keys":
-                bad(overlay, f"{name}: YICIBAN_KEK_FILE must name keys of the Secret {KEK_SECRETS[short]}, mounted as volume kek")
         # the services that hash ID numbers share one key (ADR 0012)
         if short in IDENTITY_HASHERS and "YICIBAN_IDENTITY_KEY" not in names:
             bad(overlay, f"{name}: env YICIBAN_IDENTITY_KEY missing (it hashes identities)")
         for gone in ("YICIBAN_PII_KEY", "YICIBAN_TRACKING_IDENTITY_SALT"):
             if gone in names:
                 bad(overlay, f"{name}: {gone} is no longer read; the identity key is YICIBAN_IDENTITY_KEY")
+        check_kek(overlay, name, short, d, c, env)
         for e in c.get("env", []):
             if e.get("name") in ("DATABASE_URL", "YICIBAN_OIDC_CLIENT_SECRET", "YICIBAN_NATS_PASSWORD", "YICIBAN_IDENTITY_KEY") and "valueFrom" not in e:
                 bad(overlay, f"{name}: {e['name']} must come from a Secret")

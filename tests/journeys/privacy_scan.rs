@@ -36,13 +36,10 @@ const FORM_VALUE: &str = "隐私标记表单值";
 
 /// Where a marked value may be found, and why. Each entry is a place a
 /// person's data is kept on purpose; everything else must hold none.
-const ALLOWED: &[(&str, &str)] = &[
-    // The one event with the applicant's data, until it is sealed under the
-    // applicant's data key (issue 18, item 1): in intake's ledger and on the
-    // case-level subject no department subscribes to.
-    ("table intake.events", "ApplicationSubmitted in clear, until sealed"),
-    ("nats evt._.intake.ApplicationSubmitted", "ApplicationSubmitted in clear, until sealed"),
-];
+/// None since the applicant's data is sealed under their data key (ADR
+/// 0024): `ApplicationSubmitted` holds it only as ciphertext, in intake's
+/// ledger and on NATS alike.
+const ALLOWED: &[(&str, &str)] = &[];
 
 /// The lines the services logged, as they were written.
 #[derive(Clone, Default)]

@@ -323,6 +323,8 @@ pub async fn show(conn: &Connection, case_id: &str, purpose: Option<&str>) -> an
     println!("status       {:?}", c.status());
     if let Some(a) = &c.applicant {
         println!("applicant    {} ({})", a.name, a.id_number);
+    } else if c.personal_data_erased {
+        println!("applicant    (personal data erased)");
     }
     println!("officer      {}", or_dash(&c.officer_id));
     println!("promised     {} working days, by {}", c.promised_working_days, date(c.promised_by.as_ref()));

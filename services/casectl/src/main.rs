@@ -17,6 +17,7 @@ mod intake;
 mod issuance;
 mod nats_config;
 mod ops;
+mod privacy;
 mod publishing;
 mod routing;
 mod tasks;
@@ -102,6 +103,11 @@ pub(crate) enum Command {
     },
     /// Refused calls of every service: who, which RPC, which case, why (supervisor, admin).
     Refusals(audit::RefusalArgs),
+    /// Personal data (admin): erase a person's data at their request, list the erasures.
+    Privacy {
+        #[command(subcommand)]
+        command: privacy::PrivacyCommand,
+    },
     /// Reads of personal data in clear: who read which case's data, when, which fields, why (supervisor, admin).
     Reads(audit::ReadArgs),
     #[command(flatten)]
@@ -134,6 +140,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Credit { command } => credit::run(&cli.connection, command).await,
         Command::Reads(args) => audit::reads(&cli.connection, args).await,
         Command::Ops { command } => ops::run(&cli.connection, command).await,
+        Command::Privacy { command } => privacy::run(&cli.connection, command).await,
         Command::Webhooks { command } => webhooks::run(&cli.connection, command).await,
         Command::Token { service } => account::token(&cli.connection, &service).await,
         Command::Guide { command } => catalog::run(&cli.connection, command).await,

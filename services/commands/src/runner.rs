@@ -177,6 +177,11 @@ impl<C: EventCodec, W: Rows<C::Aggregate>> CommandRunner<C, W> {
         &self.store
     }
 
+    /// How the events are encoded and decoded.
+    pub fn codec(&self) -> &C {
+        &self.codec
+    }
+
     /// The rows written beside the streams.
     pub fn rows(&self) -> &W {
         &self.rows
@@ -190,11 +195,7 @@ impl<C: EventCodec, W: Rows<C::Aggregate>> CommandRunner<C, W> {
         let stored = self.store.read_stream(&C::Aggregate::stream_id(id), 1).await.map_err(from_store)?;
         let Some(first) = stored.first() else { return Ok(None) };
         yiciban_eventstore::trace::link_current_span_to(&first.metadata.trace);
-        let mut state = C::Aggregate::default();
-        for e in &stored {
-            let event = self.codec.decode(e).map_err(|err| internal("reading the stored events", &err))?;
-            state = state.evolve(&event);
-        }
+        let state = self.codec.decode_all(&stored).await?.iter().fold(C::Aggregate::default(), |s, e| s.evolve(e));
         Ok(Some(Loaded { id, case_id: first.metadata.case_id, state, now }))
     }
 
@@ -330,7 +331,6 @@ impl<C: EventCodec, W: Rows<C::Aggregate>> CommandRunner<C, W> {
         };
         let response = respond(&after, &events);
         let record = invocation.idempotency.as_ref().map(|i| i.record(response.encode_to_vec()));
-        let new_events: Vec<NewEvent> = events.iter().map(|e| self.codec.encode(&after.state, e)).collect();
         let at = loaded.now;
         let key = invocation.key().unwrap_or_default();
         let metadata = EventMetadata::new(loaded.case_id, &invocation.actor, invocation.channel, at)
@@ -341,6 +341,7 @@ impl<C: EventCodec, W: Rows<C::Aggregate>> CommandRunner<C, W> {
             Some(tx) => tx,
             None => self.store.pool().begin().await.map_err(|e| internal("starting a transaction", &e))?,
         };
+        let new_events: Vec<NewEvent> = self.codec.encode_all(&mut tx, &after.state, &events).await?;
         let appended = self
             .store
             .append_in(

@@ -3,6 +3,7 @@
 use yiciban_platform::CommonConfig;
 use yiciban_platform::IdentityKey;
 use yiciban_platform::config::{ConfigError, ProcessEnv, Source, duration, identity_key, var};
+use yiciban_privacy::PrivacyConfig;
 
 /// Default gRPC port of the intake service.
 pub const DEFAULT_PORT: u16 = 50051;
@@ -37,6 +38,10 @@ pub struct IntakeConfig {
     /// `YICIBAN_IDENTITY_KEY`: the key of the applicants' lookup values in the
     /// case index and the credit list.
     pub identity_key: IdentityKey,
+    /// `YICIBAN_KEK_FILE` and `YICIBAN_DATA_CIPHER`: the key-encryption keys
+    /// that wrap the applicants' data keys, and the cipher of new data keys
+    /// (ADR 0024).
+    pub privacy: PrivacyConfig,
 }
 
 impl IntakeConfig {
@@ -85,6 +90,7 @@ impl IntakeConfig {
             routing_url: var(src, "YICIBAN_ROUTING_URL", "http://127.0.0.1:50052".to_owned())?,
             tasks_url: var(src, "YICIBAN_TASKS_URL", "http://127.0.0.1:50053".to_owned())?,
             identity_key: identity_key(src)?,
+            privacy: PrivacyConfig::from_source(src)?,
         })
     }
 

@@ -12,6 +12,7 @@ pub mod catalogs;
 pub mod commands;
 pub mod config;
 pub mod credit;
+pub mod erasure;
 pub mod expiry;
 pub mod grpc;
 pub mod process_manager;
@@ -32,6 +33,7 @@ use yiciban_proto::catalog::v1::catalog_publishing_service_server::CatalogPublis
 use yiciban_proto::catalog::v1::catalog_service_server::CatalogServiceServer;
 use yiciban_proto::intake::v1::intake_service_server::IntakeServiceServer;
 use yiciban_proto::intake::v1::material_service_server::MaterialServiceServer;
+use yiciban_proto::intake::v1::privacy_service_server::PrivacyServiceServer;
 use yiciban_proto::intake::{MAX_CHUNK_MESSAGE_BYTES, MAX_REQUEST_BYTES};
 use yiciban_proto::routing::v1::routing_service_client::RoutingServiceClient;
 use yiciban_proto::tasks::v1::task_service_client::TaskServiceClient;
@@ -99,7 +101,7 @@ pub async fn build_with(
     js: async_nats::jetstream::Context,
 ) -> anyhow::Result<App> {
     let mut shell = ServiceBuilder::bind("intake", &config.common, pool, js).await?.audit_log(&config.schema).await?;
-    let store = shell.event_store(&config.schema, &[schema::INTAKE]).await?;
+    let store = shell.event_store(&config.schema, &[schema::INTAKE, yiciban_privacy::DATA_KEYS]).await?;
     repo::seed_officers(shell.pool(), &config.schema, &config.officers).await.context("seeding the officers")?;
     let tasks = TaskServiceClient::new(shell.calls("tasks", &config.tasks_url)?);
     let routing = RoutingServiceClient::new(shell.calls("routing", &config.routing_url)?);
@@ -117,8 +119,14 @@ pub async fn build_with(
     calendar.install(published.revision, published.calendar());
     let calendar_source = calendar::FromDatabase { pool: shell.pool().clone(), schema: store.schema().to_owned() };
     let rows = commands::CaseIndexRows { schema: store.schema().to_owned(), identity_key: config.identity_key.clone() };
-    let applications =
-        yiciban_commands::CommandRunner::new(store, commands::IntakeCodec, clock.clone()).with_rows(rows);
+    let data_keys = yiciban_privacy::DataKeys::new(
+        shell.pool().clone(),
+        store.schema(),
+        config.privacy.keks.clone(),
+        config.privacy.algorithm,
+    );
+    let codec = commands::IntakeCodec { data_keys, identity_key: config.identity_key.clone() };
+    let applications = yiciban_commands::CommandRunner::new(store, codec, clock.clone()).with_rows(rows);
     let intake = Arc::new(Intake {
         applications,
         catalog: catalog.clone(),
@@ -153,6 +161,7 @@ pub async fn build_with(
             MaterialServiceServer::new(grpc::MaterialApi::new(intake.clone()))
                 .max_decoding_message_size(MAX_CHUNK_MESSAGE_BYTES),
         )
+        .grpc(PrivacyServiceServer::new(grpc::PrivacyApi::new(intake.clone())))
         .grpc(CatalogServiceServer::new(grpc::CatalogApi::new(catalog.clone())))
         .grpc(
             CatalogPublishingServiceServer::new(grpc::PublishingApi::new(

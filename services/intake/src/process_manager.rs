@@ -24,6 +24,7 @@ use yiciban_proto::common::v1 as common;
 use yiciban_proto::convert::intake as convert;
 use yiciban_proto::events::v1::EventEnvelope;
 use yiciban_proto::routing::v1::{self as routing, routing_service_client::RoutingServiceClient};
+use yiciban_proto::sealed::Opening;
 use yiciban_proto::tasks::v1::{self as tasks, task_service_client::TaskServiceClient};
 
 /// The routing client as intake uses it.
@@ -56,7 +57,9 @@ impl ProcessManager for IntakeHandoff {
         ) {
             return Ok(());
         }
-        let event = convert::decode_event(&envelope.event_type, &envelope.payload).map_err(HandlerError::poison)?;
+        // None of these events holds personal data: no key is needed.
+        let event = convert::decode_event(&envelope.event_type, &envelope.payload, Opening::Erased)
+            .map_err(HandlerError::poison)?;
         let case_id = envelope.case_id.clone();
         let key = |what: &str| format!("{what}-{}", envelope.event_id);
         let cause = Cause::event(envelope);

@@ -108,6 +108,9 @@ pub const RULES: &[Rule] = &[
     rule("/yiciban.intake.v1.IntakeService/UpdateCreditStatus", &[Admin], &[], Open),
     rule("/yiciban.intake.v1.IntakeService/GetCreditStatus", &[Clerk, Admin], &[], Open),
     rule("/yiciban.intake.v1.IntakeService/ListCreditStatusChanges", &[Admin, Supervisor], &[], Open),
+    // erasure of a person's personal data (served by intake, ADR 0024)
+    rule("/yiciban.intake.v1.PrivacyService/ErasePersonalData", &[Admin], &[], Open),
+    rule("/yiciban.intake.v1.PrivacyService/ListErasures", &[Admin], &[], Open),
     // material content in chunks (served by intake)
     rule("/yiciban.intake.v1.MaterialService/UploadMaterial", &[Clerk, Applicant], &[], Open),
     // routing

@@ -7,10 +7,12 @@
 //! ([`keys::DataKeys::erase`]) leaves every copy of their sealed values —
 //! events, NATS history, backups — unreadable, while the case's facts stay.
 
+pub mod config;
 pub mod kek;
 pub mod keys;
 pub mod seal;
 
+pub use config::{DEV_KEK, PrivacyConfig};
 pub use kek::{FileKeys, KeyEncryption, Wrapped};
 pub use keys::{DATA_KEYS, DataKeys};
 pub use seal::{Algorithm, SecretKey};

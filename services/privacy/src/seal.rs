@@ -190,6 +190,18 @@ impl SecretKey {
     }
 }
 
+/// The wire's view of a data key: `ApplicationSubmitted`'s personal part
+/// is sealed and opened through it (`yiciban_proto::sealed`).
+impl yiciban_proto::sealed::DataKey for SecretKey {
+    fn seal(&self, plaintext: &[u8], aad: &[u8]) -> Vec<u8> {
+        SecretKey::seal(self, plaintext, aad)
+    }
+
+    fn open(&self, sealed: &[u8], aad: &[u8]) -> Option<Vec<u8>> {
+        SecretKey::open(self, sealed, aad).ok()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

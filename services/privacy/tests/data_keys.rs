@@ -52,3 +52,19 @@ async fn a_subject_keeps_one_key_until_it_is_erased_and_then_nothing_of_it_opens
         assert_eq!((by.as_str(), reason.as_str(), wrapped), ("admin-001", "PIPL art. 47 request 2026-118", None));
     }
 }
+
+#[tokio::test]
+async fn a_subject_erased_before_it_ever_had_a_key_is_recorded_and_never_gets_one() {
+    let db = TestDb::new(2).await;
+    let keys = store(&db, Algorithm::Aes256Gcm, 21).await;
+    // An applicant whose data was written in clear before sealing: no key.
+    assert!(!keys.is_erased("legacy-applicant").await.unwrap());
+    assert!(keys.erase("legacy-applicant", "admin-002", "request 2026-7").await.unwrap());
+    assert!(!keys.erase("legacy-applicant", "admin-002", "again").await.unwrap());
+    assert!(keys.is_erased("legacy-applicant").await.unwrap());
+    assert!(keys.find("legacy-applicant").await.unwrap().is_none());
+    assert!(matches!(keys.key_for("legacy-applicant").await, Err(PrivacyError::Erased { .. })));
+    // A subject with a live key is not erased.
+    keys.key_for("live").await.unwrap();
+    assert!(!keys.is_erased("live").await.unwrap());
+}

@@ -97,7 +97,16 @@ fn render() -> String {
          **Versions.** `schema_version` is 1 for every event today. Fields are only ever added (never renumbered, \
          retyped or removed — `buf breaking` in CI against `proto/released/`, and golden wire fixtures of every event in \
          `services/proto/golden/`); a change that cannot be made that way becomes a new schema version, which the owning \
-         service upcasts when it reads old events back, and a new message for subscribers.\n\n",
+         service upcasts when it reads old events back, and a new message for subscribers.\n\n\
+         **Personal data (ADR 0024).** The applicant's personal data is in one event only, `ApplicationSubmitted`, \
+         and since December 2026 only sealed: `sealed_personal_data` is a `PersonalData` message encrypted under the \
+         applicant's own data key, which only intake and tracking hold, and which is deleted when the applicant's data \
+         is erased — no subscriber can open it. A department that needs the applicant's data asks intake \
+         (`IntakeService.GetCase`, authorised, masked unless its role may see it), never the event. The upcasting rule \
+         for events written before: an `ApplicationSubmitted` with an empty `sealed_personal_data` has its personal \
+         data in clear in `applicant`, `form_data` and `delivery.mail_address`, its kind in `applicant.kind` \
+         (`applicant_kind` is UNSPECIFIED) and no `data_subject` (the keyed hash of `applicant.id_number`); its owners \
+         read both shapes as one, and hide the clear one too once its applicant is erased.\n\n",
     );
     page.push_str("## The envelope (`EventEnvelope`)\n\n");
     page.push_str(&comment(envelope_file, &[4, 0]));

@@ -21,6 +21,7 @@ pub mod descriptors;
 mod golden;
 mod payload;
 pub mod placement;
+pub mod sealed;
 
 pub mod common {
     pub mod v1 {

@@ -92,6 +92,7 @@ payloads!(
     DeficiencyCleared,
     CaseTerminated,
     ApplicationWithdrawn,
+    PersonalDataErased,
     // routing
     CasePlanned,
     StepDispatched,
@@ -142,7 +143,7 @@ mod tests {
     use super::*;
 
     /// Messages of `yiciban.events.v1` that are parts of events, not events.
-    const PARTS: &[&str] = &["EventEnvelope", "PlannedStep", "StepDenial", "Collector"];
+    const PARTS: &[&str] = &["EventEnvelope", "PlannedStep", "StepDenial", "Collector", "PersonalData"];
 
     #[test]
     fn every_event_message_of_the_contract_is_decoded() {

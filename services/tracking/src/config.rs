@@ -29,6 +29,10 @@ pub struct TrackingConfig {
     /// `YICIBAN_IDENTITY_KEY`: the key of the lookup value by which the read
     /// model recognises an applicant's own case (it never stores the number).
     pub identity_key: IdentityKey,
+    /// `YICIBAN_KEK_FILE` and `YICIBAN_DATA_CIPHER`: the key-encryption keys
+    /// that unwrap intake's data keys, to open an application's personal part
+    /// for the masked display (ADR 0024); the same Secret as intake's.
+    pub privacy: yiciban_privacy::PrivacyConfig,
     /// `YICIBAN_TRACKING_REBUILD_PAUSE_MS`: pause per event a rebuild
     /// replays, to spare the database under load (default 0: large batches
     /// without a pause; otherwise batches of a few events, each followed by
@@ -86,6 +90,7 @@ impl TrackingConfig {
             schema,
             source_schemas: SOURCES.iter().map(|s| (*s).to_owned()).zip(schemas).collect(),
             identity_key: identity_key(src)?,
+            privacy: yiciban_privacy::PrivacyConfig::from_source(src)?,
             rebuild_pause: std::time::Duration::from_millis(pause),
             console_addr,
             console_listener: None,

@@ -14,6 +14,7 @@ pub mod config;
 pub mod console;
 pub mod grpc;
 pub mod names;
+pub mod personal;
 pub mod projection;
 pub mod projector;
 pub mod rebuild;
@@ -32,6 +33,7 @@ use yiciban_eventstore::{
 use yiciban_platform::calendar::LiveCalendar;
 use yiciban_platform::service::{Service, ServiceBuilder, listen};
 use yiciban_platform::{Clock, IdentityKey};
+use yiciban_privacy::DataKeys;
 use yiciban_proto::tracking::v1::tracking_service_server::TrackingServiceServer;
 
 pub use config::TrackingConfig;
@@ -143,7 +145,13 @@ pub async fn build_with(
     let intake = config.intake_url.as_deref().map(|url| shell.calls("intake", url)).transpose()?;
     let names = Arc::new(names::LiveNames::new(&catalog, intake));
     let gaps: Arc<dyn GapSource> = Arc::new(StoreGaps::new(stores.clone()));
-    let projector = Arc::new(Projector::new(&config.schema, names.clone(), config.identity_key.clone(), gaps.clone()));
+    // Intake's data keys, read only: tracking opens an application's
+    // personal part to keep a masked display name (ADR 0024).
+    let intake_schema = config.source_schemas.first().map(|(_, schema)| schema.as_str()).unwrap_or("intake");
+    let data_keys = DataKeys::new(pool.clone(), intake_schema, config.privacy.keks.clone(), config.privacy.algorithm);
+    let personal = personal::PersonalKeys::new(data_keys, config.identity_key.clone());
+    let projector =
+        Arc::new(Projector::new(&config.schema, names.clone(), config.identity_key.clone(), gaps.clone(), personal));
     let rebuilder = Arc::new(Rebuilder::new(pool.clone(), projector.clone(), stores, config.rebuild_pause));
     let settings = ConsumerSettings {
         name: CONSUMER.into(),

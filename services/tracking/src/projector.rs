@@ -31,6 +31,7 @@ use yiciban_platform::IdentityKey;
 use yiciban_proto::events::v1::EventEnvelope;
 
 use crate::names::LiveNames;
+use crate::personal::PersonalKeys;
 use crate::projection::{self, CaseView, Context, Decoded, TaskView, TimelineEntry};
 use yiciban_eventstore::sql::schema_sql;
 
@@ -44,6 +45,7 @@ pub struct Projector {
     names: Arc<LiveNames>,
     identity_key: IdentityKey,
     gaps: Arc<dyn GapSource>,
+    personal: PersonalKeys,
 }
 
 impl std::fmt::Debug for Projector {
@@ -54,9 +56,16 @@ impl std::fmt::Debug for Projector {
 
 impl Projector {
     /// A projector whose control tables are in `schema` (migrated with
-    /// [`crate::schema::CONTROL`]), reading missing events from `gaps`.
-    pub fn new(schema: &str, names: Arc<LiveNames>, identity_key: IdentityKey, gaps: Arc<dyn GapSource>) -> Self {
-        Projector { schema: schema.to_owned(), names, identity_key, gaps }
+    /// [`crate::schema::CONTROL`]), reading missing events from `gaps` and
+    /// opening applicants' personal data with `personal`.
+    pub fn new(
+        schema: &str,
+        names: Arc<LiveNames>,
+        identity_key: IdentityKey,
+        gaps: Arc<dyn GapSource>,
+        personal: PersonalKeys,
+    ) -> Self {
+        Projector { schema: schema.to_owned(), names, identity_key, gaps, personal }
     }
 
     /// The configured schema.
@@ -150,6 +159,7 @@ impl Projector {
             last.insert(envelope.stream_id.clone(), envelope.stream_version);
             advanced.insert(&envelope.stream_id, envelope.stream_version);
         }
+        self.personal.open(conn, &mut decoded).await?;
         let mut writes = Writes::default();
         for (stream, version) in advanced {
             writes.ck_streams.push(stream.to_owned());
@@ -552,7 +562,8 @@ fn event_key(event: &Decoded) -> String {
 #[async_trait]
 impl Handler for Projector {
     async fn apply(&self, conn: &mut PgConnection, envelope: &EventEnvelope) -> Result<(), HandlerError> {
-        let event = Decoded::of(envelope).map_err(HandlerError::poison)?;
+        let mut event = Decoded::of(envelope).map_err(HandlerError::poison)?;
+        self.personal.open(conn, std::slice::from_mut(&mut event)).await?;
         let active = self.active(conn).await.map_err(HandlerError::retry)?;
         if active == self.schema {
             // The consumer's own checkpoints order this one. The names of a
@@ -572,12 +583,13 @@ impl Handler for Projector {
     }
 
     async fn apply_batch(&self, conn: &mut PgConnection, envelopes: &[EventEnvelope]) -> Result<(), HandlerError> {
-        let decoded: Vec<Decoded> =
+        let mut decoded: Vec<Decoded> =
             envelopes.iter().map(Decoded::of).collect::<Result<_, _>>().map_err(HandlerError::poison)?;
         let active = self.active(conn).await.map_err(HandlerError::retry)?;
         if active == self.schema {
             // The consumer's own checkpoints ordered these; names as above.
             self.names.learn_from(envelopes).await;
+            self.personal.open(conn, &mut decoded).await?;
             let mut writes = Writes::default();
             self.fold_batch(conn, &active, &decoded, &mut writes).await.map_err(handler_error)?;
             writes.write(conn, &active, false).await.map_err(handler_error)?;

@@ -1,11 +1,12 @@
 //! The webhook service's configuration: the common settings plus how it
 //! delivers (timeouts, concurrency, retries).
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use yiciban_platform::CommonConfig;
 use yiciban_platform::config::{ConfigError, ProcessEnv, Source, duration, var};
+use yiciban_privacy::PrivacyConfig;
+#[cfg(test)]
 use yiciban_privacy::Algorithm;
 
 use crate::backoff::Backoff;
@@ -40,49 +41,6 @@ pub struct DeliverySettings {
     pub down_alert_after: Duration,
 }
 
-/// The development key-encryption key (published in the source): used in
-/// development mode when no `YICIBAN_KEK_FILE` is given, refused outside it.
-const DEV_KEK: &[u8; 32] = b"yiciban-development-kek-32-bytes";
-/// The id of the development key-encryption key.
-pub const DEV_KEK_ID: &str = "development";
-
-/// Where the key-encryption keys that wrap the secrets' data keys come from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum KekSource {
-    /// `YICIBAN_KEK_FILE`: yiciban-privacy's key file (`<id> <base64>` per
-    /// line, the current first), mounted from a Secret.
-    File(PathBuf),
-    /// Development mode without a file: [`DEV_KEK_ID`].
-    Development,
-}
-
-impl KekSource {
-    /// The keys, for `algorithm`; a problem names `YICIBAN_KEK_FILE` and the
-    /// line, never a key. Outside development mode the development key is
-    /// refused.
-    pub fn load(&self, algorithm: Algorithm, dev_mode: bool) -> Result<yiciban_privacy::FileKeys, ConfigError> {
-        use base64::Engine as _;
-        let refuse = |value: String, reason: String| ConfigError { variable: "YICIBAN_KEK_FILE".into(), value, reason };
-        let keys = match self {
-            KekSource::File(path) => yiciban_privacy::FileKeys::from_file(path, algorithm)
-                .map_err(|e| refuse(path.display().to_string(), e.to_string()))?,
-            KekSource::Development => {
-                let key = base64::engine::general_purpose::STANDARD.encode(&DEV_KEK[..algorithm.key_len()]);
-                yiciban_privacy::FileKeys::parse(&format!("{DEV_KEK_ID} {key}"), algorithm)
-                    .map_err(|e| refuse("(development)".into(), e.to_string()))?
-            }
-        };
-        if !dev_mode && keys.current_id() == DEV_KEK_ID {
-            return Err(refuse(
-                "(hidden)".into(),
-                "the current key is the development key, published in the source; refused outside YICIBAN_DEV_MODE"
-                    .into(),
-            ));
-        }
-        Ok(keys)
-    }
-}
-
 /// Everything the webhook service reads at start.
 #[derive(Debug, Clone)]
 pub struct WebhooksConfig {
@@ -92,11 +50,11 @@ pub struct WebhooksConfig {
     /// `webhooks`).
     pub schema: String,
     pub delivery: DeliverySettings,
-    /// `YICIBAN_KEK_FILE`: the key-encryption keys of the secrets' data
-    /// keys; required outside development mode.
-    pub kek: KekSource,
-    /// `YICIBAN_KEK_ALGORITHM`: `aes-256-gcm` (default) or `sm4-gcm`.
-    pub kek_algorithm: Algorithm,
+    /// `YICIBAN_KEK_FILE` (the Secret `yiciban-webhooks-kek`) and
+    /// `YICIBAN_DATA_CIPHER`: the key-encryption keys of the secrets' data
+    /// keys, read as every service that seals reads them; required outside
+    /// development mode.
+    pub privacy: PrivacyConfig,
 }
 
 impl WebhooksConfig {
@@ -157,24 +115,7 @@ impl WebhooksConfig {
                 reason: "expected more than zero and at most 2 minutes".into(),
             });
         }
-        let kek = match src.get("YICIBAN_KEK_FILE").map(|v| v.trim().to_owned()).filter(|v| !v.is_empty()) {
-            Some(path) => KekSource::File(PathBuf::from(path)),
-            None if common.dev_mode => KekSource::Development,
-            None => {
-                return Err(ConfigError {
-                    variable: "YICIBAN_KEK_FILE".into(),
-                    value: String::new(),
-                    reason: "the key-encryption keys sealing the webhook secrets are required outside YICIBAN_DEV_MODE"
-                        .into(),
-                });
-            }
-        };
-        let algorithm_name: String = var(src, "YICIBAN_KEK_ALGORITHM", "aes-256-gcm".to_owned())?;
-        let kek_algorithm = Algorithm::parse(algorithm_name.trim()).map_err(|_| ConfigError {
-            variable: "YICIBAN_KEK_ALGORITHM".into(),
-            value: algorithm_name.clone(),
-            reason: "expected aes-256-gcm or sm4-gcm".into(),
-        })?;
+        let privacy = PrivacyConfig::from_source(src)?;
         let delivery = DeliverySettings {
             timeout,
             concurrency,
@@ -184,7 +125,7 @@ impl WebhooksConfig {
             allow_http: common.dev_mode,
             down_alert_after: yiciban_eventstore::consumer::DOWN_ALERT_AFTER,
         };
-        Ok(WebhooksConfig { common, schema, delivery, kek, kek_algorithm })
+        Ok(WebhooksConfig { common, schema, delivery, privacy })
     }
 
     /// Reads the configuration from the process environment.
@@ -218,40 +159,18 @@ mod tests {
             let err = WebhooksConfig::from_source(&env(&[(name, value)])).unwrap_err();
             assert_eq!(err.variable, name);
         }
-        assert_eq!(c.kek, KekSource::Development);
-        assert_eq!(c.kek_algorithm, Algorithm::Aes256Gcm);
-        let err = WebhooksConfig::from_source(&env(&[("YICIBAN_KEK_ALGORITHM", "rot13")])).unwrap_err();
-        assert_eq!(err.variable, "YICIBAN_KEK_ALGORITHM");
+        assert_eq!(c.privacy.algorithm, Algorithm::Aes256Gcm);
+        let err = WebhooksConfig::from_source(&env(&[("YICIBAN_DATA_CIPHER", "rot13")])).unwrap_err();
+        assert_eq!(err.variable, "YICIBAN_DATA_CIPHER");
     }
 
     #[test]
-    fn outside_development_mode_the_key_encryption_keys_come_from_a_file_and_never_the_development_key() {
-        let prod = |pairs: &[(&str, &str)]| {
-            let mut all = env(&[
-                ("YICIBAN_DEV_MODE", "false"),
-                ("YICIBAN_OIDC_ISSUER", "https://sso.example.gov.cn/realms/yiciban"),
-                ("YICIBAN_OIDC_CLIENT_SECRET", "k8s-secret-value-9f3b"),
-            ]);
-            all.extend(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-            WebhooksConfig::from_source(&all)
-        };
-        assert_eq!(prod(&[]).unwrap_err().variable, "YICIBAN_KEK_FILE");
-        let dir = std::env::temp_dir().join(format!("yiciban-kek-{}", uuid::Uuid::new_v4()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let file = dir.join("keks");
-        let c = prod(&[("YICIBAN_KEK_FILE", file.to_str().unwrap())]).unwrap();
-        let missing = c.kek.load(c.kek_algorithm, false).unwrap_err();
-        assert_eq!(missing.variable, "YICIBAN_KEK_FILE");
-        let dev_line = {
-            use base64::Engine as _;
-            format!("{DEV_KEK_ID} {}\n", base64::engine::general_purpose::STANDARD.encode(DEV_KEK))
-        };
-        std::fs::write(&file, &dev_line).unwrap();
-        let err = c.kek.load(c.kek_algorithm, false).unwrap_err();
-        assert!(err.reason.contains("development key") && !err.reason.contains(&dev_line[12..]), "{err:?}");
-        std::fs::write(&file, "2027-01 AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n").unwrap();
-        assert_eq!(c.kek.load(c.kek_algorithm, false).unwrap().current_id(), "2027-01");
-        std::fs::remove_dir_all(&dir).unwrap();
-        assert_eq!(KekSource::Development.load(Algorithm::Sm4Gcm, true).unwrap().current_id(), DEV_KEK_ID);
+    fn outside_development_mode_the_key_encryption_keys_come_from_a_file() {
+        let prod = env(&[
+            ("YICIBAN_DEV_MODE", "false"),
+            ("YICIBAN_OIDC_ISSUER", "https://sso.example.gov.cn/realms/yiciban"),
+            ("YICIBAN_OIDC_CLIENT_SECRET", "k8s-secret-value-9f3b"),
+        ]);
+        assert_eq!(WebhooksConfig::from_source(&prod).unwrap_err().variable, "YICIBAN_KEK_FILE");
     }
 }

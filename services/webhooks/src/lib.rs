@@ -68,8 +68,8 @@ pub async fn build_with(
     yiciban_eventstore::migrate(&pool, &config.schema, &[schema::WEBHOOKS, yiciban_privacy::DATA_KEYS])
         .await
         .with_context(|| format!("migrating the webhooks schema {}", config.schema))?;
-    let keks = config.kek.load(config.kek_algorithm, config.common.dev_mode)?;
-    let sealer = secrets::Sealer::new(pool.clone(), &config.schema, Arc::new(keks), config.kek_algorithm);
+    let sealer =
+        secrets::Sealer::new(pool.clone(), &config.schema, config.privacy.keks.clone(), config.privacy.algorithm);
     let repo = repo::Repo::new(pool, &config.schema, sealer);
     let sealed = repo.seal_clear_secrets().await.context("sealing the webhook secrets stored in clear")?;
     if sealed > 0 {

@@ -33,6 +33,19 @@ pub enum Command {
     Withdraw(Withdraw),
     /// Terminate the case (终止).
     Terminate(Terminate),
+    /// Record that the applicant's personal data was erased.
+    RecordErasure(RecordErasure),
+}
+
+/// Record the erasure of the applicant's personal data: the data key is
+/// deleted (and the material contents) by the service before the call; the
+/// event tells the read models. Recorded once per case.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordErasure {
+    /// Why.
+    pub basis: super::model::ErasureBasis,
+    /// Fact: the stored material contents of the case deleted.
+    pub materials_deleted: u32,
 }
 
 /// Submit an application (一次受理).
@@ -47,6 +60,9 @@ pub struct Submit {
     pub credit: CreditStatus,
     /// Fact: the case number allocated for this case.
     pub case_number: CaseNumber,
+    /// Fact: the subject of the applicant's data key, the keyed hash of the
+    /// identity the draft names (computed outside: the domain holds no key).
+    pub data_subject: String,
     /// Fact: the time of submission; its day in China is the acceptance day.
     pub now: DateTime<Utc>,
     /// Fact: the last day the case is promised by — the acceptance day plus

@@ -2,10 +2,11 @@
 //! (容缺补齐 and answers to a task's supplement request), withdrawal and
 //! termination. Submission itself is in `submit`.
 
-use super::command::{AssignOfficer, Command, SupplementMaterials, Terminate, Withdraw, china_date};
+use super::command::{AssignOfficer, Command, RecordErasure, SupplementMaterials, Terminate, Withdraw, china_date};
 use super::error::DomainError;
 use super::event::{
     ApplicationWithdrawn, CaseTerminated, DeficiencyCleared, Event, MaterialsSupplemented, OfficerAssigned,
+    PersonalDataErased,
 };
 use super::model::{MaterialRef, TerminationReason};
 use super::state::{CaseApplication, Status};
@@ -21,7 +22,22 @@ pub(super) fn decide(state: &CaseApplication, command: Command) -> Result<Vec<Ev
         Command::SupplementMaterials(cmd) => supplement(state, cmd),
         Command::Withdraw(cmd) => withdraw(state, cmd),
         Command::Terminate(cmd) => terminate(state, cmd),
+        Command::RecordErasure(cmd) => record_erasure(state, cmd),
     }
+}
+
+/// Any case can have its applicant erased, whatever its status; once only.
+fn record_erasure(state: &CaseApplication, cmd: RecordErasure) -> Result<Vec<Event>, DomainError> {
+    if state.status == Status::New {
+        return Err(DomainError::NoSuchCase);
+    }
+    if state.erasure_recorded {
+        return Ok(Vec::new());
+    }
+    Ok(vec![Event::PersonalDataErased(PersonalDataErased {
+        basis: cmd.basis,
+        materials_deleted: cmd.materials_deleted,
+    })])
 }
 
 /// Refuses a command on a case that is not accepted and running.

@@ -4,9 +4,10 @@
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
 
-use super::model::{Applicant, Deficiency, DeliveryPreference, MaterialRef, Reason, TerminationReason};
+use super::model::{
+    ApplicantKind, Deficiency, ErasureBasis, MaterialRef, Personal, PersonalData, Reason, TerminationReason,
+};
 use crate::case::Commitment;
 use crate::values::{CaseNumber, DepartmentCode, ItemCode, MaterialId, PackageId};
 
@@ -30,6 +31,8 @@ pub enum Event {
     CaseTerminated(CaseTerminated),
     /// See [`ApplicationWithdrawn`].
     ApplicationWithdrawn(ApplicationWithdrawn),
+    /// See [`PersonalDataErased`].
+    PersonalDataErased(PersonalDataErased),
 }
 
 impl Event {
@@ -44,6 +47,7 @@ impl Event {
             Event::DeficiencyCleared(_) => "DeficiencyCleared",
             Event::CaseTerminated(_) => "CaseTerminated",
             Event::ApplicationWithdrawn(_) => "ApplicationWithdrawn",
+            Event::PersonalDataErased(_) => "PersonalDataErased",
         }
     }
 
@@ -54,7 +58,10 @@ impl Event {
 }
 
 /// The application as submitted (first event of every case; always followed
-/// by accepted or not accepted). The ONLY event with personal data.
+/// by accepted or not accepted). The ONLY event with personal data, all of
+/// it in [`ApplicationSubmitted::personal`], which the event store keeps
+/// sealed under the applicant's data key and reads back as erased once that
+/// key is deleted.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ApplicationSubmitted {
     /// The case number.
@@ -63,16 +70,18 @@ pub struct ApplicationSubmitted {
     pub package_id: PackageId,
     /// Catalog version the case was checked against and keeps.
     pub catalog_version: String,
-    /// The applicant (personal data).
-    pub applicant: Applicant,
-    /// The merged form, validated (may hold personal data).
-    pub form_data: Map<String, Value>,
+    /// Person or company (kept after an erasure, for statistics).
+    pub applicant_kind: ApplicantKind,
+    /// The subject of the applicant's data key: the keyed hash of its
+    /// identity (a fact from outside, [`super::Submit::data_subject`]);
+    /// empty in events recorded before personal data was sealed.
+    pub data_subject: String,
+    /// The applicant, the form and the delivery choice, or erased.
+    pub personal: Personal<PersonalData>,
     /// Every document handed in.
     pub materials: Vec<MaterialRef>,
     /// Optional items chosen.
     pub optional_item_codes: Vec<ItemCode>,
-    /// Window pick-up or mail.
-    pub delivery: DeliveryPreference,
     /// The service site that accepted it; empty when none was given.
     pub site_code: String,
 }
@@ -179,4 +188,14 @@ pub struct CaseTerminated {
 pub struct ApplicationWithdrawn {
     /// The applicant's reason; may be empty.
     pub reason: String,
+}
+
+/// The applicant's personal data was erased (their data key deleted; ADR
+/// 0024). No personal data in it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PersonalDataErased {
+    /// Why.
+    pub basis: ErasureBasis,
+    /// Stored material contents of the case deleted with it.
+    pub materials_deleted: u32,
 }

@@ -47,13 +47,13 @@ mod submit;
 mod validate;
 
 pub use command::{
-    AssignOfficer, Command, DEFAULT_MAX_MATERIAL_BYTES, OpenSupplementRequest, Submit, SupplementMaterials, Terminate,
-    Withdraw, china_date,
+    AssignOfficer, Command, DEFAULT_MAX_MATERIAL_BYTES, OpenSupplementRequest, RecordErasure, Submit,
+    SupplementMaterials, Terminate, Withdraw, china_date,
 };
 pub use error::DomainError;
 pub use event::{
     ApplicationAccepted, ApplicationNotAccepted, ApplicationSubmitted, ApplicationWithdrawn, CaseTerminated,
-    DeficiencyCleared, Event, MaterialsSupplemented, OfficerAssigned,
+    DeficiencyCleared, Event, MaterialsSupplemented, OfficerAssigned, PersonalDataErased,
 };
 pub use form::validate_form;
 pub use input::{
@@ -61,8 +61,8 @@ pub use input::{
     MaterialInput, PostalAddressInput,
 };
 pub use model::{
-    Applicant, ApplicantKind, CreditStatus, Deficiency, DeliveryPreference, Identity, MaskedApplicant, MaterialRef,
-    PostalAddress, Reason, ReasonCode, TerminationReason,
+    Applicant, ApplicantKind, CreditStatus, Deficiency, DeliveryPreference, ErasureBasis, Identity, MaskedApplicant,
+    MaterialRef, Personal, PersonalData, PostalAddress, Reason, ReasonCode, TerminationReason,
 };
 pub use state::{CaseApplication, DeficiencyState, Officer, Status};
 pub use submit::{acceptance_notice_number, non_acceptance_notice_number};

@@ -77,6 +77,52 @@ pub struct Applicant {
     pub contact_id_number: Option<IdNumber>,
 }
 
+/// The personal part of an application: everything of it that identifies
+/// the applicant. Stored only sealed under the applicant's data key (ADR
+/// 0024); a company's contact person is part of the company's application.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PersonalData {
+    /// The applicant.
+    pub applicant: Applicant,
+    /// The merged form, validated (may hold personal data throughout).
+    pub form_data: serde_json::Map<String, serde_json::Value>,
+    /// Window pick-up or mail, with the mail address.
+    pub delivery: DeliveryPreference,
+}
+
+/// Personal data as the reader of an event has it: in clear, or erased —
+/// the applicant's data key was deleted (crypto-shredding), so what was
+/// sealed under it no longer opens anywhere. Everything else of the event
+/// (dates, package, materials' references, outcomes) stays.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Personal<T> {
+    /// The value, opened.
+    Clear(T),
+    /// Erased: the value is gone for good.
+    Erased,
+}
+
+impl<T> Personal<T> {
+    /// The value, unless it was erased.
+    pub fn clear(&self) -> Option<&T> {
+        match self {
+            Personal::Clear(value) => Some(value),
+            Personal::Erased => None,
+        }
+    }
+}
+
+/// Why a person's personal data was erased.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErasureBasis {
+    /// At the person's request (or on an order), by an administrator.
+    Request,
+    /// The retention period after the person's last case closed ran out.
+    Retention,
+}
+
 /// The applicant with its personal data masked, for read models of roles
 /// that must not see it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

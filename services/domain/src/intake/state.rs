@@ -6,7 +6,9 @@ use chrono::NaiveDate;
 use serde::Serialize;
 
 use super::event::Event;
-use super::model::{Applicant, Deficiency, DeliveryPreference, MaterialRef, Reason, TerminationReason};
+use super::model::{
+    Applicant, ApplicantKind, Deficiency, DeliveryPreference, MaterialRef, Personal, Reason, TerminationReason,
+};
 use crate::case::Commitment;
 use crate::values::{CaseNumber, DepartmentCode, ItemCode, PackageId};
 
@@ -76,6 +78,17 @@ pub struct CaseApplication {
     pub package_id: Option<PackageId>,
     /// The catalog version the case was checked against and keeps.
     pub catalog_version: Option<String>,
+    /// Person or company.
+    pub applicant_kind: Option<ApplicantKind>,
+    /// The subject of the applicant's data key (see
+    /// [`super::ApplicationSubmitted::data_subject`]); empty for a case
+    /// submitted before personal data was sealed.
+    pub data_subject: String,
+    /// True once the applicant's personal data was erased: `applicant`,
+    /// `form_data` and `delivery` are empty for good.
+    pub personal_data_erased: bool,
+    /// True once `PersonalDataErased` is in the stream.
+    pub erasure_recorded: bool,
     /// The applicant (personal data).
     pub applicant: Option<Applicant>,
     /// The form as submitted (personal data).
@@ -129,9 +142,16 @@ pub(super) fn evolve(mut state: CaseApplication, event: &Event) -> CaseApplicati
             state.case_number = Some(e.case_number);
             state.package_id = Some(e.package_id.clone());
             state.catalog_version = Some(e.catalog_version.clone());
-            state.applicant = Some(e.applicant.clone());
-            state.form_data.clone_from(&e.form_data);
-            state.delivery = Some(e.delivery.clone());
+            state.applicant_kind = Some(e.applicant_kind);
+            state.data_subject.clone_from(&e.data_subject);
+            match &e.personal {
+                Personal::Clear(p) => {
+                    state.applicant = Some(p.applicant.clone());
+                    state.form_data.clone_from(&p.form_data);
+                    state.delivery = Some(p.delivery.clone());
+                }
+                Personal::Erased => state.personal_data_erased = true,
+            }
             state.materials.clone_from(&e.materials);
         }
         Event::ApplicationAccepted(e) => {
@@ -168,6 +188,13 @@ pub(super) fn evolve(mut state: CaseApplication, event: &Event) -> CaseApplicati
         Event::ApplicationWithdrawn(e) => {
             state.status = Status::Withdrawn;
             state.withdrawal_reason = Some(e.reason.clone());
+        }
+        Event::PersonalDataErased(_) => {
+            state.personal_data_erased = true;
+            state.erasure_recorded = true;
+            state.applicant = None;
+            state.form_data.clear();
+            state.delivery = None;
         }
     }
     state

@@ -11,7 +11,7 @@ use super::error::DomainError;
 use super::event::{ApplicationAccepted, ApplicationNotAccepted, ApplicationSubmitted, Event};
 use super::form::validate_form;
 use super::input::{CommitmentRequest, DeficiencyRequest};
-use super::model::{ApplicantKind, CreditStatus, Deficiency, MaterialRef, Reason, ReasonCode};
+use super::model::{ApplicantKind, CreditStatus, Deficiency, MaterialRef, Personal, PersonalData, Reason, ReasonCode};
 use super::state::{CaseApplication, Status};
 use super::validate;
 use crate::Aggregate;
@@ -138,11 +138,11 @@ pub(super) fn submit(state: &CaseApplication, cmd: Submit) -> Result<Vec<Event>,
         case_number: cmd.case_number,
         package_id: package.id.clone(),
         catalog_version: guide.catalog_version.clone(),
-        applicant,
-        form_data: draft.form_data.clone(),
+        applicant_kind: applicant.kind(),
+        data_subject: cmd.data_subject.clone(),
+        personal: Personal::Clear(PersonalData { applicant, form_data: draft.form_data.clone(), delivery }),
         materials,
         optional_item_codes: optional.clone(),
-        delivery,
         site_code: draft.site_code.trim().to_owned(),
     });
     if !reasons.is_empty() {

@@ -154,7 +154,10 @@ impl IntakeService for IntakeApi {
             ));
         }
         let guide = catalog.guide(req.package_id.trim());
-        let credit = crate::credit::entry(intake.pool(), intake.schema(), &intake.identity_key.lookup(&claimed))
+        // The applicant's lookup value: the credit list's key, the case
+        // index's, and the subject of the applicant's data key.
+        let data_subject = intake.identity_key.lookup(&claimed);
+        let credit = crate::credit::entry(intake.pool(), intake.schema(), &data_subject)
             .await
             .map_err(|e| internal("reading the credit list", &e))?;
         let draft = yiciban_domain::intake::ApplicationDraft::from(&req);
@@ -176,8 +179,8 @@ impl IntakeService for IntakeApi {
                 &invocation,
                 &(),
                 |tx, loaded| {
-                    let (schema, package, draft, guide) =
-                        (schema.clone(), package.clone(), draft.clone(), guide.clone());
+                    let (schema, package, draft, guide, data_subject) =
+                        (schema.clone(), package.clone(), draft.clone(), guide.clone(), data_subject.clone());
                     let unstored_materials = unstored_materials.clone();
                     let now = loaded.now;
                     let today = china_date(now);
@@ -208,6 +211,7 @@ impl IntakeService for IntakeApi {
                             guide,
                             credit,
                             case_number,
+                            data_subject,
                             now,
                             promised_by,
                             deficiency_due_by,

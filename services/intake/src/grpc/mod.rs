@@ -1,5 +1,5 @@
 //! The gRPC face of intake: CatalogService, CatalogPublishingService,
-//! CalendarService, IntakeService and MaterialService, and the
+//! CalendarService, IntakeService, MaterialService and PrivacyService, and the
 //! command plumbing they share.
 
 mod calendar;
@@ -8,6 +8,7 @@ mod credit;
 mod drafts;
 mod intake;
 mod materials;
+mod privacy;
 mod publishing;
 mod reads;
 mod scope;
@@ -18,5 +19,6 @@ mod uploads;
 pub use calendar::CalendarApi;
 pub use catalog::CatalogApi;
 pub use intake::IntakeApi;
+pub use privacy::PrivacyApi;
 pub use publishing::{MAX_FILE_BYTES, PublishingApi};
 pub use uploads::{MaterialApi, UploadBuffers};

@@ -12,6 +12,7 @@ mod helpers;
 mod lifecycle;
 mod limits;
 mod materials;
+mod privacy;
 mod reads;
 mod scope;
 mod submit;

@@ -77,7 +77,8 @@ proptest! {
     ) {
         let event_type = EVENT_TYPES[index];
         let _ = EventPayload::decode(event_type, &bytes);
-        let _ = super::intake::decode_event(event_type, &bytes);
+        let _ = super::intake::decode_event(event_type, &bytes, crate::sealed::Opening::NoKey);
+        let _ = super::intake::decode_event(event_type, &bytes, crate::sealed::Opening::Erased);
         let _ = super::routing::decode_event(event_type, &bytes, at());
         let _ = super::tasks::decode_event(event_type, &bytes, at());
         let _ = super::issuance::decode_event(event_type, &bytes, at());

@@ -18,6 +18,10 @@ use super::view::{
 };
 use super::{Context, TimelineEntry};
 
+/// What the read models show for an applicant whose personal data was
+/// erased (ADR 0024).
+pub const ERASED_DISPLAY: &str = "（个人信息已删除）";
+
 fn date(d: &Option<common::Date>) -> Option<NaiveDate> {
     d.and_then(|d| NaiveDate::try_from(d).ok())
 }
@@ -91,6 +95,15 @@ pub fn apply(view: &mut CaseView, event: &Decoded, ctx: &Context<'_>) -> Timelin
         // ---- intake ----
         Fact::ApplicationSubmitted(e) => {
             view.fill_case(&e.case_number, &e.package_id, ctx);
+            // Opened by the projector before the fold (the personal part is
+            // sealed in the event): `applicant` is there unless erased.
+            if e.applicant_kind != common::ApplicantKind::Unspecified as i32 {
+                view.applicant_kind = e.applicant_kind;
+            }
+            if !e.data_subject.is_empty() {
+                view.applicant_key = e.data_subject.clone();
+                view.applicant_display = ERASED_DISPLAY.to_owned();
+            }
             if let Some(applicant) = &e.applicant {
                 view.applicant_kind = applicant.kind;
                 // Only a display name and a lookup value: never the ID number,
@@ -100,7 +113,9 @@ pub fn apply(view: &mut CaseView, event: &Decoded, ctx: &Context<'_>) -> Timelin
                 } else {
                     mask_name(applicant.name.trim())
                 };
-                view.applicant_key = ctx.identity_key.lookup(&applicant.id_number);
+                if e.data_subject.is_empty() {
+                    view.applicant_key = ctx.identity_key.lookup(&applicant.id_number);
+                }
             }
             view.channel = info.channel;
             view.submitted_at.get_or_insert(at);
@@ -153,6 +168,8 @@ pub fn apply(view: &mut CaseView, event: &Decoded, ctx: &Context<'_>) -> Timelin
         Fact::ApplicationWithdrawn(_) => {
             view.withdrawn_at.get_or_insert(at);
         }
+        // The applicant's data key is gone: nothing of the person stays.
+        Fact::PersonalDataErased(_) => view.applicant_display = ERASED_DISPLAY.to_owned(),
         // ---- routing ----
         Fact::CasePlanned(e) => {
             view.planned = true;

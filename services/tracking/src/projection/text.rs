@@ -168,6 +168,10 @@ pub fn summary(view: &CaseView, event: &Decoded, names: &Names) -> String {
             format!("{by} 终止办件：{reason}{basis}")
         }
         Fact::ApplicationWithdrawn(_) => format!("{by} 撤回申请"),
+        Fact::PersonalDataErased(e) => match e.basis() {
+            ev::ErasureBasis::Retention => "申请人个人信息已删除（保存期限届满）".to_owned(),
+            _ => format!("{by} 删除申请人个人信息（依申请）"),
+        },
         Fact::CasePlanned(e) => format!(
             "制定联办方案：{}个环节，牵头部门 {}，承诺{}个工作日（{}前）",
             e.steps.len(),

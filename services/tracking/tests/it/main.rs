@@ -8,5 +8,6 @@ mod delivery;
 mod helpers;
 mod journey;
 mod order;
+mod privacy;
 mod rebuild;
 mod statistics;

@@ -3,6 +3,7 @@
 //! complete application per package, and fixed facts (a Thursday in January
 //! 2026).
 
+mod erasure;
 mod lifecycle;
 mod properties;
 mod submit;
@@ -200,6 +201,7 @@ pub(super) fn submit(draft: ApplicationDraft, credit: CreditStatus) -> Command {
         guide,
         credit,
         case_number: case_number(),
+        data_subject: "subject-of-the-applicant".into(),
         now: now(),
         promised_by: date(2026, 1, 22),
         deficiency_due_by: date(2026, 1, 22),

@@ -29,14 +29,19 @@ fn a_complete_newborn_application_is_accepted_with_shared_materials_fetched() {
             case_number: case_number(),
             package_id: PackageId::parse("newborn-birth").unwrap(),
             catalog_version: "2026.1".into(),
-            applicant: Applicant {
-                identity: Identity::Person(IdNumber::parse(MOTHER_ID).unwrap()),
-                name: "王丽".into(),
-                phone: Phone::parse("13800000000").unwrap(),
-                contact_name: String::new(),
-                contact_id_number: None,
-            },
-            form_data: draft.form_data.clone(),
+            applicant_kind: ApplicantKind::Person,
+            data_subject: "subject-of-the-applicant".into(),
+            personal: Personal::Clear(PersonalData {
+                applicant: Applicant {
+                    identity: Identity::Person(IdNumber::parse(MOTHER_ID).unwrap()),
+                    name: "王丽".into(),
+                    phone: Phone::parse("13800000000").unwrap(),
+                    contact_name: String::new(),
+                    contact_id_number: None,
+                },
+                form_data: draft.form_data.clone(),
+                delivery: DeliveryPreference::WindowPickup { pickup_hall: String::new() },
+            }),
             materials: vec![MaterialRef {
                 material_id: MaterialId::parse("m_birth_cert_form").unwrap(),
                 file_name: "m_birth_cert_form.pdf".into(),
@@ -46,7 +51,6 @@ fn a_complete_newborn_application_is_accepted_with_shared_materials_fetched() {
                 storage_key: "uploads/2026/01/m_birth_cert_form".into(),
             }],
             optional_item_codes: vec![],
-            delivery: DeliveryPreference::WindowPickup { pickup_hall: String::new() },
             site_code: String::new(),
         }),
         Event::ApplicationAccepted(ApplicationAccepted {
@@ -314,7 +318,7 @@ fn mail_without_an_address_and_pickup_with_one_are_rejected() {
     draft.delivery.mail_address = Some(address.clone());
     let events = submitted(draft.clone(), CreditStatus::Good);
     let Event::ApplicationSubmitted(s) = &events[0] else { unreachable!() };
-    assert!(matches!(s.delivery, DeliveryPreference::Mail { .. }));
+    assert!(matches!(s.personal.clear().unwrap().delivery, DeliveryPreference::Mail { .. }));
 
     draft.delivery =
         DeliveryInput { method: Some(DeliveryMethod::WindowPickup), mail_address: Some(address), ..window() };
@@ -383,12 +387,15 @@ fn events_survive_a_json_round_trip_and_keep_personal_data_masked_in_debug() {
     let back: Vec<Event> = serde_json::from_str(&text).unwrap();
     assert_eq!(back, events);
     let Event::ApplicationSubmitted(s) = &events[0] else { unreachable!() };
-    assert!(!format!("{:?}", s.applicant).contains(COMPANY_USCC));
-    assert_eq!(s.applicant.masked().id_number, "913501********0Y43");
+    let applicant = &s.personal.clear().unwrap().applicant;
+    assert_eq!(s.applicant_kind, ApplicantKind::Company);
+    assert!(!format!("{applicant:?}").contains(COMPANY_USCC));
+    assert_eq!(applicant.masked().id_number, "913501********0Y43");
     let person = submitted(newborn(), CreditStatus::Good);
     let Event::ApplicationSubmitted(s) = &person[0] else { unreachable!() };
-    assert_eq!(s.applicant.masked().name, "王*");
-    assert_eq!(s.applicant.masked().phone, "138****0000");
+    let applicant = &s.personal.clear().unwrap().applicant;
+    assert_eq!(applicant.masked().name, "王*");
+    assert_eq!(applicant.masked().phone, "138****0000");
 }
 
 fn with_facts(command: Command, officer: Option<&str>, unstored: &[&str]) -> Command {

@@ -31,7 +31,9 @@ pub fn decision_to_pb(state: &CaseApplication) -> api::AcceptanceDecision {
 /// ID number, phone and contact are masked by the domain's masking.
 ///
 /// The form is given only unmasked (it is personal data throughout); the
-/// delivery address is masked with the applicant. The state does not keep
+/// delivery address is masked with the applicant. Once the applicant's
+/// personal data is erased, none of the three is there for anyone and
+/// `personal_data_erased` says so. The state does not keep
 /// the channel or the submission time: `channel` and `submitted_at` are left
 /// unset.
 pub fn case_to_pb(state: &CaseApplication, mask_personal_data: bool) -> api::Case {
@@ -43,7 +45,7 @@ pub fn case_to_pb(state: &CaseApplication, mask_personal_data: bool) -> api::Cas
         decision: decision_to_pb(state) as i32,
         reasons: state.reasons.iter().map(Into::into).collect(),
         applicant: state.applicant.as_ref().map(|a| if mask_personal_data { (&a.masked()).into() } else { a.into() }),
-        form_data: (!mask_personal_data).then(|| form_data_to_pb(&state.form_data)),
+        form_data: (!mask_personal_data && !state.personal_data_erased).then(|| form_data_to_pb(&state.form_data)),
         materials: state.materials.iter().map(Into::into).collect(),
         deficiencies: state
             .deficiencies
@@ -64,6 +66,7 @@ pub fn case_to_pb(state: &CaseApplication, mask_personal_data: bool) -> api::Cas
         promised_working_days: state.promised_working_days,
         promised_by: state.promised_by.map(pb::Date::from),
         version: state.version,
+        personal_data_erased: state.personal_data_erased,
     }
 }
 

@@ -3,30 +3,58 @@
 //! stream's events as stored ([`encode_event`], [`decode_event`]).
 
 use yiciban_domain::intake::{
-    Applicant, ApplicationAccepted, ApplicationNotAccepted, ApplicationSubmitted, ApplicationWithdrawn, CaseTerminated,
-    Commitment, Deficiency, DeficiencyCleared, DeliveryPreference, Event, MaterialRef, MaterialsSupplemented,
-    OfficerAssigned, Reason, TerminationReason,
+    Applicant, ApplicantKind, ApplicationAccepted, ApplicationNotAccepted, ApplicationSubmitted, ApplicationWithdrawn,
+    CaseTerminated, Commitment, Deficiency, DeficiencyCleared, DeliveryPreference, ErasureBasis, Event, MaterialRef,
+    MaterialsSupplemented, OfficerAssigned, Personal, PersonalData, PersonalDataErased, Reason, TerminationReason,
 };
 use yiciban_domain::values::{CaseNumber, DepartmentCode, ItemCode, MaterialId, PackageId};
 
 use super::values::{delivery_to_pb, form_data_from_pb, form_data_to_pb};
+use crate::common::v1 as pb;
 use crate::convert::case::strings;
 use crate::convert::wire::{At as _, ConvertError, date, each, non_empty, required};
 use crate::events::EventPayload;
 use crate::events::v1 as ev;
+use crate::sealed::{DataKey, Opening, open_submitted, seal_submitted};
 
 /// The event type (the `yiciban.events.v1` message name, e.g.
-/// "ApplicationSubmitted") and the prost-encoded payload of `event`.
-pub fn encode_event(event: &Event) -> (&'static str, Vec<u8>) {
-    let payload = EventPayload::from(event);
-    (payload.event_type().expect("an intake event is a known message"), payload.encode_to_vec())
+/// "ApplicationSubmitted") and the prost-encoded payload of `event`, as
+/// stored and published. The personal part of an `ApplicationSubmitted` is
+/// sealed under `key`, the data key of the event's `data_subject`
+/// ([`crate::sealed::seal_submitted`]): nothing personal is ever encoded in
+/// clear, and an `ApplicationSubmitted` with personal data and no key is an
+/// error. Other events ignore `key`.
+pub fn encode_event(event: &Event, key: Option<&dyn DataKey>) -> Result<(&'static str, Vec<u8>), ConvertError> {
+    let mut payload = EventPayload::from(event);
+    if let (EventPayload::ApplicationSubmitted(message), Event::ApplicationSubmitted(e)) = (&mut payload, event)
+        && matches!(e.personal, Personal::Clear(_))
+    {
+        let key = key.ok_or_else(|| {
+            ConvertError::invalid("personal data and no data key to seal it")
+                .at("ApplicationSubmitted.sealed_personal_data")
+        })?;
+        if e.data_subject.is_empty() {
+            return Err(ConvertError::invalid("no subject for the data key").at("ApplicationSubmitted.data_subject"));
+        }
+        seal_submitted(message, &e.data_subject, key);
+    }
+    Ok((payload.event_type().expect("an intake event is a known message"), payload.encode_to_vec()))
 }
 
 /// The domain event of a stored `event_type` and payload: the inverse of
-/// [`encode_event`]. Every value is validated again; an error names the
-/// field from the message name on (`ApplicationSubmitted.applicant.phone`).
-pub fn decode_event(event_type: &str, payload: &[u8]) -> Result<Event, ConvertError> {
-    Event::try_from(&EventPayload::decode_known(event_type, payload)?)
+/// [`encode_event`]. The personal part of an `ApplicationSubmitted` is
+/// opened as `opening` says ([`crate::sealed::open_submitted`]; an erased
+/// one is [`Personal::Erased`]); other events ignore `opening`. Every value
+/// is validated again; an error names the field from the message name on
+/// (`ApplicationSubmitted.applicant.phone`).
+pub fn decode_event(event_type: &str, payload: &[u8], opening: Opening<'_>) -> Result<Event, ConvertError> {
+    match EventPayload::decode_known(event_type, payload)? {
+        EventPayload::ApplicationSubmitted(sealed) => {
+            let opened = open_submitted(&sealed, opening)?;
+            Event::try_from(&EventPayload::ApplicationSubmitted(opened))
+        }
+        other => Event::try_from(&other),
+    }
 }
 
 impl From<&Event> for EventPayload {
@@ -40,6 +68,7 @@ impl From<&Event> for EventPayload {
             Event::DeficiencyCleared(e) => ev::DeficiencyCleared::from(e).into(),
             Event::CaseTerminated(e) => ev::CaseTerminated::from(e).into(),
             Event::ApplicationWithdrawn(e) => ev::ApplicationWithdrawn::from(e).into(),
+            Event::PersonalDataErased(e) => ev::PersonalDataErased::from(e).into(),
         }
     }
 }
@@ -59,41 +88,64 @@ impl TryFrom<&EventPayload> for Event {
             EventPayload::DeficiencyCleared(e) => e.try_into().map(Event::DeficiencyCleared),
             EventPayload::CaseTerminated(e) => e.try_into().map(Event::CaseTerminated),
             EventPayload::ApplicationWithdrawn(e) => Ok(Event::ApplicationWithdrawn(e.into())),
+            EventPayload::PersonalDataErased(e) => e.try_into().map(Event::PersonalDataErased),
             other => return Err(ConvertError::UnknownEventType(other.event_type().unwrap_or_default().to_owned())),
         };
         event.at(payload.event_type().unwrap_or_default())
     }
 }
 
+/// The message with the personal part IN CLEAR, in the shape of an event
+/// written before sealing: [`encode_event`] seals it before anything is
+/// stored or published. An erased personal part leaves `applicant`,
+/// `form_data` and `delivery` empty.
 impl From<&ApplicationSubmitted> for ev::ApplicationSubmitted {
     fn from(e: &ApplicationSubmitted) -> Self {
+        let personal = e.personal.clear();
         ev::ApplicationSubmitted {
             case_number: e.case_number.to_string(),
             package_id: e.package_id.to_string(),
             catalog_version: e.catalog_version.clone(),
-            applicant: Some((&e.applicant).into()),
-            form_data: Some(form_data_to_pb(&e.form_data)),
+            applicant: personal.map(|p| (&p.applicant).into()),
+            form_data: personal.map(|p| form_data_to_pb(&p.form_data)),
             materials: e.materials.iter().map(Into::into).collect(),
             optional_item_codes: strings(&e.optional_item_codes),
-            delivery: Some(delivery_to_pb(&e.delivery, false)),
+            delivery: personal.map(|p| delivery_to_pb(&p.delivery, false)),
             site_code: e.site_code.clone(),
+            sealed_personal_data: Vec::new(),
+            data_subject: e.data_subject.clone(),
+            applicant_kind: pb::ApplicantKind::from(e.applicant_kind) as i32,
         }
     }
 }
 
+/// The domain event from a message in the clear shape (as
+/// [`crate::sealed::open_submitted`] gives it): the personal part is
+/// [`Personal::Clear`] when `applicant` is there, else [`Personal::Erased`].
 impl TryFrom<&ev::ApplicationSubmitted> for ApplicationSubmitted {
     type Error = ConvertError;
 
     fn try_from(e: &ev::ApplicationSubmitted) -> Result<Self, ConvertError> {
+        if !e.sealed_personal_data.is_empty() {
+            return Err(ConvertError::invalid("still sealed: open it first").at("sealed_personal_data"));
+        }
+        let personal = match &e.applicant {
+            Some(applicant) => Personal::Clear(PersonalData {
+                applicant: Applicant::try_from(applicant).at("applicant")?,
+                form_data: e.form_data.as_ref().map(form_data_from_pb).unwrap_or_default(),
+                delivery: required(e.delivery.as_ref()).and_then(DeliveryPreference::try_from).at("delivery")?,
+            }),
+            None => Personal::Erased,
+        };
         Ok(ApplicationSubmitted {
             case_number: CaseNumber::parse(&e.case_number).at("case_number")?,
             package_id: PackageId::parse(&e.package_id).at("package_id")?,
             catalog_version: e.catalog_version.clone(),
-            applicant: required(e.applicant.as_ref()).and_then(Applicant::try_from).at("applicant")?,
-            form_data: e.form_data.as_ref().map(form_data_from_pb).unwrap_or_default(),
+            applicant_kind: ApplicantKind::try_from(e.applicant_kind()).at("applicant_kind")?,
+            data_subject: e.data_subject.clone(),
+            personal,
             materials: each(&e.materials, MaterialRef::try_from).at("materials")?,
             optional_item_codes: each(&e.optional_item_codes, |c| ItemCode::parse(c)).at("optional_item_codes")?,
-            delivery: required(e.delivery.as_ref()).and_then(DeliveryPreference::try_from).at("delivery")?,
             site_code: e.site_code.clone(),
         })
     }
@@ -264,5 +316,27 @@ impl From<&ApplicationWithdrawn> for ev::ApplicationWithdrawn {
 impl From<&ev::ApplicationWithdrawn> for ApplicationWithdrawn {
     fn from(e: &ev::ApplicationWithdrawn) -> Self {
         ApplicationWithdrawn { reason: e.reason.clone() }
+    }
+}
+
+crate::convert::wire::enum_pair!(ErasureBasis, ev::ErasureBasis {
+    Request <=> Request,
+    Retention <=> Retention,
+});
+
+impl From<&PersonalDataErased> for ev::PersonalDataErased {
+    fn from(e: &PersonalDataErased) -> Self {
+        ev::PersonalDataErased { basis: ev::ErasureBasis::from(e.basis) as i32, materials_deleted: e.materials_deleted }
+    }
+}
+
+impl TryFrom<&ev::PersonalDataErased> for PersonalDataErased {
+    type Error = ConvertError;
+
+    fn try_from(e: &ev::PersonalDataErased) -> Result<Self, ConvertError> {
+        Ok(PersonalDataErased {
+            basis: ErasureBasis::try_from(e.basis()).at("basis")?,
+            materials_deleted: e.materials_deleted,
+        })
     }
 }

@@ -1,0 +1,160 @@
+//! Erasure of a person's personal data (ADR 0024), the one procedure the
+//! administrator's RPC and the retention job both run, each step
+//! idempotent so that a run cut short is completed by the next:
+//!
+//! 1. the subject's data key is deleted, recording who, when and why (a
+//!    subject without a key — written in clear before sealing — gets the
+//!    record, which hides its clear data from every reader);
+//! 2. the stored contents of the person's materials are deleted, unless a
+//!    case of another applicant refers to the same content;
+//! 3. `PersonalDataErased` is appended to each of the person's cases, so
+//!    the read models drop what they kept of the person.
+
+use std::collections::BTreeMap;
+
+use sqlx::Row as _;
+use tonic::Status;
+use uuid::Uuid;
+use yiciban_commands::{Invocation, Target};
+use yiciban_domain::intake::{Command, ErasureBasis, RecordErasure};
+use yiciban_eventstore::sql::schema_sql;
+use yiciban_platform::status::internal;
+use yiciban_proto::intake::v1 as pb;
+
+use crate::Intake;
+
+/// What one erasure did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Erased {
+    /// The data key was deleted by this run (false: erased before).
+    pub erased_now: bool,
+    /// Every case of the person.
+    pub case_ids: Vec<Uuid>,
+    /// The cases `PersonalDataErased` was appended to by this run.
+    pub cases_marked: Vec<Uuid>,
+    /// Material contents deleted by this run.
+    pub materials_deleted: u32,
+}
+
+/// Erases the person whose subject (the keyed hash of their identity) is
+/// `subject`, with every case of theirs in intake's index, as `invocation`'s
+/// actor for `reason` on `basis`.
+pub async fn erase(
+    intake: &Intake,
+    subject: &str,
+    invocation: &Invocation,
+    reason: &str,
+    basis: ErasureBasis,
+) -> Result<Erased, Status> {
+    let case_ids = cases_of(intake, subject).await?;
+    let by = invocation.actor.subject.as_str();
+    let erased_now = intake
+        .applications
+        .codec()
+        .data_keys
+        .erase(subject, by, reason)
+        .await
+        .map_err(|e| internal("erasing the data key", &e))?;
+    // The materials each case refers to, from its stream (references are not
+    // personal data and stay readable after the key is gone).
+    let mut materials: BTreeMap<Uuid, Vec<String>> = BTreeMap::new();
+    for &case_id in &case_ids {
+        if let Some(loaded) = intake.applications.load(case_id).await? {
+            materials.insert(case_id, loaded.state.materials.iter().map(|m| m.sha256_hex.clone()).collect());
+        }
+    }
+    let deleted = delete_contents(intake, &case_ids, &materials).await?;
+    let mut outcome = Erased { erased_now, case_ids: case_ids.clone(), ..Erased::default() };
+    for &case_id in &case_ids {
+        let materials_deleted =
+            materials.get(&case_id).map_or(0, |shas| shas.iter().filter(|s| deleted.contains(*s)).count() as u32);
+        let command = |_: &_| Ok(Command::RecordErasure(RecordErasure { basis, materials_deleted }));
+        let done = intake.applications.run(Target::Existing(case_id), invocation, command, |_, _| ()).await?;
+        if done.recorded() {
+            outcome.cases_marked.push(case_id);
+        }
+    }
+    outcome.materials_deleted = deleted.len() as u32;
+    tracing::info!(
+        cases = case_ids.len(),
+        marked = outcome.cases_marked.len(),
+        materials = outcome.materials_deleted,
+        erased_now,
+        "personal data erased"
+    );
+    Ok(outcome)
+}
+
+/// The person's cases in intake's index.
+pub async fn cases_of(intake: &Intake, subject: &str) -> Result<Vec<Uuid>, Status> {
+    sqlx::query_scalar(schema_sql(
+        intake.schema(),
+        "SELECT case_id FROM {schema}.case_index WHERE applicant_key = $1 ORDER BY case_id",
+    ))
+    .bind(subject)
+    .fetch_all(intake.pool())
+    .await
+    .map_err(|e| internal("reading the person's cases", &e))
+}
+
+/// Deletes the contents among `materials` that no other case's events refer
+/// to (content is stored once per SHA-256 and may be shared); returns the
+/// SHA-256s deleted.
+async fn delete_contents(
+    intake: &Intake,
+    case_ids: &[Uuid],
+    materials: &BTreeMap<Uuid, Vec<String>>,
+) -> Result<Vec<String>, Status> {
+    let shas: Vec<String> =
+        materials.values().flatten().cloned().collect::<std::collections::BTreeSet<_>>().into_iter().collect();
+    if shas.is_empty() {
+        return Ok(Vec::new());
+    }
+    let streams: Vec<String> = case_ids.iter().map(|id| format!("case-{id}")).collect();
+    // The reference is a plain string field of the events' protobuf
+    // payloads: a byte search finds it in any other application.
+    let rows = sqlx::query(schema_sql(
+        intake.schema(),
+        "DELETE FROM {schema}.material_blobs b
+          WHERE b.sha256 = ANY($1)
+            AND NOT EXISTS (SELECT 1 FROM {schema}.events e
+                             WHERE e.stream_id <> ALL($2)
+                               AND e.event_type IN ('ApplicationSubmitted', 'MaterialsSupplemented')
+                               AND position(convert_to(b.sha256, 'UTF8') IN e.payload) > 0)
+         RETURNING b.sha256",
+    ))
+    .bind(&shas)
+    .bind(&streams)
+    .fetch_all(intake.pool())
+    .await
+    .map_err(|e| internal("deleting the person's material contents", &e))?;
+    Ok(rows.iter().map(|r| r.get::<String, _>("sha256")).collect())
+}
+
+/// The erasures recorded, newest first, with the cases of each subject.
+pub async fn list(intake: &Intake, limit: i64) -> Result<Vec<pb::Erasure>, Status> {
+    let rows = sqlx::query(schema_sql(
+        intake.schema(),
+        "SELECT k.subject, k.erased_at, k.erased_by, k.erasure_reason,
+                COALESCE(array_agg(c.case_id ORDER BY c.case_id) FILTER (WHERE c.case_id IS NOT NULL), '{}') AS cases
+           FROM {schema}.data_keys k LEFT JOIN {schema}.case_index c ON c.applicant_key = k.subject
+          WHERE k.erased_at IS NOT NULL
+          GROUP BY k.subject, k.erased_at, k.erased_by, k.erasure_reason
+          ORDER BY k.erased_at DESC, k.subject
+          LIMIT $1",
+    ))
+    .bind(limit)
+    .fetch_all(intake.pool())
+    .await
+    .map_err(|e| internal("reading the erasures", &e))?;
+    Ok(rows
+        .iter()
+        .map(|r| pb::Erasure {
+            subject: r.get("subject"),
+            erased_at: Some(yiciban_proto::convert::wire::timestamp(r.get("erased_at"))),
+            erased_by: r.get::<Option<String>, _>("erased_by").unwrap_or_default(),
+            reason: r.get::<Option<String>, _>("erasure_reason").unwrap_or_default(),
+            case_ids: r.get::<Vec<Uuid>, _>("cases").iter().map(Uuid::to_string).collect(),
+        })
+        .collect())
+}

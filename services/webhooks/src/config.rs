@@ -5,9 +5,9 @@ use std::time::Duration;
 
 use yiciban_platform::CommonConfig;
 use yiciban_platform::config::{ConfigError, ProcessEnv, Source, duration, var};
-use yiciban_privacy::PrivacyConfig;
 #[cfg(test)]
 use yiciban_privacy::Algorithm;
+use yiciban_privacy::PrivacyConfig;
 
 use crate::backoff::Backoff;
 

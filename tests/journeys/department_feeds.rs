@@ -5,12 +5,8 @@
 //! its own tasks' events, never another department's task events nor the
 //! applicant's personal data.
 
-use std::collections::BTreeSet;
-use std::time::Duration;
-
-use async_nats::jetstream::consumer::pull;
-use futures::StreamExt as _;
 use prost::Message as _;
+use std::collections::BTreeSet;
 use yiciban_proto::events::v1::EventEnvelope;
 use yiciban_proto::placement::{Placement, lead_receives, placement};
 
@@ -22,33 +18,19 @@ pub struct Published {
     pub envelope: EventEnvelope,
 }
 
-/// Every message of `case_id` in the stream (a consumer filtered on
-/// nothing but read to the end).
+/// Every message of `case_id` in the stream.
 pub async fn published(stack: &Stack, case_id: &str) -> Vec<Published> {
-    let stream = stack.nats.js.get_stream(stack.nats.subjects.stream_name()).await.unwrap();
-    let consumer = stream
-        .create_consumer(pull::Config { filter_subject: stack.nats.subjects.all_events(), ..Default::default() })
-        .await
-        .unwrap();
     let mut out = Vec::new();
-    loop {
-        let mut batch =
-            consumer.fetch().max_messages(500).expires(Duration::from_millis(500)).messages().await.unwrap();
-        let mut got = 0;
-        while let Some(Ok(m)) = batch.next().await {
-            got += 1;
-            let tokens: Vec<&str> = m.subject.split('.').collect();
-            if tokens.get(4) == Some(&case_id) {
-                out.push(Published {
-                    subject_department: tokens[2].to_owned(),
-                    envelope: EventEnvelope::decode(m.payload.clone()).unwrap(),
-                });
-            }
-        }
-        if got == 0 {
-            return out;
+    for (subject, payload) in stack.messages().await {
+        let tokens: Vec<&str> = subject.split('.').collect();
+        if tokens.get(4) == Some(&case_id) {
+            out.push(Published {
+                subject_department: tokens[2].to_owned(),
+                envelope: EventEnvelope::decode(payload.as_slice()).unwrap(),
+            });
         }
     }
+    out
 }
 
 /// Checks every message of the case against the placement table, and the

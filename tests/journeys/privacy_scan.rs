@@ -12,8 +12,6 @@ use std::io::Write as _;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use async_nats::jetstream::consumer::pull;
-use futures::StreamExt as _;
 use opentelemetry_sdk::trace::InMemorySpanExporter;
 use sqlx::Row as _;
 use yiciban_platform::Role;
@@ -189,29 +187,18 @@ async fn every_row(stack: &Stack) -> Vec<(String, String)> {
     rows
 }
 
-/// Every message on the case stream, with its subject's department and type.
+/// Every message on the case stream, named by its subject's department,
+/// source and type.
 async fn every_message(stack: &Stack) -> Vec<(String, Vec<u8>)> {
-    let stream = stack.nats.js.get_stream(stack.nats.subjects.stream_name()).await.unwrap();
-    let consumer = stream.create_consumer(pull::Config::default()).await.unwrap();
-    let mut out = Vec::new();
-    loop {
-        let mut batch =
-            consumer.fetch().max_messages(500).expires(Duration::from_millis(500)).messages().await.unwrap();
-        let mut got = 0;
-        while let Some(Ok(m)) = batch.next().await {
-            got += 1;
-            // <prefix>.evt.<department>.<source>.<case>.<type>
-            let tokens: Vec<&str> = m.subject.split('.').collect();
-            let place = match tokens.as_slice() {
-                [_, "evt", department, source, _, kind, ..] => format!("nats evt.{department}.{source}.{kind}"),
-                _ => format!("nats {}", m.subject),
-            };
-            out.push((place, m.payload.to_vec()));
+    let name = |subject: &str| {
+        // <prefix>.evt.<department>.<source>.<case>.<type>
+        let tokens: Vec<&str> = subject.split('.').collect();
+        match tokens.as_slice() {
+            [_, "evt", department, source, _, kind, ..] => format!("nats evt.{department}.{source}.{kind}"),
+            _ => format!("nats {subject}"),
         }
-        if got == 0 {
-            return out;
-        }
-    }
+    };
+    stack.messages().await.into_iter().map(|(subject, payload)| (name(&subject), payload)).collect()
 }
 
 #[tokio::test]

@@ -223,6 +223,31 @@ impl Stack {
         self.tasks(Role::Agent, &format!("agent-{department}-1"), Some(department))
     }
 
+    /// Every message on the case stream, oldest first, as (subject,
+    /// payload): read to the end by a consumer filtered on nothing.
+    pub async fn messages(&self) -> Vec<(String, Vec<u8>)> {
+        use futures::StreamExt as _;
+        let stream = self.nats.js.get_stream(self.nats.subjects.stream_name()).await.unwrap();
+        let consumer = stream.create_consumer(async_nats::jetstream::consumer::pull::Config::default()).await.unwrap();
+        let mut out = Vec::new();
+        loop {
+            let mut batch = consumer
+                .fetch()
+                .max_messages(500)
+                .expires(std::time::Duration::from_millis(500))
+                .messages()
+                .await
+                .unwrap();
+            let before = out.len();
+            while let Some(Ok(m)) = batch.next().await {
+                out.push((m.subject.to_string(), m.payload.to_vec()));
+            }
+            if out.len() == before {
+                return out;
+            }
+        }
+    }
+
     /// What `sql`, a `SELECT count(*)`, counts.
     pub async fn count(&self, sql: impl sqlx::SqlSafeStr) -> i64 {
         sqlx::query_scalar(sql).fetch_one(&self.db.pool).await.unwrap()

@@ -65,7 +65,7 @@ pub async fn visible(intake: &Intake, caller: &Caller, case_id: Uuid) -> Result<
     let owns = caller.role == Role::Applicant && intake.identity_key.claimed_by(caller, &case.applicant_key);
     let department_took_part = match (caller.role, caller.department.as_deref()) {
         (Role::Agent, Some(department)) if !department.is_empty() => {
-            departments_with_tasks(intake, case_id).await?.iter().any(|d| d == department)
+            case_tasks(intake, case_id).await?.iter().any(|t| t.department == department)
         }
         _ => false,
     };
@@ -73,7 +73,10 @@ pub async fn visible(intake: &Intake, caller: &Caller, case_id: Uuid) -> Result<
     Ok((case, view))
 }
 
-async fn departments_with_tasks(intake: &Intake, case_id: Uuid) -> Result<Vec<String>, Status> {
+/// The case's tasks, from the task service (asked as the intake service):
+/// which department holds which step. UNAVAILABLE when it cannot answer —
+/// a scope that depends on it fails closed, never opens.
+pub async fn case_tasks(intake: &Intake, case_id: Uuid) -> Result<Vec<tasks::Task>, Status> {
     let listed = intake
         .tasks
         .clone()
@@ -82,10 +85,10 @@ async fn departments_with_tasks(intake: &Intake, case_id: Uuid) -> Result<Vec<St
         .map_err(|s| {
             tracing::warn!(%case_id, code = ?s.code(), "the task service could not say which departments take part");
             Status::unavailable(
-                "the department-task service could not be asked whether your department takes part in this case; try again",
+                "the department-task service could not be asked what your department holds in this case; try again",
             )
         })?;
-    Ok(listed.into_inner().tasks.into_iter().map(|t| t.department).collect())
+    Ok(listed.into_inner().tasks)
 }
 
 #[cfg(test)]

@@ -13,9 +13,8 @@ use yiciban_platform::status::internal;
 use yiciban_platform::{Caller, Role, access};
 use yiciban_proto::convert::intake as convert;
 use yiciban_proto::intake::v1 as pb;
-use yiciban_proto::tasks::v1 as tasks;
 
-use super::scope::case_not_found;
+use super::scope::{case_not_found, case_tasks};
 use crate::Intake;
 
 /// GetStepApplication's path, as the read log names it.
@@ -29,21 +28,14 @@ pub fn allowed(catalog: &Catalog, package: &str, steps: &[String]) -> BTreeSet<D
         .unwrap_or_default()
 }
 
-/// The steps `department` holds a task of in the case, from the task service.
+/// The steps `department` holds a task of in the case.
 async fn steps_of(intake: &Intake, case_id: Uuid, department: &str) -> Result<Vec<String>, Status> {
-    let listed = intake
-        .tasks
-        .clone()
-        .list_case_tasks(tasks::ListCaseTasksRequest { case_id: case_id.to_string() })
-        .await
-        .map_err(|s| {
-            tracing::warn!(%case_id, code = ?s.code(), "the task service could not say which steps a department holds");
-            Status::unavailable(
-                "the department-task service could not be asked which steps your department holds in this case; try again",
-            )
-        })?;
-    let mut steps: Vec<String> =
-        listed.into_inner().tasks.into_iter().filter(|t| t.department == department).map(|t| t.step_id).collect();
+    let mut steps: Vec<String> = case_tasks(intake, case_id)
+        .await?
+        .into_iter()
+        .filter(|t| t.department == department)
+        .map(|t| t.step_id)
+        .collect();
     steps.sort();
     steps.dedup();
     Ok(steps)

@@ -27,7 +27,9 @@ use anyhow::Context as _;
 use serde_json::{Map, Value};
 use tokio_util::sync::CancellationToken;
 
-pub use config::{Client, DEV_CLIENT_SECRET_PREFIX, IssuerConfig, User};
+pub use config::{
+    Client, DEV_CLIENT_SECRET_PREFIX, IssuerConfig, User, WORKBENCH_CLIENT_ID, WORKBENCH_DEV_REDIRECT_URI,
+};
 
 /// A running development issuer. Clones are handles to the same issuer; it
 /// serves until [`DevIssuer::shutdown`] or until the last handle is dropped.

@@ -344,7 +344,10 @@ impl Sessions {
             .fetch_optional(&mut *tx)
             .await?;
         let Some(sealed) = sealed else { return Ok(None) };
-        let tokens: Tokens = serde_json::from_slice(&self.open(&sealed, &session.hash).await?)?;
+        // The key on the transaction's own connection: a request holds one
+        // connection at a time, however small the pool.
+        let key = self.keys.key_for_in(&mut tx, TOKENS_KEY).await?;
+        let tokens: Tokens = serde_json::from_slice(&key.open(&sealed, &session.hash)?)?;
         if let Some(token) = tokens.usable(audience, now) {
             return Ok(Some(Ok(token.to_owned())));
         }
@@ -354,7 +357,7 @@ impl Sessions {
         };
         // Just issued: used even when the issuer gives tokens shorter than the margin.
         let token = fresh.access.get(audience).map(|a| a.token.clone()).unwrap_or_default();
-        let sealed = self.seal(&serde_json::to_vec(&fresh)?, &session.hash).await?;
+        let sealed = key.seal(&serde_json::to_vec(&fresh)?, &session.hash);
         sqlx::query(self.sql.store_tokens.clone()).bind(&session.hash).bind(&sealed).execute(&mut *tx).await?;
         tx.commit().await?;
         Ok(Some(Ok(token)))

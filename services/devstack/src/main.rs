@@ -123,10 +123,9 @@ async fn main() -> anyhow::Result<()> {
     let webhooks = yiciban_webhooks::build(yiciban_webhooks::WebhooksConfig::from_source(&env(5))?, clock.clone())
         .await
         .context("starting webhooks")?;
-    let workbench =
-        yiciban_workbench::build(yiciban_workbench::WorkbenchConfig::from_source(&env(6))?, clock.clone())
-            .await
-            .context("starting the workbench")?;
+    let workbench = yiciban_workbench::build(yiciban_workbench::WorkbenchConfig::from_source(&env(6))?, clock.clone())
+        .await
+        .context("starting the workbench")?;
 
     println!("yiciban is running:");
     println!("  intake + catalog   grpc://{}", intake.local_addr());

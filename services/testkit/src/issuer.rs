@@ -37,6 +37,12 @@ impl TestIssuer {
         self.issuer.issuer()
     }
 
+    /// Whether `username` holds a live refresh token at this issuer (a
+    /// client that signed them out has revoked it).
+    pub fn holds_refresh_token(&self, username: &str) -> bool {
+        self.issuer.holds_refresh_token(username)
+    }
+
     /// The variables a service under test needs to trust this issuer (in
     /// development mode, so the seeded client secrets are accepted).
     pub fn env(&self) -> [(String, String); 2] {

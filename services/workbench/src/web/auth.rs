@@ -64,6 +64,10 @@ pub async fn callback(State(wb): State<Arc<Workbench>>, headers: HeaderMap, RawQ
     let params = query(raw);
     let mut response = match sign_in(&wb, &headers, &params).await {
         Ok((id, return_to)) => {
+            // A new sign-in in this browser replaces the session it had.
+            if let Some(old) = cookie(&headers, SESSION_COOKIE).and_then(BrowserSecret::parse) {
+                end(&wb, &old).await;
+            }
             let mut response = redirect(&return_to);
             set_cookie(&mut response, SESSION_COOKIE, id.expose(), None);
             response
@@ -158,23 +162,32 @@ pub async fn logout(State(wb): State<Arc<Workbench>>, headers: HeaderMap, body: 
         Ok(visit) => visit,
         Err(refused) => return refused,
     };
-    match wb.sessions.end(&visit.id).await {
-        Ok(Some(tokens)) => {
-            if let Some(refresh_token) = &tokens.refresh_token {
-                wb.provider.revoke(refresh_token).await;
-            }
-        }
-        Ok(None) => {}
-        Err(error) => {
-            tracing::error!(error = %error, "ending a session failed");
-            return refuse(StatusCode::SERVICE_UNAVAILABLE, "服务出错", "退出未完成，请重试。", false);
-        }
+    if !end(&wb, &visit.id).await {
+        return refuse(StatusCode::SERVICE_UNAVAILABLE, "服务出错", "退出未完成，请重试。", false);
     }
     let signed_out = format!("{}/signed-out", wb.public_url);
     let to = wb.provider.end_session_url(&signed_out).await.unwrap_or_else(|| "/signed-out".to_owned());
     let mut response = redirect(&to);
     clear_cookie(&mut response, SESSION_COOKIE);
     response
+}
+
+/// Ends the session of `id` and revokes its refresh token at the issuer;
+/// false when the session store failed (the session may still be live).
+async fn end(wb: &Workbench, id: &BrowserSecret) -> bool {
+    match wb.sessions.end(id).await {
+        Ok(Some(tokens)) => {
+            if let Some(refresh_token) = &tokens.refresh_token {
+                wb.provider.revoke(refresh_token).await;
+            }
+            true
+        }
+        Ok(None) => true,
+        Err(error) => {
+            tracing::error!(error = %error, "ending a session failed");
+            false
+        }
+    }
 }
 
 /// `GET /signed-out`.

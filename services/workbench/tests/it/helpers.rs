@@ -167,12 +167,8 @@ impl TestApp {
         let found = eventually("the case's first tasks", WAIT, || {
             let (mut supervisor, case_id) = (supervisor.clone(), case_id.clone());
             async move {
-                let listed = supervisor
-                    .list_case_tasks(tasks::ListCaseTasksRequest { case_id })
-                    .await
-                    .ok()?
-                    .into_inner()
-                    .tasks;
+                let listed =
+                    supervisor.list_case_tasks(tasks::ListCaseTasksRequest { case_id }).await.ok()?.into_inner().tasks;
                 (listed.len() >= 2).then_some(listed)
             }
         })

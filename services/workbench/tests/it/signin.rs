@@ -117,3 +117,18 @@ async fn a_session_unused_for_the_idle_time_ends() {
     let ended = browser.get("/").await;
     assert_eq!((ended.status, ended.location()), (StatusCode::SEE_OTHER, "/auth/login?return_to=%2F"));
 }
+
+#[tokio::test]
+async fn signing_in_again_in_the_same_browser_replaces_its_session() {
+    let app = spawn_app().await;
+    let browser = app.signed_in("agent-maternity-1").await;
+    let first = browser.session_id().unwrap();
+    let again = browser.sign_in("sup-001").await;
+    assert!(again.body.contains("督办负责人"), "{}", again.body);
+    let second = browser.session_id().unwrap();
+    assert_ne!(first, second, "a new session id at every sign-in");
+    let old =
+        app.browser().http.get(format!("{}/", app.url)).header("cookie", format!("__Host-yiciban-session={first}"));
+    assert_eq!(old.send().await.unwrap().status(), StatusCode::SEE_OTHER, "the replaced session is gone");
+    assert!(!app.issuer.holds_refresh_token("agent-maternity-1"), "and its sign-in revoked");
+}

@@ -9,6 +9,7 @@ use yiciban_proto::tasks::v1::{ListInboxResponse, Task};
 use super::filters::{Filters, StateFilter, WarningFilter};
 use super::{Layout, format};
 use crate::Names;
+use crate::sessions::Person;
 
 /// An option of a filter's select.
 #[derive(Debug, Clone)]
@@ -49,8 +50,13 @@ pub struct InboxRow {
 }
 
 impl InboxRow {
-    pub fn new(task: &Task, role: Role, names: &Names) -> InboxRow {
-        let claimable = role == Role::Agent && task.state == TaskState::Pending as i32;
+    /// The row of `task` for `person`: the claim form only for an agent of
+    /// the task's own department on a pending task (the service decides;
+    /// the form is not offered where it would only be refused).
+    pub fn new(task: &Task, person: &Person, names: &Names) -> InboxRow {
+        let claimable = person.role == Role::Agent
+            && person.department.as_deref() == Some(task.department.as_str())
+            && task.state == TaskState::Pending as i32;
         InboxRow {
             href: format!("/tasks/{}", task.task_id),
             task_id: task.task_id.clone(),
@@ -108,12 +114,13 @@ impl InboxPage {
     /// list was refused: `error` says why).
     pub fn new(
         layout: Layout,
-        role: Role,
-        own_department: Option<&str>,
+        person: &Person,
         filters: &Filters,
         answer: Option<&ListInboxResponse>,
         names: &Names,
     ) -> InboxPage {
+        let role = person.role;
+        let own_department = person.department.as_deref().filter(|_| role == Role::Agent);
         let department_code = own_department.unwrap_or(&filters.department);
         let departments = (role != Role::Agent).then(|| {
             names
@@ -133,7 +140,8 @@ impl InboxPage {
             label: name.clone(),
             selected: *id == filters.package,
         }));
-        let rows = answer.map(|a| a.tasks.iter().map(|t| InboxRow::new(t, role, names)).collect()).unwrap_or_default();
+        let rows =
+            answer.map(|a| a.tasks.iter().map(|t| InboxRow::new(t, person, names)).collect()).unwrap_or_default();
         let next_page = answer
             .filter(|a| !a.next_page_token.is_empty())
             .map(|a| Filters { page: a.next_page_token.clone(), ..filters.clone() }.href(true));
@@ -160,5 +168,34 @@ impl InboxPage {
             None => self.error = Some(message),
         }
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn person(role: Role, department: Option<&str>) -> Person {
+        Person { subject: "p".into(), role, department: department.map(Into::into), display_name: "p".into() }
+    }
+
+    #[test]
+    fn only_an_agent_of_the_tasks_own_department_is_offered_the_claim_of_a_pending_task() {
+        let names = Names::default();
+        let mut task = Task {
+            task_id: "t".into(),
+            department: "samr".into(),
+            state: TaskState::Pending as i32,
+            version: 3,
+            ..Default::default()
+        };
+        let row = InboxRow::new(&task, &person(Role::Agent, Some("samr")), &names);
+        let claim = row.claim.expect("offered");
+        assert_eq!((claim.action.as_str(), claim.version, claim.key.len()), ("/tasks/t/claim", 3, 43));
+        for other in [person(Role::Agent, Some("fire")), person(Role::Supervisor, None), person(Role::Clerk, None)] {
+            assert!(InboxRow::new(&task, &other, &names).claim.is_none(), "{other:?}");
+        }
+        task.state = TaskState::InProgress as i32;
+        assert!(InboxRow::new(&task, &person(Role::Agent, Some("samr")), &names).claim.is_none());
     }
 }

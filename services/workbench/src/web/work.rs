@@ -58,8 +58,7 @@ pub async fn inbox(State(wb): State<Arc<Workbench>>, headers: HeaderMap, RawQuer
         Err(bad) => {
             let page = InboxPage::new(
                 visit.layout(&wb, "待办箱", "/inbox"),
-                visit.session.person.role,
-                visit.session.person.department.as_deref(),
+                &visit.session.person,
                 &Filters::default(),
                 None,
                 &wb.names,
@@ -75,9 +74,8 @@ pub async fn inbox(State(wb): State<Arc<Workbench>>, headers: HeaderMap, RawQuer
 async fn inbox_page(wb: &Workbench, visit: &Visit, filters: &Filters) -> (Result<InboxPage, Response>, StatusCode) {
     let person = &visit.session.person;
     let title = if person.role == Role::Agent { "本部门待办" } else { "部门待办" };
-    let own = person.department.as_deref().filter(|_| person.role == Role::Agent);
     let page = |answer: Option<&ListInboxResponse>| {
-        InboxPage::new(visit.layout(wb, title, "/inbox"), person.role, own, filters, answer, &wb.names)
+        InboxPage::new(visit.layout(wb, title, "/inbox"), person, filters, answer, &wb.names)
     };
     if person.role != Role::Agent && filters.department.is_empty() {
         return (Ok(page(None)), StatusCode::OK);
@@ -118,18 +116,25 @@ pub async fn task(
         }
         Err(status) => return refused_page(&wb, &visit, "无法打开任务", &Refusal::from(&status)),
     };
-    let application = match guard::token(&wb, &visit, &OidcConfig::audience_of("intake")).await {
-        Ok(token) => {
-            let request = with_purpose(GetStepApplicationRequest { case_id: task.case_id.clone() }, TASK_PAGE_PURPOSE);
-            match wb.services.intake(&token).get_step_application(request).await {
-                Ok(answer) => Ok((&answer.into_inner()).into()),
-                Err(status) => Err(Refusal::from(&status).message),
+    // What a department may see of the application is asked only by its
+    // agents (GetStepApplication's callers); other roles are told so.
+    let application = if visit.session.person.role != Role::Agent {
+        Err("本部门可见的申请信息仅向部门经办人显示。".to_owned())
+    } else {
+        match guard::token(&wb, &visit, &OidcConfig::audience_of("intake")).await {
+            Ok(token) => {
+                let request =
+                    with_purpose(GetStepApplicationRequest { case_id: task.case_id.clone() }, TASK_PAGE_PURPOSE);
+                match wb.services.intake(&token).get_step_application(request).await {
+                    Ok(answer) => Ok((&answer.into_inner()).into()),
+                    Err(status) => Err(Refusal::from(&status).message),
+                }
             }
+            Err(refused) => return refused,
         }
-        Err(refused) => return refused,
     };
     let claimed = pairs(&raw.unwrap_or_default()).iter().any(|(k, v)| k == "claimed" && v == "1");
-    let row = InboxRow::new(&task, visit.session.person.role, &wb.names);
+    let row = InboxRow::new(&task, &visit.session.person, &wb.names);
     let layout = visit.layout(&wb, "任务详情", "/inbox");
     Html(TaskPage::new(layout, &task, row, application, claimed, &wb.names)).into_response()
 }

@@ -71,4 +71,8 @@ async fn a_supervisor_chooses_the_department_and_cannot_claim() {
     let listed = browser.get(&format!("/inbox?department={MATERNITY}")).await;
     assert!(listed.body.contains(&ours.task_id), "{}", listed.body);
     assert!(!listed.body.contains("/claim"), "no claim form for a supervisor");
+    let page = browser.get(&format!("/tasks/{}", ours.task_id)).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains(&ours.case_number) && !page.body.contains("/claim"), "{}", page.body);
+    assert!(page.body.contains("仅向部门经办人显示") && !page.body.contains("张小宝"), "{}", page.body);
 }

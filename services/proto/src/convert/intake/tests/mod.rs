@@ -233,4 +233,3 @@ impl DataKey for TestKey {
         self.0.decrypt(&nonce.into(), Payload { msg: &sealed[12..], aad }).ok()
     }
 }
-

@@ -100,6 +100,8 @@ pub struct Filters {
     pub package: String,
     /// The department looked into; agents always their own (empty here).
     pub department: String,
+    /// Only the tasks the signed-in person holds (`mine=1`).
+    pub mine: bool,
     /// The task service's page token; empty for the first page.
     pub page: String,
 }
@@ -142,20 +144,27 @@ impl Filters {
                 .find(|w| w.as_str() == value)
                 .ok_or_else(|| BadFilter { field: "warning", reason: "应为 yellow 或 red".into() })?,
         };
+        let mine = match get("mine") {
+            "" | "0" => false,
+            "1" => true,
+            _ => return Err(BadFilter { field: "mine", reason: "应为 1 或不填".into() }),
+        };
         Ok(Filters {
             state,
             warning,
+            mine,
             package: code("package", get("package"), 64)?,
             department: code("department", get("department"), 64)?,
             page: code("page", get("page"), 512)?,
         })
     }
 
-    /// The request for `role` (an agent's own department is the service's
-    /// default; others name one).
-    pub fn request(&self, role: Role) -> ListInboxRequest {
+    /// The request for `person` (an agent's own department is the
+    /// service's default; others name one).
+    pub fn request(&self, role: Role, subject: &str) -> ListInboxRequest {
         ListInboxRequest {
             department: if role == Role::Agent { String::new() } else { self.department.clone() },
+            assignee: if self.mine { subject.to_owned() } else { String::new() },
             states: self.state.states(),
             package_id: self.package.clone(),
             min_warning: self.warning.level() as i32,
@@ -181,6 +190,9 @@ impl Filters {
         if !self.department.is_empty() {
             q.append_pair("department", &self.department);
         }
+        if self.mine {
+            q.append_pair("mine", "1");
+        }
         if with_page && !self.page.is_empty() {
             q.append_pair("page", &self.page);
         }
@@ -204,7 +216,8 @@ mod tests {
 
     #[test]
     fn filters_read_back_from_their_own_query() {
-        let f = Filters::parse(&pairs("state=pending&warning=red&package=p_birth&department=samr&page=abc")).unwrap();
+        let f = Filters::parse(&pairs("state=pending&warning=red&package=p_birth&department=samr&mine=1&page=abc"))
+            .unwrap();
         assert_eq!((f.state, f.warning, f.package.as_str()), (StateFilter::Pending, WarningFilter::Red, "p_birth"));
         assert_eq!(Filters::parse(&pairs(&f.query(true))).unwrap(), f);
         assert_eq!(Filters::parse(&pairs("")).unwrap().href(false), "/inbox");
@@ -214,6 +227,7 @@ mod tests {
     fn an_unknown_value_is_refused_naming_its_field() {
         assert_eq!(Filters::parse(&pairs("state=closed")).unwrap_err().field, "state");
         assert_eq!(Filters::parse(&pairs("warning=green")).unwrap_err().field, "warning");
+        assert_eq!(Filters::parse(&pairs("mine=yes")).unwrap_err().field, "mine");
         assert_eq!(Filters::parse(&pairs("package=a%20b")).unwrap_err().field, "package");
         assert_eq!(Filters::parse(&pairs(&format!("department={}", "x".repeat(65)))).unwrap_err().field, "department");
     }
@@ -221,10 +235,12 @@ mod tests {
     #[test]
     fn an_agent_asks_for_its_own_department_and_others_name_one() {
         let f = Filters::parse(&pairs("department=fire&state=waiting&warning=yellow")).unwrap();
-        let agent = f.request(Role::Agent);
-        assert_eq!(agent.department, "");
+        let agent = f.request(Role::Agent, "agent-fire-1");
+        assert_eq!((agent.department.as_str(), agent.assignee.as_str()), ("", ""));
+        let mine = Filters { mine: true, ..f.clone() }.request(Role::Agent, "agent-fire-1");
+        assert_eq!(mine.assignee, "agent-fire-1");
         assert_eq!(agent.states, [TaskState::WaitingForSupplement as i32]);
         assert_eq!(agent.min_warning, WarningLevel::Yellow as i32);
-        assert_eq!(f.request(Role::Supervisor).department, "fire");
+        assert_eq!(f.request(Role::Supervisor, "sup-001").department, "fire");
     }
 }

@@ -94,6 +94,8 @@ pub struct InboxPage {
     pub rows: Vec<InboxRow>,
     pub total: u32,
     pub next_page: Option<String>,
+    /// Only the person's own tasks.
+    pub mine: bool,
     /// The filters' query, for the claim forms to come back to.
     pub back: String,
     /// A message about the whole list (a refused filter, a refused list).
@@ -155,6 +157,7 @@ impl InboxPage {
             rows,
             total: answer.map_or(0, |a| a.total_count),
             next_page,
+            mine: filters.mine,
             back: filters.query(true),
             error: None,
         }

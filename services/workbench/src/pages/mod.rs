@@ -91,11 +91,23 @@ impl Layout {
     }
 }
 
+/// An agent's department at a glance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Counts {
+    pub open: u32,
+    pub yellow: u32,
+    pub red: u32,
+    /// Held by the agent.
+    pub mine: u32,
+}
+
 /// `/`: the role's home.
 #[derive(Debug, Template)]
 #[template(path = "home.html")]
 pub struct HomePage {
     pub layout: Layout,
+    /// An agent's counts, or why there are none.
+    pub counts: Option<Result<Counts, String>>,
     /// The role's work today, worded.
     pub intro: &'static str,
     /// Agents (and the roles that may look into a department's inbox) get the inbox.
@@ -121,6 +133,7 @@ impl HomePage {
         };
         HomePage {
             layout: Layout::new("首页", "/", person, csrf, names),
+            counts: None,
             intro,
             inbox: matches!(person.role, Role::Agent | Role::Clerk | Role::Supervisor | Role::Admin),
             coming,

@@ -13,14 +13,14 @@ use axum::response::{IntoResponse as _, Response};
 use yiciban_platform::Role;
 use yiciban_platform::config::OidcConfig;
 use yiciban_proto::intake::v1::GetStepApplicationRequest;
-use yiciban_proto::tasks::v1::{ClaimTaskRequest, GetTaskRequest, ListInboxResponse};
+use yiciban_proto::tasks::v1::{ClaimTaskRequest, GetTaskRequest, ListInboxRequest, ListInboxResponse};
 
 use super::guard::{self, Form, Visit};
 use super::respond::{Html, redirect};
 use crate::Workbench;
 use crate::calls::{Refusal, TASK_PAGE_PURPOSE, with_purpose};
-use crate::pages::filters::Filters;
-use crate::pages::{ErrorPage, HomePage, InboxPage, InboxRow, TaskPage};
+use crate::pages::filters::{Filters, WarningFilter};
+use crate::pages::{Counts, ErrorPage, HomePage, InboxPage, InboxRow, TaskPage};
 
 fn pairs(raw: &str) -> Vec<(String, String)> {
     form_urlencoded::parse(raw.as_bytes()).into_owned().collect()
@@ -31,12 +31,42 @@ fn refused_page(wb: &Workbench, visit: &Visit, title: &str, refusal: &Refusal) -
     (refusal.status, Html(ErrorPage::signed_in(title, &refusal.message, layout))).into_response()
 }
 
-/// `GET /`.
+/// `GET /`: the role's home; an agent's with the department's counts.
 pub async fn home(State(wb): State<Arc<Workbench>>, headers: HeaderMap) -> Response {
-    match guard::require(&wb, &headers, "/").await {
-        Ok(v) => Html(HomePage::new(&v.session.person, &v.session.csrf_token, &wb.names)).into_response(),
-        Err(refused) => refused,
+    let visit = match guard::require(&wb, &headers, "/").await {
+        Ok(v) => v,
+        Err(refused) => return refused,
+    };
+    let person = &visit.session.person;
+    let mut page = HomePage::new(person, &visit.session.csrf_token, &wb.names);
+    if person.role == Role::Agent {
+        let token = match guard::token(&wb, &visit, &OidcConfig::audience_of("tasks")).await {
+            Ok(t) => t,
+            Err(refused) => return refused,
+        };
+        page.counts = Some(counts(&wb, &token, &person.subject).await);
     }
+    Html(page).into_response()
+}
+
+/// The agent's department's open tasks, its yellow and red ones, and the
+/// agent's own: one count each (the service's `total_count`).
+async fn counts(wb: &Workbench, token: &str, subject: &str) -> Result<Counts, String> {
+    let tasks = wb.services.tasks(token);
+    let count = |filters: Filters| {
+        let request = ListInboxRequest { page_size: 1, ..filters.request(Role::Agent, subject) };
+        let mut tasks = tasks.clone();
+        async move { tasks.list_inbox(request).await.map(|r| r.into_inner().total_count) }
+    };
+    let asked = async {
+        Ok::<_, tonic::Status>(Counts {
+            open: count(Filters::default()).await?,
+            yellow: count(Filters { warning: WarningFilter::Yellow, ..Filters::default() }).await?,
+            red: count(Filters { warning: WarningFilter::Red, ..Filters::default() }).await?,
+            mine: count(Filters { mine: true, ..Filters::default() }).await?,
+        })
+    };
+    asked.await.map_err(|status| Refusal::from(&status).message)
 }
 
 /// `GET /inbox?state=&package=&warning=&department=&page=`.
@@ -84,7 +114,7 @@ async fn inbox_page(wb: &Workbench, visit: &Visit, filters: &Filters) -> (Result
         Ok(t) => t,
         Err(refused) => return (Err(refused), StatusCode::OK),
     };
-    match wb.services.tasks(&token).list_inbox(filters.request(person.role)).await {
+    match wb.services.tasks(&token).list_inbox(filters.request(person.role, &person.subject)).await {
         Ok(answer) => (Ok(page(Some(&answer.into_inner()))), StatusCode::OK),
         Err(status) => {
             let refusal = Refusal::from(&status);

@@ -30,6 +30,17 @@ async fn an_agent_claims_and_a_colleagues_second_claim_shows_the_services_refusa
     let held = app.task(&task.task_id).await;
     assert_eq!((held.state, held.assignee.as_str()), (TaskState::InProgress as i32, "agent-maternity-1"));
 
+    // The agent's home and "mine" filter count it as the agent's; the colleague's do not.
+    let home = first.get("/").await;
+    assert!(
+        home.body.contains("在办 <strong>1</strong>") && home.body.contains("我经办的 <strong>1</strong>"),
+        "{}",
+        home.body
+    );
+    assert!(first.get("/inbox?mine=1").await.body.contains(&row));
+    assert!(!second.get("/inbox?mine=1").await.body.contains(&row));
+    assert!(second.get("/").await.body.contains("我经办的 <strong>0</strong>"));
+
     // The colleague's form still shows the version before the claim.
     let refused = second.post(&claim_path, &pairs(&theirs), &[]).await;
     assert_eq!(refused.status, StatusCode::CONFLICT, "{}", refused.body);

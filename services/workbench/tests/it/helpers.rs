@@ -40,7 +40,7 @@ pub struct TestApp {
     channels: HashMap<&'static str, Channel>,
     _ports: Vec<ReservedPort>,
     _nats: TestNats,
-    _db: TestDb,
+    db: TestDb,
 }
 
 fn agent(username: &str, department: &str) -> User {
@@ -117,7 +117,7 @@ pub async fn spawn_app() -> TestApp {
         channels,
         _ports: vec![intake, routing, tasks, workbench],
         _nats: nats,
-        _db: db,
+        db,
     }
 }
 
@@ -174,6 +174,14 @@ impl TestApp {
         })
         .await;
         (case_id, found)
+    }
+
+    /// The sealed tokens of every session, as the table holds them.
+    pub async fn sealed_tokens(&self) -> Vec<Vec<u8>> {
+        sqlx::query_scalar("SELECT tokens FROM workbench.sessions ORDER BY created_at")
+            .fetch_all(&self.db.pool)
+            .await
+            .unwrap()
     }
 
     /// A task as the service holds it now.

@@ -132,3 +132,32 @@ async fn signing_in_again_in_the_same_browser_replaces_its_session() {
     assert_eq!(old.send().await.unwrap().status(), StatusCode::SEE_OTHER, "the replaced session is gone");
     assert!(!app.issuer.holds_refresh_token("agent-maternity-1"), "and its sign-in revoked");
 }
+
+#[tokio::test]
+async fn a_session_in_use_refreshes_its_tokens_and_still_ends_at_its_absolute_end() {
+    let app = spawn_app().await;
+    let browser = app.signed_in("agent-maternity-1").await;
+    assert_eq!(browser.get("/inbox").await.status, StatusCode::OK);
+    let before = app.sealed_tokens().await;
+    // Used every 29 minutes: never idle. Past the access tokens' lifetime
+    // (6 h at the test issuer) the inbox still opens — on a refreshed token.
+    for _ in 0..14 {
+        app.clock.advance(chrono::Duration::minutes(29));
+        assert_eq!(browser.get("/").await.status, StatusCode::OK);
+    }
+    let inbox = browser.get("/inbox").await;
+    assert_eq!(inbox.status, StatusCode::OK, "{}", inbox.body);
+    assert!(inbox.body.contains("本部门待办"));
+    let after = app.sealed_tokens().await;
+    assert_eq!(after.len(), 1);
+    assert_ne!(before, after, "the refreshed tokens were stored (sealed)");
+    assert!(!String::from_utf8_lossy(&after[0]).contains("eyJ"), "no JWT in clear in the table");
+    assert!(app.issuer.holds_refresh_token("agent-maternity-1"));
+    // 10 hours after signing in the session ends, however busy.
+    for _ in 0..7 {
+        app.clock.advance(chrono::Duration::minutes(29));
+        let _ = browser.get("/").await;
+    }
+    let ended = browser.get("/").await;
+    assert_eq!((ended.status, ended.location()), (StatusCode::SEE_OTHER, "/auth/login?return_to=%2F"));
+}

@@ -32,6 +32,14 @@ async fn a_claim_without_or_with_a_wrong_form_token_or_from_another_site_is_refu
     let cross = browser.post(&path, &[("csrf", &csrf), ("version", &version), ("key", &key)], &fetched).await;
     assert_eq!(cross.status, StatusCode::FORBIDDEN);
 
+    // A form the page did not make: refused before the service is asked.
+    let bad = browser.post(&path, &[("csrf", &csrf), ("version", "abc"), ("key", &key)], &[]).await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert!(bad.body.contains("version: 应为任务的版本号"), "{}", bad.body);
+    let long_key = "k".repeat(129);
+    let bad = browser.post(&path, &[("csrf", &csrf), ("version", &version), ("key", &long_key)], &[]).await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+
     let unchanged = app.task(&task.task_id).await;
     assert_eq!((unchanged.state, unchanged.version), (TaskState::Pending as i32, task.version), "nothing claimed");
 

@@ -6,6 +6,7 @@ mod claim;
 mod csrf;
 mod escaping;
 mod helpers;
+mod id_token;
 mod inbox;
 mod logout;
 mod signin;

@@ -111,10 +111,7 @@ pub async fn build_with(config: WorkbenchConfig, clock: Arc<dyn Clock>, pool: sq
     let data_keys = DataKeys::new(pool.clone(), &config.schema, config.privacy.keks.clone(), config.privacy.algorithm);
     let sessions =
         sessions::Sessions::new(pool, &config.schema, data_keys, clock, config.session_idle, config.session_max);
-    let listener = match &config.http_listener {
-        Some(bound) => listen(config.http_addr, Some(bound), "the workbench's HTTP port").await?,
-        None => listen(config.http_addr, None, "the workbench's HTTP port").await?,
-    };
+    let listener = listen(config.http_addr, config.http_listener.as_ref(), "the workbench's HTTP port").await?;
     let workbench = Arc::new(Workbench {
         sessions: sessions.clone(),
         provider,

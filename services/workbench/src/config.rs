@@ -211,6 +211,33 @@ mod tests {
     }
 
     #[test]
+    fn outside_development_it_starts_with_the_deployments_variables_and_no_nats_or_identity_key() {
+        let kek = std::env::temp_dir().join(format!("yiciban-workbench-kek-{}", std::process::id()));
+        std::fs::write(&kek, "2026-12 MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=\n").unwrap();
+        let prod: std::collections::HashMap<String, String> = [
+            ("YICIBAN_OIDC_ISSUER", "https://sso.example/realms/yiciban"),
+            ("YICIBAN_OIDC_CLIENT_SECRET", "the-workbench's-own-secret"),
+            ("YICIBAN_WORKBENCH_PUBLIC_URL", "https://workbench.example"),
+            ("YICIBAN_TASKS_URL", "http://yiciban-tasks:50053"),
+            ("YICIBAN_INTAKE_URL", "http://yiciban-intake:50051"),
+            ("YICIBAN_KEK_FILE", kek.to_str().unwrap()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        let c = WorkbenchConfig::from_source(&prod).unwrap();
+        assert_eq!(c.redirect_uri(), "https://workbench.example/auth/callback");
+        assert!(!c.common.dev_mode);
+        let mut without_kek = prod.clone();
+        without_kek.remove("YICIBAN_KEK_FILE");
+        assert_eq!(WorkbenchConfig::from_source(&without_kek).unwrap_err().variable, "YICIBAN_KEK_FILE");
+        let mut dev_secret = prod;
+        dev_secret.insert("YICIBAN_OIDC_CLIENT_SECRET".into(), "dev-secret-workbench".into());
+        assert_eq!(WorkbenchConfig::from_source(&dev_secret).unwrap_err().variable, "YICIBAN_OIDC_CLIENT_SECRET");
+        std::fs::remove_file(kek).unwrap();
+    }
+
+    #[test]
     fn the_services_it_calls_are_required_and_the_idle_time_fits_the_maximum() {
         let mut missing = env(&[]);
         missing.remove("YICIBAN_TASKS_URL");

@@ -150,6 +150,17 @@ impl Session {
     }
 }
 
+/// What [`Sessions::access_token`] found.
+#[derive(Debug)]
+pub enum AccessToken<E> {
+    /// A token for the audience.
+    Token(String),
+    /// The session ended meanwhile (logout elsewhere, expiry).
+    Ended,
+    /// The refresh was refused or failed, with why.
+    Refused(E),
+}
+
 /// A sign-in under way, taken back at the callback.
 #[derive(Debug)]
 pub struct PendingSignIn {
@@ -324,14 +335,13 @@ impl Sessions {
 
     /// The session's access token for `audience`: the one held while it is
     /// good for another minute, else one `refresh` gets (under the
-    /// session's row lock, so one refresh at a time per session). `None`
-    /// when the session ended meanwhile.
+    /// session's row lock, so one refresh at a time per session).
     pub async fn access_token<F, Fut, E>(
         &self,
         session: &Session,
         audience: &str,
         refresh: F,
-    ) -> Result<Option<Result<String, E>>, StoreError>
+    ) -> Result<AccessToken<E>, StoreError>
     where
         F: FnOnce(Tokens) -> Fut,
         Fut: Future<Output = Result<Tokens, E>>,
@@ -343,24 +353,24 @@ impl Sessions {
             .bind(now)
             .fetch_optional(&mut *tx)
             .await?;
-        let Some(sealed) = sealed else { return Ok(None) };
+        let Some(sealed) = sealed else { return Ok(AccessToken::Ended) };
         // The key on the transaction's own connection: a request holds one
         // connection at a time, however small the pool.
         let key = self.keys.key_for_in(&mut tx, TOKENS_KEY).await?;
         let tokens: Tokens = serde_json::from_slice(&key.open(&sealed, &session.hash)?)?;
         if let Some(token) = tokens.usable(audience, now) {
-            return Ok(Some(Ok(token.to_owned())));
+            return Ok(AccessToken::Token(token.to_owned()));
         }
         let fresh = match refresh(tokens).await {
             Ok(fresh) => fresh,
-            Err(refused) => return Ok(Some(Err(refused))),
+            Err(refused) => return Ok(AccessToken::Refused(refused)),
         };
         // Just issued: used even when the issuer gives tokens shorter than the margin.
         let token = fresh.access.get(audience).map(|a| a.token.clone()).unwrap_or_default();
         let sealed = key.seal(&serde_json::to_vec(&fresh)?, &session.hash);
         sqlx::query(self.sql.store_tokens.clone()).bind(&session.hash).bind(&sealed).execute(&mut *tx).await?;
         tx.commit().await?;
-        Ok(Some(Ok(token)))
+        Ok(AccessToken::Token(token))
     }
 
     /// Keeps a sign-in started by the browser holding `browser`.

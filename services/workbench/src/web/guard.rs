@@ -11,7 +11,7 @@ use super::respond::{Html, SESSION_COOKIE, clear_cookie, cookie, redirect};
 use crate::Workbench;
 use crate::oidc::OidcError;
 use crate::pages::{ErrorPage, Layout};
-use crate::sessions::{BrowserSecret, Session, Tokens};
+use crate::sessions::{AccessToken, BrowserSecret, Session, Tokens};
 
 /// A signed-in visit.
 #[derive(Debug)]
@@ -137,16 +137,16 @@ pub async fn token(wb: &Workbench, visit: &Visit, audience: &str) -> Result<Stri
         response
     };
     match refreshed {
-        Ok(Some(Ok(token))) => Ok(token),
-        Ok(None) => Err(signed_out()),
-        Ok(Some(Err(OidcError::Refused { error, .. }))) => {
+        Ok(AccessToken::Token(token)) => Ok(token),
+        Ok(AccessToken::Ended) => Err(signed_out()),
+        Ok(AccessToken::Refused(OidcError::Refused { error, .. })) => {
             tracing::info!(error = %error, "the issuer refused a session's refresh token; the session ends");
             if let Err(e) = wb.sessions.end(&visit.id).await {
                 tracing::warn!(error = %e, "ending a session whose sign-in ended failed");
             }
             Err(signed_out())
         }
-        Ok(Some(Err(error))) => {
+        Ok(AccessToken::Refused(error)) => {
             tracing::warn!(error = %error, "no access token for a session");
             Err(refuse(StatusCode::SERVICE_UNAVAILABLE, "登录服务不可用", "登录服务暂时不可用，请稍后再试。", false))
         }

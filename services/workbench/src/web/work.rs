@@ -134,24 +134,31 @@ pub async fn task(
         Ok(v) => v,
         Err(refused) => return refused,
     };
-    let tasks_token = match guard::token(&wb, &visit, &OidcConfig::audience_of("tasks")).await {
+    let claimed = pairs(&raw.unwrap_or_default()).iter().any(|(k, v)| k == "claimed" && v == "1");
+    task_page(&wb, &visit, &task_id, claimed, None).await
+}
+
+/// The task page of `task_id` as `visit`'s person may see it, with a
+/// service's refusal of the last action next to it.
+async fn task_page(wb: &Workbench, visit: &Visit, task_id: &str, claimed: bool, refused: Option<Refusal>) -> Response {
+    let tasks_token = match guard::token(wb, visit, &OidcConfig::audience_of("tasks")).await {
         Ok(t) => t,
         Err(refused) => return refused,
     };
-    let found = wb.services.tasks(&tasks_token).get_task(GetTaskRequest { task_id: task_id.clone() }).await;
+    let found = wb.services.tasks(&tasks_token).get_task(GetTaskRequest { task_id: task_id.to_owned() }).await;
     let task = match found.map(|r| r.into_inner().task) {
         Ok(Some(task)) => task,
         Ok(None) => {
-            return refused_page(&wb, &visit, "未找到", &Refusal::from(tonic::Status::not_found("task not found")));
+            return refused_page(wb, visit, "未找到", &Refusal::from(tonic::Status::not_found("task not found")));
         }
-        Err(status) => return refused_page(&wb, &visit, "无法打开任务", &Refusal::from(&status)),
+        Err(status) => return refused_page(wb, visit, "无法打开任务", &Refusal::from(&status)),
     };
     // What a department may see of the application is asked only by its
     // agents (GetStepApplication's callers); other roles are told so.
     let application = if visit.session.person.role != Role::Agent {
         Err("本部门可见的申请信息仅向部门经办人显示。".to_owned())
     } else {
-        match guard::token(&wb, &visit, &OidcConfig::audience_of("intake")).await {
+        match guard::token(wb, visit, &OidcConfig::audience_of("intake")).await {
             Ok(token) => {
                 let request =
                     with_purpose(GetStepApplicationRequest { case_id: task.case_id.clone() }, TASK_PAGE_PURPOSE);
@@ -163,14 +170,15 @@ pub async fn task(
             Err(refused) => return refused,
         }
     };
-    let claimed = pairs(&raw.unwrap_or_default()).iter().any(|(k, v)| k == "claimed" && v == "1");
-    let row = InboxRow::new(&task, &visit.session.person, &wb.names);
-    let layout = visit.layout(&wb, "任务详情", "/inbox");
-    Html(TaskPage::new(layout, &task, row, application, claimed, &wb.names)).into_response()
+    let mut row = InboxRow::new(&task, &visit.session.person, &wb.names);
+    let status = refused.as_ref().map_or(StatusCode::OK, |r| r.status);
+    row.error = refused.map(|r| r.message);
+    let layout = visit.layout(wb, "任务详情", "/inbox");
+    (status, Html(TaskPage::new(layout, &task, row, application, claimed, &wb.names))).into_response()
 }
 
-/// `POST /tasks/{id}/claim` with `csrf`, `version`, `key` and `back` (the
-/// inbox's filters, to show a refusal in).
+/// `POST /tasks/{id}/claim` with `csrf`, `version`, `key`, and `back` (the
+/// inbox's filters, to show a refusal in) or `from=task` (the task page).
 pub async fn claim(
     State(wb): State<Arc<Workbench>>,
     Path(task_id): Path<String>,
@@ -202,7 +210,10 @@ pub async fn claim(
         }
         Err(status) => {
             let refusal = Refusal::from(&status);
-            // The inbox the form came from, the refusal next to the task.
+            // The page the form came from, the refusal next to the task.
+            if form.get("from") == "task" {
+                return task_page(&wb, &visit, &task_id, false, Some(refusal)).await;
+            }
             let filters = Filters::parse(&pairs(form.get("back"))).unwrap_or_default();
             let (page, _) = inbox_page(&wb, &visit, &filters).await;
             match page {

@@ -20,6 +20,11 @@ async fn an_agent_claims_and_a_colleagues_second_claim_shows_the_services_refusa
     let second = app.signed_in("agent-maternity-2").await;
     let (first_inbox, second_inbox) = (first.get("/inbox").await, second.get("/inbox").await);
     let (mine, theirs) = (claim_form(&first_inbox, &row), claim_form(&second_inbox, &row));
+    let second_page = second.get(&format!("/tasks/{}", task.task_id)).await;
+    let from_page: Vec<(&str, String)> = ["csrf", "version", "key", "from"]
+        .into_iter()
+        .map(|name| (name, second_page.field_after("action=\"/tasks/", name)))
+        .collect();
     let claim_path = format!("/tasks/{}/claim", task.task_id);
 
     let claimed = first.post(&claim_path, &pairs(&mine), &[]).await;
@@ -49,6 +54,17 @@ async fn an_agent_claims_and_a_colleagues_second_claim_shows_the_services_refusa
     assert!(message.contains("version"), "the service's own words: {message}");
     let after = app.task(&task.task_id).await;
     assert_eq!((after.assignee.as_str(), after.version), ("agent-maternity-1", held.version), "nothing changed");
+
+    // From the task page, the refusal is shown on the task page.
+    let refused = second.post(&claim_path, &pairs(&from_page), &[]).await;
+    assert_eq!(refused.status, StatusCode::CONFLICT, "{}", refused.body);
+    assert!(
+        refused.body.contains("任务详情") && refused.body.contains("class=\"error\" role=\"alert\""),
+        "{}",
+        refused.body
+    );
+    assert!(refused.body.contains("agent-maternity-1"), "the task as it is now: {}", refused.body);
+    assert_eq!(app.task(&task.task_id).await.version, held.version, "nothing changed");
 
     // Sent again, the first claim is answered as before (same key): no second claim.
     let again = first.post(&claim_path, &pairs(&mine), &[]).await;

@@ -10,3 +10,4 @@ mod id_token;
 mod inbox;
 mod logout;
 mod signin;
+mod traces;

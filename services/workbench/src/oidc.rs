@@ -301,6 +301,10 @@ impl Provider {
         let claims = data.claims;
         let text =
             |name: &str| claims.get(name).and_then(serde_json::Value::as_str).map(str::trim).filter(|s| !s.is_empty());
+        // Core §3.1.3.7 (4, 5): an authorized party, when named, is this client.
+        if text("azp").is_some_and(|azp| azp != self.client_id) {
+            return Err(invalid("the ID token was issued to another client (azp)"));
+        }
         // Core §3.1.3.7 (11): the nonce sent, compared as hashes (no early exit on the bytes).
         let echoed = text("nonce").ok_or_else(|| invalid("the ID token carries no nonce"))?;
         if Sha256::digest(echoed.as_bytes()) != Sha256::digest(nonce.as_bytes()) {

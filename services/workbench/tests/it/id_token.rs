@@ -39,11 +39,15 @@ async fn an_id_token_passes_only_with_this_clients_audience_its_lifetime_and_the
     other_audience["aud"] = "yiciban-casectl".into();
     let mut expired = good.clone();
     expired["exp"] = 1_000_000.into();
+    let mut other_party = good.clone();
+    other_party["aud"] = json!(["yiciban-workbench", "yiciban-casectl"]);
+    other_party["azp"] = "yiciban-casectl".into();
     for (case, token) in [
         ("another nonce", other_nonce),
         ("no nonce", no_nonce),
         ("another audience", other_audience),
         ("expired", expired),
+        ("another authorized party", other_party),
     ] {
         let refused = provider.verify_id_token(&issuer.sign(claims(token)), "n-1").await;
         assert!(matches!(refused, Err(OidcError::Invalid(_))), "{case}: {refused:?}");

@@ -12,11 +12,13 @@ pub mod catalogs;
 pub mod commands;
 pub mod config;
 pub mod credit;
+pub mod endings;
 pub mod erasure;
 pub mod expiry;
 pub mod grpc;
 pub mod process_manager;
 pub mod repo;
+pub mod retention;
 pub mod schema;
 pub mod upload;
 
@@ -118,7 +120,11 @@ pub async fn build_with(
     let published = calendar::load(shell.pool(), store.schema()).await.context("reading the published calendar")?;
     calendar.install(published.revision, published.calendar());
     let calendar_source = calendar::FromDatabase { pool: shell.pool().clone(), schema: store.schema().to_owned() };
-    let rows = commands::CaseIndexRows { schema: store.schema().to_owned(), identity_key: config.identity_key.clone() };
+    let rows = commands::CaseIndexRows {
+        schema: store.schema().to_owned(),
+        identity_key: config.identity_key.clone(),
+        catalog: catalog.clone(),
+    };
     let data_keys = yiciban_privacy::DataKeys::new(
         shell.pool().clone(),
         store.schema(),
@@ -151,6 +157,7 @@ pub async fn build_with(
         config.common.stream_settings(),
     ));
     let every = config.expiry_scan;
+    let (retainer, retention_every) = (intake.clone(), config.retention_scan);
     Ok(shell
         // Each service reads messages up to what its largest legitimate
         // request needs: files come in chunks (ADR 0018).
@@ -193,6 +200,10 @@ pub async fn build_with(
         })
         .job("deficiency-expiry sweep", move |shutdown| async move {
             expiry::run(sweeper, every, shutdown).await;
+            Ok(())
+        })
+        .job("retention erasure", move |shutdown| async move {
+            retention::run(retainer, retention_every, shutdown).await;
             Ok(())
         })
         .finish(intake))

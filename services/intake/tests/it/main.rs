@@ -14,6 +14,7 @@ mod limits;
 mod materials;
 mod privacy;
 mod reads;
+mod retention;
 mod scope;
 mod submit;
 mod uploads;

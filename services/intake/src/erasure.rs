@@ -91,6 +91,24 @@ pub async fn erase(
     Ok(outcome)
 }
 
+/// An erasure the service makes on its own (the retention job, the
+/// re-application after a restore), recorded as `actor`: no idempotency key
+/// (recording an erasure twice changes nothing, the aggregate refuses the
+/// second silently), a chain of its own.
+pub fn by_system(actor: &str) -> Invocation {
+    Invocation {
+        actor: yiciban_proto::common::v1::Actor {
+            subject: actor.to_owned(),
+            role: yiciban_proto::common::v1::Role::Service as i32,
+            department: String::new(),
+        },
+        channel: yiciban_proto::common::v1::Channel::System,
+        expected: None,
+        idempotency: None,
+        cause: yiciban_platform::Cause::origin(Uuid::now_v7().to_string()),
+    }
+}
+
 /// The person's cases in intake's index.
 pub async fn cases_of(intake: &Intake, subject: &str) -> Result<Vec<Uuid>, Status> {
     sqlx::query_scalar(schema_sql(

@@ -18,6 +18,7 @@ pub mod expiry;
 pub mod grpc;
 pub mod process_manager;
 pub mod repo;
+pub mod restore;
 pub mod retention;
 pub mod schema;
 pub mod upload;
@@ -146,6 +147,9 @@ pub async fn build_with(
         identity_key: config.identity_key,
         reads: ReadLog::new("intake", shell.pool().clone(), &config.schema),
     });
+    // Before serving: nothing of a person whose erasure a restore undid
+    // may be read again (ADR 0020, 0024).
+    restore::reapply(&intake).await.context("erasing again what a point-in-time restore undid")?;
     let sweeper = intake.clone();
     let (shell_pool, follow_clock) = (calendar_source.pool.clone(), intake.clock.clone());
     let (catalog_schema, refresh) = (calendar_source.schema.clone(), config.common.calendar.refresh);

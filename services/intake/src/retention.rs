@@ -22,12 +22,9 @@ use chrono::NaiveDate;
 use sqlx::Row as _;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
-use yiciban_commands::Invocation;
 use yiciban_domain::intake::ErasureBasis;
 use yiciban_domain::intake::retention::{CaseEnd, erasure_due, is_due};
 use yiciban_eventstore::sql::schema_sql;
-use yiciban_platform::Cause;
-use yiciban_proto::common::v1 as common;
 
 use crate::Intake;
 use crate::endings::{Periods, fill_periods};
@@ -156,7 +153,7 @@ async fn erase_due(intake: &Intake) -> anyhow::Result<usize> {
     let today = yiciban_calendar::date_in_china(intake.clock.now());
     let mut erased = 0;
     for person in due_by(intake, today, ROUND_LIMIT).await? {
-        let invocation = invocation();
+        let invocation = crate::erasure::by_system(ACTOR);
         match crate::erasure::erase(intake, &person.subject, &invocation, &person.reason(), ErasureBasis::Retention)
             .await
         {
@@ -173,23 +170,6 @@ async fn erase_due(intake: &Intake) -> anyhow::Result<usize> {
         }
     }
     Ok(erased)
-}
-
-/// The job's commands: the service acting for itself, no idempotency key
-/// (recording an erasure twice changes nothing: the aggregate refuses the
-/// second silently).
-fn invocation() -> Invocation {
-    Invocation {
-        actor: common::Actor {
-            subject: ACTOR.to_owned(),
-            role: common::Role::Service as i32,
-            department: String::new(),
-        },
-        channel: common::Channel::System,
-        expected: None,
-        idempotency: None,
-        cause: Cause::origin(Uuid::now_v7().to_string()),
-    }
 }
 
 /// The longest a listing looks ahead, in days (ten years).

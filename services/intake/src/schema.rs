@@ -1,8 +1,9 @@
 //! The intake schema's own tables, beside the event store's: the per-day case
 //! number counter, an index of cases (for officer load, deficiency deadlines
 //! and authorisation), the credit list, the officers' team, material content
-//! the published working-day calendar, the published catalog versions and
-//! the day each case ended (for the retention periods).
+//! the published working-day calendar, the published catalog versions, the
+//! day each case ended (for the retention periods) and the erasures to make
+//! again after a point-in-time restore.
 
 use yiciban_eventstore::Migrations;
 
@@ -193,6 +194,18 @@ CREATE TABLE {schema}.case_endings (
     recorded_at      TIMESTAMPTZ NOT NULL DEFAULT now()
 );
 CREATE INDEX case_endings_unresolved ON {schema}.case_endings (case_id) WHERE retention_years IS NULL;
+
+-- erasures a point-in-time restore undid: found by `casectl ops after-restore`
+-- among the PersonalDataErased messages JetStream holds of events the restored
+-- ledger lacks, and made again by intake at its next start, before it serves
+CREATE TABLE {schema}.erasures_to_reapply (
+    event_id      TEXT PRIMARY KEY,
+    case_id       UUID NOT NULL,
+    erased_at     TIMESTAMPTZ NOT NULL,
+    basis         TEXT NOT NULL CHECK (basis IN ('request', 'retention')),
+    found_at      TIMESTAMPTZ NOT NULL DEFAULT now(),
+    reapplied_at  TIMESTAMPTZ
+);
 "#,
         ),
     ],

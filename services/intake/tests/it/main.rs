@@ -14,6 +14,7 @@ mod limits;
 mod materials;
 mod privacy;
 mod reads;
+mod restore;
 mod retention;
 mod scope;
 mod submit;

@@ -244,10 +244,38 @@ async fn an_erasure_leaves_nothing_of_the_person_readable_and_keeps_every_fact_o
     assert_eq!((list[0].erased_by.as_str(), list[0].reason.as_str()), ("admin-001", "个人信息删除申请 2026-118"));
     assert_eq!(list[0].case_ids, both);
 
-    // The same identity applying again is refused: its key is erased.
-    let err = app.clerk().submit_application(newborn("k4")).await.unwrap_err();
-    assert_eq!(err.code(), Code::FailedPrecondition, "{err:?}");
-    assert_eq!(app.event_count().await, events_before + 2);
+    // The same person applying again: sealed under a new key generation,
+    // readable, while the erased cases stay erased.
+    let again = app.clerk().submit_application(newborn("k4")).await.unwrap().into_inner();
+    assert_eq!(again.decision(), pb::AcceptanceDecision::Accepted, "{again:?}");
+    let fresh = case(&app, &again.case_id).await;
+    assert!(!fresh.personal_data_erased);
+    assert_eq!(fresh.applicant.unwrap().id_number, MOTHER_ID);
+    assert!(case(&app, &first.case_id).await.applicant.is_none(), "the erased case stays erased");
+    let stored = stored_payloads(&app).await;
+    let generations: Vec<u32> = stored
+        .iter()
+        .filter_map(|p| ev::ApplicationSubmitted::decode(p.as_slice()).ok())
+        .filter(|e| e.data_subject == sealed.data_subject)
+        .map(|e| e.data_key_generation)
+        .collect();
+    assert_eq!(generations, vec![0, 0, 1], "two cases under the first key, the new one under the second");
+    assert_eq!(marked_in(&stored), Vec::<&str>::new());
+
+    // A second erasure erases the new generation too.
+    let second_erasure = privacy_as(&app, Role::Admin)
+        .erase_personal_data(pb::ErasePersonalDataRequest {
+            case_id: again.case_id.clone(),
+            id_number: String::new(),
+            reason: "个人信息删除申请 2026-240".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(second_erasure.erased_now);
+    assert_eq!(second_erasure.cases_marked, vec![again.case_id.clone()], "only the case not erased before");
+    let read = case(&app, &again.case_id).await;
+    assert!(read.personal_data_erased && read.applicant.is_none());
 }
 
 #[tokio::test]

@@ -196,7 +196,9 @@ impl Rows<CaseApplication> for CaseIndexRows {
         };
         repo::upsert_case(&mut *tx, &self.schema, &row).await.map_err(|e| internal("indexing the case", &e))?;
         if let Some(ending) = ending(change, &self.catalog) {
-            endings::record(tx, &self.schema, &ending).await.map_err(|e| internal("recording the case's ending", &e))?;
+            endings::record(tx, &self.schema, &ending)
+                .await
+                .map_err(|e| internal("recording the case's ending", &e))?;
         }
         Ok(())
     }

@@ -148,11 +148,7 @@ impl Periods {
 /// Looks up the retention period of every recorded ending that has none
 /// yet (an ending recorded under a catalog version not in force at the
 /// time); returns how many it filled in.
-pub async fn fill_periods(
-    pool: &sqlx::PgPool,
-    schema: &str,
-    periods: &mut Periods,
-) -> Result<usize, ImportError> {
+pub async fn fill_periods(pool: &sqlx::PgPool, schema: &str, periods: &mut Periods) -> Result<usize, ImportError> {
     let rows: Vec<(Uuid, String, String)> = sqlx::query_as(schema_sql(
         schema,
         "SELECT e.case_id, e.catalog_version, c.package_id

@@ -48,7 +48,11 @@ const ERASED: &str = "PersonalDataErased";
 /// The erasures among `orphans` (messages JetStream holds of events the
 /// restored stores lack): each `PersonalDataErased` of intake's, read back
 /// from the case-event stream for its case and basis.
-pub async fn find(js: &jetstream::Context, subjects: &Subjects, orphans: &[Orphan]) -> anyhow::Result<Vec<LostErasure>> {
+pub async fn find(
+    js: &jetstream::Context,
+    subjects: &Subjects,
+    orphans: &[Orphan],
+) -> anyhow::Result<Vec<LostErasure>> {
     let wanted: HashMap<&str, &Orphan> = orphans
         .iter()
         .filter(|o| {
@@ -164,9 +168,10 @@ pub async fn reapply(intake: &Intake) -> anyhow::Result<usize> {
             let reason = format!(
                 "erased again after a point-in-time restore undid the erasure made at {erased_at} (event {event_id})"
             );
-            let done = crate::erasure::erase(intake, &case.applicant_key, &crate::erasure::by_system(ACTOR), &reason, basis)
-                .await
-                .map_err(|s| anyhow::anyhow!("erasing the applicant of case {case_id} again: {}", s.message()))?;
+            let done =
+                crate::erasure::erase(intake, &case.applicant_key, &crate::erasure::by_system(ACTOR), &reason, basis)
+                    .await
+                    .map_err(|s| anyhow::anyhow!("erasing the applicant of case {case_id} again: {}", s.message()))?;
             erased += usize::from(done.erased_now);
         }
         sqlx::query(schema_sql(

@@ -186,4 +186,3 @@ pub async fn coming_due(intake: &Intake, within_days: u32, limit: i64) -> anyhow
         .unwrap_or(NaiveDate::MAX);
     Ok((today, due_by(intake, until, limit).await?))
 }
-

@@ -17,8 +17,8 @@ use yiciban_domain::issuance::{DeliveryMethod, ResultDocument};
 use yiciban_platform::Cause;
 use yiciban_platform::service::ServiceChannel;
 use yiciban_proto::common::v1 as pb;
-use yiciban_proto::intake::v1::{GetCaseRequest, RecordCaseClosedRequest};
 use yiciban_proto::intake::v1::intake_service_client::IntakeServiceClient;
+use yiciban_proto::intake::v1::{GetCaseRequest, RecordCaseClosedRequest};
 use yiciban_proto::tasks::v1::ListCaseTasksRequest;
 use yiciban_proto::tasks::v1::task_service_client::TaskServiceClient;
 

@@ -37,13 +37,8 @@ pub async fn record(
         .years(intake.pool(), intake.schema(), &catalog_version, &indexed.package_id)
         .await
         .map_err(|e| internal("reading the case's retention period", &e))?;
-    let ending = CaseEnding {
-        case_id,
-        on,
-        how: Ending::Closed,
-        catalog_version,
-        retention_years: Some(retention_years),
-    };
+    let ending =
+        CaseEnding { case_id, on, how: Ending::Closed, catalog_version, retention_years: Some(retention_years) };
     let mut conn = intake.pool().acquire().await.map_err(|e| internal("recording the closing", &e))?;
     let recorded = endings::record(&mut conn, intake.schema(), &ending)
         .await

@@ -76,7 +76,10 @@ async fn an_erasure_a_point_in_time_restore_undid_is_found_on_nats_and_made_agai
     .execute(&app.db.pool)
     .await
     .unwrap();
-    sqlx::query("DELETE FROM intake.events WHERE event_type = 'PersonalDataErased'").execute(&app.db.pool).await.unwrap();
+    sqlx::query("DELETE FROM intake.events WHERE event_type = 'PersonalDataErased'")
+        .execute(&app.db.pool)
+        .await
+        .unwrap();
     assert!(erasure_bases(&app, &case_id).await.is_empty());
 
     // casectl ops after-restore: the orphans, the erasures among them, recorded.

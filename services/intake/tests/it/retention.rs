@@ -95,8 +95,11 @@ async fn a_closed_case_kept_past_its_retention_period_has_its_applicant_erased_o
     assert_eq!(listed.today, Some(date(2036, 3, 1)));
     assert_eq!(listed.due.len(), 1, "{listed:?}");
     let due = &listed.due[0];
-    assert_eq!((due.due_on, due.last_ended_on, due.retention_years), (Some(date(2036, 3, 20)), Some(date(2026, 3, 20)), 10));
-    assert_eq!(due.case_ids, [case_id.clone()]);
+    assert_eq!(
+        (due.due_on, due.last_ended_on, due.retention_years),
+        (Some(date(2036, 3, 20)), Some(date(2026, 3, 20)), 10)
+    );
+    assert_eq!(due.case_ids, std::slice::from_ref(&case_id));
     assert_eq!(due.subject_prefix.len(), 12);
     assert!(listed_due(&app, 0).await.due.is_empty(), "not due today");
 
@@ -239,17 +242,85 @@ async fn recording_a_closing_is_for_services_only_and_a_bad_request_changes_noth
 async fn the_due_list_is_for_admins_and_supervisors_and_checks_its_bounds() {
     let app = spawn_app().await;
     for role in [Role::Clerk, Role::Officer] {
-        let refused = privacy_as(&app, role)
-            .list_retention_due(pb::ListRetentionDueRequest::default())
-            .await
-            .unwrap_err();
+        let refused =
+            privacy_as(&app, role).list_retention_due(pb::ListRetentionDueRequest::default()).await.unwrap_err();
         assert_eq!(refused.code(), Code::PermissionDenied, "{role:?}: {refused:?}");
     }
     privacy_as(&app, Role::Admin).list_retention_due(pb::ListRetentionDueRequest::default()).await.unwrap();
     let request = pb::ListRetentionDueRequest { within_days: retention::MAX_LOOKAHEAD_DAYS + 1, limit: 501 };
     let refused = privacy_as(&app, Role::Admin).list_retention_due(request).await.unwrap_err();
     assert_eq!(refused.code(), Code::InvalidArgument, "{refused:?}");
-    let fields: Vec<String> =
-        yiciban_platform::status::violations_of(&refused).into_iter().map(|v| v.field).collect();
+    let fields: Vec<String> = yiciban_platform::status::violations_of(&refused).into_iter().map(|v| v.field).collect();
     assert_eq!(fields, ["within_days", "limit"]);
+}
+
+#[tokio::test]
+async fn a_case_keeps_the_retention_period_of_its_catalog_version_after_another_is_published() {
+    use yiciban_proto::catalog::v1 as catalog;
+    use yiciban_proto::catalog::v1::catalog_publishing_service_client::CatalogPublishingServiceClient;
+    let app = spawn_app().await;
+    let token = app.token(Role::Admin, "admin-001", None, None);
+    let mut publishing =
+        CatalogPublishingServiceClient::with_interceptor(app.channel.clone(), ClientAuth::new(Some(&token)));
+    let with_years = |version: &str, years: u32| {
+        yiciban_testkit::catalogs::seed_as(version, |c| {
+            for p in c["packages"].as_array_mut().unwrap() {
+                p["retention_years"] = years.into();
+            }
+        })
+    };
+    let import = |file_json: String| catalog::ImportCatalogRequest { file_json, note: "retention".into() };
+    publishing.import_catalog(import(with_years("2026.2", 30))).await.unwrap();
+    let case_id = accepted_case(&app, "r-7").await;
+    // The guide tells applicants the period of the version in force.
+    let guide = app
+        .catalog()
+        .get_guide(catalog::GetGuideRequest { package_id: "newborn-birth".into() })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(guide.guide.unwrap().retention_years, 30);
+    publishing.import_catalog(import(with_years("2026.3", 2))).await.unwrap();
+
+    // Withdrawn under 2026.3 in force: the case keeps 2026.2's 30 years,
+    // looked up from the published versions.
+    let withdrawal = pb::WithdrawApplicationRequest {
+        idempotency_key: "w-r-7".into(),
+        case_id: case_id.clone(),
+        expected_version: 0,
+        reason: "申请人主动撤回".into(),
+    };
+    app.clerk().withdraw_application(withdrawal).await.unwrap();
+    let stored: Option<i32> =
+        sqlx::query_scalar("SELECT retention_years FROM intake.case_endings WHERE case_id = $1::uuid")
+            .bind(&case_id)
+            .fetch_one(&app.db.pool)
+            .await
+            .unwrap();
+    assert_eq!(stored, None, "not the version in force: looked up by the job");
+    let due = listed_due(&app, retention::MAX_LOOKAHEAD_DAYS).await.due;
+    assert!(due.is_empty(), "thirty years is beyond any listing: {due:?}");
+    app.clock.set(morning_of("2056-03-01"));
+    let due = listed_due(&app, 30).await.due;
+    assert_eq!(due.len(), 1, "{due:?}");
+    assert_eq!((due[0].retention_years, due[0].due_on), (30, Some(date(2056, 3, 16))));
+}
+
+#[tokio::test]
+async fn a_case_not_accepted_ends_the_day_it_is_refused() {
+    let app = spawn_app().await;
+    let mut refused = yiciban_testkit::applications::restaurant("r-8", &["m_food_license_app"]);
+    refused.deficiencies.push(yiciban_testkit::applications::deficiency("m_food_license_app"));
+    let r = app.clerk().submit_application(refused).await.unwrap().into_inner();
+    assert_eq!(r.decision(), pb::AcceptanceDecision::NotAccepted);
+    let ending: (chrono::NaiveDate, String, Option<i32>) =
+        sqlx::query_as("SELECT ended_on, how, retention_years FROM intake.case_endings WHERE case_id = $1::uuid")
+            .bind(&r.case_id)
+            .fetch_one(&app.db.pool)
+            .await
+            .unwrap();
+    assert_eq!(ending, ("2026-03-16".parse().unwrap(), "not_accepted".to_owned(), Some(10)));
+    app.clock.set(morning_of("2036-03-16"));
+    assert_eq!(round(&app).await, 1);
+    assert_eq!(erasures_of(&app, &r.case_id).await.len(), 1);
 }

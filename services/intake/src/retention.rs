@@ -35,8 +35,9 @@ pub const ACTOR: &str = "system:retention";
 /// The most people one round erases; the next round goes on.
 const ROUND_LIMIT: i64 = 1000;
 
-/// A person whose personal data falls due, without any personal data.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A person whose personal data falls due. Its `Debug` shows a prefix of
+/// the subject only (the subject is a stable pseudonym: never logged whole).
+#[derive(Clone, PartialEq, Eq)]
 pub struct Due {
     /// The person's subject (the keyed hash of the identity): personal data
     /// itself, never logged.
@@ -50,6 +51,21 @@ pub struct Due {
     /// The day the data falls due.
     pub due_on: NaiveDate,
 }
+
+impl std::fmt::Debug for Due {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Due")
+            .field("subject", &format_args!("{}…", self.subject.get(..SHOWN).unwrap_or("")))
+            .field("case_ids", &self.case_ids)
+            .field("last_ended_on", &self.last_ended_on)
+            .field("retention_years", &self.retention_years)
+            .field("due_on", &self.due_on)
+            .finish()
+    }
+}
+
+/// How many characters of a subject are ever shown (listings, `Debug`).
+pub const SHOWN: usize = 12;
 
 impl Due {
     /// The reason recorded with the erasure: the rule and its figures.
@@ -185,4 +201,33 @@ pub async fn coming_due(intake: &Intake, within_days: u32, limit: i64) -> anyhow
         .checked_add_days(chrono::Days::new(u64::from(within_days.min(MAX_LOOKAHEAD_DAYS))))
         .unwrap_or(NaiveDate::MAX);
     Ok((today, due_by(intake, until, limit).await?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn due() -> Due {
+        Due {
+            subject: "0123456789abcdef".repeat(4),
+            case_ids: vec![Uuid::nil()],
+            last_ended_on: "2026-03-20".parse().unwrap(),
+            retention_years: 10,
+            due_on: "2036-03-20".parse().unwrap(),
+        }
+    }
+
+    #[test]
+    fn a_due_person_shows_only_a_prefix_of_the_subject_when_debugged() {
+        let shown = format!("{:?}", due());
+        assert!(shown.contains("0123456789ab…") && !shown.contains("0123456789abc"), "{shown}");
+    }
+
+    #[test]
+    fn the_recorded_reason_names_the_rule_and_its_dates() {
+        let reason = due().reason();
+        assert!(reason.contains("every case of the person ended, the latest on 2026-03-20"), "{reason}");
+        assert!(reason.contains("10 years, due on 2036-03-20"), "{reason}");
+        assert!(!reason.contains("0123456789"), "no subject in the reason: {reason}");
+    }
 }

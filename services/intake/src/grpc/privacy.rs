@@ -149,13 +149,10 @@ impl PrivacyService for PrivacyApi {
     }
 }
 
-/// How many hexadecimal characters of a subject a listing shows.
-const SUBJECT_PREFIX_CHARS: usize = 12;
-
 impl From<&retention::Due> for pb::RetentionDue {
     fn from(d: &retention::Due) -> Self {
         pb::RetentionDue {
-            subject_prefix: d.subject.chars().take(SUBJECT_PREFIX_CHARS).collect(),
+            subject_prefix: d.subject.chars().take(retention::SHOWN).collect(),
             case_ids: d.case_ids.iter().map(Uuid::to_string).collect(),
             last_ended_on: Some(d.last_ended_on.into()),
             retention_years: d.retention_years,

@@ -161,7 +161,7 @@ pub async fn build_with(
         config.common.stream_settings(),
     ));
     let every = config.expiry_scan;
-    let (retainer, retention_every) = (intake.clone(), config.retention_scan);
+    let (retainer, retention_every, retention_health) = (intake.clone(), config.retention_scan, shell.health());
     Ok(shell
         // Each service reads messages up to what its largest legitimate
         // request needs: files come in chunks (ADR 0018).
@@ -207,7 +207,7 @@ pub async fn build_with(
             Ok(())
         })
         .job("retention erasure", move |shutdown| async move {
-            retention::run(retainer, retention_every, shutdown).await;
+            retention::run(retainer, retention_every, retention_health, shutdown).await;
             Ok(())
         })
         .finish(intake))

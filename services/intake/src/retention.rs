@@ -21,6 +21,8 @@ use std::time::Duration;
 use chrono::NaiveDate;
 use sqlx::Row as _;
 use tokio_util::sync::CancellationToken;
+use tonic_health::ServingStatus;
+use tonic_health::server::HealthReporter;
 use uuid::Uuid;
 use yiciban_domain::intake::ErasureBasis;
 use yiciban_domain::intake::retention::{CaseEnd, erasure_due, is_due};
@@ -127,20 +129,35 @@ pub async fn due_by(intake: &Intake, until: NaiveDate, limit: i64) -> Result<Vec
     Ok(due)
 }
 
+/// The job's health entry: SERVING while its rounds succeed (or are left to
+/// the replica holding the lock), NOT_SERVING after a round that failed.
+pub const HEALTH_ENTRY: &str = "yiciban.intake.retention";
+
 /// Runs a round every `every` until `shutdown`, the first after `every`
 /// (a period counts in years: nothing is lost by waiting, and a restart loop
-/// does not hammer the database).
-pub async fn run(intake: Arc<Intake>, every: Duration, shutdown: CancellationToken) {
+/// does not hammer the database), reporting each on [`HEALTH_ENTRY`].
+pub async fn run(intake: Arc<Intake>, every: Duration, health: HealthReporter, shutdown: CancellationToken) {
+    health.set_service_status(HEALTH_ENTRY, ServingStatus::Serving).await;
     loop {
         tokio::select! {
             () = shutdown.cancelled() => return,
             () = tokio::time::sleep(every) => {}
         }
-        match round(&intake).await {
-            Ok(Some(n)) => tracing::info!(erased = n, "retention round done"),
-            Ok(None) => tracing::debug!("retention round left to the replica holding the lock"),
-            Err(e) => tracing::warn!(error = format!("{e:#}"), "retention round failed; trying again next round"),
-        }
+        let status = match round(&intake).await {
+            Ok(Some(n)) => {
+                tracing::info!(erased = n, "retention round done");
+                ServingStatus::Serving
+            }
+            Ok(None) => {
+                tracing::debug!("retention round left to the replica holding the lock");
+                ServingStatus::Serving
+            }
+            Err(e) => {
+                tracing::error!(error = format!("{e:#}"), "retention round failed; trying again next round");
+                ServingStatus::NotServing
+            }
+        };
+        health.set_service_status(HEALTH_ENTRY, status).await;
     }
 }
 

@@ -324,3 +324,26 @@ async fn a_case_not_accepted_ends_the_day_it_is_refused() {
     assert_eq!(round(&app).await, 1);
     assert_eq!(erasures_of(&app, &r.case_id).await.len(), 1);
 }
+
+#[tokio::test]
+async fn the_job_runs_on_its_interval_and_reports_its_health() {
+    use tonic_health::pb::health_check_response::ServingStatus;
+    use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
+    let app = crate::helpers::spawn_app_with(&[("YICIBAN_RETENTION_SCAN", "1s")]).await;
+    let case_id = accepted_case(&app, "r-9").await;
+    closed_by_issuance(&app, &case_id, date(2026, 3, 20)).await.unwrap();
+    app.clock.set(morning_of("2036-03-20"));
+    // No round called here: the service's own job finds the person.
+    let erased = yiciban_testkit::eventually("the job's round", std::time::Duration::from_secs(30), || async {
+        let found = erasures_of(&app, &case_id).await;
+        (!found.is_empty()).then_some(found)
+    })
+    .await;
+    assert_eq!(erased.len(), 1);
+    let health = HealthClient::new(app.channel.clone())
+        .check(HealthCheckRequest { service: retention::HEALTH_ENTRY.into() })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(health.status(), ServingStatus::Serving);
+}

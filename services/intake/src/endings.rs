@@ -7,13 +7,12 @@
 //! the case keeps and, once looked up, the retention period of its package
 //! in that version ([`Periods`]).
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::NaiveDate;
 use sqlx::PgConnection;
 use uuid::Uuid;
-use yiciban_domain::catalog::{Catalog, Package};
+use yiciban_domain::catalog::Package;
 use yiciban_domain::intake::Status as CaseStatus;
 use yiciban_eventstore::sql::schema_sql;
 
@@ -89,20 +88,18 @@ pub async fn record(conn: &mut PgConnection, schema: &str, ending: &CaseEnding) 
     Ok(done.rows_affected() > 0)
 }
 
-/// The retention periods of packages by catalog version, read once per
-/// version: the version in force from memory, older ones from
-/// `catalog_versions` (ADR 0017: a case keeps the version it was accepted
-/// under).
-#[derive(Debug)]
+/// The retention periods of packages by catalog version (ADR 0017: a case
+/// keeps the version it was accepted under), through the live catalog's
+/// versions ([`LiveCatalog::pinned`]).
+#[derive(Debug, Clone)]
 pub struct Periods {
     live: Arc<LiveCatalog>,
-    read: HashMap<String, Option<Arc<Catalog>>>,
 }
 
 impl Periods {
-    /// Looks versions up beside `live`, the version in force.
+    /// Looks versions up through `live`.
     pub fn new(live: Arc<LiveCatalog>) -> Self {
-        Periods { live, read: HashMap::new() }
+        Periods { live }
     }
 
     /// The period of `package` in the version in force, if `version` is the
@@ -117,23 +114,14 @@ impl Periods {
     /// recorded), gets the longest period a catalog may set: never erased
     /// early.
     pub async fn years(
-        &mut self,
+        &self,
         pool: &sqlx::PgPool,
         schema: &str,
         version: &str,
         package: &str,
     ) -> Result<u32, ImportError> {
-        if let Some(years) = Self::in_force(&self.live, version, package) {
-            return Ok(years);
-        }
-        if !self.read.contains_key(version) {
-            let catalog = match crate::catalogs::version(pool, schema, version).await? {
-                Some((_, file)) => Some(Arc::new(Catalog::from_json(&file)?)),
-                None => None,
-            };
-            self.read.insert(version.to_owned(), catalog);
-        }
-        let found = self.read[version].as_ref().and_then(|c| c.package(package)).map(|p| p.retention_years);
+        let catalog = self.live.pinned(pool, schema, version).await?;
+        let found = catalog.as_ref().and_then(|c| c.package(package)).map(|p| p.retention_years);
         Ok(found.unwrap_or_else(|| {
             tracing::warn!(
                 version,
@@ -148,7 +136,7 @@ impl Periods {
 /// Looks up the retention period of every recorded ending that has none
 /// yet (an ending recorded under a catalog version not in force at the
 /// time); returns how many it filled in.
-pub async fn fill_periods(pool: &sqlx::PgPool, schema: &str, periods: &mut Periods) -> Result<usize, ImportError> {
+pub async fn fill_periods(pool: &sqlx::PgPool, schema: &str, periods: &Periods) -> Result<usize, ImportError> {
     let rows: Vec<(Uuid, String, String)> = sqlx::query_as(schema_sql(
         schema,
         "SELECT e.case_id, e.catalog_version, c.package_id

@@ -16,6 +16,7 @@ pub mod endings;
 pub mod erasure;
 pub mod expiry;
 pub mod grpc;
+pub mod legacy;
 pub mod process_manager;
 pub mod repo;
 pub mod restore;
@@ -104,7 +105,9 @@ pub async fn build_with(
     js: async_nats::jetstream::Context,
 ) -> anyhow::Result<App> {
     let mut shell = ServiceBuilder::bind("intake", &config.common, pool, js).await?.audit_log(&config.schema).await?;
-    let store = shell.event_store(&config.schema, &[schema::INTAKE, yiciban_privacy::DATA_KEYS]).await?;
+    let store = shell
+        .event_store(&config.schema, &[schema::INTAKE, yiciban_privacy::DATA_KEYS, legacy::LEGACY_SEALING])
+        .await?;
     repo::seed_officers(shell.pool(), &config.schema, &config.officers).await.context("seeding the officers")?;
     let tasks = TaskServiceClient::new(shell.calls("tasks", &config.tasks_url)?);
     let routing = RoutingServiceClient::new(shell.calls("routing", &config.routing_url)?);
@@ -151,6 +154,7 @@ pub async fn build_with(
     // may be read again (ADR 0020, 0024).
     restore::reapply(&intake).await.context("erasing again what a point-in-time restore undid")?;
     let sweeper = intake.clone();
+    let legacy_sealer = intake.clone();
     let (shell_pool, follow_clock) = (calendar_source.pool.clone(), intake.clock.clone());
     let (catalog_schema, refresh) = (calendar_source.schema.clone(), config.common.calendar.refresh);
     let announcer = Arc::new(announce::Announcer::new(
@@ -208,6 +212,10 @@ pub async fn build_with(
         })
         .job("retention erasure", move |shutdown| async move {
             retention::run(retainer, retention_every, retention_health, shutdown).await;
+            Ok(())
+        })
+        .job("sealing applications written in clear", move |shutdown| async move {
+            legacy::run(legacy_sealer, every, shutdown).await;
             Ok(())
         })
         .finish(intake))

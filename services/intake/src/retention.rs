@@ -181,8 +181,8 @@ pub async fn round(intake: &Intake) -> anyhow::Result<Option<usize>> {
 /// Erases everyone due today (the injected clock, China time); returns how
 /// many people's keys it deleted now. Callers hold the retention lock.
 async fn erase_due(intake: &Intake) -> anyhow::Result<usize> {
-    let mut periods = Periods::new(intake.catalog.clone());
-    fill_periods(intake.pool(), intake.schema(), &mut periods).await?;
+    let periods = Periods::new(intake.catalog.clone());
+    fill_periods(intake.pool(), intake.schema(), &periods).await?;
     let today = yiciban_calendar::date_in_china(intake.clock.now());
     let mut erased = 0;
     for person in due_by(intake, today, ROUND_LIMIT).await? {
@@ -211,8 +211,8 @@ pub const MAX_LOOKAHEAD_DAYS: u32 = 3660;
 /// The people falling due within `within_days` of today, for operators
 /// (after looking up the periods still missing).
 pub async fn coming_due(intake: &Intake, within_days: u32, limit: i64) -> anyhow::Result<(NaiveDate, Vec<Due>)> {
-    let mut periods = Periods::new(intake.catalog.clone());
-    fill_periods(intake.pool(), intake.schema(), &mut periods).await?;
+    let periods = Periods::new(intake.catalog.clone());
+    fill_periods(intake.pool(), intake.schema(), &periods).await?;
     let today = yiciban_calendar::date_in_china(intake.clock.now());
     let until = today
         .checked_add_days(chrono::Days::new(u64::from(within_days.min(MAX_LOOKAHEAD_DAYS))))

@@ -10,6 +10,7 @@
 //! (rectifications, department ratings) on its subject. Its process manager
 //! tells intake the day each case closed (retention periods).
 
+pub mod backfill;
 pub mod commands;
 pub mod config;
 pub mod directory;
@@ -147,8 +148,13 @@ async fn assemble(
         window_department: config.window_department,
         identity_key: config.identity_key,
     });
+    let backfiller = issuance.clone();
     Ok(shell
         .grpc(IssuanceServiceServer::new(grpc::IssuanceApi::new(issuance.clone())))
         .consumer(handoff)
+        .job("closing back-fill", move |shutdown| async move {
+            backfill::run(backfiller, shutdown).await;
+            Ok(())
+        })
         .finish(issuance))
 }

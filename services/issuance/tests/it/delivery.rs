@@ -67,6 +67,28 @@ async fn the_closing_of_a_case_is_told_to_intake_by_the_process_manager() {
 }
 
 #[tokio::test]
+async fn cases_closed_before_the_process_manager_are_told_to_intake_once_by_the_back_fill() {
+    let app = spawn_app().await;
+    app.clock.set(cst("2026-10-17T15:00"));
+    let older = app.closed_by_mail().await;
+    // Flagged as the migration flags a case closed before it (the process
+    // manager may tell intake of it too: telling twice is harmless).
+    sqlx::query("UPDATE issuance.issuance_cases SET closing_backfill_due = true WHERE case_id = $1")
+        .bind(older)
+        .execute(&app.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(yiciban_issuance::backfill::pass(&app.issuance).await.unwrap(), 1);
+    assert_eq!(app.directory.closed_on(older), Some(pb_date(day(2026, 10, 17))));
+    let left: i64 = sqlx::query_scalar("SELECT count(*) FROM issuance.issuance_cases WHERE closing_backfill_due")
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(left, 0);
+    assert_eq!(yiciban_issuance::backfill::pass(&app.issuance).await.unwrap(), 0, "each case once");
+}
+
+#[tokio::test]
 async fn an_agent_with_a_power_of_attorney_picks_up_at_the_window_and_a_stranger_is_refused() {
     let app = spawn_app().await;
     let case_id = app.new_case(DeliveryMethod::WindowPickup);

@@ -141,6 +141,16 @@ def main(path):
         bad("yiciban-casectl: redirect URIs must be exactly the loopback http://127.0.0.1/*")
     if casectl.get("attributes", {}).get("oauth2.device.authorization.grant.enabled") != "true":
         bad("yiciban-casectl: the device grant must be enabled")
+    workbench = clients.get("yiciban-workbench", {})
+    base = "${YICIBAN_WORKBENCH_PUBLIC_URL}"
+    if workbench.get("enabled") is not True:
+        bad("yiciban-workbench: the workbench ships (services/workbench): the client must be enabled")
+    if workbench.get("redirectUris") != [f"{base}/auth/callback"] or workbench.get("webOrigins") != [base]:
+        bad(f"yiciban-workbench: redirect URIs exactly [{base}/auth/callback], web origins exactly [{base}]")
+    if workbench.get("attributes", {}).get("post.logout.redirect.uris") != f"{base}/signed-out":
+        bad(f"yiciban-workbench: post-logout redirect URI {base}/signed-out")
+    if not PLACEHOLDER.match(workbench.get("secret", "")):
+        bad("yiciban-workbench: secret must be a ${VAR} placeholder")
     extra = set(clients) - {f"yiciban-{s}" for s in SERVICES} - {"yiciban-casectl", "yiciban-workbench"}
     if extra:
         bad(f"clients beyond the contract: {sorted(extra)}")

@@ -9,7 +9,8 @@
 //! chooses the audience, all five services' audiences when absent) and
 //! `/authorize` (a Chinese page listing the seeded users; with
 //! `login_hint=<username>` of a known user it signs that user in without
-//! the page, a development convenience).
+//! the page, a development convenience), `/revoke` (RFC 7009, refresh
+//! tokens) and `/logout` (RP-initiated logout: back to the client).
 //!
 //! Tokens are ES256 JWTs signed with a key pair generated when the issuer
 //! starts; no key is ever in the source or on disk.
@@ -27,7 +28,9 @@ use anyhow::Context as _;
 use serde_json::{Map, Value};
 use tokio_util::sync::CancellationToken;
 
-pub use config::{Client, DEV_CLIENT_SECRET_PREFIX, IssuerConfig, User};
+pub use config::{
+    Client, DEV_CLIENT_SECRET_PREFIX, IssuerConfig, User, WORKBENCH_CLIENT_ID, WORKBENCH_DEV_REDIRECT_URI,
+};
 
 /// A running development issuer. Clones are handles to the same issuer; it
 /// serves until [`DevIssuer::shutdown`] or until the last handle is dropped.
@@ -113,6 +116,12 @@ impl DevIssuer {
             redirect_uris: Vec::new(),
         };
         self.issuer.client_access_token(&client, &config::audiences())
+    }
+
+    /// Whether `username` holds a live refresh token at this issuer (tests:
+    /// a client that signed them out revoked it).
+    pub fn holds_refresh_token(&self, username: &str) -> bool {
+        self.issuer.grants.holds_refresh_token(username)
     }
 
     /// Makes a new signing key current; the previous keys stay in the JWKS.

@@ -1,9 +1,10 @@
-//! The issuer's HTTP face: discovery, JWKS, the token endpoint and the
-//! authorization endpoint with its sign-in page.
+//! The issuer's HTTP face: discovery, JWKS, the token endpoint, the
+//! authorization endpoint with its sign-in page, revocation and logout.
 
 mod authorize;
 mod client_auth;
 mod error;
+mod logout;
 mod page;
 mod params;
 mod redirect;
@@ -72,6 +73,8 @@ pub fn router(issuer: Arc<Issuer>) -> Router {
         .route("/jwks", get(jwks))
         .route("/token", axum::routing::post(token::token))
         .route("/authorize", get(authorize::authorize_get).post(authorize::authorize_post))
+        .route("/revoke", axum::routing::post(logout::revoke))
+        .route("/logout", get(logout::logout))
         .with_state(issuer)
 }
 
@@ -84,6 +87,8 @@ async fn discovery(State(issuer): State<Arc<Issuer>>) -> Response {
             "authorization_endpoint": issuer.endpoint("/authorize"),
             "token_endpoint": issuer.endpoint("/token"),
             "jwks_uri": issuer.endpoint("/jwks"),
+            "revocation_endpoint": issuer.endpoint("/revoke"),
+            "end_session_endpoint": issuer.endpoint("/logout"),
             "response_types_supported": ["code"],
             "response_modes_supported": ["query"],
             "grant_types_supported": ["authorization_code", "client_credentials", "refresh_token"],

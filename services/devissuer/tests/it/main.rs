@@ -5,6 +5,7 @@ mod authorize;
 mod client;
 mod grants;
 mod keys;
+mod logout;
 
 use serde_json::Value;
 use yiciban_devissuer::{DevIssuer, IssuerConfig};

@@ -184,7 +184,7 @@ IDENTITY_HASHERS = ("intake", "issuance", "tracking")
 # wrapped by different keys, so no service holds more than it needs.
 KEK_SECRETS = {"intake": ("yiciban-kek", "keks"), "tracking": ("yiciban-kek", "keks"),
                "webhooks": ("yiciban-webhooks-kek", "keys"),
-               # the workbench's sessions' tokens (ADR 0027): its own keys
+               # the workbench's sessions' tokens (ADR 0028): its own keys
                "workbench": ("yiciban-workbench-kek", "keks")}
 
 REALM_PLACEHOLDERS = set(re.findall(r"\$\{([A-Z][A-Z0-9_]*)\}", (root / "deploy/keycloak/yiciban-realm.json").read_text()))
@@ -400,7 +400,7 @@ for overlay in overlays:
             if e.get("name") in ("DATABASE_URL", "YICIBAN_OIDC_CLIENT_SECRET", "YICIBAN_NATS_PASSWORD", "YICIBAN_IDENTITY_KEY") and "valueFrom" not in e:
                 bad(overlay, f"{name}: {e['name']} must come from a Secret")
 
-    # the web applications (the workbench, ADR 0027): the shape of a
+    # the web applications (the workbench, ADR 0028): the shape of a
     # service without NATS, reached through an Ingress on the host of its
     # public URL, over TLS
     webs = {n: d for n, d in by.get("Deployment", {}).items()

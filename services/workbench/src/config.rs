@@ -60,7 +60,7 @@ pub struct WorkbenchConfig {
     pub scope: String,
     /// `YICIBAN_KEK_FILE` (the Secret `yiciban-workbench-kek`) and
     /// `YICIBAN_DATA_CIPHER`: the key-encryption keys that wrap the key the
-    /// sessions' tokens are sealed under (ADR 0027).
+    /// sessions' tokens are sealed under (ADR 0028).
     pub privacy: yiciban_privacy::PrivacyConfig,
 }
 

@@ -4,7 +4,7 @@
 //! sessions server-side ([`sessions`]) and calls the services' gRPC APIs
 //! with each person's own access tokens, one per service audience
 //! ([`calls`]): every rule of who may read or do what stays in the
-//! services, and the workbench can never do more than the person (ADR 0027).
+//! services, and the workbench can never do more than the person (ADR 0028).
 //! The pages ([`web`], [`pages`]) are rendered on the server by askama,
 //! escaping every value, without script, in Chinese, in Beijing time.
 //!

@@ -1,5 +1,6 @@
 //! MaterialService: a material's content uploaded in chunks of at most
-//! 1 MiB, so that no RPC of intake reads a whole file in one message. The
+//! 1 MiB, so that no RPC of intake reads a whole file in one message, and
+//! downloaded alike ([`super::downloads`]). The
 //! chunks go through [`crate::upload::Chunks`] as they arrive (a refusal
 //! comes before the rest is read) and the file is stored as the one-message
 //! upload stores it ([`super::materials`]).
@@ -123,5 +124,15 @@ impl MaterialService for MaterialApi {
         let material = materials::store(&self.intake, &caller, chunks.end()?).await?;
         drop(held);
         Ok(Response::new(pb::UploadMaterialResponse { material: Some(material) }))
+    }
+
+    type DownloadMaterialStream = super::downloads::Chunks;
+
+    #[tracing::instrument(skip_all)]
+    async fn download_material(
+        &self,
+        request: Request<pb::DownloadMaterialRequest>,
+    ) -> Result<Response<Self::DownloadMaterialStream>, Status> {
+        Ok(Response::new(super::downloads::download(&self.intake, request).await?))
     }
 }

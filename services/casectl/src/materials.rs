@@ -133,8 +133,7 @@ mod tests {
     }
 
     fn received(content: &[u8]) -> Received {
-        let mut r = Received::default();
-        r.bytes = content.len() as u64;
+        let mut r = Received { bytes: content.len() as u64, ..Received::default() };
         r.hasher.update(content);
         r
     }

@@ -42,7 +42,7 @@ async fn fetch(browser: &Browser, path: &str) -> (StatusCode, HeaderMap, Vec<u8>
     (status, headers, response.bytes().await.unwrap().to_vec())
 }
 
-fn header<'a>(headers: &'a HeaderMap, name: impl reqwest::header::AsHeaderName) -> &'a str {
+fn header(headers: &HeaderMap, name: impl reqwest::header::AsHeaderName) -> &str {
     headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default()
 }
 

@@ -1,5 +1,5 @@
-//! The issuer's HTTP face: discovery, JWKS, the token endpoint and the
-//! authorization endpoint with its sign-in page.
+//! The issuer's HTTP face: discovery, JWKS, the token endpoint, the
+//! authorization endpoint with its sign-in page, and userinfo.
 
 mod authorize;
 mod client_auth;
@@ -8,8 +8,9 @@ mod page;
 mod params;
 mod redirect;
 mod token;
+mod userinfo;
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use axum::Router;
 use axum::extract::State;
@@ -18,7 +19,7 @@ use axum::response::{IntoResponse as _, Response};
 use axum::routing::get;
 use serde_json::{Value, json};
 
-use crate::claims::{self, Grant, SUPPORTED_SCOPES};
+use crate::claims::{self, Grant, SUPPORTED_SCOPES, subject};
 use crate::config::{IssuerConfig, User};
 use crate::grants::Grants;
 use crate::keys::KeySet;
@@ -36,18 +37,54 @@ pub struct Issuer {
     pub keys: KeySet,
     /// Pending sign-ins, codes and refresh tokens.
     pub grants: Grants,
+    /// People tokens were minted for who are not in `config` (tests, the
+    /// load generator), by subject, so userinfo can answer for them.
+    minted: Mutex<Vec<(String, User)>>,
 }
 
 impl Issuer {
     /// An issuer at `url` with a fresh key.
     pub fn new(url: String, config: IssuerConfig) -> Issuer {
-        Issuer { url, config, keys: KeySet::generate(), grants: Grants::default() }
+        Issuer { url, config, keys: KeySet::generate(), grants: Grants::default(), minted: Mutex::new(Vec::new()) }
     }
 
     /// A signed access token for `user` through `client_id`.
     pub fn user_access_token(&self, user: &User, client_id: &str, audiences: &[String], scope: &str) -> String {
-        let claims = self.grant(client_id, audiences, scope).user_access(user);
+        let claims = self.grant(client_id, audiences, scope).user_access(user, &self.subject_of(user));
         self.keys.sign(ACCESS_TOKEN_TYPE, &claims)
+    }
+
+    /// The subject of `user`: a configured user's, or anyone's without an
+    /// identity, by name (the same in every run); a person with an identity
+    /// who is not configured (minted by a test) gets a fresh random subject
+    /// per name and identity, remembered for userinfo — so two test
+    /// applicants sharing a name stay two people, and no subject is derived
+    /// from an ID number.
+    pub fn subject_of(&self, user: &User) -> String {
+        let configured = self
+            .config
+            .user(&user.username)
+            .is_some_and(|known| known.id_number == user.id_number && known.role == user.role);
+        if configured || user.id_number.is_none() {
+            return subject("user", &user.username);
+        }
+        let mut minted = self.minted.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let same = |u: &User| u.username == user.username && u.id_number == user.id_number && u.role == user.role;
+        if let Some((sub, _)) = minted.iter().find(|(_, u)| same(u)) {
+            return sub.clone();
+        }
+        let sub = uuid::Uuid::new_v4().to_string();
+        minted.push((sub.clone(), user.clone()));
+        sub
+    }
+
+    /// The person whose subject is `sub`: configured or minted.
+    pub fn person(&self, sub: &str) -> Option<User> {
+        let minted = self.minted.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((_, user)) = minted.iter().find(|(s, _)| s == sub) {
+            return Some(user.clone());
+        }
+        self.config.users.iter().find(|u| subject("user", &u.username) == sub).cloned()
     }
 
     /// A signed client-credentials token of `client` for `audiences`.
@@ -72,6 +109,7 @@ pub fn router(issuer: Arc<Issuer>) -> Router {
         .route("/jwks", get(jwks))
         .route("/token", axum::routing::post(token::token))
         .route("/authorize", get(authorize::authorize_get).post(authorize::authorize_post))
+        .route("/userinfo", get(userinfo::userinfo).post(userinfo::userinfo))
         .with_state(issuer)
 }
 
@@ -84,6 +122,7 @@ async fn discovery(State(issuer): State<Arc<Issuer>>) -> Response {
             "authorization_endpoint": issuer.endpoint("/authorize"),
             "token_endpoint": issuer.endpoint("/token"),
             "jwks_uri": issuer.endpoint("/jwks"),
+            "userinfo_endpoint": issuer.endpoint("/userinfo"),
             "response_types_supported": ["code"],
             "response_modes_supported": ["query"],
             "grant_types_supported": ["authorization_code", "client_credentials", "refresh_token"],

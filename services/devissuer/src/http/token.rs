@@ -181,7 +181,16 @@ fn user_tokens(
     let access = issuer.user_access_token(user, &client.id, audiences, scope);
     let id_token = scope.split(' ').any(|s| s == "openid").then(|| {
         let claims =
-            claims::id_token(&issuer.url, &client.id, user, auth_time, nonce, &access, issuer.config.access_ttl);
+            claims::id_token(
+                &issuer.url,
+                &client.id,
+                user,
+                &issuer.subject_of(user),
+                auth_time,
+                nonce,
+                &access,
+                issuer.config.access_ttl,
+            );
         issuer.keys.sign("JWT", &claims)
     });
     let mut body = bearer(issuer, access, scope);

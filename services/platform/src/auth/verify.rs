@@ -1,8 +1,11 @@
 //! Verifies a bearer token: a JWT signed by the configured issuer with one
 //! of its published asymmetric keys, for this service's audience, within its
-//! lifetime (30 s leeway), mapped to a [`Caller`].
+//! lifetime (30 s leeway), mapped to a [`Caller`]; for an applicant at a
+//! service that recognises applicants, with its keyed identity learned from
+//! the issuer's userinfo ([`super::userinfo`]).
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
 use jsonwebtoken::{Algorithm, Validation};
 
@@ -10,6 +13,9 @@ use super::caller::Caller;
 use super::claims::ClaimMapping;
 use super::error::TokenError;
 use super::keys::{ACCEPTED, IssuerKeys};
+use super::userinfo::Identities;
+use crate::auth::Role;
+use crate::identity::IdentityKey;
 
 /// The clock skew tolerated on `exp` and `nbf`, in seconds.
 pub const LEEWAY_SECONDS: u64 = 30;
@@ -23,6 +29,9 @@ pub struct Verifier {
     keys: Arc<IssuerKeys>,
     audience: String,
     mapping: ClaimMapping,
+    /// Set once by [`Verifier::recognise_applicants`]; shared by every
+    /// clone, so layers built before it was set see it too.
+    identities: Arc<OnceLock<Identities>>,
 }
 
 impl std::fmt::Debug for Verifier {
@@ -34,7 +43,18 @@ impl std::fmt::Debug for Verifier {
 impl Verifier {
     /// A verifier of tokens from the issuer of `keys` for `audience`.
     pub fn new(keys: Arc<IssuerKeys>, audience: &str, mapping: ClaimMapping) -> Self {
-        Verifier { keys, audience: audience.to_owned(), mapping }
+        Verifier { keys, audience: audience.to_owned(), mapping, identities: Arc::new(OnceLock::new()) }
+    }
+
+    /// From now on an applicant's caller carries its keyed identity (under
+    /// `key`), learned from the issuer's userinfo through `http`; without
+    /// this an applicant's `applicant_key` stays `None`. Only the first
+    /// call counts.
+    pub fn recognise_applicants(&self, http: reqwest::Client, key: IdentityKey) {
+        let identities = Identities::new(self.keys.clone(), http, key, &self.mapping.identity);
+        if self.identities.set(identities).is_err() {
+            tracing::warn!("applicants are recognised already; the second identity key is ignored");
+        }
     }
 
     /// Verifies the value of an `authorization` header.
@@ -67,7 +87,15 @@ impl Verifier {
         let validation = self.validation(header.alg);
         let data = jsonwebtoken::decode::<serde_json::Value>(token, &key.decoding, &validation)
             .map_err(|e| TokenError::from_jwt(&e))?;
-        self.mapping.caller(&data.claims)
+        let mut caller = self.mapping.caller(&data.claims)?;
+        if let (Role::Applicant, Some(identities)) = (caller.role, self.identities.get()) {
+            let claims = &data.claims;
+            let subject = claims.get("sub").and_then(serde_json::Value::as_str).ok_or(TokenError::MissingClaim("sub"))?;
+            let expires = claims.get("exp").and_then(serde_json::Value::as_u64).ok_or(TokenError::MissingClaim("exp"))?;
+            let lifetime = Duration::from_secs(expires.saturating_sub(crate::auth::userinfo::unix_now()));
+            caller.applicant_key = Some(identities.applicant_key(token, subject, lifetime).await?);
+        }
+        Ok(caller)
     }
 
     fn validation(&self, alg: Algorithm) -> Validation {

@@ -54,26 +54,25 @@ impl Issuer {
         self.keys.sign(ACCESS_TOKEN_TYPE, &claims)
     }
 
-    /// The subject of `user`: a configured user's, or anyone's without an
-    /// identity, by name (the same in every run); a person with an identity
-    /// who is not configured (minted by a test) gets a fresh random subject
-    /// per name and identity, remembered for userinfo — so two test
+    /// The subject of `user`: a configured user's by name (the same in every
+    /// run). Anyone else a token is minted for (tests, the load generator) is
+    /// remembered for userinfo: by name when without an identity, and with a
+    /// fresh random subject per name and identity otherwise — so two test
     /// applicants sharing a name stay two people, and no subject is derived
     /// from an ID number.
     pub fn subject_of(&self, user: &User) -> String {
-        let configured = self
-            .config
-            .user(&user.username)
-            .is_some_and(|known| known.id_number == user.id_number && known.role == user.role);
-        if configured || user.id_number.is_none() {
+        let same = |u: &User| u.username == user.username && u.id_number == user.id_number && u.role == user.role;
+        if self.config.user(&user.username).is_some_and(same) {
             return subject("user", &user.username);
         }
         let mut minted = self.minted.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let same = |u: &User| u.username == user.username && u.id_number == user.id_number && u.role == user.role;
         if let Some((sub, _)) = minted.iter().find(|(_, u)| same(u)) {
             return sub.clone();
         }
-        let sub = uuid::Uuid::new_v4().to_string();
+        let sub = match user.id_number {
+            None => subject("user", &user.username),
+            Some(_) => uuid::Uuid::new_v4().to_string(),
+        };
         minted.push((sub.clone(), user.clone()));
         sub
     }

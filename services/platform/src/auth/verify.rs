@@ -91,7 +91,10 @@ impl Verifier {
         if let (Role::Applicant, Some(identities)) = (caller.role, self.identities.get()) {
             let claims = &data.claims;
             let subject = claims.get("sub").and_then(serde_json::Value::as_str).ok_or(TokenError::MissingClaim("sub"))?;
-            let expires = claims.get("exp").and_then(serde_json::Value::as_u64).ok_or(TokenError::MissingClaim("exp"))?;
+            let expires = claims
+                .get("exp")
+                .and_then(|exp| exp.as_u64().or_else(|| exp.as_f64().map(|seconds| seconds.max(0.0) as u64)))
+                .ok_or(TokenError::MissingClaim("exp"))?;
             let lifetime = Duration::from_secs(expires.saturating_sub(crate::auth::userinfo::unix_now()));
             caller.applicant_key = Some(identities.applicant_key(token, subject, lifetime).await?);
         }

@@ -393,13 +393,15 @@ async fn an_applicant_of_a_real_issuer_reaches_its_own_case_with_tokens_that_hol
     let mut as_company = intake_as(&channel, &company.access_token);
     let hidden = as_company.get_case(get.clone()).await.unwrap_err();
     assert_eq!(hidden.code(), Code::NotFound, "{hidden:?}");
-    let events = || async { sqlx::query_scalar::<_, i64>("SELECT count(*) FROM intake.events").fetch_one(&db.pool).await };
+    let events =
+        || async { sqlx::query_scalar::<_, i64>("SELECT count(*) FROM intake.events").fetch_one(&db.pool).await };
     let before = events().await.unwrap();
     let refused = as_company.submit_application(online("applicant-2")).await.unwrap_err();
     assert_eq!(refused.code(), Code::PermissionDenied, "{refused:?}");
     assert_eq!(events().await.unwrap(), before, "nothing stored");
     // The keyed identity is what intake keeps: no column holds the number.
-    let index: String = sqlx::query_scalar("SELECT applicant_key FROM intake.case_index").fetch_one(&db.pool).await.unwrap();
+    let index: String =
+        sqlx::query_scalar("SELECT applicant_key FROM intake.case_index").fetch_one(&db.pool).await.unwrap();
     assert_eq!(index.len(), 64);
 
     // The provider goes down. An applicant intake has not seen yet cannot be

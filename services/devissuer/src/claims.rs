@@ -144,27 +144,31 @@ pub fn userinfo(user: &User, sub: &str, scope: &str) -> Map<String, Value> {
     claims
 }
 
-/// The ID token of a sign-in (OpenID Connect Core §2): audience the client,
-/// `nonce` echoed, `at_hash` of the access token issued with it; no ID
-/// number.
-pub fn id_token(
-    issuer: &str,
-    client_id: &str,
-    user: &User,
-    sub: &str,
-    auth_time: u64,
-    nonce: Option<&str>,
-    access_token: &str,
-    ttl: Duration,
-) -> Map<String, Value> {
-    let mut claims = registered(issuer, ttl);
-    claims.insert("sub".into(), sub.into());
-    claims.insert("aud".into(), client_id.into());
-    claims.insert("azp".into(), client_id.into());
-    claims.insert("auth_time".into(), auth_time.into());
-    claims.insert("preferred_username".into(), user.username.clone().into());
-    claims.insert("name".into(), user.display_name.clone().into());
-    if let Some(nonce) = nonce {
+/// Who signed in, when, and the `nonce` the client sent.
+#[derive(Debug, Clone, Copy)]
+pub struct SignIn<'a> {
+    /// The person.
+    pub user: &'a User,
+    /// The person's subject (`Issuer::subject_of`).
+    pub sub: &'a str,
+    /// When the person signed in (seconds since the epoch).
+    pub auth_time: u64,
+    /// The authorization request's `nonce`.
+    pub nonce: Option<&'a str>,
+}
+
+/// The ID token of a sign-in (OpenID Connect Core §2) through `grant`'s
+/// client (its audience), `nonce` echoed, `at_hash` of the access token
+/// issued with it; no ID number.
+pub fn id_token(grant: &Grant<'_>, sign_in: &SignIn<'_>, access_token: &str) -> Map<String, Value> {
+    let mut claims = registered(grant.issuer, grant.ttl);
+    claims.insert("sub".into(), sign_in.sub.into());
+    claims.insert("aud".into(), grant.client_id.into());
+    claims.insert("azp".into(), grant.client_id.into());
+    claims.insert("auth_time".into(), sign_in.auth_time.into());
+    claims.insert("preferred_username".into(), sign_in.user.username.clone().into());
+    claims.insert("name".into(), sign_in.user.display_name.clone().into());
+    if let Some(nonce) = sign_in.nonce {
         claims.insert("nonce".into(), nonce.into());
     }
     let digest = Sha256::digest(access_token.as_bytes());

@@ -78,12 +78,7 @@ impl KeySet {
     /// header `typ` is `typ`, `iss` is `issuer` and it has not expired. Any
     /// audience: the userinfo endpoint takes every access token of the
     /// issuer, as Keycloak's does.
-    pub fn verify(
-        &self,
-        token: &str,
-        typ: &str,
-        issuer: &str,
-    ) -> Option<serde_json::Map<String, serde_json::Value>> {
+    pub fn verify(&self, token: &str, typ: &str, issuer: &str) -> Option<serde_json::Map<String, serde_json::Value>> {
         let header = jsonwebtoken::decode_header(token).ok()?;
         if header.alg != ALGORITHM || header.typ.as_deref() != Some(typ) {
             return None;

@@ -90,4 +90,3 @@ fn verify_sub(token: &str) -> String {
     let payload: serde_json::Value = serde_json::from_str(&client::decoded_payload(token)).unwrap();
     payload["sub"].as_str().unwrap().to_owned()
 }
-

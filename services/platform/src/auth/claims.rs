@@ -69,7 +69,13 @@ impl ClaimMapping {
         let service = client.as_deref().and_then(|c| self.service_of(c));
         if role == Role::Service {
             let service = service.ok_or(TokenError::NotAService)?;
-            return Ok(Caller { subject: service.to_owned(), role, department: None, applicant_key: None, cause: None });
+            return Ok(Caller {
+                subject: service.to_owned(),
+                role,
+                department: None,
+                applicant_key: None,
+                cause: None,
+            });
         }
         if service.is_some() {
             return Err(TokenError::ServiceClientAsPerson);

@@ -82,7 +82,8 @@ impl Identities {
         if matches!(response.status(), reqwest::StatusCode::UNAUTHORIZED | reqwest::StatusCode::FORBIDDEN) {
             return Err(TokenError::UserinfoRefused);
         }
-        let answer: Value = read_json(response, &endpoint).await.map_err(|e| TokenError::IssuerUnavailable(bounded(&e)))?;
+        let answer: Value =
+            read_json(response, &endpoint).await.map_err(|e| TokenError::IssuerUnavailable(bounded(&e)))?;
         let key = keyed_identity(&answer, subject, &self.claim, &self.key)?;
         let now = Instant::now();
         self.lock().insert(subject, key.clone(), now, now + lifetime.min(MAX_CACHE_AGE));
@@ -202,7 +203,8 @@ mod tests {
             keyed_identity(&json!({"id_number": "11010519491231002X"}), "5f0c", "id_number", &k),
             Err(TokenError::UserinfoSubjectMismatch)
         );
-        for without in [json!({"sub": "5f0c"}), json!({"sub": "5f0c", "id_number": " "}), json!({"sub": "5f0c", "id_number": 7})]
+        for without in
+            [json!({"sub": "5f0c"}), json!({"sub": "5f0c", "id_number": " "}), json!({"sub": "5f0c", "id_number": 7})]
         {
             assert_eq!(keyed_identity(&without, "5f0c", "id_number", &k), Err(TokenError::ApplicantWithoutIdentity));
         }

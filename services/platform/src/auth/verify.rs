@@ -90,7 +90,8 @@ impl Verifier {
         let mut caller = self.mapping.caller(&data.claims)?;
         if let (Role::Applicant, Some(identities)) = (caller.role, self.identities.get()) {
             let claims = &data.claims;
-            let subject = claims.get("sub").and_then(serde_json::Value::as_str).ok_or(TokenError::MissingClaim("sub"))?;
+            let subject =
+                claims.get("sub").and_then(serde_json::Value::as_str).ok_or(TokenError::MissingClaim("sub"))?;
             let expires = claims
                 .get("exp")
                 .and_then(|exp| exp.as_u64().or_else(|| exp.as_f64().map(|seconds| seconds.max(0.0) as u64)))

@@ -130,7 +130,8 @@ impl OidcProvider {
     /// The provider's userinfo answer to `access_token` (as the services ask
     /// it: `GET` with the bearer token): the HTTP status and the JSON body.
     pub async fn userinfo(&self, access_token: &str) -> anyhow::Result<(u16, serde_json::Value)> {
-        let endpoint = self.discovery.userinfo_endpoint.as_deref().context("the provider names no userinfo_endpoint")?;
+        let endpoint =
+            self.discovery.userinfo_endpoint.as_deref().context("the provider names no userinfo_endpoint")?;
         let response = self.http.get(endpoint).bearer_auth(access_token).send().await?;
         let status = response.status().as_u16();
         let body = response.text().await?;

@@ -7,6 +7,7 @@ mod console;
 mod crash;
 mod dead_letters;
 mod department_feeds;
+mod erasure;
 mod examples;
 mod identity;
 mod intake_to_the_bus;

@@ -28,7 +28,7 @@ use crate::stack::Stack;
 const WAIT: Duration = Duration::from_secs(30);
 
 /// The marked values: unlikely anywhere by chance.
-const NAME: &str = "隐私标记赵乙";
+pub(crate) const NAME: &str = "隐私标记赵乙";
 const PHONE: &str = "13987650042";
 const RECIPIENT: &str = "隐私标记收件人";
 const ADDRESS_LINE: &str = "隐私标记大街42号";
@@ -77,7 +77,7 @@ fn markers() -> Vec<(String, String)> {
 }
 
 /// Every marker `text` holds.
-fn found(text: &str) -> Vec<String> {
+pub(crate) fn found(text: &str) -> Vec<String> {
     let lower = text.to_lowercase();
     markers().into_iter().filter(|(_, m)| lower.contains(&m.to_lowercase())).map(|(name, _)| name).collect()
 }
@@ -117,7 +117,7 @@ fn marked_application() -> intake::SubmitApplicationRequest {
 }
 
 /// Runs the marked case to delivery; returns its id.
-async fn run_case(stack: &Stack) -> String {
+pub(crate) async fn run_case(stack: &Stack) -> String {
     let submitted =
         stack.intake(Role::Clerk, "clerk-001").submit_application(marked_application()).await.unwrap().into_inner();
     assert_eq!(submitted.decision(), intake::AcceptanceDecision::Accepted, "{submitted:?}");
@@ -173,7 +173,7 @@ async fn run_case(stack: &Stack) -> String {
 }
 
 /// Every row of every table of every schema, as text, with where it is.
-async fn every_row(stack: &Stack) -> Vec<(String, String)> {
+pub(crate) async fn every_row(stack: &Stack) -> Vec<(String, String)> {
     let tables = sqlx::query(
         "SELECT table_schema, table_name FROM information_schema.tables
           WHERE table_type = 'BASE TABLE' AND table_schema NOT IN ('pg_catalog', 'information_schema')",
@@ -198,7 +198,7 @@ async fn every_row(stack: &Stack) -> Vec<(String, String)> {
 
 /// Every message on the case stream, named by its subject's department,
 /// source and type.
-async fn every_message(stack: &Stack) -> Vec<(String, Vec<u8>)> {
+pub(crate) async fn every_message(stack: &Stack) -> Vec<(String, Vec<u8>)> {
     let name = |subject: &str| {
         // <prefix>.evt.<department>.<source>.<case>.<type>
         let tokens: Vec<&str> = subject.split('.').collect();

@@ -34,7 +34,7 @@ impl Rate {
 }
 
 /// Runs `op(worker, i)` on `concurrency` workers for `duration`.
-async fn timed<F, Fut>(concurrency: usize, duration: Duration, op: F) -> anyhow::Result<Rate>
+pub(crate) async fn timed<F, Fut>(concurrency: usize, duration: Duration, op: F) -> anyhow::Result<Rate>
 where
     F: Fn(usize, u64) -> Fut + Send + Sync + 'static,
     Fut: std::future::Future<Output = anyhow::Result<()>> + Send,

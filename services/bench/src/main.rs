@@ -7,6 +7,7 @@
 
 mod baseline;
 mod report;
+mod sealing;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -249,6 +250,7 @@ async fn run(args: &Args, machine: procfs::Machine, db: &TestDb, nats: &TestNats
     let (append, store) = baseline::store_append(&pool_of(db, c).await?, c, secs, payload_bytes).await?;
     let relay = baseline::relay_drain(store, nats.js.clone(), &format!("{run_id}r")).await?;
     let raw_publish = baseline::raw_publish(&nats.js, &format!("{run_id}p"), c, secs, payload_bytes).await?;
+    let sealing = sealing::measure(&pool_of(db, c).await?, c, secs, 20_000).await?;
 
     Ok(Figures {
         setting,
@@ -264,6 +266,7 @@ async fn run(args: &Args, machine: procfs::Machine, db: &TestDb, nats: &TestNats
         append,
         raw_publish,
         relay,
+        sealing,
     })
 }
 

@@ -67,6 +67,8 @@ pub struct Figures {
     pub append: Rate,
     pub raw_publish: Rate,
     pub relay: Rate,
+    /// What sealing personal data costs.
+    pub sealing: crate::sealing::SealingFigures,
 }
 
 fn mib(bytes: u64) -> f64 {
@@ -195,6 +197,25 @@ pub fn render(f: &Figures) -> String {
         f.relay.per_second(),
         ratio(f.relay.per_second(), f.raw_publish.per_second())
     );
+    let _ = writeln!(w);
+    let _ = writeln!(w, "#### Sealing personal data (ADR 0024), same run\n");
+    let _ = writeln!(w, "| Path | ops/s | Ratio to the plain append |\n|---|---|---|");
+    let _ = writeln!(
+        w,
+        "| event store append of a sealed `ApplicationSubmitted` ({} B; a new applicant: data key made, wrapped and stored in the same transaction) | {:.0} | {:.2} |",
+        f.sealing.event_bytes,
+        f.sealing.append.per_second(),
+        ratio(f.sealing.append.per_second(), f.append.per_second())
+    );
+    let _ = writeln!(w);
+    let _ = writeln!(
+        w,
+        "| Cipher (one core, {} B personal part) | seal µs | open µs |\n|---|---|---|",
+        f.sealing.personal_bytes
+    );
+    for c in &f.sealing.ciphers {
+        let _ = writeln!(w, "| {} | {:.1} | {:.1} |", c.algorithm, c.seal_us, c.open_us);
+    }
     let _ = writeln!(w);
 
     let _ = writeln!(w, "#### Latency at peak (ms)\n");

@@ -46,6 +46,13 @@ pub enum OpsCommand {
     /// messages and rewinds the services' consumers to before the target time.
     /// Talks to Postgres and NATS itself (the services are down).
     AfterRestore(AfterRestoreArgs),
+    /// After intake sealed the applications written in clear before sealing
+    /// (its log says so at start, docs/PRIVACY.md): lists the messages
+    /// JetStream still holds of events the ledger has rewritten (their bytes
+    /// are not the ledger's); with --apply deletes them, the server
+    /// overwriting their bytes. Then `casectl ops reconcile --hours 720`
+    /// publishes the ledger's version again.
+    StaleCopies(StaleCopiesArgs),
     /// Close one without applying it, saying why.
     Discard {
         #[arg(long, value_enum)]
@@ -74,7 +81,14 @@ pub struct AfterRestoreArgs {
     /// Delete the messages and rewind the consumers (without it: only list).
     #[arg(long)]
     apply: bool,
-    /// The restored database (the services' DATABASE_URL).
+    #[command(flatten)]
+    direct: DirectArgs,
+}
+
+/// How `after-restore` and `stale-copies` reach Postgres and NATS themselves.
+#[derive(Debug, clap::Args)]
+pub struct DirectArgs {
+    /// The database (the services' DATABASE_URL).
     #[arg(long, env = "DATABASE_URL")]
     database_url: String,
     /// NATS server, logged in to as the `ops` identity (--nkey-seed-file
@@ -88,20 +102,43 @@ pub struct AfterRestoreArgs {
     prefix: String,
 }
 
+impl DirectArgs {
+    /// The subjects, the database and JetStream, as `client` (its name on NATS).
+    async fn connect(
+        &self,
+        client: &str,
+    ) -> anyhow::Result<(yiciban_eventstore::Subjects, sqlx::PgPool, async_nats::jetstream::Context)> {
+        use anyhow::Context as _;
+        let subjects = yiciban_eventstore::Subjects::new(&self.prefix).map_err(anyhow::Error::msg)?;
+        let pool = sqlx::postgres::PgPoolOptions::new()
+            .max_connections(1)
+            .connect(&self.database_url)
+            .await
+            .context("connecting to the database")?;
+        let inbox = yiciban_eventstore::identities::Identity::Ops.inbox_prefix();
+        let js = async_nats::jetstream::new(self.login.connect(&self.nats_url, client, &inbox).await?);
+        Ok((subjects, pool, js))
+    }
+}
+
+#[derive(Debug, clap::Args)]
+pub struct StaleCopiesArgs {
+    /// How far back to look, in days (the case stream keeps 30).
+    #[arg(long, default_value_t = 31, value_parser = clap::value_parser!(u32).range(1..=366))]
+    days: u32,
+    /// Delete the messages (without it: only list).
+    #[arg(long)]
+    apply: bool,
+    #[command(flatten)]
+    direct: DirectArgs,
+}
+
 async fn after_restore(a: AfterRestoreArgs) -> anyhow::Result<()> {
-    use anyhow::Context as _;
     use yiciban_eventstore::restore;
-    let subjects = yiciban_eventstore::Subjects::new(&a.prefix).map_err(anyhow::Error::msg)?;
-    let pool = sqlx::postgres::PgPoolOptions::new()
-        .max_connections(1)
-        .connect(&a.database_url)
-        .await
-        .context("connecting to the restored database")?;
-    let inbox = yiciban_eventstore::identities::Identity::Ops.inbox_prefix();
-    let js = async_nats::jetstream::new(a.login.connect(&a.nats_url, "casectl-after-restore", &inbox).await?);
+    let (subjects, pool, js) = a.direct.connect("casectl-after-restore").await?;
     let target = a.target_time.with_timezone(&chrono::Utc);
     let orphans = restore::orphans(&pool, &js, &subjects, target - chrono::Duration::seconds(a.margin_seconds)).await?;
-    print!("{}", orphans_table(&orphans));
+    print!("{}", orphans_table(&orphans, "of events no store has"));
     let rewind_to = target - chrono::Duration::minutes(a.rewind_minutes);
     if !a.apply {
         let found = restore::consumers(&pool, &js, &subjects).await?;
@@ -117,12 +154,27 @@ async fn after_restore(a: AfterRestoreArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+async fn stale_copies(a: StaleCopiesArgs) -> anyhow::Result<()> {
+    use yiciban_eventstore::stale;
+    let (subjects, pool, js) = a.direct.connect("casectl-stale-copies").await?;
+    let since = chrono::Utc::now() - chrono::Duration::days(i64::from(a.days));
+    let found = stale::stale_copies(&pool, &js, &subjects, since).await?;
+    print!("{}", orphans_table(&found, "of events the ledger holds with other bytes (rewritten in place)"));
+    if !a.apply {
+        println!("nothing changed: run again with --apply");
+        return Ok(());
+    }
+    let deleted = stale::delete_stale(&js, &subjects, &found).await?;
+    println!("deleted {deleted} message(s); publish the ledger's version again: casectl ops reconcile --hours 720");
+    Ok(())
+}
+
 fn none_or(names: &[String]) -> String {
     if names.is_empty() { "none".into() } else { names.join(", ") }
 }
 
 /// The table of `casectl ops after-restore`.
-pub fn orphans_table(orphans: &[yiciban_eventstore::restore::Orphan]) -> String {
+pub fn orphans_table(orphans: &[yiciban_eventstore::restore::Orphan], what: &str) -> String {
     let rows: Vec<Vec<String>> = orphans
         .iter()
         .map(|o| {
@@ -135,7 +187,7 @@ pub fn orphans_table(orphans: &[yiciban_eventstore::restore::Orphan]) -> String 
         })
         .collect();
     let mut out = crate::text::table(&["SEQ", "STORED", "SUBJECT", "EVENT ID"], &rows);
-    out.push_str(&format!("{} message(s) of events no store has\n", rows.len()));
+    out.push_str(&format!("{} message(s) {what}\n", rows.len()));
     out
 }
 
@@ -201,6 +253,7 @@ pub async fn run(conn: &Connection, command: OpsCommand) -> anyhow::Result<()> {
             }
         }
         OpsCommand::AfterRestore(args) => after_restore(args).await?,
+        OpsCommand::StaleCopies(args) => stale_copies(args).await?,
         OpsCommand::Replay { service, consumer, id } => {
             let mut client = OpsServiceClient::new(channel(conn, service).await?);
             client.replay_dead_letter(pb::ReplayDeadLetterRequest { consumer, id }).await.map_err(explain)?;

@@ -13,6 +13,7 @@ pub mod reconcile;
 pub mod relay;
 pub mod restore;
 pub mod sql;
+pub mod stale;
 pub mod store;
 pub mod subjects;
 pub mod trace;

@@ -62,7 +62,7 @@ fn js(what: &'static str) -> impl FnOnce(BoxError) -> RestoreError {
     move |source| RestoreError::JetStream { what, source }
 }
 
-fn db(what: &'static str) -> impl FnOnce(sqlx::Error) -> RestoreError {
+pub(crate) fn db(what: &'static str) -> impl FnOnce(sqlx::Error) -> RestoreError {
     move |source| RestoreError::Database { what, source }
 }
 
@@ -94,7 +94,7 @@ pub struct Consumers {
 
 /// The schemas of the database holding a table `table` with a column
 /// `column` (and a name the SQL helpers accept).
-async fn schemas_with(pool: &PgPool, table: &str, column: &str) -> Result<Vec<String>, RestoreError> {
+pub(crate) async fn schemas_with(pool: &PgPool, table: &str, column: &str) -> Result<Vec<String>, RestoreError> {
     let names: Vec<String> = sqlx::query_scalar(
         "SELECT table_schema::text FROM information_schema.columns
           WHERE table_name = $1 AND column_name = $2 ORDER BY 1",
@@ -123,10 +123,7 @@ pub async fn orphans(
 }
 
 /// The messages on `filter` stored from `since` on whose event is in none of
-/// the `stores` (schemas). The reader is a short-lived consumer, unnamed, or
-/// named `reader` — then its filter is in the API subject, which a service's
-/// NATS permissions restrict to its own events (ADR 0021); a named reader
-/// left over from an interrupted read is deleted first and this one after.
+/// the `stores` (schemas). The reader is described at [`read_since`].
 pub(crate) async fn orphans_among(
     pool: &PgPool,
     stores: &[String],
@@ -136,13 +133,52 @@ pub(crate) async fn orphans_among(
     since: DateTime<Utc>,
     reader: Option<&str>,
 ) -> Result<Vec<Orphan>, RestoreError> {
+    let held = read_since(js, subjects, filter, since, reader).await?;
+    let mut known: HashSet<Uuid> = HashSet::new();
+    let ids: Vec<Uuid> = held.iter().map(|h| h.id).collect();
+    for schema in stores {
+        for chunk in ids.chunks(10_000) {
+            let found: Vec<Uuid> =
+                sqlx::query_scalar(schema_sql(schema, "SELECT event_id FROM {schema}.events WHERE event_id = ANY($1)"))
+                    .bind(chunk)
+                    .fetch_all(pool)
+                    .await
+                    .map_err(db("looking the events up in the stores"))?;
+            known.extend(found);
+        }
+    }
+    Ok(held.into_iter().filter(|h| !known.contains(&h.id)).map(|h| h.message).collect())
+}
+
+/// A message read by [`read_since`].
+pub(crate) struct Held {
+    /// Where and when it is.
+    pub message: Orphan,
+    /// Its event id.
+    pub id: Uuid,
+    /// Its bytes (an `EventEnvelope`).
+    pub payload: bytes::Bytes,
+}
+
+/// The messages on `filter` stored from `since` on, up to the stream's last
+/// message now, that carry an event id (`Nats-Msg-Id`). The reader is a
+/// short-lived consumer that acknowledges nothing (the stream and every
+/// durable consumer are left as they are), unnamed, or named `reader` —
+/// then its filter is in the API subject, which a service's NATS
+/// permissions restrict to its own events (ADR 0021); a named reader left
+/// over from an interrupted read is deleted first and this one after.
+pub(crate) async fn read_since(
+    js: &jetstream::Context,
+    subjects: &Subjects,
+    filter: &str,
+    since: DateTime<Utc>,
+    reader: Option<&str>,
+) -> Result<Vec<Held>, RestoreError> {
     let mut stream =
         js.get_stream(subjects.stream_name()).await.map_err(|e| js_err("looking up the case-event stream", e))?;
     let last = stream.info().await.map_err(|e| js_err("reading the stream's state", e))?.state.last_sequence;
     let start =
         async_nats::datetime::parse_rfc3339(&since.to_rfc3339()).map_err(|e| js_err("converting the start time", e))?;
-    // An ephemeral consumer that acknowledges nothing: the stream and every
-    // durable consumer are left as they are.
     if let Some(name) = reader {
         // Absent (the usual case) or a leftover: either way gone after this.
         let _ = stream.delete_consumer(name).await;
@@ -159,7 +195,7 @@ pub(crate) async fn orphans_among(
         })
         .await
         .map_err(|e| js_err("reading the stream from the start time", e))?;
-    let mut held: Vec<(Orphan, Uuid)> = Vec::new();
+    let mut held = Vec::new();
     'read: loop {
         let mut batch = reader
             .fetch()
@@ -180,15 +216,16 @@ pub(crate) async fn orphans_among(
                 continue;
             };
             let Ok(uuid) = Uuid::parse_str(id.as_str()) else { continue };
-            held.push((
-                Orphan {
+            held.push(Held {
+                message: Orphan {
                     sequence,
                     subject: message.subject.to_string(),
                     event_id: id.as_str().to_owned(),
                     stored_at: DateTime::from_timestamp_nanos(i64::try_from(stored_at).unwrap_or(i64::MAX)),
                 },
-                uuid,
-            ));
+                id: uuid,
+                payload: message.payload.clone(),
+            });
             if sequence == last {
                 break 'read;
             }
@@ -200,23 +237,10 @@ pub(crate) async fn orphans_among(
     if let Some(name) = named {
         let _ = stream.delete_consumer(name).await;
     }
-    let mut known: HashSet<Uuid> = HashSet::new();
-    let ids: Vec<Uuid> = held.iter().map(|(_, id)| *id).collect();
-    for schema in stores {
-        for chunk in ids.chunks(10_000) {
-            let found: Vec<Uuid> =
-                sqlx::query_scalar(schema_sql(schema, "SELECT event_id FROM {schema}.events WHERE event_id = ANY($1)"))
-                    .bind(chunk)
-                    .fetch_all(pool)
-                    .await
-                    .map_err(db("looking the events up in the stores"))?;
-            known.extend(found);
-        }
-    }
-    Ok(held.into_iter().filter(|(_, id)| !known.contains(id)).map(|(o, _)| o).collect())
+    Ok(held)
 }
 
-fn js_err(what: &'static str, e: impl Into<BoxError>) -> RestoreError {
+pub(crate) fn js_err(what: &'static str, e: impl Into<BoxError>) -> RestoreError {
     js(what)(e.into())
 }
 
@@ -228,19 +252,31 @@ pub async fn delete_orphans(
     subjects: &Subjects,
     orphans: &[Orphan],
 ) -> Result<usize, RestoreError> {
+    delete_messages(js, subjects, orphans, "the restored ledger has no such event").await
+}
+
+/// Removes `messages` from the case-event stream, saying `why` in the log;
+/// the server overwrites a deleted message's bytes. Returns how many it
+/// removed (one already gone counts as removed).
+pub(crate) async fn delete_messages(
+    js: &jetstream::Context,
+    subjects: &Subjects,
+    messages: &[Orphan],
+    why: &str,
+) -> Result<usize, RestoreError> {
     let stream =
         js.get_stream(subjects.stream_name()).await.map_err(|e| js_err("looking up the case-event stream", e))?;
-    for orphan in orphans {
-        match stream.delete_message(orphan.sequence).await {
+    for message in messages {
+        match stream.delete_message(message.sequence).await {
             Ok(_) => {}
             // Deleted by an earlier run, or aged out meanwhile.
             Err(e) if e.to_string().contains("no message found") => {}
-            Err(e) => return Err(js_err("deleting a message the ledger does not have", e)),
+            Err(e) => return Err(js_err("deleting a message", e)),
         }
-        tracing::warn!(sequence = orphan.sequence, subject = %orphan.subject, event_id = %orphan.event_id,
-            "deleted from JetStream: the restored ledger has no such event");
+        tracing::warn!(sequence = message.sequence, subject = %message.subject, event_id = %message.event_id,
+            "deleted from JetStream: {why}");
     }
-    Ok(orphans.len())
+    Ok(messages.len())
 }
 
 /// The durable consumers of the case-event stream, split into the services'

@@ -4,7 +4,8 @@
 //! cases, and the seed (shipped in the binary) is in force until another is
 //! published. [`LiveCatalog`] is the version in force as this process sees it.
 
-use std::sync::{Arc, RwLock};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
 
 use chrono::{DateTime, Utc};
 use sqlx::{PgPool, Row as _};
@@ -232,12 +233,46 @@ pub(crate) async fn import_on(
 #[derive(Debug)]
 pub struct LiveCatalog {
     current: RwLock<(i64, Arc<Catalog>)>,
+    /// Older versions read for the cases pinned to them (a published
+    /// version never changes), at most [`PINNED_KEPT`].
+    pinned: Mutex<HashMap<String, Arc<Catalog>>>,
 }
+
+/// How many older catalog versions a process keeps read.
+const PINNED_KEPT: usize = 16;
 
 impl LiveCatalog {
     /// Starts on `catalog`, published as number `seq` (0: the seed).
     pub fn new(seq: i64, catalog: Catalog) -> Self {
-        LiveCatalog { current: RwLock::new((seq, Arc::new(catalog))) }
+        LiveCatalog { current: RwLock::new((seq, Arc::new(catalog))), pinned: Mutex::new(HashMap::new()) }
+    }
+
+    /// Catalog version `version` (a case is pinned to the one it was
+    /// accepted under, ADR 0017): the one in force, or an older one read
+    /// once from `schema` and kept; `None` when it was never published.
+    pub async fn pinned(
+        &self,
+        pool: &PgPool,
+        schema: &str,
+        version: &str,
+    ) -> Result<Option<Arc<Catalog>>, ImportError> {
+        let current = self.current();
+        if current.version() == version {
+            return Ok(Some(current));
+        }
+        if let Some(found) = self.pinned.lock().expect("catalog lock").get(version) {
+            return Ok(Some(found.clone()));
+        }
+        let Some((_, file)) = self::version(pool, schema, version).await? else { return Ok(None) };
+        let catalog = Arc::new(Catalog::from_json(&file)?);
+        let mut pinned = self.pinned.lock().expect("catalog lock");
+        if pinned.len() >= PINNED_KEPT
+            && let Some(any) = pinned.keys().next().cloned()
+        {
+            pinned.remove(&any);
+        }
+        pinned.insert(version.to_owned(), catalog.clone());
+        Ok(Some(catalog))
     }
 
     /// The publication number of the catalog in use (0: the seed).

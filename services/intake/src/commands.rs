@@ -15,7 +15,7 @@ use yiciban_domain::intake::{CaseApplication, Event, Identity, Status as CaseSta
 use yiciban_eventstore::{NewEvent, StoredEvent};
 use yiciban_platform::IdentityKey;
 use yiciban_platform::status::internal;
-use yiciban_privacy::{DataKeys, PrivacyError, SecretKey};
+use yiciban_privacy::{DataKeys, PrivacyError, SubjectKey};
 use yiciban_proto::convert::ConvertError;
 use yiciban_proto::convert::intake as convert;
 use yiciban_proto::events::v1 as ev;
@@ -39,7 +39,7 @@ enum KeyOf {
     /// No personal part, or a clear one whose applicant was not erased.
     NoKey,
     /// The applicant's key.
-    Key(SecretKey),
+    Key(SubjectKey),
     /// Erased (or, for a sealed part, no key at all: nothing opens it).
     Erased,
 }
@@ -68,10 +68,12 @@ impl IntakeCodec {
             .map_err(|e| internal("reading the stored events", &e))?;
         Ok(match subject_of(&message) {
             None => KeyOf::NoKey,
-            Some(Subject::Sealed(subject)) => match self.data_keys.find(&subject).await.map_err(keys_failed)? {
-                Some(key) => KeyOf::Key(key),
-                None => KeyOf::Erased,
-            },
+            Some(Subject::Sealed { subject, generation }) => {
+                match self.data_keys.find_generation(&subject, generation).await.map_err(keys_failed)? {
+                    Some(key) => KeyOf::Key(key),
+                    None => KeyOf::Erased,
+                }
+            }
             // Written in clear before sealing: hidden once its applicant is
             // erased (the bytes stay: ADR 0024).
             Some(Subject::Clear(identity)) => {
@@ -116,8 +118,9 @@ impl EventCodec for IntakeCodec {
 
     /// Seals the personal part of an `ApplicationSubmitted` under the data
     /// key of its subject (made on first use, in the submission's
-    /// transaction). An applicant whose data was
-    /// erased gets no new key: `FAILED_PRECONDITION`, nothing stored.
+    /// transaction). An applicant whose data was erased and who applies
+    /// again gets a new key (the next generation), which the erasure before
+    /// never touched.
     async fn encode_all(
         &self,
         tx: &mut sqlx::PgConnection,
@@ -128,16 +131,7 @@ impl EventCodec for IntakeCodec {
         for event in events {
             let key = match event {
                 Event::ApplicationSubmitted(e) if e.personal.clear().is_some() => {
-                    match self.data_keys.key_for_in(&mut *tx, &e.data_subject).await {
-                        Ok(key) => Some(key),
-                        Err(PrivacyError::Erased { .. }) => {
-                            return Err(Status::failed_precondition(
-                                "this applicant's personal data was erased; an application for the same identity \
-                                 cannot be stored under it again (ADR 0024)",
-                            ));
-                        }
-                        Err(e) => return Err(keys_failed(e)),
-                    }
+                    Some(self.data_keys.key_for_in(&mut *tx, &e.data_subject).await.map_err(keys_failed)?)
                 }
                 _ => None,
             };

@@ -46,15 +46,18 @@ pub async fn erase(
     reason: &str,
     basis: ErasureBasis,
 ) -> Result<Erased, Status> {
-    let case_ids = cases_of(intake, subject).await?;
+    // The keys are erased and the cases listed in one transaction: a
+    // submission in flight holds its key (`FOR SHARE`) until it commits, so
+    // the erasure waits and then lists its case; a submission that starts
+    // after waits for this transaction and gets a new key generation, and its
+    // case is not listed.
     let by = invocation.actor.subject.as_str();
-    let erased_now = intake
-        .applications
-        .codec()
-        .data_keys
-        .erase(subject, by, reason)
-        .await
-        .map_err(|e| internal("erasing the data key", &e))?;
+    let failed = |e: &(dyn std::error::Error + 'static)| internal("erasing the data key", e);
+    let mut tx = intake.pool().begin().await.map_err(|e| failed(&e))?;
+    let erased_now =
+        intake.applications.codec().data_keys.erase_in(&mut tx, subject, by, reason).await.map_err(|e| failed(&e))?;
+    let case_ids = cases_in(&mut tx, intake.schema(), subject).await?;
+    tx.commit().await.map_err(|e| failed(&e))?;
     // The materials each case refers to, from its stream (references are not
     // personal data and stay readable after the key is gone).
     let mut materials: BTreeMap<Uuid, Vec<String>> = BTreeMap::new();
@@ -87,12 +90,17 @@ pub async fn erase(
 
 /// The person's cases in intake's index.
 pub async fn cases_of(intake: &Intake, subject: &str) -> Result<Vec<Uuid>, Status> {
+    let mut conn = intake.pool().acquire().await.map_err(|e| internal("reading the person's cases", &e))?;
+    cases_in(&mut conn, intake.schema(), subject).await
+}
+
+async fn cases_in(conn: &mut sqlx::PgConnection, schema: &str, subject: &str) -> Result<Vec<Uuid>, Status> {
     sqlx::query_scalar(schema_sql(
-        intake.schema(),
+        schema,
         "SELECT case_id FROM {schema}.case_index WHERE applicant_key = $1 ORDER BY case_id",
     ))
     .bind(subject)
-    .fetch_all(intake.pool())
+    .fetch_all(conn)
     .await
     .map_err(|e| internal("reading the person's cases", &e))
 }

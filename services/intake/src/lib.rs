@@ -15,6 +15,7 @@ pub mod credit;
 pub mod erasure;
 pub mod expiry;
 pub mod grpc;
+pub mod legacy;
 pub mod process_manager;
 pub mod repo;
 pub mod schema;
@@ -102,7 +103,9 @@ pub async fn build_with(
 ) -> anyhow::Result<App> {
     let mut shell = ServiceBuilder::bind("intake", &config.common, pool, js).await?.audit_log(&config.schema).await?;
     shell.recognise_applicants(config.identity_key.clone());
-    let store = shell.event_store(&config.schema, &[schema::INTAKE, yiciban_privacy::DATA_KEYS]).await?;
+    let store = shell
+        .event_store(&config.schema, &[schema::INTAKE, yiciban_privacy::DATA_KEYS, legacy::LEGACY_SEALING])
+        .await?;
     repo::seed_officers(shell.pool(), &config.schema, &config.officers).await.context("seeding the officers")?;
     let tasks = TaskServiceClient::new(shell.calls("tasks", &config.tasks_url)?);
     let routing = RoutingServiceClient::new(shell.calls("routing", &config.routing_url)?);
@@ -142,6 +145,7 @@ pub async fn build_with(
         reads: ReadLog::new("intake", shell.pool().clone(), &config.schema),
     });
     let sweeper = intake.clone();
+    let legacy_sealer = intake.clone();
     let (shell_pool, follow_clock) = (calendar_source.pool.clone(), intake.clock.clone());
     let (catalog_schema, refresh) = (calendar_source.schema.clone(), config.common.calendar.refresh);
     let announcer = Arc::new(announce::Announcer::new(
@@ -194,6 +198,10 @@ pub async fn build_with(
         })
         .job("deficiency-expiry sweep", move |shutdown| async move {
             expiry::run(sweeper, every, shutdown).await;
+            Ok(())
+        })
+        .job("sealing applications written in clear", move |shutdown| async move {
+            legacy::run(legacy_sealer, every, shutdown).await;
             Ok(())
         })
         .finish(intake))

@@ -14,7 +14,7 @@ pub mod seal;
 
 pub use config::{DEV_KEK, PrivacyConfig};
 pub use kek::{FileKeys, KeyEncryption, Wrapped};
-pub use keys::{DATA_KEYS, DataKeys};
+pub use keys::{DATA_KEYS, DataKeys, SubjectKey};
 pub use seal::{Algorithm, SecretKey};
 
 /// What can go wrong with sealed personal data.

@@ -22,6 +22,11 @@ pub trait DataKey: Send + Sync {
     /// Opens what [`DataKey::seal`] sealed with the same `aad`; `None` for
     /// another key, another `aad`, or altered bytes.
     fn open(&self, sealed: &[u8], aad: &[u8]) -> Option<Vec<u8>>;
+    /// Which of its subject's keys this is (0: the first; a subject erased
+    /// and applying again gets the next).
+    fn generation(&self) -> u32 {
+        0
+    }
 }
 
 /// How a reader treats the personal part of an `ApplicationSubmitted`.
@@ -51,8 +56,9 @@ impl std::fmt::Debug for Opening<'_> {
 /// Whose data key an `ApplicationSubmitted` needs.
 #[derive(Clone, PartialEq, Eq)]
 pub enum Subject {
-    /// Sealed under the data key of this subject (`data_subject`).
-    Sealed(String),
+    /// Sealed under the data key of this subject (`data_subject`) of this
+    /// generation (`data_key_generation`).
+    Sealed { subject: String, generation: u32 },
     /// Written in clear before sealing: the applicant's ID number or credit
     /// code, from which the reader computes the subject (its keyed hash) to
     /// learn whether the applicant was erased since.
@@ -63,7 +69,7 @@ impl std::fmt::Debug for Subject {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // The identity is personal data; the subject is a pseudonym.
         match self {
-            Subject::Sealed(s) => write!(f, "Subject::Sealed({s})"),
+            Subject::Sealed { subject, generation } => write!(f, "Subject::Sealed({subject}, {generation})"),
             Subject::Clear(_) => f.write_str("Subject::Clear(..)"),
         }
     }
@@ -83,14 +89,15 @@ pub fn associated_data(subject: &str, case_number: &str) -> Vec<u8> {
 /// part at all.
 pub fn subject_of(e: &ev::ApplicationSubmitted) -> Option<Subject> {
     if !e.sealed_personal_data.is_empty() {
-        return Some(Subject::Sealed(e.data_subject.clone()));
+        return Some(Subject::Sealed { subject: e.data_subject.clone(), generation: e.data_key_generation });
     }
     e.applicant.as_ref().map(|a| Subject::Clear(a.id_number.clone()))
 }
 
 /// Seals the personal part of `e` (a message with it in clear: `applicant`,
 /// `form_data`, `delivery` with its mail address) under `key` for `subject`:
-/// `sealed_personal_data` holds it, `data_subject` names the key, and the
+/// `sealed_personal_data` holds it, `data_subject` and
+/// `data_key_generation` name the key, and the
 /// clear fields are emptied — only the delivery method and pick-up hall stay
 /// in clear. The applicant's kind is kept in `applicant_kind`.
 pub fn seal_submitted(e: &mut ev::ApplicationSubmitted, subject: &str, key: &dyn DataKey) {
@@ -101,6 +108,7 @@ pub fn seal_submitted(e: &mut ev::ApplicationSubmitted, subject: &str, key: &dyn
         ev::PersonalData { applicant: e.applicant.take(), form_data: e.form_data.take(), delivery: e.delivery.clone() };
     e.delivery = e.delivery.take().map(|d| pb::DeliveryPreference { mail_address: None, ..d });
     e.data_subject = subject.to_owned();
+    e.data_key_generation = key.generation();
     e.sealed_personal_data = key.seal(&personal.encode_to_vec(), &associated_data(subject, &e.case_number));
 }
 

@@ -39,8 +39,8 @@ impl PersonalKeys {
             let Fact::ApplicationSubmitted(e) = &mut decoded.fact else { continue };
             let opened = match subject_of(e) {
                 None => open_submitted(e, Opening::NoKey),
-                Some(Subject::Sealed(subject)) => {
-                    match self.data_keys.find_in(&mut *conn, &subject).await.map_err(retry)? {
+                Some(Subject::Sealed { subject, generation }) => {
+                    match self.data_keys.find_generation_in(&mut *conn, &subject, generation).await.map_err(retry)? {
                         Some(key) => open_submitted(e, Opening::Key(&key)),
                         None => open_submitted(e, Opening::Erased),
                     }

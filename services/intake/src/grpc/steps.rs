@@ -43,15 +43,12 @@ async fn steps_of(intake: &Intake, case_id: Uuid, department: &str) -> Result<Ve
 
 /// The catalog version `version` (the one in force when it is that one).
 async fn catalog_of(intake: &Intake, version: &str) -> Result<std::sync::Arc<Catalog>, Status> {
-    let current = intake.catalog.current();
-    if current.version() == version {
-        return Ok(current);
-    }
-    let (_, file) = crate::catalogs::version(intake.pool(), intake.schema(), version)
+    intake
+        .catalog
+        .pinned(intake.pool(), intake.schema(), version)
         .await
         .map_err(|e| internal("reading the case's catalog version", &e))?
-        .ok_or_else(|| Status::failed_precondition(format!("the case's catalog version {version} is not on record")))?;
-    Catalog::from_json(&file).map(std::sync::Arc::new).map_err(|e| internal("reading the case's catalog version", &e))
+        .ok_or_else(|| Status::failed_precondition(format!("the case's catalog version {version} is not on record")))
 }
 
 pub async fn get(

@@ -213,3 +213,21 @@ async fn the_accepting_site_is_one_of_the_catalogs_sites_and_is_recorded_on_the_
     let submitted = <yiciban_proto::events::v1::ApplicationSubmitted as prost::Message>::decode(payload.as_slice());
     assert_eq!(submitted.unwrap().site_code, "town-1");
 }
+
+#[tokio::test]
+async fn an_older_version_a_case_is_pinned_to_is_read_once_and_kept() {
+    let app = spawn_app().await;
+    let file =
+        seed_as("2026.2", |c| copy_package(c, "newborn-birth", "newborn-birth-district", "出生一件事（本区试点）"));
+    publishing(&app, Role::Admin).import_catalog(import(file)).await.unwrap();
+    let live = &app.intake.catalog;
+    let (pool, schema) = (&app.db.pool, app.intake.schema());
+    let in_force = live.pinned(pool, schema, "2026.2").await.unwrap().unwrap();
+    assert!(std::sync::Arc::ptr_eq(&in_force, &live.current()), "the version in force is the live one");
+    let seed = live.pinned(pool, schema, "2026.1").await.unwrap().unwrap();
+    assert_eq!(seed.version(), "2026.1");
+    assert!(seed.package("newborn-birth-district").is_none());
+    let again = live.pinned(pool, schema, "2026.1").await.unwrap().unwrap();
+    assert!(std::sync::Arc::ptr_eq(&seed, &again), "read once, then kept");
+    assert!(live.pinned(pool, schema, "2025.9").await.unwrap().is_none(), "never published");
+}

@@ -9,6 +9,7 @@ mod catalog_versions;
 mod credit;
 mod fixtures;
 mod helpers;
+mod legacy;
 mod lifecycle;
 mod limits;
 mod materials;

@@ -26,17 +26,19 @@ use crate::fixtures::{COMPANY_USCC, FATHER_ID, MOTHER_ID, newborn, restaurant};
 use crate::helpers::{TestApp, spawn_app, spawn_app_with};
 
 /// The marked personal values of the mother's application by mail.
-const MARKED: [&str; 7] = [MOTHER_ID, FATHER_ID, "王丽", "13800000000", "张小宝", "某街道1号", "钢铁大街88号3单元"];
+pub(crate) const MARKED: [&str; 7] =
+    [MOTHER_ID, FATHER_ID, "王丽", "13800000000", "张小宝", "某街道1号", "钢铁大街88号3单元"];
 
-type Privacy = PrivacyServiceClient<tonic::codegen::InterceptedService<tonic::transport::Channel, ClientAuth>>;
+pub(crate) type Privacy =
+    PrivacyServiceClient<tonic::codegen::InterceptedService<tonic::transport::Channel, ClientAuth>>;
 
-fn privacy_as(app: &TestApp, role: Role) -> Privacy {
+pub(crate) fn privacy_as(app: &TestApp, role: Role) -> Privacy {
     let token = app.token(role, &format!("{}-001", role.as_str()), None, None);
     PrivacyServiceClient::with_interceptor(app.channel.clone(), ClientAuth::new(Some(&token)))
 }
 
 /// The mother's application, results by mail.
-fn by_mail(key: &str) -> pb::SubmitApplicationRequest {
+pub(crate) fn by_mail(key: &str) -> pb::SubmitApplicationRequest {
     let mut req = newborn(key);
     req.delivery = Some(common::DeliveryPreference {
         method: common::DeliveryMethod::Mail as i32,
@@ -55,13 +57,13 @@ fn by_mail(key: &str) -> pb::SubmitApplicationRequest {
 }
 
 /// Every stored event's payload.
-async fn stored_payloads(app: &TestApp) -> Vec<Vec<u8>> {
+pub(crate) async fn stored_payloads(app: &TestApp) -> Vec<Vec<u8>> {
     sqlx::query_scalar("SELECT payload FROM intake.events ORDER BY position").fetch_all(&app.db.pool).await.unwrap()
 }
 
 /// Every message of the case-event stream, as JetStream holds it, once
 /// `count` are there.
-async fn stream_messages(app: &TestApp, count: u64) -> Vec<Vec<u8>> {
+pub(crate) async fn stream_messages(app: &TestApp, count: u64) -> Vec<Vec<u8>> {
     let name = app.nats.subjects.stream_name();
     eventually("the events on JetStream", Duration::from_secs(20), || async {
         let mut stream = app.nats.js.get_stream(&name).await.ok()?;
@@ -81,11 +83,11 @@ fn contains(haystack: &[u8], needle: &str) -> bool {
 }
 
 /// The marked values found in `bytes`.
-fn marked_in(bytes: &[Vec<u8>]) -> Vec<&'static str> {
+pub(crate) fn marked_in(bytes: &[Vec<u8>]) -> Vec<&'static str> {
     MARKED.into_iter().filter(|v| bytes.iter().any(|b| contains(b, v))).collect()
 }
 
-async fn case(app: &TestApp, case_id: &str) -> pb::Case {
+pub(crate) async fn case(app: &TestApp, case_id: &str) -> pb::Case {
     app.clerk()
         .get_case(pb::GetCaseRequest { case_id: case_id.into(), ..Default::default() })
         .await
@@ -244,10 +246,38 @@ async fn an_erasure_leaves_nothing_of_the_person_readable_and_keeps_every_fact_o
     assert_eq!((list[0].erased_by.as_str(), list[0].reason.as_str()), ("admin-001", "个人信息删除申请 2026-118"));
     assert_eq!(list[0].case_ids, both);
 
-    // The same identity applying again is refused: its key is erased.
-    let err = app.clerk().submit_application(newborn("k4")).await.unwrap_err();
-    assert_eq!(err.code(), Code::FailedPrecondition, "{err:?}");
-    assert_eq!(app.event_count().await, events_before + 2);
+    // The same person applying again: sealed under a new key generation,
+    // readable, while the erased cases stay erased.
+    let again = app.clerk().submit_application(newborn("k4")).await.unwrap().into_inner();
+    assert_eq!(again.decision(), pb::AcceptanceDecision::Accepted, "{again:?}");
+    let fresh = case(&app, &again.case_id).await;
+    assert!(!fresh.personal_data_erased);
+    assert_eq!(fresh.applicant.unwrap().id_number, MOTHER_ID);
+    assert!(case(&app, &first.case_id).await.applicant.is_none(), "the erased case stays erased");
+    let stored = stored_payloads(&app).await;
+    let generations: Vec<u32> = stored
+        .iter()
+        .filter_map(|p| ev::ApplicationSubmitted::decode(p.as_slice()).ok())
+        .filter(|e| e.data_subject == sealed.data_subject)
+        .map(|e| e.data_key_generation)
+        .collect();
+    assert_eq!(generations, vec![0, 0, 1], "two cases under the first key, the new one under the second");
+    assert_eq!(marked_in(&stored), Vec::<&str>::new());
+
+    // A second erasure erases the new generation too.
+    let second_erasure = privacy_as(&app, Role::Admin)
+        .erase_personal_data(pb::ErasePersonalDataRequest {
+            case_id: again.case_id.clone(),
+            id_number: String::new(),
+            reason: "个人信息删除申请 2026-240".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(second_erasure.erased_now);
+    assert_eq!(second_erasure.cases_marked, vec![again.case_id.clone()], "only the case not erased before");
+    let read = case(&app, &again.case_id).await;
+    assert!(read.personal_data_erased && read.applicant.is_none());
 }
 
 #[tokio::test]
@@ -340,7 +370,7 @@ async fn an_application_stored_in_clear_before_sealing_still_reads_and_is_hidden
     assert!(done.erased_now, "the erasure is recorded although there was no key");
     let read = case(&app, &submitted.case_id).await;
     assert!(read.personal_data_erased && read.applicant.is_none() && read.form_data.is_none());
-    // Honest: the bytes of a clear event stay in the ledger (ADR 0024).
+    // The bytes stay until intake's next start seals them (legacy.rs).
     assert_eq!(marked_in(&stored_payloads(&app).await), MARKED.to_vec());
 }
 

@@ -25,18 +25,18 @@ fn subject() -> String {
 }
 
 /// A case submitted with its personal part sealed as intake stores it, and
-/// accepted; both projected.
-async fn sealed_case(app: &TestApp, number: &'static str) -> Case {
+/// accepted; both projected. `Sealed::Earlier`: an event of an earlier case,
+/// sealed under the applicant's first key (generation 0) — after an erasure,
+/// what a rebuild or a late copy reads.
+async fn sealed_case(app: &TestApp, number: &'static str, sealed: Sealed) -> Case {
     let c = Case::new(number);
     let mut submitted = c.submitted();
     let subject = subject();
-    match data_keys(app).key_for(&subject).await {
-        Ok(key) => seal_submitted(&mut submitted, &subject, &key),
-        // Erased already: intake would refuse; an event sealed under the
-        // erased key is what remains of an earlier case.
-        Err(_) => {
-            let other = yiciban_privacy::SecretKey::generate(yiciban_privacy::Algorithm::Aes256Gcm);
-            seal_submitted(&mut submitted, &subject, &other)
+    match sealed {
+        Sealed::Now => seal_submitted(&mut submitted, &subject, &data_keys(app).key_for(&subject).await.unwrap()),
+        Sealed::Earlier => {
+            let gone = yiciban_privacy::SecretKey::generate(yiciban_privacy::Algorithm::Aes256Gcm);
+            seal_submitted(&mut submitted, &subject, &gone)
         }
     }
     assert!(submitted.applicant.is_none());
@@ -49,6 +49,14 @@ async fn sealed_case(app: &TestApp, number: &'static str) -> Case {
     c
 }
 
+/// Under which key [`sealed_case`] seals.
+enum Sealed {
+    /// The applicant's current key, as intake seals a new application.
+    Now,
+    /// Generation 0, erased since.
+    Earlier,
+}
+
 fn holds_personal_data(doc: &serde_json::Value) -> Vec<&'static str> {
     let text = doc.to_string();
     [NAME, ID_NUMBER, PHONE, STREET].into_iter().filter(|v| text.contains(v)).collect()
@@ -57,7 +65,7 @@ fn holds_personal_data(doc: &serde_json::Value) -> Vec<&'static str> {
 #[tokio::test]
 async fn a_sealed_application_is_shown_masked_and_erased_once_its_key_is_gone() {
     let app = spawn_app(false).await;
-    let c = sealed_case(&app, "YCB-20260105-000031").await;
+    let c = sealed_case(&app, "YCB-20260105-000031", Sealed::Now).await;
     let summary = app.summary(&mut app.supervisor(), c.id).await.unwrap();
     assert_eq!(summary.applicant_display, "王**");
     assert_eq!(summary.applicant_kind, yiciban_proto::common::v1::ApplicantKind::Person as i32);
@@ -85,8 +93,13 @@ async fn a_sealed_application_is_shown_masked_and_erased_once_its_key_is_gone() 
 
     // A case of the same applicant projected after the erasure (a rebuild,
     // or a late copy) shows the erased text from the start.
-    let late = sealed_case(&app, "YCB-20260105-000032").await;
+    let late = sealed_case(&app, "YCB-20260105-000032", Sealed::Earlier).await;
     let late = app.summary(&mut app.supervisor(), late.id).await.unwrap();
     assert_eq!(late.applicant_display, "（个人信息已删除）");
     assert_eq!(late.status, summary.status);
+
+    // The person applies again: sealed under the next key generation, shown.
+    let again = sealed_case(&app, "YCB-20260301-000033", Sealed::Now).await;
+    let again = app.summary(&mut app.supervisor(), again.id).await.unwrap();
+    assert_eq!(again.applicant_display, "王**");
 }

@@ -115,6 +115,7 @@ impl From<&ApplicationSubmitted> for ev::ApplicationSubmitted {
             sealed_personal_data: Vec::new(),
             data_subject: e.data_subject.clone(),
             applicant_kind: pb::ApplicantKind::from(e.applicant_kind) as i32,
+            data_key_generation: 0,
         }
     }
 }

@@ -20,4 +20,4 @@ pub use error::TokenError;
 pub use keys::{IssuerKeys, KeyPolicy, http_client};
 pub use layer::Authenticate;
 pub use userinfo::{IDENTITY_SCOPE, Identities};
-pub use verify::Verifier;
+pub use verify::{Verified, Verifier};

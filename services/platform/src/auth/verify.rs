@@ -23,6 +23,27 @@ pub const LEEWAY_SECONDS: u64 = 30;
 /// The longest token read (a JWT with a few dozen claims is 1–2 KiB).
 pub const MAX_TOKEN_BYTES: usize = 16 * 1024;
 
+/// A verified token's caller, before an applicant's identity is learned.
+pub struct Verified {
+    /// The caller, `applicant_key` not yet set.
+    pub caller: Caller,
+    applicant: Option<Pending>,
+}
+
+impl std::fmt::Debug for Verified {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Verified").field("caller", &self.caller).finish_non_exhaustive()
+    }
+}
+
+/// What asking userinfo for an applicant needs: the token (a credential,
+/// never printed), its subject and how long it is still valid.
+struct Pending {
+    token: String,
+    subject: String,
+    lifetime: Duration,
+}
+
 /// Checks bearer tokens for one service.
 #[derive(Clone)]
 pub struct Verifier {
@@ -57,8 +78,10 @@ impl Verifier {
         }
     }
 
-    /// Verifies the value of an `authorization` header.
-    pub async fn verify_header(&self, header: Option<&[u8]>) -> Result<Caller, TokenError> {
+    /// Verifies the value of an `authorization` header; an applicant's
+    /// identity is not learned yet ([`Verifier::identify`]), so a call the
+    /// access rules refuse anyway costs the issuer nothing.
+    pub async fn verify_header(&self, header: Option<&[u8]>) -> Result<Verified, TokenError> {
         let header = header.ok_or(TokenError::Missing)?;
         let token = std::str::from_utf8(header)
             .ok()
@@ -66,11 +89,30 @@ impl Verifier {
             .map(str::trim)
             .filter(|t| !t.is_empty())
             .ok_or(TokenError::NotBearer)?;
-        self.verify(token).await
+        self.verify_token(token).await
     }
 
-    /// Verifies a token and returns its caller.
+    /// Verifies a token and returns its caller, an applicant's with its
+    /// keyed identity where this service recognises applicants.
     pub async fn verify(&self, token: &str) -> Result<Caller, TokenError> {
+        let verified = self.verify_token(token).await?;
+        self.identify(verified).await
+    }
+
+    /// The verified caller, with an applicant's keyed identity learned from
+    /// the issuer's userinfo (cached) where this service recognises
+    /// applicants ([`Verifier::recognise_applicants`]).
+    pub async fn identify(&self, verified: Verified) -> Result<Caller, TokenError> {
+        let Verified { mut caller, applicant } = verified;
+        if let (Some(pending), Some(identities)) = (applicant, self.identities.get()) {
+            let key = identities.applicant_key(&pending.token, &pending.subject, pending.lifetime).await?;
+            caller.applicant_key = Some(key);
+        }
+        Ok(caller)
+    }
+
+    /// Verifies a token: its caller, an applicant's identity still to learn.
+    pub async fn verify_token(&self, token: &str) -> Result<Verified, TokenError> {
         if token.len() > MAX_TOKEN_BYTES {
             return Err(TokenError::Malformed);
         }
@@ -87,19 +129,22 @@ impl Verifier {
         let validation = self.validation(header.alg);
         let data = jsonwebtoken::decode::<serde_json::Value>(token, &key.decoding, &validation)
             .map_err(|e| TokenError::from_jwt(&e))?;
-        let mut caller = self.mapping.caller(&data.claims)?;
-        if let (Role::Applicant, Some(identities)) = (caller.role, self.identities.get()) {
-            let claims = &data.claims;
-            let subject =
-                claims.get("sub").and_then(serde_json::Value::as_str).ok_or(TokenError::MissingClaim("sub"))?;
-            let expires = claims
-                .get("exp")
-                .and_then(|exp| exp.as_u64().or_else(|| exp.as_f64().map(|seconds| seconds.max(0.0) as u64)))
-                .ok_or(TokenError::MissingClaim("exp"))?;
-            let lifetime = Duration::from_secs(expires.saturating_sub(crate::auth::userinfo::unix_now()));
-            caller.applicant_key = Some(identities.applicant_key(token, subject, lifetime).await?);
-        }
-        Ok(caller)
+        let caller = self.mapping.caller(&data.claims)?;
+        let applicant = match caller.role {
+            Role::Applicant => {
+                let claims = &data.claims;
+                let subject =
+                    claims.get("sub").and_then(serde_json::Value::as_str).ok_or(TokenError::MissingClaim("sub"))?;
+                let expires = claims
+                    .get("exp")
+                    .and_then(|exp| exp.as_u64().or_else(|| exp.as_f64().map(|seconds| seconds.max(0.0) as u64)))
+                    .ok_or(TokenError::MissingClaim("exp"))?;
+                let lifetime = Duration::from_secs(expires.saturating_sub(crate::auth::userinfo::unix_now()));
+                Some(Pending { token: token.to_owned(), subject: subject.to_owned(), lifetime })
+            }
+            _ => None,
+        };
+        Ok(Verified { caller, applicant })
     }
 
     fn validation(&self, alg: Algorithm) -> Validation {

@@ -146,11 +146,8 @@ async fn an_applicant_is_recognised_through_the_issuers_userinfo_never_through_a
     assert_eq!(down.code(), Code::Unavailable, "{down:?}");
     // A call the access rules refuse an applicant is refused as such,
     // without asking the issuer at all.
-    let terminate = pb::TerminateCaseRequest {
-        idempotency_key: "t-1".into(),
-        case_id: case_id.clone(),
-        ..Default::default()
-    };
+    let terminate =
+        pb::TerminateCaseRequest { idempotency_key: "t-1".into(), case_id: case_id.clone(), ..Default::default() };
     let refused = stranger.clone().terminate_case(terminate).await.unwrap_err();
     assert_eq!(refused.code(), Code::PermissionDenied, "{refused:?}");
     assert!(mother.clone().get_case(get()).await.is_ok(), "a recognised applicant goes on");

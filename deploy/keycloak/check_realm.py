@@ -131,7 +131,7 @@ def main(path):
         if not dept or dept["config"].get("claim.name") != "department" or dept["config"].get("access.token.claim") != "true":
             bad(f"{cid}: user attribute department -> access token claim department")
         idn = attribute_mapper(c, "id_number")
-        # Tokens carry a subject, never an ID number (ADR 0027): the number
+        # Tokens carry a subject, never an ID number (ADR 0028): the number
         # is released on userinfo only, which the services ask.
         if (not idn or idn["config"].get("claim.name") != "id_number"
                 or idn["config"].get("access.token.claim") != "false"

@@ -209,4 +209,16 @@ async fn a_restaurant_licence_goes_out_by_mail_and_the_signature_closes_the_case
         summary(&stack, &case_id).await.filter(|s| s.status == common::CaseStatus::Closed as i32)
     })
     .await;
+    // Issuance's process manager tells intake the day, which starts the
+    // applicant's retention period (ADR 0027).
+    let ending: (chrono::NaiveDate, String, Option<i32>) = eventually("intake knows the closing", WAIT, || async {
+        sqlx::query_as("SELECT ended_on, how, retention_years FROM intake.case_endings WHERE case_id = $1::uuid")
+            .bind(&case_id)
+            .fetch_optional(&stack.db.pool)
+            .await
+            .ok()
+            .flatten()
+    })
+    .await;
+    assert_eq!(ending, ("2026-09-29".parse().unwrap(), "closed".to_owned(), Some(10)));
 }

@@ -98,6 +98,7 @@ pub async fn run(conn: &Connection, command: GuideCommand) -> anyhow::Result<()>
                 println!("  {star}{:<22} {:<10} {}{options}", f.key, f.kind, f.label);
             }
             println!("\n咨询电话 {}", g.consultation_phone);
+            println!("个人信息保存期限 办结后 {} 年", g.retention_years);
         }
         GuideCommand::Form { package_id } => {
             let r = client

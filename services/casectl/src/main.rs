@@ -103,7 +103,8 @@ pub(crate) enum Command {
     },
     /// Refused calls of every service: who, which RPC, which case, why (supervisor, admin).
     Refusals(audit::RefusalArgs),
-    /// Personal data (admin): erase a person's data at their request, list the erasures.
+    /// Personal data: erase a person's data at their request, list the erasures (admin); who falls due under
+    /// the retention periods (admin, supervisor).
     Privacy {
         #[command(subcommand)]
         command: privacy::PrivacyCommand,

@@ -81,6 +81,9 @@ pub struct AfterRestoreArgs {
     /// Delete the messages and rewind the consumers (without it: only list).
     #[arg(long)]
     apply: bool,
+    /// Intake's schema, where the erasures to make again are recorded.
+    #[arg(long, env = "YICIBAN_INTAKE_SCHEMA", default_value = "intake")]
+    intake_schema: String,
     #[command(flatten)]
     direct: DirectArgs,
 }
@@ -139,14 +142,28 @@ async fn after_restore(a: AfterRestoreArgs) -> anyhow::Result<()> {
     let target = a.target_time.with_timezone(&chrono::Utc);
     let orphans = restore::orphans(&pool, &js, &subjects, target - chrono::Duration::seconds(a.margin_seconds)).await?;
     print!("{}", orphans_table(&orphans, "of events no store has"));
+    // Erasures after the restore point: the restored database holds those
+    // people's keys again; intake erases them again at its next start.
+    let lost = yiciban_intake::restore::find(&js, &subjects, &orphans).await?;
+    let cases: Vec<String> = lost.iter().map(|l| l.case_id.to_string()).collect();
     let rewind_to = target - chrono::Duration::minutes(a.rewind_minutes);
     if !a.apply {
         let found = restore::consumers(&pool, &js, &subjects).await?;
         println!("would delete {} message(s) and rewind to {rewind_to}: {}", orphans.len(), found.services.join(", "));
         println!("left alone (not the services'): {}", none_or(&found.others));
+        println!("erasures undone by the restore, to be made again by intake: {}", none_or(&cases));
         println!("nothing changed: run again with --apply");
         return Ok(());
     }
+    // Recorded before the messages naming them are deleted: a run cut short
+    // here is simply run again.
+    yiciban_eventstore::migrate::validate_schema_name(&a.intake_schema)?;
+    let recorded = yiciban_intake::restore::record(&pool, &a.intake_schema, &lost).await?;
+    println!(
+        "erasures undone by the restore: {} ({} newly recorded; intake erases them again when it starts, before it serves)",
+        none_or(&cases),
+        recorded
+    );
     let deleted = restore::delete_orphans(&js, &subjects, &orphans).await?;
     let found = restore::rewind_consumers(&pool, &js, &subjects, rewind_to).await?;
     println!("deleted {deleted} message(s); rewound to {rewind_to}: {}", none_or(&found.services));

@@ -15,6 +15,8 @@ pub const INTAKE_HANDOFF: &str = "intake-handoff";
 pub const ROUTING_HANDOFF: &str = "routing-handoff";
 /// The task service's process manager's durable consumer (of its own events).
 pub const TASKS_TO_ROUTING: &str = "tasks-to-routing";
+/// The issuance process manager's durable consumer (of its own events).
+pub const ISSUANCE_HANDOFF: &str = "issuance-handoff";
 /// The tracking projection's durable consumer (of every case event).
 pub const TRACKING_PROJECTION: &str = "tracking-projection";
 
@@ -100,7 +102,7 @@ pub const SERVICES: [ServiceUse; 6] = [
         name: "issuance",
         publishes: true,
         announces_reference: false,
-        consumers: &[],
+        consumers: &[(ISSUANCE_HANDOFF, Reads::OwnEvents)],
         webhook_consumers: false,
     },
     ServiceUse {

@@ -7,6 +7,8 @@
 //! applicant's data key is looked up before an `ApplicationSubmitted` is
 //! encoded, and again before one is read back; the domain never sees a key.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use tonic::Status;
 use uuid::Uuid;
@@ -21,6 +23,8 @@ use yiciban_proto::convert::intake as convert;
 use yiciban_proto::events::v1 as ev;
 use yiciban_proto::sealed::{Opening, Subject, subject_of};
 
+use crate::catalogs::LiveCatalog;
+use crate::endings::{self, CaseEnding, Ending, Periods};
 use crate::repo::{self, IndexedCase};
 
 /// How intake stores its applications: every event on the case's subject,
@@ -164,13 +168,17 @@ fn for_lead(after: &CaseApplication, kind: &'static str, payload: Vec<u8>) -> Ne
 }
 
 /// The case index (officer load, deficiency deadlines, authorisation),
-/// kept beside the streams in intake's schema.
+/// kept beside the streams in intake's schema, and the day a case ended in
+/// intake (withdrawn, terminated, not accepted: [`crate::endings`]).
 #[derive(Debug, Clone)]
 pub struct CaseIndexRows {
     /// The service's schema.
     pub schema: String,
     /// The key of the applicants' lookup values.
     pub identity_key: IdentityKey,
+    /// The catalog version in force: the retention period of an ending is
+    /// taken from it when the case keeps that version.
+    pub catalog: Arc<LiveCatalog>,
 }
 
 #[async_trait]
@@ -183,11 +191,34 @@ impl Rows<CaseApplication> for CaseIndexRows {
         change: &Change<'_, CaseApplication>,
         _: &(),
     ) -> Result<(), Status> {
-        match index_row(change.id, change.after, &self.identity_key) {
-            Some(row) => repo::upsert_case(tx, &self.schema, &row).await.map_err(|e| internal("indexing the case", &e)),
-            None => Ok(()),
+        let Some(row) = index_row(change.id, change.after, &self.identity_key) else {
+            return Ok(());
+        };
+        repo::upsert_case(&mut *tx, &self.schema, &row).await.map_err(|e| internal("indexing the case", &e))?;
+        if let Some(ending) = ending(change, &self.catalog) {
+            endings::record(tx, &self.schema, &ending)
+                .await
+                .map_err(|e| internal("recording the case's ending", &e))?;
         }
+        Ok(())
     }
+}
+
+/// The ending a command brought about in intake, if it ended the case.
+fn ending(change: &Change<'_, CaseApplication>, catalog: &LiveCatalog) -> Option<CaseEnding> {
+    if change.before.status.is_terminal() {
+        return None;
+    }
+    let how = Ending::of_status(change.after.status)?;
+    let catalog_version = change.after.catalog_version.clone()?;
+    let package = change.after.package_id.as_ref()?;
+    Some(CaseEnding {
+        case_id: change.id,
+        on: yiciban_calendar::date_in_china(change.at),
+        how,
+        retention_years: Periods::in_force(catalog, &catalog_version, package.as_str()),
+        catalog_version,
+    })
 }
 
 /// The command runner over the applications.

@@ -30,6 +30,9 @@ pub struct IntakeConfig {
     pub officers: Vec<(String, String)>,
     /// `YICIBAN_EXPIRY_SCAN`: how often expired deficiencies are looked for.
     pub expiry_scan: std::time::Duration,
+    /// `YICIBAN_RETENTION_SCAN` (1 h): how often the retention job looks for
+    /// people whose personal data is past its retention period.
+    pub retention_scan: std::time::Duration,
     /// `YICIBAN_ROUTING_URL`: the routing service, which plans accepted cases.
     pub routing_url: String,
     /// `YICIBAN_TASKS_URL`: the department-task service (supplement requests
@@ -75,6 +78,14 @@ impl IntakeConfig {
                 ),
             });
         }
+        let retention_scan = duration(src, "YICIBAN_RETENTION_SCAN", std::time::Duration::from_secs(3600))?;
+        if retention_scan < std::time::Duration::from_secs(1) {
+            return Err(ConfigError {
+                variable: "YICIBAN_RETENTION_SCAN".into(),
+                value: format!("{retention_scan:?}"),
+                reason: "at least 1s between the retention job's rounds".into(),
+            });
+        }
         Ok(IntakeConfig {
             common: CommonConfig::from_source(src, DEFAULT_PORT)?,
             schema,
@@ -87,6 +98,7 @@ impl IntakeConfig {
             deficiency_days: var(src, "YICIBAN_DEFICIENCY_DAYS", 5)?,
             officers,
             expiry_scan: duration(src, "YICIBAN_EXPIRY_SCAN", std::time::Duration::from_secs(60))?,
+            retention_scan,
             routing_url: var(src, "YICIBAN_ROUTING_URL", "http://127.0.0.1:50052".to_owned())?,
             tasks_url: var(src, "YICIBAN_TASKS_URL", "http://127.0.0.1:50053".to_owned())?,
             identity_key: identity_key(src)?,
@@ -112,5 +124,14 @@ mod tests {
         assert_eq!(error.variable, "YICIBAN_UPLOAD_BUFFER_BYTES");
         let env = development_env(&[("YICIBAN_MAX_MATERIAL_BYTES", "2048"), ("YICIBAN_UPLOAD_BUFFER_BYTES", "2048")]);
         assert_eq!(IntakeConfig::from_source(&env).unwrap().upload_buffer_bytes, 2048);
+    }
+
+    #[test]
+    fn the_retention_job_runs_hourly_unless_told_otherwise_and_never_without_a_pause() {
+        assert_eq!(IntakeConfig::from_source(&development_env(&[])).unwrap().retention_scan.as_secs(), 3600);
+        let env = development_env(&[("YICIBAN_RETENTION_SCAN", "10m")]);
+        assert_eq!(IntakeConfig::from_source(&env).unwrap().retention_scan.as_secs(), 600);
+        let error = IntakeConfig::from_source(&development_env(&[("YICIBAN_RETENTION_SCAN", "0s")])).unwrap_err();
+        assert_eq!(error.variable, "YICIBAN_RETENTION_SCAN");
     }
 }

@@ -67,6 +67,12 @@ pub async fn erase(
         }
     }
     let deleted = delete_contents(intake, &case_ids, &materials).await?;
+    if erased_now {
+        yiciban_metrics::personal_data_erased(match basis {
+            ErasureBasis::Request => "request",
+            ErasureBasis::Retention => "retention",
+        });
+    }
     let mut outcome = Erased { erased_now, case_ids: case_ids.clone(), ..Erased::default() };
     for &case_id in &case_ids {
         let materials_deleted =
@@ -86,6 +92,24 @@ pub async fn erase(
         "personal data erased"
     );
     Ok(outcome)
+}
+
+/// An erasure the service makes on its own (the retention job, the
+/// re-application after a restore), recorded as `actor`: no idempotency key
+/// (recording an erasure twice changes nothing, the aggregate refuses the
+/// second silently), a chain of its own.
+pub fn by_system(actor: &str) -> Invocation {
+    Invocation {
+        actor: yiciban_proto::common::v1::Actor {
+            subject: actor.to_owned(),
+            role: yiciban_proto::common::v1::Role::Service as i32,
+            department: String::new(),
+        },
+        channel: yiciban_proto::common::v1::Channel::System,
+        expected: None,
+        idempotency: None,
+        cause: yiciban_platform::Cause::origin(Uuid::now_v7().to_string()),
+    }
 }
 
 /// The person's cases in intake's index.

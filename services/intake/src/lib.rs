@@ -12,12 +12,15 @@ pub mod catalogs;
 pub mod commands;
 pub mod config;
 pub mod credit;
+pub mod endings;
 pub mod erasure;
 pub mod expiry;
 pub mod grpc;
 pub mod legacy;
 pub mod process_manager;
 pub mod repo;
+pub mod restore;
+pub mod retention;
 pub mod schema;
 pub mod upload;
 
@@ -122,7 +125,11 @@ pub async fn build_with(
     let published = calendar::load(shell.pool(), store.schema()).await.context("reading the published calendar")?;
     calendar.install(published.revision, published.calendar());
     let calendar_source = calendar::FromDatabase { pool: shell.pool().clone(), schema: store.schema().to_owned() };
-    let rows = commands::CaseIndexRows { schema: store.schema().to_owned(), identity_key: config.identity_key.clone() };
+    let rows = commands::CaseIndexRows {
+        schema: store.schema().to_owned(),
+        identity_key: config.identity_key.clone(),
+        catalog: catalog.clone(),
+    };
     let data_keys = yiciban_privacy::DataKeys::new(
         shell.pool().clone(),
         store.schema(),
@@ -144,6 +151,9 @@ pub async fn build_with(
         identity_key: config.identity_key,
         reads: ReadLog::new("intake", shell.pool().clone(), &config.schema),
     });
+    // Before serving: nothing of a person whose erasure a restore undid
+    // may be read again (ADR 0020, 0024).
+    restore::reapply(&intake).await.context("erasing again what a point-in-time restore undid")?;
     let sweeper = intake.clone();
     let legacy_sealer = intake.clone();
     let (shell_pool, follow_clock) = (calendar_source.pool.clone(), intake.clock.clone());
@@ -156,6 +166,7 @@ pub async fn build_with(
         config.common.stream_settings(),
     ));
     let every = config.expiry_scan;
+    let (retainer, retention_every, retention_health) = (intake.clone(), config.retention_scan, shell.health());
     Ok(shell
         // Each service reads messages up to what its largest legitimate
         // request needs: files come in chunks (ADR 0018).
@@ -198,6 +209,10 @@ pub async fn build_with(
         })
         .job("deficiency-expiry sweep", move |shutdown| async move {
             expiry::run(sweeper, every, shutdown).await;
+            Ok(())
+        })
+        .job("retention erasure", move |shutdown| async move {
+            retention::run(retainer, retention_every, retention_health, shutdown).await;
             Ok(())
         })
         .job("sealing applications written in clear", move |shutdown| async move {

@@ -1,7 +1,9 @@
 //! The intake schema's own tables, beside the event store's: the per-day case
 //! number counter, an index of cases (for officer load, deficiency deadlines
 //! and authorisation), the credit list, the officers' team, material content
-//! the published working-day calendar and the published catalog versions.
+//! the published working-day calendar, the published catalog versions, the
+//! day each case ended (for the retention periods) and the erasures to make
+//! again after a point-in-time restore.
 
 use yiciban_eventstore::Migrations;
 
@@ -174,6 +176,36 @@ CREATE TRIGGER credit_changes_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON
 ALTER TABLE {schema}.credit_list ADD COLUMN restricted_until DATE;
 INSERT INTO {schema}.credit_changes (identity_key, version, status, previous_status, reason, changed_by, changed_at)
     SELECT identity_key, version, status, 'unknown', reason, updated_by, updated_at FROM {schema}.credit_list;
+"#,
+        ),
+        (
+            8,
+            r#"
+-- 办结: the day each case ended, closed by the issuance service or ended in
+-- intake (withdrawn, terminated, not accepted); a case without a row is
+-- open. The retention period (years) is that of the case's package in the
+-- case's catalog version; NULL until the retention job has looked it up.
+CREATE TABLE {schema}.case_endings (
+    case_id          UUID PRIMARY KEY REFERENCES {schema}.case_index (case_id),
+    ended_on         DATE NOT NULL,
+    how              TEXT NOT NULL CHECK (how IN ('closed', 'withdrawn', 'terminated', 'not_accepted')),
+    catalog_version  TEXT NOT NULL,
+    retention_years  INT CHECK (retention_years > 0),
+    recorded_at      TIMESTAMPTZ NOT NULL DEFAULT now()
+);
+CREATE INDEX case_endings_unresolved ON {schema}.case_endings (case_id) WHERE retention_years IS NULL;
+
+-- erasures a point-in-time restore undid: found by `casectl ops after-restore`
+-- among the PersonalDataErased messages JetStream holds of events the restored
+-- ledger lacks, and made again by intake at its next start, before it serves
+CREATE TABLE {schema}.erasures_to_reapply (
+    event_id      TEXT PRIMARY KEY,
+    case_id       UUID NOT NULL,
+    erased_at     TIMESTAMPTZ NOT NULL,
+    basis         TEXT NOT NULL CHECK (basis IN ('request', 'retention')),
+    found_at      TIMESTAMPTZ NOT NULL DEFAULT now(),
+    reapplied_at  TIMESTAMPTZ
+);
 "#,
         ),
     ],

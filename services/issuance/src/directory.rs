@@ -2,7 +2,9 @@
 //! trait: the delivery preference, the applicant's identity and the case
 //! officer (intake's GetCase, as a service, so unmasked), and the tasks
 //! (the task service's ListCaseTasks: approved results, the departments
-//! that took part). The binary uses [`GrpcDirectory`];
+//! that took part) — and what it tells intake: the day a case was closed
+//! (intake's RecordCaseClosed, from the process manager). The binary uses
+//! [`GrpcDirectory`];
 //! tests and the development stack may hand in a fixed [`InMemoryDirectory`].
 
 use std::collections::HashMap;
@@ -12,10 +14,11 @@ use chrono::NaiveDate;
 use tonic::Status;
 use uuid::Uuid;
 use yiciban_domain::issuance::{DeliveryMethod, ResultDocument};
+use yiciban_platform::Cause;
 use yiciban_platform::service::ServiceChannel;
 use yiciban_proto::common::v1 as pb;
-use yiciban_proto::intake::v1::GetCaseRequest;
 use yiciban_proto::intake::v1::intake_service_client::IntakeServiceClient;
+use yiciban_proto::intake::v1::{GetCaseRequest, RecordCaseClosedRequest};
 use yiciban_proto::tasks::v1::ListCaseTasksRequest;
 use yiciban_proto::tasks::v1::task_service_client::TaskServiceClient;
 
@@ -105,6 +108,11 @@ pub trait CaseDirectory: Send + Sync + std::fmt::Debug {
     /// never "no lead department" — a wrong answer here would send a bad
     /// rating's rectification to the window instead of the lead.
     async fn lead_department(&self, case_id: Uuid) -> Result<Option<String>, Status>;
+
+    /// Tells intake the case was closed on `closed_on` (the start of its
+    /// applicant's retention period), as caused by `cause`; repeating it is
+    /// harmless.
+    async fn record_case_closed(&self, case_id: Uuid, closed_on: pb::Date, cause: &Cause) -> Result<(), Status>;
 }
 
 type IntakeClient = IntakeServiceClient<ServiceChannel>;
@@ -208,6 +216,11 @@ impl CaseDirectory for GrpcDirectory {
         })?;
         Ok(tasks.into_iter().map(|t| t.lead_department).find(|d| !d.is_empty()))
     }
+
+    async fn record_case_closed(&self, case_id: Uuid, closed_on: pb::Date, cause: &Cause) -> Result<(), Status> {
+        let request = RecordCaseClosedRequest { case_id: case_id.to_string(), closed_on: Some(closed_on) };
+        self.intake.clone().record_case_closed(cause.on(request)).await.map(|_| ())
+    }
 }
 
 /// A fixed directory held in memory (tests, demos): cases and tasks are
@@ -220,6 +233,8 @@ pub struct InMemoryDirectory {
     /// When set, every question for the task service is answered
     /// UNAVAILABLE (a test stands for a task service that is down).
     tasks_down: Arc<std::sync::atomic::AtomicBool>,
+    /// The closings told to intake, by case.
+    closed: Arc<Mutex<HashMap<Uuid, pb::Date>>>,
 }
 
 impl InMemoryDirectory {
@@ -242,6 +257,11 @@ impl InMemoryDirectory {
     /// available again).
     pub fn set_tasks_down(&self, down: bool) {
         self.tasks_down.store(down, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// The day intake was told the case was closed, if it was.
+    pub fn closed_on(&self, case_id: Uuid) -> Option<pb::Date> {
+        self.closed.lock().expect("directory lock").get(&case_id).cloned()
     }
 
     fn tasks_up(&self) -> Result<(), Status> {
@@ -281,5 +301,10 @@ impl CaseDirectory for InMemoryDirectory {
     async fn lead_department(&self, case_id: Uuid) -> Result<Option<String>, Status> {
         self.tasks_up()?;
         Ok(self.cases.lock().expect("directory lock").get(&case_id).and_then(|c| c.lead_department.clone()))
+    }
+
+    async fn record_case_closed(&self, case_id: Uuid, closed_on: pb::Date, _: &Cause) -> Result<(), Status> {
+        self.closed.lock().expect("directory lock").insert(case_id, closed_on);
+        Ok(())
     }
 }

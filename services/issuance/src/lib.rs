@@ -7,13 +7,16 @@
 //! after-service loop: ratings (好差评), rectifications (整改) for the
 //! responsible department, and reproducible return-visit sampling (回访).
 //! Every event goes out through the outbox; those concerning one department
-//! (rectifications, department ratings) on its subject.
+//! (rectifications, department ratings) on its subject. Its process manager
+//! tells intake the day each case closed (retention periods).
 
+pub mod backfill;
 pub mod commands;
 pub mod config;
 pub mod directory;
 pub mod grpc;
 pub mod pii;
+pub mod process_manager;
 pub mod repo;
 pub mod sampling;
 pub mod schema;
@@ -23,6 +26,7 @@ use std::sync::Arc;
 use chrono::NaiveDate;
 use yiciban_calendar::Share;
 use yiciban_domain::values::DepartmentCode;
+use yiciban_eventstore::Consumer;
 use yiciban_platform::calendar::LiveCalendar;
 use yiciban_platform::service::{Service, ServiceBuilder};
 use yiciban_platform::{Clock, IdentityKey};
@@ -126,6 +130,12 @@ async fn assemble(
             shell.calls("tasks", &config.tasks_url)?,
         )),
     };
+    let handoff = Consumer::process_manager(
+        Arc::new(process_manager::IssuanceHandoff::new(directory.clone())),
+        &store,
+        shell.subjects(),
+        shell.jetstream().clone(),
+    )?;
     let rows = commands::IssuanceRows { schema: store.schema().to_owned() };
     let calendar = shell.follow_calendar(Some(&config.intake_url), clock.clone())?;
     let runner = yiciban_commands::CommandRunner::new(store, commands::IssuanceCodec, clock.clone()).with_rows(rows);
@@ -139,5 +149,13 @@ async fn assemble(
         window_department: config.window_department,
         identity_key: config.identity_key,
     });
-    Ok(shell.grpc(IssuanceServiceServer::new(grpc::IssuanceApi::new(issuance.clone()))).finish(issuance))
+    let backfiller = issuance.clone();
+    Ok(shell
+        .grpc(IssuanceServiceServer::new(grpc::IssuanceApi::new(issuance.clone())))
+        .consumer(handoff)
+        .job("closing back-fill", move |shutdown| async move {
+            backfill::run(backfiller, shutdown).await;
+            Ok(())
+        })
+        .finish(issuance))
 }

@@ -9,9 +9,10 @@ use yiciban_eventstore::Migrations;
 /// Migrations of the issuance service's own tables.
 pub const ISSUANCE: Migrations = Migrations {
     component: "issuance",
-    steps: &[(
-        1,
-        r#"
+    steps: &[
+        (
+            1,
+            r#"
 CREATE TABLE {schema}.issuance_cases (
     case_id          UUID PRIMARY KEY,
     case_number      TEXT NOT NULL,
@@ -55,5 +56,16 @@ CREATE TABLE {schema}.sample_runs (
     created_at       TIMESTAMPTZ NOT NULL DEFAULT now()
 );
 "#,
-    )],
+        ),
+        (
+            2,
+            r#"
+-- the cases closed before intake learnt of closings (issuance-handoff):
+-- told to intake once by the closing back-fill, then cleared
+ALTER TABLE {schema}.issuance_cases ADD COLUMN closing_backfill_due BOOLEAN NOT NULL DEFAULT false;
+UPDATE {schema}.issuance_cases SET closing_backfill_due = true WHERE closed_on IS NOT NULL;
+CREATE INDEX issuance_cases_backfill ON {schema}.issuance_cases (case_id) WHERE closing_backfill_due;
+"#,
+        ),
+    ],
 };

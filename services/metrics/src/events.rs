@@ -178,14 +178,24 @@ pub fn personal_data_read(service: &'static str, method: &'static str) {
     instruments().personal_data_reads.add(1, &[KeyValue::new("service", service), KeyValue::new("method", method)]);
 }
 
+/// A person's personal data erased (its data key deleted) by this
+/// process, `basis` `request` or `retention`
+/// (`yiciban_personal_data_erasures_total{basis}`).
+pub fn personal_data_erased(basis: &'static str) {
+    instruments().personal_data_erasures.add(1, &[KeyValue::new("basis", basis)]);
+}
+
 /// A periodic sweep of the system's own commands (`tasks-sla`,
-/// `intake-deficiency`): a fixed set, so the label stays bounded.
+/// `intake-deficiency`, `intake-retention`): a fixed set, so the label
+/// stays bounded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Sweep {
     /// The task service's SLA watcher.
     TaskSla,
     /// Intake's deficiency deadline sweep.
     IntakeDeficiency,
+    /// Intake's erasure of personal data past its retention period.
+    IntakeRetention,
 }
 
 impl Sweep {
@@ -195,6 +205,7 @@ impl Sweep {
         let sweep = match self {
             Sweep::TaskSla => "tasks-sla",
             Sweep::IntakeDeficiency => "intake-deficiency",
+            Sweep::IntakeRetention => "intake-retention",
         };
         instruments().sweep_failures.add(1, &[KeyValue::new("sweep", sweep)]);
     }

@@ -44,6 +44,7 @@ pub(crate) struct Instruments {
     pub task_warnings: Counter<u64>,
     pub access_refusals: Counter<u64>,
     pub personal_data_reads: Counter<u64>,
+    pub personal_data_erasures: Counter<u64>,
     pub sweep_failures: Counter<u64>,
     pub calendar_provisional: Counter<u64>,
     pub reconcile_found: Counter<u64>,
@@ -127,6 +128,11 @@ impl Instruments {
                 .u64_counter("yiciban.personal_data.reads")
                 .with_description("Answers that showed a person's data in clear, each recorded in the service's read log; by service and RPC.")
                 .with_unit("{read}")
+                .build(),
+            personal_data_erasures: meter
+                .u64_counter("yiciban.personal_data.erasures")
+                .with_description("People whose personal data was erased (data key deleted), by basis: an administrator's request or the retention period.")
+                .with_unit("{person}")
                 .build(),
             sweep_failures: meter
                 .u64_counter("yiciban.sweep.failures")

@@ -20,7 +20,7 @@ mod process;
 
 pub use events::{
     CalendarMetrics, ConsumerMetrics, OutboxMetrics, Outcome, Sweep, TaskWarning, WebhookMetrics, access_refused,
-    personal_data_read, reconcile_found,
+    personal_data_erased, personal_data_read, reconcile_found,
 };
 pub use grpc::{Route, Routes, UNKNOWN};
 pub use http::{router, serve, start};

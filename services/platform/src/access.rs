@@ -102,6 +102,7 @@ pub const RULES: &[Rule] = &[
     rule("/yiciban.intake.v1.IntakeService/WithdrawApplication", &[Clerk, Applicant, Admin], &[], Case),
     rule("/yiciban.intake.v1.IntakeService/TerminateCase", &[Supervisor, Admin], &[], Case),
     rule("/yiciban.intake.v1.IntakeService/AssignOfficer", &[Supervisor, Admin], &[], Case),
+    rule("/yiciban.intake.v1.IntakeService/RecordCaseClosed", &[], &["issuance"], Case),
     rule("/yiciban.intake.v1.IntakeService/GetCase", ALL_PEOPLE, &["routing", "tasks", "issuance"], Case),
     rule("/yiciban.intake.v1.IntakeService/GetStepApplication", &[Agent], &[], Case),
     rule("/yiciban.intake.v1.IntakeService/UploadMaterial", &[Clerk, Applicant], &[], Open),
@@ -111,6 +112,7 @@ pub const RULES: &[Rule] = &[
     // erasure of a person's personal data (served by intake, ADR 0024)
     rule("/yiciban.intake.v1.PrivacyService/ErasePersonalData", &[Admin], &[], Open),
     rule("/yiciban.intake.v1.PrivacyService/ListErasures", &[Admin], &[], Open),
+    rule("/yiciban.intake.v1.PrivacyService/ListRetentionDue", &[Admin, Supervisor], &[], Open),
     // material content in chunks (served by intake)
     rule("/yiciban.intake.v1.MaterialService/UploadMaterial", &[Clerk, Applicant], &[], Open),
     // routing

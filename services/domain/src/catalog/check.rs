@@ -2,6 +2,7 @@
 //! the merged material list (`merged_materials`) and the material counts.
 //! The domain merges materials itself; a declared list that disagrees is a
 //! load error naming the material, so the file cannot drift from its items.
+//! Also the retention period, a number with a range the type cannot say.
 
 use super::load::CatalogProblem;
 use super::model::Package;
@@ -60,5 +61,26 @@ pub(super) fn declared_figures(
         check("raw_sum_over_items", c.raw_sum_over_items, package.items.iter().map(|i| i.materials.len()).sum());
         check("merged_unique", c.merged_unique, merged.len());
         check("applicant_submits", c.applicant_submits, merged.iter().filter(|m| m.applicant_must_submit).count());
+    }
+}
+
+/// The package's retention period in years: `declared` when in range, the
+/// default when absent; out of range is a problem naming the entry.
+pub(super) fn retention_years(pe: &str, declared: Option<i64>, problems: &mut Vec<CatalogProblem>) -> u32 {
+    let range = i64::from(Package::MIN_RETENTION_YEARS)..=i64::from(Package::MAX_RETENTION_YEARS);
+    match declared {
+        None => Package::DEFAULT_RETENTION_YEARS,
+        Some(years) if range.contains(&years) => years as u32,
+        Some(years) => {
+            problems.push(CatalogProblem::Invalid {
+                entry: format!("{pe}.retention_years"),
+                reason: format!(
+                    "{years}: the years personal data is kept after closing must be {} to {}",
+                    range.start(),
+                    range.end()
+                ),
+            });
+            Package::DEFAULT_RETENTION_YEARS
+        }
     }
 }

@@ -262,6 +262,7 @@ fn load_package(
     let items = load_items(&pe, p.items, known, &departments, problems);
     let mut steps = load_steps(&pe, &p.steps, &items, problems);
     let form_fields = load_form(&pe, p.form_fields, problems);
+    let retention_years = super::check::retention_years(&pe, p.retention_years, problems);
     load_data_fields(&pe, &p.steps, &mut steps, &form_fields, problems);
 
     let mut critical = (0, Vec::new());
@@ -310,6 +311,7 @@ fn load_package(
         total_days_basis: p.total_days_basis,
         consultation_phone: p.consultation_phone,
         provenance_note: p.provenance_note,
+        retention_years,
         guide_text: guide_text(p.guide, defaults),
     };
     super::check::declared_figures(&pe, &package, p.merged_materials.as_deref(), p.material_count.as_ref(), problems);

@@ -134,6 +134,11 @@ impl Guide {
         let _ = writeln!(out, "## 咨询、监督和救济\n\n- 咨询电话：{}", p.consultation_phone);
         let _ = writeln!(out, "- 监督投诉：{}", or_dash(&t.complaints));
         let _ = writeln!(out, "- 救济途径：{}", or_dash(&t.remedies));
+        let _ = writeln!(
+            out,
+            "\n## 个人信息保存期限\n\n办结后保存 {} 年，期满删除（撤回、终止或不予受理的，自其之日起计）。",
+            p.retention_years
+        );
         out
     }
 }

@@ -368,6 +368,12 @@ pub struct Package {
     pub consultation_phone: String,
     /// Where the package's data comes from.
     pub provenance_note: String,
+    /// Whole years the applicant's personal data is kept after their case in
+    /// this package closed (保存期限), before intake's retention job erases
+    /// it; [`Package::MIN_RETENTION_YEARS`]..=[`Package::MAX_RETENTION_YEARS`],
+    /// [`Package::DEFAULT_RETENTION_YEARS`] when the catalog file does not
+    /// say. The operator sets it per package in the published catalog.
+    pub retention_years: u32,
     /// The remaining guide fields.
     pub guide_text: GuideText,
 }
@@ -399,6 +405,17 @@ pub struct MergedMaterial {
 }
 
 impl Package {
+    /// The retention period of a package whose catalog entry names none: ten
+    /// years, the shorter fixed term (定期10年) of the national archival
+    /// rules for agencies' records (国家档案局令第8号《机关文件材料归档范围和
+    /// 文书档案保管期限规定》); a package whose records the local retention
+    /// schedule keeps 30 years says so in the catalog.
+    pub const DEFAULT_RETENTION_YEARS: u32 = 10;
+    /// The shortest retention period a catalog may set.
+    pub const MIN_RETENTION_YEARS: u32 = 1;
+    /// The longest retention period a catalog may set.
+    pub const MAX_RETENTION_YEARS: u32 = 100;
+
     /// The item with `code`.
     pub fn item(&self, code: &ItemCode) -> Option<&Item> {
         self.items.iter().find(|i| &i.code == code)

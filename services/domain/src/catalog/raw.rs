@@ -78,6 +78,9 @@ pub(super) struct RawPackage {
     pub consultation_phone: String,
     #[serde(default)]
     pub provenance_note: String,
+    /// Years personal data is kept after closing; checked at load, a default
+    /// when absent (catalog files published before it existed).
+    pub retention_years: Option<i64>,
     pub critical_path_days: Option<u32>,
     pub merged_materials: Option<Vec<RawMergedMaterial>>,
     pub material_count: Option<RawMaterialCount>,

@@ -242,3 +242,40 @@ fn bad_sites_are_each_named() {
         assert!(text.iter().any(|t| t == expected), "missing {expected:?} in {text:#?}");
     }
 }
+
+#[test]
+fn every_seed_package_keeps_personal_data_ten_years_after_closing() {
+    let catalog = Catalog::seed().unwrap();
+    for p in catalog.packages() {
+        assert_eq!(p.retention_years, Package::DEFAULT_RETENTION_YEARS, "{}", p.id);
+    }
+}
+
+#[test]
+fn a_package_without_a_retention_period_gets_the_default_and_one_with_a_period_keeps_it() {
+    let mut v = seed_value();
+    package_mut(&mut v, "open-restaurant").as_object_mut().unwrap().remove("retention_years");
+    package_mut(&mut v, "newborn-birth")["retention_years"] = json!(30);
+    let catalog = Catalog::from_json(&v.to_string()).unwrap();
+    assert_eq!(catalog.package("open-restaurant").unwrap().retention_years, Package::DEFAULT_RETENTION_YEARS);
+    assert_eq!(catalog.package("newborn-birth").unwrap().retention_years, 30);
+}
+
+#[test]
+fn a_retention_period_out_of_range_is_an_error_naming_the_package() {
+    for bad in [0, -3, 101] {
+        let mut v = seed_value();
+        package_mut(&mut v, "open-restaurant")["retention_years"] = json!(bad);
+        let problems = problems_of(&v);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!(problems[0].entry(), "packages[open-restaurant].retention_years");
+        assert!(problems[0].to_string().contains("1 to 100"), "{}", problems[0]);
+    }
+}
+
+#[test]
+fn a_retention_period_that_is_not_a_whole_number_does_not_parse() {
+    let mut v = seed_value();
+    package_mut(&mut v, "open-restaurant")["retention_years"] = json!("ten");
+    assert!(matches!(Catalog::from_json(&v.to_string()), Err(CatalogError::Parse(_))));
+}

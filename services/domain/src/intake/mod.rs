@@ -42,6 +42,7 @@ mod event;
 pub mod form;
 mod input;
 mod model;
+pub mod retention;
 mod state;
 mod submit;
 mod validate;

@@ -189,6 +189,7 @@ impl CatalogService for CatalogApi {
             promised_working_days: p.promised_total_days,
             promised_days_basis: p.total_days_basis.clone(),
             consultation_phone: p.consultation_phone.clone(),
+            retention_years: p.retention_years,
             sections,
         };
         Ok(Response::new(pb::GetGuideResponse { guide: Some(guide) }))

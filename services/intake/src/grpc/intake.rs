@@ -392,6 +392,13 @@ impl IntakeService for IntakeApi {
         Ok(Response::new(super::steps::get(&self.intake, request).await?))
     }
 
+    async fn record_case_closed(
+        &self,
+        request: Request<pb::RecordCaseClosedRequest>,
+    ) -> Result<Response<pb::RecordCaseClosedResponse>, Status> {
+        Ok(Response::new(super::closings::record(&self.intake, request).await?))
+    }
+
     async fn upload_material(
         &self,
         request: Request<pb::UploadMaterialRequest>,

@@ -4,6 +4,7 @@
 
 mod calendar;
 mod catalog;
+mod closings;
 mod credit;
 mod drafts;
 mod intake;

@@ -1,5 +1,6 @@
 //! PrivacyService: an administrator erases a person's personal data
-//! ([`crate::erasure`]) and lists the erasures recorded. Thin: the request
+//! ([`crate::erasure`]) and lists the erasures recorded, and who falls due
+//! under the retention periods ([`crate::retention`]). Thin: the request
 //! is checked and the person's subject found here, the rest is the shared
 //! procedure.
 
@@ -15,7 +16,7 @@ use yiciban_platform::{Caller, Role};
 use yiciban_proto::intake::v1 as pb;
 use yiciban_proto::intake::v1::privacy_service_server::PrivacyService;
 
-use crate::{Intake, erasure, repo};
+use crate::{Intake, erasure, repo, retention};
 
 /// Longest reason kept in an erasure record.
 const MAX_REASON_CHARS: usize = 500;
@@ -111,5 +112,51 @@ impl PrivacyService for PrivacyApi {
         };
         let erasures = erasure::list(&self.intake, i64::from(limit)).await?;
         Ok(Response::new(pb::ListErasuresResponse { erasures }))
+    }
+
+    async fn list_retention_due(
+        &self,
+        request: Request<pb::ListRetentionDueRequest>,
+    ) -> Result<Response<pb::ListRetentionDueResponse>, Status> {
+        let caller = Caller::of(&request)?;
+        caller.require(&[Role::Admin, Role::Supervisor], "list who falls due for erasure")?;
+        let req = request.into_inner();
+        let mut violations = Vec::new();
+        if req.within_days > retention::MAX_LOOKAHEAD_DAYS {
+            violations.push(FieldViolation {
+                field: "within_days".into(),
+                description: format!("0..{} days", retention::MAX_LOOKAHEAD_DAYS),
+            });
+        }
+        let limit = match req.limit {
+            0 => 100,
+            n @ 1..=500 => n,
+            _ => {
+                violations.push(FieldViolation { field: "limit".into(), description: "1..500, or 0 for 100".into() });
+                0
+            }
+        };
+        if !violations.is_empty() {
+            return Err(invalid_argument("the listing request is out of range", &violations));
+        }
+        let (today, due) = retention::coming_due(&self.intake, req.within_days, i64::from(limit))
+            .await
+            .map_err(|e| internal("listing who falls due for erasure", &*e))?;
+        Ok(Response::new(pb::ListRetentionDueResponse {
+            today: Some(today.into()),
+            due: due.iter().map(pb::RetentionDue::from).collect(),
+        }))
+    }
+}
+
+impl From<&retention::Due> for pb::RetentionDue {
+    fn from(d: &retention::Due) -> Self {
+        pb::RetentionDue {
+            subject_prefix: d.subject.chars().take(retention::SHOWN).collect(),
+            case_ids: d.case_ids.iter().map(Uuid::to_string).collect(),
+            last_ended_on: Some(d.last_ended_on.into()),
+            retention_years: d.retention_years,
+            due_on: Some(d.due_on.into()),
+        }
     }
 }

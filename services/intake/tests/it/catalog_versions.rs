@@ -86,12 +86,17 @@ async fn a_bad_catalog_file_is_refused_with_every_problem_and_nothing_stored() {
     let file = seed_as("2026.2", |c| {
         c["packages"][0]["items"][0]["department"] = "nowhere".into();
         c["packages"][1]["id"] = c["packages"][0]["id"].clone();
+        c["packages"][2]["retention_years"] = 0.into();
     });
     let refused = publishing(&app, Role::Admin).import_catalog(import(file)).await.unwrap_err();
     assert_eq!(refused.code(), Code::InvalidArgument, "{refused:?}");
     let problems: Vec<String> = violations_of(&refused).into_iter().map(|v| v.description).collect();
     assert!(problems.iter().any(|p| p.contains("unknown department \"nowhere\"")), "{problems:#?}");
     assert!(problems.iter().any(|p| p.contains("duplicate package id")), "{problems:#?}");
+    assert!(
+        problems.iter().any(|p| p.contains(".retention_years: 0: the years personal data is kept after closing")),
+        "{problems:#?}"
+    );
 
     let not_json = publishing(&app, Role::Admin).import_catalog(import("{\"version\": 3".into())).await.unwrap_err();
     assert_eq!(not_json.code(), Code::InvalidArgument, "{not_json:?}");

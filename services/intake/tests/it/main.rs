@@ -15,6 +15,8 @@ mod limits;
 mod materials;
 mod privacy;
 mod reads;
+mod restore;
+mod retention;
 mod scope;
 mod submit;
 mod uploads;

@@ -1,6 +1,7 @@
-//! Batches and their way to the applicant over gRPC: mail end to end, the
-//! window with an authorised agent (and a stranger refused), a failed
-//! delivery back to the window, and early partial issuance.
+//! Batches and their way to the applicant over gRPC: mail end to end (and
+//! intake told of the closing), the window with an authorised agent (and a
+//! stranger refused), a failed delivery back to the window, and early
+//! partial issuance.
 
 use tonic::Code;
 use yiciban_domain::issuance::DeliveryMethod;
@@ -48,6 +49,43 @@ async fn a_case_delivered_by_mail_is_prepared_mailed_signed_for_and_closed() {
     .await
     .unwrap();
     assert_eq!(closed, 1, "the read row knows the closing day");
+}
+
+#[tokio::test]
+async fn the_closing_of_a_case_is_told_to_intake_by_the_process_manager() {
+    let app = spawn_app().await;
+    app.clock.set(cst("2026-10-17T15:00"));
+    let case_id = app.closed_by_mail().await;
+    // From the outbox over JetStream to the durable consumer: waited for,
+    // not timed.
+    let told = yiciban_testkit::eventually("intake told of the closing", std::time::Duration::from_secs(30), || {
+        let directory = app.directory.clone();
+        async move { directory.closed_on(case_id) }
+    })
+    .await;
+    assert_eq!(told, pb_date(day(2026, 10, 17)));
+}
+
+#[tokio::test]
+async fn cases_closed_before_the_process_manager_are_told_to_intake_once_by_the_back_fill() {
+    let app = spawn_app().await;
+    app.clock.set(cst("2026-10-17T15:00"));
+    let older = app.closed_by_mail().await;
+    // Flagged as the migration flags a case closed before it (the process
+    // manager may tell intake of it too: telling twice is harmless).
+    sqlx::query("UPDATE issuance.issuance_cases SET closing_backfill_due = true WHERE case_id = $1")
+        .bind(older)
+        .execute(&app.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(yiciban_issuance::backfill::pass(&app.issuance).await.unwrap(), 1);
+    assert_eq!(app.directory.closed_on(older), Some(pb_date(day(2026, 10, 17))));
+    let left: i64 = sqlx::query_scalar("SELECT count(*) FROM issuance.issuance_cases WHERE closing_backfill_due")
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(left, 0);
+    assert_eq!(yiciban_issuance::backfill::pass(&app.issuance).await.unwrap(), 0, "each case once");
 }
 
 #[tokio::test]

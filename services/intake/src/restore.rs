@@ -1,0 +1,190 @@
+//! Erasures a point-in-time restore undid (ADR 0020, docs/DEPLOY.md step
+//! 7). The restored database holds the data keys of people erased after the
+//! restore point again; JetStream still holds the `PersonalDataErased`
+//! messages of those erasures, which the restore made orphans. `casectl ops
+//! after-restore` finds them ([`find`]) and, before it deletes the orphans,
+//! records their cases in `erasures_to_reapply` ([`record`]); intake, at
+//! its next start and before it serves, erases those cases' applicants
+//! again through the one erasure procedure ([`reapply`]), on the original
+//! basis, as [`ACTOR`].
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use async_nats::jetstream::{self, consumer};
+use chrono::{DateTime, Utc};
+use futures::StreamExt as _;
+use prost::Message as _;
+use sqlx::PgPool;
+use uuid::Uuid;
+use yiciban_domain::intake::ErasureBasis;
+use yiciban_eventstore::Subjects;
+use yiciban_eventstore::restore::Orphan;
+use yiciban_eventstore::sql::schema_sql;
+use yiciban_proto::events::v1 as ev;
+
+use crate::Intake;
+
+/// Who the re-applied erasures are recorded as.
+pub const ACTOR: &str = "system:after-restore";
+
+/// An erasure made after the restore point, which the restore undid.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LostErasure {
+    /// A case of the erased person.
+    pub case_id: Uuid,
+    /// The `PersonalDataErased` event's id.
+    pub event_id: String,
+    /// When JetStream stored it.
+    pub erased_at: DateTime<Utc>,
+    /// Why the person was erased then.
+    pub basis: ErasureBasis,
+}
+
+/// The event type, last token of an orphan's subject, that names an erasure.
+const ERASED: &str = "PersonalDataErased";
+
+/// The erasures among `orphans` (messages JetStream holds of events the
+/// restored stores lack): each `PersonalDataErased` of intake's, read back
+/// from the case-event stream for its case and basis.
+pub async fn find(
+    js: &jetstream::Context,
+    subjects: &Subjects,
+    orphans: &[Orphan],
+) -> anyhow::Result<Vec<LostErasure>> {
+    let wanted: HashMap<&str, &Orphan> = orphans
+        .iter()
+        .filter(|o| {
+            let tokens: Vec<&str> = o.subject.split('.').collect();
+            tokens.len() == 6 && tokens[3] == "intake" && tokens[5] == ERASED
+        })
+        .map(|o| (o.event_id.as_str(), o))
+        .collect();
+    let (Some(first), Some(last)) =
+        (wanted.values().map(|o| o.sequence).min(), wanted.values().map(|o| o.sequence).max())
+    else {
+        return Ok(Vec::new());
+    };
+    let stream = js.get_stream(subjects.stream_name()).await.context("looking up the case-event stream")?;
+    // An ephemeral reader of intake's erasures from the first one lost:
+    // acknowledges nothing, leaves every other consumer as it is.
+    let reader = stream
+        .create_consumer(consumer::pull::Config {
+            filter_subject: format!("{}.evt.*.intake.*.{ERASED}", subjects.prefix()),
+            deliver_policy: consumer::DeliverPolicy::ByStartSequence { start_sequence: first },
+            ack_policy: consumer::AckPolicy::None,
+            inactive_threshold: Duration::from_secs(60),
+            ..Default::default()
+        })
+        .await
+        .context("reading the erasures back from the case-event stream")?;
+    let mut found = Vec::new();
+    'read: loop {
+        let mut batch =
+            reader.fetch().max_messages(500).messages().await.context("reading the erasures back from the stream")?;
+        let mut got = 0;
+        while let Some(message) = batch.next().await {
+            let message = message.map_err(|e| anyhow::anyhow!(e)).context("reading an erasure back")?;
+            got += 1;
+            let sequence = message.info().map_err(|e| anyhow::anyhow!(e))?.stream_sequence;
+            let envelope = ev::EventEnvelope::decode(message.payload.as_ref()).context("an erasure's envelope")?;
+            if let Some(orphan) = wanted.get(envelope.event_id.as_str()) {
+                found.push(lost_erasure(&envelope, orphan)?);
+            }
+            if sequence >= last {
+                break 'read;
+            }
+        }
+        if got == 0 {
+            break;
+        }
+    }
+    Ok(found)
+}
+
+/// The erasure `envelope` (the message of `orphan`) recorded.
+fn lost_erasure(envelope: &ev::EventEnvelope, orphan: &Orphan) -> anyhow::Result<LostErasure> {
+    let event = ev::PersonalDataErased::decode(envelope.payload.as_slice()).context("a PersonalDataErased payload")?;
+    Ok(LostErasure {
+        case_id: envelope.case_id.parse().context("an erasure's case id")?,
+        event_id: envelope.event_id.clone(),
+        erased_at: orphan.stored_at,
+        // An unspecified basis is never recorded; read one as a request.
+        basis: match event.basis() {
+            ev::ErasureBasis::Retention => ErasureBasis::Retention,
+            _ => ErasureBasis::Request,
+        },
+    })
+}
+
+/// Records `lost` in intake's schema `schema` for intake to erase again at
+/// its next start; returns how many were new. Run with intake stopped.
+pub async fn record(pool: &PgPool, schema: &str, lost: &[LostErasure]) -> anyhow::Result<u64> {
+    let mut added = 0;
+    for l in lost {
+        let done = sqlx::query(schema_sql(
+            schema,
+            "INSERT INTO {schema}.erasures_to_reapply (event_id, case_id, erased_at, basis)
+             VALUES ($1, $2, $3, $4) ON CONFLICT (event_id) DO NOTHING",
+        ))
+        .bind(&l.event_id)
+        .bind(l.case_id)
+        .bind(l.erased_at)
+        .bind(basis_name(l.basis))
+        .execute(pool)
+        .await
+        .context("recording an erasure to re-apply")?;
+        added += done.rows_affected();
+    }
+    Ok(added)
+}
+
+fn basis_name(basis: ErasureBasis) -> &'static str {
+    match basis {
+        ErasureBasis::Request => "request",
+        ErasureBasis::Retention => "retention",
+    }
+}
+
+/// Erases again the applicant of every case recorded by [`record`] and not
+/// done yet; returns how many people's keys it deleted now. A case the
+/// restore took away altogether (submitted after the restore point) has
+/// nobody to erase and is marked done.
+pub async fn reapply(intake: &Intake) -> anyhow::Result<usize> {
+    let pending: Vec<(String, Uuid, DateTime<Utc>, String)> = sqlx::query_as(schema_sql(
+        intake.schema(),
+        "SELECT event_id, case_id, erased_at, basis FROM {schema}.erasures_to_reapply
+          WHERE reapplied_at IS NULL ORDER BY erased_at, event_id",
+    ))
+    .fetch_all(intake.pool())
+    .await
+    .context("reading the erasures to re-apply")?;
+    let mut erased = 0;
+    for (event_id, case_id, erased_at, basis) in pending {
+        let indexed = crate::repo::find_case(intake.pool(), intake.schema(), case_id).await?;
+        if let Some(case) = indexed {
+            let basis = if basis == "retention" { ErasureBasis::Retention } else { ErasureBasis::Request };
+            let reason = format!(
+                "erased again after a point-in-time restore undid the erasure made at {erased_at} (event {event_id})"
+            );
+            let done =
+                crate::erasure::erase(intake, &case.applicant_key, &crate::erasure::by_system(ACTOR), &reason, basis)
+                    .await
+                    .map_err(|s| anyhow::anyhow!("erasing the applicant of case {case_id} again: {}", s.message()))?;
+            erased += usize::from(done.erased_now);
+        }
+        sqlx::query(schema_sql(
+            intake.schema(),
+            "UPDATE {schema}.erasures_to_reapply SET reapplied_at = now() WHERE event_id = $1",
+        ))
+        .bind(&event_id)
+        .execute(intake.pool())
+        .await
+        .context("marking an erasure re-applied")?;
+    }
+    if erased > 0 {
+        tracing::warn!(erased, "erasures undone by a point-in-time restore made again");
+    }
+    Ok(erased)
+}

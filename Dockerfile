@@ -92,3 +92,9 @@ COPY --from=builder /out/yiciban-webhooks /usr/local/bin/yiciban-webhooks
 ENV YICIBAN_GRPC_ADDR=0.0.0.0:50056
 EXPOSE 50056
 ENTRYPOINT ["/usr/local/bin/yiciban-webhooks"]
+
+FROM runtime AS workbench
+COPY --from=builder /out/yiciban-workbench /usr/local/bin/yiciban-workbench
+ENV YICIBAN_GRPC_ADDR=0.0.0.0:50057 YICIBAN_WORKBENCH_HTTP_ADDR=0.0.0.0:8090
+EXPOSE 50057 8090
+ENTRYPOINT ["/usr/local/bin/yiciban-workbench"]

@@ -183,7 +183,9 @@ IDENTITY_HASHERS = ("intake", "issuance", "tracking")
 # data keys (intake, tracking) and the webhook secrets' (webhooks) are
 # wrapped by different keys, so no service holds more than it needs.
 KEK_SECRETS = {"intake": ("yiciban-kek", "keks"), "tracking": ("yiciban-kek", "keks"),
-               "webhooks": ("yiciban-webhooks-kek", "keys")}
+               "webhooks": ("yiciban-webhooks-kek", "keys"),
+               # the workbench's sessions' tokens (ADR 0028): its own keys
+               "workbench": ("yiciban-workbench-kek", "keks")}
 
 REALM_PLACEHOLDERS = set(re.findall(r"\$\{([A-Z][A-Z0-9_]*)\}", (root / "deploy/keycloak/yiciban-realm.json").read_text()))
 
@@ -398,6 +400,63 @@ for overlay in overlays:
             if e.get("name") in ("DATABASE_URL", "YICIBAN_OIDC_CLIENT_SECRET", "YICIBAN_NATS_PASSWORD", "YICIBAN_IDENTITY_KEY") and "valueFrom" not in e:
                 bad(overlay, f"{name}: {e['name']} must come from a Secret")
 
+    # the web applications (the workbench, ADR 0028): the shape of a
+    # service without NATS, reached through an Ingress on the host of its
+    # public URL, over TLS
+    webs = {n: d for n, d in by.get("Deployment", {}).items()
+            if d["metadata"].get("labels", {}).get("app.kubernetes.io/component") == "web"}
+    if "yiciban-workbench" not in webs:
+        bad(overlay, "no Deployment yiciban-workbench (app.kubernetes.io/component: web)")
+    for name, d in webs.items():
+        short = name.removeprefix("yiciban-")
+        if short not in targets:
+            bad(overlay, f"{name}: the Dockerfile has no target '{short}' (FROM runtime AS {short})")
+        c = d["spec"]["template"]["spec"]["containers"][0]
+        if not c["image"].split("/")[-1].startswith(f"{name}:"):
+            bad(overlay, f"{name}: image {c['image']} is not <registry>/{name}:<tag> (an entry under images: in deploy/overlays/{overlay}/kustomization.yaml)")
+        ports = {p["name"]: p["containerPort"] for p in c["ports"]}
+        own = (cm(name) or {}).get("data", {})
+        if own.get("YICIBAN_GRPC_ADDR") != f"0.0.0.0:{ports.get('grpc')}":
+            bad(overlay, f"{name}: YICIBAN_GRPC_ADDR must be 0.0.0.0:{ports.get('grpc')} (its ConfigMap {name})")
+        if own.get("YICIBAN_WORKBENCH_HTTP_ADDR") != f"0.0.0.0:{ports.get('http')}":
+            bad(overlay, f"{name}: YICIBAN_WORKBENCH_HTTP_ADDR must be 0.0.0.0:{ports.get('http')} (its ConfigMap {name})")
+        for probe in ("livenessProbe", "readinessProbe", "startupProbe"):
+            if c.get(probe, {}).get("grpc", {}).get("port") != ports.get("grpc"):
+                bad(overlay, f"{name}: {probe} must be a gRPC probe on port {ports.get('grpc')}")
+        svc = by.get("Service", {}).get(name)
+        if not svc or {ports.get("grpc"), ports.get("http")} - {p["port"] for p in svc["spec"]["ports"]}:
+            bad(overlay, f"{name}: no Service {name} on its gRPC and HTTP ports")
+        for kind in ("HorizontalPodAutoscaler", "PodDisruptionBudget", "NetworkPolicy"):
+            if name not in by.get(kind, {}):
+                bad(overlay, f"{name}: no {kind} {name}")
+        env = {e.get("name"): e for e in c.get("env", [])}
+        for var in ("DATABASE_URL", "YICIBAN_OIDC_ISSUER", "YICIBAN_OIDC_CLIENT_SECRET", "YICIBAN_WORKBENCH_PUBLIC_URL"):
+            if var not in env:
+                bad(overlay, f"{name}: env {var} missing")
+        nats_env = sorted(v for v in env if v.startswith("NATS_"))
+        if nats_env or any(v.get("secret", {}).get("secretName", "").startswith("yiciban-nats-") for v in d["spec"]["template"]["spec"].get("volumes", [])):
+            bad(overlay, f"{name}: a web application has no NATS identity ({', '.join(nats_env) or 'a NATS seed volume'})")
+        check_identity(overlay, name, short, d, c, env)
+        check_kek(overlay, name, short, d, c, env)
+        for e in c.get("env", []):
+            if e.get("name") in ("DATABASE_URL", "YICIBAN_OIDC_CLIENT_SECRET") and "valueFrom" not in e:
+                bad(overlay, f"{name}: {e['name']} must come from a Secret")
+        ref = env.get("YICIBAN_WORKBENCH_PUBLIC_URL", {}).get("valueFrom", {}).get("configMapKeyRef", {})
+        public = (by.get("ConfigMap", {}).get(ref.get("name"), {}).get("data", {}) or {}).get(ref.get("key"), "")
+        if not ref.get("name", "").startswith("yiciban-oidc") or ref.get("key") != "workbench-url":
+            bad(overlay, f"{name}: YICIBAN_WORKBENCH_PUBLIC_URL must come from the ConfigMap yiciban-oidc, key workbench-url (Keycloak's redirect URI reads the same)")
+        parts = urllib.parse.urlsplit(public)
+        if parts.scheme != "https" or ".invalid" in parts.netloc or parts.path not in ("", "/"):
+            bad(overlay, f"{name}: workbench-url {public!r} must be an https://host the overlay sets, without a path")
+        ingress = by.get("Ingress", {}).get(name, {}).get("spec", {})
+        hosts = [r.get("host") for r in ingress.get("rules", [])]
+        tls_hosts = [h for t in ingress.get("tls", []) for h in t.get("hosts", [])]
+        backends = [p.get("backend", {}).get("service", {}) for r in ingress.get("rules", []) for p in r.get("http", {}).get("paths", [])]
+        if hosts != [parts.hostname] or tls_hosts != [parts.hostname]:
+            bad(overlay, f"{name}: its Ingress must serve exactly the host of workbench-url ({parts.hostname}) over TLS (got rules {hosts}, tls {tls_hosts})")
+        if not backends or any(b.get("name") != name or b.get("port", {}).get("name") != "http" for b in backends):
+            bad(overlay, f"{name}: its Ingress must lead to the Service {name}, port http")
+
     keycloak = by.get("Deployment", {}).get("keycloak")
     if keycloak:
         kc = keycloak["spec"]["template"]["spec"]["containers"][0]
@@ -456,7 +515,7 @@ if problems:
     print("\n".join("deploy-check:   " + p for p in problems), file=sys.stderr)
     sys.exit(1)
 print(f"deploy-check: project rules hold in {', '.join(overlays)} "
-      f"(gRPC services {', '.join(sorted(n.removeprefix('yiciban-') for n in services))}; Dockerfile targets {', '.join(sorted(targets))})")
+      f"(gRPC services {', '.join(sorted(n.removeprefix('yiciban-') for n in services))}; web applications {', '.join(sorted(n.removeprefix('yiciban-') for n in webs))}; Dockerfile targets {', '.join(sorted(targets))})")
 PY
 
 # --- 5. NATS configuration ---------------------------------------------------

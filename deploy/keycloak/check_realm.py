@@ -131,7 +131,7 @@ def main(path):
         if not dept or dept["config"].get("claim.name") != "department" or dept["config"].get("access.token.claim") != "true":
             bad(f"{cid}: user attribute department -> access token claim department")
         idn = attribute_mapper(c, "id_number")
-        # Tokens carry a subject, never an ID number (ADR 0028): the number
+        # Tokens carry a subject, never an ID number (ADR 0029): the number
         # is released on userinfo only, which the services ask.
         if (not idn or idn["config"].get("claim.name") != "id_number"
                 or idn["config"].get("access.token.claim") != "false"
@@ -144,6 +144,16 @@ def main(path):
         bad("yiciban-casectl: redirect URIs must be exactly the loopback http://127.0.0.1/*")
     if casectl.get("attributes", {}).get("oauth2.device.authorization.grant.enabled") != "true":
         bad("yiciban-casectl: the device grant must be enabled")
+    workbench = clients.get("yiciban-workbench", {})
+    base = "${YICIBAN_WORKBENCH_PUBLIC_URL}"
+    if workbench.get("enabled") is not True:
+        bad("yiciban-workbench: the workbench ships (services/workbench): the client must be enabled")
+    if workbench.get("redirectUris") != [f"{base}/auth/callback"] or workbench.get("webOrigins") != [base]:
+        bad(f"yiciban-workbench: redirect URIs exactly [{base}/auth/callback], web origins exactly [{base}]")
+    if workbench.get("attributes", {}).get("post.logout.redirect.uris") != f"{base}/signed-out":
+        bad(f"yiciban-workbench: post-logout redirect URI {base}/signed-out")
+    if not PLACEHOLDER.match(workbench.get("secret", "")):
+        bad("yiciban-workbench: secret must be a ${VAR} placeholder")
     extra = set(clients) - {f"yiciban-{s}" for s in SERVICES} - {"yiciban-casectl", "yiciban-workbench"}
     if extra:
         bad(f"clients beyond the contract: {sorted(extra)}")

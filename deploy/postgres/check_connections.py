@@ -2,7 +2,8 @@
 """Checks the connection budget of a rendered overlay; run by deploy/validate.sh.
 
 Every pod of a gRPC service holds up to its pool (YICIBAN_DB_MAX_CONNECTIONS,
-10 when unset) plus one connection of the outbox relay's lock, and a service
+10 when unset) plus one connection of the outbox relay's lock (the workbench,
+a web application, only its pool), and a service
 runs at most its HPA's maxReplicas plus the rolling update's maxSurge pods.
 Summed over the services, that must fit in the Postgres Cluster's
 max_connections minus the slots Postgres keeps for superusers
@@ -83,15 +84,18 @@ def main(path):
     config_maps = by.get("ConfigMap", {})
     lines, total = [], 0
     for name, d in sorted(by.get("Deployment", {}).items()):
-        if d["metadata"].get("labels", {}).get("app.kubernetes.io/component") != "grpc-service":
+        component = d["metadata"].get("labels", {}).get("app.kubernetes.io/component")
+        if component not in ("grpc-service", "web"):
             continue
+        # the web applications (the workbench) run no outbox relay
+        lock = RELAY_LOCK if component == "grpc-service" else 0
         hpa = hpas.get(name)
         most = hpa["spec"]["maxReplicas"] if hpa else d["spec"].get("replicas", 1)
         pods = most + surge(d, most)
         pool = pool_size(d, config_maps)
-        need = pods * (pool + RELAY_LOCK)
+        need = pods * (pool + lock)
         total += need
-        lines.append(f"{name} {pods} pods ({most} + surge) x ({pool} pool + {RELAY_LOCK} relay lock) = {need}")
+        lines.append(f"{name} {pods} pods ({most} + surge) x ({pool} pool + {lock} relay lock) = {need}")
 
     summary = (f"{total} connections at the autoscaling maximum; budget {budget} = max_connections "
                f"{params['max_connections']} - superuser_reserved_connections {params['superuser_reserved_connections']}"

@@ -3,7 +3,7 @@
 // tokens that follow the identity contract of issue 14 (audience = the RFC
 // 8707 resource, roles in realm_access.roles, preferred_username,
 // department, azp/client_id). No token carries an applicant's ID number
-// (ADR 0028): it is released only by userinfo, under the scope
+// (ADR 0029): it is released only by userinfo, under the scope
 // yiciban.identity — to the package's own (opaque) userinfo tokens, and to
 // the yiciban JWT access tokens the services present on the applicant's
 // behalf, which the package itself refuses at userinfo ("token audience

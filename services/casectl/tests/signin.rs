@@ -113,14 +113,17 @@ async fn a_refused_refresh_says_to_sign_in_again() {
 }
 
 #[tokio::test]
-async fn logout_deletes_the_profile() {
+async fn logout_revokes_the_sign_in_and_deletes_the_profile() {
     let issuer = issuer().await;
     let home = Home::new();
     home.login(&issuer.issuer(), "sup", "sup-001").await;
     assert!(home.profile("sup").exists());
 
+    assert!(issuer.holds_refresh_token("sup-001"));
     let (ok, _, err) = home.run(&["--as", "sup", "logout"]).await;
     assert!(ok, "{err}");
+    assert!(err.contains("revoked at"), "the development issuer revokes (RFC 7009): {err}");
+    assert!(!issuer.holds_refresh_token("sup-001"));
     assert!(!home.profile("sup").exists());
     let (ok, _, err) = home.run(&["--profile", "sup", "token"]).await;
     assert!(!ok);

@@ -11,6 +11,13 @@ pub const DEV_CLIENT_SECRET_PREFIX: &str = "dev-secret-";
 /// authorization code + PKCE, loopback redirects, refresh tokens.
 pub const CASECTL_CLIENT_ID: &str = "yiciban-casectl";
 
+/// The workbench (`services/workbench`): a confidential web client,
+/// authorization code + PKCE with its registered redirect URIs.
+pub const WORKBENCH_CLIENT_ID: &str = "yiciban-workbench";
+
+/// The workbench's redirect URI under `make run` (its default address).
+pub const WORKBENCH_DEV_REDIRECT_URI: &str = "http://127.0.0.1:8090/auth/callback";
+
 /// The services, in the order of their audiences; each has a client
 /// `yiciban-<service>` and an audience `urn:yiciban:<service>`.
 pub const SERVICES: [&str; 6] = ["intake", "routing", "tasks", "issuance", "tracking", "webhooks"];
@@ -82,7 +89,8 @@ impl IssuerConfig {
     /// `officer-002`, `sup-001`, `admin-001`, one agent `agent-<code>-1` per
     /// given department, the applicants `mother` and `company-1`; the five
     /// service clients with secrets `dev-secret-<service>` and the public
-    /// client `yiciban-casectl`.
+    /// client `yiciban-casectl`; the workbench's client `yiciban-workbench`
+    /// (secret `dev-secret-workbench`, redirect [`WORKBENCH_DEV_REDIRECT_URI`]).
     pub fn seeded(departments: &[(String, String)]) -> Self {
         let staff = |username: &str, display_name: &str, role: &str| User {
             username: username.into(),
@@ -136,6 +144,12 @@ impl IssuerConfig {
             roles: Vec::new(),
             redirect_uris: Vec::new(),
         });
+        clients.push(Client {
+            id: WORKBENCH_CLIENT_ID.into(),
+            secret: Some(format!("{DEV_CLIENT_SECRET_PREFIX}workbench")),
+            roles: Vec::new(),
+            redirect_uris: vec![WORKBENCH_DEV_REDIRECT_URI.into()],
+        });
 
         IssuerConfig {
             clients,
@@ -149,6 +163,21 @@ impl IssuerConfig {
     /// The client with `id`.
     pub fn client(&self, id: &str) -> Option<&Client> {
         self.clients.iter().find(|c| c.id == id)
+    }
+
+    /// Registers `uri` as one more redirect URI of the client `client_id`
+    /// (a workbench started on another address, as in tests); false when
+    /// there is no such client.
+    pub fn allow_redirect(&mut self, client_id: &str, uri: &str) -> bool {
+        match self.clients.iter_mut().find(|c| c.id == client_id) {
+            Some(client) => {
+                if !client.redirect_uris.iter().any(|r| r == uri) {
+                    client.redirect_uris.push(uri.to_owned());
+                }
+                true
+            }
+            None => false,
+        }
     }
 
     /// The user with `username`.
@@ -187,6 +216,9 @@ mod tests {
             assert_eq!(client.roles, [SERVICE_ROLE]);
         }
         assert!(config.client(CASECTL_CLIENT_ID).expect("casectl").is_public());
+        let workbench = config.client(WORKBENCH_CLIENT_ID).expect("workbench");
+        assert!(!workbench.is_public());
+        assert_eq!(workbench.redirect_uris, [WORKBENCH_DEV_REDIRECT_URI]);
         assert_eq!(config.user("mother").and_then(|u| u.id_number.as_deref()), Some(MOTHER_ID_NUMBER));
     }
 }

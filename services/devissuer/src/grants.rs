@@ -197,6 +197,30 @@ impl Grants {
     }
 }
 
+impl Grants {
+    /// Revokes the sign-in of the refresh token `token` if it was issued to
+    /// `client_id` (RFC 7009 §2.1: revoking a refresh token may revoke the
+    /// whole grant); whether there was such a live token.
+    pub fn revoke_refresh(&self, token: &str, client_id: &str) -> bool {
+        let mut state = self.lock();
+        let family =
+            state.refresh.get(token).filter(|e| e.value.client_id == client_id).map(|e| e.value.family.clone());
+        match family {
+            Some(family) => {
+                state.revoke_family(&family);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Whether `username` holds a live refresh token (tests: a signed-out
+    /// client revoked its sign-in).
+    pub fn holds_refresh_token(&self, username: &str) -> bool {
+        self.lock().refresh.values().any(|e| e.value.username == username)
+    }
+}
+
 impl Refresh {
     /// The sign-in this token descends from.
     pub fn family(&self) -> String {
@@ -242,6 +266,17 @@ mod tests {
         let second = grants.issue_refresh("c", "u", "", 0, old.family(), Duration::from_secs(60));
         assert_eq!(grants.redeem_refresh(&first).unwrap_err(), Refused::Replayed);
         assert_eq!(grants.redeem_refresh(&second).unwrap_err(), Refused::Unknown);
+    }
+
+    #[test]
+    fn revoking_a_refresh_token_revokes_its_sign_in_for_its_own_client_only() {
+        let grants = Grants::default();
+        let token = grants.issue_refresh("c", "u", "", 0, "f".into(), Duration::from_secs(60));
+        assert!(!grants.revoke_refresh(&token, "another-client"));
+        assert!(grants.holds_refresh_token("u"));
+        assert!(grants.revoke_refresh(&token, "c"));
+        assert!(!grants.holds_refresh_token("u"));
+        assert_eq!(grants.redeem_refresh(&token).unwrap_err(), Refused::Unknown);
     }
 
     #[test]

@@ -9,9 +9,10 @@
 //! chooses the audience, all five services' audiences when absent) and
 //! `/authorize` (a Chinese page listing the seeded users; with
 //! `login_hint=<username>` of a known user it signs that user in without
-//! the page, a development convenience) and `/userinfo`, the only place an
-//! applicant's ID number is released (scope `yiciban.identity`; no token
-//! carries it).
+//! the page, a development convenience), `/revoke` (RFC 7009, refresh
+//! tokens), `/logout` (RP-initiated logout: back to the client) and
+//! `/userinfo`, the only place an applicant's ID number is released (scope
+//! `yiciban.identity`; no token carries it).
 //!
 //! Tokens are ES256 JWTs signed with a key pair generated when the issuer
 //! starts; no key is ever in the source or on disk.
@@ -30,7 +31,9 @@ use serde_json::{Map, Value};
 use tokio_util::sync::CancellationToken;
 
 pub use claims::IDENTITY_SCOPE;
-pub use config::{Client, DEV_CLIENT_SECRET_PREFIX, IssuerConfig, User};
+pub use config::{
+    Client, DEV_CLIENT_SECRET_PREFIX, IssuerConfig, User, WORKBENCH_CLIENT_ID, WORKBENCH_DEV_REDIRECT_URI,
+};
 
 /// The scope of the tokens minted for people: what casectl asks for.
 const PERSON_SCOPE: &str = "openid profile yiciban.identity";
@@ -120,6 +123,12 @@ impl DevIssuer {
             redirect_uris: Vec::new(),
         };
         self.issuer.client_access_token(&client, &config::audiences())
+    }
+
+    /// Whether `username` holds a live refresh token at this issuer (tests:
+    /// a client that signed them out revoked it).
+    pub fn holds_refresh_token(&self, username: &str) -> bool {
+        self.issuer.grants.holds_refresh_token(username)
     }
 
     /// Makes a new signing key current; the previous keys stay in the JWKS.

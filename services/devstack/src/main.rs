@@ -13,7 +13,9 @@
 //! Intake listens on `YICIBAN_GRPC_ADDR` (default 127.0.0.1:50051), routing,
 //! the department-task service, issuance, tracking and webhooks on the next five ports;
 //! each is told where the others are. Metrics of the whole process are served once,
-//! on `YICIBAN_METRICS_ADDR` (default 127.0.0.1:9464).
+//! on `YICIBAN_METRICS_ADDR` (default 127.0.0.1:9464). The workbench (the
+//! staff's web application) serves its pages on `YICIBAN_WORKBENCH_HTTP_ADDR`
+//! (default 127.0.0.1:8090) and its health on the gRPC port after webhooks'.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -121,6 +123,9 @@ async fn main() -> anyhow::Result<()> {
     let webhooks = yiciban_webhooks::build(yiciban_webhooks::WebhooksConfig::from_source(&env(5))?, clock.clone())
         .await
         .context("starting webhooks")?;
+    let workbench = yiciban_workbench::build(yiciban_workbench::WorkbenchConfig::from_source(&env(6))?, clock.clone())
+        .await
+        .context("starting the workbench")?;
 
     println!("yiciban is running:");
     println!("  intake + catalog   grpc://{}", intake.local_addr());
@@ -133,6 +138,9 @@ async fn main() -> anyhow::Result<()> {
         println!(
             "  staff console      http://{addr}/   (paste an access token: `casectl --as sup-001 token --service tracking`)"
         );
+    }
+    if let Some(addr) = workbench.http_addr() {
+        println!("  workbench          http://{addr}/   (sign in as a seeded user, e.g. agent-samr-1 or sup-001)");
     }
     println!("  metrics            http://{metrics}/metrics");
     match &dev_issuer_url {
@@ -150,13 +158,15 @@ async fn main() -> anyhow::Result<()> {
     let issuance = tokio::spawn(issuance.run_until_stopped(shutdown.clone()));
     let tracking = tokio::spawn(tracking.run_until_stopped(shutdown.clone()));
     let webhooks = tokio::spawn(webhooks.run_until_stopped(shutdown.clone()));
-    let (i, r, t, s, k, w) = tokio::join!(intake, routing, tasks, issuance, tracking, webhooks);
+    let workbench = tokio::spawn(workbench.run_until_stopped(shutdown.clone()));
+    let (i, r, t, s, k, w, b) = tokio::join!(intake, routing, tasks, issuance, tracking, webhooks, workbench);
     i?.context("intake stopped")?;
     r?.context("routing stopped")?;
     t?.context("the department-task service stopped")?;
     s?.context("issuance stopped")?;
     k?.context("tracking stopped")?;
     w?.context("webhooks stopped")?;
+    b?.context("the workbench stopped")?;
     Ok(())
 }
 
@@ -170,5 +180,17 @@ async fn start_dev_issuer() -> anyhow::Result<yiciban_devissuer::DevIssuer> {
     let listener = tokio::net::TcpListener::bind(&addr)
         .await
         .with_context(|| format!("binding the development issuer to {addr} (YICIBAN_DEV_ISSUER_ADDR)"))?;
-    yiciban_devissuer::DevIssuer::start(listener, yiciban_devissuer::IssuerConfig::seeded(&departments)).await
+    let mut config = yiciban_devissuer::IssuerConfig::seeded(&departments);
+    // The workbench on another address than the default one registered.
+    let workbench = match ProcessEnv.get("YICIBAN_WORKBENCH_PUBLIC_URL") {
+        Some(url) => url.trim().trim_end_matches('/').to_owned(),
+        None => format!(
+            "http://{}",
+            ProcessEnv
+                .get("YICIBAN_WORKBENCH_HTTP_ADDR")
+                .unwrap_or_else(|| yiciban_workbench::config::DEFAULT_HTTP_ADDR.to_owned())
+        ),
+    };
+    config.allow_redirect(yiciban_devissuer::WORKBENCH_CLIENT_ID, &format!("{workbench}/auth/callback"));
+    yiciban_devissuer::DevIssuer::start(listener, config).await
 }

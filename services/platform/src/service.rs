@@ -93,7 +93,8 @@ pub struct ServiceBuilder {
     name: &'static str,
     common: CommonConfig,
     pool: sqlx::PgPool,
-    js: async_nats::jetstream::Context,
+    /// `None` for a service bound without the bus ([`ServiceBuilder::bind_without_bus`]).
+    js: Option<async_nats::jetstream::Context>,
     subjects: Subjects,
     verifier: Verifier,
     /// The client for the token issuer (keys, tokens, userinfo).
@@ -125,6 +126,28 @@ impl ServiceBuilder {
         common: &CommonConfig,
         pool: sqlx::PgPool,
         js: async_nats::jetstream::Context,
+    ) -> anyhow::Result<Self> {
+        Self::bind_with(name, common, pool, Some(js)).await
+    }
+
+    /// Like [`ServiceBuilder::bind`] for a service that neither publishes
+    /// nor consumes events (the workbench: Postgres and the other services'
+    /// gRPC APIs only), so it needs no NATS identity: it has no event store
+    /// ([`ServiceBuilder::event_store`] refuses) and
+    /// [`ServiceBuilder::jetstream`] panics.
+    pub async fn bind_without_bus(
+        name: &'static str,
+        common: &CommonConfig,
+        pool: sqlx::PgPool,
+    ) -> anyhow::Result<Self> {
+        Self::bind_with(name, common, pool, None).await
+    }
+
+    async fn bind_with(
+        name: &'static str,
+        common: &CommonConfig,
+        pool: sqlx::PgPool,
+        js: Option<async_nats::jetstream::Context>,
     ) -> anyhow::Result<Self> {
         let subjects = Subjects::new(&common.nats_prefix).map_err(anyhow::Error::msg)?;
         let listener = listen(common.grpc_addr, common.grpc_listener.as_ref(), "the gRPC port").await?;
@@ -175,8 +198,12 @@ impl ServiceBuilder {
     }
 
     /// JetStream.
+    ///
+    /// # Panics
+    /// For a service bound without the bus (a programming error: such a
+    /// service has no use for it).
     pub fn jetstream(&self) -> &async_nats::jetstream::Context {
-        &self.js
+        self.js.as_ref().expect("the service was bound without the bus (ServiceBuilder::bind_without_bus)")
     }
 
     /// The NATS subjects of this deployment.
@@ -244,10 +271,11 @@ impl ServiceBuilder {
         yiciban_eventstore::migrate(&self.pool, schema, &components)
             .await
             .with_context(|| format!("migrating the {} schema {schema}", self.name))?;
+        let js = self.js.clone().context("a service bound without the bus has no event store")?;
         let store = EventStore::new(self.pool.clone(), schema, self.name)?;
         let relay = Relay::new(
             store.clone(),
-            self.js.clone(),
+            js,
             self.subjects.clone(),
             RelaySettings { stream: self.common.stream_settings(), ..Default::default() },
         );

@@ -16,9 +16,18 @@ impl TestIssuer {
     /// Starts an issuer on a free local port, with the seeded clients (the
     /// five services' `dev-secret-<service>` secrets) and users.
     pub async fn start() -> TestIssuer {
+        Self::start_with(|_| {}).await
+    }
+
+    /// Like [`TestIssuer::start`], with the seeded configuration changed by
+    /// `configure` first (users of more departments, a client's redirect
+    /// URI on the test's port).
+    pub async fn start_with(configure: impl FnOnce(&mut IssuerConfig)) -> TestIssuer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a free local port for the issuer");
         // Tokens outlive the longest test and a benchmark run.
-        let config = IssuerConfig { access_ttl: std::time::Duration::from_secs(6 * 3600), ..IssuerConfig::seeded(&[]) };
+        let mut config =
+            IssuerConfig { access_ttl: std::time::Duration::from_secs(6 * 3600), ..IssuerConfig::seeded(&[]) };
+        configure(&mut config);
         let issuer = DevIssuer::start(listener, config).await.expect("the test issuer starts");
         TestIssuer { issuer }
     }
@@ -26,6 +35,18 @@ impl TestIssuer {
     /// The issuer URL.
     pub fn url(&self) -> String {
         self.issuer.issuer()
+    }
+
+    /// Signs any claims with the issuer's current key (`iss`, `iat`, `exp`
+    /// filled where absent): tokens a test shapes itself.
+    pub fn sign(&self, claims: serde_json::Map<String, serde_json::Value>) -> String {
+        self.issuer.mint(claims)
+    }
+
+    /// Whether `username` holds a live refresh token at this issuer (a
+    /// client that signed them out has revoked it).
+    pub fn holds_refresh_token(&self, username: &str) -> bool {
+        self.issuer.holds_refresh_token(username)
     }
 
     /// The variables a service under test needs to trust this issuer (in

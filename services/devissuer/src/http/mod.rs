@@ -1,9 +1,11 @@
 //! The issuer's HTTP face: discovery, JWKS, the token endpoint, the
-//! authorization endpoint with its sign-in page, and userinfo.
+//! authorization endpoint with its sign-in page, revocation, logout and
+//! userinfo.
 
 mod authorize;
 mod client_auth;
 mod error;
+mod logout;
 mod page;
 mod params;
 mod redirect;
@@ -108,6 +110,8 @@ pub fn router(issuer: Arc<Issuer>) -> Router {
         .route("/jwks", get(jwks))
         .route("/token", axum::routing::post(token::token))
         .route("/authorize", get(authorize::authorize_get).post(authorize::authorize_post))
+        .route("/revoke", axum::routing::post(logout::revoke))
+        .route("/logout", get(logout::logout))
         .route("/userinfo", get(userinfo::userinfo).post(userinfo::userinfo))
         .with_state(issuer)
 }
@@ -121,6 +125,8 @@ async fn discovery(State(issuer): State<Arc<Issuer>>) -> Response {
             "authorization_endpoint": issuer.endpoint("/authorize"),
             "token_endpoint": issuer.endpoint("/token"),
             "jwks_uri": issuer.endpoint("/jwks"),
+            "revocation_endpoint": issuer.endpoint("/revoke"),
+            "end_session_endpoint": issuer.endpoint("/logout"),
             "userinfo_endpoint": issuer.endpoint("/userinfo"),
             "response_types_supported": ["code"],
             "response_modes_supported": ["query"],

@@ -5,6 +5,7 @@ mod authorize;
 mod client;
 mod grants;
 mod keys;
+mod logout;
 mod userinfo;
 
 use serde_json::Value;

@@ -1,5 +1,5 @@
 //! An applicant's identity, learned from the issuer and kept only as its
-//! keyed hash. Tokens carry a subject, never an ID number (ADR 0028): the
+//! keyed hash. Tokens carry a subject, never an ID number (ADR 0029): the
 //! number or credit code is released by the issuer's OpenID Connect userinfo
 //! endpoint (found through discovery) to the applicant's own access token,
 //! under the scope [`IDENTITY_SCOPE`]. [`Identities`] asks it, turns the

@@ -1,0 +1,116 @@
+//! The services the workbench calls for a person: typed gRPC clients
+//! carrying that person's access token for the service's audience (and the
+//! request's trace context), and a service's answer worded for the page.
+
+use axum::http::StatusCode;
+use tonic::codegen::InterceptedService;
+use tonic::metadata::MetadataValue;
+use tonic::transport::Channel;
+use tonic::{Code, Request, Status};
+use yiciban_platform::grpc::{ClientAuth, lazy_channel};
+use yiciban_platform::read_log::PURPOSE_HEADER;
+use yiciban_proto::intake::v1::intake_service_client::IntakeServiceClient;
+use yiciban_proto::tasks::v1::task_service_client::TaskServiceClient;
+
+/// What the task page states when it reads the application (recorded in
+/// intake's personal-data read log).
+pub const TASK_PAGE_PURPOSE: &str = "部门经办：审查本部门环节所需的申请信息（工作台任务页）";
+
+/// The task service's client as one person.
+pub type Tasks = TaskServiceClient<InterceptedService<Channel, ClientAuth>>;
+/// Intake's client as one person.
+pub type Intake = IntakeServiceClient<InterceptedService<Channel, ClientAuth>>;
+
+/// Channels to the services (connected on first use).
+#[derive(Debug, Clone)]
+pub struct Services {
+    tasks: Channel,
+    intake: Channel,
+}
+
+impl Services {
+    pub fn new(tasks_url: &str, intake_url: &str) -> anyhow::Result<Services> {
+        Ok(Services { tasks: lazy_channel(tasks_url)?, intake: lazy_channel(intake_url)? })
+    }
+
+    /// The task service, called with `token` (audience `urn:yiciban:tasks`).
+    pub fn tasks(&self, token: &str) -> Tasks {
+        TaskServiceClient::with_interceptor(self.tasks.clone(), ClientAuth::new(Some(token)))
+    }
+
+    /// Intake, called with `token` (audience `urn:yiciban:intake`).
+    pub fn intake(&self, token: &str) -> Intake {
+        IntakeServiceClient::with_interceptor(self.intake.clone(), ClientAuth::new(Some(token)))
+    }
+}
+
+/// `message` as a request stating `purpose` (`yiciban-purpose-bin`).
+pub fn with_purpose<T>(message: T, purpose: &str) -> Request<T> {
+    let mut request = Request::new(message);
+    request.metadata_mut().insert_bin(PURPOSE_HEADER, MetadataValue::from_bytes(purpose.as_bytes()));
+    request
+}
+
+/// A service's refusal or failure, as the page shows it next to the action.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    /// The page's HTTP status.
+    pub status: StatusCode,
+    /// The service's own message for a refusal; a generic one for a failure
+    /// (whose cause the service logged and does not leak).
+    pub message: String,
+}
+
+/// The longest service message shown.
+const MAX_MESSAGE_CHARS: usize = 300;
+
+impl From<&Status> for Refusal {
+    fn from(status: &Status) -> Refusal {
+        let (code, worded) = match status.code() {
+            Code::InvalidArgument | Code::OutOfRange => (StatusCode::BAD_REQUEST, true),
+            Code::FailedPrecondition | Code::Aborted | Code::AlreadyExists => (StatusCode::CONFLICT, true),
+            Code::PermissionDenied => (StatusCode::FORBIDDEN, true),
+            Code::NotFound => (StatusCode::NOT_FOUND, true),
+            Code::Unauthenticated => (StatusCode::UNAUTHORIZED, true),
+            Code::ResourceExhausted => (StatusCode::TOO_MANY_REQUESTS, true),
+            Code::Unavailable | Code::DeadlineExceeded => (StatusCode::SERVICE_UNAVAILABLE, false),
+            _ => (StatusCode::BAD_GATEWAY, false),
+        };
+        let message = if worded {
+            status.message().chars().take(MAX_MESSAGE_CHARS).collect()
+        } else {
+            "服务暂时不可用，请稍后再试。/ The service is unavailable; please try again.".to_owned()
+        };
+        Refusal { status: code, message }
+    }
+}
+
+impl From<Status> for Refusal {
+    fn from(status: Status) -> Refusal {
+        Refusal::from(&status)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refusal_keeps_the_services_words_and_a_failure_does_not_leak_its_cause() {
+        let refused = Refusal::from(Status::aborted("task t was changed by someone else (version 2, expected 1)"));
+        assert_eq!(refused.status, StatusCode::CONFLICT);
+        assert!(refused.message.contains("changed by someone else"));
+        let failed = Refusal::from(Status::internal("connection to 10.0.0.7 refused"));
+        assert_eq!(failed.status, StatusCode::BAD_GATEWAY);
+        assert!(!failed.message.contains("10.0.0.7"));
+        let long = Refusal::from(Status::invalid_argument("x".repeat(5000)));
+        assert_eq!(long.message.chars().count(), MAX_MESSAGE_CHARS);
+    }
+
+    #[test]
+    fn the_purpose_travels_as_utf8_in_the_binary_header() {
+        let request = with_purpose((), TASK_PAGE_PURPOSE);
+        let value = request.metadata().get_bin(PURPOSE_HEADER).unwrap().to_bytes().unwrap();
+        assert_eq!(std::str::from_utf8(&value).unwrap(), TASK_PAGE_PURPOSE);
+    }
+}

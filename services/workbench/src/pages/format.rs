@@ -1,0 +1,99 @@
+//! Values worded for the pages: dates and times in Beijing time, task
+//! states, the clock of a task, warnings.
+
+use chrono::{DateTime, FixedOffset, Utc};
+use yiciban_proto::common::v1::{Date, TaskState, WarningLevel};
+use yiciban_proto::tasks::v1::Task;
+
+/// Beijing time (UTC+8, no daylight saving).
+fn beijing() -> FixedOffset {
+    FixedOffset::east_opt(8 * 3600).expect("UTC+8 is a valid offset")
+}
+
+/// `2026-09-28 10:00`, Beijing time.
+pub fn time(at: DateTime<Utc>) -> String {
+    at.with_timezone(&beijing()).format("%Y-%m-%d %H:%M").to_string()
+}
+
+/// A protobuf timestamp, Beijing time; empty when unset.
+pub fn timestamp(at: Option<&prost_types::Timestamp>) -> String {
+    at.and_then(|t| DateTime::from_timestamp(t.seconds, u32::try_from(t.nanos).unwrap_or(0)))
+        .map(time)
+        .unwrap_or_default()
+}
+
+/// `2026-10-09`; empty when unset.
+pub fn date(d: Option<&Date>) -> String {
+    d.filter(|d| d.year != 0).map(|d| format!("{:04}-{:02}-{:02}", d.year, d.month, d.day)).unwrap_or_default()
+}
+
+/// The state's name (办件 vocabulary).
+pub fn state(state: i32) -> &'static str {
+    match TaskState::try_from(state).unwrap_or(TaskState::Unspecified) {
+        TaskState::Pending => "待认领",
+        TaskState::InProgress => "办理中",
+        TaskState::WaitingForSupplement => "补正中",
+        TaskState::Approved => "准予",
+        TaskState::Denied => "不予许可",
+        TaskState::Cancelled => "已取消",
+        TaskState::Revoked => "已撤销",
+        TaskState::Unspecified => "未知",
+    }
+}
+
+/// The task's clock: running, stopped for a supplement, or stopped for good.
+pub fn clock(task: &Task) -> String {
+    let used = format!("已用 {}/{} 个工作日", task.working_days_used, task.promised_working_days);
+    match TaskState::try_from(task.state).unwrap_or(TaskState::Unspecified) {
+        TaskState::Pending | TaskState::InProgress => format!("计时中 · {used}"),
+        TaskState::WaitingForSupplement => format!("暂停计时（等待补正） · {used}"),
+        _ => format!("已结束 · {used}"),
+    }
+}
+
+/// `yellow`/`red` (the badge's class) and its words, or `None`.
+pub fn warning(level: i32) -> Option<(&'static str, &'static str)> {
+    match WarningLevel::try_from(level).unwrap_or(WarningLevel::Unspecified) {
+        WarningLevel::Yellow => Some(("yellow", "黄牌")),
+        WarningLevel::Red => Some(("red", "红牌")),
+        WarningLevel::Unspecified => None,
+    }
+}
+
+/// A file size in words.
+pub fn size(bytes: u64) -> String {
+    match bytes {
+        b if b >= 1024 * 1024 => format!("{:.1} MiB", b as f64 / (1024.0 * 1024.0)),
+        b if b >= 1024 => format!("{:.1} KiB", b as f64 / 1024.0),
+        b => format!("{b} B"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_are_beijing_time() {
+        let at = DateTime::parse_from_rfc3339("2026-09-28T02:00:00Z").unwrap().with_timezone(&Utc);
+        assert_eq!(time(at), "2026-09-28 10:00");
+        assert_eq!(date(Some(&Date { year: 2026, month: 10, day: 9 })), "2026-10-09");
+        assert_eq!(date(None), "");
+    }
+
+    #[test]
+    fn the_clock_stops_while_a_supplement_is_awaited() {
+        let mut task = Task {
+            state: TaskState::InProgress as i32,
+            working_days_used: 2,
+            promised_working_days: 5,
+            ..Default::default()
+        };
+        assert_eq!(clock(&task), "计时中 · 已用 2/5 个工作日");
+        task.state = TaskState::WaitingForSupplement as i32;
+        assert!(clock(&task).starts_with("暂停计时"));
+        assert_eq!(warning(WarningLevel::Red as i32), Some(("red", "红牌")));
+        assert_eq!(warning(0), None);
+        assert_eq!(size(2048), "2.0 KiB");
+    }
+}

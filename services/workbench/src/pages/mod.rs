@@ -1,0 +1,198 @@
+//! What each workbench page shows: one view model per page, rendered by its
+//! askama template in `services/workbench/templates/` (the layout
+//! `base.html`, one file per page). View models hold text already worded
+//! for the page ([`format`]); templates own the markup and escape every
+//! value, so nothing here writes HTML.
+
+pub mod filters;
+pub mod format;
+mod inbox;
+mod task;
+
+use askama::Template;
+use yiciban_platform::Role;
+
+pub use inbox::{InboxPage, InboxRow};
+pub use task::{TaskPage, TaskView};
+
+use crate::Names;
+use crate::sessions::Person;
+
+/// The Chinese name of a role.
+pub fn role_label(role: Role) -> &'static str {
+    match role {
+        Role::Clerk => "综窗受理员",
+        Role::Agent => "部门经办人",
+        Role::Officer => "专办员",
+        Role::Supervisor => "督办负责人",
+        Role::Admin => "系统管理员",
+        Role::Applicant => "申请人",
+        Role::Service => "服务",
+    }
+}
+
+/// One link of the navigation.
+#[derive(Debug, Clone)]
+pub struct NavLink {
+    pub href: &'static str,
+    pub label: &'static str,
+    pub current: bool,
+}
+
+/// The navigation of a role: what the workbench offers it today.
+pub fn navigation(role: Role, current: &str) -> Vec<NavLink> {
+    let mut links = vec![("/", "首页")];
+    match role {
+        Role::Agent => links.push(("/inbox", "本部门待办")),
+        Role::Clerk | Role::Supervisor | Role::Admin => links.push(("/inbox", "部门待办")),
+        Role::Officer | Role::Applicant | Role::Service => {}
+    }
+    links.into_iter().map(|(href, label)| NavLink { href, label, current: href == current }).collect()
+}
+
+/// The signed-in person as the header shows them.
+#[derive(Debug, Clone)]
+pub struct UserView {
+    pub name: String,
+    pub role: &'static str,
+    /// An agent's department, by name.
+    pub department: Option<String>,
+}
+
+/// What the layout (`base.html`) shows around every page.
+#[derive(Debug, Clone)]
+pub struct Layout {
+    pub title: String,
+    pub nav: Vec<NavLink>,
+    /// `None` on the pages for visitors not signed in.
+    pub user: Option<UserView>,
+    /// The session's form token (the logout form carries it).
+    pub csrf: String,
+}
+
+impl Layout {
+    /// The layout of a page titled `title` at `path` for `person`.
+    pub fn new(title: &str, path: &str, person: &Person, csrf: &str, names: &Names) -> Layout {
+        Layout {
+            title: title.to_owned(),
+            nav: navigation(person.role, path),
+            user: Some(UserView {
+                name: person.display_name.clone(),
+                role: role_label(person.role),
+                department: person.department.as_deref().map(|d| names.department(d)),
+            }),
+            csrf: csrf.to_owned(),
+        }
+    }
+
+    /// The layout of a page for a visitor not signed in.
+    pub fn anonymous(title: &str) -> Layout {
+        Layout { title: title.to_owned(), nav: Vec::new(), user: None, csrf: String::new() }
+    }
+}
+
+/// An agent's department at a glance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Counts {
+    pub open: u32,
+    pub yellow: u32,
+    pub red: u32,
+    /// Held by the agent.
+    pub mine: u32,
+}
+
+/// `/`: the role's home.
+#[derive(Debug, Template)]
+#[template(path = "home.html")]
+pub struct HomePage {
+    pub layout: Layout,
+    /// An agent's counts, or why there are none.
+    pub counts: Option<Result<Counts, String>>,
+    /// The role's work today, worded.
+    pub intro: &'static str,
+    /// Agents (and the roles that may look into a department's inbox) get the inbox.
+    pub inbox: bool,
+    /// What moves into the workbench in its later steps, for this role.
+    pub coming: &'static str,
+}
+
+impl HomePage {
+    pub fn new(person: &Person, csrf: &str, names: &Names) -> HomePage {
+        let (intro, coming) = match person.role {
+            Role::Agent => (
+                "本部门的待办环节：认领、查看本部门可见的申请信息。",
+                "审批、不予许可、退回补正、转办、事后核查将在后续版本加入工作台。",
+            ),
+            Role::Clerk => ("综窗受理：可查看各部门待办。", "受理、补正收件、一窗出件将在后续版本加入工作台。"),
+            Role::Officer => {
+                ("专人全流程跟踪。", "我的办件、办件时间线、督办将在后续版本加入工作台；目前请使用办件跟踪台。")
+            }
+            Role::Supervisor => ("督办：可查看各部门待办。", "超期看板、月报、评价与整改将在后续版本加入工作台。"),
+            Role::Admin => ("系统管理：可查看各部门待办。", "管理功能将在后续版本加入工作台。"),
+            Role::Applicant | Role::Service => ("", ""),
+        };
+        HomePage {
+            layout: Layout::new("首页", "/", person, csrf, names),
+            counts: None,
+            intro,
+            inbox: matches!(person.role, Role::Agent | Role::Clerk | Role::Supervisor | Role::Admin),
+            coming,
+        }
+    }
+}
+
+/// A refused or failed request, or a sign-in that did not work.
+#[derive(Debug, Template)]
+#[template(path = "error.html")]
+pub struct ErrorPage {
+    pub layout: Layout,
+    pub detail: String,
+    /// Offer to sign in (again).
+    pub sign_in: bool,
+}
+
+impl ErrorPage {
+    /// For a visitor not (or no longer) signed in.
+    pub fn anonymous(title: &str, detail: &str, sign_in: bool) -> ErrorPage {
+        ErrorPage { layout: Layout::anonymous(title), detail: detail.to_owned(), sign_in }
+    }
+
+    /// For a signed-in person.
+    pub fn signed_in(title: &str, detail: &str, layout: Layout) -> ErrorPage {
+        ErrorPage { layout: Layout { title: title.to_owned(), ..layout }, detail: detail.to_owned(), sign_in: false }
+    }
+}
+
+/// `/signed-out`: after logout.
+#[derive(Debug, Template)]
+#[template(path = "signed_out.html")]
+pub struct SignedOutPage {
+    pub layout: Layout,
+}
+
+impl Default for SignedOutPage {
+    fn default() -> Self {
+        SignedOutPage { layout: Layout::anonymous("已退出") }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_role_gets_its_navigation() {
+        let hrefs = |role| navigation(role, "/").iter().map(|l| l.href).collect::<Vec<_>>();
+        assert_eq!(hrefs(Role::Agent), ["/", "/inbox"]);
+        assert_eq!(hrefs(Role::Supervisor), ["/", "/inbox"]);
+        assert_eq!(hrefs(Role::Officer), ["/"]);
+        assert!(navigation(Role::Agent, "/inbox")[1].current);
+    }
+
+    #[test]
+    fn every_value_of_a_page_is_escaped() {
+        let page = ErrorPage::anonymous("t", "<script>alert('x')</script>", false).render().unwrap();
+        assert!(!page.contains("<script>"), "{page}");
+        assert!(page.contains("&#60;script&#62;"), "{page}");
+    }
+}

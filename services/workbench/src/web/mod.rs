@@ -1,0 +1,105 @@
+//! The workbench's HTTP face.
+//!
+//! | path | page |
+//! |---|---|
+//! | `/` | the role's home |
+//! | `/inbox` | a department's open tasks, filtered (`state`, `package`, `warning`, `department`) |
+//! | `/tasks/{id}` | a task and what its department may see of the application |
+//! | `POST /tasks/{id}/claim` | claim (认领) |
+//! | `/auth/login`, `/auth/callback`, `POST /auth/logout`, `/signed-out` | signing in and out |
+//! | `/assets/workbench.css` | the stylesheet |
+//!
+//! Every answer carries the security headers ([`respond::security_headers`]);
+//! every request is traced as one span (method, route template, status — no
+//! path values, no personal data), and the gRPC calls it makes carry the
+//! span's context.
+
+mod auth;
+mod guard;
+pub mod respond;
+mod work;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{MatchedPath, Request};
+use axum::http::{HeaderValue, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse as _, Response};
+use axum::routing::{get, post};
+use tracing::Instrument as _;
+
+use crate::Workbench;
+
+/// The stylesheet.
+const CSS: &str = include_str!("workbench.css");
+
+/// The workbench's routes.
+pub fn router(wb: Arc<Workbench>) -> Router {
+    let issuer_origin = origin(wb.provider.issuer());
+    let csp = HeaderValue::from_str(&respond::content_security_policy(&issuer_origin))
+        .unwrap_or_else(|_| HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"));
+    let https = wb.public_url.starts_with("https://");
+    Router::new()
+        .route("/", get(work::home))
+        .route("/inbox", get(work::inbox))
+        .route("/tasks/{id}", get(work::task))
+        .route("/tasks/{id}/claim", post(work::claim))
+        .route("/auth/login", get(auth::login))
+        .route("/auth/callback", get(auth::callback))
+        .route("/auth/logout", post(auth::logout))
+        .route("/signed-out", get(auth::signed_out))
+        .route("/assets/workbench.css", get(stylesheet))
+        .layer(axum::middleware::from_fn(move |request: Request, next: Next| {
+            let csp = csp.clone();
+            async move {
+                let mut response = traced(request, next).await;
+                respond::security_headers(&mut response, &csp, https);
+                response
+            }
+        }))
+        .with_state(wb)
+}
+
+/// `scheme://host[:port]` of a URL.
+fn origin(url: &str) -> String {
+    match url.parse::<http::Uri>() {
+        Ok(uri) => match (uri.scheme_str(), uri.authority()) {
+            (Some(scheme), Some(authority)) => format!("{scheme}://{authority}"),
+            _ => String::new(),
+        },
+        Err(_) => String::new(),
+    }
+}
+
+/// Runs the request in a span named by its route template.
+async fn traced(request: Request, next: Next) -> Response {
+    let route = request.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned()).unwrap_or_default();
+    let span = tracing::info_span!(
+        "workbench request",
+        http.request.method = %request.method(),
+        http.route = %route,
+        http.response.status_code = tracing::field::Empty,
+    );
+    let response = next.run(request).instrument(span.clone()).await;
+    span.record("http.response.status_code", response.status().as_u16());
+    response
+}
+
+async fn stylesheet() -> Response {
+    let mut response = CSS.into_response();
+    let h = response.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/css; charset=utf-8"));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("max-age=300"));
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_origin_of_a_url_is_its_scheme_and_authority() {
+        assert_eq!(super::origin("https://sso.example/realms/yiciban"), "https://sso.example");
+        assert_eq!(super::origin("http://127.0.0.1:8081"), "http://127.0.0.1:8081");
+        assert_eq!(super::origin("not a url"), "");
+    }
+}

@@ -1,0 +1,292 @@
+//! `spawn_app()`: the workbench with the services it calls — intake,
+//! routing and the department-task service, real, on their own database and
+//! NATS prefix (testkit's `spawn_service`) — and the development issuer
+//! knowing the workbench's redirect URI and agents of two departments.
+//! People sign in through the browser's path with a cookie-keeping HTTP
+//! client ([`Browser`]).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use reqwest::header::{HeaderMap, LOCATION};
+use tonic::codegen::InterceptedService;
+use tonic::transport::Channel;
+use yiciban_devissuer::{User, WORKBENCH_CLIENT_ID};
+use yiciban_platform::grpc::ClientAuth;
+use yiciban_platform::{ManualClock, Role};
+use yiciban_proto::intake::v1::intake_service_client::IntakeServiceClient;
+use yiciban_proto::tasks::v1 as tasks;
+use yiciban_proto::tasks::v1::task_service_client::TaskServiceClient;
+use yiciban_testkit::{ReservedPort, ServiceHandle, TestDb, TestIssuer, TestNats, eventually, spawn_service};
+use yiciban_workbench::WorkbenchConfig;
+
+pub type Tasks = TaskServiceClient<InterceptedService<Channel, ClientAuth>>;
+pub type Intake = IntakeServiceClient<InterceptedService<Channel, ClientAuth>>;
+
+/// The departments of the newborn package's first two steps (s1, s2).
+pub const MATERNITY: &str = "health-maternity";
+pub const CDC: &str = "cdc";
+
+const WAIT: Duration = Duration::from_secs(30);
+
+pub struct TestApp {
+    /// First, so the services stop before their database is dropped.
+    _handles: Vec<ServiceHandle>,
+    pub url: String,
+    pub clock: ManualClock,
+    pub issuer: TestIssuer,
+    channels: HashMap<&'static str, Channel>,
+    _ports: Vec<ReservedPort>,
+    _nats: TestNats,
+    db: TestDb,
+}
+
+fn agent(username: &str, department: &str) -> User {
+    User {
+        username: username.to_owned(),
+        display_name: format!("{department}经办人"),
+        role: "yiciban-agent".to_owned(),
+        department: Some(department.to_owned()),
+        id_number: None,
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    let db = TestDb::new(30).await;
+    let nats = TestNats::new().await;
+    // A working Tuesday, 10:00 in Beijing.
+    let clock = ManualClock::new("2026-09-29T02:00:00Z".parse().unwrap());
+    let [intake, routing, tasks, workbench] = [(); 4].map(|()| ReservedPort::new());
+    let workbench_url = workbench.url();
+    let issuer = TestIssuer::start_with(|config| {
+        config.users.push(agent("agent-maternity-1", MATERNITY));
+        config.users.push(agent("agent-maternity-2", MATERNITY));
+        config.users.push(agent("agent-cdc-1", CDC));
+        assert!(config.allow_redirect(WORKBENCH_CLIENT_ID, &format!("{workbench_url}/auth/callback")));
+    })
+    .await;
+    let mut env: HashMap<String, String> = [
+        ("YICIBAN_NATS_PREFIX", nats.subjects.prefix().to_owned()),
+        ("YICIBAN_INTAKE_URL", intake.url()),
+        ("YICIBAN_ROUTING_URL", routing.url()),
+        ("YICIBAN_TASKS_URL", tasks.url()),
+        ("YICIBAN_ISSUANCE_URL", "http://127.0.0.1:9".to_owned()),
+        ("YICIBAN_EXPIRY_SCAN", "1h".to_owned()),
+        ("YICIBAN_SLA_SCAN", "1h".to_owned()),
+        ("YICIBAN_WORKBENCH_PUBLIC_URL", workbench_url.clone()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    issuer.configure(&mut env);
+    let now: Arc<ManualClock> = Arc::new(clock.clone());
+    let (pool, js) = (db.pool.clone(), nats.js.clone());
+    let mut handles = Vec::new();
+    let mut channels = HashMap::new();
+
+    let mut config = yiciban_tasks::TasksConfig::from_source(&env).unwrap();
+    config.common.grpc_listener = Some(tasks.listener());
+    let app = spawn_service(yiciban_tasks::build_with(config, now.clone(), pool.clone(), js.clone())).await;
+    channels.insert("tasks", app.channel);
+    handles.push(app.handle);
+
+    let mut config = yiciban_routing::RoutingConfig::from_source(&env).unwrap();
+    config.common.grpc_listener = Some(routing.listener());
+    handles
+        .push(spawn_service(yiciban_routing::build_with(config, now.clone(), pool.clone(), js.clone())).await.handle);
+
+    let mut config = yiciban_intake::IntakeConfig::from_source(&env).unwrap();
+    config.common.grpc_listener = Some(intake.listener());
+    let app = spawn_service(yiciban_intake::build_with(config, now.clone(), pool.clone(), js)).await;
+    channels.insert("intake", app.channel);
+    handles.push(app.handle);
+
+    let mut config = WorkbenchConfig::from_source(&env).unwrap();
+    config.common.grpc_listener = Some(yiciban_testkit::listener());
+    config.http_listener = Some(workbench.listener());
+    let app = spawn_service(yiciban_workbench::build_with(config, now, pool)).await;
+    handles.insert(0, app.handle);
+
+    TestApp {
+        _handles: handles,
+        url: workbench_url,
+        clock,
+        issuer,
+        channels,
+        _ports: vec![intake, routing, tasks, workbench],
+        _nats: nats,
+        db,
+    }
+}
+
+impl TestApp {
+    /// A fresh browser (no cookies).
+    pub fn browser(&self) -> Browser {
+        let jar = Arc::new(reqwest::cookie::Jar::default());
+        Browser {
+            http: reqwest::Client::builder()
+                .cookie_provider(jar.clone())
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            jar,
+            base: self.url.clone(),
+        }
+    }
+
+    /// A browser signed in as `username` (the sign-in's every step checked
+    /// by [`Browser::sign_in`]).
+    pub async fn signed_in(&self, username: &str) -> Browser {
+        let browser = self.browser();
+        let home = browser.sign_in(username).await;
+        assert_eq!(home.status, StatusCode::OK, "{}", home.body);
+        browser
+    }
+
+    pub fn tasks(&self, role: Role, subject: &str, department: Option<&str>) -> Tasks {
+        let token = self.issuer.token(role, subject, department, None);
+        TaskServiceClient::with_interceptor(self.channels["tasks"].clone(), ClientAuth::new(Some(&token)))
+    }
+
+    pub fn intake_as_clerk(&self) -> Intake {
+        let token = self.issuer.token(Role::Clerk, "clerk-001", None, None);
+        IntakeServiceClient::with_interceptor(self.channels["intake"].clone(), ClientAuth::new(Some(&token)))
+    }
+
+    /// Submits `request` at the window and waits until the case's first
+    /// steps are dispatched (health-maternity's and cdc's tasks exist);
+    /// the case id and those tasks.
+    pub async fn case_with_tasks(
+        &self,
+        request: yiciban_proto::intake::v1::SubmitApplicationRequest,
+    ) -> (String, Vec<tasks::Task>) {
+        let case_id = self.intake_as_clerk().submit_application(request).await.unwrap().into_inner().case_id;
+        let supervisor = self.tasks(Role::Supervisor, "sup-001", None);
+        let found = eventually("the case's first tasks", WAIT, || {
+            let (mut supervisor, case_id) = (supervisor.clone(), case_id.clone());
+            async move {
+                let listed =
+                    supervisor.list_case_tasks(tasks::ListCaseTasksRequest { case_id }).await.ok()?.into_inner().tasks;
+                (listed.len() >= 2).then_some(listed)
+            }
+        })
+        .await;
+        (case_id, found)
+    }
+
+    /// The sealed tokens of every session, as the table holds them.
+    pub async fn sealed_tokens(&self) -> Vec<Vec<u8>> {
+        sqlx::query_scalar("SELECT tokens FROM workbench.sessions ORDER BY created_at")
+            .fetch_all(&self.db.pool)
+            .await
+            .unwrap()
+    }
+
+    /// A task as the service holds it now.
+    pub async fn task(&self, task_id: &str) -> tasks::Task {
+        let mut supervisor = self.tasks(Role::Supervisor, "sup-001", None);
+        supervisor
+            .get_task(tasks::GetTaskRequest { task_id: task_id.to_owned() })
+            .await
+            .unwrap()
+            .into_inner()
+            .task
+            .unwrap()
+    }
+}
+
+/// The task of `department` among `tasks`.
+pub fn of(tasks: &[tasks::Task], department: &str) -> tasks::Task {
+    tasks.iter().find(|t| t.department == department).cloned().unwrap_or_else(|| panic!("a task of {department}"))
+}
+
+/// An answer as a test reads it.
+#[derive(Debug)]
+pub struct Page {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: String,
+}
+
+impl Page {
+    pub fn location(&self) -> &str {
+        self.headers.get(LOCATION).and_then(|l| l.to_str().ok()).unwrap_or_default()
+    }
+
+    /// The value of the first hidden input `name` after `after` in the page.
+    pub fn field_after(&self, after: &str, name: &str) -> String {
+        let start = self.body.find(after).unwrap_or_else(|| panic!("{after:?} in the page:\n{}", self.body));
+        let marker = format!("name=\"{name}\" value=\"");
+        let rest = &self.body[start..];
+        let at =
+            rest.find(&marker).unwrap_or_else(|| panic!("field {name} after {after:?}:\n{}", self.body)) + marker.len();
+        rest[at..].split('"').next().unwrap().to_owned()
+    }
+
+    /// The session's form token (in the logout form of every signed-in page).
+    pub fn csrf(&self) -> String {
+        self.field_after("action=\"/auth/logout\"", "csrf")
+    }
+}
+
+/// A browser: keeps cookies, follows no redirect by itself.
+#[derive(Clone)]
+pub struct Browser {
+    pub http: reqwest::Client,
+    jar: Arc<reqwest::cookie::Jar>,
+    pub base: String,
+}
+
+impl Browser {
+    /// The session id this browser sends (as a thief copying it would hold it).
+    pub fn session_id(&self) -> Option<String> {
+        use reqwest::cookie::CookieStore as _;
+        let sent = self.jar.cookies(&self.base.parse().unwrap())?;
+        sent.to_str()
+            .unwrap()
+            .split("; ")
+            .find_map(|pair| pair.strip_prefix("__Host-yiciban-session="))
+            .map(str::to_owned)
+    }
+
+    async fn read(response: reqwest::Response) -> Page {
+        let (status, headers) = (response.status(), response.headers().clone());
+        Page { status, headers, body: response.text().await.unwrap() }
+    }
+
+    /// `GET` a path of the workbench, or any absolute URL.
+    pub async fn get(&self, path: &str) -> Page {
+        let url = if path.starts_with("http") { path.to_owned() } else { format!("{}{path}", self.base) };
+        Self::read(self.http.get(url).send().await.unwrap()).await
+    }
+
+    /// `GET`, following redirects (as a browser does) up to ten times.
+    pub async fn follow(&self, path: &str) -> Page {
+        let mut page = self.get(path).await;
+        for _ in 0..10 {
+            if !page.status.is_redirection() {
+                break;
+            }
+            let next = page.location().to_owned();
+            page = self.get(&next).await;
+        }
+        page
+    }
+
+    /// `POST` a form to a path of the workbench, with extra headers.
+    pub async fn post(&self, path: &str, form: &[(&str, &str)], headers: &[(&str, &str)]) -> Page {
+        let mut request = self.http.post(format!("{}{path}", self.base)).form(form);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        Self::read(request.send().await.unwrap()).await
+    }
+
+    /// Signs in as `username` (the issuer's `login_hint`): the page the
+    /// browser lands on.
+    pub async fn sign_in(&self, username: &str) -> Page {
+        self.follow(&format!("/auth/login?login_hint={username}")).await
+    }
+}

@@ -131,11 +131,14 @@ def main(path):
         if not dept or dept["config"].get("claim.name") != "department" or dept["config"].get("access.token.claim") != "true":
             bad(f"{cid}: user attribute department -> access token claim department")
         idn = attribute_mapper(c, "id_number")
+        # Tokens carry a subject, never an ID number (ADR 0029): the number
+        # is released on userinfo only, which the services ask.
         if (not idn or idn["config"].get("claim.name") != "id_number"
-                or idn["config"].get("access.token.claim") != "true"
+                or idn["config"].get("access.token.claim") != "false"
                 or idn["config"].get("id.token.claim") != "false"
-                or idn["config"].get("userinfo.token.claim") != "false"):
-            bad(f"{cid}: user attribute id_number -> claim id_number in the access token only")
+                or idn["config"].get("introspection.token.claim") != "false"
+                or idn["config"].get("userinfo.token.claim") != "true"):
+            bad(f"{cid}: user attribute id_number -> claim id_number on userinfo only, in no token")
     casectl = clients.get("yiciban-casectl", {})
     if casectl.get("redirectUris") != ["http://127.0.0.1/*"]:
         bad("yiciban-casectl: redirect URIs must be exactly the loopback http://127.0.0.1/*")

@@ -5,7 +5,10 @@
 //! they fetch their own tokens from it by client credentials; it rotates its
 //! keys in the middle of a run; and every kind of bad token is refused with
 //! `UNAUTHENTICATED` and a message that names the reason without repeating
-//! the token — changing nothing.
+//! the token — changing nothing. An applicant's tokens hold no ID number:
+//! intake learns it from the provider's userinfo and keeps only its keyed
+//! hash, so the applicant reaches its own case and nobody else's, and while
+//! the provider is down an applicant not seen before gets `UNAVAILABLE`.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -84,6 +87,34 @@ async fn read_as(channel: &Channel, token: &str) -> Result<(), tonic::Status> {
         Err(s) => Err(s),
         Ok(_) => panic!("a plan of a case nobody planned"),
     }
+}
+
+type Intake = IntakeServiceClient<InterceptedService<Channel, ClientAuth>>;
+
+fn intake_as(channel: &Channel, token: &str) -> Intake {
+    IntakeServiceClient::with_interceptor(channel.clone(), ClientAuth::new(Some(token)))
+}
+
+/// Intake alone, trusting `provider` (its peers are not running).
+async fn intake_service(provider: &OidcProvider, db: &TestDb, nats: &TestNats) -> (ServiceHandle, Channel) {
+    let nowhere = "http://127.0.0.1:9".to_owned();
+    let peers = [
+        ("YICIBAN_TASKS_URL", nowhere.clone()),
+        ("YICIBAN_ROUTING_URL", nowhere.clone()),
+        ("YICIBAN_ISSUANCE_URL", nowhere),
+    ];
+    let mut config = yiciban_intake::IntakeConfig::from_source(&env(provider, nats, "intake", &peers)).expect("config");
+    config.common.grpc_listener = Some(yiciban_testkit::listener());
+    let clock = Arc::new(ManualClock::new("2026-09-28T02:00:00Z".parse().unwrap()));
+    let app = spawn_service(yiciban_intake::build_with(config, clock, db.pool.clone(), nats.js.clone())).await;
+    (app.handle, app.channel)
+}
+
+/// The newborn application, submitted online (as an applicant does).
+fn online(key: &str) -> intake::SubmitApplicationRequest {
+    let mut application = yiciban_testkit::applications::newborn(key);
+    application.channel = yiciban_proto::common::v1::Channel::Online as i32;
+    application
 }
 
 fn uuid_v7() -> String {
@@ -329,4 +360,63 @@ async fn services_hand_a_case_on_with_their_own_client_credentials_from_a_real_i
     let poisoned: i64 =
         sqlx::query_scalar("SELECT count(*) FROM intake.poison_messages").fetch_one(&db.pool).await.unwrap();
     assert_eq!(poisoned, 0, "no hand-off was dropped as poison");
+}
+
+#[tokio::test]
+async fn an_applicant_of_a_real_issuer_reaches_its_own_case_with_tokens_that_hold_no_id_number() {
+    use yiciban_testkit::applications::{FATHER_ID, MOTHER_ID};
+    let mut config = ProviderConfig::standard();
+    config.users.push(yiciban_testkit::oidc::UserConfig::new("father", "yiciban-applicant").id_number(FATHER_ID));
+    let provider = OidcProvider::start(config).await.unwrap();
+    let (db, nats) = (TestDb::new(10).await, TestNats::new().await);
+    let (_intake, channel) = intake_service(&provider, &db, &nats).await;
+
+    let mother = provider.authorization_code("mother", CASECTL, REDIRECT, &audience("intake")).await.unwrap();
+    let id_token = mother.id_token.clone().expect("an ID token");
+    for token in [&mother.access_token, &id_token] {
+        let claims = payload(token);
+        assert!(!claims.to_string().contains(MOTHER_ID), "a token carries the ID number: {claims}");
+        assert!(!token.contains(MOTHER_ID));
+    }
+    assert_eq!(payload(&mother.access_token)["sub"], "mother");
+
+    let mut as_mother = intake_as(&channel, &mother.access_token);
+    let submitted = as_mother.submit_application(online("applicant-1")).await.unwrap().into_inner();
+    assert_eq!(submitted.decision(), intake::AcceptanceDecision::Accepted);
+    let get = intake::GetCaseRequest { case_id: submitted.case_id.clone(), ..Default::default() };
+    let own = as_mother.get_case(get.clone()).await.unwrap().into_inner().case.unwrap();
+    assert_eq!(own.applicant.unwrap().id_number, MOTHER_ID, "its own case, in clear");
+
+    // Another applicant (the company) neither sees the case nor submits in
+    // the mother's name; nothing is stored.
+    let company = provider.authorization_code("company-1", CASECTL, REDIRECT, &audience("intake")).await.unwrap();
+    let mut as_company = intake_as(&channel, &company.access_token);
+    let hidden = as_company.get_case(get.clone()).await.unwrap_err();
+    assert_eq!(hidden.code(), Code::NotFound, "{hidden:?}");
+    let events =
+        || async { sqlx::query_scalar::<_, i64>("SELECT count(*) FROM intake.events").fetch_one(&db.pool).await };
+    let before = events().await.unwrap();
+    let refused = as_company.submit_application(online("applicant-2")).await.unwrap_err();
+    assert_eq!(refused.code(), Code::PermissionDenied, "{refused:?}");
+    assert_eq!(events().await.unwrap(), before, "nothing stored");
+    // The keyed identity is what intake keeps: no column holds the number.
+    let index: String =
+        sqlx::query_scalar("SELECT applicant_key FROM intake.case_index").fetch_one(&db.pool).await.unwrap();
+    assert_eq!(index.len(), 64);
+
+    // The provider goes down. An applicant intake has not seen yet cannot be
+    // recognised: UNAVAILABLE, bounded, nothing stored; the mother, whose
+    // keyed identity intake holds for her token's lifetime, still can.
+    let father = provider.authorization_code("father", CASECTL, REDIRECT, &audience("intake")).await.unwrap();
+    drop(provider);
+    let before = events().await.unwrap();
+    let mut as_father = intake_as(&channel, &father.access_token);
+    let unavailable = as_father.get_case(get.clone()).await.unwrap_err();
+    assert_eq!(unavailable.code(), Code::Unavailable, "the issuer is down: {unavailable:?}");
+    assert!(unavailable.message().contains("userinfo"), "{:?}", unavailable.message());
+    assert!(unavailable.message().len() < 400, "a bounded message: {:?}", unavailable.message());
+    let unavailable = as_father.submit_application(online("applicant-3")).await.unwrap_err();
+    assert_eq!(unavailable.code(), Code::Unavailable, "{unavailable:?}");
+    assert_eq!(events().await.unwrap(), before, "nothing stored");
+    assert!(as_mother.get_case(get).await.is_ok(), "a recognised applicant goes on while the issuer is down");
 }

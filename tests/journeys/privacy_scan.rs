@@ -1,11 +1,13 @@
 //! A test that looks everywhere (issue 18): a case with marked personal
 //! values — the applicant's name, ID number and phone, a form field, the
 //! mail recipient and address — runs from submission through every
-//! department to mailing and delivery, read by a clerk (in clear) and a
-//! supervisor (masked). Then every log line (debug level, JSON), every span
-//! and its attributes, the metrics, every message on JetStream and every row
-//! of every table of every service are searched for the marked values, as
-//! text and as the hex of their bytes. Each hit outside [`ALLOWED`] fails the
+//! department to mailing and delivery, read by a clerk (in clear), a
+//! supervisor (masked) and the applicant itself (in clear, with its own
+//! access token). Then every log line (debug level, JSON), every span and
+//! its attributes, the metrics, every message on JetStream, every row of
+//! every table of every service, and the applicant's access token (raw and
+//! decoded: tokens carry a subject, never an ID number) are searched for the
+//! marked values, as text and as the hex of their bytes. Each hit outside [`ALLOWED`] fails the
 //! test and is named with where it was found.
 
 use std::io::Write as _;
@@ -78,6 +80,13 @@ fn markers() -> Vec<(String, String)> {
 pub(crate) fn found(text: &str) -> Vec<String> {
     let lower = text.to_lowercase();
     markers().into_iter().filter(|(_, m)| lower.contains(&m.to_lowercase())).map(|(name, _)| name).collect()
+}
+
+/// The payload of a JWT, decoded (not verified).
+fn decoded_payload(token: &str) -> String {
+    use base64::Engine as _;
+    let part = token.split('.').nth(1).expect("a JWT");
+    String::from_utf8(base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(part).expect("base64url")).unwrap()
 }
 
 fn marked_application() -> intake::SubmitApplicationRequest {
@@ -214,6 +223,20 @@ async fn marked_personal_values_are_found_only_where_they_are_kept_on_purpose() 
     .unwrap();
     let stack = Stack::start("2026-09-29T02:00:00Z").await;
     let case_id = run_case(&stack).await;
+    // The applicant reads its own case in clear, recognised through the
+    // issuer's userinfo; the token it presents is scanned below.
+    let applicant_token =
+        stack.token_with_identity(Role::Applicant, "mother", None, Some(yiciban_testkit::applications::MOTHER_ID));
+    let mut applicant = yiciban_proto::intake::v1::intake_service_client::IntakeServiceClient::with_interceptor(
+        stack.channel(crate::stack::Service::Intake),
+        yiciban_platform::grpc::ClientAuth::new(Some(&applicant_token)),
+    );
+    let own = applicant
+        .get_case(intake::GetCaseRequest { case_id: case_id.clone(), ..Default::default() })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(own.case.unwrap().applicant.unwrap().name, NAME, "the applicant reads its own case in clear");
 
     let mut hits: Vec<(String, Vec<String>)> = Vec::new();
     let mut look = |place: String, text: &str| {
@@ -242,6 +265,8 @@ async fn marked_personal_values_are_found_only_where_they_are_kept_on_purpose() 
     for (place, row) in every_row(&stack).await {
         look(place, &row);
     }
+    look("the applicant's access token".into(), &applicant_token);
+    look("the applicant's access token, decoded".into(), &decoded_payload(&applicant_token));
 
     let unexpected: Vec<&(String, Vec<String>)> =
         hits.iter().filter(|(place, _)| !ALLOWED.iter().any(|(allowed, _)| place == allowed)).collect();

@@ -2,7 +2,15 @@
 // `oidc-provider` package, configured from a JSON file, issuing JWT access
 // tokens that follow the identity contract of issue 14 (audience = the RFC
 // 8707 resource, roles in realm_access.roles, preferred_username,
-// department, id_number, azp/client_id).
+// department, azp/client_id). No token carries an applicant's ID number
+// (ADR 0029): it is released only by userinfo, under the scope
+// yiciban.identity — to the package's own (opaque) userinfo tokens, and to
+// the yiciban JWT access tokens the services present on the applicant's
+// behalf, which the package itself refuses at userinfo ("token audience
+// prevents accessing the userinfo endpoint", its strict reading of RFC
+// 8707). For those, `userinfoForResourceTokens` answers as Keycloak and the
+// provincial identity platforms do: a valid, unexpired access token of this
+// provider for one of the resources gets the claims of its scope.
 //
 //   node provider.mjs <config.json>     serve; prints "ready <issuer>" once listening
 //   node provider.mjs --generate-key RS256|ES256
@@ -32,7 +40,7 @@
 // Everything is kept in memory: a restart forgets sessions and tokens.
 
 import { readFileSync } from 'node:fs';
-import { generateKeyPairSync, randomUUID } from 'node:crypto';
+import { createPublicKey, generateKeyPairSync, randomUUID, verify as verifySignature } from 'node:crypto';
 import { createServer } from 'node:http';
 import Provider, { errors } from 'oidc-provider';
 
@@ -97,7 +105,6 @@ function buildProvider(config) {
       azp: token.clientId,
     };
     if (user.department) claims.department = user.department;
-    if (user.id_number) claims.id_number = user.id_number;
     return claims;
   }
 
@@ -110,19 +117,21 @@ function buildProvider(config) {
   return new Provider(issuer, {
     clients,
     jwks: { keys },
-    // ID tokens carry the same claims as the access tokens (scope profile).
+    // ID tokens carry the same claims as the access tokens (scope profile);
+    // the ID number only userinfo, under its own scope (see findAccount).
     claims: {
       openid: ['sub'],
-      profile: ['preferred_username', 'name', 'department', 'id_number', 'realm_access'],
+      profile: ['preferred_username', 'name', 'department', 'realm_access'],
+      [IDENTITY_SCOPE]: ['id_number'],
     },
-    scopes: ['openid', 'offline_access', 'profile'],
+    scopes: ['openid', 'offline_access', 'profile', IDENTITY_SCOPE],
     conformIdTokenClaims: false,
     async findAccount(_ctx, sub) {
       const user = users.get(sub);
       if (!user) return undefined;
       return {
         accountId: sub,
-        async claims() {
+        async claims(use) {
           const claims = {
             sub,
             preferred_username: user.username,
@@ -130,7 +139,8 @@ function buildProvider(config) {
           };
           if (user.name) claims.name = user.name;
           if (user.department) claims.department = user.department;
-          if (user.id_number) claims.id_number = user.id_number;
+          // Never into an ID token, whatever the scope: userinfo only.
+          if (user.id_number && use === 'userinfo') claims.id_number = user.id_number;
           return claims;
         },
       };
@@ -150,7 +160,9 @@ function buildProvider(config) {
         async getResourceServerInfo(_ctx, resourceIndicator) {
           if (!resources.has(resourceIndicator)) throw new errors.InvalidTarget();
           return {
-            scope: 'yiciban',
+            // yiciban.identity rides along so the resource token says
+            // whether the person consented to release the number (userinfo).
+            scope: `yiciban ${IDENTITY_SCOPE}`,
             audience: resourceIndicator,
             accessTokenTTL: ttl('access_token_ttl', 300),
             accessTokenFormat: 'jwt',
@@ -184,6 +196,66 @@ function buildProvider(config) {
   });
 }
 
+// The scope under which userinfo releases an applicant's ID number.
+const IDENTITY_SCOPE = 'yiciban.identity';
+
+// Userinfo for the provider's own JWT access tokens of a yiciban resource
+// (see the header): a Koa middleware in front of the package's userinfo
+// route; any other request, and a token that is not such a JWT, goes on to
+// the package. A bad token is answered as RFC 6750 says.
+function userinfoForResourceTokens(config, users) {
+  const issuer = config.issuer;
+  const resources = new Set(config.resources);
+  const publicKeys = new Map(config.keys.map((jwk) => {
+    const { d, p, q, dp, dq, qi, ...pub } = jwk;
+    return [jwk.kid, { alg: algOf(jwk), key: createPublicKey({ key: pub, format: 'jwk' }) }];
+  }));
+  const decode = (part) => JSON.parse(Buffer.from(part, 'base64url').toString('utf8'));
+
+  function verified(token) {
+    const parts = token.split('.');
+    if (parts.length !== 3) return undefined;
+    let header;
+    let payload;
+    try {
+      header = decode(parts[0]);
+      payload = decode(parts[1]);
+    } catch {
+      return undefined;
+    }
+    const published = publicKeys.get(header.kid);
+    if (!published || header.alg !== published.alg || header.typ !== 'at+jwt') return undefined;
+    const signed = Buffer.from(`${parts[0]}.${parts[1]}`);
+    const signature = Buffer.from(parts[2], 'base64url');
+    const key = published.alg === 'ES256' ? { key: published.key, dsaEncoding: 'ieee-p1363' } : published.key;
+    if (!verifySignature('sha256', signed, key, signature)) return undefined;
+    const audiences = Array.isArray(payload.aud) ? payload.aud : [payload.aud];
+    const now = Math.floor(Date.now() / 1000);
+    if (payload.iss !== issuer || !(payload.exp > now) || !audiences.some((a) => resources.has(a))) return undefined;
+    return payload;
+  }
+
+  return async function resourceTokenUserinfo(ctx, next) {
+    const authorization = ctx.get('authorization');
+    const jwt = /^Bearer [\w-]+\.[\w-]+\.[\w-]+$/.test(authorization);
+    if (ctx.path !== '/me' || !['GET', 'POST'].includes(ctx.method) || !jwt) return next();
+    ctx.set('cache-control', 'no-store');
+    const payload = verified(authorization.slice('Bearer '.length));
+    const user = payload && users.get(payload.sub);
+    if (!user) {
+      ctx.status = 401;
+      ctx.set('www-authenticate', 'Bearer error="invalid_token"');
+      ctx.body = { error: 'invalid_token', error_description: 'invalid token provided' };
+      return undefined;
+    }
+    const scopes = new Set(String(payload.scope || '').split(' '));
+    const claims = { sub: payload.sub };
+    if (scopes.has(IDENTITY_SCOPE) && user.id_number) claims.id_number = user.id_number;
+    ctx.body = claims;
+    return undefined;
+  };
+}
+
 function main() {
   const args = process.argv.slice(2);
   if (args[0] === '--generate-key') {
@@ -196,6 +268,7 @@ function main() {
   }
   const config = JSON.parse(readFileSync(args[0], 'utf8'));
   const provider = buildProvider(config);
+  provider.use(userinfoForResourceTokens(config, new Map(config.users.map((u) => [u.username, u]))));
   provider.on('server_error', (_ctx, err) => process.stderr.write(`server_error: ${err.stack}\n`));
   const server = createServer(provider.callback());
   const target = config.listen_fd !== undefined ? { fd: config.listen_fd } : { port: required(config.port, 'port'), host: '127.0.0.1' };

@@ -13,7 +13,7 @@ use crate::identity::profile::{AccessToken, Profile};
 use crate::identity::{self as id, device, login, session};
 
 /// The scopes `casectl login` asks for unless `--scope` says otherwise.
-pub const DEFAULT_SCOPE: &str = "openid profile offline_access";
+pub const DEFAULT_SCOPE: &str = "openid profile offline_access yiciban.identity";
 
 /// `casectl login`.
 #[derive(Debug, Clone, Args)]
@@ -40,7 +40,9 @@ pub struct LoginArgs {
     /// the issuer may show its consent page). Keycloak then issues an
     /// offline token (the user needs the realm role `offline_access`, a
     /// default role). Drop `offline_access` only where the issuer gives
-    /// refresh tokens without it.
+    /// refresh tokens without it. `yiciban.identity` lets the services ask
+    /// the issuer's userinfo for an applicant's ID number or credit code (no
+    /// token carries it); an applicant signed in without it is refused.
     #[arg(long, default_value = DEFAULT_SCOPE)]
     pub scope: String,
 }

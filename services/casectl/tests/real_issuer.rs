@@ -206,7 +206,7 @@ async fn a_browser_sign_in_by_code_and_pkce_completes_at_the_loopback_callback()
     let (login, url) = browser_login(&home, &provider, "officer", &[]).await;
     assert_eq!(params::one(&url, "code_challenge_method"), "S256");
     assert_eq!(params::one(&url, "client_id"), "yiciban-casectl");
-    assert_eq!(params::one(&url, "scope"), "openid profile offline_access");
+    assert_eq!(params::one(&url, "scope"), "openid profile offline_access yiciban.identity");
     assert_eq!(params::one(&url, "prompt"), "consent");
     let resources = params::all(&url, "resource");
     assert_eq!(resources.len(), 6, "every service, the webhook service's included: {resources:?}");

@@ -10,9 +10,13 @@ use sha2::{Digest as _, Sha256};
 
 use crate::config::{APPLICANT_ROLE, Client, User};
 
+/// The scope that releases an applicant's ID number or credit code, at the
+/// userinfo endpoint only (never in a token).
+pub const IDENTITY_SCOPE: &str = "yiciban.identity";
+
 /// The scopes the issuer grants; others in a request are left out of the
 /// grant (RFC 6749 §3.3: the response's `scope` says what was granted).
-pub const SUPPORTED_SCOPES: [&str; 3] = ["openid", "profile", "offline_access"];
+pub const SUPPORTED_SCOPES: [&str; 4] = ["openid", "profile", "offline_access", IDENTITY_SCOPE];
 
 /// The requested scopes the issuer grants, space-separated, in request order.
 pub fn granted_scope(requested: Option<&str>) -> String {
@@ -92,22 +96,18 @@ impl Grant<'_> {
         claims
     }
 
-    /// A user's access token: one role, the username, the department of an
-    /// agent and the identity number of an applicant.
-    pub fn user_access(&self, user: &User) -> Map<String, Value> {
+    /// A user's access token (subject `sub`): one role, the username, the
+    /// department of an agent; never an applicant's ID number, which only
+    /// the userinfo endpoint releases ([`userinfo`]).
+    pub fn user_access(&self, user: &User, sub: &str) -> Map<String, Value> {
         let mut claims = self.base();
-        claims.insert("sub".into(), subject("user", &user.username).into());
+        claims.insert("sub".into(), sub.into());
         claims.insert("typ".into(), "Bearer".into());
         claims.insert("realm_access".into(), json!({ "roles": [user.role] }));
         claims.insert("preferred_username".into(), user.username.clone().into());
         claims.insert("name".into(), user.display_name.clone().into());
         if let Some(department) = &user.department {
             claims.insert("department".into(), department.clone().into());
-        }
-        if user.role == APPLICANT_ROLE
-            && let Some(id_number) = &user.id_number
-        {
-            claims.insert("id_number".into(), id_number.clone().into());
         }
         claims
     }
@@ -123,25 +123,52 @@ impl Grant<'_> {
     }
 }
 
-/// The ID token of a sign-in (OpenID Connect Core §2): audience the client,
-/// `nonce` echoed, `at_hash` of the access token issued with it.
-pub fn id_token(
-    issuer: &str,
-    client_id: &str,
-    user: &User,
-    auth_time: u64,
-    nonce: Option<&str>,
-    access_token: &str,
-    ttl: Duration,
-) -> Map<String, Value> {
-    let mut claims = registered(issuer, ttl);
-    claims.insert("sub".into(), subject("user", &user.username).into());
-    claims.insert("aud".into(), client_id.into());
-    claims.insert("azp".into(), client_id.into());
-    claims.insert("auth_time".into(), auth_time.into());
-    claims.insert("preferred_username".into(), user.username.clone().into());
-    claims.insert("name".into(), user.display_name.clone().into());
-    if let Some(nonce) = nonce {
+/// The userinfo answer (OpenID Connect Core §5.3.2) for `user`, subject
+/// `sub`, to an access token granted `scope`: `sub` always; the username and
+/// name with `profile`; an applicant's ID number or credit code
+/// (`id_number`) with [`IDENTITY_SCOPE`] — the only place it is released.
+pub fn userinfo(user: &User, sub: &str, scope: &str) -> Map<String, Value> {
+    let granted = |name: &str| scope.split(' ').any(|s| s == name);
+    let mut claims = Map::new();
+    claims.insert("sub".into(), sub.into());
+    if granted("profile") {
+        claims.insert("preferred_username".into(), user.username.clone().into());
+        claims.insert("name".into(), user.display_name.clone().into());
+    }
+    if granted(IDENTITY_SCOPE)
+        && user.role == APPLICANT_ROLE
+        && let Some(id_number) = &user.id_number
+    {
+        claims.insert("id_number".into(), id_number.clone().into());
+    }
+    claims
+}
+
+/// Who signed in, when, and the `nonce` the client sent.
+#[derive(Debug, Clone, Copy)]
+pub struct SignIn<'a> {
+    /// The person.
+    pub user: &'a User,
+    /// The person's subject (`Issuer::subject_of`).
+    pub sub: &'a str,
+    /// When the person signed in (seconds since the epoch).
+    pub auth_time: u64,
+    /// The authorization request's `nonce`.
+    pub nonce: Option<&'a str>,
+}
+
+/// The ID token of a sign-in (OpenID Connect Core §2) through `grant`'s
+/// client (its audience), `nonce` echoed, `at_hash` of the access token
+/// issued with it; no ID number.
+pub fn id_token(grant: &Grant<'_>, sign_in: &SignIn<'_>, access_token: &str) -> Map<String, Value> {
+    let mut claims = registered(grant.issuer, grant.ttl);
+    claims.insert("sub".into(), sign_in.sub.into());
+    claims.insert("aud".into(), grant.client_id.into());
+    claims.insert("azp".into(), grant.client_id.into());
+    claims.insert("auth_time".into(), sign_in.auth_time.into());
+    claims.insert("preferred_username".into(), sign_in.user.username.clone().into());
+    claims.insert("name".into(), sign_in.user.display_name.clone().into());
+    if let Some(nonce) = sign_in.nonce {
         claims.insert("nonce".into(), nonce.into());
     }
     let digest = Sha256::digest(access_token.as_bytes());
@@ -167,7 +194,7 @@ mod tests {
     }
 
     #[test]
-    fn only_applicants_carry_an_identity_number() {
+    fn no_access_token_carries_an_identity_number_and_only_userinfo_releases_an_applicants() {
         let grant = Grant {
             issuer: "http://127.0.0.1:1",
             client_id: "yiciban-casectl",
@@ -182,11 +209,18 @@ mod tests {
             department: None,
             id_number: Some("11010519491231002X".into()),
         };
-        assert!(grant.user_access(&user).get("id_number").is_none());
+        assert!(grant.user_access(&user, "s").get("id_number").is_none());
+        assert!(userinfo(&user, "s", "openid yiciban.identity").get("id_number").is_none(), "staff");
         user.role = APPLICANT_ROLE.into();
-        let claims = grant.user_access(&user);
-        assert_eq!(claims["id_number"], "11010519491231002X");
-        assert_eq!(claims["aud"], "urn:yiciban:intake");
+        let claims = grant.user_access(&user, "s");
+        assert!(claims.get("id_number").is_none(), "{claims:?}");
+        assert!(!Value::Object(claims.clone()).to_string().contains("11010519491231002X"));
+        assert_eq!((&claims["sub"], &claims["aud"]), (&json!("s"), &json!("urn:yiciban:intake")));
         assert_eq!(claims["realm_access"]["roles"], json!([APPLICANT_ROLE]));
+        let released = userinfo(&user, "s", "openid profile yiciban.identity");
+        assert_eq!((&released["sub"], &released["id_number"]), (&json!("s"), &json!("11010519491231002X")));
+        let withheld = userinfo(&user, "s", "openid profile");
+        assert!(withheld.get("id_number").is_none() && withheld["preferred_username"] == "clerk-001");
+        assert_eq!(Value::Object(userinfo(&user, "s", "openid")), json!({"sub": "s"}));
     }
 }

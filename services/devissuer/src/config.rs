@@ -30,7 +30,7 @@ pub fn audiences() -> Vec<String> {
 /// The role every service client carries.
 pub const SERVICE_ROLE: &str = "yiciban-service";
 
-/// The role of applicants; only their tokens carry `id_number`.
+/// The role of applicants; only their userinfo answers carry `id_number`.
 pub const APPLICANT_ROLE: &str = "yiciban-applicant";
 
 /// The issuer's clients, users and token lifetimes.

@@ -5,7 +5,7 @@
 use std::sync::RwLock;
 
 use jsonwebtoken::jwk::{Jwk, JwkSet, PublicKeyUse, ThumbprintHash};
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use p256::pkcs8::EncodePrivateKey as _;
 use rand::RngCore as _;
 
@@ -74,6 +74,28 @@ impl KeySet {
         JwkSet { keys: self.pairs.read().expect("key set lock").iter().map(|p| p.public.clone()).collect() }
     }
 
+    /// The claims of `token` when one of the published keys signed it, its
+    /// header `typ` is `typ`, `iss` is `issuer` and it has not expired. Any
+    /// audience: the userinfo endpoint takes every access token of the
+    /// issuer, as Keycloak's does.
+    pub fn verify(&self, token: &str, typ: &str, issuer: &str) -> Option<serde_json::Map<String, serde_json::Value>> {
+        let header = jsonwebtoken::decode_header(token).ok()?;
+        if header.alg != ALGORITHM || header.typ.as_deref() != Some(typ) {
+            return None;
+        }
+        let kid = header.kid?;
+        let key = {
+            let pairs = self.pairs.read().expect("key set lock");
+            DecodingKey::from_jwk(&pairs.iter().find(|p| p.kid == kid)?.public).ok()?
+        };
+        let mut validation = Validation::new(ALGORITHM);
+        validation.set_issuer(&[issuer]);
+        validation.validate_aud = false;
+        validation.set_required_spec_claims(&["exp", "iss", "sub"]);
+        validation.leeway = 0;
+        jsonwebtoken::decode(token, &key, &validation).ok().map(|data| data.claims)
+    }
+
     /// A new current key; the previous ones stay published.
     pub fn rotate(&self) {
         let fresh = KeyPair::generate();
@@ -109,6 +131,25 @@ mod tests {
         assert_eq!(kids, [keys.current_kid(), first]);
         keys.retire_old_keys();
         assert_eq!(keys.jwks().keys.len(), 1);
+    }
+
+    #[test]
+    fn a_token_verifies_with_its_type_and_issuer_under_a_published_key_only() {
+        let keys = KeySet::generate();
+        let mut claims = serde_json::Map::new();
+        claims.insert("iss".into(), "http://i".into());
+        claims.insert("sub".into(), "s".into());
+        claims.insert("exp".into(), (crate::claims::now() + 60).into());
+        let token = keys.sign("at+jwt", &claims);
+        assert_eq!(keys.verify(&token, "at+jwt", "http://i").unwrap()["sub"], "s");
+        assert!(keys.verify(&token, "JWT", "http://i").is_none(), "another type");
+        assert!(keys.verify(&token, "at+jwt", "http://other").is_none(), "another issuer");
+        assert!(KeySet::generate().verify(&token, "at+jwt", "http://i").is_none(), "another issuer's key");
+        claims.insert("exp".into(), (crate::claims::now() - 1).into());
+        assert!(keys.verify(&keys.sign("at+jwt", &claims), "at+jwt", "http://i").is_none(), "expired");
+        keys.rotate();
+        keys.retire_old_keys();
+        assert!(keys.verify(&token, "at+jwt", "http://i").is_none(), "a retired key");
     }
 
     #[test]

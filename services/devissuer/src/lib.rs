@@ -10,7 +10,9 @@
 //! `/authorize` (a Chinese page listing the seeded users; with
 //! `login_hint=<username>` of a known user it signs that user in without
 //! the page, a development convenience), `/revoke` (RFC 7009, refresh
-//! tokens) and `/logout` (RP-initiated logout: back to the client).
+//! tokens), `/logout` (RP-initiated logout: back to the client) and
+//! `/userinfo`, the only place an applicant's ID number is released (scope
+//! `yiciban.identity`; no token carries it).
 //!
 //! Tokens are ES256 JWTs signed with a key pair generated when the issuer
 //! starts; no key is ever in the source or on disk.
@@ -28,9 +30,13 @@ use anyhow::Context as _;
 use serde_json::{Map, Value};
 use tokio_util::sync::CancellationToken;
 
+pub use claims::IDENTITY_SCOPE;
 pub use config::{
     Client, DEV_CLIENT_SECRET_PREFIX, IssuerConfig, User, WORKBENCH_CLIENT_ID, WORKBENCH_DEV_REDIRECT_URI,
 };
+
+/// The scope of the tokens minted for people: what casectl asks for.
+const PERSON_SCOPE: &str = "openid profile yiciban.identity";
 
 /// A running development issuer. Clones are handles to the same issuer; it
 /// serves until [`DevIssuer::shutdown`] or until the last handle is dropped.
@@ -96,14 +102,15 @@ impl DevIssuer {
             .config
             .user(username)
             .with_context(|| format!("no user {username:?} in the issuer's configuration"))?;
-        Ok(self.issuer.user_access_token(user, config::CASECTL_CLIENT_ID, &[audience.to_owned()], "openid profile"))
+        Ok(self.issuer.user_access_token(user, config::CASECTL_CLIENT_ID, &[audience.to_owned()], PERSON_SCOPE))
     }
 
     /// The access token `user` (seeded or not) would get through
     /// `yiciban-casectl` for all five services: for tests and the load
-    /// generator, which sign in as many people.
+    /// generator, which sign in as many people. An applicant's number is not
+    /// in it: userinfo releases it to the token (scope `yiciban.identity`).
     pub fn mint_person(&self, user: &User) -> String {
-        self.issuer.user_access_token(user, config::CASECTL_CLIENT_ID, &config::audiences(), "openid profile")
+        self.issuer.user_access_token(user, config::CASECTL_CLIENT_ID, &config::audiences(), PERSON_SCOPE)
     }
 
     /// The client-credentials token the service client `client_id` would

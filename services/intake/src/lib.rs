@@ -106,6 +106,7 @@ pub async fn build_with(
     js: async_nats::jetstream::Context,
 ) -> anyhow::Result<App> {
     let mut shell = ServiceBuilder::bind("intake", &config.common, pool, js).await?.audit_log(&config.schema).await?;
+    shell.recognise_applicants(config.identity_key.clone());
     let store = shell
         .event_store(&config.schema, &[schema::INTAKE, yiciban_privacy::DATA_KEYS, legacy::LEGACY_SEALING])
         .await?;

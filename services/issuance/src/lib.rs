@@ -121,6 +121,7 @@ async fn assemble(
     directory: Option<Arc<dyn CaseDirectory>>,
 ) -> anyhow::Result<App> {
     let mut shell = ServiceBuilder::bind("issuance", &config.common, pool, js).await?.audit_log(&config.schema).await?;
+    shell.recognise_applicants(config.identity_key.clone());
     let store = shell.event_store(&config.schema, &[schema::ISSUANCE]).await?;
     let directory: Arc<dyn CaseDirectory> = match directory {
         Some(directory) => directory,

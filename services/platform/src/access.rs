@@ -254,11 +254,11 @@ mod tests {
     use super::*;
 
     fn person(role: Role) -> Caller {
-        Caller { subject: "p".into(), role, department: Some("samr".into()), identity: None, cause: None }
+        Caller { subject: "p".into(), role, department: Some("samr".into()), applicant_key: None, cause: None }
     }
 
     fn service(name: &str) -> Caller {
-        Caller { subject: name.into(), role: Role::Service, department: None, identity: None, cause: None }
+        Caller { subject: name.into(), role: Role::Service, department: None, applicant_key: None, cause: None }
     }
 
     #[test]

@@ -47,10 +47,12 @@ impl IdentityKey {
         self.keyed(identity).verify_slice(&code).is_ok()
     }
 
-    /// Whether the caller's identity claim (an applicant's token) is the
-    /// identity behind `stored`; false for a caller without one.
+    /// Whether the caller is the applicant behind `stored`: its keyed
+    /// identity (learned from the issuer's userinfo, see
+    /// [`crate::auth::userinfo`]) equals `stored`, compared in constant time;
+    /// false for a caller without one and for an empty `stored`.
     pub fn claimed_by(&self, caller: &Caller, stored: &str) -> bool {
-        caller.identity.as_deref().is_some_and(|identity| self.matches(identity, stored))
+        caller.applicant_key.as_deref().is_some_and(|own| !stored.is_empty() && same_lookup(own, stored))
     }
 
     fn keyed(&self, identity: &str) -> Hmac<Sha256> {
@@ -58,6 +60,12 @@ impl IdentityKey {
         mac.update(identity.trim().to_ascii_uppercase().as_bytes());
         mac
     }
+}
+
+/// Two lookup values equal, compared without an early exit (their length is
+/// not secret: it is always 64).
+pub fn same_lookup(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |diff, (x, y)| diff | (x ^ y)) == 0
 }
 
 impl std::fmt::Debug for IdentityKey {
@@ -110,7 +118,7 @@ mod tests {
     }
 
     #[test]
-    fn only_a_caller_claiming_the_identity_is_the_one_behind_a_stored_lookup() {
+    fn only_a_caller_with_the_same_keyed_identity_is_the_one_behind_a_stored_lookup() {
         use crate::auth::Role;
         let k = key("k");
         let stored = k.lookup("15020319900101123X");
@@ -118,13 +126,14 @@ mod tests {
             subject: "someone".into(),
             role,
             department: None,
-            identity: identity.map(str::to_owned),
+            applicant_key: identity.map(|i| k.lookup(i)),
             cause: None,
         };
         assert!(k.claimed_by(&caller(Role::Applicant, Some("15020319900101123x")), &stored));
         assert!(!k.claimed_by(&caller(Role::Applicant, Some("150203199001011234")), &stored));
         assert!(!k.claimed_by(&caller(Role::Clerk, None), &stored));
         assert!(!k.claimed_by(&caller(Role::Applicant, Some("15020319900101123X")), ""));
+        assert!(!k.claimed_by(&caller(Role::Applicant, Some("15020319900101123X")), &stored[..63]));
     }
 
     #[test]

@@ -110,7 +110,7 @@ mod tests {
     use super::*;
 
     fn officer(subject: &str) -> Caller {
-        Caller { subject: subject.into(), role: Role::Officer, department: None, identity: None, cause: None }
+        Caller { subject: subject.into(), role: Role::Officer, department: None, applicant_key: None, cause: None }
     }
 
     #[tokio::test]

@@ -97,6 +97,8 @@ pub struct ServiceBuilder {
     js: Option<async_nats::jetstream::Context>,
     subjects: Subjects,
     verifier: Verifier,
+    /// The client for the token issuer (keys, tokens, userinfo).
+    issuer_http: reqwest::Client,
     tokens: Arc<TokenSource>,
     refusals: Refusals,
     limits: Limits,
@@ -155,7 +157,7 @@ impl ServiceBuilder {
             .context("YICIBAN_OIDC_CA_FILE: building the client for the token issuer")?;
         let keys = Arc::new(IssuerKeys::new(http.clone(), &common.oidc.issuer, common.oidc.keys));
         let verifier = Verifier::new(keys.clone(), &common.oidc.audience(name), common.oidc.claims.clone());
-        let tokens = Arc::new(TokenSource::new(keys, http, common.oidc.credentials(name)));
+        let tokens = Arc::new(TokenSource::new(keys, http.clone(), common.oidc.credentials(name)));
         if common.dev_mode {
             tracing::warn!(
                 service = name,
@@ -168,6 +170,7 @@ impl ServiceBuilder {
             name,
             common: common.clone(),
             verifier,
+            issuer_http: http,
             tokens,
             refusals: Refusals::new(name),
             limits: Limits::new(common.grpc_limits),
@@ -211,6 +214,16 @@ impl ServiceBuilder {
     /// The verifier of bearer tokens (also for the service's HTTP pages).
     pub fn verifier(&self) -> &Verifier {
         &self.verifier
+    }
+
+    /// Applicants calling this service are recognised: each one's identity
+    /// is learned from the issuer's userinfo and kept in its [`crate::Caller`]
+    /// only as its keyed hash under `key` (see [`crate::auth::userinfo`]).
+    /// For the services that keep identities (intake, issuance, tracking);
+    /// it holds for every gRPC service and page of this one, added before or
+    /// after.
+    pub fn recognise_applicants(&self, key: crate::IdentityKey) {
+        self.verifier.recognise_applicants(self.issuer_http.clone(), key);
     }
 
     /// Where refused calls are counted and recorded.

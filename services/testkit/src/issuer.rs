@@ -60,9 +60,24 @@ impl TestIssuer {
         env.extend(self.env());
     }
 
+    /// Signs any claims with the issuer's current key, filling `iss`, `iat`
+    /// and `exp` where absent: for tokens the issuer would never issue.
+    pub fn mint(&self, claims: serde_json::Map<String, serde_json::Value>) -> String {
+        self.issuer.mint(claims)
+    }
+
+    /// Stops serving (every clone's issuer): discovery, keys, tokens and
+    /// userinfo become unreachable — for tests of an issuer that is down.
+    pub fn shutdown(&self) {
+        self.issuer.clone().shutdown();
+    }
+
     /// An access token for every service, in the role given, as the
     /// development issuer's sign-in would issue it (a service's token as its
-    /// client credentials would).
+    /// client credentials would). An applicant's `identity` is not in the
+    /// token: the issuer's userinfo releases it to the token (scope
+    /// `yiciban.identity`); the same `subject` with another identity is
+    /// another person (another `sub`).
     pub fn token(&self, role: Role, subject: &str, department: Option<&str>, identity: Option<&str>) -> String {
         if role == Role::Service {
             return self.issuer.mint_service(&format!("yiciban-{subject}"));

@@ -71,6 +71,10 @@ pub struct Discovery {
     /// `introspection_endpoint` (RFC 7662).
     #[serde(default)]
     pub introspection_endpoint: Option<String>,
+    /// `userinfo_endpoint` (OpenID Connect Core §5.3), where an applicant's
+    /// ID number is released.
+    #[serde(default)]
+    pub userinfo_endpoint: Option<String>,
 }
 
 /// A running `oidc-provider` (see the module documentation).
@@ -118,6 +122,7 @@ impl OidcProvider {
             device_authorization_endpoint: None,
             revocation_endpoint: None,
             introspection_endpoint: None,
+            userinfo_endpoint: None,
         };
         let mut provider = OidcProvider { config, port, issuer, keys, config_file, process: None, http, discovery };
         provider.launch().await?;

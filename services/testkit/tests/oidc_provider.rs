@@ -91,15 +91,36 @@ async fn the_code_flow_gives_user_tokens_with_the_users_claims_and_refresh_works
 }
 
 #[tokio::test]
-async fn applicants_carry_their_identity_number() {
+async fn applicants_tokens_carry_no_identity_number_and_userinfo_releases_it_to_their_access_token() {
     let provider = OidcProvider::start(ProviderConfig::standard()).await.expect("the provider starts");
     for (user, id_number) in [("mother", "11010519491231002X"), ("company-1", "91350100M000100Y43")] {
         let tokens =
             provider.authorization_code(user, CASECTL_CLIENT, REDIRECT, &audience("intake")).await.expect("signed in");
         let claims = verified(&provider, &tokens.access_token, "urn:yiciban:intake").await;
-        assert_eq!(claims["id_number"], id_number);
+        assert!(!claims.to_string().contains(id_number), "the access token carries the number: {claims}");
         assert_eq!(claims["realm_access"]["roles"], serde_json::json!(["yiciban-applicant"]));
+        let id_token = tokens.id_token.as_deref().expect("an ID token");
+        let id_claims = verified(&provider, id_token, CASECTL_CLIENT).await;
+        assert!(!id_claims.to_string().contains(id_number), "the ID token carries the number: {id_claims}");
+        // The services ask userinfo with the applicant's own access token.
+        let (status, answer) = provider.userinfo(&tokens.access_token).await.expect("userinfo answers");
+        assert_eq!(status, 200, "{answer}");
+        assert_eq!((&answer["sub"], &answer["id_number"]), (&claims["sub"], &serde_json::json!(id_number)));
+        // The same token with another subject written in: the signature no
+        // longer holds, and userinfo answers for nobody.
+        use base64::Engine as _;
+        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let mut other = claims.clone();
+        other["sub"] = serde_json::json!(if user == "mother" { "company-1" } else { "mother" });
+        let parts: Vec<&str> = tokens.access_token.split('.').collect();
+        let tampered = format!("{}.{}.{}", parts[0], b64.encode(other.to_string()), parts[2]);
+        let (status, answer) = provider.userinfo(&tampered).await.unwrap();
+        assert_eq!(status, 401, "{answer}");
     }
+    let clerk = provider.authorization_code("clerk-001", CASECTL_CLIENT, REDIRECT, &audience("intake")).await.unwrap();
+    let (status, answer) = provider.userinfo(&clerk.access_token).await.unwrap();
+    assert_eq!(status, 200);
+    assert!(answer.get("id_number").is_none(), "{answer}");
     let err = provider.authorization_code("nobody", CASECTL_CLIENT, REDIRECT, &audience("intake")).await;
     assert!(err.is_err(), "an unknown user signed in: {err:?}");
 }

@@ -141,6 +141,7 @@ pub async fn build_with(
         .await?
         .audit_log(&config.schema)
         .await?;
+    shell.recognise_applicants(config.identity_key.clone());
     let catalog = Catalog::seed().context("loading the catalog")?;
     let intake = config.intake_url.as_deref().map(|url| shell.calls("intake", url)).transpose()?;
     let names = Arc::new(names::LiveNames::new(&catalog, intake));

@@ -162,7 +162,7 @@ pub fn require_refresh_token(tokens: &Tokens) -> anyhow::Result<&str> {
         Some(token) if !token.is_empty() => Ok(token),
         _ => bail!(
             "the issuer gave no refresh token; casectl needs one (keep offline_access in --scope, the default \
-             \"openid profile offline_access\", or enable refresh tokens for the client at the issuer)"
+             \"openid profile offline_access yiciban.identity\", or enable refresh tokens for the client at the issuer)"
         ),
     }
 }

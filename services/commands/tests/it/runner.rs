@@ -38,7 +38,7 @@ async fn fixture() -> Fixture {
 }
 
 fn clerk() -> Caller {
-    Caller { subject: "clerk-1".into(), role: Role::Clerk, department: None, identity: None, cause: None }
+    Caller { subject: "clerk-1".into(), role: Role::Clerk, department: None, applicant_key: None, cause: None }
 }
 
 /// A client request with key `key`; the request message is the amount (so
@@ -288,7 +288,7 @@ async fn a_calling_service_continues_its_chain_and_a_system_command_is_its_own()
         subject: "routing".into(),
         role: Role::Service,
         department: None,
-        identity: None,
+        applicant_key: None,
         cause: Some(Cause::event(&yiciban_proto::events::v1::EventEnvelope {
             event_id: "ev-9".into(),
             correlation_id: "origin-1".into(),

@@ -1,5 +1,6 @@
 //! The issuer's HTTP face: discovery, JWKS, the token endpoint, the
-//! authorization endpoint with its sign-in page, revocation and logout.
+//! authorization endpoint with its sign-in page, revocation, logout and
+//! userinfo.
 
 mod authorize;
 mod client_auth;
@@ -9,8 +10,9 @@ mod page;
 mod params;
 mod redirect;
 mod token;
+mod userinfo;
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use axum::Router;
 use axum::extract::State;
@@ -19,7 +21,7 @@ use axum::response::{IntoResponse as _, Response};
 use axum::routing::get;
 use serde_json::{Value, json};
 
-use crate::claims::{self, Grant, SUPPORTED_SCOPES};
+use crate::claims::{self, Grant, SUPPORTED_SCOPES, subject};
 use crate::config::{IssuerConfig, User};
 use crate::grants::Grants;
 use crate::keys::KeySet;
@@ -37,18 +39,53 @@ pub struct Issuer {
     pub keys: KeySet,
     /// Pending sign-ins, codes and refresh tokens.
     pub grants: Grants,
+    /// People tokens were minted for who are not in `config` (tests, the
+    /// load generator), by subject, so userinfo can answer for them.
+    minted: Mutex<Vec<(String, User)>>,
 }
 
 impl Issuer {
     /// An issuer at `url` with a fresh key.
     pub fn new(url: String, config: IssuerConfig) -> Issuer {
-        Issuer { url, config, keys: KeySet::generate(), grants: Grants::default() }
+        Issuer { url, config, keys: KeySet::generate(), grants: Grants::default(), minted: Mutex::new(Vec::new()) }
     }
 
     /// A signed access token for `user` through `client_id`.
     pub fn user_access_token(&self, user: &User, client_id: &str, audiences: &[String], scope: &str) -> String {
-        let claims = self.grant(client_id, audiences, scope).user_access(user);
+        let claims = self.grant(client_id, audiences, scope).user_access(user, &self.subject_of(user));
         self.keys.sign(ACCESS_TOKEN_TYPE, &claims)
+    }
+
+    /// The subject of `user`: a configured user's by name (the same in every
+    /// run). Anyone else a token is minted for (tests, the load generator) is
+    /// remembered for userinfo: by name when without an identity, and with a
+    /// fresh random subject per name and identity otherwise — so two test
+    /// applicants sharing a name stay two people, and no subject is derived
+    /// from an ID number.
+    pub fn subject_of(&self, user: &User) -> String {
+        let same = |u: &User| u.username == user.username && u.id_number == user.id_number && u.role == user.role;
+        if self.config.user(&user.username).is_some_and(same) {
+            return subject("user", &user.username);
+        }
+        let mut minted = self.minted.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((sub, _)) = minted.iter().find(|(_, u)| same(u)) {
+            return sub.clone();
+        }
+        let sub = match user.id_number {
+            None => subject("user", &user.username),
+            Some(_) => uuid::Uuid::new_v4().to_string(),
+        };
+        minted.push((sub.clone(), user.clone()));
+        sub
+    }
+
+    /// The person whose subject is `sub`: configured or minted.
+    pub fn person(&self, sub: &str) -> Option<User> {
+        let minted = self.minted.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((_, user)) = minted.iter().find(|(s, _)| s == sub) {
+            return Some(user.clone());
+        }
+        self.config.users.iter().find(|u| subject("user", &u.username) == sub).cloned()
     }
 
     /// A signed client-credentials token of `client` for `audiences`.
@@ -75,6 +112,7 @@ pub fn router(issuer: Arc<Issuer>) -> Router {
         .route("/authorize", get(authorize::authorize_get).post(authorize::authorize_post))
         .route("/revoke", axum::routing::post(logout::revoke))
         .route("/logout", get(logout::logout))
+        .route("/userinfo", get(userinfo::userinfo).post(userinfo::userinfo))
         .with_state(issuer)
 }
 
@@ -89,6 +127,7 @@ async fn discovery(State(issuer): State<Arc<Issuer>>) -> Response {
             "jwks_uri": issuer.endpoint("/jwks"),
             "revocation_endpoint": issuer.endpoint("/revoke"),
             "end_session_endpoint": issuer.endpoint("/logout"),
+            "userinfo_endpoint": issuer.endpoint("/userinfo"),
             "response_types_supported": ["code"],
             "response_modes_supported": ["query"],
             "grant_types_supported": ["authorization_code", "client_credentials", "refresh_token"],

@@ -180,8 +180,15 @@ fn user_tokens(
 ) -> Map<String, Value> {
     let access = issuer.user_access_token(user, &client.id, audiences, scope);
     let id_token = scope.split(' ').any(|s| s == "openid").then(|| {
-        let claims =
-            claims::id_token(&issuer.url, &client.id, user, auth_time, nonce, &access, issuer.config.access_ttl);
+        let sub = issuer.subject_of(user);
+        let grant = claims::Grant {
+            issuer: &issuer.url,
+            client_id: &client.id,
+            audiences: &[],
+            scope,
+            ttl: issuer.config.access_ttl,
+        };
+        let claims = claims::id_token(&grant, &claims::SignIn { user, sub: &sub, auth_time, nonce }, &access);
         issuer.keys.sign("JWT", &claims)
     });
     let mut body = bearer(issuer, access, scope);

@@ -62,6 +62,18 @@ pub async fn get(url: &str) -> Reply {
     send(url, "GET", &[], String::new()).await
 }
 
+/// The payload of a JWT, decoded (not verified), as text.
+pub fn decoded_payload(token: &str) -> String {
+    let payload = token.split('.').nth(1).expect("a JWT");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).expect("base64url");
+    String::from_utf8(bytes).expect("UTF-8")
+}
+
+/// `GET url` with `Authorization: Bearer <token>`.
+pub async fn get_bearer(url: &str, token: &str) -> Reply {
+    send(url, "GET", &[(header::AUTHORIZATION, format!("Bearer {token}"))], String::new()).await
+}
+
 /// `POST url` with a form body, and HTTP Basic credentials if given.
 pub async fn post_form(url: &str, form: &[(&str, &str)], basic: Option<(&str, &str)>) -> Reply {
     let mut body = form_urlencoded::Serializer::new(String::new());

@@ -1,11 +1,12 @@
 //! The development issuer over real HTTP: discovery, JWKS, every grant,
-//! the sign-in page and key rotation.
+//! the sign-in page, key rotation and userinfo.
 
 mod authorize;
 mod client;
 mod grants;
 mod keys;
 mod logout;
+mod userinfo;
 
 use serde_json::Value;
 use yiciban_devissuer::{DevIssuer, IssuerConfig};
@@ -48,7 +49,8 @@ pub fn pkce() -> (String, String) {
     (verifier, challenge)
 }
 
-/// The authorization request of casectl with `extra` parameters.
+/// The authorization request of casectl with `extra` parameters (a `scope`
+/// among them replaces the default `openid profile offline_access`).
 pub fn authorize_url(issuer: &DevIssuer, challenge: &str, extra: &[(&str, &str)]) -> String {
     let mut params = vec![
         ("response_type", "code"),
@@ -60,6 +62,9 @@ pub fn authorize_url(issuer: &DevIssuer, challenge: &str, extra: &[(&str, &str)]
         ("code_challenge", challenge),
         ("code_challenge_method", "S256"),
     ];
+    if extra.iter().any(|(name, _)| *name == "scope") {
+        params.retain(|(name, _)| *name != "scope");
+    }
     params.extend_from_slice(extra);
     client::with_query(&format!("{}/authorize", issuer.issuer()), &params)
 }
@@ -68,6 +73,14 @@ pub fn authorize_url(issuer: &DevIssuer, challenge: &str, extra: &[(&str, &str)]
 pub async fn code_for(issuer: &DevIssuer, username: &str) -> (String, String) {
     let (verifier, challenge) = pkce();
     let reply = client::get(&authorize_url(issuer, &challenge, &[("login_hint", username)])).await;
+    let code = reply.redirect_param("code").expect("a code");
+    (code, verifier)
+}
+
+/// Signs `username` in asking for `scope`; returns (code, verifier).
+pub async fn code_for_scope(issuer: &DevIssuer, username: &str, scope: &str) -> (String, String) {
+    let (verifier, challenge) = pkce();
+    let reply = client::get(&authorize_url(issuer, &challenge, &[("login_hint", username), ("scope", scope)])).await;
     let code = reply.redirect_param("code").expect("a code");
     (code, verifier)
 }

@@ -111,7 +111,9 @@ impl IntakeService for IntakeApi {
         match caller.role {
             Role::Clerk => {}
             Role::Applicant => {
-                if caller.identity.as_deref().map(|i| i.trim().to_ascii_uppercase()) != Some(claimed.clone()) {
+                // Keyed hashes compared: the caller's, learned from the
+                // issuer's userinfo, and the application's applicant's.
+                if !self.intake.identity_key.claimed_by(&caller, &self.intake.identity_key.lookup(&claimed)) {
                     return Err(Status::permission_denied(
                         "an applicant may submit only for its own identity; at the window a clerk submits for others",
                     ));

@@ -73,6 +73,11 @@ pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
 }
 
 impl TestApp {
+    /// The issuer the service trusts.
+    pub fn issuer(&self) -> &TestIssuer {
+        &self.issuer
+    }
+
     pub fn token(&self, role: Role, sub: &str, department: Option<&str>, identity: Option<&str>) -> String {
         self.issuer.token(role, sub, department, identity)
     }

@@ -90,3 +90,66 @@ async fn another_applicant_finds_no_such_case_and_changes_nothing() {
     mother.clone().withdraw_application(withdraw(&case_id)).await.unwrap();
     assert!(app.event_count().await > before);
 }
+
+#[tokio::test]
+async fn an_applicant_is_recognised_through_the_issuers_userinfo_never_through_a_number_in_its_token() {
+    let app = spawn_app().await;
+    let case_id = submitted_online(&app).await;
+    let get = || pb::GetCaseRequest { case_id: case_id.clone(), ..Default::default() };
+    let before = app.event_count().await;
+
+    // The mother's token holds no number; intake asked the issuer's userinfo.
+    let token = app.token(Role::Applicant, "citizen-1", None, Some(MOTHER_ID));
+    let payload = token.split('.').nth(1).unwrap();
+    use base64::Engine as _;
+    let claims = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).unwrap();
+    assert!(!String::from_utf8(claims).unwrap().contains(MOTHER_ID), "the token carries the number");
+    let mother = app.intake_as(&token);
+    assert!(mother.clone().get_case(get()).await.is_ok());
+
+    // A token that carries the number itself is refused, whoever it names,
+    // without echoing the number.
+    let mut carrying = serde_json::Map::new();
+    for (name, value) in [
+        ("sub", serde_json::json!("citizen-1-sub")),
+        ("aud", serde_json::json!("urn:yiciban:intake")),
+        ("azp", serde_json::json!("yiciban-casectl")),
+        ("preferred_username", serde_json::json!("citizen-1")),
+        ("realm_access", serde_json::json!({"roles": ["yiciban-applicant"]})),
+        ("scope", serde_json::json!("openid profile yiciban.identity")),
+        ("id_number", serde_json::json!(MOTHER_ID)),
+    ] {
+        carrying.insert(name.into(), value);
+    }
+    let refused = app.intake_as(&app.issuer().mint(carrying)).get_case(get()).await.unwrap_err();
+    assert_eq!(refused.code(), Code::Unauthenticated, "{refused:?}");
+    assert!(refused.message().contains("carries the claim id_number"), "{:?}", refused.message());
+    assert!(!refused.message().contains(MOTHER_ID));
+
+    // An applicant the issuer knows no number for is refused, and told why.
+    let unnumbered = app.intake_as(&app.token(Role::Applicant, "citizen-0", None, None));
+    let refused = unnumbered.clone().get_case(get()).await.unwrap_err();
+    assert_eq!(refused.code(), Code::Unauthenticated, "{refused:?}");
+    assert!(refused.message().contains("yiciban.identity"), "{:?}", refused.message());
+
+    // The issuer goes down: an applicant not seen before cannot be
+    // recognised (UNAVAILABLE, bounded, nothing stored); the mother, whose
+    // keyed identity intake holds for her token's lifetime, still can.
+    let stranger = app.intake_as(&app.token(Role::Applicant, "citizen-9", None, Some(STRANGER_ID)));
+    app.issuer().shutdown();
+    let down = stranger.clone().get_case(get()).await.unwrap_err();
+    assert_eq!(down.code(), Code::Unavailable, "{down:?}");
+    assert!(down.message().contains("userinfo") && down.message().len() < 400, "{:?}", down.message());
+    let mut online = newborn("while-down");
+    online.channel = common::Channel::Online as i32;
+    let down = stranger.clone().submit_application(online).await.unwrap_err();
+    assert_eq!(down.code(), Code::Unavailable, "{down:?}");
+    // A call the access rules refuse an applicant is refused as such,
+    // without asking the issuer at all.
+    let terminate =
+        pb::TerminateCaseRequest { idempotency_key: "t-1".into(), case_id: case_id.clone(), ..Default::default() };
+    let refused = stranger.clone().terminate_case(terminate).await.unwrap_err();
+    assert_eq!(refused.code(), Code::PermissionDenied, "{refused:?}");
+    assert!(mother.clone().get_case(get()).await.is_ok(), "a recognised applicant goes on");
+    assert_eq!(app.event_count().await, before, "nothing stored");
+}

@@ -101,7 +101,13 @@ mod tests {
     use super::*;
 
     fn caller(role: Role, subject: &str, department: Option<&str>) -> Caller {
-        Caller { subject: subject.into(), role, department: department.map(Into::into), identity: None, cause: None }
+        Caller {
+            subject: subject.into(),
+            role,
+            department: department.map(Into::into),
+            applicant_key: None,
+            cause: None,
+        }
     }
 
     fn facts(officer: &str) -> CaseFacts {

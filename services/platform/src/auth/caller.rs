@@ -83,7 +83,12 @@ pub struct Caller {
     pub subject: String,
     pub role: Role,
     pub department: Option<String>,
-    pub identity: Option<String>,
+    /// An applicant's identity as its keyed hash ([`crate::IdentityKey`]
+    /// lookup value), learned from the issuer's userinfo by a service that
+    /// recognises applicants ([`super::userinfo`]); never the number itself.
+    /// `None` for every other caller, and for applicants at services that
+    /// keep no identities.
+    pub applicant_key: Option<String>,
     /// The chain a calling service's command continues (see
     /// [`crate::cause`]); only a caller in the `service` role may name one.
     pub cause: Option<crate::cause::Cause>,
@@ -91,7 +96,7 @@ pub struct Caller {
 
 impl std::fmt::Debug for Caller {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // The identity is personal data: never printed.
+        // The keyed identity is a pseudonym of a person: never printed.
         f.debug_struct("Caller")
             .field("subject", &self.subject)
             .field("role", &self.role)
@@ -165,7 +170,7 @@ mod tests {
             subject: "a".into(),
             role: Role::Agent,
             department: Some("samr".into()),
-            identity: None,
+            applicant_key: None,
             cause: None,
         };
         assert!(c.require_department("samr", &[], "approve").is_ok());

@@ -1,10 +1,13 @@
 //! From a verified token's claims to a [`Caller`]. Which claim holds the
-//! role, the department, the staff login and the applicant's identity is
-//! configuration ([`ClaimMapping`]); the defaults fit Keycloak realm roles
-//! (`realm_access.roles`) with a `department` and an `id_number` mapper.
+//! role, the department and the staff login is configuration
+//! ([`ClaimMapping`]); the defaults fit Keycloak realm roles
+//! (`realm_access.roles`) with a `department` mapper.
 //!
 //! The rules are strict on purpose: exactly one yiciban role per token; an
-//! agent names its department, an applicant its identity; the `service` role
+//! agent names its department; no token carries an ID number or credit code
+//! (the claim [`ClaimMapping::identity`] names it only in the issuer's
+//! userinfo answer, [`super::userinfo`], so a token holding it is refused);
+//! the `service` role
 //! is taken only from a token the issuer gave one of the five service
 //! clients, and the service's name comes from that client id, so no claim a
 //! caller controls can make it another service — and a service client's
@@ -33,8 +36,9 @@ pub struct ClaimMapping {
     /// The staff login recorded on events: `YICIBAN_OIDC_USERNAME_CLAIM`,
     /// default `preferred_username` (falls back to `sub`).
     pub username: String,
-    /// The applicant's ID number or credit code: `YICIBAN_OIDC_IDENTITY_CLAIM`,
-    /// default `id_number`.
+    /// The applicant's ID number or credit code in the issuer's userinfo
+    /// answer (never in a token): `YICIBAN_OIDC_IDENTITY_CLAIM`, default
+    /// `id_number`. A token that carries this claim is refused.
     pub identity: String,
     /// Prefix of the service clients' ids (`yiciban-` + service name).
     pub service_client_prefix: String,
@@ -54,14 +58,24 @@ impl Default for ClaimMapping {
 }
 
 impl ClaimMapping {
-    /// The caller the claims describe.
+    /// The caller the claims describe. An applicant's keyed identity is
+    /// not in the claims: the verifier learns it from userinfo.
     pub fn caller(&self, claims: &Value) -> Result<Caller, TokenError> {
+        if at_path(claims, &self.identity).is_some() {
+            return Err(TokenError::IdentityInToken(self.identity.chars().take(64).collect()));
+        }
         let role = self.role(claims)?;
         let client = text(claims, "azp").or_else(|| text(claims, "client_id"));
         let service = client.as_deref().and_then(|c| self.service_of(c));
         if role == Role::Service {
             let service = service.ok_or(TokenError::NotAService)?;
-            return Ok(Caller { subject: service.to_owned(), role, department: None, identity: None, cause: None });
+            return Ok(Caller {
+                subject: service.to_owned(),
+                role,
+                department: None,
+                applicant_key: None,
+                cause: None,
+            });
         }
         if service.is_some() {
             return Err(TokenError::ServiceClientAsPerson);
@@ -75,11 +89,7 @@ impl ClaimMapping {
             Role::Agent => Some(text(claims, &self.department).ok_or(TokenError::AgentWithoutDepartment)?),
             _ => None,
         };
-        let identity = match role {
-            Role::Applicant => Some(text(claims, &self.identity).ok_or(TokenError::ApplicantWithoutIdentity)?),
-            _ => None,
-        };
-        Ok(Caller { subject, role, department, identity, cause: None })
+        Ok(Caller { subject, role, department, applicant_key: None, cause: None })
     }
 
     fn role(&self, claims: &Value) -> Result<Role, TokenError> {
@@ -142,16 +152,34 @@ mod tests {
     }
 
     #[test]
-    fn agents_need_a_department_and_applicants_an_identity() {
+    fn agents_need_a_department() {
         let m = ClaimMapping::default();
         assert!(matches!(m.caller(&person("yiciban-agent")), Err(TokenError::AgentWithoutDepartment)));
         let mut agent = person("yiciban-agent");
         agent["department"] = json!("samr");
         assert_eq!(m.caller(&agent).unwrap().department.as_deref(), Some("samr"));
-        assert!(matches!(m.caller(&person("yiciban-applicant")), Err(TokenError::ApplicantWithoutIdentity)));
-        let mut applicant = person("yiciban-applicant");
-        applicant["id_number"] = json!("11010519491231002X");
-        assert_eq!(m.caller(&applicant).unwrap().identity.as_deref(), Some("11010519491231002X"));
+    }
+
+    #[test]
+    fn an_applicant_is_known_by_its_subject_and_its_identity_is_not_read_from_the_token() {
+        let c = ClaimMapping::default().caller(&person("yiciban-applicant")).unwrap();
+        assert_eq!((c.role, c.subject.as_str(), c.applicant_key), (Role::Applicant, "someone-1", None));
+    }
+
+    #[test]
+    fn a_token_carrying_the_identity_claim_is_refused_whatever_its_role() {
+        let m = ClaimMapping::default();
+        for role in ["yiciban-applicant", "yiciban-clerk"] {
+            let mut token = person(role);
+            token["id_number"] = json!("11010519491231002X");
+            let refused = m.caller(&token).unwrap_err();
+            assert_eq!(refused, TokenError::IdentityInToken("id_number".into()));
+            assert!(!refused.to_string().contains("11010519491231002X"), "{refused}");
+        }
+        let renamed = ClaimMapping { identity: "person.certNo".into(), ..ClaimMapping::default() };
+        let mut token = person("yiciban-applicant");
+        token["person"] = json!({"certNo": "11010519491231002X"});
+        assert_eq!(renamed.caller(&token).unwrap_err(), TokenError::IdentityInToken("person.certNo".into()));
     }
 
     #[test]

@@ -43,15 +43,28 @@ pub enum TokenError {
     SeveralRoles,
     #[error("an agent's token must name its department")]
     AgentWithoutDepartment,
-    #[error("an applicant's token must carry the applicant's identity")]
+    #[error(
+        "the issuer's userinfo names no ID number or credit code for this applicant: sign in again granting the scope yiciban.identity"
+    )]
     ApplicantWithoutIdentity,
+    /// A token carrying the ID-number claim itself: the issuer is set up to
+    /// put the number into tokens, which then travel with every call.
+    #[error(
+        "the token carries the claim {0}: an ID number or credit code is taken only from the issuer's userinfo, never from a token; the issuer must release it on userinfo only"
+    )]
+    IdentityInToken(String),
+    #[error("the issuer refused this token at its userinfo endpoint: sign in again")]
+    UserinfoRefused,
+    #[error("the issuer's userinfo answered for another subject than the token's")]
+    UserinfoSubjectMismatch,
     #[error("the service role is accepted only from the client of a yiciban service")]
     NotAService,
     #[error("a token of a service's client may act only in the service role")]
     ServiceClientAsPerson,
-    /// The issuer could not be asked for its keys: not the caller's fault,
+    /// The issuer could not be asked for its keys or for an applicant's
+    /// identity (userinfo): not the caller's fault,
     /// so `UNAVAILABLE` (retried by process managers), not `UNAUTHENTICATED`.
-    #[error("the token issuer's keys cannot be fetched now: {0}")]
+    #[error("the token issuer cannot be asked now (its keys or its userinfo): {0}")]
     IssuerUnavailable(String),
 }
 
@@ -77,6 +90,9 @@ impl TokenError {
             TokenError::SeveralRoles => "several_roles",
             TokenError::AgentWithoutDepartment => "agent_without_department",
             TokenError::ApplicantWithoutIdentity => "applicant_without_identity",
+            TokenError::IdentityInToken(_) => "identity_in_token",
+            TokenError::UserinfoRefused => "userinfo_refused",
+            TokenError::UserinfoSubjectMismatch => "userinfo_subject_mismatch",
             TokenError::NotAService => "not_a_service",
             TokenError::ServiceClientAsPerson => "service_client_as_person",
             TokenError::IssuerUnavailable(_) => "issuer_unavailable",

@@ -43,6 +43,9 @@ pub struct Discovery {
     pub authorization_endpoint: Option<String>,
     #[serde(default)]
     pub device_authorization_endpoint: Option<String>,
+    /// Where applicants' identities are released ([`super::userinfo`]).
+    #[serde(default)]
+    pub userinfo_endpoint: Option<String>,
 }
 
 /// One published key and the algorithms it may verify.

@@ -2,8 +2,9 @@
 //! yiciban service. For each call it verifies the bearer token (asking the
 //! issuer for its keys when needed, so this must be async — a tonic
 //! interceptor cannot), checks the caller against the RPC's access rule
-//! ([`crate::access`]), and puts the [`Caller`] into the request's
-//! extensions for the handler. Refusals are counted and recorded
+//! ([`crate::access`]), learns an admitted applicant's keyed identity from
+//! the issuer's userinfo ([`super::userinfo`]), and puts the [`Caller`] into
+//! the request's extensions for the handler. Refusals are counted and recorded
 //! ([`crate::refusals`]); a handler's refusal markers are recorded and taken
 //! off the answer before it leaves.
 
@@ -64,18 +65,26 @@ where
             let rule = access::rule_of(req.uri().path());
             let method = rule.map_or(yiciban_metrics::UNKNOWN, |r| r.method);
             let header = req.headers().get(http::header::AUTHORIZATION).map(|v| v.as_bytes().to_vec());
-            let caller = match verifier.verify_header(header.as_deref()).await {
+            let verified = match verifier.verify_header(header.as_deref()).await {
+                Ok(verified) => verified,
+                Err(e) => {
+                    refusals.unauthenticated(method, e.label());
+                    return Ok(e.status().into_http());
+                }
+            };
+            tracing::Span::current().record("caller.role", verified.caller.role.as_str());
+            if let Err(status) = access::admit(rule, req.uri().path(), &verified.caller) {
+                refusals.refused(&verified.caller, method, "permission_denied", None, status.message());
+                return Ok(status.into_http());
+            }
+            // Only an admitted applicant costs a question to the issuer.
+            let caller = match verifier.identify(verified).await {
                 Ok(caller) => caller,
                 Err(e) => {
                     refusals.unauthenticated(method, e.label());
                     return Ok(e.status().into_http());
                 }
             };
-            tracing::Span::current().record("caller.role", caller.role.as_str());
-            if let Err(status) = access::admit(rule, req.uri().path(), &caller) {
-                refusals.refused(&caller, method, "permission_denied", None, status.message());
-                return Ok(status.into_http());
-            }
             req.extensions_mut().insert(caller.clone());
             let mut response = inner.call(req).await?;
             record_handler_refusal(&mut response, &caller, method, &refusals);

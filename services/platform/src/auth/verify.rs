@@ -1,8 +1,11 @@
 //! Verifies a bearer token: a JWT signed by the configured issuer with one
 //! of its published asymmetric keys, for this service's audience, within its
-//! lifetime (30 s leeway), mapped to a [`Caller`].
+//! lifetime (30 s leeway), mapped to a [`Caller`]; for an applicant at a
+//! service that recognises applicants, with its keyed identity learned from
+//! the issuer's userinfo ([`super::userinfo`]).
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
 use jsonwebtoken::{Algorithm, Validation};
 
@@ -10,6 +13,9 @@ use super::caller::Caller;
 use super::claims::ClaimMapping;
 use super::error::TokenError;
 use super::keys::{ACCEPTED, IssuerKeys};
+use super::userinfo::Identities;
+use crate::auth::Role;
+use crate::identity::IdentityKey;
 
 /// The clock skew tolerated on `exp` and `nbf`, in seconds.
 pub const LEEWAY_SECONDS: u64 = 30;
@@ -17,12 +23,36 @@ pub const LEEWAY_SECONDS: u64 = 30;
 /// The longest token read (a JWT with a few dozen claims is 1–2 KiB).
 pub const MAX_TOKEN_BYTES: usize = 16 * 1024;
 
+/// A verified token's caller, before an applicant's identity is learned.
+pub struct Verified {
+    /// The caller, `applicant_key` not yet set.
+    pub caller: Caller,
+    applicant: Option<Pending>,
+}
+
+impl std::fmt::Debug for Verified {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Verified").field("caller", &self.caller).finish_non_exhaustive()
+    }
+}
+
+/// What asking userinfo for an applicant needs: the token (a credential,
+/// never printed), its subject and how long it is still valid.
+struct Pending {
+    token: String,
+    subject: String,
+    lifetime: Duration,
+}
+
 /// Checks bearer tokens for one service.
 #[derive(Clone)]
 pub struct Verifier {
     keys: Arc<IssuerKeys>,
     audience: String,
     mapping: ClaimMapping,
+    /// Set once by [`Verifier::recognise_applicants`]; shared by every
+    /// clone, so layers built before it was set see it too.
+    identities: Arc<OnceLock<Identities>>,
 }
 
 impl std::fmt::Debug for Verifier {
@@ -34,11 +64,24 @@ impl std::fmt::Debug for Verifier {
 impl Verifier {
     /// A verifier of tokens from the issuer of `keys` for `audience`.
     pub fn new(keys: Arc<IssuerKeys>, audience: &str, mapping: ClaimMapping) -> Self {
-        Verifier { keys, audience: audience.to_owned(), mapping }
+        Verifier { keys, audience: audience.to_owned(), mapping, identities: Arc::new(OnceLock::new()) }
     }
 
-    /// Verifies the value of an `authorization` header.
-    pub async fn verify_header(&self, header: Option<&[u8]>) -> Result<Caller, TokenError> {
+    /// From now on an applicant's caller carries its keyed identity (under
+    /// `key`), learned from the issuer's userinfo through `http`; without
+    /// this an applicant's `applicant_key` stays `None`. Only the first
+    /// call counts.
+    pub fn recognise_applicants(&self, http: reqwest::Client, key: IdentityKey) {
+        let identities = Identities::new(self.keys.clone(), http, key, &self.mapping.identity);
+        if self.identities.set(identities).is_err() {
+            tracing::warn!("applicants are recognised already; the second identity key is ignored");
+        }
+    }
+
+    /// Verifies the value of an `authorization` header; an applicant's
+    /// identity is not learned yet ([`Verifier::identify`]), so a call the
+    /// access rules refuse anyway costs the issuer nothing.
+    pub async fn verify_header(&self, header: Option<&[u8]>) -> Result<Verified, TokenError> {
         let header = header.ok_or(TokenError::Missing)?;
         let token = std::str::from_utf8(header)
             .ok()
@@ -46,11 +89,30 @@ impl Verifier {
             .map(str::trim)
             .filter(|t| !t.is_empty())
             .ok_or(TokenError::NotBearer)?;
-        self.verify(token).await
+        self.verify_token(token).await
     }
 
-    /// Verifies a token and returns its caller.
+    /// Verifies a token and returns its caller, an applicant's with its
+    /// keyed identity where this service recognises applicants.
     pub async fn verify(&self, token: &str) -> Result<Caller, TokenError> {
+        let verified = self.verify_token(token).await?;
+        self.identify(verified).await
+    }
+
+    /// The verified caller, with an applicant's keyed identity learned from
+    /// the issuer's userinfo (cached) where this service recognises
+    /// applicants ([`Verifier::recognise_applicants`]).
+    pub async fn identify(&self, verified: Verified) -> Result<Caller, TokenError> {
+        let Verified { mut caller, applicant } = verified;
+        if let (Some(pending), Some(identities)) = (applicant, self.identities.get()) {
+            let key = identities.applicant_key(&pending.token, &pending.subject, pending.lifetime).await?;
+            caller.applicant_key = Some(key);
+        }
+        Ok(caller)
+    }
+
+    /// Verifies a token: its caller, an applicant's identity still to learn.
+    pub async fn verify_token(&self, token: &str) -> Result<Verified, TokenError> {
         if token.len() > MAX_TOKEN_BYTES {
             return Err(TokenError::Malformed);
         }
@@ -67,7 +129,22 @@ impl Verifier {
         let validation = self.validation(header.alg);
         let data = jsonwebtoken::decode::<serde_json::Value>(token, &key.decoding, &validation)
             .map_err(|e| TokenError::from_jwt(&e))?;
-        self.mapping.caller(&data.claims)
+        let caller = self.mapping.caller(&data.claims)?;
+        let applicant = match caller.role {
+            Role::Applicant => {
+                let claims = &data.claims;
+                let subject =
+                    claims.get("sub").and_then(serde_json::Value::as_str).ok_or(TokenError::MissingClaim("sub"))?;
+                let expires = claims
+                    .get("exp")
+                    .and_then(|exp| exp.as_u64().or_else(|| exp.as_f64().map(|seconds| seconds.max(0.0) as u64)))
+                    .ok_or(TokenError::MissingClaim("exp"))?;
+                let lifetime = Duration::from_secs(expires.saturating_sub(crate::auth::userinfo::unix_now()));
+                Some(Pending { token: token.to_owned(), subject: subject.to_owned(), lifetime })
+            }
+            _ => None,
+        };
+        Ok(Verified { caller, applicant })
     }
 
     fn validation(&self, alg: Algorithm) -> Validation {

@@ -163,7 +163,7 @@ mod tests {
             subject: "agent".into(),
             role: Role::Agent,
             department: Some(d.into()),
-            identity: None,
+            applicant_key: None,
             cause: None,
         };
         let task = pb::Task {

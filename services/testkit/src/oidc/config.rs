@@ -122,7 +122,9 @@ pub struct UserConfig {
     /// `department`, for agents.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub department: Option<String>,
-    /// `id_number` (resident ID number or company credit code), for applicants.
+    /// `id_number` (resident ID number or company credit code), for
+    /// applicants: released only by userinfo (scope `yiciban.identity`),
+    /// never in a token.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id_number: Option<String>,
 }
@@ -139,7 +141,7 @@ impl UserConfig {
         self
     }
 
-    /// With an identity number.
+    /// With an identity number (released on userinfo only).
     pub fn id_number(mut self, id_number: &str) -> UserConfig {
         self.id_number = Some(id_number.into());
         self

@@ -40,7 +40,7 @@ impl OidcProvider {
     /// Signs `username` in at the client `client_id` (public, or
     /// confidential with its configured secret) by the authorization code
     /// flow with PKCE S256: the authorization request (scope `openid
-    /// profile`, every resource the provider knows as RFC 8707 `resource`
+    /// profile yiciban.identity`, every resource the provider knows as RFC 8707 `resource`
     /// parameters, so that a refresh may ask for any), the provider's login form
     /// (filled with the username and some password) and consent form, the
     /// redirect to `redirect_uri` with the code (nothing needs to listen
@@ -60,7 +60,7 @@ impl OidcProvider {
             .append_pair("client_id", client_id)
             .append_pair("response_type", "code")
             .append_pair("redirect_uri", redirect_uri)
-            .append_pair("scope", "openid profile")
+            .append_pair("scope", "openid profile yiciban.identity")
             .append_pair("code_challenge", &challenge)
             .append_pair("code_challenge_method", "S256")
             .append_pair("state", &state)
@@ -125,6 +125,18 @@ impl OidcProvider {
         let secret = self.config.client(client_id).and_then(|c| c.client_secret.clone());
         let body = self.post_as(endpoint, client_id, secret.as_deref(), &[("token", token)]).await?;
         serde_json::from_str(&body).with_context(|| format!("the introspection endpoint's answer: {body}"))
+    }
+
+    /// The provider's userinfo answer to `access_token` (as the services ask
+    /// it: `GET` with the bearer token): the HTTP status and the JSON body.
+    pub async fn userinfo(&self, access_token: &str) -> anyhow::Result<(u16, serde_json::Value)> {
+        let endpoint =
+            self.discovery.userinfo_endpoint.as_deref().context("the provider names no userinfo_endpoint")?;
+        let response = self.http.get(endpoint).bearer_auth(access_token).send().await?;
+        let status = response.status().as_u16();
+        let body = response.text().await?;
+        let json = serde_json::from_str(&body).with_context(|| format!("the userinfo answer ({status}): {body}"))?;
+        Ok((status, json))
     }
 
     /// A request to the token endpoint as `client_id` (see [`post_as`](Self::post_as)).

@@ -128,11 +128,14 @@ impl Console {
                 "请先登录（需要工作人员令牌） / Please sign in with a staff token.",
             ));
         };
+        // Staff only: the token is verified, but an applicant's identity is
+        // never asked of the issuer here.
         let caller = self
             .verifier
-            .verify(&token)
+            .verify_token(&token)
             .await
-            .map_err(|e| login_page(StatusCode::UNAUTHORIZED, &format!("令牌无效 / Invalid token: {e}")))?;
+            .map_err(|e| login_page(StatusCode::UNAUTHORIZED, &format!("令牌无效 / Invalid token: {e}")))?
+            .caller;
         if caller.role == Role::Applicant {
             return Err(error_page(
                 StatusCode::FORBIDDEN,

@@ -32,7 +32,7 @@ fn links(role: Role) -> Links {
 }
 
 fn caller(role: Role) -> Caller {
-    Caller { subject: "officer-1".into(), role, department: None, identity: None, cause: None }
+    Caller { subject: "officer-1".into(), role, department: None, applicant_key: None, cause: None }
 }
 
 fn date(year: i32, month: i32, day: i32) -> Option<common::Date> {

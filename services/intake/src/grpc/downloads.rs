@@ -47,6 +47,8 @@ pub async fn download(intake: &Intake, request: Request<pb::DownloadMaterialRequ
             material.material_id
         )));
     };
+    // Held until the last message is sent (or the caller goes away).
+    let held = intake.upload_buffers.hold_download(material.size_bytes)?;
     let content = crate::repo::blob(intake.pool(), intake.schema(), hash)
         .await
         .map_err(|e| internal("reading the material's content", &e))?
@@ -69,6 +71,7 @@ pub async fn download(intake: &Intake, request: Request<pb::DownloadMaterialRequ
     tracing::info!(size_bytes = content.len(), "a material was downloaded");
     let count = download::chunk_count(content.len());
     let messages = (0..count).map(move |i| {
+        let _held = &held;
         download::chunk(&reference, &content, i).ok_or_else(|| Status::internal("the download was cut wrongly"))
     });
     Ok(Box::pin(futures::stream::iter(messages)))

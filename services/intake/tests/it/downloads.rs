@@ -234,3 +234,26 @@ async fn an_erased_material_is_failed_precondition_and_a_download_that_cannot_be
     assert!(erased.message().contains("erased"), "{}", erased.message());
     assert!(reads(&app).await.is_empty());
 }
+
+#[tokio::test]
+async fn a_download_past_the_processs_file_budget_is_refused_with_a_retry_hint_and_nothing_recorded() {
+    let app =
+        spawn_app_with(&[("YICIBAN_MAX_MATERIAL_BYTES", "1048576"), ("YICIBAN_UPLOAD_BUFFER_BYTES", "1048576")]).await;
+    let (case_id, _) = case_with(&app, "dl-6", b"%PDF-1.7 budget", "form.pdf", "application/pdf").await;
+    let buffers = &app.intake.upload_buffers;
+    let everything = buffers.hold(MIB as u64).unwrap();
+    let refused = download(&app, &clerk(&app), tonic::Request::new(wanted(&case_id, "m_birth_cert_form"))).await;
+    let refused = refused.unwrap_err();
+    assert_eq!(refused.code(), Code::ResourceExhausted, "{refused:?}");
+    assert!(refused.message().contains("nothing was sent") && refused.message().contains("retry in"));
+    assert!(refused.metadata().get(yiciban_platform::limits::RETRY_PUSHBACK_KEY).is_some());
+    assert!(reads(&app).await.is_empty());
+
+    drop(everything);
+    download(&app, &clerk(&app), tonic::Request::new(wanted(&case_id, "m_birth_cert_form"))).await.unwrap();
+    yiciban_testkit::eventually("the download's room is free again", std::time::Duration::from_secs(10), || async {
+        (buffers.held_bytes() == 0).then_some(())
+    })
+    .await;
+    assert_eq!(reads(&app).await.len(), 1);
+}

@@ -15,6 +15,7 @@ mod drafts;
 mod identity;
 mod intake;
 mod issuance;
+mod materials;
 mod nats_config;
 mod ops;
 mod privacy;
@@ -78,13 +79,17 @@ pub(crate) enum Command {
     NatsConfig(nats_config::NatsConfigArgs),
     /// Follow a department's live event feed, as its own systems see it.
     Watch(watch::WatchArgs),
-    /// Show a case as intake holds it.
+    /// Show a case as intake holds it; `case material` downloads one of its materials.
+    #[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
     Case {
         /// The case id printed by `submit`.
-        case_id: String,
+        #[arg(required = true)]
+        case_id: Option<String>,
         /// Why you read it (recorded with the read in the personal-data read log).
         #[arg(long)]
         purpose: Option<String>,
+        #[command(subcommand)]
+        command: Option<CaseCommand>,
     },
     /// Operator tools (admin): the dead letters the services set aside.
     Ops {
@@ -121,6 +126,12 @@ pub(crate) enum Command {
     Tracking(tracking::TrackingCommand),
 }
 
+#[derive(Debug, Subcommand)]
+pub(crate) enum CaseCommand {
+    /// Download one material of the case into a file, its SHA-256 checked (recorded in the read log).
+    Material(materials::MaterialArgs),
+}
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     match run(Cli::parse()).await {
@@ -152,7 +163,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Withdraw(args) => intake::withdraw(&cli.connection, args).await,
         Command::NatsConfig(args) => nats_config::run(args),
         Command::Watch(args) => watch::run(args).await,
-        Command::Case { case_id, purpose } => intake::show(&cli.connection, &case_id, purpose.as_deref()).await,
+        Command::Case { command: Some(CaseCommand::Material(args)), .. } => {
+            materials::download(&cli.connection, args).await
+        }
+        Command::Case { case_id, purpose, command: None } => {
+            intake::show(&cli.connection, case_id.as_deref().unwrap_or_default(), purpose.as_deref()).await
+        }
         Command::Tasks(command) => tasks::run(&cli.connection, command).await,
         Command::Routing(command) => routing::run(&cli.connection, command).await,
         Command::Issuance(command) => issuance::run(&cli.connection, command).await,

@@ -20,7 +20,8 @@ pub struct IntakeConfig {
     /// applicant, or one clerk, may upload in 24 hours.
     pub upload_quota: crate::UploadQuota,
     /// `YICIBAN_UPLOAD_BUFFER_BYTES` (128 MiB): the bytes of chunked uploads
-    /// one process holds at once (each its declared size); at least
+    /// and material downloads one process holds at once (each its declared
+    /// or stored size); at least
     /// `YICIBAN_MAX_MATERIAL_BYTES`.
     pub upload_buffer_bytes: u64,
     /// `YICIBAN_DEFICIENCY_DAYS`: working days an applicant has to supply a

@@ -12,6 +12,7 @@ pub mod catalogs;
 pub mod commands;
 pub mod config;
 pub mod credit;
+pub mod download;
 pub mod endings;
 pub mod erasure;
 pub mod expiry;

@@ -193,3 +193,11 @@ pub async fn blob_sizes(
     .await?;
     Ok(rows.into_iter().collect())
 }
+
+/// The stored content with this hash, if it is (still) stored.
+pub async fn blob(pool: &PgPool, schema: &str, sha256: &str) -> sqlx::Result<Option<Vec<u8>>> {
+    sqlx::query_scalar(schema_sql(schema, "SELECT content FROM {schema}.material_blobs WHERE sha256 = $1"))
+        .bind(sha256)
+        .fetch_optional(pool)
+        .await
+}

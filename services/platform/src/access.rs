@@ -115,6 +115,7 @@ pub const RULES: &[Rule] = &[
     rule("/yiciban.intake.v1.PrivacyService/ListRetentionDue", &[Admin, Supervisor], &[], Open),
     // material content in chunks (served by intake)
     rule("/yiciban.intake.v1.MaterialService/UploadMaterial", &[Clerk, Applicant], &[], Open),
+    rule("/yiciban.intake.v1.MaterialService/DownloadMaterial", &[Clerk, Admin, Officer, Agent, Applicant], &[], Case),
     // routing
     rule("/yiciban.routing.v1.RoutingService/PlanCase", &[], &["intake"], Case),
     rule("/yiciban.routing.v1.RoutingService/RecordTaskOutcome", &[], &["tasks"], Case),

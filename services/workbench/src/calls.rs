@@ -10,16 +10,23 @@ use tonic::{Code, Request, Status};
 use yiciban_platform::grpc::{ClientAuth, lazy_channel};
 use yiciban_platform::read_log::PURPOSE_HEADER;
 use yiciban_proto::intake::v1::intake_service_client::IntakeServiceClient;
+use yiciban_proto::intake::v1::material_service_client::MaterialServiceClient;
 use yiciban_proto::tasks::v1::task_service_client::TaskServiceClient;
 
 /// What the task page states when it reads the application (recorded in
 /// intake's personal-data read log).
 pub const TASK_PAGE_PURPOSE: &str = "部门经办：审查本部门环节所需的申请信息（工作台任务页）";
 
+/// What the workbench states when it hands out a material's file
+/// (recorded in intake's personal-data read log with the download).
+pub const MATERIAL_PURPOSE: &str = "办件审查：在工作台查看或下载申请材料";
+
 /// The task service's client as one person.
 pub type Tasks = TaskServiceClient<InterceptedService<Channel, ClientAuth>>;
 /// Intake's client as one person.
 pub type Intake = IntakeServiceClient<InterceptedService<Channel, ClientAuth>>;
+/// Intake's material files as one person.
+pub type Materials = MaterialServiceClient<InterceptedService<Channel, ClientAuth>>;
 
 /// Channels to the services (connected on first use).
 #[derive(Debug, Clone)]
@@ -41,6 +48,11 @@ impl Services {
     /// Intake, called with `token` (audience `urn:yiciban:intake`).
     pub fn intake(&self, token: &str) -> Intake {
         IntakeServiceClient::with_interceptor(self.intake.clone(), ClientAuth::new(Some(token)))
+    }
+
+    /// Intake's MaterialService, called with `token` (audience `urn:yiciban:intake`).
+    pub fn materials(&self, token: &str) -> Materials {
+        MaterialServiceClient::with_interceptor(self.intake.clone(), ClientAuth::new(Some(token)))
     }
 }
 

@@ -13,6 +13,7 @@
 
 pub mod calls;
 pub mod config;
+pub mod files;
 pub mod oidc;
 pub mod pages;
 pub mod schema;

@@ -1,5 +1,6 @@
 //! MaterialService: a material's content uploaded in chunks of at most
-//! 1 MiB, so that no RPC of intake reads a whole file in one message. The
+//! 1 MiB, so that no RPC of intake reads a whole file in one message, and
+//! downloaded alike ([`super::downloads`]). The
 //! chunks go through [`crate::upload::Chunks`] as they arrive (a refusal
 //! comes before the rest is read) and the file is stored as the one-message
 //! upload stores it ([`super::materials`]).
@@ -61,12 +62,22 @@ impl UploadBuffers {
     /// Holds `size` bytes until the permit is dropped; `RESOURCE_EXHAUSTED`
     /// with a retry hint when they are not free now (nothing stored).
     pub fn hold(&self, size: u64) -> Result<OwnedSemaphorePermit, Status> {
+        self.hold_for(size, "receiving its limit of", "uploads", "nothing was stored")
+    }
+
+    /// Holds a download's `size` bytes (the file is read whole before it is
+    /// sent) from the same budget; `RESOURCE_EXHAUSTED` with a retry hint,
+    /// nothing sent and nothing recorded, when they are not free now.
+    pub fn hold_download(&self, size: u64) -> Result<OwnedSemaphorePermit, Status> {
+        self.hold_for(size, "handing out and receiving its limit of", "files", "nothing was sent")
+    }
+
+    fn hold_for(&self, size: u64, doing: &str, what: &str, outcome: &str) -> Result<OwnedSemaphorePermit, Status> {
         let kib = u32::try_from(Self::kib(size)).unwrap_or(u32::MAX);
         self.free.clone().try_acquire_many_owned(kib).map_err(|_| {
             yiciban_platform::limits::busy(
                 format!(
-                    "the service is receiving its limit of {} MiB of uploads at once; nothing was stored: retry in \
-                     {} ms",
+                    "the service is {doing} {} MiB of {what} at once; {outcome}: retry in {} ms",
                     self.bytes / (1024 * 1024),
                     self.retry_after.as_millis()
                 ),
@@ -123,5 +134,15 @@ impl MaterialService for MaterialApi {
         let material = materials::store(&self.intake, &caller, chunks.end()?).await?;
         drop(held);
         Ok(Response::new(pb::UploadMaterialResponse { material: Some(material) }))
+    }
+
+    type DownloadMaterialStream = super::downloads::Chunks;
+
+    #[tracing::instrument(skip_all)]
+    async fn download_material(
+        &self,
+        request: Request<pb::DownloadMaterialRequest>,
+    ) -> Result<Response<Self::DownloadMaterialStream>, Status> {
+        Ok(Response::new(super::downloads::download(&self.intake, request).await?))
     }
 }

@@ -7,6 +7,7 @@ mod catalog;
 mod catalog_drafts;
 mod catalog_versions;
 mod credit;
+mod downloads;
 mod fixtures;
 mod helpers;
 mod legacy;

@@ -27,13 +27,36 @@ pub struct Field {
     pub value: String,
 }
 
-/// One document handed in.
+/// One document handed in, with the workbench's paths to its file.
 #[derive(Debug, Clone)]
 pub struct Document {
     pub material_id: String,
     pub file_name: String,
     pub content_type: String,
     pub size: String,
+    /// 查看 (shown in the browser): PDF and images only.
+    pub view_href: Option<String>,
+    /// 下载 (saved as a file).
+    pub download_href: String,
+}
+
+impl Document {
+    fn of(case_id: &str, m: &yiciban_proto::common::v1::MaterialRef) -> Document {
+        let base = format!("/cases/{}/materials/{}", segment(case_id), segment(&m.sha256_hex));
+        Document {
+            material_id: m.material_id.clone(),
+            file_name: m.file_name.clone(),
+            content_type: m.content_type.clone(),
+            size: format::size(m.size_bytes),
+            view_href: crate::files::viewable(&m.content_type).then(|| format!("{base}/view")),
+            download_href: format!("{base}/download"),
+        }
+    }
+}
+
+/// A path segment, percent-encoded.
+fn segment(text: &str) -> String {
+    form_urlencoded::byte_serialize(text.as_bytes()).collect::<String>().replace('+', "%20")
 }
 
 /// What the department may see of the application.
@@ -74,16 +97,7 @@ impl From<&GetStepApplicationResponse> for ApplicationView {
         ApplicationView {
             data_fields: a.data_fields.clone(),
             fields,
-            documents: a
-                .materials
-                .iter()
-                .map(|m| Document {
-                    material_id: m.material_id.clone(),
-                    file_name: m.file_name.clone(),
-                    content_type: m.content_type.clone(),
-                    size: format::size(m.size_bytes),
-                })
-                .collect(),
+            documents: a.materials.iter().map(|m| Document::of(&a.case_id, m)).collect(),
         }
     }
 }

@@ -6,6 +6,7 @@
 //! | `/inbox` | a department's open tasks, filtered (`state`, `package`, `warning`, `department`) |
 //! | `/tasks/{id}` | a task and what its department may see of the application |
 //! | `POST /tasks/{id}/claim` | claim (认领) |
+//! | `/cases/{case}/materials/{sha256}/view`, `…/download` | a material's file, from intake (查看 inline for PDF and images, 下载) |
 //! | `/auth/login`, `/auth/callback`, `POST /auth/logout`, `/signed-out` | signing in and out |
 //! | `/assets/workbench.css` | the stylesheet |
 //!
@@ -16,6 +17,7 @@
 
 mod auth;
 mod guard;
+mod materials;
 pub mod respond;
 mod work;
 
@@ -45,6 +47,8 @@ pub fn router(wb: Arc<Workbench>) -> Router {
         .route("/inbox", get(work::inbox))
         .route("/tasks/{id}", get(work::task))
         .route("/tasks/{id}/claim", post(work::claim))
+        .route("/cases/{case}/materials/{sha256}/view", get(materials::view))
+        .route("/cases/{case}/materials/{sha256}/download", get(materials::download))
         .route("/auth/login", get(auth::login))
         .route("/auth/callback", get(auth::callback))
         .route("/auth/logout", post(auth::logout))

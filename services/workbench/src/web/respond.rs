@@ -81,10 +81,13 @@ pub fn content_security_policy(issuer_origin: &str) -> String {
     )
 }
 
-/// The headers every answer carries.
+/// The headers every answer carries (a policy the answer set is kept).
 pub fn security_headers(response: &mut Response, csp: &HeaderValue, https: bool) {
     let h = response.headers_mut();
-    h.insert(header::CONTENT_SECURITY_POLICY, csp.clone());
+    // A material's file sets its own, stricter policy (sandboxed).
+    if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
+        h.insert(header::CONTENT_SECURITY_POLICY, csp.clone());
+    }
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     // The callback's URL carries the authorization code: no page leaks its URL.

@@ -28,6 +28,8 @@ pub type Intake = IntakeServiceClient<InterceptedService<Channel, ClientAuth>>;
 /// The departments of the newborn package's first two steps (s1, s2).
 pub const MATERNITY: &str = "health-maternity";
 pub const CDC: &str = "cdc";
+/// A department without a step in the newborn package.
+pub const OUTSIDER: &str = "samr";
 
 const WAIT: Duration = Duration::from_secs(30);
 
@@ -64,6 +66,7 @@ pub async fn spawn_app() -> TestApp {
         config.users.push(agent("agent-maternity-1", MATERNITY));
         config.users.push(agent("agent-maternity-2", MATERNITY));
         config.users.push(agent("agent-cdc-1", CDC));
+        config.users.push(agent("agent-samr-1", OUTSIDER));
         assert!(config.allow_redirect(WORKBENCH_CLIENT_ID, &format!("{workbench_url}/auth/callback")));
     })
     .await;
@@ -153,6 +156,21 @@ impl TestApp {
     pub fn intake_as_clerk(&self) -> Intake {
         let token = self.issuer.token(Role::Clerk, "clerk-001", None, None);
         IntakeServiceClient::with_interceptor(self.channels["intake"].clone(), ClientAuth::new(Some(&token)))
+    }
+
+    /// The personal-data reads intake recorded, newest first (as a supervisor
+    /// reads them).
+    pub async fn intake_reads(&self) -> Vec<yiciban_proto::audit::v1::PersonalDataRead> {
+        use yiciban_proto::audit::v1::audit_service_client::AuditServiceClient;
+        let token = self.issuer.token(Role::Supervisor, "sup-001", None, None);
+        let mut audit =
+            AuditServiceClient::with_interceptor(self.channels["intake"].clone(), ClientAuth::new(Some(&token)));
+        audit
+            .list_personal_data_reads(yiciban_proto::audit::v1::ListPersonalDataReadsRequest::default())
+            .await
+            .unwrap()
+            .into_inner()
+            .reads
     }
 
     /// Submits `request` at the window and waits until the case's first

@@ -9,5 +9,6 @@ mod helpers;
 mod id_token;
 mod inbox;
 mod logout;
+mod materials;
 mod signin;
 mod traces;

@@ -121,4 +121,16 @@ impl TestApp {
     pub async fn event_count(&self) -> i64 {
         sqlx::query_scalar("SELECT count(*) FROM intake.events").fetch_one(&self.db.pool).await.unwrap()
     }
+
+    /// The `PersonalDataErased` events of a case, decoded.
+    pub async fn erasures_of(&self, case_id: &str) -> Vec<yiciban_proto::events::v1::PersonalDataErased> {
+        let payloads: Vec<Vec<u8>> = sqlx::query_scalar(
+            "SELECT payload FROM intake.events WHERE case_id = $1::uuid AND event_type = 'PersonalDataErased'",
+        )
+        .bind(case_id)
+        .fetch_all(&self.db.pool)
+        .await
+        .unwrap();
+        payloads.iter().map(|p| prost::Message::decode(p.as_slice()).unwrap()).collect()
+    }
 }

@@ -17,7 +17,7 @@ use crate::privacy::{MARKED, by_mail, case, marked_in, privacy_as, stored_payloa
 
 /// Turns the stored `ApplicationSubmitted` of `case_id` into one written
 /// before sealing: the personal part in clear, no subject, no kind.
-async fn written_in_clear(app: &TestApp, case_id: &str) {
+pub(crate) async fn written_in_clear(app: &TestApp, case_id: &str) {
     let (event_id, payload): (uuid::Uuid, Vec<u8>) = sqlx::query_as(
         "SELECT event_id, payload FROM intake.events WHERE event_type = 'ApplicationSubmitted' AND case_id = $1",
     )

@@ -333,24 +333,8 @@ async fn bad_erasure_requests_are_refused_with_a_clear_status_and_change_nothing
 async fn an_application_stored_in_clear_before_sealing_still_reads_and_is_hidden_once_erased() {
     let app = spawn_app().await;
     let submitted = app.clerk().submit_application(by_mail("k1")).await.unwrap().into_inner();
-    // Turn the stored event into one written before sealing: the personal
-    // part in clear, no subject, no kind, and no data key.
-    let (event_id, payload): (uuid::Uuid, Vec<u8>) =
-        sqlx::query_as("SELECT event_id, payload FROM intake.events WHERE event_type = 'ApplicationSubmitted'")
-            .fetch_one(&app.db.pool)
-            .await
-            .unwrap();
-    let sealed = ev::ApplicationSubmitted::decode(payload.as_slice()).unwrap();
-    let key = app.intake.applications.codec().data_keys.find(&sealed.data_subject).await.unwrap().unwrap();
-    let mut legacy = open_submitted(&sealed, Opening::Key(&key)).unwrap();
-    legacy.data_subject.clear();
-    legacy.applicant_kind = 0;
-    sqlx::query("UPDATE intake.events SET payload = $2 WHERE event_id = $1")
-        .bind(event_id)
-        .bind(legacy.encode_to_vec())
-        .execute(&app.db.pool)
-        .await
-        .unwrap();
+    // The stored event as one written before sealing, and no data key.
+    crate::legacy::written_in_clear(&app, &submitted.case_id).await;
     sqlx::query("DELETE FROM intake.data_keys").execute(&app.db.pool).await.unwrap();
     assert_eq!(marked_in(&stored_payloads(&app).await), MARKED.to_vec(), "in clear, as before sealing");
 

@@ -4,7 +4,6 @@
 //! ran out — once, with basis retention, whichever replicas run it — and
 //! operators see who falls due without personal data.
 
-use prost::Message as _;
 use tonic::Code;
 use yiciban_intake::retention;
 use yiciban_platform::Role;
@@ -52,18 +51,6 @@ async fn round(app: &TestApp) -> usize {
     retention::round(&app.intake).await.unwrap().expect("no other round holds the lock")
 }
 
-/// The `PersonalDataErased` events of a case, decoded.
-async fn erasures_of(app: &TestApp, case_id: &str) -> Vec<ev::PersonalDataErased> {
-    let payloads: Vec<Vec<u8>> = sqlx::query_scalar(
-        "SELECT payload FROM intake.events WHERE case_id = $1::uuid AND event_type = 'PersonalDataErased'",
-    )
-    .bind(case_id)
-    .fetch_all(&app.db.pool)
-    .await
-    .unwrap();
-    payloads.iter().map(|p| ev::PersonalDataErased::decode(p.as_slice()).unwrap()).collect()
-}
-
 /// Who erased, and why, as the data keys record it for the case's applicant.
 async fn erasure_record(app: &TestApp, case_id: &str) -> Option<(String, String)> {
     sqlx::query_as(
@@ -106,10 +93,10 @@ async fn a_closed_case_kept_past_its_retention_period_has_its_applicant_erased_o
     // The day before the period ends nothing happens; on the day it is erased.
     app.clock.set(morning_of("2036-03-19"));
     assert_eq!(round(&app).await, 0);
-    assert!(erasures_of(&app, &case_id).await.is_empty());
+    assert!(app.erasures_of(&case_id).await.is_empty());
     app.clock.set(morning_of("2036-03-20"));
     assert_eq!(round(&app).await, 1);
-    let erased = erasures_of(&app, &case_id).await;
+    let erased = app.erasures_of(&case_id).await;
     assert_eq!(erased.len(), 1);
     assert_eq!(erased[0].basis(), ev::ErasureBasis::Retention, "{erased:?}");
     let (by, reason) = erasure_record(&app, &case_id).await.expect("the erasure is recorded");
@@ -119,7 +106,7 @@ async fn a_closed_case_kept_past_its_retention_period_has_its_applicant_erased_o
     // Once: later rounds find nobody; the admin's list shows who did it.
     app.clock.set(morning_of("2040-01-01"));
     assert_eq!(round(&app).await, 0);
-    assert_eq!(erasures_of(&app, &case_id).await.len(), 1);
+    assert_eq!(app.erasures_of(&case_id).await.len(), 1);
     assert!(listed_due(&app, 0).await.due.is_empty());
     let list = privacy_as(&app, Role::Admin).list_erasures(pb::ListErasuresRequest { limit: 0 }).await.unwrap();
     assert_eq!(list.into_inner().erasures[0].erased_by, retention::ACTOR);
@@ -135,7 +122,7 @@ async fn a_person_with_one_open_case_is_not_erased_until_that_case_ends_too() {
     app.clock.set(morning_of("2050-01-01"));
     assert_eq!(round(&app).await, 0);
     assert!(listed_due(&app, retention::MAX_LOOKAHEAD_DAYS).await.due.is_empty());
-    assert!(erasures_of(&app, &closed).await.is_empty() && erasures_of(&app, &open).await.is_empty());
+    assert!(app.erasures_of(&closed).await.is_empty() && app.erasures_of(&open).await.is_empty());
 
     // Withdrawn in intake on 2050-01-01: the period runs from that day.
     let withdrawn = app
@@ -157,8 +144,8 @@ async fn a_person_with_one_open_case_is_not_erased_until_that_case_ends_too() {
 
     app.clock.set(morning_of("2060-01-01"));
     assert_eq!(round(&app).await, 1);
-    assert_eq!(erasures_of(&app, &closed).await.len(), 1);
-    assert_eq!(erasures_of(&app, &open).await.len(), 1);
+    assert_eq!(app.erasures_of(&closed).await.len(), 1);
+    assert_eq!(app.erasures_of(&open).await.len(), 1);
 }
 
 #[tokio::test]
@@ -175,13 +162,13 @@ async fn two_job_instances_at_once_erase_a_person_once_and_a_held_lock_leaves_th
         sqlx::query_scalar("SELECT pg_try_advisory_lock(hashtext($1))").bind(key).fetch_one(&mut *other).await.unwrap();
     assert!(got);
     assert_eq!(retention::round(&app.intake).await.unwrap(), None);
-    assert!(erasures_of(&app, &case_id).await.is_empty());
+    assert!(app.erasures_of(&case_id).await.is_empty());
     sqlx::query("SELECT pg_advisory_unlock(hashtext($1))").bind(key).execute(&mut *other).await.unwrap();
 
     let (a, b) = tokio::join!(retention::round(&app.intake), retention::round(&app.intake));
     let erased: usize = [a.unwrap(), b.unwrap()].iter().flatten().sum();
     assert_eq!(erased, 1);
-    assert_eq!(erasures_of(&app, &case_id).await.len(), 1);
+    assert_eq!(app.erasures_of(&case_id).await.len(), 1);
 }
 
 #[tokio::test]
@@ -201,7 +188,7 @@ async fn a_round_cut_short_after_deleting_the_key_is_finished_by_the_next() {
     assert_eq!(listed_due(&app, 0).await.due.len(), 1, "not done until every case is marked");
 
     assert_eq!(round(&app).await, 0, "the key was deleted before");
-    let erased = erasures_of(&app, &case_id).await;
+    let erased = app.erasures_of(&case_id).await;
     assert_eq!(erased.len(), 1);
     assert_eq!(erased[0].basis(), ev::ErasureBasis::Retention);
     assert!(listed_due(&app, 0).await.due.is_empty());
@@ -322,7 +309,7 @@ async fn a_case_not_accepted_ends_the_day_it_is_refused() {
     assert_eq!(ending, ("2026-03-16".parse().unwrap(), "not_accepted".to_owned(), Some(10)));
     app.clock.set(morning_of("2036-03-16"));
     assert_eq!(round(&app).await, 1);
-    assert_eq!(erasures_of(&app, &r.case_id).await.len(), 1);
+    assert_eq!(app.erasures_of(&r.case_id).await.len(), 1);
 }
 
 #[tokio::test]
@@ -335,7 +322,7 @@ async fn the_job_runs_on_its_interval_and_reports_its_health() {
     app.clock.set(morning_of("2036-03-20"));
     // No round called here: the service's own job finds the person.
     let erased = yiciban_testkit::eventually("the job's round", std::time::Duration::from_secs(30), || async {
-        let found = erasures_of(&app, &case_id).await;
+        let found = app.erasures_of(&case_id).await;
         (!found.is_empty()).then_some(found)
     })
     .await;

@@ -355,13 +355,20 @@ for overlay in overlays:
                 if d["metadata"].get("labels", {}).get("app.kubernetes.io/component") == "grpc-service"}
     if not services:
         bad(overlay, "no gRPC service Deployment found")
-    for name, d in services.items():
+
+    def built_container(name, d):
+        """The Deployment's container, checked to run the image the Dockerfile builds for it."""
         short = name.removeprefix("yiciban-")
         if short not in targets:
             bad(overlay, f"{name}: the Dockerfile has no target '{short}' (FROM runtime AS {short})")
         c = d["spec"]["template"]["spec"]["containers"][0]
         if not c["image"].split("/")[-1].startswith(f"{name}:"):
             bad(overlay, f"{name}: image {c['image']} is not <registry>/{name}:<tag> (an entry under images: in deploy/overlays/{overlay}/kustomization.yaml)")
+        return c
+
+    for name, d in services.items():
+        short = name.removeprefix("yiciban-")
+        c = built_container(name, d)
         grpc_port = next((p["containerPort"] for p in c["ports"] if p["name"] == "grpc"), None)
         own = cm(name)
         addr = (own or {}).get("data", {}).get("YICIBAN_GRPC_ADDR", "")
@@ -409,11 +416,7 @@ for overlay in overlays:
         bad(overlay, "no Deployment yiciban-workbench (app.kubernetes.io/component: web)")
     for name, d in webs.items():
         short = name.removeprefix("yiciban-")
-        if short not in targets:
-            bad(overlay, f"{name}: the Dockerfile has no target '{short}' (FROM runtime AS {short})")
-        c = d["spec"]["template"]["spec"]["containers"][0]
-        if not c["image"].split("/")[-1].startswith(f"{name}:"):
-            bad(overlay, f"{name}: image {c['image']} is not <registry>/{name}:<tag> (an entry under images: in deploy/overlays/{overlay}/kustomization.yaml)")
+        c = built_container(name, d)
         ports = {p["name"]: p["containerPort"] for p in c["ports"]}
         own = (cm(name) or {}).get("data", {})
         if own.get("YICIBAN_GRPC_ADDR") != f"0.0.0.0:{ports.get('grpc')}":

@@ -98,6 +98,13 @@ impl yiciban_proto::sealed::DataKey for SubjectKey {
     }
 }
 
+/// Whether reading the latest key holds its row until the transaction ends.
+#[derive(Clone, Copy)]
+enum Hold {
+    No,
+    Share,
+}
+
 /// One row as stored: erased, or a wrapped key.
 enum Stored {
     Erased { generation: u32 },
@@ -112,6 +119,7 @@ pub struct DataKeys {
     algorithm: Algorithm,
     insert: SqlStr,
     latest: SqlStr,
+    latest_held: SqlStr,
     one: SqlStr,
     erase: SqlStr,
 }
@@ -129,9 +137,14 @@ impl DataKeys {
                 "INSERT INTO {schema}.data_keys (subject, generation, algorithm, kek_id, wrapped)
                  VALUES ($1, $2, $3, $4, $5) ON CONFLICT (subject, generation) DO NOTHING",
             ),
+            latest: schema_sql(
+                schema,
+                "SELECT generation, algorithm, kek_id, wrapped FROM {schema}.data_keys
+                  WHERE subject = $1 ORDER BY generation DESC LIMIT 1",
+            ),
             // FOR SHARE: a sealing transaction holds the key until it commits,
             // so an erasure waits for it and then finds its case.
-            latest: schema_sql(
+            latest_held: schema_sql(
                 schema,
                 "SELECT generation, algorithm, kek_id, wrapped FROM {schema}.data_keys
                   WHERE subject = $1 ORDER BY generation DESC LIMIT 1 FOR SHARE",
@@ -167,6 +180,11 @@ impl DataKeys {
     /// next generation) when the subject's keys were erased: the person
     /// applies again after an erasure.
     pub async fn key_for(&self, subject: &str) -> Result<SubjectKey, PrivacyError> {
+        // Outside a transaction a lock would be released at once: read first,
+        // and take the making path only when there is no key to use.
+        if let Some(key) = self.find(subject).await? {
+            return Ok(key);
+        }
         let mut conn = self.pool.acquire().await?;
         self.key_for_in(&mut conn, subject).await
     }
@@ -177,7 +195,7 @@ impl DataKeys {
     /// connection while it holds its locks, and an erasure of the subject
     /// waits until the transaction ends (the key's row is held).
     pub async fn key_for_in(&self, conn: &mut PgConnection, subject: &str) -> Result<SubjectKey, PrivacyError> {
-        let generation = match self.latest_in(&mut *conn, subject).await? {
+        let generation = match self.latest_in(&mut *conn, subject, Hold::Share).await? {
             Some(Stored::Key(key)) => return Ok(key),
             Some(Stored::Erased { generation }) => generation + 1,
             None => 0,
@@ -193,7 +211,7 @@ impl DataKeys {
             .execute(&mut *conn)
             .await?;
         // A concurrent first use may have stored its key first: use that one.
-        match self.latest_in(conn, subject).await? {
+        match self.latest_in(conn, subject, Hold::Share).await? {
             Some(Stored::Key(key)) => Ok(key),
             _ => Err(PrivacyError::Erased { subject: subject.to_owned() }),
         }
@@ -202,7 +220,7 @@ impl DataKeys {
     /// The subject's current data key, if it has one that was not erased.
     pub async fn find(&self, subject: &str) -> Result<Option<SubjectKey>, PrivacyError> {
         let mut conn = self.pool.acquire().await?;
-        Ok(match self.latest_in(&mut conn, subject).await? {
+        Ok(match self.latest_in(&mut conn, subject, Hold::No).await? {
             Some(Stored::Key(key)) => Some(key),
             _ => None,
         })
@@ -269,8 +287,17 @@ impl DataKeys {
         Ok(n > 0)
     }
 
-    async fn latest_in(&self, conn: &mut PgConnection, subject: &str) -> Result<Option<Stored>, PrivacyError> {
-        let row = sqlx::query(self.latest.clone()).bind(subject).fetch_optional(conn).await?;
+    async fn latest_in(
+        &self,
+        conn: &mut PgConnection,
+        subject: &str,
+        hold: Hold,
+    ) -> Result<Option<Stored>, PrivacyError> {
+        let sql = match hold {
+            Hold::No => self.latest.clone(),
+            Hold::Share => self.latest_held.clone(),
+        };
+        let row = sqlx::query(sql).bind(subject).fetch_optional(conn).await?;
         row.map(|row| self.unwrap_row(subject, &row)).transpose()
     }
 

@@ -23,7 +23,7 @@ use sqlx::PgPool;
 use sqlx::SqlStr;
 use yiciban_eventstore::sql::schema_sql;
 use yiciban_platform::{Clock, Role};
-use yiciban_privacy::{DataKeys, PrivacyError};
+use yiciban_privacy::{DataKeys, PrivacyError, SubjectKey};
 
 /// The data key subject the tokens are sealed under.
 pub const TOKENS_KEY: &str = "workbench-session-tokens";
@@ -59,7 +59,7 @@ impl std::fmt::Debug for BrowserSecret {
 impl BrowserSecret {
     /// A fresh secret.
     pub fn generate() -> BrowserSecret {
-        BrowserSecret(crate::oidc::random_token())
+        BrowserSecret(yiciban_platform::auth::pkce::random_token())
     }
 
     /// A secret as a cookie carried it: exactly 43 base64url characters.
@@ -177,6 +177,10 @@ type SignInRow = (Vec<u8>, String, Vec<u8>, String, DateTime<Utc>);
 pub struct Sessions {
     pool: PgPool,
     keys: DataKeys,
+    /// [`TOKENS_KEY`] once read: every request opens its session's tokens,
+    /// and the key never changes (rotating the key-encryption keys rewraps
+    /// it, the key itself stays).
+    tokens_key: Arc<std::sync::OnceLock<Arc<SubjectKey>>>,
     clock: Arc<dyn Clock>,
     idle: chrono::Duration,
     max: chrono::Duration,
@@ -264,7 +268,15 @@ impl Sessions {
         idle: Duration,
         max: Duration,
     ) -> Self {
-        Sessions { pool, keys, clock, idle: span(idle), max: span(max), sql: Arc::new(Sql::new(schema)) }
+        Sessions {
+            pool,
+            keys,
+            tokens_key: Arc::default(),
+            clock,
+            idle: span(idle),
+            max: span(max),
+            sql: Arc::new(Sql::new(schema)),
+        }
     }
 
     /// Now, by the injected clock.
@@ -272,12 +284,29 @@ impl Sessions {
         self.clock.now()
     }
 
+    /// The tokens' key, read (or made) on `conn` the first time only.
+    async fn tokens_key(&self, conn: &mut sqlx::PgConnection) -> Result<Arc<SubjectKey>, StoreError> {
+        if let Some(key) = self.tokens_key.get() {
+            return Ok(key.clone());
+        }
+        let key = Arc::new(self.keys.key_for_in(conn, TOKENS_KEY).await?);
+        Ok(self.tokens_key.get_or_init(|| key).clone())
+    }
+
+    /// The tokens' key, on a connection of its own the first time only.
+    async fn tokens_key_now(&self) -> Result<Arc<SubjectKey>, StoreError> {
+        match self.tokens_key.get() {
+            Some(key) => Ok(key.clone()),
+            None => self.tokens_key(&mut *self.pool.acquire().await?).await,
+        }
+    }
+
     async fn seal(&self, plaintext: &[u8], bound_to: &[u8]) -> Result<Vec<u8>, StoreError> {
-        Ok(self.keys.key_for(TOKENS_KEY).await?.seal(plaintext, bound_to))
+        Ok(self.tokens_key_now().await?.seal(plaintext, bound_to))
     }
 
     async fn open(&self, sealed: &[u8], bound_to: &[u8]) -> Result<Vec<u8>, StoreError> {
-        Ok(self.keys.key_for(TOKENS_KEY).await?.open(sealed, bound_to)?)
+        Ok(self.tokens_key_now().await?.open(sealed, bound_to)?)
     }
 
     /// Starts a session for `person` with `tokens`; the id for the cookie.
@@ -287,7 +316,7 @@ impl Sessions {
         let hash = id.hash();
         let sealed = self.seal(&serde_json::to_vec(tokens)?, &hash).await?;
         let now = self.now();
-        let csrf_token = crate::oidc::random_token();
+        let csrf_token = yiciban_platform::auth::pkce::random_token();
         sqlx::query(self.sql.insert.clone())
             .bind(&hash)
             .bind(&csrf_token)
@@ -356,7 +385,7 @@ impl Sessions {
         let Some(sealed) = sealed else { return Ok(AccessToken::Ended) };
         // The key on the transaction's own connection: a request holds one
         // connection at a time, however small the pool.
-        let key = self.keys.key_for_in(&mut tx, TOKENS_KEY).await?;
+        let key = self.tokens_key(&mut tx).await?;
         let tokens: Tokens = serde_json::from_slice(&key.open(&sealed, &session.hash)?)?;
         if let Some(token) = tokens.usable(audience, now) {
             return Ok(AccessToken::Token(token.to_owned()));

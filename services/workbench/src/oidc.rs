@@ -10,16 +10,14 @@
 
 use std::sync::Arc;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::Validation;
-use rand::RngCore as _;
 use secrecy::{ExposeSecret as _, SecretString};
 use serde::Deserialize;
 use sha2::{Digest as _, Sha256};
-use tokio::sync::RwLock;
 use yiciban_platform::Caller;
 use yiciban_platform::auth::keys::ACCEPTED;
+use yiciban_platform::auth::keys::Discovery;
+use yiciban_platform::auth::pkce::{challenge, random_token};
 use yiciban_platform::auth::verify::LEEWAY_SECONDS;
 use yiciban_platform::auth::{IssuerKeys, Verifier};
 
@@ -38,18 +36,6 @@ pub enum OidcError {
     /// A token that does not pass its checks.
     #[error("the sign-in could not be verified: {0}")]
     Invalid(String),
-}
-
-/// The parts of the discovery document the workbench uses.
-#[derive(Debug, Clone, Deserialize)]
-struct Discovery {
-    issuer: String,
-    authorization_endpoint: String,
-    token_endpoint: String,
-    #[serde(default)]
-    revocation_endpoint: Option<String>,
-    #[serde(default)]
-    end_session_endpoint: Option<String>,
 }
 
 /// A token endpoint answer (RFC 6749 §5.1).
@@ -106,19 +92,6 @@ pub struct Authorization {
     pub verifier: String,
 }
 
-/// 32 random bytes, base64url (43 characters): states, nonces, PKCE
-/// verifiers, session ids, form tokens.
-pub fn random_token() -> String {
-    let mut bytes = [0u8; 32];
-    rand::rng().fill_bytes(&mut bytes);
-    URL_SAFE_NO_PAD.encode(bytes)
-}
-
-/// The S256 code challenge of `verifier` (RFC 7636 §4.2).
-pub fn challenge(verifier: &str) -> String {
-    URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
-}
-
 /// The workbench's client at one issuer.
 pub struct Provider {
     http: reqwest::Client,
@@ -132,7 +105,6 @@ pub struct Provider {
     /// `urn:yiciban:<service>` of each service called; the first one's token
     /// comes with the code.
     audiences: Vec<String>,
-    discovery: RwLock<Option<Discovery>>,
 }
 
 impl std::fmt::Debug for Provider {
@@ -165,7 +137,6 @@ impl Provider {
             redirect_uri: s.redirect_uri,
             scope: s.scope,
             audiences: s.audiences,
-            discovery: RwLock::new(None),
         }
     }
 
@@ -179,27 +150,15 @@ impl Provider {
         &self.audiences
     }
 
-    /// The issuer's discovery document, fetched once (and again after a
-    /// failure); its `issuer` must be the configured one.
+    /// The issuer's discovery document, as the token verifier holds it
+    /// (fetched once, its `issuer` checked against the configured one).
     async fn discovery(&self) -> Result<Discovery, OidcError> {
-        if let Some(d) = self.discovery.read().await.as_ref() {
-            return Ok(d.clone());
-        }
-        let issuer = self.keys.issuer();
-        let url = format!("{issuer}/.well-known/openid-configuration");
-        let response =
-            self.http.get(&url).send().await.map_err(|e| OidcError::Unavailable(format!("GET {url}: {e}")))?;
-        let (status, body) = read(response, &url).await?;
-        if !status.is_success() {
-            return Err(OidcError::Unavailable(format!("{url} answered {status}")));
-        }
-        let found: Discovery = serde_json::from_slice(&body)
-            .map_err(|e| OidcError::Unavailable(format!("{url} is not a discovery document: {e}")))?;
-        if found.issuer.trim_end_matches('/') != issuer {
-            return Err(OidcError::Unavailable(format!("{url} names another issuer: {:?}", found.issuer)));
-        }
-        *self.discovery.write().await = Some(found.clone());
-        Ok(found)
+        self.keys.discovery().await.map_err(|e| OidcError::Unavailable(e.to_string()))
+    }
+
+    /// An endpoint the workbench cannot do without.
+    fn required(endpoint: Option<String>, name: &str) -> Result<String, OidcError> {
+        endpoint.ok_or_else(|| OidcError::Unavailable(format!("the issuer's discovery document names no {name}")))
     }
 
     /// A new authorization request (RFC 6749 §4.1.1 with RFC 7636 and
@@ -208,7 +167,7 @@ impl Provider {
     /// Connect Core §3.1.2.1); the development issuer signs a seeded user
     /// in by it without its page.
     pub async fn authorization(&self, login_hint: Option<&str>) -> Result<Authorization, OidcError> {
-        let endpoint = self.discovery().await?.authorization_endpoint;
+        let endpoint = Self::required(self.discovery().await?.authorization_endpoint, "authorization_endpoint")?;
         let (state, nonce, verifier) = (random_token(), random_token(), random_token());
         let mut url = reqwest::Url::parse(&endpoint)
             .map_err(|e| OidcError::Unavailable(format!("authorization_endpoint {endpoint:?}: {e}")))?;
@@ -253,7 +212,7 @@ impl Provider {
     }
 
     async fn token(&self, form: &[(&str, &str)]) -> Result<TokenAnswer, OidcError> {
-        let endpoint = self.discovery().await?.token_endpoint;
+        let endpoint = Self::required(self.discovery().await?.token_endpoint, "token_endpoint")?;
         let response = self
             .http
             .post(&endpoint)
@@ -384,18 +343,6 @@ async fn read(mut response: reqwest::Response, url: &str) -> Result<(reqwest::St
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn pkce_follows_rfc_7636_and_tokens_are_fresh() {
-        // RFC 7636 Appendix B.
-        assert_eq!(
-            challenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
-            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
-        );
-        let token = random_token();
-        assert_eq!(token.len(), 43);
-        assert_ne!(token, random_token());
-    }
 
     #[test]
     fn an_issuers_error_is_bounded() {

@@ -11,11 +11,8 @@
 use std::time::Duration;
 
 use anyhow::{Context as _, bail};
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use rand::RngCore as _;
 use reqwest::Url;
-use sha2::{Digest as _, Sha256};
+use yiciban_platform::auth::pkce::{challenge, random_token};
 
 use super::callback::Callback;
 use super::issuer::{Issuer, Tokens};
@@ -32,18 +29,6 @@ pub struct CodeFlow<'a> {
     pub user: Option<&'a str>,
     /// Never start a browser (the URL is printed anyway).
     pub no_browser: bool,
-}
-
-/// 32 random bytes, base64url: PKCE verifiers (43 characters), states.
-fn random_token() -> String {
-    let mut bytes = [0u8; 32];
-    rand::rng().fill_bytes(&mut bytes);
-    URL_SAFE_NO_PAD.encode(bytes)
-}
-
-/// The S256 code challenge of `verifier`.
-fn challenge(verifier: &str) -> String {
-    URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
 }
 
 /// Signs in at `issuer`; the token response of the code exchange.
@@ -170,18 +155,6 @@ pub fn require_refresh_token(tokens: &Tokens) -> anyhow::Result<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn pkce_follows_rfc_7636() {
-        // RFC 7636 Appendix B.
-        assert_eq!(
-            challenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
-            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
-        );
-        let verifier = random_token();
-        assert_eq!(verifier.len(), 43);
-        assert_ne!(verifier, random_token());
-    }
 
     #[test]
     fn offline_access_is_recognised_as_a_whole_scope() {

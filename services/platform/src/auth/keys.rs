@@ -46,6 +46,12 @@ pub struct Discovery {
     /// Where applicants' identities are released ([`super::userinfo`]).
     #[serde(default)]
     pub userinfo_endpoint: Option<String>,
+    /// RFC 7009 token revocation (the workbench's logout).
+    #[serde(default)]
+    pub revocation_endpoint: Option<String>,
+    /// OpenID Connect RP-Initiated Logout (the workbench's logout).
+    #[serde(default)]
+    pub end_session_endpoint: Option<String>,
 }
 
 /// One published key and the algorithms it may verify.

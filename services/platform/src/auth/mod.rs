@@ -10,6 +10,7 @@ pub mod client;
 pub mod error;
 pub mod keys;
 pub mod layer;
+pub mod pkce;
 pub mod userinfo;
 pub mod verify;
 

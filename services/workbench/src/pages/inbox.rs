@@ -72,7 +72,7 @@ impl InboxRow {
             claim: claimable.then(|| ClaimForm {
                 action: format!("/tasks/{}/claim", task.task_id),
                 version: task.version,
-                key: crate::oidc::random_token(),
+                key: yiciban_platform::auth::pkce::random_token(),
             }),
             error: None,
         }

@@ -151,7 +151,7 @@ pub(crate) async fn orphans_among(
 }
 
 /// A message read by [`read_since`].
-pub(crate) struct Held {
+pub struct Held {
     /// Where and when it is.
     pub message: Orphan,
     /// Its event id.
@@ -167,7 +167,7 @@ pub(crate) struct Held {
 /// then its filter is in the API subject, which a service's NATS
 /// permissions restrict to its own events (ADR 0021); a named reader left
 /// over from an interrupted read is deleted first and this one after.
-pub(crate) async fn read_since(
+pub async fn read_since(
     js: &jetstream::Context,
     subjects: &Subjects,
     filter: &str,

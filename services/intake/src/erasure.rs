@@ -68,10 +68,7 @@ pub async fn erase(
     }
     let deleted = delete_contents(intake, &case_ids, &materials).await?;
     if erased_now {
-        yiciban_metrics::personal_data_erased(match basis {
-            ErasureBasis::Request => "request",
-            ErasureBasis::Retention => "retention",
-        });
+        yiciban_metrics::personal_data_erased(basis.as_str());
     }
     let mut outcome = Erased { erased_now, case_ids: case_ids.clone(), ..Erased::default() };
     for &case_id in &case_ids {

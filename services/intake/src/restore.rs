@@ -9,18 +9,16 @@
 //! basis, as [`ACTOR`].
 
 use std::collections::HashMap;
-use std::time::Duration;
 
 use anyhow::Context as _;
-use async_nats::jetstream::{self, consumer};
+use async_nats::jetstream;
 use chrono::{DateTime, Utc};
-use futures::StreamExt as _;
 use prost::Message as _;
 use sqlx::PgPool;
 use uuid::Uuid;
 use yiciban_domain::intake::ErasureBasis;
 use yiciban_eventstore::Subjects;
-use yiciban_eventstore::restore::Orphan;
+use yiciban_eventstore::restore::{Orphan, read_since};
 use yiciban_eventstore::sql::schema_sql;
 use yiciban_proto::events::v1 as ev;
 
@@ -61,43 +59,17 @@ pub async fn find(
         })
         .map(|o| (o.event_id.as_str(), o))
         .collect();
-    let (Some(first), Some(last)) =
-        (wanted.values().map(|o| o.sequence).min(), wanted.values().map(|o| o.sequence).max())
-    else {
+    let Some(since) = wanted.values().map(|o| o.stored_at).min() else {
         return Ok(Vec::new());
     };
-    let stream = js.get_stream(subjects.stream_name()).await.context("looking up the case-event stream")?;
-    // An ephemeral reader of intake's erasures from the first one lost:
-    // acknowledges nothing, leaves every other consumer as it is.
-    let reader = stream
-        .create_consumer(consumer::pull::Config {
-            filter_subject: format!("{}.evt.*.intake.*.{ERASED}", subjects.prefix()),
-            deliver_policy: consumer::DeliverPolicy::ByStartSequence { start_sequence: first },
-            ack_policy: consumer::AckPolicy::None,
-            inactive_threshold: Duration::from_secs(60),
-            ..Default::default()
-        })
-        .await
-        .context("reading the erasures back from the case-event stream")?;
+    let filter = format!("{}.evt.*.intake.*.{ERASED}", subjects.prefix());
+    let held =
+        read_since(js, subjects, &filter, since, None).await.context("reading the erasures back from the stream")?;
     let mut found = Vec::new();
-    'read: loop {
-        let mut batch =
-            reader.fetch().max_messages(500).messages().await.context("reading the erasures back from the stream")?;
-        let mut got = 0;
-        while let Some(message) = batch.next().await {
-            let message = message.map_err(|e| anyhow::anyhow!(e)).context("reading an erasure back")?;
-            got += 1;
-            let sequence = message.info().map_err(|e| anyhow::anyhow!(e))?.stream_sequence;
+    for message in held {
+        if let Some(orphan) = wanted.get(message.message.event_id.as_str()) {
             let envelope = ev::EventEnvelope::decode(message.payload.as_ref()).context("an erasure's envelope")?;
-            if let Some(orphan) = wanted.get(envelope.event_id.as_str()) {
-                found.push(lost_erasure(&envelope, orphan)?);
-            }
-            if sequence >= last {
-                break 'read;
-            }
-        }
-        if got == 0 {
-            break;
+            found.push(lost_erasure(&envelope, orphan)?);
         }
     }
     Ok(found)
@@ -111,10 +83,7 @@ fn lost_erasure(envelope: &ev::EventEnvelope, orphan: &Orphan) -> anyhow::Result
         event_id: envelope.event_id.clone(),
         erased_at: orphan.stored_at,
         // An unspecified basis is never recorded; read one as a request.
-        basis: match event.basis() {
-            ev::ErasureBasis::Retention => ErasureBasis::Retention,
-            _ => ErasureBasis::Request,
-        },
+        basis: ErasureBasis::try_from(event.basis()).unwrap_or(ErasureBasis::Request),
     })
 }
 
@@ -131,20 +100,13 @@ pub async fn record(pool: &PgPool, schema: &str, lost: &[LostErasure]) -> anyhow
         .bind(&l.event_id)
         .bind(l.case_id)
         .bind(l.erased_at)
-        .bind(basis_name(l.basis))
+        .bind(l.basis.as_str())
         .execute(pool)
         .await
         .context("recording an erasure to re-apply")?;
         added += done.rows_affected();
     }
     Ok(added)
-}
-
-fn basis_name(basis: ErasureBasis) -> &'static str {
-    match basis {
-        ErasureBasis::Request => "request",
-        ErasureBasis::Retention => "retention",
-    }
 }
 
 /// Erases again the applicant of every case recorded by [`record`] and not
@@ -164,7 +126,8 @@ pub async fn reapply(intake: &Intake) -> anyhow::Result<usize> {
     for (event_id, case_id, erased_at, basis) in pending {
         let indexed = crate::repo::find_case(intake.pool(), intake.schema(), case_id).await?;
         if let Some(case) = indexed {
-            let basis = if basis == "retention" { ErasureBasis::Retention } else { ErasureBasis::Request };
+            // Only `record` writes the column, with a name `parse` reads.
+            let basis = ErasureBasis::parse(&basis).unwrap_or(ErasureBasis::Request);
             let reason = format!(
                 "erased again after a point-in-time restore undid the erasure made at {erased_at} (event {event_id})"
             );

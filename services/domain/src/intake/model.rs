@@ -123,6 +123,21 @@ pub enum ErasureBasis {
     Retention,
 }
 
+impl ErasureBasis {
+    /// Its name where it is stored or counted: `request`, `retention`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErasureBasis::Request => "request",
+            ErasureBasis::Retention => "retention",
+        }
+    }
+
+    /// The basis [`ErasureBasis::as_str`] names.
+    pub fn parse(name: &str) -> Option<ErasureBasis> {
+        [ErasureBasis::Request, ErasureBasis::Retention].into_iter().find(|b| b.as_str() == name)
+    }
+}
+
 /// The applicant with its personal data masked, for read models of roles
 /// that must not see it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -42,3 +42,11 @@ fn an_application_read_back_erased_keeps_its_facts_and_can_still_record_the_eras
 fn there_is_nothing_to_erase_in_a_case_never_submitted() {
     given(vec![]).when(record(ErasureBasis::Request)).then_error(DomainError::NoSuchCase);
 }
+
+#[test]
+fn an_erasure_basis_is_named_and_read_back() {
+    for basis in [ErasureBasis::Request, ErasureBasis::Retention] {
+        assert_eq!(ErasureBasis::parse(basis.as_str()), Some(basis));
+    }
+    assert_eq!(ErasureBasis::parse("order"), None);
+}

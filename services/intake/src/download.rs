@@ -42,13 +42,11 @@ impl Wanted {
         };
         let sha = if sha256_hex.is_empty() {
             None
-        } else if sha256_hex.len() == 64 && sha256_hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        } else if crate::upload::is_sha256_hex(sha256_hex) {
             Some(sha256_hex.to_ascii_lowercase())
         } else {
-            violations.push(FieldViolation {
-                field: "sha256_hex".into(),
-                description: "is not a SHA-256 in hex (64 hex digits); send it so, or leave it empty".into(),
-            });
+            violations
+                .push(FieldViolation { field: "sha256_hex".into(), description: crate::upload::NOT_SHA256_HEX.into() });
             None
         };
         if material_id.is_empty() && sha256_hex.is_empty() {

@@ -57,12 +57,9 @@ impl Declared {
             violations.push(FieldViolation { field: names.file_name.into(), description: "name the file".into() });
         }
         if let Some(sha) = &self.sha256_hex
-            && (sha.len() != 64 || !sha.bytes().all(|b| b.is_ascii_hexdigit()))
+            && !is_sha256_hex(sha)
         {
-            violations.push(FieldViolation {
-                field: names.sha256.into(),
-                description: "is not a SHA-256 in hex (64 hex digits); send it so, or leave it empty".into(),
-            });
+            violations.push(FieldViolation { field: names.sha256.into(), description: NOT_SHA256_HEX.into() });
         }
         violations
     }
@@ -277,6 +274,14 @@ impl Chunks {
         })?;
         assembly.finish()
     }
+}
+
+/// What a `sha256_hex` that is not one is told.
+pub const NOT_SHA256_HEX: &str = "is not a SHA-256 in hex (64 hex digits); send it so, or leave it empty";
+
+/// Whether `text` is a SHA-256 in hex (64 hex digits, either case).
+pub fn is_sha256_hex(text: &str) -> bool {
+    text.len() == 64 && text.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 #[cfg(test)]

@@ -180,9 +180,11 @@ documented = (root / "docs/DEPLOY.md").read_text()
 IDENTITY_HASHERS = ("intake", "issuance", "tracking")
 # the services that seal or open data with key-encryption keys (ADR 0022,
 # 0024), each from a file of its Secret: (Secret, key in it). Applicants'
-# data keys (intake, tracking) and the webhook secrets' (webhooks) are
-# wrapped by different keys, so no service holds more than it needs.
+# data keys (intake, tracking, issuance — ADR 0031) and the webhook secrets'
+# (webhooks) are wrapped by different keys, so no service holds more than it
+# needs.
 KEK_SECRETS = {"intake": ("yiciban-kek", "keks"), "tracking": ("yiciban-kek", "keks"),
+               "issuance": ("yiciban-kek", "keks"),
                "webhooks": ("yiciban-webhooks-kek", "keys"),
                # the workbench's sessions' tokens (ADR 0028): its own keys
                "workbench": ("yiciban-workbench-kek", "keks")}

@@ -1,9 +1,13 @@
 //! An erasure across the whole system (issue 18): the marked case of the
-//! privacy scan runs to delivery; an administrator erases the applicant.
-//! Then no sealed copy of their data opens — in the ledger or re-read from
-//! JetStream — no row of any service's table and no message holds any of
-//! their values (nor the masked display of their name), intake and tracking
-//! say the data was erased, and the month's statistics are what they were.
+//! privacy scan runs to delivery by mail, a second case of the same person
+//! to a hand-out at the window (an agent with a power of attorney, a signed
+//! receipt); an administrator erases the applicant. Then no sealed copy of
+//! their data opens — the applications and who collected for them, in the
+//! ledgers or re-read from JetStream — the window's scans are deleted, no
+//! row of any service's table and no message holds any of their values (nor
+//! the masked display of their name or of their collector), intake and
+//! tracking say the data was erased, and the month's statistics are what
+//! they were.
 
 use std::time::Duration;
 
@@ -20,7 +24,7 @@ use yiciban_proto::sealed::{Subject, subject_of};
 use yiciban_proto::tracking::v1 as tracking;
 use yiciban_testkit::eventually;
 
-use crate::privacy_scan::{NAME, every_message, every_row, found, run_case};
+use crate::privacy_scan::{COLLECTOR, HandOut, NAME, every_message, every_row, found, run_case};
 use crate::stack::{Service, Stack};
 
 const WAIT: Duration = Duration::from_secs(30);
@@ -28,9 +32,36 @@ const WAIT: Duration = Duration::from_secs(30);
 /// The display tracking keeps of the applicant's name: its first character,
 /// a star for each other.
 fn masked_name() -> String {
-    let mut chars = NAME.chars();
+    masked(NAME)
+}
+
+/// `name` with all but its first character masked.
+fn masked(name: &str) -> String {
+    let mut chars = name.chars();
     let first = chars.next().unwrap();
     format!("{first}{}", "*".repeat(chars.count()))
+}
+
+/// The collector's ID number as the hand-out masks it.
+fn masked_collector_id() -> String {
+    let id = yiciban_testkit::applications::FATHER_ID;
+    format!("{}{}{}", &id[..4], "*".repeat(id.len() - 8), &id[id.len() - 4..])
+}
+
+/// Every `PickedUp` collector among `payloads` (envelopes when `enveloped`).
+fn collectors(payloads: &[Vec<u8>], enveloped: bool) -> Vec<ev::Collector> {
+    payloads
+        .iter()
+        .filter_map(|p| {
+            if !enveloped {
+                return ev::PickedUp::decode(p.as_slice()).ok()?.collector;
+            }
+            let envelope = ev::EventEnvelope::decode(p.as_slice()).ok()?;
+            (envelope.event_type == "PickedUp")
+                .then(|| ev::PickedUp::decode(envelope.payload.as_slice()).unwrap().collector)
+                .flatten()
+        })
+        .collect()
 }
 
 fn privacy(stack: &Stack) -> PrivacyServiceClient<InterceptedService<Channel, ClientAuth>> {
@@ -70,11 +101,24 @@ fn submitted(payloads: &[Vec<u8>], enveloped: bool) -> Vec<ev::ApplicationSubmit
 #[tokio::test]
 async fn after_an_erasure_nothing_reveals_the_person_and_the_statistics_stay() {
     let stack = Stack::start("2026-09-29T02:00:00Z").await;
-    let case_id = run_case(&stack).await;
+    let case_id = run_case(&stack, "privacy-1", HandOut::Mail).await;
+    let at_the_window = run_case(&stack, "privacy-2", HandOut::Window).await;
     let before = summary(&stack, &case_id).await;
     assert_eq!(before.applicant_display, masked_name());
     let statistics_before = statistics(&stack).await;
-    assert_eq!(statistics_before.total.as_ref().map(|t| t.submitted), Some(1), "{statistics_before:?}");
+    assert_eq!(statistics_before.total.as_ref().map(|t| t.submitted), Some(2), "{statistics_before:?}");
+    // The window's scans are stored, each holding the applicant's name;
+    // issuance tells intake of them with the closing.
+    let scans = eventually("intake knows the window's scans", WAIT, || async {
+        let told: Vec<String> =
+            sqlx::query_scalar("SELECT sha256 FROM intake.window_materials WHERE case_id = $1::uuid")
+                .bind(&at_the_window)
+                .fetch_all(&stack.db.pool)
+                .await
+                .unwrap();
+        (told.len() == 2).then_some(told)
+    })
+    .await;
 
     let erased = privacy(&stack)
         .erase_personal_data(intake::ErasePersonalDataRequest {
@@ -86,7 +130,15 @@ async fn after_an_erasure_nothing_reveals_the_person_and_the_statistics_stay() {
         .unwrap()
         .into_inner();
     assert!(erased.erased_now);
-    assert_eq!(erased.cases_marked, vec![case_id.clone()]);
+    let mut both = vec![case_id.clone(), at_the_window.clone()];
+    both.sort();
+    assert_eq!(erased.cases_marked, both);
+    let left: i64 = sqlx::query_scalar("SELECT count(*) FROM intake.material_blobs WHERE sha256 = ANY($1)")
+        .bind(&scans)
+        .fetch_one(&stack.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(left, 0, "the window's scans are deleted");
     let after = eventually("tracking shows the data erased", WAIT, || async {
         let s = summary(&stack, &case_id).await;
         (s.applicant_display != before.applicant_display).then_some(s)
@@ -114,23 +166,38 @@ async fn after_an_erasure_nothing_reveals_the_person_and_the_statistics_stay() {
     let on_nats: Vec<Vec<u8>> = messages.iter().map(|(_, p)| p.clone()).collect();
     let copies: Vec<ev::ApplicationSubmitted> =
         submitted(&ledger, false).into_iter().chain(submitted(&on_nats, true)).collect();
-    assert_eq!(copies.len(), 2, "the ledger's and JetStream's");
+    assert_eq!(copies.len(), 4, "the ledger's and JetStream's of each case");
     for copy in &copies {
         let Some(Subject::Sealed { subject, generation }) = subject_of(copy) else { panic!("not sealed: {copy:?}") };
         assert!(keys.find_generation(&subject, generation).await.unwrap().is_none(), "its key is gone");
     }
+    // Who collected at the window: sealed under the same key, gone with it.
+    let issuance_ledger: Vec<Vec<u8>> =
+        sqlx::query_scalar("SELECT payload FROM issuance.events WHERE event_type = 'PickedUp'")
+            .fetch_all(&stack.db.pool)
+            .await
+            .unwrap();
+    let collected: Vec<ev::Collector> =
+        collectors(&issuance_ledger, false).into_iter().chain(collectors(&on_nats, true)).collect();
+    assert_eq!(collected.len(), 2, "the ledger's and JetStream's");
+    for c in &collected {
+        assert!(!c.sealed_identity.is_empty() && c.name_masked.is_empty(), "sealed: {c:?}");
+        assert_eq!(c.data_subject, copies[0].data_subject, "under the applicant's key");
+        assert!(keys.find_generation(&c.data_subject, c.data_key_generation).await.unwrap().is_none());
+    }
 
-    // Nothing holds the person's values or the masked display of the name.
-    let masked = masked_name();
+    // Nothing holds the person's values, the masked display of the name or
+    // of who collected for them.
+    let displays = [masked_name(), masked(COLLECTOR), masked_collector_id()];
+    let reveals = |text: &str| !found(text).is_empty() || displays.iter().any(|d| text.contains(d.as_str()));
     let mut hits = Vec::new();
     for (place, text) in every_row(&stack).await {
-        if !found(&text).is_empty() || text.contains(&masked) {
+        if reveals(&text) {
             hits.push(place);
         }
     }
     for (place, payload) in &messages {
-        let text = String::from_utf8_lossy(payload);
-        if !found(&text).is_empty() || text.contains(&masked) {
+        if reveals(&String::from_utf8_lossy(payload)) {
             hits.push(place.clone());
         }
     }

@@ -89,8 +89,21 @@ fn decoded_payload(token: &str) -> String {
     String::from_utf8(base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(part).expect("base64url")).unwrap()
 }
 
-fn marked_application() -> intake::SubmitApplicationRequest {
-    let mut application = yiciban_testkit::applications::newborn("privacy-1");
+/// How the marked case's results reach the applicant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum HandOut {
+    /// Mailed to the marked recipient and address, and signed for.
+    Mail,
+    /// Collected at the window by an agent ([`COLLECTOR`]) with a power of
+    /// attorney, the receipt signed; both scans hold the applicant's name.
+    Window,
+}
+
+/// The agent collecting at the window: a marked name, the father's ID number.
+pub(crate) const COLLECTOR: &str = "隐私标记代领人";
+
+fn marked_application(key: &str, hand_out: HandOut) -> intake::SubmitApplicationRequest {
+    let mut application = yiciban_testkit::applications::newborn(key);
     let applicant = application.applicant.as_mut().unwrap();
     applicant.name = NAME.into();
     applicant.phone = PHONE.into();
@@ -100,6 +113,9 @@ fn marked_application() -> intake::SubmitApplicationRequest {
         "newborn_name".into(),
         prost_types::Value { kind: Some(prost_types::value::Kind::StringValue(FORM_VALUE.into())) },
     );
+    if hand_out == HandOut::Window {
+        return application;
+    }
     application.delivery = Some(common::DeliveryPreference {
         method: common::DeliveryMethod::Mail as i32,
         mail_address: Some(common::PostalAddress {
@@ -116,10 +132,11 @@ fn marked_application() -> intake::SubmitApplicationRequest {
     application
 }
 
-/// Runs the marked case to delivery; returns its id.
-pub(crate) async fn run_case(stack: &Stack) -> String {
-    let submitted =
-        stack.intake(Role::Clerk, "clerk-001").submit_application(marked_application()).await.unwrap().into_inner();
+/// Runs the marked case (idempotency key `key`) to delivery as `hand_out`
+/// says; returns its id.
+pub(crate) async fn run_case(stack: &Stack, key: &str, hand_out: HandOut) -> String {
+    let application = marked_application(key, hand_out);
+    let submitted = stack.intake(Role::Clerk, "clerk-001").submit_application(application).await.unwrap().into_inner();
     assert_eq!(submitted.decision(), intake::AcceptanceDecision::Accepted, "{submitted:?}");
     let case_id = submitted.case_id;
     // Read in clear by the clerk, masked by a supervisor.
@@ -140,23 +157,10 @@ pub(crate) async fn run_case(stack: &Stack) -> String {
             .and_then(|i| i.batches.first().cloned())
     })
     .await;
-    let mailing = issuance::RecordMailingRequest {
-        idempotency_key: "mail-1".into(),
-        case_id: case_id.clone(),
-        batch_number: batch.batch_number,
-        courier: "EMS".into(),
-        tracking_number: "1130000000042".into(),
-        ..Default::default()
-    };
-    clerk.record_mailing(mailing).await.unwrap();
-    let delivery = issuance::RecordDeliveryRequest {
-        idempotency_key: "delivered-1".into(),
-        case_id: case_id.clone(),
-        batch_number: batch.batch_number,
-        tracking_number: "1130000000042".into(),
-        ..Default::default()
-    };
-    assert!(clerk.record_delivery(delivery).await.unwrap().into_inner().case_closed);
+    match hand_out {
+        HandOut::Mail => mail(&mut clerk, &case_id, batch.batch_number).await,
+        HandOut::Window => collect_at_the_window(stack, &mut clerk, &case_id, batch.batch_number).await,
+    }
     // Tracking has folded everything in.
     eventually("tracking shows the case closed", WAIT, || async {
         let summary = stack
@@ -170,6 +174,58 @@ pub(crate) async fn run_case(stack: &Stack) -> String {
     })
     .await;
     case_id
+}
+
+async fn mail(clerk: &mut crate::stack::Issuance, case_id: &str, batch_number: u32) {
+    let mailing = issuance::RecordMailingRequest {
+        idempotency_key: format!("mail-{case_id}"),
+        case_id: case_id.to_owned(),
+        batch_number,
+        courier: "EMS".into(),
+        tracking_number: "1130000000042".into(),
+        ..Default::default()
+    };
+    clerk.record_mailing(mailing).await.unwrap();
+    let delivery = issuance::RecordDeliveryRequest {
+        idempotency_key: format!("delivered-{case_id}"),
+        case_id: case_id.to_owned(),
+        batch_number,
+        tracking_number: "1130000000042".into(),
+        ..Default::default()
+    };
+    assert!(clerk.record_delivery(delivery).await.unwrap().into_inner().case_closed);
+}
+
+/// The scans of the hand-out, each holding the applicant's marked name.
+pub(crate) async fn window_scans(stack: &Stack, case_id: &str) -> [common::MaterialRef; 2] {
+    let upload = |what: &str| intake::UploadMaterialRequest {
+        file_name: format!("{what}.pdf"),
+        content_type: "application/pdf".into(),
+        content: format!("%PDF-1.4 {what} {case_id} 申请人 {NAME}").into_bytes(),
+        sha256_hex: String::new(),
+    };
+    let mut clerk = stack.intake(Role::Clerk, "clerk-001");
+    let attorney = clerk.upload_material(upload("授权委托书")).await.unwrap().into_inner().material.unwrap();
+    let receipt = clerk.upload_material(upload("签收单")).await.unwrap().into_inner().material.unwrap();
+    [attorney, receipt]
+}
+
+async fn collect_at_the_window(stack: &Stack, clerk: &mut crate::stack::Issuance, case_id: &str, batch_number: u32) {
+    let [attorney, receipt] = window_scans(stack, case_id).await;
+    let pickup = issuance::ConfirmPickupRequest {
+        idempotency_key: format!("pickup-{case_id}"),
+        case_id: case_id.to_owned(),
+        expected_version: 0,
+        batch_number,
+        collector: Some(issuance::CollectorIdentity {
+            kind: common::CollectorKind::Agent as i32,
+            name: COLLECTOR.into(),
+            id_number: yiciban_testkit::applications::FATHER_ID.into(),
+            power_of_attorney: Some(attorney),
+        }),
+        receipt: Some(receipt),
+    };
+    assert!(clerk.confirm_pickup(pickup).await.unwrap().into_inner().case_closed);
 }
 
 /// Every row of every table of every schema, as text, with where it is.
@@ -222,7 +278,7 @@ async fn marked_personal_values_are_found_only_where_they_are_kept_on_purpose() 
     )
     .unwrap();
     let stack = Stack::start("2026-09-29T02:00:00Z").await;
-    let case_id = run_case(&stack).await;
+    let case_id = run_case(&stack, "privacy-1", HandOut::Mail).await;
     // The applicant reads its own case in clear, recognised through the
     // issuer's userinfo; the token it presents is scanned below.
     let applicant_token =

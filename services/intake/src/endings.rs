@@ -88,6 +88,30 @@ pub async fn record(conn: &mut PgConnection, schema: &str, ending: &CaseEnding) 
     Ok(done.rows_affected() > 0)
 }
 
+/// Records the scans the window took at the hand-outs of case `case_id`
+/// (SHA-256s) inside the caller's transaction; those on record already are
+/// kept.
+pub async fn record_window_materials(
+    conn: &mut PgConnection,
+    schema: &str,
+    case_id: Uuid,
+    shas: &[String],
+) -> sqlx::Result<()> {
+    if shas.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(schema_sql(
+        schema,
+        "INSERT INTO {schema}.window_materials (case_id, sha256)
+         SELECT $1, unnest($2::text[]) ON CONFLICT DO NOTHING",
+    ))
+    .bind(case_id)
+    .bind(shas)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 /// The retention periods of packages by catalog version (ADR 0017: a case
 /// keeps the version it was accepted under), through the live catalog's
 /// versions ([`LiveCatalog::pinned`]).

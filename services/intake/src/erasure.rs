@@ -5,8 +5,11 @@
 //! 1. the subject's data key is deleted, recording who, when and why (a
 //!    subject without a key — written in clear before sealing — gets the
 //!    record, which hides its clear data from every reader);
-//! 2. the stored contents of the person's materials are deleted, unless a
-//!    case of another applicant refers to the same content;
+//! 2. the stored contents of the person's materials — those handed in with
+//!    the application and its supplements, and the scans the window took at
+//!    hand-out (receipts, powers of attorney: `window_materials`) — are
+//!    deleted, unless a case of another applicant refers to the same
+//!    content;
 //! 3. `PersonalDataErased` is appended to each of the person's cases, so
 //!    the read models drop what they kept of the person.
 
@@ -65,6 +68,9 @@ pub async fn erase(
         if let Some(loaded) = intake.applications.load(case_id).await? {
             materials.insert(case_id, loaded.state.materials.iter().map(|m| m.sha256_hex.clone()).collect());
         }
+    }
+    for (case_id, sha) in window_materials_of(intake, &case_ids).await? {
+        materials.entry(case_id).or_default().push(sha);
     }
     let deleted = delete_contents(intake, &case_ids, &materials).await?;
     if erased_now {
@@ -126,9 +132,32 @@ async fn cases_in(conn: &mut sqlx::PgConnection, schema: &str, subject: &str) ->
     .map_err(|e| internal("reading the person's cases", &e))
 }
 
-/// Deletes the contents among `materials` that no other case's events refer
-/// to (content is stored once per SHA-256 and may be shared); returns the
-/// SHA-256s deleted.
+/// The window's scans of `case_ids` (told by issuance with each closing).
+async fn window_materials_of(intake: &Intake, case_ids: &[Uuid]) -> Result<Vec<(Uuid, String)>, Status> {
+    sqlx::query_as(schema_sql(
+        intake.schema(),
+        "SELECT case_id, sha256 FROM {schema}.window_materials WHERE case_id = ANY($1) ORDER BY case_id, sha256",
+    ))
+    .bind(case_ids)
+    .fetch_all(intake.pool())
+    .await
+    .map_err(|e| internal("reading the window's scans", &e))
+}
+
+/// Deletes the contents of the window's scans of case `case_id`, whose
+/// applicant was erased before issuance told of them (at the closing);
+/// returns how many were deleted.
+pub async fn delete_window_materials(intake: &Intake, case_id: Uuid) -> Result<usize, Status> {
+    let mut materials: BTreeMap<Uuid, Vec<String>> = BTreeMap::new();
+    for (case_id, sha) in window_materials_of(intake, &[case_id]).await? {
+        materials.entry(case_id).or_default().push(sha);
+    }
+    Ok(delete_contents(intake, &[case_id], &materials).await?.len())
+}
+
+/// Deletes the contents among `materials` that no other case refers to —
+/// by its events or its window's scans (content is stored once per SHA-256
+/// and may be shared); returns the SHA-256s deleted.
 async fn delete_contents(
     intake: &Intake,
     case_ids: &[Uuid],
@@ -150,10 +179,13 @@ async fn delete_contents(
                              WHERE e.stream_id <> ALL($2)
                                AND e.event_type IN ('ApplicationSubmitted', 'MaterialsSupplemented')
                                AND position(convert_to(b.sha256, 'UTF8') IN e.payload) > 0)
+            AND NOT EXISTS (SELECT 1 FROM {schema}.window_materials w
+                             WHERE w.sha256 = b.sha256 AND w.case_id <> ALL($3))
          RETURNING b.sha256",
     ))
     .bind(&shas)
     .bind(&streams)
+    .bind(case_ids)
     .fetch_all(intake.pool())
     .await
     .map_err(|e| internal("deleting the person's material contents", &e))?;

@@ -208,5 +208,19 @@ CREATE TABLE {schema}.erasures_to_reapply (
 );
 "#,
         ),
+        (
+            9,
+            r#"
+-- the scans the window took at hand-out (signed receipts, powers of
+-- attorney), told by the issuance service with a case's closing: their
+-- contents are deleted with the applicant's other materials at erasure
+CREATE TABLE {schema}.window_materials (
+    case_id  UUID NOT NULL REFERENCES {schema}.case_index (case_id),
+    sha256   TEXT NOT NULL,
+    PRIMARY KEY (case_id, sha256)
+);
+CREATE INDEX window_materials_sha256 ON {schema}.window_materials (sha256);
+"#,
+        ),
     ],
 };

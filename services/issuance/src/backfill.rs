@@ -58,7 +58,8 @@ pub async fn pass(issuance: &Issuance) -> anyhow::Result<usize> {
     let mut cleared = 0;
     for (case_id, closed_on) in flagged {
         let cause = Cause::origin(format!("closing-backfill-{case_id}"));
-        match issuance.directory.record_case_closed(case_id, closed_on.into(), &cause).await {
+        let scans = crate::process_manager::window_materials(issuance.runner.store(), case_id).await?;
+        match issuance.directory.record_case_closed(case_id, closed_on.into(), &scans, &cause).await {
             Ok(()) => {}
             Err(s) if s.code() == tonic::Code::NotFound => {
                 tracing::warn!(%case_id, "intake does not know a closed case; nothing to tell");

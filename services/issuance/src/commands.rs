@@ -6,37 +6,82 @@
 
 use async_trait::async_trait;
 use prost::Message;
+use sqlx::PgConnection;
 use tonic::Status;
 use uuid::Uuid;
 use yiciban_commands::{Change, CommandRunner, EventCodec, Rows};
 use yiciban_domain::issuance::{CaseIssuance as State, Event};
 use yiciban_eventstore::{NewEvent, StoredEvent};
 use yiciban_platform::status::internal;
+use yiciban_privacy::DataKeys;
 use yiciban_proto::convert::ConvertError;
-use yiciban_proto::convert::issuance as convert;
+use yiciban_proto::convert::issuance::{self as convert, IdentitySealing};
 
 use crate::repo::{self, CaseRow, RatingRow, VisitRow};
 
-/// How issuance stores its streams.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct IssuanceCodec;
+/// How issuance stores its streams: events that concern a department on
+/// its subject, and who collected at the window sealed under the
+/// applicant's data key (ADR 0031).
+#[derive(Debug, Clone)]
+pub struct IssuanceCodec {
+    /// The applicants' data keys, in intake's schema, read only: issuance
+    /// seals with the key intake made and never makes one.
+    pub data_keys: DataKeys,
+}
 
-impl EventCodec for IssuanceCodec {
-    type Aggregate = State;
-
-    const NOUN: &'static str = "issuance of case";
-
-    fn encode(&self, after: &State, event: &Event) -> NewEvent {
-        let (kind, payload) = convert::encode_event(event);
+impl IssuanceCodec {
+    fn placed(after: &State, event: &Event, (kind, payload): (&'static str, Vec<u8>)) -> NewEvent {
         let new = NewEvent::new(kind, payload);
         match department_of(after, event) {
             Some(d) => new.for_department(d),
             None => new.for_lead_of_case(after.lead_department.as_ref().map(|d| d.as_str())),
         }
     }
+}
+
+#[async_trait]
+impl EventCodec for IssuanceCodec {
+    type Aggregate = State;
+
+    const NOUN: &'static str = "issuance of case";
+
+    /// Without keys: a collector's masked identity is not kept (never in
+    /// clear). The command path seals it ([`EventCodec::encode_all`]).
+    fn encode(&self, after: &State, event: &Event) -> NewEvent {
+        Self::placed(after, event, convert::encode_event(event, IdentitySealing::Drop))
+    }
 
     fn decode(&self, stored: &StoredEvent) -> Result<Event, ConvertError> {
         convert::decode_event(&stored.event_type, &stored.payload, stored.metadata.occurred_at)
+    }
+
+    /// Seals a collector's masked identity under the applicant's current
+    /// data key, read in the command's transaction; an applicant without
+    /// one (erased before the hand-out) gets the identity dropped.
+    async fn encode_all(
+        &self,
+        tx: &mut PgConnection,
+        after: &State,
+        events: &[Event],
+    ) -> Result<Vec<NewEvent>, Status> {
+        let case_number = after.case_number.map(|n| n.to_string()).unwrap_or_default();
+        let mut encoded = Vec::with_capacity(events.len());
+        for event in events {
+            let key = match event {
+                Event::PickedUp(e) if !e.collector.data_subject.is_empty() => self
+                    .data_keys
+                    .find_in(&mut *tx, &e.collector.data_subject)
+                    .await
+                    .map_err(|e| internal("reading the applicant's data key", &e))?,
+                _ => None,
+            };
+            let sealing = match &key {
+                Some(key) => IdentitySealing::Key { key, case_number: &case_number },
+                None => IdentitySealing::Drop,
+            };
+            encoded.push(Self::placed(after, event, convert::encode_event(event, sealing)));
+        }
+        Ok(encoded)
     }
 }
 

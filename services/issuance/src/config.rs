@@ -35,6 +35,13 @@ pub struct IssuanceConfig {
     /// `YICIBAN_IDENTITY_KEY`: the key of the lookup values kept instead of
     /// ID numbers (collectors, the applicant's own-case check).
     pub identity_key: IdentityKey,
+    /// `YICIBAN_INTAKE_SCHEMA`: intake's schema, whose applicants' data keys
+    /// (read only) seal who collected at the window (default `intake`; ADR
+    /// 0031).
+    pub intake_schema: String,
+    /// `YICIBAN_KEK_FILE`, `YICIBAN_DATA_CIPHER`: the key-encryption keys
+    /// that unwrap those data keys (Secret `yiciban-kek`).
+    pub privacy: yiciban_privacy::PrivacyConfig,
 }
 
 impl IssuanceConfig {
@@ -45,6 +52,12 @@ impl IssuanceConfig {
         yiciban_eventstore::migrate::validate_schema_name(&schema).map_err(|e| ConfigError {
             variable: "YICIBAN_ISSUANCE_SCHEMA".into(),
             value: schema.clone(),
+            reason: e.to_string(),
+        })?;
+        let intake_schema: String = var(src, "YICIBAN_INTAKE_SCHEMA", "intake".to_owned())?;
+        yiciban_eventstore::migrate::validate_schema_name(&intake_schema).map_err(|e| ConfigError {
+            variable: "YICIBAN_INTAKE_SCHEMA".into(),
+            value: intake_schema.clone(),
             reason: e.to_string(),
         })?;
         let rectification_days: u32 = var(src, "YICIBAN_RECTIFICATION_DAYS", 5)?;
@@ -75,6 +88,8 @@ impl IssuanceConfig {
             return_visit_share,
             window_department,
             identity_key: identity_key(src)?,
+            intake_schema,
+            privacy: yiciban_privacy::PrivacyConfig::from_source(src)?,
             common,
         })
     }
@@ -100,12 +115,15 @@ mod tests {
         let c = IssuanceConfig::from_source(&env(&[])).unwrap();
         assert_eq!((c.schema.as_str(), c.rectification_days, c.return_visit_share.get()), ("issuance", 5, 0.1));
         assert_eq!(c.common.grpc_addr.port(), DEFAULT_PORT);
+        assert_eq!(c.intake_schema, "intake");
         assert_eq!((c.intake_url.as_str(), c.tasks_url.as_str()), ("http://127.0.0.1:50051", "http://127.0.0.1:50053"));
         for (name, value) in [
             ("YICIBAN_RETURN_VISIT_SHARE", "1.5"),
             ("YICIBAN_RECTIFICATION_DAYS", "0"),
             ("YICIBAN_WINDOW_DEPARTMENT", "a.b"),
             ("YICIBAN_ISSUANCE_SCHEMA", "no spaces"),
+            ("YICIBAN_INTAKE_SCHEMA", "no spaces"),
+            ("YICIBAN_DATA_CIPHER", "rot13"),
         ] {
             let err = IssuanceConfig::from_source(&env(&[(name, value)])).unwrap_err();
             assert_eq!(err.variable, name);

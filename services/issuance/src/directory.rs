@@ -110,9 +110,16 @@ pub trait CaseDirectory: Send + Sync + std::fmt::Debug {
     async fn lead_department(&self, case_id: Uuid) -> Result<Option<String>, Status>;
 
     /// Tells intake the case was closed on `closed_on` (the start of its
-    /// applicant's retention period), as caused by `cause`; repeating it is
-    /// harmless.
-    async fn record_case_closed(&self, case_id: Uuid, closed_on: pb::Date, cause: &Cause) -> Result<(), Status>;
+    /// applicant's retention period) and which scans the window took at
+    /// hand-out (`window_materials`, SHA-256s: erased with the applicant), as
+    /// caused by `cause`; repeating it is harmless.
+    async fn record_case_closed(
+        &self,
+        case_id: Uuid,
+        closed_on: pb::Date,
+        window_materials: &[String],
+        cause: &Cause,
+    ) -> Result<(), Status>;
 }
 
 type IntakeClient = IntakeServiceClient<ServiceChannel>;
@@ -217,10 +224,27 @@ impl CaseDirectory for GrpcDirectory {
         Ok(tasks.into_iter().map(|t| t.lead_department).find(|d| !d.is_empty()))
     }
 
-    async fn record_case_closed(&self, case_id: Uuid, closed_on: pb::Date, cause: &Cause) -> Result<(), Status> {
-        let request = RecordCaseClosedRequest { case_id: case_id.to_string(), closed_on: Some(closed_on) };
+    async fn record_case_closed(
+        &self,
+        case_id: Uuid,
+        closed_on: pb::Date,
+        window_materials: &[String],
+        cause: &Cause,
+    ) -> Result<(), Status> {
+        let request = RecordCaseClosedRequest {
+            case_id: case_id.to_string(),
+            closed_on: Some(closed_on),
+            window_materials: window_materials.to_vec(),
+        };
         self.intake.clone().record_case_closed(cause.on(request)).await.map(|_| ())
     }
+}
+
+/// A closing told to the [`InMemoryDirectory`].
+#[derive(Debug, Clone)]
+struct Closing {
+    on: pb::Date,
+    window_materials: Vec<String>,
 }
 
 /// A fixed directory held in memory (tests, demos): cases and tasks are
@@ -234,7 +258,7 @@ pub struct InMemoryDirectory {
     /// UNAVAILABLE (a test stands for a task service that is down).
     tasks_down: Arc<std::sync::atomic::AtomicBool>,
     /// The closings told to intake, by case.
-    closed: Arc<Mutex<HashMap<Uuid, pb::Date>>>,
+    closed: Arc<Mutex<HashMap<Uuid, Closing>>>,
 }
 
 impl InMemoryDirectory {
@@ -261,7 +285,12 @@ impl InMemoryDirectory {
 
     /// The day intake was told the case was closed, if it was.
     pub fn closed_on(&self, case_id: Uuid) -> Option<pb::Date> {
-        self.closed.lock().expect("directory lock").get(&case_id).cloned()
+        self.closed.lock().expect("directory lock").get(&case_id).map(|c| c.on)
+    }
+
+    /// The window's scans intake was told of with the closing.
+    pub fn window_materials(&self, case_id: Uuid) -> Vec<String> {
+        self.closed.lock().expect("directory lock").get(&case_id).map(|c| c.window_materials.clone()).unwrap_or_default()
     }
 
     fn tasks_up(&self) -> Result<(), Status> {
@@ -303,8 +332,14 @@ impl CaseDirectory for InMemoryDirectory {
         Ok(self.cases.lock().expect("directory lock").get(&case_id).and_then(|c| c.lead_department.clone()))
     }
 
-    async fn record_case_closed(&self, case_id: Uuid, closed_on: pb::Date, _: &Cause) -> Result<(), Status> {
-        self.closed.lock().expect("directory lock").insert(case_id, closed_on);
+    async fn record_case_closed(
+        &self,
+        case_id: Uuid,
+        closed_on: pb::Date,
+        window_materials: &[String],
+        _: &Cause,
+    ) -> Result<(), Status> {
+        self.closed.lock().expect("directory lock").insert(case_id, Closing { on: closed_on, window_materials: window_materials.to_vec() });
         Ok(())
     }
 }

@@ -15,6 +15,7 @@ pub mod commands;
 pub mod config;
 pub mod directory;
 pub mod grpc;
+pub mod legacy;
 pub mod pii;
 pub mod process_manager;
 pub mod repo;
@@ -30,6 +31,7 @@ use yiciban_eventstore::Consumer;
 use yiciban_platform::calendar::LiveCalendar;
 use yiciban_platform::service::{Service, ServiceBuilder};
 use yiciban_platform::{Clock, IdentityKey};
+use yiciban_privacy::DataKeys;
 use yiciban_proto::issuance::v1::issuance_service_server::IssuanceServiceServer;
 
 pub use config::IssuanceConfig;
@@ -122,7 +124,7 @@ async fn assemble(
 ) -> anyhow::Result<App> {
     let mut shell = ServiceBuilder::bind("issuance", &config.common, pool, js).await?.audit_log(&config.schema).await?;
     shell.recognise_applicants(config.identity_key.clone());
-    let store = shell.event_store(&config.schema, &[schema::ISSUANCE]).await?;
+    let store = shell.event_store(&config.schema, &[schema::ISSUANCE, legacy::LEGACY_SEALING]).await?;
     let directory: Arc<dyn CaseDirectory> = match directory {
         Some(directory) => directory,
         None => Arc::new(GrpcDirectory::new(
@@ -131,14 +133,23 @@ async fn assemble(
         )),
     };
     let handoff = Consumer::process_manager(
-        Arc::new(process_manager::IssuanceHandoff::new(directory.clone())),
+        Arc::new(process_manager::IssuanceHandoff::new(directory.clone(), store.clone())),
         &store,
         shell.subjects(),
         shell.jetstream().clone(),
     )?;
     let rows = commands::IssuanceRows { schema: store.schema().to_owned() };
     let calendar = shell.follow_calendar(Some(&config.intake_url), clock.clone())?;
-    let runner = yiciban_commands::CommandRunner::new(store, commands::IssuanceCodec, clock.clone()).with_rows(rows);
+    // Intake's data keys, read only: who collected at the window is sealed
+    // under the applicant's (ADR 0031).
+    let data_keys = DataKeys::new(
+        store.pool().clone(),
+        &config.intake_schema,
+        config.privacy.keks.clone(),
+        config.privacy.algorithm,
+    );
+    let codec = commands::IssuanceCodec { data_keys };
+    let runner = yiciban_commands::CommandRunner::new(store, codec, clock.clone()).with_rows(rows);
     let issuance = Arc::new(Issuance {
         runner,
         calendar,
@@ -150,11 +161,16 @@ async fn assemble(
         identity_key: config.identity_key,
     });
     let backfiller = issuance.clone();
+    let legacy_sealer = issuance.clone();
     Ok(shell
         .grpc(IssuanceServiceServer::new(grpc::IssuanceApi::new(issuance.clone())))
         .consumer(handoff)
         .job("closing back-fill", move |shutdown| async move {
             backfill::run(backfiller, shutdown).await;
+            Ok(())
+        })
+        .job("sealing hand-outs written in clear", move |shutdown| async move {
+            legacy::run(legacy_sealer, legacy::RETRY_AFTER, shutdown).await;
             Ok(())
         })
         .finish(issuance))

@@ -220,7 +220,13 @@ impl DataKeys {
     /// The subject's current data key, if it has one that was not erased.
     pub async fn find(&self, subject: &str) -> Result<Option<SubjectKey>, PrivacyError> {
         let mut conn = self.pool.acquire().await?;
-        Ok(match self.latest_in(&mut conn, subject, Hold::No).await? {
+        self.find_in(&mut conn, subject).await
+    }
+
+    /// Like [`DataKeys::find`] on the caller's connection (a writer sealing
+    /// inside its own transaction). Never makes a key.
+    pub async fn find_in(&self, conn: &mut PgConnection, subject: &str) -> Result<Option<SubjectKey>, PrivacyError> {
+        Ok(match self.latest_in(conn, subject, Hold::No).await? {
             Some(Stored::Key(key)) => Some(key),
             _ => None,
         })

@@ -143,7 +143,8 @@ mod tests {
     use super::*;
 
     /// Messages of `yiciban.events.v1` that are parts of events, not events.
-    const PARTS: &[&str] = &["EventEnvelope", "PlannedStep", "StepDenial", "Collector", "PersonalData"];
+    const PARTS: &[&str] =
+        &["EventEnvelope", "PlannedStep", "StepDenial", "Collector", "CollectorIdentity", "PersonalData"];
 
     #[test]
     fn every_event_message_of_the_contract_is_decoded() {

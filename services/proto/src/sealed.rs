@@ -157,3 +157,80 @@ pub fn open_submitted(
         }
     }
 }
+
+/// The field a collector's sealed identity belongs to.
+const COLLECTOR_FIELD: &str = "PickedUp.collector.sealed_identity";
+
+/// The associated data of a collector's sealed identity: the field, the
+/// subject, the case number and the batch, so a sealed identity moved to
+/// another applicant, case or batch does not open.
+pub fn collector_associated_data(subject: &str, case_number: &str, batch_number: u32) -> Vec<u8> {
+    format!("yiciban:{COLLECTOR_FIELD}:{subject}:{case_number}:{batch_number}").into_bytes()
+}
+
+/// Whether `c` holds the collector's masked identity in clear (an event
+/// written before the identity was sealed, or not sealed yet).
+pub fn collector_in_clear(c: &ev::Collector) -> bool {
+    !(c.name_masked.is_empty() && c.id_number_masked.is_empty() && c.id_number_hmac.is_empty())
+}
+
+/// Seals the masked identity of collector `c` (of batch `batch_number` of
+/// case `case_number`) under the data key `key` of the applicant `subject`
+/// (ADR 0031): `sealed_identity` holds it, `data_subject` and
+/// `data_key_generation` name the key, the clear fields are emptied. With no
+/// key (`None`: the applicant's data was erased) the identity is dropped.
+/// The kind and the power of attorney's reference stay in clear.
+pub fn seal_collector(
+    c: &mut ev::Collector,
+    subject: &str,
+    case_number: &str,
+    batch_number: u32,
+    key: Option<&dyn DataKey>,
+) {
+    let identity = ev::CollectorIdentity {
+        name_masked: std::mem::take(&mut c.name_masked),
+        id_number_masked: std::mem::take(&mut c.id_number_masked),
+        id_number_hmac: std::mem::take(&mut c.id_number_hmac),
+    };
+    c.sealed_identity = Vec::new();
+    c.data_subject = String::new();
+    c.data_key_generation = 0;
+    if let Some(key) = key {
+        c.sealed_identity =
+            key.seal(&identity.encode_to_vec(), &collector_associated_data(subject, case_number, batch_number));
+        c.data_subject = subject.to_owned();
+        c.data_key_generation = key.generation();
+    }
+}
+
+/// The masked identity of collector `c` as a reader with `opening` sees it:
+/// in clear when written before sealing (unless erased), opened with the
+/// applicant's key, `None` when erased or never kept. A sealed identity that
+/// does not open with the key handed in is an error, never `None`.
+pub fn open_collector(
+    c: &ev::Collector,
+    case_number: &str,
+    batch_number: u32,
+    opening: Opening<'_>,
+) -> Result<Option<ev::CollectorIdentity>, ConvertError> {
+    let at = |reason: &str| ConvertError::invalid(reason).at(COLLECTOR_FIELD);
+    let clear = collector_in_clear(c).then(|| ev::CollectorIdentity {
+        name_masked: c.name_masked.clone(),
+        id_number_masked: c.id_number_masked.clone(),
+        id_number_hmac: c.id_number_hmac.clone(),
+    });
+    match (c.sealed_identity.is_empty(), opening) {
+        (_, Opening::Erased) => Ok(None),
+        (true, _) => Ok(clear),
+        (false, Opening::NoKey) => Err(at("sealed, and the applicant's data key is not there to open it")),
+        (false, Opening::Key(key)) => {
+            let aad = collector_associated_data(&c.data_subject, case_number, batch_number);
+            let bytes = key.open(&c.sealed_identity, &aad).ok_or_else(|| {
+                at("does not open with the applicant's data key (another key, applicant, case or batch, or altered)")
+            })?;
+            ev::CollectorIdentity::decode(bytes.as_slice())
+                .map(Some)
+                .map_err(|source| ConvertError::Decode { event_type: "CollectorIdentity", source })
+        }
+    }
+}

@@ -254,7 +254,8 @@ pub struct PickupNotified {
     pub pickup_by: Option<NaiveDate>,
 }
 
-/// Who collected a batch, masked (no clear personal data).
+/// Who collected a batch, masked (no clear personal data; stored sealed
+/// under the applicant's data key).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Collector {
     /// Applicant or agent.
@@ -265,6 +266,11 @@ pub struct Collector {
     pub id_number_masked: String,
     /// Keyed hash (HMAC-SHA256, hex) of the upper-case ID number.
     pub id_number_hmac: String,
+    /// The applicant's data subject (the keyed hash of their identity), whose
+    /// data key the three fields above are sealed under when stored (ADR
+    /// 0031); empty when the applicant is not known. Read back from the
+    /// ledger, the three fields are empty: only the hand-out has them.
+    pub data_subject: String,
     /// For an agent: the power of attorney.
     pub power_of_attorney: Option<FileRef>,
 }

@@ -24,6 +24,7 @@ use yiciban_testkit::eventually;
 
 use crate::fixtures::{COMPANY_USCC, FATHER_ID, MOTHER_ID, newborn, restaurant};
 use crate::helpers::{TestApp, spawn_app, spawn_app_with};
+use crate::retention::closed_with_scans;
 
 /// The marked personal values of the mother's application by mail.
 pub(crate) const MARKED: [&str; 7] =
@@ -278,6 +279,47 @@ async fn an_erasure_leaves_nothing_of_the_person_readable_and_keeps_every_fact_o
     assert_eq!(second_erasure.cases_marked, vec![again.case_id.clone()], "only the case not erased before");
     let read = case(&app, &again.case_id).await;
     assert!(read.personal_data_erased && read.applicant.is_none());
+}
+
+#[tokio::test]
+async fn the_windows_scans_go_with_the_applicant_and_at_once_when_told_after_the_erasure() {
+    let app = spawn_app().await;
+    let receipt = upload(&app, b"%PDF-1.4 signed receipt of the mother's batch").await.sha256_hex;
+    let attorney = upload(&app, b"%PDF-1.4 the mother's power of attorney").await.sha256_hex;
+    let shared = upload(&app, b"%PDF-1.4 a scan another case refers to as well").await.sha256_hex;
+    let late = upload(&app, b"%PDF-1.4 a receipt told after the erasure").await.sha256_hex;
+    let closed = app.clerk().submit_application(newborn("w1")).await.unwrap().into_inner().case_id;
+    let open = app.clerk().submit_application(newborn("w2")).await.unwrap().into_inner().case_id;
+    let company = app.clerk().submit_application(restaurant("w3", &[])).await.unwrap().into_inner();
+    assert_eq!(company.decision(), pb::AcceptanceDecision::Accepted, "{company:?}");
+    let on = common::Date { year: 2026, month: 3, day: 20 };
+    closed_with_scans(&app, &closed, on, &[&receipt, &attorney, &shared]).await.unwrap();
+    closed_with_scans(&app, &company.case_id, on, &[&shared]).await.unwrap();
+    assert_eq!(app.blob_count().await, 4);
+
+    let done = privacy_as(&app, Role::Admin)
+        .erase_personal_data(pb::ErasePersonalDataRequest {
+            case_id: closed.clone(),
+            id_number: String::new(),
+            reason: "个人信息删除申请 2026-302".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(done.materials_deleted, 2, "the receipt and the power of attorney; the shared scan is kept");
+    let left: Vec<String> = sqlx::query_scalar("SELECT sha256 FROM intake.material_blobs ORDER BY sha256")
+        .fetch_all(&app.db.pool)
+        .await
+        .unwrap();
+    let mut expected = vec![shared.clone(), late.clone()];
+    expected.sort();
+    assert_eq!(left, expected);
+
+    // The open case of the erased person closes later: its scan goes at once.
+    closed_with_scans(&app, &open, on, &[&late]).await.unwrap();
+    let left: Vec<String> =
+        sqlx::query_scalar("SELECT sha256 FROM intake.material_blobs").fetch_all(&app.db.pool).await.unwrap();
+    assert_eq!(left, vec![shared]);
 }
 
 #[tokio::test]

@@ -41,8 +41,22 @@ async fn accepted_case(app: &TestApp, key: &str) -> String {
 
 /// The issuance service's process manager telling intake the case closed.
 async fn closed_by_issuance(app: &TestApp, case_id: &str, on: common::Date) -> Result<bool, tonic::Status> {
+    closed_with_scans(app, case_id, on, &[]).await
+}
+
+/// Like [`closed_by_issuance`], with the scans the window took at hand-out.
+pub(crate) async fn closed_with_scans(
+    app: &TestApp,
+    case_id: &str,
+    on: common::Date,
+    scans: &[&str],
+) -> Result<bool, tonic::Status> {
     let service = app.intake_as(&app.token(Role::Service, "issuance", None, None));
-    let request = pb::RecordCaseClosedRequest { case_id: case_id.into(), closed_on: Some(on) };
+    let request = pb::RecordCaseClosedRequest {
+        case_id: case_id.into(),
+        closed_on: Some(on),
+        window_materials: scans.iter().map(|s| (*s).to_owned()).collect(),
+    };
     service.clone().record_case_closed(request).await.map(|r| r.into_inner().recorded)
 }
 
@@ -198,7 +212,11 @@ async fn a_round_cut_short_after_deleting_the_key_is_finished_by_the_next() {
 async fn recording_a_closing_is_for_services_only_and_a_bad_request_changes_nothing() {
     let app = spawn_app().await;
     let case_id = accepted_case(&app, "r-5").await;
-    let request = pb::RecordCaseClosedRequest { case_id: case_id.clone(), closed_on: Some(date(2026, 3, 20)) };
+    let request = pb::RecordCaseClosedRequest {
+        case_id: case_id.clone(),
+        closed_on: Some(date(2026, 3, 20)),
+        window_materials: Vec::new(),
+    };
     for role in [Role::Clerk, Role::Admin, Role::Supervisor] {
         let refused = app
             .intake_as(&app.token(role, &format!("{}-001", role.as_str()), None, None))
@@ -213,6 +231,17 @@ async fn recording_a_closing_is_for_services_only_and_a_bad_request_changes_noth
     assert_eq!(no_day.code(), Code::InvalidArgument, "{no_day:?}");
     let unknown = closed_by_issuance(&app, &uuid::Uuid::now_v7().to_string(), date(2026, 3, 20)).await.unwrap_err();
     assert_eq!(unknown.code(), Code::NotFound, "{unknown:?}");
+    let sha = "a".repeat(64);
+    let too_many: Vec<&str> = vec![sha.as_str(); 101];
+    for (scans, field) in [(&["not-a-sha"][..], "window_materials[0]"), (&too_many[..], "window_materials")] {
+        let bad = closed_with_scans(&app, &case_id, date(2026, 3, 20), scans).await.unwrap_err();
+        assert_eq!(bad.code(), Code::InvalidArgument, "{bad:?}");
+        let fields: Vec<String> = yiciban_platform::status::violations_of(&bad).into_iter().map(|v| v.field).collect();
+        assert!(fields.contains(&field.to_owned()), "{fields:?}");
+    }
+    let scans: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM intake.window_materials").fetch_one(&app.db.pool).await.unwrap();
+    assert_eq!(scans, 0, "no scan recorded");
     let endings: i64 =
         sqlx::query_scalar("SELECT count(*) FROM intake.case_endings").fetch_one(&app.db.pool).await.unwrap();
     assert_eq!(endings, 0, "nothing recorded");

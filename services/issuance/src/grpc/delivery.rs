@@ -263,6 +263,13 @@ pub async fn confirm_pickup(
     }
     let facts = api.issuance.directory.delivery_and_applicant(case_id.expect("checked")).await?;
     let is_applicant = collector_is_applicant(&facts.applicant, kind, id_number.as_str())?;
+    // Who collected is sealed under the applicant's data key (ADR 0031): the
+    // subject is the applicant's lookup value; none when intake no longer
+    // shows the applicant (erased), and then nothing is kept of the collector
+    // but the kind.
+    let applicant_id = facts.applicant.id_number.trim();
+    let data_subject =
+        if applicant_id.is_empty() { String::new() } else { api.issuance.identity_key.lookup(applicant_id) };
     let command = Command::ConfirmPickup(ConfirmPickup {
         batch_number: req.batch_number,
         collector: Collector {
@@ -270,6 +277,7 @@ pub async fn confirm_pickup(
             name_masked: mask_name(&name),
             id_number_masked: mask_id_number(id_number.as_str()),
             id_number_hmac: api.issuance.identity_key.lookup(id_number.as_str()),
+            data_subject,
             power_of_attorney: collector.power_of_attorney.as_ref().map(FileRef::from),
         },
         collector_is_applicant: is_applicant && kind == CollectorKind::Applicant,

@@ -3,12 +3,28 @@
 //! stranger refused), a failed delivery back to the window, and early
 //! partial issuance.
 
+use prost::Message as _;
 use tonic::Code;
 use yiciban_domain::issuance::DeliveryMethod;
 use yiciban_proto::common::v1 as common;
+use yiciban_proto::events::v1 as ev;
 use yiciban_proto::issuance::v1 as pb;
+use yiciban_proto::sealed::{Opening, collector_in_clear, open_collector};
 
 use crate::helpers::*;
+
+/// The scans of a power of attorney and of a signed receipt.
+const POA_SHA: &str = "2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae";
+const RECEIPT_SHA: &str = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+
+/// The one `PickedUp` event in the ledger.
+async fn picked_up(app: &TestApp) -> ev::PickedUp {
+    let payload: Vec<u8> = sqlx::query_scalar("SELECT payload FROM issuance.events WHERE event_type = 'PickedUp'")
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+    ev::PickedUp::decode(payload.as_slice()).unwrap()
+}
 
 #[tokio::test]
 async fn a_case_delivered_by_mail_is_prepared_mailed_signed_for_and_closed() {
@@ -111,19 +127,48 @@ async fn an_agent_with_a_power_of_attorney_picks_up_at_the_window_and_a_stranger
     assert_eq!(err.code(), Code::PermissionDenied, "only clerks hand over: {err:?}");
     assert_eq!(app.version(case_id).await, before, "refusals record nothing");
 
-    let agent = collector(common::CollectorKind::Agent, STRANGER_ID, true);
+    let mut agent = collector(common::CollectorKind::Agent, STRANGER_ID, true);
+    agent.power_of_attorney.as_mut().unwrap().sha256_hex = POA_SHA.into();
     let done = app.clerk().confirm_pickup(pickup_request(case_id, 1, agent)).await.unwrap().into_inner();
     assert!(done.case_closed);
     let issuance = app.get(case_id).await;
     assert_eq!(issuance.batches[0].collector_kind, common::CollectorKind::Agent as i32);
-    // The collector's ID number is kept only masked and hashed.
-    let payloads: Vec<Vec<u8>> =
-        sqlx::query_scalar("SELECT payload FROM issuance.events WHERE event_type = 'PickedUp'")
-            .fetch_all(&app.db.pool)
-            .await
-            .unwrap();
-    let text = String::from_utf8_lossy(&payloads[0]).into_owned();
-    assert!(!text.contains(STRANGER_ID) && text.contains("1101**********002X"), "{text}");
+
+    // Who collected is kept only masked and hashed, and those sealed under
+    // the applicant's data key (ADR 0031): nothing of the collector in clear.
+    let stored = picked_up(&app).await;
+    let text = String::from_utf8_lossy(&stored.encode_to_vec()).into_owned();
+    assert!(!text.contains(STRANGER_ID) && !text.contains("1101**") && !text.contains("张*"), "{text}");
+    let c = stored.collector.clone().unwrap();
+    let subject = app.issuance.identity_key.lookup(APPLICANT_ID);
+    assert_eq!((c.kind(), c.data_subject.as_str()), (common::CollectorKind::Agent, subject.as_str()));
+    let key = app.data_keys.find(&subject).await.unwrap().unwrap();
+    let opened = open_collector(&c, &issuance.case_number, 1, Opening::Key(&key)).unwrap().unwrap();
+    assert_eq!((opened.name_masked.as_str(), opened.id_number_masked.as_str()), ("张*", "1101**********002X"));
+    assert!(app.issuance.identity_key.matches(STRANGER_ID, &opened.id_number_hmac));
+
+    // Intake is told the scans taken at the window with the closing: the
+    // erasure of the applicant deletes them.
+    let told = yiciban_testkit::eventually("intake told of the closing", std::time::Duration::from_secs(30), || {
+        let directory = app.directory.clone();
+        async move { directory.closed_on(case_id).map(|_| directory.window_materials(case_id)) }
+    })
+    .await;
+    assert_eq!(told, vec![RECEIPT_SHA.to_owned(), POA_SHA.to_owned()]);
+}
+
+#[tokio::test]
+async fn an_applicant_whose_data_was_erased_has_nothing_of_the_collector_kept_but_the_kind() {
+    let app = spawn_app().await;
+    let case_id = app.new_case(DeliveryMethod::WindowPickup);
+    app.prepare(case_id, vec![licence("JY9")]).await;
+    let subject = app.issuance.identity_key.lookup(APPLICANT_ID);
+    assert!(app.data_keys.erase(&subject, "admin-001", "个人信息删除申请").await.unwrap());
+    let agent = collector(common::CollectorKind::Agent, STRANGER_ID, true);
+    assert!(app.clerk().confirm_pickup(pickup_request(case_id, 1, agent)).await.unwrap().into_inner().case_closed);
+    let c = picked_up(&app).await.collector.unwrap();
+    assert!(c.sealed_identity.is_empty() && c.data_subject.is_empty() && !collector_in_clear(&c), "{c:?}");
+    assert_eq!(c.kind(), common::CollectorKind::Agent);
 }
 
 #[tokio::test]

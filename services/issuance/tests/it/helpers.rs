@@ -17,6 +17,7 @@ use yiciban_domain::issuance::DeliveryMethod;
 use yiciban_issuance::{ApplicantIdentity, CaseFacts, InMemoryDirectory, Issuance, IssuanceConfig, TaskResult};
 use yiciban_platform::grpc::ClientAuth;
 use yiciban_platform::{ManualClock, Role};
+use yiciban_privacy::DataKeys;
 use yiciban_proto::common::v1 as common;
 use yiciban_proto::events::v1::EventEnvelope;
 use yiciban_proto::issuance::v1 as pb;
@@ -42,6 +43,8 @@ pub struct TestApp {
     pub issuance: Arc<Issuance>,
     pub directory: InMemoryDirectory,
     channel: Channel,
+    /// Intake's data keys (in the test's database).
+    pub data_keys: DataKeys,
     issuer: TestIssuer,
 }
 
@@ -79,6 +82,11 @@ pub async fn spawn_app() -> TestApp {
     let directory = InMemoryDirectory::new();
     let issuer = TestIssuer::start().await;
     let config = config(&nats, &issuer);
+    // Intake's data keys, which issuance reads to seal who collected (ADR
+    // 0031): the applicant's made as intake makes it at submission.
+    yiciban_eventstore::migrate(&db.pool, &config.intake_schema, &[yiciban_privacy::DATA_KEYS]).await.unwrap();
+    let data_keys =
+        DataKeys::new(db.pool.clone(), &config.intake_schema, config.privacy.keks.clone(), config.privacy.algorithm);
     let app = yiciban_testkit::spawn_service(yiciban_issuance::build_with_directory(
         config,
         Arc::new(clock.clone()),
@@ -87,7 +95,18 @@ pub async fn spawn_app() -> TestApp {
         Arc::new(directory.clone()),
     ))
     .await;
-    TestApp { _service: app.handle, db, nats, clock, issuance: app.state, directory, channel: app.channel, issuer }
+    data_keys.key_for(&app.state.identity_key.lookup(APPLICANT_ID)).await.unwrap();
+    TestApp {
+        _service: app.handle,
+        db,
+        nats,
+        clock,
+        issuance: app.state,
+        directory,
+        channel: app.channel,
+        issuer,
+        data_keys,
+    }
 }
 
 /// A licence of the restaurant package.

@@ -38,3 +38,5 @@ pub use wire::ConvertError;
 
 #[cfg(all(test, feature = "domain"))]
 mod decode_properties;
+#[cfg(all(test, feature = "domain"))]
+mod test_key;

@@ -99,6 +99,7 @@ fn collector(kind: CollectorKind, poa: bool) -> Collector {
         name_masked: "张*".into(),
         id_number_masked: "1502**********123X".into(),
         id_number_hmac: "f".repeat(64),
+        data_subject: "a".repeat(64),
         power_of_attorney: poa.then(|| file("授权委托书.pdf")),
     }
 }

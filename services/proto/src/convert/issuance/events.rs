@@ -98,7 +98,8 @@ impl TryFrom<&ev::PickedUp> for PickedUp {
     }
 }
 
-/// The masked collector on the wire.
+/// The collector on the wire, its masked identity in clear: what
+/// [`super::encode_event`] then seals (or drops).
 impl From<&Collector> for ev::Collector {
     fn from(c: &Collector) -> Self {
         ev::Collector {
@@ -107,10 +108,16 @@ impl From<&Collector> for ev::Collector {
             id_number_masked: c.id_number_masked.clone(),
             id_number_hmac: c.id_number_hmac.clone(),
             power_of_attorney: c.power_of_attorney.as_ref().map(Into::into),
+            sealed_identity: Vec::new(),
+            data_subject: c.data_subject.clone(),
+            data_key_generation: 0,
         }
     }
 }
 
+/// The collector as the fold needs it: a sealed identity stays sealed (its
+/// masked fields read empty, ADR 0031); one written in clear before sealing
+/// reads as it was.
 impl TryFrom<&ev::Collector> for Collector {
     type Error = ConvertError;
 
@@ -120,6 +127,7 @@ impl TryFrom<&ev::Collector> for Collector {
             name_masked: c.name_masked.clone(),
             id_number_masked: c.id_number_masked.clone(),
             id_number_hmac: c.id_number_hmac.clone(),
+            data_subject: c.data_subject.clone(),
             power_of_attorney: c.power_of_attorney.as_ref().map(Into::into),
         })
     }

@@ -32,6 +32,7 @@ use crate::common::v1 as pb;
 use crate::events::EventPayload;
 use crate::events::v1 as ev;
 use crate::issuance::v1 as api;
+use crate::sealed::{DataKey, seal_collector};
 
 mod events;
 mod read_model;
@@ -42,9 +43,43 @@ pub use read_model::issuance_to_pb;
 // A stream's events as stored
 // ---------------------------------------------------------------------------
 
-/// The event type (message name) and prost payload of an issuance event.
-pub fn encode_event(event: &Event) -> (&'static str, Vec<u8>) {
-    let payload = EventPayload::from(event);
+/// How the masked identity of a `PickedUp` event's collector is written
+/// (ADR 0031): never in clear.
+#[derive(Clone, Copy)]
+pub enum IdentitySealing<'a> {
+    /// Sealed under the applicant's data key `key` (the subject is the
+    /// collector's `data_subject`), for the case numbered `case_number`.
+    Key { key: &'a dyn DataKey, case_number: &'a str },
+    /// Not kept: the applicant's data was erased, or the writer holds no
+    /// keys.
+    Drop,
+}
+
+impl std::fmt::Debug for IdentitySealing<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            IdentitySealing::Key { case_number, .. } => write!(f, "IdentitySealing::Key({case_number})"),
+            IdentitySealing::Drop => f.write_str("IdentitySealing::Drop"),
+        }
+    }
+}
+
+/// The event type (message name) and prost payload of an issuance event; a
+/// `PickedUp` collector's masked identity sealed or dropped as `sealing`
+/// says.
+pub fn encode_event(event: &Event, sealing: IdentitySealing<'_>) -> (&'static str, Vec<u8>) {
+    let mut payload = EventPayload::from(event);
+    if let (EventPayload::PickedUp(message), Event::PickedUp(e)) = (&mut payload, event)
+        && let Some(c) = message.collector.as_mut()
+    {
+        let subject = e.collector.data_subject.as_str();
+        match sealing {
+            IdentitySealing::Key { key, case_number } if !subject.is_empty() => {
+                seal_collector(c, subject, case_number, e.batch_number, Some(key));
+            }
+            _ => seal_collector(c, subject, "", e.batch_number, None),
+        }
+    }
     (payload.event_type().expect("an issuance event is a known message"), payload.encode_to_vec())
 }
 

@@ -10,7 +10,9 @@ use yiciban_domain::values::{CaseNumber, DepartmentCode, ItemCode};
 
 use super::*;
 use crate::common::v1 as pb;
+use crate::convert::test_key::TestKey;
 use crate::convert::wire::ConvertError;
+use crate::sealed::{Opening, collector_in_clear, open_collector};
 
 fn day(y: i32, m: u32, d: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(y, m, d).unwrap()
@@ -101,6 +103,7 @@ fn every_event() -> Vec<Event> {
                 name_masked: "李*".into(),
                 id_number_masked: "1502**********123X".into(),
                 id_number_hmac: "c".repeat(64),
+                data_subject: "d".repeat(64),
                 power_of_attorney: Some(file("授权委托书.pdf")),
             },
             document_numbers: vec!["JY1".into()],
@@ -204,14 +207,111 @@ fn every_event() -> Vec<Event> {
     ]
 }
 
+/// `event` as the fold reads it back: a collector's masked identity stays
+/// sealed (ADR 0031).
+fn as_read_back(event: Event) -> Event {
+    match event {
+        Event::PickedUp(mut e) => {
+            e.collector.name_masked.clear();
+            e.collector.id_number_masked.clear();
+            e.collector.id_number_hmac.clear();
+            Event::PickedUp(e)
+        }
+        other => other,
+    }
+}
+
 #[test]
 fn every_event_survives_the_wire() {
+    let key = TestKey::new(3);
     for event in every_event() {
-        let (kind, payload) = encode_event(&event);
+        let (kind, payload) = encode_event(&event, IdentitySealing::Key { key: &key, case_number: "CN-1" });
         assert_eq!(kind, event.event_type());
         let back = decode_event(kind, &payload, at()).unwrap_or_else(|e| panic!("{kind}: {e}"));
-        assert_eq!(back, event, "{kind}");
+        assert_eq!(back, as_read_back(event), "{kind}");
     }
+}
+
+fn picked_up() -> PickedUp {
+    every_event()
+        .into_iter()
+        .find_map(|e| match e {
+            Event::PickedUp(e) => Some(e),
+            _ => None,
+        })
+        .unwrap()
+}
+
+fn collector_on_the_wire(payload: &[u8]) -> ev::Collector {
+    ev::PickedUp::decode(payload).unwrap().collector.unwrap()
+}
+
+#[test]
+fn a_collectors_identity_is_sealed_under_the_applicants_key_and_opens_only_with_it() {
+    let (key, other) = (TestKey::new(4), TestKey::new(5));
+    let event = Event::PickedUp(picked_up());
+    let (_, payload) = encode_event(&event, IdentitySealing::Key { key: &key, case_number: "CN-1" });
+    let text = String::from_utf8_lossy(&payload);
+    assert!(!text.contains("李*") && !text.contains("1502**") && !text.contains(&"c".repeat(64)), "{text}");
+    let c = collector_on_the_wire(&payload);
+    assert_eq!((c.data_subject.as_str(), c.kind()), ("d".repeat(64).as_str(), pb::CollectorKind::Agent));
+    assert!(c.power_of_attorney.is_some(), "the reference stays in clear");
+    let opened = open_collector(&c, "CN-1", 1, Opening::Key(&key)).unwrap().unwrap();
+    assert_eq!(
+        (opened.name_masked.as_str(), opened.id_number_masked.as_str(), opened.id_number_hmac),
+        ("李*", "1502**********123X", "c".repeat(64))
+    );
+    // Another key, case or batch does not open it; erased reads as nothing.
+    assert!(open_collector(&c, "CN-1", 1, Opening::Key(&other)).is_err());
+    assert!(open_collector(&c, "CN-2", 1, Opening::Key(&key)).is_err());
+    assert!(open_collector(&c, "CN-1", 2, Opening::Key(&key)).is_err());
+    assert!(open_collector(&c, "CN-1", 1, Opening::NoKey).is_err());
+    assert_eq!(open_collector(&c, "CN-1", 1, Opening::Erased).unwrap(), None);
+}
+
+#[test]
+fn without_a_key_the_identity_is_not_kept_at_all() {
+    let event = Event::PickedUp(picked_up());
+    let mut no_subject = picked_up();
+    no_subject.collector.data_subject.clear();
+    let key = TestKey::new(6);
+    for (event, sealing) in [
+        (event, IdentitySealing::Drop),
+        (Event::PickedUp(no_subject), IdentitySealing::Key { key: &key, case_number: "CN-1" }),
+    ] {
+        let (_, payload) = encode_event(&event, sealing);
+        let c = collector_on_the_wire(&payload);
+        assert!(c.sealed_identity.is_empty() && !collector_in_clear(&c), "{c:?}");
+        assert_eq!(open_collector(&c, "CN-1", 1, Opening::NoKey).unwrap(), None);
+        assert_eq!(decode_event("PickedUp", &payload, at()).unwrap(), as_read_back(event_without_subject(&event)));
+    }
+}
+
+fn event_without_subject(event: &Event) -> Event {
+    match event.clone() {
+        Event::PickedUp(mut e) => {
+            e.collector.data_subject.clear();
+            Event::PickedUp(e)
+        }
+        other => other,
+    }
+}
+
+#[test]
+fn a_collector_written_in_clear_before_sealing_reads_as_it_was() {
+    let legacy = ev::Collector {
+        kind: pb::CollectorKind::Applicant as i32,
+        name_masked: "王*".into(),
+        id_number_masked: "1502**********123X".into(),
+        id_number_hmac: "e".repeat(64),
+        ..Default::default()
+    };
+    assert!(collector_in_clear(&legacy));
+    let opened = open_collector(&legacy, "CN-1", 1, Opening::NoKey).unwrap().unwrap();
+    assert_eq!(opened.name_masked, "王*");
+    assert_eq!(open_collector(&legacy, "CN-1", 1, Opening::Erased).unwrap(), None);
+    let back = Collector::try_from(&legacy).unwrap();
+    assert_eq!(back.name_masked, "王*");
 }
 
 #[test]

@@ -4,6 +4,7 @@
 //! for the page ([`format`]); templates own the markup and escape every
 //! value, so nothing here writes HTML.
 
+pub mod decide;
 pub mod filters;
 pub mod format;
 mod inbox;

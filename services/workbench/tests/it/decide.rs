@@ -1,14 +1,19 @@
-//! Deciding a task on its page (准予, 不予许可, 退回补正, 恢复办理, 转办): the
-//! holder's forms go to the task service with the agent's own token; a
-//! refusal — the service's or the workbench's own bound — shows next to
-//! the field and changes nothing; nobody else is offered or allowed them.
+//! Deciding a task on its page (准予, 不予许可, 退回补正, 恢复办理, 转办,
+//! 事后核查): the holder's forms go to the task service with the agent's
+//! own token; a refusal — the service's or the workbench's own bound —
+//! shows next to the field and changes nothing; nobody else is offered or
+//! allowed them.
+
+use std::time::Duration;
 
 use reqwest::StatusCode;
+use yiciban_platform::Role;
 use yiciban_proto::common::v1::{ResultDocumentKind, TaskState};
 use yiciban_proto::tasks::v1 as tasks;
-use yiciban_testkit::applications::newborn;
+use yiciban_testkit::applications::{commitment, newborn, restaurant};
+use yiciban_testkit::eventually;
 
-use crate::helpers::{Browser, MATERNITY, Page, RESULT_MAX_BYTES, TestApp, of, spawn_app};
+use crate::helpers::{Browser, MATERNITY, OUTSIDER, Page, RESULT_MAX_BYTES, TestApp, of, spawn_app};
 
 /// A case whose health-maternity task `agent` claimed on the task page,
 /// with that agent's browser and the task page as it shows afterwards.
@@ -260,4 +265,70 @@ async fn a_decision_without_the_form_token_or_by_another_department_is_refused_a
 
     let unchanged = app.task(&task.task_id).await;
     assert_eq!((unchanged.state, unchanged.version), (TaskState::InProgress as i32, task.version), "nothing changed");
+}
+
+#[tokio::test]
+async fn the_post_check_department_checks_an_approvals_commitment_and_a_failure_needs_its_finding() {
+    let app = spawn_app().await;
+    let mut request = restaurant("post-check-1", &["m_food_safety_rules"]);
+    request.commitments.push(commitment("m_food_safety_rules"));
+    let case_id = app.intake_as_clerk().submit_application(request).await.unwrap().into_inner().case_id;
+    let supervisor = app.tasks(Role::Supervisor, "sup-001", None);
+    let task = eventually("samr's task with the commitment", Duration::from_secs(30), || {
+        let (mut supervisor, case_id) = (supervisor.clone(), case_id.clone());
+        async move {
+            let listed = supervisor.list_case_tasks(tasks::ListCaseTasksRequest { case_id }).await.ok()?.into_inner();
+            listed.tasks.into_iter().find(|t| t.department == OUTSIDER && !t.commitments.is_empty())
+        }
+    })
+    .await;
+    let browser = app.signed_in("agent-samr-1").await;
+    let path = format!("/tasks/{}", task.task_id);
+    let page = browser.get(&path).await;
+    let claim = format!("action=\"{path}/claim\"");
+    let form: Vec<(&str, String)> =
+        ["csrf", "version", "key", "from"].into_iter().map(|name| (name, page.field_after(&claim, name))).collect();
+    let fields: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    assert_eq!(browser.post(&format!("{path}/claim"), &fields, &[]).await.status, StatusCode::SEE_OTHER);
+    let page = browser.get(&path).await;
+    assert!(!page.body.contains(&format!("action=\"{path}/post-check\"")), "nothing to check before the approval");
+    let (csrf, version, key) = form_of(&page, &task.task_id, "approve");
+    let fields = [
+        ("csrf", csrf.as_str()),
+        ("version", &version),
+        ("key", &key),
+        ("kind", "RESULT_DOCUMENT_KIND_LICENCE"),
+        ("name", "食品经营许可证"),
+        ("number", "JY11502030000123"),
+        ("valid_until", "2031-09-28"),
+    ];
+    let done = browser.post_multipart(&format!("{path}/approve"), &fields, None).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+
+    let page = browser.get(done.location()).await;
+    assert!(page.body.contains("待事后核查") && page.body.contains("至 2031-09-28"), "{}", page.body);
+    let (csrf, version, key) = form_of(&page, &task.task_id, "post-check");
+    let check = format!("{path}/post-check");
+    let failed = [("csrf", csrf.as_str()), ("version", &version), ("key", &key), ("passed", "no"), ("finding", "")];
+    let refused = browser.post(&check, &failed, &[]).await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.body);
+    assert!(!error_at(&refused, "post-check-finding").is_empty(), "{}", refused.body);
+    let unchanged = app.task(&task.task_id).await;
+    assert_eq!(unchanged.post_check, tasks::PostCheckState::Pending as i32, "nothing recorded");
+
+    let (_, version, key) = form_of(&refused, &task.task_id, "post-check");
+    let passed = [
+        ("csrf", csrf.as_str()),
+        ("version", &version),
+        ("key", &key),
+        ("passed", "yes"),
+        ("commitment", "m_food_safety_rules"),
+        ("finding", "现场核查，食品安全管理制度已上墙"),
+    ];
+    let done = browser.post(&check, &passed, &[]).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    let page = browser.get(done.location()).await;
+    assert!(page.body.contains("事后核查结果已记录") && page.body.contains("核查通过"), "{}", page.body);
+    assert!(!page.body.contains(&format!("action=\"{check}\"")), "checked once: {}", page.body);
+    assert_eq!(app.task(&task.task_id).await.post_check, tasks::PostCheckState::Passed as i32);
 }

@@ -1,5 +1,6 @@
-//! The decisions on a task (`POST /tasks/{id}/approve`, `deny`,
-//! `supplement`, `transfer`, `resume`, `post-check`): each checked like
+//! The decisions on a task (`POST /tasks/{id}/deny`, `supplement`,
+//! `transfer`, `resume`, `post-check`; `approve`, with its file, in
+//! [`super::approve`]): each checked like
 //! every POST (origin, session, form token), then sent to the task service
 //! with the person's own token, the form's idempotency key and the version
 //! the page showed. Done: a 303 to the task page, which confirms it. Refused:
@@ -9,19 +10,17 @@
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{Multipart, Path, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use yiciban_platform::config::OidcConfig;
-use yiciban_proto::common::v1::{Date, ResultDocument, ResultDocumentKind, SupplementItem};
+use yiciban_proto::common::v1::{Date, SupplementItem};
 use yiciban_proto::tasks::v1::{
-    ApproveTaskRequest, DenyTaskRequest, GetTaskRequest, RecordPostCheckRequest, ResumeTaskRequest,
-    ReturnForSupplementRequest, TransferTaskRequest,
+    DenyTaskRequest, RecordPostCheckRequest, ResumeTaskRequest, ReturnForSupplementRequest, TransferTaskRequest,
 };
 
 use super::guard::{self, Form, Visit};
 use super::respond::redirect;
-use super::upload::{self, FileProblem};
 use super::work::{Outcome, path_segment, refused_page, task_page};
 use crate::Workbench;
 use crate::calls::{Refusal, Tasks};
@@ -31,14 +30,14 @@ use crate::pages::decide::{Action, Attempt, Sent};
 const FORM_META: [&str; 3] = ["csrf", "version", "key"];
 
 /// A decision form's version and idempotency key.
-struct Meta {
-    version: u64,
-    key: String,
+pub(super) struct Meta {
+    pub version: u64,
+    pub key: String,
 }
 
 /// The form's version and key, or the page refusing a form the page did
 /// not make (the service is not asked).
-fn meta(wb: &Workbench, visit: &Visit, form: &Form) -> Result<Meta, Response> {
+pub(super) fn meta(wb: &Workbench, visit: &Visit, form: &Form) -> Result<Meta, Response> {
     let bad = |message: &str| {
         let refusal = Refusal { status: StatusCode::BAD_REQUEST, message: message.to_owned() };
         refused_page(wb, visit, "请求有误", &refusal)
@@ -52,19 +51,19 @@ fn meta(wb: &Workbench, visit: &Visit, form: &Form) -> Result<Meta, Response> {
 }
 
 /// What was typed, without the form's own fields.
-fn typed(form: &Form) -> Vec<(String, String)> {
+pub(super) fn typed(form: &Form) -> Vec<(String, String)> {
     form.pairs().iter().filter(|(k, _)| !FORM_META.contains(&k.as_str())).cloned().collect()
 }
 
 /// The task service as the person.
-async fn tasks(wb: &Workbench, visit: &Visit) -> Result<Tasks, Response> {
+pub(super) async fn tasks(wb: &Workbench, visit: &Visit) -> Result<Tasks, Response> {
     let token = guard::token(wb, visit, &OidcConfig::audience_of("tasks")).await?;
     Ok(wb.services.tasks(&token))
 }
 
 /// The answer to a decision: the task page confirming it, or the task page
 /// with the refused form shown again.
-async fn finish<T>(
+pub(super) async fn finish<T>(
     wb: &Workbench,
     visit: &Visit,
     task_id: &str,
@@ -87,7 +86,7 @@ async fn finish<T>(
 }
 
 /// The form shown again with the workbench's own words next to `input`.
-async fn invalid(
+pub(super) async fn invalid(
     wb: &Workbench,
     visit: &Visit,
     task_id: &str,
@@ -99,7 +98,7 @@ async fn invalid(
 }
 
 /// A `YYYY-MM-DD` date field: `None` when empty.
-fn date(text: &str) -> Result<Option<Date>, ()> {
+pub(super) fn date(text: &str) -> Result<Option<Date>, ()> {
     if text.is_empty() {
         return Ok(None);
     }
@@ -107,7 +106,7 @@ fn date(text: &str) -> Result<Option<Date>, ()> {
     Ok(Some(Date::from(day)))
 }
 
-const BAD_DATE: &str = "日期应写作 YYYY-MM-DD，例如 2026-10-09";
+pub(super) const BAD_DATE: &str = "日期应写作 YYYY-MM-DD，例如 2026-10-09";
 
 /// Checks a urlencoded decision form: the visit, its version and key.
 async fn checked(wb: &Workbench, headers: &HeaderMap, body: &Bytes) -> Result<(Form, Visit, Meta, Tasks), Response> {
@@ -281,112 +280,4 @@ pub async fn post_check(
     let answer = tasks.record_post_check(request).await;
     let refused = |s: &tonic::Status| Sent::refused(typed(&form), s, |f| Action::PostCheck.input_of(f));
     finish(&wb, &visit, &task_id, Action::PostCheck, answer, refused).await
-}
-
-/// `POST /tasks/{id}/approve` (`multipart/form-data`): the result
-/// document's `kind`, `name`, `number`, `valid_from`, `valid_until`,
-/// `physical`, the optional `file` (stored in intake first; its reference,
-/// with the SHA-256 intake returned, becomes the document's electronic
-/// copy), and `comment`. The issuing department and the item are the
-/// task's own.
-pub async fn approve(
-    State(wb): State<Arc<Workbench>>,
-    Path(task_id): Path<String>,
-    headers: HeaderMap,
-    multipart: Multipart,
-) -> Response {
-    // Origin and session before a byte of the body is read.
-    let visit = match guard::post_visit(&wb, &headers).await {
-        Ok(v) => v,
-        Err(refused) => return refused,
-    };
-    let received = upload::read(multipart, "file", wb.result_max_bytes).await;
-    let form = Form::from_pairs(received.fields);
-    if let Err(refused) = guard::form_token(&visit, form.get("csrf")) {
-        return refused;
-    }
-    let meta = match meta(&wb, &visit, &form) {
-        Ok(m) => m,
-        Err(refused) => return refused,
-    };
-    let again = |input: &str, message: &str| Sent::invalid(typed(&form), input, message);
-    let file = match received.file {
-        None => None,
-        Some(Ok(file)) => Some(file),
-        Some(Err(problem)) => {
-            let (status, sent) = match problem {
-                FileProblem::TooLarge => (
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    again(
-                        "file",
-                        &format!("文件超过 {} 的上限，未上传", crate::pages::format::size(wb.result_max_bytes)),
-                    ),
-                ),
-                FileProblem::Unreadable => {
-                    (StatusCode::BAD_REQUEST, again("file", "文件未能完整上传，请重新选择后再试"))
-                }
-            };
-            return invalid(&wb, &visit, &task_id, Action::Approve, status, sent).await;
-        }
-    };
-    let (valid_from, valid_until) = match (date(form.get("valid_from")), date(form.get("valid_until"))) {
-        (Ok(from), Ok(until)) => (from, until),
-        (from, _) => {
-            let input = if from.is_err() { "valid_from" } else { "valid_until" };
-            return invalid(&wb, &visit, &task_id, Action::Approve, StatusCode::BAD_REQUEST, again(input, BAD_DATE))
-                .await;
-        }
-    };
-    let mut tasks = match tasks(&wb, &visit).await {
-        Ok(t) => t,
-        Err(refused) => return refused,
-    };
-    // The document's department and item are the task's: read it first.
-    let task = match tasks.get_task(GetTaskRequest { task_id: task_id.clone() }).await.map(|r| r.into_inner().task) {
-        Ok(Some(task)) => task,
-        Ok(None) => {
-            return refused_page(&wb, &visit, "未找到", &Refusal::from(tonic::Status::not_found("task not found")));
-        }
-        Err(status) => return refused_page(&wb, &visit, "无法打开任务", &Refusal::from(&status)),
-    };
-    let electronic_copy = match &file {
-        None => None,
-        Some(file) => {
-            let token = match guard::token(&wb, &visit, &OidcConfig::audience_of("intake")).await {
-                Ok(t) => t,
-                Err(refused) => return refused,
-            };
-            match upload::to_intake(&mut wb.services.materials(&token), file).await {
-                Ok(stored) => Some(stored),
-                Err(status) => {
-                    let refusal = Refusal::from(&status);
-                    let sent = again("file", &format!("文件未能存入受理系统：{}", refusal.message));
-                    return invalid(&wb, &visit, &task_id, Action::Approve, refusal.status, sent).await;
-                }
-            }
-        }
-    };
-    let kind = ResultDocumentKind::from_str_name(form.get("kind")).unwrap_or(ResultDocumentKind::Unspecified);
-    let request = ApproveTaskRequest {
-        idempotency_key: meta.key,
-        task_id: task_id.clone(),
-        expected_version: meta.version,
-        result: Some(ResultDocument {
-            kind: kind as i32,
-            name: form.get("name").to_owned(),
-            number: form.get("number").to_owned(),
-            issuing_department: task.department,
-            item_code: task.item_code,
-            valid_from,
-            valid_until,
-            physical: form.get("physical") == "1",
-            electronic_copy,
-        }),
-        comment: form.get("comment").to_owned(),
-    };
-    let answer = tasks.approve_task(request).await;
-    finish(&wb, &visit, &task_id, Action::Approve, answer, |s| {
-        Sent::refused(typed(&form), s, |f| Action::Approve.input_of(f))
-    })
-    .await
 }

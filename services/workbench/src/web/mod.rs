@@ -21,6 +21,7 @@
 //! path values, no personal data), and the gRPC calls it makes carry the
 //! span's context.
 
+mod approve;
 mod auth;
 mod decide;
 mod guard;
@@ -61,7 +62,7 @@ pub fn router(wb: Arc<Workbench>) -> Router {
         .route("/inbox", get(work::inbox))
         .route("/tasks/{id}", get(work::task))
         .route("/tasks/{id}/claim", post(work::claim))
-        .route("/tasks/{id}/approve", post(decide::approve).layer(DefaultBodyLimit::max(approve_limit)))
+        .route("/tasks/{id}/approve", post(approve::approve).layer(DefaultBodyLimit::max(approve_limit)))
         .route("/tasks/{id}/deny", post(decide::deny))
         .route("/tasks/{id}/supplement", post(decide::supplement))
         .route("/tasks/{id}/transfer", post(decide::transfer))

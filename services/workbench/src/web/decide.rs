@@ -1,11 +1,11 @@
 //! The decisions on a task (`POST /tasks/{id}/deny`, `supplement`,
 //! `transfer`, `resume`, `post-check`; `approve`, with its file, in
-//! [`super::approve`]): each checked like
-//! every POST (origin, session, form token), then sent to the task service
-//! with the person's own token, the form's idempotency key and the version
-//! the page showed. Done: a 303 to the task page, which confirms it. Refused:
-//! the task page again with what was sent and the service's words next to
-//! the field — the service recorded nothing.
+//! [`super::approve`]): each checked like every POST (origin, session, form
+//! token), then sent to the task service with the person's own token, the
+//! form's idempotency key and the version the page showed. Done: a 303 to
+//! the task page, which confirms it. Refused: the task page again with what
+//! was sent and the service's words next to the field — the service
+//! recorded nothing.
 
 use std::sync::Arc;
 
@@ -106,6 +106,7 @@ pub(super) fn date(text: &str) -> Result<Option<Date>, ()> {
     Ok(Some(Date::from(day)))
 }
 
+/// The words next to a date that is not one.
 pub(super) const BAD_DATE: &str = "日期应写作 YYYY-MM-DD，例如 2026-10-09";
 
 /// Checks a urlencoded decision form: the visit, its version and key.

@@ -137,11 +137,14 @@ async fn a_denial_needs_its_reason_and_is_recorded_with_reason_and_legal_basis()
         ("key", &key),
         ("reason", "  "),
         ("legal_basis", "《母婴保健法》第二十三条"),
+        ("remedy_notice", "\"><script>alert(1)</script>"),
     ];
     let refused = browser.post(&path, &empty, &[]).await;
     assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.body);
     assert!(!error_at(&refused, "deny-reason").is_empty(), "the service's words next to the reason");
-    assert!(refused.body.contains("value=\"《母婴保健法》第二十三条\""), "{}", refused.body);
+    assert!(refused.body.contains("aria-invalid=\"true\" aria-describedby=\"deny-reason-error\""), "{}", refused.body);
+    assert!(refused.body.contains("value=\"《母婴保健法》第二十三条\""), "what was typed is kept: {}", refused.body);
+    assert!(!refused.body.contains("<script>alert(1)"), "and shown as text: {}", refused.body);
     assert_eq!(app.task(&task.task_id).await.version, task.version, "nothing changed");
 
     // The form shown again has a fresh key.

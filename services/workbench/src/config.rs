@@ -25,6 +25,13 @@ pub const DEFAULT_CLIENT_ID: &str = "yiciban-workbench";
 /// tells the workbench who signed in.
 pub const AUDIENCES: [&str; 2] = ["tasks", "intake"];
 
+/// The largest result file by default: intake's default maximum.
+pub const DEFAULT_RESULT_MAX_BYTES: u64 = 20 * 1024 * 1024;
+
+/// The largest result file the workbench can be set to take (held in
+/// memory while it is streamed to intake).
+pub const MAX_RESULT_MAX_BYTES: u64 = 100 * 1024 * 1024;
+
 /// Everything the workbench reads at start.
 #[derive(Debug, Clone)]
 pub struct WorkbenchConfig {
@@ -58,6 +65,11 @@ pub struct WorkbenchConfig {
     pub session_max: Duration,
     /// `YICIBAN_OIDC_SCOPE` (default `openid profile offline_access`).
     pub scope: String,
+    /// `YICIBAN_WORKBENCH_RESULT_MAX_BYTES` (default 20 MiB, intake's
+    /// default maximum): the largest result file (证照/批文) an agent may
+    /// upload with an approval; a larger one is refused next to the file
+    /// field before anything is sent to intake.
+    pub result_max_bytes: u64,
     /// `YICIBAN_KEK_FILE` (the Secret `yiciban-workbench-kek`) and
     /// `YICIBAN_DATA_CIPHER`: the key-encryption keys that wrap the key the
     /// sessions' tokens are sealed under (ADR 0028).
@@ -112,8 +124,17 @@ impl WorkbenchConfig {
                 reason: "the workbench signs people in with OpenID Connect: the scope must include openid".into(),
             });
         }
+        let result_max_bytes: u64 = var(src, "YICIBAN_WORKBENCH_RESULT_MAX_BYTES", DEFAULT_RESULT_MAX_BYTES)?;
+        if result_max_bytes == 0 || result_max_bytes > MAX_RESULT_MAX_BYTES {
+            return Err(ConfigError {
+                variable: "YICIBAN_WORKBENCH_RESULT_MAX_BYTES".into(),
+                value: result_max_bytes.to_string(),
+                reason: format!("must be 1 to {MAX_RESULT_MAX_BYTES} bytes"),
+            });
+        }
         Ok(WorkbenchConfig {
             common,
+            result_max_bytes,
             schema,
             http_addr,
             http_listener: None,

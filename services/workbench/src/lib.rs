@@ -44,6 +44,9 @@ pub struct Workbench {
     pub public_url: String,
     /// The catalog's names: departments and packages by code.
     pub names: Names,
+    /// `YICIBAN_WORKBENCH_RESULT_MAX_BYTES`: the largest result file taken
+    /// with an approval.
+    pub result_max_bytes: u64,
 }
 
 impl std::fmt::Debug for Workbench {
@@ -57,6 +60,8 @@ impl std::fmt::Debug for Workbench {
 pub struct Names {
     pub departments: BTreeMap<String, String>,
     pub packages: BTreeMap<String, String>,
+    /// Materials by catalog id (the supplement form lists them by name).
+    pub materials: BTreeMap<String, String>,
 }
 
 impl Names {
@@ -66,12 +71,23 @@ impl Names {
         Ok(Names {
             departments: catalog.departments().iter().map(|d| (d.code.to_string(), d.name.clone())).collect(),
             packages: catalog.packages().iter().map(|p| (p.id.to_string(), p.name.clone())).collect(),
+            materials: catalog
+                .packages()
+                .iter()
+                .flat_map(|p| p.merged_materials())
+                .map(|m| (m.id.to_string(), m.name))
+                .collect(),
         })
     }
 
     /// The department's name, or its code when the catalog does not know it.
     pub fn department(&self, code: &str) -> String {
         self.departments.get(code).cloned().unwrap_or_else(|| code.to_owned())
+    }
+
+    /// The material's name, or its id.
+    pub fn material(&self, id: &str) -> String {
+        self.materials.get(id).cloned().unwrap_or_else(|| id.to_owned())
     }
 
     /// The package's name, or its id.
@@ -119,6 +135,7 @@ pub async fn build_with(config: WorkbenchConfig, clock: Arc<dyn Clock>, pool: sq
         services: calls::Services::new(&config.tasks_url, &config.intake_url)?,
         public_url: config.public_url.clone(),
         names: Names::seed()?,
+        result_max_bytes: config.result_max_bytes,
     });
     let shell = shell.http(listener, web::router(workbench.clone())).job("session sweep", move |shutdown| async move {
         loop {

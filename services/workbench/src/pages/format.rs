@@ -60,6 +60,17 @@ pub fn warning(level: i32) -> Option<(&'static str, &'static str)> {
     }
 }
 
+/// The post-check state's words; empty when no check is needed.
+pub fn post_check(state: i32) -> &'static str {
+    use yiciban_proto::tasks::v1::PostCheckState;
+    match PostCheckState::try_from(state).unwrap_or(PostCheckState::Unspecified) {
+        PostCheckState::Pending => "待事后核查",
+        PostCheckState::Passed => "核查通过",
+        PostCheckState::Failed => "核查未通过",
+        PostCheckState::Unspecified => "",
+    }
+}
+
 /// A file size in words.
 pub fn size(bytes: u64) -> String {
     match bytes {

@@ -4,6 +4,7 @@
 //! for the page ([`format`]); templates own the markup and escape every
 //! value, so nothing here writes HTML.
 
+pub mod decide;
 pub mod filters;
 pub mod format;
 mod inbox;
@@ -120,8 +121,8 @@ impl HomePage {
     pub fn new(person: &Person, csrf: &str, names: &Names) -> HomePage {
         let (intro, coming) = match person.role {
             Role::Agent => (
-                "本部门的待办环节：认领、查看本部门可见的申请信息。",
-                "审批、不予许可、退回补正、转办、事后核查将在后续版本加入工作台。",
+                "本部门的待办环节：认领，查看本部门可见的申请信息和材料，准予（出具审批结果）、不予许可、退回补正、转办，事后核查告知承诺。",
+                "督办消息将在后续版本加入工作台。",
             ),
             Role::Clerk => ("综窗受理：可查看各部门待办。", "受理、补正收件、一窗出件将在后续版本加入工作台。"),
             Role::Officer => {

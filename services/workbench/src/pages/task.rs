@@ -6,6 +6,7 @@ use askama::Template;
 use yiciban_proto::intake::v1::GetStepApplicationResponse;
 use yiciban_proto::tasks::v1::Task;
 
+use super::decide::Decisions;
 use super::inbox::{ClaimForm, InboxRow};
 use super::{Layout, format};
 use crate::Names;
@@ -18,6 +19,16 @@ pub struct TaskView {
     pub created_at: String,
     pub claimed_at: String,
     pub lead_department: String,
+    /// The result document (准予).
+    pub result: Option<ResultView>,
+    /// The reason and legal basis of a denial or revocation.
+    pub reason: String,
+    pub legal_basis: String,
+    /// The open supplement request's items, worded, and its due date.
+    pub supplement: Vec<String>,
+    pub supplement_due: String,
+    /// The post-check of the approval's commitments, worded (empty when none is needed).
+    pub post_check: &'static str,
 }
 
 /// One field of the application.
@@ -55,7 +66,7 @@ impl Document {
 }
 
 /// A path segment, percent-encoded.
-fn segment(text: &str) -> String {
+pub(super) fn segment(text: &str) -> String {
     form_urlencoded::byte_serialize(text.as_bytes()).collect::<String>().replace('+', "%20")
 }
 
@@ -65,6 +76,9 @@ pub struct ApplicationView {
     pub data_fields: Vec<String>,
     pub fields: Vec<Field>,
     pub documents: Vec<Document>,
+    /// The form's fields the department sees, as `form.<key>` (a
+    /// supplement may ask for one to be corrected).
+    pub form_keys: Vec<String>,
 }
 
 impl From<&GetStepApplicationResponse> for ApplicationView {
@@ -95,6 +109,7 @@ impl From<&GetStepApplicationResponse> for ApplicationView {
             }
         }
         ApplicationView {
+            form_keys: a.form_data.iter().flat_map(|f| f.fields.keys().map(|k| format!("form.{k}"))).collect(),
             data_fields: a.data_fields.clone(),
             fields,
             documents: a.materials.iter().map(|m| Document::of(&a.case_id, m)).collect(),
@@ -125,8 +140,10 @@ pub struct TaskPage {
     pub task: TaskView,
     /// What the department may see, or why it cannot.
     pub application: Result<ApplicationView, String>,
-    /// Just claimed.
-    pub claimed: bool,
+    /// The confirmation of the action just done (认领, 准予, …).
+    pub flash: Option<&'static str>,
+    /// What the person may decide on the task (`task_actions.html`).
+    pub decisions: Decisions,
 }
 
 impl TaskPage {
@@ -135,7 +152,8 @@ impl TaskPage {
         task: &Task,
         row: InboxRow,
         application: Result<ApplicationView, String>,
-        claimed: bool,
+        flash: Option<&'static str>,
+        decisions: Decisions,
         names: &Names,
     ) -> TaskPage {
         TaskPage {
@@ -146,14 +164,65 @@ impl TaskPage {
                 created_at: format::timestamp(task.created_at.as_ref()),
                 claimed_at: format::timestamp(task.claimed_at.as_ref()),
                 lead_department: names.department(&task.lead_department),
+                result: task.result.as_ref().map(ResultView::from),
+                reason: task.reason.clone(),
+                legal_basis: task.legal_basis.clone(),
+                supplement: task
+                    .supplement_items
+                    .iter()
+                    .map(|i| {
+                        let what = if i.material_id.is_empty() {
+                            i.field_path.clone()
+                        } else {
+                            names.material(&i.material_id)
+                        };
+                        format!("{what}：{}", i.requirement)
+                    })
+                    .collect(),
+                supplement_due: format::date(task.supplement_due_by.as_ref()),
+                post_check: format::post_check(task.post_check),
             },
             application,
-            claimed,
+            flash,
+            decisions,
         }
     }
 
     /// The claim form, when the person may claim the task.
     pub fn claim(&self) -> Option<&ClaimForm> {
         self.task.row.claim.as_ref()
+    }
+
+    /// The form keys of the application, when it could be read.
+    pub fn form_keys(&self) -> &[String] {
+        self.application.as_ref().map_or(&[], |a| a.form_keys.as_slice())
+    }
+}
+
+/// The result document of an approval, worded.
+#[derive(Debug, Clone)]
+pub struct ResultView {
+    pub name: String,
+    pub number: String,
+    pub validity: String,
+    /// The electronic copy's file name and SHA-256, when one was recorded.
+    pub copy: Option<(String, String)>,
+}
+
+impl From<&yiciban_proto::common::v1::ResultDocument> for ResultView {
+    fn from(r: &yiciban_proto::common::v1::ResultDocument) -> ResultView {
+        let (from, until) = (format::date(r.valid_from.as_ref()), format::date(r.valid_until.as_ref()));
+        let validity = match (from.is_empty(), until.is_empty()) {
+            (true, true) => "长期有效".to_owned(),
+            (false, true) => format!("{from} 起长期有效"),
+            (true, false) => format!("至 {until}"),
+            (false, false) => format!("{from} 至 {until}"),
+        };
+        ResultView {
+            name: r.name.clone(),
+            number: r.number.clone(),
+            validity,
+            copy: r.electronic_copy.as_ref().map(|c| (c.file_name.clone(), c.sha256_hex.clone())),
+        }
     }
 }

@@ -35,6 +35,21 @@ impl Form {
         Form(form_urlencoded::parse(body).into_owned().collect())
     }
 
+    /// A form of fields already read (a multipart form's text fields).
+    pub fn from_pairs(pairs: Vec<(String, String)>) -> Form {
+        Form(pairs)
+    }
+
+    /// Every value of the field `name` (checkboxes), trimmed, in order.
+    pub fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.0.iter().filter(move |(k, _)| k == name).map(|(_, v)| v.trim())
+    }
+
+    /// The fields as sent, for a form shown again.
+    pub fn pairs(&self) -> &[(String, String)] {
+        &self.0
+    }
+
     /// The field `name`, trimmed; empty when absent.
     pub fn get(&self, name: &str) -> &str {
         self.0.iter().find(|(k, _)| k == name).map_or("", |(_, v)| v.trim())
@@ -95,6 +110,15 @@ pub fn same_origin(wb: &Workbench, headers: &HeaderMap) -> bool {
 /// Checks a POST before anything is done: its origin, its session and the
 /// session's form token. A refused POST changes nothing.
 pub async fn post(wb: &Workbench, headers: &HeaderMap, form: &Form) -> Result<Visit, Response> {
+    let visit = post_visit(wb, headers).await?;
+    form_token(&visit, form.get("csrf"))?;
+    Ok(visit)
+}
+
+/// The first half of [`post`], before the body is read (a file upload's
+/// form is read only for a signed-in person from the workbench's origin):
+/// the origin and the session.
+pub async fn post_visit(wb: &Workbench, headers: &HeaderMap) -> Result<Visit, Response> {
     if !same_origin(wb, headers) {
         tracing::warn!("a cross-site POST was refused");
         return Err(refuse(
@@ -112,9 +136,13 @@ pub async fn post(wb: &Workbench, headers: &HeaderMap, form: &Form) -> Result<Vi
             true,
         ));
     };
+    Ok(visit)
+}
+
+/// The second half of [`post`]: the form carries the session's form token.
+pub fn form_token(visit: &Visit, sent: &str) -> Result<(), Response> {
     // Compared as hashes: no early exit on the token's bytes.
-    let sent = Sha256::digest(form.get("csrf").as_bytes());
-    if form.get("csrf").is_empty() || sent != Sha256::digest(visit.session.csrf_token.as_bytes()) {
+    if sent.is_empty() || Sha256::digest(sent.as_bytes()) != Sha256::digest(visit.session.csrf_token.as_bytes()) {
         tracing::warn!("a POST without its session's form token was refused");
         return Err(refuse(
             StatusCode::FORBIDDEN,
@@ -123,7 +151,7 @@ pub async fn post(wb: &Workbench, headers: &HeaderMap, form: &Form) -> Result<Vi
             false,
         ));
     }
-    Ok(visit)
+    Ok(())
 }
 
 /// The person's access token for `audience`, or the page saying why there

@@ -6,6 +6,12 @@
 //! | `/inbox` | a department's open tasks, filtered (`state`, `package`, `warning`, `department`) |
 //! | `/tasks/{id}` | a task and what its department may see of the application |
 //! | `POST /tasks/{id}/claim` | claim (认领) |
+//! | `POST /tasks/{id}/approve` | 准予: the result document, its file (multipart, at most `YICIBAN_WORKBENCH_RESULT_MAX_BYTES`) stored in intake first |
+//! | `POST /tasks/{id}/deny` | 不予许可 with reason and legal basis |
+//! | `POST /tasks/{id}/supplement` | 退回补正: the materials and form field missing, the due date |
+//! | `POST /tasks/{id}/transfer` | 转办 to a colleague of the department |
+//! | `POST /tasks/{id}/resume` | 恢复办理 after a supplement |
+//! | `POST /tasks/{id}/post-check` | 事后核查 of an approval's commitments |
 //! | `/cases/{case}/materials/{sha256}/view`, `…/download` | a material's file, from intake (查看 inline for PDF and images, 下载) |
 //! | `/auth/login`, `/auth/callback`, `POST /auth/logout`, `/signed-out` | signing in and out |
 //! | `/assets/workbench.css` | the stylesheet |
@@ -15,15 +21,19 @@
 //! path values, no personal data), and the gRPC calls it makes carry the
 //! span's context.
 
+mod approve;
 mod auth;
+mod decide;
 mod guard;
 mod materials;
 pub mod respond;
+mod upload;
 mod work;
 
 use std::sync::Arc;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::extract::{MatchedPath, Request};
 use axum::http::{HeaderValue, header};
 use axum::middleware::Next;
@@ -32,6 +42,9 @@ use axum::routing::{get, post};
 use tracing::Instrument as _;
 
 use crate::Workbench;
+
+/// Room for the approval form's text fields beside its file.
+const APPROVE_FIELDS_BYTES: usize = 256 * 1024;
 
 /// The stylesheet.
 const CSS: &str = include_str!("workbench.css");
@@ -42,11 +55,19 @@ pub fn router(wb: Arc<Workbench>) -> Router {
     let csp = HeaderValue::from_str(&respond::content_security_policy(&issuer_origin))
         .unwrap_or_else(|_| HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"));
     let https = wb.public_url.starts_with("https://");
+    // The result file and the form's fields around it.
+    let approve_limit = usize::try_from(wb.result_max_bytes).unwrap_or(usize::MAX).saturating_add(APPROVE_FIELDS_BYTES);
     Router::new()
         .route("/", get(work::home))
         .route("/inbox", get(work::inbox))
         .route("/tasks/{id}", get(work::task))
         .route("/tasks/{id}/claim", post(work::claim))
+        .route("/tasks/{id}/approve", post(approve::approve).layer(DefaultBodyLimit::max(approve_limit)))
+        .route("/tasks/{id}/deny", post(decide::deny))
+        .route("/tasks/{id}/supplement", post(decide::supplement))
+        .route("/tasks/{id}/transfer", post(decide::transfer))
+        .route("/tasks/{id}/resume", post(decide::resume))
+        .route("/tasks/{id}/post-check", post(decide::post_check))
         .route("/cases/{case}/materials/{sha256}/view", get(materials::view))
         .route("/cases/{case}/materials/{sha256}/download", get(materials::download))
         .route("/auth/login", get(auth::login))

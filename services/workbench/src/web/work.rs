@@ -19,6 +19,7 @@ use super::guard::{self, Form, Visit};
 use super::respond::{Html, redirect};
 use crate::Workbench;
 use crate::calls::{Refusal, TASK_PAGE_PURPOSE, with_purpose};
+use crate::pages::decide::{Action, Attempt, Decisions};
 use crate::pages::filters::{Filters, WarningFilter};
 use crate::pages::{Counts, ErrorPage, HomePage, InboxPage, InboxRow, TaskPage};
 
@@ -26,7 +27,7 @@ fn pairs(raw: &str) -> Vec<(String, String)> {
     form_urlencoded::parse(raw.as_bytes()).into_owned().collect()
 }
 
-fn refused_page(wb: &Workbench, visit: &Visit, title: &str, refusal: &Refusal) -> Response {
+pub(super) fn refused_page(wb: &Workbench, visit: &Visit, title: &str, refusal: &Refusal) -> Response {
     let layout = visit.layout(wb, title, "");
     (refusal.status, Html(ErrorPage::signed_in(title, &refusal.message, layout))).into_response()
 }
@@ -123,7 +124,8 @@ async fn inbox_page(wb: &Workbench, visit: &Visit, filters: &Filters) -> (Result
     }
 }
 
-/// `GET /tasks/{id}` (`?claimed=1` after a claim).
+/// `GET /tasks/{id}` (`?claimed=1` after a claim, `?done=<action>` after a
+/// decision: the page confirms it).
 pub async fn task(
     State(wb): State<Arc<Workbench>>,
     Path(task_id): Path<String>,
@@ -134,13 +136,28 @@ pub async fn task(
         Ok(v) => v,
         Err(refused) => return refused,
     };
-    let claimed = pairs(&raw.unwrap_or_default()).iter().any(|(k, v)| k == "claimed" && v == "1");
-    task_page(&wb, &visit, &task_id, claimed, None).await
+    let flash = pairs(&raw.unwrap_or_default()).iter().find_map(|(k, v)| match k.as_str() {
+        "claimed" if v == "1" => Some("已认领，本环节由您办理。"),
+        "done" => Action::of_segment(v).map(Action::confirmation),
+        _ => None,
+    });
+    task_page(&wb, &visit, &task_id, Outcome::Shown(flash)).await
 }
 
-/// The task page of `task_id` as `visit`'s person may see it, with a
-/// service's refusal of the last action next to it.
-async fn task_page(wb: &Workbench, visit: &Visit, task_id: &str, claimed: bool, refused: Option<Refusal>) -> Response {
+/// How the task page is shown.
+pub(super) enum Outcome {
+    /// As it is, with the confirmation of what was just done.
+    Shown(Option<&'static str>),
+    /// With a refused claim next to the task.
+    ClaimRefused(Refusal),
+    /// With a refused decision's form shown again (the answer's status).
+    Refused(StatusCode, Attempt),
+}
+
+/// The task page of `task_id` as `visit`'s person may see it, with the
+/// decisions the person may take and a service's refusal of the last
+/// action next to it.
+pub(super) async fn task_page(wb: &Workbench, visit: &Visit, task_id: &str, outcome: Outcome) -> Response {
     let tasks_token = match guard::token(wb, visit, &OidcConfig::audience_of("tasks")).await {
         Ok(t) => t,
         Err(refused) => return refused,
@@ -170,11 +187,19 @@ async fn task_page(wb: &Workbench, visit: &Visit, task_id: &str, claimed: bool, 
             Err(refused) => return refused,
         }
     };
-    let mut row = InboxRow::new(&task, &visit.session.person, &wb.names);
-    let status = refused.as_ref().map_or(StatusCode::OK, |r| r.status);
-    row.error = refused.map(|r| r.message);
+    let person = &visit.session.person;
+    let mut row = InboxRow::new(&task, person, &wb.names);
+    let (status, flash, attempt) = match outcome {
+        Outcome::Shown(flash) => (StatusCode::OK, flash, None),
+        Outcome::ClaimRefused(refusal) => {
+            row.error = Some(refusal.message);
+            (refusal.status, None, None)
+        }
+        Outcome::Refused(status, attempt) => (status, None, Some(attempt)),
+    };
+    let decisions = Decisions::new(&task, person, &wb.names, wb.result_max_bytes, attempt);
     let layout = visit.layout(wb, "任务详情", "/inbox");
-    (status, Html(TaskPage::new(layout, &task, row, application, claimed, &wb.names))).into_response()
+    (status, Html(TaskPage::new(layout, &task, row, application, flash, decisions, &wb.names))).into_response()
 }
 
 /// `POST /tasks/{id}/claim` with `csrf`, `version`, `key`, and `back` (the
@@ -212,7 +237,7 @@ pub async fn claim(
             let refusal = Refusal::from(&status);
             // The page the form came from, the refusal next to the task.
             if form.get("from") == "task" {
-                return task_page(&wb, &visit, &task_id, false, Some(refusal)).await;
+                return task_page(&wb, &visit, &task_id, Outcome::ClaimRefused(refusal)).await;
             }
             let filters = Filters::parse(&pairs(form.get("back"))).unwrap_or_default();
             let (page, _) = inbox_page(&wb, &visit, &filters).await;
@@ -229,6 +254,6 @@ fn bad(message: &str) -> Refusal {
 }
 
 /// A path segment, percent-encoded.
-fn path_segment(text: &str) -> String {
+pub(super) fn path_segment(text: &str) -> String {
     form_urlencoded::byte_serialize(text.as_bytes()).collect::<String>().replace('+', "%20")
 }

@@ -31,6 +31,9 @@ pub const CDC: &str = "cdc";
 /// A department without a step in the newborn package.
 pub const OUTSIDER: &str = "samr";
 
+/// The largest result file the tests' workbench takes.
+pub const RESULT_MAX_BYTES: usize = 64 * 1024;
+
 const WAIT: Duration = Duration::from_secs(30);
 
 pub struct TestApp {
@@ -79,6 +82,7 @@ pub async fn spawn_app() -> TestApp {
         ("YICIBAN_EXPIRY_SCAN", "1h".to_owned()),
         ("YICIBAN_SLA_SCAN", "1h".to_owned()),
         ("YICIBAN_WORKBENCH_PUBLIC_URL", workbench_url.clone()),
+        ("YICIBAN_WORKBENCH_RESULT_MAX_BYTES", RESULT_MAX_BYTES.to_string()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))
@@ -299,6 +303,43 @@ impl Browser {
         for (name, value) in headers {
             request = request.header(*name, *value);
         }
+        Self::read(request.send().await.unwrap()).await
+    }
+
+    /// `POST` a `multipart/form-data` form, as a browser sends a form with
+    /// a file input: the text `fields`, then `file` as
+    /// (field, file name, content type, bytes).
+    pub async fn post_multipart(
+        &self,
+        path: &str,
+        fields: &[(&str, &str)],
+        file: Option<(&str, &str, &str, &[u8])>,
+    ) -> Page {
+        const BOUNDARY: &str = "----yiciban-test-boundary-7MA4YWxkTrZu0gW";
+        let mut body = Vec::new();
+        for (name, value) in fields {
+            body.extend_from_slice(
+                format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n")
+                    .as_bytes(),
+            );
+        }
+        if let Some((name, file_name, content_type, content)) = file {
+            body.extend_from_slice(
+                format!(
+                    "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{file_name}\"\r\n\
+                     Content-Type: {content_type}\r\n\r\n"
+                )
+                .as_bytes(),
+            );
+            body.extend_from_slice(content);
+            body.extend_from_slice(b"\r\n");
+        }
+        body.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
+        let request = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header("content-type", format!("multipart/form-data; boundary={BOUNDARY}"))
+            .body(body);
         Self::read(request.send().await.unwrap()).await
     }
 

@@ -4,6 +4,7 @@
 
 mod claim;
 mod csrf;
+mod decide;
 mod escaping;
 mod helpers;
 mod id_token;

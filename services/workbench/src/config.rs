@@ -23,7 +23,7 @@ pub const DEFAULT_CLIENT_ID: &str = "yiciban-workbench";
 /// The services the workbench calls for a person, each with that person's
 /// own access token for its audience; the first is the one whose token
 /// tells the workbench who signed in.
-pub const AUDIENCES: [&str; 2] = ["tasks", "intake"];
+pub const AUDIENCES: [&str; 3] = ["tasks", "intake", "tracking"];
 
 /// Everything the workbench reads at start.
 #[derive(Debug, Clone)]
@@ -50,6 +50,9 @@ pub struct WorkbenchConfig {
     pub tasks_url: String,
     /// `YICIBAN_INTAKE_URL`: intake (the application a department may see).
     pub intake_url: String,
+    /// `YICIBAN_TRACKING_URL`: tracking (worklists, case pages, the overdue
+    /// board, the monthly statistics).
+    pub tracking_url: String,
     /// `YICIBAN_WORKBENCH_SESSION_IDLE` (default 30m): a session unused this
     /// long ends.
     pub session_idle: Duration,
@@ -120,6 +123,7 @@ impl WorkbenchConfig {
             public_url,
             tasks_url: service_url("YICIBAN_TASKS_URL")?,
             intake_url: service_url("YICIBAN_INTAKE_URL")?,
+            tracking_url: service_url("YICIBAN_TRACKING_URL")?,
             session_idle,
             session_max,
             scope,
@@ -180,8 +184,11 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> std::collections::HashMap<String, String> {
-        let mut all =
-            vec![("YICIBAN_TASKS_URL", "http://127.0.0.1:50053"), ("YICIBAN_INTAKE_URL", "http://127.0.0.1:50051")];
+        let mut all = vec![
+            ("YICIBAN_TASKS_URL", "http://127.0.0.1:50053"),
+            ("YICIBAN_INTAKE_URL", "http://127.0.0.1:50051"),
+            ("YICIBAN_TRACKING_URL", "http://127.0.0.1:50055"),
+        ];
         all.extend_from_slice(pairs);
         development_env(&all)
     }
@@ -220,6 +227,7 @@ mod tests {
             ("YICIBAN_WORKBENCH_PUBLIC_URL", "https://workbench.example"),
             ("YICIBAN_TASKS_URL", "http://yiciban-tasks:50053"),
             ("YICIBAN_INTAKE_URL", "http://yiciban-intake:50051"),
+            ("YICIBAN_TRACKING_URL", "http://yiciban-tracking:50055"),
             ("YICIBAN_KEK_FILE", kek.to_str().unwrap()),
         ]
         .into_iter()
@@ -242,6 +250,9 @@ mod tests {
         let mut missing = env(&[]);
         missing.remove("YICIBAN_TASKS_URL");
         assert_eq!(WorkbenchConfig::from_source(&missing).unwrap_err().variable, "YICIBAN_TASKS_URL");
+        let mut no_tracking = env(&[]);
+        no_tracking.remove("YICIBAN_TRACKING_URL");
+        assert_eq!(WorkbenchConfig::from_source(&no_tracking).unwrap_err().variable, "YICIBAN_TRACKING_URL");
         let idle = env(&[("YICIBAN_WORKBENCH_SESSION_IDLE", "11h")]);
         assert_eq!(WorkbenchConfig::from_source(&idle).unwrap_err().variable, "YICIBAN_WORKBENCH_SESSION_IDLE");
         let scope = env(&[("YICIBAN_OIDC_SCOPE", "profile")]);

@@ -6,6 +6,12 @@
 //! | `/inbox` | a department's open tasks, filtered (`state`, `package`, `warning`, `department`) |
 //! | `/tasks/{id}` | a task and what its department may see of the application |
 //! | `POST /tasks/{id}/claim` | claim (认领) |
+//! | `/worklist` | an officer's cases (我的办件; a supervisor names the officer), filtered (`stage`, `warning`, `officer`, `page`) |
+//! | `/cases/{case}` | a case: summary, clock, what the applicant owes, the steps, clock stops, timeline |
+//! | `/cases?number=` | find a case by its number (the header's search), then to its page |
+//! | `/overdue` | the overdue board (黄牌/红牌), filtered (`department`, `level`, `page`) |
+//! | `/statistics` | a month's statistics (`period`, `department`, `package`) |
+//! | `/statistics.csv` | the same figures as a CSV attachment |
 //! | `/cases/{case}/materials/{sha256}/view`, `…/download` | a material's file, from intake (查看 inline for PDF and images, 下载) |
 //! | `/auth/login`, `/auth/callback`, `POST /auth/logout`, `/signed-out` | signing in and out |
 //! | `/assets/workbench.css` | the stylesheet |
@@ -16,8 +22,10 @@
 //! span's context.
 
 mod auth;
+mod cases;
 mod guard;
 mod materials;
+mod oversight;
 pub mod respond;
 mod work;
 
@@ -47,6 +55,12 @@ pub fn router(wb: Arc<Workbench>) -> Router {
         .route("/inbox", get(work::inbox))
         .route("/tasks/{id}", get(work::task))
         .route("/tasks/{id}/claim", post(work::claim))
+        .route("/worklist", get(cases::worklist))
+        .route("/cases", get(cases::find))
+        .route("/cases/{case}", get(cases::case))
+        .route("/overdue", get(oversight::overdue))
+        .route("/statistics", get(oversight::statistics))
+        .route("/statistics.csv", get(oversight::statistics_csv))
         .route("/cases/{case}/materials/{sha256}/view", get(materials::view))
         .route("/cases/{case}/materials/{sha256}/download", get(materials::download))
         .route("/auth/login", get(auth::login))

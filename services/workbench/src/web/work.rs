@@ -22,11 +22,11 @@ use crate::calls::{Refusal, TASK_PAGE_PURPOSE, with_purpose};
 use crate::pages::filters::{Filters, WarningFilter};
 use crate::pages::{Counts, ErrorPage, HomePage, InboxPage, InboxRow, TaskPage};
 
-fn pairs(raw: &str) -> Vec<(String, String)> {
+pub(super) fn pairs(raw: &str) -> Vec<(String, String)> {
     form_urlencoded::parse(raw.as_bytes()).into_owned().collect()
 }
 
-fn refused_page(wb: &Workbench, visit: &Visit, title: &str, refusal: &Refusal) -> Response {
+pub(super) fn refused_page(wb: &Workbench, visit: &Visit, title: &str, refusal: &Refusal) -> Response {
     let layout = visit.layout(wb, title, "");
     (refusal.status, Html(ErrorPage::signed_in(title, &refusal.message, layout))).into_response()
 }
@@ -224,11 +224,11 @@ pub async fn claim(
     }
 }
 
-fn bad(message: &str) -> Refusal {
+pub(super) fn bad(message: &str) -> Refusal {
     Refusal { status: StatusCode::BAD_REQUEST, message: message.to_owned() }
 }
 
 /// A path segment, percent-encoded.
-fn path_segment(text: &str) -> String {
+pub(super) fn path_segment(text: &str) -> String {
     form_urlencoded::byte_serialize(text.as_bytes()).collect::<String>().replace('+', "%20")
 }

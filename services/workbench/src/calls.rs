@@ -11,6 +11,7 @@ use yiciban_platform::grpc::{ClientAuth, lazy_channel};
 use yiciban_platform::read_log::PURPOSE_HEADER;
 use yiciban_proto::intake::v1::intake_service_client::IntakeServiceClient;
 use yiciban_proto::intake::v1::material_service_client::MaterialServiceClient;
+use yiciban_proto::routing::v1::routing_service_client::RoutingServiceClient;
 use yiciban_proto::tasks::v1::task_service_client::TaskServiceClient;
 use yiciban_proto::tracking::v1::tracking_service_client::TrackingServiceClient;
 
@@ -29,6 +30,9 @@ pub type Intake = IntakeServiceClient<InterceptedService<Channel, ClientAuth>>;
 /// Intake's material files as one person.
 pub type Materials = MaterialServiceClient<InterceptedService<Channel, ClientAuth>>;
 
+/// Routing (a case's plan: its steps and what each waits for) as one person.
+pub type Routing = RoutingServiceClient<InterceptedService<Channel, ClientAuth>>;
+
 /// Tracking's read models (summaries, timelines, worklists, the overdue
 /// board, the statistics) as one person.
 pub type Tracking = TrackingServiceClient<InterceptedService<Channel, ClientAuth>>;
@@ -38,6 +42,7 @@ pub type Tracking = TrackingServiceClient<InterceptedService<Channel, ClientAuth
 pub struct Services {
     tasks: Channel,
     intake: Channel,
+    routing: Channel,
     tracking: Channel,
 }
 
@@ -46,6 +51,7 @@ pub struct Services {
 pub struct ServiceUrls<'a> {
     pub tasks: &'a str,
     pub intake: &'a str,
+    pub routing: &'a str,
     pub tracking: &'a str,
 }
 
@@ -54,6 +60,7 @@ impl Services {
         Ok(Services {
             tasks: lazy_channel(urls.tasks)?,
             intake: lazy_channel(urls.intake)?,
+            routing: lazy_channel(urls.routing)?,
             tracking: lazy_channel(urls.tracking)?,
         })
     }
@@ -71,6 +78,11 @@ impl Services {
     /// Intake's MaterialService, called with `token` (audience `urn:yiciban:intake`).
     pub fn materials(&self, token: &str) -> Materials {
         MaterialServiceClient::with_interceptor(self.intake.clone(), ClientAuth::new(Some(token)))
+    }
+
+    /// Routing, called with `token` (audience `urn:yiciban:routing`).
+    pub fn routing(&self, token: &str) -> Routing {
+        RoutingServiceClient::with_interceptor(self.routing.clone(), ClientAuth::new(Some(token)))
     }
 
     /// Tracking, called with `token` (audience `urn:yiciban:tracking`).

@@ -23,7 +23,7 @@ pub const DEFAULT_CLIENT_ID: &str = "yiciban-workbench";
 /// The services the workbench calls for a person, each with that person's
 /// own access token for its audience; the first is the one whose token
 /// tells the workbench who signed in.
-pub const AUDIENCES: [&str; 3] = ["tasks", "intake", "tracking"];
+pub const AUDIENCES: [&str; 4] = ["tasks", "intake", "tracking", "routing"];
 
 /// Everything the workbench reads at start.
 #[derive(Debug, Clone)]
@@ -50,6 +50,8 @@ pub struct WorkbenchConfig {
     pub tasks_url: String,
     /// `YICIBAN_INTAKE_URL`: intake (the application a department may see).
     pub intake_url: String,
+    /// `YICIBAN_ROUTING_URL`: routing (a case's plan on the case page).
+    pub routing_url: String,
     /// `YICIBAN_TRACKING_URL`: tracking (worklists, case pages, the overdue
     /// board, the monthly statistics).
     pub tracking_url: String,
@@ -124,6 +126,7 @@ impl WorkbenchConfig {
             tasks_url: service_url("YICIBAN_TASKS_URL")?,
             intake_url: service_url("YICIBAN_INTAKE_URL")?,
             tracking_url: service_url("YICIBAN_TRACKING_URL")?,
+            routing_url: service_url("YICIBAN_ROUTING_URL")?,
             session_idle,
             session_max,
             scope,
@@ -188,6 +191,7 @@ mod tests {
             ("YICIBAN_TASKS_URL", "http://127.0.0.1:50053"),
             ("YICIBAN_INTAKE_URL", "http://127.0.0.1:50051"),
             ("YICIBAN_TRACKING_URL", "http://127.0.0.1:50055"),
+            ("YICIBAN_ROUTING_URL", "http://127.0.0.1:50052"),
         ];
         all.extend_from_slice(pairs);
         development_env(&all)
@@ -228,6 +232,7 @@ mod tests {
             ("YICIBAN_TASKS_URL", "http://yiciban-tasks:50053"),
             ("YICIBAN_INTAKE_URL", "http://yiciban-intake:50051"),
             ("YICIBAN_TRACKING_URL", "http://yiciban-tracking:50055"),
+            ("YICIBAN_ROUTING_URL", "http://yiciban-routing:50052"),
             ("YICIBAN_KEK_FILE", kek.to_str().unwrap()),
         ]
         .into_iter()

@@ -119,6 +119,7 @@ pub async fn build_with(config: WorkbenchConfig, clock: Arc<dyn Clock>, pool: sq
         services: calls::Services::new(calls::ServiceUrls {
             tasks: &config.tasks_url,
             intake: &config.intake_url,
+            routing: &config.routing_url,
             tracking: &config.tracking_url,
         })?,
         public_url: config.public_url.clone(),

@@ -1,9 +1,11 @@
-//! `/cases/{case}`: one case as tracking and the task service show it to
-//! the person — the summary and its clock, what the applicant owes, the
-//! steps (which step waits on which department, from ListCaseTasks, with
-//! the holders of the summary), the clock stops and the whole timeline.
+//! `/cases/{case}`: one case as tracking, routing and the task service
+//! show it to the person — the summary and its clock, what the applicant
+//! owes, the routing plan (every step, what it waits for, which department
+//! holds it, joined with its task from ListCaseTasks), the clock stops and
+//! the whole timeline.
 
 use askama::Template;
+use yiciban_proto::routing::v1::{Plan, PlanStep, StepState};
 use yiciban_proto::tasks::v1::Task;
 use yiciban_proto::tracking::v1::{CaseSummary, TimelineEntry};
 
@@ -60,12 +62,15 @@ impl CaseFacts {
 }
 
 /// One step of the routing plan as its department task stands.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct StepRow {
+    /// The task's page; empty until the step is dispatched.
     pub href: String,
     pub step_id: String,
     pub item_name: String,
     pub department: String,
+    /// The steps it waits for: `s1（卫生健康委）`.
+    pub waits_for: Vec<String>,
     pub state: &'static str,
     pub assignee: String,
     pub created_at: String,
@@ -78,12 +83,33 @@ pub struct StepRow {
 }
 
 impl StepRow {
-    pub fn new(task: &Task, names: &Names) -> StepRow {
+    /// A step with its task (`None` while not dispatched, or when the task
+    /// service shows it not to the person).
+    fn of_step(step: &PlanStep, plan: &Plan, task: Option<&Task>, names: &Names) -> StepRow {
+        let department_of = |id: &str| {
+            plan.steps.iter().find(|s| s.step_id == id).map(|s| names.department(&s.department)).unwrap_or_default()
+        };
+        let mut row = task.map(|t| StepRow::of_task(t, names)).unwrap_or_else(|| StepRow {
+            step_id: step.step_id.clone(),
+            item_name: step.item_name.clone(),
+            department: names.department(&step.department),
+            assignee: "—".to_owned(),
+            ..StepRow::default()
+        });
+        row.waits_for = step.depends_on.iter().map(|id| format!("{id}（{}）", department_of(id))).collect();
+        if task.is_none() {
+            row.state = step_state(step.state);
+        }
+        row
+    }
+
+    fn of_task(task: &Task, names: &Names) -> StepRow {
         StepRow {
             href: format!("/tasks/{}", task.task_id),
             step_id: task.step_id.clone(),
             item_name: task.item_name.clone(),
             department: names.department(&task.department),
+            waits_for: Vec::new(),
             state: format::state(task.state),
             assignee: if task.assignee.is_empty() { "—".to_owned() } else { task.assignee.clone() },
             created_at: format::timestamp(task.created_at.as_ref()),
@@ -94,6 +120,36 @@ impl StepRow {
             supplement_due: format::date(task.supplement_due_by.as_ref()),
         }
     }
+}
+
+/// A plan step's progress in words, for a step without a task shown.
+fn step_state(state: i32) -> &'static str {
+    match StepState::try_from(state).unwrap_or(StepState::Unspecified) {
+        StepState::Waiting => "等待前序环节",
+        StepState::Dispatched => "已派发",
+        StepState::Approved => "准予",
+        StepState::Denied => "不予许可",
+        StepState::Cancelled => "已取消",
+        StepState::Unspecified => "未知",
+    }
+}
+
+/// The steps of the plan in its order, each with its task; tasks outside
+/// the plan (or every task, without a plan) after them.
+pub fn steps(plan: Option<&Plan>, tasks: &[Task], names: &Names) -> Vec<StepRow> {
+    let mut rows = Vec::new();
+    let mut shown = Vec::new();
+    if let Some(plan) = plan {
+        for step in &plan.steps {
+            let task = tasks.iter().find(|t| !step.task_id.is_empty() && t.task_id == step.task_id);
+            if let Some(t) = task {
+                shown.push(t.task_id.as_str());
+            }
+            rows.push(StepRow::of_step(step, plan, task, names));
+        }
+    }
+    rows.extend(tasks.iter().filter(|t| !shown.contains(&t.task_id.as_str())).map(|t| StepRow::of_task(t, names)));
+    rows
 }
 
 /// A stop of the case clock, from the timeline.
@@ -174,8 +230,9 @@ fn mark(e: &TimelineEntry) -> &'static str {
 pub struct CasePage {
     pub layout: Layout,
     pub case: CaseFacts,
-    /// The steps, or the task service's refusal.
-    pub steps: Result<Vec<StepRow>, String>,
+    pub steps: Vec<StepRow>,
+    /// Why the plan or the tasks could not be read (the services' words).
+    pub step_errors: Vec<String>,
     pub stops: Vec<StopRow>,
     pub entries: Vec<EntryRow>,
     /// The timeline has more entries than shown.
@@ -188,13 +245,16 @@ impl CasePage {
         summary: &CaseSummary,
         entries: &[TimelineEntry],
         truncated: bool,
-        steps: Result<Vec<Task>, String>,
+        plan: Result<Plan, String>,
+        tasks: Result<Vec<Task>, String>,
         names: &Names,
     ) -> CasePage {
+        let step_errors = [plan.as_ref().err(), tasks.as_ref().err()].into_iter().flatten().cloned().collect();
         CasePage {
             layout,
             case: CaseFacts::new(summary, names),
-            steps: steps.map(|tasks| tasks.iter().map(|t| StepRow::new(t, names)).collect()),
+            steps: steps(plan.as_ref().ok(), tasks.as_deref().unwrap_or_default(), names),
+            step_errors,
             stops: stops(entries),
             entries: entries.iter().map(|e| EntryRow::new(e, names)).collect(),
             truncated,
@@ -229,5 +289,42 @@ mod tests {
         assert_eq!((found[0].from.as_str(), found[0].until.as_str()), ("2026-01-07 10:00", "2026-01-12 09:00"));
         assert_eq!(found[1].until, "");
         assert_eq!(mark(&entry("CaseClockStopped", 0)), "stop");
+    }
+
+    #[test]
+    fn a_waiting_step_names_what_it_waits_for_and_a_dispatched_one_shows_its_task() {
+        let step = |id: &str, department: &str, depends_on: &[&str], state: StepState, task_id: &str| PlanStep {
+            step_id: id.into(),
+            item_name: format!("事项{id}"),
+            department: department.into(),
+            depends_on: depends_on.iter().map(|s| (*s).to_owned()).collect(),
+            state: state as i32,
+            task_id: task_id.into(),
+            ..Default::default()
+        };
+        let plan = Plan {
+            steps: vec![
+                step("s1", "cdc", &[], StepState::Dispatched, "t1"),
+                step("s2", "samr", &["s1"], StepState::Waiting, ""),
+            ],
+            ..Default::default()
+        };
+        let task = |id: &str, step: &str| Task {
+            task_id: id.into(),
+            step_id: step.into(),
+            department: "cdc".into(),
+            assignee: "agent-cdc-1".into(),
+            ..Default::default()
+        };
+        let names = Names::default();
+        let rows = steps(Some(&plan), &[task("t1", "s1"), task("t9", "post")], &names);
+        assert_eq!(rows.len(), 3);
+        assert_eq!((rows[0].href.as_str(), rows[0].assignee.as_str()), ("/tasks/t1", "agent-cdc-1"));
+        assert_eq!(
+            (rows[1].state, rows[1].waits_for.as_slice()),
+            ("等待前序环节", ["s1（cdc）".to_owned()].as_slice())
+        );
+        assert_eq!((rows[1].href.as_str(), rows[2].step_id.as_str()), ("", "post"));
+        assert_eq!(steps(None, &[task("t1", "s1")], &names).len(), 1);
     }
 }

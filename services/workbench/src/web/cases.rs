@@ -1,6 +1,6 @@
 //! The case officer's pages: `/worklist` (tracking's OfficerWorklist),
-//! `/cases/{case}` (GetTimeline with the case's summary, and the task
-//! service's ListCaseTasks for the steps) and `/cases?number=` (the
+//! `/cases/{case}` (GetTimeline with the case's summary, routing's GetPlan
+//! and the task service's ListCaseTasks for the steps) and `/cases?number=` (the
 //! header's search, FindCaseByNumber, then to the case page). Read with the
 //! person's own tokens: who may see which case is tracking's and the task
 //! service's to decide, and their refusal is what the page shows.
@@ -12,7 +12,8 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse as _, Response};
 use yiciban_platform::Role;
 use yiciban_platform::config::OidcConfig;
-use yiciban_proto::tasks::v1::ListCaseTasksRequest;
+use yiciban_proto::routing::v1::{GetPlanRequest, Plan};
+use yiciban_proto::tasks::v1::{ListCaseTasksRequest, Task};
 use yiciban_proto::tracking::v1::{FindCaseByNumberRequest, GetTimelineRequest};
 
 use super::guard::{self, Visit};
@@ -91,27 +92,36 @@ pub async fn case(State(wb): State<Arc<Workbench>>, Path(case_id): Path<String>,
     let Some(summary) = timeline.summary else {
         return refused_page(&wb, &visit, "无法打开办件", &Refusal::from(tonic::Status::internal("no summary")));
     };
-    let steps = steps(&wb, &visit, &summary.case_id).await;
-    let steps = match steps {
-        Ok(steps) => steps,
+    let (plan, tasks) = match steps(&wb, &visit, &summary.case_id).await {
+        Ok(found) => found,
         Err(refused) => return refused,
     };
     let layout = visit.layout(&wb, "办件详情", "");
     let truncated = !timeline.next_page_token.is_empty();
-    Html(CasePage::new(layout, &summary, &timeline.entries, truncated, steps, &wb.names)).into_response()
+    Html(CasePage::new(layout, &summary, &timeline.entries, truncated, plan, tasks, &wb.names)).into_response()
 }
 
-/// The case's department tasks as the task service lets the person see
-/// them (its refusal as the section's message); `Err` only when the person
-/// has no token for it (the page saying why).
+/// The case's plan (routing) and department tasks (the task service) as
+/// the services let the person see them, each service's refusal as the
+/// section's message; `Err` only when the person has no token for them
+/// (the page saying why).
 async fn steps(
     wb: &Workbench,
     visit: &Visit,
     case_id: &str,
-) -> Result<Result<Vec<yiciban_proto::tasks::v1::Task>, String>, Response> {
-    let token = guard::token(wb, visit, &OidcConfig::audience_of("tasks")).await?;
-    let listed = wb.services.tasks(&token).list_case_tasks(ListCaseTasksRequest { case_id: case_id.to_owned() }).await;
-    Ok(listed.map(|answer| answer.into_inner().tasks).map_err(|status| Refusal::from(&status).message))
+) -> Result<(Result<Plan, String>, Result<Vec<Task>, String>), Response> {
+    let routing = guard::token(wb, visit, &OidcConfig::audience_of("routing")).await?;
+    let tasks = guard::token(wb, visit, &OidcConfig::audience_of("tasks")).await?;
+    let mut routing = wb.services.routing(&routing);
+    let mut tasks = wb.services.tasks(&tasks);
+    let (plan, listed) = tokio::join!(
+        routing.get_plan(GetPlanRequest { case_id: case_id.to_owned() }),
+        tasks.list_case_tasks(ListCaseTasksRequest { case_id: case_id.to_owned() }),
+    );
+    let plan = plan
+        .map_err(|status| Refusal::from(&status).message)
+        .and_then(|answer| answer.into_inner().plan.ok_or_else(|| "没有办理计划。".to_owned()));
+    Ok((plan, listed.map(|answer| answer.into_inner().tasks).map_err(|status| Refusal::from(&status).message)))
 }
 
 /// `GET /cases?number=`: the case of that number, or why not.

@@ -51,6 +51,8 @@ async fn an_officer_sees_their_case_in_the_worklist_and_its_page_with_the_timeli
         "{}",
         page.body
     );
+    // The plan: a step not yet dispatched names the step it waits for.
+    assert!(page.body.contains("等待前序环节") && page.body.contains("s1（卫生健康委（助产机构））"), "{}", page.body);
     assert!(page.body.contains("没有暂停计时"), "{}", page.body);
     assert!(!page.body.contains("11010519"), "no ID number on the page");
 

@@ -104,6 +104,12 @@ pub struct FiguresRow {
     pub ratings: u32,
     pub satisfaction_rate: String,
     pub rectifications_open: u32,
+    pub rectifications_opened: u32,
+    pub rectifications_closed: u32,
+    /// Accepted with a commitment replacing a proof (告知承诺).
+    pub commitments: u32,
+    /// `1分 0 · 2分 1 · …`: the valid ratings by score.
+    pub ratings_by_score: String,
 }
 
 impl FiguresRow {
@@ -124,6 +130,16 @@ impl FiguresRow {
             ratings: r.ratings,
             satisfaction_rate: format::percent(r.satisfaction_rate),
             rectifications_open: r.rectifications_open,
+            rectifications_opened: r.rectifications_opened,
+            rectifications_closed: r.rectifications_closed,
+            commitments: r.commitments,
+            ratings_by_score: r
+                .ratings_by_score
+                .iter()
+                .enumerate()
+                .map(|(i, n)| format!("{}分 {n}", i + 1))
+                .collect::<Vec<_>>()
+                .join(" · "),
         }
     }
 }

@@ -32,9 +32,14 @@ async fn a_supervisor_sees_the_overdue_board_and_downloads_the_months_csv() {
     assert_eq!(samr.status, StatusCode::OK, "{}", samr.body);
     assert!(!samr.body.contains(&summary.case_number) && samr.body.contains("没有预警或超期的环节"));
 
+    // The officer's worklist, as the supervisor names the officer.
+    let worklist = browser.get(&format!("/worklist?officer={}", summary.officer_id)).await;
+    assert_eq!(worklist.status, StatusCode::OK, "{}", worklist.body);
+    assert!(worklist.body.contains(&format!("href=\"/cases/{case_id}\"")) && worklist.body.contains("红牌"));
+
     let stats = browser.get("/statistics?period=2026-09").await;
     assert_eq!(stats.status, StatusCode::OK, "{}", stats.body);
-    assert!(stats.body.contains("合计") || stats.body.contains("申报"), "{}", stats.body);
+    assert!(stats.body.contains("<dt>申报</dt><dd>1 件"), "the month's one case: {}", stats.body);
     assert!(stats.body.contains("href=\"/statistics.csv?period=2026-09\""), "{}", stats.body);
     let bad = browser.get("/statistics?period=2026-13").await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);

@@ -18,6 +18,8 @@ pub struct TaskView {
     pub created_at: String,
     pub claimed_at: String,
     pub lead_department: String,
+    /// The case's page (timeline, steps, clock).
+    pub case_href: String,
 }
 
 /// One field of the application.
@@ -146,6 +148,7 @@ impl TaskPage {
                 created_at: format::timestamp(task.created_at.as_ref()),
                 claimed_at: format::timestamp(task.claimed_at.as_ref()),
                 lead_department: names.department(&task.lead_department),
+                case_href: format!("/cases/{}", task.case_id),
             },
             application,
             claimed,

@@ -121,3 +121,22 @@ async fn markup_in_a_supplement_request_is_shown_as_text_on_the_case_page() {
 fn urlencode(text: &str) -> String {
     form_urlencoded::byte_serialize(text.as_bytes()).collect()
 }
+
+#[tokio::test]
+async fn an_agent_opens_the_case_of_its_task_and_another_departments_agent_cannot() {
+    let app = spawn_app().await;
+    let (case_id, tasks) = app.case_with_tasks(newborn("officer-agent")).await;
+    let task = of(&tasks, MATERNITY);
+    app.summary_when(&case_id, "both first steps held", |s| s.holders.len() >= 2).await;
+
+    let agent = app.signed_in("agent-maternity-1").await;
+    let task_page = agent.get(&format!("/tasks/{}", task.task_id)).await;
+    assert!(task_page.body.contains(&format!("href=\"/cases/{case_id}\"")), "{}", task_page.body);
+    let page = agent.get(&format!("/cases/{case_id}")).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains(&format!("href=\"/tasks/{}\"", task.task_id)), "{}", page.body);
+
+    let outsider = app.signed_in("agent-samr-1").await.get(&format!("/cases/{case_id}")).await;
+    assert_eq!(outsider.status, StatusCode::NOT_FOUND, "{}", outsider.body);
+    assert!(outsider.body.contains(&format!("case {case_id} not found")), "{}", outsider.body);
+}

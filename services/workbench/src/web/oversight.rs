@@ -10,6 +10,7 @@ use std::sync::Arc;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse as _, Response};
+use yiciban_platform::Role;
 use yiciban_platform::config::OidcConfig;
 
 use super::guard;
@@ -36,9 +37,14 @@ pub async fn overdue(State(wb): State<Arc<Workbench>>, headers: HeaderMap, RawQu
         Ok(v) => v,
         Err(refused) => return refused,
     };
-    let page = |query: &OverdueQuery, answer| {
-        OverduePage::new(visit.layout(&wb, "超期看板", "/overdue"), query, answer, &wb.names)
+    // The same board, as far as the service lets the person see it.
+    let title = match visit.session.person.role {
+        Role::Agent => "本部门预警",
+        Role::Officer => "办件预警",
+        _ => "超期看板",
     };
+    let page =
+        |query: &OverdueQuery, answer| OverduePage::new(visit.layout(&wb, title, "/overdue"), query, answer, &wb.names);
     let query = match OverdueQuery::parse(&pairs(&raw)) {
         Ok(q) => q,
         Err(bad) => {

@@ -26,7 +26,7 @@ use yiciban_platform::config::{ProcessEnv, Source};
 /// The process environment with the addresses of the services filled in.
 struct DevEnv {
     grpc_addr: SocketAddr,
-    urls: [(&'static str, String); 4],
+    urls: [(&'static str, String); 5],
     /// Only one service of the process serves the (process-wide) metrics.
     metrics_addr: Option<String>,
     /// Only tracking serves the staff console.
@@ -92,6 +92,7 @@ async fn main() -> anyhow::Result<()> {
         ("YICIBAN_ROUTING_URL", format!("http://{}", at(1))),
         ("YICIBAN_TASKS_URL", format!("http://{}", at(2))),
         ("YICIBAN_ISSUANCE_URL", format!("http://{}", at(3))),
+        ("YICIBAN_TRACKING_URL", format!("http://{}", at(4))),
     ];
     // Metrics of every service of the process on one port (default 9464).
     let metrics = ProcessEnv.get("YICIBAN_METRICS_ADDR").unwrap_or_else(|| format!("{}:9464", base.ip()));

@@ -11,7 +11,9 @@ use yiciban_platform::grpc::{ClientAuth, lazy_channel};
 use yiciban_platform::read_log::PURPOSE_HEADER;
 use yiciban_proto::intake::v1::intake_service_client::IntakeServiceClient;
 use yiciban_proto::intake::v1::material_service_client::MaterialServiceClient;
+use yiciban_proto::routing::v1::routing_service_client::RoutingServiceClient;
 use yiciban_proto::tasks::v1::task_service_client::TaskServiceClient;
+use yiciban_proto::tracking::v1::tracking_service_client::TrackingServiceClient;
 
 /// What the task page states when it reads the application (recorded in
 /// intake's personal-data read log).
@@ -28,16 +30,39 @@ pub type Intake = IntakeServiceClient<InterceptedService<Channel, ClientAuth>>;
 /// Intake's material files as one person.
 pub type Materials = MaterialServiceClient<InterceptedService<Channel, ClientAuth>>;
 
+/// Routing (a case's plan: its steps and what each waits for) as one person.
+pub type Routing = RoutingServiceClient<InterceptedService<Channel, ClientAuth>>;
+
+/// Tracking's read models (summaries, timelines, worklists, the overdue
+/// board, the statistics) as one person.
+pub type Tracking = TrackingServiceClient<InterceptedService<Channel, ClientAuth>>;
+
 /// Channels to the services (connected on first use).
 #[derive(Debug, Clone)]
 pub struct Services {
     tasks: Channel,
     intake: Channel,
+    routing: Channel,
+    tracking: Channel,
+}
+
+/// The gRPC URLs of the services the workbench calls.
+#[derive(Debug, Clone, Copy)]
+pub struct ServiceUrls<'a> {
+    pub tasks: &'a str,
+    pub intake: &'a str,
+    pub routing: &'a str,
+    pub tracking: &'a str,
 }
 
 impl Services {
-    pub fn new(tasks_url: &str, intake_url: &str) -> anyhow::Result<Services> {
-        Ok(Services { tasks: lazy_channel(tasks_url)?, intake: lazy_channel(intake_url)? })
+    pub fn new(urls: ServiceUrls<'_>) -> anyhow::Result<Services> {
+        Ok(Services {
+            tasks: lazy_channel(urls.tasks)?,
+            intake: lazy_channel(urls.intake)?,
+            routing: lazy_channel(urls.routing)?,
+            tracking: lazy_channel(urls.tracking)?,
+        })
     }
 
     /// The task service, called with `token` (audience `urn:yiciban:tasks`).
@@ -53,6 +78,16 @@ impl Services {
     /// Intake's MaterialService, called with `token` (audience `urn:yiciban:intake`).
     pub fn materials(&self, token: &str) -> Materials {
         MaterialServiceClient::with_interceptor(self.intake.clone(), ClientAuth::new(Some(token)))
+    }
+
+    /// Routing, called with `token` (audience `urn:yiciban:routing`).
+    pub fn routing(&self, token: &str) -> Routing {
+        RoutingServiceClient::with_interceptor(self.routing.clone(), ClientAuth::new(Some(token)))
+    }
+
+    /// Tracking, called with `token` (audience `urn:yiciban:tracking`).
+    pub fn tracking(&self, token: &str) -> Tracking {
+        TrackingServiceClient::with_interceptor(self.tracking.clone(), ClientAuth::new(Some(token)))
     }
 }
 

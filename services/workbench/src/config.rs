@@ -23,7 +23,7 @@ pub const DEFAULT_CLIENT_ID: &str = "yiciban-workbench";
 /// The services the workbench calls for a person, each with that person's
 /// own access token for its audience; the first is the one whose token
 /// tells the workbench who signed in.
-pub const AUDIENCES: [&str; 2] = ["tasks", "intake"];
+pub const AUDIENCES: [&str; 4] = ["tasks", "intake", "tracking", "routing"];
 
 /// The largest result file by default: intake's default maximum.
 pub const DEFAULT_RESULT_MAX_BYTES: u64 = 20 * 1024 * 1024;
@@ -57,6 +57,11 @@ pub struct WorkbenchConfig {
     pub tasks_url: String,
     /// `YICIBAN_INTAKE_URL`: intake (the application a department may see).
     pub intake_url: String,
+    /// `YICIBAN_ROUTING_URL`: routing (a case's plan on the case page).
+    pub routing_url: String,
+    /// `YICIBAN_TRACKING_URL`: tracking (worklists, case pages, the overdue
+    /// board, the monthly statistics).
+    pub tracking_url: String,
     /// `YICIBAN_WORKBENCH_SESSION_IDLE` (default 30m): a session unused this
     /// long ends.
     pub session_idle: Duration,
@@ -141,6 +146,8 @@ impl WorkbenchConfig {
             public_url,
             tasks_url: service_url("YICIBAN_TASKS_URL")?,
             intake_url: service_url("YICIBAN_INTAKE_URL")?,
+            tracking_url: service_url("YICIBAN_TRACKING_URL")?,
+            routing_url: service_url("YICIBAN_ROUTING_URL")?,
             session_idle,
             session_max,
             scope,
@@ -201,8 +208,12 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> std::collections::HashMap<String, String> {
-        let mut all =
-            vec![("YICIBAN_TASKS_URL", "http://127.0.0.1:50053"), ("YICIBAN_INTAKE_URL", "http://127.0.0.1:50051")];
+        let mut all = vec![
+            ("YICIBAN_TASKS_URL", "http://127.0.0.1:50053"),
+            ("YICIBAN_INTAKE_URL", "http://127.0.0.1:50051"),
+            ("YICIBAN_TRACKING_URL", "http://127.0.0.1:50055"),
+            ("YICIBAN_ROUTING_URL", "http://127.0.0.1:50052"),
+        ];
         all.extend_from_slice(pairs);
         development_env(&all)
     }
@@ -241,6 +252,8 @@ mod tests {
             ("YICIBAN_WORKBENCH_PUBLIC_URL", "https://workbench.example"),
             ("YICIBAN_TASKS_URL", "http://yiciban-tasks:50053"),
             ("YICIBAN_INTAKE_URL", "http://yiciban-intake:50051"),
+            ("YICIBAN_TRACKING_URL", "http://yiciban-tracking:50055"),
+            ("YICIBAN_ROUTING_URL", "http://yiciban-routing:50052"),
             ("YICIBAN_KEK_FILE", kek.to_str().unwrap()),
         ]
         .into_iter()
@@ -263,6 +276,9 @@ mod tests {
         let mut missing = env(&[]);
         missing.remove("YICIBAN_TASKS_URL");
         assert_eq!(WorkbenchConfig::from_source(&missing).unwrap_err().variable, "YICIBAN_TASKS_URL");
+        let mut no_tracking = env(&[]);
+        no_tracking.remove("YICIBAN_TRACKING_URL");
+        assert_eq!(WorkbenchConfig::from_source(&no_tracking).unwrap_err().variable, "YICIBAN_TRACKING_URL");
         let idle = env(&[("YICIBAN_WORKBENCH_SESSION_IDLE", "11h")]);
         assert_eq!(WorkbenchConfig::from_source(&idle).unwrap_err().variable, "YICIBAN_WORKBENCH_SESSION_IDLE");
         let scope = env(&[("YICIBAN_OIDC_SCOPE", "profile")]);

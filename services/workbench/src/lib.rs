@@ -132,7 +132,12 @@ pub async fn build_with(config: WorkbenchConfig, clock: Arc<dyn Clock>, pool: sq
     let workbench = Arc::new(Workbench {
         sessions: sessions.clone(),
         provider,
-        services: calls::Services::new(&config.tasks_url, &config.intake_url)?,
+        services: calls::Services::new(calls::ServiceUrls {
+            tasks: &config.tasks_url,
+            intake: &config.intake_url,
+            routing: &config.routing_url,
+            tracking: &config.tracking_url,
+        })?,
         public_url: config.public_url.clone(),
         names: Names::seed()?,
         result_max_bytes: config.result_max_bytes,

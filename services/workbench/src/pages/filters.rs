@@ -116,7 +116,7 @@ pub struct BadFilter {
 
 /// A code (package id, department code, page token): printable ASCII
 /// without spaces, at most `max` characters.
-fn code(field: &'static str, value: &str, max: usize) -> Result<String, BadFilter> {
+pub(crate) fn code(field: &'static str, value: &str, max: usize) -> Result<String, BadFilter> {
     if value.len() > max || !value.bytes().all(|b| b.is_ascii_graphic()) {
         return Err(BadFilter {
             field,

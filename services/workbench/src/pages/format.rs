@@ -1,8 +1,8 @@
-//! Values worded for the pages: dates and times in Beijing time, task
-//! states, the clock of a task, warnings.
+//! Values worded for the pages: dates and times in Beijing time, case
+//! statuses and task states, the clock of a task, warnings, who acted.
 
 use chrono::{DateTime, FixedOffset, Utc};
-use yiciban_proto::common::v1::{Date, TaskState, WarningLevel};
+use yiciban_proto::common::v1::{Actor, CaseStatus, Date, Role, TaskState, WarningLevel};
 use yiciban_proto::tasks::v1::Task;
 
 /// Beijing time (UTC+8, no daylight saving).
@@ -39,6 +39,46 @@ pub fn state(state: i32) -> &'static str {
         TaskState::Revoked => "已撤销",
         TaskState::Unspecified => "未知",
     }
+}
+
+/// The case status's name (办件 vocabulary).
+pub fn case_status(status: i32) -> &'static str {
+    match CaseStatus::try_from(status).unwrap_or(CaseStatus::Unspecified) {
+        CaseStatus::Submitted => "已申报",
+        CaseStatus::Accepted => "已受理",
+        CaseStatus::AcceptedWithDeficiency => "容缺受理",
+        CaseStatus::NotAccepted => "不予受理",
+        CaseStatus::InJointProcessing => "联办中",
+        CaseStatus::WaitingForSupplement => "补正中",
+        CaseStatus::Approved => "准予许可",
+        CaseStatus::Denied => "不予许可",
+        CaseStatus::Issued => "已出件",
+        CaseStatus::Closed => "已办结",
+        CaseStatus::Withdrawn => "已撤回",
+        CaseStatus::Terminated => "已终止",
+        CaseStatus::Unspecified => "未知",
+    }
+}
+
+/// Who did something, as a timeline shows it: `部门经办 agent-samr-1`,
+/// `系统 routing`.
+pub fn actor(actor: Option<&Actor>) -> String {
+    let Some(actor) = actor else { return "系统".to_owned() };
+    let role = match Role::try_from(actor.role).unwrap_or(Role::Unspecified) {
+        Role::Clerk => "综窗",
+        Role::Agent => "部门经办",
+        Role::Officer => "专人",
+        Role::Supervisor => "督办",
+        Role::Admin => "管理员",
+        Role::Applicant => "申请人",
+        _ => "系统",
+    };
+    if actor.subject.is_empty() { role.to_owned() } else { format!("{role} {}", actor.subject) }
+}
+
+/// A fraction 0.0..=1.0 as a percentage with one decimal.
+pub fn percent(rate: f64) -> String {
+    format!("{:.1}%", rate * 100.0)
 }
 
 /// The task's clock: running, stopped for a supplement, or stopped for good.
@@ -106,5 +146,15 @@ mod tests {
         assert_eq!(warning(WarningLevel::Red as i32), Some(("red", "红牌")));
         assert_eq!(warning(0), None);
         assert_eq!(size(2048), "2.0 KiB");
+    }
+
+    #[test]
+    fn statuses_actors_and_rates_are_worded() {
+        assert_eq!(case_status(CaseStatus::InJointProcessing as i32), "联办中");
+        assert_eq!(case_status(99), "未知");
+        let agent = Actor { subject: "agent-samr-1".into(), role: Role::Agent as i32, department: "samr".into() };
+        assert_eq!(actor(Some(&agent)), "部门经办 agent-samr-1");
+        assert_eq!(actor(None), "系统");
+        assert_eq!(percent(0.875), "87.5%");
     }
 }

@@ -5,16 +5,24 @@
 //! value, so nothing here writes HTML.
 
 pub mod decide;
+mod case;
 pub mod filters;
 pub mod format;
 mod inbox;
+pub mod overdue;
+pub mod statistics;
 mod task;
+pub mod worklist;
 
 use askama::Template;
 use yiciban_platform::Role;
 
+pub use case::CasePage;
 pub use inbox::{InboxPage, InboxRow};
+pub use overdue::OverduePage;
+pub use statistics::StatisticsPage;
 pub use task::{TaskPage, TaskView};
+pub use worklist::WorklistPage;
 
 use crate::Names;
 use crate::sessions::Person;
@@ -40,13 +48,22 @@ pub struct NavLink {
     pub current: bool,
 }
 
-/// The navigation of a role: what the workbench offers it today.
+/// The navigation of a role: what the workbench offers it today (the
+/// services still decide every read behind a link).
 pub fn navigation(role: Role, current: &str) -> Vec<NavLink> {
     let mut links = vec![("/", "首页")];
     match role {
-        Role::Agent => links.push(("/inbox", "本部门待办")),
-        Role::Clerk | Role::Supervisor | Role::Admin => links.push(("/inbox", "部门待办")),
-        Role::Officer | Role::Applicant | Role::Service => {}
+        Role::Agent => links.extend([("/inbox", "本部门待办"), ("/overdue", "本部门预警")]),
+        Role::Clerk => links.push(("/inbox", "部门待办")),
+        Role::Officer => links.extend([("/worklist", "我的办件"), ("/overdue", "办件预警")]),
+        Role::Supervisor => links.extend([
+            ("/inbox", "部门待办"),
+            ("/overdue", "超期看板"),
+            ("/statistics", "月度统计"),
+            ("/worklist", "专人办件"),
+        ]),
+        Role::Admin => links.extend([("/inbox", "部门待办"), ("/statistics", "月度统计")]),
+        Role::Applicant | Role::Service => {}
     }
     links.into_iter().map(|(href, label)| NavLink { href, label, current: href == current }).collect()
 }
@@ -111,8 +128,8 @@ pub struct HomePage {
     pub counts: Option<Result<Counts, String>>,
     /// The role's work today, worded.
     pub intro: &'static str,
-    /// Agents (and the roles that may look into a department's inbox) get the inbox.
-    pub inbox: bool,
+    /// The role's main pages, as buttons.
+    pub shortcuts: Vec<(&'static str, &'static str)>,
     /// What moves into the workbench in its later steps, for this role.
     pub coming: &'static str,
 }
@@ -125,10 +142,14 @@ impl HomePage {
                 "督办消息将在后续版本加入工作台。",
             ),
             Role::Clerk => ("综窗受理：可查看各部门待办。", "受理、补正收件、一窗出件将在后续版本加入工作台。"),
-            Role::Officer => {
-                ("专人全流程跟踪。", "我的办件、办件时间线、督办将在后续版本加入工作台；目前请使用办件跟踪台。")
-            }
-            Role::Supervisor => ("督办：可查看各部门待办。", "超期看板、月报、评价与整改将在后续版本加入工作台。"),
+            Role::Officer => (
+                "专人全流程跟踪：我的办件、每件的时间线、环节与计时、申请人待补事项。",
+                "督办、办件备注将在后续版本加入工作台。",
+            ),
+            Role::Supervisor => (
+                "督办：超期看板、月度统计（可下载 CSV）、各部门待办、专人办件。",
+                "评价与整改、审计记录将在后续版本加入工作台。",
+            ),
             Role::Admin => ("系统管理：可查看各部门待办。", "管理功能将在后续版本加入工作台。"),
             Role::Applicant | Role::Service => ("", ""),
         };
@@ -136,9 +157,20 @@ impl HomePage {
             layout: Layout::new("首页", "/", person, csrf, names),
             counts: None,
             intro,
-            inbox: matches!(person.role, Role::Agent | Role::Clerk | Role::Supervisor | Role::Admin),
+            shortcuts: shortcuts(person.role),
             coming,
         }
+    }
+}
+
+/// The main pages of a role's home.
+fn shortcuts(role: Role) -> Vec<(&'static str, &'static str)> {
+    match role {
+        Role::Agent | Role::Clerk => vec![("/inbox", "打开待办箱")],
+        Role::Admin => vec![("/inbox", "打开待办箱"), ("/statistics", "月度统计")],
+        Role::Officer => vec![("/worklist", "我的办件"), ("/overdue", "办件预警")],
+        Role::Supervisor => vec![("/overdue", "超期看板"), ("/statistics", "月度统计"), ("/inbox", "部门待办")],
+        Role::Applicant | Role::Service => Vec::new(),
     }
 }
 
@@ -184,9 +216,9 @@ mod tests {
     #[test]
     fn each_role_gets_its_navigation() {
         let hrefs = |role| navigation(role, "/").iter().map(|l| l.href).collect::<Vec<_>>();
-        assert_eq!(hrefs(Role::Agent), ["/", "/inbox"]);
-        assert_eq!(hrefs(Role::Supervisor), ["/", "/inbox"]);
-        assert_eq!(hrefs(Role::Officer), ["/"]);
+        assert_eq!(hrefs(Role::Agent), ["/", "/inbox", "/overdue"]);
+        assert_eq!(hrefs(Role::Supervisor), ["/", "/inbox", "/overdue", "/statistics", "/worklist"]);
+        assert_eq!(hrefs(Role::Officer), ["/", "/worklist", "/overdue"]);
         assert!(navigation(Role::Agent, "/inbox")[1].current);
     }
 

@@ -29,6 +29,8 @@ pub struct TaskView {
     pub supplement_due: String,
     /// The post-check of the approval's commitments, worded (empty when none is needed).
     pub post_check: &'static str,
+    /// The case's page (timeline, steps, clock).
+    pub case_href: String,
 }
 
 /// One field of the application.
@@ -181,6 +183,7 @@ impl TaskPage {
                     .collect(),
                 supplement_due: format::date(task.supplement_due_by.as_ref()),
                 post_check: format::post_check(task.post_check),
+                case_href: format!("/cases/{}", task.case_id),
             },
             application,
             flash,

@@ -12,6 +12,12 @@
 //! | `POST /tasks/{id}/transfer` | 转办 to a colleague of the department |
 //! | `POST /tasks/{id}/resume` | 恢复办理 after a supplement |
 //! | `POST /tasks/{id}/post-check` | 事后核查 of an approval's commitments |
+//! | `/worklist` | an officer's cases (我的办件; a supervisor names the officer), filtered (`stage`, `warning`, `officer`, `page`) |
+//! | `/cases/{case}` | a case: summary, clock, what the applicant owes, the steps, clock stops, timeline |
+//! | `/cases?number=` | find a case by its number (the header's search), then to its page |
+//! | `/overdue` | the overdue board (黄牌/红牌), filtered (`department`, `level`, `page`) |
+//! | `/statistics` | a month's statistics (`period`, `department`, `package`) |
+//! | `/statistics.csv` | the same figures as a CSV attachment |
 //! | `/cases/{case}/materials/{sha256}/view`, `…/download` | a material's file, from intake (查看 inline for PDF and images, 下载) |
 //! | `/auth/login`, `/auth/callback`, `POST /auth/logout`, `/signed-out` | signing in and out |
 //! | `/assets/workbench.css` | the stylesheet |
@@ -24,8 +30,10 @@
 mod approve;
 mod auth;
 mod decide;
+mod cases;
 mod guard;
 mod materials;
+mod oversight;
 pub mod respond;
 mod upload;
 mod work;
@@ -68,6 +76,12 @@ pub fn router(wb: Arc<Workbench>) -> Router {
         .route("/tasks/{id}/transfer", post(decide::transfer))
         .route("/tasks/{id}/resume", post(decide::resume))
         .route("/tasks/{id}/post-check", post(decide::post_check))
+        .route("/worklist", get(cases::worklist))
+        .route("/cases", get(cases::find))
+        .route("/cases/{case}", get(cases::case))
+        .route("/overdue", get(oversight::overdue))
+        .route("/statistics", get(oversight::statistics))
+        .route("/statistics.csv", get(oversight::statistics_csv))
         .route("/cases/{case}/materials/{sha256}/view", get(materials::view))
         .route("/cases/{case}/materials/{sha256}/download", get(materials::download))
         .route("/auth/login", get(auth::login))

@@ -23,7 +23,7 @@ use crate::pages::decide::{Action, Attempt, Decisions};
 use crate::pages::filters::{Filters, WarningFilter};
 use crate::pages::{Counts, ErrorPage, HomePage, InboxPage, InboxRow, TaskPage};
 
-fn pairs(raw: &str) -> Vec<(String, String)> {
+pub(super) fn pairs(raw: &str) -> Vec<(String, String)> {
     form_urlencoded::parse(raw.as_bytes()).into_owned().collect()
 }
 
@@ -249,7 +249,7 @@ pub async fn claim(
     }
 }
 
-fn bad(message: &str) -> Refusal {
+pub(super) fn bad(message: &str) -> Refusal {
     Refusal { status: StatusCode::BAD_REQUEST, message: message.to_owned() }
 }
 

@@ -1,6 +1,6 @@
 //! `spawn_app()`: the workbench with the services it calls — intake,
-//! routing and the department-task service, real, on their own database and
-//! NATS prefix (testkit's `spawn_service`) — and the development issuer
+//! routing, the department-task service and tracking, real, on their own
+//! database and NATS prefix (testkit's `spawn_service`) — and the development issuer
 //! knowing the workbench's redirect URI and agents of two departments.
 //! People sign in through the browser's path with a cookie-keeping HTTP
 //! client ([`Browser`]).
@@ -19,11 +19,14 @@ use yiciban_platform::{ManualClock, Role};
 use yiciban_proto::intake::v1::intake_service_client::IntakeServiceClient;
 use yiciban_proto::tasks::v1 as tasks;
 use yiciban_proto::tasks::v1::task_service_client::TaskServiceClient;
+use yiciban_proto::tracking::v1 as tracking;
+use yiciban_proto::tracking::v1::tracking_service_client::TrackingServiceClient;
 use yiciban_testkit::{ReservedPort, ServiceHandle, TestDb, TestIssuer, TestNats, eventually, spawn_service};
 use yiciban_workbench::WorkbenchConfig;
 
 pub type Tasks = TaskServiceClient<InterceptedService<Channel, ClientAuth>>;
 pub type Intake = IntakeServiceClient<InterceptedService<Channel, ClientAuth>>;
+pub type Tracking = TrackingServiceClient<InterceptedService<Channel, ClientAuth>>;
 
 /// The departments of the newborn package's first two steps (s1, s2).
 pub const MATERNITY: &str = "health-maternity";
@@ -33,6 +36,10 @@ pub const OUTSIDER: &str = "samr";
 
 /// The largest result file the tests' workbench takes.
 pub const RESULT_MAX_BYTES: usize = 64 * 1024;
+/// The case officer intake assigns first (the least loaded of its default
+/// officers), and another one.
+pub const OFFICER: &str = "officer-001";
+pub const OTHER_OFFICER: &str = "officer-002";
 
 const WAIT: Duration = Duration::from_secs(30);
 
@@ -43,6 +50,8 @@ pub struct TestApp {
     pub clock: ManualClock,
     pub issuer: TestIssuer,
     channels: HashMap<&'static str, Channel>,
+    /// The task service's state, to run its SLA sweep at the test's clock.
+    tasks: Arc<yiciban_tasks::Tasks>,
     _ports: Vec<ReservedPort>,
     _nats: TestNats,
     db: TestDb,
@@ -63,7 +72,7 @@ pub async fn spawn_app() -> TestApp {
     let nats = TestNats::new().await;
     // A working Tuesday, 10:00 in Beijing.
     let clock = ManualClock::new("2026-09-29T02:00:00Z".parse().unwrap());
-    let [intake, routing, tasks, workbench] = [(); 4].map(|()| ReservedPort::new());
+    let [intake, routing, tasks, tracking, workbench] = [(); 5].map(|()| ReservedPort::new());
     let workbench_url = workbench.url();
     let issuer = TestIssuer::start_with(|config| {
         config.users.push(agent("agent-maternity-1", MATERNITY));
@@ -78,6 +87,7 @@ pub async fn spawn_app() -> TestApp {
         ("YICIBAN_INTAKE_URL", intake.url()),
         ("YICIBAN_ROUTING_URL", routing.url()),
         ("YICIBAN_TASKS_URL", tasks.url()),
+        ("YICIBAN_TRACKING_URL", tracking.url()),
         ("YICIBAN_ISSUANCE_URL", "http://127.0.0.1:9".to_owned()),
         ("YICIBAN_EXPIRY_SCAN", "1h".to_owned()),
         ("YICIBAN_SLA_SCAN", "1h".to_owned()),
@@ -97,6 +107,15 @@ pub async fn spawn_app() -> TestApp {
     config.common.grpc_listener = Some(tasks.listener());
     let app = spawn_service(yiciban_tasks::build_with(config, now.clone(), pool.clone(), js.clone())).await;
     channels.insert("tasks", app.channel);
+    handles.push(app.handle);
+    let tasks_state = app.state;
+
+    // Tracking reads the owning stores on a gap; issuance has none here.
+    yiciban_eventstore::migrate(&pool, "issuance", &[yiciban_eventstore::EVENT_STORE]).await.unwrap();
+    let mut config = yiciban_tracking::TrackingConfig::from_source(&env).unwrap();
+    config.common.grpc_listener = Some(tracking.listener());
+    let app = spawn_service(yiciban_tracking::build_with(config, now.clone(), pool.clone(), js.clone())).await;
+    channels.insert("tracking", app.channel);
     handles.push(app.handle);
 
     let mut config = yiciban_routing::RoutingConfig::from_source(&env).unwrap();
@@ -122,7 +141,8 @@ pub async fn spawn_app() -> TestApp {
         clock,
         issuer,
         channels,
-        _ports: vec![intake, routing, tasks, workbench],
+        tasks: tasks_state,
+        _ports: vec![intake, routing, tasks, tracking, workbench],
         _nats: nats,
         db,
     }
@@ -155,6 +175,39 @@ impl TestApp {
     pub fn tasks(&self, role: Role, subject: &str, department: Option<&str>) -> Tasks {
         let token = self.issuer.token(role, subject, department, None);
         TaskServiceClient::with_interceptor(self.channels["tasks"].clone(), ClientAuth::new(Some(&token)))
+    }
+
+    pub fn tracking(&self, role: Role, subject: &str, department: Option<&str>) -> Tracking {
+        let token = self.issuer.token(role, subject, department, None);
+        TrackingServiceClient::with_interceptor(self.channels["tracking"].clone(), ClientAuth::new(Some(&token)))
+    }
+
+    /// Waits until tracking's summary of `case_id`, as a supervisor reads
+    /// it, satisfies `check`.
+    pub async fn summary_when(
+        &self,
+        case_id: &str,
+        what: &str,
+        check: impl Fn(&tracking::CaseSummary) -> bool,
+    ) -> tracking::CaseSummary {
+        let supervisor = self.tracking(Role::Supervisor, "sup-001", None);
+        eventually(what, WAIT, || {
+            let (mut supervisor, case_id) = (supervisor.clone(), case_id.to_owned());
+            let check = &check;
+            async move {
+                let request = tracking::GetCaseSummaryRequest { case_id };
+                let summary = supervisor.get_case_summary(request).await.ok()?.into_inner().summary?;
+                check(&summary).then_some(summary)
+            }
+        })
+        .await
+    }
+
+    /// Moves the clock on by `days` and runs the task service's SLA sweep
+    /// (yellow and red warnings) at the new time.
+    pub async fn days_pass(&self, days: i64) {
+        self.clock.advance(chrono::Duration::days(days));
+        self.tasks.sweep_sla().await.unwrap();
     }
 
     pub fn intake_as_clerk(&self) -> Intake {

@@ -1,7 +1,8 @@
-//! The workbench's integration tests: the real workbench, intake, routing
-//! and department-task service, Postgres, NATS and the development issuer,
+//! The workbench's integration tests: the real workbench, intake, routing,
+//! department-task service and tracking, Postgres, NATS and the development issuer,
 //! driven over HTTP as a browser drives them (cookies kept).
 
+mod cases;
 mod claim;
 mod csrf;
 mod decide;
@@ -11,5 +12,6 @@ mod id_token;
 mod inbox;
 mod logout;
 mod materials;
+mod oversight;
 mod signin;
 mod traces;

@@ -69,8 +69,25 @@ pub enum ResultDocumentKind {
     Other,
 }
 
-/// One result document (审批结果); the proto's `electronic_copy` is left to
-/// the task and issuance services.
+/// A reference to an uploaded file (a result document's electronic copy, a
+/// receipt, a power of attorney, evidence).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileRef {
+    /// Catalog material id, or empty for documents that are no material.
+    pub material_id: String,
+    /// File name as uploaded.
+    pub file_name: String,
+    /// MIME type.
+    pub content_type: String,
+    /// SHA-256 of the content, 64 lower-case hex characters.
+    pub sha256_hex: String,
+    /// Size in bytes.
+    pub size_bytes: u64,
+    /// Key in the object store.
+    pub storage_key: String,
+}
+
+/// One result document (审批结果).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ResultDocument {
     /// What kind.
@@ -89,4 +106,8 @@ pub struct ResultDocument {
     pub valid_until: Option<NaiveDate>,
     /// A paper document or card must be handed over.
     pub physical: bool,
+    /// The file of the document (电子证照 or a scan) as uploaded to intake's
+    /// material store, when the department gave one.
+    #[serde(default)]
+    pub electronic_copy: Option<FileRef>,
 }

@@ -290,7 +290,12 @@ impl InMemoryDirectory {
 
     /// The window's scans intake was told of with the closing.
     pub fn window_materials(&self, case_id: Uuid) -> Vec<String> {
-        self.closed.lock().expect("directory lock").get(&case_id).map(|c| c.window_materials.clone()).unwrap_or_default()
+        self.closed
+            .lock()
+            .expect("directory lock")
+            .get(&case_id)
+            .map(|c| c.window_materials.clone())
+            .unwrap_or_default()
     }
 
     fn tasks_up(&self) -> Result<(), Status> {
@@ -339,7 +344,10 @@ impl CaseDirectory for InMemoryDirectory {
         window_materials: &[String],
         _: &Cause,
     ) -> Result<(), Status> {
-        self.closed.lock().expect("directory lock").insert(case_id, Closing { on: closed_on, window_materials: window_materials.to_vec() });
+        self.closed
+            .lock()
+            .expect("directory lock")
+            .insert(case_id, Closing { on: closed_on, window_materials: window_materials.to_vec() });
         Ok(())
     }
 }

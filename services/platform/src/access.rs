@@ -105,7 +105,7 @@ pub const RULES: &[Rule] = &[
     rule("/yiciban.intake.v1.IntakeService/RecordCaseClosed", &[], &["issuance"], Case),
     rule("/yiciban.intake.v1.IntakeService/GetCase", ALL_PEOPLE, &["routing", "tasks", "issuance"], Case),
     rule("/yiciban.intake.v1.IntakeService/GetStepApplication", &[Agent], &[], Case),
-    rule("/yiciban.intake.v1.IntakeService/UploadMaterial", &[Clerk, Applicant], &[], Open),
+    rule("/yiciban.intake.v1.IntakeService/UploadMaterial", &[Clerk, Applicant, Agent], &[], Open),
     rule("/yiciban.intake.v1.IntakeService/UpdateCreditStatus", &[Admin], &[], Open),
     rule("/yiciban.intake.v1.IntakeService/GetCreditStatus", &[Clerk, Admin], &[], Open),
     rule("/yiciban.intake.v1.IntakeService/ListCreditStatusChanges", &[Admin, Supervisor], &[], Open),
@@ -114,7 +114,7 @@ pub const RULES: &[Rule] = &[
     rule("/yiciban.intake.v1.PrivacyService/ListErasures", &[Admin], &[], Open),
     rule("/yiciban.intake.v1.PrivacyService/ListRetentionDue", &[Admin, Supervisor], &[], Open),
     // material content in chunks (served by intake)
-    rule("/yiciban.intake.v1.MaterialService/UploadMaterial", &[Clerk, Applicant], &[], Open),
+    rule("/yiciban.intake.v1.MaterialService/UploadMaterial", &[Clerk, Applicant, Agent], &[], Open),
     rule("/yiciban.intake.v1.MaterialService/DownloadMaterial", &[Clerk, Admin, Officer, Agent, Applicant], &[], Case),
     // routing
     rule("/yiciban.routing.v1.RoutingService/PlanCase", &[], &["intake"], Case),

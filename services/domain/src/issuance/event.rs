@@ -8,6 +8,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+pub use crate::case::FileRef;
 use crate::case::{CaseOutcome, Channel, ResultDocument};
 use crate::values::{CaseNumber, DepartmentCode};
 
@@ -182,23 +183,6 @@ pub enum ReturnVisitMethod {
     Onsite,
     /// Online questionnaire.
     Online,
-}
-
-/// A reference to an uploaded file (receipt, power of attorney, evidence).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FileRef {
-    /// Catalog material id, or empty for documents that are no material.
-    pub material_id: String,
-    /// File name as uploaded.
-    pub file_name: String,
-    /// MIME type.
-    pub content_type: String,
-    /// SHA-256 of the content, 64 lower-case hex characters.
-    pub sha256_hex: String,
-    /// Size in bytes.
-    pub size_bytes: u64,
-    /// Key in the object store.
-    pub storage_key: String,
 }
 
 /// One scored indicator of a rating.

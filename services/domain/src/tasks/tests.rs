@@ -84,6 +84,7 @@ fn document() -> ResultDocument {
         valid_from: Some(date(2026, 10, 8)),
         valid_until: Some(date(2031, 10, 7)),
         physical: true,
+        electronic_copy: None,
     }
 }
 

@@ -404,7 +404,7 @@ impl IntakeService for IntakeApi {
         request: Request<pb::UploadMaterialRequest>,
     ) -> Result<Response<pb::UploadMaterialResponse>, Status> {
         let caller = Caller::of(&request)?;
-        caller.require(&[Role::Clerk, Role::Applicant], "upload materials")?;
+        caller.require(&[Role::Clerk, Role::Applicant, Role::Agent], "upload materials")?;
         let material = super::materials::upload_whole(&self.intake, &caller, request.into_inner()).await?;
         Ok(Response::new(pb::UploadMaterialResponse { material: Some(material) }))
     }

@@ -116,7 +116,7 @@ impl MaterialService for MaterialApi {
         request: Request<Streaming<pb::UploadMaterialChunk>>,
     ) -> Result<Response<pb::UploadMaterialResponse>, Status> {
         let caller = Caller::of(&request)?;
-        caller.require(&[Role::Clerk, Role::Applicant], "upload materials")?;
+        caller.require(&[Role::Clerk, Role::Applicant, Role::Agent], "upload materials")?;
         let mut stream = request.into_inner();
         let mut chunks = Chunks::new(materials::chunked_bounds(&self.intake));
         let (mut count, mut held) = (0u32, None);

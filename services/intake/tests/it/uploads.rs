@@ -154,9 +154,9 @@ async fn an_applicant_past_the_quota_is_refused_as_the_metadata_arrives_before_s
 }
 
 #[tokio::test]
-async fn only_clerks_and_applicants_upload_in_chunks() {
+async fn only_clerks_applicants_and_agents_upload_in_chunks() {
     let app = spawn_app().await;
-    for role in [Role::Agent, Role::Officer, Role::Supervisor, Role::Admin] {
+    for role in [Role::Officer, Role::Supervisor, Role::Admin] {
         let token = app.token(role, "someone", Some("samr"), None);
         let err = app.materials_as(&token).upload_material(tokio_stream::iter(chunked(b"abc", 3))).await.unwrap_err();
         assert_eq!(err.code(), Code::PermissionDenied, "{role:?}: {err:?}");
@@ -167,6 +167,10 @@ async fn only_clerks_and_applicants_upload_in_chunks() {
         .unwrap_err();
     assert_eq!(anonymous.code(), Code::Unauthenticated);
     assert_eq!(app.blob_count().await, 0);
+    // An agent stores the file of a result document it approves with.
+    let agent = app.token(Role::Agent, "agent-samr-1", Some("samr"), None);
+    app.materials_as(&agent).upload_material(tokio_stream::iter(chunked(b"abc", 3))).await.unwrap();
+    assert_eq!(app.blob_count().await, 1);
 }
 
 #[tokio::test]

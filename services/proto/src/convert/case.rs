@@ -74,8 +74,7 @@ impl TryFrom<&pb::Commitment> for Commitment {
     }
 }
 
-/// A result document on the wire (no electronic copy: the domain does not
-/// carry one).
+/// A result document on the wire, its electronic copy's reference with it.
 impl From<&ResultDocument> for pb::ResultDocument {
     fn from(d: &ResultDocument) -> Self {
         pb::ResultDocument {
@@ -87,7 +86,7 @@ impl From<&ResultDocument> for pb::ResultDocument {
             valid_from: d.valid_from.map(pb::Date::from),
             valid_until: d.valid_until.map(pb::Date::from),
             physical: d.physical,
-            electronic_copy: None,
+            electronic_copy: d.electronic_copy.as_ref().map(Into::into),
         }
     }
 }
@@ -105,6 +104,7 @@ impl TryFrom<&pb::ResultDocument> for ResultDocument {
             valid_from: optional_date(d.valid_from.as_ref()).at("valid_from")?,
             valid_until: optional_date(d.valid_until.as_ref()).at("valid_until")?,
             physical: d.physical,
+            electronic_copy: d.electronic_copy.as_ref().map(Into::into),
         })
     }
 }
@@ -125,6 +125,7 @@ mod tests {
             valid_from: Some(NaiveDate::from_ymd_opt(2026, 3, 20).unwrap()),
             valid_until: None,
             physical: true,
+            electronic_copy: None,
         }
     }
 

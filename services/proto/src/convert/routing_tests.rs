@@ -26,6 +26,7 @@ fn doc(kind: ResultDocumentKind) -> ResultDocument {
         valid_from: Some(date(2026, 3, 20)),
         valid_until: Some(date(2031, 3, 19)),
         physical: true,
+        electronic_copy: None,
     }
 }
 

@@ -600,6 +600,12 @@ pub fn result_document_input(
     };
     let valid_from = optional_date("valid_from", d.valid_from.as_ref());
     let valid_until = optional_date("valid_until", d.valid_until.as_ref());
+    if let Some(copy) = &d.electronic_copy {
+        let named = format!("{field}.electronic_copy");
+        for (name, description) in super::issuance::file_ref_violations(&named, copy) {
+            violations.push(FieldViolation::new(name, description));
+        }
+    }
     match (kind, department, item_code) {
         (Some(kind), Some(issuing_department), Some(item_code)) if violations.is_empty() => Ok(ResultDocument {
             kind,
@@ -610,6 +616,7 @@ pub fn result_document_input(
             valid_from,
             valid_until,
             physical: d.physical,
+            electronic_copy: d.electronic_copy.as_ref().map(Into::into),
         }),
         _ => Err(violations),
     }

@@ -38,6 +38,7 @@ fn document() -> ResultDocument {
         valid_from: Some(day(2026, 10, 8)),
         valid_until: None,
         physical: true,
+        electronic_copy: None,
     }
 }
 

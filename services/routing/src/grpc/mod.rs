@@ -346,6 +346,7 @@ impl RoutingService for RoutingApi {
                             valid_from: None,
                             valid_until: None,
                             physical: true,
+                            electronic_copy: None,
                         },
                         decision: routing.decision_facts(plan, now),
                         now,

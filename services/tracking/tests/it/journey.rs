@@ -48,7 +48,12 @@ async fn a_case_followed_from_submission_to_hand_over_reads_right_in_every_view(
     app.append(&task, c.id, AGENT, "2026-01-07T10:00", samr, &c.returned()).await;
     app.append(&plan, c.id, SERVICE, "2026-01-07T10:01", None, &c.case_clock_stopped()).await;
     app.clock.set(cst("2026-01-09T15:00"));
-    let s = app.summary_when(c.id, "the clock stop", |s| s.clock_stopped).await;
+    // Two streams (the task's, the plan's): folded in either order.
+    let s = app
+        .summary_when(c.id, "the clock stop and the supplement asked", |s| {
+            s.clock_stopped && !s.owed_by_applicant.is_empty()
+        })
+        .await;
     assert_eq!(s.status, common::CaseStatus::WaitingForSupplement as i32);
     assert_eq!(s.owed_by_applicant, ["补正（食品经营许可）：经营场所平面图未标明操作间面积，2026-01-16前提交"]);
     assert_eq!(s.working_days_used, 2, "stopped time does not count");

@@ -4,8 +4,8 @@
 //! for the page ([`format`]); templates own the markup and escape every
 //! value, so nothing here writes HTML.
 
-pub mod decide;
 mod case;
+pub mod decide;
 pub mod filters;
 pub mod format;
 mod inbox;

@@ -29,8 +29,8 @@
 
 mod approve;
 mod auth;
-mod decide;
 mod cases;
+mod decide;
 mod guard;
 mod materials;
 mod oversight;

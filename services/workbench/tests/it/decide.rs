@@ -93,7 +93,7 @@ async fn an_agent_approves_with_the_result_document_and_a_double_submit_approves
 }
 
 #[tokio::test]
-async fn a_result_file_over_the_bound_or_refused_by_intake_shows_next_to_the_file_and_nothing_is_approved() {
+async fn a_result_file_over_the_bound_is_refused_next_to_the_file_and_one_within_goes_with_the_approval() {
     let app = spawn_app().await;
     let (task, browser, page) = claimed(&app, "approve-2", "agent-maternity-1").await;
     let (csrf, version, key) = form_of(&page, &task.task_id, "approve");
@@ -112,16 +112,22 @@ async fn a_result_file_over_the_bound_or_refused_by_intake_shows_next_to_the_fil
     assert!(error_at(&refused, "approve-file").contains("64.0 KiB"), "{}", refused.body);
     assert!(refused.body.contains("value=\"O150000002\""), "what was typed is kept: {}", refused.body);
 
-    // A file within the bound goes to intake as the agent; intake takes
-    // uploads from clerks and applicants only, and its refusal is shown
-    // next to the file.
-    let small = b"%PDF-1.4 result";
-    let refused = browser.post_multipart(&path, &fields, Some(("file", "证明.pdf", "application/pdf", small))).await;
-    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
-    assert!(error_at(&refused, "approve-file").starts_with("文件未能存入受理系统"), "{}", refused.body);
-
     let unchanged = app.task(&task.task_id).await;
     assert_eq!((unchanged.state, unchanged.version), (TaskState::InProgress as i32, task.version), "nothing approved");
+
+    // A file within the bound is stored in intake as the agent, and the
+    // approval carries it as the document's electronic copy.
+    let small = b"%PDF-1.4 result";
+    let done = browser.post_multipart(&path, &fields, Some(("file", "证明.pdf", "application/pdf", small))).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    let approved = app.task(&task.task_id).await;
+    assert_eq!(approved.state, TaskState::Approved as i32);
+    let copy = approved.result.and_then(|r| r.electronic_copy).expect("the electronic copy");
+    let sha = {
+        use sha2::Digest as _;
+        sha2::Sha256::digest(small).iter().map(|b| format!("{b:02x}")).collect::<String>()
+    };
+    assert_eq!((copy.sha256_hex.as_str(), copy.size_bytes), (sha.as_str(), small.len() as u64));
 }
 
 #[tokio::test]

@@ -38,6 +38,7 @@ fn licence() -> ResultDocument {
         valid_from: Some(date(2026, 10, 15)),
         valid_until: Some(date(2031, 10, 14)),
         physical: true,
+        electronic_copy: None,
     }
 }
 
@@ -51,6 +52,7 @@ fn fire_approval() -> ResultDocument {
         valid_from: None,
         valid_until: None,
         physical: true,
+        electronic_copy: None,
     }
 }
 

@@ -107,6 +107,7 @@ fn document(kind: ResultDocumentKind, name: &str, dept_code: &str, item_code: &s
         valid_from: None,
         valid_until: None,
         physical: true,
+        electronic_copy: None,
     }
 }
 

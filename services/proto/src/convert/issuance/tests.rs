@@ -51,6 +51,7 @@ fn document() -> ResultDocument {
         valid_from: Some(day(2026, 10, 15)),
         valid_until: None,
         physical: true,
+        electronic_copy: None,
     }
 }
 

@@ -251,6 +251,11 @@ impl TestApp {
         (case_id, found)
     }
 
+    /// How many events intake has stored (a refused submission stores none).
+    pub async fn intake_event_count(&self) -> i64 {
+        sqlx::query_scalar("SELECT count(*) FROM intake.events").fetch_one(&self.db.pool).await.unwrap()
+    }
+
     /// The sealed tokens of every session, as the table holds them.
     pub async fn sealed_tokens(&self) -> Vec<Vec<u8>> {
         sqlx::query_scalar("SELECT tokens FROM workbench.sessions ORDER BY created_at")

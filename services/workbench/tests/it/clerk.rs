@@ -233,3 +233,74 @@ async fn markup_typed_into_the_form_is_text_on_the_notice() {
     assert!(!printed.body.contains(script), "{}", printed.body);
     assert!(printed.body.contains("&#60;script&#62;alert(&#39;x&#39;)&#60;/script&#62;王丽"), "{}", printed.body);
 }
+
+#[tokio::test]
+async fn an_application_with_a_deficiency_and_a_commitment_prints_the_one_time_supplement_notice() {
+    let app = spawn_app().await;
+    let clerk = app.signed_in("clerk-001").await;
+    let path = "/packages/open-restaurant/apply";
+    let blank = clerk.get(path).await;
+    assert_eq!(blank.status, StatusCode::OK, "{}", blank.body);
+    // 容缺 and 告知承诺 only where the catalog allows them.
+    assert!(blank.body.contains("name=\"relief.m_site_layout\" value=\"deficiency\""), "{}", blank.body);
+    assert!(!blank.body.contains("name=\"relief.m_site_layout\" value=\"commitment\""), "{}", blank.body);
+    assert!(blank.body.contains("name=\"relief.m_food_safety_rules\" value=\"commitment\""), "{}", blank.body);
+    assert!(!blank.body.contains("name=\"relief.m_food_license_app\""), "{}", blank.body);
+    let (csrf, key) = (blank.csrf(), blank.field_after("enctype=\"multipart/form-data\"", "key"));
+    let fields = [
+        ("csrf", csrf.as_str()),
+        ("key", key.as_str()),
+        ("applicant.kind", "company"),
+        ("applicant.name", "包头市好味道餐饮有限公司"),
+        ("applicant.id_number", COMPANY_USCC),
+        ("applicant.phone", "0472-1234567"),
+        ("applicant.contact_name", "赵经办"),
+        ("form.uscc", COMPANY_USCC),
+        ("form.entity_name", "包头市好味道餐饮有限公司"),
+        ("form.legal_rep_name", "赵一"),
+        ("form.legal_rep_id_no", FATHER_ID),
+        ("form.site_address", "包头市昆都仑区钢铁大街1号"),
+        ("form.site_area_m2", "120.5"),
+        ("form.seat_count", "40"),
+        ("form.food_categories", "热食类食品制售"),
+        ("form.food_categories", "自制饮品制售"),
+        ("form.food_safety_manager", "钱二"),
+        ("form.staff_count", "6"),
+        ("form.fire_commitment_mode", "告知承诺"),
+        ("form.sell_tobacco", "no"),
+        ("form.contact_phone", "13912345678"),
+        ("delivery.method", "window"),
+        ("relief.m_site_layout", "deficiency"),
+        ("relief.m_food_safety_rules", "commitment"),
+        ("commitment.m_food_safety_rules", "本单位承诺已建立食品安全管理制度并配备管理人员。"),
+    ];
+    let contents: Vec<(String, Vec<u8>)> =
+        ["m_food_license_app", "m_sign_app", "m_sign_design", "m_fire_app", "m_fire_plan"]
+            .iter()
+            .map(|id| (format!("file.{id}"), format!("%PDF-1.7 {id}").into_bytes()))
+            .collect();
+    let files: Vec<(&str, &str, &str, &[u8])> = contents
+        .iter()
+        .map(|(input, content)| (input.as_str(), "材料.pdf", "application/pdf", content.as_slice()))
+        .collect();
+    let filed = clerk.post_multipart_files(path, &fields, &files).await;
+    assert_eq!(filed.status, StatusCode::SEE_OTHER, "{}", filed.body);
+    let stored = case(&app, &case_of(filed.location())).await;
+    assert_eq!(stored.decision(), intake::AcceptanceDecision::AcceptedWithDeficiency);
+    assert_eq!(stored.materials.len(), 5);
+    let printed = clerk.follow(filed.location()).await;
+    assert_eq!(printed.status, StatusCode::OK, "{}", printed.body);
+    let owed = stored.deficiencies[0].deficiency.as_ref().unwrap();
+    let due = owed.due_by.as_ref().unwrap();
+    let due = format!("{:04}-{:02}-{:02}", due.year, due.month, due.day);
+    for shown in [
+        "受理通知书",
+        "容缺受理",
+        "一次性告知书",
+        "经营场所平面布局图",
+        due.as_str(),
+        "食品安全管理制度及食品安全管理人员信息",
+    ] {
+        assert!(printed.body.contains(shown), "{shown}: {}", printed.body);
+    }
+}

@@ -373,6 +373,16 @@ impl Browser {
         fields: &[(&str, &str)],
         file: Option<(&str, &str, &str, &[u8])>,
     ) -> Page {
+        self.post_multipart_files(path, fields, file.as_slice()).await
+    }
+
+    /// Like [`Browser::post_multipart`] with several file inputs.
+    pub async fn post_multipart_files(
+        &self,
+        path: &str,
+        fields: &[(&str, &str)],
+        files: &[(&str, &str, &str, &[u8])],
+    ) -> Page {
         const BOUNDARY: &str = "----yiciban-test-boundary-7MA4YWxkTrZu0gW";
         let mut body = Vec::new();
         for (name, value) in fields {
@@ -381,7 +391,7 @@ impl Browser {
                     .as_bytes(),
             );
         }
-        if let Some((name, file_name, content_type, content)) = file {
+        for (name, file_name, content_type, content) in files {
             body.extend_from_slice(
                 format!(
                     "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{file_name}\"\r\n\

@@ -124,6 +124,9 @@ async fn a_clerk_finds_the_package_reads_its_notice_files_the_form_with_a_file_a
     ] {
         assert!(printed.body.contains(shown), "{shown}: {}", printed.body);
     }
+    // Print-ready: A4, serif, no navigation on paper.
+    let css = clerk.get("/assets/workbench.css").await.body;
+    assert!(css.contains("@page { size: A4;") && css.contains("\"宋体\"") && css.contains("header, footer"), "{css}");
     // Reachable again later from the case.
     let again = clerk.get(&format!("/cases/{case_id}/notice")).await;
     assert_eq!(again.status, StatusCode::OK);

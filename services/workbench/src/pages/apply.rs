@@ -4,8 +4,11 @@
 //! applicant (person or company), the delivery (window pick-up or mail),
 //! each material with its file input and, only where the catalog allows,
 //! 容缺 (hand in later) or 告知承诺 (a signed commitment instead). A refused
-//! form comes back with what was typed (never a file) and every problem
-//! next to its input.
+//! form comes back with what was typed (never a file's content, but the
+//! files intake stored already, by reference) and every problem next to
+//! its input.
+
+use std::collections::BTreeMap;
 
 use askama::Template;
 use serde_json::Value;
@@ -163,9 +166,18 @@ pub struct ApplyPage {
     pub max_file: String,
     /// What was sent and what was wrong with it (empty on a fresh form).
     pub sent: Sent,
+    /// Files intake stored with an earlier try of this form, by material
+    /// id: the file's name and the hidden input's value (its reference).
+    pub kept: BTreeMap<String, (String, String)>,
 }
 
 impl ApplyPage {
+    /// The file intake already stored for `material`: its name and the
+    /// hidden input's value.
+    pub fn kept_of(&self, material: &str) -> Option<&(String, String)> {
+        self.kept.get(material)
+    }
+
     /// Whether the field `input` was sent with `value` (or, on a fresh form,
     /// whether `value` is the default: a person, window pick-up).
     pub fn chosen(&self, input: &str, value: &str) -> bool {

@@ -18,6 +18,56 @@ use crate::pages::apply::{FieldView, MaterialInput, Widget};
 /// The fields of the form that are not what was typed.
 pub const FORM_META: [&str; 2] = ["csrf", "key"];
 
+/// The hidden inputs carrying a file stored with an earlier try of the
+/// same form: `uploaded.<material id>`.
+pub const KEPT_PREFIX: &str = "uploaded.";
+
+/// A material's file intake stored with an earlier, refused try of the
+/// form: its reference (never its content), so that the clerk need not
+/// choose it again. Intake checks on submission that the content is
+/// stored; a forged reference is refused next to the file.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Kept {
+    pub file_name: String,
+    content_type: String,
+    sha256_hex: String,
+    size_bytes: u64,
+    storage_key: String,
+}
+
+impl Kept {
+    pub fn of(stored: &MaterialRef) -> Kept {
+        Kept {
+            file_name: stored.file_name.clone(),
+            content_type: stored.content_type.clone(),
+            sha256_hex: stored.sha256_hex.clone(),
+            size_bytes: stored.size_bytes,
+            storage_key: stored.storage_key.clone(),
+        }
+    }
+
+    /// The hidden input's value.
+    pub fn encode(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// A hidden input's value; `None` when empty or not one.
+    pub fn decode(value: &str) -> Option<Kept> {
+        serde_json::from_str(value).ok()
+    }
+
+    pub fn reference(&self) -> MaterialRef {
+        MaterialRef {
+            material_id: String::new(),
+            file_name: self.file_name.clone(),
+            content_type: self.content_type.clone(),
+            sha256_hex: self.sha256_hex.clone(),
+            size_bytes: self.size_bytes,
+            storage_key: self.storage_key.clone(),
+        }
+    }
+}
+
 /// The applicant's inputs, named as intake's violations name them.
 const APPLICANT_INPUTS: [&str; 6] = [
     "applicant.kind",

@@ -6,8 +6,9 @@
 //! (MaterialService.UploadMaterial, in chunks, as the clerk), then
 //! IntakeService.SubmitApplication. Filed — accepted or not, intake's
 //! decision is on record — a 303 to the case's notice. Refused: the form
-//! again with what was typed (never a file) and every problem next to its
-//! input; intake stored no case.
+//! again with what was typed (never a file's content; the references of the
+//! files intake stored, so they need not be chosen again) and every problem
+//! next to its input; intake stored no case.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -19,7 +20,7 @@ use yiciban_platform::config::OidcConfig;
 use yiciban_proto::catalog::v1::{GetApplicationFormSchemaRequest, Guide};
 use yiciban_proto::common::v1::MaterialRef;
 
-use super::application::{self, FORM_META};
+use super::application::{self, FORM_META, KEPT_PREFIX, Kept};
 use super::guard::{self, Form, Visit};
 use super::packages::{catalog, clerk, clerk_only, guide};
 use super::respond::{Html, redirect};
@@ -59,8 +60,16 @@ async fn blank(wb: &Workbench, visit: &Visit, package_id: &str) -> Result<(Blank
     Ok((Blank { guide, fields }, catalog))
 }
 
-/// The form page for `blank` with `key`, showing `sent`.
-fn page(wb: &Workbench, visit: &Visit, blank: &Blank, key: String, sent: Sent) -> ApplyPage {
+/// The form page for `blank` with `key`, showing `sent` and the files
+/// intake already `stored` for it.
+fn page(
+    wb: &Workbench,
+    visit: &Visit,
+    blank: &Blank,
+    key: String,
+    sent: Sent,
+    stored: &BTreeMap<String, Kept>,
+) -> ApplyPage {
     let view = GuideView::new(&blank.guide);
     let (materials, shared) = materials_of(&blank.guide);
     ApplyPage {
@@ -73,6 +82,7 @@ fn page(wb: &Workbench, visit: &Visit, blank: &Blank, key: String, sent: Sent) -
         shared,
         max_file: format::size(wb.result_max_bytes),
         sent,
+        kept: stored.iter().map(|(id, kept)| (id.clone(), (kept.file_name.clone(), kept.encode()))).collect(),
     }
 }
 
@@ -86,7 +96,7 @@ pub async fn form(State(wb): State<Arc<Workbench>>, Path(package_id): Path<Strin
     match blank(&wb, &visit, &package_id).await {
         Ok((blank, _)) => {
             let key = yiciban_platform::auth::pkce::random_token();
-            Html(page(&wb, &visit, &blank, key, Sent::default())).into_response()
+            Html(page(&wb, &visit, &blank, key, Sent::default(), &BTreeMap::new())).into_response()
         }
         Err(refused) => refused,
     }
@@ -120,15 +130,25 @@ async fn submitting(
         return Err(refused_page(wb, &visit, "请求有误", &refusal));
     }
     let (blank, _) = blank(wb, &visit, package_id).await?;
-    let typed: Vec<(String, String)> =
-        form.pairs().iter().filter(|(k, _)| !FORM_META.contains(&k.as_str())).cloned().collect();
-    let again =
-        |status: StatusCode, sent: Sent| (status, Html(page(wb, &visit, &blank, key.clone(), sent))).into_response();
+    let typed: Vec<(String, String)> = form
+        .pairs()
+        .iter()
+        .filter(|(k, _)| !FORM_META.contains(&k.as_str()) && !k.starts_with(KEPT_PREFIX))
+        .cloned()
+        .collect();
+    let (materials, _) = materials_of(&blank.guide);
+    // Files stored with an earlier try of this form, replaced by a file chosen now.
+    let mut stored: BTreeMap<String, Kept> = materials
+        .iter()
+        .filter_map(|m| Some((m.id.clone(), Kept::decode(form.get(&format!("{KEPT_PREFIX}{}", m.id)))?)))
+        .collect();
+    let again = |status: StatusCode, sent: Sent, stored: &BTreeMap<String, Kept>| {
+        (status, Html(page(wb, &visit, &blank, key.clone(), sent, stored))).into_response()
+    };
     let mut sent = Sent::typed(typed.clone());
     if received.broken {
         sent.message = Some("表单未能完整上传，请重新选择文件后再提交。".to_owned());
     }
-    let (materials, _) = materials_of(&blank.guide);
     let mut files = Vec::new();
     for (input, file) in received.files {
         let Some(material) = materials.iter().find(|m| m.file_input == input) else { continue };
@@ -141,25 +161,27 @@ async fn submitting(
         }
     }
     if sent.has_errors() {
-        return Err(again(StatusCode::BAD_REQUEST, sent));
+        return Err(again(StatusCode::BAD_REQUEST, sent, &stored));
     }
     let token = guard::token(wb, &visit, &OidcConfig::audience_of("intake")).await?;
     let mut uploader = wb.services.materials(&token);
-    let mut uploaded: BTreeMap<String, MaterialRef> = BTreeMap::new();
     for (material_id, input, file) in &files {
         match upload::to_intake(&mut uploader, file).await {
-            Ok(stored) => {
-                uploaded.insert(material_id.clone(), stored);
+            Ok(reference) => {
+                stored.insert(material_id.clone(), Kept::of(&reference));
             }
             Err(status) => {
                 tracing::info!(code = ?status.code(), "intake refused a material's file");
+                stored.remove(material_id);
                 sent.also(input, &format!("文件未能存入受理系统：{}", Refusal::from(&status).message));
             }
         }
     }
     if sent.has_errors() {
-        return Err(again(StatusCode::BAD_REQUEST, sent));
+        return Err(again(StatusCode::BAD_REQUEST, sent, &stored));
     }
+    let uploaded: BTreeMap<String, MaterialRef> =
+        stored.iter().map(|(id, kept)| (id.clone(), kept.reference())).collect();
     let built = application::build(package_id, &form, &blank.fields, &materials, &uploaded);
     match wb.services.intake(&token).submit_application(built.request.clone()).await {
         Ok(answer) => {
@@ -169,11 +191,10 @@ async fn submitting(
         }
         Err(status) => {
             tracing::info!(code = ?status.code(), "intake refused an application");
-            let mut sent = Sent::refused(typed, &status, |field| built.input_of(field));
-            if !files.is_empty() {
-                sent.also("files", "出于安全，已选择的文件不会回显：请重新选择各材料的文件。");
-            }
-            Err(again(Refusal::from(&status).status, sent))
+            let sent = Sent::refused(typed, &status, |field| built.input_of(field));
+            // A file intake found fault with is chosen again.
+            stored.retain(|id, _| sent.error(&format!("file.{id}")).is_none());
+            Err(again(Refusal::from(&status).status, sent, &stored))
         }
     }
 }

@@ -307,3 +307,40 @@ async fn an_application_with_a_deficiency_and_a_commitment_prints_the_one_time_s
         assert!(printed.body.contains(shown), "{shown}: {}", printed.body);
     }
 }
+
+/// An attribute's value as the browser reads it (askama's escapes undone).
+fn unescaped(value: &str) -> String {
+    value.replace("&#34;", "\"").replace("&#39;", "'").replace("&#60;", "<").replace("&#62;", ">").replace("&#38;", "&")
+}
+
+#[tokio::test]
+async fn a_file_stored_before_a_refusal_need_not_be_chosen_again() {
+    let app = spawn_app().await;
+    let clerk = app.signed_in("clerk-001").await;
+    let pdf = b"%PDF-1.7 chosen once".to_vec();
+    let (blank, refused) = submit(&clerk, &with(newborn_form(), "form.mobile_mother", "12345"), Some(&pdf)).await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.body);
+    assert!(refused.body.contains("id=\"f-mobile_mother-error\""), "{}", refused.body);
+    assert!(refused.body.contains("已上传：登记表.pdf"), "{}", refused.body);
+    assert!(!refused.body.contains("chosen once"), "never the file's content");
+    let kept = unescaped(&refused.field_after(&format!("name=\"{FILE_INPUT}\""), "uploaded.m_birth_cert_form"));
+    let (csrf, key) = (blank.csrf(), blank.field_after("enctype=\"multipart/form-data\"", "key"));
+    let form = newborn_form();
+    let mut fields: Vec<(&str, &str)> = vec![("csrf", &csrf), ("key", &key), ("uploaded.m_birth_cert_form", &kept)];
+    fields.extend(form.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    // A forged reference (content intake does not hold) is refused next to the file.
+    let forged = kept.replace(&sha(&pdf), &"ab".repeat(32));
+    let mut forging = fields.clone();
+    forging[2] = ("uploaded.m_birth_cert_form", &forged);
+    let before = app.intake_event_count().await;
+    let refused = clerk.post_multipart(FORM, &forging, None).await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.body);
+    assert!(refused.body.contains("id=\"m_birth_cert_form-error\""), "{}", refused.body);
+    assert!(!refused.body.contains("name=\"uploaded.m_birth_cert_form\""), "to be chosen again: {}", refused.body);
+    assert_eq!(app.intake_event_count().await, before);
+
+    let filed = clerk.post_multipart(FORM, &fields, None).await;
+    assert_eq!(filed.status, StatusCode::SEE_OTHER, "{}", filed.body);
+    let stored = case(&app, &case_of(filed.location())).await;
+    assert_eq!(stored.materials[0].sha256_hex, sha(&pdf));
+}

@@ -24,10 +24,10 @@ use super::application::{self, FORM_META, KEPT_PREFIX, Kept};
 use super::guard::{self, Form, Visit};
 use super::packages::{catalog, clerk, clerk_only, guide};
 use super::respond::{Html, redirect};
-use super::upload::{self, FileProblem};
+use super::upload::{self, File, FileProblem};
 use super::work::{path_segment, refused_page};
 use crate::Workbench;
-use crate::calls::{Catalog, Refusal};
+use crate::calls::{Materials, Refusal};
 use crate::pages::apply::{ApplyPage, FieldView, fields_of, materials_of};
 use crate::pages::decide::Sent;
 use crate::pages::format;
@@ -40,7 +40,7 @@ struct Blank {
 }
 
 /// The guide and the form's fields of `package_id`, as the clerk reads them.
-async fn blank(wb: &Workbench, visit: &Visit, package_id: &str) -> Result<(Blank, Catalog), Response> {
+async fn blank(wb: &Workbench, visit: &Visit, package_id: &str) -> Result<Blank, Response> {
     let mut catalog = catalog(wb, visit).await?;
     let guide = guide(wb, visit, &mut catalog, package_id).await?;
     let request =
@@ -57,7 +57,7 @@ async fn blank(wb: &Workbench, visit: &Visit, package_id: &str) -> Result<(Blank
         };
         return Err(refused_page(wb, visit, "无法打开表单", &refusal));
     };
-    Ok((Blank { guide, fields }, catalog))
+    Ok(Blank { guide, fields })
 }
 
 /// The form page for `blank` with `key`, showing `sent` and the files
@@ -94,11 +94,34 @@ pub async fn form(State(wb): State<Arc<Workbench>>, Path(package_id): Path<Strin
         Err(refused) => return refused,
     };
     match blank(&wb, &visit, &package_id).await {
-        Ok((blank, _)) => {
+        Ok(blank) => {
             let key = yiciban_platform::auth::pkce::random_token();
             Html(page(&wb, &visit, &blank, key, Sent::default(), &BTreeMap::new())).into_response()
         }
         Err(refused) => refused,
+    }
+}
+
+/// Stores each chosen file (material id, input, file) in intake as the
+/// clerk, replacing one kept from an earlier try; intake's refusal goes
+/// next to the file's input.
+async fn store(
+    uploader: &mut Materials,
+    files: &[(String, String, File)],
+    stored: &mut BTreeMap<String, Kept>,
+    sent: &mut Sent,
+) {
+    for (material_id, input, file) in files {
+        match upload::to_intake(uploader, file).await {
+            Ok(reference) => {
+                stored.insert(material_id.clone(), Kept::of(&reference));
+            }
+            Err(status) => {
+                tracing::info!(code = ?status.code(), "intake refused a material's file");
+                stored.remove(material_id);
+                sent.also(input, &format!("文件未能存入受理系统：{}", Refusal::from(&status).message));
+            }
+        }
     }
 }
 
@@ -129,7 +152,7 @@ async fn submitting(
             Refusal { status: StatusCode::BAD_REQUEST, message: "key: 应为 1 至 128 个字符".to_owned() };
         return Err(refused_page(wb, &visit, "请求有误", &refusal));
     }
-    let (blank, _) = blank(wb, &visit, package_id).await?;
+    let blank = blank(wb, &visit, package_id).await?;
     let typed: Vec<(String, String)> = form
         .pairs()
         .iter()
@@ -164,19 +187,7 @@ async fn submitting(
         return Err(again(StatusCode::BAD_REQUEST, sent, &stored));
     }
     let token = guard::token(wb, &visit, &OidcConfig::audience_of("intake")).await?;
-    let mut uploader = wb.services.materials(&token);
-    for (material_id, input, file) in &files {
-        match upload::to_intake(&mut uploader, file).await {
-            Ok(reference) => {
-                stored.insert(material_id.clone(), Kept::of(&reference));
-            }
-            Err(status) => {
-                tracing::info!(code = ?status.code(), "intake refused a material's file");
-                stored.remove(material_id);
-                sent.also(input, &format!("文件未能存入受理系统：{}", Refusal::from(&status).message));
-            }
-        }
-    }
+    store(&mut wb.services.materials(&token), &files, &mut stored, &mut sent).await;
     if sent.has_errors() {
         return Err(again(StatusCode::BAD_REQUEST, sent, &stored));
     }

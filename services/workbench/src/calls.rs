@@ -9,6 +9,7 @@ use tonic::transport::Channel;
 use tonic::{Code, Request, Status};
 use yiciban_platform::grpc::{ClientAuth, lazy_channel};
 use yiciban_platform::read_log::PURPOSE_HEADER;
+use yiciban_proto::catalog::v1::catalog_service_client::CatalogServiceClient;
 use yiciban_proto::intake::v1::intake_service_client::IntakeServiceClient;
 use yiciban_proto::intake::v1::material_service_client::MaterialServiceClient;
 use yiciban_proto::routing::v1::routing_service_client::RoutingServiceClient;
@@ -23,12 +24,19 @@ pub const TASK_PAGE_PURPOSE: &str = "部门经办：审查本部门环节所需�
 /// (recorded in intake's personal-data read log with the download).
 pub const MATERIAL_PURPOSE: &str = "办件审查：在工作台查看或下载申请材料";
 
+/// What the notice page states when it reads the case (recorded in
+/// intake's personal-data read log).
+pub const NOTICE_PURPOSE: &str = "综窗受理：打印受理通知书、不予受理通知书或一次性告知书";
+
 /// The task service's client as one person.
 pub type Tasks = TaskServiceClient<InterceptedService<Channel, ClientAuth>>;
 /// Intake's client as one person.
 pub type Intake = IntakeServiceClient<InterceptedService<Channel, ClientAuth>>;
 /// Intake's material files as one person.
 pub type Materials = MaterialServiceClient<InterceptedService<Channel, ClientAuth>>;
+
+/// The catalog (packages, guides, form schemas; served by intake) as one person.
+pub type Catalog = CatalogServiceClient<InterceptedService<Channel, ClientAuth>>;
 
 /// Routing (a case's plan: its steps and what each waits for) as one person.
 pub type Routing = RoutingServiceClient<InterceptedService<Channel, ClientAuth>>;
@@ -78,6 +86,11 @@ impl Services {
     /// Intake's MaterialService, called with `token` (audience `urn:yiciban:intake`).
     pub fn materials(&self, token: &str) -> Materials {
         MaterialServiceClient::with_interceptor(self.intake.clone(), ClientAuth::new(Some(token)))
+    }
+
+    /// The catalog, served by intake, called with `token` (audience `urn:yiciban:intake`).
+    pub fn catalog(&self, token: &str) -> Catalog {
+        CatalogServiceClient::with_interceptor(self.intake.clone(), ClientAuth::new(Some(token)))
     }
 
     /// Routing, called with `token` (audience `urn:yiciban:routing`).

@@ -32,6 +32,9 @@ pub const DEFAULT_RESULT_MAX_BYTES: u64 = 20 * 1024 * 1024;
 /// memory while it is streamed to intake).
 pub const MAX_RESULT_MAX_BYTES: u64 = 100 * 1024 * 1024;
 
+/// The heading of the printed notices when none is configured.
+pub const DEFAULT_CENTRE_NAME: &str = "政务服务中心";
+
 /// Everything the workbench reads at start.
 #[derive(Debug, Clone)]
 pub struct WorkbenchConfig {
@@ -72,9 +75,14 @@ pub struct WorkbenchConfig {
     pub scope: String,
     /// `YICIBAN_WORKBENCH_RESULT_MAX_BYTES` (default 20 MiB, intake's
     /// default maximum): the largest result file (证照/批文) an agent may
-    /// upload with an approval; a larger one is refused next to the file
-    /// field before anything is sent to intake.
+    /// upload with an approval, and the largest material file a clerk
+    /// uploads with an application; a larger one is refused next to the
+    /// file field before anything is sent to intake.
     pub result_max_bytes: u64,
+    /// `YICIBAN_WORKBENCH_CENTRE_NAME` (default [`DEFAULT_CENTRE_NAME`]):
+    /// the service centre's name, the heading of the notices the window
+    /// prints (受理通知书, 不予受理通知书, 一次性告知书).
+    pub centre_name: String,
     /// `YICIBAN_KEK_FILE` (the Secret `yiciban-workbench-kek`) and
     /// `YICIBAN_DATA_CIPHER`: the key-encryption keys that wrap the key the
     /// sessions' tokens are sealed under (ADR 0028).
@@ -137,9 +145,19 @@ impl WorkbenchConfig {
                 reason: format!("must be 1 to {MAX_RESULT_MAX_BYTES} bytes"),
             });
         }
+        let centre_name: String = var(src, "YICIBAN_WORKBENCH_CENTRE_NAME", DEFAULT_CENTRE_NAME.to_owned())?;
+        let centre_name = centre_name.trim().to_owned();
+        if centre_name.is_empty() || centre_name.chars().count() > 60 {
+            return Err(ConfigError {
+                variable: "YICIBAN_WORKBENCH_CENTRE_NAME".into(),
+                value: centre_name,
+                reason: "the heading of the printed notices: 1 to 60 characters".into(),
+            });
+        }
         Ok(WorkbenchConfig {
             common,
             result_max_bytes,
+            centre_name,
             schema,
             http_addr,
             http_listener: None,
@@ -269,6 +287,16 @@ mod tests {
         dev_secret.insert("YICIBAN_OIDC_CLIENT_SECRET".into(), "dev-secret-workbench".into());
         assert_eq!(WorkbenchConfig::from_source(&dev_secret).unwrap_err().variable, "YICIBAN_OIDC_CLIENT_SECRET");
         std::fs::remove_file(kek).unwrap();
+    }
+
+    #[test]
+    fn the_notices_heading_defaults_to_the_centre_and_is_never_blank_or_long() {
+        assert_eq!(WorkbenchConfig::from_source(&env(&[])).unwrap().centre_name, DEFAULT_CENTRE_NAME);
+        let named = env(&[("YICIBAN_WORKBENCH_CENTRE_NAME", "示例旗政务服务中心")]);
+        assert_eq!(WorkbenchConfig::from_source(&named).unwrap().centre_name, "示例旗政务服务中心");
+        let long = "中".repeat(61);
+        let too_long = env(&[("YICIBAN_WORKBENCH_CENTRE_NAME", long.as_str())]);
+        assert_eq!(WorkbenchConfig::from_source(&too_long).unwrap_err().variable, "YICIBAN_WORKBENCH_CENTRE_NAME");
     }
 
     #[test]

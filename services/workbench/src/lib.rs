@@ -47,6 +47,8 @@ pub struct Workbench {
     /// `YICIBAN_WORKBENCH_RESULT_MAX_BYTES`: the largest result file taken
     /// with an approval.
     pub result_max_bytes: u64,
+    /// `YICIBAN_WORKBENCH_CENTRE_NAME`: the heading of the printed notices.
+    pub centre_name: String,
 }
 
 impl std::fmt::Debug for Workbench {
@@ -141,6 +143,7 @@ pub async fn build_with(config: WorkbenchConfig, clock: Arc<dyn Clock>, pool: sq
         public_url: config.public_url.clone(),
         names: Names::seed()?,
         result_max_bytes: config.result_max_bytes,
+        centre_name: config.centre_name.clone(),
     });
     let shell = shell.http(listener, web::router(workbench.clone())).job("session sweep", move |shutdown| async move {
         loop {

@@ -133,6 +133,25 @@ impl Sent {
         Sent { values, errors: BTreeMap::from([(input.to_owned(), message.to_owned())]), message: None }
     }
 
+    /// The form `values` as typed, nothing wrong with it (yet).
+    pub fn typed(values: Vec<(String, String)>) -> Sent {
+        Sent { values, ..Sent::default() }
+    }
+
+    /// Adds the workbench's own words next to `input` (after any there).
+    pub fn also(&mut self, input: &str, message: &str) {
+        let text = self.errors.entry(input.to_owned()).or_default();
+        if !text.is_empty() {
+            text.push('；');
+        }
+        text.push_str(message);
+    }
+
+    /// Whether anything is wrong with the form.
+    pub fn has_errors(&self) -> bool {
+        !self.errors.is_empty() || self.message.is_some()
+    }
+
     /// What was typed into `name` (empty on a fresh form).
     pub fn value(&self, name: &str) -> &str {
         self.values.iter().find(|(k, _)| k == name).map_or("", |(_, v)| v.as_str())

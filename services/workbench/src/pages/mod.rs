@@ -4,12 +4,15 @@
 //! for the page ([`format`]); templates own the markup and escape every
 //! value, so nothing here writes HTML.
 
+pub mod apply;
 mod case;
 pub mod decide;
 pub mod filters;
 pub mod format;
 mod inbox;
+pub mod notice;
 pub mod overdue;
+pub mod packages;
 pub mod statistics;
 mod task;
 pub mod worklist;
@@ -54,7 +57,7 @@ pub fn navigation(role: Role, current: &str) -> Vec<NavLink> {
     let mut links = vec![("/", "首页")];
     match role {
         Role::Agent => links.extend([("/inbox", "本部门待办"), ("/overdue", "本部门预警")]),
-        Role::Clerk => links.push(("/inbox", "部门待办")),
+        Role::Clerk => links.extend([("/packages", "受理"), ("/inbox", "部门待办")]),
         Role::Officer => links.extend([("/worklist", "我的办件"), ("/overdue", "办件预警")]),
         Role::Supervisor => links.extend([
             ("/inbox", "部门待办"),
@@ -141,7 +144,10 @@ impl HomePage {
                 "本部门的待办环节：认领，查看本部门可见的申请信息和材料，准予（出具审批结果）、不予许可、退回补正、转办，事后核查告知承诺。",
                 "督办消息将在后续版本加入工作台。",
             ),
-            Role::Clerk => ("综窗受理：可查看各部门待办。", "受理、补正收件、一窗出件将在后续版本加入工作台。"),
+            Role::Clerk => (
+                "综窗受理：查找一件事，向申请人一次性告知，填写一套表单、上传材料（可容缺、告知承诺的按目录选择），提交后打印受理通知书、不予受理通知书或一次性告知书；可查看各部门待办。",
+                "补正收件、一窗出件将在后续版本加入工作台。",
+            ),
             Role::Officer => (
                 "专人全流程跟踪：我的办件、每件的时间线、环节与计时、申请人待补事项。",
                 "督办、办件备注将在后续版本加入工作台。",
@@ -166,7 +172,8 @@ impl HomePage {
 /// The main pages of a role's home.
 fn shortcuts(role: Role) -> Vec<(&'static str, &'static str)> {
     match role {
-        Role::Agent | Role::Clerk => vec![("/inbox", "打开待办箱")],
+        Role::Agent => vec![("/inbox", "打开待办箱")],
+        Role::Clerk => vec![("/packages", "受理（查找一件事）"), ("/inbox", "打开待办箱")],
         Role::Admin => vec![("/inbox", "打开待办箱"), ("/statistics", "月度统计")],
         Role::Officer => vec![("/worklist", "我的办件"), ("/overdue", "办件预警")],
         Role::Supervisor => vec![("/overdue", "超期看板"), ("/statistics", "月度统计"), ("/inbox", "部门待办")],
@@ -219,6 +226,7 @@ mod tests {
         assert_eq!(hrefs(Role::Agent), ["/", "/inbox", "/overdue"]);
         assert_eq!(hrefs(Role::Supervisor), ["/", "/inbox", "/overdue", "/statistics", "/worklist"]);
         assert_eq!(hrefs(Role::Officer), ["/", "/worklist", "/overdue"]);
+        assert_eq!(hrefs(Role::Clerk), ["/", "/packages", "/inbox"]);
         assert!(navigation(Role::Agent, "/inbox")[1].current);
     }
 

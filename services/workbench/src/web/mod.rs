@@ -3,6 +3,11 @@
 //! | path | page |
 //! |---|---|
 //! | `/` | the role's home |
+//! | `/packages` | 受理: find a package by name (`name`, `page`; clerks) |
+//! | `/packages/{id}` | a package's one-time notice (一次告知: conditions, materials with 容缺/告知承诺, time limits, fees, where, contact) |
+//! | `/packages/{id}/apply` | the one form of the package, rendered from its form schema, with a fresh idempotency key |
+//! | `POST /packages/{id}/apply` | submit at the window (multipart: the form and each material's file, stored in intake first, at most `YICIBAN_WORKBENCH_RESULT_MAX_BYTES` each) |
+//! | `/cases/{case}/notice` | the printable notice of intake's decision: 受理通知书 (with the 一次性告知书 of what is owed), 不予受理通知书 |
 //! | `/inbox` | a department's open tasks, filtered (`state`, `package`, `warning`, `department`) |
 //! | `/tasks/{id}` | a task and what its department may see of the application |
 //! | `POST /tasks/{id}/claim` | claim (认领) |
@@ -27,13 +32,17 @@
 //! path values, no personal data), and the gRPC calls it makes carry the
 //! span's context.
 
+mod application;
+mod apply;
 mod approve;
 mod auth;
 mod cases;
 mod decide;
 mod guard;
 mod materials;
+mod notice;
 mod oversight;
+mod packages;
 pub mod respond;
 mod upload;
 mod work;
@@ -54,6 +63,10 @@ use crate::Workbench;
 /// Room for the approval form's text fields beside its file.
 const APPROVE_FIELDS_BYTES: usize = 256 * 1024;
 
+/// How many files of the largest size one application may carry (the
+/// route's body limit; each file at most `YICIBAN_WORKBENCH_RESULT_MAX_BYTES`).
+const APPLY_FILES: u64 = 8;
+
 /// The stylesheet.
 const CSS: &str = include_str!("workbench.css");
 
@@ -65,8 +78,15 @@ pub fn router(wb: Arc<Workbench>) -> Router {
     let https = wb.public_url.starts_with("https://");
     // The result file and the form's fields around it.
     let approve_limit = usize::try_from(wb.result_max_bytes).unwrap_or(usize::MAX).saturating_add(APPROVE_FIELDS_BYTES);
+    let apply_limit = usize::try_from(wb.result_max_bytes.saturating_mul(APPLY_FILES))
+        .unwrap_or(usize::MAX)
+        .saturating_add(APPROVE_FIELDS_BYTES);
     Router::new()
         .route("/", get(work::home))
+        .route("/packages", get(packages::list))
+        .route("/packages/{id}", get(packages::notice))
+        .route("/packages/{id}/apply", get(apply::form).post(apply::submit).layer(DefaultBodyLimit::max(apply_limit)))
+        .route("/cases/{case}/notice", get(notice::notice))
         .route("/inbox", get(work::inbox))
         .route("/tasks/{id}", get(work::task))
         .route("/tasks/{id}/claim", post(work::claim))

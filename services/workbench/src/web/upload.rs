@@ -21,7 +21,7 @@ const CHUNK_BYTES: usize = 1024 * 1024;
 const MAX_TEXT_CHARS: usize = 4000;
 
 /// The most text fields a form may carry.
-const MAX_FIELDS: usize = 64;
+const MAX_FIELDS: usize = 256;
 
 /// A file sent with the form.
 #[derive(Debug)]
@@ -48,39 +48,59 @@ pub struct Received {
     pub file: Option<Result<File, FileProblem>>,
 }
 
+/// A multipart form with several file inputs as read: its text fields and
+/// each file chosen (by input name), or what was wrong with it.
+#[derive(Debug, Default)]
+pub struct ReceivedFiles {
+    pub fields: Vec<(String, String)>,
+    pub files: Vec<(String, Result<File, FileProblem>)>,
+    /// The form broke off before its end (the fields after are missing).
+    pub broken: bool,
+}
+
 /// Reads `multipart`: text fields (bounded in number and length) and the
 /// one file field `file_field`, at most `max_file` bytes. A larger file is
 /// read to its end and dropped (up to the route's body limit), so the
 /// fields after it are still kept for the form shown again.
-pub async fn read(mut multipart: Multipart, file_field: &str, max_file: u64) -> Received {
-    let mut received = Received::default();
+pub async fn read(multipart: Multipart, file_field: &str, max_file: u64) -> Received {
+    let read = read_files(multipart, |name| name == file_field, max_file).await;
+    let mut file = read.files.into_iter().next().map(|(_, file)| file);
+    if read.broken && file.is_none() {
+        file = Some(Err(FileProblem::Unreadable));
+    }
+    Received { fields: read.fields, file }
+}
+
+/// Like [`read`] for a form with several file inputs: every field whose
+/// name `is_file` is a file (each at most `max_file` bytes); a file input
+/// left empty is not listed.
+pub async fn read_files(mut multipart: Multipart, is_file: impl Fn(&str) -> bool, max_file: u64) -> ReceivedFiles {
+    let mut received = ReceivedFiles::default();
     loop {
         let field = match multipart.next_field().await {
             Ok(Some(field)) => field,
             Ok(None) => break,
             Err(error) => {
                 tracing::info!(error = %error, "a form with a file could not be read to its end");
-                if received.file.is_none() {
-                    received.file = Some(Err(FileProblem::Unreadable));
-                }
+                received.broken = true;
                 break;
             }
         };
         let name = field.name().unwrap_or_default().to_owned();
-        if name == file_field {
+        if is_file(&name) {
             let file_name = field.file_name().unwrap_or_default().trim().to_owned();
             let content_type = field.content_type().unwrap_or("application/octet-stream").to_owned();
             let content = read_file(field, max_file).await;
             // A file input left empty sends a part without a name or bytes.
             let chosen = !(file_name.is_empty() && content.as_ref().is_ok_and(Vec::is_empty));
             if chosen {
-                received.file = Some(content.map(|content| File { file_name, content_type, content }));
+                received.files.push((name, content.map(|content| File { file_name, content_type, content })));
             }
         } else if received.fields.len() < MAX_FIELDS {
             match field.text().await {
                 Ok(text) => received.fields.push((name, text.chars().take(MAX_TEXT_CHARS).collect())),
                 Err(_) => {
-                    received.file.get_or_insert(Err(FileProblem::Unreadable));
+                    received.broken = true;
                     break;
                 }
             }

@@ -251,6 +251,11 @@ impl TestApp {
         (case_id, found)
     }
 
+    /// How many events intake has stored (a refused submission stores none).
+    pub async fn intake_event_count(&self) -> i64 {
+        sqlx::query_scalar("SELECT count(*) FROM intake.events").fetch_one(&self.db.pool).await.unwrap()
+    }
+
     /// The sealed tokens of every session, as the table holds them.
     pub async fn sealed_tokens(&self) -> Vec<Vec<u8>> {
         sqlx::query_scalar("SELECT tokens FROM workbench.sessions ORDER BY created_at")
@@ -368,6 +373,16 @@ impl Browser {
         fields: &[(&str, &str)],
         file: Option<(&str, &str, &str, &[u8])>,
     ) -> Page {
+        self.post_multipart_files(path, fields, file.as_slice()).await
+    }
+
+    /// Like [`Browser::post_multipart`] with several file inputs.
+    pub async fn post_multipart_files(
+        &self,
+        path: &str,
+        fields: &[(&str, &str)],
+        files: &[(&str, &str, &str, &[u8])],
+    ) -> Page {
         const BOUNDARY: &str = "----yiciban-test-boundary-7MA4YWxkTrZu0gW";
         let mut body = Vec::new();
         for (name, value) in fields {
@@ -376,7 +391,7 @@ impl Browser {
                     .as_bytes(),
             );
         }
-        if let Some((name, file_name, content_type, content)) = file {
+        for (name, file_name, content_type, content) in files {
             body.extend_from_slice(
                 format!(
                     "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{file_name}\"\r\n\

@@ -4,6 +4,7 @@
 
 mod cases;
 mod claim;
+mod clerk;
 mod csrf;
 mod decide;
 mod escaping;

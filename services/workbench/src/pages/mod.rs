@@ -4,12 +4,13 @@
 //! for the page ([`format`]); templates own the markup and escape every
 //! value, so nothing here writes HTML.
 
-pub mod decide;
 mod case;
+pub mod decide;
 pub mod filters;
 pub mod format;
 mod inbox;
 pub mod overdue;
+pub mod progress;
 pub mod statistics;
 mod task;
 pub mod worklist;

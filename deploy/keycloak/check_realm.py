@@ -21,7 +21,12 @@ CALLS = {
     "issuance": {"intake", "tasks"},
     "tracking": {"intake"},
     "webhooks": set(),
+    # the workbench's identity for the public progress page (ADR 0032): it
+    # serves nothing (no audience of its own), it only calls
+    "progress": {"intake", "tracking"},
 }
+# service identities that serve no API: not an audience of people's tokens
+CALLING_ONLY = ("progress",)
 ROLES = {f"yiciban-{r}" for r in ("clerk", "agent", "officer", "supervisor", "admin", "applicant", "service")}
 PLACEHOLDER = re.compile(r"^\$\{[A-Z][A-Z0-9_]*\}$")
 
@@ -90,7 +95,7 @@ def main(path):
         if not u.get("serviceAccountClientId"):
             bad(f"user {u.get('username')} is no service account: people are not in the realm export")
 
-    for s in SERVICES:
+    for s in SERVICES + CALLING_ONLY:
         cid = f"yiciban-{s}"
         c = clients.get(cid)
         if not c:
@@ -154,7 +159,7 @@ def main(path):
         bad(f"yiciban-workbench: post-logout redirect URI {base}/signed-out")
     if not PLACEHOLDER.match(workbench.get("secret", "")):
         bad("yiciban-workbench: secret must be a ${VAR} placeholder")
-    extra = set(clients) - {f"yiciban-{s}" for s in SERVICES} - {"yiciban-casectl", "yiciban-workbench"}
+    extra = set(clients) - {f"yiciban-{s}" for s in SERVICES + CALLING_ONLY} - {"yiciban-casectl", "yiciban-workbench"}
     if extra:
         bad(f"clients beyond the contract: {sorted(extra)}")
 

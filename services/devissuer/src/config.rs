@@ -15,6 +15,11 @@ pub const CASECTL_CLIENT_ID: &str = "yiciban-casectl";
 /// authorization code + PKCE with its registered redirect URIs.
 pub const WORKBENCH_CLIENT_ID: &str = "yiciban-workbench";
 
+/// The workbench's own identity for the public progress page (ADR 0032):
+/// client credentials with the service role, known to the services as the
+/// service `progress`; it serves no API, so it has no audience.
+pub const PROGRESS_CLIENT_ID: &str = "yiciban-progress";
+
 /// The workbench's redirect URI under `make run` (its default address).
 pub const WORKBENCH_DEV_REDIRECT_URI: &str = "http://127.0.0.1:8090/auth/callback";
 
@@ -89,7 +94,8 @@ impl IssuerConfig {
     /// `officer-002`, `sup-001`, `admin-001`, one agent `agent-<code>-1` per
     /// given department, the applicants `mother` and `company-1`; the five
     /// service clients with secrets `dev-secret-<service>` and the public
-    /// client `yiciban-casectl`; the workbench's client `yiciban-workbench`
+    /// client `yiciban-casectl`; the progress page's `yiciban-progress`
+    /// (secret `dev-secret-progress`); the workbench's client `yiciban-workbench`
     /// (secret `dev-secret-workbench`, redirect [`WORKBENCH_DEV_REDIRECT_URI`]).
     pub fn seeded(departments: &[(String, String)]) -> Self {
         let staff = |username: &str, display_name: &str, role: &str| User {
@@ -138,6 +144,12 @@ impl IssuerConfig {
                 redirect_uris: Vec::new(),
             })
             .collect();
+        clients.push(Client {
+            id: PROGRESS_CLIENT_ID.into(),
+            secret: Some(format!("{DEV_CLIENT_SECRET_PREFIX}progress")),
+            roles: vec![SERVICE_ROLE.into()],
+            redirect_uris: Vec::new(),
+        });
         clients.push(Client {
             id: CASECTL_CLIENT_ID.into(),
             secret: None,

@@ -142,6 +142,7 @@ async fn main() -> anyhow::Result<()> {
     }
     if let Some(addr) = workbench.http_addr() {
         println!("  workbench          http://{addr}/   (sign in as a seeded user, e.g. agent-samr-1 or sup-001)");
+        println!("  progress (public)  http://{addr}/progress   (case number + last six of the ID number, no sign-in)");
     }
     println!("  metrics            http://{metrics}/metrics");
     match &dev_issuer_url {

@@ -87,6 +87,14 @@ pub async fn find_case(pool: &PgPool, schema: &str, case_id: Uuid) -> sqlx::Resu
     }))
 }
 
+/// The id of the case numbered `case_number`, if intake knows it.
+pub async fn case_id_by_number(pool: &PgPool, schema: &str, case_number: &str) -> sqlx::Result<Option<Uuid>> {
+    sqlx::query_scalar(schema_sql(schema, "SELECT case_id FROM {schema}.case_index WHERE case_number = $1"))
+        .bind(case_number)
+        .fetch_optional(pool)
+        .await
+}
+
 /// Open cases whose deficiency deadline is before `today` (they end).
 pub async fn expired_deficiencies(pool: &PgPool, schema: &str, today: NaiveDate) -> sqlx::Result<Vec<Uuid>> {
     sqlx::query_scalar(schema_sql(

@@ -105,6 +105,9 @@ pub const RULES: &[Rule] = &[
     rule("/yiciban.intake.v1.IntakeService/RecordCaseClosed", &[], &["issuance"], Case),
     rule("/yiciban.intake.v1.IntakeService/GetCase", ALL_PEOPLE, &["routing", "tasks", "issuance"], Case),
     rule("/yiciban.intake.v1.IntakeService/GetStepApplication", &[Agent], &[], Case),
+    // the public progress page's check (ADR 0032): the workbench's
+    // `progress` identity only, never a person
+    rule("/yiciban.intake.v1.IntakeService/CheckApplicantTail", &[], &["progress"], Open),
     rule("/yiciban.intake.v1.IntakeService/UploadMaterial", &[Clerk, Applicant, Agent], &[], Open),
     rule("/yiciban.intake.v1.IntakeService/UpdateCreditStatus", &[Admin], &[], Open),
     rule("/yiciban.intake.v1.IntakeService/GetCreditStatus", &[Clerk, Admin], &[], Open),
@@ -156,7 +159,9 @@ pub const RULES: &[Rule] = &[
     rule("/yiciban.issuance.v1.IssuanceService/RecordReturnVisit", &[Supervisor, Officer], &[], Case),
     rule("/yiciban.issuance.v1.IssuanceService/GetIssuance", &[Clerk, Officer, Supervisor, Applicant], &[], Case),
     // tracking
-    rule("/yiciban.tracking.v1.TrackingService/GetCaseSummary", ALL_PEOPLE, &[], Case),
+    // the public progress page reads a case's summary once intake matched
+    // its number and ID tail (ADR 0032)
+    rule("/yiciban.tracking.v1.TrackingService/GetCaseSummary", ALL_PEOPLE, &["progress"], Case),
     rule("/yiciban.tracking.v1.TrackingService/GetTimeline", ALL_PEOPLE, &[], Case),
     rule("/yiciban.tracking.v1.TrackingService/FindCaseByNumber", ALL_PEOPLE, &[], Case),
     rule("/yiciban.tracking.v1.TrackingService/OfficerWorklist", &[Officer, Supervisor], &[], List),
@@ -259,6 +264,21 @@ mod tests {
 
     fn service(name: &str) -> Caller {
         Caller { subject: name.into(), role: Role::Service, department: None, applicant_key: None, cause: None }
+    }
+
+    #[test]
+    fn the_progress_identity_checks_tails_and_reads_summaries_and_nothing_else() {
+        let progress = service("progress");
+        let tail = "/yiciban.intake.v1.IntakeService/CheckApplicantTail";
+        assert!(check(tail, &progress).is_ok());
+        assert!(check("/yiciban.tracking.v1.TrackingService/GetCaseSummary", &progress).is_ok());
+        for other in ["/yiciban.intake.v1.IntakeService/GetCase", "/yiciban.tracking.v1.TrackingService/GetTimeline"] {
+            assert!(check(other, &progress).is_err(), "{other}");
+        }
+        for role in [Role::Clerk, Role::Admin, Role::Applicant, Role::Supervisor] {
+            assert!(check(tail, &person(role)).is_err(), "{role:?}");
+        }
+        assert!(check(tail, &service("tracking")).is_err());
     }
 
     #[test]

@@ -507,7 +507,9 @@ impl<S: Send + Sync + 'static> Service<S> {
             running.push((
                 "HTTP server".to_owned(),
                 tokio::spawn(async move {
-                    axum::serve(listener, router)
+                    // The peer's address reaches the handlers (`ConnectInfo`): the
+                    // workbench's public page counts tries per client address.
+                    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
                         .with_graceful_shutdown(async move { stop.cancelled().await })
                         .await
                         .context("serving HTTP")

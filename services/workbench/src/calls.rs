@@ -2,11 +2,15 @@
 //! carrying that person's access token for the service's audience (and the
 //! request's trace context), and a service's answer worded for the page.
 
+use std::sync::Arc;
+
 use axum::http::StatusCode;
 use tonic::codegen::InterceptedService;
 use tonic::metadata::MetadataValue;
 use tonic::transport::Channel;
 use tonic::{Code, Request, Status};
+use yiciban_platform::auth::{Authorized, TokenSource};
+use yiciban_platform::config::OidcConfig;
 use yiciban_platform::grpc::{ClientAuth, lazy_channel};
 use yiciban_platform::read_log::PURPOSE_HEADER;
 use yiciban_proto::catalog::v1::catalog_service_client::CatalogServiceClient;
@@ -44,6 +48,38 @@ pub type Routing = RoutingServiceClient<InterceptedService<Channel, ClientAuth>>
 /// Tracking's read models (summaries, timelines, worklists, the overdue
 /// board, the statistics) as one person.
 pub type Tracking = TrackingServiceClient<InterceptedService<Channel, ClientAuth>>;
+
+/// Intake as the progress page's own identity (CheckApplicantTail only).
+pub type ProgressIntake = IntakeServiceClient<Authorized>;
+/// Tracking as the progress page's own identity (GetCaseSummary of a case
+/// whose number and ID tail matched).
+pub type ProgressTracking = TrackingServiceClient<Authorized>;
+
+/// The calls of the public progress page, made as the workbench's
+/// `progress` identity (client credentials, ADR 0032) — the only calls the
+/// workbench makes as itself, and the only two RPCs that identity may call.
+#[derive(Debug, Clone)]
+pub struct ProgressCalls {
+    intake: Authorized,
+    tracking: Authorized,
+}
+
+impl ProgressCalls {
+    pub fn new(tokens: Arc<TokenSource>, urls: ServiceUrls<'_>) -> anyhow::Result<ProgressCalls> {
+        Ok(ProgressCalls {
+            intake: Authorized::new(lazy_channel(urls.intake)?, tokens.clone(), &OidcConfig::audience_of("intake")),
+            tracking: Authorized::new(lazy_channel(urls.tracking)?, tokens, &OidcConfig::audience_of("tracking")),
+        })
+    }
+
+    pub fn intake(&self) -> ProgressIntake {
+        IntakeServiceClient::new(self.intake.clone())
+    }
+
+    pub fn tracking(&self) -> ProgressTracking {
+        TrackingServiceClient::new(self.tracking.clone())
+    }
+}
 
 /// Channels to the services (connected on first use).
 #[derive(Debug, Clone)]

@@ -5,7 +5,9 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use secrecy::SecretString;
 use yiciban_platform::CommonConfig;
+use yiciban_platform::auth::ClientCredentials;
 use yiciban_platform::config::{ConfigError, ProcessEnv, Source, duration, var};
 use yiciban_platform::service::PreBound;
 
@@ -24,6 +26,11 @@ pub const DEFAULT_CLIENT_ID: &str = "yiciban-workbench";
 /// own access token for its audience; the first is the one whose token
 /// tells the workbench who signed in.
 pub const AUDIENCES: [&str; 4] = ["tasks", "intake", "tracking", "routing"];
+
+/// The progress page's client at the issuer unless
+/// `YICIBAN_WORKBENCH_PROGRESS_CLIENT_ID` names another; its tokens carry
+/// the `service` role and the services know it as the service `progress`.
+pub const PROGRESS_CLIENT_ID: &str = "yiciban-progress";
 
 /// The largest result file by default: intake's default maximum.
 pub const DEFAULT_RESULT_MAX_BYTES: u64 = 20 * 1024 * 1024;
@@ -87,6 +94,17 @@ pub struct WorkbenchConfig {
     /// `YICIBAN_DATA_CIPHER`: the key-encryption keys that wrap the key the
     /// sessions' tokens are sealed under (ADR 0028).
     pub privacy: yiciban_privacy::PrivacyConfig,
+    /// The workbench's own identity for the public progress page (ADR
+    /// 0032), a client of its own at the issuer that holds the `service`
+    /// role: `YICIBAN_WORKBENCH_PROGRESS_CLIENT_ID` (default
+    /// [`PROGRESS_CLIENT_ID`]) and `YICIBAN_WORKBENCH_PROGRESS_CLIENT_SECRET`
+    /// (required outside development mode, never a development secret).
+    pub progress_client: ClientCredentials,
+    /// `YICIBAN_WORKBENCH_CLIENT_ADDRESS_HEADER`: the header the ingress
+    /// puts the client's address in (e.g. `x-forwarded-for`, whose last
+    /// entry is taken: the one the ingress added); unset, the address of
+    /// the connection. The progress page's limits count per this address.
+    pub client_address_header: Option<http::HeaderName>,
 }
 
 impl WorkbenchConfig {
@@ -154,7 +172,18 @@ impl WorkbenchConfig {
                 reason: "the heading of the printed notices: 1 to 60 characters".into(),
             });
         }
+        let progress_client = progress_client(src, common.dev_mode)?;
+        let client_address_header = match src.get("YICIBAN_WORKBENCH_CLIENT_ADDRESS_HEADER") {
+            Some(v) if !v.trim().is_empty() => Some(v.trim().parse::<http::HeaderName>().map_err(|_| ConfigError {
+                variable: "YICIBAN_WORKBENCH_CLIENT_ADDRESS_HEADER".into(),
+                value: v.clone(),
+                reason: "not a header name".into(),
+            })?),
+            _ => None,
+        };
         Ok(WorkbenchConfig {
+            progress_client,
+            client_address_header,
             common,
             result_max_bytes,
             centre_name,
@@ -187,6 +216,27 @@ impl WorkbenchConfig {
     pub fn redirect_uri(&self) -> String {
         format!("{}/auth/callback", self.public_url)
     }
+}
+
+/// The progress page's client: a development secret only in development.
+fn progress_client(src: &dyn Source, dev_mode: bool) -> Result<ClientCredentials, ConfigError> {
+    let client_id: String = var(src, "YICIBAN_WORKBENCH_PROGRESS_CLIENT_ID", PROGRESS_CLIENT_ID.to_owned())?;
+    let secret = src.get("YICIBAN_WORKBENCH_PROGRESS_CLIENT_SECRET").map(|s| s.trim().to_owned());
+    let refuse = |value: &str, reason: &str| ConfigError {
+        variable: "YICIBAN_WORKBENCH_PROGRESS_CLIENT_SECRET".into(),
+        value: value.to_owned(),
+        reason: reason.to_owned(),
+    };
+    let dev_prefix = yiciban_platform::config::DEV_CLIENT_SECRET_PREFIX;
+    let secret = match secret.filter(|s| !s.is_empty()) {
+        Some(s) if !dev_mode && s.starts_with(dev_prefix) => {
+            return Err(refuse("(a development secret)", "a development secret is refused outside development mode"));
+        }
+        Some(s) => s,
+        None if dev_mode => format!("{dev_prefix}progress"),
+        None => return Err(refuse("(unset)", "the progress page's client secret at the issuer is required")),
+    };
+    Ok(ClientCredentials { client_id, client_secret: SecretString::from(secret) })
 }
 
 fn humanize(d: Duration) -> String {
@@ -273,6 +323,7 @@ mod tests {
             ("YICIBAN_TRACKING_URL", "http://yiciban-tracking:50055"),
             ("YICIBAN_ROUTING_URL", "http://yiciban-routing:50052"),
             ("YICIBAN_KEK_FILE", kek.to_str().unwrap()),
+            ("YICIBAN_WORKBENCH_PROGRESS_CLIENT_SECRET", "the-progress-page's-own-secret"),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
@@ -283,9 +334,16 @@ mod tests {
         let mut without_kek = prod.clone();
         without_kek.remove("YICIBAN_KEK_FILE");
         assert_eq!(WorkbenchConfig::from_source(&without_kek).unwrap_err().variable, "YICIBAN_KEK_FILE");
-        let mut dev_secret = prod;
+        let mut dev_secret = prod.clone();
         dev_secret.insert("YICIBAN_OIDC_CLIENT_SECRET".into(), "dev-secret-workbench".into());
         assert_eq!(WorkbenchConfig::from_source(&dev_secret).unwrap_err().variable, "YICIBAN_OIDC_CLIENT_SECRET");
+        let progress = "YICIBAN_WORKBENCH_PROGRESS_CLIENT_SECRET";
+        let mut dev_progress = prod.clone();
+        dev_progress.insert(progress.into(), "dev-secret-progress".into());
+        assert_eq!(WorkbenchConfig::from_source(&dev_progress).unwrap_err().variable, progress);
+        let mut no_progress = prod;
+        no_progress.remove(progress);
+        assert_eq!(WorkbenchConfig::from_source(&no_progress).unwrap_err().variable, progress);
         std::fs::remove_file(kek).unwrap();
     }
 

@@ -16,6 +16,7 @@ pub mod config;
 pub mod files;
 pub mod oidc;
 pub mod pages;
+pub mod progress;
 pub mod schema;
 pub mod sessions;
 pub mod web;
@@ -26,7 +27,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use yiciban_platform::Clock;
-use yiciban_platform::auth::IssuerKeys;
+use yiciban_platform::auth::{IssuerKeys, TokenSource};
 use yiciban_platform::service::{Service, ServiceBuilder, listen};
 use yiciban_privacy::DataKeys;
 
@@ -49,6 +50,13 @@ pub struct Workbench {
     pub result_max_bytes: u64,
     /// `YICIBAN_WORKBENCH_CENTRE_NAME`: the heading of the printed notices.
     pub centre_name: String,
+    /// The public progress page's calls, as the workbench's own `progress`
+    /// identity (ADR 0032).
+    pub progress: calls::ProgressCalls,
+    /// The progress page's tries (rate limits) and form key.
+    pub tries: progress::Tries,
+    /// `YICIBAN_WORKBENCH_CLIENT_ADDRESS_HEADER`, if set.
+    pub client_address_header: Option<http::HeaderName>,
 }
 
 impl std::fmt::Debug for Workbench {
@@ -116,6 +124,7 @@ pub async fn build_with(config: WorkbenchConfig, clock: Arc<dyn Clock>, pool: sq
     let http = yiciban_platform::auth::http_client(config.common.oidc.ca_file.as_deref())
         .context("YICIBAN_OIDC_CA_FILE: building the client for the token issuer")?;
     let keys = Arc::new(IssuerKeys::new(http.clone(), &config.common.oidc.issuer, config.common.oidc.keys));
+    let progress_tokens = Arc::new(TokenSource::new(keys.clone(), http.clone(), config.progress_client.clone()));
     let credentials = config.common.oidc.credentials("workbench");
     let provider = oidc::Provider::new(oidc::ProviderSettings {
         http,
@@ -128,18 +137,23 @@ pub async fn build_with(config: WorkbenchConfig, clock: Arc<dyn Clock>, pool: sq
         audiences: config::AUDIENCES.iter().map(|s| yiciban_platform::config::OidcConfig::audience_of(s)).collect(),
     });
     let data_keys = DataKeys::new(pool.clone(), &config.schema, config.privacy.keks.clone(), config.privacy.algorithm);
+    let tries = progress::Tries::new(pool.clone(), &config.schema, clock.clone());
     let sessions =
         sessions::Sessions::new(pool, &config.schema, data_keys, clock, config.session_idle, config.session_max);
+    let urls = calls::ServiceUrls {
+        tasks: &config.tasks_url,
+        intake: &config.intake_url,
+        routing: &config.routing_url,
+        tracking: &config.tracking_url,
+    };
     let listener = listen(config.http_addr, config.http_listener.as_ref(), "the workbench's HTTP port").await?;
     let workbench = Arc::new(Workbench {
         sessions: sessions.clone(),
         provider,
-        services: calls::Services::new(calls::ServiceUrls {
-            tasks: &config.tasks_url,
-            intake: &config.intake_url,
-            routing: &config.routing_url,
-            tracking: &config.tracking_url,
-        })?,
+        services: calls::Services::new(urls)?,
+        progress: calls::ProgressCalls::new(progress_tokens, urls)?,
+        tries: tries.clone(),
+        client_address_header: config.client_address_header.clone(),
         public_url: config.public_url.clone(),
         names: Names::seed()?,
         result_max_bytes: config.result_max_bytes,
@@ -147,6 +161,9 @@ pub async fn build_with(config: WorkbenchConfig, clock: Arc<dyn Clock>, pool: sq
     });
     let shell = shell.http(listener, web::router(workbench.clone())).job("session sweep", move |shutdown| async move {
         loop {
+            if let Err(error) = tries.sweep().await {
+                tracing::warn!(error = %error, "sweeping the progress page's old tries failed; the next sweep tries again");
+            }
             match sessions.sweep().await {
                 Ok((0, 0)) => {}
                 Ok((ended, stale)) => tracing::debug!(ended, stale, "swept ended sessions and stale sign-ins"),

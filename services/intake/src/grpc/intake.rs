@@ -392,6 +392,13 @@ impl IntakeService for IntakeApi {
         Ok(Response::new(super::steps::get(&self.intake, request).await?))
     }
 
+    async fn check_applicant_tail(
+        &self,
+        request: Request<pb::CheckApplicantTailRequest>,
+    ) -> Result<Response<pb::CheckApplicantTailResponse>, Status> {
+        Ok(Response::new(super::progress::check(&self.intake, request).await?))
+    }
+
     async fn record_case_closed(
         &self,
         request: Request<pb::RecordCaseClosedRequest>,

@@ -11,6 +11,7 @@ mod drafts;
 mod intake;
 mod materials;
 mod privacy;
+mod progress;
 mod publishing;
 mod reads;
 mod scope;

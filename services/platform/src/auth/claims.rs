@@ -22,6 +22,12 @@ use super::error::TokenError;
 /// after them (`yiciban-<name>`).
 pub const SERVICES: [&str; 6] = ["intake", "routing", "tasks", "issuance", "tracking", "webhooks"];
 
+/// Callers in the `service` role that serve no gRPC API of their own (no
+/// audience): `progress`, the workbench's identity for the public progress
+/// page (ADR 0032), a client of its own beside the workbench's sign-in
+/// client, whose people's tokens must stay people's.
+pub const CALLING_ONLY: [&str; 1] = ["progress"];
+
 /// Where a token's claims say who the caller is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClaimMapping {
@@ -113,7 +119,9 @@ impl ClaimMapping {
     }
 
     fn service_of<'a>(&self, client: &'a str) -> Option<&'a str> {
-        client.strip_prefix(self.service_client_prefix.as_str()).filter(|name| SERVICES.contains(name))
+        client
+            .strip_prefix(self.service_client_prefix.as_str())
+            .filter(|name| SERVICES.contains(name) || CALLING_ONLY.contains(name))
     }
 }
 

@@ -13,6 +13,7 @@ mod inbox;
 pub mod notice;
 pub mod overdue;
 pub mod packages;
+pub mod progress;
 pub mod statistics;
 mod task;
 pub mod worklist;

@@ -24,6 +24,7 @@
 //! | `/statistics` | a month's statistics (`period`, `department`, `package`) |
 //! | `/statistics.csv` | the same figures as a CSV attachment |
 //! | `/cases/{case}/materials/{sha256}/view`, `…/download` | a material's file, from intake (查看 inline for PDF and images, 下载) |
+//! | `/progress`, `POST /progress` | the public progress page (进度查询): no sign-in; case number + the ID's last six characters, rate-limited per address and case number (ADR 0032) |
 //! | `/auth/login`, `/auth/callback`, `POST /auth/logout`, `/signed-out` | signing in and out |
 //! | `/assets/workbench.css` | the stylesheet |
 //!
@@ -43,6 +44,7 @@ mod materials;
 mod notice;
 mod oversight;
 mod packages;
+mod progress;
 pub mod respond;
 mod upload;
 mod work;
@@ -104,6 +106,7 @@ pub fn router(wb: Arc<Workbench>) -> Router {
         .route("/statistics.csv", get(oversight::statistics_csv))
         .route("/cases/{case}/materials/{sha256}/view", get(materials::view))
         .route("/cases/{case}/materials/{sha256}/download", get(materials::download))
+        .route("/progress", get(progress::form).post(progress::query))
         .route("/auth/login", get(auth::login))
         .route("/auth/callback", get(auth::callback))
         .route("/auth/logout", post(auth::logout))

@@ -93,6 +93,8 @@ pub async fn spawn_app() -> TestApp {
         ("YICIBAN_SLA_SCAN", "1h".to_owned()),
         ("YICIBAN_WORKBENCH_PUBLIC_URL", workbench_url.clone()),
         ("YICIBAN_WORKBENCH_RESULT_MAX_BYTES", RESULT_MAX_BYTES.to_string()),
+        // The progress page's tests stand for several clients by this header.
+        ("YICIBAN_WORKBENCH_CLIENT_ADDRESS_HEADER", "x-forwarded-for".to_owned()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))
@@ -254,6 +256,11 @@ impl TestApp {
     /// How many events intake has stored (a refused submission stores none).
     pub async fn intake_event_count(&self) -> i64 {
         sqlx::query_scalar("SELECT count(*) FROM intake.events").fetch_one(&self.db.pool).await.unwrap()
+    }
+
+    /// The test's database.
+    pub fn pool(&self) -> &sqlx::PgPool {
+        &self.db.pool
     }
 
     /// The sealed tokens of every session, as the table holds them.

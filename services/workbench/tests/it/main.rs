@@ -14,5 +14,6 @@ mod inbox;
 mod logout;
 mod materials;
 mod oversight;
+mod progress;
 mod signin;
 mod traces;

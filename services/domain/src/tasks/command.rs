@@ -33,6 +33,8 @@ pub enum Command {
     Warn(Warn),
     /// The post-check of the commitments behind an approval.
     RecordPostCheck(RecordPostCheck),
+    /// The case officer (or a supervisor) urges the department (督办).
+    Urge(Urge),
 }
 
 /// Create a task.
@@ -216,4 +218,18 @@ pub struct RecordPostCheck {
     pub outcome: PostCheckOutcome,
     /// Day of the check.
     pub checked_on: NaiveDate,
+}
+
+/// Urge the department to finish an open task (督办): the case's officer or
+/// a supervisor, with a short note the department reads in its inbox. The
+/// service checks who may urge (the case's assigned officer, supervisors)
+/// before the command is made.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Urge {
+    /// Staff login of who urges.
+    pub by: String,
+    /// The note to the department; 1..200 characters.
+    pub note: String,
+    /// Fact: now.
+    pub now: DateTime<Utc>,
 }

@@ -4,13 +4,13 @@
 
 use super::command::{
     Approve, Cancel, Claim, Command, Create, Deny, PostCheckOutcome, RecordPostCheck, Resume, ReturnForSupplement,
-    Transfer, Transferrer, Warn,
+    Transfer, Transferrer, Urge, Warn,
 };
 use super::error::TaskError;
 use super::event::{
     ApprovalRevoked, CancelReason, Event, PostCheckFailed, PostCheckPassed, TaskApproved, TaskCancelled, TaskClaimed,
-    TaskCreated, TaskDenied, TaskEscalated, TaskResumed, TaskReturnedForSupplement, TaskTransferred, TaskWarned,
-    WarningLevel,
+    TaskCreated, TaskDenied, TaskEscalated, TaskResumed, TaskReturnedForSupplement, TaskTransferred, TaskUrged,
+    TaskWarned, WarningLevel,
 };
 use super::state::{PostCheck, Task, TaskStatus};
 use crate::refusal::Violations;
@@ -33,6 +33,7 @@ pub(super) fn decide(task: &Task, command: Command) -> Result<Vec<Event>, TaskEr
         Command::Cancel(c) => cancel(task, c),
         Command::Warn(c) => warn(task, c),
         Command::RecordPostCheck(c) => post_check(task, c),
+        Command::Urge(c) => urge(task, c),
     }
 }
 
@@ -266,6 +267,25 @@ fn transfer(task: &Task, c: Transfer) -> Result<Vec<Event>, TaskError> {
         from_assignee: task.assignee.clone().unwrap_or_default(),
         to_assignee: c.to_assignee.trim().to_owned(),
         reason: c.reason.trim().to_owned(),
+        at: c.now,
+    })])
+}
+
+/// The longest note of an urging (督办), in characters.
+pub const URGE_NOTE_MAX_CHARS: usize = 200;
+
+fn urge(task: &Task, c: Urge) -> Result<Vec<Event>, TaskError> {
+    let mut v = Violations::default();
+    v.text("by", &c.by, true, 128, "督办人");
+    v.text("note", &c.note, true, URGE_NOTE_MAX_CHARS, "督办说明");
+    v.finish()?;
+    let details = created(task)?;
+    require_state(task, OPEN, "urge", "open")?;
+    Ok(vec![Event::TaskUrged(TaskUrged {
+        task_id: details.task_id,
+        urged_by: c.by.trim().to_owned(),
+        note: c.note.trim().to_owned(),
+        urge_count: task.urged.count.saturating_add(1),
         at: c.now,
     })])
 }

@@ -41,6 +41,8 @@ pub enum Event {
     PostCheckFailed(PostCheckFailed),
     /// See [`ApprovalRevoked`].
     ApprovalRevoked(ApprovalRevoked),
+    /// See [`TaskUrged`].
+    TaskUrged(TaskUrged),
 }
 
 impl Event {
@@ -60,6 +62,7 @@ impl Event {
             Event::PostCheckPassed(_) => "PostCheckPassed",
             Event::PostCheckFailed(_) => "PostCheckFailed",
             Event::ApprovalRevoked(_) => "ApprovalRevoked",
+            Event::TaskUrged(_) => "TaskUrged",
         }
     }
 }
@@ -306,4 +309,20 @@ pub struct ApprovalRevoked {
     pub reason: String,
     /// The legal provision relied on.
     pub legal_basis: String,
+}
+
+/// The case officer (or a supervisor) urged the department to finish the
+/// task (督办).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskUrged {
+    /// Id of the task.
+    pub task_id: Uuid,
+    /// Staff login of who urged.
+    pub urged_by: String,
+    /// The note to the department.
+    pub note: String,
+    /// How many times the task has been urged, this time included.
+    pub urge_count: u32,
+    /// When (envelope).
+    pub at: DateTime<Utc>,
 }

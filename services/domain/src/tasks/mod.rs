@@ -7,7 +7,8 @@
 //! department or cancelled; the SLA watcher raises a yellow and a red
 //! warning exactly once each (red escalates to the lead department); an
 //! approval with commitments (告知承诺) awaits one post-check, whose failure
-//! may revoke it.
+//! may revoke it. While open, the case officer may urge the department
+//! (督办), each time with a note; the task counts how often.
 //!
 //! [`Task`] is its state and implements [`Aggregate`]; `decide` and `evolve`
 //! are pure: the time, the working days used and stopped, the due dates
@@ -22,16 +23,16 @@ mod state;
 
 pub use command::{
     Approve, Cancel, Claim, Command, Create, Deny, PostCheckOutcome, RecordPostCheck, Resume, ReturnForSupplement,
-    Transfer, Transferrer, Warn,
+    Transfer, Transferrer, Urge, Warn,
 };
-pub use decide::STANDARD_REMEDY_NOTICE;
+pub use decide::{STANDARD_REMEDY_NOTICE, URGE_NOTE_MAX_CHARS};
 pub use error::TaskError;
 pub use event::{
     ApprovalRevoked, CancelReason, Event, PostCheckFailed, PostCheckPassed, SupplementItem, TaskApproved,
     TaskCancelled, TaskClaimed, TaskCreated, TaskDenied, TaskEscalated, TaskResumed, TaskReturnedForSupplement,
-    TaskTransferred, TaskWarned, WarningLevel,
+    TaskTransferred, TaskUrged, TaskWarned, WarningLevel,
 };
-pub use state::{OpenSupplement, PostCheck, Task, TaskStatus};
+pub use state::{OpenSupplement, PostCheck, Task, TaskStatus, Urging};
 
 use crate::aggregate::Aggregate;
 pub use crate::case::{Commitment, ResultDocument, ResultDocumentKind};

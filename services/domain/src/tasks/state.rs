@@ -122,6 +122,21 @@ pub struct Task {
     pub claimed_at: Option<DateTime<Utc>>,
     /// When it was approved, denied or cancelled.
     pub finished_at: Option<DateTime<Utc>>,
+    /// How the case officer urged the department (督办).
+    pub urged: Urging,
+}
+
+/// How often and how lately a task was urged (督办).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Urging {
+    /// How many times; 0 = never.
+    pub count: u32,
+    /// When last.
+    pub last_at: Option<DateTime<Utc>>,
+    /// Who urged last.
+    pub last_by: String,
+    /// The last note.
+    pub last_note: String,
 }
 
 impl Task {
@@ -217,6 +232,14 @@ pub(super) fn evolve(mut task: Task, event: &Event) -> Task {
             task.status = TaskStatus::Revoked;
             task.reason = e.reason.clone();
             task.legal_basis = e.legal_basis.clone();
+        }
+        Event::TaskUrged(e) => {
+            task.urged = Urging {
+                count: e.urge_count,
+                last_at: Some(e.at),
+                last_by: e.urged_by.clone(),
+                last_note: e.note.clone(),
+            };
         }
     }
     task

@@ -137,6 +137,8 @@ pub const RULES: &[Rule] = &[
     rule("/yiciban.tasks.v1.TaskService/TransferTask", &[Agent, Supervisor], &[], Case),
     rule("/yiciban.tasks.v1.TaskService/CancelTask", &[], &["routing"], Case),
     rule("/yiciban.tasks.v1.TaskService/RecordPostCheck", &[Agent], &[], Case),
+    // 督办: the handler lets an officer urge only the tasks of their own cases.
+    rule("/yiciban.tasks.v1.TaskService/UrgeTask", &[Officer, Supervisor], &[], Case),
     // intake asks which tasks a case has: the supplement request a
     // SupplementMaterials answers, the departments whose agents may read it
     rule("/yiciban.tasks.v1.TaskService/ListCaseTasks", STAFF, &["intake", "issuance"], Case),

@@ -117,6 +117,7 @@ payloads!(
     PostCheckPassed,
     PostCheckFailed,
     ApprovalRevoked,
+    TaskUrged,
     // issuance
     IssuancePrepared,
     PickupNotified,

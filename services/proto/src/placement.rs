@@ -53,6 +53,7 @@ const PLACEMENTS: &[(&str, Placement)] = &[
     ("PostCheckPassed", Placement::Department("the task's department")),
     ("PostCheckFailed", Placement::Department("the task's department")),
     ("ApprovalRevoked", Placement::Department("the task's department")),
+    ("TaskUrged", Placement::Department("the task's department")),
     ("IssuancePrepared", Placement::CaseLevelToLead),
     ("CaseClosed", Placement::CaseLevelToLead),
     ("RatingReceived", Placement::Department("the rated department; case-level when the rating names none")),

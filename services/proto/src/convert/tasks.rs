@@ -17,7 +17,8 @@ use yiciban_domain::FieldViolation;
 use yiciban_domain::tasks::{
     ApprovalRevoked, CancelReason, Commitment, Event, PostCheck, PostCheckFailed, PostCheckPassed, ResultDocument,
     ResultDocumentKind, SupplementItem, Task, TaskApproved, TaskCancelled, TaskClaimed, TaskCreated, TaskDenied,
-    TaskEscalated, TaskResumed, TaskReturnedForSupplement, TaskStatus, TaskTransferred, TaskWarned, WarningLevel,
+    TaskEscalated, TaskResumed, TaskReturnedForSupplement, TaskStatus, TaskTransferred, TaskUrged, TaskWarned,
+    WarningLevel,
 };
 use yiciban_domain::values::{CaseNumber, DepartmentCode, ItemCode, MaterialId, PackageId};
 
@@ -61,6 +62,7 @@ impl From<&Event> for EventPayload {
             Event::PostCheckPassed(e) => ev::PostCheckPassed::from(e).into(),
             Event::PostCheckFailed(e) => ev::PostCheckFailed::from(e).into(),
             Event::ApprovalRevoked(e) => ev::ApprovalRevoked::from(e).into(),
+            Event::TaskUrged(e) => ev::TaskUrged::from(e).into(),
         }
     }
 }
@@ -89,6 +91,7 @@ impl TryFrom<Recorded<'_, EventPayload>> for Event {
             EventPayload::PostCheckPassed(e) => e.try_into().map(Event::PostCheckPassed),
             EventPayload::PostCheckFailed(e) => e.try_into().map(Event::PostCheckFailed),
             EventPayload::ApprovalRevoked(e) => e.try_into().map(Event::ApprovalRevoked),
+            EventPayload::TaskUrged(e) => Recorded::new(e, at).try_into().map(Event::TaskUrged),
             other => return Err(ConvertError::UnknownEventType(other.event_type().unwrap_or("?").to_owned())),
         };
         event.at(recorded.message.event_type().unwrap_or_default())
@@ -176,6 +179,31 @@ impl TryFrom<Recorded<'_, ev::TaskTransferred>> for TaskTransferred {
             from_assignee: e.from_assignee.clone(),
             to_assignee: e.to_assignee.clone(),
             reason: e.reason.clone(),
+            at,
+        })
+    }
+}
+
+impl From<&TaskUrged> for ev::TaskUrged {
+    fn from(e: &TaskUrged) -> Self {
+        ev::TaskUrged {
+            task_id: e.task_id.to_string(),
+            urged_by: e.urged_by.clone(),
+            note: e.note.clone(),
+            urge_count: e.urge_count,
+        }
+    }
+}
+
+impl TryFrom<Recorded<'_, ev::TaskUrged>> for TaskUrged {
+    type Error = ConvertError;
+
+    fn try_from(Recorded { message: e, at }: Recorded<'_, ev::TaskUrged>) -> Result<Self, ConvertError> {
+        Ok(TaskUrged {
+            task_id: uuid(&e.task_id).at("task_id")?,
+            urged_by: e.urged_by.clone(),
+            note: e.note.clone(),
+            urge_count: e.urge_count,
             at,
         })
     }
@@ -538,6 +566,10 @@ pub fn task_to_pb(case_id: Uuid, task: &Task, working_days_used: u32) -> api::Ta
         version: task.version,
         lead_department: c.lead_department.to_string(),
         warn_on: task.warn_on.map(pb::Date::from),
+        urge_count: task.urged.count,
+        last_urged_at: task.urged.last_at.map(timestamp),
+        last_urged_by: task.urged.last_by.clone(),
+        last_urge_note: task.urged.last_note.clone(),
     }
 }
 

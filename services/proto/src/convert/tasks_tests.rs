@@ -153,6 +153,13 @@ fn every_event() -> Vec<Event> {
             reason: "承诺不实".into(),
             legal_basis: "第六十九条".into(),
         }),
+        Event::TaskUrged(TaskUrged {
+            task_id: id(),
+            urged_by: "officer-wang".into(),
+            note: "请今日办结".into(),
+            urge_count: 2,
+            at: at(),
+        }),
     ]
 }
 

@@ -1,7 +1,7 @@
 //! The gRPC face of the task service: TaskService. Each RPC parses its
 //! request (every malformed field at once), authorises the caller, and runs
 //! its command through the shared command runner ([`crate::commands::TaskRunner`]); the handlers live by
-//! concern in `create`, `work` and `queries`.
+//! concern in `create`, `work` (with the officer's urging) and `queries`.
 
 mod access;
 mod create;
@@ -154,6 +154,12 @@ impl TaskService for TasksApi {
     ) -> Result<Response<pb::RecordPostCheckResponse>, Status> {
         let caller = Caller::of(&request)?;
         work::record_post_check(self, &caller, request.into_inner()).await
+    }
+
+    #[tracing::instrument(skip_all, fields(task_id = %request.get_ref().task_id))]
+    async fn urge_task(&self, request: Request<pb::UrgeTaskRequest>) -> Result<Response<pb::UrgeTaskResponse>, Status> {
+        let caller = Caller::of(&request)?;
+        work::urge(self, &caller, request.into_inner()).await
     }
 
     async fn list_case_tasks(

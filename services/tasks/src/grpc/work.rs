@@ -1,5 +1,6 @@
 //! The department's work on a task: claim, approve, deny, return for
-//! supplement, resume, transfer, cancel and the post-check. Each parses its
+//! supplement, resume, transfer, cancel and the post-check; and the case
+//! officer's urging (督办). Each parses its
 //! request first (INVALID_ARGUMENT, nothing recorded), then authorises the
 //! caller against the loaded task, then lets the aggregate decide with the
 //! facts of the task's clock at now.
@@ -10,7 +11,7 @@ use yiciban_calendar::date_in_china;
 use yiciban_domain::FieldViolation;
 use yiciban_domain::tasks::{
     Approve, Cancel, CancelReason, Claim, Command, Deny, PostCheckOutcome, RecordPostCheck, Resume,
-    ReturnForSupplement, Task, Transfer, Transferrer,
+    ReturnForSupplement, Task, Transfer, Transferrer, Urge,
 };
 use yiciban_platform::{Caller, Role};
 use yiciban_proto::convert::tasks::{material_ids_input, result_document_input};
@@ -322,6 +323,28 @@ pub async fn record_post_check(
             revoked: task.status == yiciban_domain::tasks::TaskStatus::Revoked,
             version: task.version,
         },
+    )
+    .await
+}
+
+/// UrgeTask (督办): the case's assigned officer or a supervisor urges the
+/// department with a note. Whether an officer is the case's is checked when
+/// the task is loaded (another officer's task is NOT_FOUND, see
+/// [`super::access::visible_task`]).
+pub async fn urge(
+    api: &TasksApi,
+    caller: &Caller,
+    req: pb::UrgeTaskRequest,
+) -> Result<Response<pb::UrgeTaskResponse>, Status> {
+    caller.require(&[Role::Officer, Role::Supervisor], "urge tasks")?;
+    let task_id = uuid_field("task_id", &req.task_id)?;
+    api.run(
+        caller,
+        task_id,
+        req.expected_version,
+        (&req.idempotency_key, &req),
+        |loaded| Ok(Command::Urge(Urge { by: caller.subject.clone(), note: req.note.clone(), now: loaded.now })),
+        |task, _| pb::UrgeTaskResponse { urge_count: task.urged.count, version: task.version },
     )
     .await
 }

@@ -4,5 +4,6 @@
 mod helpers;
 mod inbox;
 mod officers;
+mod urge;
 mod warnings;
 mod work;

@@ -19,13 +19,13 @@ use crate::helpers::*;
 
 /// The task service and, on `port`, a real intake service on the same
 /// database, NATS prefix and issuer (hand-offs to routing wait: port 9).
-struct WithIntake {
+pub(crate) struct WithIntake {
     /// First, so that intake stops before the database goes.
     intake: RunningService<yiciban_intake::Intake>,
-    app: TestApp,
+    pub(crate) app: TestApp,
 }
 
-async fn spawn_with_intake() -> WithIntake {
+pub(crate) async fn spawn_with_intake() -> WithIntake {
     let port = ReservedPort::new();
     let app = spawn_app_asking(Some(port.url())).await;
     let mut env: HashMap<String, String> = app.issuer.env().into_iter().collect();
@@ -47,7 +47,7 @@ async fn spawn_with_intake() -> WithIntake {
 }
 
 impl WithIntake {
-    fn intake_as(
+    pub(crate) fn intake_as(
         &self,
         role: Role,
         sub: &str,
@@ -57,7 +57,7 @@ impl WithIntake {
     }
 
     /// A newborn case accepted at intake, with its officer; and a task of it.
-    async fn case_with_a_task(&self) -> (String, String, String) {
+    pub(crate) async fn case_with_a_task(&self) -> (String, String, String) {
         let accepted = self
             .intake_as(Role::Clerk, "clerk-001")
             .submit_application(yiciban_testkit::applications::newborn("newborn-1"))

@@ -334,7 +334,8 @@ pub fn apply(view: &mut CaseView, event: &Decoded, ctx: &Context<'_>) -> Timelin
                 request.answered = true;
             }
         }
-        Fact::PostCheckPassed(_) | Fact::PostCheckFailed(_) => {}
+        // An urging (督办) changes nothing of the case but its timeline.
+        Fact::PostCheckPassed(_) | Fact::PostCheckFailed(_) | Fact::TaskUrged(_) => {}
         Fact::ApprovalRevoked(e) => view.task(&e.task_id, info).state = TaskState::Revoked,
         // ---- issuance ----
         Fact::IssuancePrepared(e) => {

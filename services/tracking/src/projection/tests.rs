@@ -443,6 +443,25 @@ fn summaries_say_who_did_what_to_which_item() {
 }
 
 #[test]
+fn an_urging_shows_in_the_timeline_with_its_count_but_not_its_note() {
+    let mut g = a_case_in_work();
+    let before = g.view.clone();
+    let officer = ("officer-1", common::Role::Officer, "");
+    let urged = ev::TaskUrged {
+        task_id: TASK.into(),
+        urged_by: "officer-1".into(),
+        note: "申请人王小明来电催问".into(),
+        urge_count: 2,
+    };
+    g.event(&task_stream(), "2026-01-08T09:00", officer, &urged);
+    let entry = g.timeline.last().unwrap();
+    assert_eq!(entry.summary, "专人 officer-1 督办 食品经营许可（第2次）");
+    assert_eq!((entry.event_type.as_str(), entry.department.as_str()), ("TaskUrged", "samr"));
+    assert!(!entry.summary.contains("王小明"), "free text stays out of the timeline");
+    assert_eq!(g.view.tasks, before.tasks, "an urging changes no task of the case");
+}
+
+#[test]
 fn deficiencies_are_owed_until_cleared_and_warnings_take_the_worst_open_task() {
     let mut g = Given::new();
     g.event(&case_stream(), "2026-01-05T09:00", CLERK, &submitted(common::ApplicantKind::Person, "王小明"));

@@ -29,6 +29,7 @@ pub fn task_id_of(fact: &Fact) -> Option<&str> {
         Fact::PostCheckPassed(e) => &e.task_id,
         Fact::PostCheckFailed(e) => &e.task_id,
         Fact::ApprovalRevoked(e) => &e.task_id,
+        Fact::TaskUrged(e) => &e.task_id,
         _ => return None,
     })
 }
@@ -266,6 +267,8 @@ pub fn summary(view: &CaseView, event: &Decoded, names: &Names) -> String {
         Fact::PostCheckPassed(e) => format!("{by} 事后核查通过 {}", item(&e.task_id)),
         Fact::PostCheckFailed(e) => format!("{by} 事后核查发现承诺不实 {}", item(&e.task_id)),
         Fact::ApprovalRevoked(e) => format!("{by} 撤销 {} 的许可 {}", item(&e.task_id), e.document_number),
+        // The note stays out: it is free text (the department reads it on the task).
+        Fact::TaskUrged(e) => format!("{by} 督办 {}（第{}次）", item(&e.task_id), e.urge_count),
         Fact::IssuancePrepared(e) => format!(
             "准备出件第{}批：{}份文书，{}{}",
             e.batch_number,

@@ -2,13 +2,18 @@
 //! show it to the person — the summary and its clock, what the applicant
 //! owes, the routing plan (every step, what it waits for, which department
 //! holds it, joined with its task from ListCaseTasks), the clock stops and
-//! the whole timeline.
+//! the whole timeline; and the forms of [`super::officer`] (督办 on an open
+//! step, 改派专办员).
 
 use askama::Template;
+use yiciban_platform::Role;
+use yiciban_proto::common::v1::TaskState;
 use yiciban_proto::routing::v1::{Plan, PlanStep, StepState};
 use yiciban_proto::tasks::v1::Task;
 use yiciban_proto::tracking::v1::{CaseSummary, TimelineEntry};
 
+use super::decide::ActionForm;
+use super::officer::{self, CaseAction, CaseAttempt};
 use super::worklist::{HolderView, case_clock, owed};
 use super::{Layout, format};
 use crate::Names;
@@ -80,6 +85,16 @@ pub struct StepRow {
     /// What the department asked the applicant for, while waiting.
     pub supplement: Vec<String>,
     pub supplement_due: String,
+    /// The step's task; empty until dispatched.
+    pub task_id: String,
+    /// The task's stream version (the urging's `expected_version`).
+    pub version: u64,
+    /// The task is open (pending, in progress, waiting for a supplement).
+    pub open: bool,
+    /// "已督办 N 次", or empty.
+    pub urged: String,
+    /// The 督办 form, when the person may urge this step's department.
+    pub urge: Option<ActionForm>,
 }
 
 impl StepRow {
@@ -118,6 +133,14 @@ impl StepRow {
             warning: format::warning(task.warning),
             supplement: task.supplement_items.iter().map(|i| i.requirement.clone()).collect(),
             supplement_due: format::date(task.supplement_due_by.as_ref()),
+            task_id: task.task_id.clone(),
+            version: task.version,
+            open: matches!(
+                TaskState::try_from(task.state),
+                Ok(TaskState::Pending | TaskState::InProgress | TaskState::WaitingForSupplement)
+            ),
+            urged: super::inbox::urged(task.urge_count),
+            urge: None,
         }
     }
 }
@@ -237,6 +260,10 @@ pub struct CasePage {
     pub entries: Vec<EntryRow>,
     /// The timeline has more entries than shown.
     pub truncated: bool,
+    /// The confirmation of the action just done (督办, 改派).
+    pub flash: Option<&'static str>,
+    /// The 改派专办员 form, for a supervisor or administrator.
+    pub reassign: Option<ActionForm>,
 }
 
 impl CasePage {
@@ -258,7 +285,36 @@ impl CasePage {
             stops: stops(entries),
             entries: entries.iter().map(|e| EntryRow::new(e, names)).collect(),
             truncated,
+            flash: None,
+            reassign: None,
         }
+    }
+
+    /// The page with the forms `role` may use, a refused one shown again
+    /// (`attempt`) and the confirmation of what was just done (`flash`);
+    /// `intake_version` is the case stream's version the page shows.
+    pub fn with_actions(
+        mut self,
+        role: Role,
+        intake_version: u64,
+        attempt: Option<&CaseAttempt>,
+        flash: Option<&'static str>,
+    ) -> CasePage {
+        let case = super::task::segment(&self.case.case_id);
+        if officer::may_urge(role) {
+            for step in self.steps.iter_mut().filter(|s| s.open && !s.task_id.is_empty()) {
+                let action = format!("/cases/{case}/tasks/{}/urge", super::task::segment(&step.task_id));
+                step.urge = Some(officer::form(action, step.version, attempt, |a| {
+                    a.action == CaseAction::Urge && a.task_id == step.task_id
+                }));
+            }
+        }
+        if officer::may_reassign(role) {
+            let action = format!("/cases/{case}/officer");
+            self.reassign = Some(officer::form(action, intake_version, attempt, |a| a.action == CaseAction::Reassign));
+        }
+        self.flash = flash;
+        self
     }
 }
 

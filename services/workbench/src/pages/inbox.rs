@@ -45,6 +45,8 @@ pub struct InboxRow {
     pub warning: Option<(&'static str, &'static str)>,
     pub assignee: String,
     pub claim: Option<ClaimForm>,
+    /// "已督办 N 次" once the case officer urged the department; else empty.
+    pub urged: String,
     /// The service's refusal of the last action on this task.
     pub error: Option<String>,
 }
@@ -74,9 +76,16 @@ impl InboxRow {
                 version: task.version,
                 key: yiciban_platform::auth::pkce::random_token(),
             }),
+            urged: urged(task.urge_count),
             error: None,
         }
     }
+}
+
+/// How often the case officer urged the department (督办), worded; empty
+/// when never.
+pub fn urged(count: u32) -> String {
+    if count == 0 { String::new() } else { format!("已督办 {count} 次") }
 }
 
 /// The inbox page.

@@ -31,6 +31,9 @@ pub struct TaskView {
     pub post_check: &'static str,
     /// The case's page (timeline, steps, clock).
     pub case_href: String,
+    /// The last urging (督办): "最近 <time> 由 <login>" and its note; `None`
+    /// when never urged (the count is `row.urged`).
+    pub last_urge: Option<(String, String)>,
 }
 
 /// One field of the application.
@@ -184,6 +187,10 @@ impl TaskPage {
                 supplement_due: format::date(task.supplement_due_by.as_ref()),
                 post_check: format::post_check(task.post_check),
                 case_href: format!("/cases/{}", task.case_id),
+                last_urge: (task.urge_count > 0).then(|| {
+                    let when = format::timestamp(task.last_urged_at.as_ref());
+                    (format!("最近 {when} 由 {}", task.last_urged_by), task.last_urge_note.clone())
+                }),
             },
             application,
             flash,

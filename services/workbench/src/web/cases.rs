@@ -1,7 +1,8 @@
 //! The case officer's pages: `/worklist` (tracking's OfficerWorklist),
 //! `/cases/{case}` (GetTimeline with the case's summary, routing's GetPlan
 //! and the task service's ListCaseTasks for the steps) and `/cases?number=` (the
-//! header's search, FindCaseByNumber, then to the case page). Read with the
+//! header's search, FindCaseByNumber, then to the case page; its actions are
+//! in [`super::officer`]). Read with the
 //! person's own tokens: who may see which case is tracking's and the task
 //! service's to decide, and their refusal is what the page shows.
 
@@ -21,6 +22,7 @@ use super::respond::{Html, redirect};
 use super::work::{bad, pairs, path_segment, refused_page};
 use crate::Workbench;
 use crate::calls::Refusal;
+use crate::pages::officer::{CaseAction, CaseAttempt, intake_version};
 use crate::pages::worklist::WorklistQuery;
 use crate::pages::{CasePage, WorklistPage};
 
@@ -74,31 +76,65 @@ pub async fn worklist(State(wb): State<Arc<Workbench>>, headers: HeaderMap, RawQ
     }
 }
 
-/// `GET /cases/{case}`: the case page.
-pub async fn case(State(wb): State<Arc<Workbench>>, Path(case_id): Path<String>, headers: HeaderMap) -> Response {
+/// `GET /cases/{case}` (`?done=urge|officer` after an action): the case page.
+pub async fn case(
+    State(wb): State<Arc<Workbench>>,
+    Path(case_id): Path<String>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> Response {
     let visit = match guard::require(&wb, &headers, &format!("/cases/{}", path_segment(&case_id))).await {
         Ok(v) => v,
         Err(refused) => return refused,
     };
-    let token = match guard::token(&wb, &visit, &OidcConfig::audience_of("tracking")).await {
+    let flash = pairs(&raw.unwrap_or_default())
+        .iter()
+        .find_map(|(k, v)| (k == "done").then(|| CaseAction::of_segment(v).map(CaseAction::confirmation)).flatten());
+    case_page(&wb, &visit, &case_id, CaseOutcome::Shown(flash)).await
+}
+
+/// How the case page is shown.
+pub(super) enum CaseOutcome {
+    /// As it is, with the confirmation of what was just done.
+    Shown(Option<&'static str>),
+    /// With a refused form shown again (the answer's status).
+    Refused(StatusCode, CaseAttempt),
+}
+
+/// The case page of `case_id` as `visit`'s person may see it, with the
+/// actions the person may take and a service's refusal of the last one.
+pub(super) async fn case_page(wb: &Workbench, visit: &Visit, case_id: &str, outcome: CaseOutcome) -> Response {
+    let token = match guard::token(wb, visit, &OidcConfig::audience_of("tracking")).await {
         Ok(t) => t,
         Err(refused) => return refused,
     };
-    let request = GetTimelineRequest { case_id, page_size: TIMELINE_MAX, page_token: String::new() };
+    let request =
+        GetTimelineRequest { case_id: case_id.to_owned(), page_size: TIMELINE_MAX, page_token: String::new() };
     let timeline = match wb.services.tracking(&token).get_timeline(request).await {
         Ok(answer) => answer.into_inner(),
-        Err(status) => return refused_page(&wb, &visit, "无法打开办件", &Refusal::from(&status)),
+        Err(status) => return refused_page(wb, visit, "无法打开办件", &Refusal::from(&status)),
     };
     let Some(summary) = timeline.summary else {
-        return refused_page(&wb, &visit, "无法打开办件", &Refusal::from(tonic::Status::internal("no summary")));
+        return refused_page(wb, visit, "无法打开办件", &Refusal::from(tonic::Status::internal("no summary")));
     };
-    let (plan, tasks) = match steps(&wb, &visit, &summary.case_id).await {
+    let (plan, tasks) = match steps(wb, visit, &summary.case_id).await {
         Ok(found) => found,
         Err(refused) => return refused,
     };
-    let layout = visit.layout(&wb, "办件详情", "");
+    let layout = visit.layout(wb, "办件详情", "");
     let truncated = !timeline.next_page_token.is_empty();
-    Html(CasePage::new(layout, &summary, &timeline.entries, truncated, plan, tasks, &wb.names)).into_response()
+    let (status, flash, attempt) = match outcome {
+        CaseOutcome::Shown(flash) => (StatusCode::OK, flash, None),
+        CaseOutcome::Refused(status, attempt) => (status, None, Some(attempt)),
+    };
+    let version = intake_version(&summary.case_id, &timeline.entries);
+    let page = CasePage::new(layout, &summary, &timeline.entries, truncated, plan, tasks, &wb.names).with_actions(
+        visit.session.person.role,
+        version,
+        attempt.as_ref(),
+        flash,
+    );
+    (status, Html(page)).into_response()
 }
 
 /// The case's plan (routing) and department tasks (the task service) as

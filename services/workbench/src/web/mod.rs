@@ -18,7 +18,9 @@
 //! | `POST /tasks/{id}/resume` | 恢复办理 after a supplement |
 //! | `POST /tasks/{id}/post-check` | 事后核查 of an approval's commitments |
 //! | `/worklist` | an officer's cases (我的办件; a supervisor names the officer), filtered (`stage`, `warning`, `officer`, `page`) |
-//! | `/cases/{case}` | a case: summary, clock, what the applicant owes, the steps, clock stops, timeline |
+//! | `/cases/{case}` | a case: summary, clock, what the applicant owes, the steps, clock stops, timeline; the 督办 and 改派 forms (`?done=urge|officer` confirms) |
+//! | `POST /cases/{case}/tasks/{task}/urge` | 督办: the case's officer or a supervisor urges the department holding an open step, with a note (TaskService.UrgeTask) |
+//! | `POST /cases/{case}/officer` | 改派专办员: a supervisor or administrator gives the case to another officer (IntakeService.AssignOfficer) |
 //! | `/cases?number=` | find a case by its number (the header's search), then to its page |
 //! | `/overdue` | the overdue board (黄牌/红牌), filtered (`department`, `level`, `page`) |
 //! | `/statistics` | a month's statistics (`period`, `department`, `package`) |
@@ -42,6 +44,7 @@ mod decide;
 mod guard;
 mod materials;
 mod notice;
+mod officer;
 mod oversight;
 mod packages;
 mod progress;
@@ -101,6 +104,8 @@ pub fn router(wb: Arc<Workbench>) -> Router {
         .route("/worklist", get(cases::worklist))
         .route("/cases", get(cases::find))
         .route("/cases/{case}", get(cases::case))
+        .route("/cases/{case}/tasks/{task}/urge", post(officer::urge))
+        .route("/cases/{case}/officer", post(officer::reassign))
         .route("/overdue", get(oversight::overdue))
         .route("/statistics", get(oversight::statistics))
         .route("/statistics.csv", get(oversight::statistics_csv))

@@ -237,6 +237,8 @@ pub struct CasePage {
     pub entries: Vec<EntryRow>,
     /// The timeline has more entries than shown.
     pub truncated: bool,
+    /// The window's pages (补正收件, 出件与评价) are offered: a clerk's.
+    pub window: bool,
 }
 
 impl CasePage {
@@ -258,6 +260,7 @@ impl CasePage {
             stops: stops(entries),
             entries: entries.iter().map(|e| EntryRow::new(e, names)).collect(),
             truncated,
+            window: false,
         }
     }
 }

@@ -98,7 +98,8 @@ pub async fn case(State(wb): State<Arc<Workbench>>, Path(case_id): Path<String>,
     };
     let layout = visit.layout(&wb, "办件详情", "");
     let truncated = !timeline.next_page_token.is_empty();
-    Html(CasePage::new(layout, &summary, &timeline.entries, truncated, plan, tasks, &wb.names)).into_response()
+    let page = CasePage::new(layout, &summary, &timeline.entries, truncated, plan, tasks, &wb.names);
+    Html(CasePage { window: visit.session.person.role == Role::Clerk, ..page }).into_response()
 }
 
 /// The case's plan (routing) and department tasks (the task service) as

@@ -17,3 +17,4 @@ mod oversight;
 mod progress;
 mod signin;
 mod traces;
+mod window;

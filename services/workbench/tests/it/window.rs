@@ -210,3 +210,55 @@ async fn the_batch_is_handed_to_the_applicant_in_person_after_a_wrong_id_is_refu
     assert!(page.body.contains("已记录评价") && page.body.contains("窗口评价器"), "{}", page.body);
     assert!(!page.body.contains("action=\"/cases/"), "nothing more to do at the window: {}", page.body);
 }
+
+#[tokio::test]
+async fn the_clerk_takes_the_supplement_a_department_asked_for_and_it_is_owed_no_more() {
+    let app = spawn_app().await;
+    let (case_id, listed) = app.case_with_tasks(newborn("window-sup-2")).await;
+    let task = crate::helpers::of(&listed, crate::helpers::MATERNITY);
+    let material = task.material_ids.first().expect("the item needs a material").clone();
+    let mut agent = app.tasks(Role::Agent, "agent-maternity-1", Some(crate::helpers::MATERNITY));
+    let claim =
+        tasks::ClaimTaskRequest { idempotency_key: "c".into(), task_id: task.task_id.clone(), expected_version: 0 };
+    agent.claim_task(claim).await.unwrap();
+    let needed = "请提交加盖医院公章的原件扫描件";
+    agent
+        .return_for_supplement(tasks::ReturnForSupplementRequest {
+            idempotency_key: "r".into(),
+            task_id: task.task_id.clone(),
+            expected_version: 0,
+            items: vec![yiciban_proto::common::v1::SupplementItem {
+                material_id: material.clone(),
+                field_path: String::new(),
+                requirement: needed.into(),
+            }],
+            due_by: None,
+        })
+        .await
+        .unwrap();
+
+    let clerk = app.signed_in("clerk-001").await;
+    let path = format!("/cases/{case_id}/supplement");
+    let input = format!("file.{material}");
+    let page = clerk.get(&path).await;
+    assert!(page.body.contains("退回补正") && page.body.contains(needed), "{}", page.body);
+    assert!(page.body.contains(&format!("name=\"{input}\"")), "{}", page.body);
+    let fields = form_of(&page, &path, &["version", "key", "request"]);
+    let request = &fields.iter().find(|(k, _)| *k == "request").unwrap().1;
+    assert_eq!(*request, app.task(&task.task_id).await.supplement_request_id);
+    let scan: &[u8] = b"%PDF-1.4 stamped original";
+    let done =
+        clerk.post_multipart_files(&path, &borrowed(&fields), &[(&input, "原件.pdf", "application/pdf", scan)]).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    let case = intake_case(&app, &case_id).await;
+    assert!(case.materials.iter().any(|m| m.material_id == material && m.file_name == "原件.pdf"), "{case:?}");
+
+    // The task service resumes the task on the supplement: nothing owed any more.
+    let after = eventually("the request no longer owed", WAIT, || async {
+        let page = clerk.get(&path).await;
+        (!page.body.contains(&format!("name=\"{input}\""))).then_some(page)
+    })
+    .await;
+    assert!(after.body.contains("申请人目前无待补材料"), "{}", after.body);
+    assert_eq!(app.task(&task.task_id).await.state, TaskState::InProgress as i32);
+}

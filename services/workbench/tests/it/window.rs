@@ -262,3 +262,42 @@ async fn the_clerk_takes_the_supplement_a_department_asked_for_and_it_is_owed_no
     assert!(after.body.contains("申请人目前无待补材料"), "{}", after.body);
     assert_eq!(app.task(&task.task_id).await.state, TaskState::InProgress as i32);
 }
+
+#[tokio::test]
+async fn an_agent_collects_only_with_the_power_of_attorney_scanned() {
+    let app = spawn_app().await;
+    let (case_id, _) = app.case_with_tasks(newborn("window-out-2")).await;
+    let prepared = decided(&app, &case_id).await;
+    let batch = prepared.batches[0].batch_number;
+    let clerk = app.signed_in("clerk-001").await;
+    let path = format!("/cases/{case_id}/handout");
+    let pickup = format!("{path}/pickup");
+    let page = clerk.get(&path).await;
+    let form = form_of(&page, &pickup, &["version", "key", "batch"]);
+    let mut fields = borrowed(&form);
+    fields.extend([("kind", "COLLECTOR_KIND_AGENT"), ("name", "张三"), ("id_number", FATHER_ID)]);
+    let receipt: &[u8] = b"%PDF-1.4 signed receipt";
+    let poa: &[u8] = b"%PDF-1.4 power of attorney";
+
+    let refused =
+        clerk.post_multipart_files(&pickup, &fields, &[("receipt", "签收单.pdf", "application/pdf", receipt)]).await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.body);
+    assert!(!error_at(&refused, &format!("b{batch}-pickup-power_of_attorney")).is_empty(), "{}", refused.body);
+    assert!(!refused.body.contains(FATHER_ID), "the ID number is never shown back");
+    assert!(refused.body.contains("value=\"COLLECTOR_KIND_AGENT\" checked"), "{}", refused.body);
+    assert_eq!(issued(&app, &case_id).await.unwrap().version, prepared.version, "nothing recorded");
+
+    let files = [
+        ("receipt", "签收单.pdf", "application/pdf", receipt),
+        ("power_of_attorney", "授权委托书.pdf", "application/pdf", poa),
+    ];
+    let done = clerk.post_multipart_files(&pickup, &fields, &files).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    let delivered = issued(&app, &case_id).await.unwrap();
+    assert_eq!(
+        (delivered.batches[0].state, delivered.batches[0].collector_kind),
+        (issuance::BatchState::Delivered as i32, yiciban_proto::common::v1::CollectorKind::Agent as i32)
+    );
+    let page = clerk.get(done.location()).await;
+    assert!(page.body.contains("委托代理人领取"), "{}", page.body);
+}

@@ -229,6 +229,21 @@ impl TestApp {
         IntakeServiceClient::with_interceptor(self.channels["intake"].clone(), ClientAuth::new(Some(&token)))
     }
 
+    /// An administrator erases the personal data of the applicant of
+    /// `case_id` (PrivacyService.ErasePersonalData).
+    pub async fn erase_applicant_of(&self, case_id: &str) {
+        use yiciban_proto::intake::v1::privacy_service_client::PrivacyServiceClient;
+        let token = self.issuer.token(Role::Admin, "admin-001", None, None);
+        let mut privacy =
+            PrivacyServiceClient::with_interceptor(self.channels["intake"].clone(), ClientAuth::new(Some(&token)));
+        let request = yiciban_proto::intake::v1::ErasePersonalDataRequest {
+            case_id: case_id.to_owned(),
+            id_number: String::new(),
+            reason: "个人信息删除申请".into(),
+        };
+        assert!(privacy.erase_personal_data(request).await.unwrap().into_inner().erased_now);
+    }
+
     /// The personal-data reads intake recorded, newest first (as a supervisor
     /// reads them).
     pub async fn intake_reads(&self) -> Vec<yiciban_proto::audit::v1::PersonalDataRead> {

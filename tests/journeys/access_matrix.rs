@@ -22,7 +22,7 @@ pub(crate) enum Caller {
     Service(&'static str),
 }
 
-pub(crate) const CALLERS: [Caller; 11] = [
+pub(crate) const CALLERS: [Caller; 12] = [
     Caller::Person(Role::Clerk, "clerk-001", None, None),
     Caller::Person(Role::Agent, "agent-samr-1", Some("samr"), None),
     Caller::Person(Role::Officer, "officer-001", None, None),
@@ -34,6 +34,8 @@ pub(crate) const CALLERS: [Caller; 11] = [
     Caller::Service("tasks"),
     Caller::Service("issuance"),
     Caller::Service("tracking"),
+    // the workbench's own identity for the public progress page (ADR 0032)
+    Caller::Service("progress"),
 ];
 
 /// Every RPC of the protos, as its gRPC path.

@@ -16,6 +16,7 @@ use yiciban_platform::read_log::PURPOSE_HEADER;
 use yiciban_proto::catalog::v1::catalog_service_client::CatalogServiceClient;
 use yiciban_proto::intake::v1::intake_service_client::IntakeServiceClient;
 use yiciban_proto::intake::v1::material_service_client::MaterialServiceClient;
+use yiciban_proto::issuance::v1::issuance_service_client::IssuanceServiceClient;
 use yiciban_proto::routing::v1::routing_service_client::RoutingServiceClient;
 use yiciban_proto::tasks::v1::task_service_client::TaskServiceClient;
 use yiciban_proto::tracking::v1::tracking_service_client::TrackingServiceClient;
@@ -38,6 +39,13 @@ pub type Tasks = TaskServiceClient<InterceptedService<Channel, ClientAuth>>;
 pub type Intake = IntakeServiceClient<InterceptedService<Channel, ClientAuth>>;
 /// Intake's material files as one person.
 pub type Materials = MaterialServiceClient<InterceptedService<Channel, ClientAuth>>;
+
+/// Issuance (出件, the rating at the window) as one person.
+pub type Issuance = IssuanceServiceClient<InterceptedService<Channel, ClientAuth>>;
+
+/// What the supplement page states when it reads the case (recorded in
+/// intake's personal-data read log).
+pub const SUPPLEMENT_PURPOSE: &str = "综窗收件：收取申请人补正、补齐的材料";
 
 /// The catalog (packages, guides, form schemas; served by intake) as one person.
 pub type Catalog = CatalogServiceClient<InterceptedService<Channel, ClientAuth>>;
@@ -88,6 +96,7 @@ pub struct Services {
     intake: Channel,
     routing: Channel,
     tracking: Channel,
+    issuance: Channel,
 }
 
 /// The gRPC URLs of the services the workbench calls.
@@ -97,6 +106,7 @@ pub struct ServiceUrls<'a> {
     pub intake: &'a str,
     pub routing: &'a str,
     pub tracking: &'a str,
+    pub issuance: &'a str,
 }
 
 impl Services {
@@ -106,7 +116,13 @@ impl Services {
             intake: lazy_channel(urls.intake)?,
             routing: lazy_channel(urls.routing)?,
             tracking: lazy_channel(urls.tracking)?,
+            issuance: lazy_channel(urls.issuance)?,
         })
+    }
+
+    /// Issuance, called with `token` (audience `urn:yiciban:issuance`).
+    pub fn issuance(&self, token: &str) -> Issuance {
+        IssuanceServiceClient::with_interceptor(self.issuance.clone(), ClientAuth::new(Some(token)))
     }
 
     /// The task service, called with `token` (audience `urn:yiciban:tasks`).

@@ -25,7 +25,7 @@ pub const DEFAULT_CLIENT_ID: &str = "yiciban-workbench";
 /// The services the workbench calls for a person, each with that person's
 /// own access token for its audience; the first is the one whose token
 /// tells the workbench who signed in.
-pub const AUDIENCES: [&str; 4] = ["tasks", "intake", "tracking", "routing"];
+pub const AUDIENCES: [&str; 5] = ["tasks", "intake", "tracking", "routing", "issuance"];
 
 /// The progress page's client at the issuer unless
 /// `YICIBAN_WORKBENCH_PROGRESS_CLIENT_ID` names another; its tokens carry
@@ -72,6 +72,9 @@ pub struct WorkbenchConfig {
     /// `YICIBAN_TRACKING_URL`: tracking (worklists, case pages, the overdue
     /// board, the monthly statistics).
     pub tracking_url: String,
+    /// `YICIBAN_ISSUANCE_URL`: issuance (the window's hand-out of results,
+    /// the rating taken at the window).
+    pub issuance_url: String,
     /// `YICIBAN_WORKBENCH_SESSION_IDLE` (default 30m): a session unused this
     /// long ends.
     pub session_idle: Duration,
@@ -195,6 +198,7 @@ impl WorkbenchConfig {
             intake_url: service_url("YICIBAN_INTAKE_URL")?,
             tracking_url: service_url("YICIBAN_TRACKING_URL")?,
             routing_url: service_url("YICIBAN_ROUTING_URL")?,
+            issuance_url: service_url("YICIBAN_ISSUANCE_URL")?,
             session_idle,
             session_max,
             scope,
@@ -281,6 +285,7 @@ mod tests {
             ("YICIBAN_INTAKE_URL", "http://127.0.0.1:50051"),
             ("YICIBAN_TRACKING_URL", "http://127.0.0.1:50055"),
             ("YICIBAN_ROUTING_URL", "http://127.0.0.1:50052"),
+            ("YICIBAN_ISSUANCE_URL", "http://127.0.0.1:50054"),
         ];
         all.extend_from_slice(pairs);
         development_env(&all)
@@ -322,6 +327,7 @@ mod tests {
             ("YICIBAN_INTAKE_URL", "http://yiciban-intake:50051"),
             ("YICIBAN_TRACKING_URL", "http://yiciban-tracking:50055"),
             ("YICIBAN_ROUTING_URL", "http://yiciban-routing:50052"),
+            ("YICIBAN_ISSUANCE_URL", "http://yiciban-issuance:50054"),
             ("YICIBAN_KEK_FILE", kek.to_str().unwrap()),
             ("YICIBAN_WORKBENCH_PROGRESS_CLIENT_SECRET", "the-progress-page's-own-secret"),
         ]

@@ -94,6 +94,7 @@ pub async fn get(
         form_data: Some(form_data),
         mail_address,
         materials: state.materials.iter().map(Into::into).collect(),
+        personal_data_erased: state.personal_data_erased,
     })
 }
 

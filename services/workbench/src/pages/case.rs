@@ -264,6 +264,8 @@ pub struct CasePage {
     pub flash: Option<&'static str>,
     /// The 改派专办员 form, for a supervisor or administrator.
     pub reassign: Option<ActionForm>,
+    /// The window's pages (补正收件, 出件与评价) are offered: a clerk's.
+    pub window: bool,
 }
 
 impl CasePage {
@@ -287,6 +289,7 @@ impl CasePage {
             truncated,
             flash: None,
             reassign: None,
+            window: false,
         }
     }
 

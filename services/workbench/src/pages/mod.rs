@@ -16,7 +16,9 @@ pub mod overdue;
 pub mod packages;
 pub mod progress;
 pub mod statistics;
+pub mod supplement;
 mod task;
+pub mod window;
 pub mod worklist;
 
 use askama::Template;
@@ -147,8 +149,8 @@ impl HomePage {
                 "",
             ),
             Role::Clerk => (
-                "综窗受理：查找一件事，向申请人一次性告知，填写一套表单、上传材料（可容缺、告知承诺的按目录选择），提交后打印受理通知书、不予受理通知书或一次性告知书；可查看各部门待办。",
-                "补正收件、一窗出件将在后续版本加入工作台。",
+                "综窗受理：查找一件事，向申请人一次性告知，填写一套表单、上传材料（可容缺、告知承诺的按目录选择），提交后打印受理通知书、不予受理通知书或一次性告知书；可查看各部门待办。补正收件、一窗出件与好差评：在页首按办件编号查找办件，在办件页进入。",
+                "",
             ),
             Role::Officer => (
                 "专人全流程跟踪：我的办件、每件的时间线、环节与计时、申请人待补事项；在办件页督办在办环节的部门。",

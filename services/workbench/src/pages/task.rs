@@ -84,6 +84,9 @@ pub struct ApplicationView {
     /// The form's fields the department sees, as `form.<key>` (a
     /// supplement may ask for one to be corrected).
     pub form_keys: Vec<String>,
+    /// The applicant's personal data was erased: the page says so instead
+    /// of showing empty fields.
+    pub erased: bool,
 }
 
 impl From<&GetStepApplicationResponse> for ApplicationView {
@@ -118,6 +121,7 @@ impl From<&GetStepApplicationResponse> for ApplicationView {
             data_fields: a.data_fields.clone(),
             fields,
             documents: a.materials.iter().map(|m| Document::of(&a.case_id, m)).collect(),
+            erased: a.personal_data_erased,
         }
     }
 }

@@ -128,13 +128,14 @@ pub(super) async fn case_page(wb: &Workbench, visit: &Visit, case_id: &str, outc
         CaseOutcome::Refused(status, attempt) => (status, None, Some(attempt)),
     };
     let version = intake_version(&summary.case_id, &timeline.entries);
+    let role = visit.session.person.role;
     let page = CasePage::new(layout, &summary, &timeline.entries, truncated, plan, tasks, &wb.names).with_actions(
-        visit.session.person.role,
+        role,
         version,
         attempt.as_ref(),
         flash,
     );
-    (status, Html(page)).into_response()
+    (status, Html(CasePage { window: role == Role::Clerk, ..page })).into_response()
 }
 
 /// The case's plan (routing) and department tasks (the task service) as

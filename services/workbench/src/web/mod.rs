@@ -8,6 +8,13 @@
 //! | `/packages/{id}/apply` | the one form of the package, rendered from its form schema, with a fresh idempotency key |
 //! | `POST /packages/{id}/apply` | submit at the window (multipart: the form and each material's file, stored in intake first, at most `YICIBAN_WORKBENCH_RESULT_MAX_BYTES` each) |
 //! | `/cases/{case}/notice` | the printable notice of intake's decision: 受理通知书 (with the 一次性告知书 of what is owed), 不予受理通知书 |
+//! | `/cases/{case}/supplement` | 补正收件: what the applicant owes (open 容缺 deficiencies, each department's open supplement request) and what was received (clerks) |
+//! | `POST /cases/{case}/supplement` | take a supplement (multipart: `request` and a file per owed material, stored in intake first; IntakeService.SupplementMaterials) |
+//! | `/cases/{case}/handout` | 一窗出件 and 好差评: the issuance's batches, each with the form its state calls for, and the ratings (clerks) |
+//! | `POST /cases/{case}/handout/notify` | 通知领取 (IssuanceService.NotifyPickup) |
+//! | `POST /cases/{case}/handout/pickup` | 窗口出件 (multipart: the collector — kind, name, ID number, never shown back — the power of attorney and signed receipt scans, stored in intake first; ConfirmPickup) |
+//! | `POST /cases/{case}/handout/mailing`, `…/delivery` | 邮寄, 签收 of a mail batch (RecordMailing, RecordDelivery) |
+//! | `POST /cases/{case}/rating` | the applicant's rating taken at the window (RateCase: score, indicators, department, comment, real name) |
 //! | `/inbox` | a department's open tasks, filtered (`state`, `package`, `warning`, `department`) |
 //! | `/tasks/{id}` | a task and what its department may see of the application |
 //! | `POST /tasks/{id}/claim` | claim (认领) |
@@ -42,6 +49,7 @@ mod auth;
 mod cases;
 mod decide;
 mod guard;
+mod handout;
 mod materials;
 mod notice;
 mod officer;
@@ -49,6 +57,7 @@ mod oversight;
 mod packages;
 mod progress;
 pub mod respond;
+mod supplement;
 mod upload;
 mod work;
 
@@ -72,6 +81,10 @@ const APPROVE_FIELDS_BYTES: usize = 256 * 1024;
 /// route's body limit; each file at most `YICIBAN_WORKBENCH_RESULT_MAX_BYTES`).
 const APPLY_FILES: u64 = 8;
 
+/// How many files of the largest size a hand-out carries (the signed
+/// receipt and the power of attorney).
+const PICKUP_FILES: u64 = 2;
+
 /// The stylesheet.
 const CSS: &str = include_str!("workbench.css");
 
@@ -86,12 +99,25 @@ pub fn router(wb: Arc<Workbench>) -> Router {
     let apply_limit = usize::try_from(wb.result_max_bytes.saturating_mul(APPLY_FILES))
         .unwrap_or(usize::MAX)
         .saturating_add(APPROVE_FIELDS_BYTES);
+    let pickup_limit = usize::try_from(wb.result_max_bytes.saturating_mul(PICKUP_FILES))
+        .unwrap_or(usize::MAX)
+        .saturating_add(APPROVE_FIELDS_BYTES);
     Router::new()
         .route("/", get(work::home))
         .route("/packages", get(packages::list))
         .route("/packages/{id}", get(packages::notice))
         .route("/packages/{id}/apply", get(apply::form).post(apply::submit).layer(DefaultBodyLimit::max(apply_limit)))
         .route("/cases/{case}/notice", get(notice::notice))
+        .route(
+            "/cases/{case}/supplement",
+            get(supplement::form).post(supplement::take).layer(DefaultBodyLimit::max(apply_limit)),
+        )
+        .route("/cases/{case}/handout", get(handout::page))
+        .route("/cases/{case}/handout/notify", post(handout::notify))
+        .route("/cases/{case}/handout/pickup", post(handout::pickup).layer(DefaultBodyLimit::max(pickup_limit)))
+        .route("/cases/{case}/handout/mailing", post(handout::mailing))
+        .route("/cases/{case}/handout/delivery", post(handout::delivery))
+        .route("/cases/{case}/rating", post(handout::rate))
         .route("/inbox", get(work::inbox))
         .route("/tasks/{id}", get(work::task))
         .route("/tasks/{id}/claim", post(work::claim))

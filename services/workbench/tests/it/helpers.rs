@@ -1,5 +1,5 @@
 //! `spawn_app()`: the workbench with the services it calls — intake,
-//! routing, the department-task service and tracking, real, on their own
+//! routing, the department-task service, issuance and tracking, real, on their own
 //! database and NATS prefix (testkit's `spawn_service`) — and the development issuer
 //! knowing the workbench's redirect URI and agents of two departments.
 //! People sign in through the browser's path with a cookie-keeping HTTP
@@ -17,6 +17,7 @@ use yiciban_devissuer::{User, WORKBENCH_CLIENT_ID};
 use yiciban_platform::grpc::ClientAuth;
 use yiciban_platform::{ManualClock, Role};
 use yiciban_proto::intake::v1::intake_service_client::IntakeServiceClient;
+use yiciban_proto::issuance::v1::issuance_service_client::IssuanceServiceClient;
 use yiciban_proto::tasks::v1 as tasks;
 use yiciban_proto::tasks::v1::task_service_client::TaskServiceClient;
 use yiciban_proto::tracking::v1 as tracking;
@@ -26,6 +27,7 @@ use yiciban_workbench::WorkbenchConfig;
 
 pub type Tasks = TaskServiceClient<InterceptedService<Channel, ClientAuth>>;
 pub type Intake = IntakeServiceClient<InterceptedService<Channel, ClientAuth>>;
+pub type Issuance = IssuanceServiceClient<InterceptedService<Channel, ClientAuth>>;
 pub type Tracking = TrackingServiceClient<InterceptedService<Channel, ClientAuth>>;
 
 /// The departments of the newborn package's first two steps (s1, s2).
@@ -72,7 +74,7 @@ pub async fn spawn_app() -> TestApp {
     let nats = TestNats::new().await;
     // A working Tuesday, 10:00 in Beijing.
     let clock = ManualClock::new("2026-09-29T02:00:00Z".parse().unwrap());
-    let [intake, routing, tasks, tracking, workbench] = [(); 5].map(|()| ReservedPort::new());
+    let [intake, routing, tasks, tracking, issuance, workbench] = [(); 6].map(|()| ReservedPort::new());
     let workbench_url = workbench.url();
     let issuer = TestIssuer::start_with(|config| {
         config.users.push(agent("agent-maternity-1", MATERNITY));
@@ -88,7 +90,7 @@ pub async fn spawn_app() -> TestApp {
         ("YICIBAN_ROUTING_URL", routing.url()),
         ("YICIBAN_TASKS_URL", tasks.url()),
         ("YICIBAN_TRACKING_URL", tracking.url()),
-        ("YICIBAN_ISSUANCE_URL", "http://127.0.0.1:9".to_owned()),
+        ("YICIBAN_ISSUANCE_URL", issuance.url()),
         ("YICIBAN_EXPIRY_SCAN", "1h".to_owned()),
         ("YICIBAN_SLA_SCAN", "1h".to_owned()),
         ("YICIBAN_WORKBENCH_PUBLIC_URL", workbench_url.clone()),
@@ -112,8 +114,13 @@ pub async fn spawn_app() -> TestApp {
     handles.push(app.handle);
     let tasks_state = app.state;
 
-    // Tracking reads the owning stores on a gap; issuance has none here.
-    yiciban_eventstore::migrate(&pool, "issuance", &[yiciban_eventstore::EVENT_STORE]).await.unwrap();
+    // Issuance first: tracking reads the owning stores on a gap.
+    let mut config = yiciban_issuance::IssuanceConfig::from_source(&env).unwrap();
+    config.common.grpc_listener = Some(issuance.listener());
+    let app = spawn_service(yiciban_issuance::build_with(config, now.clone(), pool.clone(), js.clone())).await;
+    channels.insert("issuance", app.channel);
+    handles.push(app.handle);
+
     let mut config = yiciban_tracking::TrackingConfig::from_source(&env).unwrap();
     config.common.grpc_listener = Some(tracking.listener());
     let app = spawn_service(yiciban_tracking::build_with(config, now.clone(), pool.clone(), js.clone())).await;
@@ -144,7 +151,7 @@ pub async fn spawn_app() -> TestApp {
         issuer,
         channels,
         tasks: tasks_state,
-        _ports: vec![intake, routing, tasks, tracking, workbench],
+        _ports: vec![intake, routing, tasks, tracking, issuance, workbench],
         _nats: nats,
         db,
     }
@@ -177,6 +184,11 @@ impl TestApp {
     pub fn tasks(&self, role: Role, subject: &str, department: Option<&str>) -> Tasks {
         let token = self.issuer.token(role, subject, department, None);
         TaskServiceClient::with_interceptor(self.channels["tasks"].clone(), ClientAuth::new(Some(&token)))
+    }
+
+    pub fn issuance(&self, role: Role, subject: &str) -> Issuance {
+        let token = self.issuer.token(role, subject, None, None);
+        IssuanceServiceClient::with_interceptor(self.channels["issuance"].clone(), ClientAuth::new(Some(&token)))
     }
 
     pub fn tracking(&self, role: Role, subject: &str, department: Option<&str>) -> Tracking {
@@ -215,6 +227,21 @@ impl TestApp {
     pub fn intake_as_clerk(&self) -> Intake {
         let token = self.issuer.token(Role::Clerk, "clerk-001", None, None);
         IntakeServiceClient::with_interceptor(self.channels["intake"].clone(), ClientAuth::new(Some(&token)))
+    }
+
+    /// An administrator erases the personal data of the applicant of
+    /// `case_id` (PrivacyService.ErasePersonalData).
+    pub async fn erase_applicant_of(&self, case_id: &str) {
+        use yiciban_proto::intake::v1::privacy_service_client::PrivacyServiceClient;
+        let token = self.issuer.token(Role::Admin, "admin-001", None, None);
+        let mut privacy =
+            PrivacyServiceClient::with_interceptor(self.channels["intake"].clone(), ClientAuth::new(Some(&token)));
+        let request = yiciban_proto::intake::v1::ErasePersonalDataRequest {
+            case_id: case_id.to_owned(),
+            id_number: String::new(),
+            reason: "个人信息删除申请".into(),
+        };
+        assert!(privacy.erase_personal_data(request).await.unwrap().into_inner().erased_now);
     }
 
     /// The personal-data reads intake recorded, newest first (as a supervisor

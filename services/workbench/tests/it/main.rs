@@ -18,3 +18,4 @@ mod oversight;
 mod progress;
 mod signin;
 mod traces;
+mod window;

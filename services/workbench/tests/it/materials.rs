@@ -136,3 +136,24 @@ async fn an_uploaded_html_file_is_never_shown_inline() {
     assert!(header(&headers, CONTENT_SECURITY_POLICY).starts_with("sandbox"));
     assert_eq!(header(&headers, "x-content-type-options"), "nosniff");
 }
+
+#[tokio::test]
+async fn after_the_applicants_erasure_the_task_page_reveals_nothing_and_says_why() {
+    let app = spawn_app().await;
+    let content = b"%PDF-1.7 the mother's form";
+    let (case_id, task_id) = case_with(&app, "files-erased", "form.pdf", "application/pdf", content).await;
+    let agent = app.signed_in("agent-maternity-1").await;
+    let before = agent.get(&format!("/tasks/{task_id}")).await;
+    assert!(before.body.contains("王丽"), "the step's fields in clear before: {}", before.body);
+    assert!(!before.body.contains("个人信息已删除"));
+
+    app.erase_applicant_of(&case_id).await;
+    let after = agent.get(&format!("/tasks/{task_id}")).await;
+    assert_eq!(after.status, StatusCode::OK, "{}", after.body);
+    assert!(!after.body.contains("王丽") && !after.body.contains("王*"), "{}", after.body);
+    assert!(after.body.contains("个人信息已删除"), "{}", after.body);
+    // The material's content went with the applicant.
+    let (status, _, body) = fetch(&agent, &format!("/cases/{case_id}/materials/{}/download", sha(content))).await;
+    assert_ne!(status, StatusCode::OK);
+    assert!(!String::from_utf8_lossy(&body).contains("mother's form"));
+}

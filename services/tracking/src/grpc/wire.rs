@@ -58,6 +58,7 @@ fn holder(task: &TaskView, now: DateTime<Utc>, calendar: &WorkingCalendar) -> pb
         working_days_held: task.working_days_used(now, calendar),
         due_by: task.due_by.map(Into::into),
         warning: task.warning.to_pb() as i32,
+        urge_count: task.urge_count,
     }
 }
 

@@ -334,8 +334,11 @@ pub fn apply(view: &mut CaseView, event: &Decoded, ctx: &Context<'_>) -> Timelin
                 request.answered = true;
             }
         }
-        // An urging (督办) changes nothing of the case but its timeline.
-        Fact::PostCheckPassed(_) | Fact::PostCheckFailed(_) | Fact::TaskUrged(_) => {}
+        Fact::PostCheckPassed(_) | Fact::PostCheckFailed(_) => {}
+        Fact::TaskUrged(e) => {
+            let task = view.task(&e.task_id, info);
+            task.urge_count = task.urge_count.max(e.urge_count);
+        }
         Fact::ApprovalRevoked(e) => view.task(&e.task_id, info).state = TaskState::Revoked,
         // ---- issuance ----
         Fact::IssuancePrepared(e) => {

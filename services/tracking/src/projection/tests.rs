@@ -443,7 +443,7 @@ fn summaries_say_who_did_what_to_which_item() {
 }
 
 #[test]
-fn an_urging_shows_in_the_timeline_with_its_count_but_not_its_note() {
+fn an_urging_shows_in_the_timeline_with_its_count_but_not_its_note_and_the_task_counts_it() {
     let mut g = a_case_in_work();
     let before = g.view.clone();
     let officer = ("officer-1", common::Role::Officer, "");
@@ -458,7 +458,9 @@ fn an_urging_shows_in_the_timeline_with_its_count_but_not_its_note() {
     assert_eq!(entry.summary, "专人 officer-1 督办 食品经营许可（第2次）");
     assert_eq!((entry.event_type.as_str(), entry.department.as_str()), ("TaskUrged", "samr"));
     assert!(!entry.summary.contains("王小明"), "free text stays out of the timeline");
-    assert_eq!(g.view.tasks, before.tasks, "an urging changes no task of the case");
+    let task = |v: &CaseView| v.tasks[TASK].clone();
+    assert_eq!(task(&g.view).urge_count, 2, "the holder shows how often it was urged");
+    assert_eq!(task(&g.view).state, task(&before).state, "and nothing else changes");
 }
 
 #[test]

@@ -334,6 +334,9 @@ pub struct TaskView {
     /// When the first red warning was raised (statistics).
     #[serde(default)]
     pub red_at: Option<DateTime<Utc>>,
+    /// How many times the case officer urged the department (督办).
+    #[serde(default)]
+    pub urge_count: u32,
 }
 
 impl TaskView {

@@ -111,6 +111,8 @@ pub struct HolderView {
     pub held: String,
     pub due: String,
     pub warning: Option<(&'static str, &'static str)>,
+    /// "已督办 N 次", or empty.
+    pub urged: String,
 }
 
 impl HolderView {
@@ -127,6 +129,7 @@ impl HolderView {
             ),
             due: format::date(holder.due_by.as_ref()),
             warning: format::warning(holder.warning),
+            urged: super::inbox::urged(holder.urge_count),
         }
     }
 }

@@ -76,6 +76,10 @@ async fn the_officer_urges_a_department_from_the_case_page_and_its_agent_sees_it
     .await;
     assert!(timeline.body.contains(&format!("专人 {OFFICER} 督办 ")), "{}", timeline.body);
     assert!(timeline.body.contains("（第1次） <span class=\"note\">TaskUrged</span>"), "{}", timeline.body);
+    // Tracking's summary counts it: the holder in the worklist and on the case page.
+    assert!(timeline.body.contains("，已督办 1 次）"), "{}", timeline.body);
+    let worklist = officer.get("/worklist").await;
+    assert!(worklist.body.contains("<span class=\"badge urged\">已督办 1 次</span></li>"), "{}", worklist.body);
 }
 
 #[tokio::test]

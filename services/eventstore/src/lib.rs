@@ -12,6 +12,7 @@ pub mod model;
 pub mod reconcile;
 pub mod relay;
 pub mod restore;
+pub mod rewrite;
 pub mod sql;
 pub mod stale;
 pub mod store;

@@ -38,10 +38,10 @@ use crate::ReservedPort;
 
 /// How long the provider has to print "ready" and answer discovery.
 pub const PROVIDER_START_TIMEOUT: Duration = Duration::from_secs(30);
-/// The bound on making a key with Node: a hung Node fails the test instead
-/// of holding it, yet a loaded machine (the whole suite on two cores) is
-/// not mistaken for a hang — twice a 30 s bound was passed there.
-const KEY_TIMEOUT: Duration = Duration::from_secs(120);
+/// The bound on one run of Node making a key (well under a second when it
+/// works, a few seconds with the whole suite on two cores): a run past it
+/// hangs, and is killed and asked again ([`KEY_ATTEMPTS`]).
+const KEY_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// `tests/oidc-provider` of the workspace (`YICIBAN_OIDC_PROVIDER_DIR` overrides it).
 pub fn provider_dir() -> PathBuf {
@@ -242,8 +242,44 @@ impl Drop for OidcProvider {
     }
 }
 
+/// How many times a key is asked of Node before the test fails.
+const KEY_ATTEMPTS: u32 = 3;
+
 /// A new private JWK (with a `kid`) of `alg`, made by the provider's script.
+/// About one run of Node in a hundred on this machine never gets as far as
+/// printing the key (seen with the package's import and the key generation
+/// each fine alone, 200 runs each); such a run is killed at the bound and
+/// the key asked for again.
 fn generate_key(alg: SigningAlg) -> anyhow::Result<serde_json::Value> {
+    let mut attempt = 1;
+    loop {
+        match generate_key_once(alg) {
+            Err(KeyError::TimedOut) if attempt < KEY_ATTEMPTS => {
+                eprintln!("generating a key with Node took longer than {KEY_TIMEOUT:?}; asking again");
+                attempt += 1;
+            }
+            Err(KeyError::TimedOut) => {
+                bail!("generating a key with Node took longer than {KEY_TIMEOUT:?}, {KEY_ATTEMPTS} times")
+            }
+            Err(KeyError::Failed(e)) => return Err(e),
+            Ok(key) => return Ok(key),
+        }
+    }
+}
+
+/// Why one run of Node gave no key.
+enum KeyError {
+    TimedOut,
+    Failed(anyhow::Error),
+}
+
+impl<E: Into<anyhow::Error>> From<E> for KeyError {
+    fn from(e: E) -> Self {
+        KeyError::Failed(e.into())
+    }
+}
+
+fn generate_key_once(alg: SigningAlg) -> Result<serde_json::Value, KeyError> {
     let mut child = Command::new(node())
         .arg("provider.mjs")
         .args(["--generate-key", alg.as_str()])
@@ -253,6 +289,18 @@ fn generate_key(alg: SigningAlg) -> anyhow::Result<serde_json::Value> {
         .stderr(Stdio::piped())
         .spawn()
         .with_context(|| format!("running `{} provider.mjs --generate-key` (is Node installed?)", node()))?;
+    // The pipes are drained while Node runs (a full pipe would stop it
+    // before it exits).
+    let mut stdout = child.stdout.take().context("piped stdout")?;
+    let mut stderr = child.stderr.take().context("piped stderr")?;
+    let out = std::thread::spawn(move || {
+        let mut out = Vec::new();
+        stdout.read_to_end(&mut out).map(|_| out)
+    });
+    let err = std::thread::spawn(move || {
+        let mut err = String::new();
+        stderr.read_to_string(&mut err).map(|_| err)
+    });
     // Bounded: a key is made in well under a second; a hung Node must fail
     // the test, not hold it until the runner kills it.
     let deadline = std::time::Instant::now() + KEY_TIMEOUT;
@@ -263,17 +311,17 @@ fn generate_key(alg: SigningAlg) -> anyhow::Result<serde_json::Value> {
         if std::time::Instant::now() > deadline {
             let _ = child.kill();
             let _ = child.wait();
-            bail!("generating a key with Node took longer than {KEY_TIMEOUT:?}");
+            return Err(KeyError::TimedOut);
         }
         std::thread::sleep(Duration::from_millis(20));
     };
-    let (mut out, mut err) = (Vec::new(), String::new());
-    child.stdout.take().context("piped stdout")?.read_to_end(&mut out)?;
-    child.stderr.take().context("piped stderr")?.read_to_string(&mut err)?;
+    let joined = |name: &str| KeyError::Failed(anyhow::anyhow!("reading Node's {name} failed"));
+    let out = out.join().map_err(|_| joined("output"))??;
+    let err = err.join().map_err(|_| joined("errors"))??;
     if !status.success() {
-        bail!("generating a key failed: {err}");
+        return Err(KeyError::Failed(anyhow::anyhow!("generating a key failed: {err}")));
     }
-    serde_json::from_slice(&out).context("the generated key is not JSON")
+    Ok(serde_json::from_slice(&out).context("the generated key is not JSON")?)
 }
 
 /// One life of the Node process, in a process group of its own, killed

@@ -267,9 +267,7 @@ pub async fn confirm_pickup(
     // subject is the applicant's lookup value; none when intake no longer
     // shows the applicant (erased), and then nothing is kept of the collector
     // but the kind.
-    let applicant_id = facts.applicant.id_number.trim();
-    let data_subject =
-        if applicant_id.is_empty() { String::new() } else { api.issuance.identity_key.lookup(applicant_id) };
+    let data_subject = row_facts(api, &facts).applicant_hmac.unwrap_or_default();
     let command = Command::ConfirmPickup(ConfirmPickup {
         batch_number: req.batch_number,
         collector: Collector {

@@ -6,11 +6,10 @@
 //! filed; markup typed into the form is text on the notice.
 
 use reqwest::StatusCode;
-use sha2::Digest as _;
 use yiciban_proto::intake::v1 as intake;
 use yiciban_testkit::applications::{COMPANY_USCC, FATHER_ID, MOTHER_ID};
 
-use crate::helpers::{Browser, Page, TestApp, spawn_app};
+use crate::helpers::{Browser, Page, TestApp, sha, spawn_app};
 
 const FORM: &str = "/packages/newborn-birth/apply";
 const FILE_INPUT: &str = "file.m_birth_cert_form";
@@ -58,10 +57,6 @@ async fn submit(browser: &Browser, form: &[(String, String)], file: Option<&[u8]
     fields.extend(form.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     let file = file.map(|content| (FILE_INPUT, "登记表.pdf", "application/pdf", content));
     (blank, browser.post_multipart(FORM, &fields, file).await)
-}
-
-fn sha(content: &[u8]) -> String {
-    sha2::Sha256::digest(content).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The case id of a notice's address `/cases/{id}/notice?filed=1`.

@@ -13,7 +13,7 @@ use yiciban_proto::tasks::v1 as tasks;
 use yiciban_testkit::applications::{commitment, newborn, restaurant};
 use yiciban_testkit::eventually;
 
-use crate::helpers::{Browser, MATERNITY, OUTSIDER, Page, RESULT_MAX_BYTES, TestApp, of, spawn_app};
+use crate::helpers::{Browser, MATERNITY, OUTSIDER, Page, RESULT_MAX_BYTES, TestApp, of, sha, spawn_app};
 
 /// A case whose health-maternity task `agent` claimed on the task page,
 /// with that agent's browser and the task page as it shows afterwards.
@@ -123,10 +123,7 @@ async fn a_result_file_over_the_bound_is_refused_next_to_the_file_and_one_within
     let approved = app.task(&task.task_id).await;
     assert_eq!(approved.state, TaskState::Approved as i32);
     let copy = approved.result.and_then(|r| r.electronic_copy).expect("the electronic copy");
-    let sha = {
-        use sha2::Digest as _;
-        sha2::Sha256::digest(small).iter().map(|b| format!("{b:02x}")).collect::<String>()
-    };
+    let sha = sha(small);
     assert_eq!((copy.sha256_hex.as_str(), copy.size_bytes), (sha.as_str(), small.len() as u64));
 }
 

@@ -311,6 +311,12 @@ impl TestApp {
     }
 }
 
+/// The SHA-256 of `content` in hex, as intake names stored content.
+pub fn sha(content: &[u8]) -> String {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(content).iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// The task of `department` among `tasks`.
 pub fn of(tasks: &[tasks::Task], department: &str) -> tasks::Task {
     tasks.iter().find(|t| t.department == department).cloned().unwrap_or_else(|| panic!("a task of {department}"))

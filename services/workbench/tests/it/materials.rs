@@ -7,13 +7,12 @@
 
 use reqwest::StatusCode;
 use reqwest::header::{CONTENT_DISPOSITION, CONTENT_SECURITY_POLICY, CONTENT_TYPE, HeaderMap};
-use sha2::Digest as _;
 use yiciban_proto::common::v1::MaterialRef;
 use yiciban_proto::intake::v1 as intake;
 use yiciban_testkit::applications::newborn;
 use yiciban_workbench::calls::MATERIAL_PURPOSE;
 
-use crate::helpers::{Browser, MATERNITY, TestApp, of, spawn_app};
+use crate::helpers::{Browser, MATERNITY, TestApp, of, sha, spawn_app};
 
 /// Uploads `content` as the clerk and submits the newborn application with
 /// it as its birth certificate form: the case and its first tasks' ids.
@@ -29,10 +28,6 @@ async fn case_with(app: &TestApp, key: &str, file_name: &str, content_type: &str
     request.materials = vec![MaterialRef { material_id: "m_birth_cert_form".into(), ..stored }];
     let (case_id, tasks) = app.case_with_tasks(request).await;
     (case_id, of(&tasks, MATERNITY).task_id)
-}
-
-fn sha(content: &[u8]) -> String {
-    sha2::Sha256::digest(content).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// `GET path` as `browser`: status, headers and the exact bytes.

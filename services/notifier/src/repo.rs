@@ -62,6 +62,46 @@ pub async fn enqueue(
     Ok(inserted.rows_affected() == 1)
 }
 
+/// What the applicant's erasure leaves of case `case_id`'s messages, inside
+/// the consumer's transaction `conn`: the texts and the facts are emptied
+/// (a mailing's tracking number leads to the recipient), in the local sink
+/// too; the masked phone, the kind, the status and the times stay; a message
+/// not sent yet is failed, never sent. Returns how many messages it touched.
+pub async fn erase_case(
+    conn: &mut PgConnection,
+    schema: &str,
+    case_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<u64, sqlx::Error> {
+    sqlx::query(schema_sql(
+        schema,
+        "UPDATE {schema}.local_sink s SET text = ''
+           FROM {schema}.messages m
+          WHERE m.message_id = s.message_id AND m.case_id = $1",
+    ))
+    .bind(case_id)
+    .execute(&mut *conn)
+    .await?;
+    let touched = sqlx::query(schema_sql(
+        schema,
+        "UPDATE {schema}.messages
+            SET text = '', facts = '{}'::jsonb,
+                last_error = CASE WHEN status = 'pending' THEN $3 ELSE last_error END,
+                next_attempt_at = CASE WHEN status = 'pending' THEN $2 ELSE next_attempt_at END,
+                status = CASE WHEN status = 'pending' THEN 'failed' ELSE status END
+          WHERE case_id = $1",
+    ))
+    .bind(case_id)
+    .bind(now)
+    .bind(ERASED)
+    .execute(&mut *conn)
+    .await?;
+    Ok(touched.rows_affected())
+}
+
+/// The last error of a message its applicant's erasure stopped.
+pub const ERASED: &str = "the applicant's personal data was erased: not sent";
+
 /// A due row as the statement returns it.
 type DueRow = (String, Uuid, String, serde_json::Value, i32, Option<DateTime<Utc>>);
 

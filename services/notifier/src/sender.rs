@@ -182,7 +182,7 @@ impl Sender {
         };
         learned.case_number.clone_from(&recipient.case_number);
         if recipient.erased {
-            return Verdict::Never("the applicant's personal data was erased: not sent".into());
+            return Verdict::Never(crate::repo::ERASED.into());
         }
         learned.phone_masked = mask(&recipient.phone);
         let Some(to) = Mobile::parse(&recipient.phone) else {

@@ -224,6 +224,11 @@ impl TestApp {
         IntakeServiceClient::with_interceptor(self.intake_channel.clone(), ClientAuth::new(Some(&token)))
     }
 
+    /// A channel to intake.
+    pub fn intake_channel(&self) -> Channel {
+        self.intake_channel.clone()
+    }
+
     /// A newborn application submitted and accepted at the window: its case
     /// id and number.
     pub async fn accepted_case(&self, key: &str) -> (Uuid, String) {

@@ -114,3 +114,48 @@ async fn a_case_through_acceptance_supplement_decision_and_pickup_gives_one_mess
     assert_eq!(reads.len(), 5, "{reads:?}");
     assert!(reads.iter().all(|(purpose, stated)| *stated && purpose == yiciban_notifier::recipients::PURPOSE));
 }
+
+#[tokio::test]
+async fn after_the_applicants_erasure_the_messages_keep_the_masked_phone_and_no_text() {
+    use yiciban_proto::intake::v1::ErasePersonalDataRequest;
+    use yiciban_proto::intake::v1::privacy_service_client::PrivacyServiceClient;
+
+    let app = spawn_app(Via::LocalSink).await;
+    let (case, _) = app.accepted_case("erase-1").await;
+    let sent = app.settled(case, 1).await;
+    assert!(!sent[0].text.is_empty());
+
+    let token = app.issuer.token(yiciban_platform::Role::Admin, "admin-001", None, None);
+    let mut privacy = PrivacyServiceClient::with_interceptor(
+        app.intake_channel(),
+        yiciban_platform::grpc::ClientAuth::new(Some(&token)),
+    );
+    let request = ErasePersonalDataRequest {
+        case_id: case.to_string(),
+        id_number: String::new(),
+        reason: "申请人书面请求 2026-001".into(),
+    };
+    privacy.erase_personal_data(request).await.unwrap();
+    // A mailing reported after the erasure is queued and stopped, not sent.
+    let mailed = Uuid::now_v7().to_string();
+    let parcel = ev::Mailed {
+        batch_number: 1,
+        courier: "EMS".into(),
+        tracking_number: "1180000000009".into(),
+        ..Default::default()
+    };
+    app.publish("issuance", &format!("issuance-{case}"), 1, case, &mailed, &parcel).await;
+
+    let messages = yiciban_testkit::eventually("the texts emptied", crate::helpers::WAIT, || async {
+        let messages = app.messages(case).await;
+        let done = messages.len() == 2
+            && messages.iter().all(|m| m.text.is_empty() && m.status() != pb::MessageStatus::Pending);
+        done.then_some(messages)
+    })
+    .await;
+    assert!(messages.iter().all(|m| m.phone_masked.is_empty() || m.phone_masked == PHONE_MASKED));
+    let late = messages.iter().find(|m| m.kind() == pb::MessageKind::Mailed).unwrap();
+    assert_eq!(late.status(), pb::MessageStatus::Failed);
+    let rows = app.every_row().await;
+    assert!(rows.iter().all(|r| !r.contains("1180000000009") && !r.contains("新生儿")), "{rows:#?}");
+}

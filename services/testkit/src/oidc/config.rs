@@ -5,7 +5,7 @@
 use rand::Rng as _;
 use serde::Serialize;
 
-/// The six services: each has a client `yiciban-<service>` and an audience
+/// The seven services: each has a client `yiciban-<service>` and an audience
 /// `urn:yiciban:<service>`.
 pub const SERVICES: [&str; 7] = ["intake", "routing", "tasks", "issuance", "tracking", "webhooks", "notifier"];
 

@@ -10,6 +10,7 @@ pub mod decide;
 pub mod filters;
 pub mod format;
 mod inbox;
+pub mod messages;
 pub mod notice;
 pub mod officer;
 pub mod overdue;
@@ -68,8 +69,9 @@ pub fn navigation(role: Role, current: &str) -> Vec<NavLink> {
             ("/overdue", "超期看板"),
             ("/statistics", "月度统计"),
             ("/worklist", "专人办件"),
+            ("/messages", "短信记录"),
         ]),
-        Role::Admin => links.extend([("/inbox", "部门待办"), ("/statistics", "月度统计")]),
+        Role::Admin => links.extend([("/inbox", "部门待办"), ("/statistics", "月度统计"), ("/messages", "短信记录")]),
         Role::Applicant | Role::Service => {}
     }
     links.into_iter().map(|(href, label)| NavLink { href, label, current: href == current }).collect()

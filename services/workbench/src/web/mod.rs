@@ -32,6 +32,7 @@
 //! | `/overdue` | the overdue board (黄牌/红牌), filtered (`department`, `level`, `page`) |
 //! | `/statistics` | a month's statistics (`period`, `department`, `package`) |
 //! | `/statistics.csv` | the same figures as a CSV attachment |
+//! | `/messages` | 短信记录: the notifier's text messages to applicants (masked phone, text, status, attempts), filtered (`case`, `status`, `page`); supervisors and administrators |
 //! | `/cases/{case}/materials/{sha256}/view`, `…/download` | a material's file, from intake (查看 inline for PDF and images, 下载) |
 //! | `/progress`, `POST /progress` | the public progress page (进度查询): no sign-in; case number + the ID's last six characters, rate-limited per address and case number (ADR 0032) |
 //! | `/auth/login`, `/auth/callback`, `POST /auth/logout`, `/signed-out` | signing in and out |
@@ -51,6 +52,7 @@ mod decide;
 mod guard;
 mod handout;
 mod materials;
+mod messages;
 mod notice;
 mod officer;
 mod oversight;
@@ -135,6 +137,7 @@ pub fn router(wb: Arc<Workbench>) -> Router {
         .route("/overdue", get(oversight::overdue))
         .route("/statistics", get(oversight::statistics))
         .route("/statistics.csv", get(oversight::statistics_csv))
+        .route("/messages", get(messages::list))
         .route("/cases/{case}/materials/{sha256}/view", get(materials::view))
         .route("/cases/{case}/materials/{sha256}/download", get(materials::download))
         .route("/progress", get(progress::form).post(progress::query))

@@ -230,7 +230,8 @@ mod tests {
     fn each_role_gets_its_navigation() {
         let hrefs = |role| navigation(role, "/").iter().map(|l| l.href).collect::<Vec<_>>();
         assert_eq!(hrefs(Role::Agent), ["/", "/inbox", "/overdue"]);
-        assert_eq!(hrefs(Role::Supervisor), ["/", "/inbox", "/overdue", "/statistics", "/worklist"]);
+        assert_eq!(hrefs(Role::Supervisor), ["/", "/inbox", "/overdue", "/statistics", "/worklist", "/messages"]);
+        assert_eq!(hrefs(Role::Admin), ["/", "/inbox", "/statistics", "/messages"]);
         assert_eq!(hrefs(Role::Officer), ["/", "/worklist", "/overdue"]);
         assert_eq!(hrefs(Role::Clerk), ["/", "/packages", "/inbox"]);
         assert!(navigation(Role::Agent, "/inbox")[1].current);

@@ -31,8 +31,6 @@ struct DevEnv {
     urls: [(&'static str, String); 6],
     /// Only one service of the process serves the (process-wide) metrics.
     metrics_addr: Option<String>,
-    /// Only tracking serves the staff console.
-    console_addr: Option<String>,
     /// The development issuer's URL, when it runs in this process.
     dev_issuer: Option<String>,
 }
@@ -44,9 +42,6 @@ impl Source for DevEnv {
         }
         if name == "YICIBAN_METRICS_ADDR" {
             return self.metrics_addr.clone();
-        }
-        if name == "YICIBAN_CONSOLE_ADDR" {
-            return self.console_addr.clone();
         }
         if let Some(issuer) = &self.dev_issuer {
             if name == "YICIBAN_OIDC_ISSUER" {
@@ -74,7 +69,6 @@ async fn main() -> anyhow::Result<()> {
         grpc_addr: SocketAddr::from(([127, 0, 0, 1], 50051)),
         urls: Default::default(),
         metrics_addr: None,
-        console_addr: None,
         dev_issuer: dev_issuer_url.clone(),
     };
     let intake_config = yiciban_intake::IntakeConfig::from_source(&base_env)?;
@@ -99,13 +93,10 @@ async fn main() -> anyhow::Result<()> {
     ];
     // Metrics of every service of the process on one port (default 9464).
     let metrics = ProcessEnv.get("YICIBAN_METRICS_ADDR").unwrap_or_else(|| format!("{}:9464", base.ip()));
-    // The staff console, served by tracking (default 8080).
-    let console = ProcessEnv.get("YICIBAN_CONSOLE_ADDR").unwrap_or_else(|| format!("{}:8080", base.ip()));
     let env = |offset| DevEnv {
         grpc_addr: at(offset),
         urls: urls.clone(),
         metrics_addr: (offset == 0).then(|| metrics.clone()),
-        console_addr: (offset == 4).then(|| console.clone()),
         dev_issuer: dev_issuer_url.clone(),
     };
 
@@ -147,11 +138,6 @@ async fn main() -> anyhow::Result<()> {
         "  notifier           grpc://{}   (text messages to applicants; local sink, shown at the workbench's /messages)",
         notifier.local_addr()
     );
-    if let Some(addr) = tracking.http_addr() {
-        println!(
-            "  staff console      http://{addr}/   (paste an access token: `casectl --as sup-001 token --service tracking`)"
-        );
-    }
     if let Some(addr) = workbench.http_addr() {
         println!("  workbench          http://{addr}/   (sign in as a seeded user, e.g. agent-samr-1 or sup-001)");
         println!("  progress (public)  http://{addr}/progress   (case number + last six of the ID number, no sign-in)");

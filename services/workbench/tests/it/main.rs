@@ -13,6 +13,7 @@ mod id_token;
 mod inbox;
 mod logout;
 mod materials;
+mod messages;
 mod officer;
 mod oversight;
 mod progress;

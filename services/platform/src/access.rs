@@ -160,6 +160,9 @@ pub const RULES: &[Rule] = &[
     rule("/yiciban.issuance.v1.IssuanceService/SampleReturnVisits", &[Supervisor], &[], Open),
     rule("/yiciban.issuance.v1.IssuanceService/RecordReturnVisit", &[Supervisor, Officer], &[], Case),
     rule("/yiciban.issuance.v1.IssuanceService/GetIssuance", &[Clerk, Officer, Supervisor, Applicant], &[], Case),
+    // the rectification ledger: an agent its own department's
+    rule("/yiciban.issuance.v1.IssuanceService/ListRectifications", &[Agent, Supervisor], &[], List),
+    rule("/yiciban.issuance.v1.IssuanceService/ListRatings", &[Supervisor], &[], List),
     // tracking
     // the public progress page reads a case's summary once intake matched
     // its number and ID tail (ADR 0032)

@@ -2,6 +2,7 @@
 //! department-task service and tracking, Postgres, NATS and the development issuer,
 //! driven over HTTP as a browser drives them (cookies kept).
 
+mod audit;
 mod cases;
 mod claim;
 mod clerk;
@@ -16,6 +17,7 @@ mod materials;
 mod officer;
 mod oversight;
 mod progress;
+mod rectifications;
 mod signin;
 mod traces;
 mod window;

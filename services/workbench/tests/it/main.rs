@@ -14,6 +14,7 @@ mod id_token;
 mod inbox;
 mod logout;
 mod materials;
+mod notes;
 mod officer;
 mod oversight;
 mod progress;

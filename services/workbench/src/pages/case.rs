@@ -14,6 +14,7 @@ use yiciban_proto::tasks::v1::Task;
 use yiciban_proto::tracking::v1::{CaseSummary, TimelineEntry};
 
 use super::decide::ActionForm;
+use super::lanes::{LaneRow, Lanes};
 use super::officer::{self, CaseAction, CaseAttempt};
 use super::worklist::{HolderView, case_clock, owed};
 use super::{Layout, format};
@@ -272,7 +273,8 @@ pub struct CasePage {
     /// Why the plan or the tasks could not be read (the services' words).
     pub step_errors: Vec<String>,
     pub stops: Vec<StopRow>,
-    pub entries: Vec<EntryRow>,
+    /// The timeline, one lane per department.
+    pub lanes: Lanes,
     /// The timeline has more entries than shown.
     pub truncated: bool,
     /// The confirmation of the action just done (督办, 改派).
@@ -304,7 +306,7 @@ impl CasePage {
             steps: steps(plan.as_ref().ok(), tasks.as_deref().unwrap_or_default(), names),
             step_errors,
             stops: stops(entries),
-            entries: entries.iter().map(|e| EntryRow::new(e, names)).collect(),
+            lanes: Lanes::new(summary, entries, names),
             truncated,
             flash: None,
             reassign: None,
@@ -351,10 +353,13 @@ impl CasePage {
     pub fn with_notes(mut self, notes: Result<Vec<CaseNote>, String>) -> CasePage {
         match notes {
             Ok(notes) => {
+                let rows = &mut self.lanes.rows;
                 for n in &notes {
-                    let row = EntryRow::note(n);
-                    let at = self.entries.iter().position(|e| e.at > row.at).unwrap_or(self.entries.len());
-                    self.entries.insert(at, row);
+                    let entry = EntryRow::note(n);
+                    let at = rows.iter().position(|r| r.entry.at > entry.at).unwrap_or(rows.len());
+                    // In the case's own lane, the clock as the entry before it left it.
+                    let stopped = at.checked_sub(1).is_some_and(|i| rows[i].stopped);
+                    rows.insert(at, LaneRow { entry, col: 1, stopped });
                 }
             }
             Err(why) => self.notes_error = Some(why),

@@ -5,6 +5,7 @@
 
 use tonic::Code;
 use uuid::Uuid;
+use yiciban_eventstore::sql::schema_sql;
 use yiciban_platform::status::violations_of;
 use yiciban_proto::common::v1 as common;
 use yiciban_proto::issuance::v1 as pb;
@@ -161,4 +162,25 @@ async fn a_bad_page_or_filter_is_refused_naming_every_field() {
     // An unknown case is an empty list, as one the caller may not see.
     let unknown = pb::ListRectificationsRequest { case_id: Uuid::now_v7().to_string(), ..Default::default() };
     assert!(app.supervisor().list_rectifications(unknown).await.unwrap().into_inner().rectifications.is_empty());
+}
+
+#[tokio::test]
+async fn the_back_fill_writes_the_ledger_rows_of_cases_issued_before_the_ledger() {
+    let app = spawn_app().await;
+    let (_, rated) = rated(&app, 1).await;
+    // As a case issued before migration 3: no ledger row, flagged.
+    let (pool, schema) = (app.issuance.pool(), app.issuance.schema());
+    sqlx::query(schema_sql(schema, "DELETE FROM {schema}.rectifications")).execute(pool).await.unwrap();
+    sqlx::query(schema_sql(schema, "UPDATE {schema}.issuance_cases SET ledger_backfill_due = true"))
+        .execute(pool)
+        .await
+        .unwrap();
+    assert!(app.supervisor().list_rectifications(all_open()).await.unwrap().into_inner().rectifications.is_empty());
+
+    assert_eq!(yiciban_issuance::ledger::backfill_pass(pool, schema).await.unwrap(), 1);
+    assert_eq!(yiciban_issuance::ledger::backfill_pass(pool, schema).await.unwrap(), 0, "flags cleared");
+    let listed = app.supervisor().list_rectifications(all_open()).await.unwrap().into_inner();
+    let ids: Vec<_> =
+        listed.rectifications.iter().map(|e| e.rectification.as_ref().unwrap().rectification_id.clone()).collect();
+    assert_eq!(ids, [rated.rectification_id]);
 }

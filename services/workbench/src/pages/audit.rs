@@ -3,7 +3,10 @@
 //! downloads among them) that each service records over its own logs
 //! (AuditService), merged newest first across the services, filtered by
 //! case, person and service, and paged with one cursor holding where each
-//! service's list stands ([`Cursor`]).
+//! service's list stands ([`Cursor`]: the page token it was last asked
+//! with and how many of that page were shown). An entry a service records
+//! while someone pages its first page shifts that page by one: the next
+//! page may then show an entry again (never skip one).
 
 use askama::Template;
 use serde::{Deserialize, Serialize};

@@ -161,3 +161,85 @@ async fn an_agent_may_not_close_and_a_clerk_is_told_the_services_refusal() {
     assert_eq!(queue.status, StatusCode::FORBIDDEN, "{}", queue.body);
     assert!(queue.body.contains("class=\"error\" role=\"alert\""), "{}", queue.body);
 }
+
+/// A case mailed and signed for (closed), then rated 1 at the window for
+/// maternity: the case id and the rectification the bad rating opened.
+async fn badly_rated(app: &TestApp, name: &str) -> (String, String) {
+    use yiciban_proto::common::v1 as common;
+    let mut request = newborn(name);
+    request.delivery = Some(common::DeliveryPreference {
+        method: common::DeliveryMethod::Mail as i32,
+        mail_address: Some(common::PostalAddress {
+            recipient_name: "王丽".into(),
+            recipient_phone: "13800000000".into(),
+            province: "内蒙古自治区".into(),
+            city: "包头市".into(),
+            district: "昆都仑区".into(),
+            address_line: "钢铁大街88号3单元".into(),
+            postal_code: "014010".into(),
+        }),
+        pickup_hall: String::new(),
+    });
+    let (case_id, _) = app.case_with_tasks(request).await;
+    let batch = decided(app, &case_id).await.batches[0].batch_number;
+    let mut clerk = app.issuance(Role::Clerk, "clerk-001");
+    let (key, case) = (|k: &str| format!("{k}-{case_id}"), case_id.clone());
+    let mailing = issuance::RecordMailingRequest {
+        idempotency_key: key("mail"),
+        case_id: case.clone(),
+        expected_version: 0,
+        batch_number: batch,
+        courier: "EMS".into(),
+        tracking_number: "EMS0001".into(),
+    };
+    clerk.record_mailing(mailing).await.unwrap();
+    let delivery = issuance::RecordDeliveryRequest {
+        idempotency_key: key("delivered"),
+        case_id: case.clone(),
+        expected_version: 0,
+        batch_number: batch,
+        tracking_number: "EMS0001".into(),
+        delivered_at: None,
+        receipt: None,
+    };
+    clerk.record_delivery(delivery).await.unwrap();
+    let rating = issuance::RateCaseRequest {
+        idempotency_key: key("rate"),
+        case_id: case.clone(),
+        expected_version: 0,
+        score: 1,
+        comment: "要求重复提交材料".into(),
+        indicators: vec![],
+        real_name: true,
+        department: MATERNITY.into(),
+    };
+    let rated = clerk.rate_case(rating).await.unwrap().into_inner();
+    (case_id, rated.rectification_id)
+}
+
+#[tokio::test]
+async fn a_supervisor_sets_a_bad_rating_aside_from_its_rectifications_page() {
+    let app = spawn_app().await;
+    let (case_id, id) = badly_rated(&app, "review-1").await;
+    let path = format!("/cases/{case_id}/rectifications/{id}");
+    let supervisor = app.signed_in("sup-001").await;
+    let queue = supervisor.get("/rectifications").await;
+    assert!(queue.body.contains("要求重复提交材料"), "the bad rating is listed: {}", queue.body);
+    assert!(queue.body.contains(&format!("href=\"{path}\">查看整改")), "{}", queue.body);
+
+    let page = supervisor.get(&path).await;
+    let review = format!("{path}/review");
+    let fields = form(&page, &review, &[("reason", "INVALID_RATING_REASON_MALICIOUS"), ("note", "")]);
+    let refused = supervisor.post(&review, &borrowed(&fields), &[]).await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.body);
+    assert!(!error_at(&refused, "review-note").is_empty(), "{}", refused.body);
+    assert_eq!(state_of(&app, &case_id).await, issuance::RectificationState::Opened as i32, "nothing recorded");
+
+    let fields =
+        form(&refused, &review, &[("reason", "INVALID_RATING_REASON_MALICIOUS"), ("note", "同一人重复恶意差评")]);
+    let done = supervisor.post(&review, &borrowed(&fields), &[]).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    assert!(supervisor.get(done.location()).await.body.contains("差评已认定为无效"));
+    assert_eq!(state_of(&app, &case_id).await, issuance::RectificationState::Closed as i32);
+    assert!(!supervisor.get("/rectifications").await.body.contains("要求重复提交材料"), "no longer a valid bad rating");
+}

@@ -15,8 +15,8 @@
 //! fails at once, naming the command that installs them
 //! (`deploy/local/browser.sh install`, `make browser`).
 
-use std::path::{Path, PathBuf};
 use std::os::unix::process::CommandExt as _;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -166,10 +166,15 @@ impl Chromedriver {
         let session = WebSession { http: self.http.clone(), base: format!("{}/session/{id}", self.url), downloads };
         // The window's frame takes some of its height even headless: the
         // page itself gets the whole WINDOW.
-        let frame = session.script("return [window.outerWidth - window.innerWidth, window.outerHeight - window.innerHeight];", vec![]).await;
+        let frame = session
+            .script("return [window.outerWidth - window.innerWidth, window.outerHeight - window.innerHeight];", vec![])
+            .await;
         let (extra_width, extra_height) = (frame[0].as_u64().unwrap_or(0), frame[1].as_u64().unwrap_or(0));
         session
-            .post("/window/rect", json!({ "width": u64::from(width) + extra_width, "height": u64::from(height) + extra_height }))
+            .post(
+                "/window/rect",
+                json!({ "width": u64::from(width) + extra_width, "height": u64::from(height) + extra_height }),
+            )
             .await;
         session
     }

@@ -20,4 +20,5 @@ mod progress;
 mod signin;
 mod traces;
 mod web;
+mod web_refusals;
 mod window;

@@ -64,9 +64,11 @@ impl Web {
         path
     }
 
-    /// A screenshot of what `browser` shows, as `name`.png, checked to be
-    /// of the window's size.
+    /// A screenshot of the top of the page `browser` shows, as
+    /// `name`.png, checked to be of the window's size.
     pub async fn shot(&self, browser: &WebSession, name: &str) {
+        // The page's top, where a person arriving starts reading.
+        browser.script("window.scrollTo(0, 0);", vec![]).await;
         let png = browser.screenshot().await;
         assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "a PNG");
         let size = |at: usize| u32::from_be_bytes(png[at..at + 4].try_into().unwrap());
@@ -154,7 +156,8 @@ pub async fn focus(browser: &WebSession) -> Focus {
 /// The case number a page shows after `marker` (`YCB-yyyymmdd-nnnnnn`).
 pub fn case_number_in(text: &str, marker: &str) -> String {
     let at = text.find(marker).unwrap_or_else(|| panic!("{marker:?} in:\n{text}")) + marker.len();
-    let number: String = text[at..].trim_start().chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-').collect();
+    let number: String =
+        text[at..].trim_start().chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-').collect();
     assert!(number.starts_with("YCB-") && number.len() == 19, "a case number after {marker:?}: {number:?}");
     number
 }

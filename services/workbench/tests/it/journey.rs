@@ -185,6 +185,7 @@ async fn a_whole_case_in_the_browser_from_the_window_to_the_rating() {
         })
         .await;
     web.shot(&supervisor, "supervisor-overdue").await;
+    supervisor.close().await;
 
     // The first two departments' agents, each in a browser of their own.
     let maternity = web.signed_in("agent-maternity-1", &names.department(MATERNITY)).await;
@@ -195,6 +196,7 @@ async fn a_whole_case_in_the_browser_from_the_window_to_the_rating() {
         })
         .await;
     web.shot(&maternity, "agent-inbox").await;
+    assert_labelled(&maternity, "the inbox").await;
     claim_and_open(&web, &maternity, &case_number).await;
     claim_and_open(&web, &cdc, &case_number).await;
     assert_labelled(&maternity, "the task page").await;
@@ -246,7 +248,10 @@ async fn a_whole_case_in_the_browser_from_the_window_to_the_rating() {
     let shown = public.wait_for_text("查询结果").await;
     assert!(shown.contains(&case_number) && shown.contains("新生儿出生一件事"), "{shown}");
     assert!(!shown.contains("王丽") && !shown.contains(MOTHER_ID), "nothing personal: {shown}");
+    assert!(shown.contains(requirement), "what the applicant owes, as text: {shown}");
+    assert!(!injected_script_ran(&public).await, "the note's script never ran on the public page");
     web.shot(&public, "progress").await;
+    public.close().await;
 
     // The clerk takes the supplement at the window from the case page.
     let clerk = web.signed_in("clerk-001", "王芳（窗口受理）").await;
@@ -305,6 +310,7 @@ async fn a_whole_case_in_the_browser_from_the_window_to_the_rating() {
     pickup(MOTHER_ID).await;
     let done = clerk.wait_for_text("本件已办结").await;
     assert!(!done.contains(MOTHER_ID), "{done}");
+    assert_labelled(&clerk, "the rating form").await;
 
     // The applicant's rating, entered at the window.
     clerk.find("input[name=\"score\"][value=\"5\"]").await.click().await;
@@ -315,12 +321,14 @@ async fn a_whole_case_in_the_browser_from_the_window_to_the_rating() {
     assert!(rated.contains("一窗办结，很方便"), "{rated}");
 
     // The month's statistics count it.
+    let supervisor = web.signed_in("sup-001", "陈静（督办负责人）").await;
     supervisor.goto(&web.at("/statistics")).await;
     supervisor.wait_for_text("新生儿出生一件事").await;
     web.shot(&supervisor, "supervisor-statistics").await;
     supervisor.close().await;
 
     // And the public page says it is done.
+    let public = web.anonymous().await;
     public.goto(&web.at("/progress")).await;
     public.find("#progress-number").await.send_keys(&case_number).await;
     public.find("#progress-tail").await.send_keys(&MOTHER_ID[MOTHER_ID.len() - 6..]).await;

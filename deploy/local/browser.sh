@@ -67,7 +67,7 @@ status)
         exit 1
     fi
     same_version || exit 1
-    log "$("$CHROMIUM" --version), $("$CHROMEDRIVER" --version | cut -d' ' -f1-2), a Chinese font"
+    log "$("$CHROMIUM" --version 2>/dev/null), $("$CHROMEDRIVER" --version | cut -d' ' -f1-2), a Chinese font"
     ;;
 *)
     echo "usage: $0 install|status" >&2

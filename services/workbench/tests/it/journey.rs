@@ -8,8 +8,8 @@
 //! it, shown as text, never run); the clerk takes the supplement; the
 //! remaining steps are approved department by department; the clerk hands
 //! the results out at the window, the collector checked, and takes the
-//! rating. The officer, the supervisor and the public progress page are
-//! looked at on the way. Every main form is checked for labels; each
+//! rating, and signs out. The officer, the supervisor and the public
+//! progress page are looked at on the way. Every main form is checked for labels; each
 //! role's main page is photographed at 1366×768 (`YICIBAN_BLESS_DOCS=1`
 //! writes docs/screenshots/).
 
@@ -335,5 +335,11 @@ async fn a_whole_case_in_the_browser_from_the_window_to_the_rating() {
     public.find("form[action=\"/progress\"] button[type=\"submit\"]").await.click().await;
     public.wait_for_text("已办结").await;
     public.close().await;
+
+    // The clerk signs out (a POST from the header, through the issuer's end).
+    clerk.find("form[action=\"/auth/logout\"] button").await.click().await;
+    clerk.wait_for_text("您已退出工作台。").await;
+    clerk.goto(&web.at("/inbox")).await;
+    clerk.wait_for_text("请选择登录身份").await;
     clerk.close().await;
 }

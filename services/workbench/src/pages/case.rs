@@ -13,6 +13,7 @@ use yiciban_proto::tasks::v1::Task;
 use yiciban_proto::tracking::v1::{CaseSummary, TimelineEntry};
 
 use super::decide::ActionForm;
+use super::lanes::Lanes;
 use super::officer::{self, CaseAction, CaseAttempt};
 use super::worklist::{HolderView, case_clock, owed};
 use super::{Layout, format};
@@ -257,7 +258,8 @@ pub struct CasePage {
     /// Why the plan or the tasks could not be read (the services' words).
     pub step_errors: Vec<String>,
     pub stops: Vec<StopRow>,
-    pub entries: Vec<EntryRow>,
+    /// The timeline, one lane per department.
+    pub lanes: Lanes,
     /// The timeline has more entries than shown.
     pub truncated: bool,
     /// The confirmation of the action just done (督办, 改派).
@@ -285,7 +287,7 @@ impl CasePage {
             steps: steps(plan.as_ref().ok(), tasks.as_deref().unwrap_or_default(), names),
             step_errors,
             stops: stops(entries),
-            entries: entries.iter().map(|e| EntryRow::new(e, names)).collect(),
+            lanes: Lanes::new(summary, entries, names),
             truncated,
             flash: None,
             reassign: None,

@@ -10,6 +10,7 @@ pub mod decide;
 pub mod filters;
 pub mod format;
 mod inbox;
+mod lanes;
 pub mod notice;
 pub mod officer;
 pub mod overdue;

@@ -2,7 +2,8 @@
 # The browser the browser tests drive (issue 15 item 7; ADR 0033): Debian's
 # headless-capable `chromium` (/usr/bin/chromium), its WebDriver server
 # `chromium-driver` (/usr/bin/chromedriver, the same version) and a Chinese
-# font (`fonts-wqy-microhei`) so the screenshots show the pages' text.
+# font (`fonts-wqy-microhei`, looked for with fontconfig's fc-list) so the
+# screenshots show the pages' text.
 #
 #   deploy/local/browser.sh install   apt-get install whatever of the three is
 #                                     missing (root only; says so); quick and
@@ -31,6 +32,8 @@ has_cjk_font() { command -v fc-list >/dev/null && [[ -n "$(fc-list :lang=zh 2>/d
 missing() {
     [[ -x "$CHROMIUM" ]] || echo chromium
     [[ -x "$CHROMEDRIVER" ]] || echo chromium-driver
+    # fc-list (fontconfig) is how the font is looked for; a fresh machine may lack it
+    command -v fc-list >/dev/null || echo fontconfig
     has_cjk_font || echo fonts-wqy-microhei
 }
 

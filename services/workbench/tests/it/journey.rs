@@ -224,20 +224,6 @@ async fn a_whole_case_in_the_browser_from_the_window_to_the_rating() {
     assert!(shown.contains(requirement), "the note as typed, as text: {shown}");
     assert!(!injected_script_ran(&maternity).await, "the note's script never ran");
 
-    // The officer follows the case: worklist and case page.
-    let officer = web.signed_in(OFFICER, "张伟（专办员）").await;
-    officer
-        .reload_until(&web.at("/worklist"), "the case on the worklist", async |page: &WebSession| {
-            page.text().await.contains(&case_number).then_some(())
-        })
-        .await;
-    web.shot(&officer, "officer-worklist").await;
-    officer.link(&case_number).await.click().await;
-    let shown = officer.wait_for_text("专办员").await;
-    assert!(shown.contains(&case_number) && shown.contains("新生儿出生一件事"), "{shown}");
-    web.shot(&officer, "officer-case").await;
-    officer.close().await;
-
     // The applicant asks on the public progress page (no sign-in).
     let public = web.anonymous().await;
     public.goto(&web.at("/progress")).await;
@@ -250,7 +236,6 @@ async fn a_whole_case_in_the_browser_from_the_window_to_the_rating() {
     assert!(!shown.contains("王丽") && !shown.contains(MOTHER_ID), "nothing personal: {shown}");
     assert!(shown.contains(requirement), "what the applicant owes, as text: {shown}");
     assert!(!injected_script_ran(&public).await, "the note's script never ran on the public page");
-    web.shot(&public, "progress").await;
     public.close().await;
 
     // The clerk takes the supplement at the window from the case page.
@@ -277,6 +262,20 @@ async fn a_whole_case_in_the_browser_from_the_window_to_the_rating() {
     approve(&maternity, "出生医学证明", "O150000001", None).await;
     maternity.close().await;
     cdc.close().await;
+
+    // The officer follows the case: worklist and case page (the first steps done).
+    let officer = web.signed_in(OFFICER, "张伟（专办员）").await;
+    officer
+        .reload_until(&web.at("/worklist"), "the case on the worklist", async |page: &WebSession| {
+            page.text().await.contains(&case_number).then_some(())
+        })
+        .await;
+    web.shot(&officer, "officer-worklist").await;
+    officer.link(&case_number).await.click().await;
+    let shown = officer.wait_for_text("专办员").await;
+    assert!(shown.contains(&case_number) && shown.contains("新生儿出生一件事"), "{shown}");
+    web.shot(&officer, "officer-case").await;
+    officer.close().await;
 
     // The later steps, as the routing plan dispatches them.
     department_approves(&web, "police-hukou", &case_number, "居民户口簿（出生登记）").await;
@@ -334,6 +333,8 @@ async fn a_whole_case_in_the_browser_from_the_window_to_the_rating() {
     public.find("#progress-tail").await.send_keys(&MOTHER_ID[MOTHER_ID.len() - 6..]).await;
     public.find("form[action=\"/progress\"] button[type=\"submit\"]").await.click().await;
     public.wait_for_text("已办结").await;
+    assert!(!public.text().await.contains("王丽"), "nothing personal");
+    web.shot(&public, "progress").await;
     public.close().await;
 
     // The clerk signs out (a POST from the header, through the issuer's end).

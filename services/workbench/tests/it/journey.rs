@@ -23,14 +23,16 @@ use crate::helpers::{CDC, MATERNITY, OFFICER, sha, spawn_app};
 use crate::web::{Web, assert_labelled, case_number_in, focus, injected_script_ran};
 
 /// What the clerk types or chooses for each input of the newborn form.
-enum Fill {
+pub enum Fill {
     Type(&'static str),
+    /// Typed text made at run time.
+    Typed(String),
     /// A radio button's or an option's value.
     Choose(&'static str),
     File(PathBuf),
 }
 
-fn newborn_form(birth_form: PathBuf) -> HashMap<&'static str, Fill> {
+pub fn newborn_form(birth_form: PathBuf) -> HashMap<&'static str, Fill> {
     use Fill::{Choose, File, Type};
     HashMap::from([
         ("applicant.kind", Choose("person")),
@@ -60,7 +62,7 @@ fn newborn_form(birth_form: PathBuf) -> HashMap<&'static str, Fill> {
 /// control, typing into text inputs, Space and the arrow keys for radio
 /// buttons and selects, the file chosen for the focused file input (the
 /// file dialog's part), until the submit button `submit` has the focus.
-async fn fill_by_keyboard(browser: &WebSession, mut fill: HashMap<&'static str, Fill>, submit: &str) {
+pub async fn fill_by_keyboard(browser: &WebSession, mut fill: HashMap<&'static str, Fill>, submit: &str) {
     for _ in 0..200 {
         browser.press(keys::TAB).await;
         let at = focus(browser).await;
@@ -71,6 +73,7 @@ async fn fill_by_keyboard(browser: &WebSession, mut fill: HashMap<&'static str, 
         let Some(what) = fill.remove(at.name.as_str()) else { continue };
         match what {
             Fill::Type(text) => browser.press(text).await,
+            Fill::Typed(text) => browser.press(&text).await,
             Fill::File(path) => browser.focused().await.choose_file(&path).await,
             Fill::Choose(value) if at.kind == "radio" => {
                 // The group's one tab stop; arrows move the choice.

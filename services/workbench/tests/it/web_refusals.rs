@@ -1,15 +1,18 @@
-//! Cross-site request forgery in a real browser: a page of another origin
-//! (the same host on another port, so the browser sends the session
-//! cookie along) posting a claim to the workbench is refused, and so is
-//! the workbench's own form with its token taken out; neither claims
-//! anything. The same form intact claims the task.
+//! Refusals in a real browser. Cross-site request forgery: a page of
+//! another origin (the same host on another port, so the browser sends the
+//! session cookie along) posting a claim to the workbench is refused, and
+//! so is the workbench's own form with its token taken out; neither claims
+//! anything, the same form intact claims the task. Script injection:
+//! markup typed as the applicant's name is text on the acceptance notice
+//! and never runs.
 
 use yiciban_proto::common::v1::TaskState;
 use yiciban_testkit::applications::newborn;
-use yiciban_testkit::webdriver::WebSession;
+use yiciban_testkit::webdriver::{WebSession, keys};
 
 use crate::helpers::{MATERNITY, TestApp, of, spawn_app};
-use crate::web::Web;
+use crate::journey::{Fill, fill_by_keyboard, newborn_form};
+use crate::web::{Web, injected_script_ran};
 
 /// Serves `page` at `/` on a loopback port of its own until the test ends:
 /// its address.
@@ -71,4 +74,22 @@ async fn a_form_from_another_origin_or_without_its_token_is_refused_in_the_brows
     let claimed = app.task(&task.task_id).await;
     assert_eq!((claimed.state, claimed.assignee.as_str()), (TaskState::InProgress as i32, "agent-maternity-1"));
     agent.close().await;
+}
+
+#[tokio::test]
+async fn markup_typed_as_the_applicants_name_is_text_on_the_notice_and_never_runs() {
+    let app = spawn_app().await;
+    let web = Web::start(&app).await;
+    let clerk = web.signed_in("clerk-001", "王芳（窗口受理）").await;
+    clerk.goto(&web.at("/packages/newborn-birth/apply")).await;
+    let name = "王丽<script>window.__xss=1</script><img src=x onerror=\"window.__xss=2\">";
+    let mut form = newborn_form(web.file("登记表.pdf", b"%PDF-1.7 form"));
+    form.insert("applicant.name", Fill::Typed(name.to_owned()));
+    fill_by_keyboard(&clerk, form, "提交受理").await;
+    clerk.press(keys::ENTER).await;
+    let notice = clerk.wait_for_text("申请已提交").await;
+    assert!(notice.contains(name), "the name as typed, as text: {notice}");
+    assert!(clerk.find_all("main script, main img").await.is_empty(), "no element made of the name");
+    assert!(!injected_script_ran(&clerk).await, "the name's script never ran");
+    clerk.close().await;
 }

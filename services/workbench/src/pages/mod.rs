@@ -12,6 +12,7 @@ pub mod format;
 mod inbox;
 mod lanes;
 pub mod notice;
+mod notice_pdf;
 pub mod officer;
 pub mod overdue;
 pub mod packages;
@@ -86,7 +87,7 @@ pub struct UserView {
 }
 
 /// What the layout (`base.html`) shows around every page.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Layout {
     pub title: String,
     pub nav: Vec<NavLink>,

@@ -8,6 +8,7 @@
 //! | `/packages/{id}/apply` | the one form of the package, rendered from its form schema, with a fresh idempotency key |
 //! | `POST /packages/{id}/apply` | submit at the window (multipart: the form and each material's file, stored in intake first, at most `YICIBAN_WORKBENCH_RESULT_MAX_BYTES` each) |
 //! | `/cases/{case}/notice` | the printable notice of intake's decision: 受理通知书 (with the 一次性告知书 of what is owed), 不予受理通知书 |
+//! | `/cases/{case}/notice.pdf` | the same notice as a PDF file (A4, to download or archive) |
 //! | `/cases/{case}/supplement` | 补正收件: what the applicant owes (open 容缺 deficiencies, each department's open supplement request) and what was received (clerks) |
 //! | `POST /cases/{case}/supplement` | take a supplement (multipart: `request` and a file per owed material, stored in intake first; IntakeService.SupplementMaterials) |
 //! | `/cases/{case}/handout` | 一窗出件 and 好差评: the issuance's batches, each with the form its state calls for, and the ratings (clerks) |
@@ -108,6 +109,7 @@ pub fn router(wb: Arc<Workbench>) -> Router {
         .route("/packages/{id}", get(packages::notice))
         .route("/packages/{id}/apply", get(apply::form).post(apply::submit).layer(DefaultBodyLimit::max(apply_limit)))
         .route("/cases/{case}/notice", get(notice::notice))
+        .route("/cases/{case}/notice.pdf", get(notice::notice_pdf))
         .route(
             "/cases/{case}/supplement",
             get(supplement::form).post(supplement::take).layer(DefaultBodyLimit::max(apply_limit)),

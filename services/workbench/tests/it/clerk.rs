@@ -115,7 +115,7 @@ async fn a_clerk_finds_the_package_reads_its_notice_files_the_form_with_a_file_a
         "2026-09-29",
         "登记表.pdf",
         "窗口领取",
-        "另存为 PDF",
+        "下载 PDF",
     ] {
         assert!(printed.body.contains(shown), "{shown}: {}", printed.body);
     }
@@ -126,6 +126,20 @@ async fn a_clerk_finds_the_package_reads_its_notice_files_the_form_with_a_file_a
     let again = clerk.get(&format!("/cases/{case_id}/notice")).await;
     assert_eq!(again.status, StatusCode::OK);
     assert!(again.body.contains(&stored.case_number) && !again.body.contains("申请已提交"), "{}", again.body);
+
+    // The same notice as a PDF file, to download.
+    let pdf = clerk.get(&format!("/cases/{case_id}/notice.pdf")).await;
+    assert_eq!(pdf.status, StatusCode::OK, "{}", pdf.body);
+    let header = |name: &str| pdf.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    assert_eq!(header("content-type"), "application/pdf");
+    assert_eq!(header("cache-control"), "no-store");
+    let disposition = header("content-disposition");
+    assert!(disposition.starts_with("attachment;") && disposition.contains(&stored.case_number), "{disposition}");
+    assert!(pdf.body.starts_with("%PDF-1.4") && pdf.body.ends_with("%%EOF\n"));
+    let ucs2 = |text: &str| text.chars().map(|c| format!("{:04X}", u32::from(c))).collect::<String>();
+    for text in ["受理通知书", stored.case_number.as_str(), "新生儿出生一件事", "登记表.pdf"] {
+        assert!(pdf.body.contains(&ucs2(text)), "{text} in the PDF");
+    }
 }
 
 #[tokio::test]

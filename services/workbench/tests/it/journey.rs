@@ -175,6 +175,10 @@ async fn a_whole_case_in_the_browser_from_the_window_to_the_rating() {
         assert!(notice.contains(shown), "{shown}: {notice}");
     }
     web.shot(&clerk, "clerk-notice").await;
+    // The notice as a PDF file, for the applicant.
+    clerk.link("下载 PDF").await.click().await;
+    let (pdf_name, pdf) = clerk.downloaded().await;
+    assert!(pdf_name.ends_with(".pdf") && pdf.starts_with(b"%PDF-"), "{pdf_name}: a PDF");
 
     clerk.close().await;
 

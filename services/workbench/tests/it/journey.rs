@@ -166,6 +166,9 @@ async fn a_whole_case_in_the_browser_from_the_window_to_the_rating() {
 
     // The one form, filled and submitted with the keyboard only.
     fill_by_keyboard(&clerk, newborn_form(birth_form_file), "提交受理").await;
+    // The file was stored as it was chosen (/assets/upload.js), its
+    // progress shown beside it; the form carries its reference.
+    clerk.wait_for_text("已上传：出生医学证明首次签发登记表.pdf").await;
     web.shot(&clerk, "clerk-apply").await;
     clerk.press(keys::ENTER).await;
     let notice = clerk.wait_for_text("申请已提交").await;

@@ -2,6 +2,7 @@
 //! department-task service and tracking, Postgres, NATS and the development issuer,
 //! driven over HTTP as a browser drives them (cookies kept).
 
+mod audit;
 mod cases;
 mod claim;
 mod clerk;
@@ -14,9 +15,11 @@ mod inbox;
 mod journey;
 mod logout;
 mod materials;
+mod notes;
 mod officer;
 mod oversight;
 mod progress;
+mod rectifications;
 mod signin;
 mod traces;
 mod web;

@@ -1,4 +1,4 @@
-//! 办件备注 (ADR 0033): the notes on a case, in intake's `case_notes` table
+//! 办件备注 (ADR 0034): the notes on a case, in intake's `case_notes` table
 //! — each text sealed under the applicant's data key, so that erasing the
 //! applicant (the key deleted) leaves every note unreadable, in every copy —
 //! and the check of a note's text. Nothing here is an event: no note goes

@@ -225,7 +225,7 @@ CREATE INDEX window_materials_sha256 ON {schema}.window_materials (sha256);
         (
             10,
             r#"
--- 办件备注 (ADR 0033): notes on a case, the text sealed under the
+-- 办件备注 (ADR 0034): notes on a case, the text sealed under the
 -- applicant's data key (unreadable once the applicant is erased); never
 -- an event, never on NATS
 CREATE TABLE {schema}.case_notes (

@@ -104,7 +104,7 @@ pub const RULES: &[Rule] = &[
     rule("/yiciban.intake.v1.IntakeService/AssignOfficer", &[Supervisor, Admin], &[], Case),
     rule("/yiciban.intake.v1.IntakeService/RecordCaseClosed", &[], &["issuance"], Case),
     rule("/yiciban.intake.v1.IntakeService/GetCase", ALL_PEOPLE, &["routing", "tasks", "issuance"], Case),
-    // 办件备注 (ADR 0033): the handler lets an officer only the case's own
+    // 办件备注 (ADR 0034): the handler lets an officer only the case's own
     rule("/yiciban.intake.v1.IntakeService/AddCaseNote", &[Clerk, Officer, Supervisor], &[], Case),
     rule("/yiciban.intake.v1.IntakeService/ListCaseNotes", &[Clerk, Officer, Supervisor, Admin], &[], Case),
     rule("/yiciban.intake.v1.IntakeService/GetStepApplication", &[Agent], &[], Case),

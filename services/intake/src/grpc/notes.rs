@@ -1,4 +1,4 @@
-//! AddCaseNote and ListCaseNotes (办件备注, ADR 0033): the role checked, the
+//! AddCaseNote and ListCaseNotes (办件备注, ADR 0034): the role checked, the
 //! case's scope (an officer only the case's own, anyone else's case read as
 //! a missing one), the text checked before anything is stored; the notes
 //! read back opened with the applicant's key, each answer showing a text

@@ -1,4 +1,4 @@
-//! 办件备注 (ADR 0033): clerks, the case's officer and supervisors add short
+//! 办件备注 (ADR 0034): clerks, the case's officer and supervisors add short
 //! notes, read back oldest first with author and time; an agent is refused,
 //! another officer's case reads as missing, bad text is refused with its
 //! field and nothing kept; a retry returns the same note; every read of the

@@ -85,7 +85,7 @@ pub fn may_reassign(role: Role) -> bool {
     matches!(role, Role::Supervisor | Role::Admin)
 }
 
-/// Whether `role` may add a note to a case (ADR 0033; an officer only on
+/// Whether `role` may add a note to a case (ADR 0034; an officer only on
 /// the cases they see, which are their own).
 pub fn may_note(role: Role) -> bool {
     matches!(role, Role::Clerk | Role::Officer | Role::Supervisor)

@@ -29,7 +29,7 @@
 //! | `/cases/{case}` | a case: summary, clock, what the applicant owes, the steps, clock stops, timeline; the 督办 and 改派 forms (`?done=urge|officer` confirms) |
 //! | `POST /cases/{case}/tasks/{task}/urge` | 督办: the case's officer or a supervisor urges the department holding an open step, with a note (TaskService.UrgeTask) |
 //! | `POST /cases/{case}/officer` | 改派专办员: a supervisor or administrator gives the case to another officer (IntakeService.AssignOfficer) |
-//! | `POST /cases/{case}/notes` | 办件备注: a clerk, the case's officer or a supervisor adds a note (`text`, IntakeService.AddCaseNote, ADR 0033); the case page shows the notes in its timeline |
+//! | `POST /cases/{case}/notes` | 办件备注: a clerk, the case's officer or a supervisor adds a note (`text`, IntakeService.AddCaseNote, ADR 0034); the case page shows the notes in its timeline |
 //! | `/cases?number=` | find a case by its number (the header's search), then to its page |
 //! | `/overdue` | the overdue board (黄牌/红牌), filtered (`department`, `level`, `page`) |
 //! | `/statistics` | a month's statistics (`period`, `department`, `package`) |

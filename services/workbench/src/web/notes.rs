@@ -1,4 +1,4 @@
-//! 办件备注 (ADR 0033): `POST /cases/{case}/notes` (`text`) adds a note
+//! 办件备注 (ADR 0034): `POST /cases/{case}/notes` (`text`) adds a note
 //! through intake's AddCaseNote — checked like every POST (origin, session,
 //! form token), sent with the person's own token and the form's idempotency
 //! key; done: a 303 to the case page, which confirms it; refused: the case

@@ -1,4 +1,4 @@
-//! 办件备注 in the workbench (issue 15 item 4, ADR 0033): the case's officer
+//! 办件备注 in the workbench (issue 15 item 4, ADR 0034): the case's officer
 //! adds a note on the case page — an empty or too long one refused next to
 //! the field, nothing kept — and it shows in the timeline with its author
 //! and Beijing time; a supervisor reads it too; an agent is offered no form

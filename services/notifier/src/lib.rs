@@ -1,5 +1,5 @@
 #![forbid(unsafe_code)]
-//! The notifier (ADR 0033): text messages to the applicant at the moments a
+//! The notifier (ADR 0035): text messages to the applicant at the moments a
 //! case reaches — accepted (受理), a supplement asked for (补正,
 //! 一次性告知), decided (办结), ready at the window (领证), mailed (邮寄).
 //! One durable consumer, `notifier`, reads every case event and queues one

@@ -29,10 +29,15 @@
 //! | `/cases/{case}` | a case: summary, clock, what the applicant owes, the steps, clock stops, timeline; the 督办 and 改派 forms (`?done=urge|officer` confirms) |
 //! | `POST /cases/{case}/tasks/{task}/urge` | 督办: the case's officer or a supervisor urges the department holding an open step, with a note (TaskService.UrgeTask) |
 //! | `POST /cases/{case}/officer` | 改派专办员: a supervisor or administrator gives the case to another officer (IntakeService.AssignOfficer) |
+//! | `POST /cases/{case}/notes` | 办件备注: a clerk, the case's officer or a supervisor adds a note (`text`, IntakeService.AddCaseNote, ADR 0034); the case page shows the notes in its timeline |
 //! | `/cases?number=` | find a case by its number (the header's search), then to its page |
 //! | `/overdue` | the overdue board (黄牌/红牌), filtered (`department`, `level`, `page`) |
 //! | `/statistics` | a month's statistics (`period`, `department`, `package`) |
 //! | `/statistics.csv` | the same figures as a CSV attachment |
+//! | `/rectifications` | 好差评与整改: open rectifications, late first (`state`, `department`, `late`, `page`; a department's agent its own), and a supervisor's bad ratings |
+//! | `/cases/{case}/rectifications/{id}` | a rectification, its history and the forms the role may use (`?done=` confirms) |
+//! | `POST /cases/{case}/rectifications/{id}/{action}` | `verify` (核实), `record` (整改), `explain` (解释说明), `close` (回访复核办结, supervisors), `review` (差评认定无效, supervisors) |
+//! | `/audit` | 审计: the refusals or personal-data reads (material downloads included) of every service, newest first (`kind`, `case`, `caller`, `service`, `page`; supervisors, administrators) |
 //! | `/messages` | 短信记录: the notifier's text messages to applicants (masked phone, text, status, attempts), filtered (`case`, `status`, `page`); supervisors and administrators |
 //! | `/cases/{case}/materials/{sha256}/view`, `…/download` | a material's file, from intake (查看 inline for PDF and images, 下载) |
 //! | `/progress`, `POST /progress` | the public progress page (进度查询): no sign-in; case number + the ID's last six characters, rate-limited per address and case number (ADR 0032) |
@@ -48,6 +53,7 @@
 mod application;
 mod apply;
 mod approve;
+mod audit;
 mod auth;
 mod cases;
 mod decide;
@@ -55,11 +61,13 @@ mod guard;
 mod handout;
 mod materials;
 mod messages;
+mod notes;
 mod notice;
 mod officer;
 mod oversight;
 mod packages;
 mod progress;
+mod rectification;
 pub mod respond;
 mod stage;
 mod supplement;
@@ -142,9 +150,14 @@ pub fn router(wb: Arc<Workbench>) -> Router {
         .route("/cases/{case}", get(cases::case))
         .route("/cases/{case}/tasks/{task}/urge", post(officer::urge))
         .route("/cases/{case}/officer", post(officer::reassign))
+        .route("/cases/{case}/notes", post(notes::add))
         .route("/overdue", get(oversight::overdue))
         .route("/statistics", get(oversight::statistics))
         .route("/statistics.csv", get(oversight::statistics_csv))
+        .route("/audit", get(audit::audit))
+        .route("/rectifications", get(rectification::queue))
+        .route("/cases/{case}/rectifications/{id}", get(rectification::show))
+        .route("/cases/{case}/rectifications/{id}/{action}", post(rectification::act))
         .route("/messages", get(messages::list))
         .route("/cases/{case}/materials/{sha256}/view", get(materials::view))
         .route("/cases/{case}/materials/{sha256}/download", get(materials::download))

@@ -48,7 +48,7 @@ async fn a_sign_in_goes_through_the_issuer_and_lands_on_the_roles_home_with_a_ho
 
     let inbox = browser.get("/inbox?state=pending").await;
     assert_eq!(inbox.status, StatusCode::OK, "{}", inbox.body);
-    assert!(inbox.body.contains("health-maternity经办人 · 部门经办人"), "{}", inbox.body);
+    assert!(inbox.body.contains("卫生健康委（助产机构）经办人 · 部门经办人"), "{}", inbox.body);
     assert!(inbox.body.contains("本部门待办"));
     let home = browser.get("/").await;
     assert!(home.body.contains("打开待办箱"));

@@ -143,6 +143,9 @@ pub struct Attempt<'a> {
     pub phone_masked: &'a str,
     pub text: &'a str,
     pub gateway: &'a str,
+    /// The applicant was found erased: the event's facts are emptied too
+    /// (a mailing queued after the erasure was applied keeps nothing).
+    pub forget_facts: bool,
 }
 
 /// One recorded message, as listed.
@@ -259,7 +262,8 @@ impl Repo {
                     case_number = CASE WHEN $8 = '' THEN case_number ELSE $8 END,
                     phone_masked = CASE WHEN $9 = '' THEN phone_masked ELSE $9 END,
                     text = CASE WHEN $10 = '' THEN text ELSE $10 END,
-                    gateway = CASE WHEN $11 = '' THEN gateway ELSE $11 END
+                    gateway = CASE WHEN $11 = '' THEN gateway ELSE $11 END,
+                    facts = CASE WHEN $12 THEN '{}'::jsonb ELSE facts END
               WHERE message_id = $1 AND status = 'pending' AND attempts = $2 - 1",
         ))
         .bind(attempt.message_id)
@@ -273,6 +277,7 @@ impl Repo {
         .bind(attempt.phone_masked)
         .bind(attempt.text)
         .bind(attempt.gateway)
+        .bind(attempt.forget_facts)
         .execute(&mut *tx)
         .await?;
         if updated.rows_affected() == 0 {

@@ -93,6 +93,8 @@ pub struct Sender {
 /// What an attempt learned on its way, recorded whatever its verdict.
 #[derive(Debug, Default)]
 struct Learned {
+    /// The applicant's personal data was erased.
+    erased: bool,
     case_number: String,
     phone_masked: String,
     text: String,
@@ -162,6 +164,7 @@ impl Sender {
             phone_masked: &learned.phone_masked,
             text: &learned.text,
             gateway: if learned.text.is_empty() { "" } else { self.gateway.name() },
+            forget_facts: learned.erased,
         };
         match self.repo.record(&attempt).await {
             Ok(true) => {}
@@ -182,6 +185,7 @@ impl Sender {
         };
         learned.case_number.clone_from(&recipient.case_number);
         if recipient.erased {
+            learned.erased = true;
             return Verdict::Never(crate::repo::ERASED.into());
         }
         learned.phone_masked = mask(&recipient.phone);

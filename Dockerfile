@@ -93,6 +93,12 @@ ENV YICIBAN_GRPC_ADDR=0.0.0.0:50056
 EXPOSE 50056
 ENTRYPOINT ["/usr/local/bin/yiciban-webhooks"]
 
+FROM runtime AS notifier
+COPY --from=builder /out/yiciban-notifier /usr/local/bin/yiciban-notifier
+ENV YICIBAN_GRPC_ADDR=0.0.0.0:50058
+EXPOSE 50058
+ENTRYPOINT ["/usr/local/bin/yiciban-notifier"]
+
 FROM runtime AS workbench
 COPY --from=builder /out/yiciban-workbench /usr/local/bin/yiciban-workbench
 ENV YICIBAN_GRPC_ADDR=0.0.0.0:50057 YICIBAN_WORKBENCH_HTTP_ADDR=0.0.0.0:8090

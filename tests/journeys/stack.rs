@@ -35,12 +35,22 @@ pub enum Service {
     Issuance,
     Tracking,
     Webhooks,
+    /// Not started with the others (its look-ups of the phone would be
+    /// reads in every journey's read log): a journey that needs it spawns it.
+    Notifier,
 }
 
 impl Service {
     /// Every service of the stack.
-    pub const ALL: [Service; 6] =
-        [Service::Intake, Service::Routing, Service::Tasks, Service::Issuance, Service::Tracking, Service::Webhooks];
+    pub const ALL: [Service; 7] = [
+        Service::Intake,
+        Service::Routing,
+        Service::Tasks,
+        Service::Issuance,
+        Service::Tracking,
+        Service::Webhooks,
+        Service::Notifier,
+    ];
 }
 
 pub struct Stack {
@@ -136,6 +146,12 @@ impl Stack {
                 let mut config = yiciban_webhooks::WebhooksConfig::from_source(&env).unwrap();
                 config.common.grpc_listener = listener;
                 spawn_service(yiciban_webhooks::build_with(config, clock, pool, js)).await.handle
+            }
+            Service::Notifier => {
+                // the local sink: development mode's default gateway
+                let mut config = yiciban_notifier::NotifierConfig::from_source(&env).unwrap();
+                config.common.grpc_listener = listener;
+                spawn_service(yiciban_notifier::build_with(config, clock, pool, js)).await.handle
             }
             Service::Tasks => {
                 let mut config = yiciban_tasks::TasksConfig::from_source(&env).unwrap();

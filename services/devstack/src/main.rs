@@ -15,7 +15,9 @@
 //! each is told where the others are. Metrics of the whole process are served once,
 //! on `YICIBAN_METRICS_ADDR` (default 127.0.0.1:9464). The workbench (the
 //! staff's web application) serves its pages on `YICIBAN_WORKBENCH_HTTP_ADDR`
-//! (default 127.0.0.1:8090) and its health on the gRPC port after webhooks'.
+//! (default 127.0.0.1:8090) and its health on the gRPC port after webhooks';
+//! the notifier, sending text messages to its local sink, on the port after
+//! that (default 127.0.0.1:50058).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -26,7 +28,7 @@ use yiciban_platform::config::{ProcessEnv, Source};
 /// The process environment with the addresses of the services filled in.
 struct DevEnv {
     grpc_addr: SocketAddr,
-    urls: [(&'static str, String); 5],
+    urls: [(&'static str, String); 6],
     /// Only one service of the process serves the (process-wide) metrics.
     metrics_addr: Option<String>,
     /// The development issuer's URL, when it runs in this process.
@@ -87,6 +89,7 @@ async fn main() -> anyhow::Result<()> {
         ("YICIBAN_TASKS_URL", format!("http://{}", at(2))),
         ("YICIBAN_ISSUANCE_URL", format!("http://{}", at(3))),
         ("YICIBAN_TRACKING_URL", format!("http://{}", at(4))),
+        ("YICIBAN_NOTIFIER_URL", format!("http://{}", at(7))),
     ];
     // Metrics of every service of the process on one port (default 9464).
     let metrics = ProcessEnv.get("YICIBAN_METRICS_ADDR").unwrap_or_else(|| format!("{}:9464", base.ip()));
@@ -118,6 +121,11 @@ async fn main() -> anyhow::Result<()> {
     let workbench = yiciban_workbench::build(yiciban_workbench::WorkbenchConfig::from_source(&env(6))?, clock.clone())
         .await
         .context("starting the workbench")?;
+    // The local sink (YICIBAN_SMS_GATEWAY unset in development mode): text
+    // messages are kept in its table and listed on the workbench's 短信记录.
+    let notifier = yiciban_notifier::build(yiciban_notifier::NotifierConfig::from_source(&env(7))?, clock.clone())
+        .await
+        .context("starting the notifier")?;
 
     println!("yiciban is running:");
     println!("  intake + catalog   grpc://{}", intake.local_addr());
@@ -126,6 +134,10 @@ async fn main() -> anyhow::Result<()> {
     println!("  issuance           grpc://{}", issuance.local_addr());
     println!("  tracking           grpc://{}", tracking.local_addr());
     println!("  webhooks           grpc://{}   (department webhooks: docs/DEPARTMENTS.md)", webhooks.local_addr());
+    println!(
+        "  notifier           grpc://{}   (text messages to applicants; local sink, shown at the workbench's /messages)",
+        notifier.local_addr()
+    );
     if let Some(addr) = workbench.http_addr() {
         println!("  workbench          http://{addr}/   (sign in as a seeded user, e.g. agent-samr-1 or sup-001)");
         println!("  progress (public)  http://{addr}/progress   (case number + last six of the ID number, no sign-in)");
@@ -147,7 +159,9 @@ async fn main() -> anyhow::Result<()> {
     let tracking = tokio::spawn(tracking.run_until_stopped(shutdown.clone()));
     let webhooks = tokio::spawn(webhooks.run_until_stopped(shutdown.clone()));
     let workbench = tokio::spawn(workbench.run_until_stopped(shutdown.clone()));
-    let (i, r, t, s, k, w, b) = tokio::join!(intake, routing, tasks, issuance, tracking, webhooks, workbench);
+    let notifier = tokio::spawn(notifier.run_until_stopped(shutdown.clone()));
+    let (i, r, t, s, k, w, b, n) =
+        tokio::join!(intake, routing, tasks, issuance, tracking, webhooks, workbench, notifier);
     i?.context("intake stopped")?;
     r?.context("routing stopped")?;
     t?.context("the department-task service stopped")?;
@@ -155,6 +169,7 @@ async fn main() -> anyhow::Result<()> {
     k?.context("tracking stopped")?;
     w?.context("webhooks stopped")?;
     b?.context("the workbench stopped")?;
+    n?.context("the notifier stopped")?;
     Ok(())
 }
 

@@ -19,6 +19,9 @@ pub const TASKS_TO_ROUTING: &str = "tasks-to-routing";
 pub const ISSUANCE_HANDOFF: &str = "issuance-handoff";
 /// The tracking projection's durable consumer (of every case event).
 pub const TRACKING_PROJECTION: &str = "tracking-projection";
+/// The notifier's durable consumer (of every case event): it queues the
+/// applicant's text messages.
+pub const NOTIFIER: &str = "notifier";
 
 /// How many webhook subscriptions one department may have: each has a slot
 /// `1..=WEBHOOK_SLOTS`, and the slot names its consumers, so the webhook
@@ -73,10 +76,10 @@ pub struct ServiceUse {
     pub webhook_consumers: bool,
 }
 
-/// The six services. Each ensures the case-event stream (whichever starts
+/// The seven services. Each ensures the case-event stream (whichever starts
 /// first creates it) and reads its own state back with `STREAM.INFO` (the
 /// relay's lost-stream check, the reconciler's per-subject counts).
-pub const SERVICES: [ServiceUse; 6] = [
+pub const SERVICES: [ServiceUse; 7] = [
     ServiceUse {
         name: "intake",
         publishes: true,
@@ -118,6 +121,13 @@ pub const SERVICES: [ServiceUse; 6] = [
         announces_reference: false,
         consumers: &[],
         webhook_consumers: true,
+    },
+    ServiceUse {
+        name: "notifier",
+        publishes: false,
+        announces_reference: false,
+        consumers: &[(NOTIFIER, Reads::AllEvents)],
+        webhook_consumers: false,
     },
 ];
 

@@ -103,7 +103,9 @@ pub const RULES: &[Rule] = &[
     rule("/yiciban.intake.v1.IntakeService/TerminateCase", &[Supervisor, Admin], &[], Case),
     rule("/yiciban.intake.v1.IntakeService/AssignOfficer", &[Supervisor, Admin], &[], Case),
     rule("/yiciban.intake.v1.IntakeService/RecordCaseClosed", &[], &["issuance"], Case),
-    rule("/yiciban.intake.v1.IntakeService/GetCase", ALL_PEOPLE, &["routing", "tasks", "issuance"], Case),
+    // the notifier reads the applicant's phone to send its text messages
+    // (stating its purpose, recorded in intake's read log)
+    rule("/yiciban.intake.v1.IntakeService/GetCase", ALL_PEOPLE, &["routing", "tasks", "issuance", "notifier"], Case),
     // 办件备注 (ADR 0034): the handler lets an officer only the case's own
     rule("/yiciban.intake.v1.IntakeService/AddCaseNote", &[Clerk, Officer, Supervisor], &[], Case),
     rule("/yiciban.intake.v1.IntakeService/ListCaseNotes", &[Clerk, Officer, Supervisor, Admin], &[], Case),
@@ -193,6 +195,8 @@ pub const RULES: &[Rule] = &[
     rule("/yiciban.webhooks.v1.WebhookService/RedeliverDeadLetter", &[Admin], &[], Open),
     rule("/yiciban.webhooks.v1.WebhookService/DiscardDeadLetter", &[Admin], &[], Open),
     rule("/yiciban.webhooks.v1.WebhookService/StartReplay", &[Admin], &[], Open),
+    // the notifier's record of text messages: masked phones, for oversight
+    rule("/yiciban.notifier.v1.NotifierService/ListMessages", &[Supervisor, Admin], &[], List),
 ];
 
 /// The rule of `method` (a gRPC path), if it has one.

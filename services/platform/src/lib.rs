@@ -7,6 +7,7 @@ pub mod access;
 pub mod answer;
 pub mod audit;
 pub mod auth;
+pub mod backoff;
 pub mod calendar;
 pub mod cause;
 pub mod clock;

@@ -108,3 +108,9 @@ pub mod webhooks {
         tonic::include_proto!("yiciban.webhooks.v1");
     }
 }
+
+pub mod notifier {
+    pub mod v1 {
+        tonic::include_proto!("yiciban.notifier.v1");
+    }
+}

@@ -9,7 +9,6 @@
 //! replayed from a time on request, resumed after a restart as well (ADR
 //! 0022, docs/DEPARTMENTS.md). Signing secrets are stored sealed.
 
-pub mod backoff;
 pub mod config;
 pub mod deliverer;
 pub mod grpc;
@@ -22,6 +21,9 @@ pub mod schema;
 pub mod secrets;
 pub mod signature;
 pub mod workers;
+
+/// The retry policy, shared with the notifier.
+pub use yiciban_platform::backoff;
 
 use std::sync::Arc;
 

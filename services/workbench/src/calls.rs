@@ -18,6 +18,7 @@ use yiciban_proto::catalog::v1::catalog_service_client::CatalogServiceClient;
 use yiciban_proto::intake::v1::intake_service_client::IntakeServiceClient;
 use yiciban_proto::intake::v1::material_service_client::MaterialServiceClient;
 use yiciban_proto::issuance::v1::issuance_service_client::IssuanceServiceClient;
+use yiciban_proto::notifier::v1::notifier_service_client::NotifierServiceClient;
 use yiciban_proto::routing::v1::routing_service_client::RoutingServiceClient;
 use yiciban_proto::tasks::v1::task_service_client::TaskServiceClient;
 use yiciban_proto::tracking::v1::tracking_service_client::TrackingServiceClient;
@@ -57,6 +58,9 @@ pub type Routing = RoutingServiceClient<InterceptedService<Channel, ClientAuth>>
 /// Tracking's read models (summaries, timelines, worklists, the overdue
 /// board, the statistics) as one person.
 pub type Tracking = TrackingServiceClient<InterceptedService<Channel, ClientAuth>>;
+
+/// The notifier's record of text messages as one person.
+pub type Notifier = NotifierServiceClient<InterceptedService<Channel, ClientAuth>>;
 
 /// A service's audit trail (its refusals and personal-data reads) as one person.
 pub type Audit = AuditServiceClient<InterceptedService<Channel, ClientAuth>>;
@@ -101,6 +105,8 @@ pub struct Services {
     routing: Channel,
     tracking: Channel,
     issuance: Channel,
+    /// `None` when no notifier is configured.
+    notifier: Option<Channel>,
 }
 
 /// The gRPC URLs of the services the workbench calls.
@@ -111,6 +117,7 @@ pub struct ServiceUrls<'a> {
     pub routing: &'a str,
     pub tracking: &'a str,
     pub issuance: &'a str,
+    pub notifier: Option<&'a str>,
 }
 
 impl Services {
@@ -121,6 +128,7 @@ impl Services {
             routing: lazy_channel(urls.routing)?,
             tracking: lazy_channel(urls.tracking)?,
             issuance: lazy_channel(urls.issuance)?,
+            notifier: urls.notifier.map(lazy_channel).transpose()?,
         })
     }
 
@@ -152,6 +160,13 @@ impl Services {
     /// Routing, called with `token` (audience `urn:yiciban:routing`).
     pub fn routing(&self, token: &str) -> Routing {
         RoutingServiceClient::with_interceptor(self.routing.clone(), ClientAuth::new(Some(token)))
+    }
+
+    /// The notifier, called with `token` (audience `urn:yiciban:notifier`);
+    /// `None` when none is configured.
+    pub fn notifier(&self, token: &str) -> Option<Notifier> {
+        let channel = self.notifier.clone()?;
+        Some(NotifierServiceClient::with_interceptor(channel, ClientAuth::new(Some(token))))
     }
 
     /// The audit trail of `service` (intake, routing, tasks, issuance or

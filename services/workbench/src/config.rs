@@ -25,7 +25,7 @@ pub const DEFAULT_CLIENT_ID: &str = "yiciban-workbench";
 /// The services the workbench calls for a person, each with that person's
 /// own access token for its audience; the first is the one whose token
 /// tells the workbench who signed in.
-pub const AUDIENCES: [&str; 5] = ["tasks", "intake", "tracking", "routing", "issuance"];
+pub const AUDIENCES: [&str; 6] = ["tasks", "intake", "tracking", "routing", "issuance", "notifier"];
 
 /// The progress page's client at the issuer unless
 /// `YICIBAN_WORKBENCH_PROGRESS_CLIENT_ID` names another; its tokens carry
@@ -75,6 +75,9 @@ pub struct WorkbenchConfig {
     /// `YICIBAN_ISSUANCE_URL`: issuance (the window's hand-out of results,
     /// the rating taken at the window).
     pub issuance_url: String,
+    /// `YICIBAN_NOTIFIER_URL`: the notifier (the recorded text messages on
+    /// `/messages`); unset, that page says the notifier is not configured.
+    pub notifier_url: Option<String>,
     /// `YICIBAN_WORKBENCH_SESSION_IDLE` (default 30m): a session unused this
     /// long ends.
     pub session_idle: Duration,
@@ -199,6 +202,10 @@ impl WorkbenchConfig {
             tracking_url: service_url("YICIBAN_TRACKING_URL")?,
             routing_url: service_url("YICIBAN_ROUTING_URL")?,
             issuance_url: service_url("YICIBAN_ISSUANCE_URL")?,
+            notifier_url: match src.get("YICIBAN_NOTIFIER_URL").filter(|v| !v.trim().is_empty()) {
+                Some(_) => Some(service_url("YICIBAN_NOTIFIER_URL")?),
+                None => None,
+            },
             session_idle,
             session_max,
             scope,

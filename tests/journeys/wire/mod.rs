@@ -115,7 +115,8 @@ async fn every_rpc_answers_random_requests_with_a_status_a_client_can_act_on() {
     let cases: usize = std::env::var("YICIBAN_FUZZ_CASES").ok().and_then(|s| s.parse().ok()).unwrap_or(24);
     eprintln!("fuzz seed {seed} (YICIBAN_FUZZ_SEED={seed} repeats it), {cases} random messages per RPC");
     let mut rng = StdRng::seed_from_u64(seed);
-    let stack = Stack::start("2026-09-29T02:00:00Z").await;
+    let mut stack = Stack::start("2026-09-29T02:00:00Z").await;
+    stack.spawn(Service::Notifier).await;
     let mut failures = Vec::new();
     let mut calls = 0;
     let mut codes = std::collections::BTreeMap::<String, usize>::new();

@@ -5,13 +5,14 @@ use serde_json::json;
 
 use super::{CASECTL, client, code_for, exchange, start, verify};
 
-const ALL_AUDIENCES: [&str; 6] = [
+const ALL_AUDIENCES: [&str; 7] = [
     "urn:yiciban:intake",
     "urn:yiciban:routing",
     "urn:yiciban:tasks",
     "urn:yiciban:issuance",
     "urn:yiciban:tracking",
     "urn:yiciban:webhooks",
+    "urn:yiciban:notifier",
 ];
 
 #[tokio::test]

@@ -5,9 +5,9 @@
 use rand::Rng as _;
 use serde::Serialize;
 
-/// The six services: each has a client `yiciban-<service>` and an audience
+/// The seven services: each has a client `yiciban-<service>` and an audience
 /// `urn:yiciban:<service>`.
-pub const SERVICES: [&str; 6] = ["intake", "routing", "tasks", "issuance", "tracking", "webhooks"];
+pub const SERVICES: [&str; 7] = ["intake", "routing", "tasks", "issuance", "tracking", "webhooks", "notifier"];
 
 /// The public client of the people (casectl, the workbench).
 pub const CASECTL_CLIENT: &str = "yiciban-casectl";

@@ -12,6 +12,7 @@ pub mod filters;
 pub mod format;
 mod inbox;
 mod lanes;
+pub mod messages;
 pub mod notice;
 mod notice_pdf;
 pub mod officer;
@@ -76,8 +77,14 @@ pub fn navigation(role: Role, current: &str) -> Vec<NavLink> {
             ("/worklist", "专人办件"),
             ("/rectifications", "好差评与整改"),
             ("/audit", "审计记录"),
+            ("/messages", "短信记录"),
         ]),
-        Role::Admin => links.extend([("/inbox", "部门待办"), ("/statistics", "月度统计"), ("/audit", "审计记录")]),
+        Role::Admin => links.extend([
+            ("/inbox", "部门待办"),
+            ("/statistics", "月度统计"),
+            ("/audit", "审计记录"),
+            ("/messages", "短信记录"),
+        ]),
         Role::Applicant | Role::Service => {}
     }
     links.into_iter().map(|(href, label)| NavLink { href, label, current: href == current }).collect()
@@ -238,8 +245,9 @@ mod tests {
         assert_eq!(hrefs(Role::Agent), ["/", "/inbox", "/overdue", "/rectifications"]);
         assert_eq!(
             hrefs(Role::Supervisor),
-            ["/", "/inbox", "/overdue", "/statistics", "/worklist", "/rectifications", "/audit"]
+            ["/", "/inbox", "/overdue", "/statistics", "/worklist", "/rectifications", "/audit", "/messages"]
         );
+        assert_eq!(hrefs(Role::Admin), ["/", "/inbox", "/statistics", "/audit", "/messages"]);
         assert_eq!(hrefs(Role::Officer), ["/", "/worklist", "/overdue"]);
         assert_eq!(hrefs(Role::Clerk), ["/", "/packages", "/inbox"]);
         assert!(navigation(Role::Agent, "/inbox")[1].current);

@@ -38,6 +38,7 @@
 //! | `/cases/{case}/rectifications/{id}` | a rectification, its history and the forms the role may use (`?done=` confirms) |
 //! | `POST /cases/{case}/rectifications/{id}/{action}` | `verify` (核实), `record` (整改), `explain` (解释说明), `close` (回访复核办结, supervisors), `review` (差评认定无效, supervisors) |
 //! | `/audit` | 审计: the refusals or personal-data reads (material downloads included) of every service, newest first (`kind`, `case`, `caller`, `service`, `page`; supervisors, administrators) |
+//! | `/messages` | 短信记录: the notifier's text messages to applicants (masked phone, text, status, attempts), filtered (`case`, `status`, `page`); supervisors and administrators |
 //! | `/cases/{case}/materials/{sha256}/view`, `…/download` | a material's file, from intake (查看 inline for PDF and images, 下载) |
 //! | `/progress`, `POST /progress` | the public progress page (进度查询): no sign-in; case number + the ID's last six characters, rate-limited per address and case number (ADR 0032) |
 //! | `/auth/login`, `/auth/callback`, `POST /auth/logout`, `/signed-out` | signing in and out |
@@ -59,6 +60,7 @@ mod decide;
 mod guard;
 mod handout;
 mod materials;
+mod messages;
 mod notes;
 mod notice;
 mod officer;
@@ -156,6 +158,7 @@ pub fn router(wb: Arc<Workbench>) -> Router {
         .route("/rectifications", get(rectification::queue))
         .route("/cases/{case}/rectifications/{id}", get(rectification::show))
         .route("/cases/{case}/rectifications/{id}/{action}", post(rectification::act))
+        .route("/messages", get(messages::list))
         .route("/cases/{case}/materials/{sha256}/view", get(materials::view))
         .route("/cases/{case}/materials/{sha256}/download", get(materials::download))
         .route("/progress", get(progress::form).post(progress::query))

@@ -80,7 +80,7 @@ pub async fn spawn_app() -> TestApp {
     let nats = TestNats::new().await;
     // A working Tuesday, 10:00 in Beijing.
     let clock = ManualClock::new("2026-09-29T02:00:00Z".parse().unwrap());
-    let [intake, routing, tasks, tracking, issuance, workbench] = [(); 6].map(|()| ReservedPort::new());
+    let [intake, routing, tasks, tracking, issuance, workbench, notifier] = [(); 7].map(|()| ReservedPort::new());
     let workbench_url = workbench.url();
     let issuer = TestIssuer::start_with(|config| {
         config.users.push(agent("agent-maternity-1", MATERNITY));
@@ -100,6 +100,10 @@ pub async fn spawn_app() -> TestApp {
         ("YICIBAN_TASKS_URL", tasks.url()),
         ("YICIBAN_TRACKING_URL", tracking.url()),
         ("YICIBAN_ISSUANCE_URL", issuance.url()),
+        ("YICIBAN_NOTIFIER_URL", notifier.url()),
+        // The notifier keeps its text messages in its local sink.
+        ("YICIBAN_SMS_GATEWAY", "local".to_owned()),
+        ("YICIBAN_SMS_POLL", "50ms".to_owned()),
         ("YICIBAN_EXPIRY_SCAN", "1h".to_owned()),
         ("YICIBAN_SLA_SCAN", "1h".to_owned()),
         ("YICIBAN_WORKBENCH_PUBLIC_URL", workbench_url.clone()),
@@ -143,9 +147,13 @@ pub async fn spawn_app() -> TestApp {
 
     let mut config = yiciban_intake::IntakeConfig::from_source(&env).unwrap();
     config.common.grpc_listener = Some(intake.listener());
-    let app = spawn_service(yiciban_intake::build_with(config, now.clone(), pool.clone(), js)).await;
+    let app = spawn_service(yiciban_intake::build_with(config, now.clone(), pool.clone(), js.clone())).await;
     channels.insert("intake", app.channel);
     handles.push(app.handle);
+
+    let mut config = yiciban_notifier::NotifierConfig::from_source(&env).unwrap();
+    config.common.grpc_listener = Some(notifier.listener());
+    handles.push(spawn_service(yiciban_notifier::build_with(config, now.clone(), pool.clone(), js)).await.handle);
 
     let mut config = WorkbenchConfig::from_source(&env).unwrap();
     config.common.grpc_listener = Some(yiciban_testkit::listener());
@@ -160,7 +168,7 @@ pub async fn spawn_app() -> TestApp {
         issuer,
         channels,
         tasks: tasks_state,
-        _ports: vec![intake, routing, tasks, tracking, issuance, workbench],
+        _ports: vec![intake, routing, tasks, tracking, issuance, workbench, notifier],
         _nats: nats,
         db,
     }

@@ -15,6 +15,7 @@ mod inbox;
 mod journey;
 mod logout;
 mod materials;
+mod messages;
 mod notes;
 mod officer;
 mod oversight;

@@ -1,19 +1,23 @@
 //! When a failed delivery is tried again, and when it is given up: an
 //! exponential back-off with jitter, capped, bounded by attempts and by age.
-//! Pure, so the schedule is tested without waiting.
+//! Pure, so the schedule is tested without waiting. Shared by the services
+//! that deliver outside the system: the webhooks' POSTs and the notifier's
+//! text messages.
 
 use std::time::Duration;
 
-/// The retry policy of every subscription.
+/// A retry policy (the webhooks': of every subscription; the notifier's: of
+/// every message).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Backoff {
     /// Delay after the first failure.
     pub first: Duration,
     /// The most any delay grows to.
     pub max: Duration,
-    /// Attempts (the first included) before the event becomes a dead letter.
+    /// Attempts (the first included) before it is given up (a webhook event
+    /// becomes a dead letter, a text message failed).
     pub max_attempts: u32,
-    /// Time since the first attempt after which it becomes a dead letter.
+    /// Time since the first attempt after which it is given up.
     pub max_age: Duration,
 }
 

@@ -6,7 +6,7 @@ export NATS_URL ?= nats://127.0.0.1:4222
 RUN_DATABASE_URL ?= $(patsubst %/postgres,%/yiciban,$(DATABASE_URL))
 CARGO ?= cargo
 
-.PHONY: run test bench bench-workbench faults infra infra-down lint fmt build oidc-provider examples proto-check proto-release
+.PHONY: run test bench bench-workbench faults infra infra-down lint fmt build oidc-provider examples browser proto-check proto-release
 
 ## run: start Postgres and NATS if none answers, then the whole system
 run: infra
@@ -16,7 +16,7 @@ run: infra
 	DATABASE_URL=$(RUN_DATABASE_URL) ./target/release/yiciban-dev
 
 ## test: every test, against the real Postgres and NATS (started if absent)
-test: infra oidc-provider examples
+test: infra oidc-provider examples browser
 	@echo "==> running the tests (Postgres at $(DATABASE_URL), NATS at $(NATS_URL))"
 	@if $(CARGO) nextest --version >/dev/null 2>&1; then \
 		$(CARGO) nextest run --workspace --no-fail-fast --failure-output final; \
@@ -66,6 +66,11 @@ oidc-provider:
 ## pinned packages from PyPI and npm, code generated from proto/), which the journey tests run
 examples:
 	@deploy/local/examples.sh install
+
+## browser: install what the browser tests drive (Debian's chromium, chromium-driver and a Chinese font;
+## apt-get as root, only what is missing)
+browser:
+	@deploy/local/browser.sh install
 
 ## infra-down: stop what `make infra` started (never the machine's own services)
 infra-down:

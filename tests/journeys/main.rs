@@ -3,7 +3,6 @@
 mod access_matrix;
 mod calendar;
 mod catalog_versions;
-mod console;
 mod crash;
 mod dead_letters;
 mod department_feeds;

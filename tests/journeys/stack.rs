@@ -51,8 +51,6 @@ pub struct Stack {
     pub clock: ManualClock,
     ports: HashMap<Service, ReservedPort>,
     issuer: TestIssuer,
-    /// The tracking service's staff console port.
-    console: ReservedPort,
     /// The running task service's state (its SLA watcher is swept by hand).
     pub tasks_state: Option<Arc<yiciban_tasks::Tasks>>,
 }
@@ -70,7 +68,6 @@ impl Stack {
             clock: ManualClock::new(now.parse().unwrap()),
             ports,
             issuer: TestIssuer::start().await,
-            console: ReservedPort::new(),
             tasks_state: None,
         };
         for s in
@@ -133,7 +130,6 @@ impl Stack {
             Service::Tracking => {
                 let mut config = yiciban_tracking::TrackingConfig::from_source(&env).unwrap();
                 config.common.grpc_listener = listener;
-                config.console_listener = Some(self.console.listener());
                 spawn_service(yiciban_tracking::build_with(config, clock, pool, js)).await.handle
             }
             Service::Webhooks => {
@@ -159,11 +155,6 @@ impl Stack {
         if let Some(mut handle) = self.running.remove(&s) {
             handle.kill().await;
         }
-    }
-
-    /// The base URL of the tracking service's staff console.
-    pub fn console_url(&self) -> String {
-        self.console.url()
     }
 
     pub fn channel(&self, s: Service) -> Channel {

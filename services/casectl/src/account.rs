@@ -1,7 +1,6 @@
 //! `casectl login | logout | whoami | token`: signing in at the OpenID
 //! Connect issuer into a profile, signing out, showing who a profile is,
-//! and printing a profile's access token for one service (for grpcurl or
-//! the staff console).
+//! and printing a profile's access token for one service (for grpcurl).
 
 use anyhow::Context as _;
 use clap::Args;

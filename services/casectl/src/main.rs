@@ -46,7 +46,7 @@ pub(crate) enum Command {
     Logout,
     /// Who the profile (or --token) is: issuer, username, role, department.
     Whoami,
-    /// Print the profile's access token for one service (for grpcurl, the staff console).
+    /// Print the profile's access token for one service (for grpcurl).
     Token {
         /// The service whose audience the token is for.
         #[arg(long, default_value = "intake", value_parser = clap::builder::PossibleValuesParser::new(yiciban_platform::auth::SERVICES))]

@@ -29,8 +29,6 @@ struct DevEnv {
     urls: [(&'static str, String); 5],
     /// Only one service of the process serves the (process-wide) metrics.
     metrics_addr: Option<String>,
-    /// Only tracking serves the staff console.
-    console_addr: Option<String>,
     /// The development issuer's URL, when it runs in this process.
     dev_issuer: Option<String>,
 }
@@ -42,9 +40,6 @@ impl Source for DevEnv {
         }
         if name == "YICIBAN_METRICS_ADDR" {
             return self.metrics_addr.clone();
-        }
-        if name == "YICIBAN_CONSOLE_ADDR" {
-            return self.console_addr.clone();
         }
         if let Some(issuer) = &self.dev_issuer {
             if name == "YICIBAN_OIDC_ISSUER" {
@@ -72,7 +67,6 @@ async fn main() -> anyhow::Result<()> {
         grpc_addr: SocketAddr::from(([127, 0, 0, 1], 50051)),
         urls: Default::default(),
         metrics_addr: None,
-        console_addr: None,
         dev_issuer: dev_issuer_url.clone(),
     };
     let intake_config = yiciban_intake::IntakeConfig::from_source(&base_env)?;
@@ -96,13 +90,10 @@ async fn main() -> anyhow::Result<()> {
     ];
     // Metrics of every service of the process on one port (default 9464).
     let metrics = ProcessEnv.get("YICIBAN_METRICS_ADDR").unwrap_or_else(|| format!("{}:9464", base.ip()));
-    // The staff console, served by tracking (default 8080).
-    let console = ProcessEnv.get("YICIBAN_CONSOLE_ADDR").unwrap_or_else(|| format!("{}:8080", base.ip()));
     let env = |offset| DevEnv {
         grpc_addr: at(offset),
         urls: urls.clone(),
         metrics_addr: (offset == 0).then(|| metrics.clone()),
-        console_addr: (offset == 4).then(|| console.clone()),
         dev_issuer: dev_issuer_url.clone(),
     };
 
@@ -135,11 +126,6 @@ async fn main() -> anyhow::Result<()> {
     println!("  issuance           grpc://{}", issuance.local_addr());
     println!("  tracking           grpc://{}", tracking.local_addr());
     println!("  webhooks           grpc://{}   (department webhooks: docs/DEPARTMENTS.md)", webhooks.local_addr());
-    if let Some(addr) = tracking.http_addr() {
-        println!(
-            "  staff console      http://{addr}/   (paste an access token: `casectl --as sup-001 token --service tracking`)"
-        );
-    }
     if let Some(addr) = workbench.http_addr() {
         println!("  workbench          http://{addr}/   (sign in as a seeded user, e.g. agent-samr-1 or sup-001)");
         println!("  progress (public)  http://{addr}/progress   (case number + last six of the ID number, no sign-in)");

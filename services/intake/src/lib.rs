@@ -18,6 +18,7 @@ pub mod erasure;
 pub mod expiry;
 pub mod grpc;
 pub mod legacy;
+pub mod notes;
 pub mod process_manager;
 pub mod repo;
 pub mod restore;

@@ -222,5 +222,31 @@ CREATE TABLE {schema}.window_materials (
 CREATE INDEX window_materials_sha256 ON {schema}.window_materials (sha256);
 "#,
         ),
+        (
+            10,
+            r#"
+-- 办件备注 (ADR 0034): notes on a case, the text sealed under the
+-- applicant's data key (unreadable once the applicant is erased); never
+-- an event, never on NATS
+CREATE TABLE {schema}.case_notes (
+    note_id          UUID PRIMARY KEY,
+    case_id          UUID NOT NULL REFERENCES {schema}.case_index (case_id),
+    author           TEXT NOT NULL,
+    -- the author's role: clerk, officer or supervisor
+    author_role      TEXT NOT NULL,
+    written_at       TIMESTAMPTZ NOT NULL,
+    -- the data key's subject and generation the text is sealed under
+    data_subject     TEXT NOT NULL,
+    key_generation   INTEGER NOT NULL,
+    sealed_text      BYTEA NOT NULL,
+    -- the command's idempotency key (in its caller's namespace) and the
+    -- request's fingerprint: a retry returns the note, another request
+    -- with the same key is refused
+    idempotency_key  TEXT NOT NULL UNIQUE,
+    request_hash     TEXT NOT NULL
+);
+CREATE INDEX case_notes_case ON {schema}.case_notes (case_id, written_at);
+"#,
+        ),
     ],
 };

@@ -2,7 +2,7 @@
 //! bound to the shared [`CommandRunner`] by [`IssuanceCodec`] (events that
 //! concern a department go out on its subject), and [`IssuanceRows`], the
 //! read rows (case, ratings, return visits) written in the same transaction
-//! as the events.
+//! as the events (the rectification ledger's among them).
 
 use async_trait::async_trait;
 use prost::Message;
@@ -158,6 +158,7 @@ async fn write_rows(
         .collect();
     departments.sort();
     departments.dedup();
+    let issuance = convert::issuance_to_pb(case_id, state);
     repo::upsert_case(
         tx,
         schema,
@@ -169,10 +170,11 @@ async fn write_rows(
             departments,
             closed_on: state.closed_on,
             version: state.version as i64,
-            issuance: convert::issuance_to_pb(case_id, state).encode_to_vec(),
+            issuance: issuance.encode_to_vec(),
         },
     )
     .await?;
+    crate::ledger::write(tx, schema, case_id, &issuance).await?;
     for r in &state.ratings {
         let e = &r.received;
         repo::upsert_rating(

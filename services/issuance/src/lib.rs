@@ -15,6 +15,7 @@ pub mod commands;
 pub mod config;
 pub mod directory;
 pub mod grpc;
+pub mod ledger;
 pub mod legacy;
 pub mod pii;
 pub mod process_manager;
@@ -162,11 +163,16 @@ async fn assemble(
     });
     let backfiller = issuance.clone();
     let legacy_sealer = issuance.clone();
+    let (ledger_pool, ledger_schema) = (issuance.pool().clone(), issuance.schema().to_owned());
     Ok(shell
         .grpc(IssuanceServiceServer::new(grpc::IssuanceApi::new(issuance.clone())))
         .consumer(handoff)
         .job("closing back-fill", move |shutdown| async move {
             backfill::run(backfiller, shutdown).await;
+            Ok(())
+        })
+        .job("rectification ledger back-fill", move |_shutdown| async move {
+            ledger::backfill(&ledger_pool, &ledger_schema).await?;
             Ok(())
         })
         .job("sealing hand-outs written in clear", move |shutdown| async move {

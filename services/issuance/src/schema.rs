@@ -2,7 +2,8 @@
 //! in the transaction of each append: one row per case (its Issuance message,
 //! closing day, departments, and the keyed hash of the applicant's identity
 //! for the own-case check), the ratings and return visits sampling reads,
-//! and the sampling runs with their responses (idempotency across cases).
+//! the sampling runs with their responses (idempotency across cases), and
+//! the rectification ledger (one row per rectification, [`crate::ledger`]).
 
 use yiciban_eventstore::Migrations;
 
@@ -65,6 +66,30 @@ CREATE TABLE {schema}.sample_runs (
 ALTER TABLE {schema}.issuance_cases ADD COLUMN closing_backfill_due BOOLEAN NOT NULL DEFAULT false;
 UPDATE {schema}.issuance_cases SET closing_backfill_due = true WHERE closed_on IS NOT NULL;
 CREATE INDEX issuance_cases_backfill ON {schema}.issuance_cases (case_id) WHERE closing_backfill_due;
+"#,
+        ),
+        (
+            3,
+            r#"
+-- the rectification ledger (ListRectifications): one row per rectification,
+-- written with the case row; the cases issued before it are flagged and
+-- their rows written from the stored Issuance by the ledger back-fill
+CREATE TABLE {schema}.rectifications (
+    rectification_id  UUID PRIMARY KEY,
+    case_id           UUID NOT NULL,
+    department        TEXT NOT NULL,
+    -- the yiciban.issuance.v1.RectificationState number
+    state             INTEGER NOT NULL,
+    closed            BOOLEAN NOT NULL,
+    due_by            DATE NOT NULL
+);
+CREATE INDEX rectifications_open_by_due ON {schema}.rectifications (department, due_by) WHERE NOT closed;
+CREATE INDEX rectifications_case ON {schema}.rectifications (case_id);
+-- the ratings queue (ListRatings): valid bad ratings first, newest first
+CREATE INDEX ratings_queue ON {schema}.ratings (((score <= 2 AND NOT invalid)) DESC, rated_on DESC, rating_id DESC);
+ALTER TABLE {schema}.issuance_cases ADD COLUMN ledger_backfill_due BOOLEAN NOT NULL DEFAULT false;
+UPDATE {schema}.issuance_cases SET ledger_backfill_due = true;
+CREATE INDEX issuance_cases_ledger_backfill ON {schema}.issuance_cases (case_id) WHERE ledger_backfill_due;
 "#,
         ),
     ],

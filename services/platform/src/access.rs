@@ -104,6 +104,9 @@ pub const RULES: &[Rule] = &[
     rule("/yiciban.intake.v1.IntakeService/AssignOfficer", &[Supervisor, Admin], &[], Case),
     rule("/yiciban.intake.v1.IntakeService/RecordCaseClosed", &[], &["issuance"], Case),
     rule("/yiciban.intake.v1.IntakeService/GetCase", ALL_PEOPLE, &["routing", "tasks", "issuance"], Case),
+    // 办件备注 (ADR 0034): the handler lets an officer only the case's own
+    rule("/yiciban.intake.v1.IntakeService/AddCaseNote", &[Clerk, Officer, Supervisor], &[], Case),
+    rule("/yiciban.intake.v1.IntakeService/ListCaseNotes", &[Clerk, Officer, Supervisor, Admin], &[], Case),
     rule("/yiciban.intake.v1.IntakeService/GetStepApplication", &[Agent], &[], Case),
     // the public progress page's check (ADR 0032): the workbench's
     // `progress` identity only, never a person
@@ -160,6 +163,9 @@ pub const RULES: &[Rule] = &[
     rule("/yiciban.issuance.v1.IssuanceService/SampleReturnVisits", &[Supervisor], &[], Open),
     rule("/yiciban.issuance.v1.IssuanceService/RecordReturnVisit", &[Supervisor, Officer], &[], Case),
     rule("/yiciban.issuance.v1.IssuanceService/GetIssuance", &[Clerk, Officer, Supervisor, Applicant], &[], Case),
+    // the rectification ledger: an agent its own department's
+    rule("/yiciban.issuance.v1.IssuanceService/ListRectifications", &[Agent, Supervisor], &[], List),
+    rule("/yiciban.issuance.v1.IssuanceService/ListRatings", &[Supervisor], &[], List),
     // tracking
     // the public progress page reads a case's summary once intake matched
     // its number and ID tail (ADR 0032)

@@ -41,7 +41,7 @@ pub type ServiceChannel = Authorized;
 
 /// A listening socket bound by the caller before the service is built, handed
 /// over through the configuration (`CommonConfig::grpc_listener`, the
-/// tracking console's `console_listener`): tests bind every port first, so
+/// workbench's HTTP listener): tests bind every port first, so
 /// services that name each other in their configuration can be built in any
 /// order, and no port is picked, released and bound again (ADR 0013). The
 /// first service built from the configuration takes the socket, and it

@@ -15,6 +15,7 @@ pub mod oidc;
 pub mod raw;
 pub mod secure_nats;
 pub mod service;
+pub mod webdriver;
 
 pub use issuer::TestIssuer;
 pub use nats_server::NatsServer;

@@ -6,10 +6,6 @@ use yiciban_platform::{CommonConfig, IdentityKey};
 /// Default gRPC port of the tracking service.
 pub const DEFAULT_PORT: u16 = 50055;
 
-/// Where the binary serves the staff console when `YICIBAN_CONSOLE_ADDR` is
-/// not set.
-pub const DEFAULT_CONSOLE_ADDR: &str = "127.0.0.1:8080";
-
 /// The services whose stores hold case events, in the order of
 /// `YICIBAN_SOURCE_SCHEMAS`.
 pub const SOURCES: [&str; 4] = ["intake", "routing", "tasks", "issuance"];
@@ -38,15 +34,6 @@ pub struct TrackingConfig {
     /// without a pause; otherwise batches of a few events, each followed by
     /// their pauses).
     pub rebuild_pause: std::time::Duration,
-    /// `YICIBAN_CONSOLE_ADDR`: the HTTP address of the staff console (port 0
-    /// picks one; see `App::console_addr`). Unset or `off`: no console
-    /// ([`TrackingConfig::from_env`], the binary's, defaults it to
-    /// [`DEFAULT_CONSOLE_ADDR`]).
-    pub console_addr: Option<std::net::SocketAddr>,
-    /// Not read from the environment: a listener the caller bound before
-    /// building the service (tests); when set, the console is served on it
-    /// and `console_addr` is not bound.
-    pub console_listener: Option<yiciban_platform::service::PreBound>,
     /// `YICIBAN_INTAKE_URL`: where the published working-day calendar is
     /// asked for; unset or blank, the shipped seed is counted on.
     pub intake_url: Option<String>,
@@ -76,15 +63,18 @@ impl TrackingConfig {
             yiciban_eventstore::migrate::validate_schema_name(s).map_err(|e| bad(e.to_string()))?;
         }
         let pause: u64 = var(src, "YICIBAN_TRACKING_REBUILD_PAUSE_MS", 0)?;
+        // The staff console this variable placed was retired for the
+        // workbench: a deployment still setting it is told, not ignored.
         let console: String = var(src, "YICIBAN_CONSOLE_ADDR", String::new())?;
-        let console_addr = match console.trim() {
-            "" | "off" => None,
-            addr => Some(addr.parse().map_err(|e: std::net::AddrParseError| ConfigError {
+        if !matches!(console.trim(), "" | "off") {
+            return Err(ConfigError {
                 variable: "YICIBAN_CONSOLE_ADDR".into(),
-                value: console.clone(),
-                reason: format!("{e}; expected host:port such as {DEFAULT_CONSOLE_ADDR}, or off"),
-            })?),
-        };
+                value: console,
+                reason: "tracking no longer serves a staff console: staff use the workbench (yiciban-workbench, \
+                         README \"The workbench\"); unset the variable"
+                    .into(),
+            });
+        }
         Ok(TrackingConfig {
             common: CommonConfig::from_source(src, DEFAULT_PORT)?,
             schema,
@@ -92,21 +82,13 @@ impl TrackingConfig {
             identity_key: identity_key(src)?,
             privacy: yiciban_privacy::PrivacyConfig::from_source(src)?,
             rebuild_pause: std::time::Duration::from_millis(pause),
-            console_addr,
-            console_listener: None,
             intake_url: src.get("YICIBAN_INTAKE_URL").filter(|u| !u.trim().is_empty()),
         })
     }
 
-    /// Reads the configuration from the process environment; the console
-    /// is served on [`DEFAULT_CONSOLE_ADDR`] unless `YICIBAN_CONSOLE_ADDR`
-    /// says otherwise (`off`: not at all).
+    /// Reads the configuration from the process environment.
     pub fn from_env() -> Result<Self, ConfigError> {
-        let mut config = Self::from_source(&ProcessEnv)?;
-        if std::env::var_os("YICIBAN_CONSOLE_ADDR").is_none() {
-            config.console_addr = DEFAULT_CONSOLE_ADDR.parse().ok();
-        }
-        Ok(config)
+        Self::from_source(&ProcessEnv)
     }
 }
 
@@ -122,17 +104,18 @@ mod tests {
         assert_eq!(c.common.grpc_addr.port(), DEFAULT_PORT);
         let pairs: Vec<(&str, &str)> = c.source_schemas.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
         assert_eq!(pairs, [("intake", "intake"), ("routing", "routing"), ("tasks", "tasks"), ("issuance", "issuance")]);
-        assert_eq!(c.console_addr, None);
     }
 
     #[test]
-    fn the_console_address_parses_or_names_its_variable() {
-        let env = yiciban_platform::config::development_env(&[("YICIBAN_CONSOLE_ADDR", "127.0.0.1:0")]);
-        assert_eq!(TrackingConfig::from_source(&env).unwrap().console_addr, Some("127.0.0.1:0".parse().unwrap()));
-        let env = yiciban_platform::config::development_env(&[("YICIBAN_CONSOLE_ADDR", "off")]);
-        assert_eq!(TrackingConfig::from_source(&env).unwrap().console_addr, None);
-        let env = yiciban_platform::config::development_env(&[("YICIBAN_CONSOLE_ADDR", "localhost")]);
-        assert_eq!(TrackingConfig::from_source(&env).unwrap_err().variable, "YICIBAN_CONSOLE_ADDR");
+    fn a_console_address_is_refused_with_the_workbench_named() {
+        for off in ["", "off"] {
+            let env = yiciban_platform::config::development_env(&[("YICIBAN_CONSOLE_ADDR", off)]);
+            assert!(TrackingConfig::from_source(&env).is_ok(), "{off:?}");
+        }
+        let env = yiciban_platform::config::development_env(&[("YICIBAN_CONSOLE_ADDR", "127.0.0.1:8080")]);
+        let e = TrackingConfig::from_source(&env).unwrap_err();
+        assert_eq!(e.variable, "YICIBAN_CONSOLE_ADDR");
+        assert!(e.reason.contains("workbench"), "{}", e.reason);
     }
 
     #[test]

@@ -7,11 +7,11 @@
 //! answers the queries over them with per-role authorization, the monthly
 //! statistics (computed from the case read models) and their CSV, and
 //! rebuilds of the read models beside the live ones with an atomic
-//! switch-over (see [`rebuild`]). The staff console (see [`console`]) is
-//! served on its own HTTP port over the same queries and access rules.
+//! switch-over (see [`rebuild`]). Staff read these through the workbench
+//! (its own service, ADR 0028), which calls TrackingService with each
+//! person's token.
 
 pub mod config;
-pub mod console;
 pub mod grpc;
 pub mod names;
 pub mod personal;
@@ -31,7 +31,7 @@ use yiciban_eventstore::{
     Consumer, ConsumerSettings, EVENT_STORE, EventStore, GapSource, StoreGaps, Subjects, migrate,
 };
 use yiciban_platform::calendar::LiveCalendar;
-use yiciban_platform::service::{Service, ServiceBuilder, listen};
+use yiciban_platform::service::{Service, ServiceBuilder};
 use yiciban_platform::{Clock, IdentityKey};
 use yiciban_privacy::DataKeys;
 use yiciban_proto::tracking::v1::tracking_service_server::TrackingServiceServer;
@@ -162,11 +162,6 @@ pub async fn build_with(
         ack_wait: ConsumerSettings::DEFAULT_ACK_WAIT,
         max_deliveries: ConsumerSettings::DEFAULT_MAX_DELIVERIES,
     };
-    let console = match (config.console_listener, config.console_addr) {
-        (Some(bound), _) => Some(bound.listener().context("serving the console on a listener bound beforehand")?),
-        (None, Some(addr)) => Some(listen(addr, None, "the console port").await?),
-        (None, None) => None,
-    };
     let tracking = Arc::new(Tracking {
         repo: Repo::new(pool.clone(), &config.schema),
         calendar: shell.follow_calendar(config.intake_url.as_deref(), clock.clone())?,
@@ -180,7 +175,7 @@ pub async fn build_with(
     let consumer = tracking.consumer()?;
     let rebuilds = tracking.clone();
     let (learner, retry_every) = (tracking.names.clone(), config.common.calendar.refresh);
-    let mut shell = shell
+    let shell = shell
         .grpc(TrackingServiceServer::new(grpc::TrackingApi::new(tracking.clone())))
         .consumer(consumer)
         .job("catalog names", move |shutdown| async move {
@@ -209,9 +204,5 @@ pub async fn build_with(
             stop.cancel();
             Ok(())
         });
-    if let Some(listener) = console {
-        let router = console::router(tracking.clone(), shell.verifier().clone());
-        shell = shell.http(listener, router);
-    }
     Ok(shell.finish(tracking))
 }

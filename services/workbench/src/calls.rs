@@ -13,6 +13,7 @@ use yiciban_platform::auth::{Authorized, TokenSource};
 use yiciban_platform::config::OidcConfig;
 use yiciban_platform::grpc::{ClientAuth, lazy_channel};
 use yiciban_platform::read_log::PURPOSE_HEADER;
+use yiciban_proto::audit::v1::audit_service_client::AuditServiceClient;
 use yiciban_proto::catalog::v1::catalog_service_client::CatalogServiceClient;
 use yiciban_proto::intake::v1::intake_service_client::IntakeServiceClient;
 use yiciban_proto::intake::v1::material_service_client::MaterialServiceClient;
@@ -56,6 +57,9 @@ pub type Routing = RoutingServiceClient<InterceptedService<Channel, ClientAuth>>
 /// Tracking's read models (summaries, timelines, worklists, the overdue
 /// board, the statistics) as one person.
 pub type Tracking = TrackingServiceClient<InterceptedService<Channel, ClientAuth>>;
+
+/// A service's audit trail (its refusals and personal-data reads) as one person.
+pub type Audit = AuditServiceClient<InterceptedService<Channel, ClientAuth>>;
 
 /// Intake as the progress page's own identity (CheckApplicantTail only).
 pub type ProgressIntake = IntakeServiceClient<Authorized>;
@@ -148,6 +152,21 @@ impl Services {
     /// Routing, called with `token` (audience `urn:yiciban:routing`).
     pub fn routing(&self, token: &str) -> Routing {
         RoutingServiceClient::with_interceptor(self.routing.clone(), ClientAuth::new(Some(token)))
+    }
+
+    /// The audit trail of `service` (intake, routing, tasks, issuance or
+    /// tracking), called with `token` (that service's audience); `None` for
+    /// another name.
+    pub fn audit(&self, service: &str, token: &str) -> Option<Audit> {
+        let channel = match service {
+            "intake" => &self.intake,
+            "routing" => &self.routing,
+            "tasks" => &self.tasks,
+            "issuance" => &self.issuance,
+            "tracking" => &self.tracking,
+            _ => return None,
+        };
+        Some(AuditServiceClient::with_interceptor(channel.clone(), ClientAuth::new(Some(token))))
     }
 
     /// Tracking, called with `token` (audience `urn:yiciban:tracking`).

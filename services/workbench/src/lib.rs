@@ -16,6 +16,7 @@ pub mod config;
 pub mod files;
 pub mod oidc;
 pub mod pages;
+pub mod pdf;
 pub mod progress;
 pub mod schema;
 pub mod sessions;

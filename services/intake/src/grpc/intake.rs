@@ -368,6 +368,22 @@ impl IntakeService for IntakeApi {
         .await
     }
 
+    #[tracing::instrument(skip_all, fields(case_id = %request.get_ref().case_id))]
+    async fn add_case_note(
+        &self,
+        request: Request<pb::AddCaseNoteRequest>,
+    ) -> Result<Response<pb::AddCaseNoteResponse>, Status> {
+        super::notes::add(&self.intake, request).await
+    }
+
+    #[tracing::instrument(skip_all, fields(case_id = %request.get_ref().case_id))]
+    async fn list_case_notes(
+        &self,
+        request: Request<pb::ListCaseNotesRequest>,
+    ) -> Result<Response<pb::ListCaseNotesResponse>, Status> {
+        super::notes::list(&self.intake, request).await
+    }
+
     async fn get_case(&self, request: Request<pb::GetCaseRequest>) -> Result<Response<pb::GetCaseResponse>, Status> {
         let caller = Caller::of(&request)?;
         let case_id = parse_case_id(&request.get_ref().case_id)?;

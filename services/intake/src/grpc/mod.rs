@@ -10,6 +10,7 @@ mod downloads;
 mod drafts;
 mod intake;
 mod materials;
+mod notes;
 mod privacy;
 mod progress;
 mod publishing;

@@ -14,6 +14,7 @@ mod legacy;
 mod lifecycle;
 mod limits;
 mod materials;
+mod notes;
 mod privacy;
 mod reads;
 mod restore;

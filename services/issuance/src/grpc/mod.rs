@@ -5,10 +5,12 @@
 //! where that depends on the case, and runs its command through
 //! the shared command runner ([`crate::commands::IssuanceRunner`]). Handlers live by concern in `delivery`
 //! (batches and their way to the applicant) and `after` (ratings,
-//! rectifications, return visits, the query).
+//! rectifications, return visits, the query) and `ledger` (the lists
+//! across cases).
 
 mod after;
 mod delivery;
+mod ledger;
 mod scope;
 
 use std::sync::Arc;
@@ -295,5 +297,21 @@ impl IssuanceService for IssuanceApi {
     ) -> Result<Response<pb::GetIssuanceResponse>, Status> {
         let caller = Caller::of(&request)?;
         after::get_issuance(self, &caller, request.into_inner()).await
+    }
+
+    async fn list_rectifications(
+        &self,
+        request: Request<pb::ListRectificationsRequest>,
+    ) -> Result<Response<pb::ListRectificationsResponse>, Status> {
+        let caller = Caller::of(&request)?;
+        ledger::list_rectifications(self, &caller, request.into_inner()).await
+    }
+
+    async fn list_ratings(
+        &self,
+        request: Request<pb::ListRatingsRequest>,
+    ) -> Result<Response<pb::ListRatingsResponse>, Status> {
+        let caller = Caller::of(&request)?;
+        ledger::list_ratings(self, &caller, request.into_inner()).await
     }
 }

@@ -5,6 +5,7 @@
 
 mod delivery;
 mod helpers;
+mod ledger;
 mod legacy;
 mod ratings;
 mod refusals;

@@ -8,11 +8,13 @@
 use askama::Template;
 use yiciban_platform::Role;
 use yiciban_proto::common::v1::TaskState;
+use yiciban_proto::intake::v1::CaseNote;
 use yiciban_proto::routing::v1::{Plan, PlanStep, StepState};
 use yiciban_proto::tasks::v1::Task;
 use yiciban_proto::tracking::v1::{CaseSummary, TimelineEntry};
 
 use super::decide::ActionForm;
+use super::lanes::{LaneRow, Lanes};
 use super::officer::{self, CaseAction, CaseAttempt};
 use super::worklist::{HolderView, case_clock, owed};
 use super::{Layout, format};
@@ -221,6 +223,20 @@ pub struct EntryRow {
 }
 
 impl EntryRow {
+    /// A note (办件备注) as a timeline row: author and time; an erased
+    /// note's text is gone.
+    pub fn note(n: &CaseNote) -> EntryRow {
+        EntryRow {
+            at: format::timestamp(n.written_at.as_ref()),
+            department: String::new(),
+            actor: format::actor(n.author.as_ref()),
+            summary: if n.erased { "（备注已随申请人个人信息删除）".to_owned() } else { n.text.clone() },
+            event_type: "办件备注".to_owned(),
+            days: 0,
+            mark: "note",
+        }
+    }
+
     pub fn new(e: &TimelineEntry, names: &Names) -> EntryRow {
         EntryRow {
             at: format::timestamp(e.occurred_at.as_ref()),
@@ -257,7 +273,8 @@ pub struct CasePage {
     /// Why the plan or the tasks could not be read (the services' words).
     pub step_errors: Vec<String>,
     pub stops: Vec<StopRow>,
-    pub entries: Vec<EntryRow>,
+    /// The timeline, one lane per department.
+    pub lanes: Lanes,
     /// The timeline has more entries than shown.
     pub truncated: bool,
     /// The confirmation of the action just done (督办, 改派).
@@ -266,6 +283,10 @@ pub struct CasePage {
     pub reassign: Option<ActionForm>,
     /// The window's pages (补正收件, 出件与评价) are offered: a clerk's.
     pub window: bool,
+    /// The 办件备注 form, for a clerk, the officer or a supervisor.
+    pub note: Option<ActionForm>,
+    /// Why the notes could not be read (intake's words).
+    pub notes_error: Option<String>,
 }
 
 impl CasePage {
@@ -285,11 +306,13 @@ impl CasePage {
             steps: steps(plan.as_ref().ok(), tasks.as_deref().unwrap_or_default(), names),
             step_errors,
             stops: stops(entries),
-            entries: entries.iter().map(|e| EntryRow::new(e, names)).collect(),
+            lanes: Lanes::new(summary, entries, names),
             truncated,
             flash: None,
             reassign: None,
             window: false,
+            note: None,
+            notes_error: None,
         }
     }
 
@@ -316,7 +339,31 @@ impl CasePage {
             let action = format!("/cases/{case}/officer");
             self.reassign = Some(officer::form(action, intake_version, attempt, |a| a.action == CaseAction::Reassign));
         }
+        if officer::may_note(role) {
+            let action = format!("/cases/{case}/notes");
+            self.note = Some(officer::form(action, 0, attempt, |a| a.action == CaseAction::Note));
+        }
         self.flash = flash;
+        self
+    }
+
+    /// The case's notes merged into the timeline by time (Beijing time,
+    /// minute; a note after the entries of its minute), or why they could
+    /// not be read.
+    pub fn with_notes(mut self, notes: Result<Vec<CaseNote>, String>) -> CasePage {
+        match notes {
+            Ok(notes) => {
+                let rows = &mut self.lanes.rows;
+                for n in &notes {
+                    let entry = EntryRow::note(n);
+                    let at = rows.iter().position(|r| r.entry.at > entry.at).unwrap_or(rows.len());
+                    // In the case's own lane, the clock as the entry before it left it.
+                    let stopped = at.checked_sub(1).is_some_and(|i| rows[i].stopped);
+                    rows.insert(at, LaneRow { entry, col: 1, stopped });
+                }
+            }
+            Err(why) => self.notes_error = Some(why),
+        }
         self
     }
 }

@@ -5,16 +5,20 @@
 //! value, so nothing here writes HTML.
 
 pub mod apply;
+pub mod audit;
 mod case;
 pub mod decide;
 pub mod filters;
 pub mod format;
 mod inbox;
+mod lanes;
 pub mod notice;
+mod notice_pdf;
 pub mod officer;
 pub mod overdue;
 pub mod packages;
 pub mod progress;
+pub mod rectification;
 pub mod statistics;
 pub mod supplement;
 mod task;
@@ -60,7 +64,9 @@ pub struct NavLink {
 pub fn navigation(role: Role, current: &str) -> Vec<NavLink> {
     let mut links = vec![("/", "首页")];
     match role {
-        Role::Agent => links.extend([("/inbox", "本部门待办"), ("/overdue", "本部门预警")]),
+        Role::Agent => {
+            links.extend([("/inbox", "本部门待办"), ("/overdue", "本部门预警"), ("/rectifications", "本部门整改")])
+        }
         Role::Clerk => links.extend([("/packages", "受理"), ("/inbox", "部门待办")]),
         Role::Officer => links.extend([("/worklist", "我的办件"), ("/overdue", "办件预警")]),
         Role::Supervisor => links.extend([
@@ -68,8 +74,10 @@ pub fn navigation(role: Role, current: &str) -> Vec<NavLink> {
             ("/overdue", "超期看板"),
             ("/statistics", "月度统计"),
             ("/worklist", "专人办件"),
+            ("/rectifications", "好差评与整改"),
+            ("/audit", "审计记录"),
         ]),
-        Role::Admin => links.extend([("/inbox", "部门待办"), ("/statistics", "月度统计")]),
+        Role::Admin => links.extend([("/inbox", "部门待办"), ("/statistics", "月度统计"), ("/audit", "审计记录")]),
         Role::Applicant | Role::Service => {}
     }
     links.into_iter().map(|(href, label)| NavLink { href, label, current: href == current }).collect()
@@ -85,7 +93,7 @@ pub struct UserView {
 }
 
 /// What the layout (`base.html`) shows around every page.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Layout {
     pub title: String,
     pub nav: Vec<NavLink>,
@@ -145,7 +153,7 @@ impl HomePage {
     pub fn new(person: &Person, csrf: &str, names: &Names) -> HomePage {
         let (intro, coming) = match person.role {
             Role::Agent => (
-                "本部门的待办环节：认领，查看本部门可见的申请信息和材料，准予（出具审批结果）、不予许可、退回补正、转办，事后核查告知承诺；专人督办的环节标有“已督办 N 次”，任务页显示最近的督办说明。",
+                "本部门的待办环节：认领，查看本部门可见的申请信息和材料，准予（出具审批结果）、不予许可、退回补正、转办，事后核查告知承诺；专人督办的环节标有“已督办 N 次”，任务页显示最近的督办说明；本部门整改：核实差评与投诉，记录整改措施或解释说明。",
                 "",
             ),
             Role::Clerk => (
@@ -153,12 +161,12 @@ impl HomePage {
                 "",
             ),
             Role::Officer => (
-                "专人全流程跟踪：我的办件、每件的时间线、环节与计时、申请人待补事项；在办件页督办在办环节的部门。",
-                "办件备注将在后续版本加入工作台。",
+                "专人全流程跟踪：我的办件、每件的时间线、环节与计时、申请人待补事项；在办件页督办在办环节的部门，添加办件备注。",
+                "",
             ),
             Role::Supervisor => (
-                "督办：超期看板、月度统计（可下载 CSV）、各部门待办、专人办件；在办件页督办部门、改派专办员。",
-                "评价与整改、审计记录将在后续版本加入工作台。",
+                "督办：超期看板、月度统计（可下载 CSV）、各部门待办、专人办件；在办件页督办部门、改派专办员；好差评与整改台账（核实、整改、解释、回访办结，差评申诉复核）；审计记录（拒绝的调用、个人信息查阅与材料下载）。",
+                "",
             ),
             Role::Admin => ("系统管理：可查看各部门待办。", "管理功能将在后续版本加入工作台。"),
             Role::Applicant | Role::Service => ("", ""),
@@ -227,8 +235,11 @@ mod tests {
     #[test]
     fn each_role_gets_its_navigation() {
         let hrefs = |role| navigation(role, "/").iter().map(|l| l.href).collect::<Vec<_>>();
-        assert_eq!(hrefs(Role::Agent), ["/", "/inbox", "/overdue"]);
-        assert_eq!(hrefs(Role::Supervisor), ["/", "/inbox", "/overdue", "/statistics", "/worklist"]);
+        assert_eq!(hrefs(Role::Agent), ["/", "/inbox", "/overdue", "/rectifications"]);
+        assert_eq!(
+            hrefs(Role::Supervisor),
+            ["/", "/inbox", "/overdue", "/statistics", "/worklist", "/rectifications", "/audit"]
+        );
         assert_eq!(hrefs(Role::Officer), ["/", "/worklist", "/overdue"]);
         assert_eq!(hrefs(Role::Clerk), ["/", "/packages", "/inbox"]);
         assert!(navigation(Role::Agent, "/inbox")[1].current);

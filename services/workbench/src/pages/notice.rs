@@ -3,7 +3,7 @@
 //! with the 一次性告知书 of what is owed when accepted with deficiency
 //! (容缺受理), or 不予受理通知书 with every reason and the legal remedy.
 //! Print-ready (the stylesheet's print rules: A4, no navigation, serif);
-//! PDF through the browser's print.
+//! the same notice as a PDF file in [`super::notice_pdf`].
 
 use askama::Template;
 use yiciban_proto::common::v1::{DeliveryMethod, PostalAddress};

@@ -23,6 +23,8 @@ pub enum CaseAction {
     Urge,
     /// 改派专办员.
     Reassign,
+    /// 办件备注 (IntakeService.AddCaseNote).
+    Note,
 }
 
 impl CaseAction {
@@ -31,12 +33,13 @@ impl CaseAction {
         match self {
             CaseAction::Urge => "urge",
             CaseAction::Reassign => "officer",
+            CaseAction::Note => "note",
         }
     }
 
     /// The action whose segment is `segment`.
     pub fn of_segment(segment: &str) -> Option<CaseAction> {
-        [CaseAction::Urge, CaseAction::Reassign].into_iter().find(|a| a.segment() == segment)
+        [CaseAction::Urge, CaseAction::Reassign, CaseAction::Note].into_iter().find(|a| a.segment() == segment)
     }
 
     /// The confirmation shown on the case page.
@@ -44,6 +47,7 @@ impl CaseAction {
         match self {
             CaseAction::Urge => "已督办，办理部门将在待办箱和任务页看到督办说明。",
             CaseAction::Reassign => "已改派专办员，办件已转入新专办员的办件列表。",
+            CaseAction::Note => "已添加备注，见时间线。",
         }
     }
 
@@ -53,6 +57,7 @@ impl CaseAction {
         let input = match (self, field) {
             (CaseAction::Urge, "note") => "note",
             (CaseAction::Reassign, f @ ("officer_id" | "officer_name")) => f,
+            (CaseAction::Note, "text") => "text",
             _ => return None,
         };
         Some(input.to_owned())
@@ -78,6 +83,17 @@ pub fn may_urge(role: Role) -> bool {
 /// Whether `role` may give a case to another officer.
 pub fn may_reassign(role: Role) -> bool {
     matches!(role, Role::Supervisor | Role::Admin)
+}
+
+/// Whether `role` may add a note to a case (ADR 0034; an officer only on
+/// the cases they see, which are their own).
+pub fn may_note(role: Role) -> bool {
+    matches!(role, Role::Clerk | Role::Officer | Role::Supervisor)
+}
+
+/// Whether `role` may read a case's notes.
+pub fn may_read_notes(role: Role) -> bool {
+    may_note(role) || role == Role::Admin
 }
 
 /// A fresh form (or the refused one again) posting to `action`.
@@ -124,5 +140,8 @@ mod tests {
         assert_eq!(CaseAction::of_segment("officer"), Some(CaseAction::Reassign));
         assert!(may_urge(Role::Officer) && may_urge(Role::Supervisor) && !may_urge(Role::Agent));
         assert!(may_reassign(Role::Admin) && !may_reassign(Role::Officer));
+        assert_eq!(CaseAction::Note.input_of("text").as_deref(), Some("text"));
+        assert!(may_note(Role::Clerk) && may_note(Role::Officer) && !may_note(Role::Agent) && !may_note(Role::Admin));
+        assert!(may_read_notes(Role::Admin) && !may_read_notes(Role::Agent));
     }
 }

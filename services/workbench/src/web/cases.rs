@@ -22,7 +22,7 @@ use super::respond::{Html, redirect};
 use super::work::{bad, pairs, path_segment, refused_page};
 use crate::Workbench;
 use crate::calls::Refusal;
-use crate::pages::officer::{CaseAction, CaseAttempt, intake_version};
+use crate::pages::officer::{self, CaseAction, CaseAttempt, intake_version};
 use crate::pages::worklist::WorklistQuery;
 use crate::pages::{CasePage, WorklistPage};
 
@@ -129,12 +129,23 @@ pub(super) async fn case_page(wb: &Workbench, visit: &Visit, case_id: &str, outc
     };
     let version = intake_version(&summary.case_id, &timeline.entries);
     let role = visit.session.person.role;
-    let page = CasePage::new(layout, &summary, &timeline.entries, truncated, plan, tasks, &wb.names).with_actions(
+    let notes = if officer::may_read_notes(role) {
+        match super::notes::of_case(wb, visit, &summary.case_id).await {
+            Ok(notes) => Some(notes),
+            Err(refused) => return refused,
+        }
+    } else {
+        None
+    };
+    let mut page = CasePage::new(layout, &summary, &timeline.entries, truncated, plan, tasks, &wb.names).with_actions(
         role,
         version,
         attempt.as_ref(),
         flash,
     );
+    if let Some(notes) = notes {
+        page = page.with_notes(notes);
+    }
     (status, Html(CasePage { window: role == Role::Clerk, ..page })).into_response()
 }
 

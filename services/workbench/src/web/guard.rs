@@ -98,13 +98,21 @@ pub async fn require(wb: &Workbench, headers: &HeaderMap, path: &str) -> Result<
 /// must be the public origin; without one, a browser's `Sec-Fetch-Site`
 /// must not say another site sent it.
 pub fn same_origin(wb: &Workbench, headers: &HeaderMap) -> bool {
-    if let Some(origin) = headers.get(header::ORIGIN) {
-        return origin.to_str().is_ok_and(|o| o == wb.public_url);
+    from_public_origin(&wb.public_url, headers)
+}
+
+/// [`same_origin`] against `public_url`. A browser sends `Origin: null`
+/// with a form of a page whose referrer policy is `no-referrer` (every
+/// workbench page's, Fetch §"serializing a request origin"), even to the
+/// page's own origin: then only `Sec-Fetch-Site: same-origin` lets it
+/// through.
+fn from_public_origin(public_url: &str, headers: &HeaderMap) -> bool {
+    let site = headers.get("sec-fetch-site").map(|v| v.to_str().unwrap_or_default());
+    match headers.get(header::ORIGIN).map(|o| o.to_str().unwrap_or_default()) {
+        Some("null") => site == Some("same-origin"),
+        Some(origin) => origin == public_url,
+        None => site.is_none_or(|site| site == "same-origin" || site == "none"),
     }
-    headers
-        .get("sec-fetch-site")
-        .and_then(|v| v.to_str().ok())
-        .is_none_or(|site| site == "same-origin" || site == "none")
 }
 
 /// Checks a POST before anything is done: its origin, its session and the
@@ -203,6 +211,32 @@ async fn refresh(wb: &Workbench, mut tokens: Tokens, audience: &str) -> Result<T
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        pairs.iter().map(|(k, v)| (http::HeaderName::from_static(k), http::HeaderValue::from_static(v))).collect()
+    }
+
+    #[test]
+    fn a_post_comes_from_the_public_origin_or_a_null_origin_the_browser_says_is_the_same() {
+        const OURS: &str = "https://workbench.example";
+        let allowed = |pairs| from_public_origin(OURS, &headers(pairs));
+        assert!(allowed(&[("origin", OURS)]));
+        assert!(allowed(&[("origin", OURS), ("sec-fetch-site", "same-origin")]));
+        // A page with `Referrer-Policy: no-referrer` posting to itself.
+        assert!(allowed(&[("origin", "null"), ("sec-fetch-site", "same-origin")]));
+        assert!(allowed(&[]), "no browser headers at all: the form token decides");
+        assert!(allowed(&[("sec-fetch-site", "none")]));
+
+        assert!(!allowed(&[("origin", "https://evil.example")]));
+        assert!(!allowed(&[("origin", "https://evil.example"), ("sec-fetch-site", "same-origin")]));
+        // A null origin is a sandboxed frame, a data: page or another site's no-referrer page.
+        assert!(!allowed(&[("origin", "null")]));
+        assert!(!allowed(&[("origin", "null"), ("sec-fetch-site", "cross-site")]));
+        assert!(!allowed(&[("origin", "null"), ("sec-fetch-site", "same-site")]));
+        assert!(!allowed(&[("origin", "null"), ("sec-fetch-site", "none")]));
+        assert!(!allowed(&[("sec-fetch-site", "cross-site")]));
+        assert!(!allowed(&[("sec-fetch-site", "same-site")]));
+    }
 
     #[test]
     fn only_a_local_path_is_come_back_to() {

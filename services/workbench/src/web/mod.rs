@@ -8,6 +8,7 @@
 //! | `/packages/{id}/apply` | the one form of the package, rendered from its form schema, with a fresh idempotency key |
 //! | `POST /packages/{id}/apply` | submit at the window (multipart: the form and each material's file, stored in intake first, at most `YICIBAN_WORKBENCH_RESULT_MAX_BYTES` each) |
 //! | `/cases/{case}/notice` | the printable notice of intake's decision: 受理通知书 (with the 一次性告知书 of what is owed), 不予受理通知书 |
+//! | `/cases/{case}/notice.pdf` | the same notice as a PDF file (A4, to download or archive) |
 //! | `/cases/{case}/supplement` | 补正收件: what the applicant owes (open 容缺 deficiencies, each department's open supplement request) and what was received (clerks) |
 //! | `POST /cases/{case}/supplement` | take a supplement (multipart: `request` and a file per owed material, stored in intake first; IntakeService.SupplementMaterials) |
 //! | `/cases/{case}/handout` | 一窗出件 and 好差评: the issuance's batches, each with the form its state calls for, and the ratings (clerks) |
@@ -28,14 +29,20 @@
 //! | `/cases/{case}` | a case: summary, clock, what the applicant owes, the steps, clock stops, timeline; the 督办 and 改派 forms (`?done=urge|officer` confirms) |
 //! | `POST /cases/{case}/tasks/{task}/urge` | 督办: the case's officer or a supervisor urges the department holding an open step, with a note (TaskService.UrgeTask) |
 //! | `POST /cases/{case}/officer` | 改派专办员: a supervisor or administrator gives the case to another officer (IntakeService.AssignOfficer) |
+//! | `POST /cases/{case}/notes` | 办件备注: a clerk, the case's officer or a supervisor adds a note (`text`, IntakeService.AddCaseNote, ADR 0034); the case page shows the notes in its timeline |
 //! | `/cases?number=` | find a case by its number (the header's search), then to its page |
 //! | `/overdue` | the overdue board (黄牌/红牌), filtered (`department`, `level`, `page`) |
 //! | `/statistics` | a month's statistics (`period`, `department`, `package`) |
 //! | `/statistics.csv` | the same figures as a CSV attachment |
+//! | `/rectifications` | 好差评与整改: open rectifications, late first (`state`, `department`, `late`, `page`; a department's agent its own), and a supervisor's bad ratings |
+//! | `/cases/{case}/rectifications/{id}` | a rectification, its history and the forms the role may use (`?done=` confirms) |
+//! | `POST /cases/{case}/rectifications/{id}/{action}` | `verify` (核实), `record` (整改), `explain` (解释说明), `close` (回访复核办结, supervisors), `review` (差评认定无效, supervisors) |
+//! | `/audit` | 审计: the refusals or personal-data reads (material downloads included) of every service, newest first (`kind`, `case`, `caller`, `service`, `page`; supervisors, administrators) |
 //! | `/cases/{case}/materials/{sha256}/view`, `…/download` | a material's file, from intake (查看 inline for PDF and images, 下载) |
 //! | `/progress`, `POST /progress` | the public progress page (进度查询): no sign-in; case number + the ID's last six characters, rate-limited per address and case number (ADR 0032) |
 //! | `/auth/login`, `/auth/callback`, `POST /auth/logout`, `/signed-out` | signing in and out |
-//! | `/assets/workbench.css` | the stylesheet |
+//! | `POST /materials/stage` | a material's file stored in intake as soon as chosen (the form's upload progress; JSON answer) |
+//! | `/assets/workbench.css`, `/assets/upload.js` | the stylesheet; the one script (upload progress on the clerk's form) |
 //!
 //! Every answer carries the security headers ([`respond::security_headers`]);
 //! every request is traced as one span (method, route template, status — no
@@ -45,18 +52,22 @@
 mod application;
 mod apply;
 mod approve;
+mod audit;
 mod auth;
 mod cases;
 mod decide;
 mod guard;
 mod handout;
 mod materials;
+mod notes;
 mod notice;
 mod officer;
 mod oversight;
 mod packages;
 mod progress;
+mod rectification;
 pub mod respond;
+mod stage;
 mod supplement;
 mod upload;
 mod work;
@@ -88,6 +99,9 @@ const PICKUP_FILES: u64 = 2;
 /// The stylesheet.
 const CSS: &str = include_str!("workbench.css");
 
+/// The one script: upload progress on the clerk's form ([`stage`]).
+const UPLOAD_JS: &str = include_str!("upload.js");
+
 /// The workbench's routes.
 pub fn router(wb: Arc<Workbench>) -> Router {
     let issuer_origin = origin(wb.provider.issuer());
@@ -107,7 +121,9 @@ pub fn router(wb: Arc<Workbench>) -> Router {
         .route("/packages", get(packages::list))
         .route("/packages/{id}", get(packages::notice))
         .route("/packages/{id}/apply", get(apply::form).post(apply::submit).layer(DefaultBodyLimit::max(apply_limit)))
+        .route("/materials/stage", post(stage::stage).layer(DefaultBodyLimit::max(approve_limit)))
         .route("/cases/{case}/notice", get(notice::notice))
+        .route("/cases/{case}/notice.pdf", get(notice::notice_pdf))
         .route(
             "/cases/{case}/supplement",
             get(supplement::form).post(supplement::take).layer(DefaultBodyLimit::max(apply_limit)),
@@ -132,9 +148,14 @@ pub fn router(wb: Arc<Workbench>) -> Router {
         .route("/cases/{case}", get(cases::case))
         .route("/cases/{case}/tasks/{task}/urge", post(officer::urge))
         .route("/cases/{case}/officer", post(officer::reassign))
+        .route("/cases/{case}/notes", post(notes::add))
         .route("/overdue", get(oversight::overdue))
         .route("/statistics", get(oversight::statistics))
         .route("/statistics.csv", get(oversight::statistics_csv))
+        .route("/audit", get(audit::audit))
+        .route("/rectifications", get(rectification::queue))
+        .route("/cases/{case}/rectifications/{id}", get(rectification::show))
+        .route("/cases/{case}/rectifications/{id}/{action}", post(rectification::act))
         .route("/cases/{case}/materials/{sha256}/view", get(materials::view))
         .route("/cases/{case}/materials/{sha256}/download", get(materials::download))
         .route("/progress", get(progress::form).post(progress::query))
@@ -143,6 +164,7 @@ pub fn router(wb: Arc<Workbench>) -> Router {
         .route("/auth/logout", post(auth::logout))
         .route("/signed-out", get(auth::signed_out))
         .route("/assets/workbench.css", get(stylesheet))
+        .route("/assets/upload.js", get(script))
         .layer(axum::middleware::from_fn(move |request: Request, next: Next| {
             let csp = csp.clone();
             async move {
@@ -176,6 +198,14 @@ async fn traced(request: Request, next: Next) -> Response {
     );
     let response = next.run(request).instrument(span.clone()).await;
     span.record("http.response.status_code", response.status().as_u16());
+    response
+}
+
+async fn script() -> Response {
+    let mut response = UPLOAD_JS.into_response();
+    let h = response.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/javascript; charset=utf-8"));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("max-age=300"));
     response
 }
 

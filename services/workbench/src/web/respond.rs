@@ -72,11 +72,13 @@ pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 }
 
 /// The content security policy of every answer: the workbench's own
-/// stylesheet and forms, no script at all, never framed; a form may lead to
-/// the issuer (logout continues at its end-session endpoint).
+/// stylesheet, forms and one script file (upload progress; never an inline
+/// script, handler or `eval`), never framed; a form may lead to the issuer
+/// (logout continues at its end-session endpoint).
 pub fn content_security_policy(issuer_origin: &str) -> String {
     format!(
-        "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self' {issuer_origin}; \
+        "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self'; \
+         form-action 'self' {issuer_origin}; \
          frame-ancestors 'none'; base-uri 'none'"
     )
 }
@@ -126,9 +128,10 @@ mod tests {
     }
 
     #[test]
-    fn the_policy_allows_no_script_and_no_framing() {
+    fn the_policy_allows_only_the_workbenchs_own_script_file_and_no_framing() {
         let csp = content_security_policy("https://sso.example");
         assert!(csp.contains("default-src 'none'") && csp.contains("frame-ancestors 'none'"));
-        assert!(!csp.contains("script-src") && !csp.contains("unsafe-inline"));
+        assert!(csp.contains("script-src 'self';"));
+        assert!(!csp.contains("unsafe-inline") && !csp.contains("unsafe-eval") && !csp.contains("data:"));
     }
 }

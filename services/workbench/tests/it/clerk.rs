@@ -3,13 +3,15 @@
 //! prints the notice of intake's decision; bad input is shown next to each
 //! field and files no case; a refused application shows every reason on
 //! the 不予受理通知书; only clerks take applications; no form token, nothing
-//! filed; markup typed into the form is text on the notice.
+//! filed; markup typed into the form is text on the notice; a file stored
+//! as soon as it is chosen (the form's upload progress) goes with the form
+//! by its reference.
 
 use reqwest::StatusCode;
 use yiciban_proto::intake::v1 as intake;
 use yiciban_testkit::applications::{COMPANY_USCC, FATHER_ID, MOTHER_ID};
 
-use crate::helpers::{Browser, Page, TestApp, sha, spawn_app};
+use crate::helpers::{Browser, Page, RESULT_MAX_BYTES, TestApp, sha, spawn_app};
 
 const FORM: &str = "/packages/newborn-birth/apply";
 const FILE_INPUT: &str = "file.m_birth_cert_form";
@@ -115,7 +117,7 @@ async fn a_clerk_finds_the_package_reads_its_notice_files_the_form_with_a_file_a
         "2026-09-29",
         "登记表.pdf",
         "窗口领取",
-        "另存为 PDF",
+        "下载 PDF",
     ] {
         assert!(printed.body.contains(shown), "{shown}: {}", printed.body);
     }
@@ -126,6 +128,20 @@ async fn a_clerk_finds_the_package_reads_its_notice_files_the_form_with_a_file_a
     let again = clerk.get(&format!("/cases/{case_id}/notice")).await;
     assert_eq!(again.status, StatusCode::OK);
     assert!(again.body.contains(&stored.case_number) && !again.body.contains("申请已提交"), "{}", again.body);
+
+    // The same notice as a PDF file, to download.
+    let pdf = clerk.get(&format!("/cases/{case_id}/notice.pdf")).await;
+    assert_eq!(pdf.status, StatusCode::OK, "{}", pdf.body);
+    let header = |name: &str| pdf.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    assert_eq!(header("content-type"), "application/pdf");
+    assert_eq!(header("cache-control"), "no-store");
+    let disposition = header("content-disposition");
+    assert!(disposition.starts_with("attachment;") && disposition.contains(&stored.case_number), "{disposition}");
+    assert!(pdf.body.starts_with("%PDF-1.4") && pdf.body.ends_with("%%EOF\n"));
+    let ucs2 = |text: &str| text.chars().map(|c| format!("{:04X}", u32::from(c))).collect::<String>();
+    for text in ["受理通知书", stored.case_number.as_str(), "新生儿出生一件事", "登记表.pdf"] {
+        assert!(pdf.body.contains(&ucs2(text)), "{text} in the PDF");
+    }
 }
 
 #[tokio::test]
@@ -338,4 +354,55 @@ async fn a_file_stored_before_a_refusal_need_not_be_chosen_again() {
     assert_eq!(filed.status, StatusCode::SEE_OTHER, "{}", filed.body);
     let stored = case(&app, &case_of(filed.location())).await;
     assert_eq!(stored.materials[0].sha256_hex, sha(&pdf));
+}
+
+#[tokio::test]
+async fn a_file_stored_as_soon_as_it_is_chosen_goes_with_the_form_by_its_reference() {
+    let app = spawn_app().await;
+    let clerk = app.signed_in("clerk-001").await;
+    let blank = clerk.get(FORM).await;
+    assert!(blank.body.contains("<script src=\"/assets/upload.js\" defer></script>"), "{}", blank.body);
+    assert!(blank.body.contains("data-kept=\"uploaded.m_birth_cert_form\""), "{}", blank.body);
+    let script = clerk.get("/assets/upload.js").await;
+    assert_eq!(script.status, StatusCode::OK);
+    assert!(script.headers["content-type"].to_str().unwrap().starts_with("text/javascript"));
+    assert!(script.body.contains("/materials/stage") && script.body.contains("upload.onprogress"));
+
+    let csrf = blank.csrf();
+    let pdf: Vec<u8> = b"%PDF-1.7\n".iter().copied().chain((0..30_000u32).map(|i| (i % 241) as u8)).collect();
+    fn file(content: &[u8]) -> Option<(&str, &str, &str, &[u8])> {
+        Some(("file", "登记表.pdf", "application/pdf", content))
+    }
+    // Refused, nothing stored: no form token, no file, a file too large.
+    let before = app.intake_event_count().await;
+    let without = clerk.post_multipart("/materials/stage", &[], file(&pdf)).await;
+    assert_eq!(without.status, StatusCode::FORBIDDEN, "{}", without.body);
+    let none = clerk.post_multipart("/materials/stage", &[("csrf", &csrf)], None).await;
+    assert_eq!(none.status, StatusCode::BAD_REQUEST, "{}", none.body);
+    assert!(none.body.contains("\"error\":\"没有选择文件\""), "{}", none.body);
+    let big = vec![7u8; RESULT_MAX_BYTES + 1];
+    let too_large = clerk.post_multipart("/materials/stage", &[("csrf", &csrf)], file(&big)).await;
+    assert_eq!(too_large.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", too_large.body);
+    assert!(too_large.body.contains("上限"), "{}", too_large.body);
+
+    // Stored as chosen: the answer is the reference the form then carries.
+    let staged = clerk.post_multipart("/materials/stage", &[("csrf", &csrf)], file(&pdf)).await;
+    assert_eq!(staged.status, StatusCode::OK, "{}", staged.body);
+    let answer: serde_json::Value = serde_json::from_str(&staged.body).unwrap();
+    assert_eq!(answer["file_name"], "登记表.pdf");
+    let reference = answer["reference"].as_str().unwrap().to_owned();
+    assert!(reference.contains(&sha(&pdf)), "{reference}");
+    assert_eq!(app.intake_event_count().await, before, "storing a file files no case");
+
+    let key = blank.field_after("enctype=\"multipart/form-data\"", "key");
+    let form = with(newborn_form(), "uploaded.m_birth_cert_form", &reference);
+    let mut fields: Vec<(&str, &str)> = vec![("csrf", &csrf), ("key", &key)];
+    fields.extend(form.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    let filed = clerk.post_multipart(FORM, &fields, None).await;
+    assert_eq!(filed.status, StatusCode::SEE_OTHER, "{}", filed.body);
+    let stored = case(&app, &case_of(filed.location())).await;
+    assert_eq!(stored.decision(), intake::AcceptanceDecision::Accepted);
+    assert_eq!(stored.materials.len(), 1);
+    assert_eq!(stored.materials[0].sha256_hex, sha(&pdf));
+    assert_eq!(stored.materials[0].file_name, "登记表.pdf");
 }

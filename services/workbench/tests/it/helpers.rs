@@ -59,10 +59,16 @@ pub struct TestApp {
     db: TestDb,
 }
 
+/// The departments of the newborn package's later steps (s3 to s7).
+pub const LATER_NEWBORN_DEPARTMENTS: [&str; 4] = ["police-hukou", "medins", "hrss", "tax"];
+
+/// An agent of `department`, named after it as people read it
+/// (`妇幼保健院经办人`).
 fn agent(username: &str, department: &str) -> User {
+    let names = yiciban_workbench::Names::seed().expect("the seeded names");
     User {
         username: username.to_owned(),
-        display_name: format!("{department}经办人"),
+        display_name: format!("{}经办人", names.department(department)),
         role: "yiciban-agent".to_owned(),
         department: Some(department.to_owned()),
         id_number: None,
@@ -81,6 +87,9 @@ pub async fn spawn_app() -> TestApp {
         config.users.push(agent("agent-maternity-2", MATERNITY));
         config.users.push(agent("agent-cdc-1", CDC));
         config.users.push(agent("agent-samr-1", OUTSIDER));
+        for department in LATER_NEWBORN_DEPARTMENTS {
+            config.users.push(agent(&format!("agent-{department}-1"), department));
+        }
         assert!(config.allow_redirect(WORKBENCH_CLIENT_ID, &format!("{workbench_url}/auth/callback")));
     })
     .await;

@@ -2,6 +2,7 @@
 //! department-task service and tracking, Postgres, NATS and the development issuer,
 //! driven over HTTP as a browser drives them (cookies kept).
 
+mod audit;
 mod cases;
 mod claim;
 mod clerk;
@@ -11,11 +12,16 @@ mod escaping;
 mod helpers;
 mod id_token;
 mod inbox;
+mod journey;
 mod logout;
 mod materials;
+mod notes;
 mod officer;
 mod oversight;
 mod progress;
+mod rectifications;
 mod signin;
 mod traces;
+mod web;
+mod web_refusals;
 mod window;

@@ -61,7 +61,7 @@ async fn issued(app: &TestApp, case_id: &str) -> Option<issuance::Issuance> {
 
 /// Every department approves its tasks as they appear (through the task
 /// service, as their agents), until issuance holds the case's batch.
-async fn decided(app: &TestApp, case_id: &str) -> issuance::Issuance {
+pub(crate) async fn decided(app: &TestApp, case_id: &str) -> issuance::Issuance {
     let supervisor = app.tasks(Role::Supervisor, "sup-001", None);
     eventually("every task approved and the batch prepared", WAIT, || {
         let (mut supervisor, case_id) = (supervisor.clone(), case_id.to_owned());

@@ -6,7 +6,7 @@ export NATS_URL ?= nats://127.0.0.1:4222
 RUN_DATABASE_URL ?= $(patsubst %/postgres,%/yiciban,$(DATABASE_URL))
 CARGO ?= cargo
 
-.PHONY: run test bench faults infra infra-down lint fmt build oidc-provider examples browser proto-check proto-release
+.PHONY: run test bench bench-workbench faults infra infra-down lint fmt build oidc-provider examples browser proto-check proto-release
 
 ## run: start Postgres and NATS if none answers, then the whole system
 run: infra
@@ -24,12 +24,22 @@ test: infra oidc-provider examples browser
 		$(CARGO) test --workspace --no-fail-fast; \
 	fi
 
-## bench: the benchmark (docs/BENCHMARKS.md): the whole system under load beside raw Postgres and JetStream baselines
+## bench: the benchmark (docs/BENCHMARKS.md): the whole system under load beside raw Postgres and JetStream baselines,
+## then the workbench's pages with 10,000 cases in the read models (bench-workbench)
 BENCH_ARGS ?=
 bench: infra
 	@echo "==> building the services and the load generator (release)"
 	$(CARGO) build --release --bins
 	./target/release/yiciban-bench --markdown docs/BENCHMARKS.md $(BENCH_ARGS)
+	./target/release/yiciban-bench --workbench --markdown docs/BENCHMARKS.md $(BENCH_WORKBENCH_ARGS)
+
+## bench-workbench: the workbench's inbox, worklist, case page and overdue board with 10,000 cases loaded through
+## the services, beside the gRPC calls and the read-model SQL behind each page (docs/BENCHMARKS.md)
+BENCH_WORKBENCH_ARGS ?=
+bench-workbench: infra
+	@echo "==> building the load generator with the services and the workbench in it (release)"
+	$(CARGO) build --release -p yiciban-bench
+	./target/release/yiciban-bench --workbench --markdown docs/BENCHMARKS.md $(BENCH_WORKBENCH_ARGS)
 
 ## faults: the fault tests (docs/RELIABILITY.md): every service as its own process against a Postgres and a
 ## nats-server of their own (the programs installed if missing), killed, restarted and starved one at a time

@@ -76,6 +76,15 @@ impl Latencies {
     }
 }
 
+/// How far [`Driver`] takes a case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Until {
+    /// Issuance prepared the results (the case is decided).
+    Prepared,
+    /// The results were handed out, which closes the case.
+    HandedOut,
+}
+
 /// Names of the commands (state changes) the driver sends; the rest are queries.
 pub const COMMANDS: [&str; 5] = ["SubmitApplication", "ClaimTask", "ApproveTask", "NotifyPickup", "ConfirmPickup"];
 
@@ -235,6 +244,41 @@ impl Driver {
     /// Drives the accepted case number `n` from its tasks to hand-out;
     /// returns the number of commands it sent.
     pub async fn complete(&self, n: u64, case_id: &str) -> anyhow::Result<u64> {
+        self.drive(n, case_id, Until::HandedOut).await
+    }
+
+    /// Drives the accepted case number `n` until every department approved
+    /// its task and issuance prepared the results (decided, not yet handed
+    /// out); returns the number of commands it sent.
+    pub async fn decide(&self, n: u64, case_id: &str) -> anyhow::Result<u64> {
+        self.drive(n, case_id, Until::Prepared).await
+    }
+
+    /// Claims the case's open tasks (its departments' agents take them on)
+    /// without deciding them; returns the number of claims.
+    pub async fn claim_open(&self, n: u64, case_id: &str) -> anyhow::Result<u64> {
+        let key = |what: &str| format!("{}-{n}-{what}", self.run);
+        let open = self.pending_tasks(case_id, &HashSet::new()).await?;
+        for task in &open {
+            self.claim(task, &key).await?;
+        }
+        Ok(open.len() as u64)
+    }
+
+    /// Claims and approves the case's tasks open now (its first steps),
+    /// leaving the steps that wait on them to their departments; returns
+    /// the number of commands.
+    pub async fn approve_open(&self, n: u64, case_id: &str) -> anyhow::Result<u64> {
+        let key = |what: &str| format!("{}-{n}-{what}", self.run);
+        let open = self.pending_tasks(case_id, &HashSet::new()).await?;
+        let mut commands = 0;
+        for done in futures::future::join_all(open.iter().map(|t| self.claim_and_approve(t, &key))).await {
+            commands += done?;
+        }
+        Ok(commands)
+    }
+
+    async fn drive(&self, n: u64, case_id: &str, until: Until) -> anyhow::Result<u64> {
         let key = |what: &str| format!("{}-{n}-{what}", self.run);
         let case_id = case_id.to_owned();
         let mut commands = 0;
@@ -256,6 +300,9 @@ impl Driver {
                 // task open, the driver asks issuance anyway.
                 let look = prepared || self.retries != Retries::Never;
                 if open.is_empty() {
+                    if prepared && until == Until::Prepared {
+                        return Ok(commands);
+                    }
                     if look && let Some(batch) = self.final_batch(&case_id).await? {
                         commands += self.hand_out(&case_id, batch, &key).await?;
                         return Ok::<u64, anyhow::Error>(commands);
@@ -309,7 +356,7 @@ impl Driver {
             .collect())
     }
 
-    async fn claim_and_approve(&self, task: &tasks::Task, key: &impl Fn(&str) -> String) -> anyhow::Result<u64> {
+    async fn claim(&self, task: &tasks::Task, key: &impl Fn(&str) -> String) -> anyhow::Result<()> {
         let agent = self.agent(&task.department)?;
         let claim = tasks::ClaimTaskRequest {
             idempotency_key: key(&format!("claim-{}", task.task_id)),
@@ -322,6 +369,12 @@ impl Driver {
         })
         .await
         .with_context(|| format!("ClaimTask {}", task.task_id))?;
+        Ok(())
+    }
+
+    async fn claim_and_approve(&self, task: &tasks::Task, key: &impl Fn(&str) -> String) -> anyhow::Result<u64> {
+        self.claim(task, key).await?;
+        let agent = self.agent(&task.department)?;
         let approval = tasks::ApproveTaskRequest {
             idempotency_key: key(&format!("approve-{}", task.task_id)),
             task_id: task.task_id.clone(),

@@ -8,6 +8,7 @@
 mod baseline;
 mod report;
 mod sealing;
+mod workbench;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -52,11 +53,54 @@ struct Args {
     /// Where the services' logs go.
     #[arg(long, default_value = "target/bench")]
     log_dir: PathBuf,
+    /// Measure the workbench's pages instead (inbox, worklist, case page,
+    /// overdue board) with `--workbench-cases` cases in the read models.
+    #[arg(long)]
+    workbench: bool,
+    /// Cases loaded into the read models for `--workbench`.
+    #[arg(long, default_value_t = 10_000)]
+    workbench_cases: u64,
+    /// Timed requests of each page at each concurrency, for `--workbench`.
+    #[arg(long, default_value_t = 300)]
+    workbench_requests: u64,
+    /// The concurrencies the pages are requested at, for `--workbench`.
+    #[arg(long, value_delimiter = ',', default_value = "1,4")]
+    workbench_concurrency: Vec<usize>,
+    /// Write `EXPLAIN (ANALYZE, BUFFERS)` of the pages' read-model queries
+    /// here, for `--workbench`.
+    #[arg(long)]
+    explain: Option<PathBuf>,
+}
+
+/// The workbench's pages (`--workbench`): the report, also written into
+/// `--markdown` between its own markers.
+async fn workbench_run(args: &Args) -> anyhow::Result<()> {
+    let machine = procfs::machine();
+    eprintln!("==> yiciban workbench benchmark on {} × {} ({:.0} GiB)", machine.cores, machine.cpu, machine.memory_gib);
+    let options = workbench::Options {
+        cases: args.workbench_cases,
+        load_concurrency: args.concurrency,
+        requests: args.workbench_requests,
+        concurrencies: args.workbench_concurrency.clone(),
+        explain: args.explain.clone(),
+    };
+    let generated = workbench::run(&options).await?;
+    println!("{generated}");
+    if let Some(path) = &args.markdown {
+        let document = std::fs::read_to_string(path).unwrap_or_else(|_| "# Benchmarks\n".into());
+        std::fs::write(path, workbench::splice(&document, &generated))
+            .with_context(|| format!("writing {}", path.display()))?;
+        eprintln!("==> figures written to {}", path.display());
+    }
+    Ok(())
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    if args.workbench {
+        return workbench_run(&args).await;
+    }
     let machine = procfs::machine();
     eprintln!("==> yiciban benchmark on {} × {} ({:.0} GiB)", machine.cores, machine.cpu, machine.memory_gib);
     let db = TestDb::new(8).await;

@@ -154,24 +154,34 @@ impl Repo {
         offset: i64,
         limit: i64,
     ) -> Result<(Vec<CaseView>, i64), RepoError> {
-        let rows = sqlx::query(schema_sql(
-            &self.active().await?,
-            "SELECT doc, count(*) OVER () AS total FROM {schema}.case_views
-             WHERE officer_id = $1
-               AND (CASE WHEN cardinality($2::text[]) = 0 THEN open ELSE status = ANY($2) END)
-               AND warning >= $3
-             ORDER BY warning DESC, promised_by ASC NULLS LAST, case_number
-             OFFSET $4 LIMIT $5",
-        ))
-        .bind(officer_id)
-        .bind(statuses)
-        .bind(min_warning)
-        .bind(offset)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db("reading a worklist"))?;
-        let total = rows.first().map_or(0, |r| r.get::<i64, _>("total"));
+        let schema = self.active().await?;
+        // Two statements, the page and the count, so that the page stops
+        // after `limit` rows of the worklist index instead of reading every
+        // matching case for a window count; the open cases (the default)
+        // have a partial index of their own.
+        let (page, count) = if statuses.is_empty() {
+            (
+                "SELECT doc FROM {schema}.case_views WHERE officer_id = $1 AND open AND warning >= $2
+                 ORDER BY warning DESC, promised_by ASC NULLS LAST, case_number OFFSET $3 LIMIT $4",
+                "SELECT count(*) FROM {schema}.case_views WHERE officer_id = $1 AND open AND warning >= $2",
+            )
+        } else {
+            (
+                "SELECT doc FROM {schema}.case_views WHERE officer_id = $1 AND warning >= $2 AND status = ANY($5)
+                 ORDER BY warning DESC, promised_by ASC NULLS LAST, case_number OFFSET $3 LIMIT $4",
+                "SELECT count(*) FROM {schema}.case_views
+                 WHERE officer_id = $1 AND warning >= $2 AND status = ANY($3)",
+            )
+        };
+        let mut page =
+            sqlx::query(schema_sql(&schema, page)).bind(officer_id).bind(min_warning).bind(offset).bind(limit);
+        let mut count = sqlx::query_scalar(schema_sql(&schema, count)).bind(officer_id).bind(min_warning);
+        if !statuses.is_empty() {
+            page = page.bind(statuses);
+            count = count.bind(statuses);
+        }
+        let rows = page.fetch_all(&self.pool).await.map_err(db("reading a worklist"))?;
+        let total: i64 = count.fetch_one(&self.pool).await.map_err(db("counting a worklist"))?;
         let cases = rows.into_iter().map(|r| case_doc(r.get("doc"))).collect::<Result<Vec<_>, _>>()?;
         Ok((cases, total))
     }
@@ -188,10 +198,13 @@ impl Repo {
         offset: i64,
         limit: i64,
     ) -> Result<(Vec<TaskListing>, i64), RepoError> {
+        let schema = self.active().await?;
+        // The page and its count apart: the page stops after `limit` rows in
+        // queue order; the count without filters on the case reads the
+        // (department, state) index alone.
         let rows = sqlx::query(schema_sql(
-            &self.active().await?,
-            "SELECT t.doc, t.case_id, c.case_number, c.package_id, c.lead_department, c.officer_id,
-                    count(*) OVER () AS total
+            &schema,
+            "SELECT t.doc, t.case_id, c.case_number, c.package_id, c.lead_department, c.officer_id
              FROM {schema}.task_rows t JOIN {schema}.case_views c ON c.case_id = t.case_id
              WHERE t.department = $1 AND t.state = ANY($2) AND ($3::text IS NULL OR c.package_id = $3)
                AND ($6::text IS NULL OR c.officer_id = $6)
@@ -207,7 +220,27 @@ impl Repo {
         .fetch_all(&self.pool)
         .await
         .map_err(db("reading a department queue"))?;
-        listings(rows)
+        let count = if package_id.is_none() && officer.is_none() {
+            sqlx::query_scalar(schema_sql(
+                &schema,
+                "SELECT count(*) FROM {schema}.task_rows WHERE department = $1 AND state = ANY($2)",
+            ))
+            .bind(department)
+            .bind(states)
+        } else {
+            sqlx::query_scalar(schema_sql(
+                &schema,
+                "SELECT count(*) FROM {schema}.task_rows t JOIN {schema}.case_views c ON c.case_id = t.case_id
+                 WHERE t.department = $1 AND t.state = ANY($2) AND ($3::text IS NULL OR c.package_id = $3)
+                   AND ($4::text IS NULL OR c.officer_id = $4)",
+            ))
+            .bind(department)
+            .bind(states)
+            .bind(package_id)
+            .bind(officer)
+        };
+        let total: i64 = count.fetch_one(&self.pool).await.map_err(db("counting a department queue"))?;
+        Ok((listings(rows)?, total))
     }
 
     /// Open tasks at or above `min_level` (of one department if given, of
@@ -237,10 +270,9 @@ impl Repo {
         .map_err(db("counting warned tasks"))?;
         let rows = sqlx::query(schema_sql(
             &self.active().await?,
-            "SELECT t.doc, t.case_id, c.case_number, c.package_id, c.lead_department, c.officer_id,
-                    count(*) OVER () AS total
+            "SELECT t.doc, t.case_id, c.case_number, c.package_id, c.lead_department, c.officer_id
              FROM {schema}.task_rows t JOIN {schema}.case_views c ON c.case_id = t.case_id
-             WHERE t.open AND t.warning >= $1 AND ($2::text IS NULL OR t.department = $2)
+             WHERE t.open AND t.warning > 0 AND t.warning >= $1 AND ($2::text IS NULL OR t.department = $2)
                AND ($5::text IS NULL OR c.officer_id = $5)
              ORDER BY t.warning DESC, t.due_by ASC NULLS LAST, t.created_at, t.task_id
              OFFSET $3 LIMIT $4",
@@ -253,15 +285,15 @@ impl Repo {
         .fetch_all(&self.pool)
         .await
         .map_err(db("reading the overdue board"))?;
-        let (tasks, _) = listings(rows)?;
-        Ok((tasks, counts.get("yellow"), counts.get("red")))
+        // No window count here: the board's counts are the statement above,
+        // and without one the page stops after `limit` rows of the warned
+        // tasks' index instead of joining every warned task to its case.
+        Ok((listings(rows)?, counts.get("yellow"), counts.get("red")))
     }
 }
 
-fn listings(rows: Vec<sqlx::postgres::PgRow>) -> Result<(Vec<TaskListing>, i64), RepoError> {
-    let total = rows.first().map_or(0, |r| r.get::<i64, _>("total"));
-    let tasks = rows
-        .into_iter()
+fn listings(rows: Vec<sqlx::postgres::PgRow>) -> Result<Vec<TaskListing>, RepoError> {
+    rows.into_iter()
         .map(|r| {
             Ok(TaskListing {
                 case_id: r.get("case_id"),
@@ -272,6 +304,5 @@ fn listings(rows: Vec<sqlx::postgres::PgRow>) -> Result<(Vec<TaskListing>, i64),
                 task: serde_json::from_value(r.get("doc")).map_err(|e| RepoError::Document("task", e))?,
             })
         })
-        .collect::<Result<Vec<_>, RepoError>>()?;
-    Ok((tasks, total))
+        .collect()
 }

@@ -79,6 +79,18 @@ CREATE INDEX case_views_last_event ON {schema}.case_views (last_event_at);
 ALTER TABLE {schema}.timeline ADD COLUMN projected_at TIMESTAMPTZ NOT NULL DEFAULT clock_timestamp();
 "#,
         ),
+        (
+            4,
+            r#"
+-- an officer's open cases in worklist order: the default worklist stops
+-- after its page instead of reading every case the officer ever had, and its
+-- count reads this index alone (docs/BENCHMARKS.md, the workbench's pages)
+CREATE INDEX case_views_open_worklist ON {schema}.case_views (officer_id, warning DESC, promised_by, case_number)
+    WHERE open;
+-- a department's queue counts its tasks by state from the index alone
+CREATE INDEX task_rows_department_state ON {schema}.task_rows (department, state);
+"#,
+        ),
     ],
 };
 

@@ -201,17 +201,17 @@ impl Grpc {
     }
 }
 
-// The read models' statements as the services run them for these pages
-// (tasks' `repo::inbox`, tracking's `Repo::worklist`, `timeline`, `case`,
-// `overdue`, tasks' `case_tasks`, routing's plan row), on the default
-// schemas: the floor under each page.
+// The read models' statements behind each page, run through the services'
+// own read functions (tasks' `repo::inbox` and `repo::case_tasks`,
+// tracking's `Repo`), on the default schemas: the floor under each page.
+// The EXPLAIN option prints the plans of the same statements, written out
+// here because the read functions do not expose their text.
 
 macro_rules! inbox_count {
     () => {
         "SELECT count(*) FROM tasks.task_index WHERE department = $1 AND state = ANY($2)"
     };
 }
-const INBOX_COUNT: &str = inbox_count!();
 
 macro_rules! inbox_rows {
     () => {
@@ -219,23 +219,19 @@ macro_rules! inbox_rows {
      ORDER BY warning DESC, due_by, created_at, task_id OFFSET 0 LIMIT $3"
     };
 }
-const INBOX_ROWS: &str = inbox_rows!();
 
 macro_rules! worklist {
     () => {
-        "SELECT doc, count(*) OVER () AS total FROM tracking.case_views
-     WHERE officer_id = $1 AND open AND warning >= 0
+        "SELECT doc FROM tracking.case_views WHERE officer_id = $1 AND open AND warning >= 0
      ORDER BY warning DESC, promised_by ASC NULLS LAST, case_number OFFSET 0 LIMIT $2"
     };
 }
-const WORKLIST: &str = worklist!();
 
-macro_rules! case_doc {
+macro_rules! worklist_count {
     () => {
-        "SELECT doc FROM tracking.case_views WHERE case_id = $1"
+        "SELECT count(*) FROM tracking.case_views WHERE officer_id = $1 AND open AND warning >= 0"
     };
 }
-const CASE_DOC: &str = case_doc!();
 
 macro_rules! timeline {
     () => {
@@ -243,14 +239,12 @@ macro_rules! timeline {
      ORDER BY occurred_at, seq OFFSET 0 LIMIT 1000"
     };
 }
-const TIMELINE: &str = timeline!();
 
 macro_rules! case_tasks {
     () => {
         "SELECT task, clock, open FROM tasks.task_index WHERE case_id = $1 ORDER BY created_at, task_id"
     };
 }
-const CASE_TASKS: &str = case_tasks!();
 
 macro_rules! overdue_counts {
     () => {
@@ -258,18 +252,15 @@ macro_rules! overdue_counts {
      WHERE t.open AND t.warning >= 1"
     };
 }
-const OVERDUE_COUNTS: &str = overdue_counts!();
 
 macro_rules! overdue_rows {
     () => {
-        "SELECT t.doc, t.case_id, c.case_number, c.package_id, c.lead_department, c.officer_id,
-            count(*) OVER () AS total
+        "SELECT t.doc, t.case_id, c.case_number, c.package_id, c.lead_department, c.officer_id
      FROM tracking.task_rows t JOIN tracking.case_views c ON c.case_id = t.case_id
-     WHERE t.open AND t.warning >= 1
+     WHERE t.open AND t.warning > 0 AND t.warning >= 1
      ORDER BY t.warning DESC, t.due_by ASC NULLS LAST, t.created_at, t.task_id OFFSET 0 LIMIT $1"
     };
 }
-const OVERDUE_ROWS: &str = overdue_rows!();
 
 /// The open task states the inbox lists by default.
 const OPEN_STATES: [&str; 3] = ["pending", "in_progress", "waiting_for_supplement"];
@@ -278,35 +269,42 @@ const OPEN_STATES: [&str; 3] = ["pending", "in_progress", "waiting_for_supplemen
 #[derive(Clone)]
 pub struct Sql {
     pool: PgPool,
+    tracking: yiciban_tracking::repo::Repo,
 }
 
 impl Sql {
     pub fn new(pool: PgPool) -> Sql {
-        Sql { pool }
+        let tracking = yiciban_tracking::repo::Repo::new(pool.clone(), "tracking");
+        Sql { pool, tracking }
     }
 
     pub async fn inbox(&self) -> anyhow::Result<()> {
-        let states: Vec<String> = OPEN_STATES.iter().map(|s| (*s).to_owned()).collect();
-        let _: i64 = sqlx::query_scalar(INBOX_COUNT).bind(INBOX_DEPARTMENT).bind(&states).fetch_one(&self.pool).await?;
-        sqlx::query(INBOX_ROWS).bind(INBOX_DEPARTMENT).bind(&states).bind(PAGE_ROWS).fetch_all(&self.pool).await?;
+        let filter = yiciban_tasks::repo::InboxFilter {
+            department: INBOX_DEPARTMENT.to_owned(),
+            states: OPEN_STATES.iter().map(|s| (*s).to_owned()).collect(),
+            due_before: None,
+            package_id: None,
+            assignee: None,
+            min_warning: 0,
+        };
+        yiciban_tasks::repo::inbox(&self.pool, "tasks", &filter, 0, PAGE_ROWS).await?;
         Ok(())
     }
 
     pub async fn worklist(&self) -> anyhow::Result<()> {
-        sqlx::query(WORKLIST).bind(OFFICER).bind(PAGE_ROWS).fetch_all(&self.pool).await?;
+        self.tracking.worklist(OFFICER, &[], 0, 0, PAGE_ROWS).await?;
         Ok(())
     }
 
     pub async fn case(&self, case_id: uuid::Uuid) -> anyhow::Result<()> {
-        sqlx::query(CASE_DOC).bind(case_id).fetch_one(&self.pool).await?;
-        sqlx::query(TIMELINE).bind(case_id).fetch_all(&self.pool).await?;
-        sqlx::query(CASE_TASKS).bind(case_id).fetch_all(&self.pool).await?;
+        self.tracking.case(case_id).await?.context("the case is in the read model")?;
+        self.tracking.timeline(case_id, 0, 1000).await?;
+        yiciban_tasks::repo::case_tasks(&self.pool, "tasks", case_id).await?;
         Ok(())
     }
 
     pub async fn overdue(&self) -> anyhow::Result<()> {
-        sqlx::query(OVERDUE_COUNTS).fetch_one(&self.pool).await?;
-        sqlx::query(OVERDUE_ROWS).bind(PAGE_ROWS).fetch_all(&self.pool).await?;
+        self.tracking.overdue(None, None, 1, 0, PAGE_ROWS).await?;
         Ok(())
     }
 
@@ -314,10 +312,11 @@ impl Sql {
     pub async fn explain(&self, case_id: uuid::Uuid) -> anyhow::Result<String> {
         let states: Vec<String> = OPEN_STATES.iter().map(|s| (*s).to_owned()).collect();
         let mut out = String::new();
-        let statements: [(&str, &'static str); 7] = [
+        let statements: [(&str, &'static str); 8] = [
             ("inbox count", concat!("EXPLAIN (ANALYZE, BUFFERS) ", inbox_count!())),
             ("inbox rows", concat!("EXPLAIN (ANALYZE, BUFFERS) ", inbox_rows!())),
             ("worklist", concat!("EXPLAIN (ANALYZE, BUFFERS) ", worklist!())),
+            ("worklist count", concat!("EXPLAIN (ANALYZE, BUFFERS) ", worklist_count!())),
             ("timeline", concat!("EXPLAIN (ANALYZE, BUFFERS) ", timeline!())),
             ("case tasks", concat!("EXPLAIN (ANALYZE, BUFFERS) ", case_tasks!())),
             ("overdue counts", concat!("EXPLAIN (ANALYZE, BUFFERS) ", overdue_counts!())),
@@ -329,6 +328,7 @@ impl Sql {
                 "inbox count" => q.bind(INBOX_DEPARTMENT).bind(states.clone()),
                 "inbox rows" => q.bind(INBOX_DEPARTMENT).bind(states.clone()).bind(PAGE_ROWS),
                 "worklist" => q.bind(OFFICER).bind(PAGE_ROWS),
+                "worklist count" => q.bind(OFFICER),
                 "timeline" | "case tasks" => q.bind(case_id),
                 "overdue rows" => q.bind(PAGE_ROWS),
                 _ => q,

@@ -103,9 +103,26 @@ async fn a_case_followed_from_submission_to_hand_over_reads_right_in_every_view(
         .unwrap()
         .into_inner();
     assert_eq!(red_only.total_count, 1);
+    let by_status = |statuses: Vec<i32>| {
+        let mut client = app.officer("officer-1");
+        async move {
+            let request = pb::OfficerWorklistRequest { statuses, ..Default::default() };
+            client.officer_worklist(request).await.unwrap().into_inner()
+        }
+    };
+    let same = by_status(vec![worklist.cases[0].status]).await;
+    let expected = worklist.cases.iter().filter(|c| c.status == worklist.cases[0].status).count();
+    assert_eq!((same.total_count as usize, same.cases.len()), (expected, expected), "filtered by status");
+    let closed = by_status(vec![common::CaseStatus::Closed as i32]).await;
+    assert_eq!((closed.total_count, closed.cases.len()), (0, 0), "no closed case yet");
 
     let queue = app.agent("samr").department_queue(pb::DepartmentQueueRequest::default()).await.unwrap().into_inner();
     assert_eq!(queue.total_count, 1);
+    for (package, count) in [("open-restaurant", 1), ("newborn", 0)] {
+        let request = pb::DepartmentQueueRequest { package_id: package.into(), ..Default::default() };
+        let of_package = app.agent("samr").department_queue(request).await.unwrap().into_inner();
+        assert_eq!((of_package.total_count, of_package.tasks.len()), (count, count as usize), "{package}");
+    }
     let row = &queue.tasks[0];
     assert_eq!((row.item_code.as_str(), row.assignee.as_str()), ("DEMO-CY-02", "agent-samr-1"));
     assert_eq!((row.promised_working_days, row.clock_stopped), (5, false));

@@ -15,6 +15,7 @@ pub mod intake;
 pub mod issuance;
 pub mod refusal;
 pub mod routing;
+pub mod supervision;
 pub mod tasks;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;

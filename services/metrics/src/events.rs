@@ -196,6 +196,8 @@ pub enum Sweep {
     IntakeDeficiency,
     /// Intake's erasure of personal data past its retention period.
     IntakeRetention,
+    /// The supervision service's escalation of overdue opinions.
+    SupervisionEscalation,
 }
 
 impl Sweep {
@@ -206,6 +208,7 @@ impl Sweep {
             Sweep::TaskSla => "tasks-sla",
             Sweep::IntakeDeficiency => "intake-deficiency",
             Sweep::IntakeRetention => "intake-retention",
+            Sweep::SupervisionEscalation => "supervision-escalation",
         };
         instruments().sweep_failures.add(1, &[KeyValue::new("sweep", sweep)]);
     }

@@ -114,3 +114,9 @@ pub mod notifier {
         tonic::include_proto!("yiciban.notifier.v1");
     }
 }
+
+pub mod supervision {
+    pub mod v1 {
+        tonic::include_proto!("yiciban.supervision.v1");
+    }
+}

@@ -32,6 +32,8 @@ pub mod issuance;
 #[cfg(feature = "domain")]
 pub mod routing;
 #[cfg(feature = "domain")]
+pub mod supervision;
+#[cfg(feature = "domain")]
 pub mod tasks;
 
 pub use wire::ConvertError;

@@ -1,0 +1,138 @@
+#![forbid(unsafe_code)]
+//! The supervision service (督查): the supervision office's own records
+//! beside the cases, in its own schema and streams (ADR 0036) —
+//! consultations (`consultation-<id>`, 咨询登记) recorded by clerks, hotline
+//! operators (clerks at the hotline desk) and officers, and opinions,
+//! suggestions and complaints (`opinion-<id>`) from every channel, assigned,
+//! answered and closed within a working-day limit per kind, escalated once
+//! when overdue ([`escalation`]), with return visits. Contact data is sealed
+//! apart from the events ([`contacts`]). Every event goes out through the
+//! outbox, case-level. The counts per department, package and person feed
+//! the monthly report.
+
+pub mod catalog;
+pub mod commands;
+pub mod config;
+pub mod contacts;
+pub mod escalation;
+pub mod grpc;
+pub mod repo;
+pub mod schema;
+
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+use yiciban_commands::CommandRunner;
+use yiciban_platform::Clock;
+use yiciban_platform::calendar::LiveCalendar;
+use yiciban_platform::service::{Service, ServiceBuilder};
+use yiciban_privacy::DataKeys;
+use yiciban_proto::supervision::v1::supervision_service_server::SupervisionServiceServer;
+
+pub use catalog::{Catalog, GrpcCatalog, InMemoryCatalog};
+pub use config::{Limits, SupervisionConfig};
+
+/// The subject recorded on the sweep's escalations and erasures.
+pub const SWEEPER: &str = "supervision-sweeper";
+
+/// The service's shared state, handed to every RPC and the sweep.
+#[derive(Debug)]
+pub struct Supervision {
+    /// The consultation streams and rows.
+    pub consultations: commands::ConsultationRunner,
+    /// The opinion streams and rows.
+    pub opinions: commands::OpinionRunner,
+    /// The working-day calendar.
+    pub calendar: Arc<LiveCalendar>,
+    /// "Now", injected.
+    pub clock: Arc<dyn Clock>,
+    /// The catalog (packages and their lead departments).
+    pub catalog: Arc<dyn Catalog>,
+    /// Working days per opinion kind.
+    pub limits: Limits,
+    /// The department a consultation without a package counts for when
+    /// the recorder's token names none.
+    pub window_department: String,
+    /// Calendar days contact data is kept.
+    pub contact_retention_days: u32,
+    /// The data keys sealing contact data (in this schema).
+    pub keys: DataKeys,
+}
+
+impl Supervision {
+    /// The schema the service owns.
+    pub fn schema(&self) -> &str {
+        self.opinions.store().schema()
+    }
+
+    /// The service's database.
+    pub fn pool(&self) -> &sqlx::PgPool {
+        self.opinions.store().pool()
+    }
+
+    /// Today in China, from the injected clock.
+    pub fn today(&self) -> NaiveDate {
+        yiciban_calendar::date_in_china(self.clock.now())
+    }
+
+    /// `n` working days after `from`: an opinion's last day to be answered.
+    pub fn working_days_after(&self, from: NaiveDate, n: u32) -> NaiveDate {
+        self.calendar.internal_date("opinion", from, n)
+    }
+}
+
+/// A built supervision service, bound to its port, not yet serving.
+pub type App = Service<Supervision>;
+
+/// Connects, migrates, and binds: everything but serving. The catalog is
+/// intake's ([`GrpcCatalog`]).
+pub async fn build(config: SupervisionConfig, clock: Arc<dyn Clock>) -> anyhow::Result<App> {
+    let (pool, js) = yiciban_platform::service::connect(&config.common, "supervision").await?;
+    build_with(config, clock, pool, js, None).await
+}
+
+/// Like [`build`] with connections made by the caller (the dev stack,
+/// tests), and the catalog given (tests hand in an [`InMemoryCatalog`];
+/// Postgres and NATS stay real) or else intake's.
+pub async fn build_with(
+    config: SupervisionConfig,
+    clock: Arc<dyn Clock>,
+    pool: sqlx::PgPool,
+    js: async_nats::jetstream::Context,
+    catalog: Option<Arc<dyn Catalog>>,
+) -> anyhow::Result<App> {
+    let mut shell =
+        ServiceBuilder::bind("supervision", &config.common, pool, js).await?.audit_log(&config.schema).await?;
+    let store = shell.event_store(&config.schema, &[schema::SUPERVISION, yiciban_privacy::DATA_KEYS]).await?;
+    let catalog: Arc<dyn Catalog> = match catalog {
+        Some(catalog) => catalog,
+        None => Arc::new(GrpcCatalog::new(shell.calls("intake", &config.intake_url)?)),
+    };
+    let calendar = shell.follow_calendar(Some(&config.intake_url), clock.clone())?;
+    let keys =
+        DataKeys::new(store.pool().clone(), store.schema(), config.privacy.keks.clone(), config.privacy.algorithm);
+    let consultations = CommandRunner::new(store.clone(), commands::ConsultationCodec, clock.clone())
+        .with_rows(commands::ConsultationRows { schema: store.schema().to_owned(), keys: keys.clone() });
+    let opinions = CommandRunner::new(store.clone(), commands::OpinionCodec, clock.clone())
+        .with_rows(commands::OpinionRows { schema: store.schema().to_owned(), keys: keys.clone() });
+    let state = Arc::new(Supervision {
+        consultations,
+        opinions,
+        calendar,
+        clock,
+        catalog,
+        limits: config.limits,
+        window_department: config.window_department,
+        contact_retention_days: config.contact_retention_days,
+        keys,
+    });
+    let sweeper = state.clone();
+    let every = config.escalation_every;
+    Ok(shell
+        .grpc(SupervisionServiceServer::new(grpc::SupervisionApi::new(state.clone())))
+        .job("escalation sweep", move |shutdown| async move {
+            escalation::run(sweeper, every, shutdown).await;
+            Ok(())
+        })
+        .finish(state))
+}

@@ -1,0 +1,8 @@
+//! The supervision service's integration tests: the real service on port
+//! 0 with its own database and NATS prefix (testkit), a manual clock and an
+//! in-memory catalog.
+
+mod consultations;
+mod escalation;
+mod helpers;
+mod opinions;

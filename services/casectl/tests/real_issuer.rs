@@ -209,9 +209,14 @@ async fn a_browser_sign_in_by_code_and_pkce_completes_at_the_loopback_callback()
     assert_eq!(params::one(&url, "scope"), "openid profile offline_access yiciban.identity");
     assert_eq!(params::one(&url, "prompt"), "consent");
     let resources = params::all(&url, "resource");
-    assert_eq!(resources.len(), 7, "every service, the webhook service's and the notifier's included: {resources:?}");
+    assert_eq!(
+        resources.len(),
+        8,
+        "every service, the webhook service's, the notifier's and the supervision service's included: {resources:?}"
+    );
     assert!(resources.contains(&"urn:yiciban:webhooks".to_owned()), "{resources:?}");
     assert!(resources.contains(&"urn:yiciban:notifier".to_owned()), "{resources:?}");
+    assert!(resources.contains(&"urn:yiciban:supervision".to_owned()), "{resources:?}");
 
     let (status, page) = sign_in_in_browser(&provider, &url, "officer-002").await;
     assert_eq!(status, reqwest::StatusCode::OK, "{page}");

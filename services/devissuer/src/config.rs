@@ -25,7 +25,8 @@ pub const WORKBENCH_DEV_REDIRECT_URI: &str = "http://127.0.0.1:8090/auth/callbac
 
 /// The services, in the order of their audiences; each has a client
 /// `yiciban-<service>` and an audience `urn:yiciban:<service>`.
-pub const SERVICES: [&str; 7] = ["intake", "routing", "tasks", "issuance", "tracking", "webhooks", "notifier"];
+pub const SERVICES: [&str; 8] =
+    ["intake", "routing", "tasks", "issuance", "tracking", "webhooks", "notifier", "supervision"];
 
 /// The audience (RFC 8707 resource) of every service, `urn:yiciban:<service>`.
 pub fn audiences() -> Vec<String> {

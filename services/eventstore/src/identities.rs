@@ -76,10 +76,10 @@ pub struct ServiceUse {
     pub webhook_consumers: bool,
 }
 
-/// The seven services. Each ensures the case-event stream (whichever starts
+/// The eight services. Each ensures the case-event stream (whichever starts
 /// first creates it) and reads its own state back with `STREAM.INFO` (the
 /// relay's lost-stream check, the reconciler's per-subject counts).
-pub const SERVICES: [ServiceUse; 7] = [
+pub const SERVICES: [ServiceUse; 8] = [
     ServiceUse {
         name: "intake",
         publishes: true,
@@ -127,6 +127,13 @@ pub const SERVICES: [ServiceUse; 7] = [
         publishes: false,
         announces_reference: false,
         consumers: &[(NOTIFIER, Reads::AllEvents)],
+        webhook_consumers: false,
+    },
+    ServiceUse {
+        name: "supervision",
+        publishes: true,
+        announces_reference: false,
+        consumers: &[],
         webhook_consumers: false,
     },
 ];

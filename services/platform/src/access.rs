@@ -64,7 +64,7 @@ pub const RULES: &[Rule] = &[
     // catalog (served by intake): the published guide, for everyone signed in
     rule("/yiciban.catalog.v1.CatalogService/ListPackages", ALL_PEOPLE, &[], Open),
     rule("/yiciban.catalog.v1.CatalogService/ListDepartments", ALL_PEOPLE, &[], Open),
-    rule("/yiciban.catalog.v1.CatalogService/GetGuide", ALL_PEOPLE, &[], Open),
+    rule("/yiciban.catalog.v1.CatalogService/GetGuide", ALL_PEOPLE, &["supervision"], Open),
     rule("/yiciban.catalog.v1.CatalogService/GetApplicationFormSchema", ALL_PEOPLE, &[], Open),
     rule("/yiciban.catalog.v1.CatalogService/GetPrintableGuide", ALL_PEOPLE, &[], Open),
     rule("/yiciban.catalog.v1.CatalogService/ListSites", ALL_PEOPLE, &[], Open),
@@ -73,7 +73,7 @@ pub const RULES: &[Rule] = &[
     rule(
         "/yiciban.catalog.v1.CalendarService/GetCalendar",
         ALL_PEOPLE,
-        &["routing", "tasks", "issuance", "tracking"],
+        &["routing", "tasks", "issuance", "tracking", "supervision"],
         Open,
     ),
     rule("/yiciban.catalog.v1.CalendarService/PublishCalendar", &[Admin], &[], Open),
@@ -197,6 +197,25 @@ pub const RULES: &[Rule] = &[
     rule("/yiciban.webhooks.v1.WebhookService/StartReplay", &[Admin], &[], Open),
     // the notifier's record of text messages: masked phones, for oversight
     rule("/yiciban.notifier.v1.NotifierService/ListMessages", &[Supervisor, Admin], &[], List),
+    // the supervision office's records (ADR 0036); a hotline operator is a
+    // clerk at the hotline desk; handlers narrow clerks and officers to
+    // their own consultations and agents to their department's opinions
+    rule("/yiciban.supervision.v1.SupervisionService/RecordConsultation", &[Clerk, Officer], &[], Open),
+    rule("/yiciban.supervision.v1.SupervisionService/LinkConsultationToCase", &[Clerk, Officer], &[], Open),
+    rule(
+        "/yiciban.supervision.v1.SupervisionService/ListConsultations",
+        &[Clerk, Officer, Supervisor, Admin],
+        &[],
+        List,
+    ),
+    rule("/yiciban.supervision.v1.SupervisionService/RecordOpinion", &[Supervisor, Clerk, Officer], &[], Open),
+    rule("/yiciban.supervision.v1.SupervisionService/AssignOpinion", &[Supervisor], &[], Open),
+    rule("/yiciban.supervision.v1.SupervisionService/AnswerOpinion", &[Supervisor, Agent], &[], List),
+    rule("/yiciban.supervision.v1.SupervisionService/CloseOpinion", &[Supervisor], &[], Open),
+    rule("/yiciban.supervision.v1.SupervisionService/RecordOpinionReturnVisit", &[Supervisor, Officer], &[], Open),
+    rule("/yiciban.supervision.v1.SupervisionService/ListOpinions", &[Supervisor, Admin, Agent], &[], List),
+    rule("/yiciban.supervision.v1.SupervisionService/GetOpinion", &[Supervisor, Admin, Agent], &[], List),
+    rule("/yiciban.supervision.v1.SupervisionService/CountSupervision", &[Supervisor, Admin], &[], Open),
 ];
 
 /// The rule of `method` (a gRPC path), if it has one.

@@ -116,6 +116,13 @@ impl Projector {
         envelopes: &[EventEnvelope],
     ) -> Result<usize, HandlerError> {
         let retry = HandlerError::retry;
+        let of_cases: Vec<EventEnvelope>;
+        let envelopes = if envelopes.iter().all(of_a_case) {
+            envelopes
+        } else {
+            of_cases = envelopes.iter().filter(|e| of_a_case(e)).cloned().collect();
+            &of_cases
+        };
         if envelopes.is_empty() {
             return Ok(0);
         }
@@ -550,6 +557,16 @@ fn json<T: serde::Serialize>(value: &T) -> sqlx::Result<String> {
     serde_json::to_string(value).map_err(|e| sqlx::Error::Encode(Box::new(e)))
 }
 
+/// The sources whose events are no case's: the supervision office's
+/// records (ADR 0036) share the event stream but not its meaning, so the
+/// projection passes them over (acknowledged, nothing written).
+pub const NOT_CASE_SOURCES: &[&str] = &["supervision"];
+
+/// True for an event of a case (every source but [`NOT_CASE_SOURCES`]).
+pub fn of_a_case(envelope: &EventEnvelope) -> bool {
+    !NOT_CASE_SOURCES.contains(&envelope.source.as_str())
+}
+
 /// What identifies an event across redeliveries and re-publications.
 fn event_key(event: &Decoded) -> String {
     if event.info.event_id.is_empty() {
@@ -562,6 +579,9 @@ fn event_key(event: &Decoded) -> String {
 #[async_trait]
 impl Handler for Projector {
     async fn apply(&self, conn: &mut PgConnection, envelope: &EventEnvelope) -> Result<(), HandlerError> {
+        if !of_a_case(envelope) {
+            return Ok(());
+        }
         let mut event = Decoded::of(envelope).map_err(HandlerError::poison)?;
         self.personal.open(conn, std::slice::from_mut(&mut event)).await?;
         let active = self.active(conn).await.map_err(HandlerError::retry)?;
@@ -583,6 +603,13 @@ impl Handler for Projector {
     }
 
     async fn apply_batch(&self, conn: &mut PgConnection, envelopes: &[EventEnvelope]) -> Result<(), HandlerError> {
+        let of_cases: Vec<EventEnvelope>;
+        let envelopes = if envelopes.iter().all(of_a_case) {
+            envelopes
+        } else {
+            of_cases = envelopes.iter().filter(|e| of_a_case(e)).cloned().collect();
+            &of_cases
+        };
         let mut decoded: Vec<Decoded> =
             envelopes.iter().map(Decoded::of).collect::<Result<_, _>>().map_err(HandlerError::poison)?;
         let active = self.active(conn).await.map_err(HandlerError::retry)?;
@@ -597,5 +624,19 @@ impl Handler for Projector {
             self.apply_ordered_batch(conn, &active, envelopes).await?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_supervision_offices_records_are_no_cases_events() {
+        let of = |source: &str| EventEnvelope { source: source.to_owned(), ..Default::default() };
+        assert!(!of_a_case(&of("supervision")));
+        for source in ["intake", "routing", "tasks", "issuance"] {
+            assert!(of_a_case(&of(source)), "{source}");
+        }
     }
 }

@@ -5,7 +5,7 @@ use serde_json::json;
 
 use super::{CASECTL, client, code_for, exchange, start, verify};
 
-const ALL_AUDIENCES: [&str; 7] = [
+const ALL_AUDIENCES: [&str; 8] = [
     "urn:yiciban:intake",
     "urn:yiciban:routing",
     "urn:yiciban:tasks",
@@ -13,6 +13,7 @@ const ALL_AUDIENCES: [&str; 7] = [
     "urn:yiciban:tracking",
     "urn:yiciban:webhooks",
     "urn:yiciban:notifier",
+    "urn:yiciban:supervision",
 ];
 
 #[tokio::test]

@@ -20,7 +20,8 @@ use super::error::TokenError;
 
 /// The services of yiciban, as their OpenID Connect clients are named
 /// after them (`yiciban-<name>`).
-pub const SERVICES: [&str; 7] = ["intake", "routing", "tasks", "issuance", "tracking", "webhooks", "notifier"];
+pub const SERVICES: [&str; 8] =
+    ["intake", "routing", "tasks", "issuance", "tracking", "webhooks", "notifier", "supervision"];
 
 /// Callers in the `service` role that serve no gRPC API of their own (no
 /// audience): `progress`, the workbench's identity for the public progress

@@ -7,7 +7,8 @@ use serde::Serialize;
 
 /// The seven services: each has a client `yiciban-<service>` and an audience
 /// `urn:yiciban:<service>`.
-pub const SERVICES: [&str; 7] = ["intake", "routing", "tasks", "issuance", "tracking", "webhooks", "notifier"];
+pub const SERVICES: [&str; 8] =
+    ["intake", "routing", "tasks", "issuance", "tracking", "webhooks", "notifier", "supervision"];
 
 /// The public client of the people (casectl, the workbench).
 pub const CASECTL_CLIENT: &str = "yiciban-casectl";

@@ -99,6 +99,12 @@ ENV YICIBAN_GRPC_ADDR=0.0.0.0:50058
 EXPOSE 50058
 ENTRYPOINT ["/usr/local/bin/yiciban-notifier"]
 
+FROM runtime AS supervision
+COPY --from=builder /out/yiciban-supervision /usr/local/bin/yiciban-supervision
+ENV YICIBAN_GRPC_ADDR=0.0.0.0:50059
+EXPOSE 50059
+ENTRYPOINT ["/usr/local/bin/yiciban-supervision"]
+
 FROM runtime AS workbench
 COPY --from=builder /out/yiciban-workbench /usr/local/bin/yiciban-workbench
 ENV YICIBAN_GRPC_ADDR=0.0.0.0:50057 YICIBAN_WORKBENCH_HTTP_ADDR=0.0.0.0:8090

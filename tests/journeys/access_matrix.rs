@@ -22,7 +22,7 @@ pub(crate) enum Caller {
     Service(&'static str),
 }
 
-pub(crate) const CALLERS: [Caller; 13] = [
+pub(crate) const CALLERS: [Caller; 14] = [
     Caller::Person(Role::Clerk, "clerk-001", None, None),
     Caller::Person(Role::Agent, "agent-samr-1", Some("samr"), None),
     Caller::Person(Role::Officer, "officer-001", None, None),
@@ -35,6 +35,7 @@ pub(crate) const CALLERS: [Caller; 13] = [
     Caller::Service("issuance"),
     Caller::Service("tracking"),
     Caller::Service("notifier"),
+    Caller::Service("supervision"),
     // the workbench's own identity for the public progress page (ADR 0032)
     Caller::Service("progress"),
 ];
@@ -55,6 +56,7 @@ pub(crate) fn served_by(method: &str) -> Vec<Service> {
         "tracking" => vec![Service::Tracking],
         "webhooks" => vec![Service::Webhooks],
         "notifier" => vec![Service::Notifier],
+        "supervision" => vec![Service::Supervision],
         "audit" | "ops" => Service::ALL.to_vec(),
         other => panic!("no service serves the package {other:?} of {method}"),
     }
@@ -84,6 +86,7 @@ fn refused_by_the_layer(status: &tonic::Status) -> bool {
 async fn every_rpc_admits_exactly_the_roles_and_services_its_rule_names() {
     let mut stack = Stack::start("2026-09-29T02:00:00Z").await;
     stack.spawn(Service::Notifier).await;
+    stack.spawn(Service::Supervision).await;
     let mut wrong = Vec::new();
     let methods = rpcs();
     assert!(methods.len() >= 59, "the descriptor set lists every RPC");

@@ -38,11 +38,14 @@ pub enum Service {
     /// Not started with the others (its look-ups of the phone would be
     /// reads in every journey's read log): a journey that needs it spawns it.
     Notifier,
+    /// The supervision office's records (ADR 0036): spawned by the journeys
+    /// that call it.
+    Supervision,
 }
 
 impl Service {
     /// Every service of the stack.
-    pub const ALL: [Service; 7] = [
+    pub const ALL: [Service; 8] = [
         Service::Intake,
         Service::Routing,
         Service::Tasks,
@@ -50,6 +53,7 @@ impl Service {
         Service::Tracking,
         Service::Webhooks,
         Service::Notifier,
+        Service::Supervision,
     ];
 }
 
@@ -152,6 +156,12 @@ impl Stack {
                 let mut config = yiciban_notifier::NotifierConfig::from_source(&env).unwrap();
                 config.common.grpc_listener = listener;
                 spawn_service(yiciban_notifier::build_with(config, clock, pool, js)).await.handle
+            }
+            Service::Supervision => {
+                // the catalog is intake's, asked over gRPC as the service
+                let mut config = yiciban_supervision::SupervisionConfig::from_source(&env).unwrap();
+                config.common.grpc_listener = listener;
+                spawn_service(yiciban_supervision::build_with(config, clock, pool, js, None)).await.handle
             }
             Service::Tasks => {
                 let mut config = yiciban_tasks::TasksConfig::from_source(&env).unwrap();

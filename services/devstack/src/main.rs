@@ -17,7 +17,8 @@
 //! staff's web application) serves its pages on `YICIBAN_WORKBENCH_HTTP_ADDR`
 //! (default 127.0.0.1:8090) and its health on the gRPC port after webhooks';
 //! the notifier, sending text messages to its local sink, on the port after
-//! that (default 127.0.0.1:50058).
+//! that (default 127.0.0.1:50058), and the supervision service (consultations
+//! and opinions) on the next (default 127.0.0.1:50059).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -28,7 +29,7 @@ use yiciban_platform::config::{ProcessEnv, Source};
 /// The process environment with the addresses of the services filled in.
 struct DevEnv {
     grpc_addr: SocketAddr,
-    urls: [(&'static str, String); 6],
+    urls: [(&'static str, String); 7],
     /// Only one service of the process serves the (process-wide) metrics.
     metrics_addr: Option<String>,
     /// The development issuer's URL, when it runs in this process.
@@ -90,6 +91,7 @@ async fn main() -> anyhow::Result<()> {
         ("YICIBAN_ISSUANCE_URL", format!("http://{}", at(3))),
         ("YICIBAN_TRACKING_URL", format!("http://{}", at(4))),
         ("YICIBAN_NOTIFIER_URL", format!("http://{}", at(7))),
+        ("YICIBAN_SUPERVISION_URL", format!("http://{}", at(8))),
     ];
     // Metrics of every service of the process on one port (default 9464).
     let metrics = ProcessEnv.get("YICIBAN_METRICS_ADDR").unwrap_or_else(|| format!("{}:9464", base.ip()));
@@ -126,6 +128,10 @@ async fn main() -> anyhow::Result<()> {
     let notifier = yiciban_notifier::build(yiciban_notifier::NotifierConfig::from_source(&env(7))?, clock.clone())
         .await
         .context("starting the notifier")?;
+    let supervision =
+        yiciban_supervision::build(yiciban_supervision::SupervisionConfig::from_source(&env(8))?, clock.clone())
+            .await
+            .context("starting the supervision service")?;
 
     println!("yiciban is running:");
     println!("  intake + catalog   grpc://{}", intake.local_addr());
@@ -138,6 +144,7 @@ async fn main() -> anyhow::Result<()> {
         "  notifier           grpc://{}   (text messages to applicants; local sink, shown at the workbench's /messages)",
         notifier.local_addr()
     );
+    println!("  supervision        grpc://{}   (consultations and opinions, ADR 0036)", supervision.local_addr());
     if let Some(addr) = workbench.http_addr() {
         println!("  workbench          http://{addr}/   (sign in as a seeded user, e.g. agent-samr-1 or sup-001)");
         println!("  progress (public)  http://{addr}/progress   (case number + last six of the ID number, no sign-in)");
@@ -160,8 +167,9 @@ async fn main() -> anyhow::Result<()> {
     let webhooks = tokio::spawn(webhooks.run_until_stopped(shutdown.clone()));
     let workbench = tokio::spawn(workbench.run_until_stopped(shutdown.clone()));
     let notifier = tokio::spawn(notifier.run_until_stopped(shutdown.clone()));
-    let (i, r, t, s, k, w, b, n) =
-        tokio::join!(intake, routing, tasks, issuance, tracking, webhooks, workbench, notifier);
+    let supervision = tokio::spawn(supervision.run_until_stopped(shutdown.clone()));
+    let (i, r, t, s, k, w, b, n, v) =
+        tokio::join!(intake, routing, tasks, issuance, tracking, webhooks, workbench, notifier, supervision);
     i?.context("intake stopped")?;
     r?.context("routing stopped")?;
     t?.context("the department-task service stopped")?;
@@ -170,6 +178,7 @@ async fn main() -> anyhow::Result<()> {
     w?.context("webhooks stopped")?;
     b?.context("the workbench stopped")?;
     n?.context("the notifier stopped")?;
+    v?.context("the supervision service stopped")?;
     Ok(())
 }
 

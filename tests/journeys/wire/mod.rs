@@ -117,6 +117,7 @@ async fn every_rpc_answers_random_requests_with_a_status_a_client_can_act_on() {
     let mut rng = StdRng::seed_from_u64(seed);
     let mut stack = Stack::start("2026-09-29T02:00:00Z").await;
     stack.spawn(Service::Notifier).await;
+    stack.spawn(Service::Supervision).await;
     let mut failures = Vec::new();
     let mut calls = 0;
     let mut codes = std::collections::BTreeMap::<String, usize>::new();

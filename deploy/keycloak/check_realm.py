@@ -10,7 +10,7 @@ import json
 import re
 import sys
 
-SERVICES = ("intake", "routing", "tasks", "issuance", "tracking", "webhooks", "notifier")
+SERVICES = ("intake", "routing", "tasks", "issuance", "tracking", "webhooks", "notifier", "supervision")
 # the services each service calls (as its NetworkPolicy egress): the process
 # managers' hand-offs, and intake for the case officer, the catalog version of
 # a case and the working-day calendar
@@ -23,6 +23,8 @@ CALLS = {
     "webhooks": set(),
     # the applicant's phone of each text message
     "notifier": {"intake"},
+    # the catalog (a package's lead department) and the calendar
+    "supervision": {"intake"},
     # the workbench's identity for the public progress page (ADR 0032): it
     # serves nothing (no audience of its own), it only calls
     "progress": {"intake", "tracking"},

@@ -9,7 +9,7 @@
 #   keycloak-admin      Secret, keys username/password: Keycloak's first
 #                       administrator (master realm)
 #   yiciban-oidc-<c>    Secret, key client-secret, one per confidential client
-#                       (intake routing tasks issuance tracking webhooks notifier workbench progress):
+#                       (intake routing tasks issuance tracking webhooks notifier supervision workbench progress):
 #                       read by the service and by Keycloak's realm import
 #
 # What exists already is left alone (the realm was imported with those client
@@ -24,7 +24,7 @@ NS="${NAMESPACE:-yiciban}"
 KUBECTL="${KUBECTL:-kubectl}"
 OUT="${OUT:-}"
 HOST="keycloak.$NS.svc"
-CLIENTS="intake routing tasks issuance tracking webhooks notifier workbench progress"
+CLIENTS="intake routing tasks issuance tracking webhooks notifier supervision workbench progress"
 
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT

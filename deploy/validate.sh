@@ -185,6 +185,8 @@ IDENTITY_HASHERS = ("intake", "issuance", "tracking")
 # needs.
 KEK_SECRETS = {"intake": ("yiciban-kek", "keks"), "tracking": ("yiciban-kek", "keks"),
                "issuance": ("yiciban-kek", "keks"),
+               # askers' and complainants' contact data, sealed per record (ADR 0036)
+               "supervision": ("yiciban-kek", "keks"),
                "webhooks": ("yiciban-webhooks-kek", "keys"),
                # the workbench's sessions' tokens (ADR 0028): its own keys
                "workbench": ("yiciban-workbench-kek", "keks")}

@@ -20,6 +20,7 @@ use yiciban_proto::intake::v1::material_service_client::MaterialServiceClient;
 use yiciban_proto::issuance::v1::issuance_service_client::IssuanceServiceClient;
 use yiciban_proto::notifier::v1::notifier_service_client::NotifierServiceClient;
 use yiciban_proto::routing::v1::routing_service_client::RoutingServiceClient;
+use yiciban_proto::supervision::v1::supervision_service_client::SupervisionServiceClient;
 use yiciban_proto::tasks::v1::task_service_client::TaskServiceClient;
 use yiciban_proto::tracking::v1::tracking_service_client::TrackingServiceClient;
 
@@ -61,6 +62,9 @@ pub type Tracking = TrackingServiceClient<InterceptedService<Channel, ClientAuth
 
 /// The notifier's record of text messages as one person.
 pub type Notifier = NotifierServiceClient<InterceptedService<Channel, ClientAuth>>;
+
+/// The supervision service (consultations, opinions) as one person.
+pub type Supervision = SupervisionServiceClient<InterceptedService<Channel, ClientAuth>>;
 
 /// A service's audit trail (its refusals and personal-data reads) as one person.
 pub type Audit = AuditServiceClient<InterceptedService<Channel, ClientAuth>>;
@@ -107,6 +111,8 @@ pub struct Services {
     issuance: Channel,
     /// `None` when no notifier is configured.
     notifier: Option<Channel>,
+    /// `None` when no supervision service is configured.
+    supervision: Option<Channel>,
 }
 
 /// The gRPC URLs of the services the workbench calls.
@@ -118,6 +124,7 @@ pub struct ServiceUrls<'a> {
     pub tracking: &'a str,
     pub issuance: &'a str,
     pub notifier: Option<&'a str>,
+    pub supervision: Option<&'a str>,
 }
 
 impl Services {
@@ -129,6 +136,7 @@ impl Services {
             tracking: lazy_channel(urls.tracking)?,
             issuance: lazy_channel(urls.issuance)?,
             notifier: urls.notifier.map(lazy_channel).transpose()?,
+            supervision: urls.supervision.map(lazy_channel).transpose()?,
         })
     }
 
@@ -167,6 +175,13 @@ impl Services {
     pub fn notifier(&self, token: &str) -> Option<Notifier> {
         let channel = self.notifier.clone()?;
         Some(NotifierServiceClient::with_interceptor(channel, ClientAuth::new(Some(token))))
+    }
+
+    /// The supervision service, called with `token` (audience
+    /// `urn:yiciban:supervision`); `None` when none is configured.
+    pub fn supervision(&self, token: &str) -> Option<Supervision> {
+        let channel = self.supervision.clone()?;
+        Some(SupervisionServiceClient::with_interceptor(channel, ClientAuth::new(Some(token))))
     }
 
     /// The audit trail of `service` (intake, routing, tasks, issuance or

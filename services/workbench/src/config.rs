@@ -25,7 +25,7 @@ pub const DEFAULT_CLIENT_ID: &str = "yiciban-workbench";
 /// The services the workbench calls for a person, each with that person's
 /// own access token for its audience; the first is the one whose token
 /// tells the workbench who signed in.
-pub const AUDIENCES: [&str; 6] = ["tasks", "intake", "tracking", "routing", "issuance", "notifier"];
+pub const AUDIENCES: [&str; 7] = ["tasks", "intake", "tracking", "routing", "issuance", "notifier", "supervision"];
 
 /// The progress page's client at the issuer unless
 /// `YICIBAN_WORKBENCH_PROGRESS_CLIENT_ID` names another; its tokens carry
@@ -78,6 +78,10 @@ pub struct WorkbenchConfig {
     /// `YICIBAN_NOTIFIER_URL`: the notifier (the recorded text messages on
     /// `/messages`); unset, that page says the notifier is not configured.
     pub notifier_url: Option<String>,
+    /// `YICIBAN_SUPERVISION_URL`: the supervision service (咨询登记 on
+    /// `/consultations`, 意见处理 on `/opinions`); unset, those pages say it
+    /// is not configured.
+    pub supervision_url: Option<String>,
     /// `YICIBAN_WORKBENCH_SESSION_IDLE` (default 30m): a session unused this
     /// long ends.
     pub session_idle: Duration,
@@ -204,6 +208,10 @@ impl WorkbenchConfig {
             issuance_url: service_url("YICIBAN_ISSUANCE_URL")?,
             notifier_url: match src.get("YICIBAN_NOTIFIER_URL").filter(|v| !v.trim().is_empty()) {
                 Some(_) => Some(service_url("YICIBAN_NOTIFIER_URL")?),
+                None => None,
+            },
+            supervision_url: match src.get("YICIBAN_SUPERVISION_URL").filter(|v| !v.trim().is_empty()) {
+                Some(_) => Some(service_url("YICIBAN_SUPERVISION_URL")?),
                 None => None,
             },
             session_idle,

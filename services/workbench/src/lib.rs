@@ -148,6 +148,7 @@ pub async fn build_with(config: WorkbenchConfig, clock: Arc<dyn Clock>, pool: sq
         tracking: &config.tracking_url,
         issuance: &config.issuance_url,
         notifier: config.notifier_url.as_deref(),
+        supervision: config.supervision_url.as_deref(),
     };
     let listener = listen(config.http_addr, config.http_listener.as_ref(), "the workbench's HTTP port").await?;
     let workbench = Arc::new(Workbench {

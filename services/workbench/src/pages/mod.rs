@@ -21,6 +21,7 @@ pub mod packages;
 pub mod progress;
 pub mod rectification;
 pub mod statistics;
+pub mod supervision;
 pub mod supplement;
 mod task;
 pub mod window;
@@ -65,11 +66,16 @@ pub struct NavLink {
 pub fn navigation(role: Role, current: &str) -> Vec<NavLink> {
     let mut links = vec![("/", "首页")];
     match role {
-        Role::Agent => {
-            links.extend([("/inbox", "本部门待办"), ("/overdue", "本部门预警"), ("/rectifications", "本部门整改")])
+        Role::Agent => links.extend([
+            ("/inbox", "本部门待办"),
+            ("/overdue", "本部门预警"),
+            ("/rectifications", "本部门整改"),
+            ("/opinions", "本部门意见"),
+        ]),
+        Role::Clerk => links.extend([("/packages", "受理"), ("/inbox", "部门待办"), ("/consultations", "咨询登记")]),
+        Role::Officer => {
+            links.extend([("/worklist", "我的办件"), ("/overdue", "办件预警"), ("/consultations", "咨询登记")])
         }
-        Role::Clerk => links.extend([("/packages", "受理"), ("/inbox", "部门待办")]),
-        Role::Officer => links.extend([("/worklist", "我的办件"), ("/overdue", "办件预警")]),
         Role::Supervisor => links.extend([
             ("/inbox", "部门待办"),
             ("/overdue", "超期看板"),
@@ -78,6 +84,7 @@ pub fn navigation(role: Role, current: &str) -> Vec<NavLink> {
             ("/rectifications", "好差评与整改"),
             ("/audit", "审计记录"),
             ("/messages", "短信记录"),
+            ("/opinions", "意见处理"),
         ]),
         Role::Admin => links.extend([
             ("/inbox", "部门待办"),
@@ -242,14 +249,24 @@ mod tests {
     #[test]
     fn each_role_gets_its_navigation() {
         let hrefs = |role| navigation(role, "/").iter().map(|l| l.href).collect::<Vec<_>>();
-        assert_eq!(hrefs(Role::Agent), ["/", "/inbox", "/overdue", "/rectifications"]);
+        assert_eq!(hrefs(Role::Agent), ["/", "/inbox", "/overdue", "/rectifications", "/opinions"]);
         assert_eq!(
             hrefs(Role::Supervisor),
-            ["/", "/inbox", "/overdue", "/statistics", "/worklist", "/rectifications", "/audit", "/messages"]
+            [
+                "/",
+                "/inbox",
+                "/overdue",
+                "/statistics",
+                "/worklist",
+                "/rectifications",
+                "/audit",
+                "/messages",
+                "/opinions"
+            ]
         );
         assert_eq!(hrefs(Role::Admin), ["/", "/inbox", "/statistics", "/audit", "/messages"]);
-        assert_eq!(hrefs(Role::Officer), ["/", "/worklist", "/overdue"]);
-        assert_eq!(hrefs(Role::Clerk), ["/", "/packages", "/inbox"]);
+        assert_eq!(hrefs(Role::Officer), ["/", "/worklist", "/overdue", "/consultations"]);
+        assert_eq!(hrefs(Role::Clerk), ["/", "/packages", "/inbox", "/consultations"]);
         assert!(navigation(Role::Agent, "/inbox")[1].current);
     }
 

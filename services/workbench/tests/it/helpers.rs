@@ -18,6 +18,7 @@ use yiciban_platform::grpc::ClientAuth;
 use yiciban_platform::{ManualClock, Role};
 use yiciban_proto::intake::v1::intake_service_client::IntakeServiceClient;
 use yiciban_proto::issuance::v1::issuance_service_client::IssuanceServiceClient;
+use yiciban_proto::supervision::v1::supervision_service_client::SupervisionServiceClient;
 use yiciban_proto::tasks::v1 as tasks;
 use yiciban_proto::tasks::v1::task_service_client::TaskServiceClient;
 use yiciban_proto::tracking::v1 as tracking;
@@ -29,6 +30,7 @@ pub type Tasks = TaskServiceClient<InterceptedService<Channel, ClientAuth>>;
 pub type Intake = IntakeServiceClient<InterceptedService<Channel, ClientAuth>>;
 pub type Issuance = IssuanceServiceClient<InterceptedService<Channel, ClientAuth>>;
 pub type Tracking = TrackingServiceClient<InterceptedService<Channel, ClientAuth>>;
+pub type Supervision = SupervisionServiceClient<InterceptedService<Channel, ClientAuth>>;
 
 /// The departments of the newborn package's first two steps (s1, s2).
 pub const MATERNITY: &str = "health-maternity";
@@ -80,7 +82,8 @@ pub async fn spawn_app() -> TestApp {
     let nats = TestNats::new().await;
     // A working Tuesday, 10:00 in Beijing.
     let clock = ManualClock::new("2026-09-29T02:00:00Z".parse().unwrap());
-    let [intake, routing, tasks, tracking, issuance, workbench, notifier] = [(); 7].map(|()| ReservedPort::new());
+    let [intake, routing, tasks, tracking, issuance, workbench, notifier, supervision] =
+        [(); 8].map(|()| ReservedPort::new());
     let workbench_url = workbench.url();
     let issuer = TestIssuer::start_with(|config| {
         config.users.push(agent("agent-maternity-1", MATERNITY));
@@ -101,6 +104,7 @@ pub async fn spawn_app() -> TestApp {
         ("YICIBAN_TRACKING_URL", tracking.url()),
         ("YICIBAN_ISSUANCE_URL", issuance.url()),
         ("YICIBAN_NOTIFIER_URL", notifier.url()),
+        ("YICIBAN_SUPERVISION_URL", supervision.url()),
         // The notifier keeps its text messages in its local sink.
         ("YICIBAN_SMS_GATEWAY", "local".to_owned()),
         ("YICIBAN_SMS_POLL", "50ms".to_owned()),
@@ -153,7 +157,15 @@ pub async fn spawn_app() -> TestApp {
 
     let mut config = yiciban_notifier::NotifierConfig::from_source(&env).unwrap();
     config.common.grpc_listener = Some(notifier.listener());
-    handles.push(spawn_service(yiciban_notifier::build_with(config, now.clone(), pool.clone(), js)).await.handle);
+    handles
+        .push(spawn_service(yiciban_notifier::build_with(config, now.clone(), pool.clone(), js.clone())).await.handle);
+
+    // The supervision service asks intake's catalog as itself.
+    let mut config = yiciban_supervision::SupervisionConfig::from_source(&env).unwrap();
+    config.common.grpc_listener = Some(supervision.listener());
+    let app = spawn_service(yiciban_supervision::build_with(config, now.clone(), pool.clone(), js, None)).await;
+    channels.insert("supervision", app.channel);
+    handles.push(app.handle);
 
     let mut config = WorkbenchConfig::from_source(&env).unwrap();
     config.common.grpc_listener = Some(yiciban_testkit::listener());
@@ -168,7 +180,7 @@ pub async fn spawn_app() -> TestApp {
         issuer,
         channels,
         tasks: tasks_state,
-        _ports: vec![intake, routing, tasks, tracking, issuance, workbench, notifier],
+        _ports: vec![intake, routing, tasks, tracking, issuance, workbench, notifier, supervision],
         _nats: nats,
         db,
     }
@@ -239,6 +251,11 @@ impl TestApp {
     pub async fn days_pass(&self, days: i64) {
         self.clock.advance(chrono::Duration::days(days));
         self.tasks.sweep_sla().await.unwrap();
+    }
+
+    pub fn supervision(&self, role: Role, subject: &str, department: Option<&str>) -> Supervision {
+        let token = self.issuer.token(role, subject, department, None);
+        SupervisionServiceClient::with_interceptor(self.channels["supervision"].clone(), ClientAuth::new(Some(&token)))
     }
 
     pub fn intake_as_clerk(&self) -> Intake {

@@ -22,6 +22,7 @@ mod oversight;
 mod progress;
 mod rectifications;
 mod signin;
+mod supervision;
 mod traces;
 mod web;
 mod web_refusals;

@@ -1,0 +1,232 @@
+//! The supervision office's pages (ADR 0036): 咨询登记 (`/consultations`),
+//! a quick form and the person's consultations of today, for clerks (at a
+//! window or the hotline desk) and officers; and 意见处理 (`/opinions`),
+//! the opinions queue — overdue unanswered ones first — for supervisors,
+//! and for agents the opinions assigned to their department. The
+//! supervision service decides who may read and record what.
+
+use askama::Template;
+use yiciban_proto::supervision::v1::{
+    Consultation, ConsultationChannel, ListOpinionsResponse, Opinion, OpinionChannel, OpinionKind, OpinionState,
+};
+
+use super::decide::Sent;
+use super::inbox::Choice;
+use super::{Layout, format};
+
+/// The channels a consultation comes through, as the form offers them.
+pub const CHANNELS: [(&str, &str, ConsultationChannel); 4] = [
+    ("window", "窗口", ConsultationChannel::Window),
+    ("phone", "电话", ConsultationChannel::Phone),
+    ("12345", "12345热线", ConsultationChannel::Hotline12345),
+    ("online", "网上", ConsultationChannel::Online),
+];
+
+/// The channel a form value names (UNSPECIFIED for none: the service
+/// refuses it next to the field).
+pub fn channel_of(value: &str) -> ConsultationChannel {
+    CHANNELS.iter().find(|(v, _, _)| *v == value).map_or(ConsultationChannel::Unspecified, |(_, _, c)| *c)
+}
+
+fn channel_label(c: ConsultationChannel) -> &'static str {
+    CHANNELS.iter().find(|(_, _, x)| *x == c).map_or("—", |(_, label, _)| *label)
+}
+
+/// The form input a service's field violation is about (`None`: the whole
+/// form).
+pub fn input_of(field: &str) -> Option<String> {
+    let input = match field {
+        "channel" | "package_id" | "question" | "answer" | "case_id" => field,
+        "contact.name" => "contact_name",
+        "contact.phone" => "contact_phone",
+        _ => return None,
+    };
+    Some(input.to_owned())
+}
+
+/// One consultation of today.
+#[derive(Debug, Clone)]
+pub struct ConsultationRow {
+    pub at: String,
+    pub channel: &'static str,
+    pub package: String,
+    pub question: String,
+    pub answer: String,
+    pub applied: bool,
+}
+
+impl ConsultationRow {
+    fn new(c: &Consultation) -> ConsultationRow {
+        ConsultationRow {
+            at: format::timestamp(c.recorded_at.as_ref()),
+            channel: channel_label(c.channel()),
+            package: c.package_id.clone(),
+            question: c.question.clone(),
+            answer: c.answer.clone(),
+            applied: c.became_application,
+        }
+    }
+}
+
+/// `/consultations`.
+#[derive(Debug, Template)]
+#[template(path = "consultations.html")]
+pub struct ConsultationsPage {
+    pub layout: Layout,
+    pub channels: Vec<Choice>,
+    /// What was sent and what the service said about it.
+    pub sent: Sent,
+    /// This form's idempotency key: a double submit records once.
+    pub key: String,
+    /// `None` when the list could not be read (see `error`).
+    pub rows: Option<Vec<ConsultationRow>>,
+    pub done: bool,
+    pub error: Option<String>,
+}
+
+impl ConsultationsPage {
+    pub fn new(layout: Layout, sent: Sent, consultations: Option<&[Consultation]>) -> ConsultationsPage {
+        let picked = sent.value("channel").to_owned();
+        let channels = CHANNELS
+            .iter()
+            .map(|(value, label, _)| Choice {
+                value: (*value).to_owned(),
+                label: (*label).to_owned(),
+                selected: picked == *value,
+            })
+            .collect();
+        ConsultationsPage {
+            layout,
+            channels,
+            sent,
+            key: uuid::Uuid::now_v7().to_string(),
+            rows: consultations.map(|list| list.iter().map(ConsultationRow::new).collect()),
+            done: false,
+            error: None,
+        }
+    }
+}
+
+fn kind_label(k: OpinionKind) -> &'static str {
+    match k {
+        OpinionKind::Opinion => "意见",
+        OpinionKind::Suggestion => "建议",
+        OpinionKind::Complaint => "投诉",
+        OpinionKind::Unspecified => "—",
+    }
+}
+
+fn opinion_channel_label(c: OpinionChannel) -> &'static str {
+    match c {
+        OpinionChannel::Rating => "好差评",
+        OpinionChannel::SuggestionBox => "意见箱",
+        OpinionChannel::Email => "电子邮件",
+        OpinionChannel::Hotline12345 => "12345热线",
+        OpinionChannel::ServiceHotline => "政务服务热线",
+        OpinionChannel::ComplaintPlatform => "投诉平台",
+        OpinionChannel::Unspecified => "—",
+    }
+}
+
+fn state_label(s: OpinionState) -> &'static str {
+    match s {
+        OpinionState::Received => "已接收",
+        OpinionState::Assigned => "已交办",
+        OpinionState::Answered => "已答复",
+        OpinionState::Closed => "已办结",
+        OpinionState::Unspecified => "—",
+    }
+}
+
+/// One opinion of the queue.
+#[derive(Debug, Clone)]
+pub struct OpinionRow {
+    pub kind: &'static str,
+    pub channel: &'static str,
+    pub summary: String,
+    pub department: String,
+    pub person: String,
+    pub state: &'static str,
+    pub received_on: String,
+    pub due_on: String,
+    pub overdue: bool,
+    pub escalated: bool,
+}
+
+impl OpinionRow {
+    fn new(o: &Opinion) -> OpinionRow {
+        OpinionRow {
+            kind: kind_label(o.kind()),
+            channel: opinion_channel_label(o.channel()),
+            summary: o.summary.clone(),
+            department: o.department.clone(),
+            person: o.person.clone(),
+            state: state_label(o.state()),
+            received_on: format::date(o.received_on.as_ref()),
+            due_on: format::date(o.due_on.as_ref()),
+            overdue: o.overdue,
+            escalated: o.escalated,
+        }
+    }
+}
+
+/// `/opinions`.
+#[derive(Debug, Template)]
+#[template(path = "opinions.html")]
+pub struct OpinionsPage {
+    pub layout: Layout,
+    pub overdue_only: bool,
+    /// `None` when the list could not be read (see `error`).
+    pub rows: Option<Vec<OpinionRow>>,
+    pub total: u64,
+    pub next_page: Option<String>,
+    pub error: Option<String>,
+}
+
+impl OpinionsPage {
+    pub fn new(layout: Layout, overdue_only: bool, answer: Option<&ListOpinionsResponse>) -> OpinionsPage {
+        let href = |token: &str| {
+            let mut q = form_urlencoded::Serializer::new(String::new());
+            if overdue_only {
+                q.append_pair("overdue", "1");
+            }
+            q.append_pair("page", token);
+            format!("/opinions?{}", q.finish())
+        };
+        OpinionsPage {
+            layout,
+            overdue_only,
+            rows: answer.map(|a| a.opinions.iter().map(OpinionRow::new).collect()),
+            total: answer.map_or(0, |a| a.total),
+            next_page: answer.filter(|a| !a.next_page_token.is_empty()).map(|a| href(&a.next_page_token)),
+            error: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_services_fields_land_next_to_the_forms_inputs() {
+        assert_eq!(input_of("contact.phone").as_deref(), Some("contact_phone"));
+        assert_eq!(input_of("question").as_deref(), Some("question"));
+        assert_eq!(input_of("idempotency_key"), None);
+        assert_eq!(channel_of("12345"), ConsultationChannel::Hotline12345);
+        assert_eq!(channel_of("fax"), ConsultationChannel::Unspecified);
+    }
+
+    #[test]
+    fn an_overdue_opinion_row_says_so() {
+        let o = Opinion {
+            kind: OpinionKind::Complaint as i32,
+            channel: OpinionChannel::Hotline12345 as i32,
+            state: OpinionState::Assigned as i32,
+            overdue: true,
+            ..Default::default()
+        };
+        let row = OpinionRow::new(&o);
+        assert_eq!((row.kind, row.channel, row.state, row.overdue), ("投诉", "12345热线", "已交办", true));
+    }
+}

@@ -1,0 +1,156 @@
+//! The supervision office's pages (ADR 0036): `GET /consultations` (咨询登记:
+//! the quick form and the person's consultations of today, `?done=1`
+//! confirms one), `POST /consultations` (checked like every POST, sent to
+//! the supervision service with the person's own token and the form's
+//! idempotency key; refused: the form again with what was typed and the
+//! service's words next to the field — nothing was recorded), and `GET
+//! /opinions` (意见处理: the queue, overdue first; `?overdue=1`).
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse as _, Response};
+use yiciban_platform::config::OidcConfig;
+use yiciban_proto::supervision::v1::{
+    Contact, ListConsultationsRequest, ListOpinionsRequest, RecordConsultationRequest,
+};
+
+use super::guard::{self, Form, Visit};
+use super::respond::{Html, redirect};
+use super::work::pairs;
+use crate::Workbench;
+use crate::calls::{Refusal, Supervision};
+use crate::pages::decide::Sent;
+use crate::pages::supervision::{ConsultationsPage, OpinionsPage, channel_of, input_of};
+
+const CONSULTATIONS: &str = "咨询登记";
+const OPINIONS: &str = "意见处理";
+
+/// The form's own fields, not shown back.
+const FORM_META: [&str; 2] = ["csrf", "key"];
+
+/// The supervision service as the person; a page saying it is not
+/// configured when it is not.
+async fn supervision(wb: &Workbench, visit: &Visit) -> Result<Result<Supervision, Refusal>, Response> {
+    let token = guard::token(wb, visit, &OidcConfig::audience_of("supervision")).await?;
+    Ok(wb.services.supervision(&token).ok_or(Refusal {
+        status: StatusCode::SERVICE_UNAVAILABLE,
+        message: "未配置督查服务（YICIBAN_SUPERVISION_URL）。/ No supervision service is configured.".into(),
+    }))
+}
+
+/// The consultation page with `sent` in the form (a refused one with its
+/// status), today's list as the service answers the person.
+async fn consultations_page(wb: &Workbench, visit: &Visit, sent: Sent, status: StatusCode, done: bool) -> Response {
+    let layout = visit.layout(wb, CONSULTATIONS, "/consultations");
+    let client = match supervision(wb, visit).await {
+        Ok(c) => c,
+        Err(refused) => return refused,
+    };
+    let listed = match client {
+        Ok(mut client) => {
+            let request = ListConsultationsRequest { today: true, page_size: 200, ..Default::default() };
+            client
+                .list_consultations(request)
+                .await
+                .map(|a| a.into_inner().consultations)
+                .map_err(|s| Refusal::from(&s))
+        }
+        Err(refusal) => Err(refusal),
+    };
+    let (list, error) = match &listed {
+        Ok(list) => (Some(list.as_slice()), None),
+        Err(refusal) => (None, Some(refusal.message.clone())),
+    };
+    let page = ConsultationsPage { done, error, ..ConsultationsPage::new(layout, sent, list) };
+    (status, Html(page)).into_response()
+}
+
+/// `GET /consultations`.
+pub async fn consultations(State(wb): State<Arc<Workbench>>, headers: HeaderMap, RawQuery(raw): RawQuery) -> Response {
+    let visit = match guard::require(&wb, &headers, "/consultations").await {
+        Ok(v) => v,
+        Err(refused) => return refused,
+    };
+    let done = pairs(&raw.unwrap_or_default()).iter().any(|(k, v)| k == "done" && v == "1");
+    consultations_page(&wb, &visit, Sent::default(), StatusCode::OK, done).await
+}
+
+/// `POST /consultations`.
+pub async fn record(State(wb): State<Arc<Workbench>>, headers: HeaderMap, body: Bytes) -> Response {
+    let form = Form::parse(&body);
+    let visit = match guard::post(&wb, &headers, &form).await {
+        Ok(v) => v,
+        Err(refused) => return refused,
+    };
+    let typed: Vec<(String, String)> =
+        form.pairs().iter().filter(|(k, _)| !FORM_META.contains(&k.as_str())).cloned().collect();
+    let key = form.get("key");
+    if key.is_empty() || key.chars().count() > 128 {
+        let mut sent = Sent::typed(typed);
+        sent.message = Some("表单已失效，请重新填写。".into());
+        return consultations_page(&wb, &visit, sent, StatusCode::BAD_REQUEST, false).await;
+    }
+    let mut client = match supervision(&wb, &visit).await {
+        Ok(Ok(c)) => c,
+        Ok(Err(refusal)) => {
+            let mut sent = Sent::typed(typed);
+            sent.message = Some(refusal.message);
+            return consultations_page(&wb, &visit, sent, refusal.status, false).await;
+        }
+        Err(refused) => return refused,
+    };
+    let (name, phone) = (form.get("contact_name"), form.get("contact_phone"));
+    let request = RecordConsultationRequest {
+        idempotency_key: key.to_owned(),
+        channel: channel_of(form.get("channel")) as i32,
+        package_id: form.get("package_id").to_owned(),
+        question: form.get("question").to_owned(),
+        answer: form.get("answer").to_owned(),
+        contact: (!name.is_empty() || !phone.is_empty())
+            .then(|| Contact { name: name.to_owned(), phone: phone.to_owned() }),
+        became_application: form.get("became_application") == "1",
+        case_id: String::new(),
+    };
+    match client.record_consultation(request).await {
+        Ok(_) => {
+            tracing::info!("a consultation recorded through the workbench");
+            redirect("/consultations?done=1")
+        }
+        Err(status) => {
+            tracing::info!(code = ?status.code(), "the supervision service refused a consultation");
+            let sent = Sent::refused(typed, &status, input_of);
+            consultations_page(&wb, &visit, sent, Refusal::from(&status).status, false).await
+        }
+    }
+}
+
+/// `GET /opinions?overdue=1&page=`.
+pub async fn opinions(State(wb): State<Arc<Workbench>>, headers: HeaderMap, RawQuery(raw): RawQuery) -> Response {
+    let raw = raw.unwrap_or_default();
+    let back = if raw.is_empty() { "/opinions".to_owned() } else { format!("/opinions?{raw}") };
+    let visit = match guard::require(&wb, &headers, &back).await {
+        Ok(v) => v,
+        Err(refused) => return refused,
+    };
+    let asked = pairs(&raw);
+    let overdue_only = asked.iter().any(|(k, v)| k == "overdue" && v == "1");
+    let page_token = asked.iter().find(|(k, _)| k == "page").map(|(_, v)| v.clone()).unwrap_or_default();
+    let layout = || visit.layout(&wb, OPINIONS, "/opinions");
+    let failed = |refusal: Refusal| {
+        let page = OpinionsPage { error: Some(refusal.message), ..OpinionsPage::new(layout(), overdue_only, None) };
+        (refusal.status, Html(page)).into_response()
+    };
+    let mut client = match supervision(&wb, &visit).await {
+        Ok(Ok(c)) => c,
+        Ok(Err(refusal)) => return failed(refusal),
+        Err(refused) => return refused,
+    };
+    let request = ListOpinionsRequest { overdue_only, page_size: 50, page_token, ..Default::default() };
+    match client.list_opinions(request).await {
+        Ok(answer) => Html(OpinionsPage::new(layout(), overdue_only, Some(&answer.into_inner()))).into_response(),
+        Err(status) => failed(Refusal::from(&status)),
+    }
+}

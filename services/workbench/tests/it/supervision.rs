@@ -1,0 +1,105 @@
+//! 咨询登记 and 意见处理 in the workbench (ADR 0036): a clerk records a
+//! consultation with the quick form and sees it in today's list (the
+//! caller's phone never shown); a form without a question and with a bad
+//! phone comes back with the service's words next to each field, nothing
+//! recorded; a supervisor's queue shows an opinion with its due day, an
+//! agent of another department sees none of it, and a clerk is refused.
+
+use reqwest::StatusCode;
+use yiciban_platform::Role;
+use yiciban_proto::supervision::v1 as pb;
+
+use crate::helpers::{Page, spawn_app};
+
+/// The words next to the input `input`.
+fn error_at<'a>(page: &'a Page, input: &str) -> &'a str {
+    let marker = format!("id=\"{input}-error\" role=\"alert\">");
+    let at = page.body.find(&marker).unwrap_or_else(|| panic!("an error at {input}:\n{}", page.body)) + marker.len();
+    page.body[at..].split('<').next().unwrap()
+}
+
+#[tokio::test]
+async fn a_clerk_records_a_consultation_and_a_refused_form_says_why_next_to_the_field() {
+    let app = spawn_app().await;
+    let clerk = app.signed_in("clerk-001").await;
+    let home = clerk.get("/").await;
+    assert!(home.body.contains("href=\"/consultations\""), "the nav links 咨询登记: {}", home.body);
+
+    let page = clerk.get("/consultations").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains("今天还没有登记咨询"), "{}", page.body);
+    let (csrf, key) = (page.csrf(), page.field_after("action=\"/consultations\"", "key"));
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("key", key.as_str()),
+        ("channel", "12345"),
+        ("package_id", "newborn-birth"),
+        ("question", "新生儿落户要带哪些材料？"),
+        ("answer", "出生医学证明和户口簿。"),
+        ("contact_phone", "13912345678"),
+    ];
+    let done = clerk.post("/consultations", &form, &[]).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    let page = clerk.follow(done.location()).await;
+    assert!(page.body.contains("咨询已登记"), "{}", page.body);
+    assert!(page.body.contains("新生儿落户要带哪些材料？") && page.body.contains("12345热线"), "{}", page.body);
+    assert!(!page.body.contains("13912345678"), "{}", page.body);
+
+    let key = page.field_after("action=\"/consultations\"", "key");
+    let bad = [
+        ("csrf", csrf.as_str()),
+        ("key", key.as_str()),
+        ("channel", "window"),
+        ("question", " "),
+        ("contact_phone", "call me"),
+    ];
+    let refused = clerk.post("/consultations", &bad, &[]).await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.body);
+    assert_eq!(error_at(&refused, "question"), "咨询内容不能为空");
+    assert!(error_at(&refused, "contact_phone").contains("联系电话"), "{}", refused.body);
+    assert!(refused.body.contains("value=\"call me\""), "what was typed comes back: {}", refused.body);
+    let mut supervision = app.supervision(Role::Supervisor, "sup-001", None);
+    let listed = supervision.list_consultations(pb::ListConsultationsRequest::default()).await.unwrap();
+    assert_eq!(listed.into_inner().total, 1, "the refused form recorded nothing");
+}
+
+#[tokio::test]
+async fn the_opinions_queue_shows_a_supervisor_the_due_day_and_an_agent_only_its_departments() {
+    let app = spawn_app().await;
+    let request = pb::RecordOpinionRequest {
+        idempotency_key: "opinion-1".into(),
+        kind: pb::OpinionKind::Complaint as i32,
+        channel: pb::OpinionChannel::ComplaintPlatform as i32,
+        summary: "窗口排队时间过长".into(),
+        department: "samr".into(),
+        ..Default::default()
+    };
+    let mut supervision = app.supervision(Role::Supervisor, "sup-001", None);
+    let opinion = supervision.record_opinion(request).await.unwrap().into_inner().opinion.unwrap();
+    let assign = pb::AssignOpinionRequest {
+        idempotency_key: "assign-1".into(),
+        opinion_id: opinion.opinion_id.clone(),
+        department: "samr".into(),
+        ..Default::default()
+    };
+    supervision.assign_opinion(assign).await.unwrap();
+
+    let supervisor = app.signed_in("sup-001").await;
+    let home = supervisor.get("/").await;
+    assert!(home.body.contains("href=\"/opinions\""), "the nav links 意见处理: {}", home.body);
+    let queue = supervisor.get("/opinions").await;
+    assert_eq!(queue.status, StatusCode::OK, "{}", queue.body);
+    // Tuesday 29 September + 5 working days, over the National Day holiday.
+    let due = yiciban_proto::convert::wire::date(opinion.due_on.as_ref()).unwrap().to_string();
+    assert!(queue.body.contains("窗口排队时间过长") && queue.body.contains(&due), "{}", queue.body);
+    assert!(queue.body.contains("投诉") && queue.body.contains("已交办"), "{}", queue.body);
+
+    let outsider = app.signed_in("agent-cdc-1").await;
+    let theirs = outsider.get("/opinions").await;
+    assert_eq!(theirs.status, StatusCode::OK, "{}", theirs.body);
+    assert!(!theirs.body.contains("窗口排队时间过长"), "{}", theirs.body);
+
+    let clerk = app.signed_in("clerk-001").await;
+    let refused = clerk.get("/opinions").await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
+}

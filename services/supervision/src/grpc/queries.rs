@@ -60,6 +60,7 @@ pub(super) async fn consultations(
     if !v.is_empty() {
         return Err(refused(&v));
     }
+    let (from, to) = if req.today { (Some(state.today()), Some(state.today())) } else { (from, to) };
     let recorder = match caller.role {
         Role::Clerk | Role::Officer => Some(caller.subject.clone()),
         _ => Some(req.recorder.trim().to_owned()).filter(|r| !r.is_empty()),

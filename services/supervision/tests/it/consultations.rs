@@ -104,6 +104,10 @@ async fn only_clerks_and_officers_record_consultations_and_they_list_their_own()
     let bad = pb::ListConsultationsRequest { page_size: 500, page_token: "x".into(), ..Default::default() };
     let err = app.supervisor().list_consultations(bad).await.unwrap_err();
     assert_eq!(fields(&err), ["page_size", "page_token"]);
+    let today = pb::ListConsultationsRequest { today: true, ..Default::default() };
+    assert_eq!(app.supervisor().list_consultations(today.clone()).await.unwrap().into_inner().total, 2);
+    app.clock.set(cst("2026-10-16T09:00"));
+    assert_eq!(app.supervisor().list_consultations(today).await.unwrap().into_inner().total, 0);
     let err = app.agent("samr").list_consultations(pb::ListConsultationsRequest::default()).await.unwrap_err();
     assert_eq!(err.code(), Code::PermissionDenied);
 }

@@ -89,8 +89,16 @@ async fn a_clerk_finds_the_package_reads_its_notice_files_the_form_with_a_file_a
 
     let notice = clerk.get("/packages/newborn-birth").await;
     assert_eq!(notice.status, StatusCode::OK, "{}", notice.body);
-    for shown in ["出生医学证明首次签发登记表", "出院小结", "可容缺", "可以承诺代替", "承诺时限", "咨询电话"]
-    {
+    for shown in [
+        "出生医学证明首次签发登记表",
+        "出院小结",
+        "可容缺",
+        "可以承诺代替",
+        "承诺时限",
+        "<dt>咨询电话</dt><dd>0472-5163108</dd>",
+        "<dt>现场咨询</dt><dd>“一件事一次办”综合窗口</dd>",
+        "<dt>全国政务服务便民热线</dt><dd>12345</dd>",
+    ] {
         assert!(notice.body.contains(shown), "{shown}: {}", notice.body);
     }
 
@@ -118,6 +126,7 @@ async fn a_clerk_finds_the_package_reads_its_notice_files_the_form_with_a_file_a
         "登记表.pdf",
         "窗口领取",
         "下载 PDF",
+        "咨询电话：0472-5163108（“一件事一次办”综合窗口）；全国政务服务便民热线 12345",
     ] {
         assert!(printed.body.contains(shown), "{shown}: {}", printed.body);
     }
@@ -139,7 +148,9 @@ async fn a_clerk_finds_the_package_reads_its_notice_files_the_form_with_a_file_a
     assert!(disposition.starts_with("attachment;") && disposition.contains(&stored.case_number), "{disposition}");
     assert!(pdf.body.starts_with("%PDF-1.4") && pdf.body.ends_with("%%EOF\n"));
     let ucs2 = |text: &str| text.chars().map(|c| format!("{:04X}", u32::from(c))).collect::<String>();
-    for text in ["受理通知书", stored.case_number.as_str(), "新生儿出生一件事", "登记表.pdf"] {
+    // The contact's line wraps after the desk on A4.
+    for text in ["受理通知书", stored.case_number.as_str(), "新生儿出生一件事", "登记表.pdf", "咨询电话：0472-5163108"]
+    {
         assert!(pdf.body.contains(&ucs2(text)), "{text} in the PDF");
     }
 }
@@ -192,6 +203,7 @@ async fn a_refused_application_shows_every_reason_on_the_non_acceptance_notice()
         assert!(printed.body.contains(&reason.message), "{}: {}", reason.message, printed.body);
     }
     assert!(printed.body.contains("行政复议"), "the legal remedy: {}", printed.body);
+    assert!(printed.body.contains("咨询电话：0472-5163108"), "whom to call: {}", printed.body);
 }
 
 #[tokio::test]
@@ -317,6 +329,8 @@ async fn an_application_with_a_deficiency_and_a_commitment_prints_the_one_time_s
     ] {
         assert!(printed.body.contains(shown), "{shown}: {}", printed.body);
     }
+    // Whom to call, on the 受理通知书 and again on the 一次性告知书.
+    assert_eq!(printed.body.matches("咨询电话：0472-5163108").count(), 2, "{}", printed.body);
 }
 
 /// An attribute's value as the browser reads it (askama's escapes undone).

@@ -76,7 +76,7 @@ async fn the_right_pair_shows_the_stage_the_departments_and_the_date_and_nothing
         page.body
     );
     // Nothing was shown in clear, so nothing is in intake's read log for it.
-    let reads = app.intake_reads().await;
+    let reads = app.all_intake_reads().await;
     assert!(reads.iter().all(|r| r.caller != "progress" && !r.method.ends_with("CheckApplicantTail")), "{reads:?}");
 }
 

@@ -275,3 +275,35 @@ async fn a_case_keeps_the_definition_it_was_accepted_under_but_is_told_the_conta
     assert_eq!(contact.package.unwrap().phone, "0472-5163100");
     assert_eq!(contact.centre.unwrap().phone, "0472-5163100");
 }
+
+#[tokio::test]
+async fn a_version_in_the_format_before_contacts_is_still_published_and_served_with_its_free_text() {
+    let app = spawn_app().await;
+    let file = seed_as("2026.2", |c| {
+        c.as_object_mut().unwrap().remove("contact");
+        for p in c["packages"].as_array_mut().unwrap() {
+            p.as_object_mut().unwrap().remove("contact");
+            p["consultation_phone"] = serde_json::json!("旧格式：0472-1234567；12345");
+        }
+    });
+    publishing(&app, Role::Admin).import_catalog(import(file)).await.unwrap();
+    let guide = app
+        .catalog()
+        .get_guide(pb::GetGuideRequest { package_id: "newborn-birth".into() })
+        .await
+        .unwrap()
+        .into_inner()
+        .guide
+        .unwrap();
+    assert_eq!((guide.contact, guide.consultation_phone.as_str()), (None, "旧格式：0472-1234567；12345"));
+    let request = pb::GetContactRequest { package_id: "newborn-birth".into() };
+    let contact = app.catalog().get_contact(request).await.unwrap().into_inner();
+    assert_eq!((contact.centre, contact.package, contact.catalog_version.as_str()), (None, None, "2026.2"));
+
+    // A file with a contact may not keep the free text: refused, nothing stored.
+    let mixed = seed_as("2026.3", |c| c["packages"][0]["consultation_phone"] = serde_json::json!("0472-1234567"));
+    let refused = publishing(&app, Role::Admin).import_catalog(import(mixed)).await.unwrap_err();
+    assert_eq!(refused.code(), Code::InvalidArgument, "{refused:?}");
+    assert!(refused.message().contains(".consultation_phone"), "{}", refused.message());
+    assert_eq!(versions(&app).await[0], ("2026.2".to_owned(), true));
+}

@@ -420,3 +420,30 @@ async fn a_file_stored_as_soon_as_it_is_chosen_goes_with_the_form_by_its_referen
     assert_eq!(stored.materials[0].sha256_hex, sha(&pdf));
     assert_eq!(stored.materials[0].file_name, "登记表.pdf");
 }
+
+#[tokio::test]
+async fn a_notice_of_a_case_accepted_under_an_older_catalog_version_prints_the_contact_in_force() {
+    let app = spawn_app().await;
+    let clerk = app.signed_in("clerk-001").await;
+    let request = yiciban_testkit::applications::newborn("contact-in-force");
+    let case_id = app.intake_as_clerk().submit_application(request).await.unwrap().into_inner().case_id;
+    let before = clerk.get(&format!("/cases/{case_id}/notice")).await;
+    assert!(before.body.contains("咨询电话：0472-5163108"), "{}", before.body);
+
+    // The centre moves its consultation line in a new catalog version.
+    let file = yiciban_testkit::catalogs::seed_as("2026.2", |c| c["contact"]["phone"] = "0472-5163100".into());
+    app.publish_catalog(file).await;
+
+    // Reprinted, the case's notice is the same but for whom to call (ADR 0036).
+    let after = clerk.get(&format!("/cases/{case_id}/notice")).await;
+    assert!(after.body.contains("咨询电话：0472-5163100"), "{}", after.body);
+    assert!(!after.body.contains("0472-5163108"), "{}", after.body);
+    let promised = |page: &Page| {
+        page.body.split("承诺办结日期</dt><dd>").nth(1).and_then(|rest| rest.split("</dd>").next()).map(str::to_owned)
+    };
+    assert!(promised(&before).is_some_and(|p| p.contains("个工作日")), "{}", before.body);
+    assert_eq!(promised(&after), promised(&before), "the case keeps its promise");
+    let pdf = clerk.get(&format!("/cases/{case_id}/notice.pdf")).await;
+    let ucs2 = |text: &str| text.chars().map(|c| format!("{:04X}", u32::from(c))).collect::<String>();
+    assert!(pdf.body.contains(&ucs2("咨询电话：0472-5163100")), "the PDF too");
+}

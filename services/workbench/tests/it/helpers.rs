@@ -246,6 +246,20 @@ impl TestApp {
         IntakeServiceClient::with_interceptor(self.channels["intake"].clone(), ClientAuth::new(Some(&token)))
     }
 
+    /// An administrator publishes `file_json` as the catalog version in
+    /// force (CatalogPublishingService.ImportCatalog).
+    pub async fn publish_catalog(&self, file_json: String) {
+        use yiciban_proto::catalog::v1::ImportCatalogRequest;
+        use yiciban_proto::catalog::v1::catalog_publishing_service_client::CatalogPublishingServiceClient;
+        let token = self.issuer.token(Role::Admin, "admin-001", None, None);
+        let mut publishing = CatalogPublishingServiceClient::with_interceptor(
+            self.channels["intake"].clone(),
+            ClientAuth::new(Some(&token)),
+        );
+        let request = ImportCatalogRequest { file_json, note: "test".into() };
+        assert!(publishing.import_catalog(request).await.unwrap().into_inner().changed);
+    }
+
     /// An administrator erases the personal data of the applicant of
     /// `case_id` (PrivacyService.ErasePersonalData).
     pub async fn erase_applicant_of(&self, case_id: &str) {

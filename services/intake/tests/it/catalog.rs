@@ -1,4 +1,5 @@
-//! The catalog over gRPC: search, guide, form schema and printable guide.
+//! The catalog over gRPC: search, guide, form schema, printable guide and
+//! the contact (咨询电话).
 
 use tonic::Code;
 use yiciban_platform::Role;

@@ -5,7 +5,8 @@
 //! the 不予受理通知书; only clerks take applications; no form token, nothing
 //! filed; markup typed into the form is text on the notice; a file stored
 //! as soon as it is chosen (the form's upload progress) goes with the form
-//! by its reference.
+//! by its reference; every notice says whom to call, from the catalog
+//! version in force.
 
 use reqwest::StatusCode;
 use yiciban_proto::intake::v1 as intake;

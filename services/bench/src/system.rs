@@ -138,9 +138,6 @@ impl System {
             .stdout(log.try_clone()?)
             .stderr(log)
             .kill_on_drop(true);
-        if name == "tracking" {
-            command.env("YICIBAN_CONSOLE_ADDR", format!("127.0.0.1:{}", free_port()?));
-        }
         let child = command.spawn().with_context(|| format!("starting {}", binary.display()))?;
         let pid = child.id().context("the child has no pid")?;
         Ok(Process { name, child, pid })

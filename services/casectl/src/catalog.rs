@@ -72,7 +72,7 @@ pub async fn run(conn: &Connection, command: GuideCommand) -> anyhow::Result<()>
                 .into_inner()
                 .guide
                 .ok_or_else(|| anyhow::anyhow!("the server sent no guide"))?;
-            let lead = g.lead_department.map(|d| d.name).unwrap_or_default();
+            let lead = g.lead_department.as_ref().map(|d| d.name.as_str()).unwrap_or_default();
             println!("{} ({})  — 牵头部门 {lead}", g.name, g.package_id);
             println!("承诺时限 {} 个工作日 ({})", g.promised_working_days, g.promised_days_basis);
             println!("\n事项 items:");
@@ -97,7 +97,10 @@ pub async fn run(conn: &Connection, command: GuideCommand) -> anyhow::Result<()>
                 let options = if f.options.is_empty() { String::new() } else { format!(" [{}]", f.options.join("/")) };
                 println!("  {star}{:<22} {:<10} {}{options}", f.key, f.kind, f.label);
             }
-            println!("\n咨询电话 {}", g.consultation_phone);
+            println!();
+            for line in contact_lines(&g) {
+                println!("{line}");
+            }
             println!("个人信息保存期限 办结后 {} 年", g.retention_years);
         }
         GuideCommand::Form { package_id } => {
@@ -119,4 +122,42 @@ pub async fn run(conn: &Connection, command: GuideCommand) -> anyhow::Result<()>
         }
     }
     Ok(())
+}
+
+/// The guide's contact, a line each: 咨询电话, 现场咨询, every hotline (the
+/// free text of a catalog version published before contacts were
+/// structured).
+fn contact_lines(g: &pb::Guide) -> Vec<String> {
+    let Some(c) = &g.contact else { return vec![format!("咨询电话 {}", g.consultation_phone)] };
+    let mut lines = vec![format!("咨询电话 {}", c.phone)];
+    if !c.desk.is_empty() {
+        lines.push(format!("现场咨询 {}", c.desk));
+    }
+    lines.extend(c.hotlines.iter().map(|h| format!("{} {}", h.name, h.number)));
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_guides_contact_prints_its_phone_desk_and_hotlines() {
+        let guide = pb::Guide {
+            consultation_phone: "0472-5163108（“一件事一次办”综合窗口）；全国政务服务便民热线 12345".into(),
+            contact: Some(pb::Contact {
+                phone: "0472-5163108".into(),
+                desk: "“一件事一次办”综合窗口".into(),
+                hotlines: vec![pb::Hotline { name: "全国政务服务便民热线".into(), number: "12345".into() }],
+                text: String::new(),
+            }),
+            ..Default::default()
+        };
+        assert_eq!(
+            contact_lines(&guide),
+            ["咨询电话 0472-5163108", "现场咨询 “一件事一次办”综合窗口", "全国政务服务便民热线 12345"]
+        );
+        let older = pb::Guide { consultation_phone: "0472-1234567；12345".into(), ..Default::default() };
+        assert_eq!(contact_lines(&older), ["咨询电话 0472-1234567；12345"]);
+    }
 }

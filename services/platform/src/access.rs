@@ -68,6 +68,9 @@ pub const RULES: &[Rule] = &[
     rule("/yiciban.catalog.v1.CatalogService/GetApplicationFormSchema", ALL_PEOPLE, &[], Open),
     rule("/yiciban.catalog.v1.CatalogService/GetPrintableGuide", ALL_PEOPLE, &[], Open),
     rule("/yiciban.catalog.v1.CatalogService/ListSites", ALL_PEOPLE, &[], Open),
+    // the contact printed on notices and shown on the public progress page
+    // (ADR 0036): public catalog data, so the `progress` identity reads it too
+    rule("/yiciban.catalog.v1.CatalogService/GetContact", ALL_PEOPLE, &["progress"], Open),
     // the working-day calendar (served by intake): read by everyone and by
     // every service that counts working days; published by an administrator
     rule(
@@ -298,12 +301,17 @@ mod tests {
     }
 
     #[test]
-    fn the_progress_identity_checks_tails_and_reads_summaries_and_nothing_else() {
+    fn the_progress_identity_checks_tails_reads_summaries_and_the_contact_and_nothing_else() {
         let progress = service("progress");
         let tail = "/yiciban.intake.v1.IntakeService/CheckApplicantTail";
         assert!(check(tail, &progress).is_ok());
         assert!(check("/yiciban.tracking.v1.TrackingService/GetCaseSummary", &progress).is_ok());
-        for other in ["/yiciban.intake.v1.IntakeService/GetCase", "/yiciban.tracking.v1.TrackingService/GetTimeline"] {
+        assert!(check("/yiciban.catalog.v1.CatalogService/GetContact", &progress).is_ok());
+        for other in [
+            "/yiciban.intake.v1.IntakeService/GetCase",
+            "/yiciban.tracking.v1.TrackingService/GetTimeline",
+            "/yiciban.catalog.v1.CatalogService/GetGuide",
+        ] {
             assert!(check(other, &progress).is_err(), "{other}");
         }
         for role in [Role::Clerk, Role::Admin, Role::Applicant, Role::Supervisor] {

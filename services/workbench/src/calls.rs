@@ -14,6 +14,7 @@ use yiciban_platform::config::OidcConfig;
 use yiciban_platform::grpc::{ClientAuth, lazy_channel};
 use yiciban_platform::read_log::PURPOSE_HEADER;
 use yiciban_proto::audit::v1::audit_service_client::AuditServiceClient;
+use yiciban_proto::catalog::v1::GetContactResponse;
 use yiciban_proto::catalog::v1::catalog_service_client::CatalogServiceClient;
 use yiciban_proto::intake::v1::intake_service_client::IntakeServiceClient;
 use yiciban_proto::intake::v1::material_service_client::MaterialServiceClient;
@@ -74,10 +75,13 @@ pub type ProgressIntake = IntakeServiceClient<Authorized>;
 /// Tracking as the progress page's own identity (GetCaseSummary of a case
 /// whose number and ID tail matched).
 pub type ProgressTracking = TrackingServiceClient<Authorized>;
+/// The catalog as the progress page's own identity (GetContact only).
+pub type ProgressCatalog = CatalogServiceClient<Authorized>;
 
 /// The calls of the public progress page, made as the workbench's
 /// `progress` identity (client credentials, ADR 0032) — the only calls the
-/// workbench makes as itself, and the only two RPCs that identity may call.
+/// workbench makes as itself, and the only three RPCs that identity may
+/// call (the third, the public contact, ADR 0036).
 #[derive(Debug, Clone)]
 pub struct ProgressCalls {
     intake: Authorized,
@@ -98,6 +102,10 @@ impl ProgressCalls {
 
     pub fn tracking(&self) -> ProgressTracking {
         TrackingServiceClient::new(self.tracking.clone())
+    }
+
+    pub fn catalog(&self) -> ProgressCatalog {
+        CatalogServiceClient::new(self.intake.clone())
     }
 }
 
@@ -202,6 +210,23 @@ impl Services {
     /// Tracking, called with `token` (audience `urn:yiciban:tracking`).
     pub fn tracking(&self, token: &str) -> Tracking {
         TrackingServiceClient::with_interceptor(self.tracking.clone(), ClientAuth::new(Some(token)))
+    }
+}
+
+/// Whom to call, in one line, from CatalogService.GetContact's answer: the
+/// package's contact, else the centre's (the catalog version in force's,
+/// ADR 0036); empty when intake could not say — a notice or page is still
+/// shown without it (the failure is logged).
+pub fn contact_line(answer: Result<tonic::Response<GetContactResponse>, Status>) -> String {
+    match answer {
+        Ok(answer) => {
+            let answer = answer.into_inner();
+            answer.package.or(answer.centre).map(|c| c.text).unwrap_or_default()
+        }
+        Err(status) => {
+            tracing::warn!(code = ?status.code(), "the catalog's contact could not be read");
+            String::new()
+        }
     }
 }
 

@@ -2,19 +2,20 @@
 //! collected (not only the first) and names its entry as a path such as
 //! `packages[open-restaurant].items[DEMO-CY-02].department`: unknown
 //! departments, duplicate codes, a cyclic step graph, a promised total
-//! shorter than the critical path, and declared figures (merged materials,
-//! critical path, material counts) that the items contradict.
+//! shorter than the critical path, declared figures (merged materials,
+//! critical path, material counts) that the items contradict, and a contact
+//! whose phone is not a number to call.
 
 use std::collections::{HashMap, HashSet};
 
 use super::Catalog;
 use super::graph;
 use super::model::{
-    DataField, Department, FieldKind, FormField, GuideText, Item, ItemMaterial, Package, PackageTarget, Site, SiteKind,
-    Step,
+    Contact, DataField, Department, FieldKind, FormField, GuideText, Hotline, Item, ItemMaterial, Package,
+    PackageTarget, Site, SiteKind, Step,
 };
-use super::raw::{RawCatalog, RawGuideText, RawItem, RawPackage};
-use crate::values::{DepartmentCode, ItemCode, MaterialId, PackageId};
+use super::raw::{RawCatalog, RawContact, RawGuideText, RawItem, RawPackage};
+use crate::values::{DepartmentCode, ItemCode, MaterialId, PackageId, ServicePhone};
 
 /// Why a catalog file was refused.
 #[derive(Debug, thiserror::Error)]
@@ -183,6 +184,10 @@ pub(super) fn load(text: &str) -> Result<Catalog, CatalogError> {
     let sites = load_sites(raw.sites, &mut problems);
     let known: HashSet<&str> = departments.iter().map(|d| d.code.as_str()).collect();
     let defaults = guide_text(raw.guide_defaults, &GuideText::default());
+    let centre = match raw.contact {
+        None => Centre::Unstated,
+        Some(c) => load_contact("contact", c, None, &mut problems).map_or(Centre::Broken, Centre::Stated),
+    };
 
     let mut packages: Vec<Package> = Vec::new();
     let mut seen: HashSet<String> = HashSet::new();
@@ -191,7 +196,7 @@ pub(super) fn load(text: &str) -> Result<Catalog, CatalogError> {
             problems.push(duplicate(format!("packages[{}]", p.id), "package id", &p.id));
             continue;
         }
-        if let Some(package) = load_package(p, &known, &defaults, &mut problems) {
+        if let Some(package) = load_package(p, &known, &defaults, &centre, &mut problems) {
             packages.push(package);
         }
     }
@@ -199,7 +204,101 @@ pub(super) fn load(text: &str) -> Result<Catalog, CatalogError> {
         return Err(CatalogError::Invalid(problems));
     }
     packages.sort_by(|a, b| a.name.cmp(&b.name).then_with(|| a.id.cmp(&b.id)));
-    Ok(Catalog { version: raw.version, departments, sites, packages })
+    let contact = match centre {
+        Centre::Stated(c) => Some(c),
+        _ => None,
+    };
+    Ok(Catalog { version: raw.version, departments, sites, contact, packages })
+}
+
+/// The catalog's own contact, as far as it loaded.
+enum Centre {
+    /// The file has none (files published before contacts were structured).
+    Unstated,
+    /// Given but wrong (reported): packages are not told it is missing.
+    Broken,
+    Stated(Contact),
+}
+
+/// A contact: `raw`'s fields over `base`'s; `None` when a problem was
+/// reported (a phone that is not a number to call, an empty desk or
+/// hotline name, no phone at all).
+fn load_contact(
+    entry: &str,
+    raw: RawContact,
+    base: Option<&Contact>,
+    problems: &mut Vec<CatalogProblem>,
+) -> Option<Contact> {
+    let before = problems.len();
+    let phone = match (raw.phone, base) {
+        (Some(p), _) => ServicePhone::parse(&p)
+            .map_err(|e| problems.push(invalid(format!("{entry}.phone"), format!("{p:?}: {e}"))))
+            .ok(),
+        (None, Some(b)) => Some(b.phone.clone()),
+        (None, None) => {
+            problems.push(invalid(format!("{entry}.phone"), "the consultation phone is missing"));
+            None
+        }
+    };
+    let desk = match raw.desk {
+        Some(d) if d.trim().is_empty() => {
+            problems.push(invalid(format!("{entry}.desk"), "an empty desk: leave it out"));
+            String::new()
+        }
+        Some(d) => d.trim().to_owned(),
+        None => base.map(|b| b.desk.clone()).unwrap_or_default(),
+    };
+    let hotlines = match raw.hotlines {
+        None => base.map(|b| b.hotlines.clone()).unwrap_or_default(),
+        Some(raw) => raw
+            .into_iter()
+            .enumerate()
+            .filter_map(|(i, h)| {
+                let he = format!("{entry}.hotlines[{i}]");
+                if h.name.trim().is_empty() {
+                    problems.push(invalid(format!("{he}.name"), "the hotline's name is missing"));
+                }
+                let number = ServicePhone::parse(&h.number)
+                    .map_err(|e| problems.push(invalid(format!("{he}.number"), format!("{:?}: {e}", h.number))))
+                    .ok()?;
+                Some(Hotline { name: h.name.trim().to_owned(), number })
+            })
+            .collect(),
+    };
+    (problems.len() == before).then_some(Contact { phone: phone?, desk, hotlines })
+}
+
+/// A package's contact and its one-line text: its own `contact` over the
+/// centre's; the free text of an older file when neither exists.
+fn package_contact(
+    pe: &str,
+    p: &mut RawPackage,
+    centre: &Centre,
+    problems: &mut Vec<CatalogProblem>,
+) -> (Option<Contact>, String) {
+    let legacy = std::mem::take(&mut p.consultation_phone);
+    let contact = match (p.contact.take(), centre) {
+        (None, Centre::Stated(c)) => Some(c.clone()),
+        (None, _) => None,
+        (Some(own), Centre::Stated(c)) => load_contact(&format!("{pe}.contact"), own, Some(c), problems),
+        // The centre's problem is reported once, not once per package.
+        (Some(own), Centre::Broken) if own.phone.is_none() => None,
+        (Some(own), _) => load_contact(&format!("{pe}.contact"), own, None, problems),
+    };
+    let structured = contact.is_some() || !matches!(centre, Centre::Unstated);
+    if structured && !legacy.is_empty() {
+        problems.push(invalid(
+            format!("{pe}.consultation_phone"),
+            "free text of older catalog files: the number belongs in `contact.phone` (the catalog's or the package's own)",
+        ));
+    }
+    match contact {
+        Some(c) => {
+            let text = c.text();
+            (Some(c), text)
+        }
+        None => (None, legacy),
+    }
 }
 
 fn guide_text(raw: RawGuideText, defaults: &GuideText) -> GuideText {
@@ -219,13 +318,15 @@ fn guide_text(raw: RawGuideText, defaults: &GuideText) -> GuideText {
 }
 
 fn load_package(
-    p: RawPackage,
+    mut p: RawPackage,
     known: &HashSet<&str>,
     defaults: &GuideText,
+    centre: &Centre,
     problems: &mut Vec<CatalogProblem>,
 ) -> Option<Package> {
     let pe = format!("packages[{}]", p.id);
     let before = problems.len();
+    let (contact, consultation_phone) = package_contact(&pe, &mut p, centre, problems);
     let id = PackageId::parse(&p.id).map_err(|e| problems.push(invalid(format!("{pe}.id"), e.to_string()))).ok();
     if p.name.trim().is_empty() {
         problems.push(invalid(format!("{pe}.name"), "the name is missing"));
@@ -309,7 +410,8 @@ fn load_package(
         critical_path_days: critical.0,
         critical_path: critical.1,
         total_days_basis: p.total_days_basis,
-        consultation_phone: p.consultation_phone,
+        consultation_phone,
+        contact,
         provenance_note: p.provenance_note,
         retention_years,
         guide_text: guide_text(p.guide, defaults),

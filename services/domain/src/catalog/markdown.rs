@@ -5,7 +5,7 @@
 use std::fmt::Write as _;
 
 use super::guide::Guide;
-use super::model::MergedMaterial;
+use super::model::{MergedMaterial, Package};
 
 fn cell(s: &str) -> String {
     s.replace('|', "\\|").replace('\n', " ")
@@ -41,7 +41,8 @@ impl Guide {
         if !p.national_batch.is_empty() {
             let _ = writeln!(out, "- 事项清单：{}", p.national_batch);
         }
-        let _ = writeln!(out, "- 咨询电话：{}\n", p.consultation_phone);
+        let phone = p.contact.as_ref().map_or(p.consultation_phone.as_str(), |c| c.phone.as_str());
+        let _ = writeln!(out, "- 咨询电话：{}\n", or_dash(phone));
 
         out.push_str("## 设定依据\n\n");
         list(&mut out, &t.legal_basis);
@@ -131,7 +132,8 @@ impl Guide {
         out.push_str("## 办理方式\n\n");
         list(&mut out, &t.channels);
         let _ = writeln!(out, "\n## 办理地点和时间\n\n- 地点：{}\n- 时间：{}\n", or_dash(&t.place), or_dash(&t.hours));
-        let _ = writeln!(out, "## 咨询、监督和救济\n\n- 咨询电话：{}", p.consultation_phone);
+        out.push_str("## 咨询、监督和救济\n\n");
+        contact(&mut out, p);
         let _ = writeln!(out, "- 监督投诉：{}", or_dash(&t.complaints));
         let _ = writeln!(out, "- 救济途径：{}", or_dash(&t.remedies));
         let _ = writeln!(
@@ -140,6 +142,21 @@ impl Guide {
             p.retention_years
         );
         out
+    }
+}
+
+/// The package's contact, a line each: phone, desk, every hotline.
+fn contact(out: &mut String, p: &Package) {
+    let Some(c) = &p.contact else {
+        let _ = writeln!(out, "- 咨询电话：{}", or_dash(&p.consultation_phone));
+        return;
+    };
+    let _ = writeln!(out, "- 咨询电话：{}", c.phone);
+    if !c.desk.is_empty() {
+        let _ = writeln!(out, "- 现场咨询：{}", c.desk);
+    }
+    for h in &c.hotlines {
+        let _ = writeln!(out, "- {}：{}", h.name, h.number);
     }
 }
 

@@ -17,8 +17,8 @@ mod schema;
 pub use guide::Guide;
 pub use load::{CatalogError, CatalogProblem};
 pub use model::{
-    DataField, Department, FieldKind, FormField, GuideText, Item, ItemMaterial, MergedMaterial, Package, PackageTarget,
-    Site, SiteKind, Step,
+    Contact, DataField, Department, FieldKind, FormField, GuideText, Hotline, Item, ItemMaterial, MergedMaterial,
+    Package, PackageTarget, Site, SiteKind, Step,
 };
 
 use crate::values::DepartmentCode;
@@ -36,6 +36,7 @@ pub struct Catalog {
     version: String,
     departments: Vec<Department>,
     sites: Vec<Site>,
+    contact: Option<Contact>,
     packages: Vec<Package>,
 }
 
@@ -90,6 +91,23 @@ impl Catalog {
     /// The site with `code`.
     pub fn site(&self, code: &str) -> Option<&Site> {
         self.sites.iter().find(|s| s.code == code)
+    }
+
+    /// The service centre's contact (咨询电话, desk, hotlines), every
+    /// package's unless the package states its own; `None` only in catalog
+    /// files published before contacts were structured.
+    pub fn contact(&self) -> Option<&Contact> {
+        self.contact.as_ref()
+    }
+
+    /// The contact to print for `package_id` (ADR 0036): the package's own
+    /// in this version, or the centre's for a package this version does not
+    /// list (a case of a retired package still has someone to call).
+    pub fn contact_for(&self, package_id: &str) -> Option<&Contact> {
+        match self.package(package_id) {
+            Some(p) => p.contact.as_ref(),
+            None => self.contact(),
+        }
     }
 
     /// Every package, ordered by Chinese name.

@@ -5,7 +5,7 @@
 
 use serde::Serialize;
 
-use crate::values::{DepartmentCode, ItemCode, MaterialId, PackageId};
+use crate::values::{DepartmentCode, ItemCode, MaterialId, PackageId, ServicePhone};
 
 /// A department taking part in packages (部门).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -305,6 +305,46 @@ pub struct FormField {
     pub prefill_source: Option<String>,
 }
 
+/// How the public reaches the people who answer for a package (咨询方式):
+/// the service centre's (the catalog's `contact`), or a package's own where
+/// it says more (each field it gives replaces the centre's). Not pinned by
+/// a case's catalog version: guides and notices read it from the version in
+/// force (ADR 0036).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Contact {
+    /// Consultation phone (咨询电话), e.g. "0472-5163108".
+    pub phone: ServicePhone,
+    /// Where questions are answered in person, e.g. "“一件事一次办”综合窗口";
+    /// empty when the catalog does not say.
+    pub desk: String,
+    /// Further lines to call, e.g. 全国政务服务便民热线 12345.
+    pub hotlines: Vec<Hotline>,
+}
+
+/// A public hotline named on guides and notices.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Hotline {
+    /// Its name, e.g. "全国政务服务便民热线".
+    pub name: String,
+    /// Its number, e.g. "12345".
+    pub number: ServicePhone,
+}
+
+impl Contact {
+    /// The contact in one line, as guides and notices print it:
+    /// "0472-5163108（“一件事一次办”综合窗口）；全国政务服务便民热线 12345".
+    pub fn text(&self) -> String {
+        let mut out = self.phone.to_string();
+        if !self.desk.is_empty() {
+            out.push_str(&format!("（{}）", self.desk));
+        }
+        for h in &self.hotlines {
+            out.push_str(&format!("；{} {}", h.name, h.number));
+        }
+        out
+    }
+}
+
 /// The guide fields (办事指南要素) beyond items, materials and form: the
 /// catalog's defaults, overridden per package where the package says more.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -364,8 +404,13 @@ pub struct Package {
     pub critical_path: Vec<ItemCode>,
     /// How the promise is derived, in words.
     pub total_days_basis: String,
-    /// Phone for questions (咨询电话).
+    /// Phone for questions (咨询电话) in one line: [`Contact::text`] of
+    /// `contact`, or the free text of a catalog file published before
+    /// contacts were structured (never checked).
     pub consultation_phone: String,
+    /// The package's contact (its own fields over the centre's); `None` only
+    /// in catalog files published before contacts were structured.
+    pub contact: Option<Contact>,
     /// Where the package's data comes from.
     pub provenance_note: String,
     /// Whole years the applicant's personal data is kept after their case in

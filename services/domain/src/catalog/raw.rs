@@ -14,8 +14,25 @@ pub(super) struct RawCatalog {
     pub sites: Vec<RawSite>,
     #[serde(default)]
     pub guide_defaults: RawGuideText,
+    /// The service centre's contact, every package's unless it says more.
+    pub contact: Option<RawContact>,
     #[serde(default)]
     pub packages: Vec<RawPackage>,
+}
+
+/// A contact as the file gives it; each field absent in a package's falls
+/// back to the catalog's.
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct RawContact {
+    pub phone: Option<String>,
+    pub desk: Option<String>,
+    pub hotlines: Option<Vec<RawHotline>>,
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct RawHotline {
+    pub name: String,
+    pub number: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -74,8 +91,11 @@ pub(super) struct RawPackage {
     pub promised_total_days: u32,
     #[serde(default)]
     pub total_days_basis: String,
+    /// Free text of files published before contacts were structured; a file
+    /// with a `contact` must not give it.
     #[serde(default)]
     pub consultation_phone: String,
+    pub contact: Option<RawContact>,
     #[serde(default)]
     pub provenance_note: String,
     /// Years personal data is kept after closing; checked at load, a default

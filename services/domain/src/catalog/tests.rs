@@ -196,7 +196,9 @@ fn the_printable_guide_lists_materials_form_steps_and_time_promise() {
         "关键路径：DEMO-CY-01 → DEMO-CY-06，共 10 个工作日",
         "各事项法定时限合计：40 个工作日",
         "选择可选事项时必要",
-        "0472-0000000",
+        "- 咨询电话：0472-5163108",
+        "- 现场咨询：“一件事一次办”综合窗口",
+        "- 全国政务服务便民热线：12345",
     ] {
         assert!(md.contains(needle), "missing {needle:?} in\n{md}");
     }
@@ -279,3 +281,116 @@ fn a_retention_period_that_is_not_a_whole_number_does_not_parse() {
     package_mut(&mut v, "open-restaurant")["retention_years"] = json!("ten");
     assert!(matches!(Catalog::from_json(&v.to_string()), Err(CatalogError::Parse(_))));
 }
+
+#[test]
+fn the_seed_carries_the_centres_consultation_phone_and_every_package_has_a_contact() {
+    let catalog = Catalog::seed().unwrap();
+    let centre = catalog.contact().expect("the seed states the centre's contact");
+    assert_eq!(centre.phone.as_str(), "0472-5163108");
+    assert_eq!(centre.desk, "“一件事一次办”综合窗口");
+    assert_eq!(centre.hotlines.iter().map(|h| h.number.as_str()).collect::<Vec<_>>(), ["12345"]);
+    for p in catalog.packages() {
+        let contact = p.contact.as_ref().unwrap_or_else(|| panic!("{} has no contact", p.id));
+        assert_eq!(contact.phone.as_str(), "0472-5163108", "{}", p.id);
+        assert!(
+            p.consultation_phone.starts_with("0472-5163108（“一件事一次办”综合窗口）；"),
+            "{}",
+            p.consultation_phone
+        );
+    }
+    // A package states what it adds: the disability package its own hotline.
+    let disability = catalog.package("disability-services").unwrap().contact.as_ref().unwrap();
+    assert_eq!(disability.hotlines.iter().map(|h| h.number.as_str()).collect::<Vec<_>>(), ["12345", "12385"]);
+    assert_eq!(catalog.contact_for("disability-services"), Some(disability));
+    assert_eq!(catalog.contact_for("retired-long-ago"), Some(centre), "a package no longer listed: the centre's");
+}
+
+#[test]
+fn a_package_s_own_contact_replaces_only_the_fields_it_gives() {
+    let mut v = seed_value();
+    package_mut(&mut v, "open-restaurant")["contact"] = json!({"phone": "0472-1234567", "desk": "市场监管窗口"});
+    let catalog = Catalog::from_json(&v.to_string()).unwrap();
+    let own = catalog.package("open-restaurant").unwrap().contact.clone().unwrap();
+    assert_eq!((own.phone.as_str(), own.desk.as_str()), ("0472-1234567", "市场监管窗口"));
+    assert_eq!(own.hotlines, catalog.contact().unwrap().hotlines, "the centre's hotlines stay");
+    assert_eq!(own.text(), "0472-1234567（市场监管窗口）；全国政务服务便民热线 12345");
+}
+
+#[test]
+fn a_malformed_phone_is_a_catalog_problem_listed_with_the_others() {
+    let mut v = seed_value();
+    v["contact"]["phone"] = json!("0472-0000000");
+    v["contact"]["hotlines"] = json!([{"name": "", "number": "12345"}, {"name": "热线", "number": "一二三四五"}]);
+    package_mut(&mut v, "open-restaurant")["contact"] = json!({"phone": "5163108", "desk": " "});
+    package_mut(&mut v, "newborn-birth")["promised_total_days"] = json!(1);
+    let text: Vec<String> = problems_of(&v).iter().map(ToString::to_string).collect();
+    for expected in [
+        "contact.phone: \"0472-0000000\": 咨询电话格式不正确",
+        "contact.hotlines[0].name: the hotline's name is missing",
+        "contact.hotlines[1].number: \"一二三四五\": 咨询电话格式不正确",
+        "packages[open-restaurant].contact.phone: \"5163108\": 咨询电话格式不正确",
+        "packages[open-restaurant].contact.desk: an empty desk: leave it out",
+        "packages[newborn-birth].promised_total_days: promised total of 1",
+    ] {
+        assert!(text.iter().any(|t| t.starts_with(expected)), "missing {expected:?} in {text:#?}");
+    }
+    // The centre's bad phone is reported once, not once more per package.
+    assert_eq!(text.iter().filter(|t| t.contains("consultation phone is missing")).count(), 0, "{text:#?}");
+}
+
+#[test]
+fn a_file_with_a_contact_may_not_keep_the_old_free_text_phone() {
+    let mut v = seed_value();
+    package_mut(&mut v, "retirement")["consultation_phone"] = json!("0472-1234567；12345");
+    let problems = problems_of(&v);
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert_eq!(problems[0].entry(), "packages[retirement].consultation_phone");
+}
+
+#[test]
+fn a_file_published_before_contacts_were_structured_still_loads_with_its_text() {
+    let mut v = seed_value();
+    v.as_object_mut().unwrap().remove("contact");
+    for p in v["packages"].as_array_mut().unwrap() {
+        p.as_object_mut().unwrap().remove("contact");
+        p["consultation_phone"] = json!("旧目录的咨询电话文本 0472-1234567；12345");
+    }
+    let catalog = Catalog::from_json(&v.to_string()).unwrap();
+    assert_eq!(catalog.contact(), None);
+    let p = catalog.package("newborn-birth").unwrap();
+    assert_eq!((p.contact.as_ref(), p.consultation_phone.as_str()), (None, "旧目录的咨询电话文本 0472-1234567；12345"));
+    assert!(
+        catalog
+            .guide("newborn-birth")
+            .unwrap()
+            .to_markdown()
+            .contains("- 咨询电话：旧目录的咨询电话文本 0472-1234567；12345")
+    );
+}
+
+/// FNV-1a (64 bits) of everything a case pinned to the catalog's version
+/// reads: the catalog without its contacts, which are read from the version
+/// in force instead (ADR 0036).
+fn pinned_fingerprint(catalog: &Catalog) -> u64 {
+    let mut packages = catalog.packages.clone();
+    for p in &mut packages {
+        p.contact = None;
+        p.consultation_phone.clear();
+    }
+    let text = serde_json::to_string(&(&catalog.version, &catalog.departments, &catalog.sites, &packages)).unwrap();
+    text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+}
+
+#[test]
+fn the_seed_reads_to_every_case_pinned_to_2026_1_exactly_as_when_they_were_accepted() {
+    // Computed from the seed as shipped before its contacts were real (a
+    // placeholder number). A change of what cases pinned to the seed read —
+    // items, materials, steps, limits, names, the form, the guide texts —
+    // is a new catalog version, never an edit of this file (ADR 0017, 0036).
+    // A field added to the model changes the fingerprint of the old seed as
+    // well: recompute it from the seed as last released, never from this one.
+    let fingerprint = pinned_fingerprint(&Catalog::seed().unwrap());
+    assert_eq!(fingerprint, PINNED_2026_1, "{fingerprint:#x}: the seed's pinned content changed");
+}
+
+const PINNED_2026_1: u64 = 0xabbf_dfe6_5616_b096;

@@ -6,10 +6,12 @@
 mod case_number;
 mod codes;
 mod identity;
+mod service_phone;
 
 pub use case_number::CaseNumber;
 pub use codes::{DepartmentCode, ItemCode, MaterialId, PackageId};
 pub use identity::{CreditCode, IdNumber, Phone, credit_code_check_char, id_number_check_char, mask_name};
+pub use service_phone::ServicePhone;
 
 /// Why a value was refused. Messages are in plain Chinese (they reach the
 /// applicant as field violations) and never repeat the offending value, which

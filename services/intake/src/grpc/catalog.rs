@@ -4,8 +4,9 @@
 use std::sync::Arc;
 
 use tonic::{Request, Response, Status};
-use yiciban_domain::catalog::{Guide, PackageQuery, PackageTarget};
-use yiciban_domain::values::DepartmentCode;
+use yiciban_domain::catalog::{Contact, Guide, PackageQuery, PackageTarget};
+use yiciban_domain::values::{DepartmentCode, PackageId};
+use yiciban_platform::status::{FieldViolation, invalid_argument};
 use yiciban_proto::catalog::v1 as pb;
 use yiciban_proto::catalog::v1::catalog_service_server::CatalogService;
 
@@ -39,6 +40,19 @@ fn department(d: &yiciban_domain::catalog::Department) -> pb::Department {
         name: d.name.clone(),
         name_en: d.name_en.clone(),
         district: d.district.clone(),
+    }
+}
+
+fn contact(c: &Contact) -> pb::Contact {
+    pb::Contact {
+        phone: c.phone.to_string(),
+        desk: c.desk.clone(),
+        hotlines: c
+            .hotlines
+            .iter()
+            .map(|h| pb::Hotline { name: h.name.clone(), number: h.number.to_string() })
+            .collect(),
+        text: c.text(),
     }
 }
 
@@ -191,6 +205,7 @@ impl CatalogService for CatalogApi {
             consultation_phone: p.consultation_phone.clone(),
             retention_years: p.retention_years,
             sections,
+            contact: p.contact.as_ref().map(contact),
         };
         Ok(Response::new(pb::GetGuideResponse { guide: Some(guide) }))
     }
@@ -263,5 +278,27 @@ impl CatalogService for CatalogApi {
             })
             .collect();
         Ok(Response::new(pb::ListSitesResponse { sites, catalog_version: catalog.version().to_owned() }))
+    }
+
+    /// From the version in force whatever version the asker's case keeps
+    /// (ADR 0036).
+    async fn get_contact(
+        &self,
+        request: Request<pb::GetContactRequest>,
+    ) -> Result<Response<pb::GetContactResponse>, Status> {
+        let package_id = request.into_inner().package_id;
+        if !package_id.is_empty()
+            && let Err(e) = PackageId::parse(&package_id)
+        {
+            let violation = FieldViolation { field: "package_id".into(), description: e.to_string() };
+            return Err(invalid_argument("package_id is not a package id (see ListPackages)", &[violation]));
+        }
+        let catalog = self.live.current();
+        let package = if package_id.is_empty() { None } else { catalog.contact_for(&package_id) };
+        Ok(Response::new(pb::GetContactResponse {
+            centre: catalog.contact().map(contact),
+            package: package.map(contact),
+            catalog_version: catalog.version().to_owned(),
+        }))
     }
 }

@@ -1,6 +1,9 @@
-//! The catalog over gRPC: search, guide, form schema and printable guide.
+//! The catalog over gRPC: search, guide, form schema, printable guide and
+//! the contact (咨询电话).
 
 use tonic::Code;
+use yiciban_platform::Role;
+use yiciban_platform::status::violations_of;
 use yiciban_proto::catalog::v1 as pb;
 
 use crate::helpers::spawn_app;
@@ -77,4 +80,72 @@ async fn a_guide_its_form_schema_and_its_printable_notice_are_served() {
 
     let err = app.catalog().get_guide(pb::GetGuideRequest { package_id: "nope".into() }).await.unwrap_err();
     assert_eq!(err.code(), Code::NotFound);
+}
+
+fn catalog_as(app: &crate::helpers::TestApp, token: &str) -> crate::helpers::Catalog_ {
+    yiciban_proto::catalog::v1::catalog_service_client::CatalogServiceClient::with_interceptor(
+        app.channel.clone(),
+        yiciban_platform::grpc::ClientAuth::new(Some(token)),
+    )
+}
+
+#[tokio::test]
+async fn the_guide_and_the_contact_carry_the_centres_consultation_phone() {
+    let app = spawn_app().await;
+    let guide = app
+        .catalog()
+        .get_guide(pb::GetGuideRequest { package_id: "disability-services".into() })
+        .await
+        .unwrap()
+        .into_inner()
+        .guide
+        .unwrap();
+    let contact = guide.contact.unwrap();
+    assert_eq!((contact.phone.as_str(), contact.desk.as_str()), ("0472-5163108", "“一件事一次办”综合窗口"));
+    let hotlines: Vec<(&str, &str)> = contact.hotlines.iter().map(|h| (h.name.as_str(), h.number.as_str())).collect();
+    assert_eq!(hotlines, [("全国政务服务便民热线", "12345"), ("残疾人服务热线（部分地区）", "12385")]);
+    assert_eq!(guide.consultation_phone, contact.text);
+    assert!(
+        guide.consultation_phone.starts_with("0472-5163108（“一件事一次办”综合窗口）；"),
+        "{}",
+        guide.consultation_phone
+    );
+
+    let printable = app
+        .catalog()
+        .get_printable_guide(pb::GetPrintableGuideRequest { package_id: "newborn-birth".into(), format: 0 })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(printable.content.contains("- 咨询电话：0472-5163108"), "{}", printable.content);
+
+    // The centre alone, a package's, and a package the version in force
+    // does not list: someone to call, never NOT_FOUND. The public progress
+    // page's own identity may ask too.
+    let progress = app.token(Role::Service, "progress", None, None);
+    for (package_id, expected_package) in
+        [("", None), ("newborn-birth", Some("0472-5163108")), ("retired-long-ago", Some("0472-5163108"))]
+    {
+        let answer = catalog_as(&app, &progress)
+            .get_contact(pb::GetContactRequest { package_id: package_id.into() })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(answer.centre.unwrap().phone, "0472-5163108");
+        assert_eq!(answer.package.map(|c| c.phone).as_deref(), expected_package, "{package_id:?}");
+        assert_eq!(answer.catalog_version, "2026.1");
+    }
+}
+
+#[tokio::test]
+async fn a_contact_asked_for_a_malformed_package_id_is_refused_with_its_field() {
+    let app = spawn_app().await;
+    let refused =
+        app.catalog().get_contact(pb::GetContactRequest { package_id: "Not a package!".into() }).await.unwrap_err();
+    assert_eq!(refused.code(), Code::InvalidArgument, "{refused:?}");
+    assert_eq!(violations_of(&refused)[0].field, "package_id");
+    // Calling-only service identities other than the progress page's are not let in.
+    let tracking = app.token(Role::Service, "tracking", None, None);
+    let denied = catalog_as(&app, &tracking).get_contact(pb::GetContactRequest::default()).await.unwrap_err();
+    assert_eq!(denied.code(), Code::PermissionDenied, "{denied:?}");
 }

@@ -236,3 +236,74 @@ async fn an_older_version_a_case_is_pinned_to_is_read_once_and_kept() {
     assert!(std::sync::Arc::ptr_eq(&seed, &again), "read once, then kept");
     assert!(live.pinned(pool, schema, "2025.9").await.unwrap().is_none(), "never published");
 }
+
+#[tokio::test]
+async fn a_case_keeps_the_definition_it_was_accepted_under_but_is_told_the_contact_in_force() {
+    let app = spawn_app().await;
+    let accepted = app.clerk().submit_application(newborn("k-before-2026-2")).await.unwrap().into_inner();
+    assert_eq!(accepted.decision(), intake::AcceptanceDecision::Accepted, "{accepted:?}");
+
+    // The centre moves its consultation line, and an item is renamed.
+    let file = seed_as("2026.2", |c| {
+        c["contact"]["phone"] = serde_json::json!("0472-5163100");
+        rename_item(c, "DEMO-NB-02", "预防接种证办理（新）");
+    });
+    publishing(&app, Role::Admin).import_catalog(import(file)).await.unwrap();
+
+    // What the case runs on stays its version's (ADR 0017)…
+    let payload: Vec<u8> = sqlx::query_scalar(
+        "SELECT payload FROM intake.events WHERE event_type = 'ApplicationAccepted' AND case_id = $1::uuid",
+    )
+    .bind(&accepted.case_id)
+    .fetch_one(&app.db.pool)
+    .await
+    .unwrap();
+    let event = <yiciban_proto::events::v1::ApplicationAccepted as prost::Message>::decode(payload.as_slice()).unwrap();
+    assert_eq!(event.catalog_version, "2026.1");
+    let pinned = app.intake.catalog.pinned(&app.db.pool, app.intake.schema(), "2026.1").await.unwrap().unwrap();
+    let item = pinned.package("newborn-birth").unwrap().items.iter().find(|i| i.code.as_str() == "DEMO-NB-02");
+    assert_ne!(item.unwrap().name, "预防接种证办理（新）", "the case's items keep their names");
+
+    // …but whom to call is the version in force's, for this case as for a new one (ADR 0036).
+    let contact = app
+        .catalog()
+        .get_contact(pb::GetContactRequest { package_id: "newborn-birth".into() })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(contact.catalog_version, "2026.2");
+    assert_eq!(contact.package.unwrap().phone, "0472-5163100");
+    assert_eq!(contact.centre.unwrap().phone, "0472-5163100");
+}
+
+#[tokio::test]
+async fn a_version_in_the_format_before_contacts_is_still_published_and_served_with_its_free_text() {
+    let app = spawn_app().await;
+    let file = seed_as("2026.2", |c| {
+        c.as_object_mut().unwrap().remove("contact");
+        for p in c["packages"].as_array_mut().unwrap() {
+            p.as_object_mut().unwrap().remove("contact");
+            p["consultation_phone"] = serde_json::json!("旧格式：0472-1234567；12345");
+        }
+    });
+    publishing(&app, Role::Admin).import_catalog(import(file)).await.unwrap();
+    let guide = app
+        .catalog()
+        .get_guide(pb::GetGuideRequest { package_id: "newborn-birth".into() })
+        .await
+        .unwrap()
+        .into_inner()
+        .guide
+        .unwrap();
+    assert_eq!((guide.contact, guide.consultation_phone.as_str()), (None, "旧格式：0472-1234567；12345"));
+    let request = pb::GetContactRequest { package_id: "newborn-birth".into() };
+    let contact = app.catalog().get_contact(request).await.unwrap().into_inner();
+    assert_eq!((contact.centre, contact.package, contact.catalog_version.as_str()), (None, None, "2026.2"));
+
+    // A file with a contact may not keep the free text: refused, nothing stored.
+    let mixed = seed_as("2026.3", |c| c["packages"][0]["consultation_phone"] = serde_json::json!("0472-1234567"));
+    let refused = publishing(&app, Role::Admin).import_catalog(import(mixed)).await.unwrap_err();
+    assert_eq!(refused.code(), Code::InvalidArgument, "{refused:?}");
+    assert!(refused.message().contains(".consultation_phone"), "{}", refused.message());
+    assert_eq!(versions(&app).await[0], ("2026.2".to_owned(), true));
+}

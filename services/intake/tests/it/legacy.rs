@@ -16,8 +16,23 @@ use crate::helpers::{TestApp, spawn_app};
 use crate::privacy::{MARKED, by_mail, case, marked_in, privacy_as, stored_payloads, stream_messages};
 
 /// Turns the stored `ApplicationSubmitted` of `case_id` into one written
-/// before sealing: the personal part in clear, no subject, no kind.
+/// before sealing: the personal part in clear, no subject, no kind; and
+/// the sealing's progress back to "never ran", as it was then.
+///
+/// The service's own sealing job runs once at start: it is first let reach
+/// its progress row (so that it does not come after this rewrite and seal
+/// the event itself), and whatever it went past is handed back by resetting
+/// the progress (under a loaded machine it may have read the case's events
+/// while they were still sealed, and moved past them).
 pub(crate) async fn written_in_clear(app: &TestApp, case_id: &str) {
+    yiciban_testkit::eventually("the sealing job's start", std::time::Duration::from_secs(30), || async {
+        let started: Option<i64> = sqlx::query_scalar("SELECT done_through FROM intake.legacy_sealing")
+            .fetch_optional(&app.db.pool)
+            .await
+            .unwrap();
+        started.map(|_| ())
+    })
+    .await;
     let (event_id, payload): (uuid::Uuid, Vec<u8>) = sqlx::query_as(
         "SELECT event_id, payload FROM intake.events WHERE event_type = 'ApplicationSubmitted' AND case_id = $1",
     )
@@ -36,6 +51,7 @@ pub(crate) async fn written_in_clear(app: &TestApp, case_id: &str) {
         .execute(&app.db.pool)
         .await
         .unwrap();
+    sqlx::query("UPDATE intake.legacy_sealing SET done_through = 0").execute(&app.db.pool).await.unwrap();
 }
 
 #[tokio::test]

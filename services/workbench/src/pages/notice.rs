@@ -93,12 +93,22 @@ pub struct NoticePage {
     /// Where the results are collected, or where they are mailed.
     pub collect: String,
     pub remedy: &'static str,
+    /// Whom to call, in one line (咨询电话, desk, hotlines: the catalog
+    /// version in force's, ADR 0036); empty when the catalog could not say.
+    pub contact: String,
     /// Shown once, after the application was just filed.
     pub just_filed: bool,
 }
 
 impl NoticePage {
-    pub fn new(layout: Layout, centre: &str, case: &Case, names: &Names, just_filed: bool) -> NoticePage {
+    pub fn new(
+        layout: Layout,
+        centre: &str,
+        case: &Case,
+        names: &Names,
+        contact: String,
+        just_filed: bool,
+    ) -> NoticePage {
         let kind = Kind::of(case.decision);
         let notice_number = match kind {
             Kind::Accepted | Kind::AcceptedWithDeficiency => format!("{}-SL", case.case_number),
@@ -148,6 +158,7 @@ impl NoticePage {
                 .collect(),
             collect: collect(case),
             remedy: REMEDY,
+            contact,
             just_filed,
         }
     }

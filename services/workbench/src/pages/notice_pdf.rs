@@ -81,6 +81,7 @@ impl NoticePage {
         }
         blocks.push(Block::Gap(6.0));
         blocks.push(Block::text("可凭办件编号查询办理进度。", BODY));
+        blocks.extend(self.contact_line());
         blocks.extend(self.signatures());
         blocks
     }
@@ -99,6 +100,8 @@ impl NoticePage {
         for (i, o) in self.owed.iter().enumerate() {
             blocks.push(Block::indented(format!("{}. {}（{} 前补齐）", i + 1, o.name, o.due_by), BODY, 24.0));
         }
+        blocks.push(Block::Gap(6.0));
+        blocks.extend(self.contact_line());
         blocks.extend(self.signatures());
         blocks
     }
@@ -119,8 +122,14 @@ impl NoticePage {
         }
         blocks.push(Block::Gap(6.0));
         blocks.push(Block::text(format!("\u{3000}\u{3000}{}", self.remedy), BODY));
+        blocks.extend(self.contact_line());
         blocks.extend(self.signatures());
         blocks
+    }
+
+    /// 咨询电话 as on the printed page; nothing when the catalog could not say.
+    fn contact_line(&self) -> Option<Block> {
+        (!self.contact.is_empty()).then(|| Block::text(format!("咨询电话：{}", self.contact), BODY))
     }
 
     fn signatures(&self) -> Vec<Block> {
@@ -163,6 +172,7 @@ mod tests {
             reasons: vec![ReasonRow { about: "申请人".into(), message: "身份证号码校验位不符".into() }],
             collect: "本中心综合窗口领取".into(),
             remedy: super::super::notice::REMEDY,
+            contact: "0472-5163108（“一件事一次办”综合窗口）；全国政务服务便民热线 12345".into(),
             just_filed: false,
         }
     }
@@ -175,9 +185,16 @@ mod tests {
     #[test]
     fn an_acceptance_with_something_owed_prints_both_notices_on_their_own_pages() {
         let pdf = page_of(Kind::AcceptedWithDeficiency).pdf().unwrap();
-        for text in
-            ["受理通知书", "本中心决定容缺受理", "一次性告知书", "户口簿", "出生医学证明", "YCB-20260929-000001"]
-        {
+        for text in [
+            "受理通知书",
+            "本中心决定容缺受理",
+            "一次性告知书",
+            "户口簿",
+            "出生医学证明",
+            "YCB-20260929-000001",
+            // (the line wraps after the desk)
+            "咨询电话：0472-5163108（“一件事一次办”综合窗口）",
+        ] {
             assert!(has(&pdf, text), "{text}");
         }
         assert!(String::from_utf8_lossy(&pdf).contains("/Count 2"));
@@ -189,7 +206,15 @@ mod tests {
         assert!(has(&pdf, "不予受理通知书"));
         assert!(has(&pdf, "申请人：身份证号码校验位不符"));
         assert!(has(&pdf, "行政复议"));
+        assert!(has(&pdf, "咨询电话：0472-5163108"));
         assert!(!has(&pdf, "一次性告知书"));
+    }
+
+    #[test]
+    fn a_notice_without_a_known_contact_prints_no_empty_phone_line() {
+        let page = NoticePage { contact: String::new(), ..page_of(Kind::Accepted) };
+        let pdf = page.pdf().unwrap();
+        assert!(has(&pdf, "受理通知书") && !has(&pdf, "咨询电话"));
     }
 
     #[test]

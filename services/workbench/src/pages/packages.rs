@@ -109,7 +109,13 @@ pub struct GuideView {
     pub materials: Vec<MaterialRow>,
     pub promised_days: u32,
     pub promised_basis: String,
+    /// 咨询电话: the contact's phone (the free text of a catalog version
+    /// published before contacts were structured).
     pub phone: String,
+    /// Where questions are answered in person; may be empty.
+    pub desk: String,
+    /// Further lines to call: (name, number).
+    pub hotlines: Vec<(String, String)>,
     /// The guide's other sections: 受理条件, 是否收费, 办理地点和时间…
     pub sections: Vec<(String, String)>,
     pub retention_years: u32,
@@ -167,7 +173,14 @@ impl GuideView {
                 .collect(),
             promised_days: guide.promised_working_days,
             promised_basis: guide.promised_days_basis.clone(),
-            phone: guide.consultation_phone.clone(),
+            phone: guide.contact.as_ref().map_or_else(|| guide.consultation_phone.clone(), |c| c.phone.clone()),
+            desk: guide.contact.as_ref().map(|c| c.desk.clone()).unwrap_or_default(),
+            hotlines: guide
+                .contact
+                .iter()
+                .flat_map(|c| &c.hotlines)
+                .map(|h| (h.name.clone(), h.number.clone()))
+                .collect(),
             sections: guide.sections.iter().map(|s| (s.title.clone(), s.body.clone())).collect(),
             retention_years: guide.retention_years,
             catalog_version: guide.catalog_version.clone(),

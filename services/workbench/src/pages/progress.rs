@@ -77,6 +77,9 @@ pub struct ProgressPage {
     /// The answer to a matching pair; `Err` when tracking has not caught up
     /// with the case yet.
     pub result: Option<Result<ProgressView, String>>,
+    /// Whom to call (咨询电话…) in one line: the centre's, or the found
+    /// case's package's; empty when the catalog could not say.
+    pub contact: String,
 }
 
 impl ProgressPage {
@@ -90,6 +93,7 @@ impl ProgressPage {
             tail_error: None,
             message: None,
             result: None,
+            contact: String::new(),
         }
     }
 }
@@ -123,7 +127,9 @@ mod tests {
         assert_eq!(view.stage, "联办中");
         assert_eq!(view.departments.len(), 1);
         assert_eq!((view.promised_by.as_str(), view.clock), ("2026-10-20", "计时中"));
-        let page = ProgressPage { result: Some(Ok(view)), ..ProgressPage::new("t".into()) }.render().unwrap();
+        let contact = "0472-5163108（“一件事一次办”综合窗口）".to_owned();
+        let page = ProgressPage { result: Some(Ok(view)), contact, ..ProgressPage::new("t".into()) }.render().unwrap();
+        assert!(page.contains("咨询电话：0472-5163108"), "{page}");
         for private in ["王*", "张伟", "officer-001", "agent-cdc-1"] {
             assert!(!page.contains(private), "{private} in {page}");
         }

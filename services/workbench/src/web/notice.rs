@@ -12,6 +12,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse as _, Response};
 use yiciban_platform::config::OidcConfig;
+use yiciban_proto::catalog::v1::GetContactRequest;
 use yiciban_proto::intake::v1::GetCaseRequest;
 
 use super::guard;
@@ -77,9 +78,18 @@ async fn read(
     match wb.services.intake(&token).get_case(request).await.map(|r| r.into_inner().case) {
         Ok(Some(case)) => {
             let layout = visit.layout(wb, "通知书", "");
-            Ok(NoticePage::new(layout, &wb.centre_name, &case, &wb.names, just_filed))
+            let contact = contact(wb, &token, &case.package_id).await;
+            Ok(NoticePage::new(layout, &wb.centre_name, &case, &wb.names, contact, just_filed))
         }
         Ok(None) => Err(refused_page(wb, &visit, "未找到", &Refusal::from(tonic::Status::not_found("没有该办件")))),
         Err(status) => Err(refused_page(wb, &visit, "无法打开通知书", &Refusal::from(&status))),
     }
+}
+
+/// Whom the applicant calls about `package_id`, in one line: the catalog
+/// version in force's contact, whatever version the case keeps (ADR 0036).
+/// Empty when intake cannot say: the notice is still printed.
+async fn contact(wb: &Workbench, token: &str, package_id: &str) -> String {
+    let request = GetContactRequest { package_id: package_id.to_owned() };
+    crate::calls::contact_line(wb.services.catalog(token).get_contact(request).await)
 }

@@ -18,6 +18,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse as _, Response};
 use tonic::Code;
 use yiciban_domain::values::CaseNumber;
+use yiciban_proto::catalog::v1::GetContactRequest;
 use yiciban_proto::intake::v1::CheckApplicantTailRequest;
 use yiciban_proto::tracking::v1::GetCaseSummaryRequest;
 
@@ -64,7 +65,10 @@ fn answer(status: StatusCode, page: ProgressPage, nonce: &str, new: bool) -> Res
 pub async fn form(State(wb): State<Arc<Workbench>>, headers: HeaderMap) -> Response {
     let (nonce, new) = nonce(&headers);
     match wb.tries.form_token(&nonce).await {
-        Ok(token) => answer(StatusCode::OK, ProgressPage::new(token), &nonce, new),
+        Ok(token) => {
+            let page = ProgressPage { contact: contact(&wb, "").await, ..ProgressPage::new(token) };
+            answer(StatusCode::OK, page, &nonce, new)
+        }
         Err(error) => {
             tracing::error!(error = %error, "reading the progress form's key failed");
             unavailable()
@@ -134,7 +138,7 @@ pub async fn query(
         }
     }
     let Ok(token) = wb.tries.form_token(&nonce).await else { return unavailable() };
-    let mut page = ProgressPage::new(token);
+    let mut page = ProgressPage { contact: contact(&wb, "").await, ..ProgressPage::new(token) };
     page.case_number = form.get("case_number").chars().take(64).collect();
     let (number, tail) = match checked(&form) {
         Ok(pair) => pair,
@@ -194,6 +198,10 @@ async fn look_up(wb: &Workbench, number: &str, tail: &str, page: &mut ProgressPa
     match wb.progress.tracking().get_case_summary(GetCaseSummaryRequest { case_id }).await {
         Ok(answer) => {
             let summary = answer.into_inner().summary.unwrap_or_default();
+            let package = contact(wb, &summary.package_id).await;
+            if !package.is_empty() {
+                page.contact = package;
+            }
             page.result = Some(Ok(ProgressView::new(&summary, &wb.names)));
             (StatusCode::OK, Outcome::Found)
         }
@@ -203,6 +211,15 @@ async fn look_up(wb: &Workbench, number: &str, tail: &str, page: &mut ProgressPa
         }
         Err(status) => failed(page, &status),
     }
+}
+
+/// Whom the public calls, in one line: the centre's contact, or
+/// `package_id`'s, from the catalog version in force (ADR 0036), asked as
+/// the `progress` identity; empty when intake cannot say (the page works
+/// without it).
+async fn contact(wb: &Workbench, package_id: &str) -> String {
+    let request = GetContactRequest { package_id: package_id.to_owned() };
+    crate::calls::contact_line(wb.progress.catalog().get_contact(request).await)
 }
 
 #[cfg(test)]

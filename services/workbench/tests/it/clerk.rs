@@ -5,7 +5,8 @@
 //! the 不予受理通知书; only clerks take applications; no form token, nothing
 //! filed; markup typed into the form is text on the notice; a file stored
 //! as soon as it is chosen (the form's upload progress) goes with the form
-//! by its reference.
+//! by its reference; every notice says whom to call, from the catalog
+//! version in force.
 
 use reqwest::StatusCode;
 use yiciban_proto::intake::v1 as intake;
@@ -89,8 +90,16 @@ async fn a_clerk_finds_the_package_reads_its_notice_files_the_form_with_a_file_a
 
     let notice = clerk.get("/packages/newborn-birth").await;
     assert_eq!(notice.status, StatusCode::OK, "{}", notice.body);
-    for shown in ["出生医学证明首次签发登记表", "出院小结", "可容缺", "可以承诺代替", "承诺时限", "咨询电话"]
-    {
+    for shown in [
+        "出生医学证明首次签发登记表",
+        "出院小结",
+        "可容缺",
+        "可以承诺代替",
+        "承诺时限",
+        "<dt>咨询电话</dt><dd>0472-5163108</dd>",
+        "<dt>现场咨询</dt><dd>“一件事一次办”综合窗口</dd>",
+        "<dt>全国政务服务便民热线</dt><dd>12345</dd>",
+    ] {
         assert!(notice.body.contains(shown), "{shown}: {}", notice.body);
     }
 
@@ -118,6 +127,7 @@ async fn a_clerk_finds_the_package_reads_its_notice_files_the_form_with_a_file_a
         "登记表.pdf",
         "窗口领取",
         "下载 PDF",
+        "咨询电话：0472-5163108（“一件事一次办”综合窗口）；全国政务服务便民热线 12345",
     ] {
         assert!(printed.body.contains(shown), "{shown}: {}", printed.body);
     }
@@ -139,7 +149,9 @@ async fn a_clerk_finds_the_package_reads_its_notice_files_the_form_with_a_file_a
     assert!(disposition.starts_with("attachment;") && disposition.contains(&stored.case_number), "{disposition}");
     assert!(pdf.body.starts_with("%PDF-1.4") && pdf.body.ends_with("%%EOF\n"));
     let ucs2 = |text: &str| text.chars().map(|c| format!("{:04X}", u32::from(c))).collect::<String>();
-    for text in ["受理通知书", stored.case_number.as_str(), "新生儿出生一件事", "登记表.pdf"] {
+    // The contact's line wraps after the desk on A4.
+    for text in ["受理通知书", stored.case_number.as_str(), "新生儿出生一件事", "登记表.pdf", "咨询电话：0472-5163108"]
+    {
         assert!(pdf.body.contains(&ucs2(text)), "{text} in the PDF");
     }
 }
@@ -192,6 +204,7 @@ async fn a_refused_application_shows_every_reason_on_the_non_acceptance_notice()
         assert!(printed.body.contains(&reason.message), "{}: {}", reason.message, printed.body);
     }
     assert!(printed.body.contains("行政复议"), "the legal remedy: {}", printed.body);
+    assert!(printed.body.contains("咨询电话：0472-5163108"), "whom to call: {}", printed.body);
 }
 
 #[tokio::test]
@@ -317,6 +330,8 @@ async fn an_application_with_a_deficiency_and_a_commitment_prints_the_one_time_s
     ] {
         assert!(printed.body.contains(shown), "{shown}: {}", printed.body);
     }
+    // Whom to call, on the 受理通知书 and again on the 一次性告知书.
+    assert_eq!(printed.body.matches("咨询电话：0472-5163108").count(), 2, "{}", printed.body);
 }
 
 /// An attribute's value as the browser reads it (askama's escapes undone).
@@ -405,4 +420,31 @@ async fn a_file_stored_as_soon_as_it_is_chosen_goes_with_the_form_by_its_referen
     assert_eq!(stored.materials.len(), 1);
     assert_eq!(stored.materials[0].sha256_hex, sha(&pdf));
     assert_eq!(stored.materials[0].file_name, "登记表.pdf");
+}
+
+#[tokio::test]
+async fn a_notice_of_a_case_accepted_under_an_older_catalog_version_prints_the_contact_in_force() {
+    let app = spawn_app().await;
+    let clerk = app.signed_in("clerk-001").await;
+    let request = yiciban_testkit::applications::newborn("contact-in-force");
+    let case_id = app.intake_as_clerk().submit_application(request).await.unwrap().into_inner().case_id;
+    let before = clerk.get(&format!("/cases/{case_id}/notice")).await;
+    assert!(before.body.contains("咨询电话：0472-5163108"), "{}", before.body);
+
+    // The centre moves its consultation line in a new catalog version.
+    let file = yiciban_testkit::catalogs::seed_as("2026.2", |c| c["contact"]["phone"] = "0472-5163100".into());
+    app.publish_catalog(file).await;
+
+    // Reprinted, the case's notice is the same but for whom to call (ADR 0036).
+    let after = clerk.get(&format!("/cases/{case_id}/notice")).await;
+    assert!(after.body.contains("咨询电话：0472-5163100"), "{}", after.body);
+    assert!(!after.body.contains("0472-5163108"), "{}", after.body);
+    let promised = |page: &Page| {
+        page.body.split("承诺办结日期</dt><dd>").nth(1).and_then(|rest| rest.split("</dd>").next()).map(str::to_owned)
+    };
+    assert!(promised(&before).is_some_and(|p| p.contains("个工作日")), "{}", before.body);
+    assert_eq!(promised(&after), promised(&before), "the case keeps its promise");
+    let pdf = clerk.get(&format!("/cases/{case_id}/notice.pdf")).await;
+    let ucs2 = |text: &str| text.chars().map(|c| format!("{:04X}", u32::from(c))).collect::<String>();
+    assert!(pdf.body.contains(&ucs2("咨询电话：0472-5163100")), "the PDF too");
 }

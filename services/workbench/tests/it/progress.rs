@@ -2,7 +2,8 @@
 //! signing in; the right pair shows the stage, the departments and the
 //! promised date and nothing personal; a wrong tail and an unknown number
 //! get the same neutral message; tries are limited per client address and
-//! per case number; the form's token and the escaping hold.
+//! per case number; the form's token and the escaping hold; the page says
+//! whom to call.
 
 use reqwest::StatusCode;
 use yiciban_testkit::applications::{MOTHER_ID, newborn};
@@ -44,6 +45,9 @@ async fn the_right_pair_shows_the_stage_the_departments_and_the_date_and_nothing
     // Without signing in: the page itself, not the way to sign in.
     let (browser, token) = on_the_page(&app).await;
     assert!(browser.session_id().is_none());
+    // Whom to call, before asking anything: the centre's consultation phone.
+    let blank = browser.get("/progress").await;
+    assert!(blank.body.contains("如有疑问，请拨打咨询电话：0472-5163108"), "{}", blank.body);
 
     // A lower-case x is taken as the check character X.
     let page = ask(&browser, &token, &number, &right_tail().to_lowercase(), "198.51.100.1").await;
@@ -65,8 +69,14 @@ async fn the_right_pair_shows_the_stage_the_departments_and_the_date_and_nothing
     }
     // The tail is never shown again.
     assert!(!page.body.contains(right_tail()), "{}", page.body);
+    // The case's package's contact.
+    assert!(
+        page.body.contains("咨询电话：0472-5163108（“一件事一次办”综合窗口）；全国政务服务便民热线 12345"),
+        "{}",
+        page.body
+    );
     // Nothing was shown in clear, so nothing is in intake's read log for it.
-    let reads = app.intake_reads().await;
+    let reads = app.all_intake_reads().await;
     assert!(reads.iter().all(|r| r.caller != "progress" && !r.method.ends_with("CheckApplicantTail")), "{reads:?}");
 }
 

@@ -185,7 +185,7 @@ IDENTITY_HASHERS = ("intake", "issuance", "tracking")
 # needs.
 KEK_SECRETS = {"intake": ("yiciban-kek", "keks"), "tracking": ("yiciban-kek", "keks"),
                "issuance": ("yiciban-kek", "keks"),
-               # askers' and complainants' contact data, sealed per record (ADR 0036)
+               # askers' and complainants' contact data, sealed per record (ADR 0037)
                "supervision": ("yiciban-kek", "keks"),
                "webhooks": ("yiciban-webhooks-kek", "keys"),
                # the workbench's sessions' tokens (ADR 0028): its own keys

@@ -38,7 +38,7 @@ pub enum Service {
     /// Not started with the others (its look-ups of the phone would be
     /// reads in every journey's read log): a journey that needs it spawns it.
     Notifier,
-    /// The supervision office's records (ADR 0036): spawned by the journeys
+    /// The supervision office's records (ADR 0037): spawned by the journeys
     /// that call it.
     Supervision,
 }

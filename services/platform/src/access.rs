@@ -200,7 +200,7 @@ pub const RULES: &[Rule] = &[
     rule("/yiciban.webhooks.v1.WebhookService/StartReplay", &[Admin], &[], Open),
     // the notifier's record of text messages: masked phones, for oversight
     rule("/yiciban.notifier.v1.NotifierService/ListMessages", &[Supervisor, Admin], &[], List),
-    // the supervision office's records (ADR 0036); a hotline operator is a
+    // the supervision office's records (ADR 0037); a hotline operator is a
     // clerk at the hotline desk; handlers narrow clerks and officers to
     // their own consultations and agents to their department's opinions
     rule("/yiciban.supervision.v1.SupervisionService/RecordConsultation", &[Clerk, Officer], &[], Open),

@@ -4,7 +4,7 @@
 //! and their read rows ([`ConsultationRows`], [`OpinionRows`]) written in
 //! the same transaction as the events, with the sealed contact of a new
 //! record. The events are case-level (`_`): no department system's feed
-//! receives them (ADR 0036).
+//! receives them (ADR 0037).
 
 use async_trait::async_trait;
 use prost::Message;

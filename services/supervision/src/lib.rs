@@ -1,6 +1,6 @@
 #![forbid(unsafe_code)]
 //! The supervision service (督查): the supervision office's own records
-//! beside the cases, in its own schema and streams (ADR 0036) —
+//! beside the cases, in its own schema and streams (ADR 0037) —
 //! consultations (`consultation-<id>`, 咨询登记) recorded by clerks, hotline
 //! operators (clerks at the hotline desk) and officers, and opinions,
 //! suggestions and complaints (`opinion-<id>`) from every channel, assigned,

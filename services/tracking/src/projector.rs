@@ -558,7 +558,7 @@ fn json<T: serde::Serialize>(value: &T) -> sqlx::Result<String> {
 }
 
 /// The sources whose events are no case's: the supervision office's
-/// records (ADR 0036) share the event stream but not its meaning, so the
+/// records (ADR 0037) share the event stream but not its meaning, so the
 /// projection passes them over (acknowledged, nothing written).
 pub const NOT_CASE_SOURCES: &[&str] = &["supervision"];
 

@@ -1,4 +1,4 @@
-//! The supervision records (ADR 0036): their enums both ways, their events
+//! The supervision records (ADR 0037): their enums both ways, their events
 //! stored as (type, bytes) by [`encode_consultation_event`] /
 //! [`decode_consultation_event`] and [`encode_opinion_event`] /
 //! [`decode_opinion_event`] (messages of `yiciban.supervision.v1`, not case

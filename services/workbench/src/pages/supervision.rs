@@ -1,4 +1,4 @@
-//! The supervision office's pages (ADR 0036): 咨询登记 (`/consultations`),
+//! The supervision office's pages (ADR 0037): 咨询登记 (`/consultations`),
 //! a quick form and the person's consultations of today, for clerks (at a
 //! window or the hotline desk) and officers; and 意见处理 (`/opinions`),
 //! the opinions queue — overdue unanswered ones first — for supervisors,

@@ -39,7 +39,7 @@
 //! | `POST /cases/{case}/rectifications/{id}/{action}` | `verify` (核实), `record` (整改), `explain` (解释说明), `close` (回访复核办结, supervisors), `review` (差评认定无效, supervisors) |
 //! | `/audit` | 审计: the refusals or personal-data reads (material downloads included) of every service, newest first (`kind`, `case`, `caller`, `service`, `page`; supervisors, administrators) |
 //! | `/messages` | 短信记录: the notifier's text messages to applicants (masked phone, text, status, attempts), filtered (`case`, `status`, `page`); supervisors and administrators |
-//! | `/consultations`, `POST /consultations` | 咨询登记: the quick form of a consultation and the person's consultations of today (`?done=1` confirms); clerks (window or hotline desk) and officers (ADR 0036) |
+//! | `/consultations`, `POST /consultations` | 咨询登记: the quick form of a consultation and the person's consultations of today (`?done=1` confirms); clerks (window or hotline desk) and officers (ADR 0037) |
 //! | `/opinions` | 意见处理: opinions, suggestions and complaints, overdue unanswered ones first (`overdue`, `page`); supervisors, administrators, and agents their department's assigned ones |
 //! | `/cases/{case}/materials/{sha256}/view`, `…/download` | a material's file, from intake (查看 inline for PDF and images, 下载) |
 //! | `/progress`, `POST /progress` | the public progress page (进度查询): no sign-in; case number + the ID's last six characters, rate-limited per address and case number (ADR 0032) |

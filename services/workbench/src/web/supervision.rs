@@ -1,4 +1,4 @@
-//! The supervision office's pages (ADR 0036): `GET /consultations` (咨询登记:
+//! The supervision office's pages (ADR 0037): `GET /consultations` (咨询登记:
 //! the quick form and the person's consultations of today, `?done=1`
 //! confirms one), `POST /consultations` (checked like every POST, sent to
 //! the supervision service with the person's own token and the form's

@@ -1,4 +1,4 @@
-//! 咨询登记 and 意见处理 in the workbench (ADR 0036): a clerk records a
+//! 咨询登记 and 意见处理 in the workbench (ADR 0037): a clerk records a
 //! consultation with the quick form and sees it in today's list (the
 //! caller's phone never shown); a form without a question and with a bad
 //! phone comes back with the service's words next to each field, nothing

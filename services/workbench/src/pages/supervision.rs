@@ -7,7 +7,8 @@
 
 use askama::Template;
 use yiciban_proto::supervision::v1::{
-    Consultation, ConsultationChannel, ListOpinionsResponse, Opinion, OpinionChannel, OpinionKind, OpinionState,
+    Consultation, ConsultationChannel, GetOpinionResponse, ListOpinionsResponse, Opinion, OpinionChannel, OpinionKind,
+    OpinionState,
 };
 
 use super::decide::Sent;
@@ -141,6 +142,7 @@ fn state_label(s: OpinionState) -> &'static str {
 /// One opinion of the queue.
 #[derive(Debug, Clone)]
 pub struct OpinionRow {
+    pub href: String,
     pub kind: &'static str,
     pub channel: &'static str,
     pub summary: String,
@@ -156,6 +158,7 @@ pub struct OpinionRow {
 impl OpinionRow {
     fn new(o: &Opinion) -> OpinionRow {
         OpinionRow {
+            href: format!("/opinions/{}", o.opinion_id),
             kind: kind_label(o.kind()),
             channel: opinion_channel_label(o.channel()),
             summary: o.summary.clone(),
@@ -201,6 +204,149 @@ impl OpinionsPage {
             next_page: answer.filter(|a| !a.next_page_token.is_empty()).map(|a| href(&a.next_page_token)),
             error: None,
         }
+    }
+}
+
+/// One action of the opinion page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpinionAction {
+    Assign,
+    Answer,
+    Close,
+    Visit,
+}
+
+impl OpinionAction {
+    /// The last segment of `POST /opinions/{id}/<segment>` and the page's
+    /// `done` value.
+    pub fn segment(self) -> &'static str {
+        match self {
+            OpinionAction::Assign => "assign",
+            OpinionAction::Answer => "answer",
+            OpinionAction::Close => "close",
+            OpinionAction::Visit => "visit",
+        }
+    }
+
+    pub fn of_segment(segment: &str) -> Option<OpinionAction> {
+        [OpinionAction::Assign, OpinionAction::Answer, OpinionAction::Close, OpinionAction::Visit]
+            .into_iter()
+            .find(|a| a.segment() == segment)
+    }
+
+    /// What the page confirms after the action went through.
+    pub fn confirmation(self) -> &'static str {
+        match self {
+            OpinionAction::Assign => "已交办。",
+            OpinionAction::Answer => "答复已记录。",
+            OpinionAction::Close => "已办结。",
+            OpinionAction::Visit => "回访已记录。",
+        }
+    }
+
+    /// The form input a service's field violation is about.
+    pub fn input_of(self, field: &str) -> Option<String> {
+        matches!(field, "department" | "person" | "note" | "answer").then(|| field.to_owned())
+    }
+
+    /// The actions `role` may take on an opinion in `state` (the service
+    /// decides again).
+    pub fn offered(role: yiciban_platform::Role, state: OpinionState, answered: bool) -> Vec<OpinionAction> {
+        use yiciban_platform::Role;
+        let awaiting = matches!(state, OpinionState::Received | OpinionState::Assigned);
+        let mut actions = Vec::new();
+        if role == Role::Supervisor && awaiting {
+            actions.push(OpinionAction::Assign);
+        }
+        if matches!(role, Role::Supervisor | Role::Agent) && state == OpinionState::Assigned {
+            actions.push(OpinionAction::Answer);
+        }
+        if role == Role::Supervisor && state != OpinionState::Closed {
+            actions.push(OpinionAction::Close);
+        }
+        if matches!(role, Role::Supervisor | Role::Officer) && answered && !awaiting {
+            actions.push(OpinionAction::Visit);
+        }
+        actions
+    }
+}
+
+/// One step of an opinion's history.
+#[derive(Debug, Clone)]
+pub struct StepRow {
+    pub at: String,
+    pub who: String,
+    pub text: String,
+}
+
+/// One form of the opinion page.
+#[derive(Debug, Clone)]
+pub struct OpinionForm {
+    pub action: String,
+    pub version: u64,
+    pub key: String,
+    pub sent: Sent,
+}
+
+/// `/opinions/{id}`.
+#[derive(Debug, Template)]
+#[template(path = "opinion.html")]
+pub struct OpinionPage {
+    pub layout: Layout,
+    pub row: OpinionRow,
+    pub answer: String,
+    pub contact: String,
+    pub history: Vec<StepRow>,
+    pub forms: Vec<(OpinionAction, OpinionForm)>,
+    pub done: Option<&'static str>,
+}
+
+impl OpinionPage {
+    /// The page of `answer` for `role`; `refused` is a form sent back with
+    /// what the service said.
+    pub fn new(
+        layout: Layout,
+        answer: &GetOpinionResponse,
+        role: yiciban_platform::Role,
+        refused: Option<(OpinionAction, Sent)>,
+    ) -> Option<OpinionPage> {
+        let o = answer.opinion.as_ref()?;
+        let forms = OpinionAction::offered(role, o.state(), !o.answer.is_empty())
+            .into_iter()
+            .map(|action| {
+                let sent = match &refused {
+                    Some((a, sent)) if *a == action => sent.clone(),
+                    _ => Sent::default(),
+                };
+                let form = OpinionForm {
+                    action: format!("/opinions/{}/{}", o.opinion_id, action.segment()),
+                    version: o.version,
+                    key: uuid::Uuid::now_v7().to_string(),
+                    sent,
+                };
+                (action, form)
+            })
+            .collect();
+        let contact = answer
+            .contact_masked
+            .as_ref()
+            .map(|c| {
+                [c.name.as_str(), c.phone.as_str()].into_iter().filter(|s| !s.is_empty()).collect::<Vec<_>>().join(" ")
+            })
+            .unwrap_or_default();
+        Some(OpinionPage {
+            layout,
+            row: OpinionRow::new(o),
+            answer: o.answer.clone(),
+            contact,
+            history: answer
+                .history
+                .iter()
+                .map(|s| StepRow { at: format::timestamp(s.at.as_ref()), who: s.actor.clone(), text: s.text.clone() })
+                .collect(),
+            forms,
+            done: None,
+        })
     }
 }
 

@@ -4,7 +4,11 @@
 //! the supervision service with the person's own token and the form's
 //! idempotency key; refused: the form again with what was typed and the
 //! service's words next to the field — nothing was recorded), and `GET
-//! /opinions` (意见处理: the queue, overdue first; `?overdue=1`).
+//! /opinions` (意见处理: the queue, overdue first; `?overdue=1`), `GET
+//! /opinions/{id}` (one opinion, its history and the forms the role may use;
+//! `?done=` confirms) and `POST /opinions/{id}/{action}` (assign, answer,
+//! close, visit: sent with the version the page showed and the form's key;
+//! refused: the page again with the service's words next to the field).
 
 use std::sync::Arc;
 
@@ -14,16 +18,17 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse as _, Response};
 use yiciban_platform::config::OidcConfig;
 use yiciban_proto::supervision::v1::{
-    Contact, ListConsultationsRequest, ListOpinionsRequest, RecordConsultationRequest,
+    AnswerOpinionRequest, AssignOpinionRequest, CloseOpinionRequest, Contact, GetOpinionRequest,
+    ListConsultationsRequest, ListOpinionsRequest, RecordConsultationRequest, RecordOpinionReturnVisitRequest,
 };
 
 use super::guard::{self, Form, Visit};
 use super::respond::{Html, redirect};
-use super::work::pairs;
+use super::work::{pairs, path_segment, refused_page};
 use crate::Workbench;
 use crate::calls::{Refusal, Supervision};
 use crate::pages::decide::Sent;
-use crate::pages::supervision::{ConsultationsPage, OpinionsPage, channel_of, input_of};
+use crate::pages::supervision::{ConsultationsPage, OpinionAction, OpinionPage, OpinionsPage, channel_of, input_of};
 
 const CONSULTATIONS: &str = "咨询登记";
 const OPINIONS: &str = "意见处理";
@@ -152,5 +157,141 @@ pub async fn opinions(State(wb): State<Arc<Workbench>>, headers: HeaderMap, RawQ
     match client.list_opinions(request).await {
         Ok(answer) => Html(OpinionsPage::new(layout(), overdue_only, Some(&answer.into_inner()))).into_response(),
         Err(status) => failed(Refusal::from(&status)),
+    }
+}
+
+/// The opinion page, confirming `done` or showing a refused form.
+async fn opinion_page(
+    wb: &Workbench,
+    visit: &Visit,
+    id: &str,
+    done: Option<OpinionAction>,
+    refused: Option<(StatusCode, OpinionAction, Sent)>,
+) -> Response {
+    let mut client = match supervision(wb, visit).await {
+        Ok(Ok(c)) => c,
+        Ok(Err(refusal)) => return refused_page(wb, visit, OPINIONS, &refusal),
+        Err(refused) => return refused,
+    };
+    let answer = match client.get_opinion(GetOpinionRequest { opinion_id: id.to_owned() }).await {
+        Ok(a) => a.into_inner(),
+        Err(status) => return refused_page(wb, visit, OPINIONS, &Refusal::from(&status)),
+    };
+    let layout = visit.layout(wb, OPINIONS, "/opinions");
+    let status = refused.as_ref().map_or(StatusCode::OK, |(s, _, _)| *s);
+    let refused = refused.map(|(_, action, sent)| (action, sent));
+    let Some(mut page) = OpinionPage::new(layout, &answer, visit.session.person.role, refused) else {
+        let refusal = Refusal { status: StatusCode::BAD_GATEWAY, message: String::new() };
+        return refused_page(wb, visit, OPINIONS, &refusal);
+    };
+    page.done = done.map(OpinionAction::confirmation);
+    (status, Html(page)).into_response()
+}
+
+/// `GET /opinions/{id}`.
+pub async fn opinion(
+    State(wb): State<Arc<Workbench>>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    let back = format!("/opinions/{}", path_segment(&id));
+    let visit = match guard::require(&wb, &headers, &back).await {
+        Ok(v) => v,
+        Err(refused) => return refused,
+    };
+    let done = pairs(&raw.unwrap_or_default())
+        .iter()
+        .find(|(k, _)| k == "done")
+        .and_then(|(_, v)| OpinionAction::of_segment(v));
+    opinion_page(&wb, &visit, &id, done, None).await
+}
+
+/// `POST /opinions/{id}/{action}`.
+pub async fn act(
+    State(wb): State<Arc<Workbench>>,
+    axum::extract::Path((id, action)): axum::extract::Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let form = Form::parse(&body);
+    let visit = match guard::post(&wb, &headers, &form).await {
+        Ok(v) => v,
+        Err(refused) => return refused,
+    };
+    let Some(action) = OpinionAction::of_segment(&action) else {
+        let refusal =
+            Refusal { status: StatusCode::NOT_FOUND, message: "没有这项操作。/ No such action.".into() };
+        return refused_page(&wb, &visit, "请求有误", &refusal);
+    };
+    let meta = match super::decide::meta(&wb, &visit, &form) {
+        Ok(m) => m,
+        Err(refused) => return refused,
+    };
+    let mut client = match supervision(&wb, &visit).await {
+        Ok(Ok(c)) => c,
+        Ok(Err(refusal)) => return refused_page(&wb, &visit, OPINIONS, &refusal),
+        Err(refused) => return refused,
+    };
+    let (key, version, opinion_id) = (meta.key, meta.version, id.clone());
+    let note = form.get("note").to_owned();
+    let answer: Result<(), tonic::Status> = match action {
+        OpinionAction::Assign => {
+            let request = AssignOpinionRequest {
+                idempotency_key: key,
+                opinion_id,
+                expected_version: version,
+                department: form.get("department").to_owned(),
+                person: form.get("person").to_owned(),
+                note,
+            };
+            client.assign_opinion(request).await.map(drop)
+        }
+        OpinionAction::Answer => {
+            let request = AnswerOpinionRequest {
+                idempotency_key: key,
+                opinion_id,
+                expected_version: version,
+                answer: form.get("answer").to_owned(),
+            };
+            client.answer_opinion(request).await.map(drop)
+        }
+        OpinionAction::Close => {
+            let request = CloseOpinionRequest {
+                idempotency_key: key,
+                opinion_id,
+                expected_version: version,
+                unfounded: form.get("unfounded") == "1",
+                note,
+            };
+            client.close_opinion(request).await.map(drop)
+        }
+        OpinionAction::Visit => {
+            let request = RecordOpinionReturnVisitRequest {
+                idempotency_key: key,
+                opinion_id,
+                expected_version: version,
+                satisfied: form.get("satisfied") == "1",
+                note,
+            };
+            client.record_opinion_return_visit(request).await.map(drop)
+        }
+    };
+    match answer {
+        Ok(()) => {
+            tracing::info!(action = action.segment(), "an action on an opinion through the workbench");
+            redirect(&format!("/opinions/{}?done={}", path_segment(&id), action.segment()))
+        }
+        Err(status) => {
+            tracing::info!(action = action.segment(), code = ?status.code(), "the supervision service refused an action on an opinion");
+            let typed: Vec<(String, String)> = form
+                .pairs()
+                .iter()
+                .filter(|(k, _)| !["csrf", "key", "version"].contains(&k.as_str()))
+                .cloned()
+                .collect();
+            let sent = Sent::refused(typed, &status, |f| action.input_of(f));
+            opinion_page(&wb, &visit, &id, None, Some((Refusal::from(&status).status, action, sent))).await
+        }
     }
 }

@@ -103,3 +103,62 @@ async fn the_opinions_queue_shows_a_supervisor_the_due_day_and_an_agent_only_its
     let refused = clerk.get("/opinions").await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
 }
+
+/// Posts the form of `action` on the opinion `page` with `fields`.
+async fn act(browser: &crate::helpers::Browser, page: &Page, id: &str, action: &str, fields: &[(&str, &str)]) -> Page {
+    let path = format!("/opinions/{id}/{action}");
+    let marker = format!("action=\"{path}\"");
+    let (csrf, version, key) = (page.csrf(), page.field_after(&marker, "version"), page.field_after(&marker, "key"));
+    let mut form = vec![("csrf", csrf.as_str()), ("version", version.as_str()), ("key", key.as_str())];
+    form.extend_from_slice(fields);
+    browser.post(&path, &form, &[]).await
+}
+
+#[tokio::test]
+async fn a_supervisor_assigns_the_department_answers_and_the_supervisor_closes_on_the_opinion_page() {
+    let app = spawn_app().await;
+    let request = pb::RecordOpinionRequest {
+        idempotency_key: "opinion-2".into(),
+        kind: pb::OpinionKind::Opinion as i32,
+        channel: pb::OpinionChannel::Email as i32,
+        summary: "建议延长周六办理时间".into(),
+        contact: Some(pb::Contact { name: "李四".into(), phone: "13800001111".into() }),
+        ..Default::default()
+    };
+    let mut supervision = app.supervision(Role::Clerk, "clerk-001", None);
+    let id = supervision.record_opinion(request).await.unwrap().into_inner().opinion.unwrap().opinion_id;
+
+    let supervisor = app.signed_in("sup-001").await;
+    let queue = supervisor.get("/opinions").await;
+    assert!(queue.body.contains(&format!("href=\"/opinions/{id}\"")), "{}", queue.body);
+    let page = supervisor.get(&format!("/opinions/{id}")).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains("李*") && page.body.contains("138****1111"), "masked: {}", page.body);
+    assert!(!page.body.contains("13800001111"), "{}", page.body);
+    assert!(!page.body.contains(&format!("/opinions/{id}/answer")), "not assigned yet: no answer form");
+    let done = act(&supervisor, &page, &id, "assign", &[("department", "samr"), ("person", "agent-samr-1")]).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    assert!(supervisor.follow(done.location()).await.body.contains("已交办"));
+
+    let agent = app.signed_in("agent-samr-1").await;
+    let page = agent.get(&format!("/opinions/{id}")).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(!page.body.contains("138****1111"), "an agent sees no contact: {}", page.body);
+    let refused = act(&agent, &page, &id, "answer", &[("answer", " ")]).await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.body);
+    assert_eq!(error_at(&refused, "answer-answer"), "答复内容不能为空");
+    let done = act(&agent, &refused, &id, "answer", &[("answer", "已研究，下月起周六延长至17时")]).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+
+    let page = supervisor.get(&format!("/opinions/{id}")).await;
+    assert!(page.body.contains("已研究，下月起周六延长至17时"), "{}", page.body);
+    let done = act(&supervisor, &page, &id, "close", &[]).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    let page = supervisor.follow(done.location()).await;
+    assert!(page.body.contains("已办结") && page.body.contains(&format!("/opinions/{id}/visit")), "{}", page.body);
+    let done = act(&supervisor, &page, &id, "visit", &[("satisfied", "1"), ("note", "满意")]).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+
+    let outsider = app.signed_in("agent-cdc-1").await;
+    assert_eq!(outsider.get(&format!("/opinions/{id}")).await.status, StatusCode::NOT_FOUND);
+}

@@ -329,6 +329,17 @@ async fn a_whole_case_in_the_browser_from_the_window_to_the_rating() {
     let rated = clerk.wait_for_text("已记录评价").await;
     assert!(rated.contains("一窗办结，很方便"), "{rated}");
 
+    // A consultation at the window, recorded in one form (咨询登记).
+    clerk.link("咨询登记").await.click().await;
+    clerk.wait_for_text("今日登记").await;
+    assert_labelled(&clerk, "the consultation form").await;
+    clerk.find("#channel option[value=\"window\"]").await.click().await;
+    clerk.find("#question").await.send_keys("开办餐饮店需要哪些材料？").await;
+    clerk.find("#answer").await.send_keys("已发放一次性告知单。").await;
+    clerk.find("form[action=\"/consultations\"] button[type=\"submit\"]").await.click().await;
+    let recorded = clerk.wait_for_text("咨询已登记").await;
+    assert!(recorded.contains("开办餐饮店需要哪些材料？"), "{recorded}");
+
     // The month's statistics count it.
     let supervisor = web.signed_in("sup-001", "陈静（督办负责人）").await;
     supervisor.goto(&web.at("/statistics")).await;

@@ -173,3 +173,41 @@ async fn the_complainants_contact_is_sealed_and_shown_masked_to_supervisors_only
     let got = app.agent("samr").get_opinion(pb::GetOpinionRequest { opinion_id: o.opinion_id.clone() }).await;
     assert_eq!(got.unwrap().into_inner().contact_masked, None);
 }
+
+#[tokio::test]
+async fn contact_data_is_erased_with_its_key_once_its_retention_has_passed() {
+    let app = spawn_app().await;
+    let request = pb::RecordOpinionRequest {
+        idempotency_key: key(),
+        kind: pb::OpinionKind::Suggestion as i32,
+        channel: pb::OpinionChannel::SuggestionBox as i32,
+        summary: "建议增设自助打印机".into(),
+        contact: Some(pb::Contact { name: "赵六".into(), phone: "13700002222".into() }),
+        ..Default::default()
+    };
+    let o = app.clerk().record_opinion(request).await.unwrap().into_inner().opinion.unwrap();
+    let state = &app.state;
+    let subject = yiciban_supervision::contacts::subject("opinion", o.opinion_id.parse().unwrap());
+    let purge = |day| yiciban_supervision::contacts::purge(state.pool(), state.schema(), &state.keys, day);
+
+    // Kept for 180 days from 15 October 2026: through 13 April 2027.
+    let last_day = chrono::NaiveDate::from_ymd_opt(2027, 4, 13).unwrap();
+    assert_eq!(purge(last_day).await.unwrap(), 0);
+    assert!(
+        app.supervisor()
+            .get_opinion(pb::GetOpinionRequest { opinion_id: o.opinion_id.clone() })
+            .await
+            .unwrap()
+            .into_inner()
+            .contact_masked
+            .is_some()
+    );
+    assert_eq!(purge(last_day.succ_opt().unwrap()).await.unwrap(), 1);
+    assert_eq!(app.count("contacts").await, 0);
+    assert!(state.keys.is_erased(&subject).await.unwrap());
+    let got = app.supervisor().get_opinion(pb::GetOpinionRequest { opinion_id: o.opinion_id.clone() }).await;
+    let got = got.unwrap().into_inner();
+    assert_eq!(got.contact_masked, None);
+    // The opinion itself stays, and says a contact was given.
+    assert!(got.opinion.unwrap().contact_kept);
+}

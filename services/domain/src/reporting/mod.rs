@@ -9,12 +9,16 @@
 //! submitted again. Due by the 15th of the next month ([`ReportPeriod`]): a
 //! report with no standing submission on the 16th is flagged late once.
 //!
+//! [`assessment`] scores departments and staff over a period from measured
+//! indicators, each figure with the evidence behind it.
+//!
 //! [`MonthlyReport`] is its state and implements [`Aggregate`]; `decide` and
 //! `evolve` are pure: today, the figures and the department are in the
 //! command.
 //!
 //! [`Aggregate`]: crate::Aggregate
 
+pub mod assessment;
 mod decide;
 mod error;
 mod model;

@@ -107,10 +107,10 @@ impl ScoringRules {
             if !(rule.weight.is_finite() && rule.weight > 0.0) {
                 v.add(format!("rules[{i}].weight"), "分值应为正数");
             }
-            if let Scoring::Deduction { points_each } = rule.scoring {
-                if !(points_each.is_finite() && points_each > 0.0) {
-                    v.add(format!("rules[{i}].scoring.points_each"), "每项扣分应为正数");
-                }
+            if let Scoring::Deduction { points_each } = rule.scoring
+                && !(points_each.is_finite() && points_each > 0.0)
+            {
+                v.add(format!("rules[{i}].scoring.points_each"), "每项扣分应为正数");
             }
         }
         let total: f64 = self.rules.iter().map(|r| r.weight).sum();

@@ -133,6 +133,17 @@ pub async fn masked_of(
     keys: &DataKeys,
     record_id: Uuid,
 ) -> anyhow::Result<Option<pb::Contact>> {
+    Ok(opened_of(pool, schema, keys, record_id).await?.as_ref().map(masked))
+}
+
+/// The contact kept for `record_id`, opened, in clear (the caller records
+/// the read); `None` when none is kept (or it was erased).
+pub async fn opened_of(
+    pool: &sqlx::PgPool,
+    schema: &str,
+    keys: &DataKeys,
+    record_id: Uuid,
+) -> anyhow::Result<Option<pb::Contact>> {
     let row: Option<(String, i32, Vec<u8>)> = sqlx::query_as(schema_sql(
         schema,
         "SELECT subject, generation, sealed FROM {schema}.contacts WHERE record_id = $1",
@@ -144,8 +155,7 @@ pub async fn masked_of(
     let Some(key) = keys.find_generation(&subject, u32::try_from(generation).unwrap_or_default()).await? else {
         return Ok(None);
     };
-    let contact = pb::Contact::decode(key.open(&sealed, subject.as_bytes())?.as_slice())?;
-    Ok(Some(masked(&contact)))
+    Ok(Some(pb::Contact::decode(key.open(&sealed, subject.as_bytes())?.as_slice())?))
 }
 
 #[cfg(test)]

@@ -57,6 +57,8 @@ pub struct Supervision {
     pub contact_retention_days: u32,
     /// The data keys sealing contact data (in this schema).
     pub keys: DataKeys,
+    /// Where reads of contact data in clear are recorded (this schema).
+    pub read_log: yiciban_platform::read_log::ReadLog,
 }
 
 impl Supervision {
@@ -125,6 +127,7 @@ pub async fn build_with(
         window_department: config.window_department,
         contact_retention_days: config.contact_retention_days,
         keys,
+        read_log: yiciban_platform::read_log::ReadLog::new("supervision", store.pool().clone(), store.schema()),
     });
     let sweeper = state.clone();
     let every = config.escalation_every;

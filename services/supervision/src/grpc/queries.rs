@@ -7,6 +7,7 @@ use prost::Message;
 use tonic::{Request, Status};
 use yiciban_domain::Aggregate as _;
 use yiciban_domain::supervision::{Opinion, OpinionEvent};
+use yiciban_platform::read_log::{Purpose, Read};
 use yiciban_platform::status::{from_store, internal};
 use yiciban_platform::{Caller, FieldViolation, Role};
 use yiciban_proto::convert::supervision::{decode_opinion_event, opinion_to_pb};
@@ -16,6 +17,13 @@ use yiciban_proto::supervision::v1 as pb;
 use super::{next_token, optional_department, page, refused, required_id, violation};
 use crate::Supervision;
 use crate::repo::{self, ConsultationFilter, CountRow, OpinionFilter};
+
+/// The read log's name of the RPC that answers contact data in clear.
+const GET_OPINION: &str = "/yiciban.supervision.v1.SupervisionService/GetOpinion";
+
+/// The purpose of a read of a complainant's contact when the caller states
+/// none.
+const RETURN_VISIT: &str = "回访：联系投诉人";
 
 fn enum_filter<E: TryFrom<i32> + Default + PartialEq + Copy + Into<i32>>(
     field: &str,
@@ -145,6 +153,11 @@ pub(super) async fn opinion(
     let caller = Caller::of(&request)?;
     caller.require(&[Role::Supervisor, Role::Admin, Role::Agent], "read an opinion")?;
     let id = required_id("opinion_id", &request.get_ref().opinion_id)?;
+    let reveal = request.get_ref().reveal_contact;
+    if reveal {
+        caller.require(&[Role::Supervisor], "read a complainant's contact in clear")?;
+    }
+    let purpose = Purpose::of(&request, RETURN_VISIT)?;
     let missing = || Status::not_found(format!("no opinion {id}"));
     let stored = state.opinions.store().read_stream(&Opinion::stream_id(id), 1).await.map_err(from_store)?;
     let mut opinion = Opinion::default();
@@ -172,7 +185,20 @@ pub(super) async fn opinion(
             .await
             .map_err(|e| internal("opening the contact data", &*e))?
     };
-    Ok(pb::GetOpinionResponse { opinion: Some(opinion), history, contact_masked })
+    let contact = if reveal {
+        let opened = crate::contacts::opened_of(state.pool(), state.schema(), &state.keys, id)
+            .await
+            .map_err(|e| internal("opening the contact data", &*e))?;
+        if opened.is_some() {
+            let case = id.to_string();
+            let read = Read { method: GET_OPINION, case: &case, fields: &["contact"], purpose: &purpose };
+            state.read_log.record(&caller, read).await?;
+        }
+        opened
+    } else {
+        None
+    };
+    Ok(pb::GetOpinionResponse { opinion: Some(opinion), history, contact_masked, contact })
 }
 
 /// One step of an opinion's history, in Chinese.

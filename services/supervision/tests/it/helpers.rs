@@ -112,6 +112,7 @@ impl TestApp {
             "opinions" => "SELECT count(*) FROM {schema}.opinions",
             "contacts" => "SELECT count(*) FROM {schema}.contacts",
             "events" => "SELECT count(*) FROM {schema}.events",
+            "personal_data_reads" => "SELECT count(*) FROM {schema}.personal_data_reads",
             other => panic!("no table {other} to count"),
         };
         sqlx::query_scalar(schema_sql(self.state.schema(), statement)).fetch_one(&self.db.pool).await.unwrap()

@@ -53,7 +53,10 @@ async fn a_complaint_goes_from_received_to_closed_with_a_return_visit_and_its_hi
     let visited = app.officer().record_opinion_return_visit(visit).await.unwrap().into_inner().opinion.unwrap();
     assert_eq!((visited.state, visited.return_visit), (pb::OpinionState::Closed as i32, 1));
 
-    let got = app.supervisor().get_opinion(pb::GetOpinionRequest { opinion_id: o.opinion_id.clone() }).await;
+    let got = app
+        .supervisor()
+        .get_opinion(pb::GetOpinionRequest { opinion_id: o.opinion_id.clone(), ..Default::default() })
+        .await;
     let got = got.unwrap().into_inner();
     let steps: Vec<&str> = got.history.iter().map(|s| s.event_type.as_str()).collect();
     assert_eq!(
@@ -75,7 +78,10 @@ async fn only_the_assigned_department_answers_and_sees_an_opinion() {
     // Another department: as if it did not exist.
     let err = app.agent("fire").answer_opinion(answer(&o)).await.unwrap_err();
     assert_eq!((err.code(), err.message()), (Code::NotFound, format!("no opinion {}", o.opinion_id).as_str()));
-    let err = app.agent("fire").get_opinion(pb::GetOpinionRequest { opinion_id: o.opinion_id.clone() }).await;
+    let err = app
+        .agent("fire")
+        .get_opinion(pb::GetOpinionRequest { opinion_id: o.opinion_id.clone(), ..Default::default() })
+        .await;
     assert_eq!(err.unwrap_err().code(), Code::NotFound);
     let theirs = app.agent("fire").list_opinions(pb::ListOpinionsRequest::default()).await.unwrap().into_inner();
     assert_eq!(theirs.total, 0);
@@ -130,9 +136,13 @@ async fn refusals_record_nothing() {
     let close =
         pb::CloseOpinionRequest { idempotency_key: key(), opinion_id: o.opinion_id.clone(), ..Default::default() };
     assert_eq!(app.supervisor().close_opinion(close).await.unwrap_err().code(), Code::FailedPrecondition);
-    let missing = pb::GetOpinionRequest { opinion_id: uuid::Uuid::now_v7().to_string() };
+    let missing = pb::GetOpinionRequest { opinion_id: uuid::Uuid::now_v7().to_string(), ..Default::default() };
     assert_eq!(app.supervisor().get_opinion(missing).await.unwrap_err().code(), Code::NotFound);
-    let err = app.supervisor().get_opinion(pb::GetOpinionRequest { opinion_id: "nope".into() }).await.unwrap_err();
+    let err = app
+        .supervisor()
+        .get_opinion(pb::GetOpinionRequest { opinion_id: "nope".into(), ..Default::default() })
+        .await
+        .unwrap_err();
     assert_eq!(fields(&err), ["opinion_id"]);
     assert_eq!(app.event_types(&format!("opinion-{}", o.opinion_id)).await.len(), version);
 
@@ -166,11 +176,29 @@ async fn the_complainants_contact_is_sealed_and_shown_masked_to_supervisors_only
     for personal in ["李四", "13800001111"] {
         assert!(!app.holds_in_clear(personal).await, "{personal} in clear");
     }
-    let got = app.supervisor().get_opinion(pb::GetOpinionRequest { opinion_id: o.opinion_id.clone() }).await;
+    let got = app
+        .supervisor()
+        .get_opinion(pb::GetOpinionRequest { opinion_id: o.opinion_id.clone(), ..Default::default() })
+        .await;
     let masked = got.unwrap().into_inner().contact_masked.unwrap();
     assert_eq!((masked.name.as_str(), masked.phone.as_str()), ("李*", "138****1111"));
+    assert_eq!(app.count("personal_data_reads").await, 0, "a masked contact is no read in clear");
+
+    // For the return visit, a supervisor reads it in clear: recorded.
+    let reveal = pb::GetOpinionRequest { opinion_id: o.opinion_id.clone(), reveal_contact: true };
+    let clear = app.supervisor().get_opinion(reveal.clone()).await.unwrap().into_inner().contact.unwrap();
+    assert_eq!((clear.name.as_str(), clear.phone.as_str()), ("李四", "13800001111"));
+    assert_eq!(app.count("personal_data_reads").await, 1);
+    let err = app.agent("samr").get_opinion(reveal).await.unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied);
+    assert_eq!(app.count("personal_data_reads").await, 1);
+    assert!(!app.holds_in_clear("13800001111").await, "the read log holds no contact");
+
     app.supervisor().assign_opinion(assign(&o, "samr")).await.unwrap();
-    let got = app.agent("samr").get_opinion(pb::GetOpinionRequest { opinion_id: o.opinion_id.clone() }).await;
+    let got = app
+        .agent("samr")
+        .get_opinion(pb::GetOpinionRequest { opinion_id: o.opinion_id.clone(), ..Default::default() })
+        .await;
     assert_eq!(got.unwrap().into_inner().contact_masked, None);
 }
 
@@ -195,7 +223,7 @@ async fn contact_data_is_erased_with_its_key_once_its_retention_has_passed() {
     assert_eq!(purge(last_day).await.unwrap(), 0);
     assert!(
         app.supervisor()
-            .get_opinion(pb::GetOpinionRequest { opinion_id: o.opinion_id.clone() })
+            .get_opinion(pb::GetOpinionRequest { opinion_id: o.opinion_id.clone(), ..Default::default() })
             .await
             .unwrap()
             .into_inner()
@@ -205,7 +233,10 @@ async fn contact_data_is_erased_with_its_key_once_its_retention_has_passed() {
     assert_eq!(purge(last_day.succ_opt().unwrap()).await.unwrap(), 1);
     assert_eq!(app.count("contacts").await, 0);
     assert!(state.keys.is_erased(&subject).await.unwrap());
-    let got = app.supervisor().get_opinion(pb::GetOpinionRequest { opinion_id: o.opinion_id.clone() }).await;
+    let got = app
+        .supervisor()
+        .get_opinion(pb::GetOpinionRequest { opinion_id: o.opinion_id.clone(), ..Default::default() })
+        .await;
     let got = got.unwrap().into_inner();
     assert_eq!(got.contact_masked, None);
     // The opinion itself stays, and says a contact was given.

@@ -173,7 +173,7 @@ async fn opinion_page(
         Ok(Err(refusal)) => return refused_page(wb, visit, OPINIONS, &refusal),
         Err(refused) => return refused,
     };
-    let answer = match client.get_opinion(GetOpinionRequest { opinion_id: id.to_owned() }).await {
+    let answer = match client.get_opinion(GetOpinionRequest { opinion_id: id.to_owned(), ..Default::default() }).await {
         Ok(a) => a.into_inner(),
         Err(status) => return refused_page(wb, visit, OPINIONS, &Refusal::from(&status)),
     };

@@ -119,6 +119,15 @@ pub async fn seed_officers(pool: &PgPool, schema: &str, officers: &[(String, Str
     Ok(())
 }
 
+/// The name of the case officer `officer_id` on the roster; `None` for a
+/// login that is not a case officer.
+pub async fn officer_name(pool: &PgPool, schema: &str, officer_id: &str) -> sqlx::Result<Option<String>> {
+    sqlx::query_scalar(schema_sql(schema, "SELECT name FROM {schema}.officers WHERE officer_id = $1"))
+        .bind(officer_id)
+        .fetch_optional(pool)
+        .await
+}
+
 /// The least-loaded officer of the package's team (fewest open cases; ties by
 /// id), inside the assigning transaction. It takes no lock: submissions
 /// running at the same moment may pick the same officer, and the next ones

@@ -192,9 +192,10 @@ impl Services {
         Some(SupervisionServiceClient::with_interceptor(channel, ClientAuth::new(Some(token))))
     }
 
-    /// The audit trail of `service` (intake, routing, tasks, issuance or
-    /// tracking), called with `token` (that service's audience); `None` for
-    /// another name.
+    /// The audit trail of `service` (intake, routing, tasks, issuance,
+    /// tracking or the notifier), called with `token` (that service's
+    /// audience); `None` for another name, or for the notifier when the
+    /// workbench was given none.
     pub fn audit(&self, service: &str, token: &str) -> Option<Audit> {
         let channel = match service {
             "intake" => &self.intake,
@@ -202,6 +203,7 @@ impl Services {
             "tasks" => &self.tasks,
             "issuance" => &self.issuance,
             "tracking" => &self.tracking,
+            "notifier" => self.notifier.as_ref()?,
             _ => return None,
         };
         Some(AuditServiceClient::with_interceptor(channel.clone(), ClientAuth::new(Some(token))))

@@ -354,12 +354,28 @@ impl IntakeService for IntakeApi {
                 &[FieldViolation { field: "officer_id".into(), description: "name the officer's login".into() }],
             ));
         }
+        // Only a case officer on the roster (YICIBAN_OFFICERS): a mistyped
+        // login would take the case off every officer's worklist.
+        let officer_id = req.officer_id.trim();
+        let on_roster = repo::officer_name(self.intake.pool(), self.intake.schema(), officer_id)
+            .await
+            .map_err(|e| internal("reading the case officers", &e))?;
+        let Some(roster_name) = on_roster else {
+            return Err(invalid_argument(
+                "the officer is not one of intake's case officers",
+                &[FieldViolation {
+                    field: "officer_id".into(), description: "不是在册的专办员，请核对登录名".into()
+                }],
+            ));
+        };
         scope::visible(&self.intake, &caller, case_id).await?;
         let idem = Idempotency::of_request(&req.idempotency_key, &req, &caller.subject)?;
+        let officer_name =
+            if req.officer_name.trim().is_empty() { roster_name } else { req.officer_name.trim().to_owned() };
         let command = |_: &Loaded<CaseApplication>| {
             Ok(Command::AssignOfficer(AssignOfficer {
-                officer_id: req.officer_id.trim().to_owned(),
-                officer_name: req.officer_name.clone(),
+                officer_id: officer_id.to_owned(),
+                officer_name: officer_name.clone(),
             }))
         };
         self.run(&caller, case_id, (idem, req.expected_version), command, |s, _| pb::AssignOfficerResponse {

@@ -15,6 +15,7 @@ mod lifecycle;
 mod limits;
 mod materials;
 mod notes;
+mod officers;
 mod privacy;
 mod reads;
 mod restore;

@@ -59,7 +59,10 @@ pub struct QueueQuery {
     pub department: String,
     /// Late ones only (`late=1`).
     pub late: bool,
+    /// The rectifications' page token.
     pub page: String,
+    /// The bad ratings' page token (`ratings_page`).
+    pub ratings_page: String,
 }
 
 impl QueueQuery {
@@ -79,6 +82,7 @@ impl QueueQuery {
             department: code("department", get("department"), 64)?,
             late,
             page: code("page", get("page"), 32)?,
+            ratings_page: code("ratings_page", get("ratings_page"), 32)?,
         })
     }
 
@@ -98,12 +102,23 @@ impl QueueQuery {
             bad_only: true,
             department: self.department.clone(),
             page_size: RATINGS_SHOWN,
-            page_token: String::new(),
+            page_token: self.ratings_page.clone(),
         }
     }
 
-    /// `/rectifications` with these filters and `page`.
+    /// `/rectifications` with these filters and the rectifications' `page`
+    /// (the bad ratings from their first page).
     pub fn href(&self, page: &str) -> String {
+        self.with_pages(page, "")
+    }
+
+    /// `/rectifications` with these filters, the same rectifications' page
+    /// and the bad ratings' `ratings_page`.
+    pub fn ratings_href(&self, ratings_page: &str) -> String {
+        self.with_pages(&self.page, ratings_page)
+    }
+
+    fn with_pages(&self, page: &str, ratings_page: &str) -> String {
         let mut q = form_urlencoded::Serializer::new(String::new());
         for (name, value) in [("state", &self.state), ("department", &self.department)] {
             if !value.is_empty() {
@@ -113,8 +128,10 @@ impl QueueQuery {
         if self.late {
             q.append_pair("late", "1");
         }
-        if !page.is_empty() {
-            q.append_pair("page", page);
+        for (name, value) in [("page", page), ("ratings_page", ratings_page)] {
+            if !value.is_empty() {
+                q.append_pair(name, value);
+            }
         }
         let query = q.finish();
         if query.is_empty() { "/rectifications".to_owned() } else { format!("/rectifications?{query}") }
@@ -208,6 +225,8 @@ pub struct QueuePage {
     /// Supervisors' bad ratings; `None` for others or when refused.
     pub ratings: Option<Vec<RatingRow>>,
     pub next_page: Option<String>,
+    /// The next page of bad ratings, when there is one.
+    pub next_ratings_page: Option<String>,
     pub error: Option<String>,
 }
 
@@ -216,7 +235,7 @@ impl QueuePage {
         layout: Layout,
         query: &QueueQuery,
         rectifications: Option<(&[RectificationEntry], &str)>,
-        ratings: Option<&[RatingEntry]>,
+        ratings: Option<(&[RatingEntry], &str)>,
         names: &Names,
     ) -> QueuePage {
         let mut states =
@@ -243,8 +262,9 @@ impl QueuePage {
             departments,
             late: query.late,
             rows: rectifications.map(|(r, _)| r.iter().filter_map(|e| QueueRow::new(e, names)).collect()),
-            ratings: ratings.map(|r| r.iter().filter_map(|e| RatingRow::new(e, listed, names)).collect()),
+            ratings: ratings.map(|(r, _)| r.iter().filter_map(|e| RatingRow::new(e, listed, names)).collect()),
             next_page: rectifications.filter(|(_, next)| !next.is_empty()).map(|(_, next)| query.href(next)),
+            next_ratings_page: ratings.filter(|(_, next)| !next.is_empty()).map(|(_, next)| query.ratings_href(next)),
             error: None,
         }
     }
@@ -466,6 +486,19 @@ mod tests {
         assert!(QueueQuery::default().request().states.is_empty(), "the service's default: every open state");
         assert_eq!(QueueQuery::parse(&pairs("state=lost")).unwrap_err().field, "state");
         assert_eq!(QueueQuery::parse(&pairs("late=yes")).unwrap_err().field, "late");
+    }
+
+    #[test]
+    fn the_bad_ratings_page_on_their_own_keeping_the_filters_and_the_rectifications_page() {
+        let q = QueueQuery::parse(&pairs("department=samr&page=50&ratings_page=50")).unwrap();
+        assert_eq!((q.request().page_token.as_str(), q.ratings_request().page_token.as_str()), ("50", "50"));
+        assert_eq!(q.ratings_request().department, "samr");
+        let next = q.ratings_href("100");
+        assert_eq!(next, "/rectifications?department=samr&page=50&ratings_page=100");
+        let back = QueueQuery::parse(&pairs(next.split_once('?').unwrap().1)).unwrap();
+        assert_eq!((back.page.as_str(), back.ratings_page.as_str()), ("50", "100"));
+        assert_eq!(q.href("100"), "/rectifications?department=samr&page=100", "the ratings from their first page");
+        assert_eq!(QueueQuery::parse(&pairs("ratings_page=a%20b")).unwrap_err().field, "ratings_page");
     }
 
     #[test]

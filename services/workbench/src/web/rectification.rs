@@ -69,7 +69,10 @@ pub async fn queue(State(wb): State<Arc<Workbench>>, headers: HeaderMap, RawQuer
     // The ratings are the supervisors' (issuance refuses anyone else).
     let ratings = if visit.session.person.role == Role::Supervisor {
         match client.list_ratings(query.ratings_request()).await {
-            Ok(answer) => Some(answer.into_inner().ratings),
+            Ok(answer) => {
+                let answer = answer.into_inner();
+                Some((answer.ratings, answer.next_page_token))
+            }
             Err(status) => {
                 tracing::info!(code = ?status.code(), "issuance did not list the ratings");
                 None
@@ -82,7 +85,7 @@ pub async fn queue(State(wb): State<Arc<Workbench>>, headers: HeaderMap, RawQuer
         layout(),
         &query,
         Some((&listed.rectifications, &listed.next_page_token)),
-        ratings.as_deref(),
+        ratings.as_ref().map(|(r, next)| (r.as_slice(), next.as_str())),
         &wb.names,
     );
     Html(page).into_response()

@@ -6,7 +6,9 @@
 use reqwest::StatusCode;
 use yiciban_testkit::applications::newborn;
 
-use crate::helpers::{MATERNITY, of, spawn_app};
+use yiciban_testkit::eventually;
+
+use crate::helpers::{MATERNITY, WAIT, of, spawn_app};
 
 #[tokio::test]
 async fn a_supervisor_reads_the_refusals_and_the_personal_data_reads_of_every_service() {
@@ -17,6 +19,8 @@ async fn a_supervisor_reads_the_refusals_and_the_personal_data_reads_of_every_se
     // A read of the application (intake records it) and a refusal (tracking's).
     assert_eq!(agent.get(&format!("/tasks/{}", task.task_id)).await.status, StatusCode::OK);
     assert_eq!(agent.get("/statistics").await.status, StatusCode::FORBIDDEN);
+    // And one of the notifier's (an agent asking for the text messages).
+    assert_eq!(agent.get("/messages").await.status, StatusCode::FORBIDDEN);
 
     let supervisor = app.signed_in("sup-001").await;
     let home = supervisor.get("/").await;
@@ -33,6 +37,21 @@ async fn a_supervisor_reads_the_refusals_and_the_personal_data_reads_of_every_se
     let intake_only = supervisor.get("/audit?service=intake&caller=agent-maternity-1").await;
     assert_eq!(intake_only.status, StatusCode::OK, "{}", intake_only.body);
     assert!(!intake_only.body.contains("MonthlyStatistics"), "{}", intake_only.body);
+    // The notifier's refusals are in the trail too (its log is written a
+    // moment after the call).
+    let notifier = eventually("the notifier's refusal in the trail", WAIT, || {
+        let supervisor = supervisor.clone();
+        async move {
+            let page = supervisor.get("/audit?service=notifier").await;
+            page.body.contains("ListMessages").then_some(page)
+        }
+    })
+    .await;
+    assert!(
+        notifier.body.contains("<td>notifier</td>") && notifier.body.contains("agent-maternity-1"),
+        "{}",
+        notifier.body
+    );
 
     let reads = supervisor.get(&format!("/audit?kind=reads&case={case_id}")).await;
     assert_eq!(reads.status, StatusCode::OK, "{}", reads.body);

@@ -45,7 +45,7 @@ pub const RESULT_MAX_BYTES: usize = 64 * 1024;
 pub const OFFICER: &str = "officer-001";
 pub const OTHER_OFFICER: &str = "officer-002";
 
-const WAIT: Duration = Duration::from_secs(30);
+pub const WAIT: Duration = Duration::from_secs(30);
 
 pub struct TestApp {
     /// First, so the services stop before their database is dropped.

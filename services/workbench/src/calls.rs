@@ -193,9 +193,10 @@ impl Services {
     }
 
     /// The audit trail of `service` (intake, routing, tasks, issuance,
-    /// tracking or the notifier), called with `token` (that service's
-    /// audience); `None` for another name, or for the notifier when the
-    /// workbench was given none.
+    /// tracking, the notifier or the supervision service), called with
+    /// `token` (that service's audience); `None` for another name, or for
+    /// the notifier or the supervision service when the workbench was given
+    /// none.
     pub fn audit(&self, service: &str, token: &str) -> Option<Audit> {
         let channel = match service {
             "intake" => &self.intake,
@@ -204,6 +205,7 @@ impl Services {
             "issuance" => &self.issuance,
             "tracking" => &self.tracking,
             "notifier" => self.notifier.as_ref()?,
+            "supervision" => self.supervision.as_ref()?,
             _ => return None,
         };
         Some(AuditServiceClient::with_interceptor(channel.clone(), ClientAuth::new(Some(token))))

@@ -21,7 +21,7 @@ use crate::Names;
 pub const PAGE_SIZE: usize = 50;
 
 /// The services that keep an audit trail the workbench can ask, by name.
-pub const SERVICES: [&str; 6] = ["intake", "routing", "tasks", "issuance", "tracking", "notifier"];
+pub const SERVICES: [&str; 7] = ["intake", "routing", "tasks", "issuance", "tracking", "notifier", "supervision"];
 
 /// Which log is shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

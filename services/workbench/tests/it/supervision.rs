@@ -162,3 +162,26 @@ async fn a_supervisor_assigns_the_department_answers_and_the_supervisor_closes_o
     let outsider = app.signed_in("agent-cdc-1").await;
     assert_eq!(outsider.get(&format!("/opinions/{id}")).await.status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn a_supervisors_read_of_a_complainants_contact_is_in_the_audit_trail() {
+    let app = spawn_app().await;
+    let request = pb::RecordOpinionRequest {
+        idempotency_key: "opinion-3".into(),
+        kind: pb::OpinionKind::Complaint as i32,
+        channel: pb::OpinionChannel::Hotline12345 as i32,
+        summary: "办事指南与实际要求不一致".into(),
+        contact: Some(pb::Contact { name: "钱七".into(), phone: "13600003333".into() }),
+        ..Default::default()
+    };
+    let mut supervision = app.supervision(Role::Supervisor, "sup-001", None);
+    let id = supervision.record_opinion(request).await.unwrap().into_inner().opinion.unwrap().opinion_id;
+    let reveal = pb::GetOpinionRequest { opinion_id: id.clone(), reveal_contact: true };
+    supervision.get_opinion(reveal).await.unwrap();
+
+    let supervisor = app.signed_in("sup-001").await;
+    let page = supervisor.get("/audit?kind=reads&service=supervision").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains(&id) && page.body.contains("sup-001"), "{}", page.body);
+    assert!(!page.body.contains("13600003333"), "{}", page.body);
+}

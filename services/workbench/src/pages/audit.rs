@@ -363,7 +363,7 @@ mod tests {
         let q = AuditQuery::parse(&pairs("kind=reads&case=c1&caller=clerk-001&service=intake")).unwrap();
         assert_eq!(AuditQuery::parse(&pairs(q.href("").split_once('?').unwrap().1)).unwrap(), q);
         assert_eq!(q.services(), ["intake"]);
-        assert_eq!(AuditQuery::default().services().len(), 6);
+        assert_eq!(AuditQuery::default().services().len(), 7);
         assert_eq!(AuditQuery::parse(&pairs("kind=all")).unwrap_err().field, "kind");
         assert_eq!(AuditQuery::parse(&pairs("service=webhooks")).unwrap_err().field, "service");
         assert_eq!(AuditQuery::parse(&pairs("page=zz")).unwrap_err().field, "page");

@@ -110,12 +110,31 @@ pub(super) fn date(text: &str) -> Result<Option<Date>, ()> {
 pub(super) const BAD_DATE: &str = "日期应写作 YYYY-MM-DD，例如 2026-10-09";
 
 /// Checks a urlencoded decision form: the visit, its version and key.
-async fn checked(wb: &Workbench, headers: &HeaderMap, body: &Bytes) -> Result<(Form, Visit, Meta, Tasks), Response> {
+pub(super) async fn checked(
+    wb: &Workbench,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<(Form, Visit, Meta, Tasks), Response> {
     let form = Form::parse(body);
     let visit = guard::post(wb, headers, &form).await?;
     let meta = meta(wb, &visit, &form)?;
     let tasks = tasks(wb, &visit).await?;
     Ok((form, visit, meta, tasks))
+}
+
+/// Checks a urlencoded form like [`checked`], then takes the person's
+/// token for `service` (e.g. "intake").
+pub(super) async fn checked_for(
+    wb: &Workbench,
+    headers: &HeaderMap,
+    body: &Bytes,
+    service: &str,
+) -> Result<(Form, Visit, Meta, String), Response> {
+    let form = Form::parse(body);
+    let visit = guard::post(wb, headers, &form).await?;
+    let meta = meta(wb, &visit, &form)?;
+    let token = guard::token(wb, &visit, &OidcConfig::audience_of(service)).await?;
+    Ok((form, visit, meta, token))
 }
 
 /// `POST /tasks/{id}/deny`: `reason`, `legal_basis`, `remedy_notice`.

@@ -16,8 +16,8 @@ use yiciban_platform::config::OidcConfig;
 use yiciban_proto::intake::v1::{AddCaseNoteRequest, CaseNote, ListCaseNotesRequest};
 
 use super::cases::{CaseOutcome, case_page};
-use super::decide::{meta, typed};
-use super::guard::{self, Form, Visit};
+use super::decide::{checked_for, typed};
+use super::guard::{self, Visit};
 use super::respond::redirect;
 use super::work::{path_segment, refused_page};
 use crate::Workbench;
@@ -54,17 +54,8 @@ pub async fn add(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let form = Form::parse(&body);
-    let visit = match guard::post(&wb, &headers, &form).await {
-        Ok(v) => v,
-        Err(refused) => return refused,
-    };
-    let meta = match meta(&wb, &visit, &form) {
-        Ok(meta) => meta,
-        Err(refused) => return refused,
-    };
-    let token = match guard::token(&wb, &visit, &OidcConfig::audience_of("intake")).await {
-        Ok(t) => t,
+    let (form, visit, meta, token) = match checked_for(&wb, &headers, &body, "intake").await {
+        Ok(checked) => checked,
         Err(refused) => return refused,
     };
     let request =

@@ -13,13 +13,12 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
-use yiciban_platform::config::OidcConfig;
 use yiciban_proto::intake::v1::AssignOfficerRequest;
 use yiciban_proto::tasks::v1::UrgeTaskRequest;
 
 use super::cases::{CaseOutcome, case_page};
-use super::decide::{meta, tasks, typed};
-use super::guard::{self, Form, Visit};
+use super::decide::{checked, checked_for, typed};
+use super::guard::{Form, Visit};
 use super::respond::redirect;
 use super::work::path_segment;
 use crate::Workbench;
@@ -58,16 +57,8 @@ pub async fn urge(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let form = Form::parse(&body);
-    let visit = match guard::post(&wb, &headers, &form).await {
-        Ok(v) => v,
-        Err(refused) => return refused,
-    };
-    let (meta, mut tasks) = match meta(&wb, &visit, &form) {
-        Ok(meta) => match tasks(&wb, &visit).await {
-            Ok(tasks) => (meta, tasks),
-            Err(refused) => return refused,
-        },
+    let (form, visit, meta, mut tasks) = match checked(&wb, &headers, &body).await {
+        Ok(checked) => checked,
         Err(refused) => return refused,
     };
     let request = UrgeTaskRequest {
@@ -87,17 +78,8 @@ pub async fn reassign(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let form = Form::parse(&body);
-    let visit = match guard::post(&wb, &headers, &form).await {
-        Ok(v) => v,
-        Err(refused) => return refused,
-    };
-    let meta = match meta(&wb, &visit, &form) {
-        Ok(meta) => meta,
-        Err(refused) => return refused,
-    };
-    let token = match guard::token(&wb, &visit, &OidcConfig::audience_of("intake")).await {
-        Ok(t) => t,
+    let (form, visit, meta, token) = match checked_for(&wb, &headers, &body, "intake").await {
+        Ok(checked) => checked,
         Err(refused) => return refused,
     };
     let request = AssignOfficerRequest {

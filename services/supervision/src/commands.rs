@@ -106,7 +106,17 @@ impl Rows<Consultation> for ConsultationRows {
         let first = change.before.version == 0;
         seal_new(tx, &self.schema, &self.keys, change.id, first, facts).await?;
         let Some(r) = change.after.recorded.as_ref() else { return Ok(()) };
-        let message = convert::consultation_to_pb(change.after, change.at).unwrap_or_default();
+        // The message keeps the time it was first recorded: a later change
+        // (a link to its case) rewrites the row, not that time.
+        let recorded_at = if first {
+            change.at
+        } else {
+            repo::consultation_recorded_at(tx, &self.schema, change.id)
+                .await
+                .map_err(|e| internal("reading the consultation row", &e))?
+                .unwrap_or(change.at)
+        };
+        let message = convert::consultation_to_pb(change.after, recorded_at).unwrap_or_default();
         repo::upsert_consultation(
             tx,
             &self.schema,
@@ -117,7 +127,7 @@ impl Rows<Consultation> for ConsultationRows {
                 department: r.department.clone(),
                 recorder: r.recorder.clone(),
                 recorded_on: r.recorded_on,
-                recorded_at: change.at,
+                recorded_at,
                 became_application: change.after.became_application(),
                 version: change.after.version as i64,
                 consultation: message.encode_to_vec(),

@@ -23,6 +23,19 @@ pub struct ConsultationRow {
     pub consultation: Vec<u8>,
 }
 
+/// When the consultation was first recorded, from its row; `None` before it
+/// has one.
+pub async fn consultation_recorded_at(
+    conn: &mut PgConnection,
+    schema: &str,
+    id: Uuid,
+) -> sqlx::Result<Option<DateTime<Utc>>> {
+    sqlx::query_scalar(schema_sql(schema, "SELECT recorded_at FROM {schema}.consultations WHERE consultation_id = $1"))
+        .bind(id)
+        .fetch_optional(conn)
+        .await
+}
+
 /// Writes a consultation's row (its first recording time stays).
 pub async fn upsert_consultation(conn: &mut PgConnection, schema: &str, r: &ConsultationRow) -> sqlx::Result<()> {
     sqlx::query(schema_sql(

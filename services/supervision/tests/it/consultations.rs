@@ -46,8 +46,16 @@ async fn a_consultation_is_recorded_for_the_packages_lead_department_and_linked_
         consultation_id: first.consultation_id.clone(),
         case_id: case.clone(),
     };
+    app.clock.advance(chrono::Duration::hours(2));
     let linked = app.clerk().link_consultation_to_case(link).await.unwrap().into_inner().consultation.unwrap();
     assert!(linked.became_application && linked.case_id == case);
+    // Linked two hours later, it still reads as recorded when it was, in the
+    // list as in the answer.
+    assert_eq!(linked.recorded_at, first.recorded_at);
+    let listed = app.supervisor().list_consultations(pb::ListConsultationsRequest::default()).await.unwrap();
+    let listed = listed.into_inner().consultations;
+    let listed = listed.iter().find(|c| c.consultation_id == first.consultation_id).unwrap();
+    assert_eq!((listed.recorded_at, listed.became_application), (first.recorded_at, true));
     let elsewhere = pb::LinkConsultationToCaseRequest {
         idempotency_key: key(),
         consultation_id: first.consultation_id.clone(),

@@ -191,14 +191,6 @@ impl Repo {
         Repo { pool, schema: schema.to_owned() }
     }
 
-    pub fn schema(&self) -> &str {
-        &self.schema
-    }
-
-    pub fn pool(&self) -> &sqlx::PgPool {
-        &self.pool
-    }
-
     /// Takes up to `limit` pending messages due at `now`, oldest due first,
     /// and leases them until `lease_until` (no other sender takes them
     /// before; a sender that dies mid-attempt leaves them to be taken again

@@ -125,17 +125,6 @@ pub fn masked(contact: &pb::Contact) -> pb::Contact {
     pb::Contact { name, phone }
 }
 
-/// The contact kept for `record_id`, opened and masked; `None` when none is
-/// kept (or it was erased).
-pub async fn masked_of(
-    pool: &sqlx::PgPool,
-    schema: &str,
-    keys: &DataKeys,
-    record_id: Uuid,
-) -> anyhow::Result<Option<pb::Contact>> {
-    Ok(opened_of(pool, schema, keys, record_id).await?.as_ref().map(masked))
-}
-
 /// The contact kept for `record_id`, opened, in clear (the caller records
 /// the read); `None` when none is kept (or it was erased).
 pub async fn opened_of(

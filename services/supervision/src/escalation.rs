@@ -96,10 +96,8 @@ async fn escalate(state: &Supervision, id: Uuid, today: NaiveDate) -> anyhow::Re
             Target::Existing(id),
             &invocation,
             |_| Ok(OpinionCommand::Escalate { today }),
-            |after, _| pb::GetOpinionResponse {
-                opinion: yiciban_proto::convert::supervision::opinion_to_pb(&after.state, today, ""),
-                ..Default::default()
-            },
+            // Nobody reads the sweep's answer: none is built.
+            |_, _| pb::GetOpinionResponse::default(),
         )
         .await;
     match result {

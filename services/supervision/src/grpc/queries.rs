@@ -178,22 +178,20 @@ pub(super) async fn opinion(
     }
     let recorder = stored.first().map(|e| e.metadata.actor.clone()).unwrap_or_default();
     let opinion = opinion_to_pb(&opinion, state.today(), &recorder).ok_or_else(missing)?;
-    let contact_masked = if caller.role == Role::Agent {
+    // Opened once: masked for the page, in clear only when asked (and the
+    // read recorded); an agent gets neither.
+    let opened = if caller.role == Role::Agent {
         None
     } else {
-        crate::contacts::masked_of(state.pool(), state.schema(), &state.keys, id)
+        crate::contacts::opened_of(state.pool(), state.schema(), &state.keys, id)
             .await
             .map_err(|e| internal("opening the contact data", &*e))?
     };
-    let contact = if reveal {
-        let opened = crate::contacts::opened_of(state.pool(), state.schema(), &state.keys, id)
-            .await
-            .map_err(|e| internal("opening the contact data", &*e))?;
-        if opened.is_some() {
-            let case = id.to_string();
-            let read = Read { method: GET_OPINION, case: &case, fields: &["contact"], purpose: &purpose };
-            state.read_log.record(&caller, read).await?;
-        }
+    let contact_masked = opened.as_ref().map(crate::contacts::masked);
+    let contact = if reveal && opened.is_some() {
+        let case = id.to_string();
+        let read = Read { method: GET_OPINION, case: &case, fields: &["contact"], purpose: &purpose };
+        state.read_log.record(&caller, read).await?;
         opened
     } else {
         None

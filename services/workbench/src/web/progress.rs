@@ -138,13 +138,16 @@ pub async fn query(
         }
     }
     let Ok(token) = wb.tries.form_token(&nonce).await else { return unavailable() };
-    let mut page = ProgressPage { contact: contact(&wb, "").await, ..ProgressPage::new(token) };
+    // Whom to call: the found case's package's contact (or the centre's,
+    // which intake gives in the same answer), asked once, at the end.
+    let mut page = ProgressPage::new(token);
     page.case_number = form.get("case_number").chars().take(64).collect();
     let (number, tail) = match checked(&form) {
         Ok(pair) => pair,
         Err((number_error, tail_error)) => {
             page.case_number_error = number_error;
             page.tail_error = tail_error;
+            page.contact = contact(&wb, "").await;
             return answer(StatusCode::BAD_REQUEST, page, &nonce, false);
         }
     };
@@ -164,6 +167,7 @@ pub async fn query(
                 }
                 .to_owned(),
             );
+            page.contact = contact(&wb, "").await;
             return answer(StatusCode::TOO_MANY_REQUESTS, page, &nonce, false);
         }
         Err(error) => {
@@ -171,7 +175,8 @@ pub async fn query(
             return unavailable();
         }
     };
-    let (status, outcome) = look_up(&wb, &number, &tail, &mut page).await;
+    let (status, outcome, package) = look_up(&wb, &number, &tail, &mut page).await;
+    page.contact = contact(&wb, &package).await;
     if let Err(error) = wb.tries.finish(admitted, outcome).await {
         tracing::warn!(error = %error, "recording how a progress try ended failed");
     }
@@ -179,35 +184,32 @@ pub async fn query(
 }
 
 /// Asks intake whether the pair matches and tracking for the case's
-/// progress, both as the `progress` identity; fills `page`.
-async fn look_up(wb: &Workbench, number: &str, tail: &str, page: &mut ProgressPage) -> (StatusCode, Outcome) {
+/// progress, both as the `progress` identity; fills `page`, and gives the
+/// found case's package (empty when none was found).
+async fn look_up(wb: &Workbench, number: &str, tail: &str, page: &mut ProgressPage) -> (StatusCode, Outcome, String) {
     let failed = |page: &mut ProgressPage, status: &tonic::Status| {
         tracing::warn!(code = ?status.code(), "a progress query's service call failed");
         page.message = Some("查询服务暂时不可用，请稍后再试。".to_owned());
-        (StatusCode::SERVICE_UNAVAILABLE, Outcome::Failed)
+        (StatusCode::SERVICE_UNAVAILABLE, Outcome::Failed, String::new())
     };
     let request = CheckApplicantTailRequest { case_number: number.to_owned(), id_tail: tail.to_owned() };
     let case_id = match wb.progress.intake().check_applicant_tail(request).await {
         Ok(answer) => answer.into_inner().case_id,
         Err(status) if status.code() == Code::NotFound => {
             page.message = Some(NOT_FOUND.to_owned());
-            return (StatusCode::NOT_FOUND, Outcome::Wrong);
+            return (StatusCode::NOT_FOUND, Outcome::Wrong, String::new());
         }
         Err(status) => return failed(page, &status),
     };
     match wb.progress.tracking().get_case_summary(GetCaseSummaryRequest { case_id }).await {
         Ok(answer) => {
             let summary = answer.into_inner().summary.unwrap_or_default();
-            let package = contact(wb, &summary.package_id).await;
-            if !package.is_empty() {
-                page.contact = package;
-            }
             page.result = Some(Ok(ProgressView::new(&summary, &wb.names)));
-            (StatusCode::OK, Outcome::Found)
+            (StatusCode::OK, Outcome::Found, summary.package_id)
         }
         Err(status) if status.code() == Code::NotFound => {
             page.result = Some(Err("办件已登记，办理进度正在同步，请稍后再查询。".to_owned()));
-            (StatusCode::OK, Outcome::Found)
+            (StatusCode::OK, Outcome::Found, String::new())
         }
         Err(status) => failed(page, &status),
     }

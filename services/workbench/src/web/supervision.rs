@@ -22,6 +22,7 @@ use yiciban_proto::supervision::v1::{
     ListConsultationsRequest, ListOpinionsRequest, RecordConsultationRequest, RecordOpinionReturnVisitRequest,
 };
 
+use super::decide::typed;
 use super::guard::{self, Form, Visit};
 use super::respond::{Html, redirect};
 use super::work::{pairs, path_segment, refused_page};
@@ -32,9 +33,6 @@ use crate::pages::supervision::{ConsultationsPage, OpinionAction, OpinionPage, O
 
 const CONSULTATIONS: &str = "咨询登记";
 const OPINIONS: &str = "意见处理";
-
-/// The form's own fields, not shown back.
-const FORM_META: [&str; 2] = ["csrf", "key"];
 
 /// The supervision service as the person; a page saying it is not
 /// configured when it is not.
@@ -90,8 +88,7 @@ pub async fn record(State(wb): State<Arc<Workbench>>, headers: HeaderMap, body: 
         Ok(v) => v,
         Err(refused) => return refused,
     };
-    let typed: Vec<(String, String)> =
-        form.pairs().iter().filter(|(k, _)| !FORM_META.contains(&k.as_str())).cloned().collect();
+    let typed = typed(&form);
     let key = form.get("key");
     if key.is_empty() || key.chars().count() > 128 {
         let mut sent = Sent::typed(typed);
@@ -284,13 +281,7 @@ pub async fn act(
         }
         Err(status) => {
             tracing::info!(action = action.segment(), code = ?status.code(), "the supervision service refused an action on an opinion");
-            let typed: Vec<(String, String)> = form
-                .pairs()
-                .iter()
-                .filter(|(k, _)| !["csrf", "key", "version"].contains(&k.as_str()))
-                .cloned()
-                .collect();
-            let sent = Sent::refused(typed, &status, |f| action.input_of(f));
+            let sent = Sent::refused(typed(&form), &status, |f| action.input_of(f));
             opinion_page(&wb, &visit, &id, None, Some((Refusal::from(&status).status, action, sent))).await
         }
     }

@@ -181,6 +181,9 @@ pub const RULES: &[Rule] = &[
     rule("/yiciban.tracking.v1.TrackingService/DepartmentQueue", &[Agent, Officer, Supervisor], &[], List),
     rule("/yiciban.tracking.v1.TrackingService/OverdueBoard", &[Agent, Officer, Supervisor], &[], List),
     rule("/yiciban.tracking.v1.TrackingService/MonthlyStatistics", &[Supervisor, Admin], &[], Open),
+    // the items behind an assessment, for the office and for the
+    // supervision service that scores them (ADR 0040)
+    rule("/yiciban.tracking.v1.TrackingService/ListAssessmentItems", &[Supervisor, Admin], &["supervision"], Open),
     rule("/yiciban.tracking.v1.TrackingService/ExportMonthlyStatisticsCsv", &[Supervisor, Admin], &[], Open),
     rule("/yiciban.tracking.v1.TrackingService/StartRebuild", &[Admin], &[], Open),
     rule("/yiciban.tracking.v1.TrackingService/GetRebuildProgress", &[Admin], &[], Open),

@@ -19,7 +19,7 @@ use yiciban_proto::tracking::v1 as pb;
 use yiciban_proto::tracking::v1::tracking_service_server::TrackingService;
 
 use crate::Tracking;
-use crate::projection::{CaseStatus, CaseView, TaskState, Warning, stats};
+use crate::projection::{CaseStatus, CaseView, TaskState, Warning, items, stats};
 use crate::rebuild::{PROJECTIONS, RebuildError};
 use access::{case_not_found, list_scope, may_read};
 
@@ -31,6 +31,8 @@ const MAX_PAGE: u32 = 500;
 const DEFAULT_TIMELINE_PAGE: u32 = 200;
 /// Largest page of a timeline.
 const MAX_TIMELINE_PAGE: u32 = 1000;
+/// Most items of one kind an assessment's period may hold.
+const MAX_ASSESSMENT_ITEMS: usize = 20_000;
 
 /// The TrackingService RPCs.
 #[derive(Debug, Clone)]
@@ -346,6 +348,41 @@ impl TrackingService for TrackingApi {
             content_type: "text/csv; charset=utf-8".into(),
             file_name: format!("yiciban-statistics-{}.csv", report.period),
         }))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn list_assessment_items(
+        &self,
+        request: Request<pb::ListAssessmentItemsRequest>,
+    ) -> Result<Response<pb::ListAssessmentItemsResponse>, Status> {
+        let caller = Caller::of(&request)?;
+        if caller.service() != Some("supervision") {
+            caller.require(&[Role::Supervisor, Role::Admin], "list the items behind an assessment")?;
+        }
+        let req = request.into_inner();
+        let period =
+            items::Period::parse(&req.from_month, &req.to_month, self.tracking.clock.now()).map_err(|refusals| {
+                let v: Vec<FieldViolation> = refusals.iter().map(|r| violation(r.field(), r.description())).collect();
+                refuse(&v)
+            })?;
+        let cases = self
+            .tracking
+            .repo
+            .cases_since(period.from().start())
+            .await
+            .map_err(|e| internal("reading the cases", &e))?;
+        let filter = items::ItemFilter {
+            department: Some(req.department.trim().to_owned()).filter(|d| !d.is_empty()),
+            person: Some(req.person.trim().to_owned()).filter(|p| !p.is_empty()),
+        };
+        let found = items::assessment_items(&cases, period, &filter);
+        let most = found.tasks.len().max(found.ratings.len()).max(found.rectifications.len());
+        if most > MAX_ASSESSMENT_ITEMS {
+            return Err(Status::failed_precondition(format!(
+                "the period holds {most} items of one kind, more than {MAX_ASSESSMENT_ITEMS}; ask for a shorter period or one department"
+            )));
+        }
+        Ok(Response::new(wire::assessment_items(&found)))
     }
 
     #[tracing::instrument(skip_all)]

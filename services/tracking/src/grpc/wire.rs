@@ -8,8 +8,9 @@ use yiciban_proto::common::v1 as common;
 use yiciban_proto::convert::wire::timestamp;
 use yiciban_proto::tracking::v1 as pb;
 
+use crate::projection::items::Items;
 use crate::projection::stats::{Report, Row};
-use crate::projection::{CaseView, TaskView, TimelineEntry};
+use crate::projection::{CaseView, TaskView, TimelineEntry, Verdict};
 use crate::rebuild::Progress;
 use crate::repo::TaskListing;
 
@@ -195,5 +196,56 @@ pub fn rebuild_progress(p: &Progress) -> pb::GetRebuildProgressResponse {
         started_at: Some(timestamp(p.started_at)),
         finished_at: p.finished_at.map(timestamp),
         error: p.error.clone(),
+    }
+}
+
+/// The items behind an assessment.
+pub fn assessment_items(items: &Items) -> pb::ListAssessmentItemsResponse {
+    pb::ListAssessmentItemsResponse {
+        tasks: items
+            .tasks
+            .iter()
+            .map(|t| pb::AssessmentTask {
+                task_id: t.task_id.clone(),
+                case_id: t.case_id.clone(),
+                case_number: t.case_number.clone(),
+                department: t.department.clone(),
+                person: t.person.clone(),
+                finished_at: Some(timestamp(t.finished_at)),
+                on_time: t.on_time,
+            })
+            .collect(),
+        ratings: items
+            .ratings
+            .iter()
+            .map(|r| pb::AssessmentRating {
+                rating_id: r.rating_id.clone(),
+                case_id: r.case_id.clone(),
+                case_number: r.case_number.clone(),
+                department: r.department.clone(),
+                score: r.score,
+                persons: r.persons.clone(),
+                rated_at: Some(timestamp(r.rated_at)),
+            })
+            .collect(),
+        rectifications: items
+            .rectifications
+            .iter()
+            .map(|r| pb::AssessmentRectification {
+                rectification_id: r.rectification_id.clone(),
+                case_id: r.case_id.clone(),
+                case_number: r.case_number.clone(),
+                department: r.department.clone(),
+                persons: r.persons.clone(),
+                opened_at: Some(timestamp(r.opened_at)),
+                verdict: match r.verdict {
+                    Verdict::Unverified => pb::RectificationVerdict::Unspecified,
+                    Verdict::Justified => pb::RectificationVerdict::Justified,
+                    Verdict::Unfounded => pb::RectificationVerdict::Unfounded,
+                } as i32,
+                closed: r.closed,
+            })
+            .collect(),
+        as_of: items.as_of.map(timestamp),
     }
 }

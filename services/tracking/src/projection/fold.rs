@@ -14,7 +14,7 @@ use super::decode::{Decoded, EventInfo, Fact};
 use super::text::summary;
 use super::view::{
     Acceptance, CaseView, ClockStop, Outcome, OwedDeficiency, Rating, Rectification, ReturnVisit, SupplementNeed,
-    SupplementRequest, TaskState, TaskView, Warning,
+    SupplementRequest, TaskState, TaskView, Verdict, Warning,
 };
 use super::{Context, TimelineEntry};
 
@@ -69,6 +69,7 @@ impl CaseView {
             due_by: None,
             closed_at: None,
             closed_on_time: false,
+            verdict: Verdict::Unverified,
         });
         self.rectifications.last_mut().expect("just pushed")
     }
@@ -403,11 +404,18 @@ pub fn apply(view: &mut CaseView, event: &Decoded, ctx: &Context<'_>) -> Timelin
                 view.return_visits.push(ReturnVisit { visit_id: e.visit_id.clone(), at: visited, reached: e.reached });
             }
         }
-        Fact::RectificationVerified(_)
-        | Fact::RectificationRectified(_)
-        | Fact::RectificationExplained(_)
-        | Fact::ReturnVisitSampled(_)
-        | Fact::Other => {}
+        Fact::RectificationVerified(e) => {
+            view.rectification(&e.rectification_id).verdict = match common::RectificationFinding::try_from(e.finding) {
+                Ok(common::RectificationFinding::NoLegalBasis) => Verdict::Unfounded,
+                Ok(common::RectificationFinding::JustifiedSimple | common::RectificationFinding::JustifiedComplex) => {
+                    Verdict::Justified
+                }
+                _ => Verdict::Unverified,
+            };
+        }
+        Fact::RectificationRectified(e) => view.rectification(&e.rectification_id).verdict = Verdict::Justified,
+        Fact::RectificationExplained(e) => view.rectification(&e.rectification_id).verdict = Verdict::Unfounded,
+        Fact::ReturnVisitSampled(_) | Fact::Other => {}
     }
     if view.last_event_at.is_none_or(|last| at >= last) {
         view.last_event_type = info.event_type.clone();

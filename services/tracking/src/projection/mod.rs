@@ -6,6 +6,7 @@
 
 mod decode;
 mod fold;
+pub mod items;
 pub mod stats;
 mod text;
 mod view;
@@ -24,7 +25,7 @@ pub use decode::{DecodeError, Decoded, EventInfo, Fact};
 pub use fold::apply;
 pub use view::{
     Acceptance, CaseStatus, CaseView, ClockStop, Outcome, OwedDeficiency, Rating, Rectification, ReturnVisit,
-    SupplementNeed, SupplementRequest, TaskState, TaskView, Warning, whole_days,
+    SupplementNeed, SupplementRequest, TaskState, TaskView, Verdict, Warning, whole_days,
 };
 
 /// Display names from the catalog: packages, items and departments.

@@ -290,6 +290,24 @@ pub struct Rectification {
     pub due_by: Option<NaiveDate>,
     pub closed_at: Option<DateTime<Utc>>,
     pub closed_on_time: bool,
+    /// What its verification found (the assessment counts the justified
+    /// ones); views stored before this was kept read as not verified until
+    /// rebuilt.
+    #[serde(default)]
+    pub verdict: Verdict,
+}
+
+/// What the verification (核实) of a rectification found, as far as known.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// Not verified yet.
+    #[default]
+    Unverified,
+    /// Justified (立行立改, 限期整改), or rectified.
+    Justified,
+    /// No legal basis: explained to the applicant (解释说明).
+    Unfounded,
 }
 
 /// A return visit (回访) recorded for the case.

@@ -4,6 +4,7 @@
 //! service and read back over gRPC.
 
 mod access;
+mod assessment;
 mod delivery;
 mod helpers;
 mod journey;

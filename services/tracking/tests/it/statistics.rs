@@ -13,7 +13,7 @@ use crate::helpers::{AGENT, CLERK, Case, SERVICE, TestApp, cst, pd, spawn_app};
 /// submitted and refused in January. Case 3: submitted in January, accepted
 /// with a deficiency and a commitment in February, rated 2 (real name) and a
 /// rectification opened.
-async fn two_months_of_cases(app: &TestApp) -> (Case, Case, Case) {
+pub(crate) async fn two_months_of_cases(app: &TestApp) -> (Case, Case, Case) {
     let samr = Some("samr");
     let one = Case::new("YCB-20260105-000101");
     app.append(&one.case_stream(), one.id, CLERK, "2026-01-05T09:00", None, &one.submitted()).await;

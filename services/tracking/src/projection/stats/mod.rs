@@ -64,6 +64,11 @@ impl Month {
         yiciban_calendar::start_of_day(self.first_day())
     }
 
+    /// How many months `later` comes after it (negative when earlier).
+    pub fn months_until(self, later: Month) -> i32 {
+        (later.year - self.year) * 12 + later.month as i32 - self.month as i32
+    }
+
     /// True when `day` is in it.
     pub fn contains_date(self, day: NaiveDate) -> bool {
         Month::of_date(day) == self
@@ -74,7 +79,7 @@ impl Month {
         Month::of(at) == self
     }
 
-    fn has(self, at: Option<DateTime<Utc>>) -> bool {
+    pub(crate) fn has(self, at: Option<DateTime<Utc>>) -> bool {
         at.is_some_and(|at| self.contains(at))
     }
 }
@@ -213,7 +218,16 @@ fn takes_part(case: &CaseView, department: &str) -> bool {
     case.lead_department == department || case.tasks.values().any(|t| t.department == department)
 }
 
-fn task_on_time(task: &TaskView) -> bool {
+/// True for a task that finished (approved, denied, or approved and later
+/// revoked) with its final working days known.
+pub(crate) fn task_finished(task: &TaskView) -> bool {
+    matches!(task.state, TaskState::Approved | TaskState::Denied | TaskState::Revoked)
+        && task.final_working_days.is_some()
+}
+
+/// Whether a finished task was on time, as its final event said (older
+/// events: by its working days against its limit).
+pub(crate) fn task_on_time(task: &TaskView) -> bool {
     task.finished_on_time.unwrap_or_else(|| {
         let days = task.final_working_days.unwrap_or(u32::MAX);
         task.promised_working_days > 0 && days <= task.promised_working_days
@@ -233,9 +247,7 @@ fn add_case(row: &mut Row, case: &CaseView, month: Month, scope: Scope<'_>) {
         Scope::Department(d) => department == d,
     };
     for task in case.tasks.values().filter(|t| ours(&t.department)) {
-        let finished = matches!(task.state, TaskState::Approved | TaskState::Denied | TaskState::Revoked)
-            && task.final_working_days.is_some();
-        if finished && month.has(task.finished_at) {
+        if task_finished(task) && month.has(task.finished_at) {
             row.tasks_finished += 1;
             row.tasks_on_time += u32::from(task_on_time(task));
         }
@@ -370,4 +382,4 @@ mod csv;
 pub use csv::{CSV_HEADER, to_csv};
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

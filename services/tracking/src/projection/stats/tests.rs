@@ -20,9 +20,9 @@ fn pd(y: i32, m: u32, d: u32) -> Option<common::Date> {
 }
 
 /// Cases built by folding events.
-struct Cases {
-    names: Names,
-    views: HashMap<&'static str, CaseView>,
+pub(crate) struct Cases {
+    pub(crate) names: Names,
+    pub(crate) views: HashMap<&'static str, CaseView>,
     versions: HashMap<String, u64>,
 }
 
@@ -59,16 +59,16 @@ impl Cases {
         );
     }
 
-    fn report(&self, period: &str, filter: &Filter) -> Report {
+    pub(crate) fn report(&self, period: &str, filter: &Filter) -> Report {
         let mut cases: Vec<CaseView> = self.views.values().cloned().collect();
         cases.sort_by(|a, b| a.case_id.cmp(&b.case_id));
         monthly_report(&cases, Month::parse(period).unwrap(), filter, &self.names)
     }
 }
 
-const A: &str = "0190f3c2-7a1e-7c3e-8f00-0000000000a1";
-const B: &str = "0190f3c2-7a1e-7c3e-8f00-0000000000a2";
-const C: &str = "0190f3c2-7a1e-7c3e-8f00-0000000000a3";
+pub(crate) const A: &str = "0190f3c2-7a1e-7c3e-8f00-0000000000a1";
+pub(crate) const B: &str = "0190f3c2-7a1e-7c3e-8f00-0000000000a2";
+pub(crate) const C: &str = "0190f3c2-7a1e-7c3e-8f00-0000000000a3";
 
 fn submitted(n: &str) -> ev::ApplicationSubmitted {
     ev::ApplicationSubmitted { case_number: n.into(), package_id: "open-restaurant".into(), ..Default::default() }
@@ -109,11 +109,16 @@ fn task(case: &str, department: &str) -> ev::TaskCreated {
 /// deficiency and two commitments in February, a denied task of "tax",
 /// a real-name 1 for samr, a rectification opened (and still open) and a
 /// return visit, a set-aside rating.
-fn two_months() -> Cases {
+pub(crate) fn two_months() -> Cases {
     let mut g = Cases::new();
     g.event(A, "case", "2026-01-20T09:00", &submitted("YCB-20260120-000001"));
     g.event(A, "case", "2026-01-20T09:10", &accepted("YCB-20260120-000001", (2026, 1, 20), false, 0));
     g.event(A, "task", "2026-01-20T10:00", &task(A, "samr"));
+    let claim = |case: &str, department: &str, assignee: &str| ev::TaskClaimed {
+        task_id: format!("{case}-t-{department}"),
+        assignee: assignee.into(),
+    };
+    g.event(A, "task", "2026-01-20T11:00", &claim(A, "samr", "agent-samr-1"));
     g.event(
         A,
         "task",
@@ -165,6 +170,7 @@ fn two_months() -> Cases {
     g.event(C, "case", "2026-02-01T00:10", &submitted("YCB-20260201-000003"));
     g.event(C, "case", "2026-02-02T09:00", &accepted("YCB-20260201-000003", (2026, 2, 2), true, 2));
     g.event(C, "task", "2026-02-02T10:00", &task(C, "tax"));
+    g.event(C, "task", "2026-02-02T11:00", &claim(C, "tax", "agent-tax-1"));
     g.event(
         C,
         "task",
@@ -203,6 +209,16 @@ fn two_months() -> Cases {
             rectification_id: "x1".into(),
             responsible_department: "samr".into(),
             due_by: pd(2026, 2, 20),
+            ..Default::default()
+        },
+    );
+    g.event(
+        C,
+        "issuance",
+        "2026-02-05T11:00",
+        &ev::RectificationVerified {
+            rectification_id: "x1".into(),
+            finding: common::RectificationFinding::JustifiedSimple as i32,
             ..Default::default()
         },
     );

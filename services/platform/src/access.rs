@@ -222,6 +222,16 @@ pub const RULES: &[Rule] = &[
     rule("/yiciban.supervision.v1.SupervisionService/ListOpinions", &[Supervisor, Admin, Agent], &[], List),
     rule("/yiciban.supervision.v1.SupervisionService/GetOpinion", &[Supervisor, Admin, Agent], &[], List),
     rule("/yiciban.supervision.v1.SupervisionService/CountSupervision", &[Supervisor, Admin], &[], Open),
+    // the assessment of departments and staff (ADR 0040): the office runs
+    // it, administrators read it
+    rule("/yiciban.supervision.v1.AssessmentService/SetScoringRules", &[Supervisor], &[], Open),
+    rule("/yiciban.supervision.v1.AssessmentService/GetScoringRules", &[Supervisor, Admin], &[], Open),
+    rule("/yiciban.supervision.v1.AssessmentService/RunAssessment", &[Supervisor], &[], Open),
+    rule("/yiciban.supervision.v1.AssessmentService/RecordFinding", &[Supervisor], &[], Open),
+    rule("/yiciban.supervision.v1.AssessmentService/FinalizeAssessment", &[Supervisor], &[], Open),
+    rule("/yiciban.supervision.v1.AssessmentService/GetAssessment", &[Supervisor, Admin], &[], Open),
+    rule("/yiciban.supervision.v1.AssessmentService/ListAssessments", &[Supervisor, Admin], &[], Open),
+    rule("/yiciban.supervision.v1.AssessmentService/ExportAssessmentCsv", &[Supervisor, Admin], &[], Open),
 ];
 
 /// The rule of `method` (a gRPC path), if it has one.

@@ -24,6 +24,9 @@ pub struct SupervisionConfig {
     /// lead department) and the working-day calendar (default
     /// `http://127.0.0.1:50051`).
     pub intake_url: String,
+    /// `YICIBAN_TRACKING_URL`: tracking, asked for the case items an
+    /// assessment is measured from (default `http://127.0.0.1:50055`).
+    pub tracking_url: String,
     /// `YICIBAN_OPINION_DAYS`, `YICIBAN_SUGGESTION_DAYS`,
     /// `YICIBAN_COMPLAINT_DAYS`: working days to answer each kind (defaults
     /// 10, 15, 5; each 1..=60).
@@ -111,6 +114,7 @@ impl SupervisionConfig {
         Ok(SupervisionConfig {
             schema,
             intake_url: var(src, "YICIBAN_INTAKE_URL", "http://127.0.0.1:50051".to_owned())?,
+            tracking_url: var(src, "YICIBAN_TRACKING_URL", "http://127.0.0.1:50055".to_owned())?,
             limits,
             escalation_every: Duration::from_secs(u64::from(every)),
             window_department,

@@ -8,8 +8,11 @@
 //! when overdue ([`escalation`]), with return visits. Contact data is sealed
 //! apart from the events ([`contacts`]). Every event goes out through the
 //! outbox, case-level. The counts per department, package and person feed
-//! the monthly report.
+//! the monthly report. The assessment of departments and staff
+//! ([`assessments`], `AssessmentService`) scores their period from tracking's
+//! case items and these records (ADR 0040).
 
+pub mod assessments;
 pub mod catalog;
 pub mod commands;
 pub mod config;
@@ -27,6 +30,7 @@ use yiciban_platform::Clock;
 use yiciban_platform::calendar::LiveCalendar;
 use yiciban_platform::service::{Service, ServiceBuilder};
 use yiciban_privacy::DataKeys;
+use yiciban_proto::supervision::v1::assessment_service_server::AssessmentServiceServer;
 use yiciban_proto::supervision::v1::supervision_service_server::SupervisionServiceServer;
 
 pub use catalog::{Catalog, GrpcCatalog, InMemoryCatalog};
@@ -59,6 +63,8 @@ pub struct Supervision {
     pub keys: DataKeys,
     /// Where reads of contact data in clear are recorded (this schema).
     pub read_log: yiciban_platform::read_log::ReadLog,
+    /// The scoring rules and the assessments.
+    pub assessments: assessments::Assessments,
 }
 
 impl Supervision {
@@ -103,12 +109,38 @@ pub async fn build_with(
     js: async_nats::jetstream::Context,
     catalog: Option<Arc<dyn Catalog>>,
 ) -> anyhow::Result<App> {
+    build_with_sources(config, clock, pool, js, catalog, None).await
+}
+
+/// Like [`build_with`], with tracking's case items given as well (tests
+/// hand in [`assessments::items::FixedItems`]) or else tracking's.
+pub async fn build_with_sources(
+    config: SupervisionConfig,
+    clock: Arc<dyn Clock>,
+    pool: sqlx::PgPool,
+    js: async_nats::jetstream::Context,
+    catalog: Option<Arc<dyn Catalog>>,
+    items: Option<Arc<dyn assessments::items::CaseItems>>,
+) -> anyhow::Result<App> {
     let mut shell =
         ServiceBuilder::bind("supervision", &config.common, pool, js).await?.audit_log(&config.schema).await?;
-    let store = shell.event_store(&config.schema, &[schema::SUPERVISION, yiciban_privacy::DATA_KEYS]).await?;
+    let store = shell
+        .event_store(&config.schema, &[schema::SUPERVISION, yiciban_privacy::DATA_KEYS, schema::ASSESSMENTS])
+        .await?;
     let catalog: Arc<dyn Catalog> = match catalog {
         Some(catalog) => catalog,
         None => Arc::new(GrpcCatalog::new(shell.calls("intake", &config.intake_url)?)),
+    };
+    let items: Arc<dyn assessments::items::CaseItems> = match items {
+        Some(items) => items,
+        None => Arc::new(assessments::items::GrpcTracking::new(shell.calls("tracking", &config.tracking_url)?)),
+    };
+    let assessments = assessments::Assessments {
+        rules: CommandRunner::new(store.clone(), assessments::store::RulesCodec, clock.clone())
+            .with_rows(assessments::store::RulesRows { schema: store.schema().to_owned() }),
+        runs: CommandRunner::new(store.clone(), assessments::store::AssessmentCodec, clock.clone())
+            .with_rows(assessments::store::AssessmentRows { schema: store.schema().to_owned() }),
+        items,
     };
     let calendar = shell.follow_calendar(Some(&config.intake_url), clock.clone())?;
     let keys =
@@ -128,11 +160,13 @@ pub async fn build_with(
         contact_retention_days: config.contact_retention_days,
         keys,
         read_log: yiciban_platform::read_log::ReadLog::new("supervision", store.pool().clone(), store.schema()),
+        assessments,
     });
     let sweeper = state.clone();
     let every = config.escalation_every;
     Ok(shell
         .grpc(SupervisionServiceServer::new(grpc::SupervisionApi::new(state.clone())))
+        .grpc(AssessmentServiceServer::new(grpc::assessments::AssessmentApi::new(state.clone())))
         .job("escalation sweep", move |shutdown| async move {
             escalation::run(sweeper, every, shutdown).await;
             Ok(())

@@ -70,3 +70,32 @@ CREATE INDEX contacts_keep_until ON {schema}.contacts (keep_until);
 "#,
     )],
 };
+
+/// Migrations of the assessment's tables (ADR 0040), a component of their
+/// own beside [`SUPERVISION`]: every version of the scoring rules, and one
+/// row per assessment with its read model as of its latest event.
+pub const ASSESSMENTS: Migrations = Migrations {
+    component: "supervision-assessments",
+    steps: &[(
+        1,
+        r#"
+CREATE TABLE {schema}.scoring_rules (
+    version  INTEGER PRIMARY KEY,
+    -- the yiciban.supervision.v1.ScoringRules message
+    rules    BYTEA NOT NULL,
+    set_by   TEXT NOT NULL,
+    set_at   TIMESTAMPTZ NOT NULL
+);
+
+CREATE TABLE {schema}.assessments (
+    assessment_id  UUID PRIMARY KEY,
+    name           TEXT NOT NULL,
+    run_at         TIMESTAMPTZ NOT NULL,
+    version        BIGINT NOT NULL,
+    -- the yiciban.supervision.v1.Assessment message as of `version`
+    assessment     BYTEA NOT NULL
+);
+CREATE INDEX assessments_newest ON {schema}.assessments (run_at DESC, assessment_id DESC);
+"#,
+    )],
+};

@@ -22,6 +22,8 @@
 pub mod wire;
 
 #[cfg(feature = "domain")]
+pub mod assessment;
+#[cfg(feature = "domain")]
 pub mod case;
 #[cfg(feature = "domain")]
 pub mod catalog;

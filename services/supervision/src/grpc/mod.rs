@@ -5,6 +5,7 @@
 //! parses the request listing every bad field at once, and changes nothing
 //! on any refusal.
 
+pub mod assessments;
 mod consultations;
 mod opinions;
 mod queries;

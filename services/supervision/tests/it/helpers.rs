@@ -13,11 +13,14 @@ use yiciban_eventstore::sql::schema_sql;
 use yiciban_platform::grpc::ClientAuth;
 use yiciban_platform::{ManualClock, Role};
 use yiciban_proto::supervision::v1 as pb;
+use yiciban_proto::supervision::v1::assessment_service_client::AssessmentServiceClient;
 use yiciban_proto::supervision::v1::supervision_service_client::SupervisionServiceClient;
+use yiciban_supervision::assessments::items::FixedItems;
 use yiciban_supervision::{InMemoryCatalog, Supervision, SupervisionConfig};
 use yiciban_testkit::{ServiceHandle, TestDb, TestIssuer, TestNats};
 
 pub type Client = SupervisionServiceClient<InterceptedService<Channel, ClientAuth>>;
+pub type Assessor = AssessmentServiceClient<InterceptedService<Channel, ClientAuth>>;
 
 pub struct TestApp {
     /// First, so the service stops before its database is dropped.
@@ -27,6 +30,8 @@ pub struct TestApp {
     pub clock: ManualClock,
     pub state: Arc<Supervision>,
     pub catalog: InMemoryCatalog,
+    /// What tracking answers for the case items of any period.
+    pub items: FixedItems,
     channel: Channel,
     pub issuer: TestIssuer,
 }
@@ -61,21 +66,34 @@ pub async fn spawn_app() -> TestApp {
     catalog.add("newborn", "health");
     catalog.add("open-restaurant", "samr");
     let issuer = TestIssuer::start().await;
-    let app = yiciban_testkit::spawn_service(yiciban_supervision::build_with(
+    let items = FixedItems::new();
+    let app = yiciban_testkit::spawn_service(yiciban_supervision::build_with_sources(
         config(&nats, &issuer),
         Arc::new(clock.clone()),
         db.pool.clone(),
         nats.js.clone(),
         Some(Arc::new(catalog.clone())),
+        Some(Arc::new(items.clone())),
     ))
     .await;
-    TestApp { _service: app.handle, db, nats, clock, state: app.state, catalog, channel: app.channel, issuer }
+    TestApp { _service: app.handle, db, nats, clock, state: app.state, catalog, items, channel: app.channel, issuer }
 }
 
 impl TestApp {
     pub fn client(&self, role: Role, sub: &str, department: Option<&str>) -> Client {
         let token = self.issuer.token(role, sub, department, None);
         SupervisionServiceClient::with_interceptor(self.channel.clone(), ClientAuth::new(Some(&token)))
+    }
+
+    /// The assessment's client as `role`.
+    pub fn assessor(&self, role: Role) -> Assessor {
+        let (department, identity) = match role {
+            Role::Agent => (Some("samr"), None),
+            Role::Applicant => (None, Some(yiciban_testkit::applications::FATHER_ID)),
+            _ => (None, None),
+        };
+        let token = self.issuer.token(role, &format!("{}-001", role.as_str()), department, identity);
+        AssessmentServiceClient::with_interceptor(self.channel.clone(), ClientAuth::new(Some(&token)))
     }
 
     pub fn clerk(&self) -> Client {
@@ -112,6 +130,8 @@ impl TestApp {
             "opinions" => "SELECT count(*) FROM {schema}.opinions",
             "contacts" => "SELECT count(*) FROM {schema}.contacts",
             "events" => "SELECT count(*) FROM {schema}.events",
+            "assessments" => "SELECT count(*) FROM {schema}.assessments",
+            "scoring_rules" => "SELECT count(*) FROM {schema}.scoring_rules",
             "personal_data_reads" => "SELECT count(*) FROM {schema}.personal_data_reads",
             other => panic!("no table {other} to count"),
         };

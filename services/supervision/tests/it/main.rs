@@ -2,6 +2,7 @@
 //! 0 with its own database and NATS prefix (testkit), a manual clock and an
 //! in-memory catalog.
 
+mod assessments;
 mod consultations;
 mod escalation;
 mod helpers;

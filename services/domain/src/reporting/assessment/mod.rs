@@ -3,11 +3,23 @@
 //! rate, rectifications, report punctuality, opinions upheld — where every
 //! number keeps the evidence behind it (the tasks, ratings, rectifications,
 //! reports and opinions it counts), so the office can open any figure. The
-//! service measures; this module only scores, purely.
+//! service measures; this module scores, purely, and keeps the office's
+//! rules ([`RulesBook`], one version per change) and each assessment run
+//! ([`AssessmentRecord`]: its frozen figures, findings, finalisation).
 
 use serde::{Deserialize, Serialize};
 
 use crate::refusal::{Rejection, Violations};
+
+mod record;
+#[cfg(test)]
+mod record_tests;
+
+pub use record::{
+    AccountabilityMeasure, AssessmentCommand, AssessmentError, AssessmentEvent, AssessmentFinalized, AssessmentKind,
+    AssessmentRecord, AssessmentRecorded, FINDING_MAX_CHARS, FindingRecorded, NAME_MAX_CHARS, RulesBook, RulesCommand,
+    RulesError, RulesEvent, RulesSet, SubjectScore,
+};
 
 /// What is measured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -150,6 +162,11 @@ pub struct Evidence {
     pub id: String,
     /// The case it belongs to, if any.
     pub case_id: Option<String>,
+    /// True when it counts for the figure's `count` (a task on time, a bad
+    /// rating, a report on time, every item of a deduction); false for the
+    /// rest of a rate's `out_of`.
+    #[serde(default)]
+    pub counts: bool,
 }
 
 /// One indicator as measured for one department or person.
@@ -203,7 +220,12 @@ mod tests {
 
     fn measured(indicator: Indicator, count: u32, out_of: u32) -> Measured {
         let evidence = (0..count)
-            .map(|i| Evidence { kind: "task".into(), id: format!("t{i}"), case_id: Some(format!("c{i}")) })
+            .map(|i| Evidence {
+                kind: "task".into(),
+                id: format!("t{i}"),
+                case_id: Some(format!("c{i}")),
+                counts: true,
+            })
             .collect();
         Measured { indicator, count, out_of, evidence }
     }

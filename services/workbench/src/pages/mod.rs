@@ -5,6 +5,7 @@
 //! value, so nothing here writes HTML.
 
 pub mod apply;
+pub mod assessment;
 pub mod audit;
 mod case;
 pub mod decide;
@@ -85,12 +86,14 @@ pub fn navigation(role: Role, current: &str) -> Vec<NavLink> {
             ("/audit", "审计记录"),
             ("/messages", "短信记录"),
             ("/opinions", "意见处理"),
+            ("/assessments", "考核"),
         ]),
         Role::Admin => links.extend([
             ("/inbox", "部门待办"),
             ("/statistics", "月度统计"),
             ("/audit", "审计记录"),
             ("/messages", "短信记录"),
+            ("/assessments", "考核"),
         ]),
         Role::Applicant | Role::Service => {}
     }
@@ -261,10 +264,11 @@ mod tests {
                 "/rectifications",
                 "/audit",
                 "/messages",
-                "/opinions"
+                "/opinions",
+                "/assessments"
             ]
         );
-        assert_eq!(hrefs(Role::Admin), ["/", "/inbox", "/statistics", "/audit", "/messages"]);
+        assert_eq!(hrefs(Role::Admin), ["/", "/inbox", "/statistics", "/audit", "/messages", "/assessments"]);
         assert_eq!(hrefs(Role::Officer), ["/", "/worklist", "/overdue", "/consultations"]);
         assert_eq!(hrefs(Role::Clerk), ["/", "/packages", "/inbox", "/consultations"]);
         assert!(navigation(Role::Agent, "/inbox")[1].current);

@@ -56,6 +56,7 @@
 mod application;
 mod apply;
 mod approve;
+mod assessment;
 mod audit;
 mod auth;
 mod cases;
@@ -167,6 +168,12 @@ pub fn router(wb: Arc<Workbench>) -> Router {
         .route("/opinions", get(supervision::opinions))
         .route("/opinions/{id}", get(supervision::opinion))
         .route("/opinions/{id}/{action}", post(supervision::act))
+        .route("/assessments", get(assessment::list).post(assessment::run))
+        .route("/assessments/rules", get(assessment::rules).post(assessment::set_rules))
+        .route("/assessments/{id}", get(assessment::show))
+        .route("/assessments/{id}/csv", get(assessment::csv))
+        .route("/assessments/{id}/finding", post(assessment::finding))
+        .route("/assessments/{id}/finalize", post(assessment::finalize))
         .route("/cases/{case}/materials/{sha256}/view", get(materials::view))
         .route("/cases/{case}/materials/{sha256}/download", get(materials::download))
         .route("/progress", get(progress::form).post(progress::query))

@@ -253,6 +253,21 @@ impl TestApp {
         self.tasks.sweep_sla().await.unwrap();
     }
 
+    /// The supervision service's assessments as `role`.
+    pub fn supervision_assessments(
+        &self,
+        role: Role,
+        subject: &str,
+    ) -> yiciban_proto::supervision::v1::assessment_service_client::AssessmentServiceClient<
+        InterceptedService<Channel, ClientAuth>,
+    > {
+        let token = self.issuer.token(role, subject, None, None);
+        yiciban_proto::supervision::v1::assessment_service_client::AssessmentServiceClient::with_interceptor(
+            self.channels["supervision"].clone(),
+            ClientAuth::new(Some(&token)),
+        )
+    }
+
     pub fn supervision(&self, role: Role, subject: &str, department: Option<&str>) -> Supervision {
         let token = self.issuer.token(role, subject, department, None);
         SupervisionServiceClient::with_interceptor(self.channels["supervision"].clone(), ClientAuth::new(Some(&token)))

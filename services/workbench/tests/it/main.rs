@@ -2,6 +2,7 @@
 //! department-task service and tracking, Postgres, NATS and the development issuer,
 //! driven over HTTP as a browser drives them (cookies kept).
 
+mod assessment;
 mod audit;
 mod cases;
 mod claim;

@@ -188,3 +188,97 @@ async fn the_rules_page_refuses_weights_that_do_not_sum_to_100_and_keeps_a_valid
     assert!(page.body.contains("考核规则已更新") && page.body.contains("第 1 版（sup-001 设置）"), "{}", page.body);
     assert!(page.body.contains("name=\"weight_on_time_rate\" value=\"80\""), "{}", page.body);
 }
+
+/// True when the service's event table (`schema`) holds an event of
+/// `stream` whose payload carries `id`.
+async fn in_the_events(app: &crate::helpers::TestApp, schema: &str, stream: &str, id: &str) -> bool {
+    let statement = yiciban_eventstore::sql::schema_sql(
+        schema,
+        "SELECT EXISTS (SELECT 1 FROM {schema}.events WHERE stream_id = $1 AND position($2 IN payload) > 0)",
+    );
+    sqlx::query_scalar(statement).bind(stream).bind(id.as_bytes()).fetch_one(app.pool()).await.unwrap()
+}
+
+#[tokio::test]
+async fn the_assessments_numbers_trace_back_to_the_events_of_the_tasks_ratings_and_complaints_behind_them() {
+    use yiciban_proto::tracking::v1 as tracking;
+
+    let app = spawn_app().await;
+    // A case whose every task is approved, delivered and rated 1 for the
+    // maternity hospital (a rectification opens); a complaint upheld.
+    let (case_id, _rectification) = crate::rectifications::badly_rated(&app, "assess-1").await;
+    app.summary_when(&case_id, "the rating projected", |s| s.last_event_type == "RectificationOpened").await;
+    let complaint = an_upheld_complaint(&app).await;
+
+    let mut office = app.supervision_assessments(Role::Supervisor, "sup-001");
+    let run = |kind: pb::AssessmentKind| pb::RunAssessmentRequest {
+        idempotency_key: format!("run-{kind:?}"),
+        from_month: "2026-09".into(),
+        to_month: "2026-09".into(),
+        kind: kind as i32,
+        name: "9月考核".into(),
+    };
+    let a = office.run_assessment(run(pb::AssessmentKind::Departments)).await.unwrap().into_inner().assessment.unwrap();
+    let report = app
+        .tracking(Role::Supervisor, "sup-001", None)
+        .monthly_statistics(tracking::MonthlyStatisticsRequest { period: "2026-09".into(), ..Default::default() })
+        .await
+        .unwrap()
+        .into_inner()
+        .report
+        .unwrap();
+
+    let mut traced = 0;
+    for subject in &a.subjects {
+        let row = report.by_department.iter().find(|r| r.key == subject.subject);
+        for line in &subject.lines {
+            // Each count is the number of its evidence that counts.
+            assert_eq!(line.count as usize, line.evidence.iter().filter(|e| e.counts).count(), "{line:?}");
+            if line.out_of > 0 {
+                assert_eq!(line.out_of as usize, line.evidence.len(), "{line:?}");
+            }
+            // The same figures as the month's statistics.
+            let (on_time, finished, bad, rated) =
+                row.map_or((0, 0, 0, 0), |r| (r.tasks_on_time, r.tasks_finished, r.bad_ratings, r.ratings));
+            if line.indicator == pb::AssessmentIndicator::OnTimeRate as i32 {
+                assert_eq!((line.count, line.out_of), (on_time, finished), "{}", subject.subject);
+            }
+            if line.indicator == pb::AssessmentIndicator::BadRatingRate as i32 {
+                assert_eq!((line.count, line.out_of), (bad, rated), "{}", subject.subject);
+            }
+            // Each item is in the events of the service that owns it.
+            for e in &line.evidence {
+                let found = match e.kind.as_str() {
+                    "task" => in_the_events(&app, "tasks", &format!("task-{}", e.id), &e.id).await,
+                    "rating" | "rectification" => {
+                        assert_eq!(e.case_id, case_id);
+                        in_the_events(&app, "issuance", &format!("issuance-{}", e.case_id), &e.id).await
+                    }
+                    "opinion" => in_the_events(&app, "supervision", &format!("opinion-{}", e.id), &e.id).await,
+                    other => panic!("evidence of an unexpected kind {other}"),
+                };
+                assert!(found, "{e:?} is not in the events");
+                traced += 1;
+            }
+        }
+    }
+    let maternity = a.subjects.iter().find(|s| s.subject == crate::helpers::MATERNITY).expect("the rated department");
+    let bad = maternity.lines.iter().find(|l| l.indicator == pb::AssessmentIndicator::BadRatingRate as i32).unwrap();
+    assert_eq!((bad.count, bad.out_of), (1, 1));
+    let samr = a.subjects.iter().find(|s| s.subject == "samr").expect("the complained-of department");
+    let upheld = samr.lines.iter().find(|l| l.indicator == pb::AssessmentIndicator::OpinionsUpheld as i32).unwrap();
+    assert_eq!(upheld.evidence[0].id, complaint);
+    let tasks: usize = report.by_department.iter().map(|r| r.tasks_finished as usize).sum();
+    assert!(tasks >= 2 && traced >= tasks + 2, "every task, the rating and the complaint traced: {traced}");
+
+    // Persons: each finished task counts for the agent who handled it.
+    let p = office.run_assessment(run(pb::AssessmentKind::Persons)).await.unwrap().into_inner().assessment.unwrap();
+    let handled: u32 = p
+        .subjects
+        .iter()
+        .flat_map(|s| &s.lines)
+        .filter(|l| l.indicator == pb::AssessmentIndicator::OnTimeRate as i32)
+        .map(|l| l.out_of)
+        .sum();
+    assert_eq!(handled as usize, tasks, "{:?}", p.subjects.iter().map(|s| &s.subject).collect::<Vec<_>>());
+}

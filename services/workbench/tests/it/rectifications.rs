@@ -164,7 +164,7 @@ async fn an_agent_may_not_close_and_a_clerk_is_told_the_services_refusal() {
 
 /// A case mailed and signed for (closed), then rated 1 at the window for
 /// maternity: the case id and the rectification the bad rating opened.
-async fn badly_rated(app: &TestApp, name: &str) -> (String, String) {
+pub(crate) async fn badly_rated(app: &TestApp, name: &str) -> (String, String) {
     use yiciban_proto::common::v1 as common;
     let mut request = newborn(name);
     request.delivery = Some(common::DeliveryPreference {

@@ -10,7 +10,7 @@ use prost::{Message, Name};
 use yiciban_domain::supervision::{
     Consultation, ConsultationChannel, ConsultationEvent, ConsultationLinkedToCase, ConsultationRecorded, Opinion,
     OpinionAnswered, OpinionAssigned, OpinionChannel, OpinionClosed, OpinionEscalated, OpinionEvent, OpinionKind,
-    OpinionReceived, OpinionReturnVisitRecorded, OpinionState,
+    OpinionReceived, OpinionRectificationOpened, OpinionReturnVisitRecorded, OpinionState,
 };
 
 use crate::convert::wire::{At, ConvertError, date, enum_pair, optional_uuid, timestamp, uuid};
@@ -161,6 +161,12 @@ pub fn encode_opinion_event(event: &OpinionEvent) -> (&'static str, Vec<u8>) {
             satisfied: e.satisfied,
             note: e.note.clone(),
         }),
+        OpinionEvent::RectificationOpened(e) => encoded(pb::OpinionRectificationOpened {
+            opinion_id: e.opinion_id.to_string(),
+            rectification_id: e.rectification_id.to_string(),
+            case_id: e.case_id.to_string(),
+            department: e.department.clone(),
+        }),
     }
 }
 
@@ -229,6 +235,16 @@ pub fn decode_opinion_event(event_type: &str, payload: &[u8]) -> Result<OpinionE
                 note: m.note,
             })
         }
+        pb::OpinionRectificationOpened::NAME => {
+            let m: pb::OpinionRectificationOpened = message(payload)?;
+            let at = |e: ConvertError| e.at(pb::OpinionRectificationOpened::NAME);
+            OpinionEvent::RectificationOpened(OpinionRectificationOpened {
+                opinion_id: id(&m.opinion_id, pb::OpinionRectificationOpened::NAME)?,
+                rectification_id: uuid(&m.rectification_id).at("rectification_id").map_err(at)?,
+                case_id: uuid(&m.case_id).at("case_id").map_err(at)?,
+                department: m.department,
+            })
+        }
         other => return Err(ConvertError::UnknownEventType(other.to_owned())),
     })
 }
@@ -280,6 +296,7 @@ pub fn opinion_to_pb(state: &Opinion, today: NaiveDate, recorder: &str) -> Optio
         contact_kept: r.contact_kept,
         version: state.version,
         recorder: recorder.to_owned(),
+        rectification_id: uuid_text(state.rectification_id),
     })
 }
 
@@ -349,6 +366,12 @@ mod tests {
                 opinion_id: id,
                 satisfied: false,
                 note: String::new(),
+            }),
+            OpinionEvent::RectificationOpened(OpinionRectificationOpened {
+                opinion_id: id,
+                rectification_id: Uuid::from_u128(9),
+                case_id: Uuid::from_u128(3),
+                department: "samr".into(),
             }),
         ];
         for e in &opinion {

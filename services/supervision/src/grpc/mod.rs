@@ -168,6 +168,13 @@ impl SupervisionService for SupervisionApi {
         opinions::visit(&self.state, request).await.map(Response::new)
     }
 
+    async fn record_opinion_rectification(
+        &self,
+        request: Request<pb::RecordOpinionRectificationRequest>,
+    ) -> Result<Response<pb::RecordOpinionRectificationResponse>, Status> {
+        opinions::rectification(&self.state, request).await.map(Response::new)
+    }
+
     async fn list_opinions(
         &self,
         request: Request<pb::ListOpinionsRequest>,

@@ -215,6 +215,7 @@ fn describe(event: &OpinionEvent) -> String {
         OpinionEvent::ReturnVisitRecorded(e) => {
             format!("回访：{}", if e.satisfied { "满意" } else { "不满意" })
         }
+        OpinionEvent::RectificationOpened(e) => format!("转整改，责任部门 {}", e.department),
     }
 }
 

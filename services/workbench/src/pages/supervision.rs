@@ -214,6 +214,8 @@ pub enum OpinionAction {
     Answer,
     Close,
     Visit,
+    /// 转整改: a rectification opened on the opinion's case (supervisors).
+    Rectify,
 }
 
 impl OpinionAction {
@@ -225,13 +227,13 @@ impl OpinionAction {
             OpinionAction::Answer => "answer",
             OpinionAction::Close => "close",
             OpinionAction::Visit => "visit",
+            OpinionAction::Rectify => "rectify",
         }
     }
 
     pub fn of_segment(segment: &str) -> Option<OpinionAction> {
-        [OpinionAction::Assign, OpinionAction::Answer, OpinionAction::Close, OpinionAction::Visit]
-            .into_iter()
-            .find(|a| a.segment() == segment)
+        use OpinionAction::*;
+        [Assign, Answer, Close, Visit, Rectify].into_iter().find(|a| a.segment() == segment)
     }
 
     /// What the page confirms after the action went through.
@@ -241,18 +243,25 @@ impl OpinionAction {
             OpinionAction::Answer => "答复已记录。",
             OpinionAction::Close => "已办结。",
             OpinionAction::Visit => "回访已记录。",
+            OpinionAction::Rectify => "已转整改，整改由责任部门办理。",
         }
     }
 
-    /// The form input a service's field violation is about.
+    /// The form input a service's field violation is about (issuance names
+    /// the rectification's department `responsible_department`).
     pub fn input_of(self, field: &str) -> Option<String> {
-        matches!(field, "department" | "person" | "note" | "answer").then(|| field.to_owned())
+        match field {
+            "department" | "person" | "note" | "answer" => Some(field.to_owned()),
+            "responsible_department" if self == OpinionAction::Rectify => Some("department".to_owned()),
+            _ => None,
+        }
     }
 
-    /// The actions `role` may take on an opinion in `state` (the service
-    /// decides again).
-    pub fn offered(role: yiciban_platform::Role, state: OpinionState, answered: bool) -> Vec<OpinionAction> {
+    /// The actions `role` may take on opinion `o` (the service decides
+    /// again).
+    pub fn offered(role: yiciban_platform::Role, o: &Opinion) -> Vec<OpinionAction> {
         use yiciban_platform::Role;
+        let (state, answered) = (o.state(), !o.answer.is_empty());
         let awaiting = matches!(state, OpinionState::Received | OpinionState::Assigned);
         let mut actions = Vec::new();
         if role == Role::Supervisor && awaiting {
@@ -266,6 +275,10 @@ impl OpinionAction {
         }
         if matches!(role, Role::Supervisor | Role::Officer) && answered && !awaiting {
             actions.push(OpinionAction::Visit);
+        }
+        let unfounded = state == OpinionState::Closed && o.unfounded;
+        if role == Role::Supervisor && !o.case_id.is_empty() && o.rectification_id.is_empty() && !unfounded {
+            actions.push(OpinionAction::Rectify);
         }
         actions
     }
@@ -294,6 +307,10 @@ pub struct OpinionForm {
 pub struct OpinionPage {
     pub layout: Layout,
     pub row: OpinionRow,
+    /// The case it concerns: its page.
+    pub case_href: Option<String>,
+    /// The rectification opened for it: its page.
+    pub rectification_href: Option<String>,
     pub answer: String,
     pub contact: String,
     pub history: Vec<StepRow>,
@@ -311,7 +328,7 @@ impl OpinionPage {
         refused: Option<(OpinionAction, Sent)>,
     ) -> Option<OpinionPage> {
         let o = answer.opinion.as_ref()?;
-        let forms = OpinionAction::offered(role, o.state(), !o.answer.is_empty())
+        let forms = OpinionAction::offered(role, o)
             .into_iter()
             .map(|action| {
                 let sent = match &refused {
@@ -334,9 +351,14 @@ impl OpinionPage {
                 [c.name.as_str(), c.phone.as_str()].into_iter().filter(|s| !s.is_empty()).collect::<Vec<_>>().join(" ")
             })
             .unwrap_or_default();
+        let case_href = (!o.case_id.is_empty()).then(|| format!("/cases/{}", o.case_id));
+        let rectification_href = (!o.case_id.is_empty() && !o.rectification_id.is_empty())
+            .then(|| format!("/cases/{}/rectifications/{}", o.case_id, o.rectification_id));
         Some(OpinionPage {
             layout,
             row: OpinionRow::new(o),
+            case_href,
+            rectification_href,
             answer: o.answer.clone(),
             contact,
             history: answer

@@ -8,7 +8,10 @@
 //! /opinions/{id}` (one opinion, its history and the forms the role may use;
 //! `?done=` confirms) and `POST /opinions/{id}/{action}` (assign, answer,
 //! close, visit: sent with the version the page showed and the form's key;
-//! refused: the page again with the service's words next to the field).
+//! rectify: a rectification opened on the opinion's case with issuance,
+//! keyed by the opinion so that a retry opens no second one, then recorded
+//! on the opinion; refused: the page again with the service's words next
+//! to the field).
 
 use std::sync::Arc;
 
@@ -17,9 +20,11 @@ use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse as _, Response};
 use yiciban_platform::config::OidcConfig;
+use yiciban_proto::issuance::v1::OpenRectificationRequest;
 use yiciban_proto::supervision::v1::{
     AnswerOpinionRequest, AssignOpinionRequest, CloseOpinionRequest, Contact, GetOpinionRequest,
-    ListConsultationsRequest, ListOpinionsRequest, RecordConsultationRequest, RecordOpinionReturnVisitRequest,
+    ListConsultationsRequest, ListOpinionsRequest, RecordConsultationRequest, RecordOpinionRectificationRequest,
+    RecordOpinionReturnVisitRequest,
 };
 
 use super::decide::typed;
@@ -273,6 +278,14 @@ pub async fn act(
             };
             client.record_opinion_return_visit(request).await.map(drop)
         }
+        OpinionAction::Rectify => {
+            let token = match guard::token(&wb, &visit, &OidcConfig::audience_of("issuance")).await {
+                Ok(t) => t,
+                Err(refused) => return refused,
+            };
+            let department = form.get("department").trim().to_owned();
+            rectify(&wb, &token, &mut client, &id, key, version, department).await
+        }
     };
     match answer {
         Ok(()) => {
@@ -285,4 +298,44 @@ pub async fn act(
             opinion_page(&wb, &visit, &id, None, Some((Refusal::from(&status).status, action, sent))).await
         }
     }
+}
+
+/// 转整改: opens a rectification on the opinion's case with issuance as
+/// the supervisor (keyed by the opinion: a retry, or a second form, opens
+/// no second one), then records it on the opinion.
+async fn rectify(
+    wb: &Workbench,
+    issuance_token: &str,
+    client: &mut Supervision,
+    id: &str,
+    key: String,
+    version: u64,
+    department: String,
+) -> Result<(), tonic::Status> {
+    let got = client.get_opinion(GetOpinionRequest { opinion_id: id.to_owned(), ..Default::default() }).await?;
+    let opinion = got.into_inner().opinion.unwrap_or_default();
+    if opinion.case_id.is_empty() {
+        return Err(tonic::Status::failed_precondition("该意见未涉及办件，不能转整改。"));
+    }
+    let opened = wb
+        .services
+        .issuance(issuance_token)
+        .open_rectification(OpenRectificationRequest {
+            idempotency_key: format!("opinion-{}", opinion.opinion_id),
+            case_id: opinion.case_id.clone(),
+            expected_version: 0,
+            complaint: opinion.summary.clone(),
+            responsible_department: department.clone(),
+            due_by: None,
+        })
+        .await?
+        .into_inner();
+    let request = RecordOpinionRectificationRequest {
+        idempotency_key: key,
+        opinion_id: opinion.opinion_id,
+        expected_version: version,
+        rectification_id: opened.rectification_id,
+        department,
+    };
+    client.record_opinion_rectification(request).await.map(drop)
 }

@@ -3,7 +3,8 @@
 //! point before; escalated once when its limit passes unanswered; a return
 //! visit recorded once it is answered. A complaint about a case may be
 //! turned into a rectification (整改) on that case: the opinion records the
-//! rectification's id once, for its page and its history.
+//! rectification's id once, for its page and its history. An answered
+//! opinion may be drawn for a return visit (回访抽样) once, as a case is.
 
 use chrono::NaiveDate;
 use uuid::Uuid;
@@ -163,6 +164,29 @@ pub struct OpinionReturnVisitRecorded {
     pub note: String,
 }
 
+/// Why an opinion was drawn for a return visit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum OpinionSampleReason {
+    /// Every answered complaint of the month, when the run asks for them
+    /// (as every real-name bad rating is for cases).
+    Complaint,
+    /// The run's seeded share of the month's answered opinions.
+    Random,
+}
+
+/// Drawn for a return visit (回访抽样).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpinionReturnVisitSampled {
+    /// The opinion.
+    pub opinion_id: Uuid,
+    /// The run that drew it (derived from the run's key).
+    pub sample_id: Uuid,
+    /// The month sampled, `YYYY-MM`.
+    pub period: String,
+    /// Why.
+    pub reason: OpinionSampleReason,
+}
+
 /// A rectification (整改) was opened on the opinion's case for it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OpinionRectificationOpened {
@@ -193,6 +217,8 @@ pub enum OpinionEvent {
     ReturnVisitRecorded(OpinionReturnVisitRecorded),
     /// Turned into a rectification.
     RectificationOpened(OpinionRectificationOpened),
+    /// Drawn for a return visit.
+    ReturnVisitSampled(OpinionReturnVisitSampled),
 }
 
 /// Receive an opinion: the fields of [`OpinionReceived`], kind and channel
@@ -301,6 +327,16 @@ pub enum OpinionCommand {
         /// The department responsible (a code checked by the service).
         department: String,
     },
+    /// Draw it for a return visit: once, and only once answered; one drawn
+    /// before or visited already records nothing.
+    SampleForReturnVisit {
+        /// The run.
+        sample_id: Uuid,
+        /// The month sampled, `YYYY-MM` (checked by the service).
+        period: String,
+        /// Why.
+        reason: OpinionSampleReason,
+    },
 }
 
 /// Why an opinion command is refused; nothing is recorded.
@@ -396,6 +432,8 @@ pub struct Opinion {
     pub return_visit: Option<bool>,
     /// The rectification opened for it.
     pub rectification_id: Option<Uuid>,
+    /// Drawn for a return visit: by which run, why.
+    pub sampled: Option<OpinionReturnVisitSampled>,
 }
 
 impl Opinion {
@@ -494,6 +532,26 @@ impl Opinion {
         })])
     }
 
+    fn sample(&self, id: Uuid, sample_id: Uuid, period: String, reason: OpinionSampleReason) -> Decided {
+        if self.answer.is_none() {
+            return Err(self.wrong("draw for a return visit", "answered"));
+        }
+        if self.sampled.is_some() || self.return_visit.is_some() {
+            return Ok(vec![]);
+        }
+        Ok(vec![OpinionEvent::ReturnVisitSampled(OpinionReturnVisitSampled {
+            opinion_id: id,
+            sample_id,
+            period,
+            reason,
+        })])
+    }
+
+    /// Drawn for a return visit and not visited yet (待回访).
+    pub fn return_visit_due(&self) -> bool {
+        self.sampled.is_some() && self.return_visit.is_none()
+    }
+
     fn rectify(&self, received: &OpinionReceived, rectification_id: Uuid, department: String) -> Decided {
         let case_id = received.case_id.ok_or(OpinionError::NoCase)?;
         match self.rectification_id {
@@ -560,6 +618,9 @@ impl Aggregate for Opinion {
             OpinionCommand::RecordRectification { rectification_id, department } => {
                 self.rectify(received, rectification_id, department)
             }
+            OpinionCommand::SampleForReturnVisit { sample_id, period, reason } => {
+                self.sample(id, sample_id, period, reason)
+            }
         }
     }
 
@@ -588,6 +649,7 @@ impl Aggregate for Opinion {
             OpinionEvent::Escalated(_) => self.escalated = true,
             OpinionEvent::ReturnVisitRecorded(e) => self.return_visit = Some(e.satisfied),
             OpinionEvent::RectificationOpened(e) => self.rectification_id = Some(e.rectification_id),
+            OpinionEvent::ReturnVisitSampled(e) => self.sampled = Some(e.clone()),
         }
         self
     }

@@ -286,3 +286,36 @@ fn no_rectification_without_a_case_after_an_unfounded_close_or_without_a_departm
         .then_rejected(&["department"]);
     given::<Opinion>(vec![]).when(rectify("samr")).then_error(OpinionError::NoSuchOpinion);
 }
+
+#[test]
+fn an_answered_opinion_is_drawn_for_a_return_visit_once_and_then_awaits_it() {
+    let sample = |n| OpinionCommand::SampleForReturnVisit {
+        sample_id: Uuid::from_u128(n),
+        period: "2026-10".into(),
+        reason: OpinionSampleReason::Random,
+    };
+    given_commands::<Opinion>(vec![receive(), assign()]).when(sample(1)).then_error(OpinionError::WrongState {
+        state: OpinionState::Assigned,
+        action: "draw for a return visit",
+        needed: "answered",
+    });
+    let state = given_commands::<Opinion>(vec![receive(), assign(), answer()]).when(sample(1)).then(vec![
+        OpinionEvent::ReturnVisitSampled(OpinionReturnVisitSampled {
+            opinion_id: opinion_id(),
+            sample_id: Uuid::from_u128(1),
+            period: "2026-10".into(),
+            reason: OpinionSampleReason::Random,
+        }),
+    ]);
+    assert!(state.return_visit_due());
+    let (events, _) =
+        given_commands::<Opinion>(vec![receive(), assign(), answer(), sample(1)]).when(sample(2)).then_ok();
+    assert!(events.is_empty(), "drawn once, whichever run asks again");
+    let visit = OpinionCommand::RecordReturnVisit { satisfied: false, note: String::new() };
+    let (events, state) = given_commands::<Opinion>(vec![receive(), assign(), answer(), sample(1), visit.clone()])
+        .when(sample(2))
+        .then_ok();
+    assert!(events.is_empty() && !state.return_visit_due(), "visited: no longer due");
+    let (events, _) = given_commands::<Opinion>(vec![receive(), assign(), answer(), visit]).when(sample(1)).then_ok();
+    assert!(events.is_empty(), "visited before any draw: nothing to draw");
+}

@@ -8,6 +8,7 @@
 mod consultations;
 mod opinions;
 mod queries;
+mod sampling;
 
 use std::sync::Arc;
 
@@ -173,6 +174,13 @@ impl SupervisionService for SupervisionApi {
         request: Request<pb::RecordOpinionRectificationRequest>,
     ) -> Result<Response<pb::RecordOpinionRectificationResponse>, Status> {
         opinions::rectification(&self.state, request).await.map(Response::new)
+    }
+
+    async fn sample_opinion_return_visits(
+        &self,
+        request: Request<pb::SampleOpinionReturnVisitsRequest>,
+    ) -> Result<Response<pb::SampleOpinionReturnVisitsResponse>, Status> {
+        sampling::sample(&self.state, request).await.map(Response::new)
     }
 
     async fn list_opinions(

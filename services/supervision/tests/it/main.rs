@@ -6,3 +6,4 @@ mod consultations;
 mod escalation;
 mod helpers;
 mod opinions;
+mod sampling;

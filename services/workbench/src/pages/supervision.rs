@@ -153,6 +153,8 @@ pub struct OpinionRow {
     pub due_on: String,
     pub overdue: bool,
     pub escalated: bool,
+    /// Drawn for a return visit, not visited yet.
+    pub visit_due: bool,
 }
 
 impl OpinionRow {
@@ -169,7 +171,39 @@ impl OpinionRow {
             due_on: format::date(o.due_on.as_ref()),
             overdue: o.overdue,
             escalated: o.escalated,
+            visit_due: o.return_visit_sampled != 0 && o.return_visit == 0,
         }
+    }
+}
+
+/// What the opinions queue shows.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OpinionsQuery {
+    /// Only overdue unanswered ones (`overdue=1`).
+    pub overdue_only: bool,
+    /// Only those drawn for a return visit and not visited yet
+    /// (`visit_due=1`, 待回访).
+    pub visit_due_only: bool,
+}
+
+/// The return-visit draw form (回访抽样) of the queue, for supervisors.
+#[derive(Debug, Clone)]
+pub struct SampleForm {
+    pub key: String,
+    /// The month offered: this one.
+    pub period: String,
+    pub sent: Sent,
+}
+
+impl SampleForm {
+    /// A fresh form for `period`, or the refused one with `sent`.
+    pub fn new(period: String, sent: Sent) -> SampleForm {
+        SampleForm { key: uuid::Uuid::now_v7().to_string(), period, sent }
+    }
+
+    /// The form input a service's field violation is about.
+    pub fn input_of(field: &str) -> Option<String> {
+        matches!(field, "period" | "sample_percent" | "department" | "seed").then(|| field.to_owned())
     }
 }
 
@@ -178,31 +212,40 @@ impl OpinionRow {
 #[template(path = "opinions.html")]
 pub struct OpinionsPage {
     pub layout: Layout,
-    pub overdue_only: bool,
+    pub query: OpinionsQuery,
     /// `None` when the list could not be read (see `error`).
     pub rows: Option<Vec<OpinionRow>>,
     pub total: u64,
     pub next_page: Option<String>,
     pub error: Option<String>,
+    /// The draw form, for supervisors.
+    pub sample: Option<SampleForm>,
+    /// How many the last draw drew (`drawn=`).
+    pub drawn: Option<u32>,
 }
 
 impl OpinionsPage {
-    pub fn new(layout: Layout, overdue_only: bool, answer: Option<&ListOpinionsResponse>) -> OpinionsPage {
+    pub fn new(layout: Layout, query: OpinionsQuery, answer: Option<&ListOpinionsResponse>) -> OpinionsPage {
         let href = |token: &str| {
             let mut q = form_urlencoded::Serializer::new(String::new());
-            if overdue_only {
+            if query.overdue_only {
                 q.append_pair("overdue", "1");
+            }
+            if query.visit_due_only {
+                q.append_pair("visit_due", "1");
             }
             q.append_pair("page", token);
             format!("/opinions?{}", q.finish())
         };
         OpinionsPage {
             layout,
-            overdue_only,
+            query,
             rows: answer.map(|a| a.opinions.iter().map(OpinionRow::new).collect()),
             total: answer.map_or(0, |a| a.total),
             next_page: answer.filter(|a| !a.next_page_token.is_empty()).map(|a| href(&a.next_page_token)),
             error: None,
+            sample: None,
+            drawn: None,
         }
     }
 }

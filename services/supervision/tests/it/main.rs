@@ -7,3 +7,4 @@ mod consultations;
 mod escalation;
 mod helpers;
 mod opinions;
+mod sampling;

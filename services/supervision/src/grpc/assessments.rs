@@ -10,12 +10,12 @@ use tonic::{Request, Response, Status};
 use uuid::Uuid;
 use yiciban_commands::{Invocation, Target};
 use yiciban_domain::reporting::assessment::{
-    AccountabilityMeasure, AssessmentCommand, AssessmentKind, AssessmentRecorded, FindingRecorded, RulesBook,
-    RulesCommand, SubjectScore,
+    AccountabilityMeasure, AssessmentCommand, AssessmentEvent, AssessmentKind, AssessmentRecorded, FindingRecorded,
+    RulesBook, RulesCommand, SubjectScore,
 };
 use yiciban_platform::status::internal;
 use yiciban_platform::{Caller, Role};
-use yiciban_proto::convert::assessment::rules_from_request;
+use yiciban_proto::convert::assessment::{encode_assessment_event, rules_from_request};
 use yiciban_proto::supervision::v1 as pb;
 use yiciban_proto::supervision::v1::assessment_service_server::AssessmentService;
 
@@ -23,6 +23,10 @@ use super::{next_token, page, refused, required_id, violation, wire};
 use crate::Supervision;
 use crate::assessments::store::{self, By, RULE_BOOK};
 use crate::assessments::{csv, measure};
+
+/// The largest assessment recorded, in bytes of its event: it is published
+/// on NATS like every event, whose messages are at most 1 MiB.
+pub const MAX_RECORD_BYTES: usize = 768 * 1024;
 
 const READERS: &[Role] = &[Role::Supervisor, Role::Admin];
 const OFFICE: &[Role] = &[Role::Supervisor];
@@ -183,6 +187,14 @@ impl AssessmentService for AssessmentApi {
             rules: rules.clone(),
             subjects,
         };
+        let (_, payload) = encode_assessment_event(&AssessmentEvent::Recorded(run.clone()));
+        if payload.len() > MAX_RECORD_BYTES {
+            return Err(Status::failed_precondition(format!(
+                "the assessment's figures and evidence come to {} KiB, more than the {} KiB one assessment may hold; assess a shorter period",
+                payload.len() / 1024,
+                MAX_RECORD_BYTES / 1024
+            )));
+        }
         let executed = self
             .state
             .assessments

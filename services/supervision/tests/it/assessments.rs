@@ -364,3 +364,17 @@ async fn findings_are_recorded_until_the_assessment_is_finalised_and_the_csv_car
     assert!(lines[2].starts_with("2026年10月考核,2026-10至2026-10,0,samr,58.82,20.00,1,2,"), "{}", lines[2]);
     assert!(lines[4].contains("约谈") && lines[4].contains("超期办结一件"), "{}", lines[4]);
 }
+
+#[tokio::test]
+async fn an_assessment_too_large_to_freeze_in_one_event_is_refused_and_records_nothing() {
+    let app = spawn_app().await;
+    // Some 60 bytes of evidence each: 20 000 tasks come to more than 768 KiB.
+    let tasks = (0..20_000).map(|i| task(&format!("{i:05}"), "samr", "agent-samr", i % 2 == 0)).collect();
+    app.items.set(tracking::ListAssessmentItemsResponse { tasks, ..Default::default() });
+    let Err(status) = app.assessor(Role::Supervisor).run_assessment(run(pb::AssessmentKind::Departments)).await else {
+        panic!("an assessment over the bound was recorded");
+    };
+    assert_eq!(status.code(), Code::FailedPrecondition, "{}", status.message());
+    assert!(status.message().contains("shorter period"), "{}", status.message());
+    assert_eq!((app.count("events").await, app.count("assessments").await), (0, 0));
+}

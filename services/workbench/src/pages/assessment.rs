@@ -170,6 +170,7 @@ pub struct Cell {
 /// One department's or person's line.
 #[derive(Debug, Clone)]
 pub struct SubjectRow {
+    /// A department by its name and code, a person by their login.
     pub subject: String,
     pub total: String,
     pub cells: Vec<Cell>,
@@ -245,14 +246,32 @@ pub struct AssessmentPage {
 }
 
 impl AssessmentPage {
-    pub fn new(layout: Layout, a: &Assessment, may_act: bool, sent: Sent) -> AssessmentPage {
+    /// The page of `a`; `department` names a department code.
+    pub fn new(
+        layout: Layout,
+        a: &Assessment,
+        may_act: bool,
+        sent: Sent,
+        department: impl Fn(&str) -> String,
+    ) -> AssessmentPage {
+        let of_departments = a.kind == AssessmentKind::Departments as i32;
+        let label = |subject: &str| {
+            let name = department(subject);
+            if of_departments && name != subject { format!("{name}（{subject}）") } else { subject.to_owned() }
+        };
+        // A rate shows count/out_of, a deduction its count.
+        let deduction = |indicator: AssessmentIndicator| {
+            a.rules.as_ref().and_then(|r| r.rules.as_ref()).is_some_and(|r| {
+                r.rules.iter().any(|l| l.indicator == indicator as i32 && l.method == ScoringMethod::Deduction as i32)
+            })
+        };
         let mut evidence = Vec::new();
         let rows = a
             .subjects
             .iter()
             .enumerate()
             .map(|(i, s)| SubjectRow {
-                subject: s.subject.clone(),
+                subject: label(&s.subject),
                 total: format!("{:.2}", s.total),
                 cells: INDICATORS
                     .iter()
@@ -264,8 +283,11 @@ impl AssessmentPage {
                                 title: format!("{} · {label}", s.subject),
                                 items: l.evidence.iter().map(link).collect(),
                             });
-                            let figure =
-                                if l.out_of > 0 { format!("{}/{}", l.count, l.out_of) } else { l.count.to_string() };
+                            let figure = if deduction(*indicator) {
+                                l.count.to_string()
+                            } else {
+                                format!("{}/{}", l.count, l.out_of)
+                            };
                             Cell { points: format!("{:.2}", l.points), figure, anchor }
                         }
                         None => Cell { points: "—".into(), figure: String::new(), anchor: String::new() },
@@ -277,7 +299,7 @@ impl AssessmentPage {
         let subjects = a
             .subjects
             .iter()
-            .map(|s| Choice { value: s.subject.clone(), label: s.subject.clone(), selected: picked == s.subject })
+            .map(|s| Choice { value: s.subject.clone(), label: label(&s.subject), selected: picked == s.subject })
             .collect();
         let picked = sent.value("measure").to_owned();
         let measures = MEASURES
@@ -433,7 +455,19 @@ mod tests {
             case_id: case_id.into(),
             counts: true,
         };
+        let rules = ScoringRules {
+            rules: vec![ScoringRule {
+                indicator: AssessmentIndicator::OpinionsUpheld as i32,
+                method: ScoringMethod::Deduction as i32,
+                ..Default::default()
+            }],
+        };
         let a = Assessment {
+            kind: AssessmentKind::Departments as i32,
+            rules: Some(yiciban_proto::supervision::v1::ScoringRulesVersion {
+                rules: Some(rules),
+                ..Default::default()
+            }),
             subjects: vec![SubjectScore {
                 subject: "samr".into(),
                 total: 80.0,
@@ -457,10 +491,14 @@ mod tests {
             }],
             ..Default::default()
         };
-        let page = AssessmentPage::new(Layout::default(), &a, true, Sent::default());
+        let page = AssessmentPage::new(Layout::default(), &a, true, Sent::default(), |code| match code {
+            "samr" => "市场监督管理局".into(),
+            other => other.into(),
+        });
+        assert_eq!(page.rows[0].subject, "市场监督管理局（samr）");
         let cells = &page.rows[0].cells;
         assert_eq!((cells[0].figure.as_str(), cells[0].anchor.as_str()), ("1/2", "evidence-0-on_time_rate"));
-        assert_eq!((cells[3].figure.as_str(), cells[4].figure.as_str()), ("", "1"));
+        assert_eq!((cells[3].figure.as_str(), cells[4].figure.as_str()), ("", "1"), "a deduction shows its count");
         let hrefs: Vec<&str> = page.evidence.iter().flat_map(|b| &b.items).map(|e| e.href.as_str()).collect();
         assert_eq!(
             hrefs,

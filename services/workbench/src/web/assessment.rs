@@ -211,7 +211,8 @@ async fn show_page(
     };
     let layout = visit.layout(wb, TITLE, "/assessments");
     let (status, sent) = refused.unwrap_or((StatusCode::OK, Sent::default()));
-    let page = AssessmentPage { done, ..AssessmentPage::new(layout, &a, is_supervisor(visit), sent) };
+    let department = |code: &str| wb.names.department(code);
+    let page = AssessmentPage { done, ..AssessmentPage::new(layout, &a, is_supervisor(visit), sent, department) };
     (status, Html(page)).into_response()
 }
 

@@ -98,7 +98,7 @@ async fn a_supervisor_runs_an_assessment_follows_a_count_to_its_evidence_records
     assert!(page.body.contains("考核已开展") && page.body.contains("9月部门考核"), "{}", page.body);
     // samr: one complaint upheld, 10 − 5 points; its count links to the
     // evidence, and the evidence to the opinion's page.
-    assert!(page.body.contains("<td>samr</td>"), "{}", page.body);
+    assert!(page.body.contains("（samr）</td>"), "the department by its name and code: {}", page.body);
     assert!(page.body.contains("5.00 <a href=\"#evidence-0-opinions_upheld\">（1）</a>"), "{}", page.body);
     assert!(page.body.contains(&format!("<a href=\"/opinions/{complaint}\">")), "{}", page.body);
     let opinion = supervisor.get(&format!("/opinions/{complaint}")).await;

@@ -9,7 +9,8 @@
 //! remaining steps are approved department by department; the clerk hands
 //! the results out at the window, the collector checked, and takes the
 //! rating, and signs out. The officer, the supervisor and the public
-//! progress page are looked at on the way. Every main form is checked for labels; each
+//! progress page are looked at on the way; the supervisor runs an
+//! assessment and follows a count to its case. Every main form is checked for labels; each
 //! role's main page is photographed at 1366×768 (`YICIBAN_BLESS_DOCS=1`
 //! writes docs/screenshots/).
 
@@ -345,6 +346,23 @@ async fn a_whole_case_in_the_browser_from_the_window_to_the_rating() {
     supervisor.goto(&web.at("/statistics")).await;
     supervisor.wait_for_text("新生儿出生一件事").await;
     web.shot(&supervisor, "supervisor-statistics").await;
+
+    // The assessment (考核) of the departments over the case's months: run
+    // from its form; a count leads to its evidence, the evidence to the case.
+    supervisor.link("考核").await.click().await;
+    supervisor.wait_for_text("开展考核").await;
+    assert_labelled(&supervisor, "the assessment form").await;
+    supervisor.find("#name").await.send_keys("部门考核").await;
+    supervisor.find("#kind option[value=\"departments\"]").await.click().await;
+    supervisor.find("#from_month").await.send_keys("2026-09").await;
+    supervisor.find("#to_month").await.send_keys("2026-10").await;
+    supervisor.find("form[action=\"/assessments\"] button[type=\"submit\"]").await.click().await;
+    supervisor.wait_for_text("考核已开展").await;
+    assert_labelled(&supervisor, "the findings form").await;
+    web.shot(&supervisor, "supervisor-assessment").await;
+    supervisor.find("a[href^=\"#evidence-\"]").await.click().await;
+    supervisor.find("section.evidence a[href^=\"/cases/\"]").await.click().await;
+    supervisor.wait_for_text(&case_number).await;
     supervisor.close().await;
 
     // And the public page says it is done.

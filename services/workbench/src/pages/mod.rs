@@ -10,7 +10,7 @@ mod case;
 pub mod decide;
 pub mod filters;
 pub mod format;
-mod inbox;
+pub(crate) mod inbox;
 mod lanes;
 pub mod messages;
 pub mod notice;
@@ -19,6 +19,7 @@ pub mod officer;
 pub mod overdue;
 pub mod packages;
 pub mod progress;
+pub mod record_opinion;
 pub mod rectification;
 pub mod statistics;
 pub mod supervision;
@@ -72,10 +73,18 @@ pub fn navigation(role: Role, current: &str) -> Vec<NavLink> {
             ("/rectifications", "本部门整改"),
             ("/opinions", "本部门意见"),
         ]),
-        Role::Clerk => links.extend([("/packages", "受理"), ("/inbox", "部门待办"), ("/consultations", "咨询登记")]),
-        Role::Officer => {
-            links.extend([("/worklist", "我的办件"), ("/overdue", "办件预警"), ("/consultations", "咨询登记")])
-        }
+        Role::Clerk => links.extend([
+            ("/packages", "受理"),
+            ("/inbox", "部门待办"),
+            ("/consultations", "咨询登记"),
+            ("/opinions/new", "意见登记"),
+        ]),
+        Role::Officer => links.extend([
+            ("/worklist", "我的办件"),
+            ("/overdue", "办件预警"),
+            ("/consultations", "咨询登记"),
+            ("/opinions/new", "意见登记"),
+        ]),
         Role::Supervisor => links.extend([
             ("/inbox", "部门待办"),
             ("/overdue", "超期看板"),
@@ -265,8 +274,8 @@ mod tests {
             ]
         );
         assert_eq!(hrefs(Role::Admin), ["/", "/inbox", "/statistics", "/audit", "/messages"]);
-        assert_eq!(hrefs(Role::Officer), ["/", "/worklist", "/overdue", "/consultations"]);
-        assert_eq!(hrefs(Role::Clerk), ["/", "/packages", "/inbox", "/consultations"]);
+        assert_eq!(hrefs(Role::Officer), ["/", "/worklist", "/overdue", "/consultations", "/opinions/new"]);
+        assert_eq!(hrefs(Role::Clerk), ["/", "/packages", "/inbox", "/consultations", "/opinions/new"]);
         assert!(navigation(Role::Agent, "/inbox")[1].current);
     }
 

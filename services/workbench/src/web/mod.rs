@@ -41,6 +41,7 @@
 //! | `/messages` | 短信记录: the notifier's text messages to applicants (masked phone, text, status, attempts), filtered (`case`, `status`, `page`); supervisors and administrators |
 //! | `/consultations`, `POST /consultations` | 咨询登记: the quick form of a consultation and the person's consultations of today (`?done=1` confirms); clerks (window or hotline desk) and officers (ADR 0037) |
 //! | `/opinions` | 意见处理: opinions, suggestions and complaints, overdue unanswered ones first (`overdue`, `visit_due` 待回访, `drawn`, `page`); supervisors, administrators, and agents their department's assigned ones |
+//! | `/opinions/new`, `POST /opinions/new` | 意见登记: the form of an opinion, suggestion or complaint as it arrives (kind, channel, summary, the case by its number, department, person, the complainant's contact, sealed); clerks (window or hotline desk), officers, supervisors |
 //! | `POST /opinions/sample` | 回访抽样: draws a month's answered opinions for return visits (every answered complaint, a share of the rest); supervisors |
 //! | `/opinions/{id}`, `POST /opinions/{id}/{action}` | one opinion, its history and the forms the role may use (`?done=` confirms): `assign` (交办) and `close` (办结, or as unfounded) for supervisors, `answer` (答复) for supervisors and the assigned department's agents, `visit` (回访) for supervisors and officers, `rectify` (转整改, a complaint about a case) for supervisors |
 //! | `/cases/{case}/materials/{sha256}/view`, `…/download` | a material's file, from intake (查看 inline for PDF and images, 下载) |
@@ -71,6 +72,7 @@ mod officer;
 mod oversight;
 mod packages;
 mod progress;
+mod record_opinion;
 mod rectification;
 pub mod respond;
 mod stage;
@@ -167,6 +169,7 @@ pub fn router(wb: Arc<Workbench>) -> Router {
         .route("/consultations", get(supervision::consultations).post(supervision::record))
         .route("/opinions", get(supervision::opinions))
         .route("/opinions/sample", post(supervision::sample))
+        .route("/opinions/new", get(record_opinion::form).post(record_opinion::record))
         .route("/opinions/{id}", get(supervision::opinion))
         .route("/opinions/{id}/{action}", post(supervision::act))
         .route("/cases/{case}/materials/{sha256}/view", get(materials::view))

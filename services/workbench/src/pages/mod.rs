@@ -20,6 +20,7 @@ pub mod overdue;
 pub mod packages;
 pub mod progress;
 pub mod rectification;
+pub mod reports;
 pub mod statistics;
 pub mod supervision;
 pub mod supplement;
@@ -71,6 +72,7 @@ pub fn navigation(role: Role, current: &str) -> Vec<NavLink> {
             ("/overdue", "本部门预警"),
             ("/rectifications", "本部门整改"),
             ("/opinions", "本部门意见"),
+            ("/report", "本部门月报"),
         ]),
         Role::Clerk => links.extend([("/packages", "受理"), ("/inbox", "部门待办"), ("/consultations", "咨询登记")]),
         Role::Officer => {
@@ -85,10 +87,12 @@ pub fn navigation(role: Role, current: &str) -> Vec<NavLink> {
             ("/audit", "审计记录"),
             ("/messages", "短信记录"),
             ("/opinions", "意见处理"),
+            ("/reports", "月报汇总"),
         ]),
         Role::Admin => links.extend([
             ("/inbox", "部门待办"),
             ("/statistics", "月度统计"),
+            ("/reports", "月报汇总"),
             ("/audit", "审计记录"),
             ("/messages", "短信记录"),
         ]),
@@ -249,7 +253,7 @@ mod tests {
     #[test]
     fn each_role_gets_its_navigation() {
         let hrefs = |role| navigation(role, "/").iter().map(|l| l.href).collect::<Vec<_>>();
-        assert_eq!(hrefs(Role::Agent), ["/", "/inbox", "/overdue", "/rectifications", "/opinions"]);
+        assert_eq!(hrefs(Role::Agent), ["/", "/inbox", "/overdue", "/rectifications", "/opinions", "/report"]);
         assert_eq!(
             hrefs(Role::Supervisor),
             [
@@ -261,10 +265,11 @@ mod tests {
                 "/rectifications",
                 "/audit",
                 "/messages",
-                "/opinions"
+                "/opinions",
+                "/reports"
             ]
         );
-        assert_eq!(hrefs(Role::Admin), ["/", "/inbox", "/statistics", "/audit", "/messages"]);
+        assert_eq!(hrefs(Role::Admin), ["/", "/inbox", "/statistics", "/reports", "/audit", "/messages"]);
         assert_eq!(hrefs(Role::Officer), ["/", "/worklist", "/overdue", "/consultations"]);
         assert_eq!(hrefs(Role::Clerk), ["/", "/packages", "/inbox", "/consultations"]);
         assert!(navigation(Role::Agent, "/inbox")[1].current);

@@ -361,6 +361,17 @@ async fn every_refusal_names_its_cause_and_records_nothing() {
     assert_eq!(fields_of("a return without a reason"), ["reason"]);
     assert_eq!(fields_of("the office names no department"), ["department"]);
 
+    // Every PERMISSION_DENIED is in the refusal log, the handler's too.
+    let denied = refusals.iter().filter(|(_, _, code)| *code == Code::PermissionDenied).count() as i64;
+    let statement = "SELECT count(*) FROM {schema}.access_refusals
+                      WHERE method LIKE '%ReportService%' AND kind = 'permission_denied'";
+    yiciban_testkit::eventually("the refusals logged", std::time::Duration::from_secs(5), || async {
+        let logged: i64 =
+            sqlx::query_scalar(schema_sql(app.state.schema(), statement)).fetch_one(&app.db.pool).await.unwrap();
+        (logged == denied).then_some(())
+    })
+    .await;
+
     // Tracking cannot answer: UNAVAILABLE, nothing recorded.
     app.statistics.set_down(true);
     let down = app.department("health").submit_report(submit("", "无")).await.unwrap_err();

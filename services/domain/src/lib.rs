@@ -17,6 +17,7 @@ pub mod issuance;
 pub mod refusal;
 pub mod reporting;
 pub mod routing;
+pub mod sampling;
 pub mod supervision;
 pub mod tasks;
 #[cfg(any(test, feature = "testing"))]

@@ -220,6 +220,8 @@ pub const RULES: &[Rule] = &[
     rule("/yiciban.supervision.v1.SupervisionService/AnswerOpinion", &[Supervisor, Agent], &[], List),
     rule("/yiciban.supervision.v1.SupervisionService/CloseOpinion", &[Supervisor], &[], Open),
     rule("/yiciban.supervision.v1.SupervisionService/RecordOpinionReturnVisit", &[Supervisor, Officer], &[], Open),
+    rule("/yiciban.supervision.v1.SupervisionService/RecordOpinionRectification", &[Supervisor], &[], Open),
+    rule("/yiciban.supervision.v1.SupervisionService/SampleOpinionReturnVisits", &[Supervisor], &[], Open),
     rule("/yiciban.supervision.v1.SupervisionService/ListOpinions", &[Supervisor, Admin, Agent], &[], List),
     rule("/yiciban.supervision.v1.SupervisionService/GetOpinion", &[Supervisor, Admin, Agent], &[], List),
     rule("/yiciban.supervision.v1.SupervisionService/CountSupervision", &[Supervisor, Admin], &[], Open),

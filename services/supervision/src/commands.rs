@@ -179,6 +179,7 @@ impl Rows<Opinion> for OpinionRows {
                 recorder: facts.recorder.clone(),
                 recorded_at: change.at,
                 version: change.after.version as i64,
+                visit_due: change.after.return_visit_due(),
                 opinion: message.encode_to_vec(),
             },
         )

@@ -78,6 +78,8 @@ pub struct OpinionRow {
     pub recorder: String,
     pub recorded_at: DateTime<Utc>,
     pub version: i64,
+    /// Drawn for a return visit, not visited yet.
+    pub visit_due: bool,
     /// The `Opinion` message (without `overdue` and `recorder`).
     pub opinion: Vec<u8>,
 }
@@ -87,11 +89,11 @@ pub async fn upsert_opinion(conn: &mut PgConnection, schema: &str, r: &OpinionRo
     sqlx::query(schema_sql(
         schema,
         "INSERT INTO {schema}.opinions (opinion_id, kind, channel, state, department, person, received_on, due_on,
-            awaiting, escalated, recorder, recorded_at, version, opinion)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+            awaiting, escalated, recorder, recorded_at, version, opinion, visit_due)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
          ON CONFLICT (opinion_id) DO UPDATE SET state = EXCLUDED.state, department = EXCLUDED.department,
             person = EXCLUDED.person, awaiting = EXCLUDED.awaiting, escalated = EXCLUDED.escalated,
-            version = EXCLUDED.version, opinion = EXCLUDED.opinion",
+            version = EXCLUDED.version, opinion = EXCLUDED.opinion, visit_due = EXCLUDED.visit_due",
     ))
     .bind(r.opinion_id)
     .bind(r.kind)
@@ -107,6 +109,7 @@ pub async fn upsert_opinion(conn: &mut PgConnection, schema: &str, r: &OpinionRo
     .bind(r.recorded_at)
     .bind(r.version)
     .bind(&r.opinion)
+    .bind(r.visit_due)
     .execute(conn)
     .await?;
     Ok(())
@@ -185,6 +188,8 @@ pub struct OpinionFilter {
     pub department: Option<String>,
     /// Only those unanswered past their day as of `today`.
     pub overdue_only: bool,
+    /// Only those drawn for a return visit and not visited yet.
+    pub visit_due_only: bool,
     pub today: Option<NaiveDate>,
     pub offset: i64,
     pub limit: i64,
@@ -208,7 +213,7 @@ pub async fn list_opinions(pool: &PgPool, schema: &str, f: &OpinionFilter) -> sq
          FROM {schema}.opinions
          WHERE ($1::int IS NULL OR kind = $1) AND ($2::int IS NULL OR channel = $2)
            AND ($3::int IS NULL OR state = $3) AND ($4::text IS NULL OR department = $4)
-           AND (NOT $5 OR (awaiting AND due_on < $6))
+           AND (NOT $5 OR (awaiting AND due_on < $6)) AND (NOT $9 OR visit_due)
          ORDER BY (awaiting AND due_on < $6) DESC, awaiting DESC,
             CASE WHEN awaiting THEN due_on END ASC, received_on DESC, opinion_id DESC
          OFFSET $7 LIMIT $8",
@@ -221,6 +226,7 @@ pub async fn list_opinions(pool: &PgPool, schema: &str, f: &OpinionFilter) -> sq
     .bind(f.today)
     .bind(f.offset)
     .bind(f.limit)
+    .bind(f.visit_due_only)
     .fetch_all(pool)
     .await?;
     let total = rows.first().map(|r| r.3).unwrap_or_default();
@@ -317,3 +323,61 @@ SELECT COALESCE(c.key, o.key) AS key, COALESCE(c.consultations, 0) AS consultati
        COALESCE(c.became_applications, 0) AS became_applications, COALESCE(o.opinions, 0) AS opinions,
        COALESCE(o.complaints, 0) AS complaints, COALESCE(o.escalated, 0) AS escalated, COALESCE(o.closed, 0) AS closed
 FROM c FULL JOIN o ON c.key = o.key ORDER BY 1";
+
+/// The answered opinions received between `first` and `last` (of
+/// `department`, if given) that are neither visited nor drawn yet: the
+/// population of a return-visit draw, as (id, is a complaint).
+pub async fn answered_unvisited(
+    pool: &PgPool,
+    schema: &str,
+    first: NaiveDate,
+    last: NaiveDate,
+    department: Option<&str>,
+) -> sqlx::Result<Vec<(Uuid, bool, Vec<u8>)>> {
+    // answered (3) or closed (4); the message says whether it has an answer,
+    // a visit or a draw
+    sqlx::query_as(schema_sql(
+        schema,
+        "SELECT opinion_id, kind = 3, opinion FROM {schema}.opinions
+         WHERE received_on BETWEEN $1 AND $2 AND state IN (3, 4) AND ($3::text IS NULL OR department = $3)
+           AND NOT visit_due
+         ORDER BY opinion_id",
+    ))
+    .bind(first)
+    .bind(last)
+    .bind(department)
+    .fetch_all(pool)
+    .await
+}
+
+/// The stored run of a return-visit draw: its request hash and response.
+pub async fn sample_run(pool: &PgPool, schema: &str, key: &str) -> sqlx::Result<Option<(String, Vec<u8>)>> {
+    sqlx::query_as(schema_sql(
+        schema,
+        "SELECT request_hash, response FROM {schema}.sample_runs WHERE idempotency_key = $1",
+    ))
+    .bind(key)
+    .fetch_optional(pool)
+    .await
+}
+
+/// Stores a draw's response under its key (the first run's stays).
+pub async fn record_sample_run(
+    pool: &PgPool,
+    schema: &str,
+    key: &str,
+    hash: &str,
+    response: &[u8],
+) -> sqlx::Result<()> {
+    sqlx::query(schema_sql(
+        schema,
+        "INSERT INTO {schema}.sample_runs (idempotency_key, request_hash, response) VALUES ($1, $2, $3)
+         ON CONFLICT (idempotency_key) DO NOTHING",
+    ))
+    .bind(key)
+    .bind(hash)
+    .bind(response)
+    .execute(pool)
+    .await?;
+    Ok(())
+}

@@ -23,7 +23,8 @@ pub use consultation::{
 pub use opinion::{
     Answerer, NOTE_MAX_CHARS, OPINION_ANSWER_MAX_CHARS, Opinion, OpinionAnswered, OpinionAssigned, OpinionChannel,
     OpinionClosed, OpinionCommand, OpinionError, OpinionEscalated, OpinionEvent, OpinionKind, OpinionReceived,
-    OpinionReturnVisitRecorded, OpinionState, PERSON_MAX_CHARS, ReceiveOpinion, SUMMARY_MAX_CHARS,
+    OpinionRectificationOpened, OpinionReturnVisitRecorded, OpinionReturnVisitSampled, OpinionSampleReason,
+    OpinionState, PERSON_MAX_CHARS, ReceiveOpinion, SUMMARY_MAX_CHARS,
 };
 
 #[cfg(test)]

@@ -1,7 +1,10 @@
 //! The opinion aggregate (意见、建议、投诉): received with its working-day
 //! limit → assigned → answered → closed, or closed as unfounded at any
 //! point before; escalated once when its limit passes unanswered; a return
-//! visit recorded once it is answered.
+//! visit recorded once it is answered. A complaint about a case may be
+//! turned into a rectification (整改) on that case: the opinion records the
+//! rectification's id once, for its page and its history. An answered
+//! opinion may be drawn for a return visit (回访抽样) once, as a case is.
 
 use chrono::NaiveDate;
 use uuid::Uuid;
@@ -161,6 +164,42 @@ pub struct OpinionReturnVisitRecorded {
     pub note: String,
 }
 
+/// Why an opinion was drawn for a return visit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum OpinionSampleReason {
+    /// Every answered complaint of the month, when the run asks for them
+    /// (as every real-name bad rating is for cases).
+    Complaint,
+    /// The run's seeded share of the month's answered opinions.
+    Random,
+}
+
+/// Drawn for a return visit (回访抽样).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpinionReturnVisitSampled {
+    /// The opinion.
+    pub opinion_id: Uuid,
+    /// The run that drew it (derived from the run's key).
+    pub sample_id: Uuid,
+    /// The month sampled, `YYYY-MM`.
+    pub period: String,
+    /// Why.
+    pub reason: OpinionSampleReason,
+}
+
+/// A rectification (整改) was opened on the opinion's case for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpinionRectificationOpened {
+    /// The opinion.
+    pub opinion_id: Uuid,
+    /// The rectification (issuance's id).
+    pub rectification_id: Uuid,
+    /// The case it is on: the opinion's.
+    pub case_id: Uuid,
+    /// The department responsible for it.
+    pub department: String,
+}
+
 /// What an opinion's stream records.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OpinionEvent {
@@ -176,6 +215,10 @@ pub enum OpinionEvent {
     Escalated(OpinionEscalated),
     /// Return visit.
     ReturnVisitRecorded(OpinionReturnVisitRecorded),
+    /// Turned into a rectification.
+    RectificationOpened(OpinionRectificationOpened),
+    /// Drawn for a return visit.
+    ReturnVisitSampled(OpinionReturnVisitSampled),
 }
 
 /// Receive an opinion: the fields of [`OpinionReceived`], kind and channel
@@ -276,6 +319,24 @@ pub enum OpinionCommand {
         /// At most [`NOTE_MAX_CHARS`].
         note: String,
     },
+    /// Record the rectification opened (by issuance) on the opinion's case
+    /// for it: once; the same one again changes nothing.
+    RecordRectification {
+        /// Issuance's id of the rectification.
+        rectification_id: Uuid,
+        /// The department responsible (a code checked by the service).
+        department: String,
+    },
+    /// Draw it for a return visit: once, and only once answered; one drawn
+    /// before or visited already records nothing.
+    SampleForReturnVisit {
+        /// The run.
+        sample_id: Uuid,
+        /// The month sampled, `YYYY-MM` (checked by the service).
+        period: String,
+        /// Why.
+        reason: OpinionSampleReason,
+    },
 }
 
 /// Why an opinion command is refused; nothing is recorded.
@@ -314,6 +375,15 @@ pub enum OpinionError {
     /// A second return visit.
     #[error("a return visit on this opinion was recorded already")]
     AlreadyVisited,
+    /// A rectification for an opinion that names no case.
+    #[error("the opinion concerns no case; a rectification is opened on a case")]
+    NoCase,
+    /// A rectification for an opinion closed as unfounded.
+    #[error("the opinion was closed as unfounded; it needs no rectification")]
+    Unfounded,
+    /// A second, different rectification.
+    #[error("rectification {0} was opened for this opinion already")]
+    AlreadyRectified(Uuid),
 }
 
 impl Refusal for OpinionError {
@@ -322,9 +392,12 @@ impl Refusal for OpinionError {
             OpinionError::Rejected(_) => ErrorKind::InvalidArgument,
             OpinionError::AlreadyReceived => ErrorKind::AlreadyExists,
             OpinionError::NoSuchOpinion | OpinionError::NotAssignedTo(_) => ErrorKind::NotFound,
-            OpinionError::WrongState { .. } | OpinionError::NotOverdue { .. } | OpinionError::AlreadyVisited => {
-                ErrorKind::FailedPrecondition
-            }
+            OpinionError::WrongState { .. }
+            | OpinionError::NotOverdue { .. }
+            | OpinionError::AlreadyVisited
+            | OpinionError::NoCase
+            | OpinionError::Unfounded
+            | OpinionError::AlreadyRectified(_) => ErrorKind::FailedPrecondition,
         }
     }
 
@@ -357,6 +430,10 @@ pub struct Opinion {
     pub escalated: bool,
     /// The return visit: `Some(satisfied)`.
     pub return_visit: Option<bool>,
+    /// The rectification opened for it.
+    pub rectification_id: Option<Uuid>,
+    /// Drawn for a return visit: by which run, why.
+    pub sampled: Option<OpinionReturnVisitSampled>,
 }
 
 impl Opinion {
@@ -454,6 +531,47 @@ impl Opinion {
             note: note.trim().to_owned(),
         })])
     }
+
+    fn sample(&self, id: Uuid, sample_id: Uuid, period: String, reason: OpinionSampleReason) -> Decided {
+        if self.answer.is_none() {
+            return Err(self.wrong("draw for a return visit", "answered"));
+        }
+        if self.sampled.is_some() || self.return_visit.is_some() {
+            return Ok(vec![]);
+        }
+        Ok(vec![OpinionEvent::ReturnVisitSampled(OpinionReturnVisitSampled {
+            opinion_id: id,
+            sample_id,
+            period,
+            reason,
+        })])
+    }
+
+    /// Drawn for a return visit and not visited yet (待回访).
+    pub fn return_visit_due(&self) -> bool {
+        self.sampled.is_some() && self.return_visit.is_none()
+    }
+
+    fn rectify(&self, received: &OpinionReceived, rectification_id: Uuid, department: String) -> Decided {
+        let case_id = received.case_id.ok_or(OpinionError::NoCase)?;
+        match self.rectification_id {
+            Some(known) if known == rectification_id => return Ok(vec![]),
+            Some(known) => return Err(OpinionError::AlreadyRectified(known)),
+            None => {}
+        }
+        if self.state == OpinionState::Closed && self.unfounded {
+            return Err(OpinionError::Unfounded);
+        }
+        let mut v = Violations::default();
+        v.text("department", &department, true, PERSON_MAX_CHARS, "责任部门");
+        v.finish()?;
+        Ok(vec![OpinionEvent::RectificationOpened(OpinionRectificationOpened {
+            opinion_id: received.opinion_id,
+            rectification_id,
+            case_id,
+            department: department.trim().to_owned(),
+        })])
+    }
 }
 
 type Decided = Result<Vec<OpinionEvent>, OpinionError>;
@@ -497,6 +615,12 @@ impl Aggregate for Opinion {
             OpinionCommand::Close { unfounded, note } => self.close(id, unfounded, note),
             OpinionCommand::Escalate { today } => self.escalate(received, today),
             OpinionCommand::RecordReturnVisit { satisfied, note } => self.visit(id, satisfied, note),
+            OpinionCommand::RecordRectification { rectification_id, department } => {
+                self.rectify(received, rectification_id, department)
+            }
+            OpinionCommand::SampleForReturnVisit { sample_id, period, reason } => {
+                self.sample(id, sample_id, period, reason)
+            }
         }
     }
 
@@ -524,6 +648,8 @@ impl Aggregate for Opinion {
             }
             OpinionEvent::Escalated(_) => self.escalated = true,
             OpinionEvent::ReturnVisitRecorded(e) => self.return_visit = Some(e.satisfied),
+            OpinionEvent::RectificationOpened(e) => self.rectification_id = Some(e.rectification_id),
+            OpinionEvent::ReturnVisitSampled(e) => self.sampled = Some(e.clone()),
         }
         self
     }

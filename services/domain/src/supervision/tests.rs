@@ -238,3 +238,84 @@ fn an_opinion_without_kind_channel_or_summary_is_refused_naming_every_field() {
     given::<Opinion>(vec![]).when(bad).then_rejected(&["kind", "channel", "summary", "person"]);
     given::<Opinion>(vec![]).when(assign()).then_error(OpinionError::NoSuchOpinion);
 }
+
+fn receive_about_a_case(case: Uuid) -> OpinionCommand {
+    match receive() {
+        OpinionCommand::Receive(r) => OpinionCommand::Receive(ReceiveOpinion { case_id: Some(case), ..r }),
+        _ => unreachable!(),
+    }
+}
+
+#[test]
+fn a_complaint_about_a_case_records_one_rectification_and_the_same_one_again_changes_nothing() {
+    let case = Uuid::from_u128(0xCA5E);
+    let (first, second) = (Uuid::from_u128(1), Uuid::from_u128(2));
+    let rectify = |id| OpinionCommand::RecordRectification { rectification_id: id, department: " samr ".into() };
+    let state = given_commands::<Opinion>(vec![receive_about_a_case(case), assign()]).when(rectify(first)).then(vec![
+        OpinionEvent::RectificationOpened(OpinionRectificationOpened {
+            opinion_id: opinion_id(),
+            rectification_id: first,
+            case_id: case,
+            department: "samr".into(),
+        }),
+    ]);
+    assert_eq!((state.rectification_id, state.state), (Some(first), OpinionState::Assigned));
+    let (events, _) =
+        given_commands::<Opinion>(vec![receive_about_a_case(case), rectify(first)]).when(rectify(first)).then_ok();
+    assert!(events.is_empty(), "the same rectification again records nothing");
+    let kind = given_commands::<Opinion>(vec![receive_about_a_case(case), rectify(first)])
+        .when(rectify(second))
+        .then_error(OpinionError::AlreadyRectified(first));
+    assert_eq!(kind, ErrorKind::FailedPrecondition);
+}
+
+#[test]
+fn no_rectification_without_a_case_after_an_unfounded_close_or_without_a_department() {
+    let rectify = |department: &str| OpinionCommand::RecordRectification {
+        rectification_id: Uuid::from_u128(1),
+        department: department.into(),
+    };
+    let kind = given_commands::<Opinion>(vec![receive()]).when(rectify("samr")).then_error(OpinionError::NoCase);
+    assert_eq!(kind, ErrorKind::FailedPrecondition);
+    let unfounded = OpinionCommand::Close { unfounded: true, note: "经核实不属实".into() };
+    given_commands::<Opinion>(vec![receive_about_a_case(Uuid::from_u128(7)), unfounded])
+        .when(rectify("samr"))
+        .then_error(OpinionError::Unfounded);
+    given_commands::<Opinion>(vec![receive_about_a_case(Uuid::from_u128(7))])
+        .when(rectify(" "))
+        .then_rejected(&["department"]);
+    given::<Opinion>(vec![]).when(rectify("samr")).then_error(OpinionError::NoSuchOpinion);
+}
+
+#[test]
+fn an_answered_opinion_is_drawn_for_a_return_visit_once_and_then_awaits_it() {
+    let sample = |n| OpinionCommand::SampleForReturnVisit {
+        sample_id: Uuid::from_u128(n),
+        period: "2026-10".into(),
+        reason: OpinionSampleReason::Random,
+    };
+    given_commands::<Opinion>(vec![receive(), assign()]).when(sample(1)).then_error(OpinionError::WrongState {
+        state: OpinionState::Assigned,
+        action: "draw for a return visit",
+        needed: "answered",
+    });
+    let state = given_commands::<Opinion>(vec![receive(), assign(), answer()]).when(sample(1)).then(vec![
+        OpinionEvent::ReturnVisitSampled(OpinionReturnVisitSampled {
+            opinion_id: opinion_id(),
+            sample_id: Uuid::from_u128(1),
+            period: "2026-10".into(),
+            reason: OpinionSampleReason::Random,
+        }),
+    ]);
+    assert!(state.return_visit_due());
+    let (events, _) =
+        given_commands::<Opinion>(vec![receive(), assign(), answer(), sample(1)]).when(sample(2)).then_ok();
+    assert!(events.is_empty(), "drawn once, whichever run asks again");
+    let visit = OpinionCommand::RecordReturnVisit { satisfied: false, note: String::new() };
+    let (events, state) = given_commands::<Opinion>(vec![receive(), assign(), answer(), sample(1), visit.clone()])
+        .when(sample(2))
+        .then_ok();
+    assert!(events.is_empty() && !state.return_visit_due(), "visited: no longer due");
+    let (events, _) = given_commands::<Opinion>(vec![receive(), assign(), answer(), visit]).when(sample(1)).then_ok();
+    assert!(events.is_empty(), "visited before any draw: nothing to draw");
+}

@@ -10,7 +10,8 @@ use prost::{Message, Name};
 use yiciban_domain::supervision::{
     Consultation, ConsultationChannel, ConsultationEvent, ConsultationLinkedToCase, ConsultationRecorded, Opinion,
     OpinionAnswered, OpinionAssigned, OpinionChannel, OpinionClosed, OpinionEscalated, OpinionEvent, OpinionKind,
-    OpinionReceived, OpinionReturnVisitRecorded, OpinionState,
+    OpinionReceived, OpinionRectificationOpened, OpinionReturnVisitRecorded, OpinionReturnVisitSampled,
+    OpinionSampleReason, OpinionState,
 };
 
 use crate::convert::wire::{At, ConvertError, date, enum_pair, optional_uuid, timestamp, uuid};
@@ -36,6 +37,11 @@ enum_pair!(OpinionChannel, pb::OpinionChannel {
     Hotline12345 <=> Hotline12345,
     ServiceHotline <=> ServiceHotline,
     ComplaintPlatform <=> ComplaintPlatform,
+});
+
+enum_pair!(OpinionSampleReason, pb::OpinionSampleReason {
+    Complaint <=> Complaint,
+    Random <=> Random,
 });
 
 enum_pair!(OpinionState, pb::OpinionState {
@@ -161,6 +167,18 @@ pub fn encode_opinion_event(event: &OpinionEvent) -> (&'static str, Vec<u8>) {
             satisfied: e.satisfied,
             note: e.note.clone(),
         }),
+        OpinionEvent::ReturnVisitSampled(e) => encoded(pb::OpinionReturnVisitSampled {
+            opinion_id: e.opinion_id.to_string(),
+            sample_id: e.sample_id.to_string(),
+            period: e.period.clone(),
+            reason: pb::OpinionSampleReason::from(e.reason) as i32,
+        }),
+        OpinionEvent::RectificationOpened(e) => encoded(pb::OpinionRectificationOpened {
+            opinion_id: e.opinion_id.to_string(),
+            rectification_id: e.rectification_id.to_string(),
+            case_id: e.case_id.to_string(),
+            department: e.department.clone(),
+        }),
     }
 }
 
@@ -229,6 +247,26 @@ pub fn decode_opinion_event(event_type: &str, payload: &[u8]) -> Result<OpinionE
                 note: m.note,
             })
         }
+        pb::OpinionReturnVisitSampled::NAME => {
+            let m: pb::OpinionReturnVisitSampled = message(payload)?;
+            let at = |e: ConvertError| e.at(pb::OpinionReturnVisitSampled::NAME);
+            OpinionEvent::ReturnVisitSampled(OpinionReturnVisitSampled {
+                opinion_id: id(&m.opinion_id, pb::OpinionReturnVisitSampled::NAME)?,
+                sample_id: uuid(&m.sample_id).at("sample_id").map_err(at)?,
+                reason: OpinionSampleReason::try_from(m.reason()).at("reason").map_err(at)?,
+                period: m.period,
+            })
+        }
+        pb::OpinionRectificationOpened::NAME => {
+            let m: pb::OpinionRectificationOpened = message(payload)?;
+            let at = |e: ConvertError| e.at(pb::OpinionRectificationOpened::NAME);
+            OpinionEvent::RectificationOpened(OpinionRectificationOpened {
+                opinion_id: id(&m.opinion_id, pb::OpinionRectificationOpened::NAME)?,
+                rectification_id: uuid(&m.rectification_id).at("rectification_id").map_err(at)?,
+                case_id: uuid(&m.case_id).at("case_id").map_err(at)?,
+                department: m.department,
+            })
+        }
         other => return Err(ConvertError::UnknownEventType(other.to_owned())),
     })
 }
@@ -280,6 +318,12 @@ pub fn opinion_to_pb(state: &Opinion, today: NaiveDate, recorder: &str) -> Optio
         contact_kept: r.contact_kept,
         version: state.version,
         recorder: recorder.to_owned(),
+        rectification_id: uuid_text(state.rectification_id),
+        return_visit_sampled: state
+            .sampled
+            .as_ref()
+            .map_or(pb::OpinionSampleReason::Unspecified, |s| pb::OpinionSampleReason::from(s.reason))
+            as i32,
     })
 }
 
@@ -349,6 +393,18 @@ mod tests {
                 opinion_id: id,
                 satisfied: false,
                 note: String::new(),
+            }),
+            OpinionEvent::ReturnVisitSampled(OpinionReturnVisitSampled {
+                opinion_id: id,
+                sample_id: Uuid::from_u128(8),
+                period: "2026-10".into(),
+                reason: OpinionSampleReason::Complaint,
+            }),
+            OpinionEvent::RectificationOpened(OpinionRectificationOpened {
+                opinion_id: id,
+                rectification_id: Uuid::from_u128(9),
+                case_id: Uuid::from_u128(3),
+                department: "samr".into(),
             }),
         ];
         for e in &opinion {

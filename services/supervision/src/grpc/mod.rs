@@ -9,6 +9,7 @@ mod consultations;
 mod opinions;
 mod queries;
 mod reports;
+mod sampling;
 
 use std::sync::Arc;
 
@@ -169,6 +170,20 @@ impl SupervisionService for SupervisionApi {
         request: Request<pb::RecordOpinionReturnVisitRequest>,
     ) -> Result<Response<pb::RecordOpinionReturnVisitResponse>, Status> {
         opinions::visit(&self.state, request).await.map(Response::new)
+    }
+
+    async fn record_opinion_rectification(
+        &self,
+        request: Request<pb::RecordOpinionRectificationRequest>,
+    ) -> Result<Response<pb::RecordOpinionRectificationResponse>, Status> {
+        opinions::rectification(&self.state, request).await.map(Response::new)
+    }
+
+    async fn sample_opinion_return_visits(
+        &self,
+        request: Request<pb::SampleOpinionReturnVisitsRequest>,
+    ) -> Result<Response<pb::SampleOpinionReturnVisitsResponse>, Status> {
+        sampling::sample(&self.state, request).await.map(Response::new)
     }
 
     async fn list_opinions(

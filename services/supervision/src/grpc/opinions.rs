@@ -1,7 +1,8 @@
 //! The opinion commands: recorded by supervisors, clerks and officers;
 //! assigned and closed by supervisors; answered by supervisors or an agent
 //! of the department it is assigned to (any other agent: NOT_FOUND, as for
-//! a missing opinion); return visits by supervisors and officers.
+//! a missing opinion); return visits by supervisors and officers; the
+//! rectification opened for a complaint about a case by supervisors.
 
 use tonic::{Request, Status};
 use uuid::Uuid;
@@ -165,4 +166,29 @@ pub(super) async fn visit(
     let id = required_id("opinion_id", &req.opinion_id)?;
     let command = OpinionCommand::RecordReturnVisit { satisfied: req.satisfied, note: req.note.clone() };
     run(state, id, &invocation, None, command, |opinion| pb::RecordOpinionReturnVisitResponse { opinion }).await
+}
+
+pub(super) async fn rectification(
+    state: &Supervision,
+    request: Request<pb::RecordOpinionRectificationRequest>,
+) -> Result<pb::RecordOpinionRectificationResponse, Status> {
+    let caller = Caller::of(&request)?;
+    caller.require(&[Role::Supervisor], "record the rectification opened for an opinion")?;
+    let req = request.into_inner();
+    let invocation = Invocation::request(&caller, &req.idempotency_key, &req, req.expected_version)?;
+    let id = required_id("opinion_id", &req.opinion_id)?;
+    let mut violations = Vec::new();
+    let rectification_id = optional_id("rectification_id", &req.rectification_id, &mut violations);
+    if rectification_id.is_none() && violations.is_empty() {
+        violations.push(super::violation("rectification_id", "不能为空"));
+    }
+    let department = optional_department("department", &req.department, &mut violations);
+    if department.is_none() && !violations.iter().any(|v| v.field == "department") {
+        violations.push(super::violation("department", "请填写责任部门"));
+    }
+    let (Some(rectification_id), Some(department), true) = (rectification_id, department, violations.is_empty()) else {
+        return Err(refused(&violations));
+    };
+    let command = OpinionCommand::RecordRectification { rectification_id, department };
+    run(state, id, &invocation, None, command, |opinion| pb::RecordOpinionRectificationResponse { opinion }).await
 }

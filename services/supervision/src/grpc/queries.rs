@@ -6,7 +6,7 @@ use chrono::{Datelike, NaiveDate};
 use prost::Message;
 use tonic::{Request, Status};
 use yiciban_domain::Aggregate as _;
-use yiciban_domain::supervision::{Opinion, OpinionEvent};
+use yiciban_domain::supervision::{Opinion, OpinionEvent, OpinionSampleReason};
 use yiciban_platform::read_log::{Purpose, Read};
 use yiciban_platform::status::{from_store, internal};
 use yiciban_platform::{Caller, FieldViolation, Role};
@@ -124,6 +124,7 @@ pub(super) async fn opinions(
         state: opinion_state,
         department,
         overdue_only: req.overdue_only,
+        visit_due_only: req.return_visit_due,
         today: Some(today),
         offset,
         limit: size,
@@ -215,11 +216,20 @@ fn describe(event: &OpinionEvent) -> String {
         OpinionEvent::ReturnVisitRecorded(e) => {
             format!("回访：{}", if e.satisfied { "满意" } else { "不满意" })
         }
+        OpinionEvent::RectificationOpened(e) => format!("转整改，责任部门 {}", e.department),
+        OpinionEvent::ReturnVisitSampled(e) => format!(
+            "抽中回访（{}，{}）",
+            e.period,
+            match e.reason {
+                OpinionSampleReason::Complaint => "投诉全部回访",
+                OpinionSampleReason::Random => "随机抽样",
+            }
+        ),
     }
 }
 
 /// `YYYY-MM` as its first and last day.
-fn month(raw: &str) -> Option<(NaiveDate, NaiveDate)> {
+pub(super) fn month(raw: &str) -> Option<(NaiveDate, NaiveDate)> {
     let (y, m) = raw.trim().split_once('-')?;
     if y.len() != 4 || m.len() != 2 {
         return None;

@@ -7,3 +7,4 @@ mod escalation;
 mod helpers;
 mod opinions;
 mod reports;
+mod sampling;

@@ -242,3 +242,75 @@ async fn contact_data_is_erased_with_its_key_once_its_retention_has_passed() {
     // The opinion itself stays, and says a contact was given.
     assert!(got.opinion.unwrap().contact_kept);
 }
+
+fn rectification(o: &pb::Opinion, rectification_id: &str, department: &str) -> pb::RecordOpinionRectificationRequest {
+    pb::RecordOpinionRectificationRequest {
+        idempotency_key: key(),
+        opinion_id: o.opinion_id.clone(),
+        rectification_id: rectification_id.into(),
+        department: department.into(),
+        ..Default::default()
+    }
+}
+
+#[tokio::test]
+async fn a_complaint_about_a_case_records_its_rectification_once_and_refusals_record_nothing() {
+    let app = spawn_app().await;
+    let case = uuid::Uuid::now_v7().to_string();
+    let o = app
+        .supervisor()
+        .record_opinion(pb::RecordOpinionRequest {
+            idempotency_key: key(),
+            kind: pb::OpinionKind::Complaint as i32,
+            channel: pb::OpinionChannel::ComplaintPlatform as i32,
+            summary: "材料被要求重复提交".into(),
+            case_id: case.clone(),
+            department: "samr".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .opinion
+        .unwrap();
+    let first = uuid::Uuid::now_v7().to_string();
+    let stream = format!("opinion-{}", o.opinion_id);
+
+    // Refused, nothing recorded: wrong roles, a bad id and department, an
+    // opinion naming no case.
+    for mut client in [app.agent("samr"), app.clerk(), app.officer()] {
+        let err = client.record_opinion_rectification(rectification(&o, &first, "samr")).await.unwrap_err();
+        assert_eq!(err.code(), Code::PermissionDenied);
+    }
+    let err = app.supervisor().record_opinion_rectification(rectification(&o, "x", "SAMR!")).await.unwrap_err();
+    assert_eq!(
+        (err.code(), fields(&err)),
+        (Code::InvalidArgument, vec!["rectification_id".into(), "department".into()])
+    );
+    let err = app.supervisor().record_opinion_rectification(rectification(&o, "", "")).await.unwrap_err();
+    assert_eq!(fields(&err), ["rectification_id", "department"]);
+    let no_case = app.opinion(pb::OpinionKind::Complaint, "samr").await;
+    let err = app.supervisor().record_opinion_rectification(rectification(&no_case, &first, "samr")).await.unwrap_err();
+    assert_eq!(err.code(), Code::FailedPrecondition, "{}", err.message());
+    assert_eq!(app.event_types(&stream).await, ["OpinionReceived"]);
+
+    let done = app.supervisor().record_opinion_rectification(rectification(&o, &first, "samr")).await.unwrap();
+    let done = done.into_inner().opinion.unwrap();
+    assert_eq!((done.rectification_id.as_str(), done.version), (first.as_str(), 2));
+    // The same one again changes nothing; another one is refused.
+    app.supervisor().record_opinion_rectification(rectification(&o, &first, "samr")).await.unwrap();
+    let other = uuid::Uuid::now_v7().to_string();
+    let err = app.supervisor().record_opinion_rectification(rectification(&o, &other, "samr")).await.unwrap_err();
+    assert_eq!(err.code(), Code::FailedPrecondition);
+    assert!(err.message().contains(&first), "{}", err.message());
+    assert_eq!(app.event_types(&stream).await, ["OpinionReceived", "OpinionRectificationOpened"]);
+
+    let got = app
+        .supervisor()
+        .get_opinion(pb::GetOpinionRequest { opinion_id: o.opinion_id.clone(), ..Default::default() })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(got.opinion.unwrap().rectification_id, first);
+    assert_eq!(got.history.last().unwrap().text, "转整改，责任部门 samr");
+}

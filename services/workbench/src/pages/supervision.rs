@@ -153,6 +153,8 @@ pub struct OpinionRow {
     pub due_on: String,
     pub overdue: bool,
     pub escalated: bool,
+    /// Drawn for a return visit, not visited yet.
+    pub visit_due: bool,
 }
 
 impl OpinionRow {
@@ -169,7 +171,39 @@ impl OpinionRow {
             due_on: format::date(o.due_on.as_ref()),
             overdue: o.overdue,
             escalated: o.escalated,
+            visit_due: o.return_visit_sampled != 0 && o.return_visit == 0,
         }
+    }
+}
+
+/// What the opinions queue shows.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OpinionsQuery {
+    /// Only overdue unanswered ones (`overdue=1`).
+    pub overdue_only: bool,
+    /// Only those drawn for a return visit and not visited yet
+    /// (`visit_due=1`, 待回访).
+    pub visit_due_only: bool,
+}
+
+/// The return-visit draw form (回访抽样) of the queue, for supervisors.
+#[derive(Debug, Clone)]
+pub struct SampleForm {
+    pub key: String,
+    /// The month offered: this one.
+    pub period: String,
+    pub sent: Sent,
+}
+
+impl SampleForm {
+    /// A fresh form for `period`, or the refused one with `sent`.
+    pub fn new(period: String, sent: Sent) -> SampleForm {
+        SampleForm { key: uuid::Uuid::now_v7().to_string(), period, sent }
+    }
+
+    /// The form input a service's field violation is about.
+    pub fn input_of(field: &str) -> Option<String> {
+        matches!(field, "period" | "sample_percent" | "department" | "seed").then(|| field.to_owned())
     }
 }
 
@@ -178,31 +212,40 @@ impl OpinionRow {
 #[template(path = "opinions.html")]
 pub struct OpinionsPage {
     pub layout: Layout,
-    pub overdue_only: bool,
+    pub query: OpinionsQuery,
     /// `None` when the list could not be read (see `error`).
     pub rows: Option<Vec<OpinionRow>>,
     pub total: u64,
     pub next_page: Option<String>,
     pub error: Option<String>,
+    /// The draw form, for supervisors.
+    pub sample: Option<SampleForm>,
+    /// How many the last draw drew (`drawn=`).
+    pub drawn: Option<u32>,
 }
 
 impl OpinionsPage {
-    pub fn new(layout: Layout, overdue_only: bool, answer: Option<&ListOpinionsResponse>) -> OpinionsPage {
+    pub fn new(layout: Layout, query: OpinionsQuery, answer: Option<&ListOpinionsResponse>) -> OpinionsPage {
         let href = |token: &str| {
             let mut q = form_urlencoded::Serializer::new(String::new());
-            if overdue_only {
+            if query.overdue_only {
                 q.append_pair("overdue", "1");
+            }
+            if query.visit_due_only {
+                q.append_pair("visit_due", "1");
             }
             q.append_pair("page", token);
             format!("/opinions?{}", q.finish())
         };
         OpinionsPage {
             layout,
-            overdue_only,
+            query,
             rows: answer.map(|a| a.opinions.iter().map(OpinionRow::new).collect()),
             total: answer.map_or(0, |a| a.total),
             next_page: answer.filter(|a| !a.next_page_token.is_empty()).map(|a| href(&a.next_page_token)),
             error: None,
+            sample: None,
+            drawn: None,
         }
     }
 }
@@ -214,6 +257,8 @@ pub enum OpinionAction {
     Answer,
     Close,
     Visit,
+    /// 转整改: a rectification opened on the opinion's case (supervisors).
+    Rectify,
 }
 
 impl OpinionAction {
@@ -225,13 +270,13 @@ impl OpinionAction {
             OpinionAction::Answer => "answer",
             OpinionAction::Close => "close",
             OpinionAction::Visit => "visit",
+            OpinionAction::Rectify => "rectify",
         }
     }
 
     pub fn of_segment(segment: &str) -> Option<OpinionAction> {
-        [OpinionAction::Assign, OpinionAction::Answer, OpinionAction::Close, OpinionAction::Visit]
-            .into_iter()
-            .find(|a| a.segment() == segment)
+        use OpinionAction::*;
+        [Assign, Answer, Close, Visit, Rectify].into_iter().find(|a| a.segment() == segment)
     }
 
     /// What the page confirms after the action went through.
@@ -241,18 +286,25 @@ impl OpinionAction {
             OpinionAction::Answer => "答复已记录。",
             OpinionAction::Close => "已办结。",
             OpinionAction::Visit => "回访已记录。",
+            OpinionAction::Rectify => "已转整改，整改由责任部门办理。",
         }
     }
 
-    /// The form input a service's field violation is about.
+    /// The form input a service's field violation is about (issuance names
+    /// the rectification's department `responsible_department`).
     pub fn input_of(self, field: &str) -> Option<String> {
-        matches!(field, "department" | "person" | "note" | "answer").then(|| field.to_owned())
+        match field {
+            "department" | "person" | "note" | "answer" => Some(field.to_owned()),
+            "responsible_department" if self == OpinionAction::Rectify => Some("department".to_owned()),
+            _ => None,
+        }
     }
 
-    /// The actions `role` may take on an opinion in `state` (the service
-    /// decides again).
-    pub fn offered(role: yiciban_platform::Role, state: OpinionState, answered: bool) -> Vec<OpinionAction> {
+    /// The actions `role` may take on opinion `o` (the service decides
+    /// again).
+    pub fn offered(role: yiciban_platform::Role, o: &Opinion) -> Vec<OpinionAction> {
         use yiciban_platform::Role;
+        let (state, answered) = (o.state(), !o.answer.is_empty());
         let awaiting = matches!(state, OpinionState::Received | OpinionState::Assigned);
         let mut actions = Vec::new();
         if role == Role::Supervisor && awaiting {
@@ -266,6 +318,10 @@ impl OpinionAction {
         }
         if matches!(role, Role::Supervisor | Role::Officer) && answered && !awaiting {
             actions.push(OpinionAction::Visit);
+        }
+        let unfounded = state == OpinionState::Closed && o.unfounded;
+        if role == Role::Supervisor && !o.case_id.is_empty() && o.rectification_id.is_empty() && !unfounded {
+            actions.push(OpinionAction::Rectify);
         }
         actions
     }
@@ -294,6 +350,10 @@ pub struct OpinionForm {
 pub struct OpinionPage {
     pub layout: Layout,
     pub row: OpinionRow,
+    /// The case it concerns: its page.
+    pub case_href: Option<String>,
+    /// The rectification opened for it: its page.
+    pub rectification_href: Option<String>,
     pub answer: String,
     pub contact: String,
     pub history: Vec<StepRow>,
@@ -311,7 +371,7 @@ impl OpinionPage {
         refused: Option<(OpinionAction, Sent)>,
     ) -> Option<OpinionPage> {
         let o = answer.opinion.as_ref()?;
-        let forms = OpinionAction::offered(role, o.state(), !o.answer.is_empty())
+        let forms = OpinionAction::offered(role, o)
             .into_iter()
             .map(|action| {
                 let sent = match &refused {
@@ -334,9 +394,14 @@ impl OpinionPage {
                 [c.name.as_str(), c.phone.as_str()].into_iter().filter(|s| !s.is_empty()).collect::<Vec<_>>().join(" ")
             })
             .unwrap_or_default();
+        let case_href = (!o.case_id.is_empty()).then(|| format!("/cases/{}", o.case_id));
+        let rectification_href = (!o.case_id.is_empty() && !o.rectification_id.is_empty())
+            .then(|| format!("/cases/{}/rectifications/{}", o.case_id, o.rectification_id));
         Some(OpinionPage {
             layout,
             row: OpinionRow::new(o),
+            case_href,
+            rectification_href,
             answer: o.answer.clone(),
             contact,
             history: answer

@@ -4,11 +4,16 @@
 //! the supervision service with the person's own token and the form's
 //! idempotency key; refused: the form again with what was typed and the
 //! service's words next to the field — nothing was recorded), and `GET
-//! /opinions` (意见处理: the queue, overdue first; `?overdue=1`), `GET
+//! /opinions` (意见处理: the queue, overdue first; `?overdue=1`, `?visit_due=1`
+//! for those drawn for a return visit), `POST /opinions/sample` (回访抽样,
+//! supervisors), `GET
 //! /opinions/{id}` (one opinion, its history and the forms the role may use;
 //! `?done=` confirms) and `POST /opinions/{id}/{action}` (assign, answer,
 //! close, visit: sent with the version the page showed and the form's key;
-//! refused: the page again with the service's words next to the field).
+//! rectify: a rectification opened on the opinion's case with issuance,
+//! keyed by the opinion so that a retry opens no second one, then recorded
+//! on the opinion; refused: the page again with the service's words next
+//! to the field).
 
 use std::sync::Arc;
 
@@ -17,9 +22,11 @@ use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse as _, Response};
 use yiciban_platform::config::OidcConfig;
+use yiciban_proto::issuance::v1::OpenRectificationRequest;
 use yiciban_proto::supervision::v1::{
     AnswerOpinionRequest, AssignOpinionRequest, CloseOpinionRequest, Contact, GetOpinionRequest,
-    ListConsultationsRequest, ListOpinionsRequest, RecordConsultationRequest, RecordOpinionReturnVisitRequest,
+    ListConsultationsRequest, ListOpinionsRequest, RecordConsultationRequest, RecordOpinionRectificationRequest,
+    RecordOpinionReturnVisitRequest, SampleOpinionReturnVisitsRequest,
 };
 
 use super::decide::typed;
@@ -29,7 +36,10 @@ use super::work::{pairs, path_segment, refused_page};
 use crate::Workbench;
 use crate::calls::{Refusal, Supervision};
 use crate::pages::decide::Sent;
-use crate::pages::supervision::{ConsultationsPage, OpinionAction, OpinionPage, OpinionsPage, channel_of, input_of};
+use crate::pages::statistics::this_month;
+use crate::pages::supervision::{
+    ConsultationsPage, OpinionAction, OpinionPage, OpinionsPage, OpinionsQuery, SampleForm, channel_of, input_of,
+};
 
 const CONSULTATIONS: &str = "咨询登记";
 const OPINIONS: &str = "意见处理";
@@ -129,7 +139,46 @@ pub async fn record(State(wb): State<Arc<Workbench>>, headers: HeaderMap, body: 
     }
 }
 
-/// `GET /opinions?overdue=1&page=`.
+/// The opinions queue as asked, with the draw form for supervisors (`sent`
+/// in it when a draw was refused, with `status`).
+async fn opinions_page(
+    wb: &Workbench,
+    visit: &Visit,
+    query: OpinionsQuery,
+    page_token: String,
+    drawn: Option<u32>,
+    refused_draw: Option<(StatusCode, Sent)>,
+) -> Response {
+    let layout = || visit.layout(wb, OPINIONS, "/opinions");
+    let (status, sent) = refused_draw.unwrap_or((StatusCode::OK, Sent::default()));
+    let sample = (visit.session.person.role == yiciban_platform::Role::Supervisor)
+        .then(|| SampleForm::new(this_month(wb.sessions.now()), sent));
+    let failed = |refusal: Refusal| {
+        let page = OpinionsPage { error: Some(refusal.message), ..OpinionsPage::new(layout(), query, None) };
+        (refusal.status, Html(page)).into_response()
+    };
+    let mut client = match supervision(wb, visit).await {
+        Ok(Ok(c)) => c,
+        Ok(Err(refusal)) => return failed(refusal),
+        Err(refused) => return refused,
+    };
+    let request = ListOpinionsRequest {
+        overdue_only: query.overdue_only,
+        return_visit_due: query.visit_due_only,
+        page_size: 50,
+        page_token,
+        ..Default::default()
+    };
+    match client.list_opinions(request).await {
+        Ok(answer) => {
+            let page = OpinionsPage { sample, drawn, ..OpinionsPage::new(layout(), query, Some(&answer.into_inner())) };
+            (status, Html(page)).into_response()
+        }
+        Err(status) => failed(Refusal::from(&status)),
+    }
+}
+
+/// `GET /opinions?overdue=1&visit_due=1&drawn=&page=`.
 pub async fn opinions(State(wb): State<Arc<Workbench>>, headers: HeaderMap, RawQuery(raw): RawQuery) -> Response {
     let raw = raw.unwrap_or_default();
     let back = if raw.is_empty() { "/opinions".to_owned() } else { format!("/opinions?{raw}") };
@@ -138,22 +187,71 @@ pub async fn opinions(State(wb): State<Arc<Workbench>>, headers: HeaderMap, RawQ
         Err(refused) => return refused,
     };
     let asked = pairs(&raw);
-    let overdue_only = asked.iter().any(|(k, v)| k == "overdue" && v == "1");
+    let flag = |name: &str| asked.iter().any(|(k, v)| k == name && v == "1");
+    let query = OpinionsQuery { overdue_only: flag("overdue"), visit_due_only: flag("visit_due") };
     let page_token = asked.iter().find(|(k, _)| k == "page").map(|(_, v)| v.clone()).unwrap_or_default();
-    let layout = || visit.layout(&wb, OPINIONS, "/opinions");
-    let failed = |refusal: Refusal| {
-        let page = OpinionsPage { error: Some(refusal.message), ..OpinionsPage::new(layout(), overdue_only, None) };
-        (refusal.status, Html(page)).into_response()
+    let drawn = asked.iter().find(|(k, _)| k == "drawn").and_then(|(_, v)| v.parse().ok());
+    opinions_page(&wb, &visit, query, page_token, drawn, None).await
+}
+
+/// `POST /opinions/sample`: a return-visit draw (回访抽样); drawn: the
+/// queue of those due (待回访) with how many were drawn; refused: the queue
+/// with the form and the service's words next to the field.
+pub async fn sample(State(wb): State<Arc<Workbench>>, headers: HeaderMap, body: Bytes) -> Response {
+    let form = Form::parse(&body);
+    let visit = match guard::post(&wb, &headers, &form).await {
+        Ok(v) => v,
+        Err(refused) => return refused,
+    };
+    let typed = typed(&form);
+    let query = OpinionsQuery::default();
+    let key = form.get("key");
+    let percent = form.get("sample_percent").trim();
+    let percent = match percent {
+        "" => Ok(0),
+        p => p.parse::<u32>().map_err(|_| "请填写1至100的整数"),
+    };
+    let percent = match (key.is_empty() || key.chars().count() > 128, percent) {
+        (true, _) => {
+            let mut sent = Sent::typed(typed);
+            sent.message = Some("表单已失效，请重新填写。".into());
+            return opinions_page(&wb, &visit, query, String::new(), None, Some((StatusCode::BAD_REQUEST, sent))).await;
+        }
+        (false, Err(words)) => {
+            let status = yiciban_platform::status::invalid_argument(
+                "sample_percent",
+                &[yiciban_platform::FieldViolation { field: "sample_percent".into(), description: words.into() }],
+            );
+            let sent = Sent::refused(typed, &status, SampleForm::input_of);
+            return opinions_page(&wb, &visit, query, String::new(), None, Some((StatusCode::BAD_REQUEST, sent))).await;
+        }
+        (false, Ok(p)) => p,
     };
     let mut client = match supervision(&wb, &visit).await {
         Ok(Ok(c)) => c,
-        Ok(Err(refusal)) => return failed(refusal),
+        Ok(Err(refusal)) => return refused_page(&wb, &visit, OPINIONS, &refusal),
         Err(refused) => return refused,
     };
-    let request = ListOpinionsRequest { overdue_only, page_size: 50, page_token, ..Default::default() };
-    match client.list_opinions(request).await {
-        Ok(answer) => Html(OpinionsPage::new(layout(), overdue_only, Some(&answer.into_inner()))).into_response(),
-        Err(status) => failed(Refusal::from(&status)),
+    let request = SampleOpinionReturnVisitsRequest {
+        idempotency_key: key.to_owned(),
+        period: form.get("period").trim().to_owned(),
+        sample_percent: percent,
+        department: form.get("department").trim().to_owned(),
+        include_complaints: form.get("include_complaints") == "1",
+        seed: String::new(),
+    };
+    match client.sample_opinion_return_visits(request).await {
+        Ok(answer) => {
+            let drawn = answer.into_inner().opinions.len();
+            tracing::info!(drawn, "opinions drawn for return visits through the workbench");
+            redirect(&format!("/opinions?visit_due=1&drawn={drawn}"))
+        }
+        Err(status) => {
+            tracing::info!(code = ?status.code(), "the supervision service refused a return-visit draw");
+            let sent = Sent::refused(typed, &status, SampleForm::input_of);
+            let refused = Some((Refusal::from(&status).status, sent));
+            opinions_page(&wb, &visit, query, String::new(), None, refused).await
+        }
     }
 }
 
@@ -273,6 +371,14 @@ pub async fn act(
             };
             client.record_opinion_return_visit(request).await.map(drop)
         }
+        OpinionAction::Rectify => {
+            let token = match guard::token(&wb, &visit, &OidcConfig::audience_of("issuance")).await {
+                Ok(t) => t,
+                Err(refused) => return refused,
+            };
+            let department = form.get("department").trim().to_owned();
+            rectify(&wb, &token, &mut client, &id, key, version, department).await
+        }
     };
     match answer {
         Ok(()) => {
@@ -285,4 +391,44 @@ pub async fn act(
             opinion_page(&wb, &visit, &id, None, Some((Refusal::from(&status).status, action, sent))).await
         }
     }
+}
+
+/// 转整改: opens a rectification on the opinion's case with issuance as
+/// the supervisor (keyed by the opinion: a retry, or a second form, opens
+/// no second one), then records it on the opinion.
+async fn rectify(
+    wb: &Workbench,
+    issuance_token: &str,
+    client: &mut Supervision,
+    id: &str,
+    key: String,
+    version: u64,
+    department: String,
+) -> Result<(), tonic::Status> {
+    let got = client.get_opinion(GetOpinionRequest { opinion_id: id.to_owned(), ..Default::default() }).await?;
+    let opinion = got.into_inner().opinion.unwrap_or_default();
+    if opinion.case_id.is_empty() {
+        return Err(tonic::Status::failed_precondition("该意见未涉及办件，不能转整改。"));
+    }
+    let opened = wb
+        .services
+        .issuance(issuance_token)
+        .open_rectification(OpenRectificationRequest {
+            idempotency_key: format!("opinion-{}", opinion.opinion_id),
+            case_id: opinion.case_id.clone(),
+            expected_version: 0,
+            complaint: opinion.summary.clone(),
+            responsible_department: department.clone(),
+            due_by: None,
+        })
+        .await?
+        .into_inner();
+    let request = RecordOpinionRectificationRequest {
+        idempotency_key: key,
+        opinion_id: opinion.opinion_id,
+        expected_version: version,
+        rectification_id: opened.rectification_id,
+        department,
+    };
+    client.record_opinion_rectification(request).await.map(drop)
 }

@@ -243,3 +243,71 @@ async fn a_supervisor_sets_a_bad_rating_aside_from_its_rectifications_page() {
     assert_eq!(state_of(&app, &case_id).await, issuance::RectificationState::Closed as i32);
     assert!(!supervisor.get("/rectifications").await.body.contains("要求重复提交材料"), "no longer a valid bad rating");
 }
+
+#[tokio::test]
+async fn a_supervisor_turns_a_complaint_about_a_case_into_one_rectification_from_the_opinion_page() {
+    use yiciban_proto::supervision::v1 as pb;
+    let app = spawn_app().await;
+    let (case_id, _) = app.case_with_tasks(newborn("opinion-rectify")).await;
+    decided(&app, &case_id).await;
+    let request = pb::RecordOpinionRequest {
+        idempotency_key: "opinion-about-a-case".into(),
+        kind: pb::OpinionKind::Complaint as i32,
+        channel: pb::OpinionChannel::Hotline12345 as i32,
+        summary: "办理出生医学证明时被要求重复提交材料".into(),
+        case_id: case_id.clone(),
+        department: MATERNITY.into(),
+        ..Default::default()
+    };
+    let mut supervision = app.supervision(Role::Supervisor, "sup-001", None);
+    let id = supervision.record_opinion(request).await.unwrap().into_inner().opinion.unwrap().opinion_id;
+    let path = format!("/opinions/{id}/rectify");
+
+    // An agent is not offered the form.
+    let agent = app.signed_in("agent-maternity-1").await;
+    let none = agent.get(&format!("/opinions/{id}")).await;
+    assert!(!none.body.contains(&format!("action=\"{path}\"")), "{}", none.body);
+
+    let supervisor = app.signed_in("sup-001").await;
+    let page = supervisor.get(&format!("/opinions/{id}")).await;
+    assert!(page.body.contains(&format!("href=\"/cases/{case_id}\"")), "{}", page.body);
+    // A department code the services refuse: the words next to the field,
+    // nothing opened.
+    let refused = supervisor.post(&path, &borrowed(&form(&page, &path, &[("department", "NOT A CODE!")])), &[]).await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.body);
+    assert!(!error_at(&refused, "rectify-department").is_empty());
+    let issuance_rectifications = || async {
+        let listed = app
+            .issuance(Role::Supervisor, "sup-001")
+            .list_rectifications(issuance::ListRectificationsRequest {
+                states: (1..=5).collect(),
+                case_id: case_id.clone(),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        listed.into_inner().rectifications
+    };
+    assert!(issuance_rectifications().await.is_empty(), "a refused form opens nothing");
+
+    let sent = form(&refused, &path, &[("department", MATERNITY)]);
+    let done = supervisor.post(&path, &borrowed(&sent), &[]).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    let page = supervisor.follow(done.location()).await;
+    assert!(page.body.contains("已转整改"), "{}", page.body);
+    assert!(!page.body.contains(&format!("action=\"{path}\"")), "offered once: {}", page.body);
+    let opened = issuance_rectifications().await;
+    assert_eq!(opened.len(), 1);
+    let r = opened[0].rectification.as_ref().unwrap();
+    assert_eq!(r.responsible_department, MATERNITY);
+    assert!(
+        page.body.contains(&format!("href=\"/cases/{case_id}/rectifications/{}\"", r.rectification_id)),
+        "{}",
+        page.body
+    );
+
+    // The same form sent again (a double click): still one rectification.
+    let again = supervisor.post(&path, &borrowed(&sent), &[]).await;
+    assert_ne!(again.status, StatusCode::INTERNAL_SERVER_ERROR, "{}", again.body);
+    assert_eq!(issuance_rectifications().await.len(), 1);
+}

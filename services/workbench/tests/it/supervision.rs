@@ -185,3 +185,91 @@ async fn a_supervisors_read_of_a_complainants_contact_is_in_the_audit_trail() {
     assert!(page.body.contains(&id) && page.body.contains("sup-001"), "{}", page.body);
     assert!(!page.body.contains("13600003333"), "{}", page.body);
 }
+
+#[tokio::test]
+async fn a_supervisor_draws_answered_opinions_for_return_visits_from_the_queue() {
+    let app = spawn_app().await;
+    let mut supervision = app.supervision(Role::Supervisor, "sup-001", None);
+    let mut agent = app.supervision(Role::Agent, "agent-samr-1", Some("samr"));
+    let mut ids = Vec::new();
+    for (n, kind) in [pb::OpinionKind::Complaint, pb::OpinionKind::Suggestion].into_iter().enumerate() {
+        let request = pb::RecordOpinionRequest {
+            idempotency_key: format!("drawn-{n}"),
+            kind: kind as i32,
+            channel: pb::OpinionChannel::Email as i32,
+            summary: format!("第{n}件意见"),
+            department: "samr".into(),
+            ..Default::default()
+        };
+        let id = supervision.record_opinion(request).await.unwrap().into_inner().opinion.unwrap().opinion_id;
+        let assign = pb::AssignOpinionRequest {
+            idempotency_key: format!("assign-{n}"),
+            opinion_id: id.clone(),
+            person: "agent-samr-1".into(),
+            ..Default::default()
+        };
+        supervision.assign_opinion(assign).await.unwrap();
+        let answer = pb::AnswerOpinionRequest {
+            idempotency_key: format!("answer-{n}"),
+            opinion_id: id.clone(),
+            answer: "已答复".into(),
+            ..Default::default()
+        };
+        agent.answer_opinion(answer).await.unwrap();
+        ids.push(id);
+    }
+
+    let supervisor = app.signed_in("sup-001").await;
+    let queue = supervisor.get("/opinions").await;
+    assert!(queue.body.contains("action=\"/opinions/sample\""), "{}", queue.body);
+    let key = queue.field_after("action=\"/opinions/sample\"", "key");
+    let period = queue.field_after("action=\"/opinions/sample\"", "period");
+    // A month that is not one: the words next to the field, nothing drawn.
+    let csrf = queue.csrf();
+    let refused = supervisor
+        .post(
+            "/opinions/sample",
+            &[("csrf", &csrf), ("key", &key), ("period", "2026-13"), ("include_complaints", "1")],
+            &[],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.body);
+    assert!(!error_at(&refused, "sample-period").is_empty());
+    let none = supervisor.get("/opinions?visit_due=1").await;
+    assert!(!none.body.contains("待回访</span>"), "{}", none.body);
+
+    // The complaint always, and 100 % of the rest: both, listed as due.
+    let done = supervisor
+        .post(
+            "/opinions/sample",
+            &[
+                ("csrf", &csrf),
+                ("key", &key),
+                ("period", &period),
+                ("sample_percent", "100"),
+                ("include_complaints", "1"),
+            ],
+            &[],
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    let due = supervisor.follow(done.location()).await;
+    assert!(due.body.contains("本次抽中 2 件"), "{}", due.body);
+    for id in &ids {
+        assert!(due.body.contains(&format!("href=\"/opinions/{id}\"")), "{}", due.body);
+    }
+    assert_eq!(due.body.matches("待回访</span>").count(), 2, "{}", due.body);
+
+    // An agent is offered no draw and is refused one.
+    let agent = app.signed_in("agent-samr-1").await;
+    let theirs = agent.get("/opinions").await;
+    assert!(!theirs.body.contains("action=\"/opinions/sample\""), "{}", theirs.body);
+    let refused = agent
+        .post(
+            "/opinions/sample",
+            &[("csrf", &agent.get("/opinions").await.csrf()), ("key", "k"), ("period", &period)],
+            &[],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
+}

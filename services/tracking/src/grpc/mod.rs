@@ -19,6 +19,7 @@ use yiciban_proto::tracking::v1 as pb;
 use yiciban_proto::tracking::v1::tracking_service_server::TrackingService;
 
 use crate::Tracking;
+use crate::projection::stats::Instants as _;
 use crate::projection::{CaseStatus, CaseView, TaskState, Warning, stats};
 use crate::rebuild::{PROJECTIONS, RebuildError};
 use access::{case_not_found, list_scope, may_read};

@@ -87,6 +87,15 @@ impl Supervision {
         yiciban_calendar::date_in_china(self.clock.now())
     }
 
+    /// The department's name in the catalog; empty when the catalog does
+    /// not know it or cannot be asked (a name is not worth a refusal).
+    pub async fn department_name(&self, code: &str) -> String {
+        match self.catalog.departments().await {
+            Ok(departments) => departments.into_iter().find(|(c, _)| c == code).map(|(_, n)| n).unwrap_or_default(),
+            Err(_) => String::new(),
+        }
+    }
+
     /// `n` working days after `from`: an opinion's last day to be answered.
     pub fn working_days_after(&self, from: NaiveDate, n: u32) -> NaiveDate {
         self.calendar.internal_date("opinion", from, n)

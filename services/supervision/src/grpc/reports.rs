@@ -10,7 +10,7 @@ use std::sync::Arc;
 use tonic::{Request, Response, Status};
 use yiciban_commands::{Invocation, Loaded, Target};
 use yiciban_domain::Aggregate as _;
-use yiciban_domain::reporting::{Command, Event, MonthlyReport, ReportPeriod, Submit, report_id};
+use yiciban_domain::reporting::{Command, Event, MonthlyReport, ReportFigures, ReportPeriod, Submit, report_id};
 use yiciban_domain::values::DepartmentCode;
 use yiciban_platform::status::{from_store, internal};
 use yiciban_platform::{Caller, FieldViolation, Role};
@@ -105,10 +105,10 @@ impl ReportApi {
         Ok(executed.into_inner().report)
     }
 
-    async fn figures(&self, department: &DepartmentCode, period: ReportPeriod) -> Result<pb::ReportFigures, Status> {
+    /// The department's figures of the month as they stand now.
+    async fn figures(&self, department: &DepartmentCode, period: ReportPeriod) -> Result<ReportFigures, Status> {
         let state = &self.state;
-        let f = figures::compute(&*state.statistics, state.pool(), state.schema(), department.as_str(), period).await?;
-        Ok((&f).into())
+        figures::compute(&*state.statistics, state.pool(), state.schema(), department.as_str(), period).await
     }
 }
 
@@ -153,11 +153,8 @@ impl ReportService for ReportApi {
         let today = self.state.today();
         // Before the month is over the domain refuses whatever the figures;
         // tracking is not asked about a month that is still running.
-        let figures = if period.is_over_on(today) {
-            (&self.figures(&department, period).await?).into()
-        } else {
-            Default::default()
-        };
+        let figures =
+            if period.is_over_on(today) { self.figures(&department, period).await? } else { ReportFigures::default() };
         let command = Command::Submit(Submit {
             department: department.clone(),
             period,
@@ -222,7 +219,7 @@ impl ReportService for ReportApi {
         }
         let today = self.state.today();
         let preview = if state.status().open_to_the_department() && period.first_day() <= today {
-            Some(self.figures(&department, period).await?)
+            Some(pb::ReportFigures::from(&self.figures(&department, period).await?))
         } else {
             None
         };
@@ -310,17 +307,6 @@ async fn month(state: &Supervision, period: ReportPeriod) -> Result<Vec<pb::Repo
             r
         })
         .collect())
-}
-
-impl Supervision {
-    /// The department's name in the catalog; empty when the catalog does
-    /// not know it or cannot be asked (a name is not worth a refusal).
-    pub async fn department_name(&self, code: &str) -> String {
-        match self.catalog.departments().await {
-            Ok(departments) => departments.into_iter().find(|(c, _)| c == code).map(|(_, n)| n).unwrap_or_default(),
-            Err(_) => String::new(),
-        }
-    }
 }
 
 #[cfg(test)]

@@ -2,8 +2,9 @@
 //! with the figures frozen then, returned and accepted by the office; every
 //! refusal records nothing; a department without a submission by the 15th
 //! is flagged on the 16th exactly once (repeated sweeps, a restart), one
-//! submitted on the 15th and returned on the 17th is not; and a month of
-//! activity gives figures equal to a count made here from the raw events.
+//! submitted on the 15th and returned on the 17th is not; two submissions
+//! of one month race on one stream; and a month of activity gives figures
+//! equal to a count made here from the raw events.
 
 use std::collections::HashMap;
 
@@ -582,4 +583,20 @@ async fn a_month_of_activity_gives_figures_equal_to_a_count_from_the_raw_events(
         [f.tasks_finished, f.tasks_on_time, f.overdue, f.ratings, f.bad_ratings],
         [row.tasks_finished, row.tasks_on_time, row.red_warnings, row.ratings, row.bad_ratings]
     );
+}
+
+#[tokio::test]
+async fn two_submissions_of_one_month_race_on_one_stream_and_one_is_recorded() {
+    let app = spawn_app().await;
+    app.statistics.set("samr", september(), tracking_row());
+    app.clock.set(cst("2026-10-09T09:00"));
+    let (mut first, mut second) = (app.department("samr"), app.department("samr"));
+    let (a, b) = tokio::join!(
+        first.submit_report(submit("", "第一位同事写的")),
+        second.submit_report(submit("", "第二位同事写的")),
+    );
+    let codes: Vec<Code> = [&a, &b].iter().map(|r| r.as_ref().map_or_else(|s| s.code(), |_| Code::Ok)).collect();
+    assert_eq!(codes.iter().filter(|c| **c == Code::Ok).count(), 1, "{a:?} {b:?}");
+    assert!(codes.contains(&Code::FailedPrecondition) || codes.contains(&Code::Aborted), "{codes:?}");
+    assert_eq!(report_events(&app, "samr").await, ["ReportSubmitted"]);
 }

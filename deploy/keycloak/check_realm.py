@@ -23,8 +23,9 @@ CALLS = {
     "webhooks": set(),
     # the applicant's phone of each text message
     "notifier": {"intake"},
-    # the catalog (a package's lead department) and the calendar
-    "supervision": {"intake"},
+    # the catalog (a package's lead department, the departments) and the
+    # calendar; tracking's monthly statistics for a report's figures
+    "supervision": {"intake", "tracking"},
     # the workbench's identity for the public progress page (ADR 0032): it
     # serves nothing (no audience of its own), it only calls
     "progress": {"intake", "tracking"},

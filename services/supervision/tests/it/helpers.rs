@@ -1,6 +1,7 @@
 //! `spawn_app()`: the real supervision service (testkit's `spawn_service`)
 //! with its own database and NATS prefix, a manual clock, an in-memory
-//! catalog, and typed clients carrying minted tokens.
+//! catalog, in-memory tracking statistics, and typed clients carrying
+//! minted tokens.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -13,11 +14,13 @@ use yiciban_eventstore::sql::schema_sql;
 use yiciban_platform::grpc::ClientAuth;
 use yiciban_platform::{ManualClock, Role};
 use yiciban_proto::supervision::v1 as pb;
+use yiciban_proto::supervision::v1::report_service_client::ReportServiceClient;
 use yiciban_proto::supervision::v1::supervision_service_client::SupervisionServiceClient;
-use yiciban_supervision::{InMemoryCatalog, Supervision, SupervisionConfig};
+use yiciban_supervision::{InMemoryCatalog, InMemoryStatistics, Peers, Supervision, SupervisionConfig};
 use yiciban_testkit::{ServiceHandle, TestDb, TestIssuer, TestNats};
 
 pub type Client = SupervisionServiceClient<InterceptedService<Channel, ClientAuth>>;
+pub type Reports = ReportServiceClient<InterceptedService<Channel, ClientAuth>>;
 
 pub struct TestApp {
     /// First, so the service stops before its database is dropped.
@@ -27,6 +30,7 @@ pub struct TestApp {
     pub clock: ManualClock,
     pub state: Arc<Supervision>,
     pub catalog: InMemoryCatalog,
+    pub statistics: InMemoryStatistics,
     channel: Channel,
     pub issuer: TestIssuer,
 }
@@ -60,22 +64,55 @@ pub async fn spawn_app() -> TestApp {
     let catalog = InMemoryCatalog::new();
     catalog.add("newborn", "health");
     catalog.add("open-restaurant", "samr");
+    catalog.add_department("samr", "市场监督管理局");
+    let statistics = InMemoryStatistics::new();
     let issuer = TestIssuer::start().await;
-    let app = yiciban_testkit::spawn_service(yiciban_supervision::build_with(
+    let app = yiciban_testkit::spawn_service(yiciban_supervision::build_with_peers(
         config(&nats, &issuer),
         Arc::new(clock.clone()),
         db.pool.clone(),
         nats.js.clone(),
-        Some(Arc::new(catalog.clone())),
+        peers(&catalog, &statistics),
     ))
     .await;
-    TestApp { _service: app.handle, db, nats, clock, state: app.state, catalog, channel: app.channel, issuer }
+    TestApp {
+        _service: app.handle,
+        db,
+        nats,
+        clock,
+        state: app.state,
+        catalog,
+        statistics,
+        channel: app.channel,
+        issuer,
+    }
+}
+
+/// The in-memory peers, shared by a restarted instance.
+pub fn peers(catalog: &InMemoryCatalog, statistics: &InMemoryStatistics) -> Peers {
+    Peers { catalog: Some(Arc::new(catalog.clone())), statistics: Some(Arc::new(statistics.clone())) }
 }
 
 impl TestApp {
     pub fn client(&self, role: Role, sub: &str, department: Option<&str>) -> Client {
         let token = self.issuer.token(role, sub, department, None);
         SupervisionServiceClient::with_interceptor(self.channel.clone(), ClientAuth::new(Some(&token)))
+    }
+
+    /// The report service as `role`.
+    pub fn reports(&self, role: Role, sub: &str, department: Option<&str>) -> Reports {
+        let token = self.issuer.token(role, sub, department, None);
+        ReportServiceClient::with_interceptor(self.channel.clone(), ClientAuth::new(Some(&token)))
+    }
+
+    /// The report service as an agent of `department`.
+    pub fn department(&self, department: &str) -> Reports {
+        self.reports(Role::Agent, &format!("agent-{department}"), Some(department))
+    }
+
+    /// The report service as the 政务公开 office.
+    pub fn office(&self) -> Reports {
+        self.reports(Role::Supervisor, "supervisor-001", None)
     }
 
     pub fn clerk(&self) -> Client {
@@ -113,6 +150,7 @@ impl TestApp {
             "contacts" => "SELECT count(*) FROM {schema}.contacts",
             "events" => "SELECT count(*) FROM {schema}.events",
             "personal_data_reads" => "SELECT count(*) FROM {schema}.personal_data_reads",
+            "reports" => "SELECT count(*) FROM {schema}.reports",
             other => panic!("no table {other} to count"),
         };
         sqlx::query_scalar(schema_sql(self.state.schema(), statement)).fetch_one(&self.db.pool).await.unwrap()

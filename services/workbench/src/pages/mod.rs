@@ -21,6 +21,7 @@ pub mod packages;
 pub mod progress;
 pub mod record_opinion;
 pub mod rectification;
+pub mod reports;
 pub mod statistics;
 pub mod supervision;
 pub mod supplement;
@@ -72,6 +73,7 @@ pub fn navigation(role: Role, current: &str) -> Vec<NavLink> {
             ("/overdue", "本部门预警"),
             ("/rectifications", "本部门整改"),
             ("/opinions", "本部门意见"),
+            ("/report", "本部门月报"),
         ]),
         Role::Clerk => links.extend([
             ("/packages", "受理"),
@@ -94,10 +96,12 @@ pub fn navigation(role: Role, current: &str) -> Vec<NavLink> {
             ("/audit", "审计记录"),
             ("/messages", "短信记录"),
             ("/opinions", "意见处理"),
+            ("/reports", "月报汇总"),
         ]),
         Role::Admin => links.extend([
             ("/inbox", "部门待办"),
             ("/statistics", "月度统计"),
+            ("/reports", "月报汇总"),
             ("/audit", "审计记录"),
             ("/messages", "短信记录"),
         ]),
@@ -258,7 +262,7 @@ mod tests {
     #[test]
     fn each_role_gets_its_navigation() {
         let hrefs = |role| navigation(role, "/").iter().map(|l| l.href).collect::<Vec<_>>();
-        assert_eq!(hrefs(Role::Agent), ["/", "/inbox", "/overdue", "/rectifications", "/opinions"]);
+        assert_eq!(hrefs(Role::Agent), ["/", "/inbox", "/overdue", "/rectifications", "/opinions", "/report"]);
         assert_eq!(
             hrefs(Role::Supervisor),
             [
@@ -270,10 +274,11 @@ mod tests {
                 "/rectifications",
                 "/audit",
                 "/messages",
-                "/opinions"
+                "/opinions",
+                "/reports"
             ]
         );
-        assert_eq!(hrefs(Role::Admin), ["/", "/inbox", "/statistics", "/audit", "/messages"]);
+        assert_eq!(hrefs(Role::Admin), ["/", "/inbox", "/statistics", "/reports", "/audit", "/messages"]);
         assert_eq!(hrefs(Role::Officer), ["/", "/worklist", "/overdue", "/consultations", "/opinions/new"]);
         assert_eq!(hrefs(Role::Clerk), ["/", "/packages", "/inbox", "/consultations", "/opinions/new"]);
         assert!(navigation(Role::Agent, "/inbox")[1].current);

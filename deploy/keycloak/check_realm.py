@@ -23,7 +23,8 @@ CALLS = {
     "webhooks": set(),
     # the applicant's phone of each text message
     "notifier": {"intake"},
-    # the catalog (a package's lead department) and the calendar; tracking's
+    # the catalog (a package's lead department, the departments) and the
+    # calendar; tracking's monthly statistics for a report's figures and the
     # case items of an assessment (ADR 0040)
     "supervision": {"intake", "tracking"},
     # the workbench's identity for the public progress page (ADR 0032): it

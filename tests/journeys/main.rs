@@ -13,6 +13,7 @@ mod intake_to_the_bus;
 mod issuance;
 mod joint_processing;
 mod minimisation;
+mod monthly_report;
 mod nats_away;
 mod privacy_scan;
 mod stack;

@@ -105,7 +105,8 @@ impl Stack {
             ("YICIBAN_ROUTING_URL", self.url(Service::Routing)),
             ("YICIBAN_TASKS_URL", self.url(Service::Tasks)),
             ("YICIBAN_ISSUANCE_URL", self.url(Service::Issuance)),
-            // the supervision service's assessments ask tracking for the case items
+            // the supervision service asks tracking for a monthly report's
+            // figures and an assessment's case items
             ("YICIBAN_TRACKING_URL", self.url(Service::Tracking)),
             ("YICIBAN_EXPIRY_SCAN", "1h".to_owned()),
             ("YICIBAN_SLA_SCAN", "1h".to_owned()),

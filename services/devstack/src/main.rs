@@ -144,7 +144,10 @@ async fn main() -> anyhow::Result<()> {
         "  notifier           grpc://{}   (text messages to applicants; local sink, shown at the workbench's /messages)",
         notifier.local_addr()
     );
-    println!("  supervision        grpc://{}   (consultations and opinions, ADR 0037)", supervision.local_addr());
+    println!(
+        "  supervision        grpc://{}   (consultations, opinions, monthly reports; ADR 0037, 0039)",
+        supervision.local_addr()
+    );
     if let Some(addr) = workbench.http_addr() {
         println!("  workbench          http://{addr}/   (sign in as a seeded user, e.g. agent-samr-1 or sup-001)");
         println!("  progress (public)  http://{addr}/progress   (case number + last six of the ID number, no sign-in)");

@@ -63,7 +63,9 @@ pub const RULES: &[Rule] = &[
     rule("/yiciban.ops.v1.OpsService/Reconcile", &[Admin], &[], Open),
     // catalog (served by intake): the published guide, for everyone signed in
     rule("/yiciban.catalog.v1.CatalogService/ListPackages", ALL_PEOPLE, &[], Open),
-    rule("/yiciban.catalog.v1.CatalogService/ListDepartments", ALL_PEOPLE, &[], Open),
+    // the supervision service lists every department's monthly report (and
+    // flags the late ones) over the catalog's departments
+    rule("/yiciban.catalog.v1.CatalogService/ListDepartments", ALL_PEOPLE, &["supervision"], Open),
     rule("/yiciban.catalog.v1.CatalogService/GetGuide", ALL_PEOPLE, &["supervision"], Open),
     rule("/yiciban.catalog.v1.CatalogService/GetApplicationFormSchema", ALL_PEOPLE, &[], Open),
     rule("/yiciban.catalog.v1.CatalogService/GetPrintableGuide", ALL_PEOPLE, &[], Open),
@@ -180,7 +182,9 @@ pub const RULES: &[Rule] = &[
     rule("/yiciban.tracking.v1.TrackingService/OfficerWorklist", &[Officer, Supervisor], &[], List),
     rule("/yiciban.tracking.v1.TrackingService/DepartmentQueue", &[Agent, Officer, Supervisor], &[], List),
     rule("/yiciban.tracking.v1.TrackingService/OverdueBoard", &[Agent, Officer, Supervisor], &[], List),
-    rule("/yiciban.tracking.v1.TrackingService/MonthlyStatistics", &[Supervisor, Admin], &[], Open),
+    // the supervision service freezes a department's case figures into its
+    // monthly report at submission (ADR 0039)
+    rule("/yiciban.tracking.v1.TrackingService/MonthlyStatistics", &[Supervisor, Admin], &["supervision"], Open),
     // the items behind an assessment, for the office and for the
     // supervision service that scores them (ADR 0040)
     rule("/yiciban.tracking.v1.TrackingService/ListAssessmentItems", &[Supervisor, Admin], &["supervision"], Open),
@@ -224,6 +228,16 @@ pub const RULES: &[Rule] = &[
     rule("/yiciban.supervision.v1.SupervisionService/ListOpinions", &[Supervisor, Admin, Agent], &[], List),
     rule("/yiciban.supervision.v1.SupervisionService/GetOpinion", &[Supervisor, Admin, Agent], &[], List),
     rule("/yiciban.supervision.v1.SupervisionService/CountSupervision", &[Supervisor, Admin], &[], Open),
+    // the monthly reports (ADR 0039): an agent its own department's (the
+    // handler checks the department); the 政务公开 office (supervisors)
+    // returns and accepts
+    rule("/yiciban.supervision.v1.ReportService/SaveReportDraft", &[Agent], &[], Open),
+    rule("/yiciban.supervision.v1.ReportService/SubmitReport", &[Agent], &[], Open),
+    rule("/yiciban.supervision.v1.ReportService/ReturnReport", &[Supervisor], &[], Open),
+    rule("/yiciban.supervision.v1.ReportService/AcceptReport", &[Supervisor], &[], Open),
+    rule("/yiciban.supervision.v1.ReportService/GetReport", &[Agent, Supervisor, Admin], &[], List),
+    rule("/yiciban.supervision.v1.ReportService/ListReports", &[Agent, Supervisor, Admin], &[], List),
+    rule("/yiciban.supervision.v1.ReportService/ExportReportsCsv", &[Supervisor, Admin], &[], Open),
     // the assessment of departments and staff (ADR 0040): the office runs
     // it, administrators read it
     rule("/yiciban.supervision.v1.AssessmentService/SetScoringRules", &[Supervisor], &[], Open),

@@ -24,15 +24,17 @@ pub struct SupervisionConfig {
     /// lead department) and the working-day calendar (default
     /// `http://127.0.0.1:50051`).
     pub intake_url: String,
-    /// `YICIBAN_TRACKING_URL`: tracking, asked for the case items an
-    /// assessment is measured from (default `http://127.0.0.1:50055`).
+    /// `YICIBAN_TRACKING_URL`: tracking, asked for a department's monthly
+    /// statistics when its report is submitted or previewed, and for the
+    /// case items an assessment is measured from (default
+    /// `http://127.0.0.1:50055`).
     pub tracking_url: String,
     /// `YICIBAN_OPINION_DAYS`, `YICIBAN_SUGGESTION_DAYS`,
     /// `YICIBAN_COMPLAINT_DAYS`: working days to answer each kind (defaults
     /// 10, 15, 5; each 1..=60).
     pub limits: Limits,
-    /// `YICIBAN_ESCALATION_EVERY_SECS`: how often the escalation sweep runs
-    /// (default 300, 1..=86400).
+    /// `YICIBAN_ESCALATION_EVERY_SECS`: how often the escalation sweep and
+    /// the report deadline sweep run (default 300, 1..=86400).
     pub escalation_every: Duration,
     /// `YICIBAN_CONTACT_RETENTION_DAYS`: calendar days an asker's or
     /// complainant's contact data is kept after the record (default 180,
@@ -148,6 +150,7 @@ mod tests {
         assert_eq!(c.limits, Limits { opinion: 10, suggestion: 15, complaint: 5 });
         assert_eq!((c.escalation_every.as_secs(), c.contact_retention_days), (300, 180));
         assert_eq!(c.window_department, "zwfw");
+        assert_eq!(c.tracking_url, "http://127.0.0.1:50055");
         for (name, value) in [
             ("YICIBAN_SUPERVISION_SCHEMA", "no spaces"),
             ("YICIBAN_COMPLAINT_DAYS", "0"),

@@ -5,6 +5,7 @@
 //! `escalate-<opinion>` in the system's namespace and the aggregate records
 //! it only once, so sweeps that overlap (several replicas), repeat or catch
 //! up after a restart escalate each opinion exactly once. The same job
+//! flags the late monthly reports ([`crate::reports::deadline`]) and
 //! erases contact data past its retention day.
 //!
 //! An opinion whose escalation fails is logged, counted
@@ -47,6 +48,11 @@ pub async fn run(state: Arc<Supervision>, every: Duration, shutdown: Cancellatio
             Ok(SweepReport { escalated: 0, failed: 0 }) => {}
             Ok(r) => tracing::info!(escalated = r.escalated, failed = r.failed, "overdue opinions escalated"),
             Err(e) => tracing::warn!(error = %format!("{e:#}"), "escalation sweep failed; will retry"),
+        }
+        match crate::reports::deadline::sweep_once(&state, today).await {
+            Ok(crate::reports::deadline::DeadlineReport { flagged: 0, failed: 0 }) => {}
+            Ok(r) => tracing::info!(flagged = r.flagged, failed = r.failed, "late monthly reports flagged"),
+            Err(e) => tracing::warn!(error = %format!("{e:#}"), "report deadline sweep failed; will retry"),
         }
         match crate::contacts::purge(state.pool(), state.schema(), &state.keys, today).await {
             Ok(0) => {}

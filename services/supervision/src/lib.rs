@@ -8,9 +8,12 @@
 //! when overdue ([`escalation`]), with return visits. Contact data is sealed
 //! apart from the events ([`contacts`]). Every event goes out through the
 //! outbox, case-level. The counts per department, package and person feed
-//! the monthly report. The assessment of departments and staff
-//! ([`assessments`], `AssessmentService`) scores their period from tracking's
-//! case items and these records (ADR 0040).
+//! the monthly reports ([`reports`], `report-<id>` per department and
+//! month, ADR 0039), served as `ReportService` on the same port, with the
+//! case figures asked of tracking and the deadline sweep flagging the late
+//! ones. The assessment of departments and staff ([`assessments`],
+//! `AssessmentService`) scores their period from tracking's case items and
+//! these records (ADR 0040).
 
 pub mod assessments;
 pub mod catalog;
@@ -20,6 +23,7 @@ pub mod contacts;
 pub mod escalation;
 pub mod grpc;
 pub mod repo;
+pub mod reports;
 pub mod schema;
 
 use std::sync::Arc;
@@ -31,10 +35,12 @@ use yiciban_platform::calendar::LiveCalendar;
 use yiciban_platform::service::{Service, ServiceBuilder};
 use yiciban_privacy::DataKeys;
 use yiciban_proto::supervision::v1::assessment_service_server::AssessmentServiceServer;
+use yiciban_proto::supervision::v1::report_service_server::ReportServiceServer;
 use yiciban_proto::supervision::v1::supervision_service_server::SupervisionServiceServer;
 
 pub use catalog::{Catalog, GrpcCatalog, InMemoryCatalog};
 pub use config::{Limits, SupervisionConfig};
+pub use reports::figures::{GrpcStatistics, InMemoryStatistics, Statistics};
 
 /// The subject recorded on the sweep's escalations and erasures.
 pub const SWEEPER: &str = "supervision-sweeper";
@@ -46,6 +52,10 @@ pub struct Supervision {
     pub consultations: commands::ConsultationRunner,
     /// The opinion streams and rows.
     pub opinions: commands::OpinionRunner,
+    /// The monthly report streams and rows.
+    pub reports: reports::ReportRunner,
+    /// Tracking's monthly statistics (a report's case figures).
+    pub statistics: Arc<dyn Statistics>,
     /// The working-day calendar.
     pub calendar: Arc<LiveCalendar>,
     /// "Now", injected.
@@ -83,6 +93,15 @@ impl Supervision {
         yiciban_calendar::date_in_china(self.clock.now())
     }
 
+    /// The department's name in the catalog; empty when the catalog does
+    /// not know it or cannot be asked (a name is not worth a refusal).
+    pub async fn department_name(&self, code: &str) -> String {
+        match self.catalog.departments().await {
+            Ok(departments) => departments.into_iter().find(|(c, _)| c == code).map(|(_, n)| n).unwrap_or_default(),
+            Err(_) => String::new(),
+        }
+    }
+
     /// `n` working days after `from`: an opinion's last day to be answered.
     pub fn working_days_after(&self, from: NaiveDate, n: u32) -> NaiveDate {
         self.calendar.internal_date("opinion", from, n)
@@ -93,10 +112,24 @@ impl Supervision {
 pub type App = Service<Supervision>;
 
 /// Connects, migrates, and binds: everything but serving. The catalog is
-/// intake's ([`GrpcCatalog`]).
+/// intake's ([`GrpcCatalog`]), the statistics tracking's
+/// ([`GrpcStatistics`]).
 pub async fn build(config: SupervisionConfig, clock: Arc<dyn Clock>) -> anyhow::Result<App> {
     let (pool, js) = yiciban_platform::service::connect(&config.common, "supervision").await?;
     build_with(config, clock, pool, js, None).await
+}
+
+/// What the service asks of other services; each `None` is the real one
+/// over gRPC (intake's catalog, tracking's statistics). Tests hand in
+/// in-memory ones; Postgres and NATS stay real.
+#[derive(Debug, Clone, Default)]
+pub struct Peers {
+    /// The catalog.
+    pub catalog: Option<Arc<dyn Catalog>>,
+    /// Tracking's monthly statistics.
+    pub statistics: Option<Arc<dyn Statistics>>,
+    /// Tracking's case items of an assessment.
+    pub items: Option<Arc<dyn assessments::items::CaseItems>>,
 }
 
 /// Like [`build`] with connections made by the caller (the dev stack,
@@ -109,29 +142,34 @@ pub async fn build_with(
     js: async_nats::jetstream::Context,
     catalog: Option<Arc<dyn Catalog>>,
 ) -> anyhow::Result<App> {
-    build_with_sources(config, clock, pool, js, catalog, None).await
+    build_with_peers(config, clock, pool, js, Peers { catalog, statistics: None, items: None }).await
 }
 
-/// Like [`build_with`], with tracking's case items given as well (tests
-/// hand in [`assessments::items::FixedItems`]) or else tracking's.
-pub async fn build_with_sources(
+/// Like [`build_with`] with every peer given or real.
+pub async fn build_with_peers(
     config: SupervisionConfig,
     clock: Arc<dyn Clock>,
     pool: sqlx::PgPool,
     js: async_nats::jetstream::Context,
-    catalog: Option<Arc<dyn Catalog>>,
-    items: Option<Arc<dyn assessments::items::CaseItems>>,
+    peers: Peers,
 ) -> anyhow::Result<App> {
     let mut shell =
         ServiceBuilder::bind("supervision", &config.common, pool, js).await?.audit_log(&config.schema).await?;
     let store = shell
-        .event_store(&config.schema, &[schema::SUPERVISION, yiciban_privacy::DATA_KEYS, schema::ASSESSMENTS])
+        .event_store(
+            &config.schema,
+            &[schema::SUPERVISION, yiciban_privacy::DATA_KEYS, schema::REPORTS, schema::ASSESSMENTS],
+        )
         .await?;
-    let catalog: Arc<dyn Catalog> = match catalog {
+    let catalog: Arc<dyn Catalog> = match peers.catalog {
         Some(catalog) => catalog,
         None => Arc::new(GrpcCatalog::new(shell.calls("intake", &config.intake_url)?)),
     };
-    let items: Arc<dyn assessments::items::CaseItems> = match items {
+    let statistics: Arc<dyn Statistics> = match peers.statistics {
+        Some(statistics) => statistics,
+        None => Arc::new(GrpcStatistics::new(shell.calls("tracking", &config.tracking_url)?)),
+    };
+    let items: Arc<dyn assessments::items::CaseItems> = match peers.items {
         Some(items) => items,
         None => Arc::new(assessments::items::GrpcTracking::new(shell.calls("tracking", &config.tracking_url)?)),
     };
@@ -149,9 +187,13 @@ pub async fn build_with_sources(
         .with_rows(commands::ConsultationRows { schema: store.schema().to_owned(), keys: keys.clone() });
     let opinions = CommandRunner::new(store.clone(), commands::OpinionCodec, clock.clone())
         .with_rows(commands::OpinionRows { schema: store.schema().to_owned(), keys: keys.clone() });
+    let reports = CommandRunner::new(store.clone(), reports::ReportCodec, clock.clone())
+        .with_rows(reports::ReportRows { schema: store.schema().to_owned() });
     let state = Arc::new(Supervision {
         consultations,
         opinions,
+        reports,
+        statistics,
         calendar,
         clock,
         catalog,
@@ -166,6 +208,7 @@ pub async fn build_with_sources(
     let every = config.escalation_every;
     Ok(shell
         .grpc(SupervisionServiceServer::new(grpc::SupervisionApi::new(state.clone())))
+        .grpc(ReportServiceServer::new(grpc::ReportApi::new(state.clone())))
         .grpc(AssessmentServiceServer::new(grpc::assessments::AssessmentApi::new(state.clone())))
         .job("escalation sweep", move |shutdown| async move {
             escalation::run(sweeper, every, shutdown).await;

@@ -91,6 +91,35 @@ CREATE TABLE {schema}.sample_runs (
     ],
 };
 
+/// Migrations of the monthly reports' rows (ADR 0039): a component of its
+/// own beside [`SUPERVISION`], so the reports grow without touching the
+/// consultations' and opinions' steps.
+pub const REPORTS: Migrations = Migrations {
+    component: "supervision-reports",
+    steps: &[(
+        1,
+        r#"
+-- one row per department and month with a report stream (report-<id>);
+-- a department without one is "not started" and has no row
+CREATE TABLE {schema}.reports (
+    report_id        UUID PRIMARY KEY,
+    department       TEXT NOT NULL,
+    -- "YYYY-MM"
+    period           TEXT NOT NULL,
+    -- the yiciban.supervision.v1.ReportStatus number
+    status           INTEGER NOT NULL,
+    submitted_on_time BOOLEAN NOT NULL,
+    flagged_late_on  DATE,
+    updated_at       TIMESTAMPTZ NOT NULL,
+    version          BIGINT NOT NULL,
+    -- the yiciban.supervision.v1.Report message as of `version`
+    report           BYTEA NOT NULL,
+    UNIQUE (period, department)
+);
+"#,
+    )],
+};
+
 /// Migrations of the assessment's tables (ADR 0040), a component of their
 /// own beside [`SUPERVISION`]: every version of the scoring rules, and one
 /// row per assessment with its read model as of its latest event.

@@ -22,6 +22,7 @@ use yiciban_proto::issuance::v1::issuance_service_client::IssuanceServiceClient;
 use yiciban_proto::notifier::v1::notifier_service_client::NotifierServiceClient;
 use yiciban_proto::routing::v1::routing_service_client::RoutingServiceClient;
 use yiciban_proto::supervision::v1::assessment_service_client::AssessmentServiceClient;
+use yiciban_proto::supervision::v1::report_service_client::ReportServiceClient;
 use yiciban_proto::supervision::v1::supervision_service_client::SupervisionServiceClient;
 use yiciban_proto::tasks::v1::task_service_client::TaskServiceClient;
 use yiciban_proto::tracking::v1::tracking_service_client::TrackingServiceClient;
@@ -67,6 +68,8 @@ pub type Notifier = NotifierServiceClient<InterceptedService<Channel, ClientAuth
 
 /// The supervision service (consultations, opinions) as one person.
 pub type Supervision = SupervisionServiceClient<InterceptedService<Channel, ClientAuth>>;
+/// The monthly reports (served by the supervision service) as one person.
+pub type Reports = ReportServiceClient<InterceptedService<Channel, ClientAuth>>;
 
 /// The supervision service's assessments (考核) as one person.
 pub type Assessments = AssessmentServiceClient<InterceptedService<Channel, ClientAuth>>;
@@ -194,6 +197,14 @@ impl Services {
     pub fn supervision(&self, token: &str) -> Option<Supervision> {
         let channel = self.supervision.clone()?;
         Some(SupervisionServiceClient::with_interceptor(channel, ClientAuth::new(Some(token))))
+    }
+
+    /// The monthly reports (the supervision service's `ReportService`),
+    /// called with `token` (audience `urn:yiciban:supervision`); `None` when
+    /// no supervision service is configured.
+    pub fn reports(&self, token: &str) -> Option<Reports> {
+        let channel = self.supervision.clone()?;
+        Some(ReportServiceClient::with_interceptor(channel, ClientAuth::new(Some(token))))
     }
 
     /// The supervision service's assessments, called with `token` (audience

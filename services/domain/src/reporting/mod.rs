@@ -29,5 +29,6 @@ mod tests;
 pub use error::ReportError;
 pub use model::{
     Command, Event, MAX_REASON_CHARS, MAX_TEXT_CHARS, MonthlyReport, ReportFigures, ReportStatus, ReportText, Submit,
+    report_id,
 };
 pub use period::{DUE_DAY, ReportPeriod};

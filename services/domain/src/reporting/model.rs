@@ -196,6 +196,16 @@ pub enum Event {
     },
 }
 
+/// The namespace of the report ids (UUID v5 of `<department>/<YYYY-MM>`).
+const REPORT_NAMESPACE: uuid::Uuid = uuid::Uuid::from_u128(0x6b1f_52c4_0e39_4a8e_9d6b_3f0c_1a2e_7d58);
+
+/// The id of `department`'s report of `period`: the same for every caller
+/// and replica, so two submissions of one month race on one stream
+/// (`report-<id>`) and the deadline sweep finds it without a lookup.
+pub fn report_id(department: &DepartmentCode, period: ReportPeriod) -> uuid::Uuid {
+    uuid::Uuid::new_v5(&REPORT_NAMESPACE, format!("{department}/{period}").as_bytes())
+}
+
 /// One department's report of one month, folded from its stream.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MonthlyReport {

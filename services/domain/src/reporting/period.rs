@@ -65,6 +65,11 @@ impl ReportPeriod {
         }
     }
 
+    /// Whether `day` is in it.
+    pub fn contains(&self, day: NaiveDate) -> bool {
+        ReportPeriod::of(day) == *self
+    }
+
     /// Whether the month is over on `today`: its report can be submitted.
     pub fn is_over_on(&self, today: NaiveDate) -> bool {
         today >= self.next().first_day()
@@ -136,6 +141,7 @@ mod tests {
         assert!(!november.is_over_on(day("2026-11-30")));
         assert!(november.is_over_on(day("2026-12-01")));
         assert_eq!(ReportPeriod::of(day("2026-11-30")), november);
+        assert!(november.contains(day("2026-11-01")) && !november.contains(day("2026-12-01")));
     }
 
     #[test]

@@ -198,3 +198,12 @@ fn events_round_trip_as_stored_and_count_the_version() {
     }
     assert_version_counts_events::<MonthlyReport>(&events);
 }
+
+#[test]
+fn a_report_id_is_the_same_for_the_same_department_and_month_and_differs_otherwise() {
+    let d = |c: &str| DepartmentCode::parse(c).unwrap();
+    let p = |t: &str| ReportPeriod::parse(t).unwrap();
+    assert_eq!(report_id(&d("samr"), p("2026-11")), report_id(&d("samr"), p("2026-11")));
+    assert_ne!(report_id(&d("samr"), p("2026-11")), report_id(&d("samr"), p("2026-12")));
+    assert_ne!(report_id(&d("samr"), p("2026-11")), report_id(&d("health"), p("2026-11")));
+}

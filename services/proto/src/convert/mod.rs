@@ -32,6 +32,8 @@ pub mod intake;
 #[cfg(feature = "domain")]
 pub mod issuance;
 #[cfg(feature = "domain")]
+pub mod reports;
+#[cfg(feature = "domain")]
 pub mod routing;
 #[cfg(feature = "domain")]
 pub mod supervision;

@@ -71,6 +71,25 @@ pub struct ReportDue {
     pub on_time: bool,
 }
 
+/// The reports `departments` owed for `month` (its 15th passed), each
+/// on time when its row says it was submitted by then; a department with
+/// no row made no submission. A report is named by its month and
+/// department ("2026-09/samr"), its stream `report-<id>` derived from both.
+pub fn reports_of_month<'a>(
+    month: ReportPeriod,
+    departments: impl IntoIterator<Item = &'a str>,
+    rows: &[crate::reports::rows::ReportRow],
+) -> Vec<ReportDue> {
+    departments
+        .into_iter()
+        .map(|department| ReportDue {
+            report_id: format!("{month}/{department}"),
+            department: department.to_owned(),
+            on_time: rows.iter().any(|r| r.department == department && r.submitted_on_time),
+        })
+        .collect()
+}
+
 /// Everything measured for one period.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Sources {

@@ -13,10 +13,12 @@ pub mod store;
 
 use std::sync::Arc;
 
+use chrono::NaiveDate;
 use tonic::Status;
 use yiciban_domain::reporting::ReportPeriod;
 use yiciban_platform::status::internal;
 
+use crate::catalog::Catalog;
 use measure::{ReportDue, Sources, UpheldComplaint};
 
 /// What the assessment RPCs share.
@@ -41,10 +43,16 @@ impl Assessments {
         self.runs.store().pool()
     }
 
-    /// Everything an assessment of `from`..=`to` measures: tracking's
-    /// items, the complaints upheld that were received in the period, and
-    /// the reports due in it.
-    pub async fn sources(&self, from: ReportPeriod, to: ReportPeriod) -> Result<Sources, Status> {
+    /// Everything an assessment of `from`..=`to` measures on `today`:
+    /// tracking's items, the complaints upheld that were received in the
+    /// period, and the reports due in it by the departments of `catalog`.
+    pub async fn sources(
+        &self,
+        from: ReportPeriod,
+        to: ReportPeriod,
+        today: NaiveDate,
+        catalog: &dyn Catalog,
+    ) -> Result<Sources, Status> {
         let items = self.items.items(&from.to_string(), &to.to_string()).await?;
         let complaints = store::upheld_complaints(self.pool(), self.schema(), from.first_day(), to.next().first_day())
             .await
@@ -57,18 +65,41 @@ impl Assessments {
                 person: o.person,
             })
             .collect();
-        Ok(Sources { items, complaints, reports: reports_due(from, to).await? })
+        let reports = self.reports_due(from, to, today, catalog).await?;
+        Ok(Sources { items, complaints, reports })
     }
-}
 
-/// The monthly reports due in `from`..=`to` and whether each was submitted
-/// by the 15th. TODO(reports): the monthly reports (`report-<id>`, issue 21
-/// item 3) are not on this branch's main yet; until they are, no report is
-/// due, so report punctuality is left out of every department's score (the
-/// total is scaled over the other indicators) instead of given for nothing.
-/// When they land, read their rows here (due: every department's report of
-/// each month of the period whose 15th has passed; on time: submitted on or
-/// before it).
-async fn reports_due(_from: ReportPeriod, _to: ReportPeriod) -> Result<Vec<ReportDue>, Status> {
-    Ok(Vec::new())
+    /// The monthly reports due in `from`..=`to` by `today` — every catalog
+    /// department's report of each month whose 15th has passed — and
+    /// whether each was submitted by then (ADR 0039). A month still within
+    /// its deadline owes nothing yet. `UNAVAILABLE` while the catalog cannot
+    /// list its departments.
+    async fn reports_due(
+        &self,
+        from: ReportPeriod,
+        to: ReportPeriod,
+        today: NaiveDate,
+        catalog: &dyn Catalog,
+    ) -> Result<Vec<ReportDue>, Status> {
+        let mut months = Vec::new();
+        let mut month = from;
+        while month <= to {
+            if month.is_late_on(today) {
+                months.push(month);
+            }
+            month = month.next();
+        }
+        if months.is_empty() {
+            return Ok(Vec::new());
+        }
+        let departments = catalog.departments().await?;
+        let mut due = Vec::new();
+        for month in months {
+            let rows = crate::reports::rows::of_month(self.pool(), self.schema(), &month.to_string())
+                .await
+                .map_err(|e| internal("reading the monthly reports", &e))?;
+            due.extend(measure::reports_of_month(month, departments.iter().map(|(code, _)| code.as_str()), &rows));
+        }
+        Ok(due)
+    }
 }

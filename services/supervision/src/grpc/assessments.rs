@@ -170,7 +170,7 @@ impl AssessmentService for AssessmentApi {
             return Err(refused(&violations));
         };
         let (rules_version, rules) = self.rules_in_force().await?;
-        let sources = self.state.assessments.sources(from, to).await?;
+        let sources = self.state.assessments.sources(from, to, self.state.today(), self.state.catalog.as_ref()).await?;
         let mut subjects: Vec<SubjectScore> = measure::measure(kind, &sources)
             .into_iter()
             .map(|(subject, measured)| SubjectScore { subject, assessment: rules.score(&measured) })

@@ -1,6 +1,6 @@
 //! `yiciban.supervision.v1.SupervisionService`: thin handlers over the
 //! command runners ([`consultations`], [`opinions`]) and the rows
-//! ([`queries`]). Each checks the caller's role (the access rule has done so
+//! ([`queries`]); `ReportService` ([`ReportApi`]) over the report streams. Each checks the caller's role (the access rule has done so
 //! already; the handler narrows to the caller's own records or department),
 //! parses the request listing every bad field at once, and changes nothing
 //! on any refusal.
@@ -9,6 +9,7 @@ pub mod assessments;
 mod consultations;
 mod opinions;
 mod queries;
+mod reports;
 mod sampling;
 
 use std::sync::Arc;
@@ -20,6 +21,8 @@ use yiciban_proto::supervision::v1 as pb;
 use yiciban_proto::supervision::v1::supervision_service_server::SupervisionService;
 
 use crate::Supervision;
+
+pub use reports::ReportApi;
 
 /// The default and the largest page.
 pub const DEFAULT_PAGE: u32 = 50;

@@ -378,3 +378,45 @@ async fn an_assessment_too_large_to_freeze_in_one_event_is_refused_and_records_n
     assert!(status.message().contains("shorter period"), "{}", status.message());
     assert_eq!((app.count("events").await, app.count("assessments").await), (0, 0));
 }
+
+#[tokio::test]
+async fn report_punctuality_counts_each_catalog_departments_report_due_in_the_period_and_whether_it_was_on_time() {
+    let app = spawn_app().await;
+    app.catalog.add_department("health", "卫生健康委");
+    app.items.set(october());
+    // samr submits September's report on 9 October; health never does.
+    app.clock.set(cst("2026-10-09T09:00"));
+    let submit = pb::SubmitReportRequest {
+        idempotency_key: key(),
+        period: "2026-09".into(),
+        text: Some(pb::ReportText { difficulties: "无".into(), publicity: "窗口宣传一次".into() }),
+        ..Default::default()
+    };
+    app.department("samr").submit_report(submit).await.unwrap();
+
+    // On 16 October September's reports are due; October's are not yet.
+    app.clock.set(cst("2026-10-16T09:00"));
+    let request = pb::RunAssessmentRequest { from_month: "2026-09".into(), ..run(pb::AssessmentKind::Departments) };
+    let a = app.assessor(Role::Supervisor).run_assessment(request).await.unwrap().into_inner().assessment.unwrap();
+    let of = |subject: &str| a.subjects.iter().find(|s| s.subject == subject).unwrap_or_else(|| panic!("{subject}"));
+    let samr = line(of("samr"), pb::AssessmentIndicator::ReportPunctuality);
+    assert_eq!((samr.count, samr.out_of, samr.points), (1, 1, 15.0));
+    assert_eq!((samr.evidence[0].kind.as_str(), samr.evidence[0].id.as_str()), ("report", "2026-09/samr"));
+    let health = line(of("health"), pb::AssessmentIndicator::ReportPunctuality);
+    assert_eq!((health.count, health.out_of, health.points), (0, 1, 0.0), "nothing submitted by the 15th");
+    // Each report is the stream of its department and month.
+    let id = yiciban_domain::reporting::report_id(
+        &yiciban_domain::values::DepartmentCode::parse("samr").unwrap(),
+        yiciban_domain::reporting::ReportPeriod::parse("2026-09").unwrap(),
+    );
+    assert!(app.event_types(&format!("report-{id}")).await.contains(&"ReportSubmitted".to_owned()));
+    // Persons owe no reports.
+    let request = pb::RunAssessmentRequest { from_month: "2026-09".into(), ..run(pb::AssessmentKind::Persons) };
+    let p = app.assessor(Role::Supervisor).run_assessment(request).await.unwrap().into_inner().assessment.unwrap();
+    assert!(
+        p.subjects
+            .iter()
+            .flat_map(|s| &s.lines)
+            .all(|l| l.indicator != pb::AssessmentIndicator::ReportPunctuality as i32)
+    );
+}

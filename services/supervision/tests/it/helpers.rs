@@ -1,6 +1,7 @@
 //! `spawn_app()`: the real supervision service (testkit's `spawn_service`)
 //! with its own database and NATS prefix, a manual clock, an in-memory
-//! catalog, and typed clients carrying minted tokens.
+//! catalog, in-memory tracking statistics, and typed clients carrying
+//! minted tokens.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -14,12 +15,14 @@ use yiciban_platform::grpc::ClientAuth;
 use yiciban_platform::{ManualClock, Role};
 use yiciban_proto::supervision::v1 as pb;
 use yiciban_proto::supervision::v1::assessment_service_client::AssessmentServiceClient;
+use yiciban_proto::supervision::v1::report_service_client::ReportServiceClient;
 use yiciban_proto::supervision::v1::supervision_service_client::SupervisionServiceClient;
 use yiciban_supervision::assessments::items::FixedItems;
-use yiciban_supervision::{InMemoryCatalog, Supervision, SupervisionConfig};
+use yiciban_supervision::{InMemoryCatalog, InMemoryStatistics, Peers, Supervision, SupervisionConfig};
 use yiciban_testkit::{ServiceHandle, TestDb, TestIssuer, TestNats};
 
 pub type Client = SupervisionServiceClient<InterceptedService<Channel, ClientAuth>>;
+pub type Reports = ReportServiceClient<InterceptedService<Channel, ClientAuth>>;
 pub type Assessor = AssessmentServiceClient<InterceptedService<Channel, ClientAuth>>;
 
 pub struct TestApp {
@@ -30,6 +33,7 @@ pub struct TestApp {
     pub clock: ManualClock,
     pub state: Arc<Supervision>,
     pub catalog: InMemoryCatalog,
+    pub statistics: InMemoryStatistics,
     /// What tracking answers for the case items of any period.
     pub items: FixedItems,
     channel: Channel,
@@ -65,18 +69,39 @@ pub async fn spawn_app() -> TestApp {
     let catalog = InMemoryCatalog::new();
     catalog.add("newborn", "health");
     catalog.add("open-restaurant", "samr");
-    let issuer = TestIssuer::start().await;
+    catalog.add_department("samr", "市场监督管理局");
+    let statistics = InMemoryStatistics::new();
     let items = FixedItems::new();
-    let app = yiciban_testkit::spawn_service(yiciban_supervision::build_with_sources(
+    let issuer = TestIssuer::start().await;
+    let app = yiciban_testkit::spawn_service(yiciban_supervision::build_with_peers(
         config(&nats, &issuer),
         Arc::new(clock.clone()),
         db.pool.clone(),
         nats.js.clone(),
-        Some(Arc::new(catalog.clone())),
-        Some(Arc::new(items.clone())),
+        peers(&catalog, &statistics, &items),
     ))
     .await;
-    TestApp { _service: app.handle, db, nats, clock, state: app.state, catalog, items, channel: app.channel, issuer }
+    TestApp {
+        _service: app.handle,
+        db,
+        nats,
+        clock,
+        state: app.state,
+        catalog,
+        statistics,
+        items,
+        channel: app.channel,
+        issuer,
+    }
+}
+
+/// The in-memory peers, shared by a restarted instance.
+pub fn peers(catalog: &InMemoryCatalog, statistics: &InMemoryStatistics, items: &FixedItems) -> Peers {
+    Peers {
+        catalog: Some(Arc::new(catalog.clone())),
+        statistics: Some(Arc::new(statistics.clone())),
+        items: Some(Arc::new(items.clone())),
+    }
 }
 
 impl TestApp {
@@ -94,6 +119,22 @@ impl TestApp {
         };
         let token = self.issuer.token(role, &format!("{}-001", role.as_str()), department, identity);
         AssessmentServiceClient::with_interceptor(self.channel.clone(), ClientAuth::new(Some(&token)))
+    }
+
+    /// The report service as `role`.
+    pub fn reports(&self, role: Role, sub: &str, department: Option<&str>) -> Reports {
+        let token = self.issuer.token(role, sub, department, None);
+        ReportServiceClient::with_interceptor(self.channel.clone(), ClientAuth::new(Some(&token)))
+    }
+
+    /// The report service as an agent of `department`.
+    pub fn department(&self, department: &str) -> Reports {
+        self.reports(Role::Agent, &format!("agent-{department}"), Some(department))
+    }
+
+    /// The report service as the 政务公开 office.
+    pub fn office(&self) -> Reports {
+        self.reports(Role::Supervisor, "supervisor-001", None)
     }
 
     pub fn clerk(&self) -> Client {
@@ -133,6 +174,7 @@ impl TestApp {
             "assessments" => "SELECT count(*) FROM {schema}.assessments",
             "scoring_rules" => "SELECT count(*) FROM {schema}.scoring_rules",
             "personal_data_reads" => "SELECT count(*) FROM {schema}.personal_data_reads",
+            "reports" => "SELECT count(*) FROM {schema}.reports",
             other => panic!("no table {other} to count"),
         };
         sqlx::query_scalar(schema_sql(self.state.schema(), statement)).fetch_one(&self.db.pool).await.unwrap()

@@ -19,6 +19,7 @@ use yiciban_proto::tracking::v1 as pb;
 use yiciban_proto::tracking::v1::tracking_service_server::TrackingService;
 
 use crate::Tracking;
+use crate::projection::stats::Instants as _;
 use crate::projection::{CaseStatus, CaseView, TaskState, Warning, items, stats};
 use crate::rebuild::{PROJECTIONS, RebuildError};
 use access::{case_not_found, list_scope, may_read};
@@ -326,7 +327,9 @@ impl TrackingService for TrackingApi {
         request: Request<pb::MonthlyStatisticsRequest>,
     ) -> Result<Response<pb::MonthlyStatisticsResponse>, Status> {
         let caller = Caller::of(&request)?;
-        caller.require(&[Role::Supervisor, Role::Admin], "read the monthly statistics")?;
+        // A service here is one the access rule admits (the supervision
+        // service, freezing a monthly report's figures).
+        caller.require(&[Role::Supervisor, Role::Admin, Role::Service], "read the monthly statistics")?;
         let req = request.into_inner();
         let report = self.report(&req.period, &req.department, &req.package_id).await?;
         Ok(Response::new(pb::MonthlyStatisticsResponse {

@@ -12,9 +12,9 @@
 
 use std::collections::BTreeSet;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike as _, Utc};
 
-use super::stats::{Month, PeriodError, parse_period, task_finished, task_on_time};
+use super::stats::{Month, PeriodError, month_of, parse_period, task_finished, task_on_time};
 use super::view::{CaseView, Verdict};
 
 /// The longest period an assessment covers, in months.
@@ -66,7 +66,7 @@ impl Period {
         let to = parse_period(to, now).map_err(|error| PeriodRefusal::Month { field: "to_month", error });
         match (from, to) {
             (Ok(from), Ok(to)) if to < from => Err(vec![PeriodRefusal::Reversed { from }]),
-            (Ok(from), Ok(to)) if from.months_until(to) >= MAX_MONTHS => Err(vec![PeriodRefusal::TooLong]),
+            (Ok(from), Ok(to)) if months_between(from, to) >= MAX_MONTHS => Err(vec![PeriodRefusal::TooLong]),
             (Ok(from), Ok(to)) => Ok(Period { from, to }),
             (from, to) => Err([from.err(), to.err()].into_iter().flatten().collect()),
         }
@@ -84,12 +84,18 @@ impl Period {
 
     /// True when `at` falls in one of its months (China time).
     pub fn contains(self, at: DateTime<Utc>) -> bool {
-        (self.from..=self.to).contains(&Month::of(at))
+        (self.from..=self.to).contains(&month_of(at))
     }
 
     fn has(self, at: Option<DateTime<Utc>>) -> bool {
         at.is_some_and(|at| self.contains(at))
     }
+}
+
+/// How many months `to` comes after `from` (0 for the same month).
+fn months_between(from: Month, to: Month) -> i32 {
+    let (a, b) = (from.first_day(), to.first_day());
+    (b.year() - a.year()) * 12 + b.month() as i32 - a.month() as i32
 }
 
 /// Whose items are listed.

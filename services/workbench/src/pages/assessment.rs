@@ -4,7 +4,8 @@
 //! and a small form for the next version; `/assessments/{id}` shows one:
 //! a table of departments or persons with the total and each indicator's
 //! points, every count a link to the items behind it — each task, rating
-//! and rectification to its case, each opinion to its page — the findings
+//! and rectification to its case, each opinion and monthly report to its
+//! page — the findings
 //! and their form, finalisation and the CSV. The supervision service
 //! decides who may read and record what.
 
@@ -210,9 +211,12 @@ fn link(e: &Evidence) -> EvidenceLink {
         "rating" => ("评价", format!("/cases/{}", e.case_id)),
         "rectification" => ("整改", format!("/cases/{}/rectifications/{}", e.case_id, e.id)),
         "opinion" => ("投诉", format!("/opinions/{}", e.id)),
-        _ => ("报送", String::new()),
+        // "2026-09/samr": the report page of that month and department
+        "report" => ("月报", format!("/reports/{}", e.id)),
+        _ => ("", String::new()),
     };
-    let href = if href.ends_with('/') || (e.case_id.is_empty() && e.kind != "opinion") { String::new() } else { href };
+    let own_page = matches!(e.kind.as_str(), "opinion" | "report");
+    let href = if href.ends_with('/') || (e.case_id.is_empty() && !own_page) { String::new() } else { href };
     EvidenceLink { label: format!("{what} {}", e.id), href, counts: e.counts }
 }
 
@@ -484,7 +488,11 @@ mod tests {
                         indicator: AssessmentIndicator::OpinionsUpheld as i32,
                         count: 1,
                         points: 5.0,
-                        evidence: vec![evidence("opinion", "o1", ""), evidence("rectification", "x1", case)],
+                        evidence: vec![
+                            evidence("opinion", "o1", ""),
+                            evidence("rectification", "x1", case),
+                            evidence("report", "2026-09/samr", ""),
+                        ],
                         ..Default::default()
                     },
                 ],
@@ -502,7 +510,12 @@ mod tests {
         let hrefs: Vec<&str> = page.evidence.iter().flat_map(|b| &b.items).map(|e| e.href.as_str()).collect();
         assert_eq!(
             hrefs,
-            [format!("/cases/{case}"), "/opinions/o1".into(), format!("/cases/{case}/rectifications/x1")]
+            [
+                format!("/cases/{case}"),
+                "/opinions/o1".into(),
+                format!("/cases/{case}/rectifications/x1"),
+                "/reports/2026-09/samr".into()
+            ]
         );
     }
 

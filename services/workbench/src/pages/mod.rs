@@ -11,7 +11,7 @@ mod case;
 pub mod decide;
 pub mod filters;
 pub mod format;
-mod inbox;
+pub(crate) mod inbox;
 mod lanes;
 pub mod messages;
 pub mod notice;
@@ -20,7 +20,9 @@ pub mod officer;
 pub mod overdue;
 pub mod packages;
 pub mod progress;
+pub mod record_opinion;
 pub mod rectification;
+pub mod reports;
 pub mod statistics;
 pub mod supervision;
 pub mod supplement;
@@ -72,11 +74,20 @@ pub fn navigation(role: Role, current: &str) -> Vec<NavLink> {
             ("/overdue", "本部门预警"),
             ("/rectifications", "本部门整改"),
             ("/opinions", "本部门意见"),
+            ("/report", "本部门月报"),
         ]),
-        Role::Clerk => links.extend([("/packages", "受理"), ("/inbox", "部门待办"), ("/consultations", "咨询登记")]),
-        Role::Officer => {
-            links.extend([("/worklist", "我的办件"), ("/overdue", "办件预警"), ("/consultations", "咨询登记")])
-        }
+        Role::Clerk => links.extend([
+            ("/packages", "受理"),
+            ("/inbox", "部门待办"),
+            ("/consultations", "咨询登记"),
+            ("/opinions/new", "意见登记"),
+        ]),
+        Role::Officer => links.extend([
+            ("/worklist", "我的办件"),
+            ("/overdue", "办件预警"),
+            ("/consultations", "咨询登记"),
+            ("/opinions/new", "意见登记"),
+        ]),
         Role::Supervisor => links.extend([
             ("/inbox", "部门待办"),
             ("/overdue", "超期看板"),
@@ -86,11 +97,13 @@ pub fn navigation(role: Role, current: &str) -> Vec<NavLink> {
             ("/audit", "审计记录"),
             ("/messages", "短信记录"),
             ("/opinions", "意见处理"),
+            ("/reports", "月报汇总"),
             ("/assessments", "考核"),
         ]),
         Role::Admin => links.extend([
             ("/inbox", "部门待办"),
             ("/statistics", "月度统计"),
+            ("/reports", "月报汇总"),
             ("/audit", "审计记录"),
             ("/messages", "短信记录"),
             ("/assessments", "考核"),
@@ -252,7 +265,7 @@ mod tests {
     #[test]
     fn each_role_gets_its_navigation() {
         let hrefs = |role| navigation(role, "/").iter().map(|l| l.href).collect::<Vec<_>>();
-        assert_eq!(hrefs(Role::Agent), ["/", "/inbox", "/overdue", "/rectifications", "/opinions"]);
+        assert_eq!(hrefs(Role::Agent), ["/", "/inbox", "/overdue", "/rectifications", "/opinions", "/report"]);
         assert_eq!(
             hrefs(Role::Supervisor),
             [
@@ -265,12 +278,16 @@ mod tests {
                 "/audit",
                 "/messages",
                 "/opinions",
+                "/reports",
                 "/assessments"
             ]
         );
-        assert_eq!(hrefs(Role::Admin), ["/", "/inbox", "/statistics", "/audit", "/messages", "/assessments"]);
-        assert_eq!(hrefs(Role::Officer), ["/", "/worklist", "/overdue", "/consultations"]);
-        assert_eq!(hrefs(Role::Clerk), ["/", "/packages", "/inbox", "/consultations"]);
+        assert_eq!(
+            hrefs(Role::Admin),
+            ["/", "/inbox", "/statistics", "/reports", "/audit", "/messages", "/assessments"]
+        );
+        assert_eq!(hrefs(Role::Officer), ["/", "/worklist", "/overdue", "/consultations", "/opinions/new"]);
+        assert_eq!(hrefs(Role::Clerk), ["/", "/packages", "/inbox", "/consultations", "/opinions/new"]);
         assert!(navigation(Role::Agent, "/inbox")[1].current);
     }
 

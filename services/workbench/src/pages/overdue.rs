@@ -119,6 +119,19 @@ pub struct OverduePage {
     pub rows: Option<Vec<OverdueRow>>,
     pub next_page: Option<String>,
     pub error: Option<String>,
+    /// The supervisor's 逾期未报: the month being reported and its
+    /// departments flagged late (ADR 0039); `None` for other roles.
+    pub late_reports: Option<LateReports>,
+}
+
+/// The departments flagged late on a month's report.
+#[derive(Debug, Clone, Default)]
+pub struct LateReports {
+    pub period: String,
+    pub href: String,
+    /// `None` when the list could not be read (see `error`).
+    pub rows: Option<Vec<super::reports::ReportRow>>,
+    pub error: Option<String>,
 }
 
 impl OverduePage {
@@ -146,6 +159,7 @@ impl OverduePage {
             rows: answer.map(|a| a.entries.iter().filter_map(|e| OverdueRow::new(e, names)).collect()),
             next_page: answer.filter(|a| !a.next_page_token.is_empty()).map(|a| query.href(&a.next_page_token)),
             error: None,
+            late_reports: None,
         }
     }
 }

@@ -41,8 +41,14 @@
 //! | `/messages` | 短信记录: the notifier's text messages to applicants (masked phone, text, status, attempts), filtered (`case`, `status`, `page`); supervisors and administrators |
 //! | `/consultations`, `POST /consultations` | 咨询登记: the quick form of a consultation and the person's consultations of today (`?done=1` confirms); clerks (window or hotline desk) and officers (ADR 0037) |
 //! | `/opinions` | 意见处理: opinions, suggestions and complaints, overdue unanswered ones first (`overdue`, `visit_due` 待回访, `drawn`, `page`); supervisors, administrators, and agents their department's assigned ones |
+//! | `/opinions/new`, `POST /opinions/new` | 意见登记: the form of an opinion, suggestion or complaint as it arrives (kind, channel, summary, the case by its number, department, person, the complainant's contact, sealed); clerks (window or hotline desk), officers, supervisors |
 //! | `POST /opinions/sample` | 回访抽样: draws a month's answered opinions for return visits (every answered complaint, a share of the rest); supervisors |
 //! | `/opinions/{id}`, `POST /opinions/{id}/{action}` | one opinion, its history and the forms the role may use (`?done=` confirms): `assign` (交办) and `close` (办结, or as unfounded) for supervisors, `answer` (答复) for supervisors and the assigned department's agents, `visit` (回访) for supervisors and officers, `rectify` (转整改, a complaint about a case) for supervisors |
+//! | `/report` | 本部门月报: an agent's own department's report of the month being reported (a redirect to its page); anyone else to `/reports` |
+//! | `/reports` | 月报汇总: every department's monthly report of a month (`period`), late ones flagged; supervisors and administrators (an agent sees its own row) |
+//! | `/reports.csv` | the month's reports as the service's CSV (an attachment); supervisors and administrators |
+//! | `/reports/{period}/{department}`, `POST /reports/{period}/{department}/{action}` | one monthly report: status, the office's reason, frozen or live figures, texts, history (`?done=` confirms); `draft` and `submit` for the department's agents, `return` (with a reason) and `accept` for supervisors (ADR 0039) |
+//! | `/reports/{period}/{department}/print`, `/reports/{period}/{department}/pdf` | the same report printable, and as a PDF file |
 //! | `/cases/{case}/materials/{sha256}/view`, `…/download` | a material's file, from intake (查看 inline for PDF and images, 下载) |
 //! | `/progress`, `POST /progress` | the public progress page (进度查询): no sign-in; case number + the ID's last six characters, rate-limited per address and case number (ADR 0032) |
 //! | `/auth/login`, `/auth/callback`, `POST /auth/logout`, `/signed-out` | signing in and out |
@@ -72,7 +78,9 @@ mod officer;
 mod oversight;
 mod packages;
 mod progress;
+mod record_opinion;
 mod rectification;
+mod reports;
 pub mod respond;
 mod stage;
 mod supervision;
@@ -168,8 +176,14 @@ pub fn router(wb: Arc<Workbench>) -> Router {
         .route("/consultations", get(supervision::consultations).post(supervision::record))
         .route("/opinions", get(supervision::opinions))
         .route("/opinions/sample", post(supervision::sample))
+        .route("/opinions/new", get(record_opinion::form).post(record_opinion::record))
         .route("/opinions/{id}", get(supervision::opinion))
         .route("/opinions/{id}/{action}", post(supervision::act))
+        .route("/report", get(reports::own))
+        .route("/reports", get(reports::month))
+        .route("/reports.csv", get(reports::csv))
+        .route("/reports/{period}/{department}", get(reports::report))
+        .route("/reports/{period}/{department}/{action}", get(reports::printed).post(reports::act))
         .route("/assessments", get(assessment::list).post(assessment::run))
         .route("/assessments/rules", get(assessment::rules).post(assessment::set_rules))
         .route("/assessments/{id}", get(assessment::show))

@@ -1,4 +1,5 @@
-//! The supervisor's pages: `/overdue` (tracking's OverdueBoard),
+//! The supervisor's pages: `/overdue` (tracking's OverdueBoard, and for
+//! supervisors the departments flagged late on the month's report: 逾期未报),
 //! `/statistics` (MonthlyStatistics) and `/statistics.csv`
 //! (ExportMonthlyStatisticsCsv, a `text/csv` attachment fetched by GET with
 //! the session cookie alone). Tracking decides who may read which: an
@@ -12,6 +13,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse as _, Response};
 use yiciban_platform::Role;
 use yiciban_platform::config::OidcConfig;
+use yiciban_proto::supervision::v1::ListReportsRequest;
 
 use super::guard;
 use super::respond::Html;
@@ -19,7 +21,8 @@ use super::work::{bad, pairs, refused_page};
 use crate::Workbench;
 use crate::calls::Refusal;
 use crate::files::{self, Disposition};
-use crate::pages::overdue::OverdueQuery;
+use crate::pages::overdue::{LateReports, OverdueQuery};
+use crate::pages::reports::{ReportRow, reporting_month};
 use crate::pages::statistics::{StatisticsQuery, this_month};
 use crate::pages::{OverduePage, StatisticsPage};
 
@@ -60,13 +63,40 @@ pub async fn overdue(State(wb): State<Arc<Workbench>>, headers: HeaderMap, RawQu
         Ok(t) => t,
         Err(refused) => return refused,
     };
+    let late_reports = match visit.session.person.role {
+        Role::Supervisor => match guard::token(&wb, &visit, &OidcConfig::audience_of("supervision")).await {
+            Ok(token) => Some(late_reports(&wb, &token).await),
+            Err(refused) => return refused,
+        },
+        _ => None,
+    };
     match wb.services.tracking(&token).overdue_board(query.request()).await {
-        Ok(answer) => Html(page(&query, Some(&answer.into_inner()))).into_response(),
+        Ok(answer) => Html(OverduePage { late_reports, ..page(&query, Some(&answer.into_inner())) }).into_response(),
         Err(status) => {
             let refusal = Refusal::from(&status);
-            (refusal.status, Html(OverduePage { error: Some(refusal.message), ..page(&query, None) })).into_response()
+            let page = OverduePage { error: Some(refusal.message), late_reports, ..page(&query, None) };
+            (refusal.status, Html(page)).into_response()
         }
     }
+}
+
+/// The departments flagged late on the month being reported (the
+/// supervision service's `ListReports`, late ones only); the board shows a
+/// refusal beside the list rather than failing.
+async fn late_reports(wb: &Workbench, token: &str) -> LateReports {
+    let period = reporting_month(wb.sessions.now());
+    let href = format!("/reports?period={period}");
+    let mut late = LateReports { period: period.clone(), href, ..Default::default() };
+    let Some(mut client) = wb.services.reports(token) else {
+        late.error = Some("未配置督查服务（YICIBAN_SUPERVISION_URL）。".into());
+        return late;
+    };
+    let request = ListReportsRequest { period, late_only: true, ..Default::default() };
+    match client.list_reports(request).await {
+        Ok(answer) => late.rows = Some(answer.into_inner().reports.iter().map(ReportRow::new).collect()),
+        Err(status) => late.error = Some(Refusal::from(&status).message),
+    }
+    late
 }
 
 /// `GET /statistics?period=&department=&package=` (the month defaults to

@@ -22,6 +22,7 @@ mod officer;
 mod oversight;
 mod progress;
 mod rectifications;
+mod reports;
 mod signin;
 mod supervision;
 mod traces;

@@ -273,3 +273,72 @@ async fn a_supervisor_draws_answered_opinions_for_return_visits_from_the_queue()
         .await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
 }
+
+#[tokio::test]
+async fn a_clerk_records_a_complaint_about_a_case_by_its_number_and_a_refused_form_records_nothing() {
+    let app = spawn_app().await;
+    let submitted = app
+        .intake_as_clerk()
+        .submit_application(yiciban_testkit::applications::newborn("opinion-new"))
+        .await
+        .unwrap()
+        .into_inner();
+    app.summary_when(&submitted.case_id, "the case in tracking", |_| true).await;
+    let clerk = app.signed_in("clerk-001").await;
+    let form = clerk.get("/opinions/new").await;
+    assert_eq!(form.status, StatusCode::OK, "{}", form.body);
+    assert!(form.body.contains("href=\"/opinions/new\""), "in the clerk's navigation: {}", form.body);
+    let (csrf, key) = (form.csrf(), form.field_after("action=\"/opinions/new\"", "key"));
+    let fields = |number: &str, phone: &str| -> Vec<(&'static str, String)> {
+        vec![
+            ("csrf", csrf.clone()),
+            ("key", key.clone()),
+            ("kind", "complaint".into()),
+            ("channel", "12345".into()),
+            ("summary", "取证时被要求重复提交材料".into()),
+            ("case_number", number.into()),
+            ("department", "health-maternity".into()),
+            ("contact_name", "赵六".into()),
+            ("contact_phone", phone.into()),
+        ]
+    };
+    let post = |fields: Vec<(&'static str, String)>| {
+        let clerk = &clerk;
+        async move {
+            let borrowed: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            clerk.post("/opinions/new", &borrowed, &[]).await
+        }
+    };
+    let listed = || async {
+        let request = pb::ListOpinionsRequest { page_size: 200, ..Default::default() };
+        app.supervision(Role::Supervisor, "sup-001", None).list_opinions(request).await.unwrap().into_inner().opinions
+    };
+
+    // An unknown number, and a phone that is not one: the words next to
+    // each field, nothing recorded.
+    let refused = post(fields("YCB-19990101-000001", "13800001111")).await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.body);
+    assert_eq!(error_at(&refused, "case_number"), "没有这个办件编号的办件，请核对");
+    assert!(refused.body.contains("取证时被要求重复提交材料"), "what was typed stays: {}", refused.body);
+    let refused = post(fields(&submitted.case_number, "12")).await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.body);
+    assert!(!error_at(&refused, "contact_phone").is_empty());
+    assert!(listed().await.is_empty());
+
+    let done = post(fields(&submitted.case_number, "13800001111")).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    let confirmed = clerk.follow(done.location()).await;
+    assert!(confirmed.body.contains("已登记。"), "{}", confirmed.body);
+    assert!(!confirmed.body.contains("查看并交办"), "a clerk cannot open it: {}", confirmed.body);
+    let opinions = listed().await;
+    assert_eq!(opinions.len(), 1);
+    let o = &opinions[0];
+    assert_eq!(
+        (o.case_id.as_str(), o.kind, o.channel),
+        (submitted.case_id.as_str(), pb::OpinionKind::Complaint as i32, pb::OpinionChannel::Hotline12345 as i32)
+    );
+    assert!(o.contact_kept && o.recorder == "clerk-001");
+    // The same form again (a double click) records nothing more.
+    post(fields(&submitted.case_number, "13800001111")).await;
+    assert_eq!(listed().await.len(), 1);
+}

@@ -9,84 +9,44 @@
 
 use std::collections::BTreeSet;
 
-use chrono::{DateTime, Datelike as _, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use yiciban_calendar::date_in_china;
 
 use super::Names;
 use super::view::{Acceptance, CaseView, Outcome, TaskState, TaskView};
 
-/// A calendar month in China time.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Month {
-    year: i32,
-    month: u32,
+/// A calendar month in China time: the domain's one month type, the same
+/// the monthly reports are due by ([`ReportPeriod`]).
+///
+/// [`ReportPeriod`]: yiciban_domain::reporting::ReportPeriod
+pub use yiciban_domain::reporting::ReportPeriod as Month;
+
+/// The month of an instant, in China time.
+pub fn month_of(at: DateTime<Utc>) -> Month {
+    Month::of(date_in_china(at))
 }
 
-impl Month {
-    /// The month `year`-`month`; `None` unless 1 ≤ month ≤ 12 and the year
-    /// has four digits.
-    pub fn new(year: i32, month: u32) -> Option<Month> {
-        ((1000..=9999).contains(&year) && (1..=12).contains(&month)).then_some(Month { year, month })
-    }
-
-    /// Parses "YYYY-MM".
-    pub fn parse(text: &str) -> Option<Month> {
-        let text = text.trim();
-        let (y, m) = text.split_once('-')?;
-        if y.len() != 4 || m.len() != 2 || !y.chars().chain(m.chars()).all(|c| c.is_ascii_digit()) {
-            return None;
-        }
-        Month::new(y.parse().ok()?, m.parse().ok()?)
-    }
-
-    /// The month of an instant, in China time.
-    pub fn of(at: DateTime<Utc>) -> Month {
-        Month::of_date(date_in_china(at))
-    }
-
-    /// The month of a calendar day.
-    pub fn of_date(day: NaiveDate) -> Month {
-        Month { year: day.year(), month: day.month() }
-    }
-
-    /// Its first day.
-    pub fn first_day(self) -> NaiveDate {
-        NaiveDate::from_ymd_opt(self.year, self.month, 1).expect("a valid month")
-    }
-
-    /// The month after it.
-    pub fn next(self) -> Month {
-        if self.month == 12 { Month { year: self.year + 1, month: 1 } } else { Month { month: self.month + 1, ..self } }
-    }
-
+/// What the statistics ask of a month about instants (China time).
+pub trait Instants {
     /// Its first instant (00:00 China time of its first day).
-    pub fn start(self) -> DateTime<Utc> {
+    fn start(self) -> DateTime<Utc>;
+    /// True when `at` falls in it.
+    fn holds(self, at: DateTime<Utc>) -> bool;
+    /// True when `at` is set and falls in it.
+    fn has(self, at: Option<DateTime<Utc>>) -> bool;
+}
+
+impl Instants for Month {
+    fn start(self) -> DateTime<Utc> {
         yiciban_calendar::start_of_day(self.first_day())
     }
 
-    /// How many months `later` comes after it (negative when earlier).
-    pub fn months_until(self, later: Month) -> i32 {
-        (later.year - self.year) * 12 + later.month as i32 - self.month as i32
+    fn holds(self, at: DateTime<Utc>) -> bool {
+        month_of(at) == self
     }
 
-    /// True when `day` is in it.
-    pub fn contains_date(self, day: NaiveDate) -> bool {
-        Month::of_date(day) == self
-    }
-
-    /// True when `at` falls in it (China time).
-    pub fn contains(self, at: DateTime<Utc>) -> bool {
-        Month::of(at) == self
-    }
-
-    pub(crate) fn has(self, at: Option<DateTime<Utc>>) -> bool {
-        at.is_some_and(|at| self.contains(at))
-    }
-}
-
-impl std::fmt::Display for Month {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{:04}-{:02}", self.year, self.month)
+    fn has(self, at: Option<DateTime<Utc>>) -> bool {
+        at.is_some_and(|at| self.holds(at))
     }
 }
 
@@ -101,8 +61,8 @@ pub enum PeriodError {
 
 /// The month of a request: "YYYY-MM", not after the month of `now`.
 pub fn parse_period(text: &str, now: DateTime<Utc>) -> Result<Month, PeriodError> {
-    let month = Month::parse(text).ok_or(PeriodError::Malformed)?;
-    if month > Month::of(now) {
+    let month = Month::parse(text.trim()).map_err(|_| PeriodError::Malformed)?;
+    if month > month_of(now) {
         return Err(PeriodError::Future(month));
     }
     Ok(month)
@@ -256,7 +216,7 @@ fn add_case(row: &mut Row, case: &CaseView, month: Month, scope: Scope<'_>) {
     }
     for rating in &case.ratings {
         let concerned = if rating.department.is_empty() { &case.lead_department } else { &rating.department };
-        if !ours(concerned) || !month.contains(rating.at) {
+        if !ours(concerned) || !month.holds(rating.at) {
             continue;
         }
         if !rating.valid {
@@ -290,7 +250,7 @@ fn add_case(row: &mut Row, case: &CaseView, month: Month, scope: Scope<'_>) {
 
 fn add_case_level(row: &mut Row, case: &CaseView, month: Month) {
     row.submitted += u32::from(month.has(case.submitted_at));
-    if case.accepted_on.is_some_and(|d| month.contains_date(d)) {
+    if case.accepted_on.is_some_and(|d| month.contains(d)) {
         match case.acceptance {
             Acceptance::Accepted => row.accepted += 1,
             Acceptance::AcceptedWithDeficiency => row.accepted_with_deficiency += 1,
@@ -318,7 +278,7 @@ fn add_case_level(row: &mut Row, case: &CaseView, month: Month) {
     row.withdrawn += u32::from(month.has(case.withdrawn_at));
     row.terminated += u32::from(month.has(case.terminated_at));
     row.closed += u32::from(month.has(case.closed_at));
-    for visit in case.return_visits.iter().filter(|v| month.contains(v.at)) {
+    for visit in case.return_visits.iter().filter(|v| month.holds(v.at)) {
         row.return_visits += 1;
         row.return_visits_reached += u32::from(visit.reached);
     }

@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 
+use chrono::NaiveDate;
 use prost::{Message, Name};
 use yiciban_domain::catalog::Catalog;
 use yiciban_proto::common::v1 as common;

@@ -339,6 +339,15 @@ impl ReportsPage {
 
 /// The month a report page opens on: the previous one (the one being
 /// reported), China time.
+/// The latest month whose report is due already (late from the 16th of the
+/// next month): the month the board's 逾期未报 list is about — before the
+/// 16th, the month before the one being reported.
+pub fn last_due_month(now: chrono::DateTime<chrono::Utc>) -> String {
+    let china = (now + chrono::Duration::hours(8)).date_naive();
+    let reported = yiciban_domain::reporting::ReportPeriod::of(china).previous();
+    if reported.is_late_on(china) { reported } else { reported.previous() }.to_string()
+}
+
 pub fn reporting_month(now: chrono::DateTime<chrono::Utc>) -> String {
     let china = (now + chrono::Duration::hours(8)).date_naive();
     yiciban_domain::reporting::ReportPeriod::of(china).previous().to_string()
@@ -347,6 +356,17 @@ pub fn reporting_month(now: chrono::DateTime<chrono::Utc>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_board_lists_the_latest_month_whose_report_is_due_already() {
+        let at = |text: &str| -> chrono::DateTime<chrono::Utc> { text.parse().unwrap() };
+        // 2 October (China): September is reported until the 15th; August is the late one.
+        assert_eq!(last_due_month(at("2026-10-02T02:00:00Z")), "2026-08");
+        assert_eq!(reporting_month(at("2026-10-02T02:00:00Z")), "2026-09");
+        // 16 October, 00:30 in China: September is late now.
+        assert_eq!(last_due_month(at("2026-10-15T16:30:00Z")), "2026-09");
+        assert_eq!(last_due_month(at("2026-01-20T02:00:00Z")), "2025-12");
+    }
 
     #[test]
     fn the_department_is_offered_its_form_while_open_and_the_office_its_forms_once_submitted() {

@@ -22,7 +22,7 @@ use crate::Workbench;
 use crate::calls::Refusal;
 use crate::files::{self, Disposition};
 use crate::pages::overdue::{LateReports, OverdueQuery};
-use crate::pages::reports::{ReportRow, reporting_month};
+use crate::pages::reports::{ReportRow, last_due_month};
 use crate::pages::statistics::{StatisticsQuery, this_month};
 use crate::pages::{OverduePage, StatisticsPage};
 
@@ -80,11 +80,11 @@ pub async fn overdue(State(wb): State<Arc<Workbench>>, headers: HeaderMap, RawQu
     }
 }
 
-/// The departments flagged late on the month being reported (the
-/// supervision service's `ListReports`, late ones only); the board shows a
-/// refusal beside the list rather than failing.
+/// The departments flagged late on the latest month whose report is due
+/// already (the supervision service's `ListReports`, late ones only); the
+/// board shows a refusal beside the list rather than failing.
 async fn late_reports(wb: &Workbench, token: &str) -> LateReports {
-    let period = reporting_month(wb.sessions.now());
+    let period = last_due_month(wb.sessions.now());
     let href = format!("/reports?period={period}");
     let mut late = LateReports { period: period.clone(), href, ..Default::default() };
     let Some(mut client) = wb.services.reports(token) else {

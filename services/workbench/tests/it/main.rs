@@ -17,6 +17,7 @@ mod journey;
 mod logout;
 mod materials;
 mod messages;
+mod month_journey;
 mod notes;
 mod officer;
 mod oversight;

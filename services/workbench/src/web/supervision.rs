@@ -32,7 +32,7 @@ use yiciban_proto::supervision::v1::{
 use super::decide::typed;
 use super::guard::{self, Form, Visit};
 use super::respond::{Html, redirect};
-use super::work::{pairs, path_segment, refused_page};
+use super::work::{no_such_action, pairs, path_segment, refused_page};
 use crate::Workbench;
 use crate::calls::{Refusal, Supervision};
 use crate::pages::decide::Sent;
@@ -315,9 +315,7 @@ pub async fn act(
         Err(refused) => return refused,
     };
     let Some(action) = OpinionAction::of_segment(&action) else {
-        let refusal =
-            Refusal { status: StatusCode::NOT_FOUND, message: "没有这项操作。/ No such action.".into() };
-        return refused_page(&wb, &visit, "请求有误", &refusal);
+        return no_such_action(&wb, &visit);
     };
     let meta = match super::decide::meta(&wb, &visit, &form) {
         Ok(m) => m,

@@ -32,6 +32,12 @@ pub(super) fn refused_page(wb: &Workbench, visit: &Visit, title: &str, refusal: 
     (refusal.status, Html(ErrorPage::signed_in(title, &refusal.message, layout))).into_response()
 }
 
+/// The page for a POST to an action the page's resource does not have.
+pub(super) fn no_such_action(wb: &Workbench, visit: &Visit) -> Response {
+    let refusal = Refusal { status: StatusCode::NOT_FOUND, message: "没有这项操作。/ No such action.".into() };
+    refused_page(wb, visit, "请求有误", &refusal)
+}
+
 /// `GET /`: the role's home; an agent's with the department's counts.
 pub async fn home(State(wb): State<Arc<Workbench>>, headers: HeaderMap) -> Response {
     let visit = match guard::require(&wb, &headers, "/").await {

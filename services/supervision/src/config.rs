@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use yiciban_domain::reporting::ReportPeriod;
 use yiciban_domain::supervision::OpinionKind;
 use yiciban_domain::values::DepartmentCode;
 use yiciban_platform::CommonConfig;
@@ -47,6 +48,11 @@ pub struct SupervisionConfig {
     /// `YICIBAN_KEK_FILE`, `YICIBAN_DATA_CIPHER`: the key-encryption keys
     /// that wrap the data keys sealing contact data (Secret `yiciban-kek`).
     pub privacy: yiciban_privacy::PrivacyConfig,
+    /// `YICIBAN_REPORTS_FROM` (`YYYY-MM`): the first month whose report the
+    /// departments owe through yiciban — set it to the month of going live,
+    /// so the months reported on paper before are neither flagged late nor
+    /// counted against report punctuality (default: none, every month).
+    pub reports_from: Option<ReportPeriod>,
 }
 
 /// Working days to answer an opinion, by kind.
@@ -88,6 +94,19 @@ fn bounded(
     Ok(value)
 }
 
+/// `YICIBAN_REPORTS_FROM`, when set.
+fn reports_from(src: &dyn Source) -> Result<Option<ReportPeriod>, ConfigError> {
+    let raw: String = var(src, "YICIBAN_REPORTS_FROM", String::new())?;
+    if raw.trim().is_empty() {
+        return Ok(None);
+    }
+    ReportPeriod::parse(raw.trim()).map(Some).map_err(|e| ConfigError {
+        variable: "YICIBAN_REPORTS_FROM".into(),
+        value: raw.clone(),
+        reason: e.to_string(),
+    })
+}
+
 impl SupervisionConfig {
     /// Reads and validates the configuration from `src`.
     pub fn from_source(src: &dyn Source) -> Result<Self, ConfigError> {
@@ -122,6 +141,7 @@ impl SupervisionConfig {
             window_department,
             contact_retention_days: bounded(src, "YICIBAN_CONTACT_RETENTION_DAYS", 180, 1..=1095)?,
             privacy: yiciban_privacy::PrivacyConfig::from_source(src)?,
+            reports_from: reports_from(src)?,
             common,
         })
     }
@@ -151,6 +171,9 @@ mod tests {
         assert_eq!((c.escalation_every.as_secs(), c.contact_retention_days), (300, 180));
         assert_eq!(c.window_department, "zwfw");
         assert_eq!(c.tracking_url, "http://127.0.0.1:50055");
+        assert_eq!(c.reports_from, None);
+        let set = SupervisionConfig::from_source(&env(&[("YICIBAN_REPORTS_FROM", "2026-11")])).unwrap();
+        assert_eq!(set.reports_from, Some(ReportPeriod::parse("2026-11").unwrap()));
         for (name, value) in [
             ("YICIBAN_SUPERVISION_SCHEMA", "no spaces"),
             ("YICIBAN_COMPLAINT_DAYS", "0"),
@@ -159,6 +182,7 @@ mod tests {
             ("YICIBAN_ESCALATION_EVERY_SECS", "0"),
             ("YICIBAN_CONTACT_RETENTION_DAYS", "5000"),
             ("YICIBAN_WINDOW_DEPARTMENT", "a.b"),
+            ("YICIBAN_REPORTS_FROM", "2026-13"),
         ] {
             let err = SupervisionConfig::from_source(&env(&[(name, value)])).unwrap_err();
             assert_eq!(err.variable, name);

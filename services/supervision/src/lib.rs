@@ -64,6 +64,8 @@ pub struct Supervision {
     pub catalog: Arc<dyn Catalog>,
     /// Working days per opinion kind.
     pub limits: Limits,
+    /// The first month whose report is owed (`YICIBAN_REPORTS_FROM`).
+    pub reports_from: Option<yiciban_domain::reporting::ReportPeriod>,
     /// The department a consultation without a package counts for when
     /// the recorder's token names none.
     pub window_department: String,
@@ -179,6 +181,7 @@ pub async fn build_with_peers(
         runs: CommandRunner::new(store.clone(), assessments::store::AssessmentCodec, clock.clone())
             .with_rows(assessments::store::AssessmentRows { schema: store.schema().to_owned() }),
         items,
+        reports_from: config.reports_from,
     };
     let calendar = shell.follow_calendar(Some(&config.intake_url), clock.clone())?;
     let keys =
@@ -198,6 +201,7 @@ pub async fn build_with_peers(
         clock,
         catalog,
         limits: config.limits,
+        reports_from: config.reports_from,
         window_department: config.window_department,
         contact_retention_days: config.contact_retention_days,
         keys,

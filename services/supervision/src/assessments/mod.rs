@@ -30,6 +30,8 @@ pub struct Assessments {
     pub runs: store::AssessmentRunner,
     /// Tracking's case items.
     pub items: Arc<dyn items::CaseItems>,
+    /// The first month whose report is owed (`YICIBAN_REPORTS_FROM`).
+    pub reports_from: Option<ReportPeriod>,
 }
 
 impl Assessments {
@@ -84,7 +86,7 @@ impl Assessments {
         let mut months = Vec::new();
         let mut month = from;
         while month <= to {
-            if month.is_late_on(today) {
+            if crate::reports::deadline::owed(month, today, self.reports_from) {
                 months.push(month);
             }
             month = month.next();

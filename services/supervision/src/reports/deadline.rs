@@ -31,18 +31,25 @@ pub struct DeadlineReport {
     pub failed: usize,
 }
 
+/// Whether `period`'s report is owed and late on `today`: past its 15th,
+/// and not before `from`, the first month reported through yiciban
+/// (`YICIBAN_REPORTS_FROM`; none: every month).
+pub fn owed(period: ReportPeriod, today: NaiveDate, from: Option<ReportPeriod>) -> bool {
+    period.is_late_on(today) && from.is_none_or(|first| period >= first)
+}
+
 /// The month whose reports are swept on `today`: the previous one, from
-/// the 16th on.
-pub fn months_due(today: NaiveDate) -> Vec<ReportPeriod> {
+/// the 16th on, unless it is before `from`.
+pub fn months_due(today: NaiveDate, from: Option<ReportPeriod>) -> Vec<ReportPeriod> {
     let previous = ReportPeriod::of(today).previous();
-    [previous].into_iter().filter(|p| p.is_late_on(today)).collect()
+    [previous].into_iter().filter(|p| owed(*p, today, from)).collect()
 }
 
 /// Flags every late report of the months due on `today`. `UNAVAILABLE`
 /// (an error) while the catalog cannot list its departments.
 pub async fn sweep_once(state: &Supervision, today: NaiveDate) -> anyhow::Result<DeadlineReport> {
     let mut report = DeadlineReport::default();
-    let months = months_due(today);
+    let months = months_due(today, state.reports_from);
     if months.is_empty() {
         return Ok(report);
     }
@@ -109,7 +116,7 @@ mod tests {
     }
 
     fn months(today: &str) -> Vec<String> {
-        months_due(day(today)).iter().map(ToString::to_string).collect()
+        months_due(day(today), None).iter().map(ToString::to_string).collect()
     }
 
     #[test]
@@ -119,5 +126,14 @@ mod tests {
         assert_eq!(months("2026-12-31"), ["2026-11"]);
         assert!(months("2027-01-01").is_empty());
         assert_eq!(months("2027-01-16"), ["2026-12"]);
+    }
+
+    #[test]
+    fn months_before_the_first_reported_through_yiciban_are_never_owed() {
+        let from = ReportPeriod::parse("2026-12").ok();
+        assert!(months_due(day("2026-12-16"), from).is_empty(), "November was reported on paper");
+        assert_eq!(months_due(day("2027-01-16"), from).len(), 1);
+        assert!(!owed(ReportPeriod::parse("2026-11").unwrap(), day("2027-06-01"), from));
+        assert!(owed(ReportPeriod::parse("2026-12").unwrap(), day("2027-06-01"), from));
     }
 }

@@ -37,7 +37,8 @@ fn channel_label(c: ConsultationChannel) -> &'static str {
 /// form).
 pub fn input_of(field: &str) -> Option<String> {
     let input = match field {
-        "channel" | "package_id" | "question" | "answer" | "case_id" => field,
+        "channel" | "package_id" | "question" | "answer" | "case_number" => field,
+        "case_id" | "became_application" => "case_number",
         "contact.name" => "contact_name",
         "contact.phone" => "contact_phone",
         _ => return None,

@@ -66,27 +66,10 @@ pub async fn record(State(wb): State<Arc<Workbench>>, headers: HeaderMap, body: 
         sent.message = Some("表单已失效，请重新填写。".into());
         return page(&wb, &visit, sent, StatusCode::BAD_REQUEST, None);
     }
-    let number = form.get("case_number").trim();
-    let case_id = if number.is_empty() {
-        String::new()
-    } else {
-        let token = match guard::token(&wb, &visit, &OidcConfig::audience_of("tracking")).await {
-            Ok(t) => t,
-            Err(refused) => return refused,
-        };
-        let request = FindCaseByNumberRequest { case_number: number.to_owned() };
-        match wb.services.tracking(&token).find_case_by_number(request).await {
-            Ok(found) => found.into_inner().summary.map(|s| s.case_id).unwrap_or_default(),
-            Err(status) => {
-                let words = match status.code() {
-                    tonic::Code::NotFound => "没有这个办件编号的办件，请核对".to_owned(),
-                    _ => Refusal::from(&status).message,
-                };
-                let violation = FieldViolation { field: "case_number".into(), description: words };
-                let status = yiciban_platform::status::invalid_argument("case_number", &[violation]);
-                return refused(&wb, &visit, typed, &status);
-            }
-        }
+    let case_id = match case_of_number(&wb, &visit, form.get("case_number")).await {
+        Ok(Ok(id)) => id,
+        Ok(Err(status)) => return refused(&wb, &visit, typed, &status),
+        Err(signed_out) => return signed_out,
     };
     let token = match guard::token(&wb, &visit, &OidcConfig::audience_of("supervision")).await {
         Ok(t) => t,
@@ -119,4 +102,32 @@ pub async fn record(State(wb): State<Arc<Workbench>>, headers: HeaderMap, body: 
             refused(&wb, &visit, typed, &status)
         }
     }
+}
+
+/// The case id of the number typed in a form's `case_number` (empty: none),
+/// looked up with tracking as the person: `Ok(Err(status))` with a field
+/// violation on `case_number` for an unknown number (or tracking's
+/// refusal); `Err` for the page of a session that ended.
+pub(super) async fn case_of_number(
+    wb: &Workbench,
+    visit: &Visit,
+    number: &str,
+) -> Result<Result<String, tonic::Status>, Response> {
+    let number = number.trim();
+    if number.is_empty() {
+        return Ok(Ok(String::new()));
+    }
+    let token = guard::token(wb, visit, &OidcConfig::audience_of("tracking")).await?;
+    let request = FindCaseByNumberRequest { case_number: number.to_owned() };
+    Ok(match wb.services.tracking(&token).find_case_by_number(request).await {
+        Ok(found) => Ok(found.into_inner().summary.map(|s| s.case_id).unwrap_or_default()),
+        Err(status) => {
+            let words = match status.code() {
+                tonic::Code::NotFound => "没有这个办件编号的办件，请核对".to_owned(),
+                _ => Refusal::from(&status).message,
+            };
+            let violation = FieldViolation { field: "case_number".into(), description: words };
+            Err(yiciban_platform::status::invalid_argument("case_number", &[violation]))
+        }
+    })
 }

@@ -114,6 +114,14 @@ pub async fn record(State(wb): State<Arc<Workbench>>, headers: HeaderMap, body: 
         }
         Err(refused) => return refused,
     };
+    let case_id = match super::record_opinion::case_of_number(&wb, &visit, form.get("case_number")).await {
+        Ok(Ok(id)) => id,
+        Ok(Err(status)) => {
+            let sent = Sent::refused(typed, &status, input_of);
+            return consultations_page(&wb, &visit, sent, StatusCode::BAD_REQUEST, false).await;
+        }
+        Err(signed_out) => return signed_out,
+    };
     let (name, phone) = (form.get("contact_name"), form.get("contact_phone"));
     let request = RecordConsultationRequest {
         idempotency_key: key.to_owned(),
@@ -124,7 +132,7 @@ pub async fn record(State(wb): State<Arc<Workbench>>, headers: HeaderMap, body: 
         contact: (!name.is_empty() || !phone.is_empty())
             .then(|| Contact { name: name.to_owned(), phone: phone.to_owned() }),
         became_application: form.get("became_application") == "1",
-        case_id: String::new(),
+        case_id,
     };
     match client.record_consultation(request).await {
         Ok(_) => {

@@ -342,3 +342,52 @@ async fn a_clerk_records_a_complaint_about_a_case_by_its_number_and_a_refused_fo
     post(fields(&submitted.case_number, "13800001111")).await;
     assert_eq!(listed().await.len(), 1);
 }
+
+#[tokio::test]
+async fn a_consultation_that_became_an_application_is_linked_to_its_case_by_number() {
+    let app = spawn_app().await;
+    let submitted = app
+        .intake_as_clerk()
+        .submit_application(yiciban_testkit::applications::newborn("consulted"))
+        .await
+        .unwrap()
+        .into_inner();
+    app.summary_when(&submitted.case_id, "the case in tracking", |_| true).await;
+    let clerk = app.signed_in("clerk-001").await;
+    let page = clerk.get("/consultations").await;
+    let (csrf, key) = (page.csrf(), page.field_after("action=\"/consultations\"", "key"));
+    let form = |number: &str, applied: &str| -> Vec<(&'static str, String)> {
+        vec![
+            ("csrf", csrf.clone()),
+            ("key", key.clone()),
+            ("channel", "window".into()),
+            ("question", "新生儿出生一件事怎么办？".into()),
+            ("case_number", number.into()),
+            ("became_application", applied.into()),
+        ]
+    };
+    let post = |fields: Vec<(&'static str, String)>| {
+        let clerk = &clerk;
+        async move {
+            let borrowed: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            clerk.post("/consultations", &borrowed, &[]).await
+        }
+    };
+    let mut supervision = app.supervision(Role::Supervisor, "sup-001", None);
+    // An unknown number, and a case without 已转为申请: next to the field,
+    // nothing recorded.
+    let refused = post(form("YCB-19990101-000001", "1")).await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.body);
+    assert_eq!(error_at(&refused, "case_number"), "没有这个办件编号的办件，请核对");
+    let refused = post(form(&submitted.case_number, "")).await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.body);
+    assert!(!error_at(&refused, "case_number").is_empty(), "{}", refused.body);
+    let listed = supervision.list_consultations(pb::ListConsultationsRequest::default()).await.unwrap();
+    assert_eq!(listed.into_inner().total, 0);
+
+    let done = post(form(&submitted.case_number, "1")).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    let listed = supervision.list_consultations(pb::ListConsultationsRequest::default()).await.unwrap().into_inner();
+    let c = &listed.consultations[0];
+    assert_eq!((c.case_id.as_str(), c.became_application), (submitted.case_id.as_str(), true));
+}

@@ -325,8 +325,9 @@ SELECT COALESCE(c.key, o.key) AS key, COALESCE(c.consultations, 0) AS consultati
 FROM c FULL JOIN o ON c.key = o.key ORDER BY 1";
 
 /// The answered opinions received between `first` and `last` (of
-/// `department`, if given) that are neither visited nor drawn yet: the
-/// population of a return-visit draw, as (id, is a complaint).
+/// `department`, if given) not drawn and still awaiting a visit: the
+/// population of a return-visit draw, as (id, is a complaint, the
+/// `Opinion` message, which says whether it is answered or visited).
 pub async fn answered_unvisited(
     pool: &PgPool,
     schema: &str,
@@ -348,36 +349,4 @@ pub async fn answered_unvisited(
     .bind(department)
     .fetch_all(pool)
     .await
-}
-
-/// The stored run of a return-visit draw: its request hash and response.
-pub async fn sample_run(pool: &PgPool, schema: &str, key: &str) -> sqlx::Result<Option<(String, Vec<u8>)>> {
-    sqlx::query_as(schema_sql(
-        schema,
-        "SELECT request_hash, response FROM {schema}.sample_runs WHERE idempotency_key = $1",
-    ))
-    .bind(key)
-    .fetch_optional(pool)
-    .await
-}
-
-/// Stores a draw's response under its key (the first run's stays).
-pub async fn record_sample_run(
-    pool: &PgPool,
-    schema: &str,
-    key: &str,
-    hash: &str,
-    response: &[u8],
-) -> sqlx::Result<()> {
-    sqlx::query(schema_sql(
-        schema,
-        "INSERT INTO {schema}.sample_runs (idempotency_key, request_hash, response) VALUES ($1, $2, $3)
-         ON CONFLICT (idempotency_key) DO NOTHING",
-    ))
-    .bind(key)
-    .bind(hash)
-    .bind(response)
-    .execute(pool)
-    .await?;
-    Ok(())
 }

@@ -1,8 +1,8 @@
 //! The supervision schema's own tables, beside the event store's and the
 //! data keys', all written in the transaction of each append: one row per
 //! consultation and per opinion (the read models the lists, counts and the
-//! escalation sweep read; opinions drawn for a return visit), the
-//! return-visit draws' responses, and the sealed contact data of askers and
+//! escalation sweep read; opinions drawn for a return visit), and the
+//! sealed contact data of askers and
 //! complainants (never in the events), kept until its `keep_until` day.
 
 use yiciban_eventstore::Migrations;
@@ -77,15 +77,6 @@ CREATE INDEX contacts_keep_until ON {schema}.contacts (keep_until);
 -- drawn for a return visit and not visited yet (待回访)
 ALTER TABLE {schema}.opinions ADD COLUMN visit_due BOOLEAN NOT NULL DEFAULT false;
 CREATE INDEX opinions_visit_due ON {schema}.opinions (received_on) WHERE visit_due;
-
--- the return-visit draws of opinions (SampleOpinionReturnVisits): the
--- response of each run under its key, answered again to a retry
-CREATE TABLE {schema}.sample_runs (
-    idempotency_key  TEXT PRIMARY KEY,
-    request_hash     TEXT NOT NULL,
-    response         BYTEA NOT NULL,
-    created_at       TIMESTAMPTZ NOT NULL DEFAULT now()
-);
 "#,
         ),
     ],

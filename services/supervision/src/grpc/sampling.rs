@@ -4,7 +4,10 @@
 //! cases are ([`yiciban_domain::sampling`]). Each pick is an
 //! `OpinionReturnVisitSampled` on the opinion's own stream (recorded once,
 //! whichever run asks); the run's id derives from its key, and its response
-//! is stored under the key, so a retry answers the first run.
+//! is kept as the store's idempotency record of a command without events of
+//! its own ([`EventStore::remember_in`]), so a retry answers the first run.
+//!
+//! [`EventStore::remember_in`]: yiciban_eventstore::EventStore::remember_in
 
 use prost::Message as _;
 use tonic::{Request, Status};
@@ -48,10 +51,9 @@ pub(super) async fn sample(
     let Some((first, last)) = bounds.filter(|_| violations.is_empty()) else {
         return Err(refused(&violations));
     };
-    let (pool, schema) = (state.pool(), state.schema());
-    let (key, hash) = (idempotency.key(), idempotency.fingerprint());
+    let (pool, schema, store) = (state.pool(), state.schema(), state.opinions.store());
     let db = |e: sqlx::Error| internal("reading the return-visit draws", &e);
-    if let Some(answer) = stored(state, key, hash).await? {
+    if let Some(answer) = idempotency.replayed(store).await? {
         return Ok(answer);
     }
     let rows = repo::answered_unvisited(pool, schema, first, last, department.as_deref()).await.map_err(db)?;
@@ -75,7 +77,7 @@ pub(super) async fn sample(
         .iter()
         .map(|id| (*id, OpinionSampleReason::Complaint))
         .chain(drawn.into_iter().map(|id| (id, OpinionSampleReason::Random)));
-    let sample_id = sampling::derived_id(&[b"opinion-sample", caller.subject.as_bytes(), key.as_bytes()]);
+    let sample_id = sampling::derived_id(&[b"opinion-sample", idempotency.stored_key().as_bytes()]);
     let today = state.today();
     let mut opinions = Vec::new();
     for (id, reason) in picks {
@@ -105,28 +107,15 @@ pub(super) async fn sample(
         opinions,
         population: u32::try_from(population.len() + complaints.len()).unwrap_or(u32::MAX),
     };
-    repo::record_sample_run(pool, schema, key, hash, &answer.encode_to_vec()).await.map_err(db)?;
-    // A concurrent run of the same key may have won: answer what is stored.
-    Ok(stored(state, key, hash).await?.unwrap_or(answer))
-}
-
-/// The stored answer of the run under `key`; ALREADY_EXISTS when the key
-/// was used for another request.
-async fn stored(
-    state: &Supervision,
-    key: &str,
-    hash: &str,
-) -> Result<Option<pb::SampleOpinionReturnVisitsResponse>, Status> {
-    match repo::sample_run(state.pool(), state.schema(), key).await {
-        Err(e) => Err(internal("reading the return-visit draws", &e)),
-        Ok(None) => Ok(None),
-        Ok(Some((stored, response))) if stored == hash => {
-            pb::SampleOpinionReturnVisitsResponse::decode(response.as_slice())
-                .map(Some)
-                .map_err(|e| internal("reading a stored response", &e))
-        }
-        Ok(Some(_)) => Err(Status::already_exists(format!(
-            "idempotency key {key:?} was used for another draw; use a new key for a new request"
-        ))),
+    let mut tx = pool.begin().await.map_err(db)?;
+    if !store.remember_in(&mut tx, &idempotency.record(answer.encode_to_vec())).await.map_err(db)? {
+        // A concurrent run of the same key won: answer what it stored.
+        drop(tx);
+        return idempotency
+            .replayed(store)
+            .await?
+            .ok_or_else(|| Status::aborted("the draw was retried at once; retry"));
     }
+    tx.commit().await.map_err(db)?;
+    Ok(answer)
 }

@@ -35,6 +35,26 @@ pub(super) struct Meta {
     pub key: String,
 }
 
+/// A POSTed action form of a resource's page, checked: the visit (session,
+/// origin, form token), the action its path's last `segment` names, and the
+/// form's version and key; or the page refusing it (nothing is asked of a
+/// service).
+pub(super) async fn action_form<A>(
+    wb: &Workbench,
+    headers: &HeaderMap,
+    body: &[u8],
+    segment: &str,
+    of_segment: impl Fn(&str) -> Option<A>,
+) -> Result<(Form, Visit, A, Meta), Response> {
+    let form = Form::parse(body);
+    let visit = guard::post(wb, headers, &form).await?;
+    let Some(action) = of_segment(segment) else {
+        return Err(super::work::no_such_action(wb, &visit));
+    };
+    let meta = meta(wb, &visit, &form)?;
+    Ok((form, visit, action, meta))
+}
+
 /// The form's version and key, or the page refusing a form the page did
 /// not make (the service is not asked).
 pub(super) fn meta(wb: &Workbench, visit: &Visit, form: &Form) -> Result<Meta, Response> {

@@ -32,7 +32,7 @@ use yiciban_proto::supervision::v1::{
 use super::decide::typed;
 use super::guard::{self, Form, Visit};
 use super::respond::{Html, redirect};
-use super::work::{no_such_action, pairs, path_segment, refused_page};
+use super::work::{pairs, path_segment, refused_page};
 use crate::Workbench;
 use crate::calls::{Refusal, Supervision};
 use crate::pages::decide::Sent;
@@ -317,16 +317,9 @@ pub async fn act(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let form = Form::parse(&body);
-    let visit = match guard::post(&wb, &headers, &form).await {
-        Ok(v) => v,
-        Err(refused) => return refused,
-    };
-    let Some(action) = OpinionAction::of_segment(&action) else {
-        return no_such_action(&wb, &visit);
-    };
-    let meta = match super::decide::meta(&wb, &visit, &form) {
-        Ok(m) => m,
+    let checked = super::decide::action_form(&wb, &headers, &body, &action, OpinionAction::of_segment).await;
+    let (form, visit, action, meta) = match checked {
+        Ok(checked) => checked,
         Err(refused) => return refused,
     };
     let mut client = match supervision(&wb, &visit).await {

@@ -7,10 +7,23 @@
 //! failed call is sent again, the same request with the same key, as a
 //! client that lost its answer would (the fault tests); without, the case
 //! fails at the first error (the benchmark).
+//!
+//! With several replicas of each service ([`Driver::connect_replicas`]),
+//! every call goes to the next replica of its service in turn (round-robin
+//! per call), not to one replica per case: nothing in a deployment pins a
+//! case to a pod (a gRPC balancer spreads requests, the workbench's calls
+//! come from any of its own replicas), so a claim on one replica followed by
+//! the approval on another is the normal case, and the benchmark should
+//! exercise it — any state a process keeps between commands (a cache of hot
+//! task state, say) that is not safe across replicas then shows up as
+//! failed commands or a failed correctness check. It also spreads the load
+//! evenly whatever the mix of cases in flight. A call resent after a
+//! transient failure goes to the next replica, as a client whose replica
+//! went away would.
 
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -88,14 +101,19 @@ enum Until {
 /// Names of the commands (state changes) the driver sends; the rest are queries.
 pub const COMMANDS: [&str; 5] = ["SubmitApplication", "ClaimTask", "ApproveTask", "NotifyPickup", "ConfirmPickup"];
 
-/// Clients of the services, one HTTP/2 channel each, shared by every case.
+/// Clients of the services, one HTTP/2 channel per replica of each, shared
+/// by every case.
 #[derive(Clone)]
 pub struct Driver {
-    intake: Intake,
-    issuance: Issuance,
-    supervisor_tasks: Tasks,
-    tasks_channel: Channel,
-    agents: Arc<Mutex<HashMap<String, Tasks>>>,
+    /// One client per replica (the same for the others).
+    intake: Vec<Intake>,
+    issuance: Vec<Issuance>,
+    supervisor_tasks: Vec<Tasks>,
+    tasks_channels: Vec<Channel>,
+    /// An agent's client per department, one per replica of tasks.
+    agents: Arc<Mutex<HashMap<String, Vec<Tasks>>>>,
+    /// The calls sent so far: the next one goes to replica `turn % N`.
+    turn: Arc<AtomicUsize>,
     issuer: TestIssuer,
     feed: Feed,
     /// Distinguishes this run's idempotency keys.
@@ -125,6 +143,7 @@ async fn channel(url: &str) -> anyhow::Result<Channel> {
 }
 
 impl Driver {
+    /// A driver of one process per service.
     pub async fn connect(
         intake_url: &str,
         tasks_url: &str,
@@ -133,23 +152,58 @@ impl Driver {
         feed: Feed,
         run: &str,
     ) -> anyhow::Result<Driver> {
+        Driver::connect_replicas(
+            &[intake_url.to_owned()],
+            &[tasks_url.to_owned()],
+            &[issuance_url.to_owned()],
+            issuer,
+            feed,
+            run,
+        )
+        .await
+    }
+
+    /// A driver spreading its calls over the replicas of each service
+    /// (round-robin per call; see the module's documentation).
+    pub async fn connect_replicas(
+        intake_urls: &[String],
+        tasks_urls: &[String],
+        issuance_urls: &[String],
+        issuer: TestIssuer,
+        feed: Feed,
+        run: &str,
+    ) -> anyhow::Result<Driver> {
+        if intake_urls.is_empty() || tasks_urls.is_empty() || issuance_urls.is_empty() {
+            bail!("every service needs at least one address");
+        }
         let token = |sub: &str, role: Role| -> anyhow::Result<ClientAuth> {
             let t = issuer.token(role, sub, None, None);
             Ok(ClientAuth::new(Some(&t)))
         };
-        let tasks_channel = channel(tasks_url).await?;
+        let mut intake = Vec::new();
+        for url in intake_urls {
+            intake.push(IntakeServiceClient::with_interceptor(channel(url).await?, token("clerk-001", Role::Clerk)?));
+        }
+        let mut issuance = Vec::new();
+        for url in issuance_urls {
+            issuance
+                .push(IssuanceServiceClient::with_interceptor(channel(url).await?, token("clerk-001", Role::Clerk)?));
+        }
+        let mut tasks_channels = Vec::new();
+        for url in tasks_urls {
+            tasks_channels.push(channel(url).await?);
+        }
+        let mut supervisor_tasks = Vec::new();
+        for c in &tasks_channels {
+            supervisor_tasks.push(TaskServiceClient::with_interceptor(c.clone(), token("sup-001", Role::Supervisor)?));
+        }
         Ok(Driver {
-            intake: IntakeServiceClient::with_interceptor(channel(intake_url).await?, token("clerk-001", Role::Clerk)?),
-            issuance: IssuanceServiceClient::with_interceptor(
-                channel(issuance_url).await?,
-                token("clerk-001", Role::Clerk)?,
-            ),
-            supervisor_tasks: TaskServiceClient::with_interceptor(
-                tasks_channel.clone(),
-                token("sup-001", Role::Supervisor)?,
-            ),
-            tasks_channel,
+            intake,
+            issuance,
+            supervisor_tasks,
+            tasks_channels,
             agents: Arc::default(),
+            turn: Arc::default(),
             issuer,
             feed,
             run: run.to_owned(),
@@ -159,6 +213,23 @@ impl Driver {
             accepted: Arc::default(),
             latencies: Arc::default(),
         })
+    }
+
+    /// The replica the next call to a service of `n` replicas goes to.
+    fn next_replica(&self, n: usize) -> usize {
+        pick(self.turn.fetch_add(1, Ordering::Relaxed), n)
+    }
+
+    fn intake(&self) -> Intake {
+        self.intake[self.next_replica(self.intake.len())].clone()
+    }
+
+    fn issuance(&self) -> Issuance {
+        self.issuance[self.next_replica(self.issuance.len())].clone()
+    }
+
+    fn supervisor_tasks(&self) -> Tasks {
+        self.supervisor_tasks[self.next_replica(self.supervisor_tasks.len())].clone()
     }
 
     /// The same driver answering failures with `retries`, counting a case
@@ -200,16 +271,26 @@ impl Driver {
         }
     }
 
-    /// The task client of an agent of `department`.
-    fn agent(&self, department: &str) -> anyhow::Result<Tasks> {
+    /// The task clients of an agent of `department`, one per replica of tasks.
+    fn agents(&self, department: &str) -> Vec<Tasks> {
         let mut agents = self.agents.lock().expect("agents lock");
-        if let Some(client) = agents.get(department) {
-            return Ok(client.clone());
+        if let Some(clients) = agents.get(department) {
+            return clients.clone();
         }
         let token = self.issuer.token(Role::Agent, &format!("agent-{department}"), Some(department), None);
-        let client = TaskServiceClient::with_interceptor(self.tasks_channel.clone(), ClientAuth::new(Some(&token)));
-        agents.insert(department.to_owned(), client.clone());
-        Ok(client)
+        let clients: Vec<Tasks> = self
+            .tasks_channels
+            .iter()
+            .map(|c| TaskServiceClient::with_interceptor(c.clone(), ClientAuth::new(Some(&token))))
+            .collect();
+        agents.insert(department.to_owned(), clients.clone());
+        clients
+    }
+
+    /// The task client of an agent of `department` for the next call.
+    fn agent(&self, department: &str) -> Tasks {
+        let clients = self.agents(department);
+        clients[self.next_replica(clients.len())].clone()
     }
 
     /// Drives case number `n` from submission to hand-out; returns the
@@ -224,7 +305,7 @@ impl Driver {
         let application = newborn(&format!("{}-{n}-submit", self.run));
         let submitted = self
             .call("SubmitApplication", || {
-                let (mut intake, application) = (self.intake.clone(), application.clone());
+                let (mut intake, application) = (self.intake(), application.clone());
                 async move { intake.submit_application(application).await }
             })
             .await
@@ -341,7 +422,7 @@ impl Driver {
         let request = tasks::ListCaseTasksRequest { case_id: case_id.to_owned() };
         let all = self
             .call("ListCaseTasks", || {
-                let (mut client, request) = (self.supervisor_tasks.clone(), request.clone());
+                let (mut client, request) = (self.supervisor_tasks(), request.clone());
                 async move { client.list_case_tasks(request).await }
             })
             .await
@@ -357,14 +438,13 @@ impl Driver {
     }
 
     async fn claim(&self, task: &tasks::Task, key: &impl Fn(&str) -> String) -> anyhow::Result<()> {
-        let agent = self.agent(&task.department)?;
         let claim = tasks::ClaimTaskRequest {
             idempotency_key: key(&format!("claim-{}", task.task_id)),
             task_id: task.task_id.clone(),
             expected_version: 0,
         };
         self.call("ClaimTask", || {
-            let (mut agent, claim) = (agent.clone(), claim.clone());
+            let (mut agent, claim) = (self.agent(&task.department), claim.clone());
             async move { agent.claim_task(claim).await }
         })
         .await
@@ -374,7 +454,6 @@ impl Driver {
 
     async fn claim_and_approve(&self, task: &tasks::Task, key: &impl Fn(&str) -> String) -> anyhow::Result<u64> {
         self.claim(task, key).await?;
-        let agent = self.agent(&task.department)?;
         let approval = tasks::ApproveTaskRequest {
             idempotency_key: key(&format!("approve-{}", task.task_id)),
             task_id: task.task_id.clone(),
@@ -383,7 +462,7 @@ impl Driver {
             comment: String::new(),
         };
         self.call("ApproveTask", || {
-            let (mut agent, approval) = (agent.clone(), approval.clone());
+            let (mut agent, approval) = (self.agent(&task.department), approval.clone());
             async move { agent.approve_task(approval).await }
         })
         .await
@@ -396,7 +475,7 @@ impl Driver {
         let request = issuance::GetIssuanceRequest { case_id: case_id.to_owned() };
         let found = self
             .call("GetIssuance", || {
-                let (mut window, request) = (self.issuance.clone(), request.clone());
+                let (mut window, request) = (self.issuance(), request.clone());
                 async move { window.get_issuance(request).await }
             })
             .await;
@@ -418,7 +497,7 @@ impl Driver {
             ..Default::default()
         };
         self.call("NotifyPickup", || {
-            let (mut window, notify) = (self.issuance.clone(), notify.clone());
+            let (mut window, notify) = (self.issuance(), notify.clone());
             async move { window.notify_pickup(notify).await }
         })
         .await
@@ -437,7 +516,7 @@ impl Driver {
         };
         let picked = self
             .call("ConfirmPickup", || {
-                let (mut window, pickup) = (self.issuance.clone(), pickup.clone());
+                let (mut window, pickup) = (self.issuance(), pickup.clone());
                 async move { window.confirm_pickup(pickup).await }
             })
             .await
@@ -446,5 +525,23 @@ impl Driver {
             bail!("case {case_id} was handed out but not closed");
         }
         Ok(2)
+    }
+}
+
+/// The replica (of `n`) the call numbered `turn` goes to: round-robin.
+fn pick(turn: usize, n: usize) -> usize {
+    turn % n.max(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn calls_go_round_robin_over_the_replicas() {
+        let picks: Vec<usize> = (0..5).map(|t| pick(t, 2)).collect();
+        assert_eq!(picks, [0, 1, 0, 1, 0]);
+        assert!((0..5).all(|t| pick(t, 1) == 0));
+        assert_eq!(pick(7, 0), 0);
     }
 }

@@ -6,6 +6,7 @@
 //! [`driver`] drives complete cases through gRPC, [`feed`] hears the case
 //! events on NATS, [`observe`] reads the stores.
 
+pub mod correctness;
 pub mod driver;
 pub mod feed;
 pub mod markdown;

@@ -3,7 +3,13 @@
 //! against a database and NATS prefix of its own, drives complete cases
 //! through gRPC, and prints (and with `--markdown`, writes) the figures
 //! beside raw Postgres and JetStream baselines measured in the same run.
-//! It measures; it does not pass or fail on a figure.
+//! It measures; it does not pass or fail on a figure. With `--replicas N`
+//! (or a list, `--replicas 1,2`: the whole measurement once per N, each on
+//! a fresh database and NATS prefix) it runs N processes of every service
+//! and adds a "Scale-out" table; after every run a correctness check reads
+//! the database (one task per step, each warning once, the read models equal
+//! a replay, each effect once), and the benchmark exits non-zero when it
+//! fails.
 
 mod baseline;
 mod report;
@@ -22,7 +28,7 @@ use yiciban_testkit::{TestDb, TestNats};
 use yiciban_bench::driver::Driver;
 use yiciban_bench::progress::Progress;
 use yiciban_bench::system::{System, Wiring};
-use yiciban_bench::{feed, observe, procfs};
+use yiciban_bench::{correctness, feed, observe, procfs};
 
 use crate::report::{Figures, Phase, Setting};
 
@@ -44,6 +50,11 @@ struct Args {
     /// Cases run before measuring (connections, caches).
     #[arg(long, default_value_t = 50)]
     warmup: u64,
+    /// Processes of every service, all on the same database and NATS
+    /// prefix; a list (`1,2`) runs the whole measurement once per number,
+    /// each on a fresh database and NATS prefix, and compares them.
+    #[arg(long, value_delimiter = ',', default_value = "1")]
+    replicas: Vec<usize>,
     /// Where the service binaries are.
     #[arg(long, default_value = "target/release")]
     bin_dir: PathBuf,
@@ -101,22 +112,25 @@ async fn main() -> anyhow::Result<()> {
     if args.workbench {
         return workbench_run(&args).await;
     }
+    if args.replicas.is_empty() || args.replicas.contains(&0) {
+        anyhow::bail!("--replicas takes numbers of processes per service, each at least 1");
+    }
     let machine = procfs::machine();
     eprintln!("==> yiciban benchmark on {} × {} ({:.0} GiB)", machine.cores, machine.cpu, machine.memory_gib);
-    let db = TestDb::new(8).await;
-    let nats = TestNats::new().await;
-    eprintln!("==> database {} and NATS prefix {} (both removed at the end)", db.name, nats.subjects.prefix());
     // Ctrl-C or SIGTERM stops the run cleanly: the services (killed when
     // their handles drop), the database and the stream are removed.
     let interrupted = yiciban_platform::runtime::shutdown_on_signal();
-    let result = tokio::select! {
-        result = run(&args, machine, &db, &nats) => result,
-        _ = interrupted.cancelled() => Err(anyhow::anyhow!("interrupted; the services were stopped and the benchmark's database and stream removed")),
-    };
-    drop(nats);
-    drop(db);
-    let figures = result?;
-    let generated = report::render(&figures);
+    let mut runs = Vec::new();
+    for &replicas in &args.replicas {
+        // With several runs, each one's logs in a directory of its own.
+        let log_dir = if args.replicas.len() > 1 {
+            args.log_dir.join(format!("replicas-{replicas}"))
+        } else {
+            args.log_dir.clone()
+        };
+        runs.push(measure(&args, machine.clone(), replicas, log_dir, &interrupted).await?);
+    }
+    let generated = report::render_runs(&runs);
     println!("{generated}");
     if let Some(path) = &args.markdown {
         let document = std::fs::read_to_string(path).unwrap_or_else(|_| "# Benchmarks\n".into());
@@ -124,7 +138,45 @@ async fn main() -> anyhow::Result<()> {
             .with_context(|| format!("writing {}", path.display()))?;
         eprintln!("==> figures written to {}", path.display());
     }
+    let failed: Vec<String> =
+        runs.iter().filter(|f| !f.correctness.passed()).map(|f| f.setting.replicas.to_string()).collect();
+    if !failed.is_empty() {
+        anyhow::bail!("the correctness check failed with {} replicas (see the table above)", failed.join(", "));
+    }
     Ok(())
+}
+
+/// One whole measurement with `replicas` processes of every service, on a
+/// database and NATS prefix of its own (both removed at the end).
+async fn measure(
+    args: &Args,
+    machine: procfs::Machine,
+    replicas: usize,
+    log_dir: PathBuf,
+    interrupted: &tokio_util::sync::CancellationToken,
+) -> anyhow::Result<Figures> {
+    let db = TestDb::new(8).await;
+    let nats = TestNats::new().await;
+    eprintln!(
+        "==> {replicas} replica(s) of every service; database {} and NATS prefix {} (both removed at the end)",
+        db.name,
+        nats.subjects.prefix()
+    );
+    let result = tokio::select! {
+        result = run(args, machine, replicas, &log_dir, &db, &nats) => result,
+        _ = interrupted.cancelled() => Err(anyhow::anyhow!("interrupted; the services were stopped and the benchmark's database and stream removed")),
+    };
+    drop(nats);
+    drop(db);
+    let figures = result?;
+    eprintln!(
+        "==> correctness with {replicas} replica(s): {}",
+        if figures.correctness.passed() { "passed" } else { "FAILED" }
+    );
+    for c in &figures.correctness.checks {
+        eprintln!("    {} {}: {}", if c.passed { "ok  " } else { "FAIL" }, c.name, c.detail);
+    }
+    Ok(figures)
 }
 
 fn database_url(db: &TestDb) -> String {
@@ -137,7 +189,13 @@ fn database_url(db: &TestDb) -> String {
     }
 }
 
-async fn setting(args: &Args, machine: procfs::Machine, db: &TestDb, nats: &TestNats) -> anyhow::Result<Setting> {
+async fn setting(
+    args: &Args,
+    machine: procfs::Machine,
+    replicas: usize,
+    db: &TestDb,
+    nats: &TestNats,
+) -> anyhow::Result<Setting> {
     let show = |name: &'static str| async move {
         sqlx::query_scalar::<_, String>("SELECT current_setting($1)")
             .bind(name)
@@ -172,6 +230,7 @@ async fn setting(args: &Args, machine: procfs::Machine, db: &TestDb, nats: &Test
         cases: args.cases,
         concurrency: args.concurrency,
         half_load_seconds: args.half_load_seconds,
+        replicas,
     })
 }
 
@@ -194,8 +253,15 @@ fn cpu_delta(before: &[(String, f64)], after: &[(String, f64)]) -> Vec<(String, 
     after.iter().map(|(n, a)| (n.clone(), a - before.iter().find(|(m, _)| m == n).map_or(0.0, |(_, b)| *b))).collect()
 }
 
-async fn run(args: &Args, machine: procfs::Machine, db: &TestDb, nats: &TestNats) -> anyhow::Result<Figures> {
-    let setting = setting(args, machine, db, nats).await?;
+async fn run(
+    args: &Args,
+    machine: procfs::Machine,
+    replicas: usize,
+    log_dir: &std::path::Path,
+    db: &TestDb,
+    nats: &TestNats,
+) -> anyhow::Result<Figures> {
+    let setting = setting(args, machine, replicas, db, nats).await?;
     // The services verify tokens through the development issuer, as under `make run`.
     let issuer = yiciban_testkit::TestIssuer::start().await;
     let wiring = Wiring {
@@ -204,17 +270,20 @@ async fn run(args: &Args, machine: procfs::Machine, db: &TestDb, nats: &TestNats
         nats_url: yiciban_testkit::nats_url(),
         nats_prefix: nats.subjects.prefix().to_owned(),
         issuer_url: issuer.url(),
-        log_dir: args.log_dir.clone(),
+        log_dir: log_dir.to_owned(),
         database_url_of: Vec::new(),
     };
-    eprintln!("==> starting intake, routing, tasks, issuance and tracking (logs in {})", args.log_dir.display());
-    let mut system = System::start(&wiring).await?;
+    eprintln!(
+        "==> starting intake, routing, tasks, issuance and tracking, {replicas} process(es) each (logs in {})",
+        log_dir.display()
+    );
+    let mut system = System::start_replicas(&wiring, replicas).await?;
     let feed = feed::Feed::start(&nats.client, &nats.subjects).await?;
     let run_id = nats.subjects.prefix().to_owned();
-    let driver = Driver::connect(
-        &system.url("intake"),
-        &system.url("tasks"),
-        &system.url("issuance"),
+    let driver = Driver::connect_replicas(
+        &system.urls("intake"),
+        &system.urls("tasks"),
+        &system.urls("issuance"),
         issuer.clone(),
         feed,
         &run_id,
@@ -251,7 +320,7 @@ async fn run(args: &Args, machine: procfs::Machine, db: &TestDb, nats: &TestNats
         cpu: cpu_delta(&cpu0, &cpu1),
     };
     if peak.cases == 0 {
-        anyhow::bail!("no case completed; see the service logs in {}", args.log_dir.display());
+        anyhow::bail!("no case completed; see the service logs in {}", log_dir.display());
     }
 
     let half_rate = peak.cases_per_second() / 2.0;
@@ -274,9 +343,17 @@ async fn run(args: &Args, machine: procfs::Machine, db: &TestDb, nats: &TestNats
         cpu: Vec::new(),
     };
 
+    // The read models as the live consumers left them, to compare with
+    // their replay after the rebuild.
+    correctness::wait_settled(&db.pool, Duration::from_secs(60)).await?;
+    let live = correctness::snapshot(&db.pool).await?;
     eprintln!("==> rebuilding the tracking read models");
     let rebuild = observe::rebuild(&system.url("tracking"), &issuer, &run_id).await?;
-    let memory = system.usage();
+    eprintln!("==> checking correctness");
+    let correctness = correctness::check(&db.pool, &live).await?;
+    let per_process = system.usage_per_process();
+    let memory = yiciban_bench::system::sum_by_service(&per_process);
+    let largest_rss = yiciban_bench::system::largest_process_rss(&per_process);
     system.check_alive()?;
     let payload: Option<f64> = sqlx::query_scalar(observe::EVENT_SIZE).fetch_one(&db.pool).await?;
     let payload_bytes = payload.unwrap_or(512.0).round() as usize;
@@ -304,6 +381,7 @@ async fn run(args: &Args, machine: procfs::Machine, db: &TestDb, nats: &TestNats
         rebuild_events: rebuild.events,
         rebuild_seconds: rebuild.seconds,
         memory,
+        largest_rss,
         payload_bytes,
         raw_insert,
         raw_bare,
@@ -311,6 +389,7 @@ async fn run(args: &Args, machine: procfs::Machine, db: &TestDb, nats: &TestNats
         raw_publish,
         relay,
         sealing,
+        correctness,
     })
 }
 

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 
 use crate::baseline::Rate;
+use yiciban_bench::correctness::Correctness;
 use yiciban_bench::observe::BacklogPeaks;
 use yiciban_bench::procfs::{Machine, Usage};
 use yiciban_bench::stats::{Summary, ratio};
@@ -25,6 +26,8 @@ pub struct Setting {
     pub cases: u64,
     pub concurrency: usize,
     pub half_load_seconds: f64,
+    /// Processes of every service.
+    pub replicas: usize,
 }
 
 /// One phase of load.
@@ -58,7 +61,10 @@ pub struct Figures {
     pub backlog: BacklogPeaks,
     pub rebuild_events: u64,
     pub rebuild_seconds: f64,
+    /// Per service, summed over its replicas.
     pub memory: Vec<(&'static str, Usage)>,
+    /// The largest peak RSS of any single process.
+    pub largest_rss: u64,
     pub payload_bytes: usize,
     /// Into a table shaped like `events`.
     pub raw_insert: Rate,
@@ -69,6 +75,8 @@ pub struct Figures {
     pub relay: Rate,
     /// What sealing personal data costs.
     pub sealing: crate::sealing::SealingFigures,
+    /// The correctness check after the run.
+    pub correctness: Correctness,
 }
 
 fn mib(bytes: u64) -> f64 {
@@ -79,17 +87,79 @@ fn yes(ok: bool) -> &'static str {
     if ok { "yes" } else { "**no**" }
 }
 
-/// Renders the figures (between the markers).
-pub fn render(f: &Figures) -> String {
-    let s = &f.setting;
-    let p = &f.peak;
+/// Renders the figures of one run or more (between the markers): each
+/// run's report, and with more than one run or more than one process per
+/// service, the "Scale-out" table comparing them.
+pub fn render_runs(runs: &[Figures]) -> String {
     let mut out = String::new();
-    let w = &mut out;
-    let _ = writeln!(w, "{BEGIN}");
-    let _ = writeln!(w, "### Latest run: {}\n", s.date);
+    let _ = writeln!(out, "{BEGIN}");
+    for f in runs {
+        body(&mut out, f, runs.len() > 1);
+    }
+    if runs.len() > 1 || runs.iter().any(|f| f.setting.replicas != 1) {
+        scale_out(&mut out, runs);
+    }
+    let _ = writeln!(out, "{END}");
+    out
+}
+
+/// CPU-ms per 1,000 events of the peak phase.
+fn per_thousand_events(p: &Phase, cpu_seconds: f64) -> f64 {
+    cpu_seconds * 1000.0 / (p.events.max(1) as f64 / 1000.0)
+}
+
+/// The "Scale-out" table: the same figures for each number of replicas.
+fn scale_out(w: &mut String, runs: &[Figures]) {
+    let _ = writeln!(w, "### Scale-out\n");
     let _ = writeln!(
         w,
-        "Machine: {} × {} ({} GiB RAM), {}, Linux {}. Everything on it: the five services (one process each), \
+        "The same load with N processes of every service on the same Postgres and NATS (each N on a fresh database \
+         and NATS prefix; peak at {} at a time, lag at half each run's own peak). CPU-ms per 1,000 events at peak; \
+         Postgres counts every backend of the server.\n",
+        runs.first().map_or(0, |f| f.setting.concurrency)
+    );
+    let _ = writeln!(
+        w,
+        "| Replicas | cases/s | commands/s | events/s | lag p50 / p99 at half load (ms) | Postgres CPU-ms / 1,000 events \
+         | all services CPU-ms / 1,000 events | largest process RSS (MB) | correctness |\n|---|---|---|---|---|---|---|---|---|"
+    );
+    for f in runs {
+        let p = &f.peak;
+        let lag = Summary::of(&f.half.lag_ms);
+        let postgres = p.cpu.iter().find(|(n, _)| n.starts_with("postgres")).map(|(_, c)| *c);
+        let services: f64 =
+            p.cpu.iter().filter(|(n, _)| f.memory.iter().any(|(m, _)| m == n)).map(|(_, c)| *c).sum();
+        let _ = writeln!(
+            w,
+            "| {} | {:.1} | {:.0} | {:.0} | {:.1} / {:.1} | {} | {:.0} | {:.0} | {} |",
+            f.setting.replicas,
+            p.cases_per_second(),
+            yiciban_bench::stats::rate(p.commands as f64, p.seconds),
+            yiciban_bench::stats::rate(p.events as f64, p.seconds),
+            lag.p50,
+            lag.p99,
+            postgres.map_or_else(|| "–".into(), |c| format!("{:.0}", per_thousand_events(p, c))),
+            per_thousand_events(p, services),
+            mib(f.largest_rss),
+            if f.correctness.passed() { "passed" } else { "**FAILED**" }
+        );
+    }
+    let _ = writeln!(w);
+}
+
+/// One run's report.
+fn body(w: &mut String, f: &Figures, several: bool) {
+    let s = &f.setting;
+    let p = &f.peak;
+    if several || s.replicas != 1 {
+        let _ = writeln!(w, "### Latest run: {}, {} process(es) of every service\n", s.date, s.replicas);
+    } else {
+        let _ = writeln!(w, "### Latest run: {}\n", s.date);
+    }
+    let each = if s.replicas == 1 { "one process each".to_owned() } else { format!("{} processes each", s.replicas) };
+    let _ = writeln!(
+        w,
+        "Machine: {} × {} ({} GiB RAM), {}, Linux {}. Everything on it: the five services ({each}), \
          Postgres, nats-server and the load generator.\n",
         s.machine.cores,
         s.machine.cpu,
@@ -117,7 +187,7 @@ pub fn render(f: &Figures) -> String {
     let lag_peak = Summary::of(&p.lag_ms);
     let rebuild_rate = yiciban_bench::stats::rate(f.rebuild_events as f64, f.rebuild_seconds);
     let append_ratio = ratio(f.append.per_second(), f.raw_insert.per_second());
-    let worst_memory = f.memory.iter().map(|(_, u)| u.peak_rss_bytes).max().unwrap_or(0);
+    let worst_memory = f.largest_rss;
 
     let _ = writeln!(w, "#### Against the targets\n");
     let _ = writeln!(w, "| Target | Measured | Met |\n|---|---|---|");
@@ -266,7 +336,7 @@ pub fn render(f: &Figures) -> String {
 
     let _ = writeln!(w, "#### Memory and CPU per process\n");
     let _ = writeln!(w, "| Process | peak RSS (MB) | CPU s at peak | CPU-ms per 1,000 events |\n|---|---|---|---|");
-    let per_k = |cpu: f64| cpu * 1000.0 / (p.events.max(1) as f64 / 1000.0);
+    let per_k = |cpu: f64| per_thousand_events(p, cpu);
     let mut services_cpu = 0.0;
     for (name, cpu) in &p.cpu {
         let memory = f.memory.iter().find(|(n, _)| n == name).map(|(_, u)| format!("{:.0}", mib(u.peak_rss_bytes)));
@@ -283,8 +353,18 @@ pub fn render(f: &Figures) -> String {
         s.machine.cores,
         p.seconds * s.machine.cores as f64
     );
-    let _ = writeln!(w, "{END}");
-    out
+    if s.replicas > 1 {
+        let _ = writeln!(
+            w,
+            "Each service's row sums its {} processes (peak RSS: the sum of each one's own peak); the largest single \
+             process peaked at {:.0} MB.",
+            s.replicas,
+            mib(f.largest_rss)
+        );
+    }
+    let _ = writeln!(w);
+    let _ = writeln!(w, "#### Correctness after the run\n");
+    let _ = writeln!(w, "{}", f.correctness.markdown());
 }
 
 /// Replaces the generated part of `document` (or appends it).
@@ -295,6 +375,80 @@ pub fn splice(document: &str, generated: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn figures(replicas: usize, cases_per_second: u64, passed: bool) -> Figures {
+        let machine = yiciban_bench::procfs::Machine {
+            cpu: "cpu".into(),
+            cores: 2,
+            memory_gib: 8.0,
+            kernel: "6".into(),
+            os: "os".into(),
+        };
+        let peak = Phase {
+            cases: cases_per_second * 10,
+            commands: cases_per_second * 150,
+            events: (cases_per_second * 410) as i64,
+            seconds: 10.0,
+            cpu: vec![("tasks".into(), 2.0), ("postgres (all backends)".into(), 4.1)],
+            ..Phase::default()
+        };
+        let check = yiciban_bench::correctness::Check { name: "(a) one task per step", passed, detail: "x".into() };
+        Figures {
+            setting: Setting {
+                date: "2026-12-05 22:00 UTC".into(),
+                machine,
+                postgres: "17".into(),
+                durability: Vec::new(),
+                nats: "nats".into(),
+                package: "newborn-birth".into(),
+                cases: 60,
+                concurrency: 8,
+                half_load_seconds: 3.0,
+                replicas,
+            },
+            peak,
+            half: Phase { lag_ms: vec![10.0, 20.0], ..Phase::default() },
+            backlog: BacklogPeaks::default(),
+            rebuild_events: 0,
+            rebuild_seconds: 0.0,
+            memory: vec![("tasks", Usage { peak_rss_bytes: 80 << 20, ..Usage::default() })],
+            largest_rss: 45 << 20,
+            payload_bytes: 500,
+            raw_insert: Rate::default(),
+            raw_bare: Rate::default(),
+            append: Rate::default(),
+            raw_publish: Rate::default(),
+            relay: Rate::default(),
+            sealing: crate::sealing::SealingFigures {
+                append: Rate::default(),
+                event_bytes: 0,
+                personal_bytes: 0,
+                ciphers: Vec::new(),
+            },
+            correctness: Correctness { checks: vec![check] },
+        }
+    }
+
+    #[test]
+    fn one_replica_keeps_the_report_and_a_list_adds_the_scale_out_table() {
+        let one = render_runs(&[figures(1, 20, true)]);
+        assert!(one.starts_with(&format!("{BEGIN}\n### Latest run: 2026-12-05 22:00 UTC\n")), "{one}");
+        assert!(one.contains("the five services (one process each)"));
+        assert!(one.contains("#### Correctness after the run"));
+        assert!(one.contains("| (a) one task per step | passed | x |"));
+        assert!(!one.contains("Scale-out"));
+        assert!(one.trim_end().ends_with(END));
+
+        let both = render_runs(&[figures(1, 20, true), figures(2, 30, false)]);
+        assert!(both.contains("### Latest run: 2026-12-05 22:00 UTC, 2 process(es) of every service"));
+        assert!(both.contains("the five services (2 processes each)"));
+        assert!(both.contains("the largest single process peaked at 45 MB"));
+        assert!(both.contains("### Scale-out"));
+        // 200 cases in 10 s, 3,000 commands and 8,200 events; Postgres 4.1
+        // CPU-s and the services 2.0 over 8,200 events.
+        assert!(both.contains("| 1 | 20.0 | 300 | 820 | 10.0 / 20.0 | 500 | 244 | 45 | passed |"), "{both}");
+        assert!(both.contains("| 2 | 30.0 | 450 | 1230 | 10.0 / 20.0 | 333 | 163 | 45 | **FAILED** |"), "{both}");
+    }
 
     #[test]
     fn splicing_replaces_only_the_generated_part() {

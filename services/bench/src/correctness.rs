@@ -257,12 +257,8 @@ pub fn table_differences(before: &Table, after: &Table) -> Vec<String> {
         before.rows.iter().filter(|(k, _)| !b.contains_key(k.as_str())).map(|(k, _)| k.clone()).collect();
     let extra: Vec<String> =
         after.rows.iter().filter(|(k, _)| !a.contains_key(k.as_str())).map(|(k, _)| k.clone()).collect();
-    let changed: Vec<String> = before
-        .rows
-        .iter()
-        .filter(|(k, v)| b.get(k.as_str()).is_some_and(|w| w != v))
-        .map(|(k, _)| k.clone())
-        .collect();
+    let changed: Vec<String> =
+        before.rows.iter().filter(|(k, v)| b.get(k.as_str()).is_some_and(|w| w != v)).map(|(k, _)| k.clone()).collect();
     if !missing.is_empty() {
         out.push(format!("{}: {} rows not in the replay ({})", before.name, missing.len(), shown(&missing)));
     }
@@ -469,7 +465,11 @@ mod tests {
         created.push(("c1".into(), "s2".into()));
         let twice = tasks_per_step(&steps, &created, &steps);
         assert!(!twice.passed);
-        assert!(twice.detail.contains("1 (case, step) with more than one TaskCreated: case c1 step s2 × 2"), "{}", twice.detail);
+        assert!(
+            twice.detail.contains("1 (case, step) with more than one TaskCreated: case c1 step s2 × 2"),
+            "{}",
+            twice.detail
+        );
 
         let lost = tasks_per_step(&steps[..2], &steps[..2], &steps);
         assert!(!lost.passed);
@@ -535,10 +535,13 @@ mod tests {
             ended: 3,
         };
         assert!(effects_once(&good).passed, "{:?}", effects_once(&good));
-        let bad = Effects { per_type: vec![("CaseClosed", 3, 1), ("TaskApproved", 18, 0)], unclosed: 1, ended: 2, ..good };
+        let bad =
+            Effects { per_type: vec![("CaseClosed", 3, 1), ("TaskApproved", 18, 0)], unclosed: 1, ended: 2, ..good };
         let c = effects_once(&bad);
         assert!(!c.passed);
-        for expected in ["effects beyond one: 1 × CaseClosed", "1 accepted cases not closed", "3 cases closed, 2 recorded"] {
+        for expected in
+            ["effects beyond one: 1 × CaseClosed", "1 accepted cases not closed", "3 cases closed, 2 recorded"]
+        {
             assert!(c.detail.contains(expected), "{expected:?} not in {}", c.detail);
         }
     }

@@ -127,8 +127,7 @@ fn scale_out(w: &mut String, runs: &[Figures]) {
         let p = &f.peak;
         let lag = Summary::of(&f.half.lag_ms);
         let postgres = p.cpu.iter().find(|(n, _)| n.starts_with("postgres")).map(|(_, c)| *c);
-        let services: f64 =
-            p.cpu.iter().filter(|(n, _)| f.memory.iter().any(|(m, _)| m == n)).map(|(_, c)| *c).sum();
+        let services: f64 = p.cpu.iter().filter(|(n, _)| f.memory.iter().any(|(m, _)| m == n)).map(|(_, c)| *c).sum();
         let _ = writeln!(
             w,
             "| {} | {:.1} | {:.0} | {:.0} | {:.1} / {:.1} | {} | {:.0} | {:.0} | {} |",

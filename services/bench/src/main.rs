@@ -307,6 +307,15 @@ async fn run(
     let events1 = observe::events_total(&db.pool).await?;
     let backlog = sampler.finish().await;
     system.check_alive()?;
+    if replicas > 1 {
+        // That every replica took its share: each process's CPU so far.
+        let each: Vec<String> = system
+            .usage_per_process()
+            .iter()
+            .map(|(name, replica, u)| format!("{name}#{replica} {:.1}", u.cpu_seconds))
+            .collect();
+        eprintln!("==> CPU seconds of each process so far: {}", each.join(", "));
+    }
     observe::wait_projected(&db.pool, Duration::from_secs(300)).await?;
     let mut peak = Phase {
         cases: outcome.done,

@@ -91,22 +91,6 @@ CREATE INDEX case_views_open_worklist ON {schema}.case_views (officer_id, warnin
 CREATE INDEX task_rows_department_state ON {schema}.task_rows (department, state);
 "#,
         ),
-        (
-            5,
-            r#"
--- a case's document (some 5 KB of JSON, rewritten with every event of the
--- case) compressed with lz4 instead of the default pglz, which takes
--- several times its CPU to compress and decompress (issue 20,
--- docs/BENCHMARKS.md); a server built without lz4 keeps pglz
-DO $$
-BEGIN
-    ALTER TABLE {schema}.case_views ALTER COLUMN doc SET COMPRESSION lz4;
-EXCEPTION WHEN feature_not_supported OR invalid_parameter_value THEN
-    RAISE NOTICE 'lz4 is not available on this server: the case documents stay compressed with pglz';
-END
-$$;
-"#,
-        ),
     ],
 };
 

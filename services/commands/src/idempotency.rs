@@ -111,19 +111,35 @@ impl Idempotency {
     /// namespaced key or, for the same caller's same request, under the key
     /// it had before namespaces existed).
     pub async fn replayed<R: Message + Default>(&self, store: &EventStore) -> Result<Option<R>, Status> {
-        let found = match store.lookup_idempotency(&self.stored, &self.fingerprint).await {
-            Ok(None) => match &self.legacy {
-                // Another request under the legacy key does not bind the
-                // namespaced one: only a match replays.
-                Some(legacy) => match store.lookup_idempotency(legacy, &self.fingerprint).await {
-                    Err(StoreError::IdempotencyKeyReused { .. }) => None,
-                    other => other.map_err(|e| self.status(e))?,
-                },
-                None => None,
-            },
-            other => other.map_err(|e| self.status(e))?,
+        let stored = store.lookup_keys(&self.stored_keys()).await.map_err(|e| self.status(e))?;
+        self.replayed_from(&stored)
+    }
+
+    /// The names this key may be stored under: its namespaced one and, for
+    /// a client's key, the one it had before namespaces existed.
+    pub fn stored_keys(&self) -> Vec<&str> {
+        std::iter::once(self.stored.as_str()).chain(self.legacy.as_deref()).collect()
+    }
+
+    /// [`Idempotency::replayed`] decided from the rows of
+    /// [`Idempotency::stored_keys`] read already (e.g. with the stream, in
+    /// the command's one read): the response of the same request under the
+    /// namespaced key; `ALREADY_EXISTS` for another request under it; else
+    /// the response of the same request under the legacy key (another
+    /// request there does not bind the namespaced key).
+    pub fn replayed_from<R: Message + Default>(&self, stored: &[IdempotencyRecord]) -> Result<Option<R>, Status> {
+        let under = |name: &str| stored.iter().find(|r| r.key == name);
+        let found = match under(&self.stored) {
+            Some(r) if r.request_hash == self.fingerprint => Some(&r.response),
+            Some(_) => return Err(self.status(StoreError::IdempotencyKeyReused { key: self.stored.clone() })),
+            None => self
+                .legacy
+                .as_deref()
+                .and_then(under)
+                .filter(|r| r.request_hash == self.fingerprint)
+                .map(|r| &r.response),
         };
-        found.map(|bytes| decode_response(&bytes)).transpose()
+        found.map(|bytes| decode_response(bytes)).transpose()
     }
 
     /// The status of a store error about this key, naming the key as it was
@@ -159,6 +175,40 @@ pub(crate) fn decode_response<R: Message + Default>(bytes: &[u8]) -> Result<R, S
 #[cfg(test)]
 mod tests {
     use super::Idempotency;
+
+    #[test]
+    fn a_replay_is_told_from_the_stored_rows_of_the_namespaced_and_the_legacy_key() {
+        use prost::Message as _;
+        use yiciban_eventstore::IdempotencyRecord;
+        type Answer = yiciban_proto::common::v1::Date;
+        let request = Answer { year: 2026, month: 11, day: 28 };
+        let mine = Idempotency::of_request("k", &request, "a").unwrap();
+        assert_eq!(mine.stored_keys(), vec!["client:a:k", "legacy:k"]);
+        assert_eq!(Idempotency::system("sweep-1").stored_keys(), vec!["system:sweep-1"]);
+        let answer = Answer { year: 1, month: 2, day: 3 };
+        let row = |key: &str, hash: &str| IdempotencyRecord {
+            key: key.into(),
+            request_hash: hash.into(),
+            response: answer.encode_to_vec(),
+        };
+        let same = mine.fingerprint();
+        assert_eq!(mine.replayed_from::<Answer>(&[]).unwrap(), None, "a new request");
+        assert_eq!(mine.replayed_from::<Answer>(&[row("client:a:k", same)]).unwrap(), Some(answer));
+        let reused = mine.replayed_from::<Answer>(&[row("client:a:k", "another request")]).unwrap_err();
+        assert_eq!(reused.code(), tonic::Code::AlreadyExists);
+        assert!(reused.message().contains("key \"k\" was already used"), "named as chosen: {}", reused.message());
+        assert_eq!(mine.replayed_from::<Answer>(&[row("legacy:k", same)]).unwrap(), Some(answer), "a legacy replay");
+        assert_eq!(
+            mine.replayed_from::<Answer>(&[row("legacy:k", "someone else's")]).unwrap(),
+            None,
+            "another request under the legacy key does not bind the namespaced one"
+        );
+        assert_eq!(
+            mine.replayed_from::<Answer>(&[row("legacy:k", same), row("client:a:k", same)]).unwrap(),
+            Some(answer),
+            "either order"
+        );
+    }
 
     #[test]
     fn a_key_is_one_to_128_characters_and_the_fingerprint_includes_the_caller() {

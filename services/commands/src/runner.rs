@@ -9,12 +9,14 @@ use sqlx::PgConnection;
 use tonic::Status;
 use uuid::Uuid;
 use yiciban_domain::Aggregate;
-use yiciban_eventstore::{AppendOutcome, EventMetadata, EventStore, ExpectedVersion, NewEvent, StoreError};
+use yiciban_eventstore::{
+    AppendOutcome, EventMetadata, EventStore, ExpectedVersion, NewEvent, StoreError, StoredEvent,
+};
 use yiciban_platform::Clock;
 use yiciban_platform::status::{from_store, internal};
 
 use crate::codec::EventCodec;
-use crate::idempotency::decode_response;
+use crate::idempotency::{Idempotency, decode_response};
 use crate::invocation::Invocation;
 use crate::refusal::refusal_status;
 use crate::rows::{Change, NoRows, Rows};
@@ -191,11 +193,17 @@ impl<C: EventCodec, W: Rows<C::Aggregate>> CommandRunner<C, W> {
     /// stream. An action on an aggregate links its span to the trace in
     /// which the aggregate began.
     pub async fn load(&self, id: Uuid) -> Result<Option<Loaded<C::Aggregate>>, Status> {
-        let now = self.clock.now();
         let stored = self.store.read_stream(&C::Aggregate::stream_id(id), 1).await.map_err(from_store)?;
+        self.fold(id, &stored).await
+    }
+
+    /// The aggregate `id` folded from its stored events (`None` for none),
+    /// with the time of this attempt.
+    async fn fold(&self, id: Uuid, stored: &[StoredEvent]) -> Result<Option<Loaded<C::Aggregate>>, Status> {
+        let now = self.clock.now();
         let Some(first) = stored.first() else { return Ok(None) };
         yiciban_eventstore::trace::link_current_span_to(&first.metadata.trace);
-        let state = self.codec.decode_all(&stored).await?.iter().fold(C::Aggregate::default(), |s, e| s.evolve(e));
+        let state = self.codec.decode_all(stored).await?.iter().fold(C::Aggregate::default(), |s, e| s.evolve(e));
         Ok(Some(Loaded { id, case_id: first.metadata.case_id, state, now }))
     }
 
@@ -204,15 +212,16 @@ impl<C: EventCodec, W: Rows<C::Aggregate>> CommandRunner<C, W> {
         self.load(id).await?.ok_or_else(|| Status::not_found(format!("no {} {id}", C::NOUN)))
     }
 
-    async fn load_target(&self, target: Target) -> Result<Loaded<C::Aggregate>, Status> {
-        match target {
-            Target::Existing(id) => self.load_existing(id).await,
-            Target::Open { id, case_id } => Ok(self.load(id).await?.unwrap_or_else(|| Loaded {
-                id,
-                case_id,
-                state: C::Aggregate::default(),
-                now: self.clock.now(),
-            })),
+    /// The target as `stored` holds it: `NOT_FOUND` for an empty stream of
+    /// an [`Target::Existing`] one, the default state for a new
+    /// [`Target::Open`] one.
+    async fn target_from(&self, target: Target, stored: &[StoredEvent]) -> Result<Loaded<C::Aggregate>, Status> {
+        match (target, self.fold(target.id(), stored).await?) {
+            (_, Some(loaded)) => Ok(loaded),
+            (Target::Existing(id), None) => Err(Status::not_found(format!("no {} {id}", C::NOUN))),
+            (Target::Open { id, case_id }, None) => {
+                Ok(Loaded { id, case_id, state: C::Aggregate::default(), now: self.clock.now() })
+            }
         }
     }
 
@@ -293,12 +302,19 @@ impl<C: EventCodec, W: Rows<C::Aggregate>> CommandRunner<C, W> {
         build: &Build<'_, C>,
         respond: &Respond<'_, C, R>,
     ) -> Result<Executed<R>, Failure> {
+        // One round trip: the stream and the request's idempotency keys.
+        let keys = invocation.idempotency.as_ref().map(Idempotency::stored_keys).unwrap_or_default();
+        let (stored, stored_keys) = self
+            .store
+            .read_stream_and_keys(&C::Aggregate::stream_id(target.id()), &keys)
+            .await
+            .map_err(from_store)?;
         if let Some(idempotency) = &invocation.idempotency
-            && let Some(response) = idempotency.replayed::<R>(&self.store).await?
+            && let Some(response) = idempotency.replayed_from::<R>(&stored_keys)?
         {
             return Ok(Executed::Replayed(response));
         }
-        let loaded = self.load_target(target).await?;
+        let loaded = self.target_from(target, &stored).await?;
         let version = loaded.state.version();
         if let Some(expected) = invocation.expected
             && expected != version

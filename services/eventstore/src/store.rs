@@ -57,7 +57,9 @@ struct Sql {
     append: SqlStr,
     version: SqlStr,
     idem_lookup: SqlStr,
+    keys_lookup: SqlStr,
     read_stream: SqlStr,
+    read_stream_and_keys: SqlStr,
     read_all: SqlStr,
     read_range: SqlStr,
     read_case: SqlStr,
@@ -117,7 +119,27 @@ impl Sql {
                 "SELECT stream_version FROM {schema}.events WHERE stream_id = $1 ORDER BY stream_version DESC LIMIT 1"
             ),
             idem_lookup: schema_sql(s, "SELECT request_hash, response FROM {schema}.idempotency_keys WHERE key = $1"),
+            keys_lookup: schema_sql(
+                s,
+                "SELECT key, request_hash, response FROM {schema}.idempotency_keys WHERE key = ANY($1)"
+            ),
             read_stream: schema_sql(s, select_events!("WHERE stream_id = $1 AND stream_version >= $2 AND stream_version <= $3 ORDER BY stream_version")),
+            // A command's one read (see `read_stream_and_keys`): the
+            // stream's events, then the rows of its idempotency keys, told
+            // apart by `idem_key`.
+            read_stream_and_keys: schema_sql(
+                s,
+                "SELECT position, tx_id, event_id, stream_id, stream_version, event_type, schema_version, department,
+                        lead_department, payload, metadata, recorded_at,
+                        NULL::text AS idem_key, NULL::text AS request_hash, NULL::bytea AS response
+                 FROM {schema}.events WHERE stream_id = $1
+                 UNION ALL
+                 SELECT NULL::bigint, NULL::bigint, NULL::uuid, NULL::text, NULL::bigint, NULL::text, NULL::int,
+                        NULL::text, NULL::text, NULL::bytea, NULL::jsonb, NULL::timestamptz,
+                        key, request_hash, response
+                 FROM {schema}.idempotency_keys WHERE key = ANY($2)
+                 ORDER BY stream_version NULLS LAST"
+            ),
             read_all: schema_sql(s, select_events!("WHERE (tx_id, position) > ($1, $2)
                    AND tx_id < pg_snapshot_xmin(pg_current_snapshot())::text::bigint
                  ORDER BY tx_id, position LIMIT $3")),
@@ -179,6 +201,51 @@ impl EventStore {
             Some((hash, response)) if hash == request_hash => Ok(Some(response)),
             Some(_) => Err(StoreError::IdempotencyKeyReused { key: key.to_owned() }),
         }
+    }
+
+    /// The rows of those of `keys` that are stored, in one round trip (a
+    /// client's key is looked up under its namespaced and its legacy name
+    /// at once).
+    pub async fn lookup_keys(&self, keys: &[&str]) -> Result<Vec<IdempotencyRecord>, StoreError> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows: Vec<(String, String, Vec<u8>)> = sqlx::query_as(self.sql.keys_lookup.clone())
+            .bind(keys)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(StoreError::db("looking up idempotency keys"))?;
+        Ok(rows.into_iter().map(|(key, request_hash, response)| IdempotencyRecord { key, request_hash, response }).collect())
+    }
+
+    /// A command's read, in one round trip: every event of `stream_id`
+    /// (upcast, in version order) and the rows of those of `keys` that are
+    /// stored — what the command runner needs to tell a replay from a new
+    /// request and to decide a new one.
+    pub async fn read_stream_and_keys(
+        &self,
+        stream_id: &str,
+        keys: &[&str],
+    ) -> Result<(Vec<StoredEvent>, Vec<IdempotencyRecord>), StoreError> {
+        let rows = sqlx::query(self.sql.read_stream_and_keys.clone())
+            .bind(stream_id)
+            .bind(keys)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(StoreError::db("reading a stream and its idempotency keys"))?;
+        let mut events = Vec::with_capacity(rows.len());
+        let mut stored = Vec::new();
+        for row in &rows {
+            match row.get::<Option<String>, _>("idem_key") {
+                Some(key) => stored.push(IdempotencyRecord {
+                    key,
+                    request_hash: row.get("request_hash"),
+                    response: row.get("response"),
+                }),
+                None => events.push(self.decode(row)?),
+            }
+        }
+        Ok((events, stored))
     }
 
     /// Stores an idempotency key in the caller's transaction, for a command

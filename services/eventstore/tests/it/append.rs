@@ -140,3 +140,34 @@ async fn an_empty_append_is_refused_and_changes_nothing() {
     let err = store.append("", ExpectedVersion::Any, &[event("X")], &meta(case), None).await.unwrap_err();
     assert!(matches!(err, StoreError::Invalid(_)), "{err:?}");
 }
+
+#[tokio::test]
+async fn a_commands_one_read_brings_the_stream_in_order_and_only_the_stored_keys() {
+    let db = TestDb::new(20).await;
+    let store = store(&db, "svc").await;
+    let case = Uuid::new_v4();
+    let stream = format!("case-{case}");
+    let (nothing, none) = store.read_stream_and_keys(&stream, &["client:a:k", "legacy:k"]).await.unwrap();
+    assert!(nothing.is_empty() && none.is_empty(), "an empty stream and no key");
+    let record =
+        IdempotencyRecord { key: "client:a:k".into(), request_hash: request_fingerprint(b"r"), response: b"done".to_vec() };
+    store
+        .append(&stream, ExpectedVersion::NoStream, &[event("Opened"), event("Moved")], &meta(case), Some(&record))
+        .await
+        .unwrap();
+    store.append(&stream, ExpectedVersion::Exact(2), &[event("Closed")], &meta(case), None).await.unwrap();
+    store.append("case-other", ExpectedVersion::NoStream, &[event("Elsewhere")], &meta(case), None).await.unwrap();
+
+    let (events, keys) = store.read_stream_and_keys(&stream, &["client:a:k", "legacy:k"]).await.unwrap();
+    let read: Vec<(u64, &str)> = events.iter().map(|e| (e.stream_version, e.event_type.as_str())).collect();
+    assert_eq!(read, vec![(1, "Opened"), (2, "Moved"), (3, "Closed")], "the stream alone, in version order");
+    assert_eq!(events, store.read_stream(&stream, 1).await.unwrap(), "the same events as a plain read");
+    assert_eq!(keys.len(), 1, "only the stored key");
+    assert_eq!((keys[0].key.as_str(), keys[0].response.as_slice()), ("client:a:k", b"done".as_slice()));
+    assert_eq!(keys[0].request_hash, record.request_hash);
+
+    let (_, without) = store.read_stream_and_keys(&stream, &[]).await.unwrap();
+    assert!(without.is_empty(), "no key asked, none read");
+    let looked_up = store.lookup_keys(&["legacy:k", "client:a:k"]).await.unwrap();
+    assert_eq!(looked_up.iter().map(|r| r.key.as_str()).collect::<Vec<_>>(), vec!["client:a:k"]);
+}

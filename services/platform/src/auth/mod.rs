@@ -11,6 +11,7 @@ pub mod error;
 pub mod keys;
 pub mod layer;
 pub mod pkce;
+pub mod token_cache;
 pub mod userinfo;
 pub mod verify;
 

@@ -13,6 +13,7 @@ use super::caller::Caller;
 use super::claims::ClaimMapping;
 use super::error::TokenError;
 use super::keys::{ACCEPTED, IssuerKeys};
+use super::token_cache::{TokenCache, key_of};
 use super::userinfo::Identities;
 use crate::auth::Role;
 use crate::identity::IdentityKey;
@@ -24,6 +25,7 @@ pub const LEEWAY_SECONDS: u64 = 30;
 pub const MAX_TOKEN_BYTES: usize = 16 * 1024;
 
 /// A verified token's caller, before an applicant's identity is learned.
+#[derive(Clone)]
 pub struct Verified {
     /// The caller, `applicant_key` not yet set.
     pub caller: Caller,
@@ -38,10 +40,21 @@ impl std::fmt::Debug for Verified {
 
 /// What asking userinfo for an applicant needs: the token (a credential,
 /// never printed), its subject and how long it is still valid.
+#[derive(Clone)]
 struct Pending {
     token: String,
     subject: String,
     lifetime: Duration,
+}
+
+/// What a verification found, remembered for the token's next
+/// presentations ([`super::token_cache`]): the caller, and for an
+/// applicant the subject and `exp` (the lifetime is counted again at each
+/// presentation).
+#[derive(Clone)]
+struct Found {
+    caller: Caller,
+    applicant: Option<(String, u64)>,
 }
 
 /// Checks bearer tokens for one service.
@@ -53,6 +66,9 @@ pub struct Verifier {
     /// Set once by [`Verifier::recognise_applicants`]; shared by every
     /// clone, so layers built before it was set see it too.
     identities: Arc<OnceLock<Identities>>,
+    /// Tokens verified already, until they expire (ADR 0041); shared by
+    /// every clone.
+    verified: Arc<TokenCache<Found>>,
 }
 
 impl std::fmt::Debug for Verifier {
@@ -64,7 +80,13 @@ impl std::fmt::Debug for Verifier {
 impl Verifier {
     /// A verifier of tokens from the issuer of `keys` for `audience`.
     pub fn new(keys: Arc<IssuerKeys>, audience: &str, mapping: ClaimMapping) -> Self {
-        Verifier { keys, audience: audience.to_owned(), mapping, identities: Arc::new(OnceLock::new()) }
+        Verifier {
+            keys,
+            audience: audience.to_owned(),
+            mapping,
+            identities: Arc::new(OnceLock::new()),
+            verified: Arc::new(TokenCache::new()),
+        }
     }
 
     /// From now on an applicant's caller carries its keyed identity (under
@@ -112,10 +134,34 @@ impl Verifier {
     }
 
     /// Verifies a token: its caller, an applicant's identity still to learn.
+    /// A token verified before and still within its lifetime is answered
+    /// from memory ([`super::token_cache`], ADR 0041); any other is checked
+    /// in full and, if accepted, remembered until its `exp` plus the leeway.
     pub async fn verify_token(&self, token: &str) -> Result<Verified, TokenError> {
         if token.len() > MAX_TOKEN_BYTES {
             return Err(TokenError::Malformed);
         }
+        let key = key_of(token);
+        let now = crate::auth::userinfo::unix_now();
+        let found = match self.verified.get(&key, now) {
+            Some(found) => found,
+            None => {
+                let (found, expires) = self.verify_signed(token).await?;
+                self.verified.put(key, found.clone(), expires.saturating_add(LEEWAY_SECONDS), now);
+                found
+            }
+        };
+        let applicant = found.applicant.map(|(subject, expires)| Pending {
+            token: token.to_owned(),
+            subject,
+            lifetime: Duration::from_secs(expires.saturating_sub(now)),
+        });
+        Ok(Verified { caller: found.caller, applicant })
+    }
+
+    /// The full check of a token: its algorithm, key, signature, issuer,
+    /// audience and lifetime; what it found, and its `exp`.
+    async fn verify_signed(&self, token: &str) -> Result<(Found, u64), TokenError> {
         refuse_unaccepted_algorithm(token)?;
         let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Malformed)?;
         if !ACCEPTED.contains(&header.alg) {
@@ -129,22 +175,22 @@ impl Verifier {
         let validation = self.validation(header.alg);
         let data = jsonwebtoken::decode::<serde_json::Value>(token, &key.decoding, &validation)
             .map_err(|e| TokenError::from_jwt(&e))?;
-        let caller = self.mapping.caller(&data.claims)?;
+        let claims = &data.claims;
+        // Required by the validation, so present on every accepted token.
+        let expires = claims
+            .get("exp")
+            .and_then(|exp| exp.as_u64().or_else(|| exp.as_f64().map(|seconds| seconds.max(0.0) as u64)))
+            .ok_or(TokenError::MissingClaim("exp"))?;
+        let caller = self.mapping.caller(claims)?;
         let applicant = match caller.role {
             Role::Applicant => {
-                let claims = &data.claims;
                 let subject =
                     claims.get("sub").and_then(serde_json::Value::as_str).ok_or(TokenError::MissingClaim("sub"))?;
-                let expires = claims
-                    .get("exp")
-                    .and_then(|exp| exp.as_u64().or_else(|| exp.as_f64().map(|seconds| seconds.max(0.0) as u64)))
-                    .ok_or(TokenError::MissingClaim("exp"))?;
-                let lifetime = Duration::from_secs(expires.saturating_sub(crate::auth::userinfo::unix_now()));
-                Some(Pending { token: token.to_owned(), subject: subject.to_owned(), lifetime })
+                Some((subject.to_owned(), expires))
             }
             _ => None,
         };
-        Ok(Verified { caller, applicant })
+        Ok((Found { caller, applicant }, expires))
     }
 
     fn validation(&self, alg: Algorithm) -> Validation {

@@ -4,9 +4,11 @@
 //! (docs/BENCHMARKS.md). A token is remembered by the SHA-256 of its exact
 //! text, with what its verification found, until its `exp` plus the leeway
 //! the verification itself allows — never longer than the token would have
-//! been accepted. A token that differs by one byte (another signature, a
-//! tampered claim) is another entry and is verified in full; a refusal is
-//! never remembered.
+//! been accepted — and the verifier answers from it only while the issuer's
+//! key that verified the token is still the one it holds
+//! ([`super::verify`]). A token that differs by one byte (another
+//! signature, a tampered claim) is another entry and is verified in full; a
+//! refusal is never remembered.
 //!
 //! Bounded: at most [`CAPACITY`] tokens; when full, the expired ones go,
 //! and if none has expired, all of them (the next calls verify again).

@@ -12,7 +12,7 @@ use jsonwebtoken::{Algorithm, Validation};
 use super::caller::Caller;
 use super::claims::ClaimMapping;
 use super::error::TokenError;
-use super::keys::{ACCEPTED, IssuerKeys};
+use super::keys::{ACCEPTED, IssuerKeys, Key};
 use super::token_cache::{TokenCache, key_of};
 use super::userinfo::Identities;
 use crate::auth::Role;
@@ -48,13 +48,15 @@ struct Pending {
 }
 
 /// What a verification found, remembered for the token's next
-/// presentations ([`super::token_cache`]): the caller, and for an
-/// applicant the subject and `exp` (the lifetime is counted again at each
-/// presentation).
+/// presentations ([`super::token_cache`]): the caller, for an applicant the
+/// subject and `exp` (the lifetime is counted again at each presentation),
+/// and the issuer's key that verified it.
 #[derive(Clone)]
 struct Found {
     caller: Caller,
     applicant: Option<(String, u64)>,
+    kid: String,
+    key: Arc<Key>,
 }
 
 /// Checks bearer tokens for one service.
@@ -134,16 +136,28 @@ impl Verifier {
     }
 
     /// Verifies a token: its caller, an applicant's identity still to learn.
-    /// A token verified before and still within its lifetime is answered
-    /// from memory ([`super::token_cache`], ADR 0041); any other is checked
-    /// in full and, if accepted, remembered until its `exp` plus the leeway.
+    /// A token verified before, still within its lifetime and under a key
+    /// the issuer still publishes (the very key held when it was verified)
+    /// is answered from memory ([`super::token_cache`], ADR 0041); any
+    /// other is checked in full and, if accepted, remembered until its
+    /// `exp` plus the leeway.
     pub async fn verify_token(&self, token: &str) -> Result<Verified, TokenError> {
         if token.len() > MAX_TOKEN_BYTES {
             return Err(TokenError::Malformed);
         }
         let key = key_of(token);
         let now = crate::auth::userinfo::unix_now();
-        let found = match self.verified.get(&key, now) {
+        let remembered = match self.verified.get(&key, now) {
+            // Only while the key that verified it is the one held now: a
+            // key the issuer withdrew (or any fetch of the keys since) makes
+            // the token go through the full check again.
+            Some(found) => match self.keys.key(&found.kid).await {
+                Ok(held) if Arc::ptr_eq(&held, &found.key) => Some(found),
+                _ => None,
+            },
+            None => None,
+        };
+        let found = match remembered {
             Some(found) => found,
             None => {
                 let (found, expires) = self.verify_signed(token).await?;
@@ -190,7 +204,7 @@ impl Verifier {
             }
             _ => None,
         };
-        Ok((Found { caller, applicant }, expires))
+        Ok((Found { caller, applicant, kid: kid.to_owned(), key }, expires))
     }
 
     fn validation(&self, alg: Algorithm) -> Validation {

@@ -304,11 +304,8 @@ impl<C: EventCodec, W: Rows<C::Aggregate>> CommandRunner<C, W> {
     ) -> Result<Executed<R>, Failure> {
         // One round trip: the stream and the request's idempotency keys.
         let keys = invocation.idempotency.as_ref().map(Idempotency::stored_keys).unwrap_or_default();
-        let (stored, stored_keys) = self
-            .store
-            .read_stream_and_keys(&C::Aggregate::stream_id(target.id()), &keys)
-            .await
-            .map_err(from_store)?;
+        let (stored, stored_keys) =
+            self.store.read_stream_and_keys(&C::Aggregate::stream_id(target.id()), &keys).await.map_err(from_store)?;
         if let Some(idempotency) = &invocation.idempotency
             && let Some(response) = idempotency.replayed_from::<R>(&stored_keys)?
         {

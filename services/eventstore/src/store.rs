@@ -215,7 +215,10 @@ impl EventStore {
             .fetch_all(&self.pool)
             .await
             .map_err(StoreError::db("looking up idempotency keys"))?;
-        Ok(rows.into_iter().map(|(key, request_hash, response)| IdempotencyRecord { key, request_hash, response }).collect())
+        Ok(rows
+            .into_iter()
+            .map(|(key, request_hash, response)| IdempotencyRecord { key, request_hash, response })
+            .collect())
     }
 
     /// A command's read, in one round trip: every event of `stream_id`

@@ -11,27 +11,14 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use prost::Message as _;
 use sqlx::PgPool;
+// The effects that happen once per case or per task: the benchmark's list,
+// so that its check and these count the same things.
+use yiciban_bench::correctness::ONCE;
 use yiciban_eventstore::sql::{names_sql, schema_sql};
 use yiciban_proto::events::v1 as events;
 
 /// The schemas holding an event store.
 pub const STORES: [&str; 4] = ["intake", "routing", "tasks", "issuance"];
-
-/// Effects that happen once per case (`case_id`) or per task (`stream_id`),
-/// by the store that records them.
-const ONCE: [(&str, &str, &str); 11] = [
-    ("intake", "ApplicationSubmitted", "case_id"),
-    ("intake", "ApplicationAccepted", "case_id"),
-    ("routing", "CasePlanned", "case_id"),
-    ("routing", "CaseDecided", "case_id"),
-    ("routing", "CaseHandedToIssuance", "case_id"),
-    ("issuance", "IssuancePrepared", "case_id"),
-    ("issuance", "PickupNotified", "case_id"),
-    ("issuance", "PickedUp", "case_id"),
-    ("issuance", "CaseClosed", "case_id"),
-    ("tasks", "TaskClaimed", "stream_id"),
-    ("tasks", "TaskApproved", "stream_id"),
-];
 
 /// What the checks found; all zero (and `projected == stored`) when the
 /// system kept its promises.

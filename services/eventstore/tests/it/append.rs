@@ -149,8 +149,11 @@ async fn a_commands_one_read_brings_the_stream_in_order_and_only_the_stored_keys
     let stream = format!("case-{case}");
     let (nothing, none) = store.read_stream_and_keys(&stream, &["client:a:k", "legacy:k"]).await.unwrap();
     assert!(nothing.is_empty() && none.is_empty(), "an empty stream and no key");
-    let record =
-        IdempotencyRecord { key: "client:a:k".into(), request_hash: request_fingerprint(b"r"), response: b"done".to_vec() };
+    let record = IdempotencyRecord {
+        key: "client:a:k".into(),
+        request_hash: request_fingerprint(b"r"),
+        response: b"done".to_vec(),
+    };
     store
         .append(&stream, ExpectedVersion::NoStream, &[event("Opened"), event("Moved")], &meta(case), Some(&record))
         .await

@@ -95,19 +95,15 @@ pub fn tasks_per_step(
             problems.push(format!("{} (case, step) with more than one {what}: {}", twice.len(), shown(&twice)));
         }
     }
-    let untasked: Vec<String> = dispatched_n
-        .keys()
-        .filter(|k| !created_n.contains_key(*k))
-        .map(|(c, s)| format!("case {c} step {s}"))
-        .collect();
+    // The (case, step) keys of `of` that `in_` lacks, as words.
+    let missing = |of: &BTreeMap<(String, String), u64>, in_: &BTreeMap<(String, String), u64>| -> Vec<String> {
+        of.keys().filter(|k| !in_.contains_key(*k)).map(|(c, s)| format!("case {c} step {s}")).collect()
+    };
+    let untasked = missing(&dispatched_n, &created_n);
     if !untasked.is_empty() {
         problems.push(format!("{} dispatched steps without a task: {}", untasked.len(), shown(&untasked)));
     }
-    let unasked: Vec<String> = created_n
-        .keys()
-        .filter(|k| !dispatched_n.contains_key(*k))
-        .map(|(c, s)| format!("case {c} step {s}"))
-        .collect();
+    let unasked = missing(&created_n, &dispatched_n);
     if !unasked.is_empty() {
         problems.push(format!("{} tasks without a dispatched step: {}", unasked.len(), shown(&unasked)));
     }

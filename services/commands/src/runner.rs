@@ -209,7 +209,7 @@ impl<C: EventCodec, W: Rows<C::Aggregate>> CommandRunner<C, W> {
 
     /// Like [`CommandRunner::load`]; `NOT_FOUND` for an empty stream.
     pub async fn load_existing(&self, id: Uuid) -> Result<Loaded<C::Aggregate>, Status> {
-        self.load(id).await?.ok_or_else(|| Status::not_found(format!("no {} {id}", C::NOUN)))
+        self.load(id).await?.ok_or_else(|| not_found::<C>(id))
     }
 
     /// The target as `stored` holds it: `NOT_FOUND` for an empty stream of
@@ -218,7 +218,7 @@ impl<C: EventCodec, W: Rows<C::Aggregate>> CommandRunner<C, W> {
     async fn target_from(&self, target: Target, stored: &[StoredEvent]) -> Result<Loaded<C::Aggregate>, Status> {
         match (target, self.fold(target.id(), stored).await?) {
             (_, Some(loaded)) => Ok(loaded),
-            (Target::Existing(id), None) => Err(Status::not_found(format!("no {} {id}", C::NOUN))),
+            (Target::Existing(id), None) => Err(not_found::<C>(id)),
             (Target::Open { id, case_id }, None) => {
                 Ok(Loaded { id, case_id, state: C::Aggregate::default(), now: self.clock.now() })
             }
@@ -391,4 +391,9 @@ impl<C: EventCodec, W: Rows<C::Aggregate>> CommandRunner<C, W> {
         self.store.commit(tx).await.map_err(|e| internal("committing the command", &e))?;
         Ok(Executed::Done(response))
     }
+}
+
+/// `NOT_FOUND` for an aggregate whose stream is empty.
+fn not_found<C: EventCodec>(id: Uuid) -> Status {
+    Status::not_found(format!("no {} {id}", C::NOUN))
 }

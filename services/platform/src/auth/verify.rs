@@ -25,7 +25,6 @@ pub const LEEWAY_SECONDS: u64 = 30;
 pub const MAX_TOKEN_BYTES: usize = 16 * 1024;
 
 /// A verified token's caller, before an applicant's identity is learned.
-#[derive(Clone)]
 pub struct Verified {
     /// The caller, `applicant_key` not yet set.
     pub caller: Caller,
@@ -40,7 +39,6 @@ impl std::fmt::Debug for Verified {
 
 /// What asking userinfo for an applicant needs: the token (a credential,
 /// never printed), its subject and how long it is still valid.
-#[derive(Clone)]
 struct Pending {
     token: String,
     subject: String,

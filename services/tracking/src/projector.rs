@@ -14,10 +14,12 @@
 //!
 //! Events are folded in memory and written in one statement: the timeline
 //! rows, the case rows, only the task rows the events changed and the
-//! checkpoints. [`Projector::apply_ordered_batch`] does this for many events
-//! at once (the rebuild's replay): it locks the checkpoints and case rows of
-//! the whole batch, folds every event in order, and writes each changed row
-//! once.
+//! checkpoints. A case's tasks are not in its row's document but in their
+//! own rows, read with the locked case (ADR 0042): an event of the case
+//! rewrites the small case document and the one task it changed.
+//! [`Projector::apply_ordered_batch`] does this for many events at once (the
+//! rebuild's replay): it locks the checkpoints and case rows of the whole
+//! batch, folds every event in order, and writes each changed row once.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
@@ -225,11 +227,13 @@ impl Projector {
         let mut seen: HashSet<String> = seen.into_iter().collect();
         // Each case as loaded (its tasks, to write only the changed ones)
         // and as folded.
-        let mut cases: HashMap<Uuid, (BTreeMap<String, TaskView>, CaseView, usize)> = HashMap::new();
+        let mut views = HashMap::with_capacity(docs.len());
         for (case_id, doc) in docs {
-            let view = view_of(doc)?;
-            cases.insert(case_id, (view.tasks.clone(), view, usize::MAX));
+            views.insert(case_id, view_of(doc)?);
         }
+        attach_tasks(conn, s, &mut views).await?;
+        let mut cases: HashMap<Uuid, (BTreeMap<String, TaskView>, CaseView, usize)> =
+            views.into_iter().map(|(case_id, view)| (case_id, (view.tasks.clone(), view, usize::MAX))).collect();
         let mut folded = 0;
         for (i, (event, key)) in events.iter().zip(keys).enumerate() {
             if !seen.insert(key.clone()) {
@@ -293,7 +297,9 @@ impl Projector {
                 sqlx::query_scalar(lock.clone()).bind(case_id).fetch_one(&mut *conn).await?
             }
         };
-        let mut view = view_of(doc)?;
+        let mut views = HashMap::from([(case_id, view_of(doc)?)]);
+        attach_tasks(conn, s, &mut views).await?;
+        let mut view = views.remove(&case_id).unwrap_or_default();
         let before = view.tasks.clone();
         let entry = self.fold(&mut view, event);
         let mut writes = Writes::default();
@@ -359,9 +365,9 @@ macro_rules! write_statement {
                 RETURNING 1
             ), cases AS (
                 INSERT INTO {schema}.case_views AS c (case_id, doc, case_number, package_id, lead_department, officer_id,
-                    status, warning, open, promised_by, last_event_at, updated_at)
+                    status, warning, open, promised_by, last_event_at, last_event_day, updated_at)
                 SELECT case_id, doc::jsonb, case_number, package_id, lead_department, officer_id, status, warning,
-                    open, promised_by, last_event_at, now()
+                    open, promised_by, last_event_at, (last_event_at AT TIME ZONE 'UTC')::date, now()
                 FROM unnest($5::uuid[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[],
                     $12::int2[], $13::bool[], $14::date[], $15::timestamptz[])
                     AS v (case_id, doc, case_number, package_id, lead_department, officer_id, status, warning, open,
@@ -373,7 +379,7 @@ macro_rules! write_statement {
                     package_id = excluded.package_id, lead_department = excluded.lead_department,
                     officer_id = excluded.officer_id, status = excluded.status, warning = excluded.warning,
                     open = excluded.open, promised_by = excluded.promised_by, last_event_at = excluded.last_event_at,
-                    updated_at = excluded.updated_at
+                    last_event_day = excluded.last_event_day, updated_at = excluded.updated_at
             ), tasks AS (
                 INSERT INTO {schema}.task_rows (task_id, case_id, department, state, open, assignee, warning, escalated,
                     clock_stopped, due_by, created_at, doc, updated_at)
@@ -533,6 +539,25 @@ async fn lock_checkpoints(
         found.extend(more);
     }
     Ok(found.into_iter().map(|(stream, v)| (stream, u64::try_from(v).unwrap_or_default())).collect())
+}
+
+/// Puts each task row of the `cases` in `s` into its case's view (in place
+/// of the task a document written before ADR 0042 may still hold). The
+/// caller holds the cases' rows locked, and every write of a task row is
+/// made under its case's lock.
+async fn attach_tasks(conn: &mut PgConnection, s: &str, cases: &mut HashMap<Uuid, CaseView>) -> sqlx::Result<()> {
+    let case_ids: Vec<Uuid> = cases.keys().copied().collect();
+    let rows: Vec<(Uuid, String, sqlx::types::Json<TaskView>)> =
+        sqlx::query_as(schema_sql(s, "SELECT case_id, task_id, doc FROM {schema}.task_rows WHERE case_id = ANY($1)"))
+            .bind(&case_ids)
+            .fetch_all(conn)
+            .await?;
+    for (case_id, task_id, task) in rows {
+        if let Some(view) = cases.get_mut(&case_id) {
+            view.tasks.insert(task_id, task.0);
+        }
+    }
+    Ok(())
 }
 
 /// The case view a stored document holds (`{}`: a row created empty).

@@ -23,8 +23,20 @@ fn db(context: &'static str) -> impl FnOnce(sqlx::Error) -> RepoError {
     move |e| RepoError::Db(context, e)
 }
 
-fn case_doc(doc: serde_json::Value) -> Result<CaseView, RepoError> {
-    serde_json::from_value(doc).map_err(|e| RepoError::Document("case view", e))
+/// The columns a case is read from: its document and its tasks' (ADR
+/// 0042: the document holds no tasks; each is its own row).
+macro_rules! case_columns {
+    () => {
+        "c.doc, (SELECT coalesce(jsonb_agg(t.doc), '[]') FROM {schema}.task_rows t WHERE t.case_id = c.case_id) AS tasks"
+    };
+}
+
+/// A case read with [`case_columns`].
+fn case_doc(row: &sqlx::postgres::PgRow) -> Result<CaseView, RepoError> {
+    let mut view: CaseView = serde_json::from_value(row.get("doc")).map_err(|e| RepoError::Document("case view", e))?;
+    let tasks: Vec<TaskView> = serde_json::from_value(row.get("tasks")).map_err(|e| RepoError::Document("task", e))?;
+    view.tasks.extend(tasks.into_iter().map(|t| (t.task_id.clone(), t)));
+    Ok(view)
 }
 
 /// A task with the fields of its case a queue shows.
@@ -76,41 +88,50 @@ impl Repo {
     /// Every case with an event at or after `since` (for the statistics of
     /// a month starting then).
     pub async fn cases_since(&self, since: DateTime<Utc>) -> Result<Vec<CaseView>, RepoError> {
-        let docs: Vec<serde_json::Value> = sqlx::query_scalar(schema_sql(
+        let rows = sqlx::query(schema_sql(
             &self.active().await?,
-            "SELECT doc FROM {schema}.case_views WHERE last_event_at >= $1 ORDER BY case_id",
+            concat!(
+                "SELECT ",
+                case_columns!(),
+                " FROM {schema}.case_views c
+                 WHERE c.last_event_day >= ($1 AT TIME ZONE 'UTC')::date AND c.last_event_at >= $1 ORDER BY c.case_id"
+            ),
         ))
         .bind(since)
         .fetch_all(&self.pool)
         .await
         .map_err(db("reading the cases of a month"))?;
-        docs.into_iter().map(case_doc).collect()
+        rows.iter().map(case_doc).collect()
     }
 
     /// One case; `None` when no event of it was applied yet.
     pub async fn case(&self, case_id: Uuid) -> Result<Option<CaseView>, RepoError> {
-        let doc: Option<serde_json::Value> = sqlx::query_scalar(schema_sql(
+        let row = sqlx::query(schema_sql(
             &self.active().await?,
-            "SELECT doc FROM {schema}.case_views WHERE case_id = $1",
+            concat!("SELECT ", case_columns!(), " FROM {schema}.case_views c WHERE c.case_id = $1"),
         ))
         .bind(case_id)
         .fetch_optional(&self.pool)
         .await
         .map_err(db("reading a case"))?;
-        doc.map(case_doc).transpose()
+        row.as_ref().map(case_doc).transpose()
     }
 
     /// The case with this number.
     pub async fn case_by_number(&self, case_number: &str) -> Result<Option<CaseView>, RepoError> {
-        let doc: Option<serde_json::Value> = sqlx::query_scalar(schema_sql(
+        let row = sqlx::query(schema_sql(
             &self.active().await?,
-            "SELECT doc FROM {schema}.case_views WHERE case_number = $1 ORDER BY updated_at DESC LIMIT 1",
+            concat!(
+                "SELECT ",
+                case_columns!(),
+                " FROM {schema}.case_views c WHERE c.case_number = $1 ORDER BY c.updated_at DESC LIMIT 1"
+            ),
         ))
         .bind(case_number)
         .fetch_optional(&self.pool)
         .await
         .map_err(db("finding a case by number"))?;
-        doc.map(case_doc).transpose()
+        row.as_ref().map(case_doc).transpose()
     }
 
     /// Up to `limit` timeline entries of a case from `offset` on (oldest
@@ -161,14 +182,22 @@ impl Repo {
         // have a partial index of their own.
         let (page, count) = if statuses.is_empty() {
             (
-                "SELECT doc FROM {schema}.case_views WHERE officer_id = $1 AND open AND warning >= $2
-                 ORDER BY warning DESC, promised_by ASC NULLS LAST, case_number OFFSET $3 LIMIT $4",
+                concat!(
+                    "SELECT ",
+                    case_columns!(),
+                    " FROM {schema}.case_views c WHERE c.officer_id = $1 AND c.open AND c.warning >= $2
+                     ORDER BY c.warning DESC, c.promised_by ASC NULLS LAST, c.case_number OFFSET $3 LIMIT $4"
+                ),
                 "SELECT count(*) FROM {schema}.case_views WHERE officer_id = $1 AND open AND warning >= $2",
             )
         } else {
             (
-                "SELECT doc FROM {schema}.case_views WHERE officer_id = $1 AND warning >= $2 AND status = ANY($5)
-                 ORDER BY warning DESC, promised_by ASC NULLS LAST, case_number OFFSET $3 LIMIT $4",
+                concat!(
+                    "SELECT ",
+                    case_columns!(),
+                    " FROM {schema}.case_views c WHERE c.officer_id = $1 AND c.warning >= $2 AND c.status = ANY($5)
+                     ORDER BY c.warning DESC, c.promised_by ASC NULLS LAST, c.case_number OFFSET $3 LIMIT $4"
+                ),
                 "SELECT count(*) FROM {schema}.case_views
                  WHERE officer_id = $1 AND warning >= $2 AND status = ANY($3)",
             )
@@ -182,7 +211,7 @@ impl Repo {
         }
         let rows = page.fetch_all(&self.pool).await.map_err(db("reading a worklist"))?;
         let total: i64 = count.fetch_one(&self.pool).await.map_err(db("counting a worklist"))?;
-        let cases = rows.into_iter().map(|r| case_doc(r.get("doc"))).collect::<Result<Vec<_>, _>>()?;
+        let cases = rows.iter().map(case_doc).collect::<Result<Vec<_>, _>>()?;
         Ok((cases, total))
     }
 

@@ -1,7 +1,8 @@
 //! The tracking schema's own tables, beside the event store's checkpoints
 //! and poison messages: one row per case (the [`crate::projection::CaseView`]
-//! as JSONB plus the columns the lists filter and sort on), one row per
-//! department task, and the timeline (one row per event, in recorded order).
+//! without its tasks as JSONB, plus the columns the lists filter and sort
+//! on), one row per department task (its [`crate::projection::TaskView`]),
+//! and the timeline (one row per event, in recorded order).
 
 use yiciban_eventstore::Migrations;
 
@@ -89,6 +90,22 @@ CREATE INDEX case_views_open_worklist ON {schema}.case_views (officer_id, warnin
     WHERE open;
 -- a department's queue counts its tasks by state from the index alone
 CREATE INDEX task_rows_department_state ON {schema}.task_rows (department, state);
+"#,
+        ),
+        (
+            5,
+            r#"
+-- The case row changes with every event of the case (ADR 0042). Its document
+-- no longer holds the tasks (each is its own row in task_rows, read back with
+-- the case), and no index covers a column every event changes: the monthly
+-- statistics find their cases by the day of the latest event, which changes
+-- at most once a day. So an event's update of the row touches no index and,
+-- with room left on the page, stays on it (a HOT update).
+ALTER TABLE {schema}.case_views SET (fillfactor = 50);
+ALTER TABLE {schema}.case_views ADD COLUMN last_event_day DATE;
+UPDATE {schema}.case_views SET doc = doc - 'tasks', last_event_day = (last_event_at AT TIME ZONE 'UTC')::date;
+DROP INDEX {schema}.case_views_last_event;
+CREATE INDEX case_views_last_event_day ON {schema}.case_views (last_event_day);
 "#,
         ),
     ],

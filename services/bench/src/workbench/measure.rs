@@ -222,8 +222,9 @@ macro_rules! inbox_rows {
 
 macro_rules! worklist {
     () => {
-        "SELECT doc FROM tracking.case_views WHERE officer_id = $1 AND open AND warning >= 0
-     ORDER BY warning DESC, promised_by ASC NULLS LAST, case_number OFFSET 0 LIMIT $2"
+        "SELECT c.doc, (SELECT coalesce(jsonb_agg(t.doc), '[]') FROM tracking.task_rows t WHERE t.case_id = c.case_id)
+     AS tasks FROM tracking.case_views c WHERE c.officer_id = $1 AND c.open AND c.warning >= 0
+     ORDER BY c.warning DESC, c.promised_by ASC NULLS LAST, c.case_number OFFSET 0 LIMIT $2"
     };
 }
 

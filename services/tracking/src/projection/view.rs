@@ -410,6 +410,11 @@ pub struct CaseView {
     pub officer_name: String,
     pub planned: bool,
     pub clock_stops: Vec<ClockStop>,
+    /// Not in the stored case document: each task is its own row of
+    /// `task_rows` (written only when it changes), read back with the case
+    /// (ADR 0042). A document written before that still holds them, and
+    /// is read as it is.
+    #[serde(default, skip_serializing)]
     pub tasks: BTreeMap<String, TaskView>,
     pub deficiencies: Vec<OwedDeficiency>,
     pub supplements: Vec<SupplementRequest>,

@@ -189,6 +189,9 @@ fn database_url(db: &TestDb) -> String {
     }
 }
 
+/// How often the statistics are gathered during the load ([`observe::Analyzer`]).
+const ANALYZE_EVERY: Duration = Duration::from_secs(10);
+
 async fn setting(
     args: &Args,
     machine: procfs::Machine,
@@ -216,6 +219,16 @@ async fn setting(
             (
                 "Postgres fsync / wal_sync_method".into(),
                 format!("{} / {}", show("fsync").await, show("wal_sync_method").await),
+            ),
+            (
+                "Postgres autovacuum / statistics".into(),
+                format!(
+                    "autovacuum {}; the benchmark runs `ANALYZE` after the warm-up and every {} s until the load \
+                     ends, as autovacuum would keep the statistics of a running system (without it the plans the \
+                     services cached while the tables were nearly empty stay sequential scans)",
+                    show("autovacuum").await,
+                    ANALYZE_EVERY.as_secs()
+                ),
             ),
             (
                 "JetStream".into(),
@@ -294,6 +307,8 @@ async fn run(
     let next = Arc::new(AtomicU64::new(0));
     closed_loop(&driver, &next, args.warmup, args.concurrency.min(args.warmup.max(1) as usize), "warm-up cases").await;
     observe::wait_projected(&db.pool, Duration::from_secs(120)).await?;
+    // Statistics kept current from here to the end of the load (see `Analyzer`).
+    let analyzer = observe::Analyzer::start(db.pool.clone(), ANALYZE_EVERY).await?;
     driver.latencies.take();
 
     eprintln!("==> peak: {} cases, {} at a time", args.cases, args.concurrency);
@@ -351,6 +366,8 @@ async fn run(
         lag_ms: observe::projection_lag(&db.pool, t2, t3).await?,
         cpu: Vec::new(),
     };
+    let analyzed = analyzer.finish().await;
+    eprintln!("==> statistics gathered {analyzed} times during the load");
 
     // The read models as the live consumers left them, to compare with
     // their replay after the rebuild.

@@ -132,6 +132,52 @@ impl BacklogSampler {
     }
 }
 
+/// Keeps the planner's statistics of the benchmark's database current while
+/// the load runs, as autovacuum keeps them on a running system: `ANALYZE`
+/// once at the start and again every `every` until stopped. The services
+/// cache their statements' plans per connection, and a plan made while a
+/// table was nearly empty (a sequential scan) stays until the table is
+/// analysed; a server with autovacuum off (the setting is in the report)
+/// never does that by itself, and autovacuum may not within a short run.
+pub struct Analyzer {
+    stop: CancellationToken,
+    task: tokio::task::JoinHandle<u64>,
+}
+
+impl std::fmt::Debug for Analyzer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Analyzer(..)")
+    }
+}
+
+impl Analyzer {
+    pub async fn start(pool: PgPool, every: Duration) -> anyhow::Result<Analyzer> {
+        sqlx::query("ANALYZE").execute(&pool).await.context("ANALYZE")?;
+        let stop = CancellationToken::new();
+        let s = stop.clone();
+        let task = tokio::spawn(async move {
+            let mut passes = 1;
+            loop {
+                tokio::select! {
+                    _ = s.cancelled() => return passes,
+                    _ = tokio::time::sleep(every) => {}
+                }
+                match sqlx::query("ANALYZE").execute(&pool).await {
+                    Ok(_) => passes += 1,
+                    Err(e) => eprintln!("warning: ANALYZE during the run failed: {e}"),
+                }
+            }
+        });
+        Ok(Analyzer { stop, task })
+    }
+
+    /// Stops; returns how many passes ran.
+    pub async fn finish(self) -> u64 {
+        self.stop.cancel();
+        self.task.await.unwrap_or_default()
+    }
+}
+
 /// A rebuild of the tracking read models, timed.
 #[derive(Debug, Clone, Copy)]
 pub struct Rebuild {

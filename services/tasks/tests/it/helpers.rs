@@ -112,6 +112,12 @@ impl TestApp {
         (self.service, self.tasks, self.channel) = (app.handle, app.state, app.channel);
     }
 
+    /// A second task service on the same database, NATS prefix and clock
+    /// (another replica of the deployment); stopped when dropped.
+    pub async fn replica(&self) -> RunningService<Tasks> {
+        start(&self.db, &self.nats, &self.clock, &self.issuer, self.intake_url.as_deref()).await
+    }
+
     pub fn client(&self, role: Role, sub: &str, department: Option<&str>) -> Client {
         let token = self.issuer.token(role, sub, department, None);
         TaskServiceClient::with_interceptor(self.channel.clone(), ClientAuth::new(Some(&token)))

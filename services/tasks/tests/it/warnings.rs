@@ -210,3 +210,32 @@ async fn a_sweep_with_one_failing_task_still_warns_the_others_and_retries_it_nex
     assert_eq!(app.tasks.sweep_sla().await.unwrap(), report(1, 0), "the next sweep catches up");
     assert_eq!(warnings(&app.event_types(&broken).await), ["TaskWarned"]);
 }
+
+/// Two replicas of the task service sweep the same database at the same
+/// moment, at every instant a warning falls due (issue 20: work that must
+/// happen once is safe with any number of replicas): each task gets each
+/// warning once, whichever replica raised it, and the two reports add up
+/// to one warning per task and level.
+#[tokio::test]
+async fn two_replicas_sweeping_at_the_same_moment_raise_each_warning_once() {
+    let app = spawn_app().await;
+    let other = app.replica().await;
+    let mut ids = Vec::new();
+    for _ in 0..12 {
+        ids.push(app.create(new_task("samr", 5)).await.task_id);
+    }
+    let mut total = SweepReport::default();
+    for at in ["2026-10-10T00:00", "2026-10-10T12:00", "2026-10-11T00:00", "2026-10-12T09:00"] {
+        app.clock.set(cst(at));
+        let (a, b) = tokio::join!(app.tasks.sweep_sla(), other.state.sweep_sla());
+        for r in [a.unwrap(), b.unwrap()] {
+            assert_eq!(r.failed, 0, "at {at}");
+            total.yellow += r.yellow;
+            total.red += r.red;
+        }
+    }
+    assert_eq!(total, report(12, 12), "one yellow and one red per task over both replicas");
+    for id in &ids {
+        assert_eq!(warnings(&app.event_types(id).await), ["TaskWarned", "TaskWarned", "TaskEscalated"], "task {id}");
+    }
+}

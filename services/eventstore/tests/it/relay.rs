@@ -1,5 +1,6 @@
 //! The outbox relay: a crash between JetStream's ack and the outbox delete,
-//! and re-publishing a range after the broker lost the stream.
+//! re-publishing a range after the broker lost the stream, and two relays
+//! on one schema (two replicas) publishing each event once.
 
 use std::time::Duration;
 
@@ -243,4 +244,53 @@ async fn a_relay_taking_over_a_lost_stream_says_so_and_publishes_the_store_again
     .await;
     token.cancel();
     run.await.unwrap().unwrap();
+}
+
+/// Two relays on one schema, as two replicas of a service run them: one
+/// publishes while the other stands by, so every event is published once
+/// (no duplicate reported by JetStream); when the active one stops, the
+/// other takes over and publishes what is appended after.
+#[tokio::test]
+async fn of_two_relays_on_one_schema_one_publishes_and_the_other_takes_over_when_it_stops() {
+    use std::sync::atomic::Ordering::Relaxed;
+    let db = TestDb::new(10).await;
+    let nats = TestNats::new().await;
+    let store = store(&db, "intake").await;
+    let relays: Vec<Relay> = (0..2)
+        .map(|_| Relay::new(store.clone(), nats.js.clone(), nats.subjects.clone(), RelaySettings::default()))
+        .collect();
+    relays[0].ensure_stream().await.unwrap();
+    let probe = Relay::new(store.clone(), nats.js.clone(), nats.subjects.clone(), RelaySettings::default());
+    let stats: Vec<_> = relays.iter().map(Relay::stats).collect();
+    let published = || stats.iter().map(|s| s.published.load(Relaxed)).collect::<Vec<_>>();
+    let tokens = [tokio_util::sync::CancellationToken::new(), tokio_util::sync::CancellationToken::new()];
+    let mut running: Vec<_> =
+        relays.into_iter().zip(&tokens).map(|(r, t)| Some(tokio::spawn(r.run(t.clone())))).collect();
+
+    append_cases(&store, 5, 4).await;
+    eventually("20 events published", Duration::from_secs(20), || async {
+        (published().iter().sum::<u64>() >= 20 && probe.backlog().await.ok() == Some(0)).then_some(())
+    })
+    .await;
+    let first = published();
+    assert_eq!(first.iter().sum::<u64>(), 20, "each event published once: {first:?}");
+    assert_eq!(first.iter().filter(|n| **n > 0).count(), 1, "one relay publishes, the other stands by: {first:?}");
+    assert_eq!(stream_messages(&nats).await, 20);
+
+    // The active relay stops; its lock goes with its connection.
+    let active = first.iter().position(|n| *n > 0).unwrap();
+    tokens[active].cancel();
+    running[active].take().unwrap().await.unwrap().unwrap();
+    append_cases(&store, 5, 4).await;
+    eventually("the other relay publishes the next 20", Duration::from_secs(20), || async {
+        (published().iter().sum::<u64>() >= 40 && probe.backlog().await.ok() == Some(0)).then_some(())
+    })
+    .await;
+    let after = published();
+    assert_eq!(after[active], 20, "the stopped relay published nothing more: {after:?}");
+    assert_eq!(after[1 - active], 20, "the other took over: {after:?}");
+    assert!(stats.iter().all(|s| s.duplicates.load(Relaxed) == 0), "no event was published twice");
+    assert_eq!(stream_messages(&nats).await, 40);
+    tokens[1 - active].cancel();
+    running[1 - active].take().unwrap().await.unwrap().unwrap();
 }

@@ -14,7 +14,7 @@ use yiciban_proto::catalog::v1::catalog_service_client::CatalogServiceClient;
 use yiciban_proto::intake::v1::intake_service_client::IntakeServiceClient;
 use yiciban_proto::intake::v1::material_service_client::MaterialServiceClient;
 use yiciban_testkit::TestIssuer;
-use yiciban_testkit::{ServiceHandle, TestDb, TestNats};
+use yiciban_testkit::{RunningService, ServiceHandle, TestDb, TestNats};
 
 pub type Intake_ = IntakeServiceClient<InterceptedService<Channel, ClientAuth>>;
 pub type Materials_ = MaterialServiceClient<InterceptedService<Channel, ClientAuth>>;
@@ -30,6 +30,7 @@ pub struct TestApp {
     pub intake: Arc<Intake>,
     pub channel: Channel,
     issuer: TestIssuer,
+    env: std::collections::HashMap<String, String>,
 }
 
 /// The key of the applicants' lookup values the service is given.
@@ -60,19 +61,34 @@ pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
     env.insert("YICIBAN_ROUTING_URL".to_owned(), "http://127.0.0.1:9".to_owned());
     env.insert("YICIBAN_TASKS_URL".to_owned(), "http://127.0.0.1:9".to_owned());
     env.extend(extra.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
-    let mut config = IntakeConfig::from_source(&env).expect("config");
+    let app = start(&env, &db, &nats, &clock).await;
+    TestApp { _service: app.handle, db, nats, clock, intake: app.state, channel: app.channel, issuer, env }
+}
+
+async fn start(
+    env: &std::collections::HashMap<String, String>,
+    db: &TestDb,
+    nats: &TestNats,
+    clock: &ManualClock,
+) -> RunningService<Intake> {
+    let mut config = IntakeConfig::from_source(env).expect("config");
     config.common.grpc_listener = Some(yiciban_testkit::listener());
-    let app = yiciban_testkit::spawn_service(yiciban_intake::build_with(
+    yiciban_testkit::spawn_service(yiciban_intake::build_with(
         config,
         Arc::new(clock.clone()),
         db.pool.clone(),
         nats.js.clone(),
     ))
-    .await;
-    TestApp { _service: app.handle, db, nats, clock, intake: app.state, channel: app.channel, issuer }
+    .await
 }
 
 impl TestApp {
+    /// A second intake service on the same database, NATS prefix, clock and
+    /// settings (another replica of the deployment); stopped when dropped.
+    pub async fn replica(&self) -> RunningService<Intake> {
+        start(&self.env, &self.db, &self.nats, &self.clock).await
+    }
+
     /// The issuer the service trusts.
     pub fn issuer(&self) -> &TestIssuer {
         &self.issuer

@@ -64,6 +64,35 @@ async fn supplementing_the_owed_material_clears_the_deficiency() {
     assert_eq!(app.event_count().await, before);
 }
 
+/// Two replicas of the intake service sweep the same database at the same
+/// moment (issue 20: work that must happen once is safe with any number of
+/// replicas): each overdue case ends once, whichever replica ended it.
+#[tokio::test]
+async fn two_replicas_sweeping_at_the_same_moment_end_each_overdue_case_once() {
+    let app = spawn_app().await;
+    let other = app.replica().await;
+    let mut cases = Vec::new();
+    for i in 0..6 {
+        let mut req = restaurant(&format!("owing-{i}"), &["m_site_layout"]);
+        req.deficiencies.push(deficiency("m_site_layout"));
+        cases.push(app.clerk().submit_application(req).await.unwrap().into_inner().case_id);
+    }
+    app.clock.advance(Days::days(8)); // the day after the deadline
+    let (a, b) = tokio::join!(yiciban_intake::expiry::sweep(&app.intake), yiciban_intake::expiry::sweep(&other.state));
+    assert_eq!(a.unwrap() + b.unwrap(), 6, "the two sweeps ended six cases between them");
+    let (a, b) = tokio::join!(yiciban_intake::expiry::sweep(&app.intake), yiciban_intake::expiry::sweep(&other.state));
+    assert_eq!((a.unwrap(), b.unwrap()), (0, 0), "and nothing more");
+    for case_id in &cases {
+        assert_eq!(case(&app, case_id).await.status(), CaseStatus::Terminated);
+    }
+    let terminations: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM intake.events WHERE event_type = 'CaseTerminated'")
+            .fetch_one(&app.db.pool)
+            .await
+            .unwrap();
+    assert_eq!(terminations, 6, "one termination per case");
+}
+
 #[tokio::test]
 async fn a_deficiency_not_supplied_by_its_deadline_ends_the_case_once() {
     let app = spawn_app().await;

@@ -544,7 +544,10 @@ async fn lock_checkpoints(
 /// Puts each task row of the `cases` in `s` into its case's view (in place
 /// of the task a document written before ADR 0042 may still hold). The
 /// caller holds the cases' rows locked, and every write of a task row is
-/// made under its case's lock.
+/// made under its case's lock. A statement of its own, after the lock, on
+/// purpose: read in the locking statement (as the repo's reads gather
+/// them), a lock that had to wait for another chunk's commit would see the
+/// case row as that chunk left it but its task rows as they were before.
 async fn attach_tasks(conn: &mut PgConnection, s: &str, cases: &mut HashMap<Uuid, CaseView>) -> sqlx::Result<()> {
     let case_ids: Vec<Uuid> = cases.keys().copied().collect();
     let rows: Vec<(Uuid, String, sqlx::types::Json<TaskView>)> =

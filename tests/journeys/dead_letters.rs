@@ -19,7 +19,7 @@ use crate::stack::{Service, Stack};
 async fn a_message_set_aside_is_listed_refused_a_replay_and_discarded_with_a_reason() {
     let stack = Stack::start("2026-09-29T02:00:00Z").await;
     let case = uuid::Uuid::now_v7();
-    let subject = format!("{}.evt._.intake.{case}.Garbage", stack.nats.subjects.prefix());
+    let subject = stack.nats.subjects.event(None, "intake", &case, "Garbage");
     stack.nats.js.publish(subject.clone(), "not protobuf \u{1}\u{2}".into()).await.unwrap().await.unwrap();
 
     let admin = stack.token(Role::Admin, "admin-001", None);

@@ -76,12 +76,14 @@ async fn an_accepted_case_is_published_as_decodable_envelopes_in_stream_order() 
     let case = &submitted.case_id;
     let lead = &accepted.lead_department;
     assert!(!lead.is_empty());
+    // The partition token: the case's, the same on each of its events (ADR 0043).
+    let p = yiciban_eventstore::partition_of(&case.parse().unwrap());
     assert_eq!(
         subjects,
         [
-            format!("{prefix}.evt._.intake.{case}.ApplicationSubmitted"),
-            format!("{prefix}.evt.{lead}.intake.{case}.ApplicationAccepted"),
-            format!("{prefix}.evt._.intake.{case}.OfficerAssigned"),
+            format!("{prefix}.evt._.intake.{case}.ApplicationSubmitted.{p}"),
+            format!("{prefix}.evt.{lead}.intake.{case}.ApplicationAccepted.{p}"),
+            format!("{prefix}.evt._.intake.{case}.OfficerAssigned.{p}"),
         ]
     );
     let leads: Vec<&str> = envelopes.iter().map(|e| e.lead_department.as_str()).collect();

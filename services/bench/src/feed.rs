@@ -37,10 +37,10 @@ impl std::fmt::Debug for Feed {
     }
 }
 
-/// The case id and notice a subject `<prefix>.evt.<dept>.<source>.<case>.<Type>` carries.
+/// The case id and notice a subject `<prefix>.evt.<dept>.<source>.<case>.<Type>.<partition>` carries.
 pub fn parse_subject(subject: &str) -> Option<(&str, Notice)> {
     let tokens: Vec<&str> = subject.split('.').collect();
-    if tokens.len() != 6 || tokens[1] != "evt" {
+    if tokens.len() != 7 || tokens[1] != "evt" {
         return None;
     }
     let notice = match (tokens[3], tokens[5]) {
@@ -55,9 +55,8 @@ impl Feed {
     /// Subscribes to the task and issuance events of `subjects`' deployment.
     pub async fn start(client: &async_nats::Client, subjects: &Subjects) -> anyhow::Result<Feed> {
         let feed = Feed::default();
-        let prefix = subjects.prefix();
         for filter in
-            [format!("{prefix}.evt.*.tasks.*.TaskCreated"), format!("{prefix}.evt.*.issuance.*.IssuancePrepared")]
+            [subjects.typed_events("tasks", "TaskCreated"), subjects.typed_events("issuance", "IssuancePrepared")]
         {
             let mut sub = client.subscribe(filter).await?;
             let routes = feed.routes.clone();
@@ -114,12 +113,13 @@ mod tests {
     #[test]
     fn subjects_name_the_case_and_the_notice() {
         let case = "0192a3b4-0000-7000-8000-000000000001";
-        assert_eq!(parse_subject(&format!("b1.evt.cdc.tasks.{case}.TaskCreated")), Some((case, Notice::TaskCreated)));
+        assert_eq!(parse_subject(&format!("b1.evt.cdc.tasks.{case}.TaskCreated.3")), Some((case, Notice::TaskCreated)));
         assert_eq!(
-            parse_subject(&format!("b1.evt._.issuance.{case}.IssuancePrepared")),
+            parse_subject(&format!("b1.evt._.issuance.{case}.IssuancePrepared.0")),
             Some((case, Notice::IssuancePrepared))
         );
-        assert_eq!(parse_subject(&format!("b1.evt.cdc.tasks.{case}.TaskClaimed")), None);
+        assert_eq!(parse_subject(&format!("b1.evt.cdc.tasks.{case}.TaskClaimed.3")), None);
+        assert_eq!(parse_subject(&format!("b1.evt.cdc.tasks.{case}.TaskCreated")), None, "no partition");
         assert_eq!(parse_subject("b1.other.x"), None);
     }
 

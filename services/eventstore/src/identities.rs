@@ -7,7 +7,7 @@
 //! here (`casectl nats-config`); the tests prove each list against a real
 //! nats-server (eventstore `tests/it/identities.rs` and `tests/it/leaf.rs`).
 
-use crate::Subjects;
+use crate::{Slot, Subjects};
 
 /// The intake process manager's durable consumer (of intake's own events).
 pub const INTAKE_HANDOFF: &str = "intake-handoff";
@@ -48,12 +48,14 @@ pub fn reconcile_reader(service: &str) -> String {
     format!("{service}-reconcile")
 }
 
-/// Which case events a service's durable consumer reads.
+/// Which case events a service's durable consumer reads, partition by
+/// partition: one durable JetStream consumer per [`Slot`], named
+/// [`Slot::durable_name`] (ADR 0043).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Reads {
-    /// The service's own events, `<prefix>.evt.*.<service>.>` (process managers).
+    /// The service's own events, `<prefix>.evt.*.<service>.*.*.<p>` (process managers).
     OwnEvents,
-    /// Every case event, `<prefix>.evt.>` (the tracking projection).
+    /// Every case event, `<prefix>.evt.*.*.*.*.<p>` (the tracking projection, the notifier).
     AllEvents,
 }
 
@@ -346,11 +348,22 @@ fn service(subjects: &Subjects, s: &ServiceUse, departments: &[&str], inbox: Str
         publish.push(format!("$JS.API.STREAM.CREATE.{reference}"));
     }
     for (name, reads) in s.consumers {
-        let filter = match reads {
-            Reads::OwnEvents => subjects.source_events(s.name),
-            Reads::AllEvents => subjects.all_events(),
+        let source = match reads {
+            Reads::OwnEvents => Some(s.name),
+            Reads::AllEvents => None,
         };
-        publish.extend(consumer_calls(&stream, name, &filter, false));
+        for slot in Slot::all() {
+            publish.extend(consumer_calls(
+                &stream,
+                &slot.durable_name(name),
+                &subjects.slot_events(source, slot),
+                false,
+            ));
+        }
+        // The consumer of a deployment from before partitions, adopted
+        // (its position read, then deleted) by the unpartitioned slot's.
+        publish.push(format!("$JS.API.CONSUMER.INFO.{stream}.{name}"));
+        publish.push(format!("$JS.API.CONSUMER.DELETE.{stream}.{name}"));
     }
     if s.webhook_consumers {
         for d in departments {
@@ -483,6 +496,28 @@ mod tests {
         let tracking = Identity::service("tracking").unwrap().permissions(&s, &["fire"]);
         assert!(tracking.publish_allow.iter().all(|c| c.starts_with('$')), "{:?}", tracking.publish_allow);
         assert_eq!(tracking.inbox_prefix, "_INBOX_svc-tracking");
+    }
+
+    #[test]
+    fn a_services_consumer_has_one_durable_consumer_per_partition_each_on_its_partitions_events_only() {
+        let s = Subjects::new("yc").unwrap();
+        let tracking = Identity::service("tracking").unwrap().permissions(&s, &["fire"]);
+        let allowed = |p: &Permissions, call: &str| p.publish_allow.iter().any(|c| c == call);
+        let creates = tracking.publish_allow.iter().filter(|c| c.contains("CONSUMER.CREATE")).count();
+        assert_eq!(creates, usize::from(crate::PARTITIONS) + 1, "{:?}", tracking.publish_allow);
+        let stream = "$JS.API.CONSUMER.CREATE.YC_CASE_EVENTS";
+        assert!(allowed(&tracking, &format!("{stream}.tracking-projection-p3.yc.evt.*.*.*.*.3")));
+        assert!(allowed(&tracking, &format!("{stream}.tracking-projection-unpartitioned.yc.evt.*.*.*.*")));
+        assert!(allowed(&tracking, "$JS.API.CONSUMER.MSG.NEXT.YC_CASE_EVENTS.tracking-projection-p7"));
+        assert!(!allowed(&tracking, "$JS.API.CONSUMER.MSG.NEXT.YC_CASE_EVENTS.tracking-projection-p8"));
+        // The consumer from before partitions: read and deleted, never created nor pulled.
+        assert!(allowed(&tracking, "$JS.API.CONSUMER.INFO.YC_CASE_EVENTS.tracking-projection"));
+        assert!(allowed(&tracking, "$JS.API.CONSUMER.DELETE.YC_CASE_EVENTS.tracking-projection"));
+        assert!(!allowed(&tracking, "$JS.API.CONSUMER.MSG.NEXT.YC_CASE_EVENTS.tracking-projection"));
+        assert!(!tracking.publish_allow.iter().any(|c| c.starts_with(&format!("{stream}.tracking-projection.yc"))));
+        let tasks = Identity::service("tasks").unwrap().permissions(&s, &["fire"]);
+        assert!(allowed(&tasks, &format!("{stream}.tasks-to-routing-p0.yc.evt.*.tasks.*.*.0")));
+        assert!(!tasks.publish_allow.iter().any(|c| c.contains("tracking-projection")));
     }
 
     #[test]

@@ -21,8 +21,8 @@ pub mod trace;
 pub mod upcast;
 
 pub use consumer::{
-    Consumer, ConsumerSettings, DeadLetters, GapSource, Handler, HandlerError, Outcome, PoisonMessage, ProcessManager,
-    StoreGaps,
+    Consumer, ConsumerSettings, DeadLetters, Feed, GapSource, Handler, HandlerError, Outcome, PoisonMessage,
+    ProcessManager, StoreGaps,
 };
 pub use error::{ConsumerError, RelayError, StoreError, error_chain};
 pub use migrate::{EVENT_STORE, Migrations, migrate};
@@ -32,5 +32,5 @@ pub use model::{
 };
 pub use relay::{Relay, RelaySettings};
 pub use store::EventStore;
-pub use subjects::{StreamSettings, Subjects};
+pub use subjects::{EventSubject, PARTITIONS, Slot, StreamSettings, Subjects, partition_of};
 pub use upcast::{UpcastError, Upcasters};

@@ -181,7 +181,7 @@ fn next_for(
 }
 
 /// The event store's own tables: events, outbox, idempotency keys, consumer
-/// checkpoints and poison messages.
+/// checkpoints, poison messages and the consumers' members.
 pub const EVENT_STORE: Migrations = Migrations {
     component: "eventstore",
     steps: &[
@@ -277,6 +277,20 @@ ALTER TABLE {schema}.poison_messages
 -- the case's lead department on the case-level events it receives (issue
 -- 19): the relay publishes them on the lead's subject instead of `_`
 ALTER TABLE {schema}.events ADD COLUMN lead_department TEXT;
+"#,
+        ),
+        (
+            5,
+            r#"
+-- the running replicas of each durable consumer (issue 20, ADR 0043): each
+-- says it is alive every few seconds, and the live ones share the
+-- partitions of the case-event subjects between them
+CREATE TABLE {schema}.consumer_members (
+    consumer  TEXT NOT NULL,
+    member    UUID NOT NULL,
+    seen_at   TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (consumer, member)
+);
 "#,
         ),
     ],

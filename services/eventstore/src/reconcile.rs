@@ -81,7 +81,7 @@ impl Relay {
         while let Some(entry) = subjects.next().await {
             let (subject, count) = entry
                 .map_err(|e| RelayError::Reconcile { what: "counting the cases' messages", source: Box::new(e) })?;
-            if let Some(case_id) = subject.rsplit('.').nth(1).and_then(|t| Uuid::parse_str(t).ok())
+            if let Some(case_id) = self.subjects().parse(&subject).map(|s| s.case_id)
                 && stored.contains_key(&case_id)
             {
                 *held_by_case.entry(case_id).or_default() += count as u64;

@@ -296,7 +296,9 @@ pub async fn consumers(pool: &PgPool, js: &jetstream::Context, subjects: &Subjec
         js.get_stream(subjects.stream_name()).await.map_err(|e| js_err("looking up the case-event stream", e))?;
     let names: Vec<String> =
         stream.consumer_names().try_collect().await.map_err(|e| js_err("listing the stream's consumers", e))?;
-    let (services, others) = names.into_iter().partition(|n| ours.contains(n));
+    // A partitioned consumer's durable JetStream consumers keep their
+    // checkpoints under its name (ADR 0043).
+    let (services, others) = names.into_iter().partition(|n| ours.contains(crate::Slot::base_of(n)));
     Ok(Consumers { services, others })
 }
 

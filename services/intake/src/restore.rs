@@ -40,7 +40,7 @@ pub struct LostErasure {
     pub basis: ErasureBasis,
 }
 
-/// The event type, last token of an orphan's subject, that names an erasure.
+/// The event type, a token of an orphan's subject, that names an erasure.
 const ERASED: &str = "PersonalDataErased";
 
 /// The erasures among `orphans` (messages JetStream holds of events the
@@ -51,20 +51,28 @@ pub async fn find(
     subjects: &Subjects,
     orphans: &[Orphan],
 ) -> anyhow::Result<Vec<LostErasure>> {
-    let wanted: HashMap<&str, &Orphan> = orphans
-        .iter()
-        .filter(|o| {
-            let tokens: Vec<&str> = o.subject.split('.').collect();
-            tokens.len() == 6 && tokens[3] == "intake" && tokens[5] == ERASED
-        })
-        .map(|o| (o.event_id.as_str(), o))
-        .collect();
+    // Some(whether on a subject from before partitions) for an erasure's message.
+    let erasure = |o: &Orphan| -> Option<bool> {
+        let subject = subjects.parse(&o.subject)?;
+        (subject.source == "intake" && subject.event_type == ERASED).then_some(subject.partition.is_none())
+    };
+    let wanted: HashMap<&str, &Orphan> =
+        orphans.iter().filter(|o| erasure(o).is_some()).map(|o| (o.event_id.as_str(), o)).collect();
     let Some(since) = wanted.values().map(|o| o.stored_at).min() else {
         return Ok(Vec::new());
     };
-    let filter = format!("{}.evt.*.intake.*.{ERASED}", subjects.prefix());
-    let held =
-        read_since(js, subjects, &filter, since, None).await.context("reading the erasures back from the stream")?;
+    let mut held = read_since(js, subjects, &subjects.typed_events("intake", ERASED), since, None)
+        .await
+        .context("reading the erasures back from the stream")?;
+    // Erasures published before the subjects had a partition token (ADR 0043).
+    if wanted.values().any(|o| erasure(o) == Some(true)) {
+        let filter = format!("{}.evt.*.intake.*.{ERASED}", subjects.prefix());
+        held.extend(
+            read_since(js, subjects, &filter, since, None)
+                .await
+                .context("reading the erasures back from the stream")?,
+        );
+    }
     let mut found = Vec::new();
     for message in held {
         if let Some(orphan) = wanted.get(message.message.event_id.as_str()) {

@@ -27,7 +27,7 @@ pub mod templates;
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use yiciban_eventstore::{Consumer, ConsumerSettings, EVENT_STORE, EventStore, StoreGaps, Subjects};
+use yiciban_eventstore::{Consumer, ConsumerSettings, EVENT_STORE, EventStore, Feed, StoreGaps, Subjects};
 use yiciban_platform::Clock;
 use yiciban_platform::service::{Service, ServiceBuilder};
 use yiciban_proto::notifier::v1::notifier_service_server::NotifierServiceServer;
@@ -108,7 +108,7 @@ pub async fn build_with(
     let settings = ConsumerSettings {
         name: queue::CONSUMER.into(),
         stream: subjects.stream_name(),
-        filter_subject: subjects.all_events(),
+        feed: Feed::Partitioned { subjects: subjects.clone(), source: None },
         concurrency: 16,
         ack_wait: ConsumerSettings::DEFAULT_ACK_WAIT,
         max_deliveries: ConsumerSettings::DEFAULT_MAX_DELIVERIES,

@@ -80,13 +80,16 @@ fn render() -> String {
          <!-- Generated from proto/yiciban/events/v1 by the test `catalogue` of services/proto \
          (YICIBAN_BLESS_DOCS=1 cargo test -p yiciban-proto catalogue); do not edit by hand. -->\n\n\
          Every case event is published on NATS JetStream (stream `<PREFIX>_CASE_EVENTS`) on the subject\n\n\
-         ```\n<prefix>.evt.<department>.<source>.<case id>.<EventType>\n```\n\n\
+         ```\n<prefix>.evt.<department>.<source>.<case id>.<EventType>.<partition>\n```\n\n\
          - `<prefix>`: the deployment's prefix (`yiciban` unless configured otherwise);\n\
          - `<department>`: the department code the event concerns (each event below says which), the case's lead \
          department for the case-level events it follows, or `_` for a case-level event;\n\
          - `<source>`: the owning service — `intake`, `routing`, `tasks` or `issuance`;\n\
          - `<case id>`: the case's UUID (never personal data);\n\
-         - `<EventType>`: the message name below.\n\n\
+         - `<EventType>`: the message name below;\n\
+         - `<partition>`: a number from 0 to 7, the same for every event of a case (FNV-1a of the case id's 16 \
+         bytes, modulo 8): yiciban's own services share their work by it (ADR 0043). Events published before \
+         December 2026 have no partition token: a filter ending in `>` reads both forms.\n\n\
          A department system subscribes to `<prefix>.evt.<its code>.>`: exactly its own events — its tasks' events, \
          ratings and rectifications of the department, and the case-level events (accepted, planned, clock stopped \
          and resumed, decided, handed over, prepared, closed, terminated, withdrawn) of the cases it leads — which is \
@@ -234,7 +237,7 @@ fn render_asyncapi() -> String {
                     "title": name,
                     "summary": comment(file, &[4, m as i32]),
                     "description": format!(
-                        "Published by `{source}` on `<prefix>.evt.<department>.{source}.<case id>.{name}`, \
+                        "Published by `{source}` on `<prefix>.evt.<department>.{source}.<case id>.{name}.<partition>`, \
                          department: {department}. The message is an `EventEnvelope` whose `payload` is \
                          `yiciban.events.v1.{name}` (schema `yiciban.events.v1.{name}`)."
                     ),
@@ -266,7 +269,7 @@ fn render_asyncapi() -> String {
         "defaultContentType": "application/x-protobuf",
         "channels": {
             "caseEvents": {
-                "address": "{prefix}.evt.{department}.{source}.{caseId}.{eventType}",
+                "address": "{prefix}.evt.{department}.{source}.{caseId}.{eventType}.{partition}",
                 "title": "Case events",
                 "description": "Stream `<PREFIX>_CASE_EVENTS`. A department system subscribes to `<prefix>.evt.<its code>.>`: \
                     exactly its own events, which is also what its NATS permission allows.",
@@ -275,7 +278,11 @@ fn render_asyncapi() -> String {
                     "department": { "description": "The department code the event concerns, or `_` for a case-level event." },
                     "source": { "enum": ["intake", "routing", "tasks", "issuance"], "description": "The owning service." },
                     "caseId": { "description": "The case's UUID (never personal data)." },
-                    "eventType": { "enum": event_types, "description": "The event message's name." }
+                    "eventType": { "enum": event_types, "description": "The event message's name." },
+                    "partition": {
+                        "enum": ["0", "1", "2", "3", "4", "5", "6", "7"],
+                        "description": "The case's partition, the same for all its events (FNV-1a of the case id's 16 bytes, modulo 8). Absent on events published before December 2026."
+                    }
                 },
                 "messages": channel_messages
             }

@@ -1,5 +1,5 @@
 //! Where each case event is published — the department token of its
-//! subject `<prefix>.evt.<department>.<source>.<case id>.<EventType>` — in
+//! subject `<prefix>.evt.<department>.<source>.<case id>.<EventType>.<partition>` — in
 //! one table that the owning services' encoders and the generated event
 //! catalogue (`docs/EVENTS.md`, `docs/asyncapi.json`) both read, so the
 //! contract and the code cannot say different things.

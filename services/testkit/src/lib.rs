@@ -155,6 +155,36 @@ impl TestNats {
 }
 
 impl TestNats {
+    /// `Ok` when the durable consumer `name` is `done`, or, for a consumer
+    /// of the partitioned subjects (ADR 0043), its durable consumer of every
+    /// partition (and of the unpartitioned subjects, if it has one) is;
+    /// else what was seen.
+    async fn durables_done(
+        stream: &async_nats::jetstream::stream::Stream,
+        name: &str,
+        done: &impl Fn(&async_nats::jetstream::consumer::Info) -> bool,
+    ) -> Result<(), String> {
+        let describe = |name: &str, info: &async_nats::jetstream::consumer::Info| {
+            format!(
+                "{name}: {} pending, {} awaiting an ack, delivered up to stream sequence {}",
+                info.num_pending, info.num_ack_pending, info.delivered.stream_sequence
+            )
+        };
+        if let Ok(info) = stream.consumer_info(name).await {
+            return if done(&info) { Ok(()) } else { Err(describe(name, &info)) };
+        }
+        for slot in yiciban_eventstore::Slot::all() {
+            let durable = slot.durable_name(name);
+            match stream.consumer_info(&durable).await {
+                Ok(info) if done(&info) => {}
+                Ok(info) => return Err(describe(&durable, &info)),
+                Err(_) if slot == yiciban_eventstore::Slot::Unpartitioned => {}
+                Err(e) => return Err(format!("no consumer {name} nor {durable}: {e}")),
+            }
+        }
+        Ok(())
+    }
+
     /// Waits until the durable consumer `name` of the test's stream has been
     /// handed every message its filter matches and has acknowledged them
     /// all (nothing pending, nothing awaiting an ack): whatever it was going
@@ -184,13 +214,9 @@ impl TestNats {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
             let last = match self.js.get_stream(self.subjects.stream_name()).await {
-                Ok(stream) => match stream.consumer_info(name).await {
-                    Ok(info) if done(&info) => return,
-                    Ok(info) => format!(
-                        "{} pending, {} awaiting an ack, delivered up to stream sequence {}",
-                        info.num_pending, info.num_ack_pending, info.delivered.stream_sequence
-                    ),
-                    Err(e) => format!("no consumer {name}: {e}"),
+                Ok(stream) => match Self::durables_done(&stream, name, &done).await {
+                    Ok(()) => return,
+                    Err(last) => last,
                 },
                 Err(e) => format!("no stream: {e}"),
             };

@@ -28,7 +28,7 @@ use tokio_util::sync::CancellationToken;
 use yiciban_domain::catalog::Catalog;
 use yiciban_eventstore::sql::schema_sql;
 use yiciban_eventstore::{
-    Consumer, ConsumerSettings, EVENT_STORE, EventStore, GapSource, StoreGaps, Subjects, migrate,
+    Consumer, ConsumerSettings, EVENT_STORE, EventStore, Feed, GapSource, StoreGaps, Subjects, migrate,
 };
 use yiciban_platform::calendar::LiveCalendar;
 use yiciban_platform::service::{Service, ServiceBuilder};
@@ -157,7 +157,7 @@ pub async fn build_with(
     let settings = ConsumerSettings {
         name: CONSUMER.into(),
         stream: subjects.stream_name(),
-        filter_subject: subjects.all_events(),
+        feed: Feed::Partitioned { subjects: subjects.clone(), source: None },
         concurrency: 16,
         ack_wait: ConsumerSettings::DEFAULT_ACK_WAIT,
         max_deliveries: ConsumerSettings::DEFAULT_MAX_DELIVERIES,

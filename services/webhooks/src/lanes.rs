@@ -157,8 +157,8 @@ impl Lanes {
     }
 
     fn dispatch(&mut self, message: jetstream::Message, sequence: u64) {
-        // `<prefix>.evt.<department>.<source>.<case_id>.<EventType>`: the
-        // case is the fifth token.
+        // `<prefix>.evt.<department>.<source>.<case_id>.<EventType>.<partition>`
+        // (no partition before ADR 0043): the case is the fifth token.
         let case = message.subject.split('.').nth(4).unwrap_or(message.subject.as_str()).to_owned();
         lock(&self.shared.held).insert(sequence, message.clone());
         let start = {

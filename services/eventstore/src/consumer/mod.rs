@@ -15,6 +15,12 @@
 //! Messages of different streams are applied concurrently; one stream's
 //! messages always one after another, in order.
 //!
+//! A consumer of the case events reads them partition by partition (ADR
+//! 0043, [`Feed::Partitioned`]): one durable JetStream consumer per
+//! partition, the partitions shared out among the running replicas
+//! ([`members`]), all their messages applied by one loop per replica (so a
+//! projection's chunks stay as large as with one pull).
+//!
 //! Two handler kinds run differently (ADR 0007): a projection that
 //! [applies batches](Handler::applies_batches) gets each pulled chunk in one
 //! transaction with the chunk's checkpoints; a
@@ -27,7 +33,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_nats::jetstream::{self, AckKind, consumer::pull};
+use async_nats::jetstream::{self, AckKind};
 use async_trait::async_trait;
 use futures::StreamExt as _;
 use prost::Message as _;
@@ -42,7 +48,9 @@ use crate::sql::schema_sql;
 use crate::store::EventStore;
 
 mod batch;
+pub mod members;
 mod poison;
+mod pulls;
 
 pub use poison::DeadLetters;
 
@@ -152,6 +160,20 @@ impl GapSource for StoreGaps {
     }
 }
 
+/// What a durable consumer reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Feed {
+    /// One durable JetStream consumer, named as the settings, on one subject
+    /// filter (one filter: nats-server 2.9 has no multi-filter).
+    Subject(String),
+    /// The case events of `source` (of every source when `None`) on
+    /// `subjects`' partitioned subjects: one durable JetStream consumer per
+    /// partition, named [`crate::Slot::durable_name`], the partitions shared
+    /// out among the running replicas; the checkpoints are kept under the
+    /// settings' name (ADR 0043).
+    Partitioned { subjects: crate::Subjects, source: Option<String> },
+}
+
 /// Settings of one durable consumer.
 #[derive(Debug, Clone)]
 pub struct ConsumerSettings {
@@ -159,8 +181,8 @@ pub struct ConsumerSettings {
     pub name: String,
     /// JetStream stream to read.
     pub stream: String,
-    /// Subject filter (one filter: nats-server 2.9 has no multi-filter).
-    pub filter_subject: String,
+    /// What it reads.
+    pub feed: Feed,
     /// Streams applied concurrently.
     pub concurrency: usize,
     /// How long JetStream waits for an ack before redelivering.
@@ -213,8 +235,11 @@ pub struct Consumer<H> {
     handler: Arc<H>,
     gaps: Arc<dyn GapSource>,
     metrics: yiciban_metrics::ConsumerMetrics,
-    /// Whether its pull is set up (it receives what JetStream delivers).
+    /// Whether all its pulls are set up (it receives what JetStream delivers).
     connected: std::sync::atomic::AtomicBool,
+    /// Each pull's state (set up or not) and the messages its durable
+    /// consumer last said were pending, by durable consumer.
+    pulls: std::sync::Mutex<HashMap<String, pulls::PullState>>,
     /// Without its pull this long, it is reported down.
     down_alert_after: Duration,
 }
@@ -250,6 +275,7 @@ impl<H: Handler> Consumer<H> {
             gaps,
             metrics,
             connected: std::sync::atomic::AtomicBool::new(false),
+            pulls: std::sync::Mutex::new(HashMap::new()),
             down_alert_after: DOWN_ALERT_AFTER,
         })
     }
@@ -290,42 +316,13 @@ impl<H: Handler> Consumer<H> {
         let settings = ConsumerSettings {
             name: name.to_owned(),
             stream: subjects.stream_name(),
-            filter_subject: subjects.source_events(store.source()),
+            feed: Feed::Partitioned { subjects: subjects.clone(), source: Some(store.source().to_owned()) },
             concurrency: 16,
             ack_wait: ConsumerSettings::DEFAULT_ACK_WAIT,
             max_deliveries: ConsumerSettings::DEFAULT_MAX_DELIVERIES,
         };
         let gaps = Arc::new(StoreGaps::new([store.clone()]));
         Self::new(settings, store.pool().clone(), store.schema(), js, handler, gaps)
-    }
-
-    /// Creates the durable consumer if absent and returns it.
-    pub async fn durable(&self) -> Result<jetstream::consumer::Consumer<pull::Config>, ConsumerError> {
-        let stream = self
-            .js
-            .get_stream(&self.settings.stream)
-            .await
-            .map_err(|e| self.js_err("looking up the stream")(e.into()))?;
-        let config = pull::Config {
-            durable_name: Some(self.settings.name.clone()),
-            filter_subject: self.settings.filter_subject.clone(),
-            ack_policy: jetstream::consumer::AckPolicy::Explicit,
-            ack_wait: self.settings.ack_wait,
-            max_ack_pending: 20_000,
-            deliver_policy: jetstream::consumer::DeliverPolicy::All,
-            ..Default::default()
-        };
-        stream
-            .get_or_create_consumer(&self.settings.name, config)
-            .await
-            .map_err(|e| self.js_err("creating the durable consumer")(e.into()))
-    }
-
-    /// Messages the durable consumer has not yet delivered (consumer lag).
-    pub async fn pending(&self) -> Result<u64, ConsumerError> {
-        let mut consumer = self.durable().await?;
-        let info = consumer.info().await.map_err(|e| self.js_err("reading consumer info")(e.into()))?;
-        Ok(info.num_pending + info.num_ack_pending as u64)
     }
 
     /// Runs until `shutdown`, applying messages as they arrive.
@@ -375,85 +372,54 @@ impl<H: Handler> Consumer<H> {
                 }
             }
         });
-        self.run_loop(shutdown).await
+        self.run_feed(shutdown).await
     }
 
-    async fn run_loop(self: Arc<Self>, shutdown: CancellationToken) -> Result<(), ConsumerError> {
-        let this = self;
-        loop {
-            if shutdown.is_cancelled() {
-                return Ok(());
-            }
-            match this.clone().run_once(shutdown.clone()).await {
-                Ok(()) => return Ok(()),
-                Err(e) => {
-                    this.connected.store(false, std::sync::atomic::Ordering::SeqCst);
-                    tracing::warn!(consumer = %this.settings.name, error = %e, "consumer interrupted; reconnecting");
-                    tokio::select! {
-                        _ = shutdown.cancelled() => return Ok(()),
-                        _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+    /// Applies one pulled chunk of messages (of any of its pulls): a
+    /// projection's in one transaction, a process manager's reactions
+    /// outside transactions, else message by message, streams concurrently.
+    async fn handle_chunk(self: &Arc<Self>, chunk: Vec<jetstream::Message>) {
+        let mut by_stream: Vec<Vec<jetstream::Message>> = Vec::new();
+        let mut index: HashMap<String, usize> = HashMap::new();
+        for message in chunk {
+            let key = message
+                .headers
+                .as_ref()
+                .and_then(|h| h.get(crate::relay::HEADER_STREAM_ID))
+                .map(|v| v.to_string())
+                .unwrap_or_default();
+            let slot = *index.entry(key).or_insert_with(|| {
+                by_stream.push(Vec::new());
+                by_stream.len() - 1
+            });
+            by_stream[slot].push(message);
+        }
+        // While the chunk is worked on, JetStream hears it is in progress,
+        // so the ack wait can stay short (a message held by a process that
+        // died comes back soon) however long the chunk's calls take.
+        let _in_progress = self.keep_in_progress(by_stream.iter().flatten().cloned().collect());
+        let by_stream = match self.handler.applies_batches() {
+            true => match self.apply_chunk(by_stream).await {
+                None => return,
+                Some(message_by_message) => message_by_message,
+            },
+            false => by_stream,
+        };
+        if self.handler.reacts_outside_transactions() {
+            self.react_chunk(by_stream).await;
+            return;
+        }
+        let this = self.clone();
+        futures::stream::iter(by_stream)
+            .for_each_concurrent(self.settings.concurrency.max(1), |group| {
+                let this = this.clone();
+                async move {
+                    for message in group {
+                        this.handle_message(message).await;
                     }
                 }
-            }
-        }
-    }
-
-    async fn run_once(self: Arc<Self>, shutdown: CancellationToken) -> Result<(), ConsumerError> {
-        let consumer = self.durable().await?;
-        let messages = consumer.messages().await.map_err(|e| self.js_err("pulling messages")(e.into()))?;
-        self.connected.store(true, std::sync::atomic::Ordering::SeqCst);
-        let mut chunks = messages.ready_chunks(512);
-        loop {
-            let chunk = tokio::select! {
-                _ = shutdown.cancelled() => return Ok(()),
-                chunk = chunks.next() => chunk,
-            };
-            let Some(chunk) = chunk else {
-                return Err(self.js_err("message stream ended")("the server closed the pull".into()));
-            };
-            let mut by_stream: Vec<Vec<jetstream::Message>> = Vec::new();
-            let mut index: HashMap<String, usize> = HashMap::new();
-            for message in chunk {
-                let message = message.map_err(|e| self.js_err("receiving a message")(e.into()))?;
-                let key = message
-                    .headers
-                    .as_ref()
-                    .and_then(|h| h.get(crate::relay::HEADER_STREAM_ID))
-                    .map(|v| v.to_string())
-                    .unwrap_or_default();
-                let slot = *index.entry(key).or_insert_with(|| {
-                    by_stream.push(Vec::new());
-                    by_stream.len() - 1
-                });
-                by_stream[slot].push(message);
-            }
-            // While the chunk is worked on, JetStream hears it is in progress,
-            // so the ack wait can stay short (a message held by a process that
-            // died comes back soon) however long the chunk's calls take.
-            let _in_progress = self.keep_in_progress(by_stream.iter().flatten().cloned().collect());
-            let by_stream = match self.handler.applies_batches() {
-                true => match self.apply_chunk(by_stream).await {
-                    None => continue,
-                    Some(message_by_message) => message_by_message,
-                },
-                false => by_stream,
-            };
-            if self.handler.reacts_outside_transactions() {
-                self.react_chunk(by_stream).await;
-                continue;
-            }
-            let this = self.clone();
-            futures::stream::iter(by_stream)
-                .for_each_concurrent(self.settings.concurrency.max(1), |group| {
-                    let this = this.clone();
-                    async move {
-                        for message in group {
-                            this.handle_message(message).await;
-                        }
-                    }
-                })
-                .await;
-        }
+            })
+            .await;
     }
 
     /// Tells JetStream every third of the ack wait that `messages` are in
@@ -500,7 +466,7 @@ impl<H: Handler> Consumer<H> {
     /// outcome says (ack, term for poison, nak with back-off for a retry).
     async fn finish(&self, message: jetstream::Message, result: Result<Outcome, ConsumerError>) {
         if let Ok(info) = message.info() {
-            self.metrics.pending(info.pending);
+            self.metrics.pending(self.note_pending(info.consumer, info.pending));
             let now = chrono::Utc::now().timestamp_nanos_opt().unwrap_or(0) as i128;
             let lag = (now - info.published.unix_timestamp_nanos()).max(0);
             self.metrics.lag(Duration::from_nanos(u64::try_from(lag).unwrap_or(u64::MAX)));

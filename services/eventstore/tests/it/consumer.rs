@@ -112,7 +112,7 @@ async fn poison_messages_are_recorded_terminated_and_replayable() {
     relay.ensure_stream().await.unwrap();
     relay.relay_once().await.unwrap();
     // And something on the subject that is no event at all.
-    let garbage_subject = format!("{}.evt._.intake.{case}.Garbage", nats.subjects.prefix());
+    let garbage_subject = nats.subjects.event(None, "intake", &case, "Garbage");
     nats.js.publish(garbage_subject, "not protobuf \u{1}\u{2}\u{3}".into()).await.unwrap().await.unwrap();
 
     let (consumer, _) = recorder(&db, &nats, "proj", "proj", vec![store.clone()]).await;

@@ -10,8 +10,8 @@ use sqlx::postgres::PgConnection;
 use uuid::Uuid;
 use yiciban_eventstore::sql::schema_sql;
 use yiciban_eventstore::{
-    Consumer, ConsumerSettings, EVENT_STORE, EventMetadata, EventStore, Handler, HandlerError, Migrations, NewEvent,
-    StoreGaps, migrate,
+    Consumer, ConsumerSettings, EVENT_STORE, EventMetadata, EventStore, Feed, Handler, HandlerError, Migrations,
+    NewEvent, StoreGaps, migrate,
 };
 use yiciban_proto::events::v1::EventEnvelope;
 use yiciban_testkit::{TestDb, TestNats};
@@ -108,7 +108,7 @@ pub async fn recorder(
         ConsumerSettings {
             name: name.into(),
             stream: nats.subjects.stream_name(),
-            filter_subject: nats.subjects.all_events(),
+            feed: Feed::Partitioned { subjects: nats.subjects.clone(), source: None },
             concurrency: 4,
             ack_wait: Duration::from_secs(5),
             max_deliveries: 3,

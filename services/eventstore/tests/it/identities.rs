@@ -14,8 +14,8 @@ use yiciban_eventstore::identities::{
     Identity, Reads, SERVICES, TASKS_TO_ROUTING, WEBHOOK_SLOTS, webhook_consumer, webhook_replay_consumer,
 };
 use yiciban_eventstore::{
-    Consumer, ConsumerSettings, EVENT_STORE, EventStore, ExpectedVersion, Relay, RelaySettings, StoreGaps,
-    StreamSettings, Subjects, migrate,
+    Consumer, ConsumerSettings, EVENT_STORE, EventStore, ExpectedVersion, Feed, PARTITIONS, Relay, RelaySettings, Slot,
+    StoreGaps, StreamSettings, Subjects, migrate,
 };
 use yiciban_testkit::{SecureNats, TestDb, eventually};
 
@@ -246,14 +246,14 @@ async fn each_service_does_its_whole_path_with_its_own_identity_and_nothing_else
         let js = js(&client);
         js.get_or_create_stream(StreamSettings::default().config(s)).await.unwrap();
         for (name, reads) in service.consumers {
-            let filter = match reads {
-                Reads::OwnEvents => s.source_events(service.name),
-                Reads::AllEvents => s.all_events(),
+            let source = match reads {
+                Reads::OwnEvents => Some(service.name.to_owned()),
+                Reads::AllEvents => None,
             };
             let settings = ConsumerSettings {
                 name: (*name).to_owned(),
                 stream: s.stream_name(),
-                filter_subject: filter,
+                feed: Feed::Partitioned { subjects: s.clone(), source },
                 concurrency: 1,
                 ack_wait: ConsumerSettings::DEFAULT_ACK_WAIT,
                 max_deliveries: ConsumerSettings::DEFAULT_MAX_DELIVERIES,
@@ -263,9 +263,30 @@ async fn each_service_does_its_whole_path_with_its_own_identity_and_nothing_else
                 fixed: AtomicBool::new(true),
                 fail_next: AtomicBool::new(false),
             });
-            let consumer =
+            let consumer = Arc::new(
                 Consumer::new(settings, db.pool.clone(), "intake", js.clone(), handler, Arc::new(StoreGaps::default()))
-                    .unwrap();
+                    .unwrap(),
+            );
+            // Run: it makes and pulls its durable consumer of each partition.
+            let token = tokio_util::sync::CancellationToken::new();
+            let run = tokio::spawn(consumer.clone().run_shared(token.clone()));
+            let stream = js.get_stream_no_info(s.stream_name()).await.unwrap();
+            eventually(
+                &format!("{}: its consumer {name} of each partition", identity.name()),
+                Duration::from_secs(20),
+                || {
+                    let stream = stream.clone();
+                    async move {
+                        for p in 0..PARTITIONS {
+                            stream.consumer_info(Slot::Partition(p).durable_name(name)).await.ok()?;
+                        }
+                        Some(())
+                    }
+                },
+            )
+            .await;
+            token.cancel();
+            run.await.unwrap().unwrap();
             consumer.pending().await.unwrap_or_else(|e| panic!("{}: its consumer {name}: {e}", identity.name()));
         }
         if service.webhook_consumers {
@@ -348,12 +369,14 @@ async fn the_webhook_service_touches_only_its_slots_consumers_each_on_its_depart
     let between = async_nats::datetime::parse_rfc3339(&chrono::Utc::now().to_rfc3339()).unwrap();
     publish(&tasks, s.event(Some("samr"), "tasks", &case, "TaskClaimed"), "samr-2").await;
     publish(&tasks, s.event(Some("fire"), "tasks", &case, "TaskCreated"), "fire-1").await;
-    // Another service's process manager and a department's feed exist.
+    // Another service's process manager (its first partition's) and a
+    // department's feed exist.
+    let tasks_to_routing = Slot::Partition(0).durable_name(TASKS_TO_ROUTING);
     let tasks_stream = tasks.get_stream_no_info(&stream_name).await.unwrap();
     tasks_stream
         .create_consumer(pull::Config {
-            durable_name: Some(TASKS_TO_ROUTING.into()),
-            filter_subject: s.source_events("tasks"),
+            durable_name: Some(tasks_to_routing.clone()),
+            filter_subject: s.slot_events(Some("tasks"), Slot::Partition(0)),
             ..Default::default()
         })
         .await
@@ -409,19 +432,19 @@ async fn the_webhook_service_touches_only_its_slots_consumers_each_on_its_depart
     };
     let samr_feed = Subjects::department_consumer("samr");
     let (tasks_info, feed_delete, unnamed, past_last, wrong_filter) = tokio::join!(
-        stream.consumer_info(TASKS_TO_ROUTING),
+        stream.consumer_info(&tasks_to_routing),
         stream.delete_consumer(&samr_feed),
         stream.create_consumer(pull::Config { filter_subject: s.department_events("samr"), ..Default::default() }),
         named(webhook_consumer("samr", WEBHOOK_SLOTS + 1), s.department_events("samr")),
         named(webhook_consumer("samr", 1), s.department_events("fire")),
     );
     let next = format!("$JS.API.CONSUMER.MSG.NEXT.{stream_name}.{}", Subjects::department_consumer("samr"));
-    let ack = format!("$JS.ACK.{stream_name}.{TASKS_TO_ROUTING}.1.1.1.0.0");
+    let ack = format!("$JS.ACK.{stream_name}.{tasks_to_routing}.1.1.1.0.0");
     client.publish(next.clone(), "1".into()).await.unwrap();
     client.publish(ack.clone(), "+ACK".into()).await.unwrap();
     client.flush().await.unwrap();
     let refused = [
-        (format!("$JS.API.CONSUMER.INFO.{stream_name}.{TASKS_TO_ROUTING}"), tasks_info.is_err()),
+        (format!("$JS.API.CONSUMER.INFO.{stream_name}.{tasks_to_routing}"), tasks_info.is_err()),
         (format!("$JS.API.CONSUMER.DELETE.{stream_name}.samr-feed"), feed_delete.is_err()),
         (format!("$JS.API.CONSUMER.CREATE.{stream_name}"), unnamed.is_err()),
         (format!("$JS.API.CONSUMER.CREATE.{stream_name}.webhook-samr-{}", WEBHOOK_SLOTS + 1), past_last.is_err()),
@@ -438,7 +461,7 @@ async fn the_webhook_service_touches_only_its_slots_consumers_each_on_its_depart
     violations(&mut events, &refused.map(|(subject, _)| subject)).await;
     // What it could not touch is untouched.
     samr_stream.consumer_info(Subjects::department_consumer("samr")).await.unwrap();
-    let info = tasks_stream.consumer_info(TASKS_TO_ROUTING).await.unwrap();
+    let info = tasks_stream.consumer_info(&tasks_to_routing).await.unwrap();
     assert_eq!(info.num_ack_pending, 0, "the refused ack and pull changed nothing");
     stream.delete_consumer(&live).await.unwrap();
 }

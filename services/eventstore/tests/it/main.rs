@@ -8,5 +8,6 @@ mod helpers;
 mod identities;
 mod leaf;
 mod migrate;
+mod partitions;
 mod relay;
 mod restore;

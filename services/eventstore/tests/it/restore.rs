@@ -80,7 +80,13 @@ async fn after_a_restore_the_lost_events_leave_jetstream_and_the_rewound_consume
     assert_eq!(stream_messages(&nats).await, 5);
     assert!(restore::orphans(&db.pool, &nats.js, &nats.subjects, before).await.unwrap().is_empty());
     let consumers = restore::rewind_consumers(&db.pool, &nats.js, &nats.subjects, before).await.unwrap();
-    assert_eq!(consumers.services, vec!["recorder".to_owned()]);
+    // The consumer's durable JetStream consumer of each partition (ADR 0043).
+    let mut services = consumers.services.clone();
+    services.sort();
+    let partitions: Vec<String> = (0..yiciban_eventstore::PARTITIONS)
+        .map(|p| yiciban_eventstore::Slot::Partition(p).durable_name("recorder"))
+        .collect();
+    assert_eq!(services, partitions);
 
     // The client sends again: a new third event of case a, another id.
     store.append(&stream_a, ExpectedVersion::Exact(2), &[event("Again")], &meta(a), None).await.unwrap();

@@ -59,7 +59,8 @@ async fn the_cases_officer_urges_the_department_which_sees_it_on_its_subject_and
     })
     .await;
     let (subject, _) = published.iter().find(|(_, t)| t == "TaskUrged").unwrap();
-    assert_eq!(subject, &format!("{prefix}.evt.samr.tasks.{case_id}.TaskUrged"));
+    let partition = yiciban_eventstore::partition_of(&case_id.parse().unwrap());
+    assert_eq!(subject, &format!("{prefix}.evt.samr.tasks.{case_id}.TaskUrged.{partition}"));
     assert_eq!(w.app.event_types(&task_id).await, ["TaskCreated", "TaskUrged", "TaskUrged"]);
 }
 

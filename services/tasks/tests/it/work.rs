@@ -131,7 +131,8 @@ async fn an_agent_claims_and_approves_and_every_event_goes_out_on_its_department
     .await;
     let types: Vec<_> = published.iter().map(|(_, t)| t.as_str()).collect();
     assert_eq!(types, ["TaskCreated", "TaskClaimed", "TaskApproved"]);
-    assert_eq!(published[0].0, format!("{prefix}.evt.samr.tasks.{}.TaskCreated", req.case_id));
+    let partition = yiciban_eventstore::partition_of(&req.case_id.parse().unwrap());
+    assert_eq!(published[0].0, format!("{prefix}.evt.samr.tasks.{}.TaskCreated.{partition}", req.case_id));
     assert!(app.published("fire").await.is_empty());
 }
 

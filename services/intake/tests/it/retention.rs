@@ -185,6 +185,78 @@ async fn two_job_instances_at_once_erase_a_person_once_and_a_held_lock_leaves_th
     assert_eq!(app.erasures_of(&case_id).await.len(), 1);
 }
 
+/// The newborn application of the applicant with resident ID number
+/// `id_number` (another person than the mother), accepted; its case id.
+async fn accepted_case_of(app: &TestApp, key: &str, id_number: &str) -> String {
+    let mut request = newborn(key);
+    request.applicant.as_mut().unwrap().id_number = id_number.to_owned();
+    let submitted = app.clerk().submit_application(request).await.unwrap().into_inner();
+    assert_eq!(submitted.decision(), pb::AcceptanceDecision::Accepted, "{submitted:?}");
+    submitted.case_id
+}
+
+/// Two replicas of the intake service on one database run the retention
+/// job at the same moment, at every instant someone falls due and after
+/// (issue 20, item 2: work that must happen once is safe with any number of
+/// replicas): each person is erased once, whichever replica did it — one
+/// erased data key each, recorded as the job, one `PersonalDataErased` per
+/// case with basis retention — and the two replicas' rounds add up to one
+/// erasure per person; later rounds do nothing.
+#[tokio::test]
+async fn two_replicas_running_the_job_at_the_same_moment_erase_each_person_once() {
+    let app = spawn_app().await;
+    let other = app.replica().await;
+    // Six people (their own resident ID numbers); the first three closed in
+    // March, the others in June (seed packages keep data ten years), and one
+    // of each group with a second case that ended the same day.
+    let mut people: Vec<Vec<String>> = Vec::new();
+    for i in 0..6 {
+        let first17 = format!("11010519800101{:03}", 100 + i);
+        let id_number = format!("{first17}{}", yiciban_domain::values::id_number_check_char(&first17).unwrap());
+        let cases = if i % 3 == 0 { 2 } else { 1 };
+        let mut ids = Vec::new();
+        for c in 0..cases {
+            let case_id = accepted_case_of(&app, &format!("r-10-{i}-{c}"), &id_number).await;
+            let on = if i < 3 { date(2026, 3, 20) } else { date(2026, 6, 22) };
+            assert!(closed_by_issuance(&app, &case_id, on).await.unwrap());
+            ids.push(case_id);
+        }
+        people.push(ids);
+    }
+    let cases = people.iter().flatten().count();
+    assert_eq!(cases, 8);
+
+    let mut total = 0;
+    for (at, due) in [("2036-03-19", 0), ("2036-03-20", 3), ("2036-06-21", 0), ("2036-06-22", 3), ("2040-01-01", 0)] {
+        app.clock.set(morning_of(at));
+        // Twice at each instant: the second pair finds nobody left.
+        for pass in 0..2 {
+            let (a, b) = tokio::join!(retention::round(&app.intake), retention::round(&other.state));
+            let erased: usize = [a.unwrap(), b.unwrap()].iter().flatten().sum();
+            assert_eq!(erased, if pass == 0 { due } else { 0 }, "at {at}, pass {pass}");
+            total += erased;
+        }
+    }
+    assert_eq!(total, 6, "one erasure per person over both replicas");
+
+    for case_id in people.iter().flatten() {
+        let erased = app.erasures_of(case_id).await;
+        assert_eq!(erased.len(), 1, "one PersonalDataErased on case {case_id}");
+        assert_eq!(erased[0].basis(), ev::ErasureBasis::Retention, "{erased:?}");
+        let (by, _) = erasure_record(&app, case_id).await.expect("the erasure is recorded");
+        assert_eq!(by, retention::ACTOR);
+    }
+    let (erasure_events, erased_subjects): (i64, i64) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM intake.events WHERE event_type = 'PersonalDataErased'),
+                (SELECT count(DISTINCT subject) FROM intake.data_keys WHERE erased_at IS NOT NULL)",
+    )
+    .fetch_one(&app.db.pool)
+    .await
+    .unwrap();
+    assert_eq!((erasure_events, erased_subjects), (cases as i64, 6), "nothing done twice, nobody else erased");
+    assert!(listed_due(&app, retention::MAX_LOOKAHEAD_DAYS).await.due.is_empty());
+}
+
 #[tokio::test]
 async fn a_round_cut_short_after_deleting_the_key_is_finished_by_the_next() {
     let app = spawn_app().await;

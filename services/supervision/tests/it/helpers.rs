@@ -19,7 +19,7 @@ use yiciban_proto::supervision::v1::report_service_client::ReportServiceClient;
 use yiciban_proto::supervision::v1::supervision_service_client::SupervisionServiceClient;
 use yiciban_supervision::assessments::items::FixedItems;
 use yiciban_supervision::{InMemoryCatalog, InMemoryStatistics, Peers, Supervision, SupervisionConfig};
-use yiciban_testkit::{ServiceHandle, TestDb, TestIssuer, TestNats};
+use yiciban_testkit::{RunningService, ServiceHandle, TestDb, TestIssuer, TestNats};
 
 pub type Client = SupervisionServiceClient<InterceptedService<Channel, ClientAuth>>;
 pub type Reports = ReportServiceClient<InterceptedService<Channel, ClientAuth>>;
@@ -105,6 +105,21 @@ pub fn peers(catalog: &InMemoryCatalog, statistics: &InMemoryStatistics, items: 
 }
 
 impl TestApp {
+    /// A second supervision service on the same database, NATS prefix,
+    /// clock and peers (another replica of the deployment); stopped when
+    /// dropped. Its job's first round runs at its start, at the clock's
+    /// time then.
+    pub async fn replica(&self) -> RunningService<Supervision> {
+        yiciban_testkit::spawn_service(yiciban_supervision::build_with_peers(
+            config(&self.nats, &self.issuer),
+            Arc::new(self.clock.clone()),
+            self.db.pool.clone(),
+            self.nats.js.clone(),
+            peers(&self.catalog, &self.statistics, &self.items),
+        ))
+        .await
+    }
+
     pub fn client(&self, role: Role, sub: &str, department: Option<&str>) -> Client {
         let token = self.issuer.token(role, sub, department, None);
         SupervisionServiceClient::with_interceptor(self.channel.clone(), ClientAuth::new(Some(&token)))

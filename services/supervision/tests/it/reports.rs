@@ -63,9 +63,14 @@ fn tracking_row() -> StatisticsRow {
 }
 
 async fn report_events(app: &TestApp, department: &str) -> Vec<String> {
+    events_of(app, department, SEPTEMBER).await
+}
+
+/// The events of `department`'s report of `period` (YYYY-MM).
+async fn events_of(app: &TestApp, department: &str, period: &str) -> Vec<String> {
     let id = yiciban_domain::reporting::report_id(
         &yiciban_domain::values::DepartmentCode::parse(department).unwrap(),
-        september(),
+        ReportPeriod::parse(period).unwrap(),
     );
     app.event_types(&format!("report-{id}")).await
 }
@@ -442,6 +447,72 @@ async fn a_department_without_a_submission_by_the_15th_is_flagged_on_the_16th_on
     let submitted =
         app.department("health").submit_report(submit("", "无")).await.unwrap().into_inner().report.unwrap();
     assert!(!submitted.submitted_on_time && submitted.flagged_late_on.is_some());
+}
+
+/// Two replicas of the supervision service on one database sweep the
+/// report deadline at the same moment, at every instant of two months
+/// (issue 20, item 2: work that must happen once is safe with any number of
+/// replicas): each department's missing report is flagged once, whichever
+/// replica flagged it, none that was submitted is, and the two replicas'
+/// reports add up to one flag per missing report, with no failure.
+#[tokio::test]
+async fn two_replicas_sweeping_at_the_same_moment_flag_each_missing_report_once() {
+    let app = spawn_app().await;
+    for (code, name) in [("cdc", "疾控中心"), ("hrss", "人社局"), ("tax", "税务局"), ("police-hukou", "公安户政")]
+    {
+        app.catalog.add_department(code, name);
+    }
+    let departments = ["cdc", "health", "hrss", "police-hukou", "samr", "tax"];
+    // Made on the 15th: its job's first round, at its start, owes nothing.
+    let other = app.replica().await;
+    let submit_for = |period: &str| pb::SubmitReportRequest {
+        idempotency_key: key(),
+        period: period.into(),
+        text: text("无"),
+        ..Default::default()
+    };
+    // September: samr submits by the 15th. October: health and cdc do.
+    app.clock.set(cst("2026-10-15T17:30"));
+    app.department("samr").submit_report(submit_for("2026-09")).await.unwrap();
+    app.clock.set(cst("2026-11-10T09:00"));
+    for department in ["health", "cdc"] {
+        app.department(department).submit_report(submit_for("2026-10")).await.unwrap();
+    }
+
+    let mut flagged = 0;
+    for (at, late) in [
+        ("2026-10-15T10:00", 0),
+        ("2026-10-16T08:00", 5),
+        ("2026-10-16T20:00", 0),
+        ("2026-10-31T23:00", 0),
+        ("2026-11-15T23:00", 0),
+        ("2026-11-16T08:00", 4),
+        ("2026-11-17T08:00", 0),
+    ] {
+        app.clock.set(cst(at));
+        let today = china_day(cst(at));
+        let (a, b) = tokio::join!(sweep_once(&app.state, today), sweep_once(&other.state, today));
+        let (a, b) = (a.unwrap(), b.unwrap());
+        assert_eq!(a.failed + b.failed, 0, "at {at}: {a:?} {b:?}");
+        assert_eq!(a.flagged + b.flagged, late, "at {at}: {a:?} {b:?}");
+        flagged += a.flagged + b.flagged;
+    }
+    assert_eq!(flagged, 9, "one flag per missing report over both replicas");
+
+    for department in departments {
+        let september = if department == "samr" { "ReportSubmitted" } else { "ReportFlaggedLate" };
+        assert_eq!(events_of(&app, department, "2026-09").await, [september], "{department}, September");
+        let october = if ["health", "cdc"].contains(&department) { "ReportSubmitted" } else { "ReportFlaggedLate" };
+        assert_eq!(events_of(&app, department, "2026-10").await, [october], "{department}, October");
+    }
+    let stored: i64 = sqlx::query_scalar(schema_sql(
+        app.state.schema(),
+        "SELECT count(*) FROM {schema}.events WHERE event_type = 'ReportFlaggedLate'",
+    ))
+    .fetch_one(&app.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(stored, 9, "nothing flagged twice");
 }
 
 /// The day in China of an instant.

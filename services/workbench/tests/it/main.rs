@@ -26,6 +26,7 @@ mod rectifications;
 mod reports;
 mod signin;
 mod supervision;
+mod sweeps;
 mod traces;
 mod web;
 mod web_refusals;

@@ -60,9 +60,9 @@ pub fn render(report: &Report) -> String {
              mean** ({:.1} cases/s, {:.0} events/s), stays there {:.0} minutes (\"the peak\" below), falls over {:.0}; \
              the rest of the day runs at {base:.2} × the mean, so the day holds its cases. Arrivals are Poisson \
              (thinned to the shape). A case is {commands_per_case:.0} commands storing {events_per_case:.0} events: \
-             {}. Every event of a case is counted inside the day it is submitted (a day also sees the later commands of \
-             earlier days' cases, as many as one day's cases have): the later commands arrive with the same shape as \
-             the submissions.\n",
+             {}. All of a case's events land in the simulated day: the submissions' bursts of the day's cases, and the \
+             later commands of the cases in progress (in a steady state as many as one day's cases have, whichever \
+             day they were submitted), which arrive with the same shape as the submissions.\n",
             o.cities,
             thousands(o.cases_per_day),
             day_s / 3600.0,

@@ -94,6 +94,8 @@ pub struct MachineCheck {
     pub half_load: Outcome,
     /// A steady run at the counter's measured rate.
     pub at_counter_rate: Outcome,
+    /// The province's day on these cores.
+    pub day: Outcome,
 }
 
 /// Everything `--province` prints.
@@ -180,6 +182,7 @@ pub fn run(options: &Options) -> Result<Report, String> {
         carried: search::largest_carried(|r| options.steady(here.clone(), r), &options.limits, 10.0),
         half_load: model::simulate(&options.steady(here.clone(), MEASURED.half_load_cases_per_s)),
         at_counter_rate: model::simulate(&options.steady(here.clone(), MEASURED.counter_rate)),
+        day: model::simulate(&Scenario { sizing: here, ..day.clone() }),
     };
     Ok(Report {
         ceilings: model::ceilings(&day),

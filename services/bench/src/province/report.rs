@@ -203,6 +203,24 @@ pub fn render(report: &Report) -> String {
         counter.map_or("–".into(), |p| ms(p.wait.p99)),
         MEASURED.counter_wait_ms
     );
+    let d = &m.day;
+    let counter_here = d.part("case-number counter");
+    let _ = writeln!(
+        out,
+        "| the province's day on these 2 cores: busy at its peak ({:.1} cases/s); lag at the peak p50 / p99 ms | the cores {}, the counter {}; {} / {}{} | not run (the closed loop's {} cases/s is above that peak) |",
+        d.peak_cases_per_s,
+        pct(d.parts[0].utilisation_peak),
+        counter_here.map_or("–".into(), |p| pct(p.utilisation_peak)),
+        ms(d.lag.p50),
+        ms(d.lag.p99),
+        d.overloaded.as_ref().map_or(String::new(), |p| format!(" ({p} overloaded)")),
+        MEASURED.peak_cases_per_s
+    );
+    let _ = writeln!(
+        out,
+        "| the largest peak these 2 cores carry, × the province's mean | {:.1} × | – |",
+        m.carried.multiple / mean
+    );
     let _ = writeln!(out, "{END}");
     out
 }

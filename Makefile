@@ -6,7 +6,7 @@ export NATS_URL ?= nats://127.0.0.1:4222
 RUN_DATABASE_URL ?= $(patsubst %/postgres,%/yiciban,$(DATABASE_URL))
 CARGO ?= cargo
 
-.PHONY: run test bench bench-workbench faults infra infra-down lint fmt build oidc-provider examples browser proto-check proto-release
+.PHONY: run test bench bench-workbench scale-model faults infra infra-down lint fmt build oidc-provider examples browser proto-check proto-release
 
 ## run: start Postgres and NATS if none answers, then the whole system
 run: infra
@@ -40,6 +40,14 @@ bench-workbench: infra
 	@echo "==> building the load generator with the services and the workbench in it (release)"
 	$(CARGO) build --release -p yiciban-bench
 	./target/release/yiciban-bench --workbench --markdown docs/BENCHMARKS.md $(BENCH_WORKBENCH_ARGS)
+
+## scale-model: the province model (docs/SCALING.md): a seeded simulation of a province's day with its morning peak
+## on the suggested sizing, fed with the costs per event `make bench` measured; no infrastructure, a few seconds
+SCALE_MODEL_ARGS ?=
+scale-model:
+	@echo "==> building the load generator, which holds the model (release)"
+	$(CARGO) build --release -p yiciban-bench
+	./target/release/yiciban-bench --province --markdown docs/SCALING.md $(SCALE_MODEL_ARGS)
 
 ## faults: the fault tests (docs/RELIABILITY.md): every service as its own process against a Postgres and a
 ## nats-server of their own (the programs installed if missing), killed, restarted and starved one at a time

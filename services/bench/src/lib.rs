@@ -4,7 +4,9 @@
 //! `yiciban-faults` (`make faults`, it breaks parts and checks nothing was
 //! lost or done twice). [`system`] starts and stops the services,
 //! [`driver`] drives complete cases through gRPC, [`feed`] hears the case
-//! events on NATS, [`observe`] reads the stores.
+//! events on NATS, [`observe`] reads the stores. [`province`] is apart:
+//! a simulation of a province's deployment fed with the costs the
+//! benchmark measured (`yiciban-bench --province`, `make scale-model`).
 
 pub mod correctness;
 pub mod driver;
@@ -13,5 +15,6 @@ pub mod markdown;
 pub mod observe;
 pub mod procfs;
 pub mod progress;
+pub mod province;
 pub mod stats;
 pub mod system;

@@ -9,7 +9,8 @@
 //! and adds a "Scale-out" table; after every run a correctness check reads
 //! the database (one task per step, each warning once, the read models equal
 //! a replay, each effect once), and the benchmark exits non-zero when it
-//! fails.
+//! fails. With `--province` it runs no system: it simulates a province's
+//! deployment with the costs measured here (`make scale-model`).
 
 mod baseline;
 mod report;
@@ -28,7 +29,7 @@ use yiciban_testkit::{TestDb, TestNats};
 use yiciban_bench::driver::Driver;
 use yiciban_bench::progress::Progress;
 use yiciban_bench::system::{System, Wiring};
-use yiciban_bench::{correctness, feed, observe, procfs};
+use yiciban_bench::{correctness, feed, observe, procfs, province};
 
 use crate::report::{Figures, Phase, Setting};
 
@@ -81,6 +82,89 @@ struct Args {
     /// here, for `--workbench`.
     #[arg(long)]
     explain: Option<PathBuf>,
+    /// Run the province model instead (`make scale-model`): a simulation
+    /// of docs/SCALING.md's province and sizing, fed with the costs per
+    /// event the benchmark measured; no database, no NATS. With
+    /// `--markdown`, written between its own markers.
+    #[arg(long)]
+    province: bool,
+    #[command(flatten)]
+    model: ProvinceArgs,
+}
+
+/// `--province`'s overrides; the defaults are docs/SCALING.md's province
+/// and sizing and the latest measured costs (`province::Costs::measured`).
+#[derive(Debug, clap::Args)]
+struct ProvinceArgs {
+    /// Cases a day in the province.
+    #[arg(long, default_value_t = 50_000.0)]
+    province_cases_per_day: f64,
+    /// Cities; the submissions spread evenly over them (city i takes
+    /// counter row i mod `--province-counters`).
+    #[arg(long, default_value_t = 12)]
+    province_cities: usize,
+    /// The morning peak's rate, times the day's mean.
+    #[arg(long, default_value_t = 10.0)]
+    province_peak: f64,
+    /// Postgres's cores.
+    #[arg(long, default_value_t = 8)]
+    province_postgres_cores: usize,
+    /// Processes of every service.
+    #[arg(long, default_value_t = 2)]
+    province_replicas: usize,
+    /// Cores of each service process (0.5: limited to half a core).
+    #[arg(long, default_value_t = 0.5)]
+    province_cores_per_replica: f64,
+    /// nats-server's cores.
+    #[arg(long, default_value_t = 1)]
+    province_nats_cores: usize,
+    /// Case-number counter rows the submissions take (1: one a day, today).
+    #[arg(long, default_value_t = 1)]
+    province_counters: usize,
+    /// Postgres CPU-ms per event (default: the latest measured, 1.201).
+    #[arg(long)]
+    province_postgres_ms: Option<f64>,
+    /// How long a submission holds the counter row, ms (default: from the
+    /// measured wait, 16.2).
+    #[arg(long)]
+    province_counter_hold_ms: Option<f64>,
+    /// The simulation's seed.
+    #[arg(long, default_value_t = 20)]
+    province_seed: u64,
+}
+
+/// The province model (`--province`): printed, and with `--markdown`
+/// written between its markers.
+fn province_run(args: &Args) -> anyhow::Result<()> {
+    let m = &args.model;
+    let mut costs = province::Costs::measured();
+    costs.postgres_ms = m.province_postgres_ms.unwrap_or(costs.postgres_ms);
+    costs.counter_hold_ms = m.province_counter_hold_ms.unwrap_or(costs.counter_hold_ms);
+    let options = province::Options {
+        cities: m.province_cities,
+        cases_per_day: m.province_cases_per_day,
+        peak_factor: m.province_peak,
+        postgres_cores: m.province_postgres_cores,
+        replicas: m.province_replicas,
+        cores_per_replica: m.province_cores_per_replica,
+        nats_cores: m.province_nats_cores,
+        counters: m.province_counters,
+        costs,
+        seed: m.province_seed,
+        ..province::Options::default()
+    };
+    let started = Instant::now();
+    let report = province::run(&options).map_err(|e| anyhow::anyhow!("the province model: {e}"))?;
+    let generated = province::report::render(&report);
+    println!("{generated}");
+    eprintln!("==> the province model ran in {:.1} s", started.elapsed().as_secs_f64());
+    if let Some(path) = &args.markdown {
+        let document = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        std::fs::write(path, province::report::splice(&document, &generated))
+            .with_context(|| format!("writing {}", path.display()))?;
+        eprintln!("==> figures written to {}", path.display());
+    }
+    Ok(())
 }
 
 /// The workbench's pages (`--workbench`): the report, also written into
@@ -109,6 +193,9 @@ async fn workbench_run(args: &Args) -> anyhow::Result<()> {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    if args.province {
+        return province_run(&args);
+    }
     if args.workbench {
         return workbench_run(&args).await;
     }

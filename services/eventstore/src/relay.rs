@@ -496,7 +496,9 @@ impl Relay {
     }
 }
 
-fn headers_for(event: &StoredEvent) -> HeaderMap {
+/// The headers of `event`'s message as the relay publishes it: its id as
+/// `Nats-Msg-Id`, its type, stream and version, and its trace context.
+pub fn headers_for(event: &StoredEvent) -> HeaderMap {
     let mut headers = HeaderMap::new();
     headers.insert(async_nats::header::NATS_MESSAGE_ID, event.event_id.to_string().as_str());
     headers.insert(HEADER_EVENT_TYPE, event.event_type.as_str());

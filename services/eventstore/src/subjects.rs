@@ -74,14 +74,14 @@ impl Slot {
     }
 
     /// The consumer whose checkpoints a durable consumer named `durable`
-    /// keeps: `base` for `<base>-p<n>` (n < [`PARTITIONS`]) and
-    /// `<base>-unpartitioned`, else the name itself.
+    /// keeps: `base` when `durable` is the [`Slot::durable_name`] of one of
+    /// `base`'s slots, else the name itself.
     pub fn base_of(durable: &str) -> &str {
         if let Some(base) = durable.strip_suffix("-unpartitioned") {
             return base;
         }
         match durable.rsplit_once("-p") {
-            Some((base, n)) if n.parse::<u16>().is_ok_and(|n| n < PARTITIONS) && !n.starts_with('+') => base,
+            Some((base, _)) if Slot::all().any(|slot| slot.durable_name(base) == durable) => base,
             _ => durable,
         }
     }
@@ -352,6 +352,7 @@ mod tests {
         assert_eq!(Slot::base_of("fire-feed"), "fire-feed");
         assert_eq!(Slot::base_of("x-p8"), "x-p8");
         assert_eq!(Slot::base_of("x-p+1"), "x-p+1");
+        assert_eq!(Slot::base_of("x-p01"), "x-p01");
         assert_eq!(Slot::base_of("tracking-projection"), "tracking-projection");
     }
 

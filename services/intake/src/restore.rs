@@ -51,28 +51,19 @@ pub async fn find(
     subjects: &Subjects,
     orphans: &[Orphan],
 ) -> anyhow::Result<Vec<LostErasure>> {
-    // Some(whether on a subject from before partitions) for an erasure's message.
-    let erasure = |o: &Orphan| -> Option<bool> {
-        let subject = subjects.parse(&o.subject)?;
-        (subject.source == "intake" && subject.event_type == ERASED).then_some(subject.partition.is_none())
-    };
-    let wanted: HashMap<&str, &Orphan> =
-        orphans.iter().filter(|o| erasure(o).is_some()).map(|o| (o.event_id.as_str(), o)).collect();
+    let wanted: HashMap<&str, &Orphan> = orphans
+        .iter()
+        .filter(|o| subjects.parse(&o.subject).is_some_and(|s| s.source == "intake" && s.event_type == ERASED))
+        .map(|o| (o.event_id.as_str(), o))
+        .collect();
     let Some(since) = wanted.values().map(|o| o.stored_at).min() else {
         return Ok(Vec::new());
     };
-    let mut held = read_since(js, subjects, &subjects.typed_events("intake", ERASED), since, None)
+    // Intake's events in both subject forms (with the partition token, and
+    // from before it, ADR 0043), picked out by the erasures' event ids.
+    let held = read_since(js, subjects, &subjects.source_events("intake"), since, None)
         .await
         .context("reading the erasures back from the stream")?;
-    // Erasures published before the subjects had a partition token (ADR 0043).
-    if wanted.values().any(|o| erasure(o) == Some(true)) {
-        let filter = format!("{}.evt.*.intake.*.{ERASED}", subjects.prefix());
-        held.extend(
-            read_since(js, subjects, &filter, since, None)
-                .await
-                .context("reading the erasures back from the stream")?,
-        );
-    }
     let mut found = Vec::new();
     for message in held {
         if let Some(orphan) = wanted.get(message.message.event_id.as_str()) {

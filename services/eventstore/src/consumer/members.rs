@@ -87,18 +87,16 @@ impl Members {
         self.me
     }
 
-    /// Says this member is alive; returns the live members (itself included).
+    /// Says this member is alive; returns the other live members as the
+    /// database saw them (this one only from its second heartbeat on:
+    /// [`assignment`] counts it anyway).
     pub(super) async fn beat(&self) -> Result<Vec<Uuid>, sqlx::Error> {
-        let mut members: Vec<Uuid> = sqlx::query_scalar(self.beat.clone())
+        sqlx::query_scalar(self.beat.clone())
             .bind(&self.consumer)
             .bind(self.me)
             .bind(LIVE_FOR.as_secs_f64())
             .fetch_all(&self.pool)
-            .await?;
-        members.push(self.me);
-        members.sort();
-        members.dedup();
-        Ok(members)
+            .await
     }
 
     /// Leaves: the others take its partitions at their next heartbeat.
